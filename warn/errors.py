@@ -1,0 +1,80 @@
+"""The error hierarchy of warn.
+
+Every error the project raises on purpose derives from :class:`WarnError` and
+carries *where* the problem is, *what* is wrong and *what was expected*, so that a
+duty officer's engineer can act on the message without reading code. The message
+reads ``file: key.path: expected …, got … (hint)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an input.
+
+    Parameters
+    ----------
+    where
+        The file, URL or object the problem is in.
+    key
+        Dotted key path inside it (``zones.towns.crs``), or a variable name; may be empty.
+    expected
+        What was expected there.
+    got
+        What was found instead; may be empty.
+    hint
+        How to fix it; may be empty.
+    """
+
+    where: str
+    key: str
+    expected: str
+    got: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.where}: "
+        if self.key:
+            text += f"{self.key}: "
+        text += f"expected {self.expected}"
+        if self.got:
+            text += f", got {self.got}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class WarnError(Exception):
+    """Root of every error raised on purpose by warn.
+
+    Parameters
+    ----------
+    problems
+        One or more located problems; the message lists them one per line.
+    """
+
+    def __init__(self, *problems: Problem) -> None:
+        self.problems: tuple[Problem, ...] = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigError(WarnError):
+    """A deployment file (config.yaml, models/, geodata/, playbooks/) is invalid."""
+
+
+class DataContractError(WarnError):
+    """An array or table does not honour its contract (units, dims, times, values)."""
+
+
+class SourceError(WarnError):
+    """A feed could not be fetched or decoded."""
+
+
+class UnknownNameError(WarnError, KeyError):
+    """A name was looked up in a registry that does not hold it."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return Exception.__str__(self)

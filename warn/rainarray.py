@@ -1,0 +1,257 @@
+"""The rainfall array contract (STYLE.md, "The rainfall array contract").
+
+Every source hands ``risk/`` the same thing, and this module is the one place that
+says what it is and checks it:
+
+- a :class:`xarray.DataArray` named ``rain`` with dims ``(time, lat, lon)`` (an
+  optional ``member`` dim first), ascending WGS84 coordinates in degrees;
+- ``time`` is UTC (timezone-naive ``datetime64``) and labels the **end** of each
+  interval: a value is the depth that fell in ``(t - step, t]``;
+- values are depths in mm per step, ``NaN`` where missing (never 0);
+- attributes ``units="mm"``, ``standard_name="lwe_thickness_of_precipitation_amount"``,
+  ``cell_methods="time: sum"``, ``step`` (ISO-8601 duration equal to the spacing of
+  ``time``), ``source``, ``issued_at`` (ISO-8601 UTC, forecasts), ``crs`` and
+  ``history``.
+
+Rates become depths only through :func:`rate_to_depth`, which records the
+assumption; re-accumulation to a longer step only through :func:`reaccumulate`,
+which updates ``step``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import numpy as np
+import xarray as xr
+
+from warn.errors import DataContractError, Problem
+
+STANDARD_NAME = "lwe_thickness_of_precipitation_amount"
+CRS = "EPSG:4326"
+DIMS = ("time", "lat", "lon")
+#: Negative depths down to this (mm) are rounding noise and are clipped to 0.
+NEGATIVE_TOLERANCE_MM = 0.01
+
+_ISO_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
+
+
+def iso_duration(step: timedelta) -> str:
+    """Format a positive duration as ISO-8601 (``PT1H``, ``PT10M``, ``PT1H30M``)."""
+    seconds = int(step.total_seconds())
+    if seconds <= 0 or seconds != step.total_seconds():
+        raise ValueError(f"step must be a positive whole number of seconds, got {step}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + (f"{secs}S" if secs else "")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 time duration of the ``PTnHnMnS`` form."""
+    match = _ISO_DURATION.match(text or "")
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"expected an ISO-8601 duration like PT1H or PT10M, got {text!r}")
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+
+
+def step_of(rain: xr.DataArray) -> timedelta:
+    """The accumulation step of a contract array, from its ``step`` attribute."""
+    return parse_duration(rain.attrs["step"])
+
+
+def add_history(rain: xr.DataArray, text: str) -> xr.DataArray:
+    """Return ``rain`` with ``text`` appended to its ``history`` attribute (one line per step)."""
+    history = rain.attrs.get("history", "")
+    out = rain.copy(deep=False)
+    out.attrs = {**rain.attrs, "history": f"{history}\n{text}".strip()}
+    return out
+
+
+def make_rain(
+    depth_mm: np.ndarray,
+    *,
+    time: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    step: timedelta,
+    source: str,
+    issued_at: np.datetime64 | None = None,
+    history: str = "",
+) -> xr.DataArray:
+    """Build a contract array from depths and coordinates.
+
+    Parameters
+    ----------
+    depth_mm
+        Depth in mm per step, shape (time, lat, lon); NaN where missing.
+    time
+        End of each interval, UTC ``datetime64``, shape (time,).
+    lat, lon
+        Cell-centre coordinates in degrees (WGS84), ascending.
+    step
+        Interval length.
+    source
+        Where the data came from (URL, file or model name).
+    issued_at
+        Forecast issue (run) time, UTC; ``None`` for observations.
+    history
+        What was done to the data so far.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``rain``, dims (time, lat, lon), float32, with the contract attributes.
+    """
+    attrs = {
+        "units": "mm",
+        "standard_name": STANDARD_NAME,
+        "long_name": "precipitation depth per step",
+        "cell_methods": "time: sum",
+        "step": iso_duration(step),
+        "source": source,
+        "crs": CRS,
+        "history": history,
+    }
+    if issued_at is not None:
+        attrs["issued_at"] = str(np.datetime64(issued_at, "s")) + "Z"
+    return xr.DataArray(
+        np.asarray(depth_mm, dtype=np.float32),
+        dims=DIMS,
+        coords={
+            "time": np.asarray(time, dtype="datetime64[ns]"),
+            "lat": np.asarray(lat, dtype=np.float64),
+            "lon": np.asarray(lon, dtype=np.float64),
+        },
+        name="rain",
+        attrs=attrs,
+    )
+
+
+def rate_to_depth(rate_mm_per_h: xr.DataArray, step: timedelta, *, assumption: str) -> xr.DataArray:
+    """Convert a rain rate to a depth per step; the only place that does.
+
+    Parameters
+    ----------
+    rate_mm_per_h
+        Rain rate in mm/h, dims (time, lat, lon); ``time`` labels the end of the interval
+        the rate stands for.
+    step
+        Interval each rate stands for.
+    assumption
+        How the rate relates to the interval (``"instantaneous rate held for the step"``,
+        ``"mean rate over the step"``); recorded in ``history``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Depth in mm per step (``rate × step``), units attribute ``mm``.
+    """
+    hours = step.total_seconds() / 3600.0
+    depth = rate_mm_per_h * hours
+    depth.attrs = {**rate_mm_per_h.attrs, "units": "mm", "step": iso_duration(step)}
+    return add_history(depth, f"rate_to_depth: mm/h × {hours:g} h; assumption: {assumption}")
+
+
+def reaccumulate(rain: xr.DataArray, step: timedelta) -> xr.DataArray:
+    """Sum a contract array to a longer step; the only place that re-accumulates.
+
+    Parameters
+    ----------
+    rain
+        Contract array whose step divides ``step``.
+    step
+        The new interval; intervals end on multiples of ``step`` counted from the
+        first interval's start, and a partial last interval is dropped.
+
+    Returns
+    -------
+    xarray.DataArray
+        Depth in mm per ``step``; NaN where any part of the interval is missing.
+    """
+    ratio, rest = divmod(step.total_seconds(), step_of(rain).total_seconds())
+    if rest or ratio < 1:
+        raise ValueError(f"new step {iso_duration(step)} is not a multiple of {rain.attrs['step']}")
+    factor = int(ratio)
+    summed = rain.coarsen(time=factor, boundary="trim", coord_func="max").reduce(np.sum)
+    summed.attrs = {**rain.attrs, "step": iso_duration(step)}
+    summed.name = rain.name
+    return add_history(summed, f"reaccumulate: {rain.attrs['step']} → {iso_duration(step)}")
+
+
+def check_rain(rain: xr.DataArray, *, where: str) -> xr.DataArray:
+    """Check that ``rain`` honours the contract; clip rounding negatives to 0.
+
+    Parameters
+    ----------
+    rain
+        The array to check.
+    where
+        The file or URL it came from, for messages.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``rain`` with negatives down to ``-NEGATIVE_TOLERANCE_MM`` set to 0.
+
+    Raises
+    ------
+    DataContractError
+        Listing every problem found: dims, coordinates, units, step, times,
+        negative depths, all-NaN steps.
+    """
+    var = str(rain.name)
+    problems = [p for p in _structure_problems(rain, where, var)]
+    if problems:
+        raise DataContractError(*problems)
+    problems = list(_value_problems(rain, where, var))
+    if problems:
+        raise DataContractError(*problems)
+    return rain.where(~(rain < 0), 0.0).assign_attrs(rain.attrs).rename(rain.name)
+
+
+def _structure_problems(rain: xr.DataArray, where: str, var: str):
+    dims = tuple(d for d in rain.dims if d != "member")
+    if dims != DIMS:
+        yield Problem(where, var, f"dims {DIMS} (optionally member first)", str(rain.dims))
+        return
+    for name in ("lat", "lon"):
+        values = rain[name].values
+        if values.size > 1 and not np.all(np.diff(values) > 0):
+            yield Problem(where, f"{var}.{name}", "strictly ascending coordinates", "unsorted or repeated")
+    if rain.attrs.get("units") != "mm":
+        yield Problem(where, f"{var}.units", "'mm'", repr(rain.attrs.get("units")))
+    if rain.attrs.get("standard_name") != STANDARD_NAME:
+        yield Problem(where, f"{var}.standard_name", repr(STANDARD_NAME), repr(rain.attrs.get("standard_name")))
+    times = rain["time"].values
+    if not np.issubdtype(times.dtype, np.datetime64):
+        yield Problem(where, f"{var}.time", "UTC datetime64 values", str(times.dtype))
+        return
+    if times.size > 1 and not np.all(np.diff(times) > np.timedelta64(0)):
+        bad = int(np.argmax(np.diff(times) <= np.timedelta64(0))) + 1
+        yield Problem(where, f"{var}.time", "strictly increasing times", f"{times[bad - 1]} then {times[bad]}")
+        return
+    try:
+        step = step_of(rain)
+    except (KeyError, ValueError) as err:
+        yield Problem(where, f"{var}.step", "an ISO-8601 step attribute such as PT1H", str(err))
+        return
+    if times.size > 1:
+        spacing = np.unique(np.diff(times))
+        if spacing.size != 1 or spacing[0] != np.timedelta64(step):
+            yield Problem(where, f"{var}.time", f"a regular spacing equal to step {rain.attrs['step']}",
+                          ", ".join(str(s.astype("timedelta64[m]")) for s in spacing[:3]))
+
+
+def _value_problems(rain: xr.DataArray, where: str, var: str):
+    data = rain.transpose(..., "time", "lat", "lon")
+    minimum = float(data.min(skipna=True)) if np.isfinite(data).any() else 0.0
+    if minimum < -NEGATIVE_TOLERANCE_MM:
+        at = data.where(data == minimum, drop=True)
+        yield Problem(where, var, f"depths ≥ {-NEGATIVE_TOLERANCE_MM} mm", f"{minimum:.3f} mm at time {at['time'].values[0]}")
+    all_nan = data.isnull().all(dim=[d for d in data.dims if d != "time"])
+    if bool(all_nan.any()):
+        first = data["time"].values[np.argmax(all_nan.values)]
+        yield Problem(where, var, "at least one value per time step", f"{int(all_nan.sum())} all-NaN step(s), first {first}")
