@@ -1,0 +1,100 @@
+"""Strict loading of declarative YAML files (config.yaml, models/*.yaml, playbooks/*.yaml).
+
+Every declarative file is read into a pydantic model with ``extra="forbid"``, and every
+validation error becomes a :class:`warn.errors.Problem` that names the file, the key
+path and what was expected, so that ``warn check`` can list them all at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from warn.errors import ConfigError, Problem
+from warn.rainarray import parse_duration
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every declarative schema: unknown keys are errors, objects are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError("an ISO-8601 duration like PT1H or PT10M") from None
+
+
+#: An ISO-8601 duration in YAML (``PT1H``), a :class:`datetime.timedelta` in code.
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a missing or malformed file raises :class:`ConfigError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(Problem(str(path), "", "an existing file", "no such file")) from None
+    except OSError as err:
+        raise ConfigError(Problem(str(path), "", "a readable file", str(err))) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(Problem(where, "", "valid YAML", str(getattr(err, "problem", err)))) from None
+
+
+def parse_file(schema: type[M], path: Path) -> M:
+    """Read ``path`` and validate it against ``schema``.
+
+    Raises
+    ------
+    ConfigError
+        With one problem per validation error, each naming the file and key path.
+    """
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(str(path), "", "a mapping of keys at the top level", type(data).__name__))
+    return validate(schema, data, where=str(path))
+
+
+def validate(schema: type[M], data: Any, *, where: str, prefix: str = "") -> M:
+    """Validate ``data`` against ``schema``, turning pydantic errors into problems."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(*problems_from(err, where, prefix)) from None
+
+
+def problems_from(err: ValidationError, where: str, prefix: str = "") -> list[Problem]:
+    """One :class:`Problem` per pydantic error, with a readable key path and expectation."""
+    problems = []
+    for item in err.errors(include_url=False):
+        key = ".".join([prefix] * bool(prefix) + [str(part) for part in item["loc"]])
+        if item["type"] == "missing":
+            problems.append(Problem(where, key, "this key (it is required)", "nothing", ""))
+        elif item["type"] == "extra_forbidden":
+            problems.append(Problem(where, key, "no such key", "an unknown key", "check the spelling against the documented keys"))
+        elif item["type"] == "string_pattern_mismatch":
+            problems.append(Problem(where, key, f"a string matching the pattern {item['ctx']['pattern']}",
+                                    _short(item.get("input"))))
+        else:
+            expected = item["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+            problems.append(Problem(where, key, expected, _short(item.get("input"))))
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,341 @@
+"""Rain scores: rolling accumulations, the CMA rainstorm signal, storm-intensity return periods.
+
+Pure functions on contract arrays (warn.rainarray): depth in mm per step with a
+``step`` attribute, ``time`` labelling the end of each step. Any other dims (lat/lon,
+zone) are carried through, so the same code scores grid cells and zone series, and
+works on Dask-backed arrays. Parameters are frozen objects built from
+``models/rainstorm.yaml``; nothing here reads files or clocks.
+
+Equations: MODELS.md, "Rain".
+
+- Storm-intensity formula (暴雨强度公式), ``q = A (1 + C lg P) / (t + b)^n`` with q in
+  L/(s·ha), t in min, P in years; ``1 mm/min = 166.67 L/(s·ha)``.
+- Its inverse, the return period of D mm in t min,
+  ``P = 10^((q_obs / (A / (t + b)^n) − 1) / C)`` with ``q_obs = 166.67 D / t``.
+- CMA rainstorm warning signal: blue ≥ 50 mm/12 h, yellow ≥ 50 mm/6 h,
+  orange ≥ 50 mm/3 h, red ≥ 100 mm/3 h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import xarray as xr
+
+from warn.errors import Problem, UnknownNameError
+from warn.rainarray import iso_duration, step_of
+from warn.vocab import Level
+
+#: L/(s·ha) per mm/min: 1 mm/min over 1 ha is 10 m³/min = 166.67 L/s.
+Q_PER_MM_PER_MIN = 10_000.0 / 60.0
+
+
+@dataclass(frozen=True)
+class StormFormula:
+    """One storm-intensity formula ``q = A (1 + C lg P) / (t + b)^n``.
+
+    Attributes
+    ----------
+    name
+        Registry name (``"yubei"``).
+    A, C, b, n
+        Coefficients; q in L/(s·ha), t in min, P in years.
+    min_duration_min, max_duration_min
+        The duration range the formula was fitted on (min); outside it is not used.
+    """
+
+    name: str
+    A: float
+    C: float
+    b: float
+    n: float
+    min_duration_min: float
+    max_duration_min: float
+
+    def check_duration(self, duration_min: float) -> None:
+        """Refuse durations the formula was not fitted for (no extrapolation)."""
+        if not self.min_duration_min <= duration_min <= self.max_duration_min:
+            raise ValueError(
+                f"storm formula {self.name!r} is fitted for {self.min_duration_min:g}–"
+                f"{self.max_duration_min:g} min, not {duration_min:g} min"
+            )
+
+
+@dataclass(frozen=True)
+class SignalCriterion:
+    """One rung of the rainstorm signal: ``depth_mm`` or more within ``window``."""
+
+    level: Level
+    depth_mm: float
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class RainstormParams:
+    """Parameters of the rain model (``models/rainstorm.yaml``).
+
+    Attributes
+    ----------
+    signal
+        The signal criteria, any order.
+    formulas
+        Storm-intensity formulas by name.
+    windows
+        Accumulation windows reported, shortest first.
+    default_formula
+        The formula for zones that do not name one.
+    """
+
+    signal: tuple[SignalCriterion, ...]
+    formulas: Mapping[str, StormFormula]
+    windows: tuple[timedelta, ...]
+    default_formula: str
+
+    def formula(self, name: str) -> StormFormula:
+        """The storm-intensity formula called ``name``.
+
+        Raises
+        ------
+        UnknownNameError
+            Naming the formulas available.
+        """
+        try:
+            return self.formulas[name]
+        except KeyError:
+            raise UnknownNameError(
+                Problem("models/rainstorm.yaml", "storm_intensity.formulas",
+                        f"one of {', '.join(sorted(self.formulas))}", repr(name))
+            ) from None
+
+
+def rolling_depth(rain: xr.DataArray, window: timedelta) -> xr.DataArray:
+    """Depth fallen in the ``window`` ending at each time.
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dim ``time`` (+ any others), ``step`` attribute.
+    window
+        Accumulation window; a whole multiple of the step.
+
+    Returns
+    -------
+    xarray.DataArray
+        Depth in mm per ``window``, same dims; NaN where the window reaches before the
+        first time or holds a missing value (a partial sum is never passed off as whole).
+    """
+    count = _steps_in(window, step_of(rain))
+    depth = rain.rolling(time=count, min_periods=count).sum()
+    depth.attrs = {**rain.attrs, "window": iso_duration(window)}
+    return depth
+
+
+def windows_for_step(windows: Sequence[timedelta], step: timedelta) -> list[timedelta]:
+    """The windows a series of this step can resolve (whole multiples of the step)."""
+    return [w for w in windows if w >= step and w.total_seconds() % step.total_seconds() == 0]
+
+
+def rainstorm_signal(rain: xr.DataArray, criteria: Sequence[SignalCriterion]) -> xr.DataArray:
+    """The CMA rainstorm-signal level at each time.
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dim ``time`` (+ any others).
+    criteria
+        Signal rungs; each is judged on the depth of its window ending at the time.
+
+    Returns
+    -------
+    xarray.DataArray
+        int8 levels (:class:`warn.vocab.Level`) with the dims of ``rain``: the highest rung
+        met; ``Level.UNKNOWN`` where no rung is met but some rung could not be judged
+        (its window is incomplete or holds missing data); ``Level.NONE`` only when every
+        rung was judged and none is met.
+    """
+    met = xr.full_like(rain, int(Level.NONE), dtype=np.int8)
+    undetermined = xr.zeros_like(rain, dtype=bool)
+    for rung in criteria:
+        depth = rolling_depth(rain, rung.window)
+        met = xr.where(depth >= rung.depth_mm, np.maximum(met, np.int8(rung.level)), met)
+        undetermined = undetermined | depth.isnull()
+    level = xr.where((met == Level.NONE) & undetermined, np.int8(Level.UNKNOWN), met).astype(np.int8)
+    level.attrs = {"long_name": "CMA rainstorm warning signal level", "flag_values": "-1 0 1 2 3 4",
+                   "flag_meanings": "unknown none blue yellow orange red"}
+    return level.rename("signal_level")
+
+
+def return_period(depth_mm, duration_min: float, formula: StormFormula):
+    """Return period (years) of ``depth_mm`` falling in ``duration_min``.
+
+    ``P = 10^((q_obs / (A / (t + b)^n) − 1) / C)``, ``q_obs = 166.67 D / t`` (MODELS.md).
+
+    Parameters
+    ----------
+    depth_mm
+        Depth in mm (scalar, numpy or xarray); NaN stays NaN.
+    duration_min
+        Duration in minutes, within the formula's fitted range.
+    formula
+        The storm-intensity formula.
+
+    Returns
+    -------
+    Same type as ``depth_mm``
+        Return period in years. Small depths give periods well under a year
+        (a depth of 0 gives ``10^(−1/C)``); read those as "below the design range".
+    """
+    formula.check_duration(duration_min)
+    q_obs = Q_PER_MM_PER_MIN * depth_mm / duration_min
+    q_unit = formula.A / (duration_min + formula.b) ** formula.n
+    return 10.0 ** ((q_obs / q_unit - 1.0) / formula.C)
+
+
+def design_depth(return_period_yr, duration_min: float, formula: StormFormula):
+    """Design rain depth (mm) of a return period and duration; the inverse of :func:`return_period`.
+
+    Parameters
+    ----------
+    return_period_yr
+        Return period in years, > 0.
+    duration_min
+        Duration in minutes, within the formula's fitted range.
+    formula
+        The storm-intensity formula.
+
+    Returns
+    -------
+    Same type as ``return_period_yr``
+        Depth in mm: ``q · t / 166.67`` with q the design intensity in L/(s·ha).
+    """
+    formula.check_duration(duration_min)
+    q = formula.A * (1.0 + formula.C * np.log10(return_period_yr)) / (duration_min + formula.b) ** formula.n
+    return q * duration_min / Q_PER_MM_PER_MIN
+
+
+def worst_return_period(rain: xr.DataArray, formula: StormFormula) -> xr.DataArray:
+    """The largest return period over every window the step resolves within the formula's range.
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dim ``time`` (+ any others).
+    formula
+        The storm-intensity formula; windows longer than its fitted range are not used.
+
+    Returns
+    -------
+    xarray.DataArray
+        Return period in years with the non-time dims of ``rain``, and a coordinate
+        ``duration_min`` giving the window that produced it; NaN where no window could be
+        judged.
+    """
+    step_min = step_of(rain).total_seconds() / 60.0
+    durations = [step_min * k for k in range(1, int(formula.max_duration_min // step_min) + 1)
+                 if step_min * k >= formula.min_duration_min]
+    if not durations:
+        raise ValueError(f"a step of {step_min:g} min resolves no window in the range of formula {formula.name!r}")
+    periods = xr.concat(
+        [return_period(rolling_depth(rain, timedelta(minutes=d)).max("time"), d, formula) for d in durations],
+        dim=xr.DataArray(durations, dims="duration_min", name="duration_min"),
+    )
+    all_nan = periods.isnull().all("duration_min")
+    worst = periods.fillna(-np.inf).argmax("duration_min")
+    result = periods.isel(duration_min=worst).where(~all_nan)
+    result.attrs = {"units": "year", "long_name": f"worst return period by storm formula {formula.name}"}
+    return result.rename("return_period_yr")
+
+
+def daily_totals(rain: xr.DataArray, *, day_end_utc_hour: int = 12) -> xr.DataArray:
+    """Daily totals on the bulletin day, which ends at ``day_end_utc_hour`` UTC.
+
+    Chongqing bulletins use the 20:00–20:00 Beijing-time day, i.e. 12:00–12:00 UTC.
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dim ``time`` (+ any others); the step divides a day.
+    day_end_utc_hour
+        Hour (UTC) at which each bulletin day ends.
+
+    Returns
+    -------
+    xarray.DataArray
+        Depth in mm per bulletin day, labelled by the day's end time (UTC); NaN for a day
+        with missing or absent steps (a partial day is not a total).
+    """
+    steps_per_day = _steps_in(timedelta(days=1), step_of(rain))
+    shifted = rain["time"] - np.timedelta64(day_end_utc_hour, "h") - np.timedelta64(1, "ns")
+    day_end = shifted.dt.floor("1D") + np.timedelta64(1, "D") + np.timedelta64(day_end_utc_hour, "h")
+    grouped = rain.assign_coords(day_end=("time", day_end.values)).groupby("day_end")
+    totals = grouped.sum(skipna=False).where(grouped.count() == steps_per_day)
+    totals.attrs = {**rain.attrs, "step": iso_duration(timedelta(days=1)), "day_end_utc_hour": day_end_utc_hour}
+    return totals.rename(rain.name).rename(day_end="time")
+
+
+def _steps_in(window: timedelta, step: timedelta) -> int:
+    count, rest = divmod(window.total_seconds(), step.total_seconds())
+    if rest or count < 1:
+        raise ValueError(f"window {iso_duration(window)} is not a whole multiple of the step {iso_duration(step)}")
+    return int(count)
+
+
+def window_label(window: timedelta) -> str:
+    """Short label of a window for variable names: ``10min``, ``1h``, ``24h``."""
+    minutes = int(window.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+
+
+def zone_rain_summary(rain: xr.DataArray, params: RainstormParams, formula_names: Sequence[str]) -> xr.Dataset:
+    """Per-zone summary of a rain forecast: peak accumulations, signal, worst return period.
+
+    Parameters
+    ----------
+    rain
+        Zone rain, depth in mm per step, dims (time, zone) — the zone mean or the worst
+        covered cell, as the model's basis says.
+    params
+        The rain model parameters.
+    formula_names
+        The storm-intensity formula of each zone, in zone order.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``zone``. ``max_<window>`` (mm): the largest depth in any complete window of
+        that length over the forecast, for each window the step resolves;
+        ``peak_3h_end``: end time (UTC) of the wettest 3 h; ``signal_level`` (int8,
+        :class:`Level`): the highest rainstorm signal over the forecast, ``UNKNOWN`` when
+        none is met and the zone's series has missing values or is too short to judge;
+        ``return_period_yr`` and ``return_period_duration_min``: the worst window of at most
+        the formula's fitted duration; ``complete``: the zone's series has no missing value.
+    """
+    step = step_of(rain)
+    out = xr.Dataset(coords={"zone": rain["zone"]})
+    for window in windows_for_step(params.windows, step):
+        out[f"max_{window_label(window)}"] = rolling_depth(rain, window).max("time").assign_attrs(units="mm")
+    three_hours = rolling_depth(rain, timedelta(hours=3))
+    has_peak = three_hours.notnull().any("time")
+    peak_index = three_hours.fillna(-1.0).argmax("time")
+    out["peak_3h_end"] = rain["time"].isel(time=peak_index).drop_vars("time").where(has_peak)
+    complete = rain.notnull().all("time")
+    horizon_level = rainstorm_signal(rain, params.signal).max("time")
+    out["signal_level"] = xr.where((horizon_level <= Level.NONE) & ~complete, np.int8(Level.UNKNOWN),
+                                   horizon_level).astype(np.int8)
+    names = np.asarray(formula_names)
+    periods = xr.full_like(rain.isel(time=0, drop=True), np.nan, dtype=np.float64)
+    durations = periods.copy()
+    for name in np.unique(names):
+        worst = worst_return_period(rain, params.formula(str(name)))
+        chosen = xr.DataArray(names == name, dims="zone", coords={"zone": rain["zone"]})
+        periods = xr.where(chosen, worst.drop_vars("duration_min"), periods)
+        durations = xr.where(chosen, worst["duration_min"], durations).drop_vars("duration_min")
+    out["return_period_yr"] = periods.assign_attrs(units="year")
+    out["return_period_duration_min"] = durations.assign_attrs(units="min")
+    out["complete"] = complete
+    out.attrs = {"step": rain.attrs.get("step"), "source": rain.attrs.get("source", ""),
+                 "issued_at": rain.attrs.get("issued_at", "")}
+    return out
