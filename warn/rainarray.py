@@ -255,3 +255,46 @@ def _value_problems(rain: xr.DataArray, where: str, var: str):
     if bool(all_nan.any()):
         first = data["time"].values[np.argmax(all_nan.values)]
         yield Problem(where, var, "at least one value per time step", f"{int(all_nan.sum())} all-NaN step(s), first {first}")
+
+
+def check_coverage(rain: xr.DataArray, bounds: tuple[float, float, float, float], *, where: str) -> xr.DataArray:
+    """Check that the grid of ``rain`` covers a lon/lat box (the zones to be scored).
+
+    Parameters
+    ----------
+    rain
+        Contract array, dims (time, lat, lon); cells are taken to extend half a grid
+        spacing either side of their centres.
+    bounds
+        ``(minx, miny, maxx, maxy)`` in degrees WGS84: lon/lat of the box to cover.
+    where
+        The file or URL the array came from, for messages.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``rain`` unchanged.
+
+    Raises
+    ------
+    DataContractError
+        When any side of the box lies outside the grid, with both extents.
+    """
+    minx, miny, maxx, maxy = bounds
+    extent = []
+    for name in ("lon", "lat"):
+        values = rain[name].values
+        half = abs(float(values[1] - values[0])) / 2 if values.size > 1 else 0.0
+        extent.append((float(values.min()) - half, float(values.max()) + half))
+    (x0, x1), (y0, y1) = extent
+    if x0 <= minx and maxx <= x1 and y0 <= miny and maxy <= y1:
+        return rain
+    raise DataContractError(
+        Problem(
+            where,
+            f"{rain.name}.lat/lon",
+            f"a grid covering the zones, lon {minx:g}–{maxx:g}, lat {miny:g}–{maxy:g}",
+            f"a grid spanning lon {x0:g}–{x1:g}, lat {y0:g}–{y1:g}",
+            "the feed's domain does not include the district; check the URL or the subset request",
+        )
+    )

@@ -1,0 +1,277 @@
+"""Gridded rainfall forecasts: fetch a run over HTTP or from a file, decode it to one contract array.
+
+Two steps, kept apart so each can be tested and replayed on its own:
+
+- :class:`ForecastSource` turns a URL template and a run time into bytes on disk:
+  ``http(s)://`` through httpx (timeouts, retries with exponential backoff on
+  connection errors and 5xx, conditional GET by ETag / If-Modified-Since where a
+  304 means "no new run"), or a local path / ``file://`` URL. Every fetch records the
+  URL, the sha256 of the bytes, the validators and when it happened
+  (:class:`Fetched`). The httpx transport is injectable.
+- :func:`open_forecast` decodes the file with a decoder from
+  :data:`warn.sources.decoders.DECODERS` and returns the rainfall array contract
+  (``warn.rainarray``), checked by :func:`warn.rainarray.check_rain` (and
+  :func:`warn.rainarray.check_coverage` when zone bounds are given).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+import numpy as np
+import xarray as xr
+
+from warn import rainarray
+from warn.errors import Problem, SourceError
+from warn.sources.decoders import DECODERS, sniff, to_rain
+
+#: HTTP statuses worth retrying: the server, not the request, is at fault.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One fetch of one forecast run.
+
+    Parameters
+    ----------
+    url
+        The URL or path fetched.
+    path
+        Where the bytes are on disk (for a 304, the file of the previous fetch).
+    checksum
+        ``sha256:<hex>`` of the bytes.
+    etag, last_modified
+        The server's validators (HTTP headers, verbatim), ``None`` if not sent;
+        for a local file ``last_modified`` is its modification time.
+    fetched_at
+        When the fetch finished, timezone-aware UTC.
+    not_modified
+        True when there is no new run: HTTP 304, or a local file with the same checksum
+        as the previous fetch.
+    """
+
+    url: str
+    path: Path
+    checksum: str
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+    not_modified: bool
+
+    @property
+    def content(self) -> bytes:
+        """The fetched bytes."""
+        return self.path.read_bytes()
+
+
+class ForecastSource:
+    """A forecast feed: a URL template with the run time in it.
+
+    Parameters
+    ----------
+    template
+        URL or path with ``{issued:...}`` formatted from the run time, e.g.
+        ``http://127.0.0.1:8000/yubei_{issued:%Y%m%d%H}.nc``, ``file:///data/run_{issued:%Y%m%d%H}.grib2``
+        or a plain path.
+    directory
+        Where downloaded files are written (HTTP only; local files are read in place).
+    transport
+        httpx transport (e.g. ``httpx.HTTPTransport(local_address=...)``); the default is httpx's.
+    timeout
+        Seconds allowed for connecting and for each read.
+    attempts
+        How many times to try on a connection error, a timeout or a 5xx.
+    backoff
+        Seconds before the second attempt; doubled before each further one.
+    sleep
+        How to wait between attempts (injectable so that drills and tests need not sleep).
+    """
+
+    def __init__(
+        self,
+        template: str,
+        *,
+        directory: Path,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
+        self.template = template
+        self.directory = Path(directory)
+        self.transport = transport
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def url_for(self, issued: datetime) -> str:
+        """The URL or path of the run issued at ``issued`` (UTC)."""
+        return self.template.format(issued=issued)
+
+    def fetch(self, issued: datetime, *, previous: Fetched | None = None) -> Fetched:
+        """Fetch the run issued at ``issued``.
+
+        Parameters
+        ----------
+        issued
+            Run time, UTC.
+        previous
+            The last fetch of the same run, if any: its validators make the request
+            conditional, and a 304 returns it again with ``not_modified=True``.
+
+        Returns
+        -------
+        Fetched
+
+        Raises
+        ------
+        SourceError
+            Naming the URL: file missing, HTTP error status, or connection failures
+            after every attempt.
+        """
+        url = self.url_for(issued)
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            return self._fetch_http(url, previous)
+        if scheme in ("", "file") or len(scheme) == 1:  # "C:" is a drive, not a scheme
+            return _fetch_file(url, previous)
+        raise SourceError(Problem(url, "", "an http(s):// or file:// URL or a local path", f"scheme {scheme!r}"))
+
+    def _fetch_http(self, url: str, previous: Fetched | None) -> Fetched:
+        headers = {}
+        if previous is not None and previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        failure = ""
+        with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=True) as client:
+            for attempt in range(self.attempts):
+                if attempt:
+                    self.sleep(self.backoff * 2 ** (attempt - 1))
+                try:
+                    response = client.get(url, headers=headers)
+                except httpx.TransportError as err:
+                    failure = f"{type(err).__name__}: {err}"
+                    continue
+                if response.status_code in RETRY_STATUSES:
+                    failure = f"HTTP {response.status_code}"
+                    continue
+                return self._response(url, response, previous)
+        raise SourceError(Problem(url, "", "HTTP 200 or 304", f"{failure} after {self.attempts} attempt(s)",
+                                  "the feed is down or unreachable; the cycle keeps the last good run"))
+
+    def _response(self, url: str, response: httpx.Response, previous: Fetched | None) -> Fetched:
+        now = datetime.now(timezone.utc)
+        if response.status_code == 304 and previous is not None:
+            return Fetched(url=url, path=previous.path, checksum=previous.checksum,
+                           etag=response.headers.get("ETag", previous.etag),
+                           last_modified=response.headers.get("Last-Modified", previous.last_modified),
+                           fetched_at=now, not_modified=True)
+        if response.status_code != 200:
+            raise SourceError(Problem(url, "", "HTTP 200 (or 304 to a conditional request)",
+                                      f"HTTP {response.status_code} {response.reason_phrase}"))
+        content = response.content
+        name = Path(unquote(urlsplit(url).path)).name or "forecast"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / name
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(content)
+        partial.replace(path)
+        return Fetched(url=url, path=path, checksum=_sha256(content), etag=response.headers.get("ETag"),
+                       last_modified=response.headers.get("Last-Modified"), fetched_at=now, not_modified=False)
+
+
+def _fetch_file(url: str, previous: Fetched | None) -> Fetched:
+    path = Path(unquote(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
+    try:
+        content = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as err:
+        raise SourceError(Problem(url, "", "a readable forecast file", str(err))) from None
+    checksum = _sha256(content)
+    return Fetched(url=url, path=path, checksum=checksum, etag=None, last_modified=formatdate(mtime, usegmt=True),
+                   fetched_at=datetime.now(timezone.utc),
+                   not_modified=previous is not None and previous.checksum == checksum)
+
+
+def _sha256(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def open_forecast(
+    path: str | Path,
+    *,
+    var: str | None = None,
+    source: str,
+    issued_at: datetime | np.datetime64 | None = None,
+    decoder: str | None = None,
+    step: timedelta | None = None,
+    filter_by_keys: Mapping[str, Any] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> xr.DataArray:
+    """Decode one forecast file into the rainfall array contract.
+
+    Parameters
+    ----------
+    path
+        NetCDF-CF or GRIB 1/2 file.
+    var
+        Name of the precipitation variable; found automatically when ``None``.
+    source
+        Source name for the ``source`` attribute (the feed's name or URL).
+    issued_at
+        Run time, UTC (naive or aware); defaults to the reference time in the file.
+    decoder
+        A name from ``DECODERS`` (``grib``, ``netcdf``); sniffed from the first bytes when ``None``.
+    step
+        Interval a single-time instantaneous rate or depth stands for (e.g. MRMS's 2 min).
+    filter_by_keys
+        GRIB only: cfgrib message selection, e.g. ``{"Ni": 72}``.
+    bounds
+        ``(minx, miny, maxx, maxy)`` lon/lat the grid must cover (the zones), checked
+        by :func:`warn.rainarray.check_coverage`.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``rain``: depth in mm per step, dims (time, lat, lon), time = UTC end of each
+        step, attributes ``step``, ``source``, ``issued_at``, ``history``.
+
+    Raises
+    ------
+    SourceError
+        The file cannot be read or decoded, or the choice of variable is ambiguous.
+    DataContractError
+        No precipitation variable (the message lists those present), unreadable units,
+        negative depths beyond rounding, all-NaN steps, times that do not increase,
+        a grid that does not cover ``bounds``.
+    """
+    path = Path(path)
+    where = str(path)
+    name = decoder or sniff(path)
+    decode = DECODERS.get(name, where=where, key="decoder")
+    precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys)
+    issued = None
+    if issued_at is not None:
+        if isinstance(issued_at, datetime) and issued_at.tzinfo is not None:
+            issued_at = issued_at.astimezone(timezone.utc).replace(tzinfo=None)
+        issued = np.datetime64(issued_at, "ns")
+    rain = to_rain(precip, where=where, source=source, issued_at=issued, step=step)
+    rain = rainarray.check_rain(rain, where=where)
+    if bounds is not None:
+        rainarray.check_coverage(rain, bounds, where=where)
+    return rain
