@@ -19,9 +19,10 @@ Method (all numbers are module constants below):
    ``SCALE``; the rate is sampled bilinearly onto the 0.01° Yubei grid.
 4. Hourly depth = the sum of the twelve 5-minute rates × 5/60 h.
 5. ``SCALE`` is stated in the file and in demo/PROVENANCE.md: unscaled, the moving
-   line leaves at most about 44 mm in 3 h over a ~100 km² box; the rates are
-   multiplied by 2.5 so that this exceeds 100 mm (the CMA red rainstorm criterion),
-   as Chongqing's worst urban storms do. The track runs along the line's own axis
+   storm leaves at most about 57 mm in 3 h at a single cell; the rates are multiplied
+   by 2.5 so that the worst cells of several towns exceed 100 mm in 3 h (the CMA red
+   rainstorm criterion), as Chongqing's worst urban storms do, while towns off the
+   track stay below any signal. The track runs along the line's own axis
    (towards 62°), so cells train over the same places, as in Chongqing's
    south-west-to-north-east rainstorm belts.
 
@@ -45,8 +46,9 @@ from scipy import ndimage
 
 FRAMES = ("000000", "002000", "004000", "010000", "011000")
 FRAME_MINUTES = np.array([0.0, 20.0, 40.0, 60.0, 70.0])
-#: Storm window in the MRMS grid (cell centres, degrees; longitudes 0–360): the AL/GA line.
-WINDOW = {"north": 33.80, "south": 32.40, "west": 272.90, "east": 274.60}
+#: Storm window in the MRMS grid (cell centres, degrees; longitudes 0–360): the core of the AL/GA line,
+#: about 78 × 65 km, smaller than the district's length so that the storm's edges spare some towns.
+WINDOW = {"north": 33.45, "south": 32.75, "west": 273.35, "east": 274.05}
 #: Output grid: Yubei District (lon 106.44–106.99, lat 29.57–30.13) plus a margin, 0.01°.
 LON = np.round(np.arange(106.30, 107.135, 0.01), 2)
 LAT = np.round(np.arange(29.45, 30.255, 0.01), 2)
@@ -54,10 +56,10 @@ LAT = np.round(np.arange(29.45, 30.255, 0.01), 2)
 CORE = (106.60, 29.72)
 T_CROSS_H = 6.5
 #: Storm motion: speed and direction the storm moves TOWARDS (degrees clockwise from north).
-SPEED_KMH = 15.0
+SPEED_KMH = 12.0
 HEADING_DEG = 62.0
 #: Life cycle (hours after issue): growth from T_START, mature T_MATURE..T_DECAY, gone at T_END.
-T_START_H, T_MATURE_H, T_DECAY_H, T_END_H = 2.0, 4.5, 11.0, 14.0
+T_START_H, T_MATURE_H, T_DECAY_H, T_END_H = 2.0, 4.5, 9.0, 11.0
 #: Intensity scale applied to the MRMS rates (see the module docstring).
 SCALE = 2.5
 ISSUED = datetime(2026, 7, 15, 0, tzinfo=timezone.utc)

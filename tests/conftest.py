@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import yaml
+from shapely.geometry import box
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -16,3 +20,29 @@ def rainstorm_params():
     from warn.modelfiles import load_model_file
 
     return load_model_file("rainstorm", ROOT / "models" / "rainstorm.yaml").params()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Path:
+    """A small valid deployment in tmp_path: config.yaml, models/, a layer of two 0.1° towns, a feed folder."""
+    shutil.copytree(ROOT / "models", tmp_path / "models")
+    (tmp_path / "geodata").mkdir()
+    (tmp_path / "feed").mkdir()
+    towns = gpd.GeoDataFrame(
+        {"zone_id": ["T1", "T2"], "name": ["甲", "乙"]},
+        geometry=[box(106.5, 29.6, 106.6, 29.7), box(106.6, 29.6, 106.7, 29.7)],
+        crs="EPSG:4326",
+    )
+    towns.to_file(tmp_path / "geodata" / "zones.gpkg", layer="towns")
+    config = {
+        "deployment": {"name": "test", "district_code": "500112", "timezone": "Asia/Shanghai"},
+        "store": {"url": "sqlite:///var/warn.sqlite"},
+        "layers": {"towns": {"path": "geodata/zones.gpkg", "layer": "towns"}},
+        "forecasts": {"demo": {"url": "{feed}/run_{issued:%Y%m%d%H}.nc"}},
+        "models": {"rainstorm": "models/rainstorm.yaml"},
+        "cache_dir": "var/cache",
+        "sim": {"feed_dir": "feed", "issued_at": "2026-07-15T00:00:00Z", "source": "demo"},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path

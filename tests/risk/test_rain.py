@@ -14,6 +14,7 @@ from warn.risk.rain import (
     rainstorm_signal,
     return_period,
     rolling_depth,
+    window_depths,
     worst_return_period,
     zone_rain_summary,
 )
@@ -41,6 +42,22 @@ def test_rolling_depth_at_ten_minutes():
         rolling_depth(rain, timedelta(minutes=25))
 
 
+def signal_of(rain, params):
+    return rainstorm_signal(window_depths(rain, params.windows_for(timedelta(hours=1))), params.signal)
+
+
+def test_a_rung_whose_window_the_step_cannot_resolve_is_not_judged(rainstorm_params):
+    six_hourly = rain_series([20, 20], step="PT6H")
+    depths = window_depths(six_hourly, rainstorm_params.windows_for(timedelta(hours=6)))
+    assert timedelta(hours=3) not in depths
+    assert Level(int(rainstorm_signal(depths, rainstorm_params.signal).max())) is Level.UNKNOWN
+
+
+def test_windows_for_a_step(rainstorm_params):
+    hours = [w.total_seconds() / 3600 for w in rainstorm_params.windows_for(timedelta(hours=1))]
+    assert hours == [1, 2, 3, 6, 12, 24, 72]  # 2 h for the return period, 10/30 min unresolvable
+
+
 @pytest.mark.parametrize(
     ("hourly", "level"),
     [
@@ -52,18 +69,18 @@ def test_rolling_depth_at_ten_minutes():
     ],
 )
 def test_signal_rungs(rainstorm_params, hourly, level):
-    signal = rainstorm_signal(rain_series(hourly), rainstorm_params.signal)
+    signal = signal_of(rain_series(hourly), rainstorm_params)
     assert Level(int(signal.max())) is level
 
 
 def test_signal_is_unknown_not_none_when_a_rung_cannot_be_judged(rainstorm_params):
-    signal = rainstorm_signal(rain_series([0] * 12), rainstorm_params.signal).sel(zone="z0").values
+    signal = signal_of(rain_series([0] * 12), rainstorm_params).sel(zone="z0").values
     assert (signal[:11] == Level.UNKNOWN).all()  # the 12 h rung needs 12 steps
     assert signal[11] == Level.NONE
 
 
 def test_signal_met_rung_counts_even_when_another_is_unknown(rainstorm_params):
-    signal = rainstorm_signal(rain_series([40, 40, 40]), rainstorm_params.signal).sel(zone="z0").values
+    signal = signal_of(rain_series([40, 40, 40]), rainstorm_params).sel(zone="z0").values
     assert signal[2] == Level.RED
 
 
@@ -97,7 +114,7 @@ def test_worst_return_period_picks_the_worst_window(rainstorm_params):
     formula = rainstorm_params.formula("yubei")
     burst = design_depth(10, 60, formula)
     rain = rain_series([0, burst, 0, 0])
-    worst = worst_return_period(rain, formula)
+    worst = worst_return_period(window_depths(rain, rainstorm_params.windows_for(timedelta(hours=1))), formula)
     assert float(worst.sel(zone="z0")) == pytest.approx(10, rel=1e-6)
     assert float(worst["duration_min"].sel(zone="z0")) == 60
 
@@ -120,7 +137,9 @@ def test_zone_summary(rainstorm_params):
     hourly[5:8, 0] = 40.0  # 120 mm in 3 h: red
     hourly[5:11, 1] = 9.0  # 54 mm in 6 h: yellow
     hourly[3, 2] = np.nan  # dry but with a missing step: unknown, not none
-    summary = zone_rain_summary(rain_series(hourly), rainstorm_params, ["yubei", "yubei", "banan"])
+    rain = rain_series(hourly)
+    depths = window_depths(rain, rainstorm_params.windows_for(timedelta(hours=1)))
+    summary = zone_rain_summary(depths, rain.notnull().all("time"), rainstorm_params, ["yubei", "yubei", "banan"])
     assert summary["max_3h"].values[:2].tolist() == [120.0, 27.0]
     assert summary["max_6h"].values[1] == 54.0
     assert [Level(int(v)) for v in summary["signal_level"].values] == [Level.RED, Level.YELLOW, Level.UNKNOWN]

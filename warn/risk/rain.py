@@ -94,6 +94,15 @@ class RainstormParams:
     windows: tuple[timedelta, ...]
     default_formula: str
 
+    def windows_for(self, step: timedelta) -> list[timedelta]:
+        """Every window a series of this step needs: the reported windows it resolves, and
+        every multiple of the step within the storm formulas' fitted range (return periods)."""
+        fitted = next(iter(self.formulas.values()))
+        longest = int(fitted.max_duration_min * 60 // step.total_seconds())
+        for_periods = [step * k for k in range(1, longest + 1)
+                       if (step * k).total_seconds() / 60 >= fitted.min_duration_min]
+        return sorted(set(windows_for_step(self.windows, step)) | set(for_periods))
+
     def formula(self, name: str) -> StormFormula:
         """The storm-intensity formula called ``name``.
 
@@ -138,28 +147,38 @@ def windows_for_step(windows: Sequence[timedelta], step: timedelta) -> list[time
     return [w for w in windows if w >= step and w.total_seconds() % step.total_seconds() == 0]
 
 
-def rainstorm_signal(rain: xr.DataArray, criteria: Sequence[SignalCriterion]) -> xr.DataArray:
+def window_depths(rain: xr.DataArray, windows: Sequence[timedelta]) -> dict[timedelta, xr.DataArray]:
+    """:func:`rolling_depth` for each window: ``{window: depth}``, mm per window."""
+    return {window: rolling_depth(rain, window) for window in windows}
+
+
+def rainstorm_signal(depths: Mapping[timedelta, xr.DataArray], criteria: Sequence[SignalCriterion]) -> xr.DataArray:
     """The CMA rainstorm-signal level at each time.
 
     Parameters
     ----------
-    rain
-        Depth in mm per step, dim ``time`` (+ any others).
+    depths
+        Depth in mm fallen in each window ending at each time (:func:`window_depths`), on
+        any dims with ``time``; a criterion whose window is absent (the step does not
+        resolve it) cannot be judged. For a zone judged on
+        its worst cell, pass the zone maximum of each window's grid depth (the maximum of
+        the sums, never the sum of per-step maxima).
     criteria
         Signal rungs; each is judged on the depth of its window ending at the time.
 
     Returns
     -------
     xarray.DataArray
-        int8 levels (:class:`warn.vocab.Level`) with the dims of ``rain``: the highest rung
-        met; ``Level.UNKNOWN`` where no rung is met but some rung could not be judged
+        int8 levels (:class:`warn.vocab.Level`) with the dims of the depths: the highest
+        rung met; ``Level.UNKNOWN`` where no rung is met but some rung could not be judged
         (its window is incomplete or holds missing data); ``Level.NONE`` only when every
         rung was judged and none is met.
     """
-    met = xr.full_like(rain, int(Level.NONE), dtype=np.int8)
-    undetermined = xr.zeros_like(rain, dtype=bool)
+    first = next(iter(depths.values()))
+    met = xr.full_like(first, int(Level.NONE), dtype=np.int8)
+    undetermined = xr.zeros_like(first, dtype=bool)
     for rung in criteria:
-        depth = rolling_depth(rain, rung.window)
+        depth = depths.get(rung.window, xr.full_like(first, np.nan))
         met = xr.where(depth >= rung.depth_mm, np.maximum(met, np.int8(rung.level)), met)
         undetermined = undetermined | depth.isnull()
     level = xr.where((met == Level.NONE) & undetermined, np.int8(Level.UNKNOWN), met).astype(np.int8)
@@ -216,31 +235,31 @@ def design_depth(return_period_yr, duration_min: float, formula: StormFormula):
     return q * duration_min / Q_PER_MM_PER_MIN
 
 
-def worst_return_period(rain: xr.DataArray, formula: StormFormula) -> xr.DataArray:
-    """The largest return period over every window the step resolves within the formula's range.
+def worst_return_period(depths: Mapping[timedelta, xr.DataArray], formula: StormFormula) -> xr.DataArray:
+    """The largest return period over the windows within the formula's fitted range.
 
     Parameters
     ----------
-    rain
-        Depth in mm per step, dim ``time`` (+ any others).
+    depths
+        Depth in mm fallen in each window ending at each time (:func:`window_depths`), on
+        any dims with ``time``; windows outside the formula's range are passed over.
     formula
-        The storm-intensity formula; windows longer than its fitted range are not used.
+        The storm-intensity formula.
 
     Returns
     -------
     xarray.DataArray
-        Return period in years with the non-time dims of ``rain``, and a coordinate
+        Return period in years with the non-time dims of the depths, and a coordinate
         ``duration_min`` giving the window that produced it; NaN where no window could be
         judged.
     """
-    step_min = step_of(rain).total_seconds() / 60.0
-    durations = [step_min * k for k in range(1, int(formula.max_duration_min // step_min) + 1)
-                 if step_min * k >= formula.min_duration_min]
-    if not durations:
-        raise ValueError(f"a step of {step_min:g} min resolves no window in the range of formula {formula.name!r}")
+    fitted = {w.total_seconds() / 60: depth for w, depth in sorted(depths.items())
+              if formula.min_duration_min <= w.total_seconds() / 60 <= formula.max_duration_min}
+    if not fitted:
+        raise ValueError(f"no window within the fitted range of storm formula {formula.name!r}")
     periods = xr.concat(
-        [return_period(rolling_depth(rain, timedelta(minutes=d)).max("time"), d, formula) for d in durations],
-        dim=xr.DataArray(durations, dims="duration_min", name="duration_min"),
+        [return_period(depth.max("time"), minutes, formula) for minutes, depth in fitted.items()],
+        dim=xr.DataArray(list(fitted), dims="duration_min", name="duration_min"),
     )
     all_nan = periods.isnull().all("duration_min")
     worst = periods.fillna(-np.inf).argmax("duration_min")
@@ -289,14 +308,22 @@ def window_label(window: timedelta) -> str:
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
 
 
-def zone_rain_summary(rain: xr.DataArray, params: RainstormParams, formula_names: Sequence[str]) -> xr.Dataset:
+def zone_rain_summary(
+    depths: Mapping[timedelta, xr.DataArray],
+    complete: xr.DataArray,
+    params: RainstormParams,
+    formula_names: Sequence[str],
+) -> xr.Dataset:
     """Per-zone summary of a rain forecast: peak accumulations, signal, worst return period.
 
     Parameters
     ----------
-    rain
-        Zone rain, depth in mm per step, dims (time, zone) — the zone mean or the worst
-        covered cell, as the model's basis says.
+    depths
+        ``{window: depth}``, dims (time, zone), mm fallen in the window ending at each time,
+        for every window of :meth:`RainstormParams.windows_for` — the zone mean of the grid
+        depth, or its maximum over the covered cells, as the model's basis says.
+    complete
+        Bool, dim ``zone``: the zone's rain has no missing step.
     params
         The rain model parameters.
     formula_names
@@ -306,36 +333,36 @@ def zone_rain_summary(rain: xr.DataArray, params: RainstormParams, formula_names
     -------
     xarray.Dataset
         Dim ``zone``. ``max_<window>`` (mm): the largest depth in any complete window of
-        that length over the forecast, for each window the step resolves;
-        ``peak_3h_end``: end time (UTC) of the wettest 3 h; ``signal_level`` (int8,
-        :class:`Level`): the highest rainstorm signal over the forecast, ``UNKNOWN`` when
-        none is met and the zone's series has missing values or is too short to judge;
-        ``return_period_yr`` and ``return_period_duration_min``: the worst window of at most
-        the formula's fitted duration; ``complete``: the zone's series has no missing value.
+        that length over the forecast, for each reported window the step resolves;
+        ``peak_3h_end``: end time (UTC) of the wettest 3 h, where the step resolves 3 h;
+        ``signal_level`` (int8, :class:`Level`): the highest
+        rainstorm signal over the forecast, ``UNKNOWN`` when none is met and the zone's
+        rain is incomplete or too short to judge; ``return_period_yr`` and
+        ``return_period_duration_min``: the worst window within the formula's fitted
+        range; ``complete``.
     """
-    step = step_of(rain)
-    out = xr.Dataset(coords={"zone": rain["zone"]})
-    for window in windows_for_step(params.windows, step):
-        out[f"max_{window_label(window)}"] = rolling_depth(rain, window).max("time").assign_attrs(units="mm")
-    three_hours = rolling_depth(rain, timedelta(hours=3))
-    has_peak = three_hours.notnull().any("time")
-    peak_index = three_hours.fillna(-1.0).argmax("time")
-    out["peak_3h_end"] = rain["time"].isel(time=peak_index).drop_vars("time").where(has_peak)
-    complete = rain.notnull().all("time")
-    horizon_level = rainstorm_signal(rain, params.signal).max("time")
+    zone = complete["zone"]
+    out = xr.Dataset(coords={"zone": zone})
+    for window in params.windows:
+        if window in depths:
+            out[f"max_{window_label(window)}"] = depths[window].max("time").assign_attrs(units="mm")
+    three_hours = depths.get(timedelta(hours=3))
+    if three_hours is not None:
+        peak_index = three_hours.fillna(-1.0).argmax("time")
+        out["peak_3h_end"] = three_hours["time"].isel(time=peak_index).drop_vars("time").where(
+            three_hours.notnull().any("time"))
+    horizon_level = rainstorm_signal(depths, params.signal).max("time")
     out["signal_level"] = xr.where((horizon_level <= Level.NONE) & ~complete, np.int8(Level.UNKNOWN),
                                    horizon_level).astype(np.int8)
     names = np.asarray(formula_names)
-    periods = xr.full_like(rain.isel(time=0, drop=True), np.nan, dtype=np.float64)
+    periods = xr.full_like(complete, np.nan, dtype=np.float64)
     durations = periods.copy()
     for name in np.unique(names):
-        worst = worst_return_period(rain, params.formula(str(name)))
-        chosen = xr.DataArray(names == name, dims="zone", coords={"zone": rain["zone"]})
+        worst = worst_return_period(depths, params.formula(str(name)))
+        chosen = xr.DataArray(names == name, dims="zone", coords={"zone": zone})
         periods = xr.where(chosen, worst.drop_vars("duration_min"), periods)
         durations = xr.where(chosen, worst["duration_min"], durations).drop_vars("duration_min")
     out["return_period_yr"] = periods.assign_attrs(units="year")
     out["return_period_duration_min"] = durations.assign_attrs(units="min")
     out["complete"] = complete
-    out.attrs = {"step": rain.attrs.get("step"), "source": rain.attrs.get("source", ""),
-                 "issued_at": rain.attrs.get("issued_at", "")}
     return out

@@ -1,0 +1,144 @@
+"""`warn check`: a valid deployment passes; each broken input is named by file, key and expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import yaml
+from shapely.geometry import Polygon, box
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT
+from warn.check import check_deployment
+from warn.cli.main import app
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def messages(config: Path) -> str:
+    return "\n".join(str(p) for p in check_deployment(config))
+
+
+def test_valid_deployment_has_no_problems(deployment):
+    assert check_deployment(deployment) == []
+
+
+def test_committed_deployment_is_valid():
+    assert check_deployment(ROOT / "config.yaml") == []
+
+
+def _write_towns(config: Path, gdf: gpd.GeoDataFrame) -> None:
+    path = config.parent / "geodata" / "zones.gpkg"
+    path.unlink()
+    gdf.to_file(path, layer="towns")
+
+
+def _drop(*keys):
+    def change(data):
+        for key in keys[:-1]:
+            data = data[key]
+        del data[keys[-1]]
+
+    return change
+
+
+def _set(value, *keys):
+    def change(data):
+        for key in keys[:-1]:
+            data = data[key]
+        data[keys[-1]] = value
+
+    return change
+
+
+CONFIG_CASES = {
+    "missing key": (_drop("deployment", "timezone"), ["config.yaml: deployment.timezone: expected this key"]),
+    "wrong type": (_set("fast", "forecasts", "demo", "timeout_s"), ["forecasts.demo.timeout_s: expected a valid number", "'fast'"]),
+    "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
+    "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
+    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among rainstorm", "did you mean 'rainstorm'"]),
+    "missing model file": (_set("models/flood.yaml", "models", "rainstorm"), ["models.rainstorm: expected an existing model file", "flood.yaml"]),
+    "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
+    "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
+    "url without run time": (_set("http://127.0.0.1/latest.nc", "forecasts", "demo", "url"), ["forecasts.demo.url: expected a template with the run time"]),
+    "district code": (_set("5001", "deployment", "district_code"), ["deployment.district_code: expected a string matching the pattern", "5001"]),
+    "sim source": (_set("ecmwf", "sim", "source"), ["sim.source: expected one of the forecasts (demo)", "'ecmwf'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_broken_config(deployment, case):
+    change, expected = CONFIG_CASES[case]
+    edit_yaml(deployment, change)
+    text = messages(deployment)
+    for fragment in expected:
+        assert fragment in text
+
+
+MODEL_CASES = {
+    "negative threshold": (_set(-50, "signal", "criteria", 0, "depth_mm"), "signal.criteria.0.depth_mm: expected greater than 0, got -50"),
+    "bad window": (_set("3h", "signal", "criteria", 2, "window"), "signal.criteria.2.window: expected an ISO-8601 duration like PT1H"),
+    "unknown level": (_set("purple", "signal", "criteria", 0, "level"), "signal.criteria.0.level: expected 'blue', 'yellow', 'orange' or 'red'"),
+    "duplicate level": (_set("red", "signal", "criteria", 0, "level"), "signal: expected one criterion per level"),
+    "missing coefficient": (_drop("storm_intensity", "formulas", "yubei", "n"), "storm_intensity.formulas.yubei.n: expected this key"),
+    "wrong model name": (_set("flood", "model"), "model: expected 'rainstorm'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_CASES))
+def test_broken_model_file(deployment, case):
+    change, expected = MODEL_CASES[case]
+    edit_yaml(deployment.parent / "models" / "rainstorm.yaml", change)
+    text = messages(deployment)
+    assert "models/rainstorm.yaml: " in text
+    assert expected in text
+
+
+def test_malformed_yaml_names_the_line(deployment):
+    deployment.write_text(deployment.read_text() + "\n  bad: [unclosed\n", encoding="utf-8")
+    assert "config.yaml:" in messages(deployment)
+    assert "expected valid YAML" in messages(deployment)
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided:UserWarning")
+def test_layer_without_crs(deployment):
+    _write_towns(deployment, gpd.GeoDataFrame({"zone_id": ["T1"]}, geometry=[box(106.5, 29.6, 106.6, 29.7)]))
+    text = messages(deployment)
+    assert "zones.gpkg" in text and "towns" in text and "crs: expected" in text
+
+
+def test_layer_with_invalid_geometry(deployment):
+    bowtie = Polygon([(106.5, 29.6), (106.6, 29.7), (106.6, 29.6), (106.5, 29.7)])
+    _write_towns(deployment, gpd.GeoDataFrame({"zone_id": ["T1"]}, geometry=[bowtie], crs="EPSG:4326"))
+    text = messages(deployment)
+    assert "zones.gpkg" in text and "T1" in text and "Self-intersection" in text
+
+
+def test_layer_with_duplicate_ids(deployment):
+    _write_towns(deployment, gpd.GeoDataFrame({"zone_id": ["T1", "T1"]},
+                                              geometry=[box(106.5, 29.6, 106.6, 29.7)] * 2, crs="EPSG:4326"))
+    text = messages(deployment)
+    assert "zone_id" in text and "'T1'" in text
+
+
+def test_every_problem_is_reported_at_once(deployment):
+    edit_yaml(deployment, _set("geodata/nowhere.gpkg", "layers", "towns", "path"))
+    edit_yaml(deployment.parent / "models" / "rainstorm.yaml", _set(-1, "signal", "criteria", 0, "depth_mm"))
+    assert len(check_deployment(deployment)) == 2
+
+
+def test_cli_exit_codes(deployment):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["check", "--config", str(deployment)])
+    assert ok.exit_code == 0, ok.output
+    assert "部署有效" in ok.output
+    edit_yaml(deployment, _drop("deployment", "timezone"))
+    bad = runner.invoke(app, ["check", "--config", str(deployment)])
+    assert bad.exit_code == 2
+    assert "deployment.timezone" in bad.output and "1 problem(s) found" in bad.output

@@ -1,0 +1,5 @@
+"""``python -m warn`` runs the CLI."""
+
+from warn.cli.main import app
+
+app()

@@ -1,0 +1,97 @@
+"""``warn check``: validate a deployment — config.yaml, the model files, the layers.
+
+Collects every problem before reporting, so an engineer fixes a broken deployment in
+one pass. Each problem names the file, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from warn.config import Settings, load_settings
+from warn.errors import Problem, WarnError
+
+
+def check_deployment(config_path: Path) -> list[Problem]:
+    """Every problem in the deployment wired by ``config_path``; empty when it is valid."""
+    try:
+        settings = load_settings(config_path)
+    except WarnError as err:
+        return list(err.problems)
+    where = str(config_path)
+    checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
+        _models, _layers, _terrain, _forecasts, _sim,
+    ]
+    return [problem for check in checks for problem in check(settings, where)]
+
+
+def _collect(call: Callable[[], object]) -> list[Problem]:
+    try:
+        call()
+    except WarnError as err:
+        return list(err.problems)
+    return []
+
+
+def _models(settings: Settings, where: str) -> Iterator[Problem]:
+    from warn.modelfiles import load_model_file
+
+    for name, path in settings.models.items():
+        if not path.exists():
+            yield Problem(where, f"models.{name}", "an existing model file", str(path))
+            continue
+        yield from _collect(lambda: load_model_file(name, path, where=where, key=f"models.{name}"))
+    if "rainstorm" not in settings.models:
+        yield Problem(where, "models.rainstorm", "the rain model file (models/rainstorm.yaml)", "nothing")
+
+
+def _layers(settings: Settings, where: str) -> Iterator[Problem]:
+    from warn.geo.layers import load_layer
+
+    for name, spec in settings.layers.items():
+        if not spec.path.exists():
+            yield Problem(where, f"layers.{name}.path", "an existing GeoPackage or GeoJSON file", str(spec.path))
+            continue
+        yield from _collect(lambda: load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field))
+
+
+def _terrain(settings: Settings, where: str) -> Iterator[Problem]:
+    spec = settings.terrain
+    if spec is None:
+        return
+    if not spec.path.exists():
+        yield Problem(where, "terrain.path", "an existing NetCDF DEM", str(spec.path))
+        return
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(spec.path) as ds:
+            if spec.variable not in ds:
+                yield Problem(str(spec.path), spec.variable, "the elevation variable named in terrain.variable",
+                              f"variables {', '.join(map(str, ds.data_vars))}")
+            elif set(ds[spec.variable].dims) != {"lat", "lon"}:
+                yield Problem(str(spec.path), spec.variable, "dims (lat, lon)", str(ds[spec.variable].dims))
+    except (OSError, ValueError) as err:
+        yield Problem(str(spec.path), "", "a readable NetCDF file", str(err))
+
+
+def _forecasts(settings: Settings, where: str) -> Iterator[Problem]:
+    from warn.sources.forecast import DECODERS
+
+    for name, spec in settings.forecasts.items():
+        if spec.format != "auto" and spec.format not in DECODERS:
+            yield from _collect(lambda: DECODERS.get(spec.format, where=where, key=f"forecasts.{name}.format"))
+        if "{issued" not in spec.url:
+            yield Problem(where, f"forecasts.{name}.url", "a template with the run time, e.g. {issued:%Y%m%d%H}",
+                          spec.url)
+
+
+def _sim(settings: Settings, where: str) -> Iterator[Problem]:
+    sim = settings.sim
+    if sim is None:
+        return
+    if not sim.feed_dir.is_dir():
+        yield Problem(where, "sim.feed_dir", "an existing folder of demo forecast runs", str(sim.feed_dir))
+    if sim.source not in settings.forecasts:
+        yield Problem(where, "sim.source", f"one of the forecasts ({', '.join(settings.forecasts)})", repr(sim.source))

@@ -1,0 +1,137 @@
+"""Deployment settings from config.yaml (typed, strict, paths resolved).
+
+``config.yaml`` wires one deployment: its timezone, the zone layers, the forecast
+sources, the model files, the store and the demo world. :func:`load_settings` reads
+it into :class:`Settings`, resolving every relative path against the file's folder,
+and raises :class:`warn.errors.ConfigError` naming the file and key of every problem.
+Deeper checks (do the files exist, do the layers load, do the model files validate)
+are :mod:`warn.check`'s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, Field, PositiveFloat, field_validator
+
+from warn.declarative import Duration, Strict, parse_file
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class Deployment(Strict):
+    """Who this deployment serves."""
+
+    name: str = Field(min_length=1)
+    district_code: str = Field(pattern=r"^\d{6}$", description="GB/T 2260 administrative code")
+    timezone: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+
+class LayerSpec(Strict):
+    """One zone layer: a GeoPackage/GeoJSON file, its layer, id field and CRS."""
+
+    path: Path
+    layer: str | None = None
+    id_field: str = "zone_id"
+    name_field: str = "name"
+    crs: str = Field("EPSG:4326", description="the CRS the layer is in: a CRS the file's own must equal, or 'gcj02'")
+
+
+class TerrainSpec(Strict):
+    """A DEM as NetCDF: elevation in metres on a lat/lon grid."""
+
+    path: Path
+    variable: str = "elevation"
+
+
+class ForecastSpec(Strict):
+    """A gridded rain forecast source.
+
+    ``url`` is a template with the run (issue) time as ``{issued:%Y%m%d%H}``; runs come
+    every ``run_every`` and a run older than ``max_age`` is not used.
+    """
+
+    url: str = Field(min_length=1)
+    format: str = Field("auto", description="a forecast decoder name, or auto")
+    var: str | None = None
+    run_every: Duration = timedelta(hours=1)
+    max_age: Duration = timedelta(hours=12)
+    timeout_s: PositiveFloat = 30.0
+    retries: int = Field(3, ge=0, le=10)
+
+
+class StoreSpec(Strict):
+    """Where state is kept: an SQLAlchemy URL (SQLite by default)."""
+
+    url: str = Field(pattern=r"^(sqlite|postgresql)(\+\w+)?://")
+
+
+class SimSpec(Strict):
+    """The demo world: the folder of demo forecast runs served on a local port."""
+
+    feed_dir: Path
+    host: Literal["127.0.0.1", "localhost"] = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    issued_at: AwareDatetime
+    source: str = Field(description="the forecasts entry the demo server stands in for")
+
+
+class Settings(Strict):
+    """One deployment (config.yaml)."""
+
+    deployment: Deployment
+    store: StoreSpec
+    layers: dict[str, LayerSpec] = Field(min_length=1)
+    terrain: TerrainSpec | None = None
+    forecasts: dict[str, ForecastSpec] = Field(min_length=1)
+    models: dict[str, Path] = Field(min_length=1)
+    cache_dir: Path
+    sim: SimSpec | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The deployment's display time zone."""
+        return ZoneInfo(self.deployment.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the deployment's time zone."""
+        return moment.astimezone(self.tz)
+
+
+def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
+    """Read and validate ``config.yaml``; relative paths become relative to its folder.
+
+    Raises
+    ------
+    ConfigError
+        Every problem, each naming the file, the key path and what was expected.
+    """
+    settings = parse_file(Settings, path)
+    return _resolve_paths(settings, path.resolve().parent)
+
+
+def _resolve_paths(settings: Settings, root: Path) -> Settings:
+    def under(p: Path) -> Path:
+        return p if p.is_absolute() else root / p
+
+    return settings.model_copy(
+        update={
+            "layers": {k: v.model_copy(update={"path": under(v.path)}) for k, v in settings.layers.items()},
+            "terrain": settings.terrain and settings.terrain.model_copy(update={"path": under(settings.terrain.path)}),
+            "models": {k: under(v) for k, v in settings.models.items()},
+            "cache_dir": under(settings.cache_dir),
+            "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
+        }
+    )
