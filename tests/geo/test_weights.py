@@ -215,12 +215,8 @@ def _exactextract_coverage(layer, lat, lon):
 
 @pytest.mark.parametrize("source", ["committed districts", "geodata towns"])
 def test_coverage_and_weighted_mean_agree_with_exactextract(source):
-    pytest.importorskip("exactextract")
     if source == "geodata towns":
-        path = ROOT / "geodata" / "yubei.gpkg"
-        if not path.exists():
-            pytest.skip("geodata/yubei.gpkg not built yet")
-        layer = gpd.read_file(path, layer="towns")[["zone_id", "geometry"]]
+        layer = gpd.read_file(ROOT / "geodata" / "yubei.gpkg", layer="towns")[["zone_id", "geometry"]]
     else:
         layer = _chongqing().rename(columns={"adcode": "zone_id"})
     lat, lon = _grid_around(layer)
