@@ -142,3 +142,10 @@ def test_cli_exit_codes(deployment):
     bad = runner.invoke(app, ["check", "--config", str(deployment)])
     assert bad.exit_code == 2
     assert "deployment.timezone" in bad.output and "1 problem(s) found" in bad.output
+
+
+def test_model_files_not_named_in_config_are_validated_too(deployment):
+    models = deployment.parent / "models"
+    (models / "flood.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
+    text = messages(deployment)
+    assert "flood.yaml: model: expected a model among rainstorm, got 'flod'" in text

@@ -35,6 +35,8 @@ def _collect(call: Callable[[], object]) -> list[Problem]:
 
 
 def _models(settings: Settings, where: str) -> Iterator[Problem]:
+    """The model files config.yaml names, then every other YAML file in their folders."""
+    from warn.declarative import read_yaml
     from warn.modelfiles import load_model_file
 
     for name, path in settings.models.items():
@@ -44,6 +46,15 @@ def _models(settings: Settings, where: str) -> Iterator[Problem]:
         yield from _collect(lambda: load_model_file(name, path, where=where, key=f"models.{name}"))
     if "rainstorm" not in settings.models:
         yield Problem(where, "models.rainstorm", "the rain model file (models/rainstorm.yaml)", "nothing")
+    named = {path.resolve() for path in settings.models.values()}
+    folders = {path.resolve().parent for path in settings.models.values() if path.parent.is_dir()}
+    for path in sorted(p for folder in folders for p in folder.glob("*.yaml") if p.resolve() not in named):
+        def validate(path: Path = path) -> None:
+            data = read_yaml(path)
+            declared = data.get("model") if isinstance(data, dict) else None
+            load_model_file(str(declared), path, where=str(path), key="model")
+
+        yield from _collect(validate)
 
 
 def _layers(settings: Settings, where: str) -> Iterator[Problem]:
