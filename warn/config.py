@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, PositiveFloat, field_validator
+from pydantic import AwareDatetime, Field, PositiveFloat, field_validator, model_validator
 
 from warn.declarative import Duration, Strict, parse_file
 
@@ -72,8 +72,55 @@ class ForecastSpec(Strict):
     retries: int = Field(3, ge=0, le=10)
 
 
+class FieldMap(Strict):
+    """Where a JSON object's or CSV row's fields are (e.g. Changjiang-commission style ``stcd``, ``tm``, ``z``)."""
+
+    sensor_id: str
+    time: str
+    value: str
+    unit: str | None = Field(None, description="field holding the unit; else the feed's unit applies")
+
+
+class SensorFeedSpec(Strict):
+    """One sensor feed: OGC SensorThings, JSON or CSV over HTTP (polled), or MQTT (pushed)."""
+
+    kind: Literal["sensorthings", "json", "csv", "mqtt"]
+    url: str | None = Field(None, description="base URL (SensorThings) or document URL (json, csv)")
+    fields: FieldMap | None = None
+    unit: str | None = Field(None, description="unit of the values when no unit field is mapped: m, cm, mm")
+    timezone: str = Field("UTC", description="zone of times written without an offset")
+    poll_every: Duration = timedelta(minutes=1)
+    page_size: int = Field(1000, ge=1, le=10000, description="SensorThings $top")
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    topic: str | None = Field(None, description="MQTT topic filter, e.g. warn/sensors/+")
+    qos: Literal[0, 1, 2] = 1
+    timeout_s: PositiveFloat = 30.0
+    retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _complete_for_kind(self) -> SensorFeedSpec:
+        if self.kind == "mqtt":
+            if not self.topic or self.fields is None:
+                raise ValueError("an MQTT feed to give topic and fields")
+        elif not self.url:
+            raise ValueError(f"a {self.kind} feed to give url")
+        elif self.kind in ("json", "csv") and self.fields is None:
+            raise ValueError(f"a {self.kind} feed to give fields (sensor_id, time, value)")
+        return self
+
+
+class SensorsSpec(Strict):
+    """The sensor catalogue (CSV) and the feeds that bring readings."""
+
+    catalogue: Path
+    feeds: dict[str, SensorFeedSpec] = Field(default_factory=dict)
+    stale_factor: PositiveFloat = Field(3.0, description="silent for this many expected intervals → stale")
+
+
 class StoreSpec(Strict):
-    """Where state is kept: an SQLAlchemy URL (SQLite by default)."""
+    """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
+    relative to config.yaml's folder), or ``postgresql+psycopg://…``."""
 
     url: str = Field(pattern=r"^(sqlite|postgresql)(\+\w+)?://")
 
@@ -98,6 +145,7 @@ class Settings(Strict):
     forecasts: dict[str, ForecastSpec] = Field(min_length=1)
     models: dict[str, Path] = Field(min_length=1)
     cache_dir: Path
+    sensors: SensorsSpec | None = None
     sim: SimSpec | None = None
 
     @property
@@ -126,12 +174,18 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
     def under(p: Path) -> Path:
         return p if p.is_absolute() else root / p
 
+    url = settings.store.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = f"sqlite:///{under(Path(url.removeprefix('sqlite:///')))}"
     return settings.model_copy(
         update={
+            "store": settings.store.model_copy(update={"url": url}),
             "layers": {k: v.model_copy(update={"path": under(v.path)}) for k, v in settings.layers.items()},
             "terrain": settings.terrain and settings.terrain.model_copy(update={"path": under(settings.terrain.path)}),
             "models": {k: under(v) for k, v in settings.models.items()},
             "cache_dir": under(settings.cache_dir),
+            "sensors": settings.sensors and settings.sensors.model_copy(
+                update={"catalogue": under(settings.sensors.catalogue)}),
             "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
         }
     )

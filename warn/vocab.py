@@ -7,7 +7,7 @@ never silently "none".
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Level(IntEnum):
@@ -60,3 +60,20 @@ _GRADE = {
     Level.ORANGE: "II",
     Level.RED: "I",
 }
+
+
+class QCFlag(StrEnum):
+    """Quality flag of a sensor reading (Delft-FEWS style: reliable, doubtful, unreliable, missing)."""
+
+    GOOD = "good"
+    DOUBTFUL = "doubtful"
+    BAD = "bad"
+    MISSING = "missing"
+
+
+class SensorKind(StrEnum):
+    """What a sensor measures; decides its unit, QC thresholds and which model reads it."""
+
+    WATER_LEVEL = "water_level"  # ponding depth at a waterlogging point or underpass, metres above the road
+    RIVER_STAGE = "river_stage"  # river gauge stage, metres above the gauge datum
+    RAIN_GAUGE = "rain_gauge"  # rain depth per report interval, mm
