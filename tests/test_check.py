@@ -148,4 +148,4 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
     (models / "flood.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "flood.yaml: model: expected a model among rainstorm, got 'flod'" in text
+    assert "flood.yaml: model: expected a model among rainstorm, sensors, got 'flod'" in text

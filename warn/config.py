@@ -94,7 +94,10 @@ class SensorFeedSpec(Strict):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
     topic: str | None = Field(None, description="MQTT topic filter, e.g. warn/sensors/+")
-    qos: Literal[0, 1, 2] = 1
+    qos: Literal[0, 1] = Field(1, description="1: at least once, acknowledged after the store commits")
+    client_id: str | None = Field(None, description="MQTT client id of the persistent session (default warn-<feed>)")
+    lookback: Duration = Field(timedelta(hours=2), description="polled feeds re-read this far back to catch late readings")
+    backfill: Duration = Field(timedelta(days=1), description="how far back a sensor never seen before is read")
     timeout_s: PositiveFloat = 30.0
     retries: int = Field(3, ge=0, le=10)
 
@@ -111,11 +114,11 @@ class SensorFeedSpec(Strict):
 
 
 class SensorsSpec(Strict):
-    """The sensor catalogue (CSV) and the feeds that bring readings."""
+    """The sensor catalogue (CSV) and the feeds that bring readings (QC and staleness
+    thresholds are model parameters: models/sensors.yaml)."""
 
     catalogue: Path
     feeds: dict[str, SensorFeedSpec] = Field(default_factory=dict)
-    stale_factor: PositiveFloat = Field(3.0, description="silent for this many expected intervals → stale")
 
 
 class StoreSpec(Strict):

@@ -73,6 +73,10 @@ class SourceError(WarnError):
     """A feed could not be fetched or decoded."""
 
 
+class StoreError(WarnError):
+    """The store cannot be reached, or refused what was written to it."""
+
+
 class UnknownNameError(WarnError, KeyError):
     """A name was looked up in a registry that does not hold it."""
 

@@ -8,16 +8,18 @@ functions in ``warn.risk`` take. Every number keeps its source in the file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, Field, PositiveFloat, StringConstraints, model_validator
 
 from warn.declarative import Duration, Strict, parse_file
 from warn.registry import Registry
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
-from warn.vocab import Level
+from warn.sources import qc
+from warn.vocab import Level, SensorKind
 
 LevelName = Literal["blue", "yellow", "orange", "red"]
 
@@ -95,6 +97,186 @@ class RainstormFile(Strict):
         )
 
 
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("a duration longer than zero, like PT15M")
+    return value
+
+
+#: A window: an ISO-8601 duration longer than zero.
+Window = Annotated[Duration, AfterValidator(_positive)]
+
+
+class Section(Strict):
+    """Keys every QC section carries: where its numbers come from, and whether they are placeholders."""
+
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class Range(Section):
+    """``[min, max]`` in the kind's unit."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min >= self.max:
+            raise ValueError(f"min below max (min {self.min:g}, max {self.max:g})")
+        return self
+
+
+class Departure(Section):
+    """A departure ``threshold`` (kind's unit) from neighbours within ``window``."""
+
+    threshold: PositiveFloat
+    window: Window
+
+
+class FlatlineSection(Section):
+    """Within ``tolerance`` (kind's unit, ≥ 0) for ``window``, judged only above ``min_value``."""
+
+    tolerance: float = Field(ge=0)
+    window: Window
+    min_value: float
+
+
+class RateSection(Section):
+    """Rate-of-change limit, kind's unit per hour."""
+
+    max_per_hour: PositiveFloat
+
+
+class KindQC(Strict):
+    """QC thresholds of one sensor kind; a neighbour rule whose section is absent is not applied."""
+
+    unit: str
+    hard_range: Range
+    soft_range: Range
+    spike: Departure | None = None
+    jump: Departure | None = None
+    flatline: FlatlineSection | None = None
+    rate_of_change: RateSection | None = None
+
+    @model_validator(mode="after")
+    def _soft_within_hard(self) -> KindQC:
+        _check_ranges(self.hard_range, self.soft_range)
+        return self
+
+    def thresholds(self, kind: SensorKind) -> qc.Thresholds:
+        """The frozen thresholds for :mod:`warn.sources.qc`."""
+        return qc.Thresholds(
+            kind=kind,
+            hard_range=(self.hard_range.min, self.hard_range.max),
+            soft_range=(self.soft_range.min, self.soft_range.max),
+            spike=self.spike and qc.WindowLimit(self.spike.threshold, self.spike.window),
+            jump=self.jump and qc.WindowLimit(self.jump.threshold, self.jump.window),
+            flatline=self.flatline and qc.Flatline(self.flatline.tolerance, self.flatline.window,
+                                                  self.flatline.min_value),
+            max_rate_per_hour=self.rate_of_change and self.rate_of_change.max_per_hour,
+        )
+
+
+def _check_ranges(hard: Range, soft: Range) -> None:
+    if not hard.min <= soft.min < soft.max <= hard.max:
+        raise ValueError(f"soft_range within hard_range [{hard.min:g}, {hard.max:g}] "
+                         f"(soft_range is [{soft.min:g}, {soft.max:g}])")
+
+
+class MetreQC(KindQC):
+    unit: Literal["m"]
+
+
+class MillimetreQC(KindQC):
+    unit: Literal["mm"]
+
+
+class Kinds(Strict):
+    """Thresholds for every sensor kind (:class:`warn.vocab.SensorKind`), in its unit."""
+
+    water_level: MetreQC
+    river_stage: MetreQC
+    rain_gauge: MillimetreQC
+
+
+def _rule_names(names: list[str]) -> list[str]:
+    allowed = [name for name in qc.RULES.names() if name != "missing"]
+    wrong = [name for name in names if name not in allowed]
+    if wrong:
+        raise ValueError(f"QC rule names among {', '.join(allowed)} (got {', '.join(map(repr, wrong))})")
+    return names
+
+
+class Override(Strict):
+    """One sensor's departures from its kind: whole sections replace the kind's; ``off`` switches rules off."""
+
+    kind: SensorKind
+    source: str = Field(min_length=1)
+    hard_range: Range | None = None
+    soft_range: Range | None = None
+    spike: Departure | None = None
+    jump: Departure | None = None
+    flatline: FlatlineSection | None = None
+    rate_of_change: RateSection | None = None
+    off: Annotated[list[str], AfterValidator(_rule_names)] = Field(default_factory=list)
+
+
+class Timestamps(Section):
+    """A phenomenon time beyond now + ``future_tolerance`` or before now − ``max_age`` is bad."""
+
+    future_tolerance: Duration
+    max_age: Window
+
+
+class Staleness(Section):
+    """Silent for ``factor`` × the sensor's interval → stale."""
+
+    factor: PositiveFloat
+
+
+SensorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+
+
+class SensorsFile(Strict):
+    """``models/sensors.yaml``."""
+
+    model: Literal["sensors"]
+    version: int = Field(ge=1)
+    kinds: Kinds
+    timestamps: Timestamps
+    staleness: Staleness
+    overrides: dict[SensorId, Override] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _overrides_keep_ranges_nested(self) -> SensorsFile:
+        for sensor_id, override in self.overrides.items():
+            merged = self._merged(override)
+            try:
+                _check_ranges(merged.hard_range, merged.soft_range)
+            except ValueError as err:
+                raise ValueError(f"overrides.{sensor_id}: {err}") from None
+        return self
+
+    def _merged(self, override: Override) -> KindQC:
+        base: KindQC = getattr(self.kinds, override.kind.value)
+        sections = override.model_dump(exclude={"kind", "source", "off"}, exclude_none=True)
+        return base.model_copy(update={name: getattr(override, name) for name in sections})
+
+    def params(self) -> qc.SensorsParams:
+        """The frozen parameter object for :mod:`warn.sources.qc`."""
+        return qc.SensorsParams(
+            kinds={kind: getattr(self.kinds, kind.value).thresholds(kind) for kind in SensorKind},
+            overrides={
+                sensor_id: replace(self._merged(o).thresholds(o.kind), off=frozenset(o.off))
+                for sensor_id, o in self.overrides.items()
+            },
+            future_tolerance=self.timestamps.future_tolerance,
+            max_age=self.timestamps.max_age,
+            stale_factor=self.staleness.factor,
+        )
+
+
 @dataclass(frozen=True)
 class ModelKind:
     """A registered model: the schema of its file."""
@@ -104,6 +286,7 @@ class ModelKind:
 
 MODELS: Registry[ModelKind] = Registry("model")
 MODELS.add("rainstorm", ModelKind(RainstormFile))
+MODELS.add("sensors", ModelKind(SensorsFile))
 
 
 def load_model_file(name: str, path: Path, *, where: str = "", key: str = "") -> Any:

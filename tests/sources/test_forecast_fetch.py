@@ -79,7 +79,7 @@ def test_gives_up_naming_the_url_after_every_attempt_fails(feed, tmp_path):
     with FeedServer(feed, failures=5) as server:
         source = ForecastSource(f"{server.url}/{NAME}", directory=tmp_path, attempts=2, sleep=lambda s: None)
         with pytest.raises(SourceError, match=r"http://127\.0\.0\.1:\d+/yubei-demo-analogue_2026071500\.nc: "
-                                              r"expected HTTP 200 or 304, got HTTP 503 after 2 attempt\(s\)"):
+                                              r"expected HTTP 200, got HTTP 503 after 2 attempt\(s\)"):
             source.fetch(ISSUED)
 
 
@@ -90,7 +90,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
     waits: list[float] = []
     source = ForecastSource(f"http://127.0.0.1:{port}/{NAME}", directory=tmp_path, attempts=3, backoff=0.1,
                             sleep=waits.append, timeout=2.0)
-    with pytest.raises(SourceError, match=r"expected HTTP 200 or 304, got ConnectError: .* after 3 attempt\(s\)"):
+    with pytest.raises(SourceError, match=r"expected HTTP 200, got ConnectError: .* after 3 attempt\(s\)"):
         source.fetch(ISSUED)
     assert waits == [0.1, 0.2]
 
@@ -98,7 +98,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
 def test_missing_run_is_reported_at_once(feed, tmp_path):
     with FeedServer(feed) as server:
         source = ForecastSource(f"{server.url}/{NAME}", directory=tmp_path, sleep=lambda s: pytest.fail("retried a 404"))
-        with pytest.raises(SourceError, match=r"yubei-demo-analogue_2026071600\.nc: expected HTTP 200 .* got HTTP 404"):
+        with pytest.raises(SourceError, match=r"yubei-demo-analogue_2026071600\.nc: expected HTTP 200.* got HTTP 404"):
             source.fetch(datetime(2026, 7, 16, tzinfo=timezone.utc))
 
 

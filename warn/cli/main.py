@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, rain
+from warn.cli import check, demo, qc, rain
 
 app = typer.Typer(
     name="warn",
@@ -21,3 +21,4 @@ app = typer.Typer(
 app.command("check")(check.check)
 app.command("rain")(rain.rain)
 app.command("demo")(demo.demo)
+app.command("qc", help=qc.HELP)(qc.qc)

@@ -126,6 +126,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: HTTPStatus, headers: dict[str, str], content: bytes = b"", *,
                     length: int | None = None) -> None:
+            server._record(self.command, self.path, int(status))  # before the client can see the answer
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -134,7 +135,6 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if content:
                 self.wfile.write(content)
-            server._record(self.command, self.path, int(status))
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
             """Silence the default stderr log; :attr:`FeedServer.requests` keeps the record."""

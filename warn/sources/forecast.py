@@ -33,9 +33,7 @@ import xarray as xr
 from warn import rainarray
 from warn.errors import Problem, SourceError
 from warn.sources.decoders import DECODERS, sniff, to_rain
-
-#: HTTP statuses worth retrying: the server, not the request, is at fault.
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
+from warn.sources.http import HttpGetter
 
 
 @dataclass(frozen=True)
@@ -108,15 +106,9 @@ class ForecastSource:
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {attempts}")
         self.template = template
         self.directory = Path(directory)
-        self.transport = transport
-        self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.sleep = sleep
+        self.http = HttpGetter(transport=transport, timeout=timeout, attempts=attempts, backoff=backoff, sleep=sleep)
 
     def url_for(self, issued: datetime) -> str:
         """The URL or path of the run issued at ``issued`` (UTC)."""
@@ -157,22 +149,9 @@ class ForecastSource:
             headers["If-None-Match"] = previous.etag
         if previous is not None and previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
-        failure = ""
-        with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=True) as client:
-            for attempt in range(self.attempts):
-                if attempt:
-                    self.sleep(self.backoff * 2 ** (attempt - 1))
-                try:
-                    response = client.get(url, headers=headers)
-                except httpx.TransportError as err:
-                    failure = f"{type(err).__name__}: {err}"
-                    continue
-                if response.status_code in RETRY_STATUSES:
-                    failure = f"HTTP {response.status_code}"
-                    continue
-                return self._response(url, response, previous)
-        raise SourceError(Problem(url, "", "HTTP 200 or 304", f"{failure} after {self.attempts} attempt(s)",
-                                  "the feed is down or unreachable; the cycle keeps the last good run"))
+        with self.http.client() as client:
+            response = self.http.get(client, url, headers=headers, ok=(200, 304) if previous else (200,))
+        return self._response(url, response, previous)
 
     def _response(self, url: str, response: httpx.Response, previous: Fetched | None) -> Fetched:
         now = datetime.now(timezone.utc)
@@ -181,9 +160,6 @@ class ForecastSource:
                            etag=response.headers.get("ETag", previous.etag),
                            last_modified=response.headers.get("Last-Modified", previous.last_modified),
                            fetched_at=now, not_modified=True)
-        if response.status_code != 200:
-            raise SourceError(Problem(url, "", "HTTP 200 (or 304 to a conditional request)",
-                                      f"HTTP {response.status_code} {response.reason_phrase}"))
         content = response.content
         name = Path(unquote(urlsplit(url).path)).name or "forecast"
         self.directory.mkdir(parents=True, exist_ok=True)

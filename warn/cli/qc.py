@@ -1,0 +1,135 @@
+"""``warn qc FILE.csv``: the QC rules of models/sensors.yaml on one sensor's (time, value) series."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from warn.cli.output import console, print_problems
+from warn.errors import ConfigError, Problem, SourceError, WarnError
+from warn.sources.qc import PRECEDENCE, RULES
+from warn.vocab import QCFlag, SensorKind
+
+FLAG_STYLE = {QCFlag.GOOD: "green", QCFlag.DOUBTFUL: "bold yellow", QCFlag.BAD: "bold red",
+              QCFlag.MISSING: "bold magenta"}
+FLAG_ZH = {QCFlag.GOOD: "正常", QCFlag.DOUBTFUL: "存疑", QCFlag.BAD: "错误", QCFlag.MISSING: "缺测"}
+SENSOR_ID = "CSV"
+
+#: Command help, with the rule ids from the registry, most severe first.
+HELP = ("传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml. "
+        f"规则 rules: {', '.join(f'{name} ({RULES.get(name).flag.value})' for name in PRECEDENCE)}.")
+
+
+def qc(
+    file: Annotated[Path, typer.Argument(help="时间序列 CSV（表头 time,value）/ CSV with header time,value; "
+                                              "times ISO-8601 (no offset = UTC), empty value = missing.")],
+    sensor_type: Annotated[SensorKind, typer.Option("--sensor-type", help="传感器类型 / sensor kind.")]
+    = SensorKind.WATER_LEVEL,
+    now: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+        help="判定时刻 / judge as of this time (no offset = UTC); default: the clock. "
+             "Give the last reading's time to replay an old series.")] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml (help: :data:`HELP`)."""
+    from warn.config import load_settings
+    from warn.modelfiles import load_model_file
+    from warn.sources.qc import qc_batch
+    from warn.sources.readings import UNITS, Reading, Sensor
+
+    try:
+        settings = load_settings(config)
+        if "sensors" not in settings.models:
+            raise ConfigError(Problem(str(config), "models.sensors", "the sensor QC model file (models/sensors.yaml)",
+                                      "nothing"))
+        params = load_model_file("sensors", settings.models["sensors"], where=str(config),
+                                 key="models.sensors").params()
+    except WarnError as err:
+        print_problems(err.problems, console(stderr=True))
+        raise typer.Exit(2) from None
+    try:
+        series = read_series(file)
+    except WarnError as err:
+        print_problems(err.problems, console(stderr=True))
+        raise typer.Exit(1) from None
+    at = _utc(now) if now else datetime.now(timezone.utc)
+    sensor = Sensor(SENSOR_ID, sensor_type, file.name, 0.0, 0.0, timedelta(minutes=5))
+    unit = UNITS[sensor_type]
+    readings = [Reading(SENSOR_ID, time, value, unit, at) for time, value in series]
+    flagged = qc_batch(readings, sensors={SENSOR_ID: sensor}, history={}, params=params, now=at)
+    records = [{"time": fr.reading.phenomenon_time.isoformat(), "value": fr.reading.value,
+                "flag": fr.qc_flag.value, "rule": fr.qc_rule} for fr in flagged]
+    if as_json:
+        console().print_json(json.dumps(records, ensure_ascii=False))
+    else:
+        console().print(qc_table(records, unit, settings.tz, file.name, sensor_type))
+
+
+def read_series(path: Path) -> list[tuple[datetime, float | None]]:
+    """(time, value) rows of a ``time,value`` CSV: times UTC (naive = UTC), empty value = missing.
+
+    Raises
+    ------
+    SourceError
+        Naming the file, the line and what was expected there.
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SourceError(Problem(str(path), "", "a readable UTF-8 CSV file", str(err))) from None
+    if not rows or [cell.strip() for cell in rows[0]] != ["time", "value"]:
+        raise SourceError(Problem(f"{path}:1", "", "the header time,value", ",".join(rows[0]) if rows else "an empty file"))
+    series = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != 2:
+            raise SourceError(Problem(f"{path}:{line}", "", "two fields: time,value", ",".join(row)))
+        text, value = row[0].strip(), row[1].strip()
+        try:
+            time = _utc(datetime.fromisoformat(text))
+        except ValueError:
+            raise SourceError(Problem(f"{path}:{line}", "time", "an ISO-8601 time like 2026-07-15T08:00:00+08:00",
+                                      repr(text))) from None
+        try:
+            series.append((time, float(value) if value else None))
+        except ValueError:
+            raise SourceError(Problem(f"{path}:{line}", "value", "a number or nothing (missing)", repr(value))) from None
+    return series
+
+
+def qc_table(records: list[dict[str, Any]], unit: str, tz: tzinfo, name: str, kind: SensorKind) -> Table:
+    """The flagged series in the deployment's time zone; flags coloured and written out."""
+    counts = {flag: sum(r["flag"] == flag.value for r in records) for flag in QCFlag}
+    summary = "  ".join(f"{FLAG_ZH[f]} {f.value} {n}" for f, n in counts.items())
+    table = Table(title=f"传感器质控 / sensor QC — {name} ({kind.value}, {unit})", caption=summary,
+                  title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("时间 time", no_wrap=True)
+    table.add_column(f"数值 value ({unit})", justify="right")
+    table.add_column("标记 flag", no_wrap=True)
+    table.add_column("规则 rule", no_wrap=True)
+    for r in records:
+        flag = QCFlag(r["flag"])
+        rule = RULES.get(r["rule"]) if r["rule"] else None
+        table.add_row(
+            datetime.fromisoformat(r["time"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S%z"),
+            "—" if r["value"] is None else f"{r['value']:g}",
+            Text(f"{FLAG_ZH[flag]} {flag.value}", style=FLAG_STYLE[flag]),
+            f"{rule.zh} {rule.name}" if rule else "",
+        )
+    return table
+
+
+def _utc(time: datetime) -> datetime:
+    return time.replace(tzinfo=timezone.utc) if time.tzinfo is None else time.astimezone(timezone.utc)

@@ -1,0 +1,144 @@
+"""Bulk statements of :meth:`warn.store.Store.write_readings`, one class per backend.
+
+Ingest writes tens of thousands of readings a second, so its hot path bypasses
+SQLAlchemy's per-row type processing and statement compilation: each method runs one
+driver-level statement for a whole chunk of rows.
+
+- :class:`SQLiteBulk` looks keys up with ``(VALUES …) CROSS JOIN readings`` (a
+  primary-key probe per key: SQLite would scan the table for a row-value ``IN``) and
+  writes with ``executemany``, which the sqlite3 module runs as one prepared statement.
+- :class:`PostgresBulk` passes each column as one array and uses ``unnest``: one
+  statement and one round trip per chunk, whatever its length.
+
+Times go to the driver as :func:`warn.store.schema.encode_time` gives them (the
+text :class:`~warn.store.schema.UTCDateTime` stores on SQLite, an aware datetime on
+PostgreSQL), so rows written here and through SQLAlchemy are the same.
+
+Row layouts (tuples, in this order):
+
+- held: ``(sensor_id, phenomenon_time, value, qc_flag, qc_rule, arrival_time, unit)``
+- insert: ``(sensor_id, phenomenon_time, arrival_time, value, unit, qc_flag, qc_rule, revision_count)``
+- update: ``(sensor_id, phenomenon_time, arrival_time, value, qc_flag, qc_rule, added_revisions)``
+- revision: ``(sensor_id, phenomenon_time, old_value, new_value, old_flag, new_flag, old_rule,
+  new_rule, old_arrival_time, new_arrival_time, revised_at)``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from warn.store.schema import decode_time, encode_time
+
+HeldRow = tuple[str, datetime, float | None, str, str, datetime, str]
+
+_INSERT_COLUMNS = "sensor_id, phenomenon_time, arrival_time, value, unit, qc_flag, qc_rule, revision_count"
+_REVISION_COLUMNS = ("sensor_id, phenomenon_time, old_value, new_value, old_flag, new_flag, old_rule, new_rule, "
+                     "old_arrival_time, new_arrival_time, revised_at")
+
+
+class Bulk(Protocol):
+    """What :class:`warn.store.Store` needs of a backend to write a batch of readings."""
+
+    def kinds(self, conn: Connection, sensor_ids: Sequence[str]) -> dict[str, str]:
+        """``sensor_id`` → kind, for those of ``sensor_ids`` in the catalogue."""
+
+    def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
+        """The stored readings among ``keys`` (sensor, aware-UTC phenomenon time)."""
+
+    def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        """Insert new readings."""
+
+    def update(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        """Give held readings a new version and add to their revision count."""
+
+    def revisions(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        """Append revision rows."""
+
+
+class SQLiteBulk:
+    """Bulk statements for SQLite (qmark parameters, ``executemany``)."""
+
+    encode = staticmethod(encode_time("sqlite"))
+
+    def kinds(self, conn: Connection, sensor_ids: Sequence[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(sensor_ids))
+        sql = f"SELECT sensor_id, kind FROM sensors WHERE sensor_id IN ({marks})"
+        return dict(conn.exec_driver_sql(sql, tuple(sensor_ids)).all())
+
+    def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
+        encode = self.encode
+        marks = ",".join(["(?,?)"] * len(keys))
+        sql = ("SELECT r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit "
+               f"FROM (VALUES {marks}) AS k CROSS JOIN readings AS r "
+               "ON r.sensor_id = k.column1 AND r.phenomenon_time = k.column2")
+        params = tuple(p for sid, t in keys for p in (sid, encode(t)))
+        return [(sid, decode_time(t), value, flag, rule, decode_time(arrival), unit)
+                for sid, t, value, flag, rule, arrival, unit in conn.exec_driver_sql(sql, params)]
+
+    def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        encode = self.encode
+        conn.exec_driver_sql(f"INSERT INTO readings ({_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                             [(sid, encode(t), encode(arr), *rest) for sid, t, arr, *rest in rows])
+
+    def update(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        encode = self.encode
+        conn.exec_driver_sql(
+            "UPDATE readings SET arrival_time = ?, value = ?, qc_flag = ?, qc_rule = ?, "
+            "revision_count = revision_count + ? WHERE sensor_id = ? AND phenomenon_time = ?",
+            [(encode(arr), value, flag, rule, added, sid, encode(t))
+             for sid, t, arr, value, flag, rule, added in rows])
+
+    def revisions(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        encode = self.encode
+        conn.exec_driver_sql(
+            f"INSERT INTO reading_revisions ({_REVISION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(sid, encode(t), *middle, encode(old_arr), encode(new_arr), encode(at))
+             for sid, t, *middle, old_arr, new_arr, at in rows])
+
+
+class PostgresBulk:
+    """Bulk statements for PostgreSQL through psycopg 3 (one array per column, ``unnest``)."""
+
+    def kinds(self, conn: Connection, sensor_ids: Sequence[str]) -> dict[str, str]:
+        sql = "SELECT sensor_id, kind FROM sensors WHERE sensor_id = ANY(%s::text[])"
+        return dict(conn.exec_driver_sql(sql, (list(sensor_ids),)).all())
+
+    def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
+        sql = ("SELECT r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit "
+               "FROM unnest(%s::text[], %s::timestamptz[]) AS k(sensor_id, phenomenon_time) "
+               "JOIN readings AS r ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time")
+        sids, times = zip(*keys)
+        return [(sid, decode_time(t), value, flag, rule, decode_time(arrival), unit)
+                for sid, t, value, flag, rule, arrival, unit in
+                conn.exec_driver_sql(sql, (list(sids), list(times)))]
+
+    def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        conn.exec_driver_sql(
+            f"INSERT INTO readings ({_INSERT_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::timestamptz[], "
+            "%s::timestamptz[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::int[])",
+            tuple(list(column) for column in zip(*rows)))
+
+    def update(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        conn.exec_driver_sql(
+            "UPDATE readings AS r SET arrival_time = v.arrival_time, value = v.value, qc_flag = v.qc_flag, "
+            "qc_rule = v.qc_rule, revision_count = r.revision_count + v.added "
+            "FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::text[], %s::text[], "
+            "%s::int[]) AS v(sensor_id, phenomenon_time, arrival_time, value, qc_flag, qc_rule, added) "
+            "WHERE r.sensor_id = v.sensor_id AND r.phenomenon_time = v.phenomenon_time",
+            tuple(list(column) for column in zip(*rows)))
+
+    def revisions(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        conn.exec_driver_sql(
+            f"INSERT INTO reading_revisions ({_REVISION_COLUMNS}) SELECT * FROM unnest(%s::text[], "
+            "%s::timestamptz[], %s::float8[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::timestamptz[], %s::timestamptz[], %s::timestamptz[])",
+            tuple(list(column) for column in zip(*rows)))
+
+
+def bulk_for(dialect: str) -> Bulk:
+    """The bulk statements for an engine's dialect name (``sqlite`` or ``postgresql``)."""
+    return SQLiteBulk() if dialect == "sqlite" else PostgresBulk()
