@@ -17,15 +17,11 @@ Run: ``python bench/store_write.py [--steps 20] [--pg postgresql+psycopg://postg
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from backends import DEFAULT_PG, postgresql_store, sqlite_store
 
-from warn.errors import StoreError
 from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.store import Store
 from warn.vocab import QCFlag, SensorKind
@@ -55,7 +51,6 @@ def batches(steps: int, offset: float = 0.0) -> list[list[FlaggedReading]]:
 
 def run(name: str, store: Store, steps: int) -> None:
     """Print readings/s of each phase for one backend."""
-    store.upgrade()
     store.upsert_sensors(catalogue())
     for phase, data in (("new", batches(steps)), ("repeat", batches(steps)), ("revise", batches(steps, 0.5))):
         n = sum(map(len, data))
@@ -80,29 +75,13 @@ def run(name: str, store: Store, steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="time steps per phase (5 batches each)")
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        with Store.connect(f"sqlite:///{Path(folder) / 'bench.sqlite'}") as store:
-            run("sqlite", store, args.steps)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(args.pg)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as err:  # noqa: BLE001 (report and skip an unreachable server)
-        print(f"postgresql skipped: not reachable at {args.pg}: {str(err).splitlines()[0]}")
-        return
-    try:
-        sep = "&" if "?" in args.pg else "?"
-        with Store.connect(f"{args.pg}{sep}options=-csearch_path%3D{schema}") as store:
+    with sqlite_store() as store:
+        run("sqlite", store, args.steps)
+    with postgresql_store(args.pg) as store:
+        if store is not None:
             run("postgresql", store, args.steps)
-    except StoreError as err:
-        print(f"postgresql failed: {err}")
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -149,3 +149,27 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     (models / "flood.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
     assert "flood.yaml: model: expected a model among rainstorm, sensors, got 'flod'" in text
+
+
+def test_sensor_catalogue_and_overrides_are_checked(tmp_path):
+    from tests.ingest_world import write_deployment
+
+    config = write_deployment(tmp_path)
+    assert check_deployment(config) == []
+    catalogue = tmp_path / "sensors.csv"
+    catalogue.write_text(catalogue.read_text() + "W-BAD,water_levle,坏,106.5,129.6,5min,\n", encoding="utf-8")
+    text = messages(config)
+    assert "sensors.csv:6: kind: expected one of water_level, river_stage, rain_gauge, got 'water_levle'" in text
+    assert "sensors.csv:6: lat: expected degrees between -90 and 90, got '129.6'" in text
+    assert "sensors.csv:6: interval: expected an ISO-8601 duration such as PT5M, got '5min'" in text
+
+
+def test_qc_override_for_an_unknown_sensor(tmp_path):
+    from tests.ingest_world import write_deployment
+
+    config = write_deployment(tmp_path)
+    model = tmp_path / "models" / "sensors.yaml"
+    data = yaml.safe_load(model.read_text(encoding="utf-8"))
+    data["overrides"] = {"W-NOWHERE": {"kind": "water_level", "source": "test", "off": ["flatline"]}}
+    model.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "sensors.yaml: overrides.W-NOWHERE: expected a sensor of the catalogue, got 'W-NOWHERE'" in messages(config)

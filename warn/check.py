@@ -21,7 +21,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sim,
+        _models, _layers, _terrain, _forecasts, _sensors, _sim,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -96,6 +96,36 @@ def _forecasts(settings: Settings, where: str) -> Iterator[Problem]:
         if "{issued" not in spec.url:
             yield Problem(where, f"forecasts.{name}.url", "a template with the run time, e.g. {issued:%Y%m%d%H}",
                           spec.url)
+
+
+def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
+    """The catalogue loads, and every per-sensor QC override names a catalogued sensor."""
+    from warn.modelfiles import load_model_file
+    from warn.sources.catalogue import load_catalogue
+
+    if settings.sensors is None:
+        return
+    if not settings.sensors.catalogue.exists():
+        yield Problem(where, "sensors.catalogue", "an existing sensor catalogue (CSV)", str(settings.sensors.catalogue))
+        return
+    try:
+        catalogue = load_catalogue(settings.sensors.catalogue)
+    except WarnError as err:
+        yield from err.problems
+        return
+    path = settings.models.get("sensors")
+    if path is None:
+        yield Problem(where, "models.sensors", "the QC model file (models/sensors.yaml) for the sensors section",
+                      "nothing")
+        return
+    try:
+        params = load_model_file("sensors", path).params()
+    except WarnError:
+        return  # reported by _models
+    for sensor_id in params.overrides:
+        if sensor_id not in catalogue:
+            yield Problem(str(path), f"overrides.{sensor_id}", "a sensor of the catalogue", repr(sensor_id),
+                          f"catalogue: {settings.sensors.catalogue}")
 
 
 def _sim(settings: Settings, where: str) -> Iterator[Problem]:

@@ -1,13 +1,19 @@
 """The warning cycle: pull → QC → score → levels → plan → broadcast → record.
 
 This module and ``service.py`` are the only places that orchestrate: they call
-``sources/`` to pull, ``geo/`` to aggregate, ``risk/`` to score. So far the cycle
-covers the rain path: fetch a forecast run, decode it to the rainfall contract,
-aggregate it over a zone layer and score it with the rain model.
+``sources/`` to pull, ``geo/`` to aggregate, ``risk/`` to score and ``store/`` to keep.
+So far the cycle covers the rain path (fetch a forecast run, decode it to the rainfall
+contract, aggregate it over a zone layer and score it with the rain model) and the
+sensor path (poll or receive readings, QC them against each sensor's recent good
+readings, upsert them, and mark silent feeds and sensors stale).
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +22,21 @@ import numpy as np
 import xarray as xr
 
 from warn.config import LayerSpec, Settings
-from warn.errors import ConfigError, Problem
+from warn.errors import ConfigError, Problem, WarnError
 from warn.geo.layers import load_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainstormFile, load_model_file
 from warn.rainarray import check_coverage, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.sources.qc import SensorsParams, qc_batch, stale
+from warn.sources.readings import FlaggedReading, Reading, Sensor
+from warn.sources.sensors import PolledFeed
+from warn.store import Store, WriteResult
+from warn.vocab import QCFlag
+
+#: Most good readings kept in memory per sensor for QC history.
+HISTORY_CAP = 200
 
 #: Layer attribute naming a zone's storm-intensity formula.
 FORMULA_FIELD = "storm_formula"
@@ -128,3 +142,136 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
     if unknown:
         raise ConfigError(*unknown)
     return names
+
+
+def open_ingester(settings: Settings) -> Ingester:
+    """Connect the store (upgrading its schema), register the catalogue, load the QC model."""
+    from warn.sources.catalogue import load_catalogue
+
+    if settings.sensors is None:
+        raise ConfigError(Problem("config.yaml", "sensors", "a sensors section (catalogue and feeds)", "nothing"))
+    if "sensors" not in settings.models:
+        raise ConfigError(Problem("config.yaml", "models.sensors", "the QC model file (models/sensors.yaml)", "nothing"))
+    catalogue = load_catalogue(settings.sensors.catalogue)
+    params = load_model_file("sensors", settings.models["sensors"]).params()
+    store = Store.connect(settings.store.url)
+    store.upgrade()
+    store.upsert_sensors(catalogue.values())
+    return Ingester(store, catalogue, params)
+
+
+class Ingester:
+    """Sensor readings in: QC against each sensor's recent good readings, then the store.
+
+    Keeps the recent GOOD readings of every sensor it has seen in memory (the store
+    is read once per sensor, on first sight), so QC judges across batches without a
+    store query per batch. Safe to call from a polling loop and an MQTT network thread
+    at once.
+
+    Parameters
+    ----------
+    store
+        Where readings are written.
+    catalogue
+        The sensors by id.
+    params
+        QC thresholds (``models/sensors.yaml``).
+    """
+
+    def __init__(self, store: Store, catalogue: Mapping[str, Sensor], params: SensorsParams) -> None:
+        self.store = store
+        self.catalogue = dict(catalogue)
+        self.params = params
+        self._recent: dict[str, list[FlaggedReading]] = {}
+        self._depth = {sid: self._history_depth(sensor) for sid, sensor in self.catalogue.items()}
+        self._lock = threading.Lock()
+
+    def ingest(self, batch: Sequence[Reading], *, now: datetime) -> WriteResult:
+        """Flag ``batch`` and write it in one transaction; return what the store did.
+
+        Only after this returns is a reading acknowledged (an MQTT message is acked by
+        its caller after the return). A failure writes nothing and raises.
+        """
+        with self._lock:
+            ids = {r.sensor_id for r in batch}
+            self._warm(ids)
+            history = {sid: self._recent[sid] for sid in ids if sid in self._recent}
+            flagged = qc_batch(batch, sensors=self.catalogue, history=history, params=self.params, now=now)
+            result = self.store.write_readings(flagged)
+            self._remember(flagged)
+            return result
+
+    def _history_depth(self, sensor: Sensor) -> int:
+        """Good readings needed before a new one: the longest rule window's worth, plus one."""
+        thresholds = self.params.for_sensor(sensor)
+        windows = [rule.window for rule in (thresholds.spike, thresholds.jump, thresholds.flatline) if rule]
+        longest = max(windows, default=sensor.interval)
+        return min(HISTORY_CAP, math.ceil(longest / sensor.interval) + 1)
+
+    def _warm(self, sensor_ids: set[str]) -> None:
+        cold = [sid for sid in sensor_ids if sid not in self._recent and sid in self.catalogue]
+        if not cold:
+            return
+        depth = max(self._depth[sid] for sid in cold)
+        found = self.store.last_readings(cold, n=depth)
+        for sid in cold:
+            self._recent[sid] = list(found.get(sid, []))
+
+    def _remember(self, flagged: Sequence[FlaggedReading]) -> None:
+        """Keep each sensor's newest good readings; a re-judged time replaces what was kept for it."""
+        by_sensor: dict[str, dict[datetime, FlaggedReading]] = {}
+        for item in flagged:
+            by_sensor.setdefault(item.reading.sensor_id, {})[item.reading.phenomenon_time] = item
+        for sid, judged in by_sensor.items():
+            kept = self._recent.get(sid, [])
+            good = sorted((t, item) for t, item in judged.items() if item.qc_flag is QCFlag.GOOD)
+            if kept and min(judged) <= kept[-1].reading.phenomenon_time:  # late or revised: merge
+                kept = [k for k in kept if k.reading.phenomenon_time not in judged] + [item for _, item in good]
+                kept.sort(key=lambda k: k.reading.phenomenon_time)
+            else:  # the usual case: all newer than what is kept
+                kept = kept + [item for _, item in good]
+            self._recent[sid] = kept[-self._depth[sid]:]
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """What one poll of one feed brought: counts, the rejected records, and a failure if any."""
+
+    feed: str
+    received: int
+    rejected: list[Problem]
+    written: WriteResult | None
+    failure: str = ""
+
+
+def poll_feed(ingester: Ingester, feed: PolledFeed, *, expected: timedelta, now: datetime) -> PollReport:
+    """Poll ``feed`` from where the store left off, ingest what is new, and beat its heartbeat.
+
+    A feed that fails (unreachable, unreadable) is recorded as stale with the reason and
+    the service goes on; its sensors go stale in turn if it stays down.
+    """
+    source = f"feed:{feed.name}"
+    known = [sid for sid in ingester.catalogue]
+    latest = ingester.store.last_readings(known, n=1, flags=tuple(QCFlag))
+    since = {sid: found[-1].reading.phenomenon_time for sid, found in latest.items() if found}
+    try:
+        batch = feed.poll(since)
+    except WarnError as err:
+        ingester.store.beat(source, last_seen=None, expected=expected, stale=True, detail=str(err))
+        return PollReport(feed.name, 0, [], None, failure=str(err))
+    written = ingester.ingest(batch.readings, now=now)
+    detail = f"{len(batch.readings)} readings, {len(batch.rejected)} rejected"
+    ingester.store.beat(source, last_seen=now, expected=expected, stale=False, detail=detail)
+    return PollReport(feed.name, len(batch.readings), list(batch.rejected), written)
+
+
+def mark_stale_sensors(ingester: Ingester, *, now: datetime) -> dict[str, bool]:
+    """Beat every sensor's heartbeat: stale when silent for k × its interval (k from models/sensors.yaml)."""
+    last_seen = ingester.store.last_seen()
+    verdict = stale(last_seen, sensors=ingester.catalogue, now=now, factor=ingester.params.stale_factor)
+    for sid, is_stale in verdict.items():
+        sensor = ingester.catalogue[sid]
+        seen = last_seen.get(sid)
+        detail = "从未收到 / never heard" if seen is None else f"last reading arrived {seen.isoformat()}"
+        ingester.store.beat(f"sensor:{sid}", last_seen=seen, expected=sensor.interval, stale=is_stale, detail=detail)
+    return verdict

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, qc, rain
+from warn.cli import check, demo, ingest, qc, rain
 
 app = typer.Typer(
     name="warn",
@@ -22,3 +22,4 @@ app.command("check")(check.check)
 app.command("rain")(rain.rain)
 app.command("demo")(demo.demo)
 app.command("qc", help=qc.HELP)(qc.qc)
+app.command("ingest")(ingest.ingest)

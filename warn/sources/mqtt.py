@@ -61,7 +61,8 @@ class MqttFeed:
     now
         Clock for ``arrival_time`` (aware UTC).
     client_id
-        Fixed MQTT client id, which names the broker's persistent session; default
+        Fixed MQTT client id, which names the broker's persistent session; default the
+        feed settings' ``client_id``, then
         ``warn-<name>``. Two running feeds must not share one (the broker drops the older).
     keepalive
         Seconds between keepalive pings.
@@ -90,7 +91,7 @@ class MqttFeed:
         self.handler = handler
         self.decoder = FieldDecoder(name, spec, catalogue=catalogue)
         self.now = now
-        self.client_id = client_id or f"warn-{name}"
+        self.client_id = client_id or spec.client_id or f"warn-{name}"
         self.keepalive = keepalive
         self.min_delay, self.max_delay = min_delay, max_delay
         self._delay = min_delay

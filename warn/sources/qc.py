@@ -54,6 +54,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -379,6 +380,11 @@ def qc_batch(
 def _seconds(time: datetime, sensor_id: str) -> float:
     if time.tzinfo is None:
         raise DataContractError(Problem(sensor_id, "phenomenon_time", "a timezone-aware time", repr(time)))
+    return _epoch(time)
+
+
+@lru_cache(maxsize=65536)  # readings of a batch and their history share few distinct times
+def _epoch(time: datetime) -> float:
     return time.timestamp()
 
 
@@ -387,12 +393,14 @@ def _history(history: Mapping[str, Sequence[FlaggedReading]], codes: Mapping[str
     """Good history as arrays (code, time s, value): per sensor, the readings after its cutoff
     (s) and the last one at or before it — only what the rules can use is converted."""
     rows = []
+    good = QCFlag.GOOD
     for sid, code in codes.items():
         limit = cutoff[code]
         for fr in reversed(history.get(sid, ())):
-            if fr.qc_flag is QCFlag.GOOD:
-                seconds = fr.reading.phenomenon_time.timestamp()
-                rows.append((code, seconds, fr.reading.value))
+            if fr.qc_flag is good:
+                reading = fr.reading
+                seconds = _epoch(reading.phenomenon_time)
+                rows.append((code, seconds, reading.value))
                 if seconds <= limit:
                     break
     if not rows:

@@ -688,8 +688,7 @@ def _mqtt(name: str, spec: SensorFeedSpec, options: FeedOptions) -> MqttFeed:
 
     if options.handler is None:
         raise ValueError(f"sensor feed {name!r} is MQTT: FeedOptions.handler must be given")
-    return MqttFeed(name, spec, options.handler, catalogue=options.catalogue, now=options.now,
-                    client_id=spec.client_id)
+    return MqttFeed(name, spec, options.handler, catalogue=options.catalogue, now=options.now)
 
 
 def build_feed(name: str, spec: SensorFeedSpec, options: FeedOptions | None = None) -> PolledFeed | MqttFeed:

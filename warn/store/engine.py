@@ -37,8 +37,8 @@ CONNECT_TIMEOUT_S = 10
 WRITE_OPTION = "warn_write"
 
 _SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",  # first: the journal-mode switch below may have to wait
     "PRAGMA journal_mode=WAL",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import (
     BigInteger,
@@ -75,6 +76,7 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=65536)  # a batch shares few distinct times: encode each once
 def _sqlite_text(value: datetime) -> str:
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 

@@ -1,0 +1,162 @@
+"""Ingest survives being killed: nothing acknowledged is lost and nothing is stored twice.
+
+Real processes (`python -m warn ingest`), a real MQTT broker and a real HTTP server:
+the ingester is killed with SIGKILL in the middle of its work and started again.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.ingest_world import SENSORS, STEP, write_deployment
+from warn.config import load_settings
+from warn.cycle import open_ingester
+from warn.service import feed_specs, run_ingest
+from warn.sim.mqttpub import publish
+from warn.sim.sensorthings import SensorThingsServer
+from warn.sources.mqtt import MqttFeed
+from warn.store import Store
+
+HOST, PORT = "127.0.0.1", 1883
+BEIJING = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+def broker():
+    try:
+        socket.create_connection((HOST, PORT), timeout=2).close()
+    except OSError as err:
+        pytest.skip(f"MQTT broker not reachable at {HOST}:{PORT}: {err}")
+
+
+@pytest.fixture
+def mqtt_world(tmp_path, broker):
+    """A deployment whose `push` feed listens on a fresh topic with a fresh persistent session."""
+    tag = uuid.uuid4().hex[:8]
+    config = write_deployment(tmp_path, topic=f"warn/test/{tag}/+", client_id=f"warn-test-{tag}")
+    settings = load_settings(config)
+    open_ingester(settings).store.close()  # the store exists, migrated, with its catalogue
+    prime = MqttFeed("push", settings.sensors.feeds["push"], lambda batch: None)
+    with prime:  # open the persistent session, so messages sent while no ingester runs are queued
+        assert prime.wait_subscribed(10)
+    yield config, settings, f"warn/test/{tag}"
+    wipe = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"warn-test-{tag}", clean_session=True)
+    wipe.connect(HOST, PORT)
+    wipe.disconnect()
+
+
+def payloads(start: datetime, count: int) -> list[dict]:
+    """``count`` readings per sensor, 5 min apart, as a device sends them: local time, centimetres."""
+    return [{"stcd": sid, "tm": (start + k * STEP).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+             "z": round(3.0 + 0.1 * (k % 7), 1)} for k in range(count) for sid in SENSORS]
+
+
+def count(config: Path) -> int:
+    store = Store.connect(load_settings(config).store.url)
+    try:
+        return store.count_readings()
+    finally:
+        store.close()
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def ingester_process(config: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "warn", "ingest", "--config", str(config), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_mqtt_duplicates_and_revisions_in_process(mqtt_world):
+    config, settings, topic = mqtt_world
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+    messages = payloads(start, 12)
+    publish(f"{topic}/level", messages + messages[:8])  # QoS 1 duplicates, as a device retrying would send
+    revised = {**messages[0], "z": 9.9}
+    publish(f"{topic}/level", [revised])
+    stop = threading.Event()
+    runner = threading.Thread(target=run_ingest, args=(settings, feed_specs(settings, ["push"])),
+                              kwargs={"stop": stop}, daemon=True)
+    runner.start()
+    try:
+        assert wait_until(lambda: count(config) == len(messages), 20)
+        store = Store.connect(settings.store.url)
+        assert wait_until(lambda: len(store.revisions()) == 1, 10)
+        [revision] = store.revisions()
+        assert (revision.sensor_id, revision.old_value, revision.new_value) == (SENSORS[0], 0.03, 0.099)
+        store.close()
+    finally:
+        stop.set()
+        runner.join(15)
+    assert count(config) == len(messages)
+
+
+def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
+    config, settings, topic = mqtt_world
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=20)
+    messages = payloads(start, 60)  # 240 readings
+    publish(f"{topic}/level", messages)  # queued in the persistent session
+    first = ingester_process(config, "--feed", "push")
+    try:
+        assert wait_until(lambda: count(config) >= 40, 30), "the ingester stored nothing"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    killed_at = count(config)
+    assert killed_at < len(messages), "killed too late to prove anything"
+    second = ingester_process(config, "--feed", "push")
+    try:
+        assert wait_until(lambda: count(config) == len(messages), 60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        output, _ = second.communicate(timeout=20)
+    assert second.returncode == 0, output
+    assert count(config) == len(messages)
+    store = Store.connect(settings.store.url)
+    assert store.revisions() == []  # redelivered messages were recognised as the same readings
+    store.close()
+
+
+def test_killed_http_ingester_mid_poll_loses_and_repeats_nothing(tmp_path):
+    config = write_deployment(tmp_path)
+    open_ingester(load_settings(config)).store.close()
+    per_sensor, spacing = 3000, timedelta(seconds=20)  # many pages of 50: the poll takes a while
+    start = datetime.now(timezone.utc).replace(microsecond=0) - per_sensor * spacing
+    with SensorThingsServer() as server:
+        for sid in SENSORS:
+            server.add_datastream(sid, unit="m", kind="water_level")
+            server.add_series(sid, [start + k * spacing for k in range(per_sensor)],
+                              [0.02 + 0.001 * (k % 9) for k in range(per_sensor)])
+        first = ingester_process(config, "--feed", "sta", "--url", server.url)
+        try:
+            assert wait_until(lambda: len(server.requests) >= 20, 30), "the ingester did not start polling"
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        assert count(config) < 4 * per_sensor  # killed before the poll's one transaction completed
+        second = ingester_process(config, "--feed", "sta", "--url", server.url, "--once")
+        output, _ = second.communicate(timeout=120)
+        assert second.returncode == 0, output
+    assert count(config) == 4 * per_sensor
+    store = Store.connect(load_settings(config).store.url)
+    assert store.revisions() == []
+    store.close()
