@@ -52,14 +52,35 @@ def ok_depth(k: int) -> float:
     return round(max(0.0, 0.24 - 0.0004 * (k - 18) ** 2), 3)
 
 
-def series(until: int) -> dict[str, list[tuple[datetime, float | None]]]:
-    """Observations of steps 1 … ``until`` (5-min steps after T0) for every sensor."""
+def series(until: int, start: datetime = T0) -> dict[str, list[tuple[datetime, float | None]]]:
+    """Observations of steps 1 … ``until`` (5-min steps after ``start``) for every sensor."""
     out: dict[str, list[tuple[datetime, float | None]]] = {sid: [] for sid in SENSORS}
     for k in range(1, until + 1):
-        t = T0 + k * STEP
+        t = start + k * STEP
         out["W-OK"].append((t, None if k == 10 else ok_depth(k)))  # step 10 reported missing
         out["W-SPIKE"].append((t, ok_depth(k) + (0.15 if k == 14 else 0.0)))  # a spike at step 14
         out["W-FROZEN"].append((t, ok_depth(k) if k < 8 else 0.123))  # frozen from step 8 at 12.3 cm
         if k <= 12:
             out["W-SILENT"].append((t, ok_depth(k)))  # silent after the first hour
     return out
+
+
+def check_world(store, start: datetime = T0) -> None:
+    """What the store must hold after the 3-hour world was ingested (36 steps, W-SILENT 12)."""
+    from warn.vocab import QCFlag
+
+    assert store.count_readings() == 36 * 3 + 12  # one row per sensor and time: no duplicates
+
+    def flags(sid):
+        return {r.reading.phenomenon_time: (r.qc_flag, r.qc_rule) for r in store.readings(sid)}
+
+    ok = flags("W-OK")
+    assert ok[start + 10 * STEP] == (QCFlag.MISSING, "missing")
+    assert sum(1 for flag, _ in ok.values() if flag is QCFlag.GOOD) == 35  # all but the missing one
+    spike = flags("W-SPIKE")
+    assert spike[start + 14 * STEP] == (QCFlag.DOUBTFUL, "spike")
+    assert [t for t, (flag, _) in spike.items() if flag is not QCFlag.GOOD] == [start + 14 * STEP]
+    flat = sorted(t for t, (_, rule) in flags("W-FROZEN").items() if rule == "flatline")
+    assert flat and flat[0] >= start + 8 * STEP + timedelta(hours=2)  # only once frozen for the 2 h window
+    beats = {b.source: b for b in store.heartbeats()}
+    assert beats["sensor:W-SILENT"].stale and not beats["sensor:W-OK"].stale

@@ -21,9 +21,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.ingest_world import SENSORS, STEP, write_deployment
+from tests.ingest_world import SENSORS, STEP, check_world, series, write_deployment
 from warn.config import load_settings
-from warn.cycle import open_ingester
+from warn.cycle import mark_stale_sensors, open_ingester
 from warn.service import feed_specs, run_ingest
 from warn.sim.mqttpub import publish
 from warn.sim.sensorthings import SensorThingsServer
@@ -86,28 +86,36 @@ def ingester_process(config: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_mqtt_duplicates_and_revisions_in_process(mqtt_world):
+def test_mqtt_feed_end_to_end(mqtt_world):
+    """The 3-hour world pushed as devices send it (local time, cm), with repeats and a revision."""
     config, settings, topic = mqtt_world
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
-    messages = payloads(start, 12)
-    publish(f"{topic}/level", messages + messages[:8])  # QoS 1 duplicates, as a device retrying would send
-    revised = {**messages[0], "z": 9.9}
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
+    messages = [{"stcd": sid, "tm": moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+                 "z": None if value is None else round(value * 100, 1)}
+                for sid, observations in series(36, start).items() for moment, value in observations]
+    publish(f"{topic}/level", messages + messages[:20])  # QoS 1 repeats, as a device retrying sends them
+    revised = {**messages[22], "z": 31.0}  # W-OK at step 23, as in the HTTP test
     publish(f"{topic}/level", [revised])
+    clock = lambda: start + 36 * STEP  # noqa: E731 (the simulated now)
     stop = threading.Event()
     runner = threading.Thread(target=run_ingest, args=(settings, feed_specs(settings, ["push"])),
-                              kwargs={"stop": stop}, daemon=True)
+                              kwargs={"stop": stop, "now": clock}, daemon=True)
     runner.start()
     try:
-        assert wait_until(lambda: count(config) == len(messages), 20)
         store = Store.connect(settings.store.url)
-        assert wait_until(lambda: len(store.revisions()) == 1, 10)
-        [revision] = store.revisions()
-        assert (revision.sensor_id, revision.old_value, revision.new_value) == (SENSORS[0], 0.03, 0.099)
-        store.close()
+        assert wait_until(lambda: store.count_readings() == 36 * 3 + 12 and store.revisions("W-OK"), 30)
     finally:
         stop.set()
         runner.join(15)
-    assert count(config) == len(messages)
+    ingester = open_ingester(settings)
+    mark_stale_sensors(ingester, now=clock())
+    check_world(ingester.store, start)
+    [revision] = ingester.store.revisions("W-OK")
+    assert revision.new_value == 0.31
+    [spike] = ingester.store.revisions("W-SPIKE")  # judged good alone, a spike once the next reading came
+    assert (spike.old_flag, spike.new_flag, spike.new_rule) == ("good", "doubtful", "spike")
+    ingester.store.close()
+    store.close()
 
 
 def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):

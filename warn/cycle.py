@@ -184,6 +184,7 @@ class Ingester:
         self.params = params
         self._recent: dict[str, list[FlaggedReading]] = {}
         self._depth = {sid: self._history_depth(sensor) for sid, sensor in self.catalogue.items()}
+        self._spike = {sid: params.for_sensor(sensor).spike for sid, sensor in self.catalogue.items()}
         self._lock = threading.Lock()
 
     def ingest(self, batch: Sequence[Reading], *, now: datetime) -> WriteResult:
@@ -196,10 +197,34 @@ class Ingester:
             ids = {r.sensor_id for r in batch}
             self._warm(ids)
             history = {sid: self._recent[sid] for sid in ids if sid in self._recent}
-            flagged = qc_batch(batch, sensors=self.catalogue, history=history, params=self.params, now=now)
+            judged = [*batch, *self._spike_suspects(batch)]
+            flagged = qc_batch(judged, sensors=self.catalogue, history=history, params=self.params, now=now)
             result = self.store.write_readings(flagged)
             self._remember(flagged)
             return result
+
+    def _spike_suspects(self, batch: Sequence[Reading]) -> list[Reading]:
+        """Stored readings to judge again now that their next neighbour has arrived.
+
+        A reading is judged a spike only against the reading after it; one that came last
+        in its batch (always, for a device pushing one reading per message) was judged
+        without it. When a sensor's newest good reading departed from the one before by
+        more than the spike threshold, it is judged again with this batch: a changed flag
+        is stored as a revision, an unchanged one as a repeat.
+        """
+        earliest: dict[str, datetime] = {}
+        for r in batch:
+            earliest[r.sensor_id] = min(r.phenomenon_time, earliest.get(r.sensor_id, r.phenomenon_time))
+        suspects = []
+        for sid, first in earliest.items():
+            kept, spike = self._recent.get(sid, []), self._spike.get(sid)
+            if spike is None or len(kept) < 2:
+                continue
+            before, last = kept[-2].reading, kept[-1].reading
+            if (last.phenomenon_time < first and last.phenomenon_time - before.phenomenon_time <= spike.window
+                    and abs(last.value - before.value) > spike.threshold):
+                suspects.append(last)
+        return suspects
 
     def _history_depth(self, sensor: Sensor) -> int:
         """Good readings needed before a new one: the longest rule window's worth, plus one."""

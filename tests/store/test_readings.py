@@ -138,4 +138,7 @@ def test_readings_window_latest_time_and_last_seen(store: Store) -> None:
     assert store.latest_phenomenon_time() == T0 + timedelta(minutes=4)
     assert store.latest_phenomenon_time(["S2"]) == T0 + timedelta(minutes=2)
     assert store.latest_phenomenon_time(["R1"]) is None
-    assert store.last_seen() == {"S1": T0 + timedelta(minutes=4, seconds=60), "S2": T0 + timedelta(minutes=2, seconds=30)}
+    # how current the newest reading is: its phenomenon time (the late back-fill changes nothing)
+    assert store.last_seen() == {"S1": T0 + timedelta(minutes=4), "S2": T0 + timedelta(minutes=2)}
+    store.write_readings([reading("S2", 10, 1.0, arrival_s=-300)])  # a device clock 10 min ahead
+    assert store.last_seen()["S2"] == T0 + timedelta(minutes=5)  # capped by when it arrived

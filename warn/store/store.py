@@ -356,19 +356,23 @@ class Store:
         return max(found, default=None)
 
     def last_seen(self) -> dict[str, datetime]:
-        """For each sensor with readings, the *arrival* time of its latest reading (by phenomenon time).
+        """For each sensor with readings, how current the newest one is: its phenomenon time,
+        or its arrival time if that is earlier (a device clock running ahead).
 
-        This is what staleness is judged on: when warn last heard a current value from
-        the sensor. A late back-fill of old readings does not make a silent sensor look
-        alive; a revision of its latest reading does (it was heard from). Readings
-        reported as missing count: the device spoke; QC judges the value.
+        This is what staleness is judged on: a sensor is alive when warn holds a *current*
+        value of it. A backlog delivered after an outage does not make a sensor current
+        (its newest value describes the past); a late back-fill of old readings changes
+        nothing. Readings reported as missing count: the device spoke; QC judges the value.
         """
-        latest_arrival = (select(readings.c.arrival_time).where(readings.c.sensor_id == sensors.c.sensor_id)
-                          .order_by(readings.c.phenomenon_time.desc()).limit(1).scalar_subquery())
-        sub = select(sensors.c.sensor_id, latest_arrival.label("seen")).subquery()
+        def newest(column):
+            return (select(column).where(readings.c.sensor_id == sensors.c.sensor_id)
+                    .order_by(readings.c.phenomenon_time.desc()).limit(1).scalar_subquery())
+
+        sub = select(sensors.c.sensor_id, newest(readings.c.phenomenon_time).label("phenomenon"),
+                     newest(readings.c.arrival_time).label("arrival")).subquery()
         with self.engine.connect() as conn:
-            rows = conn.execute(select(sub.c.sensor_id, sub.c.seen).where(sub.c.seen.is_not(None))).all()
-        return dict(rows)
+            rows = conn.execute(select(sub).where(sub.c.phenomenon.is_not(None))).all()
+        return {sid: min(phenomenon, arrival) for sid, phenomenon, arrival in rows}
 
     def revisions(self, sensor_id: str | None = None) -> list[Revision]:
         """Recorded revisions, of one sensor or all, in the order they were written."""
