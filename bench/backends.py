@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,3 +49,12 @@ def postgresql_store(url: str) -> Iterator[Store | None]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def on_each_backend(run: Callable[[str, Store], None], pg_url: str) -> None:
+    """Call ``run(name, store)`` on SQLite, then on PostgreSQL when it is reachable."""
+    with sqlite_store() as store:
+        run("sqlite", store)
+    with postgresql_store(pg_url) as store:
+        if store is not None:
+            run("postgresql", store)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-from backends import DEFAULT_PG, postgresql_store, sqlite_store
+from backends import DEFAULT_PG, on_each_backend
 
 from warn.cycle import Ingester
 from warn.modelfiles import load_model_file
@@ -74,11 +74,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=24, help="5-minute steps (5 batches of 1,000 each)")
     parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
-    with sqlite_store() as store:
-        run("sqlite", store, args.steps)
-    with postgresql_store(args.pg) as store:
-        if store is not None:
-            run("postgresql", store, args.steps)
+    on_each_backend(lambda name, store: run(name, store, args.steps), args.pg)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import argparse
 import time
 from datetime import datetime, timedelta, timezone
 
-from backends import DEFAULT_PG, postgresql_store, sqlite_store
+from backends import DEFAULT_PG, on_each_backend
 
 from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.store import Store
@@ -77,11 +77,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="time steps per phase (5 batches each)")
     parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
-    with sqlite_store() as store:
-        run("sqlite", store, args.steps)
-    with postgresql_store(args.pg) as store:
-        if store is not None:
-            run("postgresql", store, args.steps)
+    on_each_backend(lambda name, store: run(name, store, args.steps), args.pg)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +12,7 @@ import yaml
 from shapely.geometry import box
 
 ROOT = Path(__file__).resolve().parents[1]
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -46,3 +48,12 @@ def deployment(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def broker() -> None:
+    """The MQTT broker the tests use (Mosquitto on 127.0.0.1:1883); skip, saying why, when it is down."""
+    try:
+        socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=2).close()
+    except OSError as err:
+        pytest.skip(f"MQTT broker not reachable at {MQTT_HOST}:{MQTT_PORT}: {err}")

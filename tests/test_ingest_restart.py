@@ -6,9 +6,7 @@ the ingester is killed with SIGKILL in the middle of its work and started again.
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +19,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.conftest import MQTT_HOST as HOST
+from tests.conftest import MQTT_PORT as PORT
 from tests.ingest_world import SENSORS, STEP, check_world, series, write_deployment
 from warn.config import load_settings
 from warn.cycle import mark_stale_sensors, open_ingester
@@ -30,16 +30,7 @@ from warn.sim.sensorthings import SensorThingsServer
 from warn.sources.mqtt import MqttFeed
 from warn.store import Store
 
-HOST, PORT = "127.0.0.1", 1883
 BEIJING = timezone(timedelta(hours=8))
-
-
-@pytest.fixture
-def broker():
-    try:
-        socket.create_connection((HOST, PORT), timeout=2).close()
-    except OSError as err:
-        pytest.skip(f"MQTT broker not reachable at {HOST}:{PORT}: {err}")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ functions in ``warn.risk`` take. Every number keeps its source in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import geopandas as gpd
 import numpy as np
+import xarray as xr
 import pyproj
 import pytest
 import scipy.sparse as sp
@@ -26,7 +27,7 @@ def zones(*geoms, ids=None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"zone_id": ids}, geometry=list(geoms), crs="EPSG:4326")
 
 
-def rain(values: np.ndarray, lat=LAT, lon=LON) -> "xr.DataArray":  # noqa: F821
+def rain(values: np.ndarray, lat=LAT, lon=LON) -> xr.DataArray:
     values = np.asarray(values, dtype=np.float32)
     times = np.datetime64("2026-07-15T01:00") + np.arange(values.shape[0]) * np.timedelta64(1, "h")
     return make_rain(values, time=times, lat=lat, lon=lon, step=timedelta(hours=1), source="test")

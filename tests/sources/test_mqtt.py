@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,23 +12,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.conftest import MQTT_HOST as HOST
+from tests.conftest import MQTT_PORT as PORT
 from warn.config import SensorFeedSpec
 from warn.errors import ConfigError
 from warn.sim.mqttpub import publish
 from warn.sources.mqtt import MqttFeed
 from warn.sources.sensors import Batch, FeedOptions, build_feed
 
-HOST, PORT = "127.0.0.1", 1883
 ARRIVALS = iter(datetime(2026, 7, 15, 6, minute, tzinfo=UTC) for minute in range(60))
 WAIT = 10.0
-
-
-@pytest.fixture
-def broker():
-    try:
-        socket.create_connection((HOST, PORT), timeout=2).close()
-    except OSError as err:
-        pytest.skip(f"MQTT broker not reachable at {HOST}:{PORT}: {err}")
 
 
 @pytest.fixture

@@ -17,13 +17,14 @@ import hashlib
 import threading
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
+from warn.sim.server import LocalServer
 
-class FeedServer:
+
+class FeedServer(LocalServer):
     """Serve a directory of forecast files over HTTP on the loopback interface.
 
     Parameters
@@ -50,38 +51,12 @@ class FeedServer:
         self.failures = failures
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(_handler_for(self), host=host, port=port)
 
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:41234`` (no trailing slash)."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FeedServer:
-        """Start serving in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="warn-feedserver", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self.root
 
     def _take_failure(self) -> bool:
         with self._lock:

@@ -33,10 +33,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from warn.sim.server import LocalServer
 
 VERSION = "v1.1"
 _FILTER = re.compile(r"^\s*phenomenonTime\s+(gt|ge|lt|le|eq)\s+'?([0-9T:.+\-Z ]+?)'?\s*$")
@@ -71,7 +72,7 @@ class _Unsupported(ValueError):
     """A request the server does not understand (answered 400)."""
 
 
-class SensorThingsServer:
+class SensorThingsServer(LocalServer):
     """Serve Things, Datastreams and Observations over HTTP on the loopback interface.
 
     Parameters
@@ -99,15 +100,7 @@ class SensorThingsServer:
         self._things: dict[int, str] = {}
         self._datastreams: dict[int, _Datastream] = {}
         self._observations: list[_Observation] = []
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def root(self) -> str:
-        """``http://127.0.0.1:<port>`` (no trailing slash)."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(_handler_for(self), host=host, port=port)
 
     @property
     def url(self) -> str:
@@ -175,29 +168,6 @@ class SensorThingsServer:
         """Add one Observation per (time, value) to the Datastream ``key``."""
         for moment, value in zip(times, values, strict=True):
             self.add_observation(key, moment, value)
-
-    def start(self) -> SensorThingsServer:
-        """Start serving in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="warn-sensorthings", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> SensorThingsServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def answer(self, target: str) -> tuple[HTTPStatus, dict[str, Any]]:
         """The status and JSON body for a GET of ``target`` (path and query)."""
