@@ -39,6 +39,7 @@ import pyogrio
 import shapely
 import xarray as xr
 from scipy.cluster.vq import kmeans2
+from scipy.spatial import cKDTree
 from shapely.geometry import shape
 
 from warn.geo.gcj02 import gcj02_geometry_to_wgs84
@@ -253,6 +254,30 @@ def town_of(lon: np.ndarray, lat: np.ndarray, towns: gpd.GeoDataFrame) -> np.nda
     return joined[~joined.index.duplicated()]["zone_id"].to_numpy()
 
 
+def slope_classes(values: np.ndarray) -> np.ndarray:
+    """Susceptibility class 1–5 by quintile of ``values`` (mean slope, degrees): steepest fifth = 5."""
+    ranks = pd.Series(values).rank(pct=True, method="average").to_numpy()
+    return np.clip(np.ceil(ranks * 5), 1, 5).astype(int)
+
+
+def add_susceptibility(towns: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, terrain: Terrain) -> None:
+    """Give towns and grid cells a landslide ``susceptibility`` class and their ``mean_slope_deg``.
+
+    A town's is the mean slope of the DEM cells centred in it; a grid cell's the slope of
+    the DEM cell nearest its centroid; each ranked in quintiles within its own layer.
+    """
+    cells = terrain.cells
+    owner = town_of(cells["lon"].to_numpy(), cells["lat"].to_numpy(), towns)
+    mean_slope = cells.assign(town=owner).groupby("town")["slope_deg"].mean()
+    towns["mean_slope_deg"] = towns["zone_id"].map(mean_slope).round(2).to_numpy()
+    towns["susceptibility"] = slope_classes(towns["mean_slope_deg"].to_numpy())
+    centroids = grid.to_crs(UTM48N).centroid.to_crs(WGS84)
+    tree = cKDTree(np.column_stack([cells["lon"], cells["lat"]]))
+    _, nearest = tree.query(np.column_stack([centroids.x, centroids.y]))
+    grid["mean_slope_deg"] = cells["slope_deg"].to_numpy()[nearest].round(2)
+    grid["susceptibility"] = slope_classes(grid["mean_slope_deg"].to_numpy())
+
+
 def spread_out(cells: pd.DataFrame, n: int) -> pd.DataFrame:
     """The first ``n`` rows of ``cells`` such that no two are neighbouring DEM cells."""
     taken: set[tuple[int, int]] = set()
@@ -425,12 +450,15 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
   the {n_towns} cluster centres are clipped to the district, so the towns tile it without
   gaps or overlaps. Numbered from the south. Fields `zone_id`, `name` (演示镇街NN),
   `name_en` (Demo town NN), `synthetic`, `storm_formula` = `yubei` (the storm-intensity
-  formula of MODELS.md used for waterlogging), `area_km2`.
+  formula of MODELS.md used for waterlogging), `area_km2`, `mean_slope_deg` (mean DEM
+  slope of the cells centred in the town) and `susceptibility` (landslide susceptibility
+  class 1–5 by quintile of that mean slope among the towns — a slope proxy, synthetic).
 - **grid**: squares of {cell_km:.0f} km aligned on whole kilometres of UTM 48N
   (EPSG:32648), clipped to the district (pieces < {min_cell_m2:.0f} m² dropped as
   clipping noise), numbered row by row from the south-west. `town_code` is the town that
   covers the largest part of the cell. Fields `zone_id`, `name`, `name_en`, `town_code`,
-  `area_km2`.
+  `area_km2`, `mean_slope_deg` (slope of the DEM cell nearest the centroid) and
+  `susceptibility` (class 1–5 by quintile of that slope among the cells — a slope proxy).
 - **hazard_points** (synthetic): slope is computed from `yubei_dem.nc` with gradients in
   metres (central differences; R = {radius:.1f} m); points sit on the centres of the
   steepest DEM cells whose centre is inside the district, no two in neighbouring cells,
@@ -525,10 +553,12 @@ def main(argv: list[str] | None = None) -> None:
     write_dem(dem, args.out / "yubei_dem.nc")
     terrain = terrain_cells(dem, district)
     towns = make_towns(district, rng)
+    grid = make_grid(district, towns)
+    add_susceptibility(towns, grid, terrain)
     layers = {
         "district": district,
         "towns": towns,
-        "grid": make_grid(district, towns),
+        "grid": grid,
         "hazard_points": make_hazard_points(terrain, towns, rng),
         "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
     }
