@@ -13,7 +13,7 @@ code; revisions in ``migrations/versions/``), :mod:`~warn.store.records` (what r
 return besides readings), :mod:`~warn.store.store` (the API).
 """
 
-from warn.store.records import Heartbeat, Revision, WriteResult
+from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.store import Store
 
-__all__ = ["Heartbeat", "Revision", "Store", "WriteResult"]
+__all__ = ["Heartbeat", "LevelRecord", "ModelState", "Revision", "Store", "WriteResult"]

@@ -1,9 +1,11 @@
-"""Records the store hands back besides readings: write counts, revisions, heartbeats."""
+"""Records the store hands back besides readings: write counts, revisions, heartbeats, model states, levels."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from warn.vocab import QCFlag
 
@@ -93,3 +95,48 @@ class Heartbeat:
     stale: bool
     detail: str
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    """State a model carried out of its last cycle (:meth:`warn.store.Store.load_state`).
+
+    Attributes
+    ----------
+    model, key
+        Whose state it is (``"swi"`` and a grid signature).
+    valid_at
+        The time it holds for.
+    arrays
+        The named arrays as saved.
+    detail
+        The note saved beside it.
+    """
+
+    model: str
+    key: str
+    valid_at: datetime
+    arrays: dict[str, np.ndarray]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRecord:
+    """One item's remembered level (:meth:`warn.store.Store.save_levels`).
+
+    Attributes
+    ----------
+    item_id
+        The zone or point.
+    level
+        Its level (−1 unknown … 4 red).
+    below_since
+        Since when its score has stayed below its level's boundary − margin; ``None`` if not.
+    evidence_at
+        When it last had fresh evidence; ``None`` if never.
+    """
+
+    item_id: str
+    level: int
+    below_since: datetime | None
+    evidence_at: datetime | None

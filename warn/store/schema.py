@@ -24,6 +24,12 @@ reading_revisions
 heartbeats
     One row per source (a feed, the cycle): when it was last seen, how often it is
     expected, and whether it is stale.
+model_states
+    State a model carries from one cycle to the next (the SWI tanks of every grid cell,
+    …): one row per (model, key), the arrays as an ``.npz`` blob, and the time they hold for.
+level_memory
+    Levels with memory: one row per (hazard, item) — the remembered level, since when
+    the score has stayed below its boundary − margin, and the last evidence time.
 """
 
 from __future__ import annotations
@@ -43,8 +49,10 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -164,4 +172,28 @@ heartbeats = Table(
     Column("stale", Boolean, nullable=False),
     Column("detail", Text, nullable=False, server_default=""),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+model_states = Table(
+    "model_states",
+    metadata,
+    Column("model", String(64), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("valid_at", UTCDateTime, nullable=False),
+    Column("arrays", LargeBinary, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("model", "key", name="pk_model_states"),
+)
+
+level_memory = Table(
+    "level_memory",
+    metadata,
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("below_since", UTCDateTime, nullable=True),
+    Column("evidence_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("hazard", "item_id", name="pk_level_memory"),
 )

@@ -15,13 +15,15 @@ inserts and updates — so ingest stays far above the project's 20,000 readings/
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
+import numpy as np
 from sqlalchemy import (
     Connection,
     Engine,
@@ -41,8 +43,16 @@ from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.bulk import bulk_for
 from warn.store.engine import WRITE_OPTION, make_engine, redact
-from warn.store.records import Heartbeat, Revision, WriteResult
-from warn.store.schema import UTCDateTime, heartbeats, reading_revisions, readings, sensors
+from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
+from warn.store.schema import (
+    UTCDateTime,
+    heartbeats,
+    level_memory,
+    model_states,
+    reading_revisions,
+    readings,
+    sensors,
+)
 from warn.vocab import QCFlag, SensorKind
 
 #: Keys (or ids) per statement in bulk look-ups: well under SQLite's 32,766 and
@@ -411,6 +421,57 @@ class Store:
 
     # -- helpers ----------------------------------------------------------------
 
+    def save_state(self, model: str, key: str, *, valid_at: datetime, arrays: Mapping[str, np.ndarray],
+                   detail: str = "") -> None:
+        """Keep the state ``model`` carries to its next cycle (replacing the previous one).
+
+        Parameters
+        ----------
+        model, key
+            Who the state belongs to (``"swi"``, the grid signature).
+        valid_at
+            The time the state holds for (the end of the last step it has seen).
+        arrays
+            Named arrays (e.g. the three tank storages per cell), stored exactly.
+        detail
+            A note kept beside it (what it was spun up from).
+        """
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        row = {"model": model, "key": key, "valid_at": valid_at, "arrays": buffer.getvalue(), "detail": detail,
+               "updated_at": self._now()}
+        with self._write() as conn:
+            conn.execute(self._upsert(model_states, ("model", "key"), ("valid_at", "arrays", "detail", "updated_at")),
+                         row)
+
+    def load_state(self, model: str, key: str) -> ModelState | None:
+        """The state saved by :meth:`save_state`, or ``None`` when there is none."""
+        query = select(model_states).where(model_states.c.model == model, model_states.c.key == key)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            return None
+        with np.load(io.BytesIO(row.arrays), allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        return ModelState(row.model, row.key, row.valid_at, arrays, row.detail)
+
+    def save_levels(self, hazard: str, memory: Iterable[LevelRecord]) -> None:
+        """Keep the remembered level of every item of ``hazard`` (replacing the previous ones)."""
+        rows = [{"hazard": hazard, "item_id": r.item_id, "level": r.level, "below_since": r.below_since,
+                 "evidence_at": r.evidence_at, "updated_at": self._now()} for r in memory]
+        if not rows:
+            return
+        stmt = self._upsert(level_memory, ("hazard", "item_id"), ("level", "below_since", "evidence_at", "updated_at"))
+        with self._write() as conn:
+            conn.execute(stmt, rows)
+
+    def load_levels(self, hazard: str) -> list[LevelRecord]:
+        """The remembered levels of ``hazard``'s items, by item id."""
+        query = select(level_memory).where(level_memory.c.hazard == hazard).order_by(level_memory.c.item_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [LevelRecord(r.item_id, r.level, r.below_since, r.evidence_at) for r in rows]
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
@@ -419,10 +480,12 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def _upsert(self, table: Table, key: str, columns: Sequence[str]) -> Executable:
+    def _upsert(self, table: Table, key: str | tuple[str, ...], columns: Sequence[str]) -> Executable:
         """``INSERT … ON CONFLICT (key) DO UPDATE SET columns`` in this engine's dialect."""
         stmt = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(table)
-        return stmt.on_conflict_do_update(index_elements=[table.c[key]], set_={c: stmt.excluded[c] for c in columns})
+        keys = (key,) if isinstance(key, str) else key
+        return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                          set_={c: stmt.excluded[c] for c in columns})
 
 
 def _version_of(flagged: FlaggedReading) -> tuple[str, datetime, _Version]:

@@ -1,0 +1,33 @@
+"""Model states and levels with memory survive in the store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from tests.store.conftest import T0
+from warn.store import LevelRecord, Store
+
+
+def test_state_round_trips_exactly_and_is_replaced(store: Store) -> None:
+    assert store.load_state("swi", "grid-a") is None
+    tanks = np.random.default_rng(1).random((3, 40, 50))
+    store.save_state("swi", "grid-a", valid_at=T0, arrays={"tanks": tanks}, detail="spun up from 30 days")
+    held = store.load_state("swi", "grid-a")
+    assert held.valid_at == T0 and held.detail == "spun up from 30 days"
+    assert np.array_equal(held.arrays["tanks"], tanks) and held.arrays["tanks"].dtype == tanks.dtype
+    store.save_state("swi", "grid-a", valid_at=T0 + timedelta(hours=1), arrays={"tanks": tanks * 2})
+    again = store.load_state("swi", "grid-a")
+    assert again.valid_at == T0 + timedelta(hours=1) and np.array_equal(again.arrays["tanks"], tanks * 2)
+    assert store.load_state("swi", "grid-b") is None
+
+
+def test_levels_round_trip_and_update(store: Store) -> None:
+    assert store.load_levels("landslide") == []
+    first = [LevelRecord("T1", 3, None, T0), LevelRecord("T2", -1, T0 - timedelta(minutes=20), None)]
+    store.save_levels("landslide", first)
+    assert store.load_levels("landslide") == first
+    store.save_levels("landslide", [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))])
+    assert store.load_levels("landslide")[0] == LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))
+    assert store.load_levels("flood") == []
