@@ -12,10 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PositiveFloat, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, StringConstraints, model_validator
 
 from warn.declarative import Duration, Strict, parse_file
 from warn.registry import Registry
+from warn.risk import landslide
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
 from warn.sources import qc
 from warn.vocab import Level, SensorKind
@@ -276,6 +277,289 @@ class SensorsFile(Strict):
         )
 
 
+LevelWithNone = Literal["none", "blue", "yellow", "orange", "red"]
+
+
+def _increasing(values: list[float]) -> list[float]:
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"strictly increasing values (got {', '.join(f'{v:g}' for v in values)})")
+    return values
+
+
+#: Blue, yellow, orange and red thresholds: four positive numbers, strictly increasing.
+FourThresholds = Annotated[list[PositiveFloat], Field(min_length=4, max_length=4), AfterValidator(_increasing)]
+
+
+def _fraction(value: Any) -> Any:
+    if isinstance(value, str) and "/" in value:
+        top, _, bottom = value.partition("/")
+        try:
+            return float(top) / float(bottom)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError("a fraction like 1/3 or a number") from None
+    return value
+
+
+#: A fraction of 0–1, written as a number or as ``a/b`` (``1/3``).
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, le=1)]
+
+
+class EffectiveRain(Strict):
+    """``R_e = Σ_{i=0..n} K^i R_i``: decay factor ``k`` per day, ``n`` antecedent days."""
+
+    k: float = Field(gt=0, lt=1)
+    n: int = Field(ge=0)
+    source: str = Field(min_length=1)
+
+
+class Tank(Strict):
+    """Three-tank series model: outlet heights in mm, coefficients per hour."""
+
+    L1: PositiveFloat
+    alpha1: PositiveFloat
+    L2: PositiveFloat
+    alpha2: PositiveFloat
+    beta1: PositiveFloat
+    L3: PositiveFloat
+    alpha3: PositiveFloat
+    beta2: PositiveFloat
+    L4: PositiveFloat
+    alpha4: PositiveFloat
+    beta3: PositiveFloat
+    substep: Window
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _outlets_ordered(self) -> Tank:
+        if self.L1 >= self.L2:
+            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
+        return self
+
+
+Month = Annotated[int, Field(ge=1, le=12)]
+
+
+class SeasonSection(Strict):
+    """CTRL-T dry intervals of one season, h: ``split_dry_h`` ends a sub-event, ``merge_dry_h`` an event."""
+
+    months: list[Month] = Field(min_length=1)
+    split_dry_h: PositiveFloat
+    merge_dry_h: PositiveFloat
+
+    @model_validator(mode="after")
+    def _merge_not_shorter(self) -> SeasonSection:
+        if self.merge_dry_h < self.split_dry_h:
+            raise ValueError(f"merge_dry_h at least split_dry_h ({self.split_dry_h:g})")
+        return self
+
+    def season(self) -> landslide.Season:
+        return landslide.Season(frozenset(self.months), self.split_dry_h, self.merge_dry_h)
+
+
+class Events(Strict):
+    """Rain-event reconstruction (CTRL-T); depths in mm, durations in h."""
+
+    isolated_max_mm: float = Field(ge=0)
+    isolation_dry_h: PositiveFloat
+    min_subevent_mm: float = Field(ge=0)
+    warm: SeasonSection
+    cold: SeasonSection
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _seasons_partition_the_year(self) -> Events:
+        months = self.warm.months + self.cold.months
+        if sorted(months) != list(range(1, 13)):
+            raise ValueError("warm.months and cold.months to cover the months 1–12 once each "
+                             f"(got {', '.join(map(str, sorted(months)))})")
+        return self
+
+
+class IDCurve(Strict):
+    """``I = alpha · D^−beta`` (I mm/h, D h), fitted on ``min_duration_h``–``max_duration_h``."""
+
+    label: str
+    alpha: PositiveFloat
+    beta: float = Field(ge=0)
+    min_duration_h: PositiveFloat
+    max_duration_h: PositiveFloat
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> IDCurve:
+        if self.min_duration_h >= self.max_duration_h:
+            raise ValueError("min_duration_h below max_duration_h")
+        return self
+
+
+class ThresholdSet(Strict):
+    """Blue, yellow, orange, red thresholds of SWI (mm) and daily effective rainfall (mm)."""
+
+    swi_mm: FourThresholds
+    effective_rain_mm: FourThresholds
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class ZoneThresholds(Strict):
+    """A zone's departures from the default thresholds; an absent quantity keeps the default."""
+
+    swi_mm: FourThresholds | None = None
+    effective_rain_mm: FourThresholds | None = None
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class Trigger(Strict):
+    default: ThresholdSet
+    zones: dict[str, ZoneThresholds] = Field(default_factory=dict)
+
+
+class Levels(Strict):
+    """Levels with memory on the 0–100 score (shared with the flood model)."""
+
+    boundaries: Annotated[list[float], Field(min_length=4, max_length=4), AfterValidator(_increasing)]
+    margin: float = Field(ge=0)
+    hold: Duration
+    expire: Window
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _within_scale(self) -> Levels:
+        if not (0 < self.boundaries[0] and self.boundaries[-1] < landslide.SCORE_MAX):
+            raise ValueError(f"boundaries between 0 and {landslide.SCORE_MAX:g}")
+        if self.margin >= self.boundaries[0]:
+            raise ValueError(f"margin below the first boundary ({self.boundaries[0]:g})")
+        return self
+
+    def scale(self) -> landslide.LevelScale:
+        return landslide.LevelScale(tuple(self.boundaries), self.margin, self.hold, self.expire)
+
+
+class Matrix(Strict):
+    """Zone level by susceptibility class (keys 1–5) and trigger level (columns none … red)."""
+
+    classes: dict[int, Annotated[list[LevelWithNone], Field(min_length=5, max_length=5)]]
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete_and_monotone(self) -> Matrix:
+        if sorted(self.classes) != [1, 2, 3, 4, 5]:
+            raise ValueError(f"the classes 1–5 once each (got {', '.join(map(str, sorted(self.classes)))})")
+        table = self.table()
+        for cls, row in zip(range(1, 6), table):
+            if any(b < a for a, b in zip(row, row[1:])):
+                raise ValueError(f"class {cls}: levels that never fall as the trigger level rises")
+        for cls in range(2, 6):
+            if any(b < a for a, b in zip(table[cls - 2], table[cls - 1])):
+                raise ValueError(f"class {cls}: levels at least those of class {cls - 1}")
+        return self
+
+    def table(self) -> tuple[tuple[Level, ...], ...]:
+        return tuple(tuple(Level[name.upper()] for name in self.classes[cls]) for cls in range(1, 6))
+
+
+class WaterFill(Strict):
+    """Crack water column as a fraction of crack depth (number or ``a/b``)."""
+
+    normal: Fraction
+    rainstorm: Fraction
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _storm_fuller(self) -> WaterFill:
+        if self.rainstorm < self.normal:
+            raise ValueError("rainstorm at least normal")
+        return self
+
+
+class RockRainstorm(Strict):
+    """When the rainstorm fill applies: 24-h rain (mm) or SWI trigger level."""
+
+    rain_24h_mm: PositiveFloat
+    swi_level: LevelName
+    source: str = Field(min_length=1)
+
+
+class StabilityRung(Strict):
+    """K below ``below`` puts the object at ``level`` at least."""
+
+    below: PositiveFloat
+    level: LevelName
+
+
+class Stability(Strict):
+    rungs: list[StabilityRung] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _lower_k_higher_level(self) -> Stability:
+        rungs = sorted(self.rungs, key=lambda r: r.below)
+        ranks = [Level[r.level.upper()] for r in rungs]
+        if any(b >= a for a, b in zip(ranks, ranks[1:])):
+            raise ValueError("a higher level for each lower K (rungs sorted by below)")
+        return self
+
+
+class DangerousRock(Strict):
+    water_fill: WaterFill
+    rainstorm: RockRainstorm
+    stability: Stability
+
+    def params(self) -> landslide.RockParams:
+        return landslide.RockParams(
+            normal_fill=self.water_fill.normal,
+            rainstorm_fill=self.water_fill.rainstorm,
+            rainstorm_rain_24h_mm=self.rainstorm.rain_24h_mm,
+            rainstorm_swi_level=Level[self.rainstorm.swi_level.upper()],
+            stability=tuple((r.below, Level[r.level.upper()]) for r in self.stability.rungs),
+        )
+
+
+class LandslideFile(Strict):
+    """``models/landslide.yaml``."""
+
+    model: Literal["landslide"]
+    version: int = Field(ge=1)
+    effective_rain: EffectiveRain
+    tank: Tank
+    events: Events
+    id_thresholds: dict[str, IDCurve] = Field(min_length=1)
+    trigger: Trigger
+    levels: Levels
+    matrix: Matrix
+    dangerous_rock: DangerousRock
+
+    def params(self) -> landslide.LandslideParams:
+        """The frozen parameter object for :mod:`warn.risk.landslide`."""
+        t = self.tank
+        scores = tuple(self.levels.boundaries)
+        default = self.trigger.default
+
+        def thresholds(swi: list[float], rain: list[float], provisional: bool) -> landslide.TriggerThresholds:
+            return landslide.TriggerThresholds(tuple(swi), tuple(rain), scores, provisional)
+
+        return landslide.LandslideParams(
+            k=self.effective_rain.k,
+            n=self.effective_rain.n,
+            tank=landslide.TankParams(t.L1, t.alpha1, t.L2, t.alpha2, t.beta1, t.L3, t.alpha3, t.beta2,
+                                      t.L4, t.alpha4, t.beta3, t.substep.total_seconds() / 3600),
+            events=landslide.EventParams(self.events.isolated_max_mm, self.events.isolation_dry_h,
+                                         self.events.min_subevent_mm, self.events.warm.season(),
+                                         self.events.cold.season()),
+            id_thresholds={name: landslide.IDThreshold(name, c.alpha, c.beta, c.source, c.min_duration_h,
+                                                       c.max_duration_h)
+                           for name, c in self.id_thresholds.items()},
+            trigger=thresholds(default.swi_mm, default.effective_rain_mm, default.provisional),
+            zone_trigger={zone: thresholds(z.swi_mm or default.swi_mm,
+                                           z.effective_rain_mm or default.effective_rain_mm, z.provisional)
+                          for zone, z in self.trigger.zones.items()},
+            levels=self.levels.scale(),
+            matrix=self.matrix.table(),
+            rock=self.dangerous_rock.params(),
+        )
+
+
 @dataclass(frozen=True)
 class ModelKind:
     """A registered model: the schema of its file."""
@@ -286,6 +570,7 @@ class ModelKind:
 MODELS: Registry[ModelKind] = Registry("model")
 MODELS.add("rainstorm", ModelKind(RainstormFile))
 MODELS.add("sensors", ModelKind(SensorsFile))
+MODELS.add("landslide", ModelKind(LandslideFile))
 
 
 def load_model_file(name: str, path: Path, *, where: str = "", key: str = "") -> Any:

@@ -45,7 +45,12 @@ class Driver:
         return self.value - self.threshold
 
     def text(self) -> str:
-        """``SWI 214 mm ≥ 橙色阈值 180 mm (+2 h)`` — zh-CN level names, numbers as people read them."""
+        """``SWI 214 mm ≥ 橙色阈值 180 mm (+2 h)`` — zh-CN level names, numbers as people read them.
+
+        A quantity without a value reads ``SWI 未知 unknown (+2 h)``.
+        """
+        if self.level is Level.UNKNOWN or self.value != self.value:
+            return f"{self.quantity} 未知 unknown ({_lead(self.lead)})"
         reached = self.level > Level.NONE
         label = f"{self.level.zh}阈值" if reached else "蓝色阈值"
         sign = "≥" if reached else "<"
@@ -54,7 +59,8 @@ class Driver:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (stable keys)."""
-        return {"quantity": self.quantity, "value": round(self.value, 2), "unit": self.unit,
+        known = self.value == self.value
+        return {"quantity": self.quantity, "value": round(self.value, 2) if known else None, "unit": self.unit,
                 "threshold": round(self.threshold, 2), "level": int(self.level), "colour": self.level.colour,
                 "lead_h": round(self.lead.total_seconds() / 3600, 2), "text": self.text()}
 
