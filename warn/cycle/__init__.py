@@ -1,0 +1,15 @@
+"""The warning cycle: pull → QC → score → levels → plan → broadcast → record.
+
+This package and ``service.py`` are the only places that orchestrate: they call
+``sources/`` to pull, ``geo/`` to aggregate, ``risk/`` to score and ``store/`` to keep.
+So far the cycle covers the rain path (fetch a forecast run, decode it to the rainfall
+contract, aggregate it over a zone layer and score it with the rain model) and the
+sensor path (poll or receive readings, QC them against each sensor's recent good
+readings, upsert them, and mark silent feeds and sensors stale).
+"""
+
+from warn.cycle.rain import fetch_run, open_location, score_rain, zone_layer
+from warn.cycle.sensors import Ingester, PollReport, mark_stale_sensors, open_ingester, poll_feed
+
+__all__ = ["Ingester", "PollReport", "fetch_run", "mark_stale_sensors", "open_ingester", "open_location",
+           "poll_feed", "score_rain", "zone_layer"]

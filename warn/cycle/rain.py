@@ -1,0 +1,132 @@
+"""The rain step of the cycle: fetch a forecast run, decode it, score it per zone.
+
+Fetches through ``sources/`` (httpx, the configured decoder), aggregates with
+``geo/`` (exact coverage weights; the worst cell of a zone is the maximum over its
+cells of each window's sums), and scores with ``risk/rain`` (accumulations, CMA
+signal, storm-formula return period).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+
+from warn.config import LayerSpec, Settings
+from warn.errors import ConfigError, Problem
+from warn.geo.layers import load_layer
+from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
+from warn.modelfiles import RainstormFile, load_model_file
+from warn.rainarray import check_coverage, step_of
+from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
+from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+
+HISTORY_CAP = 200
+
+#: Layer attribute naming a zone's storm-intensity formula.
+FORMULA_FIELD = "storm_formula"
+
+
+def fetch_run(settings: Settings, name: str, issued: datetime, *, feed: str = "") -> tuple[Fetched, xr.DataArray]:
+    """Fetch the run of forecast source ``name`` issued at ``issued`` and decode it.
+
+    Parameters
+    ----------
+    settings
+        The deployment.
+    name
+        A configured forecast source.
+    issued
+        Run time (timezone-aware).
+    feed
+        Base URL filling a ``{feed}`` placeholder in the URL template (the demo feed server).
+
+    Returns
+    -------
+    The fetch record and the rainfall contract array.
+    """
+    spec = settings.forecasts[name]
+    template = spec.url.replace("{feed}", feed) if feed else spec.url
+    source = ForecastSource(template, directory=settings.cache_dir / "forecasts" / name,
+                            timeout=spec.timeout_s, attempts=spec.retries + 1)
+    fetched = source.fetch(issued)
+    rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
+                         decoder=None if spec.format == "auto" else spec.format)
+    return fetched, rain
+
+
+def open_location(settings: Settings, location: str, *, var: str | None = None) -> xr.DataArray:
+    """Decode a forecast given as a local path, or as an http(s)/file URL fetched to the cache."""
+    if Path(location).exists():
+        return open_forecast(location, var=var, source=location)
+    literal = location.replace("{", "{{").replace("}", "}}")  # a URL, not a template
+    fetched = ForecastSource(literal, directory=settings.cache_dir / "forecasts" / "adhoc").fetch(datetime.now())
+    return open_forecast(fetched.path, var=var, source=location)
+
+
+def zone_layer(settings: Settings, name: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
+    """The configured zone layer ``name``, loaded and validated, in WGS84."""
+    try:
+        spec = settings.layers[name]
+    except KeyError:
+        raise ConfigError(Problem("config.yaml", "layers", f"a layer among {', '.join(settings.layers)}",
+                                  repr(name))) from None
+    return spec, load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
+
+
+def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset:
+    """Aggregate ``rain`` over the zones of ``layer`` and score it with the rain model.
+
+    Parameters
+    ----------
+    settings
+        The deployment.
+    rain
+        Rainfall contract array (time, lat, lon), mm per step.
+    layer
+        Name of a configured zone layer.
+
+    Returns
+    -------
+    xarray.Dataset
+        :func:`warn.risk.rain.zone_rain_summary` on the model's basis (the worst covered
+        cell or the zone mean), with coordinates ``name`` and ``storm_formula`` per zone,
+        and the zone-mean 3 h peak as ``mean_max_3h``.
+    """
+    spec, zones = zone_layer(settings, layer)
+    check_coverage(rain, tuple(zones.total_bounds), where=rain.attrs.get("source", "forecast"))
+    model: RainstormFile = load_model_file("rainstorm", settings.models["rainstorm"])
+    params = model.params()
+    weights = build_weights(zones, rain["lat"].values, rain["lon"].values, id_column=spec.id_field,
+                            cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
+    windows = params.windows_for(step_of(rain))
+    grid_depths = window_depths(rain, windows)
+    stacked = xr.concat([grid_depths[w] for w in windows], dim="window")
+    mean, worst_cell = zonal_mean_max(stacked, weights)
+    basis = worst_cell if model.basis == "cell_max" else mean
+    missing = rain.isnull().astype(np.float32).assign_attrs(rain.attrs)
+    complete = (zonal_max(missing, weights) == 0).all("time")  # no covered cell missing at any step
+    formulas = _formulas(zones, params, f"{spec.path}#{spec.layer}", spec.id_field)
+    summary = zone_rain_summary({w: basis.isel(window=i) for i, w in enumerate(windows)}, complete, params, formulas)
+    if timedelta(hours=3) in windows:
+        summary["mean_max_3h"] = mean.isel(window=windows.index(timedelta(hours=3))).max("time")
+    names = zones[spec.name_field].astype(str).to_numpy() if spec.name_field in zones else zones[spec.id_field]
+    summary = summary.assign_coords(name=("zone", np.asarray(names)), storm_formula=("zone", np.asarray(formulas)))
+    summary.attrs = {"basis": model.basis, "layer": layer, "step": rain.attrs["step"],
+                     "source": rain.attrs.get("source", ""), "issued_at": rain.attrs.get("issued_at", "")}
+    return summary
+
+
+def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_field: str) -> list[str]:
+    if FORMULA_FIELD not in zones:
+        return [params.default_formula] * len(zones)
+    names = [value if isinstance(value, str) and value else params.default_formula for value in zones[FORMULA_FIELD]]
+    unknown = [Problem(where, f"{zone_id}.{FORMULA_FIELD}", f"a formula of models/rainstorm.yaml "
+                       f"({', '.join(sorted(params.formulas))})", repr(name))
+               for zone_id, name in zip(zones[id_field], names, strict=True) if name not in params.formulas]
+    if unknown:
+        raise ConfigError(*unknown)
+    return names
