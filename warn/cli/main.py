@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, ingest, qc, rain
+from warn.cli import check, demo, ingest, qc, rain, skill
 
 app = typer.Typer(
     name="warn",
@@ -23,3 +23,4 @@ app.command("rain")(rain.rain)
 app.command("demo")(demo.demo)
 app.command("qc", help=qc.HELP)(qc.qc)
 app.command("ingest")(ingest.ingest)
+app.command("skill")(skill.skill)
