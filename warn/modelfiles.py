@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, Stri
 from warn.declarative import Duration, Strict, parse_file
 from warn.registry import Registry
 from warn.risk import landslide
+from warn.risk.levels import LevelParams
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
 from warn.sources import qc
 from warn.vocab import Level, SensorKind
@@ -432,8 +433,8 @@ class Levels(Strict):
             raise ValueError(f"margin below the first boundary ({self.boundaries[0]:g})")
         return self
 
-    def scale(self) -> landslide.LevelScale:
-        return landslide.LevelScale(tuple(self.boundaries), self.margin, self.hold, self.expire)
+    def scale(self) -> LevelParams:
+        return LevelParams(tuple(self.boundaries), self.margin, self.hold, self.expire)
 
 
 class Matrix(Strict):

@@ -16,7 +16,6 @@ from warn.risk.landslide import (
     apply_floor,
     drivers_for,
     effective_rainfall,
-    level_of_score,
     plane_failure_k,
     quantity_score,
     rain_events,
@@ -26,6 +25,7 @@ from warn.risk.landslide import (
     trigger_score,
     zone_level,
 )
+from warn.risk.levels import level_of
 from warn.vocab import Level
 
 
@@ -263,10 +263,10 @@ def test_trigger_score_takes_the_larger_and_names_it(params):
     assert driver.tolist() == [1, 0, -1, 0] and TRIGGER_QUANTITIES[1] == "有效降雨"
 
 
-def test_level_of_score(params):
-    levels = level_of_score([0, 24.9, 25, 50, 69.9, 70, 85, 100, np.nan], boundaries=params.levels.boundaries)
+def test_level_of_a_trigger_score(params):
+    levels = level_of([0, 24.9, 25, 50, 69.9, 70, 85, 100, np.nan], params.levels.boundaries)
     assert levels.tolist() == [0, 0, 1, 2, 2, 3, 4, 4, -1]
-    assert level_of_score(72.0, boundaries=params.levels.boundaries) is Level.ORANGE
+    assert Level(int(level_of(72.0, params.levels.boundaries))) is Level.ORANGE
 
 
 def test_matrix_rules_and_vectorised_lookup(params):

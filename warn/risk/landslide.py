@@ -31,6 +31,7 @@ import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from warn.risk.drivers import Driver
+from warn.risk.levels import LevelParams
 from warn.vocab import Level
 
 #: Top of the common level score scale (MODELS.md "Urban waterlogging" 4., "Levels with memory").
@@ -189,28 +190,6 @@ class TriggerThresholds:
 
 
 @dataclass(frozen=True)
-class LevelScale:
-    """The levels-with-memory parameters shared with the flood model (``levels``).
-
-    Attributes
-    ----------
-    boundaries
-        Scores at which blue, yellow, orange and red begin (0–100).
-    margin
-        A level falls only once the score is below (boundary − margin), points.
-    hold
-        … for this long.
-    expire
-        A level without fresh evidence for this long expires to unknown.
-    """
-
-    boundaries: tuple[float, float, float, float]
-    margin: float
-    hold: timedelta
-    expire: timedelta
-
-
-@dataclass(frozen=True)
 class RockParams:
     """Dangerous-rock (危岩) parameters (``models/landslide.yaml`` ``dangerous_rock``).
 
@@ -252,7 +231,7 @@ class LandslideParams:
     zone_trigger
         Trigger thresholds of zones that override the default, by zone id.
     levels
-        Level boundaries and memory.
+        Level boundaries and memory (shared with the flood model).
     matrix
         Zone level by susceptibility class (rows, 1–5) and trigger level (columns, 0–4).
     rock
@@ -266,7 +245,7 @@ class LandslideParams:
     id_thresholds: Mapping[str, IDThreshold]
     trigger: TriggerThresholds
     zone_trigger: Mapping[str, TriggerThresholds]
-    levels: LevelScale
+    levels: LevelParams
     matrix: tuple[tuple[Level, ...], ...]
     rock: RockParams
 
@@ -651,27 +630,6 @@ def trigger_score(swi_mm: ArrayLike, effective_rain_mm: ArrayLike, *, thresholds
     score = np.where(unknown, np.nan, np.maximum(swi, rain))
     driver = np.where(unknown, -1, np.where(rain > swi, 1, 0)).astype(np.int8)
     return score, driver
-
-
-def level_of_score(score: ArrayLike, *, boundaries: Sequence[float]):
-    """Memoryless level of a 0–100 score: the number of boundaries reached.
-
-    Parameters
-    ----------
-    score
-        Score(s), 0–100; NaN means unknown.
-    boundaries
-        Scores at which blue, yellow, orange and red begin (``levels.boundaries``).
-
-    Returns
-    -------
-    Level or numpy.ndarray of int8
-        ``Level`` for a scalar, an int8 array of level values otherwise; ``UNKNOWN``
-        where the score is NaN.
-    """
-    s = np.asarray(score, dtype=np.float64)
-    reached = np.searchsorted(np.asarray(boundaries, dtype=np.float64), s, side="right")
-    return _levels(np.where(np.isnan(s), Level.UNKNOWN, reached))
 
 
 def zone_level(susceptibility_class: ArrayLike, trigger_level: ArrayLike, *,
