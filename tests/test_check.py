@@ -173,3 +173,15 @@ def test_qc_override_for_an_unknown_sensor(tmp_path):
     data["overrides"] = {"W-NOWHERE": {"kind": "water_level", "source": "test", "off": ["flatline"]}}
     model.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert "sensors.yaml: overrides.W-NOWHERE: expected a sensor of the catalogue, got 'W-NOWHERE'" in messages(config)
+
+
+def test_landslide_thresholds_for_an_unknown_zone(tmp_path):
+    from tests.ingest_world import write_deployment
+
+    config = write_deployment(tmp_path)
+    model = tmp_path / "models" / "landslide.yaml"
+    data = yaml.safe_load(model.read_text(encoding="utf-8"))
+    data["trigger"]["zones"] = {"DEMO-T99": {"swi_mm": [80, 110, 140, 170], "source": "test"}}
+    model.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    text = messages(config)
+    assert "landslide.yaml: trigger.zones.DEMO-T99: expected a zone of the towns layer, got 'DEMO-T99'" in text

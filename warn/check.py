@@ -21,7 +21,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sensors, _sim,
+        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -126,6 +126,25 @@ def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
         if sensor_id not in catalogue:
             yield Problem(str(path), f"overrides.{sensor_id}", "a sensor of the catalogue", repr(sensor_id),
                           f"catalogue: {settings.sensors.catalogue}")
+
+
+def _landslide(settings: Settings, where: str) -> Iterator[Problem]:
+    """Per-zone trigger thresholds name zones of the towns layer."""
+    from warn.geo.layers import load_layer
+    from warn.modelfiles import load_model_file
+
+    path, spec = settings.models.get("landslide"), settings.layers.get("towns")
+    if path is None or spec is None or not path.exists() or not spec.path.exists():
+        return
+    try:
+        params = load_model_file("landslide", path).params()
+        zones = set(load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)[spec.id_field].astype(str))
+    except WarnError:
+        return  # reported by _models and _layers
+    for zone_id in params.zone_trigger:
+        if zone_id not in zones:
+            yield Problem(str(path), f"trigger.zones.{zone_id}", "a zone of the towns layer", repr(zone_id),
+                          f"layer: {spec.path}#{spec.layer}")
 
 
 def _sim(settings: Settings, where: str) -> Iterator[Problem]:

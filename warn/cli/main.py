@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, ingest, qc, rain, skill
+from warn.cli import check, demo, ingest, landslide, qc, rain, skill
 
 app = typer.Typer(
     name="warn",
@@ -24,3 +24,4 @@ app.command("demo")(demo.demo)
 app.command("qc", help=qc.HELP)(qc.qc)
 app.command("ingest")(ingest.ingest)
 app.command("skill")(skill.skill)
+app.command("landslide")(landslide.landslide)

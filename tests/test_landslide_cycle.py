@@ -1,0 +1,84 @@
+"""The landslide step over the demo storm: levels rise in the steep towns, with drivers, and fall back with hysteresis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from warn.config import load_settings
+from warn.cycle.landslide import score_landslide
+from warn.modelfiles import load_model_file
+from warn.rainarray import make_rain
+from warn.risk.landslide import zone_level
+from warn.risk.levels import level_of
+from warn.sources.forecast import open_forecast
+from warn.store import Store
+from warn.vocab import Level
+
+DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
+STEEP = ("DEMO-T11", "DEMO-T14")  # susceptibility class 5, under the storm's track
+
+
+@pytest.fixture(scope="module")
+def storm():
+    """The demo run, followed by three dry days (so the levels have time to fall)."""
+    rain = open_forecast(DEMO, source="demo")
+    hours = rain.sizes["time"] + 72
+    values = np.zeros((hours, rain.sizes["lat"], rain.sizes["lon"]), dtype=np.float32)
+    values[: rain.sizes["time"]] = rain.values
+    times = rain["time"].values[0] + np.arange(hours) * np.timedelta64(1, "h")
+    return make_rain(values, time=times, lat=rain["lat"].values, lon=rain["lon"].values,
+                     step=timedelta(hours=1), source="demo + 72 dry hours", issued_at=np.datetime64("2026-07-15T00:00"))
+
+
+def run_at(storm, hour: int):
+    """The run issued ``hour`` hours after the demo's: its next 24 hours."""
+    run = storm.isel(time=slice(hour, hour + 24))
+    issued = storm["time"].values[0] + np.timedelta64(hour - 1, "h")
+    return run.assign_attrs(issued_at=str(issued.astype("datetime64[s]")) + "Z")
+
+
+def test_single_run_cold_start_says_so_and_forecasts_rising_levels(tmp_path, storm):
+    result = score_landslide(load_settings(ROOT / "config.yaml"), run_at(storm, 0))
+    assert "cold start" in result.notes[0]
+    zones = {item.item_id: item for item in result.items if item.kind == "zone"}
+    assert all(item.levels["now"] is Level.UNKNOWN for item in zones.values())  # never "none" without evidence
+    for zone_id in STEEP:
+        assert zones[zone_id].levels["24h"] >= Level.ORANGE
+        texts = [driver.text() for driver in zones[zone_id].drivers["24h"]]
+        assert any("阈值" in text and "+" in text for text in texts)
+    assert zones["DEMO-T21"].levels["24h"] is Level.NONE  # steep but off the track
+    points = [item for item in result.items if item.kind == "point"]
+    assert len(points) == 60 and any(item.levels["24h"] > Level.NONE for item in points)
+
+
+def test_hourly_cycles_rise_then_fall_with_hysteresis(tmp_path, storm):
+    settings = load_settings(ROOT / "config.yaml")
+    params = load_model_file("landslide", settings.models["landslide"]).params()
+    store = Store.connect(f"sqlite:///{tmp_path / 'warn.sqlite'}")
+    store.upgrade()
+    remembered = {zone_id: [] for zone_id in STEEP}
+    raw = {zone_id: [] for zone_id in STEEP}
+    for hour in range(0, 80):
+        result = score_landslide(settings, run_at(storm, hour), store=store, persist=True, points=None)
+        for item in result.items:
+            if item.item_id in remembered:
+                remembered[item.item_id].append(item.levels["now"])
+                trigger = Level(int(level_of(item.score_now, params.levels.boundaries)))
+                raw[item.item_id].append(Level(int(zone_level(item.susceptibility, trigger, matrix=params.matrix))))
+    store.close()
+    for zone_id, levels in remembered.items():
+        assert levels[0] is Level.UNKNOWN  # the first cycle starts cold
+        assert levels[1] is not Level.UNKNOWN  # then the state carried from cycle to cycle is known
+        peak = max(levels)
+        assert peak >= Level.ORANGE
+        top = levels.index(peak)
+        assert levels[-1] < peak  # it fell back after the rain …
+        assert all(a >= b for a, b in zip(levels[top:], levels[top + 1:]))  # … only falling
+        first_raw_drop = next(i for i in range(top, len(levels)) if raw[zone_id][i] < peak)
+        first_drop = next(i for i in range(top, len(levels)) if levels[i] < peak)
+        assert levels[first_raw_drop] == peak  # held while the score was under the boundary
+        assert first_drop > first_raw_drop  # the memory let it fall only after the hold

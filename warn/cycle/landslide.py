@@ -1,0 +1,341 @@
+"""The landslide step of the cycle: soil water and effective rain per cell, levels per zone and point.
+
+For one forecast run issued at t0 (hourly rain on a grid):
+
+1. Soil water: the three-tank storages of every grid cell at t0 come from the store
+   (saved by the previous cycle for the times its run covered); without them the
+   cycle starts cold — empty tanks, and a "now" level of unknown, never "none".
+2. The SWI is run forward over the forecast (``risk.landslide.soil_water_index``);
+   daily effective rainfall on the 20:00–20:00 Beijing day comes from the hourly rain
+   the store kept for the last n + 1 days plus the forecast.
+3. Each zone is judged on its worst cell (the maximum over the cells it covers, exact
+   coverage), each hazard point on the cell it stands in; the trigger score
+   (``trigger_score`` against the zone's thresholds) gives a trigger level, and the
+   susceptibility matrix the level of the zone or point.
+4. Three lead times: now (t0), +2 h and +24 h (the highest level within each), each
+   with its drivers. The "now" level goes through levels with memory (up at once, down
+   after the hold), kept in the store.
+5. With ``persist``, the storages after each of the first hours of the run and the
+   hourly rain are saved for the next cycle, and so are the remembered levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+
+from warn.config import Settings
+from warn.cycle.rain import zone_layer
+from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
+from warn.modelfiles import load_model_file
+from warn.rainarray import reaccumulate, step_of
+from warn.risk.drivers import Driver
+from warn.risk.landslide import (
+    LandslideParams,
+    apply_floor,
+    drivers_for,
+    effective_rainfall,
+    soil_water_index,
+    trigger_score,
+    zone_level,
+)
+from warn.risk.levels import LevelMemory, level_of, step
+from warn.store import LevelRecord, Store
+from warn.vocab import Level
+
+#: Model name of the saved soil-water state in the store.
+STATE_MODEL = "landslide"
+#: Hours of the run whose storages are saved (the next run is expected within them).
+SAVED_HOURS = 12
+#: The lead times reported, and the longest reach of each.
+LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
+#: The bulletin day ends at 20:00 Beijing time, 12:00 UTC.
+DAY_END_UTC = np.timedelta64(12, "h")
+DAY = np.timedelta64(1, "D")
+
+
+@dataclass(frozen=True)
+class ItemLevels:
+    """One zone or hazard point: its level at each lead time, with the reasons.
+
+    Attributes
+    ----------
+    item_id, name, kind
+        Which zone (``kind="zone"``) or hazard point (``"point"``).
+    levels
+        ``{"now": Level, "2h": …, "24h": …}``.
+    drivers
+        The drivers of each lead's level (SWI and effective rain at the time it peaked).
+    swi_max, effective_rain_max
+        The largest SWI and daily effective rainfall (mm) from now to +24 h.
+    susceptibility
+        Landslide susceptibility class 1–5 of the zone or point (the matrix row).
+    score_now
+        The rain-trigger score now (0–100; NaN unknown), which levels with memory follow.
+    official
+        The official bulletin level in force for the item (a floor), ``NONE`` if none.
+    """
+
+    item_id: str
+    name: str
+    kind: str
+    levels: dict[str, Level]
+    drivers: dict[str, tuple[Driver, ...]]
+    swi_max: float
+    effective_rain_max: float
+    susceptibility: int
+    score_now: float
+    official: Level
+
+
+@dataclass(frozen=True)
+class LandslideResult:
+    """The landslide step's output for one run."""
+
+    issued_at: datetime
+    items: list[ItemLevels]
+    notes: list[str] = field(default_factory=list)
+
+
+def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | None = None, persist: bool = False,
+                    official: Mapping[str, Level] | None = None, zones: str = "towns",
+                    points: str | None = "hazard_points") -> LandslideResult:
+    """Landslide levels of every zone and hazard point for one forecast run.
+
+    Parameters
+    ----------
+    settings
+        The deployment (``models.landslide``, the layers).
+    rain
+        Rainfall contract array (time, lat, lon), mm per step, with ``issued_at``.
+    store
+        Where the soil-water state and the remembered levels are read (and written with
+        ``persist``); ``None`` runs cold.
+    persist
+        Save the state and the levels for the next cycle.
+    official
+        Official bulletin levels by zone id: a floor under the model's.
+    zones, points
+        The zone layer and the hazard-point layer (``None``: no points).
+
+    Returns
+    -------
+    LandslideResult
+    """
+    params: LandslideParams = load_model_file("landslide", settings.models["landslide"]).params()
+    t0 = _issued_at(rain)
+    hourly = _hourly(rain)
+    grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
+    state, history, notes = _initial_state(store, grid, t0, hourly.shape[1:])
+    forecast = hourly.values.astype(np.float64)
+    known = not np.isnan(state).any()
+    start = state if known else np.zeros_like(state)  # cold: the forecast from empty tanks, a lower bound
+    swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
+    swi = np.concatenate([np.where(known, state.sum(axis=0), np.nan)[None], swi_forecast])
+    times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
+    history_times, history_mm = history
+    effective = _effective_rain(times, np.concatenate([history_times, times[1:]]),
+                                np.concatenate([history_mm, forecast]), params, known)
+    fields = xr.DataArray(np.stack([swi, effective]), dims=("quantity", "time", "lat", "lon"),
+                          coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
+                          attrs={"source": rain.attrs.get("source", "")})
+    items = _judge_zones(settings, zones, fields, params, times, official or {})
+    if points is not None:
+        items += _judge_points(settings, points, fields, params, times)
+    if store is not None:
+        items = _remember(store, items, t0, params, persist)
+    if persist and store is not None:
+        _save_state(store, grid, t0, start, forecast, times, history, params,
+                    cold=not known)
+    return LandslideResult(t0, items, notes)
+
+
+def _issued_at(rain: xr.DataArray) -> datetime:
+    issued = rain.attrs.get("issued_at")
+    if issued:
+        return datetime.fromisoformat(issued.replace("Z", "+00:00")).astimezone(timezone.utc)
+    first = rain["time"].values[0] - np.timedelta64(step_of(rain))
+    return datetime.fromisoformat(str(first.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+
+
+def _hourly(rain: xr.DataArray) -> xr.DataArray:
+    """The run in hourly steps (the SWI model is driven per hour here)."""
+    if step_of(rain) == timedelta(hours=1):
+        return rain
+    return reaccumulate(rain, timedelta(hours=1))
+
+
+def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tuple[int, ...]
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], list[str]]:
+    """Storages at t0 (NaN when unknown: a cold start), the hourly rain history, and notes."""
+    empty_history = (np.empty(0, "datetime64[s]"), np.empty((0, *shape)))
+    saved = store.load_state(STATE_MODEL, grid.signature) if store is not None else None
+    cold = np.full((3, *shape), np.nan)
+    if saved is None:
+        return cold, empty_history, ["冷启动：无土壤含水状态与前30天降雨资料，现时等级未知，预报从空水箱起算（偏低）"
+                                     " / cold start: no soil-water state and no rain of the last 30 days; the level "
+                                     "now is unknown and the forecast starts from empty tanks (a lower bound)"]
+    valid = saved.arrays["valid"]
+    at = np.datetime64(t0.replace(tzinfo=None), "s")
+    history = (saved.arrays["hours_end"], saved.arrays["hours_mm"])
+    keep = history[0] <= at
+    history = (history[0][keep], history[1][keep])
+    match = np.nonzero(valid == at)[0]
+    if match.size:
+        return saved.arrays["tanks"][match[0]], history, [f"续算 / continued from the state of {saved.detail}"]
+    return cold, history, [f"状态时间不符（{valid[0]}–{valid[-1]}），现时等级未知 / the saved state holds for "
+                           f"{valid[0]}–{valid[-1]}, not {at}: the level now is unknown"]
+
+
+def _effective_rain(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray, params: LandslideParams,
+                    known: bool) -> np.ndarray:
+    """Daily effective rainfall (mm) at each of ``times`` from hourly rain ending at ``hours_end``.
+
+    The bulletin day ends 20:00 Beijing time; R_0 is the rain of the current day up to the
+    time, R_i the whole of the i-th day before. Before the history starts the days are
+    unknown: without a known state the first time is NaN; later ones are lower bounds only
+    for the days that the history does not reach (they are counted as dry).
+    """
+    cumulative = np.concatenate([np.zeros((1, *hours_mm.shape[1:])), np.nancumsum(hours_mm, axis=0)])
+
+    def rain_by(moment: np.datetime64) -> np.ndarray:
+        return cumulative[np.searchsorted(hours_end, moment, side="right")]
+
+    out = np.empty((times.size, *hours_mm.shape[1:]))
+    for k, moment in enumerate(times):
+        day_end = _day_end(moment)
+        edges = [moment] + [day_end - DAY * i for i in range(1, params.n + 2)]
+        totals = np.stack([rain_by(edges[i]) - rain_by(edges[i + 1]) for i in range(params.n + 1)])
+        out[k] = _weighted(totals, params)
+    if not known:
+        out[0] = np.nan
+    return out
+
+
+def _weighted(daily_today_first: np.ndarray, params: LandslideParams) -> np.ndarray:
+    return effective_rainfall(daily_today_first, k=params.k, n=params.n)[0]
+
+
+def _day_end(moment: np.datetime64) -> np.datetime64:
+    """End (UTC) of the bulletin day holding ``moment``; a time at 12:00 UTC ends its day."""
+    shifted = moment - DAY_END_UTC - np.timedelta64(1, "s")
+    return shifted.astype("datetime64[D]").astype("datetime64[s]") + DAY + DAY_END_UTC
+
+
+def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: LandslideParams,
+                 times: np.ndarray, official: Mapping[str, Level]) -> list[ItemLevels]:
+    spec, zones = zone_layer(settings, layer)
+    weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
+                            cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
+    _, worst = zonal_mean_max(fields, weights)
+    series = worst.values  # (quantity, time, zone)
+    ids = zones[spec.id_field].astype(str).tolist()
+    names = _names(zones, spec.name_field, ids)
+    classes = _classes(zones)
+    return [_judge(ids[z], names[z], "zone", series[0, :, z], series[1, :, z], params, times, classes[z],
+                   official.get(ids[z], Level.NONE), params.thresholds_for(ids[z])) for z in range(len(ids))]
+
+
+def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, params: LandslideParams,
+                  times: np.ndarray) -> list[ItemLevels]:
+    spec, points = zone_layer(settings, layer)
+    lat, lon = fields["lat"].values, fields["lon"].values
+    rows = np.abs(lat[None, :] - points.geometry.y.to_numpy()[:, None]).argmin(axis=1)
+    cols = np.abs(lon[None, :] - points.geometry.x.to_numpy()[:, None]).argmin(axis=1)
+    values = fields.values[:, :, rows, cols]  # (quantity, time, point)
+    ids = points[spec.id_field].astype(str).tolist()
+    names = _names(points, spec.name_field, ids)
+    classes = _classes(points)
+    towns = points["town_code"].astype(str).tolist() if "town_code" in points else ids
+    return [_judge(ids[p], names[p], "point", values[0, :, p], values[1, :, p], params, times, classes[p],
+                   Level.NONE, params.thresholds_for(towns[p])) for p in range(len(ids))]
+
+
+def _judge(item_id: str, name: str, kind: str, swi: np.ndarray, effective: np.ndarray, params: LandslideParams,
+           times: np.ndarray, susceptibility: int, official: Level, thresholds) -> ItemLevels:
+    """Levels and drivers of one item from its SWI and effective-rain series (index 0 = now)."""
+    score, _ = trigger_score(swi, effective, thresholds=thresholds)
+    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+    levels, drivers = {}, {}
+    for name_, reach in LEADS.items():
+        window = lead <= reach.total_seconds() if reach else lead == 0
+        if reach:
+            window &= lead > 0
+        pick = _peak(score, window)
+        trigger = Level(int(level_of(score[pick], params.levels.boundaries))) if pick is not None else Level.UNKNOWN
+        levels[name_] = _level(susceptibility, trigger, params, official)
+        at = pick if pick is not None else int(np.argmax(window))
+        drivers[name_] = drivers_for(swi[at], effective[at], thresholds=thresholds,
+                                     lead=timedelta(seconds=int(lead[at])))
+    upto = lead <= LEADS["24h"].total_seconds()
+    return ItemLevels(item_id, name, kind, levels, drivers, _nanmax(swi[upto]), _nanmax(effective[upto]),
+                      susceptibility, float(score[0]), official)
+
+
+def _peak(score: np.ndarray, window: np.ndarray) -> int | None:
+    """Index of the highest score within ``window``; ``None`` when none is known."""
+    candidates = np.where(window & ~np.isnan(score), score, -np.inf)
+    return int(np.argmax(candidates)) if np.isfinite(candidates.max(initial=-np.inf)) else None
+
+
+def _nanmax(values: np.ndarray) -> float:
+    return float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
+
+
+def _names(layer: gpd.GeoDataFrame, field_name: str, ids: list[str]) -> list[str]:
+    return layer[field_name].astype(str).tolist() if field_name in layer else ids
+
+
+def _classes(layer: gpd.GeoDataFrame) -> list[int]:
+    """Susceptibility class 1–5 of each feature; a feature without one is judged class 3 (moderate)."""
+    if "susceptibility" not in layer:
+        return [3] * len(layer)
+    return [int(c) if c == c else 3 for c in layer["susceptibility"]]
+
+
+def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: LandslideParams,
+              persist: bool) -> list[ItemLevels]:
+    """The "now" level through levels with memory: the trigger score's level rises at once and
+    falls only after the score has stayed below its boundary − margin for the hold time;
+    the matrix and the official floor then apply to the remembered trigger level."""
+    ids = [f"{item.kind}:{item.item_id}" for item in items]
+    records = [{"item_id": r.item_id, "level": r.level, "below_since": r.below_since,
+                "last_evidence": r.evidence_at} for r in store.load_levels(STATE_MODEL)]
+    memory = LevelMemory.from_records(records, ids) if records else LevelMemory.empty(len(ids))
+    memory, _ = step(memory, np.array([item.score_now for item in items]), t0, params.levels)
+    if persist:
+        store.save_levels(STATE_MODEL, [LevelRecord(r["item_id"], r["level"], r["below_since"], r["last_evidence"])
+                                        for r in memory.to_records(ids)])
+    return [replace(item, levels={**item.levels, "now": _level(item.susceptibility, Level(int(trigger)), params,
+                                                              item.official)})
+            for item, trigger in zip(items, memory.level, strict=True)]
+
+
+def _level(susceptibility: int, trigger: Level, params: LandslideParams, official: Level) -> Level:
+    """The level of a zone or point: the susceptibility matrix on the trigger level, over the official floor."""
+    return Level(int(apply_floor(zone_level(susceptibility, trigger, matrix=params.matrix), official)))
+
+
+def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, forecast: np.ndarray,
+                times: np.ndarray, history: tuple[np.ndarray, np.ndarray], params: LandslideParams, *,
+                cold: bool) -> None:
+    """Storages after each of the first :data:`SAVED_HOURS` hours, and the hourly rain of the last n + 1 days."""
+    hours = min(SAVED_HOURS, forecast.shape[0])
+    tanks, current = [], start
+    for k in range(hours):
+        _, current = soil_water_index(forecast[k:k + 1], 1.0, current, params=params.tank)
+        tanks.append(current)
+    ends = times[1:hours + 1]
+    history_end = np.concatenate([history[0], times[1:]])
+    history_mm = np.concatenate([history[1], forecast])
+    keep = history_end > ends[-1] - DAY * (params.n + 1)
+    origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
+    store.save_state(STATE_MODEL, grid.signature, valid_at=t0 + timedelta(hours=hours),
+                     arrays={"valid": ends, "tanks": np.stack(tanks), "hours_end": history_end[keep],
+                             "hours_mm": history_mm[keep].astype(np.float32)},
+                     detail=f"run of {t0.isoformat()} ({origin})")
