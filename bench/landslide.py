@@ -58,12 +58,10 @@ def main() -> None:
     print(f"  numpy float32 rain        {seconds:6.3f} s  (computed in float64)")
 
     try:
-        import dask  # noqa: F401
+        import dask
     except ImportError:
         print("  dask not installed: xarray/Dask timing skipped")
     else:
-        import dask
-
         da_state = xr.DataArray(state, dims=("tank", "cell"))
         for chunk in (cells // 2, cells // 8):
             da = xr.DataArray(rain, dims=("time", "cell")).chunk(cell=chunk)
