@@ -82,3 +82,46 @@ def test_hourly_cycles_rise_then_fall_with_hysteresis(tmp_path, storm):
         first_drop = next(i for i in range(top, len(levels)) if levels[i] < peak)
         assert levels[first_raw_drop] == peak  # held while the score was under the boundary
         assert first_drop > first_raw_drop  # the memory let it fall only after the hold
+
+
+def test_a_lost_state_is_spun_up_from_the_kept_rain(tmp_path, storm):
+    """The store keeps 30 days of hourly rain: without tanks for t0 the cycle spins up from them."""
+    from warn.cycle.landslide import SPIN_UP_DAYS, STATE_MODEL
+    from warn.geo.weights import GridSpec
+    from warn.risk.landslide import soil_water_index
+
+    settings = load_settings(ROOT / "config.yaml")
+    params = load_model_file("landslide", settings.models["landslide"]).params()
+    run = run_at(storm, 30)  # dry from here on
+    t0 = np.datetime64(run.attrs["issued_at"].rstrip("Z"), "s")
+    shape = (run.sizes["lat"], run.sizes["lon"])
+    hours_end = t0 - np.arange(SPIN_UP_DAYS * 24)[::-1] * np.timedelta64(1, "h")
+    hours_mm = np.zeros((hours_end.size, *shape), dtype=np.float32)
+    hours_mm[-40:-30] = 12.0  # ten wet hours a day and a half ago
+    grid = GridSpec.from_coords(run["lat"].values, run["lon"].values)
+    store = Store.connect(f"sqlite:///{tmp_path / 'warn.sqlite'}")
+    store.upgrade()
+    stale = np.array([t0 - np.timedelta64(3, "D")])  # tanks saved for another time: not usable
+    store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]),
+                     arrays={"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end,
+                             "hours_mm": hours_mm})
+    result = score_landslide(settings, run, store=store, points=None)
+    assert "spun up from 30 days" in result.notes[0]
+    _, expected = soil_water_index(hours_mm.astype(np.float64), 1.0, np.zeros((3, *shape)), params=params.tank)
+    zone = next(item for item in result.items if item.item_id == "DEMO-T11")
+    assert zone.levels["now"] is not Level.UNKNOWN
+    assert zone.drivers["now"][0].value == pytest.approx(float(expected.sum(axis=0).max()), rel=1e-5)  # float32 zones
+
+    short = {"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end[-100:],
+             "hours_mm": hours_mm[-100:]}
+    store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]), arrays=short)
+    partial = score_landslide(settings, run, store=store, points=None)
+    assert "only 4.2 days of kept rain" in partial.notes[0]
+    assert all(item.levels["now"] is Level.UNKNOWN for item in partial.items)
+    store.close()
+
+
+def datetime_of(moment: np.datetime64):
+    from datetime import datetime, timezone
+
+    return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)

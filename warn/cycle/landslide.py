@@ -3,8 +3,9 @@
 For one forecast run issued at t0 (hourly rain on a grid):
 
 1. Soil water: the three-tank storages of every grid cell at t0 come from the store
-   (saved by the previous cycle for the times its run covered); without them the
-   cycle starts cold — empty tanks, and a "now" level of unknown, never "none".
+   (saved by the previous cycle for the times its run covered); without them they are
+   spun up from the 30 days of hourly rain the store keeps; without those the cycle
+   starts cold — empty tanks, and a "now" level of unknown, never "none".
 2. The SWI is run forward over the forecast (``risk.landslide.soil_water_index``);
    daily effective rainfall on the 20:00–20:00 Beijing day comes from the hourly rain
    the store kept for the last n + 1 days plus the forecast.
@@ -52,6 +53,8 @@ from warn.vocab import Level
 STATE_MODEL = "landslide"
 #: Hours of the run whose storages are saved (the next run is expected within them).
 SAVED_HOURS = 12
+#: Days of hourly rain kept in the store: a lost or mismatched state is spun up from them.
+SPIN_UP_DAYS = 30
 #: The lead times reported, and the longest reach of each.
 LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
 #: The bulletin day ends at 20:00 Beijing time, 12:00 UTC.
@@ -131,12 +134,10 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
     t0 = _issued_at(rain)
     hourly = _hourly(rain)
     grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
-    state, history, notes = _initial_state(store, grid, t0, hourly.shape[1:])
+    start, known, history, notes = _initial_state(store, grid, t0, hourly.shape[1:], params)
     forecast = hourly.values.astype(np.float64)
-    known = not np.isnan(state).any()
-    start = state if known else np.zeros_like(state)  # cold: the forecast from empty tanks, a lower bound
     swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
-    swi = np.concatenate([np.where(known, state.sum(axis=0), np.nan)[None], swi_forecast])
+    swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
     history_times, history_mm = history
     effective = _effective_rain(times, np.concatenate([history_times, times[1:]]),
@@ -170,26 +171,49 @@ def _hourly(rain: xr.DataArray) -> xr.DataArray:
     return reaccumulate(rain, timedelta(hours=1))
 
 
-def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tuple[int, ...]
-                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], list[str]]:
-    """Storages at t0 (NaN when unknown: a cold start), the hourly rain history, and notes."""
-    empty_history = (np.empty(0, "datetime64[s]"), np.empty((0, *shape)))
+def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tuple[int, ...],
+                   params: LandslideParams) -> tuple[np.ndarray, bool, tuple[np.ndarray, np.ndarray], list[str]]:
+    """Storages at t0, whether they are known, the hourly rain kept before t0, and notes.
+
+    The storages saved for t0 by the previous cycle are used as they are. Without them
+    (no state, or one for other times) the tanks are spun up from empty over the hourly
+    rain the store kept for the last :data:`SPIN_UP_DAYS` days: with all of it the state
+    is known; with less — or none — the forecast starts from what it gives (a lower
+    bound) and the level now is unknown.
+    """
     saved = store.load_state(STATE_MODEL, grid.signature) if store is not None else None
-    cold = np.full((3, *shape), np.nan)
     if saved is None:
-        return cold, empty_history, ["冷启动：无土壤含水状态与前30天降雨资料，现时等级未知，预报从空水箱起算（偏低）"
-                                     " / cold start: no soil-water state and no rain of the last 30 days; the level "
-                                     "now is unknown and the forecast starts from empty tanks (a lower bound)"]
-    valid = saved.arrays["valid"]
+        history = (np.empty(0, "datetime64[s]"), np.empty((0, *shape)))
+        return np.zeros((3, *shape)), False, history, [
+            "冷启动：无土壤含水状态与前30天降雨资料，现时等级未知，预报从空水箱起算（偏低） / cold start: no "
+            "soil-water state and no rain of the last 30 days; the level now is unknown and the forecast starts "
+            "from empty tanks (a lower bound)"]
     at = np.datetime64(t0.replace(tzinfo=None), "s")
-    history = (saved.arrays["hours_end"], saved.arrays["hours_mm"])
-    keep = history[0] <= at
-    history = (history[0][keep], history[1][keep])
-    match = np.nonzero(valid == at)[0]
+    keep = saved.arrays["hours_end"] <= at
+    history = (saved.arrays["hours_end"][keep], saved.arrays["hours_mm"][keep].astype(np.float64))
+    match = np.nonzero(saved.arrays["valid"] == at)[0]
     if match.size:
-        return saved.arrays["tanks"][match[0]], history, [f"续算 / continued from the state of {saved.detail}"]
-    return cold, history, [f"状态时间不符（{valid[0]}–{valid[-1]}），现时等级未知 / the saved state holds for "
-                           f"{valid[0]}–{valid[-1]}, not {at}: the level now is unknown"]
+        return saved.arrays["tanks"][match[0]], True, history, [f"续算 / continued from the state of {saved.detail}"]
+    tanks, days = _spin_up(history, at, shape, params)
+    if days >= SPIN_UP_DAYS:
+        return tanks, True, history, [f"由存档降雨起算 / spun up from {SPIN_UP_DAYS} days of kept hourly rain"]
+    return tanks, False, history, [
+        f"仅 {days:.1f} 天存档降雨，现时等级未知，预报由其起算（偏低） / only {days:.1f} days of kept rain for the "
+        "spin-up: the level now is unknown; the forecast starts from them (a lower bound)"]
+
+
+def _spin_up(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: tuple[int, ...],
+             params: LandslideParams) -> tuple[np.ndarray, float]:
+    """Storages at ``at`` from empty tanks over the kept hourly rain of the last
+    :data:`SPIN_UP_DAYS` days (hours not kept count as dry), and how many days it covered."""
+    hours = at - np.arange(SPIN_UP_DAYS * 24)[::-1] * np.timedelta64(1, "h")
+    ends, mm = history
+    recent = (ends > hours[0] - np.timedelta64(1, "h")) & (ends <= at)
+    series = np.zeros((hours.size, *shape))
+    series[np.searchsorted(hours, ends[recent])] = np.nan_to_num(mm[recent])
+    _, tanks = soil_water_index(series, 1.0, np.zeros((3, *shape)), params=params.tank)
+    covered = (at - ends[recent].min()).astype("timedelta64[s]").astype(int) / 86400 + 1 / 24 if recent.any() else 0.0
+    return tanks, covered
 
 
 def _effective_rain(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray, params: LandslideParams,
@@ -333,7 +357,7 @@ def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, f
     ends = times[1:hours + 1]
     history_end = np.concatenate([history[0], times[1:]])
     history_mm = np.concatenate([history[1], forecast])
-    keep = history_end > ends[-1] - DAY * (params.n + 1)
+    keep = history_end > ends[-1] - DAY * max(SPIN_UP_DAYS, params.n + 1)
     origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
     store.save_state(STATE_MODEL, grid.signature, valid_at=t0 + timedelta(hours=hours),
                      arrays={"valid": ends, "tanks": np.stack(tanks), "hours_end": history_end[keep],

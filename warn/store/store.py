@@ -437,7 +437,7 @@ class Store:
             A note kept beside it (what it was spun up from).
         """
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)
         row = {"model": model, "key": key, "valid_at": valid_at, "arrays": buffer.getvalue(), "detail": detail,
                "updated_at": self._now()}
         with self._write() as conn:
