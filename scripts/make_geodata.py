@@ -319,6 +319,31 @@ def make_hazard_points(
     )
 
 
+def add_rock_blocks(points: gpd.GeoDataFrame) -> None:
+    """Plane-failure block parameters for the ``dangerous_rock`` points (NaN for the others).
+
+    Per metre run of the cliff: ``block_weight_kn`` (25 kN/m³ × a 25–110 m² section),
+    ``plane_dip_deg`` 30–42°, ``plane_length_m`` 8–18 m, ``cohesion_kpa`` 35–65,
+    ``friction_deg`` 26–34°, ``crack_depth_m`` 3–9 m — drawn from their own generator
+    (seed + 1) so the other layers do not change.
+    """
+    rng = np.random.default_rng(SEED + 1)
+    rock = (points["type"] == "dangerous_rock").to_numpy()
+    n = int(rock.sum())
+    draws = {
+        "block_weight_kn": 25.0 * rng.uniform(25.0, 110.0, n),
+        "plane_dip_deg": rng.uniform(30.0, 42.0, n),
+        "plane_length_m": rng.uniform(8.0, 18.0, n),
+        "cohesion_kpa": rng.uniform(35.0, 65.0, n),
+        "friction_deg": rng.uniform(26.0, 34.0, n),
+        "crack_depth_m": rng.uniform(3.0, 9.0, n),
+    }
+    for column, values in draws.items():
+        full = np.full(len(points), np.nan)
+        full[rock] = np.round(values, 1)
+        points[column] = full
+
+
 def in_box(cells: pd.DataFrame, box: tuple[float, float, float, float]) -> np.ndarray:
     """Which cells have their centre inside a lon/lat box."""
     lon_min, lat_min, lon_max, lat_max = box
@@ -464,7 +489,11 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
   steepest DEM cells whose centre is inside the district, no two in neighbouring cells,
   numbered by decreasing slope. `susceptibility` 5…1 by slope rank (steepest fifth = 5),
   `type` drawn at random (landslide 55 %, dangerous_rock 25 %, collapse 20 %),
-  `threatened_people` log-normal around 25 (3–400), `slope_deg`, `elevation_m`,
+  `threatened_people` log-normal around 25 (3–400), `slope_deg`, `elevation_m`; the
+  `dangerous_rock` points also carry plane-failure block parameters per metre run of the
+  cliff (`block_weight_kn`, `plane_dip_deg`, `plane_length_m`, `cohesion_kpa`,
+  `friction_deg`, `crack_depth_m`; NaN for the other types), drawn from a generator of
+  their own (seed + 1) within ranges typical of Chongqing's sandstone–mudstone cliffs,
   `town_code`, `synthetic`.
 - **waterlogging_points** (synthetic): {n_core} points on the DEM cells inside the urban
   core (lon {core[0]}–{core[2]}° E, lat {core[1]}–{core[3]}° N) that are lowest in
@@ -562,6 +591,7 @@ def main(argv: list[str] | None = None) -> None:
         "hazard_points": make_hazard_points(terrain, towns, rng),
         "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
     }
+    add_rock_blocks(layers["hazard_points"])
     write_layers(layers, args.out / "yubei.gpkg")
     write_sensor_catalogue(layers["waterlogging_points"], args.out / "sensors.csv")
     shutil.copyfile(args.shared / LICENCE, args.out / LICENCE.name)

@@ -125,3 +125,17 @@ def datetime_of(moment: np.datetime64):
     from datetime import datetime, timezone
 
     return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+
+
+def test_dangerous_rock_escalates_in_the_rainstorm_case_and_on_an_alarm(storm):
+    settings = load_settings(ROOT / "config.yaml")
+    result = score_landslide(settings, run_at(storm, 0), alarms={"DEMO-H013": Level.ORANGE})
+    points = {item.item_id: item for item in result.items if item.kind == "point"}
+    block = points["DEMO-H003"]  # K = 1.00 with 1/3 fill, 0.89 with the rainstorm's 2/3
+    assert block.levels["now"] is Level.UNKNOWN  # cold start: no rainstorm case can be shown
+    assert block.levels["24h"] is Level.RED
+    k = block.drivers["24h"][-1]
+    assert k.quantity == "危岩稳定系数K" and k.value == pytest.approx(0.89, abs=0.01)
+    assert "< 红色阈值 1.00" in k.text()
+    assert points["DEMO-H013"].levels["24h"] is Level.ORANGE  # dry there, but its monitoring alarm rings
+    assert points["DEMO-H051"].levels["24h"] is Level.NONE  # a sound block (K 2.4) in the rainstorm case

@@ -41,6 +41,10 @@ from warn.risk.landslide import (
     apply_floor,
     drivers_for,
     effective_rainfall,
+    plane_failure_k,
+    quantity_score,
+    rock_fill,
+    rock_level,
     soil_water_index,
     trigger_score,
     zone_level,
@@ -57,6 +61,8 @@ SAVED_HOURS = 12
 SPIN_UP_DAYS = 30
 #: The lead times reported, and the longest reach of each.
 LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
+#: Block fields a dangerous-rock point needs for its plane-failure stability.
+BLOCK_FIELDS = ("block_weight_kn", "plane_dip_deg", "plane_length_m", "cohesion_kpa", "friction_deg", "crack_depth_m")
 #: The bulletin day ends at 20:00 Beijing time, 12:00 UTC.
 DAY_END_UTC = np.timedelta64(12, "h")
 DAY = np.timedelta64(1, "D")
@@ -106,8 +112,8 @@ class LandslideResult:
 
 
 def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | None = None, persist: bool = False,
-                    official: Mapping[str, Level] | None = None, zones: str = "towns",
-                    points: str | None = "hazard_points") -> LandslideResult:
+                    official: Mapping[str, Level] | None = None, alarms: Mapping[str, Level] | None = None,
+                    zones: str = "towns", points: str | None = "hazard_points") -> LandslideResult:
     """Landslide levels of every zone and hazard point for one forecast run.
 
     Parameters
@@ -123,6 +129,9 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
         Save the state and the levels for the next cycle.
     official
         Official bulletin levels by zone id: a floor under the model's.
+    alarms
+        Monitoring alarm levels (crack meter, tilt, GNSS) by hazard point id: they raise
+        a dangerous-rock point's level.
     zones, points
         The zone layer and the hazard-point layer (``None``: no points).
 
@@ -147,7 +156,8 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
                           attrs={"source": rain.attrs.get("source", "")})
     items = _judge_zones(settings, zones, fields, params, times, official or {})
     if points is not None:
-        items += _judge_points(settings, points, fields, params, times)
+        rain_24h = _rain_24h(times, np.concatenate([history_times, times[1:]]), np.concatenate([history_mm, forecast]))
+        items += _judge_points(settings, points, fields, rain_24h, params, times, alarms or {})
     if store is not None:
         items = _remember(store, items, t0, params, persist)
     if persist and store is not None:
@@ -241,6 +251,14 @@ def _effective_rain(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarr
     return out
 
 
+def _rain_24h(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray) -> np.ndarray:
+    """Rain of the 24 h up to each of ``times`` (mm; hours before the kept ones count as dry)."""
+    cumulative = np.concatenate([np.zeros((1, *hours_mm.shape[1:])), np.nancumsum(hours_mm, axis=0)])
+    upto = cumulative[np.searchsorted(hours_end, times, side="right")]
+    since = cumulative[np.searchsorted(hours_end, times - np.timedelta64(24, "h"), side="right")]
+    return upto - since
+
+
 def _weighted(daily_today_first: np.ndarray, params: LandslideParams) -> np.ndarray:
     return effective_rainfall(daily_today_first, k=params.k, n=params.n)[0]
 
@@ -265,8 +283,9 @@ def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: L
                    official.get(ids[z], Level.NONE), params.thresholds_for(ids[z])) for z in range(len(ids))]
 
 
-def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, params: LandslideParams,
-                  times: np.ndarray) -> list[ItemLevels]:
+def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, rain_24h: np.ndarray,
+                  params: LandslideParams, times: np.ndarray, alarms: Mapping[str, Level]) -> list[ItemLevels]:
+    """Each hazard point on the cell it stands in; dangerous rock also on its block's stability."""
     spec, points = zone_layer(settings, layer)
     lat, lon = fields["lat"].values, fields["lon"].values
     rows = np.abs(lat[None, :] - points.geometry.y.to_numpy()[:, None]).argmin(axis=1)
@@ -276,8 +295,58 @@ def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, params: 
     names = _names(points, spec.name_field, ids)
     classes = _classes(points)
     towns = points["town_code"].astype(str).tolist() if "town_code" in points else ids
-    return [_judge(ids[p], names[p], "point", values[0, :, p], values[1, :, p], params, times, classes[p],
-                   Level.NONE, params.thresholds_for(towns[p])) for p in range(len(ids))]
+    items = []
+    for p, record in enumerate(points.to_dict("records")):
+        thresholds = params.thresholds_for(towns[p])
+        item = _judge(ids[p], names[p], "point", values[0, :, p], values[1, :, p], params, times, classes[p],
+                      Level.NONE, thresholds)
+        if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
+            item = _with_rock(item, record, values[0, :, p], rain_24h[:, rows[p], cols[p]], thresholds, params,
+                              times, alarms.get(ids[p], Level.NONE))
+        items.append(item)
+    return items
+
+
+def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, rain_24h: np.ndarray, thresholds,
+               params: LandslideParams, times: np.ndarray, alarm: Level) -> ItemLevels:
+    """Raise a dangerous-rock point to its block's level where the rainstorm case makes it unstable.
+
+    In a rainstorm (24 h ≥ 50 mm, or SWI at yellow or above) the crack fills to 2/3 and the
+    plane-failure K is judged against the stability rungs (K < 1.05 orange, < 1.00 red);
+    outside a rainstorm the block does not raise the level. A monitoring alarm raises it too.
+    """
+    swi_level = level_of(quantity_score(swi, thresholds=thresholds.swi_mm, scores=thresholds.scores),
+                         params.levels.boundaries)
+    fill = rock_fill(rain_24h, swi_level, params=params.rock)
+    k = plane_failure_k(block["block_weight_kn"], block["plane_dip_deg"], block["plane_length_m"],
+                        block["cohesion_kpa"], block["friction_deg"], block["crack_depth_m"], fill)
+    # raised only where the rainstorm case is known to hold (rock_fill also assumes it for unknown inputs)
+    storm = (rain_24h >= params.rock.rainstorm_rain_24h_mm) | (swi_level >= params.rock.rainstorm_swi_level)
+    rock = np.where(storm, rock_level(k, params=params.rock), Level.NONE).astype(np.int8)
+    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+    levels, drivers = dict(item.levels), dict(item.drivers)
+    for name, window in _windows(lead).items():
+        at = int(np.argmax(np.where(window & storm, rock, -9)))
+        worst = max(Level(int(rock[at])) if window[at] and storm[at] else Level.NONE, alarm)
+        if worst > Level.NONE and worst > levels[name]:
+            levels[name] = worst
+        if window[at] and storm[at]:  # the block is judged only in the rainstorm case
+            reached = [below for below, _ in params.rock.stability if k[at] < below]
+            threshold = min(reached) if reached else max(below for below, _ in params.rock.stability)
+            drivers[name] = (*item.drivers[name], Driver("危岩稳定系数K", float(k[at]), "", float(threshold),
+                                                          Level(int(rock[at])), timedelta(seconds=int(lead[at])),
+                                                          worse_below=True))
+    return replace(item, levels=levels, drivers=drivers)
+
+
+def _windows(lead: np.ndarray) -> dict[str, np.ndarray]:
+    """Which steps each lead time covers: now is t0, +2 h and +24 h the steps after it up to their reach."""
+    return {name: (lead == 0) if not reach else (lead > 0) & (lead <= reach.total_seconds())
+            for name, reach in LEADS.items()}
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and value == value
 
 
 def _judge(item_id: str, name: str, kind: str, swi: np.ndarray, effective: np.ndarray, params: LandslideParams,
@@ -286,10 +355,7 @@ def _judge(item_id: str, name: str, kind: str, swi: np.ndarray, effective: np.nd
     score, _ = trigger_score(swi, effective, thresholds=thresholds)
     lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
     levels, drivers = {}, {}
-    for name_, reach in LEADS.items():
-        window = lead <= reach.total_seconds() if reach else lead == 0
-        if reach:
-            window &= lead > 0
+    for name_, window in _windows(lead).items():
         pick = _peak(score, window)
         trigger = Level(int(level_of(score[pick], params.levels.boundaries))) if pick is not None else Level.UNKNOWN
         levels[name_] = _level(susceptibility, trigger, params, official)

@@ -30,6 +30,9 @@ class Driver:
         The level this quantity alone puts the place at.
     lead
         How far ahead of the evaluation time the value holds (0 for now).
+    worse_below
+        The quantity is worse the lower it is (a stability coefficient): it reaches a
+        threshold by falling under it.
     """
 
     quantity: str
@@ -38,6 +41,7 @@ class Driver:
     threshold: float
     level: Level
     lead: timedelta = timedelta(0)
+    worse_below: bool = False
 
     @property
     def margin(self) -> float:
@@ -53,8 +57,9 @@ class Driver:
             return f"{self.quantity} 未知 unknown ({_lead(self.lead)})"
         reached = self.level > Level.NONE
         label = f"{self.level.zh}阈值" if reached else "蓝色阈值"
-        sign = "≥" if reached else "<"
-        return f"{self.quantity} {_number(self.value)} {self.unit} {sign} {label} {_number(self.threshold)} {self.unit}" \
+        sign = ("<" if reached else "≥") if self.worse_below else ("≥" if reached else "<")
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.quantity} {_number(self.value)}{unit} {sign} {label} {_number(self.threshold)}{unit}" \
                f" ({_lead(self.lead)})"
 
     def as_dict(self) -> dict[str, object]:
@@ -66,7 +71,9 @@ class Driver:
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) < 2 else f"{value:.1f}"  # stability coefficients read to 0.01
 
 
 def _lead(lead: timedelta) -> str:
