@@ -58,3 +58,20 @@ def broker() -> None:
         socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=2).close()
     except OSError as err:
         pytest.skip(f"MQTT broker not reachable at {MQTT_HOST}:{MQTT_PORT}: {err}")
+
+
+@pytest.fixture
+def committed_config(tmp_path: Path) -> Path:
+    """The committed deployment, its paths absolute, with its store and cache in tmp_path (tests leave var/ alone)."""
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["store"]["url"] = f"sqlite:///{tmp_path / 'warn.sqlite'}"
+    data["cache_dir"] = str(tmp_path / "cache")
+    for spec in data["layers"].values():
+        spec["path"] = str(ROOT / spec["path"])
+    data["terrain"]["path"] = str(ROOT / data["terrain"]["path"])
+    data["models"] = {name: str(ROOT / path) for name, path in data["models"].items()}
+    data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
+    data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path

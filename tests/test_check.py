@@ -185,3 +185,16 @@ def test_landslide_thresholds_for_an_unknown_zone(tmp_path):
     model.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     text = messages(config)
     assert "landslide.yaml: trigger.zones.DEMO-T99: expected a zone of the towns layer, got 'DEMO-T99'" in text
+
+
+def test_landslide_climatology_file_is_checked(tmp_path, committed_config):
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["landslide"] = {"climatology": str(tmp_path / "nowhere.nc")}
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "landslide.climatology: expected an existing NetCDF file" in messages(committed_config)
+    import xarray as xr
+
+    xr.Dataset({"swi_mm": (("level", "lat", "lon"), [[[1.0]]] * 4)},
+               coords={"level": [1, 2, 3, 4], "lat": [29.7], "lon": [106.6]}).to_netcdf(tmp_path / "nowhere.nc")
+    text = messages(committed_config)
+    assert "nowhere.nc: effective_rain_mm: expected variables swi_mm and effective_rain_mm" in text

@@ -139,3 +139,27 @@ def test_dangerous_rock_escalates_in_the_rainstorm_case_and_on_an_alarm(storm):
     assert "< 红色阈值 1.00" in k.text()
     assert points["DEMO-H013"].levels["24h"] is Level.ORANGE  # dry there, but its monitoring alarm rings
     assert points["DEMO-H051"].levels["24h"] is Level.NONE  # a sound block (K 2.4) in the rainstorm case
+
+
+def test_per_cell_climatological_thresholds_replace_the_zone_ones(tmp_path, storm, committed_config):
+    """A climatology file with low thresholds in the west raises the western towns; the east keeps the defaults."""
+    import xarray as xr
+    import yaml
+
+    run = run_at(storm, 0)
+    lat, lon = run["lat"].values, run["lon"].values
+    low = np.array([20.0, 30.0, 40.0, 50.0])[:, None, None] * np.ones((4, lat.size, lon.size))
+    low[:, :, lon >= 106.62] = np.nan  # the file covers the west only
+    xr.Dataset({"swi_mm": (("level", "lat", "lon"), low), "effective_rain_mm": (("level", "lat", "lon"), low)},
+               coords={"level": [1, 2, 3, 4], "lat": lat, "lon": lon}).to_netcdf(tmp_path / "climatology.nc")
+    config = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    config["landslide"] = {"climatology": str(tmp_path / "climatology.nc")}
+    committed_config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    plain = {i.item_id: i for i in score_landslide(load_settings(ROOT / "config.yaml"), run, points=None).items}
+    result = score_landslide(load_settings(committed_config), run, points=None)
+    assert "climatological thresholds" in result.notes[-1]
+    zones = {item.item_id: item for item in result.items}
+    assert plain["DEMO-T03"].levels["24h"] is Level.NONE  # 77 mm effective rain: blue trigger, class 3 → none
+    assert zones["DEMO-T03"].levels["24h"] is Level.ORANGE  # past the local red threshold of 50 mm
+    assert zones["DEMO-T03"].drivers["24h"][1].threshold == 50.0
+    assert zones["DEMO-T21"].levels == plain["DEMO-T21"].levels  # east of the file: default thresholds

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from warn.config import Settings, load_settings
-from warn.errors import Problem, WarnError
+from warn.errors import ConfigError, Problem, WarnError
 
 
 def check_deployment(config_path: Path) -> list[Problem]:
@@ -129,7 +129,7 @@ def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
 
 
 def _landslide(settings: Settings, where: str) -> Iterator[Problem]:
-    """Per-zone trigger thresholds name zones of the towns layer."""
+    """Per-zone trigger thresholds name zones of the towns layer; a climatology file reads."""
     from warn.geo.layers import load_layer
     from warn.modelfiles import load_model_file
 
@@ -141,10 +141,29 @@ def _landslide(settings: Settings, where: str) -> Iterator[Problem]:
         zones = set(load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)[spec.id_field].astype(str))
     except WarnError:
         return  # reported by _models and _layers
+    climatology = settings.landslide.climatology if settings.landslide else None
+    if climatology is not None:
+        yield from _collect(lambda: _read_climatology(climatology, params))
     for zone_id in params.zone_trigger:
         if zone_id not in zones:
             yield Problem(str(path), f"trigger.zones.{zone_id}", "a zone of the towns layer", repr(zone_id),
                           f"layer: {spec.path}#{spec.layer}")
+
+
+def _read_climatology(path: Path, params) -> None:
+    """Read a climatology file on its own grid (ConfigError if it does not hold)."""
+    import xarray as xr
+
+    from warn.cycle.landslide import load_climatology
+
+    if not path.exists():
+        raise ConfigError(Problem("config.yaml", "landslide.climatology", "an existing NetCDF file", str(path)))
+    try:
+        with xr.open_dataset(path) as ds:
+            lat, lon = ds["lat"].values, ds["lon"].values
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(Problem(str(path), "lat/lon", "a NetCDF file with lat and lon coordinates", str(err))) from None
+    load_climatology(path, lat, lon, params)
 
 
 def _sim(settings: Settings, where: str) -> Iterator[Problem]:

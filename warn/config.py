@@ -121,6 +121,13 @@ class SensorsSpec(Strict):
     feeds: dict[str, SensorFeedSpec] = Field(default_factory=dict)
 
 
+class LandslideSpec(Strict):
+    """Data of the landslide model beyond models/landslide.yaml."""
+
+    climatology: Path | None = Field(
+        None, description="NetCDF of per-cell thresholds swi_mm, effective_rain_mm (level 1–4, lat, lon)")
+
+
 class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
     relative to config.yaml's folder), or ``postgresql+psycopg://…``."""
@@ -149,6 +156,7 @@ class Settings(Strict):
     models: dict[str, Path] = Field(min_length=1)
     cache_dir: Path
     sensors: SensorsSpec | None = None
+    landslide: LandslideSpec | None = None
     sim: SimSpec | None = None
 
     @property
@@ -190,5 +198,7 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
             "sensors": settings.sensors and settings.sensors.model_copy(
                 update={"catalogue": under(settings.sensors.catalogue)}),
             "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
+            "landslide": settings.landslide and settings.landslide.model_copy(update={
+                "climatology": settings.landslide.climatology and under(settings.landslide.climatology)}),
         }
     )

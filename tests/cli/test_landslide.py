@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
@@ -15,25 +13,8 @@ DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
 KEYS = ["zone_id", "level_now", "level_2h", "level_24h", "swi_max", "effective_rain", "drivers"]
 
 
-@pytest.fixture
-def config(tmp_path):
-    """The committed deployment with its store in tmp_path (the command must not touch var/)."""
-    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["store"]["url"] = f"sqlite:///{tmp_path / 'warn.sqlite'}"
-    data["cache_dir"] = str(tmp_path / "cache")
-    for spec in data["layers"].values():
-        spec["path"] = str(ROOT / spec["path"])
-    data["terrain"]["path"] = str(ROOT / data["terrain"]["path"])
-    data["models"] = {name: str(ROOT / path) for name, path in data["models"].items()}
-    data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
-    data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def test_json_per_zone_and_point(config):
-    result = CliRunner().invoke(app, ["landslide", str(DEMO), "--json", "--config", str(config)])
+def test_json_per_zone_and_point(committed_config):
+    result = CliRunner().invoke(app, ["landslide", str(DEMO), "--json", "--config", str(committed_config)])
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)
     assert len(records) == 21 + 60
@@ -48,13 +29,13 @@ def test_json_per_zone_and_point(config):
     assert zones["DEMO-T11"]["swi_max"] > 100 and zones["DEMO-T11"]["effective_rain"] > 120
 
 
-def test_table_says_cold_start_and_names_levels(config):
-    result = CliRunner().invoke(app, ["landslide", str(DEMO), "--no-points", "--config", str(config)],
+def test_table_says_cold_start_and_names_levels(committed_config):
+    result = CliRunner().invoke(app, ["landslide", str(DEMO), "--no-points", "--config", str(committed_config)],
                                 env={"NO_COLOR": "1"})
     assert result.exit_code == 0
     assert "cold start" in result.output and "红色 red" in result.output and "未知" in result.output
 
 
-def test_missing_forecast_fails_with_its_name(config):
-    result = CliRunner().invoke(app, ["landslide", "nowhere.nc", "--config", str(config)])
+def test_missing_forecast_fails_with_its_name(committed_config):
+    result = CliRunner().invoke(app, ["landslide", "nowhere.nc", "--config", str(committed_config)])
     assert result.exit_code == 1 and "nowhere.nc" in result.output

@@ -22,9 +22,10 @@ For one forecast run issued at t0 (hourly rain on a grid):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -32,12 +33,14 @@ import xarray as xr
 
 from warn.config import Settings
 from warn.cycle.rain import zone_layer
+from warn.errors import ConfigError, Problem
 from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
 from warn.modelfiles import load_model_file
 from warn.rainarray import reaccumulate, step_of
 from warn.risk.drivers import Driver
 from warn.risk.landslide import (
     LandslideParams,
+    TriggerThresholds,
     apply_floor,
     drivers_for,
     effective_rainfall,
@@ -103,6 +106,68 @@ class ItemLevels:
 
 
 @dataclass(frozen=True)
+class Climatology:
+    """Per-cell climatological trigger thresholds on the forecast grid.
+
+    Attributes
+    ----------
+    swi_mm, effective_rain_mm
+        Thresholds (4, nlat, nlon), blue … red, mm: the climatology file's where it covers
+        the cell, the default thresholds of models/landslide.yaml elsewhere.
+    scores
+        The level boundaries the thresholds map to.
+    """
+
+    swi_mm: np.ndarray
+    effective_rain_mm: np.ndarray
+    scores: tuple[float, float, float, float]
+
+    def cell_scores(self, swi: np.ndarray, effective: np.ndarray) -> np.ndarray:
+        """Trigger score of every cell at every time, (time, lat, lon), 0–100."""
+        by_swi = quantity_score(swi, thresholds=self.swi_mm[:, None], scores=self.scores)
+        by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=self.scores)
+        return np.where(np.isnan(by_swi) | np.isnan(by_rain), np.nan, np.maximum(by_swi, by_rain))
+
+    def at(self, cell: int) -> TriggerThresholds:
+        """The thresholds of one cell (flat index), as a zone's would be."""
+        return TriggerThresholds(tuple(self.swi_mm.reshape(4, -1)[:, cell]),
+                                 tuple(self.effective_rain_mm.reshape(4, -1)[:, cell]), self.scores, True)
+
+
+def load_climatology(path: Path, lat: np.ndarray, lon: np.ndarray, params: LandslideParams) -> Climatology:
+    """Per-cell thresholds from a NetCDF file on the forecast grid (nearest cell within half a spacing).
+
+    The file holds ``swi_mm`` and ``effective_rain_mm`` with dims (level, lat, lon), level
+    1–4 (blue … red), mm, e.g. the 1/2/5/10-year annual maxima of each cell (MODELS.md).
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, lacks a variable, or has thresholds that do not increase.
+    """
+    try:
+        with xr.open_dataset(path) as ds:
+            missing = [v for v in ("swi_mm", "effective_rain_mm") if v not in ds]
+            if missing:
+                raise ConfigError(Problem(str(path), ", ".join(missing), "variables swi_mm and effective_rain_mm "
+                                          "(level, lat, lon)", f"variables {', '.join(map(str, ds.data_vars))}"))
+            tolerance = float(min(np.diff(lat).min(), np.diff(lon).min())) / 2
+            grids = [ds[v].transpose("level", "lat", "lon").reindex(lat=lat, lon=lon, method="nearest",
+                                                                     tolerance=tolerance).values
+                     for v in ("swi_mm", "effective_rain_mm")]
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(Problem(str(path), "", "a readable NetCDF climatology (level, lat, lon)", str(err))) from None
+    for name, grid in zip(("swi_mm", "effective_rain_mm"), grids, strict=True):
+        if grid.shape[0] != 4 or (np.diff(grid, axis=0) <= 0)[:, np.isfinite(grid).all(axis=0)].any():
+            raise ConfigError(Problem(str(path), name, "4 thresholds per cell, increasing blue → red",
+                                      f"shape {grid.shape}"))
+    defaults = (params.trigger.swi_mm, params.trigger.effective_rain_mm)
+    filled = [np.where(np.isfinite(grid).all(axis=0), grid, np.asarray(d, dtype=float)[:, None, None])
+              for grid, d in zip(grids, defaults, strict=True)]
+    return Climatology(filled[0], filled[1], params.trigger.scores)
+
+
+@dataclass(frozen=True)
 class LandslideResult:
     """The landslide step's output for one run."""
 
@@ -154,10 +219,15 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
     fields = xr.DataArray(np.stack([swi, effective]), dims=("quantity", "time", "lat", "lon"),
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
                           attrs={"source": rain.attrs.get("source", "")})
-    items = _judge_zones(settings, zones, fields, params, times, official or {})
+    climatology = None
+    if settings.landslide is not None and settings.landslide.climatology is not None:
+        climatology = load_climatology(settings.landslide.climatology, fields["lat"].values, fields["lon"].values,
+                                       params)
+        notes.append(f"逐格气候阈值 / per-cell climatological thresholds from {settings.landslide.climatology}")
+    items = _judge_zones(settings, zones, fields, params, times, official or {}, climatology)
     if points is not None:
         rain_24h = _rain_24h(times, np.concatenate([history_times, times[1:]]), np.concatenate([history_mm, forecast]))
-        items += _judge_points(settings, points, fields, rain_24h, params, times, alarms or {})
+        items += _judge_points(settings, points, fields, rain_24h, params, times, alarms or {}, climatology)
     if store is not None:
         items = _remember(store, items, t0, params, persist)
     if persist and store is not None:
@@ -270,7 +340,9 @@ def _day_end(moment: np.datetime64) -> np.datetime64:
 
 
 def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: LandslideParams,
-                 times: np.ndarray, official: Mapping[str, Level]) -> list[ItemLevels]:
+                 times: np.ndarray, official: Mapping[str, Level], climatology: Climatology | None
+                 ) -> list[ItemLevels]:
+    """Each zone on its worst cell: against the zone's thresholds, or each cell's climatological ones."""
     spec, zones = zone_layer(settings, layer)
     weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
                             cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
@@ -279,12 +351,40 @@ def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: L
     ids = zones[spec.id_field].astype(str).tolist()
     names = _names(zones, spec.name_field, ids)
     classes = _classes(zones)
-    return [_judge(ids[z], names[z], "zone", series[0, :, z], series[1, :, z], params, times, classes[z],
-                   official.get(ids[z], Level.NONE), params.thresholds_for(ids[z])) for z in range(len(ids))]
+    lead = _lead(times)
+    if climatology is None:
+        def judged(z: int) -> tuple[np.ndarray, Callable[[int], tuple[Driver, Driver]]]:
+            thresholds = params.thresholds_for(ids[z])
+            score, _ = trigger_score(series[0, :, z], series[1, :, z], thresholds=thresholds)
+            return score, lambda at: drivers_for(series[0, at, z], series[1, at, z], thresholds=thresholds,
+                                                 lead=timedelta(seconds=int(lead[at])))
+    else:
+        cells = climatology.cell_scores(fields.values[0], fields.values[1])  # (time, lat, lon)
+        zone_scores = zonal_mean_max(fields.isel(quantity=0).copy(data=cells), weights, want=("max",))[0].values
+        flat = fields.values.reshape(2, len(times), -1)
+
+        def judged(z: int) -> tuple[np.ndarray, Callable[[int], tuple[Driver, Driver]]]:
+            covered = weights.matrix[z].indices
+
+            def reasons(at: int) -> tuple[Driver, Driver]:
+                cell = covered[np.nanargmax(cells.reshape(len(times), -1)[at, covered])] \
+                    if np.isfinite(cells.reshape(len(times), -1)[at, covered]).any() else covered[0]
+                return drivers_for(flat[0, at, cell], flat[1, at, cell], thresholds=climatology.at(cell),
+                                   lead=timedelta(seconds=int(lead[at])))
+
+            return zone_scores[:, z], reasons
+
+    items = []
+    for z in range(len(ids)):
+        score, reasons = judged(z)
+        items.append(_judge(ids[z], names[z], "zone", score, reasons, series[0, :, z], series[1, :, z], params,
+                            times, classes[z], official.get(ids[z], Level.NONE)))
+    return items
 
 
 def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, rain_24h: np.ndarray,
-                  params: LandslideParams, times: np.ndarray, alarms: Mapping[str, Level]) -> list[ItemLevels]:
+                  params: LandslideParams, times: np.ndarray, alarms: Mapping[str, Level],
+                  climatology: Climatology | None) -> list[ItemLevels]:
     """Each hazard point on the cell it stands in; dangerous rock also on its block's stability."""
     spec, points = zone_layer(settings, layer)
     lat, lon = fields["lat"].values, fields["lon"].values
@@ -295,11 +395,17 @@ def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, rain_24h
     names = _names(points, spec.name_field, ids)
     classes = _classes(points)
     towns = points["town_code"].astype(str).tolist() if "town_code" in points else ids
+    lead = _lead(times)
     items = []
     for p, record in enumerate(points.to_dict("records")):
-        thresholds = params.thresholds_for(towns[p])
-        item = _judge(ids[p], names[p], "point", values[0, :, p], values[1, :, p], params, times, classes[p],
-                      Level.NONE, thresholds)
+        swi, effective = values[0, :, p], values[1, :, p]
+        thresholds = params.thresholds_for(towns[p]) if climatology is None else \
+            climatology.at(rows[p] * lon.size + cols[p])
+        score, _ = trigger_score(swi, effective, thresholds=thresholds)
+        item = _judge(ids[p], names[p], "point", score,
+                      lambda at, swi=swi, effective=effective, thresholds=thresholds: drivers_for(
+                          swi[at], effective[at], thresholds=thresholds, lead=timedelta(seconds=int(lead[at]))),
+                      swi, effective, params, times, classes[p], Level.NONE)
         if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
             item = _with_rock(item, record, values[0, :, p], rain_24h[:, rows[p], cols[p]], thresholds, params,
                               times, alarms.get(ids[p], Level.NONE))
@@ -323,7 +429,7 @@ def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, r
     # raised only where the rainstorm case is known to hold (rock_fill also assumes it for unknown inputs)
     storm = (rain_24h >= params.rock.rainstorm_rain_24h_mm) | (swi_level >= params.rock.rainstorm_swi_level)
     rock = np.where(storm, rock_level(k, params=params.rock), Level.NONE).astype(np.int8)
-    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+    lead = _lead(times)
     levels, drivers = dict(item.levels), dict(item.drivers)
     for name, window in _windows(lead).items():
         at = int(np.argmax(np.where(window & storm, rock, -9)))
@@ -349,22 +455,29 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and value == value
 
 
-def _judge(item_id: str, name: str, kind: str, swi: np.ndarray, effective: np.ndarray, params: LandslideParams,
-           times: np.ndarray, susceptibility: int, official: Level, thresholds) -> ItemLevels:
-    """Levels and drivers of one item from its SWI and effective-rain series (index 0 = now)."""
-    score, _ = trigger_score(swi, effective, thresholds=thresholds)
-    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+def _judge(item_id: str, name: str, kind: str, score: np.ndarray, reasons: Callable[[int], tuple[Driver, Driver]],
+           swi: np.ndarray, effective: np.ndarray, params: LandslideParams, times: np.ndarray, susceptibility: int,
+           official: Level) -> ItemLevels:
+    """Levels and drivers of one item from its trigger-score series (index 0 = now).
+
+    ``reasons(index)`` gives the SWI and effective-rain drivers at a time index; ``swi``
+    and ``effective`` are the item's series (mm) for the maxima reported.
+    """
+    lead = _lead(times)
     levels, drivers = {}, {}
     for name_, window in _windows(lead).items():
         pick = _peak(score, window)
         trigger = Level(int(level_of(score[pick], params.levels.boundaries))) if pick is not None else Level.UNKNOWN
         levels[name_] = _level(susceptibility, trigger, params, official)
-        at = pick if pick is not None else int(np.argmax(window))
-        drivers[name_] = drivers_for(swi[at], effective[at], thresholds=thresholds,
-                                     lead=timedelta(seconds=int(lead[at])))
+        drivers[name_] = reasons(pick if pick is not None else int(np.argmax(window)))
     upto = lead <= LEADS["24h"].total_seconds()
     return ItemLevels(item_id, name, kind, levels, drivers, _nanmax(swi[upto]), _nanmax(effective[upto]),
                       susceptibility, float(score[0]), official)
+
+
+def _lead(times: np.ndarray) -> np.ndarray:
+    """Seconds from the first of ``times`` (t0) to each."""
+    return (times - times[0]).astype("timedelta64[s]").astype(np.int64)
 
 
 def _peak(score: np.ndarray, window: np.ndarray) -> int | None:

@@ -573,7 +573,7 @@ def _runs(rain: np.ndarray, months: np.ndarray, params: EventParams, gap: str) -
 # ---------------------------------------------------------------------------------------
 
 
-def quantity_score(value: ArrayLike, *, thresholds: Sequence[float], scores: Sequence[float]) -> NDArray[np.float64]:
+def quantity_score(value: ArrayLike, *, thresholds: ArrayLike, scores: Sequence[float]) -> NDArray[np.float64]:
     """One quantity on the 0–100 level scale, piecewise linear between its thresholds.
 
     ``0 → 0``, ``T_blue → s_blue`` (25), ``T_yellow → 50``, ``T_orange → 70``,
@@ -585,21 +585,29 @@ def quantity_score(value: ArrayLike, *, thresholds: Sequence[float], scores: Seq
     value
         The quantity (any shape), in the unit of ``thresholds``; NaN scores NaN.
     thresholds
-        Blue, yellow, orange, red thresholds, strictly increasing, > 0.
+        Blue, yellow, orange, red thresholds, strictly increasing, > 0: four numbers, or
+        an array (4, …) broadcastable with ``value`` (per-cell climatological thresholds).
     scores
         Their scores (the level boundaries), strictly increasing, < 100.
 
     Returns
     -------
     numpy.ndarray
-        Score 0–100, shape of ``value``.
+        Score 0–100, the broadcast shape of ``value`` and the thresholds' trailing dims.
     """
     x = np.asarray(value, dtype=np.float64)
-    knots = np.concatenate([[0.0], np.asarray(thresholds, dtype=np.float64)])
-    marks = np.concatenate([[0.0], np.asarray(scores, dtype=np.float64)])
+    knots = np.asarray(thresholds, dtype=np.float64)
+    marks = np.asarray(scores, dtype=np.float64)
+    previous_knot, previous_mark = np.zeros_like(knots[0]), 0.0
+    score = np.zeros(np.broadcast_shapes(x.shape, knots.shape[1:]))
+    for knot, mark in zip(knots, marks, strict=True):
+        inside = (x > previous_knot) & (x <= knot)
+        score = np.where(inside, previous_mark + (mark - previous_mark) * (x - previous_knot) / (knot - previous_knot),
+                         score)
+        previous_knot, previous_mark = knot, mark
     beyond = marks[-1] + (SCORE_MAX - marks[-1]) * (x - knots[-1]) / (knots[-1] - knots[-2])
-    score = np.where(x > knots[-1], np.minimum(beyond, SCORE_MAX), np.interp(x, knots, marks))
-    return np.where(np.isnan(x), np.nan, score)
+    score = np.where(x > knots[-1], np.minimum(beyond, SCORE_MAX), score)
+    return np.where(np.isnan(x) | np.isnan(knots[0]), np.nan, score)
 
 
 def trigger_score(swi_mm: ArrayLike, effective_rain_mm: ArrayLike, *, thresholds: TriggerThresholds
