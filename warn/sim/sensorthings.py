@@ -141,6 +141,11 @@ class SensorThingsServer(LocalServer):
             self._datastreams[iot_id] = _Datastream(iot_id, key, name or key, unit, thing_id, properties)
             return iot_id
 
+    def has_datastream(self, key: str) -> bool:
+        """Whether a Datastream ``key`` exists."""
+        with self._lock:
+            return any(d.key == key for d in self._datastreams.values())
+
     def add_observation(self, key: str, phenomenon_time: datetime, result: float | None, *,
                         start: datetime | None = None) -> int:
         """Add one Observation to the Datastream ``key``; returns its ``@iot.id``.
