@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from warn.rainarray import parse_duration
+from warn.durations import parse_duration
 
 
 def rain_series(values, *, step: str = "PT1H", start: str = "2026-07-15T01:00",

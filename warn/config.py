@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field, PositiveFloat, field_validator, model_validator
 
+from warn import DEFAULT_CONFIG
 from warn.declarative import Duration, Strict, parse_file
 
-DEFAULT_CONFIG = Path("config.yaml")
 
 
 class Deployment(Strict):

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from warn.errors import ConfigError, Problem
-from warn.rainarray import parse_duration
+from warn.durations import parse_duration
 
 M = TypeVar("M", bound=BaseModel)
 

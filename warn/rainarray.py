@@ -20,12 +20,12 @@ which updates ``step``.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import numpy as np
 import xarray as xr
 
+from warn.durations import iso_duration, parse_duration
 from warn.errors import DataContractError, Problem
 
 STANDARD_NAME = "lwe_thickness_of_precipitation_amount"
@@ -34,27 +34,6 @@ DIMS = ("time", "lat", "lon")
 #: Negative depths down to this (mm) are rounding noise and are clipped to 0.
 NEGATIVE_TOLERANCE_MM = 0.01
 
-_ISO_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
-
-
-def iso_duration(step: timedelta) -> str:
-    """Format a positive duration as ISO-8601 (``PT1H``, ``PT10M``, ``PT1H30M``)."""
-    seconds = int(step.total_seconds())
-    if seconds <= 0 or seconds != step.total_seconds():
-        raise ValueError(f"step must be a positive whole number of seconds, got {step}")
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    return text + (f"{secs}S" if secs else "")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse an ISO-8601 time duration of the ``PTnHnMnS`` form."""
-    match = _ISO_DURATION.match(text or "")
-    if not match or not any(match.groupdict().values()):
-        raise ValueError(f"expected an ISO-8601 duration like PT1H or PT10M, got {text!r}")
-    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
 
 
 def step_of(rain: xr.DataArray) -> timedelta:

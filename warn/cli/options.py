@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from warn.config import DEFAULT_CONFIG
+from warn import DEFAULT_CONFIG
 
 ConfigOption = Annotated[
     Path,

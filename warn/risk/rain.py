@@ -26,7 +26,8 @@ import numpy as np
 import xarray as xr
 
 from warn.errors import Problem, UnknownNameError
-from warn.rainarray import iso_duration, step_of
+from warn.durations import iso_duration
+from warn.rainarray import step_of
 from warn.vocab import Level
 
 #: L/(s·ha) per mm/min: 1 mm/min over 1 ha is 10 m³/min = 166.67 L/s.

@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 from warn.errors import ConfigError, Problem
-from warn.rainarray import parse_duration
+from warn.durations import parse_duration
 from warn.sources.readings import Sensor
 from warn.vocab import SensorKind
 

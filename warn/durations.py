@@ -1,0 +1,31 @@
+"""ISO-8601 time durations (``PT1H``, ``PT10M``), as the declarative files and the rain arrays write them.
+
+Kept free of heavy imports: the CLI and the config loader parse durations at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_ISO_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
+
+
+def iso_duration(step: timedelta) -> str:
+    """Format a positive duration as ISO-8601 (``PT1H``, ``PT10M``, ``PT1H30M``)."""
+    seconds = int(step.total_seconds())
+    if seconds <= 0 or seconds != step.total_seconds():
+        raise ValueError(f"step must be a positive whole number of seconds, got {step}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + (f"{secs}S" if secs else "")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 time duration of the ``PTnHnMnS`` form."""
+    match = _ISO_DURATION.match(text or "")
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"expected an ISO-8601 duration like PT1H or PT10M, got {text!r}")
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
