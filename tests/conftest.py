@@ -42,7 +42,7 @@ def deployment(tmp_path: Path) -> Path:
         "layers": {"towns": {"path": "geodata/zones.gpkg", "layer": "towns"}},
         "forecasts": {"demo": {"url": "{feed}/run_{issued:%Y%m%d%H}.nc"}},
         "models": {"rainstorm": "models/rainstorm.yaml", "sensors": "models/sensors.yaml",
-                   "landslide": "models/landslide.yaml"},
+                   "landslide": "models/landslide.yaml", "flood": "models/flood.yaml"},
         "cache_dir": "var/cache",
         "sim": {"feed_dir": "feed", "issued_at": "2026-07-15T00:00:00Z", "source": "demo"},
     }

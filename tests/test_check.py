@@ -62,8 +62,8 @@ CONFIG_CASES = {
     "wrong type": (_set("fast", "forecasts", "demo", "timeout_s"), ["forecasts.demo.timeout_s: expected a valid number", "'fast'"]),
     "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
     "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
-    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among landslide, rainstorm, sensors", "did you mean 'rainstorm'"]),
-    "missing model file": (_set("models/flood.yaml", "models", "rainstorm"), ["models.rainstorm: expected an existing model file", "flood.yaml"]),
+    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among flood, landslide, rainstorm, sensors", "did you mean 'rainstorm'"]),
+    "missing model file": (_set("models/nowhere.yaml", "models", "rainstorm"), ["models.rainstorm: expected an existing model file", "nowhere.yaml"]),
     "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
     "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
     "url without run time": (_set("http://127.0.0.1/latest.nc", "forecasts", "demo", "url"), ["forecasts.demo.url: expected a template with the run time"]),
@@ -146,9 +146,9 @@ def test_cli_exit_codes(deployment):
 
 def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
-    (models / "flood.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
+    (models / "extra.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "flood.yaml: model: expected a model among landslide, rainstorm, sensors, got 'flod'" in text
+    assert "extra.yaml: model: expected a model among flood, landslide, rainstorm, sensors, got 'flod'" in text
 
 
 def test_sensor_catalogue_and_overrides_are_checked(tmp_path):

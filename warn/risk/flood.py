@@ -1,0 +1,796 @@
+"""Urban waterlogging and river-gauge scores: return-period screen, storage bucket, sensor term.
+
+Pure functions on numpy / xarray arrays; parameters are frozen objects built from
+``models/flood.yaml`` (:meth:`warn.modelfiles.FloodFile.params`) and, for the storm-intensity
+formulas, ``models/rainstorm.yaml``; nothing here reads files or clocks. Rain follows the
+contract of :mod:`warn.rainarray` (depth in mm per step, ``time`` labelling the end of each
+step). Levels are :class:`warn.vocab.Level`; the raw level of a score comes from
+:func:`warn.risk.levels.level_of` and memory is applied by the caller with
+:func:`warn.risk.levels.step`.
+
+Equations: MODELS.md, "Urban waterlogging" (numbers 1.–4. below) and "River gauges".
+
+1. Return-period screen: ``P* = max_{d ≤ 180 min} P(D_d)`` by the point's storm-intensity
+   formula, ``x_rain = clip(ln(P*/P_pipe) / ln(P_lz/P_pipe), 0, 1)``.
+2. Storage bucket: ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = ψ_imp·f_imp + ψ_perv·(1 − f_imp)``,
+   ``h = S / a``, ``x_bucket = clip(h / h_full, 0, 1)`` (see :func:`bucket_storage` for
+   ``i_cap`` and what "step-consistent" means).
+3. Sensor term: ``x_sensor = 1`` if ``h_obs ≥ h_red``, else ``max(h_obs/h_red, 1 − TTT_red/60 min)``
+   for a rising level (``TTT = (h_thr − h_obs)/r``, r the Theil–Sen slope over 30 min), else
+   ``h_obs/h_red``; a stale or flagged sensor is unknown (NaN), never 0.
+4. ``score = min(100, 100·max(x_rain, x_bucket, x_sensor)·(1 + 0.25·known_point))``.
+
+River gauges follow the flood warning signals of the Ministry of Water Resources
+(水利部《水情预警发布管理办法（试行）》, 2013): blue when the stage approaches the warning stage
+(警戒水位), yellow at or above it, orange at or above the guaranteed stage (保证水位), red at or
+above the highest recorded stage (:func:`river_gauge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike, NDArray
+from scipy.stats import theilslopes
+
+from warn.rainarray import step_of
+from warn.risk.drivers import Driver
+from warn.risk.landslide import SCORE_MAX
+from warn.risk.levels import LevelParams, level_of
+from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
+from warn.vocab import Level
+
+#: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
+DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
+
+# ---------------------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SensorParams:
+    """Water-level sensor term (``models/flood.yaml`` ``sensor``).
+
+    Attributes
+    ----------
+    rate_window
+        Readings within this span before the latest one give the rate of rise.
+    min_readings
+        Fewest readings in the window for a rate; fewer leave the rate unknown.
+    horizon
+        ``x_sensor = 1 − TTT_red / horizon`` for a rising level (60 min).
+    """
+
+    rate_window: timedelta
+    min_readings: int
+    horizon: timedelta
+
+
+@dataclass(frozen=True)
+class RiverParams:
+    """River-gauge ladder (``models/flood.yaml`` ``river``).
+
+    Attributes
+    ----------
+    rate_window, min_readings
+        As :class:`SensorParams`, for the stage.
+    approach_margin_m
+        A rising stage within this many metres under the warning stage is "approaching" (blue).
+    forecast_horizon
+        A stage that the current rate brings to the warning stage within this time is
+        "approaching" too (blue).
+    """
+
+    rate_window: timedelta
+    min_readings: int
+    approach_margin_m: float
+    forecast_horizon: timedelta
+
+
+@dataclass(frozen=True)
+class FloodParams:
+    """Parameters of the waterlogging model (``models/flood.yaml``).
+
+    Attributes
+    ----------
+    pipe_return_period_yr
+        Default drainage design return period P_pipe, years (a point's own overrides it).
+    waterlogging_return_period_yr
+        P_lz, the waterlogging-prevention design return period, years: x_rain reaches 1 there.
+    screen_max_duration
+        Longest rain window of the return-period screen (the formulas' fitted range).
+    runoff_impervious, runoff_pervious
+        Runoff coefficients ψ of impervious and pervious surfaces.
+    capacity_duration
+        Duration t_cap of the P_pipe design rain whose mean intensity the network carries
+        (:func:`capacity_rate`).
+    ponding_area_fraction
+        Ponding-area fraction a by point kind (``street``, ``steep``, ``sag``, ``underpass``…).
+    default_kind
+        The kind of a point that names none.
+    full_depth_mm
+        Ponding depth at which x_bucket reaches 1, mm.
+    depth_thresholds_cm
+        Default blue, yellow and red ponding depths, cm.
+    known_point_bonus
+        Score factor ``1 + bonus`` of a catalogued waterlogging point.
+    sensor, river
+        The sensor term and the river-gauge ladder.
+    levels
+        Level boundaries and memory (shared ``levels:`` section).
+    """
+
+    pipe_return_period_yr: float
+    waterlogging_return_period_yr: float
+    screen_max_duration: timedelta
+    runoff_impervious: float
+    runoff_pervious: float
+    capacity_duration: timedelta
+    ponding_area_fraction: Mapping[str, float]
+    default_kind: str
+    full_depth_mm: float
+    depth_thresholds_cm: tuple[float, float, float]
+    known_point_bonus: float
+    sensor: SensorParams
+    river: RiverParams
+    levels: LevelParams
+
+    def points(self, formula: Sequence[str], impervious_fraction: ArrayLike, *,
+               pipe_return_period_yr: ArrayLike | None = None, ponding_area_fraction: ArrayLike | None = None,
+               kind: Sequence[str | None] | None = None, depth_thresholds_cm: ArrayLike | None = None,
+               known_point: ArrayLike | None = None) -> FloodPoints:
+        """The points of a layer, each missing attribute (None, NaN) filled from this file.
+
+        Parameters
+        ----------
+        formula
+            Storm-intensity formula name per point (``yubei``, ``shapingba``, ``banan``).
+        impervious_fraction
+            f_imp per point, 0–1.
+        pipe_return_period_yr
+            P_pipe per point, years (attribute ``design_return_period_yr``).
+        ponding_area_fraction
+            a per point, 0–1 (attribute ``ponding_area_fraction``); a missing one comes
+            from the point's ``kind``.
+        kind
+            Point kind (``street``, ``sag``, ``underpass``, ``steep``), used where ``a`` is missing.
+        depth_thresholds_cm
+            (N, 3) blue, yellow, red depths, cm (attributes ``depth_*_cm``).
+        known_point
+            True for a catalogued waterlogging point.
+
+        Raises
+        ------
+        ValueError
+            A value out of range or an unknown kind, naming the point index.
+        """
+        n = len(formula)
+        kinds = [k if k else self.default_kind for k in (kind if kind is not None else [None] * n)]
+        unknown = sorted({k for k in kinds if k not in self.ponding_area_fraction})
+        if unknown:
+            raise ValueError(f"point kinds among {', '.join(self.ponding_area_fraction)}, got {', '.join(unknown)}")
+        by_kind = np.array([self.ponding_area_fraction[k] for k in kinds], dtype=np.float64)
+        thresholds = _filled(depth_thresholds_cm, np.broadcast_to(self.depth_thresholds_cm, (n, 3)), (n, 3))
+        return FloodPoints(
+            formula=tuple(str(f) for f in formula),
+            impervious_fraction=_filled(impervious_fraction, np.nan, (n,)),
+            pipe_return_period_yr=_filled(pipe_return_period_yr, self.pipe_return_period_yr, (n,)),
+            ponding_area_fraction=_filled(ponding_area_fraction, by_kind, (n,)),
+            depth_thresholds_cm=thresholds,
+            known_point=np.broadcast_to(np.asarray(True if known_point is None else known_point, bool), (n,)).copy(),
+        )
+
+
+def _filled(values: ArrayLike | None, default: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    base = np.broadcast_to(np.asarray(default, dtype=np.float64), shape)
+    if values is None:
+        return base.copy()
+    given = np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
+    return np.where(np.isnan(given), base, given)
+
+
+@dataclass(frozen=True)
+class FloodPoints:
+    """Per-point attributes (arrays of length N; built by :meth:`FloodParams.points`).
+
+    Attributes
+    ----------
+    formula
+        Storm-intensity formula name per point.
+    impervious_fraction
+        f_imp, 0–1.
+    pipe_return_period_yr
+        P_pipe, years.
+    ponding_area_fraction
+        a: share of the catchment where runoff the pipes cannot take ponds, 0–1.
+    depth_thresholds_cm
+        (N, 3) blue, yellow, red ponding depths, cm.
+    known_point
+        True for a catalogued waterlogging point.
+    """
+
+    formula: tuple[str, ...]
+    impervious_fraction: NDArray[np.float64]
+    pipe_return_period_yr: NDArray[np.float64]
+    ponding_area_fraction: NDArray[np.float64]
+    depth_thresholds_cm: NDArray[np.float64]
+    known_point: NDArray[np.bool_]
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("impervious_fraction", self.impervious_fraction, (self.impervious_fraction >= 0)
+             & (self.impervious_fraction <= 1), "0–1"),
+            ("design_return_period_yr", self.pipe_return_period_yr, self.pipe_return_period_yr > 0, "> 0 years"),
+            ("ponding_area_fraction", self.ponding_area_fraction, (self.ponding_area_fraction > 0)
+             & (self.ponding_area_fraction <= 1), "in (0, 1]"),
+            ("depth thresholds", self.depth_thresholds_cm[:, 0],
+             (self.depth_thresholds_cm[:, 0] > 0) & np.all(np.diff(self.depth_thresholds_cm, axis=1) > 0, axis=1),
+             "blue < yellow < red, > 0 cm"),
+        )
+        for name, values, ok, expected in checks:
+            bad = np.flatnonzero(~ok)
+            if bad.size:
+                raise ValueError(f"point {bad[0]}: {name} expected {expected}, got {values[bad[0]]:g}")
+
+    def __len__(self) -> int:
+        return len(self.formula)
+
+    def runoff_coefficient(self, params: FloodParams) -> NDArray[np.float64]:
+        """ψ = ψ_imp·f_imp + ψ_perv·(1 − f_imp), dimensionless, shape (N,)."""
+        f = self.impervious_fraction
+        return params.runoff_impervious * f + params.runoff_pervious * (1.0 - f)
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Return-period screen
+# ---------------------------------------------------------------------------------------
+
+
+def rain_screen(rain: xr.DataArray, points: FloodPoints, *, rain_params: RainstormParams,
+                params: FloodParams) -> xr.Dataset:
+    """The return-period screen on the windows ending at each time (MODELS.md 1.).
+
+    ``P*(t) = max_d P(D_d(t))`` over the windows d the step resolves within
+    ``screen_max_duration`` and the formula's fitted range, by each point's storm-intensity
+    formula (:func:`warn.risk.rain.worst_return_period` on :func:`warn.risk.rain.window_depths`),
+    and ``x_rain = clip(ln(P*/P_pipe) / ln(P_lz/P_pipe), 0, 1)``: 0 up to the drainage design
+    return period, 1 at the waterlogging-prevention one (GB 50014).
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dims ``time`` and one point dim (any name), ``step`` attribute;
+        the point's rain (its worst covered cell, or the zone mean, as the caller's basis says).
+    points
+        The points, in the order of the point dim.
+    rain_params
+        The rain model (storm-intensity formulas by name, windows).
+    params
+        The flood model.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims of ``rain``: ``x_rain`` (0–1), ``return_period_yr`` (P*, years) and
+        ``duration_min`` (the window that gave P*, min); NaN until the shortest window is
+        complete, or where rain is missing. For a forecast, the maximum over ``time``
+        is the horizon's screen; each time's value is the screen at that lead.
+    """
+    point_dim = _point_dim(rain)
+    windows = [w for w in rain_params.windows_for(step_of(rain)) if w <= params.screen_max_duration]
+    depths = window_depths(rain, windows)
+    shape = (rain.sizes["time"], rain.sizes[point_dim])
+    period = np.full(shape, np.nan)
+    minutes = np.full(shape, np.nan)
+    names = np.asarray(points.formula)
+    for name in np.unique(names):
+        index = np.flatnonzero(names == name)
+        # One singleton "time" per window end: worst_return_period's max over time is then the
+        # value at each end, and its argmax over durations the worst window ending there.
+        ends = {w: d.isel({point_dim: index}).rename(time="end").expand_dims("time") for w, d in depths.items()}
+        worst = worst_return_period(ends, rain_params.formula(str(name))).transpose("end", point_dim)
+        period[:, index] = worst.values
+        minutes[:, index] = np.where(np.isnan(worst.values), np.nan, worst["duration_min"].values)
+    x = screen_x(period, points.pipe_return_period_yr, params.waterlogging_return_period_yr)
+    dims = ("time", point_dim)
+    coords = {"time": rain["time"], point_dim: rain[point_dim]} if point_dim in rain.coords else {"time": rain["time"]}
+    return xr.Dataset({"x_rain": (dims, x), "return_period_yr": (dims, period, {"units": "year"}),
+                       "duration_min": (dims, minutes, {"units": "min"})}, coords=coords)
+
+
+def screen_x(return_period_yr: ArrayLike, pipe_return_period_yr: ArrayLike,
+             waterlogging_return_period_yr: float) -> NDArray[np.float64]:
+    """``x_rain = clip(ln(P*/P_pipe) / ln(P_lz/P_pipe), 0, 1)``; NaN P* gives NaN.
+
+    Parameters
+    ----------
+    return_period_yr
+        P*, years (any shape).
+    pipe_return_period_yr
+        P_pipe, years, broadcastable with P*.
+    waterlogging_return_period_yr
+        P_lz, years, above every P_pipe.
+    """
+    period = np.asarray(return_period_yr, dtype=np.float64)
+    pipe = np.asarray(pipe_return_period_yr, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.log(period / pipe) / np.log(waterlogging_return_period_yr / pipe)
+    return np.where(np.isnan(period), np.nan, np.clip(x, 0.0, 1.0))
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Storage bucket
+# ---------------------------------------------------------------------------------------
+
+
+def capacity_rate(points: FloodPoints, *, rain_params: RainstormParams, params: FloodParams) -> NDArray[np.float64]:
+    """Rain-equivalent drainage capacity ``i_cap``, mm/min per point.
+
+    ``i_cap = D(P_pipe, t_cap) / t_cap`` with D the design depth of the point's
+    storm-intensity formula (:func:`warn.risk.rain.design_depth`) and t_cap
+    ``capacity_duration``: the mean intensity of the P_pipe design rain of duration t_cap,
+    which a network sized by the rational method (GB 50014, ``Q = ψ q F`` at the time of
+    concentration t_cap) carries when full. Runoff is ψ times the rain, and so is the
+    capacity: the bucket compares rain with ``i_cap``.
+    """
+    t_cap = params.capacity_duration.total_seconds() / 60
+    names = np.asarray(points.formula)
+    rate = np.full(len(points), np.nan)
+    for name in np.unique(names):
+        index = names == name
+        rate[index] = design_depth(points.pipe_return_period_yr[index], t_cap,
+                                   rain_params.formula(str(name))) / t_cap
+    return rate
+
+
+def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficient: ArrayLike,
+                   capacity_mm: ArrayLike) -> NDArray[np.float64]:
+    """Storage of the bucket after each step: ``S ← max(0, S + ψ·R − ψ·C)``.
+
+    Parameters
+    ----------
+    rain_mm
+        (T, N) rain depth per step, mm; NaN makes the storage unknown (NaN) from that step on.
+    state_mm
+        (N,) storage before the first step, mm over the catchment (0 = empty).
+    runoff_coefficient
+        ψ, (N,) or scalar.
+    capacity_mm
+        C = i_cap·Δ, rain-equivalent depth the network drains per step, mm, (N,) or scalar.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, N) storage S after each step, mm over the catchment.
+    """
+    rain = np.asarray(rain_mm, dtype=np.float64)
+    psi = np.asarray(runoff_coefficient, dtype=np.float64)
+    net = psi * (rain - np.asarray(capacity_mm, dtype=np.float64))
+    storage = np.empty_like(rain)
+    s = np.asarray(state_mm, dtype=np.float64)
+    for k in range(rain.shape[0]):
+        s = np.maximum(s + net[k], 0.0)
+        storage[k] = s
+    return storage
+
+
+def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: FloodPoints, *, rain_params: RainstormParams,
+           params: FloodParams) -> xr.Dataset:
+    """The storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
+
+    ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = 0.90·f_imp + 0.15·(1 − f_imp)``; ponding depth
+    ``h = S / a``; ``x_bucket = clip(h / 300 mm, 0, 1)`` (coefficients and 300 mm from the file).
+
+    Step-consistent: ``i_cap`` is a *rate* (:func:`capacity_rate`), the same at every step.
+    MODELS.md writes the drain per step as the P_pipe design depth of the step's own duration,
+    ``D(P_pipe, Δ)``; taken literally the drain per hour depends on the step (Yubei, P_pipe =
+    3 a: six 10-min steps drain 6 × 18.2 = 109 mm, one hourly step 53.6 mm), so three hours of
+    80 mm/h rain would store ψ × 79 mm at hourly steps and nothing at 10-min steps. The rate here
+    (86.6 mm/h for t_cap = 20 min) equals that rule when Δ = t_cap. What holds exactly (in exact arithmetic; floating point
+    adds ~1e-12 relative): rain that is uniform within each coarse step gives the same storage
+    at every coarse step end whether it is fed at the coarse step or at any step dividing it —
+    within a step the net inflow ``ψ(r − i_cap)`` is constant, so S is monotone there and the
+    clip at 0 acts alike. What does not: rain that varies within a coarse step. Hourly totals
+    hide a burst; the bucket then holds at most what the finer series gives (S is the maximum
+    over start times τ of ``ψ(R(τ, t] − i_cap·(t − τ))``, and a coarse series offers fewer τ),
+    never more. The short bursts hourly data hide are the return-period screen's job.
+
+    Parameters
+    ----------
+    rain
+        Depth in mm per step, dims ``time`` and one point dim, ``step`` attribute.
+    state_mm
+        (N,) storage before the first step, mm over the catchment (0 = empty; the caller
+        persists the returned ``state_mm``). NaN stays NaN (unknown).
+    points
+        The points, in the order of the point dim.
+    rain_params, params
+        The rain model (storm formulas) and the flood model.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``storage_mm`` (time, point): S after each step, mm over the catchment;
+        ``depth_cm`` (time, point): h = S/a, cm; ``x_bucket`` (time, point), 0–1;
+        ``first_ponding`` (point): end time of the first step with h > 0 (NaT if none);
+        ``state_mm`` (point): S after the last step, to persist.
+    """
+    point_dim = _point_dim(rain)
+    values = rain.transpose("time", point_dim).values
+    minutes = step_of(rain).total_seconds() / 60
+    capacity = capacity_rate(points, rain_params=rain_params, params=params) * minutes
+    storage = bucket_storage(values, state_mm, runoff_coefficient=points.runoff_coefficient(params),
+                             capacity_mm=capacity)
+    depth_mm = storage / points.ponding_area_fraction
+    ponding = depth_mm > 0
+    first = np.where(ponding.any(axis=0), rain["time"].values[ponding.argmax(axis=0)], np.datetime64("NaT"))
+    dims = ("time", point_dim)
+    return xr.Dataset(
+        {"storage_mm": (dims, storage, {"units": "mm"}),
+         "depth_cm": (dims, depth_mm / 10.0, {"units": "cm"}),
+         "x_bucket": (dims, np.clip(depth_mm / params.full_depth_mm, 0.0, 1.0)),
+         "first_ponding": (point_dim, first.astype("datetime64[ns]")),
+         "state_mm": (point_dim, storage[-1], {"units": "mm"})},
+        coords={"time": rain["time"]},
+    )
+
+
+def _point_dim(rain: xr.DataArray) -> str:
+    others = [d for d in rain.dims if d != "time"]
+    if "time" not in rain.dims or len(others) != 1:
+        raise ValueError(f"rain: expected dims (time, <point>), got {rain.dims}")
+    return others[0]
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Sensors: water level at a point, river stage
+# ---------------------------------------------------------------------------------------
+
+
+def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_readings: int) -> float:
+    """Theil–Sen slope of the readings within ``window`` before the latest, per hour.
+
+    The median of the pairwise slopes (Sen 1968; :func:`scipy.stats.theilslopes`): one spike
+    among five readings does not move it.
+
+    Parameters
+    ----------
+    times
+        Reading times, ``datetime64``, any order.
+    values
+        Readings (unit U).
+    window
+        Readings at or after ``latest − window`` count.
+    min_readings
+        Fewest readings for a slope.
+
+    Returns
+    -------
+    float
+        Slope in U per hour; NaN with fewer than ``min_readings`` readings in the window.
+    """
+    t = np.asarray(times, dtype="datetime64[s]")
+    v = np.asarray(values, dtype=np.float64)
+    if t.size == 0:
+        return float("nan")
+    inside = t >= t.max() - np.timedelta64(int(window.total_seconds()), "s")
+    if np.count_nonzero(inside) < min_readings:
+        return float("nan")
+    hours = (t[inside] - t.max()).astype(np.float64) / 3600.0
+    return float(theilslopes(v[inside], hours).slope)
+
+
+def _latest(times: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
+    t = np.asarray(times, dtype="datetime64[s]")
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape:
+        raise ValueError(f"readings: {t.size} times for {v.size} values")
+    return t, v, float(v[np.argmax(t)]) if t.size else float("nan")
+
+
+def _unknown_reason(count: int, stale: bool, latest_flagged: bool) -> str:
+    if count == 0:
+        return "no readings"
+    if stale:
+        return "stale"
+    return "latest reading flagged" if latest_flagged else ""
+
+
+@dataclass(frozen=True)
+class SensorState:
+    """The sensor term of one point (MODELS.md 3.).
+
+    Attributes
+    ----------
+    known
+        False when the sensor is stale, its latest reading flagged, or it has no readings.
+    reason
+        Why it is unknown (``stale``, ``latest reading flagged``, ``no readings``); empty when known.
+    depth_cm
+        Latest water depth h_obs, cm (NaN when unknown).
+    rate_cm_per_h
+        Theil–Sen rate of rise, cm/h; NaN when unknown or with too few readings.
+    level
+        Level the depth alone reaches by the point's depth thresholds.
+    minutes_to
+        Minutes to the blue, yellow and red depths: 0 where reached, ``inf`` where not
+        reached and the level is not rising, NaN where the rate is unknown.
+    next_level
+        The next depth level above the current depth (None at red or when unknown).
+    minutes_to_next
+        Minutes to ``next_level`` (``inf`` if not rising, NaN if the rate is unknown, None if
+        there is no next level).
+    x_sensor
+        0–1; NaN when unknown.
+    """
+
+    known: bool
+    reason: str
+    depth_cm: float
+    rate_cm_per_h: float
+    level: Level
+    minutes_to: tuple[float, float, float]
+    next_level: Level | None
+    minutes_to_next: float | None
+    x_sensor: float
+
+
+def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence[float], stale: bool,
+                latest_flagged: bool, params: SensorParams) -> SensorState:
+    """The water-level sensor term of one waterlogging point (MODELS.md 3.).
+
+    ``TTT_k = (h_k − h_obs) / r`` for a rising level (r > 0);
+    ``x_sensor = 1`` if ``h_obs ≥ h_red``, ``max(h_obs/h_red, 1 − TTT_red/60 min)`` if r > 0,
+    else ``h_obs/h_red`` (also when r cannot be judged: fewer than ``min_readings`` readings
+    in the window).
+
+    Parameters
+    ----------
+    times
+        Phenomenon times of the QC-passed readings, ``datetime64`` (UTC).
+    depth_m
+        Water depth above the road surface, m, one per time.
+    thresholds_cm
+        Blue, yellow, red depths of the point, cm.
+    stale
+        The sensor has been silent for k × its interval (the caller's staleness rule).
+    latest_flagged
+        The sensor's latest reading failed QC (it is not among ``times``).
+    params
+        Rate window, minimum readings, horizon.
+
+    Returns
+    -------
+    SensorState
+        Unknown (x_sensor NaN, never 0) when stale, flagged or without readings.
+    """
+    t, v, latest = _latest(times, depth_m)
+    reason = _unknown_reason(t.size, stale, latest_flagged)
+    thresholds = np.asarray(thresholds_cm, dtype=np.float64)
+    if reason:
+        nan = float("nan")
+        return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None, nan)
+    depth = latest * 100.0
+    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings) * 100.0
+    minutes = tuple(float(m) for m in _minutes_to(depth, rate, thresholds))
+    reached = int(np.searchsorted(thresholds, depth, side="right"))
+    level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
+    next_level = DEPTH_LEVELS[reached] if reached < len(DEPTH_LEVELS) else None
+    red = thresholds[-1]
+    if depth >= red:
+        x = 1.0
+    elif rate > 0:
+        x = max(depth / red, 1.0 - minutes[-1] / (params.horizon.total_seconds() / 60))
+    else:
+        x = depth / red
+    return SensorState(True, "", depth, rate, level, minutes, next_level,
+                       minutes[reached] if next_level is not None else None, float(max(x, 0.0)))
+
+
+def _minutes_to(value: float, rate_per_h: float, thresholds: np.ndarray) -> np.ndarray:
+    """Minutes until ``value`` reaches each threshold at ``rate_per_h``: 0 if reached, inf if not rising."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ahead = np.where(rate_per_h > 0, (thresholds - value) / rate_per_h * 60.0,
+                         np.nan if np.isnan(rate_per_h) else np.inf)
+    return np.where(value >= thresholds, 0.0, ahead)
+
+
+@dataclass(frozen=True)
+class GaugeState:
+    """A river gauge against its warning and guaranteed stages.
+
+    Attributes
+    ----------
+    known, reason
+        As :class:`SensorState`.
+    stage_m
+        Latest stage, m above the gauge datum.
+    rate_m_per_h
+        Theil–Sen rate of rise, m/h (NaN if unknown).
+    hours_to_warning, hours_to_guaranteed
+        Hours to the warning (警戒) and guaranteed (保证) stages at the current rate: 0 if
+        reached, inf if not rising, NaN if the rate is unknown.
+    level
+        The gauge level (:func:`river_gauge`); ``UNKNOWN`` when not known.
+    threshold_m
+        The stage of the rung reached (for NONE: where blue begins), m.
+    """
+
+    known: bool
+    reason: str
+    stage_m: float
+    rate_m_per_h: float
+    hours_to_warning: float
+    hours_to_guaranteed: float
+    level: Level
+    threshold_m: float
+
+
+def river_gauge(times: ArrayLike, stage_m: ArrayLike, *, warning_stage_m: float, guaranteed_stage_m: float,
+                highest_stage_m: float = float("nan"), stale: bool, latest_flagged: bool,
+                params: RiverParams) -> GaugeState:
+    """Level of a river gauge (MODELS.md "River gauges").
+
+    The ladder of the Ministry of Water Resources' flood warning signals (水利部《水情预警发布
+    管理办法（试行）》 2013, 洪水预警信号), stage form; the highest rung met wins:
+
+    - red: stage ≥ the highest recorded stage (历史最高水位), where the caller knows it;
+    - orange: stage ≥ guaranteed stage (保证水位: the highest flood stage at which the flood
+      defences are assured safe, GB/T 50095 水文基本术语);
+    - yellow: stage ≥ warning stage (警戒水位: the stage at which dykes may show danger and
+      patrols begin);
+    - blue, "approaching the warning stage": rising (or rate unknown) within
+      ``approach_margin_m`` under it, or rising fast enough to reach it within
+      ``forecast_horizon``;
+    - none otherwise.
+
+    Parameters
+    ----------
+    times, stage_m
+        QC-passed readings: ``datetime64`` (UTC) and stage in m above the gauge datum.
+    warning_stage_m, guaranteed_stage_m
+        The station's 警戒水位 and 保证水位, m above the datum (guaranteed above warning).
+    highest_stage_m
+        Highest recorded stage, m above the datum; NaN when not known (red then cannot be
+        reached from the stage).
+    stale, latest_flagged
+        As :func:`sensor_term`.
+    params
+        Rate window, approach margin, forecast horizon.
+    """
+    if not guaranteed_stage_m > warning_stage_m:
+        raise ValueError(f"guaranteed stage {guaranteed_stage_m:g} m must be above the warning stage "
+                         f"{warning_stage_m:g} m")
+    t, v, stage = _latest(times, stage_m)
+    reason = _unknown_reason(t.size, stale, latest_flagged)
+    if reason:
+        nan = float("nan")
+        return GaugeState(False, reason, nan, nan, nan, nan, Level.UNKNOWN, nan)
+    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings)
+    to_warning, to_guaranteed = _minutes_to(stage, rate, np.array([warning_stage_m, guaranteed_stage_m])) / 60.0
+    approach = warning_stage_m - params.approach_margin_m
+    horizon_h = params.forecast_horizon.total_seconds() / 3600
+    rising = not rate <= 0  # NaN (unknown) counts as possibly rising
+    rungs = ((Level.RED, highest_stage_m, stage >= highest_stage_m),
+             (Level.ORANGE, guaranteed_stage_m, stage >= guaranteed_stage_m),
+             (Level.YELLOW, warning_stage_m, stage >= warning_stage_m),
+             (Level.BLUE, approach, (stage >= approach and rising) or to_warning <= horizon_h))
+    level, threshold = next(((lvl, thr) for lvl, thr, met in rungs if met), (Level.NONE, approach))
+    return GaugeState(True, "", stage, rate, float(to_warning), float(to_guaranteed), level, float(threshold))
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Score, drivers
+# ---------------------------------------------------------------------------------------
+
+
+def flood_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLike, *, has_sensor: ArrayLike,
+                known_point: ArrayLike, bonus: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``score = min(100, 100·max(x_rain, x_bucket, x_sensor)·(1 + bonus·known_point))`` (MODELS.md 4.).
+
+    An unknown term does not zero the score: the maximum is over the known terms (a lower
+    bound of the full score, flagged incomplete). The raw level is
+    ``warn.risk.levels.level_of(score, params.levels.boundaries)``.
+
+    Parameters
+    ----------
+    x_rain, x_bucket, x_sensor
+        Terms 0–1, broadcastable; NaN = unknown. ``x_sensor`` is read only where ``has_sensor``.
+    has_sensor
+        The point has a water-level sensor (an unknown sensor then makes the score incomplete).
+    known_point
+        1/True for a catalogued waterlogging point.
+    bonus
+        ``known_point_bonus`` (0.25).
+
+    Returns
+    -------
+    score, complete
+        Score 0–100 (NaN when every term is unknown) and whether every term was known.
+    """
+    sensor = np.where(np.asarray(has_sensor, bool), np.asarray(x_sensor, dtype=np.float64), -np.inf)
+    terms = np.stack(np.broadcast_arrays(np.asarray(x_rain, dtype=np.float64),
+                                         np.asarray(x_bucket, dtype=np.float64), sensor))
+    unknown = np.isnan(terms)
+    best = np.max(np.where(unknown, -np.inf, terms), axis=0)
+    factor = 1.0 + bonus * np.asarray(known_point, dtype=np.float64)
+    score = np.minimum(SCORE_MAX * np.maximum(best, 0.0) * factor, SCORE_MAX)
+    return np.where(unknown.all(axis=0) | ~np.isfinite(best), np.nan, score), ~unknown.any(axis=0)
+
+
+def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_period_yr: float,
+                depth_cm: float, depth_thresholds_cm: Sequence[float], known_point: bool, params: FloodParams,
+                sensor: SensorState | None = None, gauge: GaugeState | None = None,
+                lead: timedelta = timedelta(0)) -> list[Driver]:
+    """Why a point is at its level, in words a duty officer can read out.
+
+    Parameters
+    ----------
+    return_period_yr, duration_min
+        P* and its window (:func:`rain_screen`); NaN: unknown.
+    pipe_return_period_yr
+        The point's P_pipe, years.
+    depth_cm
+        The bucket's ponding depth, cm.
+    depth_thresholds_cm
+        The point's blue, yellow and red depths, cm.
+    known_point
+        A catalogued waterlogging point (the score bonus applies to the return-period threshold).
+    params
+        The flood model (P_lz, bonus, level boundaries).
+    sensor, gauge
+        The point's water-level sensor and the river gauge that concerns it, if any.
+    lead
+        How far ahead of the evaluation time the rain values hold.
+
+    Returns
+    -------
+    list of Driver
+        ``重现期`` (P* against the return period at which the score alone reaches its level;
+        the quantity names the window and P_pipe), ``积水深度`` (bucket depth against the
+        depth thresholds), then, with a sensor, ``积水监测`` and its minutes to the next
+        depth threshold (as a driver at that lead), and with a gauge, ``河道水位`` against the
+        stage of the rung it reached and its hours to the warning stage.
+    """
+    factor = 1.0 + params.known_point_bonus * float(known_point)
+    bounds = np.asarray(params.levels.boundaries, dtype=np.float64)
+    period = float(return_period_yr)
+    score = float(np.minimum(SCORE_MAX * screen_x(period, pipe_return_period_yr,
+                                                  params.waterlogging_return_period_yr) * factor, SCORE_MAX))
+    level = Level(int(level_of(score, bounds)))
+    # The P* at which the score alone reaches a boundary B: x = B / (100·factor).
+    at = bounds[max(int(level), 1) - 1] / (SCORE_MAX * factor)
+    threshold = pipe_return_period_yr * (params.waterlogging_return_period_yr / pipe_return_period_yr) ** at
+    window = f"{duration_min:g} min " if duration_min == duration_min else ""
+    drivers = [Driver(f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)", period, "a", float(threshold),
+                      level, lead),
+               _depth_driver("积水深度 (模型)", depth_cm, depth_thresholds_cm, lead)]
+    if sensor is not None:
+        drivers.append(_depth_driver("积水监测", sensor.depth_cm, depth_thresholds_cm, timedelta(0)))
+        if sensor.next_level is not None and sensor.minutes_to_next is not None \
+                and np.isfinite(sensor.minutes_to_next):
+            depth = float(depth_thresholds_cm[DEPTH_LEVELS.index(sensor.next_level)])
+            drivers.append(Driver("积水监测 预计 expected", depth, "cm", depth, sensor.next_level,
+                                  timedelta(minutes=round(sensor.minutes_to_next))))
+    if gauge is not None:
+        drivers.append(Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level))
+        if gauge.known and 0 < gauge.hours_to_warning < np.inf:
+            warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning
+            drivers.append(Driver("河道水位 预计达警戒 expected at warning stage", warning, "m", warning,
+                                  Level.YELLOW, timedelta(minutes=round(gauge.hours_to_warning * 60))))
+    return drivers
+
+
+def _depth_driver(quantity: str, depth_cm: float, thresholds_cm: Sequence[float], lead: timedelta) -> Driver:
+    depth = float(depth_cm)
+    thresholds = np.asarray(thresholds_cm, dtype=np.float64)
+    if np.isnan(depth):
+        return Driver(quantity, depth, "cm", float(thresholds[0]), Level.UNKNOWN, lead)
+    reached = int(np.searchsorted(thresholds, depth, side="right"))
+    level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
+    return Driver(quantity, depth, "cm", float(thresholds[max(reached, 1) - 1]), level, lead)
