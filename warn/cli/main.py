@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, ingest, landslide, qc, rain, skill
+from warn.cli import check, demo, flood, ingest, landslide, qc, rain, skill
 
 app = typer.Typer(
     name="warn",
@@ -25,3 +25,4 @@ app.command("qc", help=qc.HELP)(qc.qc)
 app.command("ingest")(ingest.ingest)
 app.command("skill")(skill.skill)
 app.command("landslide")(landslide.landslide)
+app.command("flood")(flood.flood)

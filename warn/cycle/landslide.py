@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,11 +32,11 @@ import numpy as np
 import xarray as xr
 
 from warn.config import Settings
-from warn.cycle.rain import zone_layer
+from warn.cycle.rain import as_hourly, issued_at, zone_layer
 from warn.errors import ConfigError, Problem
+from warn.geo.cells import nearest_cells
 from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
 from warn.modelfiles import load_model_file
-from warn.rainarray import reaccumulate, step_of
 from warn.risk.drivers import Driver
 from warn.risk.landslide import (
     LandslideParams,
@@ -205,8 +205,8 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
     LandslideResult
     """
     params: LandslideParams = load_model_file("landslide", settings.models["landslide"]).params()
-    t0 = _issued_at(rain)
-    hourly = _hourly(rain)
+    t0 = issued_at(rain)
+    hourly = as_hourly(rain)
     grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
     start, known, history, notes = _initial_state(store, grid, t0, hourly.shape[1:], params)
     forecast = hourly.values.astype(np.float64)
@@ -234,21 +234,6 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
         _save_state(store, grid, t0, start, forecast, times, history, params,
                     cold=not known)
     return LandslideResult(t0, items, notes)
-
-
-def _issued_at(rain: xr.DataArray) -> datetime:
-    issued = rain.attrs.get("issued_at")
-    if issued:
-        return datetime.fromisoformat(issued.replace("Z", "+00:00")).astimezone(timezone.utc)
-    first = rain["time"].values[0] - np.timedelta64(step_of(rain))
-    return datetime.fromisoformat(str(first.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
-
-
-def _hourly(rain: xr.DataArray) -> xr.DataArray:
-    """The run in hourly steps (the SWI model is driven per hour here)."""
-    if step_of(rain) == timedelta(hours=1):
-        return rain
-    return reaccumulate(rain, timedelta(hours=1))
 
 
 def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tuple[int, ...],
@@ -388,8 +373,7 @@ def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, rain_24h
     """Each hazard point on the cell it stands in; dangerous rock also on its block's stability."""
     spec, points = zone_layer(settings, layer)
     lat, lon = fields["lat"].values, fields["lon"].values
-    rows = np.abs(lat[None, :] - points.geometry.y.to_numpy()[:, None]).argmin(axis=1)
-    cols = np.abs(lon[None, :] - points.geometry.x.to_numpy()[:, None]).argmin(axis=1)
+    rows, cols = nearest_cells(lat, lon, points)
     values = fields.values[:, :, rows, cols]  # (quantity, time, point)
     ids = points[spec.id_field].astype(str).tolist()
     names = _names(points, spec.name_field, ids)

@@ -494,11 +494,11 @@ def _latest(times: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray
 
 
 def _unknown_reason(count: int, stale: bool, latest_flagged: bool) -> str:
-    if count == 0:
-        return "no readings"
     if stale:
         return "stale"
-    return "latest reading flagged" if latest_flagged else ""
+    if latest_flagged:
+        return "latest reading flagged"
+    return "no readings" if count == 0 else ""
 
 
 @dataclass(frozen=True)
@@ -778,11 +778,17 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
             drivers.append(Driver("积水监测 预计 expected", depth, "cm", depth, sensor.next_level,
                                   timedelta(minutes=round(sensor.minutes_to_next))))
     if gauge is not None:
-        drivers.append(Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level))
-        if gauge.known and 0 < gauge.hours_to_warning < np.inf:
-            warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning
-            drivers.append(Driver("河道水位 预计达警戒 expected at warning stage", warning, "m", warning,
-                                  Level.YELLOW, timedelta(minutes=round(gauge.hours_to_warning * 60))))
+        drivers += gauge_drivers(gauge)
+    return drivers
+
+
+def gauge_drivers(gauge: GaugeState) -> list[Driver]:
+    """A river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
+    drivers = [Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level)]
+    if gauge.known and 0 < gauge.hours_to_warning < np.inf:
+        warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning
+        drivers.append(Driver("河道水位 预计达警戒 expected at warning stage", warning, "m", warning,
+                              Level.YELLOW, timedelta(minutes=round(gauge.hours_to_warning * 60))))
     return drivers
 
 

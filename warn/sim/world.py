@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 
+from warn.geo.cells import cell_series
 from warn.sim.levels import Freeze, Spike, simulate_levels
 from warn.sim.sensorthings import SensorThingsServer
 
@@ -48,13 +49,6 @@ class Series:
     kind: str
     times: list[datetime]
     values: list[float | None]
-
-
-def cell_rain(rain: xr.DataArray, points: gpd.GeoDataFrame) -> np.ndarray:
-    """Rain (time, point), mm per step, of the grid cell each point stands in (nearest centre)."""
-    rows = np.abs(rain["lat"].values[None, :] - points.geometry.y.to_numpy()[:, None]).argmin(axis=1)
-    cols = np.abs(rain["lon"].values[None, :] - points.geometry.x.to_numpy()[:, None]).argmin(axis=1)
-    return rain.values[:, rows, cols]
 
 
 def sensor_world(rain: xr.DataArray, waterlogging: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, *,
@@ -80,7 +74,7 @@ def sensor_world(rain: xr.DataArray, waterlogging: gpd.GeoDataFrame, gauges: gpd
     per_hour = int(timedelta(hours=1) / SENSOR_STEP)
     start = _utc(rain["time"].values[0]) - timedelta(hours=1)
     times = [start + SENSOR_STEP * (k + 1) for k in range(rain.sizes["time"] * per_hour)]
-    at_points = np.repeat(cell_rain(rain, waterlogging) / per_hour, per_hour, axis=0)
+    at_points = np.repeat(cell_series(rain, waterlogging) / per_hour, per_hour, axis=0)
     records = waterlogging.drop(columns="geometry").to_dict("records")
     depths = simulate_levels(records, {r["point_id"]: at_points[:, i] for i, r in enumerate(records)},
                              step=SENSOR_STEP, faults=faults, drain_mm_h=POINT_DRAIN_MM_H,

@@ -1,0 +1,109 @@
+"""The waterlogging step over the demo storm with the demo sensor world served over SensorThings.
+
+Hourly cycles: the sensors' readings are polled from a real local SensorThings server
+through QC into the store, then the points and gauges are scored. The model foresees
+ponding, the sensors confirm or raise it, a frozen sensor gives "unknown" with a
+data-quality notice, and the levels fall back after the storm.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from warn.config import load_settings
+from warn.cycle import open_ingester, poll_feed
+from warn.cycle.flood import score_flood
+from warn.cycle.rain import zone_layer
+from warn.rainarray import make_rain
+from warn.sim.levels import Freeze, Spike
+from warn.sim.sensorthings import SensorThingsServer
+from warn.sim.world import sensor_world, serve
+from warn.sources.forecast import open_forecast
+from warn.sources.sensors import FeedOptions, build_feed
+from warn.store import Store
+from warn.vocab import Level, QCFlag
+
+DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
+FROZEN, SPIKY = "WL-DEMO-W17", "WL-DEMO-W09"
+
+
+@pytest.fixture(scope="module")
+def storm():
+    """The demo run moved to end one hour ago, followed by dry hours: sensors need "now" near the wall clock."""
+    rain = open_forecast(DEMO, source="demo")
+    hours = rain.sizes["time"] + 30
+    values = np.zeros((hours, rain.sizes["lat"], rain.sizes["lon"]), dtype=np.float32)
+    values[: rain.sizes["time"]] = rain.values
+    start = np.datetime64(datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0), "s") \
+        - np.timedelta64(hours, "h")
+    times = start + np.arange(1, hours + 1) * np.timedelta64(1, "h")
+    return make_rain(values, time=times, lat=rain["lat"].values, lon=rain["lon"].values, step=timedelta(hours=1),
+                     source="demo storm + 30 dry hours", issued_at=start)
+
+
+def at(storm, hour: int):
+    run = storm.isel(time=slice(hour, hour + 24))
+    issued = storm["time"].values[hour] - np.timedelta64(1, "h")
+    return run.assign_attrs(issued_at=str(issued.astype("datetime64[s]")) + "Z")
+
+
+def utc(moment: np.datetime64) -> datetime:
+    return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+
+
+def test_demo_storm_with_sensors(committed_config, storm):
+    settings = load_settings(committed_config)
+    _, points = zone_layer(settings, "waterlogging_points")
+    _, gauges = zone_layer(settings, "river_gauges")
+    world = sensor_world(storm, points, gauges, faults={FROZEN: Freeze(5 * 12 + 6), SPIKY: Spike(6 * 12 + 3, 0.3)})
+    ingester = open_ingester(settings)
+    spec = settings.sensors.feeds["demo_sta"]
+    history = {}
+    clock = [None]  # the simulated now of each cycle
+    with SensorThingsServer() as server:
+        feed = build_feed("demo_sta", spec.model_copy(update={"url": server.url}),
+                          FeedOptions(catalogue=ingester.catalogue, now=lambda: clock[0]))
+        previous = None
+        for hour in range(0, 40):
+            run = at(storm, hour)
+            t0 = utc(np.datetime64(run.attrs["issued_at"].rstrip("Z")))
+            clock[0] = t0
+            serve(server, world, until=t0, since=previous)
+            previous = t0
+            poll_feed(ingester, feed, expected=spec.poll_every, now=t0)
+            result = score_flood(settings, run, store=ingester.store, persist=True)
+            history[hour] = ({item.item_id: item for item in result.items}, result.notices)
+    ingester.store.close()
+
+    first, _ = history[0]
+    assert first["DEMO-W25"].levels["24h"] >= Level.BLUE  # the model sees the storm coming
+    assert first["DEMO-W25"].levels["now"] is Level.UNKNOWN  # nothing known yet: not "none"
+    # the sensors confirm and raise: W25's depth reaches yellow while the model alone says blue
+    def depth(hour: int) -> float:
+        value = history[hour][0]["DEMO-W25"].depth_cm
+        return value if value is not None and value == value else -1.0
+
+    peak = max(history, key=depth)
+    items, _ = history[peak]
+    assert items["DEMO-W25"].depth_cm >= 15 and items["DEMO-W25"].levels["now"] >= Level.ORANGE
+    assert any("积水监测" in d.text() for d in items["DEMO-W25"].drivers["now"])
+    # the frozen sensor: flagged by QC, "unknown" with a data-quality notice, never a silent all-clear
+    frozen_hours = [h for h, (items, notices) in history.items() if h > 0 and any("WL-DEMO-W17" in n for n in notices)]
+    assert frozen_hours and all(history[h][0]["DEMO-W17"].complete is False for h in frozen_hours)
+    assert any("flatline" in n for n in history[frozen_hours[0]][1])
+    assert all(history[h][0]["DEMO-W17"].levels["now"] is not Level.NONE for h in frozen_hours)
+    # the spike is stored, flagged, and kept out of the sensor term
+    store = Store.connect(settings.store.url)
+    flagged = [r for r in store.readings(SPIKY) if r.qc_flag is not QCFlag.GOOD]
+    store.close()
+    assert [r.qc_rule for r in flagged] == ["spike"]
+    # the gauges rise with the storm
+    stages = [history[h][0]["DEMO-R01"].stage_m for h in range(5, 12)]
+    assert all(s is not None for s in stages) and stages[-1] > stages[0]
+    # and after the rain the points fall back, one step at a time
+    last, _ = history[39]
+    assert last["DEMO-W25"].levels["now"] < items["DEMO-W25"].levels["now"]

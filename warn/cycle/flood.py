@@ -1,0 +1,346 @@
+"""The waterlogging step of the cycle: per waterlogging point and river gauge, levels now, +2 h, +24 h.
+
+For one forecast run issued at t0 (hourly rain on a grid):
+
+1. Each waterlogging point takes the rain of the grid cell it stands in. The
+   return-period screen (``risk.flood.rain_screen``) runs over the rain the store kept
+   for the last hours and the forecast, so the windows ending at t0 are complete; the
+   storage bucket (``risk.flood.bucket``) starts from the storage the previous cycle
+   saved for t0 (empty, and said so, without one).
+2. The sensor term (``risk.flood.sensor_term``) reads the point's QC-passed water
+   levels from the store up to t0; a sensor that is stale, whose latest reading failed
+   QC, or that has no readings is "unknown" — the score is then a lower bound, the
+   point's result is marked incomplete and a data-quality notice says why.
+3. Each river gauge is judged on its stage readings (``risk.flood.river_gauge``); +2 h
+   and +24 h rise to yellow where the current rate reaches the warning stage within them.
+4. Levels per lead time (the highest within each), drivers from ``risk.flood``; the
+   "now" level of the points goes through levels with memory, kept in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+
+from warn.config import Settings
+from warn.cycle.rain import as_hourly, issued_at, zone_layer
+from warn.geo.cells import cell_series
+from warn.modelfiles import load_model_file
+from warn.risk import flood
+from warn.risk.drivers import Driver
+from warn.risk.levels import LevelMemory, level_of, step
+from warn.sources.readings import FlaggedReading
+from warn.store import LevelRecord, Store
+from warn.vocab import Level, QCFlag
+
+#: Model name of the saved bucket state in the store.
+STATE_MODEL = "flood"
+#: Hours of the run whose bucket storages are saved, and hours of rain kept before t0.
+SAVED_HOURS = 12
+KEPT_HOURS = 3
+#: The lead times reported and their reach.
+LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
+#: How far back sensor readings are read for the rate of rise.
+READ_BACK = timedelta(hours=1)
+#: Stale after this many intervals of silence when models/sensors.yaml is not configured.
+DEFAULT_STALE_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class FloodItem:
+    """One waterlogging point or river gauge and its levels.
+
+    Attributes
+    ----------
+    item_id, name, kind
+        ``kind`` is ``"point"`` (waterlogging point) or ``"gauge"`` (river gauge).
+    levels
+        ``{"now": Level, "2h": …, "24h": …}``.
+    drivers
+        The reasons of each lead's level.
+    depth_cm
+        Ponding depth now, cm: the sensor's when it is known, else the model's; None for gauges.
+    stage_m
+        River stage now, m above the gauge datum (gauges).
+    minutes_to_next
+        Minutes until the next depth (or the warning stage) at the current rate; None when
+        not rising or unknown.
+    score_now
+        Score now (0–100) that levels with memory follow; NaN when the level now is unknown
+        (points only).
+    complete
+        Every term of the score now was known (False: a lower bound, see the notices).
+    """
+
+    item_id: str
+    name: str
+    kind: str
+    levels: dict[str, Level]
+    drivers: dict[str, list[Driver]]
+    depth_cm: float | None
+    stage_m: float | None
+    minutes_to_next: float | None
+    score_now: float
+    complete: bool
+
+
+@dataclass(frozen=True)
+class FloodResult:
+    """The waterlogging step's output for one run: items, notes on the state, data-quality notices."""
+
+    issued_at: datetime
+    items: list[FloodItem]
+    notes: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None = None,
+                persist: bool = False) -> FloodResult:
+    """Waterlogging levels of every waterlogging point and river gauge for one forecast run.
+
+    Parameters
+    ----------
+    settings
+        The deployment (``models.flood``, ``models.rainstorm``, ``models.sensors``, the layers).
+    rain
+        Rainfall contract array (time, lat, lon), mm per step, with ``issued_at``.
+    store
+        Where the bucket state, the remembered levels and the sensor readings are read
+        (and the state and levels written with ``persist``); ``None``: no sensors, a cold
+        bucket.
+    persist
+        Save the bucket state and the levels for the next cycle.
+    """
+    params: flood.FloodParams = load_model_file("flood", settings.models["flood"]).params()
+    rain_params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
+    t0 = issued_at(rain)
+    hourly = as_hourly(rain)
+    spec, layer = zone_layer(settings, "waterlogging_points")
+    points = _flood_points(layer, params, rain_params.default_formula)
+    ids = layer[spec.id_field].astype(str).tolist()
+    forecast = cell_series(hourly, layer)  # (time, point)
+    times = np.concatenate([[_naive(t0)], hourly["time"].values.astype("datetime64[s]")])
+    storage, warm, kept, notes = _initial_state(store, t0, len(ids))
+    point_rain = _point_rain(np.concatenate([kept[1], forecast]), np.concatenate([kept[0], times[1:]]),
+                             rain.attrs.get("source", ""))
+    screen = flood.rain_screen(point_rain, points, rain_params=rain_params, params=params)
+    screen = screen.sel(time=times.astype("datetime64[ns]"), method=None) if kept[0].size else \
+        _with_unknown_now(screen, times)
+    buckets = flood.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(_naive(t0), "ns")),
+                           storage, points, rain_params=rain_params, params=params)
+    now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
+    depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
+    x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)
+    sensors, notices = _sensors(store, settings, layer, t0, points, params)
+    x_sensor = np.full(depth_cm.shape, np.nan)
+    x_sensor[0] = [state.x_sensor for state in sensors]
+    has_sensor = np.zeros(depth_cm.shape, bool)
+    has_sensor[0] = True
+    score, complete = flood.flood_score(screen["x_rain"].values, x_bucket, x_sensor, has_sensor=has_sensor,
+                                        known_point=points.known_point[None], bonus=params.known_point_bonus)
+    items = [_point_item(ids[i], str(layer.iloc[i].get(spec.name_field, ids[i])), i, score[:, i],
+                         bool(complete[0, i]), screen, depth_cm[:, i], sensors[i], points, params, times)
+             for i in range(len(ids))]
+    if store is not None:
+        items = _remember(store, items, t0, params, persist)
+    gauges, gauge_notices = _gauges(store, settings, t0, params)
+    if persist and store is not None:
+        _save_state(store, t0, storage, point_rain, buckets, times, kept)
+    return FloodResult(t0, items + gauges, notes, notices + gauge_notices)
+
+
+def _naive(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.replace(tzinfo=None), "s")
+
+
+def _flood_points(layer: gpd.GeoDataFrame, params: flood.FloodParams, default_formula: str) -> flood.FloodPoints:
+    """The layer's attributes as the flood model's points (missing ones from models/flood.yaml)."""
+    def column(name: str) -> np.ndarray | None:
+        return layer[name].to_numpy(dtype=float) if name in layer else None
+
+    depths = [column(f"depth_{level}_cm") for level in ("blue", "yellow", "red")]
+    return params.points(
+        formula=[f if isinstance(f, str) and f else default_formula for f in layer.get("storm_formula", [None] * len(layer))],
+        impervious_fraction=layer["impervious_fraction"].to_numpy(dtype=float),
+        pipe_return_period_yr=column("design_return_period_yr"),
+        ponding_area_fraction=column("ponding_area_fraction"),
+        kind=layer["kind"].tolist() if "kind" in layer else None,
+        depth_thresholds_cm=np.column_stack(depths) if all(d is not None for d in depths) else None,
+        known_point=np.ones(len(layer), bool),
+    )
+
+
+def _point_rain(values: np.ndarray, ends: np.ndarray, source: str) -> xr.DataArray:
+    return xr.DataArray(values, dims=("time", "point"), coords={"time": ends.astype("datetime64[ns]")},
+                        attrs={"units": "mm", "step": "PT1H", "source": source})
+
+
+def _with_unknown_now(screen: xr.Dataset, times: np.ndarray) -> xr.Dataset:
+    """The screen with a first, unknown time t0 (no rain kept before the run: its windows are incomplete)."""
+    now = screen.isel(time=[0]).assign_coords(time=[times[0].astype("datetime64[ns]")])
+    for name in now.data_vars:
+        now[name] = now[name].where(False)
+    return xr.concat([now, screen], dim="time")
+
+
+def _initial_state(store: Store | None, t0: datetime, n: int
+                   ) -> tuple[np.ndarray, bool, tuple[np.ndarray, np.ndarray], list[str]]:
+    """Bucket storage at t0 (mm), whether it is known, the hourly rain kept up to t0 without a
+    gap (ends, (hours, point)), and notes. Without a state for t0 the forecast starts empty
+    and the bucket term now is unknown."""
+    empty = (np.empty(0, "datetime64[s]"), np.empty((0, n)))
+    saved = store.load_state(STATE_MODEL, "waterlogging_points") if store is not None else None
+    at = _naive(t0)
+    if saved is None or saved.arrays["storage"].shape[1] != n:
+        return np.zeros(n), False, empty, ["积水模型无前期状态，蓄水从零起算，现时模型项未知 / no bucket state: the "
+                                           "storage starts empty and the model term now is unknown"]
+    kept = _contiguous_before(saved.arrays["hours_end"], saved.arrays["hours_mm"], at)
+    match = np.nonzero(saved.arrays["valid"] == at)[0]
+    if match.size:
+        return saved.arrays["storage"][match[0]], True, kept, [f"续算 / continued from {saved.detail}"]
+    return np.zeros(n), False, kept, [f"积水模型状态时间不符，蓄水从零起算 / the bucket state holds for other times "
+                                      f"({saved.detail}): the storage starts empty"]
+
+
+def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hours that run without a gap up to ``at`` (at most :data:`KEPT_HOURS`); none if ``at`` is not kept."""
+    wanted = at - np.arange(KEPT_HOURS)[::-1] * np.timedelta64(1, "h")
+    found = np.isin(wanted, ends)
+    if not found[-1]:
+        return np.empty(0, "datetime64[s]"), np.empty((0, *mm.shape[1:]))
+    first = KEPT_HOURS - int(np.argmin(found[::-1])) if not found.all() else 0
+    run = wanted[first:]
+    return run, mm[np.searchsorted(ends, run)].astype(np.float64)
+
+
+def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, t0: datetime,
+             points: flood.FloodPoints, params: flood.FloodParams) -> tuple[list[flood.SensorState], list[str]]:
+    """Each point's sensor term from the store's readings up to t0, and a notice for every unknown one."""
+    limits = _silence_limits(store, settings)
+    states, notices = [], []
+    for i, record in enumerate(layer.to_dict("records")):
+        readings = _readings(store, record.get("sensor_id"), t0)
+        good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
+        stale = _stale(readings, record.get("sensor_id"), t0, limits)
+        state = flood.sensor_term(
+            np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
+            np.array([r.reading.value for r in good], dtype=float), thresholds_cm=points.depth_thresholds_cm[i],
+            stale=stale, latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD,
+            params=params.sensor)
+        if not state.known:
+            rule = f"（{readings[-1].qc_rule}）" if readings and readings[-1].qc_rule else ""
+            notices.append(f"数据质量：积水点 {record['point_id']} 传感器 {record.get('sensor_id')} {_reason_zh(state.reason)}"
+                           f"{rule}，监测项未知，等级为模型下限 / data quality: sensor {record.get('sensor_id')} at "
+                           f"{record['point_id']}: {state.reason}; the sensor term is unknown and the level a lower bound")
+        states.append(state)
+    return states, notices
+
+
+def _reason_zh(reason: str) -> str:
+    return {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}.get(reason, reason)
+
+
+def _readings(store: Store | None, sensor_id: object, t0: datetime) -> list[FlaggedReading]:
+    if store is None or not isinstance(sensor_id, str) or not sensor_id:
+        return []
+    return store.readings(sensor_id, since=t0 - READ_BACK, until=t0 + timedelta(seconds=1))
+
+
+def _silence_limits(store: Store | None, settings: Settings) -> dict[str, timedelta]:
+    """How long each catalogued sensor may be silent before it is stale: k × its interval."""
+    path = settings.models.get("sensors")
+    factor = load_model_file("sensors", path).params().stale_factor if path is not None else DEFAULT_STALE_FACTOR
+    return {s.sensor_id: factor * s.interval for s in store.sensors()} if store is not None else {}
+
+
+def _stale(readings: list[FlaggedReading], sensor_id: object, t0: datetime, limits: dict[str, timedelta]) -> bool:
+    """No reading, or the newest one older than the sensor's silence limit (uncatalogued: stale)."""
+    limit = limits.get(sensor_id) if isinstance(sensor_id, str) else None
+    return not readings or limit is None or t0 - readings[-1].reading.phenomenon_time > limit
+
+
+def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now: bool, screen: xr.Dataset,
+                depth_cm: np.ndarray, sensor: flood.SensorState, points: flood.FloodPoints,
+                params: flood.FloodParams, times: np.ndarray) -> FloodItem:
+    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+    levels, drivers = {}, {}
+    for name_, reach in LEADS.items():
+        window = (lead == 0) if not reach else (lead > 0) & (lead <= reach.total_seconds())
+        known = window & ~np.isnan(score)
+        at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else int(np.argmax(window))
+        level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
+        # missing evidence is never "all clear": an incomplete score that says none is unknown
+        levels[name_] = Level.UNKNOWN if name_ == "now" and not complete_now and level is Level.NONE else level
+        drivers[name_] = flood.drivers_for(
+            return_period_yr=float(screen["return_period_yr"].values[at, i]),
+            duration_min=float(screen["duration_min"].values[at, i]),
+            pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
+            depth_thresholds_cm=points.depth_thresholds_cm[i], known_point=bool(points.known_point[i]),
+            params=params, sensor=sensor if name_ == "now" else None, lead=timedelta(seconds=int(lead[at])))
+    observed = sensor.depth_cm if sensor.known else float(depth_cm[0])
+    to_next = sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None \
+        and np.isfinite(sensor.minutes_to_next) else None
+    score_now = float("nan") if levels["now"] is Level.UNKNOWN else float(score[0])
+    return FloodItem(item_id, name, "point", levels, drivers, observed, None, to_next, score_now, complete_now)
+
+
+def _gauges(store: Store | None, settings: Settings, t0: datetime, params: flood.FloodParams
+            ) -> tuple[list[FloodItem], list[str]]:
+    """Every river gauge against its warning and guaranteed stages, from the store's readings."""
+    if "river_gauges" not in settings.layers:
+        return [], []
+    spec, layer = zone_layer(settings, "river_gauges")
+    limits = _silence_limits(store, settings)
+    items, notices = [], []
+    for record in layer.to_dict("records"):
+        readings = _readings(store, record.get("sensor_id"), t0)
+        good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
+        gauge = flood.river_gauge(
+            np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
+            np.array([r.reading.value for r in good], dtype=float),
+            warning_stage_m=float(record["warning_stage_m"]), guaranteed_stage_m=float(record["guaranteed_stage_m"]),
+            stale=_stale(readings, record.get("sensor_id"), t0, limits),
+            latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD, params=params.river)
+        if not gauge.known:
+            notices.append(f"数据质量：水文站 {record[spec.id_field]} {_reason_zh(gauge.reason)}，水位未知 / data quality: "
+                           f"gauge {record[spec.id_field]}: {gauge.reason}; its stage is unknown")
+        levels = {"now": gauge.level}
+        for name, reach in list(LEADS.items())[1:]:
+            reaches = gauge.known and gauge.hours_to_warning <= reach.total_seconds() / 3600
+            levels[name] = max(gauge.level, Level.YELLOW) if reaches else gauge.level
+        reasons = flood.gauge_drivers(gauge)
+        to_warning = gauge.hours_to_warning * 60 if gauge.known and 0 < gauge.hours_to_warning < np.inf else None
+        items.append(FloodItem(str(record[spec.id_field]), str(record.get(spec.name_field, record[spec.id_field])),
+                               "gauge", levels, {lead: reasons for lead in LEADS}, None,
+                               gauge.stage_m if gauge.known else None, to_warning, float("nan"), gauge.known))
+    return items, notices
+
+
+def _remember(store: Store, items: list[FloodItem], t0: datetime, params: flood.FloodParams,
+              persist: bool) -> list[FloodItem]:
+    """The points' "now" level through levels with memory (up at once, down after the hold)."""
+    ids = [f"point:{item.item_id}" for item in items]
+    records = [{"item_id": r.item_id, "level": r.level, "below_since": r.below_since,
+                "last_evidence": r.evidence_at} for r in store.load_levels(STATE_MODEL)]
+    memory = LevelMemory.from_records(records, ids) if records else LevelMemory.empty(len(ids))
+    memory, _ = step(memory, np.array([item.score_now for item in items]), t0, params.levels)
+    if persist:
+        store.save_levels(STATE_MODEL, [LevelRecord(r["item_id"], r["level"], r["below_since"], r["last_evidence"])
+                                        for r in memory.to_records(ids)])
+    return [replace(item, levels={**item.levels, "now": Level(int(level))})
+            for item, level in zip(items, memory.level, strict=True)]
+
+
+def _save_state(store: Store, t0: datetime, storage: np.ndarray, point_rain: xr.DataArray, buckets: xr.Dataset,
+                times: np.ndarray, kept: tuple[np.ndarray, np.ndarray]) -> None:
+    """Bucket storage after each of the first hours of the run, and the rain of the hours before each."""
+    hours = min(SAVED_HOURS, buckets.sizes["time"])
+    ends = point_rain["time"].values.astype("datetime64[s]")
+    store.save_state(STATE_MODEL, "waterlogging_points", valid_at=t0 + timedelta(hours=hours),
+                     arrays={"valid": times[1:hours + 1], "storage": buckets["storage_mm"].values[:hours],
+                             "hours_end": ends[ends <= times[hours]], "hours_mm": point_rain.values[ends <= times[hours]]},
+                     detail=f"run of {t0.isoformat()}")
