@@ -101,6 +101,17 @@ def test_demo_storm_with_sensors(committed_config, storm):
     flagged = [r for r in store.readings(SPIKY) if r.qc_flag is not QCFlag.GOOD]
     store.close()
     assert [r.qc_rule for r in flagged] == ["spike"]
+    # the points flood in the order the water reaches them: the first cycle at blue or above
+    # follows the order in which the sensor world's depths reach the blue depth (5 cm)
+    world_first = {series.sensor_id.replace("WL-", ""): next((t for t, v in zip(series.times, series.values)
+                                                             if v is not None and v >= 0.05), None)
+                   for series in world if series.kind == "water_level" and series.sensor_id != FROZEN}
+    flooded = {pid: next(h for h in history if history[h][0][pid].levels["now"] >= Level.BLUE)
+               for pid, first_time in world_first.items()
+               if first_time is not None and any(history[h][0][pid].levels["now"] >= Level.BLUE for h in history)}
+    assert len(flooded) >= 2
+    by_model = sorted(flooded, key=lambda pid: (flooded[pid], world_first[pid]))
+    assert by_model == sorted(flooded, key=lambda pid: world_first[pid])
     # the gauges rise with the storm
     stages = [history[h][0]["DEMO-R01"].stage_m for h in range(5, 12)]
     assert all(s is not None for s in stages) and stages[-1] > stages[0]
