@@ -164,7 +164,8 @@ def _flood_points(layer: gpd.GeoDataFrame, params: flood.FloodParams, default_fo
 
     depths = [column(f"depth_{level}_cm") for level in ("blue", "yellow", "red")]
     return params.points(
-        formula=[f if isinstance(f, str) and f else default_formula for f in layer.get("storm_formula", [None] * len(layer))],
+        formula=[f if isinstance(f, str) and f else default_formula
+                 for f in layer.get("storm_formula", [None] * len(layer))],
         impervious_fraction=layer["impervious_fraction"].to_numpy(dtype=float),
         pipe_return_period_yr=column("design_return_period_yr"),
         ponding_area_fraction=column("ponding_area_fraction"),
@@ -233,15 +234,17 @@ def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, t
             params=params.sensor)
         if not state.known:
             rule = f"（{readings[-1].qc_rule}）" if readings and readings[-1].qc_rule else ""
-            notices.append(f"数据质量：积水点 {record['point_id']} 传感器 {record.get('sensor_id')} {_reason_zh(state.reason)}"
-                           f"{rule}，监测项未知，等级为模型下限 / data quality: sensor {record.get('sensor_id')} at "
-                           f"{record['point_id']}: {state.reason}; the sensor term is unknown and the level a lower bound")
+            sensor_id = record.get("sensor_id")
+            notices.append(f"数据质量：积水点 {record['point_id']} 传感器 {sensor_id} {_reason_zh(state.reason)}{rule}，"
+                           f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record['point_id']}: "
+                           f"{state.reason}; the sensor term is unknown and the level a lower bound")
         states.append(state)
     return states, notices
 
 
 def _reason_zh(reason: str) -> str:
-    return {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}.get(reason, reason)
+    words = {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}
+    return words.get(reason, reason)
 
 
 def _readings(store: Store | None, sensor_id: object, t0: datetime) -> list[FlaggedReading]:
@@ -306,8 +309,9 @@ def _gauges(store: Store | None, settings: Settings, t0: datetime, params: flood
             stale=_stale(readings, record.get("sensor_id"), t0, limits),
             latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD, params=params.river)
         if not gauge.known:
-            notices.append(f"数据质量：水文站 {record[spec.id_field]} {_reason_zh(gauge.reason)}，水位未知 / data quality: "
-                           f"gauge {record[spec.id_field]}: {gauge.reason}; its stage is unknown")
+            gauge_id = record[spec.id_field]
+            notices.append(f"数据质量：水文站 {gauge_id} {_reason_zh(gauge.reason)}，水位未知 / data quality: "
+                           f"gauge {gauge_id}: {gauge.reason}; its stage is unknown")
         levels = {"now": gauge.level}
         for name, reach in list(LEADS.items())[1:]:
             reaches = gauge.known and gauge.hours_to_warning <= reach.total_seconds() / 3600
@@ -340,7 +344,8 @@ def _save_state(store: Store, t0: datetime, storage: np.ndarray, point_rain: xr.
     """Bucket storage after each of the first hours of the run, and the rain of the hours before each."""
     hours = min(SAVED_HOURS, buckets.sizes["time"])
     ends = point_rain["time"].values.astype("datetime64[s]")
+    upto = ends <= times[hours]
     store.save_state(STATE_MODEL, "waterlogging_points", valid_at=t0 + timedelta(hours=hours),
                      arrays={"valid": times[1:hours + 1], "storage": buckets["storage_mm"].values[:hours],
-                             "hours_end": ends[ends <= times[hours]], "hours_mm": point_rain.values[ends <= times[hours]]},
+                             "hours_end": ends[upto], "hours_mm": point_rain.values[upto]},
                      detail=f"run of {t0.isoformat()}")
