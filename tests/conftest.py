@@ -72,6 +72,8 @@ def committed_config(tmp_path: Path) -> Path:
     data["models"] = {name: str(ROOT / path) for name, path in data["models"].items()}
     data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
+    data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
+    data["command"]["roster"] = str(ROOT / data["command"]["roster"])
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

@@ -42,6 +42,8 @@ def write_deployment(tmp_path: Path, *, topic: str = "warn/test/none/+", client_
             if key == "layers" else config[key]
     config["terrain"]["path"] = str(ROOT / config["terrain"]["path"])
     config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
+    config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
+                             roster=str(ROOT / config["command"]["roster"]))
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

@@ -198,3 +198,47 @@ def test_landslide_climatology_file_is_checked(tmp_path, committed_config):
                coords={"level": [1, 2, 3, 4], "lat": [29.7], "lon": [106.6]}).to_netcdf(tmp_path / "nowhere.nc")
     text = messages(committed_config)
     assert "nowhere.nc: effective_rain_mm: expected variables swi_mm and effective_rain_mm" in text
+
+
+def _with_playbooks(config: Path) -> Path:
+    """Give a deployment the committed command section, playbooks and roster (copied beside it)."""
+    import shutil
+
+    shutil.copytree(ROOT / "playbooks", config.parent / "playbooks")
+    committed = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    edit_yaml(config, _set(committed["command"], "command"))
+    return config.parent / "playbooks"
+
+
+def test_deployment_with_playbooks_is_valid(deployment):
+    _with_playbooks(deployment)
+    assert check_deployment(deployment) == []
+
+
+PLAYBOOK_CASES = {
+    "unknown action": (_set("call", "phases", "warn", 0, "action"),
+                       "landslide.yaml: phases.warn.notify_monitor.action: expected 'notify', 'task'"),
+    "unknown role in a chain": (_set(["district.{district}.chief"], "phases", "respond", 0, "escalate"),
+                                "landslide.yaml: phases.respond.evacuate.escalate: expected a role among"),
+    "bad template field": (_set("town.{twon}.duty_officer", "phases", "warn", 1, "owner"),
+                           "landslide.yaml: phases.warn.notify_town.owner: expected a template field among"),
+    "bad duration": (_set("15min", "phases", "warn", 2, "ack"),
+                     "landslide.yaml: phases.warn.call_town_leader.ack: expected an ISO-8601 duration like PT1H"),
+    "missing key": (_drop("phases", "respond", 0, "owner"),
+                    "landslide.yaml: phases.respond.evacuate.owner: expected this key"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLAYBOOK_CASES))
+def test_broken_playbook(deployment, case):
+    change, expected = PLAYBOOK_CASES[case]
+    edit_yaml(_with_playbooks(deployment) / "landslide.yaml", change)
+    assert expected in messages(deployment)
+
+
+def test_playbook_role_missing_from_the_roster(deployment):
+    folder = _with_playbooks(deployment)
+    edit_yaml(folder / "roster.yaml", lambda data: data.update(
+        shifts=[s for s in data["shifts"] if s["role"] != "pump_team"]))
+    assert ("waterlogging.yaml: phases.prevent.pump_team.owner: expected a role the roster fills at level town, "
+            "got town.{town}.pump_team") in messages(deployment)

@@ -21,7 +21,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim,
+        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim, _playbooks,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -174,3 +174,20 @@ def _sim(settings: Settings, where: str) -> Iterator[Problem]:
         yield Problem(where, "sim.feed_dir", "an existing folder of demo forecast runs", str(sim.feed_dir))
     if sim.source not in settings.forecasts:
         yield Problem(where, "sim.source", f"one of the forecasts ({', '.join(settings.forecasts)})", repr(sim.source))
+
+
+def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
+    """playbooks/*.yaml validate (each problem names the file, the step id and the key), the roster
+    reads, and every role a playbook names is on the roster."""
+    from warn.command.loading import load_setup
+
+    spec = settings.command
+    if spec is None:
+        return
+    if not spec.playbooks.is_dir():
+        yield Problem(where, "command.playbooks", "an existing folder of playbooks (*.yaml)", str(spec.playbooks))
+        return
+    if not spec.roster.exists():
+        yield Problem(where, "command.roster", "an existing roster file (YAML or CSV)", str(spec.roster))
+        return
+    yield from _collect(lambda: load_setup(spec, settings.deployment.district_code))

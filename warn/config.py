@@ -145,6 +145,41 @@ class SimSpec(Strict):
     source: str = Field(description="the forecasts entry the demo server stands in for")
 
 
+class ModeRuleSpec(Strict):
+    """A rule that proposes wartime: ``places`` or more towns (the district counts as one) with an
+    active warning of an item of a kind in ``scope`` at ``level`` or above → response ``response``."""
+
+    id: str = Field(pattern=r"^MODE-[A-Z0-9-]+$")
+    label: str = Field(min_length=1)
+    level: Literal["blue", "yellow", "orange", "red"]
+    places: int = Field(1, ge=1)
+    scope: list[Literal["zone", "point", "district"]] = Field(default_factory=lambda: ["zone", "point", "district"],
+                                                              min_length=1)
+    response: Literal["IV", "III", "II", "I"]
+
+
+class ReportsSpec(Strict):
+    """Situation-report deadlines (信息报送): initial after the switch to wartime, follow-up
+    interval in wartime, final after the stand-down."""
+
+    initial: Duration = timedelta(hours=1)
+    follow_up_every: Duration = timedelta(hours=2)
+    final: Duration = timedelta(hours=1)
+
+
+class CommandSpec(Strict):
+    """The command planner: playbooks folder, duty roster, mode rules, deadlines."""
+
+    playbooks: Path
+    roster: Path = Field(description="roster file, YAML or CSV (role, org, person, from, to)")
+    automatic: bool = Field(False, description="switch modes without the commander's confirmation")
+    all_clear_hold: Duration = Field(timedelta(hours=3), description="level none this long clears a warning")
+    wartime_max_quiet: Duration = Field(timedelta(hours=24),
+                                        description="wartime without a fresh trigger this long proposes stepping down")
+    mode_rules: list[ModeRuleSpec] = Field(default_factory=list)
+    reports: ReportsSpec = ReportsSpec()
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -158,6 +193,7 @@ class Settings(Strict):
     sensors: SensorsSpec | None = None
     landslide: LandslideSpec | None = None
     sim: SimSpec | None = None
+    command: CommandSpec | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -198,6 +234,8 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
             "sensors": settings.sensors and settings.sensors.model_copy(
                 update={"catalogue": under(settings.sensors.catalogue)}),
             "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
+            "command": settings.command and settings.command.model_copy(update={
+                "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster)}),
             "landslide": settings.landslide and settings.landslide.model_copy(update={
                 "climatology": settings.landslide.climatology and under(settings.landslide.climatology)}),
         }

@@ -1,0 +1,81 @@
+"""Playbook files: the committed ones load; each validation rule rejects with file, step id and key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.command.conftest import T0
+from tests.conftest import ROOT
+from warn.command.loading import load_playbook, load_roster
+from warn.command.model import OrgLevel, OrgUnit, Role
+from warn.errors import ConfigError
+
+
+def test_committed_playbooks(setup):
+    assert [p.id for p in setup.playbooks] == ["landslide", "rainstorm", "waterlogging"]
+    landslide = setup.playbooks[0]
+    assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "patrol",
+                                               "evacuate"]
+    assert landslide.steps[3].after == "notify_monitor" and landslide.steps[4].ack == timedelta(minutes=15)
+
+
+def test_roster_lookup():
+    roster = load_roster(ROOT / "playbooks" / "roster.yaml")
+    assert roster.who(Role.TOWN_LEADER, OrgUnit(OrgLevel.TOWN, "DEMO-T05"), T0) == "演示镇街负责人05"
+    assert roster.who(Role.MONITOR, OrgUnit(OrgLevel.POINT, "DEMO-H042"), T0) == "演示监测员（各隐患点、积水点）"
+    assert roster.who(Role.COMMANDER, OrgUnit(OrgLevel.DISTRICT, "500112"), T0 + timedelta(days=30)) is None
+
+
+def test_csv_roster(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("role,org,person,from,to\nscribe,district.500112,演示信息员02,"
+                    "2026-07-15T00:00:00+08:00,2026-07-16T00:00:00+08:00\n", encoding="utf-8")
+    assert load_roster(path).who(Role.SCRIBE, OrgUnit(OrgLevel.DISTRICT, "500112"), T0) == "演示信息员02"
+
+
+def broken(tmp_path: Path, change) -> str:
+    data = yaml.safe_load((ROOT / "playbooks" / "landslide.yaml").read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "landslide.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_playbook(path)
+    return str(err.value)
+
+
+def step(phase, index, key, value):
+    def change(data):
+        if value is None:
+            del data["phases"][phase][index][key]
+        else:
+            data["phases"][phase][index][key] = value
+    return change
+
+
+CASES = {
+    "unknown action": (step("warn", 0, "action", "call"), "phases.warn.notify_monitor.action: expected 'notify', 'task'"),
+    "unknown role in a chain": (step("respond", 0, "escalate", ["district.{district}.chief"]),
+                                "phases.respond.evacuate.escalate: expected a role among"),
+    "bad template field": (step("warn", 1, "owner", "town.{twon}.duty_officer"),
+                           "phases.warn.notify_town.owner: expected a template field among {district}, {item}, {town}"),
+    "bad duration": (step("warn", 2, "ack", "15min"), "phases.warn.call_town_leader.ack: expected an ISO-8601 duration"),
+    "missing key": (step("respond", 0, "owner", None), "phases.respond.evacuate.owner: expected this key"),
+    "task without within": (step("prevent", 0, "within", None), "phases.prevent.patrol: expected a task step to give within"),
+    "bad condition": (step("respond", 0, "condition", "level >= purple"),
+                      "phases.respond.evacuate.condition: expected a level among none"),
+    "after an unknown step": (step("prevent", 0, "after", "notify_nobody"),
+                              "phases.prevent.patrol.after: expected the id of a step defined before this one"),
+    "unknown text field": (step("warn", 0, "text", "{people} 人"), "phases.warn.notify_monitor.text: expected template fields among"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_broken_playbook(tmp_path, case):
+    change, expected = CASES[case]
+    text = broken(tmp_path, change)
+    assert "landslide.yaml: " in text
+    assert expected in text

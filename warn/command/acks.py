@@ -1,0 +1,196 @@
+"""One primitive for 叫应, approvals and task hand-offs: ask, wait, escalate, record.
+
+A request has an ordered list of targets — the addressee, then its escalation chain —
+and a wait per target. Rules:
+
+- ``ACK-ASK``: the addressee is asked (a :class:`RequestAck`), deadline ``at + wait``.
+- ``ROSTER-UNFILLED``: the current target's post has nobody on the roster → at once
+  to the next target (an :class:`Escalate`).
+- ``ACK-ESCALATE``: the deadline passed without an answer → to the next target,
+  deadline ``previous deadline + wait``. Escalations happen *at* the deadlines, so a
+  late tick gives the same escalations (same times, same keys) as punctual ones.
+- ``ACK-UNANSWERED``: after the last target → a final notification to the
+  commander and a timeline record; the request is exhausted. The chain always ends.
+- ``ACK-ANSWER`` / ``ACK-REFUSED``: an answer records who, when, through which
+  channel (a late answer to an exhausted request is recorded too); later answers and
+  repeated answers change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from warn.command.model import (
+    AckAnswered,
+    AckKind,
+    Action,
+    Assignee,
+    Channel,
+    Escalate,
+    Notify,
+    Post,
+    RecordTimeline,
+    RequestAck,
+    Role,
+    TimelineKind,
+    label,
+)
+from warn.command.roster import Roster
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Who answered, when, through which channel, and whether they accepted."""
+
+    by: str
+    role: Role
+    channel: Channel
+    at: datetime
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class AckRequest:
+    """The state of one acknowledgement request.
+
+    Attributes
+    ----------
+    id
+        Request id (the idempotency key of its cause).
+    kind, incident, subject
+        What it is and what it is about.
+    targets
+        The addressee, then the escalation chain, in order.
+    wait
+        Time each target has to answer.
+    index
+        Position of the current target in ``targets``.
+    deadline
+        When the current target's time runs out.
+    answer
+        The answer, ``None`` until one comes.
+    exhausted
+        Every target was tried and nobody answered in time.
+    """
+
+    id: str
+    kind: AckKind
+    incident: str | None
+    subject: str
+    targets: tuple[Post, ...]
+    wait: timedelta
+    index: int
+    deadline: datetime
+    answer: Answer | None
+    exhausted: bool
+
+    @property
+    def waiting(self) -> bool:
+        """Still waiting for an answer from a target."""
+        return self.answer is None and not self.exhausted
+
+
+def open_request(request: str, kind: AckKind, incident: str | None, subject: str, targets: tuple[Post, ...],
+                 wait: timedelta, at: datetime, roster: Roster, commander: Post) -> tuple[AckRequest, list[Action]]:
+    """Ask ``targets[0]``; pass at once along the chain while posts are unfilled.
+
+    Parameters
+    ----------
+    request
+        Id of the request (its idempotency key).
+    targets
+        Addressee then escalation chain; at least one.
+    wait
+        Answer deadline per target.
+    at
+        When it is asked (UTC).
+    roster
+        Who is on duty.
+    commander
+        Where the final "unanswered" notice goes.
+    """
+    first = targets[0]
+    req = AckRequest(request, kind, incident, subject, targets, wait, 0, at + wait, None, False)
+    person = roster.who(first.role, first.org, at)
+    actions: list[Action] = [
+        RequestAck(key=f"{request}/ask", at=at, incident=incident, rule_id="ACK-ASK",
+                   label=label("ACK-ASK", f"{kind.zh} → {first}"), request=request, ack=kind,
+                   to=Assignee(first, person), subject=subject, deadline=req.deadline, chain=targets[1:]),
+        _record(req, f"{request}/ask", at, "ACK-ASK", first, f"{kind.zh}：{subject}（{first}，{person or '无人在岗'}）"),
+    ]
+    if person is None:
+        req, more = _move(req, at, "ROSTER-UNFILLED", roster, commander)
+        actions += more
+    return req, actions
+
+
+def tick(req: AckRequest, now: datetime, roster: Roster, commander: Post) -> tuple[AckRequest, list[Action]]:
+    """Escalate at every deadline up to ``now`` that passed without an answer."""
+    actions: list[Action] = []
+    while req.waiting and now >= req.deadline:
+        req, more = _move(req, req.deadline, "ACK-ESCALATE", roster, commander)
+        actions += more
+    return req, actions
+
+
+def answer(req: AckRequest, event: AckAnswered) -> tuple[AckRequest, list[Action]]:
+    """Record ``event`` as the answer (once); a second answer changes nothing."""
+    if req.answer is not None:
+        return req, []
+    done = Answer(event.by, event.role, event.channel, event.at, event.accepted)
+    rule = "ACK-ANSWER" if event.accepted or req.kind is not AckKind.APPROVAL else "ACK-REFUSED"
+    post = req.targets[min(req.index, len(req.targets) - 1)]
+    late = "（链路用尽后应答 answered after the chain was exhausted）" if req.exhausted else ""
+    verdict = "" if rule == "ACK-ANSWER" else "，不同意"
+    summary = (f"{req.kind.zh}已应答{verdict}：{event.by}（{event.role}）经 {event.channel} "
+               f"于 {event.at.isoformat()}{late}")
+    record = RecordTimeline(
+        key=f"{req.id}/answer", at=event.at, incident=req.incident, rule_id=rule, label=label(rule, str(post)),
+        actor=event.by, role=event.role, org_unit=str(post.org), entry=TimelineKind.ACK, summary=summary,
+        details={"request": req.id, "ack": str(req.kind), "by": event.by, "role": str(event.role),
+                 "channel": str(event.channel), "answered_at": event.at.isoformat(),
+                 "accepted": int(event.accepted), "attempt": req.index},
+    )
+    return replace(req, answer=done), [record]
+
+
+def _move(req: AckRequest, at: datetime, rule: str, roster: Roster, commander: Post) -> tuple[AckRequest, list[Action]]:
+    """Pass ``req`` from its current target to the next one at ``at`` (or end the chain)."""
+    actions: list[Action] = []
+    while True:
+        previous, index = req.targets[req.index], req.index + 1
+        if index >= len(req.targets):
+            req = replace(req, exhausted=True)
+            person = roster.who(commander.role, commander.org, at)
+            text = f"{req.kind.zh}无人应答，链路已用尽：{req.subject}"
+            actions += [
+                Notify(key=f"{req.id}/unanswered", at=at, incident=req.incident, rule_id="ACK-UNANSWERED",
+                       label=label("ACK-UNANSWERED", str(previous)), to=Assignee(commander, person), text=text),
+                _record(req, f"{req.id}/unanswered", at, "ACK-UNANSWERED", commander, text),
+            ]
+            return req, actions
+        target = req.targets[index]
+        person = roster.who(target.role, target.org, at)
+        req = replace(req, index=index, deadline=at + req.wait)
+        why = "无人在岗" if rule == "ROSTER-UNFILLED" else "超时未应"
+        key = f"{req.id}/attempt{index}"
+        actions += [
+            Escalate(key=key, at=at, incident=req.incident, rule_id=rule,
+                     label=label(rule, f"{previous} → {target}"), request=req.id, attempt=index, previous=previous,
+                     to=Assignee(target, person), subject=req.subject, deadline=req.deadline),
+            _record(req, key, at, rule, target,
+                    f"{req.kind.zh}{why}，转 {target}（{person or '无人在岗'}）：{req.subject}"),
+        ]
+        if person is not None:
+            return req, actions
+        rule = "ROSTER-UNFILLED"
+
+
+def _record(req: AckRequest, key: str, at: datetime, rule: str, post: Post, summary: str) -> RecordTimeline:
+    return RecordTimeline(
+        key=f"{key}/timeline", at=at, incident=req.incident, rule_id=rule, label=label(rule, str(post)),
+        actor="warn", role=None, org_unit=str(post.org), entry=TimelineKind.ACK, summary=summary,
+        details={"request": req.id, "ack": str(req.kind), "target": str(post), "attempt": req.index,
+                 "deadline": req.deadline.isoformat()},
+    )

@@ -1,0 +1,160 @@
+"""Reading the command files: playbooks, the roster, the ``command:`` section → a :class:`Setup`.
+
+The one module of :mod:`warn.command` that reads files, at start-up and in ``warn check``;
+:func:`warn.command.planner.plan` never calls it. Every problem is collected before
+raising, and each names the file, the key path (a step by its id:
+``phases.respond.evacuate.owner``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from warn.command.mode import ModeParams, ModeRule
+from warn.command.model import ItemKind, OrgLevel, ResponseLevel
+from warn.command.planner import Setup
+from warn.command.playbooks import (
+    PHASES,
+    Playbook,
+    PlaybookFile,
+    cross_check,
+    parse_post,
+)
+from warn.command.reports import ReportParams
+from warn.command.roster import Roster, RosterFile
+from warn.config import CommandSpec
+from warn.declarative import problems_from, read_yaml
+from warn.errors import ConfigError, Problem
+from warn.vocab import Level
+
+
+def load_playbook(path: Path) -> Playbook:
+    """Read and validate one playbook file.
+
+    Raises
+    ------
+    ConfigError
+        Every problem in the file, each naming the file, the step id and the key.
+    """
+    from pydantic import ValidationError
+
+    data = read_yaml(path)
+    where = str(path)
+    if not isinstance(data, dict):
+        raise ConfigError(Problem(where, "", "a mapping of keys at the top level", type(data).__name__))
+    try:
+        spec = PlaybookFile.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(*[_name_step(p, data) for p in problems_from(err, where)]) from None
+    problems = cross_check(spec, where)
+    if problems:
+        raise ConfigError(*problems)
+    return spec.params()
+
+
+def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook, ...]:
+    """Every ``*.yaml`` playbook of ``folder`` (but ``skip``, the roster when it lives there),
+    sorted by file name; all problems at once."""
+    if not folder.is_dir():
+        raise ConfigError(Problem(str(folder), "", "a folder of playbook files (*.yaml)", "no such folder"))
+    playbooks, problems = [], []
+    for path in sorted(folder.glob("*.yaml")):
+        if skip is not None and path.resolve() == skip.resolve():
+            continue
+        try:
+            playbooks.append(load_playbook(path))
+        except ConfigError as err:
+            problems += err.problems
+    ids = [p.id for p in playbooks]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem(str(folder), "playbook", "playbook ids unique in the folder", repr(dup)))
+    if problems:
+        raise ConfigError(*problems)
+    return tuple(playbooks)
+
+
+def load_roster(path: Path) -> Roster:
+    """Read a roster: YAML (:class:`warn.command.roster.RosterFile`) or CSV (``role, org, person, from, to``)."""
+    from pydantic import ValidationError
+
+    where = str(path)
+    if path.suffix.lower() == ".csv":
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except OSError as err:
+            raise ConfigError(Problem(where, "", "a readable CSV roster", str(err))) from None
+        data: Any = {"source": where, "shifts": rows}
+    else:
+        data = read_yaml(path)
+    try:
+        return RosterFile.model_validate(data).roster()
+    except ValidationError as err:
+        raise ConfigError(*problems_from(err, where)) from None
+
+
+def load_setup(spec: CommandSpec, district: str) -> Setup:
+    """The planner's setup from the ``command:`` section of config.yaml (paths already resolved)."""
+    problems = []
+    try:
+        playbooks = load_playbooks(spec.playbooks, skip=spec.roster)
+    except ConfigError as err:
+        problems += err.problems
+    try:
+        roster = load_roster(spec.roster)
+    except ConfigError as err:
+        problems += err.problems
+    if problems:
+        raise ConfigError(*problems)
+    problems = coverage(playbooks, roster, spec.playbooks, spec.roster, district)
+    if problems:
+        raise ConfigError(*problems)
+    rules = tuple(
+        ModeRule(r.id, r.label, Level[r.level.upper()], r.places, tuple(ItemKind(s) for s in r.scope),
+                 ResponseLevel[r.response])
+        for r in spec.mode_rules
+    )
+    return Setup(
+        district=district, playbooks=playbooks, roster=roster,
+        mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet),
+        reports=ReportParams(spec.reports.initial, spec.reports.follow_up_every, spec.reports.final),
+        all_clear_hold=spec.all_clear_hold,
+    )
+
+
+def coverage(playbooks: tuple[Playbook, ...], roster: Roster, folder: Path, roster_path: Path,
+             district: str) -> list[Problem]:
+    """Every role a playbook names (owner, chain, approval) has some shift at its org level in the roster."""
+    problems = []
+    for playbook in playbooks:
+        for step in playbook.steps:
+            posts = [("owner", step.owner), *((f"escalate.{i}", p) for i, p in enumerate(step.escalate))]
+            if step.approval is not None:
+                posts.append(("approval", step.approval))
+            for key, post in posts:
+                if not roster.covers(post.role, post.level):
+                    problems.append(Problem(
+                        str(folder / f"{playbook.id}.yaml"), f"phases.{step.phase}.{step.id}.{key}",
+                        f"a role the roster fills at level {post.level}", str(post),
+                        f"add a shift for {post.level}.<unit>.{post.role} to {roster_path}"))
+    for role in ("commander", "scribe", "leader_on_duty"):
+        post = parse_post(f"district.{district}.{role}")
+        if not roster.covers(post.role, OrgLevel.DISTRICT):
+            problems.append(Problem(str(roster_path), "shifts", f"a shift for {post}", "none",
+                                    "chains end with the commander; situation reports go to the scribe"))
+    return problems
+
+
+def _name_step(problem: Problem, data: dict) -> Problem:
+    """Name a step by its id in a key path: ``phases.respond.2.owner`` → ``phases.respond.evacuate.owner``."""
+    parts = problem.key.split(".")
+    if len(parts) >= 3 and parts[0] == "phases" and parts[1] in PHASES and parts[2].isdigit():
+        steps = (data.get("phases") or {}).get(parts[1]) or []
+        index = int(parts[2])
+        step = steps[index] if isinstance(steps, list) and index < len(steps) else None
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            parts[2] = step["id"]
+            return Problem(problem.where, ".".join(parts), problem.expected, problem.got, problem.hint)
+    return problem

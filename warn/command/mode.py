@@ -1,0 +1,217 @@
+"""平急转换: peacetime ↔ wartime and the response level IV → I, with who decided and why.
+
+Rules:
+
+- ``MODE-PROPOSE``: in peacetime, a mode rule of the deployment matches (e.g.
+  ``MODE-RED-ZONE`` any red zone, ``MODE-ORANGE-TOWNS`` three or more towns at orange
+  or above): a proposal to switch to wartime at the rule's response level. The proposal
+  names the matching rule (its id and label are in the reason).
+- ``MODE-RAISE``: in wartime, a rule with a stronger response matches: a proposal to
+  raise the response level.
+- ``MODE-STEP-DOWN``: in wartime, no fresh trigger (a warning raised or going up) for
+  ``max_quiet`` (default one day): a proposal to stand down to peacetime — the
+  all-clear, which is a decision like the switch.
+- ``MODE-CHANGE``: the commander role accepts a proposal (:class:`ModeDecision`);
+  ``MODE-REJECT``: rejects it — the same proposal is not made again until a fresh
+  trigger (step-down: until another ``max_quiet``); ``MODE-NOT-AUTHORISED``: a decision
+  by another role is recorded and ignored.
+- ``MODE-AUTO``: with automatic switching configured, a proposal takes effect at once.
+
+One proposal is pending at a time; a decision names the proposal it decides, so a
+replayed or stale decision changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from warn.command.model import (
+    Action,
+    ChangeMode,
+    ItemKind,
+    Mode,
+    ModeDecision,
+    ProposeMode,
+    RecordTimeline,
+    ResponseLevel,
+    Role,
+    TimelineKind,
+    label,
+)
+from warn.command.warnings import WarningThread
+from warn.vocab import Level
+
+
+@dataclass(frozen=True)
+class ModeRule:
+    """Propose wartime at ``response`` when ``places`` or more towns (the district counts as one
+    place) have an active warning of an item of a kind in ``scope`` at ``level`` or above."""
+
+    id: str
+    label: str
+    level: Level
+    places: int
+    scope: tuple[ItemKind, ...]
+    response: ResponseLevel
+
+    def matches(self, threads: Iterable[WarningThread], district: str) -> bool:
+        """Whether the rule holds over the active ``threads``."""
+        places = {t.town or district for t in threads
+                  if t.active and t.level >= self.level and t.item_kind in self.scope}
+        return len(places) >= self.places
+
+
+@dataclass(frozen=True)
+class ModeParams:
+    """Mode rules and switching settings (``command:`` of config.yaml)."""
+
+    rules: tuple[ModeRule, ...]
+    district: str
+    automatic: bool = False
+    max_quiet: timedelta = timedelta(hours=24)
+    decider: Role = Role.COMMANDER
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A pending proposal: id ``mode/p<n>``, target mode and response, the rule and reason, when."""
+
+    id: str
+    to_mode: Mode
+    response: ResponseLevel | None
+    rule_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ModeState:
+    """The centre's mode.
+
+    Attributes
+    ----------
+    mode, response
+        Current mode; response level in wartime (``None`` in peacetime).
+    since
+        When the current mode took effect (``None``: peacetime from the start).
+    last_trigger
+        Time of the last fresh trigger (a warning raised or going up).
+    pending
+        The proposal awaiting a decision.
+    proposals
+        How many proposals were made (numbers the ids).
+    period
+        How many wartime periods began (numbers situation reports).
+    settled_at
+        When the last proposal was rejected or wartime stood down: wartime (or a stronger
+        response) is proposed again only after a fresh trigger.
+    """
+
+    mode: Mode = Mode.PEACETIME
+    response: ResponseLevel | None = None
+    since: datetime | None = None
+    last_trigger: datetime | None = None
+    pending: Proposal | None = None
+    proposals: int = 0
+    period: int = 0
+    settled_at: datetime | None = None
+
+
+def note_trigger(state: ModeState, at: datetime) -> ModeState:
+    """Remember a fresh trigger at ``at``."""
+    if state.last_trigger is not None and state.last_trigger >= at:
+        return state
+    return replace(state, last_trigger=at)
+
+
+def review(state: ModeState, threads: Iterable[WarningThread], now: datetime,
+           params: ModeParams) -> tuple[ModeState, list[Action]]:
+    """Propose a switch, a stronger response or a step-down when a rule says so."""
+    if state.pending is not None:
+        return state, []
+    threads = list(threads)
+    matching = [r for r in params.rules if r.matches(threads, params.district)]
+    if matching:
+        rule = max(matching, key=lambda r: r.response)
+        stronger = state.mode is Mode.PEACETIME or (state.response is not None and rule.response > state.response)
+        fresh = state.settled_at is None or (state.last_trigger is not None and state.last_trigger > state.settled_at)
+        if stronger and fresh:
+            kind = "MODE-PROPOSE" if state.mode is Mode.PEACETIME else "MODE-RAISE"
+            return propose(state, Mode.WARTIME, rule.response, kind, f"{rule.id} {rule.label}", now, params)
+    if state.mode is Mode.WARTIME:
+        quiet_from = max(t for t in (state.since, state.last_trigger, state.settled_at) if t is not None)
+        if now - quiet_from >= params.max_quiet:
+            reason = f"自 {quiet_from.isoformat()} 起无新触发 no fresh trigger for {params.max_quiet}"
+            return propose(state, Mode.PEACETIME, None, "MODE-STEP-DOWN", reason, quiet_from + params.max_quiet, params)
+    return state, []
+
+
+def propose(state: ModeState, to_mode: Mode, response: ResponseLevel | None, rule_id: str, reason: str,
+            at: datetime, params: ModeParams) -> tuple[ModeState, list[Action]]:
+    """Make a proposal (or, when automatic, the change itself); nothing if one is pending or it changes nothing."""
+    if state.pending is not None or (to_mode is state.mode and (
+            to_mode is Mode.PEACETIME or (response is not None and state.response is not None
+                                          and response <= state.response))):
+        return state, []
+    n = state.proposals + 1
+    proposal = Proposal(f"mode/p{n}", to_mode, response, rule_id, reason, at)
+    state = replace(state, proposals=n, pending=proposal)
+    if params.automatic:
+        return _apply(state, proposal, "warn", None, "自动转换 automatic switching", at, "MODE-AUTO", params)
+    target = f"{to_mode.zh}{'（' + response.zh + '）' if response else ''}"
+    summary = f"建议转为{target}：{reason}，待{params.decider}决定"
+    return state, [
+        ProposeMode(key=proposal.id, at=at, incident=None, rule_id=rule_id, label=label(rule_id, target),
+                    proposal=proposal.id, to_mode=to_mode, response=response, reason=reason, decide_by=params.decider),
+        _record(params, f"{proposal.id}/timeline", at, rule_id, target, "warn", None, summary,
+                {"proposal": proposal.id, "to_mode": str(to_mode), "response": response.name if response else None,
+                 "reason": reason}),
+    ]
+
+
+def decide(state: ModeState, decision: ModeDecision, params: ModeParams) -> tuple[ModeState, list[Action]]:
+    """Apply the commander's decision on the pending proposal it names."""
+    pending = state.pending
+    if pending is None or decision.proposal != pending.id:
+        return state, []
+    details = {"proposal": pending.id, "by": decision.by, "role": str(decision.role), "reason": decision.reason}
+    if decision.role is not params.decider:
+        summary = f"{decision.by}（{decision.role}）无权决定 {pending.id}，须由{params.decider}决定"
+        key = f"{pending.id}/not-authorised/{decision.by}/{decision.at.isoformat()}"
+        return state, [_record(params, key, decision.at, "MODE-NOT-AUTHORISED", pending.id, decision.by, decision.role,
+                               summary, details)]
+    if decision.accept:
+        return _apply(state, pending, decision.by, decision.role, decision.reason, decision.at, "MODE-CHANGE", params)
+    summary = f"{decision.by}（{decision.role}）不同意 {pending.id}：{decision.reason}"
+    state = replace(state, pending=None, settled_at=decision.at)
+    return state, [_record(params, f"{pending.id}/rejected", decision.at, "MODE-REJECT", pending.id, decision.by,
+                           decision.role, summary, details)]
+
+
+def _apply(state: ModeState, proposal: Proposal, by: str, role: Role | None, reason: str, at: datetime,
+           rule_id: str, params: ModeParams) -> tuple[ModeState, list[Action]]:
+    before = state.mode
+    period = state.period + (before is Mode.PEACETIME and proposal.to_mode is Mode.WARTIME)
+    since = at if proposal.to_mode is not before else state.since
+    settled = at if proposal.to_mode is Mode.PEACETIME else None
+    state = replace(state, mode=proposal.to_mode, response=proposal.response, since=since, pending=None,
+                    period=period, settled_at=settled)
+    target = f"{proposal.to_mode.zh}{'（' + proposal.response.zh + '）' if proposal.response else ''}"
+    summary = f"{before.zh} → {target}，{by} 决定：{reason}（{proposal.rule_id} {proposal.reason}）"
+    return state, [
+        ChangeMode(key=f"{proposal.id}/change", at=at, incident=None, rule_id=rule_id, label=label(rule_id, target),
+                   proposal=proposal.id, from_mode=before, to_mode=proposal.to_mode, response=proposal.response,
+                   decided_by=by, role=role, reason=reason),
+        _record(params, f"{proposal.id}/change/timeline", at, rule_id, target, by, role, summary,
+                {"proposal": proposal.id, "from_mode": str(before), "to_mode": str(proposal.to_mode),
+                 "response": proposal.response.name if proposal.response else None, "decided_by": by,
+                 "proposed_by_rule": proposal.rule_id, "reason": reason}),
+    ]
+
+
+def _record(params: ModeParams, key: str, at: datetime, rule_id: str, detail: str, actor: str, role: Role | None, summary: str,
+            details: dict[str, str | int | float | None]) -> RecordTimeline:
+    return RecordTimeline(key=key, at=at, incident=None, rule_id=rule_id, label=label(rule_id, detail), actor=actor,
+                          role=role, org_unit=f"district.{params.district}", entry=TimelineKind.MODE, summary=summary, details=details)

@@ -1,0 +1,455 @@
+"""Vocabularies, input events and output actions of the command planner.
+
+The planner (:func:`warn.command.planner.plan`) reads *events* (level crossings,
+answers to acknowledgement requests, mode decisions, clock ticks) and returns
+*actions* (notify, create a task, request an acknowledgement, escalate, publish,
+propose or change the mode, open or close an incident, record on the timeline). It
+performs none of them: ``cycle.py`` executes and records them.
+
+Every action carries
+
+- ``key``: an idempotency key derived from what caused it — (incident, playbook,
+  step, attempt) for playbook steps, (thread, version) for warnings, (request,
+  attempt) for escalations — so the same causes always give the same key;
+- ``rule_id`` and ``label``: the stable id of the transition and a readable zh-CN /
+  English reason (``WARN-UP 黄色→橙色 warning up L2→L3``).
+
+Times are timezone-aware UTC ``datetime``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import ClassVar
+
+from warn.vocab import Level
+
+
+class Hazard(StrEnum):
+    """What a warning is about."""
+
+    LANDSLIDE = "landslide"
+    WATERLOGGING = "waterlogging"
+    RAINSTORM = "rainstorm"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``地质灾害``)."""
+        return {"landslide": "地质灾害", "waterlogging": "城市内涝", "rainstorm": "暴雨"}[self.value]
+
+
+class ItemKind(StrEnum):
+    """What a warned item is: a zone (town, grid cell), a point (hazard or waterlogging point), the district."""
+
+    ZONE = "zone"
+    POINT = "point"
+    DISTRICT = "district"
+
+
+class OrgLevel(StrEnum):
+    """Level of an org unit: the district centre, a town/street centre, a point (its monitor)."""
+
+    DISTRICT = "district"
+    TOWN = "town"
+    POINT = "point"
+
+
+class Role(StrEnum):
+    """Roles that own steps (OPERATIONS.md "Who"); a roster maps them to people."""
+
+    DUTY_OFFICER = "duty_officer"  # 值班员
+    LEADER_ON_DUTY = "leader_on_duty"  # 带班领导
+    COMMANDER = "commander"  # 指挥长
+    LIAISON = "liaison"  # 联络员
+    SCRIBE = "scribe"  # 信息员
+    TOWN_LEADER = "town_leader"  # 镇街主要负责人
+    MONITOR = "monitor"  # 地灾监测员 / 积水点监测员
+    GRID_WORKER = "grid_worker"  # 网格员
+    PUMP_TEAM = "pump_team"  # 抽排队
+    TRAFFIC_POLICE = "traffic_police"  # 交巡警
+
+
+class Mode(StrEnum):
+    """平急转换: peacetime operation or wartime emergency command."""
+
+    PEACETIME = "peacetime"
+    WARTIME = "wartime"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``平时`` / ``战时``)."""
+        return "平时" if self is Mode.PEACETIME else "战时"
+
+
+class ResponseLevel(IntEnum):
+    """Emergency response level; a higher value is a stronger response (IV lowest … I highest)."""
+
+    IV = 1
+    III = 2
+    II = 3
+    I = 4
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``四级响应``)."""
+        return {1: "四级响应", 2: "三级响应", 3: "二级响应", 4: "一级响应"}[self.value]
+
+
+class AckKind(StrEnum):
+    """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off."""
+
+    CALL = "call"
+    APPROVAL = "approval"
+    TASK = "task"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``叫应``, ``审批``, ``任务签收``)."""
+        return {"call": "叫应", "approval": "审批", "task": "任务签收"}[self.value]
+
+
+class Channel(StrEnum):
+    """How an answer came in."""
+
+    VOICE = "voice"
+    SMS = "sms"
+    APP = "app"  # 渝快政 / DingTalk / WeCom
+    PHONE = "phone"
+    CLI = "cli"
+    EMAIL = "email"
+
+
+class TaskState(StrEnum):
+    """State of a task: created open, acknowledged by its owner, done with evidence, cancelled."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class BroadcastKind(StrEnum):
+    """What a publication request is: a warning thread raised, updated or cleared (CAP Alert /
+    Update / all-clear), or a playbook's public broadcast (村村响, public channels) about a thread."""
+
+    RAISE = "raise"
+    UPDATE = "update"
+    ALL_CLEAR = "all_clear"
+    PUBLIC = "public"
+
+
+class ActionKind(StrEnum):
+    """The kinds of action the planner returns."""
+
+    NOTIFY = "notify"
+    CREATE_TASK = "create_task"
+    REQUEST_ACK = "request_ack"
+    ESCALATE = "escalate"
+    BROADCAST = "broadcast"
+    PROPOSE_MODE = "propose_mode"
+    CHANGE_MODE = "change_mode"
+    OPEN_INCIDENT = "open_incident"
+    CLOSE_INCIDENT = "close_incident"
+    RECORD_TIMELINE = "record_timeline"
+
+
+class TimelineKind(StrEnum):
+    """What a timeline record is about."""
+
+    WARNING = "warning"
+    INCIDENT = "incident"
+    PLAYBOOK = "playbook"
+    ACK = "ack"
+    ROSTER = "roster"
+    MODE = "mode"
+    REPORT = "report"
+
+
+#: Stable rule ids of the planner's transitions and their readable labels (zh-CN, English).
+RULES: Mapping[str, str] = {
+    "WARN-RAISE": "预警发布 warning raised",
+    "WARN-UP": "预警升级 warning up",
+    "WARN-DOWN": "预警降级 warning down",
+    "WARN-NONE": "等级降为无，观察待解除 level none, all-clear hold started",
+    "WARN-CLEAR": "预警解除 warning cleared after the hold",
+    "INC-OPEN": "事件开启 incident opened",
+    "INC-CLOSE": "事件关闭 incident closed",
+    "PB-START": "预案启动 playbook started",
+    "PB-STEP": "预案步骤 playbook step",
+    "ACK-ASK": "请求应答 acknowledgement requested",
+    "ACK-ANSWER": "已应答 answered",
+    "ACK-REFUSED": "审批不同意 approval refused",
+    "ACK-ESCALATE": "超时未应，逐级上报 no answer by the deadline, escalated",
+    "ACK-UNANSWERED": "链路用尽仍未应答 escalation chain exhausted, unanswered",
+    "ROSTER-UNFILLED": "岗位无人在岗，转下一岗位 role unfilled, passed to the next role",
+    "MODE-PROPOSE": "建议平急转换 mode switch proposed",
+    "MODE-RAISE": "建议提高响应等级 stronger response proposed",
+    "MODE-STEP-DOWN": "战时无新触发，建议解除 wartime without fresh triggers, step-down proposed",
+    "MODE-CHANGE": "平急转换生效 mode changed",
+    "MODE-AUTO": "自动平急转换 mode changed automatically",
+    "MODE-REJECT": "不同意转换 proposal rejected",
+    "MODE-NOT-AUTHORISED": "无权决定 decision by a role that may not decide, ignored",
+    "SITREP-INITIAL": "初报 initial situation report",
+    "SITREP-FOLLOW-UP": "续报 follow-up situation report",
+    "SITREP-FINAL": "终报 final situation report",
+}
+
+
+def label(rule_id: str, detail: str = "") -> str:
+    """The readable label of ``rule_id``, with an optional detail (``WARN-UP 预警升级 … L2→L3``)."""
+    text = f"{rule_id} {RULES[rule_id]}"
+    return f"{text} {detail}" if detail else text
+
+
+# --- org units and people -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    """An org unit: its level and code (``district`` 500112, ``town`` DEMO-T03, ``point`` DEMO-H001)."""
+
+    level: OrgLevel
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.level}.{self.code}"
+
+
+@dataclass(frozen=True)
+class Post:
+    """A role in an org unit (``town.DEMO-T03.duty_officer``)."""
+
+    org: OrgUnit
+    role: Role
+
+    def __str__(self) -> str:
+        return f"{self.org}.{self.role}"
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """Who an action goes to: a post, and the person on duty in it (``None``: nobody on the roster)."""
+
+    post: Post
+    person: str | None
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelCrossing:
+    """An item's warning level changed (from :func:`warn.risk.levels.step` or an official warning).
+
+    Attributes
+    ----------
+    hazard, item_id, item_kind
+        What is warned: the hazard, and the zone, point or district id.
+    town
+        Zone id of the town/street the item lies in (``DEMO-T03``); ``None`` for the district.
+    from_level, to_level
+        Level before and after.
+    at
+        When the level changed (UTC).
+    drivers
+        What drove it (``rain_3h``, ``swi``), for the texts.
+    attributes
+        The item's layer attributes the playbooks may quote (``threatened_people``, ``kind``).
+    reason
+        Readable reason from the level ladder (``黄色→橙色 L2→L3 score 72 ≥ 70``).
+    """
+
+    hazard: Hazard
+    item_id: str
+    item_kind: ItemKind
+    town: str | None
+    from_level: Level
+    to_level: Level
+    at: datetime
+    drivers: tuple[str, ...] = ()
+    attributes: Mapping[str, str | int | float] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AckAnswered:
+    """Somebody answered an acknowledgement request (叫应, approval, task hand-off).
+
+    ``request`` is the ``request`` of the :class:`RequestAck` action; ``accepted`` is
+    ``False`` only for a refused approval.
+    """
+
+    request: str
+    by: str
+    role: Role
+    channel: Channel
+    at: datetime
+    accepted: bool = True
+
+
+@dataclass(frozen=True)
+class ModeDecision:
+    """The commander's decision on a mode proposal (``proposal`` of the :class:`ProposeMode` action)."""
+
+    proposal: str
+    by: str
+    role: Role
+    accept: bool
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The clock reached ``now``: deadlines and due steps up to it are processed."""
+
+    now: datetime
+
+
+Event = LevelCrossing | AckAnswered | ModeDecision | Tick
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """Fields every action carries.
+
+    Attributes
+    ----------
+    key
+        Idempotency key (same causes, same key).
+    at
+        When the planner decided it (UTC).
+    incident
+        Incident id, ``None`` for district-wide actions (mode, situation reports).
+    rule_id, label
+        Stable rule id and readable reason.
+    """
+
+    kind: ClassVar[ActionKind]
+    key: str
+    at: datetime
+    incident: str | None
+    rule_id: str
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notify(Action):
+    """Send ``text`` to ``to``."""
+
+    kind: ClassVar[ActionKind] = ActionKind.NOTIFY
+    to: Assignee
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTask(Action):
+    """Create task ``task`` owned by ``owner``, to be done by ``due``."""
+
+    kind: ClassVar[ActionKind] = ActionKind.CREATE_TASK
+    task: str
+    owner: Assignee
+    text: str
+    due: datetime
+    state: TaskState = TaskState.OPEN
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestAck(Action):
+    """Ask ``to`` to acknowledge by ``deadline``; unanswered, it escalates along ``chain``."""
+
+    kind: ClassVar[ActionKind] = ActionKind.REQUEST_ACK
+    request: str
+    ack: AckKind
+    to: Assignee
+    subject: str
+    deadline: datetime
+    chain: tuple[Post, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalate(Action):
+    """Request ``request`` was not answered in time (or nobody was on duty): it goes to ``to``."""
+
+    kind: ClassVar[ActionKind] = ActionKind.ESCALATE
+    request: str
+    attempt: int
+    previous: Post
+    to: Assignee
+    subject: str
+    deadline: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Broadcast(Action):
+    """A request to publish warning thread ``thread`` at ``version`` (CAP and channels are the executor's)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.BROADCAST
+    thread: str
+    version: int
+    broadcast: BroadcastKind
+    hazard: Hazard
+    item_id: str
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposeMode(Action):
+    """Propose switching to ``to_mode`` at ``response`` (``None`` for peacetime); a commander decides."""
+
+    kind: ClassVar[ActionKind] = ActionKind.PROPOSE_MODE
+    proposal: str
+    to_mode: Mode
+    response: ResponseLevel | None
+    reason: str
+    decide_by: Role
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeMode(Action):
+    """The mode changed, decided by ``decided_by`` (``warn`` when automatic)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.CHANGE_MODE
+    proposal: str
+    from_mode: Mode
+    to_mode: Mode
+    response: ResponseLevel | None
+    decided_by: str
+    role: Role | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenIncident(Action):
+    """Open incident ``incident`` for ``hazard``."""
+
+    kind: ClassVar[ActionKind] = ActionKind.OPEN_INCIDENT
+    hazard: Hazard
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseIncident(Action):
+    """Close incident ``incident``: every warning of its hazard is cleared."""
+
+    kind: ClassVar[ActionKind] = ActionKind.CLOSE_INCIDENT
+    hazard: Hazard
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordTimeline(Action):
+    """Append an entry to the timeline: who (actor, role, org unit), what (kind, zh-CN summary, details), why (rule)."""
+
+    kind: ClassVar[ActionKind] = ActionKind.RECORD_TIMELINE
+    actor: str
+    role: Role | None
+    org_unit: str
+    entry: TimelineKind
+    summary: str
+    details: Mapping[str, str | int | float | None] = field(default_factory=dict)

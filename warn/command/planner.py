@@ -1,0 +1,473 @@
+"""The planner: ``plan(state, events, now, setup=…) -> (state, actions)``.
+
+Pure: no I/O, no clock, no database. ``cycle.py`` keeps the state, passes the events
+of a cycle and the cycle's time, executes the returned actions and records them.
+
+Events are taken in order. A :class:`LevelCrossing` updates its warning thread
+(:mod:`warn.command.warnings`); the first warning of a hazard opens its incident
+(``INC-OPEN``, id ``INC-<hazard>-<UTC time>``); every playbook whose trigger matches the
+thread starts a run (``PB-START``). After each event, and at each :class:`Tick` and at
+``now``, time advances: warnings past their all-clear hold clear (an incident with
+no active warning left closes, ``INC-CLOSE``), due steps whose condition holds are
+emitted (``PB-STEP``), unanswered requests escalate (:mod:`warn.command.acks`), the mode
+rules are reviewed (:mod:`warn.command.mode`), situation reports fall due
+(:mod:`warn.command.reports`).
+
+Idempotency: every action's key comes from its cause, and the state remembers every key
+emitted — an action whose key was emitted before is never returned again. Replaying
+the same events through ``plan`` with the state it returned gives no action; a restart
+from a stored state resumes a playbook where it was.
+
+Org units in actions: ``district.<code>``, ``town.<zone id>``, ``point.<point id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from warn.command import acks, mode, reports
+from warn.command.acks import AckRequest
+from warn.command.mode import ModeParams, ModeState
+from warn.command.model import (
+    AckAnswered,
+    AckKind,
+    Action,
+    Assignee,
+    Broadcast,
+    BroadcastKind,
+    CloseIncident,
+    CreateTask,
+    Event,
+    Hazard,
+    ItemKind,
+    LevelCrossing,
+    Mode,
+    ModeDecision,
+    Notify,
+    OpenIncident,
+    OrgLevel,
+    OrgUnit,
+    Post,
+    RecordTimeline,
+    Role,
+    Tick,
+    TimelineKind,
+    label,
+)
+from warn.command.playbooks import Playbook, Step, StepAction
+from warn.command.reports import ReportDue, ReportParams, ReportState
+from warn.command.roster import Roster
+from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
+from warn.vocab import Level
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the planner is configured with (built from config.yaml by :mod:`warn.command.loading`).
+
+    Attributes
+    ----------
+    district
+        GB/T 2260 code of the district (``500112``).
+    playbooks
+        The validated playbooks.
+    roster
+        Who is on duty.
+    mode
+        Mode rules and switching settings.
+    reports
+        Situation-report deadlines.
+    all_clear_hold
+        How long a warning stays at level none before it is cleared.
+    """
+
+    district: str
+    playbooks: tuple[Playbook, ...]
+    roster: Roster
+    mode: ModeParams
+    reports: ReportParams = ReportParams()
+    all_clear_hold: timedelta = timedelta(hours=3)
+
+    @property
+    def commander(self) -> Post:
+        """The district commander's post (end of every chain)."""
+        return Post(OrgUnit(OrgLevel.DISTRICT, self.district), Role.COMMANDER)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident of one hazard: id, when opened, when closed (``None`` while open)."""
+
+    id: str
+    hazard: Hazard
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A playbook running for one warning thread: which steps were emitted and when."""
+
+    id: str
+    playbook: str
+    slot: str
+    thread: str
+    incident: str
+    started_at: datetime
+    emitted: Mapping[str, datetime] = field(default_factory=dict)
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the planner remembers between calls (the store keeps it; see the caveats in
+    the package docstring). Treat the mappings as read-only: :func:`plan` returns new ones."""
+
+    threads: Mapping[str, WarningThread] = field(default_factory=dict)
+    incidents: Mapping[Hazard, Incident] = field(default_factory=dict)
+    runs: Mapping[str, Run] = field(default_factory=dict)
+    acks: Mapping[str, AckRequest] = field(default_factory=dict)
+    approvals: Mapping[str, Broadcast] = field(default_factory=dict)
+    mode: ModeState = ModeState()
+    reports: ReportState = ReportState()
+    emitted: frozenset[str] = frozenset()
+    clock: datetime | None = None
+
+
+def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) -> tuple[State, tuple[Action, ...]]:
+    """Plan the actions that ``events`` and the passage of time to ``now`` call for.
+
+    Parameters
+    ----------
+    state
+        What was remembered (``State()`` at first).
+    events
+        Crossings, answers, decisions and ticks, in the order they happened.
+    now
+        The cycle's time (UTC); time advances to it after the events.
+    setup
+        Playbooks, roster, mode rules, report deadlines.
+
+    Returns
+    -------
+    (state, actions)
+        The new state, and the actions never emitted before, in order.
+    """
+    work = _Work(state, setup)
+    for event in events:
+        if isinstance(event, LevelCrossing):
+            work.advance(event.at)
+            work.crossing(event)
+            work.advance(event.at)
+        elif isinstance(event, AckAnswered):
+            work.answer(event)
+        elif isinstance(event, ModeDecision):
+            work.decision(event)
+            work.advance(event.at)
+        elif isinstance(event, Tick):
+            work.advance(event.now)
+    work.advance(now)
+    return work.result()
+
+
+class _Work:
+    """The working copy of a state during one :func:`plan` call."""
+
+    def __init__(self, state: State, setup: Setup) -> None:
+        self.setup = setup
+        self.threads = dict(state.threads)
+        self.incidents = dict(state.incidents)
+        self.runs = dict(state.runs)
+        self.acks = dict(state.acks)
+        self.approvals = dict(state.approvals)
+        self.mode = state.mode
+        self.reports = state.reports
+        self.emitted = set(state.emitted)
+        self.clock = state.clock
+        self.actions: list[Action] = []
+
+    def result(self) -> tuple[State, tuple[Action, ...]]:
+        state = State(self.threads, self.incidents, self.runs, self.acks, self.approvals, self.mode, self.reports,
+                      frozenset(self.emitted), self.clock)
+        return state, tuple(self.actions)
+
+    def emit(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            if action.key not in self.emitted:
+                self.emitted.add(action.key)
+                self.actions.append(action)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def crossing(self, event: LevelCrossing) -> None:
+        slot = thread_key(event.hazard, event.item_id)
+        thread, rule = apply_crossing(self.threads.get(slot), event)
+        if rule is None or thread is None:
+            return
+        self.threads[slot] = thread
+        if rule in ("WARN-RAISE", "WARN-UP"):
+            self.mode = mode.note_trigger(self.mode, event.at)
+        incident = self._incident(event.hazard, event.at)
+        where = self._unit(thread)
+        change = f"{Level(event.from_level).zh}→{thread.level.zh} L{int(event.from_level)}→L{int(thread.level)}"
+        summary = (f"{thread.hazard.zh}预警 {thread.item_id}：{change}"
+                   + (f"（{event.reason}）" if event.reason else ""))
+        self.emit([RecordTimeline(
+            key=f"{thread.id}/v{thread.version}/timeline", at=event.at, incident=incident.id, rule_id=rule,
+            label=label(rule, change), actor="warn", role=None, org_unit=where, entry=TimelineKind.WARNING,
+            summary=summary,
+            details={"thread": thread.id, "version": thread.version, "level": int(thread.level),
+                     "drivers": ", ".join(thread.drivers), "reason": event.reason},
+        )])
+        if thread.level >= Level.BLUE:
+            kind = BroadcastKind.RAISE if rule == "WARN-RAISE" else BroadcastKind.UPDATE
+            self.emit([Broadcast(
+                key=f"{thread.id}/v{thread.version}/broadcast", at=event.at, incident=incident.id, rule_id=rule,
+                label=label(rule, change), thread=thread.id, version=thread.version, broadcast=kind,
+                hazard=thread.hazard, item_id=thread.item_id, level=thread.level, text=summary,
+            )])
+        for playbook in self.setup.playbooks:
+            run_id = f"{playbook.id}@{playbook.version}:{thread.id}"
+            if run_id not in self.runs and playbook.matches(thread.hazard, thread.item_kind, thread.level):
+                self.runs[run_id] = Run(run_id, playbook.id, slot, thread.id, incident.id, event.at)
+                self.emit([RecordTimeline(
+                    key=f"{incident.id}/{run_id}/start", at=event.at, incident=incident.id, rule_id="PB-START",
+                    label=label("PB-START", f"{playbook.id} v{playbook.version}"), actor="warn", role=None,
+                    org_unit=where, entry=TimelineKind.PLAYBOOK,
+                    summary=f"启动预案 {playbook.title}：{thread.item_id} {thread.level.zh}",
+                    details={"playbook": playbook.id, "version": playbook.version, "thread": thread.id},
+                )])
+
+    def answer(self, event: AckAnswered) -> None:
+        req = self.acks.get(event.request)
+        if req is None:
+            return
+        req, actions = acks.answer(req, event)
+        self.acks[req.id] = req
+        self.emit(actions)
+        deferred = self.approvals.pop(req.id, None)
+        if deferred is not None and event.accepted and actions:
+            self.emit([replace(deferred, at=event.at)])
+
+    def decision(self, event: ModeDecision) -> None:
+        before = self.mode
+        self.mode, actions = mode.decide(self.mode, event, self.setup.mode)
+        self.emit(actions)
+        self._mode_changed(before, event.at)
+
+    # --- time -------------------------------------------------------------------------------
+
+    def advance(self, t: datetime) -> None:
+        t = t if self.clock is None else max(t, self.clock)
+        self.clock = t
+        for slot, thread in list(self.threads.items()):
+            cleared = clear_due(thread, t, self.setup.all_clear_hold)
+            if cleared is not None:
+                self._clear(slot, cleared)
+        for run_id in sorted(self.runs):
+            self._steps(run_id, t)
+        for request in sorted(self.acks):
+            req, actions = acks.tick(self.acks[request], t, self.setup.roster, self.setup.commander)
+            self.acks[request] = req
+            self.emit(actions)
+        before = self.mode
+        self.mode, actions = mode.review(self.mode, self.threads.values(), t, self.setup.mode)
+        self.emit(actions)
+        self._mode_changed(before, t)
+        self.reports, due = reports.follow_ups(self.reports, t, self.setup.reports)
+        self._report_tasks(due)
+
+    def _clear(self, slot: str, thread: WarningThread) -> None:
+        self.threads[slot] = thread
+        at = thread.cleared_at
+        incident = self.incidents[thread.hazard]
+        summary = f"{thread.hazard.zh}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
+        common = dict(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
+        self.emit([
+            RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
+                           org_unit=self._unit(thread), entry=TimelineKind.WARNING, summary=summary,
+                           details={"thread": thread.id, "version": thread.version}),
+            Broadcast(key=f"{thread.id}/v{thread.version}/broadcast", **common, thread=thread.id,
+                      version=thread.version, broadcast=BroadcastKind.ALL_CLEAR, hazard=thread.hazard,
+                      item_id=thread.item_id, level=Level.NONE, text=summary),
+        ])
+        for run_id, run in list(self.runs.items()):
+            if run.thread == thread.id:
+                self.runs[run_id] = replace(run, ended=True)
+        if not any(t.active and t.hazard is thread.hazard for t in self.threads.values()):
+            self.incidents[thread.hazard] = replace(incident, closed_at=at)
+            text = f"{thread.hazard.zh}事件关闭：全部预警已解除"
+            self.emit([
+                CloseIncident(key=f"{incident.id}/close", at=at, incident=incident.id, rule_id="INC-CLOSE",
+                              label=label("INC-CLOSE", incident.id), hazard=thread.hazard),
+                RecordTimeline(key=f"{incident.id}/close/timeline", at=at, incident=incident.id, rule_id="INC-CLOSE",
+                               label=label("INC-CLOSE", incident.id), actor="warn", role=None,
+                               org_unit=f"district.{self.setup.district}", entry=TimelineKind.INCIDENT, summary=text,
+                               details={"hazard": str(thread.hazard)}),
+            ])
+
+    def _incident(self, hazard: Hazard, at: datetime) -> Incident:
+        current = self.incidents.get(hazard)
+        if current is not None and current.closed_at is None:
+            return current
+        incident = Incident(f"INC-{hazard}-{at.strftime('%Y%m%dT%H%MZ')}", hazard, at)
+        self.incidents[hazard] = incident
+        text = f"{hazard.zh}事件开启"
+        self.emit([
+            OpenIncident(key=f"{incident.id}/open", at=at, incident=incident.id, rule_id="INC-OPEN",
+                         label=label("INC-OPEN", incident.id), hazard=hazard),
+            RecordTimeline(key=f"{incident.id}/open/timeline", at=at, incident=incident.id, rule_id="INC-OPEN",
+                           label=label("INC-OPEN", incident.id), actor="warn", role=None,
+                           org_unit=f"district.{self.setup.district}", entry=TimelineKind.INCIDENT, summary=text,
+                           details={"hazard": str(hazard)}),
+        ])
+        return incident
+
+    # --- playbook steps ---------------------------------------------------------------------
+
+    def _steps(self, run_id: str, t: datetime) -> None:
+        run = self.runs[run_id]
+        thread = self.threads[run.slot]
+        if run.ended or thread.id != run.thread:
+            return
+        playbook = next(p for p in self.setup.playbooks if f"{p.id}@{p.version}:{thread.id}" == run_id)
+        emitted = dict(run.emitted)
+        progress = True
+        while progress:
+            progress = False
+            for step in playbook.steps:
+                if step.id in emitted:
+                    continue
+                base = run.started_at if step.after is None else emitted.get(step.after)
+                if base is None or t < base + step.due or not step.applies(thread.level, self.mode.mode, dict(thread.attributes)):
+                    continue
+                at = min(t, max([base + step.due]
+                                + [thread.as_of for c in step.condition if c.subject == "level"]
+                                + [self.mode.since for c in step.condition
+                                   if c.subject == "mode" and self.mode.since is not None]))
+                emitted[step.id] = at
+                self._emit_step(playbook, step, run, thread, at)
+                progress = True
+        self.runs[run_id] = replace(run, emitted=emitted)
+
+    def _emit_step(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread, at: datetime) -> None:
+        key = f"{run.incident}/{run.id}/{step.id}/a0"
+        context = {"district": self.setup.district, "town": thread.town or self.setup.district,
+                   "item": thread.item_id}
+        text = step.text.format_map(_Fields(
+            district=self.setup.district, town=thread.town or self.setup.district, item=thread.item_id,
+            hazard=thread.hazard.zh, level=thread.level.colour, level_zh=thread.level.zh,
+            drivers="、".join(thread.drivers) or "—", **{k: str(v) for k, v in thread.attributes}))
+        targets = tuple(p.resolve(context) for p in (step.owner, *step.escalate))
+        common = dict(at=at, incident=run.incident, rule_id="PB-STEP",
+                      label=label("PB-STEP", f"{playbook.id}.{step.phase}.{step.id}"))
+        owner = targets[0]
+        if step.action is StepAction.NOTIFY:
+            assignee = self._assign(key, targets, at, run.incident)
+            self.emit([Notify(key=key, **common, to=assignee, text=text)])
+            owner = assignee.post
+        elif step.action is StepAction.TASK:
+            assignee = self._assign(key, targets, at, run.incident)
+            self.emit([CreateTask(key=key, **common, task=key, owner=assignee, text=text, due=at + step.within)])
+            owner = assignee.post
+            if step.ack is not None:
+                self._ask(f"{key}/handoff", AckKind.TASK, run.incident, text,
+                          targets[targets.index(owner):] if owner in targets else (owner,), step.ack, at)
+        elif step.action is StepAction.ACK_REQUEST:
+            self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at)
+        elif step.action is StepAction.BROADCAST:
+            broadcast = Broadcast(key=key, **common, thread=thread.id, version=thread.version,
+                                  broadcast=BroadcastKind.PUBLIC, hazard=thread.hazard, item_id=thread.item_id,
+                                  level=thread.level, text=text)
+            if step.approval is None:
+                self.emit([broadcast])
+            else:
+                approver = step.approval.resolve(context)
+                self.approvals[f"{key}/approval"] = broadcast
+                self._ask(f"{key}/approval", AckKind.APPROVAL, run.incident, text,
+                          (approver, *targets[1:]), step.ack, at)
+        else:
+            before = self.mode
+            self.mode, actions = mode.propose(self.mode, Mode.WARTIME, step.response, "MODE-PROPOSE",
+                                              f"{playbook.id}.{step.id} {text}", at, self.setup.mode)
+            self.emit(actions)
+            self._mode_changed(before, at)
+        self.emit([RecordTimeline(
+            key=f"{key}/timeline", **common, actor="warn", role=None, org_unit=str(owner.org),
+            entry=TimelineKind.PLAYBOOK, summary=f"{playbook.title} · {step.id}（{step.action}）→ {owner}：{text}",
+            details={"playbook": playbook.id, "version": playbook.version, "phase": step.phase, "step": step.id,
+                     "action": str(step.action), "owner": str(owner), "thread": thread.id,
+                     "level": int(thread.level)},
+        )])
+
+    def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str) -> Assignee:
+        """The first post of ``targets`` with somebody on duty (the commander when none has),
+        recording every unfilled post passed over."""
+        roster = self.setup.roster
+        for i, post in enumerate(targets):
+            person = roster.who(post.role, post.org, at)
+            if person is not None:
+                return Assignee(post, person)
+            following = targets[i + 1] if i + 1 < len(targets) else self.setup.commander
+            self.emit([RecordTimeline(
+                key=f"{key}/unfilled{i}/timeline", at=at, incident=incident, rule_id="ROSTER-UNFILLED",
+                label=label("ROSTER-UNFILLED", f"{post} → {following}"), actor="warn", role=None,
+                org_unit=str(post.org), entry=TimelineKind.ROSTER,
+                summary=f"{post} 无人在岗，转 {following}", details={"post": str(post), "next": str(following)},
+            )])
+        commander = self.setup.commander
+        return Assignee(commander, roster.who(commander.role, commander.org, at))
+
+    def _ask(self, request: str, kind: AckKind, incident: str | None, subject: str, targets: tuple[Post, ...],
+             wait: timedelta, at: datetime) -> None:
+        if request in self.acks:
+            return
+        req, actions = acks.open_request(request, kind, incident, subject, targets, wait, at, self.setup.roster,
+                                         self.setup.commander)
+        self.acks[request] = req
+        self.emit(actions)
+
+    # --- mode and reports -------------------------------------------------------------------
+
+    def _mode_changed(self, before: ModeState, at: datetime) -> None:
+        now = self.mode
+        if before.mode is Mode.PEACETIME and now.mode is Mode.WARTIME:
+            self.reports, due = reports.start(now.period, now.since or at, self.setup.reports)
+            self._report_tasks(due)
+            self.reports, due = reports.follow_ups(self.reports, at, self.setup.reports)
+            self._report_tasks(due)
+        elif before.mode is Mode.WARTIME and now.mode is Mode.PEACETIME:
+            self.reports, due = reports.finish(self.reports, now.since or at, self.setup.reports)
+            self._report_tasks(due)
+
+    def _report_tasks(self, due: list[ReportDue]) -> None:
+        scribe = Post(OrgUnit(OrgLevel.DISTRICT, self.setup.district), Role.SCRIBE)
+        chain = (scribe, Post(OrgUnit(OrgLevel.DISTRICT, self.setup.district), Role.LEADER_ON_DUTY))
+        for report in due:
+            owner = self._assign(report.key, chain, report.created, None)
+            text = f"{report.title}：据时间线核对并报送（第 {self.reports.period} 次战时）"
+            common = dict(at=report.created, incident=None, rule_id=report.rule_id,
+                          label=label(report.rule_id, f"w{self.reports.period} #{report.number}"))
+            self.emit([
+                CreateTask(key=report.key, **common, task=report.key, owner=owner, text=text, due=report.due),
+                RecordTimeline(key=f"{report.key}/timeline", **common, actor="warn", role=None,
+                               org_unit=str(owner.post.org), entry=TimelineKind.REPORT,
+                               summary=f"{text}，{owner.post}（{owner.person or '无人在岗'}）于 {report.due.isoformat()} 前",
+                               details={"report": report.key, "number": report.number,
+                                        "due": report.due.isoformat()}),
+            ])
+
+    @staticmethod
+    def _unit(thread: WarningThread) -> str:
+        if thread.item_kind is ItemKind.POINT:
+            return f"point.{thread.item_id}"
+        return f"town.{thread.town}" if thread.town else f"district.{thread.item_id}"
+
+
+class _Fields(dict):
+    """Text fields; an attribute the item does not carry reads 未知 (unknown), never breaks a step."""
+
+    def __missing__(self, key: str) -> str:
+        return "未知"

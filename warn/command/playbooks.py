@@ -1,0 +1,365 @@
+"""Playbooks (预案): the warn → prevent → respond steps of one hazard, as data.
+
+A playbook file (``playbooks/*.yaml``) is validated by :class:`PlaybookFile`
+(``extra="forbid"``) and becomes a frozen :class:`Playbook`. Schema::
+
+    playbook: landslide            # id, [a-z0-9_]
+    version: 1
+    hazard: landslide              # landslide | waterlogging | rainstorm
+    title: 地质灾害隐患点预案 …
+    source: where the procedure comes from
+    attributes: [threatened_people]  # item attributes the texts quote
+    trigger:
+      level: blue                  # a run starts when an item is at this level or above
+      scope: point                 # zone | point | district
+    phases:                        # warn, prevent, respond: lists of steps
+      warn:
+        - id: notify_monitor       # unique in the file
+          action: notify           # notify | task | ack_request | broadcast | propose_mode
+          owner: point.{item}.monitor    # <district|town|point>.<unit>.<role>; unit a literal code
+                                         # or {district}, {town}, {item}
+          text: "{item} {level_zh}预警 …"  # fields: item, town, district, hazard, level, level_zh,
+                                         # drivers, and the declared attributes
+          condition: level >= orange and mode == wartime   # optional
+          after: other_step        # optional: due counts from that step's emission
+          due: PT30M               # optional (PT0M): after the run's start or the `after` step
+          within: PT1H             # task: time to complete (required for task)
+          ack: PT15M               # deadline to answer (required for ack_request and for a
+                                   # broadcast with approval; a task with ack is a hand-off);
+                                   # each escalation gets the same time again
+          escalate: [town.{town}.town_leader, district.{district}.commander]
+                                   # ordered: who gets it when unanswered or unfilled
+          approval: district.{district}.leader_on_duty   # broadcast only: who must approve first
+          response: III            # propose_mode only: the response level proposed
+
+The planner runs one playbook per warning thread whose hazard and item kind match
+and whose level reaches the trigger. A step is emitted once, when its due time has
+come and its condition holds (it waits while the condition does not hold).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from warn.command.model import (
+    Hazard,
+    ItemKind,
+    Mode,
+    OrgLevel,
+    OrgUnit,
+    Post,
+    ResponseLevel,
+    Role,
+)
+from warn.declarative import Duration, Strict
+from warn.errors import Problem
+from warn.vocab import Level
+
+LevelName = Literal["blue", "yellow", "orange", "red"]
+
+#: Fields an org-unit template may use.
+UNIT_FIELDS = ("district", "item", "town")
+#: Fields every text may use (besides the playbook's declared attributes).
+TEXT_FIELDS = ("district", "drivers", "hazard", "item", "level", "level_zh", "town")
+#: The phases, in order.
+PHASES = ("warn", "prevent", "respond")
+
+
+class StepAction(StrEnum):
+    """What a step does (the playbook vocabulary)."""
+
+    NOTIFY = "notify"
+    TASK = "task"
+    ACK_REQUEST = "ack_request"
+    BROADCAST = "broadcast"
+    PROPOSE_MODE = "propose_mode"
+
+
+# --- templates and conditions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostTemplate:
+    """``<level>.<unit>.<role>`` with the unit a literal code or ``{district}``/``{town}``/``{item}``."""
+
+    level: OrgLevel
+    unit: str
+    role: Role
+
+    def resolve(self, context: Mapping[str, str]) -> Post:
+        """The post for a run's context (``district``, ``town``, ``item``)."""
+        code = context[self.unit[1:-1]] if self.unit.startswith("{") else self.unit
+        return Post(OrgUnit(self.level, code), self.role)
+
+    def __str__(self) -> str:
+        return f"{self.level}.{self.unit}.{self.role}"
+
+
+def parse_post(text: str) -> PostTemplate:
+    """Parse an owner / escalation / approval template; ``ValueError`` says what was expected."""
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise ValueError("an org unit template <district|town|point>.<unit>.<role>, e.g. town.{town}.duty_officer")
+    level, unit, role = parts
+    if level not in OrgLevel.__members__.values():
+        raise ValueError(f"an org level among {', '.join(OrgLevel)} before the first dot, got {level!r} in {text!r}")
+    if unit.startswith("{") or unit.endswith("}"):
+        if unit[1:-1] not in UNIT_FIELDS or not (unit.startswith("{") and unit.endswith("}")):
+            raise ValueError(f"a template field among {', '.join('{' + f + '}' for f in UNIT_FIELDS)}, "
+                             f"got {unit!r} in {text!r}")
+    elif not re.fullmatch(r"[A-Za-z0-9-]+", unit):
+        raise ValueError(f"an org unit code (letters, digits, -) or a template field, got {unit!r} in {text!r}")
+    if role not in Role.__members__.values():
+        raise ValueError(f"a role among {', '.join(sorted(Role))}, got {role!r} in {text!r}")
+    return PostTemplate(OrgLevel(level), unit, Role(role))
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a condition: ``level <op> <level>``, ``mode <op> <mode>`` or ``attr.<name> <op> <word>``."""
+
+    subject: Literal["level", "mode", "attr"]
+    op: str
+    value: Level | Mode | str
+    name: str = ""
+
+    def holds(self, level: Level, mode: Mode, attributes: Mapping[str, object]) -> bool:
+        """Whether the clause holds at ``level`` and ``mode`` for an item with ``attributes``."""
+        if self.subject == "mode":
+            return (mode is self.value) == (self.op == "==")
+        if self.subject == "attr":
+            return (str(attributes.get(self.name)) == self.value) == (self.op == "==")
+        return _OPS[self.op](int(level), int(self.value))
+
+
+_OPS = {">=": int.__ge__, ">": int.__gt__, "==": int.__eq__, "<=": int.__le__, "<": int.__lt__, "!=": int.__ne__}
+_CLAUSE = re.compile(r"^\s*(level|mode|attr\.[a-z_][a-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*([A-Za-z0-9_-]+)\s*$")
+
+
+def parse_condition(text: str) -> tuple[Clause, ...]:
+    """Parse ``level >= orange and mode == wartime and attr.kind == underpass``; ``ValueError`` says what was expected."""
+    clauses = []
+    for part in text.split(" and "):
+        match = _CLAUSE.match(part)
+        if not match:
+            raise ValueError("clauses like 'level >= orange', 'mode == wartime' or 'attr.kind == underpass' "
+                             f"joined by 'and', got {part.strip()!r}")
+        subject, op, value = match.groups()
+        if subject.startswith("attr."):
+            if op not in ("==", "!="):
+                raise ValueError(f"an attribute compared with == or !=, got {op!r}")
+            clauses.append(Clause("attr", op, value, subject.removeprefix("attr.")))
+        elif subject == "level":
+            if value not in ("none", "blue", "yellow", "orange", "red"):
+                raise ValueError(f"a level among none, blue, yellow, orange, red, got {value!r}")
+            clauses.append(Clause("level", op, Level[value.upper()]))
+        else:
+            if op not in ("==", "!="):
+                raise ValueError(f"mode compared with == or !=, got {op!r}")
+            if value not in ("peacetime", "wartime"):
+                raise ValueError(f"a mode among peacetime, wartime, got {value!r}")
+            clauses.append(Clause("mode", op, Mode(value)))
+    return tuple(clauses)
+
+
+def text_fields(text: str) -> list[str]:
+    """The replacement fields of a text template (``ValueError`` if it does not parse)."""
+    return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+
+
+# --- the file schema --------------------------------------------------------------------------
+
+
+class StepSpec(Strict):
+    """One step of a phase."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    action: StepAction
+    owner: str
+    text: str = Field(min_length=1)
+    condition: str | None = None
+    after: str | None = None
+    due: Duration = timedelta(0)
+    within: Duration | None = None
+    ack: Duration | None = None
+    escalate: list[str] = Field(default_factory=list)
+    approval: str | None = None
+    response: Literal["IV", "III", "II", "I"] | None = None
+
+    @field_validator("owner", "approval")
+    @classmethod
+    def _post(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_post(value)
+        return value
+
+    @field_validator("escalate")
+    @classmethod
+    def _chain(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            try:
+                parse_post(item)
+            except ValueError as err:
+                raise ValueError(f"{err} (escalate entry {i})") from None
+        return value
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_condition(value)
+        return value
+
+    @field_validator("due", "within", "ack")
+    @classmethod
+    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(0):
+            raise ValueError("a duration of zero or more, like PT30M")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_for_action(self) -> StepSpec:
+        if self.action == StepAction.TASK and self.within is None:
+            raise ValueError("a task step to give within (time to complete, e.g. PT1H)")
+        if self.action == StepAction.ACK_REQUEST and self.ack is None:
+            raise ValueError("an ack_request step to give ack (the answer deadline, e.g. PT15M)")
+        if self.action == StepAction.PROPOSE_MODE and self.response is None:
+            raise ValueError("a propose_mode step to give response (IV, III, II or I)")
+        if self.approval is not None and self.action != StepAction.BROADCAST:
+            raise ValueError("approval only on a broadcast step")
+        if self.approval is not None and self.ack is None:
+            raise ValueError("a broadcast step with approval to give ack (the approval deadline, e.g. PT30M)")
+        if self.ack is not None and self.action not in (StepAction.TASK, StepAction.ACK_REQUEST) \
+                and self.approval is None:
+            raise ValueError("ack only on a task, an ack_request or a broadcast with approval")
+        return self
+
+
+class TriggerSpec(Strict):
+    """When a playbook starts for an item."""
+
+    level: LevelName
+    scope: ItemKind
+
+
+class PhasesSpec(Strict):
+    """The three phases, each a list of steps."""
+
+    warn: list[StepSpec] = Field(default_factory=list)
+    prevent: list[StepSpec] = Field(default_factory=list)
+    respond: list[StepSpec] = Field(default_factory=list)
+
+
+class PlaybookFile(Strict):
+    """A playbook file (``playbooks/<hazard>.yaml``)."""
+
+    playbook: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int = Field(ge=1)
+    hazard: Hazard
+    title: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    attributes: list[str] = Field(default_factory=list)
+    trigger: TriggerSpec
+    phases: PhasesSpec
+
+    def steps(self) -> list[tuple[str, int, StepSpec]]:
+        """Every step with its phase and position, in phase order."""
+        return [(phase, i, step) for phase in PHASES for i, step in enumerate(getattr(self.phases, phase))]
+
+    def params(self) -> Playbook:
+        """The frozen playbook."""
+        return Playbook(
+            id=self.playbook, version=self.version, hazard=self.hazard, title=self.title,
+            trigger=Level[self.trigger.level.upper()], scope=self.trigger.scope,
+            steps=tuple(
+                Step(
+                    id=s.id, phase=phase, action=s.action, owner=parse_post(s.owner), text=s.text,
+                    condition=parse_condition(s.condition) if s.condition else (), after=s.after, due=s.due,
+                    within=s.within, ack=s.ack, escalate=tuple(parse_post(e) for e in s.escalate),
+                    approval=parse_post(s.approval) if s.approval else None,
+                    response=ResponseLevel[s.response] if s.response else None,
+                )
+                for phase, _, s in self.steps()
+            ),
+        )
+
+
+# --- the frozen playbook ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """A validated step (see the module docstring for the meaning of each field)."""
+
+    id: str
+    phase: str
+    action: StepAction
+    owner: PostTemplate
+    text: str
+    condition: tuple[Clause, ...]
+    after: str | None
+    due: timedelta
+    within: timedelta | None
+    ack: timedelta | None
+    escalate: tuple[PostTemplate, ...]
+    approval: PostTemplate | None
+    response: ResponseLevel | None
+
+    def applies(self, level: Level, mode: Mode, attributes: Mapping[str, object]) -> bool:
+        """Whether every clause of the condition holds."""
+        return all(clause.holds(level, mode, attributes) for clause in self.condition)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A validated playbook."""
+
+    id: str
+    version: int
+    hazard: Hazard
+    title: str
+    trigger: Level
+    scope: ItemKind
+    steps: tuple[Step, ...]
+
+    def matches(self, hazard: Hazard, item_kind: ItemKind, level: Level) -> bool:
+        """Whether a warning of ``hazard`` on an ``item_kind`` at ``level`` starts this playbook."""
+        return hazard is self.hazard and item_kind is self.scope and level >= self.trigger
+
+
+def cross_check(spec: PlaybookFile, where: str) -> list[Problem]:
+    """Problems between steps: duplicate ids, ``after`` naming no earlier step, unknown text fields."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    fields = set(TEXT_FIELDS) | set(spec.attributes)
+    for phase, _, step in spec.steps():
+        key = f"phases.{phase}.{step.id}"
+        if step.id in seen:
+            problems.append(Problem(where, f"{key}.id", "step ids unique in the file", repr(step.id)))
+        if step.after is not None and step.after not in seen:
+            problems.append(Problem(where, f"{key}.after", "the id of a step defined before this one",
+                                    repr(step.after), f"steps before it: {', '.join(sorted(seen)) or 'none'}"))
+        seen.add(step.id)
+        for clause in parse_condition(step.condition) if step.condition else ():
+            if clause.subject == "attr" and clause.name not in spec.attributes:
+                problems.append(Problem(where, f"{key}.condition", f"attributes among the declared ones "
+                                        f"({', '.join(spec.attributes) or 'none'})", f"attr.{clause.name}",
+                                        "declare item attributes under attributes:"))
+        try:
+            names = text_fields(step.text)
+        except ValueError as err:
+            problems.append(Problem(where, f"{key}.text", "a text with {field} templates", str(err)))
+            continue
+        for name in names:
+            if name not in fields:
+                problems.append(Problem(where, f"{key}.text", f"template fields among {', '.join(sorted(fields))}",
+                                        "{" + name + "}", "declare item attributes under attributes:"))
+    return problems
