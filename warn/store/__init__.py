@@ -10,10 +10,22 @@ The rest of the project uses :class:`Store` only::
 Modules: :mod:`~warn.store.engine` (engines and SQLite settings),
 :mod:`~warn.store.schema` (tables), :mod:`~warn.store.migrate` (Alembic, run from
 code; revisions in ``migrations/versions/``), :mod:`~warn.store.records` (what reads
-return besides readings), :mod:`~warn.store.store` (the API).
+return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline,
+``store.timeline``), :mod:`~warn.store.store` (the API).
 """
 
-from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
+from warn.store.records import (
+    Heartbeat,
+    LevelRecord,
+    ModelState,
+    NewEntry,
+    Revision,
+    TimelineEntry,
+    VerifyResult,
+    WriteResult,
+)
 from warn.store.store import Store
+from warn.store.timeline import CORRECTION, GENESIS, Timeline
 
-__all__ = ["Heartbeat", "LevelRecord", "ModelState", "Revision", "Store", "WriteResult"]
+__all__ = ["CORRECTION", "GENESIS", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
+           "Timeline", "TimelineEntry", "VerifyResult", "WriteResult"]

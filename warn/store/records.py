@@ -1,9 +1,12 @@
-"""Records the store hands back besides readings: write counts, revisions, heartbeats, model states, levels."""
+"""Records the store takes and hands back besides readings: write counts, revisions, heartbeats, model states,
+levels, timeline entries and the timeline's verification."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -140,3 +143,106 @@ class LevelRecord:
     level: int
     below_since: datetime | None
     evidence_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """一条待写入的时间线记录 / a timeline entry to append (:meth:`warn.store.timeline.Timeline.append`).
+
+    The store adds ``seq``, ``recorded_at``, ``prev_hash`` and ``hash``.
+
+    Attributes
+    ----------
+    occurred_at
+        When the change of state happened (timezone-aware).
+    actor
+        Who made it: a person, or the system component (``cycle``, ``planner``).
+    role
+        The role they acted in (``duty_officer`` …).
+    kind
+        What kind of change (``warning.issued``, ``mode.changed``, ``correction`` …).
+    summary
+        For people, zh-CN first, then English; kept as written.
+    org_unit
+        The org unit they acted for; may be empty.
+    incident
+        The incident it belongs to; ``None`` for none.
+    details
+        Machine-readable particulars, JSON-serialisable (no NaN or infinities).
+    refs
+        ``seq`` of earlier entries it refers to (the entry a correction corrects …).
+    key
+        Idempotency key of the cause (the planner's action key); an entry whose key is
+        already recorded is not appended again. ``None`` for entries without one.
+    """
+
+    occurred_at: datetime
+    actor: str
+    role: str
+    kind: str
+    summary: str
+    org_unit: str = ""
+    incident: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    refs: tuple[int, ...] = ()
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """一条已记录的时间线记录 / one recorded timeline entry, as stored.
+
+    Attributes
+    ----------
+    seq
+        Its position: 1, 2, 3, … without gaps, assigned by the store.
+    occurred_at, recorded_at
+        When it happened, and when the store recorded it (the store's clock); UTC.
+    incident, actor, role, org_unit, kind, summary, details, refs, key
+        As given in :class:`NewEntry` (details as decoded from the stored JSON).
+    prev_hash
+        The previous entry's ``hash`` (:data:`warn.store.timeline.GENESIS` for seq 1).
+    hash
+        SHA-256, hex, of this entry's canonical form (:func:`warn.store.timeline.entry_hash`).
+    """
+
+    seq: int
+    occurred_at: datetime
+    recorded_at: datetime
+    incident: str | None
+    actor: str
+    role: str
+    org_unit: str
+    kind: str
+    summary: str
+    details: dict[str, Any]
+    refs: tuple[int, ...]
+    key: str | None
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """时间线校验结果 / what :meth:`warn.store.timeline.Timeline.verify` found.
+
+    Attributes
+    ----------
+    ok
+        Every entry matches its hash and links to the one before, seq 1, 2, 3, … without gaps.
+    count
+        Entries verified (when not ``ok``: those before the first bad one).
+    head_hash
+        The hash of the last verified entry (:data:`warn.store.timeline.GENESIS` when none).
+    first_bad_seq, first_bad_kind
+        The first entry that does not match, and its kind; ``None`` when ``ok``.
+    reason
+        Why it does not match, zh-CN then English; empty when ``ok``.
+    """
+
+    ok: bool
+    count: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    first_bad_kind: str | None = None
+    reason: str = ""

@@ -30,6 +30,22 @@ model_states
 level_memory
     Levels with memory: one row per (hazard, item) — the remembered level, since when
     the score has stayed below its boundary − margin, and the last evidence time.
+incidents, mode_changes
+    An incident per event handled (hazard, opened/closed, response level, mode) and
+    every change of mode with who proposed and who decided it, and the rule behind it.
+warnings, warning_messages
+    One row per warning thread (hazard, zone or point): level, status (active/cleared),
+    onset, expiry, incident; every CAP message of a thread (Alert/Update/Cancel), immutable.
+playbook_runs, tasks, ack_requests, roster
+    Playbooks started in an incident (their state as JSON text), the tasks their steps
+    hand to roles (idempotency key unique), every 叫应 call, approval or task
+    acknowledgement asked for (deadline, escalation step, chain as JSON text), and who
+    holds which role in which org unit when.
+timeline
+    The append-only, hash-chained record of every change of state
+    (:mod:`warn.store.timeline`): ``seq`` 1, 2, 3, … assigned by the store, details
+    and refs as canonical JSON text, each row's ``hash`` covering its content and the
+    previous row's hash.
 """
 
 from __future__ import annotations
@@ -56,6 +72,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -196,4 +213,144 @@ level_memory = Table(
     Column("evidence_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("hazard", "item_id", name="pk_level_memory"),
+)
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("incident_id", String(64), primary_key=True),
+    Column("hazard", String(32), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("response_level", SmallInteger, nullable=False, server_default="0"),
+    Column("mode", String(32), nullable=False),
+)
+
+warnings = Table(
+    "warnings",
+    metadata,
+    Column("thread_id", String(128), primary_key=True),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("onset", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime, nullable=True),
+    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=True),
+    Index("ix_warnings_item", "hazard", "item_id"),
+)
+
+warning_messages = Table(
+    "warning_messages",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("thread_id", String(128), ForeignKey("warnings.thread_id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("identifier", name="uq_warning_messages_identifier"),
+    Index("ix_warning_messages_thread", "thread_id", "sent_at"),
+)
+
+mode_changes = Table(
+    "mode_changes",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_mode", String(32), nullable=False),
+    Column("to_mode", String(32), nullable=False),
+    Column("response_level", SmallInteger, nullable=False, server_default="0"),
+    Column("proposed_by", String(128), nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("rule_id", String(64), nullable=False, server_default=""),
+)
+
+playbook_runs = Table(
+    "playbook_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=False),
+    Column("playbook_id", String(64), nullable=False),
+    Column("playbook_version", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="{}"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=False),
+    Column("run_id", String(64), ForeignKey("playbook_runs.run_id"), nullable=True),
+    Column("step_id", String(64), nullable=False, server_default=""),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("owner_role", String(64), nullable=False),
+    Column("org_unit", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("acked_by", String(128), nullable=True),
+    Column("acked_at", UTCDateTime, nullable=True),
+    Column("done_by", String(128), nullable=True),
+    Column("done_at", UTCDateTime, nullable=True),
+    Column("evidence", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_tasks_idempotency_key"),
+    Index("ix_tasks_incident", "incident_id", "status"),
+)
+
+ack_requests = Table(
+    "ack_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("addressee_role", String(64), nullable=False),
+    Column("org_unit", String(64), nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("escalation_step", SmallInteger, nullable=False, server_default="0"),
+    Column("chain", Text, nullable=False, server_default="[]"),
+    Column("answered_by", String(128), nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("channel", String(32), nullable=True),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_ack_requests_idempotency_key"),
+    Index("ix_ack_requests_deadline", "answered_at", "deadline"),
+)
+
+roster = Table(
+    "roster",
+    metadata,
+    Column("org_unit", String(64), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("person", String(128), nullable=False),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_to", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("org_unit", "role", "person", "valid_from", name="pk_roster"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("seq", _ID, primary_key=True, autoincrement=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("incident_id", String(64), nullable=True),
+    Column("actor", String(128), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("org_unit", String(64), nullable=False, server_default=""),
+    Column("kind", String(32), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Column("refs", Text, nullable=False, server_default="[]"),
+    Column("idempotency_key", String(255), nullable=True, unique=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_timeline_incident", "incident_id", "seq"),
 )

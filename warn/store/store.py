@@ -1,4 +1,4 @@
-"""The store: the one API through which the project keeps sensors, readings and heartbeats.
+"""The store: the one API through which the project keeps sensors, readings, heartbeats and the timeline.
 
 :class:`Store` wraps an engine (:mod:`warn.store.engine`) and the tables of
 :mod:`warn.store.schema`. Every method is one transaction; every time goes in and
@@ -11,6 +11,9 @@ changed value, flag or rule into a *revision* (the row takes the new version; a
 recorded one. The batch is written with a handful of bulk statements whatever its
 size — one look-up of the catalogue, one of the existing keys, then executemany
 inserts and updates — so ingest stays far above the project's 20,000 readings/s.
+
+The timeline is reached as ``store.timeline`` (:class:`warn.store.timeline.Timeline`):
+append, read, verify and correct; it has no way to update or delete an entry.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from warn.store.schema import (
     readings,
     sensors,
 )
+from warn.store.timeline import Timeline
 from warn.vocab import QCFlag, SensorKind
 
 #: Keys (or ids) per statement in bulk look-ups: well under SQLite's 32,766 and
@@ -94,14 +98,20 @@ class Store:
     engine
         An engine from :func:`warn.store.engine.make_engine`.
     now
-        The clock that stamps ``updated_at`` and ``revised_at`` (the simulated clock
-        in a replay or drill).
+        The clock that stamps ``updated_at``, ``revised_at`` and the timeline's
+        ``recorded_at`` (the simulated clock in a replay or drill).
+
+    Attributes
+    ----------
+    timeline
+        The append-only, hash-chained timeline (:class:`warn.store.timeline.Timeline`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
         self._now = now
         self._bulk = bulk_for(engine.dialect.name)
+        self.timeline = Timeline(engine, self._write, now)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
