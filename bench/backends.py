@@ -1,12 +1,12 @@
-"""The two stores a benchmark runs against: SQLite in a temporary file, PostgreSQL in a fresh schema.
-
-PostgreSQL is skipped with a message when the server is unreachable; its schema is
-dropped afterwards.
+"""What the benchmarks share: the best-of timer, and the two stores they run against —
+SQLite in a temporary file, PostgreSQL in a fresh schema (skipped with a message when
+the server is unreachable; its schema is dropped afterwards).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +17,16 @@ from sqlalchemy import create_engine, text
 from warn.store import Store
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall time of ``repeat`` calls, seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 @contextmanager

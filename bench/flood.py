@@ -13,12 +13,12 @@ Run: ``python bench/flood.py [--points 10000 100000] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from backends import best_of
 from warn.modelfiles import load_model_file
 from warn.risk import flood
 from warn.risk.levels import level_of
@@ -35,15 +35,6 @@ def make_rain(points: int, seed: int = 1) -> xr.DataArray:
     times = np.datetime64("2026-07-15T00:00", "ns") + np.arange(1, STEPS + 1) * np.timedelta64(1, "h")
     return xr.DataArray(rain, dims=("time", "point"), coords={"time": times}, attrs={"units": "mm", "step": "PT1H"})
 
-
-def best_of(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls, seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

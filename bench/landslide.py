@@ -12,13 +12,13 @@ Run: ``python bench/landslide.py [--cells 82000] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
-import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from backends import best_of
 from warn.modelfiles import load_model_file
 from warn.risk.landslide import soil_water_index
 
@@ -29,15 +29,6 @@ def make_rain(steps: int, cells: int, seed: int = 1) -> np.ndarray:
     """Hourly rain (steps, cells), mm: gamma(0.5, 4), mean 2 mm/h."""
     return np.random.default_rng(seed).gamma(0.5, 4.0, (steps, cells))
 
-
-def best_of(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls, seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

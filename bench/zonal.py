@@ -20,6 +20,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from backends import best_of
 from warn.geo.weights import build_weights, zonal_mean_max
 from warn.rainarray import make_rain
 
@@ -55,15 +56,6 @@ def make_rain_forecast(seed: int = 1):
     times = np.datetime64("2026-07-15T01:00") + np.arange(STEPS) * np.timedelta64(1, "h")
     return make_rain(values, time=times, lat=lat, lon=lon, step=timedelta(hours=1), source="bench: gamma(0.5, 2)")
 
-
-def best_of(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls, seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def exactextract_forecast(rain, layer) -> None:

@@ -27,14 +27,15 @@ import numpy as np
 import xarray as xr
 
 from warn.config import Settings
+from warn.cycle.memory import remember
 from warn.cycle.rain import as_hourly, issued_at, zone_layer
 from warn.geo.cells import cell_series
 from warn.modelfiles import load_model_file
 from warn.risk import flood
 from warn.risk.drivers import Driver
-from warn.risk.levels import LevelMemory, level_of, step
+from warn.risk.levels import level_of
 from warn.sources.readings import FlaggedReading
-from warn.store import LevelRecord, Store
+from warn.store import Store
 from warn.vocab import Level, QCFlag
 
 #: Model name of the saved bucket state in the store.
@@ -327,16 +328,10 @@ def _gauges(store: Store | None, settings: Settings, t0: datetime, params: flood
 def _remember(store: Store, items: list[FloodItem], t0: datetime, params: flood.FloodParams,
               persist: bool) -> list[FloodItem]:
     """The points' "now" level through levels with memory (up at once, down after the hold)."""
-    ids = [f"point:{item.item_id}" for item in items]
-    records = [{"item_id": r.item_id, "level": r.level, "below_since": r.below_since,
-                "last_evidence": r.evidence_at} for r in store.load_levels(STATE_MODEL)]
-    memory = LevelMemory.from_records(records, ids) if records else LevelMemory.empty(len(ids))
-    memory, _ = step(memory, np.array([item.score_now for item in items]), t0, params.levels)
-    if persist:
-        store.save_levels(STATE_MODEL, [LevelRecord(r["item_id"], r["level"], r["below_since"], r["last_evidence"])
-                                        for r in memory.to_records(ids)])
+    levels = remember(store, STATE_MODEL, [f"point:{item.item_id}" for item in items],
+                      np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
     return [replace(item, levels={**item.levels, "now": Level(int(level))})
-            for item, level in zip(items, memory.level, strict=True)]
+            for item, level in zip(items, levels, strict=True)]
 
 
 def _save_state(store: Store, t0: datetime, storage: np.ndarray, point_rain: xr.DataArray, buckets: xr.Dataset,

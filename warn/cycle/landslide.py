@@ -32,6 +32,7 @@ import numpy as np
 import xarray as xr
 
 from warn.config import Settings
+from warn.cycle.memory import remember
 from warn.cycle.rain import as_hourly, issued_at, zone_layer
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
@@ -52,8 +53,8 @@ from warn.risk.landslide import (
     trigger_score,
     zone_level,
 )
-from warn.risk.levels import LevelMemory, level_of, step
-from warn.store import LevelRecord, Store
+from warn.risk.levels import level_of
+from warn.store import Store
 from warn.vocab import Level
 
 #: Model name of the saved soil-water state in the store.
@@ -490,17 +491,11 @@ def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: Lands
     """The "now" level through levels with memory: the trigger score's level rises at once and
     falls only after the score has stayed below its boundary − margin for the hold time;
     the matrix and the official floor then apply to the remembered trigger level."""
-    ids = [f"{item.kind}:{item.item_id}" for item in items]
-    records = [{"item_id": r.item_id, "level": r.level, "below_since": r.below_since,
-                "last_evidence": r.evidence_at} for r in store.load_levels(STATE_MODEL)]
-    memory = LevelMemory.from_records(records, ids) if records else LevelMemory.empty(len(ids))
-    memory, _ = step(memory, np.array([item.score_now for item in items]), t0, params.levels)
-    if persist:
-        store.save_levels(STATE_MODEL, [LevelRecord(r["item_id"], r["level"], r["below_since"], r["last_evidence"])
-                                        for r in memory.to_records(ids)])
+    triggers = remember(store, STATE_MODEL, [f"{item.kind}:{item.item_id}" for item in items],
+                        np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
     return [replace(item, levels={**item.levels, "now": _level(item.susceptibility, Level(int(trigger)), params,
                                                               item.official)})
-            for item, trigger in zip(items, memory.level, strict=True)]
+            for item, trigger in zip(items, triggers, strict=True)]
 
 
 def _level(susceptibility: int, trigger: Level, params: LandslideParams, official: Level) -> Level:
