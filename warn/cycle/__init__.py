@@ -5,11 +5,20 @@ This package and ``service.py`` are the only places that orchestrate: they call
 So far the cycle covers the rain path (fetch a forecast run, decode it to the rainfall
 contract, aggregate it over a zone layer and score it with the rain model) and the
 sensor path (poll or receive readings, QC them against each sensor's recent good
-readings, upsert them, and mark silent feeds and sensors stale).
+readings, upsert them, and mark silent feeds and sensors stale), and the command step
+(plan the cycle's events, apply the actions to the store at most once, keep the
+planner's state: :mod:`warn.cycle.command`).
 """
 
+from warn.cycle.command import execute, load_state, run_command, save_state
 from warn.cycle.rain import fetch_run, open_location, score_rain, zone_layer
-from warn.cycle.sensors import Ingester, PollReport, mark_stale_sensors, open_ingester, poll_feed
+from warn.cycle.sensors import (
+           Ingester,
+           PollReport,
+           mark_stale_sensors,
+           open_ingester,
+           poll_feed,
+)
 
-__all__ = ["Ingester", "PollReport", "fetch_run", "mark_stale_sensors", "open_ingester", "open_location",
-           "poll_feed", "score_rain", "zone_layer"]
+__all__ = ["Ingester", "PollReport", "execute", "fetch_run", "load_state", "mark_stale_sensors", "open_ingester",
+           "open_location", "poll_feed", "run_command", "save_state", "score_rain", "zone_layer"]

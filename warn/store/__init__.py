@@ -11,9 +11,11 @@ Modules: :mod:`~warn.store.engine` (engines and SQLite settings),
 :mod:`~warn.store.schema` (tables), :mod:`~warn.store.migrate` (Alembic, run from
 code; revisions in ``migrations/versions/``), :mod:`~warn.store.records` (what reads
 return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline,
-``store.timeline``), :mod:`~warn.store.store` (the API).
+``store.timeline``), :mod:`~warn.store.command` (the planner's actions applied,
+``store.execute_actions``), :mod:`~warn.store.store` (the API).
 """
 
+from warn.store.command import ExecutionReport
 from warn.store.records import (
     Heartbeat,
     LevelRecord,
@@ -27,5 +29,5 @@ from warn.store.records import (
 from warn.store.store import Store
 from warn.store.timeline import CORRECTION, GENESIS, Timeline
 
-__all__ = ["CORRECTION", "GENESIS", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
+__all__ = ["CORRECTION", "GENESIS", "ExecutionReport", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
            "Timeline", "TimelineEntry", "VerifyResult", "WriteResult"]

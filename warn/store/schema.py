@@ -32,13 +32,14 @@ level_memory
     the score has stayed below its boundary − margin, and the last evidence time.
 incidents, mode_changes
     An incident per event handled (hazard, opened/closed, response level, mode) and
-    every change of mode with who proposed and who decided it, and the rule behind it.
+    every mode proposal and change with who proposed and who decided it (``NULL``
+    while pending), the rule behind it and the planner action's idempotency key.
 warnings, warning_messages
-    One row per warning thread (hazard, zone or point): level, status (active/cleared),
-    onset, expiry, incident; every CAP message of a thread (Alert/Update/Cancel), immutable.
+    One row per warning thread (hazard, zone or point): level, version, status
+    (active/cleared), onset, expiry, incident; every CAP message of a thread (Alert/Update/Cancel), immutable.
 playbook_runs, tasks, ack_requests, roster
     Playbooks started in an incident (their state as JSON text), the tasks their steps
-    hand to roles (idempotency key unique), every 叫应 call, approval or task
+    hand to roles (idempotency key unique; no incident for district-wide ones), every 叫应 call, approval or task
     acknowledgement asked for (deadline, escalation step, chain as JSON text), and who
     holds which role in which org unit when.
 timeline
@@ -240,6 +241,7 @@ warnings = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires", UTCDateTime, nullable=True),
     Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=True),
+    Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_warnings_item", "hazard", "item_id"),
 )
 
@@ -269,6 +271,8 @@ mode_changes = Table(
     Column("decided_by", String(128), nullable=True),
     Column("reason", Text, nullable=False, server_default=""),
     Column("rule_id", String(64), nullable=False, server_default=""),
+    Column("idempotency_key", String(255), nullable=True),
+    Index("uq_mode_changes_idempotency_key", "idempotency_key", unique=True),
 )
 
 playbook_runs = Table(
@@ -285,8 +289,8 @@ playbook_runs = Table(
 tasks = Table(
     "tasks",
     metadata,
-    Column("task_id", String(64), primary_key=True),
-    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=False),
+    Column("task_id", String(255), primary_key=True),
+    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=True),
     Column("run_id", String(64), ForeignKey("playbook_runs.run_id"), nullable=True),
     Column("step_id", String(64), nullable=False, server_default=""),
     Column("idempotency_key", String(255), nullable=False),
@@ -308,7 +312,7 @@ tasks = Table(
 ack_requests = Table(
     "ack_requests",
     metadata,
-    Column("request_id", String(64), primary_key=True),
+    Column("request_id", String(255), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("addressee_role", String(64), nullable=False),
     Column("org_unit", String(64), nullable=False),

@@ -41,10 +41,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from warn.command.model import Action
 from warn.errors import Problem, StoreError
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.bulk import bulk_for
+from warn.store.command import ExecutionReport, execute_actions
 from warn.store.engine import WRITE_OPTION, make_engine, redact
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
@@ -481,6 +483,25 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [LevelRecord(r.item_id, r.level, r.below_since, r.evidence_at) for r in rows]
+
+    # -- command ------------------------------------------------------------------
+
+    def execute_actions(self, actions: Sequence[Action]) -> ExecutionReport:
+        """Apply the command planner's actions in one transaction, each at most once (:mod:`warn.store.command`).
+
+        Incidents, tasks, acknowledgement requests and their escalations, mode proposals
+        and changes, warning threads and timeline entries; an action whose key (or
+        escalation step) is already recorded writes nothing.
+
+        Returns
+        -------
+        ExecutionReport
+            Actions applied and repeated, timeline entries appended.
+        """
+        if not actions:
+            return ExecutionReport()
+        with self._write() as conn:
+            return execute_actions(conn, actions, self.timeline.append_on)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

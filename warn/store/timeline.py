@@ -132,6 +132,10 @@ class Timeline:
         with self._write() as conn:
             return self._append(conn, drafts)
 
+    def append_on(self, conn: Connection, entries: list[NewEntry]) -> list[TimelineEntry]:
+        """:meth:`append` within the caller's write transaction on ``conn`` (it commits both or neither)."""
+        return self._append(conn, entries) if entries else []
+
     def correct(self, seq: int, *, actor: str, role: str, summary: str, org_unit: str = "",
                 details: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> TimelineEntry:
         """更正 / append a correction of entry ``seq``: kind :data:`CORRECTION`, ``refs`` ``(seq,)``.

@@ -1,0 +1,144 @@
+"""The command step of the cycle: plan → execute → record, resumable after a restart.
+
+:func:`run_command` loads the planner's state from the store, plans the cycle's events
+(:func:`warn.command.plan`), applies the actions to the store in one transaction
+(:func:`execute`, :meth:`warn.store.Store.execute_actions`) and saves the new state.
+Every action carries an idempotency key, so running the same events again — with
+the saved state, with the state lost (planned again from scratch), or after a crash
+between executing and saving — writes nothing twice.
+
+The state is kept as JSON text in ``model_states`` (model :data:`MODEL`, key
+:data:`KEY`), encoded field by field from the dataclasses' type hints, so a round
+trip gives an equal :class:`warn.command.State`.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import numpy as np
+
+from warn.command import Action, Setup, State, plan
+from warn.command.model import Event
+from warn.store import ExecutionReport, Store
+
+#: Model name of the planner's state in ``model_states``.
+MODEL = "command"
+#: Key of the planner's state in ``model_states``.
+KEY = "planner"
+#: ``valid_at`` of a state the planner never advanced (no clock yet).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+#: Name of the array that holds the state's JSON text (UTF-8 bytes).
+JSON_ARRAY = "json"
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def execute(store: Store, actions: Iterable[Action]) -> ExecutionReport:
+    """Apply the planner's ``actions`` to ``store`` in one transaction, each at most once.
+
+    Returns
+    -------
+    ExecutionReport
+        Actions applied and repeated (already recorded), timeline entries appended.
+    """
+    return store.execute_actions(list(actions))
+
+
+def run_command(store: Store, setup: Setup, events: Iterable[Event], now: datetime) -> ExecutionReport:
+    """Load the planner's state, plan ``events`` up to ``now``, execute the actions, save the state.
+
+    Parameters
+    ----------
+    store
+        A migrated store.
+    setup
+        Playbooks, roster, mode rules (:func:`warn.command.loading.load_setup`).
+    events
+        The cycle's crossings, answers, decisions and ticks, in order.
+    now
+        The cycle's time (UTC).
+    """
+    state, actions = plan(load_state(store), events, now, setup=setup)
+    report = execute(store, actions)
+    save_state(store, state)
+    return report
+
+
+def load_state(store: Store) -> State:
+    """The planner's state as last saved; a fresh :class:`State` when none was saved."""
+    saved = store.load_state(MODEL, KEY)
+    if saved is None:
+        return State()
+    return decode(State, json.loads(saved.arrays[JSON_ARRAY].tobytes().decode("utf-8")))
+
+
+def save_state(store: Store, state: State) -> None:
+    """Keep the planner's ``state`` (replacing the one saved before), valid at its clock."""
+    text = json.dumps(encode(state), ensure_ascii=False, sort_keys=True)
+    store.save_state(MODEL, KEY, valid_at=state.clock or NEVER,
+                     arrays={JSON_ARRAY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
+                     detail="指挥规划器状态 JSON / command planner state as JSON")
+
+
+def encode(value: Any) -> Any:
+    """JSON-ready form of a state value: dataclasses as objects, mappings as [key, value] pairs,
+    times as ISO 8601, durations as microseconds, enums as their values, tuples and sets as lists."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value // _MICROSECOND
+    if isinstance(value, Mapping):
+        return [[encode(k), encode(v)] for k, v in value.items()]
+    if isinstance(value, frozenset):
+        return sorted(encode(v) for v in value)
+    if isinstance(value, tuple):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(hint: Any, value: Any) -> Any:
+    """The value of type ``hint`` that :func:`encode` turned into ``value``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return _decode_union(args, value)
+    if origin is not None:
+        return _decode_generic(origin, args, value)
+    if is_dataclass(hint):
+        hints = get_type_hints(hint)
+        return hint(**{f.name: decode(hints[f.name], value[f.name]) for f in fields(hint)})
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is timedelta:
+        return value * _MICROSECOND
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(value)
+    return value
+
+
+def _decode_union(args: tuple[Any, ...], value: Any) -> Any:
+    if value is None:
+        return None
+    options = [a for a in args if a is not type(None)]
+    return decode(options[0], value) if len(options) == 1 else value
+
+
+def _decode_generic(origin: Any, args: tuple[Any, ...], value: Any) -> Any:
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(args[0], v) for v in value)
+        return tuple(decode(a, v) for a, v in zip(args, value, strict=True))
+    if origin is frozenset:
+        return frozenset(decode(args[0], v) for v in value)
+    if origin in (Mapping, dict):
+        return {decode(args[0], k): decode(args[1], v) for k, v in value}
+    raise TypeError(f"cannot decode a {origin.__name__} from the planner state")

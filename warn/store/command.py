@@ -1,0 +1,243 @@
+"""Applying the command planner's actions to the store (:meth:`warn.store.Store.execute_actions`).
+
+Each action changes its table and nothing is written twice: the action's idempotency
+key (or the id it carries) decides whether it is already recorded.
+
+- ``OpenIncident`` inserts the incident (mode and response level as last changed);
+  ``CloseIncident`` sets ``closed_at`` once.
+- ``CreateTask`` inserts a task, ``RequestAck`` an acknowledgement request (key unique).
+- ``Escalate`` moves its request to the next addressee; an attempt not beyond the
+  recorded escalation step changes nothing. The history stays on the timeline.
+- ``ProposeMode`` and ``ChangeMode`` insert a ``mode_changes`` row (key unique): a
+  proposal with ``decided_by`` ``NULL``, a change with who decided it; a change also
+  sets the mode and response level of the open incidents.
+- ``Broadcast`` upserts its warning thread (a lower version never overwrites a higher
+  one) and, like ``Notify``, is recorded on the timeline as a dispatch (kind
+  ``broadcast`` / ``notify``) under its own key; CAP messages and channels are not sent here.
+- ``RecordTimeline`` appends its entry (role ``system`` for the planner's own records;
+  rule and label go into the details); an answer (``ACK-ANSWER`` / ``ACK-REFUSED``)
+  also stores who answered, when and through which channel on its request.
+
+All of one call is one transaction, the timeline entries appended last in action order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from warn.command.model import (
+    Action,
+    Broadcast,
+    BroadcastKind,
+    ChangeMode,
+    CloseIncident,
+    CreateTask,
+    Escalate,
+    Mode,
+    Notify,
+    OpenIncident,
+    ProposeMode,
+    RecordTimeline,
+    RequestAck,
+)
+from warn.store.records import NewEntry, TimelineEntry
+from warn.store.schema import (
+    ack_requests,
+    incidents,
+    mode_changes,
+    tasks,
+    timeline,
+    warnings,
+)
+
+#: Actor and role of what the system itself records.
+SYSTEM_ACTOR = "warn"
+SYSTEM_ROLE = "system"
+#: Rules whose timeline record carries an answer to an acknowledgement request.
+ANSWER_RULES = frozenset({"ACK-ANSWER", "ACK-REFUSED"})
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """What one :meth:`warn.store.Store.execute_actions` call did.
+
+    Attributes
+    ----------
+    actions
+        Actions given.
+    applied
+        Actions that changed a row (incident, task, request, mode change, warning) or
+        appended a timeline entry of their own.
+    repeated
+        Actions already recorded (same key, or an escalation step already reached):
+        nothing written for them.
+    appended
+        Timeline entries appended.
+    """
+
+    actions: int = 0
+    applied: int = 0
+    repeated: int = 0
+    appended: int = 0
+
+
+def execute_actions(conn: Connection, actions: Sequence[Action],
+                    append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> ExecutionReport:
+    """Apply ``actions`` on ``conn`` (one open write transaction), in order.
+
+    Parameters
+    ----------
+    conn
+        A connection in a write transaction.
+    actions
+        The planner's actions.
+    append
+        Appends timeline drafts on ``conn`` and returns the entries as recorded
+        (``Timeline._append``).
+    """
+    applied: set[int] = set()
+    drafts: list[tuple[int, NewEntry]] = []
+    for index, action in enumerate(actions):
+        entry = _entry_of(action)
+        if entry is not None:
+            drafts.append((index, entry))
+        if _apply(conn, action):
+            applied.add(index)
+    before = conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one()
+    recorded = append(conn, [d for _, d in drafts]) if drafts else []
+    fresh = {index for (index, _), entry in zip(drafts, recorded, strict=True) if entry.seq > before}
+    applied |= fresh
+    return ExecutionReport(actions=len(actions), applied=len(applied), repeated=len(actions) - len(applied),
+                           appended=len(fresh))
+
+
+def _apply(conn: Connection, action: Action) -> bool:
+    """Apply the row changes of ``action`` (timeline aside); whether a row changed."""
+    if isinstance(action, OpenIncident):
+        mode, response = _current_mode(conn)
+        return _insert_new(conn, incidents, {"incident_id": action.incident, "hazard": str(action.hazard),
+                                             "opened_at": action.at, "mode": mode, "response_level": response})
+    if isinstance(action, CloseIncident):
+        return _changed(conn, update(incidents).where(incidents.c.incident_id == action.incident,
+                                                     incidents.c.closed_at.is_(None)).values(closed_at=action.at))
+    if isinstance(action, CreateTask):
+        return _insert_new(conn, tasks, _task_row(action))
+    if isinstance(action, RequestAck):
+        return _insert_new(conn, ack_requests, _request_row(action))
+    if isinstance(action, Escalate):
+        return _changed(conn, update(ack_requests).where(
+            ack_requests.c.request_id == action.request, ack_requests.c.escalation_step < action.attempt).values(
+            escalation_step=action.attempt, addressee_role=str(action.to.post.role),
+            org_unit=str(action.to.post.org), deadline=action.deadline))
+    if isinstance(action, (ProposeMode, ChangeMode)):
+        return _mode_change(conn, action)
+    if isinstance(action, Broadcast):
+        return _warning(conn, action)
+    if isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES:
+        _answer(conn, action)
+    return False
+
+
+def _task_row(action: CreateTask) -> dict[str, Any]:
+    return {"task_id": action.task, "incident_id": action.incident, "idempotency_key": action.key,
+            "owner_role": str(action.owner.post.role), "org_unit": str(action.owner.post.org),
+            "summary": action.text, "due_at": action.due, "status": str(action.state), "created_at": action.at}
+
+
+def _request_row(action: RequestAck) -> dict[str, Any]:
+    return {"request_id": action.request, "kind": str(action.ack), "addressee_role": str(action.to.post.role),
+            "org_unit": str(action.to.post.org), "deadline": action.deadline, "escalation_step": 0,
+            "chain": json.dumps([str(p) for p in action.chain], ensure_ascii=False),
+            "idempotency_key": action.key, "created_at": action.at}
+
+
+def _mode_change(conn: Connection, action: ProposeMode | ChangeMode) -> bool:
+    response = int(action.response) if action.response is not None else 0
+    row = {"at": action.at, "to_mode": str(action.to_mode), "response_level": response,
+           "proposed_by": SYSTEM_ACTOR, "reason": action.reason, "rule_id": action.rule_id,
+           "idempotency_key": action.key}
+    if isinstance(action, ProposeMode):
+        row |= {"from_mode": _current_mode(conn)[0], "decided_by": None}
+    else:
+        row |= {"from_mode": str(action.from_mode), "decided_by": action.decided_by}
+    if not _insert_new(conn, mode_changes, row):
+        return False
+    if isinstance(action, ChangeMode):
+        conn.execute(update(incidents).where(incidents.c.closed_at.is_(None)).values(
+            mode=str(action.to_mode), response_level=response))
+    return True
+
+
+def _current_mode(conn: Connection) -> tuple[str, int]:
+    """The mode and response level of the latest decided change (peacetime, 0 before any)."""
+    row = conn.execute(select(mode_changes.c.to_mode, mode_changes.c.response_level)
+                       .where(mode_changes.c.decided_by.is_not(None))
+                       .order_by(mode_changes.c.id.desc()).limit(1)).first()
+    return (row.to_mode, row.response_level) if row is not None else (str(Mode.PEACETIME), 0)
+
+
+def _warning(conn: Connection, action: Broadcast) -> bool:
+    """Insert or advance the warning thread of ``action``; never back to an older version."""
+    status = "cleared" if action.broadcast is BroadcastKind.ALL_CLEAR else "active"
+    row = {"thread_id": action.thread, "hazard": str(action.hazard), "item_id": action.item_id,
+           "level": int(action.level), "status": status, "onset": action.at, "updated_at": action.at,
+           "incident_id": action.incident, "version": action.version}
+    if _insert_new(conn, warnings, row):
+        return True
+    return _changed(conn, update(warnings).where(warnings.c.thread_id == action.thread,
+                                                 warnings.c.version < action.version).values(
+        level=int(action.level), status=status, updated_at=action.at, version=action.version))
+
+
+def _answer(conn: Connection, action: RecordTimeline) -> None:
+    """Store who answered, when and how on the request the answer names (the first answer only)."""
+    details = action.details
+    conn.execute(update(ack_requests).where(ack_requests.c.request_id == details["request"],
+                                            ack_requests.c.answered_at.is_(None)).values(
+        answered_by=action.actor, answered_at=action.at, channel=details["channel"]))
+
+
+def _entry_of(action: Action) -> NewEntry | None:
+    """The timeline entry an action is recorded as, ``None`` for those the planner records itself."""
+    why = {"rule_id": action.rule_id, "label": action.label}
+    if isinstance(action, RecordTimeline):
+        return NewEntry(occurred_at=action.at, actor=action.actor,
+                        role=str(action.role) if action.role is not None else SYSTEM_ROLE, kind=str(action.entry),
+                        summary=action.summary, org_unit=action.org_unit, incident=action.incident,
+                        details={**action.details, **why}, key=action.key)
+    if isinstance(action, Notify):
+        post, person = action.to.post, action.to.person
+        return NewEntry(occurred_at=action.at, actor=SYSTEM_ACTOR, role=SYSTEM_ROLE, kind=str(action.kind),
+                        summary=f"通知待发送 → {post}（{person or '无人在岗'}）：{action.text}",
+                        org_unit=str(post.org), incident=action.incident,
+                        details={"to": str(post), "person": person, **why}, key=action.key)
+    if isinstance(action, Broadcast):
+        return NewEntry(occurred_at=action.at, actor=SYSTEM_ACTOR, role=SYSTEM_ROLE, kind=str(action.kind),
+                        summary=f"发布待发送（{action.broadcast}）{action.thread} v{action.version}：{action.text}",
+                        incident=action.incident,
+                        details={"thread": action.thread, "version": action.version,
+                                 "broadcast": str(action.broadcast), "level": int(action.level), **why},
+                        key=action.key)
+    return None
+
+
+def _insert_new(conn: Connection, table: Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless a row with the same key (primary or unique) exists; whether it was inserted."""
+    stmt = _insert(conn, table).values(row).on_conflict_do_nothing()
+    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def _changed(conn: Connection, stmt: Executable) -> bool:
+    return conn.execute(stmt).rowcount > 0
+
