@@ -34,6 +34,7 @@ from warn.command.model import (
 from warn.cycle.command import execute, load_state, run_command, save_state
 from warn.store import Store
 from warn.store.schema import (
+    playbook_runs,
     ack_requests,
     incidents,
     mode_changes,
@@ -188,3 +189,12 @@ def test_a_crash_between_execute_and_save_writes_nothing_twice(store, setup):  #
     _, planned = run_all(setup, batches)
     assert_recorded_as_planned(store, planned)
     assert len(rows(store, tasks)) == 2 and len(rows(store, ack_requests)) == 2
+
+
+def test_playbook_runs_are_recorded_and_tasks_point_at_their_step(store, setup):  # noqa: F811
+    """The landslide scenario writes its playbook run, and each playbook task names its run and step."""
+    run_batches(store, setup, landslide_red())
+    [run] = rows(store, playbook_runs)
+    assert (run["playbook_id"], run["incident_id"]) == ("landslide", INCIDENT)
+    steps = {row["step_id"] for row in rows(store, tasks) if row["run_id"] == run["run_id"]}
+    assert "evacuate" in steps

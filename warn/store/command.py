@@ -52,6 +52,7 @@ from warn.store.schema import (
     ack_requests,
     incidents,
     mode_changes,
+    playbook_runs,
     tasks,
     timeline,
     warnings,
@@ -62,6 +63,8 @@ SYSTEM_ACTOR = "warn"
 SYSTEM_ROLE = "system"
 #: Rules whose timeline record carries an answer to an acknowledgement request.
 ANSWER_RULES = frozenset({"ACK-ANSWER", "ACK-REFUSED"})
+#: The record the planner writes when it starts a playbook for a warning thread.
+RUN_START_RULE = "PB-START"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +145,31 @@ def _apply(conn: Connection, action: Action) -> bool:
         return _warning(conn, action)
     if isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES:
         _answer(conn, action)
+    if isinstance(action, RecordTimeline) and action.rule_id == RUN_START_RULE:
+        return _insert_new(conn, playbook_runs, _run_row(action))
     return False
 
 
+def _run_row(action: RecordTimeline) -> dict[str, Any]:
+    """The playbook run a ``PB-START`` record starts: its id is the key between the incident and ``/start``."""
+    run_id = action.key.removeprefix(f"{action.incident}/").removesuffix("/start")
+    return {"run_id": run_id, "incident_id": action.incident, "playbook_id": str(action.details["playbook"]),
+            "playbook_version": str(action.details["version"]), "started_at": action.at,
+            "state": json.dumps({"thread": action.details["thread"]}, ensure_ascii=False)}
+
+
+def _run_and_step(action: CreateTask) -> tuple[str | None, str]:
+    """The playbook run and step of a task whose key is ``{incident}/{run}/{step}/a{n}``; none for others."""
+    if action.incident is None or not action.key.startswith(f"{action.incident}/"):
+        return None, ""
+    parts = action.key.removeprefix(f"{action.incident}/").rsplit("/", 2)
+    return (parts[0], parts[1]) if len(parts) == 3 and "@" in parts[0] else (None, "")
+
+
 def _task_row(action: CreateTask) -> dict[str, Any]:
+    run_id, step_id = _run_and_step(action)
     return {"task_id": action.task, "incident_id": action.incident, "idempotency_key": action.key,
+            "run_id": run_id, "step_id": step_id,
             "owner_role": str(action.owner.post.role), "org_unit": str(action.owner.post.org),
             "summary": action.text, "due_at": action.due, "status": str(action.state), "created_at": action.at}
 
