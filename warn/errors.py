@@ -82,3 +82,7 @@ class UnknownNameError(WarnError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return Exception.__str__(self)
+
+
+class CapError(WarnError):
+    """A CAP message is invalid (schema, CAP rules or the district profile) or unsafe to read."""
