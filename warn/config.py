@@ -1,7 +1,8 @@
 """Deployment settings from config.yaml (typed, strict, paths resolved).
 
 ``config.yaml`` wires one deployment: its timezone, the zone layers, the forecast
-sources, the model files, the store and the demo world. :func:`load_settings` reads
+sources, the model files, the store, the demo world and the broadcast channels
+(``channels:``; secrets only by the names of environment variables). :func:`load_settings` reads
 it into :class:`Settings`, resolving every relative path against the file's folder,
 and raises :class:`warn.errors.ConfigError` naming the file and key of every problem.
 Deeper checks (do the files exist, do the layers load, do the model files validate)
@@ -180,6 +181,35 @@ class CommandSpec(Strict):
     reports: ReportsSpec = ReportsSpec()
 
 
+class ChannelSpec(Strict):
+    """One broadcast channel: its kind (a name in :data:`warn.broadcast.channels.CHANNEL_KINDS`), where it
+    sends, how fast it may send, and the NAMES of the environment variables that hold its secrets."""
+
+    kind: str = Field(min_length=1, description="webhook, dingtalk, wecom, sms, smtp, mqtt or filedrop")
+    target: str = Field(min_length=1, description="URL (http(s)://, smtp://host:port, mqtt://host:port/topic) "
+                                                  "or folder; may contain {recipient}")
+    public: bool = Field(False, description="reaches the public: Exercise and Test messages are refused")
+    rate_per_minute: PositiveFloat = Field(20.0, description="messages per minute, token bucket")
+    burst: int = Field(1, ge=1, description="messages that may go at once after a quiet spell")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="role → NAME of the environment variable holding the secret")
+    sender: str = Field("", description="the From address of smtp")
+    timeout: PositiveFloat = Field(10.0, description="seconds allowed for connecting and for each reply")
+    max_attempts: int = Field(20, ge=1, description="attempts before a message is marked failed")
+    backoff: Duration = Field(timedelta(seconds=2), description="first retry's delay bound, doubled each attempt")
+    backoff_cap: Duration = Field(timedelta(minutes=10), description="largest delay bound between attempts")
+
+    @field_validator("secrets")
+    @classmethod
+    def _names_not_values(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = [role for role, name in value.items() if not name or not all(
+            c.isupper() or c.isdigit() or c == "_" for c in name) or name[0].isdigit()]
+        if wrong:
+            raise ValueError(f"secrets {', '.join(sorted(wrong))}: expected the NAME of an environment variable "
+                             "(A–Z, 0–9, _), never the secret itself")
+        return value
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -194,6 +224,7 @@ class Settings(Strict):
     landslide: LandslideSpec | None = None
     sim: SimSpec | None = None
     command: CommandSpec | None = None
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -238,5 +269,7 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
                 "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster)}),
             "landslide": settings.landslide and settings.landslide.model_copy(update={
                 "climatology": settings.landslide.climatology and under(settings.landslide.climatology)}),
+            "channels": {k: v.model_copy(update={"target": str(under(Path(v.target)))}) if v.kind == "filedrop" else v
+                         for k, v in settings.channels.items()},
         }
     )

@@ -12,7 +12,8 @@ Modules: :mod:`~warn.store.engine` (engines and SQLite settings),
 code; revisions in ``migrations/versions/``), :mod:`~warn.store.records` (what reads
 return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline,
 ``store.timeline``), :mod:`~warn.store.command` (the planner's actions applied,
-``store.execute_actions``), :mod:`~warn.store.store` (the API).
+``store.execute_actions``), :mod:`~warn.store.outbox` (messages before and after
+delivery, ``store.outbox``), :mod:`~warn.store.store` (the API).
 """
 
 from warn.store.command import ExecutionReport

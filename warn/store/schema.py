@@ -47,6 +47,11 @@ timeline
     (:mod:`warn.store.timeline`): ``seq`` 1, 2, 3, … assigned by the store, details
     and refs as canonical JSON text, each row's ``hash`` covering its content and the
     previous row's hash.
+outbox
+    Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
+    payload bytes and content type, a unique idempotency key, status
+    (queued/sending/sent/failed/refused), attempts, next attempt, last error, the
+    channel's public flag and the CAP status (Actual/Exercise/Test).
 """
 
 from __future__ import annotations
@@ -357,4 +362,26 @@ timeline = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_timeline_incident", "incident_id", "seq"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("recipient", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("public", Boolean, nullable=False),
+    Column("cap_status", String(16), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    Index("ix_outbox_recipient", "channel", "recipient", "status", "id"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
 )

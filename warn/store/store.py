@@ -13,7 +13,8 @@ size — one look-up of the catalogue, one of the existing keys, then executeman
 inserts and updates — so ingest stays far above the project's 20,000 readings/s.
 
 The timeline is reached as ``store.timeline`` (:class:`warn.store.timeline.Timeline`):
-append, read, verify and correct; it has no way to update or delete an entry.
+append, read, verify and correct; it has no way to update or delete an entry. The
+outbox of messages to send is ``store.outbox`` (:class:`warn.store.outbox.OutboxTable`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from warn.store import migrate
 from warn.store.bulk import bulk_for
 from warn.store.command import ExecutionReport, execute_actions
 from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.outbox import OutboxTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
@@ -107,6 +109,8 @@ class Store:
     ----------
     timeline
         The append-only, hash-chained timeline (:class:`warn.store.timeline.Timeline`).
+    outbox
+        Messages waiting for, or done with, delivery (:class:`warn.store.outbox.OutboxTable`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -114,6 +118,7 @@ class Store:
         self._now = now
         self._bulk = bulk_for(engine.dialect.name)
         self.timeline = Timeline(engine, self._write, now)
+        self.outbox = OutboxTable(engine, self._write, now)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:

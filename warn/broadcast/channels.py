@@ -1,0 +1,533 @@
+"""Channels: small adapters that deliver one outbox row to one recipient.
+
+A channel is built from its ``channels:`` entry in config.yaml
+(:class:`warn.config.ChannelSpec`) by the factory registered under its kind in
+:data:`CHANNEL_KINDS`; secrets are read from the environment variables the entry
+names, never from the file. :meth:`Channel.send` returns when the receiver has
+taken the message, or raises :class:`DeliveryError` saying whether to try again.
+
+Every channel passes the outbox row's idempotency key to receivers that accept one:
+the ``Idempotency-Key`` header (webhook, SMS gateway — one key per part), an MQTT
+user property, the file name (drop folder), the ``Message-ID`` and an
+``Idempotency-Key`` header (e-mail). DingTalk and WeCom robots accept none: a
+message resent after a crash may show twice there.
+
+Kinds
+-----
+webhook
+    POST the payload as it is (JSON, CAP XML, …) to ``target``.
+dingtalk
+    DingTalk group robot: signed webhook (``timestamp`` and
+    ``sign`` = base64(HMAC-SHA256(secret, "{timestamp}\\n{secret}")), URL-encoded), markdown body.
+wecom
+    WeCom (企业微信) group robot: markdown JSON.
+sms
+    A generic HTTP SMS gateway: JSON ``{to, text, part, parts, key}``, the text split
+    at the SMS length (:func:`split_sms`).
+smtp
+    E-mail over SMTP (``smtp://host:port``; ``smtps://`` for TLS from the start).
+mqtt
+    Publish with QoS 1 to ``mqtt://host:port/topic`` (MQTT 5).
+filedrop
+    Write the payload into the folder ``target``, atomically, named after the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import smtplib
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from warn.config import ChannelSpec
+from warn.errors import ConfigError, Problem, WarnError
+from warn.registry import Registry
+
+#: HTTP statuses worth another attempt: the receiver, not the message, is at fault.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: DingTalk and WeCom robot error codes worth another attempt (system busy, too many messages).
+ROBOT_RETRY_CODES = frozenset({-1, 130101, 45009})
+#: SMS lengths: one GSM 7-bit message, one UCS-2 message (Chinese text).
+GSM_LIMIT, UCS2_LIMIT = 160, 70
+#: GSM 03.38 basic character set; a text with any other character goes as UCS-2.
+GSM_BASIC = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+                      "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+TEXT_TYPES = ("text/plain", "text/markdown")
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel delivers: one message to one recipient.
+
+    Parameters
+    ----------
+    key
+        The idempotency key (the outbox row's).
+    recipient
+        Phone number, e-mail address, group or topic part, as the channel reads it.
+    payload
+        The bytes; text is UTF-8.
+    content_type
+        Their media type.
+    """
+
+    key: str
+    recipient: str
+    payload: bytes
+    content_type: str
+
+
+class DeliveryError(WarnError):
+    """A delivery failed; ``permanent`` when another attempt cannot help (refused message, bad config)."""
+
+    def __init__(self, problem: Problem, *, permanent: bool = False) -> None:
+        super().__init__(problem)
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    """A built channel: its name, its spec, and how it sends."""
+
+    name: str
+    spec: ChannelSpec
+
+    def send(self, delivery: Delivery) -> None:
+        """Deliver, or raise :class:`DeliveryError`."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+#: A channel factory: (name, spec, secrets by role, clock) → channel.
+ChannelFactory = Callable[[str, ChannelSpec, Mapping[str, str], Callable[[], datetime]], Channel]
+#: Channel kinds by name (``kind:`` in config).
+CHANNEL_KINDS: Registry[ChannelFactory] = Registry("channel kind")
+
+
+def build_channels(specs: Mapping[str, ChannelSpec], *, env: Mapping[str, str] | None = None,
+                   now: Callable[[], datetime] = utc_now) -> dict[str, Channel]:
+    """Build every channel of ``channels:``, reading the secrets its entry names from ``env``.
+
+    Raises
+    ------
+    UnknownNameError
+        A kind is not registered.
+    ConfigError
+        A secret the kind needs is not named, or its variable is not set.
+    """
+    environ = os.environ if env is None else env
+    built = {}
+    for name, spec in specs.items():
+        factory = CHANNEL_KINDS.get(spec.kind, where="config.yaml", key=f"channels.{name}.kind")
+        secrets = {role: _secret(name, role, var, environ) for role, var in spec.secrets.items()}
+        built[name] = factory(name, spec, secrets, now)
+    return built
+
+
+def _secret(channel: str, role: str, var: str, env: Mapping[str, str]) -> str:
+    value = env.get(var, "")
+    if not value:
+        raise ConfigError(Problem("environment", var, f"the {role} of channel {channel!r}", "unset or empty",
+                                  f"设置环境变量 {var} / set {var} before starting the service"))
+    return value
+
+
+def _required(name: str, spec: ChannelSpec, secrets: Mapping[str, str], *roles: str) -> None:
+    missing = [r for r in roles if r not in secrets]
+    if missing:
+        raise ConfigError(Problem("config.yaml", f"channels.{name}.secrets",
+                                  f"the environment variable names of {', '.join(missing)} (a {spec.kind} needs them)",
+                                  ", ".join(sorted(secrets)) or "none"))
+
+
+def _text(name: str, delivery: Delivery) -> str:
+    if delivery.content_type.split(";")[0].strip() not in TEXT_TYPES:
+        raise DeliveryError(Problem(name, delivery.key, f"a payload of type {' or '.join(TEXT_TYPES)}",
+                                    delivery.content_type), permanent=True)
+    return delivery.payload.decode("utf-8")
+
+
+def title_of(text: str, *, limit: int = 64) -> str:
+    """The first non-empty line of ``text`` without markdown heading marks, at most ``limit`` characters."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return first.lstrip("#").strip()[:limit]
+
+
+# -- HTTP -----------------------------------------------------------------------
+
+
+def _post(name: str, client: httpx.Client, url: str, key: str, **kwargs: object) -> httpx.Response:
+    """POST; a transport error or a retryable status is a retryable :class:`DeliveryError`, other non-2xx permanent."""
+    shown = url.split("?")[0]
+    try:
+        response = client.post(url, **kwargs)
+    except httpx.TransportError as err:
+        raise DeliveryError(Problem(name, key, f"a reply from {shown}", f"{type(err).__name__}: {err}")) from None
+    if not response.is_success:
+        raise DeliveryError(Problem(name, key, f"HTTP 2xx from {shown}",
+                                    f"HTTP {response.status_code} {response.reason_phrase}"),
+                            permanent=response.status_code not in RETRY_STATUSES)
+    return response
+
+
+def _robot_reply(name: str, key: str, response: httpx.Response) -> None:
+    """DingTalk and WeCom answer HTTP 200 with ``errcode``; 0 is success."""
+    try:
+        reply = response.json()
+    except ValueError:
+        reply = {"errcode": -1, "errmsg": response.text[:200]}
+    code = reply.get("errcode", -1)
+    if code != 0:
+        raise DeliveryError(Problem(name, key, "errcode 0", f"errcode {code} {reply.get('errmsg', '')}"),
+                            permanent=code not in ROBOT_RETRY_CODES)
+
+
+def _target(spec: ChannelSpec, recipient: str) -> str:
+    return spec.target.replace("{recipient}", quote(recipient, safe=""))
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    """POST the payload as it is, with ``Idempotency-Key`` (and ``Authorization: Bearer`` given a ``token``)."""
+
+    name: str
+    spec: ChannelSpec
+    token: str
+    client: httpx.Client
+
+    def send(self, delivery: Delivery) -> None:
+        """POST to the target."""
+        headers = {"Content-Type": delivery.content_type, "Idempotency-Key": delivery.key}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        _post(self.name, self.client, _target(self.spec, delivery.recipient), delivery.key,
+              content=delivery.payload, headers=headers)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's robot signature: base64(HMAC-SHA256(secret, "{timestamp}\\n{secret}")), URL-encoded."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return quote(base64.b64encode(digest).decode(), safe="")
+
+
+@dataclass(frozen=True)
+class DingTalkChannel:
+    """DingTalk group robot: signed webhook, markdown message."""
+
+    name: str
+    spec: ChannelSpec
+    access_token: str
+    secret: str
+    client: httpx.Client
+    now: Callable[[], datetime]
+
+    def send(self, delivery: Delivery) -> None:
+        """POST ``{"msgtype": "markdown", …}`` to ``target?access_token=…&timestamp=…&sign=…``."""
+        text = _text(self.name, delivery)
+        timestamp = int(self.now().timestamp() * 1000)
+        url = (f"{self.spec.target}?access_token={quote(self.access_token, safe='')}&timestamp={timestamp}"
+               f"&sign={dingtalk_sign(self.secret, timestamp)}")
+        body = {"msgtype": "markdown", "markdown": {"title": title_of(text), "text": text}}
+        _robot_reply(self.name, delivery.key, _post(self.name, self.client, url, delivery.key, json=body))
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+@dataclass(frozen=True)
+class WeComChannel:
+    """WeCom group robot: ``target?key=…``, markdown message."""
+
+    name: str
+    spec: ChannelSpec
+    key: str
+    client: httpx.Client
+
+    def send(self, delivery: Delivery) -> None:
+        """POST ``{"msgtype": "markdown", "markdown": {"content": …}}``."""
+        body = {"msgtype": "markdown", "markdown": {"content": _text(self.name, delivery)}}
+        url = f"{self.spec.target}?key={quote(self.key, safe='')}"
+        _robot_reply(self.name, delivery.key, _post(self.name, self.client, url, delivery.key, json=body))
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+def sms_limit(text: str) -> int:
+    """Characters in one SMS for ``text``: 160 in the GSM 7-bit alphabet, else 70 (UCS-2)."""
+    return GSM_LIMIT if set(text) <= GSM_BASIC else UCS2_LIMIT
+
+
+def split_sms(text: str) -> list[str]:
+    """``text`` as SMS parts of at most :func:`sms_limit` characters, numbered ``(i/n)`` when more than one.
+
+    The number counts towards the limit, so every part is a whole SMS on its own.
+    """
+    limit = sms_limit(text)
+    if len(text) <= limit:
+        return [text]
+    parts = 2
+    while True:
+        room = limit - len(f"({parts}/{parts})")
+        chunks = [text[i:i + room] for i in range(0, len(text), room)]
+        if len(chunks) <= parts:
+            return [f"({i}/{len(chunks)}){chunk}" for i, chunk in enumerate(chunks, 1)]
+        parts = len(chunks)
+
+
+@dataclass(frozen=True)
+class SmsChannel:
+    """A generic HTTP SMS gateway: one POST per part, each with its own ``Idempotency-Key`` (key#i/n)."""
+
+    name: str
+    spec: ChannelSpec
+    token: str
+    client: httpx.Client
+
+    def send(self, delivery: Delivery) -> None:
+        """POST ``{to, text, part, parts, key}`` for each part, in order."""
+        parts = split_sms(_text(self.name, delivery))
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        for i, part in enumerate(parts, 1):
+            key = delivery.key if len(parts) == 1 else f"{delivery.key}#{i}/{len(parts)}"
+            body = {"to": delivery.recipient, "text": part, "part": i, "parts": len(parts), "key": key}
+            _post(self.name, self.client, self.spec.target, key, json=body,
+                  headers={**headers, "Idempotency-Key": key})
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+# -- SMTP -----------------------------------------------------------------------
+
+
+def email_of(delivery: Delivery, sender: str) -> EmailMessage:
+    """The e-mail of ``delivery``: text as the body, anything else attached; Message-ID from the key."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = delivery.recipient
+    mail["Message-ID"] = f"<{hashlib.sha256(delivery.key.encode()).hexdigest()[:40]}@warn>"
+    mail["Idempotency-Key"] = delivery.key
+    kind = delivery.content_type.split(";")[0].strip()
+    if kind in TEXT_TYPES:
+        text = delivery.payload.decode("utf-8")
+        mail["Subject"] = title_of(text) or delivery.key
+        mail.set_content(text)
+        return mail
+    mail["Subject"] = f"预警消息 warning message {delivery.key}"
+    mail.set_content("预警消息见附件。 / The warning message is attached.")
+    maintype, _, subtype = kind.partition("/")
+    mail.add_attachment(delivery.payload, maintype=maintype, subtype=subtype or "octet-stream",
+                        filename=f"{file_name(delivery.key)}{_suffix(kind)}")
+    return mail
+
+
+@dataclass(frozen=True)
+class SmtpChannel:
+    """E-mail over SMTP: one connection per message; login when ``username`` and ``password`` are given."""
+
+    name: str
+    spec: ChannelSpec
+    username: str
+    password: str
+
+    def send(self, delivery: Delivery) -> None:
+        """Send one e-mail; a 5xx refusal is permanent, anything else is worth another attempt."""
+        url = urlsplit(self.spec.target)
+        connect = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+        try:
+            with connect(url.hostname or "127.0.0.1", url.port or 25, timeout=self.spec.timeout) as smtp:
+                smtp.ehlo()
+                if url.scheme == "smtp" and self.username and smtp.has_extn("starttls"):
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(email_of(delivery, self.spec.sender))
+        except smtplib.SMTPResponseException as err:
+            raise DeliveryError(Problem(self.name, delivery.key, f"the SMTP server at {url.netloc} to accept",
+                                        f"{err.smtp_code} {err.smtp_error!r}"),
+                                permanent=500 <= err.smtp_code < 600) from None
+        except (smtplib.SMTPException, OSError) as err:
+            raise DeliveryError(Problem(self.name, delivery.key, f"an SMTP server at {url.netloc}",
+                                        f"{type(err).__name__}: {err}")) from None
+
+    def close(self) -> None:
+        """Nothing held between messages."""
+
+
+# -- MQTT -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MqttChannel:
+    """Publish with QoS 1 (MQTT 5): user property ``Idempotency-Key``, content type property."""
+
+    name: str
+    spec: ChannelSpec
+
+    def send(self, delivery: Delivery) -> None:
+        """Connect, publish, wait for PUBACK, disconnect."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        url = urlsplit(self.spec.target)
+        topic = _target(self.spec, delivery.recipient).split("/", 3)[3]
+        where = f"mqtt://{url.netloc}"
+        props = Properties(PacketTypes.PUBLISH)
+        props.UserProperty = [("Idempotency-Key", delivery.key)]
+        props.ContentType = delivery.content_type
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        try:
+            client.connect(url.hostname or "127.0.0.1", url.port or 1883, keepalive=30)
+        except OSError as err:
+            raise DeliveryError(Problem(where, topic, "a reachable MQTT broker", str(err))) from None
+        client.loop_start()
+        try:
+            info = client.publish(topic, delivery.payload, qos=1, properties=props)
+            info.wait_for_publish(self.spec.timeout)
+            if not info.is_published():
+                raise DeliveryError(Problem(where, topic, f"PUBACK within {self.spec.timeout} s", f"rc {info.rc}"))
+        except (RuntimeError, ValueError) as err:
+            raise DeliveryError(Problem(where, topic, "a published message", str(err))) from None
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+    def close(self) -> None:
+        """Nothing held between messages."""
+
+
+# -- drop folder ----------------------------------------------------------------
+
+
+def file_name(key: str) -> str:
+    """A file name for ``key``: its safe characters and a hash, so distinct keys never share a name."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in key)[:80]
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def _suffix(content_type: str) -> str:
+    return {"application/cap+xml": ".xml", "application/xml": ".xml", "application/json": ".json",
+            "text/markdown": ".md", "text/plain": ".txt"}.get(content_type, ".bin")
+
+
+@dataclass(frozen=True)
+class FileDropChannel:
+    """Write each payload into the folder ``target``: a hidden temporary file, fsync, then rename.
+
+    A reader of the folder sees a whole file or none; a resend replaces the file with the same bytes.
+    """
+
+    name: str
+    spec: ChannelSpec
+
+    def send(self, delivery: Delivery) -> None:
+        """Write ``<file_name(key)><suffix>`` atomically."""
+        folder = Path(self.spec.target)
+        final = folder / f"{file_name(delivery.key)}{_suffix(delivery.content_type.split(';')[0].strip())}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomically(folder, final, delivery.payload)
+        except OSError as err:
+            raise DeliveryError(Problem(str(folder), delivery.key, "a writable folder", str(err))) from None
+
+    def close(self) -> None:
+        """Nothing held between messages."""
+
+
+def _write_atomically(folder: Path, final: Path, payload: bytes) -> None:
+    """Write a hidden ``.part`` file, fsync it, rename it to ``final``, fsync the folder; remove it on failure."""
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".part", delete=False) as tmp:
+        part = Path(tmp.name)
+        try:
+            tmp.write(payload)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
+    try:
+        os.replace(part, final)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- the registry -----------------------------------------------------------------
+
+
+def _client(spec: ChannelSpec) -> httpx.Client:
+    return httpx.Client(timeout=spec.timeout)
+
+
+def _webhook(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    return WebhookChannel(name, spec, secrets.get("token", ""), _client(spec))
+
+
+def _dingtalk(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime]) -> Channel:
+    _required(name, spec, secrets, "access_token", "secret")
+    return DingTalkChannel(name, spec, secrets["access_token"], secrets["secret"], _client(spec), now)
+
+
+def _wecom(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    _required(name, spec, secrets, "key")
+    return WeComChannel(name, spec, secrets["key"], _client(spec))
+
+
+def _sms(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    return SmsChannel(name, spec, secrets.get("token", ""), _client(spec))
+
+
+def _smtp(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    if not spec.sender:
+        raise ConfigError(Problem("config.yaml", f"channels.{name}.sender", "the From address of an smtp channel"))
+    return SmtpChannel(name, spec, secrets.get("username", ""), secrets.get("password", ""))
+
+
+def _mqtt(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    if urlsplit(spec.target).scheme != "mqtt" or spec.target.count("/") < 3:
+        raise ConfigError(Problem("config.yaml", f"channels.{name}.target", "mqtt://host:port/topic", spec.target))
+    return MqttChannel(name, spec)
+
+
+def _filedrop(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+    return FileDropChannel(name, spec)
+
+
+for _kind, _factory in (("webhook", _webhook), ("dingtalk", _dingtalk), ("wecom", _wecom), ("sms", _sms),
+                        ("smtp", _smtp), ("mqtt", _mqtt), ("filedrop", _filedrop)):
+    CHANNEL_KINDS.add(_kind, _factory)

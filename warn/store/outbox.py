@@ -1,0 +1,207 @@
+"""The outbox table: every message to every recipient is a row before it is sent.
+
+Reached as ``store.outbox`` (:class:`OutboxTable`). :meth:`OutboxTable.enqueue` is
+idempotent on the idempotency key. The dispatcher (:mod:`warn.broadcast.outbox`)
+asks for the *heads* (:meth:`OutboxTable.heads`: per (channel, recipient) the oldest
+row still queued or sending, when it is due), claims one
+(:meth:`OutboxTable.claim`: compare-and-set, so two dispatchers never both claim it;
+the row becomes ``sending`` with a lease), sends it, and marks it
+(:meth:`OutboxTable.mark_sent`, :meth:`OutboxTable.mark_retry`,
+:meth:`OutboxTable.mark_failed`, :meth:`OutboxTable.mark_refused`). A dispatcher
+killed between send and mark leaves the row ``sending``; once its lease has run out
+it is a head again and is sent once more with the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine, Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from warn.store.schema import outbox
+
+
+class OutboxStatus(StrEnum):
+    """Where a row of the outbox is: ``queued`` → ``sending`` → ``sent``; or ``failed``, ``refused``."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class CapStatus(StrEnum):
+    """CAP ``status`` of a message: Exercise (drills) and Test never reach a public channel."""
+
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    TEST = "Test"
+
+
+#: Rows the dispatcher still owes a delivery.
+PENDING = (OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to one recipient through one channel, as enqueued.
+
+    Parameters
+    ----------
+    channel
+        The channel's name in config (``channels:``).
+    recipient
+        Who receives it on that channel (phone number, address, group, topic part).
+    payload
+        The bytes to deliver, opaque to the outbox.
+    content_type
+        Their media type (``application/cap+xml``, ``application/json``, ``text/markdown``…).
+    idempotency_key
+        Unique per message and recipient, derived from what caused it; sent to receivers that dedupe.
+    public
+        Whether the channel reaches the public.
+    cap_status
+        Actual, Exercise or Test.
+    """
+
+    channel: str
+    recipient: str
+    payload: bytes
+    content_type: str
+    idempotency_key: str
+    public: bool = False
+    cap_status: CapStatus = CapStatus.ACTUAL
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One row of the outbox as stored."""
+
+    id: int
+    message: NewMessage
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class OutboxTable:
+    """The outbox rows of a store (use ``store.outbox``).
+
+    Parameters
+    ----------
+    engine
+        The store's engine.
+    write
+        The store's write transaction.
+    now
+        The store's clock, stamping ``created_at`` of new rows.
+    """
+
+    def __init__(self, engine: Engine, write: Callable[[], AbstractContextManager[Connection]],
+                 now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._write = write
+        self._now = now
+
+    def enqueue(self, message: NewMessage) -> tuple[OutboxRow, bool]:
+        """Queue ``message``, due at once; a key already queued returns its row untouched.
+
+        Returns
+        -------
+        tuple
+            The row, and whether it was created now (``False``: the key was there).
+        """
+        now = self._now()
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        values = {"channel": message.channel, "recipient": message.recipient, "payload": message.payload,
+                  "content_type": message.content_type, "idempotency_key": message.idempotency_key,
+                  "status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now, "last_error": "",
+                  "created_at": now, "public": message.public, "cap_status": CapStatus(message.cap_status).value}
+        with self._write() as conn:
+            created = conn.execute(insert(outbox).values(**values)
+                                   .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+                                   .returning(outbox.c.id)).first() is not None
+            row = conn.execute(select(outbox).where(outbox.c.idempotency_key == message.idempotency_key)).one()
+        return _row(row), created
+
+    def heads(self, now: datetime, *, limit: int = 1000) -> list[OutboxRow]:
+        """Per (channel, recipient), the oldest row queued or sending, when due by ``now``; oldest first.
+
+        A later message to a recipient is never returned while an earlier one is unsent,
+        so it cannot overtake it.
+        """
+        oldest = (select(func.min(outbox.c.id).label("id")).where(outbox.c.status.in_(PENDING))
+                  .group_by(outbox.c.channel, outbox.c.recipient).subquery())
+        query = (select(outbox).join(oldest, outbox.c.id == oldest.c.id)
+                 .where(outbox.c.next_attempt_at <= now).order_by(outbox.c.id).limit(limit))
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query).all()]
+
+    def claim(self, row: OutboxRow, *, until: datetime) -> bool:
+        """Make ``row`` ``sending`` (one more attempt, leased until ``until``) unless another dispatcher did."""
+        stmt = (update(outbox).where(outbox.c.id == row.id, outbox.c.attempts == row.attempts,
+                                     outbox.c.status.in_(PENDING))
+                .values(status=OutboxStatus.SENDING.value, attempts=row.attempts + 1, next_attempt_at=until))
+        with self._write() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def mark_sent(self, row_id: int, at: datetime) -> None:
+        """The receiver took the message."""
+        self._set(row_id, status=OutboxStatus.SENT.value, sent_at=at, last_error="")
+
+    def mark_retry(self, row_id: int, at: datetime, error: str) -> None:
+        """The attempt failed; try again at ``at``."""
+        self._set(row_id, status=OutboxStatus.QUEUED.value, next_attempt_at=at, last_error=error)
+
+    def mark_failed(self, row_id: int, error: str) -> None:
+        """Give up: the error is permanent, or every attempt failed."""
+        self._set(row_id, status=OutboxStatus.FAILED.value, last_error=error)
+
+    def mark_refused(self, row_id: int, reason: str) -> None:
+        """Never to be sent (an Exercise or Test message for a public channel)."""
+        self._set(row_id, status=OutboxStatus.REFUSED.value, last_error=reason)
+
+    def rows(self, channel: str | None = None) -> list[OutboxRow]:
+        """Every row (of ``channel``), in creation order."""
+        query = select(outbox).order_by(outbox.c.id)
+        if channel is not None:
+            query = query.where(outbox.c.channel == channel)
+        with self._engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query).all()]
+
+    def counts(self) -> dict[OutboxStatus, int]:
+        """How many rows are in each status (every status a key)."""
+        with self._engine.connect() as conn:
+            found = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+        return {status: found.get(status.value, 0) for status in OutboxStatus}
+
+    def next_head_due(self) -> datetime | None:
+        """The earliest ``next_attempt_at`` among the heads, due or not (``None``: nothing pending)."""
+        oldest = (select(func.min(outbox.c.id).label("id")).where(outbox.c.status.in_(PENDING))
+                  .group_by(outbox.c.channel, outbox.c.recipient).subquery())
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.min(outbox.c.next_attempt_at))
+                                .join(oldest, outbox.c.id == oldest.c.id)).scalar_one()
+
+    def _set(self, row_id: int, **values: object) -> None:
+        with self._write() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+def _row(r: Row) -> OutboxRow:
+    message = NewMessage(channel=r.channel, recipient=r.recipient, payload=bytes(r.payload),
+                         content_type=r.content_type, idempotency_key=r.idempotency_key, public=r.public,
+                         cap_status=CapStatus(r.cap_status))
+    return OutboxRow(id=r.id, message=message, status=OutboxStatus(r.status), attempts=r.attempts,
+                     next_attempt_at=r.next_attempt_at, last_error=r.last_error, created_at=r.created_at,
+                     sent_at=r.sent_at)
