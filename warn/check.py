@@ -21,7 +21,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim, _playbooks,
+        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim, _playbooks, _channels,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -191,3 +191,20 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
         yield Problem(where, "command.roster", "an existing roster file (YAML or CSV)", str(spec.roster))
         return
     yield from _collect(lambda: load_setup(spec, settings.deployment.district_code))
+
+
+def _channels(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every channel builds (kind known, the secrets its kind needs named, kind-specific keys such as an
+    smtp sender or an mqtt topic) — without the secrets set: each named variable gets a placeholder."""
+    from warn.broadcast.channels import build_channels
+
+    for name, spec in settings.channels.items():
+        placeholders = {var: "placeholder" for var in spec.secrets.values()}
+        try:
+            built = build_channels({name: spec}, env=placeholders)
+        except WarnError as err:
+            yield from (Problem(where if p.where == "config.yaml" else p.where, p.key, p.expected, p.got, p.hint)
+                        for p in err.problems)
+            continue
+        for channel in built.values():
+            channel.close()

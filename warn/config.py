@@ -193,6 +193,8 @@ class ChannelSpec(Strict):
     burst: int = Field(1, ge=1, description="messages that may go at once after a quiet spell")
     secrets: dict[str, str] = Field(
         default_factory=dict, description="role → NAME of the environment variable holding the secret")
+    recipients: list[str] = Field(default_factory=list, description="who receives warnings on this channel "
+                                  "(e-mail addresses for smtp, {recipient} of the target); none: 'cap'")
     sender: str = Field("", description="the From address of smtp")
     timeout: PositiveFloat = Field(10.0, description="seconds allowed for connecting and for each reply")
     max_attempts: int = Field(20, ge=1, description="attempts before a message is marked failed")

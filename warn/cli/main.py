@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, flood, ingest, landslide, qc, rain, skill, verify
+from warn.cli import check, demo, dispatch, flood, ingest, landslide, qc, rain, skill, verify
 
 app = typer.Typer(
     name="warn",
@@ -27,3 +27,4 @@ app.command("skill")(skill.skill)
 app.command("landslide")(landslide.landslide)
 app.command("flood")(flood.flood)
 app.command("verify")(verify.verify)
+app.command("dispatch")(dispatch.dispatch)

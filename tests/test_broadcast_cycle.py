@@ -1,0 +1,177 @@
+"""Publishing the planner's Broadcast actions: CAP messages recorded, queued, delivered; idempotent;
+Exercise refused by public channels; ``warn dispatch --once``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from warn.broadcast.cap import MsgType, ResponseType, Status, parse, validate
+from warn.broadcast.channels import build_channels
+from warn.broadcast.outbox import Dispatcher
+from warn.check import check_deployment
+from warn.cli.main import app
+from warn.command.model import Broadcast, BroadcastKind, Hazard
+from warn.config import load_settings
+from warn.cycle.broadcast import publish
+from warn.store import Store
+from warn.store.outbox import OutboxStatus
+from warn.store.schema import warning_messages
+from warn.vocab import Level
+
+T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
+SENDER = "warn@yubei.example"
+
+
+def _config(deployment: Path, channels: dict) -> Path:
+    data = yaml.safe_load(deployment.read_text(encoding="utf-8"))
+    data["channels"] = channels
+    deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return deployment
+
+
+def _thread(thread: str = "landslide:T1") -> list[Broadcast]:
+    common = {"incident": None, "hazard": Hazard.LANDSLIDE, "item_id": "T1", "thread": thread}
+    return [
+        Broadcast(key=f"{thread}/v1", at=T0, rule_id="WARN-RAISE", label="预警发布 warning raised", version=1,
+                  broadcast=BroadcastKind.RAISE, level=Level.RED, text="甲镇地质灾害红色预警", **common),
+        Broadcast(key=f"{thread}/v2", at=T0 + timedelta(hours=1), rule_id="WARN-DOWN", label="预警降级 down",
+                  version=2, broadcast=BroadcastKind.UPDATE, level=Level.ORANGE, text="甲镇降为橙色", **common),
+        Broadcast(key=f"{thread}/v3", at=T0 + timedelta(hours=5), rule_id="WARN-CLEAR", label="预警解除 cleared",
+                  version=3, broadcast=BroadcastKind.ALL_CLEAR, level=Level.NONE, text="甲镇预警解除", **common),
+    ]
+
+
+def _messages(store: Store) -> list:
+    with store.engine.connect() as conn:
+        return conn.execute(select(warning_messages).order_by(warning_messages.c.id)).all()
+
+
+def test_thread_alert_update_all_clear(deployment: Path, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    settings = load_settings(_config(deployment, {"drop": {"kind": "filedrop", "burst": 10, "target": str(drop)}}))
+    actions = _thread()
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        published = publish(store, settings, actions, sender=SENDER)
+        assert len(published) == 3
+        rows = _messages(store)
+        assert [r.kind for r in rows] == ["Alert", "Update", "Update"]
+        alerts = [parse(r.body.encode()) for r in rows]
+        for row in rows:
+            assert validate(row.body.encode()) == []
+        assert [a.msg_type for a in alerts] == [MsgType.ALERT, MsgType.UPDATE, MsgType.UPDATE]
+        assert alerts[2].infos[0].response_types == (ResponseType.ALL_CLEAR,)
+        assert [r.identifier for r in alerts[1].references] == [alerts[0].identifier]
+        assert [r.identifier for r in alerts[2].references] == [alerts[0].identifier, alerts[1].identifier]
+        assert all(r.sender == SENDER for r in alerts[2].references)
+        assert alerts[0].infos[0].areas[0].geocodes == (("GB/T2260", "500112"),)
+
+        report = Dispatcher(store, build_channels(settings.channels)).dispatch_once()
+        assert report.sent == 3
+        files = sorted(drop.glob("*.xml"))
+        assert len(files) == 3
+        assert {f.read_bytes() for f in files} == {r.body.encode() for r in rows}
+
+        before = len(store.outbox.rows())
+        assert publish(store, settings, actions, sender=SENDER) == []
+        assert len(_messages(store)) == 3
+        assert len(store.outbox.rows()) == before
+
+
+def test_point_item_gets_a_buffer_polygon(deployment: Path, tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gpd.GeoDataFrame({"point_id": ["P1"], "name": ["丙点"]}, geometry=[Point(106.55, 29.65)],
+                     crs="EPSG:4326").to_file(tmp_path / "geodata" / "points.gpkg", layer="hazard_points")
+    data = yaml.safe_load(deployment.read_text(encoding="utf-8"))
+    data["layers"]["hazard_points"] = {"path": "geodata/points.gpkg", "layer": "hazard_points", "id_field": "point_id"}
+    deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings = load_settings(deployment)
+    action = Broadcast(key="p/v1", at=T0, incident=None, rule_id="WARN-RAISE", label="raised", thread="landslide:P1",
+                       version=1, broadcast=BroadcastKind.RAISE, hazard=Hazard.LANDSLIDE, item_id="P1",
+                       level=Level.ORANGE, text="丙点橙色预警")
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions([action])
+        publish(store, settings, [action], sender=SENDER)
+        alert = parse(_messages(store)[0].body.encode())
+    area = alert.infos[0].areas[0]
+    assert area.desc == "丙点"
+    lats = [lat for lat, _ in area.polygons[0]]
+    assert len(area.polygons[0]) >= 4
+    assert 0.002 < max(lats) - min(lats) < 0.006  # about 400 m across
+
+
+def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) -> None:
+    public, private = tmp_path / "public", tmp_path / "private"
+    settings = load_settings(_config(deployment, {
+        "public_drop": {"kind": "filedrop", "burst": 10, "target": str(public), "public": True},
+        "duty_drop": {"kind": "filedrop", "burst": 10, "target": str(private)},
+    }))
+    actions = _thread("landslide:T1-drill")[:1]
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER, status=Status.EXERCISE)
+        report = Dispatcher(store, build_channels(settings.channels)).dispatch_once()
+        assert (report.sent, report.refused) == (1, 1)
+        assert [r.status for r in store.outbox.rows("public_drop")] == [OutboxStatus.REFUSED]
+        assert [r.status for r in store.outbox.rows("duty_drop")] == [OutboxStatus.SENT]
+    assert not list(public.glob("*.xml")) if public.exists() else True
+    (body,) = [f.read_bytes() for f in private.glob("*.xml")]
+    assert parse(body).status is Status.EXERCISE
+
+
+def test_publish_before_execute_is_refused(deployment: Path) -> None:
+    from warn.errors import WarnError
+
+    settings = load_settings(deployment)
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        with pytest.raises(WarnError):
+            publish(store, settings, _thread()[:1], sender=SENDER)
+
+
+def test_warn_dispatch_once_delivers(deployment: Path, tmp_path: Path) -> None:
+    drop = tmp_path / "cli-drop"
+    config = _config(deployment, {"drop": {"kind": "filedrop", "burst": 10, "target": str(drop)}})
+    settings = load_settings(config)
+    actions = _thread()
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER)
+    result = CliRunner().invoke(app, ["dispatch", "--once", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "sent 3" in result.output
+    assert len(list(drop.glob("*.xml"))) == 3
+
+
+def test_dispatch_without_secret_exits_2(deployment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WARN_TEST_HOOK_TOKEN", raising=False)
+    config = _config(deployment, {"hook": {"kind": "webhook", "target": "http://127.0.0.1:9/x",
+                                           "secrets": {"token": "WARN_TEST_HOOK_TOKEN"}}})
+    result = CliRunner().invoke(app, ["dispatch", "--once", "--config", str(config)])
+    assert result.exit_code == 2
+
+
+def test_check_channels_without_secrets(deployment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WARN_TEST_DING_TOKEN", raising=False)
+    config = _config(deployment, {
+        "ok": {"kind": "dingtalk", "target": "https://example.invalid/robot",
+               "secrets": {"access_token": "WARN_TEST_DING_TOKEN", "secret": "WARN_TEST_DING_SECRET"}},
+        "nosecret": {"kind": "wecom", "target": "https://example.invalid/wecom"},
+        "mail": {"kind": "smtp", "target": "smtp://127.0.0.1:25"},
+        "odd": {"kind": "pigeon", "target": "x"},
+    })
+    keys = {p.key for p in check_deployment(config)}
+    assert {"channels.nosecret.secrets", "channels.mail.sender", "channels.odd.kind"} <= keys
+    assert not any(k.startswith("channels.ok") for k in keys)

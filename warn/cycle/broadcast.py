@@ -1,0 +1,297 @@
+"""The publishing step of the cycle: the planner's ``Broadcast`` actions → CAP messages → the outbox.
+
+:func:`publish` runs after the executor (:func:`warn.cycle.command.execute`) has
+recorded the warning threads. For each :class:`~warn.command.model.Broadcast`, in order:
+
+1. **Message.** A :class:`~warn.broadcast.cap.CapWarning` for version ``version`` of the
+   thread: ``Alert`` when the thread has no message yet in ``warning_messages``, else
+   ``Update`` whose ``references`` name every message of the thread already there
+   (sender, identifier, sent); an all-clear is an ``Update`` with ``responseType``
+   ``AllClear`` (:mod:`warn.broadcast.cap`). ``sent`` and ``onset`` are the action's
+   time, ``expires`` = sent + ``validity`` (default :data:`VALIDITY`, 6 h).
+2. **Area.** The item's geometry in the configured layers: a zone from ``towns`` (then
+   ``grid``), a point from ``hazard_points`` (landslide) or ``waterlogging_points``
+   (waterlogging and rainstorm) buffered by ``point_buffer_m`` (default
+   :data:`POINT_BUFFER_M`, 200 m, computed in the local UTM zone); an item found in no
+   layer (a district-wide warning) gets the ``district`` layer, else every town. The
+   geocode is the deployment's ``district_code``.
+3. **Record.** :func:`~warn.broadcast.cap.produce` (validated; an invalid message raises
+   :class:`~warn.errors.CapError`), then one ``warning_messages`` row (kind = msgType,
+   level, sent, identifier, body). A message whose identifier is already there is not
+   built again: its stored body is queued again (a no-op when it was queued before), so
+   a crash between recording and queueing heals on the next run.
+4. **Queue.** One outbox row per configured channel and recipient
+   (``channels.<name>.recipients``; ``cap`` when none are listed — the ``{recipient}``
+   of a target such as ``mqtt://…/warn/alerts/{recipient}``), idempotency key
+   ``<identifier>/<channel>`` (``…/<channel>/<recipient>`` when recipients are listed):
+   the CAP XML (``application/cap+xml``) to webhook, filedrop, smtp and mqtt channels;
+   a short zh-CN/English text (``text/markdown``; ``text/plain`` for sms) to dingtalk,
+   wecom and sms. An smtp channel without ``recipients`` is skipped (nobody to mail).
+   The CAP ``status`` is carried to the outbox, so the dispatcher refuses Exercise and
+   Test messages on public channels.
+
+Publishing the same actions again adds no message and no outbox row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+from sqlalchemy import select
+
+from warn.broadcast.cap import (
+    HEADLINE_LIMIT,
+    CapWarning,
+    MsgType,
+    Reference,
+    ResponseType,
+    Status,
+    identifier_for,
+    outline,
+    produce,
+)
+from warn.command.model import Action, Broadcast, BroadcastKind, Hazard
+from warn.config import ChannelSpec, Settings
+from warn.errors import ConfigError, Problem, WarnError
+from warn.store import Store
+from warn.store.outbox import CapStatus, NewMessage
+from warn.store.schema import warning_messages, warnings
+from warn.vocab import Level
+
+#: How long a published message is valid (``expires`` = ``sent`` + this) unless told otherwise.
+VALIDITY = timedelta(hours=6)
+#: Radius, metres, of the polygon drawn around a warned point.
+POINT_BUFFER_M = 200.0
+#: Channel kinds that take the CAP XML as it is.
+CAP_KINDS = frozenset({"webhook", "filedrop", "smtp", "mqtt"})
+#: Channel kinds that take a short text rendering (markdown for robots, plain for SMS).
+TEXT_KINDS = {"dingtalk": "text/markdown", "wecom": "text/markdown", "sms": "text/plain"}
+CAP_CONTENT_TYPE = "application/cap+xml"
+#: Recipient used for channels that list none (fills ``{recipient}`` in a target).
+DEFAULT_RECIPIENT = "cap"
+
+_ZONE_LAYERS = ("towns", "grid")
+_POINT_LAYERS = {Hazard.LANDSLIDE: ("hazard_points",), Hazard.WATERLOGGING: ("waterlogging_points",),
+                 Hazard.RAINSTORM: ("waterlogging_points", "hazard_points")}
+_RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPARE,
+             Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
+_INSTRUCTION = {
+    ResponseType.EVACUATE: ("请立即撤离危险区域，服从现场指挥。", "Leave the danger area now and follow the instructions of local officials."),
+    ResponseType.PREPARE: ("请做好撤离准备，远离危险区域。", "Prepare to evacuate and keep away from the danger area."),
+    ResponseType.MONITOR: ("请关注预警信息，注意防范。", "Follow the warnings and take precautions."),
+    ResponseType.ALL_CLEAR: ("预警已解除，请继续关注天气变化。", "The warning is over; keep following the weather."),
+}
+
+
+@dataclass
+class _Layers:
+    """The deployment's layers, loaded on first use."""
+
+    settings: Settings
+    loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+
+    def get(self, name: str) -> gpd.GeoDataFrame | None:
+        if name not in self.loaded:
+            from warn.cycle.rain import zone_layer
+
+            self.loaded[name] = zone_layer(self.settings, name)[1] if name in self.settings.layers else None
+        return self.loaded[name]
+
+    def id_field(self, name: str) -> str:
+        return self.settings.layers[name].id_field
+
+    def name_field(self, name: str) -> str:
+        return self.settings.layers[name].name_field
+
+
+def publish(store: Store, settings: Settings, actions: Iterable[Action], *, status: Status = Status.ACTUAL,
+            sender: str, validity: timedelta = VALIDITY, point_buffer_m: float = POINT_BUFFER_M) -> list[str]:
+    """Turn the planner's ``Broadcast`` actions into recorded CAP messages queued to every channel.
+
+    Parameters
+    ----------
+    store
+        A migrated store in which the executor has already recorded the actions' warning threads.
+    settings
+        The deployment: layers, ``deployment.district_code``, ``channels``.
+    actions
+        The planner's actions; only ``Broadcast`` ones are read, in order.
+    status
+        ``Actual``, ``Exercise`` or ``Test`` (also carried to the outbox).
+    sender
+        CAP ``sender`` (no spaces, commas, ``<`` or ``&``), e.g. ``warn@yubei.example``.
+    validity
+        ``expires`` − ``sent``.
+    point_buffer_m
+        Radius of the polygon around a warned point, metres.
+
+    Returns
+    -------
+    list[str]
+        Identifiers of the messages recorded by this call, in order (empty when all were there).
+
+    Raises
+    ------
+    CapError
+        A message failed validation (nothing of it is recorded or queued).
+    WarnError
+        The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
+    """
+    if status not in (Status.ACTUAL, Status.EXERCISE, Status.TEST):
+        raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
+    layers = _Layers(settings)
+    published = []
+    for action in actions:
+        if not isinstance(action, Broadcast):
+            continue
+        identifier = identifier_for(sender, action.thread, action.version)
+        body = _stored_body(store, identifier)
+        if body is None:
+            warning = _warning(store, settings, layers, action, status, sender, validity, point_buffer_m)
+            body = produce(warning)
+            if _record(store, action, warning, identifier, body):
+                published.append(identifier)
+        _enqueue(store, settings.channels, action, identifier, body, status)
+    return published
+
+
+def _stored_body(store: Store, identifier: str) -> bytes | None:
+    with store.engine.connect() as conn:
+        body = conn.execute(select(warning_messages.c.body)
+                            .where(warning_messages.c.identifier == identifier)).scalar_one_or_none()
+    return None if body is None else body.encode("utf-8")
+
+
+def _earlier(store: Store, thread: str) -> list[tuple[str, object]]:
+    with store.engine.connect() as conn:
+        return [(r.identifier, r.sent_at) for r in conn.execute(
+            select(warning_messages.c.identifier, warning_messages.c.sent_at)
+            .where(warning_messages.c.thread_id == thread).order_by(warning_messages.c.id))]
+
+
+def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: Status, sender: str,
+             validity: timedelta, buffer_m: float) -> CapWarning:
+    earlier = _earlier(store, action.thread)
+    clear = action.broadcast is BroadcastKind.ALL_CLEAR
+    response = ResponseType.ALL_CLEAR if clear else _RESPONSE.get(action.level, ResponseType.MONITOR)
+    area_name, geometry = _area(layers, action, buffer_m)
+    level = Level.NONE if clear else action.level
+    headline_zh, headline_en = _headlines(settings, action, area_name, level, clear)
+    instruction_zh, instruction_en = _INSTRUCTION[response]
+    return CapWarning(
+        sender=sender, thread=action.thread, version=action.version,
+        msg_type=MsgType.UPDATE if earlier else MsgType.ALERT, status=status, hazard=action.hazard, level=level,
+        sent=action.at, onset=action.at, expires=action.at + validity,
+        area_name=area_name, polygons=outline(geometry), geocode=settings.deployment.district_code,
+        incident=action.incident or "",
+        headline_zh=headline_zh, headline_en=headline_en,
+        description_zh=_plain(f"{action.text}（{action.label}）"), description_en=_plain(
+            f"{action.hazard.value} warning for {area_name}, level {level.colour}. {action.label}"),
+        instruction_zh=instruction_zh, instruction_en=instruction_en, response_type=response,
+        references=tuple(Reference(sender, ident, sent) for ident, sent in earlier),
+    )
+
+
+def _headlines(settings: Settings, action: Broadcast, area: str, level: Level, clear: bool) -> tuple[str, str]:
+    name = settings.deployment.name
+    if clear:
+        zh = f"{name}{area}{action.hazard.zh}预警解除"
+        en = f"{name}: {action.hazard.value} warning for {area} cleared"
+    else:
+        zh = f"{name}{area}{action.hazard.zh}{level.zh}预警"
+        en = f"{name}: {level.colour} {action.hazard.value} warning for {area}"
+    return _plain(zh)[:HEADLINE_LIMIT - 1], _plain(en)[:HEADLINE_LIMIT - 1]
+
+
+def _plain(text: str) -> str:
+    """Text without anything that reads as an HTML tag or entity (``<`` and ``&`` become full-width)."""
+    return text.replace("<", "＜").replace(">", "＞").replace("&", "＆").strip()
+
+
+def _area(layers: _Layers, action: Broadcast, buffer_m: float) -> tuple[str, BaseGeometry]:
+    """(area description, WGS 84 polygon) of the warned item."""
+    for name in _ZONE_LAYERS:
+        found = _find(layers, name, action.item_id)
+        if found is not None:
+            return found
+    for name in _POINT_LAYERS[action.hazard]:
+        found = _find(layers, name, action.item_id)
+        if found is not None:
+            desc, point = found
+            series = gpd.GeoSeries([point], crs="EPSG:4326")
+            local = series.estimate_utm_crs()
+            return desc, series.to_crs(local).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
+    for name in ("district", "towns"):
+        frame = layers.get(name)
+        if frame is not None and len(frame):
+            return layers.settings.deployment.name, unary_union(list(frame.geometry))
+    raise ConfigError(Problem("config.yaml", "layers", f"a layer holding item {action.item_id!r} of thread "
+                                                       f"{action.thread}", "none"))
+
+
+def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] | None:
+    frame = layers.get(name)
+    if frame is None:
+        return None
+    id_field, name_field = layers.id_field(name), layers.name_field(name)
+    rows = frame[frame[id_field].astype(str) == item_id]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    desc = str(row[name_field]) if name_field in rows.columns and str(row[name_field]).strip() else item_id
+    return _plain(desc), row.geometry
+
+
+def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
+    """Insert the message row; ``False`` when its identifier is already there."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if store.engine.dialect.name == "postgresql" else sqlite_insert
+    with store._write() as conn:
+        if conn.execute(select(warnings.c.thread_id).where(warnings.c.thread_id == action.thread)).first() is None:
+            raise WarnError(Problem("warnings", action.thread, "the thread recorded by the executor before publishing",
+                                    "no such thread"))
+        stmt = insert(warning_messages).values(
+            thread_id=action.thread, kind=str(warning.msg_type), level=int(warning.level), sent_at=action.at,
+            identifier=identifier, body=body.decode("utf-8"),
+        ).on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
+        return conn.execute(stmt).rowcount == 1
+
+
+def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
+             status: Status) -> None:
+    for name, spec in channels.items():
+        if spec.kind in CAP_KINDS:
+            payload, content_type = body, CAP_CONTENT_TYPE
+        elif spec.kind in TEXT_KINDS:
+            payload, content_type = render_text(body).encode("utf-8"), TEXT_KINDS[spec.kind]
+        else:
+            continue
+        recipients = list(spec.recipients)
+        if not recipients:
+            if spec.kind == "smtp":
+                continue
+            keys = [(DEFAULT_RECIPIENT, f"{identifier}/{name}")]
+        else:
+            keys = [(r, f"{identifier}/{name}/{r}") for r in recipients]
+        for recipient, key in keys:
+            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=payload,
+                                            content_type=content_type, idempotency_key=key, public=spec.public,
+                                            cap_status=CapStatus(str(status))))
+
+
+def render_text(body: bytes) -> str:
+    """A short zh-CN/English text of a CAP message: both headlines, the zh description and instruction, the id."""
+    from warn.broadcast.cap import parse
+
+    alert = parse(body)
+    zh, en = alert.infos[0], alert.infos[1]
+    lines = [f"### {zh.headline}", en.headline, "", zh.description, zh.instruction, en.instruction, "",
+             f"{alert.msg_type} {alert.status} {alert.identifier}"]
+    return "\n".join(line for line in lines if line is not None)
