@@ -7,11 +7,14 @@ contract, aggregate it over a zone layer and score it with the rain model) and t
 sensor path (poll or receive readings, QC them against each sensor's recent good
 readings, upsert them, and mark silent feeds and sensors stale), and the command step
 (plan the cycle's events, apply the actions to the store at most once, keep the
-planner's state: :mod:`warn.cycle.command`).
+planner's state: :mod:`warn.cycle.command`). :func:`run` (:mod:`warn.cycle.run`) is one whole
+cycle at a time: score landslide and waterlogging, turn level changes into crossings, plan
+and execute, publish, record.
 """
 
 from warn.cycle.command import execute, load_state, run_command, save_state
 from warn.cycle.rain import fetch_run, open_location, score_rain, zone_layer
+from warn.cycle.warning_cycle import CycleReport, cycle_key, run
 from warn.cycle.sensors import (
            Ingester,
            PollReport,
@@ -20,5 +23,5 @@ from warn.cycle.sensors import (
            poll_feed,
 )
 
-__all__ = ["Ingester", "PollReport", "execute", "fetch_run", "load_state", "mark_stale_sensors", "open_ingester",
-           "open_location", "poll_feed", "run_command", "save_state", "score_rain", "zone_layer"]
+__all__ = ["CycleReport", "Ingester", "PollReport", "cycle_key", "execute", "fetch_run", "load_state", "mark_stale_sensors", "open_ingester",
+           "open_location", "poll_feed", "run", "run_command", "save_state", "score_rain", "zone_layer"]

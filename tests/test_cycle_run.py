@@ -1,0 +1,117 @@
+"""cycle.run over the demo storm, hour by hour: warnings, an incident, tasks, CAP messages, an idempotent rerun."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import ROOT
+from warn.broadcast.cap import Status
+from warn.config import load_settings
+from warn.cycle.rain import issued_at
+from warn.cycle.warning_cycle import CycleReport, run
+from warn.sources.forecast import open_forecast
+from warn.store import Store
+from warn.store.schema import (
+    incidents,
+    model_states,
+    outbox,
+    tasks,
+    timeline,
+    warning_messages,
+    warnings,
+)
+from warn.vocab import Level
+
+DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
+STEEP = ("DEMO-T11", "DEMO-T14")
+SENDER = "warn@yubei.example"
+TABLES = (warnings, warning_messages, outbox, incidents, tasks, timeline)
+
+
+def run_at(storm, hour: int):
+    """The run issued ``hour`` hours after the demo's: its next 24 hours (as in test_landslide_cycle)."""
+    run_ = storm.isel(time=slice(hour, hour + 24))
+    issued = storm["time"].values[0] + np.timedelta64(hour - 1, "h")
+    return run_.assign_attrs(issued_at=str(issued.astype("datetime64[s]")) + "Z")
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in TABLES}
+
+
+@pytest.fixture
+def cycles(committed_config):
+    settings = load_settings(committed_config)
+    store = Store.connect(settings.store.url)
+    store.upgrade()
+    storm = open_forecast(DEMO, source="demo")
+    reports: list[CycleReport] = []
+    for hour in range(16):
+        rain = run_at(storm, hour)
+        reports.append(run(settings, store, issued_at(rain), rain=rain, status=Status.EXERCISE, sender=SENDER))
+    yield settings, store, storm, reports
+    store.close()
+
+
+def test_demo_storm_raises_warnings_opens_an_incident_and_queues_exercise_cap(cycles):
+    _settings, store, _storm, reports = cycles
+    assert not reports[0].crossings  # cold start: every level unknown, nothing crosses
+    assert any(r.crossings for r in reports)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(warnings).where(warnings.c.hazard == "landslide")).mappings().all()
+        steep = [r for r in rows if r["item_id"] in STEEP and r["level"] >= int(Level.ORANGE)]
+        assert steep, rows
+        assert conn.execute(select(func.count()).select_from(incidents)).scalar_one() >= 1
+        assert conn.execute(select(func.count()).select_from(tasks)).scalar_one() >= 1
+        thread = steep[0]["thread_id"]
+        kinds = conn.execute(select(warning_messages.c.kind).where(warning_messages.c.thread_id == thread)
+                             .order_by(warning_messages.c.sent_at, warning_messages.c.id)).scalars().all()
+        assert kinds[0] == "Alert" and "Update" in kinds[1:]
+        statuses = set(conn.execute(select(outbox.c.cap_status)).scalars())
+        assert statuses == {"Exercise"}
+        kinds_entries = conn.execute(select(timeline.c.kind, timeline.c.idempotency_key)
+                                     .where(timeline.c.kind == "cycle")).all()
+    assert len(kinds_entries) == 16
+    assert sum(len(r.messages) for r in reports) >= 2
+    assert store.timeline.verify().ok
+
+
+def test_rerunning_a_cycle_writes_nothing(cycles):
+    settings, store, storm, _reports = cycles
+    before = counts(store)
+    with store.engine.connect() as conn:
+        states = conn.execute(select(func.count()).select_from(model_states)).scalar_one()
+    rain = run_at(storm, 15)
+    again = run(settings, store, issued_at(rain), rain=rain, status=Status.EXERCISE, sender=SENDER)
+    assert again.repeated and not again.crossings and not again.messages
+    assert counts(store) == before
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(model_states)).scalar_one() == states
+    assert store.timeline.verify().ok
+
+
+def test_an_interrupted_cycle_run_again_adds_no_rows(cycles):
+    """The cycle entry lost (as if the process died before recording it): the cycle runs again
+    against the same baseline and every write is a repeat."""
+    settings, store, storm, reports = cycles
+    busy = next(i for i, r in enumerate(reports) if r.messages)
+    rain = run_at(storm, 15)
+    at = issued_at(rain)
+    import sys
+
+    cycle_run = sys.modules["warn.cycle.warning_cycle"]
+
+    before = counts(store)
+    original = cycle_run._recorded
+    cycle_run._recorded = lambda store_, key: False
+    try:
+        again = run(settings, store, at, rain=rain, status=Status.EXERCISE, sender=SENDER)
+    finally:
+        cycle_run._recorded = original
+    assert again.crossings == reports[15].crossings
+    assert not again.messages and again.applied == 0
+    assert counts(store) == before
+    assert busy >= 1
