@@ -10,6 +10,7 @@ from tests.conftest import ROOT
 from warn.broadcast.cap import Status
 from warn.config import load_settings
 from warn.cycle.rain import issued_at
+from warn.cycle import warning_cycle
 from warn.cycle.warning_cycle import CycleReport, run
 from warn.sources.forecast import open_forecast
 from warn.store import Store
@@ -93,24 +94,16 @@ def test_rerunning_a_cycle_writes_nothing(cycles):
     assert store.timeline.verify().ok
 
 
-def test_an_interrupted_cycle_run_again_adds_no_rows(cycles):
+def test_an_interrupted_cycle_run_again_adds_no_rows(cycles, monkeypatch):
     """The cycle entry lost (as if the process died before recording it): the cycle runs again
     against the same baseline and every write is a repeat."""
     settings, store, storm, reports = cycles
     busy = next(i for i, r in enumerate(reports) if r.messages)
     rain = run_at(storm, 15)
     at = issued_at(rain)
-    import sys
-
-    cycle_run = sys.modules["warn.cycle.warning_cycle"]
-
     before = counts(store)
-    original = cycle_run._recorded
-    cycle_run._recorded = lambda store_, key: False
-    try:
-        again = run(settings, store, at, rain=rain, status=Status.EXERCISE, sender=SENDER)
-    finally:
-        cycle_run._recorded = original
+    monkeypatch.setattr(warning_cycle, "_recorded", lambda store_, key: False)
+    again = run(settings, store, at, rain=rain, status=Status.EXERCISE, sender=SENDER)
     assert again.crossings == reports[15].crossings
     assert not again.messages and again.applied == 0
     assert counts(store) == before
