@@ -12,8 +12,8 @@ from rich.table import Table
 
 from warn.cli.landslide import HEADINGS, LEADS
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
-from warn.cli.output import console, level_text, print_problems
-from warn.errors import ConfigError, WarnError
+from warn.cli.output import console, level_text
+from warn.cli.scoring import score_forecast
 from warn.vocab import Level
 
 
@@ -28,20 +28,9 @@ def flood(
     Sensor readings and the bucket state are read from the deployment's store (nothing is
     written); an unknown sensor is reported as a data-quality notice, never as all clear.
     """
-    from warn import cycle
-    from warn.config import load_settings
     from warn.cycle.flood import score_flood
-    from warn.store import Store
 
-    try:
-        settings = load_settings(config)
-        rain = cycle.open_location(settings, forecast, var=var)
-        with Store.connect(settings.store.url) as store:
-            store.upgrade()
-            result = score_flood(settings, rain, store=store)
-    except WarnError as err:
-        print_problems(err.problems, console(stderr=True))
-        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+    result = score_forecast(config, forecast, var, lambda settings, rain, store: score_flood(settings, rain, store=store))
     records = [flood_record(item) for item in result.items]
     if as_json:
         console().print_json(json.dumps(records, ensure_ascii=False))

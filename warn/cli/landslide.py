@@ -11,8 +11,8 @@ from rich import box
 from rich.table import Table
 
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
-from warn.cli.output import console, level_text, print_problems
-from warn.errors import ConfigError, WarnError
+from warn.cli.output import console, level_text
+from warn.cli.scoring import score_forecast
 from warn.vocab import Level
 
 LEADS = ("now", "2h", "24h")
@@ -31,20 +31,9 @@ def landslide(
     The soil-water state and the remembered levels are read from the deployment's
     store (nothing is written); without a state the level now is unknown.
     """
-    from warn import cycle
-    from warn.config import load_settings
     from warn.cycle.landslide import score_landslide
-    from warn.store import Store
 
-    try:
-        settings = load_settings(config)
-        rain = cycle.open_location(settings, forecast, var=var)
-        with Store.connect(settings.store.url) as store:
-            store.upgrade()
-            result = score_landslide(settings, rain, store=store, points="hazard_points" if points else None)
-    except WarnError as err:
-        print_problems(err.problems, console(stderr=True))
-        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+    result = score_forecast(config, forecast, var, lambda settings, rain, store: score_landslide(settings, rain, store=store, points="hazard_points" if points else None))
     records = [landslide_record(item) for item in result.items]
     if as_json:
         console().print_json(json.dumps(records, ensure_ascii=False))
