@@ -7,7 +7,9 @@ path and what was expected, so that ``warn check`` can list them all at once.
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -40,11 +42,26 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a missing or malformed file raises :class:`ConfigError`."""
+    """Parse a YAML file; a missing or malformed file raises :class:`ConfigError`.
+
+    Parsed files are remembered by (path, modification time, size), so a service that
+    reads the same models and playbooks every cycle parses them once, and an operator's
+    edit is read on the next call. Each call returns its own copy.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        stat = path.stat()
     except FileNotFoundError:
         raise ConfigError(Problem(str(path), "", "an existing file", "no such file")) from None
+    except OSError as err:
+        raise ConfigError(Problem(str(path), "", "a readable file", str(err))) from None
+    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=256)
+def _parsed(path: Path, _mtime_ns: int, _size: int) -> Any:
+    """The YAML document in ``path`` (the file's identity in the arguments keys the cache)."""
+    try:
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(Problem(str(path), "", "a readable file", str(err))) from None
     try:

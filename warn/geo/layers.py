@@ -21,6 +21,7 @@ CRS rules (DESIGN.md, "Conventions"):
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -168,6 +169,9 @@ def load_layer(
 ) -> gpd.GeoDataFrame:
     """Load one zone layer, validate it and return it in WGS84 (EPSG:4326).
 
+    A layer is read once per version of its file (path, modification time, size); each
+    call returns its own copy.
+
     Parameters
     ----------
     path
@@ -194,6 +198,16 @@ def load_layer(
         GEOS's explanation).
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load(path, layer, crs, id_field, 0, 0).copy()  # _open says what is wrong
+    return _load(path.resolve(), layer, crs, id_field, stat.st_mtime_ns, stat.st_size).copy()
+
+
+@lru_cache(maxsize=64)
+def _load(path: Path, layer: str | None, crs: str, id_field: str, _mtime_ns: int, _size: int) -> gpd.GeoDataFrame:
+    """:func:`load_layer`'s work, remembered by the file's identity (path, modification time, size)."""
     where = _where(path, layer)
     gdf = _open(path, layer)
     declared, problems = _declared_problems(crs, where)
