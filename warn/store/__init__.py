@@ -13,10 +13,12 @@ code; revisions in ``migrations/versions/``), :mod:`~warn.store.records` (what r
 return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline,
 ``store.timeline``), :mod:`~warn.store.command` (the planner's actions applied,
 ``store.execute_actions``), :mod:`~warn.store.outbox` (messages before and after
-delivery, ``store.outbox``), :mod:`~warn.store.store` (the API).
+delivery, ``store.outbox``), :mod:`~warn.store.cycles` (the record of cycles and the
+command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.store` (the API).
 """
 
 from warn.store.command import ExecutionReport
+from warn.store.cycles import CycleRow, CycleStatus, InboxRow
 from warn.store.records import (
     Heartbeat,
     LevelRecord,
@@ -30,5 +32,5 @@ from warn.store.records import (
 from warn.store.store import Store
 from warn.store.timeline import CORRECTION, GENESIS, Timeline
 
-__all__ = ["CORRECTION", "GENESIS", "ExecutionReport", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
+__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "InboxRow", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
            "Timeline", "TimelineEntry", "VerifyResult", "WriteResult"]

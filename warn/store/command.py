@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Table, func, select, update
@@ -46,6 +47,7 @@ from warn.command.model import (
     ProposeMode,
     RecordTimeline,
     RequestAck,
+    TaskState,
 )
 from warn.store.records import NewEntry, TimelineEntry
 from warn.store.schema import (
@@ -65,6 +67,8 @@ SYSTEM_ROLE = "system"
 ANSWER_RULES = frozenset({"ACK-ANSWER", "ACK-REFUSED"})
 #: The record the planner writes when it starts a playbook for a warning thread.
 RUN_START_RULE = "PB-START"
+#: Suffix of the request id of a task hand-off (``<task id>/handoff``).
+HANDOFF = "/handoff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +224,48 @@ def _warning(conn: Connection, action: Broadcast) -> bool:
 
 
 def _answer(conn: Connection, action: RecordTimeline) -> None:
-    """Store who answered, when and how on the request the answer names (the first answer only)."""
+    """Store who answered, when and how on the request the answer names (the first answer only);
+    an accepted task hand-off (``<task>/handoff``) also marks its task acknowledged."""
     details = action.details
-    conn.execute(update(ack_requests).where(ack_requests.c.request_id == details["request"],
+    request = str(details["request"])
+    conn.execute(update(ack_requests).where(ack_requests.c.request_id == request,
                                             ack_requests.c.answered_at.is_(None)).values(
         answered_by=action.actor, answered_at=action.at, channel=details["channel"]))
+    if request.endswith(HANDOFF) and action.rule_id == "ACK-ANSWER":
+        conn.execute(update(tasks).where(tasks.c.task_id == request.removesuffix(HANDOFF),
+                                         tasks.c.status == str(TaskState.OPEN)).values(
+            status=str(TaskState.ACKNOWLEDGED), acked_by=action.actor, acked_at=action.at))
+
+
+def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datetime, note: str, evidence: str,
+                append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+    """Mark task ``task_id`` done by ``by`` at ``at`` with its note and evidence, and record it on the timeline.
+
+    Returns
+    -------
+    bool
+        ``False`` when the task was already done or cancelled (nothing is written).
+
+    Raises
+    ------
+    KeyError
+        No such task.
+    """
+    row = conn.execute(select(tasks).where(tasks.c.task_id == task_id)).first()
+    if row is None:
+        raise KeyError(task_id)
+    if not _changed(conn, update(tasks).where(
+            tasks.c.task_id == task_id, tasks.c.status.in_([str(TaskState.OPEN), str(TaskState.ACKNOWLEDGED)]))
+            .values(status=str(TaskState.DONE), done_by=by, done_at=at, evidence=evidence)):
+        return False
+    late = row.due_at is not None and at > row.due_at
+    append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=row.org_unit,
+                           incident=row.incident_id, key=f"{task_id}/done",
+                           summary=f"任务完成{'（逾期）' if late else ''}：{row.summary} —— {note} / task done"
+                                   f"{' (late)' if late else ''}",
+                           details={"task": task_id, "note": note, "evidence": evidence, "late": late,
+                                    "due": row.due_at.isoformat() if row.due_at else None})])
+    return True
 
 
 def _entry_of(action: Action) -> NewEntry | None:

@@ -47,6 +47,14 @@ timeline
     (:mod:`warn.store.timeline`): ``seq`` 1, 2, 3, … assigned by the store, details
     and refs as canonical JSON text, each row's ``hash`` covering its content and the
     previous row's hash.
+cycles
+    One row per warning cycle, keyed by its time: started, finished, status
+    (running/done/failed) and error, the inputs used with their age (JSON text), and its
+    counts (items scored, crossings, actions planned and applied, messages queued).
+inbox
+    What people did that the planner must hear (answers, approvals, mode decisions) as the
+    planner's event in JSON text, who and when, a unique idempotency key, and when it was
+    consumed.
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
     payload bytes and content type, a unique idempotency key, status
@@ -384,4 +392,35 @@ outbox = Table(
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     Index("ix_outbox_recipient", "channel", "recipient", "status", "id"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("at", UTCDateTime, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("inputs", Text, nullable=False, server_default="{}"),
+    Column("items", Integer, nullable=False, server_default="0"),
+    Column("crossings", Integer, nullable=False, server_default="0"),
+    Column("actions", Integer, nullable=False, server_default="0"),
+    Column("applied", Integer, nullable=False, server_default="0"),
+    Column("messages", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=False, server_default=""),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("consumed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("idempotency_key", name="uq_inbox_idempotency_key"),
+    Index("ix_inbox_pending", "consumed_at", "at"),
 )

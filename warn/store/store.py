@@ -47,8 +47,9 @@ from warn.errors import Problem, StoreError
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.bulk import bulk_for
-from warn.store.command import ExecutionReport, execute_actions
+from warn.store.command import ExecutionReport, execute_actions, finish_task
 from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.cycles import CycleTable, InboxTable
 from warn.store.outbox import OutboxTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
@@ -111,6 +112,9 @@ class Store:
         The append-only, hash-chained timeline (:class:`warn.store.timeline.Timeline`).
     outbox
         Messages waiting for, or done with, delivery (:class:`warn.store.outbox.OutboxTable`).
+    cycles, inbox
+        The record of warning cycles and the events people sent the planner
+        (:mod:`warn.store.cycles`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -119,6 +123,8 @@ class Store:
         self._bulk = bulk_for(engine.dialect.name)
         self.timeline = Timeline(engine, self._write, now)
         self.outbox = OutboxTable(engine, self._write, now)
+        self.cycles = CycleTable(engine, self._write, now)
+        self.inbox = InboxTable(engine, self._write, now)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
@@ -507,6 +513,24 @@ class Store:
             return ExecutionReport()
         with self._write() as conn:
             return execute_actions(conn, actions, self.timeline.append_on)
+
+    def finish_task(self, task_id: str, *, by: str, role: str, at: datetime, note: str,
+                    evidence: str = "") -> bool:
+        """Mark a task done with its note and evidence and record it on the timeline, in one transaction.
+
+        Returns
+        -------
+        bool
+            ``False`` when it was already done or cancelled (nothing written).
+
+        Raises
+        ------
+        KeyError
+            No task ``task_id``.
+        """
+        with self._write() as conn:
+            return finish_task(conn, task_id, by=by, role=role, at=at, note=note, evidence=evidence,
+                               append=self.timeline.append_on)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
