@@ -4,13 +4,16 @@
 sources, the model files, the store, the demo world and the broadcast channels
 (``channels:``; secrets only by the names of environment variables). :func:`load_settings` reads
 it into :class:`Settings`, resolving every relative path against the file's folder,
-and raises :class:`warn.errors.ConfigError` naming the file and key of every problem.
+and raises :class:`warn.errors.ConfigError` naming the file and key of every problem;
+:func:`store_url` lets a command's ``--store`` stand in for the configured store.
 Deeper checks (do the files exist, do the layers load, do the model files validate)
 are :mod:`warn.check`'s.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -20,7 +23,10 @@ from pydantic import AwareDatetime, Field, PositiveFloat, field_validator, model
 
 from warn import DEFAULT_CONFIG
 from warn.declarative import Duration, Strict, parse_file
+from warn.errors import ConfigError, Problem
 
+#: What a store URL starts with: SQLite or PostgreSQL, with an optional SQLAlchemy driver.
+STORE_URL_PATTERN = r"^(sqlite|postgresql)(\+\w+)?://"
 
 
 class Deployment(Strict):
@@ -133,17 +139,20 @@ class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
     relative to config.yaml's folder), or ``postgresql+psycopg://…``."""
 
-    url: str = Field(pattern=r"^(sqlite|postgresql)(\+\w+)?://")
+    url: str = Field(pattern=STORE_URL_PATTERN)
 
 
 class SimSpec(Strict):
-    """The demo world: the folder of demo forecast runs served on a local port."""
+    """The demo world: the demo storm (the run ``issued_at`` in ``feed_dir``), the forecast source
+    it stands in for, and the channels a drill sends to instead of the configured ones
+    (targets may hold ``{receiver}``, the local webhook receiver, and ``{out}``, the drill's folder)."""
 
     feed_dir: Path
     host: Literal["127.0.0.1", "localhost"] = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
     issued_at: AwareDatetime
     source: str = Field(description="the forecasts entry the demo server stands in for")
+    channels: dict[str, "ChannelSpec"] = Field(default_factory=dict)
 
 
 class ModeRuleSpec(Strict):
@@ -250,6 +259,40 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
     return _resolve_paths(settings, path.resolve().parent)
 
 
+def store_url(value: str | None, settings: Settings) -> str:
+    """The store a command opens: ``--store`` / ``WARN_STORE`` when given, else config.yaml's.
+
+    Parameters
+    ----------
+    value
+        ``None`` (use ``settings.store.url``), an SQLAlchemy URL (``sqlite…://`` or
+        ``postgresql…://``, returned as it is), or a bare path of an SQLite file, relative to
+        the current working directory (returned as ``sqlite:///<absolute path>``).
+    settings
+        The deployment.
+
+    Returns
+    -------
+    str
+        An SQLAlchemy URL.
+
+    Raises
+    ------
+    ConfigError
+        ``value`` is a URL of another scheme (``mysql://…``).
+    """
+    if value is None:
+        return settings.store.url
+    if re.match(STORE_URL_PATTERN, value):
+        return value
+    if "://" in value:
+        raise ConfigError(Problem("--store / WARN_STORE", "", "an SQLAlchemy URL sqlite:///… or "
+                                  "postgresql+psycopg://…, or the path of an SQLite file",
+                                  value.split("://")[0] + "://…",
+                                  "a bare path such as demo/warn.db means an SQLite file"))
+    return f"sqlite:///{Path(value).absolute()}"
+
+
 def _resolve_paths(settings: Settings, root: Path) -> Settings:
     def under(p: Path) -> Path:
         return p if p.is_absolute() else root / p
@@ -275,3 +318,21 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
                          for k, v in settings.channels.items()},
         }
     )
+
+
+def fill(template: str, urls: Mapping[str, str]) -> str:
+    """``template`` with each ``{name}`` of ``urls`` replaced by its value (``{feed}``, ``{sensorthings}``, ``{out}``)."""
+    for name, url in urls.items():
+        template = template.replace("{" + name + "}", url.rstrip("/"))
+    return template
+
+
+def drill_settings(settings: Settings, folder: Path, urls: dict[str, str]) -> Settings:
+    """``settings`` for a drill in ``folder``: the sim's channels (placeholders filled), its store and cache there."""
+    if settings.sim is None or not settings.sim.channels:
+        raise ConfigError(Problem("config.yaml", "sim.channels", "the channels a drill sends to", "none"))
+    places = {**urls, "out": str(folder)}
+    channels = {name: spec.model_copy(update={"target": fill(spec.target, places)})
+                for name, spec in settings.sim.channels.items()}
+    store = settings.store.model_copy(update={"url": f"sqlite:///{folder / 'warn.db'}"})
+    return settings.model_copy(update={"channels": channels, "store": store, "cache_dir": folder / "cache"})

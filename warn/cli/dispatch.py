@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, WarnError
 
@@ -15,6 +15,7 @@ from warn.errors import ConfigError, WarnError
 def dispatch(
     config: ConfigOption = DEFAULT_CONFIG,
     once: Annotated[bool, typer.Option("--once", help="一轮后退出 / one round, then exit")] = False,
+    store: StoreOption = None,
 ) -> None:
     """投递发件箱 / deliver the outbox's queued messages through the configured channels.
 
@@ -25,7 +26,7 @@ def dispatch(
     """
     from warn.broadcast.channels import build_channels
     from warn.broadcast.outbox import Dispatcher, DispatchReport
-    from warn.config import load_settings
+    from warn.config import load_settings, store_url
     from warn.store import Store
 
     stopping = {"now": False}
@@ -36,9 +37,9 @@ def dispatch(
     try:
         settings = load_settings(config)
         channels = build_channels(settings.channels)
-        with Store.connect(settings.store.url) as store:
-            store.upgrade()
-            dispatcher = Dispatcher(store, channels)
+        with Store.connect(store_url(store, settings)) as opened:
+            opened.upgrade()
+            dispatcher = Dispatcher(opened, channels)
             try:
                 if once:
                     report = dispatcher.dispatch_once()
@@ -50,7 +51,7 @@ def dispatch(
                         report = DispatchReport()
                     finally:
                         signal.signal(signal.SIGTERM, previous)
-                counts = store.outbox.counts()
+                counts = opened.outbox.counts()
             finally:
                 for channel in channels.values():
                     channel.close()

@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from warn.cli.landslide import HEADINGS, LEADS
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, StoreOption
 from warn.cli.output import console, level_text
 from warn.cli.scoring import score_forecast
 from warn.vocab import Level
@@ -22,6 +22,7 @@ def flood(
     var: Annotated[str | None, typer.Option("--var", help="降水变量名 / precipitation variable.")] = None,
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
+    store: StoreOption = None,
 ) -> None:
     """城市内涝与河道水位风险 / waterlogging points and river gauges: levels now, +2 h, +24 h, with drivers.
 
@@ -30,7 +31,8 @@ def flood(
     """
     from warn.cycle.flood import score_flood
 
-    result = score_forecast(config, forecast, var, lambda settings, rain, store: score_flood(settings, rain, store=store))
+    result = score_forecast(config, forecast, var, lambda settings, rain, opened: score_flood(
+        settings, rain, store=opened), store=store)
     records = [flood_record(item) for item in result.items]
     if as_json:
         console().print_json(json.dumps(records, ensure_ascii=False))

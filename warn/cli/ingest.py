@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, WarnError
 
@@ -19,6 +19,7 @@ def ingest(
     url: Annotated[str | None, typer.Option(help="替换该数据源的地址 / replace the one feed's URL.")] = None,
     once: Annotated[bool, typer.Option("--once", help="各轮询源拉取一次后退出 / poll each polled feed once and exit.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
+    store: StoreOption = None,
 ) -> None:
     """传感器数据接入：质控后入库 / pull sensor feeds through quality control into the store.
 
@@ -27,12 +28,14 @@ def ingest(
     marked stale every minute.
     """
     from warn import service
-    from warn.config import load_settings
+    from warn.config import load_settings, store_url
     from warn.cycle import open_ingester
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings = load_settings(config)
+        settings = settings.model_copy(
+            update={"store": settings.store.model_copy(update={"url": store_url(store, settings)})})
         specs = service.feed_specs(settings, feed or [], url=url)
         if not once:
             service.run_ingest(settings, specs, on_report=lambda report: _print_reports([report]))

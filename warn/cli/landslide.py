@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, StoreOption
 from warn.cli.output import console, level_text
 from warn.cli.scoring import score_forecast
 from warn.vocab import Level
@@ -25,6 +25,7 @@ def landslide(
     points: Annotated[bool, typer.Option("--points/--no-points", help="含隐患点 / include the hazard points.")] = True,
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
+    store: StoreOption = None,
 ) -> None:
     """地灾（滑坡、危岩）风险等级及原因 / landslide levels now, +2 h, +24 h per zone and hazard point, with drivers.
 
@@ -33,7 +34,8 @@ def landslide(
     """
     from warn.cycle.landslide import score_landslide
 
-    result = score_forecast(config, forecast, var, lambda settings, rain, store: score_landslide(settings, rain, store=store, points="hazard_points" if points else None))
+    result = score_forecast(config, forecast, var, lambda settings, rain, opened: score_landslide(
+        settings, rain, store=opened, points="hazard_points" if points else None), store=store)
     records = [landslide_record(item) for item in result.items]
     if as_json:
         console().print_json(json.dumps(records, ensure_ascii=False))

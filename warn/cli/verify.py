@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, WarnError
 
 
-def verify(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """校验时间线哈希链 / verify the timeline's hash chain in the deployment's store.
+def verify(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None) -> None:
+    """校验时间线哈希链 / verify the timeline's hash chain in the deployment's store (or ``--store``).
 
     Exit 0 when every entry matches (prints the count and the head hash, worth keeping
     elsewhere: a chain cut short at its end verifies too), 1 naming the first entry that
     does not match and why, 2 when the configuration is invalid.
     """
-    from warn.config import load_settings
+    from warn.config import load_settings, store_url
     from warn.store import Store
 
     try:
         settings = load_settings(config)
-        with Store.connect(settings.store.url) as store:
-            store.upgrade()
-            result = store.timeline.verify()
+        with Store.connect(store_url(store, settings)) as opened:
+            opened.upgrade()
+            result = opened.timeline.verify()
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
