@@ -60,11 +60,10 @@ def broker() -> None:
         pytest.skip(f"MQTT broker not reachable at {MQTT_HOST}:{MQTT_PORT}: {err}")
 
 
-@pytest.fixture
-def committed_config(tmp_path: Path) -> Path:
-    """The committed deployment, its paths absolute, with its store and cache in tmp_path (tests leave var/ alone)."""
+def committed_data(tmp_path: Path, store: str = "warn.sqlite") -> dict:
+    """The committed config.yaml as a mapping, its paths absolute, its store (file ``store``) and cache in tmp_path."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["store"]["url"] = f"sqlite:///{tmp_path / 'warn.sqlite'}"
+    data["store"]["url"] = f"sqlite:///{tmp_path / store}"
     data["cache_dir"] = str(tmp_path / "cache")
     for spec in data["layers"].values():
         spec["path"] = str(ROOT / spec["path"])
@@ -74,6 +73,13 @@ def committed_config(tmp_path: Path) -> Path:
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
     data["command"]["roster"] = str(ROOT / data["command"]["roster"])
+    return data
+
+
+@pytest.fixture
+def committed_config(tmp_path: Path) -> Path:
+    """The committed deployment, its paths absolute, with its store and cache in tmp_path (tests leave var/ alone)."""
+    data = committed_data(tmp_path)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

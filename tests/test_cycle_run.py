@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT
 from warn.broadcast.cap import Status
 from warn.config import load_settings
 from warn.cycle.rain import issued_at
-from warn.cycle import warning_cycle
 from warn.cycle.warning_cycle import CycleReport, run
 from warn.sources.forecast import open_forecast
 from warn.store import Store
+from warn.store.schema import cycles as cycle_rows
 from warn.store.schema import (
     incidents,
     model_states,
@@ -75,7 +75,16 @@ def test_demo_storm_raises_warnings_opens_an_incident_and_queues_exercise_cap(cy
         assert statuses == {"Exercise"}
         kinds_entries = conn.execute(select(timeline.c.kind, timeline.c.idempotency_key)
                                      .where(timeline.c.kind == "cycle")).all()
-    assert len(kinds_entries) == 16
+        done = conn.execute(select(func.count()).select_from(cycle_rows).where(cycle_rows.c.status == "done")).scalar_one()
+    assert done == 16
+    # only cycles that changed something: crossings or actions, and the first, where the data
+    # notices began (no sensor readings in this test: every sensor stale)
+    assert reports[0].notices and not reports[0].crossings
+    assert len(kinds_entries) == 1 + sum(1 for r in reports if r.crossings or r.applied)
+    with store.engine.connect() as conn:
+        notices = conn.execute(select(timeline.c.summary).where(timeline.c.kind == "notice")).scalars().all()
+    assert len(notices) == len(reports[0].notices)  # each recorded once, when it began
+    assert all(r.inputs["forecast"]["age_min"] == 0.0 for r in reports)
     assert sum(len(r.messages) for r in reports) >= 2
     assert store.timeline.verify().ok
 
@@ -94,15 +103,16 @@ def test_rerunning_a_cycle_writes_nothing(cycles):
     assert store.timeline.verify().ok
 
 
-def test_an_interrupted_cycle_run_again_adds_no_rows(cycles, monkeypatch):
-    """The cycle entry lost (as if the process died before recording it): the cycle runs again
+def test_an_interrupted_cycle_run_again_adds_no_rows(cycles):
+    """The cycle left running (as if the process died before closing it): it runs again
     against the same baseline and every write is a repeat."""
     settings, store, storm, reports = cycles
     busy = next(i for i, r in enumerate(reports) if r.messages)
     rain = run_at(storm, 15)
     at = issued_at(rain)
     before = counts(store)
-    monkeypatch.setattr(warning_cycle, "_recorded", lambda store_, key: False)
+    with store.engine.begin() as conn:
+        conn.execute(update(cycle_rows).where(cycle_rows.c.at == at).values(status="running"))
     again = run(settings, store, at, rain=rain, status=Status.EXERCISE, sender=SENDER)
     assert again.crossings == reports[15].crossings
     assert not again.messages and again.applied == 0

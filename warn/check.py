@@ -195,10 +195,18 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
 
 def _channels(settings: Settings, where: str) -> Iterator[Problem]:
     """Every channel builds (kind known, the secrets its kind needs named, kind-specific keys such as an
-    smtp sender or an mqtt topic) — without the secrets set: each named variable gets a placeholder."""
-    from warn.broadcast.channels import build_channels
+    smtp sender or an mqtt topic) — without the secrets set: each named variable gets a placeholder.
+    The drill's channels (``sim.channels``) are built with their placeholders filled as a drill fills them."""
+    import tempfile
 
-    for name, spec in settings.channels.items():
+    from warn.broadcast.channels import build_channels
+    from warn.config import drill_settings
+
+    specs = dict(settings.channels)
+    if settings.sim is not None and settings.sim.channels:
+        drill = drill_settings(settings, Path(tempfile.gettempdir()) / "warn-check", {"receiver": "http://127.0.0.1:9"})
+        specs |= {f"sim.{name}": spec for name, spec in drill.channels.items()}
+    for name, spec in specs.items():
         placeholders = {var: "placeholder" for var in spec.secrets.values()}
         try:
             built = build_channels({name: spec}, env=placeholders)

@@ -6,7 +6,7 @@ Kept free of heavy imports: the CLI and the config loader parse durations at sta
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 _ISO_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
 
@@ -29,3 +29,12 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"expected an ISO-8601 duration like PT1H or PT10M, got {text!r}")
     parts = {k: int(v or 0) for k, v in match.groupdict().items()}
     return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+
+
+def floor_time(moment: datetime, every: timedelta) -> datetime:
+    """``moment`` floored to the ``every`` grid counted from 1970-01-01 00 UTC (so from 00 UTC each day
+    when ``every`` divides a day); aware UTC."""
+    step = int(every.total_seconds())
+    if step <= 0 or step != every.total_seconds():
+        raise ValueError(f"the interval must be a positive whole number of seconds, got {every}")
+    return datetime.fromtimestamp(int(moment.timestamp()) // step * step, timezone.utc)

@@ -224,14 +224,19 @@ def _area(layers: _Layers, action: Broadcast, buffer_m: float) -> tuple[str, Bas
         if found is not None:
             desc, point = found
             series = gpd.GeoSeries([point], crs="EPSG:4326")
-            local = series.estimate_utm_crs()
-            return desc, series.to_crs(local).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
+            return desc, series.to_crs(_utm(point)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
     for name in ("district", "towns"):
         frame = layers.get(name)
         if frame is not None and len(frame):
             return layers.settings.deployment.name, unary_union(list(frame.geometry))
     raise ConfigError(Problem("config.yaml", "layers", f"a layer holding item {action.item_id!r} of thread "
                                                        f"{action.thread}", "none"))
+
+
+def _utm(point: BaseGeometry) -> str:
+    """The WGS 84 / UTM zone CRS holding ``point`` (lon/lat degrees): EPSG 326zz north, 327zz south."""
+    zone = min(int((point.x + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{(32600 if point.y >= 0 else 32700) + zone}"
 
 
 def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] | None:

@@ -1,11 +1,17 @@
-"""The command step of the cycle: plan → execute → record, resumable after a restart.
+"""The command step of the cycle: plan → execute → publish → record, resumable after a restart.
 
-:func:`run_command` loads the planner's state from the store, plans the cycle's events
-(:func:`warn.command.plan`), applies the actions to the store in one transaction
-(:func:`execute`, :meth:`warn.store.Store.execute_actions`) and saves the new state.
-Every action carries an idempotency key, so running the same events again — with
-the saved state, with the state lost (planned again from scratch), or after a crash
-between executing and saving — writes nothing twice.
+:func:`advance` is the step every cycle and every clock tick takes: it takes the
+people's events waiting in the store's inbox (:func:`submit` puts them there: answers
+to 叫应 calls, approvals, mode decisions), loads the planner's state, plans those events
+with the cycle's own (crossings) and the clock (:func:`warn.command.plan`), applies the
+actions to the store in one transaction (:func:`execute`,
+:meth:`warn.store.Store.execute_actions`), publishes the ``Broadcast`` actions
+(:func:`warn.cycle.broadcast.publish`), saves the new state and marks the inbox events
+consumed. Every action carries an idempotency key, so running the same events again —
+with the saved state, with the state lost (planned again from scratch), or after a crash
+anywhere in between — writes nothing twice; publishing before saving means an
+interrupted step publishes again (a no-op for what was recorded) rather than losing a
+broadcast. :func:`run_command` is the same without the inbox and publishing.
 
 The state is kept as JSON text in ``model_states`` (model :data:`MODEL`, key
 :data:`KEY`), encoded field by field from the dataclasses' type hints, so a round
@@ -17,15 +23,18 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
+from warn.broadcast.cap import Status
 from warn.command import Action, Setup, State, plan
-from warn.command.model import Event
+from warn.command.model import AckAnswered, Broadcast, Event, ModeDecision, Tick
+from warn.config import Settings
+from warn.cycle.broadcast import publish
 from warn.store import ExecutionReport, Store
 
 #: Model name of the planner's state in ``model_states``.
@@ -48,6 +57,63 @@ def execute(store: Store, actions: Iterable[Action]) -> ExecutionReport:
         Actions applied and repeated (already recorded), timeline entries appended.
     """
     return store.execute_actions(list(actions))
+
+
+#: Inbox kinds of the people's events.
+INBOX_KINDS: Mapping[type, str] = {AckAnswered: "answer", ModeDecision: "decision"}
+_EVENT_TYPES: Mapping[str, type] = {kind: event for event, kind in INBOX_KINDS.items()}
+
+
+def submit(store: Store, event: AckAnswered | ModeDecision) -> bool:
+    """Put a person's ``event`` in the inbox for the next cycle or tick; ``False`` if it was there already.
+
+    The idempotency key is the request or proposal, the person and the time, so a
+    repeated submission is one event.
+    """
+    subject = event.request if isinstance(event, AckAnswered) else event.proposal
+    key = f"{INBOX_KINDS[type(event)]}/{subject}/{event.by}/{event.at.isoformat()}"
+    text = json.dumps(encode(event), ensure_ascii=False, sort_keys=True)
+    return store.inbox.put(at=event.at, kind=INBOX_KINDS[type(event)], actor=event.by, event=text, key=key)
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What :func:`advance` did: the actions planned, the execution report, the messages published."""
+
+    actions: tuple[Action, ...]
+    report: ExecutionReport
+    messages: tuple[str, ...]
+    inbox: int
+
+
+def advance(store: Store, settings: Settings, setup: Setup, events: Iterable[Event], now: datetime, *,
+            status: Status, sender: str) -> Advanced:
+    """Plan the inbox's events up to ``now`` and ``events``, execute, publish, save, consume (module notes).
+
+    Parameters
+    ----------
+    store
+        A migrated store.
+    settings
+        The deployment (layers and channels for publishing).
+    setup
+        Playbooks, roster, mode rules.
+    events
+        The caller's events (a cycle's crossings); a :class:`Tick` to ``now`` ends the list.
+    now
+        The time of the step (UTC).
+    status, sender
+        CAP status and sender of the published messages.
+    """
+    waiting = store.inbox.pending(now)
+    people = [decode(_EVENT_TYPES[row.kind], json.loads(row.event)) for row in waiting]
+    state, actions = plan(load_state(store), [*people, *events, Tick(now)], now, setup=setup)
+    report = execute(store, actions)
+    messages = publish(store, settings, [a for a in actions if isinstance(a, Broadcast)], status=status,
+                       sender=sender)
+    save_state(store, state)
+    store.inbox.consumed([row.id for row in waiting], now)
+    return Advanced(actions, report, tuple(messages), len(waiting))
 
 
 def run_command(store: Store, setup: Setup, events: Iterable[Event], now: datetime) -> ExecutionReport:

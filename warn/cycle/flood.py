@@ -100,7 +100,7 @@ class FloodResult:
 
 
 def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None = None,
-                persist: bool = False) -> FloodResult:
+                persist: bool = False, now: datetime | None = None) -> FloodResult:
     """Waterlogging levels of every waterlogging point and river gauge for one forecast run.
 
     Parameters
@@ -115,6 +115,10 @@ def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None =
         bucket.
     persist
         Save the bucket state and the levels for the next cycle.
+    now
+        The cycle's time (UTC, not before the run's issue time): the sensor and gauge
+        readings are taken up to it and the levels' memory steps to it. Default: the
+        run's issue time.
     """
     params: flood.FloodParams = load_model_file("flood", settings.models["flood"]).params()
     rain_params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
@@ -136,7 +140,8 @@ def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None =
     now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
     x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)
-    sensors, notices = _sensors(store, settings, layer, t0, points, params)
+    observed = t0 if now is None else now
+    sensors, notices = _sensors(store, settings, layer, observed, points, params)
     x_sensor = np.full(depth_cm.shape, np.nan)
     x_sensor[0] = [state.x_sensor for state in sensors]
     has_sensor = np.zeros(depth_cm.shape, bool)
@@ -147,10 +152,10 @@ def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None =
                          bool(complete[0, i]), screen, depth_cm[:, i], sensors[i], points, params, times)
              for i in range(len(ids))]
     if store is not None:
-        items = _remember(store, items, t0, params, persist)
-    gauges, gauge_notices = _gauges(store, settings, t0, params)
+        items = _remember(store, items, observed, params, persist)
+    gauges, gauge_notices = _gauges(store, settings, observed, params)
     if persist and store is not None:
-        _save_state(store, t0, storage, point_rain, buckets, times, kept)
+        _save_state(store, t0, storage, point_rain, buckets, times, kept, warm=warm)
     return FloodResult(t0, items + gauges, notes, notices + gauge_notices)
 
 
@@ -335,12 +340,16 @@ def _remember(store: Store, items: list[FloodItem], t0: datetime, params: flood.
 
 
 def _save_state(store: Store, t0: datetime, storage: np.ndarray, point_rain: xr.DataArray, buckets: xr.Dataset,
-                times: np.ndarray, kept: tuple[np.ndarray, np.ndarray]) -> None:
-    """Bucket storage after each of the first hours of the run, and the rain of the hours before each."""
+                times: np.ndarray, kept: tuple[np.ndarray, np.ndarray], *, warm: bool) -> None:
+    """Bucket storage at t0 (when known, so that a cycle run again for t0 starts where it started) and
+    after each of the first hours of the run, and the rain of the hours before each."""
     hours = min(SAVED_HOURS, buckets.sizes["time"])
     ends = point_rain["time"].values.astype("datetime64[s]")
     upto = ends <= times[hours]
+    storages = buckets["storage_mm"].values[:hours]
+    if warm:
+        storages = np.concatenate([storage[None], storages])
     store.save_state(STATE_MODEL, "waterlogging_points", valid_at=t0 + timedelta(hours=hours),
-                     arrays={"valid": times[1:hours + 1], "storage": buckets["storage_mm"].values[:hours],
+                     arrays={"valid": times[0 if warm else 1:hours + 1], "storage": storages,
                              "hours_end": ends[upto], "hours_mm": point_rain.values[upto]},
                      detail=f"run of {t0.isoformat()}")

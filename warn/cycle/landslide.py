@@ -506,13 +506,14 @@ def _level(susceptibility: int, trigger: Level, params: LandslideParams, officia
 def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, forecast: np.ndarray,
                 times: np.ndarray, history: tuple[np.ndarray, np.ndarray], params: LandslideParams, *,
                 cold: bool) -> None:
-    """Storages after each of the first :data:`SAVED_HOURS` hours, and the hourly rain of the last n + 1 days."""
+    """Storages at t0 (when known, so that a cycle run again for t0 starts where it started) and after
+    each of the first :data:`SAVED_HOURS` hours, and the hourly rain of the last n + 1 days."""
     hours = min(SAVED_HOURS, forecast.shape[0])
-    tanks, current = [], start
+    tanks, current = ([] if cold else [start]), start
     for k in range(hours):
         _, current = soil_water_index(forecast[k:k + 1], 1.0, current, params=params.tank)
         tanks.append(current)
-    ends = times[1:hours + 1]
+    ends = times[1 if cold else 0:hours + 1]
     history_end = np.concatenate([history[0], times[1:]])
     history_mm = np.concatenate([history[1], forecast])
     keep = history_end > ends[-1] - DAY * max(SPIN_UP_DAYS, params.n + 1)

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 
-from warn.config import LayerSpec, Settings
+from warn.config import LayerSpec, Settings, fill
 from warn.errors import ConfigError, Problem
 from warn.geo.layers import load_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
@@ -49,7 +49,7 @@ def fetch_run(settings: Settings, name: str, issued: datetime, *, feed: str = ""
     The fetch record and the rainfall contract array.
     """
     spec = settings.forecasts[name]
-    template = spec.url.replace("{feed}", feed) if feed else spec.url
+    template = fill(spec.url, {"feed": feed}) if feed else spec.url
     source = ForecastSource(template, directory=settings.cache_dir / "forecasts" / name,
                             timeout=spec.timeout_s, attempts=spec.retries + 1)
     fetched = source.fetch(issued)

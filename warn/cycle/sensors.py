@@ -26,8 +26,9 @@ from warn.vocab import QCFlag
 HISTORY_CAP = 200
 
 
-def open_ingester(settings: Settings) -> Ingester:
-    """Connect the store (upgrading its schema), register the catalogue, load the QC model."""
+def open_ingester(settings: Settings, *, store: Store | None = None) -> Ingester:
+    """Register the catalogue in ``store`` (by default the deployment's, connected and upgraded)
+    and load the QC model."""
     from warn.sources.catalogue import load_catalogue
 
     if settings.sensors is None:
@@ -36,8 +37,9 @@ def open_ingester(settings: Settings) -> Ingester:
         raise ConfigError(Problem("config.yaml", "models.sensors", "the QC model file (models/sensors.yaml)", "nothing"))
     catalogue = load_catalogue(settings.sensors.catalogue)
     params = load_model_file("sensors", settings.models["sensors"]).params()
-    store = Store.connect(settings.store.url)
-    store.upgrade()
+    if store is None:
+        store = Store.connect(settings.store.url)
+        store.upgrade()
     store.upsert_sensors(catalogue.values())
     return Ingester(store, catalogue, params)
 

@@ -1,59 +1,70 @@
-"""One warning cycle at time ``at``: score → crossings → plan/execute → publish → record.
+"""One warning cycle at time ``at``: pull → score → crossings → plan/execute/publish → record.
 
-:func:`run` is the single entry point of a cycle (DESIGN.md: ``cycle.run(at)``). The caller
-fetches the forecast ``rain`` (fetching stays outside for now). In order:
+:func:`run` is the single entry point of a cycle (DESIGN.md: ``cycle.run(at)``), live and in
+replays alike. In order:
 
-1. **Score** landslide (zones + hazard points) and waterlogging (points + river gauges)
-   with ``persist=True`` (:mod:`warn.cycle.landslide`, :mod:`warn.cycle.flood`).
-2. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
+1. **Claim.** The cycle's row in ``cycles`` (:meth:`warn.store.Store.cycles`): a cycle
+   already done at ``at`` is not run again (nothing is written; the report says
+   ``repeated``); one left running by a killed process, or failed, runs again.
+2. **Pull** (:func:`warn.cycle.inputs.pull`): the due forecast run, the sensor feeds — or
+   the run handed in (``rain``: an archived run, a hindcast).
+3. **Score** landslide (zones + hazard points) and waterlogging (points + river gauges,
+   sensor readings up to ``at``) with ``persist=True``. Without a usable run nothing is
+   scored, which is a data outage, not "all clear".
+4. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
    kept in ``model_states`` (model :data:`MODEL`, key :data:`KEY`, JSON). A changed level is
    a :class:`~warn.command.model.LevelCrossing` (a crossing to ``unknown`` is passed on: the
    planner keeps the thread's level). An item seen for the first time crosses from
    ``none`` only when its level is blue or above.
-3. **Command.** The crossings and a :class:`~warn.command.model.Tick` are planned and
-   executed as :func:`warn.cycle.command.run_command` does (load state, plan, execute, save),
-   inlined because its :class:`~warn.store.ExecutionReport` carries counts, not the actions
-   that :func:`~warn.cycle.broadcast.publish` needs.
-4. **Publish** the run's ``Broadcast`` actions (:func:`warn.cycle.broadcast.publish`).
-5. **Record** one timeline entry of kind ``cycle``, key ``cycle/<at ISO>``.
+5. **Command** (:func:`warn.cycle.command.advance`): the people's events from the inbox,
+   the crossings and the clock are planned, executed and published.
+6. **Notices.** Data-quality and data-outage notices (a silent feed or sensor, a gauge
+   without a stage, no forecast run) are recorded on the timeline when they begin and end,
+   and sent to the duty officers' channels (the non-public text channels) when they begin.
+7. **Record.** The cycle's row is closed with its inputs and their age and its counts; a
+   cycle that changed something also gets one timeline entry, key ``cycle/<at ISO>``.
 
-Idempotence: a cycle whose ``cycle/<at>`` entry is already in the timeline is not run
-again (nothing is written; the report says ``repeated``). A cycle interrupted before its
-entry was appended runs again against the same baseline levels (the saved state keeps
-the levels *before* ``at`` as well as after), so the planner sees the same crossings and
-the store's idempotency keys keep it from writing anything twice.
+A cycle that fails part-way is recorded ``failed`` with the error, and the error is
+raised: every write before it was a whole transaction, and running the cycle again
+repeats nothing (the baseline levels of a rerun are the ones the cycle started from,
+and the store's idempotency keys keep every action, message and entry single).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from sqlalchemy import select
 
 from warn.broadcast.cap import Status
-from warn.command.model import Broadcast, Hazard, ItemKind, LevelCrossing, Tick
-from warn.command.planner import Setup, plan
+from warn.command.model import Hazard, ItemKind, LevelCrossing
+from warn.command.planner import Setup
 from warn.config import Settings
-from warn.cycle.broadcast import publish
-from warn.cycle.command import execute, load_state, save_state
+from warn.cycle.broadcast import TEXT_KINDS
+from warn.cycle.command import advance
 from warn.cycle.flood import score_flood
+from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.landslide import score_landslide
-from warn.store import NewEntry, Store
-from warn.store.schema import timeline
+from warn.cycle.rain import issued_at
+from warn.store import CycleStatus, NewEntry, Store
+from warn.store.outbox import CapStatus, NewMessage
 from warn.vocab import Level
 
 #: Model name / key of the levels the previous cycle saw, in ``model_states``.
 MODEL = "cycle"
 KEY = "levels"
-#: Timeline entry kind of a cycle's summary.
+#: Key of the notices in force after the previous cycle, in ``model_states``.
+NOTICES_KEY = "notices"
+#: Timeline entry kinds of a cycle's summary and of a data notice.
 ENTRY_KIND = "cycle"
+NOTICE_KIND = "notice"
 _JSON = "json"
 #: Layer attributes a crossing carries for the playbooks' texts, when the item's layer has them.
 _ATTRIBUTES = ("name", "threatened_people", "type", "kind")
@@ -72,17 +83,20 @@ class CycleReport:
     key
         The timeline key of the cycle (``cycle/<at ISO>``).
     repeated
-        The cycle had already been recorded: nothing was run or written.
+        The cycle had already been done: nothing was run or written.
     items
         Items scored (landslide + waterlogging).
     crossings
         The level crossings given to the planner.
-    applied, repeated_actions
-        Actions the executor applied, and the ones already recorded.
+    actions, applied, repeated_actions
+        Actions planned, applied by the executor, and already recorded.
     messages
         Identifiers of the CAP messages recorded (and queued) by this cycle.
     notes, notices
-        The scorers' notes (cold start, spin-up) and notices (stale sensors, gauges).
+        The scorers' notes (cold start, spin-up) and the data notices in force (stale
+        sensors, gauges without a stage, no forecast).
+    inputs
+        The inputs used and their age (as recorded in ``cycles``).
     """
 
     at: datetime
@@ -90,12 +104,13 @@ class CycleReport:
     repeated: bool = False
     items: int = 0
     crossings: tuple[LevelCrossing, ...] = ()
+    actions: int = 0
     applied: int = 0
     repeated_actions: int = 0
     messages: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,9 +131,10 @@ def cycle_key(at: datetime) -> str:
     return f"cycle/{_utc(at).isoformat()}"
 
 
-def run(settings: Settings, store: Store, at: datetime, *, rain: xr.DataArray, status: Status = Status.ACTUAL,
-        sender: str, setup: Setup | None = None) -> CycleReport:
-    """Run one warning cycle at ``at`` on the forecast run ``rain``.
+def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | None = None,
+        rain: xr.DataArray | None = None, status: Status = Status.ACTUAL, sender: str,
+        setup: Setup | None = None) -> CycleReport:
+    """Run one warning cycle at ``at``.
 
     Parameters
     ----------
@@ -128,8 +144,11 @@ def run(settings: Settings, store: Store, at: datetime, *, rain: xr.DataArray, s
         A migrated store.
     at
         The cycle's time (timezone-aware; UTC is used).
+    sources
+        Where to pull the forecast run and sensor readings from (:func:`warn.cycle.inputs.open_sources`).
     rain
-        Rainfall contract array (time, lat, lon) with ``issued_at``, as fetched by the caller.
+        Instead of ``sources``: the forecast run in hand (rainfall contract array with
+        ``issued_at``), e.g. an archived run in a hindcast.
     status
         CAP status of the messages (``Exercise`` for drills and the demo).
     sender
@@ -140,76 +159,191 @@ def run(settings: Settings, store: Store, at: datetime, *, rain: xr.DataArray, s
     Returns
     -------
     CycleReport
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``sources`` and ``rain`` given, or ``at`` naive.
+    WarnError, and any other error
+        The cycle failed part-way; it is recorded ``failed`` with the error first.
     """
+    if (sources is None) == (rain is None):
+        raise ValueError("a cycle needs exactly one of sources (to pull from) and rain (a run in hand)")
     at = _utc(at)
     key = cycle_key(at)
-    if _recorded(store, key):
+    if store.cycles.begin(at) is CycleStatus.DONE:
         return CycleReport(at=at, key=key, repeated=True)
+    inputs: Inputs | None = None
+    try:
+        inputs = pull(settings, store, sources, at) if sources is not None else _in_hand(rain, at)
+        report = _cycle(settings, store, at, inputs, status=status, sender=sender, setup=setup)
+    except Exception as err:
+        store.cycles.fail(at, f"{type(err).__name__}: {err}", inputs=inputs.record if inputs else None)
+        raise
+    store.cycles.finish(at, inputs=report.inputs, items=report.items, crossings=len(report.crossings),
+                        actions=report.actions, applied=report.applied, messages=len(report.messages))
+    return report
+
+
+def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, status: Status, sender: str,
+           setup: Setup | None) -> CycleReport:
+    """Steps 3–7 of :func:`run` on the pulled ``inputs``."""
     if setup is None:
         from warn.command.loading import load_setup
 
         setup = load_setup(settings.command, settings.deployment.district_code)
+    baseline = _baseline(store, at)
+    run = _run_id(inputs)
+    items, notes, notices = (_score(settings, store, inputs, at, landslide=run != baseline.landslide_run)
+                             if inputs.rain is not None else ([], [], []))
+    current = {item.slot: int(item.level) for item in items}
+    places = _places(settings) if items else {}
+    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, places)) is not None)
+    _save_levels(store, at, baseline, Baseline({**baseline.levels, **current}, run or baseline.landslide_run))
+    advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
+    notices = [*inputs.problems, *notices]
+    began = _notices(store, settings, at, notices, status)
+    report = CycleReport(at=at, key=cycle_key(at), items=len(items), crossings=crossings,
+                         actions=len(advanced.actions), applied=advanced.report.applied,
+                         repeated_actions=advanced.report.repeated, messages=advanced.messages, notes=tuple(notes),
+                         notices=tuple(notices), inputs=dict(inputs.record) | {"inbox": advanced.inbox})
+    if crossings or advanced.report.applied or began:
+        _record(store, settings, report)
+    return report
 
-    landslide = score_landslide(settings, rain, store=store, persist=True)
-    flood = score_flood(settings, rain, store=store, persist=True)
-    items = [_Item(Hazard.LANDSLIDE, i.item_id, i.kind, Level(i.levels["now"]), _texts(i.drivers.get("now", ())))
-             for i in landslide.items]
+
+def _in_hand(rain: xr.DataArray, at: datetime) -> Inputs:
+    """The inputs of a cycle given its run: the run's source and issue time, nothing polled."""
+    issued = issued_at(rain)
+    run = {"source": str(rain.attrs.get("source", "")), "issued": issued.isoformat()}
+    record = {"forecast": run | {"age_min": round((at - issued).total_seconds() / 60.0, 1)}, "sensors": {},
+              "problems": []}
+    return Inputs(rain, run, True, 0, record, ())
+
+
+def _score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, landslide: bool
+           ) -> tuple[list[_Item], list[str], list[str]]:
+    """Both hazards' items (level now, drivers), the scorers' notes and the data-quality notices.
+
+    Landslide levels depend on the run alone: they are scored (``landslide``) when the
+    baseline's were scored from another run, and otherwise kept. Waterlogging reads the
+    sensors up to ``at`` and is scored every cycle.
+    """
+    rain = inputs.rain
+    items, notes = [], []
+    if landslide:
+        landslide = score_landslide(settings, rain, store=store, persist=True)
+        items += [_Item(Hazard.LANDSLIDE, i.item_id, i.kind, Level(i.levels["now"]),
+                        _texts(i.drivers.get("now", ()))) for i in landslide.items]
+        notes += landslide.notes
+    flood = score_flood(settings, rain, store=store, persist=True, now=at)
     items += [_Item(Hazard.WATERLOGGING, i.item_id, i.kind, Level(i.levels["now"]), _texts(i.drivers.get("now", ())))
               for i in flood.items]
+    return items, notes + flood.notes, flood.notices
 
-    baseline = _baseline(store, at)
-    current = {item.slot: int(item.level) for item in items}
-    places = _places(settings)
-    crossings = tuple(c for item in items if (c := _crossing(item, baseline, at, places)) is not None)
-    _save_levels(store, at, baseline, current)
 
-    # run_command's steps (load, plan, execute, save), keeping the actions for publishing;
-    # publishing before the state is saved means an interrupted cycle plans and publishes again
-    # (both no-ops for what was already recorded) rather than losing its broadcasts.
-    state, actions = plan(load_state(store), [*crossings, Tick(at)], at, setup=setup)
-    report = execute(store, actions)
-    broadcasts = [a for a in actions if isinstance(a, Broadcast)]
-    messages = tuple(publish(store, settings, broadcasts, status=status, sender=sender))
-    save_state(store, state)
-    notes = tuple(landslide.notes + flood.notes)
-    notices = tuple(flood.notices)
-    details = {"items": len(items), "crossings": len(crossings), "actions": len(actions),
-               "applied": report.applied, "repeated": report.repeated, "messages": len(messages),
-               "status": str(status.value if hasattr(status, "value") else status),
-               "crossed": [f"{c.hazard.value}:{c.item_id}:{int(c.from_level)}->{int(c.to_level)}" for c in crossings],
-               "message_ids": list(messages)}
-    summary = (f"预警周期 {at:%Y-%m-%d %H:%M}Z：评估 {len(items)} 项，等级变化 {len(crossings)} 次，"
-               f"行动 {len(actions)} 项（新执行 {report.applied}），发布 {len(messages)} 条消息 / "
-               f"warning cycle {at:%Y-%m-%d %H:%MZ}: {len(items)} items scored, {len(crossings)} crossings, "
-               f"{len(actions)} actions ({report.applied} applied), {len(messages)} messages queued")
+def _record(store: Store, settings: Settings, report: CycleReport) -> None:
+    """The cycle's timeline entry (only for a cycle that changed something)."""
+    at = report.at
+    details = {"items": report.items, "crossings": len(report.crossings), "actions": report.actions,
+               "applied": report.applied, "repeated": report.repeated_actions, "messages": len(report.messages),
+               "crossed": [f"{c.hazard.value}:{c.item_id}:{int(c.from_level)}->{int(c.to_level)}"
+                           for c in report.crossings],
+               "message_ids": list(report.messages), "inputs": json.dumps(report.inputs, ensure_ascii=False,
+                                                                          sort_keys=True, default=str)}
+    summary = (f"预警周期 {at:%Y-%m-%d %H:%M}Z：评估 {report.items} 项，等级变化 {len(report.crossings)} 次，"
+               f"行动 {report.actions} 项（新执行 {report.applied}），发布 {len(report.messages)} 条消息 / "
+               f"warning cycle {at:%Y-%m-%d %H:%MZ}: {report.items} items scored, {len(report.crossings)} "
+               f"crossings, {report.actions} actions ({report.applied} applied), {len(report.messages)} messages "
+               f"queued")
     store.timeline.append([NewEntry(occurred_at=at, actor="cycle", role="system", kind=ENTRY_KIND,
                                     summary=summary, org_unit=f"district.{settings.deployment.district_code}",
-                                    details=details, key=key)])
-    return CycleReport(at=at, key=key, items=len(items), crossings=crossings, applied=report.applied,
-                       repeated_actions=report.repeated, messages=messages, notes=notes, notices=notices,
-                       details=details)
+                                    details=details, key=report.key)])
+
+
+# --- data notices -------------------------------------------------------------------------------
+
+
+def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[str], status: Status) -> list[str]:
+    """Record the notices that began and ended since the previous cycle; send the new ones to the
+    duty channels. Returns the notices that began."""
+    current = sorted(set(notices))
+    saved = store.load_state(MODEL, NOTICES_KEY)
+    before = set(json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))) if saved is not None else set()
+    began = [n for n in current if n not in before]
+    ended = sorted(before - set(current))
+    district = f"district.{settings.deployment.district_code}"
+    entries = [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
+                        summary=f"数据告警 / data notice: {text}", details={"notice": text, "state": "began"},
+                        key=f"notice/{_digest(text)}/{at.isoformat()}/began") for text in began]
+    entries += [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
+                         summary=f"数据恢复 / data recovered: {text}", details={"notice": text, "state": "ended"},
+                         key=f"notice/{_digest(text)}/{at.isoformat()}/ended") for text in ended]
+    if entries:
+        store.timeline.append(entries)
+    for text in began:
+        _send_notice(store, settings, at, text, status)
+    _save_json(store, NOTICES_KEY, at, current, "生效中的数据告警 / the data notices in force")
+    return began
+
+
+def _send_notice(store: Store, settings: Settings, at: datetime, text: str, status: Status) -> None:
+    """One outbox row per duty channel (a non-public text channel) for a notice that began."""
+    body = f"### 数据告警 Data notice {at:%Y-%m-%d %H:%M}Z\n\n{text}\n".encode()
+    for name, spec in settings.channels.items():
+        if spec.public or spec.kind not in TEXT_KINDS:
+            continue
+        for recipient in spec.recipients or ("duty",):
+            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=body,
+                                            content_type=TEXT_KINDS[spec.kind], public=False,
+                                            idempotency_key=f"notice/{_digest(text)}/{at.isoformat()}/{name}/{recipient}",
+                                            cap_status=CapStatus(str(status))))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # --- the levels of the previous cycle -----------------------------------------------------------
 
 
-def _baseline(store: Store, at: datetime) -> dict[str, int]:
-    """Levels before ``at``: the saved levels after the previous cycle, or — when the saved
-    state is this very cycle's (a rerun after an interruption) — the ones it started from."""
+@dataclass(frozen=True)
+class Baseline:
+    """What a cycle compares with: every item's level by slot, and the run the landslide levels came from."""
+
+    levels: Mapping[str, int] = field(default_factory=dict)
+    landslide_run: str | None = None
+
+
+def _baseline(store: Store, at: datetime) -> Baseline:
+    """The baseline before ``at``: as the previous cycle left it, or — when the saved state is
+    this very cycle's (a rerun after an interruption) — as this cycle found it."""
     saved = store.load_state(MODEL, KEY)
     if saved is None:
-        return {}
+        return Baseline()
     data = json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))
-    saved_at = datetime.fromisoformat(data["at"])
-    if saved_at >= at:
-        return {k: int(v) for k, v in data["before"].items()}
-    return {k: int(v) for k, v in data["after"].items()}
+    side = "before" if datetime.fromisoformat(data["at"]) >= at else "after"
+    return Baseline({k: int(v) for k, v in data[side].items()}, data[f"run_{side}"])
 
 
-def _save_levels(store: Store, at: datetime, before: Mapping[str, int], after: Mapping[str, int]) -> None:
-    text = json.dumps({"at": at.isoformat(), "before": dict(before), "after": dict(after)}, sort_keys=True)
-    store.save_state(MODEL, KEY, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
-                     detail="上一周期各项等级 JSON / the items' levels at the last cycle, as JSON")
+def _save_levels(store: Store, at: datetime, before: Baseline, after: Baseline) -> None:
+    _save_json(store, KEY, at, {"at": at.isoformat(), "before": dict(before.levels), "after": dict(after.levels),
+                                "run_before": before.landslide_run, "run_after": after.landslide_run},
+               "上一周期各项等级与滑坡等级所依预报 JSON / the items' levels at the last cycle and the run "
+               "the landslide levels came from, as JSON")
+
+
+def _run_id(inputs: Inputs) -> str | None:
+    """The identity of the cycle's run (its checksum, else source and issue time); ``None`` without one."""
+    if inputs.run is None:
+        return None
+    return str(inputs.run.get("checksum") or f"{inputs.run['source']}@{inputs.run['issued']}")
+
+
+def _save_json(store: Store, key: str, at: datetime, value: Any, detail: str) -> None:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    store.save_state(MODEL, key, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
+                     detail=detail)
 
 
 def _crossing(item: _Item, baseline: Mapping[str, int], at: datetime,
@@ -279,11 +413,6 @@ def _present(value: object) -> bool:
 
 def _texts(drivers) -> tuple[str, ...]:
     return tuple(d.text() if hasattr(d, "text") else str(d) for d in drivers)
-
-
-def _recorded(store: Store, key: str) -> bool:
-    with store.engine.connect() as conn:
-        return conn.execute(select(timeline.c.seq).where(timeline.c.idempotency_key == key)).first() is not None
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,0 +1,221 @@
+"""What a cycle pulls before it scores: the due forecast run and the sensor feeds.
+
+:func:`open_sources` prepares, once per service or replay, everything a cycle pulls
+from; :func:`pull` is the cycle's first step at time ``at``:
+
+- **Forecast.** The run due at ``at`` is the newest issue time on the source's
+  ``run_every`` grid (counted from 00 UTC) not after ``at``; when it is not there yet
+  (not published, the server down), the one before it, back to ``max_age``. The run held
+  last time (kept in ``model_states``, model :data:`RUN_MODEL`) is fetched conditionally
+  (ETag / Last-Modified), so an unchanged run costs one 304 and is not decoded again
+  unless the cycle must score. No usable run within ``max_age`` is a data outage, never
+  "all clear": the cycle scores nothing, says why, and the levels age towards unknown.
+- **Sensors.** Every polled feed is polled once (:func:`warn.cycle.sensors.poll_feed`,
+  resuming from the store), then silent sensors are marked stale. Pushed (MQTT) feeds
+  are the live service's; their readings are already in the store.
+
+Every input is reported with its age at ``at`` (:class:`Inputs`), recorded with the cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from warn.config import SensorFeedSpec, Settings, fill
+from warn.durations import floor_time
+from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
+from warn.errors import ConfigError, Problem, WarnError
+from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.sources.sensors import FeedOptions, PolledFeed, build_feed
+from warn.store import Store
+
+#: Model name of the forecast run held last, per source, in ``model_states``.
+RUN_MODEL = "forecast"
+_JSON = "json"
+
+
+@dataclass
+class Sources:
+    """Where a deployment's cycles pull from.
+
+    Attributes
+    ----------
+    forecast
+        The configured forecast source the cycle scores.
+    urls
+        Base URLs filling placeholders of the configured URLs (the demo world's servers).
+    ingester
+        QC and store for sensor readings; ``None`` without a sensor catalogue.
+    feeds
+        The polled sensor feeds and their expected poll interval, by name.
+    """
+
+    forecast: str
+    urls: Mapping[str, str] = field(default_factory=dict)
+    ingester: Ingester | None = None
+    feeds: dict[str, tuple[PolledFeed, timedelta]] = field(default_factory=dict)
+
+
+def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
+                 urls: Mapping[str, str] | None = None, now: Callable[[], datetime]) -> Sources:
+    """The :class:`Sources` of ``settings``: the forecast source (the only one when ``None``), the
+    polled sensor feeds with their URLs filled from ``urls``, and an ingester on ``store``.
+
+    Raises
+    ------
+    ConfigError
+        No forecast source, or several and none chosen, or an unknown one.
+    """
+    names = list(settings.forecasts)
+    if forecast is None and len(names) != 1:
+        raise ConfigError(Problem("config.yaml", "forecasts", "exactly one forecast source, or one chosen",
+                                  ", ".join(names) or "none"))
+    chosen = forecast or names[0]
+    if chosen not in settings.forecasts:
+        raise ConfigError(Problem("config.yaml", "forecasts", f"one of {', '.join(names)}", repr(chosen)))
+    urls = dict(urls or {})
+    if settings.sensors is None:
+        return Sources(chosen, urls)
+    ingester = open_ingester(settings, store=store)
+    options = FeedOptions(now=now, catalogue=ingester.catalogue)
+    feeds = {}
+    for name, spec in settings.sensors.feeds.items():
+        if spec.kind == "mqtt":
+            continue
+        filled: SensorFeedSpec = spec.model_copy(update={"url": fill(spec.url or "", urls)})
+        feeds[name] = (build_feed(name, filled, options), spec.poll_every)
+    return Sources(chosen, urls, ingester, feeds)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a cycle pulled at ``at``.
+
+    Attributes
+    ----------
+    rain
+        The due forecast run as a rainfall contract array, ``None`` when none is usable.
+    run
+        The run's record (source, issued, url, checksum, fetched) or ``None``.
+    new_run
+        The run was not held before this cycle (or its bytes changed).
+    readings
+        New sensor readings stored by this cycle's polls.
+    record
+        The inputs and their ages, JSON-ready, for the cycle's record.
+    problems
+        What could not be pulled (a run missing, a feed down), readable, zh-CN / English.
+    """
+
+    rain: xr.DataArray | None
+    run: Mapping[str, Any] | None
+    new_run: bool
+    readings: int
+    record: Mapping[str, Any]
+    problems: tuple[str, ...]
+
+
+def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> Inputs:
+    """Pull the due forecast run and poll the sensor feeds at ``at`` (see the module notes)."""
+    rain, run, new_run, problems = fetch_due(settings, store, sources, at)
+    readings, feeds = 0, {}
+    if sources.ingester is not None:
+        for name, (feed, expected) in sources.feeds.items():
+            report = poll_feed(sources.ingester, feed, expected=expected, now=at)
+            readings += report.written.inserted if report.written is not None else 0
+            feeds[name] = {"received": report.received, "rejected": len(report.rejected),
+                           "failure": report.failure}
+            if report.failure:
+                problems.append(f"传感器数据源 {name} 拉取失败 / sensor feed {name} failed: {report.failure}")
+        stale = mark_stale_sensors(sources.ingester, now=at)
+        newest = store.latest_phenomenon_time()
+        sensors = {"feeds": feeds, "stale": sorted(s for s, is_stale in stale.items() if is_stale),
+                   "newest": newest.isoformat() if newest else None,
+                   "age_min": _minutes(at - newest) if newest else None}
+    else:
+        sensors = {}
+    record = {"forecast": dict(run) | {"age_min": _minutes(at - datetime.fromisoformat(run["issued"]))}
+              if run else None, "sensors": sensors, "problems": list(problems)}
+    return Inputs(rain, run, new_run, readings, record, tuple(problems))
+
+
+def due_issues(run_every: timedelta, max_age: timedelta, at: datetime) -> list[datetime]:
+    """Issue times on the ``run_every`` grid (from 00 UTC) from the newest not after ``at`` back to ``max_age``."""
+    newest = floor_time(at, run_every)
+    count = int(max_age / run_every) + 1
+    return [newest - k * run_every for k in range(count)]
+
+
+def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
+              ) -> tuple[xr.DataArray | None, dict[str, Any] | None, bool, list[str]]:
+    """The run due at ``at`` (see the module notes), held in the store when new.
+
+    Returns
+    -------
+    (rain, run, new, problems)
+        The decoded run (``None``: no usable run), its record, whether it is new since
+        the run held before, and what could not be fetched.
+    """
+    name = sources.forecast
+    spec = settings.forecasts[name]
+    source = ForecastSource(fill(spec.url, sources.urls), directory=settings.cache_dir / "forecasts" / name,
+                            timeout=spec.timeout_s, attempts=spec.retries + 1)
+    held = _held(store, name)
+    problems: list[str] = []
+    for issued in due_issues(spec.run_every, spec.max_age, at):
+        previous = _fetched(held) if held and held["issued"] == issued.isoformat() else None
+        try:
+            fetched = source.fetch(issued, previous=previous)
+            rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
+                                 decoder=None if spec.format == "auto" else spec.format)
+        except WarnError as err:
+            problems.append(f"预报 {issued:%Y-%m-%d %H:%MZ} 不可用 / run {issued:%Y-%m-%d %H:%MZ} unavailable: "
+                            f"{err.problems[0] if err.problems else err}")
+            continue
+        run = _record(name, issued, fetched)
+        new = previous is None or not fetched.not_modified
+        if new:
+            _hold(store, name, run, at)
+        return rain, run, new, problems[-1:] if problems else []
+    problems.append(f"{spec.max_age} 内无可用预报，不作评估（不视为无风险）/ no usable run of {name} within "
+                    f"{spec.max_age}: nothing scored (which is not all clear)")
+    return None, None, False, problems
+
+
+def _record(name: str, issued: datetime, fetched: Fetched) -> dict[str, Any]:
+    return {"source": name, "issued": issued.isoformat(), "url": fetched.url, "path": str(fetched.path),
+            "checksum": fetched.checksum, "etag": fetched.etag, "last_modified": fetched.last_modified,
+            "fetched_at": fetched.fetched_at.isoformat()}
+
+
+def _fetched(run: Mapping[str, Any]) -> Fetched | None:
+    """The held run as a previous fetch, ``None`` when its file is gone from the cache."""
+    path = Path(run["path"])
+    if not path.is_file():
+        return None
+    return Fetched(url=run["url"], path=path, checksum=run["checksum"], etag=run["etag"],
+                   last_modified=run["last_modified"], fetched_at=datetime.fromisoformat(run["fetched_at"]),
+                   not_modified=False)
+
+
+def _held(store: Store, name: str) -> dict[str, Any] | None:
+    saved = store.load_state(RUN_MODEL, name)
+    return json.loads(saved.arrays[_JSON].tobytes().decode("utf-8")) if saved is not None else None
+
+
+def _hold(store: Store, name: str, run: Mapping[str, Any], at: datetime) -> None:
+    text = json.dumps(dict(run), sort_keys=True)
+    store.save_state(RUN_MODEL, name, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), np.uint8)},
+                     detail=f"最近获取的预报 / the run last fetched: {run['issued']} {run['checksum'][:19]}")
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60.0, 1)
