@@ -1,11 +1,18 @@
-"""The live service: scheduled jobs on APScheduler 3.
+"""The service: what runs when, live on APScheduler 3 and in replays on a simulated clock.
 
-Like ``cycle.py``, this module orchestrates; it only decides *when* things run. Jobs
-run with ``max_instances=1`` and coalescing, so a slow poll is never run twice at once
-and missed runs collapse into one; SIGTERM and SIGINT stop the scheduler after the
-running jobs finish, so nothing is left half-written (every write is one transaction).
-So far: the sensor feeds — each polled feed on its own interval, MQTT feeds subscribed,
-and a staleness check every minute.
+Like ``cycle.py``, this module orchestrates; it only decides *when* things run.
+:class:`Service` holds the jobs of a deployment — the warning cycle
+(:func:`warn.cycle.run`), the command tick (the people's answers and decisions, the
+acknowledgement deadlines and escalations, due tasks: :func:`warn.cycle.advance`), and the
+outbox dispatcher — so that the live service and a replay call the very same code. Jobs
+that touch the planner's state hold one lock, so a tick never interleaves with a cycle.
+Live jobs run with ``max_instances=1`` and coalescing, so a slow job is never run twice
+at once and missed runs collapse into one; SIGTERM and SIGINT stop the scheduler after
+the running jobs finish, so nothing is left half-written (every write is one transaction
+and every action is keyed, so a killed process repeats nothing when it restarts).
+:func:`run_service` is the live service (``warn run``): the cycle on its grid and at once
+on a new forecast run, the tick, the dispatcher and the MQTT feeds. :func:`run_ingest` runs
+the sensor feeds alone (``warn ingest``).
 """
 
 from __future__ import annotations
@@ -18,20 +25,120 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from dataclasses import dataclass, field
+
+from warn.broadcast.cap import Status
+from warn.broadcast.outbox import DispatchReport, Dispatcher
+from warn.command.planner import Setup
 from warn.config import SensorFeedSpec, Settings
-from warn.cycle import Ingester, PollReport, mark_stale_sensors, open_ingester, poll_feed
+from warn.durations import floor_time
+from warn.cycle import (
+    CycleReport,
+    Ingester,
+    PollReport,
+    Sources,
+    advance,
+    fetch_due,
+    mark_stale_sensors,
+    open_ingester,
+    open_sources,
+    poll_feed,
+)
+from warn.cycle import run as run_cycle
+from warn.cycle.command import Advanced
 from warn.errors import ConfigError, Problem
+from warn.store import Store
+from warn.sources.mqtt import MqttFeed
 from warn.sources.sensors import Batch, FeedOptions, build_feed
 
 log = logging.getLogger(__name__)
 
 #: How often sensors are checked for silence.
 STALE_CHECK = timedelta(minutes=1)
+#: The live service's default cycle interval, and how often it looks for a new forecast run,
+#: ticks (acknowledgement deadlines, escalations, due tasks) and dispatches the outbox.
+CYCLE_EVERY = timedelta(minutes=10)
+WATCH_EVERY = timedelta(minutes=1)
+TICK_EVERY = timedelta(minutes=1)
+DISPATCH_EVERY = timedelta(seconds=10)
 
 
 def utc_now() -> datetime:
     """The wall clock, timezone-aware UTC."""
     return datetime.now(timezone.utc)
+
+
+@dataclass
+class Service:
+    """The jobs of one deployment on one store.
+
+    Attributes
+    ----------
+    settings, store
+        The deployment and its (migrated) store.
+    sources
+        Where cycles pull from (:func:`warn.cycle.open_sources`).
+    setup
+        Playbooks, roster and mode rules, loaded once.
+    dispatcher
+        Delivers the outbox through the configured channels.
+    status, sender
+        CAP status of everything published (``Exercise`` in drills) and CAP sender.
+    """
+
+    settings: Settings
+    store: Store
+    sources: Sources
+    setup: Setup
+    dispatcher: Dispatcher
+    status: Status
+    sender: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cycle(self, at: datetime) -> CycleReport:
+        """Run the warning cycle at ``at``."""
+        with self.lock:
+            return run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
+                             sender=self.sender, setup=self.setup)
+
+    def tick(self, now: datetime) -> Advanced:
+        """Plan the inbox's events and the clock to ``now``: deadlines, escalations, due steps."""
+        with self.lock:
+            return advance(self.store, self.settings, self.setup, (), now, status=self.status, sender=self.sender)
+
+    def dispatch(self, now: datetime) -> DispatchReport:
+        """Deliver what is due in the outbox at ``now``."""
+        return self.dispatcher.dispatch_once(now)
+
+
+def open_service(settings: Settings, store: Store, *, status: Status, sender: str, now: Callable[[], datetime],
+                 urls: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Service:
+    """Prepare the :class:`Service` of ``settings`` on ``store`` (migrated here).
+
+    Parameters
+    ----------
+    urls
+        Base URLs filling placeholders in the configured feed URLs (the demo world).
+    env
+        Where the channels' secrets are read (default ``os.environ``).
+    now
+        The clock (the wall clock live, the simulated one in a replay).
+
+    Raises
+    ------
+    ConfigError
+        No ``command`` section, a bad forecast choice, a channel secret missing.
+    """
+    from warn.broadcast.channels import build_channels
+    from warn.command.loading import load_setup
+
+    if settings.command is None:
+        raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
+    store.upgrade()
+    setup = load_setup(settings.command, settings.deployment.district_code)
+    sources = open_sources(settings, store, urls=urls, now=now)
+    dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
+    return Service(settings, store, sources, setup, dispatcher, status, sender)
 
 
 def feed_specs(settings: Settings, names: Sequence[str], *, url: str | None = None) -> dict[str, SensorFeedSpec]:
@@ -103,3 +210,116 @@ def _handle(ingester: Ingester, batch: Batch, now: Callable[[], datetime]) -> No
     for problem in batch.rejected:
         log.warning("拒收 / rejected: %s", problem)
     ingester.ingest(batch.readings, now=now())
+
+
+def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threading.Event | None = None,
+                now: Callable[[], datetime] = utc_now,
+                on_cycle: Callable[[CycleReport], None] = lambda report: None) -> None:
+    """Run the live service of ``service`` until ``stop`` is set or SIGTERM/SIGINT arrives.
+
+    Jobs (APScheduler 3, UTC, ``max_instances=1``, coalesced), each logging its own errors
+    so that the service keeps running (a failed cycle is recorded ``failed`` by the cycle):
+
+    - ``cycle``: every ``every`` on its grid (and once at start), at ``now`` floored to the
+      grid — a restart within a slot resumes that slot's cycle, and a done one is not repeated;
+    - ``watch``: every :data:`WATCH_EVERY`, fetches the due forecast run; a new run (new
+      issue time, or new bytes behind the ETag) runs a cycle at once, at ``now`` to the second;
+    - ``tick``: every :data:`TICK_EVERY` (the first one after the cycle at start): the inbox, acknowledgement deadlines,
+      escalations and due tasks;
+    - ``dispatch``: every :data:`DISPATCH_EVERY` (and at start): the outbox;
+    - the MQTT feeds of ``settings.sensors.feeds``, subscribed for the whole run, their
+      readings stored through the service's ingester. A feed that cannot start is logged;
+      its sensors fall silent and the cycle raises the data-outage notice.
+
+    On stop the scheduler waits for the running jobs, the feeds and channels are closed, and
+    the store is closed.
+
+    Parameters
+    ----------
+    service
+        The deployment's jobs (:func:`open_service`); its store is closed on return.
+    every
+        The cycle interval (whole seconds; default 10 min).
+    stop
+        Set to stop the service (SIGTERM and SIGINT set it too, in the main thread).
+    now
+        The wall clock (UTC).
+    on_cycle
+        Called with each cycle's report (also a repeated one).
+    """
+    stop = stop or threading.Event()
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
+
+    def cycle(at: datetime) -> None:
+        on_cycle(service.cycle(at))
+
+    def watch() -> None:
+        moment = now()
+        with service.lock:
+            _rain, run, new, problems = fetch_due(service.settings, service.store, service.sources, moment)
+        for problem in problems:
+            log.warning("%s", problem)
+        if new and run is not None:
+            log.info("新预报 / new forecast run: %s", run["issued"])
+            at = moment.replace(microsecond=0)
+            scheduler.add_job(_guarded("cycle", lambda: cycle(at)), "date", id="cycle-now", replace_existing=True)
+
+    start = now()
+    scheduler.add_job(_guarded("cycle", lambda: cycle(floor_time(now(), every))), "interval",
+                      seconds=every.total_seconds(), start_date=floor_time(start, every), next_run_time=start,
+                      id="cycle")
+    scheduler.add_job(_guarded("watch", watch), "interval", seconds=WATCH_EVERY.total_seconds(), id="watch")
+    # The first tick only after the first cycle: the planner's clock never goes back, so a tick
+    # at the wall time before a resumed cycle would move that cycle's actions to the tick's time.
+    scheduler.add_job(_guarded("tick", lambda: service.tick(now())), "interval",
+                      seconds=TICK_EVERY.total_seconds(), id="tick")
+    scheduler.add_job(_guarded("dispatch", lambda: service.dispatch(now())), "interval",
+                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=start, id="dispatch")
+    pushed = _pushed_feeds(service, now)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}
+    try:
+        for feed in pushed:
+            try:
+                feed.start()
+            except Exception:
+                log.exception("MQTT 数据源 %s 启动失败 / MQTT feed %s failed to start", feed.name, feed.name)
+        scheduler.start()
+        stop.wait()
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        for feed in pushed:
+            feed.stop()
+        for channel in service.dispatcher.channels.values():
+            channel.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        service.store.close()
+
+
+def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[MqttFeed]:
+    """The MQTT feeds of the deployment, handing their readings to the service's ingester."""
+    ingester = service.sources.ingester
+    if ingester is None or service.settings.sensors is None:
+        return []
+
+    def handle(batch: Batch) -> None:
+        with service.lock:
+            _handle(ingester, batch, now)
+
+    options = FeedOptions(now=now, catalogue=ingester.catalogue, handler=handle)
+    return [build_feed(name, spec, options) for name, spec in service.settings.sensors.feeds.items()
+            if spec.kind == "mqtt"]
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """``job``, its errors logged instead of raised, so the scheduler and the other jobs go on."""
+
+    def guarded() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("任务 %s 失败 / job %s failed", name, name)
+
+    return guarded

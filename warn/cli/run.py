@@ -1,0 +1,78 @@
+"""``warn run``: the live service — cycles, ticks, the dispatcher and the MQTT feeds until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
+from warn.cli.output import console, print_problems
+from warn.errors import ConfigError, Problem, WarnError
+
+
+
+class RunStatus(StrEnum):
+    """The CAP status a live service publishes with."""
+
+    ACTUAL = "actual"
+    EXERCISE = "exercise"
+
+
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    store: StoreOption = None,
+    every: Annotated[str, typer.Option("--every", help="预警周期间隔（ISO-8601）/ cycle interval (ISO-8601).")] = "PT10M",
+    status: Annotated[RunStatus, typer.Option("--status", help="CAP 状态：actual 或 exercise（演练）/ CAP status of "
+                                                         "what is published: actual or exercise (drills).")] = RunStatus.ACTUAL,
+    sender: Annotated[str, typer.Option("--sender", help="CAP 发布者 / CAP sender.")] = "warn@localhost",
+) -> None:
+    """运行预警服务直至 SIGTERM / run the live warning service until SIGTERM or Ctrl-C.
+
+    Runs the warning cycle every --every on its grid (and at once when a new forecast
+    run appears), the command tick every minute (acknowledgement deadlines, escalations,
+    due tasks), the outbox dispatcher every 10 s and the MQTT sensor feeds. A restart
+    resumes from the store: a cycle already done is not repeated, an interrupted one runs
+    again and repeats nothing. One line per cycle. Exit 0 after SIGTERM, 1 when the store
+    fails, 2 when the configuration or a channel secret is missing.
+
+    Example: warn run --config config.yaml --every PT10M --status exercise
+    """
+    from warn import service
+    from warn.broadcast.cap import Status
+    from warn.config import load_settings, store_url
+    from warn.durations import parse_duration
+    from warn.store import Store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    err_out = console(stderr=True)
+    try:
+        interval = parse_duration(every)
+    except ValueError:
+        print_problems([Problem("--every", "", "an ISO-8601 duration like PT10M", repr(every))], err_out)
+        raise typer.Exit(2) from None
+    try:
+        settings = load_settings(config)
+        opened = Store.connect(store_url(store, settings))
+        try:
+            live = service.open_service(settings, opened, status=Status(status.value.capitalize()), sender=sender,
+                                        now=service.utc_now)
+        except BaseException:
+            opened.close()
+            raise
+        service.run_service(live, every=interval, on_cycle=_print_cycle)
+    except WarnError as err:
+        print_problems(err.problems, err_out)
+        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+
+
+def _print_cycle(report) -> None:
+    if report.repeated:
+        line = f"预警周期 {report.at:%Y-%m-%d %H:%M:%S}Z 已完成，不重复 / cycle already done, not repeated"
+    else:
+        line = (f"预警周期 {report.at:%Y-%m-%d %H:%M:%S}Z：评估 {report.items} 项，等级变化 {len(report.crossings)} 次，"
+                f"消息 {len(report.messages)} 条，数据告警 {len(report.notices)} 条 / cycle: {report.items} items, "
+                f"{len(report.crossings)} crossings, {len(report.messages)} messages, {len(report.notices)} notices")
+    console().print(line, markup=False, soft_wrap=True)
