@@ -1,18 +1,70 @@
-"""`warn demo`: the whole rain path over a real local HTTP server."""
+"""`warn demo`: the whole drill over the demo world — warnings up and cleared, wartime and back,
+tasks closed or escalated, every CAP message valid, the outputs written."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
+from warn.broadcast.cap import parse, validate
 from warn.cli.main import app
+from warn.store import Store
+from warn.store.schema import readings
+
+pytestmark = pytest.mark.slow
 
 
-def test_demo_serves_fetches_and_scores_the_towns():
-    result = CliRunner().invoke(app, ["demo", "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--out", str(folder), "--json", "--config", str(ROOT / "config.yaml")],
+                                env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
-    assert "http://127.0.0.1:" in result.output
-    assert "sha256:" in result.output
-    assert "并非重庆实测" in result.output and "transplanted analogue" in result.output
-    assert result.output.count("DEMO-T") == 21
-    assert "红色 red" in result.output and "橙色 orange" in result.output
+    return folder, json.loads(result.output)
+
+
+def test_warnings_of_both_hazards_rise_and_clear(drill):
+    _folder, summary = drill
+    for hazard in ("landslide", "waterlogging"):
+        entry = summary["warnings"][hazard]
+        assert entry["raised"] >= 1 and entry["cleared"] == entry["raised"] and entry["active"] == 0
+    assert summary["warnings"]["landslide"]["highest"].get("red", 0) >= 1
+
+
+def test_the_centre_goes_to_wartime_and_back(drill):
+    _folder, summary = drill
+    changes = [(c["from"], c["to"]) for c in summary["mode_changes"]]
+    assert changes == [("peacetime", "wartime"), ("wartime", "peacetime")]
+    assert summary["mode_changes"][0]["response"] in ("I", "II", "III", "IV")
+    assert all(c["decided_by"].startswith("演示指挥长") for c in summary["mode_changes"])
+
+
+def test_tasks_are_closed_or_escalated_and_cap_is_valid(drill):
+    folder, summary = drill
+    tasks, acks = summary["tasks"], summary["acks"]
+    assert tasks["created"] >= 1 and tasks["done"] + tasks["open"] == tasks["created"]
+    assert acks["escalated"] >= 1  # the silent town leader: the request went up the chain
+    assert acks["answered"] >= 1
+    caps = summary["cap_messages"]
+    assert caps["total"] >= 2 and caps["valid"] == caps["total"] and caps["all_clear"] >= 1
+    files = sorted((folder / "cap").glob("*.xml"))
+    assert files and all(not validate(f.read_bytes()) for f in files)
+    assert {parse(f.read_bytes()).status for f in files} == {"Exercise"}
+
+
+def test_the_outputs_and_the_staged_sensor_faults(drill):
+    folder, summary = drill
+    received = [json.loads(line) for line in (folder / "outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["path"] for r in received} >= {"/cap", "/dingtalk", "/sms"}
+    assert summary["drill"]["received"] == len(received)
+    assert summary["notices"]["began"] >= 1 and summary["notices"]["ended"] >= 1
+    with Store.connect(f"sqlite:///{folder / 'warn.db'}") as store:
+        assert store.timeline.verify().ok
+        with store.engine.connect() as conn:
+            flags = dict(conn.execute(select(readings.c.sensor_id, readings.c.qc_flag)
+                                      .where(readings.c.qc_flag != "good")).all())
+    assert "WL-DEMO-W04" in flags and "WL-DEMO-W12" in flags  # the frozen and the spiking sensor

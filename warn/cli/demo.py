@@ -1,41 +1,104 @@
-"""``warn demo``: the rain path on the bundled Yubei demo storm, served over local HTTP.
+"""``warn demo``: the whole drill on the bundled Yubei demo storm, from dry weather to the all-clear.
 
-Starts the demo feed server (warn.sim) on 127.0.0.1, fetches the demo forecast run
-through the configured forecast source exactly as a live feed would be fetched,
-decodes it, scores the town zones, and prints the zone table.
+Starts the demo world on 127.0.0.1 (forecast runs, water-level sensors, a webhook receiver
+standing in for the city platform: :mod:`warn.sim.demo`), replays the storm on a simulated
+clock through the same service jobs as ``warn run`` (:mod:`warn.cycle.replay`) with CAP
+status Exercise, lets the demo staff answer (:mod:`warn.sim.staff`), and prints the
+summary (:mod:`warn.reports.summary`). The storm is replayed every 10 minutes while it
+rains and for a day after, then every 3 hours until every warning is cleared and the
+centre is back in peacetime.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from warn.cli.output import console, print_problems
-from warn.errors import Problem, WarnError
+from warn.errors import WarnError
+
+#: The demo's two legs: (length from the start, cycle cadence, clock step).
+STORM = (timedelta(hours=24), timedelta(minutes=10), timedelta(minutes=5))
+TAIL = (None, timedelta(hours=3), timedelta(hours=1))
 
 
-def demo(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """演示：渝北区移植暴雨个例 / run the rain path on the bundled Yubei demo storm."""
-    from warn import cycle
-    from warn.cli.rain import rain_records, rain_table
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="演练输出目录 / the drill's folder (warn.db, cap/, outbox.jsonl).")]
+    = Path("var/demo"),
+    as_json: JsonOption = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """演示：渝北区移植暴雨个例全流程演练 / the whole drill on the bundled Yubei demo storm.
+
+    Example: warn demo --out var/demo --json
+    """
+    from warn.cli.drill import open_drill
     from warn.config import load_settings
-    from warn.sim.feedserver import FeedServer
+    from warn.cycle.replay import replay
+    from warn.reports.summary import summary
 
-    out = console()
+    out_console = console()
     try:
         settings = load_settings(config)
-        if settings.sim is None:
-            raise WarnError(Problem(str(config), "sim", "a sim section naming the demo feed folder", "nothing"))
-        sim = settings.sim
-        with FeedServer(sim.feed_dir, host=sim.host, port=sim.port) as server:
-            out.print(f"演示数据服务 / demo feed server: {server.url}  ({sim.feed_dir})")
-            fetched, rain = cycle.fetch_run(settings, sim.source, sim.issued_at, feed=server.url)
-        out.print(f"已获取 / fetched: {fetched.url}  {fetched.checksum[:23]}…")
-        out.print("注意：演示降雨为移植的美国雷达暴雨个例（NOAA/NSSL MRMS），并非重庆实测。", style="yellow")
-        out.print("Note: the demo rain is a transplanted analogue of a US radar storm, not observed Chongqing rain.",
-                  style="yellow")
-        summary = cycle.score_rain(settings, rain, "towns")
+        folder = out.resolve()
+        with open_drill(settings, folder) as drill:
+            world = drill.world
+            if not as_json:
+                out_console.print(f"演示世界 / demo world: 预报 {world.feed.url}  传感器 {world.sensorthings.url}  "
+                                  f"接收端 {world.receiver.url}")
+                out_console.print("注意：演示降雨为移植的美国雷达暴雨个例（NOAA/NSSL MRMS），人员为虚构，消息状态为 Exercise。"
+                                  " / Note: a transplanted US radar storm, invented staff, CAP status Exercise.",
+                                  style="yellow")
+            length, every, step = STORM
+            storm_end = world.start + length
+            progress = [] if as_json else [out_console]
+            first = replay(drill.service, drill.clock, world.start, storm_end, every=every, step=step,
+                           before=drill.step, on_cycle=lambda r: _line(progress, r))
+            _, every, step = TAIL
+            rest = replay(drill.service, drill.clock, storm_end + step, world.end, every=every, step=step,
+                          before=drill.step, on_cycle=lambda r: _line(progress, r),
+                          stop=lambda t: _all_clear(drill.store))
+            drill.service.dispatch(drill.clock())
+            result = summary(drill.store, drill.clock())
+            result["drill"] = {"from": world.start.isoformat(), "to": drill.clock().isoformat(),
+                               "cycles": len(first.cycles) + len(rest.cycles),
+                               "seconds": round(first.seconds + rest.seconds, 1), "folder": str(folder),
+                               "received": len(world.receiver.records())}
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(1) from None
-    out.print(rain_table(rain_records(summary, settings.tz), summary.attrs))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+    else:
+        from warn.cli.summary import print_summary
+
+        print_summary(out_console, result)
+
+
+def _line(outputs, report) -> None:
+    if not outputs or not (report.crossings or report.messages):
+        return
+    outputs[0].print(f"{report.at:%m-%d %H:%M}Z  等级变化 crossings {len(report.crossings):3d}  "
+                     f"消息 messages {len(report.messages):3d}  数据告警 notices {len(report.notices)}")
+
+
+def _all_clear(store) -> bool:
+    """Every warning cleared, every incident closed, the centre back in peacetime."""
+    from sqlalchemy import func, select
+
+    from warn.store.schema import incidents, mode_changes, warnings
+
+    with store.engine.connect() as conn:
+        active = conn.execute(select(func.count()).select_from(warnings).where(warnings.c.status != "cleared")
+                              ).scalar_one()
+        open_ = conn.execute(select(func.count()).select_from(incidents).where(incidents.c.closed_at.is_(None))
+                             ).scalar_one()
+        mode = conn.execute(select(mode_changes.c.to_mode).where(mode_changes.c.decided_by.is_not(None))
+                            .order_by(mode_changes.c.id.desc()).limit(1)).scalar()
+        raised = conn.execute(select(func.count()).select_from(warnings)).scalar_one()
+    return raised > 0 and active == 0 and open_ == 0 and mode in (None, "peacetime")

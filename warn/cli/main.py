@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, dispatch, flood, ingest, landslide, qc, rain, skill, verify
+from warn.cli import check, demo, dispatch, flood, ingest, landslide, qc, rain, replay, run, skill, verify
 
 app = typer.Typer(
     name="warn",
@@ -28,3 +28,5 @@ app.command("landslide")(landslide.landslide)
 app.command("flood")(flood.flood)
 app.command("verify")(verify.verify)
 app.command("dispatch")(dispatch.dispatch)
+app.command("run")(run.run)
+app.command("replay")(replay.replay)

@@ -1,0 +1,57 @@
+"""The drill summary for people: the object of :func:`warn.reports.summary.summary` as tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from warn.cli.output import level_text
+from warn.command.model import Hazard, ResponseLevel
+from warn.vocab import Level
+
+_COLOURS = {level.colour: level for level in (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED)}
+_MODES = {"peacetime": "平时", "wartime": "战时"}
+
+
+def print_summary(out: Console, result: dict[str, Any]) -> None:
+    """Print the drill summary: warnings, CAP messages, tasks, 叫应, mode changes, notices, where things are."""
+    drill = result["drill"]
+    out.print(f"\n演练小结 / drill summary  {drill['from']} → {drill['to']}  "
+              f"（{drill['cycles']} 个周期 cycles，{drill['seconds']} s）", style="bold")
+    out.print(_warnings(result["warnings"]))
+    caps = result["cap_messages"]
+    out.print(f"CAP 消息 messages: {caps['total']}（Alert {caps['by_type'].get('Alert', 0)}，"
+              f"Update {caps['by_type'].get('Update', 0)}，其中解除 all-clear {caps['all_clear']}）；"
+              f"XSD 校验通过 valid {caps['valid']}/{caps['total']}；接收端收到 received {drill['received']} 次投递")
+    tasks = result["tasks"]
+    out.print(f"任务 tasks: 创建 created {tasks['created']}，签收 acknowledged {tasks['acknowledged']}，"
+              f"完成 done {tasks['done']}，逾期 overdue {tasks['overdue']}，未完成 open {tasks['open']}")
+    acks = result["acks"]
+    out.print(f"叫应与应答 requests: {acks['requests']}（叫应 calls {acks['calls']}），已应答 answered "
+              f"{acks['answered']}，逐级上报 escalated {acks['escalated']}，未应答 unanswered {acks['unanswered']}")
+    for change in result["mode_changes"]:
+        response = f"（{ResponseLevel[change['response']].zh} {change['response']}）" if change["response"] else ""
+        out.print(f"平急转换 mode: {change['at']}  {_MODES[change['from']]} → {_MODES[change['to']]}{response}  "
+                  f"决定人 decided by {change['decided_by']}")
+    notices = result["notices"]
+    out.print(f"数据告警 data notices: 开始 began {notices['began']}，恢复 ended {notices['ended']}")
+    for line in notices["first"]:
+        out.print(f"  · {line}", markup=False)
+    out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl；"
+              f"报告 report: {result['report'] or '（事件报告尚未实现 / incident reports not built yet）'}")
+
+
+def _warnings(warnings: dict[str, Any]) -> Table:
+    table = Table(title="预警 / warnings", title_justify="left", box=box.SIMPLE_HEAD)
+    for heading in ("灾种 hazard", "发布 raised", "解除 cleared", "生效 active", "最高等级 highest level"):
+        table.add_column(heading, justify="left" if heading.startswith(("灾种", "最高")) else "right")
+    for hazard, entry in warnings.items():
+        levels = Text(", ").join(level_text(_COLOURS[c]) + Text(f" ×{n}")
+                                 for c, n in sorted(entry["highest"].items(), key=lambda kv: -_COLOURS[kv[0]]))
+        table.add_row(f"{Hazard(hazard).zh} {hazard}", str(entry["raised"]), str(entry["cleared"]),
+                      str(entry["active"]), levels)
+    return table
