@@ -6,11 +6,15 @@ one pass. Each problem names the file, the key path and what was expected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from warn.config import Settings, load_settings
 from warn.errors import ConfigError, Problem, WarnError
+
+#: Placeholders a configured feed URL may hold: the demo world's servers.
+URL_PLACEHOLDERS = ("feed", "sensorthings")
 
 
 def check_deployment(config_path: Path) -> list[Problem]:
@@ -21,7 +25,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _sim, _playbooks, _channels,
+        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _official, _sim, _playbooks, _channels,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -164,6 +168,26 @@ def _read_climatology(path: Path, params) -> None:
     except (OSError, ValueError, KeyError) as err:
         raise ConfigError(Problem(str(path), "lat/lon", "a NetCDF file with lat and lon coordinates", str(err))) from None
     load_climatology(path, lat, lon, params)
+
+
+def _official(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every official source's URL is http(s) once the demo's placeholders are filled, its
+    placeholders are known ones, and the towns layer its areas are matched with is configured."""
+    from warn.config import fill
+
+    for name, spec in settings.official.items():
+        key = f"official.{name}.url"
+        unknown = sorted(set(re.findall(r"{(\w*)}", spec.url)) - set(URL_PLACEHOLDERS))
+        if unknown:
+            yield Problem(where, key, f"placeholders among {', '.join('{' + p + '}' for p in URL_PLACEHOLDERS)}",
+                          ", ".join("{" + p + "}" for p in unknown))
+        elif not fill(spec.url, dict.fromkeys(URL_PLACEHOLDERS, "http://127.0.0.1:9")).startswith(
+                ("http://", "https://")):
+            yield Problem(where, key, "an http(s) URL of one CAP 1.2 message or of a JSON list of their URLs",
+                          spec.url)
+    if settings.official and "towns" not in settings.layers:
+        yield Problem(where, "layers.towns", "the towns layer official warnings' areas are matched with",
+                      "nothing", "the official section needs it")
 
 
 def _sim(settings: Settings, where: str) -> Iterator[Problem]:

@@ -35,6 +35,7 @@ class Deployment(Strict):
     name: str = Field(min_length=1)
     district_code: str = Field(pattern=r"^\d{6}$", description="GB/T 2260 administrative code")
     timezone: str
+    language: Literal["zh", "en"] = Field("zh", description="language of the duty officer's CLI")
 
     @field_validator("timezone")
     @classmethod
@@ -135,6 +136,30 @@ class LandslideSpec(Strict):
         None, description="NetCDF of per-cell thresholds swi_mm, effective_rain_mm (level 1–4, lat, lon)")
 
 
+class OfficialSpec(Strict):
+    """One source of official warnings (CAP 1.2) from the meteorological or natural-resources authority.
+
+    ``url`` (may hold ``{feed}``) returns one CAP 1.2 message, or a JSON list of the URLs of the
+    messages currently published (relative ones resolved against ``url``). Every ``info`` of a
+    message is read for ``hazard``: its level from the first of ``level_parameters`` present
+    (``blue`` … ``red``, 蓝色 … 红色, ``Blue`` …), else from the colour in its ``event`` or
+    ``headline`` (暴雨橙色预警信号 → orange); its area from ``<geocode>`` entries named ``geocode`` (a zone
+    id, or the district code for all of it) and from polygons covering a zone's representative point.
+    """
+
+    url: str = Field(min_length=1)
+    hazard: Literal["landslide", "rainstorm"] = Field(
+        description="landslide: a floor under the zones' landslide levels; rainstorm: the district's rainstorm signal")
+    level_parameters: list[str] = Field(default_factory=lambda: ["warn:level", "GB/T35965.1:color"], min_length=1,
+                                        description="CAP parameter valueNames holding the level, first present wins")
+    geocode: str = Field("GB/T2260", min_length=1, description="the geocode valueName matched with zone ids "
+                                                                "and deployment.district_code")
+    default_validity: Duration = Field(timedelta(hours=24), description="how long after sent a message without "
+                                                                        "expires counts")
+    timeout_s: PositiveFloat = 10.0
+    retries: int = Field(2, ge=0, le=10)
+
+
 class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
     relative to config.yaml's folder), or ``postgresql+psycopg://…``."""
@@ -233,6 +258,7 @@ class Settings(Strict):
     cache_dir: Path
     sensors: SensorsSpec | None = None
     landslide: LandslideSpec | None = None
+    official: dict[str, OfficialSpec] = Field(default_factory=dict)
     sim: SimSpec | None = None
     command: CommandSpec | None = None
     channels: dict[str, ChannelSpec] = Field(default_factory=dict)

@@ -136,7 +136,7 @@ def open_service(settings: Settings, store: Store, *, status: Status, sender: st
         raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
     store.upgrade()
     setup = load_setup(settings.command, settings.deployment.district_code)
-    sources = open_sources(settings, store, urls=urls, now=now)
+    sources = open_sources(settings, store, urls=urls, now=now, exercise=status is Status.EXERCISE)
     dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
     return Service(settings, store, sources, setup, dispatcher, status, sender)
 

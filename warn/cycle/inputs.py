@@ -13,6 +13,14 @@ from; :func:`pull` is the cycle's first step at time ``at``:
 - **Sensors.** Every polled feed is polled once (:func:`warn.cycle.sensors.poll_feed`,
   resuming from the store), then silent sensors are marked stale. Pushed (MQTT) feeds
   are the live service's; their readings are already in the store.
+- **Official warnings.** Every ``official`` source is fetched (:mod:`warn.sources.official`);
+  its messages are held in ``model_states`` (model :data:`OFFICIAL_MODEL`, key the source),
+  so a restart remembers them. A source that fails is a data notice, and the messages last
+  fetched from it stay in force until they expire; its hazard is also reported as
+  unknown (:attr:`Inputs.official_unknown`): while the source is down, the absence of a
+  bulletin is not read as "all clear". The bulletins in force at ``at``
+  (:func:`warn.sources.official.in_force`: status ``Actual``, and ``Exercise`` in drills)
+  are handed on with their age.
 
 Every input is reported with its age at ``at`` (:class:`Inputs`), recorded with the cycle.
 """
@@ -29,16 +37,22 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from warn.broadcast.cap import Status
+from warn.command.model import Hazard
 from warn.config import SensorFeedSpec, Settings, fill
-from warn.durations import floor_time
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
+from warn.durations import floor_time
 from warn.errors import ConfigError, Problem, WarnError
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.sources.http import HttpGetter
+from warn.sources.official import Bulletin, Reading, fetch_bulletins, in_force
 from warn.sources.sensors import FeedOptions, PolledFeed, build_feed
 from warn.store import Store
 
 #: Model name of the forecast run held last, per source, in ``model_states``.
 RUN_MODEL = "forecast"
+#: Model name of the official messages held last, per source, in ``model_states``.
+OFFICIAL_MODEL = "official"
 _JSON = "json"
 
 
@@ -56,18 +70,28 @@ class Sources:
         QC and store for sensor readings; ``None`` without a sensor catalogue.
     feeds
         The polled sensor feeds and their expected poll interval, by name.
+    official
+        The official-warning sources: their URL (placeholders filled), how their messages
+        are read, and the getter, by name.
+    statuses
+        The CAP statuses of official messages that count (``Actual``; ``Exercise`` too in drills).
     """
 
     forecast: str
     urls: Mapping[str, str] = field(default_factory=dict)
     ingester: Ingester | None = None
     feeds: dict[str, tuple[PolledFeed, timedelta]] = field(default_factory=dict)
+    official: dict[str, tuple[str, Reading, HttpGetter]] = field(default_factory=dict)
+    statuses: frozenset[str] = frozenset({Status.ACTUAL.value})
 
 
 def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
-                 urls: Mapping[str, str] | None = None, now: Callable[[], datetime]) -> Sources:
+                 urls: Mapping[str, str] | None = None, now: Callable[[], datetime],
+                 exercise: bool = False) -> Sources:
     """The :class:`Sources` of ``settings``: the forecast source (the only one when ``None``), the
-    polled sensor feeds with their URLs filled from ``urls``, and an ingester on ``store``.
+    polled sensor feeds and the official-warning sources with their URLs filled from ``urls``, and
+    an ingester on ``store``. With ``exercise`` (drills, replays) official messages of status
+    ``Exercise`` count as well as ``Actual`` ones.
 
     Raises
     ------
@@ -82,8 +106,10 @@ def open_sources(settings: Settings, store: Store, *, forecast: str | None = Non
     if chosen not in settings.forecasts:
         raise ConfigError(Problem("config.yaml", "forecasts", f"one of {', '.join(names)}", repr(chosen)))
     urls = dict(urls or {})
+    statuses = frozenset({Status.ACTUAL.value, Status.EXERCISE.value} if exercise else {Status.ACTUAL.value})
+    official = _official_sources(settings, urls)
     if settings.sensors is None:
-        return Sources(chosen, urls)
+        return Sources(chosen, urls, official=official, statuses=statuses)
     ingester = open_ingester(settings, store=store)
     options = FeedOptions(now=now, catalogue=ingester.catalogue)
     feeds = {}
@@ -92,7 +118,22 @@ def open_sources(settings: Settings, store: Store, *, forecast: str | None = Non
             continue
         filled: SensorFeedSpec = spec.model_copy(update={"url": fill(spec.url or "", urls)})
         feeds[name] = (build_feed(name, filled, options), spec.poll_every)
-    return Sources(chosen, urls, ingester, feeds)
+    return Sources(chosen, urls, ingester, feeds, official, statuses)
+
+
+def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, tuple[str, Reading, HttpGetter]]:
+    """Each official source's URL, how its messages are read (the towns' representative points), its getter."""
+    if not settings.official:
+        return {}
+    from warn.cycle.rain import zone_layer
+
+    spec_, towns = zone_layer(settings, "towns")
+    zones = dict(zip(towns[spec_.id_field].astype(str), towns.geometry.representative_point(), strict=True))
+    return {name: (fill(spec.url, urls),
+                   Reading(name, Hazard(spec.hazard), tuple(spec.level_parameters), spec.geocode,
+                           spec.default_validity, zones, settings.deployment.district_code),
+                   HttpGetter(timeout=spec.timeout_s, attempts=spec.retries + 1))
+            for name, spec in settings.official.items()}
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,11 @@ class Inputs:
         The inputs and their ages, JSON-ready, for the cycle's record.
     problems
         What could not be pulled (a run missing, a feed down), readable, zh-CN / English.
+    official
+        The official bulletins in force at the cycle's time.
+    official_unknown
+        Hazards with an official source that failed this cycle: where no held bulletin is
+        in force for them, their official level is unknown, not none.
     """
 
     rain: xr.DataArray | None
@@ -121,10 +167,13 @@ class Inputs:
     readings: int
     record: Mapping[str, Any]
     problems: tuple[str, ...]
+    official: tuple[Bulletin, ...] = ()
+    official_unknown: frozenset[Hazard] = frozenset()
 
 
 def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> Inputs:
-    """Pull the due forecast run and poll the sensor feeds at ``at`` (see the module notes)."""
+    """Pull the due forecast run, poll the sensor feeds and fetch the official warnings at ``at``
+    (see the module notes)."""
     rain, run, new_run, problems = fetch_due(settings, store, sources, at)
     readings, feeds = 0, {}
     if sources.ingester is not None:
@@ -142,9 +191,57 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> In
                    "age_min": _minutes(at - newest) if newest else None}
     else:
         sensors = {}
+    bulletins, official, unknown = pull_official(store, sources, at, problems)
     record = {"forecast": dict(run) | {"age_min": _minutes(at - datetime.fromisoformat(run["issued"]))}
-              if run else None, "sensors": sensors, "problems": list(problems)}
-    return Inputs(rain, run, new_run, readings, record, tuple(problems))
+              if run else None, "sensors": sensors, "official": official, "problems": list(problems)}
+    return Inputs(rain, run, new_run, readings, record, tuple(problems), tuple(bulletins), unknown)
+
+
+def pull_official(store: Store, sources: Sources, at: datetime, problems: list[str]
+                  ) -> tuple[list[Bulletin], dict[str, Any], frozenset[Hazard]]:
+    """Fetch every official source, hold what it publishes, and pick the bulletins in force at ``at``.
+
+    Parameters
+    ----------
+    problems
+        Extended with a notice per source that failed and per message that could not be read.
+
+    Returns
+    -------
+    (bulletins, record, unknown)
+        The bulletins in force, the record of the sources and bulletins (with their age in
+        minutes), and the hazards of the sources that failed.
+    """
+    held: list[Bulletin] = []
+    sources_record: dict[str, Any] = {}
+    unknown: set[Hazard] = set()
+    for name, (url, reading, getter) in sources.official.items():
+        saved = _load_json(store, OFFICIAL_MODEL, name)
+        try:
+            fetched, unreadable = fetch_bulletins(url, reading, getter)
+        except WarnError as err:
+            failure = str(err.problems[0] if err.problems else err)
+            unknown.add(reading.hazard)
+            problems.append(f"官方预警源 {name} 拉取失败，上次获取的预警至失效前继续有效 / official warning source "
+                            f"{name} failed; the warnings last fetched stay in force until they expire: {failure}")
+            messages = [Bulletin.from_json(b) for b in saved["messages"]] if saved else []
+            sources_record[name] = {"messages": len(messages), "failure": failure,
+                                    "fetched_at": saved["fetched_at"] if saved else None}
+        else:
+            problems.extend(unreadable)
+            messages = fetched
+            _save_json(store, OFFICIAL_MODEL, name, at, {"fetched_at": at.isoformat(),
+                                                          "messages": [b.to_json() for b in messages]},
+                       f"官方预警源最近获取的消息 / the messages last fetched from official source {name}")
+            sources_record[name] = {"messages": len(messages), "failure": None, "fetched_at": at.isoformat()}
+        held += messages
+    bulletins = in_force(held, at, sources.statuses)
+    record = {"sources": sources_record,
+              "in_force": [{"source": b.source, "identifier": b.identifier, "hazard": b.hazard.value,
+                            "level": b.level.colour, "zones": list(b.zones), "district": b.district,
+                            "sent": b.sent.isoformat(), "expires": b.expires.isoformat(),
+                            "age_min": _minutes(at - b.sent)} for b in bulletins]}
+    return bulletins, record, frozenset(unknown)
 
 
 def due_issues(run_every: timedelta, max_age: timedelta, at: datetime) -> list[datetime]:
@@ -207,14 +304,23 @@ def _fetched(run: Mapping[str, Any]) -> Fetched | None:
 
 
 def _held(store: Store, name: str) -> dict[str, Any] | None:
-    saved = store.load_state(RUN_MODEL, name)
-    return json.loads(saved.arrays[_JSON].tobytes().decode("utf-8")) if saved is not None else None
+    return _load_json(store, RUN_MODEL, name)
 
 
 def _hold(store: Store, name: str, run: Mapping[str, Any], at: datetime) -> None:
-    text = json.dumps(dict(run), sort_keys=True)
-    store.save_state(RUN_MODEL, name, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), np.uint8)},
-                     detail=f"最近获取的预报 / the run last fetched: {run['issued']} {run['checksum'][:19]}")
+    _save_json(store, RUN_MODEL, name, at, dict(run),
+               f"最近获取的预报 / the run last fetched: {run['issued']} {run['checksum'][:19]}")
+
+
+def _load_json(store: Store, model: str, key: str) -> Any:
+    saved = store.load_state(model, key)
+    return json.loads(saved.arrays[_JSON].tobytes().decode("utf-8")) if saved is not None else None
+
+
+def _save_json(store: Store, model: str, key: str, at: datetime, value: Any, detail: str) -> None:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    store.save_state(model, key, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), np.uint8)},
+                     detail=detail)
 
 
 def _minutes(delta: timedelta) -> float:

@@ -10,7 +10,12 @@ replays alike. In order:
    the run handed in (``rain``: an archived run, a hindcast).
 3. **Score** landslide (zones + hazard points) and waterlogging (points + river gauges,
    sensor readings up to ``at``) with ``persist=True``. Without a usable run nothing is
-   scored, which is a data outage, not "all clear".
+   scored, which is a data outage, not "all clear". The official bulletins in force
+   (OPERATIONS.md "Warning levels") are used too: a landslide bulletin's level is a floor
+   under the model's level of every zone it covers (landslide is rescored when the run
+   or these floors changed), and the rainstorm signal is the level of the district item
+   ``rainstorm:district:<district code>`` — none without a signal, unknown when the
+   rainstorm source is down and nothing held is in force — whether or not there is a run.
 4. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
    kept in ``model_states`` (model :data:`MODEL`, key :data:`KEY`, JSON). A changed level is
    a :class:`~warn.command.model.LevelCrossing` (a crossing to ``unknown`` is passed on: the
@@ -53,6 +58,7 @@ from warn.cycle.flood import score_flood
 from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.landslide import score_landslide
 from warn.cycle.rain import issued_at
+from warn.sources.official import Bulletin
 from warn.store import CycleStatus, NewEntry, Store
 from warn.store.outbox import CapStatus, NewMessage
 from warn.vocab import Level
@@ -68,6 +74,7 @@ NOTICE_KIND = "notice"
 _JSON = "json"
 #: Layer attributes a crossing carries for the playbooks' texts, when the item's layer has them.
 _ATTRIBUTES = ("name", "threatened_people", "type", "kind")
+_KINDS = {"zone": ItemKind.ZONE, "district": ItemKind.DISTRICT}
 _POINT_LAYERS = {("landslide", "point"): "hazard_points", ("waterlogging", "point"): "waterlogging_points",
                  ("waterlogging", "gauge"): "river_gauges"}
 
@@ -117,7 +124,7 @@ class CycleReport:
 class _Item:
     hazard: Hazard
     item_id: str
-    kind: str  # zone, point, gauge
+    kind: str  # zone, point, gauge, district
     level: Level
     drivers: tuple[str, ...]
 
@@ -175,7 +182,7 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
         return CycleReport(at=at, key=key, repeated=True)
     inputs: Inputs | None = None
     try:
-        inputs = pull(settings, store, sources, at) if sources is not None else _in_hand(rain, at)
+        inputs = pull(settings, store, sources, at) if sources is not None else _in_hand(settings, rain, at)
         report = _cycle(settings, store, at, inputs, status=status, sender=sender, setup=setup)
     except Exception as err:
         store.cycles.fail(at, f"{type(err).__name__}: {err}", inputs=inputs.record if inputs else None)
@@ -194,12 +201,18 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
         setup = load_setup(settings.command, settings.deployment.district_code)
     baseline = _baseline(store, at)
     run = _run_id(inputs)
-    items, notes, notices = (_score(settings, store, inputs, at, landslide=run != baseline.landslide_run)
+    floors = _floors(inputs.official)
+    floors_key = json.dumps(floors, sort_keys=True)
+    rescore = run != baseline.landslide_run or floors_key != baseline.official
+    items, notes, notices = (_score(settings, store, inputs, at, landslide=rescore, official=floors)
                              if inputs.rain is not None else ([], [], []))
+    items += _official_items(settings, inputs)
     current = {item.slot: int(item.level) for item in items}
     places = _places(settings) if items else {}
     crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, places)) is not None)
-    _save_levels(store, at, baseline, Baseline({**baseline.levels, **current}, run or baseline.landslide_run))
+    after = (Baseline({**baseline.levels, **current}, run, floors_key) if inputs.rain is not None
+             else Baseline({**baseline.levels, **current}, baseline.landslide_run, baseline.official))
+    _save_levels(store, at, baseline, after)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices]
     began = _notices(store, settings, at, notices, status)
@@ -212,34 +225,70 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     return report
 
 
-def _in_hand(rain: xr.DataArray, at: datetime) -> Inputs:
-    """The inputs of a cycle given its run: the run's source and issue time, nothing polled."""
+def _in_hand(settings: Settings, rain: xr.DataArray, at: datetime) -> Inputs:
+    """The inputs of a cycle given its run: the run's source and issue time, nothing polled — so the
+    official warnings of the configured sources are unknown, not none."""
     issued = issued_at(rain)
     run = {"source": str(rain.attrs.get("source", "")), "issued": issued.isoformat()}
     record = {"forecast": run | {"age_min": round((at - issued).total_seconds() / 60.0, 1)}, "sensors": {},
               "problems": []}
-    return Inputs(rain, run, True, 0, record, ())
+    return Inputs(rain, run, True, 0, record, (),
+                  official_unknown=frozenset(Hazard(spec.hazard) for spec in settings.official.values()))
 
 
-def _score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, landslide: bool
-           ) -> tuple[list[_Item], list[str], list[str]]:
+def _score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, landslide: bool,
+           official: Mapping[str, Level]) -> tuple[list[_Item], list[str], list[str]]:
     """Both hazards' items (level now, drivers), the scorers' notes and the data-quality notices.
 
-    Landslide levels depend on the run alone: they are scored (``landslide``) when the
-    baseline's were scored from another run, and otherwise kept. Waterlogging reads the
-    sensors up to ``at`` and is scored every cycle.
+    Landslide levels depend on the run and the official floors (``official``, by zone id)
+    alone: they are scored (``landslide``) when the baseline's were scored from another run
+    or under other floors, and otherwise kept. Waterlogging reads the sensors up to ``at``
+    and is scored every cycle.
     """
     rain = inputs.rain
     items, notes = [], []
     if landslide:
-        landslide = score_landslide(settings, rain, store=store, persist=True)
+        landslide = score_landslide(settings, rain, store=store, persist=True, official=official)
         items += [_Item(Hazard.LANDSLIDE, i.item_id, i.kind, Level(i.levels["now"]),
-                        _texts(i.drivers.get("now", ()))) for i in landslide.items]
+                        _texts(i.drivers.get("now", ())) + _floor_text(i.official)) for i in landslide.items]
         notes += landslide.notes
     flood = score_flood(settings, rain, store=store, persist=True, now=at)
     items += [_Item(Hazard.WATERLOGGING, i.item_id, i.kind, Level(i.levels["now"]), _texts(i.drivers.get("now", ())))
               for i in flood.items]
     return items, notes + flood.notes, flood.notices
+
+
+def _floors(bulletins: Iterable[Bulletin]) -> dict[str, Level]:
+    """The official landslide floor of every zone a landslide bulletin in force covers: the highest level."""
+    floors: dict[str, Level] = {}
+    for bulletin in bulletins:
+        if bulletin.hazard is Hazard.LANDSLIDE:
+            for zone in bulletin.zones:
+                floors[zone] = max(floors.get(zone, Level.NONE), bulletin.level)
+    return floors
+
+
+def _floor_text(official: Level) -> tuple[str, ...]:
+    if official < Level.BLUE:
+        return ()
+    return (f"官方地质灾害气象风险预警{official.zh}（下限）/ official geohazard warning {official.colour} (a floor)",)
+
+
+def _official_items(settings: Settings, inputs: Inputs) -> list[_Item]:
+    """The district's rainstorm item when a rainstorm source is configured: the highest official
+    signal in force for the district; none without one, unknown while the source is down."""
+    if not any(spec.hazard == Hazard.RAINSTORM.value for spec in settings.official.values()):
+        return []
+    signals = [b for b in inputs.official if b.hazard is Hazard.RAINSTORM and (b.district or b.zones)]
+    if signals:
+        top = max(signals, key=lambda b: (b.level, b.sent))
+        level = top.level
+        drivers = tuple(f"官方发布 / official: {b.headline or b.identifier}" for b in signals if b.level == level)
+    elif Hazard.RAINSTORM in inputs.official_unknown:
+        level, drivers = Level.UNKNOWN, ("官方暴雨预警源不可用 / official rainstorm source unavailable",)
+    else:
+        level, drivers = Level.NONE, ("无生效的官方暴雨预警信号 / no official rainstorm signal in force",)
+    return [_Item(Hazard.RAINSTORM, settings.deployment.district_code, "district", level, drivers)]
 
 
 def _record(store: Store, settings: Settings, report: CycleReport) -> None:
@@ -309,10 +358,12 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Baseline:
-    """What a cycle compares with: every item's level by slot, and the run the landslide levels came from."""
+    """What a cycle compares with: every item's level by slot, and the run and official floors
+    (JSON of level by zone id) the landslide levels came from."""
 
     levels: Mapping[str, int] = field(default_factory=dict)
     landslide_run: str | None = None
+    official: str | None = None
 
 
 def _baseline(store: Store, at: datetime) -> Baseline:
@@ -323,14 +374,15 @@ def _baseline(store: Store, at: datetime) -> Baseline:
         return Baseline()
     data = json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))
     side = "before" if datetime.fromisoformat(data["at"]) >= at else "after"
-    return Baseline({k: int(v) for k, v in data[side].items()}, data[f"run_{side}"])
+    return Baseline({k: int(v) for k, v in data[side].items()}, data[f"run_{side}"], data.get(f"official_{side}"))
 
 
 def _save_levels(store: Store, at: datetime, before: Baseline, after: Baseline) -> None:
     _save_json(store, KEY, at, {"at": at.isoformat(), "before": dict(before.levels), "after": dict(after.levels),
-                                "run_before": before.landslide_run, "run_after": after.landslide_run},
-               "上一周期各项等级与滑坡等级所依预报 JSON / the items' levels at the last cycle and the run "
-               "the landslide levels came from, as JSON")
+                                "run_before": before.landslide_run, "run_after": after.landslide_run,
+                                "official_before": before.official, "official_after": after.official},
+               "上一周期各项等级与滑坡等级所依预报和官方下限 JSON / the items' levels at the last cycle and the run "
+               "and official floors the landslide levels came from, as JSON")
 
 
 def _run_id(inputs: Inputs) -> str | None:
@@ -360,7 +412,7 @@ def _crossing(item: _Item, baseline: Mapping[str, int], at: datetime,
     town, attributes = _place(item, places)
     return LevelCrossing(
         hazard=item.hazard, item_id=item.item_id,
-        item_kind=ItemKind.ZONE if item.kind == "zone" else ItemKind.POINT, town=town,
+        item_kind=_KINDS.get(item.kind, ItemKind.POINT), town=town,
         from_level=previous, to_level=item.level, at=at, drivers=item.drivers, attributes=attributes,
         reason=f"{previous.zh}→{item.level.zh} L{int(previous)}→L{int(item.level)}",
     )
@@ -370,6 +422,8 @@ def _place(item: _Item, places: Mapping[tuple[str, str], dict[str, Any]]) -> tup
     if item.kind == "zone":
         record = places.get(("towns", item.item_id), {})
         return item.item_id, _attributes(record)
+    if item.kind == "district":
+        return None, {}
     layer = _POINT_LAYERS.get((item.hazard.value, item.kind))
     record = places.get((layer, item.item_id), {}) if layer else {}
     town = record.get("town_code")

@@ -11,6 +11,11 @@
   storm makes of it (:func:`warn.sim.world.sensor_world`), every 5 minutes, served by a
   :class:`~warn.sim.sensorthings.SensorThingsServer` up to the simulated clock. One sensor
   freezes and one spikes, so quality control has something to catch.
+- **Official warnings.** The district meteorological bureau's 暴雨橙色预警信号 for the whole
+  district, issued at the storm's onset and cancelled (解除) an hour after its last heavy hour,
+  and the geohazard bureau's 地质灾害气象风险 yellow warning for :data:`OFFICIAL_TOWNS` until
+  20:00 Beijing time the next day — CAP 1.2 files written to the feed folder as the clock
+  reaches their sent time, listed in the JSON index each ``official`` source's URL names.
 - **The city platform.** A :class:`~warn.sim.receiver.WebhookReceiver` takes what the
   channels send and writes it to ``outbox.jsonl``.
 
@@ -19,6 +24,7 @@ All of it is synthetic and labelled so (demo/PROVENANCE.md).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from warn.broadcast.cap import CapWarning, MsgType, Reference, ResponseType, Status, identifier_for, outline, produce
+from warn.command.model import Hazard
 from warn.config import Settings
 from warn.cycle.rain import zone_layer
 from warn.errors import Problem, WarnError
@@ -35,12 +43,30 @@ from warn.sim.receiver import WebhookReceiver
 from warn.sim.sensorthings import SensorThingsServer
 from warn.sim.world import Series, sensor_world, serve
 from warn.sources.forecast import open_forecast
+from warn.vocab import Level
 
 #: Length of every demo forecast run.
 LEAD = timedelta(hours=24)
 #: The staged sensor faults: a ponding sensor that freezes while the water rises and one that spikes
 #: (in 5-minute steps from the start of the world).
 FAULTS = {"WL-DEMO-W04": Freeze(at=100), "WL-DEMO-W12": Spike(at=53, height_m=0.8)}
+#: The storm's heavy hours, for the official warnings: some cell gets at least this much rain (mm/h).
+HEAVY_MM_H = 10.0
+#: The towns of the demo geohazard warning, and the senders of the synthetic authorities.
+OFFICIAL_TOWNS = ("DEMO-T03", "DEMO-T07", "DEMO-T12")
+OFFICIAL_SENDERS = {Hazard.RAINSTORM: "yubei-met-demo@example.cn", Hazard.LANDSLIDE: "yubei-geohazard-demo@example.cn"}
+#: The geohazard warning's day ends at 20:00 Beijing time, 12:00 UTC.
+BULLETIN_DAY_END_UTC = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Published:
+    """One official CAP message of the demo world: its hazard, when it is published, its file name and bytes."""
+
+    hazard: Hazard
+    sent: datetime
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,8 @@ class DemoWorld:
         self.sensors: list[Series] = sensor_world(self.rain, points, gauges, faults=FAULTS)
         self.feed_dir = self.folder / "feed"
         self.feed_dir.mkdir(parents=True, exist_ok=True)
+        self.official = official_warnings(settings, storm)
+        self._publish_official(self.start)
         self.feed = FeedServer(self.feed_dir)
         self.sensorthings = SensorThingsServer(max_top=1000)
         self.receiver = WebhookReceiver(log=self.folder / "outbox.jsonl")
@@ -110,7 +138,19 @@ class DemoWorld:
             if not path.exists():
                 self._write_run(moment, path)
         serve(self.sensorthings, self.sensors, until=clock, since=self._clock)
+        self._publish_official(clock)
         self._clock = clock
+
+    def _publish_official(self, clock: datetime) -> None:
+        """Write the official messages sent by ``clock`` and each official source's index of them."""
+        due = [message for message in self.official if message.sent <= clock]
+        for message in due:
+            path = self.feed_dir / message.name
+            if not path.exists():
+                _write(path, message.data)
+        for spec in self.settings.official.values():
+            names = [m.name for m in due if m.hazard.value == spec.hazard]
+            _write(self.feed_dir / spec.url.rsplit("/", 1)[-1], json.dumps(names).encode("utf-8"))
 
     def _write_run(self, issued: datetime, path: Path) -> None:
         stamp = np.datetime64(issued.replace(tzinfo=None), "ns")
@@ -126,6 +166,67 @@ class DemoWorld:
         partial = path.with_name(path.name + ".part")
         run.to_netcdf(partial)
         partial.replace(path)
+
+
+def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published]:
+    """The demo authorities' CAP 1.2 messages over ``storm`` (synthetic, status Exercise; see the module notes).
+
+    The onset is the start of the first hour in which some cell gets :data:`HEAVY_MM_H` or
+    more, the end the end of the last such hour.
+    """
+    heavy = storm["time"].values[(storm.max(("lat", "lon")) >= HEAVY_MM_H).values]
+    if heavy.size == 0:
+        return []
+    onset, end = _utc(heavy[0]) - timedelta(hours=1), _utc(heavy[-1])
+    _, towns = zone_layer(settings, "towns")
+    spec = settings.layers["towns"]
+    code = settings.deployment.district_code
+    chosen = towns[towns[spec.id_field].astype(str).isin(OFFICIAL_TOWNS)]
+    note_zh, note_en = "（演示用合成预警，非官方发布）", " (SYNTHETIC demo warning, not an official one)"
+    district = outline(towns.union_all())
+    signal = official_message(Hazard.RAINSTORM, "rainstorm-signal", 1, MsgType.ALERT, Level.ORANGE, onset,
+                              onset + timedelta(hours=12), "渝北区全境 Yubei District", district, code,
+                              f"渝北区气象台发布暴雨橙色预警信号{note_zh}",
+                              f"Yubei meteorological bureau: rainstorm orange signal{note_en}", ResponseType.PREPARE)
+    lifted = official_message(Hazard.RAINSTORM, "rainstorm-signal", 2, MsgType.CANCEL, Level.ORANGE,
+                              end + timedelta(hours=1), end + timedelta(hours=2), "渝北区全境 Yubei District",
+                              district, code, f"渝北区气象台解除暴雨橙色预警信号{note_zh}",
+                              f"Yubei meteorological bureau lifts the rainstorm orange signal{note_en}",
+                              ResponseType.ALL_CLEAR, replaces=signal)
+    day_end = datetime.combine(onset.date(), datetime.min.time(), onset.tzinfo) + BULLETIN_DAY_END_UTC
+    while day_end < onset + timedelta(hours=12):
+        day_end += timedelta(days=1)
+    geohazard = official_message(Hazard.LANDSLIDE, "geohazard-risk", 1, MsgType.ALERT, Level.YELLOW, onset,
+                                 day_end, "、".join(chosen[spec.name_field].astype(str)), outline(chosen.union_all()),
+                                 code, f"地质灾害气象风险黄色预警{note_zh}",
+                                 f"Geological-hazard meteorological risk yellow warning{note_en}", ResponseType.MONITOR)
+    return [signal, lifted, geohazard]
+
+
+def official_message(hazard: Hazard, thread: str, version: int, msg_type: MsgType, level: Level, sent: datetime,
+                     expires: datetime, area: str, polygons: tuple[tuple[tuple[float, float], ...], ...],
+                     geocode: str, headline_zh: str, headline_en: str, response: ResponseType, *,
+                     replaces: Published | None = None) -> Published:
+    """One synthetic official message (status Exercise, its texts saying it is synthetic), produced and
+    validated by :func:`warn.broadcast.cap.produce`; ``replaces`` is the message of the thread it
+    updates or cancels (version − 1). ``polygons`` are ``(lon, lat)`` rings (:func:`~warn.broadcast.cap.outline`)."""
+    sender = OFFICIAL_SENDERS[hazard]
+    references = (Reference(sender, identifier_for(sender, thread, version - 1), replaces.sent),) if replaces else ()
+    text_zh = f"{headline_zh}。合成消息：由演示世界 warn.sim.demo 生成，仅供演练。"
+    text_en = f"{headline_en}. SYNTHETIC: generated by the demo world warn.sim.demo, for drills only."
+    warning = CapWarning(sender=sender, thread=thread, version=version, msg_type=msg_type, status=Status.EXERCISE,
+                         hazard=hazard, level=level, sent=sent, onset=sent, expires=expires, area_name=area,
+                         polygons=polygons, geocode=geocode, incident="", headline_zh=headline_zh,
+                         headline_en=headline_en, description_zh=text_zh, description_en=text_en,
+                         instruction_zh="演练消息，无需行动。", instruction_en="Drill message: no action needed.",
+                         response_type=response, references=references)
+    return Published(hazard, sent, f"official-{thread}-v{version}.xml", produce(warning))
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def _padded(storm: xr.DataArray, period: Period) -> xr.DataArray:
