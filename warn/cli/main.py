@@ -9,19 +9,35 @@ from __future__ import annotations
 
 import typer
 
-from warn.cli import check, demo, dispatch, flood, ingest, landslide, qc, rain, replay, run, skill, verify
+from warn.cli import (
+    acting,
+    check,
+    demo,
+    dispatch,
+    flood,
+    ingest,
+    landslide,
+    lists,
+    qc,
+    rain,
+    replay,
+    run,
+    skill,
+    status,
+    verify,
+)
 
 app = typer.Typer(
     name="warn",
     help="暴雨预警与应急指挥 / heavy-rainfall early warning and emergency command.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 app.command("check")(check.check)
 app.command("rain")(rain.rain)
 app.command("demo")(demo.demo)
-app.command("qc", help=qc.HELP)(qc.qc)
+app.command("qc", cls=qc.QCCommand)(qc.qc)
 app.command("ingest")(ingest.ingest)
 app.command("skill")(skill.skill)
 app.command("landslide")(landslide.landslide)
@@ -30,3 +46,19 @@ app.command("verify")(verify.verify)
 app.command("dispatch")(dispatch.dispatch)
 app.command("run")(run.run)
 app.command("replay")(replay.replay)
+app.command("status")(status.status)
+app.command("watch")(status.watch)
+app.command("warnings")(lists.warnings)
+app.command("zones")(lists.zones)
+app.command("incidents")(lists.incidents)
+app.command("tasks")(lists.tasks)
+app.command("timeline")(lists.timeline)
+app.command("feeds")(lists.feeds)
+app.command("ack")(acting.ack)
+app.command("done")(acting.done)
+app.command("assign")(acting.assign)
+app.command("note")(acting.note)
+app.command("mode")(acting.mode)
+app.command("approve")(acting.approve)
+app.command("reject")(acting.reject)
+app.command("broadcast")(acting.broadcast)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,5 +21,34 @@ StoreOption = Annotated[
                       "(sqlite:///…, postgresql+psycopg://…) or the path of an SQLite file."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出 / print JSON instead of a table.")]
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--as", envvar="WARN_USER", show_default=False,
+                 help="操作人（须在值班表上）/ who is acting (a person on the roster)."),
+]
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", envvar="WARN_LANG", show_default="zh (config deployment.language)",
+                 help="输出语言 zh 或 en / output language, zh or en."),
+]
 
-__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "StoreOption"]
+
+def parse_at(value: str) -> datetime:
+    """An aware time from ISO 8601 with a zone (``2026-07-15T12:00Z``, ``2026-07-15T20:00+08:00``)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected ISO 8601 with a zone, e.g. 2026-07-15T20:00+08:00, got {value!r}") from None
+    if parsed.utcoffset() is None:
+        raise typer.BadParameter(f"expected a time with a zone (Z or +08:00), got {value!r}")
+    return parsed
+
+
+AtOption = Annotated[
+    datetime | None,
+    typer.Option("--at", envvar="WARN_AT", parser=parse_at, metavar="TIME", show_default="now",
+                 help="以此时刻为准（演练、复盘回放用）/ the \"as of\" time for ages, overdue and staleness, "
+                      "ISO 8601 with a zone — for drills and reviewing a replay."),
+]
+
+__all__ = ["DEFAULT_CONFIG", "ActorOption", "AtOption", "ConfigOption", "JsonOption", "LangOption", "StoreOption"]

@@ -6,8 +6,12 @@ plain terminals); ``NO_COLOR`` is honoured by rich.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
+from dataclasses import fields, is_dataclass
+from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -47,3 +51,49 @@ def print_problems(problems: Iterable[Problem], out: Console) -> None:
     out.print(f"发现 {len(problems)} 个问题 / {len(problems)} problem(s) found:", style="bold red")
     for problem in problems:
         out.print(f"  ✗ {problem}", markup=False)
+
+
+def say(lang: str, zh: str, en: str) -> str:
+    """The text for people in ``lang`` (``zh`` or ``en``)."""
+    return en if lang == "en" else zh
+
+
+def level_label(level: Level, lang: str) -> Text:
+    """The level written out in ``lang`` and coloured: ``红色`` / ``red`` (readable without colour)."""
+    return Text(level.colour if lang == "en" else level.zh, style=LEVEL_STYLE[level])
+
+
+def age_text(seconds: float | None, lang: str) -> str:
+    """A duration for people: ``2小时05分`` / ``2 h 05 min``, ``45秒`` / ``45 s``; ``—`` for none."""
+    if seconds is None:
+        return "—"
+    whole = int(seconds)
+    hours, minutes = divmod(whole // 60, 60)
+    if hours:
+        return say(lang, f"{hours}小时{minutes:02d}分", f"{hours} h {minutes:02d} min")
+    if minutes:
+        return say(lang, f"{minutes}分", f"{minutes} min")
+    return say(lang, f"{whole}秒", f"{whole} s")
+
+
+def local_time(value: datetime | None, zone: tzinfo) -> str:
+    """``07-15 20:00`` in the deployment's time zone (the officer's wall clock); ``—`` for none."""
+    return "—" if value is None else value.astimezone(zone).strftime("%m-%d %H:%M")
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as one JSON document: dataclasses as objects, times as ISO 8601 with offset."""
+    sys.stdout.write(json.dumps(plain(value), ensure_ascii=False, indent=2) + "\n")
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses as objects, times as ISO 8601 with offset."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

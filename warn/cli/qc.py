@@ -12,11 +12,11 @@ import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand
 
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, SourceError, WarnError
-from warn.sources.qc import PRECEDENCE, RULES
 from warn.vocab import QCFlag, SensorKind
 
 FLAG_STYLE = {QCFlag.GOOD: "green", QCFlag.DOUBTFUL: "bold yellow", QCFlag.BAD: "bold red",
@@ -24,9 +24,22 @@ FLAG_STYLE = {QCFlag.GOOD: "green", QCFlag.DOUBTFUL: "bold yellow", QCFlag.BAD: 
 FLAG_ZH = {QCFlag.GOOD: "正常", QCFlag.DOUBTFUL: "存疑", QCFlag.BAD: "错误", QCFlag.MISSING: "缺测"}
 SENSOR_ID = "CSV"
 
-#: Command help, with the rule ids from the registry, most severe first.
-HELP = ("传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml. "
-        f"规则 rules: {', '.join(f'{name} ({RULES.get(name).flag.value})' for name in PRECEDENCE)}.")
+
+
+class QCCommand(TyperCommand):
+    """``warn qc``: its help names the rules from the registry, most severe first, read only when
+    the help is shown (the registry imports numpy, which other commands must not pay for)."""
+
+    @property
+    def help(self) -> str:
+        from warn.sources.qc import PRECEDENCE, RULES
+
+        return ("传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml. "
+                f"规则 rules: {', '.join(f'{name} ({RULES.get(name).flag.value})' for name in PRECEDENCE)}.")
+
+    @help.setter
+    def help(self, _value: str | None) -> None:
+        """Typer hands over the docstring; the help above replaces it."""
 
 
 def qc(
@@ -41,7 +54,7 @@ def qc(
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml (help: :data:`HELP`)."""
+    """传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml (help: :class:`QCCommand`)."""
     from warn.config import load_settings
     from warn.modelfiles import load_model_file
     from warn.sources.qc import qc_batch
@@ -111,6 +124,8 @@ def read_series(path: Path) -> list[tuple[datetime, float | None]]:
 
 def qc_table(records: list[dict[str, Any]], unit: str, tz: tzinfo, name: str, kind: SensorKind) -> Table:
     """The flagged series in the deployment's time zone; flags coloured and written out."""
+    from warn.sources.qc import RULES
+
     counts = {flag: sum(r["flag"] == flag.value for r in records) for flag in QCFlag}
     summary = "  ".join(f"{FLAG_ZH[f]} {f.value} {n}" for f, n in counts.items())
     table = Table(title=f"传感器质控 / sensor QC — {name} ({kind.value}, {unit})", caption=summary,

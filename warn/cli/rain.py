@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import typer
 from rich import box
 from rich.table import Table
@@ -17,6 +16,9 @@ from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from warn.cli.output import console, level_text, print_problems
 from warn.errors import WarnError
 from warn.vocab import Level
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Windows printed in the table and the JSON (hours); the JSON keys are ``max_<n>h``.
 TABLE_WINDOWS = ("1h", "3h", "6h", "12h", "24h")
@@ -103,6 +105,8 @@ def _number(value: Any, digits: int) -> float | None:
 
 
 def _local(value: np.datetime64, tz: ZoneInfo) -> str | None:
+    import numpy as np
+
     if np.isnat(value):
         return None
     seconds = value.astype("datetime64[s]").astype(np.int64)

@@ -25,9 +25,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich import box
 from rich.table import Table
@@ -36,6 +35,9 @@ from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from warn.cli.output import console, level_text, print_problems
 from warn.errors import ConfigError, Problem, SourceError, WarnError
 from warn.vocab import Level
+
+if TYPE_CHECKING:
+    import numpy as np
 
 WARNING_COLUMNS = ("issued_at", "zone_id", "level", "lead", "valid_from", "valid_to")
 GLC_TIME_FORMAT = "%m/%d/%Y %H:%M"
@@ -79,6 +81,8 @@ def skill(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """预警检验：命中率、漏报率、空报率、CSI、TSS / verify issued warnings against an event list."""
+    import numpy as np
+
     from warn.config import load_settings
     from warn.geo.layers import area_km2
     from warn.risk.skill import BulletinWindows, verify, zone_of_points
@@ -127,6 +131,8 @@ def read_events(path: Path, max_location_km: float | None = None) -> Events:
     SourceError
         Naming the file, the line, the column and what was expected there.
     """
+    import numpy as np
+
     rows, header = _rows(path)
     glc = {"event_date", "longitude", "latitude"} <= set(header)
     names = ("event_date", "longitude", "latitude") if glc else ("time", "lon", "lat")
@@ -162,6 +168,7 @@ def read_warnings(path: Path, zones: dict[str, int], layer: str):
     SourceError
         Naming the file, the line, the column and what was expected there.
     """
+    import numpy as np
     import pandas as pd
 
     from warn.risk.skill import LEADS
@@ -324,6 +331,8 @@ def _accuracy_km(path: Path, line: int, text: str) -> float:
 
 def _utc64(moment: datetime) -> np.datetime64:
     """UTC ``datetime64[s]``; a naive time is UTC."""
+    import numpy as np
+
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return np.datetime64(moment, "s")

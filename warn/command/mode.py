@@ -15,6 +15,11 @@ Rules:
   ``MODE-REJECT``: rejects it — the same proposal is not made again until a fresh
   trigger (step-down: until another ``max_quiet``); ``MODE-NOT-AUTHORISED``: a decision
   by another role is recorded and ignored.
+- ``MODE-ORDER``: the commander role orders a mode directly (:class:`ModeOrder`, ``warn
+  mode``): a pending proposal to the same mode and response is accepted (``MODE-CHANGE``);
+  another pending proposal is rejected as superseded (``MODE-REJECT``) and the order takes
+  effect as a proposal of its own; an order by another role is recorded and ignored
+  (``MODE-NOT-AUTHORISED``); an order to the current mode and response changes nothing.
 - ``MODE-AUTO``: with automatic switching configured, a proposal takes effect at once.
 
 One proposal is pending at a time; a decision names the proposal it decides, so a
@@ -33,6 +38,7 @@ from warn.command.model import (
     ItemKind,
     Mode,
     ModeDecision,
+    ModeOrder,
     ProposeMode,
     RecordTimeline,
     ResponseLevel,
@@ -188,6 +194,31 @@ def decide(state: ModeState, decision: ModeDecision, params: ModeParams) -> tupl
     state = replace(state, pending=None, settled_at=decision.at)
     return state, [_record(params, f"{pending.id}/rejected", decision.at, "MODE-REJECT", pending.id, decision.by,
                            decision.role, summary, details)]
+
+
+def order(state: ModeState, event: ModeOrder, params: ModeParams) -> tuple[ModeState, list[Action]]:
+    """Apply a direct order (module notes, ``MODE-ORDER``)."""
+    target = f"{event.to_mode.zh}{'（' + event.response.zh + '）' if event.response else ''}"
+    if event.role is not params.decider:
+        summary = f"{event.by}（{event.role}）无权下令转为{target}，须由{params.decider}决定"
+        return state, [_record(params, f"mode/order/not-authorised/{event.by}/{event.at.isoformat()}", event.at,
+                               "MODE-NOT-AUTHORISED", target, event.by, event.role, summary,
+                               {"to_mode": str(event.to_mode), "by": event.by, "role": str(event.role),
+                                "reason": event.reason})]
+    if event.to_mode is state.mode and event.response == state.response:
+        return state, []
+    pending, actions = state.pending, []
+    if pending is not None:
+        same = pending.to_mode is event.to_mode and pending.response == event.response
+        why = event.reason if same else f"由直接命令取代 superseded by the order: {event.reason}"
+        state, actions = decide(state, ModeDecision(pending.id, event.by, event.role, same, why, event.at), params)
+        if same:
+            return state, actions
+    n = state.proposals + 1
+    proposal = Proposal(f"mode/p{n}", event.to_mode, event.response, "MODE-ORDER", event.reason, event.at)
+    state, applied = _apply(replace(state, proposals=n), proposal, event.by, event.role, event.reason, event.at,
+                            "MODE-ORDER", params)
+    return state, [*actions, *applied]
 
 
 def _apply(state: ModeState, proposal: Proposal, by: str, role: Role | None, reason: str, at: datetime,

@@ -166,6 +166,7 @@ class TimelineKind(StrEnum):
     ROSTER = "roster"
     MODE = "mode"
     REPORT = "report"
+    NOTE = "note"
 
 
 #: Stable rule ids of the planner's transitions and their readable labels (zh-CN, English).
@@ -192,6 +193,10 @@ RULES: Mapping[str, str] = {
     "MODE-AUTO": "自动平急转换 mode changed automatically",
     "MODE-REJECT": "不同意转换 proposal rejected",
     "MODE-NOT-AUTHORISED": "无权决定 decision by a role that may not decide, ignored",
+    "MODE-ORDER": "指挥长直接下令平急转换 mode changed by the commander's order",
+    "WARN-MANUAL": "人工发布预警 manual warning issued",
+    "WARN-MANUAL-ASK": "人工预警待审批 manual warning awaiting approval",
+    "WARN-MANUAL-REFUSED": "人工预警未获批准 manual warning not approved",
     "SITREP-INITIAL": "初报 initial situation report",
     "SITREP-FOLLOW-UP": "续报 follow-up situation report",
     "SITREP-FINAL": "终报 final situation report",
@@ -303,13 +308,42 @@ class ModeDecision:
 
 
 @dataclass(frozen=True)
+class ModeOrder:
+    """A person orders the mode directly (``warn mode``), with or without a pending proposal.
+
+    Only the deciding role (:attr:`warn.command.mode.ModeParams.decider`) may; an order by
+    another role is recorded and ignored (``MODE-NOT-AUTHORISED``).
+    """
+
+    to_mode: Mode
+    response: ResponseLevel | None
+    by: str
+    role: Role
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ManualWarning:
+    """A person issues a warning by hand (``warn broadcast``): ``crossing`` carries the item,
+    the level and the text (its ``reason``); with ``approver`` set it waits for that post's
+    approval (an :class:`AckKind.APPROVAL` request) before it is planned like any crossing."""
+
+    crossing: LevelCrossing
+    by: str
+    role: Role
+    org_unit: str
+    approver: Post | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """The clock reached ``now``: deadlines and due steps up to it are processed."""
 
     now: datetime
 
 
-Event = LevelCrossing | AckAnswered | ModeDecision | Tick
+Event = LevelCrossing | AckAnswered | ModeDecision | ModeOrder | ManualWarning | Tick
 
 
 # --- actions ----------------------------------------------------------------------------------

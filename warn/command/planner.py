@@ -13,6 +13,14 @@ emitted (``PB-STEP``), unanswered requests escalate (:mod:`warn.command.acks`), 
 rules are reviewed (:mod:`warn.command.mode`), situation reports fall due
 (:mod:`warn.command.reports`).
 
+People's events: an :class:`AckAnswered` answers its request (an accepted approval
+releases what waited for it); a :class:`ModeDecision` or :class:`ModeOrder` goes to
+:mod:`warn.command.mode`; a :class:`ManualWarning` is recorded with who issued it
+(``WARN-MANUAL``) and planned as its crossing, or — with an approver — recorded
+(``WARN-MANUAL-ASK``) and held behind an approval request ``manual/<hazard>/<item>/<time>/approval``
+(approver, then the commander) until it is approved (planned at the approval's time) or
+refused (``WARN-MANUAL-REFUSED``).
+
 Idempotency: every action's key comes from its cause, and the state remembers every key
 emitted — an action whose key was emitted before is never returned again. Replaying
 the same events through ``plan`` with the state it returned gives no action; a restart
@@ -43,8 +51,10 @@ from warn.command.model import (
     Hazard,
     ItemKind,
     LevelCrossing,
+    ManualWarning,
     Mode,
     ModeDecision,
+    ModeOrder,
     Notify,
     OpenIncident,
     OrgLevel,
@@ -62,6 +72,8 @@ from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
 from warn.vocab import Level
 
+#: How long the approver of a manual warning has before the request escalates to the commander.
+MANUAL_APPROVAL_WAIT = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class Setup:
@@ -130,6 +142,7 @@ class State:
     runs: Mapping[str, Run] = field(default_factory=dict)
     acks: Mapping[str, AckRequest] = field(default_factory=dict)
     approvals: Mapping[str, Broadcast] = field(default_factory=dict)
+    manual: Mapping[str, LevelCrossing] = field(default_factory=dict)
     mode: ModeState = ModeState()
     reports: ReportState = ReportState()
     emitted: frozenset[str] = frozenset()
@@ -166,6 +179,13 @@ def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) 
         elif isinstance(event, ModeDecision):
             work.decision(event)
             work.advance(event.at)
+        elif isinstance(event, ModeOrder):
+            work.order(event)
+            work.advance(event.at)
+        elif isinstance(event, ManualWarning):
+            work.advance(event.crossing.at)
+            work.manual_warning(event)
+            work.advance(event.crossing.at)
         elif isinstance(event, Tick):
             work.advance(event.now)
     work.advance(now)
@@ -182,6 +202,7 @@ class _Work:
         self.runs = dict(state.runs)
         self.acks = dict(state.acks)
         self.approvals = dict(state.approvals)
+        self.manual = dict(state.manual)
         self.mode = state.mode
         self.reports = state.reports
         self.emitted = set(state.emitted)
@@ -189,8 +210,8 @@ class _Work:
         self.actions: list[Action] = []
 
     def result(self) -> tuple[State, tuple[Action, ...]]:
-        state = State(self.threads, self.incidents, self.runs, self.acks, self.approvals, self.mode, self.reports,
-                      frozenset(self.emitted), self.clock)
+        state = State(self.threads, self.incidents, self.runs, self.acks, self.approvals, self.manual, self.mode,
+                      self.reports, frozenset(self.emitted), self.clock)
         return state, tuple(self.actions)
 
     def emit(self, actions: Iterable[Action]) -> None:
@@ -250,6 +271,46 @@ class _Work:
         deferred = self.approvals.pop(req.id, None)
         if deferred is not None and event.accepted and actions:
             self.emit([replace(deferred, at=event.at)])
+        crossing = self.manual.pop(req.id, None) if actions else None
+        if crossing is not None and event.accepted:
+            self.crossing(replace(crossing, at=event.at))
+        elif crossing is not None:
+            self._manual_record(req.id, "WARN-MANUAL-REFUSED", crossing, event.by, event.role, req.targets[req.index],
+                                event.at, f"人工预警未获批准，不发布：{crossing.item_id} {crossing.to_level.zh}")
+
+    def order(self, event: ModeOrder) -> None:
+        before = self.mode
+        self.mode, actions = mode.order(self.mode, event, self.setup.mode)
+        self.emit(actions)
+        self._mode_changed(before, event.at)
+
+    def manual_warning(self, event: ManualWarning) -> None:
+        """Record who issued a warning by hand; plan it now, or ask for approval first."""
+        crossing = event.crossing
+        request = f"manual/{crossing.hazard}/{crossing.item_id}/{crossing.at.isoformat()}"
+        what = f"{crossing.hazard.zh}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
+        if event.approver is None:
+            self._manual_record(request, "WARN-MANUAL", crossing, event.by, event.role, None, crossing.at,
+                                f"{event.by} 人工发布{what}", event.org_unit)
+            self.crossing(crossing)
+            return
+        self._manual_record(request, "WARN-MANUAL-ASK", crossing, event.by, event.role, event.approver, crossing.at,
+                            f"{event.by} 人工发布{what}，待 {event.approver} 审批", event.org_unit)
+        if f"{request}/approval" not in self.acks:
+            self.manual[f"{request}/approval"] = crossing
+            self._ask(f"{request}/approval", AckKind.APPROVAL, None, f"人工发布{what}",
+                      (event.approver, self.setup.commander), MANUAL_APPROVAL_WAIT, crossing.at)
+
+    def _manual_record(self, request: str, rule: str, crossing: LevelCrossing, by: str, role: Role,
+                       post: Post | None, at: datetime, summary: str, org_unit: str | None = None) -> None:
+        self.emit([RecordTimeline(
+            key=f"{request}/{rule.lower()}", at=at, incident=None, rule_id=rule,
+            label=label(rule, f"{crossing.item_id} {crossing.to_level.zh}"), actor=by, role=role,
+            org_unit=org_unit or (str(post.org) if post else f"district.{self.setup.district}"),
+            entry=TimelineKind.WARNING, summary=summary,
+            details={"hazard": str(crossing.hazard), "item": crossing.item_id, "level": int(crossing.to_level),
+                     "text": crossing.reason, "approver": str(post) if post else None},
+        )])
 
     def decision(self, event: ModeDecision) -> None:
         before = self.mode

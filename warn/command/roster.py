@@ -54,6 +54,10 @@ class Roster:
                 return max(found, key=lambda s: s.start).person
         return None
 
+    def posts(self, person: str, at: datetime) -> tuple[Post, ...]:
+        """The posts ``person`` holds at ``at`` (their shifts covering it), in roster order."""
+        return tuple(dict.fromkeys(s.post for s in self.shifts if s.person == person and s.start <= at < s.end))
+
     def covers(self, role: Role, level: OrgLevel) -> bool:
         """Whether any shift names ``role`` at org level ``level`` (for ``warn check``)."""
         return any(s.post.role is role and s.post.org.level is level for s in self.shifts)

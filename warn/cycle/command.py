@@ -32,7 +32,15 @@ import numpy as np
 
 from warn.broadcast.cap import Status
 from warn.command import Action, Setup, State, plan
-from warn.command.model import AckAnswered, Broadcast, Event, ModeDecision, Tick
+from warn.command.model import (
+    AckAnswered,
+    Broadcast,
+    Event,
+    ManualWarning,
+    ModeDecision,
+    ModeOrder,
+    Tick,
+)
 from warn.config import Settings
 from warn.cycle.broadcast import publish
 from warn.store import ExecutionReport, Store
@@ -60,20 +68,37 @@ def execute(store: Store, actions: Iterable[Action]) -> ExecutionReport:
 
 
 #: Inbox kinds of the people's events.
-INBOX_KINDS: Mapping[type, str] = {AckAnswered: "answer", ModeDecision: "decision"}
+INBOX_KINDS: Mapping[type, str] = {AckAnswered: "answer", ModeDecision: "decision", ModeOrder: "order",
+                                   ManualWarning: "manual"}
+#: A person's event the inbox takes.
+PersonEvent = AckAnswered | ModeDecision | ModeOrder | ManualWarning
 _EVENT_TYPES: Mapping[str, type] = {kind: event for event, kind in INBOX_KINDS.items()}
 
 
-def submit(store: Store, event: AckAnswered | ModeDecision) -> bool:
+def submit(store: Store, event: PersonEvent) -> bool:
     """Put a person's ``event`` in the inbox for the next cycle or tick; ``False`` if it was there already.
 
     The idempotency key is the request or proposal, the person and the time, so a
     repeated submission is one event.
     """
-    subject = event.request if isinstance(event, AckAnswered) else event.proposal
-    key = f"{INBOX_KINDS[type(event)]}/{subject}/{event.by}/{event.at.isoformat()}"
+    key = f"{INBOX_KINDS[type(event)]}/{_subject(event)}/{event.by}/{_at(event).isoformat()}"
     text = json.dumps(encode(event), ensure_ascii=False, sort_keys=True)
-    return store.inbox.put(at=event.at, kind=INBOX_KINDS[type(event)], actor=event.by, event=text, key=key)
+    return store.inbox.put(at=_at(event), kind=INBOX_KINDS[type(event)], actor=event.by, event=text, key=key)
+
+
+def _subject(event: PersonEvent) -> str:
+    """What a person's event is about: the request, the proposal, the ordered mode, the warned item."""
+    if isinstance(event, AckAnswered):
+        return event.request
+    if isinstance(event, ModeDecision):
+        return event.proposal
+    if isinstance(event, ModeOrder):
+        return f"{event.to_mode}/{event.response.name if event.response else '-'}"
+    return f"{event.crossing.hazard}/{event.crossing.item_id}"
+
+
+def _at(event: PersonEvent) -> datetime:
+    return event.crossing.at if isinstance(event, ManualWarning) else event.at
 
 
 @dataclass(frozen=True)
@@ -181,7 +206,8 @@ def decode(hint: Any, value: Any) -> Any:
         return _decode_generic(origin, args, value)
     if is_dataclass(hint):
         hints = get_type_hints(hint)
-        return hint(**{f.name: decode(hints[f.name], value[f.name]) for f in fields(hint)})
+        # a field the saved JSON lacks (a state saved before the field existed) takes its default
+        return hint(**{f.name: decode(hints[f.name], value[f.name]) for f in fields(hint) if f.name in value})
     if hint is datetime:
         return datetime.fromisoformat(value)
     if hint is timedelta:

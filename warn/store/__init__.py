@@ -14,23 +14,49 @@ return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline
 ``store.timeline``), :mod:`~warn.store.command` (the planner's actions applied,
 ``store.execute_actions``), :mod:`~warn.store.outbox` (messages before and after
 delivery, ``store.outbox``), :mod:`~warn.store.cycles` (the record of cycles and the
-command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.store` (the API).
+command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views` (read-only queries for the duty officer's commands).
+
+The names below are imported on first use (PEP 562), so that ``warn.store.views`` can be
+imported without numpy or the planner (``warn status`` must start fast).
 """
 
-from warn.store.command import ExecutionReport
-from warn.store.cycles import CycleRow, CycleStatus, InboxRow
-from warn.store.records import (
-    Heartbeat,
-    LevelRecord,
-    ModelState,
-    NewEntry,
-    Revision,
-    TimelineEntry,
-    VerifyResult,
-    WriteResult,
-)
-from warn.store.store import Store
-from warn.store.timeline import CORRECTION, GENESIS, Timeline
+from __future__ import annotations
 
-__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "InboxRow", "Heartbeat", "LevelRecord", "ModelState", "NewEntry", "Revision", "Store",
-           "Timeline", "TimelineEntry", "VerifyResult", "WriteResult"]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from warn.store.command import ExecutionReport
+    from warn.store.cycles import CycleRow, CycleStatus, InboxRow
+    from warn.store.records import (
+        Heartbeat,
+        LevelRecord,
+        ModelState,
+        NewEntry,
+        Revision,
+        TimelineEntry,
+        VerifyResult,
+        WriteResult,
+    )
+    from warn.store.store import Store
+    from warn.store.timeline import CORRECTION, GENESIS, Timeline
+
+#: Where each public name lives.
+_HOME = {
+    "ExecutionReport": "command",
+    "CycleRow": "cycles", "CycleStatus": "cycles", "InboxRow": "cycles",
+    "Heartbeat": "records", "LevelRecord": "records", "ModelState": "records", "NewEntry": "records",
+    "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
+    "Store": "store",
+    "CORRECTION": "timeline", "GENESIS": "timeline", "Timeline": "timeline",
+}
+
+__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Heartbeat", "InboxRow",
+           "LevelRecord", "ModelState", "NewEntry", "Revision", "Store", "Timeline", "TimelineEntry", "VerifyResult",
+           "WriteResult"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)

@@ -251,9 +251,7 @@ def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datet
     KeyError
         No such task.
     """
-    row = conn.execute(select(tasks).where(tasks.c.task_id == task_id)).first()
-    if row is None:
-        raise KeyError(task_id)
+    row = _task(conn, task_id)
     if not _changed(conn, update(tasks).where(
             tasks.c.task_id == task_id, tasks.c.status.in_([str(TaskState.OPEN), str(TaskState.ACKNOWLEDGED)]))
             .values(status=str(TaskState.DONE), done_by=by, done_at=at, evidence=evidence)):
@@ -266,6 +264,72 @@ def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datet
                            details={"task": task_id, "note": note, "evidence": evidence, "late": late,
                                     "due": row.due_at.isoformat() if row.due_at else None})])
     return True
+
+
+def acknowledge_task(conn: Connection, task_id: str, *, by: str, role: str, org_unit: str, at: datetime,
+                     append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+    """Mark open task ``task_id`` acknowledged by ``by`` (in ``role`` of ``org_unit``) and record it.
+
+    Returns
+    -------
+    bool
+        ``False`` when it was not open (nothing is written).
+
+    Raises
+    ------
+    KeyError
+        No such task.
+    """
+    row = _task(conn, task_id)
+    if not _changed(conn, update(tasks).where(tasks.c.task_id == task_id, tasks.c.status == str(TaskState.OPEN))
+                    .values(status=str(TaskState.ACKNOWLEDGED), acked_by=by, acked_at=at)):
+        return False
+    append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=org_unit,
+                           incident=row.incident_id, key=f"{task_id}/ack",
+                           summary=f"任务已签收：{row.summary} / task acknowledged",
+                           details={"task": task_id, "owner": f"{row.org_unit}.{row.owner_role}"})])
+    return True
+
+
+def assign_task(conn: Connection, task_id: str, *, to_role: str, to_org_unit: str, person: str | None, by: str,
+                role: str, org_unit: str, at: datetime, reason: str,
+                append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+    """Hand task ``task_id`` over to the post ``to_org_unit``.``to_role`` and record who did it and why.
+
+    An acknowledged task goes back to open (its new owner acknowledges it afresh).
+
+    Returns
+    -------
+    bool
+        ``False`` when it is done or cancelled, or already owned by that post (nothing is written).
+
+    Raises
+    ------
+    KeyError
+        No such task.
+    """
+    row = _task(conn, task_id)
+    if not _changed(conn, update(tasks).where(
+            tasks.c.task_id == task_id, tasks.c.status.in_([str(TaskState.OPEN), str(TaskState.ACKNOWLEDGED)]),
+            (tasks.c.owner_role != to_role) | (tasks.c.org_unit != to_org_unit))
+            .values(owner_role=to_role, org_unit=to_org_unit, status=str(TaskState.OPEN), acked_by=None,
+                    acked_at=None)):
+        return False
+    before, after = f"{row.org_unit}.{row.owner_role}", f"{to_org_unit}.{to_role}"
+    append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=org_unit,
+                           incident=row.incident_id, key=f"{task_id}/assign/{after}/{at.isoformat()}",
+                           summary=f"任务改派 {before} → {after}（{person or '无人在岗'}）：{row.summary}"
+                                   f"{' —— ' + reason if reason else ''} / task reassigned",
+                           details={"task": task_id, "from": before, "to": after, "person": person,
+                                    "reason": reason})])
+    return True
+
+
+def _task(conn: Connection, task_id: str) -> Any:
+    row = conn.execute(select(tasks).where(tasks.c.task_id == task_id)).first()
+    if row is None:
+        raise KeyError(task_id)
+    return row
 
 
 def _entry_of(action: Action) -> NewEntry | None:

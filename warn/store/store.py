@@ -47,19 +47,29 @@ from warn.errors import Problem, StoreError
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.bulk import bulk_for
-from warn.store.command import ExecutionReport, execute_actions, finish_task
-from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.command import (
+    ExecutionReport,
+    acknowledge_task,
+    assign_task,
+    execute_actions,
+    finish_task,
+)
 from warn.store.cycles import CycleTable, InboxTable
+from warn.store.engine import WRITE_OPTION, make_engine, redact
 from warn.store.outbox import OutboxTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
+    ack_requests,
     heartbeats,
     level_memory,
     model_states,
+    outbox,
     reading_revisions,
     readings,
     sensors,
+    tasks,
+    warning_messages,
 )
 from warn.store.timeline import Timeline
 from warn.vocab import QCFlag, SensorKind
@@ -531,6 +541,48 @@ class Store:
         with self._write() as conn:
             return finish_task(conn, task_id, by=by, role=role, at=at, note=note, evidence=evidence,
                                append=self.timeline.append_on)
+
+    def acknowledge_task(self, task_id: str, *, by: str, role: str, org_unit: str, at: datetime) -> bool:
+        """Mark an open task acknowledged and record it on the timeline, in one transaction.
+
+        Returns ``False`` when it was not open (nothing written); raises ``KeyError`` for no such task.
+        """
+        with self._write() as conn:
+            return acknowledge_task(conn, task_id, by=by, role=role, org_unit=org_unit, at=at,
+                                    append=self.timeline.append_on)
+
+    def assign_task(self, task_id: str, *, to_role: str, to_org_unit: str, person: str | None, by: str, role: str,
+                    org_unit: str, at: datetime, reason: str = "") -> bool:
+        """Hand a task over to another post and record who did it and why, in one transaction.
+
+        Returns ``False`` when it is closed or already owned there (nothing written); raises
+        ``KeyError`` for no such task.
+        """
+        with self._write() as conn:
+            return assign_task(conn, task_id, to_role=to_role, to_org_unit=to_org_unit, person=person, by=by,
+                               role=role, org_unit=org_unit, at=at, reason=reason, append=self.timeline.append_on)
+
+    def task(self, task_id: str) -> Row | None:
+        """The ``tasks`` row of ``task_id`` (``None``: no such task)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(tasks).where(tasks.c.task_id == task_id)).first()
+
+    def ack_request(self, request_id: str) -> Row | None:
+        """The ``ack_requests`` row of ``request_id`` (``None``: no such request)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(ack_requests).where(ack_requests.c.request_id == request_id)).first()
+
+    def cap_identity(self) -> tuple[str, str] | None:
+        """CAP status and sender of the last warning message recorded (``None``: none yet), so that
+        commands publishing into a store keep its drill status and its threads' sender."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(warning_messages.c.identifier, warning_messages.c.thread_id,
+                                      outbox.c.cap_status)
+                               .join(outbox, outbox.c.idempotency_key.startswith(warning_messages.c.identifier))
+                               .order_by(warning_messages.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return row.cap_status, row.identifier[:row.identifier.rindex(f".{row.thread_id}.v")]
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

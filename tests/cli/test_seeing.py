@@ -1,0 +1,145 @@
+"""The duty officer's seeing commands, through the CLI runner, on a store filled by a replay."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.cli.conftest import SCENARIO_END
+from tests.conftest import ROOT
+from warn.cli.main import app
+
+CONFIG = ["--config", str(ROOT / "config.yaml")]
+
+
+def run(store, *args: str, at: str = SCENARIO_END):
+    return CliRunner().invoke(app, [*args, *CONFIG, "--store", str(store), "--at", at], env={"NO_COLOR": "1"})
+
+
+def as_json(store, *args: str, at: str = SCENARIO_END):
+    result = run(store, *args, "--json", at=at)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def store(replayed, tmp_path_factory):
+    """A copy of the replayed store: the seeing commands must leave it as it was."""
+    copy = tmp_path_factory.mktemp("seeing") / "warn.db"
+    with sqlite3.connect(replayed) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    return copy
+
+
+def test_status_at_the_end_of_the_scenario(store):
+    data = as_json(store, "status")
+    assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "stale_feeds", "last_cycle"}
+    assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
+    assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0}
+    with sqlite3.connect(store) as conn:
+        active = conn.execute("select count(*) from warnings where status = 'active' and level > 0").fetchone()[0]
+    assert sum(n for counts in data["warnings"].values() for n in counts.values()) == active
+    text = run(store, "status").stdout
+    assert "战时" in text and "生效预警" in text and "红色" in text
+
+
+def _between(store, query: str) -> tuple[str, str]:
+    """(id, a time strictly between two stored times) for the first row of ``query``, as ISO 8601 UTC."""
+    with sqlite3.connect(store) as conn:
+        key, start, end = conn.execute(query).fetchone()
+    first, second = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (start, end))
+    return key, (first + (second - first) / 2).isoformat()
+
+
+def late_task(store) -> tuple[str, str]:
+    """A task the replay finished late, and a time when it was overdue."""
+    return _between(store, "select task_id, due_at, done_at from tasks where done_at > due_at order by due_at")
+
+
+def late_call(store) -> tuple[str, str]:
+    """A 叫应 call answered after its deadline, and a time when it was unanswered and overdue."""
+    return _between(store, "select request_id, deadline, answered_at from ack_requests "
+                           "where kind = 'call' and answered_at > deadline order by deadline")
+
+
+def test_status_shows_overdue_tasks_and_unanswered_calls_as_of_at(store):
+    task, at = late_task(store)
+    late = as_json(store, "status", at=at)
+    assert task in [t["task_id"] for t in late["overdue_tasks"]]
+    assert all(t["overdue_s"] > 0 for t in late["overdue_tasks"])
+    call, at = late_call(store)
+    calling = as_json(store, "status", at=at)
+    assert call in [c["request_id"] for c in calling["unanswered_calls"]]
+    text = run(store, "status", "--lang", "en", at=at).stdout
+    assert "unanswered 叫应 calls" in text and "level" in text
+
+
+def test_status_in_english_writes_levels_out(store):
+    text = run(store, "status", "--lang", "en").stdout
+    assert "red" in text and "orange" in text and "active warnings" in text
+
+
+def test_warnings_and_zones(store):
+    rows = as_json(store, "warnings")
+    assert rows and set(rows[0]) == {"thread_id", "hazard", "item_id", "level", "colour", "version", "onset",
+                                     "updated_at", "incident_id"}
+    assert [r["level"] for r in rows] == sorted((r["level"] for r in rows), reverse=True)
+    zones = as_json(store, "zones", "--hazard", "landslide", "--level", "orange")
+    assert zones and all(z["hazard"] == "landslide" and z["level"] >= 3 for z in zones)
+    assert set(zones[0]) == {"hazard", "kind", "item_id", "level", "colour"}
+    bad = run(store, "zones", "--level", "purple")
+    assert bad.exit_code == 2 and "--level" in bad.output
+
+
+def test_incidents_tasks_timeline_feeds(store):
+    incidents = as_json(store, "incidents")
+    assert {"landslide", "waterlogging"} <= {i["hazard"] for i in incidents}
+    tasks = as_json(store, "tasks")
+    assert tasks and {"task_id", "status", "due_at", "overdue_s"} <= set(tasks[0])
+    task, at = late_task(store)
+    assert task in [t["task_id"] for t in as_json(store, "tasks", "--overdue", at=at)]
+    assert task not in [t["task_id"] for t in as_json(store, "tasks", "--overdue")]
+    incident = incidents[0]["incident_id"]
+    entries = as_json(store, "timeline", incident, "--since", "2026-07-15T10:00Z", "--last", "5")
+    assert 0 < len(entries) <= 5 and all(e["incident_id"] == incident for e in entries)
+    assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+    feeds = as_json(store, "feeds")
+    assert feeds and {f["health"] for f in feeds} <= {"ok", "stale", "never"}
+    assert "数据源" in run(store, "feeds").stdout
+
+
+def test_tasks_mine_follows_the_roster(store):
+    mine = as_json(store, "tasks", "--mine", "--as", "演示信息员01")
+    assert mine and all(t["owner_role"] == "scribe" for t in mine)
+    nobody = run(store, "tasks", "--mine", "--as", "无此人")
+    assert nobody.exit_code == 1 and "--as" in nobody.output
+    assert run(store, "tasks", "--mine").exit_code == 2
+
+
+def test_usage_and_store_errors(store, tmp_path):
+    assert run(store, "status", at="2026-07-15T12:00").exit_code == 2  # no zone
+    missing = run(tmp_path / "none.db", "status")
+    assert missing.exit_code == 1 and not (tmp_path / "none.db").exists()
+
+
+def test_reading_leaves_the_store_as_it_was(store, tmp_path):
+    before = tmp_path / "before.db"
+    shutil.copy(store, before)
+    for command in ("status", "warnings", "zones", "incidents", "tasks", "timeline", "feeds"):
+        assert run(store, command).exit_code == 0
+    with sqlite3.connect(store) as a, sqlite3.connect(before) as b:
+        for table in ("timeline", "tasks", "warnings", "cycles", "heartbeats"):
+            assert a.execute(f"select count(*) from {table}").fetchone() == b.execute(
+                f"select count(*) from {table}").fetchone()
+
+
+@pytest.mark.parametrize("command", ["status", "watch", "warnings", "zones", "incidents", "tasks", "timeline",
+                                     "feeds"])
+def test_help_has_an_example(command):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output and "--at" in result.output

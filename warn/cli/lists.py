@@ -1,0 +1,245 @@
+"""The duty officer's lists: ``warn warnings``, ``zones``, ``incidents``, ``tasks``, ``timeline``, ``feeds``.
+
+Each reads the store through :class:`warn.store.views.Views` as of ``--at`` (see
+:func:`warn.cli.status.seeing`), prints a table (zh-CN, or English with ``--lang en``) or,
+with ``--json``, a JSON array whose objects have the keys named in the command's help.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from warn.cli.options import (
+    DEFAULT_CONFIG,
+    ActorOption,
+    AtOption,
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    StoreOption,
+    parse_at,
+)
+from warn.cli.output import (
+    age_text,
+    console,
+    level_label,
+    local_time,
+    plain,
+    print_json,
+    say,
+)
+from warn.cli.status import Seeing, hazard_name, seeing
+from warn.vocab import Level
+
+if TYPE_CHECKING:
+    from warn.store.views import TaskView
+
+_LEVEL_NAMES = {level.colour: level for level in Level}
+_TASK_ZH = {"open": "待签收", "acknowledged": "已签收", "done": "已完成", "cancelled": "已取消"}
+
+
+def _level(value: str) -> Level:
+    """A level by colour name (``orange``) or number (3)."""
+    if value.lstrip("-").isdigit() and int(value) in Level._value2member_map_:
+        return Level(int(value))
+    if value in _LEVEL_NAMES:
+        return _LEVEL_NAMES[value]
+    raise typer.BadParameter(f"expected one of {', '.join(_LEVEL_NAMES)} or −1…4, got {value!r}", param_hint="--level")
+
+
+def _json_rows(rows: list) -> None:
+    """Print ``rows`` (dataclasses) as a JSON array, each with a ``colour`` beside its ``level``."""
+    out = []
+    for row in rows:
+        data = plain(row)
+        if "level" in data:
+            data["colour"] = Level(data["level"]).colour
+        out.append(data)
+    print_json(out)
+
+
+def _table(ctx: Seeing, zh: str, en: str, *columns: str) -> Table:
+    """A list's table: every column on one line but the last, which takes the rest of the width."""
+    table = Table(title=say(ctx.lang, zh, en), title_justify="left")
+    for column in columns[:-1]:
+        table.add_column(column, no_wrap=True)
+    table.add_column(columns[-1], ratio=1)
+    return table
+
+
+def warnings(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+             lang: LangOption = None, as_json: JsonOption = False) -> None:
+    """生效预警 / active warning threads, highest level first.
+
+    Example: ``warn warnings --store var/demo/warn.db --json``. ``--json``: an array of
+    {`thread_id`, `hazard`, `item_id`, `level` (1 blue … 4 red), `colour`, `version`, `onset`,
+    `updated_at` (its last message), `incident_id`}.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.warnings(ctx.at)
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"生效预警 {len(rows)}", f"active warnings {len(rows)}",
+                   say(ctx.lang, "等级", "level"), say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "对象", "item"),
+                   say(ctx.lang, "发布", "onset"), say(ctx.lang, "更新", "updated"), say(ctx.lang, "事件", "incident"))
+    for w in rows:
+        table.add_row(level_label(Level(w.level), ctx.lang), hazard_name(w.hazard, ctx.lang), w.item_id,
+                      local_time(w.onset, ctx.zone), local_time(w.updated_at, ctx.zone), w.incident_id or "—")
+    console().print(table)
+
+
+def zones(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+          lang: LangOption = None, as_json: JsonOption = False,
+          hazard: Annotated[str | None, typer.Option("--hazard", help="只看此灾种 / only this hazard "
+                                                     "(landslide, waterlogging, rainstorm).")] = None,
+          level: Annotated[str | None, typer.Option("--level", help="只看此等级及以上 / only at or above this "
+                                                    "level (blue, yellow, orange, red).")] = None) -> None:
+    """各区域与点位当前等级 / every zone's and point's level as the last warning cycle left it.
+
+    Example: ``warn zones --hazard landslide --level yellow``. ``--json``: an array of
+    {`hazard`, `kind` (zone, point, district), `item_id`, `level` (−1 unknown, 0 none … 4 red), `colour`}.
+    """
+    floor = _level(level) if level is not None else None
+    with seeing(config, store, at, lang) as ctx:
+        rows = [z for z in ctx.views.zones(ctx.at)
+                if (hazard is None or z.hazard == hazard) and (floor is None or z.level >= floor)]
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"区域与点位 {len(rows)}", f"zones and points {len(rows)}", say(ctx.lang, "等级", "level"),
+                   say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "类型", "kind"), say(ctx.lang, "对象", "item"))
+    for z in rows:
+        table.add_row(level_label(Level(z.level), ctx.lang), hazard_name(z.hazard, ctx.lang), z.kind, z.item_id)
+    console().print(table)
+
+
+def incidents(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+              lang: LangOption = None, as_json: JsonOption = False) -> None:
+    """事件 / incidents, newest first, with open tasks and active warnings.
+
+    Example: ``warn incidents --json``. ``--json``: an array of {`incident_id`, `hazard`,
+    `opened_at`, `closed_at` (null while open), `mode`, `response_level` (0 none, 1 IV … 4 I),
+    `open_tasks`, `warnings`}.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.incidents(ctx.at)
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"事件 {len(rows)}", f"incidents {len(rows)}", say(ctx.lang, "事件", "incident"),
+                   say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "开启", "opened"), say(ctx.lang, "关闭", "closed"),
+                   say(ctx.lang, "待办", "open tasks"), say(ctx.lang, "预警", "warnings"))
+    for i in rows:
+        table.add_row(i.incident_id, hazard_name(i.hazard, ctx.lang), local_time(i.opened_at, ctx.zone),
+                      local_time(i.closed_at, ctx.zone), str(i.open_tasks), str(i.warnings))
+    console().print(table)
+
+
+def tasks(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+          lang: LangOption = None, as_json: JsonOption = False, actor: ActorOption = None,
+          overdue: Annotated[bool, typer.Option("--overdue", help="只看逾期 / only overdue tasks.")] = False,
+          mine: Annotated[bool, typer.Option("--mine", help="只看我的岗位（需 --as）/ only tasks of the posts "
+                                             "the --as person holds on the roster at --at.")] = False) -> None:
+    """任务 / tasks as they stood at ``--at``, most overdue first.
+
+    Example: ``warn tasks --overdue --mine --as 演示值班员01``. ``--json``: an array of
+    {`task_id`, `incident_id`, `summary`, `owner_role`, `org_unit`, `due_at`, `status` (open,
+    acknowledged, done, cancelled), `acked_by`, `done_by`, `overdue_s` (0 unless overdue)}.
+    Exit 1 when ``--as`` names nobody on the roster, 2 for ``--mine`` without ``--as``.
+    """
+    if mine and not actor:
+        raise typer.BadParameter("--mine needs --as (or WARN_USER): whose tasks?", param_hint="--mine")
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.tasks(ctx.at, overdue=overdue)
+    if mine:
+        rows = _mine(ctx, rows, actor)
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"任务 {len(rows)}", f"tasks {len(rows)}", say(ctx.lang, "状态", "status"),
+                   say(ctx.lang, "逾期", "overdue"), say(ctx.lang, "应完成", "due"), say(ctx.lang, "责任岗位", "owner"),
+                   say(ctx.lang, "任务", "task"))
+    table.columns[-1].overflow = "ellipsis"
+    table.columns[-1].no_wrap = True
+    for t in rows:
+        late = Text(age_text(t.overdue_s, ctx.lang), style="bold red") if t.overdue else Text("—", style="dim")
+        table.add_row(say(ctx.lang, _TASK_ZH.get(t.status, t.status), t.status), late, local_time(t.due_at, ctx.zone),
+                      f"{t.org_unit}.{t.owner_role}", t.summary)
+    console().print(table)
+
+
+def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
+    """The tasks whose post (org unit and role) ``actor`` holds on the roster at ``ctx.at``."""
+    from warn.command.loading import load_roster
+    from warn.command.model import OrgLevel, OrgUnit, Role
+
+    if ctx.settings.command is None:
+        console(stderr=True).print("✗ config.yaml 无 command.roster / no roster configured (command.roster)",
+                                   style="bold red")
+        raise typer.Exit(2)
+    roster = load_roster(ctx.settings.command.roster)
+    if not any(s.person == actor for s in roster.shifts):
+        console(stderr=True).print(f"✗ 值班表上无此人 / nobody called {actor!r} on the roster "
+                                   f"({ctx.settings.command.roster}) — check --as", style="bold red", markup=False)
+        raise typer.Exit(1)
+
+    def holds(task: TaskView) -> bool:
+        level, _, code = task.org_unit.partition(".")
+        return (level in OrgLevel.__members__.values() and task.owner_role in Role.__members__.values()
+                and roster.who(Role(task.owner_role), OrgUnit(OrgLevel(level), code), ctx.at) == actor)
+
+    return [t for t in rows if holds(t)]
+
+
+def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+             lang: LangOption = None, as_json: JsonOption = False,
+             incident: Annotated[str | None, typer.Argument(help="事件编号 / incident id (default: all).")] = None,
+             since: Annotated[datetime | None, typer.Option("--since", parser=parse_at, metavar="TIME",
+                                                            help="此时刻起 / entries from this time (ISO 8601 "
+                                                                 "with a zone).")] = None,
+             last: Annotated[int, typer.Option("--last", min=1, help="最近几条 / the last N entries.")] = 50) -> None:
+    """时间线 / the timeline (oldest first), of one incident or all, up to ``--at``.
+
+    Example: ``warn timeline INC-landslide-20260715T0500Z --since 2026-07-15T18:00+08:00``.
+    ``--json``: an array of {`seq`, `occurred_at`, `incident_id`, `actor`, `role`, `kind`, `summary`}.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.timeline(ctx.at, incident=incident, since=since, limit=last)
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"时间线 {len(rows)}", f"timeline {len(rows)}", "#", say(ctx.lang, "时间", "time"),
+                   say(ctx.lang, "类别", "kind"), say(ctx.lang, "人员", "actor"), say(ctx.lang, "内容", "summary"))
+    for e in rows:
+        table.add_row(str(e.seq), local_time(e.occurred_at, ctx.zone), e.kind, e.actor, e.summary)
+    console().print(table)
+
+
+def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+          lang: LangOption = None, as_json: JsonOption = False) -> None:
+    """数据源 / each source's last data, its age at ``--at`` and its health.
+
+    Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
+    `expected_s`, `health` (ok, stale: silent for k × its interval as judged at its last beat,
+    never: no data yet), `detail`}.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.feeds(ctx.at)
+    if as_json:
+        _json_rows(rows)
+        return
+    health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta")}
+    table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
+                   say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
+                   say(ctx.lang, "时长", "age"), say(ctx.lang, "说明", "detail"))
+    for f in rows:
+        zh, style = health[f.health]
+        table.add_row(Text(say(ctx.lang, zh, f.health), style=style), f.source, local_time(f.last_seen, ctx.zone),
+                      age_text(f.age_s, ctx.lang), f.detail)
+    console().print(table)

@@ -1,0 +1,245 @@
+"""``warn status`` and ``warn watch``: the duty officer's one screen, once or refreshing in place.
+
+Both read the store through :class:`warn.store.views.Views` as of ``--at`` (default now) and
+import nothing heavy: ``warn status`` must answer within 300 ms.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from warn.cli.options import (
+    DEFAULT_CONFIG,
+    AtOption,
+    ConfigOption,
+    JsonOption,
+    LangOption,
+    StoreOption,
+)
+from warn.cli.output import (
+    age_text,
+    console,
+    level_label,
+    local_time,
+    plain,
+    print_json,
+    print_problems,
+    say,
+)
+from warn.errors import ConfigError, WarnError
+from warn.vocab import Level
+
+if TYPE_CHECKING:
+    from warn.config import Settings
+    from warn.store.views import StatusView, Views
+
+#: Rows of a list shown on the status screen before "… and N more".
+SHOWN = 8
+#: The four warning levels, highest first.
+LEVELS = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
+_HAZARD_ZH = {"landslide": "地质灾害", "waterlogging": "城市内涝", "rainstorm": "暴雨"}
+_RESPONSE = {1: ("四级响应", "level IV"), 2: ("三级响应", "level III"), 3: ("二级响应", "level II"),
+             4: ("一级响应", "level I")}
+
+STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_level` (0 none, 1 IV … 4 I), "
+               "`since`, `decided_by`, `pending_proposals`}, `warnings` {hazard: {colour: count}}, "
+               "`overdue_tasks` [task as in `warn tasks --json`], `unanswered_calls` [{`request_id`, "
+               "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `stale_feeds` "
+               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`} or null. "
+               "Times ISO 8601 UTC.")
+
+
+@dataclass(frozen=True)
+class Seeing:
+    """What every seeing command works with: the store's views, the "as of" time, the language
+    and the deployment's time zone (times are shown on its wall clock)."""
+
+    views: Views
+    at: datetime
+    lang: str
+    zone: tzinfo
+    settings: Settings
+
+    def now(self, fixed: datetime | None) -> Seeing:
+        """The same, as of ``fixed`` or, without it, the wall clock now."""
+        return replace(self, at=fixed or datetime.now(UTC))
+
+
+@contextmanager
+def seeing(config: Path, store: str | None, at: datetime | None, lang: str | None) -> Iterator[Seeing]:
+    """Open the store read-only for a seeing command; problems exit 2 (configuration) or 1 (store)."""
+    from zoneinfo import ZoneInfo
+
+    from warn.config import load_settings, store_url
+    from warn.store.views import Views
+
+    try:
+        settings = load_settings(config)
+        chosen = lang or settings.deployment.language
+        if chosen not in ("zh", "en"):
+            raise typer.BadParameter(f"expected zh or en, got {chosen!r}", param_hint="--lang")
+        views = Views.open(store_url(store, settings))
+    except WarnError as err:
+        print_problems(err.problems, console(stderr=True))
+        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+    with views:
+        yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+
+
+def hazard_name(hazard: str, lang: str) -> str:
+    """``地质灾害`` / ``landslide``."""
+    return hazard if lang == "en" else _HAZARD_ZH.get(hazard, hazard)
+
+
+def status_json(view: StatusView) -> dict:
+    """The stable ``--json`` form of ``warn status`` (see :data:`STATUS_JSON`)."""
+    data = plain(view)
+    data["warnings"] = {h: {Level(level).colour: n for level, n in sorted(counts.items(), reverse=True)}
+                        for h, counts in view.warnings.items()}
+    return data
+
+
+def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
+    """The status screen: mode line, cycle line, warnings by hazard and level, overdue tasks,
+    unanswered 叫应 calls and stale feeds — laid out for 80 columns."""
+    mode = view.mode
+    response = _RESPONSE.get(mode.response_level, ("无响应", "no response level"))
+    head = Text()
+    head.append(say(lang, "战时" if mode.mode == "wartime" else "平时", mode.mode),
+                style="bold red" if mode.mode == "wartime" else "bold green")
+    head.append(" · " + say(lang, *response))
+    if mode.since is not None:
+        head.append(say(lang, f"（自 {local_time(mode.since, zone)}，{mode.decided_by} 决定）",
+                        f" (since {local_time(mode.since, zone)}, decided by {mode.decided_by})"))
+    if mode.pending_proposals:
+        head.append(say(lang, f"  待审批转换 {mode.pending_proposals}", f"  proposals pending {mode.pending_proposals}"),
+                    style="bold yellow")
+    cycle = view.last_cycle
+    clock = Text(say(lang, f"截至 {local_time(view.at, zone)}  ", f"as of {local_time(view.at, zone)}  "),
+                 style="dim")
+    if cycle is None:
+        clock.append(say(lang, "尚无预警周期", "no warning cycle yet"), style="bold magenta")
+    else:
+        clock.append(say(lang, f"最近周期 {local_time(cycle.at, zone)}（{age_text(cycle.age_s, lang)}前，{cycle.status}）",
+                         f"last cycle {local_time(cycle.at, zone)} ({age_text(cycle.age_s, lang)} ago, {cycle.status})"),
+                     style="bold red" if cycle.status == "failed" else "")
+    parts: list[RenderableType] = [head, clock, _warnings_table(view, lang)]
+    parts += _overdue(view, lang, zone)
+    parts += _calls(view, lang, zone)
+    parts.append(_feeds_line(view, lang))
+    return Group(*parts)
+
+
+def _warnings_table(view: StatusView, lang: str) -> RenderableType:
+    total = sum(n for counts in view.warnings.values() for n in counts.values())
+    if not total:
+        return Text(say(lang, "✓ 无生效预警", "✓ no active warnings"), style="green")
+    table = Table(title=say(lang, f"生效预警 {total}", f"active warnings {total}"), title_justify="left")
+    table.add_column(say(lang, "灾种", "hazard"))
+    for level in LEVELS:
+        table.add_column(level_label(level, lang), justify="right")
+    for hazard, counts in view.warnings.items():
+        table.add_row(hazard_name(hazard, lang),
+                      *[Text(str(counts[level]), style="bold") if counts.get(level) else Text("·", style="dim")
+                        for level in LEVELS])
+    return table
+
+
+def _overdue(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
+    if not view.overdue_tasks:
+        return [Text(say(lang, "✓ 无逾期任务", "✓ no overdue tasks"), style="green")]
+    table = Table(title=say(lang, f"逾期任务 {len(view.overdue_tasks)}", f"overdue tasks {len(view.overdue_tasks)}"),
+                  title_justify="left", title_style="bold red")
+    table.add_column(say(lang, "逾期", "overdue"), style="bold red", no_wrap=True)
+    table.add_column(say(lang, "责任岗位", "owner"), no_wrap=True)
+    table.add_column(say(lang, "任务", "task"), no_wrap=True, overflow="ellipsis", ratio=1)
+    for task in view.overdue_tasks[:SHOWN]:
+        table.add_row(age_text(task.overdue_s, lang), f"{task.org_unit}.{task.owner_role}", task.summary)
+    return [table, *_more(len(view.overdue_tasks), lang)]
+
+
+def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
+    if not view.unanswered_calls:
+        return [Text(say(lang, "✓ 叫应均已应答", "✓ every 叫应 call answered"), style="green")]
+    table = Table(title=say(lang, f"未应答叫应 {len(view.unanswered_calls)}",
+                            f"unanswered 叫应 calls {len(view.unanswered_calls)}"),
+                  title_justify="left", title_style="bold red")
+    table.add_column(say(lang, "当前对象", "now with"), no_wrap=True)
+    table.add_column(say(lang, "升级", "step"), justify="right")
+    table.add_column(say(lang, "时限", "deadline"), no_wrap=True)
+    table.add_column(say(lang, "超时", "late"), style="bold red", no_wrap=True)
+    for call in view.unanswered_calls[:SHOWN]:
+        table.add_row(call.addressee, str(call.escalation_step), local_time(call.deadline, zone),
+                      age_text(call.overdue_s, lang) if call.overdue_s else "—")
+    return [table, *_more(len(view.unanswered_calls), lang)]
+
+
+def _feeds_line(view: StatusView, lang: str) -> Text:
+    if not view.stale_feeds:
+        return Text(say(lang, "✓ 数据源正常", "✓ every feed fresh"), style="green")
+    names = ", ".join(f.source for f in view.stale_feeds[:SHOWN])
+    more = say(lang, f" 等 {len(view.stale_feeds)} 个", f" … {len(view.stale_feeds)} in all") \
+        if len(view.stale_feeds) > SHOWN else ""
+    return Text(say(lang, f"✗ 数据中断 {len(view.stale_feeds)}：{names}{more}",
+                    f"✗ stale feeds {len(view.stale_feeds)}: {names}{more}"), style="bold magenta")
+
+
+def _more(count: int, lang: str) -> list[RenderableType]:
+    if count <= SHOWN:
+        return []
+    return [Text(say(lang, f"  … 另有 {count - SHOWN} 项", f"  … and {count - SHOWN} more"), style="dim")]
+
+
+def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+           lang: LangOption = None, as_json: JsonOption = False) -> None:
+    """值班总览 / the duty officer's one screen: mode and response level, active warnings by hazard
+    and level, overdue tasks, unanswered 叫应 calls, stale feeds, last cycle and its age.
+
+    Example: ``warn status --store var/demo/warn.db --at 2026-07-15T20:00+08:00``.
+
+    Exit 0 (whatever the situation), 1 when the store cannot be read, 2 on a usage or
+    configuration error.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        view = ctx.views.status(ctx.at)
+    if as_json:
+        print_json(status_json(view))
+        return
+    console().print(render_status(view, ctx.lang, ctx.zone))
+
+
+status.__doc__ = f"{status.__doc__}\n    {STATUS_JSON}\n"
+
+
+def watch(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+          lang: LangOption = None,
+          interval: float = typer.Option(10.0, "--interval", min=0.2, help="刷新间隔（秒）/ seconds between refreshes.")
+          ) -> None:
+    """持续值守 / ``warn status`` refreshing in place until Ctrl-C (exit 0).
+
+    Example: ``warn watch --store var/demo/warn.db --interval 5``. With ``--at`` the screen
+    stays at that time (reviewing a replay); without it, each refresh is as of now.
+    """
+    from rich.live import Live
+
+    out = console()
+    with seeing(config, store, at, lang) as ctx:
+        try:
+            with Live(console=out, auto_refresh=False, transient=False) as live:
+                while True:
+                    now = ctx.now(at)
+                    live.update(render_status(now.views.status(now.at), now.lang, now.zone), refresh=True)
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            out.print(say(ctx.lang, "已停止值守。", "stopped."), style="dim")
