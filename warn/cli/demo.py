@@ -22,6 +22,8 @@ from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
 from warn.cli.output import console, print_problems
 from warn.errors import WarnError
 
+#: The drill starts once the demo sensors have reported for this long (no "silent sensor" at the start).
+WARM_UP = timedelta(hours=1)
 #: The demo's two legs: (length from the start, cycle cadence, clock step).
 STORM = (timedelta(hours=24), timedelta(minutes=10), timedelta(minutes=5))
 TAIL = (None, timedelta(hours=3), timedelta(hours=1))
@@ -55,9 +57,11 @@ def demo(
                                   " / Note: a transplanted US radar storm, invented staff, CAP status Exercise.",
                                   style="yellow")
             length, every, step = STORM
-            storm_end = world.start + length
+            start = world.start + WARM_UP
+            storm_end = start + length
             progress = [] if as_json else [out_console]
-            first = replay(drill.service, drill.clock, world.start, storm_end, every=every, step=step,
+            drill.clock.set(start)
+            first = replay(drill.service, drill.clock, start, storm_end, every=every, step=step,
                            before=drill.step, on_cycle=lambda r: _line(progress, r))
             _, every, step = TAIL
             rest = replay(drill.service, drill.clock, storm_end + step, world.end, every=every, step=step,
@@ -65,7 +69,7 @@ def demo(
                           stop=lambda t: _all_clear(drill.store))
             drill.service.dispatch(drill.clock())
             result = summary(drill.store, drill.clock())
-            result["drill"] = {"from": world.start.isoformat(), "to": drill.clock().isoformat(),
+            result["drill"] = {"from": start.isoformat(), "to": drill.clock().isoformat(),
                                "cycles": len(first.cycles) + len(rest.cycles),
                                "seconds": round(first.seconds + rest.seconds, 1), "folder": str(folder),
                                "received": len(world.receiver.records())}
