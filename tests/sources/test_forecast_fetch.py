@@ -137,3 +137,14 @@ def test_fetched_demo_run_decodes_to_the_contract(feed, tmp_path):
     rain = open_forecast(fetched.path, source=fetched.url, bounds=(106.44, 29.57, 106.99, 30.13))
     assert rain.attrs["source"] == fetched.url and rain.attrs["issued_at"] == "2026-07-15T00:00:00Z"
     assert rain.sizes["time"] == 24 and rain.attrs["step"] == "PT1H"
+
+
+def test_a_url_without_a_scheme_fails_at_once_without_retries():
+    """An unfilled placeholder (``{feed}/…``) is a configuration mistake: no attempt can succeed."""
+    from warn.sources.http import HttpGetter
+
+    waits: list[float] = []
+    getter = HttpGetter(attempts=4, sleep=waits.append)
+    with getter.client() as client, pytest.raises(SourceError, match="http"):
+        getter.get(client, "{feed}/official-rainstorm.json")
+    assert waits == []

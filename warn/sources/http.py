@@ -63,6 +63,8 @@ class HttpGetter:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = client.get(url, params=params, headers=headers)
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:  # no retry makes a bad URL good
+                raise SourceError(Problem(url, "", "an http(s):// URL", f"{type(err).__name__}: {err}")) from None
             except httpx.TransportError as err:
                 failure = f"{type(err).__name__}: {err}"
                 continue

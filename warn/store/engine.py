@@ -28,11 +28,10 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from warn.errors import Problem, StoreError
+from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 
 #: How long a SQLite writer waits for another writer's lock, ms.
 BUSY_TIMEOUT_MS = 5000
-#: How long a PostgreSQL connection attempt may take, s.
-CONNECT_TIMEOUT_S = 10
 #: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "warn_write"
 
@@ -91,8 +90,7 @@ def make_engine(url: str) -> Engine:
         engine.dispose()
         reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
         raise StoreError(Problem(redact(parsed), "", "a reachable database", reason,
-                                 "数据库无法连接：请检查服务是否运行、地址与权限 / "
-                                 "the database is down or unreachable: check the server, address and permissions")) from None
+                                 UNREACHABLE_HINT)) from None
     return engine
 
 

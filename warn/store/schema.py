@@ -7,8 +7,9 @@ revision (``tests/store/test_migrations.py`` checks it does).
 Times are :class:`UTCDateTime`: timezone-aware UTC in Python, ``timestamptz`` on
 PostgreSQL and naive-UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` in a ``DATETIME``
 column on SQLite (fixed width, so text order is time order), exact to the
-microsecond on both. :func:`encode_time` and :func:`decode_time` are the one
-definition of that form, shared with the bulk statements of :mod:`warn.store.bulk`.
+microsecond on both. :func:`~warn.store.times.encode_time` and
+:func:`~warn.store.times.decode_time` (:mod:`warn.store.times`) are the one definition
+of that form.
 
 Tables
 ------
@@ -64,9 +65,7 @@ outbox
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -90,34 +89,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-
-def encode_time(dialect: str) -> Callable[[datetime], datetime | str]:
-    """How a dialect's driver is handed an aware time.
-
-    SQLite: naive-UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (always six fraction
-    digits, so text order is time order); PostgreSQL: the aware datetime, for
-    ``timestamptz``. The time must be aware; the caller checks (:class:`UTCDateTime`
-    raises on a naive one).
-    """
-    if dialect == "sqlite":
-        return _sqlite_text
-    return _utc
-
-
-def decode_time(value: datetime | str) -> datetime:
-    """An aware UTC datetime from what either driver returns for a stored time."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
-
-
-@lru_cache(maxsize=65536)  # a batch shares few distinct times: encode each once
-def _sqlite_text(value: datetime) -> str:
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+from warn.store.times import decode_time, encode_time
 
 
 class UTCDateTime(TypeDecorator[datetime]):

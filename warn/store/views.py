@@ -2,8 +2,12 @@
 
 :class:`Views` answers the seeing commands (``warn status``, ``warn warnings``, ``warn
 zones``, ``warn incidents``, ``warn tasks``, ``warn timeline``, ``warn feeds``) with
-plain frozen dataclasses; it never writes, never migrates, and imports neither numpy
-nor the planner, so that ``warn status`` starts fast.
+plain frozen dataclasses; it never writes, never migrates, and imports neither
+SQLAlchemy, numpy nor the planner, so that ``warn status`` starts fast: it reads
+through the DB-API driver itself — :mod:`sqlite3` (the file opened read-only) or
+psycopg (imported only for a PostgreSQL store) — with the tables as
+:mod:`warn.store.schema` describes them and times in the form of
+:mod:`warn.store.times`.
 
 Every query takes ``at``, the "as of" time (aware; the wall clock in service, the
 simulated time when reviewing a replay or running a drill). What the store records
@@ -20,29 +24,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Self
-
-from sqlalchemy import Engine, and_, func, or_, select
-from sqlalchemy.engine import make_url
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from warn.errors import Problem, StoreError
-from warn.store.engine import make_engine, redact
-from warn.store.schema import (
-    ack_requests,
-    cycles,
-    heartbeats,
-    incidents,
-    mode_changes,
-    model_states,
-    tasks,
-    timeline,
-    warning_messages,
-    warnings,
-)
+from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
+from warn.store.times import decode_time, encode_time
 
 #: Where the warning cycle keeps every item's current level (``warn.cycle.warning_cycle``).
 LEVELS_MODEL, LEVELS_KEY, LEVELS_ARRAY = "cycle", "levels", "json"
@@ -50,6 +44,11 @@ LEVELS_MODEL, LEVELS_KEY, LEVELS_ARRAY = "cycle", "levels", "json"
 OPEN_STATES = ("open", "acknowledged")
 #: The ack-request kind of a 叫应 call.
 CALL = "call"
+#: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
+TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
+                          "done_at", "deadline", "created_at", "last_seen", "occurred_at"})
+#: A named parameter ``:name`` in the SQL text of a query.
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 @dataclass(frozen=True)
@@ -189,32 +188,28 @@ class Views:
 
     Parameters
     ----------
-    engine
-        An engine from :func:`warn.store.engine.make_engine`.
+    database
+        A connection from :meth:`Views.open`.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, database: _Database) -> None:
+        self.database = database
 
     @classmethod
     def open(cls, url: str) -> Views:
-        """Views over the store at ``url``.
+        """Views over the store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
 
         Raises
         ------
         StoreError
-            The database is unreachable, or an SQLite file that does not exist (it is not created).
+            Not a SQLite or PostgreSQL URL, the database is unreachable, or an SQLite file
+            that does not exist (it is not created).
         """
-        parsed = make_url(url)
-        database = parsed.database or ""
-        if (parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
-                and not database.startswith("file:") and not Path(database).expanduser().exists()):
-            raise StoreError(Problem(redact(parsed), "--store", "an existing store file", "no such file"))
-        return cls(make_engine(url))
+        return cls(_Database.open(url))
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
+        """Close the connection."""
+        self.database.close()
 
     def __enter__(self) -> Self:
         return self
@@ -233,32 +228,28 @@ class Views:
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
-        decided = and_(mode_changes.c.decided_by.is_not(None), mode_changes.c.at <= at)
-        with self.engine.connect() as conn:
-            last = conn.execute(select(mode_changes).where(decided)
-                                .order_by(mode_changes.c.at.desc(), mode_changes.c.id.desc()).limit(1)).first()
-            since = last.at if last is not None else None
-            pending = conn.execute(select(func.count()).select_from(mode_changes).where(
-                mode_changes.c.decided_by.is_(None), mode_changes.c.at <= at,
-                *([mode_changes.c.at > since] if since is not None else []))).scalar_one()
-        if last is None:
+        decided = self.database.rows(
+            'SELECT to_mode, response_level, "at", decided_by FROM mode_changes '
+            'WHERE decided_by IS NOT NULL AND "at" <= :at ORDER BY "at" DESC, id DESC LIMIT 1', at=at)
+        since = decided[0]["at"] if decided else None
+        after = ' AND "at" > :since' if since is not None else ""
+        pending = self.database.rows('SELECT count(*) AS n FROM mode_changes '
+                                     f'WHERE decided_by IS NULL AND "at" <= :at{after}', at=at, since=since)[0]["n"]
+        if not decided:
             return ModeView("peacetime", 0, None, None, pending)
-        return ModeView(last.to_mode, last.response_level, last.at, last.decided_by, pending)
+        last = decided[0]
+        return ModeView(last["to_mode"], last["response_level"], since, last["decided_by"], pending)
 
     def warnings(self, at: datetime) -> list[WarningView]:
         """Warning threads whose last message by ``at`` has a level (1–4), highest level first."""
-        last = (select(warning_messages.c.thread_id, func.max(warning_messages.c.id).label("id"))
-                .where(warning_messages.c.sent_at <= at).group_by(warning_messages.c.thread_id).subquery())
-        query = (select(warnings, warning_messages.c.level.label("now_level"),
-                        warning_messages.c.sent_at.label("sent_at"))
-                 .join(last, last.c.thread_id == warnings.c.thread_id)
-                 .join(warning_messages, warning_messages.c.id == last.c.id)
-                 .where(warning_messages.c.level > 0)
-                 .order_by(warning_messages.c.level.desc(), warnings.c.hazard, warnings.c.item_id))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [WarningView(r.thread_id, r.hazard, r.item_id, r.now_level, r.version, r.onset, r.sent_at,
-                            r.incident_id) for r in rows]
+        rows = self.database.rows(
+            "SELECT w.thread_id, w.hazard, w.item_id, m.level, w.version, w.onset, m.sent_at AS updated_at, "
+            "w.incident_id FROM warnings w "
+            "JOIN (SELECT thread_id, max(id) AS id FROM warning_messages WHERE sent_at <= :at GROUP BY thread_id) "
+            "latest ON latest.thread_id = w.thread_id "
+            "JOIN warning_messages m ON m.id = latest.id "
+            "WHERE m.level > 0 ORDER BY m.level DESC, w.hazard, w.item_id", at=at)
+        return [WarningView(**r) for r in rows]
 
     def zones(self, at: datetime) -> list[ZoneView]:
         """Every scored item's level as the last cycle by ``at`` left it (highest first).
@@ -268,12 +259,11 @@ class Views:
         """
         import numpy as np  # the saved state is an .npz; only this query needs numpy
 
-        with self.engine.connect() as conn:
-            blob = conn.execute(select(model_states.c.arrays).where(
-                model_states.c.model == LEVELS_MODEL, model_states.c.key == LEVELS_KEY)).scalar_one_or_none()
-        if blob is None:
+        rows = self.database.rows('SELECT arrays FROM model_states WHERE model = :model AND "key" = :key',
+                                  model=LEVELS_MODEL, key=LEVELS_KEY)
+        if not rows:
             return []
-        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        with np.load(io.BytesIO(rows[0]["arrays"]), allow_pickle=False) as data:
             saved = json.loads(data[LEVELS_ARRAY].tobytes().decode("utf-8"))
         side = "after" if datetime.fromisoformat(saved["at"]) <= at else "before"
         items = []
@@ -287,12 +277,12 @@ class Views:
         live = self.tasks(at)
         active = Counter(w.incident_id for w in self.warnings(at))
         open_tasks = Counter(t.incident_id for t in live if t.status in OPEN_STATES)
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(incidents).where(incidents.c.opened_at <= at)
-                                .order_by(incidents.c.opened_at.desc(), incidents.c.incident_id)).all()
-        return [IncidentView(r.incident_id, r.hazard, r.opened_at,
-                             r.closed_at if r.closed_at is not None and r.closed_at <= at else None,
-                             r.mode, r.response_level, open_tasks[r.incident_id], active[r.incident_id])
+        rows = self.database.rows(
+            "SELECT incident_id, hazard, opened_at, closed_at, mode, response_level FROM incidents "
+            "WHERE opened_at <= :at ORDER BY opened_at DESC, incident_id", at=at)
+        return [IncidentView(r["incident_id"], r["hazard"], r["opened_at"],
+                             r["closed_at"] if r["closed_at"] is not None and r["closed_at"] <= at else None,
+                             r["mode"], r["response_level"], open_tasks[r["incident_id"]], active[r["incident_id"]])
                 for r in rows]
 
     def tasks(self, at: datetime, *, overdue: bool = False) -> list[TaskView]:
@@ -305,8 +295,9 @@ class Views:
         overdue
             Only those still to do and past their due time.
         """
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(tasks).where(tasks.c.created_at <= at)).all()
+        rows = self.database.rows(
+            "SELECT task_id, incident_id, summary, owner_role, org_unit, due_at, status, acked_by, acked_at, "
+            "done_by, done_at FROM tasks WHERE created_at <= :at", at=at)
         views = [_task(r, at) for r in rows]
         if overdue:
             views = [t for t in views if t.overdue]
@@ -315,37 +306,37 @@ class Views:
 
     def calls(self, at: datetime) -> list[CallView]:
         """叫应 calls made by ``at`` and not answered by then, most overdue first."""
-        query = select(ack_requests).where(
-            ack_requests.c.kind == CALL, ack_requests.c.created_at <= at,
-            or_(ack_requests.c.answered_at.is_(None), ack_requests.c.answered_at > at))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+        rows = self.database.rows(
+            "SELECT request_id, addressee_role, org_unit, chain, escalation_step, deadline, created_at "
+            "FROM ack_requests WHERE kind = :kind AND created_at <= :at "
+            "AND (answered_at IS NULL OR answered_at > :at)", kind=CALL, at=at)
         views = []
         for r in rows:
-            chain = json.loads(r.chain)
-            step = r.escalation_step
-            addressee = chain[step - 1] if 0 < step <= len(chain) else f"{r.org_unit}.{r.addressee_role}"
-            views.append(CallView(r.request_id, addressee, step, r.deadline, r.created_at,
-                                  max(0.0, (at - r.deadline).total_seconds())))
+            chain = json.loads(r["chain"])
+            step = r["escalation_step"]
+            addressee = chain[step - 1] if 0 < step <= len(chain) else f"{r['org_unit']}.{r['addressee_role']}"
+            views.append(CallView(r["request_id"], addressee, step, r["deadline"], r["created_at"],
+                                  max(0.0, (at - r["deadline"]).total_seconds())))
         return sorted(views, key=lambda c: (-c.overdue_s, c.deadline, c.request_id))
 
     def feeds(self, at: datetime) -> list[FeedView]:
         """Every source's last data and health (see the module docstring), by source."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(heartbeats).order_by(heartbeats.c.source)).all()
+        rows = self.database.rows(
+            "SELECT source, last_seen, expected_interval_s, stale, detail FROM heartbeats ORDER BY source")
         views = []
         for r in rows:
-            age = (at - r.last_seen).total_seconds() if r.last_seen is not None and r.last_seen <= at else None
-            health = "never" if r.last_seen is None else "stale" if r.stale else "ok"
-            views.append(FeedView(r.source, r.last_seen, age, r.expected_interval_s, health, r.detail))
+            seen = r["last_seen"]
+            age = (at - seen).total_seconds() if seen is not None and seen <= at else None
+            health = "never" if seen is None else "stale" if r["stale"] else "ok"
+            views.append(FeedView(r["source"], seen, age, r["expected_interval_s"], health, r["detail"]))
         return views
 
     def last_cycle(self, at: datetime) -> CycleView | None:
         """The last cycle begun by ``at``; ``None`` before the first."""
-        with self.engine.connect() as conn:
-            r = conn.execute(select(cycles.c.at, cycles.c.status).where(cycles.c.at <= at)
-                             .order_by(cycles.c.at.desc()).limit(1)).first()
-        return None if r is None else CycleView(r.at, r.status, (at - r.at).total_seconds())
+        rows = self.database.rows('SELECT "at", status FROM cycles WHERE "at" <= :at ORDER BY "at" DESC LIMIT 1',
+                                  at=at)
+        return None if not rows else CycleView(rows[0]["at"], rows[0]["status"],
+                                               (at - rows[0]["at"]).total_seconds())
 
     def timeline(self, at: datetime, *, incident: str | None = None, since: datetime | None = None,
                  limit: int | None = None) -> list[EntryView]:
@@ -356,25 +347,131 @@ class Views:
         limit
             Keep only the last ``limit`` entries.
         """
-        query = select(timeline).where(timeline.c.occurred_at <= at)
+        where = ["occurred_at <= :at"]
         if incident is not None:
-            query = query.where(timeline.c.incident_id == incident)
+            where.append("incident_id = :incident")
         if since is not None:
-            query = query.where(timeline.c.occurred_at >= since)
-        query = query.order_by(timeline.c.seq.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [EntryView(r.seq, r.occurred_at, r.incident_id, r.actor, r.role, r.kind, r.summary)
-                for r in reversed(rows)]
+            where.append("occurred_at >= :since")
+        last = " LIMIT :limit" if limit is not None else ""
+        rows = self.database.rows(
+            "SELECT seq, occurred_at, incident_id, actor, role, kind, summary FROM timeline "
+            f"WHERE {' AND '.join(where)} ORDER BY seq DESC{last}", at=at, incident=incident, since=since, limit=limit)
+        return [EntryView(**r) for r in reversed(rows)]
 
 
-def _task(r, at: datetime) -> TaskView:
+def _task(r: dict[str, Any], at: datetime) -> TaskView:
     """A task row as it stood at ``at``."""
-    done = r.done_at is not None and r.done_at <= at
-    acked = r.acked_at is not None and r.acked_at <= at
-    status = r.status if r.status == "cancelled" else "done" if done else "acknowledged" if acked else "open"
-    late = (at - r.due_at).total_seconds() if r.due_at is not None and status in OPEN_STATES else 0.0
-    return TaskView(r.task_id, r.incident_id, r.summary, r.owner_role, r.org_unit, r.due_at, status,
-                    r.acked_by if acked else None, r.done_by if done else None, max(0.0, late))
+    done = r["done_at"] is not None and r["done_at"] <= at
+    acked = r["acked_at"] is not None and r["acked_at"] <= at
+    status = r["status"] if r["status"] == "cancelled" else "done" if done else "acknowledged" if acked else "open"
+    late = (at - r["due_at"]).total_seconds() if r["due_at"] is not None and status in OPEN_STATES else 0.0
+    return TaskView(r["task_id"], r["incident_id"], r["summary"], r["owner_role"], r["org_unit"], r["due_at"], status,
+                    r["acked_by"] if acked else None, r["done_by"] if done else None, max(0.0, late))
+
+
+class _Database:
+    """One read-only DB-API connection to a store, queried with named parameters (``:name``).
+
+    Parameters
+    ----------
+    connect
+        Opens the connection (again, when a PostgreSQL connection was lost).
+    dialect
+        ``sqlite`` or ``postgresql``: how times are bound (:func:`warn.store.times.encode_time`)
+        and how parameters are written (``:name`` for sqlite3, ``%(name)s`` for psycopg).
+    lost
+        The driver's error for a lost connection: the query is tried once more on a new one.
+    """
+
+    def __init__(self, connect: Callable[[], Any], dialect: str, lost: type[Exception] | tuple[()] = ()) -> None:
+        self._connect = connect
+        self._encode = encode_time(dialect)
+        self._pyformat = dialect == "postgresql"
+        self._lost = lost
+        self._conn = connect()
+
+    @classmethod
+    def open(cls, url: str) -> _Database:
+        """A connection to the store at ``url`` (see :meth:`Views.open`)."""
+        backend = url.partition("://")[0].partition("+")[0]
+        if backend == "sqlite":
+            return cls(_sqlite(url), "sqlite")
+        if backend == "postgresql":
+            import psycopg  # only a PostgreSQL store needs the driver
+
+            connect = _postgresql(url, psycopg)
+            try:
+                return cls(connect, "postgresql", psycopg.OperationalError)
+            except psycopg.OperationalError as err:
+                raise StoreError(Problem(_redact(url), "--store", "a reachable database",
+                                         (str(err).strip().splitlines() or [type(err).__name__])[0],
+                                         UNREACHABLE_HINT)) from None
+        raise StoreError(Problem(_redact(url), "--store", "a sqlite:/// or postgresql+psycopg:// URL",
+                                 f"backend {backend!r}"))
+
+    def rows(self, sql: str, **params: object) -> list[dict[str, Any]]:
+        """The rows of a query, by column name, times decoded to aware UTC (:data:`TIME_COLUMNS`).
+
+        Parameters
+        ----------
+        sql
+            SQL text with named parameters ``:name``.
+        params
+            Their values; datetimes are bound in the store's form of a time.
+        """
+        bound = {k: self._encode(v) if isinstance(v, datetime) else v for k, v in params.items()}
+        if self._pyformat:
+            sql = _PARAMETER.sub(r"%(\1)s", sql)
+        try:
+            cursor = self._conn.execute(sql, bound)
+        except self._lost:
+            if not self._conn.broken:
+                raise
+            self._conn = self._connect()
+            cursor = self._conn.execute(sql, bound)
+        names = [d[0] for d in cursor.description]
+        decode = [name in TIME_COLUMNS for name in names]
+        return [{name: decode_time(value) if time and value is not None else value
+                 for name, time, value in zip(names, decode, row, strict=True)} for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+def _sqlite(url: str) -> Callable[[], sqlite3.Connection]:
+    """How to open the SQLite store of ``sqlite:///path`` read-only (an existing file only)."""
+    rest = url.partition("://")[2][1:]  # sqlite:///relative, sqlite:////absolute, sqlite:///file:…?uri=true
+    database = rest.partition("?")[0]
+    if database in ("", ":memory:"):
+        return lambda: sqlite3.connect(":memory:")
+    if database.startswith("file:"):
+        return lambda: sqlite3.connect(rest, uri=True)
+    path = Path(database).expanduser()
+    if not path.exists():
+        raise StoreError(Problem(_redact(url), "--store", "an existing store file", "no such file"))
+    return lambda: sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:
+    """How to open the PostgreSQL store of ``postgresql+psycopg://…``: autocommit (each query sees the
+    latest data: ``warn watch`` runs for hours) in read-only transactions."""
+    parts = urlsplit(url)
+    conninfo = urlunsplit(parts._replace(scheme="postgresql"))
+    timeout = {} if "connect_timeout" in parse_qs(parts.query) else {"connect_timeout": CONNECT_TIMEOUT_S}
+
+    def connect() -> Any:
+        conn = psycopg.connect(conninfo, autocommit=True, **timeout)
+        conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+    return connect
+
+
+def _redact(url: str) -> str:
+    """The URL with its password hidden (``***``), like :func:`warn.store.engine.redact`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))

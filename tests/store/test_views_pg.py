@@ -1,0 +1,150 @@
+""":class:`warn.store.views.Views` reads through the DB-API driver itself: the same answers on SQLite
+and on PostgreSQL, for a store filled through :class:`warn.store.Store` (``store_url`` runs each
+test on both; the PostgreSQL case is skipped with the reason when the server does not answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from warn.command.model import (
+    AckKind,
+    Action,
+    Assignee,
+    Broadcast,
+    BroadcastKind,
+    ChangeMode,
+    CreateTask,
+    Hazard,
+    Mode,
+    Notify,
+    OpenIncident,
+    OrgLevel,
+    OrgUnit,
+    Post,
+    RequestAck,
+    ResponseLevel,
+    Role,
+)
+from warn.errors import StoreError
+from warn.store import Store
+from warn.store.schema import warning_messages
+from warn.store.views import (
+    CycleView,
+    EntryView,
+    FeedView,
+    ModeView,
+    Views,
+    WarningView,
+)
+from warn.vocab import Level
+
+T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
+AT = T0 + timedelta(hours=1)
+INCIDENT = "landslide-20260715"
+TOWN = Post(OrgUnit(OrgLevel.TOWN, "DEMO-T03"), Role.TOWN_LEADER)
+DISTRICT = Post(OrgUnit(OrgLevel.DISTRICT, "500112"), Role.DUTY_OFFICER)
+MINUTE = timedelta(minutes=1)
+
+
+def _actions() -> list[Action]:
+    why = {"rule_id": "TEST", "label": "测试 test"}
+    return [
+        ChangeMode(key="mode/1", at=T0, incident=None, proposal="p1", from_mode=Mode.PEACETIME, to_mode=Mode.WARTIME,
+                   response=ResponseLevel.IV, decided_by="指挥长甲", role=Role.COMMANDER, reason="红色预警", **why),
+        OpenIncident(key=f"{INCIDENT}/open", at=T0, incident=INCIDENT, hazard=Hazard.LANDSLIDE, **why),
+        CreateTask(key=f"{INCIDENT}/t1", at=T0, incident=INCIDENT, task="t1", owner=Assignee(TOWN, "镇长乙"),
+                   text="转移群众", due=T0 + 30 * MINUTE, **why),
+        CreateTask(key=f"{INCIDENT}/t2", at=T0 + 5 * MINUTE, incident=INCIDENT, task="t2",
+                   owner=Assignee(TOWN, None), text="巡查隐患点", due=T0 + 2 * 60 * MINUTE, **why),
+        RequestAck(key=f"{INCIDENT}/c1", at=T0, incident=INCIDENT, request="c1", ack=AckKind.CALL,
+                   to=Assignee(TOWN, "镇长乙"), subject="叫应", deadline=T0 + 10 * MINUTE, chain=(TOWN, DISTRICT),
+                   **why),
+        Broadcast(key="landslide:T1/v1", at=T0 + 5 * MINUTE, incident=INCIDENT, thread="landslide:T1", version=1,
+                  broadcast=BroadcastKind.RAISE, hazard=Hazard.LANDSLIDE, item_id="T1", level=Level.ORANGE,
+                  text="甲镇地质灾害橙色预警", **why),
+        Notify(key=f"{INCIDENT}/n1", at=T0 + 90 * MINUTE, incident=INCIDENT, to=Assignee(DISTRICT, None),
+               text="稍后", **why),
+    ]
+
+
+@pytest.fixture
+def views(store: Store, store_url: str) -> Iterator[Views]:
+    """Views over a store holding a wartime incident, two tasks, a 叫应 call, an orange warning,
+    three feeds (ok, stale, never) and two cycles (done at T0, running at T0 + 1 h)."""
+    store.execute_actions(_actions())
+    with store.engine.begin() as conn:  # the message a publication sends (here without the publisher)
+        conn.execute(insert(warning_messages).values(thread_id="landslide:T1", kind="Alert", level=int(Level.ORANGE),
+                                                     sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>"))
+    store.beat("feed:ok", last_seen=T0 + 55 * MINUTE, expected=10 * MINUTE, stale=False)
+    store.beat("feed:stale", last_seen=T0 - 60 * MINUTE, expected=10 * MINUTE, stale=True, detail="停报")
+    store.beat("feed:never", last_seen=None, expected=10 * MINUTE, stale=True)
+    store.cycles.begin(T0)
+    store.cycles.finish(T0, inputs={}, items=1, crossings=1, actions=7, applied=7, messages=1)
+    store.cycles.begin(AT)
+    with Views.open(store_url) as opened:
+        yield opened
+
+
+def test_tasks_as_they_stood(views: Views) -> None:
+    overdue = views.tasks(AT, overdue=True)
+    assert [(t.task_id, t.status, t.overdue_s, t.due_at) for t in overdue] == [("t1", "open", 1800.0, T0 + 30 * MINUTE)]
+    assert overdue[0].due_at.tzinfo is UTC and overdue[0].summary == "转移群众"
+    assert [t.task_id for t in views.tasks(AT)] == ["t1", "t2"]
+    assert [t.task_id for t in views.tasks(T0 + 4 * MINUTE)] == ["t1"]  # t2 not yet created
+    assert views.tasks(T0 + 10 * MINUTE, overdue=True) == []
+
+
+def test_the_open_call(views: Views) -> None:
+    [call] = views.calls(AT)
+    assert (call.request_id, call.addressee, call.escalation_step, call.deadline, call.created_at, call.overdue_s) == (
+        "c1", "town.DEMO-T03.town_leader", 0, T0 + 10 * MINUTE, T0, 3000.0)
+    assert views.calls(T0 - MINUTE) == []
+
+
+def test_mode_warnings_and_incidents(views: Views) -> None:
+    assert views.mode(AT) == ModeView("wartime", 1, T0, "指挥长甲", 0)
+    assert views.mode(T0 - MINUTE) == ModeView("peacetime", 0, None, None, 0)
+    assert views.warnings(AT) == [WarningView("landslide:T1", "landslide", "T1", 3, 1, T0 + 5 * MINUTE,
+                                              T0 + 6 * MINUTE, INCIDENT)]
+    assert views.warnings(T0 + 5 * MINUTE) == []  # the message is not sent yet
+    [incident] = views.incidents(AT)
+    assert (incident.incident_id, incident.mode, incident.response_level, incident.open_tasks, incident.warnings,
+            incident.closed_at) == (INCIDENT, "wartime", 1, 2, 1, None)
+
+
+def test_feeds_and_the_last_cycle(views: Views) -> None:
+    assert views.feeds(AT) == [
+        FeedView("feed:never", None, None, 600.0, "never", ""),
+        FeedView("feed:ok", T0 + 55 * MINUTE, 300.0, 600.0, "ok", ""),
+        FeedView("feed:stale", T0 - 60 * MINUTE, 7200.0, 600.0, "stale", "停报"),
+    ]
+    assert views.last_cycle(AT) == CycleView(AT, "running", 0.0)
+    assert views.last_cycle(T0 + 30 * MINUTE) == CycleView(T0, "done", 1800.0)
+    assert views.last_cycle(T0 - MINUTE) is None
+
+
+def test_the_feed_of_the_timeline(views: Views, store: Store) -> None:
+    recorded = [EntryView(e.seq, e.occurred_at, e.incident, e.actor, e.role, e.kind, e.summary)
+                for e in store.timeline.entries() if e.occurred_at <= AT]
+    assert views.timeline(AT) == recorded and len(recorded) == 1  # the notice at T0 + 90 min is later
+    assert views.timeline(AT, incident=INCIDENT, since=T0, limit=1) == recorded
+    assert views.timeline(AT, incident="other") == []
+    assert [e.kind for e in views.timeline(T0 + 2 * 60 * MINUTE)] == ["broadcast", "notify"]
+
+
+def test_status_is_the_same_summary(views: Views) -> None:
+    status = views.status(AT)
+    assert status.warnings == {"landslide": {3: 1}}
+    assert [t.task_id for t in status.overdue_tasks] == ["t1"]
+    assert [c.request_id for c in status.unanswered_calls] == ["c1"]
+    assert [f.source for f in status.stale_feeds] == ["feed:never", "feed:stale"]
+
+
+def test_an_unreachable_database_is_a_store_error_without_the_password() -> None:
+    with pytest.raises(StoreError, match="a reachable database") as err:
+        Views.open("postgresql+psycopg://warn:s3cret@127.0.0.1:1/warn?connect_timeout=2")
+    assert "s3cret" not in str(err.value) and "warn:***@127.0.0.1:1" in str(err.value)
