@@ -219,6 +219,8 @@ def approve(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: S
 
     The person on duty in the request's current post, or the district commander. Exit 0
     recorded, 1 refused or unknown request, 2 configuration error.
+
+    Example: warn approve REQUEST-ID --as 演示带班领导01
     """
     with _acting(config, store, person, at, lang) as act:
         _answer(act, request, accepted=True, approval=True)
@@ -230,6 +232,8 @@ def reject(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: St
 
     The person on duty in the request's current post, or the district commander. Exit 0
     recorded, 1 refused or unknown request, 2 configuration error.
+
+    Example: warn reject REQUEST-ID --as 演示带班领导01
     """
     with _acting(config, store, person, at, lang) as act:
         _answer(act, request, accepted=False, approval=True)
@@ -276,6 +280,8 @@ def done(
     The person on duty in the task's owner post, or the district's duty officer, leader
     on duty or commander. The evidence is recorded by its path and SHA-256. Exit 0 done,
     1 refused (not yours, already closed, unknown task), 2 usage or configuration error.
+
+    Example: warn done sitrep/w1/final --note "终报已报送" --evidence report.pdf --as 演示信息员01
     """
     import hashlib
 
@@ -301,6 +307,8 @@ def assign(
 
     The district's duty officer, leader on duty or commander. The new post must have
     somebody on duty. Exit 0 reassigned, 1 refused or unknown task, 2 configuration error.
+
+    Example: warn assign TASK-ID --to town.DEMO-T03.duty_officer --as 演示值班员01
     """
     with _acting(config, store, person, at, lang) as act:
         row = _task(act, task)
@@ -327,6 +335,8 @@ def note(
 
     ``warn note "text"`` or ``warn note INCIDENT "text"``; anyone on the roster. Exit 0
     recorded, 1 refused (not on the roster), 2 configuration error.
+
+    Example: warn note INC-landslide-20260715T0500Z "DEMO-T11 镇街来电：村道出现裂缝" --as 演示值班员01
     """
     import hashlib
 
@@ -356,6 +366,8 @@ def mode(
     A pending proposal to the same mode and level is accepted; another pending one is
     rejected as superseded. Exit 0 switched, 1 refused (not the commander, already in that
     mode), 2 usage (--level missing for wartime, given for peacetime) or configuration error.
+
+    Example: warn mode wartime --level III --reason "三个镇街橙色预警" --as 演示指挥长01
     """
     from warn.command.model import Mode, ModeOrder, ResponseLevel
     from warn.cycle.command import load_state
@@ -392,6 +404,8 @@ def broadcast(
     zone's warning thread for the hazard, with its playbooks; the next model crossing of the
     zone supersedes it. Exit 0 issued or awaiting approval, 1 refused (unknown zone, no
     change), 2 usage or configuration error.
+
+    Example: warn broadcast --zone DEMO-T03 --level orange --text "人工橙色暴雨预警" --as 演示值班员01
     """
     from warn.command.model import Hazard, ItemKind, LevelCrossing, ManualWarning
     from warn.command.warnings import thread_key

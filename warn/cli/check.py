@@ -14,6 +14,8 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """检查部署配置、模型参数与图层 / validate config.yaml, models/*.yaml and the zone layers.
 
     Exit 0 when everything is valid, 2 when anything is not.
+
+    Example: warn check --config config.yaml
     """
     from warn.check import check_deployment
 

@@ -23,6 +23,8 @@ def dispatch(
     variables they name. ``--once`` delivers what is due now and exits; without it the
     dispatcher runs until SIGTERM or Ctrl-C. Exit 0 when nothing failed, 1 when a message
     failed or the store is unreachable, 2 when the configuration (or a secret) is missing.
+
+    Example: warn dispatch --once --store var/warn.sqlite
     """
     from warn.broadcast.channels import build_channels
     from warn.broadcast.outbox import Dispatcher, DispatchReport

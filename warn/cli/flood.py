@@ -28,6 +28,8 @@ def flood(
 
     Sensor readings and the bucket state are read from the deployment's store (nothing is
     written); an unknown sensor is reported as a data-quality notice, never as all clear.
+
+    Example: warn flood demo/forecast/yubei-demo-analogue_2026071500.nc --store var/demo/warn.db
     """
     from warn.cycle.flood import score_flood
 

@@ -26,6 +26,8 @@ def ingest(
     Without --once it runs until SIGTERM or Ctrl-C: polled feeds on their interval, MQTT
     feeds subscribed (each message acknowledged after it is stored), silent sensors
     marked stale every minute.
+
+    Example: warn ingest --feed demo_sta --once --store var/warn.sqlite
     """
     from warn import service
     from warn.config import load_settings, store_url

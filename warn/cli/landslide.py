@@ -31,6 +31,8 @@ def landslide(
 
     The soil-water state and the remembered levels are read from the deployment's
     store (nothing is written); without a state the level now is unknown.
+
+    Example: warn landslide demo/forecast/yubei-demo-analogue_2026071500.nc --json
     """
     from warn.cycle.landslide import score_landslide
 

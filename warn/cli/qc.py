@@ -23,7 +23,7 @@ FLAG_STYLE = {QCFlag.GOOD: "green", QCFlag.DOUBTFUL: "bold yellow", QCFlag.BAD: 
               QCFlag.MISSING: "bold magenta"}
 FLAG_ZH = {QCFlag.GOOD: "正常", QCFlag.DOUBTFUL: "存疑", QCFlag.BAD: "错误", QCFlag.MISSING: "缺测"}
 SENSOR_ID = "CSV"
-
+EXAMPLE = "warn qc readings.csv --sensor-type water_level"
 
 
 class QCCommand(TyperCommand):
@@ -35,7 +35,8 @@ class QCCommand(TyperCommand):
         from warn.sources.qc import PRECEDENCE, RULES
 
         return ("传感器数据质控 / flag a sensor series with the QC rules of models/sensors.yaml. "
-                f"规则 rules: {', '.join(f'{name} ({RULES.get(name).flag.value})' for name in PRECEDENCE)}.")
+                f"规则 rules: {', '.join(f'{name} ({RULES.get(name).flag.value})' for name in PRECEDENCE)}.\n\n"
+                f"Example: {EXAMPLE}")
 
     @help.setter
     def help(self, _value: str | None) -> None:

@@ -31,7 +31,10 @@ def rain(
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """分区雨量与暴雨预警信号 / per-zone rain, rainstorm signal and return period of a forecast."""
+    """分区雨量与暴雨预警信号 / per-zone rain, rainstorm signal and return period of a forecast.
+
+    Example: warn rain demo/forecast/yubei-demo-analogue_2026071500.nc --layer towns --json
+    """
     from warn import cycle
     from warn.config import load_settings
 

@@ -80,7 +80,10 @@ def skill(
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """预警检验：命中率、漏报率、空报率、CSI、TSS / verify issued warnings against an event list."""
+    """预警检验：命中率、漏报率、空报率、CSI、TSS / verify issued warnings against an event list.
+
+    Example: warn skill events.csv --warnings warnings.csv --layer towns
+    """
     import numpy as np
 
     from warn.config import load_settings

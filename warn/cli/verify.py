@@ -15,6 +15,8 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None) -> 
     Exit 0 when every entry matches (prints the count and the head hash, worth keeping
     elsewhere: a chain cut short at its end verifies too), 1 naming the first entry that
     does not match and why, 2 when the configuration is invalid.
+
+    Example: warn verify --store var/demo/warn.db
     """
     from warn.config import load_settings, store_url
     from warn.store import Store
