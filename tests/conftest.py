@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 import yaml
 from shapely.geometry import box
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
@@ -83,3 +84,21 @@ def committed_config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+#: The replayed scenario: the demo storm from dry weather through its peak (wartime, escalations, tasks).
+SCENARIO = ["--from", "2026-07-14T21:00Z", "--to", "2026-07-15T12:00Z", "--every", "PT30M", "--step", "PT10M"]
+#: The simulated time the scenario ends at.
+SCENARIO_END = "2026-07-15T12:00:00+00:00"
+
+
+@pytest.fixture(scope="session")
+def replayed(tmp_path_factory) -> Path:
+    """The store of a demo replay (a SQLite file), made once; copy it before changing it."""
+    from warn.cli.main import app
+
+    folder = tmp_path_factory.mktemp("replayed")
+    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), *SCENARIO,
+                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return folder / "warn.db"

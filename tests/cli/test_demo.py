@@ -72,3 +72,12 @@ def test_the_outputs_and_the_staged_sensor_faults(drill):
             flags = dict(conn.execute(select(readings.c.sensor_id, readings.c.qc_flag)
                                       .where(readings.c.qc_flag != "good")).all())
     assert "WL-DEMO-W04" in flags and "WL-DEMO-W12" in flags  # the frozen and the spiking sensor
+
+
+def test_the_final_report_of_every_incident_is_written(drill):
+    folder, summary = drill
+    reports = summary["report"]
+    assert {i.split("-")[1] for i in reports} >= {"landslide", "waterlogging"}
+    for path in reports.values():
+        text = open(path, encoding="utf-8").read()
+        assert path.startswith(str(folder)) and "时间线校验通过" in text and "data:image/png;base64," in text

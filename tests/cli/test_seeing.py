@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from tests.cli.conftest import SCENARIO_END
+from tests.conftest import SCENARIO_END
 from tests.conftest import ROOT
 from warn.cli.main import app
 

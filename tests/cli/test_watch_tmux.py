@@ -11,7 +11,7 @@ import uuid
 import pytest
 from rich.cells import cell_len
 
-from tests.cli.conftest import SCENARIO_END
+from tests.conftest import SCENARIO_END
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow,

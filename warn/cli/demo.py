@@ -4,7 +4,7 @@ Starts the demo world on 127.0.0.1 (forecast runs, water-level sensors, a webhoo
 standing in for the city platform: :mod:`warn.sim.demo`), replays the storm on a simulated
 clock through the same service jobs as ``warn run`` (:mod:`warn.cycle.replay`) with CAP
 status Exercise, lets the demo staff answer (:mod:`warn.sim.staff`), and prints the
-summary (:mod:`warn.reports.summary`). The storm is replayed every 10 minutes while it
+summary (:mod:`warn.reports.summary`) with the final report (终报, HTML) of every incident. The storm is replayed every 10 minutes while it
 rains and for a day after, then every 3 hours until every warning is cleared and the
 centre is back in peacetime.
 """
@@ -68,7 +68,8 @@ def demo(
                           before=drill.step, on_cycle=lambda r: _line(progress, r),
                           stop=lambda t: _all_clear(drill.store))
             drill.service.dispatch(drill.clock())
-            result = summary(drill.store, drill.clock())
+            reports = _final_reports(drill, folder / "reports")
+            result = summary(drill.store, drill.clock(), report=reports)
             result["drill"] = {"from": start.isoformat(), "to": drill.clock().isoformat(),
                                "cycles": len(first.cycles) + len(rest.cycles),
                                "seconds": round(first.seconds + rest.seconds, 1), "folder": str(folder),
@@ -82,6 +83,27 @@ def demo(
         from warn.cli.summary import print_summary
 
         print_summary(out_console, result)
+
+
+def _final_reports(drill, folder: Path) -> dict[str, str]:
+    """The final report (终报, HTML) of every incident of the drill, by incident id → file path."""
+    from sqlalchemy import select
+
+    from warn.reports.content import build
+    from warn.reports.formats import FORMATS
+    from warn.store.schema import incidents
+
+    with drill.store.engine.connect() as conn:
+        ids = conn.execute(select(incidents.c.incident_id).order_by(incidents.c.opened_at)).scalars().all()
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = drill.service.settings
+    paths = {}
+    for incident in ids:
+        path = folder / f"{incident}-final.html"
+        path.write_bytes(FORMATS.get("html")(build(drill.store, settings, incident, kind="final", at=drill.clock()),
+                                            settings))
+        paths[incident] = str(path)
+    return paths
 
 
 def _line(outputs, report) -> None:

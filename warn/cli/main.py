@@ -21,6 +21,7 @@ from warn.cli import (
     qc,
     rain,
     replay,
+    report,
     run,
     skill,
     status,
@@ -62,3 +63,4 @@ app.command("mode")(acting.mode)
 app.command("approve")(acting.approve)
 app.command("reject")(acting.reject)
 app.command("broadcast")(acting.broadcast)
+app.command("report")(report.report)

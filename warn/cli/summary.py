@@ -41,8 +41,9 @@ def print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print(f"数据告警 data notices: 开始 began {notices['began']}，恢复 ended {notices['ended']}")
     for line in notices["first"]:
         out.print(f"  · {line}", markup=False)
-    out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl；"
-              f"报告 report: {result['report'] or '（事件报告尚未实现 / incident reports not built yet）'}")
+    out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl", markup=False)
+    for incident, path in result["report"].items():
+        out.print(f"终报 final report {incident}: {path}", markup=False, soft_wrap=True)
 
 
 def _warnings(warnings: dict[str, Any]) -> Table:

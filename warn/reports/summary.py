@@ -20,8 +20,8 @@ from warn.store.schema import ack_requests, mode_changes, tasks, timeline, warni
 from warn.vocab import Level
 
 
-def summary(store: Store, now: datetime, *, report: str | None = None) -> dict[str, Any]:
-    """The drill's summary at ``now`` (see the module notes); ``report`` the incident report's path, if any."""
+def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None) -> dict[str, Any]:
+    """The drill's summary at ``now`` (see the module notes); ``report`` the incident reports' paths by incident."""
     with store.engine.connect() as conn:
         threads = conn.execute(select(warnings)).all()
         messages = conn.execute(select(warning_messages).order_by(warning_messages.c.id)).all()
@@ -42,7 +42,7 @@ def summary(store: Store, now: datetime, *, report: str | None = None) -> dict[s
         "notices": {"began": sum('"began"' in n.details for n in notices),
                     "ended": sum('"ended"' in n.details for n in notices),
                     "first": [n.summary for n in notices[:3]]},
-        "report": report,
+        "report": report or {},
     }
 
 

@@ -1,0 +1,67 @@
+"""``warn report`` in every format on the replayed demo store; a tampered store says so first."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT
+from tests.conftest import SCENARIO_END
+from warn.cli.main import app
+
+#: The waterlogging incident the replayed scenario opens.
+INCIDENT = "INC-waterlogging-20260715T0430Z"
+
+
+def _report(store, out, *args):
+    return CliRunner().invoke(app, ["report", INCIDENT, "--store", str(store), "--at", SCENARIO_END, "--out", str(out),
+                                    "--config", str(ROOT / "config.yaml"), *args], env={"NO_COLOR": "1"})
+
+
+@pytest.mark.parametrize("kind", ["initial", "followup", "final"])
+@pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
+def test_every_kind_renders_in_every_format(replayed, tmp_path, fmt, kind):
+    out = tmp_path / f"r.{fmt}"
+    started = time.perf_counter()
+    result = _report(replayed, out, "--format", fmt, "--kind", kind)
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.output
+    data = out.read_bytes()
+    print(f"warn report --format {fmt} --kind {kind}: {elapsed:.2f} s, {len(data)} bytes")
+    if fmt == "pdf":
+        assert data.startswith(b"%PDF")
+        return
+    text = data.decode("utf-8")
+    assert "✓ 时间线校验通过" in text and INCIDENT in text
+    if fmt == "html":
+        assert "data:image/png;base64," in text and 'id="role"' in text and "@media print" in text
+        assert "<link" not in text and "src=\"http" not in text
+
+
+def test_unknown_incident_exits_1(replayed, tmp_path):
+    result = CliRunner().invoke(app, ["report", "INC-none", "--store", str(replayed), "--at", SCENARIO_END,
+                                      "--config", str(ROOT / "config.yaml"), "--format", "md",
+                                      "--out", str(tmp_path / "x.md")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 1
+    assert "INC-none" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_tampered_store_renders_with_the_failure_first(replayed, tmp_path, fmt):
+    copy = tmp_path / "warn.db"
+    shutil.copy(replayed, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE timeline SET summary = 'nothing happened' WHERE seq = 7")
+    out = tmp_path / f"r.{fmt}"
+    result = _report(copy, out, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    first = text.splitlines()[0] if fmt == "md" else text.split("<body>", 1)[1].strip().splitlines()[0]
+    assert "时间线校验失败" in first and "verification failed" in first
+    if fmt == "html":
+        assert 'class="integrity failed"' in first

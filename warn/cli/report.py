@@ -1,0 +1,81 @@
+"""``warn report``: render an incident report (初报 / 续报 / 终报) from the store as HTML, PDF or Markdown.
+
+A reading command: it opens the store, builds :class:`warn.reports.content.Report` and writes
+one file in one of the formats of :data:`warn.reports.formats.FORMATS`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from warn.cli.options import (
+    DEFAULT_CONFIG,
+    AtOption,
+    ConfigOption,
+    LangOption,
+    StoreOption,
+)
+from warn.cli.output import console, print_problems, say
+from warn.errors import ConfigError, WarnError
+from warn.reports.formats import FORMATS
+
+def _format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(FORMATS.names())}, got {value!r}")
+    return value
+
+
+def _kind(value: str) -> str:
+    from warn.reports.content import KINDS
+
+    if value not in KINDS:
+        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}, got {value!r}")
+    return value
+
+
+def report(
+    incident: Annotated[str, typer.Argument(help="事件编号 / the incident id (see `warn incidents`).")],
+    fmt: Annotated[str, typer.Option("--format", parser=_format, help="html | pdf | md.")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", show_default="var/reports/<incident>-<kind>.<format>",
+                                             help="输出文件 / the file to write.")] = None,
+    kind: Annotated[str, typer.Option("--kind", parser=_kind,
+                                      help="initial (初报) | followup (续报) | final (终报).")] = "followup",
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None, lang: LangOption = None,
+) -> None:
+    """事件报告 / render an incident report from the timeline and the store: HTML (self-contained, printable,
+    the timeline filterable by role), PDF or Markdown.
+
+    The timeline's hash chain is verified at render time and the head hash printed; a store that
+    fails verification still renders, the failure on top. Exit 1 for an unknown incident.
+
+    Example: warn report INC-waterlogging-20260715T0420Z --kind final --format pdf --store var/demo/warn.db
+    """
+    from warn.config import load_settings, store_url
+    from warn.reports.content import UnknownIncident, build
+    from warn.store import Store
+
+    moment = at or datetime.now(UTC)
+    try:
+        settings = load_settings(config)
+        with Store.connect(store_url(store, settings)) as opened:
+            built = build(opened, settings, incident, kind=kind, at=moment)
+        data = FORMATS.get(fmt)(built, settings)
+    except UnknownIncident:
+        console(stderr=True).print(say(lang or "zh", f"无此事件 {incident}（见 warn incidents）",
+                                       f"no incident {incident} (see warn incidents)"), markup=False)
+        raise typer.Exit(1) from None
+    except WarnError as err:
+        print_problems(err.problems, console(stderr=True))
+        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+    path = out or Path("var/reports") / f"{incident}-{kind}.{fmt}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if not built.integrity.ok:
+        console(stderr=True).print(say(lang or "zh", f"✗ 时间线校验失败：{built.integrity.problem}",
+                                       f"✗ timeline verification failed: {built.integrity.problem}"),
+                                   style="bold red", markup=False, soft_wrap=True)
+    console().print(str(path), markup=False, soft_wrap=True)

@@ -1,0 +1,693 @@
+"""事件报告的内容 / what an incident report says, read from the store once for every renderer.
+
+:func:`build` reads the store (never around ``command/``: only its tables) and returns one
+frozen :class:`Report`; :mod:`warn.reports.markdown`, :mod:`warn.reports.html` and
+:mod:`warn.reports.pdf` render it and :mod:`warn.reports.figures` draws its map and plots.
+Nothing is typed twice: every figure is counted from the tables at render time.
+
+Kinds (``kind``), after OPERATIONS.md "Reporting (信息报送)", with the due times of the
+situation-report tasks the planner created (:mod:`warn.command.reports`, config.yaml
+``command.reports``):
+
+``initial`` (初报)
+    From the incident's opening to the first initial report due during it (else opening +
+    ``command.reports.initial``).
+``followup`` (续报)
+    The whole incident up to ``at``; :attr:`Report.highlight_from` is the due time of the
+    last report that fell due at or before ``at`` (what is new since then is highlighted).
+``final`` (终报)
+    The whole incident to its close (``at`` while open); the timeline runs on to ``at``, so
+    what happened after the close (tasks finished late, the stand-down) is in it too.
+
+Levels are :class:`warn.vocab.Level` values: −1 unknown, 0 none, 1 blue … 4 red. Times are
+timezone-aware UTC.
+
+Sources
+-------
+Zones and points
+    A point's level is the highest level of any CAP message of the incident's warning threads
+    about it sent within the period; a zone's is the highest of its own threads and of the
+    points inside it (the layer's ``town_code``).
+Rain
+    The hourly rain the landslide model keeps per grid cell (``model_states`` model
+    :data:`warn.cycle.landslide.STATE_MODEL`, arrays ``hours_end`` / ``hours_mm``): each hour
+    as the forecast run that covered it gave it (the analysis the cycles used, not gauges),
+    aggregated to the towns with exact coverage weights (:func:`warn.geo.weights.zonal_mean_max`).
+    The grid's coordinates come from the newest forecast run a cycle of the period used.
+Water levels
+    The ``readings`` of the sensors serving the waterlogging points and river gauges that
+    warned, with their QC flags; thresholds from the layer attributes (``depth_*_cm`` in m,
+    ``warning_stage_m``, ``guaranteed_stage_m``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+
+from warn.command.model import Hazard
+from warn.store.schema import (
+    ack_requests,
+    cycles,
+    incidents,
+    mode_changes,
+    outbox,
+    readings,
+    sensors,
+    tasks,
+    timeline,
+    warning_messages,
+    warnings,
+)
+from warn.vocab import Level
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from warn.config import Settings
+    from warn.store import Store
+
+#: Report kinds, in the order they are sent.
+KINDS = ("initial", "followup", "final")
+#: Kind → zh-CN name.
+KIND_ZH = {"initial": "初报", "followup": "续报", "final": "终报"}
+#: Point layers a map marks.
+POINT_LAYERS = ("hazard_points", "waterlogging_points")
+#: Layers whose points carry a water-level sensor.
+LEVEL_LAYERS = ("waterlogging_points", "river_gauges")
+#: Kinds of district-wide timeline entries (no incident) a report includes when they fall in its period.
+DISTRICT_KINDS = ("mode", "report")
+
+
+@dataclass(frozen=True)
+class ModeChangeRow:
+    """平急转换 / a decided mode change: when, from → to, response level (0 none, 1 IV … 4 I), who decided, rule."""
+
+    at: datetime
+    from_mode: str
+    to_mode: str
+    response_level: int
+    decided_by: str
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IncidentHead:
+    """报告抬头 / the incident: id, hazard (English and zh-CN), area (towns warned), opened and closed
+    (``None`` while open), highest warning level during the period, and the decided mode changes."""
+
+    incident_id: str
+    hazard: str
+    hazard_zh: str
+    area: list[str]
+    opened_at: datetime
+    closed_at: datetime | None
+    highest_level: int
+    mode_changes: list[ModeChangeRow]
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """时间线校验 / the timeline's hash chain verified at render time.
+
+    ``head_hash`` is the hash of the last entry that verified, ``entries`` how many did;
+    ``problem`` names the first bad entry and why (zh-CN then English), ``None`` when ``ok``.
+    """
+
+    ok: bool
+    head_hash: str
+    entries: int
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class ZoneLevel:
+    """A town's highest level during the period (−1 unknown, 0 none, 1 blue … 4 red)."""
+
+    zone_id: str
+    name: str
+    level: int
+
+
+@dataclass(frozen=True)
+class PointMark:
+    """A hazard or waterlogging point on the map, with its highest level during the period."""
+
+    point_id: str
+    name: str
+    layer: str
+    level: int
+
+
+@dataclass(frozen=True)
+class RainSeries:
+    """雨量过程 / hourly rain over the period, mm per hour ending at each of ``times``.
+
+    ``worst_mm`` is the zone mean of the town with the largest total, ``district_mean_mm``
+    the area-weighted mean over all towns; ``thresholds`` maps a label of each rainstorm-signal
+    criterion (``"橙色 orange ≥50 mm/3 h"``) to its mean hourly rate, mm/h (depth ÷ window).
+    """
+
+    times: list[datetime]
+    worst_zone_id: str
+    worst_zone_name: str
+    worst_mm: list[float]
+    district_mean_mm: list[float]
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class LevelSeries:
+    """水位过程 / a warned point's water-level sensor over the period.
+
+    ``values`` in ``unit`` (m; ``nan`` for a missing reading), ``flags`` the QC flag of each
+    reading (good / doubtful / bad / missing), ``thresholds`` label → value in ``unit``.
+    """
+
+    point_id: str
+    name: str
+    sensor_id: str
+    unit: str
+    times: list[datetime]
+    values: list[float]
+    flags: list[str]
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """一条时间线记录 / one timeline entry as the report lists it."""
+
+    seq: int
+    occurred_at: datetime
+    actor: str
+    role: str
+    org_unit: str
+    kind: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class WarningLoop:
+    """One warning thread's loop: first message, first acknowledgement (a 叫应 or task hand-off
+    answered), first action done, closure (its all-clear); ``None`` where it has not happened."""
+
+    thread_id: str
+    item_id: str
+    level: int
+    first_at: datetime
+    acked_at: datetime | None
+    first_action_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task: due vs done, overdue (done late, or open past due at the report's time), escalated (its
+    hand-off went up the chain)."""
+
+    task_id: str
+    summary: str
+    owner: str
+    due_at: datetime | None
+    done_at: datetime | None
+    status: str
+    overdue: bool
+    escalated: bool
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """叫应 / a call: the addressee (role @ org unit), when asked, who answered when, escalation steps."""
+
+    request_id: str
+    addressee: str
+    created_at: datetime
+    answered_by: str | None
+    answered_at: datetime | None
+    escalations: int
+
+
+@dataclass(frozen=True)
+class Loop:
+    """闭环 / warnings, tasks and calls, and the figures: ``处置率`` (done ÷ created), ``按期办理率``
+    (done by due ÷ created), ``叫应应答率`` (answered ÷ calls), fractions 0–1, ``None`` when nothing
+    was created."""
+
+    warnings: list[WarningLoop]
+    tasks: list[TaskRow]
+    calls: list[CallRow]
+    figures: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class BroadcastRow:
+    """发布 / one CAP message: identifier, type (Alert/Update/Cancel), level, sent, channel → outbox status."""
+
+    identifier: str
+    msg_type: str
+    level: int
+    sent_at: datetime
+    channels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Report:
+    """An incident report: everything the renderers need (see the module notes for each part).
+
+    ``period`` is (start, end) of what the report covers; ``highlight_from`` (续报 only) the
+    start of what is new since the previous report; ``due_at`` when this report is due (from the
+    situation-report tasks, else config.yaml ``command.reports``); ``notes`` zh-CN / English lines
+    about the sources and what is missing.
+    """
+
+    incident: IncidentHead
+    kind: str
+    period: tuple[datetime, datetime]
+    rendered_at: datetime
+    integrity: Integrity
+    zones: list[ZoneLevel]
+    points: list[PointMark]
+    rain: RainSeries | None
+    levels: list[LevelSeries]
+    timeline: list[Entry]
+    loop: Loop
+    broadcasts: list[BroadcastRow]
+    notes: list[str]
+    highlight_from: datetime | None = None
+    due_at: datetime | None = None
+    timezone: str = "UTC"
+
+    def local(self, moment: datetime | None) -> str:
+        """``moment`` on the deployment's clock, ``2026-07-15 18:20`` (``—`` for none)."""
+        return "—" if moment is None else f"{moment.astimezone(ZoneInfo(self.timezone)):%Y-%m-%d %H:%M}"
+
+    @property
+    def title(self) -> str:
+        """``城市内涝事件 INC-… 初报 / initial report``."""
+        return f"{self.incident.hazard_zh}事件 {self.incident.incident_id} {KIND_ZH[self.kind]} / {self.kind} report"
+
+
+def minutes_between(start: datetime, end: datetime | None) -> str:
+    """Elapsed time from ``start`` to ``end`` as ``35 min`` or ``2 h 05 min`` (``—`` when ``end`` is none)."""
+    if end is None:
+        return "—"
+    total = round((end - start) / timedelta(minutes=1))
+    return f"{total} min" if abs(total) < 60 else f"{total // 60} h {total % 60:02d} min"
+
+
+def percent(value: float | None) -> str:
+    """A fraction 0–1 as ``97.5%`` (``—`` when none)."""
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def level_label(level: int) -> str:
+    """``红色 red`` / ``无 none`` / ``未知 unknown``."""
+    value = Level(level)
+    return f"{value.zh} {value.colour}"
+
+
+class UnknownIncident(LookupError):
+    """No incident with this id in the store."""
+
+
+def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: datetime) -> Report:
+    """The report of ``kind`` on ``incident_id`` as of ``at``.
+
+    Parameters
+    ----------
+    store
+        The store (read only).
+    settings
+        The deployment (layers, models, ``command.reports``).
+    incident_id
+        The incident.
+    kind
+        ``initial``, ``followup`` or ``final`` (:data:`KINDS`).
+    at
+        Render time (aware): the "as of" time for overdue and the end of a follow-up.
+
+    Raises
+    ------
+    UnknownIncident
+        The store has no such incident.
+    ValueError
+        ``kind`` is not one of :data:`KINDS`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+    verified = store.timeline.verify()
+    integrity = Integrity(verified.ok, verified.head_hash, verified.count, None if verified.ok else (
+        f"第 {verified.first_bad_seq} 条（{verified.first_bad_kind}）校验失败 / entry {verified.first_bad_seq} "
+        f"({verified.first_bad_kind}) failed verification: {verified.reason}"))
+    notes: list[str] = []
+    with store.engine.connect() as conn:
+        row = conn.execute(select(incidents).where(incidents.c.incident_id == incident_id)).one_or_none()
+        if row is None:
+            raise UnknownIncident(incident_id)
+        dues = _report_dues(conn, row.opened_at, row.closed_at or at)
+        period, highlight, due = _period(kind, row.opened_at, row.closed_at, at, dues, settings)
+        threads = conn.execute(select(warnings).where(warnings.c.incident_id == incident_id)).all()
+        thread_ids = [t.thread_id for t in threads]
+        messages = conn.execute(select(warning_messages).where(warning_messages.c.thread_id.in_(thread_ids))
+                                .order_by(warning_messages.c.sent_at, warning_messages.c.id)).all()
+        in_period = [m for m in messages if m.sent_at <= period[1]]
+        changes = conn.execute(select(mode_changes).where(and_(
+            mode_changes.c.decided_by.is_not(None), mode_changes.c.at >= period[0],
+            mode_changes.c.at <= period[1])).order_by(mode_changes.c.id)).all()
+        entries = _entries(conn, incident_id, period, at if kind == "final" else period[1])
+        loop = _loop(conn, incident_id, threads, messages, period[1] if kind == "initial" else at)
+        broadcasts = _broadcasts(conn, in_period)
+        levels = _levels(conn, settings, threads, in_period, period)
+        cycle_inputs = conn.execute(select(cycles.c.inputs).where(and_(cycles.c.at >= period[0],
+                                                                       cycles.c.at <= period[1]))
+                                    .order_by(cycles.c.at.desc())).scalars().all()
+    item_levels: dict[str, int] = defaultdict(int)
+    item_of = {t.thread_id: t.item_id for t in threads}
+    for m in in_period:
+        item = item_of[m.thread_id]
+        item_levels[item] = max(item_levels[item], m.level)
+    zones, points = _map(settings, item_levels)
+    rain = _rain(store, settings, period, cycle_inputs, notes)
+    if not integrity.ok:
+        notes.insert(0, f"时间线校验失败，本报告内容不可信 / the timeline failed verification; this report cannot be "
+                        f"trusted: {integrity.problem}")
+    head = IncidentHead(
+        incident_id=incident_id, hazard=row.hazard, hazard_zh=Hazard(row.hazard).zh,
+        area=sorted({z.name for z in zones if z.level > 0}), opened_at=row.opened_at, closed_at=row.closed_at,
+        highest_level=max(item_levels.values(), default=0),
+        mode_changes=[ModeChangeRow(c.at, c.from_mode, c.to_mode, c.response_level, c.decided_by, c.rule_id, c.reason)
+                      for c in changes])
+    return Report(head, kind, period, at, integrity, zones, points, rain, levels, entries, loop, broadcasts, notes,
+                  highlight_from=highlight, due_at=due, timezone=settings.deployment.timezone)
+
+
+def _report_dues(conn: Connection, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+    """Due times of the situation-report tasks created between ``start`` and ``end``, by rule id."""
+    dues: dict[str, list[datetime]] = defaultdict(list)
+    rows = conn.execute(select(timeline.c.details).where(and_(
+        timeline.c.kind == "report", timeline.c.occurred_at >= start, timeline.c.occurred_at <= end))
+        .order_by(timeline.c.seq)).scalars()
+    for details in rows:
+        data = json.loads(details)
+        dues[data["rule_id"]].append(datetime.fromisoformat(data["due"]))
+    return dues
+
+
+def _period(kind: str, opened: datetime, closed: datetime | None, at: datetime, dues: dict[str, list[datetime]],
+            settings: Settings) -> tuple[tuple[datetime, datetime], datetime | None, datetime | None]:
+    """(start, end) covered, the start of what is new (follow-ups), and the report's due time."""
+    if kind == "initial":
+        due = (dues.get("SITREP-INITIAL") or [opened + settings.command.reports.initial])[0]
+        return (opened, due), None, due
+    if kind == "followup":
+        fell_due = sorted(d for rule in ("SITREP-INITIAL", "SITREP-FOLLOW-UP") for d in dues.get(rule, []) if d <= at)
+        coming = sorted(d for d in dues.get("SITREP-FOLLOW-UP", []) if d > at)
+        return (opened, at), (fell_due[-1] if fell_due else None), (coming[0] if coming else None)
+    final_due = dues.get("SITREP-FINAL")
+    end = closed if closed is not None and closed <= at else at
+    return (opened, end), None, (final_due[-1] if final_due else end + settings.command.reports.final)
+
+
+def _entries(conn: Connection, incident_id: str, period: tuple[datetime, datetime], until: datetime) -> list[Entry]:
+    """The incident's entries, and the district-wide mode and report entries of the period, in occurred-at order."""
+    query = select(timeline).where(or_(
+        and_(timeline.c.incident_id == incident_id, timeline.c.occurred_at <= until),
+        and_(timeline.c.incident_id.is_(None), timeline.c.kind.in_(DISTRICT_KINDS),
+             timeline.c.occurred_at >= period[0], timeline.c.occurred_at <= period[1]),
+    )).order_by(timeline.c.occurred_at, timeline.c.seq)
+    return [Entry(r.seq, r.occurred_at, r.actor, r.role, r.org_unit, r.kind, r.summary) for r in conn.execute(query)]
+
+
+def _loop(conn: Connection, incident_id: str, threads, messages, at: datetime) -> Loop:
+    """Warnings, tasks and calls of the incident as of ``at`` (later facts are not yet known)."""
+    task_rows = [t for t in conn.execute(select(tasks).where(tasks.c.incident_id == incident_id)
+                                         .order_by(tasks.c.created_at, tasks.c.task_id)).all() if t.created_at <= at]
+    requests = [r for r in conn.execute(select(ack_requests).where(ack_requests.c.request_id.like(f"{incident_id}/%"))
+                                        .order_by(ack_requests.c.created_at)).all() if r.created_at <= at]
+    answered = {r.request_id: r for r in requests if r.answered_at is not None and r.answered_at <= at}
+    done = {t.task_id: t.done_at for t in task_rows if t.done_at is not None and t.done_at <= at}
+    by_thread: dict[str, list] = defaultdict(list)
+    for m in messages:
+        by_thread[m.thread_id].append(m)
+    loops = []
+    for t in threads:
+        sent = [m for m in by_thread[t.thread_id] if m.sent_at <= at]
+        if not sent:
+            continue
+        mine = f"/{t.thread_id}/"
+        acked = [r.answered_at for r in answered.values() if mine in r.request_id]
+        acted = [when for task_id, when in done.items() if mine in task_id]
+        last = sent[-1]
+        closed = last.sent_at if last.kind == "Cancel" or "<responseType>AllClear</responseType>" in last.body else None
+        loops.append(WarningLoop(t.thread_id, t.item_id, max(m.level for m in sent), sent[0].sent_at,
+                                 min(acked, default=None), min(acted, default=None), closed))
+    escalated = {r.request_id.removesuffix("/handoff") for r in requests if r.escalation_step > 0}
+    rows = []
+    for t in task_rows:
+        done_at = done.get(t.task_id)
+        late = t.due_at is not None and (done_at or at) > t.due_at
+        rows.append(TaskRow(t.task_id, t.summary, f"{t.owner_role} @ {t.org_unit}", t.due_at, done_at,
+                            "done" if done_at else ("open" if t.status == "done" else t.status), late,
+                            t.task_id in escalated))
+    calls = [CallRow(r.request_id, f"{r.addressee_role} @ {r.org_unit}", r.created_at,
+                     r.answered_by if r.request_id in answered else None,
+                     r.answered_at if r.request_id in answered else None, r.escalation_step)
+             for r in requests if r.kind == "call"]
+    return Loop(sorted(loops, key=lambda w: w.first_at), rows, calls, {
+        "处置率": _ratio(sum(r.done_at is not None for r in rows), len(rows)),
+        "按期办理率": _ratio(sum(r.done_at is not None and not r.overdue for r in rows), len(rows)),
+        "叫应应答率": _ratio(sum(c.answered_at is not None for c in calls), len(calls)),
+    })
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _broadcasts(conn: Connection, messages) -> list[BroadcastRow]:
+    """Every CAP message with its outbox rows (key ``<identifier>/<channel>…``) by channel → status."""
+    rows = []
+    for m in messages:
+        sent = conn.execute(select(outbox.c.channel, outbox.c.status)
+                            .where(outbox.c.idempotency_key.like(f"{m.identifier}/%"))).all()
+        rows.append(BroadcastRow(m.identifier, m.kind, m.level, m.sent_at, {c: s for c, s in sorted(sent)}))
+    return rows
+
+
+def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLevel], list[PointMark]]:
+    """Every town and every hazard / waterlogging point, with the highest level of itself and (towns) its points."""
+    from warn.cycle.rain import zone_layer
+
+    spec, towns = zone_layer(settings, "towns")
+    zone_level = {str(z): item_levels.get(str(z), 0) for z in towns[spec.id_field]}
+    points = []
+    for layer_name in POINT_LAYERS:
+        if layer_name not in settings.layers:
+            continue
+        pspec, layer = zone_layer(settings, layer_name)
+        for record in layer.to_dict("records"):
+            point_id = str(record[pspec.id_field])
+            level = item_levels.get(point_id, 0)
+            points.append(PointMark(point_id, str(record.get(pspec.name_field, point_id)), layer_name, level))
+            town = str(record.get("town_code", ""))
+            if town in zone_level:
+                zone_level[town] = max(zone_level[town], level)
+    zones = [ZoneLevel(str(z), str(name), zone_level[str(z)])
+             for z, name in zip(towns[spec.id_field], towns.get(spec.name_field, towns[spec.id_field]), strict=True)]
+    return zones, points
+
+
+def _levels(conn: Connection, settings: Settings, threads, messages, period: tuple[datetime, datetime]
+            ) -> list[LevelSeries]:
+    """The water-level series of the warned waterlogging points and river gauges, readings of the period."""
+    from warn.cycle.rain import zone_layer
+
+    warned = {t.item_id for t in threads if any(m.thread_id == t.thread_id and m.level > 0 for m in messages)}
+    sensor_of = dict(conn.execute(select(sensors.c.point_id, sensors.c.sensor_id)
+                                  .where(sensors.c.point_id.in_(warned))).all())
+    out = []
+    for layer_name in LEVEL_LAYERS:
+        if layer_name not in settings.layers:
+            continue
+        spec, layer = zone_layer(settings, layer_name)
+        for record in layer.to_dict("records"):
+            point_id = str(record[spec.id_field])
+            if point_id not in sensor_of:
+                continue
+            rows = conn.execute(select(readings).where(and_(
+                readings.c.sensor_id == sensor_of[point_id], readings.c.phenomenon_time >= period[0],
+                readings.c.phenomenon_time <= period[1])).order_by(readings.c.phenomenon_time)).all()
+            out.append(LevelSeries(point_id, str(record.get(spec.name_field, point_id)), sensor_of[point_id],
+                                   rows[0].unit if rows else "m", [r.phenomenon_time for r in rows],
+                                   [float("nan") if r.value is None else r.value for r in rows],
+                                   [r.qc_flag for r in rows], _level_thresholds(record)))
+    return out
+
+
+def _level_thresholds(record: dict[str, Any]) -> dict[str, float]:
+    """A point's thresholds in m: ponding depths (``depth_*_cm``) or a gauge's warning and guaranteed stages."""
+    labels = {"depth_blue_cm": "蓝色 blue", "depth_yellow_cm": "黄色 yellow", "depth_red_cm": "红色 red",
+              "warning_stage_m": "警戒水位 warning stage", "guaranteed_stage_m": "保证水位 guaranteed stage"}
+    return {label: float(record[key]) / (100 if key.endswith("_cm") else 1)
+            for key, label in labels.items() if key in record and not math.isnan(float(record[key]))}
+
+
+def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], cycle_inputs: list[str],
+          notes: list[str]) -> RainSeries | None:
+    """Hourly rain of the period per town from the landslide model's kept rain (module notes); ``None``
+    with a note when the store does not hold it."""
+    import numpy as np
+    import xarray as xr
+
+    from warn.cycle.landslide import STATE_MODEL
+    from warn.cycle.rain import open_location, zone_layer
+    from warn.geo.layers import area_km2
+    from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
+    from warn.modelfiles import load_model_file
+
+    run = next((json.loads(i).get("forecast", {}).get("path") for i in cycle_inputs
+                if json.loads(i).get("forecast", {}).get("path")), None)
+    if run is None:
+        notes.append("无预报资料，未绘雨量过程 / no forecast run in the period: no hyetograph")
+        return None
+    grid = open_location(settings, run)
+    lat, lon = grid["lat"].values, grid["lon"].values
+    state = store.load_state(STATE_MODEL, GridSpec.from_coords(lat, lon).signature)
+    if state is None:
+        notes.append("无逐时雨量存档，未绘雨量过程 / no kept hourly rain: no hyetograph")
+        return None
+    ends = state.arrays["hours_end"]
+    start, end = (np.datetime64(t.replace(tzinfo=None), "s") for t in period)
+    keep = (ends > start) & (ends <= min(end, np.datetime64(state.valid_at.replace(tzinfo=None), "s")))
+    if not keep.any():
+        notes.append("存档逐时雨量未覆盖本时段 / the kept hourly rain does not cover the period: no hyetograph")
+        return None
+    rain = xr.DataArray(state.arrays["hours_mm"][keep].astype(np.float32), dims=("time", "lat", "lon"),
+                        coords={"time": ends[keep], "lat": lat, "lon": lon},
+                        attrs={"units": "mm", "step": "PT1H", "source": STATE_MODEL})
+    spec, towns = zone_layer(settings, "towns")
+    weights = build_weights(towns, lat, lon, id_column=spec.id_field, cache_dir=settings.cache_dir / "weights",
+                            where=f"{spec.path}#{spec.layer}")
+    (mean,) = zonal_mean_max(rain, weights, want=("mean",))
+    area = area_km2(towns).to_numpy()
+    values = mean.transpose("time", "zone").values.astype(float)
+    worst = int(np.nanargmax(np.nansum(values, axis=0)))
+    district = np.nansum(values * area, axis=1) / area.sum()
+    params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
+    thresholds = {f"{c.level.zh} {c.level.colour} ≥{c.depth_mm:g} mm/{c.window / timedelta(hours=1):g} h":
+                  c.depth_mm / (c.window / timedelta(hours=1)) for c in sorted(params.signal, key=lambda c: c.level)}
+    notes.append("雨量为各时次预报（模式所用逐时雨量），非雨量站实测 / rain: the hourly rain the cycles used (each hour "
+                 "from the forecast run that covered it), not gauge observations")
+    names = towns[spec.name_field] if spec.name_field in towns else towns[spec.id_field]
+    return RainSeries(
+        times=[datetime.fromisoformat(str(t)[:19]).replace(tzinfo=UTC) for t in ends[keep]],
+        worst_zone_id=str(towns[spec.id_field].iloc[worst]), worst_zone_name=str(names.iloc[worst]),
+        worst_mm=[float(v) for v in values[:, worst]], district_mean_mm=[float(v) for v in district],
+        thresholds=thresholds)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a report as text, for every renderer: ``key`` (``timeline``, ``tasks`` …), zh-CN /
+    English title, column heads, rows of cells, and which rows are new since :attr:`Report.highlight_from`."""
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    new: list[bool]
+
+
+def verification_line(report: Report) -> str:
+    """The integrity status, one line: ``✓ 时间线校验通过 …`` or ``✗ 时间线校验失败 …``; the head hash either way."""
+    i = report.integrity
+    if i.ok:
+        return f"✓ 时间线校验通过 / timeline verified: {i.entries} 条 entries, head hash {i.head_hash}"
+    return (f"✗ 时间线校验失败 / timeline verification failed — {i.problem}; 此前 {i.entries} 条完好 / "
+            f"{i.entries} entries before it verified, head hash {i.head_hash}")
+
+
+def facts(report: Report) -> list[tuple[str, str]]:
+    """The header: (label, value) pairs — incident, hazard, area, period, due, highest level, response, rendered."""
+    head = report.incident
+    changes = "; ".join(f"{report.local(c.at)} {c.from_mode} → {c.to_mode}"
+                        f"{f'（{_RESPONSE_ZH[c.response_level]}）' if c.response_level else ''}，"
+                        f"{c.decided_by} 决定 decided ({c.rule_id})" for c in head.mode_changes)
+    rows = [("事件 Incident", head.incident_id), ("灾种 Hazard", f"{head.hazard_zh} {head.hazard}"),
+            ("影响范围 Area", "、".join(head.area) or "—"),
+            ("开启 / 关闭 Opened / closed", f"{report.local(head.opened_at)} / {report.local(head.closed_at)}"),
+            ("报告时段 Period", f"{report.local(report.period[0])} — {report.local(report.period[1])}")]
+    if report.highlight_from is not None:
+        rows.append(("上次报告以来 New since", report.local(report.highlight_from)))
+    rows += [("本报告时限 Due", report.local(report.due_at)),
+             ("最高预警等级 Highest level", level_label(head.highest_level)),
+             ("响应与平急转换 Response and mode changes", changes or "—"),
+             ("生成时间 Rendered", f"{report.local(report.rendered_at)} ({report.timezone})")]
+    return rows
+
+
+def tables(report: Report) -> list[Table]:
+    """The report's tables in order: zones warned, water levels, loop (warnings, tasks, calls, figures),
+    broadcasts, timeline."""
+    since = report.highlight_from
+    loop = report.loop
+
+    def new(moment: datetime | None) -> bool:
+        return since is not None and moment is not None and moment > since
+
+    out = [Table("zones", "预警区域与点位 Zones and points warned", ["编号 id", "名称 name", "最高等级 highest level"],
+                 [[z.zone_id, z.name, level_label(z.level)] for z in report.zones if z.level > 0]
+                 + [[p.point_id, p.name, level_label(p.level)] for p in report.points if p.level > 0],
+                 [False] * (sum(z.level > 0 for z in report.zones) + sum(p.level > 0 for p in report.points)))]
+    out.append(Table("levels", "水位 Water levels", ["点位 point", "传感器 sensor", "最高 max", "阈值 thresholds",
+                                                     "质控标记 QC-flagged"],
+                     [[f"{s.point_id} {s.name}", s.sensor_id, _max_value(s),
+                       ", ".join(f"{k} {v:g} {s.unit}" for k, v in s.thresholds.items()),
+                       str(sum(f != "good" for f in s.flags))] for s in report.levels], [False] * len(report.levels)))
+    out.append(Table("warnings", "预警闭环 Warning loop", ["预警 thread", "最高 level", "首发 first",
+                                                          "→ 签收 ack", "→ 首次处置 first action", "→ 解除 closed"],
+                     [[w.thread_id, level_label(w.level), report.local(w.first_at),
+                       minutes_between(w.first_at, w.acked_at), minutes_between(w.first_at, w.first_action_at),
+                       minutes_between(w.first_at, w.closed_at)] for w in loop.warnings],
+                     [new(w.first_at) for w in loop.warnings]))
+    out.append(Table("tasks", "任务 Tasks", ["任务 task", "责任 owner", "时限 due", "完成 done", "状态 status",
+                                            "超期 overdue", "升级 escalated"],
+                     [[t.summary, t.owner, report.local(t.due_at), report.local(t.done_at), t.status,
+                       "是 yes" if t.overdue else "", "是 yes" if t.escalated else ""] for t in loop.tasks],
+                     [new(t.done_at) or new(t.due_at) for t in loop.tasks]))
+    out.append(Table("calls", "叫应 Calls", ["对象 addressee", "发起 asked", "应答人 answered by", "应答 answered",
+                                            "升级 escalations"],
+                     [[c.addressee, report.local(c.created_at), c.answered_by or "未应答 unanswered",
+                       report.local(c.answered_at), str(c.escalations)] for c in loop.calls],
+                     [new(c.created_at) for c in loop.calls]))
+    out.append(Table("figures", "指标 Figures", ["指标 figure", "值 value"],
+                     [[name, percent(value)] for name, value in loop.figures.items()], [False] * len(loop.figures)))
+    out.append(Table("broadcasts", "发布 Broadcasts (CAP)", ["标识 identifier", "类型 type", "等级 level",
+                                                             "时间 sent", "渠道 channels"],
+                     [[b.identifier, b.msg_type, level_label(b.level), report.local(b.sent_at),
+                       ", ".join(f"{c}: {s}" for c, s in b.channels.items()) or "—"] for b in report.broadcasts],
+                     [new(b.sent_at) for b in report.broadcasts]))
+    out.append(Table("timeline", "时间线 Timeline", ["序号 seq", "时间 time", "操作者 actor", "角色 role",
+                                                    "单位 org unit", "类型 kind", "摘要 summary"],
+                     [[str(e.seq), report.local(e.occurred_at), e.actor, e.role, e.org_unit, e.kind, e.summary]
+                      for e in report.timeline], [new(e.occurred_at) for e in report.timeline]))
+    return out
+
+
+#: Response level → zh-CN name.
+_RESPONSE_ZH = {1: "四级响应 IV", 2: "三级响应 III", 3: "二级响应 II", 4: "一级响应 I"}
+
+
+def _max_value(series: LevelSeries) -> str:
+    """The highest good reading, ``1.23 m`` (``—`` when there is none)."""
+    good = [v for v, f in zip(series.values, series.flags, strict=True) if f == "good" and not math.isnan(v)]
+    return f"{max(good):.2f} {series.unit}" if good else "—"

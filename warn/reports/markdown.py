@@ -1,0 +1,44 @@
+"""Markdown 报告 / the incident report as Markdown, for pasting into 渝快政 or an e-mail.
+
+The first line is the timeline's integrity (a failed verification first of all), then the
+header and the tables of :func:`warn.reports.content.tables`; no images (say so once).
+"""
+
+from __future__ import annotations
+
+from warn.reports.content import Report, facts, tables, verification_line
+
+#: Marks a row new since the previous report (续报).
+NEW = "🆕"
+
+
+def render(report: Report) -> str:
+    """The report as Markdown text (zh-CN first, then English)."""
+    lines = [f"**{verification_line(report)}**", "", f"# {report.title}", ""]
+    lines += [f"- **{label}**: {_cell(value)}" for label, value in facts(report)]
+    if report.rain is not None:
+        r = report.rain
+        lines += ["", "## 雨量 Rainfall", "",
+                  (f"- 最大雨量区域 worst zone: {r.worst_zone_name} ({r.worst_zone_id}), "
+                   f"时段累计 total {sum(r.worst_mm):.1f} mm, 最大小时雨量 max 1 h {max(r.worst_mm):.1f} mm"),
+                  (f"- 全区平均 district mean: 累计 total {sum(r.district_mean_mm):.1f} mm, "
+                   f"最大小时雨量 max 1 h {max(r.district_mean_mm):.1f} mm")]
+    for table in tables(report):
+        lines += ["", f"## {table.title}", ""]
+        if not table.rows:
+            lines.append("无 none")
+            continue
+        mark = any(table.new)
+        columns = ([NEW] if mark else []) + table.columns
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(([NEW if new else ""] if mark else []) + [_cell(c) for c in row]) + " |"
+                  for row, new in zip(table.rows, table.new, strict=True)]
+    lines += ["", "## 说明 Notes", ""] + [f"- {note}" for note in report.notes]
+    lines += ["- 地图与图表见 HTML / PDF 版 / the map and plots are in the HTML and PDF versions", "",
+              verification_line(report), ""]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text safe in a table cell: no pipes, no line breaks."""
+    return text.replace("|", "\\|").replace("\n", " ")
