@@ -162,8 +162,8 @@ def _overdue(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
     table = Table(title=say(lang, f"逾期任务 {len(view.overdue_tasks)}", f"overdue tasks {len(view.overdue_tasks)}"),
                   title_justify="left", title_style="bold red")
     table.add_column(say(lang, "逾期", "overdue"), style="bold red", no_wrap=True)
-    table.add_column(say(lang, "责任岗位", "owner"), no_wrap=True)
-    table.add_column(say(lang, "任务", "task"), no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column(say(lang, "责任岗位", "owner"), no_wrap=True, overflow="ellipsis", max_width=20)
+    table.add_column(say(lang, "任务", "task"))  # wraps: a no-wrap column here squeezes the first one out at 80 columns
     for task in view.overdue_tasks[:SHOWN]:
         table.add_row(age_text(task.overdue_s, lang), f"{task.org_unit}.{task.owner_role}", task.summary)
     return [table, *_more(len(view.overdue_tasks), lang)]
