@@ -88,6 +88,18 @@ def test_a_refused_manual_warning_is_not_issued(setup):
     assert state.threads == {}
 
 
+def test_a_manual_warning_that_would_change_nothing_records_nothing(setup):
+    """The model set the item's level at this very time: the hand-issued warning is not recorded."""
+    model = crossing("DEMO-T03", Level.NONE, Level.YELLOW, minutes(0), hazard=Hazard.RAINSTORM,
+                     item_kind=ItemKind.ZONE, town="DEMO-T03")
+    state, _ = plan(State(), [model], minutes(0), setup=setup)
+    by_hand = crossing("DEMO-T03", Level.YELLOW, Level.RED, minutes(0), hazard=Hazard.RAINSTORM,
+                       item_kind=ItemKind.ZONE, town="DEMO-T03")
+    after, actions = plan(state, [ManualWarning(by_hand, "演示指挥长01", Role.COMMANDER, "district.500112", None)],
+                          minutes(0), setup=setup)
+    assert actions == () and after.threads == state.threads
+
+
 def test_authority_follows_the_roster(setup):
     who = Authority(setup.roster, "500112", minutes(0))
     town_leader = Post(OrgUnit(OrgLevel.TOWN, "DEMO-T03"), Role.TOWN_LEADER)

@@ -426,13 +426,13 @@ def broadcast(
         current = thread.level if thread is not None and thread.active else Level.NONE
         if current == to_level:
             act.refuse(f"{zone} 的{kind.zh}预警已是{to_level.zh}", f"{zone}'s {kind} warning is already {to_level.colour}")
+        if thread is not None and thread.active and thread.as_of >= act.at:
+            act.refuse(f"{zone} 的{kind.zh}预警在此刻已由模型更新，请稍后再发",
+                       f"{zone}'s {kind} warning was updated by the model at this time; issue it a moment later")
         crossing = LevelCrossing(hazard=kind, item_id=zone, item_kind=item, town=None if item is ItemKind.DISTRICT else zone, from_level=current,
                                  to_level=to_level, at=act.at, drivers=("manual",), reason=text)
         act.plan(ManualWarning(crossing=crossing, by=act.person, role=verdict.post.role,
                                org_unit=str(verdict.post.org), approver=approver))
-        if approver is None and act.store.timeline.entries(since=act.at)[-1].kind != "broadcast":
-            act.refuse("已记录，但预警未变（模型在此刻已给出该项等级）",
-                       "recorded, but the warning did not change (the model set this item's level at this time)")
         if approver is None:
             act.done(f"已发布 {zone} {kind.zh}{to_level.zh}预警", f"{kind} warning {to_level.colour} issued for {zone}")
         else:

@@ -290,6 +290,8 @@ class _Work:
         request = f"manual/{crossing.hazard}/{crossing.item_id}/{crossing.at.isoformat()}"
         what = f"{crossing.hazard.zh}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
         if event.approver is None:
+            if apply_crossing(self.threads.get(thread_key(crossing.hazard, crossing.item_id)), crossing)[1] is None:
+                return  # it would change nothing: nothing is recorded
             self._manual_record(request, "WARN-MANUAL", crossing, event.by, event.role, None, crossing.at,
                                 f"{event.by} 人工发布{what}", event.org_unit)
             self.crossing(crossing)
