@@ -42,7 +42,7 @@ def demo(
     from warn.cli.drill import open_drill
     from warn.config import load_settings
     from warn.cycle.replay import replay
-    from warn.reports.summary import summary
+    from warn.reports.summary import all_clear, summary
 
     out_console = console()
     try:
@@ -66,7 +66,7 @@ def demo(
             _, every, step = TAIL
             rest = replay(drill.service, drill.clock, storm_end + step, world.end, every=every, step=step,
                           before=drill.step, on_cycle=lambda r: _line(progress, r),
-                          stop=lambda t: _all_clear(drill.store))
+                          stop=lambda t: all_clear(drill.store))
             drill.service.dispatch(drill.clock())
             reports = _final_reports(drill, folder / "reports")
             result = summary(drill.store, drill.clock(), report=reports)
@@ -87,14 +87,11 @@ def demo(
 
 def _final_reports(drill, folder: Path) -> dict[str, str]:
     """The final report (终报, HTML) of every incident of the drill, by incident id → file path."""
-    from sqlalchemy import select
-
     from warn.reports.content import build
     from warn.reports.formats import FORMATS
-    from warn.store.schema import incidents
+    from warn.reports.summary import incident_ids
 
-    with drill.store.engine.connect() as conn:
-        ids = conn.execute(select(incidents.c.incident_id).order_by(incidents.c.opened_at)).scalars().all()
+    ids = incident_ids(drill.store)
     folder.mkdir(parents=True, exist_ok=True)
     settings = drill.service.settings
     paths = {}
@@ -111,20 +108,3 @@ def _line(outputs, report) -> None:
         return
     outputs[0].print(f"{report.at:%m-%d %H:%M}Z  等级变化 crossings {len(report.crossings):3d}  "
                      f"消息 messages {len(report.messages):3d}  数据告警 notices {len(report.notices)}")
-
-
-def _all_clear(store) -> bool:
-    """Every warning cleared, every incident closed, the centre back in peacetime."""
-    from sqlalchemy import func, select
-
-    from warn.store.schema import incidents, mode_changes, warnings
-
-    with store.engine.connect() as conn:
-        active = conn.execute(select(func.count()).select_from(warnings).where(warnings.c.status != "cleared")
-                              ).scalar_one()
-        open_ = conn.execute(select(func.count()).select_from(incidents).where(incidents.c.closed_at.is_(None))
-                             ).scalar_one()
-        mode = conn.execute(select(mode_changes.c.to_mode).where(mode_changes.c.decided_by.is_not(None))
-                            .order_by(mode_changes.c.id.desc()).limit(1)).scalar()
-        raised = conn.execute(select(func.count()).select_from(warnings)).scalar_one()
-    return raised > 0 and active == 0 and open_ == 0 and mode in (None, "peacetime")

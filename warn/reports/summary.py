@@ -4,6 +4,7 @@
 with the keys ``warnings``, ``cap_messages``, ``tasks``, ``acks``, ``mode_changes``,
 ``notices`` and ``report``. Every figure is counted from the store's tables at the time
 ``now``; every CAP message is validated again against the official schemas.
+:func:`all_clear` says when a drill may stop; :func:`incident_ids` lists what to report on.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from warn.broadcast.cap import validate
 from warn.store import Store
-from warn.store.schema import ack_requests, mode_changes, tasks, timeline, warning_messages, warnings
+from warn.store.schema import ack_requests, incidents, mode_changes, tasks, timeline, warning_messages, warnings
 from warn.vocab import Level
 
 
@@ -89,3 +90,22 @@ def _response(level: int) -> str | None:
     from warn.command.model import ResponseLevel
 
     return ResponseLevel(level).name if level else None
+
+
+def incident_ids(store: Store) -> list[str]:
+    """Every incident's id, in the order they opened."""
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(incidents.c.incident_id).order_by(incidents.c.opened_at)).scalars())
+
+
+def all_clear(store: Store) -> bool:
+    """Every warning cleared, every incident closed, the centre back in peacetime."""
+    with store.engine.connect() as conn:
+        active = conn.execute(select(func.count()).select_from(warnings).where(warnings.c.status != "cleared")
+                              ).scalar_one()
+        open_ = conn.execute(select(func.count()).select_from(incidents).where(incidents.c.closed_at.is_(None))
+                             ).scalar_one()
+        mode = conn.execute(select(mode_changes.c.to_mode).where(mode_changes.c.decided_by.is_not(None))
+                            .order_by(mode_changes.c.id.desc()).limit(1)).scalar()
+        raised = conn.execute(select(func.count()).select_from(warnings)).scalar_one()
+    return raised > 0 and active == 0 and open_ == 0 and mode in (None, "peacetime")
