@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from warn.config import load_settings
 from warn.cycle import open_ingester, poll_feed
 from warn.cycle.flood import score_flood
-from warn.cycle.rain import zone_layer
+from warn.geo.layers import zone_layer
 from warn.rainarray import make_rain
 from warn.sim.levels import Freeze, Spike
 from warn.sim.sensorthings import SensorThingsServer

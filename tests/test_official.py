@@ -20,7 +20,7 @@ from warn.command.model import Hazard
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
 from warn.cycle.inputs import Sources
-from warn.cycle.rain import zone_layer
+from warn.geo.layers import zone_layer
 from warn.errors import SourceError
 from warn.sim.demo import OFFICIAL_TOWNS, Published, official_message
 from warn.sim.feedserver import FeedServer

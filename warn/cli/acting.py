@@ -410,7 +410,7 @@ def broadcast(
     from warn.command.model import Hazard, ItemKind, LevelCrossing, ManualWarning
     from warn.command.warnings import thread_key
     from warn.cycle.command import load_state
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
     from warn.vocab import Level
 
     with _acting(config, store, person, at, lang) as act:

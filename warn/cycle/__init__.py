@@ -15,7 +15,8 @@ waterlogging, turn level changes into crossings, plan, execute and publish, reco
 
 from warn.cycle.command import advance, execute, load_state, run_command, save_state, submit
 from warn.cycle.inputs import Sources, fetch_due, open_sources, pull
-from warn.cycle.rain import fetch_run, open_location, score_rain, zone_layer
+from warn.cycle.rain import fetch_run, open_location, score_rain
+from warn.geo.layers import zone_layer
 from warn.cycle.warning_cycle import CycleReport, cycle_key, run
 from warn.cycle.sensors import (
            Ingester,

@@ -97,7 +97,7 @@ class _Layers:
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         if name not in self.loaded:
-            from warn.cycle.rain import zone_layer
+            from warn.geo.layers import zone_layer
 
             self.loaded[name] = zone_layer(self.settings, name)[1] if name in self.settings.layers else None
         return self.loaded[name]

@@ -28,7 +28,8 @@ import xarray as xr
 
 from warn.config import Settings
 from warn.cycle.memory import remember
-from warn.cycle.rain import as_hourly, issued_at, zone_layer
+from warn.cycle.rain import as_hourly, issued_at
+from warn.geo.layers import zone_layer
 from warn.geo.cells import cell_series
 from warn.modelfiles import load_model_file
 from warn.risk import flood

@@ -125,7 +125,7 @@ def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
     """Each official source's URL, how its messages are read (the towns' representative points), its getter."""
     if not settings.official:
         return {}
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
 
     spec_, towns = zone_layer(settings, "towns")
     zones = dict(zip(towns[spec_.id_field].astype(str), towns.geometry.representative_point(), strict=True))

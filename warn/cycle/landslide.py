@@ -33,7 +33,8 @@ import xarray as xr
 
 from warn.config import Settings
 from warn.cycle.memory import remember
-from warn.cycle.rain import as_hourly, issued_at, zone_layer
+from warn.cycle.rain import as_hourly, issued_at
+from warn.geo.layers import zone_layer
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
 from warn.geo.weights import GridSpec, build_weights, zonal_mean_max

@@ -15,9 +15,9 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 
-from warn.config import LayerSpec, Settings, fill
+from warn.config import Settings, fill
 from warn.errors import ConfigError, Problem
-from warn.geo.layers import load_layer
+from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainstormFile, load_model_file
 from warn.rainarray import check_coverage, reaccumulate, step_of
@@ -65,16 +65,6 @@ def open_location(settings: Settings, location: str, *, var: str | None = None) 
     literal = location.replace("{", "{{").replace("}", "}}")  # a URL, not a template
     fetched = ForecastSource(literal, directory=settings.cache_dir / "forecasts" / "adhoc").fetch(datetime.now())
     return open_forecast(fetched.path, var=var, source=location)
-
-
-def zone_layer(settings: Settings, name: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
-    """The configured zone layer ``name``, loaded and validated, in WGS84."""
-    try:
-        spec = settings.layers[name]
-    except KeyError:
-        raise ConfigError(Problem("config.yaml", "layers", f"a layer among {', '.join(settings.layers)}",
-                                  repr(name))) from None
-    return spec, load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
 
 
 def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset:

@@ -432,7 +432,7 @@ def _place(item: _Item, places: Mapping[tuple[str, str], dict[str, Any]]) -> tup
 
 def _places(settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
     """Records of the towns and the point layers by (layer, id)."""
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
 
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for name in ("towns", *_POINT_LAYERS.values()):

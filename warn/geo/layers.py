@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +35,9 @@ from pyproj.exceptions import CRSError
 
 from warn.errors import ConfigError, Problem
 from warn.geo.gcj02 import gcj02_geometry_to_wgs84
+
+if TYPE_CHECKING:
+    from warn.config import LayerSpec, Settings
 
 #: The CRS every loaded layer is returned in.
 WGS84 = "EPSG:4326"
@@ -270,3 +274,13 @@ def layer_hash(path: Path, layer: str | None) -> str:
             digest.update(block)
     digest.update(b"\0" + (layer or "").encode("utf-8"))
     return digest.hexdigest()
+
+
+def zone_layer(settings: Settings, name: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
+    """The configured zone layer ``name``, loaded and validated, in WGS84."""
+    try:
+        spec = settings.layers[name]
+    except KeyError:
+        raise ConfigError(Problem("config.yaml", "layers", f"a layer among {', '.join(settings.layers)}",
+                                  repr(name))) from None
+    return spec, load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)

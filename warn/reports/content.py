@@ -485,7 +485,7 @@ def _broadcasts(conn: Connection, messages) -> list[BroadcastRow]:
 
 def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLevel], list[PointMark]]:
     """Every town and every hazard / waterlogging point, with the highest level of itself and (towns) its points."""
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
 
     spec, towns = zone_layer(settings, "towns")
     zone_level = {str(z): item_levels.get(str(z), 0) for z in towns[spec.id_field]}
@@ -509,7 +509,7 @@ def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLeve
 def _levels(conn: Connection, settings: Settings, threads, messages, period: tuple[datetime, datetime]
             ) -> list[LevelSeries]:
     """The water-level series of the warned waterlogging points and river gauges, readings of the period."""
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
 
     warned = {t.item_id for t in threads if any(m.thread_id == t.thread_id and m.level > 0 for m in messages)}
     sensor_of = dict(conn.execute(select(sensors.c.point_id, sensors.c.sensor_id)
@@ -549,7 +549,8 @@ def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], c
     import xarray as xr
 
     from warn.cycle.landslide import STATE_MODEL
-    from warn.cycle.rain import open_location, zone_layer
+    from warn.cycle.rain import open_location
+    from warn.geo.layers import zone_layer
     from warn.geo.layers import area_km2
     from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
     from warn.modelfiles import load_model_file

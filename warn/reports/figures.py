@@ -290,7 +290,7 @@ def render_all(report: Report, settings: Settings) -> dict[str, bytes]:
     Reads the ``towns``, ``hazard_points`` and ``waterlogging_points`` layers of ``settings``
     for the geometry; levels, series and thresholds come from ``report``.
     """
-    from warn.cycle.rain import zone_layer
+    from warn.geo.layers import zone_layer
 
     spec, towns = zone_layer(settings, "towns")
     positions: dict[tuple[str, str], tuple[float, float]] = {}

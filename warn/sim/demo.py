@@ -35,7 +35,7 @@ import xarray as xr
 from warn.broadcast.cap import CapWarning, MsgType, Reference, ResponseType, Status, identifier_for, outline, produce
 from warn.command.model import Hazard
 from warn.config import Settings
-from warn.cycle.rain import zone_layer
+from warn.geo.layers import zone_layer
 from warn.errors import Problem, WarnError
 from warn.sim.feedserver import FeedServer
 from warn.sim.levels import Freeze, Spike
