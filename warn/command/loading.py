@@ -59,7 +59,7 @@ def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook,
     sorted by file name; all problems at once."""
     if not folder.is_dir():
         raise ConfigError(Problem(str(folder), "", "a folder of playbook files (*.yaml)", "no such folder"))
-    playbooks, problems = [], []
+    playbooks, problems = list[Playbook](), list[Problem]()
     for path in sorted(folder.glob("*.yaml")):
         if skip is not None and path.resolve() == skip.resolve():
             continue
@@ -97,7 +97,7 @@ def load_roster(path: Path) -> Roster:
 
 def load_setup(spec: CommandSpec, district: str) -> Setup:
     """The planner's setup from the ``command:`` section of config.yaml (paths already resolved)."""
-    problems = []
+    problems: list[Problem] = []
     try:
         playbooks = load_playbooks(spec.playbooks, skip=spec.roster)
     except ConfigError as err:
@@ -147,7 +147,7 @@ def coverage(playbooks: tuple[Playbook, ...], roster: Roster, folder: Path, rost
     return problems
 
 
-def _name_step(problem: Problem, data: dict) -> Problem:
+def _name_step(problem: Problem, data: dict[str, Any]) -> Problem:
     """Name a step by its id in a key path: ``phases.respond.2.owner`` → ``phases.respond.evacuate.owner``."""
     parts = problem.key.split(".")
     if len(parts) >= 3 and parts[0] == "phases" and parts[1] in PHASES and parts[2].isdigit():

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from warn.command import acks, mode, reports
 from warn.command.acks import AckRequest
@@ -345,9 +346,10 @@ class _Work:
     def _clear(self, slot: str, thread: WarningThread) -> None:
         self.threads[slot] = thread
         at = thread.cleared_at
+        assert at is not None, "only a cleared thread is cleared"
         incident = self.incidents[thread.hazard]
         summary = f"{thread.hazard.zh}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
-        common = dict(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
+        common = _ActionFields(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
         self.emit([
             RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
                            org_unit=self._unit(thread), entry=TimelineKind.WARNING, summary=summary,
@@ -424,7 +426,7 @@ class _Work:
             hazard=thread.hazard.zh, level=thread.level.colour, level_zh=thread.level.zh,
             drivers="、".join(thread.drivers) or "—", **{k: str(v) for k, v in thread.attributes}))
         targets = tuple(p.resolve(context) for p in (step.owner, *step.escalate))
-        common = dict(at=at, incident=run.incident, rule_id="PB-STEP",
+        common = _ActionFields(at=at, incident=run.incident, rule_id="PB-STEP",
                       label=label("PB-STEP", f"{playbook.id}.{step.phase}.{step.id}"))
         owner = targets[0]
         if step.action is StepAction.NOTIFY:
@@ -432,6 +434,7 @@ class _Work:
             self.emit([Notify(key=key, **common, to=assignee, text=text)])
             owner = assignee.post
         elif step.action is StepAction.TASK:
+            assert step.within is not None, "a task step gives within (checked on load)"
             assignee = self._assign(key, targets, at, run.incident)
             self.emit([CreateTask(key=key, **common, task=key, owner=assignee, text=text, due=at + step.within)])
             owner = assignee.post
@@ -439,6 +442,7 @@ class _Work:
                 self._ask(f"{key}/handoff", AckKind.TASK, run.incident, text,
                           targets[targets.index(owner):] if owner in targets else (owner,), step.ack, at)
         elif step.action is StepAction.ACK_REQUEST:
+            assert step.ack is not None, "an ack_request step gives ack (checked on load)"
             self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at)
         elif step.action is StepAction.BROADCAST:
             broadcast = Broadcast(key=key, **common, thread=thread.id, version=thread.version,
@@ -447,6 +451,7 @@ class _Work:
             if step.approval is None:
                 self.emit([broadcast])
             else:
+                assert step.ack is not None, "a step that needs approval gives ack (checked on load)"
                 approver = step.approval.resolve(context)
                 self.approvals[f"{key}/approval"] = broadcast
                 self._ask(f"{key}/approval", AckKind.APPROVAL, run.incident, text,
@@ -465,7 +470,7 @@ class _Work:
                      "level": int(thread.level)},
         )])
 
-    def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str) -> Assignee:
+    def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str | None) -> Assignee:
         """The first post of ``targets`` with somebody on duty (the commander when none has),
         recording every unfilled post passed over."""
         roster = self.setup.roster
@@ -511,7 +516,7 @@ class _Work:
         for report in due:
             owner = self._assign(report.key, chain, report.created, None)
             text = f"{report.title}：据时间线核对并报送（第 {self.reports.period} 次战时）"
-            common = dict(at=report.created, incident=None, rule_id=report.rule_id,
+            common = _ActionFields(at=report.created, incident=None, rule_id=report.rule_id,
                           label=label(report.rule_id, f"w{self.reports.period} #{report.number}"))
             self.emit([
                 CreateTask(key=report.key, **common, task=report.key, owner=owner, text=text, due=report.due),
@@ -529,7 +534,16 @@ class _Work:
         return f"town.{thread.town}" if thread.town else f"district.{thread.item_id}"
 
 
-class _Fields(dict):
+class _ActionFields(TypedDict):
+    """The fields every :class:`Action` carries beside its key, shared by the actions of one decision."""
+
+    at: datetime
+    incident: str | None
+    rule_id: str
+    label: str
+
+
+class _Fields(dict[str, str]):
     """Text fields; an attribute the item does not carry reads 未知 (unknown), never breaks a step."""
 
     def __missing__(self, key: str) -> str:

@@ -86,7 +86,8 @@ def apply_crossing(thread: WarningThread | None, crossing: LevelCrossing) -> tup
     to = crossing.to_level
     attrs = tuple(sorted(crossing.attributes.items()))
     if thread is None or not thread.active:
-        if to < Level.BLUE or (thread is not None and crossing.at <= thread.cleared_at):
+        if to < Level.BLUE or (thread is not None and thread.cleared_at is not None
+                               and crossing.at <= thread.cleared_at):
             return thread, None
         new = WarningThread(
             id=f"{thread_key(crossing.hazard, crossing.item_id)}:{crossing.at.strftime('%Y%m%dT%H%MZ')}",

@@ -444,7 +444,7 @@ def _point_dim(rain: xr.DataArray) -> str:
     others = [d for d in rain.dims if d != "time"]
     if "time" not in rain.dims or len(others) != 1:
         raise ValueError(f"rain: expected dims (time, <point>), got {rain.dims}")
-    return others[0]
+    return str(others[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -577,7 +577,8 @@ def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence
         return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None, nan)
     depth = latest * 100.0
     rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings) * 100.0
-    minutes = tuple(float(m) for m in _minutes_to(depth, rate, thresholds))
+    to_blue, to_yellow, to_red = (float(m) for m in _minutes_to(depth, rate, thresholds))
+    minutes = (to_blue, to_yellow, to_red)
     reached = int(np.searchsorted(thresholds, depth, side="right"))
     level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
     next_level = DEPTH_LEVELS[reached] if reached < len(DEPTH_LEVELS) else None

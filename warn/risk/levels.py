@@ -221,7 +221,7 @@ class LevelMemory:
         return memory
 
 
-def level_of(score: np.ndarray | float, boundaries: Sequence[float]) -> np.ndarray:
+def level_of(score: np.ndarray | float, boundaries: Sequence[float] | np.ndarray) -> np.ndarray:
     """Raw level of each score: the highest level whose boundary the score reaches.
 
     Parameters
@@ -356,7 +356,8 @@ def _to_datetime64(value: object) -> np.datetime64:
         if value.tzinfo is None:
             raise ValueError(f"expected a timezone-aware time, got naive {value.isoformat()}")
         return np.datetime64(value.astimezone(timezone.utc).replace(tzinfo=None), "s")
-    return np.datetime64(value, "s")
+    # numpy takes a datetime64 (or anything it can read as one) with a unit; its stubs do not say so.
+    return np.datetime64(value, "s")  # type: ignore[call-overload]
 
 
 def _to_datetime(value: np.datetime64) -> datetime | None:

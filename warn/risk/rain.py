@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from warn.errors import Problem, UnknownNameError
 from warn.durations import iso_duration
@@ -32,6 +34,9 @@ from warn.vocab import Level
 
 #: L/(s·ha) per mm/min: 1 mm/min over 1 ha is 10 m³/min = 166.67 L/s.
 Q_PER_MM_PER_MIN = 10_000.0 / 60.0
+
+#: A value that is a scalar, a numpy array or a DataArray, and a function returns the same.
+Values = TypeVar("Values", float, NDArray[np.float64], xr.DataArray)
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ def rainstorm_signal(depths: Mapping[timedelta, xr.DataArray], criteria: Sequenc
     return level.rename("signal_level")
 
 
-def return_period(depth_mm, duration_min: float, formula: StormFormula):
+def return_period(depth_mm: Values, duration_min: float, formula: StormFormula) -> Values:
     """Return period (years) of ``depth_mm`` falling in ``duration_min``.
 
     ``P = 10^((q_obs / (A / (t + b)^n) − 1) / C)``, ``q_obs = 166.67 D / t`` (MODELS.md).
@@ -214,7 +219,7 @@ def return_period(depth_mm, duration_min: float, formula: StormFormula):
     return 10.0 ** ((q_obs / q_unit - 1.0) / formula.C)
 
 
-def design_depth(return_period_yr, duration_min: float, formula: StormFormula):
+def design_depth(return_period_yr: Values, duration_min: float, formula: StormFormula) -> Values:
     """Design rain depth (mm) of a return period and duration; the inverse of :func:`return_period`.
 
     Parameters
