@@ -65,7 +65,7 @@ class Authority:
     at: datetime
 
     def district_post(self, role: Role) -> Post:
-        """The district's post of ``role``."""
+        """Return the district's post of ``role``."""
         return Post(OrgUnit(OrgLevel.DISTRICT, self.district), role)
 
     def holds(self, person: str, post: Post) -> bool:
@@ -73,7 +73,7 @@ class Authority:
         return self.roster.who(post.role, post.org, self.at) == person
 
     def identify(self, person: str | None) -> Verdict:
-        """The person's own post (their first on the roster now), or why they may not act at all."""
+        """Return the person's own post (their first on the roster now), or why they may not act at all."""
         if not person:
             return _no("须用 --as 或 WARN_USER 指明操作人", "say who is acting with --as or WARN_USER")
         posts = self.roster.posts(person, self.at)
@@ -127,8 +127,11 @@ class Authority:
         return Verdict(post), approver
 
     def resolve(self, target: str, org: OrgUnit) -> Post | None:
-        """The post ``target`` names — a post (``town.DEMO-T03.duty_officer``), a role (of ``org``) or a
-        person (their first post) — when somebody is on duty there now; ``None`` otherwise."""
+        """Return the post ``target`` names when somebody is on duty there now; ``None`` otherwise.
+
+        ``target`` is a post (``town.DEMO-T03.duty_officer``), a role (of ``org``) or a person
+        (their first post).
+        """
         parts = target.split(".")
         roles = {r.value for r in Role}
         if len(parts) == 3 and parts[0] in {lv.value for lv in OrgLevel} and parts[2] in roles:
@@ -143,7 +146,7 @@ class Authority:
         return post if self.roster.who(post.role, post.org, self.at) is not None else None
 
     def _overseer(self, person: str) -> Post | None:
-        """The strongest district post of :data:`OVERSEERS` that ``person`` holds now."""
+        """Return the strongest district post of :data:`OVERSEERS` that ``person`` holds now."""
         return next((self.district_post(r) for r in OVERSEERS if self.holds(person, self.district_post(r))), None)
 
 

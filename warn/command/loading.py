@@ -55,8 +55,10 @@ def load_playbook(path: Path) -> Playbook:
 
 
 def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook, ...]:
-    """Every ``*.yaml`` playbook of ``folder`` (but ``skip``, the roster when it lives there),
-    sorted by file name; all problems at once."""
+    """Read every ``*.yaml`` playbook of ``folder``, sorted by file name; all problems at once.
+
+    ``skip`` (the roster, when it lives there) is not a playbook.
+    """
     if not folder.is_dir():
         raise ConfigError(Problem(str(folder), "", "a folder of playbook files (*.yaml)", "no such folder"))
     playbooks, problems = list[Playbook](), list[Problem]()
@@ -96,7 +98,7 @@ def load_roster(path: Path) -> Roster:
 
 
 def load_setup(spec: CommandSpec, district: str) -> Setup:
-    """The planner's setup from the ``command:`` section of config.yaml (paths already resolved)."""
+    """Build the planner's setup from the ``command:`` section of config.yaml (paths already resolved)."""
     problems: list[Problem] = []
     try:
         playbooks = load_playbooks(spec.playbooks, skip=spec.roster)

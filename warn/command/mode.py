@@ -52,8 +52,11 @@ from warn.vocab import Level
 
 @dataclass(frozen=True)
 class ModeRule:
-    """Propose wartime at ``response`` when ``places`` or more towns (the district counts as one
-    place) have an active warning of an item of a kind in ``scope`` at ``level`` or above."""
+    """Propose wartime at ``response`` when enough places are under warning.
+
+    Enough: ``places`` or more towns (the district counts as one place) have an active warning
+    of an item of a kind in ``scope`` at ``level`` or above.
+    """
 
     id: str
     label: str

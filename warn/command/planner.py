@@ -135,8 +135,11 @@ class Run:
 
 @dataclass(frozen=True)
 class State:
-    """Everything the planner remembers between calls (the store keeps it; see the caveats in
-    the package docstring). Treat the mappings as read-only: :func:`plan` returns new ones."""
+    """Everything the planner remembers between calls.
+
+    The store keeps it; see the caveats in the package docstring. Treat the mappings as
+    read-only: :func:`plan` returns new ones.
+    """
 
     threads: Mapping[str, WarningThread] = field(default_factory=dict)
     incidents: Mapping[Hazard, Incident] = field(default_factory=dict)
@@ -349,7 +352,8 @@ class _Work:
         assert at is not None, "only a cleared thread is cleared"
         incident = self.incidents[thread.hazard]
         summary = f"{thread.hazard.zh}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
-        common = _ActionFields(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
+        common = _ActionFields(at=at, incident=incident.id, rule_id="WARN-CLEAR",
+                               label=label("WARN-CLEAR", thread.item_id))
         self.emit([
             RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
                            org_unit=self._unit(thread), entry=TimelineKind.WARNING, summary=summary,
@@ -406,7 +410,8 @@ class _Work:
                 if step.id in emitted:
                     continue
                 base = run.started_at if step.after is None else emitted.get(step.after)
-                if base is None or t < base + step.due or not step.applies(thread.level, self.mode.mode, dict(thread.attributes)):
+                if (base is None or t < base + step.due
+                        or not step.applies(thread.level, self.mode.mode, dict(thread.attributes))):
                     continue
                 at = min(t, max([base + step.due]
                                 + [thread.as_of for c in step.condition if c.subject == "level"]
@@ -471,8 +476,10 @@ class _Work:
         )])
 
     def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str | None) -> Assignee:
-        """The first post of ``targets`` with somebody on duty (the commander when none has),
-        recording every unfilled post passed over."""
+        """Return the first post of ``targets`` with somebody on duty (the commander when none has).
+
+        Every unfilled post passed over is recorded on the timeline.
+        """
         roster = self.setup.roster
         for i, post in enumerate(targets):
             person = roster.who(post.role, post.org, at)
@@ -522,7 +529,8 @@ class _Work:
                 CreateTask(key=report.key, **common, task=report.key, owner=owner, text=text, due=report.due),
                 RecordTimeline(key=f"{report.key}/timeline", **common, actor="warn", role=None,
                                org_unit=str(owner.post.org), entry=TimelineKind.REPORT,
-                               summary=f"{text}，{owner.post}（{owner.person or '无人在岗'}）于 {report.due.isoformat()} 前",
+                               summary=(f"{text}，{owner.post}（{owner.person or '无人在岗'}）"
+                                        f"于 {report.due.isoformat()} 前"),
                                details={"report": report.key, "number": report.number,
                                         "due": report.due.isoformat()}),
             ])

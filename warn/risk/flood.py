@@ -144,7 +144,7 @@ class FloodParams:
                pipe_return_period_yr: ArrayLike | None = None, ponding_area_fraction: ArrayLike | None = None,
                kind: Sequence[str | None] | None = None, depth_thresholds_cm: ArrayLike | None = None,
                known_point: ArrayLike | None = None) -> FloodPoints:
-        """The points of a layer, each missing attribute (None, NaN) filled from this file.
+        """Return the points of a layer, each missing attribute (None, NaN) filled from this file.
 
         Parameters
         ----------
@@ -222,6 +222,7 @@ class FloodPoints:
     known_point: NDArray[np.bool_]
 
     def __post_init__(self) -> None:
+        """Check every attribute of every point (``ValueError`` naming the first bad point)."""
         checks = (
             ("impervious_fraction", self.impervious_fraction, (self.impervious_fraction >= 0)
              & (self.impervious_fraction <= 1), "0–1"),
@@ -238,6 +239,7 @@ class FloodPoints:
                 raise ValueError(f"point {bad[0]}: {name} expected {expected}, got {values[bad[0]]:g}")
 
     def __len__(self) -> int:
+        """Return the number of points."""
         return len(self.formula)
 
     def runoff_coefficient(self, params: FloodParams) -> NDArray[np.float64]:
@@ -253,7 +255,7 @@ class FloodPoints:
 
 def rain_screen(rain: xr.DataArray, points: FloodPoints, *, rain_params: RainstormParams,
                 params: FloodParams) -> xr.Dataset:
-    """The return-period screen on the windows ending at each time (MODELS.md 1.).
+    """Compute the return-period screen on the windows ending at each time (MODELS.md 1.).
 
     ``P*(t) = max_d P(D_d(t))`` over the windows d the step resolves within
     ``screen_max_duration`` and the formula's fitted range, by each point's storm-intensity
@@ -381,7 +383,7 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
 
 def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: FloodPoints, *, rain_params: RainstormParams,
            params: FloodParams) -> xr.Dataset:
-    """The storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
+    """Run the storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
 
     ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = 0.90·f_imp + 0.15·(1 − f_imp)``; ponding depth
     ``h = S / a``; ``x_bucket = clip(h / 300 mm, 0, 1)`` (coefficients and 300 mm from the file).
@@ -391,9 +393,9 @@ def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: FloodPoints, *, rain
     ``D(P_pipe, Δ)``; taken literally the drain per hour depends on the step (Yubei, P_pipe =
     3 a: six 10-min steps drain 6 × 18.2 = 109 mm, one hourly step 53.6 mm), so three hours of
     80 mm/h rain would store ψ × 79 mm at hourly steps and nothing at 10-min steps. The rate here
-    (86.6 mm/h for t_cap = 20 min) equals that rule when Δ = t_cap. What holds exactly (in exact arithmetic; floating point
-    adds ~1e-12 relative): rain that is uniform within each coarse step gives the same storage
-    at every coarse step end whether it is fed at the coarse step or at any step dividing it —
+    (86.6 mm/h for t_cap = 20 min) equals that rule when Δ = t_cap. What holds exactly (in exact
+    arithmetic; floating point adds ~1e-12 relative): rain that is uniform within each coarse step
+    gives the same storage at every coarse step end whether it is fed at the coarse step or at any step dividing it —
     within a step the net inflow ``ψ(r − i_cap)`` is constant, so S is monotone there and the
     clip at 0 acts alike. What does not: rain that varies within a coarse step. Hourly totals
     hide a burst; the bucket then holds at most what the finer series gives (S is the maximum
@@ -542,7 +544,7 @@ class SensorState:
 
 def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence[float], stale: bool,
                 latest_flagged: bool, params: SensorParams) -> SensorState:
-    """The water-level sensor term of one waterlogging point (MODELS.md 3.).
+    """Compute the water-level sensor term of one waterlogging point (MODELS.md 3.).
 
     ``TTT_k = (h_k − h_obs) / r`` for a rising level (r > 0);
     ``x_sensor = 1`` if ``h_obs ≥ h_red``, ``max(h_obs/h_red, 1 − TTT_red/60 min)`` if r > 0,
@@ -784,7 +786,7 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
 
 
 def gauge_drivers(gauge: GaugeState) -> list[Driver]:
-    """A river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
+    """Give a river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
     drivers = [Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level)]
     if gauge.known and 0 < gauge.hours_to_warning < np.inf:
         warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning

@@ -125,7 +125,7 @@ class EventParams:
     cold: Season
 
     def season(self, month: int) -> Season:
-        """The season a calendar month (1–12) belongs to."""
+        """Return the season a calendar month (1–12) belongs to."""
         return self.warm if month in self.warm.months else self.cold
 
 
@@ -251,7 +251,7 @@ class LandslideParams:
     rock: RockParams
 
     def thresholds_for(self, zone_id: str) -> TriggerThresholds:
-        """The trigger thresholds of ``zone_id``: its override, else the default."""
+        """Return the trigger thresholds of ``zone_id``: its override, else the default."""
         return self.zone_trigger.get(zone_id, self.trigger)
 
 
@@ -687,7 +687,7 @@ def zone_level(susceptibility_class: ArrayLike, trigger_level: ArrayLike, *,
 
 
 def apply_floor(level: ArrayLike, official_level: ArrayLike) -> Level | NDArray[np.int8]:
-    """An official bulletin level is a floor: never warn below it.
+    """Apply an official bulletin level as a floor: never warn below it.
 
     Parameters
     ----------
@@ -710,7 +710,7 @@ def apply_floor(level: ArrayLike, official_level: ArrayLike) -> Level | NDArray[
 
 def drivers_for(swi_mm: float, effective_rain_mm: float, *, thresholds: TriggerThresholds,
                 lead: timedelta = timedelta(0)) -> tuple[Driver, Driver]:
-    """The SWI and effective-rainfall drivers of one cell or zone.
+    """Return the SWI and effective-rainfall drivers of one cell or zone.
 
     Parameters
     ----------

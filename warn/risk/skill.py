@@ -80,6 +80,7 @@ class BulletinWindows:
     length: timedelta = timedelta(days=1)
 
     def __post_init__(self) -> None:
+        """Check that the window length is a whole number of seconds > 0."""
         if self.length <= timedelta(0) or self.length.total_seconds() % 1:
             raise ValueError(f"bulletin window length: expected whole seconds > 0, got {self.length}")
 
@@ -336,5 +337,5 @@ def verify(event_zone: np.ndarray, event_time: np.ndarray, warnings: pd.DataFram
 
 
 def _ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator, NaN (undefined) when the denominator is 0."""
+    """Numerator / denominator, NaN (undefined) when the denominator is 0."""
     return float(numerator) / denominator if denominator else float("nan")
