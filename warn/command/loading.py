@@ -61,7 +61,8 @@ def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook,
     """
     if not folder.is_dir():
         raise ConfigError(Problem(str(folder), "", "a folder of playbook files (*.yaml)", "no such folder"))
-    playbooks, problems = list[Playbook](), list[Problem]()
+    playbooks: list[Playbook] = []
+    problems: list[Problem] = []
     for path in sorted(folder.glob("*.yaml")):
         if skip is not None and path.resolve() == skip.resolve():
             continue

@@ -210,7 +210,8 @@ def order(state: ModeState, event: ModeOrder, params: ModeParams) -> tuple[ModeS
                                 "reason": event.reason})]
     if event.to_mode is state.mode and event.response == state.response:
         return state, []
-    pending, actions = state.pending, list[Action]()
+    pending = state.pending
+    actions: list[Action] = []
     if pending is not None:
         same = pending.to_mode is event.to_mode and pending.response == event.response
         why = event.reason if same else f"由直接命令取代 superseded by the order: {event.reason}"
