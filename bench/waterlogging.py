@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     params = hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
-    rain_params = load_model_file("rainstorm", ROOT / "models" / "rainstorm.yaml").params()
+    rain_params = load_model_file("rain", ROOT / "models" / "rain.yaml").params()
 
     print(f"flood score, {STEPS} hourly steps, best of {args.repeat}")
     print(f"{'points':>9} {'screen s':>9} {'bucket s':>9} {'score s':>8} {'total s':>8} {'point-steps/s':>14}")

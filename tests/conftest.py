@@ -22,7 +22,7 @@ def rainstorm_params():
     """The committed rain model's parameters."""
     from warn.modelfiles import load_model_file
 
-    return load_model_file("rainstorm", ROOT / "models" / "rainstorm.yaml").params()
+    return load_model_file("rain", ROOT / "models" / "rain.yaml").params()
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def deployment(tmp_path: Path) -> Path:
         "store": {"url": "sqlite:///var/warn.sqlite"},
         "layers": {"towns": {"path": "geodata/zones.gpkg", "layer": "towns"}},
         "forecasts": {"demo": {"url": "{feed}/run_{issued:%Y%m%d%H}.nc"}},
-        "models": {"rainstorm": "models/rainstorm.yaml", "sensors": "models/sensors.yaml"},
+        "models": {"rain": "models/rain.yaml", "sensors": "models/sensors.yaml"},
         "hazards": {"landslide": {"model": "models/landslide.yaml", "layers": {"zones": "towns"}}},
         "cache_dir": "var/cache",
         "sim": {"feed_dir": "feed", "issued_at": "2026-07-15T00:00:00Z", "source": "demo"},

@@ -62,8 +62,8 @@ CONFIG_CASES = {
     "wrong type": (_set("fast", "forecasts", "demo", "timeout_s"), ["forecasts.demo.timeout_s: expected a valid number", "'fast'"]),
     "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
     "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
-    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among rainstorm, sensors", "did you mean 'rainstorm'"]),
-    "missing model file": (_set("models/nowhere.yaml", "models", "rainstorm"), ["models.rainstorm: expected an existing model file", "nowhere.yaml"]),
+    "unknown model": (_set("models/rain.yaml", "models", "rainn"), ["models.rainn: expected a model among rain, sensors", "did you mean 'rain'"]),
+    "missing model file": (_set("models/nowhere.yaml", "models", "rain"), ["models.rain: expected an existing model file", "nowhere.yaml"]),
     "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
     "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
     "url without run time": (_set("http://127.0.0.1/latest.nc", "forecasts", "demo", "url"), ["forecasts.demo.url: expected a template with the run time"]),
@@ -87,16 +87,16 @@ MODEL_CASES = {
     "unknown level": (_set("purple", "signal", "criteria", 0, "level"), "signal.criteria.0.level: expected 'blue', 'yellow', 'orange' or 'red'"),
     "duplicate level": (_set("red", "signal", "criteria", 0, "level"), "signal: expected one criterion per level"),
     "missing coefficient": (_drop("storm_intensity", "formulas", "yubei", "n"), "storm_intensity.formulas.yubei.n: expected this key"),
-    "wrong model name": (_set("flood", "model"), "model: expected 'rainstorm'"),
+    "wrong model name": (_set("flood", "model"), "model: expected 'rain'"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(MODEL_CASES))
 def test_broken_model_file(deployment, case):
     change, expected = MODEL_CASES[case]
-    edit_yaml(deployment.parent / "models" / "rainstorm.yaml", change)
+    edit_yaml(deployment.parent / "models" / "rain.yaml", change)
     text = messages(deployment)
-    assert "models/rainstorm.yaml: " in text
+    assert "models/rain.yaml: " in text
     assert expected in text
 
 
@@ -129,7 +129,7 @@ def test_layer_with_duplicate_ids(deployment):
 
 def test_every_problem_is_reported_at_once(deployment):
     edit_yaml(deployment, _set("geodata/nowhere.gpkg", "layers", "towns", "path"))
-    edit_yaml(deployment.parent / "models" / "rainstorm.yaml", _set(-1, "signal", "criteria", 0, "depth_mm"))
+    edit_yaml(deployment.parent / "models" / "rain.yaml", _set(-1, "signal", "criteria", 0, "depth_mm"))
     assert len(check_deployment(deployment)) == 2
 
 
@@ -148,7 +148,7 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
     (models / "extra.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "extra.yaml: model: expected a model among landslide, rainstorm, sensors, waterlogging, got 'flod'" in text
+    assert "extra.yaml: model: expected a model among landslide, rain, sensors, waterlogging, got 'flod'" in text
 
 
 def test_sensor_catalogue_and_overrides_are_checked(tmp_path):
@@ -266,7 +266,7 @@ def test_a_role_without_its_layer_fails_naming_the_role(committed_config):
                                                                        "a role of landslide among zones, points"),
     (lambda h: h.update(tsunami={}), "hazards: expected a hazard among"),
     (lambda h: h["waterlogging"].pop("model"), "hazards.waterlogging.model: expected the model file of waterlogging"),
-    (lambda h: h["rainstorm"].update(model="models/rainstorm.yaml"), "hazards.rainstorm.model: expected no model "
+    (lambda h: h["rainstorm"].update(model="models/rain.yaml"), "hazards.rainstorm.model: expected no model "
                                                                      "file"),
 ])
 def test_hazard_sections_are_validated_by_their_hazard(committed_config, change, message):

@@ -51,8 +51,8 @@ def _models(settings: Settings, where: str) -> Iterator[Problem]:
             yield Problem(where, f"models.{name}", "an existing model file", str(path))
             continue
         yield from _collect(lambda: load_model_file(name, path, where=where, key=f"models.{name}"))
-    if "rainstorm" not in settings.models:
-        yield Problem(where, "models.rainstorm", "the rain model file (models/rainstorm.yaml)", "nothing")
+    if "rain" not in settings.models:
+        yield Problem(where, "models.rain", "the rain model file (models/rain.yaml)", "nothing")
     named = {path.resolve() for path in settings.models.values()}
     named |= {entry.model.resolve() for entry in settings.hazards.values() if entry.model is not None}
     folders = {path.resolve().parent for path in settings.models.values() if path.parent.is_dir()}

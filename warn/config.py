@@ -258,7 +258,7 @@ class Settings(Strict):
     store: StoreSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)
     forecasts: dict[str, ForecastSpec] = Field(min_length=1)
-    models: dict[str, Path] = Field(min_length=1, description="shared model files: rainstorm, sensors")
+    models: dict[str, Path] = Field(min_length=1, description="shared model files: rain, sensors")
     hazards: dict[str, HazardEntry] = Field(min_length=1)
     cache_dir: Path
     sensors: SensorsSpec | None = None

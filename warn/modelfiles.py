@@ -1,6 +1,6 @@
 """Schemas of the model parameter files (``models/*.yaml``) and their registry.
 
-Each model file names its model (``model: rainstorm``); the registry maps that name to
+Each model file names its model (``model: rain``); the registry maps that name to
 the schema that validates the file and builds the frozen parameter object the pure
 functions in ``warn.risk`` take. Every number keeps its source in the file.
 """
@@ -72,10 +72,10 @@ class StormIntensity(Strict):
         return self
 
 
-class RainstormFile(Strict):
-    """``models/rainstorm.yaml``."""
+class RainFile(Strict):
+    """``models/rain.yaml``."""
 
-    model: Literal["rainstorm"]
+    model: Literal["rain"]
     version: int = Field(ge=1)
     windows: list[Duration] = Field(min_length=1)
     windows_source: str
@@ -334,7 +334,7 @@ class ModelKind:
 
 
 MODELS: Registry[ModelKind] = Registry("model")
-MODELS.add("rainstorm", ModelKind(RainstormFile))
+MODELS.add("rain", ModelKind(RainFile))
 MODELS.add("sensors", ModelKind(SensorsFile))
 
 
@@ -344,7 +344,7 @@ def load_model_file(name: str, path: Path, *, where: str = "", key: str = "") ->
     Parameters
     ----------
     name
-        Registered model name (``"rainstorm"``).
+        Registered model name (``"rain"``).
     path
         The YAML file.
     where, key
@@ -352,7 +352,7 @@ def load_model_file(name: str, path: Path, *, where: str = "", key: str = "") ->
 
     Returns
     -------
-    The validated file object (e.g. :class:`RainstormFile`); ``.params()`` gives the
+    The validated file object (e.g. :class:`RainFile`); ``.params()`` gives the
     frozen parameters.
 
     Raises

@@ -124,14 +124,15 @@ def test_refusals_change_nothing(store):
     refused(store, "张三", "note", "hello", says="不在值班表上")
     task = query(store, "select task_id from tasks limit 1")[0][0]
     refused(store, "演示镇街负责人03", "assign", task, "--to", DUTY, says="只有区值班员")
-    refused(store, DUTY, "broadcast", "--zone", "NOPE", "--level", "red", "--text", "x", says="无此镇街")
+    refused(store, DUTY, "broadcast", "--hazard", "rainstorm", "--zone", "NOPE", "--level", "red", "--text", "x", says="无此镇街")
     result = warn(store, COMMANDER, "mode", "wartime", "--reason", "no level")
     assert result.exit_code == 2
 
 
 def test_duty_officer_broadcast_waits_for_approval(store):
     messages = query(store, "select count(*) from warning_messages")[0][0]
-    result = warn(store, DUTY, "broadcast", "--zone", "DEMO-T03", "--level", "orange", "--text", "人工橙色暴雨预警")
+    result = warn(store, DUTY, "broadcast", "--hazard", "rainstorm", "--zone", "DEMO-T03", "--level", "orange",
+                  "--text", "人工橙色暴雨预警")
     assert result.exit_code == 0, result.output
     assert MANUAL in result.output
     assert query(store, "select kind, addressee_role from ack_requests where request_id = ?", MANUAL)[0] == (
@@ -149,7 +150,8 @@ def test_duty_officer_broadcast_waits_for_approval(store):
 
 
 def test_rejected_broadcast_is_not_published(store):
-    assert warn(store, DUTY, "broadcast", "--zone", "DEMO-T03", "--level", "red", "--text", "x").exit_code == 0
+    assert warn(store, DUTY, "broadcast", "--hazard", "rainstorm", "--zone", "DEMO-T03", "--level", "red",
+                "--text", "x").exit_code == 0
     result = warn(store, COMMANDER, "reject", MANUAL)
     assert result.exit_code == 0, result.output
     assert query(store, "select count(*) from warnings where item_id = 'DEMO-T03' and hazard = 'rainstorm'"
@@ -158,7 +160,7 @@ def test_rejected_broadcast_is_not_published(store):
 
 
 def test_leader_broadcast_goes_out_at_once(store):
-    result = warn(store, LEADER, "broadcast", "--zone", "DEMO-T05", "--level", "yellow", "--text", "人工黄色预警",
+    result = warn(store, LEADER, "broadcast", "--hazard", "rainstorm", "--zone", "DEMO-T05", "--level", "yellow", "--text", "人工黄色预警",
                   "--lang", "en")
     assert result.exit_code == 0, result.output
     assert query(store, "select level from warnings where item_id = 'DEMO-T05' and hazard = 'rainstorm'") == [(2,)]

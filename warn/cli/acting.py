@@ -392,7 +392,7 @@ def broadcast(
                                                      "district code (500112) for a district-wide warning.")],
     level: Annotated[Colour, typer.Option("--level", help="预警颜色 / warning colour.")],
     text: Annotated[str, typer.Option("--text", help="预警内容 / the warning's text.")],
-    hazard: Annotated[HazardChoice, typer.Option("--hazard", help="灾种 / hazard.")] = HazardChoice["rainstorm"],
+    hazard: Annotated[HazardChoice, typer.Option("--hazard", help="灾种 / hazard.")],
     config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
     at: AtOption = None, lang: LangOption = None,
 ) -> None:
@@ -404,7 +404,7 @@ def broadcast(
     zone supersedes it. Exit 0 issued or awaiting approval, 1 refused (unknown zone, no
     change), 2 usage or configuration error.
 
-    Example: warn broadcast --zone DEMO-T03 --level orange --text "人工橙色暴雨预警" --as 演示值班员01
+    Example: warn broadcast --hazard rainstorm --zone DEMO-T03 --level orange --text "人工橙色暴雨预警" --as 演示值班员01
     """
     from warn.command.model import LevelCrossing, ManualWarning
     from warn.vocab import ItemKind

@@ -19,7 +19,7 @@ from warn.config import Settings, fill
 from warn.errors import ConfigError, Problem
 from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
-from warn.modelfiles import RainstormFile, load_model_file
+from warn.modelfiles import RainFile, load_model_file
 from warn.rainarray import check_coverage, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
@@ -88,7 +88,7 @@ def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset
     """
     spec, zones = zone_layer(settings, layer)
     check_coverage(rain, tuple(zones.total_bounds), where=rain.attrs.get("source", "forecast"))
-    model: RainstormFile = load_model_file("rainstorm", settings.models["rainstorm"])
+    model: RainFile = load_model_file("rain", settings.models["rain"])
     params = model.params()
     weights = build_weights(zones, rain["lat"].values, rain["lon"].values, id_column=spec.id_field,
                             cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
@@ -114,7 +114,7 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
     if FORMULA_FIELD not in zones:
         return [params.default_formula] * len(zones)
     names = [value if isinstance(value, str) and value else params.default_formula for value in zones[FORMULA_FIELD]]
-    unknown = [Problem(where, f"{zone_id}.{FORMULA_FIELD}", f"a formula of models/rainstorm.yaml "
+    unknown = [Problem(where, f"{zone_id}.{FORMULA_FIELD}", f"a formula of models/rain.yaml "
                        f"({', '.join(sorted(params.formulas))})", repr(name))
                for zone_id, name in zip(zones[id_field], names, strict=True) if name not in params.formulas]
     if unknown:

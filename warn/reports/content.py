@@ -583,7 +583,7 @@ def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], c
     values = mean.transpose("time", "zone").values.astype(float)
     worst = int(np.nanargmax(np.nansum(values, axis=0)))
     district = np.nansum(values * area, axis=1) / area.sum()
-    params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
+    params = load_model_file("rain", settings.models["rain"]).params()
     thresholds = {f"{c.level.zh} {c.level.colour} ≥{c.depth_mm:g} mm/{c.window / timedelta(hours=1):g} h":
                   c.depth_mm / (c.window / timedelta(hours=1)) for c in sorted(params.signal, key=lambda c: c.level)}
     notes.append("雨量为各时次预报（模式所用逐时雨量），非雨量站实测 / rain: the hourly rain the cycles used (each hour "

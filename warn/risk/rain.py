@@ -4,7 +4,7 @@ Pure functions on contract arrays (warn.rainarray): depth in mm per step with a
 ``step`` attribute, ``time`` labelling the end of each step. Any other dims (lat/lon,
 zone) are carried through, so the same code scores grid cells and zone series, and
 works on Dask-backed arrays. Parameters are frozen objects built from
-``models/rainstorm.yaml``; nothing here reads files or clocks.
+``models/rain.yaml``; nothing here reads files or clocks.
 
 Equations: MODELS.md, "Rain".
 
@@ -81,7 +81,7 @@ class SignalCriterion:
 
 @dataclass(frozen=True)
 class RainstormParams:
-    """Parameters of the rain model (``models/rainstorm.yaml``).
+    """Parameters of the rain model (``models/rain.yaml``).
 
     Attributes
     ----------
@@ -124,7 +124,7 @@ class RainstormParams:
             return self.formulas[name]
         except KeyError:
             raise UnknownNameError(
-                Problem("models/rainstorm.yaml", "storm_intensity.formulas",
+                Problem("models/rain.yaml", "storm_intensity.formulas",
                         f"one of {', '.join(sorted(self.formulas))}", repr(name))
             ) from None
 

@@ -2,7 +2,7 @@
 
 Pure functions on numpy / xarray arrays; parameters are frozen objects built from
 ``models/waterlogging.yaml`` (:meth:`warn.hazards.waterlogging.model.WaterloggingFile.params`)
-and, for the storm-intensity formulas, ``models/rainstorm.yaml``; nothing here reads files or clocks. Rain follows the
+and, for the storm-intensity formulas, ``models/rain.yaml``; nothing here reads files or clocks. Rain follows the
 contract of :mod:`warn.rainarray` (depth in mm per step, ``time`` labelling the end of each
 step). Levels are :class:`warn.vocab.Level`; the raw level of a score comes from
 :func:`warn.risk.levels.level_of` and memory is applied by the caller with

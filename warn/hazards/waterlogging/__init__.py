@@ -5,7 +5,7 @@ cell — the storm-intensity return-period screen and a storage bucket — and o
 water-level sensor; river gauges (``gauges``) on their stage against the warning and
 guaranteed stages (:mod:`warn.hazards.waterlogging.scoring`, :mod:`warn.risk.waterlogging`).
 Parameters: ``models/waterlogging.yaml`` (:mod:`warn.hazards.waterlogging.model`) and the
-shared rain model (``models.rainstorm``: the storm-intensity formulas).
+shared rain model (``models.rain``: the storm-intensity formulas).
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     """
     settings, rain, store, persist = ctx.settings, ctx.rain, ctx.store, ctx.persist
     params: flood.WaterloggingParams = ctx.params
-    rain_params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
+    rain_params = load_model_file("rain", settings.models["rain"]).params()
     t0 = issued_at(rain)
     hourly = as_hourly(rain)
     spec, layer = ctx.layer("points")
