@@ -16,16 +16,18 @@ replays alike. In order:
    or these floors changed), and the rainstorm signal is the level of the district item
    ``rainstorm:district:<district code>`` — none without a signal, unknown when the
    rainstorm source is down and nothing held is in force — whether or not there is a run.
-4. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
-   kept in ``model_states`` (model :data:`MODEL`, key :data:`KEY`, JSON). A changed level is
+   The run's hourly rain per zone is recorded (``store.rain``) for the reports.
+4. **Crossings.** Each item's ``now`` level is compared with its last one recorded before ``at``
+   (``store.levels``: every cycle records the levels it produced, and per hazard the run and
+   official floors they were scored from). A changed level is
    a :class:`~warn.command.model.LevelCrossing` (a crossing to ``unknown`` is passed on: the
    planner keeps the thread's level). An item seen for the first time crosses from
    ``none`` only when its level is blue or above.
 5. **Command** (:func:`warn.cycle.command.advance`): the people's events from the inbox,
    the crossings and the clock are planned, executed and published.
 6. **Notices.** Data-quality and data-outage notices (a silent feed or sensor, a gauge
-   without a stage, no forecast run) are recorded on the timeline when they begin and end,
-   and sent to the duty officers' channels (the non-public text channels) when they begin.
+   without a stage, no forecast run) are kept in force in ``store.notices``, recorded on the
+   timeline when they begin and end, and sent to the duty officers' channels (the non-public text channels) when they begin.
 7. **Record.** The cycle's row is closed with its inputs and their age and its counts; a
    cycle that changed something also gets one timeline entry, key ``cycle/<at ISO>``.
 
@@ -37,7 +39,6 @@ and the store's idempotency keys keep every action, message and entry single).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -57,21 +58,16 @@ from warn.cycle.command import advance
 from warn.cycle.flood import score_flood
 from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.landslide import score_landslide
-from warn.cycle.rain import issued_at
+from warn.cycle.rain import issued_at, record_zone_rain
 from warn.sources.official import Bulletin
-from warn.store import CycleStatus, NewEntry, Store
+from warn.store import CycleStatus, ItemLevel, LevelBasis, NewEntry, Store
+from warn.store.levels import NOW, digest
 from warn.store.outbox import CapStatus, NewMessage
 from warn.vocab import Level
 
-#: Model name / key of the levels the previous cycle saw, in ``model_states``.
-MODEL = "cycle"
-KEY = "levels"
-#: Key of the notices in force after the previous cycle, in ``model_states``.
-NOTICES_KEY = "notices"
 #: Timeline entry kinds of a cycle's summary and of a data notice.
 ENTRY_KIND = "cycle"
 NOTICE_KIND = "notice"
-_JSON = "json"
 #: Layer attributes a crossing carries for the playbooks' texts, when the item's layer has them.
 _ATTRIBUTES = ("name", "threatened_people", "type", "kind")
 _KINDS = {"zone": ItemKind.ZONE, "district": ItemKind.DISTRICT}
@@ -202,17 +198,14 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     baseline = _baseline(store, at)
     run = _run_id(inputs)
     floors = _floors(inputs.official)
-    floors_key = json.dumps(floors, sort_keys=True)
-    rescore = run != baseline.landslide_run or floors_key != baseline.official
+    rescore = run != baseline.landslide_run or floors != baseline.official
     items, notes, notices = (_score(settings, store, inputs, at, landslide=rescore, official=floors)
                              if inputs.rain is not None else ([], [], []))
     items += _official_items(settings, inputs)
-    current = {item.slot: int(item.level) for item in items}
+    record_zone_rain(settings, store, inputs.rain)
     places = _places(settings) if items else {}
     crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, places)) is not None)
-    after = (Baseline({**baseline.levels, **current}, run, floors_key) if inputs.rain is not None
-             else Baseline({**baseline.levels, **current}, baseline.landslide_run, baseline.official))
-    _save_levels(store, at, baseline, after)
+    _save_levels(store, at, items, LevelBasis(run, floors) if inputs.rain is not None else None)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices]
     began = _notices(store, settings, at, notices, status)
@@ -317,22 +310,21 @@ def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[s
     """Record the notices that began and ended since the previous cycle; send the new ones to the
     duty channels. Returns the notices that began."""
     current = sorted(set(notices))
-    saved = store.load_state(MODEL, NOTICES_KEY)
-    before = set(json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))) if saved is not None else set()
+    before = set(store.notices.in_force())
     began = [n for n in current if n not in before]
     ended = sorted(before - set(current))
     district = f"district.{settings.deployment.district_code}"
     entries = [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
                         summary=f"数据告警 / data notice: {text}", details={"notice": text, "state": "began"},
-                        key=f"notice/{_digest(text)}/{at.isoformat()}/began") for text in began]
+                        key=f"notice/{digest(text)}/{at.isoformat()}/began") for text in began]
     entries += [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
                          summary=f"数据恢复 / data recovered: {text}", details={"notice": text, "state": "ended"},
-                         key=f"notice/{_digest(text)}/{at.isoformat()}/ended") for text in ended]
+                         key=f"notice/{digest(text)}/{at.isoformat()}/ended") for text in ended]
     if entries:
         store.timeline.append(entries)
     for text in began:
         _send_notice(store, settings, at, text, status)
-    _save_json(store, NOTICES_KEY, at, current, "生效中的数据告警 / the data notices in force")
+    store.notices.replace(at, current)
     return began
 
 
@@ -345,12 +337,8 @@ def _send_notice(store: Store, settings: Settings, at: datetime, text: str, stat
         for recipient in spec.recipients or ("duty",):
             store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=body,
                                             content_type=TEXT_KINDS[spec.kind], public=False,
-                                            idempotency_key=f"notice/{_digest(text)}/{at.isoformat()}/{name}/{recipient}",
+                                            idempotency_key=f"notice/{digest(text)}/{at.isoformat()}/{name}/{recipient}",
                                             cap_status=CapStatus(str(status))))
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # --- the levels of the previous cycle -----------------------------------------------------------
@@ -358,31 +346,31 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Baseline:
-    """What a cycle compares with: every item's level by slot, and the run and official floors
-    (JSON of level by zone id) the landslide levels came from."""
+    """What a cycle compares with: every item's last ``now`` level by slot
+    (``hazard:kind:item_id``), and the run and official floors (level by zone id) the
+    landslide levels came from (``None``: never scored from a run)."""
 
     levels: Mapping[str, int] = field(default_factory=dict)
     landslide_run: str | None = None
-    official: str | None = None
+    official: Mapping[str, int] | None = None
 
 
 def _baseline(store: Store, at: datetime) -> Baseline:
-    """The baseline before ``at``: as the previous cycle left it, or — when the saved state is
-    this very cycle's (a rerun after an interruption) — as this cycle found it."""
-    saved = store.load_state(MODEL, KEY)
-    if saved is None:
-        return Baseline()
-    data = json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))
-    side = "before" if datetime.fromisoformat(data["at"]) >= at else "after"
-    return Baseline({k: int(v) for k, v in data[side].items()}, data[f"run_{side}"], data.get(f"official_{side}"))
+    """The baseline before ``at``: what the cycles before ``at`` recorded — so a rerun of ``at`` after
+    an interruption compares with what the cycle found, not with its own first attempt."""
+    levels = {f"{hazard}:{kind}:{item_id}": level
+              for (hazard, kind, item_id), level in store.levels.baseline(at).items()}
+    basis = store.levels.basis(Hazard.LANDSLIDE.value, at)
+    if basis is None:
+        return Baseline(levels)
+    return Baseline(levels, basis.run_id, dict(basis.floors))
 
 
-def _save_levels(store: Store, at: datetime, before: Baseline, after: Baseline) -> None:
-    _save_json(store, KEY, at, {"at": at.isoformat(), "before": dict(before.levels), "after": dict(after.levels),
-                                "run_before": before.landslide_run, "run_after": after.landslide_run,
-                                "official_before": before.official, "official_after": after.official},
-               "上一周期各项等级与滑坡等级所依预报和官方下限 JSON / the items' levels at the last cycle and the run "
-               "and official floors the landslide levels came from, as JSON")
+def _save_levels(store: Store, at: datetime, items: Iterable[_Item], basis: LevelBasis | None) -> None:
+    """Record the items' levels now and, when the cycle had a run (``basis``), the run and official
+    floors the landslide levels are scored from."""
+    store.levels.record(at, [ItemLevel(i.hazard.value, i.kind, i.item_id, NOW, int(i.level), None, i.drivers)
+                             for i in items], {} if basis is None else {Hazard.LANDSLIDE.value: basis})
 
 
 def _run_id(inputs: Inputs) -> str | None:
@@ -390,12 +378,6 @@ def _run_id(inputs: Inputs) -> str | None:
     if inputs.run is None:
         return None
     return str(inputs.run.get("checksum") or f"{inputs.run['source']}@{inputs.run['issued']}")
-
-
-def _save_json(store: Store, key: str, at: datetime, value: Any, detail: str) -> None:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    store.save_state(MODEL, key, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
-                     detail=detail)
 
 
 def _crossing(item: _Item, baseline: Mapping[str, int], at: datetime,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
@@ -95,21 +95,6 @@ class Bulletin:
     zones: tuple[str, ...]
     district: bool
     headline: str
-
-    def to_json(self) -> dict[str, object]:
-        """JSON-ready form (see :meth:`from_json`)."""
-        out = asdict(self)
-        out.update(sent=self.sent.isoformat(), expires=self.expires.isoformat(), hazard=self.hazard.value,
-                   level=int(self.level), references=list(self.references), zones=list(self.zones))
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Bulletin:
-        """The bulletin :meth:`to_json` wrote."""
-        return cls(**{**data, "sent": datetime.fromisoformat(str(data["sent"])),
-                      "expires": datetime.fromisoformat(str(data["expires"])), "hazard": Hazard(data["hazard"]),
-                      "level": Level(int(data["level"])), "references": tuple(data["references"]),
-                      "zones": tuple(data["zones"])})
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,29 @@ inbox
     What people did that the planner must hear (answers, approvals, mode decisions) as the
     planner's event in JSON text, who and when, a unique idempotency key, and when it was
     consumed.
+item_levels
+    The level of every item each cycle scored (key: cycle time, hazard name, item kind,
+    item id, lead ``now``/``2h``/``24h``): level −1 unknown … 4 red, the score when the
+    model has one, the drivers (JSON text, a list of strings).
+level_runs, level_floors
+    Per cycle and hazard, the forecast run its levels were scored from (``run_id``, ``NULL``
+    without one) and the official floors applied then (level by item id): what decides
+    whether the next cycle must score the hazard again.
+data_notices
+    The data notices (a silent feed, no forecast run, …) in force after the last cycle,
+    keyed by a digest of the text, with when they began.
+forecast_runs
+    Every forecast run fetched and decoded, per (source, issue time): when, its checksum,
+    URL, cached path, ETag / Last-Modified, and ``status`` (``held``: the one a source's
+    next fetch is conditional on; ``superseded``).
+official_messages
+    Every official CAP message fetched, per (source, identifier): its header, hazard name,
+    level, validity, the zone ids it covers (JSON text) and the district flag, its headline
+    and XML; ``status`` ``held`` for the messages of the source's last successful fetch (in
+    fetch order, ``position``), ``dropped`` for those it no longer published.
+zone_rain
+    The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
+    maximum depth (mm) over the hour ending ``hour_end``.
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
     payload bytes and content type, a unique idempotency key, status
@@ -395,4 +418,101 @@ inbox = Table(
     Column("consumed_at", UTCDateTime, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_inbox_idempotency_key"),
     Index("ix_inbox_pending", "consumed_at", "at"),
+)
+
+item_levels = Table(
+    "item_levels",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("lead", String(8), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("score", Double, nullable=True),
+    Column("drivers", Text, nullable=False, server_default="[]"),
+    PrimaryKeyConstraint("cycle_at", "hazard", "item_kind", "item_id", "lead", name="pk_item_levels"),
+    Index("ix_item_levels_item", "hazard", "item_kind", "item_id", "lead", "cycle_at"),
+)
+
+level_runs = Table(
+    "level_runs",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("run_id", String(255), nullable=True),
+    PrimaryKeyConstraint("cycle_at", "hazard", name="pk_level_runs"),
+)
+
+level_floors = Table(
+    "level_floors",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("cycle_at", "hazard", "item_id", name="pk_level_floors"),
+)
+
+data_notices = Table(
+    "data_notices",
+    metadata,
+    Column("digest", String(16), primary_key=True),
+    Column("notice", Text, nullable=False),
+    Column("began_at", UTCDateTime, nullable=False),
+)
+
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("source", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("checksum", String(80), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("held_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "issued_at", name="pk_forecast_runs"),
+    Index("ix_forecast_runs_status", "source", "status"),
+)
+
+official_messages = Table(
+    "official_messages",
+    metadata,
+    Column("source", String(64), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("sent", UTCDateTime, nullable=False),
+    Column("msg_type", String(16), nullable=False),
+    Column("cap_status", String(16), nullable=False),
+    Column("refs", Text, nullable=False, server_default="[]"),
+    Column("hazard", String(32), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("zones", Text, nullable=False, server_default="[]"),
+    Column("district", Boolean, nullable=False),
+    Column("headline", Text, nullable=False, server_default=""),
+    Column("raw", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "identifier", name="pk_official_messages"),
+    Index("ix_official_messages_held", "source", "status", "position"),
+)
+
+zone_rain = Table(
+    "zone_rain",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("layer", String(64), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("hour_end", UTCDateTime, nullable=False),
+    Column("mean_mm", Double, nullable=True),
+    Column("max_mm", Double, nullable=True),
+    PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
+    Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
 )
