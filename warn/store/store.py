@@ -56,6 +56,7 @@ from warn.store.command import (
 )
 from warn.store.cycles import CycleTable, InboxTable
 from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.incidents import CommandRecords, WarningTable
 from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
@@ -133,6 +134,9 @@ class Store:
     runs, official, rain
         The forecast runs fetched, the official messages held and the hourly rain per zone
         of the runs the cycles used (:mod:`warn.store.inputs`).
+    warnings, command
+        Warning threads and their CAP messages; incidents, tasks, acknowledgement requests
+        and mode changes as recorded (:mod:`warn.store.incidents`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -148,6 +152,8 @@ class Store:
         self.runs = RunTable(engine, self._write)
         self.official = OfficialTable(engine, self._write)
         self.rain = RainTable(engine, self._write)
+        self.warnings = WarningTable(engine, self._write)
+        self.command = CommandRecords(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
