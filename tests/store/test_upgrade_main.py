@@ -25,7 +25,8 @@ from warn.store.schema import metadata
 
 DATA = Path(__file__).resolve().parent / "data"
 #: The JSON blobs of ``model_states`` that migration 0008 moves into tables.
-MOVED = ("cycle/levels", "cycle/notices", "forecast/demo", "official/geohazard", "official/met_rainstorm")
+MOVED = ("command/planner", "cycle/levels", "cycle/notices", "forecast/demo", "official/geohazard",
+         "official/met_rainstorm")
 _MICROSECOND = timedelta(microseconds=1)
 
 

@@ -79,6 +79,12 @@ official_messages
 zone_rain
     The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
     maximum depth (mm) over the hour ending ``hour_end``.
+planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals, planner_manual
+    The command planner's state (:class:`warn.command.planner.State`) as records: one row of
+    its clock, mode and report state; the keys of the actions it emitted; and per mapping
+    (warning threads, incidents by hazard, playbook runs, pending acknowledgements,
+    broadcasts awaiting approval, manual warnings) one row per entry with its key, its
+    place in the mapping and the record's fields (nested values as JSON text).
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
     payload bytes and content type, a unique idempotency key, status
@@ -515,4 +521,119 @@ zone_rain = Table(
     Column("max_mm", Double, nullable=True),
     PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
     Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
+)
+
+
+def _planner_map(name: str, *columns: Column) -> Table:
+    """A table of the entries of one mapping of the planner's state: the entry's key, its place in the
+    mapping's order, and the record's fields."""
+    return Table(name, metadata, Column("entry", String(255), nullable=False),
+                 Column("position", Integer, nullable=False), *columns,
+                 PrimaryKeyConstraint("entry", name=f"pk_{name}"))
+
+
+planner_state = Table(
+    "planner_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("clock", UTCDateTime, nullable=True),
+    Column("mode_mode", String(16), nullable=False),
+    Column("mode_response", SmallInteger, nullable=True),
+    Column("mode_since", UTCDateTime, nullable=True),
+    Column("mode_last_trigger", UTCDateTime, nullable=True),
+    Column("mode_pending", Text, nullable=True),
+    Column("mode_proposals", Integer, nullable=False),
+    Column("mode_period", Integer, nullable=False),
+    Column("mode_settled_at", UTCDateTime, nullable=True),
+    Column("reports_period", Integer, nullable=False),
+    Column("reports_number", Integer, nullable=False),
+    Column("reports_last_due", UTCDateTime, nullable=True),
+    Column("reports_active", Boolean, nullable=False),
+)
+
+planner_emitted = Table(
+    "planner_emitted",
+    metadata,
+    Column("action_key", String(255), primary_key=True),
+)
+
+planner_threads = _planner_map(
+    "planner_threads",
+    Column("id", String(128), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("town", String(64), nullable=True),
+    Column("level", SmallInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("none_since", UTCDateTime, nullable=True),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("attributes", Text, nullable=False),
+    Column("drivers", Text, nullable=False),
+)
+
+planner_incidents = _planner_map(
+    "planner_incidents",
+    Column("id", String(64), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+planner_runs = _planner_map(
+    "planner_runs",
+    Column("id", String(64), nullable=False),
+    Column("playbook", String(64), nullable=False),
+    Column("slot", String(255), nullable=False),
+    Column("thread", String(128), nullable=False),
+    Column("incident", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("emitted", Text, nullable=False),
+    Column("ended", Boolean, nullable=False),
+)
+
+planner_acks = _planner_map(
+    "planner_acks",
+    Column("id", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("incident", String(64), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("targets", Text, nullable=False),
+    Column("wait", BigInteger, nullable=False),
+    Column("index", Integer, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("exhausted", Boolean, nullable=False),
+)
+
+planner_approvals = _planner_map(
+    "planner_approvals",
+    Column("key", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("incident", String(64), nullable=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("thread", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("broadcast", String(16), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+planner_manual = _planner_map(
+    "planner_manual",
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("town", String(64), nullable=True),
+    Column("from_level", SmallInteger, nullable=False),
+    Column("to_level", SmallInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("drivers", Text, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("reason", Text, nullable=False),
 )

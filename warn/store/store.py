@@ -60,6 +60,7 @@ from warn.store.incidents import CommandRecords, WarningTable
 from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
+from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
@@ -137,6 +138,8 @@ class Store:
     warnings, command
         Warning threads and their CAP messages; incidents, tasks, acknowledgement requests
         and mode changes as recorded (:mod:`warn.store.incidents`).
+    planner
+        The command planner's state as records (:mod:`warn.store.planner`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -154,6 +157,7 @@ class Store:
         self.rain = RainTable(engine, self._write)
         self.warnings = WarningTable(engine, self._write)
         self.command = CommandRecords(engine, self._write)
+        self.planner = PlannerTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:

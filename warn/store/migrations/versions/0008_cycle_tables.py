@@ -6,11 +6,14 @@
 - ``data_notices``: the data notices in force;
 - ``forecast_runs``: the forecast runs fetched (the one held per source);
 - ``official_messages``: the official CAP messages fetched (those held per source);
-- ``zone_rain``: the hourly rain per zone of the runs the cycles used.
+- ``zone_rain``: the hourly rain per zone of the runs the cycles used;
+- ``planner_*``: the command planner's state as records (its clock, mode and report state, the
+  actions it emitted, and one table per mapping of the state: threads, incidents, playbook
+  runs, acknowledgements, approvals, manual warnings).
 
 Every existing row is carried forward: the JSON that main kept in ``model_states`` (model
 ``cycle``: keys ``levels`` and ``notices``; model ``forecast`` and ``official``: one row per
-source) is decoded into the new tables and those ``model_states`` rows are deleted. The
+source; model ``command``, key ``planner``) is decoded into the new tables and those ``model_states`` rows are deleted. The
 levels blob held two sides — the levels a cycle found and those it left — so the first are
 recorded at the cycle before it (from ``cycles``) and the second at its own time; its run
 and official floors were the landslide model's (the only hazard scored from a run then).
@@ -31,6 +34,7 @@ import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
+from warn.store.planner import write_state
 from warn.store.schema import UTCDateTime
 
 revision = "0008"
@@ -129,11 +133,117 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
     )
     op.create_index("ix_zone_rain_hour", "zone_rain", ["layer", "hour_end", "issued_at"])
+    _planner_tables()
     _carry_forward(op.get_bind())
+
+
+def _planner_tables() -> None:
+    op.create_table(
+        "planner_state",
+        sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+        sa.Column("clock", TIME, nullable=True),
+        sa.Column("mode_mode", sa.String(16), nullable=False),
+        sa.Column("mode_response", sa.SmallInteger, nullable=True),
+        sa.Column("mode_since", TIME, nullable=True),
+        sa.Column("mode_last_trigger", TIME, nullable=True),
+        sa.Column("mode_pending", sa.Text, nullable=True),
+        sa.Column("mode_proposals", sa.Integer, nullable=False),
+        sa.Column("mode_period", sa.Integer, nullable=False),
+        sa.Column("mode_settled_at", TIME, nullable=True),
+        sa.Column("reports_period", sa.Integer, nullable=False),
+        sa.Column("reports_number", sa.Integer, nullable=False),
+        sa.Column("reports_last_due", TIME, nullable=True),
+        sa.Column("reports_active", sa.Boolean, nullable=False),
+    )
+    op.create_table("planner_emitted", sa.Column("action_key", sa.String(255), primary_key=True))
+    _planner_map(
+        "planner_threads",
+        sa.Column("id", sa.String(128), nullable=False),
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("item_id", sa.String(64), nullable=False),
+        sa.Column("item_kind", sa.String(16), nullable=False),
+        sa.Column("town", sa.String(64), nullable=True),
+        sa.Column("level", sa.SmallInteger, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("raised_at", TIME, nullable=False),
+        sa.Column("as_of", TIME, nullable=False),
+        sa.Column("none_since", TIME, nullable=True),
+        sa.Column("cleared_at", TIME, nullable=True),
+        sa.Column("attributes", sa.Text, nullable=False),
+        sa.Column("drivers", sa.Text, nullable=False),
+    )
+    _planner_map(
+        "planner_incidents",
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("opened_at", TIME, nullable=False),
+        sa.Column("closed_at", TIME, nullable=True),
+    )
+    _planner_map(
+        "planner_runs",
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("playbook", sa.String(64), nullable=False),
+        sa.Column("slot", sa.String(255), nullable=False),
+        sa.Column("thread", sa.String(128), nullable=False),
+        sa.Column("incident", sa.String(64), nullable=False),
+        sa.Column("started_at", TIME, nullable=False),
+        sa.Column("emitted", sa.Text, nullable=False),
+        sa.Column("ended", sa.Boolean, nullable=False),
+    )
+    _planner_map(
+        "planner_acks",
+        sa.Column("id", sa.String(255), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("incident", sa.String(64), nullable=True),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("targets", sa.Text, nullable=False),
+        sa.Column("wait", sa.BigInteger, nullable=False),
+        sa.Column("index", sa.Integer, nullable=False),
+        sa.Column("deadline", TIME, nullable=False),
+        sa.Column("answer", sa.Text, nullable=True),
+        sa.Column("exhausted", sa.Boolean, nullable=False),
+    )
+    _planner_map(
+        "planner_approvals",
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("at", TIME, nullable=False),
+        sa.Column("incident", sa.String(64), nullable=True),
+        sa.Column("rule_id", sa.String(64), nullable=False),
+        sa.Column("label", sa.Text, nullable=False),
+        sa.Column("thread", sa.String(128), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("broadcast", sa.String(16), nullable=False),
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("item_id", sa.String(64), nullable=False),
+        sa.Column("level", sa.SmallInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+    )
+    _planner_map(
+        "planner_manual",
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("item_id", sa.String(64), nullable=False),
+        sa.Column("item_kind", sa.String(16), nullable=False),
+        sa.Column("town", sa.String(64), nullable=True),
+        sa.Column("from_level", sa.SmallInteger, nullable=False),
+        sa.Column("to_level", sa.SmallInteger, nullable=False),
+        sa.Column("at", TIME, nullable=False),
+        sa.Column("drivers", sa.Text, nullable=False),
+        sa.Column("attributes", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+    )
+
+
+def _planner_map(name: str, *columns: sa.Column) -> None:
+    op.create_table(name, sa.Column("entry", sa.String(255), nullable=False),
+                    sa.Column("position", sa.Integer, nullable=False), *columns,
+                    sa.PrimaryKeyConstraint("entry", name=f"pk_{name}"))
 
 
 def downgrade() -> None:
     """Drop the tables (what they hold is not put back into ``model_states``)."""
+    for name in ("planner_manual", "planner_approvals", "planner_acks", "planner_runs", "planner_incidents",
+                 "planner_threads", "planner_emitted", "planner_state"):
+        op.drop_table(name)
     op.drop_index("ix_zone_rain_hour", table_name="zone_rain")
     op.drop_table("zone_rain")
     op.drop_index("ix_official_messages_held", table_name="official_messages")
@@ -175,6 +285,7 @@ def _carry_forward(conn: sa.Connection) -> None:
     """Decode every JSON blob of ``model_states`` into the new tables, then delete it."""
     rows = conn.execute(sa.select(_states).where(sa.or_(
         sa.and_(_states.c.model == "cycle", _states.c.key.in_(("levels", "notices"))),
+        sa.and_(_states.c.model == "command", _states.c.key == "planner"),
         _states.c.model.in_(("forecast", "official"))))).all()
     for row in rows:
         with np.load(io.BytesIO(row.arrays), allow_pickle=False) as data:
@@ -183,6 +294,8 @@ def _carry_forward(conn: sa.Connection) -> None:
             _carry_levels(conn, value)
         elif row.model == "cycle":
             _carry_notices(conn, value, row.valid_at)
+        elif row.model == "command":
+            write_state(conn, value)
         elif row.model == "forecast":
             _carry_run(conn, value, row.valid_at)
         else:
