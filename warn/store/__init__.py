@@ -17,7 +17,10 @@ delivery, ``store.outbox``), :mod:`~warn.store.cycles` (the record of cycles and
 command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.levels` (the item levels
 of each cycle and the data notices, ``store.levels``, ``store.notices``),
 :mod:`~warn.store.inputs` (runs, official messages and zone rain, ``store.runs``,
-``store.official``, ``store.rain``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views` (read-only queries for the duty officer's commands).
+``store.official``, ``store.rain``), :mod:`~warn.store.incidents` (warning threads, CAP
+messages, incidents, tasks, acknowledgement requests and mode changes as read,
+``store.warnings``, ``store.command``), :mod:`~warn.store.planner` (the planner's state as
+records, ``store.planner``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views` (read-only queries for the duty officer's commands).
 
 The names below are imported on first use (PEP 562), so that ``warn.store.views`` can be
 imported without numpy or the planner (``warn status`` must start fast).
