@@ -297,13 +297,13 @@ def _message(bulletin: Bulletin) -> OfficialMessage:
     """A bulletin as the store holds it."""
     b = bulletin
     return OfficialMessage(b.source, b.identifier, b.sender, b.sent, b.msg_type, b.status, b.references,
-                           b.hazard.value, int(b.level), b.expires, b.zones, b.district, b.headline)
+                           b.hazard.value, int(b.level), b.expires, b.zones, b.district, b.headline, b.raw)
 
 
 def _bulletin(m: OfficialMessage) -> Bulletin:
     """A held message as the bulletin it was read as."""
     return Bulletin(m.source, m.identifier, m.sender, m.sent, m.msg_type, m.cap_status, m.references,
-                    Hazard(m.hazard), Level(m.level), m.expires, m.zones, m.district, m.headline)
+                    Hazard(m.hazard), Level(m.level), m.expires, m.zones, m.district, m.headline, m.raw)
 
 
 def _minutes(delta: timedelta) -> float:

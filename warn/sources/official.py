@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
@@ -80,6 +80,8 @@ class Bulletin:
         The zone ids it covers, and whether it names the whole district.
     headline
         The first info's headline (zh-CN first when there is one), for the drivers.
+    raw
+        The message's XML as received (``None`` when not kept); not compared.
     """
 
     source: str
@@ -95,6 +97,7 @@ class Bulletin:
     zones: tuple[str, ...]
     district: bool
     headline: str
+    raw: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def read_bulletin(data: bytes, reading: Reading) -> Bulletin:
                     msg_type=str(alert.msg_type), status=str(alert.status),
                     references=tuple(r.identifier for r in alert.references), hazard=reading.hazard, level=level,
                     expires=expires, zones=zones, district=district,
-                    headline=next((i.headline or i.event for i in infos), ""))
+                    headline=next((i.headline or i.event for i in infos), ""), raw=data.decode("utf-8", "replace"))
 
 
 def in_force(bulletins: Iterable[Bulletin], at: datetime, statuses: Collection[str]) -> list[Bulletin]:
