@@ -14,8 +14,9 @@ from; :func:`pull` is the cycle's first step at time ``at``:
   resuming from the store), then silent sensors are marked stale. Pushed (MQTT) feeds
   are the live service's; their readings are already in the store.
 - **Official warnings.** Every ``official`` source is fetched (:mod:`warn.sources.official`);
-  its messages are held in the store (``store.official``), so a restart remembers them. A source that fails is a data notice, and the messages last
-  fetched from it stay in force until they expire; its hazard is also reported as
+  its messages are held in the store (``store.official``), so a restart remembers them.
+  A source that fails is a data notice, and the messages last fetched from it stay in
+  force until they expire; its hazard is also reported as
   unknown (:attr:`Inputs.official_unknown`): while the source is down, the absence of a
   bulletin is not read as "all clear". The bulletins in force at ``at``
   (:func:`warn.sources.official.in_force`: status ``Actual``, and ``Exercise`` in drills)

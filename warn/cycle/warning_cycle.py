@@ -27,7 +27,8 @@ replays alike. In order:
    the crossings and the clock are planned, executed and published.
 6. **Notices.** Data-quality and data-outage notices (a silent feed or sensor, a gauge
    without a stage, no forecast run) are kept in force in ``store.notices``, recorded on the
-   timeline when they begin and end, and sent to the duty officers' channels (the non-public text channels) when they begin.
+   timeline when they begin and end, and sent to the duty officers' channels (the
+   non-public text channels) when they begin.
 7. **Record.** The cycle's row is closed with its inputs and their age and its counts; a
    cycle that changed something also gets one timeline entry, key ``cycle/<at ISO>``.
 

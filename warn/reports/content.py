@@ -390,7 +390,8 @@ def _entries(store: Store, incident_id: str, period: tuple[datetime, datetime], 
     """The incident's entries, and the district-wide mode and report entries of the period, in occurred-at order."""
     district = [e for e in store.timeline.entries(since=period[0], until=period[1], kinds=DISTRICT_KINDS)
                 if e.incident is None]
-    chosen = sorted([*store.timeline.entries(incident_id, until=until), *district], key=lambda e: (e.occurred_at, e.seq))
+    chosen = sorted([*store.timeline.entries(incident_id, until=until), *district],
+                    key=lambda e: (e.occurred_at, e.seq))
     return [Entry(e.seq, e.occurred_at, e.actor, e.role, e.org_unit, e.kind, e.summary) for e in chosen]
 
 

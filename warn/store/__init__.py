@@ -20,7 +20,8 @@ of each cycle and the data notices, ``store.levels``, ``store.notices``),
 ``store.official``, ``store.rain``), :mod:`~warn.store.incidents` (warning threads, CAP
 messages, incidents, tasks, acknowledgement requests and mode changes as read,
 ``store.warnings``, ``store.command``), :mod:`~warn.store.planner` (the planner's state as
-records, ``store.planner``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views` (read-only queries for the duty officer's commands).
+records, ``store.planner``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views`
+(read-only queries for the duty officer's commands).
 
 The names below are imported on first use (PEP 562), so that ``warn.store.views`` can be
 imported without numpy or the planner (``warn status`` must start fast).
@@ -58,7 +59,8 @@ _HOME = {
     "CycleRow": "cycles", "CycleStatus": "cycles", "InboxRow": "cycles",
     "Heartbeat": "records", "HeldRun": "records", "ItemLevel": "records", "LevelBasis": "records",
     "LevelRecord": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
-    "Revision": "records", "ZoneRain": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
+    "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
+    "ZoneRain": "records",
     "Store": "store",
     "CORRECTION": "timeline", "GENESIS": "timeline", "Timeline": "timeline",
 }

@@ -79,7 +79,8 @@ official_messages
 zone_rain
     The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
     maximum depth (mm) over the hour ending ``hour_end``.
-planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals, planner_manual
+planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals,
+planner_manual
     The command planner's state (:class:`warn.command.planner.State`) as records: one row of
     its clock, mode and report state; the keys of the actions it emitted; and per mapping
     (warning threads, incidents by hazard, playbook runs, pending acknowledgements,

@@ -13,10 +13,11 @@
 
 Every existing row is carried forward: the JSON that main kept in ``model_states`` (model
 ``cycle``: keys ``levels`` and ``notices``; model ``forecast`` and ``official``: one row per
-source; model ``command``, key ``planner``) is decoded into the new tables and those ``model_states`` rows are deleted. The
-levels blob held two sides — the levels a cycle found and those it left — so the first are
-recorded at the cycle before it (from ``cycles``) and the second at its own time; its run
-and official floors were the landslide model's (the only hazard scored from a run then).
+source; model ``command``, key ``planner``) is decoded into the new tables and those
+``model_states`` rows are deleted. The levels blob held two sides — the levels a cycle found
+and those it left — so the first are recorded at the cycle before it (from ``cycles``) and
+the second at its own time; its run and official floors were the landslide model's (the
+only hazard scored from a run then).
 Arrays that are arrays (soil-water tanks, bucket storages) stay in ``model_states``.
 
 Revision ID: 0008
