@@ -192,6 +192,8 @@ def test_a_failing_source_is_a_notice_and_its_bulletins_hold_until_they_expire(s
     assert any("official warning source met failed" in n for n in down.notices)
     assert down.inputs["official"]["sources"]["met"]["failure"]
     assert [b["level"] for b in down.inputs["official"]["in_force"]] == ["orange"]
+    held, _ = store.official.held("met")
+    assert [m.level for m in held] == [int(Level.ORANGE)] and "<alert" in held[0].raw  # kept with its XML
     expired = cycle(settings, store, server, ISSUED + timedelta(hours=2, minutes=10))
     assert crossed(expired, "rainstorm") == {DISTRICT: (Level.ORANGE, Level.UNKNOWN)}  # not "all clear"
 

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
-
 from warn.command.model import (
     AckKind,
     Action,
@@ -27,8 +25,7 @@ from warn.command.model import (
 )
 from warn.vocab import Level, Mode, OrgLevel, ResponseLevel
 from warn.errors import StoreError
-from warn.store import Store
-from warn.store.schema import warning_messages
+from warn.store import ItemLevel, Store
 from warn.store.views import (
     CycleView,
     EntryView,
@@ -36,6 +33,7 @@ from warn.store.views import (
     ModeView,
     Views,
     WarningView,
+    ZoneView,
 )
 
 T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
@@ -70,11 +68,16 @@ def _actions() -> list[Action]:
 @pytest.fixture
 def views(store: Store, store_url: str) -> Iterator[Views]:
     """Views over a store holding a wartime incident, two tasks, a 叫应 call, an orange warning,
-    three feeds (ok, stale, never) and two cycles (done at T0, running at T0 + 1 h)."""
+    three feeds (ok, stale, never), two cycles (done at T0, running at T0 + 1 h) and the levels they
+    recorded."""
     store.execute_actions(_actions())
-    with store.engine.begin() as conn:  # the message a publication sends (here without the publisher)
-        conn.execute(insert(warning_messages).values(thread_id="landslide:T1", kind="Alert", level=int(Level.ORANGE),
-                                                     sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>"))
+    # the message a publication sends (here without the publisher)
+    store.warnings.record_message(thread="landslide:T1", kind="Alert", level=int(Level.ORANGE),
+                                  sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>")
+    store.levels.record(T0, [ItemLevel("landslide", "zone", "T1", "now", 3),
+                             ItemLevel("landslide", "zone", "T2", "now", 1),
+                             ItemLevel("landslide", "zone", "T1", "24h", 4)], {})
+    store.levels.record(AT, [ItemLevel("landslide", "zone", "T2", "now", 2)], {})
     store.beat("feed:ok", last_seen=T0 + 55 * MINUTE, expected=10 * MINUTE, stale=False)
     store.beat("feed:stale", last_seen=T0 - 60 * MINUTE, expected=10 * MINUTE, stale=True, detail="停报")
     store.beat("feed:never", last_seen=None, expected=10 * MINUTE, stale=True)
@@ -83,6 +86,12 @@ def views(store: Store, store_url: str) -> Iterator[Views]:
     store.cycles.begin(AT)
     with Views.open(store_url) as opened:
         yield opened
+
+
+def test_zones_as_the_cycles_left_them(views: Views) -> None:
+    assert views.zones(T0) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 1)]
+    assert views.zones(AT) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 2)]
+    assert views.zones(T0 - MINUTE) == []
 
 
 def test_tasks_as_they_stood(views: Views) -> None:

@@ -43,7 +43,6 @@ from datetime import timedelta
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
-from sqlalchemy import select
 
 from warn.cap.codec import (
     HEADLINE_LIMIT,
@@ -62,7 +61,6 @@ from warn.errors import ConfigError, Problem, WarnError
 from warn.hazards.spec import HazardSpec
 from warn.store import Store
 from warn.store.outbox import NewMessage
-from warn.store.schema import warning_messages, warnings
 from warn.vocab import CapStatus, Level
 
 #: How long a published message is valid (``expires`` = ``sent`` + this) unless told otherwise.
@@ -160,17 +158,12 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
 
 
 def _stored_body(store: Store, identifier: str) -> bytes | None:
-    with store.engine.connect() as conn:
-        body = conn.execute(select(warning_messages.c.body)
-                            .where(warning_messages.c.identifier == identifier)).scalar_one_or_none()
+    body = store.warnings.body(identifier)
     return None if body is None else body.encode("utf-8")
 
 
 def _earlier(store: Store, thread: str) -> list[tuple[str, object]]:
-    with store.engine.connect() as conn:
-        return [(r.identifier, r.sent_at) for r in conn.execute(
-            select(warning_messages.c.identifier, warning_messages.c.sent_at)
-            .where(warning_messages.c.thread_id == thread).order_by(warning_messages.c.id))]
+    return [(m.identifier, m.sent_at) for m in store.warnings.messages([thread])]
 
 
 def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: CapStatus, sender: str,
@@ -255,20 +248,9 @@ def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] 
 
 
 def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
-    """Insert the message row; ``False`` when its identifier is already there."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    insert = pg_insert if store.engine.dialect.name == "postgresql" else sqlite_insert
-    with store._write() as conn:
-        if conn.execute(select(warnings.c.thread_id).where(warnings.c.thread_id == action.thread)).first() is None:
-            raise WarnError(Problem("warnings", action.thread, "the thread recorded by the executor before publishing",
-                                    "no such thread"))
-        stmt = insert(warning_messages).values(
-            thread_id=action.thread, kind=str(warning.msg_type), level=int(warning.level), sent_at=action.at,
-            identifier=identifier, body=body.decode("utf-8"),
-        ).on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
-        return conn.execute(stmt).rowcount == 1
+    """Record the message; ``False`` when its identifier is already there."""
+    return store.warnings.record_message(thread=action.thread, kind=str(warning.msg_type), level=int(warning.level),
+                                         sent_at=action.at, identifier=identifier, body=body.decode("utf-8"))
 
 
 def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,

@@ -13,9 +13,9 @@ anywhere in between — writes nothing twice; publishing before saving means an
 interrupted step publishes again (a no-op for what was recorded) rather than losing a
 broadcast. :func:`run_command` is the same without the inbox and publishing.
 
-The state is kept as JSON text in ``model_states`` (model :data:`MODEL`, key
-:data:`KEY`), encoded field by field from the dataclasses' type hints, so a round
-trip gives an equal :class:`warn.command.State`.
+The state is kept as records (``store.planner``, :mod:`warn.store.planner`), encoded
+field by field from the dataclasses' type hints (:func:`encode`, :func:`decode`), so a
+round trip gives an equal :class:`warn.command.State`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,9 @@ import json
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
-
-import numpy as np
 
 from warn.vocab import CapStatus
 from warn.command import Action, Setup, State, plan
@@ -45,14 +43,6 @@ from warn.config import Settings
 from warn.cycle.broadcast import publish
 from warn.store import ExecutionReport, Store
 
-#: Model name of the planner's state in ``model_states``.
-MODEL = "command"
-#: Key of the planner's state in ``model_states``.
-KEY = "planner"
-#: ``valid_at`` of a state the planner never advanced (no clock yet).
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-#: Name of the array that holds the state's JSON text (UTF-8 bytes).
-JSON_ARRAY = "json"
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -163,18 +153,13 @@ def run_command(store: Store, setup: Setup, events: Iterable[Event], now: dateti
 
 def load_state(store: Store) -> State:
     """The planner's state as last saved; a fresh :class:`State` when none was saved."""
-    saved = store.load_state(MODEL, KEY)
-    if saved is None:
-        return State()
-    return decode(State, json.loads(saved.arrays[JSON_ARRAY].tobytes().decode("utf-8")))
+    saved = store.planner.load()
+    return State() if saved is None else decode(State, saved)
 
 
 def save_state(store: Store, state: State) -> None:
-    """Keep the planner's ``state`` (replacing the one saved before), valid at its clock."""
-    text = json.dumps(encode(state), ensure_ascii=False, sort_keys=True)
-    store.save_state(MODEL, KEY, valid_at=state.clock or NEVER,
-                     arrays={JSON_ARRAY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
-                     detail="指挥规划器状态 JSON / command planner state as JSON")
+    """Keep the planner's ``state`` (replacing the one saved before)."""
+    store.planner.save(encode(state))
 
 
 def encode(value: Any) -> Any:

@@ -20,7 +20,6 @@ For each hazard of ``config.yaml``'s ``hazards:`` (:func:`warn.hazards.deployed`
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,26 +85,32 @@ class Scores:
         Each scored hazard's full result (every lead), by hazard name.
     notes, notices
         The scorers' notes and data-quality notices.
-    basis
-        The official floors the :attr:`~warn.hazards.spec.Rescore.NEW_BASIS` hazards were
-        judged under, as a stable text (compared with the previous cycle's).
+    floors
+        For each hazard judged on its run and official floors alone
+        (:attr:`~warn.hazards.spec.Rescore.NEW_BASIS`) scored this cycle: the official floors
+        it was judged under, level by item id.
     """
 
     items: list[Item] = field(default_factory=list)
     scored: dict[str, Scored] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    basis: str = ""
+    floors: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def floors_basis(settings: Settings, inputs: Inputs) -> str:
-    """The official bulletins in force for every hazard rescored only on a new basis, as stable text."""
-    wanted = {d.spec.name for d in hazards.deployed(settings) if d.spec.rescore is Rescore.NEW_BASIS}
-    floors = sorted((b.hazard, zone, int(b.level)) for b in inputs.official if b.hazard in wanted for zone in b.zones)
-    return json.dumps(floors)
+def floors_by_hazard(settings: Settings, inputs: Inputs) -> dict[str, dict[str, int]]:
+    """For every deployed hazard judged on its run and official floors alone: the highest official
+    level in force for each item id its bulletins cover."""
+    out: dict[str, dict[str, int]] = {d.spec.name: {} for d in hazards.deployed(settings)
+                                      if d.spec.rescore is Rescore.NEW_BASIS}
+    for bulletin in inputs.official:
+        if bulletin.hazard in out:
+            for zone in bulletin.zones:
+                out[bulletin.hazard][zone] = max(out[bulletin.hazard].get(zone, 0), int(bulletin.level))
+    return out
 
 
-def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, rescore: bool) -> Scores:
+def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, rescore: frozenset[str]) -> Scores:
     """Score every hazard of the deployment for the cycle at ``at``.
 
     Parameters
@@ -120,15 +125,16 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
     at
         The cycle's time (UTC).
     rescore
-        Score the :attr:`~warn.hazards.spec.Rescore.NEW_BASIS` hazards (the run or their
-        official floors changed).
+        The :attr:`~warn.hazards.spec.Rescore.NEW_BASIS` hazards to score (their run or
+        official floors changed); the others of them keep the levels they have.
     """
-    out = Scores(basis=floors_basis(settings, inputs))
+    out = Scores()
+    floors = floors_by_hazard(settings, inputs)
     for deployed in hazards.deployed(settings):
         spec = deployed.spec
         if Input.RAIN in spec.inputs and inputs.rain is None:
             continue
-        if spec.rescore is Rescore.NEW_BASIS and not rescore:
+        if spec.rescore is Rescore.NEW_BASIS and spec.name not in rescore:
             continue
         if spec.inputs == {Input.OFFICIAL} and not any(o.hazard == spec.name for o in settings.official.values()):
             continue  # judged on official bulletins alone, and no source of them is configured
@@ -137,6 +143,8 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
                               official_unknown=spec.name in inputs.official_unknown)
         scored = spec.score(ctx)
         out.scored[spec.name] = scored
+        if spec.rescore is Rescore.NEW_BASIS:
+            out.floors[spec.name] = floors[spec.name]
         out.notes.extend(scored.notes)
         out.notices.extend(scored.notices)
         roles = {role.item: role for role in spec.roles}

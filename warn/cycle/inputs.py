@@ -6,7 +6,7 @@ from; :func:`pull` is the cycle's first step at time ``at``:
 - **Forecast.** The run due at ``at`` is the newest issue time on the source's
   ``run_every`` grid (counted from 00 UTC) not after ``at``; when it is not there yet
   (not published, the server down), the one before it, back to ``max_age``. The run held
-  last time (kept in ``model_states``, model :data:`RUN_MODEL`) is fetched conditionally
+  last time (``store.runs``) is fetched conditionally
   (ETag / Last-Modified), so an unchanged run costs one 304 and is not decoded again
   unless the cycle must score. No usable run within ``max_age`` is a data outage, never
   "all clear": the cycle scores nothing, says why, and the levels age towards unknown.
@@ -14,9 +14,9 @@ from; :func:`pull` is the cycle's first step at time ``at``:
   resuming from the store), then silent sensors are marked stale. Pushed (MQTT) feeds
   are the live service's; their readings are already in the store.
 - **Official warnings.** Every ``official`` source is fetched (:mod:`warn.sources.official`);
-  its messages are held in ``model_states`` (model :data:`OFFICIAL_MODEL`, key the source),
-  so a restart remembers them. A source that fails is a data notice, and the messages last
-  fetched from it stay in force until they expire; its hazard is also reported as
+  its messages are held in the store (``store.official``), so a restart remembers them.
+  A source that fails is a data notice, and the messages last fetched from it stay in
+  force until they expire; its hazard is also reported as
   unknown (:attr:`Inputs.official_unknown`): while the source is down, the absence of a
   bulletin is not read as "all clear". The bulletins in force at ``at``
   (:func:`warn.sources.official.in_force`: status ``Actual``, and ``Exercise`` in drills)
@@ -27,14 +27,12 @@ Every input is reported with its age at ``at`` (:class:`Inputs`), recorded with 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from warn.vocab import CapStatus, HazardName
@@ -46,13 +44,8 @@ from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import HttpGetter
 from warn.sources.official import Bulletin, Reading, fetch_bulletins, in_force
 from warn.sources.sensors import FeedOptions, PolledFeed, build_feed
-from warn.store import Store
-
-#: Model name of the forecast run held last, per source, in ``model_states``.
-RUN_MODEL = "forecast"
-#: Model name of the official messages held last, per source, in ``model_states``.
-OFFICIAL_MODEL = "official"
-_JSON = "json"
+from warn.store import HeldRun, OfficialMessage, Store
+from warn.vocab import Level
 
 
 @dataclass
@@ -215,7 +208,6 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
     sources_record: dict[str, Any] = {}
     unknown: set[HazardName] = set()
     for name, (url, reading, getter) in sources.official.items():
-        saved = _load_json(store, OFFICIAL_MODEL, name)
         try:
             fetched, unreadable = fetch_bulletins(url, reading, getter)
         except WarnError as err:
@@ -223,15 +215,14 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
             unknown.add(reading.hazard)
             problems.append(f"官方预警源 {name} 拉取失败，上次获取的预警至失效前继续有效 / official warning source "
                             f"{name} failed; the warnings last fetched stay in force until they expire: {failure}")
-            messages = [Bulletin.from_json(b) for b in saved["messages"]] if saved else []
+            saved, fetched_at = store.official.held(name)
+            messages = [_bulletin(m) for m in saved]
             sources_record[name] = {"messages": len(messages), "failure": failure,
-                                    "fetched_at": saved["fetched_at"] if saved else None}
+                                    "fetched_at": fetched_at.isoformat() if fetched_at else None}
         else:
             problems.extend(unreadable)
             messages = fetched
-            _save_json(store, OFFICIAL_MODEL, name, at, {"fetched_at": at.isoformat(),
-                                                          "messages": [b.to_json() for b in messages]},
-                       f"官方预警源最近获取的消息 / the messages last fetched from official source {name}")
+            store.official.hold(name, [_message(b) for b in messages], at)
             sources_record[name] = {"messages": len(messages), "failure": None, "fetched_at": at.isoformat()}
         held += messages
     bulletins = in_force(held, at, sources.statuses)
@@ -264,10 +255,10 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
     spec = settings.forecasts[name]
     source = ForecastSource(fill(spec.url, sources.urls), directory=settings.cache_dir / "forecasts" / name,
                             timeout=spec.timeout_s, attempts=spec.retries + 1)
-    held = _held(store, name)
+    held = store.runs.held(name)
     problems: list[str] = []
     for issued in due_issues(spec.run_every, spec.max_age, at):
-        previous = _fetched(held) if held and held["issued"] == issued.isoformat() else None
+        previous = _fetched(held) if held and held.issued_at == issued else None
         try:
             fetched = source.fetch(issued, previous=previous)
             rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
@@ -279,7 +270,8 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
         run = _record(name, issued, fetched)
         new = previous is None or not fetched.not_modified
         if new:
-            _hold(store, name, run, at)
+            store.runs.hold(HeldRun(name, issued, fetched.fetched_at, fetched.checksum, fetched.url,
+                                    str(fetched.path), fetched.etag, fetched.last_modified), at)
         return rain, run, new, problems[-1:] if problems else []
     problems.append(f"{spec.max_age} 内无可用预报，不作评估（不视为无风险）/ no usable run of {name} within "
                     f"{spec.max_age}: nothing scored (which is not all clear)")
@@ -292,34 +284,26 @@ def _record(name: str, issued: datetime, fetched: Fetched) -> dict[str, Any]:
             "fetched_at": fetched.fetched_at.isoformat()}
 
 
-def _fetched(run: Mapping[str, Any]) -> Fetched | None:
+def _fetched(run: HeldRun) -> Fetched | None:
     """The held run as a previous fetch, ``None`` when its file is gone from the cache."""
-    path = Path(run["path"])
+    path = Path(run.path)
     if not path.is_file():
         return None
-    return Fetched(url=run["url"], path=path, checksum=run["checksum"], etag=run["etag"],
-                   last_modified=run["last_modified"], fetched_at=datetime.fromisoformat(run["fetched_at"]),
-                   not_modified=False)
+    return Fetched(url=run.url, path=path, checksum=run.checksum, etag=run.etag, last_modified=run.last_modified,
+                   fetched_at=run.fetched_at, not_modified=False)
 
 
-def _held(store: Store, name: str) -> dict[str, Any] | None:
-    return _load_json(store, RUN_MODEL, name)
+def _message(bulletin: Bulletin) -> OfficialMessage:
+    """A bulletin as the store holds it."""
+    b = bulletin
+    return OfficialMessage(b.source, b.identifier, b.sender, b.sent, b.msg_type, b.status, b.references,
+                           b.hazard, int(b.level), b.expires, b.zones, b.district, b.headline, b.raw)
 
 
-def _hold(store: Store, name: str, run: Mapping[str, Any], at: datetime) -> None:
-    _save_json(store, RUN_MODEL, name, at, dict(run),
-               f"最近获取的预报 / the run last fetched: {run['issued']} {run['checksum'][:19]}")
-
-
-def _load_json(store: Store, model: str, key: str) -> Any:
-    saved = store.load_state(model, key)
-    return json.loads(saved.arrays[_JSON].tobytes().decode("utf-8")) if saved is not None else None
-
-
-def _save_json(store: Store, model: str, key: str, at: datetime, value: Any, detail: str) -> None:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    store.save_state(model, key, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), np.uint8)},
-                     detail=detail)
+def _bulletin(m: OfficialMessage) -> Bulletin:
+    """A held message as the bulletin it was read as."""
+    return Bulletin(m.source, m.identifier, m.sender, m.sent, m.msg_type, m.cap_status, m.references,
+                    m.hazard, Level(m.level), m.expires, m.zones, m.district, m.headline, m.raw)
 
 
 def _minutes(delta: timedelta) -> float:

@@ -8,8 +8,9 @@ signal, storm-formula return period).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,11 +21,18 @@ from warn.errors import ConfigError, Problem
 from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainFile, load_model_file
-from warn.rainarray import check_coverage, step_of
+from warn.rainarray import as_hourly, check_coverage, issued_at, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.store.records import ZoneRain
+
+if TYPE_CHECKING:
+    from warn.store import Store
 
 HISTORY_CAP = 200
+
+#: The zone layer whose hourly rain per zone the cycles record (the reports' hyetographs).
+RAIN_LAYER = "towns"
 
 #: Layer attribute naming a zone's storm-intensity formula.
 FORMULA_FIELD = "storm_formula"
@@ -121,3 +129,42 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
         raise ConfigError(*unknown)
     return names
 
+
+
+def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None) -> None:
+    """Record the hourly rain of the run ``rain`` per zone of :data:`RAIN_LAYER` (``store.rain``).
+
+    The zone mean (exact coverage weights) and the wettest covered cell of every hour of the run,
+    in mm; once per run (a run already recorded is not aggregated again). Nothing without a run
+    or without the layer.
+
+    Parameters
+    ----------
+    settings
+        The deployment (the layer and the weights' cache).
+    store
+        Where to record it.
+    rain
+        The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one.
+    """
+    if rain is None or RAIN_LAYER not in settings.layers:
+        return
+    source, issued = str(rain.attrs.get("source", "")), issued_at(rain)
+    if store.rain.has(source, issued, RAIN_LAYER):
+        return
+    spec, zones = zone_layer(settings, RAIN_LAYER)
+    hourly = as_hourly(rain)
+    weights = build_weights(zones, hourly["lat"].values, hourly["lon"].values, id_column=spec.id_field,
+                            cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
+    mean, worst = (a.transpose("time", "zone") for a in zonal_mean_max(hourly, weights))
+    ends = [datetime.fromisoformat(str(t.astype("datetime64[us]"))).replace(tzinfo=timezone.utc)
+            for t in hourly["time"].values]
+    zone_ids = [str(z) for z in mean["zone"].values]
+    store.rain.record(source, issued, RAIN_LAYER, [
+        ZoneRain(zone_id, end, _mm(m), _mm(x))
+        for end, means, maxima in zip(ends, mean.values, worst.values, strict=True)
+        for zone_id, m, x in zip(zone_ids, means, maxima, strict=True)])
+
+
+def _mm(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)

@@ -12,17 +12,20 @@ replays alike. In order:
    (:func:`warn.cycle.hazards.score`), with ``persist=True``. A hazard that reads the run is
    not scored without one, which is a data outage, not "all clear". The official bulletins
    in force (OPERATIONS.md "Warning levels") go to the hazard they are about; a hazard
-   judged only on the run and its official floors is rescored when either changed.
-4. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
-   kept in ``model_states`` (model :data:`MODEL`, key :data:`KEY`, JSON). A changed level is
+   judged only on the run and its official floors is rescored when either changed since the
+   levels it has. The run's hourly rain per zone is recorded (``store.rain``) for the reports.
+4. **Crossings.** Each item's ``now`` level is compared with its last one recorded before ``at``
+   (``store.levels``: every cycle records the levels it produced at every lead, and per hazard
+   the run and official floors they were scored from). A changed level is
    a :class:`~warn.command.model.LevelCrossing` (a crossing to ``unknown`` is passed on: the
    planner keeps the thread's level). An item seen for the first time crosses from
    ``none`` only when its level is blue or above.
 5. **Command** (:func:`warn.cycle.command.advance`): the people's events from the inbox,
    the crossings and the clock are planned, executed and published.
 6. **Notices.** Data-quality and data-outage notices (a silent feed or sensor, a gauge
-   without a stage, no forecast run) are recorded on the timeline when they begin and end,
-   and sent to the duty officers' channels (the non-public text channels) when they begin.
+   without a stage, no forecast run) are kept in force in ``store.notices``, recorded on the
+   timeline when they begin and end, and sent to the duty officers' channels (the
+   non-public text channels) when they begin.
 7. **Record.** The cycle's row is closed with its inputs and their age and its counts; a
    cycle that changed something also gets one timeline entry, key ``cycle/<at ISO>``.
 
@@ -34,14 +37,13 @@ and the store's idempotency keys keep every action, message and entry single).
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from warn import hazards
@@ -50,22 +52,18 @@ from warn.command.planner import Setup
 from warn.config import Settings
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
-from warn.cycle.hazards import Item, floors_basis, place, places, score
+from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, score
 from warn.cycle.inputs import Inputs, Sources, pull
+from warn.cycle.rain import record_zone_rain
 from warn.rainarray import issued_at
-from warn.store import CycleStatus, NewEntry, Store
+from warn.store import CycleStatus, ItemLevel, LevelBasis, NewEntry, Store
+from warn.store.levels import NOW, digest
 from warn.store.outbox import NewMessage
 from warn.vocab import CapStatus, Level
 
-#: Model name / key of the levels the previous cycle saw, in ``model_states``.
-MODEL = "cycle"
-KEY = "levels"
-#: Key of the notices in force after the previous cycle, in ``model_states``.
-NOTICES_KEY = "notices"
 #: Timeline entry kinds of a cycle's summary and of a data notice.
 ENTRY_KIND = "cycle"
 NOTICE_KIND = "notice"
-_JSON = "json"
 
 
 @dataclass(frozen=True)
@@ -176,17 +174,14 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
         from warn.command.loading import load_setup
 
         setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
-    baseline = _baseline(store, at)
+    baseline = _baseline(store, settings, at)
     run = _run_id(inputs)
-    floors = floors_basis(settings, inputs)
-    scores = score(settings, store, inputs, at, rescore=run != baseline.run or floors != baseline.official)
+    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline))
     items, notes, notices = scores.items, scores.notes, scores.notices
-    current = {item.slot: int(item.level) for item in items}
+    record_zone_rain(settings, store, inputs.rain)
     records = places(settings) if items else {}
     crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records)) is not None)
-    after = (Baseline({**baseline.levels, **current}, run, floors) if inputs.rain is not None
-             else Baseline({**baseline.levels, **current}, baseline.run, baseline.official))
-    _save_levels(store, at, baseline, after)
+    _save_levels(store, at, scores, run)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices]
     began = _notices(store, settings, at, notices, status)
@@ -236,22 +231,21 @@ def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[s
     """Record the notices that began and ended since the previous cycle; send the new ones to the
     duty channels. Returns the notices that began."""
     current = sorted(set(notices))
-    saved = store.load_state(MODEL, NOTICES_KEY)
-    before = set(json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))) if saved is not None else set()
+    before = set(store.notices.in_force())
     began = [n for n in current if n not in before]
     ended = sorted(before - set(current))
     district = f"district.{settings.deployment.district_code}"
     entries = [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
                         summary=f"数据告警 / data notice: {text}", details={"notice": text, "state": "began"},
-                        key=f"notice/{_digest(text)}/{at.isoformat()}/began") for text in began]
+                        key=f"notice/{digest(text)}/{at.isoformat()}/began") for text in began]
     entries += [NewEntry(occurred_at=at, actor="cycle", role="system", kind=NOTICE_KIND, org_unit=district,
                          summary=f"数据恢复 / data recovered: {text}", details={"notice": text, "state": "ended"},
-                         key=f"notice/{_digest(text)}/{at.isoformat()}/ended") for text in ended]
+                         key=f"notice/{digest(text)}/{at.isoformat()}/ended") for text in ended]
     if entries:
         store.timeline.append(entries)
     for text in began:
         _send_notice(store, settings, at, text, status)
-    _save_json(store, NOTICES_KEY, at, current, "生效中的数据告警 / the data notices in force")
+    store.notices.replace(at, current)
     return began
 
 
@@ -264,12 +258,8 @@ def _send_notice(store: Store, settings: Settings, at: datetime, text: str, stat
         for recipient in spec.recipients or ("duty",):
             store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=body,
                                             content_type=TEXT_KINDS[spec.kind], public=False,
-                                            idempotency_key=f"notice/{_digest(text)}/{at.isoformat()}/{name}/{recipient}",
+                                            idempotency_key=f"notice/{digest(text)}/{at.isoformat()}/{name}/{recipient}",
                                             cap_status=CapStatus(status)))
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # --- the levels of the previous cycle -----------------------------------------------------------
@@ -277,31 +267,38 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Baseline:
-    """What a cycle compares with: every item's level by slot, and the run and official floors
-    (:func:`warn.cycle.hazards.floors_basis`) the levels of the hazards judged only on them came from."""
+    """What a cycle compares with: every item's last ``now`` level by slot
+    (``hazard:item:item_id``), and per hazard judged on its run and official floors alone, the
+    run and floors its levels came from."""
 
     levels: Mapping[str, int] = field(default_factory=dict)
-    run: str | None = None
-    official: str | None = None
+    bases: Mapping[str, LevelBasis] = field(default_factory=dict)
 
 
-def _baseline(store: Store, at: datetime) -> Baseline:
-    """The baseline before ``at``: as the previous cycle left it, or — when the saved state is
-    this very cycle's (a rerun after an interruption) — as this cycle found it."""
-    saved = store.load_state(MODEL, KEY)
-    if saved is None:
-        return Baseline()
-    data = json.loads(saved.arrays[_JSON].tobytes().decode("utf-8"))
-    side = "before" if datetime.fromisoformat(data["at"]) >= at else "after"
-    return Baseline({k: int(v) for k, v in data[side].items()}, data[f"run_{side}"], data.get(f"official_{side}"))
+def _baseline(store: Store, settings: Settings, at: datetime) -> Baseline:
+    """The baseline before ``at``: what the cycles before ``at`` recorded — so a rerun of ``at`` after
+    an interruption compares with what the cycle found, not with its own first attempt."""
+    levels = {f"{hazard}:{kind}:{item_id}": level
+              for (hazard, kind, item_id), level in store.levels.baseline(at).items()}
+    bases = {name: basis for name in settings.hazards if (basis := store.levels.basis(name, at)) is not None}
+    return Baseline(levels, bases)
 
 
-def _save_levels(store: Store, at: datetime, before: Baseline, after: Baseline) -> None:
-    _save_json(store, KEY, at, {"at": at.isoformat(), "before": dict(before.levels), "after": dict(after.levels),
-                                "run_before": before.run, "run_after": after.run,
-                                "official_before": before.official, "official_after": after.official},
-               "上一周期各项等级及其所依预报和官方下限 JSON / the items' levels at the last cycle and the run "
-               "and official floors they came from, as JSON")
+def _save_levels(store: Store, at: datetime, scores: Scores, run: str | None) -> None:
+    """Record every scored item's level at every lead and, for each hazard scored from the run, the
+    run and official floors it was scored from."""
+    rows = [ItemLevel(hazard, item.item, item.item_id, lead, int(level),
+                      None if lead != NOW or math.isnan(item.score_now) else item.score_now, item.drivers[lead])
+            for hazard, scored in scores.scored.items() for item in scored.items
+            for lead, level in item.levels.items()]
+    store.levels.record(at, rows, {hazard: LevelBasis(run, dict(floors)) for hazard, floors in scores.floors.items()})
+
+
+def _rescored(settings: Settings, inputs: Inputs, run: str | None, baseline: Baseline) -> frozenset[str]:
+    """The hazards judged on their run and official floors alone whose run or floors changed since
+    the levels they have (all of them without a run: none is scored then anyway)."""
+    return frozenset(name for name, floors in floors_by_hazard(settings, inputs).items()
+                     if baseline.bases.get(name) != LevelBasis(run, floors))
 
 
 def _run_id(inputs: Inputs) -> str | None:
@@ -309,12 +306,6 @@ def _run_id(inputs: Inputs) -> str | None:
     if inputs.run is None:
         return None
     return str(inputs.run.get("checksum") or f"{inputs.run['source']}@{inputs.run['issued']}")
-
-
-def _save_json(store: Store, key: str, at: datetime, value: Any, detail: str) -> None:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    store.save_state(MODEL, key, valid_at=at, arrays={_JSON: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)},
-                     detail=detail)
 
 
 def _crossing(item: Item, baseline: Mapping[str, int], at: datetime,

@@ -78,7 +78,10 @@ class Deployed:
 
 
 def deployed(settings: Settings, *, only: str | None = None) -> list[Deployed]:
-    """The hazards of ``settings`` (all, or the one called ``only``), validated, in ``hazards:`` order.
+    """The hazards of ``settings`` (all, or the one called ``only``), validated, in registry order.
+
+    Registry order (:data:`BUILTIN`, then the others by name) makes a cycle's crossings, and so
+    its actions, the same whatever the order of the keys in config.yaml.
 
     Raises
     ------
@@ -88,7 +91,8 @@ def deployed(settings: Settings, *, only: str | None = None) -> list[Deployed]:
     """
     problems: list[Problem] = []
     out: list[Deployed] = []
-    wanted = list(settings.hazards) if only is None else [only]
+    rank = {name: i for i, name in enumerate(BUILTIN)}
+    wanted = sorted(settings.hazards, key=lambda n: (rank.get(n, len(rank)), n)) if only is None else [only]
     for name in wanted:
         if name not in settings.hazards:
             problems.append(Problem("config.yaml", "hazards", f"a section for hazard {name!r} (deployed: "

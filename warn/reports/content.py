@@ -29,11 +29,9 @@ Zones and points
     about it sent within the period; a zone's is the highest of its own threads and of the
     points inside it (the layer's ``town_code``).
 Rain
-    The hourly rain the landslide model keeps per grid cell (``model_states`` model
-    :data:`warn.hazards.landslide.scoring.STATE_MODEL`, arrays ``hours_end`` / ``hours_mm``): each hour
-    as the forecast run that covered it gave it (the analysis the cycles used, not gauges),
-    aggregated to the towns with exact coverage weights (:func:`warn.geo.weights.zonal_mean_max`).
-    The grid's coordinates come from the newest forecast run a cycle of the period used.
+    The hourly rain per town the cycles recorded of the runs they used (``store.rain``, layer
+    :data:`warn.cycle.rain.RAIN_LAYER`: zone means with exact coverage weights): each hour as
+    the newest run issued before its end gave it (the forecasts the cycles used, not gauges).
 Water levels
     The ``readings`` of the sensors serving the waterlogging points and river gauges that
     warned, with their QC flags; thresholds from the layer attributes (``depth_*_cm`` in m,
@@ -42,35 +40,17 @@ Water levels
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
-
 from warn import hazards
-from warn.store.schema import (
-    ack_requests,
-    cycles,
-    incidents,
-    mode_changes,
-    outbox,
-    readings,
-    sensors,
-    tasks,
-    timeline,
-    warning_messages,
-    warnings,
-)
 from warn.vocab import Level
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from warn.config import Settings
     from warn.store import Store
 
@@ -84,6 +64,7 @@ POINT_LAYERS = ("hazard_points", "waterlogging_points")
 LEVEL_LAYERS = ("waterlogging_points", "river_gauges")
 #: Kinds of district-wide timeline entries (no incident) a report includes when they fall in its period.
 DISTRICT_KINDS = ("mode", "report")
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -349,34 +330,26 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
         f"第 {verified.first_bad_seq} 条（{verified.first_bad_kind}）校验失败 / entry {verified.first_bad_seq} "
         f"({verified.first_bad_kind}) failed verification: {verified.reason}"))
     notes: list[str] = []
-    with store.engine.connect() as conn:
-        row = conn.execute(select(incidents).where(incidents.c.incident_id == incident_id)).one_or_none()
-        if row is None:
-            raise UnknownIncident(incident_id)
-        dues = _report_dues(conn, row.opened_at, row.closed_at or at)
-        period, highlight, due = _period(kind, row.opened_at, row.closed_at, at, dues, settings)
-        threads = conn.execute(select(warnings).where(warnings.c.incident_id == incident_id)).all()
-        thread_ids = [t.thread_id for t in threads]
-        messages = conn.execute(select(warning_messages).where(warning_messages.c.thread_id.in_(thread_ids))
-                                .order_by(warning_messages.c.sent_at, warning_messages.c.id)).all()
-        in_period = [m for m in messages if m.sent_at <= period[1]]
-        changes = conn.execute(select(mode_changes).where(and_(
-            mode_changes.c.decided_by.is_not(None), mode_changes.c.at >= period[0],
-            mode_changes.c.at <= period[1])).order_by(mode_changes.c.id)).all()
-        entries = _entries(conn, incident_id, period, at if kind == "final" else period[1])
-        loop = _loop(conn, incident_id, threads, messages, period[1] if kind == "initial" else at)
-        broadcasts = _broadcasts(conn, in_period)
-        levels = _levels(conn, settings, threads, in_period, period)
-        cycle_inputs = conn.execute(select(cycles.c.inputs).where(and_(cycles.c.at >= period[0],
-                                                                       cycles.c.at <= period[1]))
-                                    .order_by(cycles.c.at.desc())).scalars().all()
+    row = store.command.incident(incident_id)
+    if row is None:
+        raise UnknownIncident(incident_id)
+    dues = _report_dues(store, row.opened_at, row.closed_at or at)
+    period, highlight, due = _period(kind, row.opened_at, row.closed_at, at, dues, settings)
+    threads = store.warnings.threads(incident_id)
+    messages = sorted(store.warnings.messages([t.thread_id for t in threads]), key=lambda m: (m.sent_at, m.id))
+    in_period = [m for m in messages if m.sent_at <= period[1]]
+    changes = store.command.mode_changes(decided=True, since=period[0], until=period[1])
+    entries = _entries(store, incident_id, period, at if kind == "final" else period[1])
+    loop = _loop(store, incident_id, threads, messages, period[1] if kind == "initial" else at)
+    broadcasts = _broadcasts(store, in_period)
+    levels = _levels(store, settings, threads, in_period, period)
     item_levels: dict[str, int] = defaultdict(int)
     item_of = {t.thread_id: t.item_id for t in threads}
     for m in in_period:
         item = item_of[m.thread_id]
         item_levels[item] = max(item_levels[item], m.level)
     zones, points = _map(settings, item_levels)
-    rain = _rain(store, settings, period, cycle_inputs, notes)
+    rain = _rain(store, settings, period, notes)
     if not integrity.ok:
         notes.insert(0, f"时间线校验失败，本报告内容不可信 / the timeline failed verification; this report cannot be "
                         f"trusted: {integrity.problem}")
@@ -390,15 +363,11 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
                   highlight_from=highlight, due_at=due, timezone=settings.deployment.timezone)
 
 
-def _report_dues(conn: Connection, start: datetime, end: datetime) -> dict[str, list[datetime]]:
+def _report_dues(store: Store, start: datetime, end: datetime) -> dict[str, list[datetime]]:
     """Due times of the situation-report tasks created between ``start`` and ``end``, by rule id."""
     dues: dict[str, list[datetime]] = defaultdict(list)
-    rows = conn.execute(select(timeline.c.details).where(and_(
-        timeline.c.kind == "report", timeline.c.occurred_at >= start, timeline.c.occurred_at <= end))
-        .order_by(timeline.c.seq)).scalars()
-    for details in rows:
-        data = json.loads(details)
-        dues[data["rule_id"]].append(datetime.fromisoformat(data["due"]))
+    for entry in store.timeline.entries(since=start, until=end, kinds=("report",)):
+        dues[entry.details["rule_id"]].append(datetime.fromisoformat(entry.details["due"]))
     return dues
 
 
@@ -417,22 +386,19 @@ def _period(kind: str, opened: datetime, closed: datetime | None, at: datetime, 
     return (opened, end), None, (final_due[-1] if final_due else end + settings.command.reports.final)
 
 
-def _entries(conn: Connection, incident_id: str, period: tuple[datetime, datetime], until: datetime) -> list[Entry]:
+def _entries(store: Store, incident_id: str, period: tuple[datetime, datetime], until: datetime) -> list[Entry]:
     """The incident's entries, and the district-wide mode and report entries of the period, in occurred-at order."""
-    query = select(timeline).where(or_(
-        and_(timeline.c.incident_id == incident_id, timeline.c.occurred_at <= until),
-        and_(timeline.c.incident_id.is_(None), timeline.c.kind.in_(DISTRICT_KINDS),
-             timeline.c.occurred_at >= period[0], timeline.c.occurred_at <= period[1]),
-    )).order_by(timeline.c.occurred_at, timeline.c.seq)
-    return [Entry(r.seq, r.occurred_at, r.actor, r.role, r.org_unit, r.kind, r.summary) for r in conn.execute(query)]
+    district = [e for e in store.timeline.entries(since=period[0], until=period[1], kinds=DISTRICT_KINDS)
+                if e.incident is None]
+    chosen = sorted([*store.timeline.entries(incident_id, until=until), *district],
+                    key=lambda e: (e.occurred_at, e.seq))
+    return [Entry(e.seq, e.occurred_at, e.actor, e.role, e.org_unit, e.kind, e.summary) for e in chosen]
 
 
-def _loop(conn: Connection, incident_id: str, threads, messages, at: datetime) -> Loop:
+def _loop(store: Store, incident_id: str, threads, messages, at: datetime) -> Loop:
     """Warnings, tasks and calls of the incident as of ``at`` (later facts are not yet known)."""
-    task_rows = [t for t in conn.execute(select(tasks).where(tasks.c.incident_id == incident_id)
-                                         .order_by(tasks.c.created_at, tasks.c.task_id)).all() if t.created_at <= at]
-    requests = [r for r in conn.execute(select(ack_requests).where(ack_requests.c.request_id.like(f"{incident_id}/%"))
-                                        .order_by(ack_requests.c.created_at)).all() if r.created_at <= at]
+    task_rows = [t for t in store.command.tasks(incident_id=incident_id) if t.created_at <= at]
+    requests = [r for r in store.command.ack_requests(prefix=f"{incident_id}/") if r.created_at <= at]
     answered = {r.request_id: r for r in requests if r.answered_at is not None and r.answered_at <= at}
     done = {t.task_id: t.done_at for t in task_rows if t.done_at is not None and t.done_at <= at}
     by_thread: dict[str, list] = defaultdict(list)
@@ -473,12 +439,13 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _broadcasts(conn: Connection, messages) -> list[BroadcastRow]:
+def _broadcasts(store: Store, messages) -> list[BroadcastRow]:
     """Every CAP message with its outbox rows (key ``<identifier>/<channel>…``) by channel → status."""
+    queued = store.outbox.rows() if messages else []
     rows = []
     for m in messages:
-        sent = conn.execute(select(outbox.c.channel, outbox.c.status)
-                            .where(outbox.c.idempotency_key.like(f"{m.identifier}/%"))).all()
+        sent = [(q.message.channel, str(q.status)) for q in queued
+                if q.message.idempotency_key.startswith(f"{m.identifier}/")]
         rows.append(BroadcastRow(m.identifier, m.kind, m.level, m.sent_at, {c: s for c, s in sorted(sent)}))
     return rows
 
@@ -506,14 +473,13 @@ def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLeve
     return zones, points
 
 
-def _levels(conn: Connection, settings: Settings, threads, messages, period: tuple[datetime, datetime]
+def _levels(store: Store, settings: Settings, threads, messages, period: tuple[datetime, datetime]
             ) -> list[LevelSeries]:
     """The water-level series of the warned waterlogging points and river gauges, readings of the period."""
     from warn.geo.layers import zone_layer
 
     warned = {t.item_id for t in threads if any(m.thread_id == t.thread_id and m.level > 0 for m in messages)}
-    sensor_of = dict(conn.execute(select(sensors.c.point_id, sensors.c.sensor_id)
-                                  .where(sensors.c.point_id.in_(warned))).all())
+    sensor_of = {s.point_id: s.sensor_id for s in store.sensors() if s.point_id in warned}
     out = []
     for layer_name in LEVEL_LAYERS:
         if layer_name not in settings.layers:
@@ -523,13 +489,11 @@ def _levels(conn: Connection, settings: Settings, threads, messages, period: tup
             point_id = str(record[spec.id_field])
             if point_id not in sensor_of:
                 continue
-            rows = conn.execute(select(readings).where(and_(
-                readings.c.sensor_id == sensor_of[point_id], readings.c.phenomenon_time >= period[0],
-                readings.c.phenomenon_time <= period[1])).order_by(readings.c.phenomenon_time)).all()
+            rows = store.readings(sensor_of[point_id], since=period[0], until=period[1] + _MICROSECOND)
             out.append(LevelSeries(point_id, str(record.get(spec.name_field, point_id)), sensor_of[point_id],
-                                   rows[0].unit if rows else "m", [r.phenomenon_time for r in rows],
-                                   [float("nan") if r.value is None else r.value for r in rows],
-                                   [r.qc_flag for r in rows], _level_thresholds(record)))
+                                   rows[0].reading.unit if rows else "m", [r.reading.phenomenon_time for r in rows],
+                                   [float("nan") if r.reading.value is None else r.reading.value for r in rows],
+                                   [str(r.qc_flag) for r in rows], _level_thresholds(record)))
     return out
 
 
@@ -541,59 +505,40 @@ def _level_thresholds(record: dict[str, Any]) -> dict[str, float]:
             for key, label in labels.items() if key in record and not math.isnan(float(record[key]))}
 
 
-def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], cycle_inputs: list[str],
-          notes: list[str]) -> RainSeries | None:
-    """Hourly rain of the period per town from the landslide model's kept rain (module notes); ``None``
-    with a note when the store does not hold it."""
+def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], notes: list[str]) -> RainSeries | None:
+    """Hourly rain of the period per town as the cycles recorded it (module notes); ``None`` with a note
+    when the store holds none."""
     import numpy as np
-    import xarray as xr
 
-    from warn.hazards.landslide.scoring import STATE_MODEL
-    from warn.cycle.rain import open_location
-    from warn.geo.layers import zone_layer
-    from warn.geo.layers import area_km2
-    from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
+    from warn.cycle.rain import RAIN_LAYER
+    from warn.geo.layers import area_km2, zone_layer
     from warn.modelfiles import load_model_file
 
-    run = next((json.loads(i).get("forecast", {}).get("path") for i in cycle_inputs
-                if json.loads(i).get("forecast", {}).get("path")), None)
-    if run is None:
-        notes.append("无预报资料，未绘雨量过程 / no forecast run in the period: no hyetograph")
+    kept = store.rain.hourly(RAIN_LAYER, *period)
+    if not kept:
+        notes.append("无本时段逐时雨量记录，未绘雨量过程 / no hourly rain recorded for the period: no hyetograph")
         return None
-    grid = open_location(settings, run)
-    lat, lon = grid["lat"].values, grid["lon"].values
-    state = store.load_state(STATE_MODEL, GridSpec.from_coords(lat, lon).signature)
-    if state is None:
-        notes.append("无逐时雨量存档，未绘雨量过程 / no kept hourly rain: no hyetograph")
-        return None
-    ends = state.arrays["hours_end"]
-    start, end = (np.datetime64(t.replace(tzinfo=None), "s") for t in period)
-    keep = (ends > start) & (ends <= min(end, np.datetime64(state.valid_at.replace(tzinfo=None), "s")))
-    if not keep.any():
-        notes.append("存档逐时雨量未覆盖本时段 / the kept hourly rain does not cover the period: no hyetograph")
-        return None
-    rain = xr.DataArray(state.arrays["hours_mm"][keep].astype(np.float32), dims=("time", "lat", "lon"),
-                        coords={"time": ends[keep], "lat": lat, "lon": lon},
-                        attrs={"units": "mm", "step": "PT1H", "source": STATE_MODEL})
-    spec, towns = zone_layer(settings, "towns")
-    weights = build_weights(towns, lat, lon, id_column=spec.id_field, cache_dir=settings.cache_dir / "weights",
-                            where=f"{spec.path}#{spec.layer}")
-    (mean,) = zonal_mean_max(rain, weights, want=("mean",))
+    spec, towns = zone_layer(settings, RAIN_LAYER)
+    zone_ids = [str(z) for z in towns[spec.id_field]]
+    column = {zone_id: k for k, zone_id in enumerate(zone_ids)}
+    times = sorted({r.hour_end for r in kept})
+    row = {t: k for k, t in enumerate(times)}
+    values = np.full((len(times), len(zone_ids)), np.nan)
+    for r in kept:
+        if r.zone_id in column and r.mean_mm is not None:
+            values[row[r.hour_end], column[r.zone_id]] = r.mean_mm
     area = area_km2(towns).to_numpy()
-    values = mean.transpose("time", "zone").values.astype(float)
     worst = int(np.nanargmax(np.nansum(values, axis=0)))
     district = np.nansum(values * area, axis=1) / area.sum()
     params = load_model_file("rain", settings.models["rain"]).params()
     thresholds = {f"{c.level.zh} {c.level.colour} ≥{c.depth_mm:g} mm/{c.window / timedelta(hours=1):g} h":
                   c.depth_mm / (c.window / timedelta(hours=1)) for c in sorted(params.signal, key=lambda c: c.level)}
     notes.append("雨量为各时次预报（模式所用逐时雨量），非雨量站实测 / rain: the hourly rain the cycles used (each hour "
-                 "from the forecast run that covered it), not gauge observations")
+                 "from the newest run issued before it), not gauge observations")
     names = towns[spec.name_field] if spec.name_field in towns else towns[spec.id_field]
-    return RainSeries(
-        times=[datetime.fromisoformat(str(t)[:19]).replace(tzinfo=UTC) for t in ends[keep]],
-        worst_zone_id=str(towns[spec.id_field].iloc[worst]), worst_zone_name=str(names.iloc[worst]),
-        worst_mm=[float(v) for v in values[:, worst]], district_mean_mm=[float(v) for v in district],
-        thresholds=thresholds)
+    return RainSeries(times=times, worst_zone_id=zone_ids[worst], worst_zone_name=str(names.iloc[worst]),
+                      worst_mm=[float(v) for v in values[:, worst]], district_mean_mm=[float(v) for v in district],
+                      thresholds=thresholds)
 
 
 @dataclass(frozen=True)

@@ -13,25 +13,19 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from warn.cap.codec import validate
 from warn.store import Store
-from warn.store.schema import ack_requests, incidents, mode_changes, tasks, timeline, warning_messages, warnings
 from warn.vocab import Level
 
 
 def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None) -> dict[str, Any]:
     """The drill's summary at ``now`` (see the module notes); ``report`` the incident reports' paths by incident."""
-    with store.engine.connect() as conn:
-        threads = conn.execute(select(warnings)).all()
-        messages = conn.execute(select(warning_messages).order_by(warning_messages.c.id)).all()
-        task_rows = conn.execute(select(tasks)).all()
-        requests = conn.execute(select(ack_requests)).all()
-        changes = conn.execute(select(mode_changes).where(mode_changes.c.decided_by.is_not(None))
-                               .order_by(mode_changes.c.id)).all()
-        notices = conn.execute(select(timeline.c.occurred_at, timeline.c.summary, timeline.c.details)
-                               .where(timeline.c.kind == "notice").order_by(timeline.c.seq)).all()
+    threads = store.warnings.threads()
+    messages = store.warnings.messages()
+    task_rows = store.command.tasks()
+    requests = store.command.ack_requests()
+    changes = store.command.mode_changes(decided=True)
+    notices = store.timeline.entries(kinds=("notice",))
     return {
         "warnings": _warnings(threads, messages),
         "cap_messages": _messages(messages),
@@ -40,8 +34,8 @@ def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None
         "mode_changes": [{"at": c.at.isoformat(), "from": c.from_mode, "to": c.to_mode,
                           "response": _response(c.response_level), "decided_by": c.decided_by, "rule": c.rule_id}
                          for c in changes],
-        "notices": {"began": sum('"began"' in n.details for n in notices),
-                    "ended": sum('"ended"' in n.details for n in notices),
+        "notices": {"began": sum(n.details.get("state") == "began" for n in notices),
+                    "ended": sum(n.details.get("state") == "ended" for n in notices),
                     "first": [n.summary for n in notices[:3]]},
         "report": report or {},
     }
@@ -94,18 +88,13 @@ def _response(level: int) -> str | None:
 
 def incident_ids(store: Store) -> list[str]:
     """Every incident's id, in the order they opened."""
-    with store.engine.connect() as conn:
-        return list(conn.execute(select(incidents.c.incident_id).order_by(incidents.c.opened_at)).scalars())
+    return [i.incident_id for i in store.command.incidents()]
 
 
 def all_clear(store: Store) -> bool:
     """Every warning cleared, every incident closed, the centre back in peacetime."""
-    with store.engine.connect() as conn:
-        active = conn.execute(select(func.count()).select_from(warnings).where(warnings.c.status != "cleared")
-                              ).scalar_one()
-        open_ = conn.execute(select(func.count()).select_from(incidents).where(incidents.c.closed_at.is_(None))
-                             ).scalar_one()
-        mode = conn.execute(select(mode_changes.c.to_mode).where(mode_changes.c.decided_by.is_not(None))
-                            .order_by(mode_changes.c.id.desc()).limit(1)).scalar()
-        raised = conn.execute(select(func.count()).select_from(warnings)).scalar_one()
+    raised, active = store.warnings.counts()
+    open_ = sum(i.closed_at is None for i in store.command.incidents())
+    decided = store.command.mode_changes(decided=True)
+    mode = decided[-1].to_mode if decided else None
     return raised > 0 and active == 0 and open_ == 0 and mode in (None, "peacetime")

@@ -21,15 +21,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from warn.command.model import AckAnswered, Channel, ModeDecision, OrgUnit, Role, TaskState
 from warn.vocab import OrgLevel
 from warn.command.roster import Roster
 from warn.cycle.command import submit
 from warn.store import Store
 from warn.store.command import HANDOFF
-from warn.store.schema import ack_requests, mode_changes, tasks
 
 #: The demo's silent person: the leader of the steep town DEMO-T11, who never picks up.
 SILENT = "演示镇街负责人11"
@@ -60,8 +57,7 @@ class DemoStaff:
         return self._answer(now) + self._decide(now) + self._finish(now)
 
     def _answer(self, now: datetime) -> int:
-        with self.store.engine.connect() as conn:
-            waiting = conn.execute(select(ack_requests).where(ack_requests.c.answered_at.is_(None))).all()
+        waiting = self.store.command.ack_requests(unanswered=True)
         done = 0
         for row in waiting:
             seen = self._seen.setdefault((row.request_id, row.escalation_step), now)
@@ -74,9 +70,7 @@ class DemoStaff:
         return done
 
     def _decide(self, now: datetime) -> int:
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(mode_changes.c.idempotency_key, mode_changes.c.at, mode_changes.c.decided_by)
-                                ).all()
+        rows = self.store.command.mode_changes()
         keys = {r.idempotency_key for r in rows}
         done = 0
         for row in rows:
@@ -91,11 +85,8 @@ class DemoStaff:
         return done
 
     def _finish(self, now: datetime) -> int:
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(tasks).where(tasks.c.status.in_([str(TaskState.OPEN),
-                                                                        str(TaskState.ACKNOWLEDGED)]))).all()
-            handoffs = set(conn.execute(select(ack_requests.c.request_id)
-                                        .where(ack_requests.c.request_id.like(f"%{HANDOFF}"))).scalars())
+        rows = self.store.command.tasks(statuses=[str(TaskState.OPEN), str(TaskState.ACKNOWLEDGED)])
+        handoffs = {r.request_id for r in self.store.command.ack_requests(suffix=HANDOFF)}
         done = 0
         for row in rows:
             if row.acked_by is not None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
@@ -79,6 +79,8 @@ class Bulletin:
         The zone ids it covers, and whether it names the whole district.
     headline
         The first info's headline (zh-CN first when there is one), for the drivers.
+    raw
+        The message's XML as received (``None`` when not kept); not compared.
     """
 
     source: str
@@ -94,21 +96,7 @@ class Bulletin:
     zones: tuple[str, ...]
     district: bool
     headline: str
-
-    def to_json(self) -> dict[str, object]:
-        """JSON-ready form (see :meth:`from_json`)."""
-        out = asdict(self)
-        out.update(sent=self.sent.isoformat(), expires=self.expires.isoformat(), hazard=self.hazard,
-                   level=int(self.level), references=list(self.references), zones=list(self.zones))
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Bulletin:
-        """The bulletin :meth:`to_json` wrote."""
-        return cls(**{**data, "sent": datetime.fromisoformat(str(data["sent"])),
-                      "expires": datetime.fromisoformat(str(data["expires"])), "hazard": data["hazard"],
-                      "level": Level(int(data["level"])), "references": tuple(data["references"]),
-                      "zones": tuple(data["zones"])})
+    raw: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -183,7 +171,7 @@ def read_bulletin(data: bytes, reading: Reading) -> Bulletin:
                     msg_type=str(alert.msg_type), status=str(alert.status),
                     references=tuple(r.identifier for r in alert.references), hazard=reading.hazard, level=level,
                     expires=expires, zones=zones, district=district,
-                    headline=next((i.headline or i.event for i in infos), ""))
+                    headline=next((i.headline or i.event for i in infos), ""), raw=data.decode("utf-8", "replace"))
 
 
 def in_force(bulletins: Iterable[Bulletin], at: datetime, statuses: Collection[str]) -> list[Bulletin]:

@@ -14,7 +14,14 @@ return besides readings), :mod:`~warn.store.timeline` (the hash-chained timeline
 ``store.timeline``), :mod:`~warn.store.command` (the planner's actions applied,
 ``store.execute_actions``), :mod:`~warn.store.outbox` (messages before and after
 delivery, ``store.outbox``), :mod:`~warn.store.cycles` (the record of cycles and the
-command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views` (read-only queries for the duty officer's commands).
+command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.levels` (the item levels
+of each cycle and the data notices, ``store.levels``, ``store.notices``),
+:mod:`~warn.store.inputs` (runs, official messages and zone rain, ``store.runs``,
+``store.official``, ``store.rain``), :mod:`~warn.store.incidents` (warning threads, CAP
+messages, incidents, tasks, acknowledgement requests and mode changes as read,
+``store.warnings``, ``store.command``), :mod:`~warn.store.planner` (the planner's state as
+records, ``store.planner``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views`
+(read-only queries for the duty officer's commands).
 
 The names below are imported on first use (PEP 562), so that ``warn.store.views`` can be
 imported without numpy or the planner (``warn status`` must start fast).
@@ -30,13 +37,18 @@ if TYPE_CHECKING:
     from warn.store.cycles import CycleRow, CycleStatus, InboxRow
     from warn.store.records import (
         Heartbeat,
+        HeldRun,
+        ItemLevel,
+        LevelBasis,
         LevelRecord,
         ModelState,
         NewEntry,
+        OfficialMessage,
         Revision,
         TimelineEntry,
         VerifyResult,
         WriteResult,
+        ZoneRain,
     )
     from warn.store.store import Store
     from warn.store.timeline import CORRECTION, GENESIS, Timeline
@@ -45,15 +57,17 @@ if TYPE_CHECKING:
 _HOME = {
     "ExecutionReport": "command",
     "CycleRow": "cycles", "CycleStatus": "cycles", "InboxRow": "cycles",
-    "Heartbeat": "records", "LevelRecord": "records", "ModelState": "records", "NewEntry": "records",
+    "Heartbeat": "records", "HeldRun": "records", "ItemLevel": "records", "LevelBasis": "records",
+    "LevelRecord": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
     "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
+    "ZoneRain": "records",
     "Store": "store",
     "CORRECTION": "timeline", "GENESIS": "timeline", "Timeline": "timeline",
 }
 
-__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Heartbeat", "InboxRow",
-           "LevelRecord", "ModelState", "NewEntry", "Revision", "Store", "Timeline", "TimelineEntry", "VerifyResult",
-           "WriteResult"]
+__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Heartbeat", "HeldRun", "InboxRow",
+           "ItemLevel", "LevelBasis", "LevelRecord", "ModelState", "NewEntry", "OfficialMessage", "Revision", "Store",
+           "Timeline", "TimelineEntry", "VerifyResult", "WriteResult", "ZoneRain"]
 
 
 def __getattr__(name: str) -> Any:

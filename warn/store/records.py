@@ -246,3 +246,130 @@ class VerifyResult:
     first_bad_seq: int | None = None
     first_bad_kind: str | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLevel:
+    """The level a cycle gave one item at one lead (:meth:`warn.store.levels.LevelTable.record`).
+
+    Attributes
+    ----------
+    hazard
+        The hazard's registered name.
+    item_kind, item_id
+        What was scored (``zone``, ``point``, ``gauge``, ``district``, …) and its id.
+    lead
+        ``now``, ``2h`` or ``24h``.
+    level
+        −1 unknown, 0 none, 1 blue … 4 red.
+    score
+        The model's score behind the level, ``None`` when it has none.
+    drivers
+        Why, readable (zh-CN / English).
+    """
+
+    hazard: str
+    item_kind: str
+    item_id: str
+    lead: str
+    level: int
+    score: float | None = None
+    drivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LevelBasis:
+    """What a hazard's levels were scored from at a cycle (:meth:`warn.store.levels.LevelTable.basis`).
+
+    Attributes
+    ----------
+    run_id
+        The forecast run's identity (checksum, else ``source@issued``); ``None`` without one.
+    floors
+        The official floors applied: level by item id.
+    """
+
+    run_id: str | None
+    floors: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRun:
+    """A forecast run fetched and decoded (:meth:`warn.store.inputs.RunTable.hold`).
+
+    Attributes
+    ----------
+    source
+        The configured forecast source.
+    issued_at, fetched_at
+        Its issue time and when it was fetched (UTC).
+    checksum, url, path
+        The checksum of its bytes, where it came from and where it is cached.
+    etag, last_modified
+        The server's validators for a conditional fetch, when it sent them.
+    """
+
+    source: str
+    issued_at: datetime
+    fetched_at: datetime
+    checksum: str
+    url: str
+    path: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialMessage:
+    """An official CAP message as held (:meth:`warn.store.inputs.OfficialTable.hold`).
+
+    Attributes
+    ----------
+    source, identifier, sender, sent, msg_type, cap_status, references
+        The configured source and the CAP ``alert`` header.
+    hazard, level
+        The hazard's name and the level read (0 for a Cancel or an all-clear).
+    expires
+        When it stops counting (UTC).
+    zones, district
+        The zone ids it covers, and whether it names the whole district.
+    headline
+        The headline used in drivers.
+    raw
+        The message's XML, when it was kept.
+    """
+
+    source: str
+    identifier: str
+    sender: str
+    sent: datetime
+    msg_type: str
+    cap_status: str
+    references: tuple[str, ...]
+    hazard: str
+    level: int
+    expires: datetime
+    zones: tuple[str, ...]
+    district: bool
+    headline: str
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRain:
+    """The rain of one hour over one zone in one forecast run (:meth:`warn.store.inputs.RainTable.record`).
+
+    Attributes
+    ----------
+    zone_id
+        The zone.
+    hour_end
+        The end of the hour (UTC): the depth fell in (hour_end − 1 h, hour_end].
+    mean_mm, max_mm
+        Area-weighted mean and maximum depth over the zone (mm); ``None`` where missing.
+    """
+
+    zone_id: str
+    hour_end: datetime
+    mean_mm: float | None
+    max_mm: float | None

@@ -56,6 +56,36 @@ inbox
     What people did that the planner must hear (answers, approvals, mode decisions) as the
     planner's event in JSON text, who and when, a unique idempotency key, and when it was
     consumed.
+item_levels
+    The level of every item each cycle scored (key: cycle time, hazard name, item kind,
+    item id, lead ``now``/``2h``/``24h``): level −1 unknown … 4 red, the score when the
+    model has one, the drivers (JSON text, a list of strings).
+level_runs, level_floors
+    Per cycle and hazard, the forecast run its levels were scored from (``run_id``, ``NULL``
+    without one) and the official floors applied then (level by item id): what decides
+    whether the next cycle must score the hazard again.
+data_notices
+    The data notices (a silent feed, no forecast run, …) in force after the last cycle,
+    keyed by a digest of the text, with when they began.
+forecast_runs
+    Every forecast run fetched and decoded, per (source, issue time): when, its checksum,
+    URL, cached path, ETag / Last-Modified, and ``status`` (``held``: the one a source's
+    next fetch is conditional on; ``superseded``).
+official_messages
+    Every official CAP message fetched, per (source, identifier): its header, hazard name,
+    level, validity, the zone ids it covers (JSON text) and the district flag, its headline
+    and XML; ``status`` ``held`` for the messages of the source's last successful fetch (in
+    fetch order, ``position``), ``dropped`` for those it no longer published.
+zone_rain
+    The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
+    maximum depth (mm) over the hour ending ``hour_end``.
+planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals,
+planner_manual
+    The command planner's state (:class:`warn.command.planner.State`) as records: one row of
+    its clock, mode and report state; the keys of the actions it emitted; and per mapping
+    (warning threads, incidents by hazard, playbook runs, pending acknowledgements,
+    broadcasts awaiting approval, manual warnings) one row per entry with its key, its
+    place in the mapping and the record's fields (nested values as JSON text).
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
     payload bytes and content type, a unique idempotency key, status
@@ -395,4 +425,216 @@ inbox = Table(
     Column("consumed_at", UTCDateTime, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_inbox_idempotency_key"),
     Index("ix_inbox_pending", "consumed_at", "at"),
+)
+
+item_levels = Table(
+    "item_levels",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("lead", String(8), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("score", Double, nullable=True),
+    Column("drivers", Text, nullable=False, server_default="[]"),
+    PrimaryKeyConstraint("cycle_at", "hazard", "item_kind", "item_id", "lead", name="pk_item_levels"),
+    Index("ix_item_levels_item", "hazard", "item_kind", "item_id", "lead", "cycle_at"),
+)
+
+level_runs = Table(
+    "level_runs",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("run_id", String(255), nullable=True),
+    PrimaryKeyConstraint("cycle_at", "hazard", name="pk_level_runs"),
+)
+
+level_floors = Table(
+    "level_floors",
+    metadata,
+    Column("cycle_at", UTCDateTime, nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("cycle_at", "hazard", "item_id", name="pk_level_floors"),
+)
+
+data_notices = Table(
+    "data_notices",
+    metadata,
+    Column("digest", String(16), primary_key=True),
+    Column("notice", Text, nullable=False),
+    Column("began_at", UTCDateTime, nullable=False),
+)
+
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("source", String(64), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("checksum", String(80), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("held_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "issued_at", name="pk_forecast_runs"),
+    Index("ix_forecast_runs_status", "source", "status"),
+)
+
+official_messages = Table(
+    "official_messages",
+    metadata,
+    Column("source", String(64), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    Column("sender", String(255), nullable=False),
+    Column("sent", UTCDateTime, nullable=False),
+    Column("msg_type", String(16), nullable=False),
+    Column("cap_status", String(16), nullable=False),
+    Column("refs", Text, nullable=False, server_default="[]"),
+    Column("hazard", String(32), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("zones", Text, nullable=False, server_default="[]"),
+    Column("district", Boolean, nullable=False),
+    Column("headline", Text, nullable=False, server_default=""),
+    Column("raw", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "identifier", name="pk_official_messages"),
+    Index("ix_official_messages_held", "source", "status", "position"),
+)
+
+zone_rain = Table(
+    "zone_rain",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("layer", String(64), nullable=False),
+    Column("zone_id", String(64), nullable=False),
+    Column("hour_end", UTCDateTime, nullable=False),
+    Column("mean_mm", Double, nullable=True),
+    Column("max_mm", Double, nullable=True),
+    PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
+    Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
+)
+
+
+def _planner_map(name: str, *columns: Column) -> Table:
+    """A table of the entries of one mapping of the planner's state: the entry's key, its place in the
+    mapping's order, and the record's fields."""
+    return Table(name, metadata, Column("entry", String(255), nullable=False),
+                 Column("position", Integer, nullable=False), *columns,
+                 PrimaryKeyConstraint("entry", name=f"pk_{name}"))
+
+
+planner_state = Table(
+    "planner_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("clock", UTCDateTime, nullable=True),
+    Column("mode_mode", String(16), nullable=False),
+    Column("mode_response", SmallInteger, nullable=True),
+    Column("mode_since", UTCDateTime, nullable=True),
+    Column("mode_last_trigger", UTCDateTime, nullable=True),
+    Column("mode_pending", Text, nullable=True),
+    Column("mode_proposals", Integer, nullable=False),
+    Column("mode_period", Integer, nullable=False),
+    Column("mode_settled_at", UTCDateTime, nullable=True),
+    Column("reports_period", Integer, nullable=False),
+    Column("reports_number", Integer, nullable=False),
+    Column("reports_last_due", UTCDateTime, nullable=True),
+    Column("reports_active", Boolean, nullable=False),
+)
+
+planner_emitted = Table(
+    "planner_emitted",
+    metadata,
+    Column("action_key", String(255), primary_key=True),
+)
+
+planner_threads = _planner_map(
+    "planner_threads",
+    Column("id", String(128), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("town", String(64), nullable=True),
+    Column("level", SmallInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("none_since", UTCDateTime, nullable=True),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("attributes", Text, nullable=False),
+    Column("drivers", Text, nullable=False),
+)
+
+planner_incidents = _planner_map(
+    "planner_incidents",
+    Column("id", String(64), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+planner_runs = _planner_map(
+    "planner_runs",
+    Column("id", String(64), nullable=False),
+    Column("playbook", String(64), nullable=False),
+    Column("slot", String(255), nullable=False),
+    Column("thread", String(128), nullable=False),
+    Column("incident", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("emitted", Text, nullable=False),
+    Column("ended", Boolean, nullable=False),
+)
+
+planner_acks = _planner_map(
+    "planner_acks",
+    Column("id", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("incident", String(64), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("targets", Text, nullable=False),
+    Column("wait", BigInteger, nullable=False),
+    Column("index", Integer, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("exhausted", Boolean, nullable=False),
+)
+
+planner_approvals = _planner_map(
+    "planner_approvals",
+    Column("key", String(255), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("incident", String(64), nullable=True),
+    Column("rule_id", String(64), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("thread", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("broadcast", String(16), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+planner_manual = _planner_map(
+    "planner_manual",
+    Column("hazard", String(32), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_kind", String(16), nullable=False),
+    Column("town", String(64), nullable=True),
+    Column("from_level", SmallInteger, nullable=False),
+    Column("to_level", SmallInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("drivers", Text, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("reason", Text, nullable=False),
 )

@@ -56,7 +56,11 @@ from warn.store.command import (
 )
 from warn.store.cycles import CycleTable, InboxTable
 from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.incidents import CommandRecords, WarningTable
+from warn.store.inputs import OfficialTable, RainTable, RunTable
+from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
+from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
@@ -125,6 +129,17 @@ class Store:
     cycles, inbox
         The record of warning cycles and the events people sent the planner
         (:mod:`warn.store.cycles`).
+    levels, notices
+        The item levels each cycle produced with what they were scored from, and the data
+        notices in force (:mod:`warn.store.levels`).
+    runs, official, rain
+        The forecast runs fetched, the official messages held and the hourly rain per zone
+        of the runs the cycles used (:mod:`warn.store.inputs`).
+    warnings, command
+        Warning threads and their CAP messages; incidents, tasks, acknowledgement requests
+        and mode changes as recorded (:mod:`warn.store.incidents`).
+    planner
+        The command planner's state as records (:mod:`warn.store.planner`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -135,6 +150,14 @@ class Store:
         self.outbox = OutboxTable(engine, self._write, now)
         self.cycles = CycleTable(engine, self._write, now)
         self.inbox = InboxTable(engine, self._write, now)
+        self.levels = LevelTable(engine, self._write)
+        self.notices = NoticeTable(engine, self._write)
+        self.runs = RunTable(engine, self._write)
+        self.official = OfficialTable(engine, self._write)
+        self.rain = RainTable(engine, self._write)
+        self.warnings = WarningTable(engine, self._write)
+        self.command = CommandRecords(engine, self._write)
+        self.planner = PlannerTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:

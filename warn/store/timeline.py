@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
@@ -170,13 +170,19 @@ class Timeline:
                              refs=(seq,))
             return self._append(conn, [draft])[0]
 
-    def entries(self, incident: str | None = None, since: datetime | None = None) -> list[TimelineEntry]:
-        """Entries in seq order: all, or one incident's, or those that occurred at or after ``since``."""
+    def entries(self, incident: str | None = None, since: datetime | None = None, *, until: datetime | None = None,
+                kinds: Collection[str] | None = None) -> list[TimelineEntry]:
+        """Entries in seq order: all, or one incident's, or those that occurred at or after ``since`` (and
+        at or before ``until``), or those of ``kinds``."""
         query = select(timeline).order_by(timeline.c.seq)
         if incident is not None:
             query = query.where(timeline.c.incident_id == incident)
         if since is not None:
             query = query.where(timeline.c.occurred_at >= since)
+        if until is not None:
+            query = query.where(timeline.c.occurred_at <= until)
+        if kinds is not None:
+            query = query.where(timeline.c.kind.in_(list(kinds)))
         with self._engine.connect() as conn:
             return [_entry(row) for row in conn.execute(query)]
 

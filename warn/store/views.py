@@ -22,7 +22,6 @@ later than ``at``: heartbeats keep the latest beat only).
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sqlite3
@@ -39,7 +38,6 @@ from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 from warn.store.times import decode_time, encode_time
 
 #: Where the warning cycle keeps every item's current level (``warn.cycle.warning_cycle``).
-LEVELS_MODEL, LEVELS_KEY, LEVELS_ARRAY = "cycle", "levels", "json"
 #: Task states that still need work.
 OPEN_STATES = ("open", "acknowledged")
 #: The ack-request kind of a 叫应 call.
@@ -252,24 +250,15 @@ class Views:
         return [WarningView(**r) for r in rows]
 
     def zones(self, at: datetime) -> list[ZoneView]:
-        """Every scored item's level as the last cycle by ``at`` left it (highest first).
-
-        Reads the warning cycle's saved levels (an ``.npz`` holding JSON text): those after
-        the saved cycle when it ran by ``at``, else those it started from.
-        """
-        import numpy as np  # the saved state is an .npz; only this query needs numpy
-
-        rows = self.database.rows('SELECT arrays FROM model_states WHERE model = :model AND "key" = :key',
-                                  model=LEVELS_MODEL, key=LEVELS_KEY)
-        if not rows:
-            return []
-        with np.load(io.BytesIO(rows[0]["arrays"]), allow_pickle=False) as data:
-            saved = json.loads(data[LEVELS_ARRAY].tobytes().decode("utf-8"))
-        side = "after" if datetime.fromisoformat(saved["at"]) <= at else "before"
-        items = []
-        for slot, level in saved[side].items():
-            hazard, kind, item_id = slot.split(":", 2)
-            items.append(ZoneView(hazard, kind, item_id, int(level)))
+        """Every scored item's level as the cycles by ``at`` left it: its last ``now`` level in
+        ``item_levels`` (highest first)."""
+        rows = self.database.rows(
+            "SELECT l.hazard, l.item_kind, l.item_id, l.level FROM item_levels l "
+            "JOIN (SELECT hazard, item_kind, item_id, max(cycle_at) AS cycle_at FROM item_levels "
+            "WHERE lead = :lead AND cycle_at <= :at GROUP BY hazard, item_kind, item_id) last "
+            "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.item_id = last.item_id "
+            "AND l.cycle_at = last.cycle_at WHERE l.lead = :lead", lead="now", at=at)
+        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"])) for r in rows]
         return sorted(items, key=lambda z: (-z.level, z.hazard, z.item_id))
 
     def incidents(self, at: datetime) -> list[IncidentView]:

@@ -1,0 +1,124 @@
+"""What the cycles keep in real tables: item levels and their basis, data notices, forecast runs,
+official messages, zone rain and the planner's state (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from tests.store.conftest import T0
+from warn.command import State
+from warn.cycle.command import decode, load_state, save_state
+from warn.store import HeldRun, ItemLevel, LevelBasis, OfficialMessage, Store, ZoneRain
+
+H = timedelta(hours=1)
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def level(item_id: str, value: int, *, hazard: str = "landslide", lead: str = "now") -> ItemLevel:
+    return ItemLevel(hazard, "zone", item_id, lead, value, 0.5, ("3 h 雨量 40 mm / 3 h rain 40 mm",))
+
+
+def test_the_baseline_is_each_items_last_now_level_before_the_cycle(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1), level("T2", 0), level("T1", 3, lead="24h")],
+                        {"landslide": LevelBasis("run-a", {"T1": 2})})
+    store.levels.record(T0 + H, [level("T1", 2), level("W1", -1, hazard="waterlogging")], {})
+
+    assert store.levels.baseline(T0) == {}
+    assert store.levels.baseline(T0 + H) == {("landslide", "zone", "T1"): 1, ("landslide", "zone", "T2"): 0}
+    assert store.levels.baseline(T0 + 2 * H) == {("landslide", "zone", "T1"): 2, ("landslide", "zone", "T2"): 0,
+                                                 ("waterlogging", "zone", "W1"): -1}
+    assert store.levels.latest(T0 + H) == store.levels.baseline(T0 + 2 * H)
+    # the basis: the last cycle before that scored the hazard from a run (T0 + H had none)
+    assert store.levels.basis("landslide", T0) is None
+    assert store.levels.basis("landslide", T0 + 2 * H) == LevelBasis("run-a", {"T1": 2})
+    assert store.levels.basis("waterlogging", T0 + 2 * H) is None
+
+
+def test_a_rerun_of_a_cycle_replaces_its_levels_and_still_compares_with_what_it_found(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1)], {"landslide": LevelBasis("run-a", {})})
+    store.levels.record(T0 + H, [level("T1", 4)], {"landslide": LevelBasis("run-b", {})})
+    assert store.levels.baseline(T0 + H) == {("landslide", "zone", "T1"): 1}  # the rerun's baseline
+    store.levels.record(T0 + H, [level("T1", 3)], {"landslide": LevelBasis("run-c", {"T1": 1})})
+    assert [(at, r.level) for at, r in store.levels.history(item_id="T1")] == [(T0, 1), (T0 + H, 3)]
+    assert store.levels.basis("landslide", T0 + 2 * H) == LevelBasis("run-c", {"T1": 1})
+
+
+def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:
+    rows = [level("T1", 2), level("T1", 3, lead="2h"), level("T1", 4, lead="24h")]
+    store.levels.record(T0, rows, {})
+    assert store.levels.history(item_id="T1", lead=None) == [(T0, r) for r in sorted(rows, key=lambda r: r.lead)]
+    assert store.levels.history(hazard="waterlogging") == []
+    assert store.levels.history(since=T0 + H) == []
+
+
+def test_notices_in_force_begin_and_end(store: Store) -> None:
+    store.notices.replace(T0, ["传感器 S1 中断 / sensor S1 stale", "无预报 / no run"])
+    store.notices.replace(T0 + H, ["无预报 / no run", "传感器 S2 中断 / sensor S2 stale"])
+    assert store.notices.in_force() == {"无预报 / no run": T0, "传感器 S2 中断 / sensor S2 stale": T0 + H}
+    store.notices.replace(T0 + 2 * H, [])
+    assert store.notices.in_force() == {}
+
+
+def test_a_source_holds_one_run_and_keeps_the_others_fetched(store: Store) -> None:
+    first = HeldRun("demo", T0, T0 + timedelta(minutes=3), "sha256:aa", "http://feed/a.nc", "/cache/a.nc", '"aa"',
+                    None)
+    second = HeldRun("demo", T0 + H, T0 + H, "sha256:bb", "http://feed/b.nc", "/cache/b.nc")
+    assert store.runs.held("demo") is None
+    store.runs.hold(first, T0)
+    store.runs.hold(second, T0 + H)
+    assert store.runs.held("demo") == second
+    refetched = HeldRun("demo", T0, T0 + 2 * H, "sha256:cc", "http://feed/a.nc", "/cache/a.nc")
+    store.runs.hold(refetched, T0 + 2 * H)  # the newer run unavailable: the one before is held again
+    assert store.runs.held("demo") == refetched
+    assert store.runs.fetched("demo") == [refetched, second]
+
+
+def message(identifier: str, level_: int = 2) -> OfficialMessage:
+    return OfficialMessage("geohazard", identifier, "bureau@example.cn", T0, "Alert", "Exercise", (), "landslide",
+                           level_, T0 + 12 * H, ("T03", "T07"), False, "地质灾害气象风险黄色预警", "<alert/>")
+
+
+def test_official_messages_held_are_those_of_the_last_fetch_in_its_order(store: Store) -> None:
+    assert store.official.held("geohazard") == ([], None)
+    store.official.hold("geohazard", [message("b"), message("a")], T0)
+    store.official.hold("geohazard", [message("c"), message("b", 3)], T0 + H)
+    messages, fetched_at = store.official.held("geohazard")
+    assert messages == [message("c"), message("b", 3)] and fetched_at == T0 + H
+    store.official.hold("geohazard", [], T0 + 2 * H)
+    assert store.official.held("geohazard") == ([], None)
+
+
+def test_zone_rain_gives_each_hour_from_the_newest_run_issued_before_it(store: Store) -> None:
+    def run(issued, values):
+        return [ZoneRain(zone, issued + (k + 1) * H, mm, mm * 2) for k, mm in enumerate(values) for zone in ("T1",)]
+
+    store.rain.record("demo", T0, "towns", run(T0, [1.0, 2.0, 3.0]))
+    store.rain.record("demo", T0 + H, "towns", run(T0 + H, [20.0, 30.0]))
+    assert store.rain.has("demo", T0, "towns") and not store.rain.has("demo", T0, "catchments")
+    kept = store.rain.hourly("towns", T0, T0 + 3 * H)
+    assert [(r.hour_end - T0, r.mean_mm, r.max_mm) for r in kept] == [(H, 1.0, 2.0), (2 * H, 20.0, 40.0),
+                                                                      (3 * H, 30.0, 60.0)]
+    assert store.rain.hourly("towns", T0 + H, T0 + 2 * H) == [ZoneRain("T1", T0 + 2 * H, 20.0, 40.0)]
+
+
+def test_the_planners_state_round_trips_through_its_tables(store: Store) -> None:
+    held = json.loads((DATA / "main_0007.json").read_text(encoding="utf-8"))["held"]["command/planner"]
+    at = "2026-07-15T06:00:00+00:00"
+    held["approvals"] = [["approve/1", {"key": "approve/1", "at": at, "incident": None, "rule_id": "PUBLIC-L3",
+                                        "label": "公众预警待批 / public warning to approve", "thread": "t1",
+                                        "version": 2, "broadcast": "public", "hazard": "landslide",
+                                        "item_id": "DEMO-T11", "level": 3, "text": "橙色预警 / orange"}]]
+    held["manual"] = [["manual/1", {"hazard": "waterlogging", "item_id": "DEMO-W01", "item_kind": "point",
+                                    "town": None, "from_level": 0, "to_level": 2, "at": at, "drivers": ["人工 / manual"],
+                                    "attributes": [["name", "积水点"], ["threatened_people", 12]], "reason": "巡查"}]]
+    held["mode"]["pending"] = {"id": "p1", "to_mode": "wartime", "response": 2, "rule_id": "MODE-UP",
+                               "reason": "两处橙色 / two orange", "at": at}
+    state = decode(State, held)
+    assert load_state(store) == State()
+    save_state(store, state)
+    assert load_state(store) == state
+    assert list(load_state(store).threads) == list(state.threads)  # the mappings keep their order
+    save_state(store, State())
+    assert load_state(store) == State()

@@ -1,0 +1,112 @@
+"""A store written by main (schema 0007) upgrades in place: every row is kept, the JSON main kept in
+``model_states`` is in the new tables, and the cycles continue exactly as main's code continues them.
+
+The store and what main's code made of it are in ``tests/store/data`` (made by
+``make_main_store.py`` with the code of main: see its docstring).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from tests.store.data.make_main_store import continuation, outcome
+from warn.config import load_settings
+from warn.cycle.command import decode, load_state
+from warn.command import State
+from warn.store import Store
+from warn.store.schema import metadata
+
+DATA = Path(__file__).resolve().parent / "data"
+#: The JSON blobs of ``model_states`` that migration 0008 moves into tables.
+MOVED = ("command/planner", "cycle/levels", "cycle/notices", "forecast/demo", "official/geohazard",
+         "official/met_rainstorm")
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return json.loads((DATA / "main_0007.json").read_text(encoding="utf-8"))
+
+
+def main_store(url: str, tmp_path: Path) -> None:
+    """Put the store main wrote at ``url``: the file itself on SQLite, its rows (at schema 0007) on PostgreSQL."""
+    raw = tmp_path / "main_0007.sqlite"
+    with gzip.open(DATA / "main_0007.sqlite.gz", "rb") as packed, raw.open("wb") as out:
+        shutil.copyfileobj(packed, out)
+    if url.startswith("sqlite"):
+        target = Path(url.removeprefix("sqlite:///"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(raw, target)
+        return
+    with Store.connect(url) as store:
+        store.upgrade("0007")
+        source = create_engine(f"sqlite:///{raw}")
+        names = set(inspect(source).get_table_names())
+        with source.connect() as src, store.engine.begin() as dst:
+            for table in metadata.sorted_tables:
+                if table.name in names:
+                    rows = [dict(r) for r in src.execute(select(table)).mappings()]
+                    if rows:
+                        dst.execute(table.insert(), rows)
+                    if "id" in table.c and table.c.id.autoincrement is True:
+                        dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                         f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
+        source.dispose()
+
+
+def test_a_store_written_by_main_upgrades_keeping_every_row_and_continues_identically(
+        store_url: str, tmp_path: Path, committed_config: Path, reference: dict) -> None:
+    main_store(store_url, tmp_path)
+    held = reference["held"]
+    with Store.connect(store_url) as store:
+        assert store.revision() == "0007"
+        store.upgrade()
+        assert store.revision() == "0009"
+
+        with store.engine.connect() as conn:
+            counts = {n: conn.execute(select(func.count()).select_from(text(n))).scalar_one()
+                      for n in reference["counts"]}
+        assert counts == reference["counts"] | {"model_states": reference["counts"]["model_states"] - len(MOVED)}
+
+        levels = held["cycle/levels"]
+        at = datetime.fromisoformat(levels["at"])
+        slots = {f"{h}:{k}:{i}": v for (h, k, i), v in store.levels.baseline(at + _MICROSECOND).items()}
+        assert slots == levels["after"]
+        slots = {f"{h}:{k}:{i}": v for (h, k, i), v in store.levels.baseline(at).items()}
+        assert slots == levels["before"]
+        for when, side in ((at + _MICROSECOND, "after"), (at, "before")):
+            basis = store.levels.basis("landslide", when)
+            assert basis is not None
+            assert (basis.run_id, dict(basis.floors)) == (levels[f"run_{side}"], json.loads(levels[f"official_{side}"]))
+        assert set(store.notices.in_force()) == set(held["cycle/notices"])
+
+        run = store.runs.held("demo")
+        kept = held["forecast/demo"]
+        assert run is not None
+        assert (run.issued_at.isoformat(), run.checksum, run.url, run.path, run.etag, run.last_modified,
+                run.fetched_at.isoformat()) == (kept["issued"], kept["checksum"], kept["url"], kept["path"],
+                                                kept["etag"], kept["last_modified"], kept["fetched_at"])
+        for source in ("geohazard", "met_rainstorm"):
+            messages, fetched_at = store.official.held(source)
+            kept = held[f"official/{source}"]
+            assert fetched_at.isoformat() == kept["fetched_at"]
+            assert [(m.identifier, m.sender, m.sent, m.msg_type, m.cap_status, list(m.references), m.hazard, m.level,
+                     m.expires, list(m.zones), m.district, m.headline) for m in messages] == [
+                (b["identifier"], b["sender"], datetime.fromisoformat(b["sent"]), b["msg_type"], b["status"],
+                 b["references"], b["hazard"], b["level"], datetime.fromisoformat(b["expires"]), b["zones"],
+                 b["district"], b["headline"]) for b in kept["messages"]]
+
+        assert load_state(store) == decode(State, held["command/planner"])
+        assert store.timeline.verify().ok
+
+        settings = load_settings(committed_config)
+        assert continuation(settings, store) == reference["cycles"]
+        assert outcome(store) == reference["outcome"]
+        assert store.timeline.verify().ok

@@ -1,0 +1,235 @@
+"""The command's records as readers see them: warning threads and their CAP messages, incidents,
+tasks, acknowledgement requests and mode changes.
+
+``store.warnings`` (:class:`WarningTable`) also records a CAP message of a thread (the
+broadcast step); ``store.command`` (:class:`CommandRecords`) only reads. Rows come back as
+frozen dataclasses whose attributes are the tables' columns (times aware UTC), so that the
+reports, the demo staff and the broadcast step never run table SQL of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from warn.errors import Problem, WarnError
+from warn.store.schema import ack_requests, incidents, mode_changes, tasks, warning_messages, warnings
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRow:
+    """One warning thread (a ``warnings`` row): hazard name, item, level, status, its times and version."""
+
+    thread_id: str
+    hazard: str
+    item_id: str
+    level: int
+    status: str
+    onset: datetime
+    updated_at: datetime
+    expires: datetime | None
+    incident_id: str | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One CAP message of a thread (a ``warning_messages`` row): kind, level, when, its identifier and XML."""
+
+    id: int
+    thread_id: str
+    kind: str
+    level: int
+    sent_at: datetime
+    identifier: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """One incident: hazard name, opened and closed, response level (0 none … 4 I) and mode."""
+
+    incident_id: str
+    hazard: str
+    opened_at: datetime
+    closed_at: datetime | None
+    response_level: int
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """One task (a ``tasks`` row) as it stands."""
+
+    task_id: str
+    incident_id: str | None
+    run_id: str | None
+    step_id: str
+    idempotency_key: str
+    owner_role: str
+    org_unit: str
+    summary: str
+    due_at: datetime | None
+    status: str
+    acked_by: str | None
+    acked_at: datetime | None
+    done_by: str | None
+    done_at: datetime | None
+    evidence: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AckRequestRow:
+    """One 叫应 call, approval or task acknowledgement asked for (an ``ack_requests`` row); ``chain`` JSON text."""
+
+    request_id: str
+    kind: str
+    addressee_role: str
+    org_unit: str
+    deadline: datetime
+    escalation_step: int
+    chain: str
+    answered_by: str | None
+    answered_at: datetime | None
+    channel: str | None
+    idempotency_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChangeRow:
+    """One mode proposal (``decided_by`` ``None``) or decided change (a ``mode_changes`` row)."""
+
+    id: int
+    at: datetime
+    from_mode: str
+    to_mode: str
+    response_level: int
+    proposed_by: str
+    decided_by: str | None
+    reason: str
+    rule_id: str
+    idempotency_key: str | None
+
+
+class _Table:
+    def __init__(self, engine: Engine, write: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._engine = engine
+        self._write = write
+
+    def _rows(self, cls: type[R], query: Any) -> list[R]:
+        with self._engine.connect() as conn:
+            return [_as(cls, r) for r in conn.execute(query)]
+
+
+class WarningTable(_Table):
+    """Warning threads and their CAP messages (use ``store.warnings``)."""
+
+    def record_message(self, *, thread: str, kind: str, level: int, sent_at: datetime, identifier: str,
+                       body: str) -> bool:
+        """Record a CAP message of ``thread``; ``False`` when its identifier is already recorded.
+
+        Raises
+        ------
+        WarnError
+            The thread is not recorded (the executor records it before anything is published).
+        """
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        with self._write() as conn:
+            if conn.execute(select(warnings.c.thread_id).where(warnings.c.thread_id == thread)).first() is None:
+                raise WarnError(Problem("warnings", thread, "the thread recorded by the executor before publishing",
+                                        "no such thread"))
+            stmt = insert(warning_messages).values(thread_id=thread, kind=kind, level=level, sent_at=sent_at,
+                                                   identifier=identifier, body=body)
+            return conn.execute(stmt.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
+                                .returning(warning_messages.c.id)).first() is not None
+
+    def body(self, identifier: str) -> str | None:
+        """The XML of the message ``identifier``, ``None`` when none is recorded."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(warning_messages.c.body)
+                                .where(warning_messages.c.identifier == identifier)).scalar_one_or_none()
+
+    def threads(self, incident_id: str | None = None) -> list[ThreadRow]:
+        """Every thread (of ``incident_id``), by thread id."""
+        query = select(warnings).order_by(warnings.c.thread_id)
+        if incident_id is not None:
+            query = query.where(warnings.c.incident_id == incident_id)
+        return self._rows(ThreadRow, query)
+
+    def messages(self, threads: Collection[str] | None = None) -> list[MessageRow]:
+        """Every message (of ``threads``), in the order recorded."""
+        query = select(warning_messages).order_by(warning_messages.c.id)
+        if threads is not None:
+            query = query.where(warning_messages.c.thread_id.in_(list(threads)))
+        return self._rows(MessageRow, query)
+
+    def counts(self) -> tuple[int, int]:
+        """(threads raised, threads not cleared)."""
+        with self._engine.connect() as conn:
+            raised = conn.execute(select(func.count()).select_from(warnings)).scalar_one()
+            active = conn.execute(select(func.count()).select_from(warnings)
+                                  .where(warnings.c.status != "cleared")).scalar_one()
+        return raised, active
+
+
+class CommandRecords(_Table):
+    """Incidents, tasks, acknowledgement requests and mode changes as recorded (use ``store.command``)."""
+
+    def incident(self, incident_id: str) -> IncidentRow | None:
+        """The incident ``incident_id``, ``None`` when there is none."""
+        rows = self._rows(IncidentRow, select(incidents).where(incidents.c.incident_id == incident_id))
+        return rows[0] if rows else None
+
+    def incidents(self) -> list[IncidentRow]:
+        """Every incident, in the order they opened."""
+        return self._rows(IncidentRow, select(incidents).order_by(incidents.c.opened_at, incidents.c.incident_id))
+
+    def tasks(self, *, incident_id: str | None = None, statuses: Iterable[str] | None = None) -> list[TaskRow]:
+        """Tasks (of ``incident_id``; in ``statuses``), in the order created."""
+        query = select(tasks).order_by(tasks.c.created_at, tasks.c.task_id)
+        if incident_id is not None:
+            query = query.where(tasks.c.incident_id == incident_id)
+        if statuses is not None:
+            query = query.where(tasks.c.status.in_(list(statuses)))
+        return self._rows(TaskRow, query)
+
+    def ack_requests(self, *, prefix: str | None = None, suffix: str | None = None,
+                     unanswered: bool = False) -> list[AckRequestRow]:
+        """Requests (whose id starts with ``prefix`` / ends with ``suffix``; not answered), in the order made."""
+        query = select(ack_requests).order_by(ack_requests.c.created_at, ack_requests.c.request_id)
+        if prefix is not None:
+            query = query.where(ack_requests.c.request_id.startswith(prefix, autoescape=True))
+        if suffix is not None:
+            query = query.where(ack_requests.c.request_id.endswith(suffix, autoescape=True))
+        if unanswered:
+            query = query.where(ack_requests.c.answered_at.is_(None))
+        return self._rows(AckRequestRow, query)
+
+    def mode_changes(self, *, decided: bool | None = None, since: datetime | None = None,
+                     until: datetime | None = None) -> list[ModeChangeRow]:
+        """Mode proposals and changes (decided or not; ``since`` ≤ at ≤ ``until``), in the order recorded."""
+        query = select(mode_changes).order_by(mode_changes.c.id)
+        if decided is not None:
+            query = query.where(mode_changes.c.decided_by.is_not(None) if decided
+                                else mode_changes.c.decided_by.is_(None))
+        if since is not None:
+            query = query.where(mode_changes.c.at >= since)
+        if until is not None:
+            query = query.where(mode_changes.c.at <= until)
+        return self._rows(ModeChangeRow, query)
+
+
+def _as(cls: type[R], row: Row) -> R:
+    values = row._mapping
+    return cls(**{f.name: values[f.name] for f in fields(cls)})  # type: ignore[arg-type]

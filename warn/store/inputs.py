@@ -1,0 +1,153 @@
+"""What the cycles pulled: forecast runs, official messages, and the hourly rain per zone they used.
+
+``store.runs`` (:class:`RunTable`): every forecast run fetched and decoded; per source one
+is ``held`` — the one the next fetch of that source is conditional on (ETag /
+Last-Modified).
+
+``store.official`` (:class:`OfficialTable`): every official CAP message fetched; per source
+the messages of its last successful fetch are ``held`` (in fetch order), so that while the
+source is down they stay in force until they expire.
+
+``store.rain`` (:class:`RainTable`): the hourly rain of each run a cycle used, per zone of a
+zone layer, for the reports' hyetographs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
+
+from warn.store.records import HeldRun, OfficialMessage, ZoneRain
+from warn.store.schema import forecast_runs, official_messages, zone_rain
+
+#: ``status`` of the run a source's next fetch is conditional on, and of the messages in force.
+HELD = "held"
+#: ``status`` of a run held before the current one.
+SUPERSEDED = "superseded"
+#: ``status`` of a message the source's last fetch no longer published.
+DROPPED = "dropped"
+#: Rows per insert statement (well under both databases' bound-parameter limits).
+_CHUNK = 5000
+
+
+class _Table:
+    def __init__(self, engine: Engine, write: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._engine = engine
+        self._write = write
+
+
+class RunTable(_Table):
+    """The forecast runs of a store (use ``store.runs``)."""
+
+    def hold(self, run: HeldRun, at: datetime) -> None:
+        """Record ``run`` as the one ``run.source`` holds (from the cycle at ``at``); the run held
+        before is ``superseded`` (a refetch of the same issue time replaces its row)."""
+        values = {"fetched_at": run.fetched_at, "checksum": run.checksum, "url": run.url, "path": run.path,
+                  "etag": run.etag, "last_modified": run.last_modified, "status": HELD, "held_at": at}
+        key = and_(forecast_runs.c.source == run.source, forecast_runs.c.issued_at == run.issued_at)
+        with self._write() as conn:
+            conn.execute(update(forecast_runs).where(forecast_runs.c.source == run.source,
+                                                     forecast_runs.c.status == HELD).values(status=SUPERSEDED))
+            if conn.execute(update(forecast_runs).where(key).values(**values)).rowcount == 0:
+                conn.execute(insert(forecast_runs).values(source=run.source, issued_at=run.issued_at, **values))
+
+    def held(self, source: str) -> HeldRun | None:
+        """The run ``source`` holds, ``None`` before its first."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(forecast_runs).where(forecast_runs.c.source == source,
+                                                           forecast_runs.c.status == HELD)).first()
+        return None if row is None else _run(row)
+
+    def fetched(self, source: str | None = None) -> list[HeldRun]:
+        """Every run fetched (of ``source``), by source and issue time."""
+        query = select(forecast_runs).order_by(forecast_runs.c.source, forecast_runs.c.issued_at)
+        if source is not None:
+            query = query.where(forecast_runs.c.source == source)
+        with self._engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
+
+class OfficialTable(_Table):
+    """The official messages of a store (use ``store.official``)."""
+
+    def hold(self, source: str, messages: Iterable[OfficialMessage], at: datetime) -> None:
+        """``messages`` (in this order) are what ``source`` publishes as fetched at ``at``: they are
+        held; the source's messages held before and not among them are dropped."""
+        rows = [_message_row(m) | {"status": HELD, "position": i, "fetched_at": at} for i, m in enumerate(messages)]
+        ids = {r["identifier"] for r in rows}
+        with self._write() as conn:
+            conn.execute(update(official_messages).where(official_messages.c.source == source,
+                                                         official_messages.c.status == HELD).values(status=DROPPED))
+            held = set(conn.execute(select(official_messages.c.identifier)
+                                    .where(official_messages.c.source == source)).scalars())
+            if ids & held:
+                conn.execute(delete(official_messages).where(official_messages.c.source == source,
+                                                             official_messages.c.identifier.in_(ids & held)))
+            if rows:
+                conn.execute(insert(official_messages), rows)
+
+    def held(self, source: str) -> tuple[list[OfficialMessage], datetime | None]:
+        """The messages ``source`` held at its last successful fetch, in fetch order, and when that was
+        (``None``: none held)."""
+        query = (select(official_messages).where(official_messages.c.source == source,
+                                                  official_messages.c.status == HELD)
+                 .order_by(official_messages.c.position))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [_message(r) for r in rows], max((r.fetched_at for r in rows), default=None)
+
+
+class RainTable(_Table):
+    """The hourly rain per zone of the runs the cycles used (use ``store.rain``)."""
+
+    def has(self, source: str, issued_at: datetime, layer: str) -> bool:
+        """Whether the rain of this run over ``layer`` is recorded."""
+        c = zone_rain.c
+        with self._engine.connect() as conn:
+            return bool(conn.execute(select(exists().where(c.source == source, c.issued_at == issued_at,
+                                                           c.layer == layer))).scalar())
+
+    def record(self, source: str, issued_at: datetime, layer: str, rows: Iterable[ZoneRain]) -> None:
+        """Record the rain of a run over the zones of ``layer`` (replacing what it held of that run)."""
+        values = [{"source": source, "issued_at": issued_at, "layer": layer, "zone_id": r.zone_id,
+                   "hour_end": r.hour_end, "mean_mm": r.mean_mm, "max_mm": r.max_mm} for r in rows]
+        c = zone_rain.c
+        with self._write() as conn:
+            conn.execute(delete(zone_rain).where(c.source == source, c.issued_at == issued_at, c.layer == layer))
+            for i in range(0, len(values), _CHUNK):
+                conn.execute(insert(zone_rain), values[i:i + _CHUNK])
+
+    def hourly(self, layer: str, since: datetime, until: datetime) -> list[ZoneRain]:
+        """The rain per zone of ``layer`` of each hour ending in (``since``, ``until``], each hour as
+        the newest run issued before its end gave it; by hour, then zone."""
+        c = zone_rain.c
+        newest = (select(c.hour_end, func.max(c.issued_at).label("issued_at"))
+                  .where(c.layer == layer, c.hour_end > since, c.hour_end <= until, c.issued_at < c.hour_end)
+                  .group_by(c.hour_end).subquery())
+        query = (select(c.zone_id, c.hour_end, c.mean_mm, c.max_mm)
+                 .join(newest, and_(c.hour_end == newest.c.hour_end, c.issued_at == newest.c.issued_at))
+                 .where(c.layer == layer).order_by(c.hour_end, c.zone_id))
+        with self._engine.connect() as conn:
+            return [ZoneRain(*r) for r in conn.execute(query)]
+
+
+def _run(r) -> HeldRun:
+    return HeldRun(r.source, r.issued_at, r.fetched_at, r.checksum, r.url, r.path, r.etag, r.last_modified)
+
+
+def _message_row(m: OfficialMessage) -> dict[str, object]:
+    return {"source": m.source, "identifier": m.identifier, "sender": m.sender, "sent": m.sent,
+            "msg_type": m.msg_type, "cap_status": m.cap_status, "refs": json.dumps(list(m.references)),
+            "hazard": m.hazard, "level": int(m.level), "expires": m.expires,
+            "zones": json.dumps(list(m.zones), ensure_ascii=False), "district": m.district,
+            "headline": m.headline, "raw": m.raw}
+
+
+def _message(r) -> OfficialMessage:
+    return OfficialMessage(r.source, r.identifier, r.sender, r.sent, r.msg_type, r.cap_status,
+                           tuple(json.loads(r.refs)), r.hazard, r.level, r.expires, tuple(json.loads(r.zones)),
+                           bool(r.district), r.headline, r.raw)

@@ -1,0 +1,156 @@
+"""The levels each cycle produced, what they were scored from, and the data notices in force.
+
+``store.levels`` (:class:`LevelTable`): a cycle :meth:`~LevelTable.record`\\ s the level of
+every item it scored at each lead (``item_levels``) and, per hazard, the forecast run and
+official floors the levels came from (``level_runs``, ``level_floors``), in one
+transaction that replaces whatever a previous attempt of the same cycle recorded. The
+next cycle reads its baseline from them: each item's last ``now`` level *before* its own
+time (:meth:`~LevelTable.baseline`) — so a rerun of a cycle after an interruption compares
+with what the cycle found, never with its own first attempt.
+
+``store.notices`` (:class:`NoticeTable`): the data notices in force after the last cycle.
+
+Hazards are plain names here: the store neither knows nor lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
+
+from warn.store.records import ItemLevel, LevelBasis
+from warn.store.schema import data_notices, item_levels, level_floors, level_runs
+
+#: The lead of an item's level at the cycle's time (the one crossings compare).
+NOW = "now"
+
+
+class _Table:
+    def __init__(self, engine: Engine, write: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._engine = engine
+        self._write = write
+
+
+class LevelTable(_Table):
+    """The item levels of a store's cycles (use ``store.levels``)."""
+
+    def record(self, at: datetime, rows: Iterable[ItemLevel], bases: Mapping[str, LevelBasis]) -> None:
+        """Record the levels the cycle at ``at`` produced and what each hazard's were scored from.
+
+        Replaces everything recorded for ``at`` before (an interrupted attempt of the same cycle).
+
+        Parameters
+        ----------
+        at
+            The cycle's time (UTC-aware).
+        rows
+            Every item's level at each lead the cycle scored.
+        bases
+            By hazard name: the run and official floors the hazard's levels came from, for the
+            hazards the cycle scored from a run (the others keep the basis of an earlier cycle).
+        """
+        values = [{"cycle_at": at, "hazard": r.hazard, "item_kind": r.item_kind, "item_id": r.item_id,
+                   "lead": r.lead, "level": int(r.level), "score": r.score,
+                   "drivers": json.dumps(list(r.drivers), ensure_ascii=False)} for r in rows]
+        floors = [{"cycle_at": at, "hazard": hazard, "item_id": item_id, "level": int(level)}
+                  for hazard, basis in bases.items() for item_id, level in basis.floors.items()]
+        with self._write() as conn:
+            for table in (item_levels, level_floors, level_runs):
+                conn.execute(delete(table).where(table.c.cycle_at == at))
+            if values:
+                conn.execute(insert(item_levels), values)
+            if bases:
+                conn.execute(insert(level_runs), [{"cycle_at": at, "hazard": hazard, "run_id": basis.run_id}
+                                                  for hazard, basis in bases.items()])
+            if floors:
+                conn.execute(insert(level_floors), floors)
+
+    def baseline(self, before: datetime) -> dict[tuple[str, str, str], int]:
+        """Each item's last ``now`` level recorded by a cycle before ``before``.
+
+        Returns
+        -------
+        dict
+            (hazard, item kind, item id) → level (−1 … 4).
+        """
+        return self._last(item_levels.c.cycle_at < before)
+
+    def latest(self, at: datetime) -> dict[tuple[str, str, str], int]:
+        """Each item's last ``now`` level recorded by a cycle at or before ``at`` (what the cycles left)."""
+        return self._last(item_levels.c.cycle_at <= at)
+
+    def basis(self, hazard: str, before: datetime) -> LevelBasis | None:
+        """The run and official floors ``hazard``'s levels came from at the last cycle before ``before``
+        that scored it from a run; ``None`` when none did."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(level_runs).where(level_runs.c.hazard == hazard, level_runs.c.cycle_at < before)
+                               .order_by(level_runs.c.cycle_at.desc()).limit(1)).first()
+            if row is None:
+                return None
+            floors = conn.execute(select(level_floors.c.item_id, level_floors.c.level).where(
+                level_floors.c.hazard == hazard, level_floors.c.cycle_at == row.cycle_at)).all()
+        return LevelBasis(row.run_id, {item_id: level for item_id, level in floors})
+
+    def history(self, *, hazard: str | None = None, item_id: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, lead: str | None = NOW) -> list[tuple[datetime, ItemLevel]]:
+        """Recorded levels with ``since`` ≤ cycle time ≤ ``until`` (either open), of one hazard, one item
+        and one lead (``None``: all), in cycle order.
+
+        Returns
+        -------
+        list
+            (cycle time, level) pairs, by cycle time, hazard, item kind, item id and lead.
+        """
+        c = item_levels.c
+        query = select(item_levels).order_by(c.cycle_at, c.hazard, c.item_kind, c.item_id, c.lead)
+        for column, value in ((c.hazard, hazard), (c.item_id, item_id), (c.lead, lead)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(c.cycle_at >= since)
+        if until is not None:
+            query = query.where(c.cycle_at <= until)
+        with self._engine.connect() as conn:
+            return [(r.cycle_at, ItemLevel(r.hazard, r.item_kind, r.item_id, r.lead, r.level, r.score,
+                                           tuple(json.loads(r.drivers)))) for r in conn.execute(query)]
+
+    def _last(self, when) -> dict[tuple[str, str, str], int]:
+        c = item_levels.c
+        last = (select(c.hazard, c.item_kind, c.item_id, func.max(c.cycle_at).label("cycle_at"))
+                .where(c.lead == NOW, when).group_by(c.hazard, c.item_kind, c.item_id).subquery())
+        query = select(c.hazard, c.item_kind, c.item_id, c.level).join(last, and_(
+            c.hazard == last.c.hazard, c.item_kind == last.c.item_kind, c.item_id == last.c.item_id,
+            c.cycle_at == last.c.cycle_at)).where(c.lead == NOW)
+        with self._engine.connect() as conn:
+            return {(h, k, i): level for h, k, i, level in conn.execute(query)}
+
+
+class NoticeTable(_Table):
+    """The data notices in force (use ``store.notices``)."""
+
+    def in_force(self) -> dict[str, datetime]:
+        """The notices in force after the last cycle, with when each began."""
+        with self._engine.connect() as conn:
+            return {n: t for n, t in conn.execute(select(data_notices.c.notice, data_notices.c.began_at))}
+
+    def replace(self, at: datetime, notices: Iterable[str]) -> None:
+        """Make ``notices`` the ones in force: those new begin at ``at``, those absent end."""
+        current = {digest(n): n for n in notices}
+        with self._write() as conn:
+            held = set(conn.execute(select(data_notices.c.digest)).scalars())
+            ended = held - set(current)
+            if ended:
+                conn.execute(delete(data_notices).where(data_notices.c.digest.in_(ended)))
+            began = [{"digest": d, "notice": n, "began_at": at} for d, n in current.items() if d not in held]
+            if began:
+                conn.execute(insert(data_notices), began)
+
+
+def digest(text: str) -> str:
+    """The key of a notice's text: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
