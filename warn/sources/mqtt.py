@@ -4,7 +4,7 @@
 with a fixed client id and ``clean_session=False``, so the broker keeps the
 subscription and every unacknowledged QoS 1 message while warn is away. Each message's
 JSON payload (an object, a list of objects, or an object with a list) is decoded with
-the feed's :class:`~warn.config.FieldMap` into a :class:`~warn.sources.sensors.Batch`
+the feed's :class:`~warn.config.FieldMap` into a :class:`~warn.sources.payloads.Batch`
 and passed to the handler.
 
 Delivery is at-least-once:
@@ -38,8 +38,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from warn.config import SensorFeedSpec
 from warn.errors import ConfigError, Problem
+from warn.sources.payloads import Batch, FieldDecoder, decode_payload, utc_now
 from warn.sources.readings import Sensor
-from warn.sources.sensors import Batch, FieldDecoder, decode_payload, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class MqttFeed:
     spec
         ``host``, ``port``, ``topic``, ``qos`` (0 or 1), ``fields``, ``unit``, ``timezone``.
     handler
-        Called with each message's :class:`~warn.sources.sensors.Batch`; the message is
+        Called with each message's :class:`~warn.sources.payloads.Batch`; the message is
         acknowledged after it returns, and redelivered (after a reconnect) if it raises.
     catalogue
         Known sensors by id; readings of other ids are rejected.
