@@ -18,7 +18,7 @@ Normalisation (:func:`normalise`):
 
 Records whose fields a :class:`~warn.config.FieldMap` names (JSON objects, CSV rows, pushed
 payloads) are decoded by a :class:`FieldDecoder`; a pushed JSON payload by :func:`decode_payload`.
-The feeds themselves are in :mod:`warn.sources.sensors` (polled) and :mod:`warn.sources.mqtt` (pushed).
+The feeds themselves are the kinds registered in :mod:`warn.sources.feeds`.
 """
 
 from __future__ import annotations

@@ -1,28 +1,22 @@
-"""Sensor feeds: water-level, river-stage and rain-gauge readings from devices and platforms.
+"""Polled sensor feeds: water-level, river-stage and rain-gauge readings fetched over HTTP.
 
-Every feed hands over a :class:`Batch`: the :class:`~warn.sources.readings.Reading` s it
-could normalise and, for every record it could not, a :class:`~warn.errors.Problem`
-naming the feed and URL, the record (index, row, or SensorThings id) and field, and what
-was expected. A bad record never stops the rest of its batch. A feed that cannot be
-reached or whose document cannot be read at all raises :class:`~warn.errors.SourceError`
-(the caller degrades that feed only).
-
-Records are normalised by :mod:`warn.sources.payloads` (units, times, missing values).
-
-Feed kinds (:data:`FEEDS`, built by :func:`build_feed` from a
-:class:`~warn.config.SensorFeedSpec`):
+The polled kinds of :data:`warn.sources.feeds.FEEDS`, registered here and built by
+:func:`~warn.sources.feeds.build_feed` from a :class:`~warn.config.SensorFeedSpec`:
 
 ``sensorthings``
-    :class:`SensorThingsFeed`, an OGC SensorThings API v1.1 client (polled).
+    :class:`SensorThingsFeed`, an OGC SensorThings API v1.1 client.
 ``json``
-    :class:`JsonFeed`: one JSON document over HTTP whose records are a top-level list,
-    or the list under the first list-valued key of a top-level object
-    (``{"count": 3, "data": [...]}`` → ``data``). Fields by the :class:`~warn.config.FieldMap`.
+    :class:`DocumentFeed` reading one JSON document over HTTP (:func:`parse_json`) whose
+    records are a top-level list, or the list under the first list-valued key of a top-level
+    object (``{"count": 3, "data": [...]}`` → ``data``). Fields by the :class:`~warn.config.FieldMap`.
 ``csv``
-    :class:`CsvFeed`: one CSV document over HTTP with a header row (UTF-8, with or
-    without BOM; GB18030 when it is not UTF-8). Fields by the FieldMap.
-``mqtt``
-    :class:`warn.sources.mqtt.MqttFeed` (pushed; needs a handler).
+    :class:`DocumentFeed` reading one CSV document over HTTP (:func:`parse_csv`) with a header
+    row (UTF-8, with or without BOM; GB18030 when it is not UTF-8). Fields by the FieldMap.
+
+Each poll returns a :class:`~warn.sources.payloads.Batch`, its records normalised by
+:mod:`warn.sources.payloads`; a bad record never stops the rest of its batch. A feed that
+cannot be reached or whose document cannot be read at all raises
+:class:`~warn.errors.SourceError` (the caller degrades that feed only).
 
 Polled feeds resume from the caller's last stored phenomenon time (``since``, one time or
 one per sensor id) minus ``lookback``, so a reading that arrives late, after newer ones,
@@ -37,18 +31,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from warn.config import SensorFeedSpec
 from warn.errors import Problem, SourceError
-from warn.registry import Registry
+from warn.sources.feeds import FEEDS, FeedOptions
 from warn.sources.http import HttpGetter
 from warn.sources.payloads import (
     DEFAULT_LOOKBACK,
@@ -67,21 +60,8 @@ from warn.sources.payloads import (
 from warn.sources.readings import Reading, Sensor
 from warn.vocab import SensorKind
 
-if TYPE_CHECKING:
-    from warn.sources.mqtt import MqttFeed
-
 #: How far back a SensorThings feed reaches when there is no stored reading yet.
 DEFAULT_BACKFILL = timedelta(days=1)
-
-
-class PolledFeed(Protocol):
-    """A feed the service polls: ``poll(since)`` returns what is new since then."""
-
-    name: str
-
-    def poll(self, since: Since = None) -> Batch:
-        """Readings after ``since − lookback`` (all the document holds when ``since`` is ``None``)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -363,38 +343,6 @@ def parse_csv(response: httpx.Response) -> tuple[list[Any], list[str]]:
     return rows, labels
 
 
-@dataclass(frozen=True)
-class FeedOptions:
-    """What a feed needs beyond its settings.
-
-    Parameters
-    ----------
-    now
-        Clock for ``arrival_time`` (aware UTC).
-    catalogue
-        Known sensors by id (``None`` accepts any id and infers the kind from the unit).
-    transport
-        httpx transport for HTTP feeds.
-    sleep
-        How to wait between HTTP attempts.
-    handler
-        For MQTT feeds: called with each message's :class:`Batch`; the message is
-        acknowledged only after it returns.
-    """
-
-    now: Callable[[], datetime] = utc_now
-    catalogue: Mapping[str, Sensor] | None = None
-    transport: httpx.BaseTransport | None = None
-    sleep: Callable[[float], None] = time.sleep
-    handler: Callable[[Batch], None] | None = None
-
-
-FeedFactory = Callable[[str, SensorFeedSpec, FeedOptions], "PolledFeed | MqttFeed"]
-
-#: Sensor feed kinds, by the ``kind`` of a :class:`~warn.config.SensorFeedSpec`.
-FEEDS: Registry[FeedFactory] = Registry("sensor feed kind")
-
-
 def _http(spec: SensorFeedSpec, options: FeedOptions) -> HttpGetter:
     return HttpGetter(transport=options.transport, timeout=spec.timeout_s, attempts=spec.retries + 1,
                       sleep=options.sleep)
@@ -417,27 +365,4 @@ def _json(name: str, spec: SensorFeedSpec, options: FeedOptions) -> DocumentFeed
 def _csv(name: str, spec: SensorFeedSpec, options: FeedOptions) -> DocumentFeed:
     return DocumentFeed(name, spec.url or "", FieldDecoder(name, spec, catalogue=options.catalogue), parse_csv,
                         now=options.now, lookback=spec.lookback, http=_http(spec, options))
-
-
-@FEEDS.register("mqtt")
-def _mqtt(name: str, spec: SensorFeedSpec, options: FeedOptions) -> MqttFeed:
-    from warn.sources.mqtt import MqttFeed  # paho is imported only by deployments that push
-
-    if options.handler is None:
-        raise ValueError(f"sensor feed {name!r} is MQTT: FeedOptions.handler must be given")
-    return MqttFeed(name, spec, options.handler, catalogue=options.catalogue, now=options.now)
-
-
-def build_feed(name: str, spec: SensorFeedSpec, options: FeedOptions | None = None) -> PolledFeed | MqttFeed:
-    """The feed for ``sensors.feeds.<name>``: a :class:`PolledFeed` or a :class:`~warn.sources.mqtt.MqttFeed`.
-
-    Raises
-    ------
-    UnknownNameError
-        ``spec.kind`` is not in :data:`FEEDS`.
-    ConfigError
-        The settings do not fit the kind (e.g. no unit for a field-mapped feed).
-    """
-    factory = FEEDS.get(spec.kind, where=f"sensors.feeds.{name}", key="kind")
-    return factory(name, spec, options or FeedOptions())
 
