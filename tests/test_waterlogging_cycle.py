@@ -23,8 +23,8 @@ from warn.rainarray import make_rain
 from warn.sim.levels import Freeze, Spike
 from warn.sim.sensorthings import SensorThingsServer
 from warn.sim.world import sensor_world, serve
+from warn.sources.feeds import FeedOptions, build_feed
 from warn.sources.forecast import open_forecast
-from warn.sources.sensors import FeedOptions, build_feed
 from warn.store import Store
 from warn.vocab import Level, QCFlag
 

@@ -49,8 +49,8 @@ from warn.cycle import run as run_cycle
 from warn.cycle.command import Advanced
 from warn.errors import ConfigError, Problem
 from warn.store import Store
-from warn.sources.mqtt import MqttFeed
-from warn.sources.sensors import Batch, FeedOptions, build_feed
+from warn.sources.feeds import FeedOptions, PushedFeed, build_feed
+from warn.sources.payloads import Batch
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
         service.store.close()
 
 
-def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[MqttFeed]:
+def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[PushedFeed]:
     """The MQTT feeds of the deployment, handing their readings to the service's ingester."""
     ingester = service.sources.ingester
     if ingester is None or service.settings.sensors is None:

@@ -17,8 +17,9 @@ from tests.conftest import MQTT_PORT as PORT
 from warn.config import SensorFeedSpec
 from warn.errors import ConfigError
 from warn.sim.mqttpub import publish
+from warn.sources.feeds import FeedOptions, build_feed
 from warn.sources.mqtt import MqttFeed
-from warn.sources.sensors import Batch, FeedOptions, build_feed
+from warn.sources.payloads import Batch
 
 ARRIVALS = iter(datetime(2026, 7, 15, 6, minute, tzinfo=UTC) for minute in range(60))
 WAIT = 10.0

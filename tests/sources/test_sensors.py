@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from warn.config import SensorFeedSpec
-from warn.errors import ConfigError, SourceError, UnknownNameError
+from warn.errors import ConfigError, SourceError
 from warn.sim.feedserver import FeedServer
 from warn.sim.sensorthings import SensorThingsServer
+from warn.sources.feeds import FeedOptions, build_feed
 from warn.sources.readings import Sensor
-from warn.sources.sensors import FEEDS, FeedOptions, build_feed
 from warn.vocab import SensorKind
 
 T0 = datetime(2026, 7, 15, 0, 0, tzinfo=UTC)
@@ -32,12 +32,6 @@ def sta_feed(server: SensorThingsServer, **spec: object):
 
 def keys(batch):
     return [(r.sensor_id, r.phenomenon_time, r.value) for r in batch.readings]
-
-
-def test_registry_lists_every_kind_and_names_the_closest_for_a_typo():
-    assert FEEDS.names() == ["csv", "json", "mqtt", "sensorthings"]
-    with pytest.raises(UnknownNameError, match="sensorthings"):
-        FEEDS.get("sensorthing")
 
 
 def test_sensorthings_follows_next_links_and_converts_cm_to_metres():

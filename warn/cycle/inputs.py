@@ -43,7 +43,7 @@ from warn.errors import ConfigError, Problem, WarnError
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import HttpGetter
 from warn.sources.official import Bulletin, Reading, fetch_bulletins, in_force
-from warn.sources.sensors import FeedOptions, PolledFeed, build_feed
+from warn.sources.feeds import FeedOptions, PolledFeed, build_feed
 from warn.store import HeldRun, OfficialMessage, Store
 from warn.vocab import Level
 

@@ -18,7 +18,7 @@ from warn.errors import ConfigError, Problem, WarnError
 from warn.modelfiles import load_model_file
 from warn.sources.qc import SensorsParams, qc_batch, stale
 from warn.sources.readings import FlaggedReading, Reading, Sensor
-from warn.sources.sensors import PolledFeed
+from warn.sources.feeds import PolledFeed
 from warn.store import Store, WriteResult
 from warn.vocab import QCFlag
 

@@ -1,10 +1,14 @@
 """MQTT sensor feed: readings pushed by devices, acknowledged only once they are handled.
 
+The ``mqtt`` kind of :data:`warn.sources.feeds.FEEDS`, registered here:
+:func:`~warn.sources.feeds.build_feed` makes an :class:`MqttFeed` of a feed's settings and the
+``handler`` of its :class:`~warn.sources.feeds.FeedOptions`.
+
 :class:`MqttFeed` subscribes (paho-mqtt 2.x, ``CallbackAPIVersion.VERSION2``, MQTT 3.1.1)
 with a fixed client id and ``clean_session=False``, so the broker keeps the
 subscription and every unacknowledged QoS 1 message while warn is away. Each message's
 JSON payload (an object, a list of objects, or an object with a list) is decoded with
-the feed's :class:`~warn.config.FieldMap` into a :class:`~warn.sources.sensors.Batch`
+the feed's :class:`~warn.config.FieldMap` into a :class:`~warn.sources.payloads.Batch`
 and passed to the handler.
 
 Delivery is at-least-once:
@@ -38,8 +42,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from warn.config import SensorFeedSpec
 from warn.errors import ConfigError, Problem
+from warn.sources.feeds import FEEDS, FeedOptions
+from warn.sources.payloads import Batch, FieldDecoder, decode_payload, utc_now
 from warn.sources.readings import Sensor
-from warn.sources.sensors import Batch, FieldDecoder, decode_payload, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ class MqttFeed:
     spec
         ``host``, ``port``, ``topic``, ``qos`` (0 or 1), ``fields``, ``unit``, ``timezone``.
     handler
-        Called with each message's :class:`~warn.sources.sensors.Batch`; the message is
+        Called with each message's :class:`~warn.sources.payloads.Batch`; the message is
         acknowledged after it returns, and redelivered (after a reconnect) if it raises.
     catalogue
         Known sensors by id; readings of other ids are rejected.
@@ -192,3 +197,10 @@ class MqttFeed:
             return
         client.ack(message.mid, message.qos)
         self._delay = self.min_delay
+
+
+@FEEDS.register("mqtt")
+def _mqtt(name: str, spec: SensorFeedSpec, options: FeedOptions) -> MqttFeed:
+    if options.handler is None:
+        raise ValueError(f"sensor feed {name!r} is MQTT: FeedOptions.handler must be given")
+    return MqttFeed(name, spec, options.handler, catalogue=options.catalogue, now=options.now)

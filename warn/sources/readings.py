@@ -1,9 +1,10 @@
 """Sensor readings and sensors: the records every feed hands over and the store keeps.
 
-A feed (``sources/sensors.py``) turns what a device or platform sends into
-:class:`Reading` s: the sensor's id, the time the value describes (phenomenon time,
-timezone-aware UTC), the value in the sensor kind's unit (:data:`UNITS`: metres for
-water level and river stage, mm for rain), and when it arrived. Quality control
+A feed (a kind registered in ``sources/feeds.py``, its records normalised by
+``sources/payloads.py``) turns what a device or platform sends into :class:`Reading` s:
+the sensor's id, the time the value describes (phenomenon time, timezone-aware UTC), the
+value in the sensor kind's unit (:data:`UNITS`: metres for water level and river stage,
+mm for rain), and when it arrived. Quality control
 (``sources/qc.py``) adds a :class:`warn.vocab.QCFlag` and the rule that set it,
 giving a :class:`FlaggedReading`, which is what the store writes.
 """
