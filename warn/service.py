@@ -243,7 +243,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     stop
         Set to stop the service (SIGTERM and SIGINT set it too, in the main thread).
     now
-        The wall clock (UTC).
+        The service's clock (UTC): the wall clock, or one started at another instant and running at
+        real speed (:class:`~warn.sim.clock.StartedClock`); the jobs fire at the same pace on the wall clock.
     on_cycle
         Called with each cycle's report (also a repeated one).
     """
@@ -265,16 +266,19 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
             scheduler.add_job(_guarded("cycle", lambda: cycle(at)), "date", id="cycle-now", replace_existing=True)
 
     start = now()
+    # APScheduler fires on the wall clock, which ``now`` may run apart from (``warn run --clock-start``):
+    # its first runs are at the wall's now, the grid laid where ``now`` reads it.
+    wall = utc_now()
     scheduler.add_job(_guarded("cycle", lambda: cycle(floor_time(now(), every))), "interval",
-                      seconds=every.total_seconds(), start_date=floor_time(start, every), next_run_time=start,
-                      id="cycle")
+                      seconds=every.total_seconds(), start_date=floor_time(start, every) + (wall - start),
+                      next_run_time=wall, id="cycle")
     scheduler.add_job(_guarded("watch", watch), "interval", seconds=WATCH_EVERY.total_seconds(), id="watch")
     # The first tick only after the first cycle: the planner's clock never goes back, so a tick
     # at the wall time before a resumed cycle would move that cycle's actions to the tick's time.
     scheduler.add_job(_guarded("tick", lambda: service.tick(now())), "interval",
                       seconds=TICK_EVERY.total_seconds(), id="tick")
     scheduler.add_job(_guarded("dispatch", lambda: service.dispatch(now())), "interval",
-                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=start, id="dispatch")
+                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=wall, id="dispatch")
     pushed = _pushed_feeds(service, now)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}
