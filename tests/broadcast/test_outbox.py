@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import pg_admin, store_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher, TokenBucket, backoff
 from warn.config import ChannelSpec
@@ -128,7 +127,7 @@ def receiver(clock: SimClock) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def store(store_url: str, clock: SimClock) -> Iterator[Store]:  # noqa: F811
+def store(store_url: str, clock: SimClock) -> Iterator[Store]:
     with Store.connect(store_url, now=clock.now) as s:
         s.upgrade()
         yield s
@@ -311,7 +310,7 @@ def _dispatch_in_subprocess(url: str, target: str, at: datetime) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_between_send_and_mark_loses_nothing_and_sends_once(store_url: str, clock: SimClock,  # noqa: F811
+def test_sigkill_between_send_and_mark_loses_nothing_and_sends_once(store_url: str, clock: SimClock,
                                                                      receiver: Receiver) -> None:
     url = store_url
     target = f"{receiver.root}/hook/{{recipient}}"
