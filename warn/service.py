@@ -171,11 +171,12 @@ def run_ingest(settings: Settings, specs: dict[str, SensorFeedSpec], *, stop: th
                now: Callable[[], datetime] = utc_now, on_report: Callable[[PollReport], None] = lambda r: None) -> None:
     """Run the sensor feeds until ``stop`` is set or SIGTERM/SIGINT arrives.
 
-    Polled feeds poll every ``poll_every``; MQTT feeds hand each message to the
-    ingester and acknowledge it only after the store has committed it.
+    Polled feeds poll every ``poll_every`` (the first poll at once: the scheduler fires on the
+    wall clock, whatever ``now`` reads); MQTT feeds hand each message to the ingester and
+    acknowledge it only after the store has committed it.
     """
     stop = stop or threading.Event()
-    ingester = open_ingester(settings)
+    ingester = open_ingester(settings, now=now)
     options = FeedOptions(now=now, catalogue=ingester.catalogue,
                           handler=lambda batch: _handle(ingester, batch, now))
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
@@ -187,7 +188,7 @@ def run_ingest(settings: Settings, specs: dict[str, SensorFeedSpec], *, stop: th
             continue
         scheduler.add_job(lambda feed=feed, spec=spec: on_report(
             poll_feed(ingester, feed, expected=spec.poll_every, now=now())),
-            "interval", seconds=spec.poll_every.total_seconds(), next_run_time=now(), id=f"poll:{name}")
+            "interval", seconds=spec.poll_every.total_seconds(), next_run_time=utc_now(), id=f"poll:{name}")
     scheduler.add_job(lambda: mark_stale_sensors(ingester, now=now()), "interval",
                       seconds=STALE_CHECK.total_seconds(), id="stale")
     in_main = threading.current_thread() is threading.main_thread()

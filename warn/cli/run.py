@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption, parse_at
+from warn.cli.options import DEFAULT_CONFIG, ClockStartOption, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, WarnError
 
@@ -29,10 +28,7 @@ def run(
     status: Annotated[RunStatus, typer.Option("--status", help="CAP 状态：actual 或 exercise（演练）/ CAP status of "
                                                          "what is published: actual or exercise (drills).")] = RunStatus.ACTUAL,
     sender: Annotated[str, typer.Option("--sender", help="CAP 发布者 / CAP sender.")] = "warn@localhost",
-    clock_start: Annotated[datetime | None, typer.Option(
-        "--clock-start", envvar="WARN_CLOCK_START", parser=parse_at, metavar="TIME", show_default="the wall clock",
-        help="服务时钟从此时刻起按实际速度走（演练、测试用，仅限 exercise）/ start the service's clock at this "
-             "instant (ISO 8601 with a zone) and run it at real speed — drills and tests, --status exercise only.")] = None,
+    clock_start: ClockStartOption = None,
 ) -> None:
     """运行预警服务直至 SIGTERM / run the live warning service until SIGTERM or Ctrl-C.
 
