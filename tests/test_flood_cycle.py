@@ -54,6 +54,7 @@ def utc(moment: np.datetime64) -> datetime:
     return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
 
 
+@pytest.mark.slow
 def test_demo_storm_with_sensors(committed_config, storm):
     settings = load_settings(committed_config)
     _, points = zone_layer(settings, "waterlogging_points")

@@ -184,6 +184,7 @@ def test_backoff_is_full_jitter_below_the_cap() -> None:
     assert all(timedelta(0) <= x < cap for x in delays[2]) and max(delays[2]) > timedelta(minutes=8)
 
 
+@pytest.mark.slow
 def test_burst_of_500_never_exceeds_the_rate_and_drains(store: Store, clock: SimClock, receiver: Receiver) -> None:
     d = dispatcher(store, clock, {"sms": hook(receiver.root, rate_per_minute=120)})
     for i in range(500):

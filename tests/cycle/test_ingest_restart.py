@@ -111,6 +111,7 @@ def test_mqtt_feed_end_to_end(mqtt_world):
     store.close()
 
 
+@pytest.mark.slow
 def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     """Devices keep sending while the ingester is killed mid-stream and started again."""
     config, settings, topic = mqtt_world
@@ -143,6 +144,7 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     store.close()
 
 
+@pytest.mark.slow
 def test_killed_http_ingester_mid_poll_loses_and_repeats_nothing(tmp_path):
     config = write_deployment(tmp_path)
     open_ingester(load_settings(config)).store.close()
