@@ -1,10 +1,11 @@
-# The two commands of the README's quick start, and what they need.
+# The two commands of the README's quick start, and what they need; make test-slow and make
+# test-all run the rest of the tests (tests marked slow) and everything.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench lint clean
+.PHONY: demo test test-slow test-all check bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,12 @@ demo: $(STAMP)
 	$(BIN)/warn demo
 
 test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)

@@ -283,7 +283,7 @@ def write_run(depth: np.ndarray, lat: np.ndarray, lon: np.ndarray, issued: datet
 
 
 def demo_runs(folder: Path, hours: int) -> tuple[dict[int, Path], str]:
-    """The demo storm's hourly runs (as tests/test_cycle_run.py slices them) written as files."""
+    """The demo storm's hourly runs (as tests/cycle/test_warning_cycle.py slices them) written as files."""
     template = "yubei-demo-analogue_{issued:%Y%m%d%H}.nc"
     source = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
     with xr.open_dataset(source) as ds:

@@ -1,7 +1,7 @@
 """Benchmark: the warning cycle end to end — a new forecast run on the feed server to its
 first CAP message in the outbox — for the demo and for a city-sized synthetic deployment.
 
-For each deployment the hourly runs are replayed in order (as tests/test_cycle_run.py drives
+For each deployment the hourly runs are replayed in order (as tests/cycle/test_warning_cycle.py drives
 the demo storm): before each cycle one good reading per sensor is written at the run time
 (untimed: ingest is another process), the run's file is *released* into the folder a
 :class:`warn.sim.feedserver.FeedServer` serves (atomic rename; the clock starts), and

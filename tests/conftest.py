@@ -1,20 +1,32 @@
-"""Shared fixtures and paths."""
+"""Shared fixtures and paths.
+
+PostgreSQL is the server at :data:`PG_URL` (``WARN_TEST_PG_URL`` overrides it): ``store_url``
+gives each PostgreSQL case its own uniquely named schema, put first on the ``search_path``,
+and drops it afterwards, so parallel runs and leftovers never meet. When the server does not
+answer, the PostgreSQL cases are skipped with the reason.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import yaml
 from shapely.geometry import box
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 DATA = Path(__file__).resolve().parent / "data"
+PG_URL = os.environ.get("WARN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +71,48 @@ def broker() -> None:
         socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=2).close()
     except OSError as err:
         pytest.skip(f"MQTT broker not reachable at {MQTT_HOST}:{MQTT_PORT}: {err}")
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An engine on the test database, or a skip saying why there is none."""
+    engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as err:
+        engine.dispose()
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {str(err.orig).strip().splitlines()[0]}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file in tmp_path, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'warn.sqlite'}"
+        return
+    admin: Engine = request.getfixturevalue("pg_admin")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(scope="session")
+def setup():
+    """The committed command setup (playbooks/*.yaml, playbooks/roster.yaml, config.yaml command:)."""
+    from warn import hazards
+    from warn.command.loading import load_setup
+    from warn.config import load_settings
+
+    settings = load_settings(ROOT / "config.yaml")
+    return load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
 
 
 def committed_data(tmp_path: Path, store: str = "warn.sqlite") -> dict:

@@ -11,18 +11,11 @@ from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
+from tests.helpers import drop as _drop
+from tests.helpers import edit_yaml, messages
+from tests.helpers import set_value as _set
 from warn.check import check_deployment
 from warn.cli.main import app
-
-
-def edit_yaml(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-
-
-def messages(config: Path) -> str:
-    return "\n".join(str(p) for p in check_deployment(config))
 
 
 def test_valid_deployment_has_no_problems(deployment):
@@ -37,24 +30,6 @@ def _write_towns(config: Path, gdf: gpd.GeoDataFrame) -> None:
     path = config.parent / "geodata" / "zones.gpkg"
     path.unlink()
     gdf.to_file(path, layer="towns")
-
-
-def _drop(*keys):
-    def change(data):
-        for key in keys[:-1]:
-            data = data[key]
-        del data[keys[-1]]
-
-    return change
-
-
-def _set(value, *keys):
-    def change(data):
-        for key in keys[:-1]:
-            data = data[key]
-        data[keys[-1]] = value
-
-    return change
 
 
 CONFIG_CASES = {

@@ -56,6 +56,7 @@ def test_single_run_cold_start_says_so_and_forecasts_rising_levels(tmp_path, sto
     assert len(points) == 60 and any(item.levels["24h"] > Level.NONE for item in points)
 
 
+@pytest.mark.slow
 def test_hourly_cycles_rise_then_fall_with_hysteresis(tmp_path, storm):
     settings = load_settings(ROOT / "config.yaml")
     params = hazards.load_model("landslide", settings.hazards["landslide"].model).params()

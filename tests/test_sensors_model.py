@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_check import _drop, _set, edit_yaml, messages
+from tests.helpers import drop as _drop
+from tests.helpers import edit_yaml, messages
+from tests.helpers import set_value as _set
 from warn.modelfiles import load_model_file
 from warn.vocab import SensorKind
 

@@ -1,10 +1,12 @@
 """The live service ``warn run`` end to end: real processes, a real HTTP forecast feed, a real webhook.
 
-The demo storm is shifted onto the current wall-clock hours (one run a hour, named by its
-issue hour, served by :class:`~warn.sim.feedserver.FeedServer`), so that the cycle the
-service runs now — at the current hour, ``--every PT1H`` — is the storm's busiest one. The
-ten hours before it are run in-process first (the same :class:`~warn.service.Service`), so
-the store the service starts from has soil water, levels and open warning threads.
+The demo storm is served hour by hour (one run a hour, named by its issue hour, served by
+:class:`~warn.sim.feedserver.FeedServer`), and the service runs on a clock started at a fixed
+instant (``--clock-start``, five minutes into the storm's busiest hour), so that the cycle it
+runs at start — ``--every PT1H`` — is that hour's, whatever the wall clock says. The ten hours
+before it are run in-process first (the same :class:`~warn.service.Service`, on a clock fixed
+at the start of that hour), so the store the service starts from has soil water, levels and
+open warning threads.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ import yaml
 from tests.conftest import ROOT, committed_data
 from warn.vocab import CapStatus
 from warn.config import load_settings
-from warn.durations import floor_time
-from warn.service import open_service, utc_now
+from warn.service import open_service
+from warn.sim.clock import SimClock
 from warn.sim.feedserver import FeedServer
 from warn.sim.receiver import WebhookReceiver
 from warn.store import Store
@@ -36,9 +38,12 @@ from warn.store import Store
 DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
 SENDER = "warn@yubei.example"
 HOUR = timedelta(hours=1)
-#: The demo storm's busiest cycle (hour 10 of test_cycle_run's: 12 crossings, 12 messages, 47
+#: The demo storm's busiest cycle (hour 10 of tests/cycle/test_warning_cycle.py's: 12 crossings, 12 messages, 47
 #: actions, tasks and 叫应 requests); the service's cycle now is that one, the hours before it are seeded.
 BUSY = 10
+#: That cycle's time: the demo run's own hour 10, and what the service's clock reads when it starts.
+AT = datetime(2026, 7, 15, BUSY, tzinfo=timezone.utc)
+CLOCK_START = AT + timedelta(minutes=5)
 STARTUP_TIMEOUT = 120.0
 
 pytestmark = pytest.mark.slow
@@ -59,14 +64,6 @@ def storm_run(demo: xr.Dataset, issued: datetime, offset: int) -> xr.Dataset:
     for name in ("time", "time_bnds", "forecast_reference_time"):
         out[name].encoding = {"units": "hours since 1970-01-01 00:00:00", "calendar": "standard", "dtype": "int32"}
     return out
-
-
-def current_slot() -> datetime:
-    """The current hour, after waiting out its last two minutes (the service's cycle must fall in it)."""
-    now = utc_now()
-    if floor_time(now, HOUR) + HOUR - now < timedelta(minutes=2):
-        time.sleep((floor_time(now, HOUR) + HOUR - now).total_seconds() + 1)
-    return floor_time(utc_now(), HOUR)
 
 
 def write_config(tmp_path: Path, feed_url: str, duty_url: str) -> Path:
@@ -90,7 +87,7 @@ def write_config(tmp_path: Path, feed_url: str, duty_url: str) -> Path:
 @pytest.fixture
 def world(tmp_path):
     """(config, seeded store file, the cycle's time ``at``): runs for ``at`` − 10 h … ``at`` on a live feed."""
-    at = current_slot()
+    at = AT
     feed = tmp_path / "feed"
     feed.mkdir()
     with xr.open_dataset(DEMO) as opened:
@@ -101,8 +98,9 @@ def world(tmp_path):
     with FeedServer(feed) as server, WebhookReceiver() as receiver:
         config = write_config(tmp_path, server.url, receiver.url)
         settings = load_settings(config)
-        store = Store.connect(settings.store.url)
-        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=utc_now)
+        clock = SimClock(at)
+        store = Store.connect(settings.store.url, now=clock)
+        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock)
         try:
             seeded = [service.cycle(at - (BUSY - hour) * HOUR) for hour in range(BUSY)]
         finally:
@@ -113,7 +111,8 @@ def world(tmp_path):
 
 def service_process(config: Path, store: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "warn", "run", "--config", str(config), "--store", str(store),
-                             "--every", "PT1H", "--status", "exercise", "--sender", SENDER],
+                             "--every", "PT1H", "--status", "exercise", "--sender", SENDER,
+                             "--clock-start", CLOCK_START.isoformat()],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -236,9 +235,10 @@ def test_a_cycle_interrupted_after_scoring_reruns_to_the_same_report(world):
     same items and crossings when it runs again."""
     config, seed, at = world
     settings = load_settings(config)
-    store = Store.connect(f"sqlite:///{seed}")
+    clock = SimClock(CLOCK_START)
+    store = Store.connect(f"sqlite:///{seed}", now=clock)
     try:
-        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=utc_now)
+        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock)
         first = service.cycle(at)
         with sqlite3.connect(seed) as conn:  # as if killed before the cycle was closed
             conn.execute("UPDATE cycles SET status = 'running' WHERE status = 'done' AND at = ?",

@@ -34,13 +34,12 @@ FROZEN, SPIKY = "WL-DEMO-W17", "WL-DEMO-W09"
 
 @pytest.fixture(scope="module")
 def storm():
-    """The demo run moved to end one hour ago, followed by dry hours: sensors need "now" near the wall clock."""
+    """The demo run at its own hours (issued 2026-07-15 00:00Z), followed by dry hours."""
     rain = open_forecast(DEMO, source="demo")
     hours = rain.sizes["time"] + 30
     values = np.zeros((hours, rain.sizes["lat"], rain.sizes["lon"]), dtype=np.float32)
     values[: rain.sizes["time"]] = rain.values
-    start = np.datetime64(datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0), "s") \
-        - np.timedelta64(hours, "h")
+    start = np.datetime64("2026-07-15T00:00", "s")
     times = start + np.arange(1, hours + 1) * np.timedelta64(1, "h")
     return make_rain(values, time=times, lat=rain["lat"].values, lon=rain["lon"].values, step=timedelta(hours=1),
                      source="demo storm + 30 dry hours", issued_at=start)
@@ -56,6 +55,7 @@ def utc(moment: np.datetime64) -> datetime:
     return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
 
 
+@pytest.mark.slow
 def test_demo_storm_with_sensors(committed_config, storm):
     settings = load_settings(committed_config)
     _, points = zone_layer(settings, "waterlogging_points")

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_check import _drop, _set, edit_yaml, messages
+from tests.helpers import drop as _drop
+from tests.helpers import edit_yaml, messages
+from tests.helpers import set_value as _set
 from warn import hazards
 
 CASES = {

@@ -172,11 +172,12 @@ def run_ingest(settings: Settings, specs: dict[str, SensorFeedSpec], *, stop: th
                now: Callable[[], datetime] = utc_now, on_report: Callable[[PollReport], None] = lambda r: None) -> None:
     """Run the sensor feeds until ``stop`` is set or SIGTERM/SIGINT arrives.
 
-    Polled feeds poll every ``poll_every``; MQTT feeds hand each message to the
-    ingester and acknowledge it only after the store has committed it.
+    Polled feeds poll every ``poll_every`` (the first poll at once: the scheduler fires on the
+    wall clock, whatever ``now`` reads); MQTT feeds hand each message to the ingester and
+    acknowledge it only after the store has committed it.
     """
     stop = stop or threading.Event()
-    ingester = open_ingester(settings)
+    ingester = open_ingester(settings, now=now)
     options = FeedOptions(now=now, catalogue=ingester.catalogue,
                           handler=lambda batch: _handle(ingester, batch, now))
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
@@ -188,7 +189,7 @@ def run_ingest(settings: Settings, specs: dict[str, SensorFeedSpec], *, stop: th
             continue
         scheduler.add_job(lambda feed=feed, spec=spec: on_report(
             poll_feed(ingester, feed, expected=spec.poll_every, now=now())),
-            "interval", seconds=spec.poll_every.total_seconds(), next_run_time=now(), id=f"poll:{name}")
+            "interval", seconds=spec.poll_every.total_seconds(), next_run_time=utc_now(), id=f"poll:{name}")
     scheduler.add_job(lambda: mark_stale_sensors(ingester, now=now()), "interval",
                       seconds=STALE_CHECK.total_seconds(), id="stale")
     in_main = threading.current_thread() is threading.main_thread()
@@ -244,7 +245,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     stop
         Set to stop the service (SIGTERM and SIGINT set it too, in the main thread).
     now
-        The wall clock (UTC).
+        The service's clock (UTC): the wall clock, or one started at another instant and running at
+        real speed (:class:`~warn.sim.clock.StartedClock`); the jobs fire at the same pace on the wall clock.
     on_cycle
         Called with each cycle's report (also a repeated one).
     """
@@ -266,16 +268,19 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
             scheduler.add_job(_guarded("cycle", lambda: cycle(at)), "date", id="cycle-now", replace_existing=True)
 
     start = now()
+    # APScheduler fires on the wall clock, which ``now`` may run apart from (``warn run --clock-start``):
+    # its first runs are at the wall's now, the grid laid where ``now`` reads it.
+    wall = utc_now()
     scheduler.add_job(_guarded("cycle", lambda: cycle(floor_time(now(), every))), "interval",
-                      seconds=every.total_seconds(), start_date=floor_time(start, every), next_run_time=start,
-                      id="cycle")
+                      seconds=every.total_seconds(), start_date=floor_time(start, every) + (wall - start),
+                      next_run_time=wall, id="cycle")
     scheduler.add_job(_guarded("watch", watch), "interval", seconds=WATCH_EVERY.total_seconds(), id="watch")
     # The first tick only after the first cycle: the planner's clock never goes back, so a tick
     # at the wall time before a resumed cycle would move that cycle's actions to the tick's time.
     scheduler.add_job(_guarded("tick", lambda: service.tick(now())), "interval",
                       seconds=TICK_EVERY.total_seconds(), id="tick")
     scheduler.add_job(_guarded("dispatch", lambda: service.dispatch(now())), "interval",
-                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=start, id="dispatch")
+                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=wall, id="dispatch")
     pushed = _pushed_feeds(service, now)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import pg_admin, store_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher, TokenBucket, backoff
 from warn.config import ChannelSpec
@@ -129,7 +128,7 @@ def receiver(clock: SimClock) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def store(store_url: str, clock: SimClock) -> Iterator[Store]:  # noqa: F811
+def store(store_url: str, clock: SimClock) -> Iterator[Store]:
     with Store.connect(store_url, now=clock.now) as s:
         s.upgrade()
         yield s
@@ -186,6 +185,7 @@ def test_backoff_is_full_jitter_below_the_cap() -> None:
     assert all(timedelta(0) <= x < cap for x in delays[2]) and max(delays[2]) > timedelta(minutes=8)
 
 
+@pytest.mark.slow
 def test_burst_of_500_never_exceeds_the_rate_and_drains(store: Store, clock: SimClock, receiver: Receiver) -> None:
     d = dispatcher(store, clock, {"sms": hook(receiver.root, rate_per_minute=120)})
     for i in range(500):
@@ -312,7 +312,7 @@ def _dispatch_in_subprocess(url: str, target: str, at: datetime) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigkill_between_send_and_mark_loses_nothing_and_sends_once(store_url: str, clock: SimClock,  # noqa: F811
+def test_sigkill_between_send_and_mark_loses_nothing_and_sends_once(store_url: str, clock: SimClock,
                                                                      receiver: Receiver) -> None:
     url = store_url
     target = f"{receiver.root}/hook/{{recipient}}"

@@ -1,18 +1,13 @@
-"""Fixtures of the command planner tests: the committed playbooks and demo roster, event factories."""
+"""Event factories and golden scenarios of the command planner tests (the committed setup: the ``setup``
+fixture of tests/conftest.py); the command step's store tests (tests/cycle/test_command.py) replay them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.conftest import ROOT
-from warn import hazards
-from warn.command.loading import load_setup
-from warn.command.model import LevelCrossing
+from warn.command.model import LevelCrossing, ModeDecision, Role, Tick
+from warn.command.planner import State, plan
 from warn.vocab import ItemKind, Level
-from warn.command.planner import Setup
-from warn.config import load_settings
 
 #: 2026-07-15 10:00 Beijing time, inside the demo roster's week.
 T0 = datetime(2026, 7, 15, 2, 0, tzinfo=UTC)
@@ -29,8 +24,32 @@ def crossing(item: str, old: Level, new: Level, at: datetime, *, hazard: str = "
     return LevelCrossing(hazard, item, item_kind, town, old, new, at, ("swi",), attributes)
 
 
-@pytest.fixture(scope="session")
-def setup() -> Setup:
-    """The committed command setup (playbooks/*.yaml, playbooks/roster.yaml, config.yaml command:)."""
-    settings = load_settings(ROOT / "config.yaml")
-    return load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
+#: The landslide playbook run of DEMO-H001's red crossing at T0 (the golden scenarios' first run).
+RUN = "INC-landslide-20260715T0200Z/landslide@1:landslide:DEMO-H001:20260715T0200Z"
+
+
+def run_all(setup, batches):
+    """Plan every (events, now) batch in turn; the final state and all actions."""
+    state, actions = State(), []
+    for events, now in batches:
+        state, new = plan(state, events, now, setup=setup)
+        actions += new
+    return state, actions
+
+
+def orange_red_falling():
+    """Three towns orange, one red, the commander's mode decisions, all falling, the tick a day later."""
+    towns = ["DEMO-T01", "DEMO-T02", "DEMO-T03"]
+    zone = dict(item_kind=ItemKind.ZONE)
+    return [
+        ([crossing(t, Level.NONE, Level.ORANGE, minutes(i), town=t, **zone) for i, t in enumerate(towns)],
+         minutes(2)),
+        ([ModeDecision("mode/p1", "演示指挥长01", Role.COMMANDER, True, "三镇街橙色", minutes(10))], minutes(10)),
+        ([crossing("DEMO-T01", Level.ORANGE, Level.RED, minutes(60), town="DEMO-T01", **zone)], minutes(60)),
+        ([ModeDecision("mode/p2", "演示指挥长01", Role.COMMANDER, True, "红色", minutes(70))], minutes(70)),
+        ([crossing(t, Level.RED if t == "DEMO-T01" else Level.ORANGE, Level.NONE, minutes(240), town=t, **zone)
+          for t in towns], minutes(240)),
+        ([Tick(minutes(60 + 24 * 60))], minutes(60 + 24 * 60)),
+        ([ModeDecision("mode/p3", "演示指挥长01", Role.COMMANDER, True, "全部解除", minutes(61 + 24 * 60))],
+         minutes(61 + 24 * 60)),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.command.conftest import T0, crossing, minutes
+from tests.command.conftest import RUN, T0, crossing, minutes, orange_red_falling, run_all
 from warn.command.model import (
     AckAnswered,
     ChangeMode,
@@ -19,24 +19,13 @@ from warn.command.model import (
     Role,
     Tick,
 )
-from warn.vocab import ItemKind, Level, Mode, ResponseLevel
 from warn.command.planner import State, plan
-
-RUN = "INC-landslide-20260715T0200Z/landslide@1:landslide:DEMO-H001:20260715T0200Z"
+from warn.vocab import Level, Mode, ResponseLevel
 
 
 def digest(actions):
     """(action class, rule id, key) of each action, keys of the landslide run shortened to their step."""
     return [(type(a).__name__, a.rule_id, a.key.replace(RUN + "/", "")) for a in actions]
-
-
-def run_all(setup, batches):
-    """Plan every (events, now) batch in turn; the final state and all actions."""
-    state, actions = State(), []
-    for events, now in batches:
-        state, new = plan(state, events, now, setup=setup)
-        actions += new
-    return state, actions
 
 
 def assert_replay_is_silent(setup, state, batches):
@@ -113,23 +102,6 @@ def test_a_restart_mid_playbook_resumes_without_repeating(setup):
     steps = [a.key.replace(RUN + "/", "") for a in second if type(a).__name__ in ("Notify", "CreateTask", "RequestAck")]
     assert steps == ["call_town_leader/a0/ask", "evacuate/a0", "evacuate/a0/handoff/ask"]
     assert all(a.at == minutes(40) for a in second)
-
-
-def orange_red_falling():
-    towns = ["DEMO-T01", "DEMO-T02", "DEMO-T03"]
-    zone = dict(item_kind=ItemKind.ZONE)
-    return [
-        ([crossing(t, Level.NONE, Level.ORANGE, minutes(i), town=t, **zone) for i, t in enumerate(towns)],
-         minutes(2)),
-        ([ModeDecision("mode/p1", "演示指挥长01", Role.COMMANDER, True, "三镇街橙色", minutes(10))], minutes(10)),
-        ([crossing("DEMO-T01", Level.ORANGE, Level.RED, minutes(60), town="DEMO-T01", **zone)], minutes(60)),
-        ([ModeDecision("mode/p2", "演示指挥长01", Role.COMMANDER, True, "红色", minutes(70))], minutes(70)),
-        ([crossing(t, Level.RED if t == "DEMO-T01" else Level.ORANGE, Level.NONE, minutes(240), town=t, **zone)
-          for t in towns], minutes(240)),
-        ([Tick(minutes(60 + 24 * 60))], minutes(60 + 24 * 60)),
-        ([ModeDecision("mode/p3", "演示指挥长01", Role.COMMANDER, True, "全部解除", minutes(61 + 24 * 60))],
-         minutes(61 + 24 * 60)),
-    ]
 
 
 def test_three_towns_orange_then_red_then_falling(setup):

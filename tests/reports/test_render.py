@@ -23,7 +23,7 @@ def _report(store, out, *args):
 
 
 @pytest.mark.parametrize("kind", ["initial", "followup", "final"])
-@pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
+@pytest.mark.parametrize("fmt", ["md", "html", pytest.param("pdf", marks=pytest.mark.slow)])
 def test_every_kind_renders_in_every_format(replayed, tmp_path, fmt, kind):
     out = tmp_path / f"r.{fmt}"
     started = time.perf_counter()

@@ -175,6 +175,7 @@ def test_dataarray_input_matches_numpy_and_keeps_dims(tank):
     np.testing.assert_allclose(state.values, ref_state, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_dask_chunked_over_cells_matches_numpy(tank):
     pytest.importorskip("dask")
     rng = np.random.default_rng(6)

@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
+from warn.cli.options import DEFAULT_CONFIG, ClockStartOption, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, WarnError
 
@@ -20,18 +20,22 @@ def ingest(
     once: Annotated[bool, typer.Option("--once", help="各轮询源拉取一次后退出 / poll each polled feed once and exit.")] = False,
     config: ConfigOption = DEFAULT_CONFIG,
     store: StoreOption = None,
+    clock_start: ClockStartOption = None,
 ) -> None:
     """传感器数据接入：质控后入库 / pull sensor feeds through quality control into the store.
 
     Without --once it runs until SIGTERM or Ctrl-C: polled feeds on their interval, MQTT
     feeds subscribed (each message acknowledged after it is stored), silent sensors
-    marked stale every minute.
+    marked stale every minute. --clock-start (or WARN_CLOCK_START) runs it on a clock that
+    reads that instant at start and then runs at real speed (drills, tests); default the
+    wall clock.
 
     Example: warn ingest --feed demo_sta --once --store var/warn.sqlite
     """
     from warn import service
     from warn.config import load_settings, store_url
     from warn.cycle import open_ingester
+    from warn.sim.clock import StartedClock
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -39,12 +43,13 @@ def ingest(
         settings = settings.model_copy(
             update={"store": settings.store.model_copy(update={"url": store_url(store, settings)})})
         specs = service.feed_specs(settings, feed or [], url=url)
+        now = service.utc_now if clock_start is None else StartedClock(clock_start)
         if not once:
-            service.run_ingest(settings, specs, on_report=lambda report: _print_reports([report]))
+            service.run_ingest(settings, specs, now=now, on_report=lambda report: _print_reports([report]))
             return
-        ingester = open_ingester(settings)
+        ingester = open_ingester(settings, now=now)
         try:
-            reports = service.poll_once(ingester, specs)
+            reports = service.poll_once(ingester, specs, now=now)
         finally:
             ingester.store.close()
     except WarnError as err:

@@ -51,4 +51,13 @@ AtOption = Annotated[
                       "ISO 8601 with a zone — for drills and reviewing a replay."),
 ]
 
-__all__ = ["DEFAULT_CONFIG", "ActorOption", "AtOption", "ConfigOption", "JsonOption", "LangOption", "StoreOption"]
+ClockStartOption = Annotated[
+    datetime | None,
+    typer.Option("--clock-start", envvar="WARN_CLOCK_START", parser=parse_at, metavar="TIME",
+                 show_default="the wall clock",
+                 help="时钟从此时刻起按实际速度走（演练、测试用）/ start the clock at this instant (ISO 8601 with a "
+                      "zone) and run it at real speed — for drills and tests."),
+]
+
+__all__ = ["DEFAULT_CONFIG", "ActorOption", "AtOption", "ClockStartOption", "ConfigOption", "JsonOption", "LangOption",
+           "StoreOption"]

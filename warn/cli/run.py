@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, StoreOption
+from warn.cli.options import DEFAULT_CONFIG, ClockStartOption, ConfigOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, WarnError
 
@@ -28,6 +28,7 @@ def run(
     status: Annotated[RunStatus, typer.Option("--status", help="CAP 状态：actual 或 exercise（演练）/ CAP status of "
                                                          "what is published: actual or exercise (drills).")] = RunStatus.ACTUAL,
     sender: Annotated[str, typer.Option("--sender", help="CAP 发布者 / CAP sender.")] = "warn@localhost",
+    clock_start: ClockStartOption = None,
 ) -> None:
     """运行预警服务直至 SIGTERM / run the live warning service until SIGTERM or Ctrl-C.
 
@@ -38,12 +39,17 @@ def run(
     again and repeats nothing. One line per cycle. Exit 0 after SIGTERM, 1 when the store
     fails, 2 when the configuration or a channel secret is missing.
 
+    --clock-start (or WARN_CLOCK_START) runs everything on a clock that reads that instant at
+    start and then runs at real speed — a drill, or a test that must not depend on the hour it
+    runs at; only with --status exercise. Default: the wall clock.
+
     Example: warn run --config config.yaml --every PT10M --status exercise
     """
     from warn import service
     from warn.vocab import CapStatus
     from warn.config import load_settings, store_url
     from warn.durations import parse_duration
+    from warn.sim.clock import StartedClock
     from warn.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -53,16 +59,21 @@ def run(
     except ValueError:
         print_problems([Problem("--every", "", "an ISO-8601 duration like PT10M", repr(every))], err_out)
         raise typer.Exit(2) from None
+    if clock_start is not None and status is not RunStatus.EXERCISE:
+        print_problems([Problem("--clock-start", "", "--status exercise (a service on a started clock is a drill)",
+                                f"--status {status.value}")], err_out)
+        raise typer.Exit(2)
+    now = service.utc_now if clock_start is None else StartedClock(clock_start)
     try:
         settings = load_settings(config)
-        opened = Store.connect(store_url(store, settings))
+        opened = Store.connect(store_url(store, settings), now=now)
         try:
             live = service.open_service(settings, opened, status=CapStatus(status.value.capitalize()), sender=sender,
-                                        now=service.utc_now)
+                                        now=now)
         except BaseException:
             opened.close()
             raise
-        service.run_service(live, every=interval, on_cycle=_print_cycle)
+        service.run_service(live, every=interval, now=now, on_cycle=_print_cycle)
     except WarnError as err:
         print_problems(err.problems, err_out)
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,9 +26,10 @@ from warn.vocab import QCFlag
 HISTORY_CAP = 200
 
 
-def open_ingester(settings: Settings, *, store: Store | None = None) -> Ingester:
-    """Register the catalogue in ``store`` (by default the deployment's, connected and upgraded)
-    and load the QC model."""
+def open_ingester(settings: Settings, *, store: Store | None = None,
+                  now: Callable[[], datetime] | None = None) -> Ingester:
+    """Register the catalogue in ``store`` (by default the deployment's, connected on the clock
+    ``now`` — default the wall clock — and upgraded) and load the QC model."""
     from warn.sources.catalogue import load_catalogue
 
     if settings.sensors is None:
@@ -38,7 +39,7 @@ def open_ingester(settings: Settings, *, store: Store | None = None) -> Ingester
     catalogue = load_catalogue(settings.sensors.catalogue)
     params = load_model_file("sensors", settings.models["sensors"]).params()
     if store is None:
-        store = Store.connect(settings.store.url)
+        store = Store.connect(settings.store.url) if now is None else Store.connect(settings.store.url, now=now)
         store.upgrade()
     store.upsert_sensors(catalogue.values())
     return Ingester(store, catalogue, params)

@@ -11,9 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.command.conftest import T0, crossing, minutes, setup  # noqa: F401  (fixture)
-from tests.command.test_golden import RUN, orange_red_falling, run_all
-from tests.store.conftest import pg_admin, store_url  # noqa: F401  (fixtures)
+from tests.command.conftest import RUN, T0, crossing, minutes, orange_red_falling, run_all
 from warn.command import State, plan
 from warn.command.model import (
     AckAnswered,
@@ -52,7 +50,7 @@ STATE_CHANGING = (OpenIncident, CloseIncident, CreateTask, RequestAck, Escalate,
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:  # noqa: F811
+def store(store_url: str) -> Iterator[Store]:
     """A migrated, empty store."""
     with Store.connect(store_url) as opened:
         opened.upgrade()
@@ -67,7 +65,7 @@ def landslide_red():
     return [([red], T0), ([Tick(minutes(15))], minutes(15)), ([answer], minutes(20)), ([], minutes(60))]
 
 
-def run_batches(store, setup, batches):  # noqa: F811
+def run_batches(store, setup, batches):
     """run_command for every batch; the reports."""
     return [run_command(store, setup, events, now) for events, now in batches]
 
@@ -91,7 +89,7 @@ def assert_recorded_as_planned(store, actions):
     assert store.timeline.verify().ok
 
 
-def assert_replays_write_nothing(store, setup, batches):  # noqa: F811
+def assert_replays_write_nothing(store, setup, batches):
     """The same events again: with the saved state, then from a lost (fresh) state."""
     before = snapshot(store)
     again = run_batches(store, setup, batches)
@@ -104,7 +102,7 @@ def assert_replays_write_nothing(store, setup, batches):  # noqa: F811
     assert snapshot(store) == before
 
 
-def test_landslide_red_with_120_people_is_recorded_once(store, setup):  # noqa: F811
+def test_landslide_red_with_120_people_is_recorded_once(store, setup):
     batches = landslide_red()
     reports = run_batches(store, setup, batches)
     state, actions = run_all(setup, batches)
@@ -146,7 +144,7 @@ def test_landslide_red_with_120_people_is_recorded_once(store, setup):  # noqa: 
     assert_replays_write_nothing(store, setup, batches)
 
 
-def test_three_towns_orange_red_falling_records_mode_changes_once(store, setup):  # noqa: F811
+def test_three_towns_orange_red_falling_records_mode_changes_once(store, setup):
     batches = orange_red_falling()
     run_batches(store, setup, batches)
     state, actions = run_all(setup, batches)
@@ -174,7 +172,7 @@ def test_three_towns_orange_red_falling_records_mode_changes_once(store, setup):
     assert_replays_write_nothing(store, setup, batches)
 
 
-def test_a_crash_between_execute_and_save_writes_nothing_twice(store, setup):  # noqa: F811
+def test_a_crash_between_execute_and_save_writes_nothing_twice(store, setup):
     batches = landslide_red()
     (events, now), rest = batches[0], batches[1:]
     _, actions = plan(load_state(store), events, now, setup=setup)
@@ -191,7 +189,7 @@ def test_a_crash_between_execute_and_save_writes_nothing_twice(store, setup):  #
     assert len(rows(store, tasks)) == 2 and len(rows(store, ack_requests)) == 2
 
 
-def test_playbook_runs_are_recorded_and_tasks_point_at_their_step(store, setup):  # noqa: F811
+def test_playbook_runs_are_recorded_and_tasks_point_at_their_step(store, setup):
     """The landslide scenario writes its playbook run, and each playbook task names its run and step."""
     run_batches(store, setup, landslide_red())
     [run] = rows(store, playbook_runs)

@@ -1,7 +1,9 @@
 """Ingest survives being killed: nothing acknowledged is lost and nothing is stored twice.
 
 Real processes (`python -m warn ingest`), a real MQTT broker and a real HTTP server:
-the ingester is killed with SIGKILL in the middle of its work and started again.
+the ingester is killed with SIGKILL in the middle of its work and started again. The
+readings are at fixed times (from 2026-07-15 00:00Z) and every ingester runs on a clock
+started after them (``--clock-start``), whatever the wall clock says.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import MQTT_HOST as HOST
 from tests.conftest import MQTT_PORT as PORT
-from tests.ingest_world import SENSORS, STEP, check_world, series, write_deployment
+from tests.ingest_world import SENSORS, STEP, T0, check_world, series, write_deployment
 from warn.config import load_settings
 from warn.cycle import mark_stale_sensors, open_ingester
 from warn.service import feed_specs, run_ingest
@@ -80,7 +82,7 @@ def ingester_process(config: Path, *args: str) -> subprocess.Popen:
 def test_mqtt_feed_end_to_end(mqtt_world):
     """The 3-hour world pushed as devices send it (local time, cm), with repeats and a revision."""
     config, settings, topic = mqtt_world
-    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
+    start = T0
     messages = [{"stcd": sid, "tm": moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
                  "z": None if value is None else round(value * 100, 1)}
                 for sid, observations in series(36, start).items() for moment, value in observations]
@@ -109,15 +111,17 @@ def test_mqtt_feed_end_to_end(mqtt_world):
     store.close()
 
 
+@pytest.mark.slow
 def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     """Devices keep sending while the ingester is killed mid-stream and started again."""
     config, settings, topic = mqtt_world
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=20)
+    start = T0
+    clock = ("--clock-start", (start + timedelta(hours=20)).isoformat())
     messages = payloads(start, 150)  # 600 readings, sent at about 150 a second in batches of 20
     sender = threading.Thread(target=lambda: [
         (publish(f"{topic}/level", messages[i:i + 20]), time.sleep(0.13)) for i in range(0, len(messages), 20)],
         daemon=True)
-    first = ingester_process(config, "--feed", "push")
+    first = ingester_process(config, "--feed", "push", *clock)
     try:
         sender.start()
         assert wait_until(lambda: count(config) >= 40, 30), "the ingester stored nothing"
@@ -126,7 +130,7 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
         first.wait(10)
     killed_at = count(config)
     assert killed_at < len(messages), "killed too late to prove anything"
-    second = ingester_process(config, "--feed", "push")
+    second = ingester_process(config, "--feed", "push", *clock)
     try:
         sender.join(30)
         assert wait_until(lambda: count(config) == len(messages), 60)
@@ -140,24 +144,26 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     store.close()
 
 
+@pytest.mark.slow
 def test_killed_http_ingester_mid_poll_loses_and_repeats_nothing(tmp_path):
     config = write_deployment(tmp_path)
     open_ingester(load_settings(config)).store.close()
     per_sensor, spacing = 3000, timedelta(seconds=20)  # many pages of 50: the poll takes a while
-    start = datetime.now(timezone.utc).replace(microsecond=0) - per_sensor * spacing
+    start = T0
+    clock = ("--clock-start", (start + per_sensor * spacing).isoformat())  # the series ends now
     with SensorThingsServer() as server:
         for sid in SENSORS:
             server.add_datastream(sid, unit="m", kind="water_level")
             server.add_series(sid, [start + k * spacing for k in range(per_sensor)],
                               [0.02 + 0.001 * (k % 9) for k in range(per_sensor)])
-        first = ingester_process(config, "--feed", "sta", "--url", server.url)
+        first = ingester_process(config, "--feed", "sta", "--url", server.url, *clock)
         try:
             assert wait_until(lambda: len(server.requests) >= 20, 30), "the ingester did not start polling"
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         assert count(config) < 4 * per_sensor  # killed before the poll's one transaction completed
-        second = ingester_process(config, "--feed", "sta", "--url", server.url, "--once")
+        second = ingester_process(config, "--feed", "sta", "--url", server.url, "--once", *clock)
         output, _ = second.communicate(timeout=120)
         assert second.returncode == 0, output
     assert count(config) == 4 * per_sensor

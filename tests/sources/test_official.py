@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ROOT
-from tests.test_check import edit_yaml, messages
+from tests.helpers import edit_yaml, messages
 from warn.cap.codec import MsgType, ResponseType, outline
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
@@ -28,7 +28,7 @@ from warn.store import Store
 from warn.store.schema import warning_messages, warnings
 from warn.vocab import CapStatus, Level
 
-DATA = Path(__file__).parent / "data" / "official"
+DATA = ROOT / "tests" / "data" / "official"
 DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
 ISSUED = datetime(2026, 7, 15, tzinfo=UTC)
 SENDER = "warn@yubei.example"

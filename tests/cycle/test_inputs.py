@@ -27,7 +27,7 @@ SENDER = "warn@yubei.example"
 
 @pytest.fixture
 def served(committed_config, tmp_path):
-    """The committed deployment without sensors and official warnings (tests/test_official.py), its demo
+    """The committed deployment without sensors and official warnings (tests/sources/test_official.py), its demo
     run served from a folder; a fresh store."""
     settings = load_settings(committed_config)
     settings = settings.model_copy(update={"sensors": None, "official": {}})

@@ -30,6 +30,8 @@ STEEP = ("DEMO-T11", "DEMO-T14")
 SENDER = "warn@yubei.example"
 TABLES = (warnings, warning_messages, outbox, incidents, tasks, timeline)
 
+pytestmark = pytest.mark.slow  # the demo storm's cycles, hour by hour
+
 
 def run_at(storm, hour: int):
     """The run issued ``hour`` hours after the demo's: its next 24 hours (as in test_landslide_cycle)."""

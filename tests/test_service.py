@@ -1,0 +1,59 @@
+"""``run_service`` on a started clock: the jobs fire on the wall clock, the cycle runs at the service's time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from warn.service import run_service
+from warn.sim.clock import StartedClock
+
+HOUR = timedelta(hours=1)
+
+
+class Recorder:
+    """The parts of a :class:`~warn.service.Service` that ``run_service`` calls, recording when."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.cycles: list[datetime] = []
+        self.dispatched: list[datetime] = []
+        self.closed = threading.Event()
+        self.ran = threading.Event()
+        self.settings = SimpleNamespace(sensors=None)
+        self.sources = SimpleNamespace(ingester=None)
+        self.dispatcher = SimpleNamespace(channels={})
+        self.store = SimpleNamespace(close=self.closed.set)
+
+    def cycle(self, at: datetime):
+        self.cycles.append(at)
+        self.ran.set()
+        return SimpleNamespace(at=at)
+
+    def dispatch(self, now: datetime) -> None:
+        self.dispatched.append(now)
+
+
+@pytest.mark.parametrize("start", [datetime(2026, 7, 15, 10, 5, tzinfo=timezone.utc),  # far behind the wall clock
+                                   datetime(2099, 7, 15, 10, 5, tzinfo=timezone.utc)],  # far ahead of it
+                         ids=["past", "future"])
+def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: datetime) -> None:
+    service, stop = Recorder(), threading.Event()
+    clock = StartedClock(start)
+    runner = threading.Thread(target=run_service, args=(service,),
+                              kwargs={"every": HOUR, "stop": stop, "now": clock}, daemon=True)
+    began = time.monotonic()
+    runner.start()
+    try:
+        assert service.ran.wait(10), "the first cycle did not run"
+    finally:
+        stop.set()
+        runner.join(10)
+    assert time.monotonic() - began < 10
+    assert service.cycles == [datetime(start.year, 7, 15, 10, tzinfo=timezone.utc)]
+    assert service.dispatched and all(start <= t < start + timedelta(minutes=1) for t in service.dispatched)
+    assert service.closed.is_set() and not runner.is_alive()
