@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from warn.broadcast.cap import MsgType, ResponseType, Status, parse, validate
+from warn.broadcast.cap import MsgType, ResponseType, parse, validate
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher
 from warn.check import check_deployment
@@ -22,7 +22,7 @@ from warn.cycle.broadcast import publish
 from warn.store import Store
 from warn.store.outbox import OutboxStatus
 from warn.store.schema import warning_messages
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
 SENDER = "warn@yubei.example"
@@ -120,14 +120,14 @@ def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) ->
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         store.execute_actions(actions)
-        publish(store, settings, actions, sender=SENDER, status=Status.EXERCISE)
+        publish(store, settings, actions, sender=SENDER, status=CapStatus.EXERCISE)
         report = Dispatcher(store, build_channels(settings.channels)).dispatch_once()
         assert (report.sent, report.refused) == (1, 1)
         assert [r.status for r in store.outbox.rows("public_drop")] == [OutboxStatus.REFUSED]
         assert [r.status for r in store.outbox.rows("duty_drop")] == [OutboxStatus.SENT]
     assert not list(public.glob("*.xml")) if public.exists() else True
     (body,) = [f.read_bytes() for f in private.glob("*.xml")]
-    assert parse(body).status is Status.EXERCISE
+    assert parse(body).status is CapStatus.EXERCISE
 
 
 def test_publish_before_execute_is_refused(deployment: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import ROOT
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.command.model import AckAnswered, Channel, Role
 from warn.config import load_settings
 from warn.cycle import open_sources, run, submit
@@ -50,13 +50,13 @@ def test_due_issues_are_on_the_grid_newest_first_back_to_max_age():
 def test_a_late_run_falls_back_to_the_one_before_and_says_so(served):
     settings, store, server = served
     sources = open_sources(settings, store, urls={"feed": server.url}, now=lambda: ISSUED)
-    report = run(settings, store, ISSUED + timedelta(hours=1, minutes=10), sources=sources, status=Status.EXERCISE,
+    report = run(settings, store, ISSUED + timedelta(hours=1, minutes=10), sources=sources, status=CapStatus.EXERCISE,
                  sender=SENDER)
     assert report.inputs["forecast"]["issued"] == ISSUED.isoformat()
     assert report.inputs["forecast"]["age_min"] == 70.0
     assert any("01:00Z" in p and "unavailable" in p for p in report.inputs["problems"])
     assert report.items > 0
-    again = run(settings, store, ISSUED + timedelta(hours=1, minutes=20), sources=sources, status=Status.EXERCISE,
+    again = run(settings, store, ISSUED + timedelta(hours=1, minutes=20), sources=sources, status=CapStatus.EXERCISE,
                 sender=SENDER)
     assert again.items > 0  # the held run, fetched conditionally (304), still scores
 
@@ -65,7 +65,7 @@ def test_no_usable_run_is_an_outage_recorded_not_an_all_clear(served):
     settings, store, server = served
     sources = open_sources(settings, store, urls={"feed": server.url}, now=lambda: ISSUED)
     at = ISSUED + timedelta(days=3)  # every run within max_age is missing
-    report = run(settings, store, at, sources=sources, status=Status.EXERCISE, sender=SENDER)
+    report = run(settings, store, at, sources=sources, status=CapStatus.EXERCISE, sender=SENDER)
     assert report.items == 0 and not report.crossings
     assert report.inputs["forecast"] is None
     assert any("no usable run" in n for n in report.notices)
@@ -82,14 +82,14 @@ def test_a_cycle_that_fails_is_recorded_failed_and_runs_again(served, tmp_path):
     sources = open_sources(broken, store, urls={"feed": server.url}, now=lambda: ISSUED)
     at = ISSUED + timedelta(hours=6)
     with pytest.raises(ConfigError):
-        run(broken, store, at, sources=sources, status=Status.EXERCISE, sender=SENDER)
+        run(broken, store, at, sources=sources, status=CapStatus.EXERCISE, sender=SENDER)
     failed = store.cycles.get(at)
     assert failed.status is CycleStatus.FAILED and "missing.gpkg" in failed.error
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(warnings)).scalar_one() == 0
     report = run(settings, store, at, sources=open_sources(settings, store, urls={"feed": server.url},
                                                              now=lambda: ISSUED),
-                 status=Status.EXERCISE, sender=SENDER)
+                 status=CapStatus.EXERCISE, sender=SENDER)
     assert not report.repeated and store.cycles.get(at).status is CycleStatus.DONE
     assert store.timeline.verify().ok
 

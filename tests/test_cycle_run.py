@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import ROOT
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.config import load_settings
 from warn.cycle.rain import issued_at
 from warn.cycle.warning_cycle import CycleReport, run
@@ -52,7 +52,7 @@ def cycles(committed_config):
     reports: list[CycleReport] = []
     for hour in range(16):
         rain = run_at(storm, hour)
-        reports.append(run(settings, store, issued_at(rain), rain=rain, status=Status.EXERCISE, sender=SENDER))
+        reports.append(run(settings, store, issued_at(rain), rain=rain, status=CapStatus.EXERCISE, sender=SENDER))
     yield settings, store, storm, reports
     store.close()
 
@@ -95,7 +95,7 @@ def test_rerunning_a_cycle_writes_nothing(cycles):
     with store.engine.connect() as conn:
         states = conn.execute(select(func.count()).select_from(model_states)).scalar_one()
     rain = run_at(storm, 15)
-    again = run(settings, store, issued_at(rain), rain=rain, status=Status.EXERCISE, sender=SENDER)
+    again = run(settings, store, issued_at(rain), rain=rain, status=CapStatus.EXERCISE, sender=SENDER)
     assert again.repeated and not again.crossings and not again.messages
     assert counts(store) == before
     with store.engine.connect() as conn:
@@ -113,7 +113,7 @@ def test_an_interrupted_cycle_run_again_adds_no_rows(cycles):
     before = counts(store)
     with store.engine.begin() as conn:
         conn.execute(update(cycle_rows).where(cycle_rows.c.at == at).values(status="running"))
-    again = run(settings, store, at, rain=rain, status=Status.EXERCISE, sender=SENDER)
+    again = run(settings, store, at, rain=rain, status=CapStatus.EXERCISE, sender=SENDER)
     assert again.crossings == reports[15].crossings
     assert not again.messages and again.applied == 0
     assert counts(store) == before

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import ROOT
 from tests.test_check import edit_yaml, messages
-from warn.broadcast.cap import MsgType, ResponseType, Status, outline
+from warn.broadcast.cap import MsgType, ResponseType, outline
 from warn.command.model import Hazard
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
@@ -27,7 +27,7 @@ from warn.sim.feedserver import FeedServer
 from warn.sources.official import Reading, in_force, read_bulletin
 from warn.store import Store
 from warn.store.schema import warning_messages, warnings
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 DATA = Path(__file__).parent / "data" / "official"
 DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
@@ -134,7 +134,7 @@ def sources(settings, store, server) -> Sources:
 
 
 def cycle(settings, store, server, at):
-    return run(settings, store, at, sources=sources(settings, store, server), status=Status.EXERCISE, sender=SENDER)
+    return run(settings, store, at, sources=sources(settings, store, server), status=CapStatus.EXERCISE, sender=SENDER)
 
 
 def crossed(report, hazard: str) -> dict[str, tuple[Level, Level]]:

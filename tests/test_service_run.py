@@ -25,7 +25,7 @@ import xarray as xr
 import yaml
 
 from tests.conftest import ROOT, committed_data
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.config import load_settings
 from warn.durations import floor_time
 from warn.service import open_service, utc_now
@@ -102,7 +102,7 @@ def world(tmp_path):
         config = write_config(tmp_path, server.url, receiver.url)
         settings = load_settings(config)
         store = Store.connect(settings.store.url)
-        service = open_service(settings, store, status=Status.EXERCISE, sender=SENDER, now=utc_now)
+        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=utc_now)
         try:
             seeded = [service.cycle(at - (BUSY - hour) * HOUR) for hour in range(BUSY)]
         finally:
@@ -238,7 +238,7 @@ def test_a_cycle_interrupted_after_scoring_reruns_to_the_same_report(world):
     settings = load_settings(config)
     store = Store.connect(f"sqlite:///{seed}")
     try:
-        service = open_service(settings, store, status=Status.EXERCISE, sender=SENDER, now=utc_now)
+        service = open_service(settings, store, status=CapStatus.EXERCISE, sender=SENDER, now=utc_now)
         first = service.cycle(at)
         with sqlite3.connect(seed) as conn:  # as if killed before the cycle was closed
             conn.execute("UPDATE cycles SET status = 'running' WHERE status = 'done' AND at = ?",

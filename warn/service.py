@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from dataclasses import dataclass, field
 
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
 from warn.config import SensorFeedSpec, Settings
@@ -91,7 +91,7 @@ class Service:
     sources: Sources
     setup: Setup
     dispatcher: Dispatcher
-    status: Status
+    status: CapStatus
     sender: str
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,7 +111,7 @@ class Service:
         return self.dispatcher.dispatch_once(now)
 
 
-def open_service(settings: Settings, store: Store, *, status: Status, sender: str, now: Callable[[], datetime],
+def open_service(settings: Settings, store: Store, *, status: CapStatus, sender: str, now: Callable[[], datetime],
                  urls: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Service:
     """Prepare the :class:`Service` of ``settings`` on ``store`` (migrated here).
 
@@ -136,7 +136,7 @@ def open_service(settings: Settings, store: Store, *, status: Status, sender: st
         raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
     store.upgrade()
     setup = load_setup(settings.command, settings.deployment.district_code)
-    sources = open_sources(settings, store, urls=urls, now=now, exercise=status is Status.EXERCISE)
+    sources = open_sources(settings, store, urls=urls, now=now, exercise=status is CapStatus.EXERCISE)
     dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
     return Service(settings, store, sources, setup, dispatcher, status, sender)
 

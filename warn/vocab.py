@@ -1,5 +1,11 @@
 """Vocabularies shared across the project, as enums (never bare strings or ints in code).
 
+One home for the words every layer shares: warning levels, QC flags, sensor kinds, item
+kinds, org levels, peacetime/wartime, response levels and CAP status. Configuration
+schemas, playbooks and CLI choices derive from these enums. Hazards are not an enum here:
+they are the names of the hazard registry (:mod:`warn.hazards`), which owns each hazard's
+rules.
+
 Levels follow DESIGN.md "Conventions": 0 none, 1 blue (IV), 2 yellow (III), 3 orange
 (II), 4 red (I); ``UNKNOWN`` (−1) is what a level is when the evidence is missing —
 never silently "none".
@@ -77,3 +83,58 @@ class SensorKind(StrEnum):
     WATER_LEVEL = "water_level"  # ponding depth at a waterlogging point or underpass, metres above the road
     RIVER_STAGE = "river_stage"  # river gauge stage, metres above the gauge datum
     RAIN_GAUGE = "rain_gauge"  # rain depth per report interval, mm
+
+
+class ItemKind(StrEnum):
+    """What a warned item is, as playbooks match it: a zone (town, grid cell), a point (hazard or
+    waterlogging point, river gauge), a small catchment with its villages, the district."""
+
+    ZONE = "zone"
+    POINT = "point"
+    CATCHMENT = "catchment"
+    DISTRICT = "district"
+
+
+class OrgLevel(StrEnum):
+    """Level of an org unit: the district centre, a town/street centre, a point (its monitor)."""
+
+    DISTRICT = "district"
+    TOWN = "town"
+    POINT = "point"
+
+
+class Mode(StrEnum):
+    """平急转换: peacetime operation or wartime emergency command."""
+
+    PEACETIME = "peacetime"
+    WARTIME = "wartime"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``平时`` / ``战时``)."""
+        return "平时" if self is Mode.PEACETIME else "战时"
+
+
+class ResponseLevel(IntEnum):
+    """Emergency response level; a higher value is a stronger response (IV lowest … I highest)."""
+
+    IV = 1
+    III = 2
+    II = 3
+    I = 4
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``四级响应``)."""
+        return {1: "四级响应", 2: "三级响应", 3: "二级响应", 4: "一级响应"}[self.value]
+
+
+class CapStatus(StrEnum):
+    """CAP 1.2 ``status`` of a message. Only ``Actual`` may reach a public channel: Exercise (drills)
+    and Test, System and Draft never do."""
+
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    SYSTEM = "System"
+    TEST = "Test"
+    DRAFT = "Draft"

@@ -22,13 +22,12 @@ from warn.broadcast.cap import (
     Reference,
     ResponseType,
     Severity,
-    Status,
     Urgency,
 )
 from warn.command.model import Hazard
 from warn.errors import CapError
 from warn.sim.feedserver import FeedServer
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "cap"
@@ -49,7 +48,7 @@ def warning(town, **changes) -> CapWarning:
     sent = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
     base = CapWarning(
         sender=SENDER, thread="landslide:DEMO-T01:20260715T1200Z", version=1, msg_type=MsgType.ALERT,
-        status=Status.ACTUAL, hazard=Hazard.LANDSLIDE, level=Level.RED, sent=sent,
+        status=CapStatus.ACTUAL, hazard=Hazard.LANDSLIDE, level=Level.RED, sent=sent,
         onset=sent + timedelta(minutes=30), expires=sent + timedelta(hours=24), area_name=town["name"],
         polygons=cap.outline(town.geometry), geocode="500112", incident="INC-20260715-001",
         headline_zh=f"{town['name']}地质灾害红色预警", headline_en=f"Red landslide warning for {town['name_en']}",
@@ -79,8 +78,8 @@ def produced_cases(town) -> dict[str, CapWarning]:
             town, level=Level.NONE, version=3, msg_type=MsgType.UPDATE, references=(ref,),
             response_type=ResponseType.ALL_CLEAR, headline_zh="地质灾害预警解除", headline_en="Landslide warning lifted"),
         "Cancel (issued in error)": warning(town, version=2, msg_type=MsgType.CANCEL, references=(ref,)),
-        "Exercise": warning(town, status=Status.EXERCISE, thread="drill-1"),
-        "Test": warning(town, status=Status.TEST, thread="test-1", level=Level.BLUE,
+        "Exercise": warning(town, status=CapStatus.EXERCISE, thread="drill-1"),
+        "Test": warning(town, status=CapStatus.TEST, thread="test-1", level=Level.BLUE,
                         response_type=ResponseType.MONITOR),
     }
 

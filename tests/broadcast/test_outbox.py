@@ -29,7 +29,8 @@ from warn.broadcast.outbox import Dispatcher, TokenBucket, backoff
 from warn.config import ChannelSpec
 from warn.sim.server import LocalServer
 from warn.store import Store
-from warn.store.outbox import CapStatus, OutboxStatus
+from warn.store.outbox import OutboxStatus
+from warn.vocab import CapStatus
 
 T0 = datetime(2026, 7, 15, 8, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]

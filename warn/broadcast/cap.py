@@ -47,7 +47,7 @@ from shapely.geometry.base import BaseGeometry
 
 from warn.command.model import Hazard
 from warn.errors import CapError, Problem
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 #: CAP 1.2 XML namespace.
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -70,15 +70,6 @@ _HTML = re.compile(r"<\s*/?\s*[A-Za-z!]|&[A-Za-z#][A-Za-z0-9]*;")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._:@/-]")
 _Q = f"{{{CAP_NS}}}"
 
-
-class Status(StrEnum):
-    """CAP ``status``."""
-
-    ACTUAL = "Actual"
-    EXERCISE = "Exercise"
-    SYSTEM = "System"
-    TEST = "Test"
-    DRAFT = "Draft"
 
 
 class MsgType(StrEnum):
@@ -211,7 +202,7 @@ class CapAlert:
     identifier: str
     sender: str
     sent: datetime
-    status: Status
+    status: CapStatus
     msg_type: MsgType
     scope: Scope
     references: tuple[Reference, ...] = ()
@@ -255,7 +246,7 @@ class CapWarning:
     thread: str
     version: int
     msg_type: MsgType
-    status: Status
+    status: CapStatus
     hazard: Hazard
     level: Level
     sent: datetime
@@ -682,7 +673,7 @@ def parse(data: bytes) -> CapAlert:
         identifier=_text(root, "identifier"),
         sender=_text(root, "sender"),
         sent=datetime.fromisoformat(_text(root, "sent")),
-        status=Status(_text(root, "status")),
+        status=CapStatus(_text(root, "status")),
         msg_type=MsgType(_text(root, "msgType")),
         scope=Scope(_text(root, "scope")),
         references=tuple(_reference(t) for t in _text(root, "references").split()),

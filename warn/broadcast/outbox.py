@@ -34,7 +34,8 @@ from fractions import Fraction
 from warn.broadcast.channels import Channel, Delivery, DeliveryError, utc_now
 from warn.errors import Problem, UnknownNameError
 from warn.store import Store
-from warn.store.outbox import PENDING, CapStatus, NewMessage, OutboxRow, OutboxStatus
+from warn.store.outbox import PENDING, NewMessage, OutboxRow, OutboxStatus
+from warn.vocab import CapStatus
 
 #: How long a claimed row belongs to its dispatcher before another may send it again.
 LEASE = timedelta(minutes=2)

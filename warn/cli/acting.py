@@ -110,12 +110,12 @@ class _Acting:
 
     def plan(self, event: object) -> None:
         """Submit a person's ``event`` and plan it now (module notes)."""
-        from warn.broadcast.cap import Status
+        from warn.vocab import CapStatus
         from warn.cycle.command import advance, submit
 
         submit(self.store, event)
-        status, sender = self.store.cap_identity() or (str(Status.ACTUAL), DEFAULT_SENDER)
-        advance(self.store, self.settings, self.setup, (), self.at, status=Status(status), sender=sender)
+        status, sender = self.store.cap_identity() or (str(CapStatus.ACTUAL), DEFAULT_SENDER)
+        advance(self.store, self.settings, self.setup, (), self.at, status=CapStatus(status), sender=sender)
 
     def done(self, zh: str, en: str) -> None:
         console().print(f"✓ {say(self.lang, zh, en)}", style="green", markup=False, soft_wrap=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.config import Settings, drill_settings
 from warn.service import Service, open_service
 from warn.sim.clock import SimClock
@@ -60,7 +60,7 @@ def open_drill(settings: Settings, folder: Path) -> Iterator[Drill]:
         clock = SimClock(world.start)
         store = Store.connect(drill.store.url, now=clock)
         try:
-            service = open_service(drill, store, status=Status.EXERCISE, sender=SENDER, now=clock, urls=world.urls,
+            service = open_service(drill, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock, urls=world.urls,
                                    env=demo_secrets(drill))
             staff = DemoStaff(store, service.setup.roster, drill.deployment.district_code)
             yield Drill(world, clock, store, service, staff)

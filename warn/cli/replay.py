@@ -72,7 +72,7 @@ def _on_demo(settings, folder: Path, t0, t1, every, step, speed, out):
 
 
 def _on_sources(settings, store_option, sender, t0, t1, every, step, speed, out):
-    from warn.broadcast.cap import Status
+    from warn.vocab import CapStatus
     from warn.config import store_url
     from warn.cycle.replay import replay as run_replay
     from warn.service import open_service
@@ -81,7 +81,7 @@ def _on_sources(settings, store_option, sender, t0, t1, every, step, speed, out)
 
     clock = SimClock(t0)
     with Store.connect(store_url(store_option, settings), now=clock) as opened:
-        service = open_service(settings, opened, status=Status.EXERCISE, sender=sender, now=clock)
+        service = open_service(settings, opened, status=CapStatus.EXERCISE, sender=sender, now=clock)
         return run_replay(service, clock, t0, t1, every=every, step=step, speed=speed,
                           on_cycle=lambda r: _line(out, r))
 

@@ -41,7 +41,7 @@ def run(
     Example: warn run --config config.yaml --every PT10M --status exercise
     """
     from warn import service
-    from warn.broadcast.cap import Status
+    from warn.vocab import CapStatus
     from warn.config import load_settings, store_url
     from warn.durations import parse_duration
     from warn.store import Store
@@ -57,7 +57,7 @@ def run(
         settings = load_settings(config)
         opened = Store.connect(store_url(store, settings))
         try:
-            live = service.open_service(settings, opened, status=Status(status.value.capitalize()), sender=sender,
+            live = service.open_service(settings, opened, status=CapStatus(status.value.capitalize()), sender=sender,
                                         now=service.utc_now)
         except BaseException:
             opened.close()

@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import ClassVar
 
-from warn.vocab import Level
+from warn.vocab import ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 
 class Hazard(StrEnum):
@@ -41,20 +41,8 @@ class Hazard(StrEnum):
         return {"landslide": "地质灾害", "waterlogging": "城市内涝", "rainstorm": "暴雨"}[self.value]
 
 
-class ItemKind(StrEnum):
-    """What a warned item is: a zone (town, grid cell), a point (hazard or waterlogging point), the district."""
-
-    ZONE = "zone"
-    POINT = "point"
-    DISTRICT = "district"
 
 
-class OrgLevel(StrEnum):
-    """Level of an org unit: the district centre, a town/street centre, a point (its monitor)."""
-
-    DISTRICT = "district"
-    TOWN = "town"
-    POINT = "point"
 
 
 class Role(StrEnum):
@@ -72,30 +60,8 @@ class Role(StrEnum):
     TRAFFIC_POLICE = "traffic_police"  # 交巡警
 
 
-class Mode(StrEnum):
-    """平急转换: peacetime operation or wartime emergency command."""
-
-    PEACETIME = "peacetime"
-    WARTIME = "wartime"
-
-    @property
-    def zh(self) -> str:
-        """Chinese name (``平时`` / ``战时``)."""
-        return "平时" if self is Mode.PEACETIME else "战时"
 
 
-class ResponseLevel(IntEnum):
-    """Emergency response level; a higher value is a stronger response (IV lowest … I highest)."""
-
-    IV = 1
-    III = 2
-    II = 3
-    I = 4
-
-    @property
-    def zh(self) -> str:
-        """Chinese name (``四级响应``)."""
-        return {1: "四级响应", 2: "三级响应", 3: "二级响应", 4: "一级响应"}[self.value]
 
 
 class AckKind(StrEnum):

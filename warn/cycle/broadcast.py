@@ -50,7 +50,6 @@ from warn.broadcast.cap import (
     MsgType,
     Reference,
     ResponseType,
-    Status,
     identifier_for,
     outline,
     produce,
@@ -59,9 +58,9 @@ from warn.command.model import Action, Broadcast, BroadcastKind, Hazard
 from warn.config import ChannelSpec, Settings
 from warn.errors import ConfigError, Problem, WarnError
 from warn.store import Store
-from warn.store.outbox import CapStatus, NewMessage
+from warn.store.outbox import NewMessage
 from warn.store.schema import warning_messages, warnings
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 #: How long a published message is valid (``expires`` = ``sent`` + this) unless told otherwise.
 VALIDITY = timedelta(hours=6)
@@ -109,7 +108,7 @@ class _Layers:
         return self.settings.layers[name].name_field
 
 
-def publish(store: Store, settings: Settings, actions: Iterable[Action], *, status: Status = Status.ACTUAL,
+def publish(store: Store, settings: Settings, actions: Iterable[Action], *, status: CapStatus = CapStatus.ACTUAL,
             sender: str, validity: timedelta = VALIDITY, point_buffer_m: float = POINT_BUFFER_M) -> list[str]:
     """Turn the planner's ``Broadcast`` actions into recorded CAP messages queued to every channel.
 
@@ -142,7 +141,7 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     WarnError
         The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
     """
-    if status not in (Status.ACTUAL, Status.EXERCISE, Status.TEST):
+    if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
     layers = _Layers(settings)
     published = []
@@ -174,7 +173,7 @@ def _earlier(store: Store, thread: str) -> list[tuple[str, object]]:
             .where(warning_messages.c.thread_id == thread).order_by(warning_messages.c.id))]
 
 
-def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: Status, sender: str,
+def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: CapStatus, sender: str,
              validity: timedelta, buffer_m: float) -> CapWarning:
     earlier = _earlier(store, action.thread)
     clear = action.broadcast is BroadcastKind.ALL_CLEAR
@@ -270,7 +269,7 @@ def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: st
 
 
 def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
-             status: Status) -> None:
+             status: CapStatus) -> None:
     for name, spec in channels.items():
         if spec.kind in CAP_KINDS:
             payload, content_type = body, CAP_CONTENT_TYPE
@@ -288,7 +287,7 @@ def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcas
         for recipient, key in keys:
             store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=payload,
                                             content_type=content_type, idempotency_key=key, public=spec.public,
-                                            cap_status=CapStatus(str(status))))
+                                            cap_status=CapStatus(status)))
 
 
 def render_text(body: bytes) -> str:

@@ -30,7 +30,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.command import Action, Setup, State, plan
 from warn.command.model import (
     AckAnswered,
@@ -112,7 +112,7 @@ class Advanced:
 
 
 def advance(store: Store, settings: Settings, setup: Setup, events: Iterable[Event], now: datetime, *,
-            status: Status, sender: str) -> Advanced:
+            status: CapStatus, sender: str) -> Advanced:
     """Plan the inbox's events up to ``now`` and ``events``, execute, publish, save, consume (module notes).
 
     Parameters

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.command.model import Hazard
 from warn.config import SensorFeedSpec, Settings, fill
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
@@ -82,7 +82,7 @@ class Sources:
     ingester: Ingester | None = None
     feeds: dict[str, tuple[PolledFeed, timedelta]] = field(default_factory=dict)
     official: dict[str, tuple[str, Reading, HttpGetter]] = field(default_factory=dict)
-    statuses: frozenset[str] = frozenset({Status.ACTUAL.value})
+    statuses: frozenset[str] = frozenset({CapStatus.ACTUAL.value})
 
 
 def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
@@ -106,7 +106,7 @@ def open_sources(settings: Settings, store: Store, *, forecast: str | None = Non
     if chosen not in settings.forecasts:
         raise ConfigError(Problem("config.yaml", "forecasts", f"one of {', '.join(names)}", repr(chosen)))
     urls = dict(urls or {})
-    statuses = frozenset({Status.ACTUAL.value, Status.EXERCISE.value} if exercise else {Status.ACTUAL.value})
+    statuses = frozenset({CapStatus.ACTUAL.value, CapStatus.EXERCISE.value} if exercise else {CapStatus.ACTUAL.value})
     official = _official_sources(settings, urls)
     if settings.sensors is None:
         return Sources(chosen, urls, official=official, statuses=statuses)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from warn.broadcast.cap import Status
+from warn.vocab import CapStatus
 from warn.command.model import Hazard, ItemKind, LevelCrossing
 from warn.command.planner import Setup
 from warn.config import Settings
@@ -60,7 +60,7 @@ from warn.cycle.landslide import score_landslide
 from warn.cycle.rain import issued_at
 from warn.sources.official import Bulletin
 from warn.store import CycleStatus, NewEntry, Store
-from warn.store.outbox import CapStatus, NewMessage
+from warn.store.outbox import NewMessage
 from warn.vocab import Level
 
 #: Model name / key of the levels the previous cycle saw, in ``model_states``.
@@ -139,7 +139,7 @@ def cycle_key(at: datetime) -> str:
 
 
 def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | None = None,
-        rain: xr.DataArray | None = None, status: Status = Status.ACTUAL, sender: str,
+        rain: xr.DataArray | None = None, status: CapStatus = CapStatus.ACTUAL, sender: str,
         setup: Setup | None = None) -> CycleReport:
     """Run one warning cycle at ``at``.
 
@@ -192,7 +192,7 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
     return report
 
 
-def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, status: Status, sender: str,
+def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, status: CapStatus, sender: str,
            setup: Setup | None) -> CycleReport:
     """Steps 3–7 of :func:`run` on the pulled ``inputs``."""
     if setup is None:
@@ -313,7 +313,7 @@ def _record(store: Store, settings: Settings, report: CycleReport) -> None:
 # --- data notices -------------------------------------------------------------------------------
 
 
-def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[str], status: Status) -> list[str]:
+def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[str], status: CapStatus) -> list[str]:
     """Record the notices that began and ended since the previous cycle; send the new ones to the
     duty channels. Returns the notices that began."""
     current = sorted(set(notices))
@@ -336,7 +336,7 @@ def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[s
     return began
 
 
-def _send_notice(store: Store, settings: Settings, at: datetime, text: str, status: Status) -> None:
+def _send_notice(store: Store, settings: Settings, at: datetime, text: str, status: CapStatus) -> None:
     """One outbox row per duty channel (a non-public text channel) for a notice that began."""
     body = f"### 数据告警 Data notice {at:%Y-%m-%d %H:%M}Z\n\n{text}\n".encode()
     for name, spec in settings.channels.items():
@@ -346,7 +346,7 @@ def _send_notice(store: Store, settings: Settings, at: datetime, text: str, stat
             store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=body,
                                             content_type=TEXT_KINDS[spec.kind], public=False,
                                             idempotency_key=f"notice/{_digest(text)}/{at.isoformat()}/{name}/{recipient}",
-                                            cap_status=CapStatus(str(status))))
+                                            cap_status=CapStatus(status)))
 
 
 def _digest(text: str) -> str:

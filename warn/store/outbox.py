@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from warn.store.schema import outbox
+from warn.vocab import CapStatus
 
 
 class OutboxStatus(StrEnum):
@@ -36,13 +37,6 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"
 
-
-class CapStatus(StrEnum):
-    """CAP ``status`` of a message: Exercise (drills) and Test never reach a public channel."""
-
-    ACTUAL = "Actual"
-    EXERCISE = "Exercise"
-    TEST = "Test"
 
 
 #: Rows the dispatcher still owes a delivery.
