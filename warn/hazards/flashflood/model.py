@@ -1,0 +1,78 @@
+"""Schema of ``models/flashflood.yaml``: validated strictly, ``params()`` gives the frozen
+:class:`warn.risk.flashflood.FlashFloodParams`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from warn.declarative import Strict
+from warn.modelfiles import Levels, Tank
+from warn.risk.flashflood import FlashFloodParams, WetnessParams
+from warn.risk.landslide import TankParams
+
+
+def _increasing_hours(hours: list[int]) -> list[int]:
+    if any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
+        raise ValueError(f"hours increasing, each listed once (got {hours})")
+    return hours
+
+
+class Durations(Strict):
+    """The durations (h) the catchments' critical rainfall is given for."""
+
+    hours: Annotated[list[Annotated[int, Field(ge=1, le=24)]], Field(min_length=1),
+                     AfterValidator(_increasing_hours)]
+    source: str = Field(min_length=1)
+
+
+class Wetness(Strict):
+    """How antecedent wetness (SWI, mm) lowers the critical rainfall."""
+
+    swi_normal_mm: float = Field(ge=0)
+    swi_wet_mm: float = Field(gt=0)
+    max_reduction: float = Field(ge=0, lt=1)
+    provisional: bool = False
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _normal_below_wet(self) -> Wetness:
+        if self.swi_normal_mm >= self.swi_wet_mm:
+            raise ValueError(f"swi_normal_mm below swi_wet_mm (swi_normal_mm {self.swi_normal_mm:g}, "
+                             f"swi_wet_mm {self.swi_wet_mm:g})")
+        return self
+
+
+class Colours(Strict):
+    """Where blue and orange begin, as fractions of the plan thresholds."""
+
+    approach: float = Field(gt=0, lt=1)
+    orange: float = Field(gt=0, lt=1)
+    provisional: bool = False
+    source: str = Field(min_length=1)
+
+
+class FlashFloodFile(Strict):
+    """``models/flashflood.yaml``."""
+
+    model: Literal["flashflood"]
+    version: int = Field(ge=1)
+    durations: Durations
+    tank: Tank
+    wetness: Wetness
+    colours: Colours
+    levels: Levels
+
+    def params(self) -> FlashFloodParams:
+        """The frozen parameter object for :mod:`warn.risk.flashflood`."""
+        t = self.tank
+        return FlashFloodParams(
+            tank=TankParams(t.L1, t.alpha1, t.L2, t.alpha2, t.beta1, t.L3, t.alpha3, t.beta2, t.L4, t.alpha4,
+                            t.beta3, t.substep.total_seconds() / 3600),
+            wetness=WetnessParams(self.wetness.swi_normal_mm, self.wetness.swi_wet_mm, self.wetness.max_reduction),
+            durations_h=tuple(self.durations.hours),
+            approach=self.colours.approach,
+            orange=self.colours.orange,
+            levels=self.levels.scale(),
+        )
