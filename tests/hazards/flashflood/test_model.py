@@ -51,7 +51,7 @@ CASES = {
     "duration beyond a day": (_set([1, 3, 48], "durations", "hours"),
                               "durations.hours.2: expected less than or equal to 24"),
     "durations out of order": (_set([3, 1, 6], "durations", "hours"),
-                               "durations.hours: expected hours increasing, each listed once (got [3, 1, 6])"),
+                               "durations.hours: expected hours increasing, each listed once, got [3, 1, 6]"),
     "durations without source": (_drop("durations", "source"), "durations.source: expected this key"),
     "tank outlets out of order": (_set(70, "tank", "L1"), "tank: expected L1 below L2 (L1 70, L2 60)"),
     "negative normal wetness": (_set(-5, "wetness", "swi_normal_mm"),

@@ -15,7 +15,7 @@ from warn.risk.landslide import TankParams
 
 def _increasing_hours(hours: list[int]) -> list[int]:
     if any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
-        raise ValueError(f"hours increasing, each listed once (got {hours})")
+        raise ValueError("hours increasing, each listed once")
     return hours
 
 
