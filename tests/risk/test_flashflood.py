@@ -23,7 +23,7 @@ from warn.vocab import Level
 WETNESS = WetnessParams(swi_normal_mm=40.0, swi_wet_mm=120.0, max_reduction=0.3)
 PARAMS = FlashFloodParams(
     tank=TankParams(15, 0.10, 60, 0.15, 0.12, 15, 0.05, 0.05, 15, 0.01, 0.01, 1 / 6),
-    wetness=WETNESS, durations_h=(1, 3, 6), approach=0.8, orange=0.5, levels=LevelParams(),
+    wetness=WETNESS, durations_h=(1, 3, 6), approach=0.8, orange=0.5, levels=LevelParams(), spin_up=timedelta(days=7),
 )
 
 

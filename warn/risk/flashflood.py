@@ -89,6 +89,8 @@ class FlashFloodParams:
         Orange begins this share (0–1) of the way from 准备转移 to 立即转移.
     levels
         The 0–100 level scale and levels with memory.
+    spin_up
+        How long the tanks must have run from empty before their SWI is more than a lower bound.
     """
 
     tank: TankParams
@@ -97,6 +99,7 @@ class FlashFloodParams:
     approach: float
     orange: float
     levels: LevelParams
+    spin_up: timedelta
 
 
 def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int]) -> NDArray[np.float64]:

@@ -23,6 +23,7 @@ def test_the_committed_model_file_loads():
     assert params.tank.substep_h == pytest.approx(1 / 6)
     assert params.levels.boundaries == (25.0, 50.0, 70.0, 85.0)
     assert (params.approach, params.orange) == (0.8, 0.5)
+    assert params.spin_up.days == 7
 
 
 def _set(value, *keys):
@@ -66,6 +67,7 @@ CASES = {
                                "wetness.source: expected String should have at least 1 character"),
     "approach of the whole threshold": (_set(1.0, "colours", "approach"), "colours.approach: expected less than 1"),
     "orange at 准备转移": (_set(0, "colours", "orange"), "colours.orange: expected greater than 0"),
+    "spin-up of zero": (_set("PT0S", "wetness", "spin_up"), "wetness.spin_up: expected a duration longer than zero"),
     "missing colours": (_drop("colours"), "colours: expected this key"),
     "boundaries beyond the scale": (_set([25, 50, 70, 120], "levels", "boundaries"),
                                     "levels: expected boundaries between 0 and 100"),

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from warn.declarative import Strict
-from warn.modelfiles import Levels, Tank
+from warn.modelfiles import Levels, Tank, Window
 from warn.risk.flashflood import FlashFloodParams, WetnessParams
 from warn.risk.landslide import TankParams
 
@@ -33,6 +33,7 @@ class Wetness(Strict):
     swi_normal_mm: float = Field(ge=0)
     swi_wet_mm: float = Field(gt=0)
     max_reduction: float = Field(ge=0, lt=1)
+    spin_up: Window
     provisional: bool = False
     source: str = Field(min_length=1)
 
@@ -75,4 +76,5 @@ class FlashFloodFile(Strict):
             approach=self.colours.approach,
             orange=self.colours.orange,
             levels=self.levels.scale(),
+            spin_up=self.wetness.spin_up,
         )
