@@ -18,6 +18,7 @@ For one forecast run issued at t0 (rain on a grid, hourly or re-accumulated to h
    counted twice); the critical rainfall lowered by it; the score and level
    (:mod:`warn.risk.flashflood`). Hours before t0 that the store did not keep make the
    "now" windows unknown; in the forecast windows they count as dry (a lower bound, noted).
+   A missing forecast hour makes the windows holding it unknown; the tanks take it as dry.
 4. Levels at each lead of :data:`~warn.hazards.spec.LEADS` (the highest within each) with
    their drivers; the "now" level through levels with memory.
 5. With ``persist``, the storages at t0 and after each of the first :data:`SAVED_HOURS`
