@@ -73,8 +73,10 @@ def repo_config() -> dict:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     for spec in data["layers"].values():
         spec["path"] = str(ROOT / spec["path"])
-    data["terrain"]["path"] = str(ROOT / data["terrain"]["path"])
     data["models"] = {name: str(ROOT / path) for name, path in data["models"].items()}
+    for entry in data["hazards"].values():
+        if "model" in entry:
+            entry["model"] = str(ROOT / entry["model"])
     data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
@@ -125,12 +127,13 @@ def city_config(gpkg: Path, catalogue: Path, template: str) -> dict:
     data["deployment"]["name"] = "合成城市规模部署 synthetic city-sized deployment (bench)"
     data["layers"] = {
         "district": {"path": str(gpkg), "layer": "district"},
-        "towns": {"path": str(gpkg), "layer": "towns"},
-        "hazard_points": {"path": str(gpkg), "layer": "hazard_points", "id_field": "point_id"},
-        "waterlogging_points": {"path": str(gpkg), "layer": "waterlogging_points", "id_field": "point_id"},
-        "river_gauges": {"path": str(gpkg), "layer": "river_gauges", "id_field": "point_id"},
+        "towns": {"path": str(gpkg), "layer": "towns", "town_field": "zone_id"},
+        "hazard_points": {"path": str(gpkg), "layer": "hazard_points", "id_field": "point_id",
+                          "town_field": "town_code", "people_field": "threatened_people"},
+        "waterlogging_points": {"path": str(gpkg), "layer": "waterlogging_points", "id_field": "point_id",
+                                "town_field": "town_code"},
+        "river_gauges": {"path": str(gpkg), "layer": "river_gauges", "id_field": "point_id", "town_field": "town_code"},
     }
-    data.pop("terrain", None)
     data["forecasts"] = {SOURCE: {"url": "{feed}/" + template, "format": "auto", "run_every": "PT1H",
                                   "max_age": "PT24H", "timeout_s": 30, "retries": 1}}
     data["sensors"] = {"catalogue": str(catalogue), "feeds": {}}

@@ -58,13 +58,13 @@ from citysize import CityParams, city, demo_runs, repo_config  # noqa: E402
 TARGETS = {"demo": 2.0, "city": 30.0}
 SENDER = "warn-bench@example.invalid"
 #: (module, name) of the steps timed inside cycle.run; the ones a version of warn lacks are skipped.
-STEPS = (("warn.cycle.warning_cycle", "pull"), ("warn.cycle.warning_cycle", "score_landslide"),
-         ("warn.cycle.warning_cycle", "score_flood"), ("warn.cycle.warning_cycle", "_places"),
+STEPS = (("warn.cycle.warning_cycle", "pull"), ("warn.hazards.landslide.scoring", "score_landslide"),
+         ("warn.hazards.waterlogging.scoring", "score_waterlogging"), ("warn.cycle.warning_cycle", "places"),
          ("warn.cycle.command", "plan"), ("warn.cycle.warning_cycle", "plan"),
          ("warn.cycle.command", "execute"), ("warn.cycle.warning_cycle", "execute"),
          ("warn.cycle.command", "publish"), ("warn.cycle.warning_cycle", "publish"),
          ("warn.cycle.warning_cycle", "_notices"))
-PHASES = ("pull", "score_landslide", "score_flood", "_places", "plan", "execute", "publish", "_notices")
+PHASES = ("pull", "score_landslide", "score_waterlogging", "places", "plan", "execute", "publish", "_notices")
 
 
 class Clock:
@@ -211,7 +211,7 @@ def store_for(settings, args):
 
 def replay_once(settings, store, catalogue, runs, template, source, work, profile) -> list[dict]:
     """One replay: the cycle fetches the due run itself; fetch + decode is its ``pull`` step."""
-    from warn.broadcast.cap import Status
+    from warn.cap.codec import Status
     from warn.cycle import open_sources, run
     from warn.sim.feedserver import FeedServer
 

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from backends import best_of
+from warn import hazards
 from warn.modelfiles import load_model_file
 from warn.risk.landslide import soil_water_index
 
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=82_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    tank = load_model_file("landslide", MODEL_FILE).params().tank
+    tank = hazards.load_model("landslide", MODEL_FILE).params().tank
     cells = args.cells
     _, state = soil_water_index(make_rain(240, cells, seed=0), 1.0, params=tank)  # spin-up
     rain = make_rain(72, cells)

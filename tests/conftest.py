@@ -42,8 +42,8 @@ def deployment(tmp_path: Path) -> Path:
         "store": {"url": "sqlite:///var/warn.sqlite"},
         "layers": {"towns": {"path": "geodata/zones.gpkg", "layer": "towns"}},
         "forecasts": {"demo": {"url": "{feed}/run_{issued:%Y%m%d%H}.nc"}},
-        "models": {"rainstorm": "models/rainstorm.yaml", "sensors": "models/sensors.yaml",
-                   "landslide": "models/landslide.yaml", "flood": "models/flood.yaml"},
+        "models": {"rainstorm": "models/rainstorm.yaml", "sensors": "models/sensors.yaml"},
+        "hazards": {"landslide": {"model": "models/landslide.yaml", "layers": {"zones": "towns"}}},
         "cache_dir": "var/cache",
         "sim": {"feed_dir": "feed", "issued_at": "2026-07-15T00:00:00Z", "source": "demo"},
     }
@@ -68,8 +68,10 @@ def committed_data(tmp_path: Path, store: str = "warn.sqlite") -> dict:
     data["cache_dir"] = str(tmp_path / "cache")
     for spec in data["layers"].values():
         spec["path"] = str(ROOT / spec["path"])
-    data["terrain"]["path"] = str(ROOT / data["terrain"]["path"])
     data["models"] = {name: str(ROOT / path) for name, path in data["models"].items()}
+    for entry in data["hazards"].values():
+        if "model" in entry:
+            entry["model"] = str(ROOT / entry["model"])
     data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])

@@ -37,10 +37,7 @@ def write_deployment(tmp_path: Path, *, topic: str = "warn/test/none/+", client_
                      "unit": "cm", "timezone": "Asia/Shanghai"},
         },
     }
-    for key in ("layers", "terrain", "forecasts", "sim"):
-        config[key] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config[key].items()} \
-            if key == "layers" else config[key]
-    config["terrain"]["path"] = str(ROOT / config["terrain"]["path"])
+    config["layers"] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config["layers"].items()}
     config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
     config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
                              roster=str(ROOT / config["command"]["roster"]))

@@ -11,12 +11,12 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from warn.broadcast.cap import MsgType, ResponseType, parse, validate
+from warn.cap.codec import MsgType, ResponseType, parse, validate
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher
 from warn.check import check_deployment
 from warn.cli.main import app
-from warn.command.model import Broadcast, BroadcastKind, Hazard
+from warn.command.model import Broadcast, BroadcastKind
 from warn.config import load_settings
 from warn.cycle.broadcast import publish
 from warn.store import Store
@@ -36,7 +36,7 @@ def _config(deployment: Path, channels: dict) -> Path:
 
 
 def _thread(thread: str = "landslide:T1") -> list[Broadcast]:
-    common = {"incident": None, "hazard": Hazard.LANDSLIDE, "item_id": "T1", "thread": thread}
+    common = {"incident": None, "hazard": "landslide", "item_id": "T1", "thread": thread}
     return [
         Broadcast(key=f"{thread}/v1", at=T0, rule_id="WARN-RAISE", label="预警发布 warning raised", version=1,
                   broadcast=BroadcastKind.RAISE, level=Level.RED, text="甲镇地质灾害红色预警", **common),
@@ -96,7 +96,7 @@ def test_point_item_gets_a_buffer_polygon(deployment: Path, tmp_path: Path) -> N
     deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     settings = load_settings(deployment)
     action = Broadcast(key="p/v1", at=T0, incident=None, rule_id="WARN-RAISE", label="raised", thread="landslide:P1",
-                       version=1, broadcast=BroadcastKind.RAISE, hazard=Hazard.LANDSLIDE, item_id="P1",
+                       version=1, broadcast=BroadcastKind.RAISE, hazard="landslide", item_id="P1",
                        level=Level.ORANGE, text="丙点橙色预警")
     with Store.connect(settings.store.url) as store:
         store.upgrade()

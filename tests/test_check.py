@@ -62,7 +62,7 @@ CONFIG_CASES = {
     "wrong type": (_set("fast", "forecasts", "demo", "timeout_s"), ["forecasts.demo.timeout_s: expected a valid number", "'fast'"]),
     "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
     "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
-    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among flood, landslide, rainstorm, sensors", "did you mean 'rainstorm'"]),
+    "unknown model": (_set("models/rainstorm.yaml", "models", "rainstrom"), ["models.rainstrom: expected a model among rainstorm, sensors", "did you mean 'rainstorm'"]),
     "missing model file": (_set("models/nowhere.yaml", "models", "rainstorm"), ["models.rainstorm: expected an existing model file", "nowhere.yaml"]),
     "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
     "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
@@ -148,7 +148,7 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
     (models / "extra.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "extra.yaml: model: expected a model among flood, landslide, rainstorm, sensors, got 'flod'" in text
+    assert "extra.yaml: model: expected a model among landslide, rainstorm, sensors, waterlogging, got 'flod'" in text
 
 
 def test_sensor_catalogue_and_overrides_are_checked(tmp_path):
@@ -184,14 +184,14 @@ def test_landslide_thresholds_for_an_unknown_zone(tmp_path):
     data["trigger"]["zones"] = {"DEMO-T99": {"swi_mm": [80, 110, 140, 170], "source": "test"}}
     model.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     text = messages(config)
-    assert "landslide.yaml: trigger.zones.DEMO-T99: expected a zone of the towns layer, got 'DEMO-T99'" in text
+    assert "landslide.yaml: trigger.zones.DEMO-T99: expected a zone of the zones layer, got 'DEMO-T99'" in text
 
 
 def test_landslide_climatology_file_is_checked(tmp_path, committed_config):
     data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
-    data["landslide"] = {"climatology": str(tmp_path / "nowhere.nc")}
+    data["hazards"]["landslide"]["climatology"] = str(tmp_path / "nowhere.nc")
     committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert "landslide.climatology: expected an existing NetCDF file" in messages(committed_config)
+    assert "hazards.landslide.climatology: expected an existing NetCDF file" in messages(committed_config)
     import xarray as xr
 
     xr.Dataset({"swi_mm": (("level", "lat", "lon"), [[[1.0]]] * 4)},
@@ -242,3 +242,42 @@ def test_playbook_role_missing_from_the_roster(deployment):
         shifts=[s for s in data["shifts"] if s["role"] != "pump_team"]))
     assert ("waterlogging.yaml: phases.prevent.pump_team.owner: expected a role the roster fills at level town, "
             "got town.{town}.pump_team") in messages(deployment)
+
+
+def test_a_role_without_its_layer_fails_naming_the_role(committed_config):
+    """The committed config with ``layers.hazard_points`` removed: the landslide points role names it."""
+    from warn.cli.main import app
+
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    del data["layers"]["hazard_points"]
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "--config", str(committed_config)], env={"NO_COLOR": "1", "COLUMNS": "400"})
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "hazards.landslide.layers.points: expected a layer among" in text
+    assert "got 'hazard_points'" in text
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda h: h["waterlogging"].update(climatology="x.nc"), "hazards.waterlogging.climatology: expected no such key"),
+    (lambda h: h["landslide"]["layers"].pop("zones"), "hazards.landslide.layers.zones: expected the layer playing "
+                                                      "landslide's role 'zones'"),
+    (lambda h: h["landslide"]["layers"].update(gauges="river_gauges"), "hazards.landslide.layers.gauges: expected "
+                                                                       "a role of landslide among zones, points"),
+    (lambda h: h.update(tsunami={}), "hazards: expected a hazard among"),
+    (lambda h: h["waterlogging"].pop("model"), "hazards.waterlogging.model: expected the model file of waterlogging"),
+    (lambda h: h["rainstorm"].update(model="models/rainstorm.yaml"), "hazards.rainstorm.model: expected no model "
+                                                                     "file"),
+])
+def test_hazard_sections_are_validated_by_their_hazard(committed_config, change, message):
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    change(data["hazards"])
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert message in messages(committed_config)
+
+
+def test_a_role_layer_lacking_an_attribute_the_hazard_reads_is_named(tmp_path, committed_config):
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["hazards"]["waterlogging"]["layers"]["points"] = "towns"
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "impervious_fraction: expected the attributes waterlogging's role 'points' reads" in messages(committed_config)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from tests.conftest import ROOT
 from warn.vocab import CapStatus
 from warn.config import load_settings
-from warn.cycle.rain import issued_at
+from warn.rainarray import issued_at
 from warn.cycle.warning_cycle import CycleReport, run
 from warn.sources.forecast import open_forecast
 from warn.store import Store

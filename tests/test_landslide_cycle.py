@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from warn import hazards
 from warn.config import load_settings
-from warn.cycle.landslide import score_landslide
+from warn.hazards.landslide.scoring import score_landslide
+from tests.factories import hazard_context
 from warn.modelfiles import load_model_file
 from warn.rainarray import make_rain
 from warn.risk.landslide import zone_level
@@ -42,7 +44,7 @@ def run_at(storm, hour: int):
 
 
 def test_single_run_cold_start_says_so_and_forecasts_rising_levels(tmp_path, storm):
-    result = score_landslide(load_settings(ROOT / "config.yaml"), run_at(storm, 0))
+    result = score_landslide(hazard_context(load_settings(ROOT / "config.yaml"), "landslide", run_at(storm, 0)))
     assert "cold start" in result.notes[0]
     zones = {item.item_id: item for item in result.items if item.kind == "zone"}
     assert all(item.levels["now"] is Level.UNKNOWN for item in zones.values())  # never "none" without evidence
@@ -57,13 +59,13 @@ def test_single_run_cold_start_says_so_and_forecasts_rising_levels(tmp_path, sto
 
 def test_hourly_cycles_rise_then_fall_with_hysteresis(tmp_path, storm):
     settings = load_settings(ROOT / "config.yaml")
-    params = load_model_file("landslide", settings.models["landslide"]).params()
+    params = hazards.load_model("landslide", settings.hazards["landslide"].model).params()
     store = Store.connect(f"sqlite:///{tmp_path / 'warn.sqlite'}")
     store.upgrade()
     remembered = {zone_id: [] for zone_id in STEEP}
     raw = {zone_id: [] for zone_id in STEEP}
     for hour in range(0, 80):
-        result = score_landslide(settings, run_at(storm, hour), store=store, persist=True, points=None)
+        result = score_landslide(hazard_context(settings, "landslide", run_at(storm, hour), store=store, persist=True, without=("points",)))
         for item in result.items:
             if item.item_id in remembered:
                 remembered[item.item_id].append(item.levels["now"])
@@ -86,12 +88,12 @@ def test_hourly_cycles_rise_then_fall_with_hysteresis(tmp_path, storm):
 
 def test_a_lost_state_is_spun_up_from_the_kept_rain(tmp_path, storm):
     """The store keeps 30 days of hourly rain: without tanks for t0 the cycle spins up from them."""
-    from warn.cycle.landslide import SPIN_UP_DAYS, STATE_MODEL
+    from warn.hazards.landslide.scoring import SPIN_UP_DAYS, STATE_MODEL
     from warn.geo.weights import GridSpec
     from warn.risk.landslide import soil_water_index
 
     settings = load_settings(ROOT / "config.yaml")
-    params = load_model_file("landslide", settings.models["landslide"]).params()
+    params = hazards.load_model("landslide", settings.hazards["landslide"].model).params()
     run = run_at(storm, 30)  # dry from here on
     t0 = np.datetime64(run.attrs["issued_at"].rstrip("Z"), "s")
     shape = (run.sizes["lat"], run.sizes["lon"])
@@ -105,7 +107,7 @@ def test_a_lost_state_is_spun_up_from_the_kept_rain(tmp_path, storm):
     store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]),
                      arrays={"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end,
                              "hours_mm": hours_mm})
-    result = score_landslide(settings, run, store=store, points=None)
+    result = score_landslide(hazard_context(settings, "landslide", run, store=store, without=("points",)))
     assert "spun up from 30 days" in result.notes[0]
     _, expected = soil_water_index(hours_mm.astype(np.float64), 1.0, np.zeros((3, *shape)), params=params.tank)
     zone = next(item for item in result.items if item.item_id == "DEMO-T11")
@@ -115,7 +117,7 @@ def test_a_lost_state_is_spun_up_from_the_kept_rain(tmp_path, storm):
     short = {"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end[-100:],
              "hours_mm": hours_mm[-100:]}
     store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]), arrays=short)
-    partial = score_landslide(settings, run, store=store, points=None)
+    partial = score_landslide(hazard_context(settings, "landslide", run, store=store, without=("points",)))
     assert "only 4.2 days of kept rain" in partial.notes[0]
     assert all(item.levels["now"] is Level.UNKNOWN for item in partial.items)
     store.close()
@@ -129,7 +131,7 @@ def datetime_of(moment: np.datetime64):
 
 def test_dangerous_rock_escalates_in_the_rainstorm_case_and_on_an_alarm(storm):
     settings = load_settings(ROOT / "config.yaml")
-    result = score_landslide(settings, run_at(storm, 0), alarms={"DEMO-H013": Level.ORANGE})
+    result = score_landslide(hazard_context(settings, "landslide", run_at(storm, 0)), alarms={"DEMO-H013": Level.ORANGE})
     points = {item.item_id: item for item in result.items if item.kind == "point"}
     block = points["DEMO-H003"]  # K = 1.00 with 1/3 fill, 0.89 with the rainstorm's 2/3
     assert block.levels["now"] is Level.UNKNOWN  # cold start: no rainstorm case can be shown
@@ -153,10 +155,10 @@ def test_per_cell_climatological_thresholds_replace_the_zone_ones(tmp_path, stor
     xr.Dataset({"swi_mm": (("level", "lat", "lon"), low), "effective_rain_mm": (("level", "lat", "lon"), low)},
                coords={"level": [1, 2, 3, 4], "lat": lat, "lon": lon}).to_netcdf(tmp_path / "climatology.nc")
     config = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
-    config["landslide"] = {"climatology": str(tmp_path / "climatology.nc")}
+    config["hazards"]["landslide"]["climatology"] = str(tmp_path / "climatology.nc")
     committed_config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    plain = {i.item_id: i for i in score_landslide(load_settings(ROOT / "config.yaml"), run, points=None).items}
-    result = score_landslide(load_settings(committed_config), run, points=None)
+    plain = {i.item_id: i for i in score_landslide(hazard_context(load_settings(ROOT / "config.yaml"), "landslide", run, without=("points",))).items}
+    result = score_landslide(hazard_context(load_settings(committed_config), "landslide", run, without=("points",)))
     assert "climatological thresholds" in result.notes[-1]
     zones = {item.item_id: item for item in result.items}
     assert plain["DEMO-T03"].levels["24h"] is Level.NONE  # 77 mm effective rain: blue trigger, class 3 → none

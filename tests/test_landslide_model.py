@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_check import _drop, _set, edit_yaml, messages
+from warn import hazards
 from warn.modelfiles import load_model_file
 from warn.vocab import Level
 
@@ -19,16 +20,6 @@ CASES = {
     "outlets out of order": (_set(70, "tank", "L1"), "tank: expected L1 below L2 (L1 70, L2 60)"),
     "zero substep": (_set("PT0S", "tank", "substep"), "tank.substep: expected a duration longer than zero"),
     "unknown tank key": (_set(0.1, "tank", "alpha5"), "tank.alpha5: expected no such key"),
-    "month twice": (_set([3, 4, 5, 6, 7, 8, 9, 10], "events", "warm", "months"),
-                    "events: expected warm.months and cold.months to cover the months 1–12 once each"),
-    "month 13": (_set([11, 12, 1, 2, 13], "events", "cold", "months"),
-                 "events.cold.months.4: expected less than or equal to 12"),
-    "merge shorter than split": (_set(4, "events", "warm", "merge_dry_h"),
-                                 "events.warm: expected merge_dry_h at least split_dry_h (6)"),
-    "id curve range": (_set(2000, "id_thresholds", "caine1980", "min_duration_h"),
-                       "id_thresholds.caine1980: expected min_duration_h below max_duration_h"),
-    "id curve source": (_drop("id_thresholds", "guzzetti2008_global", "source"),
-                        "id_thresholds.guzzetti2008_global.source: expected this key"),
     "thresholds not increasing": (_set([90, 150, 120, 180], "trigger", "default", "swi_mm"),
                                   "trigger.default.swi_mm: expected strictly increasing values (got 90, 150, 120, 180)"),
     "three thresholds": (_set([50, 80, 120], "trigger", "default", "effective_rain_mm"),
@@ -68,7 +59,7 @@ def test_broken_landslide_file(deployment, case):
 
 
 def test_committed_file_loads_with_the_documented_defaults():
-    params = load_model_file("landslide", ROOT / "models" / "landslide.yaml").params()
+    params = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params()
     assert (params.k, params.n) == (0.8, 10)
     t = params.tank
     assert (t.L1, t.alpha1, t.L2, t.alpha2, t.beta1) == (15, 0.10, 60, 0.15, 0.12)
@@ -79,14 +70,13 @@ def test_committed_file_loads_with_the_documented_defaults():
     assert all(level <= Level.BLUE for row in params.matrix[:2] for level in row)
     assert params.matrix[4][Level.RED] is Level.RED
     assert params.rock.normal_fill == pytest.approx(1 / 3) and params.rock.rainstorm_fill == pytest.approx(2 / 3)
-    assert set(params.id_thresholds) == {"caine1980", "guzzetti2008_global"}
 
 
 def test_zone_override_keeps_the_other_quantity(deployment):
     path = deployment.parent / "models" / "landslide.yaml"
     edit_yaml(path, _set({"T1": ZONE}, "trigger", "zones"))
     assert messages(deployment) == ""
-    params = load_model_file("landslide", path).params()
+    params = hazards.load_model("landslide", path).params()
     t1 = params.thresholds_for("T1")
     assert t1.swi_mm == (100, 130, 160, 200) and t1.effective_rain_mm == params.trigger.effective_rain_mm
     assert params.thresholds_for("T2") is params.trigger

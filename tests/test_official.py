@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import ROOT
 from tests.test_check import edit_yaml, messages
-from warn.broadcast.cap import MsgType, ResponseType, outline
-from warn.command.model import Hazard
+from warn.cap.codec import MsgType, ResponseType, outline
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
 from warn.cycle.inputs import Sources
@@ -44,14 +43,14 @@ def towns(committed_config):
     return zone_layer(settings, "towns")[1]
 
 
-def reading(towns, hazard=Hazard.RAINSTORM) -> Reading:
+def reading(towns, hazard="rainstorm") -> Reading:
     return Reading("met", hazard, ("warn:level", "GB/T35965.1:color"), "GB/T2260", timedelta(hours=24),
                    dict(zip(towns["zone_id"], towns.geometry.representative_point(), strict=True)), DISTRICT)
 
 
 def signal(towns, version: int, sent: datetime, *, msg_type=MsgType.ALERT, level=Level.ORANGE,
            expires: timedelta = timedelta(hours=12), replaces: Published | None = None) -> Published:
-    return official_message(Hazard.RAINSTORM, "signal", version, msg_type, level, sent, sent + expires, "渝北区",
+    return official_message("rainstorm", "signal", version, msg_type, level, sent, sent + expires, "渝北区",
                             outline(towns.union_all()), DISTRICT, f"暴雨{level.zh}预警信号（测试用合成）",
                             f"rainstorm {level.colour} signal (synthetic test)",
                             ResponseType.ALL_CLEAR if msg_type is MsgType.CANCEL else ResponseType.PREPARE,
@@ -60,7 +59,7 @@ def signal(towns, version: int, sent: datetime, *, msg_type=MsgType.ALERT, level
 
 def geohazard(towns, sent: datetime, expires: timedelta) -> Published:
     chosen = towns[towns["zone_id"].isin(OFFICIAL_TOWNS)]
-    return official_message(Hazard.LANDSLIDE, "geo", 1, MsgType.ALERT, Level.YELLOW, sent, sent + expires, "三镇街",
+    return official_message("landslide", "geo", 1, MsgType.ALERT, Level.YELLOW, sent, sent + expires, "三镇街",
                             outline(chosen.union_all()), DISTRICT, "地质灾害气象风险黄色预警（测试用合成）",
                             "geohazard risk yellow (synthetic test)", ResponseType.MONITOR)
 
@@ -90,7 +89,7 @@ def test_message_without_a_level_is_refused_not_read_as_none(towns):
 
 def test_polygons_cover_the_towns_they_cover_and_not_the_district(towns):
     message = geohazard(towns, ISSUED, timedelta(hours=6))
-    bulletin = read_bulletin(message.data, reading(towns, Hazard.LANDSLIDE))
+    bulletin = read_bulletin(message.data, reading(towns, "landslide"))
     assert bulletin.zones == OFFICIAL_TOWNS and not bulletin.district
     assert bulletin.level is Level.YELLOW and b"SYNTHETIC" in message.data
 
@@ -138,7 +137,7 @@ def cycle(settings, store, server, at):
 
 
 def crossed(report, hazard: str) -> dict[str, tuple[Level, Level]]:
-    return {c.item_id: (c.from_level, c.to_level) for c in report.crossings if c.hazard.value == hazard}
+    return {c.item_id: (c.from_level, c.to_level) for c in report.crossings if c.hazard == hazard}
 
 
 def test_geohazard_bulletin_is_a_floor_under_the_zone_levels_until_it_expires(served, towns):
@@ -165,7 +164,7 @@ def test_rainstorm_signal_raises_and_clears_a_district_warning_with_cap(served, 
     publish(feed, "rainstorm.json", alert)
     raised = cycle(settings, store, server, start + timedelta(minutes=10))
     assert crossed(raised, "rainstorm") == {DISTRICT: (Level.NONE, Level.ORANGE)}
-    [crossing] = [c for c in raised.crossings if c.hazard is Hazard.RAINSTORM]
+    [crossing] = [c for c in raised.crossings if c.hazard == "rainstorm"]
     assert crossing.item_kind.value == "district" and "暴雨橙色预警信号" in crossing.drivers[0]
     publish(feed, "rainstorm.json", alert, signal(towns, 2, start + timedelta(hours=1), msg_type=MsgType.CANCEL,
                                                   replaces=alert))
@@ -209,7 +208,7 @@ def _official(value):
 
 CHECK_CASES = {
     "unknown hazard": ({"x": {"url": "{feed}/x.json", "hazard": "flood"}},
-                       ["official.x.hazard: expected 'landslide' or 'rainstorm'", "'flood'"]),
+                       ["official.x.hazard: expected a hazard of hazards: (landslide, rainstorm, waterlogging)", "'flood'"]),
     "unknown placeholder": ({"x": {"url": "{nowhere}/x.json", "hazard": "rainstorm"}},
                             ["official.x.url: expected placeholders among {feed}, {sensorthings}", "{nowhere}"]),
     "not http": ({"x": {"url": "ftp://example.cn/x.xml", "hazard": "landslide"}},

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from warn.config import Settings, load_settings
-from warn.errors import ConfigError, Problem, WarnError
+from warn.errors import Problem, WarnError
 
 #: Placeholders a configured feed URL may hold: the demo world's servers.
 URL_PLACEHOLDERS = ("feed", "sensorthings")
@@ -25,7 +25,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _terrain, _forecasts, _sensors, _landslide, _official, _sim, _playbooks, _channels,
+        _models, _layers, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -39,9 +39,12 @@ def _collect(call: Callable[[], object]) -> list[Problem]:
 
 
 def _models(settings: Settings, where: str) -> Iterator[Problem]:
-    """The model files config.yaml names, then every other YAML file in their folders."""
-    from warn.declarative import read_yaml
-    from warn.modelfiles import load_model_file
+    """The shared model files config.yaml names, then every other YAML file in their folders (a
+    hazard's model file by its hazard's schema; the ones ``hazards:`` names are checked there)."""
+    from warn import hazards
+    from warn.declarative import Strict, parse_file, read_yaml
+    from warn.modelfiles import MODELS, load_model_file
+    from warn.registry import Registry
 
     for name, path in settings.models.items():
         if not path.exists():
@@ -51,12 +54,19 @@ def _models(settings: Settings, where: str) -> Iterator[Problem]:
     if "rainstorm" not in settings.models:
         yield Problem(where, "models.rainstorm", "the rain model file (models/rainstorm.yaml)", "nothing")
     named = {path.resolve() for path in settings.models.values()}
+    named |= {entry.model.resolve() for entry in settings.hazards.values() if entry.model is not None}
     folders = {path.resolve().parent for path in settings.models.values() if path.parent.is_dir()}
+    known: Registry[type[Strict]] = Registry("model")
+    for name in MODELS.names():
+        known.add(name, MODELS.get(name).schema)
+    for spec in map(hazards.get, hazards.names()):
+        if spec.model is not None:
+            known.add(spec.name, spec.model())
     for path in sorted(p for folder in folders for p in folder.glob("*.yaml") if p.resolve() not in named):
         def validate(path: Path = path) -> None:
             data = read_yaml(path)
             declared = data.get("model") if isinstance(data, dict) else None
-            load_model_file(str(declared), path, where=str(path), key="model")
+            parse_file(known.get(str(declared), where=str(path), key="model"), path)
 
         yield from _collect(validate)
 
@@ -68,27 +78,53 @@ def _layers(settings: Settings, where: str) -> Iterator[Problem]:
         if not spec.path.exists():
             yield Problem(where, f"layers.{name}.path", "an existing GeoPackage or GeoJSON file", str(spec.path))
             continue
-        yield from _collect(lambda: load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field))
+        try:
+            layer = load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
+        except WarnError as err:
+            yield from err.problems
+            continue
+        for key in ("town_field", "people_field"):
+            field = getattr(spec, key)
+            if field is not None and field not in layer:
+                yield Problem(f"{spec.path}#{spec.layer}", field, f"the attribute named by layers.{name}.{key}",
+                              f"attributes {', '.join(c for c in layer.columns if c != 'geometry')}")
 
 
-def _terrain(settings: Settings, where: str) -> Iterator[Problem]:
-    spec = settings.terrain
-    if spec is None:
-        return
-    if not spec.path.exists():
-        yield Problem(where, "terrain.path", "an existing NetCDF DEM", str(spec.path))
-        return
-    import xarray as xr
+def _hazards(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every hazard section: a registered hazard, its own keys only, its model file, a layer for
+    every role it needs carrying the attributes it reads, its inputs configured, its own checks."""
+    from warn import hazards
+    from warn.geo.layers import zone_layer
+    from warn.hazards.spec import Input
 
     try:
-        with xr.open_dataset(spec.path) as ds:
-            if spec.variable not in ds:
-                yield Problem(str(spec.path), spec.variable, "the elevation variable named in terrain.variable",
-                              f"variables {', '.join(map(str, ds.data_vars))}")
-            elif set(ds[spec.variable].dims) != {"lat", "lon"}:
-                yield Problem(str(spec.path), spec.variable, "dims (lat, lon)", str(ds[spec.variable].dims))
-    except (OSError, ValueError) as err:
-        yield Problem(str(spec.path), "", "a readable NetCDF file", str(err))
+        deployed = hazards.deployed(settings)
+    except WarnError as err:
+        yield from (Problem(where if p.where == "config.yaml" else p.where, p.key, p.expected, p.got, p.hint)
+                    for p in err.problems)
+        return
+    for d in deployed:
+        for role, layer_name in d.section.layers.items():
+            try:
+                spec, layer = zone_layer(settings, layer_name)
+            except WarnError:
+                continue  # reported by _layers
+            missing = [f for f in d.spec.role(role).fields if f not in layer]
+            if missing:
+                yield Problem(f"{spec.path}#{spec.layer}", ", ".join(missing),
+                              f"the attributes {d.spec.name}'s role {role!r} reads",
+                              f"attributes {', '.join(c for c in layer.columns if c != 'geometry')}",
+                              f"hazards.{d.spec.name}.layers.{role}: {layer_name}")
+        if Input.OFFICIAL in d.spec.inputs and not d.spec.roles and not any(
+                o.hazard == d.spec.name for o in settings.official.values()):
+            yield Problem(where, "official", f"a source of official {d.spec.name} bulletins (hazard: {d.spec.name}), "
+                          f"the only input of {d.spec.name}", "none")
+        if Input.SENSORS in d.spec.inputs and settings.sensors is None:
+            yield Problem(where, "sensors", f"the sensor catalogue and feeds {d.spec.name} reads", "nothing")
+        if d.spec.check is not None:
+            yield from (Problem(where if p.where == "config.yaml" else p.where, p.key, p.expected, p.got, p.hint)
+                        for p in d.spec.check(settings, d.section, d.params))
+
 
 
 def _forecasts(settings: Settings, where: str) -> Iterator[Problem]:
@@ -132,48 +168,13 @@ def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
                           f"catalogue: {settings.sensors.catalogue}")
 
 
-def _landslide(settings: Settings, where: str) -> Iterator[Problem]:
-    """Per-zone trigger thresholds name zones of the towns layer; a climatology file reads."""
-    from warn.geo.layers import load_layer
-    from warn.modelfiles import load_model_file
-
-    path, spec = settings.models.get("landslide"), settings.layers.get("towns")
-    if path is None or spec is None or not path.exists() or not spec.path.exists():
-        return
-    try:
-        params = load_model_file("landslide", path).params()
-        zones = set(load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)[spec.id_field].astype(str))
-    except WarnError:
-        return  # reported by _models and _layers
-    climatology = settings.landslide.climatology if settings.landslide else None
-    if climatology is not None:
-        yield from _collect(lambda: _read_climatology(climatology, params))
-    for zone_id in params.zone_trigger:
-        if zone_id not in zones:
-            yield Problem(str(path), f"trigger.zones.{zone_id}", "a zone of the towns layer", repr(zone_id),
-                          f"layer: {spec.path}#{spec.layer}")
-
-
-def _read_climatology(path: Path, params) -> None:
-    """Read a climatology file on its own grid (ConfigError if it does not hold)."""
-    import xarray as xr
-
-    from warn.cycle.landslide import load_climatology
-
-    if not path.exists():
-        raise ConfigError(Problem("config.yaml", "landslide.climatology", "an existing NetCDF file", str(path)))
-    try:
-        with xr.open_dataset(path) as ds:
-            lat, lon = ds["lat"].values, ds["lon"].values
-    except (OSError, ValueError, KeyError) as err:
-        raise ConfigError(Problem(str(path), "lat/lon", "a NetCDF file with lat and lon coordinates", str(err))) from None
-    load_climatology(path, lat, lon, params)
-
-
 def _official(settings: Settings, where: str) -> Iterator[Problem]:
     """Every official source's URL is http(s) once the demo's placeholders are filled, its
-    placeholders are known ones, and the towns layer its areas are matched with is configured."""
+    placeholders are known ones, its hazard is deployed and reads official bulletins, and the towns
+    layer its areas are matched with is configured."""
+    from warn import hazards
     from warn.config import fill
+    from warn.hazards.spec import Input
 
     for name, spec in settings.official.items():
         key = f"official.{name}.url"
@@ -185,6 +186,13 @@ def _official(settings: Settings, where: str) -> Iterator[Problem]:
                 ("http://", "https://")):
             yield Problem(where, key, "an http(s) URL of one CAP 1.2 message or of a JSON list of their URLs",
                           spec.url)
+        if spec.hazard not in settings.hazards:
+            yield Problem(where, f"official.{name}.hazard", f"a hazard of hazards: ({', '.join(settings.hazards)})",
+                          repr(spec.hazard))
+        elif Input.OFFICIAL not in hazards.get(spec.hazard).inputs:
+            yield Problem(where, f"official.{name}.hazard", "a hazard that reads official bulletins ("
+                          + ", ".join(n for n in settings.hazards if n in hazards.names()
+                                      and Input.OFFICIAL in hazards.get(n).inputs) + ")", repr(spec.hazard))
     if settings.official and "towns" not in settings.layers:
         yield Problem(where, "layers.towns", "the towns layer official warnings' areas are matched with",
                       "nothing", "the official section needs it")
@@ -214,7 +222,24 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
     if not spec.roster.exists():
         yield Problem(where, "command.roster", "an existing roster file (YAML or CSV)", str(spec.roster))
         return
-    yield from _collect(lambda: load_setup(spec, settings.deployment.district_code))
+    from warn import hazards
+
+    try:
+        setup = load_setup(spec, settings.deployment.district_code, hazards.names_zh())
+    except WarnError as err:
+        yield from err.problems
+        return
+    ids = {playbook.id for playbook in setup.playbooks}
+    for playbook in setup.playbooks:
+        if playbook.hazard not in hazards.names():
+            yield Problem(str(spec.playbooks / f"{playbook.id}.yaml"), "hazard",
+                          f"a registered hazard among {', '.join(hazards.names())}", repr(playbook.hazard))
+    for name in settings.hazards:
+        if name in hazards.names():
+            for wanted in hazards.get(name).playbooks:
+                if wanted not in ids:
+                    yield Problem(str(spec.playbooks), wanted, f"the playbook {wanted!r} hazard {name} answers "
+                                  "its warnings with", f"playbooks {', '.join(sorted(ids))}")
 
 
 def _channels(settings: Settings, where: str) -> Iterator[Problem]:

@@ -13,13 +13,13 @@ are :mod:`warn.check`'s.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, PositiveFloat, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from warn import DEFAULT_CONFIG
 from warn.declarative import Duration, Strict, parse_file
@@ -48,20 +48,19 @@ class Deployment(Strict):
 
 
 class LayerSpec(Strict):
-    """One zone layer: a GeoPackage/GeoJSON file, its layer, id field and CRS."""
+    """One zone layer: a GeoPackage/GeoJSON file, its layer, CRS, and which attribute is the id, the
+    name, the town and the number of people threatened. Which layer plays which role for which
+    hazard is said in ``hazards:`` (:class:`HazardEntry`)."""
 
     path: Path
     layer: str | None = None
     id_field: str = "zone_id"
     name_field: str = "name"
+    town_field: str | None = Field(None, description="attribute holding the town/street code of a feature "
+                                                     "(its town for a point; a town is its own)")
+    people_field: str | None = Field(None, description="attribute holding the number of people threatened")
     crs: str = Field("EPSG:4326", description="the CRS the layer is in: a CRS the file's own must equal, or 'gcj02'")
 
-
-class TerrainSpec(Strict):
-    """A DEM as NetCDF: elevation in metres on a lat/lon grid."""
-
-    path: Path
-    variable: str = "elevation"
 
 
 class ForecastSpec(Strict):
@@ -129,12 +128,6 @@ class SensorsSpec(Strict):
     feeds: dict[str, SensorFeedSpec] = Field(default_factory=dict)
 
 
-class LandslideSpec(Strict):
-    """Data of the landslide model beyond models/landslide.yaml."""
-
-    climatology: Path | None = Field(
-        None, description="NetCDF of per-cell thresholds swi_mm, effective_rain_mm (level 1–4, lat, lon)")
-
 
 class OfficialSpec(Strict):
     """One source of official warnings (CAP 1.2) from the meteorological or natural-resources authority.
@@ -148,8 +141,8 @@ class OfficialSpec(Strict):
     """
 
     url: str = Field(min_length=1)
-    hazard: Literal["landslide", "rainstorm"] = Field(
-        description="landslide: a floor under the zones' landslide levels; rainstorm: the district's rainstorm signal")
+    hazard: str = Field(min_length=1, description="the registered hazard the bulletins are about (one that reads "
+                                                  "official bulletins; warn check says which)")
     level_parameters: list[str] = Field(default_factory=lambda: ["warn:level", "GB/T35965.1:color"], min_length=1,
                                         description="CAP parameter valueNames holding the level, first present wins")
     geocode: str = Field("GB/T2260", min_length=1, description="the geocode valueName matched with zone ids "
@@ -158,6 +151,18 @@ class OfficialSpec(Strict):
                                                                         "expires counts")
     timeout_s: PositiveFloat = 10.0
     retries: int = Field(2, ge=0, le=10)
+
+
+class HazardEntry(BaseModel):
+    """One hazard of the deployment (``hazards.<name>``): its model file, the layer playing each of
+    its roles, and the hazard's own keys. This is only the outer shape: each hazard validates its
+    section strictly with its own schema (:attr:`warn.hazards.spec.HazardSpec.config`), so a key
+    the hazard ignores is refused by ``warn check``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    model: Path | None = Field(None, description="the hazard's model file (models/<hazard>.yaml)")
+    layers: dict[str, str] = Field(default_factory=dict, description="role → name of a layer in layers:")
 
 
 class StoreSpec(Strict):
@@ -252,12 +257,11 @@ class Settings(Strict):
     deployment: Deployment
     store: StoreSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)
-    terrain: TerrainSpec | None = None
     forecasts: dict[str, ForecastSpec] = Field(min_length=1)
-    models: dict[str, Path] = Field(min_length=1)
+    models: dict[str, Path] = Field(min_length=1, description="shared model files: rainstorm, sensors")
+    hazards: dict[str, HazardEntry] = Field(min_length=1)
     cache_dir: Path
     sensors: SensorsSpec | None = None
-    landslide: LandslideSpec | None = None
     official: dict[str, OfficialSpec] = Field(default_factory=dict)
     sim: SimSpec | None = None
     command: CommandSpec | None = None
@@ -330,7 +334,6 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
         update={
             "store": settings.store.model_copy(update={"url": url}),
             "layers": {k: v.model_copy(update={"path": under(v.path)}) for k, v in settings.layers.items()},
-            "terrain": settings.terrain and settings.terrain.model_copy(update={"path": under(settings.terrain.path)}),
             "models": {k: under(v) for k, v in settings.models.items()},
             "cache_dir": under(settings.cache_dir),
             "sensors": settings.sensors and settings.sensors.model_copy(
@@ -338,12 +341,19 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
             "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
             "command": settings.command and settings.command.model_copy(update={
                 "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster)}),
-            "landslide": settings.landslide and settings.landslide.model_copy(update={
-                "climatology": settings.landslide.climatology and under(settings.landslide.climatology)}),
+            "hazards": {k: _resolve_entry(v, under) for k, v in settings.hazards.items()},
             "channels": {k: v.model_copy(update={"target": str(under(Path(v.target)))}) if v.kind == "filedrop" else v
                          for k, v in settings.channels.items()},
         }
     )
+
+
+def _resolve_entry(entry: HazardEntry, under: Callable[[Path], Path]) -> HazardEntry:
+    """A hazard's section with its model file and every other key holding a relative file path
+    (a string ending in a file suffix, e.g. ``climatology: data/thresholds.nc``) made absolute."""
+    extra = {k: str(under(Path(v))) for k, v in (entry.model_extra or {}).items()
+             if isinstance(v, str) and Path(v).suffix and "://" not in v}
+    return entry.model_copy(update={"model": entry.model and under(entry.model), **extra})
 
 
 def fill(template: str, urls: Mapping[str, str]) -> str:

@@ -20,7 +20,7 @@ which updates ``step``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import xarray as xr
@@ -277,3 +277,19 @@ def check_coverage(rain: xr.DataArray, bounds: tuple[float, float, float, float]
             "the feed's domain does not include the district; check the URL or the subset request",
         )
     )
+
+
+def issued_at(rain: xr.DataArray) -> datetime:
+    """The run's issue time (aware UTC): its ``issued_at``, else the start of its first step."""
+    issued = rain.attrs.get("issued_at")
+    if issued:
+        return datetime.fromisoformat(issued.replace("Z", "+00:00")).astimezone(timezone.utc)
+    first = rain["time"].values[0] - np.timedelta64(step_of(rain))
+    return datetime.fromisoformat(str(first.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+
+
+def as_hourly(rain: xr.DataArray) -> xr.DataArray:
+    """The run in hourly steps (the models of the cycle are driven per hour)."""
+    if step_of(rain) == timedelta(hours=1):
+        return rain
+    return reaccumulate(rain, timedelta(hours=1))

@@ -27,6 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from dataclasses import dataclass, field
 
+from warn import hazards
 from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
@@ -135,7 +136,7 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
     store.upgrade()
-    setup = load_setup(settings.command, settings.deployment.district_code)
+    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
     sources = open_sources(settings, store, urls=urls, now=now, exercise=status is CapStatus.EXERCISE)
     dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
     return Service(settings, store, sources, setup, dispatcher, status, sender)

@@ -14,6 +14,7 @@ never silently "none".
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import TypeAlias
 
 
 class Level(IntEnum):
@@ -66,6 +67,11 @@ _GRADE = {
     Level.ORANGE: "II",
     Level.RED: "I",
 }
+
+
+#: A hazard: a name of the hazard registry (:mod:`warn.hazards`) — ``landslide``, ``waterlogging`` … —
+#: which owns the hazard's names for people, its roles, models and CAP event.
+HazardName: TypeAlias = str
 
 
 class QCFlag(StrEnum):

@@ -217,12 +217,12 @@ def test_exercise_and_test_never_reach_a_public_channel(store: Store, clock: Sim
 
     report = d.dispatch_once()
 
-    assert (report.sent, report.refused) == (4, 2)
+    assert (report.sent, report.refused) == (6, 4)
     assert receiver.keys_of("/hook/residents") == ["pub:Actual"]
-    assert receiver.keys_of("/hook/office") == ["duty:Actual", "duty:Exercise", "duty:Test"]
+    assert receiver.keys_of("/hook/office") == [f"duty:{status.value}" for status in CapStatus]
     refused = {r.message.idempotency_key: r.last_error for r in store.outbox.rows()
                if r.status is OutboxStatus.REFUSED}
-    assert set(refused) == {"pub:Exercise", "pub:Test"}
+    assert set(refused) == {f"pub:{status.value}" for status in CapStatus if status is not CapStatus.ACTUAL}
     assert "Exercise" in refused["pub:Exercise"] and "公众渠道" in refused["pub:Exercise"]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from warn.broadcast.cap import parse, validate
+from warn.cap.codec import parse, validate
 from warn.cli.main import app
 from warn.store import Store
 from warn.store.schema import readings

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import ROOT
+from warn import hazards
 from warn.command.loading import load_setup
-from warn.command.model import Hazard, ItemKind, LevelCrossing
+from warn.command.model import ItemKind, LevelCrossing
 from warn.command.planner import Setup
 from warn.config import load_settings
 from warn.vocab import Level
@@ -22,7 +23,7 @@ def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
 
 
-def crossing(item: str, old: Level, new: Level, at: datetime, *, hazard: Hazard = Hazard.LANDSLIDE,
+def crossing(item: str, old: Level, new: Level, at: datetime, *, hazard: str = "landslide",
              item_kind: ItemKind = ItemKind.POINT, town: str | None = "DEMO-T05", **attributes) -> LevelCrossing:
     """A level crossing of one item."""
     return LevelCrossing(hazard, item, item_kind, town, old, new, at, ("swi",), attributes)
@@ -32,4 +33,4 @@ def crossing(item: str, old: Level, new: Level, at: datetime, *, hazard: Hazard 
 def setup() -> Setup:
     """The committed command setup (playbooks/*.yaml, playbooks/roster.yaml, config.yaml command:)."""
     settings = load_settings(ROOT / "config.yaml")
-    return load_setup(settings.command, settings.deployment.district_code)
+    return load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())

@@ -10,7 +10,6 @@ from warn.command.model import (
     Broadcast,
     ChangeMode,
     Channel,
-    Hazard,
     ItemKind,
     ManualWarning,
     Mode,
@@ -63,7 +62,7 @@ def test_an_order_accepts_a_matching_proposal_and_supersedes_another(setup):
 
 
 def test_a_manual_warning_waits_for_its_approval(setup):
-    warning = crossing("DEMO-T03", Level.NONE, Level.ORANGE, minutes(0), hazard=Hazard.RAINSTORM,
+    warning = crossing("DEMO-T03", Level.NONE, Level.ORANGE, minutes(0), hazard="rainstorm",
                        item_kind=ItemKind.ZONE, town="DEMO-T03")
     event = ManualWarning(warning, "演示值班员01", Role.DUTY_OFFICER, "district.500112", LEADER)
     state, actions = plan(State(), [event], minutes(0), setup=setup)
@@ -77,7 +76,7 @@ def test_a_manual_warning_waits_for_its_approval(setup):
 
 
 def test_a_refused_manual_warning_is_not_issued(setup):
-    warning = crossing("DEMO-T03", Level.NONE, Level.RED, minutes(0), hazard=Hazard.RAINSTORM,
+    warning = crossing("DEMO-T03", Level.NONE, Level.RED, minutes(0), hazard="rainstorm",
                        item_kind=ItemKind.ZONE, town="DEMO-T03")
     state, _ = plan(State(), [ManualWarning(warning, "演示值班员01", Role.DUTY_OFFICER, "district.500112", LEADER)],
                     minutes(0), setup=setup)
@@ -90,10 +89,10 @@ def test_a_refused_manual_warning_is_not_issued(setup):
 
 def test_a_manual_warning_that_would_change_nothing_records_nothing(setup):
     """The model set the item's level at this very time: the hand-issued warning is not recorded."""
-    model = crossing("DEMO-T03", Level.NONE, Level.YELLOW, minutes(0), hazard=Hazard.RAINSTORM,
+    model = crossing("DEMO-T03", Level.NONE, Level.YELLOW, minutes(0), hazard="rainstorm",
                      item_kind=ItemKind.ZONE, town="DEMO-T03")
     state, _ = plan(State(), [model], minutes(0), setup=setup)
-    by_hand = crossing("DEMO-T03", Level.YELLOW, Level.RED, minutes(0), hazard=Hazard.RAINSTORM,
+    by_hand = crossing("DEMO-T03", Level.YELLOW, Level.RED, minutes(0), hazard="rainstorm",
                        item_kind=ItemKind.ZONE, town="DEMO-T03")
     after, actions = plan(state, [ManualWarning(by_hand, "演示指挥长01", Role.COMMANDER, "district.500112", None)],
                           minutes(0), setup=setup)

@@ -12,7 +12,6 @@ from warn.command.model import (
     Channel,
     CreateTask,
     Escalate,
-    Hazard,
     ItemKind,
     Mode,
     ModeDecision,
@@ -201,7 +200,7 @@ def test_a_call_nobody_answers_runs_the_whole_chain(setup):
 
 
 def test_underpass_closed_only_at_an_underpass(setup):
-    events = [crossing(p, Level.NONE, Level.YELLOW, T0, hazard=Hazard.WATERLOGGING, kind=k)
+    events = [crossing(p, Level.NONE, Level.YELLOW, T0, hazard="waterlogging", kind=k)
               for p, k in (("DEMO-W01", "underpass"), ("DEMO-W02", "street"))]
     _, actions = plan(State(), events, T0, setup=setup)
     tasks = sorted(a.key.split("/")[-2] + "@" + a.key.split(":")[2] for a in actions if isinstance(a, CreateTask))

@@ -13,7 +13,6 @@ from warn.command import acks
 from warn.command.model import (
     AckKind,
     CreateTask,
-    Hazard,
     ItemKind,
     OrgLevel,
     OrgUnit,
@@ -37,11 +36,11 @@ def streams(draw):
         events = []
         for _ in range(draw(st.integers(0, 3))):
             hazard, item, kind, town = draw(st.sampled_from([
-                (Hazard.LANDSLIDE, "DEMO-H001", ItemKind.POINT, "DEMO-T05"),
-                (Hazard.WATERLOGGING, "DEMO-W01", ItemKind.POINT, "DEMO-T02"),
-                (Hazard.LANDSLIDE, "DEMO-T03", ItemKind.ZONE, "DEMO-T03"),
-                (Hazard.LANDSLIDE, "DEMO-T04", ItemKind.ZONE, "DEMO-T04"),
-                (Hazard.RAINSTORM, "500112", ItemKind.DISTRICT, None),
+                ("landslide", "DEMO-H001", ItemKind.POINT, "DEMO-T05"),
+                ("waterlogging", "DEMO-W01", ItemKind.POINT, "DEMO-T02"),
+                ("landslide", "DEMO-T03", ItemKind.ZONE, "DEMO-T03"),
+                ("landslide", "DEMO-T04", ItemKind.ZONE, "DEMO-T04"),
+                ("rainstorm", "500112", ItemKind.DISTRICT, None),
             ]))
             new = draw(st.sampled_from(LEVELS))
             events.append(crossing(item, level.get(item, Level.NONE), new, T0 + timedelta(minutes=minute),

@@ -10,9 +10,13 @@ import pytest
 import xarray as xr
 
 from tests.conftest import ROOT
+from warn import hazards
 from warn.modelfiles import load_model_file
 from warn.risk.landslide import (
     TRIGGER_QUANTITIES,
+    EventParams,
+    IDThreshold,
+    Season,
     apply_floor,
     drivers_for,
     effective_rainfall,
@@ -28,10 +32,17 @@ from warn.risk.landslide import (
 from warn.risk.levels import level_of
 from warn.vocab import Level
 
+#: CTRL-T event reconstruction (Melillo et al. 2015, 2018) and two I–D curves (Caine 1980; Guzzetti
+#: et al. 2008 global minimum), the values MODELS.md gives.
+EVENTS = EventParams(0.2, 6, 1.0, Season(frozenset({4, 5, 6, 7, 8, 9, 10}), 6, 48),
+                     Season(frozenset({11, 12, 1, 2, 3}), 12, 96))
+CAINE_1980 = IDThreshold("caine1980", 14.82, 0.39, "Caine 1980", 0.167, 240)
+GUZZETTI_2008 = IDThreshold("guzzetti2008_global", 2.20, 0.44, "Guzzetti et al. 2008", 0.1, 1000)
+
 
 @pytest.fixture(scope="module")
 def params():
-    return load_model_file("landslide", ROOT / "models" / "landslide.yaml").params()
+    return hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params()
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +203,7 @@ def test_events_drop_isolated_readings_and_small_subevents(params):
     rain[20:23] = [5.0, 10.0, 3.0]
     rain[40] = 0.2             # a tip near rain (2 dry hours before the next) is kept ...
     rain[43] = 0.6             # ... but its sub-event totals 0.8 mm ≤ 1 mm → dropped with it
-    events = rain_events(rain, _hours(60), params=params.events)
+    events = rain_events(rain, _hours(60), params=EVENTS)
     assert len(events) == 1
     (event,) = events
     assert event.total_mm == 18.0 and event.duration_h == 3.0 and event.mean_intensity_mm_h == 6.0
@@ -204,7 +215,7 @@ def test_events_split_at_six_dry_hours_and_merge_within_48(params):
     rain[10:12] = 4.0          # sub-event A, 8 mm
     rain[30] = 6.0             # sub-event B after 18 dry hours: merged into A (< 48 h)
     rain[130:132] = 3.0        # after 98 dry hours: a new event
-    events = rain_events(rain, _hours(200), params=params.events)
+    events = rain_events(rain, _hours(200), params=EVENTS)
     assert [(e.total_mm, e.duration_h) for e in events] == [(14.0, 21.0), (6.0, 2.0)]
 
 
@@ -212,13 +223,13 @@ def test_events_cold_season_waits_longer(params):
     rain = np.zeros(200)
     rain[10:12] = 4.0
     rain[80] = 6.0             # 68 dry hours: two events in July, one in January (< 96 h)
-    assert len(rain_events(rain, _hours(200), params=params.events)) == 2
-    assert len(rain_events(rain, _hours(200, "2026-01-05T01:00"), params=params.events)) == 1
+    assert len(rain_events(rain, _hours(200), params=EVENTS)) == 2
+    assert len(rain_events(rain, _hours(200, "2026-01-05T01:00"), params=EVENTS)) == 1
 
 
 def test_events_count_missing_hours_as_dry(params):
     rain = np.array([0.0, 3.0, np.nan, 4.0, 0.0])
-    (event,) = rain_events(rain, _hours(5), params=params.events)
+    (event,) = rain_events(rain, _hours(5), params=EVENTS)
     assert event.total_mm == 7.0 and event.duration_h == 3.0 and event.missing_h == 1
 
 
@@ -226,21 +237,20 @@ def test_events_refuse_gappy_times(params):
     times = _hours(4)
     times[3] += np.timedelta64(1, "h")
     with pytest.raises(ValueError, match="consecutive hours"):
-        rain_events(np.ones(4), times, params=params.events)
+        rain_events(np.ones(4), times, params=EVENTS)
 
 
-def test_id_thresholds_by_hand(params):
-    caine = params.id_thresholds["caine1980"]
-    guzzetti = params.id_thresholds["guzzetti2008_global"]
+def test_id_thresholds_by_hand():
+    caine, guzzetti = CAINE_1980, GUZZETTI_2008
     assert float(caine.intensity(1.0)) == pytest.approx(14.82)
     assert float(caine.intensity(10.0)) == pytest.approx(14.82 * 10**-0.39)  # 6.039 mm/h
     assert float(guzzetti.intensity(24.0)) == pytest.approx(2.20 * 24**-0.44)  # 0.545 mm/h
     rain = np.zeros(30)
     rain[5:15] = 7.0           # 10 h at 7 mm/h: above Caine (6.04) and Guzzetti (0.80)
-    (event,) = rain_events(rain, _hours(30), params=params.events)
+    (event,) = rain_events(rain, _hours(30), params=EVENTS)
     assert caine.exceeds(event) and guzzetti.exceeds(event) and caine.covers(event.duration_h)
     rain[5:15] = 0.5           # 0.5 mm/h for 10 h: below both (Guzzetti 2.20·10^−0.44 = 0.80)
-    (event,) = rain_events(rain, _hours(30), params=params.events)
+    (event,) = rain_events(rain, _hours(30), params=EVENTS)
     assert not caine.exceeds(event) and not guzzetti.exceeds(event)
     assert not caine.covers(500.0)
 

@@ -1,1 +1,1 @@
-"""Publishing warnings: CAP 1.2 messages (:mod:`warn.broadcast.cap`), the outbox and channels."""
+"""Publishing warnings: CAP 1.2 messages (:mod:`warn.cap.codec`), the outbox and channels."""

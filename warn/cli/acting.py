@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from warn import hazards
 from warn.cli.options import (
     DEFAULT_CONFIG,
     ActorOption,
@@ -69,12 +70,8 @@ class ResponseName(StrEnum):
     I = "I"
 
 
-class HazardName(StrEnum):
-    """Hazards of a manual warning."""
-
-    RAINSTORM = "rainstorm"
-    LANDSLIDE = "landslide"
-    WATERLOGGING = "waterlogging"
+#: Hazards of a manual warning: the registered ones.
+HazardChoice = StrEnum("HazardChoice", [(name, name) for name in hazards.names()])
 
 
 class Colour(StrEnum):
@@ -138,7 +135,7 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
 
     try:
         settings = load_settings(config)
-        setup = load_setup(settings.command, settings.deployment.district_code)
+        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
         opened = Store.connect(store_url(store, settings))
         opened.upgrade()
     except WarnError as err:
@@ -393,7 +390,7 @@ def broadcast(
                                                      "district code (500112) for a district-wide warning.")],
     level: Annotated[Colour, typer.Option("--level", help="预警颜色 / warning colour.")],
     text: Annotated[str, typer.Option("--text", help="预警内容 / the warning's text.")],
-    hazard: Annotated[HazardName, typer.Option("--hazard", help="灾种 / hazard.")] = HazardName.RAINSTORM,
+    hazard: Annotated[HazardChoice, typer.Option("--hazard", help="灾种 / hazard.")] = HazardChoice["rainstorm"],
     config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
     at: AtOption = None, lang: LangOption = None,
 ) -> None:
@@ -407,7 +404,7 @@ def broadcast(
 
     Example: warn broadcast --zone DEMO-T03 --level orange --text "人工橙色暴雨预警" --as 演示值班员01
     """
-    from warn.command.model import Hazard, ItemKind, LevelCrossing, ManualWarning
+    from warn.command.model import ItemKind, LevelCrossing, ManualWarning
     from warn.command.warnings import thread_key
     from warn.cycle.command import load_state
     from warn.geo.layers import zone_layer
@@ -421,20 +418,21 @@ def broadcast(
         if zone != district and zone not in set(towns[spec.id_field].astype(str)):
             act.refuse(f"无此镇街：{zone}", f"no such zone: {zone}")
         item = ItemKind.DISTRICT if zone == district else ItemKind.ZONE
-        kind, to_level = Hazard(hazard.value), next(lv for lv in Level if lv.colour == level.value)
+        kind, to_level = hazard.value, next(lv for lv in Level if lv.colour == level.value)
+        kind_zh = hazards.names_zh()[kind]
         thread = load_state(act.store).threads.get(thread_key(kind, zone))
         current = thread.level if thread is not None and thread.active else Level.NONE
         if current == to_level:
-            act.refuse(f"{zone} 的{kind.zh}预警已是{to_level.zh}", f"{zone}'s {kind} warning is already {to_level.colour}")
+            act.refuse(f"{zone} 的{kind_zh}预警已是{to_level.zh}", f"{zone}'s {kind} warning is already {to_level.colour}")
         if thread is not None and thread.active and thread.as_of >= act.at:
-            act.refuse(f"{zone} 的{kind.zh}预警在此刻已由模型更新，请稍后再发",
+            act.refuse(f"{zone} 的{kind_zh}预警在此刻已由模型更新，请稍后再发",
                        f"{zone}'s {kind} warning was updated by the model at this time; issue it a moment later")
         crossing = LevelCrossing(hazard=kind, item_id=zone, item_kind=item, town=None if item is ItemKind.DISTRICT else zone, from_level=current,
                                  to_level=to_level, at=act.at, drivers=("manual",), reason=text)
         act.plan(ManualWarning(crossing=crossing, by=act.person, role=verdict.post.role,
                                org_unit=str(verdict.post.org), approver=approver))
         if approver is None:
-            act.done(f"已发布 {zone} {kind.zh}{to_level.zh}预警", f"{kind} warning {to_level.colour} issued for {zone}")
+            act.done(f"已发布 {zone} {kind_zh}{to_level.zh}预警", f"{kind} warning {to_level.colour} issued for {zone}")
         else:
             request = f"manual/{kind}/{zone}/{act.at.isoformat()}/approval"
             act.done(f"已提交，待 {approver} 审批：{request}", f"submitted; awaiting {approver}'s approval: {request}")

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from warn import hazards
 from warn.cli.options import (
     DEFAULT_CONFIG,
     ActorOption,
@@ -97,7 +98,7 @@ def warnings(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
 def zones(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
           lang: LangOption = None, as_json: JsonOption = False,
           hazard: Annotated[str | None, typer.Option("--hazard", help="只看此灾种 / only this hazard "
-                                                     "(landslide, waterlogging, rainstorm).")] = None,
+                                                     f"({', '.join(hazards.names())}).")] = None,
           level: Annotated[str | None, typer.Option("--level", help="只看此等级及以上 / only at or above this "
                                                     "level (blue, yellow, orange, red).")] = None) -> None:
     """各区域与点位当前等级 / every zone's and point's level as the last warning cycle left it.

@@ -14,15 +14,14 @@ from warn.cli import (
     check,
     demo,
     dispatch,
-    flood,
     ingest,
-    landslide,
     lists,
     qc,
     rain,
     replay,
     report,
     run,
+    score,
     skill,
     status,
     verify,
@@ -41,8 +40,10 @@ app.command("demo")(demo.demo)
 app.command("qc", cls=qc.QCCommand)(qc.qc)
 app.command("ingest")(ingest.ingest)
 app.command("skill")(skill.skill)
-app.command("landslide")(landslide.landslide)
-app.command("flood")(flood.flood)
+app.command("score")(score.score)
+app.command("landslide")(score.landslide)
+app.command("waterlogging")(score.waterlogging)
+app.command("flood", deprecated=True)(score.flood)
 app.command("verify")(verify.verify)
 app.command("dispatch")(dispatch.dispatch)
 app.command("run")(run.run)

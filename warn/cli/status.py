@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 SHOWN = 8
 #: The four warning levels, highest first.
 LEVELS = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
-_HAZARD_ZH = {"landslide": "地质灾害", "waterlogging": "城市内涝", "rainstorm": "暴雨"}
 _RESPONSE = {1: ("四级响应", "level IV"), 2: ("三级响应", "level III"), 3: ("二级响应", "level II"),
              4: ("一级响应", "level I")}
 
@@ -99,7 +98,9 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
 
 def hazard_name(hazard: str, lang: str) -> str:
     """``地质灾害`` / ``landslide``."""
-    return hazard if lang == "en" else _HAZARD_ZH.get(hazard, hazard)
+    from warn import hazards
+
+    return hazard if lang == "en" else hazards.names_zh().get(hazard, hazard)
 
 
 def status_json(view: StatusView) -> dict:

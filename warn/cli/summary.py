@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from warn.cli.output import level_text
-from warn.command.model import Hazard, ResponseLevel
+from warn import hazards
+from warn.vocab import ResponseLevel
 from warn.vocab import Level
 
 _COLOURS = {level.colour: level for level in (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED)}
@@ -53,6 +54,6 @@ def _warnings(warnings: dict[str, Any]) -> Table:
     for hazard, entry in warnings.items():
         levels = Text(", ").join(level_text(_COLOURS[c]) + Text(f" ×{n}")
                                  for c, n in sorted(entry["highest"].items(), key=lambda kv: -_COLOURS[kv[0]]))
-        table.add_row(f"{Hazard(hazard).zh} {hazard}", str(entry["raised"]), str(entry["cleared"]),
+        table.add_row(f"{hazards.names_zh().get(hazard, hazard)} {hazard}", str(entry["raised"]), str(entry["cleared"]),
                       str(entry["active"]), levels)
     return table

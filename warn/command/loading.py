@@ -9,6 +9,7 @@ raising, and each names the file, the key path (a step by its id:
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,9 @@ def load_roster(path: Path) -> Roster:
         raise ConfigError(*problems_from(err, where)) from None
 
 
-def load_setup(spec: CommandSpec, district: str) -> Setup:
-    """The planner's setup from the ``command:`` section of config.yaml (paths already resolved)."""
+def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]) -> Setup:
+    """The planner's setup from the ``command:`` section of config.yaml (paths already resolved) and the
+    hazards' names for people by registry name (:func:`warn.hazards.names_zh`)."""
     problems = []
     try:
         playbooks = load_playbooks(spec.playbooks, skip=spec.roster)
@@ -120,7 +122,7 @@ def load_setup(spec: CommandSpec, district: str) -> Setup:
         district=district, playbooks=playbooks, roster=roster,
         mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet),
         reports=ReportParams(spec.reports.initial, spec.reports.follow_up_every, spec.reports.final),
-        all_clear_hold=spec.all_clear_hold,
+        all_clear_hold=spec.all_clear_hold, hazard_names=dict(hazard_names),
     )
 
 

@@ -22,25 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import ClassVar
 
-from warn.vocab import ItemKind, Level, Mode, OrgLevel, ResponseLevel
-
-
-class Hazard(StrEnum):
-    """What a warning is about."""
-
-    LANDSLIDE = "landslide"
-    WATERLOGGING = "waterlogging"
-    RAINSTORM = "rainstorm"
-
-    @property
-    def zh(self) -> str:
-        """Chinese name (``地质灾害``)."""
-        return {"landslide": "地质灾害", "waterlogging": "城市内涝", "rainstorm": "暴雨"}[self.value]
-
-
+from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 
 
@@ -233,7 +218,7 @@ class LevelCrossing:
         Readable reason from the level ladder (``黄色→橙色 L2→L3 score 72 ≥ 70``).
     """
 
-    hazard: Hazard
+    hazard: HazardName
     item_id: str
     item_kind: ItemKind
     town: str | None
@@ -394,7 +379,7 @@ class Broadcast(Action):
     thread: str
     version: int
     broadcast: BroadcastKind
-    hazard: Hazard
+    hazard: HazardName
     item_id: str
     level: Level
     text: str
@@ -431,7 +416,7 @@ class OpenIncident(Action):
     """Open incident ``incident`` for ``hazard``."""
 
     kind: ClassVar[ActionKind] = ActionKind.OPEN_INCIDENT
-    hazard: Hazard
+    hazard: HazardName
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -439,7 +424,7 @@ class CloseIncident(Action):
     """Close incident ``incident``: every warning of its hazard is cleared."""
 
     kind: ClassVar[ActionKind] = ActionKind.CLOSE_INCIDENT
-    hazard: Hazard
+    hazard: HazardName
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,7 +48,6 @@ from warn.command.model import (
     CloseIncident,
     CreateTask,
     Event,
-    Hazard,
     ItemKind,
     LevelCrossing,
     ManualWarning,
@@ -70,7 +69,7 @@ from warn.command.playbooks import Playbook, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
-from warn.vocab import Level
+from warn.vocab import HazardName, Level
 
 #: How long the approver of a manual warning has before the request escalates to the commander.
 MANUAL_APPROVAL_WAIT = timedelta(minutes=10)
@@ -93,6 +92,8 @@ class Setup:
         Situation-report deadlines.
     all_clear_hold
         How long a warning stays at level none before it is cleared.
+    hazard_names
+        The hazards' names for people by registry name (``{"landslide": "地质灾害"}``).
     """
 
     district: str
@@ -101,6 +102,11 @@ class Setup:
     mode: ModeParams
     reports: ReportParams = ReportParams()
     all_clear_hold: timedelta = timedelta(hours=3)
+    hazard_names: Mapping[str, str] = field(default_factory=dict)
+
+    def hazard_zh(self, hazard: HazardName) -> str:
+        """The name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""
+        return self.hazard_names.get(hazard, hazard)
 
     @property
     def commander(self) -> Post:
@@ -113,7 +119,7 @@ class Incident:
     """An incident of one hazard: id, when opened, when closed (``None`` while open)."""
 
     id: str
-    hazard: Hazard
+    hazard: HazardName
     opened_at: datetime
     closed_at: datetime | None = None
 
@@ -138,7 +144,7 @@ class State:
     the package docstring). Treat the mappings as read-only: :func:`plan` returns new ones."""
 
     threads: Mapping[str, WarningThread] = field(default_factory=dict)
-    incidents: Mapping[Hazard, Incident] = field(default_factory=dict)
+    incidents: Mapping[HazardName, Incident] = field(default_factory=dict)
     runs: Mapping[str, Run] = field(default_factory=dict)
     acks: Mapping[str, AckRequest] = field(default_factory=dict)
     approvals: Mapping[str, Broadcast] = field(default_factory=dict)
@@ -233,7 +239,7 @@ class _Work:
         incident = self._incident(event.hazard, event.at)
         where = self._unit(thread)
         change = f"{Level(event.from_level).zh}→{thread.level.zh} L{int(event.from_level)}→L{int(thread.level)}"
-        summary = (f"{thread.hazard.zh}预警 {thread.item_id}：{change}"
+        summary = (f"{self.setup.hazard_zh(thread.hazard)}预警 {thread.item_id}：{change}"
                    + (f"（{event.reason}）" if event.reason else ""))
         self.emit([RecordTimeline(
             key=f"{thread.id}/v{thread.version}/timeline", at=event.at, incident=incident.id, rule_id=rule,
@@ -288,7 +294,7 @@ class _Work:
         """Record who issued a warning by hand; plan it now, or ask for approval first."""
         crossing = event.crossing
         request = f"manual/{crossing.hazard}/{crossing.item_id}/{crossing.at.isoformat()}"
-        what = f"{crossing.hazard.zh}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
+        what = f"{self.setup.hazard_zh(crossing.hazard)}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
         if event.approver is None:
             if apply_crossing(self.threads.get(thread_key(crossing.hazard, crossing.item_id)), crossing)[1] is None:
                 return  # it would change nothing: nothing is recorded
@@ -346,7 +352,7 @@ class _Work:
         self.threads[slot] = thread
         at = thread.cleared_at
         incident = self.incidents[thread.hazard]
-        summary = f"{thread.hazard.zh}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
+        summary = f"{self.setup.hazard_zh(thread.hazard)}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
         common = dict(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
         self.emit([
             RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
@@ -359,9 +365,9 @@ class _Work:
         for run_id, run in list(self.runs.items()):
             if run.thread == thread.id:
                 self.runs[run_id] = replace(run, ended=True)
-        if not any(t.active and t.hazard is thread.hazard for t in self.threads.values()):
+        if not any(t.active and t.hazard == thread.hazard for t in self.threads.values()):
             self.incidents[thread.hazard] = replace(incident, closed_at=at)
-            text = f"{thread.hazard.zh}事件关闭：全部预警已解除"
+            text = f"{self.setup.hazard_zh(thread.hazard)}事件关闭：全部预警已解除"
             self.emit([
                 CloseIncident(key=f"{incident.id}/close", at=at, incident=incident.id, rule_id="INC-CLOSE",
                               label=label("INC-CLOSE", incident.id), hazard=thread.hazard),
@@ -371,13 +377,13 @@ class _Work:
                                details={"hazard": str(thread.hazard)}),
             ])
 
-    def _incident(self, hazard: Hazard, at: datetime) -> Incident:
+    def _incident(self, hazard: HazardName, at: datetime) -> Incident:
         current = self.incidents.get(hazard)
         if current is not None and current.closed_at is None:
             return current
         incident = Incident(f"INC-{hazard}-{at.strftime('%Y%m%dT%H%MZ')}", hazard, at)
         self.incidents[hazard] = incident
-        text = f"{hazard.zh}事件开启"
+        text = f"{self.setup.hazard_zh(hazard)}事件开启"
         self.emit([
             OpenIncident(key=f"{incident.id}/open", at=at, incident=incident.id, rule_id="INC-OPEN",
                          label=label("INC-OPEN", incident.id), hazard=hazard),
@@ -421,7 +427,7 @@ class _Work:
                    "item": thread.item_id}
         text = step.text.format_map(_Fields(
             district=self.setup.district, town=thread.town or self.setup.district, item=thread.item_id,
-            hazard=thread.hazard.zh, level=thread.level.colour, level_zh=thread.level.zh,
+            hazard=self.setup.hazard_zh(thread.hazard), level=thread.level.colour, level_zh=thread.level.zh,
             drivers="、".join(thread.drivers) or "—", **{k: str(v) for k, v in thread.attributes}))
         targets = tuple(p.resolve(context) for p in (step.owner, *step.escalate))
         common = dict(at=at, incident=run.incident, rule_id="PB-STEP",

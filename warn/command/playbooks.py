@@ -5,7 +5,7 @@ A playbook file (``playbooks/*.yaml``) is validated by :class:`PlaybookFile`
 
     playbook: landslide            # id, [a-z0-9_]
     version: 1
-    hazard: landslide              # landslide | waterlogging | rainstorm
+    hazard: landslide              # a registered hazard (warn check says which)
     title: 地质灾害隐患点预案 …
     source: where the procedure comes from
     attributes: [threatened_people]  # item attributes the texts quote
@@ -50,7 +50,6 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from warn.command.model import (
-    Hazard,
     ItemKind,
     Mode,
     OrgLevel,
@@ -61,7 +60,7 @@ from warn.command.model import (
 )
 from warn.declarative import Duration, Strict
 from warn.errors import Problem
-from warn.vocab import Level
+from warn.vocab import HazardName, Level
 
 LevelName = Literal["blue", "yellow", "orange", "red"]
 
@@ -263,7 +262,7 @@ class PlaybookFile(Strict):
 
     playbook: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: int = Field(ge=1)
-    hazard: Hazard
+    hazard: HazardName = Field(pattern=r"^[a-z][a-z0-9_]*$", description="a registered hazard (checked by warn check)")
     title: str = Field(min_length=1)
     source: str = Field(min_length=1)
     attributes: list[str] = Field(default_factory=list)
@@ -324,15 +323,15 @@ class Playbook:
 
     id: str
     version: int
-    hazard: Hazard
+    hazard: HazardName
     title: str
     trigger: Level
     scope: ItemKind
     steps: tuple[Step, ...]
 
-    def matches(self, hazard: Hazard, item_kind: ItemKind, level: Level) -> bool:
+    def matches(self, hazard: HazardName, item_kind: ItemKind, level: Level) -> bool:
         """Whether a warning of ``hazard`` on an ``item_kind`` at ``level`` starts this playbook."""
-        return hazard is self.hazard and item_kind is self.scope and level >= self.trigger
+        return hazard == self.hazard and item_kind is self.scope and level >= self.trigger
 
 
 def cross_check(spec: PlaybookFile, where: str) -> list[Problem]:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from warn.command.model import Hazard, ItemKind, LevelCrossing
-from warn.vocab import Level
+from warn.command.model import ItemKind, LevelCrossing
+from warn.vocab import HazardName, Level
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class WarningThread:
     """
 
     id: str
-    hazard: Hazard
+    hazard: HazardName
     item_id: str
     item_kind: ItemKind
     town: str | None
@@ -69,7 +69,7 @@ class WarningThread:
         return self.cleared_at is None
 
 
-def thread_key(hazard: Hazard, item_id: str) -> str:
+def thread_key(hazard: HazardName, item_id: str) -> str:
     """Key of the (hazard, item) slot that holds at most one active thread."""
     return f"{hazard}:{item_id}"
 

@@ -3,19 +3,20 @@
 :func:`publish` runs after the executor (:func:`warn.cycle.command.execute`) has
 recorded the warning threads. For each :class:`~warn.command.model.Broadcast`, in order:
 
-1. **Message.** A :class:`~warn.broadcast.cap.CapWarning` for version ``version`` of the
+1. **Message.** A :class:`~warn.cap.codec.CapWarning` for version ``version`` of the
    thread: ``Alert`` when the thread has no message yet in ``warning_messages``, else
    ``Update`` whose ``references`` name every message of the thread already there
    (sender, identifier, sent); an all-clear is an ``Update`` with ``responseType``
-   ``AllClear`` (:mod:`warn.broadcast.cap`). ``sent`` and ``onset`` are the action's
+   ``AllClear`` (:mod:`warn.cap.codec`). ``sent`` and ``onset`` are the action's
    time, ``expires`` = sent + ``validity`` (default :data:`VALIDITY`, 6 h).
-2. **Area.** The item's geometry in the configured layers: a zone from ``towns`` (then
-   ``grid``), a point from ``hazard_points`` (landslide) or ``waterlogging_points``
-   (waterlogging and rainstorm) buffered by ``point_buffer_m`` (default
+2. **Area.** The item's geometry in the layers playing the hazard's roles
+   (``hazards.<hazard>.layers``), else in any configured layer (a manual warning on a
+   town): an area as it is, a point buffered by ``point_buffer_m`` (default
    :data:`POINT_BUFFER_M`, 200 m, computed in the local UTM zone); an item found in no
    layer (a district-wide warning) gets the ``district`` layer, else every town. The
-   geocode is the deployment's ``district_code``.
-3. **Record.** :func:`~warn.broadcast.cap.produce` (validated; an invalid message raises
+   geocode is the deployment's ``district_code``. The CAP ``category`` and ``event`` are
+   the hazard's (:attr:`warn.hazards.spec.HazardSpec.cap`).
+3. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
    :class:`~warn.errors.CapError`), then one ``warning_messages`` row (kind = msgType,
    level, sent, identifier, body). A message whose identifier is already there is not
    built again: its stored body is queued again (a no-op when it was queued before), so
@@ -44,7 +45,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from sqlalchemy import select
 
-from warn.broadcast.cap import (
+from warn.cap.codec import (
     HEADLINE_LIMIT,
     CapWarning,
     MsgType,
@@ -54,9 +55,11 @@ from warn.broadcast.cap import (
     outline,
     produce,
 )
-from warn.command.model import Action, Broadcast, BroadcastKind, Hazard
+from warn import hazards
+from warn.command.model import Action, Broadcast, BroadcastKind
 from warn.config import ChannelSpec, Settings
 from warn.errors import ConfigError, Problem, WarnError
+from warn.hazards.spec import HazardSpec
 from warn.store import Store
 from warn.store.outbox import NewMessage
 from warn.store.schema import warning_messages, warnings
@@ -74,9 +77,6 @@ CAP_CONTENT_TYPE = "application/cap+xml"
 #: Recipient used for channels that list none (fills ``{recipient}`` in a target).
 DEFAULT_RECIPIENT = "cap"
 
-_ZONE_LAYERS = ("towns", "grid")
-_POINT_LAYERS = {Hazard.LANDSLIDE: ("hazard_points",), Hazard.WATERLOGGING: ("waterlogging_points",),
-                 Hazard.RAINSTORM: ("waterlogging_points", "hazard_points")}
 _RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPARE,
              Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
 _INSTRUCTION = {
@@ -180,30 +180,32 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     response = ResponseType.ALL_CLEAR if clear else _RESPONSE.get(action.level, ResponseType.MONITOR)
     area_name, geometry = _area(layers, action, buffer_m)
     level = Level.NONE if clear else action.level
-    headline_zh, headline_en = _headlines(settings, action, area_name, level, clear)
+    hazard = hazards.get(action.hazard)
+    headline_zh, headline_en = _headlines(settings, hazard, area_name, level, clear)
     instruction_zh, instruction_en = _INSTRUCTION[response]
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
-        msg_type=MsgType.UPDATE if earlier else MsgType.ALERT, status=status, hazard=action.hazard, level=level,
+        msg_type=MsgType.UPDATE if earlier else MsgType.ALERT, status=status, hazard=action.hazard,
+        event=hazard.cap, level=level,
         sent=action.at, onset=action.at, expires=action.at + validity,
         area_name=area_name, polygons=outline(geometry), geocode=settings.deployment.district_code,
         incident=action.incident or "",
         headline_zh=headline_zh, headline_en=headline_en,
         description_zh=_plain(f"{action.text}（{action.label}）"), description_en=_plain(
-            f"{action.hazard.value} warning for {area_name}, level {level.colour}. {action.label}"),
+            f"{hazard.en} warning for {area_name}, level {level.colour}. {action.label}"),
         instruction_zh=instruction_zh, instruction_en=instruction_en, response_type=response,
         references=tuple(Reference(sender, ident, sent) for ident, sent in earlier),
     )
 
 
-def _headlines(settings: Settings, action: Broadcast, area: str, level: Level, clear: bool) -> tuple[str, str]:
+def _headlines(settings: Settings, hazard: HazardSpec, area: str, level: Level, clear: bool) -> tuple[str, str]:
     name = settings.deployment.name
     if clear:
-        zh = f"{name}{area}{action.hazard.zh}预警解除"
-        en = f"{name}: {action.hazard.value} warning for {area} cleared"
+        zh = f"{name}{area}{hazard.zh}预警解除"
+        en = f"{name}: {hazard.en} warning for {area} cleared"
     else:
-        zh = f"{name}{area}{action.hazard.zh}{level.zh}预警"
-        en = f"{name}: {level.colour} {action.hazard.value} warning for {area}"
+        zh = f"{name}{area}{hazard.zh}{level.zh}预警"
+        en = f"{name}: {level.colour} {hazard.en} warning for {area}"
     return _plain(zh)[:HEADLINE_LIMIT - 1], _plain(en)[:HEADLINE_LIMIT - 1]
 
 
@@ -213,17 +215,18 @@ def _plain(text: str) -> str:
 
 
 def _area(layers: _Layers, action: Broadcast, buffer_m: float) -> tuple[str, BaseGeometry]:
-    """(area description, WGS 84 polygon) of the warned item."""
-    for name in _ZONE_LAYERS:
+    """(area description, WGS 84 polygon) of the warned item: in the layers of its hazard's roles first."""
+    settings = layers.settings
+    roles = settings.hazards[action.hazard].layers.values() if action.hazard in settings.hazards else ()
+    for name in dict.fromkeys([*roles, *settings.layers]):
         found = _find(layers, name, action.item_id)
-        if found is not None:
+        if found is None:
+            continue
+        desc, geometry = found
+        if geometry.geom_type != "Point":
             return found
-    for name in _POINT_LAYERS[action.hazard]:
-        found = _find(layers, name, action.item_id)
-        if found is not None:
-            desc, point = found
-            series = gpd.GeoSeries([point], crs="EPSG:4326")
-            return desc, series.to_crs(_utm(point)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
+        series = gpd.GeoSeries([geometry], crs="EPSG:4326")
+        return desc, series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
     for name in ("district", "towns"):
         frame = layers.get(name)
         if frame is not None and len(frame):
@@ -292,7 +295,7 @@ def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcas
 
 def render_text(body: bytes) -> str:
     """A short zh-CN/English text of a CAP message: both headlines, the zh description and instruction, the id."""
-    from warn.broadcast.cap import parse
+    from warn.cap.codec import parse
 
     alert = parse(body)
     zh, en = alert.infos[0], alert.infos[1]

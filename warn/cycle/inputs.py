@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from warn.vocab import CapStatus
-from warn.command.model import Hazard
+from warn.vocab import CapStatus, HazardName
 from warn.config import SensorFeedSpec, Settings, fill
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
 from warn.durations import floor_time
@@ -130,7 +129,7 @@ def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
     spec_, towns = zone_layer(settings, "towns")
     zones = dict(zip(towns[spec_.id_field].astype(str), towns.geometry.representative_point(), strict=True))
     return {name: (fill(spec.url, urls),
-                   Reading(name, Hazard(spec.hazard), tuple(spec.level_parameters), spec.geocode,
+                   Reading(name, spec.hazard, tuple(spec.level_parameters), spec.geocode,
                            spec.default_validity, zones, settings.deployment.district_code),
                    HttpGetter(timeout=spec.timeout_s, attempts=spec.retries + 1))
             for name, spec in settings.official.items()}
@@ -168,7 +167,7 @@ class Inputs:
     record: Mapping[str, Any]
     problems: tuple[str, ...]
     official: tuple[Bulletin, ...] = ()
-    official_unknown: frozenset[Hazard] = frozenset()
+    official_unknown: frozenset[HazardName] = frozenset()
 
 
 def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> Inputs:
@@ -198,7 +197,7 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> In
 
 
 def pull_official(store: Store, sources: Sources, at: datetime, problems: list[str]
-                  ) -> tuple[list[Bulletin], dict[str, Any], frozenset[Hazard]]:
+                  ) -> tuple[list[Bulletin], dict[str, Any], frozenset[HazardName]]:
     """Fetch every official source, hold what it publishes, and pick the bulletins in force at ``at``.
 
     Parameters
@@ -214,7 +213,7 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
     """
     held: list[Bulletin] = []
     sources_record: dict[str, Any] = {}
-    unknown: set[Hazard] = set()
+    unknown: set[HazardName] = set()
     for name, (url, reading, getter) in sources.official.items():
         saved = _load_json(store, OFFICIAL_MODEL, name)
         try:
@@ -237,7 +236,7 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
         held += messages
     bulletins = in_force(held, at, sources.statuses)
     record = {"sources": sources_record,
-              "in_force": [{"source": b.source, "identifier": b.identifier, "hazard": b.hazard.value,
+              "in_force": [{"source": b.source, "identifier": b.identifier, "hazard": b.hazard,
                             "level": b.level.colour, "zones": list(b.zones), "district": b.district,
                             "sent": b.sent.isoformat(), "expires": b.expires.isoformat(),
                             "age_min": _minutes(at - b.sent)} for b in bulletins]}

@@ -8,7 +8,7 @@ signal, storm-formula return period).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from warn.errors import ConfigError, Problem
 from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainstormFile, load_model_file
-from warn.rainarray import check_coverage, reaccumulate, step_of
+from warn.rainarray import check_coverage, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 
@@ -121,18 +121,3 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
         raise ConfigError(*unknown)
     return names
 
-
-def issued_at(rain: xr.DataArray) -> datetime:
-    """The run's issue time (aware UTC): its ``issued_at``, else the start of its first step."""
-    issued = rain.attrs.get("issued_at")
-    if issued:
-        return datetime.fromisoformat(issued.replace("Z", "+00:00")).astimezone(timezone.utc)
-    first = rain["time"].values[0] - np.timedelta64(step_of(rain))
-    return datetime.fromisoformat(str(first.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
-
-
-def as_hourly(rain: xr.DataArray) -> xr.DataArray:
-    """The run in hourly steps (the models of the cycle are driven per hour)."""
-    if step_of(rain) == timedelta(hours=1):
-        return rain
-    return reaccumulate(rain, timedelta(hours=1))

@@ -8,14 +8,11 @@ replays alike. In order:
    ``repeated``); one left running by a killed process, or failed, runs again.
 2. **Pull** (:func:`warn.cycle.inputs.pull`): the due forecast run, the sensor feeds — or
    the run handed in (``rain``: an archived run, a hindcast).
-3. **Score** landslide (zones + hazard points) and waterlogging (points + river gauges,
-   sensor readings up to ``at``) with ``persist=True``. Without a usable run nothing is
-   scored, which is a data outage, not "all clear". The official bulletins in force
-   (OPERATIONS.md "Warning levels") are used too: a landslide bulletin's level is a floor
-   under the model's level of every zone it covers (landslide is rescored when the run
-   or these floors changed), and the rainstorm signal is the level of the district item
-   ``rainstorm:district:<district code>`` — none without a signal, unknown when the
-   rainstorm source is down and nothing held is in force — whether or not there is a run.
+3. **Score** every hazard of the deployment through one orchestrator
+   (:func:`warn.cycle.hazards.score`), with ``persist=True``. A hazard that reads the run is
+   not scored without one, which is a data outage, not "all clear". The official bulletins
+   in force (OPERATIONS.md "Warning levels") go to the hazard they are about; a hazard
+   judged only on the run and its official floors is rescored when either changed.
 4. **Crossings.** Each item's ``now`` level is compared with the one of the previous cycle,
    kept in ``model_states`` (model :data:`MODEL`, key :data:`KEY`, JSON). A changed level is
    a :class:`~warn.command.model.LevelCrossing` (a crossing to ``unknown`` is passed on: the
@@ -39,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,20 +44,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from warn.vocab import CapStatus
-from warn.command.model import Hazard, ItemKind, LevelCrossing
+from warn import hazards
+from warn.command.model import LevelCrossing
 from warn.command.planner import Setup
 from warn.config import Settings
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
-from warn.cycle.flood import score_flood
+from warn.cycle.hazards import Item, floors_basis, place, places, score
 from warn.cycle.inputs import Inputs, Sources, pull
-from warn.cycle.landslide import score_landslide
-from warn.cycle.rain import issued_at
-from warn.sources.official import Bulletin
+from warn.rainarray import issued_at
 from warn.store import CycleStatus, NewEntry, Store
 from warn.store.outbox import NewMessage
-from warn.vocab import Level
+from warn.vocab import CapStatus, Level
 
 #: Model name / key of the levels the previous cycle saw, in ``model_states``.
 MODEL = "cycle"
@@ -72,11 +66,6 @@ NOTICES_KEY = "notices"
 ENTRY_KIND = "cycle"
 NOTICE_KIND = "notice"
 _JSON = "json"
-#: Layer attributes a crossing carries for the playbooks' texts, when the item's layer has them.
-_ATTRIBUTES = ("name", "threatened_people", "type", "kind")
-_KINDS = {"zone": ItemKind.ZONE, "district": ItemKind.DISTRICT}
-_POINT_LAYERS = {("landslide", "point"): "hazard_points", ("waterlogging", "point"): "waterlogging_points",
-                 ("waterlogging", "gauge"): "river_gauges"}
 
 
 @dataclass(frozen=True)
@@ -119,18 +108,6 @@ class CycleReport:
     notices: tuple[str, ...] = ()
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class _Item:
-    hazard: Hazard
-    item_id: str
-    kind: str  # zone, point, gauge, district
-    level: Level
-    drivers: tuple[str, ...]
-
-    @property
-    def slot(self) -> str:
-        return f"{self.hazard.value}:{self.kind}:{self.item_id}"
 
 
 def cycle_key(at: datetime) -> str:
@@ -198,20 +175,17 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     if setup is None:
         from warn.command.loading import load_setup
 
-        setup = load_setup(settings.command, settings.deployment.district_code)
+        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
     baseline = _baseline(store, at)
     run = _run_id(inputs)
-    floors = _floors(inputs.official)
-    floors_key = json.dumps(floors, sort_keys=True)
-    rescore = run != baseline.landslide_run or floors_key != baseline.official
-    items, notes, notices = (_score(settings, store, inputs, at, landslide=rescore, official=floors)
-                             if inputs.rain is not None else ([], [], []))
-    items += _official_items(settings, inputs)
+    floors = floors_basis(settings, inputs)
+    scores = score(settings, store, inputs, at, rescore=run != baseline.run or floors != baseline.official)
+    items, notes, notices = scores.items, scores.notes, scores.notices
     current = {item.slot: int(item.level) for item in items}
-    places = _places(settings) if items else {}
-    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, places)) is not None)
-    after = (Baseline({**baseline.levels, **current}, run, floors_key) if inputs.rain is not None
-             else Baseline({**baseline.levels, **current}, baseline.landslide_run, baseline.official))
+    records = places(settings) if items else {}
+    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records)) is not None)
+    after = (Baseline({**baseline.levels, **current}, run, floors) if inputs.rain is not None
+             else Baseline({**baseline.levels, **current}, baseline.run, baseline.official))
     _save_levels(store, at, baseline, after)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices]
@@ -233,62 +207,7 @@ def _in_hand(settings: Settings, rain: xr.DataArray, at: datetime) -> Inputs:
     record = {"forecast": run | {"age_min": round((at - issued).total_seconds() / 60.0, 1)}, "sensors": {},
               "problems": []}
     return Inputs(rain, run, True, 0, record, (),
-                  official_unknown=frozenset(Hazard(spec.hazard) for spec in settings.official.values()))
-
-
-def _score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, landslide: bool,
-           official: Mapping[str, Level]) -> tuple[list[_Item], list[str], list[str]]:
-    """Both hazards' items (level now, drivers), the scorers' notes and the data-quality notices.
-
-    Landslide levels depend on the run and the official floors (``official``, by zone id)
-    alone: they are scored (``landslide``) when the baseline's were scored from another run
-    or under other floors, and otherwise kept. Waterlogging reads the sensors up to ``at``
-    and is scored every cycle.
-    """
-    rain = inputs.rain
-    items, notes = [], []
-    if landslide:
-        landslide = score_landslide(settings, rain, store=store, persist=True, official=official)
-        items += [_Item(Hazard.LANDSLIDE, i.item_id, i.kind, Level(i.levels["now"]),
-                        _texts(i.drivers.get("now", ())) + _floor_text(i.official)) for i in landslide.items]
-        notes += landslide.notes
-    flood = score_flood(settings, rain, store=store, persist=True, now=at)
-    items += [_Item(Hazard.WATERLOGGING, i.item_id, i.kind, Level(i.levels["now"]), _texts(i.drivers.get("now", ())))
-              for i in flood.items]
-    return items, notes + flood.notes, flood.notices
-
-
-def _floors(bulletins: Iterable[Bulletin]) -> dict[str, Level]:
-    """The official landslide floor of every zone a landslide bulletin in force covers: the highest level."""
-    floors: dict[str, Level] = {}
-    for bulletin in bulletins:
-        if bulletin.hazard is Hazard.LANDSLIDE:
-            for zone in bulletin.zones:
-                floors[zone] = max(floors.get(zone, Level.NONE), bulletin.level)
-    return floors
-
-
-def _floor_text(official: Level) -> tuple[str, ...]:
-    if official < Level.BLUE:
-        return ()
-    return (f"官方地质灾害气象风险预警{official.zh}（下限）/ official geohazard warning {official.colour} (a floor)",)
-
-
-def _official_items(settings: Settings, inputs: Inputs) -> list[_Item]:
-    """The district's rainstorm item when a rainstorm source is configured: the highest official
-    signal in force for the district; none without one, unknown while the source is down."""
-    if not any(spec.hazard == Hazard.RAINSTORM.value for spec in settings.official.values()):
-        return []
-    signals = [b for b in inputs.official if b.hazard is Hazard.RAINSTORM and (b.district or b.zones)]
-    if signals:
-        top = max(signals, key=lambda b: (b.level, b.sent))
-        level = top.level
-        drivers = tuple(f"官方发布 / official: {b.headline or b.identifier}" for b in signals if b.level == level)
-    elif Hazard.RAINSTORM in inputs.official_unknown:
-        level, drivers = Level.UNKNOWN, ("官方暴雨预警源不可用 / official rainstorm source unavailable",)
-    else:
-        level, drivers = Level.NONE, ("无生效的官方暴雨预警信号 / no official rainstorm signal in force",)
-    return [_Item(Hazard.RAINSTORM, settings.deployment.district_code, "district", level, drivers)]
+                  official_unknown=frozenset(spec.hazard for spec in settings.official.values()))
 
 
 def _record(store: Store, settings: Settings, report: CycleReport) -> None:
@@ -296,7 +215,7 @@ def _record(store: Store, settings: Settings, report: CycleReport) -> None:
     at = report.at
     details = {"items": report.items, "crossings": len(report.crossings), "actions": report.actions,
                "applied": report.applied, "repeated": report.repeated_actions, "messages": len(report.messages),
-               "crossed": [f"{c.hazard.value}:{c.item_id}:{int(c.from_level)}->{int(c.to_level)}"
+               "crossed": [f"{c.hazard}:{c.item_id}:{int(c.from_level)}->{int(c.to_level)}"
                            for c in report.crossings],
                "message_ids": list(report.messages), "inputs": json.dumps(report.inputs, ensure_ascii=False,
                                                                           sort_keys=True, default=str)}
@@ -359,10 +278,10 @@ def _digest(text: str) -> str:
 @dataclass(frozen=True)
 class Baseline:
     """What a cycle compares with: every item's level by slot, and the run and official floors
-    (JSON of level by zone id) the landslide levels came from."""
+    (:func:`warn.cycle.hazards.floors_basis`) the levels of the hazards judged only on them came from."""
 
     levels: Mapping[str, int] = field(default_factory=dict)
-    landslide_run: str | None = None
+    run: str | None = None
     official: str | None = None
 
 
@@ -379,10 +298,10 @@ def _baseline(store: Store, at: datetime) -> Baseline:
 
 def _save_levels(store: Store, at: datetime, before: Baseline, after: Baseline) -> None:
     _save_json(store, KEY, at, {"at": at.isoformat(), "before": dict(before.levels), "after": dict(after.levels),
-                                "run_before": before.landslide_run, "run_after": after.landslide_run,
+                                "run_before": before.run, "run_after": after.run,
                                 "official_before": before.official, "official_after": after.official},
-               "上一周期各项等级与滑坡等级所依预报和官方下限 JSON / the items' levels at the last cycle and the run "
-               "and official floors the landslide levels came from, as JSON")
+               "上一周期各项等级及其所依预报和官方下限 JSON / the items' levels at the last cycle and the run "
+               "and official floors they came from, as JSON")
 
 
 def _run_id(inputs: Inputs) -> str | None:
@@ -398,8 +317,8 @@ def _save_json(store: Store, key: str, at: datetime, value: Any, detail: str) ->
                      detail=detail)
 
 
-def _crossing(item: _Item, baseline: Mapping[str, int], at: datetime,
-              places: Mapping[tuple[str, str], dict[str, Any]]) -> LevelCrossing | None:
+def _crossing(item: Item, baseline: Mapping[str, int], at: datetime,
+              records: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> LevelCrossing | None:
     before = baseline.get(item.slot)
     if before is None:
         if item.level < Level.BLUE:
@@ -409,64 +328,12 @@ def _crossing(item: _Item, baseline: Mapping[str, int], at: datetime,
         previous = Level(before)
         if previous == item.level:
             return None
-    town, attributes = _place(item, places)
+    town, attributes = place(item, records)
     return LevelCrossing(
-        hazard=item.hazard, item_id=item.item_id,
-        item_kind=_KINDS.get(item.kind, ItemKind.POINT), town=town,
+        hazard=item.hazard, item_id=item.item_id, item_kind=item.kind, town=town,
         from_level=previous, to_level=item.level, at=at, drivers=item.drivers, attributes=attributes,
         reason=f"{previous.zh}→{item.level.zh} L{int(previous)}→L{int(item.level)}",
     )
-
-
-def _place(item: _Item, places: Mapping[tuple[str, str], dict[str, Any]]) -> tuple[str | None, dict[str, Any]]:
-    if item.kind == "zone":
-        record = places.get(("towns", item.item_id), {})
-        return item.item_id, _attributes(record)
-    if item.kind == "district":
-        return None, {}
-    layer = _POINT_LAYERS.get((item.hazard.value, item.kind))
-    record = places.get((layer, item.item_id), {}) if layer else {}
-    town = record.get("town_code")
-    return (str(town) if _present(town) else None), _attributes(record)
-
-
-def _places(settings: Settings) -> dict[tuple[str, str], dict[str, Any]]:
-    """Records of the towns and the point layers by (layer, id)."""
-    from warn.geo.layers import zone_layer
-
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for name in ("towns", *_POINT_LAYERS.values()):
-        if name not in settings.layers:
-            continue
-        spec, layer = zone_layer(settings, name)
-        for record in layer.drop(columns="geometry").to_dict("records"):
-            out[(name, str(record[spec.id_field]))] = record
-    return out
-
-
-def _attributes(record: Mapping[str, Any]) -> dict[str, str | int | float]:
-    out: dict[str, str | int | float] = {}
-    for name in _ATTRIBUTES:
-        value = record.get(name)
-        if not _present(value):
-            continue
-        if isinstance(value, np.generic):
-            value = value.item()
-        out[name] = value if isinstance(value, (str, int, float)) else str(value)
-    return out
-
-
-def _present(value: object) -> bool:
-    if value is None:
-        return False
-    try:
-        return not (isinstance(value, (float, np.floating)) and math.isnan(value))
-    except TypeError:
-        return True
-
-
-def _texts(drivers) -> tuple[str, ...]:
-    return tuple(d.text() if hasattr(d, "text") else str(d) for d in drivers)
 
 
 def _utc(moment: datetime) -> datetime:

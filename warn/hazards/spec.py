@@ -4,7 +4,7 @@ A hazard (landslide, urban waterlogging, flash flood, the rainstorm signal …) 
 registered model, not a code path: one :class:`HazardSpec` says everything the rest of
 the system needs to know about it — its names, the items it scores and the layer roles
 they come from, the inputs it needs, its model file and config section, how it scores,
-its playbooks, its CAP profile and the quantities its tables show. The cycle runs every
+its playbooks, its CAP event and the quantities its tables show. The cycle runs every
 registered hazard of the deployment through one orchestrator
 (:mod:`warn.cycle.hazards`); the CLI, ``warn check``, CAP and the reports read the spec.
 
@@ -24,8 +24,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from warn.declarative import Strict
 from warn.vocab import ItemKind, Level, SensorKind
 
@@ -33,7 +31,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
+    from warn.cap.codec import Event
     from warn.config import LayerSpec, Settings
+    from warn.errors import Problem
     from warn.sources.official import Bulletin
     from warn.store import Store
 
@@ -105,25 +105,6 @@ class Column:
     en: str
     unit: str = ""
 
-
-@dataclass(frozen=True)
-class CapProfile:
-    """How a hazard's warnings read in CAP 1.2.
-
-    Attributes
-    ----------
-    category
-        CAP ``category`` (``Geo``, ``Met``, ``Env`` …).
-    event_zh, event_en
-        CAP ``event`` stem (``地质灾害`` / ``Landslide``); the colour is added by the producer.
-    codes
-        CAP ``eventCode`` entries, valueName → value, each with its source in the hazard's module.
-    """
-
-    category: str
-    event_zh: str
-    event_en: str
-    codes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -257,8 +238,9 @@ class HazardSpec:
     config
         Schema of its ``config.yaml`` section (``hazards.<name>``).
     model
-        Schema of its model file (``models/<name>.yaml``): a pydantic model whose
-        ``params()`` gives the frozen parameters of :mod:`warn.risk`; ``None`` without one.
+        The schema of its model file (``models/<name>.yaml``), imported when called (so that
+        naming hazards stays cheap): a pydantic model whose ``params()`` gives the frozen
+        parameters of :mod:`warn.risk`; ``None`` without one.
     score
         ``score(context) -> Scored``.
     rescore
@@ -266,11 +248,14 @@ class HazardSpec:
     playbooks
         Names of the playbooks (``playbooks/*.yaml``) that answer its warnings.
     cap
-        Its CAP profile.
+        Its CAP ``category``, ``event`` and ``eventCode`` entries.
     columns
         The quantities its items carry for the tables.
     district_item
         The hazard scores one district-wide item (the rainstorm signal) besides or instead of roles.
+    check
+        Deeper checks of its deployment for ``warn check`` beyond the schemas and roles
+        (``check(settings, section, params) -> problems``), e.g. a data file it reads.
     """
 
     name: str
@@ -279,14 +264,15 @@ class HazardSpec:
     roles: tuple[Role, ...]
     inputs: frozenset[Input]
     score: Callable[[Context], Scored]
-    cap: CapProfile
+    cap: Event
     config: type[HazardSection] = HazardSection
-    model: type[Strict] | None = None
+    model: Callable[[], type[Strict]] | None = None
     sensor_kinds: tuple[SensorKind, ...] = ()
     rescore: Rescore = Rescore.EVERY_CYCLE
     playbooks: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     district_item: bool = False
+    check: Callable[[Settings, HazardSection, Any], list[Problem]] | None = None
 
     def role(self, name: str) -> Role:
         """The role called ``name``."""
@@ -296,20 +282,3 @@ class HazardSpec:
         raise KeyError(f"hazard {self.name!r} has no layer role {name!r} (roles: "
                        f"{', '.join(r.name for r in self.roles)})")
 
-
-def lead_seconds(times: np.ndarray) -> np.ndarray:
-    """Seconds from the first of ``times`` (t0, datetime64) to each, int64."""
-    return (times - times[0]).astype("timedelta64[s]").astype(np.int64)
-
-
-def lead_windows(times: np.ndarray) -> dict[str, np.ndarray]:
-    """Which of ``times`` each lead covers: ``now`` is t0, the others the steps after it up to their reach."""
-    lead = lead_seconds(times)
-    return {name: (lead == 0) if not reach else (lead > 0) & (lead <= reach.total_seconds())
-            for name, reach in LEADS.items()}
-
-
-def peak(score: np.ndarray, window: np.ndarray) -> int | None:
-    """Index of the highest known score within ``window``; ``None`` when none is known."""
-    candidates = np.where(window & ~np.isnan(score), score, -np.inf)
-    return int(np.argmax(candidates)) if np.isfinite(candidates.max(initial=-np.inf)) else None

@@ -30,7 +30,7 @@ Zones and points
     points inside it (the layer's ``town_code``).
 Rain
     The hourly rain the landslide model keeps per grid cell (``model_states`` model
-    :data:`warn.cycle.landslide.STATE_MODEL`, arrays ``hours_end`` / ``hours_mm``): each hour
+    :data:`warn.hazards.landslide.scoring.STATE_MODEL`, arrays ``hours_end`` / ``hours_mm``): each hour
     as the forecast run that covered it gave it (the analysis the cycles used, not gauges),
     aggregated to the towns with exact coverage weights (:func:`warn.geo.weights.zonal_mean_max`).
     The grid's coordinates come from the newest forecast run a cycle of the period used.
@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
-from warn.command.model import Hazard
+from warn import hazards
 from warn.store.schema import (
     ack_requests,
     cycles,
@@ -381,7 +381,7 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
         notes.insert(0, f"时间线校验失败，本报告内容不可信 / the timeline failed verification; this report cannot be "
                         f"trusted: {integrity.problem}")
     head = IncidentHead(
-        incident_id=incident_id, hazard=row.hazard, hazard_zh=Hazard(row.hazard).zh,
+        incident_id=incident_id, hazard=row.hazard, hazard_zh=hazards.names_zh().get(row.hazard, row.hazard),
         area=sorted({z.name for z in zones if z.level > 0}), opened_at=row.opened_at, closed_at=row.closed_at,
         highest_level=max(item_levels.values(), default=0),
         mode_changes=[ModeChangeRow(c.at, c.from_mode, c.to_mode, c.response_level, c.decided_by, c.rule_id, c.reason)
@@ -548,7 +548,7 @@ def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], c
     import numpy as np
     import xarray as xr
 
-    from warn.cycle.landslide import STATE_MODEL
+    from warn.hazards.landslide.scoring import STATE_MODEL
     from warn.cycle.rain import open_location
     from warn.geo.layers import zone_layer
     from warn.geo.layers import area_km2

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from warn.broadcast.cap import validate
+from warn.cap.codec import validate
 from warn.store import Store
 from warn.store.schema import ack_requests, incidents, mode_changes, tasks, timeline, warning_messages, warnings
 from warn.vocab import Level

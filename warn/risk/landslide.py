@@ -31,11 +31,9 @@ import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from warn.risk.drivers import Driver
-from warn.risk.levels import LevelParams
+from warn.risk.levels import SCORE_MAX, LevelParams
 from warn.vocab import Level
 
-#: Top of the common level score scale (MODELS.md "Urban waterlogging" 4., "Levels with memory").
-SCORE_MAX = 100.0
 #: Unit weight of water, kN/m³.
 GAMMA_W = 9.81
 #: Names of the trigger quantities, in the order of :func:`trigger_score`'s driver index.
@@ -222,10 +220,6 @@ class LandslideParams:
         Effective-rainfall decay factor K (per day) and number of antecedent days n.
     tank
         Three-tank model.
-    events
-        Rain-event reconstruction.
-    id_thresholds
-        Intensity–duration thresholds by name.
     trigger
         Default trigger thresholds.
     zone_trigger
@@ -241,8 +235,6 @@ class LandslideParams:
     k: float
     n: int
     tank: TankParams
-    events: EventParams
-    id_thresholds: Mapping[str, IDThreshold]
     trigger: TriggerThresholds
     zone_trigger: Mapping[str, TriggerThresholds]
     levels: LevelParams

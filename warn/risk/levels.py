@@ -44,6 +44,9 @@ from warn.vocab import Level
 TIME_UNIT = "datetime64[s]"
 _NAT = np.datetime64("NaT", "s")
 
+#: Top of the common level score scale (MODELS.md "Urban waterlogging" 4., "Levels with memory").
+SCORE_MAX = 100.0
+
 
 class CrossingKind(StrEnum):
     """What kind of level change a :class:`Crossing` is."""

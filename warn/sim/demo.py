@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from warn.broadcast.cap import CapWarning, MsgType, Reference, ResponseType, identifier_for, outline, produce
-from warn.command.model import Hazard
+from warn.cap.codec import CapWarning, MsgType, Reference, ResponseType, identifier_for, outline, produce
+from warn import hazards
 from warn.config import Settings
 from warn.geo.layers import zone_layer
 from warn.errors import Problem, WarnError
@@ -54,7 +54,10 @@ FAULTS = {"WL-DEMO-W04": Freeze(at=100), "WL-DEMO-W12": Spike(at=53, height_m=0.
 HEAVY_MM_H = 10.0
 #: The towns of the demo geohazard warning, and the senders of the synthetic authorities.
 OFFICIAL_TOWNS = ("DEMO-T03", "DEMO-T07", "DEMO-T12")
-OFFICIAL_SENDERS = {Hazard.RAINSTORM: "yubei-met-demo@example.cn", Hazard.LANDSLIDE: "yubei-geohazard-demo@example.cn"}
+#: The demo scenario's official issuers: the met office (the rainstorm signal) and the planning and
+#: natural-resources bureau (the geohazard bulletin), by the hazard their bulletins are about.
+RAINSTORM, GEOHAZARD = "rainstorm", "landslide"
+OFFICIAL_SENDERS = {RAINSTORM: "yubei-met-demo@example.cn", GEOHAZARD: "yubei-geohazard-demo@example.cn"}
 #: The geohazard warning's day ends at 20:00 Beijing time, 12:00 UTC.
 BULLETIN_DAY_END_UTC = timedelta(hours=12)
 
@@ -63,7 +66,7 @@ BULLETIN_DAY_END_UTC = timedelta(hours=12)
 class Published:
     """One official CAP message of the demo world: its hazard, when it is published, its file name and bytes."""
 
-    hazard: Hazard
+    hazard: str
     sent: datetime
     name: str
     data: bytes
@@ -149,7 +152,7 @@ class DemoWorld:
             if not path.exists():
                 _write(path, message.data)
         for spec in self.settings.official.values():
-            names = [m.name for m in due if m.hazard.value == spec.hazard]
+            names = [m.name for m in due if m.hazard == spec.hazard]
             _write(self.feed_dir / spec.url.rsplit("/", 1)[-1], json.dumps(names).encode("utf-8"))
 
     def _write_run(self, issued: datetime, path: Path) -> None:
@@ -184,11 +187,11 @@ def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published
     chosen = towns[towns[spec.id_field].astype(str).isin(OFFICIAL_TOWNS)]
     note_zh, note_en = "（演示用合成预警，非官方发布）", " (SYNTHETIC demo warning, not an official one)"
     district = outline(towns.union_all())
-    signal = official_message(Hazard.RAINSTORM, "rainstorm-signal", 1, MsgType.ALERT, Level.ORANGE, onset,
+    signal = official_message(RAINSTORM, "rainstorm-signal", 1, MsgType.ALERT, Level.ORANGE, onset,
                               onset + timedelta(hours=12), "渝北区全境 Yubei District", district, code,
                               f"渝北区气象台发布暴雨橙色预警信号{note_zh}",
                               f"Yubei meteorological bureau: rainstorm orange signal{note_en}", ResponseType.PREPARE)
-    lifted = official_message(Hazard.RAINSTORM, "rainstorm-signal", 2, MsgType.CANCEL, Level.ORANGE,
+    lifted = official_message(RAINSTORM, "rainstorm-signal", 2, MsgType.CANCEL, Level.ORANGE,
                               end + timedelta(hours=1), end + timedelta(hours=2), "渝北区全境 Yubei District",
                               district, code, f"渝北区气象台解除暴雨橙色预警信号{note_zh}",
                               f"Yubei meteorological bureau lifts the rainstorm orange signal{note_en}",
@@ -196,26 +199,26 @@ def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published
     day_end = datetime.combine(onset.date(), datetime.min.time(), onset.tzinfo) + BULLETIN_DAY_END_UTC
     while day_end < onset + timedelta(hours=12):
         day_end += timedelta(days=1)
-    geohazard = official_message(Hazard.LANDSLIDE, "geohazard-risk", 1, MsgType.ALERT, Level.YELLOW, onset,
+    geohazard = official_message(GEOHAZARD, "geohazard-risk", 1, MsgType.ALERT, Level.YELLOW, onset,
                                  day_end, "、".join(chosen[spec.name_field].astype(str)), outline(chosen.union_all()),
                                  code, f"地质灾害气象风险黄色预警{note_zh}",
                                  f"Geological-hazard meteorological risk yellow warning{note_en}", ResponseType.MONITOR)
     return [signal, lifted, geohazard]
 
 
-def official_message(hazard: Hazard, thread: str, version: int, msg_type: MsgType, level: Level, sent: datetime,
+def official_message(hazard: str, thread: str, version: int, msg_type: MsgType, level: Level, sent: datetime,
                      expires: datetime, area: str, polygons: tuple[tuple[tuple[float, float], ...], ...],
                      geocode: str, headline_zh: str, headline_en: str, response: ResponseType, *,
                      replaces: Published | None = None) -> Published:
     """One synthetic official message (status Exercise, its texts saying it is synthetic), produced and
-    validated by :func:`warn.broadcast.cap.produce`; ``replaces`` is the message of the thread it
-    updates or cancels (version − 1). ``polygons`` are ``(lon, lat)`` rings (:func:`~warn.broadcast.cap.outline`)."""
+    validated by :func:`warn.cap.codec.produce`; ``replaces`` is the message of the thread it
+    updates or cancels (version − 1). ``polygons`` are ``(lon, lat)`` rings (:func:`~warn.cap.codec.outline`)."""
     sender = OFFICIAL_SENDERS[hazard]
     references = (Reference(sender, identifier_for(sender, thread, version - 1), replaces.sent),) if replaces else ()
     text_zh = f"{headline_zh}。合成消息：由演示世界 warn.sim.demo 生成，仅供演练。"
     text_en = f"{headline_en}. SYNTHETIC: generated by the demo world warn.sim.demo, for drills only."
     warning = CapWarning(sender=sender, thread=thread, version=version, msg_type=msg_type, status=CapStatus.EXERCISE,
-                         hazard=hazard, level=level, sent=sent, onset=sent, expires=expires, area_name=area,
+                         hazard=hazard, event=hazards.get(hazard).cap, level=level, sent=sent, onset=sent, expires=expires, area_name=area,
                          polygons=polygons, geocode=geocode, incident="", headline_zh=headline_zh,
                          headline_en=headline_en, description_zh=text_zh, description_en=text_en,
                          instruction_zh="演练消息，无需行动。", instruction_en="Drill message: no action needed.",

@@ -9,7 +9,7 @@ one URL that returns either
 - a JSON list of the URLs of the messages currently published (relative URLs are
   resolved against the list's URL).
 
-Every message is read with :func:`warn.broadcast.cap.parse` (safe: no DTD, entities or
+Every message is read with :func:`warn.cap.codec.parse` (safe: no DTD, entities or
 network) into a :class:`Bulletin`:
 
 - **Level** from the first ``<parameter>`` whose ``valueName`` is one of the source's
@@ -42,11 +42,10 @@ import httpx
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from warn.broadcast.cap import CapAlert, Info, MsgType, ResponseType, parse
-from warn.command.model import Hazard
+from warn.cap.codec import CapAlert, Info, MsgType, ResponseType, parse
 from warn.errors import Problem, SourceError, WarnError
 from warn.sources.http import HttpGetter
-from warn.vocab import Level
+from warn.vocab import HazardName, Level
 
 #: Level words a level parameter may hold (case-insensitive for the English ones).
 LEVEL_WORDS: dict[str, Level] = {
@@ -89,7 +88,7 @@ class Bulletin:
     msg_type: str
     status: str
     references: tuple[str, ...]
-    hazard: Hazard
+    hazard: HazardName
     level: Level
     expires: datetime
     zones: tuple[str, ...]
@@ -99,7 +98,7 @@ class Bulletin:
     def to_json(self) -> dict[str, object]:
         """JSON-ready form (see :meth:`from_json`)."""
         out = asdict(self)
-        out.update(sent=self.sent.isoformat(), expires=self.expires.isoformat(), hazard=self.hazard.value,
+        out.update(sent=self.sent.isoformat(), expires=self.expires.isoformat(), hazard=self.hazard,
                    level=int(self.level), references=list(self.references), zones=list(self.zones))
         return out
 
@@ -107,7 +106,7 @@ class Bulletin:
     def from_json(cls, data: Mapping[str, object]) -> Bulletin:
         """The bulletin :meth:`to_json` wrote."""
         return cls(**{**data, "sent": datetime.fromisoformat(str(data["sent"])),
-                      "expires": datetime.fromisoformat(str(data["expires"])), "hazard": Hazard(data["hazard"]),
+                      "expires": datetime.fromisoformat(str(data["expires"])), "hazard": data["hazard"],
                       "level": Level(int(data["level"])), "references": tuple(data["references"]),
                       "zones": tuple(data["zones"])})
 
@@ -121,7 +120,7 @@ class Reading:
     """
 
     source: str
-    hazard: Hazard
+    hazard: HazardName
     level_parameters: tuple[str, ...]
     geocode: str
     default_validity: timedelta

@@ -12,8 +12,9 @@ import geopandas
 import pytest
 from lxml import etree
 
-from warn.broadcast import cap
-from warn.broadcast.cap import (
+from warn.cap.event import Category, Event
+from warn.cap import codec as cap
+from warn.cap.codec import (
     CAP_NS,
     CapWarning,
     Category,
@@ -24,7 +25,6 @@ from warn.broadcast.cap import (
     Severity,
     Urgency,
 )
-from warn.command.model import Hazard
 from warn.errors import CapError
 from warn.sim.feedserver import FeedServer
 from warn.vocab import CapStatus, Level
@@ -48,7 +48,8 @@ def warning(town, **changes) -> CapWarning:
     sent = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
     base = CapWarning(
         sender=SENDER, thread="landslide:DEMO-T01:20260715T1200Z", version=1, msg_type=MsgType.ALERT,
-        status=CapStatus.ACTUAL, hazard=Hazard.LANDSLIDE, level=Level.RED, sent=sent,
+        status=CapStatus.ACTUAL, hazard="landslide", event=Event(Category.GEO, "地质灾害", "Landslide"),
+        level=Level.RED, sent=sent,
         onset=sent + timedelta(minutes=30), expires=sent + timedelta(hours=24), area_name=town["name"],
         polygons=cap.outline(town.geometry), geocode="500112", incident="INC-20260715-001",
         headline_zh=f"{town['name']}地质灾害红色预警", headline_en=f"Red landslide warning for {town['name_en']}",
@@ -71,7 +72,7 @@ def produced_cases(town) -> dict[str, CapWarning]:
     return {
         "landslide red Alert": warning(town),
         "waterlogging Update": warning(
-            town, hazard=Hazard.WATERLOGGING, level=Level.ORANGE, version=2, msg_type=MsgType.UPDATE,
+            town, hazard="waterlogging", event=Event(Category.MET, "城市内涝", "Urban waterlogging"), level=Level.ORANGE, version=2, msg_type=MsgType.UPDATE,
             references=(ref,), onset=warning(town).sent + timedelta(hours=3), response_type=ResponseType.AVOID,
             headline_zh="积水橙色预警", headline_en="Orange waterlogging warning"),
         "all-clear Update": warning(

@@ -39,7 +39,7 @@ from scipy.stats import theilslopes
 
 from warn.rainarray import step_of
 from warn.risk.drivers import Driver
-from warn.risk.landslide import SCORE_MAX
+from warn.risk.levels import SCORE_MAX
 from warn.risk.levels import LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
 from warn.vocab import Level
@@ -93,7 +93,7 @@ class RiverParams:
 
 
 @dataclass(frozen=True)
-class FloodParams:
+class WaterloggingParams:
     """Parameters of the waterlogging model (``models/flood.yaml``).
 
     Attributes
@@ -143,7 +143,7 @@ class FloodParams:
     def points(self, formula: Sequence[str], impervious_fraction: ArrayLike, *,
                pipe_return_period_yr: ArrayLike | None = None, ponding_area_fraction: ArrayLike | None = None,
                kind: Sequence[str | None] | None = None, depth_thresholds_cm: ArrayLike | None = None,
-               known_point: ArrayLike | None = None) -> FloodPoints:
+               known_point: ArrayLike | None = None) -> WaterloggingPoints:
         """The points of a layer, each missing attribute (None, NaN) filled from this file.
 
         Parameters
@@ -176,7 +176,7 @@ class FloodParams:
             raise ValueError(f"point kinds among {', '.join(self.ponding_area_fraction)}, got {', '.join(unknown)}")
         by_kind = np.array([self.ponding_area_fraction[k] for k in kinds], dtype=np.float64)
         thresholds = _filled(depth_thresholds_cm, np.broadcast_to(self.depth_thresholds_cm, (n, 3)), (n, 3))
-        return FloodPoints(
+        return WaterloggingPoints(
             formula=tuple(str(f) for f in formula),
             impervious_fraction=_filled(impervious_fraction, np.nan, (n,)),
             pipe_return_period_yr=_filled(pipe_return_period_yr, self.pipe_return_period_yr, (n,)),
@@ -195,8 +195,8 @@ def _filled(values: ArrayLike | None, default: ArrayLike, shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class FloodPoints:
-    """Per-point attributes (arrays of length N; built by :meth:`FloodParams.points`).
+class WaterloggingPoints:
+    """Per-point attributes (arrays of length N; built by :meth:`WaterloggingParams.points`).
 
     Attributes
     ----------
@@ -240,7 +240,7 @@ class FloodPoints:
     def __len__(self) -> int:
         return len(self.formula)
 
-    def runoff_coefficient(self, params: FloodParams) -> NDArray[np.float64]:
+    def runoff_coefficient(self, params: WaterloggingParams) -> NDArray[np.float64]:
         """ψ = ψ_imp·f_imp + ψ_perv·(1 − f_imp), dimensionless, shape (N,)."""
         f = self.impervious_fraction
         return params.runoff_impervious * f + params.runoff_pervious * (1.0 - f)
@@ -251,8 +251,8 @@ class FloodPoints:
 # ---------------------------------------------------------------------------------------
 
 
-def rain_screen(rain: xr.DataArray, points: FloodPoints, *, rain_params: RainstormParams,
-                params: FloodParams) -> xr.Dataset:
+def rain_screen(rain: xr.DataArray, points: WaterloggingPoints, *, rain_params: RainstormParams,
+                params: WaterloggingParams) -> xr.Dataset:
     """The return-period screen on the windows ending at each time (MODELS.md 1.).
 
     ``P*(t) = max_d P(D_d(t))`` over the windows d the step resolves within
@@ -328,7 +328,7 @@ def screen_x(return_period_yr: ArrayLike, pipe_return_period_yr: ArrayLike,
 # ---------------------------------------------------------------------------------------
 
 
-def capacity_rate(points: FloodPoints, *, rain_params: RainstormParams, params: FloodParams) -> NDArray[np.float64]:
+def capacity_rate(points: WaterloggingPoints, *, rain_params: RainstormParams, params: WaterloggingParams) -> NDArray[np.float64]:
     """Rain-equivalent drainage capacity ``i_cap``, mm/min per point.
 
     ``i_cap = D(P_pipe, t_cap) / t_cap`` with D the design depth of the point's
@@ -379,8 +379,8 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
     return storage
 
 
-def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: FloodPoints, *, rain_params: RainstormParams,
-           params: FloodParams) -> xr.Dataset:
+def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, *, rain_params: RainstormParams,
+           params: WaterloggingParams) -> xr.Dataset:
     """The storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
 
     ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = 0.90·f_imp + 0.15·(1 − f_imp)``; ponding depth
@@ -724,7 +724,7 @@ def flood_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLike, *, 
 
 
 def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_period_yr: float,
-                depth_cm: float, depth_thresholds_cm: Sequence[float], known_point: bool, params: FloodParams,
+                depth_cm: float, depth_thresholds_cm: Sequence[float], known_point: bool, params: WaterloggingParams,
                 sensor: SensorState | None = None, gauge: GaugeState | None = None,
                 lead: timedelta = timedelta(0)) -> list[Driver]:
     """Why a point is at its level, in words a duty officer can read out.

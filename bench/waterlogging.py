@@ -2,9 +2,9 @@
 
 Points × 72 hourly forecast steps, gamma rain (seeded, mean 2 mm/h with a storm block of
 30–60 mm/h in hours 30–35 so the screen and the bucket do real work), all on the Yubei
-formula. Times the return-period screen (:func:`warn.risk.flood.rain_screen`: rolling 1/2/3-h
-windows and the return period at each window end), the bucket (:func:`warn.risk.flood.bucket`)
-and the score (:func:`warn.risk.flood.flood_score` + :func:`warn.risk.levels.level_of`), and
+formula. Times the return-period screen (:func:`warn.risk.waterlogging.rain_screen`: rolling 1/2/3-h
+windows and the return period at each window end), the bucket (:func:`warn.risk.waterlogging.bucket`)
+and the score (:func:`warn.risk.waterlogging.flood_score` + :func:`warn.risk.levels.level_of`), and
 prints point-steps per second.
 
 Run: ``python bench/flood.py [--points 10000 100000] [--repeat 3]``.
@@ -19,8 +19,9 @@ import numpy as np
 import xarray as xr
 
 from backends import best_of
+from warn import hazards
 from warn.modelfiles import load_model_file
-from warn.risk import flood
+from warn.risk import waterlogging as flood
 from warn.risk.levels import level_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    params = load_model_file("flood", ROOT / "models" / "flood.yaml").params()
+    params = hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
     rain_params = load_model_file("rainstorm", ROOT / "models" / "rainstorm.yaml").params()
 
     print(f"flood score, {STEPS} hourly steps, best of {args.repeat}")

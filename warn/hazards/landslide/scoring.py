@@ -1,4 +1,4 @@
-"""The landslide step of the cycle: soil water and effective rain per cell, levels per zone and point.
+"""Landslide scoring: soil water and effective rain per cell, levels per zone and hazard point.
 
 For one forecast run issued at t0 (hourly rain on a grid):
 
@@ -31,14 +31,13 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 
-from warn.config import Settings
-from warn.cycle.memory import remember
-from warn.cycle.rain import as_hourly, issued_at
-from warn.geo.layers import zone_layer
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
 from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
-from warn.modelfiles import load_model_file
+from warn.hazards.memory import remember
+from warn.hazards.leads import lead_seconds, lead_windows, peak
+from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
+from warn.rainarray import as_hourly, issued_at
 from warn.risk.drivers import Driver
 from warn.risk.landslide import (
     LandslideParams,
@@ -64,8 +63,6 @@ STATE_MODEL = "landslide"
 SAVED_HOURS = 12
 #: Days of hourly rain kept in the store: a lost or mismatched state is spun up from them.
 SPIN_UP_DAYS = 30
-#: The lead times reported, and the longest reach of each.
-LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
 #: Block fields a dangerous-rock point needs for its plane-failure stability.
 BLOCK_FIELDS = ("block_weight_kn", "plane_dip_deg", "plane_length_m", "cohesion_kpa", "friction_deg", "crack_depth_m")
 #: The bulletin day ends at 20:00 Beijing time, 12:00 UTC.
@@ -178,35 +175,27 @@ class LandslideResult:
     notes: list[str] = field(default_factory=list)
 
 
-def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | None = None, persist: bool = False,
-                    official: Mapping[str, Level] | None = None, alarms: Mapping[str, Level] | None = None,
-                    zones: str = "towns", points: str | None = "hazard_points") -> LandslideResult:
+def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) -> LandslideResult:
     """Landslide levels of every zone and hazard point for one forecast run.
 
     Parameters
     ----------
-    settings
-        The deployment (``models.landslide``, the layers).
-    rain
-        Rainfall contract array (time, lat, lon), mm per step, with ``issued_at``.
-    store
-        Where the soil-water state and the remembered levels are read (and written with
-        ``persist``); ``None`` runs cold.
-    persist
-        Save the state and the levels for the next cycle.
-    official
-        Official bulletin levels by zone id: a floor under the model's.
+    ctx
+        The cycle's context: the run (rainfall contract array (time, lat, lon), mm per step,
+        with ``issued_at``), the layers of the roles ``zones`` and ``points`` (optional), the
+        store the soil-water state and the remembered levels are read from (and written to
+        with ``ctx.persist``; ``None`` runs cold), and the official bulletins in force (a
+        floor under the model's level of every zone they cover).
     alarms
         Monitoring alarm levels (crack meter, tilt, GNSS) by hazard point id: they raise
         a dangerous-rock point's level.
-    zones, points
-        The zone layer and the hazard-point layer (``None``: no points).
 
     Returns
     -------
     LandslideResult
     """
-    params: LandslideParams = load_model_file("landslide", settings.models["landslide"]).params()
+    params: LandslideParams = ctx.params
+    rain, store, persist = ctx.rain, ctx.store, ctx.persist
     t0 = issued_at(rain)
     hourly = as_hourly(rain)
     grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
@@ -222,14 +211,13 @@ def score_landslide(settings: Settings, rain: xr.DataArray, *, store: Store | No
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
                           attrs={"source": rain.attrs.get("source", "")})
     climatology = None
-    if settings.landslide is not None and settings.landslide.climatology is not None:
-        climatology = load_climatology(settings.landslide.climatology, fields["lat"].values, fields["lon"].values,
-                                       params)
-        notes.append(f"逐格气候阈值 / per-cell climatological thresholds from {settings.landslide.climatology}")
-    items = _judge_zones(settings, zones, fields, params, times, official or {}, climatology)
-    if points is not None:
+    if ctx.section.climatology is not None:
+        climatology = load_climatology(ctx.section.climatology, fields["lat"].values, fields["lon"].values, params)
+        notes.append(f"逐格气候阈值 / per-cell climatological thresholds from {ctx.section.climatology}")
+    items = _judge_zones(ctx, fields, params, times, floors(ctx), climatology)
+    if ctx.has("points"):
         rain_24h = _rain_24h(times, np.concatenate([history_times, times[1:]]), np.concatenate([history_mm, forecast]))
-        items += _judge_points(settings, points, fields, rain_24h, params, times, alarms or {}, climatology)
+        items += _judge_points(ctx, fields, rain_24h, params, times, alarms or {}, climatology)
     if store is not None:
         items = _remember(store, items, t0, params, persist)
     if persist and store is not None:
@@ -326,19 +314,27 @@ def _day_end(moment: np.datetime64) -> np.datetime64:
     return shifted.astype("datetime64[D]").astype("datetime64[s]") + DAY + DAY_END_UTC
 
 
-def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: LandslideParams,
-                 times: np.ndarray, official: Mapping[str, Level], climatology: Climatology | None
-                 ) -> list[ItemLevels]:
+def floors(ctx: Context) -> dict[str, Level]:
+    """The official floor of every zone a landslide bulletin in force covers: the highest level."""
+    out: dict[str, Level] = {}
+    for bulletin in ctx.official:
+        for zone in bulletin.zones:
+            out[zone] = max(out.get(zone, Level.NONE), bulletin.level)
+    return out
+
+
+def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, times: np.ndarray,
+                 official: Mapping[str, Level], climatology: Climatology | None) -> list[ItemLevels]:
     """Each zone on its worst cell: against the zone's thresholds, or each cell's climatological ones."""
-    spec, zones = zone_layer(settings, layer)
+    spec, zones = ctx.layer("zones")
     weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
-                            cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
+                            cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
     _, worst = zonal_mean_max(fields, weights)
     series = worst.values  # (quantity, time, zone)
     ids = zones[spec.id_field].astype(str).tolist()
     names = _names(zones, spec.name_field, ids)
     classes = _classes(zones)
-    lead = _lead(times)
+    lead = lead_seconds(times)
     if climatology is None:
         def judged(z: int) -> tuple[np.ndarray, Callable[[int], tuple[Driver, Driver]]]:
             thresholds = params.thresholds_for(ids[z])
@@ -369,19 +365,19 @@ def _judge_zones(settings: Settings, layer: str, fields: xr.DataArray, params: L
     return items
 
 
-def _judge_points(settings: Settings, layer: str, fields: xr.DataArray, rain_24h: np.ndarray,
-                  params: LandslideParams, times: np.ndarray, alarms: Mapping[str, Level],
-                  climatology: Climatology | None) -> list[ItemLevels]:
+def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, params: LandslideParams,
+                  times: np.ndarray, alarms: Mapping[str, Level], climatology: Climatology | None
+                  ) -> list[ItemLevels]:
     """Each hazard point on the cell it stands in; dangerous rock also on its block's stability."""
-    spec, points = zone_layer(settings, layer)
+    spec, points = ctx.layer("points")
     lat, lon = fields["lat"].values, fields["lon"].values
     rows, cols = nearest_cells(lat, lon, points)
     values = fields.values[:, :, rows, cols]  # (quantity, time, point)
     ids = points[spec.id_field].astype(str).tolist()
     names = _names(points, spec.name_field, ids)
     classes = _classes(points)
-    towns = points["town_code"].astype(str).tolist() if "town_code" in points else ids
-    lead = _lead(times)
+    towns = points[spec.town_field].astype(str).tolist() if spec.town_field in points else ids
+    lead = lead_seconds(times)
     items = []
     for p, record in enumerate(points.to_dict("records")):
         swi, effective = values[0, :, p], values[1, :, p]
@@ -415,9 +411,9 @@ def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, r
     # raised only where the rainstorm case is known to hold (rock_fill also assumes it for unknown inputs)
     storm = (rain_24h >= params.rock.rainstorm_rain_24h_mm) | (swi_level >= params.rock.rainstorm_swi_level)
     rock = np.where(storm, rock_level(k, params=params.rock), Level.NONE).astype(np.int8)
-    lead = _lead(times)
+    lead = lead_seconds(times)
     levels, drivers = dict(item.levels), dict(item.drivers)
-    for name, window in _windows(lead).items():
+    for name, window in lead_windows(times).items():
         at = int(np.argmax(np.where(window & storm, rock, -9)))
         worst = max(Level(int(rock[at])) if window[at] and storm[at] else Level.NONE, alarm)
         if worst > Level.NONE and worst > levels[name]:
@@ -429,12 +425,6 @@ def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, r
                                                           Level(int(rock[at])), timedelta(seconds=int(lead[at])),
                                                           worse_below=True))
     return replace(item, levels=levels, drivers=drivers)
-
-
-def _windows(lead: np.ndarray) -> dict[str, np.ndarray]:
-    """Which steps each lead time covers: now is t0, +2 h and +24 h the steps after it up to their reach."""
-    return {name: (lead == 0) if not reach else (lead > 0) & (lead <= reach.total_seconds())
-            for name, reach in LEADS.items()}
 
 
 def _finite(value: object) -> bool:
@@ -449,27 +439,16 @@ def _judge(item_id: str, name: str, kind: str, score: np.ndarray, reasons: Calla
     ``reasons(index)`` gives the SWI and effective-rain drivers at a time index; ``swi``
     and ``effective`` are the item's series (mm) for the maxima reported.
     """
-    lead = _lead(times)
+    lead = lead_seconds(times)
     levels, drivers = {}, {}
-    for name_, window in _windows(lead).items():
-        pick = _peak(score, window)
+    for name_, window in lead_windows(times).items():
+        pick = peak(score, window)
         trigger = Level(int(level_of(score[pick], params.levels.boundaries))) if pick is not None else Level.UNKNOWN
         levels[name_] = _level(susceptibility, trigger, params, official)
         drivers[name_] = reasons(pick if pick is not None else int(np.argmax(window)))
     upto = lead <= LEADS["24h"].total_seconds()
     return ItemLevels(item_id, name, kind, levels, drivers, _nanmax(swi[upto]), _nanmax(effective[upto]),
                       susceptibility, float(score[0]), official)
-
-
-def _lead(times: np.ndarray) -> np.ndarray:
-    """Seconds from the first of ``times`` (t0) to each."""
-    return (times - times[0]).astype("timedelta64[s]").astype(np.int64)
-
-
-def _peak(score: np.ndarray, window: np.ndarray) -> int | None:
-    """Index of the highest score within ``window``; ``None`` when none is known."""
-    candidates = np.where(window & ~np.isnan(score), score, -np.inf)
-    return int(np.argmax(candidates)) if np.isfinite(candidates.max(initial=-np.inf)) else None
 
 
 def _nanmax(values: np.ndarray) -> float:
@@ -523,3 +502,19 @@ def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, f
                      arrays={"valid": ends, "tanks": np.stack(tanks), "hours_end": history_end[keep],
                              "hours_mm": history_mm[keep].astype(np.float32)},
                      detail=f"run of {t0.isoformat()} ({origin})")
+
+
+def score(ctx: Context) -> Scored:
+    """The landslide hazard's scoring for the cycle (:class:`~warn.hazards.spec.HazardSpec` ``score``)."""
+    result = score_landslide(ctx)
+    return Scored([scored_item(item) for item in result.items], result.notes)
+
+
+def scored_item(item: ItemLevels) -> ScoredItem:
+    """One zone or hazard point as the registry's item: drivers as text, the official floor said."""
+    floor = (f"官方地质灾害气象风险预警{item.official.zh}（下限）/ official geohazard warning {item.official.colour} "
+             "(a floor)",) if item.official >= Level.BLUE else ()
+    drivers = {lead: tuple(d.text() for d in item.drivers.get(lead, ())) + floor for lead in LEADS}
+    return ScoredItem(item.item_id, item.name, item.kind, dict(item.levels), drivers, item.score_now,
+                      {"swi_max_mm": item.swi_max, "effective_rain_max_mm": item.effective_rain_max,
+                       "susceptibility": float(item.susceptibility)}, item.official)

@@ -1,4 +1,4 @@
-"""The waterlogging step of the cycle: per waterlogging point and river gauge, levels now, +2 h, +24 h.
+"""Waterlogging scoring: per waterlogging point and river gauge, levels now, +2 h, +24 h.
 
 For one forecast run issued at t0 (hourly rain on a grid):
 
@@ -27,25 +27,24 @@ import numpy as np
 import xarray as xr
 
 from warn.config import Settings
-from warn.cycle.memory import remember
-from warn.cycle.rain import as_hourly, issued_at
-from warn.geo.layers import zone_layer
 from warn.geo.cells import cell_series
+from warn.hazards.memory import remember
+from warn.hazards.leads import lead_seconds, lead_windows
+from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.modelfiles import load_model_file
-from warn.risk import flood
+from warn.rainarray import as_hourly, issued_at
+from warn.risk import waterlogging as flood
 from warn.risk.drivers import Driver
 from warn.risk.levels import level_of
 from warn.sources.readings import FlaggedReading
 from warn.store import Store
 from warn.vocab import Level, QCFlag
 
-#: Model name of the saved bucket state in the store.
-STATE_MODEL = "flood"
+#: Model name of the saved bucket state and the remembered levels in the store.
+STATE_MODEL = "waterlogging"
 #: Hours of the run whose bucket storages are saved, and hours of rain kept before t0.
 SAVED_HOURS = 12
 KEPT_HOURS = 3
-#: The lead times reported and their reach.
-LEADS = {"now": timedelta(0), "2h": timedelta(hours=2), "24h": timedelta(hours=24)}
 #: How far back sensor readings are read for the rate of rise.
 READ_BACK = timedelta(hours=1)
 #: Stale after this many intervals of silence when models/sensors.yaml is not configured.
@@ -53,7 +52,7 @@ DEFAULT_STALE_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
-class FloodItem:
+class WaterloggingItem:
     """One waterlogging point or river gauge and its levels.
 
     Attributes
@@ -91,41 +90,34 @@ class FloodItem:
 
 
 @dataclass(frozen=True)
-class FloodResult:
+class WaterloggingResult:
     """The waterlogging step's output for one run: items, notes on the state, data-quality notices."""
 
     issued_at: datetime
-    items: list[FloodItem]
+    items: list[WaterloggingItem]
     notes: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
 
-def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None = None,
-                persist: bool = False, now: datetime | None = None) -> FloodResult:
+def score_waterlogging(ctx: Context) -> WaterloggingResult:
     """Waterlogging levels of every waterlogging point and river gauge for one forecast run.
 
     Parameters
     ----------
-    settings
-        The deployment (``models.flood``, ``models.rainstorm``, ``models.sensors``, the layers).
-    rain
-        Rainfall contract array (time, lat, lon), mm per step, with ``issued_at``.
-    store
-        Where the bucket state, the remembered levels and the sensor readings are read
-        (and the state and levels written with ``persist``); ``None``: no sensors, a cold
-        bucket.
-    persist
-        Save the bucket state and the levels for the next cycle.
-    now
-        The cycle's time (UTC, not before the run's issue time): the sensor and gauge
-        readings are taken up to it and the levels' memory steps to it. Default: the
-        run's issue time.
+    ctx
+        The cycle's context: the run (rainfall contract array (time, lat, lon), mm per step,
+        with ``issued_at``), the layers of the roles ``points`` and ``gauges`` (optional),
+        the store the bucket state, the remembered levels and the sensor readings are read
+        from (the state and levels written with ``ctx.persist``; ``None``: no sensors, a cold
+        bucket), and the cycle's time ``ctx.now`` up to which the sensor and gauge readings
+        are taken and the levels' memory steps.
     """
-    params: flood.FloodParams = load_model_file("flood", settings.models["flood"]).params()
+    settings, rain, store, persist = ctx.settings, ctx.rain, ctx.store, ctx.persist
+    params: flood.WaterloggingParams = ctx.params
     rain_params = load_model_file("rainstorm", settings.models["rainstorm"]).params()
     t0 = issued_at(rain)
     hourly = as_hourly(rain)
-    spec, layer = zone_layer(settings, "waterlogging_points")
+    spec, layer = ctx.layer("points")
     points = _flood_points(layer, params, rain_params.default_formula)
     ids = layer[spec.id_field].astype(str).tolist()
     forecast = cell_series(hourly, layer)  # (time, point)
@@ -141,8 +133,8 @@ def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None =
     now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
     x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)
-    observed = t0 if now is None else now
-    sensors, notices = _sensors(store, settings, layer, observed, points, params)
+    observed = max(t0, ctx.now)
+    sensors, notices = _sensors(store, settings, layer, spec.id_field, observed, points, params)
     x_sensor = np.full(depth_cm.shape, np.nan)
     x_sensor[0] = [state.x_sensor for state in sensors]
     has_sensor = np.zeros(depth_cm.shape, bool)
@@ -154,17 +146,17 @@ def score_flood(settings: Settings, rain: xr.DataArray, *, store: Store | None =
              for i in range(len(ids))]
     if store is not None:
         items = _remember(store, items, observed, params, persist)
-    gauges, gauge_notices = _gauges(store, settings, observed, params)
+    gauges, gauge_notices = _gauges(ctx, observed, params) if ctx.has("gauges") else ([], [])
     if persist and store is not None:
         _save_state(store, t0, storage, point_rain, buckets, times, kept, warm=warm)
-    return FloodResult(t0, items + gauges, notes, notices + gauge_notices)
+    return WaterloggingResult(t0, items + gauges, notes, notices + gauge_notices)
 
 
 def _naive(moment: datetime) -> np.datetime64:
     return np.datetime64(moment.replace(tzinfo=None), "s")
 
 
-def _flood_points(layer: gpd.GeoDataFrame, params: flood.FloodParams, default_formula: str) -> flood.FloodPoints:
+def _flood_points(layer: gpd.GeoDataFrame, params: flood.WaterloggingParams, default_formula: str) -> flood.WaterloggingPoints:
     """The layer's attributes as the flood model's points (missing ones from models/flood.yaml)."""
     def column(name: str) -> np.ndarray | None:
         return layer[name].to_numpy(dtype=float) if name in layer else None
@@ -225,8 +217,9 @@ def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> t
     return run, mm[np.searchsorted(ends, run)].astype(np.float64)
 
 
-def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, t0: datetime,
-             points: flood.FloodPoints, params: flood.FloodParams) -> tuple[list[flood.SensorState], list[str]]:
+def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, id_field: str, t0: datetime,
+             points: flood.WaterloggingPoints, params: flood.WaterloggingParams
+             ) -> tuple[list[flood.SensorState], list[str]]:
     """Each point's sensor term from the store's readings up to t0, and a notice for every unknown one."""
     limits = _silence_limits(store, settings)
     states, notices = [], []
@@ -242,8 +235,8 @@ def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, t
         if not state.known:
             rule = f"（{readings[-1].qc_rule}）" if readings and readings[-1].qc_rule else ""
             sensor_id = record.get("sensor_id")
-            notices.append(f"数据质量：积水点 {record['point_id']} 传感器 {sensor_id} {_reason_zh(state.reason)}{rule}，"
-                           f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record['point_id']}: "
+            notices.append(f"数据质量：积水点 {record[id_field]} 传感器 {sensor_id} {_reason_zh(state.reason)}{rule}，"
+                           f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record[id_field]}: "
                            f"{state.reason}; the sensor term is unknown and the level a lower bound")
         states.append(state)
     return states, notices
@@ -274,12 +267,11 @@ def _stale(readings: list[FlaggedReading], sensor_id: object, t0: datetime, limi
 
 
 def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now: bool, screen: xr.Dataset,
-                depth_cm: np.ndarray, sensor: flood.SensorState, points: flood.FloodPoints,
-                params: flood.FloodParams, times: np.ndarray) -> FloodItem:
-    lead = (times - times[0]).astype("timedelta64[s]").astype(np.int64)
+                depth_cm: np.ndarray, sensor: flood.SensorState, points: flood.WaterloggingPoints,
+                params: flood.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
+    lead = lead_seconds(times)
     levels, drivers = {}, {}
-    for name_, reach in LEADS.items():
-        window = (lead == 0) if not reach else (lead > 0) & (lead <= reach.total_seconds())
+    for name_, window in lead_windows(times).items():
         known = window & ~np.isnan(score)
         at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else int(np.argmax(window))
         level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
@@ -295,16 +287,15 @@ def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now
     to_next = sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None \
         and np.isfinite(sensor.minutes_to_next) else None
     score_now = float("nan") if levels["now"] is Level.UNKNOWN else float(score[0])
-    return FloodItem(item_id, name, "point", levels, drivers, observed, None, to_next, score_now, complete_now)
+    return WaterloggingItem(item_id, name, "point", levels, drivers, observed, None, to_next, score_now, complete_now)
 
 
-def _gauges(store: Store | None, settings: Settings, t0: datetime, params: flood.FloodParams
-            ) -> tuple[list[FloodItem], list[str]]:
+def _gauges(ctx: Context, t0: datetime, params: flood.WaterloggingParams
+            ) -> tuple[list[WaterloggingItem], list[str]]:
     """Every river gauge against its warning and guaranteed stages, from the store's readings."""
-    if "river_gauges" not in settings.layers:
-        return [], []
-    spec, layer = zone_layer(settings, "river_gauges")
-    limits = _silence_limits(store, settings)
+    store = ctx.store
+    spec, layer = ctx.layer("gauges")
+    limits = _silence_limits(store, ctx.settings)
     items, notices = [], []
     for record in layer.to_dict("records"):
         readings = _readings(store, record.get("sensor_id"), t0)
@@ -325,14 +316,14 @@ def _gauges(store: Store | None, settings: Settings, t0: datetime, params: flood
             levels[name] = max(gauge.level, Level.YELLOW) if reaches else gauge.level
         reasons = flood.gauge_drivers(gauge)
         to_warning = gauge.hours_to_warning * 60 if gauge.known and 0 < gauge.hours_to_warning < np.inf else None
-        items.append(FloodItem(str(record[spec.id_field]), str(record.get(spec.name_field, record[spec.id_field])),
+        items.append(WaterloggingItem(str(record[spec.id_field]), str(record.get(spec.name_field, record[spec.id_field])),
                                "gauge", levels, {lead: reasons for lead in LEADS}, None,
                                gauge.stage_m if gauge.known else None, to_warning, float("nan"), gauge.known))
     return items, notices
 
 
-def _remember(store: Store, items: list[FloodItem], t0: datetime, params: flood.FloodParams,
-              persist: bool) -> list[FloodItem]:
+def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params: flood.WaterloggingParams,
+              persist: bool) -> list[WaterloggingItem]:
     """The points' "now" level through levels with memory (up at once, down after the hold)."""
     levels = remember(store, STATE_MODEL, [f"point:{item.item_id}" for item in items],
                       np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
@@ -354,3 +345,18 @@ def _save_state(store: Store, t0: datetime, storage: np.ndarray, point_rain: xr.
                      arrays={"valid": times[0 if warm else 1:hours + 1], "storage": storages,
                              "hours_end": ends[upto], "hours_mm": point_rain.values[upto]},
                      detail=f"run of {t0.isoformat()}")
+
+
+def score(ctx: Context) -> Scored:
+    """The waterlogging hazard's scoring for the cycle (:class:`~warn.hazards.spec.HazardSpec` ``score``)."""
+    result = score_waterlogging(ctx)
+    return Scored([scored_item(item) for item in result.items], result.notes, result.notices)
+
+
+def scored_item(item: WaterloggingItem) -> ScoredItem:
+    """One point or gauge as the registry's item: drivers as text; an incomplete score is said."""
+    partial = () if item.complete else ("部分监测项未知，等级为下限 / some terms unknown: the level is a lower bound",)
+    drivers = {lead: tuple(d.text() for d in item.drivers.get(lead, ())) + (partial if lead == "now" else ())
+               for lead in LEADS}
+    return ScoredItem(item.item_id, item.name, item.kind, dict(item.levels), drivers, item.score_now,
+                      {"depth_cm": item.depth_cm, "stage_m": item.stage_m, "minutes_to_next": item.minutes_to_next})

@@ -16,7 +16,8 @@ import pytest
 from tests.conftest import ROOT
 from warn.config import load_settings
 from warn.cycle import open_ingester, poll_feed
-from warn.cycle.flood import score_flood
+from warn.hazards.waterlogging.scoring import score_waterlogging
+from tests.factories import hazard_context
 from warn.geo.layers import zone_layer
 from warn.rainarray import make_rain
 from warn.sim.levels import Freeze, Spike
@@ -75,7 +76,7 @@ def test_demo_storm_with_sensors(committed_config, storm):
             serve(server, world, until=t0, since=previous)
             previous = t0
             poll_feed(ingester, feed, expected=spec.poll_every, now=t0)
-            result = score_flood(settings, run, store=ingester.store, persist=True)
+            result = score_waterlogging(hazard_context(settings, "waterlogging", run, store=ingester.store, persist=True))
             history[hour] = ({item.item_id: item for item in result.items}, result.notices)
     ingester.store.close()
 

@@ -1,4 +1,4 @@
-"""CAP 1.2 messages for the district's warnings: produce, validate, parse.
+"""The CAP 1.2 codec: produce the district's warnings, validate, parse.
 
 Profile (OPERATIONS.md "CAP profile for the district"):
 
@@ -7,9 +7,9 @@ Profile (OPERATIONS.md "CAP profile for the district"):
   message per (thread, version), so the planner's idempotency key and the CAP
   identifier name the same message. It is *not* the GB/T 35965.1 numeric pattern.
 - **Times** in China Standard Time, ``+08:00``, never ``Z``; ``expires`` always.
-- **Two infos**: ``zh-CN`` first, ``en-US`` second, with identical ``category``
-  (``Geo`` for landslide, ``Met`` for rainstorm and waterlogging) and ``eventCode``
-  (``warn:hazard``).
+- **Two infos**: ``zh-CN`` first, ``en-US`` second, with identical ``category`` and
+  ``eventCode`` (``warn:hazard`` and the hazard's own codes), both from the hazard's
+  :class:`Event` (each hazard declares its own in the hazard registry).
 - **Severity** by colour: red Extreme, orange Severe, yellow Moderate, blue Minor
   (none, only on an all-clear: Minor). **Urgency** ``Immediate`` when the onset is
   at most one hour after ``sent``, else ``Expected``; ``Past`` on an all-clear.
@@ -45,7 +45,7 @@ from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from warn.command.model import Hazard
+from warn.cap.event import Category, Event
 from warn.errors import CapError, Problem
 from warn.vocab import CapStatus, Level
 
@@ -62,7 +62,7 @@ PARAM_LEVEL = "warn:level"
 PARAM_HAZARD = "warn:hazard"
 PARAM_COLOUR = "GB/T35965.1:color"
 
-SCHEMA_DIR = Path(__file__).with_name("capschema")
+SCHEMA_DIR = Path(__file__).with_name("schema")
 SCHEMAS = {"OASIS CAP-v1.2.xsd": "CAP-v1.2.xsd", "Google cap12_extended.xsd": "cap12_extended-google.xsd"}
 _TOKEN = re.compile(r"[^\s,&<]+")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
@@ -89,22 +89,6 @@ class Scope(StrEnum):
     RESTRICTED = "Restricted"
     PRIVATE = "Private"
 
-
-class Category(StrEnum):
-    """CAP ``category``."""
-
-    GEO = "Geo"
-    MET = "Met"
-    SAFETY = "Safety"
-    SECURITY = "Security"
-    RESCUE = "Rescue"
-    FIRE = "Fire"
-    HEALTH = "Health"
-    ENV = "Env"
-    TRANSPORT = "Transport"
-    INFRA = "Infra"
-    CBRNE = "CBRNE"
-    OTHER = "Other"
 
 
 class ResponseType(StrEnum):
@@ -210,6 +194,7 @@ class CapAlert:
     infos: tuple[Info, ...] = ()
 
 
+
 @dataclass(frozen=True)
 class CapWarning:
     """What the district publishes about one version of a warning thread.
@@ -225,8 +210,9 @@ class CapWarning:
         ``response_type`` ``AllClear``), ``Cancel`` for a message issued in error.
     status
         ``Actual``, ``Exercise`` (drill) or ``Test``.
-    hazard, level
-        What the warning is about and its colour (``NONE`` only on an all-clear).
+    hazard, event, level
+        What the warning is about (the registered hazard's name and its CAP event) and its
+        colour (``NONE`` only on an all-clear).
     sent, onset, expires
         Timezone-aware times; written in ``+08:00``.
     area_name, polygons, geocode
@@ -247,7 +233,8 @@ class CapWarning:
     version: int
     msg_type: MsgType
     status: CapStatus
-    hazard: Hazard
+    hazard: str
+    event: Event
     level: Level
     sent: datetime
     onset: datetime
@@ -266,7 +253,6 @@ class CapWarning:
     references: tuple[Reference, ...] = ()
 
 
-_CATEGORY = {Hazard.LANDSLIDE: Category.GEO, Hazard.RAINSTORM: Category.MET, Hazard.WATERLOGGING: Category.MET}
 _SEVERITY = {
     Level.RED: Severity.EXTREME,
     Level.ORANGE: Severity.SEVERE,
@@ -274,7 +260,6 @@ _SEVERITY = {
     Level.BLUE: Severity.MINOR,
     Level.NONE: Severity.MINOR,
 }
-_EVENT_EN = {Hazard.LANDSLIDE: "Landslide", Hazard.WATERLOGGING: "Urban waterlogging", Hazard.RAINSTORM: "Rainstorm"}
 
 
 # ---------------------------------------------------------------- producing
@@ -370,20 +355,20 @@ def _info(warning: CapWarning, language: str) -> Info:
     colour = warning.level.colour
     return Info(
         language=language,
-        categories=(_CATEGORY[warning.hazard],),
-        event=f"{warning.hazard.zh}预警" if zh else f"{_EVENT_EN[warning.hazard]} warning",
+        categories=(warning.event.category,),
+        event=f"{warning.event.zh}预警" if zh else f"{warning.event.en} warning",
         response_types=(warning.response_type,),
         urgency=urgency_for(warning),
         severity=severity_for(warning.level),
         certainty=certainty_for(warning),
-        event_codes=((PARAM_HAZARD, warning.hazard.value),),
+        event_codes=((PARAM_HAZARD, warning.hazard), *warning.event.codes),
         onset=warning.onset.astimezone(CST),
         expires=warning.expires.astimezone(CST),
         sender_name="渝北区预警发布" if zh else "Yubei District warning service",
         headline=warning.headline_zh if zh else warning.headline_en,
         description=warning.description_zh if zh else warning.description_en,
         instruction=warning.instruction_zh if zh else warning.instruction_en,
-        parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard.value), (PARAM_COLOUR, colour.capitalize())),
+        parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize())),
         areas=(Area(
             desc=warning.area_name,
             polygons=tuple(tuple((lat, lon) for lon, lat in ring) for ring in warning.polygons),

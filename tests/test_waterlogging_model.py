@@ -1,4 +1,4 @@
-"""`warn check` on models/flood.yaml: each broken parameter is named by file, key and expectation."""
+"""`warn check` on models/waterlogging.yaml: each broken parameter is named by file, key and expectation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_check import _drop, _set, edit_yaml, messages
-from warn.modelfiles import MODELS, load_model_file
+from warn import hazards
 
 CASES = {
     "P_lz not above P_pipe": (_set(2, "screen", "waterlogging_return_period_yr"),
@@ -40,25 +40,25 @@ CASES = {
                        "score.known_point_bonus: expected greater than or equal to 0"),
     "boundaries beyond the scale": (_set([25, 50, 70, 120], "levels", "boundaries"),
                                     "levels: expected boundaries between 0 and 100"),
-    "wrong model name": (_set("floods", "model"), "model: expected 'flood', got 'floods'"),
+    "wrong model name": (_set("floods", "model"), "model: expected a model among landslide, rainstorm, sensors, waterlogging, got 'floods'"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_broken_flood_file(deployment, case):
+def test_broken_waterlogging_file(deployment, case):
     change, expected = CASES[case]
-    edit_yaml(deployment.parent / "models" / "flood.yaml", change)
+    edit_yaml(deployment.parent / "models" / "waterlogging.yaml", change)
     text = messages(deployment)
-    assert "models/flood.yaml: " in text
+    assert "models/waterlogging.yaml: " in text
     assert expected in text
 
 
-def test_flood_is_a_registered_model():
-    assert "flood" in MODELS.names()
+def test_waterlogging_is_a_registered_hazard_with_a_model():
+    assert hazards.get("waterlogging").model is not None
 
 
 def test_committed_file_loads_with_the_documented_defaults():
-    params = load_model_file("flood", ROOT / "models" / "flood.yaml").params()
+    params = hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
     assert (params.pipe_return_period_yr, params.waterlogging_return_period_yr) == (3, 50)
     assert params.screen_max_duration == timedelta(minutes=180)
     assert (params.runoff_impervious, params.runoff_pervious) == (0.90, 0.15)

@@ -10,8 +10,9 @@ import pytest
 import xarray as xr
 
 from tests.conftest import ROOT
+from warn import hazards
 from warn.modelfiles import load_model_file
-from warn.risk import flood
+from warn.risk import waterlogging as flood
 from warn.risk.levels import level_of
 from warn.risk.rain import design_depth
 from warn.vocab import Level
@@ -20,8 +21,8 @@ T0 = np.datetime64("2026-07-15T00:00:00", "s")
 
 
 @pytest.fixture(scope="module")
-def params() -> flood.FloodParams:
-    return load_model_file("flood", ROOT / "models" / "flood.yaml").params()
+def params() -> flood.WaterloggingParams:
+    return hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
 
 
 def series(values, step: str = "PT1H", points: int | None = None) -> xr.DataArray:
@@ -34,7 +35,7 @@ def series(values, step: str = "PT1H", points: int | None = None) -> xr.DataArra
                         attrs={"units": "mm", "step": step})
 
 
-def points(params, n=1, **kw) -> flood.FloodPoints:
+def points(params, n=1, **kw) -> flood.WaterloggingPoints:
     return params.points(["yubei"] * n, kw.pop("impervious_fraction", [0.8] * n), **kw)
 
 

@@ -39,8 +39,9 @@ import pytest
 import xarray as xr
 
 from tests.conftest import DATA, ROOT
+from warn import hazards
 from warn.modelfiles import load_model_file
-from warn.risk import flood
+from warn.risk import waterlogging as flood
 from warn.risk.rain import design_depth, return_period
 
 pyswmm = pytest.importorskip("pyswmm")
@@ -140,7 +141,7 @@ def bucket_flood(storm_mm: np.ndarray, params, rain_params, q_full: float) -> tu
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory, rainstorm_params):
-    params = load_model_file("flood", ROOT / "models" / "flood.yaml").params()
+    params = hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
     storm = alternating_block_storm(STORM_PERIOD_YR, rainstorm_params.formula("yubei"))
     swmm_volume, swmm_first, swmm_runoff = run_swmm(storm, tmp_path_factory.mktemp("swmm"))
     q_full = manning_full_flow(conduit(MODEL.read_text(encoding="utf-8"), "C2"))

@@ -1,0 +1,85 @@
+"""`warn score` (and its aliases `warn landslide`, `warn waterlogging`, `warn flood`) on the demo forecast."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT
+from warn.cli.main import app
+
+DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
+KEYS = {"hazard", "item_id", "name", "kind", "level", "colour", "level_2h", "level_24h", "drivers"}
+
+
+def score(config, *args: str) -> CliRunner:
+    return CliRunner().invoke(app, [*args, "--config", str(config)], env={"NO_COLOR": "1", "COLUMNS": "200"})
+
+
+def test_landslide_json_per_zone_and_point(committed_config):
+    result = score(committed_config, "score", str(DEMO), "--hazard", "landslide", "--json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert len(records) == 21 + 60
+    for record in records:
+        assert KEYS <= set(record) and record["hazard"] == "landslide"
+        assert record["level"] == -1 and record["colour"] == "unknown"  # cold start: unknown, never "none"
+        assert all(isinstance(d, str) for d in record["drivers"])
+    zones = {r["item_id"]: r for r in records if r["kind"] == "zone"}
+    assert zones["DEMO-T11"]["level_24h"] == 4
+    swi, rain = zones["DEMO-T11"]["drivers_24h"]
+    assert swi.startswith("SWI") and "≥ 橙色阈值" in rain
+    assert zones["DEMO-T11"]["values"]["swi_max_mm"] > 100
+    assert zones["DEMO-T11"]["values"]["effective_rain_max_mm"] > 120
+
+
+def test_without_hazard_every_hazard_that_reads_the_forecast(committed_config):
+    result = score(committed_config, "score", str(DEMO), "--json")
+    assert result.exit_code == 0, result.output
+    assert {r["hazard"] for r in json.loads(result.output)} == {"landslide", "waterlogging"}
+
+
+def test_waterlogging_json_per_point_and_gauge(committed_config):
+    result = score(committed_config, "waterlogging", str(DEMO), "--json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert [r["kind"] for r in records].count("point") == 25 and [r["kind"] for r in records].count("gauge") == 3
+    for record in records:
+        assert record["level"] == -1  # no sensor readings, no bucket state: unknown, not "none"
+    w25 = next(r for r in records if r["item_id"] == "DEMO-W25")
+    assert w25["level_24h"] >= 1
+    assert any("重现期" in d and "≥" in d for d in w25["drivers_24h"])
+    assert any("下限" in d for d in w25["drivers"])  # the score now is incomplete: a lower bound
+
+
+def test_flood_is_a_deprecated_alias_of_waterlogging(committed_config):
+    old = score(committed_config, "flood", str(DEMO), "--json")
+    new = score(committed_config, "waterlogging", str(DEMO), "--json")
+    assert old.exit_code == 0 and "deprecated" in old.output
+    assert old.output.endswith(new.output)
+
+
+def test_tables_say_cold_start_notices_and_name_levels(committed_config):
+    result = score(committed_config, "landslide", str(DEMO))
+    assert result.exit_code == 0
+    assert "cold start" in result.output and "红色 red" in result.output and "未知" in result.output
+    flood = score(committed_config, "score", str(DEMO), "--hazard", "waterlogging")
+    assert "数据质量" in flood.output and "DEMO-R01" in flood.output
+
+
+def test_the_rainstorm_signal_is_not_scored_from_a_forecast(committed_config):
+    result = score(committed_config, "score", str(DEMO), "--hazard", "rainstorm")
+    assert result.exit_code == 2 and "official" in result.output
+
+
+@pytest.mark.parametrize("command", [["score"], ["landslide"], ["waterlogging"]])
+def test_missing_forecast_fails_with_its_name(committed_config, command):
+    result = score(committed_config, *command, "nowhere.nc")
+    assert result.exit_code == 1 and "nowhere.nc" in result.output
+
+
+def test_unknown_hazard_is_a_usage_error(committed_config):
+    result = score(committed_config, "score", str(DEMO), "--hazard", "tsunami")
+    assert result.exit_code == 2

@@ -1,0 +1,170 @@
+"""The hazard registry: every hazard the system knows, each a registered model.
+
+A hazard lives in its own subpackage ``warn.hazards.<name>`` whose ``SPEC`` is a
+:class:`~warn.hazards.spec.HazardSpec`; registering it is adding its name to
+:data:`BUILTIN`. Nothing outside a hazard's subpackage names that hazard: the cycle, the
+CLI, ``warn check``, CAP and the reports ask the registry.
+
+A deployment scores the hazards named in ``config.yaml``'s ``hazards:``
+(:func:`deployed`): each section is validated by the hazard's own schema (an unknown key
+is refused), its model file by the hazard's model schema, and every role it needs must
+name a layer of ``layers:``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from functools import cache
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from warn.errors import ConfigError, Problem
+from warn.registry import Registry
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from warn.hazards.spec import Context
+    from warn.sources.official import Bulletin
+    from warn.store import Store
+    from warn.config import Settings
+    from warn.hazards.spec import HazardSection, HazardSpec
+
+#: The hazards shipped with warn, by registry name (``warn.hazards.<name>.SPEC``).
+BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm")
+
+
+@cache
+def registry() -> Registry[HazardSpec]:
+    """The registry of hazards, filled on first use (importing each hazard's subpackage)."""
+    hazards: Registry[HazardSpec] = Registry("hazard")
+    for name in BUILTIN:
+        spec = import_module(f"warn.hazards.{name}").SPEC
+        if spec.name != name:
+            raise ValueError(f"warn.hazards.{name} registers a hazard called {spec.name!r}")
+        hazards.add(name, spec)
+    return hazards
+
+
+def get(name: str, *, where: str = "", key: str = "") -> HazardSpec:
+    """The hazard called ``name``; an unknown name fails with the registered ones and the closest."""
+    return registry().get(name, where=where, key=key)
+
+
+def names() -> tuple[str, ...]:
+    """Registered hazard names, without importing the hazards (for CLI choices and help texts)."""
+    return BUILTIN
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A hazard as one deployment runs it.
+
+    Attributes
+    ----------
+    spec
+        The registered hazard.
+    section
+        Its ``config.yaml`` section, validated by its own schema.
+    params
+        The frozen parameters from its model file (``None`` when it has none).
+    """
+
+    spec: HazardSpec
+    section: HazardSection
+    params: Any
+
+
+def deployed(settings: Settings, *, only: str | None = None) -> list[Deployed]:
+    """The hazards of ``settings`` (all, or the one called ``only``), validated, in ``hazards:`` order.
+
+    Raises
+    ------
+    ConfigError
+        Every problem found, each naming the key: an unregistered hazard, a key the hazard
+        ignores, a missing or invalid model file, a role without a layer.
+    """
+    problems: list[Problem] = []
+    out: list[Deployed] = []
+    wanted = list(settings.hazards) if only is None else [only]
+    for name in wanted:
+        if name not in settings.hazards:
+            problems.append(Problem("config.yaml", "hazards", f"a section for hazard {name!r} (deployed: "
+                                    f"{', '.join(settings.hazards)})", "none"))
+            continue
+        try:
+            out.append(_deploy(settings, name))
+        except ConfigError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ConfigError(*problems)
+    return out
+
+
+def _deploy(settings: Settings, name: str) -> Deployed:
+    from warn.declarative import parse_file, validate
+
+    key = f"hazards.{name}"
+    spec = get(name, where="config.yaml", key="hazards")
+    entry = settings.hazards[name]
+    section = validate(spec.config, {"model": entry.model, "layers": entry.layers, **(entry.model_extra or {})},
+                       where="config.yaml", prefix=key)
+    problems = [problem for role in spec.roles for problem in _role_problems(settings, spec, section, role.name)]
+    problems += [Problem("config.yaml", f"{key}.layers.{role}", f"a role of {name} among "
+                         f"{', '.join(r.name for r in spec.roles) or 'none'}", repr(role))
+                 for role in section.layers if role not in {r.name for r in spec.roles}]
+    if spec.model is not None and section.model is None:
+        problems.append(Problem("config.yaml", f"{key}.model", f"the model file of {name} (models/{name}.yaml)",
+                                "nothing"))
+    if spec.model is None and section.model is not None:
+        problems.append(Problem("config.yaml", f"{key}.model", f"no model file: {name} has no model parameters",
+                                str(section.model)))
+    if problems:
+        raise ConfigError(*problems)
+    params = parse_file(spec.model(), section.model).params() if spec.model is not None else None
+    return Deployed(spec, section, params)
+
+
+def _role_problems(settings: Settings, spec: HazardSpec, section: HazardSection, role: str) -> list[Problem]:
+    """A required role without a layer, or a role naming a layer that ``layers:`` lacks."""
+    key = f"hazards.{spec.name}.layers.{role}"
+    layer = section.layers.get(role)
+    if layer is None:
+        if spec.role(role).required:
+            return [Problem("config.yaml", key, f"the layer playing {spec.name}'s role {role!r} "
+                            f"({spec.role(role).en}), a name in layers:", "nothing",
+                            f"e.g. {role}: <layer name>")]
+        return []
+    if layer not in settings.layers:
+        return [Problem("config.yaml", key, f"a layer among {', '.join(settings.layers)}", repr(layer),
+                        f"add layers.{layer} or map the role to another layer")]
+    return []
+
+
+def names_zh() -> dict[str, str]:
+    """Every registered hazard's name for people (``{"landslide": "地质灾害", …}``)."""
+    return {name: registry().get(name).zh for name in registry().names()}
+
+
+def context(settings: Settings, deployed: Deployed, rain: xr.DataArray | None, now: datetime, *,
+            store: Store | None = None, persist: bool = False, official: tuple[Bulletin, ...] = (),
+            official_unknown: bool = False) -> Context:
+    """The context ``deployed`` is scored in: the run (``None`` without one), the cycle's time (UTC)
+    ``now`` (not before the run's issue time), the store and the official bulletins of the hazard."""
+    from warn.hazards.spec import Context
+    from warn.rainarray import issued_at
+
+    return Context(settings, deployed.section, deployed.params, rain,
+                   issued_at(rain) if rain is not None else now, now, store, persist, official, official_unknown)
+
+
+def load_model(name: str, path: Path) -> Any:
+    """The validated model file of hazard ``name`` at ``path`` (``.params()`` gives its parameters)."""
+    from warn.declarative import parse_file
+
+    spec = get(name)
+    if spec.model is None:
+        raise ConfigError(Problem(str(path), "model", f"a hazard with a model file ({name} has none)", name))
+    return parse_file(spec.model(), path)

@@ -1,0 +1,191 @@
+"""Schema of ``models/landslide.yaml``: the landslide and dangerous-rock model's parameters.
+
+Validated strictly (an unknown key is an error); :meth:`LandslideFile.params` builds the
+frozen :class:`warn.risk.landslide.LandslideParams` the pure functions take. Every number
+keeps its source in the file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveFloat, model_validator
+
+from warn.declarative import Strict
+from warn.modelfiles import FourThresholds, Fraction, LevelName, Levels, LevelWithNone, Window
+from warn.risk import landslide
+from warn.vocab import Level
+
+
+
+
+
+class EffectiveRain(Strict):
+    """``R_e = Σ_{i=0..n} K^i R_i``: decay factor ``k`` per day, ``n`` antecedent days."""
+
+    k: float = Field(gt=0, lt=1)
+    n: int = Field(ge=0)
+    source: str = Field(min_length=1)
+
+
+class Tank(Strict):
+    """Three-tank series model: outlet heights in mm, coefficients per hour."""
+
+    L1: PositiveFloat
+    alpha1: PositiveFloat
+    L2: PositiveFloat
+    alpha2: PositiveFloat
+    beta1: PositiveFloat
+    L3: PositiveFloat
+    alpha3: PositiveFloat
+    beta2: PositiveFloat
+    L4: PositiveFloat
+    alpha4: PositiveFloat
+    beta3: PositiveFloat
+    substep: Window
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _outlets_ordered(self) -> Tank:
+        if self.L1 >= self.L2:
+            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
+        return self
+
+
+class ThresholdSet(Strict):
+    """Blue, yellow, orange, red thresholds of SWI (mm) and daily effective rainfall (mm)."""
+
+    swi_mm: FourThresholds
+    effective_rain_mm: FourThresholds
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class ZoneThresholds(Strict):
+    """A zone's departures from the default thresholds; an absent quantity keeps the default."""
+
+    swi_mm: FourThresholds | None = None
+    effective_rain_mm: FourThresholds | None = None
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class Trigger(Strict):
+    default: ThresholdSet
+    zones: dict[str, ZoneThresholds] = Field(default_factory=dict)
+
+
+class Matrix(Strict):
+    """Zone level by susceptibility class (keys 1–5) and trigger level (columns none … red)."""
+
+    classes: dict[int, Annotated[list[LevelWithNone], Field(min_length=5, max_length=5)]]
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete_and_monotone(self) -> Matrix:
+        if sorted(self.classes) != [1, 2, 3, 4, 5]:
+            raise ValueError(f"the classes 1–5 once each (got {', '.join(map(str, sorted(self.classes)))})")
+        table = self.table()
+        for cls, row in zip(range(1, 6), table):
+            if any(b < a for a, b in zip(row, row[1:])):
+                raise ValueError(f"class {cls}: levels that never fall as the trigger level rises")
+        for cls in range(2, 6):
+            if any(b < a for a, b in zip(table[cls - 2], table[cls - 1])):
+                raise ValueError(f"class {cls}: levels at least those of class {cls - 1}")
+        return self
+
+    def table(self) -> tuple[tuple[Level, ...], ...]:
+        return tuple(tuple(Level[name.upper()] for name in self.classes[cls]) for cls in range(1, 6))
+
+
+class WaterFill(Strict):
+    """Crack water column as a fraction of crack depth (number or ``a/b``)."""
+
+    normal: Fraction
+    rainstorm: Fraction
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _storm_fuller(self) -> WaterFill:
+        if self.rainstorm < self.normal:
+            raise ValueError("rainstorm at least normal")
+        return self
+
+
+class RockRainstorm(Strict):
+    """When the rainstorm fill applies: 24-h rain (mm) or SWI trigger level."""
+
+    rain_24h_mm: PositiveFloat
+    swi_level: LevelName
+    source: str = Field(min_length=1)
+
+
+class StabilityRung(Strict):
+    """K below ``below`` puts the object at ``level`` at least."""
+
+    below: PositiveFloat
+    level: LevelName
+
+
+class Stability(Strict):
+    rungs: list[StabilityRung] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _lower_k_higher_level(self) -> Stability:
+        rungs = sorted(self.rungs, key=lambda r: r.below)
+        ranks = [Level[r.level.upper()] for r in rungs]
+        if any(b >= a for a, b in zip(ranks, ranks[1:])):
+            raise ValueError("a higher level for each lower K (rungs sorted by below)")
+        return self
+
+
+class DangerousRock(Strict):
+    water_fill: WaterFill
+    rainstorm: RockRainstorm
+    stability: Stability
+
+    def params(self) -> landslide.RockParams:
+        return landslide.RockParams(
+            normal_fill=self.water_fill.normal,
+            rainstorm_fill=self.water_fill.rainstorm,
+            rainstorm_rain_24h_mm=self.rainstorm.rain_24h_mm,
+            rainstorm_swi_level=Level[self.rainstorm.swi_level.upper()],
+            stability=tuple((r.below, Level[r.level.upper()]) for r in self.stability.rungs),
+        )
+
+
+class LandslideFile(Strict):
+    """``models/landslide.yaml``."""
+
+    model: Literal["landslide"]
+    version: int = Field(ge=1)
+    effective_rain: EffectiveRain
+    tank: Tank
+    trigger: Trigger
+    levels: Levels
+    matrix: Matrix
+    dangerous_rock: DangerousRock
+
+    def params(self) -> landslide.LandslideParams:
+        """The frozen parameter object for :mod:`warn.risk.landslide`."""
+        t = self.tank
+        scores = tuple(self.levels.boundaries)
+        default = self.trigger.default
+
+        def thresholds(swi: list[float], rain: list[float], provisional: bool) -> landslide.TriggerThresholds:
+            return landslide.TriggerThresholds(tuple(swi), tuple(rain), scores, provisional)
+
+        return landslide.LandslideParams(
+            k=self.effective_rain.k,
+            n=self.effective_rain.n,
+            tank=landslide.TankParams(t.L1, t.alpha1, t.L2, t.alpha2, t.beta1, t.L3, t.alpha3, t.beta2,
+                                      t.L4, t.alpha4, t.beta3, t.substep.total_seconds() / 3600),
+            trigger=thresholds(default.swi_mm, default.effective_rain_mm, default.provisional),
+            zone_trigger={zone: thresholds(z.swi_mm or default.swi_mm,
+                                           z.effective_rain_mm or default.effective_rain_mm, z.provisional)
+                          for zone, z in self.trigger.zones.items()},
+            levels=self.levels.scale(),
+            matrix=self.matrix.table(),
+            rock=self.dangerous_rock.params(),
+        )

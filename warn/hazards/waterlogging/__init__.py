@@ -1,0 +1,55 @@
+"""Urban waterlogging (城市内涝) and river stage: the hazard as registered.
+
+Waterlogging points and underpasses (role ``points``) are scored on the rain of their grid
+cell — the storm-intensity return-period screen and a storage bucket — and on their
+water-level sensor; river gauges (``gauges``) on their stage against the warning and
+guaranteed stages (:mod:`warn.hazards.waterlogging.scoring`, :mod:`warn.risk.waterlogging`).
+Parameters: ``models/waterlogging.yaml`` (:mod:`warn.hazards.waterlogging.model`) and the
+shared rain model (``models.rainstorm``: the storm-intensity formulas).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from warn.cap.event import Category, Event
+from warn.hazards.spec import Column, Context, HazardSpec, Input, Role, Scored
+from warn.vocab import ItemKind, SensorKind
+
+if TYPE_CHECKING:
+    from warn.declarative import Strict
+
+
+def _model() -> type[Strict]:
+    from warn.hazards.waterlogging.model import WaterloggingFile
+
+    return WaterloggingFile
+
+
+def _score(ctx: Context) -> Scored:
+    from warn.hazards.waterlogging.scoring import score
+
+    return score(ctx)
+
+
+SPEC = HazardSpec(
+    name="waterlogging",
+    zh="城市内涝",
+    en="Urban waterlogging",
+    roles=(
+        Role("points", "point", ItemKind.POINT, "积水点", "waterlogging point", fields=("impervious_fraction",)),
+        Role("gauges", "gauge", ItemKind.POINT, "河道水文站", "river gauge",
+             fields=("warning_stage_m", "guaranteed_stage_m"), required=False),
+    ),
+    inputs=frozenset({Input.RAIN, Input.SENSORS}),
+    sensor_kinds=(SensorKind.WATER_LEVEL, SensorKind.RIVER_STAGE),
+    score=_score,
+    cap=Event(Category.MET, "城市内涝", "Urban waterlogging"),
+    model=_model,
+    playbooks=("waterlogging",),
+    columns=(
+        Column("depth_cm", "积水深度", "ponding depth", "cm"),
+        Column("stage_m", "水位", "stage", "m"),
+        Column("minutes_to_next", "至下一级", "to next level", "min"),
+    ),
+)
