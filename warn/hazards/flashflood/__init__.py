@@ -19,14 +19,31 @@ yet: they are issued by county or town, not by catchment, and no feed of them is
 
 from __future__ import annotations
 
-from warn.hazards.flashflood.model import FlashFloodFile
-from warn.hazards.flashflood.scoring import score
-from warn.hazards.spec import CapProfile, Column, HazardSpec, Input, Rescore, Role
+from typing import TYPE_CHECKING
+
+from warn.cap.event import Category, Event
+from warn.hazards.spec import Column, Context, HazardSpec, Input, Rescore, Role, Scored
 from warn.vocab import ItemKind
 
-#: The catchment attributes scoring and the playbook read (besides the id and name).
-FIELDS = ("village", "threatened_people",
-          "prepare_1h_mm", "prepare_3h_mm", "prepare_6h_mm", "evacuate_1h_mm", "evacuate_3h_mm", "evacuate_6h_mm")
+if TYPE_CHECKING:
+    from warn.declarative import Strict
+
+#: The catchment attributes scoring and the playbook read (besides the id, name, town and people).
+FIELDS = ("village", "prepare_1h_mm", "prepare_3h_mm", "prepare_6h_mm",
+          "evacuate_1h_mm", "evacuate_3h_mm", "evacuate_6h_mm")
+
+
+def _model() -> type[Strict]:
+    from warn.hazards.flashflood.model import FlashFloodFile
+
+    return FlashFloodFile
+
+
+def _score(ctx: Context) -> Scored:
+    from warn.hazards.flashflood.scoring import score
+
+    return score(ctx)
+
 
 SPEC = HazardSpec(
     name="flashflood",
@@ -34,18 +51,18 @@ SPEC = HazardSpec(
     en="Flash flood",
     roles=(Role("catchments", "catchment", ItemKind.CATCHMENT, "山洪小流域", "small catchment", fields=FIELDS),),
     inputs=frozenset({Input.RAIN}),
-    score=score,
-    cap=CapProfile(category="Met", event_zh="山洪灾害", event_en="Flash flood"),
-    model=FlashFloodFile,
+    score=_score,
+    cap=Event(Category.MET, "山洪灾害", "Flash flood"),
+    model=_model,
     rescore=Rescore.NEW_BASIS,
     playbooks=("flashflood",),
-    columns=(
-        Column("rain_1h_mm", "1 h 雨量（24 h 内最大）", "max 1 h rain to +24 h", "mm"),
-        Column("rain_3h_mm", "3 h 雨量（24 h 内最大）", "max 3 h rain to +24 h", "mm"),
-        Column("rain_6h_mm", "6 h 雨量（24 h 内最大）", "max 6 h rain to +24 h", "mm"),
-        Column("swi_mm", "前期土壤含水指数", "antecedent soil water index", "mm"),
-        Column("lowered_pct", "临界雨量下调", "critical rainfall lowered by", "%"),
-        Column("prepare_3h_mm", "3 h 准备转移临界雨量", "3 h prepare-to-move rainfall", "mm"),
-        Column("evacuate_3h_mm", "3 h 立即转移临界雨量", "3 h move-now rainfall", "mm"),
+    columns=(  # rain: the largest of the windows ending now … +24 h
+        Column("rain_1h_mm", "1 h 雨量", "1 h rain", "mm"),
+        Column("rain_3h_mm", "3 h 雨量", "3 h rain", "mm"),
+        Column("rain_6h_mm", "6 h 雨量", "6 h rain", "mm"),
+        Column("swi_mm", "前期含水", "SWI", "mm"),
+        Column("lowered_pct", "阈值下调", "lowered", "%"),
+        Column("prepare_3h_mm", "3 h 准备转移", "3 h prepare", "mm"),
+        Column("evacuate_3h_mm", "3 h 立即转移", "3 h move now", "mm"),
     ),
 )

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from warn.declarative import Strict
-from warn.modelfiles import Levels, Tank, Window
+from warn.hazards.landslide.model import Tank
+from warn.modelfiles import Levels, Window
 from warn.risk.flashflood import FlashFloodParams, WetnessParams
 from warn.risk.landslide import TankParams
 

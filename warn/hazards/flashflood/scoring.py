@@ -33,10 +33,11 @@ import geopandas as gpd
 import numpy as np
 
 from warn.config import LayerSpec
-from warn.cycle.memory import remember
 from warn.errors import ConfigError, Problem
 from warn.geo.weights import build_weights, zonal_mean_max
-from warn.hazards.spec import Context, Scored, ScoredItem, lead_seconds, lead_windows, peak
+from warn.hazards.leads import lead_seconds, lead_windows, peak
+from warn.hazards.memory import remember
+from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.rainarray import reaccumulate, step_of
 from warn.risk.flashflood import (
     FlashFloodParams,
@@ -224,7 +225,7 @@ def _item(item_id: str, name: str, i: int, times: np.ndarray, score: np.ndarray,
                                       float(lowered["prepare"][d, at, i]), float(lowered["evacuate"][d, at, i]),
                                       float(reduction[d, at, i]), level, timedelta(seconds=int(lead[at])),
                                       params=params),)
-    upto = lead <= 24 * 3600
+    upto = lead <= max(LEADS.values()).total_seconds()
     values: dict[str, float | None] = {
         f"rain_{h}h_mm": _max(windows[k, upto, i]) for k, h in enumerate(params.durations_h)}
     values["swi_mm"] = _known(swi[lookback - 1, i])
@@ -243,8 +244,8 @@ def _with_now(item: ScoredItem, level: Level) -> ScoredItem:
 
 
 def _unknown(item_id: str, name: str, why: str) -> ScoredItem:
-    return ScoredItem(item_id, name, "catchment", {lead: Level.UNKNOWN for lead in ("now", "2h", "24h")},
-                      {lead: (why,) for lead in ("now", "2h", "24h")})
+    return ScoredItem(item_id, name, "catchment", {lead: Level.UNKNOWN for lead in LEADS},
+                      {lead: (why,) for lead in LEADS})
 
 
 def _max(values: np.ndarray) -> float | None:
