@@ -33,6 +33,7 @@ Method, per small catchment (小流域) of a county's 山洪灾害防御预案:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -249,7 +250,7 @@ def driver_text(duration_h: int, rain_mm: float, prepare_mm: float, evacuate_mm:
     """
     quantity = f"{duration_h} h 雨量"
     where = f" ({_lead(lead)})"
-    if level is Level.UNKNOWN or rain_mm != rain_mm:
+    if level is Level.UNKNOWN or math.isnan(rain_mm):
         return f"{quantity} 未知 unknown{where}"
     value = f"{quantity} {_mm(rain_mm)} mm"
     prepare, evacuate = f"准备转移临界雨量 {_mm(prepare_mm)} mm", f"立即转移临界雨量 {_mm(evacuate_mm)} mm"
@@ -263,7 +264,7 @@ def driver_text(duration_h: int, rain_mm: float, prepare_mm: float, evacuate_mm:
         reason = f"{value} ≥ {prepare} 的 {_percent(params.approach)}"
     else:
         reason = f"{value} < {prepare} 的 {_percent(params.approach)}"
-    if reduction != reduction:
+    if math.isnan(reduction):
         wetness = "（前期土壤含水未知，按预案临界雨量）"
     elif round(reduction * 100) > 0:
         wetness = f"（前期偏湿，阈值下调 {_percent(reduction)}）"

@@ -3,7 +3,7 @@ missing rain unknown (never none), bad catchment attributes named."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +23,7 @@ from warn.store import Store
 from warn.vocab import Level
 
 DEMO_RUN = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
-T0 = datetime(2026, 7, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 15, tzinfo=UTC)
 PARAMS = parse_file(FlashFloodFile, ROOT / "models" / "flashflood.yaml").params()
 SECTION = HazardSection(model=ROOT / "models" / "flashflood.yaml", layers={"catchments": "catchments"})
 

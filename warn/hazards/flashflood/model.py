@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -15,7 +16,7 @@ from warn.risk.landslide import TankParams
 
 
 def _increasing_hours(hours: list[int]) -> list[int]:
-    if any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(hours)):
         raise ValueError("hours increasing, each listed once")
     return hours
 
