@@ -153,3 +153,32 @@ def test_a_layer_without_a_critical_rainfall_field_is_refused_naming_it(tmp_path
     with pytest.raises(ConfigError, match=r"catchments\.gpkg#catchments: evacuate_6h_mm: expected the critical "
                                           r"rainfall"):
         score(_context(settings, demo_rain, T0))
+
+
+def test_a_hand_computed_catchment_on_uniform_rain(tmp_path):
+    """20 mm in each of the first three hours over one catchment with 准备转移/立即转移 30/40 (1 h),
+    50/60 (3 h), 80/100 (6 h): 1 h 20 < 0.8·30 (none); 3 h at +2 h = 40 ≥ 0.8·50 (blue, the hour
+    before t0 not kept counts as dry); 3 h at +3 h = 60 ≥ 60 (red); 6 h at +3 h = 60 < 0.8·80."""
+    from shapely.geometry import box
+
+    from warn.rainarray import make_rain
+
+    layer = gpd.GeoDataFrame({"catchment_id": ["C1"], "name": ["甲"], "village": ["甲村"], "town_code": ["T1"],
+                              "threatened_people": [50], "prepare_1h_mm": [30], "prepare_3h_mm": [50],
+                              "prepare_6h_mm": [80], "evacuate_1h_mm": [40], "evacuate_3h_mm": [60],
+                              "evacuate_6h_mm": [100]},
+                             geometry=[box(106.62, 29.62, 106.68, 29.68)], crs="EPSG:4326")
+    path = tmp_path / "one.gpkg"
+    layer.to_file(path, layer="catchments", driver="GPKG")
+    settings = _settings(tmp_path, lambda data: data["layers"]["catchments"].update(path=str(path)))
+    hours = np.arange(1, 7)
+    depth = np.where(hours <= 3, 20.0, 0.0)[:, None, None] * np.ones((6, 5, 5))
+    rain = make_rain(depth, time=np.datetime64("2026-07-15T00:00") + hours * np.timedelta64(1, "h"),
+                     lat=np.linspace(29.5, 29.9, 5), lon=np.linspace(106.5, 106.9, 5), step=timedelta(hours=1),
+                     source="hand", issued_at=np.datetime64("2026-07-15T00:00"))
+    (item,) = score(_context(settings, rain, T0)).items
+    assert item.levels == {"now": Level.UNKNOWN, "2h": Level.BLUE, "24h": Level.RED}
+    assert item.drivers["2h"] == ("3 h 雨量 40 mm ≥ 准备转移临界雨量 50 mm 的 80 %（前期土壤含水未知，按预案临界雨量） (+2 h)",)
+    assert item.drivers["24h"][0].startswith("3 h 雨量 60 mm ≥ 立即转移临界雨量 60 mm")
+    assert item.drivers["24h"][0].endswith("(+3 h)")
+    assert item.values["rain_1h_mm"] == pytest.approx(20) and item.values["rain_3h_mm"] == pytest.approx(60)
