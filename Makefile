@@ -4,14 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench,lint]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,6 +25,12 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/zonal.py
+
+# Import contracts (.importlinter), then ruff and mypy (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check warn
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV)

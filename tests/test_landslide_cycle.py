@@ -12,7 +12,6 @@ from warn import hazards
 from warn.config import load_settings
 from warn.hazards.landslide.scoring import score_landslide
 from tests.factories import hazard_context
-from warn.modelfiles import load_model_file
 from warn.rainarray import make_rain
 from warn.risk.landslide import zone_level
 from warn.risk.levels import level_of

@@ -7,7 +7,6 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_check import _drop, _set, edit_yaml, messages
 from warn import hazards
-from warn.modelfiles import load_model_file
 from warn.vocab import Level
 
 ZONE = {"swi_mm": [100, 130, 160, 200], "source": "steep cut slopes along the G65 (survey 2025)"}

@@ -36,6 +36,7 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
+        """Render as ``where: key.path: expected …, got … (hint)``."""
         text = f"{self.where}: "
         if self.key:
             text += f"{self.key}: "
@@ -80,7 +81,8 @@ class StoreError(WarnError):
 class UnknownNameError(WarnError, KeyError):
     """A name was looked up in a registry that does not hold it."""
 
-    def __str__(self) -> str:  # KeyError would quote the message
+    def __str__(self) -> str:
+        """Return the message as it is (KeyError would quote it)."""
         return Exception.__str__(self)
 
 

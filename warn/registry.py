@@ -38,7 +38,7 @@ class Registry(Generic[T]):
         return entry
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator form of :meth:`add`."""
+        """Register the decorated entry under ``name``: the decorator form of :meth:`add`."""
 
         def decorate(entry: T) -> T:
             return self.add(name, entry)
@@ -69,11 +69,13 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
-        """Registered names, sorted."""
+        """Return the registered names, sorted."""
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        """Tell whether ``name`` is registered."""
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        """Iterate over the registered names, sorted."""
         return iter(self.names())

@@ -92,8 +92,11 @@ class SensorKind(StrEnum):
 
 
 class ItemKind(StrEnum):
-    """What a warned item is, as playbooks match it: a zone (town, grid cell), a point (hazard or
-    waterlogging point, river gauge), a small catchment with its villages, the district."""
+    """What a warned item is, as playbooks match it.
+
+    A zone (town, grid cell), a point (hazard or waterlogging point, river gauge), a small
+    catchment with its villages, the district.
+    """
 
     ZONE = "zone"
     POINT = "point"
@@ -136,8 +139,11 @@ class ResponseLevel(IntEnum):
 
 
 class CapStatus(StrEnum):
-    """CAP 1.2 ``status`` of a message. Only ``Actual`` may reach a public channel: Exercise (drills)
-    and Test, System and Draft never do."""
+    """CAP 1.2 ``status`` of a message.
+
+    Only ``Actual`` may reach a public channel: Exercise (drills) and Test, System and Draft
+    never do.
+    """
 
     ACTUAL = "Actual"
     EXERCISE = "Exercise"

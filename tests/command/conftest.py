@@ -9,10 +9,10 @@ import pytest
 from tests.conftest import ROOT
 from warn import hazards
 from warn.command.loading import load_setup
-from warn.command.model import ItemKind, LevelCrossing
+from warn.command.model import LevelCrossing
+from warn.vocab import ItemKind, Level
 from warn.command.planner import Setup
 from warn.config import load_settings
-from warn.vocab import Level
 
 #: 2026-07-15 10:00 Beijing time, inside the demo roster's week.
 T0 = datetime(2026, 7, 15, 2, 0, tzinfo=UTC)

@@ -10,18 +10,14 @@ from warn.command.model import (
     Broadcast,
     ChangeMode,
     Channel,
-    ItemKind,
     ManualWarning,
-    Mode,
     ModeOrder,
-    OrgLevel,
     OrgUnit,
     Post,
     RecordTimeline,
-    ResponseLevel,
     Role,
 )
-from warn.vocab import Level
+from warn.vocab import ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 DISTRICT = OrgUnit(OrgLevel.DISTRICT, "500112")
 LEADER = Post(DISTRICT, Role.LEADER_ON_DUTY)

@@ -12,18 +12,15 @@ from warn.command.model import (
     Channel,
     CreateTask,
     Escalate,
-    ItemKind,
-    Mode,
     ModeDecision,
     Notify,
     ProposeMode,
     RequestAck,
-    ResponseLevel,
     Role,
     Tick,
 )
+from warn.vocab import ItemKind, Level, Mode, ResponseLevel
 from warn.command.planner import State, plan
-from warn.vocab import Level
 
 RUN = "INC-landslide-20260715T0200Z/landslide@1:landslide:DEMO-H001:20260715T0200Z"
 

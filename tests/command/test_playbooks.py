@@ -11,7 +11,8 @@ import yaml
 from tests.command.conftest import T0
 from tests.conftest import ROOT
 from warn.command.loading import load_playbook, load_roster
-from warn.command.model import OrgLevel, OrgUnit, Role
+from warn.command.model import OrgUnit, Role
+from warn.vocab import OrgLevel
 from warn.errors import ConfigError
 
 

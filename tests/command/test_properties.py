@@ -10,19 +10,10 @@ from hypothesis import strategies as st
 
 from tests.command.conftest import T0, crossing
 from warn.command import acks
-from warn.command.model import (
-    AckKind,
-    CreateTask,
-    ItemKind,
-    OrgLevel,
-    OrgUnit,
-    Post,
-    Role,
-    Tick,
-)
+from warn.command.model import AckKind, CreateTask, OrgUnit, Post, Role, Tick
+from warn.vocab import ItemKind, Level, OrgLevel
 from warn.command.planner import State, plan
 from warn.command.roster import Roster
-from warn.vocab import Level
 
 LEVELS = [Level.NONE, Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED, Level.UNKNOWN]
 

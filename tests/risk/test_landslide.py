@@ -11,7 +11,6 @@ import xarray as xr
 
 from tests.conftest import ROOT
 from warn import hazards
-from warn.modelfiles import load_model_file
 from warn.risk.landslide import (
     TRIGGER_QUANTITIES,
     EventParams,

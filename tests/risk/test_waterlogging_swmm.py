@@ -40,7 +40,6 @@ import xarray as xr
 
 from tests.conftest import DATA, ROOT
 from warn import hazards
-from warn.modelfiles import load_model_file
 from warn.risk import waterlogging as flood
 from warn.risk.rain import design_depth, return_period
 

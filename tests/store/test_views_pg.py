@@ -18,16 +18,14 @@ from warn.command.model import (
     BroadcastKind,
     ChangeMode,
     CreateTask,
-    Mode,
     Notify,
     OpenIncident,
-    OrgLevel,
     OrgUnit,
     Post,
     RequestAck,
-    ResponseLevel,
     Role,
 )
+from warn.vocab import Level, Mode, OrgLevel, ResponseLevel
 from warn.errors import StoreError
 from warn.store import Store
 from warn.store.schema import warning_messages
@@ -39,7 +37,6 @@ from warn.store.views import (
     Views,
     WarningView,
 )
-from warn.vocab import Level
 
 T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
 AT = T0 + timedelta(hours=1)

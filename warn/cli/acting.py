@@ -157,7 +157,8 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
 
 
 def _post(org_unit: str, role: str):
-    from warn.command.model import OrgLevel, OrgUnit, Post, Role
+    from warn.command.model import OrgUnit, Post, Role
+    from warn.vocab import OrgLevel
 
     level, code = org_unit.split(".", 1)
     return Post(OrgUnit(OrgLevel(level), code), Role(role))
@@ -366,7 +367,8 @@ def mode(
 
     Example: warn mode wartime --level III --reason "三个镇街橙色预警" --as 演示指挥长01
     """
-    from warn.command.model import Mode, ModeOrder, ResponseLevel
+    from warn.command.model import ModeOrder
+    from warn.vocab import Mode, ResponseLevel
     from warn.cycle.command import load_state
 
     if (to is ModeName.WARTIME) != (level is not None):
@@ -404,7 +406,8 @@ def broadcast(
 
     Example: warn broadcast --zone DEMO-T03 --level orange --text "人工橙色暴雨预警" --as 演示值班员01
     """
-    from warn.command.model import ItemKind, LevelCrossing, ManualWarning
+    from warn.command.model import LevelCrossing, ManualWarning
+    from warn.vocab import ItemKind
     from warn.command.warnings import thread_key
     from warn.cycle.command import load_state
     from warn.geo.layers import zone_layer

@@ -178,7 +178,8 @@ def tasks(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
 def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
     """The tasks whose post (org unit and role) ``actor`` holds on the roster at ``ctx.at``."""
     from warn.command.loading import load_roster
-    from warn.command.model import OrgLevel, OrgUnit, Role
+    from warn.command.model import OrgUnit, Role
+    from warn.vocab import OrgLevel
 
     if ctx.settings.command is None:
         console(stderr=True).print("✗ config.yaml 无 command.roster / no roster configured (command.roster)",

@@ -117,7 +117,8 @@ def open_request(request: str, kind: AckKind, incident: str | None, subject: str
         RequestAck(key=f"{request}/ask", at=at, incident=incident, rule_id="ACK-ASK",
                    label=label("ACK-ASK", f"{kind.zh} → {first}"), request=request, ack=kind,
                    to=Assignee(first, person), subject=subject, deadline=req.deadline, chain=targets[1:]),
-        _record(req, f"{request}/ask", at, "ACK-ASK", first, f"{kind.zh}：{subject}（{first}，{person or '无人在岗'}）"),
+        _record(req, f"{request}/ask", at, "ACK-ASK", first,
+                f"{kind.zh}：{subject}（{first}，{person or '无人在岗'}）"),
     ]
     if person is None:
         req, more = _move(req, at, "ROSTER-UNFILLED", roster, commander)

@@ -24,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from warn.command.model import OrgLevel, OrgUnit, Post, Role
+from warn.command.model import OrgUnit, Post, Role
 from warn.command.roster import Roster
+from warn.vocab import OrgLevel
 
 #: District roles that may act for others, strongest first (the post recorded when acting for others).
 OVERSEERS = (Role.COMMANDER, Role.LEADER_ON_DUTY, Role.DUTY_OFFICER)
@@ -65,7 +66,7 @@ class Authority:
     at: datetime
 
     def district_post(self, role: Role) -> Post:
-        """The district's post of ``role``."""
+        """Return the district's post of ``role``."""
         return Post(OrgUnit(OrgLevel.DISTRICT, self.district), role)
 
     def holds(self, person: str, post: Post) -> bool:
@@ -73,7 +74,7 @@ class Authority:
         return self.roster.who(post.role, post.org, self.at) == person
 
     def identify(self, person: str | None) -> Verdict:
-        """The person's own post (their first on the roster now), or why they may not act at all."""
+        """Return the person's own post (their first on the roster now), or why they may not act at all."""
         if not person:
             return _no("须用 --as 或 WARN_USER 指明操作人", "say who is acting with --as or WARN_USER")
         posts = self.roster.posts(person, self.at)
@@ -127,8 +128,11 @@ class Authority:
         return Verdict(post), approver
 
     def resolve(self, target: str, org: OrgUnit) -> Post | None:
-        """The post ``target`` names — a post (``town.DEMO-T03.duty_officer``), a role (of ``org``) or a
-        person (their first post) — when somebody is on duty there now; ``None`` otherwise."""
+        """Return the post ``target`` names when somebody is on duty there now; ``None`` otherwise.
+
+        ``target`` is a post (``town.DEMO-T03.duty_officer``), a role (of ``org``) or a person
+        (their first post).
+        """
         parts = target.split(".")
         roles = {r.value for r in Role}
         if len(parts) == 3 and parts[0] in {lv.value for lv in OrgLevel} and parts[2] in roles:
@@ -143,7 +147,7 @@ class Authority:
         return post if self.roster.who(post.role, post.org, self.at) is not None else None
 
     def _overseer(self, person: str) -> Post | None:
-        """The strongest district post of :data:`OVERSEERS` that ``person`` holds now."""
+        """Return the strongest district post of :data:`OVERSEERS` that ``person`` holds now."""
         return next((self.district_post(r) for r in OVERSEERS if self.holds(person, self.district_post(r))), None)
 
 

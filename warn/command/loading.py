@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from warn.command.mode import ModeParams, ModeRule
-from warn.command.model import ItemKind, OrgLevel, ResponseLevel
 from warn.command.planner import Setup
 from warn.command.playbooks import (
     PHASES,
@@ -28,7 +27,7 @@ from warn.command.roster import Roster, RosterFile
 from warn.config import CommandSpec
 from warn.declarative import problems_from, read_yaml
 from warn.errors import ConfigError, Problem
-from warn.vocab import Level
+from warn.vocab import ItemKind, Level, OrgLevel, ResponseLevel
 
 
 def load_playbook(path: Path) -> Playbook:
@@ -56,11 +55,14 @@ def load_playbook(path: Path) -> Playbook:
 
 
 def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook, ...]:
-    """Every ``*.yaml`` playbook of ``folder`` (but ``skip``, the roster when it lives there),
-    sorted by file name; all problems at once."""
+    """Read every ``*.yaml`` playbook of ``folder``, sorted by file name; all problems at once.
+
+    ``skip`` (the roster, when it lives there) is not a playbook.
+    """
     if not folder.is_dir():
         raise ConfigError(Problem(str(folder), "", "a folder of playbook files (*.yaml)", "no such folder"))
-    playbooks, problems = [], []
+    playbooks: list[Playbook] = []
+    problems: list[Problem] = []
     for path in sorted(folder.glob("*.yaml")):
         if skip is not None and path.resolve() == skip.resolve():
             continue
@@ -97,9 +99,12 @@ def load_roster(path: Path) -> Roster:
 
 
 def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]) -> Setup:
-    """The planner's setup from the ``command:`` section of config.yaml (paths already resolved) and the
-    hazards' names for people by registry name (:func:`warn.hazards.names_zh`)."""
-    problems = []
+    """Build the planner's setup from config.yaml's ``command:`` section and the hazards' names.
+
+    Paths are already resolved; ``hazard_names`` are the names people read by registry name
+    (:func:`warn.hazards.names_zh`).
+    """
+    problems: list[Problem] = []
     try:
         playbooks = load_playbooks(spec.playbooks, skip=spec.roster)
     except ConfigError as err:
@@ -149,7 +154,7 @@ def coverage(playbooks: tuple[Playbook, ...], roster: Roster, folder: Path, rost
     return problems
 
 
-def _name_step(problem: Problem, data: dict) -> Problem:
+def _name_step(problem: Problem, data: dict[str, Any]) -> Problem:
     """Name a step by its id in a key path: ``phases.respond.2.owner`` → ``phases.respond.evacuate.owner``."""
     parts = problem.key.split(".")
     if len(parts) >= 3 and parts[0] == "phases" and parts[1] in PHASES and parts[2].isdigit():

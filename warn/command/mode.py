@@ -28,32 +28,32 @@ replayed or stale decision changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from warn.command.model import (
     Action,
     ChangeMode,
-    ItemKind,
-    Mode,
     ModeDecision,
     ModeOrder,
     ProposeMode,
     RecordTimeline,
-    ResponseLevel,
     Role,
     TimelineKind,
     label,
 )
 from warn.command.warnings import WarningThread
-from warn.vocab import Level
+from warn.vocab import ItemKind, Level, Mode, ResponseLevel
 
 
 @dataclass(frozen=True)
 class ModeRule:
-    """Propose wartime at ``response`` when ``places`` or more towns (the district counts as one
-    place) have an active warning of an item of a kind in ``scope`` at ``level`` or above."""
+    """Propose wartime at ``response`` when enough places are under warning.
+
+    Enough: ``places`` or more towns (the district counts as one place) have an active warning
+    of an item of a kind in ``scope`` at ``level`` or above.
+    """
 
     id: str
     label: str
@@ -207,7 +207,8 @@ def order(state: ModeState, event: ModeOrder, params: ModeParams) -> tuple[ModeS
                                 "reason": event.reason})]
     if event.to_mode is state.mode and event.response == state.response:
         return state, []
-    pending, actions = state.pending, []
+    pending = state.pending
+    actions: list[Action] = []
     if pending is not None:
         same = pending.to_mode is event.to_mode and pending.response == event.response
         why = event.reason if same else f"由直接命令取代 superseded by the order: {event.reason}"
@@ -242,7 +243,8 @@ def _apply(state: ModeState, proposal: Proposal, by: str, role: Role | None, rea
     ]
 
 
-def _record(params: ModeParams, key: str, at: datetime, rule_id: str, detail: str, actor: str, role: Role | None, summary: str,
-            details: dict[str, str | int | float | None]) -> RecordTimeline:
+def _record(params: ModeParams, key: str, at: datetime, rule_id: str, detail: str, actor: str, role: Role | None,
+            summary: str, details: Mapping[str, str | int | float | None]) -> RecordTimeline:
     return RecordTimeline(key=key, at=at, incident=None, rule_id=rule_id, label=label(rule_id, detail), actor=actor,
-                          role=role, org_unit=f"district.{params.district}", entry=TimelineKind.MODE, summary=summary, details=details)
+                          role=role, org_unit=f"district.{params.district}", entry=TimelineKind.MODE, summary=summary,
+                          details=details)

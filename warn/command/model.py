@@ -28,8 +28,6 @@ from typing import ClassVar
 from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 
-
-
 class Role(StrEnum):
     """Roles that own steps (OPERATIONS.md "Who"); a roster maps them to people."""
 
@@ -83,8 +81,11 @@ class TaskState(StrEnum):
 
 
 class BroadcastKind(StrEnum):
-    """What a publication request is: a warning thread raised, updated or cleared (CAP Alert /
-    Update / all-clear), or a playbook's public broadcast (村村响, public channels) about a thread."""
+    """What a publication request is.
+
+    A warning thread raised, updated or cleared (CAP Alert / Update / all-clear), or a
+    playbook's public broadcast (村村响, public channels) about a thread.
+    """
 
     RAISE = "raise"
     UPDATE = "update"
@@ -155,7 +156,7 @@ RULES: Mapping[str, str] = {
 
 
 def label(rule_id: str, detail: str = "") -> str:
-    """The readable label of ``rule_id``, with an optional detail (``WARN-UP 预警升级 … L2→L3``)."""
+    """Return the readable label of ``rule_id``, with an optional detail (``WARN-UP 预警升级 … L2→L3``)."""
     text = f"{rule_id} {RULES[rule_id]}"
     return f"{text} {detail}" if detail else text
 
@@ -171,6 +172,7 @@ class OrgUnit:
     code: str
 
     def __str__(self) -> str:
+        """``town.DEMO-T03``."""
         return f"{self.level}.{self.code}"
 
 
@@ -182,6 +184,7 @@ class Post:
     role: Role
 
     def __str__(self) -> str:
+        """``town.DEMO-T03.town_leader``."""
         return f"{self.org}.{self.role}"
 
 
@@ -276,9 +279,12 @@ class ModeOrder:
 
 @dataclass(frozen=True)
 class ManualWarning:
-    """A person issues a warning by hand (``warn broadcast``): ``crossing`` carries the item,
-    the level and the text (its ``reason``); with ``approver`` set it waits for that post's
-    approval (an :class:`AckKind.APPROVAL` request) before it is planned like any crossing."""
+    """A person issues a warning by hand (``warn broadcast``).
+
+    ``crossing`` carries the item, the level and the text (its ``reason``); with ``approver``
+    set it waits for that post's approval (an :class:`AckKind.APPROVAL` request) before it is
+    planned like any crossing.
+    """
 
     crossing: LevelCrossing
     by: str

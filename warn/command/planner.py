@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from warn.command import acks, mode, reports
 from warn.command.acks import AckRequest
@@ -48,15 +49,12 @@ from warn.command.model import (
     CloseIncident,
     CreateTask,
     Event,
-    ItemKind,
     LevelCrossing,
     ManualWarning,
-    Mode,
     ModeDecision,
     ModeOrder,
     Notify,
     OpenIncident,
-    OrgLevel,
     OrgUnit,
     Post,
     RecordTimeline,
@@ -69,7 +67,7 @@ from warn.command.playbooks import Playbook, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
-from warn.vocab import HazardName, Level
+from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel
 
 #: How long the approver of a manual warning has before the request escalates to the commander.
 MANUAL_APPROVAL_WAIT = timedelta(minutes=10)
@@ -105,7 +103,7 @@ class Setup:
     hazard_names: Mapping[str, str] = field(default_factory=dict)
 
     def hazard_zh(self, hazard: HazardName) -> str:
-        """The name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""
+        """Return the name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""
         return self.hazard_names.get(hazard, hazard)
 
     @property
@@ -140,8 +138,11 @@ class Run:
 
 @dataclass(frozen=True)
 class State:
-    """Everything the planner remembers between calls (the store keeps it; see the caveats in
-    the package docstring). Treat the mappings as read-only: :func:`plan` returns new ones."""
+    """Everything the planner remembers between calls.
+
+    The store keeps it; see the caveats in the package docstring. Treat the mappings as
+    read-only: :func:`plan` returns new ones.
+    """
 
     threads: Mapping[str, WarningThread] = field(default_factory=dict)
     incidents: Mapping[HazardName, Incident] = field(default_factory=dict)
@@ -294,7 +295,8 @@ class _Work:
         """Record who issued a warning by hand; plan it now, or ask for approval first."""
         crossing = event.crossing
         request = f"manual/{crossing.hazard}/{crossing.item_id}/{crossing.at.isoformat()}"
-        what = f"{self.setup.hazard_zh(crossing.hazard)}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
+        hazard = self.setup.hazard_zh(crossing.hazard)
+        what = f"{hazard}预警 {crossing.item_id} {crossing.to_level.zh}：{crossing.reason}"
         if event.approver is None:
             if apply_crossing(self.threads.get(thread_key(crossing.hazard, crossing.item_id)), crossing)[1] is None:
                 return  # it would change nothing: nothing is recorded
@@ -351,9 +353,12 @@ class _Work:
     def _clear(self, slot: str, thread: WarningThread) -> None:
         self.threads[slot] = thread
         at = thread.cleared_at
+        assert at is not None, "only a cleared thread is cleared"
         incident = self.incidents[thread.hazard]
-        summary = f"{self.setup.hazard_zh(thread.hazard)}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
-        common = dict(at=at, incident=incident.id, rule_id="WARN-CLEAR", label=label("WARN-CLEAR", thread.item_id))
+        hazard = self.setup.hazard_zh(thread.hazard)
+        summary = f"{hazard}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
+        common = _ActionFields(at=at, incident=incident.id, rule_id="WARN-CLEAR",
+                               label=label("WARN-CLEAR", thread.item_id))
         self.emit([
             RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
                            org_unit=self._unit(thread), entry=TimelineKind.WARNING, summary=summary,
@@ -410,7 +415,8 @@ class _Work:
                 if step.id in emitted:
                     continue
                 base = run.started_at if step.after is None else emitted.get(step.after)
-                if base is None or t < base + step.due or not step.applies(thread.level, self.mode.mode, dict(thread.attributes)):
+                if (base is None or t < base + step.due
+                        or not step.applies(thread.level, self.mode.mode, dict(thread.attributes))):
                     continue
                 at = min(t, max([base + step.due]
                                 + [thread.as_of for c in step.condition if c.subject == "level"]
@@ -430,7 +436,7 @@ class _Work:
             hazard=self.setup.hazard_zh(thread.hazard), level=thread.level.colour, level_zh=thread.level.zh,
             drivers="、".join(thread.drivers) or "—", **{k: str(v) for k, v in thread.attributes}))
         targets = tuple(p.resolve(context) for p in (step.owner, *step.escalate))
-        common = dict(at=at, incident=run.incident, rule_id="PB-STEP",
+        common = _ActionFields(at=at, incident=run.incident, rule_id="PB-STEP",
                       label=label("PB-STEP", f"{playbook.id}.{step.phase}.{step.id}"))
         owner = targets[0]
         if step.action is StepAction.NOTIFY:
@@ -438,6 +444,7 @@ class _Work:
             self.emit([Notify(key=key, **common, to=assignee, text=text)])
             owner = assignee.post
         elif step.action is StepAction.TASK:
+            assert step.within is not None, "a task step gives within (checked on load)"
             assignee = self._assign(key, targets, at, run.incident)
             self.emit([CreateTask(key=key, **common, task=key, owner=assignee, text=text, due=at + step.within)])
             owner = assignee.post
@@ -445,6 +452,7 @@ class _Work:
                 self._ask(f"{key}/handoff", AckKind.TASK, run.incident, text,
                           targets[targets.index(owner):] if owner in targets else (owner,), step.ack, at)
         elif step.action is StepAction.ACK_REQUEST:
+            assert step.ack is not None, "an ack_request step gives ack (checked on load)"
             self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at)
         elif step.action is StepAction.BROADCAST:
             broadcast = Broadcast(key=key, **common, thread=thread.id, version=thread.version,
@@ -453,6 +461,7 @@ class _Work:
             if step.approval is None:
                 self.emit([broadcast])
             else:
+                assert step.ack is not None, "a step that needs approval gives ack (checked on load)"
                 approver = step.approval.resolve(context)
                 self.approvals[f"{key}/approval"] = broadcast
                 self._ask(f"{key}/approval", AckKind.APPROVAL, run.incident, text,
@@ -471,9 +480,11 @@ class _Work:
                      "level": int(thread.level)},
         )])
 
-    def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str) -> Assignee:
-        """The first post of ``targets`` with somebody on duty (the commander when none has),
-        recording every unfilled post passed over."""
+    def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str | None) -> Assignee:
+        """Return the first post of ``targets`` with somebody on duty (the commander when none has).
+
+        Every unfilled post passed over is recorded on the timeline.
+        """
         roster = self.setup.roster
         for i, post in enumerate(targets):
             person = roster.who(post.role, post.org, at)
@@ -517,13 +528,14 @@ class _Work:
         for report in due:
             owner = self._assign(report.key, chain, report.created, None)
             text = f"{report.title}：据时间线核对并报送（第 {self.reports.period} 次战时）"
-            common = dict(at=report.created, incident=None, rule_id=report.rule_id,
+            common = _ActionFields(at=report.created, incident=None, rule_id=report.rule_id,
                           label=label(report.rule_id, f"w{self.reports.period} #{report.number}"))
             self.emit([
                 CreateTask(key=report.key, **common, task=report.key, owner=owner, text=text, due=report.due),
                 RecordTimeline(key=f"{report.key}/timeline", **common, actor="warn", role=None,
                                org_unit=str(owner.post.org), entry=TimelineKind.REPORT,
-                               summary=f"{text}，{owner.post}（{owner.person or '无人在岗'}）于 {report.due.isoformat()} 前",
+                               summary=(f"{text}，{owner.post}（{owner.person or '无人在岗'}）"
+                                        f"于 {report.due.isoformat()} 前"),
                                details={"report": report.key, "number": report.number,
                                         "due": report.due.isoformat()}),
             ])
@@ -535,7 +547,16 @@ class _Work:
         return f"town.{thread.town}" if thread.town else f"district.{thread.item_id}"
 
 
-class _Fields(dict):
+class _ActionFields(TypedDict):
+    """The fields every :class:`Action` carries beside its key, shared by the actions of one decision."""
+
+    at: datetime
+    incident: str | None
+    rule_id: str
+    label: str
+
+
+class _Fields(dict[str, str]):
     """Text fields; an attribute the item does not carry reads 未知 (unknown), never breaks a step."""
 
     def __missing__(self, key: str) -> str:

@@ -49,18 +49,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from warn.command.model import (
-    ItemKind,
-    Mode,
-    OrgLevel,
-    OrgUnit,
-    Post,
-    ResponseLevel,
-    Role,
-)
+from warn.command.model import OrgUnit, Post, Role
 from warn.declarative import Duration, Strict
 from warn.errors import Problem
-from warn.vocab import HazardName, Level
+from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 LevelName = Literal["blue", "yellow", "orange", "red"]
 
@@ -94,11 +86,12 @@ class PostTemplate:
     role: Role
 
     def resolve(self, context: Mapping[str, str]) -> Post:
-        """The post for a run's context (``district``, ``town``, ``item``)."""
+        """Return the post for a run's context (``district``, ``town``, ``item``)."""
         code = context[self.unit[1:-1]] if self.unit.startswith("{") else self.unit
         return Post(OrgUnit(self.level, code), self.role)
 
     def __str__(self) -> str:
+        """Write the post as in a playbook: ``level.unit.role``."""
         return f"{self.level}.{self.unit}.{self.role}"
 
 
@@ -144,7 +137,10 @@ _CLAUSE = re.compile(r"^\s*(level|mode|attr\.[a-z_][a-z0-9_]*)\s*(>=|<=|==|!=|>|
 
 
 def parse_condition(text: str) -> tuple[Clause, ...]:
-    """Parse ``level >= orange and mode == wartime and attr.kind == underpass``; ``ValueError`` says what was expected."""
+    """Parse ``level >= orange and mode == wartime and attr.kind == underpass``.
+
+    A ``ValueError`` says what was expected.
+    """
     clauses = []
     for part in text.split(" and "):
         match = _CLAUSE.match(part)
@@ -170,7 +166,7 @@ def parse_condition(text: str) -> tuple[Clause, ...]:
 
 
 def text_fields(text: str) -> list[str]:
-    """The replacement fields of a text template (``ValueError`` if it does not parse)."""
+    """Return the replacement fields of a text template (``ValueError`` if it does not parse)."""
     return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
 
 
@@ -274,7 +270,7 @@ class PlaybookFile(Strict):
         return [(phase, i, step) for phase in PHASES for i, step in enumerate(getattr(self.phases, phase))]
 
     def params(self) -> Playbook:
-        """The frozen playbook."""
+        """Return the frozen playbook."""
         return Playbook(
             id=self.playbook, version=self.version, hazard=self.hazard, title=self.title,
             trigger=Level[self.trigger.level.upper()], scope=self.trigger.scope,

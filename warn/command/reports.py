@@ -75,4 +75,5 @@ def finish(state: ReportState, at: datetime, params: ReportParams) -> tuple[Repo
         return state, []
     due = at + params.final
     return (replace(state, active=False, last_due=due),
-            [ReportDue(f"sitrep/w{state.period}/final", "SITREP-FINAL", state.number + 1, "终报 final report", at, due)])
+            [ReportDue(f"sitrep/w{state.period}/final", "SITREP-FINAL", state.number + 1, "终报 final report", at,
+                       due)])

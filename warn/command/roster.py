@@ -17,8 +17,9 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from warn.command.model import OrgLevel, OrgUnit, Post, Role
+from warn.command.model import OrgUnit, Post, Role
 from warn.declarative import Strict
+from warn.vocab import OrgLevel
 
 #: Code standing for every org unit of a level.
 ANY_UNIT = "*"
@@ -41,7 +42,7 @@ class Roster:
     shifts: tuple[Shift, ...] = ()
 
     def who(self, role: Role, org_unit: OrgUnit, at: datetime) -> str | None:
-        """The person holding ``role`` in ``org_unit`` at ``at``; ``None`` when nobody does.
+        """Return the person holding ``role`` in ``org_unit`` at ``at``; ``None`` when nobody does.
 
         A shift of the unit itself wins over a ``*`` shift of its level; among several
         shifts of one kind, the one that started last.
@@ -55,7 +56,7 @@ class Roster:
         return None
 
     def posts(self, person: str, at: datetime) -> tuple[Post, ...]:
-        """The posts ``person`` holds at ``at`` (their shifts covering it), in roster order."""
+        """Return the posts ``person`` holds at ``at`` (their shifts covering it), in roster order."""
         return tuple(dict.fromkeys(s.post for s in self.shifts if s.person == person and s.start <= at < s.end))
 
     def covers(self, role: Role, level: OrgLevel) -> bool:
@@ -80,7 +81,7 @@ class ShiftSpec(Strict):
         return self
 
     def shift(self) -> Shift:
-        """The frozen shift."""
+        """Return the frozen shift."""
         level, code = self.org.split(".", 1)
         return Shift(Post(OrgUnit(OrgLevel(level), code), self.role), self.person, self.from_, self.to)
 
@@ -92,5 +93,5 @@ class RosterFile(Strict):
     shifts: list[ShiftSpec] = Field(min_length=1)
 
     def roster(self) -> Roster:
-        """The frozen roster."""
+        """Return the frozen roster."""
         return Roster(tuple(s.shift() for s in self.shifts))

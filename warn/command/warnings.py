@@ -12,8 +12,8 @@ Rules (rule id, in :data:`warn.command.model.RULES`):
   all-clear publication request. A crossing up before that continues the thread.
 
 A crossing to the level the thread already has, a crossing not later than the thread's
-last change (a replay; an item changes level at most once per time), and a crossing to ``unknown`` (missing evidence is not calm: the
-thread keeps its level) change nothing.
+last change (a replay; an item changes level at most once per time), and a crossing to
+``unknown`` (missing evidence is not calm: the thread keeps its level) change nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from warn.command.model import ItemKind, LevelCrossing
-from warn.vocab import HazardName, Level
+from warn.command.model import LevelCrossing
+from warn.vocab import HazardName, ItemKind, Level
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def apply_crossing(thread: WarningThread | None, crossing: LevelCrossing) -> tup
     to = crossing.to_level
     attrs = tuple(sorted(crossing.attributes.items()))
     if thread is None or not thread.active:
-        if to < Level.BLUE or (thread is not None and crossing.at <= thread.cleared_at):
+        if to < Level.BLUE or (thread is not None and thread.cleared_at is not None
+                               and crossing.at <= thread.cleared_at):
             return thread, None
         new = WarningThread(
             id=f"{thread_key(crossing.hazard, crossing.item_id)}:{crossing.at.strftime('%Y%m%dT%H%MZ')}",
@@ -106,7 +107,7 @@ def apply_crossing(thread: WarningThread | None, crossing: LevelCrossing) -> tup
 
 
 def clear_due(thread: WarningThread, now: datetime, hold: timedelta) -> WarningThread | None:
-    """The cleared thread if its all-clear hold has run out at ``now`` (rule ``WARN-CLEAR``), else ``None``."""
+    """Return the cleared thread if its all-clear hold has run out at ``now`` (rule ``WARN-CLEAR``), else ``None``."""
     if thread.active and thread.none_since is not None and now - thread.none_since >= hold:
         cleared_at = thread.none_since + hold
         return replace(thread, version=thread.version + 1, cleared_at=cleared_at, as_of=cleared_at)

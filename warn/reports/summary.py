@@ -87,7 +87,7 @@ def _acks(rows) -> dict[str, Any]:
 
 
 def _response(level: int) -> str | None:
-    from warn.command.model import ResponseLevel
+    from warn.vocab import ResponseLevel
 
     return ResponseLevel(level).name if level else None
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from math import ceil
+from typing import overload
 
 import numpy as np
 import xarray as xr
@@ -122,7 +123,7 @@ class EventParams:
     cold: Season
 
     def season(self, month: int) -> Season:
-        """The season a calendar month (1–12) belongs to."""
+        """Return the season a calendar month (1–12) belongs to."""
         return self.warm if month in self.warm.months else self.cold
 
 
@@ -242,7 +243,7 @@ class LandslideParams:
     rock: RockParams
 
     def thresholds_for(self, zone_id: str) -> TriggerThresholds:
-        """The trigger thresholds of ``zone_id``: its override, else the default."""
+        """Return the trigger thresholds of ``zone_id``: its override, else the default."""
         return self.zone_trigger.get(zone_id, self.trigger)
 
 
@@ -287,7 +288,16 @@ def effective_rainfall(daily_mm: ArrayLike, *, k: float, n: int
 # ---------------------------------------------------------------------------------------
 
 
-def soil_water_index(rain_mm, step_hours: float, state=None, *, params: TankParams):
+@overload
+def soil_water_index(rain_mm: xr.DataArray, step_hours: float, state: xr.DataArray | None = None, *,
+                     params: TankParams) -> tuple[xr.DataArray, xr.DataArray]: ...
+@overload
+def soil_water_index(rain_mm: ArrayLike, step_hours: float, state: ArrayLike | None = None, *,
+                     params: TankParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
+                     state: ArrayLike | xr.DataArray | None = None, *,
+                     params: TankParams
+                     ) -> tuple[xr.DataArray | NDArray[np.float64], xr.DataArray | NDArray[np.float64]]:
     """Soil Water Index by the JMA three-tank series model.
 
     Storages S1, S2, S3 (mm), rates per hour (MODELS.md table; Ishihara & Kobatake 1979;
@@ -358,7 +368,8 @@ def soil_water_index(rain_mm, step_hours: float, state=None, *, params: TankPara
     return swi.reshape(rain.shape), end.reshape(start.shape)
 
 
-def _swi_dataarray(rain: xr.DataArray, step_hours: float, state, params: TankParams):
+def _swi_dataarray(rain: xr.DataArray, step_hours: float, state: ArrayLike | xr.DataArray | None,
+                   params: TankParams) -> tuple[xr.DataArray, xr.DataArray]:
     cells = [dim for dim in rain.dims if dim != "time"]
     if state is None:
         state = xr.zeros_like(rain.isel(time=0, drop=True), dtype=np.float64).expand_dims(tank=3)
@@ -633,7 +644,7 @@ def trigger_score(swi_mm: ArrayLike, effective_rain_mm: ArrayLike, *, thresholds
 
 
 def zone_level(susceptibility_class: ArrayLike, trigger_level: ArrayLike, *,
-               matrix: Sequence[Sequence[Level]]):
+               matrix: Sequence[Sequence[Level]]) -> Level | NDArray[np.int8]:
     """Zone level from the susceptibility matrix (MODELS.md "Landslide" 5.).
 
     Parameters
@@ -667,8 +678,8 @@ def zone_level(susceptibility_class: ArrayLike, trigger_level: ArrayLike, *,
     return _levels(np.where(trig == Level.UNKNOWN, Level.UNKNOWN, level))
 
 
-def apply_floor(level: ArrayLike, official_level: ArrayLike):
-    """An official bulletin level is a floor: never warn below it.
+def apply_floor(level: ArrayLike, official_level: ArrayLike) -> Level | NDArray[np.int8]:
+    """Apply an official bulletin level as a floor: never warn below it.
 
     Parameters
     ----------
@@ -691,7 +702,7 @@ def apply_floor(level: ArrayLike, official_level: ArrayLike):
 
 def drivers_for(swi_mm: float, effective_rain_mm: float, *, thresholds: TriggerThresholds,
                 lead: timedelta = timedelta(0)) -> tuple[Driver, Driver]:
-    """The SWI and effective-rainfall drivers of one cell or zone.
+    """Return the SWI and effective-rainfall drivers of one cell or zone.
 
     Parameters
     ----------
@@ -720,7 +731,7 @@ def _driver(quantity: str, value: float, thresholds: Sequence[float], lead: time
     return Driver(quantity, value, "mm", float(thresholds[max(reached, 1) - 1]), Level(reached), lead)
 
 
-def _levels(values: np.ndarray):
+def _levels(values: np.ndarray) -> Level | NDArray[np.int8]:
     array = np.asarray(values).astype(np.int8)
     return Level(int(array)) if array.ndim == 0 else array
 
@@ -811,7 +822,8 @@ def rock_fill(rain_24h_mm: ArrayLike, swi_level: ArrayLike, *, params: RockParam
     return np.where(storm | unknown, params.rainstorm_fill, params.normal_fill)
 
 
-def rock_level(k_rainstorm: ArrayLike, *, params: RockParams, monitoring_alarm: ArrayLike = Level.NONE):
+def rock_level(k_rainstorm: ArrayLike, *, params: RockParams,
+               monitoring_alarm: ArrayLike = Level.NONE) -> Level | NDArray[np.int8]:
     """Level of a dangerous-rock object from its rainstorm stability coefficient.
 
     K below a rung's ``below`` puts the object at that rung's level (defaults: K < 1.00

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -88,6 +88,7 @@ class LevelParams:
     expire: timedelta = timedelta(hours=3)
 
     def __post_init__(self) -> None:
+        """Check the boundaries, margin, hold and expiry (``ValueError`` naming the key)."""
         b = np.asarray(self.boundaries, dtype=float)
         if b.shape != (4,) or not np.all(np.isfinite(b)) or not np.all(np.diff(b) > 0):
             raise ValueError(f"levels.boundaries: expected 4 strictly increasing numbers, got {self.boundaries!r}")
@@ -151,6 +152,7 @@ class LevelMemory:
     last_evidence: np.ndarray
 
     def __post_init__(self) -> None:
+        """Check that the three arrays are 1-d and of one length."""
         n = self.level.shape
         if len(n) != 1 or self.below_since.shape != n or self.last_evidence.shape != n:
             raise ValueError("LevelMemory: level, below_since and last_evidence must be 1-d arrays of one length")
@@ -161,6 +163,7 @@ class LevelMemory:
         return cls(np.full(n, Level.UNKNOWN, dtype=np.int8), np.full(n, _NAT), np.full(n, _NAT))
 
     def __len__(self) -> int:
+        """Return the number of items."""
         return int(self.level.shape[0])
 
     def to_records(self, ids: Sequence[str]) -> list[dict[str, object]]:
@@ -224,7 +227,7 @@ class LevelMemory:
         return memory
 
 
-def level_of(score: np.ndarray | float, boundaries: Sequence[float]) -> np.ndarray:
+def level_of(score: np.ndarray | float, boundaries: Sequence[float] | np.ndarray) -> np.ndarray:
     """Raw level of each score: the highest level whose boundary the score reaches.
 
     Parameters
@@ -303,7 +306,7 @@ def step(memory: LevelMemory, score: np.ndarray, now: datetime | np.datetime64,
     below_since[resumed | up | down | stale] = _NAT
     last_evidence = np.where(fresh, t, memory.last_evidence)
 
-    at = datetime.fromtimestamp(int(t.astype(np.int64)), timezone.utc)
+    at = datetime.fromtimestamp(int(t.astype(np.int64)), UTC)
     crossings = []
     for kind, mask in ((CrossingKind.RESUMED, resumed), (CrossingKind.UP, up),
                        (CrossingKind.DOWN, down), (CrossingKind.EXPIRED, stale)):
@@ -317,7 +320,7 @@ def step(memory: LevelMemory, score: np.ndarray, now: datetime | np.datetime64,
 
 def _crossing(index: int, kind: CrossingKind, old: Level, new: Level, at: datetime, score: float,
               bounds: np.ndarray, params: LevelParams, last: np.datetime64) -> Crossing:
-    """The crossing record with its readable label."""
+    """Return the crossing record with its readable label."""
     names = f"{old.zh}→{new.zh} {_short(old)}→{_short(new)}"
     if kind is CrossingKind.EXPIRED:
         since = _to_datetime(last)
@@ -354,16 +357,17 @@ def _to_datetime64(value: object) -> np.datetime64:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"expected a timezone-aware time, got naive {value.isoformat()}")
-        return np.datetime64(value.astimezone(timezone.utc).replace(tzinfo=None), "s")
-    return np.datetime64(value, "s")
+        return np.datetime64(value.astimezone(UTC).replace(tzinfo=None), "s")
+    # numpy takes a datetime64 (or anything it can read as one) with a unit; its stubs do not say so.
+    return np.datetime64(value, "s")  # type: ignore[call-overload]
 
 
 def _to_datetime(value: np.datetime64) -> datetime | None:
     """Aware UTC datetime of a ``datetime64``; None for NaT."""
     if np.isnat(value):
         return None
-    return datetime.fromtimestamp(int(value.astype("datetime64[s]").astype(np.int64)), timezone.utc)
+    return datetime.fromtimestamp(int(value.astype("datetime64[s]").astype(np.int64)), UTC)

@@ -21,17 +21,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
-from warn.errors import Problem, UnknownNameError
 from warn.durations import iso_duration
+from warn.errors import Problem, UnknownNameError
 from warn.rainarray import step_of
 from warn.vocab import Level
 
 #: L/(s·ha) per mm/min: 1 mm/min over 1 ha is 10 m³/min = 166.67 L/s.
 Q_PER_MM_PER_MIN = 10_000.0 / 60.0
+
+#: A value that is a scalar, a numpy array or a DataArray, and a function returns the same.
+Values = TypeVar("Values", float, NDArray[np.float64], xr.DataArray)
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,11 @@ class RainstormParams:
     default_formula: str
 
     def windows_for(self, step: timedelta) -> list[timedelta]:
-        """Every window a series of this step needs: the reported windows it resolves, and
-        every multiple of the step within the storm formulas' fitted range (return periods)."""
+        """Every window a series of this step needs.
+
+        The reported windows it resolves, and every multiple of the step within the storm
+        formulas' fitted range (return periods).
+        """
         fitted = next(iter(self.formulas.values()))
         longest = int(fitted.max_duration_min * 60 // step.total_seconds())
         for_periods = [step * k for k in range(1, longest + 1)
@@ -105,7 +113,7 @@ class RainstormParams:
         return sorted(set(windows_for_step(self.windows, step)) | set(for_periods))
 
     def formula(self, name: str) -> StormFormula:
-        """The storm-intensity formula called ``name``.
+        """Return the storm-intensity formula called ``name``.
 
         Raises
         ------
@@ -144,7 +152,7 @@ def rolling_depth(rain: xr.DataArray, window: timedelta) -> xr.DataArray:
 
 
 def windows_for_step(windows: Sequence[timedelta], step: timedelta) -> list[timedelta]:
-    """The windows a series of this step can resolve (whole multiples of the step)."""
+    """Return the windows a series of this step can resolve (whole multiples of the step)."""
     return [w for w in windows if w >= step and w.total_seconds() % step.total_seconds() == 0]
 
 
@@ -154,7 +162,7 @@ def window_depths(rain: xr.DataArray, windows: Sequence[timedelta]) -> dict[time
 
 
 def rainstorm_signal(depths: Mapping[timedelta, xr.DataArray], criteria: Sequence[SignalCriterion]) -> xr.DataArray:
-    """The CMA rainstorm-signal level at each time.
+    """Compute the CMA rainstorm-signal level at each time.
 
     Parameters
     ----------
@@ -188,7 +196,7 @@ def rainstorm_signal(depths: Mapping[timedelta, xr.DataArray], criteria: Sequenc
     return level.rename("signal_level")
 
 
-def return_period(depth_mm, duration_min: float, formula: StormFormula):
+def return_period(depth_mm: Values, duration_min: float, formula: StormFormula) -> Values:
     """Return period (years) of ``depth_mm`` falling in ``duration_min``.
 
     ``P = 10^((q_obs / (A / (t + b)^n) − 1) / C)``, ``q_obs = 166.67 D / t`` (MODELS.md).
@@ -214,7 +222,7 @@ def return_period(depth_mm, duration_min: float, formula: StormFormula):
     return 10.0 ** ((q_obs / q_unit - 1.0) / formula.C)
 
 
-def design_depth(return_period_yr, duration_min: float, formula: StormFormula):
+def design_depth(return_period_yr: Values, duration_min: float, formula: StormFormula) -> Values:
     """Design rain depth (mm) of a return period and duration; the inverse of :func:`return_period`.
 
     Parameters
@@ -237,7 +245,7 @@ def design_depth(return_period_yr, duration_min: float, formula: StormFormula):
 
 
 def worst_return_period(depths: Mapping[timedelta, xr.DataArray], formula: StormFormula) -> xr.DataArray:
-    """The largest return period over the windows within the formula's fitted range.
+    """Return the largest return period over the windows within the formula's fitted range.
 
     Parameters
     ----------

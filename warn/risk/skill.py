@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,7 @@ class BulletinWindows:
     length: timedelta = timedelta(days=1)
 
     def __post_init__(self) -> None:
+        """Check that the window length is a whole number of seconds > 0."""
         if self.length <= timedelta(0) or self.length.total_seconds() % 1:
             raise ValueError(f"bulletin window length: expected whole seconds > 0, got {self.length}")
 
@@ -291,7 +293,8 @@ def verify(event_zone: np.ndarray, event_time: np.ndarray, warnings: pd.DataFram
         if warnings.empty:
             raise ValueError("verify: no warnings, and no period given")
         period = (warnings["valid_from"].min().to_datetime64(), warnings["valid_to"].max().to_datetime64())
-    start, end = (np.datetime64(t, "s") for t in period)
+    # numpy takes a datetime64 with a unit; its stubs do not say so.
+    start, end = (np.datetime64(t, "s") for t in period)  # type: ignore[call-overload]
     if end <= start:
         raise ValueError(f"verify: the period must end after it starts, got {start} … {end}")
     first = int(windows.index(start))
@@ -328,10 +331,11 @@ def verify(event_zone: np.ndarray, event_time: np.ndarray, warnings: pd.DataFram
                 "event_share": _ratio(events_warned, int(used.sum())),
                 "area_share": float((warned * area[:, None]).sum() / area_time) if area_time > 0 else np.nan,
             })
-    return Verification(pd.DataFrame(rows, columns=list(COLUMNS)), windows.opens(first), n_windows, n_zones,
+    first_window = cast(np.datetime64, windows.opens(first))  # one index: one time
+    return Verification(pd.DataFrame(rows, columns=list(COLUMNS)), first_window, n_windows, n_zones,
                         int(used.sum()), int((~in_zone).sum()), int((in_zone & ~in_period).sum()))
 
 
 def _ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator, NaN (undefined) when the denominator is 0."""
+    """Numerator / denominator, NaN (undefined) when the denominator is 0."""
     return float(numerator) / denominator if denominator else float("nan")

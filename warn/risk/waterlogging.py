@@ -1,8 +1,8 @@
 """Urban waterlogging and river-gauge scores: return-period screen, storage bucket, sensor term.
 
 Pure functions on numpy / xarray arrays; parameters are frozen objects built from
-``models/flood.yaml`` (:meth:`warn.modelfiles.FloodFile.params`) and, for the storm-intensity
-formulas, ``models/rainstorm.yaml``; nothing here reads files or clocks. Rain follows the
+``models/waterlogging.yaml`` (:meth:`warn.hazards.waterlogging.model.WaterloggingFile.params`)
+and, for the storm-intensity formulas, ``models/rainstorm.yaml``; nothing here reads files or clocks. Rain follows the
 contract of :mod:`warn.rainarray` (depth in mm per step, ``time`` labelling the end of each
 step). Levels are :class:`warn.vocab.Level`; the raw level of a score comes from
 :func:`warn.risk.levels.level_of` and memory is applied by the caller with
@@ -39,8 +39,7 @@ from scipy.stats import theilslopes
 
 from warn.rainarray import step_of
 from warn.risk.drivers import Driver
-from warn.risk.levels import SCORE_MAX
-from warn.risk.levels import LevelParams, level_of
+from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
 from warn.vocab import Level
 
@@ -54,7 +53,7 @@ DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
 
 @dataclass(frozen=True)
 class SensorParams:
-    """Water-level sensor term (``models/flood.yaml`` ``sensor``).
+    """Water-level sensor term (``models/waterlogging.yaml`` ``sensor``).
 
     Attributes
     ----------
@@ -73,7 +72,7 @@ class SensorParams:
 
 @dataclass(frozen=True)
 class RiverParams:
-    """River-gauge ladder (``models/flood.yaml`` ``river``).
+    """River-gauge ladder (``models/waterlogging.yaml`` ``river``).
 
     Attributes
     ----------
@@ -94,7 +93,7 @@ class RiverParams:
 
 @dataclass(frozen=True)
 class WaterloggingParams:
-    """Parameters of the waterlogging model (``models/flood.yaml``).
+    """Parameters of the waterlogging model (``models/waterlogging.yaml``).
 
     Attributes
     ----------
@@ -144,7 +143,7 @@ class WaterloggingParams:
                pipe_return_period_yr: ArrayLike | None = None, ponding_area_fraction: ArrayLike | None = None,
                kind: Sequence[str | None] | None = None, depth_thresholds_cm: ArrayLike | None = None,
                known_point: ArrayLike | None = None) -> WaterloggingPoints:
-        """The points of a layer, each missing attribute (None, NaN) filled from this file.
+        """Return the points of a layer, each missing attribute (None, NaN) filled from this file.
 
         Parameters
         ----------
@@ -222,6 +221,7 @@ class WaterloggingPoints:
     known_point: NDArray[np.bool_]
 
     def __post_init__(self) -> None:
+        """Check every attribute of every point (``ValueError`` naming the first bad point)."""
         checks = (
             ("impervious_fraction", self.impervious_fraction, (self.impervious_fraction >= 0)
              & (self.impervious_fraction <= 1), "0–1"),
@@ -238,6 +238,7 @@ class WaterloggingPoints:
                 raise ValueError(f"point {bad[0]}: {name} expected {expected}, got {values[bad[0]]:g}")
 
     def __len__(self) -> int:
+        """Return the number of points."""
         return len(self.formula)
 
     def runoff_coefficient(self, params: WaterloggingParams) -> NDArray[np.float64]:
@@ -253,7 +254,7 @@ class WaterloggingPoints:
 
 def rain_screen(rain: xr.DataArray, points: WaterloggingPoints, *, rain_params: RainstormParams,
                 params: WaterloggingParams) -> xr.Dataset:
-    """The return-period screen on the windows ending at each time (MODELS.md 1.).
+    """Compute the return-period screen on the windows ending at each time (MODELS.md 1.).
 
     ``P*(t) = max_d P(D_d(t))`` over the windows d the step resolves within
     ``screen_max_duration`` and the formula's fitted range, by each point's storm-intensity
@@ -271,7 +272,7 @@ def rain_screen(rain: xr.DataArray, points: WaterloggingPoints, *, rain_params: 
     rain_params
         The rain model (storm-intensity formulas by name, windows).
     params
-        The flood model.
+        The waterlogging model.
 
     Returns
     -------
@@ -328,7 +329,8 @@ def screen_x(return_period_yr: ArrayLike, pipe_return_period_yr: ArrayLike,
 # ---------------------------------------------------------------------------------------
 
 
-def capacity_rate(points: WaterloggingPoints, *, rain_params: RainstormParams, params: WaterloggingParams) -> NDArray[np.float64]:
+def capacity_rate(points: WaterloggingPoints, *, rain_params: RainstormParams,
+                  params: WaterloggingParams) -> NDArray[np.float64]:
     """Rain-equivalent drainage capacity ``i_cap``, mm/min per point.
 
     ``i_cap = D(P_pipe, t_cap) / t_cap`` with D the design depth of the point's
@@ -381,7 +383,7 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
 
 def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, *, rain_params: RainstormParams,
            params: WaterloggingParams) -> xr.Dataset:
-    """The storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
+    """Run the storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
 
     ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = 0.90·f_imp + 0.15·(1 − f_imp)``; ponding depth
     ``h = S / a``; ``x_bucket = clip(h / 300 mm, 0, 1)`` (coefficients and 300 mm from the file).
@@ -391,9 +393,9 @@ def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, 
     ``D(P_pipe, Δ)``; taken literally the drain per hour depends on the step (Yubei, P_pipe =
     3 a: six 10-min steps drain 6 × 18.2 = 109 mm, one hourly step 53.6 mm), so three hours of
     80 mm/h rain would store ψ × 79 mm at hourly steps and nothing at 10-min steps. The rate here
-    (86.6 mm/h for t_cap = 20 min) equals that rule when Δ = t_cap. What holds exactly (in exact arithmetic; floating point
-    adds ~1e-12 relative): rain that is uniform within each coarse step gives the same storage
-    at every coarse step end whether it is fed at the coarse step or at any step dividing it —
+    (86.6 mm/h for t_cap = 20 min) equals that rule when Δ = t_cap. What holds exactly (in exact
+    arithmetic; floating point adds ~1e-12 relative): rain that is uniform within each coarse step
+    gives the same storage at every coarse step end whether it is fed at the coarse step or at any step dividing it —
     within a step the net inflow ``ψ(r − i_cap)`` is constant, so S is monotone there and the
     clip at 0 acts alike. What does not: rain that varies within a coarse step. Hourly totals
     hide a burst; the bucket then holds at most what the finer series gives (S is the maximum
@@ -410,7 +412,7 @@ def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, 
     points
         The points, in the order of the point dim.
     rain_params, params
-        The rain model (storm formulas) and the flood model.
+        The rain model (storm formulas) and the waterlogging model.
 
     Returns
     -------
@@ -444,7 +446,7 @@ def _point_dim(rain: xr.DataArray) -> str:
     others = [d for d in rain.dims if d != "time"]
     if "time" not in rain.dims or len(others) != 1:
         raise ValueError(f"rain: expected dims (time, <point>), got {rain.dims}")
-    return others[0]
+    return str(others[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -542,7 +544,7 @@ class SensorState:
 
 def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence[float], stale: bool,
                 latest_flagged: bool, params: SensorParams) -> SensorState:
-    """The water-level sensor term of one waterlogging point (MODELS.md 3.).
+    """Compute the water-level sensor term of one waterlogging point (MODELS.md 3.).
 
     ``TTT_k = (h_k − h_obs) / r`` for a rising level (r > 0);
     ``x_sensor = 1`` if ``h_obs ≥ h_red``, ``max(h_obs/h_red, 1 − TTT_red/60 min)`` if r > 0,
@@ -577,7 +579,8 @@ def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence
         return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None, nan)
     depth = latest * 100.0
     rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings) * 100.0
-    minutes = tuple(float(m) for m in _minutes_to(depth, rate, thresholds))
+    to_blue, to_yellow, to_red = (float(m) for m in _minutes_to(depth, rate, thresholds))
+    minutes = (to_blue, to_yellow, to_red)
     reached = int(np.searchsorted(thresholds, depth, side="right"))
     level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
     next_level = DEPTH_LEVELS[reached] if reached < len(DEPTH_LEVELS) else None
@@ -783,7 +786,7 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
 
 
 def gauge_drivers(gauge: GaugeState) -> list[Driver]:
-    """A river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
+    """Give a river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
     drivers = [Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level)]
     if gauge.known and 0 < gauge.hours_to_warning < np.inf:
         warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning

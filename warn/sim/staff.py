@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from warn.command.model import AckAnswered, Channel, ModeDecision, OrgLevel, OrgUnit, Role, TaskState
+from warn.command.model import AckAnswered, Channel, ModeDecision, OrgUnit, Role, TaskState
+from warn.vocab import OrgLevel
 from warn.command.roster import Roster
 from warn.cycle.command import submit
 from warn.store import Store

@@ -41,7 +41,6 @@ from warn.command.model import (
     CloseIncident,
     CreateTask,
     Escalate,
-    Mode,
     Notify,
     OpenIncident,
     ProposeMode,
@@ -49,6 +48,7 @@ from warn.command.model import (
     RequestAck,
     TaskState,
 )
+from warn.vocab import Mode
 from warn.store.records import NewEntry, TimelineEntry
 from warn.store.schema import (
     ack_requests,
