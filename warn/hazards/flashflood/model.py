@@ -6,10 +6,9 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, PositiveFloat, model_validator
 
 from warn.declarative import Strict
-from warn.hazards.landslide.model import Tank
 from warn.modelfiles import Levels, Window
 from warn.risk.flashflood import FlashFloodParams, WetnessParams
 from warn.risk.landslide import TankParams
@@ -19,6 +18,38 @@ def _increasing_hours(hours: list[int]) -> list[int]:
     if any(b <= a for a, b in pairwise(hours)):
         raise ValueError("hours increasing, each listed once")
     return hours
+
+
+class Tank(Strict):
+    """The three-tank series model on catchment-mean rain: outlet heights in mm, coefficients per hour.
+
+    The same schema as the landslide model's tank (hazards do not import each other).
+    """
+
+    L1: PositiveFloat
+    alpha1: PositiveFloat
+    L2: PositiveFloat
+    alpha2: PositiveFloat
+    beta1: PositiveFloat
+    L3: PositiveFloat
+    alpha3: PositiveFloat
+    beta2: PositiveFloat
+    L4: PositiveFloat
+    alpha4: PositiveFloat
+    beta3: PositiveFloat
+    substep: Window
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _outlets_ordered(self) -> Tank:
+        if self.L1 >= self.L2:
+            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
+        return self
+
+    def params(self) -> TankParams:
+        """The frozen tank parameters of :mod:`warn.risk.landslide`."""
+        return TankParams(self.L1, self.alpha1, self.L2, self.alpha2, self.beta1, self.L3, self.alpha3, self.beta2,
+                          self.L4, self.alpha4, self.beta3, self.substep.total_seconds() / 3600)
 
 
 class Durations(Strict):
@@ -69,10 +100,8 @@ class FlashFloodFile(Strict):
 
     def params(self) -> FlashFloodParams:
         """The frozen parameter object for :mod:`warn.risk.flashflood`."""
-        t = self.tank
         return FlashFloodParams(
-            tank=TankParams(t.L1, t.alpha1, t.L2, t.alpha2, t.beta1, t.L3, t.alpha3, t.beta2, t.L4, t.alpha4,
-                            t.beta3, t.substep.total_seconds() / 3600),
+            tank=self.tank.params(),
             wetness=WetnessParams(self.wetness.swi_normal_mm, self.wetness.swi_wet_mm, self.wetness.max_reduction),
             durations_h=tuple(self.durations.hours),
             approach=self.colours.approach,
