@@ -65,6 +65,7 @@ class WetnessParams:
     max_reduction: float
 
     def __post_init__(self) -> None:
+        """Refuse thresholds out of order and a reduction outside [0, 1)."""
         if not 0 <= self.swi_normal_mm < self.swi_wet_mm:
             raise ValueError(f"wetness: expected 0 ≤ swi_normal_mm < swi_wet_mm, got {self.swi_normal_mm!r}, "
                              f"{self.swi_wet_mm!r}")
@@ -160,7 +161,7 @@ def threshold_reduction(swi_mm: ArrayLike, *, params: WetnessParams) -> NDArray[
 
 
 def dynamic_threshold(critical_mm: ArrayLike, reduction: ArrayLike) -> NDArray[np.float64]:
-    """The critical rainfall lowered by ``reduction``: C' = C · (1 − r).
+    """Lower the critical rainfall by ``reduction``: C' = C · (1 − r).
 
     Parameters
     ----------
