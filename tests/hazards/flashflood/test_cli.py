@@ -37,3 +37,22 @@ def test_check_names_a_missing_catchments_role(committed_config):
                                                                                      "COLUMNS": "200"})
     assert result.exit_code == 2
     assert "hazards.flashflood.layers.catchments" in result.output
+
+
+def test_check_names_a_catchment_whose_critical_rainfall_is_out_of_order(committed_config, tmp_path):
+    import geopandas as gpd
+    import yaml
+
+    layer = gpd.read_file(ROOT / "geodata" / "yubei.gpkg", layer="catchments")
+    layer.loc[1, "prepare_1h_mm"] = layer.loc[1, "evacuate_1h_mm"] + 5
+    path = tmp_path / "catchments.gpkg"
+    layer.to_file(path, layer="catchments", driver="GPKG")
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["layers"]["catchments"]["path"] = str(path)
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "--config", str(committed_config)], env={"NO_COLOR": "1",
+                                                                                     "COLUMNS": "250"})
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "catchments.gpkg#catchments: DEMO-C02: expected critical rainfall 0 < 准备转移" in text
+    assert "got 1 h 59/54 mm" in text

@@ -19,14 +19,17 @@ yet: they are issued by county or town, not by catchment, and no feed of them is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warn.cap.event import Category, Event
 from warn.hazards.spec import Column, Context, HazardSpec, Input, Rescore, Role, Scored
 from warn.vocab import ItemKind
 
 if TYPE_CHECKING:
+    from warn.config import Settings
     from warn.declarative import Strict
+    from warn.errors import Problem
+    from warn.hazards.spec import HazardSection
 
 #: The catchment attributes scoring and the playbook read (besides the id, name, town and people).
 FIELDS = ("village", "prepare_1h_mm", "prepare_3h_mm", "prepare_6h_mm",
@@ -45,6 +48,19 @@ def _score(ctx: Context) -> Scored:
     return score(ctx)
 
 
+def _check(settings: Settings, section: HazardSection, params: Any) -> list[Problem]:
+    """The catchments' critical rainfall: a field for each duration of the model, 0 < 准备转移 < 立即转移."""
+    from warn.errors import WarnError
+    from warn.geo.layers import zone_layer
+    from warn.hazards.flashflood.scoring import critical_problems
+
+    try:
+        spec, layer = zone_layer(settings, section.layers["catchments"])
+    except (WarnError, KeyError):
+        return []  # reported with the layers and the roles
+    return critical_problems(spec, layer, params)
+
+
 SPEC = HazardSpec(
     name="flashflood",
     zh="山洪",
@@ -56,6 +72,7 @@ SPEC = HazardSpec(
     model=_model,
     rescore=Rescore.NEW_BASIS,
     playbooks=("flashflood",),
+    check=_check,
     columns=(  # rain: the largest of the windows ending now … +24 h
         Column("rain_1h_mm", "1 h 雨量", "1 h rain", "mm"),
         Column("rain_3h_mm", "3 h 雨量", "3 h rain", "mm"),

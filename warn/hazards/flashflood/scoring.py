@@ -172,21 +172,49 @@ class _State:
         return f"续算土壤含水状态 / wetness continued from the state of {detail}"
 
 
+def critical_problems(spec: LayerSpec, layer: gpd.GeoDataFrame, params: FlashFloodParams) -> list[Problem]:
+    """What ``warn check`` says of the catchments' critical rainfall.
+
+    A field of the model's durations missing from the layer, or a catchment whose critical
+    rainfall is missing or not 0 < 准备转移 < 立即转移 for each duration (mm).
+    """
+    where = f"{spec.path}#{spec.layer}"
+    missing = [f for f in critical_fields(params) if f not in layer]
+    if missing:
+        return [Problem(where, ", ".join(missing), "the critical rainfall (mm) of each duration of "
+                        "models/flashflood.yaml durations.hours", "no such field",
+                        "add the 准备转移/立即转移 临界雨量 of the county plan")]
+    table, bad = _table(layer, params)
+    ids = layer[spec.id_field].astype(str).to_numpy()
+    return [Problem(where, f"{ids[k]}", "critical rainfall 0 < 准备转移 (prepare) < 立即转移 (evacuate) for each duration",
+                    ", ".join(f"{h} h {table['prepare'][d, k]:g}/{table['evacuate'][d, k]:g} mm"
+                              for d, h in enumerate(params.durations_h)))
+            for k in np.nonzero(bad)[0]]
+
+
+def _table(layer: gpd.GeoDataFrame, params: FlashFloodParams) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The critical rainfall (duration, item) of each stage, mm, and which catchments are out of order."""
+    table = {stage: np.stack([layer[f"{stage}_{h}h_mm"].to_numpy(dtype=np.float64) for h in params.durations_h])
+             for stage in STAGES}
+    return table, ~((table["prepare"] > 0) & (table["evacuate"] > table["prepare"])).all(axis=0)
+
+
 def _critical(spec: LayerSpec, layer: gpd.GeoDataFrame, params: FlashFloodParams
               ) -> tuple[dict[str, np.ndarray], list[str]]:
     """The plan's critical rainfall (duration, item) of each stage, mm, and notices on bad catchments.
 
     A catchment whose thresholds are missing or not 0 < 准备转移 < 立即转移 gets NaN (its level is unknown).
+
+    Raises
+    ------
+    ConfigError
+        A field of the model's durations is missing from the layer.
     """
-    where = f"{spec.path}#{spec.layer}"
-    missing = [f for f in critical_fields(params) if f not in layer]
+    missing = [problem for problem in critical_problems(spec, layer, params) if "no such field" in problem.got]
     if missing:
-        raise ConfigError(Problem(where, ", ".join(missing), "the critical rainfall (mm) of each duration of "
-                                  "models/flashflood.yaml durations.hours", "no such field",
-                                  "add the 准备转移/立即转移 临界雨量 of the county plan"))
-    table = {stage: np.stack([layer[f"{stage}_{h}h_mm"].to_numpy(dtype=np.float64) for h in params.durations_h])
-             for stage in STAGES}
-    bad = ~((table["prepare"] > 0) & (table["evacuate"] > table["prepare"])).all(axis=0)
+        raise ConfigError(*missing)
+    table, bad = _table(layer, params)
+    where = f"{spec.path}#{spec.layer}"
     ids = layer[spec.id_field].astype(str).to_numpy()
     notices = [f"小流域 {i} 临界雨量缺失或不满足 0 < 准备转移 < 立即转移，等级未知 / catchment {i}: critical rainfall "
                f"missing or not 0 < prepare < evacuate, level unknown ({where})" for i in ids[bad]]
