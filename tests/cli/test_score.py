@@ -38,7 +38,7 @@ def test_landslide_json_per_zone_and_point(committed_config):
 def test_without_hazard_every_hazard_that_reads_the_forecast(committed_config):
     result = score(committed_config, "score", str(DEMO), "--json")
     assert result.exit_code == 0, result.output
-    assert {r["hazard"] for r in json.loads(result.output)} == {"landslide", "waterlogging"}
+    assert {r["hazard"] for r in json.loads(result.output)} == {"landslide", "waterlogging", "flashflood"}
 
 
 def test_waterlogging_json_per_point_and_gauge(committed_config):

@@ -17,8 +17,8 @@ from warn.errors import ConfigError
 
 
 def test_committed_playbooks(setup):
-    assert [p.id for p in setup.playbooks] == ["landslide", "rainstorm", "waterlogging"]
-    landslide = setup.playbooks[0]
+    assert [p.id for p in setup.playbooks] == ["flashflood", "landslide", "rainstorm", "waterlogging"]
+    landslide = setup.playbooks[1]
     assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "patrol",
                                                "evacuate"]
     assert landslide.steps[3].after == "notify_monitor" and landslide.steps[4].ack == timedelta(minutes=15)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from warn.hazards.spec import HazardSection, HazardSpec
 
 #: The hazards shipped with warn, by registry name (``warn.hazards.<name>.SPEC``).
-BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm")
+BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm", "flashflood")
 
 
 @cache
