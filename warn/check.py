@@ -25,7 +25,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels,
+        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -168,10 +168,17 @@ def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
                           f"catalogue: {settings.sensors.catalogue}")
 
 
+def _areas(settings: Settings, where: str) -> Iterator[Problem]:
+    """The deployment's towns and district outline name configured layers."""
+    for key in ("towns", "district"):
+        layer = getattr(settings.areas, key)
+        if layer is not None and layer not in settings.layers:
+            yield Problem(where, f"areas.{key}", f"a layer among {', '.join(settings.layers)}", repr(layer))
+
+
 def _official(settings: Settings, where: str) -> Iterator[Problem]:
     """Every official source's URL is http(s) once the demo's placeholders are filled, its
-    placeholders are known ones, its hazard is deployed and reads official bulletins, and the towns
-    layer its areas are matched with is configured."""
+    placeholders are known ones, and its hazard is deployed and reads official bulletins."""
     from warn import hazards
     from warn.config import fill
     from warn.hazards.spec import Input
@@ -193,9 +200,6 @@ def _official(settings: Settings, where: str) -> Iterator[Problem]:
             yield Problem(where, f"official.{name}.hazard", "a hazard that reads official bulletins ("
                           + ", ".join(n for n in settings.hazards if n in hazards.names()
                                       and Input.OFFICIAL in hazards.get(n).inputs) + ")", repr(spec.hazard))
-    if settings.official and "towns" not in settings.layers:
-        yield Problem(where, "layers.towns", "the towns layer official warnings' areas are matched with",
-                      "nothing", "the official section needs it")
 
 
 def _sim(settings: Settings, where: str) -> Iterator[Problem]:

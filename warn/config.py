@@ -153,6 +153,18 @@ class OfficialSpec(Strict):
     retries: int = Field(2, ge=0, le=10)
 
 
+class AreasSpec(Strict):
+    """Which layers are the deployment's own areas: its towns/streets (镇街) and the district outline.
+
+    Official bulletins' polygons, the rain recorded per zone, the reports' maps and manual warnings
+    are matched with the towns; a district-wide warning is drawn with the district outline (the
+    union of the towns without one).
+    """
+
+    towns: str = Field(min_length=1, description="the layer of the towns/streets, a name in layers:")
+    district: str | None = Field(None, description="the layer of the district outline, a name in layers:")
+
+
 class HazardEntry(BaseModel):
     """One hazard of the deployment (``hazards.<name>``): its model file, the layer playing each of
     its roles, and the hazard's own keys. This is only the outer shape: each hazard validates its
@@ -257,6 +269,7 @@ class Settings(Strict):
     deployment: Deployment
     store: StoreSpec
     layers: dict[str, LayerSpec] = Field(min_length=1)
+    areas: AreasSpec
     forecasts: dict[str, ForecastSpec] = Field(min_length=1)
     models: dict[str, Path] = Field(min_length=1, description="shared model files: rain, sensors")
     hazards: dict[str, HazardEntry] = Field(min_length=1)

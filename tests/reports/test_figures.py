@@ -35,8 +35,8 @@ def test_font_is_registered_once_and_resolves_to_noto_sans_sc():
 def test_district_map_is_an_a4_wide_png():
     towns = gpd.GeoDataFrame({"zone_id": ["T1", "T2"], "name": ["两路街道", "龙兴镇"]},
                              geometry=[box(106.5, 29.6, 106.6, 29.7), box(106.6, 29.6, 106.7, 29.7)], crs="EPSG:4326")
-    points = [MapPoint(106.55, 29.65, "演示隐患点001", "hazard_points", 3),
-              MapPoint(106.65, 29.62, "演示积水点01", "waterlogging_points", 1)]
+    points = [MapPoint(106.55, 29.65, "演示隐患点001", "地灾隐患点 hazard point", 3),
+              MapPoint(106.65, 29.62, "演示积水点01", "积水点 waterlogging point", 1)]
     start = time.perf_counter()
     png = district_map(towns, {"T1": 4}, points, title="测试 test")  # T2 missing: unknown, hatched
     assert time.perf_counter() - start < 2

@@ -34,7 +34,7 @@ def _report(*, ok: bool = True) -> content.Report:
         integrity=content.Integrity(True, HEAD, 12, None) if ok
         else content.Integrity(False, "ab" * 32, 7, "第 8 条记录哈希不符 / entry 8: hash mismatch"),
         zones=[content.ZoneLevel("T1", "两路街道", 3), content.ZoneLevel("T2", "龙兴镇", 0)],
-        points=[content.PointMark("W1", "演示积水点01", "waterlogging_points", 3)],
+        points=[content.PointMark("W1", "演示积水点01", "waterlogging_points", 3, "积水点 waterlogging point")],
         rain=content.RainSeries(TIMES, "T1", "两路街道", [0, 5, 30, 12, 4, 1], [0, 2, 10, 6, 3, 0],
                                 {"橙色 orange ≥50 mm/3 h": 50 / 3}),
         levels=[content.LevelSeries("W1", "演示积水点01", "S1", "m", TIMES, [0.0, 0.9, 0.05, float("nan"), 0.1, 0.2],
@@ -54,7 +54,7 @@ def _images(report: content.Report) -> dict[str, bytes]:
                              geometry=[box(106.5, 29.6, 106.6, 29.7), box(106.6, 29.6, 106.7, 29.7)], crs="EPSG:4326")
     rain = report.rain
     return {"map": district_map(towns, {z.zone_id: z.level for z in report.zones},
-                                [MapPoint(106.55, 29.65, "演示积水点01", "waterlogging_points", 3)], title=report.title),
+                                [MapPoint(106.55, 29.65, "演示积水点01", "积水点 waterlogging point", 3)], title=report.title),
             "rain": hyetograph(rain.times, rain.worst_mm, rain.district_mean_mm, rain.thresholds,
                                worst_name=rain.worst_zone_name),
             "levels": water_levels(report.levels)}

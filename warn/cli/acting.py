@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 #: CAP sender of what the CLI publishes into a store with no message yet (``warn run``'s default).
 DEFAULT_SENDER = "warn@localhost"
 #: The zone layer a manual warning names its town/street in.
-TOWNS = "towns"
 
 
 # The command-line choices below mirror warn.command.model's enums by value: importing that
@@ -417,7 +416,7 @@ def broadcast(
         verdict, approver = act.authority.broadcast(act.person)
         act.check(verdict)
         district = act.settings.deployment.district_code
-        spec, towns = zone_layer(act.settings, TOWNS)
+        spec, towns = zone_layer(act.settings, act.settings.areas.towns)
         if zone != district and zone not in set(towns[spec.id_field].astype(str)):
             act.refuse(f"无此镇街：{zone}", f"no such zone: {zone}")
         item = ItemKind.DISTRICT if zone == district else ItemKind.ZONE

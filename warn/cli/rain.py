@@ -26,7 +26,8 @@ TABLE_WINDOWS = ("1h", "3h", "6h", "12h", "24h")
 
 def rain(
     forecast: Annotated[str, typer.Argument(help="预报文件或 URL / forecast file (NetCDF-CF, GRIB2) or URL.")],
-    layer: Annotated[str, typer.Option(help="分区图层 / zone layer named in config.yaml.")] = "towns",
+    layer: Annotated[str | None, typer.Option(help="分区图层 / zone layer named in config.yaml.",
+                                              show_default="areas.towns")] = None,
     var: Annotated[str | None, typer.Option("--var", help="降水变量名 / precipitation variable, if not found by itself.")] = None,
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -40,7 +41,8 @@ def rain(
 
     try:
         settings = load_settings(config)
-        summary = cycle.score_rain(settings, cycle.open_location(settings, forecast, var=var), layer)
+        summary = cycle.score_rain(settings, cycle.open_location(settings, forecast, var=var),
+                                   layer or settings.areas.towns)
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(1) from None

@@ -63,9 +63,10 @@ def skill(
                                                 "time,lon,lat or the NASA Global Landslide Catalog export.")],
     warnings: Annotated[Path, typer.Option("--warnings", help="预警历史 CSV / warning history CSV: "
                                            f"{','.join(WARNING_COLUMNS)}.")],
-    layer: Annotated[str, typer.Option(help="分区图层：config.yaml 中的名称，或 GeoPackage/GeoJSON 路径"
+    layer: Annotated[str | None, typer.Option(help="分区图层：config.yaml 中的名称，或 GeoPackage/GeoJSON 路径"
                                             "（多图层文件写 PATH#layer）/ zone layer named in config.yaml, or a "
-                                            "file path (PATH#layer for a multi-layer file).")] = "towns",
+                                            "file path (PATH#layer for a multi-layer file).",
+                                       show_default="areas.towns")] = None,
     id_field: Annotated[str, typer.Option("--id-field", help="路径图层的编码字段 / id field of a layer given "
                                                              "by path.")] = "zone_id",
     window_start: Annotated[str, typer.Option("--window-start", help="检验时段起点（部署时区 HH:MM）/ local time "
@@ -92,7 +93,7 @@ def skill(
 
     try:
         settings = load_settings(config)
-        where, ids, zones = _zones(settings, layer, id_field)
+        where, ids, zones = _zones(settings, layer or settings.areas.towns, id_field)
         windows = BulletinWindows(start=_window_start(window_start, settings.tz))
         period = _period(start, end)
     except WarnError as err:

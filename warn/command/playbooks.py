@@ -273,6 +273,7 @@ class PlaybookFile(Strict):
         """Return the frozen playbook."""
         return Playbook(
             id=self.playbook, version=self.version, hazard=self.hazard, title=self.title,
+            attributes=tuple(self.attributes),
             trigger=Level[self.trigger.level.upper()], scope=self.trigger.scope,
             steps=tuple(
                 Step(
@@ -324,6 +325,7 @@ class Playbook:
     trigger: Level
     scope: ItemKind
     steps: tuple[Step, ...]
+    attributes: tuple[str, ...] = ()
 
     def matches(self, hazard: HazardName, item_kind: ItemKind, level: Level) -> bool:
         """Whether a warning of ``hazard`` on an ``item_kind`` at ``level`` starts this playbook."""

@@ -220,7 +220,7 @@ def _area(layers: _Layers, action: Broadcast, buffer_m: float) -> tuple[str, Bas
             return found
         series = gpd.GeoSeries([geometry], crs="EPSG:4326")
         return desc, series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
-    for name in ("district", "towns"):
+    for name in (settings.areas.district, settings.areas.towns):
         frame = layers.get(name)
         if frame is not None and len(frame):
             return layers.settings.deployment.name, unary_union(list(frame.geometry))

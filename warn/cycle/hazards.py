@@ -21,7 +21,7 @@ For each hazard of ``config.yaml``'s ``hazards:`` (:func:`warn.hazards.deployed`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,15 +175,16 @@ def places(settings: Settings) -> dict[tuple[str, str, str], dict[str, Any]]:
     return out
 
 
-def place(item: Item, records: Mapping[tuple[str, str, str], Mapping[str, Any]]
+def place(item: Item, records: Mapping[tuple[str, str, str], Mapping[str, Any]], wanted: Iterable[str] = ()
           ) -> tuple[str | None, dict[str, str | int | float]]:
-    """The town of ``item`` and the attributes its crossing carries for the playbooks' texts."""
+    """The town of ``item`` and the attributes its crossing carries for the playbooks' texts: its name,
+    the people threatened, :data:`ATTRIBUTES` and the ``wanted`` ones the playbooks declare."""
     if item.role is None:
         return None, {}
     record = records.get((item.hazard, item.role, item.item_id), {})
     town = record.get("town")
     attributes: dict[str, str | int | float] = {}
-    for name in ("name", "threatened_people", *ATTRIBUTES):
+    for name in dict.fromkeys(("name", "threatened_people", *ATTRIBUTES, *wanted)):
         value = record.get(name)
         if not _present(value):
             continue

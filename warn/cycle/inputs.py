@@ -119,7 +119,7 @@ def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
         return {}
     from warn.geo.layers import zone_layer
 
-    spec_, towns = zone_layer(settings, "towns")
+    spec_, towns = zone_layer(settings, settings.areas.towns)
     zones = dict(zip(towns[spec_.id_field].astype(str), towns.geometry.representative_point(), strict=True))
     return {name: (fill(spec.url, urls),
                    Reading(name, spec.hazard, tuple(spec.level_parameters), spec.geocode,

@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 HISTORY_CAP = 200
 
-#: The zone layer whose hourly rain per zone the cycles record (the reports' hyetographs).
-RAIN_LAYER = "towns"
-
 #: Layer attribute naming a zone's storm-intensity formula.
 FORMULA_FIELD = "storm_formula"
 
@@ -132,7 +129,7 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
 
 
 def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None) -> None:
-    """Record the hourly rain of the run ``rain`` per zone of :data:`RAIN_LAYER` (``store.rain``).
+    """Record the hourly rain of the run ``rain`` per town (``areas.towns``; ``store.rain``).
 
     The zone mean (exact coverage weights) and the wettest covered cell of every hour of the run,
     in mm; once per run (a run already recorded is not aggregated again). Nothing without a run
@@ -147,12 +144,13 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     rain
         The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one.
     """
-    if rain is None or RAIN_LAYER not in settings.layers:
+    towns = settings.areas.towns
+    if rain is None or towns not in settings.layers:
         return
     source, issued = str(rain.attrs.get("source", "")), issued_at(rain)
-    if store.rain.has(source, issued, RAIN_LAYER):
+    if store.rain.has(source, issued, towns):
         return
-    spec, zones = zone_layer(settings, RAIN_LAYER)
+    spec, zones = zone_layer(settings, towns)
     hourly = as_hourly(rain)
     weights = build_weights(zones, hourly["lat"].values, hourly["lon"].values, id_column=spec.id_field,
                             cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
@@ -160,7 +158,7 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     ends = [datetime.fromisoformat(str(t.astype("datetime64[us]"))).replace(tzinfo=timezone.utc)
             for t in hourly["time"].values]
     zone_ids = [str(z) for z in mean["zone"].values]
-    store.rain.record(source, issued, RAIN_LAYER, [
+    store.rain.record(source, issued, towns, [
         ZoneRain(zone_id, end, _mm(m), _mm(x))
         for end, means, maxima in zip(ends, mean.values, worst.values, strict=True)
         for zone_id, m, x in zip(zone_ids, means, maxima, strict=True)])

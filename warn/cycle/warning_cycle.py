@@ -180,7 +180,8 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     items, notes, notices = scores.items, scores.notes, scores.notices
     record_zone_rain(settings, store, inputs.rain)
     records = places(settings) if items else {}
-    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records)) is not None)
+    wanted = tuple(dict.fromkeys(a for playbook in setup.playbooks for a in playbook.attributes))
+    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records, wanted)) is not None)
     _save_levels(store, at, scores, run)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices]
@@ -309,7 +310,8 @@ def _run_id(inputs: Inputs) -> str | None:
 
 
 def _crossing(item: Item, baseline: Mapping[str, int], at: datetime,
-              records: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> LevelCrossing | None:
+              records: Mapping[tuple[str, str, str], Mapping[str, Any]], wanted: tuple[str, ...]
+              ) -> LevelCrossing | None:
     before = baseline.get(item.slot)
     if before is None:
         if item.level < Level.BLUE:
@@ -319,7 +321,7 @@ def _crossing(item: Item, baseline: Mapping[str, int], at: datetime,
         previous = Level(before)
         if previous == item.level:
             return None
-    town, attributes = place(item, records)
+    town, attributes = place(item, records, wanted)
     return LevelCrossing(
         hazard=item.hazard, item_id=item.item_id, item_kind=item.kind, town=town,
         from_level=previous, to_level=item.level, at=at, drivers=item.drivers, attributes=attributes,

@@ -29,8 +29,8 @@ Zones and points
     about it sent within the period; a zone's is the highest of its own threads and of the
     points inside it (the layer's ``town_code``).
 Rain
-    The hourly rain per town the cycles recorded of the runs they used (``store.rain``, layer
-    :data:`warn.cycle.rain.RAIN_LAYER`: zone means with exact coverage weights): each hour as
+    The hourly rain per town the cycles recorded of the runs they used (``store.rain``, the layer
+    ``areas.towns``: zone means with exact coverage weights): each hour as
     the newest run issued before its end gave it (the forecasts the cycles used, not gauges).
 Water levels
     The ``readings`` of the sensors serving the waterlogging points and river gauges that
@@ -58,10 +58,6 @@ if TYPE_CHECKING:
 KINDS = ("initial", "followup", "final")
 #: Kind → zh-CN name.
 KIND_ZH = {"initial": "初报", "followup": "续报", "final": "终报"}
-#: Point layers a map marks.
-POINT_LAYERS = ("hazard_points", "waterlogging_points")
-#: Layers whose points carry a water-level sensor.
-LEVEL_LAYERS = ("waterlogging_points", "river_gauges")
 #: Kinds of district-wide timeline entries (no incident) a report includes when they fall in its period.
 DISTRICT_KINDS = ("mode", "report")
 _MICROSECOND = timedelta(microseconds=1)
@@ -120,12 +116,14 @@ class ZoneLevel:
 
 @dataclass(frozen=True)
 class PointMark:
-    """A hazard or waterlogging point on the map, with its highest level during the period."""
+    """A point of a hazard's role (a hazard point, a waterlogging point …) on the map, with its
+    highest level during the period: its layer and what kind of point it is, for people."""
 
     point_id: str
     name: str
     layer: str
     level: int
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -451,23 +449,30 @@ def _broadcasts(store: Store, messages) -> list[BroadcastRow]:
 
 
 def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLevel], list[PointMark]]:
-    """Every town and every hazard / waterlogging point, with the highest level of itself and (towns) its points."""
+    """Every town, and every point of the deployed hazards' point roles, with the highest level of
+    itself and (towns) of the items in it (points and catchments, by their layer's town)."""
+    from warn import hazards
     from warn.geo.layers import zone_layer
+    from warn.vocab import ItemKind
 
-    spec, towns = zone_layer(settings, "towns")
+    spec, towns = zone_layer(settings, settings.areas.towns)
     zone_level = {str(z): item_levels.get(str(z), 0) for z in towns[spec.id_field]}
     points = []
-    for layer_name in POINT_LAYERS:
-        if layer_name not in settings.layers:
-            continue
-        pspec, layer = zone_layer(settings, layer_name)
-        for record in layer.to_dict("records"):
-            point_id = str(record[pspec.id_field])
-            level = item_levels.get(point_id, 0)
-            points.append(PointMark(point_id, str(record.get(pspec.name_field, point_id)), layer_name, level))
-            town = str(record.get("town_code", ""))
-            if town in zone_level:
-                zone_level[town] = max(zone_level[town], level)
+    for deployed in hazards.deployed(settings):
+        for role in deployed.spec.roles:
+            layer_name = deployed.section.layers.get(role.name)
+            if layer_name is None or role.kind is ItemKind.ZONE:
+                continue
+            pspec, layer = zone_layer(settings, layer_name)
+            for record in layer.to_dict("records"):
+                item_id = str(record[pspec.id_field])
+                level = item_levels.get(item_id, 0)
+                if role.kind is ItemKind.POINT:
+                    points.append(PointMark(item_id, str(record.get(pspec.name_field, item_id)), layer_name, level,
+                                            f"{role.zh} {role.en}"))
+                town = str(record.get(pspec.town_field, "")) if pspec.town_field else ""
+                if town in zone_level:
+                    zone_level[town] = max(zone_level[town], level)
     zones = [ZoneLevel(str(z), str(name), zone_level[str(z)])
              for z, name in zip(towns[spec.id_field], towns.get(spec.name_field, towns[spec.id_field]), strict=True)]
     return zones, points
@@ -475,15 +480,18 @@ def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLeve
 
 def _levels(store: Store, settings: Settings, threads, messages, period: tuple[datetime, datetime]
             ) -> list[LevelSeries]:
-    """The water-level series of the warned waterlogging points and river gauges, readings of the period."""
+    """The water-level series of the warned items that carry a sensor (the point roles of the hazards
+    that read sensors: waterlogging points, river gauges), readings of the period."""
+    from warn import hazards
     from warn.geo.layers import zone_layer
+    from warn.hazards.spec import Input
 
     warned = {t.item_id for t in threads if any(m.thread_id == t.thread_id and m.level > 0 for m in messages)}
     sensor_of = {s.point_id: s.sensor_id for s in store.sensors() if s.point_id in warned}
+    layers = dict.fromkeys(layer for d in hazards.deployed(settings) if Input.SENSORS in d.spec.inputs
+                           for layer in d.section.layers.values())
     out = []
-    for layer_name in LEVEL_LAYERS:
-        if layer_name not in settings.layers:
-            continue
+    for layer_name in layers:
         spec, layer = zone_layer(settings, layer_name)
         for record in layer.to_dict("records"):
             point_id = str(record[spec.id_field])
@@ -510,15 +518,14 @@ def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], n
     when the store holds none."""
     import numpy as np
 
-    from warn.cycle.rain import RAIN_LAYER
     from warn.geo.layers import area_km2, zone_layer
     from warn.modelfiles import load_model_file
 
-    kept = store.rain.hourly(RAIN_LAYER, *period)
+    kept = store.rain.hourly(settings.areas.towns, *period)
     if not kept:
         notes.append("无本时段逐时雨量记录，未绘雨量过程 / no hourly rain recorded for the period: no hyetograph")
         return None
-    spec, towns = zone_layer(settings, RAIN_LAYER)
+    spec, towns = zone_layer(settings, settings.areas.towns)
     zone_ids = [str(z) for z in towns[spec.id_field]]
     column = {zone_id: k for k, zone_id in enumerate(zone_ids)}
     times = sorted({r.hour_end for r in kept})

@@ -45,17 +45,18 @@ WIDTH_IN = 7.5
 DPI = 150
 #: QC flags that mark a reading as not to be trusted (drawn as ×, labelled 质控标记).
 FLAGGED = frozenset({"doubtful", "bad"})
-_MARKERS = {"hazard_points": "^", "waterlogging_points": "o"}
-_LAYER_LABELS = {"hazard_points": "地灾隐患点 hazard point", "waterlogging_points": "积水点 waterlogging point"}
+#: Markers of the kinds of point on a map, given to the kinds in the order they come.
+MARKERS = ("^", "o", "s", "D", "v", "P")
 
 
 class MapPoint(NamedTuple):
-    """A point to mark on the map: WGS84 position, name, layer and level."""
+    """A point to mark on the map: WGS84 position, name, what kind of point it is (its legend label,
+    ``地灾隐患点 hazard point``) and level."""
 
     lon: float
     lat: float
     name: str
-    layer: str
+    kind: str
     level: int
 
 
@@ -96,8 +97,8 @@ def district_map(towns: gpd.GeoDataFrame, levels: Mapping[str, int], points: Seq
     levels
         Highest level per town id during the incident (−1 … 4); a town missing here is unknown.
     points
-        Points to mark: hazard points as ▲, waterlogging points as ●, filled by level;
-        points at blue or above are named.
+        Points to mark, one marker per kind (▲, ●, ■ … in the order the kinds come), filled by
+        level; points at blue or above are named.
     title
         Figure title.
     id_field, name_field
@@ -119,10 +120,9 @@ def district_map(towns: gpd.GeoDataFrame, levels: Mapping[str, int], points: Seq
     for point, name in zip(towns.geometry.representative_point(), towns[name_field]):
         ax.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=7,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
-    for layer, marker in _MARKERS.items():
-        mine = [p for p in points if p.layer == layer]
-        if not mine:
-            continue
+    markers = dict(zip(dict.fromkeys(p.kind for p in points), MARKERS))
+    for kind, marker in markers.items():
+        mine = [p for p in points if p.kind == kind]
         ax.scatter([p.lon for p in mine], [p.lat for p in mine], marker=marker, s=34, zorder=3,
                    c=[LEVEL_COLOURS[Level(p.level)] for p in mine], edgecolors="black", linewidths=0.7)
         for p in mine:
@@ -133,8 +133,8 @@ def district_map(towns: gpd.GeoDataFrame, levels: Mapping[str, int], points: Seq
     handles: list[Any] = [Patch(facecolor=LEVEL_COLOURS[lv], edgecolor="black",
                                 hatch="///" if lv is Level.UNKNOWN else None, label=level_label(lv))
                           for lv in present]
-    handles += [Line2D([], [], marker=_MARKERS[layer], ls="none", mfc="white", mec="black", label=_LAYER_LABELS[layer])
-                for layer in _MARKERS if any(p.layer == layer for p in points)]
+    handles += [Line2D([], [], marker=marker, ls="none", mfc="white", mec="black", label=kind)
+                for kind, marker in markers.items()]
     ax.legend(handles=handles, loc="lower right", fontsize=7, title="最高等级 highest level", title_fontsize=7,
               framealpha=0.9)
     _geographic_axes(ax, towns.total_bounds)
@@ -287,18 +287,17 @@ def water_levels(series: Sequence[LevelSeries], *, tz: tzinfo | None = None) -> 
 def render_all(report: Report, settings: Settings) -> dict[str, bytes]:
     """The report's figures: ``"map"``, ``"rain"`` (when the report has rain) and ``"levels"``.
 
-    Reads the ``towns``, ``hazard_points`` and ``waterlogging_points`` layers of ``settings``
-    for the geometry; levels, series and thresholds come from ``report``.
+    Reads the towns (``areas.towns``) and the layers of the report's points from ``settings`` for
+    the geometry; levels, series and thresholds come from ``report``.
     """
     from warn.geo.layers import zone_layer
 
-    spec, towns = zone_layer(settings, "towns")
+    spec, towns = zone_layer(settings, settings.areas.towns)
     positions: dict[tuple[str, str], tuple[float, float]] = {}
-    for layer in _MARKERS:
-        if layer in settings.layers:
-            pspec, gdf = zone_layer(settings, layer)
-            positions.update({(layer, pid): (g.x, g.y) for pid, g in zip(gdf[pspec.id_field], gdf.geometry)})
-    marks = [MapPoint(*positions[(p.layer, p.point_id)], p.name, p.layer, p.level)
+    for layer in dict.fromkeys(p.layer for p in report.points):
+        pspec, gdf = zone_layer(settings, layer)
+        positions.update({(layer, str(pid)): (g.x, g.y) for pid, g in zip(gdf[pspec.id_field], gdf.geometry)})
+    marks = [MapPoint(*positions[(p.layer, p.point_id)], p.name, p.kind, p.level)
              for p in report.points if (p.layer, p.point_id) in positions]
     head = report.incident
     images = {"map": district_map(towns, {z.zone_id: z.level for z in report.zones}, marks,
