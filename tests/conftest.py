@@ -53,6 +53,7 @@ def deployment(tmp_path: Path) -> Path:
         "deployment": {"name": "test", "district_code": "500112", "timezone": "Asia/Shanghai"},
         "store": {"url": "sqlite:///var/warn.sqlite"},
         "layers": {"towns": {"path": "geodata/zones.gpkg", "layer": "towns"}},
+        "areas": {"towns": "towns"},
         "forecasts": {"demo": {"url": "{feed}/run_{issued:%Y%m%d%H}.nc"}},
         "models": {"rain": "models/rain.yaml", "sensors": "models/sensors.yaml"},
         "hazards": {"landslide": {"model": "models/landslide.yaml", "layers": {"zones": "towns"}}},

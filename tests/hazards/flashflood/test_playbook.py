@@ -35,7 +35,7 @@ def test_the_playbook_loads_for_catchments():
 def _actions(setup, level: Level):
     crossing = LevelCrossing("flashflood", "DEMO-C03", ItemKind.CATCHMENT, "DEMO-T08", Level.NONE, level,
                              T0, ("3 h 雨量 68 mm ≥ 立即转移临界雨量 60 mm",),
-                             {"name": "演示小流域03", "threatened_people": 158})
+                             {"name": "演示小流域03", "village": "演示村03", "threatened_people": 158})
     _, actions = plan(State(), [crossing], T0 + timedelta(minutes=1), setup=setup)
     return actions
 
@@ -44,7 +44,7 @@ def test_prepare_to_move_calls_the_village_and_gets_it_ready(setup):
     actions = _actions(setup, Level.YELLOW)
     calls = [a for a in actions if isinstance(a, RequestAck)]
     assert [str(a.to.post) for a in calls] == ["point.DEMO-C03.monitor"]
-    assert calls[0].subject.startswith("山洪准备转移叫应：DEMO-C03（演示小流域03）")
+    assert calls[0].subject.startswith("山洪准备转移叫应：演示村03（小流域 DEMO-C03 演示小流域03）")
     tasks = [a for a in actions if isinstance(a, CreateTask)]
     assert [a.text[:10] for a in tasks] == ["准备转移：演示小流域"]
     assert not any("立即转移" in a.text for a in tasks)
