@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, Stri
 
 from warn.declarative import Duration, Strict, parse_file
 from warn.registry import Registry
+from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
 from warn.sources import qc
@@ -303,6 +304,38 @@ def _fraction(value: Any) -> Any:
 #: A fraction of 0–1, written as a number or as ``a/b`` (``1/3``).
 Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, le=1)]
 
+
+
+class Tank(Strict):
+    """The three-tank series model (JMA soil water index): outlet heights in mm, coefficients per hour.
+
+    Shared by the models that carry soil water (landslide; flash flood's antecedent wetness).
+    """
+
+    L1: PositiveFloat
+    alpha1: PositiveFloat
+    L2: PositiveFloat
+    alpha2: PositiveFloat
+    beta1: PositiveFloat
+    L3: PositiveFloat
+    alpha3: PositiveFloat
+    beta2: PositiveFloat
+    L4: PositiveFloat
+    alpha4: PositiveFloat
+    beta3: PositiveFloat
+    substep: Window
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _outlets_ordered(self) -> Tank:
+        if self.L1 >= self.L2:
+            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
+        return self
+
+    def params(self) -> TankParams:
+        """The frozen tank parameters of :mod:`warn.risk.landslide`."""
+        return TankParams(self.L1, self.alpha1, self.L2, self.alpha2, self.beta1, self.L3, self.alpha3, self.beta2,
+                          self.L4, self.alpha4, self.beta3, self.substep.total_seconds() / 3600)
 
 
 class Levels(Strict):

@@ -6,12 +6,11 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from warn.declarative import Strict
-from warn.modelfiles import Levels, Window
+from warn.modelfiles import Levels, Tank, Window
 from warn.risk.flashflood import FlashFloodParams, WetnessParams
-from warn.risk.landslide import TankParams
 
 
 def _increasing_hours(hours: list[int]) -> list[int]:
@@ -20,36 +19,6 @@ def _increasing_hours(hours: list[int]) -> list[int]:
     return hours
 
 
-class Tank(Strict):
-    """The three-tank series model on catchment-mean rain: outlet heights in mm, coefficients per hour.
-
-    The same schema as the landslide model's tank (hazards do not import each other).
-    """
-
-    L1: PositiveFloat
-    alpha1: PositiveFloat
-    L2: PositiveFloat
-    alpha2: PositiveFloat
-    beta1: PositiveFloat
-    L3: PositiveFloat
-    alpha3: PositiveFloat
-    beta2: PositiveFloat
-    L4: PositiveFloat
-    alpha4: PositiveFloat
-    beta3: PositiveFloat
-    substep: Window
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _outlets_ordered(self) -> Tank:
-        if self.L1 >= self.L2:
-            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
-        return self
-
-    def params(self) -> TankParams:
-        """The frozen tank parameters of :mod:`warn.risk.landslide`."""
-        return TankParams(self.L1, self.alpha1, self.L2, self.alpha2, self.beta1, self.L3, self.alpha3, self.beta2,
-                          self.L4, self.alpha4, self.beta3, self.substep.total_seconds() / 3600)
 
 
 class Durations(Strict):

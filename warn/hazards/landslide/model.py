@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveFloat, model_validator
 
 from warn.declarative import Strict
-from warn.modelfiles import FourThresholds, Fraction, LevelName, Levels, LevelWithNone, Window
+from warn.modelfiles import FourThresholds, Fraction, LevelName, Levels, LevelWithNone, Tank
 from warn.risk import landslide
 from warn.vocab import Level
 
@@ -28,28 +28,6 @@ class EffectiveRain(Strict):
     source: str = Field(min_length=1)
 
 
-class Tank(Strict):
-    """Three-tank series model: outlet heights in mm, coefficients per hour."""
-
-    L1: PositiveFloat
-    alpha1: PositiveFloat
-    L2: PositiveFloat
-    alpha2: PositiveFloat
-    beta1: PositiveFloat
-    L3: PositiveFloat
-    alpha3: PositiveFloat
-    beta2: PositiveFloat
-    L4: PositiveFloat
-    alpha4: PositiveFloat
-    beta3: PositiveFloat
-    substep: Window
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _outlets_ordered(self) -> Tank:
-        if self.L1 >= self.L2:
-            raise ValueError(f"L1 below L2 (L1 {self.L1:g}, L2 {self.L2:g})")
-        return self
 
 
 class ThresholdSet(Strict):
@@ -169,7 +147,6 @@ class LandslideFile(Strict):
 
     def params(self) -> landslide.LandslideParams:
         """The frozen parameter object for :mod:`warn.risk.landslide`."""
-        t = self.tank
         scores = tuple(self.levels.boundaries)
         default = self.trigger.default
 
@@ -179,8 +156,7 @@ class LandslideFile(Strict):
         return landslide.LandslideParams(
             k=self.effective_rain.k,
             n=self.effective_rain.n,
-            tank=landslide.TankParams(t.L1, t.alpha1, t.L2, t.alpha2, t.beta1, t.L3, t.alpha3, t.beta2,
-                                      t.L4, t.alpha4, t.beta3, t.substep.total_seconds() / 3600),
+            tank=self.tank.params(),
             trigger=thresholds(default.swi_mm, default.effective_rain_mm, default.provisional),
             zone_trigger={zone: thresholds(z.swi_mm or default.swi_mm,
                                            z.effective_rain_mm or default.effective_rain_mm, z.provisional)
