@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from warn import DEFAULT_CONFIG
-from warn.declarative import Duration, Strict, parse_file
+from warn.declarative import ColourName, Duration, ResponseName, Strict, parse_file
 from warn.errors import ConfigError, Problem
+from warn.vocab import ItemKind
 
 #: What a store URL starts with: SQLite or PostgreSQL, with an optional SQLAlchemy driver.
 STORE_URL_PATTERN = r"^(sqlite|postgresql)(\+\w+)?://"
@@ -203,11 +204,11 @@ class ModeRuleSpec(Strict):
 
     id: str = Field(pattern=r"^MODE-[A-Z0-9-]+$")
     label: str = Field(min_length=1)
-    level: Literal["blue", "yellow", "orange", "red"]
+    level: ColourName
     places: int = Field(1, ge=1)
-    scope: list[Literal["zone", "point", "district"]] = Field(default_factory=lambda: ["zone", "point", "district"],
+    scope: list[ItemKind] = Field(default_factory=lambda: list(ItemKind),
                                                               min_length=1)
-    response: Literal["IV", "III", "II", "I"]
+    response: ResponseName
 
 
 class ReportsSpec(Strict):

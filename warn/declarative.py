@@ -8,16 +8,18 @@ path and what was expected, so that ``warn check`` can list them all at once.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from warn.errors import ConfigError, Problem
 from warn.durations import parse_duration
+from warn.errors import ConfigError, Problem
+from warn.vocab import COLOURS, RESPONSE_NAMES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,6 +28,27 @@ class Strict(BaseModel):
     """Base of every declarative schema: unknown keys are errors, objects are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def one_of(names: Sequence[str]) -> AfterValidator:
+    """A validator accepting only ``names``; the message lists them as pydantic lists a Literal's."""
+    quoted = [repr(name) for name in names]
+    expected = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+    def check(value: str) -> str:
+        if value not in names:
+            raise ValueError(expected)
+        return value
+
+    return AfterValidator(check)
+
+
+#: A warning colour as written in files: blue, yellow, orange or red (:data:`warn.vocab.COLOURS`).
+ColourName = Annotated[str, one_of(COLOURS)]
+#: A colour or ``none``.
+ColourOrNone = Annotated[str, one_of(("none", *COLOURS))]
+#: A response level as written: IV … I (:data:`warn.vocab.RESPONSE_NAMES`).
+ResponseName = Annotated[str, one_of(RESPONSE_NAMES)]
 
 
 def _duration(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, StringConstraints, model_validator
 
-from warn.declarative import Duration, Strict, parse_file
+from warn.declarative import ColourName, Duration, Strict, parse_file
 from warn.registry import Registry
 from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
@@ -22,13 +22,12 @@ from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
 from warn.sources import qc
 from warn.vocab import Level, SensorKind
 
-LevelName = Literal["blue", "yellow", "orange", "red"]
 
 
 class Criterion(Strict):
     """A rainstorm-signal rung: ``depth_mm`` (mm) or more within ``window``."""
 
-    level: LevelName
+    level: ColourName
     depth_mm: PositiveFloat
     window: Duration
 
@@ -278,7 +277,6 @@ class SensorsFile(Strict):
         )
 
 
-LevelWithNone = Literal["none", "blue", "yellow", "orange", "red"]
 
 
 def increasing(values: list[float]) -> list[float]:

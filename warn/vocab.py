@@ -37,6 +37,11 @@ class Level(IntEnum):
         """Chinese label (``"红色"``, ``"无"``, ``"未知"``)."""
         return _ZH[self]
 
+    @classmethod
+    def of_colour(cls, colour: str) -> Level:
+        """Return the level whose :attr:`colour` is ``colour`` (``"red"`` → ``RED``)."""
+        return _BY_COLOUR[colour]
+
     @property
     def grade(self) -> str:
         """Response grade in Roman numerals (IV lowest … I highest), empty for none/unknown."""
@@ -51,6 +56,9 @@ _COLOUR = {
     Level.ORANGE: "orange",
     Level.RED: "red",
 }
+_BY_COLOUR = {colour: level for level, colour in _COLOUR.items()}
+#: The four warning colours, lowest first (what config files, playbooks and the CLI write).
+COLOURS: tuple[str, ...] = tuple(_COLOUR[level] for level in (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED))
 _ZH = {
     Level.UNKNOWN: "未知",
     Level.NONE: "无",
@@ -136,6 +144,10 @@ class ResponseLevel(IntEnum):
     def zh(self) -> str:
         """Chinese name (``四级响应``)."""
         return {1: "四级响应", 2: "三级响应", 3: "二级响应", 4: "一级响应"}[self.value]
+
+
+#: Response levels as written (IV lowest … I highest).
+RESPONSE_NAMES: tuple[str, ...] = tuple(level.name for level in ResponseLevel)
 
 
 class CapStatus(StrEnum):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from warn import hazards
+from warn.vocab import COLOURS, RESPONSE_NAMES, Mode
 from warn.cli.options import (
     DEFAULT_CONFIG,
     ActorOption,
@@ -49,37 +50,17 @@ DEFAULT_SENDER = "warn@localhost"
 #: The zone layer a manual warning names its town/street in.
 
 
-# The command-line choices below mirror warn.command.model's enums by value: importing that
-# package at start-up would cost every command (even ``warn --help``) its planner imports.
+# The command-line choices, derived from the vocabulary (warn.vocab, cheap to import) and the
+# hazard registry's names.
 
-
-class ModeName(StrEnum):
-    """``warn mode`` targets."""
-
-    WARTIME = "wartime"
-    PEACETIME = "peacetime"
-
-
-class ResponseName(StrEnum):
-    """Response levels as written on the command line (IV lowest … I highest)."""
-
-    IV = "IV"
-    III = "III"
-    II = "II"
-    I = "I"
-
-
+#: ``warn mode`` targets.
+ModeName = StrEnum("ModeName", [(mode.value, mode.value) for mode in Mode])
+#: Response levels as written on the command line (IV lowest … I highest).
+ResponseName = StrEnum("ResponseName", [(name, name) for name in RESPONSE_NAMES])
 #: Hazards of a manual warning: the registered ones.
 HazardChoice = StrEnum("HazardChoice", [(name, name) for name in hazards.names()])
-
-
-class Colour(StrEnum):
-    """Warning colours of a manual warning."""
-
-    BLUE = "blue"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
+#: Warning colours of a manual warning.
+Colour = StrEnum("Colour", [(colour, colour) for colour in COLOURS])
 
 
 @dataclass
@@ -367,10 +348,10 @@ def mode(
     Example: warn mode wartime --level III --reason "三个镇街橙色预警" --as 演示指挥长01
     """
     from warn.command.model import ModeOrder
-    from warn.vocab import Mode, ResponseLevel
+    from warn.vocab import ResponseLevel
     from warn.cycle.command import load_state
 
-    if (to is ModeName.WARTIME) != (level is not None):
+    if (Mode(to.value) is Mode.WARTIME) != (level is not None):
         raise typer.BadParameter("--level IV|III|II|I 用于且仅用于战时 / is required for wartime and only for "
                                  "wartime", param_hint="--level")
     target, response = Mode(to.value), ResponseLevel[level.value] if level else None
@@ -420,7 +401,7 @@ def broadcast(
         if zone != district and zone not in set(towns[spec.id_field].astype(str)):
             act.refuse(f"无此镇街：{zone}", f"no such zone: {zone}")
         item = ItemKind.DISTRICT if zone == district else ItemKind.ZONE
-        kind, to_level = hazard.value, next(lv for lv in Level if lv.colour == level.value)
+        kind, to_level = hazard.value, Level.of_colour(level.value)
         kind_zh = hazards.names_zh()[kind]
         thread = load_state(act.store).threads.get(thread_key(kind, zone))
         current = thread.level if thread is not None and thread.active else Level.NONE

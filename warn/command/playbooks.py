@@ -50,11 +50,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from warn.command.model import OrgUnit, Post, Role
-from warn.declarative import Duration, Strict
+from warn.declarative import ColourName, Duration, ResponseName, Strict
 from warn.errors import Problem
 from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
-
-LevelName = Literal["blue", "yellow", "orange", "red"]
 
 #: Fields an org-unit template may use.
 UNIT_FIELDS = ("district", "item", "town")
@@ -187,7 +185,7 @@ class StepSpec(Strict):
     ack: Duration | None = None
     escalate: list[str] = Field(default_factory=list)
     approval: str | None = None
-    response: Literal["IV", "III", "II", "I"] | None = None
+    response: ResponseName | None = None
 
     @field_validator("owner", "approval")
     @classmethod
@@ -241,7 +239,7 @@ class StepSpec(Strict):
 class TriggerSpec(Strict):
     """When a playbook starts for an item."""
 
-    level: LevelName
+    level: ColourName
     scope: ItemKind
 
 

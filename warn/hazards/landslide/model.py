@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from warn.declarative import Strict
-from warn.modelfiles import FourThresholds, Fraction, LevelName, Levels, LevelWithNone, Tank
+from warn.declarative import ColourName, ColourOrNone, Strict
+from warn.modelfiles import FourThresholds, Fraction, Levels, Tank
 from warn.risk import landslide
 from warn.vocab import Level
 
@@ -56,7 +56,7 @@ class Trigger(Strict):
 class Matrix(Strict):
     """Zone level by susceptibility class (keys 1–5) and trigger level (columns none … red)."""
 
-    classes: dict[int, Annotated[list[LevelWithNone], Field(min_length=5, max_length=5)]]
+    classes: dict[int, Annotated[list[ColourOrNone], Field(min_length=5, max_length=5)]]
     source: str = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -94,7 +94,7 @@ class RockRainstorm(Strict):
     """When the rainstorm fill applies: 24-h rain (mm) or SWI trigger level."""
 
     rain_24h_mm: PositiveFloat
-    swi_level: LevelName
+    swi_level: ColourName
     source: str = Field(min_length=1)
 
 
@@ -102,7 +102,7 @@ class StabilityRung(Strict):
     """K below ``below`` puts the object at ``level`` at least."""
 
     below: PositiveFloat
-    level: LevelName
+    level: ColourName
 
 
 class Stability(Strict):
