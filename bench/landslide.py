@@ -20,7 +20,6 @@ import xarray as xr
 
 from backends import best_of
 from warn import hazards
-from warn.modelfiles import load_model_file
 from warn.risk.landslide import soil_water_index
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "landslide.yaml"

@@ -4,10 +4,10 @@ Points × 72 hourly forecast steps, gamma rain (seeded, mean 2 mm/h with a storm
 30–60 mm/h in hours 30–35 so the screen and the bucket do real work), all on the Yubei
 formula. Times the return-period screen (:func:`warn.risk.waterlogging.rain_screen`: rolling 1/2/3-h
 windows and the return period at each window end), the bucket (:func:`warn.risk.waterlogging.bucket`)
-and the score (:func:`warn.risk.waterlogging.flood_score` + :func:`warn.risk.levels.level_of`), and
+and the score (:func:`warn.risk.waterlogging.waterlogging_score` + :func:`warn.risk.levels.level_of`), and
 prints point-steps per second.
 
-Run: ``python bench/flood.py [--points 10000 100000] [--repeat 3]``.
+Run: ``python bench/waterlogging.py [--points 10000 100000] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import xarray as xr
 from backends import best_of
 from warn import hazards
 from warn.modelfiles import load_model_file
-from warn.risk import waterlogging as flood
+from warn.risk import waterlogging
 from warn.risk.levels import level_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,17 +53,17 @@ def main() -> None:
         rng = np.random.default_rng(2)
         points = params.points(["yubei"] * n, rng.uniform(0.4, 0.92, n))
         state = np.zeros(n)
-        screen = flood.rain_screen(rain, points, rain_params=rain_params, params=params)
-        storage = flood.bucket(rain, state, points, rain_params=rain_params, params=params)
+        screen = waterlogging.rain_screen(rain, points, rain_params=rain_params, params=params)
+        storage = waterlogging.bucket(rain, state, points, rain_params=rain_params, params=params)
 
         def score():
-            s, _ = flood.flood_score(screen["x_rain"].values, storage["x_bucket"].values, np.nan, has_sensor=False,
+            s, _ = waterlogging.waterlogging_score(screen["x_rain"].values, storage["x_bucket"].values, np.nan, has_sensor=False,
                                      known_point=points.known_point, bonus=params.known_point_bonus)
             return level_of(s, params.levels.boundaries)
 
-        t_screen = best_of(lambda: flood.rain_screen(rain, points, rain_params=rain_params, params=params),
+        t_screen = best_of(lambda: waterlogging.rain_screen(rain, points, rain_params=rain_params, params=params),
                            args.repeat)
-        t_bucket = best_of(lambda: flood.bucket(rain, state, points, rain_params=rain_params, params=params),
+        t_bucket = best_of(lambda: waterlogging.bucket(rain, state, points, rain_params=rain_params, params=params),
                            args.repeat)
         t_score = best_of(score, args.repeat)
         total = t_screen + t_bucket + t_score

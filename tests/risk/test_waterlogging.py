@@ -1,4 +1,4 @@
-"""Urban waterlogging model (warn/risk/flood.py): hand-computed cases."""
+"""Urban waterlogging model (warn/risk/waterlogging.py): hand-computed cases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import xarray as xr
 
 from tests.conftest import ROOT
 from warn import hazards
-from warn.risk import waterlogging as flood
+from warn.risk import waterlogging
 from warn.risk.levels import level_of
 from warn.risk.rain import design_depth
 from warn.vocab import Level
@@ -20,7 +20,7 @@ T0 = np.datetime64("2026-07-15T00:00:00", "s")
 
 
 @pytest.fixture(scope="module")
-def params() -> flood.WaterloggingParams:
+def params() -> waterlogging.WaterloggingParams:
     return hazards.load_model("waterlogging", ROOT / "models" / "waterlogging.yaml").params()
 
 
@@ -34,7 +34,7 @@ def series(values, step: str = "PT1H", points: int | None = None) -> xr.DataArra
                         attrs={"units": "mm", "step": step})
 
 
-def points(params, n=1, **kw) -> flood.WaterloggingPoints:
+def points(params, n=1, **kw) -> waterlogging.WaterloggingPoints:
     return params.points(["yubei"] * n, kw.pop("impervious_fraction", [0.8] * n), **kw)
 
 
@@ -62,7 +62,7 @@ def test_point_defaults_come_from_the_file(params):
 def test_capacity_is_the_design_rate_of_the_capacity_duration(params, rainstorm_params):
     # Yubei, P = 3 a, t = 20 min: q = 1111 (1 + 0.945 lg 3) / (20 + 9.713)^0.561 L/(s·ha); mm/min = q / 166.67.
     q = 1111 * (1 + 0.945 * log10(3)) / (20 + 9.713) ** 0.561
-    rate = flood.capacity_rate(points(params), rain_params=rainstorm_params, params=params)
+    rate = waterlogging.capacity_rate(points(params), rain_params=rainstorm_params, params=params)
     assert rate == pytest.approx([q / (10_000 / 60)])
     assert q == pytest.approx(240.4, abs=0.1)  # 86.6 mm/h
 
@@ -72,17 +72,17 @@ def test_capacity_is_the_design_rate_of_the_capacity_duration(params, rainstorm_
 
 def test_bucket_steps_by_hand():
     # ψ 0.5, drain 10 mm per step, S0 = 2: 2 + 0.5·20 = 12; 12 − 0.5·10 = 7; 7 − 0.5·5 = 4.5; 4.5 + 0.5·30 = 19.5
-    s = flood.bucket_storage([[30.0], [0.0], [5.0], [40.0]], [2.0], runoff_coefficient=0.5, capacity_mm=10.0)
+    s = waterlogging.bucket_storage([[30.0], [0.0], [5.0], [40.0]], [2.0], runoff_coefficient=0.5, capacity_mm=10.0)
     assert s[:, 0].tolist() == [12.0, 7.0, 4.5, 19.5]
 
 
 def test_zero_rain_drains_to_empty_and_stays():
-    s = flood.bucket_storage(np.zeros((5, 1)), [20.0], runoff_coefficient=0.75, capacity_mm=8.0)
+    s = waterlogging.bucket_storage(np.zeros((5, 1)), [20.0], runoff_coefficient=0.75, capacity_mm=8.0)
     assert s[:, 0] == pytest.approx([14.0, 8.0, 2.0, 0.0, 0.0])  # − 0.75·8 = 6 mm per step
 
 
 def test_missing_rain_makes_the_state_unknown():
-    s = flood.bucket_storage([[5.0], [np.nan], [0.0]], [1.0], runoff_coefficient=0.5, capacity_mm=1.0)
+    s = waterlogging.bucket_storage([[5.0], [np.nan], [0.0]], [1.0], runoff_coefficient=0.5, capacity_mm=1.0)
     assert s[0, 0] == 3.0 and np.isnan(s[1:, 0]).all()
 
 
@@ -90,7 +90,7 @@ def test_bucket_depth_level_and_first_ponding(params, rainstorm_params):
     p = points(params, 2, ponding_area_fraction=[0.10, 0.20])
     cap = design_depth(3, 20, rainstorm_params.formula("yubei")) * 3  # mm per hour
     rain = series(np.array([[0.0, 0.0], [cap + 20, cap + 20], [0.0, 0.0]]))
-    out = flood.bucket(rain, [0.0, 0.0], p, rain_params=rainstorm_params, params=params)
+    out = waterlogging.bucket(rain, [0.0, 0.0], p, rain_params=rainstorm_params, params=params)
     # S = 0.75 · 20 = 15 mm over the catchment → h = 150 mm (a 0.10) or 75 mm (a 0.20)
     assert out["storage_mm"].values[1] == pytest.approx([15.0, 15.0])
     assert out["depth_cm"].values[1] == pytest.approx([15.0, 7.5])
@@ -107,8 +107,8 @@ def test_step_consistency_uniform_within_the_hour(params, rainstorm_params):
     """
     hourly = [10.0, 80.0, 95.0, 120.0, 40.0, 0.0, 0.0, 60.0, 5.0]
     p = points(params, 1)
-    coarse = flood.bucket(series(hourly), [4.0], p, rain_params=rainstorm_params, params=params)
-    fine = flood.bucket(series(np.repeat(hourly, 6) / 6, "PT10M"), [4.0], p, rain_params=rainstorm_params,
+    coarse = waterlogging.bucket(series(hourly), [4.0], p, rain_params=rainstorm_params, params=params)
+    fine = waterlogging.bucket(series(np.repeat(hourly, 6) / 6, "PT10M"), [4.0], p, rain_params=rainstorm_params,
                         params=params)
     assert coarse["storage_mm"].values.max() > 20  # the storm does pond
     assert fine["storage_mm"].values[5::6, 0] == pytest.approx(coarse["storage_mm"].values[:, 0], abs=1e-9)
@@ -119,8 +119,8 @@ def test_hourly_totals_never_hold_more_than_the_finer_series(params, rainstorm_p
     # One 10-min burst of 40 mm in an hour of 45 mm: the 10-min series ponds, hourly totals do not.
     fine_rain = np.array([1.0, 1.0, 40.0, 1.0, 1.0, 1.0] * 3)
     p = points(params, 1)
-    fine = flood.bucket(series(fine_rain, "PT10M"), [0.0], p, rain_params=rainstorm_params, params=params)
-    coarse = flood.bucket(series(fine_rain.reshape(3, 6).sum(axis=1)), [0.0], p, rain_params=rainstorm_params,
+    fine = waterlogging.bucket(series(fine_rain, "PT10M"), [0.0], p, rain_params=rainstorm_params, params=params)
+    coarse = waterlogging.bucket(series(fine_rain.reshape(3, 6).sum(axis=1)), [0.0], p, rain_params=rainstorm_params,
                           params=params)
     assert fine["storage_mm"].values.max() > 0 and coarse["storage_mm"].values.max() == 0
     assert (coarse["storage_mm"].values[:, 0] <= fine["storage_mm"].values[5::6, 0] + 1e-12).all()
@@ -130,7 +130,7 @@ def test_hourly_totals_never_hold_more_than_the_finer_series(params, rainstorm_p
 
 
 def test_screen_x_at_the_design_periods(params):
-    x = flood.screen_x([1.0, 3.0, 12.0, 50.0, 200.0, np.nan], 3.0, 50.0)
+    x = waterlogging.screen_x([1.0, 3.0, 12.0, 50.0, 200.0, np.nan], 3.0, 50.0)
     assert x[[0, 1, 3, 4]].tolist() == [0.0, 0.0, 1.0, 1.0]
     assert x[2] == pytest.approx(log(12 / 3) / log(50 / 3))  # 0.493
     assert np.isnan(x[5])
@@ -139,7 +139,7 @@ def test_screen_x_at_the_design_periods(params):
 def test_screen_on_design_rain(params, rainstorm_params):
     yubei = rainstorm_params.formula("yubei")
     depths = [0.0, design_depth(3.0, 60, yubei), 0.0, design_depth(50.0, 60, yubei), 0.0]
-    out = flood.rain_screen(series(depths), points(params), rain_params=rainstorm_params, params=params)
+    out = waterlogging.rain_screen(series(depths), points(params), rain_params=rainstorm_params, params=params)
     x = out["x_rain"].values[:, 0]
     assert x[1] == pytest.approx(0.0, abs=1e-9) and x[3] == pytest.approx(1.0)
     assert out["return_period_yr"].values[3, 0] == pytest.approx(50.0)
@@ -151,7 +151,7 @@ def test_screen_uses_each_points_formula(params, rainstorm_params):
     banan = rainstorm_params.formula("banan")
     depth = design_depth(10.0, 60, banan)
     p = params.points(["yubei", "banan"], [0.8, 0.8])
-    out = flood.rain_screen(series(np.array([[depth, depth]])), p, rain_params=rainstorm_params, params=params)
+    out = waterlogging.rain_screen(series(np.array([[depth, depth]])), p, rain_params=rainstorm_params, params=params)
     assert out["return_period_yr"].values[0, 1] == pytest.approx(10.0)
     assert out["return_period_yr"].values[0, 0] != pytest.approx(10.0, rel=0.05)
 
@@ -163,7 +163,7 @@ MIN = np.timedelta64(60, "s")
 
 def test_sensor_rising_series_by_hand(params):
     times = T0 + np.array([0, 10, 20, 30]) * MIN
-    state = flood.sensor_term(times, [0.10, 0.12, 0.15, 0.17], thresholds_cm=(5, 15, 30), stale=False,
+    state = waterlogging.sensor_term(times, [0.10, 0.12, 0.15, 0.17], thresholds_cm=(5, 15, 30), stale=False,
                               latest_flagged=False, params=params.sensor)
     # Pairwise slopes, cm/min: 0.2, 0.25, 0.2333, 0.3, 0.25, 0.2 → median (0.2333 + 0.25)/2 = 0.24167 = 14.5 cm/h
     assert state.known and state.depth_cm == pytest.approx(17.0)
@@ -177,7 +177,7 @@ def test_sensor_rising_series_by_hand(params):
 
 def test_sensor_fast_rise_lets_time_to_red_win(params):
     times = T0 + np.array([0, 10, 20, 30]) * MIN
-    state = flood.sensor_term(times, [0.02, 0.08, 0.14, 0.20], thresholds_cm=(5, 15, 30), stale=False,
+    state = waterlogging.sensor_term(times, [0.02, 0.08, 0.14, 0.20], thresholds_cm=(5, 15, 30), stale=False,
                               latest_flagged=False, params=params.sensor)
     assert state.rate_cm_per_h == pytest.approx(36.0)
     assert state.minutes_to[2] == pytest.approx(10 / 36 * 60)  # 16.7 min
@@ -186,18 +186,18 @@ def test_sensor_fast_rise_lets_time_to_red_win(params):
 
 def test_sensor_spike_does_not_move_the_robust_rate(params):
     times = T0 + np.array([0, 5, 10, 15, 20]) * MIN
-    state = flood.sensor_term(times, [0.10, 0.10, 0.60, 0.10, 0.10], thresholds_cm=(5, 15, 30), stale=False,
+    state = waterlogging.sensor_term(times, [0.10, 0.10, 0.60, 0.10, 0.10], thresholds_cm=(5, 15, 30), stale=False,
                               latest_flagged=False, params=params.sensor)
     assert state.rate_cm_per_h == 0.0 and state.minutes_to[2] == np.inf
     assert state.x_sensor == pytest.approx(10 / 30)
 
 
 def test_sensor_at_red_and_with_too_few_readings(params):
-    red = flood.sensor_term([T0], [0.31], thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False,
+    red = waterlogging.sensor_term([T0], [0.31], thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False,
                             params=params.sensor)
     assert red.x_sensor == 1.0 and red.next_level is None and red.level is Level.RED
     times = T0 + np.array([0, 40, 50]) * MIN  # two readings within 30 min of the latest
-    few = flood.sensor_term(times, [0.01, 0.04, 0.06], thresholds_cm=(5, 15, 30), stale=False,
+    few = waterlogging.sensor_term(times, [0.01, 0.04, 0.06], thresholds_cm=(5, 15, 30), stale=False,
                             latest_flagged=False, params=params.sensor)
     assert few.known and np.isnan(few.rate_cm_per_h) and np.isnan(few.minutes_to_next)
     assert few.x_sensor == pytest.approx(6 / 30)
@@ -207,7 +207,7 @@ def test_sensor_at_red_and_with_too_few_readings(params):
                                                           (False, True, "latest reading flagged")])
 def test_stale_or_flagged_sensor_is_unknown_not_zero(params, stale, flagged, reason):
     times = T0 + np.array([0, 10, 20]) * MIN
-    state = flood.sensor_term(times, [0.0, 0.0, 0.0], thresholds_cm=(5, 15, 30), stale=stale,
+    state = waterlogging.sensor_term(times, [0.0, 0.0, 0.0], thresholds_cm=(5, 15, 30), stale=stale,
                               latest_flagged=flagged, params=params.sensor)
     assert not state.known and state.reason == reason
     assert np.isnan(state.x_sensor) and state.level is Level.UNKNOWN
@@ -221,7 +221,7 @@ HOUR = np.timedelta64(3600, "s")
 def gauge(params, latest: float, rate_m_per_h: float, *, stale=False, highest=7.0):
     times = T0 + np.array([0, 20, 40, 60]) * MIN
     stages = latest + rate_m_per_h * (times - times[-1]) / HOUR
-    return flood.river_gauge(times, stages, warning_stage_m=5.0, guaranteed_stage_m=6.5, highest_stage_m=highest,
+    return waterlogging.river_gauge(times, stages, warning_stage_m=5.0, guaranteed_stage_m=6.5, highest_stage_m=highest,
                              stale=stale, latest_flagged=False, params=params.river)
 
 
@@ -247,7 +247,7 @@ def test_river_times_to_stages_and_unknown(params):
     stale = gauge(params, 5.5, 0.3, stale=True)
     assert not stale.known and stale.level is Level.UNKNOWN and stale.reason == "stale"
     with pytest.raises(ValueError, match="guaranteed stage 4 m must be above the warning stage 5 m"):
-        flood.river_gauge([T0], [1.0], warning_stage_m=5, guaranteed_stage_m=4, stale=False, latest_flagged=False,
+        waterlogging.river_gauge([T0], [1.0], warning_stage_m=5, guaranteed_stage_m=4, stale=False, latest_flagged=False,
                           params=params.river)
 
 
@@ -255,7 +255,7 @@ def test_river_times_to_stages_and_unknown(params):
 
 
 def test_score_takes_the_max_of_the_known_terms(params):
-    score, complete = flood.flood_score([0.4, 0.4, 0.9, np.nan, 0.2], [np.nan, 0.1, 0.1, np.nan, 0.1],
+    score, complete = waterlogging.waterlogging_score([0.4, 0.4, 0.9, np.nan, 0.2], [np.nan, 0.1, 0.1, np.nan, 0.1],
                                         [0.6, np.nan, 0.0, np.nan, np.nan],
                                         has_sensor=[True, False, True, True, True],
                                         known_point=[1, 1, 1, 1, 0], bonus=params.known_point_bonus)
@@ -269,10 +269,10 @@ def test_score_takes_the_max_of_the_known_terms(params):
 
 
 def test_drivers_text(params):
-    sensor = flood.sensor_term(T0 + np.array([0, 10, 20, 30]) * MIN, [0.10, 0.12, 0.15, 0.17],
+    sensor = waterlogging.sensor_term(T0 + np.array([0, 10, 20, 30]) * MIN, [0.10, 0.12, 0.15, 0.17],
                                thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False, params=params.sensor)
     river = gauge(params, 5.2, 0.2)
-    drivers = flood.drivers_for(return_period_yr=12.0, duration_min=60, pipe_return_period_yr=3.0, depth_cm=18.0,
+    drivers = waterlogging.drivers_for(return_period_yr=12.0, duration_min=60, pipe_return_period_yr=3.0, depth_cm=18.0,
                                 depth_thresholds_cm=(5, 15, 30), known_point=True, params=params,
                                 sensor=sensor, gauge=river)
     texts = [d.text() for d in drivers]
@@ -282,7 +282,7 @@ def test_drivers_text(params):
     assert texts[2] == "积水监测 17.0 cm ≥ 黄色阈值 15.0 cm (现在 now)"
     assert texts[3] == "积水监测 预计 expected 30.0 cm ≥ 红色阈值 30.0 cm (+0.9 h)"  # 54 min
     assert texts[4] == "河道水位 stage 5.2 m ≥ 黄色阈值 5.0 m (现在 now)"
-    quiet = flood.drivers_for(return_period_yr=1.0, duration_min=np.nan, pipe_return_period_yr=3.0, depth_cm=0.0,
+    quiet = waterlogging.drivers_for(return_period_yr=1.0, duration_min=np.nan, pipe_return_period_yr=3.0, depth_cm=0.0,
                               depth_thresholds_cm=(5, 15, 30), known_point=True, params=params,
                               lead=timedelta(hours=2))
     assert [d.level for d in quiet] == [Level.NONE, Level.NONE]

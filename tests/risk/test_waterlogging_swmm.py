@@ -40,7 +40,7 @@ import xarray as xr
 
 from tests.conftest import DATA, ROOT
 from warn import hazards
-from warn.risk import waterlogging as flood
+from warn.risk import waterlogging
 from warn.risk.rain import design_depth, return_period
 
 pyswmm = pytest.importorskip("pyswmm")
@@ -131,7 +131,7 @@ def bucket_flood(storm_mm: np.ndarray, params, rain_params, q_full: float) -> tu
     times = (np.datetime64("2026-07-15T00:00") + np.arange(1, storm_mm.size + 1) * np.timedelta64(STEP_MIN, "m"))
     rain = xr.DataArray(storm_mm[:, None], dims=("time", "point"), coords={"time": times.astype("datetime64[ns]")},
                         attrs={"units": "mm", "step": f"PT{STEP_MIN}M"})
-    out = flood.bucket(rain, [0.0], point, rain_params=rain_params, params=params)
+    out = waterlogging.bucket(rain, [0.0], point, rain_params=rain_params, params=params)
     volume = float(out["storage_mm"].max()) / 1000 * AREA_HA * 1e4
     start = times[0].astype("datetime64[ns]") - np.timedelta64(STEP_MIN, "m")
     first = (out["first_ponding"].values[0] - start) / np.timedelta64(1, "m")  # end of the first ponding step

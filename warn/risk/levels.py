@@ -68,7 +68,7 @@ RULE_IDS = {
 
 @dataclass(frozen=True)
 class LevelParams:
-    """Parameters of the level ladder (``levels:`` of models/landslide.yaml, flood.yaml).
+    """Parameters of the level ladder (``levels:`` of the hazards' model files).
 
     Attributes
     ----------

@@ -692,7 +692,7 @@ def river_gauge(times: ArrayLike, stage_m: ArrayLike, *, warning_stage_m: float,
 # ---------------------------------------------------------------------------------------
 
 
-def flood_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLike, *, has_sensor: ArrayLike,
+def waterlogging_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLike, *, has_sensor: ArrayLike,
                 known_point: ArrayLike, bonus: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """``score = min(100, 100·max(x_rain, x_bucket, x_sensor)·(1 + bonus·known_point))`` (MODELS.md 4.).
 
@@ -745,7 +745,7 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
     known_point
         A catalogued waterlogging point (the score bonus applies to the return-period threshold).
     params
-        The flood model (P_lz, bonus, level boundaries).
+        The waterlogging model (P_lz, bonus, level boundaries).
     sensor, gauge
         The point's water-level sensor and the river gauge that concerns it, if any.
     lead

@@ -13,7 +13,7 @@ from pydantic import Field, PositiveFloat, model_validator
 
 from warn.declarative import Duration, Strict
 from warn.modelfiles import Fraction, Levels, Window, increasing
-from warn.risk import waterlogging as flood
+from warn.risk import waterlogging
 
 
 
@@ -109,10 +109,10 @@ class WaterloggingFile(Strict):
     score: Score
     levels: Levels
 
-    def params(self) -> flood.WaterloggingParams:
+    def params(self) -> waterlogging.WaterloggingParams:
         """The frozen parameter object for :mod:`warn.risk.waterlogging`."""
         b, d = self.bucket, self.depth_thresholds_cm
-        return flood.WaterloggingParams(
+        return waterlogging.WaterloggingParams(
             pipe_return_period_yr=self.screen.pipe_return_period_yr,
             waterlogging_return_period_yr=self.screen.waterlogging_return_period_yr,
             screen_max_duration=self.screen.max_duration,
@@ -124,8 +124,8 @@ class WaterloggingFile(Strict):
             full_depth_mm=b.full_depth_mm,
             depth_thresholds_cm=(d.blue, d.yellow, d.red),
             known_point_bonus=self.score.known_point_bonus,
-            sensor=flood.SensorParams(self.sensor.rate_window, self.sensor.min_readings, self.sensor.horizon),
-            river=flood.RiverParams(self.river.rate_window, self.river.min_readings, self.river.approach_margin_m,
+            sensor=waterlogging.SensorParams(self.sensor.rate_window, self.sensor.min_readings, self.sensor.horizon),
+            river=waterlogging.RiverParams(self.river.rate_window, self.river.min_readings, self.river.approach_margin_m,
                                     self.river.forecast_horizon),
             levels=self.levels.scale(),
         )

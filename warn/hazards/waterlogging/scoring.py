@@ -3,17 +3,17 @@
 For one forecast run issued at t0 (hourly rain on a grid):
 
 1. Each waterlogging point takes the rain of the grid cell it stands in. The
-   return-period screen (``risk.flood.rain_screen``) runs over the rain the store kept
+   return-period screen (``risk.waterlogging.rain_screen``) runs over the rain the store kept
    for the last hours and the forecast, so the windows ending at t0 are complete; the
-   storage bucket (``risk.flood.bucket``) starts from the storage the previous cycle
+   storage bucket (``risk.waterlogging.bucket``) starts from the storage the previous cycle
    saved for t0 (empty, and said so, without one).
-2. The sensor term (``risk.flood.sensor_term``) reads the point's QC-passed water
+2. The sensor term (``risk.waterlogging.sensor_term``) reads the point's QC-passed water
    levels from the store up to t0; a sensor that is stale, whose latest reading failed
    QC, or that has no readings is "unknown" — the score is then a lower bound, the
    point's result is marked incomplete and a data-quality notice says why.
-3. Each river gauge is judged on its stage readings (``risk.flood.river_gauge``); +2 h
+3. Each river gauge is judged on its stage readings (``risk.waterlogging.river_gauge``); +2 h
    and +24 h rise to yellow where the current rate reaches the warning stage within them.
-4. Levels per lead time (the highest within each), drivers from ``risk.flood``; the
+4. Levels per lead time (the highest within each), drivers from ``risk.waterlogging``; the
    "now" level of the points goes through levels with memory, kept in the store.
 """
 
@@ -33,7 +33,7 @@ from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.modelfiles import load_model_file
 from warn.rainarray import as_hourly, issued_at
-from warn.risk import waterlogging as flood
+from warn.risk import waterlogging
 from warn.risk.drivers import Driver
 from warn.risk.levels import level_of
 from warn.sources.readings import FlaggedReading
@@ -113,22 +113,22 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
         are taken and the levels' memory steps.
     """
     settings, rain, store, persist = ctx.settings, ctx.rain, ctx.store, ctx.persist
-    params: flood.WaterloggingParams = ctx.params
+    params: waterlogging.WaterloggingParams = ctx.params
     rain_params = load_model_file("rain", settings.models["rain"]).params()
     t0 = issued_at(rain)
     hourly = as_hourly(rain)
     spec, layer = ctx.layer("points")
-    points = _flood_points(layer, params, rain_params.default_formula)
+    points = _layer_points(layer, params, rain_params.default_formula)
     ids = layer[spec.id_field].astype(str).tolist()
     forecast = cell_series(hourly, layer)  # (time, point)
     times = np.concatenate([[_naive(t0)], hourly["time"].values.astype("datetime64[s]")])
     storage, warm, kept, notes = _initial_state(store, t0, len(ids))
     point_rain = _point_rain(np.concatenate([kept[1], forecast]), np.concatenate([kept[0], times[1:]]),
                              rain.attrs.get("source", ""))
-    screen = flood.rain_screen(point_rain, points, rain_params=rain_params, params=params)
+    screen = waterlogging.rain_screen(point_rain, points, rain_params=rain_params, params=params)
     screen = screen.sel(time=times.astype("datetime64[ns]"), method=None) if kept[0].size else \
         _with_unknown_now(screen, times)
-    buckets = flood.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(_naive(t0), "ns")),
+    buckets = waterlogging.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(_naive(t0), "ns")),
                            storage, points, rain_params=rain_params, params=params)
     now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
@@ -139,7 +139,7 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     x_sensor[0] = [state.x_sensor for state in sensors]
     has_sensor = np.zeros(depth_cm.shape, bool)
     has_sensor[0] = True
-    score, complete = flood.flood_score(screen["x_rain"].values, x_bucket, x_sensor, has_sensor=has_sensor,
+    score, complete = waterlogging.waterlogging_score(screen["x_rain"].values, x_bucket, x_sensor, has_sensor=has_sensor,
                                         known_point=points.known_point[None], bonus=params.known_point_bonus)
     items = [_point_item(ids[i], str(layer.iloc[i].get(spec.name_field, ids[i])), i, score[:, i],
                          bool(complete[0, i]), screen, depth_cm[:, i], sensors[i], points, params, times)
@@ -156,8 +156,9 @@ def _naive(moment: datetime) -> np.datetime64:
     return np.datetime64(moment.replace(tzinfo=None), "s")
 
 
-def _flood_points(layer: gpd.GeoDataFrame, params: flood.WaterloggingParams, default_formula: str) -> flood.WaterloggingPoints:
-    """The layer's attributes as the flood model's points (missing ones from models/flood.yaml)."""
+def _layer_points(layer: gpd.GeoDataFrame, params: waterlogging.WaterloggingParams,
+                  default_formula: str) -> waterlogging.WaterloggingPoints:
+    """The layer's attributes as the waterlogging model's points (missing ones from models/waterlogging.yaml)."""
     def column(name: str) -> np.ndarray | None:
         return layer[name].to_numpy(dtype=float) if name in layer else None
 
@@ -218,8 +219,8 @@ def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> t
 
 
 def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, id_field: str, t0: datetime,
-             points: flood.WaterloggingPoints, params: flood.WaterloggingParams
-             ) -> tuple[list[flood.SensorState], list[str]]:
+             points: waterlogging.WaterloggingPoints, params: waterlogging.WaterloggingParams
+             ) -> tuple[list[waterlogging.SensorState], list[str]]:
     """Each point's sensor term from the store's readings up to t0, and a notice for every unknown one."""
     limits = _silence_limits(store, settings)
     states, notices = [], []
@@ -227,7 +228,7 @@ def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, i
         readings = _readings(store, record.get("sensor_id"), t0)
         good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
         stale = _stale(readings, record.get("sensor_id"), t0, limits)
-        state = flood.sensor_term(
+        state = waterlogging.sensor_term(
             np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
             np.array([r.reading.value for r in good], dtype=float), thresholds_cm=points.depth_thresholds_cm[i],
             stale=stale, latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD,
@@ -267,8 +268,8 @@ def _stale(readings: list[FlaggedReading], sensor_id: object, t0: datetime, limi
 
 
 def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now: bool, screen: xr.Dataset,
-                depth_cm: np.ndarray, sensor: flood.SensorState, points: flood.WaterloggingPoints,
-                params: flood.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
+                depth_cm: np.ndarray, sensor: waterlogging.SensorState, points: waterlogging.WaterloggingPoints,
+                params: waterlogging.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
     lead = lead_seconds(times)
     levels, drivers = {}, {}
     for name_, window in lead_windows(times).items():
@@ -277,7 +278,7 @@ def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now
         level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
         # missing evidence is never "all clear": an incomplete score that says none is unknown
         levels[name_] = Level.UNKNOWN if name_ == "now" and not complete_now and level is Level.NONE else level
-        drivers[name_] = flood.drivers_for(
+        drivers[name_] = waterlogging.drivers_for(
             return_period_yr=float(screen["return_period_yr"].values[at, i]),
             duration_min=float(screen["duration_min"].values[at, i]),
             pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
@@ -290,7 +291,7 @@ def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now
     return WaterloggingItem(item_id, name, "point", levels, drivers, observed, None, to_next, score_now, complete_now)
 
 
-def _gauges(ctx: Context, t0: datetime, params: flood.WaterloggingParams
+def _gauges(ctx: Context, t0: datetime, params: waterlogging.WaterloggingParams
             ) -> tuple[list[WaterloggingItem], list[str]]:
     """Every river gauge against its warning and guaranteed stages, from the store's readings."""
     store = ctx.store
@@ -300,7 +301,7 @@ def _gauges(ctx: Context, t0: datetime, params: flood.WaterloggingParams
     for record in layer.to_dict("records"):
         readings = _readings(store, record.get("sensor_id"), t0)
         good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
-        gauge = flood.river_gauge(
+        gauge = waterlogging.river_gauge(
             np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
             np.array([r.reading.value for r in good], dtype=float),
             warning_stage_m=float(record["warning_stage_m"]), guaranteed_stage_m=float(record["guaranteed_stage_m"]),
@@ -314,7 +315,7 @@ def _gauges(ctx: Context, t0: datetime, params: flood.WaterloggingParams
         for name, reach in list(LEADS.items())[1:]:
             reaches = gauge.known and gauge.hours_to_warning <= reach.total_seconds() / 3600
             levels[name] = max(gauge.level, Level.YELLOW) if reaches else gauge.level
-        reasons = flood.gauge_drivers(gauge)
+        reasons = waterlogging.gauge_drivers(gauge)
         to_warning = gauge.hours_to_warning * 60 if gauge.known and 0 < gauge.hours_to_warning < np.inf else None
         items.append(WaterloggingItem(str(record[spec.id_field]), str(record.get(spec.name_field, record[spec.id_field])),
                                "gauge", levels, {lead: reasons for lead in LEADS}, None,
@@ -322,7 +323,7 @@ def _gauges(ctx: Context, t0: datetime, params: flood.WaterloggingParams
     return items, notices
 
 
-def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params: flood.WaterloggingParams,
+def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params: waterlogging.WaterloggingParams,
               persist: bool) -> list[WaterloggingItem]:
     """The points' "now" level through levels with memory (up at once, down after the hold)."""
     levels = remember(store, STATE_MODEL, [f"point:{item.item_id}" for item in items],
