@@ -206,7 +206,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
     swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
-    history_times, history_mm = history
+    history_times, history_mm = _collapse(history, times, params)
     effective = _effective_rain(times, np.concatenate([history_times, times[1:]]),
                                 np.concatenate([history_mm, forecast]), params, known)
     fields = xr.DataArray(np.stack([swi, effective]), dims=("quantity", "time", "lat", "lon"),
@@ -274,11 +274,48 @@ def _history_start(at: np.datetime64, params: LandslideParams) -> np.datetime64:
 def _kept_rain(store: Store | None, grid: GridSpec, at: np.datetime64, after: np.datetime64,
                shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The hours the store kept for the grid with ``after`` < end ≤ ``at``: (ends ``datetime64[s]``
-    (time,), depths mm float64 (time, lat, lon))."""
+    (time,), depths mm float32 (time, lat, lon))."""
     if store is None:
-        return np.empty(0, "datetime64[s]"), np.empty((0, *shape))
+        return np.empty(0, "datetime64[s]"), np.empty((0, *shape), np.float32)
     ends, mm = store.hourly_rain.read(STATE_MODEL, grid.signature, after=_aware(after), until=_aware(at))
-    return ends, mm.astype(np.float64).reshape(len(ends), *shape)
+    return ends, mm.reshape(len(ends), *shape)
+
+
+def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray,
+              params: LandslideParams) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hours summed between the moments the effective rainfall and the 24-hour rain look back to.
+
+    Both only ask how much rain fell up to a moment: each of ``times``, the ends of the n + 1
+    bulletin days before it, and 24 h before it. Summing the kept hours between consecutive
+    such moments (NaN counted as 0, as :func:`_effective_rain` does) keeps every answer and
+    leaves a few sums instead of days of hourly grids.
+
+    Parameters
+    ----------
+    history
+        The kept hours: ends ``datetime64[s]`` (hour,), increasing and at or before ``times[0]``;
+        depths mm (hour, lat, lon) (NaN set to 0 in place).
+    times
+        t0 and the forecast's hour ends, ``datetime64[s]`` (time,).
+    params
+        The model's parameters (n, the days the effective rainfall looks back on).
+
+    Returns
+    -------
+    tuple
+        Ends of the sums ``datetime64[s]`` (segment,) and the sums, mm float64 (segment, lat, lon).
+    """
+    ends, mm = history
+    if not ends.size:
+        return ends, mm.astype(np.float64)
+    day_ends = _day_end(times)
+    edges = np.unique(np.concatenate([times, times - np.timedelta64(24, "h"),
+                                      *[day_ends - DAY * i for i in range(1, params.n + 2)]]))
+    edges = edges[edges <= times[0]]
+    upper = np.searchsorted(edges, ends, side="left")  # each hour goes to the first moment at or after its end
+    starts = np.flatnonzero(np.r_[True, upper[1:] != upper[:-1]])
+    sums = np.add.reduceat(np.nan_to_num(mm, copy=False), starts, axis=0, dtype=np.float64)
+    return edges[upper[starts]], sums
 
 
 def _aware(moment: np.datetime64) -> datetime:
@@ -337,8 +374,9 @@ def _weighted(daily_today_first: np.ndarray, params: LandslideParams) -> np.ndar
     return effective_rainfall(daily_today_first, k=params.k, n=params.n)[0]
 
 
-def _day_end(moment: np.datetime64) -> np.datetime64:
-    """End (UTC) of the bulletin day holding ``moment``; a time at 12:00 UTC ends its day."""
+def _day_end(moment: np.datetime64 | np.ndarray) -> np.datetime64 | np.ndarray:
+    """End (UTC) of the bulletin day holding ``moment`` (a time or an array of them); a time at
+    12:00 UTC ends its day."""
     shifted = moment - DAY_END_UTC - np.timedelta64(1, "s")
     return shifted.astype("datetime64[D]").astype("datetime64[s]") + DAY + DAY_END_UTC
 
