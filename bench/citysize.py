@@ -38,7 +38,7 @@ RES = 0.01
 ISSUED = datetime(2026, 7, 15, tzinfo=UTC)
 SOURCE = "city"
 PREFIX = "cq-synthetic"
-VERSION = 1  # bump when the generator changes: the cache key includes it
+VERSION = 2  # bump when the generator changes: the cache key includes it
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,9 @@ def city_config(gpkg: Path, catalogue: Path, template: str) -> dict:
                                   "max_age": "PT24H", "timeout_s": 30, "retries": 1}}
     data["sensors"] = {"catalogue": str(catalogue), "feeds": {}}
     data.pop("sim", None)
+    # the hazards whose layers the city has (no synthetic catchments: no 山洪 here)
+    data["hazards"] = {name: entry for name, entry in data["hazards"].items()
+                       if all(layer in data["layers"] for layer in entry.get("layers", {}).values())}
     return data
 
 

@@ -20,8 +20,9 @@ by bench/citysize.py and cached in the temp dir keyed by the parameters.
 
 Targets (issue 8): demo latency and cycle under 2 s; city-sized under 30 s.
 
-The replay keeps at most ``--hours`` hours of rain history in the landslide state; a service
-that has run for 30 days keeps 720 (the state grows with it): not covered here.
+The replay starts from an empty store, so the landslide keeps at most ``--hours`` hours of
+rain history; a service that has run for 30 days keeps 720 rows of it (``store.hourly_rain``):
+bench/history.py times the cycle on both, side by side.
 
 Run: ``python bench/cycle.py [--zones 10000] [--sensors 2000] [--hazard 2000] [--hours 12]
 [--demo-hours 16] [--repeat 1] [--pg [URL]] [--only demo|city] [--profile] [--per-cycle] [--json]``
@@ -211,7 +212,7 @@ def store_for(settings, args):
 
 def replay_once(settings, store, catalogue, runs, template, source, work, profile) -> list[dict]:
     """One replay: the cycle fetches the due run itself; fetch + decode is its ``pull`` step."""
-    from warn.cap.codec import Status
+    from warn.vocab import CapStatus as Status
     from warn.cycle import open_sources, run
     from warn.sim.feedserver import FeedServer
 

@@ -17,7 +17,8 @@ delivery, ``store.outbox``), :mod:`~warn.store.cycles` (the record of cycles and
 command inbox, ``store.cycles``, ``store.inbox``), :mod:`~warn.store.levels` (the item levels
 of each cycle and the data notices, ``store.levels``, ``store.notices``),
 :mod:`~warn.store.inputs` (runs, official messages and zone rain, ``store.runs``,
-``store.official``, ``store.rain``), :mod:`~warn.store.incidents` (warning threads, CAP
+``store.official``, ``store.rain``), :mod:`~warn.store.hourly` (the hourly rain models keep as
+their history, one row per hour, ``store.hourly_rain``), :mod:`~warn.store.incidents` (warning threads, CAP
 messages, incidents, tasks, acknowledgement requests and mode changes as read,
 ``store.warnings``, ``store.command``), :mod:`~warn.store.planner` (the planner's state as
 records, ``store.planner``), :mod:`~warn.store.store` (the API), :mod:`~warn.store.views`

@@ -79,6 +79,10 @@ official_messages
 zone_rain
     The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
     maximum depth (mm) over the hour ending ``hour_end``.
+hourly_rain
+    The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
+    (model, key, hour end) — the depths (mm) of every cell or point over the hour as
+    zlib-compressed float32 with their shape, and the issue time of the run they came from.
 planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals,
 planner_manual
     The command planner's state (:class:`warn.command.planner.State`) as records: one row of
@@ -522,6 +526,19 @@ zone_rain = Table(
     Column("max_mm", Double, nullable=True),
     PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
     Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
+)
+
+hourly_rain = Table(
+    "hourly_rain",
+    metadata,
+    Column("model", String(64), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("hour_end", UTCDateTime, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("shape", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("model", "key", "hour_end", name="pk_hourly_rain"),
 )
 
 

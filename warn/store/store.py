@@ -56,6 +56,7 @@ from warn.store.command import (
 )
 from warn.store.cycles import CycleTable, InboxTable
 from warn.store.engine import WRITE_OPTION, make_engine, redact
+from warn.store.hourly import HourlyRainTable
 from warn.store.incidents import CommandRecords, WarningTable
 from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
@@ -135,6 +136,8 @@ class Store:
     runs, official, rain
         The forecast runs fetched, the official messages held and the hourly rain per zone
         of the runs the cycles used (:mod:`warn.store.inputs`).
+    hourly_rain
+        The hourly rain models keep as their history, one row per hour (:mod:`warn.store.hourly`).
     warnings, command
         Warning threads and their CAP messages; incidents, tasks, acknowledgement requests
         and mode changes as recorded (:mod:`warn.store.incidents`).
@@ -155,6 +158,7 @@ class Store:
         self.runs = RunTable(engine, self._write)
         self.official = OfficialTable(engine, self._write)
         self.rain = RainTable(engine, self._write)
+        self.hourly_rain = HourlyRainTable(engine, self._write, now)
         self.warnings = WarningTable(engine, self._write)
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)

@@ -101,22 +101,27 @@ def test_a_lost_state_is_spun_up_from_the_kept_rain(tmp_path, storm):
     hours_mm = np.zeros((hours_end.size, *shape), dtype=np.float32)
     hours_mm[-40:-30] = 12.0  # ten wet hours a day and a half ago
     grid = GridSpec.from_coords(run["lat"].values, run["lon"].values)
-    store = Store.connect(f"sqlite:///{tmp_path / 'warn.sqlite'}")
-    store.upgrade()
     stale = np.array([t0 - np.timedelta64(3, "D")])  # tanks saved for another time: not usable
-    store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]),
-                     arrays={"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end,
-                             "hours_mm": hours_mm})
+
+    def kept(path, ends, mm):
+        store = Store.connect(f"sqlite:///{path}")
+        store.upgrade()
+        store.hourly_rain.append(STATE_MODEL, grid.signature, ends, mm, issued_at=datetime_of(t0),
+                                 keep=timedelta(days=SPIN_UP_DAYS))
+        store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]),
+                         arrays={"valid": stale, "tanks": np.zeros((1, 3, *shape))})
+        return store
+
+    store = kept(tmp_path / "warn.sqlite", hours_end, hours_mm)
     result = score_landslide(hazard_context(settings, "landslide", run, store=store, without=("points",)))
     assert "spun up from 30 days" in result.notes[0]
     _, expected = soil_water_index(hours_mm.astype(np.float64), 1.0, np.zeros((3, *shape)), params=params.tank)
     zone = next(item for item in result.items if item.item_id == "DEMO-T11")
     assert zone.levels["now"] is not Level.UNKNOWN
     assert zone.drivers["now"][0].value == pytest.approx(float(expected.sum(axis=0).max()), rel=1e-5)  # float32 zones
+    store.close()
 
-    short = {"valid": stale, "tanks": np.zeros((1, 3, *shape)), "hours_end": hours_end[-100:],
-             "hours_mm": hours_mm[-100:]}
-    store.save_state(STATE_MODEL, grid.signature, valid_at=datetime_of(stale[0]), arrays=short)
+    store = kept(tmp_path / "short.sqlite", hours_end[-100:], hours_mm[-100:])
     partial = score_landslide(hazard_context(settings, "landslide", run, store=store, without=("points",)))
     assert "only 4.2 days of kept rain" in partial.notes[0]
     assert all(item.levels["now"] is Level.UNKNOWN for item in partial.items)

@@ -4,11 +4,12 @@ For one forecast run issued at t0 (hourly rain on a grid):
 
 1. Soil water: the three-tank storages of every grid cell at t0 come from the store
    (saved by the previous cycle for the times its run covered); without them they are
-   spun up from the 30 days of hourly rain the store keeps; without those the cycle
-   starts cold — empty tanks, and a "now" level of unknown, never "none".
+   spun up from the 30 days of hourly rain the store keeps (``store.hourly_rain``, one row
+   per hour); without those the cycle starts cold — empty tanks, and a "now" level of
+   unknown, never "none".
 2. The SWI is run forward over the forecast (``risk.landslide.soil_water_index``);
    daily effective rainfall on the 20:00–20:00 Beijing day comes from the hourly rain
-   the store kept for the last n + 1 days plus the forecast.
+   the store kept for the last n + 1 days (only those are read) plus the forecast.
 3. Each zone is judged on its worst cell (the maximum over the cells it covers, exact
    coverage), each hazard point on the cell it stands in; the trigger score
    (``trigger_score`` against the zone's thresholds) gives a trigger level, and the
@@ -16,15 +17,16 @@ For one forecast run issued at t0 (hourly rain on a grid):
 4. Three lead times: now (t0), +2 h and +24 h (the highest level within each), each
    with its drivers. The "now" level goes through levels with memory (up at once, down
    after the hold), kept in the store.
-5. With ``persist``, the storages after each of the first hours of the run and the
-   hourly rain are saved for the next cycle, and so are the remembered levels.
+5. With ``persist``, the storages after each of the first hours of the run are saved for
+   the next cycle, the rain of those hours is appended to the store's hourly rain (never
+   the whole history again), and the remembered levels are saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -204,7 +206,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
     swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
-    history_times, history_mm = history
+    history_times, history_mm = _collapse(history, times, params)
     effective = _effective_rain(times, np.concatenate([history_times, times[1:]]),
                                 np.concatenate([history_mm, forecast]), params, known)
     fields = xr.DataArray(np.stack([swi, effective]), dims=("quantity", "time", "lat", "lon"),
@@ -221,8 +223,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     if store is not None:
         items = _remember(store, items, t0, params, persist)
     if persist and store is not None:
-        _save_state(store, grid, t0, start, forecast, times, history, params,
-                    cold=not known)
+        _save_state(store, grid, t0, start, forecast, times, params, cold=not known)
     return LandslideResult(t0, items, notes)
 
 
@@ -230,31 +231,96 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
                    params: LandslideParams) -> tuple[np.ndarray, bool, tuple[np.ndarray, np.ndarray], list[str]]:
     """Storages at t0, whether they are known, the hourly rain kept before t0, and notes.
 
-    The storages saved for t0 by the previous cycle are used as they are. Without them
-    (no state, or one for other times) the tanks are spun up from empty over the hourly
-    rain the store kept for the last :data:`SPIN_UP_DAYS` days: with all of it the state
-    is known; with less — or none — the forecast starts from what it gives (a lower
-    bound) and the level now is unknown.
+    The storages saved for t0 by the previous cycle are used as they are, with the hourly rain
+    the store kept for the days the effective rainfall looks back on (:func:`_history_start`).
+    Without them (no state, or one for other times) the tanks are spun up from empty over the
+    hourly rain kept for the last :data:`SPIN_UP_DAYS` days: with all of it the state is known;
+    with less the forecast starts from what it gives (a lower bound) and the level now is
+    unknown; with none of it (and no state) the cycle starts cold.
+
+    Returns
+    -------
+    tuple
+        Storages (3, lat, lon), mm; whether they are known; the kept hours ending at or before
+        t0 as (ends ``datetime64[s]`` (time,), depths mm (time, lat, lon)); notes.
     """
+    at = np.datetime64(t0.replace(tzinfo=None), "s")
     saved = store.load_state(STATE_MODEL, grid.signature) if store is not None else None
-    if saved is None:
-        history = (np.empty(0, "datetime64[s]"), np.empty((0, *shape)))
+    match = np.nonzero(saved.arrays["valid"] == at)[0] if saved is not None else np.empty(0, int)
+    if saved is not None and match.size:
+        history = _kept_rain(store, grid, at, _history_start(at, params), shape)
+        return saved.arrays["tanks"][match[0]], True, history, [f"续算 / continued from the state of {saved.detail}"]
+    spin_up_start = at - np.timedelta64(SPIN_UP_DAYS * 24, "h")
+    history = _kept_rain(store, grid, at, min(spin_up_start, _history_start(at, params)), shape)
+    if saved is None and not history[0].size:
         return np.zeros((3, *shape)), False, history, [
             "冷启动：无土壤含水状态与前30天降雨资料，现时等级未知，预报从空水箱起算（偏低） / cold start: no "
             "soil-water state and no rain of the last 30 days; the level now is unknown and the forecast starts "
             "from empty tanks (a lower bound)"]
-    at = np.datetime64(t0.replace(tzinfo=None), "s")
-    keep = saved.arrays["hours_end"] <= at
-    history = (saved.arrays["hours_end"][keep], saved.arrays["hours_mm"][keep].astype(np.float64))
-    match = np.nonzero(saved.arrays["valid"] == at)[0]
-    if match.size:
-        return saved.arrays["tanks"][match[0]], True, history, [f"续算 / continued from the state of {saved.detail}"]
     tanks, days = _spin_up(history, at, shape, params)
     if days >= SPIN_UP_DAYS:
         return tanks, True, history, [f"由存档降雨起算 / spun up from {SPIN_UP_DAYS} days of kept hourly rain"]
     return tanks, False, history, [
         f"仅 {days:.1f} 天存档降雨，现时等级未知，预报由其起算（偏低） / only {days:.1f} days of kept rain for the "
         "spin-up: the level now is unknown; the forecast starts from them (a lower bound)"]
+
+
+def _history_start(at: np.datetime64, params: LandslideParams) -> np.datetime64:
+    """The end of the last hour the cycle at ``at`` does not need: the effective rainfall looks
+    back to the start of the n-th bulletin day before today, the 24-hour rain 24 h."""
+    return min(_day_end(at) - DAY * (params.n + 1), at - np.timedelta64(24, "h"))
+
+
+def _kept_rain(store: Store | None, grid: GridSpec, at: np.datetime64, after: np.datetime64,
+               shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The hours the store kept for the grid with ``after`` < end ≤ ``at``: (ends ``datetime64[s]``
+    (time,), depths mm float32 (time, lat, lon))."""
+    if store is None:
+        return np.empty(0, "datetime64[s]"), np.empty((0, *shape), np.float32)
+    ends, mm = store.hourly_rain.read(STATE_MODEL, grid.signature, after=_aware(after), until=_aware(at))
+    return ends, mm.reshape(len(ends), *shape)
+
+
+def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray,
+              params: LandslideParams) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hours summed between the moments the effective rainfall and the 24-hour rain look back to.
+
+    Both only ask how much rain fell up to a moment: each of ``times``, the ends of the n + 1
+    bulletin days before it, and 24 h before it. Summing the kept hours between consecutive
+    such moments (NaN counted as 0, as :func:`_effective_rain` does) keeps every answer and
+    leaves a few sums instead of days of hourly grids.
+
+    Parameters
+    ----------
+    history
+        The kept hours: ends ``datetime64[s]`` (hour,), increasing and at or before ``times[0]``;
+        depths mm (hour, lat, lon) (NaN set to 0 in place).
+    times
+        t0 and the forecast's hour ends, ``datetime64[s]`` (time,).
+    params
+        The model's parameters (n, the days the effective rainfall looks back on).
+
+    Returns
+    -------
+    tuple
+        Ends of the sums ``datetime64[s]`` (segment,) and the sums, mm float64 (segment, lat, lon).
+    """
+    ends, mm = history
+    if not ends.size:
+        return ends, mm.astype(np.float64)
+    day_ends = _day_end(times)
+    edges = np.unique(np.concatenate([times, times - np.timedelta64(24, "h"),
+                                      *[day_ends - DAY * i for i in range(1, params.n + 2)]]))
+    edges = edges[edges <= times[0]]
+    upper = np.searchsorted(edges, ends, side="left")  # each hour goes to the first moment at or after its end
+    starts = np.flatnonzero(np.r_[True, upper[1:] != upper[:-1]])
+    sums = np.add.reduceat(np.nan_to_num(mm, copy=False), starts, axis=0, dtype=np.float64)
+    return edges[upper[starts]], sums
+
+
+def _aware(moment: np.datetime64) -> datetime:
+    """A numpy UTC time as an aware datetime."""
+    return np.datetime64(moment, "us").astype(datetime).replace(tzinfo=UTC)
 
 
 def _spin_up(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: tuple[int, ...],
@@ -308,8 +374,9 @@ def _weighted(daily_today_first: np.ndarray, params: LandslideParams) -> np.ndar
     return effective_rainfall(daily_today_first, k=params.k, n=params.n)[0]
 
 
-def _day_end(moment: np.datetime64) -> np.datetime64:
-    """End (UTC) of the bulletin day holding ``moment``; a time at 12:00 UTC ends its day."""
+def _day_end(moment: np.datetime64 | np.ndarray) -> np.datetime64 | np.ndarray:
+    """End (UTC) of the bulletin day holding ``moment`` (a time or an array of them); a time at
+    12:00 UTC ends its day."""
     shifted = moment - DAY_END_UTC - np.timedelta64(1, "s")
     return shifted.astype("datetime64[D]").astype("datetime64[s]") + DAY + DAY_END_UTC
 
@@ -484,23 +551,22 @@ def _level(susceptibility: int, trigger: Level, params: LandslideParams, officia
 
 
 def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, forecast: np.ndarray,
-                times: np.ndarray, history: tuple[np.ndarray, np.ndarray], params: LandslideParams, *,
-                cold: bool) -> None:
-    """Storages at t0 (when known, so that a cycle run again for t0 starts where it started) and after
-    each of the first :data:`SAVED_HOURS` hours, and the hourly rain of the last n + 1 days."""
+                times: np.ndarray, params: LandslideParams, *, cold: bool) -> None:
+    """Keep the storages at t0 (when known, so that a cycle run again for t0 starts where it
+    started) and after each of the first :data:`SAVED_HOURS` hours, and append the rain of those
+    hours to the store's hourly rain (which forgets the hours older than the
+    max(:data:`SPIN_UP_DAYS`, n + 1) days it keeps)."""
     hours = min(SAVED_HOURS, forecast.shape[0])
     tanks, current = ([] if cold else [start]), start
     for k in range(hours):
         _, current = soil_water_index(forecast[k:k + 1], 1.0, current, params=params.tank)
         tanks.append(current)
-    ends = times[1 if cold else 0:hours + 1]
-    history_end = np.concatenate([history[0], times[1:]])
-    history_mm = np.concatenate([history[1], forecast])
-    keep = history_end > ends[-1] - DAY * max(SPIN_UP_DAYS, params.n + 1)
+    keep = timedelta(days=max(SPIN_UP_DAYS, params.n + 1))
+    store.hourly_rain.append(STATE_MODEL, grid.signature, times[1:hours + 1], forecast[:hours], issued_at=t0,
+                             keep=keep)
     origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
     store.save_state(STATE_MODEL, grid.signature, valid_at=t0 + timedelta(hours=hours),
-                     arrays={"valid": ends, "tanks": np.stack(tanks), "hours_end": history_end[keep],
-                             "hours_mm": history_mm[keep].astype(np.float32)},
+                     arrays={"valid": times[1 if cold else 0:hours + 1], "tanks": np.stack(tanks)},
                      detail=f"run of {t0.isoformat()} ({origin})")
 
 
