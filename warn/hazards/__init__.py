@@ -1,8 +1,8 @@
 """The hazard registry: every hazard the system knows, each a registered model.
 
-A hazard lives in its own subpackage ``warn.hazards.<name>`` whose ``SPEC`` is a
-:class:`~warn.hazards.spec.HazardSpec`; registering it is adding its name to
-:data:`BUILTIN`. Nothing outside a hazard's subpackage names that hazard: the cycle, the
+A hazard lives in its own subpackage ``warn.hazards.<name>``, which registers its
+:class:`~warn.hazards.spec.HazardSpec` in :data:`HAZARDS`; the registry imports the
+subpackages of :data:`BUILTIN` on first use. Nothing outside a hazard's subpackage names that hazard: the cycle, the
 CLI, ``warn check``, CAP and the reports ask the registry.
 
 A deployment scores the hazards named in ``config.yaml``'s ``hazards:``
@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from functools import cache
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from warn.errors import ConfigError, Problem
@@ -26,31 +24,20 @@ from warn.registry import Registry
 if TYPE_CHECKING:
     import xarray as xr
 
-    from warn.hazards.spec import Context
+    from warn.config import Settings
+    from warn.hazards.spec import Context, HazardSection, HazardSpec
     from warn.sources.official import Bulletin
     from warn.store import Store
-    from warn.config import Settings
-    from warn.hazards.spec import HazardSection, HazardSpec
 
-#: The hazards shipped with warn, by registry name (``warn.hazards.<name>.SPEC``).
+#: The hazards shipped with warn, by registry name: the subpackages ``warn.hazards.<name>``.
 BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm", "flashflood")
-
-
-@cache
-def registry() -> Registry[HazardSpec]:
-    """The registry of hazards, filled on first use (importing each hazard's subpackage)."""
-    hazards: Registry[HazardSpec] = Registry("hazard")
-    for name in BUILTIN:
-        spec = import_module(f"warn.hazards.{name}").SPEC
-        if spec.name != name:
-            raise ValueError(f"warn.hazards.{name} registers a hazard called {spec.name!r}")
-        hazards.add(name, spec)
-    return hazards
+#: The registry of hazards: each subpackage registers its spec under its name when imported.
+HAZARDS: Registry[HazardSpec] = Registry("hazard", modules=tuple(f"warn.hazards.{name}" for name in BUILTIN))
 
 
 def get(name: str, *, where: str = "", key: str = "") -> HazardSpec:
     """The hazard called ``name``; an unknown name fails with the registered ones and the closest."""
-    return registry().get(name, where=where, key=key)
+    return HAZARDS.get(name, where=where, key=key)
 
 
 def names() -> tuple[str, ...]:
@@ -149,7 +136,7 @@ def _role_problems(settings: Settings, spec: HazardSpec, section: HazardSection,
 
 def names_zh() -> dict[str, str]:
     """Every registered hazard's name for people (``{"landslide": "地质灾害", …}``)."""
-    return {name: registry().get(name).zh for name in registry().names()}
+    return {name: HAZARDS.get(name).zh for name in HAZARDS.names()}
 
 
 def context(settings: Settings, deployed: Deployed, rain: xr.DataArray | None, now: datetime, *,

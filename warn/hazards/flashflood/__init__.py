@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from warn.cap.event import Category, Event
+from warn.hazards import HAZARDS
 from warn.hazards.spec import Column, Context, HazardSpec, Input, Rescore, Role, Scored
 from warn.vocab import ItemKind
 
@@ -83,3 +84,4 @@ SPEC = HazardSpec(
         Column("evacuate_3h_mm", "3 h 立即转移", "3 h move now", "mm"),
     ),
 )
+HAZARDS.add(SPEC.name, SPEC)

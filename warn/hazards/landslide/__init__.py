@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from warn.cap.event import Category, Event
+from warn.hazards import HAZARDS
 from warn.hazards.spec import Column, Context, HazardSection, HazardSpec, Input, Rescore, Role, Scored
 from warn.vocab import ItemKind
 
@@ -101,3 +102,4 @@ SPEC = HazardSpec(
     ),
     check=_check,
 )
+HAZARDS.add(SPEC.name, SPEC)

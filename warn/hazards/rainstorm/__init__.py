@@ -11,6 +11,7 @@ config.yaml with ``hazard: rainstorm``.
 from __future__ import annotations
 
 from warn.cap.event import Category, Event
+from warn.hazards import HAZARDS
 from warn.hazards.spec import LEADS, Context, HazardSpec, Input, Scored, ScoredItem
 from warn.vocab import Level
 
@@ -43,3 +44,4 @@ SPEC = HazardSpec(
     playbooks=("rainstorm",),
     district_item=True,
 )
+HAZARDS.add(SPEC.name, SPEC)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from warn.cap.event import Category, Event
+from warn.hazards import HAZARDS
 from warn.hazards.spec import Column, Context, HazardSpec, Input, Role, Scored
 from warn.vocab import ItemKind, SensorKind
 
@@ -53,3 +54,4 @@ SPEC = HazardSpec(
         Column("minutes_to_next", "至下一级", "to next level", "min"),
     ),
 )
+HAZARDS.add(SPEC.name, SPEC)
