@@ -84,8 +84,8 @@ def flood(forecast: ForecastArgument, var: VarOption = None, as_json: JsonOption
 
 def show(forecast: str, hazard: str | None, var: str | None, as_json: bool, config: Any, store: str | None) -> None:
     """Score ``forecast`` for ``hazard`` (``None``: every hazard that reads a forecast) and print it."""
-    results = score_forecast(config, forecast, var, lambda settings, rain, opened: score_all(
-        settings, rain, opened, hazard), store=store)
+    results = score_forecast(config, forecast, var, lambda settings, rain, opened: hazards.score_run(
+        settings, rain, store=opened, only=hazard), store=store)
     records = [record(name, item) for name, scored in results for item in scored.items]
     if as_json:
         console().print_json(json.dumps(records, ensure_ascii=False))
@@ -101,25 +101,6 @@ def show(forecast: str, hazard: str | None, var: str | None, as_json: bool, conf
             if rows:
                 title = f"{spec.zh} / {spec.en} — {role.zh + ' ' + role.en if role else '全区 district'}"
                 out.print(table(rows, spec, title))
-
-
-def score_all(settings: Any, rain: Any, store: Any, hazard: str | None) -> list[tuple[str, Any]]:
-    """Each wanted hazard of the deployment scored on ``rain`` (read-only), as (name, Scored)."""
-    from warn.hazards.spec import Input
-    from warn.rainarray import issued_at
-
-    chosen = hazards.deployed(settings, only=hazard)
-    out = []
-    for deployed in chosen:
-        if Input.RAIN not in deployed.spec.inputs:
-            if hazard is not None:
-                console(stderr=True).print(f"{hazard} 由官方预警信号决定，不由预报评估 / {hazard} is set by official "
-                                           "bulletins, not scored from a forecast", markup=False)
-                raise typer.Exit(2)
-            continue
-        ctx = hazards.context(settings, deployed, rain, issued_at(rain), store=store)
-        out.append((deployed.spec.name, deployed.spec.score(ctx)))
-    return out
 
 
 def record(hazard: str, item: Any) -> dict[str, Any]:

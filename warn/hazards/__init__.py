@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from warn.config import Settings
-    from warn.hazards.spec import Context, HazardSection, HazardSpec
+    from warn.hazards.spec import Context, HazardSection, HazardSpec, Scored
     from warn.sources.official import Bulletin
     from warn.store import Store
 
@@ -159,3 +159,33 @@ def load_model(name: str, path: Path) -> Any:
     if spec.model is None:
         raise ConfigError(Problem(str(path), "model", f"a hazard with a model file ({name} has none)", name))
     return parse_file(spec.model(), path)
+
+
+def score_run(settings: Settings, rain: xr.DataArray, *, store: Store | None = None, only: str | None = None
+              ) -> list[tuple[str, Scored]]:
+    """Score one forecast run for every hazard of ``settings`` that reads a run (or for ``only``),
+    reading the store's states and remembered levels and writing nothing (``warn score``).
+
+    Returns
+    -------
+    list of (hazard name, Scored)
+
+    Raises
+    ------
+    ConfigError
+        ``only`` is not deployed, or is a hazard that does not read a forecast run (the rainstorm
+        signal is the met office's bulletins).
+    """
+    from warn.hazards.spec import Input
+    from warn.rainarray import issued_at
+
+    out = []
+    for deployed_ in deployed(settings, only=only):
+        if Input.RAIN not in deployed_.spec.inputs:
+            if only is not None:
+                raise ConfigError(Problem("--hazard", "", "a hazard scored from a forecast run",
+                                          f"{only} (set by official bulletins, not scored from a forecast)"))
+            continue
+        ctx = context(settings, deployed_, rain, issued_at(rain), store=store)
+        out.append((deployed_.spec.name, deployed_.spec.score(ctx)))
+    return out
