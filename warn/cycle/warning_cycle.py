@@ -107,7 +107,6 @@ class CycleReport:
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
-
 def cycle_key(at: datetime) -> str:
     """Timeline key of the cycle at ``at``."""
     return f"cycle/{_utc(at).isoformat()}"
