@@ -108,3 +108,31 @@ def test_reaccumulate_sums_and_keeps_missing_missing():
     assert str(three["time"].values[0])[:16] == "2026-07-15T03:00"  # end of the first 3 h
     with pytest.raises(ValueError, match="not a multiple"):
         reaccumulate(grid(values), timedelta(minutes=90))
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_check_rejects_infinite_depths_naming_the_cell_and_time(bad):
+    values = np.ones((2, 2, 3))
+    values[1, 0, 2] = bad
+    with pytest.raises(DataContractError, match=r"f\.nc: rain: expected finite depths, got (-)?inf mm "
+                                                r"at lat 29\.6, lon 106\.7, time 2026-07-15T02:00"):
+        check_rain(grid(values), where="f.nc")
+
+
+def test_check_rejects_depths_above_the_physical_maximum_rate_scaled_to_the_step():
+    values = np.ones((2, 2, 3))
+    values[0, 1, 0] = 1e30
+    with pytest.raises(DataContractError, match=r"f\.nc: rain: expected depths ≤ 500 mm per PT1H \(500 mm/h\), "
+                                                r"got 1e\+30 mm at lat 29\.7, lon 106\.5, time 2026-07-15T01:00"):
+        check_rain(grid(values), where="f.nc")
+    ten_minutes = np.full((2, 2, 3), 80.0)  # 480 mm/h: extreme but possible
+    check_rain(grid(ten_minutes, step=timedelta(minutes=10)), where="f.nc")
+    ten_minutes[1, 1, 1] = 90.0  # 540 mm/h
+    with pytest.raises(DataContractError, match=r"expected depths ≤ 83\.3 mm per PT10M \(500 mm/h\), got 90 mm"):
+        check_rain(grid(ten_minutes, step=timedelta(minutes=10)), where="f.nc")
+
+
+def test_check_rejects_an_array_without_time_steps():
+    empty = grid(np.ones((0, 2, 3)), times=np.array([], dtype="datetime64[ns]"))
+    with pytest.raises(DataContractError, match=r"f\.nc: rain\.time: expected at least one time step, got none"):
+        check_rain(empty, where="f.nc")

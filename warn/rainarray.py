@@ -33,7 +33,11 @@ CRS = "EPSG:4326"
 DIMS = ("time", "lat", "lon")
 #: Negative depths down to this (mm) are rounding noise and are clipped to 0.
 NEGATIVE_TOLERANCE_MM = 0.01
-
+#: The highest rain rate (mm/h) taken as physical; a depth above it scaled to the step is refused.
+#: Source: above the highest rates ever measured at a gauge over an hour or so — the world record
+#: of 305 mm in 42 min (Holt, Missouri, 22 June 1947, about 436 mm/h) and mainland China's hourly
+#: record of 201.9 mm (Zhengzhou, 20 July 2021); issue 15 ("e.g. 500 mm/h").
+MAX_RAIN_RATE_MM_PER_H = 500.0
 
 
 def step_of(rain: xr.DataArray) -> timedelta:
@@ -178,8 +182,10 @@ def check_rain(rain: xr.DataArray, *, where: str) -> xr.DataArray:
     Raises
     ------
     DataContractError
-        Listing every problem found: dims, coordinates, units, step, times,
-        negative depths, all-NaN steps.
+        Listing every problem found: dims, coordinates, units, step, no time steps,
+        times, non-finite depths, negative depths, depths above
+        :data:`MAX_RAIN_RATE_MM_PER_H` scaled to the step, all-NaN steps; a value
+        problem names the cell (lat, lon) and the time.
     """
     var = str(rain.name)
     problems = [p for p in _structure_problems(rain, where, var)]
@@ -205,6 +211,9 @@ def _structure_problems(rain: xr.DataArray, where: str, var: str):
     if rain.attrs.get("standard_name") != STANDARD_NAME:
         yield Problem(where, f"{var}.standard_name", repr(STANDARD_NAME), repr(rain.attrs.get("standard_name")))
     times = rain["time"].values
+    if times.size == 0:
+        yield Problem(where, f"{var}.time", "at least one time step", "none")
+        return
     if not np.issubdtype(times.dtype, np.datetime64):
         yield Problem(where, f"{var}.time", "UTC datetime64 values", str(times.dtype))
         return
@@ -226,6 +235,16 @@ def _structure_problems(rain: xr.DataArray, where: str, var: str):
 
 def _value_problems(rain: xr.DataArray, where: str, var: str):
     data = rain.transpose(..., "time", "lat", "lon")
+    values = data.values
+    infinite = np.isinf(values)
+    if infinite.any():
+        yield Problem(where, var, "finite depths", _at(data, infinite))
+        return
+    limit = MAX_RAIN_RATE_MM_PER_H * step_of(rain).total_seconds() / 3600.0
+    above = values > limit
+    if above.any():
+        yield Problem(where, var, f"depths ≤ {limit:.3g} mm per {rain.attrs['step']} ({MAX_RAIN_RATE_MM_PER_H:g} mm/h)",
+                      _at(data, above), "not a physical rain depth: check the variable's units and scale factor")
     minimum = float(data.min(skipna=True)) if np.isfinite(data).any() else 0.0
     if minimum < -NEGATIVE_TOLERANCE_MM:
         at = data.where(data == minimum, drop=True)
@@ -234,6 +253,25 @@ def _value_problems(rain: xr.DataArray, where: str, var: str):
     if bool(all_nan.any()):
         first = data["time"].values[np.argmax(all_nan.values)]
         yield Problem(where, var, "at least one value per time step", f"{int(all_nan.sum())} all-NaN step(s), first {first}")
+
+
+def _at(data: xr.DataArray, mask: np.ndarray) -> str:
+    """The first value where ``mask`` holds, with its cell and time: ``inf mm at lat …, lon …, time …``.
+
+    Parameters
+    ----------
+    data
+        Contract array, dims (…, time, lat, lon).
+    mask
+        Boolean, the shape of ``data``; at least one True.
+    """
+    index = np.unravel_index(int(np.argmax(mask)), mask.shape)
+    *_, t, y, x = index
+    moment = str(data["time"].values[t].astype("datetime64[s]"))
+    count = int(mask.sum())
+    more = f" ({count} values in all)" if count > 1 else ""
+    return (f"{float(data.values[index]):g} mm at lat {float(data['lat'].values[y]):g}, "
+            f"lon {float(data['lon'].values[x]):g}, time {moment}{more}")
 
 
 def check_coverage(rain: xr.DataArray, bounds: tuple[float, float, float, float], *, where: str) -> xr.DataArray:
