@@ -256,3 +256,35 @@ def test_a_role_layer_lacking_an_attribute_the_hazard_reads_is_named(tmp_path, c
     data["hazards"]["waterlogging"]["layers"]["points"] = "towns"
     committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert "impervious_fraction: expected the attributes waterlogging's role 'points' reads" in messages(committed_config)
+
+
+NONSENSE_DURATIONS = {
+    "zero run_every": ("PT0S", ("forecasts", "demo", "run_every"), "forecasts.demo.run_every: expected a duration "
+                                                                   "longer than zero"),
+    "negative run_every": (-3600, ("forecasts", "demo", "run_every"), "forecasts.demo.run_every: expected a duration "
+                                                                      "longer than zero"),
+    "zero max_age": ("PT0M", ("forecasts", "demo", "max_age"), "forecasts.demo.max_age: expected a duration"),
+    "zero poll_every": ("PT0S", ("sensors", "feeds", "demo_sta", "poll_every"),
+                        "sensors.feeds.demo_sta.poll_every: expected a duration longer than zero"),
+    "negative lookback": (-60, ("sensors", "feeds", "demo_sta", "lookback"),
+                          "sensors.feeds.demo_sta.lookback: expected a duration longer than zero"),
+    "zero default_validity": ("PT0S", ("official", "geohazard", "default_validity"),
+                              "official.geohazard.default_validity: expected a duration longer than zero"),
+    "huge forecast timeout": (86400, ("forecasts", "demo", "timeout_s"),
+                              "forecasts.demo.timeout_s: expected less than or equal to 300"),
+    "huge feed timeout": (3600, ("sensors", "feeds", "demo_sta", "timeout_s"),
+                          "sensors.feeds.demo_sta.timeout_s: expected less than or equal to 300"),
+    "huge official timeout": (1e9, ("official", "met_rainstorm", "timeout_s"),
+                              "official.met_rainstorm.timeout_s: expected less than or equal to 300"),
+    "huge channel timeout": (1000, ("channels", "city_cap", "timeout"),
+                             "channels.city_cap.timeout: expected less than or equal to 300"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONSENSE_DURATIONS))
+def test_nonsense_durations_and_timeouts_are_refused_naming_the_key(committed_config, case):
+    value, keys, expected = NONSENSE_DURATIONS[case]
+    edit_yaml(committed_config, _set(value, *keys))
+    result = CliRunner().invoke(app, ["check", "--config", str(committed_config)])
+    assert result.exit_code == 2, result.output
+    assert "config.yaml" in result.output and expected in " ".join(result.output.split())

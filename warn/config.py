@@ -16,18 +16,23 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from warn import DEFAULT_CONFIG
-from warn.declarative import ColourName, Duration, ResponseName, Strict, parse_file
+from warn.declarative import ColourName, PositiveDuration, ResponseName, Strict, parse_file
 from warn.errors import ConfigError, Problem
 from warn.vocab import ItemKind
 
 #: What a store URL starts with: SQLite or PostgreSQL, with an optional SQLAlchemy driver.
 STORE_URL_PATTERN = r"^(sqlite|postgresql)(\+\w+)?://"
+#: The longest network timeout accepted, seconds: a source or channel silent for five minutes is
+#: down, and a cycle (run every few minutes) must not wait longer on it (issue 15).
+MAX_TIMEOUT_S = 300.0
+#: A network timeout in seconds: longer than zero, at most :data:`MAX_TIMEOUT_S`.
+Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)]
 
 
 class Deployment(Strict):
@@ -74,9 +79,9 @@ class ForecastSpec(Strict):
     url: str = Field(min_length=1)
     format: str = Field("auto", description="a forecast decoder name, or auto")
     var: str | None = None
-    run_every: Duration = timedelta(hours=1)
-    max_age: Duration = timedelta(hours=12)
-    timeout_s: PositiveFloat = 30.0
+    run_every: PositiveDuration = timedelta(hours=1)
+    max_age: PositiveDuration = timedelta(hours=12)
+    timeout_s: Timeout = 30.0
     retries: int = Field(3, ge=0, le=10)
 
 
@@ -97,16 +102,16 @@ class SensorFeedSpec(Strict):
     fields: FieldMap | None = None
     unit: str | None = Field(None, description="unit of the values when no unit field is mapped: m, cm, mm")
     timezone: str = Field("UTC", description="zone of times written without an offset")
-    poll_every: Duration = timedelta(minutes=1)
+    poll_every: PositiveDuration = timedelta(minutes=1)
     page_size: int = Field(1000, ge=1, le=10000, description="SensorThings $top")
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
     topic: str | None = Field(None, description="MQTT topic filter, e.g. warn/sensors/+")
     qos: Literal[0, 1] = Field(1, description="1: at least once, acknowledged after the store commits")
     client_id: str | None = Field(None, description="MQTT client id of the persistent session (default warn-<feed>)")
-    lookback: Duration = Field(timedelta(hours=2), description="polled feeds re-read this far back to catch late readings")
-    backfill: Duration = Field(timedelta(days=1), description="how far back a sensor never seen before is read")
-    timeout_s: PositiveFloat = 30.0
+    lookback: PositiveDuration = Field(timedelta(hours=2), description="polled feeds re-read this far back to catch late readings")
+    backfill: PositiveDuration = Field(timedelta(days=1), description="how far back a sensor never seen before is read")
+    timeout_s: Timeout = 30.0
     retries: int = Field(3, ge=0, le=10)
 
     @model_validator(mode="after")
@@ -148,9 +153,9 @@ class OfficialSpec(Strict):
                                         description="CAP parameter valueNames holding the level, first present wins")
     geocode: str = Field("GB/T2260", min_length=1, description="the geocode valueName matched with zone ids "
                                                                 "and deployment.district_code")
-    default_validity: Duration = Field(timedelta(hours=24), description="how long after sent a message without "
+    default_validity: PositiveDuration = Field(timedelta(hours=24), description="how long after sent a message without "
                                                                         "expires counts")
-    timeout_s: PositiveFloat = 10.0
+    timeout_s: Timeout = 10.0
     retries: int = Field(2, ge=0, le=10)
 
 
@@ -215,9 +220,9 @@ class ReportsSpec(Strict):
     """Situation-report deadlines (信息报送): initial after the switch to wartime, follow-up
     interval in wartime, final after the stand-down."""
 
-    initial: Duration = timedelta(hours=1)
-    follow_up_every: Duration = timedelta(hours=2)
-    final: Duration = timedelta(hours=1)
+    initial: PositiveDuration = timedelta(hours=1)
+    follow_up_every: PositiveDuration = timedelta(hours=2)
+    final: PositiveDuration = timedelta(hours=1)
 
 
 class CommandSpec(Strict):
@@ -226,8 +231,8 @@ class CommandSpec(Strict):
     playbooks: Path
     roster: Path = Field(description="roster file, YAML or CSV (role, org, person, from, to)")
     automatic: bool = Field(False, description="switch modes without the commander's confirmation")
-    all_clear_hold: Duration = Field(timedelta(hours=3), description="level none this long clears a warning")
-    wartime_max_quiet: Duration = Field(timedelta(hours=24),
+    all_clear_hold: PositiveDuration = Field(timedelta(hours=3), description="level none this long clears a warning")
+    wartime_max_quiet: PositiveDuration = Field(timedelta(hours=24),
                                         description="wartime without a fresh trigger this long proposes stepping down")
     mode_rules: list[ModeRuleSpec] = Field(default_factory=list)
     reports: ReportsSpec = ReportsSpec()
@@ -248,10 +253,10 @@ class ChannelSpec(Strict):
     recipients: list[str] = Field(default_factory=list, description="who receives warnings on this channel "
                                   "(e-mail addresses for smtp, {recipient} of the target); none: 'cap'")
     sender: str = Field("", description="the From address of smtp")
-    timeout: PositiveFloat = Field(10.0, description="seconds allowed for connecting and for each reply")
+    timeout: Timeout = Field(10.0, description="seconds allowed for connecting and for each reply")
     max_attempts: int = Field(20, ge=1, description="attempts before a message is marked failed")
-    backoff: Duration = Field(timedelta(seconds=2), description="first retry's delay bound, doubled each attempt")
-    backoff_cap: Duration = Field(timedelta(minutes=10), description="largest delay bound between attempts")
+    backoff: PositiveDuration = Field(timedelta(seconds=2), description="first retry's delay bound, doubled each attempt")
+    backoff_cap: PositiveDuration = Field(timedelta(minutes=10), description="largest delay bound between attempts")
 
     @field_validator("secrets")
     @classmethod

@@ -64,6 +64,16 @@ def _duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("a duration longer than zero, like PT15M")
+    return value
+
+
+#: A :data:`Duration` longer than zero (an interval, an age, a window).
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing or malformed file raises :class:`ConfigError`.
 

@@ -8,13 +8,12 @@ functions in ``warn.risk`` take. Every number keeps its source in the file.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, StringConstraints, model_validator
 
-from warn.declarative import ColourName, Duration, Strict, parse_file
+from warn.declarative import ColourName, Duration, PositiveDuration, Strict, parse_file
 from warn.registry import Registry
 from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
@@ -97,14 +96,8 @@ class RainFile(Strict):
         )
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("a duration longer than zero, like PT15M")
-    return value
-
-
 #: A window: an ISO-8601 duration longer than zero.
-Window = Annotated[Duration, AfterValidator(_positive)]
+Window = PositiveDuration
 
 
 class Section(Strict):
