@@ -31,6 +31,12 @@ STORE_URL_PATTERN = r"^(sqlite|postgresql)(\+\w+)?://"
 #: The longest network timeout accepted, seconds: a source or channel silent for five minutes is
 #: down, and a cycle (run every few minutes) must not wait longer on it (issue 15).
 MAX_TIMEOUT_S = 300.0
+#: Default largest pushed sensor payload, bytes: a message of a few hundred readings is ~50 KB.
+MAX_PAYLOAD_BYTES = 64 * 1024
+#: Default deepest nesting of a pushed JSON payload (an object with a list of records is 3 deep).
+MAX_PAYLOAD_DEPTH = 32
+#: The deepest nesting a feed may allow: well under Python's recursion limit (1000), which the JSON parser would hit.
+MAX_PAYLOAD_DEPTH_LIMIT = 200
 #: A network timeout in seconds: longer than zero, at most :data:`MAX_TIMEOUT_S`.
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)]
 
@@ -113,6 +119,10 @@ class SensorFeedSpec(Strict):
     backfill: PositiveDuration = Field(timedelta(days=1), description="how far back a sensor never seen before is read")
     timeout_s: Timeout = 30.0
     retries: int = Field(3, ge=0, le=10)
+    max_payload_bytes: int = Field(MAX_PAYLOAD_BYTES, ge=1, le=16 * 2**20,
+                                   description="larger pushed payloads are rejected unread (bytes, at most 16 MiB)")
+    max_payload_depth: int = Field(MAX_PAYLOAD_DEPTH, ge=1, le=MAX_PAYLOAD_DEPTH_LIMIT,
+                                   description="pushed JSON nested deeper is rejected unparsed (levels of [ and {)")
 
     @model_validator(mode="after")
     def _complete_for_kind(self) -> SensorFeedSpec:

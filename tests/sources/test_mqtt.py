@@ -136,3 +136,18 @@ def test_built_from_settings_and_qos_2_refused(broker):
         build_feed("demo_mqtt", spec("warn/test/x"))
     with pytest.raises(ConfigError, match="sensors.feeds.q2: qos: expected 0 or 1, got 2"):
         MqttFeed("q2", spec("warn/test/x").model_copy(update={"qos": 2}), lambda batch: None)
+
+
+def test_a_deeply_nested_or_oversized_message_is_rejected_acknowledged_and_the_feed_keeps_running(names):
+    topic, client_id = names
+    got: queue.Queue[Batch] = queue.Queue()
+    with started(feed(topic, client_id, got.put)) as subscriber:
+        publish(f"{topic}/W01", [b"[" * 5_000 + b"]" * 5_000, b"{" + b" " * 2_000_000 + b"}", W01])
+        deep, big, good = (got.get(timeout=WAIT) for _ in range(3))
+        assert subscriber._thread is not None and subscriber._thread.is_alive()
+    assert deep.readings == [] and "payload: expected JSON nested at most 32 deep" in str(deep.rejected[0])
+    assert big.readings == [] and "payload: expected at most 65536 bytes, got 2000002 bytes" in str(big.rejected[0])
+    assert [key(r) for r in good.readings] == [("WL-DEMO-W01", T, 0.12, "m")]
+    with started(feed(topic, client_id, got.put)):  # acknowledged: never redelivered
+        with pytest.raises(queue.Empty):
+            got.get(timeout=1.0)

@@ -21,7 +21,9 @@ Delivery is at-least-once:
   same connection. The broker then redelivers it (with the DUP flag).
 - A payload that cannot be decoded is not a handler failure: it reaches the handler as
   a batch with a rejected problem and is acknowledged, so a poison message cannot block
-  the session.
+  the session. That includes payloads larger than the feed's ``max_payload_bytes`` or
+  nested deeper than its ``max_payload_depth`` (refused before they are parsed), and any
+  error of the decoder itself (logged): the network thread never dies of a message.
 - Redeliveries and publisher retries repeat a reading with the same
   (sensor_id, phenomenon_time); the store's upsert makes them harmless.
 
@@ -187,7 +189,13 @@ class MqttFeed:
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         where = f"{self.where} topic {message.topic!r}"
-        batch = decode_payload(self.decoder, message.payload, where=where, arrival_time=self.now())
+        try:
+            batch = decode_payload(self.decoder, message.payload, where=where, arrival_time=self.now())
+        except Exception as err:  # a payload the decoder cannot survive is a bad reading, not a dead feed
+            log.exception("%s: payload of message %d could not be decoded; rejected and acknowledged / "
+                          "消息无法解码，拒收并确认", where, message.mid)
+            batch = Batch(self.name, rejected=[Problem(where, "payload", "a decodable JSON payload",
+                                                       f"{type(err).__name__}: {err}")])
         try:
             self.handler(batch)
         except Exception:  # the handler's failure must not ack; it is logged and the message comes back

@@ -260,6 +260,8 @@ class FieldDecoder:
         self.fields: FieldMap = spec.fields
         self.tz = ZoneInfo(spec.timezone)
         self.catalogue = catalogue
+        self.max_bytes = spec.max_payload_bytes
+        self.max_depth = spec.max_payload_depth
 
     def decode(self, records: Sequence[object], *, where: str, labels: Sequence[str], arrival_time: datetime,
                since: Since = None, lookback: timedelta = DEFAULT_LOOKBACK) -> Batch:
@@ -312,21 +314,62 @@ class FieldDecoder:
                          arrival_time=arrival_time, kind=kind, sensor_field=fields.sensor_id)
 
 
+def nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects deeper than ``limit`` (brackets inside strings do not count).
+
+    One pass, no recursion: safe on any input, so that the parser never meets a payload
+    deep enough to exhaust Python's recursion limit.
+    """
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def decode_payload(decoder: FieldDecoder, payload: bytes, *, where: str, arrival_time: datetime) -> Batch:
     """One pushed JSON payload (an object, a list, or an object with a list) as a :class:`Batch`.
 
-    A payload that is not JSON becomes one rejected problem, never an exception.
+    A payload that is not JSON, larger than ``decoder.max_bytes`` (checked before it is
+    read) or nested deeper than ``decoder.max_depth`` (checked before it is parsed) becomes
+    one rejected problem saying why, never an exception.
     """
+    def refused(expected: str, got: str, hint: str = "") -> Batch:
+        return Batch(decoder.name, rejected=[Problem(where, "payload", expected, got, hint)])
+
+    if len(payload) > decoder.max_bytes:
+        return refused(f"at most {decoder.max_bytes} bytes", f"{len(payload)} bytes",
+                       "raise sensors.feeds.<feed>.max_payload_bytes if the devices really send more")
     try:
-        document = json.loads(payload)
+        text = payload.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        return refused("a JSON object or list of objects", f"{payload[:80]!r} ({err})")
+    if nesting_exceeds(text, decoder.max_depth):
+        return refused(f"JSON nested at most {decoder.max_depth} deep", f"deeper than {decoder.max_depth}",
+                       "a sensor payload is an object, a list of objects or an object with a list")
+    try:
+        document = json.loads(text)
     except ValueError as err:
-        return Batch(decoder.name, rejected=[Problem(where, "payload", "a JSON object or list of objects",
-                                                     f"{payload[:80]!r} ({err})")])
+        return refused("a JSON object or list of objects", f"{payload[:80]!r} ({err})")
     if isinstance(document, Mapping) and not any(isinstance(v, list) for v in document.values()):
         return decoder.decode([document], where=where, labels=["payload"], arrival_time=arrival_time)
     try:
         records = records_of(document)
     except ValueError as err:
-        return Batch(decoder.name, rejected=[Problem(where, "payload", str(err), type(document).__name__)])
+        return refused(str(err), type(document).__name__)
     return decoder.decode(records, where=where, labels=[f"payload[{i}]" for i in range(len(records))],
                           arrival_time=arrival_time)
