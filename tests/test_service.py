@@ -9,8 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from warn.service import run_service
+from warn.config import SensorFeedSpec
+from warn.service import _handle, run_service
 from warn.sim.clock import StartedClock
+from warn.sources.payloads import FieldDecoder, decode_payload
 
 HOUR = timedelta(hours=1)
 
@@ -57,3 +59,17 @@ def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: da
     assert service.cycles == [datetime(start.year, 7, 15, 10, tzinfo=timezone.utc)]
     assert service.dispatched and all(start <= t < start + timedelta(minutes=1) for t in service.dispatched)
     assert service.closed.is_set() and not runner.is_alive()
+
+
+def test_a_poison_sensor_payload_is_logged_as_rejected_with_its_reason(caplog):
+    spec = SensorFeedSpec(kind="mqtt", topic="warn/demo/level/+", fields={"sensor_id": "stcd", "time": "tm", "value": "z"},
+                          unit="m")
+    at = datetime(2026, 7, 15, tzinfo=timezone.utc)
+    batch = decode_payload(FieldDecoder("demo_mqtt", spec), b"[" * 5_000 + b"]" * 5_000, where="demo_mqtt",
+                           arrival_time=at)
+    stored: list[object] = []
+    ingester = SimpleNamespace(ingest=lambda readings, now: stored.append(readings))
+    with caplog.at_level("WARNING", logger="warn.service"):
+        _handle(ingester, batch, lambda: at)
+    assert stored == [[]]
+    assert "rejected: demo_mqtt: payload: expected JSON nested at most 32 deep, got deeper than 32" in caplog.text
