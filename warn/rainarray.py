@@ -7,7 +7,8 @@ says what it is and checks it:
   optional ``member`` dim first), ascending WGS84 coordinates in degrees;
 - ``time`` is UTC (timezone-naive ``datetime64``) and labels the **end** of each
   interval: a value is the depth that fell in ``(t - step, t]``;
-- values are depths in mm per step, ``NaN`` where missing (never 0);
+- at least one time step; values are finite depths in mm per step, ``NaN`` where missing
+  (never 0), between 0 and :data:`MAX_RAIN_RATE_MM_PER_H` scaled to the step;
 - attributes ``units="mm"``, ``standard_name="lwe_thickness_of_precipitation_amount"``,
   ``cell_methods="time: sum"``, ``step`` (ISO-8601 duration equal to the spacing of
   ``time``), ``source``, ``issued_at`` (ISO-8601 UTC, forecasts), ``crs`` and

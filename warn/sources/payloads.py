@@ -18,6 +18,9 @@ Normalisation (:func:`normalise`):
 
 Records whose fields a :class:`~warn.config.FieldMap` names (JSON objects, CSV rows, pushed
 payloads) are decoded by a :class:`FieldDecoder`; a pushed JSON payload by :func:`decode_payload`.
+A pushed payload larger than the feed's ``max_payload_bytes`` or nested deeper than its
+``max_payload_depth`` (:class:`~warn.config.SensorFeedSpec`) is one rejected problem, refused
+before it is parsed.
 The feeds themselves are the kinds registered in :mod:`warn.sources.feeds`.
 """
 
