@@ -17,7 +17,6 @@ from warn.cap import codec as cap
 from warn.cap.codec import (
     CAP_NS,
     CapWarning,
-    Category,
     Certainty,
     MsgType,
     Reference,
