@@ -40,12 +40,25 @@ def test_status_at_the_end_of_the_scenario(store):
     data = as_json(store, "status")
     assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "stale_feeds", "last_cycle"}
     assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
-    assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0}
+    assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0, "every_s": 600.0,
+                                  "late": False}
     with sqlite3.connect(store) as conn:
         active = conn.execute("select count(*) from warnings where status = 'active' and level > 0").fetchone()[0]
     assert sum(n for counts in data["warnings"].values() for n in counts.values()) == active
     text = run(store, "status").stdout
     assert "战时" in text and "生效预警" in text and "红色" in text
+
+
+def test_status_marks_a_late_cycle_red(store):
+    """Attack: months without a cycle were shown as "✓ 数据源正常" and nothing late."""
+    months = "2026-12-02T00:00:00+00:00"
+    data = as_json(store, "status", at=months)
+    assert data["last_cycle"]["late"] and data["last_cycle"]["age_s"] > 3000 * 3600
+    text = run(store, "status", at=months).stdout
+    assert "周期超时" in text
+    assert "cycle late" in run(store, "status", "--lang", "en", at=months).stdout
+    every = as_json(store, "status", "--every", "PT30M", at="2026-07-15T12:50:00+00:00")["last_cycle"]
+    assert every["every_s"] == 1800.0 and not every["late"]
 
 
 def _between(store, query: str) -> tuple[str, str]:

@@ -127,9 +127,16 @@ def test_feeds_and_the_last_cycle(views: Views) -> None:
         FeedView("feed:ok", T0 + 55 * MINUTE, 300.0, 600.0, "ok", ""),
         FeedView("feed:stale", T0 - 60 * MINUTE, 7200.0, 600.0, "stale", "停报"),
     ]
-    assert views.last_cycle(AT) == CycleView(AT, "running", 0.0)
-    assert views.last_cycle(T0 + 30 * MINUTE) == CycleView(T0, "done", 1800.0)
+    assert views.last_cycle(AT) == CycleView(AT, "running", 0.0, 600.0, False)
+    assert views.last_cycle(T0 + 30 * MINUTE) == CycleView(T0, "done", 1800.0, 600.0, True)
+    assert views.last_cycle(T0 + 30 * MINUTE, every=30 * MINUTE) == CycleView(T0, "done", 1800.0, 1800.0, False)
     assert views.last_cycle(T0 - MINUTE) is None
+
+
+def test_a_cycle_older_than_twice_the_interval_is_late(views: Views) -> None:
+    assert not views.last_cycle(AT + 20 * MINUTE).late  # 2 × PT10M: not yet
+    assert views.last_cycle(AT + 20 * MINUTE + timedelta(seconds=1)).late
+    assert views.status(AT + 3230 * 60 * MINUTE).last_cycle.late
 
 
 def test_the_feed_of_the_timeline(views: Views, store: Store) -> None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +21,10 @@ from rich.text import Text
 
 from warn.cli.options import (
     DEFAULT_CONFIG,
+    DEFAULT_EVERY,
     AtOption,
     ConfigOption,
+    EveryOption,
     JsonOption,
     LangOption,
     StoreOption,
@@ -55,7 +57,8 @@ STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_l
                "`since`, `decided_by`, `pending_proposals`}, `warnings` {hazard: {colour: count}}, "
                "`overdue_tasks` [task as in `warn tasks --json`], `unanswered_calls` [{`request_id`, "
                "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `stale_feeds` "
-               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`} or null. "
+               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
+               "interval, `--every`), `late` (older than twice the interval)} or null. "
                "Times ISO 8601 UTC.")
 
 
@@ -134,7 +137,11 @@ def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
     else:
         clock.append(say(lang, f"最近周期 {local_time(cycle.at, zone)}（{age_text(cycle.age_s, lang)}前，{cycle.status}）",
                          f"last cycle {local_time(cycle.at, zone)} ({age_text(cycle.age_s, lang)} ago, {cycle.status})"),
-                     style="bold red" if cycle.status == "failed" else "")
+                     style="bold red" if cycle.status == "failed" or cycle.late else "")
+        if cycle.late:
+            every = age_text(cycle.every_s, lang)
+            clock.append(say(lang, f"  ✗ 周期超时：应每 {every} 一次", f"  ✗ cycle late: due every {every}"),
+                         style="bold red")
     parts: list[RenderableType] = [head, clock, _warnings_table(view, lang)]
     parts += _overdue(view, lang, zone)
     parts += _calls(view, lang, zone)
@@ -202,8 +209,18 @@ def _more(count: int, lang: str) -> list[RenderableType]:
     return [Text(say(lang, f"  … 另有 {count - SHOWN} 项", f"  … and {count - SHOWN} more"), style="dim")]
 
 
+def cycle_every(every: str) -> timedelta:
+    """The ``--every`` interval; a usage error (exit 2) when it is not an ISO-8601 duration."""
+    from warn.durations import parse_duration
+
+    try:
+        return parse_duration(every)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--every") from None
+
+
 def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
-           lang: LangOption = None, as_json: JsonOption = False) -> None:
+           lang: LangOption = None, as_json: JsonOption = False, every: EveryOption = DEFAULT_EVERY) -> None:
     """值班总览 / the duty officer's one screen: mode and response level, active warnings by hazard
     and level, overdue tasks, unanswered 叫应 calls, stale feeds, last cycle and its age.
 
@@ -212,8 +229,9 @@ def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at:
     Exit 0 (whatever the situation), 1 when the store cannot be read, 2 on a usage or
     configuration error.
     """
+    interval = cycle_every(every)
     with seeing(config, store, at, lang) as ctx:
-        view = ctx.views.status(ctx.at)
+        view = ctx.views.status(ctx.at, every=interval)
     if as_json:
         print_json(status_json(view))
         return
@@ -224,7 +242,7 @@ status.__doc__ = f"{status.__doc__}\n    {STATUS_JSON}\n"
 
 
 def watch(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
-          lang: LangOption = None,
+          lang: LangOption = None, every: EveryOption = DEFAULT_EVERY,
           interval: float = typer.Option(10.0, "--interval", min=0.2, help="刷新间隔（秒）/ seconds between refreshes.")
           ) -> None:
     """持续值守 / ``warn status`` refreshing in place until Ctrl-C (exit 0).
@@ -235,12 +253,14 @@ def watch(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     from rich.live import Live
 
     out = console()
+    cycle = cycle_every(every)
     with seeing(config, store, at, lang) as ctx:
         try:
             with Live(console=out, auto_refresh=False, transient=False) as live:
                 while True:
                     now = ctx.now(at)
-                    live.update(render_status(now.views.status(now.at), now.lang, now.zone), refresh=True)
+                    live.update(render_status(now.views.status(now.at, every=cycle), now.lang, now.zone),
+                                refresh=True)
                     time.sleep(interval)
         except KeyboardInterrupt:
             out.print(say(ctx.lang, "已停止值守。", "stopped."), style="dim")

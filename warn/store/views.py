@@ -28,11 +28,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from warn.durations import CYCLE_EVERY
 from warn.errors import Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 from warn.store.times import decode_time, encode_time
@@ -45,6 +46,8 @@ CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at"})
+#: The last cycle is late when older than this many cycle intervals.
+LATE_AFTER = 2
 #: A named parameter ``:name`` in the SQL text of a query.
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -147,11 +150,14 @@ class FeedView:
 
 @dataclass(frozen=True)
 class CycleView:
-    """The last warning cycle begun by ``at``: its time, status and age at ``at`` (s)."""
+    """The last warning cycle begun by ``at``: its time, status, age at ``at`` (s), the cycle
+    interval (s) and whether it is late (older than :data:`LATE_AFTER` intervals)."""
 
     at: datetime
     status: str
     age_s: float
+    every_s: float
+    late: bool
 
 
 @dataclass(frozen=True)
@@ -215,14 +221,14 @@ class Views:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def status(self, at: datetime) -> StatusView:
-        """The one-screen summary as of ``at``."""
+    def status(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> StatusView:
+        """The one-screen summary as of ``at``, the last cycle judged against the interval ``every``."""
         counts: dict[str, Counter[int]] = {}
         for w in self.warnings(at):
             counts.setdefault(w.hazard, Counter())[w.level] += 1
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
-                          stale_feeds=[f for f in self.feeds(at) if f.health != "ok"], last_cycle=self.last_cycle(at))
+                          stale_feeds=[f for f in self.feeds(at) if f.health != "ok"], last_cycle=self.last_cycle(at, every=every))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
@@ -320,12 +326,16 @@ class Views:
             views.append(FeedView(r["source"], seen, age, r["expected_interval_s"], health, r["detail"]))
         return views
 
-    def last_cycle(self, at: datetime) -> CycleView | None:
-        """The last cycle begun by ``at``; ``None`` before the first."""
+    def last_cycle(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> CycleView | None:
+        """The last cycle begun by ``at``, late when older than :data:`LATE_AFTER` × ``every`` (the
+        interval ``warn run`` runs the cycle at); ``None`` before the first."""
         rows = self.database.rows('SELECT "at", status FROM cycles WHERE "at" <= :at ORDER BY "at" DESC LIMIT 1',
                                   at=at)
-        return None if not rows else CycleView(rows[0]["at"], rows[0]["status"],
-                                               (at - rows[0]["at"]).total_seconds())
+        if not rows:
+            return None
+        age = at - rows[0]["at"]
+        return CycleView(rows[0]["at"], rows[0]["status"], age.total_seconds(), every.total_seconds(),
+                         age > LATE_AFTER * every)
 
     def timeline(self, at: datetime, *, incident: str | None = None, since: datetime | None = None,
                  limit: int | None = None) -> list[EntryView]:
