@@ -61,6 +61,19 @@ def test_status_marks_a_late_cycle_red(store):
     assert every["every_s"] == 1800.0 and not every["late"]
 
 
+def test_feeds_are_judged_at_the_time_asked(store):
+    """Attack: ``warn feeds --at T`` ignored T (every feed "ok" before its first reading and months later)."""
+    before = as_json(store, "feeds", at="2026-07-14T20:00:00+00:00")
+    assert before and "ok" not in {f["health"] for f in before}
+    middle = {f["source"]: f for f in as_json(store, "feeds", at="2026-07-15T03:00:00+00:00")}
+    assert middle["sensor:WL-DEMO-W01"]["health"] == "ok"
+    assert middle["sensor:WL-DEMO-W01"]["last_seen"] <= "2026-07-15T03:00:00+00:00"
+    months = "2026-12-02T00:00:00+00:00"
+    assert {f["health"] for f in as_json(store, "feeds", at=months)} == {"stale"}
+    assert "✓ 数据源正常" not in run(store, "status", at=months).stdout
+    assert as_json(store, "status", at=months)["stale_feeds"]
+
+
 def _between(store, query: str) -> tuple[str, str]:
     """(id, a time strictly between two stored times) for the first row of ``query``, as ISO 8601 UTC."""
     with sqlite3.connect(store) as conn:

@@ -228,15 +228,16 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     """数据源 / each source's last data, its age at ``--at`` and its health.
 
     Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
-    `expected_s`, `health` (ok, stale: silent for k × its interval as judged at its last beat,
-    never: no data yet), `detail`}.
+    `expected_s`, `health` at ``--at`` (ok; stale: silent for more than k × its interval, k from
+    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`}.
     """
     with seeing(config, store, at, lang) as ctx:
         rows = ctx.views.feeds(ctx.at)
     if as_json:
         _json_rows(rows)
         return
-    health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta")}
+    health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta"),
+              "unknown": ("未知", "bold magenta")}
     table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
                    say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
                    say(ctx.lang, "时长", "age"), say(ctx.lang, "说明", "detail"))

@@ -91,12 +91,41 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
         chosen = lang or settings.deployment.language
         if chosen not in ("zh", "en"):
             raise typer.BadParameter(f"expected zh or en, got {chosen!r}", param_hint="--lang")
-        views = Views.open(store_url(store, settings))
+        views = Views.open(store_url(store, settings), stale_factor=stale_factor(settings))
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
     with views:
         yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+
+
+def stale_factor(settings: Settings) -> float:
+    """k in "a feed is stale when silent for k × its interval": ``staleness.factor`` of the deployment's
+    ``models/sensors.yaml`` (read as YAML: the model loader imports numpy), the shipped k without one.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or has no positive ``staleness.factor``.
+    """
+    import yaml
+
+    from warn.errors import Problem
+    from warn.store.views import STALE_FACTOR
+
+    path = settings.models.get("sensors")
+    if path is None:
+        return STALE_FACTOR
+    try:
+        with open(path, encoding="utf-8") as file:
+            model = yaml.safe_load(file)
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(Problem(str(path), "staleness.factor", "a readable model file",
+                                  str(err).splitlines()[0])) from None
+    factor = ((model if isinstance(model, dict) else {}).get("staleness") or {}).get("factor")
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise ConfigError(Problem(str(path), "staleness.factor", "a positive number", repr(factor)))
+    return float(factor)
 
 
 def hazard_name(hazard: str, lang: str) -> str:
@@ -196,11 +225,22 @@ def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
 def _feeds_line(view: StatusView, lang: str) -> Text:
     if not view.stale_feeds:
         return Text(say(lang, "✓ 数据源正常", "✓ every feed fresh"), style="green")
-    names = ", ".join(f.source for f in view.stale_feeds[:SHOWN])
-    more = say(lang, f" 等 {len(view.stale_feeds)} 个", f" … {len(view.stale_feeds)} in all") \
-        if len(view.stale_feeds) > SHOWN else ""
-    return Text(say(lang, f"✗ 数据中断 {len(view.stale_feeds)}：{names}{more}",
-                    f"✗ stale feeds {len(view.stale_feeds)}: {names}{more}"), style="bold magenta")
+    silent = [f.source for f in view.stale_feeds if f.health != "unknown"]
+    unknown = [f.source for f in view.stale_feeds if f.health == "unknown"]
+    line = Text(style="bold magenta")
+    if silent:
+        line.append(say(lang, f"✗ 数据中断 {len(silent)}：{_names(silent, lang)}",
+                        f"✗ stale feeds {len(silent)}: {_names(silent, lang)}"))
+    if unknown:
+        line.append(("\n" if silent else "") + say(lang, f"? 状态未知 {len(unknown)}：{_names(unknown, lang)}",
+                                                   f"? feeds unknown at this time {len(unknown)}: "
+                                                   f"{_names(unknown, lang)}"))
+    return line
+
+
+def _names(sources: list[str], lang: str) -> str:
+    more = say(lang, f" 等 {len(sources)} 个", f" … {len(sources)} in all") if len(sources) > SHOWN else ""
+    return ", ".join(sources[:SHOWN]) + more
 
 
 def _more(count: int, lang: str) -> list[RenderableType]:

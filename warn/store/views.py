@@ -14,10 +14,13 @@ simulated time when reviewing a replay or running a drill). What the store recor
 with its own time is judged as it stood at ``at``: a warning's level is that of its
 last message sent by ``at``; a task is done or acknowledged only if that happened by
 ``at``; a 叫应 call is answered only if answered by ``at``; rows made after ``at``
-(tasks, calls, timeline entries, cycles, incidents) are left out. Feed health is the
-judgement of the last beat (stale after k × the expected interval, k from
-``models/sensors.yaml``); its age is measured to ``at`` (unknown when the only beat kept is
-later than ``at``: heartbeats keep the latest beat only).
+(tasks, calls, timeline entries, cycles, incidents) are left out. Feed health is judged
+at ``at``, never read from the stored flag: a sensor's from its newest reading that had
+arrived by ``at`` (how current it was: its phenomenon time, or its arrival if earlier, as
+:meth:`warn.store.Store.last_seen`); any other source's from its beat's ``last_seen``;
+stale when silent for more than k × the expected interval (k: ``staleness.factor`` of
+``models/sensors.yaml``). Heartbeats keep the latest beat only: a source whose only beat
+kept was written after ``at`` has health ``unknown`` there.
 """
 
 from __future__ import annotations
@@ -45,7 +48,13 @@ OPEN_STATES = ("open", "acknowledged")
 CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
-                          "done_at", "deadline", "created_at", "last_seen", "occurred_at"})
+                          "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time",
+                          "arrival_time"})
+#: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
+#: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
+STALE_FACTOR = 3.0
+#: The prefix of a sensor's heartbeat source (``sensor:<sensor_id>``, :func:`warn.cycle.sensors.mark_stale_sensors`).
+SENSOR = "sensor:"
 #: The last cycle is late when older than this many cycle intervals.
 LATE_AFTER = 2
 #: A named parameter ``:name`` in the SQL text of a query.
@@ -137,8 +146,8 @@ class CallView:
 
 @dataclass(frozen=True)
 class FeedView:
-    """One source's last data: when, its age at ``at`` (s), expected interval (s) and health
-    (``ok``, ``stale``, ``never``)."""
+    """One source's last data by ``at``: when, its age at ``at`` (s), expected interval (s) and
+    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``: see the module docstring)."""
 
     source: str
     last_seen: datetime | None
@@ -194,14 +203,18 @@ class Views:
     ----------
     database
         A connection from :meth:`Views.open`.
+    stale_factor
+        k in "stale when silent for k × the expected interval".
     """
 
-    def __init__(self, database: _Database) -> None:
+    def __init__(self, database: _Database, *, stale_factor: float = STALE_FACTOR) -> None:
         self.database = database
+        self.stale_factor = stale_factor
 
     @classmethod
-    def open(cls, url: str) -> Views:
-        """Views over the store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
+    def open(cls, url: str, *, stale_factor: float = STALE_FACTOR) -> Views:
+        """Views over the store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``), feeds stale
+        when silent for ``stale_factor`` × their expected interval.
 
         Raises
         ------
@@ -209,7 +222,7 @@ class Views:
             Not a SQLite or PostgreSQL URL, the database is unreachable, or an SQLite file
             that does not exist (it is not created).
         """
-        return cls(_Database.open(url))
+        return cls(_Database.open(url), stale_factor=stale_factor)
 
     def close(self) -> None:
         """Close the connection."""
@@ -315,16 +328,43 @@ class Views:
         return sorted(views, key=lambda c: (-c.overdue_s, c.deadline, c.request_id))
 
     def feeds(self, at: datetime) -> list[FeedView]:
-        """Every source's last data and health (see the module docstring), by source."""
-        rows = self.database.rows(
-            "SELECT source, last_seen, expected_interval_s, stale, detail FROM heartbeats ORDER BY source")
-        views = []
-        for r in rows:
-            seen = r["last_seen"]
-            age = (at - seen).total_seconds() if seen is not None and seen <= at else None
-            health = "never" if seen is None else "stale" if r["stale"] else "ok"
-            views.append(FeedView(r["source"], seen, age, r["expected_interval_s"], health, r["detail"]))
-        return views
+        """Every source's last data by ``at`` and its health then (see the module docstring), by source."""
+        sensors = self.database.rows(
+            "SELECT s.sensor_id, s.interval_s, r.phenomenon_time, r.arrival_time FROM sensors s "
+            "LEFT JOIN readings r ON r.sensor_id = s.sensor_id AND r.phenomenon_time = ("
+            "SELECT max(n.phenomenon_time) FROM readings n WHERE n.sensor_id = s.sensor_id AND n.arrival_time <= :at)",
+            at=at)
+        views = {f"{SENSOR}{r['sensor_id']}": self._sensor(r, at) for r in sensors}
+        for r in self.database.rows(
+                "SELECT source, last_seen, expected_interval_s, detail, updated_at FROM heartbeats ORDER BY source"):
+            if r["source"] not in views:
+                views[r["source"]] = self._beat(r, at)
+        return [views[source] for source in sorted(views)]
+
+    def _health(self, seen: datetime | None, expected_s: float, at: datetime) -> str:
+        """``never`` without data, ``stale`` when ``seen`` is more than k × ``expected_s`` before ``at``."""
+        if seen is None:
+            return "never"
+        return "stale" if (at - seen).total_seconds() > self.stale_factor * expected_s else "ok"
+
+    def _sensor(self, r: dict[str, Any], at: datetime) -> FeedView:
+        """A sensor's feed at ``at`` from its newest reading that had arrived by then."""
+        arrived = r["arrival_time"]
+        seen = None if arrived is None else min(r["phenomenon_time"], arrived)
+        detail = "从未收到 / never heard" if arrived is None else f"last reading arrived {arrived.isoformat()}"
+        return FeedView(f"{SENSOR}{r['sensor_id']}", seen, None if seen is None else (at - seen).total_seconds(),
+                        r["interval_s"], self._health(seen, r["interval_s"], at), detail)
+
+    def _beat(self, r: dict[str, Any], at: datetime) -> FeedView:
+        """Another source at ``at`` from its beat; ``unknown`` when the beat kept tells nothing of ``at``."""
+        seen, expected = r["last_seen"], r["expected_interval_s"]
+        if seen is not None and seen <= at:
+            return FeedView(r["source"], seen, (at - seen).total_seconds(), expected, self._health(seen, expected, at),
+                            r["detail"] if r["updated_at"] <= at else "")
+        if seen is None and r["updated_at"] <= at:
+            return FeedView(r["source"], None, None, expected, "never", r["detail"])
+        return FeedView(r["source"], None, None, expected, "unknown",
+                        f"只存有 {r['updated_at'].isoformat()} 的心跳 / only a later beat is kept")
 
     def last_cycle(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> CycleView | None:
         """The last cycle begun by ``at``, late when older than :data:`LATE_AFTER` × ``every`` (the
