@@ -74,6 +74,23 @@ def test_feeds_are_judged_at_the_time_asked(store):
     assert as_json(store, "status", at=months)["stale_feeds"]
 
 
+def test_zones_are_the_levels_as_they_were_at_the_time_asked(store):
+    """Attack: ``warn zones --at T`` must show the levels the cycles by T left, and say from which cycle."""
+    at = "2026-07-15T03:10:00+00:00"
+    with sqlite3.connect(store) as conn:
+        recorded = dict(((h, i), lv) for h, i, lv, _ in conn.execute(
+            "select hazard, item_id, level, max(cycle_at) from item_levels where lead = 'now' "
+            "and cycle_at <= '2026-07-15 03:10:00.000000' group by hazard, item_kind, item_id"))
+    then = as_json(store, "zones", at=at)
+    assert {(z["hazard"], z["item_id"]): z["level"] for z in then} == recorded
+    assert all(z["cycle_at"] <= at for z in then)
+    assert then != as_json(store, "zones")
+    assert "2026-07-15 03:00" not in run(store, "zones", at=at).stdout  # shown on the deployment's clock
+    assert "周期 07-15 11:00" in run(store, "zones", at=at).stdout
+    before = run(store, "zones", at="2026-07-14T20:00:00+00:00")
+    assert before.exit_code == 0 and "尚无预警周期" in before.stdout
+
+
 def _between(store, query: str) -> tuple[str, str]:
     """(id, a time strictly between two stored times) for the first row of ``query``, as ISO 8601 UTC."""
     with sqlite3.connect(store) as conn:
@@ -117,7 +134,7 @@ def test_warnings_and_zones(store):
     assert [r["level"] for r in rows] == sorted((r["level"] for r in rows), reverse=True)
     zones = as_json(store, "zones", "--hazard", "landslide", "--level", "orange")
     assert zones and all(z["hazard"] == "landslide" and z["level"] >= 3 for z in zones)
-    assert set(zones[0]) == {"hazard", "kind", "item_id", "level", "colour"}
+    assert set(zones[0]) == {"hazard", "kind", "item_id", "level", "colour", "cycle_at"}
     bad = run(store, "zones", "--level", "purple")
     assert bad.exit_code == 2 and "--level" in bad.output
 

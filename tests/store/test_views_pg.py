@@ -90,8 +90,8 @@ def views(store: Store, store_url: str) -> Iterator[Views]:
 
 
 def test_zones_as_the_cycles_left_them(views: Views) -> None:
-    assert views.zones(T0) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 1)]
-    assert views.zones(AT) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 2)]
+    assert views.zones(T0) == [ZoneView("landslide", "zone", "T1", 3, T0), ZoneView("landslide", "zone", "T2", 1, T0)]
+    assert views.zones(AT) == [ZoneView("landslide", "zone", "T1", 3, T0), ZoneView("landslide", "zone", "T2", 2, AT)]
     assert views.zones(T0 - MINUTE) == []
 
 

@@ -48,7 +48,7 @@ OPEN_STATES = ("open", "acknowledged")
 CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
-                          "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time",
+                          "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
                           "arrival_time"})
 #: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
 #: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
@@ -89,12 +89,14 @@ class WarningView:
 
 @dataclass(frozen=True)
 class ZoneView:
-    """One scored item's current level (−1 unknown, 0 none … 4 red) from the last cycle by ``at``."""
+    """One scored item's level (−1 unknown, 0 none … 4 red) as the last cycle by ``at`` that scored it
+    left it, and that cycle's time."""
 
     hazard: str
     kind: str
     item_id: str
     level: int
+    cycle_at: datetime
 
 
 @dataclass(frozen=True)
@@ -272,12 +274,12 @@ class Views:
         """Every scored item's level as the cycles by ``at`` left it: its last ``now`` level in
         ``item_levels`` (highest first)."""
         rows = self.database.rows(
-            "SELECT l.hazard, l.item_kind, l.item_id, l.level FROM item_levels l "
+            "SELECT l.hazard, l.item_kind, l.item_id, l.level, l.cycle_at FROM item_levels l "
             "JOIN (SELECT hazard, item_kind, item_id, max(cycle_at) AS cycle_at FROM item_levels "
             "WHERE lead = :lead AND cycle_at <= :at GROUP BY hazard, item_kind, item_id) last "
             "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.item_id = last.item_id "
             "AND l.cycle_at = last.cycle_at WHERE l.lead = :lead", lead="now", at=at)
-        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"])) for r in rows]
+        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"]), r["cycle_at"]) for r in rows]
         return sorted(items, key=lambda z: (-z.level, z.hazard, z.item_id))
 
     def incidents(self, at: datetime) -> list[IncidentView]:
