@@ -38,7 +38,8 @@ def store(replayed, tmp_path_factory):
 
 def test_status_at_the_end_of_the_scenario(store):
     data = as_json(store, "status")
-    assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "stale_feeds", "last_cycle"}
+    assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "feeds", "stale_feeds",
+                         "last_cycle"}
     assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
     assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0, "every_s": 600.0,
                                   "late": False}
@@ -89,6 +90,19 @@ def test_zones_are_the_levels_as_they_were_at_the_time_asked(store):
     assert "周期 07-15 11:00" in run(store, "zones", at=at).stdout
     before = run(store, "zones", at="2026-07-14T20:00:00+00:00")
     assert before.exit_code == 0 and "尚无预警周期" in before.stdout
+
+
+def test_a_store_without_feeds_is_not_all_clear(tmp_path):
+    """Missing data is never "all clear": a store that has heard from no feed does not say every feed is fresh."""
+    from warn.store import Store
+
+    with Store.connect(f"sqlite:///{tmp_path / 'fresh.db'}") as fresh:
+        fresh.upgrade()
+    data = as_json(tmp_path / "fresh.db", "status")
+    assert data["feeds"] == 0 and data["last_cycle"] is None
+    text = run(tmp_path / "fresh.db", "status").stdout
+    assert "✓ 数据源正常" not in text and "无数据源记录" in text
+    assert "no feed on record" in run(tmp_path / "fresh.db", "status", "--lang", "en").stdout
 
 
 def _between(store, query: str) -> tuple[str, str]:

@@ -56,7 +56,8 @@ _RESPONSE = {1: ("四级响应", "level IV"), 2: ("三级响应", "level III"), 
 STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_level` (0 none, 1 IV … 4 I), "
                "`since`, `decided_by`, `pending_proposals`}, `warnings` {hazard: {colour: count}}, "
                "`overdue_tasks` [task as in `warn tasks --json`], `unanswered_calls` [{`request_id`, "
-               "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `stale_feeds` "
+               "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `feeds` (how many sources "
+               "are on record), `stale_feeds` (those not ok) "
                "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
                "interval, `--every`), `late` (older than twice the interval)} or null. "
                "Times ISO 8601 UTC.")
@@ -223,6 +224,9 @@ def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
 
 
 def _feeds_line(view: StatusView, lang: str) -> Text:
+    if not view.feeds:
+        return Text(say(lang, "✗ 无数据源记录：未收到任何数据", "✗ no feed on record: no data received"),
+                    style="bold magenta")
     if not view.stale_feeds:
         return Text(say(lang, "✓ 数据源正常", "✓ every feed fresh"), style="green")
     silent = [f.source for f in view.stale_feeds if f.health != "unknown"]

@@ -187,13 +187,14 @@ class EntryView:
 @dataclass(frozen=True)
 class StatusView:
     """Everything ``warn status`` shows: mode, active warnings counted by hazard and level, overdue
-    tasks, unanswered 叫应 calls, stale feeds and the last cycle."""
+    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, and the last cycle."""
 
     at: datetime
     mode: ModeView
     warnings: dict[str, dict[int, int]]
     overdue_tasks: list[TaskView]
     unanswered_calls: list[CallView]
+    feeds: int
     stale_feeds: list[FeedView]
     last_cycle: CycleView | None
 
@@ -239,11 +240,12 @@ class Views:
     def status(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> StatusView:
         """The one-screen summary as of ``at``, the last cycle judged against the interval ``every``."""
         counts: dict[str, Counter[int]] = {}
+        feeds = self.feeds(at)
         for w in self.warnings(at):
             counts.setdefault(w.hazard, Counter())[w.level] += 1
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
-                          stale_feeds=[f for f in self.feeds(at) if f.health != "ok"], last_cycle=self.last_cycle(at, every=every))
+                          feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"], last_cycle=self.last_cycle(at, every=every))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
