@@ -180,6 +180,8 @@ def test_tasks_mine_follows_the_roster(store):
 
 def test_usage_and_store_errors(store, tmp_path):
     assert run(store, "status", at="2026-07-15T12:00").exit_code == 2  # no zone
+    bad = run(store, "status", "--every", "10m")
+    assert bad.exit_code == 2 and "--every" in bad.output
     missing = run(tmp_path / "none.db", "status")
     assert missing.exit_code == 1 and not (tmp_path / "none.db").exists()
 
