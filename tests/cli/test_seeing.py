@@ -208,3 +208,21 @@ def test_every_command_has_help_with_an_example(command):
 def test_seeing_commands_take_an_as_of_time(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "--at" in result.output
+
+
+def test_the_stale_factor_is_the_deployments(tmp_path):
+    from types import SimpleNamespace
+
+    from warn.cli.status import stale_factor
+    from warn.errors import ConfigError
+    from warn.store.views import STALE_FACTOR
+
+    model = tmp_path / "sensors.yaml"
+    model.write_text("staleness:\n  factor: 5\n", encoding="utf-8")
+    assert stale_factor(SimpleNamespace(models={"sensors": model})) == 5.0
+    assert stale_factor(SimpleNamespace(models={})) == STALE_FACTOR
+    model.write_text("staleness:\n  factor: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="staleness.factor"):
+        stale_factor(SimpleNamespace(models={"sensors": model}))
+    with pytest.raises(ConfigError, match="missing.yaml"):
+        stale_factor(SimpleNamespace(models={"sensors": tmp_path / "missing.yaml"}))
