@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+#: How often ``warn run`` runs the warning cycle unless told otherwise (``--every``); ``warn status``
+#: judges the last cycle's age against it.
+CYCLE_EVERY = timedelta(minutes=10)
 _ISO_DURATION = re.compile(r"^PT(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?$")
 
 

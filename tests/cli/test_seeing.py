@@ -38,14 +38,71 @@ def store(replayed, tmp_path_factory):
 
 def test_status_at_the_end_of_the_scenario(store):
     data = as_json(store, "status")
-    assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "stale_feeds", "last_cycle"}
+    assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "feeds", "stale_feeds",
+                         "last_cycle"}
     assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
-    assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0}
+    assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0, "every_s": 600.0,
+                                  "late": False}
     with sqlite3.connect(store) as conn:
         active = conn.execute("select count(*) from warnings where status = 'active' and level > 0").fetchone()[0]
     assert sum(n for counts in data["warnings"].values() for n in counts.values()) == active
     text = run(store, "status").stdout
     assert "战时" in text and "生效预警" in text and "红色" in text
+
+
+def test_status_marks_a_late_cycle_red(store):
+    """Attack: months without a cycle were shown as "✓ 数据源正常" and nothing late."""
+    months = "2026-12-02T00:00:00+00:00"
+    data = as_json(store, "status", at=months)
+    assert data["last_cycle"]["late"] and data["last_cycle"]["age_s"] > 3000 * 3600
+    text = run(store, "status", at=months).stdout
+    assert "周期超时" in text
+    assert "cycle late" in run(store, "status", "--lang", "en", at=months).stdout
+    every = as_json(store, "status", "--every", "PT30M", at="2026-07-15T12:50:00+00:00")["last_cycle"]
+    assert every["every_s"] == 1800.0 and not every["late"]
+
+
+def test_feeds_are_judged_at_the_time_asked(store):
+    """Attack: ``warn feeds --at T`` ignored T (every feed "ok" before its first reading and months later)."""
+    before = as_json(store, "feeds", at="2026-07-14T20:00:00+00:00")
+    assert before and "ok" not in {f["health"] for f in before}
+    middle = {f["source"]: f for f in as_json(store, "feeds", at="2026-07-15T03:00:00+00:00")}
+    assert middle["sensor:WL-DEMO-W01"]["health"] == "ok"
+    assert middle["sensor:WL-DEMO-W01"]["last_seen"] <= "2026-07-15T03:00:00+00:00"
+    months = "2026-12-02T00:00:00+00:00"
+    assert {f["health"] for f in as_json(store, "feeds", at=months)} == {"stale"}
+    assert "✓ 数据源正常" not in run(store, "status", at=months).stdout
+    assert as_json(store, "status", at=months)["stale_feeds"]
+
+
+def test_zones_are_the_levels_as_they_were_at_the_time_asked(store):
+    """Attack: ``warn zones --at T`` must show the levels the cycles by T left, and say from which cycle."""
+    at = "2026-07-15T03:10:00+00:00"
+    with sqlite3.connect(store) as conn:
+        recorded = dict(((h, i), lv) for h, i, lv, _ in conn.execute(
+            "select hazard, item_id, level, max(cycle_at) from item_levels where lead = 'now' "
+            "and cycle_at <= '2026-07-15 03:10:00.000000' group by hazard, item_kind, item_id"))
+    then = as_json(store, "zones", at=at)
+    assert {(z["hazard"], z["item_id"]): z["level"] for z in then} == recorded
+    assert all(z["cycle_at"] <= at for z in then)
+    assert then != as_json(store, "zones")
+    assert "2026-07-15 03:00" not in run(store, "zones", at=at).stdout  # shown on the deployment's clock
+    assert "周期 07-15 11:00" in run(store, "zones", at=at).stdout
+    before = run(store, "zones", at="2026-07-14T20:00:00+00:00")
+    assert before.exit_code == 0 and "尚无预警周期" in before.stdout
+
+
+def test_a_store_without_feeds_is_not_all_clear(tmp_path):
+    """Missing data is never "all clear": a store that has heard from no feed does not say every feed is fresh."""
+    from warn.store import Store
+
+    with Store.connect(f"sqlite:///{tmp_path / 'fresh.db'}") as fresh:
+        fresh.upgrade()
+    data = as_json(tmp_path / "fresh.db", "status")
+    assert data["feeds"] == 0 and data["last_cycle"] is None
+    text = run(tmp_path / "fresh.db", "status").stdout
+    assert "✓ 数据源正常" not in text and "无数据源记录" in text
+    assert "no feed on record" in run(tmp_path / "fresh.db", "status", "--lang", "en").stdout
 
 
 def _between(store, query: str) -> tuple[str, str]:
@@ -91,7 +148,7 @@ def test_warnings_and_zones(store):
     assert [r["level"] for r in rows] == sorted((r["level"] for r in rows), reverse=True)
     zones = as_json(store, "zones", "--hazard", "landslide", "--level", "orange")
     assert zones and all(z["hazard"] == "landslide" and z["level"] >= 3 for z in zones)
-    assert set(zones[0]) == {"hazard", "kind", "item_id", "level", "colour"}
+    assert set(zones[0]) == {"hazard", "kind", "item_id", "level", "colour", "cycle_at"}
     bad = run(store, "zones", "--level", "purple")
     assert bad.exit_code == 2 and "--level" in bad.output
 
@@ -123,6 +180,8 @@ def test_tasks_mine_follows_the_roster(store):
 
 def test_usage_and_store_errors(store, tmp_path):
     assert run(store, "status", at="2026-07-15T12:00").exit_code == 2  # no zone
+    bad = run(store, "status", "--every", "10m")
+    assert bad.exit_code == 2 and "--every" in bad.output
     missing = run(tmp_path / "none.db", "status")
     assert missing.exit_code == 1 and not (tmp_path / "none.db").exists()
 
@@ -149,3 +208,21 @@ def test_every_command_has_help_with_an_example(command):
 def test_seeing_commands_take_an_as_of_time(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "--at" in result.output
+
+
+def test_the_stale_factor_is_the_deployments(tmp_path):
+    from types import SimpleNamespace
+
+    from warn.cli.status import stale_factor
+    from warn.errors import ConfigError
+    from warn.store.views import STALE_FACTOR
+
+    model = tmp_path / "sensors.yaml"
+    model.write_text("staleness:\n  factor: 5\n", encoding="utf-8")
+    assert stale_factor(SimpleNamespace(models={"sensors": model})) == 5.0
+    assert stale_factor(SimpleNamespace(models={})) == STALE_FACTOR
+    model.write_text("staleness:\n  factor: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="staleness.factor"):
+        stale_factor(SimpleNamespace(models={"sensors": model}))
+    with pytest.raises(ConfigError, match="missing.yaml"):
+        stale_factor(SimpleNamespace(models={"sensors": tmp_path / "missing.yaml"}))

@@ -26,6 +26,7 @@ from warn.command.model import (
 from warn.vocab import Level, Mode, OrgLevel, ResponseLevel
 from warn.errors import StoreError
 from warn.store import ItemLevel, Store
+from tests.store.conftest import reading
 from warn.store.views import (
     CycleView,
     EntryView,
@@ -89,8 +90,8 @@ def views(store: Store, store_url: str) -> Iterator[Views]:
 
 
 def test_zones_as_the_cycles_left_them(views: Views) -> None:
-    assert views.zones(T0) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 1)]
-    assert views.zones(AT) == [ZoneView("landslide", "zone", "T1", 3), ZoneView("landslide", "zone", "T2", 2)]
+    assert views.zones(T0) == [ZoneView("landslide", "zone", "T1", 3, T0), ZoneView("landslide", "zone", "T2", 1, T0)]
+    assert views.zones(AT) == [ZoneView("landslide", "zone", "T1", 3, T0), ZoneView("landslide", "zone", "T2", 2, AT)]
     assert views.zones(T0 - MINUTE) == []
 
 
@@ -122,14 +123,41 @@ def test_mode_warnings_and_incidents(views: Views) -> None:
 
 
 def test_feeds_and_the_last_cycle(views: Views) -> None:
-    assert views.feeds(AT) == [
-        FeedView("feed:never", None, None, 600.0, "never", ""),
+    never = "从未收到 / never heard"
+    assert views.feeds(AT)[1:] == [
         FeedView("feed:ok", T0 + 55 * MINUTE, 300.0, 600.0, "ok", ""),
-        FeedView("feed:stale", T0 - 60 * MINUTE, 7200.0, 600.0, "stale", "停报"),
+        FeedView("feed:stale", T0 - 60 * MINUTE, 7200.0, 600.0, "stale", ""),
+        FeedView("sensor:R1", None, None, 300.0, "never", never),
+        FeedView("sensor:S1", None, None, 300.0, "never", never),
+        FeedView("sensor:S2", None, None, 300.0, "never", never),
     ]
-    assert views.last_cycle(AT) == CycleView(AT, "running", 0.0)
-    assert views.last_cycle(T0 + 30 * MINUTE) == CycleView(T0, "done", 1800.0)
+    assert views.feeds(AT)[0].health == "unknown"  # its one beat, without data, was written after AT
+    assert views.last_cycle(AT) == CycleView(AT, "running", 0.0, 600.0, False)
+    assert views.last_cycle(T0 + 30 * MINUTE) == CycleView(T0, "done", 1800.0, 600.0, True)
+    assert views.last_cycle(T0 + 30 * MINUTE, every=30 * MINUTE) == CycleView(T0, "done", 1800.0, 1800.0, False)
     assert views.last_cycle(T0 - MINUTE) is None
+
+
+def test_feed_health_is_judged_at_the_time_asked(views: Views, store: Store) -> None:
+    """Attack: ``warn feeds --at T`` showed the stored flag of the latest beat whatever T was."""
+    store.write_readings([reading("S1", 12 * 60 + 50, 1.0), reading("S1", 13 * 60 + 5, 1.1)])  # T0 + 50', AT + 5'
+    # (each arriving 30 s later)
+    sensor = {f.source: f for f in views.feeds(AT)}["sensor:S1"]
+    assert (sensor.last_seen, sensor.age_s, sensor.health) == (T0 + 50 * MINUTE, 600.0, "ok")
+    assert {f.source: f.health for f in views.feeds(T0 + 50 * MINUTE)}["sensor:S1"] == "never"  # not arrived yet
+    later = {f.source: f for f in views.feeds(AT + 60 * MINUTE)}
+    assert (later["sensor:S1"].last_seen, later["sensor:S1"].health) == (AT + 5 * MINUTE, "stale")  # 55 min > 3 × 5
+    assert later["feed:ok"].health == "stale"  # its beat said ok, but it has been silent for 65 min since
+    assert later["sensor:S2"].health == "never"
+    before = {f.source: f.health for f in views.feeds(T0 - 90 * MINUTE)}
+    assert before["feed:ok"] == before["feed:stale"] == "unknown"  # only later beats are kept
+    assert "feed:ok" in [f.source for f in views.status(AT + 60 * MINUTE).stale_feeds]
+
+
+def test_a_cycle_older_than_twice_the_interval_is_late(views: Views) -> None:
+    assert not views.last_cycle(AT + 20 * MINUTE).late  # 2 × PT10M: not yet
+    assert views.last_cycle(AT + 20 * MINUTE + timedelta(seconds=1)).late
+    assert views.status(AT + 3230 * 60 * MINUTE).last_cycle.late
 
 
 def test_the_feed_of_the_timeline(views: Views, store: Store) -> None:
@@ -146,7 +174,8 @@ def test_status_is_the_same_summary(views: Views) -> None:
     assert status.warnings == {"landslide": {3: 1}}
     assert [t.task_id for t in status.overdue_tasks] == ["t1"]
     assert [c.request_id for c in status.unanswered_calls] == ["c1"]
-    assert [f.source for f in status.stale_feeds] == ["feed:never", "feed:stale"]
+    assert [f.source for f in status.stale_feeds] == ["feed:never", "feed:stale", "sensor:R1", "sensor:S1",
+                                                      "sensor:S2"]
 
 
 def test_an_unreachable_database_is_a_store_error_without_the_password() -> None:

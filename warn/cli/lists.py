@@ -101,20 +101,32 @@ def zones(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
                                                      f"({', '.join(hazards.names())}).")] = None,
           level: Annotated[str | None, typer.Option("--level", help="只看此等级及以上 / only at or above this "
                                                     "level (blue, yellow, orange, red).")] = None) -> None:
-    """各区域与点位当前等级 / every zone's and point's level as the last warning cycle left it.
+    """各区域与点位等级 / every zone's and point's level as the warning cycles by ``--at`` left it.
 
-    Example: ``warn zones --hazard landslide --level yellow``. ``--json``: an array of
-    {`hazard`, `kind` (zone, point, district), `item_id`, `level` (−1 unknown, 0 none … 4 red), `colour`}.
+    Example: ``warn zones --hazard landslide --level yellow --at 2026-07-15T11:00+08:00``. ``--json``:
+    an array of {`hazard`, `kind` (zone, point, district), `item_id`, `level` (−1 unknown, 0 none …
+    4 red), `colour`, `cycle_at` (the cycle the level is from)}; empty before the first cycle.
     """
     floor = _level(level) if level is not None else None
     with seeing(config, store, at, lang) as ctx:
         rows = [z for z in ctx.views.zones(ctx.at)
                 if (hazard is None or z.hazard == hazard) and (floor is None or z.level >= floor)]
+        cycle = ctx.views.last_cycle(ctx.at)
     if as_json:
         _json_rows(rows)
         return
-    table = _table(ctx, f"区域与点位 {len(rows)}", f"zones and points {len(rows)}", say(ctx.lang, "等级", "level"),
-                   say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "类型", "kind"), say(ctx.lang, "对象", "item"))
+    if cycle is None:
+        console().print(say(ctx.lang, f"截至 {local_time(ctx.at, ctx.zone)} 尚无预警周期：各区域等级未知",
+                            f"no warning cycle by {local_time(ctx.at, ctx.zone)}: every level unknown"),
+                        style="bold magenta")
+        return
+    when, age = local_time(cycle.at, ctx.zone), age_text(cycle.age_s, ctx.lang)
+    table = _table(ctx, f"区域与点位 {len(rows)}（周期 {when} 的等级，{age}前）",
+                   f"zones and points {len(rows)} (levels of the cycle at {when}, {age} ago)",
+                   say(ctx.lang, "等级", "level"), say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "类型", "kind"),
+                   say(ctx.lang, "对象", "item"))
+    if cycle.late:
+        table.title_style = "bold red"
     for z in rows:
         table.add_row(level_label(Level(z.level), ctx.lang), hazard_name(z.hazard, ctx.lang), z.kind, z.item_id)
     console().print(table)
@@ -228,15 +240,16 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     """数据源 / each source's last data, its age at ``--at`` and its health.
 
     Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
-    `expected_s`, `health` (ok, stale: silent for k × its interval as judged at its last beat,
-    never: no data yet), `detail`}.
+    `expected_s`, `health` at ``--at`` (ok; stale: silent for more than k × its interval, k from
+    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`}.
     """
     with seeing(config, store, at, lang) as ctx:
         rows = ctx.views.feeds(ctx.at)
     if as_json:
         _json_rows(rows)
         return
-    health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta")}
+    health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta"),
+              "unknown": ("未知", "bold magenta")}
     table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
                    say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
                    say(ctx.lang, "时长", "age"), say(ctx.lang, "说明", "detail"))

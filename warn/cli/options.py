@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from warn import DEFAULT_CONFIG
+from warn.durations import CYCLE_EVERY, iso_duration
 
 ConfigOption = Annotated[
     Path,
@@ -51,6 +52,14 @@ AtOption = Annotated[
                       "ISO 8601 with a zone — for drills and reviewing a replay."),
 ]
 
+#: ``--every``'s default: :data:`warn.durations.CYCLE_EVERY` written ISO 8601 (``PT10M``).
+DEFAULT_EVERY = iso_duration(CYCLE_EVERY)
+EveryOption = Annotated[
+    str,
+    typer.Option("--every", help="预警周期间隔（ISO-8601）/ cycle interval (ISO-8601): `warn run` runs the cycle "
+                                 "this often; `warn status` calls a cycle late after twice this."),
+]
+
 ClockStartOption = Annotated[
     datetime | None,
     typer.Option("--clock-start", envvar="WARN_CLOCK_START", parser=parse_at, metavar="TIME",
@@ -59,5 +68,5 @@ ClockStartOption = Annotated[
                       "zone) and run it at real speed — for drills and tests."),
 ]
 
-__all__ = ["DEFAULT_CONFIG", "ActorOption", "AtOption", "ClockStartOption", "ConfigOption", "JsonOption", "LangOption",
-           "StoreOption"]
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_EVERY", "ActorOption", "AtOption", "ClockStartOption", "ConfigOption",
+           "EveryOption", "JsonOption", "LangOption", "StoreOption"]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from warn.cli.options import DEFAULT_CONFIG, ClockStartOption, ConfigOption, StoreOption
+from warn.cli.options import DEFAULT_CONFIG, DEFAULT_EVERY, ClockStartOption, ConfigOption, EveryOption, StoreOption
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, WarnError
 
@@ -24,7 +24,7 @@ class RunStatus(StrEnum):
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
     store: StoreOption = None,
-    every: Annotated[str, typer.Option("--every", help="预警周期间隔（ISO-8601）/ cycle interval (ISO-8601).")] = "PT10M",
+    every: EveryOption = DEFAULT_EVERY,
     status: Annotated[RunStatus, typer.Option("--status", help="CAP 状态：actual 或 exercise（演练）/ CAP status of "
                                                          "what is published: actual or exercise (drills).")] = RunStatus.ACTUAL,
     sender: Annotated[str, typer.Option("--sender", help="CAP 发布者 / CAP sender.")] = "warn@localhost",

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +21,10 @@ from rich.text import Text
 
 from warn.cli.options import (
     DEFAULT_CONFIG,
+    DEFAULT_EVERY,
     AtOption,
     ConfigOption,
+    EveryOption,
     JsonOption,
     LangOption,
     StoreOption,
@@ -54,8 +56,10 @@ _RESPONSE = {1: ("四级响应", "level IV"), 2: ("三级响应", "level III"), 
 STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_level` (0 none, 1 IV … 4 I), "
                "`since`, `decided_by`, `pending_proposals`}, `warnings` {hazard: {colour: count}}, "
                "`overdue_tasks` [task as in `warn tasks --json`], `unanswered_calls` [{`request_id`, "
-               "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `stale_feeds` "
-               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`} or null. "
+               "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `feeds` (how many sources "
+               "are on record), `stale_feeds` (those not ok) "
+               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
+               "interval, `--every`), `late` (older than twice the interval)} or null. "
                "Times ISO 8601 UTC.")
 
 
@@ -88,12 +92,41 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
         chosen = lang or settings.deployment.language
         if chosen not in ("zh", "en"):
             raise typer.BadParameter(f"expected zh or en, got {chosen!r}", param_hint="--lang")
-        views = Views.open(store_url(store, settings))
+        views = Views.open(store_url(store, settings), stale_factor=stale_factor(settings))
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
     with views:
         yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+
+
+def stale_factor(settings: Settings) -> float:
+    """k in "a feed is stale when silent for k × its interval": ``staleness.factor`` of the deployment's
+    ``models/sensors.yaml`` (read as YAML: the model loader imports numpy), the shipped k without one.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or has no positive ``staleness.factor``.
+    """
+    import yaml
+
+    from warn.errors import Problem
+    from warn.store.views import STALE_FACTOR
+
+    path = settings.models.get("sensors")
+    if path is None:
+        return STALE_FACTOR
+    try:
+        with open(path, encoding="utf-8") as file:
+            model = yaml.safe_load(file)
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(Problem(str(path), "staleness.factor", "a readable model file",
+                                  str(err).splitlines()[0])) from None
+    factor = ((model if isinstance(model, dict) else {}).get("staleness") or {}).get("factor")
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise ConfigError(Problem(str(path), "staleness.factor", "a positive number", repr(factor)))
+    return float(factor)
 
 
 def hazard_name(hazard: str, lang: str) -> str:
@@ -134,7 +167,11 @@ def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
     else:
         clock.append(say(lang, f"最近周期 {local_time(cycle.at, zone)}（{age_text(cycle.age_s, lang)}前，{cycle.status}）",
                          f"last cycle {local_time(cycle.at, zone)} ({age_text(cycle.age_s, lang)} ago, {cycle.status})"),
-                     style="bold red" if cycle.status == "failed" else "")
+                     style="bold red" if cycle.status == "failed" or cycle.late else "")
+        if cycle.late:
+            every = age_text(cycle.every_s, lang)
+            clock.append(say(lang, f"  ✗ 周期超时：应每 {every} 一次", f"  ✗ cycle late: due every {every}"),
+                         style="bold red")
     parts: list[RenderableType] = [head, clock, _warnings_table(view, lang)]
     parts += _overdue(view, lang, zone)
     parts += _calls(view, lang, zone)
@@ -187,13 +224,27 @@ def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
 
 
 def _feeds_line(view: StatusView, lang: str) -> Text:
+    if not view.feeds:
+        return Text(say(lang, "✗ 无数据源记录：未收到任何数据", "✗ no feed on record: no data received"),
+                    style="bold magenta")
     if not view.stale_feeds:
         return Text(say(lang, "✓ 数据源正常", "✓ every feed fresh"), style="green")
-    names = ", ".join(f.source for f in view.stale_feeds[:SHOWN])
-    more = say(lang, f" 等 {len(view.stale_feeds)} 个", f" … {len(view.stale_feeds)} in all") \
-        if len(view.stale_feeds) > SHOWN else ""
-    return Text(say(lang, f"✗ 数据中断 {len(view.stale_feeds)}：{names}{more}",
-                    f"✗ stale feeds {len(view.stale_feeds)}: {names}{more}"), style="bold magenta")
+    silent = [f.source for f in view.stale_feeds if f.health != "unknown"]
+    unknown = [f.source for f in view.stale_feeds if f.health == "unknown"]
+    line = Text(style="bold magenta")
+    if silent:
+        line.append(say(lang, f"✗ 数据中断 {len(silent)}：{_names(silent, lang)}",
+                        f"✗ stale feeds {len(silent)}: {_names(silent, lang)}"))
+    if unknown:
+        line.append(("\n" if silent else "") + say(lang, f"? 状态未知 {len(unknown)}：{_names(unknown, lang)}",
+                                                   f"? feeds unknown at this time {len(unknown)}: "
+                                                   f"{_names(unknown, lang)}"))
+    return line
+
+
+def _names(sources: list[str], lang: str) -> str:
+    more = say(lang, f" 等 {len(sources)} 个", f" … {len(sources)} in all") if len(sources) > SHOWN else ""
+    return ", ".join(sources[:SHOWN]) + more
 
 
 def _more(count: int, lang: str) -> list[RenderableType]:
@@ -202,8 +253,18 @@ def _more(count: int, lang: str) -> list[RenderableType]:
     return [Text(say(lang, f"  … 另有 {count - SHOWN} 项", f"  … and {count - SHOWN} more"), style="dim")]
 
 
+def cycle_every(every: str) -> timedelta:
+    """The ``--every`` interval; a usage error (exit 2) when it is not an ISO-8601 duration."""
+    from warn.durations import parse_duration
+
+    try:
+        return parse_duration(every)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--every") from None
+
+
 def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
-           lang: LangOption = None, as_json: JsonOption = False) -> None:
+           lang: LangOption = None, as_json: JsonOption = False, every: EveryOption = DEFAULT_EVERY) -> None:
     """值班总览 / the duty officer's one screen: mode and response level, active warnings by hazard
     and level, overdue tasks, unanswered 叫应 calls, stale feeds, last cycle and its age.
 
@@ -212,8 +273,9 @@ def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at:
     Exit 0 (whatever the situation), 1 when the store cannot be read, 2 on a usage or
     configuration error.
     """
+    interval = cycle_every(every)
     with seeing(config, store, at, lang) as ctx:
-        view = ctx.views.status(ctx.at)
+        view = ctx.views.status(ctx.at, every=interval)
     if as_json:
         print_json(status_json(view))
         return
@@ -224,7 +286,7 @@ status.__doc__ = f"{status.__doc__}\n    {STATUS_JSON}\n"
 
 
 def watch(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
-          lang: LangOption = None,
+          lang: LangOption = None, every: EveryOption = DEFAULT_EVERY,
           interval: float = typer.Option(10.0, "--interval", min=0.2, help="刷新间隔（秒）/ seconds between refreshes.")
           ) -> None:
     """持续值守 / ``warn status`` refreshing in place until Ctrl-C (exit 0).
@@ -235,12 +297,14 @@ def watch(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     from rich.live import Live
 
     out = console()
+    cycle = cycle_every(every)
     with seeing(config, store, at, lang) as ctx:
         try:
             with Live(console=out, auto_refresh=False, transient=False) as live:
                 while True:
                     now = ctx.now(at)
-                    live.update(render_status(now.views.status(now.at), now.lang, now.zone), refresh=True)
+                    live.update(render_status(now.views.status(now.at, every=cycle), now.lang, now.zone),
+                                refresh=True)
                     time.sleep(interval)
         except KeyboardInterrupt:
             out.print(say(ctx.lang, "已停止值守。", "stopped."), style="dim")

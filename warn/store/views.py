@@ -14,10 +14,13 @@ simulated time when reviewing a replay or running a drill). What the store recor
 with its own time is judged as it stood at ``at``: a warning's level is that of its
 last message sent by ``at``; a task is done or acknowledged only if that happened by
 ``at``; a 叫应 call is answered only if answered by ``at``; rows made after ``at``
-(tasks, calls, timeline entries, cycles, incidents) are left out. Feed health is the
-judgement of the last beat (stale after k × the expected interval, k from
-``models/sensors.yaml``); its age is measured to ``at`` (unknown when the only beat kept is
-later than ``at``: heartbeats keep the latest beat only).
+(tasks, calls, timeline entries, cycles, incidents) are left out. Feed health is judged
+at ``at``, never read from the stored flag: a sensor's from its newest reading that had
+arrived by ``at`` (how current it was: its phenomenon time, or its arrival if earlier, as
+:meth:`warn.store.Store.last_seen`); any other source's from its beat's ``last_seen``;
+stale when silent for more than k × the expected interval (k: ``staleness.factor`` of
+``models/sensors.yaml``). Heartbeats keep the latest beat only: a source whose only beat
+kept was written after ``at`` has health ``unknown`` there.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from warn.durations import CYCLE_EVERY
 from warn.errors import Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 from warn.store.times import decode_time, encode_time
@@ -44,7 +48,15 @@ OPEN_STATES = ("open", "acknowledged")
 CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
-                          "done_at", "deadline", "created_at", "last_seen", "occurred_at"})
+                          "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
+                          "arrival_time"})
+#: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
+#: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
+STALE_FACTOR = 3.0
+#: The prefix of a sensor's heartbeat source (``sensor:<sensor_id>``, :func:`warn.cycle.sensors.mark_stale_sensors`).
+SENSOR = "sensor:"
+#: The last cycle is late when older than this many cycle intervals.
+LATE_AFTER = 2
 #: A named parameter ``:name`` in the SQL text of a query.
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -77,12 +89,14 @@ class WarningView:
 
 @dataclass(frozen=True)
 class ZoneView:
-    """One scored item's current level (−1 unknown, 0 none … 4 red) from the last cycle by ``at``."""
+    """One scored item's level (−1 unknown, 0 none … 4 red) as the last cycle by ``at`` that scored it
+    left it, and that cycle's time."""
 
     hazard: str
     kind: str
     item_id: str
     level: int
+    cycle_at: datetime
 
 
 @dataclass(frozen=True)
@@ -134,8 +148,8 @@ class CallView:
 
 @dataclass(frozen=True)
 class FeedView:
-    """One source's last data: when, its age at ``at`` (s), expected interval (s) and health
-    (``ok``, ``stale``, ``never``)."""
+    """One source's last data by ``at``: when, its age at ``at`` (s), expected interval (s) and
+    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``: see the module docstring)."""
 
     source: str
     last_seen: datetime | None
@@ -147,11 +161,14 @@ class FeedView:
 
 @dataclass(frozen=True)
 class CycleView:
-    """The last warning cycle begun by ``at``: its time, status and age at ``at`` (s)."""
+    """The last warning cycle begun by ``at``: its time, status, age at ``at`` (s), the cycle
+    interval (s) and whether it is late (older than :data:`LATE_AFTER` intervals)."""
 
     at: datetime
     status: str
     age_s: float
+    every_s: float
+    late: bool
 
 
 @dataclass(frozen=True)
@@ -170,13 +187,14 @@ class EntryView:
 @dataclass(frozen=True)
 class StatusView:
     """Everything ``warn status`` shows: mode, active warnings counted by hazard and level, overdue
-    tasks, unanswered 叫应 calls, stale feeds and the last cycle."""
+    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, and the last cycle."""
 
     at: datetime
     mode: ModeView
     warnings: dict[str, dict[int, int]]
     overdue_tasks: list[TaskView]
     unanswered_calls: list[CallView]
+    feeds: int
     stale_feeds: list[FeedView]
     last_cycle: CycleView | None
 
@@ -188,14 +206,18 @@ class Views:
     ----------
     database
         A connection from :meth:`Views.open`.
+    stale_factor
+        k in "stale when silent for k × the expected interval".
     """
 
-    def __init__(self, database: _Database) -> None:
+    def __init__(self, database: _Database, *, stale_factor: float = STALE_FACTOR) -> None:
         self.database = database
+        self.stale_factor = stale_factor
 
     @classmethod
-    def open(cls, url: str) -> Views:
-        """Views over the store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
+    def open(cls, url: str, *, stale_factor: float = STALE_FACTOR) -> Views:
+        """Views over the store at ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``), feeds stale
+        when silent for ``stale_factor`` × their expected interval.
 
         Raises
         ------
@@ -203,7 +225,7 @@ class Views:
             Not a SQLite or PostgreSQL URL, the database is unreachable, or an SQLite file
             that does not exist (it is not created).
         """
-        return cls(_Database.open(url))
+        return cls(_Database.open(url), stale_factor=stale_factor)
 
     def close(self) -> None:
         """Close the connection."""
@@ -215,14 +237,15 @@ class Views:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def status(self, at: datetime) -> StatusView:
-        """The one-screen summary as of ``at``."""
+    def status(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> StatusView:
+        """The one-screen summary as of ``at``, the last cycle judged against the interval ``every``."""
         counts: dict[str, Counter[int]] = {}
+        feeds = self.feeds(at)
         for w in self.warnings(at):
             counts.setdefault(w.hazard, Counter())[w.level] += 1
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
-                          stale_feeds=[f for f in self.feeds(at) if f.health != "ok"], last_cycle=self.last_cycle(at))
+                          feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"], last_cycle=self.last_cycle(at, every=every))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
@@ -253,12 +276,12 @@ class Views:
         """Every scored item's level as the cycles by ``at`` left it: its last ``now`` level in
         ``item_levels`` (highest first)."""
         rows = self.database.rows(
-            "SELECT l.hazard, l.item_kind, l.item_id, l.level FROM item_levels l "
+            "SELECT l.hazard, l.item_kind, l.item_id, l.level, l.cycle_at FROM item_levels l "
             "JOIN (SELECT hazard, item_kind, item_id, max(cycle_at) AS cycle_at FROM item_levels "
             "WHERE lead = :lead AND cycle_at <= :at GROUP BY hazard, item_kind, item_id) last "
             "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.item_id = last.item_id "
             "AND l.cycle_at = last.cycle_at WHERE l.lead = :lead", lead="now", at=at)
-        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"])) for r in rows]
+        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"]), r["cycle_at"]) for r in rows]
         return sorted(items, key=lambda z: (-z.level, z.hazard, z.item_id))
 
     def incidents(self, at: datetime) -> list[IncidentView]:
@@ -309,23 +332,54 @@ class Views:
         return sorted(views, key=lambda c: (-c.overdue_s, c.deadline, c.request_id))
 
     def feeds(self, at: datetime) -> list[FeedView]:
-        """Every source's last data and health (see the module docstring), by source."""
-        rows = self.database.rows(
-            "SELECT source, last_seen, expected_interval_s, stale, detail FROM heartbeats ORDER BY source")
-        views = []
-        for r in rows:
-            seen = r["last_seen"]
-            age = (at - seen).total_seconds() if seen is not None and seen <= at else None
-            health = "never" if seen is None else "stale" if r["stale"] else "ok"
-            views.append(FeedView(r["source"], seen, age, r["expected_interval_s"], health, r["detail"]))
-        return views
+        """Every source's last data by ``at`` and its health then (see the module docstring), by source."""
+        sensors = self.database.rows(
+            "SELECT s.sensor_id, s.interval_s, r.phenomenon_time, r.arrival_time FROM sensors s "
+            "LEFT JOIN readings r ON r.sensor_id = s.sensor_id AND r.phenomenon_time = ("
+            "SELECT max(n.phenomenon_time) FROM readings n WHERE n.sensor_id = s.sensor_id AND n.arrival_time <= :at)",
+            at=at)
+        views = {f"{SENSOR}{r['sensor_id']}": self._sensor(r, at) for r in sensors}
+        for r in self.database.rows(
+                "SELECT source, last_seen, expected_interval_s, detail, updated_at FROM heartbeats ORDER BY source"):
+            if r["source"] not in views:
+                views[r["source"]] = self._beat(r, at)
+        return [views[source] for source in sorted(views)]
 
-    def last_cycle(self, at: datetime) -> CycleView | None:
-        """The last cycle begun by ``at``; ``None`` before the first."""
+    def _health(self, seen: datetime | None, expected_s: float, at: datetime) -> str:
+        """``never`` without data, ``stale`` when ``seen`` is more than k × ``expected_s`` before ``at``."""
+        if seen is None:
+            return "never"
+        return "stale" if (at - seen).total_seconds() > self.stale_factor * expected_s else "ok"
+
+    def _sensor(self, r: dict[str, Any], at: datetime) -> FeedView:
+        """A sensor's feed at ``at`` from its newest reading that had arrived by then."""
+        arrived = r["arrival_time"]
+        seen = None if arrived is None else min(r["phenomenon_time"], arrived)
+        detail = "从未收到 / never heard" if arrived is None else f"last reading arrived {arrived.isoformat()}"
+        return FeedView(f"{SENSOR}{r['sensor_id']}", seen, None if seen is None else (at - seen).total_seconds(),
+                        r["interval_s"], self._health(seen, r["interval_s"], at), detail)
+
+    def _beat(self, r: dict[str, Any], at: datetime) -> FeedView:
+        """Another source at ``at`` from its beat; ``unknown`` when the beat kept tells nothing of ``at``."""
+        seen, expected = r["last_seen"], r["expected_interval_s"]
+        if seen is not None and seen <= at:
+            return FeedView(r["source"], seen, (at - seen).total_seconds(), expected, self._health(seen, expected, at),
+                            r["detail"] if r["updated_at"] <= at else "")
+        if seen is None and r["updated_at"] <= at:
+            return FeedView(r["source"], None, None, expected, "never", r["detail"])
+        return FeedView(r["source"], None, None, expected, "unknown",
+                        f"只存有 {r['updated_at'].isoformat()} 的心跳 / only a later beat is kept")
+
+    def last_cycle(self, at: datetime, *, every: timedelta = CYCLE_EVERY) -> CycleView | None:
+        """The last cycle begun by ``at``, late when older than :data:`LATE_AFTER` × ``every`` (the
+        interval ``warn run`` runs the cycle at); ``None`` before the first."""
         rows = self.database.rows('SELECT "at", status FROM cycles WHERE "at" <= :at ORDER BY "at" DESC LIMIT 1',
                                   at=at)
-        return None if not rows else CycleView(rows[0]["at"], rows[0]["status"],
-                                               (at - rows[0]["at"]).total_seconds())
+        if not rows:
+            return None
+        age = at - rows[0]["at"]
+        return CycleView(rows[0]["at"], rows[0]["status"], age.total_seconds(), every.total_seconds(),
+                         age > LATE_AFTER * every)
 
     def timeline(self, at: datetime, *, incident: str | None = None, since: datetime | None = None,
                  limit: int | None = None) -> list[EntryView]:
