@@ -62,6 +62,7 @@ def report(
     try:
         settings = load_settings(config)
         with Store.connect(store_url(store, settings)) as opened:
+            opened.require_head()
             built = build(opened, settings, incident, kind=kind, at=moment)
         data = FORMATS.get(fmt)(built, settings)
     except UnknownIncident:

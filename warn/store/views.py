@@ -27,6 +27,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,13 @@ CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at"})
+#: The schema's migrations, one file each named by its revision (``0010_hourly_rain.py``).
+VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+#: A revision in a migration's file name.
+_REVISION = re.compile(r"\b(\d{4})_")
+#: What to do about a file that is not a readable warn store.
+STORE_FILE_HINT = ("--store 须指向 warn 存储库文件且可读 / --store must name a readable warn store file (e.g. "
+                   "var/warn.sqlite); warn verify or warn run make a new one")
 #: A named parameter ``:name`` in the SQL text of a query.
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -439,7 +447,29 @@ def _sqlite(url: str) -> Callable[[], sqlite3.Connection]:
     path = Path(database).expanduser()
     if not path.exists():
         raise StoreError(Problem(_redact(url), "--store", "an existing store file", "no such file"))
-    return lambda: sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    _check_sqlite(url, uri)
+    return lambda: sqlite3.connect(uri, uri=True)
+
+
+def _check_sqlite(url: str, uri: str) -> None:
+    """Raise :class:`StoreError` unless ``uri`` opens read-only as a warn store at a revision this code knows."""
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            revision = (conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                        if "alembic_version" in tables else None)
+    except sqlite3.Error as err:
+        raise StoreError(Problem(_redact(url), "--store", "an SQLite store file that can be read", str(err),
+                                 STORE_FILE_HINT)) from None
+    if revision is None:
+        raise StoreError(Problem(_redact(url), "--store", "a warn store", "a database without warn's tables",
+                                 STORE_FILE_HINT))
+    newest = max(_REVISION.findall(" ".join(p.name for p in VERSIONS.glob("*.py"))))
+    if revision[0] > newest:
+        raise StoreError(Problem(_redact(url), "schema revision", f"a revision up to {newest}", repr(revision[0]),
+                                 "此存储库由更新版本的 warn 写入 / the store was written by a newer warn: open it "
+                                 "with that version"))
 
 
 def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:
