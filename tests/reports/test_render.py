@@ -65,3 +65,15 @@ def test_tampered_store_renders_with_the_failure_first(replayed, tmp_path, fmt):
     assert "时间线校验失败" in first and "verification failed" in first
     if fmt == "html":
         assert 'class="integrity failed"' in first
+
+
+def test_out_never_overwrites_a_file_without_force(replayed, tmp_path):
+    out = tmp_path / "kept.md"
+    out.write_text("the officer's own notes", encoding="utf-8")
+    result = _report(replayed, out, "--format", "md")
+    assert result.exit_code == 1, result.output
+    assert "kept.md" in " ".join(result.output.split()) and "--force" in result.output
+    assert out.read_text(encoding="utf-8") == "the officer's own notes"
+    result = _report(replayed, out, "--format", "md", "--force")
+    assert result.exit_code == 0, result.output
+    assert INCIDENT in out.read_text(encoding="utf-8")
