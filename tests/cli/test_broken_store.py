@@ -108,3 +108,15 @@ def test_a_folder_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     result = warn("verify", "--store", str(blocker / "sub" / "warn.db"))
     assert result.exit_code == 1, result.output
     assert "a folder for the store" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("command", [("status",), ("tasks",), ("report", "INC-x")], ids=lambda c: c[0])
+def test_an_older_schema_revision_says_to_upgrade(command: tuple[str, ...], tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store.connect(f"sqlite:///{path}") as store:
+        store.upgrade("0001")
+    result = warn(*command, "--store", str(path))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    said = " ".join(result.output.split())
+    assert "old.db" in said and "'0001'" in said and "warn verify" in said

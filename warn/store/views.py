@@ -209,7 +209,8 @@ class Views:
         ------
         StoreError
             Not a SQLite or PostgreSQL URL, the database is unreachable, or an SQLite file
-            that does not exist (it is not created).
+            that does not exist (it is not created), is not a database, has no warn tables or
+            is at another schema revision than the newest this code knows.
         """
         return cls(_Database.open(url))
 
@@ -453,7 +454,7 @@ def _sqlite(url: str) -> Callable[[], sqlite3.Connection]:
 
 
 def _check_sqlite(url: str, uri: str) -> None:
-    """Raise :class:`StoreError` unless ``uri`` opens read-only as a warn store at a revision this code knows."""
+    """Raise :class:`StoreError` unless ``uri`` opens read-only as a warn store at the newest revision."""
     try:
         with closing(sqlite3.connect(uri, uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -470,6 +471,9 @@ def _check_sqlite(url: str, uri: str) -> None:
         raise StoreError(Problem(_redact(url), "schema revision", f"a revision up to {newest}", repr(revision[0]),
                                  "此存储库由更新版本的 warn 写入 / the store was written by a newer warn: open it "
                                  "with that version"))
+    if revision[0] < newest:
+        raise StoreError(Problem(_redact(url), "schema revision", newest, repr(revision[0]),
+                                 "先运行 warn verify 升级 / run warn verify to upgrade it first"))
 
 
 def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:
