@@ -120,3 +120,16 @@ def test_an_older_schema_revision_says_to_upgrade(command: tuple[str, ...], tmp_
     assert result.exception is None or isinstance(result.exception, SystemExit)
     said = " ".join(result.output.split())
     assert "old.db" in said and "'0001'" in said and "warn verify" in said
+
+
+def test_a_table_missing_from_a_store_at_head_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    with Store.connect(f"sqlite:///{path}") as store:
+        store.upgrade()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE heartbeats")
+    result = warn("feeds", "--store", str(path))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    said = " ".join(result.output.split())
+    assert "damaged.db" in said and "no such table: heartbeats" in said

@@ -95,7 +95,11 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
     with views:
-        yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+        try:
+            yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+        except WarnError as err:  # the store failed a query
+            print_problems(err.problems, console(stderr=True))
+            raise typer.Exit(1) from None
 
 
 def hazard_name(hazard: str, lang: str) -> str:

@@ -379,9 +379,13 @@ class _Database:
         and how parameters are written (``:name`` for sqlite3, ``%(name)s`` for psycopg).
     lost
         The driver's error for a lost connection: the query is tried once more on a new one.
+    where
+        The store's URL as messages name it (password hidden).
     """
 
-    def __init__(self, connect: Callable[[], Any], dialect: str, lost: type[Exception] | tuple[()] = ()) -> None:
+    def __init__(self, connect: Callable[[], Any], dialect: str, lost: type[Exception] | tuple[()] = (),
+                 where: str = "") -> None:
+        self._where = where
         self._connect = connect
         self._encode = encode_time(dialect)
         self._pyformat = dialect == "postgresql"
@@ -393,13 +397,13 @@ class _Database:
         """A connection to the store at ``url`` (see :meth:`Views.open`)."""
         backend = url.partition("://")[0].partition("+")[0]
         if backend == "sqlite":
-            return cls(_sqlite(url), "sqlite")
+            return cls(_sqlite(url), "sqlite", where=_redact(url))
         if backend == "postgresql":
             import psycopg  # only a PostgreSQL store needs the driver
 
             connect = _postgresql(url, psycopg)
             try:
-                return cls(connect, "postgresql", psycopg.OperationalError)
+                return cls(connect, "postgresql", psycopg.OperationalError, _redact(url))
             except psycopg.OperationalError as err:
                 raise StoreError(Problem(_redact(url), "--store", "a reachable database",
                                          (str(err).strip().splitlines() or [type(err).__name__])[0],
@@ -416,12 +420,20 @@ class _Database:
             SQL text with named parameters ``:name``.
         params
             Their values; datetimes are bound in the store's form of a time.
+
+        Raises
+        ------
+        StoreError
+            The SQLite store cannot answer the query (a damaged file, a table missing).
         """
         bound = {k: self._encode(v) if isinstance(v, datetime) else v for k, v in params.items()}
         if self._pyformat:
             sql = _PARAMETER.sub(r"%(\1)s", sql)
         try:
             cursor = self._conn.execute(sql, bound)
+        except sqlite3.DatabaseError as err:
+            raise StoreError(Problem(self._where, "--store", "a readable warn store", str(err),
+                                     STORE_FILE_HINT)) from None
         except self._lost:
             if not self._conn.broken:
                 raise
