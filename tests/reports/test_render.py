@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
@@ -65,3 +66,35 @@ def test_tampered_store_renders_with_the_failure_first(replayed, tmp_path, fmt):
     assert "时间线校验失败" in first and "verification failed" in first
     if fmt == "html":
         assert 'class="integrity failed"' in first
+
+
+def test_out_never_overwrites_a_file_without_force(replayed, tmp_path):
+    out = tmp_path / "kept.md"
+    out.write_text("the officer's own notes", encoding="utf-8")
+    result = _report(replayed, out, "--format", "md")
+    assert result.exit_code == 1, result.output
+    assert "kept.md" in " ".join(result.output.split()) and "--force" in result.output
+    assert out.read_text(encoding="utf-8") == "the officer's own notes"
+    result = _report(replayed, out, "--format", "md", "--force")
+    assert result.exit_code == 0, result.output
+    assert INCIDENT in out.read_text(encoding="utf-8")
+
+
+#: Text from people and feeds that is markup if passed through.
+HOSTILE = '<img src=x onerror="alert(1)"> [点此](http://evil.example) **急** <script>x</script>'
+
+
+def test_markdown_shows_html_and_markup_from_people_as_text(replayed, tmp_path):
+    copy = tmp_path / "warn.db"
+    shutil.copy(replayed, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE timeline SET summary = ?", (HOSTILE,))
+        conn.execute("UPDATE tasks SET summary = ?", (HOSTILE,))
+    out = tmp_path / "r.md"
+    result = _report(copy, out, "--format", "md")
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert HOSTILE not in text
+    assert re.search(r"(?<!\\)[<>\[\]]", text) is None  # no HTML tag or link left unescaped
+    assert r"\<img src=x onerror=" in text
+    assert r"\[点此\](http://evil.example) \*\*急\*\*" in text

@@ -33,6 +33,7 @@ from warn.cli.output import (
     plain,
     print_json,
     say,
+    shown,
 )
 from warn.cli.status import Seeing, hazard_name, seeing
 from warn.vocab import Level
@@ -90,8 +91,8 @@ def warnings(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
                    say(ctx.lang, "等级", "level"), say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "对象", "item"),
                    say(ctx.lang, "发布", "onset"), say(ctx.lang, "更新", "updated"), say(ctx.lang, "事件", "incident"))
     for w in rows:
-        table.add_row(level_label(Level(w.level), ctx.lang), hazard_name(w.hazard, ctx.lang), w.item_id,
-                      local_time(w.onset, ctx.zone), local_time(w.updated_at, ctx.zone), w.incident_id or "—")
+        table.add_row(level_label(Level(w.level), ctx.lang), hazard_name(w.hazard, ctx.lang), shown(w.item_id),
+                      local_time(w.onset, ctx.zone), local_time(w.updated_at, ctx.zone), shown(w.incident_id or "—"))
     console().print(table)
 
 
@@ -128,7 +129,7 @@ def zones(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     if cycle.late:
         table.title_style = "bold red"
     for z in rows:
-        table.add_row(level_label(Level(z.level), ctx.lang), hazard_name(z.hazard, ctx.lang), z.kind, z.item_id)
+        table.add_row(level_label(Level(z.level), ctx.lang), hazard_name(z.hazard, ctx.lang), shown(z.kind), shown(z.item_id))
     console().print(table)
 
 
@@ -149,7 +150,7 @@ def incidents(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, 
                    say(ctx.lang, "灾种", "hazard"), say(ctx.lang, "开启", "opened"), say(ctx.lang, "关闭", "closed"),
                    say(ctx.lang, "待办", "open tasks"), say(ctx.lang, "预警", "warnings"))
     for i in rows:
-        table.add_row(i.incident_id, hazard_name(i.hazard, ctx.lang), local_time(i.opened_at, ctx.zone),
+        table.add_row(shown(i.incident_id), hazard_name(i.hazard, ctx.lang), local_time(i.opened_at, ctx.zone),
                       local_time(i.closed_at, ctx.zone), str(i.open_tasks), str(i.warnings))
     console().print(table)
 
@@ -183,7 +184,7 @@ def tasks(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     for t in rows:
         late = Text(age_text(t.overdue_s, ctx.lang), style="bold red") if t.overdue else Text("—", style="dim")
         table.add_row(say(ctx.lang, _TASK_ZH.get(t.status, t.status), t.status), late, local_time(t.due_at, ctx.zone),
-                      f"{t.org_unit}.{t.owner_role}", t.summary)
+                      shown(f"{t.org_unit}.{t.owner_role}"), shown(t.summary))
     console().print(table)
 
 
@@ -231,7 +232,7 @@ def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
     table = _table(ctx, f"时间线 {len(rows)}", f"timeline {len(rows)}", "#", say(ctx.lang, "时间", "time"),
                    say(ctx.lang, "类别", "kind"), say(ctx.lang, "人员", "actor"), say(ctx.lang, "内容", "summary"))
     for e in rows:
-        table.add_row(str(e.seq), local_time(e.occurred_at, ctx.zone), e.kind, e.actor, e.summary)
+        table.add_row(str(e.seq), local_time(e.occurred_at, ctx.zone), shown(e.kind), shown(e.actor), shown(e.summary))
     console().print(table)
 
 
@@ -255,6 +256,6 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
                    say(ctx.lang, "时长", "age"), say(ctx.lang, "说明", "detail"))
     for f in rows:
         zh, style = health[f.health]
-        table.add_row(Text(say(ctx.lang, zh, f.health), style=style), f.source, local_time(f.last_seen, ctx.zone),
-                      age_text(f.age_s, ctx.lang), f.detail)
+        table.add_row(Text(say(ctx.lang, zh, f.health), style=style), shown(f.source), local_time(f.last_seen, ctx.zone),
+                      age_text(f.age_s, ctx.lang), shown(f.detail))
     console().print(table)

@@ -1,12 +1,16 @@
 """Rendering for people: consoles, level colours, problems, bilingual labels.
 
 Colours mark warning levels, and the level is always written out too (颜色盲读者 and
-plain terminals); ``NO_COLOR`` is honoured by rich.
+plain terminals); ``NO_COLOR`` is honoured by rich. Text from the store or from people
+(notes, names, reasons, feed details) goes to the screen through :func:`clean` or
+:func:`shown`: control characters are shown as placeholders, never obeyed by the terminal,
+and square brackets are never read as rich markup.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
@@ -27,6 +31,32 @@ LEVEL_STYLE = {
     Level.ORANGE: "bold dark_orange",
     Level.RED: "bold red",
 }
+
+
+#: C0 controls, DEL, C1 controls and the bidirectional overrides (which reorder what is shown).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+#: The controls of :data:`_CONTROL` that :func:`json.dumps` leaves as they are (it escapes C0 itself).
+_NOT_ESCAPED_BY_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    """The Unicode control picture of a C0 control or DEL (``␛`` for ESC), else ``�``."""
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "␡" if code == 0x7F else "\ufffd"
+
+
+def clean(text: object) -> str:
+    """``text`` safe on a terminal: every control character (ESC, BEL, CR, tab, DEL, C1, bidi
+    overrides) replaced by a visible placeholder (:func:`_placeholder`)."""
+    return _CONTROL.sub(_placeholder, str(text))
+
+
+def shown(text: object, style: str = "") -> Text:
+    """Text from the store or from people for a table cell or a line: :func:`clean`, and never markup."""
+    return Text(clean(text), style=style)
 
 
 #: Width used when output goes to a pipe or file rather than a terminal (rich's default is 80).
@@ -50,7 +80,7 @@ def print_problems(problems: Iterable[Problem], out: Console) -> None:
     problems = list(problems)
     out.print(f"发现 {len(problems)} 个问题 / {len(problems)} problem(s) found:", style="bold red")
     for problem in problems:
-        out.print(f"  ✗ {problem}", markup=False)
+        out.print(f"  ✗ {clean(problem)}", markup=False)
 
 
 def say(lang: str, zh: str, en: str) -> str:
@@ -82,8 +112,10 @@ def local_time(value: datetime | None, zone: tzinfo) -> str:
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` as one JSON document: dataclasses as objects, times as ISO 8601 with offset."""
-    sys.stdout.write(json.dumps(plain(value), ensure_ascii=False, indent=2) + "\n")
+    """Print ``value`` as one JSON document: dataclasses as objects, times as ISO 8601 with offset;
+    every control character written as a ``\\uXXXX`` escape (the same data, nothing a terminal obeys)."""
+    text = json.dumps(plain(value), ensure_ascii=False, indent=2)  # escapes C0 controls itself
+    sys.stdout.write(_NOT_ESCAPED_BY_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def plain(value: Any) -> Any:

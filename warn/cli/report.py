@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -22,6 +22,14 @@ from warn.cli.options import (
 from warn.cli.output import console, print_problems, say
 from warn.errors import ConfigError, WarnError
 from warn.reports.formats import FORMATS
+
+def _refuse_overwrite(path: Path, lang: str | None) -> NoReturn:
+    """Refuse to write over ``path`` (exit 1), saying how to."""
+    console(stderr=True).print(say(lang or "zh", f"✗ 拒绝覆盖已有文件 {path}（确需覆盖请加 --force）",
+                                   f"✗ refused to overwrite {path}: it exists (add --force to replace it)"),
+                               style="bold red", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
 
 def _format(value: str) -> str:
     if value not in FORMATS:
@@ -44,13 +52,15 @@ def report(
                                              help="输出文件 / the file to write.")] = None,
     kind: Annotated[str, typer.Option("--kind", parser=_kind,
                                       help="initial (初报) | followup (续报) | final (终报).")] = "followup",
+    force: Annotated[bool, typer.Option("--force", help="覆盖已有文件 / overwrite the file if it exists.")] = False,
     config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None, lang: LangOption = None,
 ) -> None:
     """事件报告 / render an incident report from the timeline and the store: HTML (self-contained, printable,
     the timeline filterable by role), PDF or Markdown.
 
     The timeline's hash chain is verified at render time and the head hash printed; a store that
-    fails verification still renders, the failure on top. Exit 1 for an unknown incident.
+    fails verification still renders, the failure on top. Exit 1 for an unknown incident, or when
+    the file to write exists already and ``--force`` is not given (it is left as it was).
 
     Example: warn report INC-waterlogging-20260715T0420Z --kind final --format pdf --store var/demo/warn.db
     """
@@ -59,9 +69,13 @@ def report(
     from warn.store import Store
 
     moment = at or datetime.now(UTC)
+    path = out or Path("var/reports") / f"{incident}-{kind}.{fmt}"
+    if path.exists() and not force:
+        _refuse_overwrite(path, lang)
     try:
         settings = load_settings(config)
         with Store.connect(store_url(store, settings)) as opened:
+            opened.require_head()
             built = build(opened, settings, incident, kind=kind, at=moment)
         data = FORMATS.get(fmt)(built, settings)
     except UnknownIncident:
@@ -71,9 +85,12 @@ def report(
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
-    path = out or Path("var/reports") / f"{incident}-{kind}.{fmt}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    try:
+        with path.open("wb" if force else "xb") as written:
+            written.write(data)
+    except FileExistsError:
+        _refuse_overwrite(path, lang)
     if not built.integrity.ok:
         console(stderr=True).print(say(lang or "zh", f"✗ 时间线校验失败：{built.integrity.problem}",
                                        f"✗ timeline verification failed: {built.integrity.problem}"),

@@ -31,6 +31,7 @@ from warn.cli.options import (
 )
 from warn.cli.output import (
     age_text,
+    clean,
     console,
     level_label,
     local_time,
@@ -38,6 +39,7 @@ from warn.cli.output import (
     print_json,
     print_problems,
     say,
+    shown,
 )
 from warn.errors import ConfigError, WarnError
 from warn.vocab import Level
@@ -97,7 +99,11 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
     with views:
-        yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+        try:
+            yield Seeing(views, at or datetime.now(UTC), chosen, ZoneInfo(settings.deployment.timezone), settings)
+        except WarnError as err:  # the store failed a query
+            print_problems(err.problems, console(stderr=True))
+            raise typer.Exit(1) from None
 
 
 def stale_factor(settings: Settings) -> float:
@@ -154,8 +160,8 @@ def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
                 style="bold red" if mode.mode == "wartime" else "bold green")
     head.append(" · " + say(lang, *response))
     if mode.since is not None:
-        head.append(say(lang, f"（自 {local_time(mode.since, zone)}，{mode.decided_by} 决定）",
-                        f" (since {local_time(mode.since, zone)}, decided by {mode.decided_by})"))
+        head.append(say(lang, f"（自 {local_time(mode.since, zone)}，{clean(mode.decided_by)} 决定）",
+                        f" (since {local_time(mode.since, zone)}, decided by {clean(mode.decided_by)})"))
     if mode.pending_proposals:
         head.append(say(lang, f"  待审批转换 {mode.pending_proposals}", f"  proposals pending {mode.pending_proposals}"),
                     style="bold yellow")
@@ -203,7 +209,7 @@ def _overdue(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
     table.add_column(say(lang, "责任岗位", "owner"), no_wrap=True, overflow="ellipsis", max_width=20)
     table.add_column(say(lang, "任务", "task"))  # wraps: a no-wrap column here squeezes the first one out at 80 columns
     for task in view.overdue_tasks[:SHOWN]:
-        table.add_row(age_text(task.overdue_s, lang), f"{task.org_unit}.{task.owner_role}", task.summary)
+        table.add_row(age_text(task.overdue_s, lang), shown(f"{task.org_unit}.{task.owner_role}"), shown(task.summary))
     return [table, *_more(len(view.overdue_tasks), lang)]
 
 
@@ -218,7 +224,7 @@ def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
     table.add_column(say(lang, "时限", "deadline"), no_wrap=True)
     table.add_column(say(lang, "超时", "late"), style="bold red", no_wrap=True)
     for call in view.unanswered_calls[:SHOWN]:
-        table.add_row(call.addressee, str(call.escalation_step), local_time(call.deadline, zone),
+        table.add_row(shown(call.addressee), str(call.escalation_step), local_time(call.deadline, zone),
                       age_text(call.overdue_s, lang) if call.overdue_s else "—")
     return [table, *_more(len(view.unanswered_calls), lang)]
 
@@ -244,7 +250,7 @@ def _feeds_line(view: StatusView, lang: str) -> Text:
 
 def _names(sources: list[str], lang: str) -> str:
     more = say(lang, f" 等 {len(sources)} 个", f" … {len(sources)} in all") if len(sources) > SHOWN else ""
-    return ", ".join(sources[:SHOWN]) + more
+    return ", ".join(clean(s) for s in sources[:SHOWN]) + more
 
 
 def _more(count: int, lang: str) -> list[RenderableType]:

@@ -35,6 +35,10 @@ BUSY_TIMEOUT_MS = 5000
 #: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "warn_write"
 
+#: What to do about an SQLite store that cannot be opened.
+NOT_A_STORE_HINT = ("--store 须指向 warn 存储库文件，且文件及其文件夹可写 / --store must name a warn store file (e.g. "
+                    "var/warn.sqlite), and the file and its folder must be writable")
+
 _SQLITE_PRAGMAS = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",  # first: the journal-mode switch below may have to wait
     "PRAGMA journal_mode=WAL",
@@ -89,6 +93,9 @@ def make_engine(url: str) -> Engine:
     except DBAPIError as err:
         engine.dispose()
         reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
+        if parsed.get_backend_name() == "sqlite":
+            raise StoreError(Problem(redact(parsed), "", "an SQLite store file that can be opened", reason,
+                                     NOT_A_STORE_HINT)) from None
         raise StoreError(Problem(redact(parsed), "", "a reachable database", reason,
                                  UNREACHABLE_HINT)) from None
     return engine
@@ -97,7 +104,11 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(Problem(redact(url), "", "a folder for the store that can be made",
+                                     err.strerror or type(err).__name__, NOT_A_STORE_HINT)) from None
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")

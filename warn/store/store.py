@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from warn.command.model import Action
 from warn.errors import Problem, StoreError
@@ -187,8 +187,24 @@ class Store:
     # -- schema -----------------------------------------------------------------
 
     def upgrade(self, revision: str = "head") -> None:
-        """Migrate the schema to ``revision`` (default the newest); a no-op when it is there."""
+        """Migrate the schema to ``revision`` (default the newest); a no-op when it is there.
+
+        Raises
+        ------
+        StoreError
+            A revision written by a newer warn, or a store that cannot be written.
+        """
         migrate.upgrade(self.engine, revision)
+
+    def require_head(self) -> None:
+        """Check, without writing, that this is a store at the newest revision (for reading commands).
+
+        Raises
+        ------
+        StoreError
+            Not a warn store, or at another revision (see :func:`warn.store.migrate.require_head`).
+        """
+        migrate.require_head(self.engine)
 
     def revision(self) -> str | None:
         """The schema revision of the database (``None``: never migrated)."""
@@ -613,11 +629,24 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        """A connection in a write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success.
+
+        Raises
+        ------
+        StoreError
+            The store is read-only (file, folder or database permissions).
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except OperationalError as err:
+            reason = migrate.first_line(err)
+            if "readonly" not in reason and "read-only" not in reason:
+                raise
+            raise StoreError(Problem(redact(self.engine.url), "", "a store that can be written", reason,
+                                     migrate.READ_ONLY_HINT)) from None
 
     def _upsert(self, table: Table, key: str | tuple[str, ...], columns: Sequence[str]) -> Executable:
         """``INSERT … ON CONFLICT (key) DO UPDATE SET columns`` in this engine's dialect."""

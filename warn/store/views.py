@@ -30,6 +30,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +58,13 @@ STALE_FACTOR = 3.0
 SENSOR = "sensor:"
 #: The last cycle is late when older than this many cycle intervals.
 LATE_AFTER = 2
+#: The schema's migrations, one file each named by its revision (``0010_hourly_rain.py``).
+VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+#: A revision in a migration's file name.
+_REVISION = re.compile(r"\b(\d{4})_")
+#: What to do about a file that is not a readable warn store.
+STORE_FILE_HINT = ("--store 须指向 warn 存储库文件且可读 / --store must name a readable warn store file (e.g. "
+                   "var/warn.sqlite); warn verify or warn run make a new one")
 #: A named parameter ``:name`` in the SQL text of a query.
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -223,7 +231,8 @@ class Views:
         ------
         StoreError
             Not a SQLite or PostgreSQL URL, the database is unreachable, or an SQLite file
-            that does not exist (it is not created).
+            that does not exist (it is not created), is not a database, has no warn tables or
+            is at another schema revision than the newest this code knows.
         """
         return cls(_Database.open(url), stale_factor=stale_factor)
 
@@ -424,9 +433,13 @@ class _Database:
         and how parameters are written (``:name`` for sqlite3, ``%(name)s`` for psycopg).
     lost
         The driver's error for a lost connection: the query is tried once more on a new one.
+    where
+        The store's URL as messages name it (password hidden).
     """
 
-    def __init__(self, connect: Callable[[], Any], dialect: str, lost: type[Exception] | tuple[()] = ()) -> None:
+    def __init__(self, connect: Callable[[], Any], dialect: str, lost: type[Exception] | tuple[()] = (),
+                 where: str = "") -> None:
+        self._where = where
         self._connect = connect
         self._encode = encode_time(dialect)
         self._pyformat = dialect == "postgresql"
@@ -438,13 +451,13 @@ class _Database:
         """A connection to the store at ``url`` (see :meth:`Views.open`)."""
         backend = url.partition("://")[0].partition("+")[0]
         if backend == "sqlite":
-            return cls(_sqlite(url), "sqlite")
+            return cls(_sqlite(url), "sqlite", where=_redact(url))
         if backend == "postgresql":
             import psycopg  # only a PostgreSQL store needs the driver
 
             connect = _postgresql(url, psycopg)
             try:
-                return cls(connect, "postgresql", psycopg.OperationalError)
+                return cls(connect, "postgresql", psycopg.OperationalError, _redact(url))
             except psycopg.OperationalError as err:
                 raise StoreError(Problem(_redact(url), "--store", "a reachable database",
                                          (str(err).strip().splitlines() or [type(err).__name__])[0],
@@ -461,12 +474,20 @@ class _Database:
             SQL text with named parameters ``:name``.
         params
             Their values; datetimes are bound in the store's form of a time.
+
+        Raises
+        ------
+        StoreError
+            The SQLite store cannot answer the query (a damaged file, a table missing).
         """
         bound = {k: self._encode(v) if isinstance(v, datetime) else v for k, v in params.items()}
         if self._pyformat:
             sql = _PARAMETER.sub(r"%(\1)s", sql)
         try:
             cursor = self._conn.execute(sql, bound)
+        except sqlite3.DatabaseError as err:
+            raise StoreError(Problem(self._where, "--store", "a readable warn store", str(err),
+                                     STORE_FILE_HINT)) from None
         except self._lost:
             if not self._conn.broken:
                 raise
@@ -493,7 +514,32 @@ def _sqlite(url: str) -> Callable[[], sqlite3.Connection]:
     path = Path(database).expanduser()
     if not path.exists():
         raise StoreError(Problem(_redact(url), "--store", "an existing store file", "no such file"))
-    return lambda: sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    _check_sqlite(url, uri)
+    return lambda: sqlite3.connect(uri, uri=True)
+
+
+def _check_sqlite(url: str, uri: str) -> None:
+    """Raise :class:`StoreError` unless ``uri`` opens read-only as a warn store at the newest revision."""
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            revision = (conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                        if "alembic_version" in tables else None)
+    except sqlite3.Error as err:
+        raise StoreError(Problem(_redact(url), "--store", "an SQLite store file that can be read", str(err),
+                                 STORE_FILE_HINT)) from None
+    if revision is None:
+        raise StoreError(Problem(_redact(url), "--store", "a warn store", "a database without warn's tables",
+                                 STORE_FILE_HINT))
+    newest = max(_REVISION.findall(" ".join(p.name for p in VERSIONS.glob("*.py"))))
+    if revision[0] > newest:
+        raise StoreError(Problem(_redact(url), "schema revision", f"a revision up to {newest}", repr(revision[0]),
+                                 "此存储库由更新版本的 warn 写入 / the store was written by a newer warn: open it "
+                                 "with that version"))
+    if revision[0] < newest:
+        raise StoreError(Problem(_redact(url), "schema revision", newest, repr(revision[0]),
+                                 "先运行 warn verify 升级 / run warn verify to upgrade it first"))
 
 
 def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:
