@@ -113,7 +113,8 @@ def local_time(value: datetime | None, zone: tzinfo) -> str:
 
 def print_json(value: Any) -> None:
     """Print ``value`` as one JSON document: dataclasses as objects, times as ISO 8601 with offset;
-    every control character written as a ``\\uXXXX`` escape (the same data, nothing a terminal obeys)."""
+    every control character written as a JSON unicode escape such as ``\\u001b`` (the same data,
+    nothing a terminal obeys)."""
     text = json.dumps(plain(value), ensure_ascii=False, indent=2)  # escapes C0 controls itself
     sys.stdout.write(_NOT_ESCAPED_BY_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
