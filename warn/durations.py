@@ -34,6 +34,14 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
 
 
+def parse_interval(text: str) -> timedelta:
+    """Parse an ISO-8601 duration that is an interval: longer than zero (``PT0S`` is refused)."""
+    interval = parse_duration(text)
+    if interval <= timedelta(0):
+        raise ValueError(f"expected an ISO-8601 duration longer than zero like PT10M, got {text!r}")
+    return interval
+
+
 def floor_time(moment: datetime, every: timedelta) -> datetime:
     """``moment`` floored to the ``every`` grid counted from 1970-01-01 00 UTC (so from 00 UTC each day
     when ``every`` divides a day); aware UTC."""

@@ -30,3 +30,10 @@ def test_clock_start_without_a_zone_is_a_usage_error(tmp_path: Path) -> None:
     result = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-start", "2026-07-15T10:05")
     assert result.exit_code == 2, result.output
     assert "--clock-start" in result.output and "zone" in result.output
+
+
+def test_a_zero_interval_is_a_usage_error(tmp_path: Path) -> None:
+    """Attack: ``warn run --every PT0S`` was accepted and got as far as starting the service."""
+    result = run("--config", str(tmp_path / "absent.yaml"), "--every", "PT0S")
+    assert result.exit_code == 2, result.output
+    assert "--every" in result.output and "longer than zero" in result.output

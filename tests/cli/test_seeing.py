@@ -226,3 +226,8 @@ def test_the_stale_factor_is_the_deployments(tmp_path):
         stale_factor(SimpleNamespace(models={"sensors": model}))
     with pytest.raises(ConfigError, match="missing.yaml"):
         stale_factor(SimpleNamespace(models={"sensors": tmp_path / "missing.yaml"}))
+
+
+def test_a_zero_cycle_interval_is_a_usage_error(store):
+    zero = run(store, "status", "--every", "PT0S")
+    assert zero.exit_code == 2 and "--every" in zero.output

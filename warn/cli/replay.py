@@ -40,14 +40,14 @@ def replay(
     Example: warn replay --demo --from 2026-07-14T21:00Z --to 2026-07-15T12:00Z --every PT10M --step PT5M
     """
     from warn.config import load_settings
-    from warn.durations import parse_duration
+    from warn.durations import parse_interval
 
     out_console = console()
     try:
         if speed is not None and fast:
             raise ConfigError(Problem("--speed / --as-fast-as-possible", "", "one of the two", "both"))
         t0, t1 = _time("--from", start), _time("--to", end)
-        cadence, tick = _duration("--every", every, parse_duration), _duration("--step", step, parse_duration)
+        cadence, tick = _duration("--every", every, parse_interval), _duration("--step", step, parse_interval)
         settings = load_settings(config)
         report = (_on_demo(settings, out.resolve(), t0, t1, cadence, tick, speed, out_console) if demo else
                   _on_sources(settings, store, sender, t0, t1, cadence, tick, speed, out_console))
@@ -106,4 +106,4 @@ def _duration(option: str, text: str, parse):
     try:
         return parse(text)
     except ValueError:
-        raise ConfigError(Problem(option, "", "an ISO 8601 duration such as PT10M", repr(text))) from None
+        raise ConfigError(Problem(option, "", "an ISO 8601 duration longer than zero such as PT10M", repr(text))) from None

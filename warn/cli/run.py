@@ -48,16 +48,16 @@ def run(
     from warn import service
     from warn.vocab import CapStatus
     from warn.config import load_settings, store_url
-    from warn.durations import parse_duration
+    from warn.durations import parse_interval
     from warn.sim.clock import StartedClock
     from warn.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     err_out = console(stderr=True)
     try:
-        interval = parse_duration(every)
+        interval = parse_interval(every)
     except ValueError:
-        print_problems([Problem("--every", "", "an ISO-8601 duration like PT10M", repr(every))], err_out)
+        print_problems([Problem("--every", "", "an ISO-8601 duration longer than zero like PT10M", repr(every))], err_out)
         raise typer.Exit(2) from None
     if clock_start is not None and status is not RunStatus.EXERCISE:
         print_problems([Problem("--clock-start", "", "--status exercise (a service on a started clock is a drill)",

@@ -260,11 +260,11 @@ def _more(count: int, lang: str) -> list[RenderableType]:
 
 
 def cycle_every(every: str) -> timedelta:
-    """The ``--every`` interval; a usage error (exit 2) when it is not an ISO-8601 duration."""
-    from warn.durations import parse_duration
+    """The ``--every`` interval; a usage error (exit 2) when it is not an ISO-8601 duration longer than zero."""
+    from warn.durations import parse_interval
 
     try:
-        return parse_duration(every)
+        return parse_interval(every)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--every") from None
 
