@@ -35,9 +35,9 @@ from warn import hazards
 from warn.vocab import COLOURS, RESPONSE_NAMES, Mode
 from warn.cli.options import (
     DEFAULT_CONFIG,
-    ActorOption,
-    AtOption,
     ConfigOption,
+    DrillActorOption,
+    DrillAtOption,
     LangOption,
     StoreOption,
 )
@@ -183,8 +183,8 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="理由 / why.")]
 
 def ack(
     target: Annotated[str, typer.Argument(help="任务或请求编号 / a task or request id.", show_default=False)],
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """应答叫应或签收任务 / answer a 叫应 call or request, or acknowledge a task.
 
@@ -217,7 +217,7 @@ def ack(
 
 
 def approve(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None,
-            person: ActorOption = None, at: AtOption = None, lang: LangOption = None) -> None:
+            person: DrillActorOption = None, at: DrillAtOption = None, lang: LangOption = None) -> None:
     """同意审批请求 / approve an approval request (what waited for it goes ahead).
 
     The person on duty in the request's current post, or the district commander. Exit 0
@@ -230,7 +230,7 @@ def approve(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: S
 
 
 def reject(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None,
-           person: ActorOption = None, at: AtOption = None, lang: LangOption = None) -> None:
+           person: DrillActorOption = None, at: DrillAtOption = None, lang: LangOption = None) -> None:
     """不同意审批请求 / refuse an approval request (what waited for it is dropped).
 
     The person on duty in the request's current post, or the district commander. Exit 0
@@ -278,8 +278,8 @@ def done(
     note: Annotated[str, typer.Option("--note", help="办理情况 / what was done.")],
     evidence: Annotated[Path | None, typer.Option("--evidence", exists=True, dir_okay=False,
                                                   help="佐证材料文件 / a file of evidence (photo, report).")] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """办结任务 / mark a task done, with a note and optional evidence.
 
@@ -307,8 +307,8 @@ def assign(
     to: Annotated[str, typer.Option("--to", help="岗位（role，或 town.DEMO-T03.duty_officer）或人员 / a role (of the "
                                                  "task's org unit), a post (town.DEMO-T03.duty_officer) or a person.")],
     reason: ReasonOption = "",
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """改派任务 / hand a task over to another post or person.
 
@@ -337,8 +337,8 @@ def note(
     first: Annotated[str, typer.Argument(help="事件编号（可省）或记录内容 / incident id (optional) or the text.",
                                          show_default=False)],
     text: Annotated[str | None, typer.Argument(help="记录内容 / the text.", show_default=False)] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """记入时间线 / put a note on the timeline: a phone report received, a decision taken.
 
@@ -370,8 +370,8 @@ def mode(
     reason: Annotated[str, typer.Option("--reason", help="理由 / why.")],
     level: Annotated[ResponseName | None, typer.Option("--level", help="战时响应等级 IV…I / wartime response "
                                                                         "level, IV lowest … I highest.")] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """平急转换 / switch between peacetime and wartime (the commander only).
 
@@ -408,8 +408,8 @@ def broadcast(
     level: Annotated[Colour, typer.Option("--level", help="预警颜色 / warning colour.")],
     text: Annotated[str, typer.Option("--text", help="预警内容 / the warning's text.")],
     hazard: Annotated[HazardChoice, typer.Option("--hazard", help="灾种 / hazard.")],
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """人工发布预警 / issue a warning by hand, through the same planner, CAP and outbox path.
 
