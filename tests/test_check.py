@@ -288,3 +288,23 @@ def test_nonsense_durations_and_timeouts_are_refused_naming_the_key(committed_co
     result = CliRunner().invoke(app, ["check", "--config", str(committed_config)])
     assert result.exit_code == 2, result.output
     assert "config.yaml" in result.output and expected in " ".join(result.output.split())
+
+
+def test_publish_status_is_exercise_unless_live_and_actual_once_published(tmp_path, committed_config):
+    """Issue 15: a deployment not marked live publishes Exercise; a live store that already published Actual
+    goes on without re-checking (the check of a fresh live store: tests/cli/test_identity.py, slow)."""
+    from warn.check import publish_status
+    from warn.config import load_settings
+    from warn.store import Store
+    from warn.store.outbox import NewMessage
+    from warn.vocab import CapStatus
+
+    settings = load_settings(committed_config)
+    live = settings.model_copy(update={"deployment": settings.deployment.model_copy(update={"live": True})})
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        assert publish_status(CapStatus.ACTUAL, settings, committed_config, store) is CapStatus.EXERCISE
+        assert publish_status(CapStatus.TEST, live, committed_config, store) is CapStatus.TEST
+        store.outbox.enqueue(NewMessage("city_cap", "platform", b"<alert/>", "application/xml", "k"))
+        broken = tmp_path / "absent.yaml"  # never read: the store has published Actual before
+        assert publish_status(CapStatus.ACTUAL, live, broken, store) is CapStatus.ACTUAL

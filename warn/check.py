@@ -9,9 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warn.config import Settings, load_settings
-from warn.errors import Problem, WarnError
+from warn.errors import ConfigError, Problem, WarnError
+from warn.vocab import CapStatus
+
+if TYPE_CHECKING:
+    from warn.store import Store
 
 #: Placeholders a configured feed URL may hold: the demo world's servers.
 URL_PLACEHOLDERS = ("feed", "sensorthings")
@@ -25,9 +30,37 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels,
+        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels, _identity,
     ]
     return [problem for check in checks for problem in check(settings, where)]
+
+
+def publish_status(requested: CapStatus, settings: Settings, config_path: Path, store: Store) -> CapStatus:
+    """The CAP status a command or the service may publish into ``store`` when asked for ``requested``.
+
+    A deployment not marked live (``deployment.live: false``, a drill) publishes Exercise in
+    place of Actual. A live one publishes Actual into a store that has published Actual before;
+    into one that never has, only once the deployment passes :func:`check_deployment` — checked
+    at that moment.
+
+    Raises
+    ------
+    ConfigError
+        Actual asked of a live deployment, into a store that never published Actual, and the
+        deployment fails ``warn check``: its problems, after one saying so.
+    """
+    if requested is not CapStatus.ACTUAL:
+        return requested
+    if not settings.deployment.live:
+        return CapStatus.EXERCISE
+    if CapStatus.ACTUAL.value in store.cap_statuses():
+        return CapStatus.ACTUAL
+    problems = check_deployment(config_path)
+    if problems:
+        raise ConfigError(Problem(str(config_path), "deployment.live",
+                                  "a deployment that passes `warn check` before its store's first Actual message",
+                                  f"{len(problems)} problem(s), below", "nothing was published"), *problems)
+    return CapStatus.ACTUAL
 
 
 def _collect(call: Callable[[], object]) -> list[Problem]:
@@ -269,3 +302,23 @@ def _channels(settings: Settings, where: str) -> Iterator[Problem]:
             continue
         for channel in built.values():
             channel.close()
+
+
+def _identity(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every OS login of ``identity.os_users`` maps to a person on the roster."""
+    from warn import hazards
+    from warn.command.loading import load_setup
+
+    if not settings.identity.os_users:
+        return
+    if settings.command is None:
+        yield Problem(where, "identity.os_users", "a command section with the roster the people are on", "none")
+        return
+    try:
+        people = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh()).roster.people()
+    except WarnError:
+        return  # reported by _playbooks
+    for login, person in settings.identity.os_users.items():
+        if person not in people:
+            yield Problem(where, f"identity.os_users.{login}", "a person on the roster", repr(person),
+                          f"roster: {settings.command.roster}")

@@ -48,6 +48,9 @@ class Deployment(Strict):
     district_code: str = Field(pattern=r"^\d{6}$", description="GB/T 2260 administrative code")
     timezone: str
     language: Literal["zh", "en"] = Field("zh", description="language of the duty officer's CLI")
+    live: bool = Field(False, description="a live deployment: a store that never published Actual publishes Actual "
+                                          "once `warn check` passes; false (a drill): everything published is "
+                                          "Exercise and --as / --at may stand in for people and times")
 
     @field_validator("timezone")
     @classmethod
@@ -57,6 +60,23 @@ class Deployment(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("an IANA time zone such as Asia/Shanghai") from None
         return value
+
+
+class IdentitySpec(Strict):
+    """Who acts: operating-system logins mapped to people on the roster, and who issues personal tokens."""
+
+    os_users: dict[str, str] = Field(default_factory=dict, description="OS login → the person on the roster it is")
+    admins: list[str] = Field(default_factory=list, description="OS logins that may issue and revoke personal "
+                                                                "tokens (default: the owner of the SQLite store file)")
+
+
+class TextLimits(Strict):
+    """The longest text, in characters, a person may give an acting command (:mod:`warn.freetext`)."""
+
+    note: int = Field(500, ge=1, le=20000, description="warn note, warn done --note")
+    text: int = Field(1000, ge=1, le=20000, description="warn broadcast --text")
+    reason: int = Field(500, ge=1, le=20000, description="warn mode --reason, warn assign --reason")
+    name: int = Field(128, ge=1, le=1000, description="names and ids: --as, --to, a person, a task or request id")
 
 
 class LayerSpec(Strict):
@@ -295,6 +315,8 @@ class Settings(Strict):
     sim: SimSpec | None = None
     command: CommandSpec | None = None
     channels: dict[str, ChannelSpec] = Field(default_factory=dict)
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
+    text_limits: TextLimits = Field(default_factory=TextLimits)
 
     @property
     def tz(self) -> ZoneInfo:

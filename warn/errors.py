@@ -88,3 +88,7 @@ class UnknownNameError(WarnError, KeyError):
 
 class CapError(WarnError):
     """A CAP message is invalid (schema, CAP rules or the district profile) or unsafe to read."""
+
+
+class UsageError(WarnError):
+    """A command's argument or option cannot be used as given (a text with control characters, too long)."""

@@ -138,7 +138,7 @@ def test_duty_officer_broadcast_waits_for_approval(store):
     assert query(store, "select kind, addressee_role from ack_requests where request_id = ?", MANUAL)[0] == (
         "approval", "leader_on_duty")
     assert query(store, "select count(*) from warning_messages")[0][0] == messages
-    refused(store, DUTY, "approve", MANUAL, says="无权代为审批")
+    refused(store, SCRIBE, "approve", MANUAL, says="无权代为审批")
     result = warn(store, LEADER, "approve", MANUAL)
     assert result.exit_code == 0, result.output
     assert query(store, "select answered_by from ack_requests where request_id = ?", MANUAL)[0][0] == LEADER

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from tests.helpers import acting_deployment, edit_yaml, set_value
 from warn.cli.main import app
 
 
@@ -37,3 +40,16 @@ def test_a_zero_interval_is_a_usage_error(tmp_path: Path) -> None:
     result = run("--config", str(tmp_path / "absent.yaml"), "--every", "PT0S")
     assert result.exit_code == 2, result.output
     assert "--every" in result.output and "longer than zero" in result.output
+
+
+@pytest.mark.slow
+def test_a_live_deployment_failing_check_never_starts_publishing_actual(tmp_path: Path) -> None:
+    """Issue 15: a store that never published refuses Actual until the deployment is live and passes `warn check`."""
+    config = acting_deployment(tmp_path, live=True)
+    edit_yaml(config, set_value("{feed}/demo.nc", "forecasts", "demo", "url"))
+    result = run("--config", str(config), "--status", "actual")
+    assert result.exit_code == 2, result.output
+    assert "deployment.live" in result.output and "forecasts.demo.url" in result.output
+    with sqlite3.connect(tmp_path / "warn.sqlite") as db:
+        assert db.execute("select count(*) from outbox").fetchone() == (0,)
+        assert db.execute("select count(*) from cycles").fetchone() == (0,)

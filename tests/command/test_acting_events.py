@@ -109,3 +109,14 @@ def test_authority_follows_the_roster(setup):
     assert who.resolve("town.DEMO-T03.duty_officer", DISTRICT) == Post(OrgUnit(OrgLevel.TOWN, "DEMO-T03"),
                                                                        Role.DUTY_OFFICER)
     assert who.resolve("演示信息员01", OrgUnit(OrgLevel.TOWN, "DEMO-T03")) == Post(DISTRICT, Role.SCRIBE)
+
+
+def test_four_eyes_the_proposer_never_decides_their_own_approval(setup):
+    """Issue 15: one person raised a manual warning and approved it too. Refused in the pure rule,
+    whatever post the proposer holds — even the commander, who may decide any approval."""
+    who = Authority(setup.roster, "500112", minutes(0))
+    own = who.answer("演示带班领导01", LEADER, approval=True, proposer="演示带班领导01")
+    assert not own.allowed and "四眼原则" in own.zh and "four eyes" in own.en
+    assert not who.answer("演示指挥长01", LEADER, approval=True, proposer="演示指挥长01").allowed
+    assert who.answer("演示带班领导01", LEADER, approval=True, proposer="演示值班员01").post == LEADER
+    assert who.answer("演示带班领导01", LEADER, approval=True, proposer=None).post == LEADER

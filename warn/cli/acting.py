@@ -1,16 +1,21 @@
 """The duty officer's acting commands: ``ack``, ``done``, ``assign``, ``note``, ``mode``,
 ``approve`` / ``reject`` and ``broadcast``.
 
-Each names the acting person (``--as`` / ``WARN_USER``), checked against the roster at
-``--at`` (default now) by :class:`warn.command.authority.Authority`: a refused command
-writes nothing, says why and exits 1; an unknown task or request exits 1 too.
+Each acts as the person the system establishes (:mod:`warn.cli.identity`: a personal token in
+``WARN_TOKEN``, or the OS login mapped in config.yaml; ``--as`` / ``WARN_USER`` and ``--at``
+only in drills), checked against the roster at the time of acting by
+:class:`warn.command.authority.Authority`: a refused command writes nothing, says why and exits
+1; an unknown task or request exits 1 too. Every free text is checked by
+:func:`warn.freetext.check_text` before anything is written (exit 2 when refused).
 
 What the planner decides (answers, approvals, mode orders, manual warnings) goes into the
 store's inbox (:func:`warn.cycle.command.submit`) and is planned at once with the same
 step the service's minute tick takes (:func:`warn.cycle.command.advance` at ``--at``), so
 it is on the timeline when the command returns and a running service finds nothing left
 to do; a broadcast it releases is published with the CAP status and sender of the store's
-earlier messages (a drill store stays Exercise). Task hand-over, direct acknowledgement,
+earlier messages (a drill store stays Exercise), as :func:`warn.check.publish_status` allows
+(a deployment not marked live publishes Exercise; a live one publishes its first Actual only
+when it passes ``warn check``). Task hand-over, direct acknowledgement,
 completion and notes are the store's own records (:meth:`warn.store.Store.assign_task` …).
 """
 
@@ -30,14 +35,14 @@ from warn import hazards
 from warn.vocab import COLOURS, RESPONSE_NAMES, Mode
 from warn.cli.options import (
     DEFAULT_CONFIG,
-    ActorOption,
-    AtOption,
     ConfigOption,
+    DrillActorOption,
+    DrillAtOption,
     LangOption,
     StoreOption,
 )
 from warn.cli.output import console, print_problems, say
-from warn.errors import ConfigError, WarnError
+from warn.errors import ConfigError, UsageError, WarnError
 
 if TYPE_CHECKING:
     from warn.command import Setup
@@ -68,6 +73,7 @@ class _Acting:
     """An open store and the acting person's standing."""
 
     settings: Settings
+    config: Path
     store: Store
     setup: Setup
     authority: Authority
@@ -85,14 +91,22 @@ class _Acting:
             self.refuse(verdict.zh, verdict.en)
         return verdict
 
-    def plan(self, event: object) -> None:
-        """Submit a person's ``event`` and plan it now (module notes)."""
-        from warn.vocab import CapStatus
-        from warn.cycle.command import advance, submit
+    def text(self, option: str, value: str, limit: str, *, multiline: bool = False) -> str:
+        """``value`` when a person may write it (:func:`warn.freetext.check_text`, the ``text_limits`` named ``limit``)."""
+        from warn.freetext import check_text
 
-        submit(self.store, event)
+        return check_text(option, value, limit=getattr(self.settings.text_limits, limit), multiline=multiline)
+
+    def plan(self, event: object) -> None:
+        """Submit a person's ``event`` and plan it now (module notes); the CAP status is settled first."""
+        from warn.check import publish_status
+        from warn.cycle.command import advance, submit
+        from warn.vocab import CapStatus
+
         status, sender = self.store.cap_identity() or (str(CapStatus.ACTUAL), DEFAULT_SENDER)
-        advance(self.store, self.settings, self.setup, (), self.at, status=CapStatus(status), sender=sender)
+        allowed = publish_status(CapStatus(status), self.settings, self.config, self.store)
+        submit(self.store, event)
+        advance(self.store, self.settings, self.setup, (), self.at, status=allowed, sender=sender)
 
     def done(self, zh: str, en: str) -> None:
         console().print(f"✓ {say(self.lang, zh, en)}", style="green", markup=False, soft_wrap=True)
@@ -108,6 +122,7 @@ def _refuse(lang: str, zh: str, en: str) -> NoReturn:
 def _acting(config: Path, store: str | None, person: str | None, at: datetime | None,
             lang: str | None) -> Iterator[_Acting]:
     """Open the deployment and the store and identify the acting person (exit 2 on configuration errors)."""
+    from warn.cli.identity import establish, is_drill
     from warn.command.authority import Authority
     from warn.command.loading import load_setup
     from warn.config import load_settings, store_url
@@ -122,16 +137,25 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
     language = lang or settings.deployment.language
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
-    authority = Authority(setup.roster, settings.deployment.district_code, moment)
     try:
-        post = authority.identify(person)
-        if not post.allowed:
-            _refuse(language, post.zh, post.en)
-        yield _Acting(settings, opened, setup, authority, person or "", post, moment, language)
+        drill = is_drill(settings, opened)
+        if at is not None and not drill:
+            _refuse(language, "--at / WARN_AT 仅用于演练：正式运行时操作按真实时刻记录",
+                    "--at / WARN_AT is for drills only: on a live deployment an action is recorded at the real time")
+        moment = (at or datetime.now(UTC)).astimezone(UTC)
+        authority = Authority(setup.roster, settings.deployment.district_code, moment)
+        who = establish(settings, opened, person, drill=drill)
+        if not who.person:
+            _refuse(language, who.zh, who.en)
+        acting = _Acting(settings, config, opened, setup, authority, who.person, authority.identify(who.person),
+                         moment, language)
+        if who.how == "--as":
+            acting.text("--as", who.person, "name")
+        acting.check(acting.post)
+        yield acting
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(err, (ConfigError, UsageError)) else 1) from None
     finally:
         opened.close()
 
@@ -159,8 +183,8 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="理由 / why.")]
 
 def ack(
     target: Annotated[str, typer.Argument(help="任务或请求编号 / a task or request id.", show_default=False)],
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """应答叫应或签收任务 / answer a 叫应 call or request, or acknowledge a task.
 
@@ -174,6 +198,7 @@ def ack(
     from warn.store.command import HANDOFF
 
     with _acting(config, store, person, at, lang) as act:
+        act.text("TASK|REQUEST", target, "name")
         if act.store.ack_request(target) is not None:
             _answer(act, target, accepted=True)
             return
@@ -192,7 +217,7 @@ def ack(
 
 
 def approve(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None,
-            person: ActorOption = None, at: AtOption = None, lang: LangOption = None) -> None:
+            person: DrillActorOption = None, at: DrillAtOption = None, lang: LangOption = None) -> None:
     """同意审批请求 / approve an approval request (what waited for it goes ahead).
 
     The person on duty in the request's current post, or the district commander. Exit 0
@@ -201,11 +226,11 @@ def approve(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: S
     Example: warn approve REQUEST-ID --as 演示带班领导01
     """
     with _acting(config, store, person, at, lang) as act:
-        _answer(act, request, accepted=True, approval=True)
+        _answer(act, act.text("REQUEST", request, "name"), accepted=True, approval=True)
 
 
 def reject(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None,
-           person: ActorOption = None, at: AtOption = None, lang: LangOption = None) -> None:
+           person: DrillActorOption = None, at: DrillAtOption = None, lang: LangOption = None) -> None:
     """不同意审批请求 / refuse an approval request (what waited for it is dropped).
 
     The person on duty in the request's current post, or the district commander. Exit 0
@@ -214,7 +239,7 @@ def reject(request: RequestArg, config: ConfigOption = DEFAULT_CONFIG, store: St
     Example: warn reject REQUEST-ID --as 演示带班领导01
     """
     with _acting(config, store, person, at, lang) as act:
-        _answer(act, request, accepted=False, approval=True)
+        _answer(act, act.text("REQUEST", request, "name"), accepted=False, approval=True)
 
 
 def _answer(act: _Acting, request: str, *, accepted: bool, approval: bool = False) -> None:
@@ -228,8 +253,11 @@ def _answer(act: _Acting, request: str, *, accepted: bool, approval: bool = Fals
     if approval and kind is not AckKind.APPROVAL:
         act.refuse(f"{request} 是{kind.zh}，不是审批（请用 warn ack）",
                    f"{request} is a {kind}, not an approval (use warn ack)")
+    from warn.command.planner import manual_proposal_key
+
+    proposer = act.store.raised_by(manual_proposal_key(request)) if kind is AckKind.APPROVAL else None
     verdict = act.check(act.authority.answer(act.person, _post(row.org_unit, row.addressee_role),
-                                             approval=kind is AckKind.APPROVAL))
+                                             approval=kind is AckKind.APPROVAL, proposer=proposer))
     if row.answered_at is not None:
         act.refuse(f"已由 {row.answered_by} 于 {row.answered_at.isoformat()} 应答：{request}",
                    f"already answered by {row.answered_by} at {row.answered_at.isoformat()}: {request}")
@@ -250,8 +278,8 @@ def done(
     note: Annotated[str, typer.Option("--note", help="办理情况 / what was done.")],
     evidence: Annotated[Path | None, typer.Option("--evidence", exists=True, dir_okay=False,
                                                   help="佐证材料文件 / a file of evidence (photo, report).")] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """办结任务 / mark a task done, with a note and optional evidence.
 
@@ -264,7 +292,8 @@ def done(
     import hashlib
 
     with _acting(config, store, person, at, lang) as act:
-        row = _task(act, task)
+        act.text("--note", note, "note", multiline=True)
+        row = _task(act, act.text("TASK", task, "name"))
         verdict = act.check(act.authority.handle_task(act.person, _post(row.org_unit, row.owner_role)))
         proof = f"{evidence.resolve()} sha256:{hashlib.sha256(evidence.read_bytes()).hexdigest()}" if evidence else ""
         if not act.store.finish_task(task, by=act.person, role=str(verdict.post.role), at=act.at, note=note,
@@ -278,8 +307,8 @@ def assign(
     to: Annotated[str, typer.Option("--to", help="岗位（role，或 town.DEMO-T03.duty_officer）或人员 / a role (of the "
                                                  "task's org unit), a post (town.DEMO-T03.duty_officer) or a person.")],
     reason: ReasonOption = "",
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """改派任务 / hand a task over to another post or person.
 
@@ -289,7 +318,9 @@ def assign(
     Example: warn assign TASK-ID --to town.DEMO-T03.duty_officer --as 演示值班员01
     """
     with _acting(config, store, person, at, lang) as act:
-        row = _task(act, task)
+        act.text("--to", to, "name")
+        act.text("--reason", reason, "reason")
+        row = _task(act, act.text("TASK", task, "name"))
         verdict = act.check(act.authority.assign(act.person))
         target = act.authority.resolve(to, _post(row.org_unit, row.owner_role).org)
         if target is None:
@@ -306,8 +337,8 @@ def note(
     first: Annotated[str, typer.Argument(help="事件编号（可省）或记录内容 / incident id (optional) or the text.",
                                          show_default=False)],
     text: Annotated[str | None, typer.Argument(help="记录内容 / the text.", show_default=False)] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """记入时间线 / put a note on the timeline: a phone report received, a decision taken.
 
@@ -322,6 +353,9 @@ def note(
 
     incident, body = (first, text) if text is not None else (None, first)
     with _acting(config, store, person, at, lang) as act:
+        act.text("TEXT", body, "note", multiline=True)
+        if incident is not None:
+            act.text("INCIDENT", incident, "name")
         post = act.post.post
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
         act.store.timeline.append([NewEntry(
@@ -336,8 +370,8 @@ def mode(
     reason: Annotated[str, typer.Option("--reason", help="理由 / why.")],
     level: Annotated[ResponseName | None, typer.Option("--level", help="战时响应等级 IV…I / wartime response "
                                                                         "level, IV lowest … I highest.")] = None,
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """平急转换 / switch between peacetime and wartime (the commander only).
 
@@ -356,6 +390,7 @@ def mode(
                                  "wartime", param_hint="--level")
     target, response = Mode(to.value), ResponseLevel[level.value] if level else None
     with _acting(config, store, person, at, lang) as act:
+        act.text("--reason", reason, "reason")
         verdict = act.check(act.authority.order_mode(act.person, act.setup.mode.decider))
         current = load_state(act.store).mode
         name = f"{target.zh}{response.zh if response else ''}"
@@ -373,8 +408,8 @@ def broadcast(
     level: Annotated[Colour, typer.Option("--level", help="预警颜色 / warning colour.")],
     text: Annotated[str, typer.Option("--text", help="预警内容 / the warning's text.")],
     hazard: Annotated[HazardChoice, typer.Option("--hazard", help="灾种 / hazard.")],
-    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: ActorOption = None,
-    at: AtOption = None, lang: LangOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
+    at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """人工发布预警 / issue a warning by hand, through the same planner, CAP and outbox path.
 
@@ -394,6 +429,8 @@ def broadcast(
     from warn.vocab import Level
 
     with _acting(config, store, person, at, lang) as act:
+        act.text("--zone", zone, "name")
+        act.text("--text", text, "text", multiline=True)
         verdict, approver = act.authority.broadcast(act.person)
         act.check(verdict)
         district = act.settings.deployment.district_code

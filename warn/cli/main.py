@@ -24,6 +24,7 @@ from warn.cli import (
     score,
     skill,
     status,
+    token,
     verify,
 )
 
@@ -65,3 +66,4 @@ app.command("approve")(acting.approve)
 app.command("reject")(acting.reject)
 app.command("broadcast")(acting.broadcast)
 app.command("report")(report.report)
+app.add_typer(token.app, name="token")

@@ -27,6 +27,12 @@ ActorOption = Annotated[
     typer.Option("--as", envvar="WARN_USER", show_default=False,
                  help="操作人（须在值班表上）/ who is acting (a person on the roster)."),
 ]
+DrillActorOption = Annotated[
+    str | None,
+    typer.Option("--as", envvar="WARN_USER", show_default=False,
+                 help="演练时的操作人（须在值班表上）；正式运行时由 WARN_TOKEN 或系统用户确定 / who acts, in a drill "
+                      "only (a person on the roster); live, your WARN_TOKEN or OS login says who you are."),
+]
 LangOption = Annotated[
     str | None,
     typer.Option("--lang", envvar="WARN_LANG", show_default="zh (config deployment.language)",
@@ -52,6 +58,13 @@ AtOption = Annotated[
                       "ISO 8601 with a zone — for drills and reviewing a replay."),
 ]
 
+DrillAtOption = Annotated[
+    datetime | None,
+    typer.Option("--at", envvar="WARN_AT", parser=parse_at, metavar="TIME", show_default="now",
+                 help="演练时以此时刻记录操作（ISO 8601，带时区）；正式运行时按真实时刻 / the time the action is "
+                      "recorded at, in a drill only (ISO 8601 with a zone); live, the real time."),
+]
+
 #: ``--every``'s default: :data:`warn.durations.CYCLE_EVERY` written ISO 8601 (``PT10M``).
 DEFAULT_EVERY = iso_duration(CYCLE_EVERY)
 EveryOption = Annotated[
@@ -69,4 +82,5 @@ ClockStartOption = Annotated[
 ]
 
 __all__ = ["DEFAULT_CONFIG", "DEFAULT_EVERY", "ActorOption", "AtOption", "ClockStartOption", "ConfigOption",
+           "DrillActorOption", "DrillAtOption",
            "EveryOption", "JsonOption", "LangOption", "StoreOption"]

@@ -43,9 +43,14 @@ def run(
     start and then runs at real speed — a drill, or a test that must not depend on the hour it
     runs at; only with --status exercise. Default: the wall clock.
 
+    --status actual publishes Actual only on a deployment marked live (deployment.live: true; else
+    Exercise, said at start), and into a store that never published Actual only once the
+    deployment passes `warn check` (else exit 2 with its problems).
+
     Example: warn run --config config.yaml --every PT10M --status exercise
     """
     from warn import service
+    from warn.check import publish_status
     from warn.vocab import CapStatus
     from warn.config import load_settings, store_url
     from warn.durations import parse_interval
@@ -68,8 +73,13 @@ def run(
         settings = load_settings(config)
         opened = Store.connect(store_url(store, settings), now=now)
         try:
-            live = service.open_service(settings, opened, status=CapStatus(status.value.capitalize()), sender=sender,
-                                        now=now)
+            opened.upgrade()
+            allowed = publish_status(CapStatus(status.value.capitalize()), settings, config, opened)
+            if allowed.value.lower() != status.value:
+                console().print(f"部署未标记为正式运行（deployment.live: false），以 {allowed} 发布 / the deployment is not "
+                                f"marked live (deployment.live: false): publishing {allowed}", markup=False,
+                                soft_wrap=True)
+            live = service.open_service(settings, opened, status=allowed, sender=sender, now=now)
         except BaseException:
             opened.close()
             raise

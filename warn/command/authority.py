@@ -7,7 +7,7 @@ records as their role. Rules:
 - ``ack`` a 叫应 call or task hand-off: the person on duty in the request's current post,
   or the district's leader on duty or commander answering on its behalf;
 - ``approve`` / ``reject``: the person on duty in the approval's current post, or the
-  district commander;
+  district commander — never the person who proposed what waits for it (four eyes);
 - ``ack`` / ``done`` a task: the person on duty in its owner post, or the district's duty
   officer, leader on duty or commander;
 - ``assign`` a task: the district's duty officer, leader on duty or commander;
@@ -82,8 +82,15 @@ class Authority:
             return _no(f"{person} 此时不在值班表上", f"{person} is not on the roster at {self.at.isoformat()}")
         return Verdict(self._overseer(person) or posts[0])
 
-    def answer(self, person: str, addressee: Post, *, approval: bool) -> Verdict:
-        """May ``person`` answer a request now addressed to ``addressee`` (an approval when ``approval``)."""
+    def answer(self, person: str, addressee: Post, *, approval: bool, proposer: str | None = None) -> Verdict:
+        """May ``person`` answer a request now addressed to ``addressee`` (an approval when ``approval``).
+
+        ``proposer`` is the person who raised what an approval decides (``None``: the system did);
+        they may not decide it themselves, in whatever post they hold now (four eyes).
+        """
+        if approval and proposer is not None and person == proposer:
+            return _no(f"四眼原则：{person} 提出的请求须由另一人审批",
+                       f"four eyes: {person} proposed this, so another person must approve or refuse it")
         if self.holds(person, addressee):
             return Verdict(addressee)
         deputies = (Role.COMMANDER,) if approval else (Role.COMMANDER, Role.LEADER_ON_DUTY)

@@ -69,8 +69,15 @@ from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
 from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel
 
+
+def manual_proposal_key(approval: str) -> str:
+    """Return the timeline key recording who proposed the manual warning approval request ``approval`` decides."""
+    return f"{approval.removesuffix('/approval')}/warn-manual-ask"
+
+
 #: How long the approver of a manual warning has before the request escalates to the commander.
 MANUAL_APPROVAL_WAIT = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class Setup:

@@ -59,6 +59,10 @@ class Roster:
         """Return the posts ``person`` holds at ``at`` (their shifts covering it), in roster order."""
         return tuple(dict.fromkeys(s.post for s in self.shifts if s.person == person and s.start <= at < s.end))
 
+    def people(self) -> frozenset[str]:
+        """Everyone the roster names, at any time (for ``warn check`` and issuing tokens)."""
+        return frozenset(s.person for s in self.shifts)
+
     def covers(self, role: Role, level: OrgLevel) -> bool:
         """Whether any shift names ``role`` at org level ``level`` (for ``warn check``)."""
         return any(s.post.role is role and s.post.org.level is level for s in self.shifts)

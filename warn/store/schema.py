@@ -541,6 +541,20 @@ hourly_rain = Table(
     PrimaryKeyConstraint("model", "key", "hour_end", name="pk_hourly_rain"),
 )
 
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("person", String(128), nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("issued_by", String(128), nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Index("ix_tokens_person", "person", "revoked_at"),
+)
+
 
 def _planner_map(name: str, *columns: Column) -> Table:
     """A table of the entries of one mapping of the planner's state: the entry's key, its place in the

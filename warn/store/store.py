@@ -74,9 +74,11 @@ from warn.store.schema import (
     readings,
     sensors,
     tasks,
+    timeline,
     warning_messages,
 )
 from warn.store.timeline import Timeline
+from warn.store.tokens import TokenTable
 from warn.vocab import QCFlag, SensorKind
 
 #: Keys (or ids) per statement in bulk look-ups: well under SQLite's 32,766 and
@@ -143,6 +145,8 @@ class Store:
         and mode changes as recorded (:mod:`warn.store.incidents`).
     planner
         The command planner's state as records (:mod:`warn.store.planner`).
+    tokens
+        The personal tokens issued, by digest (:mod:`warn.store.tokens`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -162,6 +166,7 @@ class Store:
         self.warnings = WarningTable(engine, self._write)
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)
+        self.tokens = TokenTable(engine, self._write, self.timeline)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
@@ -626,6 +631,16 @@ class Store:
         if row is None:
             return None
         return row.cap_status, row.identifier[:row.identifier.rindex(f".{row.thread_id}.v")]
+
+    def cap_statuses(self) -> set[str]:
+        """The CAP statuses of every message ever queued for delivery (empty: the store never published)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(outbox.c.cap_status).distinct()).scalars())
+
+    def raised_by(self, key: str) -> str | None:
+        """The actor of the timeline entry recorded under idempotency ``key`` (``None``: no such entry)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(timeline.c.actor).where(timeline.c.idempotency_key == key)).scalar()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
