@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from typer.testing import CliRunner
 
 from tests.cycle.conftest import minutes, manual, step
@@ -71,3 +73,25 @@ def test_warn_status_lists_quarantined_events(command_store, command_settings, s
     result = CliRunner().invoke(app, ["status", *config, "--json"], env={"NO_COLOR": "1"})
     held = json.loads(result.output)["quarantined"]
     assert [(e["kind"], e["error"][:10]) for e in held] == [("manual", "ValueError")]
+
+
+@pytest.mark.slow  # two warning cycles of the demo storm
+def test_the_warning_cycle_keeps_running_after_a_poison_event(committed_config) -> None:
+    from tests.cycle.test_warning_cycle import DEMO, SENDER, run_at
+    from warn.config import load_settings
+    from warn.cycle.warning_cycle import run
+    from warn.rainarray import issued_at
+    from warn.sources.forecast import open_forecast
+    from warn.store import CycleStatus, Store
+    from warn.vocab import CapStatus
+
+    settings = load_settings(committed_config)
+    storm = open_forecast(DEMO, source="demo")
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        first, second = run_at(storm, 0), run_at(storm, 1)
+        submit(store, manual("DEMO-T03", Level.ORANGE, POISON, issued_at(first) - timedelta(minutes=5)))
+        for rain in (first, second):
+            run(settings, store, issued_at(rain), rain=rain, status=CapStatus.EXERCISE, sender=SENDER)
+            assert store.cycles.get(issued_at(rain)).status is CycleStatus.DONE
+        assert len(store.inbox.quarantined()) == 1
