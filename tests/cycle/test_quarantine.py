@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from tests.cycle.conftest import minutes, manual, step
 from warn.cli.main import app
 from warn.cycle.command import submit
+from warn.errors import Problem, StoreError
 from warn.vocab import Level
 
 #: A warning text with a control character (U+0001), which no XML 1.0 document can hold.
@@ -74,6 +75,21 @@ def test_warn_status_lists_quarantined_events(command_store, command_settings, s
     held = json.loads(result.output)["quarantined"]
     assert [(e["kind"], e["error"][:10]) for e in held] == [("manual", "ValueError")]
 
+
+def test_a_store_failure_while_trying_an_event_stops_the_step_and_quarantines_nothing(command_store,
+                                                                                      command_settings, setup) -> None:
+    store = command_store
+    assert submit(store, manual("DEMO-T04", Level.ORANGE, "人工橙色暴雨预警", minutes(1)))
+
+    def down(actions):
+        raise StoreError(Problem("sqlite:///warn.sqlite", "", "a store that answers", "database is locked"))
+
+    store.try_actions = down
+    with pytest.raises(StoreError):
+        step(store, command_settings, setup, minutes(5))
+    del store.try_actions
+    assert store.inbox.quarantined() == []
+    assert len(step(store, command_settings, setup, minutes(6)).messages) == 1
 
 @pytest.mark.slow  # two warning cycles of the demo storm
 def test_the_warning_cycle_keeps_running_after_a_poison_event(committed_config) -> None:

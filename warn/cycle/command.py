@@ -45,8 +45,8 @@ from warn.command.model import (
 )
 from warn.config import Settings
 from warn.cycle.broadcast import preview, publish
-from warn.cycle.quarantine import set_aside
-from warn.store import STORE_FAILURES, ExecutionReport, InboxRow, Store
+from warn.cycle.quarantine import NOT_THE_EVENT, set_aside
+from warn.store import ExecutionReport, InboxRow, Store
 
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -158,7 +158,7 @@ def _screen(store: Store, settings: Settings, setup: Setup, state: State, waitin
             _, actions = plan(state, [*accepted.values(), event], now, setup=setup)
             store.try_actions(actions)
             preview(store, settings, [a for a in actions if a.key not in tried], status=status, sender=sender)
-        except STORE_FAILURES:
+        except NOT_THE_EVENT:
             raise
         except Exception as err:  # noqa: BLE001 - whatever the event breaks, it is set aside with its error
             set_aside(store, row, now, err)

@@ -4,8 +4,8 @@ A person's event that cannot be decoded, planned, executed or published is set a
 instead of failing the step for good: the inbox row is marked with its error, a timeline
 entry (actor ``warn``, role ``system``, kind ``inbox``) records it under the hash chain, and
 ``warn status`` lists it for the duty officer. It is never retried automatically. Failures
-of the store itself (:data:`warn.store.STORE_FAILURES`) are not the event's fault: they stop the step,
-which is run again, and quarantine nothing.
+that are not the event's (:data:`NOT_THE_EVENT`: the store's own, a broken configuration) stop
+the step, which is run again, and quarantine nothing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from warn.store import InboxRow, NewEntry, Store
+from warn.errors import ConfigError
+from warn.store import STORE_FAILURES, InboxRow, NewEntry, Store
 from warn.store.command import SYSTEM_ACTOR, SYSTEM_ROLE
+
+#: Failures that are not the event's fault: the store's (down, locked, read-only) and the deployment's.
+NOT_THE_EVENT: tuple[type[Exception], ...] = (*STORE_FAILURES, ConfigError)
 
 #: Timeline kind of a quarantine record.
 KIND = "inbox"
