@@ -81,3 +81,12 @@ def test_the_final_report_of_every_incident_is_written(drill):
     for path in reports.values():
         text = open(path, encoding="utf-8").read()
         assert path.startswith(str(folder)) and "时间线校验通过" in text and "data:image/png;base64," in text
+
+
+def test_the_outbox_is_drained_and_the_summary_counts_what_was_not_delivered(drill):
+    folder, summary = drill
+    with Store.connect(f"sqlite:///{folder / 'warn.db'}") as store:
+        rows = store.outbox.rows()
+    assert rows and not [r for r in rows if r.status in ("queued", "sending")]  # the last all-clears went out
+    assert summary["outbox"]["sent"] == sum(r.status == "sent" for r in rows)
+    assert sum(e["count"] for e in summary["outbox"]["undelivered"]) == sum(r.status != "sent" for r in rows)

@@ -39,7 +39,8 @@ def store(replayed, tmp_path_factory):
 def test_status_at_the_end_of_the_scenario(store):
     data = as_json(store, "status")
     assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "feeds", "stale_feeds",
-                         "last_cycle"}
+                         "last_cycle", "quarantined"}
+    assert data["quarantined"] == []
     assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
     assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0, "every_s": 600.0,
                                   "late": False}

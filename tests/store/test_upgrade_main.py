@@ -51,8 +51,9 @@ def main_store(url: str, tmp_path: Path) -> None:
         names = set(inspect(source).get_table_names())
         with source.connect() as src, store.engine.begin() as dst:
             for table in metadata.sorted_tables:
-                if table.name in names:
-                    rows = [dict(r) for r in src.execute(select(table)).mappings()]
+                if table.name in names:  # the columns main had (later migrations add some)
+                    held = {c["name"] for c in inspect(source).get_columns(table.name)}
+                    rows = [dict(r) for r in src.execute(select(*[c for c in table.c if c.name in held])).mappings()]
                     if rows:
                         dst.execute(table.insert(), rows)
                     if "id" in table.c and table.c.id.autoincrement is True:

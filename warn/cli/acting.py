@@ -100,13 +100,18 @@ class _Acting:
     def plan(self, event: object) -> None:
         """Submit a person's ``event`` and plan it now (module notes); the CAP status is settled first."""
         from warn.check import publish_status
-        from warn.cycle.command import advance, submit
+        from warn.cycle.command import advance, quarantined_error, submit
         from warn.vocab import CapStatus
 
         status, sender = self.store.cap_identity() or (str(CapStatus.ACTUAL), DEFAULT_SENDER)
         allowed = publish_status(CapStatus(status), self.settings, self.config, self.store)
         submit(self.store, event)
-        advance(self.store, self.settings, self.setup, (), self.at, status=allowed, sender=sender)
+        advanced = advance(self.store, self.settings, self.setup, (), self.at, status=allowed, sender=sender)
+        error = quarantined_error(self.store, event) if advanced.quarantined else None
+        if error is not None:
+            self.refuse(f"该事件无法执行，已隔离待值班员处理（warn status）：{error}",
+                        f"the event could not be carried out and was quarantined for the duty officer "
+                        f"(warn status): {error}")
 
     def done(self, zh: str, en: str) -> None:
         console().print(f"✓ {say(self.lang, zh, en)}", style="green", markup=False, soft_wrap=True)

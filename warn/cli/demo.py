@@ -6,7 +6,9 @@ clock through the same service jobs as ``warn run`` (:mod:`warn.cycle.replay`) w
 status Exercise, lets the demo staff answer (:mod:`warn.sim.staff`), and prints the
 summary (:mod:`warn.reports.summary`) with the final report (终报, HTML) of every incident. The storm is replayed every 10 minutes while it
 rains and for a day after, then every 3 hours until every warning is cleared and the
-centre is back in peacetime.
+centre is back in peacetime. Before the summary the outbox is drained
+(:func:`warn.cycle.replay.drain`: the clock moves on to each next due time, for at most an
+hour), and the summary counts every message left undelivered, per channel, with its reason.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def demo(
     """
     from warn.cli.drill import open_drill
     from warn.config import load_settings
-    from warn.cycle.replay import replay
+    from warn.cycle.replay import drain, replay
     from warn.reports.summary import all_clear, summary
 
     out_console = console()
@@ -67,7 +69,7 @@ def demo(
             rest = replay(drill.service, drill.clock, storm_end + step, world.end, every=every, step=step,
                           before=drill.step, on_cycle=lambda r: _line(progress, r),
                           stop=lambda t: all_clear(drill.store))
-            drill.service.dispatch(drill.clock())
+            drain(drill.service.dispatch, drill.clock)
             reports = _final_reports(drill, folder / "reports")
             result = summary(drill.store, drill.clock(), report=reports)
             result["drill"] = {"from": start.isoformat(), "to": drill.clock().isoformat(),

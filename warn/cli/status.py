@@ -61,7 +61,8 @@ STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_l
                "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `feeds` (how many sources "
                "are on record), `stale_feeds` (those not ok) "
                "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
-               "interval, `--every`), `late` (older than twice the interval)} or null. "
+               "interval, `--every`), `late` (older than twice the interval)} or null, `quarantined` [{`id`, `kind`, `at`, "
+               "`quarantined_at`, `error`}] (inbox events the command step set aside, never retried). "
                "Times ISO 8601 UTC.")
 
 
@@ -182,6 +183,7 @@ def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
     parts += _overdue(view, lang, zone)
     parts += _calls(view, lang, zone)
     parts.append(_feeds_line(view, lang))
+    parts += _quarantined(view, lang, zone)
     return Group(*parts)
 
 
@@ -227,6 +229,22 @@ def _calls(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
         table.add_row(shown(call.addressee), str(call.escalation_step), local_time(call.deadline, zone),
                       age_text(call.overdue_s, lang) if call.overdue_s else "—")
     return [table, *_more(len(view.unanswered_calls), lang)]
+
+
+def _quarantined(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
+    """Inbox events set aside (shown only when there are some): the duty officer must act on each."""
+    if not view.quarantined:
+        return []
+    table = Table(title=say(lang, f"✗ 已隔离的收件事件 {len(view.quarantined)}（不会自动重试，请人工处理）",
+                            f"✗ quarantined inbox events {len(view.quarantined)} (never retried: act on them)"),
+                  title_justify="left", title_style="bold red")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column(say(lang, "类型", "kind"), no_wrap=True)
+    table.add_column(say(lang, "隔离时间", "quarantined"), no_wrap=True)
+    table.add_column(say(lang, "原因", "error"))
+    for event in view.quarantined[:SHOWN]:
+        table.add_row(str(event.id), shown(event.kind), local_time(event.quarantined_at, zone), shown(event.error))
+    return [table, *_more(len(view.quarantined), lang)]
 
 
 def _feeds_line(view: StatusView, lang: str) -> Text:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from warn.cli.output import level_text
+from warn.cli.output import clean, level_text
 from warn import hazards
 from warn.vocab import ResponseLevel
 from warn.vocab import Level
@@ -42,9 +42,23 @@ def print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print(f"数据告警 data notices: 开始 began {notices['began']}，恢复 ended {notices['ended']}")
     for line in notices["first"]:
         out.print(f"  · {line}", markup=False)
+    _outbox(out, result["outbox"])
     out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl", markup=False)
     for incident, path in result["report"].items():
         out.print(f"终报 final report {incident}: {path}", markup=False, soft_wrap=True)
+
+
+_STATUS = {"queued": "待发 queued", "sending": "发送中 sending", "failed": "失败 failed", "refused": "拒发 refused"}
+
+
+def _outbox(out: Console, outbox: dict[str, Any]) -> None:
+    """Deliveries made, and every one not made per channel, status and reason (red when there are some)."""
+    left = sum(entry["count"] for entry in outbox["undelivered"])
+    out.print(f"外发 outbox: 已送达 delivered {outbox['sent']}，未送达 undelivered {left}",
+              style="bold red" if left else None)
+    for entry in outbox["undelivered"]:
+        out.print(f"  · {entry['channel']} {_STATUS.get(entry['status'], entry['status'])} ×{entry['count']}："
+                  f"{clean(entry['reason'])}", markup=False)
 
 
 def _warnings(warnings: dict[str, Any]) -> Table:

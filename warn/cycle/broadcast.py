@@ -36,7 +36,7 @@ Publishing the same actions again adds no message and no outbox row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -139,22 +139,46 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     WarnError
         The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
     """
+    published = []
+    for action, identifier, warning, body in _messages(store, settings, actions, status, sender, validity,
+                                                       point_buffer_m):
+        if warning is not None and _record(store, action, warning, identifier, body):
+            published.append(identifier)
+        _enqueue(store, settings.channels, action, identifier, body, status)
+    return published
+
+
+def preview(store: Store, settings: Settings, actions: Iterable[Action], *, status: CapStatus = CapStatus.ACTUAL,
+            sender: str, validity: timedelta = VALIDITY, point_buffer_m: float = POINT_BUFFER_M) -> None:
+    """Build and encode the CAP message of every ``Broadcast`` in ``actions`` as :func:`publish` would,
+    recording and queueing nothing: whether publishing them can work (parameters as :func:`publish`).
+
+    Raises
+    ------
+    CapError, ValueError, WarnError
+        As :func:`publish` would (``ValueError``: text XML cannot hold, such as a control character).
+    """
+    for _ in _messages(store, settings, actions, status, sender, validity, point_buffer_m):
+        pass
+
+
+def _messages(store: Store, settings: Settings, actions: Iterable[Action], status: CapStatus, sender: str,
+              validity: timedelta, point_buffer_m: float) -> Iterator[tuple[Broadcast, str, CapWarning | None, bytes]]:
+    """(action, identifier, warning, CAP body) per ``Broadcast``; the warning is ``None`` for a message
+    already recorded (its stored body)."""
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
     layers = _Layers(settings)
-    published = []
     for action in actions:
         if not isinstance(action, Broadcast):
             continue
         identifier = identifier_for(sender, action.thread, action.version)
         body = _stored_body(store, identifier)
-        if body is None:
-            warning = _warning(store, settings, layers, action, status, sender, validity, point_buffer_m)
-            body = produce(warning)
-            if _record(store, action, warning, identifier, body):
-                published.append(identifier)
-        _enqueue(store, settings.channels, action, identifier, body, status)
-    return published
+        if body is not None:
+            yield action, identifier, None, body
+            continue
+        warning = _warning(store, settings, layers, action, status, sender, validity, point_buffer_m)
+        yield action, identifier, warning, produce(warning)
 
 
 def _stored_body(store: Store, identifier: str) -> bytes | None:

@@ -11,7 +11,11 @@ consumed. Every action carries an idempotency key, so running the same events ag
 with the saved state, with the state lost (planned again from scratch), or after a crash
 anywhere in between — writes nothing twice; publishing before saving means an
 interrupted step publishes again (a no-op for what was recorded) rather than losing a
-broadcast. :func:`run_command` is the same without the inbox and publishing.
+broadcast; consuming last means an interrupted step plans the same events again, which the
+keys make a no-op. An inbox event that cannot be decoded, planned, executed or published is
+found before anything is written (:func:`_screen`) and quarantined with its error
+(:mod:`warn.cycle.quarantine`); the events after it are still planned in the same step.
+:func:`run_command` is the same without the inbox and publishing.
 
 The state is kept as records (``store.planner``, :mod:`warn.store.planner`), encoded
 field by field from the dataclasses' type hints (:func:`encode`, :func:`decode`), so a
@@ -40,8 +44,9 @@ from warn.command.model import (
     Tick,
 )
 from warn.config import Settings
-from warn.cycle.broadcast import publish
-from warn.store import ExecutionReport, Store
+from warn.cycle.broadcast import preview, publish
+from warn.cycle.quarantine import NOT_THE_EVENT, set_aside
+from warn.store import ExecutionReport, InboxRow, Store
 
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -71,9 +76,20 @@ def submit(store: Store, event: PersonEvent) -> bool:
     The idempotency key is the request or proposal, the person and the time, so a
     repeated submission is one event.
     """
-    key = f"{INBOX_KINDS[type(event)]}/{_subject(event)}/{event.by}/{_at(event).isoformat()}"
     text = json.dumps(encode(event), ensure_ascii=False, sort_keys=True)
-    return store.inbox.put(at=_at(event), kind=INBOX_KINDS[type(event)], actor=event.by, event=text, key=key)
+    return store.inbox.put(at=_at(event), kind=INBOX_KINDS[type(event)], actor=event.by, event=text,
+                           key=inbox_key(event))
+
+
+def inbox_key(event: PersonEvent) -> str:
+    """The inbox's idempotency key of a person's ``event``: its kind, subject, person and time."""
+    return f"{INBOX_KINDS[type(event)]}/{_subject(event)}/{event.by}/{_at(event).isoformat()}"
+
+
+def quarantined_error(store: Store, event: PersonEvent) -> str | None:
+    """The error a person's ``event`` was quarantined with, or ``None`` when it was not set aside."""
+    key = inbox_key(event)
+    return next((row.error for row in store.inbox.quarantined() if row.key == key), None)
 
 
 def _subject(event: PersonEvent) -> str:
@@ -93,12 +109,14 @@ def _at(event: PersonEvent) -> datetime:
 
 @dataclass(frozen=True)
 class Advanced:
-    """What :func:`advance` did: the actions planned, the execution report, the messages published."""
+    """What :func:`advance` did: the actions planned, the execution report, the messages published, the
+    inbox events taken and the ids of those quarantined."""
 
     actions: tuple[Action, ...]
     report: ExecutionReport
     messages: tuple[str, ...]
     inbox: int
+    quarantined: tuple[int, ...] = ()
 
 
 def advance(store: Store, settings: Settings, setup: Setup, events: Iterable[Event], now: datetime, *,
@@ -121,14 +139,44 @@ def advance(store: Store, settings: Settings, setup: Setup, events: Iterable[Eve
         CAP status and sender of the published messages.
     """
     waiting = store.inbox.pending(now)
-    people = [decode(_EVENT_TYPES[row.kind], json.loads(row.event)) for row in waiting]
-    state, actions = plan(load_state(store), [*people, *events, Tick(now)], now, setup=setup)
+    loaded = load_state(store)
+    people = _screen(store, settings, setup, loaded, waiting, now, status=status, sender=sender)
+    state, actions = plan(loaded, [*people.values(), *events, Tick(now)], now, setup=setup)
     report = execute(store, actions)
     messages = publish(store, settings, [a for a in actions if isinstance(a, Broadcast)], status=status,
                        sender=sender)
     save_state(store, state)
-    store.inbox.consumed([row.id for row in waiting], now)
-    return Advanced(actions, report, tuple(messages), len(waiting))
+    store.inbox.consumed(list(people), now)
+    return Advanced(actions, report, tuple(messages), len(waiting),
+                    tuple(row.id for row in waiting if row.id not in people))
+
+
+def _screen(store: Store, settings: Settings, setup: Setup, state: State, waiting: Iterable[InboxRow],
+            now: datetime, *, status: CapStatus, sender: str) -> dict[int, PersonEvent]:
+    """The waiting events that can be decoded, planned, executed and published, by inbox id, in order;
+    each of the others is quarantined (:mod:`warn.cycle.quarantine`) and the rest still tried.
+
+    Each event is tried after those accepted before it, from ``state``: planned, its actions
+    executed in a transaction rolled back (:meth:`warn.store.Store.try_actions`), the new
+    ``Broadcast`` ones built and encoded (:func:`warn.cycle.broadcast.preview`). Nothing is written
+    but the quarantines.
+    """
+    accepted: dict[int, PersonEvent] = {}
+    tried: set[str] = set()
+    for row in waiting:
+        try:
+            event = decode(_EVENT_TYPES[row.kind], json.loads(row.event))
+            _, actions = plan(state, [*accepted.values(), event], now, setup=setup)
+            store.try_actions(actions)
+            preview(store, settings, [a for a in actions if a.key not in tried], status=status, sender=sender)
+        except NOT_THE_EVENT:
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever the event breaks, it is set aside with its error
+            set_aside(store, row, now, err)
+            continue
+        accepted[row.id] = event
+        tried |= {a.key for a in actions}
+    return accepted
 
 
 def run_command(store: Store, setup: Setup, events: Iterable[Event], now: datetime) -> ExecutionReport:

@@ -7,7 +7,9 @@ the demo world publishing runs and readings, the demo staff answering), then a c
 runs when the step is on the ``every`` grid, then the command tick, then the
 dispatcher. Nothing is mocked: the feeds are fetched over HTTP, the store is real, the
 channels send. With ``speed`` the replay keeps pace with the wall clock (``speed`` × real
-time); without it it runs as fast as it can.
+time); without it it runs as fast as it can. :func:`drain` ends a drill: it dispatches what
+is still queued, moving the clock to each next due time, so the drill ends with its
+messages delivered or given up, not waiting.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from warn.broadcast.outbox import DispatchReport
 from warn.cycle.warning_cycle import CycleReport
 from warn.durations import floor_time
 from warn.sim.clock import SimClock
+
+
+#: How much simulated time :func:`drain` may take to deliver what a drill still owes.
+DRAIN_WITHIN = timedelta(hours=1)
+#: The least :func:`drain` moves the clock between two rounds.
+DRAIN_STEP = timedelta(seconds=1)
 
 
 @dataclass
@@ -87,3 +96,34 @@ def replay(service, clock: SimClock, start: datetime, end: datetime, *, every: t
                 time.sleep(lag)
     report.seconds = time.perf_counter() - began
     return report
+
+
+def drain(dispatch: Callable[[datetime], DispatchReport], clock: SimClock, *,
+          within: timedelta = DRAIN_WITHIN) -> DispatchReport:
+    """Dispatch until nothing is queued or sending, moving ``clock`` to each next due time (a rate
+    limit's next token, a retry's backoff, a lease's end), for at most ``within`` of simulated time.
+
+    Parameters
+    ----------
+    dispatch
+        One dispatch round at a time (:meth:`warn.service.Service.dispatch`) by a dispatcher whose
+        store and channels read ``clock``.
+    clock
+        The simulated clock; left at the last round's time.
+    within
+        The deadline, after the clock's time at the call.
+
+    Returns
+    -------
+    DispatchReport
+        The rounds' counts; ``next_due`` is ``None`` when nothing is pending, else what is still
+        owed stays queued (the drill's summary counts it).
+    """
+    deadline = clock() + within
+    total = dispatch(clock())
+    while total.next_due is not None and total.next_due <= deadline:
+        clock.set(min(max(total.next_due, clock() + DRAIN_STEP), deadline))
+        total = total.plus(dispatch(clock()))
+        if clock() >= deadline:
+            break
+    return total

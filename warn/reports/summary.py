@@ -2,7 +2,8 @@
 
 :func:`summary` is what ``warn demo`` prints (and ``--json`` emits): one JSON-ready object
 with the keys ``warnings``, ``cap_messages``, ``tasks``, ``acks``, ``mode_changes``,
-``notices`` and ``report``. Every figure is counted from the store's tables at the time
+``notices``, ``outbox`` (rows sent, and those not delivered counted per channel, status and
+reason) and ``report``. Every figure is counted from the store's tables at the time
 ``now``; every CAP message is validated again against the official schemas.
 :func:`all_clear` says when a drill may stop; :func:`incident_ids` lists what to report on.
 """
@@ -37,8 +38,28 @@ def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None
         "notices": {"began": sum(n.details.get("state") == "began" for n in notices),
                     "ended": sum(n.details.get("state") == "ended" for n in notices),
                     "first": [n.summary for n in notices[:3]]},
+        "outbox": _outbox(store.outbox.rows()),
         "report": report or {},
     }
+
+
+#: Characters of a delivery error kept as the reason in the summary.
+REASON_LIMIT = 160
+
+
+def _outbox(rows) -> dict[str, Any]:
+    """Rows sent, and the others as ``undelivered`` [{channel, status, reason, count}] (queued or sending: still
+    owed; failed: given up; refused: never allowed), largest count first."""
+    left = Counter((r.message.channel, str(r.status), _reason(r)) for r in rows if r.status != "sent")
+    return {"sent": sum(r.status == "sent" for r in rows), "undelivered": [
+        {"channel": channel, "status": status, "reason": reason, "count": n}
+        for (channel, status, reason), n in sorted(left.items(), key=lambda kv: (-kv[1], kv[0]))]}
+
+
+def _reason(row) -> str:
+    """Why a row is not delivered: its last error's first line, or that it was never tried."""
+    lines = row.last_error.strip().splitlines()
+    return lines[0][:REASON_LIMIT] if lines else "尚未尝试发送 / never tried"
 
 
 def _warnings(threads, messages) -> dict[str, Any]:

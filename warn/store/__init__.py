@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         WriteResult,
         ZoneRain,
     )
+    from warn.store.engine import STORE_FAILURES
     from warn.store.store import Store
     from warn.store.timeline import CORRECTION, GENESIS, Timeline
 
@@ -62,12 +63,13 @@ _HOME = {
     "LevelRecord": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
     "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
     "ZoneRain": "records",
+    "STORE_FAILURES": "engine",
     "Store": "store",
     "CORRECTION": "timeline", "GENESIS": "timeline", "Timeline": "timeline",
 }
 
 __all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Heartbeat", "HeldRun", "InboxRow",
-           "ItemLevel", "LevelBasis", "LevelRecord", "ModelState", "NewEntry", "OfficialMessage", "Revision", "Store",
+           "ItemLevel", "LevelBasis", "LevelRecord", "ModelState", "NewEntry", "OfficialMessage", "Revision", "STORE_FAILURES", "Store",
            "Timeline", "TimelineEntry", "VerifyResult", "WriteResult", "ZoneRain"]
 
 

@@ -11,6 +11,8 @@ CLI and the channels' answer hooks :meth:`~InboxTable.put` an event (JSON text, 
 :mod:`warn.cycle.command`), the next cycle or tick takes the :meth:`~InboxTable.pending`
 ones up to its time, plans them, and marks them :meth:`~InboxTable.consumed`. The
 idempotency key makes a repeated submission (a retried CLI call, a resent hook) one event.
+An event that makes the command step fail is set aside (:func:`quarantine`, with its error):
+it is never pending again, and :meth:`~InboxTable.quarantined` lists it for the duty officer.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class InboxRow:
     key: str
     received_at: datetime
     consumed_at: datetime | None
+    quarantined_at: datetime | None = None
+    error: str = ""
 
 
 class _Table:
@@ -143,8 +147,9 @@ class InboxTable(_Table):
                                 .returning(inbox.c.id)).first() is not None
 
     def pending(self, until: datetime) -> list[InboxRow]:
-        """Events not yet consumed that happened by ``until``, in the order they happened."""
-        query = (select(inbox).where(inbox.c.consumed_at.is_(None), inbox.c.at <= until)
+        """Events neither consumed nor quarantined that happened by ``until``, in the order they happened."""
+        query = (select(inbox).where(inbox.c.consumed_at.is_(None), inbox.c.quarantined_at.is_(None),
+                                     inbox.c.at <= until)
                  .order_by(inbox.c.at, inbox.c.id))
         with self._engine.connect() as conn:
             return [_inbox(r) for r in conn.execute(query).all()]
@@ -158,10 +163,24 @@ class InboxTable(_Table):
             conn.execute(update(inbox).where(inbox.c.id.in_(ids), inbox.c.consumed_at.is_(None))
                          .values(consumed_at=at))
 
+    def quarantined(self) -> list[InboxRow]:
+        """The events set aside by :func:`quarantine`, in the order they were."""
+        query = select(inbox).where(inbox.c.quarantined_at.is_not(None)).order_by(inbox.c.quarantined_at, inbox.c.id)
+        with self._engine.connect() as conn:
+            return [_inbox(r) for r in conn.execute(query).all()]
+
     def rows(self) -> list[InboxRow]:
         """Every event, in the order received."""
         with self._engine.connect() as conn:
             return [_inbox(r) for r in conn.execute(select(inbox).order_by(inbox.c.id)).all()]
+
+
+def quarantine(conn: Connection, event_id: int, at: datetime, error: str) -> bool:
+    """Set the pending event ``event_id`` aside at ``at`` with ``error`` on ``conn`` (the caller's write
+    transaction); ``False`` when it was consumed or quarantined already (nothing changes)."""
+    return conn.execute(update(inbox).where(inbox.c.id == event_id, inbox.c.consumed_at.is_(None),
+                                            inbox.c.quarantined_at.is_(None))
+                        .values(quarantined_at=at, error=error)).rowcount > 0
 
 
 def _cycle(r: Row) -> CycleRow:
@@ -172,4 +191,5 @@ def _cycle(r: Row) -> CycleRow:
 
 def _inbox(r: Row) -> InboxRow:
     return InboxRow(id=r.id, at=r.at, kind=r.kind, actor=r.actor, event=r.event, key=r.idempotency_key,
-                    received_at=r.received_at, consumed_at=r.consumed_at)
+                    received_at=r.received_at, consumed_at=r.consumed_at, quarantined_at=r.quarantined_at,
+                    error=r.error)

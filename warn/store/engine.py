@@ -25,13 +25,15 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from warn.errors import Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 
 #: How long a SQLite writer waits for another writer's lock, ms.
 BUSY_TIMEOUT_MS = 5000
+#: Exceptions that say the store itself failed (down, locked, read-only, broken), not what was given to it.
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, SQLAlchemyError)
 #: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "warn_write"
 

@@ -54,8 +54,8 @@ cycles
     counts (items scored, crossings, actions planned and applied, messages queued).
 inbox
     What people did that the planner must hear (answers, approvals, mode decisions) as the
-    planner's event in JSON text, who and when, a unique idempotency key, and when it was
-    consumed.
+    planner's event in JSON text, who and when, a unique idempotency key, when it was
+    consumed, and when it was quarantined with the error that set it aside (never planned again).
 item_levels
     The level of every item each cycle scored (key: cycle time, hazard name, item kind,
     item id, lead ``now``/``2h``/``24h``): level −1 unknown … 4 red, the score when the
@@ -427,6 +427,8 @@ inbox = Table(
     Column("idempotency_key", String(255), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("consumed_at", UTCDateTime, nullable=True),
+    Column("quarantined_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=False, server_default=""),
     UniqueConstraint("idempotency_key", name="uq_inbox_idempotency_key"),
     Index("ix_inbox_pending", "consumed_at", "at"),
 )

@@ -54,7 +54,7 @@ from warn.store.command import (
     execute_actions,
     finish_task,
 )
-from warn.store.cycles import CycleTable, InboxTable
+from warn.store.cycles import CycleTable, InboxTable, quarantine
 from warn.store.engine import WRITE_OPTION, make_engine, redact
 from warn.store.hourly import HourlyRainTable
 from warn.store.incidents import CommandRecords, WarningTable
@@ -62,7 +62,7 @@ from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
 from warn.store.planner import PlannerTable
-from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
+from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
     ack_requests,
@@ -571,6 +571,37 @@ class Store:
             return ExecutionReport()
         with self._write() as conn:
             return execute_actions(conn, actions, self.timeline.append_on)
+
+    def try_actions(self, actions: Sequence[Action]) -> None:
+        """Apply ``actions`` as :meth:`execute_actions` does, then roll everything back: whether they can be.
+
+        Raises
+        ------
+        Exception
+            Whatever executing them raises; nothing is written either way.
+        """
+        if not actions:
+            return
+        with self._write() as conn:
+            transaction = conn.get_transaction()
+            execute_actions(conn, actions, self.timeline.append_on)
+            if transaction is not None:
+                transaction.rollback()
+
+    def quarantine_event(self, event_id: int, *, at: datetime, error: str, entry: NewEntry) -> bool:
+        """Set inbox event ``event_id`` aside with ``error`` and record ``entry`` on the timeline, in one
+        transaction (:func:`warn.store.cycles.quarantine`).
+
+        Returns
+        -------
+        bool
+            ``False`` when it was consumed or quarantined already (nothing written).
+        """
+        with self._write() as conn:
+            if not quarantine(conn, event_id, at, error):
+                return False
+            self.timeline.append_on(conn, [entry])
+            return True
 
     def finish_task(self, task_id: str, *, by: str, role: str, at: datetime, note: str,
                     evidence: str = "") -> bool:

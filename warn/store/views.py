@@ -50,7 +50,7 @@ CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
-                          "arrival_time"})
+                          "arrival_time", "quarantined_at"})
 #: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
 #: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
 STALE_FACTOR = 3.0
@@ -180,6 +180,18 @@ class CycleView:
 
 
 @dataclass(frozen=True)
+class QuarantineView:
+    """One inbox event the command step set aside (:mod:`warn.cycle.quarantine`): its id, kind, when it
+    happened, when it was quarantined and why. Who sent it is left out (the timeline has it)."""
+
+    id: int
+    kind: str
+    at: datetime
+    quarantined_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
 class EntryView:
     """One timeline entry."""
 
@@ -195,7 +207,8 @@ class EntryView:
 @dataclass(frozen=True)
 class StatusView:
     """Everything ``warn status`` shows: mode, active warnings counted by hazard and level, overdue
-    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, and the last cycle."""
+    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, the last cycle,
+    and the inbox events quarantined."""
 
     at: datetime
     mode: ModeView
@@ -205,6 +218,7 @@ class StatusView:
     feeds: int
     stale_feeds: list[FeedView]
     last_cycle: CycleView | None
+    quarantined: list[QuarantineView]
 
 
 class Views:
@@ -254,7 +268,8 @@ class Views:
             counts.setdefault(w.hazard, Counter())[w.level] += 1
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
-                          feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"], last_cycle=self.last_cycle(at, every=every))
+                          feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"],
+                          last_cycle=self.last_cycle(at, every=every), quarantined=self.quarantined(at))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
@@ -389,6 +404,13 @@ class Views:
         age = at - rows[0]["at"]
         return CycleView(rows[0]["at"], rows[0]["status"], age.total_seconds(), every.total_seconds(),
                          age > LATE_AFTER * every)
+
+    def quarantined(self, at: datetime) -> list[QuarantineView]:
+        """The inbox events quarantined by ``at``, oldest first (never retried: the duty officer acts on them)."""
+        rows = self.database.rows('SELECT id, kind, "at", quarantined_at, error FROM inbox '
+                                  'WHERE quarantined_at IS NOT NULL AND quarantined_at <= :at '
+                                  'ORDER BY quarantined_at, id', at=at)
+        return [QuarantineView(**r) for r in rows]
 
     def timeline(self, at: datetime, *, incident: str | None = None, since: datetime | None = None,
                  limit: int | None = None) -> list[EntryView]:
