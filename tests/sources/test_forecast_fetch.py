@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from warn.errors import SourceError
+from warn.netpolicy import NetPolicy
 from warn.sim.feedserver import FeedServer
 from warn.sources.forecast import ForecastSource, open_forecast
 
@@ -89,7 +90,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         port = probe.getsockname()[1]
     waits: list[float] = []
     source = ForecastSource(f"http://127.0.0.1:{port}/{NAME}", directory=tmp_path, attempts=3, backoff=0.1,
-                            sleep=waits.append, timeout=2.0)
+                            sleep=waits.append, policy=NetPolicy(max_bytes=2**20, connect_s=2.0, read_s=2.0))
     with pytest.raises(SourceError, match=r"expected HTTP 200, got ConnectError: .* after 3 attempt\(s\)"):
         source.fetch(ISSUED)
     assert waits == [0.1, 0.2]
