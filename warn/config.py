@@ -45,6 +45,8 @@ MAX_DEADLINE_S = 1800.0
 #: The total deadline of one network exchange (request to last byte), seconds.
 Deadline = Annotated[float, Field(gt=0, le=MAX_DEADLINE_S)]
 MiB = 2**20
+#: A host name or IPv4 address, with an optional port (``cma.gov.cn``, ``10.1.2.3:8080``).
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$"
 
 
 class NetLimits(Strict):
@@ -183,8 +185,9 @@ class OfficialSpec(NetLimits):
                                                                 "and deployment.district_code")
     default_validity: PositiveDuration = Field(timedelta(hours=24), description="how long after sent a message without "
                                                                         "expires counts")
-    allowed_hosts: list[str] = Field(default_factory=list, description="hosts (or host:port) a JSON list may "
-                                     "name besides url's own origin; any other URL in the list is not fetched")
+    allowed_hosts: list[Annotated[str, Field(pattern=HOST_PATTERN)]] = Field(
+        default_factory=list, description="hosts (or host:port) a JSON list may name besides url's own origin; "
+                                          "any other URL in the list is not fetched")
     timeout_s: Timeout = 10.0
     deadline_s: Deadline = Field(60.0, description="seconds allowed for one whole message or list")
     max_bytes: int = Field(2 * MiB, ge=1, le=64 * MiB, description="largest message or list accepted (bytes)")

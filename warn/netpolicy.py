@@ -141,22 +141,23 @@ def exchange(client: httpx.Client, method: str, url: str, policy: NetPolicy, *,
             following = response.next_request
             if following is None:
                 return _read(response, policy, deadline, sink)
-            _check_redirect(outgoing.url, following.url, hop, policy)
+            _check_redirect(outgoing.url, following.url, hop, policy, response.status_code)
             outgoing = following
         finally:
             response.close()
     raise AssertionError("unreachable: the last hop returns or raises")
 
 
-def _check_redirect(source: httpx.URL, target: httpx.URL, hop: int, policy: NetPolicy) -> None:
+def _check_redirect(source: httpx.URL, target: httpx.URL, hop: int, policy: NetPolicy, status: int) -> None:
     shown = _shown(source)
     if hop >= policy.redirects:
         expected = "no redirect (redirects are off)" if not policy.redirects else \
             f"at most {policy.redirects} redirect(s) within {shown}"
-        raise NetRefusal(Problem(shown, "", expected, f"a redirect to {_shown(target)}"))
+        raise NetRefusal(Problem(shown, "", expected, f"a redirect to {_shown(target)}"), status=status)
     if origin(target) != origin(source):
         raise NetRefusal(Problem(shown, "", f"a redirect within the same origin {origin_text(source)}",
-                                 f"a redirect to {_shown(target)}", "a redirect elsewhere is never followed"))
+                                 f"a redirect to {_shown(target)}", "a redirect elsewhere is never followed"),
+                         status=status)
 
 
 def _read(response: httpx.Response, policy: NetPolicy, deadline: float,

@@ -200,7 +200,7 @@ def _post(name: str, client: httpx.Client, spec: ChannelSpec, url: str, key: str
         raise DeliveryError(Problem(name, key, f"a reply from {shown}", f"{type(err).__name__}: {err}")) from None
     except NetRefusal as err:
         if err.status is not None and not 200 <= err.status < 300:
-            raise _status_error(name, key, shown, err.status, "") from None
+            raise _status_error(name, key, shown, err.status, str(err.problems[0])) from None
         raise DeliveryError(Problem(name, key, f"a reply from {shown} within the channel's limits",
                                     str(err.problems[0]), "送达情况不明，不再重发 / delivery uncertain, not resent: "
                                     "check the receiver"), permanent=True) from None
