@@ -188,6 +188,8 @@ class OfficialSpec(NetLimits):
     allowed_hosts: list[Annotated[str, Field(pattern=HOST_PATTERN)]] = Field(
         default_factory=list, description="hosts (or host:port) a JSON list may name besides url's own origin; "
                                           "any other URL in the list is not fetched")
+    max_messages: int = Field(50, ge=1, le=1000, description="most message URLs a JSON list may name; a longer "
+                                                            "list is refused whole (the last fetched stay in force)")
     timeout_s: Timeout = 10.0
     deadline_s: Deadline = Field(60.0, description="seconds allowed for one whole message or list")
     max_bytes: int = Field(2 * MiB, ge=1, le=64 * MiB, description="largest message or list accepted (bytes)")

@@ -227,6 +227,15 @@ def test_a_host_the_configuration_allows_is_fetched(towns):
     assert "HTTP 404" in problems[0]  # fetched; what it holds is another matter
 
 
+def test_a_list_naming_more_urls_than_max_messages_is_refused_whole(towns):
+    with Hostile() as source:
+        source.files["/list.json"] = json.dumps([f"/m{i}.xml" for i in range(51)]).encode()
+        getter = HttpGetter(policy=NetPolicy(max_bytes=2**20), attempts=1)
+        with pytest.raises(SourceError, match=r"list.json: expected a list of at most 50 message URLs.*got 51"):
+            fetch_bulletins(f"{source.root}/list.json", reading(towns), getter)
+        assert source.requests == ["GET /list.json"]
+
+
 @pytest.mark.slow
 def test_a_trickling_official_source_is_cut_at_its_deadline_and_the_cycle_goes_on(served):
     settings, store, server, _feed = served

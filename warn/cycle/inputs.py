@@ -124,7 +124,7 @@ def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
     return {name: (fill(spec.url, urls),
                    Reading(name, spec.hazard, tuple(spec.level_parameters), spec.geocode,
                            spec.default_validity, zones, settings.deployment.district_code,
-                           tuple(spec.allowed_hosts)),
+                           tuple(spec.allowed_hosts), spec.max_messages),
                    HttpGetter(policy=policy_of(spec), attempts=spec.retries + 1))
             for name, spec in settings.official.items()}
 

@@ -7,7 +7,7 @@ one URL that returns either
 
 - one CAP 1.2 message (XML), or
 - a JSON list of the URLs of the messages currently published (relative URLs are
-  resolved against the list's URL). Only URLs within the list's own origin, or on a host
+  resolved against the list's URL), at most ``max_messages`` of them. Only URLs within the list's own origin, or on a host
   the source's ``allowed_hosts`` names, are fetched: a list naming any other URL (an internal
   service, a cloud metadata address) is refused for that entry, naming the URL and the hosts
   allowed, and nothing is sent there.
@@ -109,7 +109,7 @@ class Reading:
 
     ``zones`` are the representative points (WGS 84) of the zones by id, ``district`` the
     district's administrative code, ``allowed_hosts`` the hosts (``host`` or ``host:port``) a
-    JSON list may name besides its own origin.
+    JSON list may name besides its own origin, ``max_messages`` the most URLs it may name.
     """
 
     source: str
@@ -120,6 +120,7 @@ class Reading:
     zones: Mapping[str, BaseGeometry]
     district: str
     allowed_hosts: tuple[str, ...] = ()
+    max_messages: int = 50
 
 
 def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[list[Bulletin], list[str]]:
@@ -146,6 +147,9 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
             raise SourceError(Problem(url, "", "one CAP 1.2 message or a JSON list of their URLs", str(err))) from None
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise SourceError(Problem(url, "", "a JSON list of CAP message URLs", type(urls).__name__))
+        if len(urls) > reading.max_messages:
+            raise SourceError(Problem(url, "", f"a list of at most {reading.max_messages} message URLs "
+                                      "(official.<source>.max_messages)", f"{len(urls)}"))
         bulletins, problems = [], []
         for item in urls:
             target = urljoin(url, item)
