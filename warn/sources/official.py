@@ -7,10 +7,10 @@ one URL that returns either
 
 - one CAP 1.2 message (XML), or
 - a JSON list of the URLs of the messages currently published (relative URLs are
-  resolved against the list's URL), at most ``max_messages`` of them. Only URLs within the list's own origin, or on a host
-  the source's ``allowed_hosts`` names, are fetched: a list naming any other URL (an internal
-  service, a cloud metadata address) is refused for that entry, naming the URL and the hosts
-  allowed, and nothing is sent there.
+  resolved against the list's URL), at most ``max_messages`` of them. Only URLs within the
+  list's own origin, or on a host the source's ``allowed_hosts`` names, are fetched: a list
+  naming any other URL (an internal service, a cloud metadata address) is refused for that
+  entry, naming the URL and the hosts allowed, and nothing is sent there.
 
 Every message is read with :func:`warn.cap.codec.parse` (safe: no DTD, entities or
 network) into a :class:`Bulletin`:
