@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import shutil
+import time
+import tracemalloc
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
 
 from tests.conftest import ROOT, committed_data
 from warn.check import check_deployment
+from warn.sim.server import LocalServer
 
 
 def edit_yaml(path: Path, change) -> None:
@@ -58,3 +66,101 @@ def acting_deployment(tmp_path: Path, *, live: bool, **changes) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+class Hostile(LocalServer):
+    """A real HTTP server on the loopback interface that misbehaves on purpose (issue 15).
+
+    GET and POST answer by path; every request is recorded in :attr:`requests` (``"GET /path"``):
+
+    - ``/huge``: 200 and zeros without end (up to 2 GiB, made chunk by chunk, never held), no length;
+    - ``/declared``: the same, announced with ``Content-Length: 2147483648``;
+    - ``/bomb``: a gzip body of a few hundred KiB that decodes to 64 MiB, its small length declared;
+    - ``/trickle``: 200, then one byte every :attr:`trickle_s` seconds;
+    - ``/to/<url>``: 302 to ``<url>`` (``http://…``), or to a path of this server when it starts with ``/``;
+    - any path in :attr:`files`: 200 with those bytes; else 404.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", trickle_s: float = 2.0) -> None:
+        self.requests: list[str] = []
+        self.files: dict[str, bytes] = {}
+        self.trickle_s = trickle_s
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.answer(self)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.answer(self)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        super().__init__(Handler, host=host, port=0)
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer one request as its path says (a client hanging up ends the answer quietly)."""
+        self.requests.append(f"{handler.command} {handler.path}")
+        path = handler.path
+        try:
+            if path.startswith("/to/"):
+                target = path.removeprefix("/to/")
+                handler.send_response(302)
+                handler.send_header("Location", target)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+            elif path in ("/huge", "/declared"):
+                self._head(handler, 200, {"Content-Length": str(2**31)} if path == "/declared" else {})
+                chunk = bytes(2**16)
+                for _ in range(2**31 // len(chunk)):
+                    handler.wfile.write(chunk)
+            elif path == "/bomb":
+                body = gzip_bomb()
+                self._head(handler, 200, {"Content-Encoding": "gzip", "Content-Length": str(len(body))})
+                handler.wfile.write(body)
+            elif path == "/trickle":
+                self._head(handler, 200, {})
+                for _ in range(600):
+                    handler.wfile.write(b"[")
+                    handler.wfile.flush()
+                    time.sleep(self.trickle_s)
+            elif path in self.files:
+                self._head(handler, 200, {"Content-Length": str(len(self.files[path]))})
+                handler.wfile.write(self.files[path])
+            else:
+                self._head(handler, 404, {"Content-Length": "0"})
+        except OSError:
+            handler.close_connection = True
+
+    @staticmethod
+    def _head(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str]) -> None:
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        if "Content-Length" not in headers:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        handler.wfile.flush()
+
+
+@functools.cache
+def gzip_bomb(decoded: int = 64 * 2**20) -> bytes:
+    """gzip of ``decoded`` zero bytes, compressed chunk by chunk (a few hundred KiB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(2**20)
+    return b"".join(packer.compress(chunk) for _ in range(decoded // len(chunk))) + packer.flush()
+
+
+@contextlib.contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """Trace Python allocations inside the block; the list holds the peak in bytes afterwards."""
+    peak: list[int] = []
+    tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()

@@ -278,6 +278,22 @@ NONSENSE_DURATIONS = {
                               "official.met_rainstorm.timeout_s: expected less than or equal to 300"),
     "huge channel timeout": (1000, ("channels", "city_cap", "timeout"),
                              "channels.city_cap.timeout: expected less than or equal to 300"),
+    "zero forecast deadline": (0, ("forecasts", "demo", "deadline_s"),
+                               "forecasts.demo.deadline_s: expected greater than 0"),
+    "huge official deadline": (86400, ("official", "met_rainstorm", "deadline_s"),
+                               "official.met_rainstorm.deadline_s: expected less than or equal to 1800"),
+    "negative feed connect timeout": (-1, ("sensors", "feeds", "demo_sta", "connect_timeout_s"),
+                                      "sensors.feeds.demo_sta.connect_timeout_s: expected greater than 0"),
+    "zero channel deadline": (0, ("channels", "city_cap", "deadline_s"),
+                              "channels.city_cap.deadline_s: expected greater than 0"),
+    "zero forecast body cap": (0, ("forecasts", "demo", "max_bytes"),
+                               "forecasts.demo.max_bytes: expected greater than or equal to 1"),
+    "huge official body cap": (2**40, ("official", "met_rainstorm", "max_bytes"),
+                               "official.met_rainstorm.max_bytes: expected less than or equal to 67108864"),
+    "huge channel reply cap": (2**40, ("channels", "city_cap", "max_reply_bytes"),
+                               "channels.city_cap.max_reply_bytes: expected less than or equal to 16777216"),
+    "many redirects": (50, ("official", "met_rainstorm", "redirects"),
+                       "official.met_rainstorm.redirects: expected less than or equal to 5"),
 }
 
 

@@ -39,6 +39,27 @@ MAX_PAYLOAD_DEPTH = 32
 MAX_PAYLOAD_DEPTH_LIMIT = 200
 #: A network timeout in seconds: longer than zero, at most :data:`MAX_TIMEOUT_S`.
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)]
+#: The longest total deadline of one network exchange, seconds: a forecast run of a few hundred
+#: MiB arrives well within 30 minutes, and a cycle must not wait longer (issue 15).
+MAX_DEADLINE_S = 1800.0
+#: The total deadline of one network exchange (request to last byte), seconds.
+Deadline = Annotated[float, Field(gt=0, le=MAX_DEADLINE_S)]
+MiB = 2**20
+#: A host name or IPv4 address, with an optional port (``cma.gov.cn``, ``10.1.2.3:8080``).
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$"
+
+
+class NetLimits(Strict):
+    """The bounds of a source's network reads (:func:`warn.sources.http.policy_of`): connect, read and
+    total deadlines, the largest body, same-origin redirects. Each source kind sets its own defaults."""
+
+    connect_timeout_s: Timeout = Field(10.0, description="seconds allowed to connect")
+    timeout_s: Timeout = Field(30.0, description="seconds allowed for each read")
+    deadline_s: Deadline = Field(120.0, description="seconds allowed for one whole exchange, body included "
+                                                    "(a trickling server is cut here)")
+    max_bytes: int = Field(16 * MiB, ge=1, le=16 * MiB, description="largest body accepted (bytes)")
+    redirects: int = Field(0, ge=0, le=5, description="same-origin redirects followed (0: none)")
+    retries: int = Field(3, ge=0, le=10)
 
 
 class Deployment(Strict):
@@ -95,7 +116,7 @@ class LayerSpec(Strict):
 
 
 
-class ForecastSpec(Strict):
+class ForecastSpec(NetLimits):
     """A gridded rain forecast source.
 
     ``url`` is a template with the run (issue) time as ``{issued:%Y%m%d%H}``; runs come
@@ -107,8 +128,8 @@ class ForecastSpec(Strict):
     var: str | None = None
     run_every: PositiveDuration = timedelta(hours=1)
     max_age: PositiveDuration = timedelta(hours=12)
-    timeout_s: Timeout = 30.0
-    retries: int = Field(3, ge=0, le=10)
+    deadline_s: Deadline = Field(600.0, description="seconds allowed for one whole run, body included")
+    max_bytes: int = Field(512 * MiB, ge=1, le=4096 * MiB, description="largest forecast file accepted (bytes)")
 
 
 class FieldMap(Strict):
@@ -120,7 +141,7 @@ class FieldMap(Strict):
     unit: str | None = Field(None, description="field holding the unit; else the feed's unit applies")
 
 
-class SensorFeedSpec(Strict):
+class SensorFeedSpec(NetLimits):
     """One sensor feed: OGC SensorThings, JSON or CSV over HTTP (polled), or MQTT (pushed)."""
 
     kind: Literal["sensorthings", "json", "csv", "mqtt"]
@@ -137,8 +158,7 @@ class SensorFeedSpec(Strict):
     client_id: str | None = Field(None, description="MQTT client id of the persistent session (default warn-<feed>)")
     lookback: PositiveDuration = Field(timedelta(hours=2), description="polled feeds re-read this far back to catch late readings")
     backfill: PositiveDuration = Field(timedelta(days=1), description="how far back a sensor never seen before is read")
-    timeout_s: Timeout = 30.0
-    retries: int = Field(3, ge=0, le=10)
+    max_bytes: int = Field(16 * MiB, ge=1, le=256 * MiB, description="largest polled document or page (bytes)")
     max_payload_bytes: int = Field(MAX_PAYLOAD_BYTES, ge=1, le=16 * 2**20,
                                    description="larger pushed payloads are rejected unread (bytes, at most 16 MiB)")
     max_payload_depth: int = Field(MAX_PAYLOAD_DEPTH, ge=1, le=MAX_PAYLOAD_DEPTH_LIMIT,
@@ -165,7 +185,7 @@ class SensorsSpec(Strict):
 
 
 
-class OfficialSpec(Strict):
+class OfficialSpec(NetLimits):
     """One source of official warnings (CAP 1.2) from the meteorological or natural-resources authority.
 
     ``url`` (may hold ``{feed}``) returns one CAP 1.2 message, or a JSON list of the URLs of the
@@ -185,7 +205,14 @@ class OfficialSpec(Strict):
                                                                 "and deployment.district_code")
     default_validity: PositiveDuration = Field(timedelta(hours=24), description="how long after sent a message without "
                                                                         "expires counts")
+    allowed_hosts: list[Annotated[str, Field(pattern=HOST_PATTERN)]] = Field(
+        default_factory=list, description="hosts (or host:port) a JSON list may name besides url's own origin; "
+                                          "any other URL in the list is not fetched")
+    max_messages: int = Field(50, ge=1, le=1000, description="most message URLs a JSON list may name; a longer "
+                                                            "list is refused whole (the last fetched stay in force)")
     timeout_s: Timeout = 10.0
+    deadline_s: Deadline = Field(60.0, description="seconds allowed for one whole message or list")
+    max_bytes: int = Field(2 * MiB, ge=1, le=64 * MiB, description="largest message or list accepted (bytes)")
     retries: int = Field(2, ge=0, le=10)
 
 
@@ -283,7 +310,10 @@ class ChannelSpec(Strict):
     recipients: list[str] = Field(default_factory=list, description="who receives warnings on this channel "
                                   "(e-mail addresses for smtp, {recipient} of the target); none: 'cap'")
     sender: str = Field("", description="the From address of smtp")
-    timeout: Timeout = Field(10.0, description="seconds allowed for connecting and for each reply")
+    timeout: Timeout = Field(10.0, description="seconds allowed for connecting and for each read of a reply")
+    deadline_s: Deadline = Field(30.0, description="seconds allowed for one whole exchange, reply included")
+    max_reply_bytes: int = Field(64 * 1024, ge=1, le=16 * MiB, description="largest reply read (bytes); a longer "
+                                 "one leaves the delivery uncertain and it is not resent")
     max_attempts: int = Field(20, ge=1, description="attempts before a message is marked failed")
     backoff: PositiveDuration = Field(timedelta(seconds=2), description="first retry's delay bound, doubled each attempt")
     backoff_cap: PositiveDuration = Field(timedelta(minutes=10), description="largest delay bound between attempts")

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import ValidationError
 
+from tests.helpers import Hostile
 from warn.broadcast.channels import (
     CHANNEL_KINDS,
     GSM_LIMIT,
@@ -330,3 +331,18 @@ def test_delivery_clock_is_injected() -> None:
                                          secrets={"access_token": "T", "secret": "S"})},
                        env={"T": "t", "S": "s"}, now=lambda: later)["d"].send(Delivery("k", "g", TEXT, "text/plain"))
     assert seen == [int(later.timestamp() * 1000)]
+
+
+def test_a_webhook_trickling_its_reply_is_cut_at_the_deadline_as_uncertain() -> None:
+    with Hostile(trickle_s=0.5) as hostile, pytest.raises(DeliveryError) as err:
+        one(ChannelSpec(kind="webhook", target=f"{hostile.root}/trickle", deadline_s=1)).send(
+            Delivery("k", "r", b"{}", "application/json"))
+    assert err.value.permanent and "expected the whole reply within 1 s" in str(err.value)
+
+
+def test_a_robot_redirecting_elsewhere_is_not_followed() -> None:
+    with Hostile() as hostile, Hostile(host="127.0.0.2") as elsewhere, pytest.raises(DeliveryError) as err:
+        one(ChannelSpec(kind="wecom", target=f"{hostile.root}/to/{elsewhere.root}/x", secrets={"key": "K"}),
+            {"K": "secret-key"}).send(Delivery("k", "r", TEXT, "text/markdown"))
+    assert elsewhere.requests == [] and "secret-key" not in str(err.value)
+    assert err.value.permanent and "expected HTTP 2xx" in str(err.value) and "got HTTP 302" in str(err.value)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import Hostile, peak_memory
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher, TokenBucket, backoff
 from warn.config import ChannelSpec
@@ -343,3 +344,20 @@ def test_sigkill_between_send_and_mark_loses_nothing_and_sends_once(store_url: s
     with Store.connect(url) as store:
         rows = store.outbox.rows()
     assert [r.status for r in rows] == [OutboxStatus.SENT] * 3 and rows[0].attempts == 2
+
+
+def test_a_2_gib_webhook_reply_is_an_uncertain_delivery_failed_once_and_the_queue_goes_on(store: Store,
+                                                                                          clock: SimClock) -> None:
+    with Hostile() as hostile:
+        d = dispatcher(store, clock, {"hook": ChannelSpec(kind="webhook", target=f"{hostile.root}/huge", burst=5)})
+        for key in ("huge:1", "huge:2"):
+            d.enqueue("hook", "duty", b"{}", "application/json", key)
+        with peak_memory() as peak:
+            report = d.run(until_idle=True)
+        assert hostile.requests == ["POST /huge", "POST /huge"]  # each once: never resent
+    assert peak[0] < 16 * 2**20
+    assert (report.sent, report.failed, report.retried) == (0, 2, 0)
+    rows = store.outbox.rows()
+    assert {r.status for r in rows} == {OutboxStatus.FAILED}
+    assert all("expected a body of at most 64 KiB" in r.last_error and "delivery uncertain, not resent" in r.last_error
+               for r in rows)

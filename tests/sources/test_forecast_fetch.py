@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import Hostile, peak_memory
 from warn.errors import SourceError
+from warn.netpolicy import NetPolicy
 from warn.sim.feedserver import FeedServer
 from warn.sources.forecast import ForecastSource, open_forecast
 
@@ -89,7 +91,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         port = probe.getsockname()[1]
     waits: list[float] = []
     source = ForecastSource(f"http://127.0.0.1:{port}/{NAME}", directory=tmp_path, attempts=3, backoff=0.1,
-                            sleep=waits.append, timeout=2.0)
+                            sleep=waits.append, policy=NetPolicy(max_bytes=2**20, connect_s=2.0, read_s=2.0))
     with pytest.raises(SourceError, match=r"expected HTTP 200, got ConnectError: .* after 3 attempt\(s\)"):
         source.fetch(ISSUED)
     assert waits == [0.1, 0.2]
@@ -148,3 +150,13 @@ def test_a_url_without_a_scheme_fails_at_once_without_retries():
     with getter.client() as client, pytest.raises(SourceError, match="http"):
         getter.get(client, "{feed}/official-rainstorm.json")
     assert waits == []
+
+
+def test_a_2_gib_forecast_is_refused_at_the_cap_and_leaves_no_partial_file(tmp_path):
+    with Hostile() as hostile:
+        source = ForecastSource(f"{hostile.root}/huge", directory=tmp_path / "cache", sleep=lambda s: None,
+                                policy=NetPolicy(max_bytes=8 * 2**20))
+        with peak_memory() as peak, pytest.raises(SourceError, match=r"/huge: expected a body of at most 8 MiB"):
+            source.fetch(ISSUED)
+    assert peak[0] < 4 * 2**20  # streamed to disk, never held
+    assert list((tmp_path / "cache").iterdir()) == []

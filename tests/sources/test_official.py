@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import ROOT
-from tests.helpers import edit_yaml, messages
+from tests.helpers import Hostile, edit_yaml, messages
 from warn.cap.codec import MsgType, ResponseType, outline
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
@@ -23,7 +24,9 @@ from warn.geo.layers import zone_layer
 from warn.errors import SourceError
 from warn.sim.demo import OFFICIAL_TOWNS, Published, official_message
 from warn.sim.feedserver import FeedServer
-from warn.sources.official import Reading, in_force, read_bulletin
+from warn.netpolicy import NetPolicy
+from warn.sources.http import HttpGetter
+from warn.sources.official import Reading, fetch_bulletins, in_force, read_bulletin
 from warn.store import Store
 from warn.store.schema import warning_messages, warnings
 from warn.vocab import CapStatus, Level
@@ -198,6 +201,54 @@ def test_a_failing_source_is_a_notice_and_its_bulletins_hold_until_they_expire(s
     assert crossed(expired, "rainstorm") == {DISTRICT: (Level.ORANGE, Level.UNKNOWN)}  # not "all clear"
 
 
+# --- bounded network reads (issue 15) -------------------------------------------------------------
+
+
+def test_a_list_naming_another_host_is_not_fetched_and_the_problem_names_url_and_allowed_hosts(towns):
+    with Hostile() as source, Hostile(host="127.0.0.2") as elsewhere:
+        internal = f"{elsewhere.root}/admin/reset"
+        source.files["/list.json"] = json.dumps([internal, "http://169.254.169.254/latest/meta-data"]).encode()
+        getter = HttpGetter(policy=NetPolicy(max_bytes=2**20), attempts=1)
+        bulletins, problems = fetch_bulletins(f"{source.root}/list.json", reading(towns), getter)
+        assert elsewhere.requests == []
+        assert source.requests == ["GET /list.json"]
+    assert bulletins == [] and len(problems) == 2
+    assert f"got {internal}" in problems[0] and f"expected message URLs within {source.root}" in problems[0]
+    assert "official.<source>.allowed_hosts" in problems[0]
+
+
+def test_a_host_the_configuration_allows_is_fetched(towns):
+    with Hostile() as source, Hostile(host="127.0.0.2") as elsewhere:
+        source.files["/list.json"] = json.dumps([f"{elsewhere.root}/a.xml"]).encode()
+        getter = HttpGetter(policy=NetPolicy(max_bytes=2**20), attempts=1)
+        _, problems = fetch_bulletins(f"{source.root}/list.json", replace(reading(towns), allowed_hosts=("127.0.0.2",)),
+                                      getter)
+        assert elsewhere.requests == ["GET /a.xml"]
+    assert "HTTP 404" in problems[0]  # fetched; what it holds is another matter
+
+
+def test_a_list_naming_more_urls_than_max_messages_is_refused_whole(towns):
+    with Hostile() as source:
+        source.files["/list.json"] = json.dumps([f"/m{i}.xml" for i in range(51)]).encode()
+        getter = HttpGetter(policy=NetPolicy(max_bytes=2**20), attempts=1)
+        with pytest.raises(SourceError, match=r"list.json: expected a list of at most 50 message URLs.*got 51"):
+            fetch_bulletins(f"{source.root}/list.json", reading(towns), getter)
+        assert source.requests == ["GET /list.json"]
+
+
+@pytest.mark.slow
+def test_a_trickling_official_source_is_cut_at_its_deadline_and_the_cycle_goes_on(served):
+    settings, store, server, _feed = served
+    with Hostile(trickle_s=0.5) as hostile:
+        official = {"met": OfficialSpec(url=f"{hostile.root}/trickle", hazard="rainstorm", retries=0,
+                                        deadline_s=1.0)}
+        slow = settings.model_copy(update={"official": official})
+        report = cycle(slow, store, server, ISSUED + timedelta(minutes=10))
+    failed = report.inputs["official"]["sources"]["met"]["failure"]
+    assert "/trickle: expected the whole reply within 1 s" in failed
+    assert any("official warning source met failed" in n for n in report.notices)
+
+
 # --- warn check ---------------------------------------------------------------------------------
 
 
@@ -217,6 +268,9 @@ CHECK_CASES = {
                  ["official.x.url: expected an http(s) URL of one CAP 1.2 message", "ftp://"]),
     "no level parameters": ({"x": {"url": "{feed}/x.json", "hazard": "landslide", "level_parameters": []}},
                             ["official.x.level_parameters: expected"]),
+    "allowed host as a URL": ({"x": {"url": "{feed}/x.json", "hazard": "landslide",
+                                     "allowed_hosts": ["http://cma.example/x"]}},
+                              ["official.x.allowed_hosts.0: expected", "http://cma.example/x"]),
     "unknown key": ({"x": {"url": "{feed}/x.json", "hazard": "landslide", "levle": "red"}},
                     ["official.x.levle: expected no such key"]),
 }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from tests.helpers import Hostile
 from warn.config import SensorFeedSpec
 from warn.errors import ConfigError, SourceError
 from warn.sim.feedserver import FeedServer
@@ -259,3 +260,26 @@ def test_field_mapped_feed_without_any_unit_is_a_config_error():
         build_feed("nounit", spec)
     with pytest.raises(ConfigError, match="sensors.feeds.feet: unit: expected a unit among m, cm, mm, got 'ft'"):
         build_feed("feet", SensorFeedSpec(kind="csv", url="http://127.0.0.1:1/x.csv", fields=CJ_FIELDS, unit="ft"))
+
+
+# --- bounded network reads (issue 15) -------------------------------------------------------------
+
+
+def test_a_polled_document_larger_than_the_feed_cap_is_refused_naming_url_and_cap():
+    with Hostile() as hostile:
+        spec = SensorFeedSpec(kind="json", url=f"{hostile.root}/huge", fields=CJ_FIELDS, unit="m", max_bytes=2**20)
+        with pytest.raises(SourceError, match=r"/huge: expected a body of at most 1 MiB"):
+            build_feed("j", spec, FeedOptions(now=clock, sleep=lambda s: None)).poll()
+        assert hostile.requests == ["GET /huge"]
+
+
+def test_a_sensorthings_next_link_to_another_host_is_never_fetched():
+    with Hostile() as hostile, Hostile(host="127.0.0.2") as elsewhere:
+        hostile.files["/v1.1/Datastreams?%24top=1000"] = json.dumps(
+            {"value": [], "@iot.nextLink": f"{elsewhere.root}/latest/meta-data"}).encode()
+        spec = SensorFeedSpec(kind="sensorthings", url=f"{hostile.root}/v1.1")
+        with pytest.raises(SourceError) as err:
+            build_feed("sta", spec, FeedOptions(now=clock, sleep=lambda s: None)).poll()
+        assert elsewhere.requests == []
+    assert "@iot.nextLink: expected a link within the service's origin" in str(err.value)
+    assert f"{elsewhere.root}/latest/meta-data" in str(err.value)

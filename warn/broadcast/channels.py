@@ -12,6 +12,11 @@ user property, the file name (drop folder), the ``Message-ID`` and an
 ``Idempotency-Key`` header (e-mail). DingTalk and WeCom robots accept none: a
 message resent after a crash may show twice there.
 
+The HTTP channels post within the network policy of their entry (:mod:`warn.netpolicy`:
+``timeout`` per read, ``deadline_s`` for the whole exchange, the reply read up to
+``max_reply_bytes``, no redirects); a 2xx reply past those limits leaves the delivery
+uncertain and it is marked failed, never resent.
+
 Kinds
 -----
 webhook
@@ -52,6 +57,7 @@ import httpx
 
 from warn.config import ChannelSpec
 from warn.errors import ConfigError, Problem, WarnError
+from warn.netpolicy import NetPolicy, NetRefusal, Reply, exchange
 from warn.registry import Registry
 
 #: HTTP statuses worth another attempt: the receiver, not the message, is at fault.
@@ -172,21 +178,43 @@ def title_of(text: str, *, limit: int = 64) -> str:
 # -- HTTP -----------------------------------------------------------------------
 
 
-def _post(name: str, client: httpx.Client, url: str, key: str, **kwargs: object) -> httpx.Response:
-    """POST; a transport error or a retryable status is a retryable :class:`DeliveryError`, other non-2xx permanent."""
+def channel_policy(spec: ChannelSpec) -> NetPolicy:
+    """The policy of a channel's exchanges: ``timeout`` to connect and per read, ``deadline_s`` in all,
+    the reply read up to ``max_reply_bytes``, no redirects."""
+    return NetPolicy(max_bytes=spec.max_reply_bytes, connect_s=spec.timeout, read_s=spec.timeout,
+                     total_s=spec.deadline_s)
+
+
+def _post(name: str, client: httpx.Client, spec: ChannelSpec, url: str, key: str, **kwargs: object) -> Reply:
+    """POST within the channel's network policy (:func:`channel_policy`).
+
+    A transport error or a retryable status is a retryable :class:`DeliveryError`, another non-2xx a
+    permanent one. A 2xx reply past the policy's limits (larger than ``max_reply_bytes``, or still
+    coming at ``deadline_s``) leaves the delivery uncertain: a permanent :class:`DeliveryError`, so
+    the row is marked failed with the reason and never resent (not twice to people).
+    """
     shown = url.split("?")[0]
     try:
-        response = client.post(url, **kwargs)
+        response = exchange(client, "POST", url, channel_policy(spec), **kwargs)
     except httpx.TransportError as err:
         raise DeliveryError(Problem(name, key, f"a reply from {shown}", f"{type(err).__name__}: {err}")) from None
+    except NetRefusal as err:
+        if err.status is not None and not 200 <= err.status < 300:
+            raise _status_error(name, key, shown, err.status, str(err.problems[0])) from None
+        raise DeliveryError(Problem(name, key, f"a reply from {shown} within the channel's limits",
+                                    str(err.problems[0]), "送达情况不明，不再重发 / delivery uncertain, not resent: "
+                                    "check the receiver"), permanent=True) from None
     if not response.is_success:
-        raise DeliveryError(Problem(name, key, f"HTTP 2xx from {shown}",
-                                    f"HTTP {response.status_code} {response.reason_phrase}"),
-                            permanent=response.status_code not in RETRY_STATUSES)
+        raise _status_error(name, key, shown, response.status_code, response.reason_phrase)
     return response
 
 
-def _robot_reply(name: str, key: str, response: httpx.Response) -> None:
+def _status_error(name: str, key: str, shown: str, status: int, reason: str) -> DeliveryError:
+    return DeliveryError(Problem(name, key, f"HTTP 2xx from {shown}", f"HTTP {status} {reason}".rstrip()),
+                         permanent=status not in RETRY_STATUSES)
+
+
+def _robot_reply(name: str, key: str, response: Reply) -> None:
     """DingTalk and WeCom answer HTTP 200 with ``errcode``; 0 is success."""
     try:
         reply = response.json()
@@ -216,7 +244,7 @@ class WebhookChannel:
         headers = {"Content-Type": delivery.content_type, "Idempotency-Key": delivery.key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        _post(self.name, self.client, _target(self.spec, delivery.recipient), delivery.key,
+        _post(self.name, self.client, self.spec, _target(self.spec, delivery.recipient), delivery.key,
               content=delivery.payload, headers=headers)
 
     def close(self) -> None:
@@ -248,7 +276,7 @@ class DingTalkChannel:
         url = (f"{self.spec.target}?access_token={quote(self.access_token, safe='')}&timestamp={timestamp}"
                f"&sign={dingtalk_sign(self.secret, timestamp)}")
         body = {"msgtype": "markdown", "markdown": {"title": title_of(text), "text": text}}
-        _robot_reply(self.name, delivery.key, _post(self.name, self.client, url, delivery.key, json=body))
+        _robot_reply(self.name, delivery.key, _post(self.name, self.client, self.spec, url, delivery.key, json=body))
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -268,7 +296,7 @@ class WeComChannel:
         """POST ``{"msgtype": "markdown", "markdown": {"content": …}}``."""
         body = {"msgtype": "markdown", "markdown": {"content": _text(self.name, delivery)}}
         url = f"{self.spec.target}?key={quote(self.key, safe='')}"
-        _robot_reply(self.name, delivery.key, _post(self.name, self.client, url, delivery.key, json=body))
+        _robot_reply(self.name, delivery.key, _post(self.name, self.client, self.spec, url, delivery.key, json=body))
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -313,7 +341,7 @@ class SmsChannel:
         for i, part in enumerate(parts, 1):
             key = delivery.key if len(parts) == 1 else f"{delivery.key}#{i}/{len(parts)}"
             body = {"to": delivery.recipient, "text": part, "part": i, "parts": len(parts), "key": key}
-            _post(self.name, self.client, self.spec.target, key, json=body,
+            _post(self.name, self.client, self.spec, self.spec.target, key, json=body,
                   headers={**headers, "Idempotency-Key": key})
 
     def close(self) -> None:
@@ -491,7 +519,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _client(spec: ChannelSpec) -> httpx.Client:
-    return httpx.Client(timeout=spec.timeout)
+    return channel_policy(spec).client()
 
 
 def _webhook(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:

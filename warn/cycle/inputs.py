@@ -41,7 +41,7 @@ from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll
 from warn.durations import floor_time
 from warn.errors import ConfigError, Problem, WarnError
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
-from warn.sources.http import HttpGetter
+from warn.sources.http import HttpGetter, policy_of
 from warn.sources.official import Bulletin, Reading, fetch_bulletins, in_force
 from warn.sources.feeds import FeedOptions, PolledFeed, build_feed
 from warn.store import HeldRun, OfficialMessage, Store
@@ -123,8 +123,9 @@ def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
     zones = dict(zip(towns[spec_.id_field].astype(str), towns.geometry.representative_point(), strict=True))
     return {name: (fill(spec.url, urls),
                    Reading(name, spec.hazard, tuple(spec.level_parameters), spec.geocode,
-                           spec.default_validity, zones, settings.deployment.district_code),
-                   HttpGetter(timeout=spec.timeout_s, attempts=spec.retries + 1))
+                           spec.default_validity, zones, settings.deployment.district_code,
+                           tuple(spec.allowed_hosts), spec.max_messages),
+                   HttpGetter(policy=policy_of(spec), attempts=spec.retries + 1))
             for name, spec in settings.official.items()}
 
 
@@ -254,7 +255,7 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
     name = sources.forecast
     spec = settings.forecasts[name]
     source = ForecastSource(fill(spec.url, sources.urls), directory=settings.cache_dir / "forecasts" / name,
-                            timeout=spec.timeout_s, attempts=spec.retries + 1)
+                            policy=policy_of(spec), attempts=spec.retries + 1)
     held = store.runs.held(name)
     problems: list[str] = []
     for issued in due_issues(spec.run_every, spec.max_age, at):

@@ -24,6 +24,7 @@ from warn.modelfiles import RainFile, load_model_file
 from warn.rainarray import as_hourly, check_coverage, issued_at, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.sources.http import policy_of
 from warn.store.records import ZoneRain
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def fetch_run(settings: Settings, name: str, issued: datetime, *, feed: str = ""
     spec = settings.forecasts[name]
     template = fill(spec.url, {"feed": feed}) if feed else spec.url
     source = ForecastSource(template, directory=settings.cache_dir / "forecasts" / name,
-                            timeout=spec.timeout_s, attempts=spec.retries + 1)
+                            policy=policy_of(spec), attempts=spec.retries + 1)
     fetched = source.fetch(issued)
     rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
                          decoder=None if spec.format == "auto" else spec.format)

@@ -3,9 +3,10 @@
 Two steps, kept apart so each can be tested and replayed on its own:
 
 - :class:`ForecastSource` turns a URL template and a run time into bytes on disk:
-  ``http(s)://`` through httpx (timeouts, retries with exponential backoff on
-  connection errors and 5xx, conditional GET by ETag / If-Modified-Since where a
-  304 means "no new run"), or a local path / ``file://`` URL. Every fetch records the
+  ``http(s)://`` through httpx within the source's network policy (connect, read and
+  total deadlines, a body cap, redirects off or same origin: :mod:`warn.netpolicy`),
+  streamed to disk, with retries with exponential backoff on connection errors and 5xx,
+  conditional GET by ETag / If-Modified-Since where a 304 means "no new run"), or a local path / ``file://`` URL. Every fetch records the
   URL, the sha256 of the bytes, the validators and when it happened
   (:class:`Fetched`). The httpx transport is injectable.
 - :func:`open_forecast` decodes the file with a decoder from
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -31,9 +32,11 @@ import numpy as np
 import xarray as xr
 
 from warn import rainarray
+from warn.config import ForecastSpec
 from warn.errors import Problem, SourceError
+from warn.netpolicy import NetPolicy
 from warn.sources.decoders import DECODERS, sniff, to_rain
-from warn.sources.http import HttpGetter
+from warn.sources.http import HttpGetter, policy_of
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ class ForecastSource:
         Where downloaded files are written (HTTP only; local files are read in place).
     transport
         httpx transport (e.g. ``httpx.HTTPTransport(local_address=...)``); the default is httpx's.
-    timeout
-        Seconds allowed for connecting and for each read.
+    policy
+        Deadlines, body cap and redirects (:func:`warn.sources.http.policy_of`; default a
+        forecast source's defaults: 512 MiB, 600 s in all).
     attempts
         How many times to try on a connection error, a timeout or a 5xx.
     backoff
@@ -101,14 +105,15 @@ class ForecastSource:
         *,
         directory: Path,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
+        policy: NetPolicy | None = None,
         attempts: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.template = template
         self.directory = Path(directory)
-        self.http = HttpGetter(transport=transport, timeout=timeout, attempts=attempts, backoff=backoff, sleep=sleep)
+        self.http = HttpGetter(transport=transport, policy=policy or policy_of(ForecastSpec(url="-")),
+                               attempts=attempts, backoff=backoff, sleep=sleep)
 
     def url_for(self, issued: datetime) -> str:
         """The URL or path of the run issued at ``issued`` (UTC)."""
@@ -149,26 +154,63 @@ class ForecastSource:
             headers["If-None-Match"] = previous.etag
         if previous is not None and previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
-        with self.http.client() as client:
-            response = self.http.get(client, url, headers=headers, ok=(200, 304) if previous else (200,))
-        return self._response(url, response, previous)
-
-    def _response(self, url: str, response: httpx.Response, previous: Fetched | None) -> Fetched:
-        now = datetime.now(timezone.utc)
-        if response.status_code == 304 and previous is not None:
-            return Fetched(url=url, path=previous.path, checksum=previous.checksum,
-                           etag=response.headers.get("ETag", previous.etag),
-                           last_modified=response.headers.get("Last-Modified", previous.last_modified),
-                           fetched_at=now, not_modified=True)
-        content = response.content
         name = Path(unquote(urlsplit(url).path)).name or "forecast"
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / name
-        partial = path.with_name(path.name + ".part")
-        partial.write_bytes(content)
-        partial.replace(path)
-        return Fetched(url=url, path=path, checksum=_sha256(content), etag=response.headers.get("ETag"),
-                       last_modified=response.headers.get("Last-Modified"), fetched_at=now, not_modified=False)
+        download = _Download(path.with_name(path.name + ".part"))
+        try:
+            with self.http.client() as client:
+                reply = self.http.get(client, url, headers=headers, ok=(200, 304) if previous else (200,),
+                                      sink=download.start)
+            now = datetime.now(timezone.utc)
+            if reply.status_code == 304 and previous is not None:
+                return Fetched(url=url, path=previous.path, checksum=previous.checksum,
+                               etag=reply.headers.get("ETag", previous.etag),
+                               last_modified=reply.headers.get("Last-Modified", previous.last_modified),
+                               fetched_at=now, not_modified=True)
+            checksum = download.commit(path)
+            return Fetched(url=url, path=path, checksum=checksum, etag=reply.headers.get("ETag"),
+                           last_modified=reply.headers.get("Last-Modified"), fetched_at=now, not_modified=False)
+        finally:
+            download.discard()
+
+
+class _Download:
+    """A run's body streamed to a partial file and hashed as it comes; each attempt starts afresh.
+
+    The body is never held in memory: a run may be hundreds of MiB (``max_bytes`` of the source).
+    """
+
+    def __init__(self, partial: Path) -> None:
+        self.partial = partial
+        self._file: BinaryIO | None = None
+        self._digest = hashlib.sha256()
+
+    def start(self) -> Callable[[bytes], None]:
+        """Truncate the partial file for a new attempt; return where its chunks go."""
+        self.discard()
+        self._file = file = self.partial.open("wb")
+        self._digest = digest = hashlib.sha256()
+
+        def write(chunk: bytes) -> None:
+            file.write(chunk)
+            digest.update(chunk)
+        return write
+
+    def commit(self, path: Path) -> str:
+        """Move the complete body to ``path``; return its ``sha256:<hex>``."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.partial.replace(path)
+        return "sha256:" + self._digest.hexdigest()
+
+    def discard(self) -> None:
+        """Close and remove the partial file, if any."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.partial.unlink(missing_ok=True)
 
 
 def _fetch_file(url: str, previous: Fetched | None) -> Fetched:

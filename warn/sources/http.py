@@ -1,9 +1,12 @@
-"""HTTP GET for every feed: timeouts, retries with backoff, an injectable transport.
+"""HTTP GET for every feed: the network policy, retries with backoff, an injectable transport.
 
-Forecast runs and sensor feeds are fetched through :class:`HttpGetter`, so they retry
-the same way: on connection errors, timeouts and the 5xx statuses of
-:data:`RETRY_STATUSES`, waiting ``backoff · 2^k`` seconds before attempt k + 2; any
-other unexpected status fails at once with the URL in the message.
+Forecast runs, sensor feeds and official bulletins are fetched through :class:`HttpGetter`, so
+they are bounded and retry the same way. Each GET runs under the getter's
+:class:`~warn.netpolicy.NetPolicy` (connect, read and total deadlines, a body cap, redirects
+off or same origin); a reply past a limit fails at once, naming the URL, the limit and what
+came — the same server would send the same again. Connection errors, read timeouts and the 5xx
+statuses of :data:`RETRY_STATUSES` are retried, waiting ``backoff · 2^k`` seconds before
+attempt k + 2; any other unexpected status fails at once with the URL in the message.
 """
 
 from __future__ import annotations
@@ -14,21 +17,29 @@ from typing import Any
 
 import httpx
 
+from warn.config import MiB, NetLimits
 from warn.errors import Problem, SourceError
+from warn.netpolicy import NetPolicy, NetRefusal, Reply, exchange
 
 #: HTTP statuses worth retrying: the server, not the request, is at fault.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
+def policy_of(limits: NetLimits) -> NetPolicy:
+    """A source's configured limits (``timeout_s``, ``deadline_s``, ``max_bytes`` …) as its policy."""
+    return NetPolicy(max_bytes=limits.max_bytes, connect_s=limits.connect_timeout_s, read_s=limits.timeout_s,
+                     total_s=limits.deadline_s, redirects=limits.redirects)
+
+
 class HttpGetter:
-    """GET with timeouts, and retries with exponential backoff on connection errors and 5xx.
+    """GET within a network policy, and retries with exponential backoff on connection errors and 5xx.
 
     Parameters
     ----------
     transport
         httpx transport; the default is httpx's.
-    timeout
-        Seconds allowed for connecting and for each read.
+    policy
+        Deadlines, body cap and redirects of every GET (default: 16 MiB, 30 s per read, 120 s in all).
     attempts
         How many times to try on a connection error, a timeout or a 5xx.
     backoff
@@ -37,44 +48,55 @@ class HttpGetter:
         How to wait between attempts.
     """
 
-    def __init__(self, *, transport: httpx.BaseTransport | None = None, timeout: float = 30.0, attempts: int = 4,
-                 backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, *, transport: httpx.BaseTransport | None = None, policy: NetPolicy | None = None,
+                 attempts: int = 4, backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
-        self.transport, self.timeout, self.attempts, self.backoff, self.sleep = (
-            transport, timeout, attempts, backoff, sleep)
+        self.transport, self.attempts, self.backoff, self.sleep = transport, attempts, backoff, sleep
+        self.policy = policy or NetPolicy(max_bytes=16 * MiB)
 
     def client(self) -> httpx.Client:
         """A client to pass to :meth:`get` (close it, e.g. with ``with``)."""
-        return httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=True)
+        return self.policy.client(self.transport)
 
     def get(self, client: httpx.Client, url: str, params: Mapping[str, str | int] | None = None, *,
-            headers: Mapping[str, str] | None = None, ok: Collection[int] = (200,)) -> httpx.Response:
-        """GET ``url``; return the response when its status is in ``ok``.
+            headers: Mapping[str, str] | None = None, ok: Collection[int] = (200,),
+            sink: Callable[[], Callable[[bytes], None]] | None = None) -> Reply:
+        """GET ``url``; return the reply when its status is in ``ok``.
+
+        Parameters
+        ----------
+        sink
+            Called at the start of each attempt for where that attempt's body goes (e.g. a file
+            opened afresh); ``None`` keeps the body in :attr:`Reply.content`.
 
         Raises
         ------
         SourceError
-            Naming the URL: any other HTTP status, or failures after every attempt.
+            Naming the URL: a reply past a limit of the policy, any other HTTP status, or failures
+            after every attempt.
         """
         failure = ""
         for attempt in range(self.attempts):
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = client.get(url, params=params, headers=headers)
+                reply = exchange(client, "GET", url, self.policy, params=params, headers=headers,
+                                 sink=sink() if sink else None)
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:  # no retry makes a bad URL good
                 raise SourceError(Problem(url, "", "an http(s):// URL", f"{type(err).__name__}: {err}")) from None
+            except NetRefusal as err:
+                raise SourceError(*err.problems) from None
             except httpx.TransportError as err:
                 failure = f"{type(err).__name__}: {err}"
                 continue
-            if response.status_code in RETRY_STATUSES:
-                failure = f"HTTP {response.status_code}"
+            if reply.status_code in RETRY_STATUSES:
+                failure = f"HTTP {reply.status_code}"
                 continue
-            if response.status_code not in ok:
-                raise SourceError(Problem(str(response.url), "", " or ".join(f"HTTP {s}" for s in ok),
-                                          f"HTTP {response.status_code} {response.reason_phrase}"))
-            return response
+            if reply.status_code not in ok:
+                raise SourceError(Problem(reply.url, "", " or ".join(f"HTTP {s}" for s in ok),
+                                          f"HTTP {reply.status_code} {reply.reason_phrase}"))
+            return reply
         raise SourceError(Problem(url, "", " or ".join(f"HTTP {s}" for s in ok),
                                   f"{failure} after {self.attempts} attempt(s)",
                                   "the feed is down or unreachable; the service keeps what it has"))
@@ -87,8 +109,8 @@ class HttpGetter:
         SourceError
             As :meth:`get`, or the body is not JSON.
         """
-        response = self.get(client, url, params)
+        reply = self.get(client, url, params)
         try:
-            return response.json()
+            return reply.json()
         except ValueError as err:
-            raise SourceError(Problem(str(response.url), "", "a JSON document", f"{err}")) from None
+            raise SourceError(Problem(reply.url, "", "a JSON document", f"{err}")) from None

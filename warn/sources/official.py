@@ -7,7 +7,10 @@ one URL that returns either
 
 - one CAP 1.2 message (XML), or
 - a JSON list of the URLs of the messages currently published (relative URLs are
-  resolved against the list's URL).
+  resolved against the list's URL), at most ``max_messages`` of them. Only URLs within the
+  list's own origin, or on a host the source's ``allowed_hosts`` names, are fetched: a list
+  naming any other URL (an internal service, a cloud metadata address) is refused for that
+  entry, naming the URL and the hosts allowed, and nothing is sent there.
 
 Every message is read with :func:`warn.cap.codec.parse` (safe: no DTD, entities or
 network) into a :class:`Bulletin`:
@@ -44,6 +47,7 @@ from shapely.geometry.base import BaseGeometry
 
 from warn.cap.codec import CapAlert, Info, MsgType, ResponseType, parse
 from warn.errors import Problem, SourceError, WarnError
+from warn.netpolicy import origin, origin_text
 from warn.sources.http import HttpGetter
 from warn.vocab import HazardName, Level
 
@@ -104,7 +108,8 @@ class Reading:
     """How a source's messages are read: see :class:`warn.config.OfficialSpec`.
 
     ``zones`` are the representative points (WGS 84) of the zones by id, ``district`` the
-    district's administrative code.
+    district's administrative code, ``allowed_hosts`` the hosts (``host`` or ``host:port``) a
+    JSON list may name besides its own origin, ``max_messages`` the most URLs it may name.
     """
 
     source: str
@@ -114,6 +119,8 @@ class Reading:
     default_validity: timedelta
     zones: Mapping[str, BaseGeometry]
     district: str
+    allowed_hosts: tuple[str, ...] = ()
+    max_messages: int = 50
 
 
 def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[list[Bulletin], list[str]]:
@@ -140,15 +147,42 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
             raise SourceError(Problem(url, "", "one CAP 1.2 message or a JSON list of their URLs", str(err))) from None
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise SourceError(Problem(url, "", "a JSON list of CAP message URLs", type(urls).__name__))
+        if len(urls) > reading.max_messages:
+            raise SourceError(Problem(url, "", f"a list of at most {reading.max_messages} message URLs "
+                                      "(official.<source>.max_messages)", f"{len(urls)}"))
         bulletins, problems = [], []
         for item in urls:
             target = urljoin(url, item)
             try:
+                check_listed(target, url, reading.allowed_hosts)
                 bulletins.append(read_bulletin(getter.get(client, target).content, reading))
             except (WarnError, httpx.HTTPError) as err:
                 problems.append(f"官方预警 {target} 无法读取，已跳过 / official warning {target} unreadable, skipped: "
                                 f"{_first(err)}")
         return bulletins, problems
+
+
+def check_listed(target: str, source: str, hosts: Collection[str]) -> None:
+    """Refuse ``target``, a URL a JSON list at ``source`` names, unless it is in the list's origin
+    or on one of ``hosts`` (``host``: any port; ``host:port``: that port), over http(s).
+
+    Raises
+    ------
+    SourceError
+        Naming ``target`` and the hosts allowed.
+    """
+    own = httpx.URL(source)
+    try:
+        url = httpx.URL(target)
+    except httpx.InvalidURL:
+        url = httpx.URL("invalid:")
+    scheme, host, port = origin(url)
+    if scheme in ("http", "https") and (origin(url) == origin(own)
+                                            or {host, f"{host}:{port}"} & {h.lower() for h in hosts}):
+        return
+    names = ", ".join([origin_text(own), *hosts])
+    raise SourceError(Problem(source, "", f"message URLs within {names} (official.<source>.allowed_hosts)",
+                              target, "a list naming another host is not followed (server-side request forgery)"))
 
 
 def read_bulletin(data: bytes, reading: Reading) -> Bulletin:

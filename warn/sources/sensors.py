@@ -21,9 +21,11 @@ cannot be reached or whose document cannot be read at all raises
 Polled feeds resume from the caller's last stored phenomenon time (``since``, one time or
 one per sensor id) minus ``lookback``, so a reading that arrives late, after newer ones,
 is still fetched; the repeats are harmless because the store upserts on
-(sensor_id, phenomenon_time). HTTP uses httpx with timeouts, retries with exponential
-backoff on connection errors, timeouts and 5xx, and an injectable transport, as
-:mod:`warn.sources.forecast` does.
+(sensor_id, phenomenon_time). HTTP uses httpx within the feed's network policy (deadlines,
+a body cap per document or page, redirects off or same origin: :mod:`warn.netpolicy`), retries
+with exponential backoff on connection errors, timeouts and 5xx, and an injectable transport,
+as :mod:`warn.sources.forecast` does. A SensorThings ``@iot.nextLink`` or navigation link is
+followed only within the service's own origin.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ import httpx
 
 from warn.config import SensorFeedSpec
 from warn.errors import Problem, SourceError
+from warn.netpolicy import Reply, origin
 from warn.sources.feeds import FEEDS, FeedOptions
-from warn.sources.http import HttpGetter
+from warn.sources.http import HttpGetter, policy_of
 from warn.sources.payloads import (
     DEFAULT_LOOKBACK,
     BadField,
@@ -210,6 +213,11 @@ class SensorThingsFeed:
         link: str | None = url
         query: Mapping[str, str | int] | None = params
         while link is not None:
+            if not isinstance(link, str) or origin(httpx.URL(link)) != origin(httpx.URL(self.url)):
+                raise SourceError(Problem(url, "@iot.nextLink", f"a link within the service's origin {self.url}",
+                                          repr(link)[:200], "a page elsewhere is never fetched"))
+            if link in seen:
+                raise SourceError(Problem(url, "@iot.nextLink", "a link to a page not yet read", link))
             page = self.http.get_json(client, link, query)
             if not isinstance(page, Mapping) or not isinstance(page.get("value"), list):
                 raise SourceError(Problem(link, "value", "a SensorThings collection {\"value\": [...]}",
@@ -217,8 +225,6 @@ class SensorThingsFeed:
             entities.extend(page["value"])
             seen.add(link)
             link, query = page.get("@iot.nextLink"), None
-            if link is not None and link in seen:
-                raise SourceError(Problem(url, "@iot.nextLink", "a link to a page not yet read", link))
         return entities
 
     def _datastream(self, entity: object) -> Datastream:
@@ -285,7 +291,7 @@ class DocumentFeed:
     """
 
     def __init__(self, name: str, url: str, decoder: FieldDecoder,
-                 parse: Callable[[httpx.Response], tuple[list[Any], list[str]]], *,
+                 parse: Callable[[Reply], tuple[list[Any], list[str]]], *,
                  now: Callable[[], datetime] = utc_now, lookback: timedelta = DEFAULT_LOOKBACK,
                  http: HttpGetter | None = None) -> None:
         self.name, self.url, self.decoder, self.parse = name, url, decoder, parse
@@ -316,7 +322,7 @@ class DocumentFeed:
                                    since=since, lookback=self.lookback)
 
 
-def parse_json(response: httpx.Response) -> tuple[list[Any], list[str]]:
+def parse_json(response: Reply) -> tuple[list[Any], list[str]]:
     """Records of a JSON response (:func:`records_of`), labelled ``[i]``."""
     try:
         document = json.loads(response.content)
@@ -326,7 +332,7 @@ def parse_json(response: httpx.Response) -> tuple[list[Any], list[str]]:
     return records, [f"[{i}]" for i in range(len(records))]
 
 
-def parse_csv(response: httpx.Response) -> tuple[list[Any], list[str]]:
+def parse_csv(response: Reply) -> tuple[list[Any], list[str]]:
     """Rows of a CSV response with a header, labelled ``line <n>`` (the header is line 1)."""
     content = response.content
     try:
@@ -344,7 +350,7 @@ def parse_csv(response: httpx.Response) -> tuple[list[Any], list[str]]:
 
 
 def _http(spec: SensorFeedSpec, options: FeedOptions) -> HttpGetter:
-    return HttpGetter(transport=options.transport, timeout=spec.timeout_s, attempts=spec.retries + 1,
+    return HttpGetter(transport=options.transport, policy=policy_of(spec), attempts=spec.retries + 1,
                       sleep=options.sleep)
 
 
