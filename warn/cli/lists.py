@@ -198,7 +198,7 @@ def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
         console(stderr=True).print("✗ config.yaml 无 command.roster / no roster configured (command.roster)",
                                    style="bold red")
         raise typer.Exit(2)
-    roster = load_roster(ctx.settings.command.roster)
+    roster = load_roster(ctx.settings.command.roster, limit=ctx.settings.files.max_roster_bytes)
     if not any(s.person == actor for s in roster.shifts):
         console(stderr=True).print(f"✗ 值班表上无此人 / nobody called {actor!r} on the roster "
                                    f"({ctx.settings.command.roster}) — check --as", style="bold red", markup=False)

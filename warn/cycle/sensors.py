@@ -36,7 +36,7 @@ def open_ingester(settings: Settings, *, store: Store | None = None,
         raise ConfigError(Problem("config.yaml", "sensors", "a sensors section (catalogue and feeds)", "nothing"))
     if "sensors" not in settings.models:
         raise ConfigError(Problem("config.yaml", "models.sensors", "the QC model file (models/sensors.yaml)", "nothing"))
-    catalogue = load_catalogue(settings.sensors.catalogue)
+    catalogue = load_catalogue(settings.sensors.catalogue, limit=settings.files.max_catalogue_bytes)
     params = load_model_file("sensors", settings.models["sensors"]).params()
     if store is None:
         store = Store.connect(settings.store.url) if now is None else Store.connect(settings.store.url, now=now)
