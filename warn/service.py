@@ -213,6 +213,7 @@ def _handle(ingester: Ingester, batch: Batch, now: Callable[[], datetime]) -> No
     for problem in batch.rejected:
         log.warning("拒收 / rejected: %s", problem)
     ingester.ingest(batch.readings, now=now())
+    ingester.reject(batch, now=now())
 
 
 def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threading.Event | None = None,

@@ -62,6 +62,7 @@ from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
 from warn.store.planner import PlannerTable
+from warn.store.rejected import RejectedTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, Revision, WriteResult
 from warn.store.schema import (
     UTCDateTime,
@@ -143,6 +144,8 @@ class Store:
         and mode changes as recorded (:mod:`warn.store.incidents`).
     planner
         The command planner's state as records (:mod:`warn.store.planner`).
+    rejected
+        What feeds sent that was refused (:mod:`warn.store.rejected`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -162,6 +165,7 @@ class Store:
         self.warnings = WarningTable(engine, self._write)
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)
+        self.rejected = RejectedTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
