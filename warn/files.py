@@ -126,6 +126,12 @@ def open_bounded(path: Path, *, limit: int, what: str, error: type[WarnError] = 
         yield handle
 
 
+def require_file(path: Path, *, limit: int, what: str, error: type[WarnError] = SourceError) -> None:
+    """Check that ``path`` is a regular file within ``limit`` bytes before a library opens it by name."""
+    with open_bounded(path, limit=limit, what=what, error=error):
+        pass
+
+
 def read_bytes(path: Path, *, limit: int, what: str, error: type[WarnError] = SourceError) -> bytes:
     """The whole of ``path`` (see :func:`open_bounded` for the checks)."""
     with open_bounded(path, limit=limit, what=what, error=error) as handle:

@@ -33,7 +33,7 @@ import xarray as xr
 from warn import rainarray
 from warn.config import FilesSpec
 from warn.errors import Problem, SourceError
-from warn.files import MAX_FORECAST_BYTES, open_bounded, sha256_of
+from warn.files import MAX_FORECAST_BYTES, require_file, sha256_of
 from warn.sources.decoders import DECODERS, check_declared, sniff, to_rain
 from warn.sources.http import HttpGetter
 
@@ -246,8 +246,7 @@ def open_forecast(
     path = Path(path)
     where = str(path)
     limits = limits or FilesSpec()
-    with open_bounded(path, limit=limits.max_forecast_bytes, what="a forecast file (NetCDF or GRIB)"):
-        pass  # a regular file within its size, before any library opens it by name
+    require_file(path, limit=limits.max_forecast_bytes, what="a forecast file (NetCDF or GRIB)")
     name = decoder or sniff(path)
     decode = DECODERS.get(name, where=where, key="decoder")
     check_declared(path, name, limits, where=where)
