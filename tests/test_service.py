@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -61,15 +62,27 @@ def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: da
     assert service.closed.is_set() and not runner.is_alive()
 
 
-def test_a_poison_sensor_payload_is_logged_as_rejected_with_its_reason(caplog):
+def test_a_poison_sensor_payload_is_logged_and_recorded_as_rejected_with_its_reason(caplog, tmp_path):
+    from tests.conftest import ROOT
+    from warn.cycle.sensors import Ingester
+    from warn.modelfiles import load_model_file
+    from warn.store import Store
+
     spec = SensorFeedSpec(kind="mqtt", topic="warn/demo/level/+", fields={"sensor_id": "stcd", "time": "tm", "value": "z"},
                           unit="m")
     at = datetime(2026, 7, 15, tzinfo=timezone.utc)
     batch = decode_payload(FieldDecoder("demo_mqtt", spec), b"[" * 5_000 + b"]" * 5_000, where="demo_mqtt",
                            arrival_time=at)
-    stored: list[object] = []
-    ingester = SimpleNamespace(ingest=lambda readings, now: stored.append(readings))
-    with caplog.at_level("WARNING", logger="warn.service"):
-        _handle(ingester, batch, lambda: at)
-    assert stored == [[]]
+    batch = replace(batch, payload_sha256="ab" * 32, payload_bytes=10_000)
+    with Store.connect(f"sqlite:///{tmp_path / 'warn.db'}") as store:
+        store.upgrade()
+        ingester = Ingester(store, {}, load_model_file("sensors", ROOT / "models" / "sensors.yaml").params())
+        with caplog.at_level("WARNING", logger="warn.service"):
+            _handle(ingester, batch, lambda: at)
+        assert store.count_readings() == 0
+        assert [(c.source, c.count, c.last) for c in store.rejected.counts()] == [("feed:demo_mqtt", 1, at)]
+        with store.engine.connect() as conn:
+            row = conn.exec_driver_sql("select reason, payload_sha256, payload_bytes from rejected_readings").one()
     assert "rejected: demo_mqtt: payload: expected JSON nested at most 32 deep, got deeper than 32" in caplog.text
+    assert row == ("demo_mqtt: payload: expected JSON nested at most 32 deep, got deeper than 32 (a sensor payload is "
+                   "an object, a list of objects or an object with a list)", "ab" * 32, 10_000)

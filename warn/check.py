@@ -182,7 +182,7 @@ def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
         yield Problem(where, "sensors.catalogue", "an existing sensor catalogue (CSV)", str(settings.sensors.catalogue))
         return
     try:
-        catalogue = load_catalogue(settings.sensors.catalogue)
+        catalogue = load_catalogue(settings.sensors.catalogue, limit=settings.files.max_catalogue_bytes)
     except WarnError as err:
         yield from err.problems
         return
@@ -262,7 +262,8 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
     from warn import hazards
 
     try:
-        setup = load_setup(spec, settings.deployment.district_code, hazards.names_zh())
+        setup = load_setup(spec, settings.deployment.district_code, hazards.names_zh(),
+                           roster_limit=settings.files.max_roster_bytes)
     except WarnError as err:
         yield from err.problems
         return

@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat,
 from warn import DEFAULT_CONFIG
 from warn.declarative import ColourName, PositiveDuration, ResponseName, Strict, parse_file
 from warn.errors import ConfigError, Problem
+from warn.files import MAX_CATALOGUE_BYTES, MAX_EVIDENCE_BYTES, MAX_FORECAST_BYTES, MAX_QC_BYTES, MAX_ROSTER_BYTES
 from warn.vocab import ItemKind
 
 #: What a store URL starts with: SQLite or PostgreSQL, with an optional SQLAlchemy driver.
@@ -37,6 +38,14 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_PAYLOAD_DEPTH = 32
 #: The deepest nesting a feed may allow: well under Python's recursion limit (1000), which the JSON parser would hit.
 MAX_PAYLOAD_DEPTH_LIMIT = 200
+#: Default most cells of one forecast field (lat × lon): the city grid is 401 × 491 = 196,891.
+MAX_GRID_CELLS = 1_000_000
+#: Default most time steps of one forecast variable: 72 h in 10-minute steps is 432.
+MAX_TIME_STEPS = 1_000
+#: Default most bytes one forecast variable may declare: the city grid over 72 h in float64 is 113 MB.
+MAX_FIELD_BYTES = 1024 * 2**20
+#: Default most rows ``warn qc`` reads from one file.
+MAX_QC_ROWS = 1_000_000
 #: A network timeout in seconds: longer than zero, at most :data:`MAX_TIMEOUT_S`.
 Timeout = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)]
 #: The longest total deadline of one network exchange, seconds: a forecast run of a few hundred
@@ -329,6 +338,22 @@ class ChannelSpec(Strict):
         return value
 
 
+class FilesSpec(Strict):
+    """Limits on the files the deployment and its people name (:mod:`warn.files`): each is read only
+    if it is a regular file no larger than its limit, and a forecast only if the arrays it declares
+    fit the grid limits (checked before any data is read). Sizes in bytes."""
+
+    max_roster_bytes: int = Field(MAX_ROSTER_BYTES, ge=1, description="the duty roster / directory (YAML or CSV)")
+    max_catalogue_bytes: int = Field(MAX_CATALOGUE_BYTES, ge=1, description="the sensor catalogue (CSV)")
+    max_evidence_bytes: int = Field(MAX_EVIDENCE_BYTES, ge=1, description="a warn done --evidence file")
+    max_qc_bytes: int = Field(MAX_QC_BYTES, ge=1, description="a warn qc input (CSV)")
+    max_qc_rows: int = Field(MAX_QC_ROWS, ge=1, description="rows of a warn qc input")
+    max_forecast_bytes: int = Field(MAX_FORECAST_BYTES, ge=1, description="a forecast file (NetCDF, GRIB) on disk")
+    max_grid_cells: int = Field(MAX_GRID_CELLS, ge=1, description="cells (lat × lon) of one forecast field")
+    max_time_steps: int = Field(MAX_TIME_STEPS, ge=1, description="time steps of one forecast variable")
+    max_field_bytes: int = Field(MAX_FIELD_BYTES, ge=1, description="bytes one forecast variable declares")
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -347,6 +372,7 @@ class Settings(Strict):
     channels: dict[str, ChannelSpec] = Field(default_factory=dict)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     text_limits: TextLimits = Field(default_factory=TextLimits)
+    files: FilesSpec = FilesSpec()
 
     @property
     def tz(self) -> ZoneInfo:

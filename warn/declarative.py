@@ -19,9 +19,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from warn.durations import parse_duration
 from warn.errors import ConfigError, Problem
+from warn.files import MAX_YAML_BYTES, read_text
 from warn.vocab import COLOURS, RESPONSE_NAMES
 
 M = TypeVar("M", bound=BaseModel)
+
+#: Most nodes a YAML document may hold once its aliases are expanded: a config.yaml holds about
+#: 2,000 and a year's roster about 100,000; a "billion laughs" anchor bomb holds 10⁹ in 1 KB.
+MAX_YAML_NODES = 1_000_000
 
 
 class Strict(BaseModel):
@@ -74,8 +79,9 @@ def _positive(value: timedelta) -> timedelta:
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a missing or malformed file raises :class:`ConfigError`.
+def read_yaml(path: Path, *, limit: int = MAX_YAML_BYTES) -> Any:
+    """Parse a YAML file of at most ``limit`` bytes (:func:`parse_yaml`); a missing, irregular (a pipe,
+    a device), oversized or malformed file raises :class:`ConfigError`.
 
     Parsed files are remembered by (path, modification time, size), so a service that
     reads the same models and playbooks every cycle parses them once, and an operator's
@@ -87,22 +93,62 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(Problem(str(path), "", "an existing file", "no such file")) from None
     except OSError as err:
         raise ConfigError(Problem(str(path), "", "a readable file", str(err))) from None
-    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
+    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size, limit))
 
 
 @lru_cache(maxsize=256)
-def _parsed(path: Path, _mtime_ns: int, _size: int) -> Any:
+def _parsed(path: Path, _mtime_ns: int, _size: int, limit: int) -> Any:
     """The YAML document in ``path`` (the file's identity in the arguments keys the cache)."""
+    return parse_yaml(read_text(path, limit=limit, what="a YAML file", error=ConfigError), where=str(path))
+
+
+def parse_yaml(text: str, *, where: str, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """Parse YAML safely, refusing documents that expand past ``max_nodes`` nodes or nest too deep.
+
+    Aliases are counted as the nodes they stand for, so an anchor bomb ("billion laughs")
+    is refused after composition, before anything walks the expanded document.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where`` (and the line for malformed YAML).
+    """
+    loader = yaml.SafeLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(Problem(str(path), "", "a readable file", str(err))) from None
-    try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > max_nodes:
+            raise ConfigError(Problem(where, "", f"a YAML document of at most {max_nodes:,} nodes with its aliases "
+                                      "expanded", f"{size:,} nodes",
+                                      "anchors (&) and aliases (*) that multiply each other are refused"))
+        return loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(Problem(where, "", "valid YAML", str(getattr(err, "problem", err)))) from None
+        at = f"{where}:{mark.line + 1}" if mark else where
+        raise ConfigError(Problem(at, "", "valid YAML", str(getattr(err, "problem", err)))) from None
+    except RecursionError:
+        raise ConfigError(Problem(where, "", "YAML nested a few dozen levels deep at most",
+                                  "nesting deeper than the parser can follow")) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under ``node`` counting every alias as a copy (memoised per node in ``sizes``)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a recursive alias counts once, not forever
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size
 
 
 def parse_file(schema: type[M], path: Path) -> M:

@@ -136,7 +136,8 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
     store.upgrade()
-    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
+    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                       roster_limit=settings.files.max_roster_bytes)
     sources = open_sources(settings, store, urls=urls, now=now, exercise=status is CapStatus.EXERCISE)
     dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
     return Service(settings, store, sources, setup, dispatcher, status, sender)
@@ -212,6 +213,7 @@ def _handle(ingester: Ingester, batch: Batch, now: Callable[[], datetime]) -> No
     for problem in batch.rejected:
         log.warning("拒收 / rejected: %s", problem)
     ingester.ingest(batch.readings, now=now())
+    ingester.reject(batch, now=now())
 
 
 def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threading.Event | None = None,

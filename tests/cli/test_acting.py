@@ -166,3 +166,21 @@ def test_leader_broadcast_goes_out_at_once(store):
     assert query(store, "select level from warnings where item_id = 'DEMO-T05' and hazard = 'rainstorm'") == [(2,)]
     assert query(store, "select actor, role from timeline where kind = 'warning' and actor = ?", LEADER) == [
         (LEADER, "leader_on_duty")]
+
+
+def test_done_with_a_pipe_as_evidence_is_refused_at_once_not_hung(stood_down, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    store = stood_down
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    before = snapshot(store)
+    done = subprocess.run([sys.executable, "-m", "warn", "done", REPORT_TASK, "--note", "已报送", "--evidence", str(fifo),
+                           "--store", str(store), "--at", AT, "--as", SCRIBE, "--config", str(ROOT / "config.yaml")],
+                          capture_output=True, text=True, timeout=60, env={"NO_COLOR": "1", "COLUMNS": "400", "PATH": ""})
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())  # as one line, however the terminal wrapped it
+    assert f"{fifo}: expected an evidence file as a regular file, got a named pipe (FIFO)" in said
+    assert snapshot(store) == before

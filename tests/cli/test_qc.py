@@ -71,3 +71,57 @@ def test_missing_file_and_usage_errors(tmp_path):
     assert result.exit_code == 1 and "nowhere.csv" in result.output
     _, result = invoke(tmp_path, SERIES, "--sensor-type", "thermometer")
     assert result.exit_code == 2
+
+
+def limited_config(tmp_path, **files) -> str:
+    """The committed deployment with ``files:`` limits set."""
+    import yaml
+
+    from tests.conftest import committed_data
+
+    data = committed_data(tmp_path) | {"files": files}
+    path = tmp_path / "limited.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def series_of(rows: int) -> str:
+    """A ``time,value`` CSV of ``rows`` readings 5 min apart from 2026-07-01, rising 1 mm a reading from 0.2 m."""
+    return "time,value\n" + "".join(f"2026-07-{1 + k // 288:02d}T{k // 12 % 24:02d}:{k % 12 * 5:02d}:00Z,"
+                                    f"{0.2 + k / 1000:.3f}\n" for k in range(rows))
+
+
+def test_more_rows_than_the_limit_are_refused_naming_the_line_and_the_key(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(series_of(6), encoding="utf-8")
+    result = CliRunner().invoke(app, ["qc", str(path), "--json", "--config", limited_config(tmp_path, max_qc_rows=5)],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"{path}:7: expected at most 5 rows of readings, got more (split the series, or raise " \
+           "files.max_qc_rows in config.yaml)" in said
+
+
+def test_a_file_over_the_size_limit_or_a_pipe_is_refused_before_reading(tmp_path):
+    import os
+
+    path = tmp_path / "long.csv"
+    path.write_text(series_of(6), encoding="utf-8")
+    result = CliRunner().invoke(app, ["qc", str(path), "--config", limited_config(tmp_path, max_qc_bytes=100)],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 1 and "expected a time,value CSV of at most 100 bytes" in " ".join(result.output.split())
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(app, ["qc", str(fifo), "--config", CONFIG], env={"NO_COLOR": "1"})
+    assert result.exit_code == 1 and "got a named pipe (FIFO)" in " ".join(result.output.split())
+
+
+def test_a_long_series_lists_only_its_flagged_readings_in_the_table(tmp_path):
+    from warn.cli.qc import TABLE_ROWS
+
+    text = series_of(TABLE_ROWS + 1).replace(",0.200\n", ",9.500\n", 1)  # the first reading out of range
+    _, result = invoke(tmp_path, text, "--now", "2026-07-05T00:00:00")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{TABLE_ROWS + 1:,} readings: only the first 1 not flagged good are listed (--json lists all)" in said
+    assert said.count("错误 bad") == 2  # the row and the count under the table

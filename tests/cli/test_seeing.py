@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -104,6 +104,22 @@ def test_a_store_without_feeds_is_not_all_clear(tmp_path):
     text = run(tmp_path / "fresh.db", "status").stdout
     assert "✓ 数据源正常" not in text and "无数据源记录" in text
     assert "no feed on record" in run(tmp_path / "fresh.db", "status", "--lang", "en").stdout
+
+
+def test_feeds_count_the_payloads_each_feed_had_refused_by_the_time_asked(tmp_path):
+    from warn.store import Store
+
+    with Store.connect(f"sqlite:///{tmp_path / 'fresh.db'}") as fresh:
+        fresh.upgrade()
+        fresh.beat("feed:polled", last_seen=datetime(2026, 7, 15, 11, 59, tzinfo=UTC), expected=timedelta(minutes=1),
+                   stale=False)
+        for feed, hour in (("feed:polled", 10), ("feed:polled", 11), ("feed:demo_mqtt", 11), ("feed:polled", 13)):
+            fresh.rejected.record(feed, ["a sentence"], received_at=datetime(2026, 7, 15, hour, tzinfo=UTC))
+    feeds = {f["source"]: f for f in as_json(tmp_path / "fresh.db", "feeds")}
+    assert (feeds["feed:polled"]["rejected"], feeds["feed:polled"]["health"]) == (2, "ok")
+    assert (feeds["feed:demo_mqtt"]["rejected"], feeds["feed:demo_mqtt"]["health"]) == (1, "never")
+    table = " ".join(run(tmp_path / "fresh.db", "feeds", "--lang", "en").stdout.split())
+    assert "rejected" in table and "only refused data" in table
 
 
 def _between(store, query: str) -> tuple[str, str]:

@@ -184,9 +184,19 @@ def test_configured_layer_by_name(tmp_path, cells):
     # The demo towns hold none of these events; the warnings name cells, not towns: refused, line 2.
     result = CliRunner().invoke(app, ["skill", str(GLC), "--warnings", str(tmp_path / "w.csv"), "--config", CONFIG],
                                 env={"NO_COLOR": "1"})
-    assert result.exit_code == 1 and "w.csv: expected a readable UTF-8 CSV file" in flat(result.output)
+    assert result.exit_code == 1 and "w.csv: expected a CSV file, readable, got No such file" in flat(result.output)
     (tmp_path / "w.csv").write_text(WARNINGS, encoding="utf-8")
     result = CliRunner().invoke(app, ["skill", str(GLC), "--warnings", str(tmp_path / "w.csv"), "--config", CONFIG],
                                 env={"NO_COLOR": "1"})
     assert result.exit_code == 1
     assert "w.csv:2: zone_id: expected a zone id of towns, got 'C108-31'" in flat(result.output)
+
+
+def test_a_pipe_as_the_event_list_is_refused_at_once(tmp_path, cells):
+    import os
+
+    fifo = tmp_path / "events.csv"
+    os.mkfifo(fifo)
+    result = invoke(tmp_path, cells, events=fifo)
+    assert result.exit_code == 1
+    assert f"{fifo}: expected a CSV file as a regular file, got a named pipe (FIFO)" in flat(result.output)

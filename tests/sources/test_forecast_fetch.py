@@ -129,7 +129,7 @@ def test_file_url_and_plain_path(feed):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(SourceError, match=r"nowhere/run\.nc: expected a readable forecast file"):
+    with pytest.raises(SourceError, match=r"nowhere/run\.nc: expected a forecast file \(NetCDF or GRIB\), readable"):
         ForecastSource(f"file://{tmp_path}/nowhere/run.nc", directory=tmp_path).fetch(ISSUED)
 
 

@@ -151,3 +151,38 @@ def test_a_deeply_nested_or_oversized_message_is_rejected_acknowledged_and_the_f
     with started(feed(topic, client_id, got.put)):  # acknowledged: never redelivered
         with pytest.raises(queue.Empty):
             got.get(timeout=1.0)
+
+
+def test_a_poison_message_is_acknowledged_and_recorded_with_its_digest_and_size_not_its_body(names, tmp_path):
+    import hashlib
+
+    from tests.conftest import ROOT
+    from warn.cycle.sensors import Ingester
+    from warn.modelfiles import load_model_file
+    from warn.service import _handle
+    from warn.store import Store
+
+    topic, client_id = names
+    poison = b"[" * 5_000 + b"]" * 5_000
+    handled: queue.Queue[Batch] = queue.Queue()
+    with Store.connect(f"sqlite:///{tmp_path / 'warn.db'}") as store:
+        store.upgrade()
+        ingester = Ingester(store, {}, load_model_file("sensors", ROOT / "models" / "sensors.yaml").params())
+
+        def handler(batch: Batch) -> None:
+            _handle(ingester, batch, lambda: datetime.now(UTC))
+            handled.put(batch)
+
+        with started(feed(topic, client_id, handler)):
+            publish(f"{topic}/W01", [poison])
+            handled.get(timeout=WAIT)
+        with started(feed(topic, client_id, handled.put)):  # acknowledged: never redelivered
+            with pytest.raises(queue.Empty):
+                handled.get(timeout=1.0)
+        with store.engine.connect() as conn:
+            rows = conn.exec_driver_sql("select source, reason, payload_sha256, payload_bytes "
+                                        "from rejected_readings").all()
+    assert len(rows) == 1
+    source, reason, digest, size = rows[0]
+    assert (source, digest, size) == ("feed:demo_mqtt", hashlib.sha256(poison).hexdigest(), 10_000)
+    assert "payload: expected JSON nested at most 32 deep" in reason and "[[[" not in reason

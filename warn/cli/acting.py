@@ -135,7 +135,8 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
 
     try:
         settings = load_settings(config)
-        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
+        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                           roster_limit=settings.files.max_roster_bytes)
         opened = Store.connect(store_url(store, settings))
         opened.upgrade()
     except WarnError as err:
@@ -294,13 +295,14 @@ def done(
 
     Example: warn done sitrep/w1/final --note "终报已报送" --evidence report.pdf --as 演示信息员01
     """
-    import hashlib
+    from warn.files import sha256_of
 
     with _acting(config, store, person, at, lang) as act:
         act.text("--note", note, "note", multiline=True)
         row = _task(act, act.text("TASK", task, "name"))
         verdict = act.check(act.authority.handle_task(act.person, _post(row.org_unit, row.owner_role)))
-        proof = f"{evidence.resolve()} sha256:{hashlib.sha256(evidence.read_bytes()).hexdigest()}" if evidence else ""
+        proof = (f"{evidence.resolve()} sha256:" + sha256_of(evidence, limit=act.settings.files.max_evidence_bytes,
+                                                             what="an evidence file")) if evidence else ""
         if not act.store.finish_task(task, by=act.person, role=str(verdict.post.role), at=act.at, note=note,
                                      evidence=proof):
             act.refuse(f"任务已是 {row.status}：{task}", f"the task is already {row.status}: {task}")

@@ -198,7 +198,7 @@ def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
         console(stderr=True).print("✗ config.yaml 无 command.roster / no roster configured (command.roster)",
                                    style="bold red")
         raise typer.Exit(2)
-    roster = load_roster(ctx.settings.command.roster)
+    roster = load_roster(ctx.settings.command.roster, limit=ctx.settings.files.max_roster_bytes)
     if not any(s.person == actor for s in roster.shifts):
         console(stderr=True).print(f"✗ 值班表上无此人 / nobody called {actor!r} on the roster "
                                    f"({ctx.settings.command.roster}) — check --as", style="bold red", markup=False)
@@ -242,7 +242,8 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
 
     Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
     `expected_s`, `health` at ``--at`` (ok; stale: silent for more than k × its interval, k from
-    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`}.
+    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`,
+    `rejected`: payloads or records it sent by ``--at`` that were refused}.
     """
     with seeing(config, store, at, lang) as ctx:
         rows = ctx.views.feeds(ctx.at)
@@ -253,9 +254,10 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
               "unknown": ("未知", "bold magenta")}
     table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
                    say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
-                   say(ctx.lang, "时长", "age"), say(ctx.lang, "说明", "detail"))
+                   say(ctx.lang, "时长", "age"), say(ctx.lang, "拒收", "rejected"), say(ctx.lang, "说明", "detail"))
     for f in rows:
         zh, style = health[f.health]
         table.add_row(Text(say(ctx.lang, zh, f.health), style=style), shown(f.source), local_time(f.last_seen, ctx.zone),
-                      age_text(f.age_s, ctx.lang), shown(f.detail))
+                      age_text(f.age_s, ctx.lang), Text(str(f.rejected), style="bold red" if f.rejected else "dim"),
+                      shown(f.detail))
     console().print(table)

@@ -272,13 +272,19 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[np.datetime64
 
 
 def _rows(path: Path) -> tuple[list[tuple[int, list[str]]], list[str]]:
-    """(line, cells) of each data row and the header; line = the row's last physical line."""
+    """(line, cells) of each data row and the header; line = the row's last physical line.
+
+    The file must be a regular file of at most :data:`warn.files.MAX_QC_BYTES` (a pipe or a device
+    is refused at once, never read).
+    """
+    from warn.files import MAX_QC_BYTES, open_text
+
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
+        with open_text(path, limit=MAX_QC_BYTES, what="a CSV file", encoding="utf-8-sig") as lines:
+            reader = csv.reader(lines)
             header = [cell.strip() for cell in next(reader, [])]
             rows = [(reader.line_num, row) for row in reader if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except csv.Error as err:
         raise SourceError(Problem(str(path), "", "a readable UTF-8 CSV file", str(err))) from None
     if not header:
         raise SourceError(Problem(f"{path}:1", "", "a header row", "an empty file"))

@@ -116,20 +116,14 @@ def stale_factor(settings: Settings) -> float:
     ConfigError
         The file cannot be read or has no positive ``staleness.factor``.
     """
-    import yaml
-
+    from warn.declarative import read_yaml
     from warn.errors import Problem
     from warn.store.views import STALE_FACTOR
 
     path = settings.models.get("sensors")
     if path is None:
         return STALE_FACTOR
-    try:
-        with open(path, encoding="utf-8") as file:
-            model = yaml.safe_load(file)
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(Problem(str(path), "staleness.factor", "a readable model file",
-                                  str(err).splitlines()[0])) from None
+    model = read_yaml(path)
     factor = ((model if isinstance(model, dict) else {}).get("staleness") or {}).get("factor")
     if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
         raise ConfigError(Problem(str(path), "staleness.factor", "a positive number", repr(factor)))

@@ -27,6 +27,7 @@ from warn.command.roster import Roster, RosterFile
 from warn.config import CommandSpec
 from warn.declarative import problems_from, read_yaml
 from warn.errors import ConfigError, Problem
+from warn.files import MAX_ROSTER_BYTES, open_text
 from warn.vocab import ItemKind, Level, OrgLevel, ResponseLevel
 
 
@@ -78,31 +79,32 @@ def load_playbooks(folder: Path, *, skip: Path | None = None) -> tuple[Playbook,
     return tuple(playbooks)
 
 
-def load_roster(path: Path) -> Roster:
-    """Read a roster: YAML (:class:`warn.command.roster.RosterFile`) or CSV (``role, org, person, from, to``)."""
+def load_roster(path: Path, *, limit: int = MAX_ROSTER_BYTES) -> Roster:
+    """Read a roster: YAML (:class:`warn.command.roster.RosterFile`) or CSV (``role, org, person, from, to``).
+
+    The file must be a regular file of at most ``limit`` bytes (``files.max_roster_bytes``).
+    """
     from pydantic import ValidationError
 
     where = str(path)
     if path.suffix.lower() == ".csv":
-        try:
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        except OSError as err:
-            raise ConfigError(Problem(where, "", "a readable CSV roster", str(err))) from None
+        with open_text(path, limit=limit, what="a CSV roster", error=ConfigError) as lines:
+            rows = list(csv.DictReader(lines))
         data: Any = {"source": where, "shifts": rows}
     else:
-        data = read_yaml(path)
+        data = read_yaml(path, limit=limit)
     try:
         return RosterFile.model_validate(data).roster()
     except ValidationError as err:
         raise ConfigError(*problems_from(err, where)) from None
 
 
-def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]) -> Setup:
+def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str], *,
+               roster_limit: int = MAX_ROSTER_BYTES) -> Setup:
     """Build the planner's setup from config.yaml's ``command:`` section and the hazards' names.
 
     Paths are already resolved; ``hazard_names`` are the names people read by registry name
-    (:func:`warn.hazards.names_zh`).
+    (:func:`warn.hazards.names_zh`); ``roster_limit`` is ``files.max_roster_bytes``.
     """
     problems: list[Problem] = []
     try:
@@ -110,7 +112,7 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
     except ConfigError as err:
         problems += err.problems
     try:
-        roster = load_roster(spec.roster)
+        roster = load_roster(spec.roster, limit=roster_limit)
     except ConfigError as err:
         problems += err.problems
     if problems:

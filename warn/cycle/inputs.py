@@ -263,7 +263,7 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
         try:
             fetched = source.fetch(issued, previous=previous)
             rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
-                                 decoder=None if spec.format == "auto" else spec.format)
+                                 decoder=None if spec.format == "auto" else spec.format, limits=settings.files)
         except WarnError as err:
             problems.append(f"预报 {issued:%Y-%m-%d %H:%MZ} 不可用 / run {issued:%Y-%m-%d %H:%MZ} unavailable: "
                             f"{err.problems[0] if err.problems else err}")

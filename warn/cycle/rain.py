@@ -60,17 +60,17 @@ def fetch_run(settings: Settings, name: str, issued: datetime, *, feed: str = ""
                             policy=policy_of(spec), attempts=spec.retries + 1)
     fetched = source.fetch(issued)
     rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
-                         decoder=None if spec.format == "auto" else spec.format)
+                         decoder=None if spec.format == "auto" else spec.format, limits=settings.files)
     return fetched, rain
 
 
 def open_location(settings: Settings, location: str, *, var: str | None = None) -> xr.DataArray:
     """Decode a forecast given as a local path, or as an http(s)/file URL fetched to the cache."""
     if Path(location).exists():
-        return open_forecast(location, var=var, source=location)
+        return open_forecast(location, var=var, source=location, limits=settings.files)
     literal = location.replace("{", "{{").replace("}", "}}")  # a URL, not a template
     fetched = ForecastSource(literal, directory=settings.cache_dir / "forecasts" / "adhoc").fetch(datetime.now())
-    return open_forecast(fetched.path, var=var, source=location)
+    return open_forecast(fetched.path, var=var, source=location, limits=settings.files)
 
 
 def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset:

@@ -19,6 +19,7 @@ from warn.modelfiles import load_model_file
 from warn.sources.qc import SensorsParams, qc_batch, stale
 from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.sources.feeds import PolledFeed
+from warn.sources.payloads import Batch
 from warn.store import Store, WriteResult
 from warn.vocab import QCFlag
 
@@ -36,7 +37,7 @@ def open_ingester(settings: Settings, *, store: Store | None = None,
         raise ConfigError(Problem("config.yaml", "sensors", "a sensors section (catalogue and feeds)", "nothing"))
     if "sensors" not in settings.models:
         raise ConfigError(Problem("config.yaml", "models.sensors", "the QC model file (models/sensors.yaml)", "nothing"))
-    catalogue = load_catalogue(settings.sensors.catalogue)
+    catalogue = load_catalogue(settings.sensors.catalogue, limit=settings.files.max_catalogue_bytes)
     params = load_model_file("sensors", settings.models["sensors"]).params()
     if store is None:
         store = Store.connect(settings.store.url) if now is None else Store.connect(settings.store.url, now=now)
@@ -87,6 +88,11 @@ class Ingester:
             result = self.store.write_readings(flagged)
             self._remember(flagged)
             return result
+
+    def reject(self, batch: Batch, *, now: datetime) -> None:
+        """Record what ``batch`` refused (``store.rejected``, source ``feed:<name>``), arrived at ``now``."""
+        self.store.rejected.record(f"feed:{batch.feed}", [str(p) for p in batch.rejected], received_at=now,
+                                   payload_sha256=batch.payload_sha256, payload_bytes=batch.payload_bytes)
 
     def _spike_suspects(self, batch: Sequence[Reading]) -> list[Reading]:
         """Stored readings to judge again now that their next neighbour has arrived.
@@ -170,6 +176,7 @@ def poll_feed(ingester: Ingester, feed: PolledFeed, *, expected: timedelta, now:
         ingester.store.beat(source, last_seen=None, expected=expected, stale=True, detail=str(err))
         return PollReport(feed.name, 0, [], None, failure=str(err))
     written = ingester.ingest(batch.readings, now=now)
+    ingester.reject(batch, now=now)
     detail = f"{len(batch.readings)} readings, {len(batch.rejected)} rejected"
     ingester.store.beat(source, last_seen=now, expected=expected, stale=False, detail=detail)
     return PollReport(feed.name, len(batch.readings), list(batch.rejected), written)

@@ -172,7 +172,8 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     if setup is None:
         from warn.command.loading import load_setup
 
-        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh())
+        setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                           roster_limit=settings.files.max_roster_bytes)
     baseline = _baseline(store, settings, at)
     run = _run_id(inputs)
     scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline))

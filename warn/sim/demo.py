@@ -100,7 +100,7 @@ class DemoWorld:
         self.settings, self.folder = settings, Path(folder)
         self.template = settings.forecasts[settings.sim.source].url
         storm = open_forecast(settings.sim.feed_dir / _name(self.template, settings.sim.issued_at),
-                              source=settings.sim.source)
+                              source=settings.sim.source, limits=settings.files)
         self.rain = _padded(storm, period)
         self.start = _utc(self.rain["time"].values[0]) - timedelta(hours=1)
         self.end = _utc(self.rain["time"].values[-1])

@@ -11,16 +11,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from warn.errors import ConfigError, Problem
 from warn.durations import parse_duration
+from warn.errors import ConfigError, Problem
+from warn.files import MAX_CATALOGUE_BYTES, read_text
 from warn.sources.readings import Sensor
 from warn.vocab import SensorKind
 
 COLUMNS = ("sensor_id", "kind", "name", "lon", "lat", "interval", "point_id")
 
 
-def load_catalogue(path: Path) -> dict[str, Sensor]:
-    """Read and validate the catalogue.
+def load_catalogue(path: Path, *, limit: int = MAX_CATALOGUE_BYTES) -> dict[str, Sensor]:
+    """Read and validate the catalogue, a regular file of at most ``limit`` bytes (``files.max_catalogue_bytes``).
 
     Returns
     -------
@@ -30,13 +31,10 @@ def load_catalogue(path: Path) -> dict[str, Sensor]:
     Raises
     ------
     ConfigError
-        Listing every problem: missing file or columns, empty or repeated ids, unknown
+        Listing every problem: missing, oversized or irregular file (a device, a pipe), missing columns, empty or repeated ids, unknown
         kinds, coordinates that are not numbers in range, intervals that are not ISO-8601.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise ConfigError(Problem(str(path), "", "a readable sensor catalogue (CSV)", str(err))) from None
+    text = read_text(path, limit=limit, what="a sensor catalogue (CSV)", error=ConfigError, encoding="utf-8-sig")
     rows = csv.DictReader(text.splitlines())
     missing = [c for c in COLUMNS if c not in (rows.fieldnames or [])]
     if missing:

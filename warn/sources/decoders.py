@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 
 from warn import rainarray
+from warn.config import FilesSpec
 from warn.errors import DataContractError, Problem, SourceError
 from warn.registry import Registry
 
@@ -114,6 +115,86 @@ class Precip:
 
 Decoder = Callable[..., Precip]
 DECODERS: Registry[Decoder] = Registry("forecast decoder")
+#: Checks of what a file declares, by decoder name: (path, limits, where) → None or raise.
+DECLARED: Registry[Callable[[Path, FilesSpec, str], None]] = Registry("forecast size check")
+
+
+def check_shape(where: str, var: str, dims: Mapping[str, int], limits: FilesSpec, *, itemsize: int = 8,
+                grid_dims: int = 2) -> None:
+    """Refuse an array declaring more than the limits, before any of it is read.
+
+    The last ``grid_dims`` dimensions are the grid (``files.max_grid_cells``), the others times or
+    members (``files.max_time_steps``), and all of it, as float64 after decoding, ``files.max_field_bytes``.
+    A 1-D array (a coordinate) counts as a grid when it is its only dimension.
+
+    Raises
+    ------
+    SourceError
+        Naming the file, the variable, its declared shape and the limit passed.
+    """
+    sizes = list(dims.values())
+    split = max(len(sizes) - grid_dims, 0)
+    cells, steps = _product(sizes[split:]), _product(sizes[:split])
+    total = _product(sizes) * max(itemsize, 8)
+    shape = "(" + ", ".join(f"{name} {size:,}" for name, size in dims.items()) + ")"
+    for value, limit, key, what in ((cells, limits.max_grid_cells, "max_grid_cells", "cells (lat × lon) a field"),
+                                    (steps, limits.max_time_steps, "max_time_steps", "time steps"),
+                                    (total, limits.max_field_bytes, "max_field_bytes", "bytes decoded")):
+        if value > limit:
+            raise SourceError(Problem(where, var, f"at most {limit:,} {what} (files.{key})",
+                                      f"the declared shape {shape}: {value:,}",
+                                      "checked before reading: a file may declare far more than it holds"))
+
+
+def _product(sizes: list[int]) -> int:
+    total = 1
+    for size in sizes:
+        total *= size
+    return total
+
+
+@DECLARED.register("netcdf")
+def _netcdf_declared(path: Path, limits: FilesSpec, where: str) -> None:
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as ds:
+            arrays = [(name, {d.name: len(d) for d in v.get_dims()}, v.dtype)
+                      for name, v in ds.variables.items()]
+    except OSError as err:
+        raise SourceError(Problem(where, "", "a readable NetCDF-CF file", str(err))) from None
+    for name, dims, dtype in arrays:
+        check_shape(where, name, dims, limits, itemsize=getattr(dtype, "itemsize", 8))
+
+
+@DECLARED.register("grib")
+def _grib_declared(path: Path, limits: FilesSpec, where: str) -> None:
+    import eccodes
+
+    records: dict[str, int] = {}
+    with open(path, "rb") as handle:
+        while (message := _next_grib(handle, where)) is not None:
+            try:
+                name = str(eccodes.codes_get(message, "shortName"))
+                cells = int(eccodes.codes_get(message, "numberOfPoints"))
+            finally:
+                eccodes.codes_release(message)
+            records[name] = records.get(name, 0) + 1
+            check_shape(where, name, {"records": records[name], "points": cells}, limits, grid_dims=1)
+
+
+def _next_grib(handle: Any, where: str) -> Any:
+    import eccodes
+
+    try:
+        return eccodes.codes_grib_new_from_file(handle, headers_only=True)
+    except Exception as err:  # eccodes raises many types for a broken file
+        raise SourceError(Problem(where, "", "a readable GRIB file", f"{type(err).__name__}: {err}")) from None
+
+
+def check_declared(path: Path, name: str, limits: FilesSpec, *, where: str) -> None:
+    """Check what the forecast file at ``path`` declares (decoder ``name``) against ``limits`` (see :func:`check_shape`)."""
+    DECLARED.get(name, where=where, key="decoder")(path, limits, where)
 
 
 def sniff(path: Path) -> str:

@@ -32,10 +32,11 @@ import numpy as np
 import xarray as xr
 
 from warn import rainarray
-from warn.config import ForecastSpec
+from warn.config import FilesSpec, ForecastSpec
 from warn.errors import Problem, SourceError
+from warn.files import MAX_FORECAST_BYTES, require_file, sha256_of
 from warn.netpolicy import NetPolicy
-from warn.sources.decoders import DECODERS, sniff, to_rain
+from warn.sources.decoders import DECODERS, check_declared, sniff, to_rain
 from warn.sources.http import HttpGetter, policy_of
 
 
@@ -215,12 +216,11 @@ class _Download:
 
 def _fetch_file(url: str, previous: Fetched | None) -> Fetched:
     path = Path(unquote(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
+    checksum = "sha256:" + sha256_of(path, limit=MAX_FORECAST_BYTES, what="a forecast file (NetCDF or GRIB)")
     try:
-        content = path.read_bytes()
         mtime = path.stat().st_mtime
     except OSError as err:
         raise SourceError(Problem(url, "", "a readable forecast file", str(err))) from None
-    checksum = _sha256(content)
     return Fetched(url=url, path=path, checksum=checksum, etag=None, last_modified=formatdate(mtime, usegmt=True),
                    fetched_at=datetime.now(timezone.utc),
                    not_modified=previous is not None and previous.checksum == checksum)
@@ -240,6 +240,7 @@ def open_forecast(
     step: timedelta | None = None,
     filter_by_keys: Mapping[str, Any] | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    limits: FilesSpec | None = None,
 ) -> xr.DataArray:
     """Decode one forecast file into the rainfall array contract.
 
@@ -262,6 +263,10 @@ def open_forecast(
     bounds
         ``(minx, miny, maxx, maxy)`` lon/lat the grid must cover (the zones), checked
         by :func:`warn.rainarray.check_coverage`.
+    limits
+        ``files:`` of config.yaml (default its defaults): the file must be a regular file within
+        ``max_forecast_bytes``, and every array it declares within the grid limits, checked before
+        any data is read (:func:`warn.sources.decoders.check_shape`).
 
     Returns
     -------
@@ -272,7 +277,8 @@ def open_forecast(
     Raises
     ------
     SourceError
-        The file cannot be read or decoded, or the choice of variable is ambiguous.
+        The file cannot be read or decoded, is not a regular file, is too large or declares arrays
+        beyond the limits, or the choice of variable is ambiguous.
     DataContractError
         No precipitation variable (the message lists those present), unreadable units,
         negative depths beyond rounding, all-NaN steps, times that do not increase,
@@ -280,8 +286,11 @@ def open_forecast(
     """
     path = Path(path)
     where = str(path)
+    limits = limits or FilesSpec()
+    require_file(path, limit=limits.max_forecast_bytes, what="a forecast file (NetCDF or GRIB)")
     name = decoder or sniff(path)
     decode = DECODERS.get(name, where=where, key="decoder")
+    check_declared(path, name, limits, where=where)
     precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys)
     issued = None
     if issued_at is not None:

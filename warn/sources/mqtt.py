@@ -20,7 +20,8 @@ Delivery is at-least-once:
   brokers resend unacknowledged messages only when the session resumes, never on the
   same connection. The broker then redelivers it (with the DUP flag).
 - A payload that cannot be decoded is not a handler failure: it reaches the handler as
-  a batch with a rejected problem and is acknowledged, so a poison message cannot block
+  a batch with a rejected problem (and the payload's SHA-256 and size, which the service
+  records in the store's ``rejected_readings``) and is acknowledged, so a poison message cannot block
   the session. That includes payloads larger than the feed's ``max_payload_bytes`` or
   nested deeper than its ``max_payload_depth`` (refused before they are parsed), and any
   error of the decoder itself (logged): the network thread never dies of a message.
@@ -34,9 +35,11 @@ well within the keepalive (default 30 s).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import paho.mqtt.client as mqtt
@@ -196,6 +199,9 @@ class MqttFeed:
                           "消息无法解码，拒收并确认", where, message.mid)
             batch = Batch(self.name, rejected=[Problem(where, "payload", "a decodable JSON payload",
                                                        f"{type(err).__name__}: {err}")])
+        if batch.rejected:  # recorded by the handler with the payload's digest and size, never the payload
+            batch = replace(batch, payload_sha256=hashlib.sha256(message.payload).hexdigest(),
+                            payload_bytes=len(message.payload))
         try:
             self.handler(batch)
         except Exception:  # the handler's failure must not ack; it is logged and the message comes back

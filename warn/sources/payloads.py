@@ -69,11 +69,16 @@ class Batch:
     rejected
         One problem per record that could not be normalised (and per datastream that
         could not be read), each naming the feed/URL, the record and field, and what was expected.
+    payload_sha256, payload_bytes
+        Of a pushed message with a rejected part: its SHA-256 (hex) and size, recorded with the
+        rejection instead of the payload; ``None`` for polls.
     """
 
     feed: str
     readings: list[Reading] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)
+    payload_sha256: str | None = None
+    payload_bytes: int | None = None
 
 
 class BadField(ValueError):

@@ -25,6 +25,9 @@ reading_revisions
 heartbeats
     One row per source (a feed, the cycle): when it was last seen, how often it is
     expected, and whether it is stale.
+rejected_readings
+    What a feed sent that was refused, one row per payload or record: the feed, when it
+    arrived, the reason, and of a pushed payload its SHA-256 and size (never the payload).
 model_states
     State a model carries from one cycle to the next (the SWI tanks of every grid cell,
     …): one row per (model, key), the arrays as an ``.npz`` blob, and the time they hold for.
@@ -528,6 +531,18 @@ zone_rain = Table(
     Column("max_mm", Double, nullable=True),
     PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
     Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
+)
+
+rejected_readings = Table(
+    "rejected_readings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(128), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload_sha256", String(64), nullable=True),
+    Column("payload_bytes", Integer, nullable=True),
+    Index("ix_rejected_readings_source", "source", "received_at"),
 )
 
 hourly_rain = Table(

@@ -63,6 +63,7 @@ from warn.store.levels import LevelTable, NoticeTable
 from warn.store.outbox import OutboxTable
 from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
+from warn.store.rejected import RejectedTable
 from warn.store.schema import (
     UTCDateTime,
     ack_requests,
@@ -147,6 +148,8 @@ class Store:
         The command planner's state as records (:mod:`warn.store.planner`).
     tokens
         The personal tokens issued, by digest (:mod:`warn.store.tokens`).
+    rejected
+        What feeds sent that was refused (:mod:`warn.store.rejected`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -167,6 +170,7 @@ class Store:
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)
         self.tokens = TokenTable(engine, self._write, self.timeline)
+        self.rejected = RejectedTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:

@@ -31,7 +31,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -156,8 +156,9 @@ class CallView:
 
 @dataclass(frozen=True)
 class FeedView:
-    """One source's last data by ``at``: when, its age at ``at`` (s), expected interval (s) and
-    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``: see the module docstring)."""
+    """One source's last data by ``at``: when, its age at ``at`` (s), expected interval (s),
+    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``: see the module docstring) and how
+    many payloads or records it sent by ``at`` were refused (``rejected_readings``)."""
 
     source: str
     last_seen: datetime | None
@@ -165,6 +166,7 @@ class FeedView:
     expected_s: float
     health: str
     detail: str
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,11 @@ class Views:
                 "SELECT source, last_seen, expected_interval_s, detail, updated_at FROM heartbeats ORDER BY source"):
             if r["source"] not in views:
                 views[r["source"]] = self._beat(r, at)
+        for r in self.database.rows("SELECT source, count(*) AS n FROM rejected_readings WHERE received_at <= :at "
+                                    "GROUP BY source", at=at):
+            held = views.get(r["source"]) or FeedView(r["source"], None, None, 0.0, "never",
+                                                      "只有拒收的数据 / only refused data")
+            views[r["source"]] = replace(held, rejected=r["n"])
         return [views[source] for source in sorted(views)]
 
     def _health(self, seen: datetime | None, expected_s: float, at: datetime) -> str:
