@@ -20,13 +20,14 @@ from warn.config import WitnessSpec
 
 
 def send_anchor(anchor: dict[str, Any], witnesses: Iterable[WitnessSpec]) -> list[str]:
-    """Send ``anchor`` to every witness; one sentence (zh-CN / English) per witness that failed."""
+    """Send ``anchor`` to every witness; one sentence (zh-CN / English) per witness that failed, the same
+    from one cycle to the next while the witness fails (so its data notice begins once)."""
     failed = []
     for witness in witnesses:
         problem = _append(anchor, witness) if witness.file is not None else _post(anchor, witness)
         if problem:
-            failed.append(f"锚定未送达见证 {witness.file or witness.url}：{problem} / the anchor of seq "
-                          f"{anchor['seq']} did not reach witness {witness.file or witness.url}: {problem}")
+            failed.append(f"时间线锚定未送达见证 {witness.file or witness.url}：{problem} / the timeline's anchor "
+                          f"did not reach witness {witness.file or witness.url}: {problem}")
     return failed
 
 

@@ -25,7 +25,7 @@ def anchor_head(settings: Settings, store: Store, at: datetime) -> list[str]:
     -------
     list of str
         The notices (zh-CN / English sentences): the key unusable, or each witness that failed;
-        empty when anchoring is not configured or every witness took the anchor.
+        empty when anchoring is not configured, the timeline is empty, or every witness took the anchor.
     """
     spec = settings.anchors
     if spec is None:
@@ -35,7 +35,9 @@ def anchor_head(settings: Settings, store: Store, at: datetime) -> list[str]:
     except AnchorError as err:
         return [f"无法锚定时间线：签名密钥不可用 / the timeline cannot be anchored: the signing key is unusable: {err}"]
     seq = store.timeline.last_seq()
-    head = store.timeline.hashes([seq]).get(seq, "0" * 64)
+    if seq == 0:
+        return []  # nothing recorded yet: nothing to anchor
+    head = store.timeline.hashes([seq])[seq]
     anchor = sign_head(key, district=settings.deployment.district_code, store=redact(store.engine.url), seq=seq,
                        head=head, at=at)
     return send_anchor(anchor, spec.witness)

@@ -31,10 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, String, Table, select, type_coerce
 
 from warn.store.schema import ack_requests, decode_time, mode_changes, tasks, timeline, warning_messages
-from warn.store.timeline import VERIFY_BATCH, canonical_time
-
-#: The key of the row digests in a timeline entry's details.
-ROWS = "rows"
+from warn.store.timeline import ROWS, VERIFY_BATCH, canonical_time
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ entry ``seq − 1`` (:data:`GENESIS` for seq 1) and ``hash`` = :func:`entry_hash
 content, so editing, deleting, reordering or inserting a row breaks the chain at that
 row and :meth:`Timeline.verify` names it. A correction is a new entry of kind
 :data:`CORRECTION` whose ``refs`` hold the corrected ``seq``; nothing here updates or
-deletes a row.
+deletes a row. What the chain alone cannot show — entries removed from its end, or the whole
+chain rewritten and re-hashed — the signed anchors kept by witnesses show
+(:mod:`warn.store.anchors`); the rows of other tables a report presents are bound to the chain
+through the entries of the transactions that changed them (:mod:`warn.store.digests`).
 
 Canonical form (what :func:`entry_hash` hashes): the JSON object
 
@@ -58,6 +61,8 @@ from warn.store.schema import decode_time, timeline
 GENESIS = "0" * 64
 #: Kind of the entry :meth:`Timeline.correct` appends.
 CORRECTION = "correction"
+#: The key, in an entry's details, of the rows its transaction changed (:mod:`warn.store.digests`).
+ROWS = "rows"
 #: Kind of the entry that records changed rows when no other entry of their transaction is new.
 ROWS_KIND = "record"
 #: Rows fetched at a time while verifying.
@@ -141,7 +146,7 @@ class Timeline:
         """:meth:`append` within the caller's write transaction on ``conn`` (it commits both or neither).
 
         ``rows`` (:mod:`warn.store.digests`: ref → fields of the rows the transaction changed) go into the
-        details of the last entry appended (under ``rows``), or of an entry of kind :data:`ROWS_KIND`
+        details of the last entry appended (under :data:`ROWS`), or of an entry of kind :data:`ROWS_KIND`
         appended for them when every entry given is already recorded.
         """
         return self._append(conn, entries, rows) if entries or rows else []
@@ -221,7 +226,8 @@ class Timeline:
         deleted row, the seq test of the row after it; swapped seqs or a row inserted
         with a made-up hash, the hash test; a row re-hashed after an edit, the link
         test of the row after it. Removing entries from the end leaves a valid, shorter
-        chain: compare ``count`` and ``head_hash`` with a copy kept elsewhere.
+        chain: compare ``count`` and ``head_hash`` with a copy kept elsewhere (the anchors of
+        :mod:`warn.store.anchors`).
         """
         columns = [c if c.name not in ("occurred_at", "recorded_at") else type_coerce(c, String).label(c.name)
                    for c in timeline.c]
@@ -312,9 +318,9 @@ def _carrying(drafts: list[NewEntry], held: Mapping[str, TimelineEntry], rows: d
                 seen.add(draft.key)
     if not fresh:
         return [*drafts, NewEntry(occurred_at=now, actor="warn", role="system", kind=ROWS_KIND,
-                                  summary="行记录入链 / rows recorded on the timeline", details={"rows": rows})]
+                                  summary="行记录入链 / rows recorded on the timeline", details={ROWS: rows})]
     last = fresh[-1]
-    return [*drafts[:last], replace(drafts[last], details={**drafts[last].details, "rows": rows}), *drafts[last + 1:]]
+    return [*drafts[:last], replace(drafts[last], details={**drafts[last].details, ROWS: rows}), *drafts[last + 1:]]
 
 
 def _fault(row: Row, seq: int, prev: str) -> str:
