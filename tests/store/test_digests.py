@@ -74,3 +74,26 @@ def test_a_store_without_row_digests_verifies_with_every_row_not_covered(store: 
                                                  idempotency_key=f"{INCIDENT}/old"))
     found = check_rows(store.engine)
     assert (found.checked, found.uncovered, found.problems) == (0, 1, [])
+
+
+def test_executing_the_same_actions_again_appends_nothing(held: Store) -> None:
+    from warn.command.model import RecordTimeline
+
+    answer = RecordTimeline(key="c1/answer", at=T0 + 2 * MINUTE, incident=INCIDENT, rule_id="ACK-ANSWER", label="应答",
+                            actor="镇长乙", role=None, org_unit="town.DEMO-T03", entry="ack", summary="已应答",
+                            details={"request": "c1", "channel": "cli"})
+    first = held.execute_actions([*_actions(), answer])
+    count = held.timeline.last_seq()
+    again = held.execute_actions([*_actions(), answer])
+    assert first.appended == 1 and again.appended == 0 and held.timeline.last_seq() == count
+    assert check_rows(held.engine).problems == []
+
+
+def test_a_row_changed_by_an_action_without_an_entry_of_its_own_gets_one(store: Store) -> None:
+    """A task created alone (the planner's CreateTask has no entry of its own) is still put on the chain."""
+    alone = [a for a in _actions() if a.key.endswith(("/open", "/t2"))]  # neither has an entry of its own
+    done = store.execute_actions(alone)
+    entries = store.timeline.entries()
+    assert done.appended == 1 and [e.kind for e in entries] == ["record"]
+    assert list(entries[0].details["rows"]) == ["tasks:t2"]
+    assert check_rows(store.engine).problems == []

@@ -122,17 +122,28 @@ def execute_actions(conn: Connection, actions: Sequence[Action],
         if _apply(conn, action):
             applied.add(index)
     before = conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one()
-    rows = _changed_rows(conn, [a for index, a in enumerate(actions) if index in applied or _answers(a)])
+    answered = _fresh_answers(conn, actions)
+    rows = _changed_rows(conn, [a for index, a in enumerate(actions) if index in applied or index in answered])
     recorded = append(conn, [d for _, d in drafts], rows) if drafts or rows else []
-    fresh = {index for (index, _), entry in zip(drafts, recorded, strict=True) if entry.seq > before}
+    fresh = {index for (index, _), entry in zip(drafts, recorded[:len(drafts)], strict=True) if entry.seq > before}
     applied |= fresh
     return ExecutionReport(actions=len(actions), applied=len(applied), repeated=len(actions) - len(applied),
-                           appended=len(fresh))
+                           appended=len(fresh) + len(recorded) - len(drafts))
 
 
 def _answers(action: Action) -> bool:
     """Whether ``action`` records an answer (which changes its request, and a hand-off's task)."""
     return isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES
+
+
+def _fresh_answers(conn: Connection, actions: Sequence[Action]) -> set[int]:
+    """Indices of the answers among ``actions`` not yet on the timeline (a repeated one changes nothing)."""
+    answers = {index: action.key for index, action in enumerate(actions) if _answers(action)}
+    if not answers:
+        return set()
+    held = set(conn.execute(select(timeline.c.idempotency_key)
+                            .where(timeline.c.idempotency_key.in_(list(answers.values())))).scalars())
+    return {index for index, key in answers.items() if key not in held}
 
 
 def _changed_rows(conn: Connection, actions: Sequence[Action]) -> dict[str, dict[str, Any]]:
