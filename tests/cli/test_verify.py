@@ -148,3 +148,19 @@ def test_anchors_without_a_key_exit_2(config: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["verify", "--config", str(config), "--anchors", str(witness)])
     assert result.exit_code == 2
     assert "--key: expected the public key the anchors are checked with" in result.output
+
+
+def test_a_row_edited_outside_the_chain_is_named_with_its_values_cleaned(config: Path) -> None:
+    from warn.command.model import ChangeMode, Role
+    from warn.vocab import Mode, ResponseLevel
+
+    with store_of(config) as store:
+        store.execute_actions([ChangeMode(key="mode/1", at=T0, incident=None, proposal="p1", from_mode=Mode.PEACETIME,
+                                          to_mode=Mode.WARTIME, response=ResponseLevel.IV, decided_by="指挥长甲",
+                                          role=Role.COMMANDER, reason="红色预警", rule_id="MODE-ORDER", label="令")])
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE mode_changes SET reason = 'x\x1b[2Jy'"))
+    result = invoke(config)
+    assert result.exit_code == 1, result.output
+    assert "row mode_changes:1 of mode_changes was changed outside the timeline" in result.output
+    assert "reason: recorded '红色预警', now" in result.output and "\x1b" not in result.output

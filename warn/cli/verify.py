@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, StoreOption
-from warn.cli.output import console, print_json, print_problems
+from warn.cli.output import clean, console, print_json, print_problems
 from warn.errors import ConfigError, Problem, WarnError
 
 if TYPE_CHECKING:
@@ -68,10 +68,10 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, anc
 
 
 def _print(found: StoreIntegrity) -> None:
-    """The verdicts, failures on stderr."""
+    """The verdicts, failures on stderr (they quote rows' values from the store: shown cleaned)."""
     out, err = console(), console(stderr=True)
     for line in found.failures():
-        err.print(f"✗ {line}", style="bold red", markup=False, soft_wrap=True)
+        err.print(f"✗ {clean(line)}", style="bold red", markup=False, soft_wrap=True)
     for line in found.notes():
         (out if found.ok else err).print(line, markup=False, soft_wrap=True)
 
