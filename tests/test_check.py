@@ -324,3 +324,22 @@ def test_publish_status_is_exercise_unless_live_and_actual_once_published(tmp_pa
         store.outbox.enqueue(NewMessage("city_cap", "platform", b"<alert/>", "application/xml", "k"))
         broken = tmp_path / "absent.yaml"  # never read: the store has published Actual before
         assert publish_status(CapStatus.ACTUAL, live, broken, store) is CapStatus.ACTUAL
+
+
+def test_anchors_key_readable_by_others_and_witness_in_no_folder_are_named(committed_config):
+    from warn.store.anchors import keygen
+
+    key = committed_config.parent / "anchor.pem"
+    keygen(key)
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["anchors"] = {"key": str(key), "witness": [{"file": str(committed_config.parent / "absent" / "a.jsonl")}]}
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert [p.key for p in check_deployment(committed_config)] == ["anchors.witness[0].file"]
+    key.chmod(0o644)
+    data["anchors"]["witness"] = [{"file": str(committed_config.parent / "a.jsonl"), "url": "http://127.0.0.1:9/a"}]
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert "expected exactly one of file:" in messages(committed_config)
+    data["anchors"]["witness"] = [{"file": str(committed_config.parent / "a.jsonl")}]
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert [(p.key, p.expected) for p in check_deployment(committed_config)] == [
+        ("mode", "0600 (only its owner may read the private key)")]

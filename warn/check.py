@@ -31,6 +31,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels, _identity,
+        _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -323,3 +324,16 @@ def _identity(settings: Settings, where: str) -> Iterator[Problem]:
         if person not in people:
             yield Problem(where, f"identity.os_users.{login}", "a person on the roster", repr(person),
                           f"roster: {settings.command.roster}")
+
+
+def _anchors(settings: Settings, where: str) -> Iterator[Problem]:
+    """The anchors' key is an Ed25519 private key only its owner may read, and every witness file's folder exists."""
+    from warn.store.anchors import load_private
+
+    if settings.anchors is None:
+        return
+    yield from _collect(lambda: load_private(settings.anchors.key) if settings.anchors else None)
+    for index, witness in enumerate(settings.anchors.witness):
+        if witness.file is not None and not witness.file.parent.is_dir():
+            yield Problem(where, f"anchors.witness[{index}].file", "a file in an existing folder",
+                          str(witness.file), "见证文件应在另一卷上 / keep it on another volume")

@@ -354,6 +354,29 @@ class FilesSpec(Strict):
     max_field_bytes: int = Field(MAX_FIELD_BYTES, ge=1, description="bytes one forecast variable declares")
 
 
+class WitnessSpec(Strict):
+    """One witness of the timeline's anchors: an append-only JSON-lines file (``file:``, on another volume in
+    production) or an HTTP endpoint that takes each anchor as a JSON POST (``url:``, e.g. the city platform)."""
+
+    file: Path | None = Field(None, description="JSON-lines file the anchors are appended to")
+    url: str | None = Field(None, pattern=r"^https?://", description="http(s) URL the anchors are POSTed to")
+    timeout: Timeout = Field(10.0, description="seconds allowed for the whole POST")
+
+    @model_validator(mode="after")
+    def _one_place(self) -> WitnessSpec:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("expected exactly one of file: (a JSON-lines file) and url: (an http(s) endpoint)")
+        return self
+
+
+class AnchorsSpec(Strict):
+    """锚定 / where the timeline's head is anchored: the deployment's Ed25519 private key (PEM, mode 0600,
+    made by ``warn anchor keygen``) signs each cycle's head, sent to every witness."""
+
+    key: Path = Field(description="the Ed25519 private key, PEM (warn anchor keygen --out PATH)")
+    witness: list[WitnessSpec] = Field(min_length=1, description="where the signed anchors go")
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -373,6 +396,7 @@ class Settings(Strict):
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     text_limits: TextLimits = Field(default_factory=TextLimits)
     files: FilesSpec = FilesSpec()
+    anchors: AnchorsSpec | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -451,6 +475,9 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
             "hazards": {k: _resolve_entry(v, under) for k, v in settings.hazards.items()},
             "channels": {k: v.model_copy(update={"target": str(under(Path(v.target)))}) if v.kind == "filedrop" else v
                          for k, v in settings.channels.items()},
+            "anchors": settings.anchors and settings.anchors.model_copy(update={
+                "key": under(settings.anchors.key),
+                "witness": [w.model_copy(update={"file": w.file and under(w.file)}) for w in settings.anchors.witness]}),
         }
     )
 

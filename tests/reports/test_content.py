@@ -80,3 +80,23 @@ def test_tampered_store_reports_the_failure(replayed, settings, tmp_path):
     assert "5" in report.integrity.problem
     assert verification_line(report).startswith("✗ 时间线校验失败 / timeline verification failed")
     assert "校验失败" in report.notes[0]
+
+
+def test_a_mode_change_edited_in_its_table_fails_the_integrity_line(replayed, settings, tmp_path):
+    """Before: the header showed the edited mode change and the line said '✓ verified' (mode_changes was
+    not under the chain)."""
+    intact = _build(replayed, settings, "final")
+    assert intact.integrity.ok and intact.integrity.rows > 0 and intact.integrity.uncovered == 0
+    assert verification_line(intact).startswith("✓ 时间线校验通过 / timeline verified: 哈希链 ")
+    assert "rows under it (mode changes, tasks, requests, CAP messages)" in verification_line(intact)
+    copy = tmp_path / "warn.db"
+    shutil.copy(replayed, copy)
+    with sqlite3.connect(copy) as conn:
+        changed = conn.execute("UPDATE mode_changes SET decided_by = '值班员' WHERE decided_by IS NOT NULL").rowcount
+    assert changed
+    report = _build(copy, settings, "final")
+    assert not report.integrity.ok
+    assert "row mode_changes:" in report.integrity.problem and "was changed outside the timeline" in (
+        report.integrity.problem)
+    assert "decided_by: recorded" in report.integrity.problem and "now '值班员'" in report.integrity.problem
+    assert verification_line(report).startswith("✗ 时间线校验失败")

@@ -21,6 +21,9 @@ from warn.config import load_settings
 from warn.cycle.command import decode, load_state
 from warn.command import State
 from warn.store import Store, migrate
+from warn.store.digests import check_rows
+from warn.store.incidents import MESSAGE_KIND
+from warn.store.timeline import ROWS_KIND
 from warn.store.schema import metadata
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -116,5 +119,11 @@ def test_a_store_written_by_main_upgrades_keeping_every_row_and_continues_identi
         settings = settings.model_copy(update={"hazards": {name: entry for name, entry in settings.hazards.items()
                                                            if name in MAIN_HAZARDS}})
         assert continuation(settings, store) == reference["cycles"]
-        assert outcome(store) == reference["outcome"]
+        # today's code also records each CAP message (kind message) with its row on the timeline
+        got, kept = outcome(store), reference["outcome"]
+        assert {k: v for k, v in got.items() if k != "timeline"} == {k: v for k, v in kept.items() if k != "timeline"}
+        assert [r[1:] for r in got["timeline"] if r[1] not in (MESSAGE_KIND, ROWS_KIND)] == [
+            r[1:] for r in kept["timeline"]]
         assert store.timeline.verify().ok
+        rows = check_rows(store.engine)
+        assert rows.problems == [] and rows.uncovered > 0 and rows.checked > 0

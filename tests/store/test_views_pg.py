@@ -163,10 +163,11 @@ def test_a_cycle_older_than_twice_the_interval_is_late(views: Views) -> None:
 def test_the_feed_of_the_timeline(views: Views, store: Store) -> None:
     recorded = [EntryView(e.seq, e.occurred_at, e.incident, e.actor, e.role, e.kind, e.summary)
                 for e in store.timeline.entries() if e.occurred_at <= AT]
-    assert views.timeline(AT) == recorded and len(recorded) == 1  # the notice at T0 + 90 min is later
-    assert views.timeline(AT, incident=INCIDENT, since=T0, limit=1) == recorded
+    # the broadcast and the CAP message's record; the notice at T0 + 90 min is later
+    assert views.timeline(AT) == recorded and [e.kind for e in recorded] == ["broadcast", "message"]
+    assert views.timeline(AT, incident=INCIDENT, since=T0, limit=1) == recorded[:1]
     assert views.timeline(AT, incident="other") == []
-    assert [e.kind for e in views.timeline(T0 + 2 * 60 * MINUTE)] == ["broadcast", "notify"]
+    assert [e.kind for e in views.timeline(T0 + 2 * 60 * MINUTE)] == ["broadcast", "notify", "message"]
 
 
 def test_status_is_the_same_summary(views: Views) -> None:

@@ -19,7 +19,7 @@ from warn.cli.options import (
     LangOption,
     StoreOption,
 )
-from warn.cli.output import console, print_problems, say
+from warn.cli.output import clean, console, print_problems, say
 from warn.errors import ConfigError, WarnError
 from warn.reports.formats import FORMATS
 
@@ -92,7 +92,8 @@ def report(
     except FileExistsError:
         _refuse_overwrite(path, lang)
     if not built.integrity.ok:
-        console(stderr=True).print(say(lang or "zh", f"✗ 时间线校验失败：{built.integrity.problem}",
-                                       f"✗ timeline verification failed: {built.integrity.problem}"),
+        problem = clean(built.integrity.problem)  # names rows' values, which come from the store
+        console(stderr=True).print(say(lang or "zh", f"✗ 时间线校验失败：{problem}",
+                                       f"✗ timeline verification failed: {problem}"),
                                    style="bold red", markup=False, soft_wrap=True)
     console().print(str(path), markup=False, soft_wrap=True)

@@ -21,7 +21,9 @@ replays alike. In order:
    planner keeps the thread's level). An item seen for the first time crosses from
    ``none`` only when its level is blue or above.
 5. **Command** (:func:`warn.cycle.command.advance`): the people's events from the inbox,
-   the crossings and the clock are planned, executed and published.
+   the crossings and the clock are planned, executed and published; with ``anchors:`` in
+   config.yaml the timeline's head is then signed and sent to the witnesses
+   (:mod:`warn.cycle.anchoring`), a failure being one more data notice.
 6. **Notices.** Data-quality and data-outage notices (a silent feed or sensor, a gauge
    without a stage, no forecast run) are kept in force in ``store.notices``, recorded on the
    timeline when they begin and end, and sent to the duty officers' channels (the
@@ -50,6 +52,7 @@ from warn import hazards
 from warn.command.model import LevelCrossing
 from warn.command.planner import Setup
 from warn.config import Settings
+from warn.cycle.anchoring import anchor_head
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
 from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, score
@@ -184,7 +187,7 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records, wanted)) is not None)
     _save_levels(store, at, scores, run)
     advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
-    notices = [*inputs.problems, *notices]
+    notices = [*inputs.problems, *notices, *anchor_head(settings, store, at)]
     began = _notices(store, settings, at, notices, status)
     report = CycleReport(at=at, key=cycle_key(at), items=len(items), crossings=crossings,
                          actions=len(advanced.actions), applied=advanced.report.applied,

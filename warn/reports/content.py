@@ -53,6 +53,7 @@ from warn.vocab import Level
 if TYPE_CHECKING:
     from warn.config import Settings
     from warn.store import Store
+    from warn.store.integrity import StoreIntegrity
 
 #: Report kinds, in the order they are sent.
 KINDS = ("initial", "followup", "final")
@@ -93,16 +94,21 @@ class IncidentHead:
 
 @dataclass(frozen=True)
 class Integrity:
-    """时间线校验 / the timeline's hash chain verified at render time.
+    """时间线校验 / the timeline's hash chain and the rows under it verified at render time
+    (:func:`warn.store.integrity.verify_store`; anchors are ``warn verify --anchors``'s).
 
     ``head_hash`` is the hash of the last entry that verified, ``entries`` how many did;
-    ``problem`` names the first bad entry and why (zh-CN then English), ``None`` when ``ok``.
+    ``rows`` the mode change, task, request and CAP message rows that matched the entry recording
+    them, ``uncovered`` those written before row digests (not verified); ``problem`` names the first
+    bad entry or the rows changed outside the chain and why (zh-CN then English), ``None`` when ``ok``.
     """
 
     ok: bool
     head_hash: str
     entries: int
     problem: str | None
+    rows: int = 0
+    uncovered: int = 0
 
 
 @dataclass(frozen=True)
@@ -321,12 +327,11 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
     ValueError
         ``kind`` is not one of :data:`KINDS`.
     """
+    from warn.store.integrity import verify_store
+
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    verified = store.timeline.verify()
-    integrity = Integrity(verified.ok, verified.head_hash, verified.count, None if verified.ok else (
-        f"第 {verified.first_bad_seq} 条（{verified.first_bad_kind}）校验失败 / entry {verified.first_bad_seq} "
-        f"({verified.first_bad_kind}) failed verification: {verified.reason}"))
+    integrity = _integrity(verify_store(store))
     notes: list[str] = []
     row = store.command.incident(incident_id)
     if row is None:
@@ -359,6 +364,16 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
                       for c in changes])
     return Report(head, kind, period, at, integrity, zones, points, rain, levels, entries, loop, broadcasts, notes,
                   highlight_from=highlight, due_at=due, timezone=settings.deployment.timezone)
+
+
+def _integrity(found: StoreIntegrity) -> Integrity:
+    """The report's integrity from what :func:`warn.store.integrity.verify_store` found."""
+    chain = found.chain
+    problems = ([] if chain.ok else [f"第 {chain.first_bad_seq} 条（{chain.first_bad_kind}）校验失败 / entry "
+                                     f"{chain.first_bad_seq} ({chain.first_bad_kind}) failed verification: "
+                                     f"{chain.reason}"]) + found.rows.problems
+    return Integrity(found.ok, chain.head_hash, chain.count, "; ".join(problems) or None, found.rows.checked,
+                     found.rows.uncovered)
 
 
 def _report_dues(store: Store, start: datetime, end: datetime) -> dict[str, list[datetime]]:
@@ -564,7 +579,10 @@ def verification_line(report: Report) -> str:
     """The integrity status, one line: ``✓ 时间线校验通过 …`` or ``✗ 时间线校验失败 …``; the head hash either way."""
     i = report.integrity
     if i.ok:
-        return f"✓ 时间线校验通过 / timeline verified: {i.entries} 条 entries, head hash {i.head_hash}"
+        older = f"，{i.uncovered} 行早于行摘要未校验 / {i.uncovered} older rows not covered" if i.uncovered else ""
+        return (f"✓ 时间线校验通过 / timeline verified: 哈希链 {i.entries} 条 entries (hash chain), 其上行记录 {i.rows} "
+                f"行 rows under it (mode changes, tasks, requests, CAP messages){older}; 未核对锚定 / anchors not "
+                f"checked here (warn verify --anchors); head hash {i.head_hash}")
     return (f"✗ 时间线校验失败 / timeline verification failed — {i.problem}; 此前 {i.entries} 条完好 / "
             f"{i.entries} entries before it verified, head hash {i.head_hash}")
 

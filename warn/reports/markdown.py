@@ -21,7 +21,7 @@ NEW = "🆕"
 
 def render(report: Report) -> str:
     """The report as Markdown text (zh-CN first, then English)."""
-    lines = [f"**{verification_line(report)}**", "", f"# {escape(report.title)}", ""]
+    lines = [f"**{escape(verification_line(report))}**", "", f"# {escape(report.title)}", ""]
     lines += [f"- **{label}**: {_cell(value)}" for label, value in facts(report)]
     if report.rain is not None:
         r = report.rain
@@ -42,7 +42,7 @@ def render(report: Report) -> str:
                   for row, new in zip(table.rows, table.new, strict=True)]
     lines += ["", "## 说明 Notes", ""] + [f"- {_cell(note)}" for note in report.notes]
     lines += ["- 地图与图表见 HTML / PDF 版 / the map and plots are in the HTML and PDF versions", "",
-              verification_line(report), ""]
+              escape(verification_line(report)), ""]
     return "\n".join(lines)
 
 

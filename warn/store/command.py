@@ -18,7 +18,8 @@ key (or the id it carries) decides whether it is already recorded.
   rule and label go into the details); an answer (``ACK-ANSWER`` / ``ACK-REFUSED``)
   also stores who answered, when and through which channel on its request.
 
-All of one call is one transaction, the timeline entries appended last in action order.
+All of one call is one transaction, the timeline entries appended last in action order; the last
+one new carries the mode change, task and request rows the call changed (:mod:`warn.store.digests`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from warn.command.model import (
     TaskState,
 )
 from warn.vocab import Mode
+from warn.store.digests import snapshot
 from warn.store.records import NewEntry, TimelineEntry
 from warn.store.schema import (
     ack_requests,
@@ -60,6 +62,8 @@ from warn.store.schema import (
     warnings,
 )
 
+#: Appends timeline drafts on a connection, with the rows the transaction changed (``Timeline.append_on``).
+Append = Callable[[Connection, list[NewEntry], dict[str, dict[str, Any]] | None], list[TimelineEntry]]
 #: Actor and role of what the system itself records.
 SYSTEM_ACTOR = "warn"
 SYSTEM_ROLE = "system"
@@ -96,7 +100,7 @@ class ExecutionReport:
 
 
 def execute_actions(conn: Connection, actions: Sequence[Action],
-                    append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> ExecutionReport:
+                    append: Append) -> ExecutionReport:
     """Apply ``actions`` on ``conn`` (one open write transaction), in order.
 
     Parameters
@@ -118,11 +122,44 @@ def execute_actions(conn: Connection, actions: Sequence[Action],
         if _apply(conn, action):
             applied.add(index)
     before = conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one()
-    recorded = append(conn, [d for _, d in drafts]) if drafts else []
-    fresh = {index for (index, _), entry in zip(drafts, recorded, strict=True) if entry.seq > before}
+    answered = _fresh_answers(conn, actions)
+    rows = _changed_rows(conn, [a for index, a in enumerate(actions) if index in applied or index in answered])
+    recorded = append(conn, [d for _, d in drafts], rows) if drafts or rows else []
+    fresh = {index for (index, _), entry in zip(drafts, recorded[:len(drafts)], strict=True) if entry.seq > before}
     applied |= fresh
     return ExecutionReport(actions=len(actions), applied=len(applied), repeated=len(actions) - len(applied),
-                           appended=len(fresh))
+                           appended=len(fresh) + len(recorded) - len(drafts))
+
+
+def _answers(action: Action) -> bool:
+    """Whether ``action`` records an answer (which changes its request, and a hand-off's task)."""
+    return isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES
+
+
+def _fresh_answers(conn: Connection, actions: Sequence[Action]) -> set[int]:
+    """Indices of the answers among ``actions`` not yet on the timeline (a repeated one changes nothing)."""
+    answers = {index: action.key for index, action in enumerate(actions) if _answers(action)}
+    if not answers:
+        return set()
+    held = set(conn.execute(select(timeline.c.idempotency_key)
+                            .where(timeline.c.idempotency_key.in_(list(answers.values())))).scalars())
+    return {index for index, key in answers.items() if key not in held}
+
+
+def _changed_rows(conn: Connection, actions: Sequence[Action]) -> dict[str, dict[str, Any]]:
+    """The covered rows (:mod:`warn.store.digests`) ``actions`` changed, as they stand now on ``conn``."""
+    task_ids = [a.task for a in actions if isinstance(a, CreateTask)]
+    requests = [a.request for a in actions if isinstance(a, (RequestAck, Escalate))]
+    for action in actions:
+        if _answers(action):
+            assert isinstance(action, RecordTimeline)
+            request = str(action.details["request"])
+            requests.append(request)
+            if request.endswith(HANDOFF):
+                task_ids.append(request.removesuffix(HANDOFF))
+    modes = [a.key for a in actions if isinstance(a, (ProposeMode, ChangeMode))]
+    return {**snapshot(conn, "tasks", task_ids), **snapshot(conn, "ack_requests", requests),
+            **snapshot(conn, "mode_changes", modes, by="idempotency_key")}
 
 
 def _apply(conn: Connection, action: Action) -> bool:
@@ -238,7 +275,7 @@ def _answer(conn: Connection, action: RecordTimeline) -> None:
 
 
 def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datetime, note: str, evidence: str,
-                append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+                append: Append) -> bool:
     """Mark task ``task_id`` done by ``by`` at ``at`` with its note and evidence, and record it on the timeline.
 
     Returns
@@ -262,12 +299,13 @@ def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datet
                            summary=f"任务完成{'（逾期）' if late else ''}：{row.summary} —— {note} / task done"
                                    f"{' (late)' if late else ''}",
                            details={"task": task_id, "note": note, "evidence": evidence, "late": late,
-                                    "due": row.due_at.isoformat() if row.due_at else None})])
+                                    "due": row.due_at.isoformat() if row.due_at else None})],
+           snapshot(conn, "tasks", [task_id]))
     return True
 
 
 def acknowledge_task(conn: Connection, task_id: str, *, by: str, role: str, org_unit: str, at: datetime,
-                     append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+                     append: Append) -> bool:
     """Mark open task ``task_id`` acknowledged by ``by`` (in ``role`` of ``org_unit``) and record it.
 
     Returns
@@ -287,13 +325,14 @@ def acknowledge_task(conn: Connection, task_id: str, *, by: str, role: str, org_
     append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=org_unit,
                            incident=row.incident_id, key=f"{task_id}/ack",
                            summary=f"任务已签收：{row.summary} / task acknowledged",
-                           details={"task": task_id, "owner": f"{row.org_unit}.{row.owner_role}"})])
+                           details={"task": task_id, "owner": f"{row.org_unit}.{row.owner_role}"})],
+           snapshot(conn, "tasks", [task_id]))
     return True
 
 
 def assign_task(conn: Connection, task_id: str, *, to_role: str, to_org_unit: str, person: str | None, by: str,
                 role: str, org_unit: str, at: datetime, reason: str,
-                append: Callable[[Connection, list[NewEntry]], list[TimelineEntry]]) -> bool:
+                append: Append) -> bool:
     """Hand task ``task_id`` over to the post ``to_org_unit``.``to_role`` and record who did it and why.
 
     An acknowledged task goes back to open (its new owner acknowledges it afresh).
@@ -321,7 +360,8 @@ def assign_task(conn: Connection, task_id: str, *, to_role: str, to_org_unit: st
                            summary=f"任务改派 {before} → {after}（{person or '无人在岗'}）：{row.summary}"
                                    f"{' —— ' + reason if reason else ''} / task reassigned",
                            details={"task": task_id, "from": before, "to": after, "person": person,
-                                    "reason": reason})])
+                                    "reason": reason})],
+           snapshot(conn, "tasks", [task_id]))
     return True
 
 

@@ -20,9 +20,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from warn.errors import Problem, WarnError
+from warn.store.command import Append
+from warn.store.digests import snapshot
+from warn.store.records import NewEntry
 from warn.store.schema import ack_requests, incidents, mode_changes, tasks, warning_messages, warnings
 
 R = TypeVar("R")
+#: Kind of the timeline entry that records a CAP message (and binds its row to the chain).
+MESSAGE_KIND = "message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +138,19 @@ class _Table:
 
 
 class WarningTable(_Table):
-    """Warning threads and their CAP messages (use ``store.warnings``)."""
+    """Warning threads and their CAP messages (use ``store.warnings``); ``append`` appends timeline entries
+    within a write transaction (``Timeline.append_on``)."""
+
+    def __init__(self, engine: Engine, write: Callable[[], AbstractContextManager[Connection]],
+                 append: Append) -> None:
+        super().__init__(engine, write)
+        self._append = append
 
     def record_message(self, *, thread: str, kind: str, level: int, sent_at: datetime, identifier: str,
                        body: str) -> bool:
-        """Record a CAP message of ``thread``; ``False`` when its identifier is already recorded.
+        """Record a CAP message of ``thread`` and, in the same transaction, a timeline entry of kind
+        :data:`MESSAGE_KIND` carrying its row (:mod:`warn.store.digests`); ``False`` when its identifier
+        is already recorded.
 
         Raises
         ------
@@ -151,8 +164,15 @@ class WarningTable(_Table):
                                         "no such thread"))
             stmt = insert(warning_messages).values(thread_id=thread, kind=kind, level=level, sent_at=sent_at,
                                                    identifier=identifier, body=body)
-            return conn.execute(stmt.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
-                                .returning(warning_messages.c.id)).first() is not None
+            if conn.execute(stmt.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
+                            .returning(warning_messages.c.id)).first() is None:
+                return False
+            self._append(conn, [NewEntry(occurred_at=sent_at, actor="warn", role="system", kind=MESSAGE_KIND,
+                                         summary=f"CAP 消息已记录 {identifier}（{kind}）/ CAP message recorded",
+                                         details={"identifier": identifier, "thread": thread},
+                                         key=f"{identifier}/recorded")],
+                         snapshot(conn, "warning_messages", [identifier]))
+            return True
 
     def body(self, identifier: str) -> str | None:
         """The XML of the message ``identifier``, ``None`` when none is recorded."""

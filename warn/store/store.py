@@ -166,7 +166,7 @@ class Store:
         self.official = OfficialTable(engine, self._write)
         self.rain = RainTable(engine, self._write)
         self.hourly_rain = HourlyRainTable(engine, self._write, now)
-        self.warnings = WarningTable(engine, self._write)
+        self.warnings = WarningTable(engine, self._write, self.timeline.append_on)
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)
         self.tokens = TokenTable(engine, self._write, self.timeline)

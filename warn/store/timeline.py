@@ -7,7 +7,10 @@ entry ``seq − 1`` (:data:`GENESIS` for seq 1) and ``hash`` = :func:`entry_hash
 content, so editing, deleting, reordering or inserting a row breaks the chain at that
 row and :meth:`Timeline.verify` names it. A correction is a new entry of kind
 :data:`CORRECTION` whose ``refs`` hold the corrected ``seq``; nothing here updates or
-deletes a row.
+deletes a row. What the chain alone cannot show — entries removed from its end, or the whole
+chain rewritten and re-hashed — the signed anchors kept by witnesses show
+(:mod:`warn.store.anchors`); the rows of other tables a report presents are bound to the chain
+through the entries of the transactions that changed them (:mod:`warn.store.digests`).
 
 Canonical form (what :func:`entry_hash` hashes): the JSON object
 
@@ -31,8 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,6 +45,7 @@ from sqlalchemy import (
     Engine,
     Row,
     String,
+    func,
     insert,
     select,
     text,
@@ -56,6 +61,10 @@ from warn.store.schema import decode_time, timeline
 GENESIS = "0" * 64
 #: Kind of the entry :meth:`Timeline.correct` appends.
 CORRECTION = "correction"
+#: The key, in an entry's details, of the rows its transaction changed (:mod:`warn.store.digests`).
+ROWS = "rows"
+#: Kind of the entry that records changed rows when no other entry of their transaction is new.
+ROWS_KIND = "record"
 #: Rows fetched at a time while verifying.
 VERIFY_BATCH = 2000
 
@@ -132,9 +141,15 @@ class Timeline:
         with self._write() as conn:
             return self._append(conn, drafts)
 
-    def append_on(self, conn: Connection, entries: list[NewEntry]) -> list[TimelineEntry]:
-        """:meth:`append` within the caller's write transaction on ``conn`` (it commits both or neither)."""
-        return self._append(conn, entries) if entries else []
+    def append_on(self, conn: Connection, entries: list[NewEntry],
+                  rows: Mapping[str, Any] | None = None) -> list[TimelineEntry]:
+        """:meth:`append` within the caller's write transaction on ``conn`` (it commits both or neither).
+
+        ``rows`` (:mod:`warn.store.digests`: ref → fields of the rows the transaction changed) go into the
+        details of the last entry appended (under :data:`ROWS`), or of an entry of kind :data:`ROWS_KIND`
+        appended for them when every entry given is already recorded.
+        """
+        return self._append(conn, entries, rows) if entries or rows else []
 
     def correct(self, seq: int, *, actor: str, role: str, summary: str, org_unit: str = "",
                 details: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> TimelineEntry:
@@ -186,6 +201,22 @@ class Timeline:
         with self._engine.connect() as conn:
             return [_entry(row) for row in conn.execute(query)]
 
+    def last_seq(self) -> int:
+        """The seq of the last entry (0 when there is none)."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one())
+
+    def hashes(self, seqs: Collection[int]) -> dict[int, str]:
+        """Seq → stored hash of those of ``seqs`` the timeline holds."""
+        wanted = sorted(set(seqs))
+        out: dict[int, str] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), VERIFY_BATCH):
+                chunk = wanted[start:start + VERIFY_BATCH]
+                out |= {row.seq: row.hash for row in conn.execute(
+                    select(timeline.c.seq, timeline.c.hash).where(timeline.c.seq.in_(chunk)))}
+        return out
+
     def verify(self) -> VerifyResult:
         """校验哈希链 / recompute the chain from seq 1 and name the first entry that does not match.
 
@@ -195,7 +226,8 @@ class Timeline:
         deleted row, the seq test of the row after it; swapped seqs or a row inserted
         with a made-up hash, the hash test; a row re-hashed after an edit, the link
         test of the row after it. Removing entries from the end leaves a valid, shorter
-        chain: compare ``count`` and ``head_hash`` with a copy kept elsewhere.
+        chain: compare ``count`` and ``head_hash`` with a copy kept elsewhere (the anchors of
+        :mod:`warn.store.anchors`).
         """
         columns = [c if c.name not in ("occurred_at", "recorded_at") else type_coerce(c, String).label(c.name)
                    for c in timeline.c]
@@ -210,7 +242,8 @@ class Timeline:
                 count, prev = count + 1, row.hash
         return VerifyResult(ok=True, count=count, head_hash=prev)
 
-    def _append(self, conn: Connection, drafts: list[NewEntry]) -> list[TimelineEntry]:
+    def _append(self, conn: Connection, drafts: list[NewEntry],
+                rows: Mapping[str, Any] | None = None) -> list[TimelineEntry]:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"LOCK TABLE {timeline.name} IN SHARE ROW EXCLUSIVE MODE"))
         last = conn.execute(select(timeline.c.seq, timeline.c.hash).order_by(timeline.c.seq.desc()).limit(1)).first()
@@ -219,6 +252,8 @@ class Timeline:
         keys = [d.key for d in drafts if d.key is not None]
         held = {row.idempotency_key: _entry(row) for row in conn.execute(
             select(timeline).where(timeline.c.idempotency_key.in_(keys)))} if keys else {}
+        if rows:
+            drafts = _carrying(drafts, held, dict(rows), recorded_at)
         rows: list[dict[str, Any]] = []
         recorded: list[TimelineEntry] = []
         for index, draft in enumerate(drafts):
@@ -268,6 +303,24 @@ class Timeline:
             raise StoreError(*problems, Problem(where, "timeline", "a valid batch", "",
                                                "本批未写入 / nothing of the batch was written"))
         return details, canonical_json(list(draft.refs))
+
+
+def _carrying(drafts: list[NewEntry], held: Mapping[str, TimelineEntry], rows: dict[str, Any],
+              now: datetime) -> list[NewEntry]:
+    """``drafts`` with ``rows`` in the details of the last one that will be appended (not a recorded key,
+    nor a key repeated earlier in the batch), or with an entry of kind :data:`ROWS_KIND` added for them."""
+    seen = set(held)
+    fresh = []
+    for index, draft in enumerate(drafts):
+        if draft.key is None or draft.key not in seen:
+            fresh.append(index)
+            if draft.key is not None:
+                seen.add(draft.key)
+    if not fresh:
+        return [*drafts, NewEntry(occurred_at=now, actor="warn", role="system", kind=ROWS_KIND,
+                                  summary="行记录入链 / rows recorded on the timeline", details={ROWS: rows})]
+    last = fresh[-1]
+    return [*drafts[:last], replace(drafts[last], details={**drafts[last].details, ROWS: rows}), *drafts[last + 1:]]
 
 
 def _fault(row: Row, seq: int, prev: str) -> str:
