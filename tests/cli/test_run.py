@@ -30,3 +30,19 @@ def test_clock_start_without_a_zone_is_a_usage_error(tmp_path: Path) -> None:
     result = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-start", "2026-07-15T10:05")
     assert result.exit_code == 2, result.output
     assert "--clock-start" in result.output and "zone" in result.output
+
+
+def test_clock_file_needs_status_exercise_and_cannot_go_with_clock_start(tmp_path: Path) -> None:
+    (tmp_path / "clock").write_text("2026-07-15T10:05:00+00:00", encoding="utf-8")
+    actual = run("--config", str(tmp_path / "absent.yaml"), "--clock-file", str(tmp_path / "clock"))
+    both = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-file", str(tmp_path / "clock"),
+               "--clock-start", "2026-07-15T10:05Z")
+    assert actual.exit_code == 2 and "--clock-file" in actual.output and "--status exercise" in actual.output
+    assert both.exit_code == 2 and "one drill clock" in both.output
+
+
+def test_a_clock_file_that_is_missing_is_named_with_exit_2(tmp_path: Path) -> None:
+    result = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-file",
+                 str(tmp_path / "absent-clock"))
+    assert result.exit_code == 2, result.output
+    assert "absent-clock" in result.output and "clock file" in result.output
