@@ -101,29 +101,21 @@ class BrokerRestart:
 
 
 @dataclass(frozen=True)
-class Receiver:
-    """The channels' endpoint failing (503), hanging or trickling while the fault lasts."""
+class Switch:
+    """A misbehaviour switched on while the fault lasts: the attribute ``name`` of the target ``target``
+    (a field of :class:`Targets`) set to ``value``, then back to ``off``: the receiver failing, hanging or
+    trickling, the devices duplicating or reordering, the official source turning hostile."""
 
-    mode: str
-
-    def begin(self, targets: Targets, fault: Fault) -> None:
-        targets.receiver.fault = self.mode
-
-    def end(self, targets: Targets, fault: Fault) -> None:
-        targets.receiver.fault = None
-
-
-@dataclass(frozen=True)
-class Sensors:
-    """The devices sending every message twice (``duplicate``) or newest first (``reorder``)."""
-
-    flag: str
+    target: str
+    name: str
+    value: object
+    off: object = None
 
     def begin(self, targets: Targets, fault: Fault) -> None:
-        setattr(targets.devices, self.flag, True)
+        setattr(getattr(targets, self.target), self.name, self.value)
 
     def end(self, targets: Targets, fault: Fault) -> None:
-        setattr(targets.devices, self.flag, False)
+        setattr(getattr(targets, self.target), self.name, self.off)
 
 
 class Poison:
@@ -136,35 +128,22 @@ class Poison:
         """Sent once."""
 
 
-@dataclass(frozen=True)
-class Official:
-    """The official-warning source hostile while the fault lasts: huge, trickle, redirect or foreign."""
-
-    mode: str
-
-    def begin(self, targets: Targets, fault: Fault) -> None:
-        targets.official.hostile = self.mode
-
-    def end(self, targets: Targets, fault: Fault) -> None:
-        targets.official.hostile = None
-
-
 #: Every fault kind, by name.
 INJECTORS: dict[str, Injector] = {
     "kill": Kill(),
     "store_locked": StoreLocked(),
     "store_locked_restart": StoreLockedAcrossRestart(),
     "broker_restart": BrokerRestart(),
-    "channel_fail": Receiver("fail"),
-    "channel_hang": Receiver("hang"),
-    "channel_trickle": Receiver("trickle"),
-    "sensor_duplicate": Sensors("duplicate"),
-    "sensor_reorder": Sensors("reorder"),
+    "channel_fail": Switch("receiver", "fault", "fail"),
+    "channel_hang": Switch("receiver", "fault", "hang"),
+    "channel_trickle": Switch("receiver", "fault", "trickle"),
+    "sensor_duplicate": Switch("devices", "duplicate", True, False),
+    "sensor_reorder": Switch("devices", "reorder", True, False),
     "mqtt_poison": Poison(),
-    "official_huge": Official("huge"),
-    "official_trickle": Official("trickle"),
-    "official_redirect": Official("redirect"),
-    "official_foreign": Official("foreign"),
+    "official_huge": Switch("official", "hostile", "huge"),
+    "official_trickle": Switch("official", "hostile", "trickle"),
+    "official_redirect": Switch("official", "hostile", "redirect"),
+    "official_foreign": Switch("official", "hostile", "foreign"),
 }
 #: The wall-clock hold of store and broker faults (s): drawn in this range.
 HOLD_S = (3.0, 8.0)
