@@ -1,7 +1,7 @@
 """The chaos drill in CI: an hour of the demo storm through a real ``warn run`` under each group of faults.
 
 Each case runs the storm's first wet hour (2026-07-15 03:00–04:00Z, the drill's drain after it)
-with the faults of one group drawn from the seed, and checks every invariant against itself
+with one fault of each kind of its group at steps drawn from the seed, and checks every invariant against itself
 and against the fault-free run of the same seed (run once for the module). The full storm
 with every fault is bench/chaos.py. Needs the mosquitto binary (the drill starts its own broker).
 """
@@ -25,12 +25,20 @@ pytestmark = [pytest.mark.slow,
 SEED = 15
 START = datetime(2026, 7, 15, 3, tzinfo=timezone.utc)
 END = START + timedelta(hours=1)
-#: The fault groups, one CI case each.
+#: The fault groups, one CI case each: everything the service itself must ride out, and the hostile
+#: official source (bounded network inputs, issue 15 part 3).
 GROUPS = {
-    "process_and_store": ("kill", "store_locked", "store_locked_restart"),
-    "broker_and_sensors": ("broker_restart", "sensor_duplicate", "sensor_reorder", "mqtt_poison"),
-    "channels": ("channel_fail", "channel_hang", "channel_trickle"),
+    "service_store_broker_sensors_channels": ("kill", "store_locked", "store_locked_restart", "broker_restart",
+                                              "sensor_duplicate", "sensor_reorder", "mqtt_poison", "channel_fail",
+                                              "channel_hang", "channel_trickle"),
     "official_source": ("official_huge", "official_trickle", "official_redirect", "official_foreign"),
+}
+#: What is known to break, until the part of issue 15 that fixes it is merged (then this case XPASSes: remove it).
+KNOWN = {
+    "official_source": pytest.mark.xfail(strict=True, reason=(
+        "issue 15 part 3 (net, bounded network inputs): the official list naming a foreign host and the redirect "
+        "are followed (the foreign host is asked for official-*.xml), a trickling source holds the cycle past "
+        "45 s, and the final warnings differ from the fault-free run")),
 }
 
 
@@ -53,7 +61,7 @@ def test_the_fault_free_drill_holds_every_invariant_and_warns(fault_free):
     assert fault_free.outcome.warnings and fault_free.outcome.received and fault_free.starts == 1
 
 
-@pytest.mark.parametrize("group", list(GROUPS))
+@pytest.mark.parametrize("group", [pytest.param(g, marks=KNOWN.get(g, ())) for g in GROUPS])
 def test_under_faults_every_invariant_holds_and_the_drill_ends_as_the_fault_free_run(group, fault_free, tmp_path):
     kinds = GROUPS[group]
     faults = schedule(SEED, START, END, STEP, len(kinds), kinds)

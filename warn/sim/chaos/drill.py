@@ -45,7 +45,7 @@ EVERY = timedelta(minutes=10)
 #: Wall seconds the service is given at each step to tick and dispatch at that time.
 SETTLE_S = 0.6
 #: Wall seconds the drill waits for a cycle before it heals every fault, and again before it gives up on it.
-CYCLE_WAIT_S = 60.0
+CYCLE_WAIT_S = 45.0
 #: The sensors the devices publish over MQTT (the rest go through SensorThings).
 MQTT_KIND = "river_stage"
 
