@@ -46,6 +46,8 @@ class Devices:
         The misbehaviour switched on now.
     sent, unsent
         Messages the broker acknowledged; messages kept for the next step (broker away).
+    readings
+        Every (sensor, time) of a reading handed to :meth:`send`.
     """
 
     def __init__(self, series: list[Series], *, port: int, topic_prefix: str, timezone: str,
@@ -54,8 +56,13 @@ class Devices:
         self.zone, self.max_payload_bytes = ZoneInfo(timezone), max_payload_bytes
         self.duplicate = self.reorder = False
         self.sent = 0
+        self.readings: set[tuple[str, datetime]] = set()
         self._pending: list[tuple[str, bytes]] = []
         self._since = since
+
+    @property
+    def sensors(self) -> list[str]:
+        return [s.sensor_id for s in self.series]
 
     @property
     def unsent(self) -> int:
@@ -68,6 +75,7 @@ class Devices:
                         if self._since < t <= until and v is not None),
                        key=lambda m: m[0], reverse=self.reorder)
         self._since = until
+        self.readings.update((topic.rsplit("/", 1)[-1], t) for t, topic, _ in fresh)
         self._pending.extend((topic, body) for _, topic, body in fresh for _ in range(2 if self.duplicate else 1))
         self._flush()
 

@@ -9,7 +9,9 @@ step the faults due end or begin, the world publishes, the devices send, the dem
 (their own connection to the store), and on the cycle grid the drill waits until the
 service has done that cycle (restarting it when it is gone) before it lets the service
 tick and dispatch at that time (:data:`SETTLE_S`). After the plan's end every fault is
-healed and the drill goes on for :attr:`Plan.drain` so that the outbox can empty, then stops
+healed and the drill goes on for :attr:`Plan.drain` so that the outbox can empty; at its last step
+the drill holds the clock until the outbox has sent what is due and the devices' readings are all
+stored (:data:`END_WAIT_S` at most), then stops
 the service with SIGTERM and reads the :class:`~warn.sim.chaos.invariants.Outcome`. The same
 plan without faults is the fault-free run to compare with.
 """
@@ -46,6 +48,8 @@ EVERY = timedelta(minutes=10)
 SETTLE_S = 0.6
 #: Wall seconds the drill waits for a cycle before it heals every fault, and again before it gives up on it.
 CYCLE_WAIT_S = 45.0
+#: Wall seconds the drill holds its last step for the outbox and the devices' readings to be through.
+END_WAIT_S = 30.0
 #: The sensors the devices publish over MQTT (the rest go through SensorThings).
 MQTT_KIND = "river_stage"
 
@@ -173,6 +177,19 @@ def _steps(plan: Plan, clock: SimClock, clock_file: Path, world: DemoWorld, devi
             _await_cycle(store, moment, targets, active, stalls)
         time.sleep(SETTLE_S)
         moment += STEP
+    _await_through(store, devices, moment - STEP)
+
+
+def _await_through(store: Store, devices: Devices, moment: datetime) -> None:
+    """Hold the last step until nothing due at ``moment`` is left in the outbox and every reading the devices
+    sent is stored, :data:`END_WAIT_S` at most (what is left then is for the invariants to name)."""
+    deadline = time.monotonic() + END_WAIT_S
+    while time.monotonic() < deadline:
+        due = [row for row in store.outbox.rows() if str(row.status) in ("queued", "sending") and row.next_attempt_at <= moment]
+        stored = sum(len(store.readings(sensor)) for sensor in devices.sensors)
+        if not due and stored >= len(devices.readings):
+            return
+        time.sleep(0.2)
 
 
 def _act(staff: DemoStaff, moment: datetime, problems: list[str]) -> None:
