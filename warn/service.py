@@ -217,7 +217,7 @@ def _handle(ingester: Ingester, batch: Batch, now: Callable[[], datetime]) -> No
 
 
 def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threading.Event | None = None,
-                now: Callable[[], datetime] = utc_now,
+                now: Callable[[], datetime] = utc_now, poll: timedelta | None = None,
                 on_cycle: Callable[[CycleReport], None] = lambda report: None) -> None:
     """Run the live service of ``service`` until ``stop`` is set or SIGTERM/SIGINT arrives.
 
@@ -249,6 +249,10 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     now
         The service's clock (UTC): the wall clock, or one started at another instant and running at
         real speed (:class:`~warn.sim.clock.StartedClock`); the jobs fire at the same pace on the wall clock.
+    poll
+        For a clock a drill steps (:class:`~warn.sim.clock.FileClock`): every job runs this often on the
+        wall clock instead (the cycle at ``now`` floored to ``every``, so each slot once), so the
+        service keeps up with however fast the drill moves the time.
     on_cycle
         Called with each cycle's report (also a repeated one).
     """
@@ -273,16 +277,16 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     # APScheduler fires on the wall clock, which ``now`` may run apart from (``warn run --clock-start``):
     # its first runs are at the wall's now, the grid laid where ``now`` reads it.
     wall = utc_now()
+    grid = {"start_date": floor_time(start, every) + (wall - start)} if poll is None else {}
     scheduler.add_job(_guarded("cycle", lambda: cycle(floor_time(now(), every))), "interval",
-                      seconds=every.total_seconds(), start_date=floor_time(start, every) + (wall - start),
-                      next_run_time=wall, id="cycle")
-    scheduler.add_job(_guarded("watch", watch), "interval", seconds=WATCH_EVERY.total_seconds(), id="watch")
+                      seconds=(poll or every).total_seconds(), next_run_time=wall, id="cycle", **grid)
+    scheduler.add_job(_guarded("watch", watch), "interval", seconds=(poll or WATCH_EVERY).total_seconds(), id="watch")
     # The first tick only after the first cycle: the planner's clock never goes back, so a tick
     # at the wall time before a resumed cycle would move that cycle's actions to the tick's time.
     scheduler.add_job(_guarded("tick", lambda: service.tick(now())), "interval",
-                      seconds=TICK_EVERY.total_seconds(), id="tick")
+                      seconds=(poll or TICK_EVERY).total_seconds(), id="tick")
     scheduler.add_job(_guarded("dispatch", lambda: service.dispatch(now())), "interval",
-                      seconds=DISPATCH_EVERY.total_seconds(), next_run_time=wall, id="dispatch")
+                      seconds=(poll or DISPATCH_EVERY).total_seconds(), next_run_time=wall, id="dispatch")
     pushed = _pushed_feeds(service, now)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}

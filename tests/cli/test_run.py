@@ -53,3 +53,19 @@ def test_a_live_deployment_failing_check_never_starts_publishing_actual(tmp_path
     with sqlite3.connect(tmp_path / "warn.sqlite") as db:
         assert db.execute("select count(*) from outbox").fetchone() == (0,)
         assert db.execute("select count(*) from cycles").fetchone() == (0,)
+
+
+def test_clock_file_needs_status_exercise_and_cannot_go_with_clock_start(tmp_path: Path) -> None:
+    (tmp_path / "clock").write_text("2026-07-15T10:05:00+00:00", encoding="utf-8")
+    actual = run("--config", str(tmp_path / "absent.yaml"), "--clock-file", str(tmp_path / "clock"))
+    both = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-file", str(tmp_path / "clock"),
+               "--clock-start", "2026-07-15T10:05Z")
+    assert actual.exit_code == 2 and "--clock-file" in actual.output and "--status exercise" in actual.output
+    assert both.exit_code == 2 and "one drill clock" in both.output
+
+
+def test_a_clock_file_that_is_missing_is_named_with_exit_2(tmp_path: Path) -> None:
+    result = run("--config", str(tmp_path / "absent.yaml"), "--status", "exercise", "--clock-file",
+                 str(tmp_path / "absent-clock"))
+    assert result.exit_code == 2, result.output
+    assert "absent-clock" in result.output and "clock file" in result.output

@@ -44,3 +44,27 @@ def test_sim_clock_never_goes_back() -> None:
     with pytest.raises(ValueError, match="cannot go back"):
         clock.set(T0)
     assert clock() == T0 + timedelta(minutes=1)
+
+
+def test_file_clock_reads_what_the_drill_wrote_and_never_goes_back(tmp_path) -> None:
+    from warn.sim.clock import FileClock, write_clock
+
+    path = tmp_path / "clock"
+    write_clock(path, T0)
+    clock = FileClock(path)
+    assert clock() == T0
+    write_clock(path, T0 + timedelta(minutes=5))
+    assert clock() == T0 + timedelta(minutes=5)
+    write_clock(path, T0)  # a drill that went back is ignored: the clock holds
+    assert clock() == T0 + timedelta(minutes=5)
+
+
+def test_file_clock_refuses_a_missing_or_unreadable_file_with_a_sentence(tmp_path) -> None:
+    from warn.errors import ConfigError
+    from warn.sim.clock import FileClock
+
+    with pytest.raises(ConfigError, match="clock"):
+        FileClock(tmp_path / "absent")
+    (tmp_path / "bad").write_text("noon", encoding="utf-8")
+    with pytest.raises(ConfigError, match="ISO 8601"):
+        FileClock(tmp_path / "bad")

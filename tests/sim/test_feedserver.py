@@ -75,3 +75,30 @@ def test_stops_cleanly_and_frees_the_port(served):
 def test_refuses_a_missing_directory(tmp_path):
     with pytest.raises(NotADirectoryError, match="expected a directory of forecast files"):
         FeedServer(tmp_path / "absent")
+
+
+def test_a_hostile_server_redirects_names_a_foreign_host_trickles_and_streams_a_huge_body(tmp_path):
+    from warn.sim.feedserver import HUGE_DECLARED
+
+    (tmp_path / "list.json").write_text('["a.xml"]', encoding="utf-8")
+    (tmp_path / "a.xml").write_bytes(b"<alert/>")
+    with FeedServer(tmp_path) as server:
+        server.foreign = "http://127.0.0.2:8"
+        server.hostile = "redirect"
+        moved = httpx.get(f"{server.url}/a.xml")
+        server.hostile = "foreign"
+        listed = httpx.get(f"{server.url}/list.json").json()
+        server.hostile = "huge"
+        with httpx.stream("GET", f"{server.url}/a.xml") as huge:
+            declared = int(huge.headers["Content-Length"])
+            first = next(huge.iter_bytes())
+        server.hostile = "trickle"
+        with httpx.stream("GET", f"{server.url}/a.xml") as trickled:
+            chunks = trickled.iter_raw()
+            one = next(chunks)
+            server.hostile = None
+            rest = b"".join(chunks)
+    assert moved.status_code == 302 and moved.headers["Location"] == "http://127.0.0.2:8/a.xml"
+    assert listed == ["http://127.0.0.2:8/list.xml"]
+    assert declared == HUGE_DECLARED and first and not any(first)
+    assert one == b"<" and one + rest == b"<alert/>"

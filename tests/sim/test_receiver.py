@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import pytest
 
 from warn.broadcast.channels import Delivery, DingTalkChannel, WebhookChannel, build_channels
 from warn.config import ChannelSpec
@@ -74,3 +76,25 @@ def test_webhook_and_dingtalk_channels_deliver_to_it(tmp_path: Path) -> None:
     assert robot["path"] == "/robot/send" and "access_token=tok" in robot["query"] and "sign=" in robot["query"]
     assert json.loads(robot["body"])["markdown"]["text"] == ROBOT["markdown"]["text"]
     assert len(log.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_drill_makes_it_fail_hang_and_trickle_and_it_records_only_what_it_answered(tmp_path: Path) -> None:
+    from warn.sim.receiver import HANG_S, REPLY, TRICKLE_S
+
+    with WebhookReceiver() as receiver:
+        receiver.fault = "fail"
+        failed = httpx.post(f"{receiver.url}/cap", content=CAP, headers={"Idempotency-Key": "k1"})
+        receiver.fault = "hang"
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{receiver.url}/cap", content=CAP, headers={"Idempotency-Key": "k2"}, timeout=HANG_S / 4)
+        receiver.fault = "trickle"
+        began = time.monotonic()
+        trickled = httpx.post(f"{receiver.url}/cap", content=CAP, headers={"Idempotency-Key": "k3"})
+        took = time.monotonic() - began
+        receiver.fault = None
+        answered = httpx.post(f"{receiver.url}/cap", content=CAP)
+        records = receiver.records()
+    assert failed.status_code == 503
+    assert trickled.status_code == 200 and trickled.content == REPLY and took >= len(REPLY) * TRICKLE_S * 0.9
+    assert answered.status_code == 200
+    assert [r["key"] for r in records] == ["k3", ""]

@@ -13,7 +13,7 @@ from warn.vocab import CapStatus
 from warn.config import Settings, drill_settings
 from warn.service import Service, open_service
 from warn.sim.clock import SimClock
-from warn.sim.demo import DemoWorld
+from warn.sim.demo import DemoWorld, demo_secrets
 from warn.sim.staff import DemoStaff
 from warn.store import Store
 
@@ -37,11 +37,6 @@ class Drill:
         """Before the jobs of a step: the world publishes, the people act."""
         self.world.advance(moment)
         self.staff.act(moment)
-
-
-def demo_secrets(settings: Settings) -> dict[str, str]:
-    """Values for the secrets the drill's channels name (the local receiver takes any)."""
-    return {var: f"demo-{var.lower()}" for spec in settings.channels.values() for var in spec.secrets.values()}
 
 
 @contextmanager

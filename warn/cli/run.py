@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +14,9 @@ from warn.cli.options import DEFAULT_CONFIG, DEFAULT_EVERY, ClockStartOption, Co
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, WarnError
 
+
+#: How often every job polls a clock a drill steps (``--clock-file``).
+STEPPED_POLL = timedelta(seconds=0.25)
 
 
 class RunStatus(StrEnum):
@@ -29,6 +34,10 @@ def run(
                                                          "what is published: actual or exercise (drills).")] = RunStatus.ACTUAL,
     sender: Annotated[str, typer.Option("--sender", help="CAP 发布者 / CAP sender.")] = "warn@localhost",
     clock_start: ClockStartOption = None,
+    clock_file: Annotated[Path | None, typer.Option(
+        "--clock-file", envvar="WARN_CLOCK_FILE", show_default=False,
+        help="时钟读取演练写入的文件（混沌演练用）/ read the time from a file a drill writes and steps (the chaos "
+             "drill); only with --status exercise; every job then polls 4 times a second.")] = None,
 ) -> None:
     """运行预警服务直至 SIGTERM / run the live warning service until SIGTERM or Ctrl-C.
 
@@ -41,7 +50,9 @@ def run(
 
     --clock-start (or WARN_CLOCK_START) runs everything on a clock that reads that instant at
     start and then runs at real speed — a drill, or a test that must not depend on the hour it
-    runs at; only with --status exercise. Default: the wall clock.
+    runs at; only with --status exercise. Default: the wall clock. --clock-file (or
+    WARN_CLOCK_FILE) reads the time from a file a drill writes instead (the chaos drill,
+    warn/sim/chaos/), and every job polls it four times a second.
 
     --status actual publishes Actual only on a deployment marked live (deployment.live: true; else
     Exercise, said at start), and into a store that never published Actual only once the
@@ -54,7 +65,7 @@ def run(
     from warn.vocab import CapStatus
     from warn.config import load_settings, store_url
     from warn.durations import parse_interval
-    from warn.sim.clock import StartedClock
+    from warn.sim.clock import FileClock, StartedClock
     from warn.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -64,12 +75,18 @@ def run(
     except ValueError:
         print_problems([Problem("--every", "", "an ISO-8601 duration longer than zero like PT10M", repr(every))], err_out)
         raise typer.Exit(2) from None
-    if clock_start is not None and status is not RunStatus.EXERCISE:
-        print_problems([Problem("--clock-start", "", "--status exercise (a service on a started clock is a drill)",
-                                f"--status {status.value}")], err_out)
+    for name, given in (("--clock-start", clock_start), ("--clock-file", clock_file)):
+        if given is not None and status is not RunStatus.EXERCISE:
+            print_problems([Problem(name, "", "--status exercise (a service on a drill's clock is a drill)",
+                                    f"--status {status.value}")], err_out)
+            raise typer.Exit(2)
+    if clock_start is not None and clock_file is not None:
+        print_problems([Problem("--clock-file", "", "one drill clock", "--clock-start as well")], err_out)
         raise typer.Exit(2)
-    now = service.utc_now if clock_start is None else StartedClock(clock_start)
     try:
+        now = service.utc_now if clock_start is None else StartedClock(clock_start)
+        if clock_file is not None:
+            now = FileClock(clock_file)
         settings = load_settings(config)
         opened = Store.connect(store_url(store, settings), now=now)
         try:
@@ -83,7 +100,8 @@ def run(
         except BaseException:
             opened.close()
             raise
-        service.run_service(live, every=interval, now=now, on_cycle=_print_cycle)
+        service.run_service(live, every=interval, now=now, poll=None if clock_file is None else STEPPED_POLL,
+                            on_cycle=_print_cycle)
     except WarnError as err:
         print_problems(err.problems, err_out)
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None

@@ -1,13 +1,19 @@
 """A simulated clock for replays and drills: every component that asks for "now" asks it.
 
 :class:`SimClock` is set by the replay; :class:`StartedClock` runs at real speed from a chosen
-instant (the live service on a drill's or a test's clock).
+instant (the live service on a drill's or a test's clock); :class:`FileClock` reads the time a
+drill in another process writes with :func:`write_clock` (``warn run --clock-file``: the chaos
+drill steps a real service process through a storm, and holds the time while it kills and
+restarts it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
+
+from warn.errors import ConfigError, Problem
 
 
 class SimClock:
@@ -63,3 +69,52 @@ class StartedClock:
 
 def _system_utc() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def write_clock(path: Path, moment: datetime) -> None:
+    """Set the time a :class:`FileClock` on ``path`` reads: ``moment`` (aware) in ISO 8601, replaced atomically."""
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(_aware(moment).astimezone(timezone.utc).isoformat(), encoding="utf-8")
+    partial.replace(path)
+
+
+class FileClock:
+    """Now, as a drill in another process last wrote it to a file (:func:`write_clock`); it never goes back.
+
+    Parameters
+    ----------
+    path
+        The clock file: one ISO 8601 time with a zone.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or holds no time with a zone (when made; later a bad read keeps
+        the last time).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._now = self._read()
+
+    def __call__(self) -> datetime:
+        try:
+            moment = self._read()
+        except ConfigError:  # caught between the drill's writes: the last time holds
+            return self._now
+        self._now = max(self._now, moment)
+        return self._now
+
+    def _read(self) -> datetime:
+        try:
+            text = self.path.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError(Problem(str(self.path), "", "a readable clock file written by the drill",
+                                      err.strerror or type(err).__name__)) from None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.utcoffset() is None:
+            raise ConfigError(Problem(str(self.path), "", "an ISO 8601 time with a zone", repr(text[:40])))
+        return moment.astimezone(timezone.utc)

@@ -171,6 +171,11 @@ class DemoWorld:
         partial.replace(path)
 
 
+def demo_secrets(settings: Settings) -> dict[str, str]:
+    """Values for the secrets the drill's channels name (the local receiver takes any)."""
+    return {var: f"demo-{var.lower()}" for spec in settings.channels.values() for var in spec.secrets.values()}
+
+
 def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published]:
     """The demo authorities' CAP 1.2 messages over ``storm`` (synthetic, status Exercise; see the module notes).
 

@@ -9,12 +9,20 @@ Modified`` to ``If-None-Match`` / ``If-Modified-Since``, and optionally a number
 
     with FeedServer(directory) as server:
         url = server.url + "/yubei-demo-analogue_2026071500.nc"
+
+A drill makes it hostile by setting :attr:`FeedServer.hostile` to one of :data:`HOSTILE`:
+``"huge"`` declares 2 GiB and streams zeros while it stays so (at most :data:`HUGE_CAP`),
+``"trickle"`` sends one byte every :data:`TRICKLE_S` seconds while it stays so (then the rest),
+``"redirect"`` answers 302 to :attr:`FeedServer.foreign`, and ``"foreign"`` answers a JSON
+list (``*.json``) naming a file on :attr:`FeedServer.foreign` instead of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
+import time
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -22,6 +30,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from warn.sim.server import LocalServer
+
+#: The ways a drill makes the server hostile (:attr:`FeedServer.hostile`).
+HOSTILE = ("huge", "trickle", "redirect", "foreign")
+#: What a huge answer declares (bytes), the most it streams, and its chunk.
+HUGE_DECLARED = 2 * 1024**3
+HUGE_CAP = 256 * 1024**2
+CHUNK = 64 * 1024
+#: The pause between a trickling answer's bytes (s).
+TRICKLE_S = 2.0
 
 
 class FeedServer(LocalServer):
@@ -42,6 +59,10 @@ class FeedServer(LocalServer):
     ----------
     requests
         ``(method, path, status)`` of every request answered, in order.
+    hostile
+        ``None`` (serve), or one of :data:`HOSTILE`: how it misbehaves now.
+    foreign
+        The base URL of another host, where ``"redirect"`` and ``"foreign"`` send the client.
     """
 
     def __init__(self, directory: Path, *, host: str = "127.0.0.1", port: int = 0, failures: int = 0) -> None:
@@ -49,6 +70,8 @@ class FeedServer(LocalServer):
         if not self.directory.is_dir():
             raise NotADirectoryError(f"{self.directory}: expected a directory of forecast files")
         self.failures = failures
+        self.hostile: str | None = None
+        self.foreign = "http://127.0.0.2:9"
         self.requests: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
         super().__init__(_handler_for(self), host=host, port=port)
@@ -88,6 +111,8 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if not name or target.parent != server.directory or not target.is_file():
                 return self._answer(HTTPStatus.NOT_FOUND, {})
             content = target.read_bytes()
+            if body and server.hostile is not None and self._hostile(server.hostile, name, content):
+                return None
             mtime = int(target.stat().st_mtime)
             headers = {
                 "ETag": '"' + hashlib.sha256(content).hexdigest() + '"',
@@ -98,6 +123,39 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(HTTPStatus.NOT_MODIFIED, headers)
             headers["Content-Type"] = "application/octet-stream"
             self._answer(HTTPStatus.OK, headers, content if body else b"", length=len(content))
+
+        def _hostile(self, mode: str, name: str, content: bytes) -> bool:
+            """Answer as ``mode`` makes the server misbehave; ``False``: this file is served as usual."""
+            if mode == "redirect":
+                self._answer(HTTPStatus.FOUND, {"Location": f"{server.foreign}/{name}"})
+            elif mode == "foreign" and name.endswith(".json"):
+                listed = json.dumps([f"{server.foreign}/{name.removesuffix('.json')}.xml"]).encode()
+                self._answer(HTTPStatus.OK, {"Content-Type": "application/json"}, listed)
+            elif mode in ("huge", "trickle"):
+                server._record(self.command, self.path, int(HTTPStatus.OK))
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Length", str(HUGE_DECLARED if mode == "huge" else len(content)))
+                self.end_headers()
+                try:
+                    self._stream(mode, content)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up: what a bounded client should do
+            else:
+                return False
+            return True
+
+        def _stream(self, mode: str, content: bytes) -> None:
+            """Zeros while huge (up to :data:`HUGE_CAP`), or ``content`` a byte per :data:`TRICKLE_S` while trickling."""
+            sent = 0
+            while server.hostile == mode and sent < (HUGE_CAP if mode == "huge" else len(content)):
+                self.wfile.write(bytes(CHUNK) if mode == "huge" else content[sent:sent + 1])
+                self.wfile.flush()
+                sent += CHUNK if mode == "huge" else 1
+                if mode == "trickle":
+                    time.sleep(TRICKLE_S)
+            if mode == "trickle":
+                self.wfile.write(content[sent:])
+            self.close_connection = True
 
         def _answer(self, status: HTTPStatus, headers: dict[str, str], content: bytes = b"", *,
                     length: int | None = None) -> None:

@@ -9,6 +9,11 @@ and, given ``log``, appended to that file as one JSON line each::
 
     with WebhookReceiver(log=Path("var/received.jsonl")) as receiver:
         target = receiver.url + "/cap"
+
+A drill makes it misbehave by setting :attr:`WebhookReceiver.fault`: ``"fail"`` answers 503
+and records nothing, ``"hang"`` reads the request and answers nothing for :data:`HANG_S`
+seconds (nothing recorded), ``"trickle"`` records the request and sends its answer one byte
+every :data:`TRICKLE_S` seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -27,6 +33,11 @@ from warn.sim.server import LocalServer
 
 #: The answer to every request: success for a webhook (HTTP 200) and for a robot (errcode 0).
 REPLY = json.dumps({"errcode": 0, "errmsg": "ok"}).encode()
+#: How long a hanging receiver keeps a request without answering (s), and a trickling one waits per byte (s).
+HANG_S = 4.0
+TRICKLE_S = 0.05
+#: The ways a drill makes the receiver misbehave (:attr:`WebhookReceiver.fault`).
+FAULTS = ("fail", "hang", "trickle")
 
 
 class WebhookReceiver(LocalServer):
@@ -46,11 +57,15 @@ class WebhookReceiver(LocalServer):
     ----------
     received
         Every request's record, in order of arrival: ``received_at``, ``path``, ``query``,
-        ``content_type``, ``body`` and ``encoding`` (``utf-8`` or ``base64``).
+        ``content_type``, ``key`` (the ``Idempotency-Key`` header, ``""`` when absent), ``body`` and
+        ``encoding`` (``utf-8`` or ``base64``).
+    fault
+        ``None`` (answer), or one of :data:`FAULTS`: how it misbehaves now.
     """
 
     def __init__(self, *, log: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.log = log
+        self.fault: str | None = None
         self.received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         super().__init__(_handler_for(self), host=host, port=port)
@@ -74,8 +89,8 @@ class WebhookReceiver(LocalServer):
                     out.flush()
 
 
-def _request_record(target: str, content_type: str, body: bytes) -> dict[str, Any]:
-    """What is recorded of one request: its request target, content type and body.
+def _request_record(target: str, content_type: str, body: bytes, key: str = "") -> dict[str, Any]:
+    """What is recorded of one request: its request target, content type, idempotency key and body.
 
     Parameters
     ----------
@@ -85,11 +100,13 @@ def _request_record(target: str, content_type: str, body: bytes) -> dict[str, An
         The ``Content-Type`` header, ``""`` when absent.
     body
         The body's bytes.
+    key
+        The ``Idempotency-Key`` header, ``""`` when absent.
 
     Returns
     -------
     dict
-        ``received_at`` (now, UTC, ISO 8601), ``path``, ``query``, ``content_type``, ``body``
+        ``received_at`` (now, UTC, ISO 8601), ``path``, ``query``, ``content_type``, ``key``, ``body``
         (the text when the bytes are UTF-8, else their base64) and ``encoding`` (``utf-8`` or ``base64``).
     """
     parts = urlsplit(target)
@@ -98,7 +115,7 @@ def _request_record(target: str, content_type: str, body: bytes) -> dict[str, An
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(body).decode("ascii"), "base64"
     return {"received_at": datetime.now(timezone.utc).isoformat(), "path": parts.path, "query": parts.query,
-            "content_type": content_type, "body": text, "encoding": encoding}
+            "content_type": content_type, "key": key, "body": text, "encoding": encoding}
 
 
 def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
@@ -107,12 +124,27 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            receiver._record(_request_record(self.path, self.headers.get("Content-Type", ""), body))
+            fault = receiver.fault
+            if fault == "hang":
+                time.sleep(HANG_S)
+                self.close_connection = True
+                return
+            if fault == "fail":
+                self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
+                return
+            receiver._record(_request_record(self.path, self.headers.get("Content-Type", ""), body,
+                                             self.headers.get("Idempotency-Key", "")))
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(REPLY)))
             self.end_headers()
-            self.wfile.write(REPLY)
+            if fault != "trickle":
+                self.wfile.write(REPLY)
+                return
+            for byte in REPLY:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(TRICKLE_S)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
             """Silence the default stderr log; :attr:`WebhookReceiver.received` keeps the record."""
