@@ -201,6 +201,21 @@ def test_a_failing_source_is_a_notice_and_its_bulletins_hold_until_they_expire(s
     assert crossed(expired, "rainstorm") == {DISTRICT: (Level.ORANGE, Level.UNKNOWN)}  # not "all clear"
 
 
+def test_a_list_read_in_part_keeps_what_was_held_never_an_all_clear(served, towns):
+    """Chaos drill, seed 15: a hostile list naming only a foreign host dropped the rainstorm signal in force
+    (orange → none, a false all-clear, then raised again): the list was taken as read whole."""
+    settings, store, server, feed = served
+    publish(feed, "rainstorm.json", signal(towns, 1, ISSUED, expires=timedelta(hours=2)))
+    raised = cycle(settings, store, server, ISSUED + timedelta(minutes=10))
+    assert crossed(raised, "rainstorm") == {DISTRICT: (Level.NONE, Level.ORANGE)}
+    (feed / "rainstorm.json").write_text(json.dumps(["http://127.0.0.2:9/official-rainstorm.xml"]), encoding="utf-8")
+    partial = cycle(settings, store, server, ISSUED + timedelta(minutes=20))
+    assert not crossed(partial, "rainstorm")
+    assert partial.inputs["official"]["sources"]["met"]["failure"] == "1 listed message(s) unreadable"
+    assert [b["level"] for b in partial.inputs["official"]["in_force"]] == ["orange"]
+    assert any("official warning source met failed" in n for n in partial.notices)
+
+
 # --- bounded network reads (issue 15) -------------------------------------------------------------
 
 

@@ -197,7 +197,9 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
     Parameters
     ----------
     problems
-        Extended with a notice per source that failed and per message that could not be read.
+        Extended with a notice per source that failed and per message that could not be read. A
+        source whose list could not be read whole counts as failed: the messages it held stay
+        (with those it did read), its hazard is unknown rather than clear.
 
     Returns
     -------
@@ -212,19 +214,24 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
         try:
             fetched, unreadable = fetch_bulletins(url, reading, getter)
         except WarnError as err:
-            failure = str(err.problems[0] if err.problems else err)
-            unknown.add(reading.hazard)
-            problems.append(f"官方预警源 {name} 拉取失败，上次获取的预警至失效前继续有效 / official warning source "
-                            f"{name} failed; the warnings last fetched stay in force until they expire: {failure}")
-            saved, fetched_at = store.official.held(name)
-            messages = [_bulletin(m) for m in saved]
-            sources_record[name] = {"messages": len(messages), "failure": failure,
-                                    "fetched_at": fetched_at.isoformat() if fetched_at else None}
+            fetched: list[Bulletin] = []
+            failure: str | None = str(err.problems[0] if err.problems else err)
         else:
+            failure = f"{len(unreadable)} listed message(s) unreadable" if unreadable else None
             problems.extend(unreadable)
+        if failure is None:
             messages = fetched
             store.official.hold(name, [_message(b) for b in messages], at)
             sources_record[name] = {"messages": len(messages), "failure": None, "fetched_at": at.isoformat()}
+        else:  # what could not be read may still be in force: never an all-clear
+            problems.append(f"官方预警源 {name} 拉取失败，上次获取的预警至失效前继续有效 / official warning source "
+                            f"{name} failed; the warnings last fetched stay in force until they expire: {failure}")
+            unknown.add(reading.hazard)
+            saved, fetched_at = store.official.held(name)
+            kept = {b.identifier: b for b in map(_bulletin, saved)} | {b.identifier: b for b in fetched}
+            messages = list(kept.values())
+            sources_record[name] = {"messages": len(messages), "failure": failure,
+                                    "fetched_at": fetched_at.isoformat() if fetched_at else None}
         held += messages
     bulletins = in_force(held, at, sources.statuses)
     record = {"sources": sources_record,
