@@ -5,6 +5,7 @@ live one publishes its first Actual only when ``warn check`` passes; free text c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -189,3 +190,17 @@ def test_free_text_is_refused_before_anything_is_written(tmp_path, args, says):
 def test_check_refuses_an_os_login_mapped_to_nobody_on_the_roster(tmp_path):
     config = acting_deployment(tmp_path, live=False, identity={"os_users": {"zhangsan": "张三"}})
     assert "identity.os_users.zhangsan: expected a person on the roster, got '张三'" in messages(config)
+
+
+def test_an_acting_command_anchors_the_head_it_wrote(tmp_path):
+    """With ``anchors:``, what a person just recorded is anchored at once, not only at the next cycle."""
+    from warn.store.anchors import keygen
+
+    keygen(tmp_path / "anchor.pem")
+    witness = tmp_path / "anchors.jsonl"
+    config = acting_deployment(tmp_path, live=True, identity={"os_users": {os_login(): LEADER}},
+                               anchors={"key": str(tmp_path / "anchor.pem"), "witness": [{"file": str(witness)}]})
+    assert warn(config, "note", "DEMO-T03 来电").exit_code == 0
+    (seq, head), = query(store_of(config), "select seq, hash from timeline order by seq desc limit 1")
+    anchor = json.loads(witness.read_text(encoding="utf-8").splitlines()[-1])
+    assert (anchor["seq"], anchor["head"]) == (seq, head)

@@ -159,11 +159,22 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
             acting.text("--as", who.person, "name")
         acting.check(acting.post)
         yield acting
+        _anchor(acting)
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(2 if isinstance(err, (ConfigError, UsageError)) else 1) from None
     finally:
         opened.close()
+
+
+def _anchor(act: _Acting) -> None:
+    """Anchor the timeline's head after a command that wrote to it (config ``anchors:``), so a cut or a
+    rewrite of what the person just recorded is caught before the next cycle; a witness that fails is
+    said on stderr, the command stands."""
+    from warn.cycle.anchoring import anchor_head
+
+    for notice in anchor_head(act.settings, act.store, act.at):
+        console(stderr=True).print(f"! {notice}", style="yellow", markup=False, soft_wrap=True)
 
 
 def _post(org_unit: str, role: str):
