@@ -242,6 +242,17 @@ def test_a_host_the_configuration_allows_is_fetched(towns):
     assert "HTTP 404" in problems[0]  # fetched; what it holds is another matter
 
 
+@pytest.mark.slow
+def test_a_list_of_trickling_messages_costs_one_deadline_not_one_per_message(towns):
+    with Hostile(trickle_s=0.5) as source:
+        source.files["/list.json"] = json.dumps(["/trickle"] * 5).encode()
+        getter = HttpGetter(policy=NetPolicy(max_bytes=2**20, total_s=1.5), attempts=1)
+        bulletins, problems = fetch_bulletins(f"{source.root}/list.json", reading(towns), getter)
+        fetched = [r for r in source.requests if r == "GET /trickle"]
+    assert bulletins == [] and len(problems) == 5
+    assert len(fetched) == 1 and "the source's deadline of 1.5 s passed" in problems[-1]
+
+
 def test_a_list_naming_more_urls_than_max_messages_is_refused_whole(towns):
     with Hostile() as source:
         source.files["/list.json"] = json.dumps([f"/m{i}.xml" for i in range(51)]).encode()

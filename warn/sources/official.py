@@ -36,6 +36,7 @@ expired, not replaced — a message named in the ``references`` of a later ``Upd
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -126,6 +127,10 @@ class Reading:
 def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[list[Bulletin], list[str]]:
     """Every message a source publishes now.
 
+    The whole read — the list and every message it names — is held to the source's total
+    deadline (``getter.policy.total_s``): once it has passed, the messages left are not fetched
+    (each a problem), so a list of trickling URLs costs one deadline, not one per URL.
+
     Returns
     -------
     (bulletins, problems)
@@ -137,6 +142,7 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
     SourceError
         The source's URL itself cannot be fetched, or is neither CAP nor a JSON list of URLs.
     """
+    started = time.monotonic()
     with getter.client() as client:
         body = getter.get(client, url).content
         if not body.lstrip().startswith((b"[", b"{")):
@@ -151,8 +157,13 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
             raise SourceError(Problem(url, "", f"a list of at most {reading.max_messages} message URLs "
                                       "(official.<source>.max_messages)", f"{len(urls)}"))
         bulletins, problems = [], []
+        deadline = started + getter.policy.total_s
         for item in urls:
             target = urljoin(url, item)
+            if time.monotonic() > deadline:
+                problems.append(f"官方预警 {target} 未获取：超过该源的时限 {getter.policy.total_s:g} 秒 / official warning "
+                                f"{target} not fetched: the source's deadline of {getter.policy.total_s:g} s passed")
+                continue
             try:
                 check_listed(target, url, reading.allowed_hosts)
                 bulletins.append(read_bulletin(getter.get(client, target).content, reading))
