@@ -86,3 +86,23 @@ def test_a_poison_sensor_payload_is_logged_and_recorded_as_rejected_with_its_rea
     assert "rejected: demo_mqtt: payload: expected JSON nested at most 32 deep, got deeper than 32" in caplog.text
     assert row == ("demo_mqtt: payload: expected JSON nested at most 32 deep, got deeper than 32 (a sensor payload is "
                    "an object, a list of objects or an object with a list)", "ab" * 32, 10_000)
+
+def test_a_job_on_an_unavailable_store_logs_one_sentence_not_a_traceback(caplog, tmp_path):
+    """Chaos drill: with the store locked or damaged, the tick and dispatch jobs logged raw driver tracebacks."""
+    from warn.service import _guarded
+    from warn.store import Store
+
+    damaged = tmp_path / "warn.db"
+    store = Store.connect(f"sqlite:///{damaged}")
+    try:
+        store.upgrade()
+        store.engine.dispose()
+        for leftover in tmp_path.glob("warn.db*"):
+            leftover.unlink()
+        damaged.write_text("not a database at all " * 100, encoding="utf-8")  # the file replaced under the service
+        with caplog.at_level("ERROR", logger="warn.service"):
+            _guarded("tick", lambda: store.timeline.last_seq())()
+    finally:
+        store.close()
+    [record] = [r for r in caplog.records if r.name == "warn.service"]
+    assert record.exc_info is None and "the store is unavailable, retried at its next run" in record.getMessage()

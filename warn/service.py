@@ -48,7 +48,7 @@ from warn.cycle import (
 from warn.cycle import run as run_cycle
 from warn.cycle.command import Advanced
 from warn.errors import ConfigError, Problem
-from warn.store import Store
+from warn.store import STORE_FAILURES, Store
 from warn.sources.feeds import FeedOptions, PushedFeed, build_feed
 from warn.sources.payloads import Batch
 
@@ -326,11 +326,17 @@ def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[PushedF
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    """``job``, its errors logged instead of raised, so the scheduler and the other jobs go on."""
+    """``job``, its errors logged instead of raised, so the scheduler and the other jobs go on: a store
+    that is unavailable (locked, moved, read-only) is one sentence — the job runs again at its next
+    time and repeats nothing; anything else is logged with its traceback."""
 
     def guarded() -> None:
         try:
             job()
+        except STORE_FAILURES as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            log.error("任务 %s：存储库不可用，下次运行时重试 / job %s: the store is unavailable, retried at its "
+                      "next run: %s", name, name, first)
         except Exception:
             log.exception("任务 %s 失败 / job %s failed", name, name)
 
