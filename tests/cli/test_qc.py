@@ -24,7 +24,7 @@ SERIES = """time,value
 def invoke(tmp_path, text, *args):
     path = tmp_path / "series.csv"
     path.write_text(text, encoding="utf-8")
-    return path, CliRunner().invoke(app, ["qc", str(path), "--now", "2026-07-15T00:31:00", "--config", CONFIG, *args],
+    return path, CliRunner().invoke(app, ["qc", str(path), "--at", "2026-07-15T00:31:00Z", "--config", CONFIG, *args],
                                     env={"NO_COLOR": "1"})
 
 
@@ -120,8 +120,23 @@ def test_a_long_series_lists_only_its_flagged_readings_in_the_table(tmp_path):
     from warn.cli.qc import TABLE_ROWS
 
     text = series_of(TABLE_ROWS + 1).replace(",0.200\n", ",9.500\n", 1)  # the first reading out of range
-    _, result = invoke(tmp_path, text, "--now", "2026-07-05T00:00:00")
+    _, result = invoke(tmp_path, text, "--at", "2026-07-05T00:00:00Z")
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert f"{TABLE_ROWS + 1:,} readings: only the first 1 not flagged good are listed (--json lists all)" in said
     assert said.count("错误 bad") == 2  # the row and the count under the table
+
+
+def test_a_file_is_judged_as_of_its_last_reading_by_default(tmp_path):
+    """Issue 16: without a time, last summer's file was judged against the wall clock — every reading
+    "bad: ancient_time" — and the option was --now where every other command says --at."""
+    path = tmp_path / "series.csv"
+    path.write_text(SERIES, encoding="utf-8")
+    result = CliRunner().invoke(app, ["qc", str(path), "--json", "--config", CONFIG], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    rules = [r["rule"] for r in json.loads(result.output)]
+    judged_then = [r["rule"] for r in json.loads(invoke(tmp_path, SERIES, "--json")[1].output)]
+    assert "ancient_time" not in rules and rules == judged_then
+    naive = CliRunner().invoke(app, ["qc", str(path), "--at", "2026-07-15T00:31:00", "--config", CONFIG],
+                               env={"NO_COLOR": "1"})
+    assert naive.exit_code == 2 and "--at" in naive.output

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, parse_at
 from warn.cli.output import console, print_problems
 from warn.errors import ConfigError, Problem, SourceError, WarnError
 from warn.files import open_text
@@ -52,10 +52,10 @@ def qc(
                                               "times ISO-8601 (no offset = UTC), empty value = missing.")],
     sensor_type: Annotated[SensorKind, typer.Option("--sensor-type", help="传感器类型 / sensor kind.")]
     = SensorKind.WATER_LEVEL,
-    now: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
-        help="判定时刻 / judge as of this time (no offset = UTC); default: the clock. "
-             "Give the last reading's time to replay an old series.")] = None,
+    at: Annotated[datetime | None, typer.Option(
+        "--at", envvar="WARN_AT", parser=parse_at, metavar="TIME", show_default="the last reading's time",
+        help="判定时刻（ISO 8601，带时区）；默认为文件最后一条读数的时刻 / judge as of this time (ISO 8601 with a "
+             "zone); default: the time of the file's last reading, so an old series is judged as it was.")] = None,
     as_json: JsonOption = False,
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
@@ -80,7 +80,7 @@ def qc(
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(1) from None
-    at = _utc(now) if now else datetime.now(timezone.utc)
+    at = _utc(at) if at else last_time(series)
     sensor = Sensor(SENSOR_ID, sensor_type, file.name, 0.0, 0.0, timedelta(minutes=5))
     unit = UNITS[sensor_type]
     readings = [Reading(SENSOR_ID, time, value, unit, at) for time, value in series]
@@ -94,6 +94,11 @@ def qc(
         write_records(records)
     else:
         console().print(qc_table(records, unit, settings.tz, file.name, sensor_type))
+
+
+def last_time(series: list[tuple[datetime, float | None]]) -> datetime:
+    """The judging time of a series by default: its latest reading's time (the clock for an empty one)."""
+    return max((time for time, _ in series), default=datetime.now(timezone.utc))
 
 
 def write_records(records: list[dict[str, Any]]) -> None:
