@@ -6,50 +6,27 @@ server, dropped afterwards; skipped with the reason when the server does not ans
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from warn.cli.main import app
 from warn.store import NewEntry, Store
 
-PG_URL = os.environ.get("WARN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 7, 15, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def config(request: pytest.FixtureRequest, committed_config: Path) -> Iterator[Path]:
-    """The committed deployment with its store in tmp_path (SQLite) or in a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield committed_config
-        return
-    admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as err:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {str(err.orig).strip().splitlines()[0]}")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+@pytest.fixture
+def config(store_url: str, committed_config: Path) -> Path:
+    """The committed deployment with its store at ``store_url`` (SQLite in tmp_path, or a fresh PostgreSQL schema)."""
     data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
-    data["store"]["url"] = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    data["store"]["url"] = store_url
     committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    try:
-        yield committed_config
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return committed_config
 
 
 def store_of(config: Path) -> Store:
