@@ -47,6 +47,14 @@ def newer_store(tmp_path: Path) -> Path:
     return path
 
 
+def refused(path: Path, *command: str) -> str:
+    """What ``warn COMMAND --store PATH`` says, after checking it exits 1 with a sentence, not a traceback."""
+    result = warn(*command, "--store", str(path))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return " ".join(result.output.split())
+
+
 COMMANDS = [("status",), ("zones",), ("warnings",), ("timeline",), ("verify",), ("report", "INC-x"),
             ("note", "--as", DUTY, "电话报告")]
 
@@ -54,10 +62,7 @@ COMMANDS = [("status",), ("zones",), ("warnings",), ("timeline",), ("verify",), 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_a_text_file_is_named_not_a_traceback(command: tuple[str, ...], tmp_path: Path) -> None:
     path = text_file(tmp_path)
-    result = warn(*command, "--store", str(path))
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    said = " ".join(result.output.split())
+    said = refused(path, *command)
     assert "notes.db" in said and "not a database" in said
     assert "--store" in said  # what to do
 
@@ -65,9 +70,7 @@ def test_a_text_file_is_named_not_a_traceback(command: tuple[str, ...], tmp_path
 @pytest.mark.parametrize("command", [("status",), ("zones",), ("timeline",), ("report", "INC-x")], ids=lambda c: c[0])
 def test_an_empty_file_is_not_a_warn_store_for_reading_commands(command: tuple[str, ...], tmp_path: Path) -> None:
     path = empty_file(tmp_path)
-    result = warn(*command, "--store", str(path))
-    assert result.exit_code == 1, result.output
-    said = " ".join(result.output.split())
+    said = refused(path, *command)
     assert "empty.db" in said and "without warn's tables" in said
     with sqlite3.connect(path) as db:  # a reading command does not make a store
         assert db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
@@ -76,10 +79,7 @@ def test_an_empty_file_is_not_a_warn_store_for_reading_commands(command: tuple[s
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_a_newer_schema_revision_is_refused_by_name(command: tuple[str, ...], tmp_path: Path) -> None:
     path = newer_store(tmp_path)
-    result = warn(*command, "--store", str(path))
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    said = " ".join(result.output.split())
+    said = refused(path, *command)
     assert "newer.db" in said and "'9999'" in said and "newer warn" in said
 
 
@@ -115,10 +115,7 @@ def test_an_older_schema_revision_says_to_upgrade(command: tuple[str, ...], tmp_
     path = tmp_path / "old.db"
     with Store.connect(f"sqlite:///{path}") as store:
         store.upgrade("0001")
-    result = warn(*command, "--store", str(path))
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    said = " ".join(result.output.split())
+    said = refused(path, *command)
     assert "old.db" in said and "'0001'" in said and "warn verify" in said
 
 
@@ -128,8 +125,5 @@ def test_a_table_missing_from_a_store_at_head_is_named(tmp_path: Path) -> None:
         store.upgrade()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE heartbeats")
-    result = warn("feeds", "--store", str(path))
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    said = " ".join(result.output.split())
+    said = refused(path, "feeds")
     assert "damaged.db" in said and "no such table: heartbeats" in said
