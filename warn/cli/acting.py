@@ -171,6 +171,8 @@ def _anchor(act: _Acting) -> None:
     """Anchor the timeline's head after a command that wrote to it (config ``anchors:``), so a cut or a
     rewrite of what the person just recorded is caught before the next cycle; a witness that fails is
     said on stderr, the command stands."""
+    if act.settings.anchors is None:
+        return  # nothing to anchor: the cycle package and the signing library stay unloaded
     from warn.cycle.anchoring import anchor_head
 
     for notice in anchor_head(act.settings, act.store, act.at):
