@@ -25,7 +25,7 @@ from warn import DEFAULT_CONFIG
 from warn.declarative import ColourName, PositiveDuration, ResponseName, Strict, parse_file
 from warn.errors import ConfigError, Problem
 from warn.files import MAX_CATALOGUE_BYTES, MAX_EVIDENCE_BYTES, MAX_FORECAST_BYTES, MAX_QC_BYTES, MAX_ROSTER_BYTES
-from warn.vocab import ItemKind
+from warn.vocab import Audience, ItemKind
 
 #: What a store URL starts with: SQLite or PostgreSQL, with an optional SQLAlchemy driver.
 STORE_URL_PATTERN = r"^(sqlite|postgresql)(\+\w+)?://"
@@ -71,6 +71,14 @@ class NetLimits(Strict):
     retries: int = Field(3, ge=0, le=10)
 
 
+class IssuerSpec(Strict):
+    """The unit whose name the district's messages carry (CAP ``senderName``, the texts' 发布单位)."""
+
+    zh: str = Field("区防汛抗旱指挥部办公室", min_length=1, description="its name in zh-CN texts")
+    en: str = Field("District flood control and drought relief headquarters office", min_length=1,
+                    description="its name in en-US texts")
+
+
 class Deployment(Strict):
     """Who this deployment serves."""
 
@@ -81,6 +89,7 @@ class Deployment(Strict):
     live: bool = Field(False, description="a live deployment: a store that never published Actual publishes Actual "
                                           "once `warn check` passes; false (a drill): everything published is "
                                           "Exercise and --as / --at may stand in for people and times")
+    issuer: IssuerSpec = IssuerSpec()
 
     @field_validator("timezone")
     @classmethod
@@ -291,6 +300,18 @@ class ReportsSpec(Strict):
     final: PositiveDuration = timedelta(hours=1)
 
 
+class PublicationSpec(Strict):
+    """Who reads which warnings (:mod:`warn.command.bulletins`): the lowest level each hazard's messages
+    reach the public at (a hazard not listed is published to the responsible people only), and the
+    shortest time between two messages of one thread unless a level rises."""
+
+    public_from: dict[str, ColourName] = Field(
+        default_factory=dict, description="hazard → lowest level published to the public (blue … red)")
+    min_interval: PositiveDuration = Field(timedelta(minutes=30),
+                                           description="shortest time between two messages of a thread, "
+                                                       "unless a level rises")
+
+
 class CommandSpec(Strict):
     """The command planner: playbooks folder, duty roster, mode rules, deadlines."""
 
@@ -302,6 +323,7 @@ class CommandSpec(Strict):
                                         description="wartime without a fresh trigger this long proposes stepping down")
     mode_rules: list[ModeRuleSpec] = Field(default_factory=list)
     reports: ReportsSpec = ReportsSpec()
+    publication: PublicationSpec = PublicationSpec()
 
 
 class ChannelSpec(Strict):
@@ -312,6 +334,9 @@ class ChannelSpec(Strict):
     target: str = Field(min_length=1, description="URL (http(s)://, smtp://host:port, mqtt://host:port/topic) "
                                                   "or folder; may contain {recipient}")
     public: bool = Field(False, description="reaches the public: Exercise and Test messages are refused")
+    audience: Audience | None = Field(None, description="whose messages it carries: public (scope Public) or "
+                                      "restricted (the responsible people); default public when public, "
+                                      "else restricted")
     rate_per_minute: PositiveFloat = Field(20.0, description="messages per minute, token bucket")
     burst: int = Field(1, ge=1, description="messages that may go at once after a quiet spell")
     secrets: dict[str, str] = Field(
@@ -326,6 +351,13 @@ class ChannelSpec(Strict):
     max_attempts: int = Field(20, ge=1, description="attempts before a message is marked failed")
     backoff: PositiveDuration = Field(timedelta(seconds=2), description="first retry's delay bound, doubled each attempt")
     backoff_cap: PositiveDuration = Field(timedelta(minutes=10), description="largest delay bound between attempts")
+
+    @property
+    def reads(self) -> Audience:
+        """The audience whose messages this channel carries."""
+        if self.audience is not None:
+            return self.audience
+        return Audience.PUBLIC if self.public else Audience.RESTRICTED
 
     @field_validator("secrets")
     @classmethod

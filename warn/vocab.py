@@ -82,6 +82,31 @@ _GRADE = {
 HazardName: TypeAlias = str
 
 
+#: The composite incident of one weather event (一次强降雨过程): it holds the threads of every hazard —
+#: landslide, waterlogging, flash flood, the rainstorm signal … — opened by the first, closed when the
+#: last clears. Its ``hazard`` in the store and reports.
+STORM_INCIDENT: HazardName = "storm"
+#: Its name for people.
+STORM_INCIDENT_ZH = "强降雨"
+
+
+class Audience(StrEnum):
+    """Who a published message is for.
+
+    ``public``: everybody in the area (CAP scope Public, the public channels); ``restricted``: the
+    responsible people — duty officers, town and community responsible persons, monitors (CAP scope
+    Restricted, the duty channels).
+    """
+
+    PUBLIC = "public"
+    RESTRICTED = "restricted"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``公众`` / ``责任人``)."""
+        return "公众" if self is Audience.PUBLIC else "责任人"
+
+
 class QCFlag(StrEnum):
     """Quality flag of a sensor reading (Delft-FEWS style: reliable, doubtful, unreliable, missing)."""
 

@@ -25,7 +25,7 @@ def crossing(item: str, old: Level, new: Level, at: datetime, *, hazard: str = "
 
 
 #: The landslide playbook run of DEMO-H001's red crossing at T0 (the golden scenarios' first run).
-RUN = "INC-landslide-20260715T0200Z/landslide@1:landslide:DEMO-H001:20260715T0200Z"
+RUN = "INC-storm-20260715T0200Z/landslide@1:landslide:DEMO-H001:20260715T0200Z"
 
 
 def run_all(setup, batches):

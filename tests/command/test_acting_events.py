@@ -67,7 +67,8 @@ def test_a_manual_warning_waits_for_its_approval(setup):
     answer = AckAnswered(request, "演示带班领导01", Role.LEADER_ON_DUTY, Channel.CLI, minutes(3))
     state, actions = plan(state, [answer], minutes(3), setup=setup)
     broadcast = next(a for a in actions if isinstance(a, Broadcast))
-    assert (broadcast.item_id, broadcast.level, broadcast.at) == ("DEMO-T03", Level.ORANGE, minutes(3))
+    assert (broadcast.area, broadcast.level, broadcast.at) == ("DEMO-T03", Level.ORANGE, minutes(3))
+    assert [item.item_id for item in broadcast.listed] == ["DEMO-T03"]
     assert state.manual == {}
 
 

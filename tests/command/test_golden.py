@@ -42,10 +42,10 @@ def test_landslide_red_with_120_people(setup):
                ([], minutes(60))]
     state, actions = run_all(setup, batches)
     assert digest(actions) == [
-        ("OpenIncident", "INC-OPEN", "INC-landslide-20260715T0200Z/open"),
-        ("RecordTimeline", "INC-OPEN", "INC-landslide-20260715T0200Z/open/timeline"),
+        ("OpenIncident", "INC-OPEN", "INC-storm-20260715T0200Z/open"),
+        ("RecordTimeline", "INC-OPEN", "INC-storm-20260715T0200Z/open/timeline"),
         ("RecordTimeline", "WARN-RAISE", "landslide:DEMO-H001:20260715T0200Z/v1/timeline"),
-        ("Broadcast", "WARN-RAISE", "landslide:DEMO-H001:20260715T0200Z/v1/broadcast"),
+        ("WarningChange", "WARN-RAISE", "landslide:DEMO-H001:20260715T0200Z/v1/warning"),
         ("RecordTimeline", "PB-START", "start"),
         ("Notify", "PB-STEP", "notify_monitor/a0"),
         ("RecordTimeline", "PB-STEP", "notify_monitor/a0/timeline"),
@@ -60,6 +60,10 @@ def test_landslide_red_with_120_people(setup):
         ("RequestAck", "ACK-ASK", "evacuate/a0/handoff/ask"),
         ("RecordTimeline", "ACK-ASK", "evacuate/a0/handoff/ask/timeline"),
         ("RecordTimeline", "PB-STEP", "evacuate/a0/timeline"),
+        # one message of the town's landslide warnings to the public (red is above yellow) and one to
+        # the responsible people, once the crossing's time is over
+        ("Broadcast", "PUB-ALERT", "landslide:DEMO-T05:public:20260715T0200Z/v1/broadcast"),
+        ("Broadcast", "PUB-ALERT", "landslide:DEMO-T05:restricted:20260715T0200Z/v1/broadcast"),
         # 15 min without an answer: both requests go up the chain
         ("Escalate", "ACK-ESCALATE", "call_town_leader/a0/attempt1"),
         ("RecordTimeline", "ACK-ESCALATE", "call_town_leader/a0/attempt1/timeline"),
@@ -130,10 +134,10 @@ def test_three_towns_orange_then_red_then_falling(setup):
     assert [r[0] for r in follow] == [f"sitrep/w1/follow-up-{n}" for n in range(1, 13)]
     assert [r[2] for r in follow] == [minutes(70 + 120 * n) for n in range(1, 13)]
     assert final == ("sitrep/w1/final", minutes(61 + 24 * 60), minutes(121 + 24 * 60), "district.500112.scribe")
-    clears = [(a.key, a.at) for a in actions if a.rule_id == "WARN-CLEAR" and type(a).__name__ == "Broadcast"]
+    clears = [(a.key, a.at) for a in actions if a.rule_id == "WARN-CLEAR" and type(a).__name__ == "WarningChange"]
     assert [at for _, at in clears] == [minutes(240 + 180)] * 3  # the 3 h all-clear hold
     closes = [a for a in actions if a.rule_id == "INC-CLOSE" and type(a).__name__ == "CloseIncident"]
-    assert [(c.incident, c.at) for c in closes] == [("INC-landslide-20260715T0200Z", minutes(420))]
+    assert [(c.incident, c.at) for c in closes] == [("INC-storm-20260715T0200Z", minutes(420))]
     assert state.mode.mode is Mode.PEACETIME and state.mode.pending is None
     assert_replay_is_silent(setup, state, batches)
 

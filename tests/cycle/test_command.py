@@ -43,7 +43,7 @@ from warn.store.schema import (
 )
 from warn.vocab import Level
 
-INCIDENT = "INC-landslide-20260715T0200Z"
+INCIDENT = "INC-storm-20260715T0200Z"
 TABLES = (incidents, warnings, warning_messages, mode_changes, tasks, ack_requests, timeline)
 RECORDED = (RecordTimeline, Notify, Broadcast)
 STATE_CHANGING = (OpenIncident, CloseIncident, CreateTask, RequestAck, Escalate, ProposeMode, ChangeMode)

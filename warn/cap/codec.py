@@ -61,6 +61,8 @@ GEOCODE_ADMIN = "GB/T2260"
 PARAM_LEVEL = "warn:level"
 PARAM_HAZARD = "warn:hazard"
 PARAM_COLOUR = "GB/T35965.1:color"
+#: CAP parameter holding the one-segment SMS of the message (what the SMS channels send).
+PARAM_SMS = "warn:sms"
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 SCHEMAS = {"OASIS CAP-v1.2.xsd": "CAP-v1.2.xsd", "Google cap12_extended.xsd": "cap12_extended-google.xsd"}
@@ -189,6 +191,8 @@ class CapAlert:
     status: CapStatus
     msg_type: MsgType
     scope: Scope
+    restriction: str = ""
+    note: str = ""
     references: tuple[Reference, ...] = ()
     incidents: str = ""
     infos: tuple[Info, ...] = ()
@@ -216,8 +220,17 @@ class CapWarning:
     sent, onset, expires
         Timezone-aware times; written in ``+08:00``.
     area_name, polygons, geocode
-        Area description, ``(lon, lat)`` rings (see :func:`outline`) and the
-        administrative code (``500112``).
+        Area description, ``(lon, lat)`` rings (see :func:`outline`) and the GB/T 2260 code of the
+        administrative unit the area is (``500112``), empty when the area is not one: by CAP 1.2 an
+        area is the union of its polygons and geocodes.
+    scope, restriction
+        ``Public``, or ``Restricted`` with who may read it (the responsible people).
+    sender_zh, sender_en
+        The issuer's name for people (``senderName``).
+    note
+        A note on the message (the source a relayed message names).
+    sms
+        The one-segment SMS text of the message (parameter :data:`PARAM_SMS` of the zh-CN info).
     incident
         Incident id (``incidents``); may be empty.
     headline_zh, headline_en, description_zh, description_en, instruction_zh, instruction_en
@@ -243,6 +256,8 @@ class CapWarning:
     polygons: tuple[tuple[tuple[float, float], ...], ...]
     geocode: str
     incident: str
+    sender_zh: str
+    sender_en: str
     headline_zh: str
     headline_en: str
     description_zh: str
@@ -251,6 +266,10 @@ class CapWarning:
     instruction_en: str
     response_type: ResponseType
     references: tuple[Reference, ...] = ()
+    scope: Scope = Scope.PUBLIC
+    restriction: str = ""
+    note: str = ""
+    sms: str = ""
 
 
 _SEVERITY = {
@@ -330,7 +349,9 @@ def build(warning: CapWarning) -> CapAlert:
         sent=warning.sent.astimezone(CST),
         status=warning.status,
         msg_type=warning.msg_type,
-        scope=Scope.PUBLIC,
+        scope=warning.scope,
+        restriction=warning.restriction,
+        note=warning.note,
         references=tuple(Reference(r.sender, r.identifier, r.sent.astimezone(CST)) for r in warning.references),
         incidents=warning.incident,
         infos=(_info(warning, "zh-CN"), _info(warning, "en-US")),
@@ -364,15 +385,16 @@ def _info(warning: CapWarning, language: str) -> Info:
         event_codes=((PARAM_HAZARD, warning.hazard), *warning.event.codes),
         onset=warning.onset.astimezone(CST),
         expires=warning.expires.astimezone(CST),
-        sender_name="渝北区预警发布" if zh else "Yubei District warning service",
+        sender_name=warning.sender_zh if zh else warning.sender_en,
         headline=warning.headline_zh if zh else warning.headline_en,
         description=warning.description_zh if zh else warning.description_en,
         instruction=warning.instruction_zh if zh else warning.instruction_en,
-        parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize())),
+        parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize()),
+                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ())),
         areas=(Area(
             desc=warning.area_name,
             polygons=tuple(tuple((lat, lon) for lon, lat in ring) for ring in warning.polygons),
-            geocodes=((GEOCODE_ADMIN, warning.geocode),),
+            geocodes=((GEOCODE_ADMIN, warning.geocode),) if warning.geocode else (),
         ),),
     )
 
@@ -383,6 +405,9 @@ def serialise(alert: CapAlert) -> bytes:
     for name, value in (("identifier", alert.identifier), ("sender", alert.sender), ("sent", _time(alert.sent)),
                         ("status", alert.status), ("msgType", alert.msg_type), ("scope", alert.scope)):
         _sub(root, name, value)
+    for name, text in (("restriction", alert.restriction), ("note", alert.note)):
+        if text:
+            _sub(root, name, text)
     if alert.references:
         _sub(root, "references", " ".join(f"{r.sender},{r.identifier},{_time(r.sent)}" for r in alert.references))
     if alert.incidents:
@@ -504,6 +529,8 @@ def _spec_problems(root: etree._Element) -> list[Problem]:
     """Rules of the CAP 1.2 specification that the XSD does not check."""
     where = _where(root)
     problems = _references_problems(root, where)
+    if _text(root, "scope") == Scope.RESTRICTED and not _text(root, "restriction"):
+        problems.append(Problem(where, "alert/restriction", "who may read a Restricted message", "none"))
     for polygon in root.iterfind(f"{_Q}info/{_Q}area/{_Q}polygon"):
         problems += _polygon_problems(polygon, where)
     return problems
@@ -661,6 +688,8 @@ def parse(data: bytes) -> CapAlert:
         status=CapStatus(_text(root, "status")),
         msg_type=MsgType(_text(root, "msgType")),
         scope=Scope(_text(root, "scope")),
+        restriction=_text(root, "restriction"),
+        note=_text(root, "note"),
         references=tuple(_reference(t) for t in _text(root, "references").split()),
         incidents=_text(root, "incidents"),
         infos=tuple(_read_info(node) for node in root.iterfind(_Q + "info")),

@@ -212,7 +212,7 @@ def ack(
     post or by the district's duty officer, leader on duty or commander. Exit 0 recorded,
     1 refused (not yours, already answered, unknown id), 2 configuration error.
 
-    Example: warn ack INC-landslide-20260715T0500Z/…/a0 --as 演示镇街负责人03
+    Example: warn ack INC-storm-20260715T0500Z/…/a0 --as 演示镇街负责人03
     """
     from warn.store.command import HANDOFF
 
@@ -365,7 +365,7 @@ def note(
     ``warn note "text"`` or ``warn note INCIDENT "text"``; anyone on the roster. Exit 0
     recorded, 1 refused (not on the roster), 2 configuration error.
 
-    Example: warn note INC-landslide-20260715T0500Z "DEMO-T11 镇街来电：村道出现裂缝" --as 演示值班员01
+    Example: warn note INC-storm-20260715T0500Z "DEMO-T11 镇街来电：村道出现裂缝" --as 演示值班员01
     """
     import hashlib
 

@@ -221,7 +221,7 @@ def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
              last: Annotated[int, typer.Option("--last", min=1, help="最近几条 / the last N entries.")] = 50) -> None:
     """时间线 / the timeline (oldest first), of one incident or all, up to ``--at``.
 
-    Example: ``warn timeline INC-landslide-20260715T0500Z --since 2026-07-15T18:00+08:00``.
+    Example: ``warn timeline INC-storm-20260715T0500Z --since 2026-07-15T18:00+08:00``.
     ``--json``: an array of {`seq`, `occurred_at`, `incident_id`, `actor`, `role`, `kind`, `summary`}.
     """
     with seeing(config, store, at, lang) as ctx:

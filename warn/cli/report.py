@@ -62,7 +62,7 @@ def report(
     fails verification still renders, the failure on top. Exit 1 for an unknown incident, or when
     the file to write exists already and ``--force`` is not given (it is left as it was).
 
-    Example: warn report INC-waterlogging-20260715T0420Z --kind final --format pdf --store var/demo/warn.db
+    Example: warn report INC-storm-20260715T0420Z --kind final --format pdf --store var/demo/warn.db
     """
     from warn.config import load_settings, store_url
     from warn.reports.content import UnknownIncident, build

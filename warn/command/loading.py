@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from warn.command.bulletins import Publication
 from warn.command.mode import ModeParams, ModeRule
 from warn.command.planner import Setup
 from warn.command.playbooks import (
@@ -130,18 +131,18 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
         mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet),
         reports=ReportParams(spec.reports.initial, spec.reports.follow_up_every, spec.reports.final),
         all_clear_hold=spec.all_clear_hold, hazard_names=dict(hazard_names),
+        publication=Publication({h: Level[c.upper()] for h, c in spec.publication.public_from.items()},
+                                spec.publication.min_interval),
     )
 
 
 def coverage(playbooks: tuple[Playbook, ...], roster: Roster, folder: Path, roster_path: Path,
              district: str) -> list[Problem]:
-    """Every role a playbook names (owner, chain, approval) has some shift at its org level in the roster."""
+    """Every role a playbook names (owner, chain) has some shift at its org level in the roster."""
     problems = []
     for playbook in playbooks:
         for step in playbook.steps:
             posts = [("owner", step.owner), *((f"escalate.{i}", p) for i, p in enumerate(step.escalate))]
-            if step.approval is not None:
-                posts.append(("approval", step.approval))
             for key, post in posts:
                 if not roster.covers(post.role, post.level):
                     problems.append(Problem(

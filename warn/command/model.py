@@ -2,8 +2,8 @@
 
 The planner (:func:`warn.command.planner.plan`) reads *events* (level crossings,
 answers to acknowledgement requests, mode decisions, clock ticks) and returns
-*actions* (notify, create a task, request an acknowledgement, escalate, publish,
-propose or change the mode, open or close an incident, record on the timeline). It
+*actions* (notify, create a task, request an acknowledgement, escalate, record a warning
+thread's change, publish a message, propose or change the mode, open or close an incident, record on the timeline). It
 performs none of them: ``cycle.py`` executes and records them.
 
 Every action carries
@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
+from warn.vocab import Audience, HazardName, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 
 
 class Role(StrEnum):
@@ -81,16 +81,11 @@ class TaskState(StrEnum):
 
 
 class BroadcastKind(StrEnum):
-    """What a publication request is.
-
-    A warning thread raised, updated or cleared (CAP Alert / Update / all-clear), or a
-    playbook's public broadcast (村村响, public channels) about a thread.
-    """
+    """What a publication request is: a message raised, updated or cleared (CAP Alert / Update / all-clear)."""
 
     RAISE = "raise"
     UPDATE = "update"
     ALL_CLEAR = "all_clear"
-    PUBLIC = "public"
 
 
 class ActionKind(StrEnum):
@@ -100,6 +95,7 @@ class ActionKind(StrEnum):
     CREATE_TASK = "create_task"
     REQUEST_ACK = "request_ack"
     ESCALATE = "escalate"
+    WARNING = "warning"
     BROADCAST = "broadcast"
     PROPOSE_MODE = "propose_mode"
     CHANGE_MODE = "change_mode"
@@ -128,6 +124,9 @@ RULES: Mapping[str, str] = {
     "WARN-DOWN": "预警降级 warning down",
     "WARN-NONE": "等级降为无，观察待解除 level none, all-clear hold started",
     "WARN-CLEAR": "预警解除 warning cleared after the hold",
+    "PUB-ALERT": "发布预警信息 message issued",
+    "PUB-UPDATE": "更新预警信息 message updated",
+    "PUB-CLEAR": "解除预警信息 message: warning lifted",
     "INC-OPEN": "事件开启 incident opened",
     "INC-CLOSE": "事件关闭 incident closed",
     "PB-START": "预案启动 playbook started",
@@ -378,16 +377,67 @@ class Escalate(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WarningChange(Action):
+    """Warning thread ``thread`` (one hazard, one item) is now at ``version``: its level, or cleared.
+
+    The internal record of a thread; what people read is a :class:`Broadcast` of the message that
+    lists it.
+    """
+
+    kind: ClassVar[ActionKind] = ActionKind.WARNING
+    thread: str
+    version: int
+    hazard: HazardName
+    item_id: str
+    level: Level
+    cleared: bool = False
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One warned item a message lists: its thread, what it is and its level."""
+
+    thread: str
+    item_id: str
+    item_kind: ItemKind
+    level: Level
+
+
+@dataclass(frozen=True, kw_only=True)
 class Broadcast(Action):
-    """A request to publish warning thread ``thread`` at ``version`` (CAP and channels are the executor's)."""
+    """A request to publish version ``version`` of message thread ``thread`` (CAP and channels are the executor's).
+
+    One message thread per hazard, area (a town/street, or the district) and audience
+    (:mod:`warn.command.bulletins`); it lists the items warned there at ``level`` or below.
+
+    Attributes
+    ----------
+    thread, version
+        The message thread (``<hazard>:<area>:<audience>:<opened UTC %Y%m%dT%H%MZ>``) and its version.
+    broadcast
+        Alert, Update or all-clear.
+    hazard, area, audience
+        What, where (a town's zone id or the district code) and for whom.
+    level
+        The highest level listed (``NONE`` on an all-clear).
+    listed
+        The items the message covers (empty on an all-clear).
+    serial
+        The planner's running number of messages (the ``N`` of a GB/T 35965.1 identifier).
+    text
+        zh-CN summary for the timeline.
+    """
 
     kind: ClassVar[ActionKind] = ActionKind.BROADCAST
     thread: str
     version: int
     broadcast: BroadcastKind
     hazard: HazardName
-    item_id: str
+    area: str
+    audience: Audience
     level: Level
+    listed: tuple[Listed, ...]
+    serial: int
     text: str
 
 
@@ -419,7 +469,7 @@ class ChangeMode(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class OpenIncident(Action):
-    """Open incident ``incident`` for ``hazard``."""
+    """Open incident ``incident`` (``hazard``: :data:`~warn.vocab.STORM_INCIDENT` for the composite one)."""
 
     kind: ClassVar[ActionKind] = ActionKind.OPEN_INCIDENT
     hazard: HazardName
@@ -427,7 +477,7 @@ class OpenIncident(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class CloseIncident(Action):
-    """Close incident ``incident``: every warning of its hazard is cleared."""
+    """Close incident ``incident``: every warning it holds is cleared."""
 
     kind: ClassVar[ActionKind] = ActionKind.CLOSE_INCIDENT
     hazard: HazardName

@@ -4,14 +4,18 @@ Pure: no I/O, no clock, no database. ``cycle.py`` keeps the state, passes the ev
 of a cycle and the cycle's time, executes the returned actions and records them.
 
 Events are taken in order. A :class:`LevelCrossing` updates its warning thread
-(:mod:`warn.command.warnings`); the first warning of a hazard opens its incident
-(``INC-OPEN``, id ``INC-<hazard>-<UTC time>``); every playbook whose trigger matches the
-thread starts a run (``PB-START``). After each event, and at each :class:`Tick` and at
-``now``, time advances: warnings past their all-clear hold clear (an incident with
-no active warning left closes, ``INC-CLOSE``), due steps whose condition holds are
-emitted (``PB-STEP``), unanswered requests escalate (:mod:`warn.command.acks`), the mode
+(:mod:`warn.command.warnings`, recorded by a ``WarningChange``); the first warning of any hazard
+opens the composite incident of the weather event (``INC-OPEN``, id ``INC-storm-<UTC time>``,
+hazard :data:`~warn.vocab.STORM_INCIDENT`), which holds the threads of every hazard until the last
+clears; every playbook whose trigger matches the thread starts a run (``PB-START``). After
+each event, and at each :class:`Tick` and at ``now``, time advances: warnings past their
+all-clear hold clear (an incident with no active warning of any hazard left closes,
+``INC-CLOSE``), due steps whose condition holds are emitted (``PB-STEP``), unanswered
+requests escalate (:mod:`warn.command.acks`), the mode
 rules are reviewed (:mod:`warn.command.mode`), situation reports fall due
-(:mod:`warn.command.reports`).
+(:mod:`warn.command.reports`). Before the clock moves on, and at ``now``, the message threads
+people read are reviewed (:mod:`warn.command.bulletins`: one per hazard, area and audience, a
+``Broadcast`` when what they list changed, at most every ``min_interval`` unless a level rises).
 
 People's events: an :class:`AckAnswered` answers its request (an accepted approval
 releases what waited for it); a :class:`ModeDecision` or :class:`ModeOrder` goes to
@@ -36,16 +40,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from warn.command import acks, mode, reports
+from warn.command import acks, bulletins, mode, reports
 from warn.command.acks import AckRequest
+from warn.command.bulletins import Bulletin, Publication
 from warn.command.mode import ModeParams, ModeState
 from warn.command.model import (
     AckAnswered,
     AckKind,
     Action,
     Assignee,
-    Broadcast,
-    BroadcastKind,
     CloseIncident,
     CreateTask,
     Event,
@@ -61,13 +64,14 @@ from warn.command.model import (
     Role,
     Tick,
     TimelineKind,
+    WarningChange,
     label,
 )
 from warn.command.playbooks import Playbook, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
-from warn.vocab import HazardName, ItemKind, Level, Mode, OrgLevel
+from warn.vocab import STORM_INCIDENT, STORM_INCIDENT_ZH, HazardName, ItemKind, Level, Mode, OrgLevel
 
 
 def manual_proposal_key(approval: str) -> str:
@@ -99,6 +103,8 @@ class Setup:
         How long a warning stays at level none before it is cleared.
     hazard_names
         The hazards' names for people by registry name (``{"landslide": "地质灾害"}``).
+    publication
+        Who reads which warnings, and how often a message may change.
     """
 
     district: str
@@ -108,6 +114,7 @@ class Setup:
     reports: ReportParams = ReportParams()
     all_clear_hold: timedelta = timedelta(hours=3)
     hazard_names: Mapping[str, str] = field(default_factory=dict)
+    publication: Publication = Publication()
 
     def hazard_zh(self, hazard: HazardName) -> str:
         """Return the name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""
@@ -121,7 +128,7 @@ class Setup:
 
 @dataclass(frozen=True)
 class Incident:
-    """An incident of one hazard: id, when opened, when closed (``None`` while open)."""
+    """An incident: id, hazard (:data:`~warn.vocab.STORM_INCIDENT`), when opened, when closed (``None`` while open)."""
 
     id: str
     hazard: HazardName
@@ -155,12 +162,13 @@ class State:
     incidents: Mapping[HazardName, Incident] = field(default_factory=dict)
     runs: Mapping[str, Run] = field(default_factory=dict)
     acks: Mapping[str, AckRequest] = field(default_factory=dict)
-    approvals: Mapping[str, Broadcast] = field(default_factory=dict)
     manual: Mapping[str, LevelCrossing] = field(default_factory=dict)
     mode: ModeState = ModeState()
     reports: ReportState = ReportState()
     emitted: frozenset[str] = frozenset()
     clock: datetime | None = None
+    bulletins: Mapping[str, Bulletin] = field(default_factory=dict)
+    serial: int = 0
 
 
 def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) -> tuple[State, tuple[Action, ...]]:
@@ -203,6 +211,7 @@ def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) 
         elif isinstance(event, Tick):
             work.advance(event.now)
     work.advance(now)
+    work.publish()
     return work.result()
 
 
@@ -215,17 +224,18 @@ class _Work:
         self.incidents = dict(state.incidents)
         self.runs = dict(state.runs)
         self.acks = dict(state.acks)
-        self.approvals = dict(state.approvals)
         self.manual = dict(state.manual)
         self.mode = state.mode
         self.reports = state.reports
         self.emitted = set(state.emitted)
         self.clock = state.clock
+        self.bulletins = dict(state.bulletins)
+        self.serial = state.serial
         self.actions: list[Action] = []
 
     def result(self) -> tuple[State, tuple[Action, ...]]:
-        state = State(self.threads, self.incidents, self.runs, self.acks, self.approvals, self.manual, self.mode,
-                      self.reports, frozenset(self.emitted), self.clock)
+        state = State(self.threads, self.incidents, self.runs, self.acks, self.manual, self.mode, self.reports,
+                      frozenset(self.emitted), self.clock, self.bulletins, self.serial)
         return state, tuple(self.actions)
 
     def emit(self, actions: Iterable[Action]) -> None:
@@ -256,13 +266,11 @@ class _Work:
             details={"thread": thread.id, "version": thread.version, "level": int(thread.level),
                      "drivers": ", ".join(thread.drivers), "reason": event.reason},
         )])
-        if thread.level >= Level.BLUE:
-            kind = BroadcastKind.RAISE if rule == "WARN-RAISE" else BroadcastKind.UPDATE
-            self.emit([Broadcast(
-                key=f"{thread.id}/v{thread.version}/broadcast", at=event.at, incident=incident.id, rule_id=rule,
-                label=label(rule, change), thread=thread.id, version=thread.version, broadcast=kind,
-                hazard=thread.hazard, item_id=thread.item_id, level=thread.level, text=summary,
-            )])
+        self.emit([WarningChange(
+            key=f"{thread.id}/v{thread.version}/warning", at=event.at, incident=incident.id, rule_id=rule,
+            label=label(rule, change), thread=thread.id, version=thread.version, hazard=thread.hazard,
+            item_id=thread.item_id, level=thread.level,
+        )])
         for playbook in self.setup.playbooks:
             run_id = f"{playbook.id}@{playbook.version}:{thread.id}"
             if run_id not in self.runs and playbook.matches(thread.hazard, thread.item_kind, thread.level):
@@ -282,11 +290,9 @@ class _Work:
         req, actions = acks.answer(req, event)
         self.acks[req.id] = req
         self.emit(actions)
-        deferred = self.approvals.pop(req.id, None)
-        if deferred is not None and event.accepted and actions:
-            self.emit([replace(deferred, at=event.at)])
         crossing = self.manual.pop(req.id, None) if actions else None
         if crossing is not None and event.accepted:
+            self.advance(event.at)
             self.crossing(replace(crossing, at=event.at))
         elif crossing is not None:
             self._manual_record(req.id, "WARN-MANUAL-REFUSED", crossing, event.by, event.role, req.targets[req.index],
@@ -339,6 +345,8 @@ class _Work:
 
     def advance(self, t: datetime) -> None:
         t = t if self.clock is None else max(t, self.clock)
+        if self.clock is not None and t > self.clock:
+            self.publish()
         self.clock = t
         for slot, thread in list(self.threads.items()):
             cleared = clear_due(thread, t, self.setup.all_clear_hold)
@@ -357,11 +365,22 @@ class _Work:
         self.reports, due = reports.follow_ups(self.reports, t, self.setup.reports)
         self._report_tasks(due)
 
+    def publish(self) -> None:
+        """Review the message threads at the clock's time (:func:`warn.command.bulletins.review`)."""
+        if self.clock is None:
+            return
+        current = self.incidents.get(STORM_INCIDENT)
+        open_id = current.id if current is not None and current.closed_at is None else None
+        self.bulletins, issued, self.serial = bulletins.review(
+            self.bulletins, self.threads.values(), self.clock, rules=self.setup.publication,
+            district=self.setup.district, incident=open_id, serial=self.serial, names=self.setup.hazard_names)
+        self.emit(issued)
+
     def _clear(self, slot: str, thread: WarningThread) -> None:
         self.threads[slot] = thread
         at = thread.cleared_at
         assert at is not None, "only a cleared thread is cleared"
-        incident = self.incidents[thread.hazard]
+        incident = self.incidents[STORM_INCIDENT]
         hazard = self.setup.hazard_zh(thread.hazard)
         summary = f"{hazard}预警 {thread.item_id} 解除（无预警持续 {self.setup.all_clear_hold}）"
         common = _ActionFields(at=at, incident=incident.id, rule_id="WARN-CLEAR",
@@ -370,39 +389,40 @@ class _Work:
             RecordTimeline(key=f"{thread.id}/v{thread.version}/timeline", **common, actor="warn", role=None,
                            org_unit=self._unit(thread), entry=TimelineKind.WARNING, summary=summary,
                            details={"thread": thread.id, "version": thread.version}),
-            Broadcast(key=f"{thread.id}/v{thread.version}/broadcast", **common, thread=thread.id,
-                      version=thread.version, broadcast=BroadcastKind.ALL_CLEAR, hazard=thread.hazard,
-                      item_id=thread.item_id, level=Level.NONE, text=summary),
+            WarningChange(key=f"{thread.id}/v{thread.version}/warning", **common, thread=thread.id,
+                          version=thread.version, hazard=thread.hazard, item_id=thread.item_id, level=Level.NONE,
+                          cleared=True),
         ])
         for run_id, run in list(self.runs.items()):
             if run.thread == thread.id:
                 self.runs[run_id] = replace(run, ended=True)
-        if not any(t.active and t.hazard == thread.hazard for t in self.threads.values()):
-            self.incidents[thread.hazard] = replace(incident, closed_at=at)
-            text = f"{self.setup.hazard_zh(thread.hazard)}事件关闭：全部预警已解除"
+        if not any(t.active for t in self.threads.values()):
+            self.incidents[STORM_INCIDENT] = replace(incident, closed_at=at)
+            text = f"{STORM_INCIDENT_ZH}事件关闭：全部预警已解除（最后解除：{hazard} {thread.item_id}）"
             self.emit([
                 CloseIncident(key=f"{incident.id}/close", at=at, incident=incident.id, rule_id="INC-CLOSE",
-                              label=label("INC-CLOSE", incident.id), hazard=thread.hazard),
+                              label=label("INC-CLOSE", incident.id), hazard=STORM_INCIDENT),
                 RecordTimeline(key=f"{incident.id}/close/timeline", at=at, incident=incident.id, rule_id="INC-CLOSE",
                                label=label("INC-CLOSE", incident.id), actor="warn", role=None,
                                org_unit=f"district.{self.setup.district}", entry=TimelineKind.INCIDENT, summary=text,
-                               details={"hazard": str(thread.hazard)}),
+                               details={"hazard": STORM_INCIDENT, "last": str(thread.hazard)}),
             ])
 
     def _incident(self, hazard: HazardName, at: datetime) -> Incident:
-        current = self.incidents.get(hazard)
+        """Return the composite incident open now; ``hazard``'s first warning opens one when none is."""
+        current = self.incidents.get(STORM_INCIDENT)
         if current is not None and current.closed_at is None:
             return current
-        incident = Incident(f"INC-{hazard}-{at.strftime('%Y%m%dT%H%MZ')}", hazard, at)
-        self.incidents[hazard] = incident
-        text = f"{self.setup.hazard_zh(hazard)}事件开启"
+        incident = Incident(f"INC-{STORM_INCIDENT}-{at.strftime('%Y%m%dT%H%MZ')}", STORM_INCIDENT, at)
+        self.incidents[STORM_INCIDENT] = incident
+        text = f"{STORM_INCIDENT_ZH}事件开启（首个预警：{self.setup.hazard_zh(hazard)}）"
         self.emit([
             OpenIncident(key=f"{incident.id}/open", at=at, incident=incident.id, rule_id="INC-OPEN",
-                         label=label("INC-OPEN", incident.id), hazard=hazard),
+                         label=label("INC-OPEN", incident.id), hazard=STORM_INCIDENT),
             RecordTimeline(key=f"{incident.id}/open/timeline", at=at, incident=incident.id, rule_id="INC-OPEN",
                            label=label("INC-OPEN", incident.id), actor="warn", role=None,
                            org_unit=f"district.{self.setup.district}", entry=TimelineKind.INCIDENT, summary=text,
-                           details={"hazard": str(hazard)}),
+                           details={"hazard": STORM_INCIDENT, "first": str(hazard)}),
         ])
         return incident
 
@@ -461,18 +481,6 @@ class _Work:
         elif step.action is StepAction.ACK_REQUEST:
             assert step.ack is not None, "an ack_request step gives ack (checked on load)"
             self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at)
-        elif step.action is StepAction.BROADCAST:
-            broadcast = Broadcast(key=key, **common, thread=thread.id, version=thread.version,
-                                  broadcast=BroadcastKind.PUBLIC, hazard=thread.hazard, item_id=thread.item_id,
-                                  level=thread.level, text=text)
-            if step.approval is None:
-                self.emit([broadcast])
-            else:
-                assert step.ack is not None, "a step that needs approval gives ack (checked on load)"
-                approver = step.approval.resolve(context)
-                self.approvals[f"{key}/approval"] = broadcast
-                self._ask(f"{key}/approval", AckKind.APPROVAL, run.incident, text,
-                          (approver, *targets[1:]), step.ack, at)
         else:
             before = self.mode
             self.mode, actions = mode.propose(self.mode, Mode.WARTIME, step.response, "MODE-PROPOSE",

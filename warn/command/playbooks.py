@@ -15,7 +15,7 @@ A playbook file (``playbooks/*.yaml``) is validated by :class:`PlaybookFile`
     phases:                        # warn, prevent, respond: lists of steps
       warn:
         - id: notify_monitor       # unique in the file
-          action: notify           # notify | task | ack_request | broadcast | propose_mode
+          action: notify           # notify | task | ack_request | propose_mode
           owner: point.{item}.monitor    # <district|town|point>.<unit>.<role>; unit a literal code
                                          # or {district}, {town}, {item}
           text: "{item} {level_zh}预警 …"  # fields: item, town, district, hazard, level, level_zh,
@@ -24,17 +24,18 @@ A playbook file (``playbooks/*.yaml``) is validated by :class:`PlaybookFile`
           after: other_step        # optional: due counts from that step's emission
           due: PT30M               # optional (PT0M): after the run's start or the `after` step
           within: PT1H             # task: time to complete (required for task)
-          ack: PT15M               # deadline to answer (required for ack_request and for a
-                                   # broadcast with approval; a task with ack is a hand-off);
-                                   # each escalation gets the same time again
+          ack: PT15M               # deadline to answer (required for ack_request; a task with
+                                   # ack is a hand-off); each escalation gets the same time again
           escalate: [town.{town}.town_leader, district.{district}.commander]
                                    # ordered: who gets it when unanswered or unfilled
-          approval: district.{district}.leader_on_duty   # broadcast only: who must approve first
           response: III            # propose_mode only: the response level proposed
 
 The planner runs one playbook per warning thread whose hazard and item kind match
 and whose level reaches the trigger. A step is emitted once, when its due time has
 come and its condition holds (it waits while the condition does not hold).
+
+Playbooks do not publish: what people read, and who reads it, is declared per hazard and level in
+config.yaml ``publication:`` (:mod:`warn.command.bulletins`).
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ class StepAction(StrEnum):
     NOTIFY = "notify"
     TASK = "task"
     ACK_REQUEST = "ack_request"
-    BROADCAST = "broadcast"
     PROPOSE_MODE = "propose_mode"
 
 
@@ -184,14 +184,12 @@ class StepSpec(Strict):
     within: Duration | None = None
     ack: Duration | None = None
     escalate: list[str] = Field(default_factory=list)
-    approval: str | None = None
     response: ResponseName | None = None
 
-    @field_validator("owner", "approval")
+    @field_validator("owner")
     @classmethod
-    def _post(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_post(value)
+    def _post(cls, value: str) -> str:
+        parse_post(value)
         return value
 
     @field_validator("escalate")
@@ -226,13 +224,8 @@ class StepSpec(Strict):
             raise ValueError("an ack_request step to give ack (the answer deadline, e.g. PT15M)")
         if self.action == StepAction.PROPOSE_MODE and self.response is None:
             raise ValueError("a propose_mode step to give response (IV, III, II or I)")
-        if self.approval is not None and self.action != StepAction.BROADCAST:
-            raise ValueError("approval only on a broadcast step")
-        if self.approval is not None and self.ack is None:
-            raise ValueError("a broadcast step with approval to give ack (the approval deadline, e.g. PT30M)")
-        if self.ack is not None and self.action not in (StepAction.TASK, StepAction.ACK_REQUEST) \
-                and self.approval is None:
-            raise ValueError("ack only on a task, an ack_request or a broadcast with approval")
+        if self.ack is not None and self.action not in (StepAction.TASK, StepAction.ACK_REQUEST):
+            raise ValueError("ack only on a task or an ack_request")
         return self
 
 
@@ -278,7 +271,6 @@ class PlaybookFile(Strict):
                     id=s.id, phase=phase, action=s.action, owner=parse_post(s.owner), text=s.text,
                     condition=parse_condition(s.condition) if s.condition else (), after=s.after, due=s.due,
                     within=s.within, ack=s.ack, escalate=tuple(parse_post(e) for e in s.escalate),
-                    approval=parse_post(s.approval) if s.approval else None,
                     response=ResponseLevel[s.response] if s.response else None,
                 )
                 for phase, _, s in self.steps()
@@ -304,7 +296,6 @@ class Step:
     within: timedelta | None
     ack: timedelta | None
     escalate: tuple[PostTemplate, ...]
-    approval: PostTemplate | None
     response: ResponseLevel | None
 
     def applies(self, level: Level, mode: Mode, attributes: Mapping[str, object]) -> bool:

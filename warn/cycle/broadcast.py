@@ -38,30 +38,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from shapely.geometry import Polygon
+
+from warn import hazards
+from warn.broadcast.wording import Notice, Place, Wording, word
 from warn.cap.codec import (
-    HEADLINE_LIMIT,
+    PARAM_SMS,
     CapWarning,
     MsgType,
     Reference,
     ResponseType,
+    Scope,
+    cap_time,
     identifier_for,
     outline,
+    parse,
     produce,
 )
-from warn import hazards
 from warn.command.model import Action, Broadcast, BroadcastKind
 from warn.config import ChannelSpec, Settings
+from warn.cycle.inputs import OfficialRelay, official_in_force
 from warn.errors import ConfigError, Problem, WarnError
 from warn.hazards.spec import HazardSpec
 from warn.store import Store
 from warn.store.outbox import NewMessage
-from warn.vocab import CapStatus, Level
+from warn.vocab import Audience, CapStatus, Level
 
 #: How long a published message is valid (``expires`` = ``sent`` + this) unless told otherwise.
 VALIDITY = timedelta(hours=6)
@@ -77,12 +84,8 @@ DEFAULT_RECIPIENT = "cap"
 
 _RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPARE,
              Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
-_INSTRUCTION = {
-    ResponseType.EVACUATE: ("请立即撤离危险区域，服从现场指挥。", "Leave the danger area now and follow the instructions of local officials."),
-    ResponseType.PREPARE: ("请做好撤离准备，远离危险区域。", "Prepare to evacuate and keep away from the danger area."),
-    ResponseType.MONITOR: ("请关注预警信息，注意防范。", "Follow the warnings and take precautions."),
-    ResponseType.ALL_CLEAR: ("预警已解除，请继续关注天气变化。", "The warning is over; keep following the weather."),
-}
+#: Who may read a Restricted message (CAP ``restriction``).
+RESTRICTION = "防汛责任人（值班人员、镇街和村社责任人、监测员）/ responsible persons only"
 
 
 @dataclass
@@ -186,70 +189,113 @@ def _stored_body(store: Store, identifier: str) -> bytes | None:
     return None if body is None else body.encode("utf-8")
 
 
-def _earlier(store: Store, thread: str) -> list[tuple[str, object]]:
-    return [(m.identifier, m.sent_at) for m in store.warnings.messages([thread])]
-
-
 def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: CapStatus, sender: str,
              validity: timedelta, buffer_m: float) -> CapWarning:
-    earlier = _earlier(store, action.thread)
+    earlier = store.warnings.messages([action.thread])
     clear = action.broadcast is BroadcastKind.ALL_CLEAR
     response = ResponseType.ALL_CLEAR if clear else _RESPONSE.get(action.level, ResponseType.MONITOR)
-    area_name, geometry = _area(layers, action, buffer_m)
-    level = Level.NONE if clear else action.level
     hazard = hazards.get(action.hazard)
-    headline_zh, headline_en = _headlines(settings, hazard, area_name, level, clear)
-    instruction_zh, instruction_en = _INSTRUCTION[response]
+    area = _area(layers, action, buffer_m, earlier[-1].body if earlier else None)
+    relayed = _relayed(store, settings, action, status) if hazard.relayed else ()
+    expires = action.at + validity
+    words = wording(settings, hazard, action, area, relayed, expires)
+    public = action.audience is Audience.PUBLIC
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
         msg_type=MsgType.UPDATE if earlier else MsgType.ALERT, status=status, hazard=action.hazard,
-        event=hazard.cap, level=level,
-        sent=action.at, onset=action.at, expires=action.at + validity,
-        area_name=area_name, polygons=outline(geometry), geocode=settings.deployment.district_code,
-        incident=action.incident or "",
-        headline_zh=headline_zh, headline_en=headline_en,
-        description_zh=_plain(f"{action.text}（{action.label}）"), description_en=_plain(
-            f"{hazard.en} warning for {area_name}, level {level.colour}. {action.label}"),
-        instruction_zh=instruction_zh, instruction_en=instruction_en, response_type=response,
-        references=tuple(Reference(sender, ident, sent) for ident, sent in earlier),
+        event=hazard.cap, level=Level.NONE if clear else action.level,
+        sent=action.at, onset=action.at, expires=expires,
+        area_name=area.desc, polygons=outline(area.geometry), geocode=area.geocode,
+        incident=action.incident or "", sender_zh=settings.deployment.issuer.zh,
+        sender_en=settings.deployment.issuer.en,
+        headline_zh=words.headline_zh, headline_en=words.headline_en,
+        description_zh=words.description_zh, description_en=words.description_en,
+        instruction_zh=words.instruction_zh, instruction_en=words.instruction_en, response_type=response,
+        references=(tuple(Reference(sender, m.identifier, m.sent_at) for m in earlier)
+                    + tuple(Reference(b.sender, b.identifier, b.sent) for b in relayed)),
+        scope=Scope.PUBLIC if public else Scope.RESTRICTED, restriction="" if public else RESTRICTION,
+        note=_relay_note(relayed), sms=words.sms,
     )
 
 
-def _headlines(settings: Settings, hazard: HazardSpec, area: str, level: Level, clear: bool) -> tuple[str, str]:
-    name = settings.deployment.name
-    if clear:
-        zh = f"{name}{area}{hazard.zh}预警解除"
-        en = f"{name}: {hazard.en} warning for {area} cleared"
-    else:
-        zh = f"{name}{area}{hazard.zh}{level.zh}预警"
-        en = f"{name}: {level.colour} {hazard.en} warning for {area}"
-    return _plain(zh)[:HEADLINE_LIMIT - 1], _plain(en)[:HEADLINE_LIMIT - 1]
+@dataclass(frozen=True)
+class Coverage:
+    """What a message covers: the town (or district) by name, the area's description, its WGS 84 outline,
+    its geocode (empty unless the area is the administrative unit), the places it lists."""
+
+    name: str
+    desc: str
+    geometry: BaseGeometry
+    geocode: str
+    places: tuple[Place, ...]
 
 
-def _plain(text: str) -> str:
-    """Text without anything that reads as an HTML tag or entity (``<`` and ``&`` become full-width)."""
-    return text.replace("<", "＜").replace(">", "＞").replace("&", "＆").strip()
-
-
-def _area(layers: _Layers, action: Broadcast, buffer_m: float) -> tuple[str, BaseGeometry]:
-    """(area description, WGS 84 polygon) of the warned item: in the layers of its hazard's roles first."""
+def _area(layers: _Layers, action: Broadcast, buffer_m: float, last_body: str | None) -> Coverage:
+    """The area of a message: the district (its outline and code) for the district's own message, else the
+    union of the listed items' outlines (a point buffered by ``buffer_m``) — an all-clear keeps the area of
+    the message it ends — with no geocode, since a town's points are not the town."""
     settings = layers.settings
-    roles = settings.hazards[action.hazard].layers.values() if action.hazard in settings.hazards else ()
-    for name in dict.fromkeys([*roles, *settings.layers]):
-        found = _find(layers, name, action.item_id)
-        if found is None:
-            continue
-        desc, geometry = found
-        if geometry.geom_type != "Point":
-            return found
-        series = gpd.GeoSeries([geometry], crs="EPSG:4326")
-        return desc, series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
+    district = settings.deployment.district_code
+    town = _town_name(layers, action.area)
+    if action.area == district:
+        name = town or district
+        return Coverage(name, name, _district(layers), district,
+                        tuple(Place(name, "全区", item.level) for item in action.listed))
+    if not action.listed and last_body is not None:
+        area = parse(last_body.encode("utf-8")).infos[0].areas[0]
+        rings = [Polygon([(lon, lat) for lat, lon in ring]) for ring in area.polygons]
+        return Coverage(town or action.area, area.desc, unary_union(rings), "", ())
+    found = [(item, _item(layers, action.hazard, item.item_id, buffer_m)) for item in action.listed]
+    places = tuple(Place(name, kind, item.level) for item, (name, kind, _) in found)
+    shape = unary_union([geometry for _, (_, _, geometry) in found])
+    return Coverage(town or action.area, _desc(town or action.area, places), shape, "", places)
+
+
+def _desc(town: str, places: tuple[Place, ...]) -> str:
+    """``玉峰山镇（龙王村滑坡隐患点、……等 5 处）`` — the town, then at most three places by name."""
+    names = [p.name for p in places if p.name != town]
+    if not names:
+        return town
+    shown = "、".join(names[:3]) + (f"等 {len(names)} 处" if len(names) > 3 else "")
+    return f"{town}（{shown}）"
+
+
+def _town_name(layers: _Layers, area: str) -> str | None:
+    """The name of the town (or the district) ``area`` in the deployment's areas layers, ``None`` if unnamed."""
+    settings = layers.settings
+    for name in (settings.areas.towns, settings.areas.district):
+        found = _find(layers, name, area)
+        if found is not None:
+            return found[0]
+    return None
+
+
+def _district(layers: _Layers) -> BaseGeometry:
+    settings = layers.settings
     for name in (settings.areas.district, settings.areas.towns):
         frame = layers.get(name)
         if frame is not None and len(frame):
-            return layers.settings.deployment.name, unary_union(list(frame.geometry))
-    raise ConfigError(Problem("config.yaml", "layers", f"a layer holding item {action.item_id!r} of thread "
-                                                       f"{action.thread}", "none"))
+            return unary_union(list(frame.geometry))
+    raise ConfigError(Problem("config.yaml", "areas", "a district or towns layer with features", "none"))
+
+
+def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[str, str, BaseGeometry]:
+    """(name, what it is, WGS 84 polygon) of a listed item, from the layers of its hazard's roles first."""
+    settings = layers.settings
+    spec = hazards.get(hazard)
+    roles = settings.hazards[hazard].layers if hazard in settings.hazards else {}
+    ordered = [*((layer, spec.role(role).zh) for role, layer in roles.items()),
+               *((layer, "区域") for layer in settings.layers)]
+    for layer, kind in ordered:
+        found = _find(layers, layer, item_id)
+        if found is None:
+            continue
+        desc, geometry = found
+        if geometry.geom_type == "Point":
+            series = gpd.GeoSeries([geometry], crs="EPSG:4326")
+            geometry = series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
+        return desc, kind, geometry
+    raise ConfigError(Problem("config.yaml", "layers", f"a layer holding item {item_id!r} of {hazard}", "none"))
 
 
 def _utm(point: BaseGeometry) -> str:
@@ -271,6 +317,32 @@ def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] 
     return _plain(desc), row.geometry
 
 
+def _plain(text: str) -> str:
+    """Text without anything that reads as an HTML tag or entity (``<`` and ``&`` become full-width)."""
+    return text.replace("<", "＜").replace(">", "＞").replace("&", "＆").strip()
+
+
+def _relayed(store: Store, settings: Settings, action: Broadcast, status: CapStatus) -> tuple[OfficialRelay, ...]:
+    """The official messages of the action's hazard in force at its time, which a relay names."""
+    statuses = {CapStatus.ACTUAL.value} | ({status.value} if status is not CapStatus.ACTUAL else set())
+    return tuple(official_in_force(store, settings, action.hazard, action.at, frozenset(statuses)))
+
+
+def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
+    """``转发：<issuer> <sent> 发布的 <headline>（<identifier>）`` for each message relayed."""
+    return "；".join(f"转发 {b.issuer} {cap_time(b.sent)} 发布的{b.headline}（{b.identifier}）" for b in relayed)
+
+
+def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
+            relayed: tuple[OfficialRelay, ...], expires: datetime) -> Wording:
+    """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`)."""
+    notice = Notice(hazard=hazard.name, level=action.level, audience=action.audience,
+                    issuer=settings.deployment.issuer.zh, sent=action.at, until=expires, area=area.name,
+                    places=area.places, reference=f"{action.serial}",
+                    relayed_from="、".join(dict.fromkeys(b.issuer for b in relayed)))
+    return word(notice, None)
+
+
 def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
     """Record the message; ``False`` when its identifier is already there."""
     return store.warnings.record_message(thread=action.thread, kind=str(warning.msg_type), level=int(warning.level),
@@ -279,11 +351,15 @@ def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: st
 
 def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
              status: CapStatus) -> None:
+    """One outbox row per channel carrying the action's audience and per recipient."""
     for name, spec in channels.items():
+        if spec.reads is not action.audience:
+            continue
         if spec.kind in CAP_KINDS:
             payload, content_type = body, CAP_CONTENT_TYPE
         elif spec.kind in TEXT_KINDS:
-            payload, content_type = render_text(body).encode("utf-8"), TEXT_KINDS[spec.kind]
+            text = sms_text(body) if spec.kind == "sms" else render_text(body)
+            payload, content_type = text.encode("utf-8"), TEXT_KINDS[spec.kind]
         else:
             continue
         recipients = list(spec.recipients)
@@ -300,11 +376,16 @@ def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcas
 
 
 def render_text(body: bytes) -> str:
-    """A short zh-CN/English text of a CAP message: both headlines, the zh description and instruction, the id."""
-    from warn.cap.codec import parse
-
+    """The rich text of a CAP message for DingTalk/WeCom/e-mail: the zh-CN headline, description and
+    instruction, then the en-US ones after a blank line, then the message's reference."""
     alert = parse(body)
     zh, en = alert.infos[0], alert.infos[1]
-    lines = [f"### {zh.headline}", en.headline, "", zh.description, zh.instruction, en.instruction, "",
-             f"{alert.msg_type} {alert.status} {alert.identifier}"]
+    lines = [f"### {zh.headline}", "", zh.description, zh.instruction, "", en.headline, en.description,
+             en.instruction, "", f"{alert.identifier}"]
     return "\n".join(line for line in lines if line is not None)
+
+
+def sms_text(body: bytes) -> str:
+    """The one-segment SMS a CAP message carries (its ``warn:sms`` parameter)."""
+    alert = parse(body)
+    return dict(alert.infos[0].parameters).get(PARAM_SMS, "")

@@ -36,6 +36,7 @@ from typing import Any
 import xarray as xr
 
 from warn.vocab import CapStatus, HazardName
+from warn.cap.codec import parse
 from warn.config import SensorFeedSpec, Settings, fill
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
 from warn.durations import floor_time
@@ -306,6 +307,36 @@ def _message(bulletin: Bulletin) -> OfficialMessage:
     b = bulletin
     return OfficialMessage(b.source, b.identifier, b.sender, b.sent, b.msg_type, b.status, b.references,
                            b.hazard, int(b.level), b.expires, b.zones, b.district, b.headline, b.raw)
+
+
+@dataclass(frozen=True)
+class OfficialRelay:
+    """An official message the district relays: who issued it (``senderName``, else ``sender``), its CAP
+    header and headline."""
+
+    issuer: str
+    sender: str
+    identifier: str
+    sent: datetime
+    headline: str
+
+
+def official_in_force(store: Store, settings: Settings, hazard: HazardName, at: datetime,
+                      statuses: frozenset[str]) -> list[OfficialRelay]:
+    """The official messages of ``hazard`` held from its ``official:`` sources and in force at ``at``
+    (``statuses``: the CAP statuses that count), oldest first."""
+    held = [_bulletin(m) for name, spec in settings.official.items() if spec.hazard == hazard
+            for m in store.official.held(name)[0]]
+    return [OfficialRelay(_issuer(b), b.sender, b.identifier, b.sent, b.headline) for b in in_force(held, at, statuses)]
+
+
+def _issuer(bulletin: Bulletin) -> str:
+    """The ``senderName`` of a bulletin's first info when its XML was kept, else its ``sender``."""
+    if bulletin.raw:
+        names = [info.sender_name for info in parse(bulletin.raw.encode("utf-8")).infos if info.sender_name]
+        if names:
+            return names[0]
+    return bulletin.sender
 
 
 def _bulletin(m: OfficialMessage) -> Bulletin:

@@ -253,6 +253,10 @@ class HazardSpec:
         The quantities its items carry for the tables.
     district_item
         The hazard scores one district-wide item (the rainstorm signal) besides or instead of roles.
+    relayed
+        Its public warnings are another authority's (the met office's rainstorm signal, 气象法 Art.
+        22): the district relays them to its responsible people, naming the original, and never
+        issues them to the public in its own name (``warn check`` refuses a public level for it).
     check
         Deeper checks of its deployment for ``warn check`` beyond the schemas and roles
         (``check(settings, section, params) -> problems``), e.g. a data file it reads.
@@ -272,6 +276,7 @@ class HazardSpec:
     playbooks: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     district_item: bool = False
+    relayed: bool = False
     check: Callable[[Settings, HazardSection, Any], list[Problem]] | None = None
 
     def role(self, name: str) -> Role:

@@ -11,9 +11,11 @@ key (or the id it carries) decides whether it is already recorded.
 - ``ProposeMode`` and ``ChangeMode`` insert a ``mode_changes`` row (key unique): a
   proposal with ``decided_by`` ``NULL``, a change with who decided it; a change also
   sets the mode and response level of the open incidents.
-- ``Broadcast`` upserts its warning thread (a lower version never overwrites a higher
-  one) and, like ``Notify``, is recorded on the timeline as a dispatch (kind
-  ``broadcast`` / ``notify``) under its own key; CAP messages and channels are not sent here.
+- ``WarningChange`` upserts its warning thread (a lower version never overwrites a higher
+  one) and adds the version to ``warning_versions`` (the planner records the change itself).
+- ``Broadcast`` upserts its message thread in ``bulletins`` likewise and, like ``Notify``, is
+  recorded on the timeline as a dispatch (kind ``broadcast`` / ``notify``) under its own key;
+  CAP messages and channels are not sent here.
 - ``RecordTimeline`` appends its entry (role ``system`` for the planner's own records;
   rule and label go into the details); an answer (``ACK-ANSWER`` / ``ACK-REFUSED``)
   also stores who answered, when and through which channel on its request.
@@ -48,17 +50,20 @@ from warn.command.model import (
     RecordTimeline,
     RequestAck,
     TaskState,
+    WarningChange,
 )
 from warn.vocab import Mode
 from warn.store.digests import snapshot
 from warn.store.records import NewEntry, TimelineEntry
 from warn.store.schema import (
     ack_requests,
+    bulletins,
     incidents,
     mode_changes,
     playbook_runs,
     tasks,
     timeline,
+    warning_versions,
     warnings,
 )
 
@@ -182,8 +187,10 @@ def _apply(conn: Connection, action: Action) -> bool:
             org_unit=str(action.to.post.org), deadline=action.deadline))
     if isinstance(action, (ProposeMode, ChangeMode)):
         return _mode_change(conn, action)
-    if isinstance(action, Broadcast):
+    if isinstance(action, WarningChange):
         return _warning(conn, action)
+    if isinstance(action, Broadcast):
+        return _bulletin(conn, action)
     if isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES:
         _answer(conn, action)
     if isinstance(action, RecordTimeline) and action.rule_id == RUN_START_RULE:
@@ -247,17 +254,32 @@ def _current_mode(conn: Connection) -> tuple[str, int]:
     return (row.to_mode, row.response_level) if row is not None else (str(Mode.PEACETIME), 0)
 
 
-def _warning(conn: Connection, action: Broadcast) -> bool:
-    """Insert or advance the warning thread of ``action``; never back to an older version."""
-    status = "cleared" if action.broadcast is BroadcastKind.ALL_CLEAR else "active"
+def _warning(conn: Connection, action: WarningChange) -> bool:
+    """Insert or advance the warning thread of ``action`` and add its version; never back to an older one."""
+    status = "cleared" if action.cleared else "active"
     row = {"thread_id": action.thread, "hazard": str(action.hazard), "item_id": action.item_id,
            "level": int(action.level), "status": status, "onset": action.at, "updated_at": action.at,
            "incident_id": action.incident, "version": action.version}
-    if _insert_new(conn, warnings, row):
+    if not _insert_new(conn, warnings, row) and not _changed(conn, update(warnings).where(
+            warnings.c.thread_id == action.thread, warnings.c.version < action.version).values(
+            level=int(action.level), status=status, updated_at=action.at, version=action.version)):
+        return False
+    return _insert_new(conn, warning_versions, {"thread_id": action.thread, "version": action.version,
+                                                "level": int(action.level), "status": status, "at": action.at})
+
+
+def _bulletin(conn: Connection, action: Broadcast) -> bool:
+    """Insert or advance the message thread of ``action``; never back to an older version."""
+    status = "cleared" if action.broadcast is BroadcastKind.ALL_CLEAR else "active"
+    listed = json.dumps([[item.item_id, int(item.level)] for item in action.listed], ensure_ascii=False)
+    values = {"level": int(action.level), "version": action.version, "status": status, "updated_at": action.at,
+              "listed": listed}
+    row = {"bulletin_id": action.thread, "hazard": str(action.hazard), "area_id": action.area,
+           "audience": str(action.audience), "incident_id": action.incident, "opened_at": action.at, **values}
+    if _insert_new(conn, bulletins, row):
         return True
-    return _changed(conn, update(warnings).where(warnings.c.thread_id == action.thread,
-                                                 warnings.c.version < action.version).values(
-        level=int(action.level), status=status, updated_at=action.at, version=action.version))
+    return _changed(conn, update(bulletins).where(bulletins.c.bulletin_id == action.thread,
+                                                  bulletins.c.version < action.version).values(**values))
 
 
 def _answer(conn: Connection, action: RecordTimeline) -> None:
@@ -391,7 +413,9 @@ def _entry_of(action: Action) -> NewEntry | None:
                         summary=f"发布待发送（{action.broadcast}）{action.thread} v{action.version}：{action.text}",
                         incident=action.incident,
                         details={"thread": action.thread, "version": action.version,
-                                 "broadcast": str(action.broadcast), "level": int(action.level), **why},
+                                 "broadcast": str(action.broadcast), "level": int(action.level),
+                                 "audience": str(action.audience), "area": action.area,
+                                 "items": ", ".join(f"{i.item_id} {i.level.colour}" for i in action.listed), **why},
                         key=action.key)
     return None
 

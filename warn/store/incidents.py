@@ -1,7 +1,7 @@
-"""The command's records as readers see them: warning threads and their CAP messages, incidents,
-tasks, acknowledgement requests and mode changes.
+"""The command's records as readers see them: warning threads, the message threads people read and
+their CAP messages, incidents, tasks, acknowledgement requests and mode changes.
 
-``store.warnings`` (:class:`WarningTable`) also records a CAP message of a thread (the
+``store.warnings`` (:class:`WarningTable`) also records a CAP message of a message thread (the
 broadcast step); ``store.command`` (:class:`CommandRecords`) only reads. Rows come back as
 frozen dataclasses whose attributes are the tables' columns (times aware UTC), so that the
 reports, the demo staff and the broadcast step never run table SQL of their own.
@@ -23,7 +23,16 @@ from warn.errors import Problem, WarnError
 from warn.store.command import Append
 from warn.store.digests import snapshot
 from warn.store.records import NewEntry
-from warn.store.schema import ack_requests, incidents, mode_changes, tasks, warning_messages, warnings
+from warn.store.schema import (
+    ack_requests,
+    bulletins,
+    incidents,
+    mode_changes,
+    tasks,
+    warning_messages,
+    warning_versions,
+    warnings,
+)
 
 R = TypeVar("R")
 #: Kind of the timeline entry that records a CAP message (and binds its row to the chain).
@@ -47,8 +56,39 @@ class ThreadRow:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One version of a warning thread (a ``warning_versions`` row): its level and status from ``at``."""
+
+    id: int
+    thread_id: str
+    version: int
+    level: int
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinRow:
+    """One message thread people read (a ``bulletins`` row): hazard, area, audience, level, version, status,
+    incident, times, and the items its last message listed (JSON ``[[item_id, level], …]``)."""
+
+    bulletin_id: str
+    hazard: str
+    area_id: str
+    audience: str
+    level: int
+    version: int
+    status: str
+    incident_id: str | None
+    opened_at: datetime
+    updated_at: datetime
+    listed: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRow:
-    """One CAP message of a thread (a ``warning_messages`` row): kind, level, when, its identifier and XML."""
+    """One CAP message of a message thread (a ``warning_messages`` row; ``thread_id`` names the bulletin, or
+    the warning thread for messages recorded before migration 0014): kind, level, when, identifier, XML."""
 
     id: int
     thread_id: str
@@ -148,20 +188,20 @@ class WarningTable(_Table):
 
     def record_message(self, *, thread: str, kind: str, level: int, sent_at: datetime, identifier: str,
                        body: str) -> bool:
-        """Record a CAP message of ``thread`` and, in the same transaction, a timeline entry of kind
+        """Record a CAP message of message thread ``thread`` (a bulletin) and, in the same transaction, a timeline entry of kind
         :data:`MESSAGE_KIND` carrying its row (:mod:`warn.store.digests`); ``False`` when its identifier
         is already recorded.
 
         Raises
         ------
         WarnError
-            The thread is not recorded (the executor records it before anything is published).
+            The message thread is not recorded (the executor records it before anything is published).
         """
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         with self._write() as conn:
-            if conn.execute(select(warnings.c.thread_id).where(warnings.c.thread_id == thread)).first() is None:
-                raise WarnError(Problem("warnings", thread, "the thread recorded by the executor before publishing",
-                                        "no such thread"))
+            if conn.execute(select(bulletins.c.bulletin_id).where(bulletins.c.bulletin_id == thread)).first() is None:
+                raise WarnError(Problem("bulletins", thread, "the message thread recorded by the executor before "
+                                        "publishing", "no such message thread"))
             stmt = insert(warning_messages).values(thread_id=thread, kind=kind, level=level, sent_at=sent_at,
                                                    identifier=identifier, body=body)
             if conn.execute(stmt.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
@@ -187,8 +227,22 @@ class WarningTable(_Table):
             query = query.where(warnings.c.incident_id == incident_id)
         return self._rows(ThreadRow, query)
 
+    def versions(self, threads: Collection[str] | None = None) -> list[VersionRow]:
+        """Every version of every warning thread (of ``threads``), in the order recorded."""
+        query = select(warning_versions).order_by(warning_versions.c.id)
+        if threads is not None:
+            query = query.where(warning_versions.c.thread_id.in_(list(threads)))
+        return self._rows(VersionRow, query)
+
+    def bulletins(self, incident_id: str | None = None) -> list[BulletinRow]:
+        """Every message thread (of ``incident_id``), by id."""
+        query = select(bulletins).order_by(bulletins.c.bulletin_id)
+        if incident_id is not None:
+            query = query.where(bulletins.c.incident_id == incident_id)
+        return self._rows(BulletinRow, query)
+
     def messages(self, threads: Collection[str] | None = None) -> list[MessageRow]:
-        """Every message (of ``threads``), in the order recorded."""
+        """Every message (of the message threads ``threads``), in the order recorded."""
         query = select(warning_messages).order_by(warning_messages.c.id)
         if threads is not None:
             query = query.where(warning_messages.c.thread_id.in_(list(threads)))

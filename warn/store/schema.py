@@ -38,9 +38,11 @@ incidents, mode_changes
     An incident per event handled (hazard, opened/closed, response level, mode) and
     every mode proposal and change with who proposed and who decided it (``NULL``
     while pending), the rule behind it and the planner action's idempotency key.
-warnings, warning_messages
+warnings, warning_versions, bulletins, warning_messages
     One row per warning thread (hazard, zone or point): level, version, status
-    (active/cleared), onset, expiry, incident; every CAP message of a thread (Alert/Update/Cancel), immutable.
+    (active/cleared), onset, expiry, incident, and every version it went through; one row per
+    message thread people read (hazard, area, audience: the items it lists); every CAP message of a
+    message thread (Alert/Update), immutable (rows before migration 0014 name a warning thread).
 playbook_runs, tasks, ack_requests, roster
     Playbooks started in an incident (their state as JSON text), the tasks their steps
     hand to roles (idempotency key unique; no incident for district-wide ones), every 叫应 call, approval or task
@@ -271,7 +273,7 @@ warning_messages = Table(
     "warning_messages",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("thread_id", String(128), ForeignKey("warnings.thread_id"), nullable=False),
+    Column("thread_id", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("level", SmallInteger, nullable=False),
     Column("sent_at", UTCDateTime, nullable=False),
@@ -279,6 +281,36 @@ warning_messages = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("identifier", name="uq_warning_messages_identifier"),
     Index("ix_warning_messages_thread", "thread_id", "sent_at"),
+)
+
+warning_versions = Table(
+    "warning_versions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("thread_id", String(128), ForeignKey("warnings.thread_id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("thread_id", "version", name="uq_warning_versions_thread_version"),
+    Index("ix_warning_versions_thread", "thread_id", "at"),
+)
+
+bulletins = Table(
+    "bulletins",
+    metadata,
+    Column("bulletin_id", String(128), primary_key=True),
+    Column("hazard", String(32), nullable=False),
+    Column("area_id", String(64), nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("incident_id", String(64), ForeignKey("incidents.incident_id"), nullable=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("listed", Text, nullable=False, server_default="[]"),
+    Index("ix_bulletins_area", "hazard", "area_id"),
 )
 
 mode_changes = Table(

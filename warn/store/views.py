@@ -288,14 +288,14 @@ class Views:
         return ModeView(last["to_mode"], last["response_level"], since, last["decided_by"], pending)
 
     def warnings(self, at: datetime) -> list[WarningView]:
-        """Warning threads whose last message by ``at`` has a level (1–4), highest level first."""
+        """Warning threads whose last version by ``at`` has a level (1–4), highest level first."""
         rows = self.database.rows(
-            "SELECT w.thread_id, w.hazard, w.item_id, m.level, w.version, w.onset, m.sent_at AS updated_at, "
+            "SELECT w.thread_id, w.hazard, w.item_id, v.level, v.version, w.onset, v.at AS updated_at, "
             "w.incident_id FROM warnings w "
-            "JOIN (SELECT thread_id, max(id) AS id FROM warning_messages WHERE sent_at <= :at GROUP BY thread_id) "
-            "latest ON latest.thread_id = w.thread_id "
-            "JOIN warning_messages m ON m.id = latest.id "
-            "WHERE m.level > 0 ORDER BY m.level DESC, w.hazard, w.item_id", at=at)
+            "JOIN (SELECT thread_id, max(version) AS version FROM warning_versions WHERE \"at\" <= :at "
+            "GROUP BY thread_id) latest ON latest.thread_id = w.thread_id "
+            "JOIN warning_versions v ON v.thread_id = latest.thread_id AND v.version = latest.version "
+            "WHERE v.level > 0 ORDER BY v.level DESC, w.hazard, w.item_id", at=at)
         return [WarningView(**r) for r in rows]
 
     def zones(self, at: datetime) -> list[ZoneView]:

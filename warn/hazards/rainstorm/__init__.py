@@ -43,5 +43,6 @@ SPEC = HazardSpec(
     cap=Event(Category.MET, "暴雨", "Rainstorm"),
     playbooks=("rainstorm",),
     district_item=True,
+    relayed=True,
 )
 HAZARDS.add(SPEC.name, SPEC)
