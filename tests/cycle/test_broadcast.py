@@ -1,5 +1,6 @@
-"""Publishing the planner's Broadcast actions: CAP messages recorded, queued, delivered; idempotent;
-Exercise refused by public channels; ``warn dispatch --once``."""
+"""Publishing the planner's Broadcast actions: CAP messages recorded, queued to the channels of their
+audience, delivered; idempotent; geocodes only for the district; Exercise refused by public channels;
+``warn dispatch --once``."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from warn.cap.codec import MsgType, ResponseType, parse, validate
+from warn.cap.codec import MsgType, ResponseType, Scope, parse, validate
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher
 from warn.check import check_deployment
 from warn.cli.main import app
-from warn.command.model import Broadcast, BroadcastKind
+from warn.command.model import Broadcast, BroadcastKind, Listed
 from warn.config import load_settings
 from warn.cycle.broadcast import publish
 from warn.store import Store
 from warn.store.outbox import OutboxStatus
 from warn.store.schema import warning_messages
-from warn.vocab import CapStatus, Level
+from warn.vocab import Audience, CapStatus, ItemKind, Level
 
 T0 = datetime(2026, 7, 15, 12, tzinfo=UTC)
 SENDER = "warn@yubei.example"
@@ -35,15 +36,23 @@ def _config(deployment: Path, channels: dict) -> Path:
     return deployment
 
 
-def _thread(thread: str = "landslide:T1") -> list[Broadcast]:
-    common = {"incident": None, "hazard": "landslide", "item_id": "T1", "thread": thread}
+def _listed(item: str, level: Level, kind: ItemKind = ItemKind.ZONE) -> tuple[Listed, ...]:
+    return (Listed(f"landslide:{item}:20260715T1200Z", item, kind, level),)
+
+
+def _thread(thread: str = "landslide:T1:restricted", *, area: str = "T1",
+            audience: Audience = Audience.RESTRICTED) -> list[Broadcast]:
+    common = {"incident": None, "hazard": "landslide", "area": area, "thread": thread, "audience": audience}
     return [
-        Broadcast(key=f"{thread}/v1", at=T0, rule_id="WARN-RAISE", label="预警发布 warning raised", version=1,
-                  broadcast=BroadcastKind.RAISE, level=Level.RED, text="甲镇地质灾害红色预警", **common),
-        Broadcast(key=f"{thread}/v2", at=T0 + timedelta(hours=1), rule_id="WARN-DOWN", label="预警降级 down",
-                  version=2, broadcast=BroadcastKind.UPDATE, level=Level.ORANGE, text="甲镇降为橙色", **common),
-        Broadcast(key=f"{thread}/v3", at=T0 + timedelta(hours=5), rule_id="WARN-CLEAR", label="预警解除 cleared",
-                  version=3, broadcast=BroadcastKind.ALL_CLEAR, level=Level.NONE, text="甲镇预警解除", **common),
+        Broadcast(key=f"{thread}/v1", at=T0, rule_id="PUB-ALERT", label="发布 issued", version=1, serial=1,
+                  broadcast=BroadcastKind.RAISE, level=Level.RED, listed=_listed(area, Level.RED),
+                  text="甲镇地质灾害红色预警", **common),
+        Broadcast(key=f"{thread}/v2", at=T0 + timedelta(hours=1), rule_id="PUB-UPDATE", label="更新 updated",
+                  version=2, serial=2, broadcast=BroadcastKind.UPDATE, level=Level.ORANGE,
+                  listed=_listed(area, Level.ORANGE), text="甲镇降为橙色", **common),
+        Broadcast(key=f"{thread}/v3", at=T0 + timedelta(hours=5), rule_id="PUB-CLEAR", label="解除 cleared",
+                  version=3, serial=3, broadcast=BroadcastKind.ALL_CLEAR, level=Level.NONE, listed=(),
+                  text="甲镇预警解除", **common),
     ]
 
 
@@ -71,7 +80,9 @@ def test_thread_alert_update_all_clear(deployment: Path, tmp_path: Path) -> None
         assert [r.identifier for r in alerts[1].references] == [alerts[0].identifier]
         assert [r.identifier for r in alerts[2].references] == [alerts[0].identifier, alerts[1].identifier]
         assert all(r.sender == SENDER for r in alerts[2].references)
-        assert alerts[0].infos[0].areas[0].geocodes == (("GB/T2260", "500112"),)
+        assert alerts[0].infos[0].areas[0].geocodes == ()  # a town's area is not the district's code
+        assert alerts[2].infos[0].areas[0].polygons == alerts[0].infos[0].areas[0].polygons  # the all-clear's area
+        assert {(a.scope, bool(a.restriction)) for a in alerts} == {(Scope.RESTRICTED, True)}
 
         report = Dispatcher(store, build_channels(settings.channels)).dispatch_once()
         assert report.sent == 3
@@ -95,16 +106,17 @@ def test_point_item_gets_a_buffer_polygon(deployment: Path, tmp_path: Path) -> N
     data["layers"]["hazard_points"] = {"path": "geodata/points.gpkg", "layer": "hazard_points", "id_field": "point_id"}
     deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     settings = load_settings(deployment)
-    action = Broadcast(key="p/v1", at=T0, incident=None, rule_id="WARN-RAISE", label="raised", thread="landslide:P1",
-                       version=1, broadcast=BroadcastKind.RAISE, hazard="landslide", item_id="P1",
-                       level=Level.ORANGE, text="丙点橙色预警")
+    action = Broadcast(key="p/v1", at=T0, incident=None, rule_id="PUB-ALERT", label="issued",
+                       thread="landslide:T1:public", version=1, serial=1, broadcast=BroadcastKind.RAISE,
+                       hazard="landslide", area="T1", audience=Audience.PUBLIC, level=Level.ORANGE,
+                       listed=_listed("P1", Level.ORANGE, ItemKind.POINT), text="丙点橙色预警")
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         store.execute_actions([action])
         publish(store, settings, [action], sender=SENDER)
         alert = parse(_messages(store)[0].body.encode())
     area = alert.infos[0].areas[0]
-    assert area.desc == "丙点"
+    assert area.desc == "甲（丙点）" and area.geocodes == ()
     lats = [lat for lat, _ in area.polygons[0]]
     assert len(area.polygons[0]) >= 4
     assert 0.002 < max(lats) - min(lats) < 0.006  # about 400 m across
@@ -116,7 +128,7 @@ def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) ->
         "public_drop": {"kind": "filedrop", "burst": 10, "target": str(public), "public": True},
         "duty_drop": {"kind": "filedrop", "burst": 10, "target": str(private)},
     }))
-    actions = _thread("landslide:T1-drill")[:1]
+    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], *_thread()[:1]]
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         store.execute_actions(actions)
@@ -138,6 +150,36 @@ def test_publish_before_execute_is_refused(deployment: Path) -> None:
         store.upgrade()
         with pytest.raises(WarnError):
             publish(store, settings, _thread()[:1], sender=SENDER)
+
+
+def test_each_channel_carries_its_audience(deployment: Path, tmp_path: Path) -> None:
+    """A public message goes to the channels of the public audience only (also a drill's non-public
+    platform marked audience public), the responsible people's message to theirs only."""
+    folders = {name: tmp_path / name for name in ("platform", "duty")}
+    settings = load_settings(_config(deployment, {
+        "platform": {"kind": "filedrop", "burst": 10, "target": str(folders["platform"]), "audience": "public"},
+        "duty": {"kind": "filedrop", "burst": 10, "target": str(folders["duty"])},
+    }))
+    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], *_thread()[:1]]
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER, status=CapStatus.EXERCISE)
+        Dispatcher(store, build_channels(settings.channels)).dispatch_once()
+    scopes = {name: [parse(f.read_bytes()).scope for f in folder.glob("*.xml")] for name, folder in folders.items()}
+    assert scopes == {"platform": [Scope.PUBLIC], "duty": [Scope.RESTRICTED]}
+
+
+def test_only_the_district_area_carries_the_district_geocode(deployment: Path, tmp_path: Path) -> None:
+    settings = load_settings(_config(deployment, {"drop": {"kind": "filedrop", "burst": 10,
+                                                           "target": str(tmp_path / "d")}}))
+    actions = _thread("landslide:500112:restricted", area="500112")[:1]
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER)
+        alert = parse(_messages(store)[0].body.encode())
+    assert alert.infos[0].areas[0].geocodes == (("GB/T2260", "500112"),)
 
 
 def test_warn_dispatch_once_delivers(deployment: Path, tmp_path: Path) -> None:
