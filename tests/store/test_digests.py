@@ -20,7 +20,7 @@ from warn.vocab import Level
 def held(store: Store) -> Store:
     """The store with a decided mode change, two tasks, a 叫应 call and one CAP message, all through the store."""
     store.execute_actions(_actions())
-    store.warnings.record_message(thread="landslide:T1", kind="Alert", level=int(Level.ORANGE),
+    store.warnings.record_message(thread="landslide:T1:public", kind="Alert", level=int(Level.ORANGE),
                                   sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>")
     return store
 

@@ -16,14 +16,16 @@ from warn.command.model import (
     BroadcastKind,
     ChangeMode,
     CreateTask,
+    Listed,
     Notify,
     OpenIncident,
     OrgUnit,
     Post,
     RequestAck,
     Role,
+    WarningChange,
 )
-from warn.vocab import Level, Mode, OrgLevel, ResponseLevel
+from warn.vocab import Audience, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 from warn.errors import StoreError
 from warn.store import ItemLevel, Store
 from tests.store.conftest import reading
@@ -58,9 +60,12 @@ def _actions() -> list[Action]:
         RequestAck(key=f"{INCIDENT}/c1", at=T0, incident=INCIDENT, request="c1", ack=AckKind.CALL,
                    to=Assignee(TOWN, "镇长乙"), subject="叫应", deadline=T0 + 10 * MINUTE, chain=(TOWN, DISTRICT),
                    **why),
-        Broadcast(key="landslide:T1/v1", at=T0 + 5 * MINUTE, incident=INCIDENT, thread="landslide:T1", version=1,
-                  broadcast=BroadcastKind.RAISE, hazard="landslide", item_id="T1", level=Level.ORANGE,
-                  text="甲镇地质灾害橙色预警", **why),
+        WarningChange(key="landslide:T1/v1", at=T0 + 5 * MINUTE, incident=INCIDENT, thread="landslide:T1",
+                      version=1, hazard="landslide", item_id="T1", level=Level.ORANGE, **why),
+        Broadcast(key="landslide:T1:public/v1", at=T0 + 6 * MINUTE, incident=INCIDENT, thread="landslide:T1:public",
+                  version=1, serial=1, broadcast=BroadcastKind.RAISE, hazard="landslide", area="T1",
+                  audience=Audience.PUBLIC, level=Level.ORANGE,
+                  listed=(Listed("landslide:T1", "T1", ItemKind.ZONE, Level.ORANGE),), text="甲镇地质灾害橙色预警", **why),
         Notify(key=f"{INCIDENT}/n1", at=T0 + 90 * MINUTE, incident=INCIDENT, to=Assignee(DISTRICT, None),
                text="稍后", **why),
     ]
@@ -73,7 +78,7 @@ def views(store: Store, store_url: str) -> Iterator[Views]:
     recorded."""
     store.execute_actions(_actions())
     # the message a publication sends (here without the publisher)
-    store.warnings.record_message(thread="landslide:T1", kind="Alert", level=int(Level.ORANGE),
+    store.warnings.record_message(thread="landslide:T1:public", kind="Alert", level=int(Level.ORANGE),
                                   sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>")
     store.levels.record(T0, [ItemLevel("landslide", "zone", "T1", "now", 3),
                              ItemLevel("landslide", "zone", "T2", "now", 1),
@@ -115,8 +120,8 @@ def test_mode_warnings_and_incidents(views: Views) -> None:
     assert views.mode(AT) == ModeView("wartime", 1, T0, "指挥长甲", 0)
     assert views.mode(T0 - MINUTE) == ModeView("peacetime", 0, None, None, 0)
     assert views.warnings(AT) == [WarningView("landslide:T1", "landslide", "T1", 3, 1, T0 + 5 * MINUTE,
-                                              T0 + 6 * MINUTE, INCIDENT)]
-    assert views.warnings(T0 + 5 * MINUTE) == []  # the message is not sent yet
+                                              T0 + 5 * MINUTE, INCIDENT)]
+    assert views.warnings(T0 + 4 * MINUTE) == []  # not yet raised
     [incident] = views.incidents(AT)
     assert (incident.incident_id, incident.mode, incident.response_level, incident.open_tasks, incident.warnings,
             incident.closed_at) == (INCIDENT, "wartime", 1, 2, 1, None)

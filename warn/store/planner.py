@@ -23,7 +23,7 @@ from sqlalchemy import Column, Connection, Engine, Table, delete, insert, select
 from warn.store.schema import (
     UTCDateTime,
     planner_acks,
-    planner_approvals,
+    planner_bulletins,
     planner_emitted,
     planner_incidents,
     planner_manual,
@@ -34,11 +34,11 @@ from warn.store.schema import (
 
 #: The state's mappings and their tables.
 MAPS: dict[str, Table] = {"threads": planner_threads, "incidents": planner_incidents, "runs": planner_runs,
-                          "acks": planner_acks, "approvals": planner_approvals, "manual": planner_manual}
+                          "acks": planner_acks, "manual": planner_manual, "bulletins": planner_bulletins}
 #: The state's records kept in the one row of ``planner_state``, as column-name prefixes.
 RECORDS = ("mode", "reports")
 #: Columns holding a nested value as JSON text.
-JSON_COLUMNS = frozenset({"attributes", "drivers", "emitted", "targets", "answer", "mode_pending"})
+JSON_COLUMNS = frozenset({"attributes", "drivers", "emitted", "targets", "answer", "mode_pending", "listed"})
 _ROW = 1
 
 
@@ -66,6 +66,7 @@ class PlannerTable:
             state["emitted"] = list(emitted.scalars())
         values = {c.name: _value(c, row[c.name]) for c in planner_state.c}
         state["clock"] = values["clock"]
+        state["serial"] = values["serial"]
         for name in RECORDS:
             state[name] = {column[len(name) + 1:]: value for column, value in values.items()
                            if column.startswith(f"{name}_")}
@@ -76,7 +77,7 @@ def write_state(conn: Connection, state: Mapping[str, Any]) -> None:
     """Replace the planner's state on ``conn`` with ``state`` (JSON-ready form; see the module notes)."""
     for table in (*MAPS.values(), planner_emitted, planner_state):
         conn.execute(delete(table))
-    row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock")}
+    row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0)}
     for name in RECORDS:
         row.update({f"{name}_{field}": value for field, value in state[name].items()})
     conn.execute(insert(planner_state), _bound(planner_state, row))

@@ -88,12 +88,12 @@ hourly_rain
     The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
     (model, key, hour end) — the depths (mm) of every cell or point over the hour as
     zlib-compressed float32 with their shape, and the issue time of the run they came from.
-planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_approvals,
-planner_manual
+planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_manual,
+planner_bulletins
     The command planner's state (:class:`warn.command.planner.State`) as records: one row of
-    its clock, mode and report state; the keys of the actions it emitted; and per mapping
-    (warning threads, incidents by hazard, playbook runs, pending acknowledgements,
-    broadcasts awaiting approval, manual warnings) one row per entry with its key, its
+    its clock, mode and report state and message count; the keys of the actions it emitted; and
+    per mapping (warning threads, incidents, playbook runs, pending acknowledgements, manual
+    warnings, message threads) one row per entry with its key, its
     place in the mapping and the record's fields (nested values as JSON text).
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
@@ -630,6 +630,7 @@ planner_state = Table(
     Column("reports_number", Integer, nullable=False),
     Column("reports_last_due", UTCDateTime, nullable=True),
     Column("reports_active", Boolean, nullable=False),
+    Column("serial", Integer, nullable=False, server_default="0"),
 )
 
 planner_emitted = Table(
@@ -689,22 +690,6 @@ planner_acks = _planner_map(
     Column("exhausted", Boolean, nullable=False),
 )
 
-planner_approvals = _planner_map(
-    "planner_approvals",
-    Column("key", String(255), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("incident", String(64), nullable=True),
-    Column("rule_id", String(64), nullable=False),
-    Column("label", Text, nullable=False),
-    Column("thread", String(128), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("broadcast", String(16), nullable=False),
-    Column("hazard", String(32), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("level", SmallInteger, nullable=False),
-    Column("text", Text, nullable=False),
-)
-
 planner_manual = _planner_map(
     "planner_manual",
     Column("hazard", String(32), nullable=False),
@@ -717,4 +702,17 @@ planner_manual = _planner_map(
     Column("drivers", Text, nullable=False),
     Column("attributes", Text, nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+planner_bulletins = _planner_map(
+    "planner_bulletins",
+    Column("id", String(128), nullable=False),
+    Column("hazard", String(32), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("incident", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("listed", Text, nullable=False),
+    Column("cleared_at", UTCDateTime, nullable=True),
 )

@@ -9,6 +9,9 @@
 - ``warning_messages.thread_id`` names the message thread (a bulletin) from now on; rows recorded
   before keep their warning thread. Its foreign key to ``warnings`` goes (the table is rebuilt
   on SQLite); every row is kept.
+- The planner's state keeps its message threads (``planner_bulletins``) and its count of messages
+  (``planner_state.serial``); ``planner_approvals`` goes: playbooks no longer publish (publication
+  is declared in config), so no broadcast waits for approval — what any did is on the timeline.
 
 Revision ID: 0014
 Revises: 0013
@@ -63,10 +66,50 @@ def upgrade() -> None:
     op.create_index("ix_warning_versions_thread", "warning_versions", ["thread_id", "at"])
     _fill_versions()
     _drop_message_key()
+    op.create_table(
+        "planner_bulletins",
+        sa.Column("entry", sa.String(255), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("id", sa.String(128), nullable=False),
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("area", sa.String(64), nullable=False),
+        sa.Column("audience", sa.String(16), nullable=False),
+        sa.Column("incident", sa.String(64), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("issued_at", UTCDateTime, nullable=False),
+        sa.Column("listed", sa.Text, nullable=False),
+        sa.Column("cleared_at", UTCDateTime, nullable=True),
+        sa.PrimaryKeyConstraint("entry", name="pk_planner_bulletins"),
+    )
+    with op.batch_alter_table("planner_state") as batch:
+        batch.add_column(sa.Column("serial", sa.Integer, nullable=False, server_default="0"))
+    op.drop_table("planner_approvals")
 
 
 def downgrade() -> None:
-    """Drop the two tables (the messages keep no foreign key: rows naming a bulletin would break it)."""
+    """Drop the new tables and column (the messages keep no foreign key: rows naming a bulletin would break
+    it; ``planner_approvals`` comes back empty)."""
+    op.create_table(
+        "planner_approvals",
+        sa.Column("entry", sa.String(255), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("incident", sa.String(64), nullable=True),
+        sa.Column("rule_id", sa.String(64), nullable=False),
+        sa.Column("label", sa.Text, nullable=False),
+        sa.Column("thread", sa.String(128), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("broadcast", sa.String(16), nullable=False),
+        sa.Column("hazard", sa.String(32), nullable=False),
+        sa.Column("item_id", sa.String(64), nullable=False),
+        sa.Column("level", sa.SmallInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("entry", name="pk_planner_approvals"),
+    )
+    with op.batch_alter_table("planner_state") as batch:
+        batch.drop_column("serial")
+    op.drop_table("planner_bulletins")
     op.drop_index("ix_warning_versions_thread", table_name="warning_versions")
     op.drop_table("warning_versions")
     op.drop_index("ix_bulletins_area", table_name="bulletins")
