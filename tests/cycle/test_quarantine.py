@@ -1,5 +1,5 @@
 """An inbox event that makes the command step fail is quarantined, not retried for ever (issue 15): the
-control character in a warning's text that CAP's XML cannot hold, submitted straight through ``submit``."""
+control character in a warned item's name that CAP's XML cannot hold, submitted straight through ``submit``."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from warn.cycle.command import quarantined_error, submit
 from warn.errors import Problem, StoreError
 from warn.vocab import Level
 
-#: A warning text with a control character (U+0001), which no XML 1.0 document can hold.
-POISON = "暴雨\x01预警"
+#: An item name with a control character (U+0001), which no XML 1.0 document can hold.
+POISON = "DEMO-T03\x01"
 
 
 def test_a_poison_event_is_quarantined_and_the_events_after_it_are_planned(command_store, command_settings,
                                                                            setup) -> None:
     store = command_store
-    assert submit(store, manual("DEMO-T03", Level.ORANGE, POISON, minutes(0)))
+    assert submit(store, manual(POISON, Level.ORANGE, "人工橙色暴雨预警", minutes(0)))
     assert submit(store, manual("DEMO-T04", Level.ORANGE, "人工橙色暴雨预警", minutes(1)))
     poison = store.inbox.rows()[0]
 
@@ -41,7 +41,7 @@ def test_a_poison_event_is_quarantined_and_the_events_after_it_are_planned(comma
     assert "已隔离" in entries[0].summary and "quarantined" in entries[0].summary
     assert not [e for e in store.timeline.entries() if "DEMO-T03" in json.dumps(e.details, ensure_ascii=False)]
     assert store.timeline.verify().ok
-    assert quarantined_error(store, manual("DEMO-T03", Level.ORANGE, POISON, minutes(0))) == held[0].error
+    assert quarantined_error(store, manual(POISON, Level.ORANGE, "人工橙色暴雨预警", minutes(0))) == held[0].error
     assert quarantined_error(store, manual("DEMO-T04", Level.ORANGE, "人工橙色暴雨预警", minutes(1))) is None
 
     later = step(store, command_settings, setup, minutes(10))  # never retried: the step goes on, writes nothing of it
@@ -65,7 +65,7 @@ def test_an_undecodable_inbox_row_is_quarantined(command_store, command_settings
 
 def test_warn_status_lists_quarantined_events(command_store, command_settings, setup, tmp_path) -> None:
     store = command_store
-    submit(store, manual("DEMO-T03", Level.ORANGE, POISON, minutes(0)))
+    submit(store, manual(POISON, Level.ORANGE, "人工橙色暴雨预警", minutes(0)))
     step(store, command_settings, setup, minutes(5))
     at = (minutes(6) + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M+08:00")
     config = ["--config", str(tmp_path / "config.yaml"), "--store", command_settings.store.url, "--at", at,
@@ -108,7 +108,7 @@ def test_the_warning_cycle_keeps_running_after_a_poison_event(committed_config) 
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         first, second = run_at(storm, 0), run_at(storm, 1)
-        submit(store, manual("DEMO-T03", Level.ORANGE, POISON, issued_at(first) - timedelta(minutes=5)))
+        submit(store, manual(POISON, Level.ORANGE, "人工橙色暴雨预警", issued_at(first) - timedelta(minutes=5)))
         for rain in (first, second):
             run(settings, store, issued_at(rain), rain=rain, status=CapStatus.EXERCISE, sender=SENDER)
             assert store.cycles.get(issued_at(rain)).status is CycleStatus.DONE

@@ -245,7 +245,8 @@ def _area(layers: _Layers, action: Broadcast, buffer_m: float, last_body: str | 
         area = parse(last_body.encode("utf-8")).infos[0].areas[0]
         rings = [Polygon([(lon, lat) for lat, lon in ring]) for ring in area.polygons]
         return Coverage(town or action.area, area.desc, unary_union(rings), "", ())
-    found = [(item, _item(layers, action.hazard, item.item_id, buffer_m)) for item in action.listed]
+    found = [(item, _item(layers, action.hazard, item.item_id, buffer_m) or _unplaced(layers, item.item_id, action.area))
+             for item in action.listed]
     places = tuple(Place(name, kind, item.level) for item, (name, kind, _) in found)
     shape = unary_union([geometry for _, (_, _, geometry) in found])
     return Coverage(town or action.area, _desc(town or action.area, places), shape, "", places)
@@ -279,8 +280,16 @@ def _district(layers: _Layers) -> BaseGeometry:
     raise ConfigError(Problem("config.yaml", "areas", "a district or towns layer with features", "none"))
 
 
-def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[str, str, BaseGeometry]:
-    """(name, what it is, WGS 84 polygon) of a listed item, from the layers of its hazard's roles first."""
+def _unplaced(layers: _Layers, item_id: str, area: str) -> tuple[str, str, BaseGeometry]:
+    """(name, what it is, polygon) of an item found in no layer (a warning issued by hand on a name): its
+    town's outline, else the district's."""
+    town = _find(layers, layers.settings.areas.towns, area)
+    return item_id, "区域", town[1] if town is not None else _district(layers)
+
+
+def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[str, str, BaseGeometry] | None:
+    """(name, what it is, WGS 84 polygon) of a listed item, from the layers of its hazard's roles first;
+    ``None`` when no layer holds it."""
     settings = layers.settings
     spec = hazards.get(hazard)
     roles = settings.hazards[hazard].layers if hazard in settings.hazards else {}
@@ -295,7 +304,7 @@ def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[
             series = gpd.GeoSeries([geometry], crs="EPSG:4326")
             geometry = series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
         return desc, kind, geometry
-    raise ConfigError(Problem("config.yaml", "layers", f"a layer holding item {item_id!r} of {hazard}", "none"))
+    return None
 
 
 def _utm(point: BaseGeometry) -> str:
