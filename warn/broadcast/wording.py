@@ -18,8 +18,9 @@ original issuer of a relayed warning.
 
 **SMS** (one UCS-2 segment, at most :data:`SMS_LIMIT` UTF-16 code units): the parts of
 ``sms`` with the places listed in full; when too long, the places are shortened (fewer names,
-then ``N处``), then the short issuer is used, then the parts marked ``drop: N`` are dropped,
-highest N first. Nothing is cut inside a word; when even the parts never dropped do not fit,
+then ``N处``), then the short issuer is used (the places again in full first), then the parts
+marked ``drop: N`` are dropped, highest N first (each time trying the issuer and the places at
+their longest again). Nothing is cut inside a word; when even the parts never dropped do not fit,
 :func:`word` raises :class:`~warn.errors.ConfigError` naming the template.
 
 zh-CN texts hold no Latin words other than codes and units (:func:`latin_words`): no rule
@@ -479,9 +480,8 @@ def _sms(notice: Notice, parts: Sequence[SmsPart], values: Mapping[str, str], wh
     """The longest SMS of ``parts`` that fits :data:`SMS_LIMIT` (see the module docstring)."""
     issuers = [values["issuer"], *([_safe(notice.issuer_short)] if notice.issuer_short.strip() else [])]
     places = _place_variants(notice.places)
-    attempts = [(issuer, p, 0) for issuer in issuers for p in places]
-    drops = sorted({part.drop for part in parts if part.drop}, reverse=True)
-    attempts += [(issuers[-1], places[-1], drop) for drop in drops]
+    drops = [0, *sorted({part.drop for part in parts if part.drop}, reverse=True)]
+    attempts = [(issuer, p, drop) for drop in drops for issuer in issuers for p in places]
     text = ""
     for issuer, place_text, dropped_from in attempts:
         filled = dict(values, issuer=issuer, places=place_text)
