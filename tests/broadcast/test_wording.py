@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import ROOT
+from tests.helpers import drop as _drop
+from tests.helpers import edit_yaml
+from tests.helpers import set_value as _set
 from warn.broadcast.wording import (
     LEVEL_KEYS,
     SMS_LIMIT,
@@ -201,27 +203,10 @@ def test_latin_words(text, words):
 
 
 def _broken(tmp_path: Path, change) -> Path:
-    data = yaml.safe_load(TEMPLATES.read_text(encoding="utf-8"))
-    change(data)
     path = tmp_path / "messages.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path.write_text(TEMPLATES.read_text(encoding="utf-8"), encoding="utf-8")
+    edit_yaml(path, change)
     return path
-
-
-def _set(value, *keys):
-    def change(data):
-        for key in keys[:-1]:
-            data = data[key]
-        data[keys[-1]] = value
-    return change
-
-
-def _drop(*keys):
-    def change(data):
-        for key in keys[:-1]:
-            data = data[key]
-        del data[keys[-1]]
-    return change
 
 
 LS_RED = ("hazards", "landslide", "levels", "red", "public")

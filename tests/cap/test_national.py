@@ -53,11 +53,17 @@ def test_committed_event_codes_invent_nothing():
         assert event_codes(name, events) == (() if not entry.verified else ((events.value_name, entry.code),))
 
 
-def test_a_verified_code_is_sent_as_an_event_code(tmp_path):
+def _events_file(tmp_path: Path, landslide: dict) -> Path:
+    """The committed event-code file with the landslide entry replaced by ``landslide``."""
     data = yaml.safe_load(EVENTS_FILE.read_text(encoding="utf-8"))
-    data["hazards"]["landslide"] = {"zh": "地质灾害", "code": "11X99", "verified": True, "source": "a test source"}
+    data["hazards"]["landslide"] = landslide
     path = tmp_path / "events.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_verified_code_is_sent_as_an_event_code(tmp_path):
+    path = _events_file(tmp_path, {"zh": "地质灾害", "code": "11X99", "verified": True, "source": "a test source"})
     assert event_codes("landslide", load_event_codes(path)) == (("GB/T35965.1", "11X99"),)
 
 
@@ -68,12 +74,8 @@ def test_a_verified_code_is_sent_as_an_event_code(tmp_path):
     ({"zh": "地质灾害", "verified": False, "why": "x"}, "hazards.landslide.code: expected this key"),
 ])
 def test_a_code_without_its_source_is_refused(tmp_path: Path, entry, fragment):
-    data = yaml.safe_load(EVENTS_FILE.read_text(encoding="utf-8"))
-    data["hazards"]["landslide"] = entry
-    path = tmp_path / "events.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(fragment)):
-        load_event_codes(path)
+        load_event_codes(_events_file(tmp_path, entry))
 
 
 def test_a_hazard_without_an_entry_is_refused():
