@@ -231,6 +231,10 @@ BROKEN = {
                                "hazards.rainstorm.levels.red.public.zh.headline: expected a headline naming "
                                "{relayed_from}"),
     "unknown key": (_set("x", *LS_RED, "zh", "title"), "public.zh.title: expected no such key"),
+    "SMS without reference": (_set(["【{issuer}】{area}地质灾害红色预警", {"text": "。编号{reference}", "drop": 1}],
+                                   *LS_RED, "zh", "sms"),
+                              "public.zh.sms: expected parts never dropped naming who, where and the reference "
+                              "({issuer}, {area}, {reference}), got no {reference}"),
 }
 
 

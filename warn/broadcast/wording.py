@@ -280,24 +280,49 @@ def _problems(file: TemplatesFile, where: str) -> Iterator[Problem]:
     for hazard, level_key, audience, language, field, parts in _texts(file):
         key = f"hazards.{hazard}.levels.{level_key}.{audience}.{language}.{field}"
         for index, part in enumerate(parts):
-            part_key = key if len(parts) == 1 else f"{key}.{index}"
-            try:
-                names = _fields(part)
-            except ValueError as err:
-                yield Problem(where, part_key, "text with placeholders like {area}", repr(part), str(err))
-                continue
-            unknown = sorted(set(names) - set(PLACEHOLDERS))
-            if unknown:
-                yield Problem(where, part_key, f"placeholders among {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
-                              ", ".join("{" + u + "}" for u in unknown))
-            latin = latin_words(_without_fields(part)) if language == "zh" else []
-            if latin:
-                yield Problem(where, part_key, "zh-CN text without Latin words (no rule ids, level numbers or "
-                              "English; codes and units only)", ", ".join(latin))
-        if (file.hazards[hazard].relayed and field == "headline"
-                and not any("relayed_from" in _fields(p) for p in parts if _parses(p))):
+            yield from _part_problems(part, language, where, key if len(parts) == 1 else f"{key}.{index}")
+        if file.hazards[hazard].relayed and field == "headline" and "relayed_from" not in _named(parts):
             yield Problem(where, key, "a headline naming {relayed_from}: the district relays this warning, "
                           "it never issues it", repr("".join(parts)))
+    yield from _sms_minimum(file, where)
+
+
+def _part_problems(part: str, language: str, where: str, key: str) -> Iterator[Problem]:
+    """Unknown or malformed placeholders, and Latin words in zh-CN, of one part."""
+    try:
+        names = _fields(part)
+    except ValueError as err:
+        yield Problem(where, key, "text with placeholders like {area}", repr(part), str(err))
+        return
+    unknown = sorted(set(names) - set(PLACEHOLDERS))
+    if unknown:
+        yield Problem(where, key, f"placeholders among {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+                      ", ".join("{" + u + "}" for u in unknown))
+    latin = latin_words(_without_fields(part)) if language == "zh" else []
+    if latin:
+        yield Problem(where, key, "zh-CN text without Latin words (no rule ids, level numbers or English; codes and "
+                      "units only)", ", ".join(latin))
+
+
+def _sms_minimum(file: TemplatesFile, where: str) -> Iterator[Problem]:
+    """The parts of every SMS never dropped name who ({issuer}), where ({area}, or {relayed_from} for a
+    relayed hazard) and the reference."""
+    for hazard, entry in file.hazards.items():
+        wanted = ("issuer", "relayed_from" if entry.relayed else "area", "reference")
+        for level_key in LEVEL_KEYS:
+            for audience in Audience:
+                parts = getattr(entry.levels, level_key).audience(audience).zh.sms
+                missing = [name for name in wanted if name not in _named([p.text for p in parts if not p.drop])]
+                if missing:
+                    yield Problem(where, f"hazards.{hazard}.levels.{level_key}.{audience.value}.zh.sms",
+                                  "parts never dropped naming who, where and the reference ("
+                                  + ", ".join("{" + name + "}" for name in wanted) + ")",
+                                  "no " + ", ".join("{" + name + "}" for name in missing))
+
+
+def _named(parts: Sequence[str]) -> set[str]:
+    """The placeholders the well-formed ``parts`` name."""
+    return {name for part in parts if _parses(part) for name in _fields(part)}
 
 
 def _fields(text: str) -> list[str]:
