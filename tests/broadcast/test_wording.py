@@ -252,3 +252,28 @@ def test_every_level_key_is_in_the_committed_file(templates):
     for entry in templates.file.hazards.values():
         for key in LEVEL_KEYS:
             assert getattr(entry.levels, key).source
+
+
+def test_every_wording_makes_a_valid_cap_message(templates):
+    """The texts go into CAP as they are: the codec (OASIS and Google XSDs, the district's rules) takes them."""
+    from warn import hazards
+    from warn.cap.codec import CapWarning, MsgType, ResponseType, parse, produce
+    from warn.vocab import CapStatus
+
+    square = (((106.60, 29.70), (106.61, 29.70), (106.61, 29.71), (106.60, 29.71), (106.60, 29.70)),)
+    for hazard, level, audience in every_case(templates):
+        if hazard not in hazards.names():
+            continue
+        wording = word(notice(hazard, level, audience, places=14), templates)
+        clear = level is Level.NONE
+        body = produce(CapWarning(
+            sender="warn@yubei.example", thread=f"{hazard}:T01", version=1, msg_type=MsgType.ALERT,
+            status=CapStatus.EXERCISE, hazard=hazard, event=hazards.get(hazard).cap, level=level, sent=SENT,
+            onset=SENT, expires=SENT + timedelta(hours=6), area_name="双凤桥街道", polygons=square, geocode="500112",
+            incident="", headline_zh=wording.headline_zh, headline_en=wording.headline_en,
+            description_zh=wording.description_zh, description_en=wording.description_en,
+            instruction_zh=wording.instruction_zh, instruction_en=wording.instruction_en,
+            response_type=ResponseType.ALL_CLEAR if clear else ResponseType.MONITOR, references=()))
+        zh = parse(body).infos[0]
+        assert (zh.headline, zh.description, zh.instruction) == (
+            wording.headline_zh, wording.description_zh, wording.instruction_zh)
