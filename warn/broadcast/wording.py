@@ -42,14 +42,13 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
+from warn.cap.codec import HEADLINE_LIMIT
 from warn.declarative import Strict, parse_file
 from warn.errors import ConfigError, Problem, WarnError
 from warn.vocab import COLOURS, Level
 
 #: Longest SMS, UTF-16 code units: one UCS-2 segment.
 SMS_LIMIT = 70
-#: Longest CAP headline (exclusive bound), as :data:`warn.cap.codec.HEADLINE_LIMIT`.
-HEADLINE_LIMIT = 140
 #: The template file's key of the all-clear texts.
 ALL_CLEAR = "all_clear"
 #: Template keys of the levels, lowest first, then the all-clear.
@@ -63,6 +62,8 @@ PLACEHOLDERS = ("issuer", "sent", "until", "area", "places", "count", "expected"
 #: Units allowed as Latin words in zh-CN text.
 UNITS = frozenset({"mm", "cm", "m", "km", "h", "min", "s", "mm/h", "m/s", "m3/s", "m³/s", "km2", "km²", "hPa"})
 BEIJING = timezone(timedelta(hours=8))
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./³²-]*")
 _CODE = re.compile(r"[A-Z0-9]+(?:[-_/.][A-Z0-9]+)*")
@@ -436,11 +437,6 @@ def _safe(text: str) -> str:
     return text.translate(_CAP_UNSAFE).strip()
 
 
-def _ordered(places: Sequence[Place]) -> list[Place]:
-    """Highest level first, then in the order given."""
-    return sorted(places, key=lambda place: -int(place.level))
-
-
 def zh_time(moment: datetime) -> str:
     """``7月15日14时30分`` in Beijing time (``7月15日14时`` on the hour)."""
     local = moment.astimezone(BEIJING)
@@ -451,21 +447,26 @@ def zh_time(moment: datetime) -> str:
 def en_time(moment: datetime) -> str:
     """``14:30 on 15 July (Beijing time)``."""
     local = moment.astimezone(BEIJING)
-    return f"{local:%H:%M} on {local.day} {local:%B} (Beijing time)"
+    return f"{local:%H:%M} on {local.day} {_MONTHS[local.month - 1]} (Beijing time)"
+
+
+def _names(places: Sequence[Place]) -> list[str]:
+    """The places' names, highest level first, then in the order given."""
+    return [_safe(place.name) for place in sorted(places, key=lambda place: -int(place.level))]
+
+
+def _listing(names: Sequence[str], shown: int) -> str:
+    """The first ``shown`` names, then ``等N处`` when there are more."""
+    return "、".join(names[:shown]) + (f"等{len(names)}处" if len(names) > shown else "")
 
 
 def _places_zh(places: Sequence[Place], listed: int) -> str:
-    names = [_safe(p.name) for p in _ordered(places)]
-    if len(names) <= listed:
-        return "、".join(names)
-    return "、".join(names[:listed]) + f"等{len(names)}处"
+    return _listing(_names(places), listed)
 
 
 def _places_en(places: Sequence[Place], listed: int) -> str:
-    names = [_safe(p.name) for p in _ordered(places)]
-    if len(names) <= listed:
-        return ", ".join(names)
-    return ", ".join(names[:listed]) + f" and {len(names) - listed} more"
+    names = _names(places)
+    return ", ".join(names[:listed]) + (f" and {len(names) - listed} more" if len(names) > listed else "")
 
 
 def _common(notice: Notice) -> dict[str, str]:
@@ -492,13 +493,12 @@ def sms_length(text: str) -> int:
 
 def _place_variants(places: Sequence[Place]) -> list[str]:
     """The places in SMS forms, longest first: every name, fewer names with 等N处, then only N处."""
-    names = [_safe(p.name) for p in _ordered(places)]
+    names = _names(places)
     if not names:
         return [""]
-    variants = ["、".join(names)]
-    variants += ["、".join(names[:k]) + f"等{len(names)}处" for k in range(len(names) - 1, 0, -1)]
-    kinds = {p.kind_zh for p in places}
-    return variants + [f"{len(names)}处{kinds.pop() if len(kinds) == 1 else ''}"]
+    kinds = {place.kind_zh for place in places}
+    return [_listing(names, shown) for shown in range(len(names), 0, -1)] + [
+        f"{len(names)}处{kinds.pop() if len(kinds) == 1 else ''}"]
 
 
 def _sms(notice: Notice, parts: Sequence[SmsPart], values: Mapping[str, str], where: str, key: str) -> str:
