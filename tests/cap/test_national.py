@@ -11,7 +11,7 @@ import yaml
 
 from warn.cap.codec import _TOKEN
 from warn.cap.national import EVENTS_FILE, IDENTIFIER, IDENTIFIER_LENGTH, event_codes, gbt_identifier, load_event_codes
-from warn.errors import ConfigError
+from warn.errors import ConfigError, WarnError
 
 SENT = datetime(2026, 7, 15, 6, 30, 5, tzinfo=timezone.utc)
 
@@ -35,14 +35,14 @@ def test_identifier_crosses_midnight_in_beijing():
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (("5001", "416", SENT, 0), "admin_code: expected 6 digits"),
-    (("500112", "41", SENT, 0), "unit_code: expected 3 digits DDD"),
+    (("5001", "416", SENT, 0), "GB/T 35965.1 identifier: admin_code: expected 6 digits (GB/T 2260), got '5001'"),
+    (("500112", "41", SENT, 0), "unit_code: expected 3 digits DDD (GB/T 4657) or 8 digits DDDUUUXX, got '41'"),
     (("500112", "416 000", SENT, 0), "unit_code: expected 3 digits DDD"),
     (("500112", "416", datetime(2026, 7, 15, 14, 30), 0), "sent: expected a timezone-aware time"),
-    (("500112", "416", SENT, 10), "serial: expected 0-9"),
+    (("500112", "416", SENT, 10), "serial: expected 0-9 (messages of one unit in one second), got 10"),
 ])
 def test_identifier_refuses_what_the_pattern_cannot_hold(args, fragment):
-    with pytest.raises(ValueError, match=re.escape(fragment)):
+    with pytest.raises(WarnError, match=re.escape(fragment)):
         gbt_identifier(*args)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from warn.declarative import Strict, parse_file
-from warn.errors import ConfigError, Problem
+from warn.errors import ConfigError, Problem, WarnError
 
 #: China Standard Time (Beijing), the time zone of the identifier's time.
 BEIJING = timezone(timedelta(hours=8))
@@ -60,17 +60,21 @@ def gbt_identifier(admin_code: str, unit_code: str, sent: datetime, serial: int)
 
     Raises
     ------
-    ValueError
-        A code of the wrong shape, a naive time, or a serial outside 0–9 (the message says which).
+    WarnError
+        A code of the wrong shape, a naive time, or a serial outside 0–9 (each problem named).
     """
+    where = "GB/T 35965.1 identifier"
+    problems = []
     if not _ADMIN.fullmatch(admin_code):
-        raise ValueError(f"admin_code: expected 6 digits (GB/T 2260), got {admin_code!r}")
+        problems.append(Problem(where, "admin_code", "6 digits (GB/T 2260)", repr(admin_code)))
     if not _UNIT.fullmatch(unit_code):
-        raise ValueError(f"unit_code: expected 3 digits DDD (GB/T 4657) or 8 digits DDDUUUXX, got {unit_code!r}")
-    if sent.tzinfo is None or sent.utcoffset() is None:
-        raise ValueError(f"sent: expected a timezone-aware time, got {sent.isoformat()}")
+        problems.append(Problem(where, "unit_code", "3 digits DDD (GB/T 4657) or 8 digits DDDUUUXX", repr(unit_code)))
+    if sent.utcoffset() is None:
+        problems.append(Problem(where, "sent", "a timezone-aware time", sent.isoformat()))
     if not 0 <= serial <= 9:
-        raise ValueError(f"serial: expected 0-9 (messages of one unit in one second), got {serial}")
+        problems.append(Problem(where, "serial", "0-9 (messages of one unit in one second)", str(serial)))
+    if problems:
+        raise WarnError(*problems)
     unit = unit_code if len(unit_code) == 8 else unit_code + _DEFAULT_REST
     return f"{admin_code}{unit}_{sent.astimezone(BEIJING):%Y%m%d%H%M%S}_{serial}"
 
