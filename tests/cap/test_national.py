@@ -81,3 +81,8 @@ def test_a_code_without_its_source_is_refused(tmp_path: Path, entry, fragment):
 def test_a_hazard_without_an_entry_is_refused():
     with pytest.raises(ConfigError, match="hazards.tsunami: expected an entry for the hazard"):
         event_codes("tsunami", load_event_codes())
+
+
+def test_identifier_refuses_digits_of_other_scripts():
+    with pytest.raises(WarnError, match="admin_code"):
+        gbt_identifier("５００１１２", "416", SENT, 0)

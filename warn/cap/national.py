@@ -11,7 +11,7 @@
 - ``N`` the serial number, 0–9, of messages of one unit entered in the same second.
 
 Messages of the national release system show the pattern (``23062241600000_20200813132751``:
-230622, 416 the meteorological sector, 000, 00 — without the serial, which the standard's text
+230622, 416 — the sector code every met-office message found carries —, 000, 00 — without the serial, which the standard's text
 requires). The identifier contains only digits and ``_``, so it is a valid CAP identifier.
 
 **Event codes**: ``national_events.yaml`` beside this module holds, per hazard, the event-type
@@ -37,9 +37,9 @@ EVENTS_FILE = Path(__file__).with_name("national_events.yaml")
 #: Length of an identifier by the standard.
 IDENTIFIER_LENGTH = 31
 #: An identifier of the national profile.
-IDENTIFIER = re.compile(r"\d{14}_\d{14}_\d")
-_ADMIN = re.compile(r"\d{6}")
-_UNIT = re.compile(r"\d{3}(\d{5})?")
+IDENTIFIER = re.compile(r"\d{14}_\d{14}_\d", re.ASCII)
+_ADMIN = re.compile(r"\d{6}", re.ASCII)
+_UNIT = re.compile(r"\d{3}(\d{5})?", re.ASCII)
 _DEFAULT_REST = "000" + "00"  # UUU and XX when only the sector code DDD is given
 
 
