@@ -219,6 +219,33 @@ def test_playbook_role_missing_from_the_roster(deployment):
             "got town.{town}.pump_team") in messages(deployment)
 
 
+MESSAGE_CASES = {
+    "missing level": (_drop("hazards", "landslide", "levels", "orange"),
+                      "messages.yaml: hazards.landslide.levels.orange: expected this key (it is required)"),
+    "missing hazard": (_drop("hazards", "landslide"),
+                       "messages.yaml: hazards.landslide: expected the templates of landslide, a hazard of the "
+                       "deployment, got none"),
+    "English in zh": (_set("{area} landslide 预警", "hazards", "landslide", "levels", "red", "public", "zh", "headline"),
+                      "hazards.landslide.levels.red.public.zh.headline: expected zh-CN text without Latin words"),
+    "SMS too long": (_set(["【{issuer}】{area}地质灾害红色预警。请所有受威胁群众立即撤离危险区域并前往避险安置点，停止危险区域内一切作业",
+                           "。编号{reference}"], "hazards", "landslide", "levels", "red", "restricted", "zh", "sms"),
+                     "messages.yaml: hazards.landslide.levels.red.restricted.zh.sms: expected an SMS of at most 70 "
+                     "characters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MESSAGE_CASES))
+def test_broken_message_templates(deployment, case):
+    change, expected = MESSAGE_CASES[case]
+    edit_yaml(_with_playbooks(deployment) / "messages" / "messages.yaml", change)
+    assert expected in messages(deployment)
+
+
+def test_missing_message_templates(deployment):
+    (_with_playbooks(deployment) / "messages" / "messages.yaml").unlink()
+    assert "command.playbooks: expected the message templates in messages/messages.yaml" in messages(deployment)
+
+
 def test_a_role_without_its_layer_fails_naming_the_role(committed_config):
     """The committed config with ``layers.hazard_points`` removed: the landslide points role names it."""
     from warn.cli.main import app

@@ -16,10 +16,18 @@ from warn.errors import ConfigError, Problem, WarnError
 from warn.vocab import CapStatus
 
 if TYPE_CHECKING:
+    from warn.broadcast.wording import Templates
     from warn.store import Store
 
 #: Placeholders a configured feed URL may hold: the demo world's servers.
 URL_PLACEHOLDERS = ("feed", "sensorthings")
+#: The worst case every SMS template must fit besides the deployment's issuer and longest town name: the
+#: relayed source, many places with long names, a long reference and expectation.
+WORST_RELAYED_FROM = "某某自治县气象台"
+WORST_PLACES = 40
+WORST_PLACE_NAME = "某某某某村某某滑坡隐患点"
+WORST_REFERENCE = "某某202607151430-99"
+WORST_EXPECTED = "未来3小时累计雨量可达100毫米以上"
 
 
 def check_deployment(config_path: Path) -> list[Problem]:
@@ -30,8 +38,8 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _channels, _identity,
-        _anchors,
+        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _messages, _channels,
+        _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -279,6 +287,74 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
                 if wanted not in ids:
                     yield Problem(str(spec.playbooks), wanted, f"the playbook {wanted!r} hazard {name} answers "
                                   "its warnings with", f"playbooks {', '.join(sorted(ids))}")
+
+
+def _messages(settings: Settings, where: str) -> Iterator[Problem]:
+    """The message templates (``<playbooks>/messages/messages.yaml``) load, hold every hazard of the
+    deployment, and fit the worst-case SMS at every level and audience; the national event-code file
+    has an entry for every hazard of the deployment."""
+    from warn.broadcast.wording import TEMPLATES_FILE, load_templates
+    from warn.cap.national import EVENTS_FILE, load_event_codes
+
+    try:
+        events = load_event_codes()
+    except WarnError as err:
+        yield from err.problems
+    else:
+        yield from (Problem(str(EVENTS_FILE), f"hazards.{name}", "the hazard's national event code, or code: null "
+                            "and why it could not be verified", "none") for name in settings.hazards
+                    if name not in events.hazards)
+    if settings.command is None:
+        return
+    path = settings.command.playbooks / TEMPLATES_FILE
+    if not path.exists():
+        yield Problem(where, "command.playbooks", f"the message templates in {TEMPLATES_FILE} of the playbooks folder",
+                      f"no {path}")
+        return
+    try:
+        templates = load_templates(path)
+    except WarnError as err:
+        yield from err.problems
+        return
+    for name in settings.hazards:
+        if name not in templates.file.hazards:
+            yield Problem(str(path), f"hazards.{name}", f"the templates of {name}, a hazard of the deployment", "none")
+        else:
+            yield from _worst_sms(settings, templates, name)
+
+
+def _worst_sms(settings: Settings, templates: Templates, hazard: str) -> Iterator[Problem]:
+    """Every level and audience of ``hazard`` words the worst case (the deployment's issuer, its longest town,
+    :data:`WORST_PLACES` places …) in one SMS."""
+    from datetime import datetime, timedelta, timezone
+    from functools import partial
+
+    from warn.broadcast.wording import Notice, Place, word
+    from warn.vocab import Audience, Level
+
+    sent = datetime(2026, 7, 15, 6, 30, tzinfo=timezone.utc)
+    places = tuple(Place(WORST_PLACE_NAME, "隐患点", Level.RED) for _ in range(WORST_PLACES))
+    for level in (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED, Level.NONE):
+        for audience in Audience:
+            notice = Notice(hazard=hazard, level=level, audience=audience, issuer=settings.deployment.issuer.zh,
+                            issuer_short=settings.deployment.issuer.short, sent=sent, until=sent + timedelta(hours=6),
+                            area=_longest_town(settings), places=places, expected=WORST_EXPECTED,
+                            reference=WORST_REFERENCE, relayed_from=WORST_RELAYED_FROM)
+            yield from _collect(partial(word, notice, templates))
+
+
+def _longest_town(settings: Settings) -> str:
+    """The longest town name of the deployment's towns layer (a generic six-character one without it)."""
+    from warn.geo.layers import zone_layer
+
+    generic = "某某某某街道"
+    try:
+        spec, layer = zone_layer(settings, settings.areas.towns)
+    except WarnError:
+        return generic  # reported by _layers
+    if spec.name_field not in layer:
+        return generic
+    return max([generic, *(str(name) for name in layer[spec.name_field])], key=len)
 
 
 def _channels(settings: Settings, where: str) -> Iterator[Problem]:

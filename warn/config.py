@@ -77,6 +77,7 @@ class IssuerSpec(Strict):
     zh: str = Field("区防汛抗旱指挥部办公室", min_length=1, description="its name in zh-CN texts")
     en: str = Field("District flood control and drought relief headquarters office", min_length=1,
                     description="its name in en-US texts")
+    short: str = Field("", description="its short name for SMS (区防汛办); empty: the SMS uses the full name")
 
 
 class Deployment(Strict):
