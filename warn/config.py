@@ -313,8 +313,17 @@ class PublicationSpec(Strict):
                                                        "unless a level rises")
 
 
+class StandDownSpec(Strict):
+    """The stand-down rule: no step-down to peacetime while a warning at ``refuse_while`` or above is
+    active, unless the ``override`` role (a district role the roster fills) orders it with a reason."""
+
+    refuse_while: ColourName = Field("orange", description="the lowest warning level that refuses the stand-down")
+    override: str = Field("commander", min_length=1, description="the role that may stand down anyway, "
+                                                                  "with a reason recorded on the timeline")
+
+
 class CommandSpec(Strict):
-    """The command planner: playbooks folder, duty roster, mode rules, deadlines."""
+    """The command planner: playbooks folder, duty roster, mode rules, stand-down rule, deadlines."""
 
     playbooks: Path
     roster: Path = Field(description="roster file, YAML or CSV (role, org, person, from, to)")
@@ -323,6 +332,7 @@ class CommandSpec(Strict):
     wartime_max_quiet: PositiveDuration = Field(timedelta(hours=24),
                                         description="wartime without a fresh trigger this long proposes stepping down")
     mode_rules: list[ModeRuleSpec] = Field(default_factory=list)
+    stand_down: StandDownSpec = StandDownSpec()
     reports: ReportsSpec = ReportsSpec()
     publication: PublicationSpec = PublicationSpec()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -25,10 +26,17 @@ def store(replayed: Path, tmp_path: Path) -> Path:
     return Path(shutil.copy(replayed, tmp_path / "warn.db"))
 
 
+#: The commander's reason for standing down while the storm's red and orange warnings are still active.
+OVERRIDE_REASON = "雨停，现场核查无新险情，解除战时"
+
+
 @pytest.fixture
 def stood_down(store: Path) -> Path:
-    """The copy after the commander's order back to peacetime, which gives the scribe the final report task."""
-    result = warn(store, COMMANDER, "mode", "peacetime", "--reason", "雨停，解除战时")
+    """The copy after the commander's order back to peacetime, which gives the scribe the final report task.
+
+    Red and orange landslide warnings are still active at the scenario's end: the order overrides them.
+    """
+    result = warn(store, COMMANDER, "mode", "peacetime", "--override", "--reason", OVERRIDE_REASON)
     assert result.exit_code == 0, result.output
     assert query(store, "select owner_role, status from tasks where task_id = ?", REPORT_TASK) == [("scribe", "open")]
     return store
@@ -106,11 +114,31 @@ def test_assign_hands_a_task_over_and_records_who(stood_down):
 
 def test_commander_orders_the_mode(stood_down):
     store = stood_down
-    assert ("peacetime", 0, COMMANDER, "MODE-ORDER") in query(
-        store, "select to_mode, response_level, decided_by, rule_id from mode_changes")
+    assert ("peacetime", 0, COMMANDER, OVERRIDE_REASON) in query(
+        store, "select to_mode, response_level, decided_by, reason from mode_changes")
     actor, role, kind, *_ = query(store, "select actor, role, kind from timeline where kind = 'mode' "
                                          "and actor = ? order by seq desc limit 1", COMMANDER)[0]
     assert (actor, role, kind) == (COMMANDER, "commander", "mode")
+
+
+def test_stand_down_is_refused_while_a_red_warning_is_active_unless_the_commander_overrides(store):
+    # a red town warning that no model crossing touches, whatever the scenario's landslide levels are
+    assert warn(store, LEADER, "broadcast", "--hazard", "waterlogging", "--zone", "DEMO-T01", "--level", "red",
+                "--text", "人工红色内涝预警").exit_code == 0
+    refused(store, COMMANDER, "mode", "peacetime", "--reason", "雨停", says="橙色及以上预警未解除")
+    result = warn(store, COMMANDER, "mode", "peacetime", "--reason", "雨停")
+    assert "城市内涝 DEMO-T01 红色" in result.output and "--override" in result.output
+    refused(store, DUTY, "mode", "peacetime", "--override", "--reason", "雨停", says="只有commander")
+    refused(store, COMMANDER, "mode", "peacetime", "--override", "--reason", " ", says="须以 --reason 说明理由")
+    assert warn(store, COMMANDER, "mode", "wartime", "--level", "I", "--override", "--reason", "x").exit_code == 2
+    result = warn(store, COMMANDER, "mode", "peacetime", "--override", "--reason", OVERRIDE_REASON)
+    assert result.exit_code == 0 and "越过未解除的预警" in result.output, result.output
+    assert query(store, "select to_mode, decided_by, rule_id, reason from mode_changes order by id desc limit 1") == [
+        ("peacetime", COMMANDER, "MODE-OVERRIDE", OVERRIDE_REASON)]
+    summary, details = query(store, "select summary, details from timeline where kind = 'mode' "
+                                    "order by seq desc limit 1")[0]
+    assert OVERRIDE_REASON in summary and "城市内涝 DEMO-T01 红色" in summary
+    assert "waterlogging:DEMO-T01:" in json.loads(details)["overridden_warnings"]
 
 
 def test_refusals_change_nothing(store):

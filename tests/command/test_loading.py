@@ -40,3 +40,40 @@ def test_a_roster_over_its_limit_is_refused(tmp_path):
     assert done.returncode == 2, said(done)
     assert "expected a YAML file of at most 100 bytes" in said(done)
     assert load_roster(ROOT / "playbooks" / "roster.yaml").shifts
+
+
+def command_spec(**stand_down):
+    """The committed command: section with ``stand_down`` replaced, paths resolved from the repository."""
+    import yaml
+
+    from warn.config import CommandSpec
+
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["command"]
+    data |= {"playbooks": ROOT / data["playbooks"], "roster": ROOT / data["roster"], "stand_down": stand_down}
+    return CommandSpec.model_validate(data)
+
+
+@pytest.mark.parametrize(("role", "says"), [
+    ("chief", "command.stand_down.override: expected a role among"),
+    ("monitor", "command.stand_down.override: expected a role the roster fills at the district, got monitor"),
+])
+def test_the_stand_down_override_is_a_district_role_on_the_roster(role, says):
+    from warn.command.loading import load_setup
+
+    with pytest.raises(ConfigError) as err:
+        load_setup(command_spec(override=role), "500112", {})
+    assert says in str(err.value)
+
+
+def test_the_stand_down_level_is_a_colour():
+    from pydantic import ValidationError
+
+    from warn.command.loading import load_setup
+    from warn.command.mode import StandDown
+    from warn.command.model import Role
+    from warn.vocab import Level
+
+    with pytest.raises(ValidationError, match="refuse_while"):
+        command_spec(refuse_while="purple")
+    setup = load_setup(command_spec(refuse_while="red", override="leader_on_duty"), "500112", {})
+    assert setup.mode.stand_down == StandDown(Level.RED, Role.LEADER_ON_DUTY)

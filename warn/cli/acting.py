@@ -21,7 +21,7 @@ completion and notes are the store's own records (:meth:`warn.store.Store.assign
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ from warn.errors import ConfigError, UsageError, WarnError
 if TYPE_CHECKING:
     from warn.command import Setup
     from warn.command.authority import Authority, Verdict
+    from warn.command.warnings import WarningThread
     from warn.config import Settings
     from warn.store import Store
 
@@ -390,14 +391,21 @@ def mode(
     reason: Annotated[str, typer.Option("--reason", help="理由 / why.")],
     level: Annotated[ResponseName | None, typer.Option("--level", help="战时响应等级 IV…I / wartime response "
                                                                         "level, IV lowest … I highest.")] = None,
+    override: Annotated[bool, typer.Option("--override", help="橙色及以上预警未解除时仍转为平时（仅指挥长，理由记入时间线）"
+                                                              " / stand down although warnings that refuse it are "
+                                                              "active (the commander only; the reason goes on the "
+                                                              "timeline).")] = False,
     config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, person: DrillActorOption = None,
     at: DrillAtOption = None, lang: LangOption = None,
 ) -> None:
     """平急转换 / switch between peacetime and wartime (the commander only).
 
     A pending proposal to the same mode and level is accepted; another pending one is
-    rejected as superseded. Exit 0 switched, 1 refused (not the commander, already in that
-    mode), 2 usage (--level missing for wartime, given for peacetime) or configuration error.
+    rejected as superseded. Peacetime is refused while a warning at config
+    ``command.stand_down.refuse_while`` (orange) or above is active, naming them, unless the
+    commander gives --override with a reason. Exit 0 switched, 1 refused (not the commander,
+    already in that mode, warnings active), 2 usage (--level missing for wartime, given for
+    peacetime; --override for wartime) or configuration error.
 
     Example: warn mode wartime --level III --reason "三个镇街橙色预警" --as 演示指挥长01
     """
@@ -408,18 +416,43 @@ def mode(
     if (Mode(to.value) is Mode.WARTIME) != (level is not None):
         raise typer.BadParameter("--level IV|III|II|I 用于且仅用于战时 / is required for wartime and only for "
                                  "wartime", param_hint="--level")
+    if override and Mode(to.value) is Mode.WARTIME:
+        raise typer.BadParameter("--override 仅用于转为平时 / is for peacetime only", param_hint="--override")
     target, response = Mode(to.value), ResponseLevel[level.value] if level else None
     with _acting(config, store, person, at, lang) as act:
         act.text("--reason", reason, "reason")
         verdict = act.check(act.authority.order_mode(act.person, act.setup.mode.decider))
-        current = load_state(act.store).mode
+        state = load_state(act.store)
         name = f"{target.zh}{response.zh if response else ''}"
-        if current.mode is target and current.response == response:
+        if state.mode.mode is target and state.mode.response == response:
             act.refuse(f"已是{name}", f"already {target}{' ' + response.name if response else ''}")
+        overridden = _stand_down(act, state.threads.values(), override=override, reason=reason) \
+            if target is Mode.PEACETIME else 0
         act.plan(ModeOrder(to_mode=target, response=response, by=act.person, role=verdict.post.role, reason=reason,
-                           at=act.at))
-        act.done(f"已转为{name}（{act.person}）：{reason}",
-                 f"now {target}{' ' + response.name if response else ''} ({act.person}): {reason}")
+                           at=act.at, override=override))
+        act.done(f"已转为{name}（{act.person}）：{reason}" + (f"（越过未解除的预警 {overridden} 条）" if overridden else ""),
+                 f"now {target}{' ' + response.name if response else ''} ({act.person}): {reason}"
+                 + (f" (over {overridden} active warnings)" if overridden else ""))
+
+
+def _stand_down(act: _Acting, threads: Iterable[WarningThread], *, override: bool, reason: str) -> int:
+    """Refuse a stand-down while warnings that refuse it are active, unless the person may override
+    them and gives a reason; how many warnings are overridden."""
+    params = act.setup.mode
+    blockers = params.stand_down.blockers(threads)
+    if not blockers:
+        return 0
+    level = params.stand_down.refuse_while
+    if not override:
+        act.refuse(f"{level.zh}及以上预警未解除（{len(blockers)} 条），不能转为平时：{params.describe(blockers)}；"
+                   f"待其解除，或由{params.stand_down.override}加 --override 并以 --reason 说明理由",
+                   f"{len(blockers)} warning(s) at {level.colour} or above still active, so no stand-down: "
+                   f"{', '.join(f'{t.hazard} {t.item_id} {t.level.colour}' for t in blockers)}; wait until they "
+                   f"clear, or the {params.stand_down.override} may give --override with a --reason")
+    act.check(act.authority.override_stand_down(act.person, params.stand_down.override))
+    if not reason.strip():
+        act.refuse("越过未解除的预警转为平时须以 --reason 说明理由", "standing down over active warnings needs a --reason")
+    return len(blockers)
 
 
 def broadcast(

@@ -12,7 +12,9 @@ records as their role. Rules:
   officer, leader on duty or commander;
 - ``assign`` a task: the district's duty officer, leader on duty or commander;
 - ``note``: anyone on the roster;
-- ``mode``: the deciding role (the commander) only;
+- ``mode``: the deciding role (the commander) only; ``mode peacetime --override`` (standing down
+  while warnings that refuse it are active) the overriding role (``command.stand_down.override``,
+  the commander) only;
 - ``broadcast``: the district's duty officer (with the leader on duty's approval), leader on
   duty or commander.
 
@@ -119,11 +121,19 @@ class Authority:
 
     def order_mode(self, person: str, decider: Role) -> Verdict:
         """May ``person`` switch the mode (the deciding role only)."""
-        post = self.district_post(decider)
+        return self._only(person, decider, "决定平急转换", "switch the mode")
+
+    def override_stand_down(self, person: str, role: Role) -> Verdict:
+        """May ``person`` stand down while warnings that refuse it are active (the overriding ``role`` only)."""
+        return self._only(person, role, "越过未解除的预警转为平时", "stand down while those warnings are active")
+
+    def _only(self, person: str, role: Role, zh: str, en: str) -> Verdict:
+        """``person`` acts in the district's post of ``role`` or not at all; ``zh`` / ``en``: what they would do."""
+        post = self.district_post(role)
         if self.holds(person, post):
             return Verdict(post)
-        return _no(f"只有{decider}（{self.roster.who(post.role, post.org, self.at) or '无人在岗'}）可以决定平急转换",
-                   f"only the {decider} may switch the mode")
+        return _no(f"只有{role}（{self.roster.who(post.role, post.org, self.at) or '无人在岗'}）可以{zh}",
+                   f"only the {role} may {en}")
 
     def broadcast(self, person: str) -> tuple[Verdict, Post | None]:
         """May ``person`` issue a warning by hand, and whose approval it needs (``None``: none)."""

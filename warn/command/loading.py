@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from warn.command.bulletins import Publication
-from warn.command.mode import ModeParams, ModeRule
+from warn.command.mode import ModeParams, ModeRule, StandDown
+from warn.command.model import Role
 from warn.command.planner import Setup
 from warn.command.playbooks import (
     PHASES,
@@ -119,6 +120,7 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
     if problems:
         raise ConfigError(*problems)
     problems = coverage(playbooks, roster, spec.playbooks, spec.roster, district)
+    stand_down = _stand_down(spec, roster, problems)
     if problems:
         raise ConfigError(*problems)
     rules = tuple(
@@ -128,7 +130,8 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
     )
     return Setup(
         district=district, playbooks=playbooks, roster=roster,
-        mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet),
+        mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet, stand_down=stand_down,
+                        hazard_names=dict(hazard_names)),
         reports=ReportParams(spec.reports.initial, spec.reports.follow_up_every, spec.reports.final),
         all_clear_hold=spec.all_clear_hold, hazard_names=dict(hazard_names),
         publication=Publication({h: Level[c.upper()] for h, c in spec.publication.public_from.items()},
@@ -155,6 +158,26 @@ def coverage(playbooks: tuple[Playbook, ...], roster: Roster, folder: Path, rost
             problems.append(Problem(str(roster_path), "shifts", f"a shift for {post}", "none",
                                     "chains end with the commander; situation reports go to the scribe"))
     return problems
+
+
+def _stand_down(spec: CommandSpec, roster: Roster, problems: list[Problem]) -> StandDown:
+    """Return the stand-down rule of ``command.stand_down``.
+
+    A role that is none, or that no district shift fills, is added to ``problems`` (config.yaml
+    is named by the key, as ``warn check`` reports it).
+    """
+    level = Level[spec.stand_down.refuse_while.upper()]
+    key = "command.stand_down.override"
+    try:
+        role = Role(spec.stand_down.override)
+    except ValueError:
+        problems.append(Problem("config.yaml", key, f"a role among {', '.join(sorted(Role))}",
+                                repr(spec.stand_down.override)))
+        return StandDown(level)
+    if not roster.covers(role, OrgLevel.DISTRICT):
+        problems.append(Problem("config.yaml", key, "a role the roster fills at the district", str(role),
+                                f"add a shift for district.<code>.{role} to {spec.roster}"))
+    return StandDown(level, role)
 
 
 def _name_step(problem: Problem, data: dict[str, Any]) -> Problem:

@@ -9,8 +9,15 @@ Rules:
 - ``MODE-RAISE``: in wartime, a rule with a stronger response matches: a proposal to
   raise the response level.
 - ``MODE-STEP-DOWN``: in wartime, no fresh trigger (a warning raised or going up) for
-  ``max_quiet`` (default one day): a proposal to stand down to peacetime — the
-  all-clear, which is a decision like the switch.
+  ``max_quiet`` (default one day) and no warning active that refuses the stand-down (below):
+  a proposal to stand down to peacetime — the all-clear, which is a decision like the
+  switch. Held back by such a warning, it is proposed when the last of them goes below.
+- ``MODE-STAND-DOWN-REFUSED``: a decision or order to go to peacetime while any warning
+  thread at ``stand_down.refuse_while`` (default orange) or above is active is refused and
+  recorded with the warnings it names; an accepted step-down proposal is withdrawn (proposed
+  again once they are gone). ``MODE-OVERRIDE``: an order with ``override`` by the
+  ``stand_down.override`` role (the commander) stands down anyway, the reason and the
+  warnings on the timeline; an override by another role is ``MODE-NOT-AUTHORISED``.
 - ``MODE-CHANGE``: the commander role accepts a proposal (:class:`ModeDecision`);
   ``MODE-REJECT``: rejects it — the same proposal is not made again until a fresh
   trigger (step-down: until another ``max_quiet``); ``MODE-NOT-AUTHORISED``: a decision
@@ -28,8 +35,8 @@ replayed or stale decision changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from warn.command.model import (
@@ -70,14 +77,45 @@ class ModeRule:
 
 
 @dataclass(frozen=True)
+class StandDown:
+    """When the step-down to peacetime is refused (``command.stand_down`` of config.yaml).
+
+    Attributes
+    ----------
+    refuse_while
+        Any active warning thread at this level or above refuses the stand-down.
+    override
+        The role that may stand down anyway, giving a reason that goes on the timeline.
+    """
+
+    refuse_while: Level = Level.ORANGE
+    override: Role = Role.COMMANDER
+
+    def blockers(self, threads: Iterable[WarningThread]) -> list[WarningThread]:
+        """Return the active ``threads`` that refuse the stand-down, highest level first."""
+        return sorted((t for t in threads if t.active and t.level >= self.refuse_while),
+                      key=lambda t: (-t.level, t.hazard, t.item_id))
+
+
+@dataclass(frozen=True)
 class ModeParams:
-    """Mode rules and switching settings (``command:`` of config.yaml)."""
+    """Mode rules and switching settings (``command:`` of config.yaml).
+
+    ``hazard_names`` are the hazards' names people read (``{"landslide": "地质灾害"}``), for the
+    warnings a refused stand-down names.
+    """
 
     rules: tuple[ModeRule, ...]
     district: str
     automatic: bool = False
     max_quiet: timedelta = timedelta(hours=24)
     decider: Role = Role.COMMANDER
+    stand_down: StandDown = StandDown()
+    hazard_names: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self, threads: Sequence[WarningThread]) -> str:
+        """Write the warnings ``threads`` as people read them: ``地质灾害 DEMO-T11 红色、…``."""
+        return "、".join(f"{self.hazard_names.get(t.hazard, t.hazard)} {t.item_id} {t.level.zh}" for t in threads)
 
 
 @dataclass(frozen=True)
@@ -113,6 +151,8 @@ class ModeState:
     settled_at
         When the last proposal was rejected or wartime stood down: wartime (or a stronger
         response) is proposed again only after a fresh trigger.
+    held_at
+        The last time a step-down that was due was held back by a warning that refuses it.
     """
 
     mode: Mode = Mode.PEACETIME
@@ -123,6 +163,7 @@ class ModeState:
     proposals: int = 0
     period: int = 0
     settled_at: datetime | None = None
+    held_at: datetime | None = None
 
 
 def note_trigger(state: ModeState, at: datetime) -> ModeState:
@@ -148,9 +189,16 @@ def review(state: ModeState, threads: Iterable[WarningThread], now: datetime,
             return propose(state, Mode.WARTIME, rule.response, kind, f"{rule.id} {rule.label}", now, params)
     if state.mode is Mode.WARTIME:
         quiet_from = max(t for t in (state.since, state.last_trigger, state.settled_at) if t is not None)
-        if now - quiet_from >= params.max_quiet:
+        due = quiet_from + params.max_quiet
+        if now >= due:
+            if params.stand_down.blockers(threads):
+                return replace(state, held_at=now), []
             reason = f"自 {quiet_from.isoformat()} 起无新触发 no fresh trigger for {params.max_quiet}"
-            return propose(state, Mode.PEACETIME, None, "MODE-STEP-DOWN", reason, quiet_from + params.max_quiet, params)
+            held = state.held_at is not None and state.held_at >= due
+            if held:
+                reason += (f"，{params.stand_down.refuse_while.zh}及以上预警已全部解除 "
+                           "the warnings that held it back are gone")
+            return propose(state, Mode.PEACETIME, None, "MODE-STEP-DOWN", reason, now if held else due, params)
     return state, []
 
 
@@ -177,53 +225,97 @@ def propose(state: ModeState, to_mode: Mode, response: ResponseLevel | None, rul
     ]
 
 
-def decide(state: ModeState, decision: ModeDecision, params: ModeParams) -> tuple[ModeState, list[Action]]:
-    """Apply the commander's decision on the pending proposal it names."""
+def decide(state: ModeState, decision: ModeDecision, params: ModeParams,
+           threads: Iterable[WarningThread]) -> tuple[ModeState, list[Action]]:
+    """Apply the commander's decision on the pending proposal it names; ``threads``: the warnings now."""
     pending = state.pending
     if pending is None or decision.proposal != pending.id:
         return state, []
-    details = {"proposal": pending.id, "by": decision.by, "role": str(decision.role), "reason": decision.reason}
     if decision.role is not params.decider:
         summary = f"{decision.by}（{decision.role}）无权决定 {pending.id}，须由{params.decider}决定"
         key = f"{pending.id}/not-authorised/{decision.by}/{decision.at.isoformat()}"
         return state, [_record(params, key, decision.at, "MODE-NOT-AUTHORISED", pending.id, decision.by, decision.role,
-                               summary, details)]
+                               summary, _decision_details(pending, decision))]
+    blockers = params.stand_down.blockers(threads) if pending.to_mode is Mode.PEACETIME else []
+    if decision.accept and blockers:
+        state = replace(state, pending=None)
+        return state, [_refuse_stand_down(params, f"{pending.id}/refused", decision.by, decision.role, decision.at,
+                                          blockers, _decision_details(pending, decision))]
+    return _settle(state, pending, decision, "MODE-CHANGE", params)
+
+
+def _decision_details(pending: Proposal, decision: ModeDecision) -> dict[str, str | int | float | None]:
+    return {"proposal": pending.id, "by": decision.by, "role": str(decision.role), "reason": decision.reason}
+
+
+def _settle(state: ModeState, pending: Proposal, decision: ModeDecision, rule_id: str, params: ModeParams,
+            overridden: Sequence[WarningThread] = ()) -> tuple[ModeState, list[Action]]:
+    """Accept (``rule_id``) or reject the pending proposal as ``decision`` says."""
     if decision.accept:
-        return _apply(state, pending, decision.by, decision.role, decision.reason, decision.at, "MODE-CHANGE", params)
+        return _apply(state, pending, decision.by, decision.role, decision.reason, decision.at, rule_id, params,
+                      overridden)
+    details = _decision_details(pending, decision)
     summary = f"{decision.by}（{decision.role}）不同意 {pending.id}：{decision.reason}"
     state = replace(state, pending=None, settled_at=decision.at)
     return state, [_record(params, f"{pending.id}/rejected", decision.at, "MODE-REJECT", pending.id, decision.by,
                            decision.role, summary, details)]
 
 
-def order(state: ModeState, event: ModeOrder, params: ModeParams) -> tuple[ModeState, list[Action]]:
-    """Apply a direct order (module notes, ``MODE-ORDER``)."""
+def order(state: ModeState, event: ModeOrder, params: ModeParams,
+          threads: Iterable[WarningThread]) -> tuple[ModeState, list[Action]]:
+    """Apply a direct order (module notes, ``MODE-ORDER``, ``MODE-OVERRIDE``); ``threads``: the warnings now."""
     target = f"{event.to_mode.zh}{'（' + event.response.zh + '）' if event.response else ''}"
+    details: dict[str, str | int | float | None] = {"to_mode": str(event.to_mode), "by": event.by,
+                                                    "role": str(event.role), "reason": event.reason}
+    who = f"{event.by}/{event.at.isoformat()}"
     if event.role is not params.decider:
         summary = f"{event.by}（{event.role}）无权下令转为{target}，须由{params.decider}决定"
-        return state, [_record(params, f"mode/order/not-authorised/{event.by}/{event.at.isoformat()}", event.at,
-                               "MODE-NOT-AUTHORISED", target, event.by, event.role, summary,
-                               {"to_mode": str(event.to_mode), "by": event.by, "role": str(event.role),
-                                "reason": event.reason})]
+        return state, [_record(params, f"mode/order/not-authorised/{who}", event.at, "MODE-NOT-AUTHORISED", target,
+                               event.by, event.role, summary, details)]
     if event.to_mode is state.mode and event.response == state.response:
         return state, []
+    blockers = params.stand_down.blockers(threads) if event.to_mode is Mode.PEACETIME else []
+    if blockers and not event.override:
+        return state, [_refuse_stand_down(params, f"mode/order/refused/{who}", event.by, event.role, event.at, blockers,
+                                          details)]
+    if blockers and event.role is not params.stand_down.override:
+        summary = (f"{event.by}（{event.role}）无权越过未解除的预警转为{target}，须由{params.stand_down.override}"
+                   f"说明理由：{params.describe(blockers)}")
+        return state, [_record(params, f"mode/order/not-authorised/{who}", event.at, "MODE-NOT-AUTHORISED", target,
+                               event.by, event.role, summary, details)]
+    rule_id = "MODE-OVERRIDE" if blockers else "MODE-ORDER"
     pending = state.pending
     actions: list[Action] = []
     if pending is not None:
         same = pending.to_mode is event.to_mode and pending.response == event.response
         why = event.reason if same else f"由直接命令取代 superseded by the order: {event.reason}"
-        state, actions = decide(state, ModeDecision(pending.id, event.by, event.role, same, why, event.at), params)
+        decision = ModeDecision(pending.id, event.by, event.role, same, why, event.at)
+        state, actions = _settle(state, pending, decision, "MODE-OVERRIDE" if blockers else "MODE-CHANGE", params,
+                                 blockers)
         if same:
             return state, actions
     n = state.proposals + 1
-    proposal = Proposal(f"mode/p{n}", event.to_mode, event.response, "MODE-ORDER", event.reason, event.at)
+    proposal = Proposal(f"mode/p{n}", event.to_mode, event.response, rule_id, event.reason, event.at)
     state, applied = _apply(replace(state, proposals=n), proposal, event.by, event.role, event.reason, event.at,
-                            "MODE-ORDER", params)
+                            rule_id, params, blockers)
     return state, [*actions, *applied]
 
 
+def _refuse_stand_down(params: ModeParams, key: str, by: str, role: Role, at: datetime,
+                       blockers: Sequence[WarningThread],
+                       details: Mapping[str, str | int | float | None]) -> RecordTimeline:
+    """Record a stand-down refused while ``blockers`` are active (``MODE-STAND-DOWN-REFUSED``)."""
+    level = params.stand_down.refuse_while
+    summary = (f"{by}（{role}）转为平时未执行：{level.zh}及以上预警未解除（{len(blockers)} 条）："
+               f"{params.describe(blockers)}；待其解除，或由{params.stand_down.override}说明理由越过"
+               f"（warn mode peacetime --override --reason …）")
+    return _record(params, key, at, "MODE-STAND-DOWN-REFUSED", f"{len(blockers)}", by, role, summary,
+                   {**details, "refuse_while": level.colour, "warnings": ", ".join(t.id for t in blockers)})
+
+
 def _apply(state: ModeState, proposal: Proposal, by: str, role: Role | None, reason: str, at: datetime,
-           rule_id: str, params: ModeParams) -> tuple[ModeState, list[Action]]:
+           rule_id: str, params: ModeParams,
+           overridden: Sequence[WarningThread] = ()) -> tuple[ModeState, list[Action]]:
     before = state.mode
     period = state.period + (before is Mode.PEACETIME and proposal.to_mode is Mode.WARTIME)
     since = at if proposal.to_mode is not before else state.since
@@ -232,14 +324,19 @@ def _apply(state: ModeState, proposal: Proposal, by: str, role: Role | None, rea
                     period=period, settled_at=settled)
     target = f"{proposal.to_mode.zh}{'（' + proposal.response.zh + '）' if proposal.response else ''}"
     summary = f"{before.zh} → {target}，{by} 决定：{reason}（{proposal.rule_id} {proposal.reason}）"
+    if overridden:
+        summary += f"；越过未解除的预警 {len(overridden)} 条：{params.describe(overridden)}"
+    details: dict[str, str | int | float | None] = {
+        "proposal": proposal.id, "from_mode": str(before), "to_mode": str(proposal.to_mode),
+        "response": proposal.response.name if proposal.response else None, "decided_by": by,
+        "proposed_by_rule": proposal.rule_id, "reason": reason}
+    if overridden:
+        details["overridden_warnings"] = ", ".join(t.id for t in overridden)
     return state, [
         ChangeMode(key=f"{proposal.id}/change", at=at, incident=None, rule_id=rule_id, label=label(rule_id, target),
                    proposal=proposal.id, from_mode=before, to_mode=proposal.to_mode, response=proposal.response,
                    decided_by=by, role=role, reason=reason),
-        _record(params, f"{proposal.id}/change/timeline", at, rule_id, target, by, role, summary,
-                {"proposal": proposal.id, "from_mode": str(before), "to_mode": str(proposal.to_mode),
-                 "response": proposal.response.name if proposal.response else None, "decided_by": by,
-                 "proposed_by_rule": proposal.rule_id, "reason": reason}),
+        _record(params, f"{proposal.id}/change/timeline", at, rule_id, target, by, role, summary, details),
     ]
 
 

@@ -145,6 +145,9 @@ RULES: Mapping[str, str] = {
     "MODE-REJECT": "不同意转换 proposal rejected",
     "MODE-NOT-AUTHORISED": "无权决定 decision by a role that may not decide, ignored",
     "MODE-ORDER": "指挥长直接下令平急转换 mode changed by the commander's order",
+    "MODE-STAND-DOWN-REFUSED": "橙色及以上预警未解除，不转为平时 stand-down refused while high warnings are active",
+    "MODE-OVERRIDE": "指挥长说明理由，越过未解除预警转为平时 stood down over active warnings on the commander's "
+                     "recorded reason",
     "WARN-MANUAL": "人工发布预警 manual warning issued",
     "WARN-MANUAL-ASK": "人工预警待审批 manual warning awaiting approval",
     "WARN-MANUAL-REFUSED": "人工预警未获批准 manual warning not approved",
@@ -265,7 +268,9 @@ class ModeOrder:
     """A person orders the mode directly (``warn mode``), with or without a pending proposal.
 
     Only the deciding role (:attr:`warn.command.mode.ModeParams.decider`) may; an order by
-    another role is recorded and ignored (``MODE-NOT-AUTHORISED``).
+    another role is recorded and ignored (``MODE-NOT-AUTHORISED``). ``override``: stand down
+    to peacetime although warnings that refuse it are active (:attr:`warn.command.mode.ModeParams.stand_down`),
+    on ``reason``; only the overriding role may.
     """
 
     to_mode: Mode
@@ -274,6 +279,7 @@ class ModeOrder:
     role: Role
     reason: str
     at: datetime
+    override: bool = False
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ class _Work:
 
     def order(self, event: ModeOrder) -> None:
         before = self.mode
-        self.mode, actions = mode.order(self.mode, event, self.setup.mode)
+        self.mode, actions = mode.order(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
         self._mode_changed(before, event.at)
 
@@ -337,7 +337,7 @@ class _Work:
 
     def decision(self, event: ModeDecision) -> None:
         before = self.mode
-        self.mode, actions = mode.decide(self.mode, event, self.setup.mode)
+        self.mode, actions = mode.decide(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
         self._mode_changed(before, event.at)
 

@@ -94,7 +94,7 @@ SPEC = HazardSpec(
     config=LandslideSection,
     model=_model,
     rescore=Rescore.NEW_BASIS,
-    playbooks=("landslide",),
+    playbooks=("landslide", "landslide_town"),
     columns=(
         Column("swi_max_mm", "土壤含水指数最大", "SWI max", "mm"),
         Column("effective_rain_max_mm", "有效降雨最大", "effective rain max", "mm"),
