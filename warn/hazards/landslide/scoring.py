@@ -39,7 +39,7 @@ import xarray as xr
 
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
-from warn.geo.weights import GridSpec, build_weights
+from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
 from warn.hazards.memory import remember
 from warn.hazards.leads import lead_seconds, lead_windows, peak
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
@@ -138,7 +138,7 @@ class Climatology:
     def cell_scores(self, swi: np.ndarray, rain_60min: np.ndarray, effective: np.ndarray) -> np.ndarray:
         """Trigger score of every cell at every time, (time, lat, lon), 0–100, from the quantities (time, lat, lon)."""
         lines = critical_line_score(swi, rain_60min, swi_intercepts=self.swi_mm[:, None],
-                                    rain_intercepts=np.reshape(self.rain_60min_mm, (4, 1, 1, 1)), scores=self.scores)
+                                    rain_intercepts=self.rain_60min_mm, scores=self.scores)
         by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=self.scores)
         return np.where(np.isnan(lines) | np.isnan(by_rain), np.nan, np.maximum(lines, by_rain))
 
@@ -413,39 +413,34 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
     names = _names(zones, spec.name_field, ids)
     classes = _classes(zones)
     lead = lead_seconds(times)
+    _, worst = zonal_mean_max(fields, weights)  # (quantity, time, zone): each quantity's largest
     flat = fields.values.reshape(3, len(times), -1)  # (quantity, time, cell)
-    by_set: dict[TriggerThresholds, np.ndarray] = {}
+    by_set: dict[TriggerThresholds, tuple[np.ndarray, np.ndarray]] = {}
 
-    def cell_scores(zone_id: str) -> np.ndarray:
-        """Trigger score (time, cell) of every cell, as the zone judges it."""
-        if climatology is not None:
-            if not by_set:
-                by_set[params.trigger] = climatology.cell_scores(*fields.values).reshape(len(times), -1)
-            return by_set[params.trigger]
-        thresholds = params.thresholds_for(zone_id)
+    def scored(zone_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Trigger scores as the zone judges its cells: every cell's (time, cell) and every zone's worst (time, zone)."""
+        thresholds = params.trigger if climatology is not None else params.thresholds_for(zone_id)
         if thresholds not in by_set:
-            by_set[thresholds] = trigger_score(*flat, thresholds=thresholds)[0]
+            cells = climatology.cell_scores(*fields.values) if climatology is not None else \
+                trigger_score(*fields.values, thresholds=thresholds)[0]
+            zone_max = zonal_mean_max(fields.isel(quantity=0).copy(data=cells), weights, want=("max",))[0].values
+            by_set[thresholds] = cells.reshape(len(times), -1), zone_max
         return by_set[thresholds]
 
-    def thresholds_at(zone_id: str, cell: int) -> TriggerThresholds:
-        return params.thresholds_for(zone_id) if climatology is None else climatology.at(cell)
+    def reasons(at: int, zone_id: str, covered: np.ndarray) -> tuple[Driver, ...]:
+        """The drivers of the zone's worst cell at time index ``at``."""
+        cells = scored(zone_id)[0][at, covered]
+        cell = int(covered[np.argmax(np.nan_to_num(cells, nan=-1.0))])
+        thresholds = params.thresholds_for(zone_id) if climatology is None else climatology.at(cell)
+        return drivers_for(*flat[:, at, cell], thresholds=thresholds, lead=timedelta(seconds=int(lead[at])))
 
     items = []
     for z, zone_id in enumerate(ids):
         covered = weights.matrix[z].indices
-        scores = cell_scores(zone_id)[:, covered]  # (time, covered cell)
-        known = np.isfinite(scores).any(axis=1)
-        score = np.where(known, np.nanmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1), np.nan)
-
-        def reasons(at: int, zone_id: str = zone_id, covered: np.ndarray = covered,
-                    scores: np.ndarray = scores) -> tuple[Driver, ...]:
-            cell = covered[int(np.argmax(np.nan_to_num(scores[at], nan=-1.0)))]
-            return drivers_for(*flat[:, at, cell], thresholds=thresholds_at(zone_id, cell),
-                               lead=timedelta(seconds=int(lead[at])))
-
-        worst = np.fmax.reduce(flat[:, :, covered], axis=2)  # (quantity, time)
-        items.append(_judge(zone_id, names[z], "zone", score, reasons, worst[SWI], worst[EFFECTIVE], params,
-                            times, classes[z], official.get(zone_id, Level.NONE)))
+        items.append(_judge(zone_id, names[z], "zone", scored(zone_id)[1][:, z],
+                            lambda at, zone_id=zone_id, covered=covered: reasons(at, zone_id, covered),
+                            worst.values[SWI, :, z], worst.values[EFFECTIVE, :, z], params, times, classes[z],
+                            official.get(zone_id, Level.NONE)))
     return items
 
 
