@@ -29,8 +29,9 @@ def test_landslide_json_per_zone_and_point(committed_config):
         assert all(isinstance(d, str) for d in record["drivers"])
     zones = {r["item_id"]: r for r in records if r["kind"] == "zone"}
     assert zones["DEMO-T11"]["level_24h"] == 4
-    swi, rain = zones["DEMO-T11"]["drivers_24h"]
-    assert swi.startswith("SWI") and "≥ 橙色阈值" in rain
+    swi, hour, rain = zones["DEMO-T11"]["drivers_24h"]  # the critical line (SWI, 60-min rain), effective rain
+    assert swi.startswith("SWI") and hour.startswith("60分钟雨量") and "≥ 红色阈值" in hour
+    assert rain.startswith("有效降雨")
     assert zones["DEMO-T11"]["values"]["swi_max_mm"] > 100
     assert zones["DEMO-T11"]["values"]["effective_rain_max_mm"] > 120
 

@@ -1,4 +1,4 @@
-"""Landslide scores: hand-computed effective rain, analytic tank-model checks, events, thresholds, levels, rock."""
+"""Landslide scores: hand-computed effective rain, analytic tank-model checks, critical lines, levels, rock."""
 
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ import xarray as xr
 from tests.conftest import ROOT
 from warn import hazards
 from warn.risk.landslide import (
+    RAIN_60MIN,
     TRIGGER_QUANTITIES,
-    EventParams,
-    IDThreshold,
-    Season,
     apply_floor,
+    critical_line_level,
+    critical_line_score,
     drivers_for,
     effective_rainfall,
     plane_failure_k,
     quantity_score,
-    rain_events,
     rock_fill,
     rock_level,
     soil_water_index,
@@ -30,13 +29,6 @@ from warn.risk.landslide import (
 )
 from warn.risk.levels import level_of
 from warn.vocab import Level
-
-#: CTRL-T event reconstruction (Melillo et al. 2015, 2018) and two I–D curves (Caine 1980; Guzzetti
-#: et al. 2008 global minimum), the values MODELS.md gives.
-EVENTS = EventParams(0.2, 6, 1.0, Season(frozenset({4, 5, 6, 7, 8, 9, 10}), 6, 48),
-                     Season(frozenset({11, 12, 1, 2, 3}), 12, 96))
-CAINE_1980 = IDThreshold("caine1980", 14.82, 0.39, "Caine 1980", 0.167, 240)
-GUZZETTI_2008 = IDThreshold("guzzetti2008_global", 2.20, 0.44, "Guzzetti et al. 2008", 0.1, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +44,35 @@ def tank(params):
 # --- effective rainfall -------------------------------------------------------------------
 
 
-def test_effective_rainfall_by_hand():
-    # today 10, yesterday 20, the day before 30: 10 + 0.8·20 + 0.64·30 = 45.2
-    total, antecedent, same_day = effective_rainfall([10.0, 20.0, 30.0], k=0.8, n=10)
-    assert total == pytest.approx(45.2) and antecedent == pytest.approx(35.2) and same_day == 10.0
+def test_effective_rainfall_half_life_by_hand():
+    # half-life 2 h: at the end of hour 2 the 10 mm of hour 1 weigh 0.5^(1/2) = 0.70711; at the
+    # end of hour 3 they weigh 0.5 and the 20 mm of hour 3 count in full: 5 + 0 + 20 = 25
+    out = effective_rainfall([10.0, 0.0, 20.0], half_life_h=2.0)
+    np.testing.assert_allclose(out, [10.0, 7.0710678, 25.0])
+    # half-life 1 h from 8 mm already there: 8·0.5 + 10 = 14, 14·0.5 = 7, 7·0.5 + 20 = 23.5
+    np.testing.assert_allclose(effective_rainfall([10.0, 0.0, 20.0], half_life_h=1.0, start=8.0), [14.0, 7.0, 23.5])
 
 
-def test_effective_rainfall_stops_at_n_days_and_is_vectorised():
-    daily = np.zeros((15, 2, 3))
-    daily[:, 1, 2] = 1.0
-    total, antecedent, _ = effective_rainfall(daily, k=0.5, n=2)
-    assert total.shape == (2, 3)
-    assert total[1, 2] == pytest.approx(1.75) and antecedent[1, 2] == pytest.approx(0.75)
-    assert total[0, 0] == 0.0
+def test_effective_rainfall_weighs_each_hour_by_its_age():
+    rain = np.array([3.0, 0.0, 7.0, 1.0, 0.0, 4.0])
+    ages = np.arange(rain.size)[::-1]  # at the end of the last hour: 5, 4, … 0 hours old
+    expected = float(np.sum(rain * 0.5 ** (ages / 12.0)))
+    assert effective_rainfall(rain, half_life_h=12.0)[-1] == pytest.approx(expected)
 
 
-def test_effective_rainfall_missing_day_is_missing_not_zero():
-    total, antecedent, same_day = effective_rainfall([[5.0, 5.0], [np.nan, 1.0]], k=0.8, n=10)
-    assert np.isnan(total[0]) and np.isnan(antecedent[0]) and same_day[0] == 5.0
-    assert total[1] == pytest.approx(5.8)
+def test_effective_rainfall_is_vectorised_and_missing_is_not_zero():
+    rain = np.zeros((4, 2, 3))
+    rain[0, 1, 2] = 8.0
+    rain[2, 0, 0] = np.nan
+    out = effective_rainfall(rain, half_life_h=3.0)
+    assert out.shape == (4, 2, 3)
+    assert out[3, 1, 2] == pytest.approx(4.0) and out[3, 0, 1] == 0.0
+    assert out[1, 0, 0] == 0.0 and np.isnan(out[2:, 0, 0]).all()
 
 
-def test_effective_rainfall_today_only():
-    total, antecedent, same_day = effective_rainfall([12.0], k=0.8, n=10)
-    assert total == 12.0 and antecedent == 0.0 and same_day == 12.0
+def test_effective_rainfall_refuses_a_half_life_that_is_not_positive():
+    with pytest.raises(ValueError, match="half_life_h must be positive"):
+        effective_rainfall([1.0], half_life_h=0.0)
 
 
 # --- soil water index: analytic checks ---------------------------------------------------
@@ -190,71 +187,6 @@ def test_dask_chunked_over_cells_matches_numpy(tank):
     np.testing.assert_allclose(cont.values, ref_swi[12:], atol=1e-9)
 
 
-# --- rain events and I–D thresholds -------------------------------------------------------
-
-
-def _hours(n: int, start: str = "2026-07-01T01:00"):
-    return np.datetime64(start) + np.arange(n) * np.timedelta64(1, "h")
-
-
-def test_events_drop_isolated_readings_and_small_subevents(params):
-    rain = np.zeros(60)
-    rain[3] = 0.2              # isolated noise: ≥ 6 dry hours both sides → dropped
-    rain[20:23] = [5.0, 10.0, 3.0]
-    rain[40] = 0.2             # a tip near rain (2 dry hours before the next) is kept ...
-    rain[43] = 0.6             # ... but its sub-event totals 0.8 mm ≤ 1 mm → dropped with it
-    events = rain_events(rain, _hours(60), params=EVENTS)
-    assert len(events) == 1
-    (event,) = events
-    assert event.total_mm == 18.0 and event.duration_h == 3.0 and event.mean_intensity_mm_h == 6.0
-    assert event.start == np.datetime64("2026-07-01T20:00") and event.end == np.datetime64("2026-07-01T23:00")
-
-
-def test_events_split_at_six_dry_hours_and_merge_within_48(params):
-    rain = np.zeros(200)
-    rain[10:12] = 4.0          # sub-event A, 8 mm
-    rain[30] = 6.0             # sub-event B after 18 dry hours: merged into A (< 48 h)
-    rain[130:132] = 3.0        # after 98 dry hours: a new event
-    events = rain_events(rain, _hours(200), params=EVENTS)
-    assert [(e.total_mm, e.duration_h) for e in events] == [(14.0, 21.0), (6.0, 2.0)]
-
-
-def test_events_cold_season_waits_longer(params):
-    rain = np.zeros(200)
-    rain[10:12] = 4.0
-    rain[80] = 6.0             # 68 dry hours: two events in July, one in January (< 96 h)
-    assert len(rain_events(rain, _hours(200), params=EVENTS)) == 2
-    assert len(rain_events(rain, _hours(200, "2026-01-05T01:00"), params=EVENTS)) == 1
-
-
-def test_events_count_missing_hours_as_dry(params):
-    rain = np.array([0.0, 3.0, np.nan, 4.0, 0.0])
-    (event,) = rain_events(rain, _hours(5), params=EVENTS)
-    assert event.total_mm == 7.0 and event.duration_h == 3.0 and event.missing_h == 1
-
-
-def test_events_refuse_gappy_times(params):
-    times = _hours(4)
-    times[3] += np.timedelta64(1, "h")
-    with pytest.raises(ValueError, match="consecutive hours"):
-        rain_events(np.ones(4), times, params=EVENTS)
-
-
-def test_id_thresholds_by_hand():
-    caine, guzzetti = CAINE_1980, GUZZETTI_2008
-    assert float(caine.intensity(1.0)) == pytest.approx(14.82)
-    assert float(caine.intensity(10.0)) == pytest.approx(14.82 * 10**-0.39)  # 6.039 mm/h
-    assert float(guzzetti.intensity(24.0)) == pytest.approx(2.20 * 24**-0.44)  # 0.545 mm/h
-    rain = np.zeros(30)
-    rain[5:15] = 7.0           # 10 h at 7 mm/h: above Caine (6.04) and Guzzetti (0.80)
-    (event,) = rain_events(rain, _hours(30), params=EVENTS)
-    assert caine.exceeds(event) and guzzetti.exceeds(event) and caine.covers(event.duration_h)
-    rain[5:15] = 0.5           # 0.5 mm/h for 10 h: below both (Guzzetti 2.20·10^−0.44 = 0.80)
-    (event,) = rain_events(rain, _hours(30), params=EVENTS)
-    assert not caine.exceeds(event) and not guzzetti.exceeds(event)
-    assert not caine.covers(500.0)
-
-
 # --- trigger score, levels, matrix, floor -------------------------------------------------
 
 
@@ -266,11 +198,78 @@ def test_quantity_score_knots_and_beyond_red(params):
     assert np.isnan(scores[11])
 
 
+def test_critical_line_score_on_both_axes_and_between(params):
+    th = params.trigger  # lines (R60 70, SWI 90), (90, 120), (110, 150), (140, 180)
+    swi = [0, 90, 120, 150, 180, 0, 0, 0, 75, 60, 105, np.nan]
+    rain = [0, 0, 0, 0, 0, 70, 110, 140, 55, 28, 0, 5]
+    score = critical_line_score(swi, rain, swi_intercepts=th.swi_mm, rain_intercepts=th.rain_60min_mm,
+                                scores=th.scores)
+    # the axes: the intercepts score the level boundaries; (55, 75) lies on the orange line:
+    # 55/110 + 75/150 = 1; (28, 60): u_blue = 28/70 + 60/90 = 16/15, u_yellow = 28/90 + 60/120
+    # = 73/90, so along the ray 1 lies between the knots 15/16 and 90/73: 25 + 25·(1 − 15/16) /
+    # (90/73 − 15/16) = 25 + 25·73/345 = 30.29; SWI 105 alone as quantity_score: 25 + 25·15/30 = 37.5
+    np.testing.assert_allclose(score[:11], [0, 25, 50, 70, 85, 25, 70, 85, 70, 25 + 25 * 73 / 345, 37.5], rtol=1e-9)
+    assert np.isnan(score[11])
+    alone = quantity_score([90, 105, 170, 200], thresholds=th.swi_mm, scores=th.scores)
+    np.testing.assert_allclose(critical_line_score([90, 105, 170, 200], 0.0, swi_intercepts=th.swi_mm,
+                                                   rain_intercepts=th.rain_60min_mm, scores=th.scores), alone)
+
+
+def test_a_level_entered_in_rain_needs_more_swi_once_dry(params):
+    th = params.trigger
+    # SWI 100 with 70 mm in the hour: beyond the red line (70/140 + 100/180 = 1.06) …
+    assert critical_line_level(100.0, 70.0, th) is Level.RED
+    # … and with the same SWI on a dry hour only blue (100 < 120, the yellow intercept)
+    assert critical_line_level(100.0, 0.0, th) is Level.BLUE
+    assert critical_line_level(180.0, 0.0, th) is Level.RED and critical_line_level(0.0, 0.0, th) is Level.NONE
+    assert critical_line_level(np.nan, 0.0, th) is Level.UNKNOWN
+
+
 def test_trigger_score_takes_the_larger_and_names_it(params):
-    score, driver = trigger_score([90.0, 150.0, np.nan, 0.0], [120.0, 50.0, 10.0, 0.0], thresholds=params.trigger)
-    np.testing.assert_allclose(score[[0, 1, 3]], [70.0, 70.0, 0.0])
+    score, driver = trigger_score([90.0, 150.0, np.nan, 0.0, 75.0], [0.0, 0.0, 0.0, 0.0, 55.0],
+                                  [120.0, 50.0, 10.0, 0.0, 50.0], thresholds=params.trigger)
+    np.testing.assert_allclose(score[[0, 1, 3, 4]], [70.0, 70.0, 0.0, 70.0])
     assert np.isnan(score[2])
-    assert driver.tolist() == [1, 0, -1, 0] and TRIGGER_QUANTITIES[1] == "有效降雨"
+    assert driver.tolist() == [1, 0, -1, 0, 0] and TRIGGER_QUANTITIES == ("SWI", "有效降雨")
+
+
+def _trigger_levels(rain_mm, params):
+    """Hourly trigger levels of a rain series from empty tanks: SWI, the hour's rain, R_e."""
+    rain = np.asarray(rain_mm, dtype=np.float64)
+    swi, _ = soil_water_index(rain, 1.0, params=params.tank)
+    effective = effective_rainfall(rain, half_life_h=params.half_life_h)
+    score, driver = trigger_score(swi, rain, effective, thresholds=params.trigger)
+    return level_of(score, params.levels.boundaries), driver
+
+
+def test_a_storm_goes_red_in_the_rain_and_falls_within_hours_after(params):
+    rain = [0.0, 0.0, 30.0, 50.0, 60.0, 40.0] + [0.0] * 24  # a four-hour storm of 180 mm, then dry
+    levels, driver = _trigger_levels(rain, params)
+    assert levels[4] == Level.RED and driver[4] == 0  # reached in the rain, on the critical line
+    last_wet = 5
+    red = np.flatnonzero(levels == Level.RED)
+    assert red.max() <= last_wet + 1  # below red within an hour of the last wet hour
+    assert levels[last_wet + 6] <= Level.YELLOW and levels[-1] <= Level.BLUE  # and on down as it drains
+    assert all(a >= b for a, b in zip(levels[last_wet:], levels[last_wet + 1:]))  # only falling
+
+
+def test_a_long_moderate_rain_keeps_the_level_on_the_swi(params):
+    rain = [6.0] * 48 + [0.0] * 24  # two days of 6 mm/h: never near a rain intercept (50 mm/h)
+    levels, driver = _trigger_levels(rain, params)
+    assert (levels[24:48] >= Level.YELLOW).all() and levels[47] == Level.ORANGE
+    assert driver[47] == 0  # the SWI (tanks 2 and 3 full) holds it, not the effective rain
+    assert (levels[48:54] >= Level.YELLOW).all()  # and still after the rain: the deep tanks drain slowly
+    burst, _ = _trigger_levels([0.0] * 24 + [6.0] * 4 + [0.0] * 6, params)
+    assert burst.max() == Level.NONE  # the same rate for four hours on dry soil warns nothing
+
+
+def test_a_short_intense_burst_on_wet_soil_reaches_a_level_the_swi_alone_does_not(params):
+    rain = np.array([3.0] * 24 + [60.0] + [0.0] * 3)  # a wet day, then one hour of 60 mm
+    levels, driver = _trigger_levels(rain, params)
+    assert levels[23] <= Level.BLUE and levels[24] == Level.RED and driver[24] == 0
+    swi, _ = soil_water_index(rain, 1.0, params=params.tank)
+    assert critical_line_level(float(swi[24]), 0.0, params.trigger) is Level.BLUE  # the SWI alone: blue
+    assert levels[25] <= Level.YELLOW  # the burst has passed
 
 
 def test_level_of_a_trigger_score(params):
@@ -303,14 +302,20 @@ def test_official_bulletin_is_a_floor():
     assert apply_floor(np.array([0, 4, -1]), np.array([2, 1, -1])).tolist() == [2, 4, -1]
 
 
-def test_drivers_name_the_threshold_reached(params):
-    swi, rain = drivers_for(160.0, 20.0, thresholds=params.trigger, lead=timedelta(hours=2))
-    # SWI thresholds blue 90, yellow 120, orange 150, red 180: 160 mm reaches orange
+def test_drivers_name_the_critical_line_reached(params):
+    swi, hour, rain = drivers_for(160.0, 0.0, 20.0, thresholds=params.trigger, lead=timedelta(hours=2))
+    # dry hour: SWI intercepts blue 90, yellow 120, orange 150, red 180: 160 mm reaches orange
     assert (swi.quantity, swi.level, swi.threshold, swi.lead) == ("SWI", Level.ORANGE, 150.0, timedelta(hours=2))
     assert (rain.quantity, rain.level, rain.threshold) == ("有效降雨", Level.NONE, 50.0)
     assert "SWI 160 mm ≥ 橙色阈值 150 mm (+2 h)" in swi.text() and "< 蓝色阈值 50.0 mm" in rain.text()
-    unknown, _ = drivers_for(np.nan, 0.0, thresholds=params.trigger)
-    assert unknown.level is Level.UNKNOWN
+    # SWI 100 with 70 mm in the hour: the red line (140, 180) asks SWI 180·(1 − 70/140) = 90 at
+    # that rain and 140·(1 − 100/180) = 62.2 mm of rain at that SWI
+    swi, hour, _ = drivers_for(100.0, 70.0, 0.0, thresholds=params.trigger)
+    assert (swi.level, swi.threshold) == (Level.RED, 90.0)
+    assert (hour.quantity, hour.level, hour.threshold) == (RAIN_60MIN, Level.RED, pytest.approx(62.222, rel=1e-4))
+    assert "60分钟雨量 70.0 mm ≥ 红色阈值 62.2 mm" in hour.text()
+    unknown, hour, _ = drivers_for(np.nan, 0.0, 0.0, thresholds=params.trigger)
+    assert unknown.level is Level.UNKNOWN and hour.level is Level.UNKNOWN
 
 
 # --- dangerous rock -----------------------------------------------------------------------

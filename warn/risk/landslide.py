@@ -1,4 +1,4 @@
-"""Landslide and dangerous-rock scores: effective rainfall, soil water index, rain events, levels.
+"""Landslide and dangerous-rock scores: effective rainfall, soil water index, critical lines, levels.
 
 Pure functions on numpy arrays (and, for the soil water index, xarray/Dask arrays);
 parameters are frozen objects built from ``models/landslide.yaml``
@@ -8,13 +8,16 @@ evidence is missing, never ``NONE``).
 
 Equations: MODELS.md, "Landslide and dangerous rock".
 
-- Effective rainfall (有效降雨量), ``R_e = Σ_{i=0..n} K^i R_i`` with R_0 today.
+- Effective rainfall (有效降雨量) with a half-life T: ``R_e(t) = Σ_h R_h · 0.5^(age_h / T)``
+  over the hourly rain R_h, age the hours from the end of hour h to t.
 - Soil Water Index, the JMA three-tank series model (Ishihara & Kobatake 1979;
   Okada et al. 2001): ``SWI = S1 + S2 + S3``, see :func:`soil_water_index`.
-- Rain events as in CTRL-T (Melillo et al. 2015, 2018) and intensity–duration thresholds
-  ``I = α D^−β`` (Caine 1980; Guzzetti et al. 2008).
-- Trigger score on the common 0–100 scale, zone level from the susceptibility matrix,
-  official bulletins as a floor.
+- Critical lines (CL) in the plane of 60-minute rain and SWI, as JMA's sediment-disaster
+  warnings (土砂災害警戒情報, 土砂キキクル) judge them: a level is reached where
+  ``R60 / a + SWI / b ≥ 1`` for its line's intercepts a (mm/h) and b (mm).
+- Trigger score on the common 0–100 scale (the larger of the critical-line and the
+  effective-rainfall scores), zone level from the susceptibility matrix, official
+  bulletins as a floor.
 - Dangerous rock (危岩): plane-failure stability coefficient
   ``K = [cL + (W cosθ − Q sinθ − U − V sinθ) tanφ] / (W sinθ + Q cosθ + V cosθ)``.
 """
@@ -37,8 +40,11 @@ from warn.vocab import Level
 
 #: Unit weight of water, kN/m³.
 GAMMA_W = 9.81
-#: Names of the trigger quantities, in the order of :func:`trigger_score`'s driver index.
+#: Names of the trigger quantities, in the order of :func:`trigger_score`'s driver index: the
+#: critical line (SWI against 60-minute rain) and the effective rainfall.
 TRIGGER_QUANTITIES = ("SWI", "有效降雨")
+#: Name of the 60-minute rain in the drivers.
+RAIN_60MIN = "60分钟雨量"
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,101 +87,21 @@ class TankParams:
 
 
 @dataclass(frozen=True)
-class Season:
-    """CTRL-T separation intervals of one season.
-
-    Attributes
-    ----------
-    months
-        Calendar months (1–12, of the UTC time) in the season.
-    split_dry_h
-        Dry hours that end a sub-event (CTRL-T P3), h.
-    merge_dry_h
-        Dry hours that end a rain event; sub-events closer than this merge (CTRL-T P4), h.
-    """
-
-    months: frozenset[int]
-    split_dry_h: float
-    merge_dry_h: float
-
-
-@dataclass(frozen=True)
-class EventParams:
-    """Rain-event reconstruction (``models/landslide.yaml`` ``events``).
-
-    Attributes
-    ----------
-    isolated_max_mm
-        An hourly reading of at most this depth with ``isolation_dry_h`` dry hours on
-        both sides is dropped as gauge noise (CTRL-T P1), mm.
-    isolation_dry_h
-        Dry hours on each side that make a reading isolated, h.
-    min_subevent_mm
-        Sub-events with a total of at most this depth are dropped (CTRL-T P2), mm.
-    warm, cold
-        Separation intervals of the two seasons; their months partition the year.
-    """
-
-    isolated_max_mm: float
-    isolation_dry_h: float
-    min_subevent_mm: float
-    warm: Season
-    cold: Season
-
-    def season(self, month: int) -> Season:
-        """Return the season a calendar month (1–12) belongs to."""
-        return self.warm if month in self.warm.months else self.cold
-
-
-@dataclass(frozen=True)
-class IDThreshold:
-    """An intensity–duration threshold ``I = α D^−β`` (I in mm/h, D in h).
-
-    Attributes
-    ----------
-    name
-        Registry name (``"caine1980"``).
-    alpha
-        Scaling α, mm/h at D = 1 h.
-    beta
-        Shape β (dimensionless).
-    source
-        Where the curve comes from.
-    min_duration_h, max_duration_h
-        Durations the curve was fitted on, h; :meth:`covers` tells whether an event lies
-        within them (the curve is not meant to be extrapolated).
-    """
-
-    name: str
-    alpha: float
-    beta: float
-    source: str
-    min_duration_h: float
-    max_duration_h: float
-
-    def intensity(self, duration_h: ArrayLike) -> NDArray[np.float64]:
-        """Threshold mean intensity (mm/h) for events of ``duration_h`` hours."""
-        return self.alpha * np.asarray(duration_h, dtype=np.float64) ** -self.beta
-
-    def covers(self, duration_h: float) -> bool:
-        """Whether ``duration_h`` lies within the durations the curve was fitted on."""
-        return self.min_duration_h <= duration_h <= self.max_duration_h
-
-    def exceeds(self, event: RainEvent) -> bool:
-        """Whether the event's mean intensity reaches the curve at its duration."""
-        return bool(event.mean_intensity_mm_h >= self.intensity(event.duration_h))
-
-
-@dataclass(frozen=True)
 class TriggerThresholds:
     """Trigger thresholds of one zone, each ordered blue, yellow, orange, red.
+
+    Level i's critical line joins ``(rain_60min_mm[i], 0)`` and ``(0, swi_mm[i])`` in the
+    plane of 60-minute rain (x) and SWI (y).
 
     Attributes
     ----------
     swi_mm
-        Soil water index thresholds, mm.
+        The critical lines' SWI intercepts: the SWI that reaches the level without rain, mm.
+    rain_60min_mm
+        The critical lines' 60-minute-rain intercepts: the hour's rain that reaches the
+        level on dry soil, mm.
     effective_rain_mm
-        Daily effective rainfall thresholds, mm.
+        Effective rainfall thresholds, mm.
     scores
         Score of each threshold on the 0–100 scale: the level boundaries (25, 50, 70, 85).
     provisional
@@ -183,6 +109,7 @@ class TriggerThresholds:
     """
 
     swi_mm: tuple[float, float, float, float]
+    rain_60min_mm: tuple[float, float, float, float]
     effective_rain_mm: tuple[float, float, float, float]
     scores: tuple[float, float, float, float]
     provisional: bool
@@ -217,8 +144,8 @@ class LandslideParams:
 
     Attributes
     ----------
-    k, n
-        Effective-rainfall decay factor K (per day) and number of antecedent days n.
+    half_life_h
+        Half-life of the effective rainfall's weights, h.
     tank
         Three-tank model.
     trigger
@@ -233,8 +160,7 @@ class LandslideParams:
         Dangerous-rock parameters.
     """
 
-    k: float
-    n: int
+    half_life_h: float
     tank: TankParams
     trigger: TriggerThresholds
     zone_trigger: Mapping[str, TriggerThresholds]
@@ -252,35 +178,45 @@ class LandslideParams:
 # ---------------------------------------------------------------------------------------
 
 
-def effective_rainfall(daily_mm: ArrayLike, *, k: float, n: int
-                       ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Daily effective rainfall (有效降雨量) ``R_e = Σ_{i=0..n} K^i R_i``.
+def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: ArrayLike = 0.0) -> NDArray[np.float64]:
+    """Effective rainfall (有效降雨量) ``R_e(t) = Σ_h R_h · 0.5^(age_h / T)`` at the end of each hour.
+
+    The rain of an hour counts in full at its end and half as much every ``half_life_h``
+    after (age_h: hours from the end of hour h to t), computed by the recursion
+    ``R_e(k) = R_e(k − 1) · 0.5^(1 / T) + R_k``.
 
     Parameters
     ----------
-    daily_mm
-        Daily rain, mm per day, shape (days, ...): axis 0 runs back in time, **today
-        first** (R_0 = today's observed + forecast rain, R_1 yesterday, …); any trailing
-        dims (cells, zones) are carried through. NaN marks a missing day.
-    k
-        Decay factor K per day, 0 < K < 1 (MODELS.md default 0.8).
-    n
-        Number of antecedent days (MODELS.md default 10).
+    hourly_mm
+        Rain depth per hour, mm, shape (time, ...): consecutive hours, oldest first; any
+        trailing dims (cells, zones) are carried through. NaN marks a missing hour.
+    half_life_h
+        Half-life T of the weights, h (> 0).
+    start
+        Effective rainfall at the start of the first hour, mm (broadcastable with one
+        hour's shape); 0 counts the hours before as dry, which makes the result a lower
+        bound.
 
     Returns
     -------
-    total, antecedent, same_day
-        mm, shape of ``daily_mm[0]``: ``R_e``; its antecedent part ``Σ_{i=1..n} K^i R_i``;
-        and ``R_0``. A missing day makes every sum that includes it NaN (missing is not
-        0). Given fewer than n + 1 days, the sums run over the days given, so the
-        antecedent part is then a lower bound (0 with today alone).
+    numpy.ndarray
+        R_e at the end of each hour, mm, shape of ``hourly_mm``. A missing hour makes it
+        and every later value NaN (missing is not 0).
+
+    Raises
+    ------
+    ValueError
+        A half-life that is not positive.
     """
-    daily = np.asarray(daily_mm, dtype=np.float64)
-    days = min(n + 1, daily.shape[0])
-    same_day = daily[0].copy()
-    weights = float(k) ** np.arange(1, days)
-    antecedent = np.tensordot(weights, daily[1:days], axes=(0, 0)) if days > 1 else np.zeros_like(same_day)
-    return same_day + antecedent, np.asarray(antecedent, dtype=np.float64), same_day
+    if not half_life_h > 0:
+        raise ValueError(f"half_life_h must be positive, got {half_life_h}")
+    rain = np.asarray(hourly_mm, dtype=np.float64)
+    decay = 0.5 ** (1.0 / half_life_h)
+    out = np.empty_like(rain)
+    current = np.broadcast_to(np.asarray(start, dtype=np.float64), rain.shape[1:])
+    for k in range(rain.shape[0]):
+        current = out[k] = current * decay + rain[k]
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -461,117 +397,6 @@ def _limit(storage: np.ndarray, out: np.ndarray, onward: np.ndarray, ratio: np.n
 
 
 # ---------------------------------------------------------------------------------------
-# Rain events and intensity–duration thresholds
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RainEvent:
-    """One reconstructed rain event.
-
-    Attributes
-    ----------
-    start, end
-        UTC start of its first wet hour and end of its last (numpy datetime64).
-    duration_h
-        ``end − start``, h.
-    total_mm
-        Rain of its retained sub-events, mm.
-    mean_intensity_mm_h
-        ``total_mm / duration_h``, mm/h.
-    missing_h
-        Hours with no reading within the event (counted as dry); > 0 makes the totals
-        lower bounds.
-    """
-
-    start: np.datetime64
-    end: np.datetime64
-    duration_h: float
-    total_mm: float
-    mean_intensity_mm_h: float
-    missing_h: int
-
-
-def rain_events(hourly_mm: ArrayLike, times: ArrayLike, *, params: EventParams) -> list[RainEvent]:
-    """Rain events from an hourly series, as CTRL-T reconstructs them (Melillo et al. 2015, 2018).
-
-    1. Drop isolated readings: a wet hour of at most ``isolated_max_mm`` with at least
-       ``isolation_dry_h`` dry hours on both sides (the series edges count only the dry
-       hours observed, so a reading at an edge is kept).
-    2. Split into sub-events at ``split_dry_h`` or more dry hours.
-    3. Drop sub-events totalling at most ``min_subevent_mm``; their hours become dry.
-    4. Merge consecutive sub-events unless ``merge_dry_h`` or more dry hours separate them.
-
-    The season of a dry spell (which ``split_dry_h`` / ``merge_dry_h`` apply) is the
-    month, in UTC, of its first dry hour.
-
-    Parameters
-    ----------
-    hourly_mm
-        Rain depth per hour, mm, 1-D; NaN (no reading) is treated as dry and counted in
-        :attr:`RainEvent.missing_h`.
-    times
-        End of each hour, UTC (datetime64 or ISO strings), consecutive hours.
-    params
-        Reconstruction parameters.
-
-    Returns
-    -------
-    list of RainEvent
-        In time order.
-
-    Raises
-    ------
-    ValueError
-        Lengths differ or the times are not consecutive hours.
-    """
-    rain = np.asarray(hourly_mm, dtype=np.float64)
-    ends = np.asarray(times, dtype="datetime64[s]")
-    if rain.ndim != 1 or rain.shape != ends.shape:
-        raise ValueError(f"hourly_mm and times must be 1-D of one length, got {rain.shape} and {ends.shape}")
-    hour = np.timedelta64(1, "h")
-    if np.any(np.diff(ends) != hour):
-        raise ValueError("times must be consecutive hours")
-    months = ends.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    clean = np.where(rain > 0, rain, 0.0)
-    wet = np.flatnonzero(clean)
-    if wet.size:
-        before = np.diff(wet, prepend=-1) - 1
-        after = np.diff(wet, append=rain.size) - 1
-        isolated = ((clean[wet] <= params.isolated_max_mm) & (before >= params.isolation_dry_h)
-                    & (after >= params.isolation_dry_h))
-        clean[wet[isolated]] = 0.0
-    subevents = [(a, b) for a, b in _runs(clean, months, params, "split_dry_h")
-                 if clean[a:b + 1].sum() > params.min_subevent_mm]
-    kept = np.zeros_like(clean)
-    for a, b in subevents:
-        kept[a:b + 1] = clean[a:b + 1]
-    events = []
-    for a, b in _runs(kept, months, params, "merge_dry_h"):
-        total = float(kept[a:b + 1].sum())
-        duration = float(b - a + 1)
-        events.append(RainEvent(start=ends[a] - hour, end=ends[b], duration_h=duration, total_mm=total,
-                                mean_intensity_mm_h=total / duration,
-                                missing_h=int(np.isnan(rain[a:b + 1]).sum())))
-    return events
-
-
-def _runs(rain: np.ndarray, months: np.ndarray, params: EventParams, gap: str) -> list[tuple[int, int]]:
-    """(first, last) wet-hour indices of the runs of ``rain`` split by dry spells of the season's ``gap`` hours."""
-    wet = np.flatnonzero(rain > 0)
-    runs: list[tuple[int, int]] = []
-    for index in wet:
-        if runs:
-            first, last = runs[-1]
-            dry = index - last - 1
-            if dry < getattr(params.season(int(months[last + 1])), gap):
-                runs[-1] = (first, int(index))
-                continue
-        runs.append((int(index), int(index)))
-    return runs
-
-
-# ---------------------------------------------------------------------------------------
 # Trigger score and levels
 # ---------------------------------------------------------------------------------------
 
@@ -613,33 +438,84 @@ def quantity_score(value: ArrayLike, *, thresholds: ArrayLike, scores: Sequence[
     return np.where(np.isnan(x) | np.isnan(knots[0]), np.nan, score)
 
 
-def trigger_score(swi_mm: ArrayLike, effective_rain_mm: ArrayLike, *, thresholds: TriggerThresholds
-                  ) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
-    """Rain-trigger score per cell: the larger of the SWI and effective-rainfall scores.
+def critical_line_score(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, *, swi_intercepts: ArrayLike,
+                        rain_intercepts: ArrayLike, scores: Sequence[float]) -> NDArray[np.float64]:
+    """Score the point (60-minute rain, SWI) on the 0–100 level scale against four critical lines.
+
+    Level i's line joins ``(a_i, 0)`` and ``(0, b_i)``; the point ``(r, s)`` lies on or beyond
+    it when ``u_i = r / a_i + s / b_i ≥ 1``. Along the ray from the origin through the point,
+    line i is met at ``1 / u_i`` times the point, so the score is :func:`quantity_score` of the
+    point (1) against the knots ``1 / u_i``: the level boundary ``scores[i]`` on line i, linear
+    along the ray between the lines, 0 at the origin. With no rain (r = 0) this is exactly
+    :func:`quantity_score` of the SWI against the SWI intercepts, with dry soil (s = 0) of the
+    60-minute rain against the rain intercepts.
+
+    Parameters
+    ----------
+    swi_mm
+        Soil water index, mm, ≥ 0 (any shape).
+    rain_60min_mm
+        Rain of the last 60 minutes at the same times and places, mm, ≥ 0.
+    swi_intercepts, rain_intercepts
+        The lines' intercepts b (mm) and a (mm), blue … red, both strictly increasing: four
+        numbers, or arrays (4, …) broadcastable with the values (per-cell lines).
+    scores
+        The level boundaries, strictly increasing, < 100.
+
+    Returns
+    -------
+    numpy.ndarray
+        Score 0–100; NaN where either value is NaN.
+    """
+    swi = np.asarray(swi_mm, dtype=np.float64)
+    rain = np.asarray(rain_60min_mm, dtype=np.float64)
+    values = np.broadcast_shapes(swi.shape, rain.shape)
+    a, b = (np.asarray(x, dtype=np.float64) for x in (rain_intercepts, swi_intercepts))
+    a, b = (x.reshape(x.shape + (1,) * (len(values) - (x.ndim - 1))) for x in (a, b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        knots = 1.0 / (rain / a + swi / b)  # inf at the origin: no line is met
+        return quantity_score(np.ones(values), thresholds=knots, scores=scores)
+
+
+def critical_line_level(swi_mm: float, rain_60min_mm: float, thresholds: TriggerThresholds) -> Level:
+    """Return the highest level whose critical line the point (60-minute rain, SWI) reaches (``UNKNOWN`` for NaN)."""
+    if np.isnan(swi_mm) or np.isnan(rain_60min_mm):
+        return Level.UNKNOWN
+    reach = (rain_60min_mm / np.asarray(thresholds.rain_60min_mm)
+             + swi_mm / np.asarray(thresholds.swi_mm))
+    return Level(int(np.count_nonzero(reach >= 1.0)))
+
+
+def trigger_score(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_mm: ArrayLike, *,
+                  thresholds: TriggerThresholds) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """Rain-trigger score per cell: the larger of the critical-line and effective-rainfall scores.
 
     Parameters
     ----------
     swi_mm
         Soil water index, mm (any shape).
+    rain_60min_mm
+        Rain of the last 60 minutes, mm (broadcastable with ``swi_mm``).
     effective_rain_mm
-        Daily effective rainfall, mm (broadcastable with ``swi_mm``).
+        Effective rainfall, mm (broadcastable with ``swi_mm``).
     thresholds
         The zone's trigger thresholds.
 
     Returns
     -------
     score, driver
-        Score 0–100 (:func:`quantity_score` of each, the maximum); NaN where either
-        quantity is NaN (a partial score would pass a lower bound off as the score — call
-        :func:`quantity_score` per quantity for that). ``driver``: int8 index into
-        :data:`TRIGGER_QUANTITIES` of the quantity that set the score (SWI on a tie),
-        −1 where the score is NaN.
+        Score 0–100 (:func:`critical_line_score` and :func:`quantity_score` of the effective
+        rainfall, the maximum); NaN where any quantity is NaN (a partial score would pass a
+        lower bound off as the score). ``driver``: int8 index into
+        :data:`TRIGGER_QUANTITIES` of the quantity that set the score (the critical line on a
+        tie), −1 where the score is NaN.
     """
-    swi = quantity_score(swi_mm, thresholds=thresholds.swi_mm, scores=thresholds.scores)
+    line = critical_line_score(swi_mm, rain_60min_mm, swi_intercepts=thresholds.swi_mm,
+                               rain_intercepts=thresholds.rain_60min_mm, scores=thresholds.scores)
     rain = quantity_score(effective_rain_mm, thresholds=thresholds.effective_rain_mm, scores=thresholds.scores)
-    unknown = np.isnan(swi) | np.isnan(rain)
-    score = np.where(unknown, np.nan, np.maximum(swi, rain))
-    driver = np.where(unknown, -1, np.where(rain > swi, 1, 0)).astype(np.int8)
+    unknown = np.isnan(line) | np.isnan(rain)
+    score = np.where(unknown, np.nan, np.maximum(line, rain))
+    driver = np.where(unknown, -1, np.where(rain > line, 1, 0)).astype(np.int8)
     return score, driver
 
 
@@ -700,14 +576,19 @@ def apply_floor(level: ArrayLike, official_level: ArrayLike) -> Level | NDArray[
     return _levels(np.where(official > Level.NONE, np.maximum(model, official), model))
 
 
-def drivers_for(swi_mm: float, effective_rain_mm: float, *, thresholds: TriggerThresholds,
-                lead: timedelta = timedelta(0)) -> tuple[Driver, Driver]:
-    """Return the SWI and effective-rainfall drivers of one cell or zone.
+def drivers_for(swi_mm: float, rain_60min_mm: float, effective_rain_mm: float, *,
+                thresholds: TriggerThresholds, lead: timedelta = timedelta(0)) -> tuple[Driver, Driver, Driver]:
+    """Return the SWI, 60-minute-rain and effective-rainfall drivers of one cell or zone.
+
+    The first two state the critical line the point reached (:func:`critical_line_level`;
+    the blue line when none is reached), each against the line's value at the other's
+    value: SWI against ``b (1 − R60 / a)``, the 60-minute rain against ``a (1 − SWI / b)``
+    (0 where the other alone reaches the line).
 
     Parameters
     ----------
-    swi_mm, effective_rain_mm
-        The two quantities, mm (NaN: unknown).
+    swi_mm, rain_60min_mm, effective_rain_mm
+        The three quantities, mm (NaN: unknown).
     thresholds
         The zone's trigger thresholds.
     lead
@@ -716,10 +597,17 @@ def drivers_for(swi_mm: float, effective_rain_mm: float, *, thresholds: TriggerT
     Returns
     -------
     tuple of Driver
-        ``SWI`` and ``有效降雨``, each with the level it alone reaches (``UNKNOWN`` for NaN)
-        and the threshold of that level (the blue threshold when none is reached).
+        ``SWI`` and ``60分钟雨量`` with the critical line's level (``UNKNOWN`` when either is
+        NaN), and ``有效降雨`` with the level it alone reaches.
     """
-    return (_driver(TRIGGER_QUANTITIES[0], swi_mm, thresholds.swi_mm, lead),
+    swi, rain = float(swi_mm), float(rain_60min_mm)
+    level = critical_line_level(swi, rain, thresholds)
+    line = max(int(level), 1) - 1
+    a, b = thresholds.rain_60min_mm[line], thresholds.swi_mm[line]
+    on_line_swi = b * max(0.0, 1.0 - rain / a) if rain == rain else b
+    on_line_rain = a * max(0.0, 1.0 - swi / b) if swi == swi else a
+    return (Driver(TRIGGER_QUANTITIES[0], swi, "mm", on_line_swi, level, lead),
+            Driver(RAIN_60MIN, rain, "mm", on_line_rain, level, lead),
             _driver(TRIGGER_QUANTITIES[1], effective_rain_mm, thresholds.effective_rain_mm, lead))
 
 

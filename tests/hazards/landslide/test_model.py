@@ -14,8 +14,15 @@ from warn.vocab import Level
 ZONE = {"swi_mm": [100, 130, 160, 200], "source": "steep cut slopes along the G65 (survey 2025)"}
 
 CASES = {
-    "k not below one": (_set(1.2, "effective_rain", "k"), "effective_rain.k: expected less than 1, got 1.2"),
-    "negative days": (_set(-1, "effective_rain", "n"), "effective_rain.n: expected greater than or equal to 0"),
+    "half-life not positive": (_set(0, "effective_rain", "half_life_h"),
+                               "effective_rain.half_life_h: expected greater than 0"),
+    "half-life beyond the kept rain": (_set(100, "effective_rain", "half_life_h"),
+                                       "effective_rain.half_life_h: expected less than or equal to 72"),
+    "the old decay factor": (_set(0.8, "effective_rain", "k"), "effective_rain.k: expected no such key"),
+    "critical line without its rain axis": (_drop("trigger", "default", "rain_60min_mm"),
+                                            "trigger.default.rain_60min_mm: expected this key"),
+    "rain intercepts not increasing": (_set([50, 90, 70, 120], "trigger", "default", "rain_60min_mm"),
+                                       "trigger.default.rain_60min_mm: expected strictly increasing values"),
     "missing tank coefficient": (_drop("tank", "beta3"), "tank.beta3: expected this key"),
     "negative tank coefficient": (_set(-0.1, "tank", "alpha2"), "tank.alpha2: expected greater than 0"),
     "outlets out of order": (_set(70, "tank", "L1"), "tank: expected L1 below L2 (L1 70, L2 60)"),
@@ -61,7 +68,8 @@ def test_broken_landslide_file(deployment, case):
 
 def test_committed_file_loads_with_the_documented_defaults():
     params = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params()
-    assert (params.k, params.n) == (0.8, 10)
+    assert params.half_life_h == 12
+    assert params.trigger.rain_60min_mm == (70, 90, 110, 140) and params.trigger.swi_mm == (90, 120, 150, 180)
     t = params.tank
     assert (t.L1, t.alpha1, t.L2, t.alpha2, t.beta1) == (15, 0.10, 60, 0.15, 0.12)
     assert (t.L3, t.alpha3, t.beta2, t.L4, t.alpha4, t.beta3) == (15, 0.05, 0.05, 15, 0.01, 0.01)
@@ -80,4 +88,5 @@ def test_zone_override_keeps_the_other_quantity(deployment):
     params = hazards.load_model("landslide", path).params()
     t1 = params.thresholds_for("T1")
     assert t1.swi_mm == (100, 130, 160, 200) and t1.effective_rain_mm == params.trigger.effective_rain_mm
+    assert t1.rain_60min_mm == params.trigger.rain_60min_mm
     assert params.thresholds_for("T2") is params.trigger

@@ -15,6 +15,12 @@ It writes
   of every table) and how main's code continues from it: the cycles at :data:`CONTINUE`
   (the demo storm's run in hand, as ``tests/test_cycle_run.py`` runs them), each cycle's
   crossings, actions, messages and notices, and the rows they leave.
+
+The continuation (``cycles`` and ``outcome``) follows the models: when a model changes what it
+scores, it is made again by today's code from the same upgraded store (the store, ``counts``
+and ``held`` stay main's), the timeline without the kinds main did not write. Made again for
+issue 16's landslide critical lines (every difference was a landslide level; waterlogging and
+rainstorm crossings unchanged).
 """
 
 from __future__ import annotations

@@ -16,24 +16,24 @@ from warn.modelfiles import FourThresholds, Fraction, Levels, Tank
 from warn.risk import landslide
 from warn.vocab import Level
 
-
-
+#: Longest half-life of the effective rainfall, h: the store keeps 30 days of hourly rain
+#: (warn.hazards.landslide.scoring.SPIN_UP_DAYS), ten half-lives of 72 h.
+MAX_HALF_LIFE_H = 72.0
 
 
 class EffectiveRain(Strict):
-    """``R_e = Σ_{i=0..n} K^i R_i``: decay factor ``k`` per day, ``n`` antecedent days."""
+    """``R_e(t) = Σ_h R_h · 0.5^(age_h / T)`` over hourly rain: the half-life T in hours."""
 
-    k: float = Field(gt=0, lt=1)
-    n: int = Field(ge=0)
+    half_life_h: float = Field(gt=0, le=MAX_HALF_LIFE_H)
     source: str = Field(min_length=1)
 
 
-
-
 class ThresholdSet(Strict):
-    """Blue, yellow, orange, red thresholds of SWI (mm) and daily effective rainfall (mm)."""
+    """Blue, yellow, orange, red: the critical lines' SWI (mm) and 60-minute-rain (mm)
+    intercepts, and the effective rainfall (mm)."""
 
     swi_mm: FourThresholds
+    rain_60min_mm: FourThresholds
     effective_rain_mm: FourThresholds
     source: str = Field(min_length=1)
     provisional: bool = False
@@ -43,6 +43,7 @@ class ZoneThresholds(Strict):
     """A zone's departures from the default thresholds; an absent quantity keeps the default."""
 
     swi_mm: FourThresholds | None = None
+    rain_60min_mm: FourThresholds | None = None
     effective_rain_mm: FourThresholds | None = None
     source: str = Field(min_length=1)
     provisional: bool = False
@@ -150,17 +151,16 @@ class LandslideFile(Strict):
         scores = tuple(self.levels.boundaries)
         default = self.trigger.default
 
-        def thresholds(swi: list[float], rain: list[float], provisional: bool) -> landslide.TriggerThresholds:
-            return landslide.TriggerThresholds(tuple(swi), tuple(rain), scores, provisional)
+        def thresholds(given: ThresholdSet | ZoneThresholds) -> landslide.TriggerThresholds:
+            return landslide.TriggerThresholds(
+                tuple(given.swi_mm or default.swi_mm), tuple(given.rain_60min_mm or default.rain_60min_mm),
+                tuple(given.effective_rain_mm or default.effective_rain_mm), scores, given.provisional)
 
         return landslide.LandslideParams(
-            k=self.effective_rain.k,
-            n=self.effective_rain.n,
+            half_life_h=self.effective_rain.half_life_h,
             tank=self.tank.params(),
-            trigger=thresholds(default.swi_mm, default.effective_rain_mm, default.provisional),
-            zone_trigger={zone: thresholds(z.swi_mm or default.swi_mm,
-                                           z.effective_rain_mm or default.effective_rain_mm, z.provisional)
-                          for zone, z in self.trigger.zones.items()},
+            trigger=thresholds(default),
+            zone_trigger={zone: thresholds(z) for zone, z in self.trigger.zones.items()},
             levels=self.levels.scale(),
             matrix=self.matrix.table(),
             rock=self.dangerous_rock.params(),

@@ -7,13 +7,16 @@ For one forecast run issued at t0 (hourly rain on a grid):
    spun up from the 30 days of hourly rain the store keeps (``store.hourly_rain``, one row
    per hour); without those the cycle starts cold — empty tanks, and a "now" level of
    unknown, never "none".
-2. The SWI is run forward over the forecast (``risk.landslide.soil_water_index``);
-   daily effective rainfall on the 20:00–20:00 Beijing day comes from the hourly rain
-   the store kept for the last n + 1 days (only those are read) plus the forecast.
-3. Each zone is judged on its worst cell (the maximum over the cells it covers, exact
-   coverage), each hazard point on the cell it stands in; the trigger score
-   (``trigger_score`` against the zone's thresholds) gives a trigger level, and the
-   susceptibility matrix the level of the zone or point.
+2. The SWI is run forward over the forecast (``risk.landslide.soil_water_index``); the
+   60-minute rain is the hour ending at each time (at t0 the last hour the store kept);
+   the effective rainfall (half-life weights) comes from the hourly rain the store kept for
+   the last ten half-lives (only those are read) plus the forecast.
+3. Each cell gets a trigger score (``trigger_score``: the point (60-minute rain, SWI)
+   against the critical lines, and the effective rainfall, against the zone's thresholds or
+   the cell's climatological ones); each zone is judged on its worst cell (the highest score
+   over the cells it covers, exact coverage), each hazard point on the cell it stands in.
+   The score gives a trigger level, and the susceptibility matrix the level of the zone or
+   point.
 4. Three lead times: now (t0), +2 h and +24 h (the highest level within each), each
    with its drivers. The "now" level goes through levels with memory (up at once, down
    after the hold), kept in the store.
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from math import ceil
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,6 +49,7 @@ from warn.risk.landslide import (
     LandslideParams,
     TriggerThresholds,
     apply_floor,
+    critical_line_score,
     drivers_for,
     effective_rainfall,
     plane_failure_k,
@@ -67,9 +72,11 @@ SAVED_HOURS = 12
 SPIN_UP_DAYS = 30
 #: Block fields a dangerous-rock point needs for its plane-failure stability.
 BLOCK_FIELDS = ("block_weight_kn", "plane_dip_deg", "plane_length_m", "cohesion_kpa", "friction_deg", "crack_depth_m")
-#: The bulletin day ends at 20:00 Beijing time, 12:00 UTC.
-DAY_END_UTC = np.timedelta64(12, "h")
-DAY = np.timedelta64(1, "D")
+HOUR = np.timedelta64(1, "h")
+#: Half-lives of hourly rain the effective rainfall looks back on (older rain weighs < 0.1 %).
+HALF_LIVES = 10
+#: Index of each quantity in the fields scored.
+SWI, RAIN_60MIN, EFFECTIVE = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,10 @@ class ItemLevels:
     levels
         ``{"now": Level, "2h": …, "24h": …}``.
     drivers
-        The drivers of each lead's level (SWI and effective rain at the time it peaked).
+        The drivers of each lead's level (SWI, 60-minute rain and effective rain of the worst
+        cell at the time it peaked).
     swi_max, effective_rain_max
-        The largest SWI and daily effective rainfall (mm) from now to +24 h.
+        The largest SWI and effective rainfall (mm) from now to +24 h.
     susceptibility
         Landslide susceptibility class 1–5 of the zone or point (the matrix row).
     score_now
@@ -114,24 +122,29 @@ class Climatology:
     ----------
     swi_mm, effective_rain_mm
         Thresholds (4, nlat, nlon), blue … red, mm: the climatology file's where it covers
-        the cell, the default thresholds of models/landslide.yaml elsewhere.
+        the cell, the default thresholds of models/landslide.yaml elsewhere; ``swi_mm`` are the
+        critical lines' SWI intercepts.
+    rain_60min_mm
+        The critical lines' 60-minute-rain intercepts, mm: the default ones, every cell.
     scores
         The level boundaries the thresholds map to.
     """
 
     swi_mm: np.ndarray
     effective_rain_mm: np.ndarray
+    rain_60min_mm: tuple[float, float, float, float]
     scores: tuple[float, float, float, float]
 
-    def cell_scores(self, swi: np.ndarray, effective: np.ndarray) -> np.ndarray:
-        """Trigger score of every cell at every time, (time, lat, lon), 0–100."""
-        by_swi = quantity_score(swi, thresholds=self.swi_mm[:, None], scores=self.scores)
+    def cell_scores(self, swi: np.ndarray, rain_60min: np.ndarray, effective: np.ndarray) -> np.ndarray:
+        """Trigger score of every cell at every time, (time, lat, lon), 0–100, from the quantities (time, lat, lon)."""
+        lines = critical_line_score(swi, rain_60min, swi_intercepts=self.swi_mm[:, None],
+                                    rain_intercepts=self.rain_60min_mm, scores=self.scores)
         by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=self.scores)
-        return np.where(np.isnan(by_swi) | np.isnan(by_rain), np.nan, np.maximum(by_swi, by_rain))
+        return np.where(np.isnan(lines) | np.isnan(by_rain), np.nan, np.maximum(lines, by_rain))
 
     def at(self, cell: int) -> TriggerThresholds:
         """The thresholds of one cell (flat index), as a zone's would be."""
-        return TriggerThresholds(tuple(self.swi_mm.reshape(4, -1)[:, cell]),
+        return TriggerThresholds(tuple(self.swi_mm.reshape(4, -1)[:, cell]), self.rain_60min_mm,
                                  tuple(self.effective_rain_mm.reshape(4, -1)[:, cell]), self.scores, True)
 
 
@@ -139,7 +152,9 @@ def load_climatology(path: Path, lat: np.ndarray, lon: np.ndarray, params: Lands
     """Per-cell thresholds from a NetCDF file on the forecast grid (nearest cell within half a spacing).
 
     The file holds ``swi_mm`` and ``effective_rain_mm`` with dims (level, lat, lon), level
-    1–4 (blue … red), mm, e.g. the 1/2/5/10-year annual maxima of each cell (MODELS.md).
+    1–4 (blue … red), mm, e.g. the 1/2/5/10-year annual maxima of each cell (MODELS.md); the
+    SWI ones are the cell's critical lines' SWI intercepts, the 60-minute-rain intercepts
+    stay those of models/landslide.yaml.
 
     Raises
     ------
@@ -165,7 +180,7 @@ def load_climatology(path: Path, lat: np.ndarray, lon: np.ndarray, params: Lands
     defaults = (params.trigger.swi_mm, params.trigger.effective_rain_mm)
     filled = [np.where(np.isfinite(grid).all(axis=0), grid, np.asarray(d, dtype=float)[:, None, None])
               for grid, d in zip(grids, defaults, strict=True)]
-    return Climatology(filled[0], filled[1], params.trigger.scores)
+    return Climatology(filled[0], filled[1], params.trigger.rain_60min_mm, params.trigger.scores)
 
 
 @dataclass(frozen=True)
@@ -206,10 +221,10 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
     swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
-    history_times, history_mm = _collapse(history, times, params)
-    effective = _effective_rain(times, np.concatenate([history_times, times[1:]]),
-                                np.concatenate([history_mm, forecast]), params, known)
-    fields = xr.DataArray(np.stack([swi, effective]), dims=("quantity", "time", "lat", "lon"),
+    rain_60min = np.concatenate([_last_hour(history, times[0], hourly.shape[1:])[None], forecast])
+    effective = _effective_rain(history, times, forecast, params, known)
+    history_times, history_mm = _collapse(history, times)
+    fields = xr.DataArray(np.stack([swi, rain_60min, effective]), dims=("quantity", "time", "lat", "lon"),
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
                           attrs={"source": rain.attrs.get("source", "")})
     climatology = None
@@ -232,7 +247,7 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
     """Storages at t0, whether they are known, the hourly rain kept before t0, and notes.
 
     The storages saved for t0 by the previous cycle are used as they are, with the hourly rain
-    the store kept for the days the effective rainfall looks back on (:func:`_history_start`).
+    the store kept for the hours the effective rainfall looks back on (:func:`_history_start`).
     Without them (no state, or one for other times) the tanks are spun up from empty over the
     hourly rain kept for the last :data:`SPIN_UP_DAYS` days: with all of it the state is known;
     with less the forecast starts from what it gives (a lower bound) and the level now is
@@ -267,8 +282,13 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
 
 def _history_start(at: np.datetime64, params: LandslideParams) -> np.datetime64:
     """The end of the last hour the cycle at ``at`` does not need: the effective rainfall looks
-    back to the start of the n-th bulletin day before today, the 24-hour rain 24 h."""
-    return min(_day_end(at) - DAY * (params.n + 1), at - np.timedelta64(24, "h"))
+    back :data:`HALF_LIVES` half-lives, the 24-hour rain 24 h."""
+    return at - HOUR * max(_lookback_hours(params), 24)
+
+
+def _lookback_hours(params: LandslideParams) -> int:
+    """Hours of kept rain the effective rainfall weighs: :data:`HALF_LIVES` half-lives."""
+    return ceil(HALF_LIVES * params.half_life_h)
 
 
 def _kept_rain(store: Store | None, grid: GridSpec, at: np.datetime64, after: np.datetime64,
@@ -281,14 +301,12 @@ def _kept_rain(store: Store | None, grid: GridSpec, at: np.datetime64, after: np
     return ends, mm.reshape(len(ends), *shape)
 
 
-def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray,
-              params: LandslideParams) -> tuple[np.ndarray, np.ndarray]:
-    """The kept hours summed between the moments the effective rainfall and the 24-hour rain look back to.
+def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hours summed between the moments the 24-hour rain looks back to.
 
-    Both only ask how much rain fell up to a moment: each of ``times``, the ends of the n + 1
-    bulletin days before it, and 24 h before it. Summing the kept hours between consecutive
-    such moments (NaN counted as 0, as :func:`_effective_rain` does) keeps every answer and
-    leaves a few sums instead of days of hourly grids.
+    It only asks how much rain fell up to a moment: each of ``times`` and 24 h before it.
+    Summing the kept hours between consecutive such moments (NaN counted as 0) keeps every
+    answer and leaves a few sums instead of days of hourly grids.
 
     Parameters
     ----------
@@ -297,8 +315,6 @@ def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray,
         depths mm (hour, lat, lon) (NaN set to 0 in place).
     times
         t0 and the forecast's hour ends, ``datetime64[s]`` (time,).
-    params
-        The model's parameters (n, the days the effective rainfall looks back on).
 
     Returns
     -------
@@ -308,9 +324,7 @@ def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray,
     ends, mm = history
     if not ends.size:
         return ends, mm.astype(np.float64)
-    day_ends = _day_end(times)
-    edges = np.unique(np.concatenate([times, times - np.timedelta64(24, "h"),
-                                      *[day_ends - DAY * i for i in range(1, params.n + 2)]]))
+    edges = np.unique(np.concatenate([times, times - np.timedelta64(24, "h")]))
     edges = edges[edges <= times[0]]
     upper = np.searchsorted(edges, ends, side="left")  # each hour goes to the first moment at or after its end
     starts = np.flatnonzero(np.r_[True, upper[1:] != upper[:-1]])
@@ -327,36 +341,45 @@ def _spin_up(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: t
              params: LandslideParams) -> tuple[np.ndarray, float]:
     """Storages at ``at`` from empty tanks over the kept hourly rain of the last
     :data:`SPIN_UP_DAYS` days (hours not kept count as dry), and how many days it covered."""
-    hours = at - np.arange(SPIN_UP_DAYS * 24)[::-1] * np.timedelta64(1, "h")
-    ends, mm = history
-    recent = (ends > hours[0] - np.timedelta64(1, "h")) & (ends <= at)
-    series = np.zeros((hours.size, *shape))
-    series[np.searchsorted(hours, ends[recent])] = np.nan_to_num(mm[recent])
-    _, tanks = soil_water_index(series, 1.0, np.zeros((3, *shape)), params=params.tank)
-    covered = (at - ends[recent].min()).astype("timedelta64[s]").astype(int) / 86400 + 1 / 24 if recent.any() else 0.0
+    ends = history[0]
+    recent = ends[(ends > at - HOUR * SPIN_UP_DAYS * 24) & (ends <= at)]
+    _, tanks = soil_water_index(_on_hours(history, at, SPIN_UP_DAYS * 24, shape), 1.0, np.zeros((3, *shape)),
+                                params=params.tank)
+    covered = (at - recent.min()).astype("timedelta64[s]").astype(int) / 86400 + 1 / 24 if recent.size else 0.0
     return tanks, covered
 
 
-def _effective_rain(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray, params: LandslideParams,
-                    known: bool) -> np.ndarray:
-    """Daily effective rainfall (mm) at each of ``times`` from hourly rain ending at ``hours_end``.
+def _on_hours(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, hours: int,
+              shape: tuple[int, ...]) -> np.ndarray:
+    """The kept rain of the ``hours`` hours ending at ``at`` on consecutive hours (hour, lat, lon), mm,
+    oldest first; hours not kept and NaN readings count as dry."""
+    axis = at - np.arange(hours)[::-1] * HOUR
+    ends, mm = history
+    recent = (ends > axis[0] - HOUR) & (ends <= at)
+    series = np.zeros((hours, *shape))
+    series[np.searchsorted(axis, ends[recent])] = np.nan_to_num(mm[recent])
+    return series
 
-    The bulletin day ends 20:00 Beijing time; R_0 is the rain of the current day up to the
-    time, R_i the whole of the i-th day before. Before the history starts the days are
-    unknown: without a known state the first time is NaN; later ones are lower bounds only
-    for the days that the history does not reach (they are counted as dry).
+
+def _last_hour(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: tuple[int, ...]) -> np.ndarray:
+    """The 60-minute rain at ``at`` (lat, lon), mm: the kept hour ending at ``at``, NaN if not kept."""
+    ends, mm = history
+    return mm[-1].astype(np.float64) if ends.size and ends[-1] == at else np.full(shape, np.nan)
+
+
+def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, forecast: np.ndarray,
+                    params: LandslideParams, known: bool) -> np.ndarray:
+    """Effective rainfall (mm) at t0 = ``times[0]`` and at the end of each forecast hour, (time, lat, lon).
+
+    The kept hours of the last :func:`_lookback_hours` (hours not kept count as dry: a lower
+    bound), then the forecast, weighed by their half-life (``effective_rainfall``). A missing
+    forecast hour is NaN at its end and counts as dry after it, as the SWI does; without a
+    known state the value at t0 is NaN.
     """
-    cumulative = np.concatenate([np.zeros((1, *hours_mm.shape[1:])), np.nancumsum(hours_mm, axis=0)])
-
-    def rain_by(moment: np.datetime64) -> np.ndarray:
-        return cumulative[np.searchsorted(hours_end, moment, side="right")]
-
-    out = np.empty((times.size, *hours_mm.shape[1:]))
-    for k, moment in enumerate(times):
-        day_end = _day_end(moment)
-        edges = [moment] + [day_end - DAY * i for i in range(1, params.n + 2)]
-        totals = np.stack([rain_by(edges[i]) - rain_by(edges[i + 1]) for i in range(params.n + 1)])
-        out[k] = _weighted(totals, params)
+    lookback = _lookback_hours(params)
+    series = np.concatenate([_on_hours(history, times[0], lookback, forecast.shape[1:]), forecast])
+    out = effective_rainfall(np.nan_to_num(series), half_life_h=params.half_life_h)[lookback - 1:]
+    out[1:][np.isnan(forecast)] = np.nan
     if not known:
         out[0] = np.nan
     return out
@@ -370,17 +393,6 @@ def _rain_24h(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray) ->
     return upto - since
 
 
-def _weighted(daily_today_first: np.ndarray, params: LandslideParams) -> np.ndarray:
-    return effective_rainfall(daily_today_first, k=params.k, n=params.n)[0]
-
-
-def _day_end(moment: np.datetime64 | np.ndarray) -> np.datetime64 | np.ndarray:
-    """End (UTC) of the bulletin day holding ``moment`` (a time or an array of them); a time at
-    12:00 UTC ends its day."""
-    shifted = moment - DAY_END_UTC - np.timedelta64(1, "s")
-    return shifted.astype("datetime64[D]").astype("datetime64[s]") + DAY + DAY_END_UTC
-
-
 def floors(ctx: Context) -> dict[str, Level]:
     """The official floor of every zone a landslide bulletin in force covers: the highest level."""
     out: dict[str, Level] = {}
@@ -392,43 +404,43 @@ def floors(ctx: Context) -> dict[str, Level]:
 
 def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, times: np.ndarray,
                  official: Mapping[str, Level], climatology: Climatology | None) -> list[ItemLevels]:
-    """Each zone on its worst cell: against the zone's thresholds, or each cell's climatological ones."""
+    """Each zone on its worst cell: the highest trigger score over the cells it covers, against the
+    zone's thresholds, or each cell's climatological ones."""
     spec, zones = ctx.layer("zones")
     weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
                             cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
-    _, worst = zonal_mean_max(fields, weights)
-    series = worst.values  # (quantity, time, zone)
     ids = zones[spec.id_field].astype(str).tolist()
     names = _names(zones, spec.name_field, ids)
     classes = _classes(zones)
     lead = lead_seconds(times)
-    if climatology is None:
-        def judged(z: int) -> tuple[np.ndarray, Callable[[int], tuple[Driver, Driver]]]:
-            thresholds = params.thresholds_for(ids[z])
-            score, _ = trigger_score(series[0, :, z], series[1, :, z], thresholds=thresholds)
-            return score, lambda at: drivers_for(series[0, at, z], series[1, at, z], thresholds=thresholds,
-                                                 lead=timedelta(seconds=int(lead[at])))
-    else:
-        cells = climatology.cell_scores(fields.values[0], fields.values[1])  # (time, lat, lon)
-        zone_scores = zonal_mean_max(fields.isel(quantity=0).copy(data=cells), weights, want=("max",))[0].values
-        flat = fields.values.reshape(2, len(times), -1)
+    _, worst = zonal_mean_max(fields, weights)  # (quantity, time, zone): each quantity's largest
+    flat = fields.values.reshape(3, len(times), -1)  # (quantity, time, cell)
+    by_set: dict[TriggerThresholds, tuple[np.ndarray, np.ndarray]] = {}
 
-        def judged(z: int) -> tuple[np.ndarray, Callable[[int], tuple[Driver, Driver]]]:
-            covered = weights.matrix[z].indices
+    def scored(zone_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Trigger scores as the zone judges its cells: every cell's (time, cell) and every zone's worst (time, zone)."""
+        thresholds = params.trigger if climatology is not None else params.thresholds_for(zone_id)
+        if thresholds not in by_set:
+            cells = climatology.cell_scores(*fields.values) if climatology is not None else \
+                trigger_score(*fields.values, thresholds=thresholds)[0]
+            zone_max = zonal_mean_max(fields.isel(quantity=0).copy(data=cells), weights, want=("max",))[0].values
+            by_set[thresholds] = cells.reshape(len(times), -1), zone_max
+        return by_set[thresholds]
 
-            def reasons(at: int) -> tuple[Driver, Driver]:
-                cell = covered[np.nanargmax(cells.reshape(len(times), -1)[at, covered])] \
-                    if np.isfinite(cells.reshape(len(times), -1)[at, covered]).any() else covered[0]
-                return drivers_for(flat[0, at, cell], flat[1, at, cell], thresholds=climatology.at(cell),
-                                   lead=timedelta(seconds=int(lead[at])))
-
-            return zone_scores[:, z], reasons
+    def reasons(at: int, zone_id: str, covered: np.ndarray) -> tuple[Driver, ...]:
+        """The drivers of the zone's worst cell at time index ``at``."""
+        cells = scored(zone_id)[0][at, covered]
+        cell = int(covered[np.argmax(np.nan_to_num(cells, nan=-1.0))])
+        thresholds = params.thresholds_for(zone_id) if climatology is None else climatology.at(cell)
+        return drivers_for(*flat[:, at, cell], thresholds=thresholds, lead=timedelta(seconds=int(lead[at])))
 
     items = []
-    for z in range(len(ids)):
-        score, reasons = judged(z)
-        items.append(_judge(ids[z], names[z], "zone", score, reasons, series[0, :, z], series[1, :, z], params,
-                            times, classes[z], official.get(ids[z], Level.NONE)))
+    for z, zone_id in enumerate(ids):
+        covered = weights.matrix[z].indices
+        items.append(_judge(zone_id, names[z], "zone", scored(zone_id)[1][:, z],
+                            lambda at, zone_id=zone_id, covered=covered: reasons(at, zone_id, covered),
+                            worst.values[SWI, :, z], worst.values[EFFECTIVE, :, z], params, times, classes[z],
+                            official.get(zone_id, Level.NONE)))
     return items
 
 
@@ -447,16 +459,16 @@ def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, para
     lead = lead_seconds(times)
     items = []
     for p, record in enumerate(points.to_dict("records")):
-        swi, effective = values[0, :, p], values[1, :, p]
+        series = values[:, :, p]  # (quantity, time)
         thresholds = params.thresholds_for(towns[p]) if climatology is None else \
             climatology.at(rows[p] * lon.size + cols[p])
-        score, _ = trigger_score(swi, effective, thresholds=thresholds)
+        score, _ = trigger_score(*series, thresholds=thresholds)
         item = _judge(ids[p], names[p], "point", score,
-                      lambda at, swi=swi, effective=effective, thresholds=thresholds: drivers_for(
-                          swi[at], effective[at], thresholds=thresholds, lead=timedelta(seconds=int(lead[at]))),
-                      swi, effective, params, times, classes[p], Level.NONE)
+                      lambda at, series=series, thresholds=thresholds: drivers_for(
+                          *series[:, at], thresholds=thresholds, lead=timedelta(seconds=int(lead[at]))),
+                      series[SWI], series[EFFECTIVE], params, times, classes[p], Level.NONE)
         if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
-            item = _with_rock(item, record, values[0, :, p], rain_24h[:, rows[p], cols[p]], thresholds, params,
+            item = _with_rock(item, record, series[SWI], rain_24h[:, rows[p], cols[p]], thresholds, params,
                               times, alarms.get(ids[p], Level.NONE))
         items.append(item)
     return items
@@ -498,12 +510,12 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and value == value
 
 
-def _judge(item_id: str, name: str, kind: str, score: np.ndarray, reasons: Callable[[int], tuple[Driver, Driver]],
+def _judge(item_id: str, name: str, kind: str, score: np.ndarray, reasons: Callable[[int], tuple[Driver, ...]],
            swi: np.ndarray, effective: np.ndarray, params: LandslideParams, times: np.ndarray, susceptibility: int,
            official: Level) -> ItemLevels:
     """Levels and drivers of one item from its trigger-score series (index 0 = now).
 
-    ``reasons(index)`` gives the SWI and effective-rain drivers at a time index; ``swi``
+    ``reasons(index)`` gives the SWI, 60-minute-rain and effective-rain drivers at a time index; ``swi``
     and ``effective`` are the item's series (mm) for the maxima reported.
     """
     lead = lead_seconds(times)
@@ -555,13 +567,13 @@ def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, f
     """Keep the storages at t0 (when known, so that a cycle run again for t0 starts where it
     started) and after each of the first :data:`SAVED_HOURS` hours, and append the rain of those
     hours to the store's hourly rain (which forgets the hours older than the
-    max(:data:`SPIN_UP_DAYS`, n + 1) days it keeps)."""
+    :data:`SPIN_UP_DAYS` days, or the effective rainfall's look-back if longer, it keeps)."""
     hours = min(SAVED_HOURS, forecast.shape[0])
     tanks, current = ([] if cold else [start]), start
     for k in range(hours):
         _, current = soil_water_index(forecast[k:k + 1], 1.0, current, params=params.tank)
         tanks.append(current)
-    keep = timedelta(days=max(SPIN_UP_DAYS, params.n + 1))
+    keep = timedelta(hours=max(SPIN_UP_DAYS * 24, _lookback_hours(params)))
     store.hourly_rain.append(STATE_MODEL, grid.signature, times[1:hours + 1], forecast[:hours], issued_at=t0,
                              keep=keep)
     origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
