@@ -229,8 +229,8 @@ def _sensors(read: list[Series], layer: gpd.GeoDataFrame, id_field: str, points:
             rule = f"（{readings.rule}）" if readings.rule else ""
             sensor_id = record.get("sensor_id")
             notices.append(f"数据质量：积水点 {record[id_field]} 传感器 {sensor_id} {REASON_ZH[state.reason]}{rule}，"
-                           f"现时等级为模型估算下限 / data quality: sensor {sensor_id} at {record[id_field]}: "
-                           f"{state.reason}; the level now is the model's estimate, a lower bound")
+                           f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record[id_field]}: "
+                           f"{state.reason}; the sensor term is unknown and the level a lower bound")
         states.append(state)
     return states, notices
 
