@@ -144,7 +144,7 @@ def river_gauge(times: ArrayLike, stage_m: ArrayLike, *, warning_stage_m: float,
 
 
 def level_within(gauge: GaugeState, reach: timedelta) -> Level:
-    """The level the current rate brings the gauge to within ``reach``.
+    """Give the level the current rate brings the gauge to within ``reach``.
 
     Orange where it reaches the guaranteed stage within ``reach``, yellow where it reaches the
     warning stage, never below the level now; the level now when unknown or not rising.
@@ -171,7 +171,7 @@ def gauge_drivers(gauge: GaugeState) -> list[Driver]:
 
 def stage_text(gauge: GaugeState, *, warning_stage_m: float, guaranteed_stage_m: float,
                highest_stage_m: float) -> str:
-    """The gauge's stage as a hydrological report says it: ``水位 5.20 m，超警戒水位 0.20 m（警戒 5.00 m）``.
+    """Say the gauge's stage as a hydrological report does: ``水位 5.20 m，超警戒水位 0.20 m（警戒水位 5.00 m）``.
 
     Parameters
     ----------
@@ -191,5 +191,6 @@ def stage_text(gauge: GaugeState, *, warning_stage_m: float, guaranteed_stage_m:
             return (f"水位 {stage:.2f} m，超{zh} {stage - mark:.2f} m（{zh} {mark:.2f} m） / stage {stage:.2f} m, "
                     f"{stage - mark:.2f} m above {en} ({mark:.2f} m)")
     near = "，接近警戒水位" if gauge.level is Level.BLUE else ""
-    return (f"水位 {stage:.2f} m{near}，低于警戒水位 {warning_stage_m - stage:.2f} m（警戒水位 {warning_stage_m:.2f} m） / "
-            f"stage {stage:.2f} m, {warning_stage_m - stage:.2f} m below the warning stage ({warning_stage_m:.2f} m)")
+    below = warning_stage_m - stage
+    return (f"水位 {stage:.2f} m{near}，低于警戒水位 {below:.2f} m（警戒水位 {warning_stage_m:.2f} m） / "
+            f"stage {stage:.2f} m, {below:.2f} m below the warning stage ({warning_stage_m:.2f} m)")

@@ -52,7 +52,7 @@ def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_r
 
 
 def latest(times: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
-    """The readings as ``datetime64[s]`` and float arrays, and the value of the newest (NaN if none).
+    """Return the readings as ``datetime64[s]`` and float arrays, and the value of the newest (NaN if none).
 
     Raises
     ------

@@ -548,7 +548,7 @@ def model_score(x_rain: ArrayLike, x_bucket: ArrayLike, *, known_point: ArrayLik
 
 def now_score(model_now: ArrayLike, sensors: Sequence[SensorState], boundaries: Sequence[float]
               ) -> NDArray[np.float64]:
-    """The score the level now follows: sensor-first.
+    """Give the score the level now follows: sensor-first.
 
     Where a point's sensor is healthy (known), its observed depth governs: the score is the
     boundary of the level its depth reaches by the point's thresholds (0 below blue), so
@@ -639,12 +639,13 @@ def model_drivers(*, return_period_yr: float, duration_min: float, pipe_return_p
     at = bounds[max(int(level), 1) - 1] / (SCORE_MAX * factor)
     threshold = pipe_return_period_yr * (params.waterlogging_return_period_yr / pipe_return_period_yr) ** at
     window = f"{duration_min:g} min " if duration_min == duration_min else ""
-    return [Driver(f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)", period, "a", float(threshold), level, lead),
+    quantity = f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)"
+    return [Driver(quantity, period, "a", float(threshold), level, lead),
             _depth_driver("积水深度 (模型)", depth_cm, depth_thresholds_cm, lead)]
 
 
 def sensor_drivers(sensor: SensorState, depth_thresholds_cm: Sequence[float]) -> list[Driver]:
-    """The observed depth against the point's thresholds, and when the current rate reaches the next one."""
+    """Give the observed depth against the point's thresholds, and when the current rate reaches the next one."""
     drivers = [_depth_driver("积水监测", sensor.depth_cm, depth_thresholds_cm, timedelta(0))]
     if sensor.next_level is not None and sensor.minutes_to_next is not None and np.isfinite(sensor.minutes_to_next):
         depth = float(depth_thresholds_cm[DEPTH_LEVELS.index(sensor.next_level)])
