@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from warn.risk.drivers import Driver
-from warn.risk.series import REASON_ZH, latest, minutes_to, robust_rate, unknown_reason
+from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
 from warn.vocab import Level
 
 
@@ -31,10 +31,8 @@ class RiverParams:
 
     Attributes
     ----------
-    rate_window
-        Readings within this span before the latest one give the rate of rise.
-    min_readings
-        Fewest readings in the window for a rate; fewer leave the rate unknown.
+    rate
+        How the stage's rate of rise is judged.
     approach_margin_m
         A rising stage within this many metres under the warning stage is "approaching" (blue).
     forecast_horizon
@@ -42,8 +40,7 @@ class RiverParams:
         "approaching" too (blue).
     """
 
-    rate_window: timedelta
-    min_readings: int
+    rate: RateParams
     approach_margin_m: float
     forecast_horizon: timedelta
 
@@ -130,7 +127,7 @@ def river_gauge(times: ArrayLike, stage_m: ArrayLike, *, warning_stage_m: float,
     if reason:
         nan = float("nan")
         return GaugeState(False, reason, nan, nan, nan, nan, Level.UNKNOWN, nan)
-    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings)
+    rate = robust_rate(t, v, window=params.rate.window, min_readings=params.rate.min_readings)
     to_warning, to_guaranteed = minutes_to(stage, rate, np.array([warning_stage_m, guaranteed_stage_m])) / 60.0
     approach = warning_stage_m - params.approach_margin_m
     horizon_h = params.forecast_horizon.total_seconds() / 3600

@@ -8,6 +8,7 @@ flagged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -16,6 +17,22 @@ from scipy.stats import theilslopes
 
 #: The reasons of :func:`unknown_reason` in Chinese, for drivers and notices.
 REASON_ZH = {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}
+
+
+@dataclass(frozen=True)
+class RateParams:
+    """How a sensor's rate of rise is judged (the ``sensor`` / ``rate`` sections of the model files).
+
+    Attributes
+    ----------
+    window
+        Readings within this span before the latest one give the rate of rise.
+    min_readings
+        Fewest readings in the window for a rate; fewer leave the rate unknown.
+    """
+
+    window: timedelta
+    min_readings: int
 
 
 def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_readings: int) -> float:

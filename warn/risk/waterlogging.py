@@ -40,7 +40,7 @@ from warn.rainarray import step_of
 from warn.risk.drivers import Driver
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
-from warn.risk.series import REASON_ZH, latest, minutes_to, robust_rate, unknown_reason
+from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
 from warn.vocab import Level
 
 #: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
@@ -49,22 +49,6 @@ DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
 # ---------------------------------------------------------------------------------------
 # Parameters
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SensorParams:
-    """Water-level sensor (``models/waterlogging.yaml`` ``sensor``).
-
-    Attributes
-    ----------
-    rate_window
-        Readings within this span before the latest one give the rate of rise.
-    min_readings
-        Fewest readings in the window for a rate; fewer leave the rate unknown.
-    """
-
-    rate_window: timedelta
-    min_readings: int
 
 
 @dataclass(frozen=True)
@@ -111,7 +95,7 @@ class WaterloggingParams:
     full_depth_mm: float
     depth_thresholds_cm: tuple[float, float, float]
     known_point_bonus: float
-    sensor: SensorParams
+    sensor: RateParams
     levels: LevelParams
 
     def points(self, formula: Sequence[str], impervious_fraction: ArrayLike, *,
@@ -467,7 +451,7 @@ class SensorState:
 
 
 def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence[float], stale: bool,
-                latest_flagged: bool, params: SensorParams) -> SensorState:
+                latest_flagged: bool, params: RateParams) -> SensorState:
     """Read the water-level sensor of one waterlogging point (MODELS.md 3.).
 
     The latest depth, its level by the point's depth thresholds, the Theil–Sen rate of rise r
@@ -501,7 +485,7 @@ def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence
         nan = float("nan")
         return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None)
     depth = newest * 100.0
-    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings) * 100.0
+    rate = robust_rate(t, v, window=params.window, min_readings=params.min_readings) * 100.0
     to_blue, to_yellow, to_red = (float(m) for m in minutes_to(depth, rate, thresholds))
     minutes = (to_blue, to_yellow, to_red)
     reached = int(np.searchsorted(thresholds, depth, side="right"))

@@ -22,7 +22,7 @@ MODEL = ROOT / "models" / "river.yaml"
 def test_the_committed_model_file_loads():
     params = parse_file(RiverFile, MODEL).params()
     assert params.ladder.approach_margin_m == 1.0 and params.ladder.forecast_horizon == timedelta(hours=6)
-    assert params.ladder.rate_window == timedelta(hours=1) and params.ladder.min_readings == 3
+    assert params.ladder.rate.window == timedelta(hours=1) and params.ladder.rate.min_readings == 3
     assert params.highest_field == "highest_stage_m"
 
 

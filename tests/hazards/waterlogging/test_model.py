@@ -67,5 +67,5 @@ def test_committed_file_loads_with_the_documented_defaults():
     assert params.default_kind == "street" and params.full_depth_mm == 300
     assert params.depth_thresholds_cm == (5, 15, 30)
     assert params.known_point_bonus == 0.25
-    assert params.sensor.rate_window == timedelta(minutes=30) and params.sensor.min_readings == 3
+    assert params.sensor.window == timedelta(minutes=30) and params.sensor.min_readings == 3
     assert params.levels.boundaries == (25, 50, 70, 85) and params.levels.hold == timedelta(minutes=60)

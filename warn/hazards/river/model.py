@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from warn.declarative import PositiveDuration, Strict
-from warn.modelfiles import Window
+from warn.modelfiles import RateOfRise
 from warn.risk.river import RiverParams
 
 
@@ -51,14 +51,6 @@ class Approach(Strict):
     source: str = Field(min_length=1)
 
 
-class Rate(Strict):
-    """The rate of rise: Theil–Sen over ``window`` with at least ``min_readings`` readings."""
-
-    window: Window
-    min_readings: int = Field(ge=2)
-    source: str = Field(min_length=1)
-
-
 class Highest(Strict):
     """Where the highest recorded stage comes from, and the gauges for which it is not available."""
 
@@ -81,10 +73,10 @@ class RiverFile(Strict):
     version: int = Field(ge=1)
     stages: Stages
     approach: Approach
-    rate: Rate
+    rate: RateOfRise
     highest_stage: Highest
 
     def params(self) -> RiverModel:
         """The frozen parameters of the river hazard."""
-        ladder = RiverParams(self.rate.window, self.rate.min_readings, self.approach.margin_m, self.approach.horizon)
+        ladder = RiverParams(self.rate.params(), self.approach.margin_m, self.approach.horizon)
         return RiverModel(ladder, self.highest_stage.field, frozenset(self.highest_stage.unavailable))

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, model_validator
 
 from warn.declarative import Strict
-from warn.modelfiles import Fraction, Levels, Window, increasing
+from warn.modelfiles import Fraction, Levels, RateOfRise, Window, increasing
 from warn.risk import waterlogging
 
 
@@ -74,12 +74,6 @@ class DepthThresholds(Strict):
         return self
 
 
-class SensorTerm(Strict):
-    rate_window: Window
-    min_readings: int = Field(ge=2)
-    source: str = Field(min_length=1)
-
-
 class Score(Strict):
     known_point_bonus: float = Field(ge=0)
     source: str = Field(min_length=1)
@@ -93,7 +87,7 @@ class WaterloggingFile(Strict):
     screen: Screen
     bucket: Bucket
     depth_thresholds_cm: DepthThresholds
-    sensor: SensorTerm
+    sensor: RateOfRise
     score: Score
     levels: Levels
 
@@ -112,6 +106,6 @@ class WaterloggingFile(Strict):
             full_depth_mm=b.full_depth_mm,
             depth_thresholds_cm=(d.blue, d.yellow, d.red),
             known_point_bonus=self.score.known_point_bonus,
-            sensor=waterlogging.SensorParams(self.sensor.rate_window, self.sensor.min_readings),
+            sensor=self.sensor.params(),
             levels=self.levels.scale(),
         )
