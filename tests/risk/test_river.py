@@ -73,3 +73,8 @@ def test_the_stage_and_drivers_read_like_a_hydrological_report(params):
     assert river.stage_text(gauge(params, 5.0, 0.1, stale=True), **stages).startswith("水位未知（数据中断）")
     texts = [d.text() for d in river.gauge_drivers(gauge(params, 5.2, 0.2))]
     assert texts == ["河道水位 5.2 m ≥ 黄色阈值 5.0 m (现在 now)", "预计达保证水位 6.5 m ≥ 橙色阈值 6.5 m (+6.5 h)"]
+
+
+def test_a_blue_by_the_rate_alone_says_the_stage_is_still_under_the_margin(params):
+    texts = [d.text() for d in river.gauge_drivers(gauge(params, 3.5, 0.5))]  # 1.5 m under, 3 h to the warning stage
+    assert texts == ["河道水位 3.5 m < 蓝色阈值 4.0 m (现在 now)", "预计达警戒水位 5.0 m ≥ 黄色阈值 5.0 m (+3 h)"]

@@ -155,13 +155,19 @@ def level_within(gauge: GaugeState, reach: timedelta) -> Level:
 
 
 def gauge_drivers(gauge: GaugeState) -> list[Driver]:
-    """Give a river gauge's reasons: its stage against the rung it reached, and when it reaches the next stage."""
-    drivers = [Driver("河道水位", gauge.stage_m, "m", gauge.threshold_m, gauge.level)]
+    """Give a river gauge's reasons: its stage against the rung it reached, and when it reaches the next stage.
+
+    A blue reached by the rate alone (the warning stage within the forecast horizon) leaves the
+    stage under the approach margin: its driver says so, and the next one says when.
+    """
+    by_rate = gauge.level is Level.BLUE and gauge.stage_m < gauge.threshold_m
+    drivers = [Driver("河道水位", gauge.stage_m, "m", gauge.threshold_m, Level.NONE if by_rate else gauge.level)]
     for quantity, hours, level in (("预计达警戒水位", gauge.hours_to_warning, Level.YELLOW),
                                    ("预计达保证水位", gauge.hours_to_guaranteed, Level.ORANGE)):
         if gauge.known and 0 < hours < np.inf:
             stage = gauge.stage_m + gauge.rate_m_per_h * hours
-            drivers.append(Driver(quantity, stage, "m", stage, level, timedelta(minutes=round(hours * 60))))
+            lead = timedelta(minutes=max(15, 15 * round(hours * 4)))  # to the quarter hour, as gauges are read out
+            drivers.append(Driver(quantity, stage, "m", stage, level, lead))
             break
     return drivers
 

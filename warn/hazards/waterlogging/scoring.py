@@ -64,8 +64,8 @@ class WaterloggingItem:
     drivers
         The reasons of each lead's level.
     basis
-        What governed the level now, in words (:func:`warn.risk.waterlogging.now_basis`);
-        with a level held by memory above it, that too.
+        What governed the level now, in words (:func:`warn.risk.waterlogging.now_basis`),
+        and, where memory holds the level above it, a line saying so.
     depth_cm
         Ponding depth now, cm: the sensor's when it is known, else the model's.
     minutes_to_next
@@ -81,7 +81,7 @@ class WaterloggingItem:
     name: str
     levels: dict[str, Level]
     drivers: dict[str, list[Driver]]
-    basis: str
+    basis: tuple[str, ...]
     depth_cm: float | None
     minutes_to_next: float | None
     score_now: float
@@ -140,7 +140,7 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     records = layer.to_dict("records")
     items = [_point_item(ids[i], str(records[i].get(spec.name_field, ids[i])), i,
                          np.concatenate([[now[i]], score[1:, i]]), screen, depth_cm[:, i], sensors[i],
-                         _basis(sensors[i], read[i], records[i].get("sensor_id")), points, params, times)
+                         (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params, times)
              for i in range(len(ids))]
     if store is not None:
         items = _remember(store, items, observed, params, persist)
@@ -241,7 +241,7 @@ def _basis(sensor: waterlogging.SensorState, readings: Series, sensor_id: object
 
 
 def _point_item(item_id: str, name: str, i: int, score: np.ndarray, screen: xr.Dataset, depth_cm: np.ndarray,
-                sensor: waterlogging.SensorState, basis: str, points: waterlogging.WaterloggingPoints,
+                sensor: waterlogging.SensorState, basis: tuple[str, ...], points: waterlogging.WaterloggingPoints,
                 params: waterlogging.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
     """One point: ``score`` is the score now (sensor-first) then the model's at each forecast time."""
     lead = lead_seconds(times)
@@ -274,10 +274,10 @@ def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params:
     levels = remember(store, STATE_MODEL, [f"point:{item.item_id}" for item in items],
                       np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
     minutes = f"{params.levels.hold.total_seconds() / 60:g} min"
-    held = f"；{{}}保持，回落未满 {minutes} / {{}} held: below it for less than {minutes}"
+    held = f"{{}}保持：回落未满 {minutes} / {{}} held: below it for less than {minutes}"
     return [replace(item, levels={**item.levels, "now": Level(int(level))},
-                    basis=item.basis + (held.format(Level(int(level)).zh, Level(int(level)).colour)
-                                        if item.levels["now"] >= Level.NONE and level > item.levels["now"] else ""))
+                    basis=item.basis + ((held.format(Level(int(level)).zh, Level(int(level)).colour),)
+                                        if item.levels["now"] >= Level.NONE and level > item.levels["now"] else ()))
             for item, level in zip(items, levels, strict=True)]
 
 
@@ -305,7 +305,7 @@ def score(ctx: Context) -> Scored:
 
 def scored_item(item: WaterloggingItem) -> ScoredItem:
     """One point as the registry's item: drivers as text, the level now led by what governed it."""
-    drivers = {lead: ((item.basis,) if lead == "now" else ()) + tuple(d.text() for d in item.drivers.get(lead, ()))
+    drivers = {lead: (item.basis if lead == "now" else ()) + tuple(d.text() for d in item.drivers.get(lead, ()))
                for lead in LEADS}
     return ScoredItem(item.item_id, item.name, "point", dict(item.levels), drivers, item.score_now,
                       {"depth_cm": item.depth_cm, "minutes_to_next": item.minutes_to_next})
