@@ -123,7 +123,7 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
     (models / "extra.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "extra.yaml: model: expected a model among flashflood, landslide, rain, sensors, waterlogging, got 'flod'" in text
+    assert "extra.yaml: model: expected a model among flashflood, landslide, rain, river, sensors, waterlogging, got 'flod'" in text
 
 
 def test_sensor_catalogue_and_overrides_are_checked(tmp_path):

@@ -18,6 +18,7 @@ from warn.registry import Registry
 from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
+from warn.risk.series import RateParams
 from warn.sources import qc
 from warn.vocab import Level, SensorKind
 
@@ -327,6 +328,21 @@ class Tank(Strict):
         """The frozen tank parameters of :mod:`warn.risk.landslide`."""
         return TankParams(self.L1, self.alpha1, self.L2, self.alpha2, self.beta1, self.L3, self.alpha3, self.beta2,
                           self.L4, self.alpha4, self.beta3, self.substep.total_seconds() / 3600)
+
+
+class RateOfRise(Strict):
+    """A sensor's rate of rise: the Theil–Sen slope over ``window`` with at least ``min_readings`` readings.
+
+    Shared by the models that read water levels (waterlogging points' sensors, river gauges).
+    """
+
+    window: Window
+    min_readings: int = Field(ge=2)
+    source: str = Field(min_length=1)
+
+    def params(self) -> RateParams:
+        """The frozen rate parameters of :mod:`warn.risk.series`."""
+        return RateParams(self.window, self.min_readings)
 
 
 class Levels(Strict):

@@ -42,17 +42,17 @@ def test_without_hazard_every_hazard_that_reads_the_forecast(committed_config):
     assert {r["hazard"] for r in json.loads(result.output)} == {"landslide", "waterlogging", "flashflood"}
 
 
-def test_waterlogging_json_per_point_and_gauge(committed_config):
+def test_waterlogging_json_per_point_without_the_river_gauges(committed_config):
     result = score(committed_config, "waterlogging", str(DEMO), "--json")
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)
-    assert [r["kind"] for r in records].count("point") == 25 and [r["kind"] for r in records].count("gauge") == 3
+    assert [r["kind"] for r in records] == ["point"] * 25  # river gauges are the river hazard's
     for record in records:
         assert record["level"] == -1  # no sensor readings, no bucket state: unknown, not "none"
     w25 = next(r for r in records if r["item_id"] == "DEMO-W25")
     assert w25["level_24h"] >= 1
     assert any("重现期" in d and "≥" in d for d in w25["drivers_24h"])
-    assert any("下限" in d for d in w25["drivers"])  # the score now is incomplete: a lower bound
+    assert w25["drivers"][0].startswith("模型估算（传感器失效：数据中断）")  # no sensor readings: the model governs
 
 
 def test_flood_is_a_deprecated_alias_of_waterlogging(committed_config):
@@ -67,7 +67,7 @@ def test_tables_say_cold_start_notices_and_name_levels(committed_config):
     assert result.exit_code == 0
     assert "cold start" in result.output and "红色 red" in result.output and "未知" in result.output
     flood = score(committed_config, "score", str(DEMO), "--hazard", "waterlogging")
-    assert "数据质量" in flood.output and "DEMO-R01" in flood.output
+    assert "数据质量" in flood.output and "WL-DEMO-W01" in flood.output
 
 
 def test_the_rainstorm_signal_is_not_scored_from_a_forecast(committed_config):

@@ -17,7 +17,8 @@ from warn.errors import ConfigError
 
 
 def test_committed_playbooks(setup):
-    assert [p.id for p in setup.playbooks] == ["flashflood", "landslide", "landslide_town", "rainstorm", "waterlogging"]
+    assert [p.id for p in setup.playbooks] == ["flashflood", "landslide", "landslide_town", "rainstorm", "river",
+                                              "waterlogging"]
     landslide = setup.playbooks[1]
     assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "patrol",
                                                "evacuate"]

@@ -39,7 +39,7 @@ def test_the_committed_deployment_runs_every_registered_hazard():
 
 
 def test_an_unknown_hazard_names_the_registered_ones():
-    with pytest.raises(KeyError, match="a hazard among flashflood, landslide, rainstorm, waterlogging"):
+    with pytest.raises(KeyError, match="a hazard among flashflood, landslide, rainstorm, river, waterlogging"):
         hazards.get("landslip")
 
 

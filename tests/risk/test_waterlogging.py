@@ -172,16 +172,15 @@ def test_sensor_rising_series_by_hand(params):
     assert state.minutes_to == pytest.approx((0.0, 0.0, ttt_red))
     assert state.level is Level.YELLOW and state.next_level is Level.RED
     assert state.minutes_to_next == pytest.approx(ttt_red)
-    assert state.x_sensor == pytest.approx(max(17 / 30, 1 - ttt_red / 60))  # 0.567 (depth wins)
 
 
-def test_sensor_fast_rise_lets_time_to_red_win(params):
+def test_sensor_fast_rise_gives_the_time_to_red_but_not_red(params):
     times = T0 + np.array([0, 10, 20, 30]) * MIN
     state = waterlogging.sensor_term(times, [0.02, 0.08, 0.14, 0.20], thresholds_cm=(5, 15, 30), stale=False,
                               latest_flagged=False, params=params.sensor)
     assert state.rate_cm_per_h == pytest.approx(36.0)
     assert state.minutes_to[2] == pytest.approx(10 / 36 * 60)  # 16.7 min
-    assert state.x_sensor == pytest.approx(1 - 10 / 36)  # 0.722 > 20/30
+    assert state.level is Level.YELLOW  # 20 cm is yellow by the thresholds, however fast it rises
 
 
 def test_sensor_spike_does_not_move_the_robust_rate(params):
@@ -189,18 +188,18 @@ def test_sensor_spike_does_not_move_the_robust_rate(params):
     state = waterlogging.sensor_term(times, [0.10, 0.10, 0.60, 0.10, 0.10], thresholds_cm=(5, 15, 30), stale=False,
                               latest_flagged=False, params=params.sensor)
     assert state.rate_cm_per_h == 0.0 and state.minutes_to[2] == np.inf
-    assert state.x_sensor == pytest.approx(10 / 30)
+    assert state.level is Level.BLUE
 
 
 def test_sensor_at_red_and_with_too_few_readings(params):
     red = waterlogging.sensor_term([T0], [0.31], thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False,
                             params=params.sensor)
-    assert red.x_sensor == 1.0 and red.next_level is None and red.level is Level.RED
+    assert red.next_level is None and red.level is Level.RED
     times = T0 + np.array([0, 40, 50]) * MIN  # two readings within 30 min of the latest
     few = waterlogging.sensor_term(times, [0.01, 0.04, 0.06], thresholds_cm=(5, 15, 30), stale=False,
                             latest_flagged=False, params=params.sensor)
     assert few.known and np.isnan(few.rate_cm_per_h) and np.isnan(few.minutes_to_next)
-    assert few.x_sensor == pytest.approx(6 / 30)
+    assert few.level is Level.BLUE
 
 
 @pytest.mark.parametrize(("stale", "flagged", "reason"), [(True, False, "stale"),
@@ -210,80 +209,69 @@ def test_stale_or_flagged_sensor_is_unknown_not_zero(params, stale, flagged, rea
     state = waterlogging.sensor_term(times, [0.0, 0.0, 0.0], thresholds_cm=(5, 15, 30), stale=stale,
                               latest_flagged=flagged, params=params.sensor)
     assert not state.known and state.reason == reason
-    assert np.isnan(state.x_sensor) and state.level is Level.UNKNOWN
-
-
-# --- river gauges ---------------------------------------------------------------------------
-
-HOUR = np.timedelta64(3600, "s")
-
-
-def gauge(params, latest: float, rate_m_per_h: float, *, stale=False, highest=7.0):
-    times = T0 + np.array([0, 20, 40, 60]) * MIN
-    stages = latest + rate_m_per_h * (times - times[-1]) / HOUR
-    return waterlogging.river_gauge(times, stages, warning_stage_m=5.0, guaranteed_stage_m=6.5, highest_stage_m=highest,
-                             stale=stale, latest_flagged=False, params=params.river)
-
-
-@pytest.mark.parametrize(("latest", "rate", "level"), [
-    (3.5, 0.1, Level.NONE),      # 15 h to the warning stage, 1.5 m under it
-    (4.2, 0.1, Level.BLUE),      # within 1 m of the warning stage and rising
-    (4.5, -0.1, Level.NONE),     # within 1 m but falling
-    (3.5, 0.5, Level.BLUE),      # 3 h to the warning stage ≤ 6 h
-    (5.2, -0.2, Level.YELLOW),   # 超警戒, even when falling
-    (6.6, 0.0, Level.ORANGE),    # 超保证
-    (7.1, 0.3, Level.RED),       # above the highest recorded stage
-])
-def test_river_ladder(params, latest, rate, level):
-    state = gauge(params, latest, rate)
-    assert state.level is level
-    assert state.rate_m_per_h == pytest.approx(rate, abs=1e-9)
-
-
-def test_river_times_to_stages_and_unknown(params):
-    state = gauge(params, 3.5, 0.5)
-    assert state.hours_to_warning == pytest.approx(3.0) and state.hours_to_guaranteed == pytest.approx(6.0)
-    assert gauge(params, 7.1, 0.3, highest=np.nan).level is Level.ORANGE  # red needs the record
-    stale = gauge(params, 5.5, 0.3, stale=True)
-    assert not stale.known and stale.level is Level.UNKNOWN and stale.reason == "stale"
-    with pytest.raises(ValueError, match="guaranteed stage 4 m must be above the warning stage 5 m"):
-        waterlogging.river_gauge([T0], [1.0], warning_stage_m=5, guaranteed_stage_m=4, stale=False, latest_flagged=False,
-                          params=params.river)
+    assert np.isnan(state.depth_cm) and state.level is Level.UNKNOWN
 
 
 # --- 4. score, level, drivers ---------------------------------------------------------------
 
 
-def test_score_takes_the_max_of_the_known_terms(params):
-    score, complete = waterlogging.waterlogging_score([0.4, 0.4, 0.9, np.nan, 0.2], [np.nan, 0.1, 0.1, np.nan, 0.1],
-                                        [0.6, np.nan, 0.0, np.nan, np.nan],
-                                        has_sensor=[True, False, True, True, True],
-                                        known_point=[1, 1, 1, 1, 0], bonus=params.known_point_bonus)
-    assert score[0] == pytest.approx(75.0) and not complete[0]   # 100·0.6·1.25, the bucket unknown
-    assert score[1] == pytest.approx(50.0) and complete[1]       # no sensor: nothing missing
-    assert score[2] == 100.0 and complete[2]                     # 112.5 capped
-    assert np.isnan(score[3]) and not complete[3]
-    assert score[4] == pytest.approx(20.0) and not complete[4]   # unknown sensor does not zero it
-    assert level_of(score, params.levels.boundaries).tolist() == [Level.ORANGE, Level.YELLOW, Level.RED,
-                                                                  Level.UNKNOWN, Level.NONE]
+def test_model_score_takes_the_max_of_the_known_terms(params):
+    score, complete = waterlogging.model_score([0.4, 0.9, np.nan, 0.2, np.nan], [np.nan, 0.1, np.nan, 0.1, 0.6],
+                                               known_point=[1, 1, 1, 0, 1], bonus=params.known_point_bonus)
+    assert score[0] == pytest.approx(50.0) and not complete[0]   # 100·0.4·1.25, the bucket unknown
+    assert score[1] == 100.0 and complete[1]                     # 112.5 capped
+    assert np.isnan(score[2]) and not complete[2]
+    assert score[3] == pytest.approx(20.0) and complete[3]
+    assert score[4] == pytest.approx(75.0) and not complete[4]
+    assert level_of(score, params.levels.boundaries).tolist() == [Level.YELLOW, Level.RED, Level.UNKNOWN,
+                                                                  Level.NONE, Level.ORANGE]
+
+
+def sensor(params, depth_m: float | None, *, stale=False, flagged=False) -> waterlogging.SensorState:
+    """A sensor with three flat readings at ``depth_m`` (None: no readings)."""
+    times = T0 + np.array([0, 10, 20]) * MIN if depth_m is not None else np.array([], "datetime64[s]")
+    values = [depth_m] * 3 if depth_m is not None else []
+    return waterlogging.sensor_term(times, values, thresholds_cm=(5, 15, 30), stale=stale, latest_flagged=flagged,
+                                    params=params.sensor)
+
+
+def test_a_healthy_sensor_under_red_keeps_the_level_now_whatever_the_model_says(params):
+    """DEMO-W25: the model says red (score 100), the healthy sensor reads 0.20 m (red is 0.30 m): yellow."""
+    now = waterlogging.now_score([100.0, 100.0, 10.0, 100.0], [sensor(params, 0.20), sensor(params, 0.02),
+                                                               sensor(params, 0.31), sensor(params, 0.0)],
+                                 params.levels.boundaries)
+    assert level_of(now, params.levels.boundaries).tolist() == [Level.YELLOW, Level.NONE, Level.RED, Level.NONE]
+
+
+@pytest.mark.parametrize("suspect", [dict(stale=True), dict(flagged=True), dict(depth_m=None)])
+def test_a_suspect_or_missing_sensor_lets_the_model_raise_now(params, suspect):
+    state = sensor(params, suspect.pop("depth_m", 0.0), **suspect)
+    assert not state.known
+    now = waterlogging.now_score([90.0, np.nan], [state, state], params.levels.boundaries)
+    assert now[0] == 90.0 and np.isnan(now[1])  # the model's red; nothing known is unknown, never none
+
+
+def test_the_basis_says_what_governed(params):
+    assert waterlogging.now_basis(sensor(params, 0.20), has_sensor=True).startswith("实测积水 0.20 m（传感器正常）")
+    flat = waterlogging.now_basis(sensor(params, 0.0, flagged=True), has_sensor=True, rule="flatline")
+    assert flat.startswith("模型估算（传感器失效：最新读数未通过质控（flatline））")
+    assert waterlogging.now_basis(sensor(params, 0.0, stale=True), has_sensor=True).startswith("模型估算（传感器失效：数据中断）")
+    assert waterlogging.now_basis(sensor(params, None, stale=True), has_sensor=False).startswith("模型估算（无积水传感器）")
 
 
 def test_drivers_text(params):
-    sensor = waterlogging.sensor_term(T0 + np.array([0, 10, 20, 30]) * MIN, [0.10, 0.12, 0.15, 0.17],
-                               thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False, params=params.sensor)
-    river = gauge(params, 5.2, 0.2)
-    drivers = waterlogging.drivers_for(return_period_yr=12.0, duration_min=60, pipe_return_period_yr=3.0, depth_cm=18.0,
-                                depth_thresholds_cm=(5, 15, 30), known_point=True, params=params,
-                                sensor=sensor, gauge=river)
-    texts = [d.text() for d in drivers]
+    state = waterlogging.sensor_term(T0 + np.array([0, 10, 20, 30]) * MIN, [0.10, 0.12, 0.15, 0.17],
+                                     thresholds_cm=(5, 15, 30), stale=False, latest_flagged=False, params=params.sensor)
+    drivers = waterlogging.model_drivers(return_period_yr=12.0, duration_min=60, pipe_return_period_yr=3.0,
+                                         depth_cm=18.0, depth_thresholds_cm=(5, 15, 30), known_point=True, params=params)
+    texts = [d.text() for d in drivers + waterlogging.sensor_drivers(state, (5, 15, 30))]
     # x = ln 4 / ln(50/3) = 0.493 → score 61.6 yellow; yellow from x = 50/125 = 0.4 → 3·(50/3)^0.4 = 9.2 a
     assert texts[0] == "60 min 重现期 (管网设计 3 a) 12.0 a ≥ 黄色阈值 9.2 a (现在 now)"
     assert texts[1] == "积水深度 (模型) 18.0 cm ≥ 黄色阈值 15.0 cm (现在 now)"
     assert texts[2] == "积水监测 17.0 cm ≥ 黄色阈值 15.0 cm (现在 now)"
-    assert texts[3] == "积水监测 预计 expected 30.0 cm ≥ 红色阈值 30.0 cm (+0.9 h)"  # 54 min
-    assert texts[4] == "河道水位 stage 5.2 m ≥ 黄色阈值 5.0 m (现在 now)"
-    quiet = waterlogging.drivers_for(return_period_yr=1.0, duration_min=np.nan, pipe_return_period_yr=3.0, depth_cm=0.0,
-                              depth_thresholds_cm=(5, 15, 30), known_point=True, params=params,
-                              lead=timedelta(hours=2))
+    assert texts[3] == "积水监测 预计 30.0 cm ≥ 红色阈值 30.0 cm (+0.9 h)"  # 54 min
+    quiet = waterlogging.model_drivers(return_period_yr=1.0, duration_min=np.nan, pipe_return_period_yr=3.0,
+                                       depth_cm=0.0, depth_thresholds_cm=(5, 15, 30), known_point=True, params=params,
+                                       lead=timedelta(hours=2))
     assert [d.level for d in quiet] == [Level.NONE, Level.NONE]
     assert quiet[1].text() == "积水深度 (模型) 0.00 cm < 蓝色阈值 5.0 cm (+2 h)"

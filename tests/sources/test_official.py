@@ -287,7 +287,7 @@ def _official(value):
 
 CHECK_CASES = {
     "unknown hazard": ({"x": {"url": "{feed}/x.json", "hazard": "flood"}},
-                       ["official.x.hazard: expected a hazard of hazards: (flashflood, landslide, rainstorm, waterlogging)", "'flood'"]),
+                       ["official.x.hazard: expected a hazard of hazards: (flashflood, landslide, rainstorm, river, waterlogging)", "'flood'"]),
     "unknown placeholder": ({"x": {"url": "{nowhere}/x.json", "hazard": "rainstorm"}},
                             ["official.x.url: expected placeholders among {feed}, {sensorthings}", "{nowhere}"]),
     "not http": ({"x": {"url": "ftp://example.cn/x.xml", "hazard": "landslide"}},

@@ -64,7 +64,7 @@ def landslide(forecast: ForecastArgument, var: VarOption = None, as_json: JsonOp
 
 def waterlogging(forecast: ForecastArgument, var: VarOption = None, as_json: JsonOption = False,
                  config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None) -> None:
-    """城市内涝与河道水位（= warn score --hazard waterlogging）/ waterlogging levels: warn score for one hazard.
+    """城市内涝积水点等级及原因（= warn score --hazard waterlogging）/ waterlogging levels: warn score for one hazard.
 
     Example: warn waterlogging demo/forecast/yubei-demo-analogue_2026071500.nc --store var/demo/warn.db
     """

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from warn.store import Store
 
 #: The hazards shipped with warn, by registry name: the subpackages ``warn.hazards.<name>``.
-BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm", "flashflood")
+BUILTIN: tuple[str, ...] = ("landslide", "waterlogging", "rainstorm", "flashflood", "river")
 #: The registry of hazards: each subpackage registers its spec under its name when imported.
 HAZARDS: Registry[HazardSpec] = Registry("hazard", modules=tuple(f"warn.hazards.{name}" for name in BUILTIN))
 

@@ -1,4 +1,4 @@
-"""Urban waterlogging and river-gauge scores: return-period screen, storage bucket, sensor term.
+"""Urban waterlogging scores: return-period screen, storage bucket, water-level sensor, level now.
 
 Pure functions on numpy / xarray arrays; parameters are frozen objects built from
 ``models/waterlogging.yaml`` (:meth:`warn.hazards.waterlogging.model.WaterloggingFile.params`)
@@ -8,22 +8,22 @@ step). Levels are :class:`warn.vocab.Level`; the raw level of a score comes from
 :func:`warn.risk.levels.level_of` and memory is applied by the caller with
 :func:`warn.risk.levels.step`.
 
-Equations: MODELS.md, "Urban waterlogging" (numbers 1.–4. below) and "River gauges".
+Equations: MODELS.md, "Urban waterlogging" (numbers 1.–3. below); 4. is sensor-first
+(issue 16), where MODELS.md takes the maximum of the model and sensor terms.
 
 1. Return-period screen: ``P* = max_{d ≤ 180 min} P(D_d)`` by the point's storm-intensity
    formula, ``x_rain = clip(ln(P*/P_pipe) / ln(P_lz/P_pipe), 0, 1)``.
 2. Storage bucket: ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = ψ_imp·f_imp + ψ_perv·(1 − f_imp)``,
    ``h = S / a``, ``x_bucket = clip(h / h_full, 0, 1)`` (see :func:`bucket_storage` for
    ``i_cap`` and what "step-consistent" means).
-3. Sensor term: ``x_sensor = 1`` if ``h_obs ≥ h_red``, else ``max(h_obs/h_red, 1 − TTT_red/60 min)``
-   for a rising level (``TTT = (h_thr − h_obs)/r``, r the Theil–Sen slope over 30 min), else
-   ``h_obs/h_red``; a stale or flagged sensor is unknown (NaN), never 0.
-4. ``score = min(100, 100·max(x_rain, x_bucket, x_sensor)·(1 + 0.25·known_point))``.
+3. Sensor: the latest QC-passed depth ``h_obs`` and its rate of rise r (Theil–Sen over 30 min),
+   the minutes to each depth threshold ``(h_thr − h_obs)/r``; a stale or flagged sensor is
+   unknown, never 0.
+4. The model score ``min(100, 100·max(x_rain, x_bucket)·(1 + 0.25·known_point))`` at every
+   time; now, where the sensor is healthy, the observed depth governs instead
+   (:func:`now_score`): the model raises "now" only where the sensor is unknown.
 
-River gauges follow the flood warning signals of the Ministry of Water Resources
-(水利部《水情预警发布管理办法（试行）》, 2013): blue when the stage approaches the warning stage
-(警戒水位), yellow at or above it, orange at or above the guaranteed stage (保证水位), red at or
-above the highest recorded stage (:func:`river_gauge`).
+River gauges are their own hazard (:mod:`warn.risk.river`).
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from datetime import timedelta
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import theilslopes
 
 from warn.rainarray import step_of
 from warn.risk.drivers import Driver
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
+from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
 from warn.vocab import Level
 
 #: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
@@ -49,46 +49,6 @@ DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
 # ---------------------------------------------------------------------------------------
 # Parameters
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SensorParams:
-    """Water-level sensor term (``models/waterlogging.yaml`` ``sensor``).
-
-    Attributes
-    ----------
-    rate_window
-        Readings within this span before the latest one give the rate of rise.
-    min_readings
-        Fewest readings in the window for a rate; fewer leave the rate unknown.
-    horizon
-        ``x_sensor = 1 − TTT_red / horizon`` for a rising level (60 min).
-    """
-
-    rate_window: timedelta
-    min_readings: int
-    horizon: timedelta
-
-
-@dataclass(frozen=True)
-class RiverParams:
-    """River-gauge ladder (``models/waterlogging.yaml`` ``river``).
-
-    Attributes
-    ----------
-    rate_window, min_readings
-        As :class:`SensorParams`, for the stage.
-    approach_margin_m
-        A rising stage within this many metres under the warning stage is "approaching" (blue).
-    forecast_horizon
-        A stage that the current rate brings to the warning stage within this time is
-        "approaching" too (blue).
-    """
-
-    rate_window: timedelta
-    min_readings: int
-    approach_margin_m: float
-    forecast_horizon: timedelta
 
 
 @dataclass(frozen=True)
@@ -118,8 +78,8 @@ class WaterloggingParams:
         Default blue, yellow and red ponding depths, cm.
     known_point_bonus
         Score factor ``1 + bonus`` of a catalogued waterlogging point.
-    sensor, river
-        The sensor term and the river-gauge ladder.
+    sensor
+        The water-level sensor's rate of rise.
     levels
         Level boundaries and memory (shared ``levels:`` section).
     """
@@ -135,8 +95,7 @@ class WaterloggingParams:
     full_depth_mm: float
     depth_thresholds_cm: tuple[float, float, float]
     known_point_bonus: float
-    sensor: SensorParams
-    river: RiverParams
+    sensor: RateParams
     levels: LevelParams
 
     def points(self, formula: Sequence[str], impervious_fraction: ArrayLike, *,
@@ -450,67 +409,19 @@ def _point_dim(rain: xr.DataArray) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# 3. Sensors: water level at a point, river stage
+# 3. Water-level sensor at a point
 # ---------------------------------------------------------------------------------------
-
-
-def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_readings: int) -> float:
-    """Theil–Sen slope of the readings within ``window`` before the latest, per hour.
-
-    The median of the pairwise slopes (Sen 1968; :func:`scipy.stats.theilslopes`): one spike
-    among five readings does not move it.
-
-    Parameters
-    ----------
-    times
-        Reading times, ``datetime64``, any order.
-    values
-        Readings (unit U).
-    window
-        Readings at or after ``latest − window`` count.
-    min_readings
-        Fewest readings for a slope.
-
-    Returns
-    -------
-    float
-        Slope in U per hour; NaN with fewer than ``min_readings`` readings in the window.
-    """
-    t = np.asarray(times, dtype="datetime64[s]")
-    v = np.asarray(values, dtype=np.float64)
-    if t.size == 0:
-        return float("nan")
-    inside = t >= t.max() - np.timedelta64(int(window.total_seconds()), "s")
-    if np.count_nonzero(inside) < min_readings:
-        return float("nan")
-    hours = (t[inside] - t.max()).astype(np.float64) / 3600.0
-    return float(theilslopes(v[inside], hours).slope)
-
-
-def _latest(times: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
-    t = np.asarray(times, dtype="datetime64[s]")
-    v = np.asarray(values, dtype=np.float64)
-    if t.shape != v.shape:
-        raise ValueError(f"readings: {t.size} times for {v.size} values")
-    return t, v, float(v[np.argmax(t)]) if t.size else float("nan")
-
-
-def _unknown_reason(count: int, stale: bool, latest_flagged: bool) -> str:
-    if stale:
-        return "stale"
-    if latest_flagged:
-        return "latest reading flagged"
-    return "no readings" if count == 0 else ""
 
 
 @dataclass(frozen=True)
 class SensorState:
-    """The sensor term of one point (MODELS.md 3.).
+    """The water-level sensor of one point (MODELS.md 3.).
 
     Attributes
     ----------
     known
-        False when the sensor is stale, its latest reading flagged, or it has no readings.
+        False when the sensor is stale, its latest reading flagged, or it has no readings:
+        it is then suspect and the model may govern the level now.
     reason
         Why it is unknown (``stale``, ``latest reading flagged``, ``no readings``); empty when known.
     depth_cm
@@ -518,7 +429,7 @@ class SensorState:
     rate_cm_per_h
         Theil–Sen rate of rise, cm/h; NaN when unknown or with too few readings.
     level
-        Level the depth alone reaches by the point's depth thresholds.
+        Level the depth reaches by the point's depth thresholds (``UNKNOWN`` when unknown).
     minutes_to
         Minutes to the blue, yellow and red depths: 0 where reached, ``inf`` where not
         reached and the level is not rising, NaN where the rate is unknown.
@@ -527,8 +438,6 @@ class SensorState:
     minutes_to_next
         Minutes to ``next_level`` (``inf`` if not rising, NaN if the rate is unknown, None if
         there is no next level).
-    x_sensor
-        0–1; NaN when unknown.
     """
 
     known: bool
@@ -539,17 +448,15 @@ class SensorState:
     minutes_to: tuple[float, float, float]
     next_level: Level | None
     minutes_to_next: float | None
-    x_sensor: float
 
 
 def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence[float], stale: bool,
-                latest_flagged: bool, params: SensorParams) -> SensorState:
-    """Compute the water-level sensor term of one waterlogging point (MODELS.md 3.).
+                latest_flagged: bool, params: RateParams) -> SensorState:
+    """Read the water-level sensor of one waterlogging point (MODELS.md 3.).
 
-    ``TTT_k = (h_k − h_obs) / r`` for a rising level (r > 0);
-    ``x_sensor = 1`` if ``h_obs ≥ h_red``, ``max(h_obs/h_red, 1 − TTT_red/60 min)`` if r > 0,
-    else ``h_obs/h_red`` (also when r cannot be judged: fewer than ``min_readings`` readings
-    in the window).
+    The latest depth, its level by the point's depth thresholds, the Theil–Sen rate of rise r
+    and ``TTT_k = (h_k − h_obs) / r`` for a rising level (r > 0); r is unknown with fewer than
+    ``min_readings`` readings in the window.
 
     Parameters
     ----------
@@ -564,137 +471,38 @@ def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence
     latest_flagged
         The sensor's latest reading failed QC (it is not among ``times``).
     params
-        Rate window, minimum readings, horizon.
+        Rate window, minimum readings.
 
     Returns
     -------
     SensorState
-        Unknown (x_sensor NaN, never 0) when stale, flagged or without readings.
+        Unknown (level ``UNKNOWN``, never ``NONE``) when stale, flagged or without readings.
     """
-    t, v, latest = _latest(times, depth_m)
-    reason = _unknown_reason(t.size, stale, latest_flagged)
+    t, v, newest = latest(times, depth_m)
+    reason = unknown_reason(t.size, stale, latest_flagged)
     thresholds = np.asarray(thresholds_cm, dtype=np.float64)
     if reason:
         nan = float("nan")
-        return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None, nan)
-    depth = latest * 100.0
-    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings) * 100.0
-    to_blue, to_yellow, to_red = (float(m) for m in _minutes_to(depth, rate, thresholds))
+        return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None)
+    depth = newest * 100.0
+    rate = robust_rate(t, v, window=params.window, min_readings=params.min_readings) * 100.0
+    to_blue, to_yellow, to_red = (float(m) for m in minutes_to(depth, rate, thresholds))
     minutes = (to_blue, to_yellow, to_red)
     reached = int(np.searchsorted(thresholds, depth, side="right"))
     level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
     next_level = DEPTH_LEVELS[reached] if reached < len(DEPTH_LEVELS) else None
-    red = thresholds[-1]
-    if depth >= red:
-        x = 1.0
-    elif rate > 0:
-        x = max(depth / red, 1.0 - minutes[-1] / (params.horizon.total_seconds() / 60))
-    else:
-        x = depth / red
     return SensorState(True, "", depth, rate, level, minutes, next_level,
-                       minutes[reached] if next_level is not None else None, float(max(x, 0.0)))
-
-
-def _minutes_to(value: float, rate_per_h: float, thresholds: np.ndarray) -> np.ndarray:
-    """Minutes until ``value`` reaches each threshold at ``rate_per_h``: 0 if reached, inf if not rising."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ahead = np.where(rate_per_h > 0, (thresholds - value) / rate_per_h * 60.0,
-                         np.nan if np.isnan(rate_per_h) else np.inf)
-    return np.where(value >= thresholds, 0.0, ahead)
-
-
-@dataclass(frozen=True)
-class GaugeState:
-    """A river gauge against its warning and guaranteed stages.
-
-    Attributes
-    ----------
-    known, reason
-        As :class:`SensorState`.
-    stage_m
-        Latest stage, m above the gauge datum.
-    rate_m_per_h
-        Theil–Sen rate of rise, m/h (NaN if unknown).
-    hours_to_warning, hours_to_guaranteed
-        Hours to the warning (警戒) and guaranteed (保证) stages at the current rate: 0 if
-        reached, inf if not rising, NaN if the rate is unknown.
-    level
-        The gauge level (:func:`river_gauge`); ``UNKNOWN`` when not known.
-    threshold_m
-        The stage of the rung reached (for NONE: where blue begins), m.
-    """
-
-    known: bool
-    reason: str
-    stage_m: float
-    rate_m_per_h: float
-    hours_to_warning: float
-    hours_to_guaranteed: float
-    level: Level
-    threshold_m: float
-
-
-def river_gauge(times: ArrayLike, stage_m: ArrayLike, *, warning_stage_m: float, guaranteed_stage_m: float,
-                highest_stage_m: float = float("nan"), stale: bool, latest_flagged: bool,
-                params: RiverParams) -> GaugeState:
-    """Level of a river gauge (MODELS.md "River gauges").
-
-    The ladder of the Ministry of Water Resources' flood warning signals (水利部《水情预警发布
-    管理办法（试行）》 2013, 洪水预警信号), stage form; the highest rung met wins:
-
-    - red: stage ≥ the highest recorded stage (历史最高水位), where the caller knows it;
-    - orange: stage ≥ guaranteed stage (保证水位: the highest flood stage at which the flood
-      defences are assured safe, GB/T 50095 水文基本术语);
-    - yellow: stage ≥ warning stage (警戒水位: the stage at which dykes may show danger and
-      patrols begin);
-    - blue, "approaching the warning stage": rising (or rate unknown) within
-      ``approach_margin_m`` under it, or rising fast enough to reach it within
-      ``forecast_horizon``;
-    - none otherwise.
-
-    Parameters
-    ----------
-    times, stage_m
-        QC-passed readings: ``datetime64`` (UTC) and stage in m above the gauge datum.
-    warning_stage_m, guaranteed_stage_m
-        The station's 警戒水位 and 保证水位, m above the datum (guaranteed above warning).
-    highest_stage_m
-        Highest recorded stage, m above the datum; NaN when not known (red then cannot be
-        reached from the stage).
-    stale, latest_flagged
-        As :func:`sensor_term`.
-    params
-        Rate window, approach margin, forecast horizon.
-    """
-    if not guaranteed_stage_m > warning_stage_m:
-        raise ValueError(f"guaranteed stage {guaranteed_stage_m:g} m must be above the warning stage "
-                         f"{warning_stage_m:g} m")
-    t, v, stage = _latest(times, stage_m)
-    reason = _unknown_reason(t.size, stale, latest_flagged)
-    if reason:
-        nan = float("nan")
-        return GaugeState(False, reason, nan, nan, nan, nan, Level.UNKNOWN, nan)
-    rate = robust_rate(t, v, window=params.rate_window, min_readings=params.min_readings)
-    to_warning, to_guaranteed = _minutes_to(stage, rate, np.array([warning_stage_m, guaranteed_stage_m])) / 60.0
-    approach = warning_stage_m - params.approach_margin_m
-    horizon_h = params.forecast_horizon.total_seconds() / 3600
-    rising = not rate <= 0  # NaN (unknown) counts as possibly rising
-    rungs = ((Level.RED, highest_stage_m, stage >= highest_stage_m),
-             (Level.ORANGE, guaranteed_stage_m, stage >= guaranteed_stage_m),
-             (Level.YELLOW, warning_stage_m, stage >= warning_stage_m),
-             (Level.BLUE, approach, (stage >= approach and rising) or to_warning <= horizon_h))
-    level, threshold = next(((lvl, thr) for lvl, thr, met in rungs if met), (Level.NONE, approach))
-    return GaugeState(True, "", stage, rate, float(to_warning), float(to_guaranteed), level, float(threshold))
+                       minutes[reached] if next_level is not None else None)
 
 
 # ---------------------------------------------------------------------------------------
-# 4. Score, drivers
+# 4. Score, level now, drivers
 # ---------------------------------------------------------------------------------------
 
 
-def waterlogging_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLike, *, has_sensor: ArrayLike,
-                known_point: ArrayLike, bonus: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """``score = min(100, 100·max(x_rain, x_bucket, x_sensor)·(1 + bonus·known_point))`` (MODELS.md 4.).
+def model_score(x_rain: ArrayLike, x_bucket: ArrayLike, *, known_point: ArrayLike,
+                bonus: float) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``score = min(100, 100·max(x_rain, x_bucket)·(1 + bonus·known_point))``: the model's score.
 
     An unknown term does not zero the score: the maximum is over the known terms (a lower
     bound of the full score, flagged incomplete). The raw level is
@@ -702,10 +510,8 @@ def waterlogging_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLi
 
     Parameters
     ----------
-    x_rain, x_bucket, x_sensor
-        Terms 0–1, broadcastable; NaN = unknown. ``x_sensor`` is read only where ``has_sensor``.
-    has_sensor
-        The point has a water-level sensor (an unknown sensor then makes the score incomplete).
+    x_rain, x_bucket
+        Terms 0–1, broadcastable; NaN = unknown.
     known_point
         1/True for a catalogued waterlogging point.
     bonus
@@ -714,23 +520,74 @@ def waterlogging_score(x_rain: ArrayLike, x_bucket: ArrayLike, x_sensor: ArrayLi
     Returns
     -------
     score, complete
-        Score 0–100 (NaN when every term is unknown) and whether every term was known.
+        Score 0–100 (NaN when both terms are unknown) and whether both terms were known.
     """
-    sensor = np.where(np.asarray(has_sensor, bool), np.asarray(x_sensor, dtype=np.float64), -np.inf)
-    terms = np.stack(np.broadcast_arrays(np.asarray(x_rain, dtype=np.float64),
-                                         np.asarray(x_bucket, dtype=np.float64), sensor))
+    terms = np.stack(np.broadcast_arrays(np.asarray(x_rain, dtype=np.float64), np.asarray(x_bucket, dtype=np.float64)))
     unknown = np.isnan(terms)
     best = np.max(np.where(unknown, -np.inf, terms), axis=0)
     factor = 1.0 + bonus * np.asarray(known_point, dtype=np.float64)
     score = np.minimum(SCORE_MAX * np.maximum(best, 0.0) * factor, SCORE_MAX)
-    return np.where(unknown.all(axis=0) | ~np.isfinite(best), np.nan, score), ~unknown.any(axis=0)
+    return np.where(unknown.all(axis=0), np.nan, score), ~unknown.any(axis=0)
 
 
-def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_period_yr: float,
-                depth_cm: float, depth_thresholds_cm: Sequence[float], known_point: bool, params: WaterloggingParams,
-                sensor: SensorState | None = None, gauge: GaugeState | None = None,
-                lead: timedelta = timedelta(0)) -> list[Driver]:
-    """Why a point is at its level, in words a duty officer can read out.
+def now_score(model_now: ArrayLike, sensors: Sequence[SensorState], boundaries: Sequence[float]
+              ) -> NDArray[np.float64]:
+    """Give the score the level now follows: sensor-first.
+
+    Where a point's sensor is healthy (known), its observed depth governs: the score is the
+    boundary of the level its depth reaches by the point's thresholds (0 below blue), so
+    ``level_of`` gives exactly that level and the model cannot raise it. Where the sensor is
+    unknown (stale, flagged, no readings, none), the model's score now governs.
+
+    Parameters
+    ----------
+    model_now
+        The model's score now per point (:func:`model_score` at t0), NaN unknown.
+    sensors
+        Each point's :class:`SensorState`, in point order.
+    boundaries
+        Blue, yellow, orange and red boundaries of the level scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        Score now per point, 0–100; NaN where the sensor is unknown and the model too.
+    """
+    bounds = np.concatenate([[0.0], np.asarray(boundaries, dtype=np.float64)])
+    observed = np.array([bounds[int(s.level)] if s.known else np.nan for s in sensors], dtype=np.float64)
+    known = np.array([s.known for s in sensors], dtype=bool)
+    return np.where(known, observed, np.asarray(model_now, dtype=np.float64))
+
+
+def now_basis(sensor: SensorState, *, has_sensor: bool, rule: str = "") -> str:
+    """Say what governed a point's level now, zh-CN then English.
+
+    ``实测积水 0.20 m（传感器正常）`` where the sensor is healthy, else ``模型估算（传感器失效：数据中断）``
+    or ``模型估算（无积水传感器）``.
+
+    Parameters
+    ----------
+    sensor
+        The point's sensor.
+    has_sensor
+        The point has a water-level sensor at all.
+    rule
+        The QC rule that flagged the latest reading (``flatline``, ``spike``), if any.
+    """
+    if sensor.known:
+        depth = sensor.depth_cm / 100.0
+        return f"实测积水 {depth:.2f} m（传感器正常） / observed ponding {depth:.2f} m (sensor healthy)"
+    if not has_sensor:
+        return "模型估算（无积水传感器） / model estimate (no water-level sensor)"
+    why = f"（{rule}）" if rule else ""
+    return (f"模型估算（传感器失效：{REASON_ZH.get(sensor.reason, sensor.reason)}{why}） / model estimate "
+            f"(sensor {sensor.reason}{f': {rule}' if rule else ''})")
+
+
+def model_drivers(*, return_period_yr: float, duration_min: float, pipe_return_period_yr: float,
+                  depth_cm: float, depth_thresholds_cm: Sequence[float], known_point: bool, params: WaterloggingParams,
+                  lead: timedelta = timedelta(0)) -> list[Driver]:
+    """Why the model puts a point at its level, in words a duty officer can read out.
 
     Parameters
     ----------
@@ -746,8 +603,6 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
         A catalogued waterlogging point (the score bonus applies to the return-period threshold).
     params
         The waterlogging model (P_lz, bonus, level boundaries).
-    sensor, gauge
-        The point's water-level sensor and the river gauge that concerns it, if any.
     lead
         How far ahead of the evaluation time the rain values hold.
 
@@ -755,10 +610,8 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
     -------
     list of Driver
         ``重现期`` (P* against the return period at which the score alone reaches its level;
-        the quantity names the window and P_pipe), ``积水深度`` (bucket depth against the
-        depth thresholds), then, with a sensor, ``积水监测`` and its minutes to the next
-        depth threshold (as a driver at that lead), and with a gauge, ``河道水位`` against the
-        stage of the rung it reached and its hours to the warning stage.
+        the quantity names the window and P_pipe) and ``积水深度 (模型)`` (bucket depth against
+        the depth thresholds).
     """
     factor = 1.0 + params.known_point_bonus * float(known_point)
     bounds = np.asarray(params.levels.boundaries, dtype=np.float64)
@@ -770,28 +623,18 @@ def drivers_for(*, return_period_yr: float, duration_min: float, pipe_return_per
     at = bounds[max(int(level), 1) - 1] / (SCORE_MAX * factor)
     threshold = pipe_return_period_yr * (params.waterlogging_return_period_yr / pipe_return_period_yr) ** at
     window = f"{duration_min:g} min " if duration_min == duration_min else ""
-    drivers = [Driver(f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)", period, "a", float(threshold),
-                      level, lead),
-               _depth_driver("积水深度 (模型)", depth_cm, depth_thresholds_cm, lead)]
-    if sensor is not None:
-        drivers.append(_depth_driver("积水监测", sensor.depth_cm, depth_thresholds_cm, timedelta(0)))
-        if sensor.next_level is not None and sensor.minutes_to_next is not None \
-                and np.isfinite(sensor.minutes_to_next):
-            depth = float(depth_thresholds_cm[DEPTH_LEVELS.index(sensor.next_level)])
-            drivers.append(Driver("积水监测 预计 expected", depth, "cm", depth, sensor.next_level,
-                                  timedelta(minutes=round(sensor.minutes_to_next))))
-    if gauge is not None:
-        drivers += gauge_drivers(gauge)
-    return drivers
+    quantity = f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)"
+    return [Driver(quantity, period, "a", float(threshold), level, lead),
+            _depth_driver("积水深度 (模型)", depth_cm, depth_thresholds_cm, lead)]
 
 
-def gauge_drivers(gauge: GaugeState) -> list[Driver]:
-    """Give a river gauge's reasons: its stage against the rung it reached, and when it reaches the warning stage."""
-    drivers = [Driver("河道水位 stage", gauge.stage_m, "m", gauge.threshold_m, gauge.level)]
-    if gauge.known and 0 < gauge.hours_to_warning < np.inf:
-        warning = gauge.stage_m + gauge.rate_m_per_h * gauge.hours_to_warning
-        drivers.append(Driver("河道水位 预计达警戒 expected at warning stage", warning, "m", warning,
-                              Level.YELLOW, timedelta(minutes=round(gauge.hours_to_warning * 60))))
+def sensor_drivers(sensor: SensorState, depth_thresholds_cm: Sequence[float]) -> list[Driver]:
+    """Give the observed depth against the point's thresholds, and when the current rate reaches the next one."""
+    drivers = [_depth_driver("积水监测", sensor.depth_cm, depth_thresholds_cm, timedelta(0))]
+    if sensor.next_level is not None and sensor.minutes_to_next is not None and np.isfinite(sensor.minutes_to_next):
+        depth = float(depth_thresholds_cm[DEPTH_LEVELS.index(sensor.next_level)])
+        drivers.append(Driver("积水监测 预计", depth, "cm", depth, sensor.next_level,
+                              timedelta(minutes=round(sensor.minutes_to_next))))
     return drivers
 
 

@@ -35,14 +35,12 @@ CASES = {
     "missing red depth": (_drop("depth_thresholds_cm", "red"), "depth_thresholds_cm.red: expected this key"),
     "one reading for a slope": (_set(1, "sensor", "min_readings"),
                                 "sensor.min_readings: expected greater than or equal to 2"),
-    "negative approach margin": (_set(-1, "river", "approach_margin_m"),
-                                 "river.approach_margin_m: expected greater than or equal to 0"),
-    "unknown river key": (_set(2.0, "river", "margin_m"), "river.margin_m: expected no such key"),
+    "the river is not waterlogging": (_set({"rate_window": "PT1H"}, "river"), "river: expected no such key"),
     "negative bonus": (_set(-0.25, "score", "known_point_bonus"),
                        "score.known_point_bonus: expected greater than or equal to 0"),
     "boundaries beyond the scale": (_set([25, 50, 70, 120], "levels", "boundaries"),
                                     "levels: expected boundaries between 0 and 100"),
-    "wrong model name": (_set("floods", "model"), "model: expected a model among flashflood, landslide, rain, sensors, waterlogging, got 'floods'"),
+    "wrong model name": (_set("floods", "model"), "model: expected a model among flashflood, landslide, rain, river, sensors, waterlogging, got 'floods'"),
 }
 
 
@@ -69,7 +67,5 @@ def test_committed_file_loads_with_the_documented_defaults():
     assert params.default_kind == "street" and params.full_depth_mm == 300
     assert params.depth_thresholds_cm == (5, 15, 30)
     assert params.known_point_bonus == 0.25
-    assert params.sensor.rate_window == timedelta(minutes=30) and params.sensor.min_readings == 3
-    assert params.sensor.horizon == timedelta(minutes=60)
-    assert params.river.approach_margin_m == 1.0 and params.river.forecast_horizon == timedelta(hours=6)
+    assert params.sensor.window == timedelta(minutes=30) and params.sensor.min_readings == 3
     assert params.levels.boundaries == (25, 50, 70, 85) and params.levels.hold == timedelta(minutes=60)

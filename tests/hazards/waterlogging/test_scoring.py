@@ -1,9 +1,9 @@
 """The waterlogging step over the demo storm with the demo sensor world served over SensorThings.
 
 Hourly cycles: the sensors' readings are polled from a real local SensorThings server
-through QC into the store, then the points and gauges are scored. The model foresees
-ponding, the sensors confirm or raise it, a frozen sensor gives "unknown" with a
-data-quality notice, and the levels fall back after the storm.
+through QC into the store, then the points (and the river hazard's gauges) are scored. The
+model foresees ponding, the healthy sensors set the level now (sensor-first), a frozen sensor
+leaves "now" to the model with a data-quality notice, and the levels fall back after the storm.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from warn import hazards
 from warn.config import load_settings
 from warn.cycle import open_ingester, poll_feed
 from warn.hazards.waterlogging.scoring import score_waterlogging
@@ -62,6 +63,7 @@ def test_demo_storm_with_sensors(committed_config, storm):
     _, gauges = zone_layer(settings, "river_gauges")
     world = sensor_world(storm, points, gauges, faults={FROZEN: Freeze(5 * 12 + 6), SPIKY: Spike(6 * 12 + 3, 0.3)})
     ingester = open_ingester(settings)
+    gauges_spec = hazards.get("river")
     spec = settings.sensors.feeds["demo_sta"]
     history = {}
     clock = [None]  # the simulated now of each cycle
@@ -77,21 +79,32 @@ def test_demo_storm_with_sensors(committed_config, storm):
             previous = t0
             poll_feed(ingester, feed, expected=spec.poll_every, now=t0)
             result = score_waterlogging(hazard_context(settings, "waterlogging", run, store=ingester.store, persist=True))
-            history[hour] = ({item.item_id: item for item in result.items}, result.notices)
+            gauges = hazard_context(settings, "river", None, store=ingester.store, now=t0)
+            river = {item.item_id: item for item in gauges_spec.score(gauges).items}
+            history[hour] = ({item.item_id: item for item in result.items} | river, result.notices)
     ingester.store.close()
 
     first, _ = history[0]
     assert first["DEMO-W25"].levels["24h"] >= Level.BLUE  # the model sees the storm coming
     assert first["DEMO-W25"].levels["now"] is Level.UNKNOWN  # nothing known yet: not "none"
-    # the sensors confirm and raise: W25's depth reaches yellow while the model alone says blue
+    # sensor-first: at its peak W25's healthy sensor sets the level now, by its depths (5/15/30 cm)
     def depth(hour: int) -> float:
         value = history[hour][0]["DEMO-W25"].depth_cm
         return value if value is not None and value == value else -1.0
 
     peak = max(history, key=depth)
     items, _ = history[peak]
-    assert items["DEMO-W25"].depth_cm >= 15 and items["DEMO-W25"].levels["now"] >= Level.ORANGE
+    expected = Level.RED if items["DEMO-W25"].depth_cm >= 30 else Level.YELLOW
+    assert items["DEMO-W25"].depth_cm >= 15 and items["DEMO-W25"].levels["now"] is expected
+    assert items["DEMO-W25"].basis[0].startswith("实测积水") and items["DEMO-W25"].complete
     assert any("积水监测" in d.text() for d in items["DEMO-W25"].drivers["now"])
+    # no hour has W25 above what its healthy sensor's depth gives, unless memory holds a level it reached
+    for hour, (at_hour, _) in history.items():
+        w25 = at_hour["DEMO-W25"]
+        if w25.complete and len(w25.basis) == 1:  # no level held by memory
+            sensor_level = Level.RED if w25.depth_cm >= 30 else Level.YELLOW if w25.depth_cm >= 15 else \
+                Level.BLUE if w25.depth_cm >= 5 else Level.NONE
+            assert w25.levels["now"] is sensor_level, hour
     # the frozen sensor: flagged by QC, "unknown" with a data-quality notice, never a silent all-clear
     frozen_hours = [h for h, (items, notices) in history.items() if h > 0 and any("WL-DEMO-W17" in n for n in notices)]
     assert frozen_hours and all(history[h][0]["DEMO-W17"].complete is False for h in frozen_hours)
@@ -113,8 +126,8 @@ def test_demo_storm_with_sensors(committed_config, storm):
     assert len(flooded) >= 2
     by_model = sorted(flooded, key=lambda pid: (flooded[pid], world_first[pid]))
     assert by_model == sorted(flooded, key=lambda pid: world_first[pid])
-    # the gauges rise with the storm
-    stages = [history[h][0]["DEMO-R01"].stage_m for h in range(5, 12)]
+    # the gauges (the river hazard's) rise with the storm
+    stages = [history[h][0]["DEMO-R01"].values["stage_m"] for h in range(5, 12)]
     assert all(s is not None for s in stages) and stages[-1] > stages[0]
     # and after the rain the points fall back, one step at a time
     last, _ = history[39]

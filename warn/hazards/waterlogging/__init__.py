@@ -1,9 +1,10 @@
-"""Urban waterlogging (城市内涝) and river stage: the hazard as registered.
+"""Urban waterlogging (城市内涝): the hazard as registered.
 
-Waterlogging points and underpasses (role ``points``) are scored on the rain of their grid
-cell — the storm-intensity return-period screen and a storage bucket — and on their
-water-level sensor; river gauges (``gauges``) on their stage against the warning and
-guaranteed stages (:mod:`warn.hazards.waterlogging.scoring`, :mod:`warn.risk.waterlogging`).
+Waterlogging points and underpasses (role ``points``) are scored sensor-first: a healthy
+water-level sensor's observed depth sets the level now; the rain of their grid cell — the
+storm-intensity return-period screen and a storage bucket — sets the leads, and "now" where
+the sensor is unknown (:mod:`warn.hazards.waterlogging.scoring`, :mod:`warn.risk.waterlogging`).
+River gauges are the river hazard's (:mod:`warn.hazards.river`), not urban waterlogging.
 Parameters: ``models/waterlogging.yaml`` (:mod:`warn.hazards.waterlogging.model`) and the
 shared rain model (``models.rain``: the storm-intensity formulas).
 """
@@ -39,18 +40,15 @@ SPEC = HazardSpec(
     en="Urban waterlogging",
     roles=(
         Role("points", "point", ItemKind.POINT, "积水点", "waterlogging point", fields=("impervious_fraction",)),
-        Role("gauges", "gauge", ItemKind.POINT, "河道水文站", "river gauge",
-             fields=("warning_stage_m", "guaranteed_stage_m"), required=False),
     ),
     inputs=frozenset({Input.RAIN, Input.SENSORS}),
-    sensor_kinds=(SensorKind.WATER_LEVEL, SensorKind.RIVER_STAGE),
+    sensor_kinds=(SensorKind.WATER_LEVEL,),
     score=_score,
     cap=Event(Category.MET, "城市内涝", "Urban waterlogging"),
     model=_model,
     playbooks=("waterlogging",),
     columns=(
         Column("depth_cm", "积水深度", "ponding depth", "cm"),
-        Column("stage_m", "水位", "stage", "m"),
         Column("minutes_to_next", "至下一级", "to next level", "min"),
     ),
 )

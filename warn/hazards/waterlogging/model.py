@@ -1,4 +1,4 @@
-"""Schema of ``models/waterlogging.yaml``: the urban-waterlogging and river-gauge model's parameters.
+"""Schema of ``models/waterlogging.yaml``: the urban-waterlogging model's parameters.
 
 Validated strictly (an unknown key is an error); :meth:`WaterloggingFile.params` builds the
 frozen :class:`warn.risk.waterlogging.WaterloggingParams` the pure functions take. Every number keeps its
@@ -11,11 +11,9 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from warn.declarative import Duration, Strict
-from warn.modelfiles import Fraction, Levels, Window, increasing
+from warn.declarative import Strict
+from warn.modelfiles import Fraction, Levels, RateOfRise, Window, increasing
 from warn.risk import waterlogging
-
-
 
 
 class Screen(Strict):
@@ -76,21 +74,6 @@ class DepthThresholds(Strict):
         return self
 
 
-class SensorTerm(Strict):
-    rate_window: Window
-    min_readings: int = Field(ge=2)
-    horizon: Window
-    source: str = Field(min_length=1)
-
-
-class River(Strict):
-    rate_window: Window
-    min_readings: int = Field(ge=2)
-    approach_margin_m: float = Field(ge=0)
-    forecast_horizon: Duration
-    source: str = Field(min_length=1)
-
-
 class Score(Strict):
     known_point_bonus: float = Field(ge=0)
     source: str = Field(min_length=1)
@@ -104,8 +87,7 @@ class WaterloggingFile(Strict):
     screen: Screen
     bucket: Bucket
     depth_thresholds_cm: DepthThresholds
-    sensor: SensorTerm
-    river: River
+    sensor: RateOfRise
     score: Score
     levels: Levels
 
@@ -124,8 +106,6 @@ class WaterloggingFile(Strict):
             full_depth_mm=b.full_depth_mm,
             depth_thresholds_cm=(d.blue, d.yellow, d.red),
             known_point_bonus=self.score.known_point_bonus,
-            sensor=waterlogging.SensorParams(self.sensor.rate_window, self.sensor.min_readings, self.sensor.horizon),
-            river=waterlogging.RiverParams(self.river.rate_window, self.river.min_readings, self.river.approach_margin_m,
-                                    self.river.forecast_horizon),
+            sensor=self.sensor.params(),
             levels=self.levels.scale(),
         )

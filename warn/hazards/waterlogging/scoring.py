@@ -1,4 +1,4 @@
-"""Waterlogging scoring: per waterlogging point and river gauge, levels now, +2 h, +24 h.
+"""Waterlogging scoring: per waterlogging point, levels now, +2 h, +24 h.
 
 For one forecast run issued at t0 (hourly rain on a grid):
 
@@ -7,14 +7,17 @@ For one forecast run issued at t0 (hourly rain on a grid):
    for the last hours and the forecast, so the windows ending at t0 are complete; the
    storage bucket (``risk.waterlogging.bucket``) starts from the storage the previous cycle
    saved for t0 (empty, and said so, without one).
-2. The sensor term (``risk.waterlogging.sensor_term``) reads the point's QC-passed water
-   levels from the store up to t0; a sensor that is stale, whose latest reading failed
-   QC, or that has no readings is "unknown" — the score is then a lower bound, the
-   point's result is marked incomplete and a data-quality notice says why.
-3. Each river gauge is judged on its stage readings (``risk.waterlogging.river_gauge``); +2 h
-   and +24 h rise to yellow where the current rate reaches the warning stage within them.
+2. The sensor (``risk.waterlogging.sensor_term``) reads the point's QC-passed water
+   levels from the store up to the cycle's time; a sensor that is stale, whose latest
+   reading failed QC, or that has no readings is "unknown".
+3. Sensor-first (``risk.waterlogging.now_score``): where the sensor is healthy its observed
+   depth sets the level now; the model (screen and bucket) sets +2 h and +24 h, and "now"
+   only where the sensor is unknown — the level is then a lower bound, the point's result
+   is marked incomplete and a data-quality notice says why. The first driver now says which
+   governed (``实测积水 0.20 m（传感器正常）`` / ``模型估算（传感器失效：…）``).
 4. Levels per lead time (the highest within each), drivers from ``risk.waterlogging``; the
-   "now" level of the points goes through levels with memory, kept in the store.
+   "now" level goes through levels with memory, kept in the store (a level held above what
+   governs now says so).
 """
 
 from __future__ import annotations
@@ -28,62 +31,58 @@ import xarray as xr
 
 from warn.config import Settings
 from warn.geo.cells import cell_series
-from warn.hazards.memory import remember
 from warn.hazards.leads import lead_seconds, lead_windows
+from warn.hazards.memory import remember
+from warn.hazards.sensing import Series, naive, series, silence_limits
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.modelfiles import load_model_file
 from warn.rainarray import as_hourly, issued_at
 from warn.risk import waterlogging
 from warn.risk.drivers import Driver
 from warn.risk.levels import level_of
-from warn.sources.readings import FlaggedReading
+from warn.risk.series import REASON_ZH
 from warn.store import Store
-from warn.vocab import Level, QCFlag
+from warn.vocab import Level
 
 #: Model name of the saved bucket state and the remembered levels in the store.
 STATE_MODEL = "waterlogging"
 #: Hours of the run whose bucket storages are saved, and hours of rain kept before t0.
 SAVED_HOURS = 12
 KEPT_HOURS = 3
-#: How far back sensor readings are read for the rate of rise.
-READ_BACK = timedelta(hours=1)
-#: Stale after this many intervals of silence when models/sensors.yaml is not configured.
-DEFAULT_STALE_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
 class WaterloggingItem:
-    """One waterlogging point or river gauge and its levels.
+    """One waterlogging point and its levels.
 
     Attributes
     ----------
-    item_id, name, kind
-        ``kind`` is ``"point"`` (waterlogging point) or ``"gauge"`` (river gauge).
+    item_id, name
+        The point's id and name.
     levels
         ``{"now": Level, "2h": …, "24h": …}``.
     drivers
         The reasons of each lead's level.
+    basis
+        What governed the level now, in words (:func:`warn.risk.waterlogging.now_basis`),
+        and, where memory holds the level above it, a line saying so.
     depth_cm
-        Ponding depth now, cm: the sensor's when it is known, else the model's; None for gauges.
-    stage_m
-        River stage now, m above the gauge datum (gauges).
+        Ponding depth now, cm: the sensor's when it is known, else the model's.
     minutes_to_next
-        Minutes until the next depth (or the warning stage) at the current rate; None when
-        not rising or unknown.
+        Minutes until the next depth at the current rate; None when not rising or unknown.
     score_now
-        Score now (0–100) that levels with memory follow; NaN when the level now is unknown
-        (points only).
+        Score now (0–100) that levels with memory follow; NaN when the level now is unknown.
     complete
-        Every term of the score now was known (False: a lower bound, see the notices).
+        The level now is not a lower bound: the sensor governed (False: the sensor is
+        unknown and the model's estimate stands, see the notices).
     """
 
     item_id: str
     name: str
-    kind: str
     levels: dict[str, Level]
     drivers: dict[str, list[Driver]]
+    basis: tuple[str, ...]
     depth_cm: float | None
-    stage_m: float | None
     minutes_to_next: float | None
     score_now: float
     complete: bool
@@ -100,17 +99,16 @@ class WaterloggingResult:
 
 
 def score_waterlogging(ctx: Context) -> WaterloggingResult:
-    """Waterlogging levels of every waterlogging point and river gauge for one forecast run.
+    """Waterlogging levels of every waterlogging point for one forecast run.
 
     Parameters
     ----------
     ctx
         The cycle's context: the run (rainfall contract array (time, lat, lon), mm per step,
-        with ``issued_at``), the layers of the roles ``points`` and ``gauges`` (optional),
-        the store the bucket state, the remembered levels and the sensor readings are read
-        from (the state and levels written with ``ctx.persist``; ``None``: no sensors, a cold
-        bucket), and the cycle's time ``ctx.now`` up to which the sensor and gauge readings
-        are taken and the levels' memory steps.
+        with ``issued_at``), the layer of the role ``points``, the store the bucket state, the
+        remembered levels and the sensor readings are read from (the state and levels
+        written with ``ctx.persist``; ``None``: no sensors, a cold bucket), and the cycle's
+        time ``ctx.now`` up to which the sensor readings are taken and the levels' memory steps.
     """
     settings, rain, store, persist = ctx.settings, ctx.rain, ctx.store, ctx.persist
     params: waterlogging.WaterloggingParams = ctx.params
@@ -121,39 +119,34 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     points = _layer_points(layer, params, rain_params.default_formula)
     ids = layer[spec.id_field].astype(str).tolist()
     forecast = cell_series(hourly, layer)  # (time, point)
-    times = np.concatenate([[_naive(t0)], hourly["time"].values.astype("datetime64[s]")])
+    times = np.concatenate([[naive(t0)], hourly["time"].values.astype("datetime64[s]")])
     storage, warm, kept, notes = _initial_state(store, t0, len(ids))
     point_rain = _point_rain(np.concatenate([kept[1], forecast]), np.concatenate([kept[0], times[1:]]),
                              rain.attrs.get("source", ""))
     screen = waterlogging.rain_screen(point_rain, points, rain_params=rain_params, params=params)
     screen = screen.sel(time=times.astype("datetime64[ns]"), method=None) if kept[0].size else \
         _with_unknown_now(screen, times)
-    buckets = waterlogging.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(_naive(t0), "ns")),
+    buckets = waterlogging.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(naive(t0), "ns")),
                            storage, points, rain_params=rain_params, params=params)
     now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
     x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)
     observed = max(t0, ctx.now)
-    sensors, notices = _sensors(store, settings, layer, spec.id_field, observed, points, params)
-    x_sensor = np.full(depth_cm.shape, np.nan)
-    x_sensor[0] = [state.x_sensor for state in sensors]
-    has_sensor = np.zeros(depth_cm.shape, bool)
-    has_sensor[0] = True
-    score, complete = waterlogging.waterlogging_score(screen["x_rain"].values, x_bucket, x_sensor, has_sensor=has_sensor,
-                                        known_point=points.known_point[None], bonus=params.known_point_bonus)
-    items = [_point_item(ids[i], str(layer.iloc[i].get(spec.name_field, ids[i])), i, score[:, i],
-                         bool(complete[0, i]), screen, depth_cm[:, i], sensors[i], points, params, times)
+    read = _series(store, settings, layer, observed)
+    sensors, notices = _sensors(read, layer, spec.id_field, points, params)
+    score, complete = waterlogging.model_score(screen["x_rain"].values, x_bucket, known_point=points.known_point[None],
+                                               bonus=params.known_point_bonus)
+    now = waterlogging.now_score(score[0], sensors, params.levels.boundaries)
+    records = layer.to_dict("records")
+    items = [_point_item(ids[i], str(records[i].get(spec.name_field, ids[i])), i,
+                         np.concatenate([[now[i]], score[1:, i]]), screen, depth_cm[:, i], sensors[i],
+                         (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params, times)
              for i in range(len(ids))]
     if store is not None:
         items = _remember(store, items, observed, params, persist)
-    gauges, gauge_notices = _gauges(ctx, observed, params) if ctx.has("gauges") else ([], [])
     if persist and store is not None:
         _save_state(store, t0, storage, point_rain, buckets, times, kept, warm=warm)
-    return WaterloggingResult(t0, items + gauges, notes, notices + gauge_notices)
-
-
-def _naive(moment: datetime) -> np.datetime64:
-    return np.datetime64(moment.replace(tzinfo=None), "s")
+    return WaterloggingResult(t0, items, notes, notices)
 
 
 def _layer_points(layer: gpd.GeoDataFrame, params: waterlogging.WaterloggingParams,
@@ -195,7 +188,7 @@ def _initial_state(store: Store | None, t0: datetime, n: int
     and the bucket term now is unknown."""
     empty = (np.empty(0, "datetime64[s]"), np.empty((0, n)))
     saved = store.load_state(STATE_MODEL, "waterlogging_points") if store is not None else None
-    at = _naive(t0)
+    at = naive(t0)
     if saved is None or saved.arrays["storage"].shape[1] != n:
         return np.zeros(n), False, empty, ["积水模型无前期状态，蓄水从零起算，现时模型项未知 / no bucket state: the "
                                            "storage starts empty and the model term now is unknown"]
@@ -218,117 +211,73 @@ def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> t
     return run, mm[np.searchsorted(ends, run)].astype(np.float64)
 
 
-def _sensors(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, id_field: str, t0: datetime,
-             points: waterlogging.WaterloggingPoints, params: waterlogging.WaterloggingParams
-             ) -> tuple[list[waterlogging.SensorState], list[str]]:
-    """Each point's sensor term from the store's readings up to t0, and a notice for every unknown one."""
-    limits = _silence_limits(store, settings)
+def _series(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, now: datetime) -> list[Series]:
+    """Each point's sensor readings up to ``now`` (:func:`warn.hazards.sensing.series`)."""
+    limits = silence_limits(store, settings)
+    return [series(store, record.get("sensor_id"), now, limits) for record in layer.to_dict("records")]
+
+
+def _sensors(read: list[Series], layer: gpd.GeoDataFrame, id_field: str, points: waterlogging.WaterloggingPoints,
+             params: waterlogging.WaterloggingParams) -> tuple[list[waterlogging.SensorState], list[str]]:
+    """Each point's sensor, and a notice for every unknown one."""
     states, notices = [], []
-    for i, record in enumerate(layer.to_dict("records")):
-        readings = _readings(store, record.get("sensor_id"), t0)
-        good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
-        stale = _stale(readings, record.get("sensor_id"), t0, limits)
-        state = waterlogging.sensor_term(
-            np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
-            np.array([r.reading.value for r in good], dtype=float), thresholds_cm=points.depth_thresholds_cm[i],
-            stale=stale, latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD,
-            params=params.sensor)
+    for i, (record, readings) in enumerate(zip(layer.to_dict("records"), read, strict=True)):
+        state = waterlogging.sensor_term(readings.times, readings.values, thresholds_cm=points.depth_thresholds_cm[i],
+                                         stale=readings.stale, latest_flagged=readings.latest_flagged,
+                                         params=params.sensor)
         if not state.known:
-            rule = f"（{readings[-1].qc_rule}）" if readings and readings[-1].qc_rule else ""
+            rule = f"（{readings.rule}）" if readings.rule else ""
             sensor_id = record.get("sensor_id")
-            notices.append(f"数据质量：积水点 {record[id_field]} 传感器 {sensor_id} {_reason_zh(state.reason)}{rule}，"
+            notices.append(f"数据质量：积水点 {record[id_field]} 传感器 {sensor_id} {REASON_ZH[state.reason]}{rule}，"
                            f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record[id_field]}: "
                            f"{state.reason}; the sensor term is unknown and the level a lower bound")
         states.append(state)
     return states, notices
 
 
-def _reason_zh(reason: str) -> str:
-    words = {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}
-    return words.get(reason, reason)
+def _basis(sensor: waterlogging.SensorState, readings: Series, sensor_id: object) -> str:
+    has_sensor = isinstance(sensor_id, str) and bool(sensor_id)
+    return waterlogging.now_basis(sensor, has_sensor=has_sensor, rule=readings.rule)
 
 
-def _readings(store: Store | None, sensor_id: object, t0: datetime) -> list[FlaggedReading]:
-    if store is None or not isinstance(sensor_id, str) or not sensor_id:
-        return []
-    return store.readings(sensor_id, since=t0 - READ_BACK, until=t0 + timedelta(seconds=1))
-
-
-def _silence_limits(store: Store | None, settings: Settings) -> dict[str, timedelta]:
-    """How long each catalogued sensor may be silent before it is stale: k × its interval."""
-    path = settings.models.get("sensors")
-    factor = load_model_file("sensors", path).params().stale_factor if path is not None else DEFAULT_STALE_FACTOR
-    return {s.sensor_id: factor * s.interval for s in store.sensors()} if store is not None else {}
-
-
-def _stale(readings: list[FlaggedReading], sensor_id: object, t0: datetime, limits: dict[str, timedelta]) -> bool:
-    """No reading, or the newest one older than the sensor's silence limit (uncatalogued: stale)."""
-    limit = limits.get(sensor_id) if isinstance(sensor_id, str) else None
-    return not readings or limit is None or t0 - readings[-1].reading.phenomenon_time > limit
-
-
-def _point_item(item_id: str, name: str, i: int, score: np.ndarray, complete_now: bool, screen: xr.Dataset,
-                depth_cm: np.ndarray, sensor: waterlogging.SensorState, points: waterlogging.WaterloggingPoints,
+def _point_item(item_id: str, name: str, i: int, score: np.ndarray, screen: xr.Dataset, depth_cm: np.ndarray,
+                sensor: waterlogging.SensorState, basis: tuple[str, ...], points: waterlogging.WaterloggingPoints,
                 params: waterlogging.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
+    """One point: ``score`` is the score now (sensor-first) then the model's at each forecast time."""
     lead = lead_seconds(times)
+    thresholds = points.depth_thresholds_cm[i]
     levels, drivers = {}, {}
     for name_, window in lead_windows(times).items():
         known = window & ~np.isnan(score)
         at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else int(np.argmax(window))
         level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
-        # missing evidence is never "all clear": an incomplete score that says none is unknown
-        levels[name_] = Level.UNKNOWN if name_ == "now" and not complete_now and level is Level.NONE else level
-        drivers[name_] = waterlogging.drivers_for(
-            return_period_yr=float(screen["return_period_yr"].values[at, i]),
-            duration_min=float(screen["duration_min"].values[at, i]),
-            pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
-            depth_thresholds_cm=points.depth_thresholds_cm[i], known_point=bool(points.known_point[i]),
-            params=params, sensor=sensor if name_ == "now" else None, lead=timedelta(seconds=int(lead[at])))
+        # missing evidence is never "all clear": a model's lower bound that says none is unknown
+        levels[name_] = Level.UNKNOWN if name_ == "now" and not sensor.known and level is Level.NONE else level
+        drivers[name_] = waterlogging.sensor_drivers(sensor, thresholds) if name_ == "now" and sensor.known else \
+            waterlogging.model_drivers(
+                return_period_yr=float(screen["return_period_yr"].values[at, i]),
+                duration_min=float(screen["duration_min"].values[at, i]),
+                pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
+                depth_thresholds_cm=thresholds, known_point=bool(points.known_point[i]), params=params,
+                lead=timedelta(seconds=int(lead[at])))
     observed = sensor.depth_cm if sensor.known else float(depth_cm[0])
     to_next = sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None \
         and np.isfinite(sensor.minutes_to_next) else None
     score_now = float("nan") if levels["now"] is Level.UNKNOWN else float(score[0])
-    return WaterloggingItem(item_id, name, "point", levels, drivers, observed, None, to_next, score_now, complete_now)
-
-
-def _gauges(ctx: Context, t0: datetime, params: waterlogging.WaterloggingParams
-            ) -> tuple[list[WaterloggingItem], list[str]]:
-    """Every river gauge against its warning and guaranteed stages, from the store's readings."""
-    store = ctx.store
-    spec, layer = ctx.layer("gauges")
-    limits = _silence_limits(store, ctx.settings)
-    items, notices = [], []
-    for record in layer.to_dict("records"):
-        readings = _readings(store, record.get("sensor_id"), t0)
-        good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
-        gauge = waterlogging.river_gauge(
-            np.array([_naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
-            np.array([r.reading.value for r in good], dtype=float),
-            warning_stage_m=float(record["warning_stage_m"]), guaranteed_stage_m=float(record["guaranteed_stage_m"]),
-            stale=_stale(readings, record.get("sensor_id"), t0, limits),
-            latest_flagged=bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD, params=params.river)
-        if not gauge.known:
-            gauge_id = record[spec.id_field]
-            notices.append(f"数据质量：水文站 {gauge_id} {_reason_zh(gauge.reason)}，水位未知 / data quality: "
-                           f"gauge {gauge_id}: {gauge.reason}; its stage is unknown")
-        levels = {"now": gauge.level}
-        for name, reach in list(LEADS.items())[1:]:
-            reaches = gauge.known and gauge.hours_to_warning <= reach.total_seconds() / 3600
-            levels[name] = max(gauge.level, Level.YELLOW) if reaches else gauge.level
-        reasons = waterlogging.gauge_drivers(gauge)
-        to_warning = gauge.hours_to_warning * 60 if gauge.known and 0 < gauge.hours_to_warning < np.inf else None
-        items.append(WaterloggingItem(str(record[spec.id_field]), str(record.get(spec.name_field, record[spec.id_field])),
-                               "gauge", levels, {lead: reasons for lead in LEADS}, None,
-                               gauge.stage_m if gauge.known else None, to_warning, float("nan"), gauge.known))
-    return items, notices
+    return WaterloggingItem(item_id, name, levels, drivers, basis, observed, to_next, score_now, sensor.known)
 
 
 def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params: waterlogging.WaterloggingParams,
               persist: bool) -> list[WaterloggingItem]:
-    """The points' "now" level through levels with memory (up at once, down after the hold)."""
+    """The points' "now" level through levels with memory (up at once, down after the hold); a level
+    held above what governs now says so in its basis."""
     levels = remember(store, STATE_MODEL, [f"point:{item.item_id}" for item in items],
                       np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
-    return [replace(item, levels={**item.levels, "now": Level(int(level))})
+    minutes = f"{params.levels.hold.total_seconds() / 60:g} min"
+    held = f"{{}}保持：回落未满 {minutes} / {{}} held: below it for less than {minutes}"
+    return [replace(item, levels={**item.levels, "now": Level(int(level))},
+                    basis=item.basis + ((held.format(Level(int(level)).zh, Level(int(level)).colour),)
+                                        if item.levels["now"] >= Level.NONE and level > item.levels["now"] else ()))
             for item, level in zip(items, levels, strict=True)]
 
 
@@ -355,9 +304,8 @@ def score(ctx: Context) -> Scored:
 
 
 def scored_item(item: WaterloggingItem) -> ScoredItem:
-    """One point or gauge as the registry's item: drivers as text; an incomplete score is said."""
-    partial = () if item.complete else ("部分监测项未知，等级为下限 / some terms unknown: the level is a lower bound",)
-    drivers = {lead: tuple(d.text() for d in item.drivers.get(lead, ())) + (partial if lead == "now" else ())
+    """One point as the registry's item: drivers as text, the level now led by what governed it."""
+    drivers = {lead: (item.basis if lead == "now" else ()) + tuple(d.text() for d in item.drivers.get(lead, ()))
                for lead in LEADS}
-    return ScoredItem(item.item_id, item.name, item.kind, dict(item.levels), drivers, item.score_now,
-                      {"depth_cm": item.depth_cm, "stage_m": item.stage_m, "minutes_to_next": item.minutes_to_next})
+    return ScoredItem(item.item_id, item.name, "point", dict(item.levels), drivers, item.score_now,
+                      {"depth_cm": item.depth_cm, "minutes_to_next": item.minutes_to_next})

@@ -1,0 +1,90 @@
+"""What a hazard judges a sensor from: its readings up to the cycle's time and whether it is stale.
+
+Shared by the hazards that read sensors (waterlogging points' water levels, river gauges'
+stages); none of it names a hazard. The readings come from the store as QC left them; a
+sensor is stale after ``stale_factor`` × its catalogued interval of silence
+(``models/sensors.yaml``), an uncatalogued one always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from warn.config import Settings
+from warn.modelfiles import load_model_file
+from warn.sources.readings import FlaggedReading
+from warn.store import Store
+from warn.vocab import QCFlag
+
+#: How far back readings are read for the rate of rise.
+READ_BACK = timedelta(hours=1)
+#: Stale after this many intervals of silence when models/sensors.yaml is not configured.
+DEFAULT_STALE_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class Series:
+    """One sensor's readings as a hazard's pure model takes them.
+
+    Attributes
+    ----------
+    times, values
+        The QC-passed readings: ``datetime64[s]`` (UTC, naive) and values in the sensor's unit.
+    stale
+        Silent past its limit, or without readings, or not in the catalogue.
+    latest_flagged
+        The newest reading failed QC.
+    rule
+        The QC rule that flagged the newest reading (``flatline``, ``spike``), empty otherwise.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    stale: bool
+    latest_flagged: bool
+    rule: str
+
+
+def naive(moment: datetime) -> np.datetime64:
+    """A UTC time as a naive ``datetime64[s]``."""
+    return np.datetime64(moment.replace(tzinfo=None), "s")
+
+
+def silence_limits(store: Store | None, settings: Settings) -> dict[str, timedelta]:
+    """How long each catalogued sensor may be silent before it is stale: k × its interval."""
+    path = settings.models.get("sensors")
+    factor = load_model_file("sensors", path).params().stale_factor if path is not None else DEFAULT_STALE_FACTOR
+    return {s.sensor_id: factor * s.interval for s in store.sensors()} if store is not None else {}
+
+
+def series(store: Store | None, sensor_id: object, now: datetime, limits: dict[str, timedelta]) -> Series:
+    """The readings of ``sensor_id`` within :data:`READ_BACK` up to ``now``, and whether it can be read.
+
+    Parameters
+    ----------
+    store
+        Where the readings are; ``None``: no readings.
+    sensor_id
+        The layer's ``sensor_id`` attribute (anything but a non-empty text: no sensor).
+    now
+        The cycle's time (UTC).
+    limits
+        :func:`silence_limits`.
+    """
+    readings = _readings(store, sensor_id, now)
+    good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
+    limit = limits.get(sensor_id) if isinstance(sensor_id, str) else None
+    stale = not readings or limit is None or now - readings[-1].reading.phenomenon_time > limit
+    flagged = bool(readings) and readings[-1].qc_flag is not QCFlag.GOOD
+    return Series(np.array([naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
+                  np.array([r.reading.value for r in good], dtype=float), stale, flagged,
+                  (readings[-1].qc_rule or "") if flagged else "")
+
+
+def _readings(store: Store | None, sensor_id: object, now: datetime) -> list[FlaggedReading]:
+    if store is None or not isinstance(sensor_id, str) or not sensor_id:
+        return []
+    return store.readings(sensor_id, since=now - READ_BACK, until=now + timedelta(seconds=1))
