@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,7 @@ from warn.cli.options import (
 )
 from warn.cli.output import (
     age_text,
+    clean,
     console,
     level_label,
     local_time,
@@ -176,16 +178,28 @@ def tasks(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     if as_json:
         _json_rows(rows)
         return
-    table = _table(ctx, f"任务 {len(rows)}", f"tasks {len(rows)}", say(ctx.lang, "状态", "status"),
-                   say(ctx.lang, "逾期", "overdue"), say(ctx.lang, "应完成", "due"), say(ctx.lang, "责任岗位", "owner"),
-                   say(ctx.lang, "任务", "task"))
-    table.columns[-1].overflow = "ellipsis"
-    table.columns[-1].no_wrap = True
+    out = console()
+    out.print(say(ctx.lang, f"任务 {len(rows)}（截至 {local_time(ctx.at, ctx.zone)}）",
+                  f"tasks {len(rows)} (as of {local_time(ctx.at, ctx.zone)})"), style="bold", markup=False)
     for t in rows:
-        late = Text(age_text(t.overdue_s, ctx.lang), style="bold red") if t.overdue else Text("—", style="dim")
-        table.add_row(say(ctx.lang, _TASK_ZH.get(t.status, t.status), t.status), late, local_time(t.due_at, ctx.zone),
-                      shown(f"{t.org_unit}.{t.owner_role}"), shown(t.summary))
-    console().print(table)
+        _print_task(out, ctx, t)
+
+
+def _print_task(out: Console, ctx: Seeing, task: TaskView) -> None:
+    """One task in three lines, readable at 80 columns and piped: status, overdue, due and owner; its id
+    whole on a line of its own (never cut: ``warn ack`` and ``warn done`` need it); the summary on one
+    line, cut with … where the width ends."""
+    head = Text()
+    head.append("● ", style="bold red" if task.overdue else "dim")
+    head.append(say(ctx.lang, _TASK_ZH.get(task.status, task.status), task.status), style="bold")
+    if task.overdue:
+        head.append(say(ctx.lang, f"  逾期 {age_text(task.overdue_s, ctx.lang)}",
+                        f"  overdue {age_text(task.overdue_s, ctx.lang)}"), style="bold red")
+    head.append(say(ctx.lang, f"  应完成 {local_time(task.due_at, ctx.zone)}", f"  due {local_time(task.due_at, ctx.zone)}"))
+    head.append(f"  {clean(task.org_unit)}.{clean(task.owner_role)}", style="dim")
+    out.print(head, no_wrap=True, overflow="ellipsis")
+    out.print(Text(f"  {clean(task.task_id)}", style="cyan"), soft_wrap=True)
+    out.print(Text(f"  {clean(task.summary)}"), no_wrap=True, overflow="ellipsis")
 
 
 def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:

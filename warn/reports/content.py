@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -51,8 +51,12 @@ from warn import hazards
 from warn.vocab import Level
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from warn.config import Settings
     from warn.store import Store
+    from warn.store.incidents import AckRequestRow, MessageRow, ThreadRow
+    from warn.store.incidents import TaskRow as StoredTask
     from warn.store.integrity import StoreIntegrity
 
 #: Report kinds, in the order they are sent.
@@ -62,6 +66,16 @@ KIND_ZH = {"initial": "初报", "followup": "续报", "final": "终报"}
 #: Kinds of district-wide timeline entries (no incident) a report includes when they fall in its period.
 DISTRICT_KINDS = ("mode", "report")
 _MICROSECOND = timedelta(microseconds=1)
+#: A warning thread that reached this level required action (橙色 orange: practice's 叫应 and duty tasks).
+ACTION_LEVEL = Level.ORANGE
+#: What the loop figures count, printed under them in every format (zh-CN, then English).
+HANDLING = (f"需处置 = 预警线程最高等级达到{ACTION_LEVEL.zh}及以上（事件：其任一预警需处置）；已处置 = 该预警有任务完成或有叫应"
+            "被应答（事件：其每一条需处置预警均已处置）；按期 = 任务在时限内完成、叫应在首个时限内应答（未升级）；"
+            "任务的处置率 = 已完成 ÷ 已下达，按期办理率 = 按期完成 ÷ 已下达。/ Required action: a warning thread that "
+            f"reached {ACTION_LEVEL.colour} or above (the incident: when any of its warnings did). Handled: a task "
+            "of the thread done or a 叫应 call of it answered (the incident: every warning that required action "
+            "handled). On time: the task done by its due time, the call answered by its first deadline (before "
+            "any escalation). Tasks: done ÷ created, done on time ÷ created.")
 
 
 @dataclass(frozen=True)
@@ -183,7 +197,11 @@ class Entry:
 @dataclass(frozen=True)
 class WarningLoop:
     """One warning thread's loop: first message, first acknowledgement (a 叫应 or task hand-off
-    answered), first action done, closure (its all-clear); ``None`` where it has not happened."""
+    answered), first action done, closure (its all-clear); ``None`` where it has not happened.
+
+    ``handled_at`` is when it was first handled — a task of its thread done or a 叫应 call of its thread
+    answered (:data:`HANDLING`) — and ``on_time`` whether one of them was within its deadline (a task done
+    by its due time, a call answered by its first deadline, before any escalation)."""
 
     thread_id: str
     item_id: str
@@ -192,6 +210,13 @@ class WarningLoop:
     acked_at: datetime | None
     first_action_at: datetime | None
     closed_at: datetime | None
+    handled_at: datetime | None = None
+    on_time: bool = False
+
+    @property
+    def required(self) -> bool:
+        """It reached :data:`ACTION_LEVEL` (橙色 orange) or above: somebody had to act on it."""
+        return self.level >= ACTION_LEVEL
 
 
 @dataclass(frozen=True)
@@ -222,15 +247,45 @@ class CallRow:
 
 
 @dataclass(frozen=True)
+class Kpi:
+    """一项指标 / one figure: its name (``处置率``), what it counts over (zh-CN / English), how many of how
+    many (:data:`HANDLING` says what counts)."""
+
+    name: str
+    over: str
+    part: int
+    whole: int
+
+    @property
+    def value(self) -> float | None:
+        """``part ÷ whole``, 0–1; ``None`` when there was nothing to count."""
+        return self.part / self.whole if self.whole else None
+
+
+@dataclass(frozen=True)
+class Unhandled:
+    """A warning thread or the incident that required action and was not handled, or not on time:
+    what (thread id, or the incident id), its item, highest level, first message, and why (zh-CN / English)."""
+
+    what: str
+    item_id: str
+    level: int
+    first_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Loop:
-    """闭环 / warnings, tasks and calls, and the figures: ``处置率`` (done ÷ created), ``按期办理率``
-    (done by due ÷ created), ``叫应应答率`` (answered ÷ calls), fractions 0–1, ``None`` when nothing
-    was created."""
+    """闭环 / warnings, tasks and calls, and the figures (:class:`Kpi`): ``处置率`` and ``按期办理率`` over the
+    warnings that required action, over the incident and over the tasks, and ``叫应应答率`` (answered ÷
+    calls); ``unhandled`` lists the warnings (and the incident) that required action and were not handled or
+    not on time. :data:`HANDLING` says what counts."""
 
     warnings: list[WarningLoop]
     tasks: list[TaskRow]
     calls: list[CallRow]
-    figures: dict[str, float | None]
+    figures: list[Kpi]
+    unhandled: list[Unhandled] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -292,6 +347,16 @@ def minutes_between(start: datetime, end: datetime | None) -> str:
 def percent(value: float | None) -> str:
     """A fraction 0–1 as ``97.5%`` (``—`` when none)."""
     return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def handling(loop: WarningLoop) -> str:
+    """Whether a warning was handled (:data:`HANDLING`): ``已处置 按期 handled on time``, ``未处置 not handled`` …;
+    ``无需 not required`` below :data:`ACTION_LEVEL`."""
+    if not loop.required:
+        return "无需 not required"
+    if loop.handled_at is None:
+        return "未处置 not handled"
+    return "已处置 按期 handled on time" if loop.on_time else "已处置 超期 handled late"
 
 
 def level_label(level: int) -> str:
@@ -409,26 +474,20 @@ def _entries(store: Store, incident_id: str, period: tuple[datetime, datetime], 
 
 
 def _loop(store: Store, incident_id: str, threads, messages, at: datetime) -> Loop:
-    """Warnings, tasks and calls of the incident as of ``at`` (later facts are not yet known)."""
-    task_rows = [t for t in store.command.tasks(incident_id=incident_id) if t.created_at <= at]
-    requests = [r for r in store.command.ack_requests(prefix=f"{incident_id}/") if r.created_at <= at]
+    """Warnings, tasks and calls of the incident as of ``at`` (:func:`loop_of`)."""
+    return loop_of(incident_id, threads, messages, store.command.tasks(incident_id=incident_id),
+                   store.command.ack_requests(prefix=f"{incident_id}/"), at)
+
+
+def loop_of(incident_id: str, threads: Sequence[ThreadRow], messages: Sequence[MessageRow],
+            tasks: Sequence[StoredTask], requests: Sequence[AckRequestRow], at: datetime) -> Loop:
+    """The loop of an incident as of ``at`` (later facts are not yet known) from its stored rows: its
+    warning threads and their CAP messages (in the order sent), its tasks and its requests (叫应 calls,
+    approvals, task hand-offs), and the figures over them (:data:`HANDLING`)."""
+    task_rows = [t for t in tasks if t.created_at <= at]
+    requests = [r for r in requests if r.created_at <= at]
     answered = {r.request_id: r for r in requests if r.answered_at is not None and r.answered_at <= at}
     done = {t.task_id: t.done_at for t in task_rows if t.done_at is not None and t.done_at <= at}
-    by_thread: dict[str, list] = defaultdict(list)
-    for m in messages:
-        by_thread[m.thread_id].append(m)
-    loops = []
-    for t in threads:
-        sent = [m for m in by_thread[t.thread_id] if m.sent_at <= at]
-        if not sent:
-            continue
-        mine = f"/{t.thread_id}/"
-        acked = [r.answered_at for r in answered.values() if mine in r.request_id]
-        acted = [when for task_id, when in done.items() if mine in task_id]
-        last = sent[-1]
-        closed = last.sent_at if last.kind == "Cancel" or "<responseType>AllClear</responseType>" in last.body else None
-        loops.append(WarningLoop(t.thread_id, t.item_id, max(m.level for m in sent), sent[0].sent_at,
-                                 min(acked, default=None), min(acted, default=None), closed))
     escalated = {r.request_id.removesuffix("/handoff") for r in requests if r.escalation_step > 0}
     rows = []
     for t in task_rows:
@@ -441,15 +500,73 @@ def _loop(store: Store, incident_id: str, threads, messages, at: datetime) -> Lo
                      r.answered_by if r.request_id in answered else None,
                      r.answered_at if r.request_id in answered else None, r.escalation_step)
              for r in requests if r.kind == "call"]
-    return Loop(sorted(loops, key=lambda w: w.first_at), rows, calls, {
-        "处置率": _ratio(sum(r.done_at is not None for r in rows), len(rows)),
-        "按期办理率": _ratio(sum(r.done_at is not None and not r.overdue for r in rows), len(rows)),
-        "叫应应答率": _ratio(sum(c.answered_at is not None for c in calls), len(calls)),
-    })
+    on_time_calls = {r.request_id for r in requests if r.kind == "call" and r.request_id in answered
+                     and r.escalation_step == 0 and r.answered_at is not None and r.answered_at <= r.deadline}
+    by_thread: dict[str, list] = defaultdict(list)
+    for m in messages:
+        by_thread[m.thread_id].append(m)
+    loops = []
+    for t in threads:
+        sent = [m for m in by_thread[t.thread_id] if m.sent_at <= at]
+        if sent:
+            loops.append(_warning_loop(t, sent, rows, calls, answered, on_time_calls))
+    loops.sort(key=lambda w: w.first_at)
+    return Loop(loops, rows, calls, _figures(incident_id, loops, rows, calls), _unhandled(incident_id, loops))
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
+def of_thread(key: str, thread_id: str) -> bool:
+    """Whether the task or request ``key`` belongs to the warning thread ``thread_id``: the planner keys them
+    ``<incident>/<playbook>@<version>:<thread>/<step>/…``."""
+    return f":{thread_id}/" in key
+
+
+def _warning_loop(thread: ThreadRow, sent: list[MessageRow], tasks: list[TaskRow], calls: list[CallRow],
+                  answered: dict[str, AckRequestRow], on_time_calls: set[str]) -> WarningLoop:
+    """One thread's loop from its messages sent by the report's time and the incident's tasks and calls."""
+    mine_tasks = [r for r in tasks if of_thread(r.task_id, thread.thread_id)]
+    mine_calls = [c for c in calls if of_thread(c.request_id, thread.thread_id)]
+    acked = [r.answered_at for key, r in answered.items() if of_thread(key, thread.thread_id)]
+    acted = [r.done_at for r in mine_tasks if r.done_at is not None]
+    handled = [*acted, *(c.answered_at for c in mine_calls if c.answered_at is not None)]
+    on_time = (any(r.done_at is not None and not r.overdue for r in mine_tasks)
+               or any(c.request_id in on_time_calls for c in mine_calls))
+    last = sent[-1]
+    closed = last.sent_at if last.kind == "Cancel" or "<responseType>AllClear</responseType>" in last.body else None
+    return WarningLoop(thread.thread_id, thread.item_id, max(m.level for m in sent), sent[0].sent_at,
+                       min(acked, default=None), min(acted, default=None), closed, min(handled, default=None),
+                       on_time)
+
+
+def _figures(incident_id: str, loops: list[WarningLoop], tasks: list[TaskRow], calls: list[CallRow]) -> list[Kpi]:
+    """处置率 and 按期办理率 over the warnings that required action, the incident and the tasks; 叫应应答率."""
+    required = [w for w in loops if w.required]
+    over_warnings = f"需处置预警 warnings that required action (≥{ACTION_LEVEL.zh} {ACTION_LEVEL.colour})"
+    over_incident = f"需处置事件 incident that required action ({incident_id})"
+    incident = 1 if required else 0
+    return [
+        Kpi("处置率", over_warnings, sum(w.handled_at is not None for w in required), len(required)),
+        Kpi("按期办理率", over_warnings, sum(w.on_time for w in required), len(required)),
+        Kpi("处置率", over_incident, int(bool(required) and all(w.handled_at is not None for w in required)), incident),
+        Kpi("按期办理率", over_incident, int(bool(required) and all(w.on_time for w in required)), incident),
+        Kpi("处置率", "任务 tasks", sum(r.done_at is not None for r in tasks), len(tasks)),
+        Kpi("按期办理率", "任务 tasks", sum(r.done_at is not None and not r.overdue for r in tasks), len(tasks)),
+        Kpi("叫应应答率", "叫应 calls", sum(c.answered_at is not None for c in calls), len(calls)),
+    ]
+
+
+def _unhandled(incident_id: str, loops: list[WarningLoop]) -> list[Unhandled]:
+    """The warnings that required action and were not handled or not on time, and the incident when any was."""
+    out = [Unhandled(w.thread_id, w.item_id, w.level, w.first_at,
+                     "未处置：无任务完成、无叫应应答 / not handled: no task done, no 叫应 call answered"
+                     if w.handled_at is None else "已处置但未按期 / handled, but not within its deadline")
+           for w in loops if w.required and not (w.handled_at is not None and w.on_time)]
+    if out:
+        worst = max(out, key=lambda u: u.level)
+        first = min(u.first_at for u in out)
+        out.insert(0, Unhandled(incident_id, "—", worst.level, first,
+                                f"事件有 {len(out)} 条需处置预警未处置或未按期 / {len(out)} warning(s) that required "
+                                "action not handled or not on time"))
+    return out
 
 
 def _broadcasts(store: Store, messages) -> list[BroadcastRow]:
@@ -566,13 +683,15 @@ def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], n
 @dataclass(frozen=True)
 class Table:
     """One table of a report as text, for every renderer: ``key`` (``timeline``, ``tasks`` …), zh-CN /
-    English title, column heads, rows of cells, and which rows are new since :attr:`Report.highlight_from`."""
+    English title, column heads, rows of cells, which rows are new since :attr:`Report.highlight_from`, and
+    a ``note`` under the title (what the figures count)."""
 
     key: str
     title: str
     columns: list[str]
     rows: list[list[str]]
     new: list[bool]
+    note: str = ""
 
 
 def verification_line(report: Report) -> str:
@@ -607,8 +726,8 @@ def facts(report: Report) -> list[tuple[str, str]]:
 
 
 def tables(report: Report) -> list[Table]:
-    """The report's tables in order: zones warned, water levels, loop (warnings, tasks, calls, figures),
-    broadcasts, timeline."""
+    """The report's tables in order: zones warned, water levels, loop (warnings, tasks, calls, figures, the
+    warnings that required action and were not handled or not on time), broadcasts, timeline."""
     since = report.highlight_from
     loop = report.loop
 
@@ -625,10 +744,11 @@ def tables(report: Report) -> list[Table]:
                        ", ".join(f"{k} {v:g} {s.unit}" for k, v in s.thresholds.items()),
                        str(sum(f != "good" for f in s.flags))] for s in report.levels], [False] * len(report.levels)))
     out.append(Table("warnings", "预警闭环 Warning loop", ["预警 thread", "最高 level", "首发 first",
-                                                          "→ 签收 ack", "→ 首次处置 first action", "→ 解除 closed"],
+                                                          "→ 签收 ack", "→ 首次处置 first action", "→ 解除 closed",
+                                                          "处置 handled"],
                      [[w.thread_id, level_label(w.level), report.local(w.first_at),
                        minutes_between(w.first_at, w.acked_at), minutes_between(w.first_at, w.first_action_at),
-                       minutes_between(w.first_at, w.closed_at)] for w in loop.warnings],
+                       minutes_between(w.first_at, w.closed_at), handling(w)] for w in loop.warnings],
                      [new(w.first_at) for w in loop.warnings]))
     out.append(Table("tasks", "任务 Tasks", ["任务 task", "责任 owner", "时限 due", "完成 done", "状态 status",
                                             "超期 overdue", "升级 escalated"],
@@ -640,8 +760,13 @@ def tables(report: Report) -> list[Table]:
                      [[c.addressee, report.local(c.created_at), c.answered_by or "未应答 unanswered",
                        report.local(c.answered_at), str(c.escalations)] for c in loop.calls],
                      [new(c.created_at) for c in loop.calls]))
-    out.append(Table("figures", "指标 Figures", ["指标 figure", "值 value"],
-                     [[name, percent(value)] for name, value in loop.figures.items()], [False] * len(loop.figures)))
+    out.append(Table("figures", "指标 Figures", ["指标 figure", "统计对象 counted over", "完成/总数 of", "值 value"],
+                     [[k.name, k.over, f"{k.part}/{k.whole}", percent(k.value)] for k in loop.figures],
+                     [False] * len(loop.figures), note=f"指标口径 what counts: {HANDLING}"))
+    out.append(Table("unhandled", "需处置而未处置或未按期 Required action, not handled or not on time",
+                     ["对象 warning / incident", "点位 item", "最高 level", "首发 first", "原因 why"],
+                     [[u.what, u.item_id, level_label(u.level), report.local(u.first_at), u.reason]
+                      for u in loop.unhandled], [new(u.first_at) for u in loop.unhandled]))
     out.append(Table("broadcasts", "发布 Broadcasts (CAP)", ["标识 identifier", "类型 type", "等级 level",
                                                              "时间 sent", "渠道 channels"],
                      [[b.identifier, b.msg_type, level_label(b.level), report.local(b.sent_at),

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from warn.reports.content import level_label, minutes_between, percent
+from warn.reports.content import HANDLING, handling, level_label, minutes_between, percent
 from warn.reports.fonts import use_cjk_font
 from warn.vocab import Level
 
@@ -123,14 +123,21 @@ def _loop_pages(pdf: PdfPages, report: Report) -> None:
     """The warn → prevent → respond loop: its figures, then warnings, tasks and calls."""
     t = report.local
     loop = report.loop
-    _table_pages(pdf, "闭环 warn → prevent → respond loop", ["指标 figure", "数值 value"], [0.5, 0.5],
-                 [[name, percent(value)] for name, value in loop.figures.items()])
+    _table_pages(pdf, "闭环 warn → prevent → respond loop", ["指标 figure", "统计对象 counted over", "完成/总数 of",
+                                                             "数值 value"], [0.16, 0.54, 0.15, 0.15],
+                 [[k.name, k.over, f"{k.part}/{k.whole}", percent(k.value)] for k in loop.figures],
+                 note=f"指标口径 what counts: {HANDLING}")
+    _table_pages(pdf, "需处置而未处置或未按期 required action, not handled or not on time",
+                 ["对象 warning / incident", "点位 item", "等级 level", "首发 first", "原因 why"],
+                 [0.3, 0.12, 0.12, 0.14, 0.32],
+                 [[u.what, u.item_id, level_label(u.level), t(u.first_at), u.reason] for u in loop.unhandled])
     _table_pages(pdf, "预警闭环 warnings", ["预警 thread", "对象 item", "等级 level", "首发 first", "响应 acked",
-                                         "首个处置 first action", "解除 closed"],
-                 [0.2, 0.14, 0.12, 0.135, 0.135, 0.135, 0.135],
+                                         "首个处置 first action", "解除 closed", "处置 handled"],
+                 [0.18, 0.1, 0.1, 0.12, 0.12, 0.12, 0.12, 0.14],
                  [[w.thread_id, w.item_id, level_label(w.level), t(w.first_at),
                    f"{t(w.acked_at)} (+{minutes_between(w.first_at, w.acked_at)})",
-                   f"{t(w.first_action_at)} (+{minutes_between(w.first_at, w.first_action_at)})", t(w.closed_at)]
+                   f"{t(w.first_action_at)} (+{minutes_between(w.first_at, w.first_action_at)})", t(w.closed_at),
+                   handling(w)]
                   for w in loop.warnings])
     _table_pages(pdf, "任务 tasks", ["任务 task", "内容 summary", "责任 owner", "期限 due", "完成 done", "状态 status"],
                  [0.14, 0.34, 0.16, 0.12, 0.12, 0.12],
@@ -145,12 +152,13 @@ def _loop_pages(pdf: PdfPages, report: Report) -> None:
 
 
 def _table_pages(pdf: PdfPages, title: str, header: Sequence[str], widths: Sequence[float],
-                 rows: Iterable[Sequence[str]]) -> None:
-    """Rows as a wrapped text table over as many pages as needed; "无 none" when there are no rows."""
+                 rows: Iterable[Sequence[str]], *, note: str = "") -> None:
+    """Rows as a wrapped text table over as many pages as needed; "无 none" when there are no rows; ``note``
+    (what the figures count) in small type under the title."""
     block = _RIGHT - _LEFT
     lefts = [_LEFT + block * sum(widths[:i]) for i in range(len(widths))]
     chars = [max(3, int(_CHARS * w) - 1) for w in widths]
-    page, y = _table_page(title, header, lefts, chars, continued=False)
+    page, y = _table_page(title, header, lefts, chars, continued=False, note=note)
     empty = True
     for row in rows:
         empty = False
@@ -169,11 +177,15 @@ def _table_pages(pdf: PdfPages, title: str, header: Sequence[str], widths: Seque
 
 
 def _table_page(title: str, header: Sequence[str], lefts: Sequence[float], chars: Sequence[int], *,
-                continued: bool) -> tuple[Figure, float]:
-    """A new page with the table's title and header row; returns it and the y of the first row."""
+                continued: bool, note: str = "") -> tuple[Figure, float]:
+    """A new page with the table's title, ``note`` and header row; returns it and the y of the first row."""
     page = _page()
     page.text(_LEFT, _TOP, title + ("（续 continued）" if continued else ""), fontsize=11, va="top")
     y = _TOP - 2.2 * _LINE
+    if note:
+        wrapped = _wrap(note, _CHARS, 6.5 / 7.5)
+        page.text(_LEFT, y, wrapped, fontsize=6.5, va="top", color="#333333", linespacing=1.3)
+        y -= (wrapped.count("\n") + 1) * _LINE * 1.05 + 0.5 * _LINE
     cells = [_wrap(h, n) for h, n in zip(header, chars)]
     for x, cell in zip(lefts, cells):
         page.text(x, y, cell, fontsize=7.5, va="top", color="#333333", linespacing=1.2)

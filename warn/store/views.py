@@ -56,6 +56,8 @@ TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "
 STALE_FACTOR = 3.0
 #: The prefix of a sensor's heartbeat source (``sensor:<sensor_id>``, :func:`warn.cycle.sensors.mark_stale_sensors`).
 SENSOR = "sensor:"
+#: The timeline entry kind of a data notice beginning or ending (:mod:`warn.cycle.warning_cycle`).
+NOTICE = "notice"
 #: The last cycle is late when older than this many cycle intervals.
 LATE_AFTER = 2
 #: The schema's migrations, one file each named by its revision (``0010_hourly_rain.py``).
@@ -170,6 +172,15 @@ class FeedView:
 
 
 @dataclass(frozen=True)
+class NoticeView:
+    """A data notice in force at ``at`` (a silent feed, a flatline, no forecast run …): its text
+    (zh-CN / English) and when it began."""
+
+    notice: str
+    began_at: datetime
+
+
+@dataclass(frozen=True)
 class CycleView:
     """The last warning cycle begun by ``at``: its time, status, age at ``at`` (s), the cycle
     interval (s) and whether it is late (older than :data:`LATE_AFTER` intervals)."""
@@ -209,8 +220,8 @@ class EntryView:
 @dataclass(frozen=True)
 class StatusView:
     """Everything ``warn status`` shows: mode, active warnings counted by hazard and level, overdue
-    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, the last cycle,
-    and the inbox events quarantined."""
+    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, the data notices
+    in force, the last cycle, and the inbox events quarantined."""
 
     at: datetime
     mode: ModeView
@@ -219,6 +230,7 @@ class StatusView:
     unanswered_calls: list[CallView]
     feeds: int
     stale_feeds: list[FeedView]
+    notices: list[NoticeView]
     last_cycle: CycleView | None
     quarantined: list[QuarantineView]
 
@@ -271,7 +283,7 @@ class Views:
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
                           feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"],
-                          last_cycle=self.last_cycle(at, every=every), quarantined=self.quarantined(at))
+                          notices=self.notices(at), last_cycle=self.last_cycle(at, every=every), quarantined=self.quarantined(at))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
@@ -411,6 +423,20 @@ class Views:
         age = at - rows[0]["at"]
         return CycleView(rows[0]["at"], rows[0]["status"], age.total_seconds(), every.total_seconds(),
                          age > LATE_AFTER * every)
+
+    def notices(self, at: datetime) -> list[NoticeView]:
+        """The data notices in force at ``at``, oldest first: those the timeline's notice entries by ``at``
+        began and did not end (the ``data_notices`` table keeps only those in force after the last cycle)."""
+        rows = self.database.rows("SELECT occurred_at, details FROM timeline WHERE kind = :kind "
+                                  "AND occurred_at <= :at ORDER BY seq", kind=NOTICE, at=at)
+        began: dict[str, datetime] = {}
+        for r in rows:
+            details = json.loads(r["details"])
+            if details.get("state") == "began":
+                began.setdefault(details["notice"], r["occurred_at"])
+            else:
+                began.pop(details.get("notice", ""), None)
+        return sorted((NoticeView(text, when) for text, when in began.items()), key=lambda n: (n.began_at, n.notice))
 
     def quarantined(self, at: datetime) -> list[QuarantineView]:
         """The inbox events quarantined by ``at``, oldest first (never retried: the duty officer acts on them)."""
