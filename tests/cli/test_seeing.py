@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -317,7 +318,8 @@ def test_tasks_are_readable_in_an_80_column_terminal(store):
             chunks.append(chunk)
         assert process.wait(timeout=60) == 0
     os.close(leader)
-    lines = b"".join(chunks).decode("utf-8").replace("\r\n", "\n").splitlines()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8"))  # NO_COLOR keeps bold and dim
+    lines = text.replace("\r\n", "\n").splitlines()
     ids = {f"  {t['task_id']}" for t in tasks}
     assert ids <= set(lines)
     assert all(cell_len(line) <= 80 for line in lines if line not in ids)

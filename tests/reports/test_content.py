@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.conftest import SCENARIO_END
 from warn.config import load_settings
-from warn.reports.content import UnknownIncident, build, handling, loop_of, tables, verification_line
+from warn.reports.content import UnknownIncident, build, handling, loop_of, observed_rain, tables, verification_line
 from warn.store import Store
 from warn.store.incidents import AckRequestRow, MessageRow, ThreadRow
 from warn.store.incidents import TaskRow as StoredTask
@@ -182,3 +182,29 @@ def test_the_report_names_what_the_figures_count_and_lists_the_unhandled(replaye
     unhandled = [w.thread_id for w in required if not (w.handled_at is not None and w.on_time)]
     assert [row[0] for row in by_key["unhandled"].rows][1 if unhandled else 0:] == unhandled
     assert "处置 handled" in by_key["warnings"].columns
+
+
+def test_observed_rain_is_the_gauges_hourly_mean_and_a_silent_hour_stays_missing(tmp_path):
+    from warn.sources.readings import FlaggedReading, Reading, Sensor
+    from warn.vocab import QCFlag, SensorKind
+
+    hours = [T5 + timedelta(hours=h) for h in range(4)]
+    with Store.connect(f"sqlite:///{tmp_path / 'gauges.db'}") as store:
+        store.upgrade()
+        assert observed_rain(store, hours) == (None, 0)  # no gauge: no observed rain, not 0 mm
+        store.upsert_sensors([Sensor(f"RG-{k}", SensorKind.RAIN_GAUGE, f"雨量站{k}", 106.6, 29.7,
+                                     timedelta(minutes=30)) for k in (1, 2)])
+        assert observed_rain(store, hours) == (None, 2)
+
+        def reading(sensor: str, minutes: int, mm: float, flag: QCFlag = QCFlag.GOOD) -> FlaggedReading:
+            at = T5 + timedelta(minutes=minutes)
+            return FlaggedReading(Reading(sensor, at, mm, "mm", at), flag)
+
+        store.write_readings([reading("RG-1", -30, 2.0), reading("RG-1", 0, 3.0),   # hour ending 05:00: 5 mm
+                              reading("RG-2", 0, 7.0),                              # … and 7 mm: mean 6
+                              reading("RG-1", 60, 10.0), reading("RG-2", 60, 99.0, QCFlag.BAD),  # 06:00: 10
+                              reading("RG-2", 180, 1.0)])                           # 07:00: nobody; 08:00: 1
+        observed, gauges = observed_rain(store, hours)
+    assert gauges == 2
+    assert [round(v, 3) for v in observed[[0, 1, 3]]] == [6.0, 10.0, 1.0]
+    assert observed[2] != observed[2]  # NaN: an hour no gauge reported is missing, never dry

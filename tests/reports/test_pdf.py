@@ -36,7 +36,8 @@ def _report(*, ok: bool = True) -> content.Report:
         zones=[content.ZoneLevel("T1", "两路街道", 3), content.ZoneLevel("T2", "龙兴镇", 0)],
         points=[content.PointMark("W1", "演示积水点01", "waterlogging_points", 3, "积水点 waterlogging point")],
         rain=content.RainSeries(TIMES, "T1", "两路街道", [0, 5, 30, 12, 4, 1], [0, 2, 10, 6, 3, 0],
-                                {"橙色 orange ≥50 mm/3 h": 50 / 3}),
+                                [content.SignalCriterion(3, 50, 3)],
+                                {3.0: [float("nan"), float("nan"), 35, 47, 46, 17]}),
         levels=[content.LevelSeries("W1", "演示积水点01", "S1", "m", TIMES, [0.0, 0.9, 0.05, float("nan"), 0.1, 0.2],
                                     flags, {"蓝色 blue": 0.05, "红色 red": 0.3})],
         timeline=[content.Entry(i, T0 + timedelta(minutes=7 * i), "李四", "district_duty_officer", "区治理中心",
@@ -57,8 +58,7 @@ def _images(report: content.Report) -> dict[str, bytes]:
     rain = report.rain
     return {"map": district_map(towns, {z.zone_id: z.level for z in report.zones},
                                 [MapPoint(106.55, 29.65, "演示积水点01", "积水点 waterlogging point", 3)], title=report.title),
-            "rain": hyetograph(rain.times, rain.worst_mm, rain.district_mean_mm, rain.thresholds,
-                               worst_name=rain.worst_zone_name),
+            "rain": hyetograph(rain),
             "levels": water_levels(report.levels)}
 
 

@@ -41,6 +41,7 @@ Water levels
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,9 +70,9 @@ _MICROSECOND = timedelta(microseconds=1)
 #: A warning thread that reached this level required action (橙色 orange: practice's 叫应 and duty tasks).
 ACTION_LEVEL = Level.ORANGE
 #: What the loop figures count, printed under them in every format (zh-CN, then English).
-HANDLING = (f"需处置 = 预警线程最高等级达到{ACTION_LEVEL.zh}及以上（事件：其任一预警需处置）；已处置 = 该预警有任务完成或有叫应"
-            "被应答（事件：其每一条需处置预警均已处置）；按期 = 任务在时限内完成、叫应在首个时限内应答（未升级）；"
-            "任务的处置率 = 已完成 ÷ 已下达，按期办理率 = 按期完成 ÷ 已下达。/ Required action: a warning thread that "
+HANDLING = (f"需处置：预警线程最高等级达到{ACTION_LEVEL.zh}及以上（事件：其任一预警需处置）。已处置：该预警有任务完成或有叫应被"
+            "应答（事件：其每一条需处置预警均已处置）。按期：任务在时限内完成、叫应在首个时限内应答（未升级）。任务：处置率为"
+            "已完成÷已下达，按期办理率为按期完成÷已下达。\nRequired action: a warning thread that "
             f"reached {ACTION_LEVEL.colour} or above (the incident: when any of its warnings did). Handled: a task "
             "of the thread done or a 叫应 call of it answered (the incident: every warning that required action "
             "handled). On time: the task done by its due time, the call answered by its first deadline (before "
@@ -147,12 +148,31 @@ class PointMark:
 
 
 @dataclass(frozen=True)
-class RainSeries:
-    """雨量过程 / hourly rain over the period, mm per hour ending at each of ``times``.
+class SignalCriterion:
+    """One rung of the rainstorm signal (``models/rain.yaml`` ``signal.criteria``): ``depth_mm`` or more
+    within ``window_h`` hours gives ``level`` (1 blue … 4 red)."""
 
-    ``worst_mm`` is the zone mean of the town with the largest total, ``district_mean_mm``
-    the area-weighted mean over all towns; ``thresholds`` maps a label of each rainstorm-signal
-    criterion (``"橙色 orange ≥50 mm/3 h"``) to its mean hourly rate, mm/h (depth ÷ window).
+    level: int
+    depth_mm: float
+    window_h: float
+
+    @property
+    def label(self) -> str:
+        """``橙色 orange ≥50 mm/3 h``."""
+        return f"{level_label(self.level)} ≥{self.depth_mm:g} mm/{self.window_h:g} h"
+
+
+@dataclass(frozen=True)
+class RainSeries:
+    """雨量过程 / hourly rain over the period, mm in the hour ending at each of ``times`` (every hour,
+    NaN where none was recorded).
+
+    ``worst_mm`` is the zone mean of the town with the largest total, ``district_mean_mm`` the
+    area-weighted mean over all towns; ``criteria`` the rainstorm signal's rungs and ``accumulations``
+    the worst town's depth in each of their windows (hours → mm in the window ending at each time,
+    NaN until the window is whole). ``observed_mm`` is the mean over the rain gauges that reported in
+    each hour (good readings only), with ``observed_accumulations`` likewise, and ``gauges`` how many
+    gauges there are (0: the store has no observed rain, and ``observed_mm`` is ``None``).
     """
 
     times: list[datetime]
@@ -160,7 +180,11 @@ class RainSeries:
     worst_zone_name: str
     worst_mm: list[float]
     district_mean_mm: list[float]
-    thresholds: dict[str, float]
+    criteria: list[SignalCriterion]
+    accumulations: dict[float, list[float]]
+    observed_mm: list[float] | None = None
+    observed_accumulations: dict[float, list[float]] = field(default_factory=dict)
+    gauges: int = 0
 
 
 @dataclass(frozen=True)
@@ -646,38 +670,95 @@ def _level_thresholds(record: dict[str, Any]) -> dict[str, float]:
 
 
 def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], notes: list[str]) -> RainSeries | None:
-    """Hourly rain of the period per town as the cycles recorded it (module notes); ``None`` with a note
-    when the store holds none."""
+    """Hourly rain of the period per town as the cycles recorded it (module notes), the worst town's
+    accumulations over the signal's windows, and the rain gauges' observations; ``None`` with a note
+    when the store holds no hourly rain."""
     import numpy as np
 
     from warn.geo.layers import area_km2, zone_layer
     from warn.modelfiles import load_model_file
 
-    kept = store.rain.hourly(settings.areas.towns, *period)
-    if not kept:
+    params = load_model_file("rain", settings.models["rain"]).params()
+    windows = sorted({c.window for c in params.signal})
+    lead_in = max(windows) - timedelta(hours=1)  # the hours before the period its first windows reach back to
+    kept = store.rain.hourly(settings.areas.towns, period[0] - lead_in, period[1])
+    inside = [r.hour_end for r in kept if r.hour_end >= period[0]]
+    if not inside:
         notes.append("无本时段逐时雨量记录，未绘雨量过程 / no hourly rain recorded for the period: no hyetograph")
         return None
     spec, towns = zone_layer(settings, settings.areas.towns)
     zone_ids = [str(z) for z in towns[spec.id_field]]
     column = {zone_id: k for k, zone_id in enumerate(zone_ids)}
-    times = sorted({r.hour_end for r in kept})
-    row = {t: k for k, t in enumerate(times)}
-    values = np.full((len(times), len(zone_ids)), np.nan)
+    first, last = min(inside) - lead_in, max(inside)
+    every = [first + timedelta(hours=h) for h in range(round((last - first) / timedelta(hours=1)) + 1)]
+    row = {t: k for k, t in enumerate(every)}
+    values = np.full((len(every), len(zone_ids)), np.nan)
     for r in kept:
         if r.zone_id in column and r.mean_mm is not None:
             values[row[r.hour_end], column[r.zone_id]] = r.mean_mm
+    skip = round(lead_in / timedelta(hours=1))
+    times = every[skip:]
     area = area_km2(towns).to_numpy()
-    worst = int(np.nanargmax(np.nansum(values, axis=0)))
-    district = np.nansum(values * area, axis=1) / area.sum()
-    params = load_model_file("rain", settings.models["rain"]).params()
-    thresholds = {f"{c.level.zh} {c.level.colour} ≥{c.depth_mm:g} mm/{c.window / timedelta(hours=1):g} h":
-                  c.depth_mm / (c.window / timedelta(hours=1)) for c in sorted(params.signal, key=lambda c: c.level)}
-    notes.append("雨量为各时次预报（模式所用逐时雨量），非雨量站实测 / rain: the hourly rain the cycles used (each hour "
-                 "from the newest run issued before it), not gauge observations")
+    worst = int(np.nanargmax(np.nansum(values[skip:], axis=0)))
+    district = np.nansum(values[skip:] * area, axis=1) / area.sum()
+    criteria = [SignalCriterion(int(c.level), c.depth_mm, c.window / timedelta(hours=1))
+                for c in sorted(params.signal, key=lambda c: (c.window, c.level))]
+    observed, gauges = observed_rain(store, every)
+    notes.append("雨量为各时次预报（模式所用逐时雨量），镇街面平均；暴雨信号按最不利格点判定，面平均可低于信号所用雨量 / rain: "
+                 "the hourly rain the cycles used (each hour from the newest run issued before it), town means; the "
+                 "signal is judged on the worst grid cell, so a town mean can stay below what set the signal")
+    notes.append(f"雨量站实测：{gauges} 站，逐时取报告站平均 / observed rain: the mean of the {gauges} rain gauges "
+                 "that reported in each hour" if observed is not None else
+                 "存储中无雨量站实测雨量，仅有预报 / no rain-gauge observations in the store: forecast rain only")
     names = towns[spec.name_field] if spec.name_field in towns else towns[spec.id_field]
     return RainSeries(times=times, worst_zone_id=zone_ids[worst], worst_zone_name=str(names.iloc[worst]),
-                      worst_mm=[float(v) for v in values[:, worst]], district_mean_mm=[float(v) for v in district],
-                      thresholds=thresholds)
+                      worst_mm=[float(v) for v in values[skip:, worst]], district_mean_mm=[float(v) for v in district],
+                      criteria=criteria, accumulations=_accumulations(every, values[:, worst], windows, skip),
+                      observed_mm=None if observed is None else [float(v) for v in observed[skip:]],
+                      observed_accumulations={} if observed is None else _accumulations(every, observed, windows, skip),
+                      gauges=gauges)
+
+
+def _accumulations(times: list[datetime], hourly: Any, windows: list[timedelta], skip: int) -> dict[float, list[float]]:
+    """Window (h) → depth in the window ending at each time after the first ``skip`` (the lead-in), mm
+    (:func:`warn.risk.rain.rolling_depth`: NaN where the window holds a missing hour)."""
+    import numpy as np
+    import xarray as xr
+
+    from warn.risk.rain import rolling_depth
+
+    series = xr.DataArray(np.asarray(hourly, dtype=float), dims=("time",),
+                          coords={"time": np.array([t.replace(tzinfo=None) for t in times], dtype="datetime64[ns]")},
+                          attrs={"units": "mm", "step": "PT1H"})
+    return {w / timedelta(hours=1): [float(v) for v in rolling_depth(series, w).values[skip:]] for w in windows}
+
+
+def observed_rain(store: Store, times: list[datetime]) -> tuple[Any, int]:
+    """The rain gauges' hourly rain over ``times`` (hour ends): per hour the mean over the gauges with a good
+    reading in it (NaN where none did), mm, and how many gauges the catalogue has; ``(None, n)`` when no
+    gauge reported in the period."""
+    import numpy as np
+
+    from warn.vocab import QCFlag, SensorKind
+
+    gauges = [s.sensor_id for s in store.sensors() if s.kind is SensorKind.RAIN_GAUGE]
+    hour = timedelta(hours=1)
+    index = {t: k for k, t in enumerate(times)}
+    sums = np.full((len(times), len(gauges)), np.nan)
+    for g, sensor_id in enumerate(gauges):
+        for r in store.readings(sensor_id, since=times[0] - hour + _MICROSECOND, until=times[-1] + _MICROSECOND):
+            if r.qc_flag is not QCFlag.GOOD or r.reading.value is None:
+                continue
+            end = r.reading.phenomenon_time
+            key = end if end in index else end.replace(minute=0, second=0, microsecond=0) + hour
+            if key in index:
+                k = index[key]
+                sums[k, g] = (0.0 if np.isnan(sums[k, g]) else sums[k, g]) + r.reading.value
+    if not np.isfinite(sums).any():
+        return None, len(gauges)
+    with warnings.catch_warnings():  # an hour no gauge reported is NaN (missing), never 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(sums, axis=1), len(gauges)
 
 
 @dataclass(frozen=True)

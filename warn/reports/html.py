@@ -15,8 +15,8 @@ from warn.reports.content import Report, Table, facts, tables, verification_line
 
 #: Image keys (from :func:`warn.reports.figures.render_all`) → zh-CN / English caption, in page order.
 CAPTIONS = {"map": "各镇街最高预警等级 Highest level per town, points warned",
-            "rain": "逐时雨量（最大区域与全区平均）及暴雨信号阈值 Hourly rain, worst town and district mean, "
-                    "with the rainstorm-signal thresholds",
+            "rain": "降雨时段逐时雨量，及暴雨预警信号各时段（3/6/12 h）累计雨量与其阈值 The storm's hourly rain, and "
+                    "the rain accumulated over each window of the rainstorm signal (3/6/12 h) against its criteria",
             "levels": "预警点位水位及阈值（质控标记读数单独标出） Water levels at the points that warned, with "
                       "thresholds and QC-flagged readings"}
 

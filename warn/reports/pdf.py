@@ -15,12 +15,12 @@ Figures arrive as PNG bytes (:func:`warn.reports.figures.render_all`).
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from warn.reports.content import HANDLING, handling, level_label, minutes_between, percent
 from warn.reports.fonts import use_cjk_font
+from warn.reports.text import wrap
 from warn.vocab import Level
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def _first_page(pdf: PdfPages, report: Report, map_png: bytes | None) -> None:
         y = _TOP - 2 * _LINE
     else:
         page.text(_LEFT + 0.01, _TOP - 0.008,
-                  _wrap(f"时间线校验失败 / timeline FAILED verification: {check.problem}", _CHARS - 8, 9.5 / 7.5),
+                  wrap(f"时间线校验失败 / timeline FAILED verification: {check.problem}", _CHARS - 8, 9.5 / 7.5),
                   fontsize=9.5, color="white", va="top",
                   bbox={"boxstyle": "square,pad=0.6", "fc": _FAIL_RED, "ec": _FAIL_RED})
         y = _TOP - 5 * _LINE
@@ -111,7 +111,7 @@ def _first_page(pdf: PdfPages, report: Report, map_png: bytes | None) -> None:
         *(["  · 无 none"] if not head.mode_changes else []),
         *(f"注 note: {n}" for n in report.notes),
     ]
-    text = "\n".join(_wrap(line, _CHARS) for line in lines)
+    text = "\n".join(wrap(line, _CHARS) for line in lines)
     page.text(_LEFT, y, text, fontsize=7.5, va="top", linespacing=1.5)
     y -= (text.count("\n") + 1) * _LINE * 1.1 + _LINE
     if map_png is not None:
@@ -162,7 +162,7 @@ def _table_pages(pdf: PdfPages, title: str, header: Sequence[str], widths: Seque
     empty = True
     for row in rows:
         empty = False
-        cells = [_wrap(str(c), n) for c, n in zip(row, chars)]
+        cells = [wrap(str(c), n) for c, n in zip(row, chars)]
         height = max(c.count("\n") + 1 for c in cells) * _LINE + 0.3 * _LINE
         if y - height < _BOTTOM:
             _save(pdf, page)
@@ -183,10 +183,10 @@ def _table_page(title: str, header: Sequence[str], lefts: Sequence[float], chars
     page.text(_LEFT, _TOP, title + ("（续 continued）" if continued else ""), fontsize=11, va="top")
     y = _TOP - 2.2 * _LINE
     if note:
-        wrapped = _wrap(note, _CHARS, 6.5 / 7.5)
+        wrapped = wrap(note, _CHARS, 6.5 / 7.5)
         page.text(_LEFT, y, wrapped, fontsize=6.5, va="top", color="#333333", linespacing=1.3)
         y -= (wrapped.count("\n") + 1) * _LINE * 1.05 + 0.5 * _LINE
-    cells = [_wrap(h, n) for h, n in zip(header, chars)]
+    cells = [wrap(h, n) for h, n in zip(header, chars)]
     for x, cell in zip(lefts, cells):
         page.text(x, y, cell, fontsize=7.5, va="top", color="#333333", linespacing=1.2)
     y -= max(c.count("\n") + 1 for c in cells) * _LINE + 0.3 * _LINE
@@ -227,31 +227,3 @@ def _image(page: Figure, png: bytes, *, top: float, bottom: float) -> None:
     ax = page.add_axes((0.5 - width / 2, top - height, width, height))
     ax.imshow(pixels, interpolation="antialiased")
     ax.set_axis_off()
-
-
-def _width(text: str) -> int:
-    """Display width in half-width cells: wide and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _wrap(text: str, width: int, scale: float = 1.0) -> str:
-    """Wrap ``text`` to ``width`` half-width cells (divided by the font ``scale``), keeping its own line breaks.
-
-    Lines break anywhere in CJK text and at the last space in the second half of the line otherwise.
-    """
-    limit = max(2, int(width / scale))
-    out: list[str] = []
-    for paragraph in text.split("\n"):
-        line, used = "", 0
-        for ch in paragraph:
-            w = _width(ch)
-            if used + w > limit:
-                cut = line.rfind(" ")
-                cut = cut + 1 if cut > len(line) // 2 else len(line)  # break at a space when one is near
-                out.append(line[:cut].rstrip())
-                line = line[cut:]
-                used = _width(line)
-            line += ch
-            used += w
-        out.append(line)
-    return "\n".join(out)
