@@ -72,7 +72,8 @@ def test_feeds_are_judged_at_the_time_asked(store):
     assert middle["sensor:WL-DEMO-W01"]["health"] == "ok"
     assert middle["sensor:WL-DEMO-W01"]["last_seen"] <= "2026-07-15T03:00:00+00:00"
     months = "2026-12-02T00:00:00+00:00"
-    assert {f["health"] for f in as_json(store, "feeds", at=months)} == {"stale"}
+    later = as_json(store, "feeds", at=months)
+    assert {f["health"] for f in later if f["source"] != "feed:demo_mqtt"} == {"stale"}  # MQTT: pushed, no beat
     assert "✓ 数据源正常" not in run(store, "status", at=months).stdout
     assert as_json(store, "status", at=months)["stale_feeds"]
 
@@ -183,9 +184,15 @@ def test_incidents_tasks_timeline_feeds(store):
     entries = as_json(store, "timeline", incident, "--since", "2026-07-15T10:00Z", "--last", "5")
     assert 0 < len(entries) <= 5 and all(e["incident_id"] == incident for e in entries)
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
-    feeds = as_json(store, "feeds")
-    assert feeds and {f["health"] for f in feeds} <= {"ok", "stale", "never"}
-    assert "数据源" in run(store, "feeds").stdout
+    feeds = {f["source"]: f for f in as_json(store, "feeds")}
+    assert {f["health"] for f in feeds.values()} <= {"ok", "stale", "never", "unknown"}
+    configured = {"forecast:demo", "official:met_rainstorm", "official:geohazard", "feed:demo_sta", "feed:demo_mqtt"}
+    assert configured <= set(feeds)  # every source of config.yaml, not only the sensors and the beating feeds
+    assert feeds["forecast:demo"]["health"] == "ok" and feeds["forecast:demo"]["last_seen"] == SCENARIO_END
+    assert feeds["forecast:demo"]["detail"].startswith("run issued ")
+    assert {"last_failure", "failure"} <= set(feeds["official:geohazard"])
+    table = run(store, "feeds").stdout
+    assert "数据源" in table and "forecast:demo" in table and "official:geohazard" in table and "最近失败" in table
 
 
 def test_tasks_mine_follows_the_roster(store):

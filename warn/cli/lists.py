@@ -37,10 +37,11 @@ from warn.cli.output import (
     say,
     shown,
 )
-from warn.cli.status import Seeing, hazard_name, seeing
+from warn.cli.status import Seeing, hazard_name, one_language, seeing
 from warn.vocab import Level
 
 if TYPE_CHECKING:
+    from warn.config import Settings
     from warn.store.views import TaskView
 
 _LEVEL_NAMES = {level.colour: level for level in Level}
@@ -252,26 +253,51 @@ def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
 
 def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
           lang: LangOption = None, as_json: JsonOption = False) -> None:
-    """数据源 / each source's last data, its age at ``--at`` and its health.
+    """数据源 / every source — forecasts, official warnings, sensor feeds and each sensor — with its last
+    data, last failure, age at ``--at`` and health.
 
-    Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
-    `expected_s`, `health` at ``--at`` (ok; stale: silent for more than k × its interval, k from
-    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`,
-    `rejected`: payloads or records it sent by ``--at`` that were refused}.
+    Example: ``warn feeds --json``. ``--json``: an array of {`source` (``forecast:<name>``,
+    ``official:<name>``, ``feed:<name>``, ``sensor:<id>``), `last_seen` (its last data: a sensor's
+    newest reading, a pulled source's last successful pull), `age_s`, `expected_s`, `health` at ``--at``
+    (ok; stale: silent for more than k × its interval, k from models/sensors.yaml; failing: its last pull
+    failed; never: no data yet; unknown: nothing on record by then), `detail`, `rejected`: payloads or
+    records it sent by ``--at`` that were refused, `last_failure` and `failure`: the last pull by ``--at``
+    that failed and why}.
     """
     with seeing(config, store, at, lang) as ctx:
-        rows = ctx.views.feeds(ctx.at)
+        rows = ctx.views.feeds(ctx.at, pulled=pulled_sources(ctx.settings))
     if as_json:
         _json_rows(rows)
         return
     health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta"),
-              "unknown": ("未知", "bold magenta")}
-    table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
-                   say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
-                   say(ctx.lang, "时长", "age"), say(ctx.lang, "拒收", "rejected"), say(ctx.lang, "说明", "detail"))
+              "unknown": ("未知", "bold magenta"), "failing": ("失败", "bold red")}
+    table = _table(ctx, f"数据源 {len(rows)}", f"sources {len(rows)}", say(ctx.lang, "状态", "health"),
+                   say(ctx.lang, "数据源", "source"), say(ctx.lang, "最近成功", "last ok"),
+                   say(ctx.lang, "时长", "age"), say(ctx.lang, "最近失败", "last failure"),
+                   say(ctx.lang, "拒收", "rejected"), say(ctx.lang, "说明", "detail"))
+    table.columns[-1].overflow = "fold"  # a failure's text is read whole
     for f in rows:
         zh, style = health[f.health]
+        detail = shown(one_language(f.detail, ctx.lang))
+        if f.failure:
+            detail.append(say(ctx.lang, "；失败：", "; failed: ") + clean(one_language(f.failure, ctx.lang)),
+                          style="red")
         table.add_row(Text(say(ctx.lang, zh, f.health), style=style), shown(f.source), local_time(f.last_seen, ctx.zone),
-                      age_text(f.age_s, ctx.lang), Text(str(f.rejected), style="bold red" if f.rejected else "dim"),
-                      shown(f.detail))
+                      age_text(f.age_s, ctx.lang), local_time(f.last_failure, ctx.zone),
+                      Text(str(f.rejected), style="bold red" if f.rejected else "dim"), detail)
     console().print(table)
+
+
+def pulled_sources(settings: Settings) -> dict[str, float]:
+    """The sources config.yaml has the cycles pull and how often each should answer, s: every forecast source
+    and official-warning source once a cycle (:data:`warn.durations.CYCLE_EVERY`), every sensor feed at its
+    ``poll_every`` (a pushed feed too: it is listed, its data seen through its sensors)."""
+    from warn.durations import CYCLE_EVERY
+
+    every = CYCLE_EVERY.total_seconds()
+    out = {f"forecast:{name}": every for name in settings.forecasts}
+    out |= {f"official:{name}": every for name in settings.official or {}}
+    if settings.sensors is not None:
+        out |= {f"feed:{name}": (spec.poll_every.total_seconds() if spec.poll_every else every)
+                for name, spec in settings.sensors.feeds.items()}
+    return out

@@ -277,18 +277,18 @@ def _notices(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
         lines.append(say(lang, f"\n  · {local_time(notice.began_at, zone)} 起 ", f"\n  · since "
                                                                                  f"{local_time(notice.began_at, zone)} "),
                      style="dim")
-        lines.append(clean(notice_text(notice.notice, lang)), style="")
+        lines.append(clean(one_language(notice.notice, lang)), style="")
     if len(view.notices) > NOTICES_SHOWN:
         lines.append(say(lang, f"\n  … 另有 {len(view.notices) - NOTICES_SHOWN} 项",
                          f"\n  … and {len(view.notices) - NOTICES_SHOWN} more"), style="dim")
     return [lines]
 
 
-def notice_text(notice: str, lang: str) -> str:
-    """The side of a bilingual notice (``zh-CN 文字 / English text``) in ``lang``; the whole text
-    when it is not written in two halves."""
-    zh, sep, en = notice.partition(" / ")
-    return (en if lang == "en" else zh) if sep else notice
+def one_language(text: str, lang: str) -> str:
+    """The half of a bilingual text from the store (``zh-CN 文字 / English text``: a notice, a feed's detail)
+    in ``lang``; the whole text when it is not written in two halves."""
+    zh, sep, en = text.partition(" / ")
+    return (en if lang == "en" else zh) if sep else text
 
 
 def _names(sources: list[str], lang: str) -> str:
