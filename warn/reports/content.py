@@ -31,7 +31,14 @@ Zones and points
 Rain
     The hourly rain per town the cycles recorded of the runs they used (``store.rain``, the layer
     ``areas.towns``: zone means with exact coverage weights): each hour as
-    the newest run issued before its end gave it (the forecasts the cycles used, not gauges).
+    the newest run issued before its end gave it (the forecasts the cycles used). The worst town's
+    depth in each window of the rainstorm signal (``models/rain.yaml``) is summed over the hours
+    before the period too, so a window is whole from the period's first hour where the store has them.
+    Observed rain is the rain gauges' (sensors of kind ``rain_gauge``) good readings summed per hour,
+    averaged over the gauges that reported; without any, the report says so.
+Loop figures
+    处置率 and 按期办理率 over the warning threads and the incident that required action (a thread
+    that reached :data:`ACTION_LEVEL`) as well as over tasks; :data:`HANDLING` says what counts.
 Water levels
     The ``readings`` of the sensors serving the waterlogging points and river gauges that
     warned, with their QC flags; thresholds from the layer attributes (``depth_*_cm`` in m,
