@@ -192,7 +192,7 @@ def test_incidents_tasks_timeline_feeds(store):
     assert feeds["forecast:demo"]["detail"].startswith("run issued ")
     assert {"last_failure", "failure"} <= set(feeds["official:geohazard"])
     table = run(store, "feeds").stdout
-    assert "数据源" in table and "forecast:demo" in table and "official:geohazard" in table and "最近失败" in table
+    assert "数据源" in table and "forecast:demo" in table and "official:geohazard" in table and "最近成功" in table
 
 
 def test_tasks_mine_follows_the_roster(store):

@@ -65,7 +65,12 @@ def test_map_loop_and_broadcasts_come_from_the_store(replayed, settings):
     assert report.broadcasts and all(b.channels for b in report.broadcasts)
     assert all(len(s.values) == len(s.flags) == len(s.times) for s in report.levels)
     assert report.rain is not None and len(report.rain.worst_mm) == len(report.rain.times)
-    assert any("orange" in label for label in report.rain.thresholds)
+    assert {(c.depth_mm, c.window_h) for c in report.rain.criteria} == {(50, 12), (50, 6), (50, 3), (100, 3)}
+    assert set(report.rain.accumulations) == {3.0, 6.0, 12.0}
+    assert all(len(v) == len(report.rain.times) for v in report.rain.accumulations.values())
+    hourly, three = report.rain.worst_mm, report.rain.accumulations[3.0]
+    assert three[-1] == pytest.approx(sum(hourly[-3:]), rel=1e-6)  # the 3 h sum ending at the last hour
+    assert report.rain.observed_mm is None and any("无雨量站实测" in n for n in report.notes)  # the demo has no gauge
 
 
 def test_unknown_incident(replayed, settings):

@@ -74,3 +74,23 @@ def test_feeds_list_every_configured_source_with_its_last_success_and_failure(tm
     assert after["forecast:demo"].health == "ok" and after["forecast:demo"].last_seen == T0 + timedelta(minutes=20)
     assert after["forecast:demo"].last_failure == T0 + timedelta(minutes=10)  # the last failure is still shown
     assert after["forecast:demo"].detail == "run issued 2026-07-15T10:00:00+00:00"
+
+
+def test_warn_feeds_says_when_and_why_a_source_last_failed(tmp_path):
+    from typer.testing import CliRunner
+
+    from warn.cli.main import app
+
+    path = tmp_path / "failed.db"
+    with Store.connect(f"sqlite:///{path}") as store:
+        store.upgrade()
+        store.cycles.begin(T0)
+        store.cycles.finish(T0, inputs=_record(forecast=None, problems=_failed_forecast_problems(tmp_path),
+                                               official_failure="HTTP 503"),
+                            items=0, crossings=0, actions=0, applied=0, messages=0)
+    result = CliRunner().invoke(app, ["feeds", "--config", str(ROOT / "config.yaml"), "--store", str(path), "--at",
+                                      (T0 + timedelta(minutes=5)).isoformat(), "--lang", "en"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "forecast:demo" in text and "failing" not in text  # no success ever: never, with the failure
+    assert "last failed 07-15 18:00: HTTP 503" in text and "usable run of demo" in text

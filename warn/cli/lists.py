@@ -273,18 +273,19 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
               "unknown": ("未知", "bold magenta"), "failing": ("失败", "bold red")}
     table = _table(ctx, f"数据源 {len(rows)}", f"sources {len(rows)}", say(ctx.lang, "状态", "health"),
                    say(ctx.lang, "数据源", "source"), say(ctx.lang, "最近成功", "last ok"),
-                   say(ctx.lang, "时长", "age"), say(ctx.lang, "最近失败", "last failure"),
-                   say(ctx.lang, "拒收", "rejected"), say(ctx.lang, "说明", "detail"))
-    table.columns[-1].overflow = "fold"  # a failure's text is read whole
+                   say(ctx.lang, "时长", "age"), say(ctx.lang, "拒收", "rejected"),
+                   say(ctx.lang, "说明（最近失败）", "detail (last failure)"))
     for f in rows:
         zh, style = health[f.health]
         detail = shown(one_language(f.detail, ctx.lang))
-        if f.failure:
-            detail.append(say(ctx.lang, "；失败：", "; failed: ") + clean(one_language(f.failure, ctx.lang)),
-                          style="red")
+        if f.last_failure is not None:
+            when = local_time(f.last_failure, ctx.zone)
+            detail.append(say(ctx.lang, f"{'；' if f.detail else ''}最近失败 {when}：",
+                              f"{'; ' if f.detail else ''}last failed {when}: ")
+                          + clean(one_language(f.failure, ctx.lang)), style="red")
         table.add_row(Text(say(ctx.lang, zh, f.health), style=style), shown(f.source), local_time(f.last_seen, ctx.zone),
-                      age_text(f.age_s, ctx.lang), local_time(f.last_failure, ctx.zone),
-                      Text(str(f.rejected), style="bold red" if f.rejected else "dim"), detail)
+                      age_text(f.age_s, ctx.lang), Text(str(f.rejected), style="bold red" if f.rejected else "dim"),
+                      detail)
     console().print(table)
 
 
