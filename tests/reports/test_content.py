@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.conftest import SCENARIO_END
 from warn.config import load_settings
-from warn.reports.content import UnknownIncident, build, handling, loop_of, observed_rain, tables, verification_line
+from warn.reports.content import UnknownIncident, build, observed_rain, tables, verification_line
+from warn.reports.loop import handling, loop_of
 from warn.store import Store
 from warn.store.incidents import AckRequestRow, MessageRow, ThreadRow
 from warn.store.incidents import TaskRow as StoredTask

@@ -18,7 +18,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from warn.reports.content import HANDLING, handling, level_label, minutes_between, percent
+from warn.reports.content import level_label, minutes_between, percent
+from warn.reports.loop import HANDLING, handling
 from warn.reports.fonts import use_cjk_font
 from warn.reports.text import wrap
 from warn.vocab import Level
