@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,7 @@ def store(replayed, tmp_path_factory):
 def test_status_at_the_end_of_the_scenario(store):
     data = as_json(store, "status")
     assert set(data) == {"at", "mode", "warnings", "overdue_tasks", "unanswered_calls", "feeds", "stale_feeds",
-                         "last_cycle", "quarantined"}
+                         "notices", "last_cycle", "quarantined"}
     assert data["quarantined"] == []
     assert data["mode"]["mode"] == "wartime" and data["mode"]["decided_by"]
     assert data["last_cycle"] == {"at": SCENARIO_END, "status": "done", "age_s": 0.0, "every_s": 600.0,
@@ -71,7 +72,8 @@ def test_feeds_are_judged_at_the_time_asked(store):
     assert middle["sensor:WL-DEMO-W01"]["health"] == "ok"
     assert middle["sensor:WL-DEMO-W01"]["last_seen"] <= "2026-07-15T03:00:00+00:00"
     months = "2026-12-02T00:00:00+00:00"
-    assert {f["health"] for f in as_json(store, "feeds", at=months)} == {"stale"}
+    later = as_json(store, "feeds", at=months)
+    assert {f["health"] for f in later if f["source"] != "feed:demo_mqtt"} == {"stale"}  # MQTT: pushed, no beat
     assert "✓ 数据源正常" not in run(store, "status", at=months).stdout
     assert as_json(store, "status", at=months)["stale_feeds"]
 
@@ -182,9 +184,15 @@ def test_incidents_tasks_timeline_feeds(store):
     entries = as_json(store, "timeline", incident, "--since", "2026-07-15T10:00Z", "--last", "5")
     assert 0 < len(entries) <= 5 and all(e["incident_id"] == incident for e in entries)
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
-    feeds = as_json(store, "feeds")
-    assert feeds and {f["health"] for f in feeds} <= {"ok", "stale", "never"}
-    assert "数据源" in run(store, "feeds").stdout
+    feeds = {f["source"]: f for f in as_json(store, "feeds")}
+    assert {f["health"] for f in feeds.values()} <= {"ok", "stale", "never", "unknown"}
+    configured = {"forecast:demo", "official:met_rainstorm", "official:geohazard", "feed:demo_sta", "feed:demo_mqtt"}
+    assert configured <= set(feeds)  # every source of config.yaml, not only the sensors and the beating feeds
+    assert feeds["forecast:demo"]["health"] == "ok" and feeds["forecast:demo"]["last_seen"] == SCENARIO_END
+    assert feeds["forecast:demo"]["detail"].startswith("run issued ")
+    assert {"last_failure", "failure"} <= set(feeds["official:geohazard"])
+    table = run(store, "feeds").stdout
+    assert "数据源" in table and "forecast:demo" in table and "official:geohazard" in table and "最近成功" in table
 
 
 def test_tasks_mine_follows_the_roster(store):
@@ -248,3 +256,79 @@ def test_the_stale_factor_is_the_deployments(tmp_path):
 def test_a_zero_cycle_interval_is_a_usage_error(store):
     zero = run(store, "status", "--every", "PT0S")
     assert zero.exit_code == 2 and "--every" in zero.output
+
+
+def test_status_names_the_data_notices_in_force_at_the_time_asked(tmp_path):
+    """Attack: the data-source line said "✓ 数据源正常" while a flatline notice was in force; with ``--at`` the
+    notices must be those in force then (from the timeline), not those of the store's last cycle."""
+    from warn.config import load_settings
+    from warn.cycle.warning_cycle import _notices
+    from warn.store import Store
+    from warn.vocab import CapStatus
+
+    settings = load_settings(ROOT / "config.yaml")
+    flatline = "数据质量：积水点 DEMO-W01 传感器 WL-DEMO-W01 读数不变 / data quality: DEMO-W01 sensor flatline"
+    outage = "预报 2026-07-15 10:00Z 不可用 / run 2026-07-15 10:00Z unavailable"
+    path = tmp_path / "notices.db"
+    with Store.connect(f"sqlite:///{path}", now=lambda: datetime(2026, 7, 15, 10, tzinfo=UTC)) as fresh:
+        fresh.upgrade()
+        fresh.beat("feed:polled", last_seen=datetime(2026, 7, 15, 10, tzinfo=UTC), expected=timedelta(hours=1),
+                   stale=False)
+        for hour, notices in ((10, [flatline]), (11, [flatline, outage]), (12, [])):
+            _notices(fresh, settings, datetime(2026, 7, 15, hour, tzinfo=UTC), notices, CapStatus.EXERCISE)
+    at_11 = as_json(path, "status", at="2026-07-15T11:30:00+00:00")
+    assert [n["notice"] for n in at_11["notices"]] == [flatline, outage]
+    assert at_11["notices"][0]["began_at"] == "2026-07-15T10:00:00+00:00" and not at_11["stale_feeds"]
+    text = run(path, "status", at="2026-07-15T11:30:00+00:00").stdout
+    assert "✓ 数据源正常" not in text and "数据告警 2" in text and "读数不变" in text and "data quality" not in text
+    english = run(path, "status", "--lang", "en", at="2026-07-15T11:30:00+00:00").stdout
+    assert "data notices in force 2" in english and "sensor flatline" in english
+    assert as_json(path, "status", at="2026-07-15T12:30:00+00:00")["notices"] == []  # ended by the 12:00 cycle
+    assert "✓ 数据源正常" in run(path, "status", at="2026-07-15T12:30:00+00:00").stdout
+
+
+def test_tasks_keep_id_status_and_due_when_piped(store):
+    """Attack: piped (120 columns) the table cut the task id away and squeezed status and due."""
+    tasks = as_json(store, "tasks")
+    result = run(store, "tasks")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for task in tasks:
+        assert f"  {task['task_id']}" in lines  # whole, on a line of its own: warn ack and warn done need it
+    assert sum("应完成" in line for line in lines) == len(tasks)
+    assert sum(line.startswith(("● 待签收", "● 已签收", "● 已完成", "● 已取消")) for line in lines) == len(tasks)
+
+
+def test_tasks_are_readable_in_an_80_column_terminal(store):
+    """Attack: at 80 columns the id, status and due columns were squeezed out of the table."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from rich.cells import cell_len
+
+    tasks = as_json(store, "tasks")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "LINES": "40", "NO_COLOR": "1", "TERM": "xterm"}
+    with subprocess.Popen([sys.executable, "-m", "warn", "tasks", *CONFIG, "--store", str(store), "--at", SCENARIO_END],
+                          stdin=follower, stdout=follower, stderr=follower, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8"))  # NO_COLOR keeps bold and dim
+    lines = text.replace("\r\n", "\n").splitlines()
+    ids = {f"  {t['task_id']}" for t in tasks}
+    assert ids <= set(lines)
+    assert all(cell_len(line) <= 80 for line in lines if line not in ids)
+    heads = [line for line in lines if line.startswith("● ")]
+    assert len(heads) == len(tasks) and all("应完成" in line for line in heads)

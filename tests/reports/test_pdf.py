@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from warn.reports import content
+from warn.reports import content, loop
 from warn.reports.figures import MapPoint, district_map, hyetograph, water_levels
 from warn.reports.pdf import render
 
@@ -36,15 +36,18 @@ def _report(*, ok: bool = True) -> content.Report:
         zones=[content.ZoneLevel("T1", "两路街道", 3), content.ZoneLevel("T2", "龙兴镇", 0)],
         points=[content.PointMark("W1", "演示积水点01", "waterlogging_points", 3, "积水点 waterlogging point")],
         rain=content.RainSeries(TIMES, "T1", "两路街道", [0, 5, 30, 12, 4, 1], [0, 2, 10, 6, 3, 0],
-                                {"橙色 orange ≥50 mm/3 h": 50 / 3}),
+                                [content.SignalCriterion(3, 50, 3)],
+                                {3.0: [float("nan"), float("nan"), 35, 47, 46, 17]}),
         levels=[content.LevelSeries("W1", "演示积水点01", "S1", "m", TIMES, [0.0, 0.9, 0.05, float("nan"), 0.1, 0.2],
                                     flags, {"蓝色 blue": 0.05, "红色 red": 0.3})],
         timeline=[content.Entry(i, T0 + timedelta(minutes=7 * i), "李四", "district_duty_officer", "区治理中心",
                                 "warning", f"积水点 W1 升至橙色预警（第 {i} 次）℃，" * (1 + i % 3)) for i in range(1, 90)],
-        loop=content.Loop([content.WarningLoop("TH-1", "W1", 3, T0, T0 + timedelta(minutes=4), None, None)],
-                          [content.TaskRow("TASK-1", "封闭下穿道 close the underpass", "两路街道", T0, None, "open", True, False)],
-                          [content.CallRow("REQ-1", "duty_officer @ 两路街道", T0, "王五", T0 + timedelta(minutes=3), 0)],
-                          {"处置率": 0.5, "按期办理率": None, "叫应应答率": 1.0}),
+        loop=loop.Loop([loop.WarningLoop("TH-1", "W1", 3, T0, T0 + timedelta(minutes=4), None, None)],
+                          [loop.TaskRow("TASK-1", "封闭下穿道 close the underpass", "两路街道", T0, None, "open", True, False)],
+                          [loop.CallRow("REQ-1", "duty_officer @ 两路街道", T0, "王五", T0 + timedelta(minutes=3), 0)],
+                          [loop.Kpi("处置率", "任务 tasks", 1, 2), loop.Kpi("按期办理率", "任务 tasks", 0, 0),
+                           loop.Kpi("叫应应答率", "叫应 calls", 1, 1)],
+                          [loop.Unhandled("TH-1", "W1", 3, T0, "未处置 / not handled")]),
         broadcasts=[content.BroadcastRow("urn:oid:2.49.0.1.156.0.2026.1", "Alert", 3, T0, {"webhook": "sent"})],
         notes=["雨量为预报分析 / rain: forecast analysis"], timezone="Asia/Shanghai")
 
@@ -55,8 +58,7 @@ def _images(report: content.Report) -> dict[str, bytes]:
     rain = report.rain
     return {"map": district_map(towns, {z.zone_id: z.level for z in report.zones},
                                 [MapPoint(106.55, 29.65, "演示积水点01", "积水点 waterlogging point", 3)], title=report.title),
-            "rain": hyetograph(rain.times, rain.worst_mm, rain.district_mean_mm, rain.thresholds,
-                               worst_name=rain.worst_zone_name),
+            "rain": hyetograph(rain),
             "levels": water_levels(report.levels)}
 
 
@@ -87,5 +89,5 @@ def test_a_tampered_timeline_is_said_on_page_one(tmp_path):
 
 def test_an_empty_report_still_renders(tmp_path):
     report = replace(_report(), timeline=[], broadcasts=[], levels=[], rain=None,
-                     loop=content.Loop([], [], [], {"处置率": None}))
+                     loop=loop.Loop([], [], [], [loop.Kpi("处置率", "任务 tasks", 0, 0)]))
     assert render(report, {}).startswith(b"%PDF")

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,7 @@ from warn.cli.options import (
 )
 from warn.cli.output import (
     age_text,
+    clean,
     console,
     level_label,
     local_time,
@@ -35,10 +37,11 @@ from warn.cli.output import (
     say,
     shown,
 )
-from warn.cli.status import Seeing, hazard_name, seeing
+from warn.cli.status import Seeing, hazard_name, one_language, seeing
 from warn.vocab import Level
 
 if TYPE_CHECKING:
+    from warn.config import Settings
     from warn.store.views import TaskView
 
 _LEVEL_NAMES = {level.colour: level for level in Level}
@@ -176,16 +179,28 @@ def tasks(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     if as_json:
         _json_rows(rows)
         return
-    table = _table(ctx, f"任务 {len(rows)}", f"tasks {len(rows)}", say(ctx.lang, "状态", "status"),
-                   say(ctx.lang, "逾期", "overdue"), say(ctx.lang, "应完成", "due"), say(ctx.lang, "责任岗位", "owner"),
-                   say(ctx.lang, "任务", "task"))
-    table.columns[-1].overflow = "ellipsis"
-    table.columns[-1].no_wrap = True
+    out = console()
+    out.print(say(ctx.lang, f"任务 {len(rows)}（截至 {local_time(ctx.at, ctx.zone)}）",
+                  f"tasks {len(rows)} (as of {local_time(ctx.at, ctx.zone)})"), style="bold", markup=False)
     for t in rows:
-        late = Text(age_text(t.overdue_s, ctx.lang), style="bold red") if t.overdue else Text("—", style="dim")
-        table.add_row(say(ctx.lang, _TASK_ZH.get(t.status, t.status), t.status), late, local_time(t.due_at, ctx.zone),
-                      shown(f"{t.org_unit}.{t.owner_role}"), shown(t.summary))
-    console().print(table)
+        _print_task(out, ctx, t)
+
+
+def _print_task(out: Console, ctx: Seeing, task: TaskView) -> None:
+    """One task in three lines, readable at 80 columns and piped: status, overdue, due and owner; its id
+    whole on a line of its own (never cut: ``warn ack`` and ``warn done`` need it); the summary on one
+    line, cut with … where the width ends."""
+    head = Text()
+    head.append("● ", style="bold red" if task.overdue else "dim")
+    head.append(say(ctx.lang, _TASK_ZH.get(task.status, task.status), task.status), style="bold")
+    if task.overdue:
+        head.append(say(ctx.lang, f"  逾期 {age_text(task.overdue_s, ctx.lang)}",
+                        f"  overdue {age_text(task.overdue_s, ctx.lang)}"), style="bold red")
+    head.append(say(ctx.lang, f"  应完成 {local_time(task.due_at, ctx.zone)}", f"  due {local_time(task.due_at, ctx.zone)}"))
+    head.append(f"  {clean(task.org_unit)}.{clean(task.owner_role)}", style="dim")
+    out.print(head, no_wrap=True, overflow="ellipsis")
+    out.print(Text(f"  {clean(task.task_id)}", style="cyan"), soft_wrap=True)
+    out.print(Text(f"  {clean(task.summary)}"), no_wrap=True, overflow="ellipsis")
 
 
 def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
@@ -238,26 +253,52 @@ def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, a
 
 def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
           lang: LangOption = None, as_json: JsonOption = False) -> None:
-    """数据源 / each source's last data, its age at ``--at`` and its health.
+    """数据源 / every source — forecasts, official warnings, sensor feeds and each sensor — with its last
+    data, last failure, age at ``--at`` and health.
 
-    Example: ``warn feeds --json``. ``--json``: an array of {`source`, `last_seen`, `age_s`,
-    `expected_s`, `health` at ``--at`` (ok; stale: silent for more than k × its interval, k from
-    models/sensors.yaml; never: no data yet; unknown: the store keeps only a later beat of it), `detail`,
-    `rejected`: payloads or records it sent by ``--at`` that were refused}.
+    Example: ``warn feeds --json``. ``--json``: an array of {`source` (``forecast:<name>``,
+    ``official:<name>``, ``feed:<name>``, ``sensor:<id>``), `last_seen` (its last data: a sensor's
+    newest reading, a pulled source's last successful pull), `age_s`, `expected_s`, `health` at ``--at``
+    (ok; stale: silent for more than k × its interval, k from models/sensors.yaml; failing: its last pull
+    failed; never: no data yet; unknown: nothing on record by then), `detail`, `rejected`: payloads or
+    records it sent by ``--at`` that were refused, `last_failure` and `failure`: the last pull by ``--at``
+    that failed and why}.
     """
     with seeing(config, store, at, lang) as ctx:
-        rows = ctx.views.feeds(ctx.at)
+        rows = ctx.views.feeds(ctx.at, pulled=pulled_sources(ctx.settings))
     if as_json:
         _json_rows(rows)
         return
     health = {"ok": ("正常", "green"), "stale": ("中断", "bold magenta"), "never": ("无数据", "bold magenta"),
-              "unknown": ("未知", "bold magenta")}
-    table = _table(ctx, f"数据源 {len(rows)}", f"feeds {len(rows)}", say(ctx.lang, "状态", "health"),
-                   say(ctx.lang, "数据源", "source"), say(ctx.lang, "最新数据", "last data"),
-                   say(ctx.lang, "时长", "age"), say(ctx.lang, "拒收", "rejected"), say(ctx.lang, "说明", "detail"))
+              "unknown": ("未知", "bold magenta"), "failing": ("失败", "bold red")}
+    table = _table(ctx, f"数据源 {len(rows)}", f"sources {len(rows)}", say(ctx.lang, "状态", "health"),
+                   say(ctx.lang, "数据源", "source"), say(ctx.lang, "最近成功", "last ok"),
+                   say(ctx.lang, "时长", "age"), say(ctx.lang, "拒收", "rejected"),
+                   say(ctx.lang, "说明（最近失败）", "detail (last failure)"))
     for f in rows:
         zh, style = health[f.health]
+        detail = shown(one_language(f.detail, ctx.lang))
+        if f.last_failure is not None:
+            when = local_time(f.last_failure, ctx.zone)
+            detail.append(say(ctx.lang, f"{'；' if f.detail else ''}最近失败 {when}：",
+                              f"{'; ' if f.detail else ''}last failed {when}: ")
+                          + clean(one_language(f.failure, ctx.lang)), style="red")
         table.add_row(Text(say(ctx.lang, zh, f.health), style=style), shown(f.source), local_time(f.last_seen, ctx.zone),
                       age_text(f.age_s, ctx.lang), Text(str(f.rejected), style="bold red" if f.rejected else "dim"),
-                      shown(f.detail))
+                      detail)
     console().print(table)
+
+
+def pulled_sources(settings: Settings) -> dict[str, float]:
+    """The sources config.yaml has the cycles pull and how often each should answer, s: every forecast source
+    and official-warning source once a cycle (:data:`warn.durations.CYCLE_EVERY`), every sensor feed at its
+    ``poll_every`` (a pushed feed too: it is listed, its data seen through its sensors)."""
+    from warn.durations import CYCLE_EVERY
+
+    every = CYCLE_EVERY.total_seconds()
+    out = {f"forecast:{name}": every for name in settings.forecasts}
+    out |= {f"official:{name}": every for name in settings.official or {}}
+    if settings.sensors is not None:
+        out |= {f"feed:{name}": (spec.poll_every.total_seconds() if spec.poll_every else every)
+                for name, spec in settings.sensors.feeds.items()}
+    return out

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 #: Rows of a list shown on the status screen before "… and N more".
 SHOWN = 8
+#: Data notices named on the status screen before "… and N more".
+NOTICES_SHOWN = 3
 #: The four warning levels, highest first.
 LEVELS = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
 _RESPONSE = {1: ("四级响应", "level IV"), 2: ("三级响应", "level III"), 3: ("二级响应", "level II"),
@@ -60,7 +62,8 @@ STATUS_JSON = ("`--json`: one object with keys `at`, `mode` {`mode`, `response_l
                "`overdue_tasks` [task as in `warn tasks --json`], `unanswered_calls` [{`request_id`, "
                "`addressee`, `escalation_step`, `deadline`, `created_at`, `overdue_s`}], `feeds` (how many sources "
                "are on record), `stale_feeds` (those not ok) "
-               "[feed as in `warn feeds --json`], `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
+               "[feed as in `warn feeds --json`], `notices` [{`notice`, `began_at`}] (the data notices in force at "
+               "`--at`, from the timeline), `last_cycle` {`at`, `status`, `age_s`, `every_s` (the cycle "
                "interval, `--every`), `late` (older than twice the interval)} or null, `quarantined` [{`id`, `kind`, `at`, "
                "`quarantined_at`, `error`}] (inbox events the command step set aside, never retried). "
                "Times ISO 8601 UTC.")
@@ -177,6 +180,7 @@ def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
     parts += _overdue(view, lang, zone)
     parts += _calls(view, lang, zone)
     parts.append(_feeds_line(view, lang))
+    parts += _notices(view, lang, zone)
     parts += _quarantined(view, lang, zone)
     return Group(*parts)
 
@@ -246,7 +250,10 @@ def _feeds_line(view: StatusView, lang: str) -> Text:
         return Text(say(lang, "✗ 无数据源记录：未收到任何数据", "✗ no feed on record: no data received"),
                     style="bold magenta")
     if not view.stale_feeds:
-        return Text(say(lang, "✓ 数据源正常", "✓ every feed fresh"), style="green")
+        if view.notices:
+            return Text(say(lang, "数据源均有数据，但有数据告警（见下）", "every feed fresh, but data notices are in "
+                                                                         "force (below)"), style="bold magenta")
+        return Text(say(lang, "✓ 数据源正常，无数据告警", "✓ every feed fresh, no data notice"), style="green")
     silent = [f.source for f in view.stale_feeds if f.health != "unknown"]
     unknown = [f.source for f in view.stale_feeds if f.health == "unknown"]
     line = Text(style="bold magenta")
@@ -258,6 +265,30 @@ def _feeds_line(view: StatusView, lang: str) -> Text:
                                                    f"? feeds unknown at this time {len(unknown)}: "
                                                    f"{_names(unknown, lang)}"))
     return line
+
+
+def _notices(view: StatusView, lang: str, zone: tzinfo) -> list[RenderableType]:
+    """The data notices in force (a flatline, a silent source, no forecast run): how many and the first few."""
+    if not view.notices:
+        return []
+    lines = Text(say(lang, f"✗ 数据告警 {len(view.notices)}", f"✗ data notices in force {len(view.notices)}"),
+                 style="bold magenta")
+    for notice in view.notices[:NOTICES_SHOWN]:
+        lines.append(say(lang, f"\n  · {local_time(notice.began_at, zone)} 起 ", f"\n  · since "
+                                                                                 f"{local_time(notice.began_at, zone)} "),
+                     style="dim")
+        lines.append(clean(one_language(notice.notice, lang)), style="")
+    if len(view.notices) > NOTICES_SHOWN:
+        lines.append(say(lang, f"\n  … 另有 {len(view.notices) - NOTICES_SHOWN} 项",
+                         f"\n  … and {len(view.notices) - NOTICES_SHOWN} more"), style="dim")
+    return [lines]
+
+
+def one_language(text: str, lang: str) -> str:
+    """The half of a bilingual text from the store (``zh-CN 文字 / English text``: a notice, a feed's detail)
+    in ``lang``; the whole text when it is not written in two halves."""
+    zh, sep, en = text.partition(" / ")
+    return (en if lang == "en" else zh) if sep else text
 
 
 def _names(sources: list[str], lang: str) -> str:

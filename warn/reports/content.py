@@ -31,7 +31,14 @@ Zones and points
 Rain
     The hourly rain per town the cycles recorded of the runs they used (``store.rain``, the layer
     ``areas.towns``: zone means with exact coverage weights): each hour as
-    the newest run issued before its end gave it (the forecasts the cycles used, not gauges).
+    the newest run issued before its end gave it (the forecasts the cycles used). The worst town's
+    depth in each window of the rainstorm signal (``models/rain.yaml``) is summed over the hours
+    before the period too, so a window is whole from the period's first hour where the store has them.
+    Observed rain is the rain gauges' (sensors of kind ``rain_gauge``) good readings summed per hour,
+    averaged over the gauges that reported; without any, the report says so.
+Loop figures
+    处置率 and 按期办理率 over the warning threads and the incident that required action as well as
+    over tasks (:mod:`warn.reports.loop`; :data:`warn.reports.loop.HANDLING` says what counts).
 Water levels
     The ``readings`` of the sensors serving the waterlogging points and river gauges that
     warned, with their QC flags; thresholds from the layer attributes (``depth_*_cm`` in m,
@@ -41,13 +48,15 @@ Water levels
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from warn import hazards
+from warn.reports.loop import HANDLING, Loop, handling, loop_of
 from warn.vocab import Level
 
 if TYPE_CHECKING:
@@ -133,12 +142,31 @@ class PointMark:
 
 
 @dataclass(frozen=True)
-class RainSeries:
-    """雨量过程 / hourly rain over the period, mm per hour ending at each of ``times``.
+class SignalCriterion:
+    """One rung of the rainstorm signal (``models/rain.yaml`` ``signal.criteria``): ``depth_mm`` or more
+    within ``window_h`` hours gives ``level`` (1 blue … 4 red)."""
 
-    ``worst_mm`` is the zone mean of the town with the largest total, ``district_mean_mm``
-    the area-weighted mean over all towns; ``thresholds`` maps a label of each rainstorm-signal
-    criterion (``"橙色 orange ≥50 mm/3 h"``) to its mean hourly rate, mm/h (depth ÷ window).
+    level: int
+    depth_mm: float
+    window_h: float
+
+    @property
+    def label(self) -> str:
+        """``橙色 orange ≥50 mm/3 h``."""
+        return f"{level_label(self.level)} ≥{self.depth_mm:g} mm/{self.window_h:g} h"
+
+
+@dataclass(frozen=True)
+class RainSeries:
+    """雨量过程 / hourly rain over the period, mm in the hour ending at each of ``times`` (every hour,
+    NaN where none was recorded).
+
+    ``worst_mm`` is the zone mean of the town with the largest total, ``district_mean_mm`` the
+    area-weighted mean over all towns; ``criteria`` the rainstorm signal's rungs and ``accumulations``
+    the worst town's depth in each of their windows (hours → mm in the window ending at each time,
+    NaN until the window is whole). ``observed_mm`` is the mean over the rain gauges that reported in
+    each hour (good readings only), with ``observed_accumulations`` likewise, and ``gauges`` how many
+    gauges there are (0: the store has no observed rain, and ``observed_mm`` is ``None``).
     """
 
     times: list[datetime]
@@ -146,7 +174,11 @@ class RainSeries:
     worst_zone_name: str
     worst_mm: list[float]
     district_mean_mm: list[float]
-    thresholds: dict[str, float]
+    criteria: list[SignalCriterion]
+    accumulations: dict[float, list[float]]
+    observed_mm: list[float] | None = None
+    observed_accumulations: dict[float, list[float]] = field(default_factory=dict)
+    gauges: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,59 +210,6 @@ class Entry:
     org_unit: str
     kind: str
     summary: str
-
-
-@dataclass(frozen=True)
-class WarningLoop:
-    """One warning thread's loop: first message, first acknowledgement (a 叫应 or task hand-off
-    answered), first action done, closure (its all-clear); ``None`` where it has not happened."""
-
-    thread_id: str
-    item_id: str
-    level: int
-    first_at: datetime
-    acked_at: datetime | None
-    first_action_at: datetime | None
-    closed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    """A task: due vs done, overdue (done late, or open past due at the report's time), escalated (its
-    hand-off went up the chain)."""
-
-    task_id: str
-    summary: str
-    owner: str
-    due_at: datetime | None
-    done_at: datetime | None
-    status: str
-    overdue: bool
-    escalated: bool
-
-
-@dataclass(frozen=True)
-class CallRow:
-    """叫应 / a call: the addressee (role @ org unit), when asked, who answered when, escalation steps."""
-
-    request_id: str
-    addressee: str
-    created_at: datetime
-    answered_by: str | None
-    answered_at: datetime | None
-    escalations: int
-
-
-@dataclass(frozen=True)
-class Loop:
-    """闭环 / warnings, tasks and calls, and the figures: ``处置率`` (done ÷ created), ``按期办理率``
-    (done by due ÷ created), ``叫应应答率`` (answered ÷ calls), fractions 0–1, ``None`` when nothing
-    was created."""
-
-    warnings: list[WarningLoop]
-    tasks: list[TaskRow]
-    calls: list[CallRow]
-    figures: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -409,47 +388,9 @@ def _entries(store: Store, incident_id: str, period: tuple[datetime, datetime], 
 
 
 def _loop(store: Store, incident_id: str, threads, messages, at: datetime) -> Loop:
-    """Warnings, tasks and calls of the incident as of ``at`` (later facts are not yet known)."""
-    task_rows = [t for t in store.command.tasks(incident_id=incident_id) if t.created_at <= at]
-    requests = [r for r in store.command.ack_requests(prefix=f"{incident_id}/") if r.created_at <= at]
-    answered = {r.request_id: r for r in requests if r.answered_at is not None and r.answered_at <= at}
-    done = {t.task_id: t.done_at for t in task_rows if t.done_at is not None and t.done_at <= at}
-    by_thread: dict[str, list] = defaultdict(list)
-    for m in messages:
-        by_thread[m.thread_id].append(m)
-    loops = []
-    for t in threads:
-        sent = [m for m in by_thread[t.thread_id] if m.sent_at <= at]
-        if not sent:
-            continue
-        mine = f"/{t.thread_id}/"
-        acked = [r.answered_at for r in answered.values() if mine in r.request_id]
-        acted = [when for task_id, when in done.items() if mine in task_id]
-        last = sent[-1]
-        closed = last.sent_at if last.kind == "Cancel" or "<responseType>AllClear</responseType>" in last.body else None
-        loops.append(WarningLoop(t.thread_id, t.item_id, max(m.level for m in sent), sent[0].sent_at,
-                                 min(acked, default=None), min(acted, default=None), closed))
-    escalated = {r.request_id.removesuffix("/handoff") for r in requests if r.escalation_step > 0}
-    rows = []
-    for t in task_rows:
-        done_at = done.get(t.task_id)
-        late = t.due_at is not None and (done_at or at) > t.due_at
-        rows.append(TaskRow(t.task_id, t.summary, f"{t.owner_role} @ {t.org_unit}", t.due_at, done_at,
-                            "done" if done_at else ("open" if t.status == "done" else t.status), late,
-                            t.task_id in escalated))
-    calls = [CallRow(r.request_id, f"{r.addressee_role} @ {r.org_unit}", r.created_at,
-                     r.answered_by if r.request_id in answered else None,
-                     r.answered_at if r.request_id in answered else None, r.escalation_step)
-             for r in requests if r.kind == "call"]
-    return Loop(sorted(loops, key=lambda w: w.first_at), rows, calls, {
-        "处置率": _ratio(sum(r.done_at is not None for r in rows), len(rows)),
-        "按期办理率": _ratio(sum(r.done_at is not None and not r.overdue for r in rows), len(rows)),
-        "叫应应答率": _ratio(sum(c.answered_at is not None for c in calls), len(calls)),
-    })
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
+    """Warnings, tasks and calls of the incident as of ``at`` (:func:`loop_of`)."""
+    return loop_of(incident_id, threads, messages, store.command.tasks(incident_id=incident_id),
+                   store.command.ack_requests(prefix=f"{incident_id}/"), at)
 
 
 def _broadcasts(store: Store, messages) -> list[BroadcastRow]:
@@ -529,50 +470,109 @@ def _level_thresholds(record: dict[str, Any]) -> dict[str, float]:
 
 
 def _rain(store: Store, settings: Settings, period: tuple[datetime, datetime], notes: list[str]) -> RainSeries | None:
-    """Hourly rain of the period per town as the cycles recorded it (module notes); ``None`` with a note
-    when the store holds none."""
+    """Hourly rain of the period per town as the cycles recorded it (module notes), the worst town's
+    accumulations over the signal's windows, and the rain gauges' observations; ``None`` with a note
+    when the store holds no hourly rain."""
     import numpy as np
 
     from warn.geo.layers import area_km2, zone_layer
     from warn.modelfiles import load_model_file
 
-    kept = store.rain.hourly(settings.areas.towns, *period)
-    if not kept:
+    params = load_model_file("rain", settings.models["rain"]).params()
+    windows = sorted({c.window for c in params.signal})
+    lead_in = max(windows) - timedelta(hours=1)  # the hours before the period its first windows reach back to
+    kept = store.rain.hourly(settings.areas.towns, period[0] - lead_in, period[1])
+    inside = [r.hour_end for r in kept if r.hour_end >= period[0]]
+    if not inside:
         notes.append("无本时段逐时雨量记录，未绘雨量过程 / no hourly rain recorded for the period: no hyetograph")
         return None
     spec, towns = zone_layer(settings, settings.areas.towns)
     zone_ids = [str(z) for z in towns[spec.id_field]]
     column = {zone_id: k for k, zone_id in enumerate(zone_ids)}
-    times = sorted({r.hour_end for r in kept})
-    row = {t: k for k, t in enumerate(times)}
-    values = np.full((len(times), len(zone_ids)), np.nan)
+    first, last = min(inside) - lead_in, max(inside)
+    every = [first + timedelta(hours=h) for h in range(round((last - first) / timedelta(hours=1)) + 1)]
+    row = {t: k for k, t in enumerate(every)}
+    values = np.full((len(every), len(zone_ids)), np.nan)
     for r in kept:
         if r.zone_id in column and r.mean_mm is not None:
             values[row[r.hour_end], column[r.zone_id]] = r.mean_mm
+    skip = round(lead_in / timedelta(hours=1))
+    times = every[skip:]
     area = area_km2(towns).to_numpy()
-    worst = int(np.nanargmax(np.nansum(values, axis=0)))
-    district = np.nansum(values * area, axis=1) / area.sum()
-    params = load_model_file("rain", settings.models["rain"]).params()
-    thresholds = {f"{c.level.zh} {c.level.colour} ≥{c.depth_mm:g} mm/{c.window / timedelta(hours=1):g} h":
-                  c.depth_mm / (c.window / timedelta(hours=1)) for c in sorted(params.signal, key=lambda c: c.level)}
-    notes.append("雨量为各时次预报（模式所用逐时雨量），非雨量站实测 / rain: the hourly rain the cycles used (each hour "
-                 "from the newest run issued before it), not gauge observations")
+    worst = int(np.nanargmax(np.nansum(values[skip:], axis=0)))
+    district = np.nansum(values[skip:] * area, axis=1) / area.sum()
+    criteria = [SignalCriterion(int(c.level), c.depth_mm, c.window / timedelta(hours=1))
+                for c in sorted(params.signal, key=lambda c: (c.window, c.level))]
+    observed, gauges = observed_rain(store, every)
+    notes.append("雨量为各时次预报（模式所用逐时雨量），镇街面平均；暴雨信号按最不利格点判定，面平均可低于信号所用雨量 / rain: "
+                 "the hourly rain the cycles used (each hour from the newest run issued before it), town means; the "
+                 "signal is judged on the worst grid cell, so a town mean can stay below what set the signal")
+    notes.append(f"雨量站实测：{gauges} 站，逐时取报告站平均 / observed rain: the mean of the {gauges} rain gauges "
+                 "that reported in each hour" if observed is not None else
+                 "存储中无雨量站实测雨量，仅有预报 / no rain-gauge observations in the store: forecast rain only")
     names = towns[spec.name_field] if spec.name_field in towns else towns[spec.id_field]
     return RainSeries(times=times, worst_zone_id=zone_ids[worst], worst_zone_name=str(names.iloc[worst]),
-                      worst_mm=[float(v) for v in values[:, worst]], district_mean_mm=[float(v) for v in district],
-                      thresholds=thresholds)
+                      worst_mm=[float(v) for v in values[skip:, worst]], district_mean_mm=[float(v) for v in district],
+                      criteria=criteria, accumulations=_accumulations(every, values[:, worst], windows, skip),
+                      observed_mm=None if observed is None else [float(v) for v in observed[skip:]],
+                      observed_accumulations={} if observed is None else _accumulations(every, observed, windows, skip),
+                      gauges=gauges)
+
+
+def _accumulations(times: list[datetime], hourly: Any, windows: list[timedelta], skip: int) -> dict[float, list[float]]:
+    """Window (h) → depth in the window ending at each time after the first ``skip`` (the lead-in), mm
+    (:func:`warn.risk.rain.rolling_depth`: NaN where the window holds a missing hour)."""
+    import numpy as np
+    import xarray as xr
+
+    from warn.risk.rain import rolling_depth
+
+    series = xr.DataArray(np.asarray(hourly, dtype=float), dims=("time",),
+                          coords={"time": np.array([t.replace(tzinfo=None) for t in times], dtype="datetime64[ns]")},
+                          attrs={"units": "mm", "step": "PT1H"})
+    return {w / timedelta(hours=1): [float(v) for v in rolling_depth(series, w).values[skip:]] for w in windows}
+
+
+def observed_rain(store: Store, times: list[datetime]) -> tuple[Any, int]:
+    """The rain gauges' hourly rain over ``times`` (hour ends): per hour the mean over the gauges with a good
+    reading in it (NaN where none did), mm, and how many gauges the catalogue has; ``(None, n)`` when no
+    gauge reported in the period."""
+    import numpy as np
+
+    from warn.vocab import QCFlag, SensorKind
+
+    gauges = [s.sensor_id for s in store.sensors() if s.kind is SensorKind.RAIN_GAUGE]
+    hour = timedelta(hours=1)
+    index = {t: k for k, t in enumerate(times)}
+    sums = np.full((len(times), len(gauges)), np.nan)
+    for g, sensor_id in enumerate(gauges):
+        for r in store.readings(sensor_id, since=times[0] - hour + _MICROSECOND, until=times[-1] + _MICROSECOND):
+            if r.qc_flag is not QCFlag.GOOD or r.reading.value is None:
+                continue
+            end = r.reading.phenomenon_time
+            key = end if end in index else end.replace(minute=0, second=0, microsecond=0) + hour
+            if key in index:
+                k = index[key]
+                sums[k, g] = (0.0 if np.isnan(sums[k, g]) else sums[k, g]) + r.reading.value
+    if not np.isfinite(sums).any():
+        return None, len(gauges)
+    with warnings.catch_warnings():  # an hour no gauge reported is NaN (missing), never 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(sums, axis=1), len(gauges)
 
 
 @dataclass(frozen=True)
 class Table:
     """One table of a report as text, for every renderer: ``key`` (``timeline``, ``tasks`` …), zh-CN /
-    English title, column heads, rows of cells, and which rows are new since :attr:`Report.highlight_from`."""
+    English title, column heads, rows of cells, which rows are new since :attr:`Report.highlight_from`, and
+    a ``note`` under the title (what the figures count)."""
 
     key: str
     title: str
     columns: list[str]
     rows: list[list[str]]
     new: list[bool]
+    note: str = ""
 
 
 def verification_line(report: Report) -> str:
@@ -607,8 +607,8 @@ def facts(report: Report) -> list[tuple[str, str]]:
 
 
 def tables(report: Report) -> list[Table]:
-    """The report's tables in order: zones warned, water levels, loop (warnings, tasks, calls, figures),
-    broadcasts, timeline."""
+    """The report's tables in order: zones warned, water levels, loop (warnings, tasks, calls, figures, the
+    warnings that required action and were not handled or not on time), broadcasts, timeline."""
     since = report.highlight_from
     loop = report.loop
 
@@ -625,10 +625,11 @@ def tables(report: Report) -> list[Table]:
                        ", ".join(f"{k} {v:g} {s.unit}" for k, v in s.thresholds.items()),
                        str(sum(f != "good" for f in s.flags))] for s in report.levels], [False] * len(report.levels)))
     out.append(Table("warnings", "预警闭环 Warning loop", ["预警 thread", "最高 level", "首发 first",
-                                                          "→ 签收 ack", "→ 首次处置 first action", "→ 解除 closed"],
+                                                          "→ 签收 ack", "→ 首次处置 first action", "→ 解除 closed",
+                                                          "处置 handled"],
                      [[w.thread_id, level_label(w.level), report.local(w.first_at),
                        minutes_between(w.first_at, w.acked_at), minutes_between(w.first_at, w.first_action_at),
-                       minutes_between(w.first_at, w.closed_at)] for w in loop.warnings],
+                       minutes_between(w.first_at, w.closed_at), handling(w)] for w in loop.warnings],
                      [new(w.first_at) for w in loop.warnings]))
     out.append(Table("tasks", "任务 Tasks", ["任务 task", "责任 owner", "时限 due", "完成 done", "状态 status",
                                             "超期 overdue", "升级 escalated"],
@@ -640,8 +641,13 @@ def tables(report: Report) -> list[Table]:
                      [[c.addressee, report.local(c.created_at), c.answered_by or "未应答 unanswered",
                        report.local(c.answered_at), str(c.escalations)] for c in loop.calls],
                      [new(c.created_at) for c in loop.calls]))
-    out.append(Table("figures", "指标 Figures", ["指标 figure", "值 value"],
-                     [[name, percent(value)] for name, value in loop.figures.items()], [False] * len(loop.figures)))
+    out.append(Table("figures", "指标 Figures", ["指标 figure", "统计对象 counted over", "完成/总数 of", "值 value"],
+                     [[k.name, k.over, f"{k.part}/{k.whole}", percent(k.value)] for k in loop.figures],
+                     [False] * len(loop.figures), note=f"指标口径 what counts: {HANDLING}"))
+    out.append(Table("unhandled", "需处置而未处置或未按期 Required action, not handled or not on time",
+                     ["对象 warning / incident", "点位 item", "最高 level", "首发 first", "原因 why"],
+                     [[u.what, u.item_id, level_label(u.level), report.local(u.first_at), u.reason]
+                      for u in loop.unhandled], [new(u.first_at) for u in loop.unhandled]))
     out.append(Table("broadcasts", "发布 Broadcasts (CAP)", ["标识 identifier", "类型 type", "等级 level",
                                                              "时间 sent", "渠道 channels"],
                      [[b.identifier, b.msg_type, level_label(b.level), report.local(b.sent_at),

@@ -16,11 +16,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from warn.reports.content import level_label
 from warn.reports.fonts import use_cjk_font
+from warn.reports.text import wrap
 from warn.vocab import Level
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from warn.config import Settings
-    from warn.reports.content import LevelSeries, Report
+    from warn.reports.content import LevelSeries, RainSeries, Report
 
 #: Fill colour per level; none is light grey, unknown is white with grey hatching.
 LEVEL_COLOURS: dict[Level, str] = {
@@ -45,6 +46,12 @@ WIDTH_IN = 7.5
 DPI = 150
 #: QC flags that mark a reading as not to be trusted (drawn as ×, labelled 质控标记).
 FLAGGED = frozenset({"doubtful", "bad"})
+#: Rain in one hour that makes the hour part of the storm the hyetograph shows, mm.
+WET_MM = 0.1
+#: Hours the hyetograph keeps before the first and after the last wet hour.
+MARGIN = timedelta(hours=3)
+#: Width of a caption line under a figure, half-width cells (6.5 pt type across 7.5 in, with margins).
+CAPTION_CELLS = 150
 #: Markers of the kinds of point on a map, given to the kinds in the order they come.
 MARKERS = ("^", "o", "s", "D", "v", "P")
 
@@ -182,58 +189,142 @@ def _time_axis(ax: Axes, tz: tzinfo | None) -> None:
     ax.xaxis.get_offset_text().set_fontsize(7)
 
 
-def hyetograph(times: Sequence[datetime], worst_mm: Sequence[float], mean_mm: Sequence[float],
-               thresholds: Mapping[str, float], *, worst_name: str, tz: tzinfo | None = None) -> bytes:
-    """Rain per hour in the worst zone (bars) and the district mean (line), with the signal thresholds.
-
-    The rainstorm signal criteria are depths over windows (50 mm in 3 h …); they are drawn as
-    their mean hourly rate (depth ÷ window, as :class:`warn.reports.content.RainSeries` gives
-    them), dashed, each labelled with its key; criteria at the same rate share one line.
+def wet_window(times: Sequence[datetime], *series: Sequence[float], wet_mm: float = WET_MM,
+               margin: timedelta = MARGIN) -> tuple[int, int]:
+    """The slice ``[start, stop)`` of ``times`` to draw: the hours from the first to the last in which any of
+    ``series`` had ``wet_mm`` or more, widened by ``margin`` each side (the first window also takes in the
+    longest accumulation's lead-in); the whole of ``times`` when no hour was wet.
 
     Parameters
     ----------
     times
-        End of each interval (the rainfall contract labels interval ends), tz-aware.
-    worst_mm, mean_mm
-        Depth per interval, mm, in the worst zone and the district mean; NaN where missing.
-    thresholds
-        Label (``"橙色 orange ≥50 mm/3 h"``) → rate in mm per interval.
-    worst_name
-        Display name of the worst zone.
+        Hour ends, ascending, one hour apart.
+    series
+        Depths per hour, mm (NaN for missing).
+    wet_mm
+        Depth in one hour that counts as rain, mm.
+    margin
+        Hours kept before the first and after the last wet hour.
+    """
+    import numpy as np
+
+    wet = np.zeros(len(times), dtype=bool)
+    for values in series:
+        with np.errstate(invalid="ignore"):
+            wet |= np.asarray(values, dtype=float) >= wet_mm
+    if not wet.any():
+        return 0, len(times)
+    hours = int(margin / timedelta(hours=1))
+    found = np.flatnonzero(wet)
+    return max(0, int(found[0]) - hours), min(len(times), int(found[-1]) + hours + 1)
+
+
+def hyetograph(rain: RainSeries, *, tz: tzinfo | None = None) -> bytes:
+    """The storm's hours: hourly rain, then the rolling accumulation over each window of the rainstorm
+    signal against that window's own criteria.
+
+    The top panel has the worst town's rain per hour (bars), the district mean (line) and, when the store
+    has gauges that reported, the gauges' mean observed rain beside it (the caption says when there is
+    none). Below it, one panel per signal window (3, 6, 12 h): the depth fallen in that window ending at
+    each hour in the worst town (observed too, when there is), with each criterion of that window dashed
+    in its level's colour (橙色 ≥50 mm/3 h, 红色 ≥100 mm/3 h …) and the first hour it was reached marked.
+    Only the wet hours are drawn (:func:`wet_window`), with a margin; the caption says so.
+
+    Parameters
+    ----------
+    rain
+        The report's rain (:class:`warn.reports.content.RainSeries`): hour ends (tz-aware), mm per hour
+        and per window, the criteria.
     tz
         Clock of the time axis (the deployment's); ``None`` keeps UTC.
 
     Returns
     -------
     bytes
-        PNG, 7.5 × 3.6 in at 150 dpi.
+        PNG, 7.5 in wide, 2.2 in for the hourly panel and 1.35 in per window, at 150 dpi.
     """
     import numpy as np
 
-    fig = _figure(3.6)
-    ax = fig.add_subplot()
-    t = list(times)
-    step_days = (times[1] - times[0]).total_seconds() / 86400 if len(times) > 1 else 1 / 24
-    worst = np.asarray(worst_mm, dtype=float)
-    ax.bar(t, worst, width=-0.85 * step_days, align="edge", color="#4682B4",
-           label=f"{worst_name}（最大雨量区 worst zone）")
-    ax.plot(t, np.asarray(mean_mm, dtype=float), color="black", lw=1.2, drawstyle="steps-pre",
-            label="全区平均 district mean")
-    ax.set_ylabel("雨量 rain (mm/h)", fontsize=8)
-    by_rate: dict[float, list[str]] = {}
-    for label, rate in thresholds.items():
-        by_rate.setdefault(rate, []).append(label)
-    for rate, labels in by_rate.items():
-        colour = _threshold_colour(labels[-1])
-        ax.axhline(rate, color=colour, lw=1.1, ls="--")
-        ax.annotate(" · ".join(labels), (0.995, rate), xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                    fontsize=6, bbox={"fc": colour, "ec": "none", "alpha": 0.3, "pad": 1})
-    top = max([*thresholds.values(), float(np.nanmax(worst)) if np.isfinite(worst).any() else 0.0, 1.0])
-    ax.set_ylim(0, top * 1.12)
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-    _time_axis(ax, tz)
-    ax.set_title("雨量过程 hyetograph — 暴雨预警信号阈值 rainstorm signal thresholds", fontsize=9)
+    observed = rain.observed_mm
+    start, stop = wet_window(rain.times, rain.worst_mm, rain.district_mean_mm, *([observed] if observed else []))
+    t = list(rain.times[start:stop])
+    windows = sorted(rain.accumulations)
+    fig = _figure(2.2 + 1.35 * len(windows) + 0.35)
+    axes = fig.subplots(1 + len(windows), 1, sharex=True, height_ratios=[2.2] + [1.35] * len(windows))
+    top = axes[0]
+    hour = 1 / 24
+    width = 0.42 * hour if observed else 0.85 * hour
+    top.bar(t, np.asarray(rain.worst_mm[start:stop], dtype=float), width=-width, align="edge", color="#4682B4",
+            label=f"{rain.worst_zone_name}（最大雨量镇街，预报）worst town, forecast")
+    if observed:
+        top.bar(t, np.asarray(observed[start:stop], dtype=float), width=width, align="edge", color="#2E8B57",
+                label=f"雨量站实测（{rain.gauges} 站平均）observed, mean of the gauges")
+    top.plot(t, np.asarray(rain.district_mean_mm[start:stop], dtype=float), color="black", lw=1.1,
+             drawstyle="steps-pre", label="全区平均（预报）district mean, forecast")
+    top.set_ylabel("小时雨量 mm / h", fontsize=8)
+    top.legend(loc="upper right", fontsize=6.5, framealpha=0.85)
+    top.set_title("雨量过程 hyetograph — 逐时雨量与暴雨预警信号各时段累计雨量 hourly rain and the signal's "
+                  "accumulations", fontsize=9)
+    for ax, window in zip(axes[1:], windows, strict=True):
+        _accumulation_panel(ax, t, rain, window, slice(start, stop), tz)
+    for ax in axes:
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", color="#DDDDDD", lw=0.5)
+    _time_axis(axes[-1], tz)
+    fig.supxlabel(rain_caption(rain, start, stop, tz), x=0.01, ha="left", fontsize=6.5, color="#333333")
     return _png(fig)
+
+
+def _accumulation_panel(ax: Axes, t: list[datetime], rain: RainSeries, window: float, shown: slice,
+                        tz: tzinfo | None) -> None:
+    """One signal window: the worst town's (and observed) depth in the window ending at each hour, its
+    criteria dashed in their colours, and where each was first reached."""
+    import numpy as np
+
+    depth = np.asarray(rain.accumulations[window], dtype=float)
+    ax.plot(t, depth[shown], color="#1f4e79", lw=1.3, label=f"{rain.worst_zone_name} 预报 forecast")
+    if window in rain.observed_accumulations:
+        ax.plot(t, np.asarray(rain.observed_accumulations[window], dtype=float)[shown], color="#2E8B57", lw=1.2,
+                ls="-.", label="实测 observed")
+    mine = [c for c in rain.criteria if c.window_h == window]
+    for c in mine:
+        colour = LEVEL_COLOURS[Level(c.level)]
+        ax.axhline(c.depth_mm, color=colour, lw=1.1, ls="--")
+        reached = np.flatnonzero(depth >= c.depth_mm)
+        when = "，未达到 not reached"
+        if reached.size:  # "by" when the window before it could not be summed (a missing hour): maybe earlier
+            at = f"{rain.times[reached[0]].astimezone(tz):%m-%d %H:%M}"
+            known = reached[0] > 0 and np.isfinite(depth[reached[0] - 1])
+            when = f"，{at} 首次达到 first reached" if known else f"，不晚于 {at} 已达到 reached by {at}"
+        ax.annotate(f"{c.label}{when}", (0.005, c.depth_mm), xycoords=("axes fraction", "data"), ha="left",
+                    va="bottom", fontsize=6, bbox={"fc": colour, "ec": "none", "alpha": 0.3, "pad": 1})
+        if reached.size and shown.start <= reached[0] < shown.stop:
+            ax.plot([rain.times[reached[0]]], [depth[reached[0]]], marker="o", ms=4.5, color=colour, mec="black",
+                    mew=0.6, zorder=5)
+    finite = depth[shown][np.isfinite(depth[shown])]
+    ax.set_ylim(0, 1.2 * max([c.depth_mm for c in mine] + [float(finite.max()) if finite.size else 0.0, 1.0]))
+    ax.set_ylabel(f"{window:g} h 累计 mm", fontsize=8)
+    ax.legend(loc="upper right", fontsize=6, framealpha=0.85)
+
+
+def rain_caption(rain: RainSeries, start: int, stop: int, tz: tzinfo | None) -> str:
+    """What the figure shows, zh-CN then English, one line each: the hours drawn and why, the rain's
+    source, and whether observed rain exists."""
+    first, last = (rain.times[k].astimezone(tz) for k in (start, stop - 1))
+    span = f"{first:%m-%d %H:%M} — {last:%m-%d %H:%M}"
+    margin, dry = f"{MARGIN / timedelta(hours=1):g}", len(rain.times) - (stop - start)
+    cropped = stop - start < len(rain.times)
+    zh = (f"{span}（小时末）" + (f"：降雨时段（小时雨量 ≥{WET_MM:g} mm）前后各 {margin} h，报告时段其余 {dry} h 无雨。"
+                                 if cropped else "。")
+          + "预报为镇街面平均，信号按最不利格点判定；窗口内有缺测小时的累计不画。"
+          + ("实测为雨量站逐时平均。" if rain.observed_mm else "无雨量站实测数据，仅有预报。"))
+    en = (f"{span} (hour ends)" + (f": the wet hours (≥{WET_MM:g} mm in an hour) with {margin} h each side; the "
+                                   f"other {dry} h of the period were dry. " if cropped else ". ")
+          + "Forecast: town means; the signal is judged on the worst grid cell; a window holding a missing hour "
+            "is not drawn. "
+          + ("Observed: the mean of the rain gauges that reported." if rain.observed_mm
+             else "No rain-gauge observations in the store: forecast rain only."))
+    return f"{wrap(zh, CAPTION_CELLS)}\n{wrap(en, CAPTION_CELLS)}"
 
 
 def water_levels(series: Sequence[LevelSeries], *, tz: tzinfo | None = None) -> bytes:
@@ -304,8 +395,6 @@ def render_all(report: Report, settings: Settings) -> dict[str, bytes]:
                                   id_field=spec.id_field, name_field=spec.name_field,
                                   title=f"{head.incident_id} {head.hazard_zh} — 各镇街最高等级 highest level per town")}
     if report.rain is not None:
-        rain = report.rain
-        images["rain"] = hyetograph(rain.times, rain.worst_mm, rain.district_mean_mm, rain.thresholds,
-                                    worst_name=rain.worst_zone_name, tz=settings.tz)
+        images["rain"] = hyetograph(report.rain, tz=settings.tz)
     images["levels"] = water_levels(report.levels, tz=settings.tz)
     return images

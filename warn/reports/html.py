@@ -15,8 +15,8 @@ from warn.reports.content import Report, Table, facts, tables, verification_line
 
 #: Image keys (from :func:`warn.reports.figures.render_all`) → zh-CN / English caption, in page order.
 CAPTIONS = {"map": "各镇街最高预警等级 Highest level per town, points warned",
-            "rain": "逐时雨量（最大区域与全区平均）及暴雨信号阈值 Hourly rain, worst town and district mean, "
-                    "with the rainstorm-signal thresholds",
+            "rain": "降雨时段逐时雨量，及暴雨预警信号各时段（3/6/12 h）累计雨量与其阈值 The storm's hourly rain, and "
+                    "the rain accumulated over each window of the rainstorm signal (3/6/12 h) against its criteria",
             "levels": "预警点位水位及阈值（质控标记读数单独标出） Water levels at the points that warned, with "
                       "thresholds and QC-flagged readings"}
 
@@ -30,6 +30,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #
  text-align:left;vertical-align:top}th{background:#eee}tr.new td{background:#fff8d6}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:bold}
 figure{margin:1em 0;page-break-inside:avoid}figure img{max-width:100%}figcaption{color:#555}
+.note{color:#444;font-size:.9em}
 @media print{body{margin:0;max-width:none;font-size:11px}.noprint{display:none}
  tr{page-break-inside:avoid}h2{page-break-after:avoid}}
 """
@@ -63,7 +64,7 @@ def render(report: Report, images: dict[str, bytes]) -> str:
 
 def _table(table: Table) -> str:
     """A table; the timeline's rows carry their role and a role filter above them."""
-    head = f"<h2>{escape(table.title)}</h2>"
+    head = f"<h2>{escape(table.title)}</h2>" + (f'<p class="note">{escape(table.note)}</p>' if table.note else "")
     if not table.rows:
         return head + "<p>无 none</p>"
     role = table.columns.index("角色 role") if table.key == "timeline" else None

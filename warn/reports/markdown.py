@@ -31,7 +31,7 @@ def render(report: Report) -> str:
                   (f"- 全区平均 district mean: 累计 total {sum(r.district_mean_mm):.1f} mm, "
                    f"最大小时雨量 max 1 h {max(r.district_mean_mm):.1f} mm")]
     for table in tables(report):
-        lines += ["", f"## {table.title}", ""]
+        lines += ["", f"## {table.title}", ""] + ([f"*{_cell(table.note)}*", ""] if table.note else [])
         if not table.rows:
             lines.append("无 none")
             continue

@@ -15,12 +15,13 @@ Figures arrive as PNG bytes (:func:`warn.reports.figures.render_all`).
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from warn.reports.content import level_label, minutes_between, percent
+from warn.reports.loop import HANDLING, handling
 from warn.reports.fonts import use_cjk_font
+from warn.reports.text import wrap
 from warn.vocab import Level
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _first_page(pdf: PdfPages, report: Report, map_png: bytes | None) -> None:
         y = _TOP - 2 * _LINE
     else:
         page.text(_LEFT + 0.01, _TOP - 0.008,
-                  _wrap(f"时间线校验失败 / timeline FAILED verification: {check.problem}", _CHARS - 8, 9.5 / 7.5),
+                  wrap(f"时间线校验失败 / timeline FAILED verification: {check.problem}", _CHARS - 8, 9.5 / 7.5),
                   fontsize=9.5, color="white", va="top",
                   bbox={"boxstyle": "square,pad=0.6", "fc": _FAIL_RED, "ec": _FAIL_RED})
         y = _TOP - 5 * _LINE
@@ -111,7 +112,7 @@ def _first_page(pdf: PdfPages, report: Report, map_png: bytes | None) -> None:
         *(["  · 无 none"] if not head.mode_changes else []),
         *(f"注 note: {n}" for n in report.notes),
     ]
-    text = "\n".join(_wrap(line, _CHARS) for line in lines)
+    text = "\n".join(wrap(line, _CHARS) for line in lines)
     page.text(_LEFT, y, text, fontsize=7.5, va="top", linespacing=1.5)
     y -= (text.count("\n") + 1) * _LINE * 1.1 + _LINE
     if map_png is not None:
@@ -123,14 +124,21 @@ def _loop_pages(pdf: PdfPages, report: Report) -> None:
     """The warn → prevent → respond loop: its figures, then warnings, tasks and calls."""
     t = report.local
     loop = report.loop
-    _table_pages(pdf, "闭环 warn → prevent → respond loop", ["指标 figure", "数值 value"], [0.5, 0.5],
-                 [[name, percent(value)] for name, value in loop.figures.items()])
+    _table_pages(pdf, "闭环 warn → prevent → respond loop", ["指标 figure", "统计对象 counted over", "完成/总数 of",
+                                                             "数值 value"], [0.16, 0.54, 0.15, 0.15],
+                 [[k.name, k.over, f"{k.part}/{k.whole}", percent(k.value)] for k in loop.figures],
+                 note=f"指标口径 what counts: {HANDLING}")
+    _table_pages(pdf, "需处置而未处置或未按期 required action, not handled or not on time",
+                 ["对象 warning / incident", "点位 item", "等级 level", "首发 first", "原因 why"],
+                 [0.3, 0.12, 0.12, 0.14, 0.32],
+                 [[u.what, u.item_id, level_label(u.level), t(u.first_at), u.reason] for u in loop.unhandled])
     _table_pages(pdf, "预警闭环 warnings", ["预警 thread", "对象 item", "等级 level", "首发 first", "响应 acked",
-                                         "首个处置 first action", "解除 closed"],
-                 [0.2, 0.14, 0.12, 0.135, 0.135, 0.135, 0.135],
+                                         "首个处置 first action", "解除 closed", "处置 handled"],
+                 [0.18, 0.1, 0.1, 0.12, 0.12, 0.12, 0.12, 0.14],
                  [[w.thread_id, w.item_id, level_label(w.level), t(w.first_at),
                    f"{t(w.acked_at)} (+{minutes_between(w.first_at, w.acked_at)})",
-                   f"{t(w.first_action_at)} (+{minutes_between(w.first_at, w.first_action_at)})", t(w.closed_at)]
+                   f"{t(w.first_action_at)} (+{minutes_between(w.first_at, w.first_action_at)})", t(w.closed_at),
+                   handling(w)]
                   for w in loop.warnings])
     _table_pages(pdf, "任务 tasks", ["任务 task", "内容 summary", "责任 owner", "期限 due", "完成 done", "状态 status"],
                  [0.14, 0.34, 0.16, 0.12, 0.12, 0.12],
@@ -145,16 +153,17 @@ def _loop_pages(pdf: PdfPages, report: Report) -> None:
 
 
 def _table_pages(pdf: PdfPages, title: str, header: Sequence[str], widths: Sequence[float],
-                 rows: Iterable[Sequence[str]]) -> None:
-    """Rows as a wrapped text table over as many pages as needed; "无 none" when there are no rows."""
+                 rows: Iterable[Sequence[str]], *, note: str = "") -> None:
+    """Rows as a wrapped text table over as many pages as needed; "无 none" when there are no rows; ``note``
+    (what the figures count) in small type under the title."""
     block = _RIGHT - _LEFT
     lefts = [_LEFT + block * sum(widths[:i]) for i in range(len(widths))]
     chars = [max(3, int(_CHARS * w) - 1) for w in widths]
-    page, y = _table_page(title, header, lefts, chars, continued=False)
+    page, y = _table_page(title, header, lefts, chars, continued=False, note=note)
     empty = True
     for row in rows:
         empty = False
-        cells = [_wrap(str(c), n) for c, n in zip(row, chars)]
+        cells = [wrap(str(c), n) for c, n in zip(row, chars)]
         height = max(c.count("\n") + 1 for c in cells) * _LINE + 0.3 * _LINE
         if y - height < _BOTTOM:
             _save(pdf, page)
@@ -169,12 +178,16 @@ def _table_pages(pdf: PdfPages, title: str, header: Sequence[str], widths: Seque
 
 
 def _table_page(title: str, header: Sequence[str], lefts: Sequence[float], chars: Sequence[int], *,
-                continued: bool) -> tuple[Figure, float]:
-    """A new page with the table's title and header row; returns it and the y of the first row."""
+                continued: bool, note: str = "") -> tuple[Figure, float]:
+    """A new page with the table's title, ``note`` and header row; returns it and the y of the first row."""
     page = _page()
     page.text(_LEFT, _TOP, title + ("（续 continued）" if continued else ""), fontsize=11, va="top")
     y = _TOP - 2.2 * _LINE
-    cells = [_wrap(h, n) for h, n in zip(header, chars)]
+    if note:
+        wrapped = wrap(note, _CHARS, 6.5 / 7.5)
+        page.text(_LEFT, y, wrapped, fontsize=6.5, va="top", color="#333333", linespacing=1.3)
+        y -= (wrapped.count("\n") + 1) * _LINE * 1.05 + 0.5 * _LINE
+    cells = [wrap(h, n) for h, n in zip(header, chars)]
     for x, cell in zip(lefts, cells):
         page.text(x, y, cell, fontsize=7.5, va="top", color="#333333", linespacing=1.2)
     y -= max(c.count("\n") + 1 for c in cells) * _LINE + 0.3 * _LINE
@@ -215,31 +228,3 @@ def _image(page: Figure, png: bytes, *, top: float, bottom: float) -> None:
     ax = page.add_axes((0.5 - width / 2, top - height, width, height))
     ax.imshow(pixels, interpolation="antialiased")
     ax.set_axis_off()
-
-
-def _width(text: str) -> int:
-    """Display width in half-width cells: wide and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _wrap(text: str, width: int, scale: float = 1.0) -> str:
-    """Wrap ``text`` to ``width`` half-width cells (divided by the font ``scale``), keeping its own line breaks.
-
-    Lines break anywhere in CJK text and at the last space in the second half of the line otherwise.
-    """
-    limit = max(2, int(width / scale))
-    out: list[str] = []
-    for paragraph in text.split("\n"):
-        line, used = "", 0
-        for ch in paragraph:
-            w = _width(ch)
-            if used + w > limit:
-                cut = line.rfind(" ")
-                cut = cut + 1 if cut > len(line) // 2 else len(line)  # break at a space when one is near
-                out.append(line[:cut].rstrip())
-                line = line[cut:]
-                used = _width(line)
-            line += ch
-            used += w
-        out.append(line)
-    return "\n".join(out)

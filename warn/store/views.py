@@ -20,7 +20,10 @@ arrived by ``at`` (how current it was: its phenomenon time, or its arrival if ea
 :meth:`warn.store.Store.last_seen`); any other source's from its beat's ``last_seen``;
 stale when silent for more than k × the expected interval (k: ``staleness.factor`` of
 ``models/sensors.yaml``). Heartbeats keep the latest beat only: a source whose only beat
-kept was written after ``at`` has health ``unknown`` there.
+kept was written after ``at`` has health ``unknown`` there. The sources the cycles pull
+(forecasts, official warnings, polled sensor feeds) are judged from the cycles' records by
+``at`` (:mod:`warn.store.pulls`): last seen at the last cycle they answered, ``failing``
+when the last pull failed, ``unknown`` before any cycle pulled them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -40,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from warn.durations import CYCLE_EVERY
 from warn.errors import Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
+from warn.store.pulls import Pull, read_pulls
 from warn.store.times import decode_time, encode_time
 
 #: Where the warning cycle keeps every item's current level (``warn.cycle.warning_cycle``).
@@ -56,6 +60,8 @@ TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "
 STALE_FACTOR = 3.0
 #: The prefix of a sensor's heartbeat source (``sensor:<sensor_id>``, :func:`warn.cycle.sensors.mark_stale_sensors`).
 SENSOR = "sensor:"
+#: The timeline entry kind of a data notice beginning or ending (:mod:`warn.cycle.warning_cycle`).
+NOTICE = "notice"
 #: The last cycle is late when older than this many cycle intervals.
 LATE_AFTER = 2
 #: The schema's migrations, one file each named by its revision (``0010_hourly_rain.py``).
@@ -157,8 +163,9 @@ class CallView:
 @dataclass(frozen=True)
 class FeedView:
     """One source's last data by ``at``: when, its age at ``at`` (s), expected interval (s),
-    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``: see the module docstring) and how
-    many payloads or records it sent by ``at`` were refused (``rejected_readings``)."""
+    health at ``at`` (``ok``, ``stale``, ``never``, ``unknown``, ``failing``: see the module docstring),
+    how many payloads or records it sent by ``at`` were refused (``rejected_readings``), and the last
+    time by ``at`` a cycle's pull of it failed and why (:mod:`warn.store.pulls`)."""
 
     source: str
     last_seen: datetime | None
@@ -167,6 +174,17 @@ class FeedView:
     health: str
     detail: str
     rejected: int = 0
+    last_failure: datetime | None = None
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A data notice in force at ``at`` (a silent feed, a flatline, no forecast run …): its text
+    (zh-CN / English) and when it began."""
+
+    notice: str
+    began_at: datetime
 
 
 @dataclass(frozen=True)
@@ -209,8 +227,8 @@ class EntryView:
 @dataclass(frozen=True)
 class StatusView:
     """Everything ``warn status`` shows: mode, active warnings counted by hazard and level, overdue
-    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, the last cycle,
-    and the inbox events quarantined."""
+    tasks, unanswered 叫应 calls, how many feeds are on record and those not ``ok``, the data notices
+    in force, the last cycle, and the inbox events quarantined."""
 
     at: datetime
     mode: ModeView
@@ -219,6 +237,7 @@ class StatusView:
     unanswered_calls: list[CallView]
     feeds: int
     stale_feeds: list[FeedView]
+    notices: list[NoticeView]
     last_cycle: CycleView | None
     quarantined: list[QuarantineView]
 
@@ -271,7 +290,7 @@ class Views:
         return StatusView(at=at, mode=self.mode(at), warnings={h: dict(c) for h, c in sorted(counts.items())},
                           overdue_tasks=self.tasks(at, overdue=True), unanswered_calls=self.calls(at),
                           feeds=len(feeds), stale_feeds=[f for f in feeds if f.health != "ok"],
-                          last_cycle=self.last_cycle(at, every=every), quarantined=self.quarantined(at))
+                          notices=self.notices(at), last_cycle=self.last_cycle(at, every=every), quarantined=self.quarantined(at))
 
     def mode(self, at: datetime) -> ModeView:
         """The mode as last decided by ``at``, and how many proposals were made after that decision."""
@@ -357,8 +376,43 @@ class Views:
                                   max(0.0, (at - r["deadline"]).total_seconds())))
         return sorted(views, key=lambda c: (-c.overdue_s, c.deadline, c.request_id))
 
-    def feeds(self, at: datetime) -> list[FeedView]:
-        """Every source's last data by ``at`` and its health then (see the module docstring), by source."""
+    def feeds(self, at: datetime, *, pulled: Mapping[str, float] | None = None) -> list[FeedView]:
+        """Every source's last data by ``at`` and its health then (see the module docstring), by source.
+
+        Parameters
+        ----------
+        at
+            The "as of" time.
+        pulled
+            The sources the cycles pull (``forecast:<name>``, ``official:<name>``, ``feed:<name>``, as
+            config.yaml declares them) and how often each is expected to answer, s: each is listed, with
+            its last success and last failure by ``at`` from the cycles' records (:mod:`warn.store.pulls`).
+        """
+        views = self._stored_feeds(at)
+        wanted = dict(pulled or {})
+        for source, pull in read_pulls(self.database.rows, at, wanted).items():
+            if source in wanted or source in views:
+                views[source] = self._pulled(views.get(source), source, pull, wanted.get(source), at)
+        for source, expected in wanted.items():
+            views.setdefault(source, FeedView(source, None, None, expected, "unknown",
+                                              "截至此时无拉取记录（推送型数据源见其传感器） / no pull on record by "
+                                              "then (a pushed feed is seen through its sensors)"))
+        return [views[source] for source in sorted(views)]
+
+    def _pulled(self, held: FeedView | None, source: str, pull: Pull, expected: float | None,
+                at: datetime) -> FeedView:
+        """A pulled source at ``at``: its beat's view (a polled sensor feed) or, without a beat that tells of
+        ``at``, one made from its last success; with its last failure, ``failing`` when its last pull failed."""
+        if held is None or held.health == "unknown":
+            expected_s = expected if expected is not None else held.expected_s if held else 0.0
+            held = FeedView(source, pull.ok_at, None if pull.ok_at is None else (at - pull.ok_at).total_seconds(),
+                            expected_s, self._health(pull.ok_at, expected_s, at), pull.ok)
+        failing = pull.failed_at is not None and (pull.ok_at is None or pull.failed_at > pull.ok_at)
+        return replace(held, last_failure=pull.failed_at, failure=pull.failure,
+                       health="failing" if failing and held.health == "ok" else held.health)
+
+    def _stored_feeds(self, at: datetime) -> dict[str, FeedView]:
+        """The sensors' and the beating sources' views at ``at``, with what each had refused, by source."""
         sensors = self.database.rows(
             "SELECT s.sensor_id, s.interval_s, r.phenomenon_time, r.arrival_time FROM sensors s "
             "LEFT JOIN readings r ON r.sensor_id = s.sensor_id AND r.phenomenon_time = ("
@@ -374,7 +428,7 @@ class Views:
             held = views.get(r["source"]) or FeedView(r["source"], None, None, 0.0, "never",
                                                       "只有拒收的数据 / only refused data")
             views[r["source"]] = replace(held, rejected=r["n"])
-        return [views[source] for source in sorted(views)]
+        return views
 
     def _health(self, seen: datetime | None, expected_s: float, at: datetime) -> str:
         """``never`` without data, ``stale`` when ``seen`` is more than k × ``expected_s`` before ``at``."""
@@ -411,6 +465,20 @@ class Views:
         age = at - rows[0]["at"]
         return CycleView(rows[0]["at"], rows[0]["status"], age.total_seconds(), every.total_seconds(),
                          age > LATE_AFTER * every)
+
+    def notices(self, at: datetime) -> list[NoticeView]:
+        """The data notices in force at ``at``, oldest first: those the timeline's notice entries by ``at``
+        began and did not end (the ``data_notices`` table keeps only those in force after the last cycle)."""
+        rows = self.database.rows("SELECT occurred_at, details FROM timeline WHERE kind = :kind "
+                                  "AND occurred_at <= :at ORDER BY seq", kind=NOTICE, at=at)
+        began: dict[str, datetime] = {}
+        for r in rows:
+            details = json.loads(r["details"])
+            if details.get("state") == "began":
+                began.setdefault(details["notice"], r["occurred_at"])
+            else:
+                began.pop(details.get("notice", ""), None)
+        return sorted((NoticeView(text, when) for text, when in began.items()), key=lambda n: (n.began_at, n.notice))
 
     def quarantined(self, at: datetime) -> list[QuarantineView]:
         """The inbox events quarantined by ``at``, oldest first (never retried: the duty officer acts on them)."""
