@@ -14,8 +14,9 @@ that they hold whatever publishing makes of threads and messages.
 Definitions
 -----------
 public channels
-    The channels that reach the public: those marked ``public: true`` among the drill's channels
-    (``sim.channels``), and the drill's stand-ins for the deployment's public ones,
+    The channels that reach the public: those marked ``public: true`` or ``audience: public`` (once
+    publishing declares audiences) among the drill's channels (``sim.channels``), and the drill's
+    stand-ins for the deployment's public ones,
     :data:`DRILL_PUBLIC` — ``city_platform`` (the city release platform's exercise endpoint, for
     ``channels.city_cap``) and ``cap_drop`` (the CAP file drop). Exercise messages are refused on a
     channel marked public, so the drill marks none; ``--public NAME`` replaces the set.
@@ -30,7 +31,10 @@ SMS sent, SMS segments
     texts into (the SMS channel sends each as one SMS). The parts the receiver recorded on the
     SMS paths are shown beside them.
 threads per hazard
-    Warning threads recorded (``store.warnings.threads``) by hazard name.
+    Warning threads recorded (``store.warnings.threads``: one per item warned) by hazard name, and
+    message threads — the threads the recorded CAP messages belong to, what people read — by hazard
+    (:func:`owners`: today each warning thread is its own message thread; once publishing groups
+    items, a message thread per town or district, hazard and audience).
 most updates of one thread in an hour
     The most CAP messages (Alert, Update, all-clear alike) recorded for one thread with ``sent``
     within one 60-minute window [t, t + 60 min), t any message's time.
@@ -53,17 +57,19 @@ no Latin words in zh-CN
     In every recorded CAP message, the zh-CN info's event, sender name, headline, description,
     instruction and area descriptions hold no Latin word other than a code (a token with a digit,
     such as ``DEMO-T11`` or ``500112``) or a unit of :data:`UNITS`.
-no geocode on a point or village alert
-    A recorded message whose thread's item is not an administrative unit (the district's code, the
-    ``district`` item, or a town of ``areas.towns``) carries no ``geocode`` in any area: by CAP 1.2
-    an area is the union of its polygons and geocodes, so the district's geocode beside a point's
-    circle warns the whole district.
+geocode only where the area is that unit (no point or village alert carries one)
+    A recorded message carries a ``geocode`` only when its thread is about an administrative unit
+    (the district's code or a town of ``areas.towns``) and the geocode is that unit's own: by CAP
+    1.2 an area is the union of its polygons and geocodes, so the district's geocode beside a point's
+    circle, or a town's outline, warns the whole district.
 no blue geohazard message in public
     No public CAP message of a geohazard thread (:data:`GEOHAZARDS`) is at level blue.
 no message in the met office's name
     No recorded message has a met-office sender, and every public message of the met office's
     hazard (the demo's rainstorm signal) is a relay: its ``references`` or its text name a message
     the met office published (read from the demo world's feed folder).
+every public message recorded
+    Every public CAP message is one the store recorded (the checks above read the store's rows).
 no stand-down over orange or red
     At every decided change to peacetime (a ``mode`` timeline entry), no thread's latest message
     by then is orange or above — unless the entry is the commander's override (rule
@@ -74,13 +80,14 @@ Run: ``python bench/demo_figures.py var/demo [--config config.yaml] [--json] [--
 
 Measured on main at 5cc6f97 (2026-12-02, ``warn demo`` on the demo storm, 185 cycles, 183 s; kept as
 ``bench/demo_figures_main.json`` for ``--baseline``): 112 public CAP messages (all scope Public; 112
-recorded), 117 SMS sent (112 warnings, 5 data notices) in 777 segments (777 parts received), threads
-flashflood 5, landslide 23, rainstorm 1, waterlogging 7; at most 4 messages of one thread in an hour
+recorded), 117 SMS sent (112 warnings, 5 data notices) in 777 segments (777 parts received), warning
+threads (and message threads alike) flashflood 5, landslide 23, rainstorm 1, waterlogging 7; at most 4 messages of one thread in an hour
 (waterlogging DEMO-W25); the rain stopped at 07-15 10:00Z and town DEMO-T11 was red 32 h after it (its
 red level held from 07-15 10:00Z to the 3-hourly cycle of 07-16 18:00Z); 4 incidents (one per hazard).
 Every check failed: 117 SMS of 4–8 segments; 112 zh-CN infos with English (the bilingual centre name,
-rule ids); 66 point and catchment messages with geocode 500112; 30 public blue landslide messages; 2
-rainstorm messages issued, not relayed; the stand-down of 07-16 12:00Z with DEMO-T11 red.
+rule ids); geocode 500112 on 66 point and catchment messages and on 44 town messages; 30 public blue
+landslide messages; 2 rainstorm messages issued, not relayed; the stand-down of 07-16 12:00Z with
+DEMO-T11 red. Every public message was recorded.
 """
 
 from __future__ import annotations
@@ -105,7 +112,7 @@ from warn.store.records import ItemLevel, TimelineEntry, ZoneRain
 from warn.vocab import Level
 
 if TYPE_CHECKING:
-    from warn.config import Settings
+    from warn.config import ChannelSpec, Settings
     from warn.store import Store
 
 #: District-mean rain (mm/h) at or above which an hour is wet.
@@ -178,6 +185,7 @@ class Figures:
     sms_segments: int
     sms_parts_received: int
     threads_per_hazard: dict[str, int]
+    message_threads_per_hazard: dict[str, int]
     most_updates_in_an_hour: int
     busiest_thread: str
     rain_stopped_at: str
@@ -298,6 +306,11 @@ def per_hazard(rows: Iterable[ThreadRow | IncidentRow]) -> dict[str, int]:
     return dict(sorted(Counter(r.hazard for r in rows).items()))
 
 
+def message_threads(issued: Iterable[Issued]) -> dict[str, int]:
+    """How many threads the messages belong to, by hazard."""
+    return dict(sorted(Counter(hazard for _, hazard in {(m.thread, m.hazard) for m in issued}).items()))
+
+
 # ---------------------------------------------------------------- checks (pure)
 
 
@@ -338,13 +351,17 @@ def check_latin(issued: Iterable[Issued]) -> Check:
 
 
 def check_geocodes(issued: Iterable[Issued], admin_units: Collection[str]) -> Check:
-    """No message of a point or village (an item not in ``admin_units``) carries a geocode."""
+    """A geocode only in a message about an administrative unit (``admin_units``), and only that unit's."""
     offenders = []
     for message in issued:
-        codes = [value for info in message.alert.infos for area in info.areas for _, value in area.geocodes]
-        if message.item_id not in admin_units and codes:
-            offenders.append(f"{message.identifier}: item {message.item_id}, geocode {codes[0]}")
-    return Check("no_point_geocode", "点位、村预警不带行政区划代码", "no geocode on a point or village alert", offenders)
+        codes = {value for info in message.alert.infos for area in info.areas for _, value in area.geocodes}
+        unit = message.item_id in admin_units
+        wrong = sorted(codes - {message.item_id}) if unit else sorted(codes)
+        if wrong:
+            what = "a unit, geocode of another" if unit else "a point or village"
+            offenders.append(f"{message.identifier}: item {message.item_id} ({what}), geocode {wrong[0]}")
+    return Check("geocode_only_for_its_unit", "行政区划代码仅用于该行政区（点位、村预警不带）",
+                 "geocode only where the area is that unit (none on a point or village alert)", offenders)
 
 
 def check_blue_geohazard(issued: Iterable[Issued], public: Collection[str]) -> Check:
@@ -374,6 +391,13 @@ def _relays(alert: CapAlert, originals: Collection[str]) -> bool:
         return True
     text = " ".join(t for info in alert.infos for t in _texts(info))
     return any(original in text for original in originals)
+
+
+def check_recorded(public: Collection[str], issued: Iterable[Issued]) -> Check:
+    """Every public CAP message is one the store recorded."""
+    recorded = {m.identifier for m in issued}
+    return Check("public_recorded", "公众消息均已记录", "every public message recorded",
+                 sorted(f"{identifier}: not in the store" for identifier in public if identifier not in recorded))
 
 
 def stand_downs(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
@@ -443,12 +467,14 @@ def measure(drill: Drill, met_hazard: str) -> tuple[Figures, list[Check]]:
         public_cap_messages=len(public), public_cap_by_scope=by_scope(public),
         cap_messages_recorded=len(drill.issued), sms_sent=len(drill.sms),
         sms_segments=sum(segments(drill.sms.values())), sms_parts_received=drill.sms_parts_received,
-        threads_per_hazard=per_hazard(drill.threads), most_updates_in_an_hour=updates, busiest_thread=thread,
+        threads_per_hazard=per_hazard(drill.threads),
+        message_threads_per_hazard=message_threads(drill.issued),
+        most_updates_in_an_hour=updates, busiest_thread=thread,
         rain_stopped_at=stopped.isoformat(), hours_red_after_rain=round(hours, 2), reddest_item=item,
         incidents=len(drill.incidents), incidents_per_hazard=per_hazard(drill.incidents))
     checks = [check_sms(drill.sms), check_latin(drill.issued), check_geocodes(drill.issued, drill.admin_units),
               check_blue_geohazard(drill.issued, public), check_met_name(drill.issued, public, drill.met, met_hazard),
-              check_stand_down(drill.mode_entries, drill.issued)]
+              check_recorded(public, drill.issued), check_stand_down(drill.mode_entries, drill.issued)]
     return figures, checks
 
 
@@ -468,7 +494,8 @@ def read_drill(folder: Path, config: Path, public_names: Collection[str] = ()) -
         if not (folder / name).exists():
             raise WarnError(Problem(str(folder), name, "the output of a finished `warn demo --out` there", "missing"))
     channels = drill_settings(settings, folder, {"receiver": "", "feed": "", "sensorthings": ""}).channels
-    public = set(public_names) or ({n for n, s in channels.items() if s.public} | set(DRILL_PUBLIC) & set(channels))
+    public = set(public_names) or ({n for n, s in channels.items() if s.public or _audience(s) == "public"}
+                                   | set(DRILL_PUBLIC) & set(channels))
     received = _received(folder / "outbox.jsonl")
     paths = {spec.target: name for name, spec in channels.items() if spec.kind != "filedrop"}
     deliveries = [Delivery(paths.get(r["path"], r["path"]), paths.get(r["path"]) in public, r["body"].encode("utf-8"))
@@ -479,7 +506,7 @@ def read_drill(folder: Path, config: Path, public_names: Collection[str] = ()) -
     store = Store.connect(f"sqlite:///{folder / 'warn.db'}")
     try:
         store.require_head()
-        threads, messages = store.warnings.threads(), store.warnings.messages()
+        threads, messages, owned = store.warnings.threads(), store.warnings.messages(), owners(store)
         levels = store.levels.history()
         rain = _district_rain(settings, store, levels)
         return Drill(
@@ -487,12 +514,17 @@ def read_drill(folder: Path, config: Path, public_names: Collection[str] = ()) -
             sms={r.message.idempotency_key: r.message.payload.decode("utf-8") for r in store.outbox.rows()
                  if r.message.channel in sms_names and r.status == "sent"},
             sms_parts_received=sum(paths.get(r["path"]) in sms_names for r in received),
-            threads=threads, issued=issued_messages(threads, messages), messages=messages, levels=levels, rain=rain,
+            threads=threads, issued=issued_messages(owned, messages), messages=messages, levels=levels, rain=rain,
             incidents=store.command.incidents(),
             mode_entries=store.timeline.entries(kinds=[TimelineKind.MODE]),
             met=_met_messages(settings, folder / "feed"), admin_units=_admin_units(settings))
     finally:
         store.close()
+
+
+def _audience(spec: ChannelSpec) -> str:
+    """The channel's ``audience`` once publishing declares one, else ``""``."""
+    return str(getattr(spec, "audience", "") or "")
 
 
 def _received(log: Path) -> list[dict[str, Any]]:
@@ -509,11 +541,36 @@ def _received(log: Path) -> list[dict[str, Any]]:
     return records
 
 
-def issued_messages(threads: Sequence[ThreadRow], messages: Iterable[MessageRow]) -> list[Issued]:
-    """Each recorded message with its thread's hazard and item, its CAP parsed."""
-    by_id = {t.thread_id: t for t in threads}
-    return [Issued(m.identifier, m.thread_id, by_id[m.thread_id].hazard, by_id[m.thread_id].item_id, m.level,
-                   m.sent_at, parse(m.body.encode("utf-8"))) for m in messages]
+def owners(store: Store) -> dict[str, tuple[str, str]]:
+    """(hazard, item or area id) of every thread a message may belong to, by thread id.
+
+    The warning threads (``store.warnings.threads``), and the message threads of grouped publishing
+    (``store.warnings.bulletins``, one per town or district, hazard and audience) where the store has
+    them.
+    """
+    found = {t.thread_id: (t.hazard, t.item_id) for t in store.warnings.threads()}
+    bulletins = getattr(store.warnings, "bulletins", None)
+    if bulletins is not None:
+        found |= {b.bulletin_id: (b.hazard, b.area_id) for b in bulletins()}
+    return found
+
+
+def issued_messages(owned: Mapping[str, tuple[str, str]], messages: Iterable[MessageRow]) -> list[Issued]:
+    """Each recorded message with its thread's hazard and item (``owned``), its CAP parsed.
+
+    Raises
+    ------
+    WarnError
+        A message's thread is unknown.
+    """
+    out = []
+    for m in messages:
+        if m.thread_id not in owned:
+            raise WarnError(Problem("store.warnings", m.identifier, "a message of a recorded thread",
+                                    f"thread {m.thread_id!r} unknown"))
+        hazard, item = owned[m.thread_id]
+        out.append(Issued(m.identifier, m.thread_id, hazard, item, m.level, m.sent_at, parse(m.body.encode("utf-8"))))
+    return out
 
 
 def _district_rain(settings: Settings, store: Store,
@@ -562,7 +619,8 @@ ROWS = (
     ("sms_sent", "已发短信", "SMS sent"),
     ("sms_segments", "短信条数（分条）", "SMS segments"),
     ("sms_parts_received", "短信网关收到", "SMS parts received"),
-    ("threads_per_hazard", "预警线程（按灾种）", "threads per hazard"),
+    ("threads_per_hazard", "预警线程（按灾种）", "warning threads per hazard"),
+    ("message_threads_per_hazard", "消息线程（按灾种）", "message threads per hazard"),
     ("most_updates_in_an_hour", "单线程一小时内最多消息", "most updates of one thread in an hour"),
     ("busiest_thread", "该线程", "that thread"),
     ("rain_stopped_at", "雨停（区均逐时雨量末次≥0.5 mm）", "rain stopped (last district-mean hour ≥ 0.5 mm)"),

@@ -4,6 +4,7 @@ the whole demo."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench.demo_figures import Delivery, Drill, district_rain, issued_messages, measure
+from bench.demo_figures import Delivery, Drill, as_json, district_rain, issued_messages, measure, owners, render
 from warn import hazards
 from warn.cap.codec import Area, CapWarning, MsgType, Reference, ResponseType, build, parse, serialise
 from warn.errors import WarnError
@@ -99,6 +100,8 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
                   _message(store, f"rainstorm:{DISTRICT}", 2, Level.ORANGE, T0 + HOUR,
                            relays=(Reference(MET, SIGNAL.identifier, SIGNAL.sent),))]
         restricted = _message(store, "landslide:A", 3, Level.RED, T0 + HOUR + 40 * MINUTE, geocode=False)
+        _thread(store, "landslide:B", "B", Level.YELLOW, T0 + 3 * HOUR)
+        _message(store, "landslide:B", 1, Level.YELLOW, T0 + 3 * HOUR)  # town B with the district's geocode
         _stand_down(store, T0 + 2 * HOUR, "MODE-CHANGE", "同意")
         _stand_down(store, T0 + 2 * HOUR, "MODE-OVERRIDE", "险情已排除，现场核实")
         threads = store.warnings.threads()
@@ -107,7 +110,7 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
             deliveries=[*(Delivery("city", True, body) for body in public), Delivery("drop", True, public[0]),
                         Delivery("duty", False, restricted)],
             sms={"ok": "渝北区甲镇地质灾害红色预警，请立即撤离。", "long": "暴雨" * 50}, sms_parts_received=3,
-            threads=threads, issued=issued_messages(threads, messages), messages=messages,
+            threads=threads, issued=issued_messages(owners(store), messages), messages=messages,
             levels=store.levels.history(), rain=district_rain(store.rain.hourly("towns", T0, T0 + 5 * HOUR),
                                                               {"A": 1.0, "B": 3.0}),
             incidents=store.command.incidents(), mode_entries=store.timeline.entries(kinds=["mode"]),
@@ -118,9 +121,10 @@ def test_each_figure(drill: Drill) -> None:
     figures, _ = measure(drill, "rainstorm")
     assert figures.public_cap_messages == 5  # the blue one twice, on two public channels, counted once
     assert figures.public_cap_by_scope == {"Public": 5}
-    assert figures.cap_messages_recorded == 6
+    assert figures.cap_messages_recorded == 7
     assert (figures.sms_sent, figures.sms_segments, figures.sms_parts_received) == (2, 3, 3)
-    assert figures.threads_per_hazard == {"landslide": 1, "rainstorm": 1, "waterlogging": 1}
+    assert figures.threads_per_hazard == {"landslide": 2, "rainstorm": 1, "waterlogging": 1}
+    assert figures.message_threads_per_hazard == figures.threads_per_hazard
     assert (figures.most_updates_in_an_hour, figures.busiest_thread) == (3, "landslide:A")
     assert figures.rain_stopped_at == (T0 + 2 * HOUR).isoformat()
     assert (figures.hours_red_after_rain, figures.reddest_item) == (3.0, "landslide zone A")
@@ -132,9 +136,11 @@ def test_each_check_names_its_offenders(drill: Drill) -> None:
     found = {c.key: c.offenders for c in checks}
     assert found["sms_one_segment"] == ["long: 2 segments"]
     assert len(found["zh_no_latin"]) == 1 and found["zh_no_latin"][0].endswith("landslide:A.v2: RAISE WARN")
-    assert len(found["no_point_geocode"]) == 1 and "item P1, geocode 500112" in found["no_point_geocode"][0]
+    assert [o.split(": ", 1)[1] for o in found["geocode_only_for_its_unit"]] == [
+        "item P1 (a point or village), geocode 500112", "item B (a unit, geocode of another), geocode 500112"]
     assert len(found["no_public_blue_geohazard"]) == 1 and "landslide:A.v1" in found["no_public_blue_geohazard"][0]
     assert len(found["no_met_name"]) == 1 and f"rainstorm:{DISTRICT}.v1: " in found["no_met_name"][0]
+    assert found["public_recorded"] == []
     assert len(found["no_stand_down_over_orange"]) == 1
     assert found["no_stand_down_over_orange"][0].startswith(f"{(T0 + 2 * HOUR).isoformat()} by 指挥长甲: 1 orange, 1 red")
 
@@ -145,8 +151,20 @@ def test_a_drill_keeping_the_rules_passes_every_check(drill: Drill) -> None:
                     deliveries=[Delivery("city", True, serialise(m.alert)) for m in kept],
                     mode_entries=[e for e in drill.mode_entries if e.details["rule_id"] == "MODE-OVERRIDE"])
     assert [c.key for c in measure(clean, "rainstorm")[1] if not c.passed] == []
+    unrecorded = replace(clean, issued=kept[1:])
+    assert [c.key for c in measure(unrecorded, "rainstorm")[1] if not c.passed] == ["public_recorded"]
 
 
 def test_rain_missing_for_a_town_is_an_error_not_a_dry_hour() -> None:
     with pytest.raises(WarnError, match="the rain of every town, got none for B"):
         district_rain([ZoneRain("A", T0, 1.0, 1.0), ZoneRain("B", T0, None, None)], {"A": 1.0, "B": 1.0})
+
+
+def test_the_table_shows_the_baseline_beside_and_three_examples_a_check(drill: Drill) -> None:
+    figures, checks = measure(drill, "rainstorm")
+    baseline = json.loads(json.dumps(as_json(figures, checks), ensure_ascii=False))["figures"]
+    lines = render(figures, checks, baseline).splitlines()
+    assert lines[0].split() == ["指标", "figure", "基线", "baseline", "本次", "this", "run"]
+    assert lines[1].split()[-2:] == ["5", "5"]  # public CAP messages, baseline and this run
+    assert "FAIL  每条短信仅一条（不分条） / every SMS is one segment — 1" in lines
+    assert "PASS  公众消息均已记录 / every public message recorded" in lines
