@@ -56,7 +56,8 @@ every SMS is one segment
 no Latin words in zh-CN
     In every recorded CAP message, the zh-CN info's event, sender name, headline, description,
     instruction and area descriptions hold no Latin word other than a code (a token with a digit,
-    such as ``DEMO-T11`` or ``500112``) or a unit of :data:`UNITS`.
+    such as ``DEMO-T11`` or ``500112``, but not a level number such as ``L3``) or a unit of
+    :data:`UNITS`.
 geocode only where the area is that unit (no point or village alert carries one)
     A recorded message carries a ``geocode`` only when its thread is about an administrative unit
     (the district's code or a town of ``areas.towns``) and the geocode is that unit's own: by CAP
@@ -127,11 +128,13 @@ UNITS = frozenset({"mm", "cm", "m", "km", "h", "min", "s", "mm/h", "m/s", "km²"
 OVERRIDE_RULE = "MODE-OVERRIDE"
 #: Offending examples shown per check.
 EXAMPLES = 3
-#: Lengths of the sliding window for thread updates.
+#: The window of a thread's updates, and the unit of time in red.
 HOUR = timedelta(hours=1)
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./²³:-]*")
 _LETTERS = re.compile(r"[A-Za-z]+")
+#: A level number (L0 … L4): a code in form, internal jargon in a warning.
+_LEVEL_NUMBER = re.compile(r"L[0-4]")
 
 
 # ---------------------------------------------------------------- records
@@ -315,12 +318,14 @@ def message_threads(issued: Iterable[Issued]) -> dict[str, int]:
 
 
 def latin_words(text: str) -> list[str]:
-    """The Latin words of a zh-CN text other than codes (tokens with a digit) and :data:`UNITS`."""
+    """The Latin words of a zh-CN text other than codes (tokens with a digit, level numbers ``L0``–``L4``
+    excepted) and :data:`UNITS`."""
     found = []
     for token in _CODE.findall(text):
-        if any(c.isdigit() for c in token) or token in UNITS:
-            continue
-        found += [w for w in _LETTERS.findall(token) if w not in UNITS]
+        if _LEVEL_NUMBER.fullmatch(token):
+            found.append(token)
+        elif not any(c.isdigit() for c in token) and token not in UNITS:
+            found += [w for w in _LETTERS.findall(token) if w not in UNITS]
     return found
 
 

@@ -94,7 +94,7 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
         _thread(store, f"rainstorm:{DISTRICT}", DISTRICT, Level.ORANGE, T0)
         public = [_message(store, "landslide:A", 1, Level.BLUE, T0 + HOUR, geocode=False),
                   _message(store, "landslide:A", 2, Level.RED, T0 + HOUR + 10 * MINUTE, geocode=False,
-                           headline="甲镇地质灾害红色预警（WARN-RAISE 预警发布）"),
+                           headline="甲镇地质灾害红色预警（L0→L4 WARN-RAISE 预警发布）"),
                   _message(store, "waterlogging:P1", 1, Level.YELLOW, T0 + HOUR),
                   _message(store, f"rainstorm:{DISTRICT}", 1, Level.ORANGE, T0),
                   _message(store, f"rainstorm:{DISTRICT}", 2, Level.ORANGE, T0 + HOUR,
@@ -135,7 +135,7 @@ def test_each_check_names_its_offenders(drill: Drill) -> None:
     _, checks = measure(drill, "rainstorm")
     found = {c.key: c.offenders for c in checks}
     assert found["sms_one_segment"] == ["long: 2 segments"]
-    assert len(found["zh_no_latin"]) == 1 and found["zh_no_latin"][0].endswith("landslide:A.v2: RAISE WARN")
+    assert len(found["zh_no_latin"]) == 1 and found["zh_no_latin"][0].endswith("landslide:A.v2: L0 L4 RAISE WARN")
     assert [o.split(": ", 1)[1] for o in found["geocode_only_for_its_unit"]] == [
         "item P1 (a point or village), geocode 500112", "item B (a unit, geocode of another), geocode 500112"]
     assert len(found["no_public_blue_geohazard"]) == 1 and "landslide:A.v1" in found["no_public_blue_geohazard"][0]
