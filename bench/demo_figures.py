@@ -16,8 +16,7 @@ Definitions
 public channels
     The channels that reach the public: those marked ``public: true`` or ``audience: public`` (once
     publishing declares audiences) among the drill's channels (``sim.channels``), and the drill's
-    stand-ins for the deployment's public ones,
-    :data:`DRILL_PUBLIC` — ``city_platform`` (the city release platform's exercise endpoint, for
+    stand-ins for the deployment's public ones, :data:`DRILL_PUBLIC` — ``city_platform`` (the city release platform's exercise endpoint, for
     ``channels.city_cap``) and ``cap_drop`` (the CAP file drop). Exercise messages are refused on a
     channel marked public, so the drill marks none; ``--public NAME`` replaces the set.
 public CAP message
@@ -28,7 +27,7 @@ public CAP message
 SMS sent, SMS segments
     The outbox rows of the ``sms`` channels marked sent (warnings and data notices alike: every
     text that went out), and the segments :func:`warn.broadcast.channels.split_sms` cuts their
-    texts into (the SMS channel sends each as one SMS). The parts the receiver recorded on the
+    texts into (the SMS channel sends each segment as one SMS). The parts the receiver recorded on the
     SMS paths are shown beside them.
 threads per hazard
     Warning threads recorded (``store.warnings.threads``: one per item warned) by hazard name, and
@@ -81,11 +80,11 @@ Run: ``python bench/demo_figures.py var/demo [--config config.yaml] [--json] [--
 
 Measured on main at 5cc6f97 (2026-12-02, ``warn demo`` on the demo storm, 185 cycles, 183 s; kept as
 ``bench/demo_figures_main.json`` for ``--baseline``): 112 public CAP messages (all scope Public; 112
-recorded), 117 SMS sent (112 warnings, 5 data notices) in 777 segments (777 parts received), warning
-threads (and message threads alike) flashflood 5, landslide 23, rainstorm 1, waterlogging 7; at most 4 messages of one thread in an hour
-(waterlogging DEMO-W25); the rain stopped at 07-15 10:00Z and town DEMO-T11 was red 32 h after it (its
+recorded), 117 SMS sent (112 warnings, 5 data notices) in 777 segments (777 parts received),
+warning threads (and message threads alike) flashflood 5, landslide 23, rainstorm 1, waterlogging 7;
+at most 4 messages of one thread in an hour (waterlogging DEMO-W25); the rain stopped at 07-15 10:00Z and town DEMO-T11 was red 32 h after it (its
 red level held from 07-15 10:00Z to the 3-hourly cycle of 07-16 18:00Z); 4 incidents (one per hazard).
-Every check failed: 117 SMS of 4–8 segments; 112 zh-CN infos with English (the bilingual centre name,
+Every check of the issue failed: 117 SMS of 4–8 segments; 112 zh-CN infos with English (the bilingual centre name,
 rule ids); geocode 500112 on 66 point and catchment messages and on 44 town messages; 30 public blue
 landslide messages; 2 rainstorm messages issued, not relayed; the stand-down of 07-16 12:00Z with
 DEMO-T11 red. Every public message was recorded.
