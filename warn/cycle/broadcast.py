@@ -39,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
@@ -47,8 +49,9 @@ from shapely.ops import unary_union
 from shapely.geometry import Polygon
 
 from warn import hazards
-from warn.broadcast.wording import Notice, Place, Wording, word
+from warn.broadcast.wording import TEMPLATES_FILE, Notice, Place, Templates, Wording, load_templates, word
 from warn.cap.codec import (
+    CST,
     PARAM_SMS,
     CapWarning,
     MsgType,
@@ -84,6 +87,8 @@ DEFAULT_RECIPIENT = "cap"
 
 _RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPARE,
              Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
+#: The issuer a relayed message names when no official message is in force any more.
+MET_OFFICE = "气象台"
 #: Who may read a Restricted message (CAP ``restriction``).
 RESTRICTION = "防汛责任人（值班人员、镇街和村社责任人、监测员）/ responsible persons only"
 
@@ -344,12 +349,21 @@ def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
 
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
             relayed: tuple[OfficialRelay, ...], expires: datetime) -> Wording:
-    """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`)."""
-    notice = Notice(hazard=hazard.name, level=action.level, audience=action.audience,
-                    issuer=settings.deployment.issuer.zh, sent=action.at, until=expires, area=area.name,
-                    places=area.places, reference=f"{action.serial}",
-                    relayed_from="、".join(dict.fromkeys(b.issuer for b in relayed)))
-    return word(notice, None)
+    """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`, the templates of the
+    playbooks folder). A relayed hazard names the issuers of the official messages in force, or
+    :data:`MET_OFFICE` when none is (its all-clear after the signal was lifted)."""
+    issuer = settings.deployment.issuer
+    relayed_from = "、".join(dict.fromkeys(b.issuer for b in relayed)) or (MET_OFFICE if hazard.relayed else "")
+    notice = Notice(hazard=hazard.name, level=Level.NONE if action.broadcast is BroadcastKind.ALL_CLEAR
+                    else action.level, audience=action.audience, issuer=issuer.zh, issuer_short=issuer.short,
+                    sent=action.at, until=expires, area=area.name, places=area.places,
+                    reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from)
+    return word(notice, _templates(settings.command.playbooks / TEMPLATES_FILE))
+
+
+@cache
+def _templates(path: Path) -> Templates:
+    return load_templates(path)
 
 
 def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
