@@ -370,3 +370,14 @@ def test_anchors_key_readable_by_others_and_witness_in_no_folder_are_named(commi
     committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert [(p.key, p.expected) for p in check_deployment(committed_config)] == [
         ("mode", "0600 (only its owner may read the private key)")]
+
+
+def test_the_met_office_signal_may_not_be_published_in_the_districts_name(committed_config):
+    """A public level for the rainstorm signal would re-issue the met office's warning (气象法 Art. 22)."""
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["command"]["publication"]["public_from"]["rainstorm"] = "yellow"
+    data["command"]["publication"]["public_from"]["tsunami"] = "red"
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    text = messages(committed_config)
+    assert "command.publication.public_from.rainstorm: expected no public level" in text
+    assert "command.publication.public_from.tsunami: expected a hazard of the deployment" in text

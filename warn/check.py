@@ -38,8 +38,8 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _messages, _channels,
-        _identity, _anchors,
+        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _publication, _messages,
+        _channels, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -287,6 +287,25 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
                 if wanted not in ids:
                     yield Problem(str(spec.playbooks), wanted, f"the playbook {wanted!r} hazard {name} answers "
                                   "its warnings with", f"playbooks {', '.join(sorted(ids))}")
+
+
+def _publication(settings: Settings, where: str) -> Iterator[Problem]:
+    """``command.publication.public_from`` names hazards of the deployment, and none that another authority
+    issues: the met office's rainstorm signal is relayed to the responsible people, never published to the
+    public in the district's name (气象法 第二十二条)."""
+    from warn import hazards
+
+    if settings.command is None:
+        return
+    for name in settings.command.publication.public_from:
+        key = f"command.publication.public_from.{name}"
+        if name not in settings.hazards:
+            yield Problem(where, key, f"a hazard of the deployment ({', '.join(settings.hazards)})", repr(name))
+        elif hazards.get(name).relayed:
+            yield Problem(where, key, "no public level: its public warnings are another authority's (气象法 第二十二条: "
+                          "the met office alone issues them); the district relays them to its responsible people",
+                          f"public from {settings.command.publication.public_from[name]}",
+                          f"remove {name} from public_from / 删除该项，本区只转发、不以本区名义发布")
 
 
 def _messages(settings: Settings, where: str) -> Iterator[Problem]:

@@ -53,6 +53,8 @@ from warn.command.model import LevelCrossing
 from warn.command.planner import Setup
 from warn.config import Settings
 from warn.cycle.anchoring import anchor_head
+from warn.broadcast.channels import UCS2_LIMIT
+from warn.broadcast.wording import sms_length
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
 from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, score
@@ -254,16 +256,35 @@ def _notices(store: Store, settings: Settings, at: datetime, notices: Iterable[s
 
 
 def _send_notice(store: Store, settings: Settings, at: datetime, text: str, status: CapStatus) -> None:
-    """One outbox row per duty channel (a non-public text channel) for a notice that began."""
+    """One outbox row per duty channel (a non-public text channel) for a notice that began: the whole notice to
+    the robots, one SMS segment (:func:`notice_sms`) to the SMS gateway."""
     body = f"### 数据告警 Data notice {at:%Y-%m-%d %H:%M}Z\n\n{text}\n".encode()
     for name, spec in settings.channels.items():
         if spec.public or spec.kind not in TEXT_KINDS:
             continue
+        payload = notice_sms(settings, text).encode() if spec.kind == "sms" else body
         for recipient in spec.recipients or ("duty",):
-            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=body,
+            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=payload,
                                             content_type=TEXT_KINDS[spec.kind], public=False,
                                             idempotency_key=f"notice/{digest(text)}/{at.isoformat()}/{name}/{recipient}",
                                             cap_status=CapStatus(status)))
+
+
+def notice_sms(settings: Settings, text: str) -> str:
+    """A data notice in one SMS segment: ``【<short issuer>】数据告警：<zh-CN text>``, the text cut with ``…``
+    and a pointer to ``warn status`` when it does not fit :data:`~warn.broadcast.channels.UCS2_LIMIT`."""
+    head = f"【{settings.deployment.issuer.short or settings.deployment.issuer.zh}】数据告警："
+    zh = text.split(" / ")[0].strip()
+    if sms_length(head + zh) <= UCS2_LIMIT:
+        return head + zh
+    tail = "…详见值班系统"
+    room = UCS2_LIMIT - sms_length(head + tail)
+    cut = ""
+    for char in zh:
+        if sms_length(cut + char) > room:
+            break
+        cut += char
+    return head + cut + tail
 
 
 # --- the levels of the previous cycle -----------------------------------------------------------
