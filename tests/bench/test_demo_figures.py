@@ -17,9 +17,9 @@ from bench.demo_figures import Delivery, Drill, as_json, district_rain, issued_m
 from warn import hazards
 from warn.cap.codec import Area, CapWarning, MsgType, Reference, ResponseType, build, parse, serialise
 from warn.errors import WarnError
-from warn.command.model import Broadcast, BroadcastKind, OpenIncident, Role
+from warn.command.model import Broadcast, BroadcastKind, Listed, OpenIncident, Role, WarningChange
 from warn.store import ItemLevel, LevelBasis, NewEntry, Store, ZoneRain
-from warn.vocab import CapStatus, Level
+from warn.vocab import Audience, CapStatus, ItemKind, Level
 
 T0 = datetime(2026, 7, 15, tzinfo=UTC)
 HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
@@ -30,7 +30,8 @@ SIGNAL = parse(serialise(build(CapWarning(
     sender=MET, thread="rainstorm-signal", version=1, msg_type=MsgType.ALERT, status=CapStatus.EXERCISE,
     hazard="rainstorm", event=hazards.get("rainstorm").cap, level=Level.ORANGE, sent=T0, onset=T0,
     expires=T0 + 12 * HOUR, area_name="渝北区", polygons=(((106.5, 29.7), (106.6, 29.7), (106.6, 29.8), (106.5, 29.7)),),
-    geocode=DISTRICT, incident="", headline_zh="渝北区气象台发布暴雨橙色预警信号", headline_en="rainstorm orange",
+    geocode=DISTRICT, incident="", sender_zh="渝北区气象台", sender_en="Yubei observatory",
+    headline_zh="渝北区气象台发布暴雨橙色预警信号", headline_en="rainstorm orange",
     description_zh="", description_en="", instruction_zh="", instruction_en="", response_type=ResponseType.PREPARE))))
 SQUARE = (((106.5, 29.7), (106.51, 29.7), (106.51, 29.71), (106.5, 29.7)),)
 
@@ -43,7 +44,8 @@ def _body(store: Store, thread: str, version: int, level: Level, at: datetime, *
     alert = build(CapWarning(
         sender=SENDER, thread=thread, version=version, msg_type=MsgType.UPDATE if earlier else MsgType.ALERT,
         status=CapStatus.EXERCISE, hazard=hazard, event=hazards.get(hazard).cap, level=level, sent=at, onset=at,
-        expires=at + 6 * HOUR, area_name="甲镇", polygons=SQUARE, geocode=DISTRICT, incident="", headline_zh=headline,
+        expires=at + 6 * HOUR, area_name="甲镇", polygons=SQUARE, geocode=DISTRICT, incident="", sender_zh="区防汛办", sender_en="office",
+        headline_zh=headline,
         headline_en="a warning", description_zh="", description_en="", instruction_zh="注意防范。",
         instruction_en="Take care.", response_type=ResponseType.MONITOR, references=earlier + relays))
     if not geocode:
@@ -53,9 +55,14 @@ def _body(store: Store, thread: str, version: int, level: Level, at: datetime, *
 
 
 def _thread(store: Store, thread: str, item: str, level: Level, at: datetime) -> None:
-    store.execute_actions([Broadcast(key=f"{thread}/v1", at=at, incident=None, thread=thread, version=1,
-                                     broadcast=BroadcastKind.RAISE, hazard=thread.split(":")[0], item_id=item,
-                                     level=level, text="预警", rule_id="TEST", label="测试 test")])
+    """A warning thread of ``item`` and the message thread (same id) that lists it."""
+    hazard, why = thread.split(":")[0], {"rule_id": "TEST", "label": "测试 test"}
+    store.execute_actions([
+        WarningChange(key=f"{thread}/v1/warning", at=at, incident=None, thread=thread, version=1, hazard=hazard,
+                      item_id=item, level=level, **why),
+        Broadcast(key=f"{thread}/v1", at=at, incident=None, thread=thread, version=1, serial=1,
+                  broadcast=BroadcastKind.RAISE, hazard=hazard, area=item, audience=Audience.PUBLIC, level=level,
+                  listed=(Listed(thread, item, ItemKind.POINT, level),), text="预警", **why)])
 
 
 def _message(store: Store, thread: str, version: int, level: Level, at: datetime, **kwargs: Any) -> bytes:

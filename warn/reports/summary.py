@@ -28,7 +28,7 @@ def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None
     changes = store.command.mode_changes(decided=True)
     notices = store.timeline.entries(kinds=("notice",))
     return {
-        "warnings": _warnings(threads, messages),
+        "warnings": _warnings(threads, store.warnings.versions()),
         "cap_messages": _messages(messages),
         "tasks": _tasks(task_rows, now),
         "acks": _acks(requests),
@@ -62,11 +62,11 @@ def _reason(row) -> str:
     return lines[0][:REASON_LIMIT] if lines else "尚未尝试发送 / never tried"
 
 
-def _warnings(threads, messages) -> dict[str, Any]:
-    """Per hazard: threads raised, by highest level reached, and how many were cleared."""
+def _warnings(threads, versions) -> dict[str, Any]:
+    """Per hazard: threads raised, by highest level reached (over their versions), and how many were cleared."""
     highest: dict[str, int] = {}
-    for m in messages:
-        highest[m.thread_id] = max(highest.get(m.thread_id, 0), m.level)
+    for v in versions:
+        highest[v.thread_id] = max(highest.get(v.thread_id, 0), v.level)
     out: dict[str, Any] = {}
     for t in threads:
         entry = out.setdefault(t.hazard, {"raised": 0, "cleared": 0, "active": 0, "highest": Counter()})
