@@ -380,4 +380,4 @@ def test_the_met_office_signal_may_not_be_published_in_the_districts_name(commit
     committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     text = messages(committed_config)
     assert "command.publication.public_from.rainstorm: expected no public level" in text
-    assert "command.publication.public_from.tsunami: expected a hazard of the deployment" in text
+    assert "command.publication.public_from.tsunami: expected a registered hazard" in text

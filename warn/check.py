@@ -290,7 +290,7 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
 
 
 def _publication(settings: Settings, where: str) -> Iterator[Problem]:
-    """``command.publication.public_from`` names hazards of the deployment, and none that another authority
+    """``command.publication.public_from`` names registered hazards, and none that another authority
     issues: the met office's rainstorm signal is relayed to the responsible people, never published to the
     public in the district's name (气象法 第二十二条)."""
     from warn import hazards
@@ -299,8 +299,8 @@ def _publication(settings: Settings, where: str) -> Iterator[Problem]:
         return
     for name in settings.command.publication.public_from:
         key = f"command.publication.public_from.{name}"
-        if name not in settings.hazards:
-            yield Problem(where, key, f"a hazard of the deployment ({', '.join(settings.hazards)})", repr(name))
+        if name not in hazards.names():
+            yield Problem(where, key, f"a registered hazard ({', '.join(hazards.names())})", repr(name))
         elif hazards.get(name).relayed:
             yield Problem(where, key, "no public level: its public warnings are another authority's (气象法 第二十二条: "
                           "the met office alone issues them); the district relays them to its responsible people",

@@ -269,8 +269,8 @@ def test_every_wording_makes_a_valid_cap_message(templates):
         body = produce(CapWarning(
             sender="warn@yubei.example", thread=f"{hazard}:T01", version=1, msg_type=MsgType.ALERT,
             status=CapStatus.EXERCISE, hazard=hazard, event=hazards.get(hazard).cap, level=level, sent=SENT,
-            onset=SENT, expires=SENT + timedelta(hours=6), area_name="双凤桥街道", polygons=square, geocode="500112",
-            incident="", headline_zh=wording.headline_zh, headline_en=wording.headline_en,
+            onset=SENT, expires=SENT + timedelta(hours=6), area_name="双凤桥街道", polygons=square, geocode="",
+            incident="", sender_zh="渝北区防汛办", sender_en="Yubei flood office", headline_zh=wording.headline_zh, headline_en=wording.headline_en,
             description_zh=wording.description_zh, description_en=wording.description_en,
             instruction_zh=wording.instruction_zh, instruction_en=wording.instruction_en,
             response_type=ResponseType.ALL_CLEAR if clear else ResponseType.MONITOR, references=()))

@@ -10,7 +10,7 @@ from warn.command.planner import State, plan
 from warn.vocab import ItemKind, Level
 
 #: The town playbook's run for DEMO-T11's warning raised at T0.
-RUN = "INC-landslide-20260715T0200Z/landslide_town@1:landslide:DEMO-T11:20260715T0200Z"
+RUN = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T11:20260715T0200Z"
 
 
 def town(level: Level, at=T0, old: Level = Level.NONE):

@@ -4,6 +4,7 @@ audience, delivered; idempotent; geocodes only for the district; Exercise refuse
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.conftest import ROOT
 from warn.cap.codec import MsgType, ResponseType, Scope, parse, validate
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher
@@ -30,7 +32,10 @@ SENDER = "warn@yubei.example"
 
 
 def _config(deployment: Path, channels: dict) -> Path:
+    """The deployment with ``channels`` and the committed command section and playbooks (the message templates)."""
+    shutil.copytree(ROOT / "playbooks", deployment.parent / "playbooks", dirs_exist_ok=True)
     data = yaml.safe_load(deployment.read_text(encoding="utf-8"))
+    data["command"] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["command"]
     data["channels"] = channels
     deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return deployment
@@ -105,7 +110,7 @@ def test_point_item_gets_a_buffer_polygon(deployment: Path, tmp_path: Path) -> N
     data = yaml.safe_load(deployment.read_text(encoding="utf-8"))
     data["layers"]["hazard_points"] = {"path": "geodata/points.gpkg", "layer": "hazard_points", "id_field": "point_id"}
     deployment.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    settings = load_settings(deployment)
+    settings = load_settings(_config(deployment, {}))
     action = Broadcast(key="p/v1", at=T0, incident=None, rule_id="PUB-ALERT", label="issued",
                        thread="landslide:T1:public", version=1, serial=1, broadcast=BroadcastKind.RAISE,
                        hazard="landslide", area="T1", audience=Audience.PUBLIC, level=Level.ORANGE,
@@ -145,7 +150,7 @@ def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) ->
 def test_publish_before_execute_is_refused(deployment: Path) -> None:
     from warn.errors import WarnError
 
-    settings = load_settings(deployment)
+    settings = load_settings(_config(deployment, {}))
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         with pytest.raises(WarnError):

@@ -358,6 +358,9 @@ def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Cov
                     else action.level, audience=action.audience, issuer=issuer.zh, issuer_short=issuer.short,
                     sent=action.at, until=expires, area=area.name, places=area.places,
                     reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from)
+    if settings.command is None:
+        raise ConfigError(Problem("config.yaml", "command.playbooks", f"the playbooks folder holding the message "
+                                  f"templates {TEMPLATES_FILE}", "no command section"))
     return word(notice, _templates(settings.command.playbooks / TEMPLATES_FILE))
 
 
