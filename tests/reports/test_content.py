@@ -14,11 +14,11 @@ from warn.config import load_settings
 from warn.reports.content import UnknownIncident, build, observed_rain, tables, verification_line
 from warn.reports.loop import handling, loop_of
 from warn.store import Store
-from warn.store.incidents import AckRequestRow, MessageRow, ThreadRow
+from warn.store.incidents import AckRequestRow, ThreadRow, VersionRow
 from warn.store.incidents import TaskRow as StoredTask
 
-#: The waterlogging incident the replayed scenario opens.
-INCIDENT = "INC-waterlogging-20260715T0430Z"
+#: The storm incident the replayed scenario opens (its first warning at 10:00 Beijing time).
+INCIDENT = "INC-storm-20260715T0200Z"
 AT = datetime.fromisoformat(SCENARIO_END)
 
 
@@ -115,9 +115,9 @@ def _thread(item: str) -> ThreadRow:
     return ThreadRow(f"landslide:{item}:20260715T0500Z", "landslide", item, 0, "cleared", T5, T5, None, "INC-1", 2)
 
 
-def _message(key: int, item: str, level: int, minutes: int) -> MessageRow:
-    return MessageRow(key, f"landslide:{item}:20260715T0500Z", "Alert", level, T5 + timedelta(minutes=minutes),
-                      f"id-{key}", "<alert/>")
+def _message(key: int, item: str, level: int, minutes: int) -> VersionRow:
+    """The first version of ``item``'s thread, at ``level``."""
+    return VersionRow(key, f"landslide:{item}:20260715T0500Z", 1, level, "active", T5 + timedelta(minutes=minutes))
 
 
 def _stored_task(item: str, *, due: int, done: int | None) -> StoredTask:

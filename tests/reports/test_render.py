@@ -15,7 +15,7 @@ from tests.conftest import SCENARIO_END
 from warn.cli.main import app
 
 #: The waterlogging incident the replayed scenario opens.
-INCIDENT = "INC-waterlogging-20260715T0430Z"
+INCIDENT = "INC-storm-20260715T0200Z"
 
 
 def _report(store, out, *args):

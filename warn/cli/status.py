@@ -137,7 +137,7 @@ def hazard_name(hazard: str, lang: str) -> str:
     """``地质灾害`` / ``landslide``."""
     from warn import hazards
 
-    return hazard if lang == "en" else hazards.names_zh().get(hazard, hazard)
+    return hazard if lang == "en" else hazards.incident_names_zh().get(hazard, hazard)
 
 
 def status_json(view: StatusView) -> dict:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from warn.errors import ConfigError, Problem
 from warn.registry import Registry
+from warn.vocab import STORM_INCIDENT, STORM_INCIDENT_ZH
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -137,6 +138,11 @@ def _role_problems(settings: Settings, spec: HazardSpec, section: HazardSection,
 def names_zh() -> dict[str, str]:
     """Every registered hazard's name for people (``{"landslide": "地质灾害", …}``)."""
     return {name: HAZARDS.get(name).zh for name in HAZARDS.names()}
+
+
+def incident_names_zh() -> dict[str, str]:
+    """The names people read for an incident's hazard: every hazard's, and the composite storm's (``强降雨``)."""
+    return {**names_zh(), STORM_INCIDENT: STORM_INCIDENT_ZH}
 
 
 def context(settings: Settings, deployed: Deployed, rain: xr.DataArray | None, now: datetime, *,

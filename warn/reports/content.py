@@ -25,8 +25,8 @@ timezone-aware UTC.
 Sources
 -------
 Zones and points
-    A point's level is the highest level of any CAP message of the incident's warning threads
-    about it sent within the period; a zone's is the highest of its own threads and of the
+    A point's level is the highest level any version of the incident's warning threads about it
+    reached within the period; a zone's is the highest of its own threads and of the
     points inside it (the layer's ``town_code``).
 Rain
     The hourly rain per town the cycles recorded of the runs they used (``store.rain``, the layer
@@ -318,25 +318,28 @@ def build(store: Store, settings: Settings, incident_id: str, *, kind: str, at: 
     dues = _report_dues(store, row.opened_at, row.closed_at or at)
     period, highlight, due = _period(kind, row.opened_at, row.closed_at, at, dues, settings)
     threads = store.warnings.threads(incident_id)
-    messages = sorted(store.warnings.messages([t.thread_id for t in threads]), key=lambda m: (m.sent_at, m.id))
+    versions = sorted(store.warnings.versions([t.thread_id for t in threads]), key=lambda v: (v.at, v.id))
+    changed = [v for v in versions if v.at <= period[1]]
+    messages = sorted(store.warnings.messages([b.bulletin_id for b in store.warnings.bulletins(incident_id)]),
+                      key=lambda m: (m.sent_at, m.id))
     in_period = [m for m in messages if m.sent_at <= period[1]]
     changes = store.command.mode_changes(decided=True, since=period[0], until=period[1])
     entries = _entries(store, incident_id, period, at if kind == "final" else period[1])
-    loop = _loop(store, incident_id, threads, messages, period[1] if kind == "initial" else at)
+    loop = _loop(store, incident_id, threads, versions, period[1] if kind == "initial" else at)
     broadcasts = _broadcasts(store, in_period)
-    levels = _levels(store, settings, threads, in_period, period)
+    levels = _levels(store, settings, threads, changed, period)
     item_levels: dict[str, int] = defaultdict(int)
     item_of = {t.thread_id: t.item_id for t in threads}
-    for m in in_period:
-        item = item_of[m.thread_id]
-        item_levels[item] = max(item_levels[item], m.level)
+    for v in changed:
+        item = item_of[v.thread_id]
+        item_levels[item] = max(item_levels[item], v.level)
     zones, points = _map(settings, item_levels)
     rain = _rain(store, settings, period, notes)
     if not integrity.ok:
         notes.insert(0, f"时间线校验失败，本报告内容不可信 / the timeline failed verification; this report cannot be "
                         f"trusted: {integrity.problem}")
     head = IncidentHead(
-        incident_id=incident_id, hazard=row.hazard, hazard_zh=hazards.names_zh().get(row.hazard, row.hazard),
+        incident_id=incident_id, hazard=row.hazard, hazard_zh=hazards.incident_names_zh().get(row.hazard, row.hazard),
         area=sorted({z.name for z in zones if z.level > 0}), opened_at=row.opened_at, closed_at=row.closed_at,
         highest_level=max(item_levels.values(), default=0),
         mode_changes=[ModeChangeRow(c.at, c.from_mode, c.to_mode, c.response_level, c.decided_by, c.rule_id, c.reason)
@@ -387,9 +390,9 @@ def _entries(store: Store, incident_id: str, period: tuple[datetime, datetime], 
     return [Entry(e.seq, e.occurred_at, e.actor, e.role, e.org_unit, e.kind, e.summary) for e in chosen]
 
 
-def _loop(store: Store, incident_id: str, threads, messages, at: datetime) -> Loop:
+def _loop(store: Store, incident_id: str, threads, versions, at: datetime) -> Loop:
     """Warnings, tasks and calls of the incident as of ``at`` (:func:`loop_of`)."""
-    return loop_of(incident_id, threads, messages, store.command.tasks(incident_id=incident_id),
+    return loop_of(incident_id, threads, versions, store.command.tasks(incident_id=incident_id),
                    store.command.ack_requests(prefix=f"{incident_id}/"), at)
 
 
@@ -434,7 +437,7 @@ def _map(settings: Settings, item_levels: dict[str, int]) -> tuple[list[ZoneLeve
     return zones, points
 
 
-def _levels(store: Store, settings: Settings, threads, messages, period: tuple[datetime, datetime]
+def _levels(store: Store, settings: Settings, threads, versions, period: tuple[datetime, datetime]
             ) -> list[LevelSeries]:
     """The water-level series of the warned items that carry a sensor (the point roles of the hazards
     that read sensors: waterlogging points, river gauges), readings of the period."""
@@ -442,7 +445,7 @@ def _levels(store: Store, settings: Settings, threads, messages, period: tuple[d
     from warn.geo.layers import zone_layer
     from warn.hazards.spec import Input
 
-    warned = {t.item_id for t in threads if any(m.thread_id == t.thread_id and m.level > 0 for m in messages)}
+    warned = {t.item_id for t in threads if any(v.thread_id == t.thread_id and v.level > 0 for v in versions)}
     sensor_of = {s.point_id: s.sensor_id for s in store.sensors() if s.point_id in warned}
     layers = dict.fromkeys(layer for d in hazards.deployed(settings) if Input.SENSORS in d.spec.inputs
                            for layer in d.section.layers.values())

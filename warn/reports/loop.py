@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from warn.vocab import Level
 
 if TYPE_CHECKING:
-    from warn.store.incidents import AckRequestRow, MessageRow, ThreadRow
+    from warn.store.incidents import AckRequestRow, ThreadRow, VersionRow
     from warn.store.incidents import TaskRow as StoredTask
 
 #: A warning thread that reached this level required action (橙色 orange: practice's 叫应 and duty tasks).
@@ -139,10 +139,10 @@ def handling(loop: WarningLoop) -> str:
     return "已处置 按期 handled on time" if loop.on_time else "已处置 超期 handled late"
 
 
-def loop_of(incident_id: str, threads: Sequence[ThreadRow], messages: Sequence[MessageRow],
+def loop_of(incident_id: str, threads: Sequence[ThreadRow], versions: Sequence[VersionRow],
             tasks: Sequence[StoredTask], requests: Sequence[AckRequestRow], at: datetime) -> Loop:
     """The loop of an incident as of ``at`` (later facts are not yet known) from its stored rows: its
-    warning threads and their CAP messages (in the order sent), its tasks and its requests (叫应 calls,
+    warning threads and their versions (in the order recorded), its tasks and its requests (叫应 calls,
     approvals, task hand-offs), and the figures over them (:data:`HANDLING`)."""
     task_rows = [t for t in tasks if t.created_at <= at]
     requests = [r for r in requests if r.created_at <= at]
@@ -163,11 +163,11 @@ def loop_of(incident_id: str, threads: Sequence[ThreadRow], messages: Sequence[M
     on_time_calls = {r.request_id for r in requests if r.kind == "call" and r.request_id in answered
                      and r.escalation_step == 0 and r.answered_at is not None and r.answered_at <= r.deadline}
     by_thread: dict[str, list] = defaultdict(list)
-    for m in messages:
-        by_thread[m.thread_id].append(m)
+    for v in versions:
+        by_thread[v.thread_id].append(v)
     loops = []
     for t in threads:
-        sent = [m for m in by_thread[t.thread_id] if m.sent_at <= at]
+        sent = [v for v in by_thread[t.thread_id] if v.at <= at]
         if sent:
             loops.append(_warning_loop(t, sent, rows, calls, answered, on_time_calls))
     loops.sort(key=lambda w: w.first_at)
@@ -180,9 +180,9 @@ def of_thread(key: str, thread_id: str) -> bool:
     return f":{thread_id}/" in key
 
 
-def _warning_loop(thread: ThreadRow, sent: list[MessageRow], tasks: list[TaskRow], calls: list[CallRow],
+def _warning_loop(thread: ThreadRow, sent: list[VersionRow], tasks: list[TaskRow], calls: list[CallRow],
                   answered: dict[str, AckRequestRow], on_time_calls: set[str]) -> WarningLoop:
-    """One thread's loop from its messages sent by the report's time and the incident's tasks and calls."""
+    """One thread's loop from its versions by the report's time and the incident's tasks and calls."""
     mine_tasks = [r for r in tasks if of_thread(r.task_id, thread.thread_id)]
     mine_calls = [c for c in calls if of_thread(c.request_id, thread.thread_id)]
     acked = [r.answered_at for key, r in answered.items() if of_thread(key, thread.thread_id)]
@@ -191,8 +191,8 @@ def _warning_loop(thread: ThreadRow, sent: list[MessageRow], tasks: list[TaskRow
     on_time = (any(r.done_at is not None and not r.overdue for r in mine_tasks)
                or any(c.request_id in on_time_calls for c in mine_calls))
     last = sent[-1]
-    closed = last.sent_at if last.kind == "Cancel" or "<responseType>AllClear</responseType>" in last.body else None
-    return WarningLoop(thread.thread_id, thread.item_id, max(m.level for m in sent), sent[0].sent_at,
+    closed = last.at if last.status == "cleared" else None
+    return WarningLoop(thread.thread_id, thread.item_id, max(v.level for v in sent), sent[0].at,
                        min(acked, default=None), min(acted, default=None), closed, min(handled, default=None),
                        on_time)
 
