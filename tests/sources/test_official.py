@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.conftest import ROOT
 from tests.helpers import Hostile, edit_yaml, messages
-from warn.cap.codec import MsgType, ResponseType, outline
+from warn.cap.codec import MsgType, ResponseType, outline, parse
 from warn.config import OfficialSpec, load_settings
 from warn.cycle import open_sources, run
 from warn.cycle.inputs import Sources
@@ -178,10 +178,16 @@ def test_rainstorm_signal_raises_and_clears_a_district_warning_with_cap(served, 
     with store.engine.connect() as conn:
         rows = conn.execute(select(warnings).where(warnings.c.hazard == "rainstorm")).mappings().all()
         assert len(rows) == 1 and rows[0]["item_id"] == DISTRICT
-        sent = conn.execute(select(warning_messages.c.kind, warning_messages.c.level).where(
-            warning_messages.c.thread_id == rows[0]["thread_id"]).order_by(warning_messages.c.id)).all()
+        sent = conn.execute(select(warning_messages.c.thread_id, warning_messages.c.kind, warning_messages.c.level,
+                                   warning_messages.c.body).where(warning_messages.c.thread_id.startswith("rainstorm:"))
+                            .order_by(warning_messages.c.id)).all()
     assert rows[0]["status"] == "cleared", rows[0]
-    assert sent == [("Alert", int(Level.ORANGE)), ("Update", int(Level.NONE))]  # the all-clear after the hold
+    # relayed to the responsible people only, never to the public; the all-clear after the hold
+    assert [(m.thread_id.split(":")[2], m.kind, m.level) for m in sent] == [
+        ("restricted", "Alert", int(Level.ORANGE)), ("restricted", "Update", int(Level.NONE))]
+    relay, original = parse(sent[0].body.encode()), parse(alert.data)
+    assert relay.scope.value == "Restricted" and original.identifier in {r.identifier for r in relay.references}
+    assert "转发" in relay.note and original.identifier in relay.note and "气象台" in relay.note
 
 
 def test_a_failing_source_is_a_notice_and_its_bulletins_hold_until_they_expire(served, towns):

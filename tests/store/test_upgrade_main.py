@@ -54,7 +54,9 @@ def main_store(url: str, tmp_path: Path) -> None:
         source = create_engine(f"sqlite:///{raw}")
         names = set(inspect(source).get_table_names())
         with source.connect() as src, store.engine.begin() as dst:
-            for table in metadata.sorted_tables:
+            # main's schema had warning_messages → warnings: insert the threads first
+            order = sorted(metadata.sorted_tables, key=lambda t: t.name == "warning_messages")
+            for table in order:
                 if table.name in names:  # the columns main had (later migrations add some)
                     held = {c["name"] for c in inspect(source).get_columns(table.name)}
                     rows = [dict(r) for r in src.execute(select(*[c for c in table.c if c.name in held])).mappings()]

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, delete, insert, select
+from sqlalchemy import Column, Connection, Engine, Table, delete, insert, inspect, select
 
 from warn.store.schema import (
     UTCDateTime,
@@ -73,15 +73,27 @@ class PlannerTable:
         return state
 
 
-def write_state(conn: Connection, state: Mapping[str, Any]) -> None:
-    """Replace the planner's state on ``conn`` with ``state`` (JSON-ready form; see the module notes)."""
-    for table in (*MAPS.values(), planner_emitted, planner_state):
+def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool = False) -> None:
+    """Replace the planner's state on ``conn`` with ``state`` (JSON-ready form; see the module notes).
+
+    ``migrating``: the schema may be an older revision's (a migration carrying a state over): only the
+    tables and ``planner_state`` columns it has are written.
+    """
+    maps, state_columns = MAPS, None
+    if migrating:
+        present = set(inspect(conn).get_table_names())
+        maps = {name: table for name, table in MAPS.items() if table.name in present}
+        state_columns = {c["name"] for c in inspect(conn).get_columns(planner_state.name)}
+    for table in (*maps.values(), planner_emitted, planner_state):
         conn.execute(delete(table))
     row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0)}
     for name in RECORDS:
         row.update({f"{name}_{field}": value for field, value in state[name].items()})
-    conn.execute(insert(planner_state), _bound(planner_state, row))
-    for name, table in MAPS.items():
+    bound = _bound(planner_state, row)
+    if state_columns is not None:
+        bound = {k: v for k, v in bound.items() if k in state_columns}
+    conn.execute(insert(planner_state), bound)
+    for name, table in maps.items():
         entries = [_bound(table, {**record, "entry": key, "position": position})
                    for position, (key, record) in enumerate(state.get(name, []))]
         if entries:

@@ -296,7 +296,7 @@ def _carry_forward(conn: sa.Connection) -> None:
         elif row.model == "cycle":
             _carry_notices(conn, value, row.valid_at)
         elif row.model == "command":
-            write_state(conn, value)
+            write_state(conn, value, migrating=True)
         elif row.model == "forecast":
             _carry_run(conn, value, row.valid_at)
         else:
