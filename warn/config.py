@@ -78,6 +78,9 @@ class IssuerSpec(Strict):
     en: str = Field("District flood control and drought relief headquarters office", min_length=1,
                     description="its name in en-US texts")
     short: str = Field("", description="its short name for SMS (区防汛办); empty: the SMS uses the full name")
+    unit_code: str = Field("000", pattern=r"^\d{3}(\d{5})?$",
+                           description="its unit code in GB/T 35965.1 identifiers: the sector code DDD (GB/T 4657) or "
+                                       "DDDUUUXX, as registered with the release platform")
 
 
 class Deployment(Strict):

@@ -119,3 +119,17 @@ def test_a_changed_interval_is_read_from_the_setup(setup):
     state, down = plan(state, [crossing("DEMO-H001", Level.ORANGE, Level.YELLOW, minutes(5))], minutes(5),
                        setup=quick)
     assert [m[2] for m in messages(down, Audience.RESTRICTED)] == [str(BroadcastKind.UPDATE)]
+
+
+def test_messages_of_one_instant_are_numbered_on_across_plan_calls(setup):
+    """Eleven towns at once, then one more at the same instant: indices 0…11 (the GB/T 35965.1 ``N`` is
+    one digit, so the eleventh message of a second is entered a second later)."""
+    towns = [f"DEMO-T{n:02d}" for n in range(1, 12)]
+    state, first = plan(State(), [crossing(t, Level.NONE, Level.BLUE, minutes(0), town=t, item_kind=ItemKind.ZONE)
+                                  for t in towns], minutes(0), setup=setup)
+    state, more = plan(state, [crossing("DEMO-T12", Level.NONE, Level.BLUE, minutes(0), town="DEMO-T12",
+                                        item_kind=ItemKind.ZONE)], minutes(0), setup=setup)
+    assert [a.index for a in first + more if isinstance(a, Broadcast)] == list(range(12))
+    _, later = plan(state, [crossing("DEMO-T13", Level.NONE, Level.BLUE, minutes(1), town="DEMO-T13",
+                                     item_kind=ItemKind.ZONE)], minutes(1), setup=setup)
+    assert [a.index for a in later if isinstance(a, Broadcast)] == [0]

@@ -5,6 +5,7 @@ audience, delivered; idempotent; geocodes only for the district; Exercise refuse
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,6 +89,9 @@ def test_thread_alert_update_all_clear(deployment: Path, tmp_path: Path) -> None
         assert alerts[0].infos[0].areas[0].geocodes == ()  # a town's area is not the district's code
         assert alerts[2].infos[0].areas[0].polygons == alerts[0].infos[0].areas[0].polygons  # the all-clear's area
         assert {(a.scope, bool(a.restriction)) for a in alerts} == {(Scope.RESTRICTED, True)}
+        # GB/T 35965.1: district code, unit code (sector 000, defaults 000 00), Beijing time, number in the second
+        assert [a.identifier for a in alerts] == ["50011200000000_20260715200000_0", "50011200000000_20260715210000_0",
+                                                  "50011200000000_20260716010000_0"]
 
         report = Dispatcher(store, build_channels(settings.channels)).dispatch_once()
         assert report.sent == 3
@@ -133,7 +137,7 @@ def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) ->
         "public_drop": {"kind": "filedrop", "burst": 10, "target": str(public), "public": True},
         "duty_drop": {"kind": "filedrop", "burst": 10, "target": str(private)},
     }))
-    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], *_thread()[:1]]
+    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], replace(_thread()[0], index=1)]
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         store.execute_actions(actions)
@@ -165,7 +169,7 @@ def test_each_channel_carries_its_audience(deployment: Path, tmp_path: Path) -> 
         "platform": {"kind": "filedrop", "burst": 10, "target": str(folders["platform"]), "audience": "public"},
         "duty": {"kind": "filedrop", "burst": 10, "target": str(folders["duty"])},
     }))
-    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], *_thread()[:1]]
+    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], replace(_thread()[0], index=1)]
     with Store.connect(settings.store.url) as store:
         store.upgrade()
         store.execute_actions(actions)
@@ -173,6 +177,19 @@ def test_each_channel_carries_its_audience(deployment: Path, tmp_path: Path) -> 
         Dispatcher(store, build_channels(settings.channels)).dispatch_once()
     scopes = {name: [parse(f.read_bytes()).scope for f in folder.glob("*.xml")] for name, folder in folders.items()}
     assert scopes == {"platform": [Scope.PUBLIC], "duty": [Scope.RESTRICTED]}
+
+
+def test_two_messages_numbered_alike_in_one_second_are_refused(deployment: Path, tmp_path: Path) -> None:
+    """The planner numbers the messages of one instant; were two alike, the second would be another thread's."""
+    from warn.errors import WarnError
+
+    settings = load_settings(_config(deployment, {}))
+    actions = [*_thread("landslide:T1:public", audience=Audience.PUBLIC)[:1], *_thread()[:1]]
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.execute_actions(actions)
+        with pytest.raises(WarnError, match="numbered alike"):
+            publish(store, settings, actions, sender=SENDER)
 
 
 def test_only_the_district_area_carries_the_district_geocode(deployment: Path, tmp_path: Path) -> None:

@@ -231,6 +231,9 @@ class CapWarning:
         A note on the message (the source a relayed message names).
     sms
         The one-segment SMS text of the message (parameter :data:`PARAM_SMS` of the zh-CN info).
+    identifier
+        The message's identifier (GB/T 35965.1, :func:`warn.cap.national.gbt_identifier`); empty:
+        :func:`identifier_for` the thread and version.
     incident
         Incident id (``incidents``); may be empty.
     headline_zh, headline_en, description_zh, description_en, instruction_zh, instruction_en
@@ -270,6 +273,7 @@ class CapWarning:
     restriction: str = ""
     note: str = ""
     sms: str = ""
+    identifier: str = ""
 
 
 _SEVERITY = {
@@ -344,7 +348,7 @@ def build(warning: CapWarning) -> CapAlert:
     """The :class:`CapAlert` of a warning (not yet validated; see :func:`produce`)."""
     _check_input(warning)
     return CapAlert(
-        identifier=identifier_for(warning.sender, warning.thread, warning.version),
+        identifier=warning.identifier or identifier_for(warning.sender, warning.thread, warning.version),
         sender=warning.sender,
         sent=warning.sent.astimezone(CST),
         status=warning.status,

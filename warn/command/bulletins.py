@@ -113,7 +113,7 @@ def area_of(thread: WarningThread, district: str) -> str:
 
 
 def review(bulletins: Mapping[str, Bulletin], threads: Iterable[WarningThread], now: datetime, *,
-           rules: Publication, district: str, incident: str | None, serial: int,
+           rules: Publication, district: str, incident: str | None, serial: int, earlier: int = 0,
            names: Mapping[HazardName, str]) -> tuple[dict[str, Bulletin], list[Broadcast], int]:
     """Compare every message thread with what it should list at ``now`` and issue what is due.
 
@@ -133,6 +133,8 @@ def review(bulletins: Mapping[str, Bulletin], threads: Iterable[WarningThread], 
         The incident open now (a new message thread is opened in it); ``None`` when none is.
     serial
         The number of messages issued before (each message issued takes the next).
+    earlier
+        The number of messages already issued at ``now`` (the first issued here takes that index).
     names
         The hazards' names for people (``{"landslide": "地质灾害"}``), for the timeline texts.
 
@@ -161,7 +163,7 @@ def review(bulletins: Mapping[str, Bulletin], threads: Iterable[WarningThread], 
         bulletin = replace(running, version=running.version + 1, issued_at=now, listed=listed,
                            cleared_at=now if change is BroadcastKind.ALL_CLEAR else None)
         out[slot] = bulletin
-        issued.append(_broadcast(bulletin, change, serial, names.get(hazard, hazard)))
+        issued.append(_broadcast(bulletin, change, serial, earlier + len(issued), names.get(hazard, hazard)))
     return out, issued, serial
 
 
@@ -211,7 +213,7 @@ def _parts(slot: str, running: Bulletin | None) -> tuple[HazardName, str, Audien
     return hazard, area, Audience(audience)
 
 
-def _broadcast(bulletin: Bulletin, kind: BroadcastKind, serial: int, hazard_zh: str) -> Broadcast:
+def _broadcast(bulletin: Bulletin, kind: BroadcastKind, serial: int, index: int, hazard_zh: str) -> Broadcast:
     rule = {BroadcastKind.RAISE: "PUB-ALERT", BroadcastKind.UPDATE: "PUB-UPDATE",
             BroadcastKind.ALL_CLEAR: "PUB-CLEAR"}[kind]
     counts = "、".join(f"{level.zh} {sum(1 for i in bulletin.listed if i.level == level)} 处"
@@ -222,4 +224,4 @@ def _broadcast(bulletin: Bulletin, kind: BroadcastKind, serial: int, hazard_zh: 
                      incident=bulletin.incident, rule_id=rule, label=label(rule, f"{bulletin.id} v{bulletin.version}"),
                      thread=bulletin.id, version=bulletin.version, broadcast=kind, hazard=bulletin.hazard,
                      area=bulletin.area, audience=bulletin.audience, level=bulletin.level, listed=bulletin.listed,
-                     serial=serial, text=text)
+                     serial=serial, index=index, text=text)

@@ -429,7 +429,10 @@ class Broadcast(Action):
     listed
         The items the message covers (empty on an all-clear).
     serial
-        The planner's running number of messages (the ``N`` of a GB/T 35965.1 identifier).
+        The planner's running number of messages.
+    index
+        Its place among the messages issued at the same instant (0, 1, …): the second and the ``N``
+        of its GB/T 35965.1 identifier (ten messages a second).
     text
         zh-CN summary for the timeline.
     """
@@ -445,6 +448,7 @@ class Broadcast(Action):
     listed: tuple[Listed, ...]
     serial: int
     text: str
+    index: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

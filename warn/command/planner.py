@@ -169,6 +169,8 @@ class State:
     clock: datetime | None = None
     bulletins: Mapping[str, Bulletin] = field(default_factory=dict)
     serial: int = 0
+    instant: datetime | None = None
+    instant_count: int = 0
 
 
 def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) -> tuple[State, tuple[Action, ...]]:
@@ -231,11 +233,13 @@ class _Work:
         self.clock = state.clock
         self.bulletins = dict(state.bulletins)
         self.serial = state.serial
+        self.instant, self.instant_count = state.instant, state.instant_count
         self.actions: list[Action] = []
 
     def result(self) -> tuple[State, tuple[Action, ...]]:
         state = State(self.threads, self.incidents, self.runs, self.acks, self.manual, self.mode, self.reports,
-                      frozenset(self.emitted), self.clock, self.bulletins, self.serial)
+                      frozenset(self.emitted), self.clock, self.bulletins, self.serial, self.instant,
+                      self.instant_count)
         return state, tuple(self.actions)
 
     def emit(self, actions: Iterable[Action]) -> None:
@@ -371,9 +375,13 @@ class _Work:
             return
         current = self.incidents.get(STORM_INCIDENT)
         open_id = current.id if current is not None and current.closed_at is None else None
+        earlier = self.instant_count if self.instant == self.clock else 0
         self.bulletins, issued, self.serial = bulletins.review(
             self.bulletins, self.threads.values(), self.clock, rules=self.setup.publication,
-            district=self.setup.district, incident=open_id, serial=self.serial, names=self.setup.hazard_names)
+            district=self.setup.district, incident=open_id, serial=self.serial, earlier=earlier,
+            names=self.setup.hazard_names)
+        if issued:
+            self.instant, self.instant_count = self.clock, earlier + len(issued)
         self.emit(issued)
 
     def _clear(self, slot: str, thread: WarningThread) -> None:

@@ -1,35 +1,38 @@
 """The publishing step of the cycle: the planner's ``Broadcast`` actions → CAP messages → the outbox.
 
-:func:`publish` runs after the executor (:func:`warn.cycle.command.execute`) has
-recorded the warning threads. For each :class:`~warn.command.model.Broadcast`, in order:
+:func:`publish` runs after the executor (:func:`warn.cycle.command.execute`) has recorded the
+message threads (:mod:`warn.command.bulletins`: one per hazard, town or district, and audience).
+For each :class:`~warn.command.model.Broadcast`, in order:
 
-1. **Message.** A :class:`~warn.cap.codec.CapWarning` for version ``version`` of the
-   thread: ``Alert`` when the thread has no message yet in ``warning_messages``, else
-   ``Update`` whose ``references`` name every message of the thread already there
-   (sender, identifier, sent); an all-clear is an ``Update`` with ``responseType``
-   ``AllClear`` (:mod:`warn.cap.codec`). ``sent`` and ``onset`` are the action's
-   time, ``expires`` = sent + ``validity`` (default :data:`VALIDITY`, 6 h).
-2. **Area.** The item's geometry in the layers playing the hazard's roles
-   (``hazards.<hazard>.layers``), else in any configured layer (a manual warning on a
-   town): an area as it is, a point buffered by ``point_buffer_m`` (default
-   :data:`POINT_BUFFER_M`, 200 m, computed in the local UTM zone); an item found in no
-   layer (a district-wide warning) gets the ``district`` layer, else every town. The
-   geocode is the deployment's ``district_code``. The CAP ``category`` and ``event`` are
-   the hazard's (:attr:`warn.hazards.spec.HazardSpec.cap`).
-3. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
-   :class:`~warn.errors.CapError`), then one ``warning_messages`` row (kind = msgType,
-   level, sent, identifier, body). A message whose identifier is already there is not
-   built again: its stored body is queued again (a no-op when it was queued before), so
-   a crash between recording and queueing heals on the next run.
-4. **Queue.** One outbox row per configured channel and recipient
-   (``channels.<name>.recipients``; ``cap`` when none are listed — the ``{recipient}``
-   of a target such as ``mqtt://…/warn/alerts/{recipient}``), idempotency key
-   ``<identifier>/<channel>`` (``…/<channel>/<recipient>`` when recipients are listed):
-   the CAP XML (``application/cap+xml``) to webhook, filedrop, smtp and mqtt channels;
-   a short zh-CN/English text (``text/markdown``; ``text/plain`` for sms) to dingtalk,
-   wecom and sms. An smtp channel without ``recipients`` is skipped (nobody to mail).
-   The CAP ``status`` is carried to the outbox, so the dispatcher refuses Exercise and
-   Test messages on public channels.
+1. **Message.** A :class:`~warn.cap.codec.CapWarning` for version ``version`` of the message thread:
+   ``Alert`` when the thread has no message yet in ``warning_messages``, else ``Update`` whose
+   ``references`` name every message of the thread already there (sender, identifier, sent); an
+   all-clear is an ``Update`` with ``responseType`` ``AllClear``. Its identifier follows GB/T
+   35965.1 (:func:`identifier_of`: the district's code, the issuer's unit code, the time it is
+   entered — the action's time, a second later per ten messages of that instant — and its number).
+   ``expires`` = sent + ``validity`` (default :data:`VALIDITY`, 6 h). Scope ``Public`` for the public
+   audience, ``Restricted`` (with :data:`RESTRICTION`) for the responsible people. A relayed hazard's
+   message (the met office's rainstorm signal) references the official messages in force and names
+   them in ``note``.
+2. **Area.** The district's outline and its GB/T 2260 code for the district's own message; else the
+   union of the listed items' outlines in the layers of the hazard's roles (a point buffered by
+   ``point_buffer_m``, default :data:`POINT_BUFFER_M`, 200 m, in the local UTM zone; an item in no
+   layer takes its town's outline), described as the town and its places, with no geocode — by CAP
+   1.2 an area is the union of its polygons and geocodes, and a town's points are not the district.
+   An all-clear keeps the area of the message it ends.
+3. **Words.** From the templates of the playbooks folder (:mod:`warn.broadcast.wording`): issuer,
+   time, area and places, level, 防御指南, and a one-segment SMS carried in the CAP parameter
+   ``warn:sms``.
+4. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
+   :class:`~warn.errors.CapError`), then one ``warning_messages`` row. A message whose identifier is
+   already there is not built again: its stored body is queued again (a no-op when it was queued
+   before), so a crash between recording and queueing heals on the next run.
+5. **Queue.** One outbox row per channel carrying the message's audience
+   (:attr:`warn.config.ChannelSpec.reads`) and per recipient, idempotency key
+   ``<identifier>/<channel>`` (``…/<channel>/<recipient>`` when recipients are listed): the CAP XML to
+   webhook, filedrop, smtp and mqtt channels; the rich text (markdown) to dingtalk and wecom; the SMS
+   to sms. An smtp channel without ``recipients`` is skipped. The CAP ``status`` is carried to the
+   outbox, so the dispatcher refuses Exercise and Test messages on public channels.
 
 Publishing the same actions again adds no message and no outbox row.
 """
@@ -37,7 +40,7 @@ Publishing the same actions again adds no message and no outbox row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -59,13 +62,13 @@ from warn.cap.codec import (
     ResponseType,
     Scope,
     cap_time,
-    identifier_for,
     outline,
     parse,
     produce,
 )
 from warn.command.model import Action, Broadcast, BroadcastKind
 from warn.config import ChannelSpec, Settings
+from warn.cap.national import gbt_identifier
 from warn.cycle.inputs import OfficialRelay, official_in_force
 from warn.errors import ConfigError, Problem, WarnError
 from warn.hazards.spec import HazardSpec
@@ -87,6 +90,8 @@ DEFAULT_RECIPIENT = "cap"
 
 _RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPARE,
              Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
+#: Messages one unit may enter in one second (the ``N`` of a GB/T 35965.1 identifier is one digit).
+PER_SECOND = 10
 #: The issuer a relayed message names when no official message is in force any more.
 MET_OFFICE = "气象台"
 #: Who may read a Restricted message (CAP ``restriction``).
@@ -180,18 +185,44 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
     for action in actions:
         if not isinstance(action, Broadcast):
             continue
-        identifier = identifier_for(sender, action.thread, action.version)
-        body = _stored_body(store, identifier)
+        identifier = identifier_of(settings, action)
+        body = _stored_body(store, identifier, action.thread)
         if body is not None:
             yield action, identifier, None, body
             continue
-        warning = _warning(store, settings, layers, action, status, sender, validity, point_buffer_m)
+        warning = replace(_warning(store, settings, layers, action, status, sender, validity, point_buffer_m),
+                          identifier=identifier)
         yield action, identifier, warning, produce(warning)
 
 
-def _stored_body(store: Store, identifier: str) -> bytes | None:
+def sent_of(action: Broadcast) -> datetime:
+    """When the message of ``action`` is entered: its time, one second later for every
+    :data:`PER_SECOND` messages issued before it at that instant."""
+    return action.at + timedelta(seconds=action.index // PER_SECOND)
+
+
+def identifier_of(settings: Settings, action: Broadcast) -> str:
+    """The GB/T 35965.1 identifier of the message of ``action``: the district's code and the issuer's unit
+    code, the time it is entered (:func:`sent_of`) and its number in that second."""
+    return gbt_identifier(settings.deployment.district_code, settings.deployment.issuer.unit_code, sent_of(action),
+                          action.index % PER_SECOND)
+
+
+def _stored_body(store: Store, identifier: str, thread: str) -> bytes | None:
+    """The stored message ``identifier`` of ``thread`` (``None``: not recorded yet).
+
+    Raises
+    ------
+    WarnError
+        The identifier is another message thread's: two messages numbered alike in one second.
+    """
     body = store.warnings.body(identifier)
-    return None if body is None else body.encode("utf-8")
+    if body is None:
+        return None
+    if identifier not in {m.identifier for m in store.warnings.messages([thread])}:
+        raise WarnError(Problem("publish", identifier, f"an identifier of message thread {thread}",
+                                "one another message thread already has (two messages numbered alike in one second)"))
+    return body.encode("utf-8")
 
 
 def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: CapStatus, sender: str,
@@ -202,14 +233,15 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     hazard = hazards.get(action.hazard)
     area = _area(layers, action, buffer_m, earlier[-1].body if earlier else None)
     relayed = _relayed(store, settings, action, status) if hazard.relayed else ()
-    expires = action.at + validity
+    sent = sent_of(action)
+    expires = sent + validity
     words = wording(settings, hazard, action, area, relayed, expires)
     public = action.audience is Audience.PUBLIC
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
         msg_type=MsgType.UPDATE if earlier else MsgType.ALERT, status=status, hazard=action.hazard,
         event=hazard.cap, level=Level.NONE if clear else action.level,
-        sent=action.at, onset=action.at, expires=expires,
+        sent=sent, onset=action.at, expires=expires,
         area_name=area.desc, polygons=outline(area.geometry), geocode=area.geocode,
         incident=action.incident or "", sender_zh=settings.deployment.issuer.zh,
         sender_en=settings.deployment.issuer.en,
@@ -372,7 +404,7 @@ def _templates(path: Path) -> Templates:
 def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
     """Record the message; ``False`` when its identifier is already there."""
     return store.warnings.record_message(thread=action.thread, kind=str(warning.msg_type), level=int(warning.level),
-                                         sent_at=action.at, identifier=identifier, body=body.decode("utf-8"))
+                                         sent_at=warning.sent, identifier=identifier, body=body.decode("utf-8"))
 
 
 def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,

@@ -66,7 +66,8 @@ class PlannerTable:
             state["emitted"] = list(emitted.scalars())
         values = {c.name: _value(c, row[c.name]) for c in planner_state.c}
         state["clock"] = values["clock"]
-        state["serial"] = values["serial"]
+        for name in ("serial", "instant", "instant_count"):
+            state[name] = values[name]
         for name in RECORDS:
             state[name] = {column[len(name) + 1:]: value for column, value in values.items()
                            if column.startswith(f"{name}_")}
@@ -86,7 +87,8 @@ def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool =
         state_columns = {c["name"] for c in inspect(conn).get_columns(planner_state.name)}
     for table in (*maps.values(), planner_emitted, planner_state):
         conn.execute(delete(table))
-    row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0)}
+    row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0),
+                           "instant": state.get("instant"), "instant_count": state.get("instant_count", 0)}
     for name in RECORDS:
         row.update({f"{name}_{field}": value for field, value in state[name].items()})
     bound = _bound(planner_state, row)

@@ -631,6 +631,8 @@ planner_state = Table(
     Column("reports_last_due", UTCDateTime, nullable=True),
     Column("reports_active", Boolean, nullable=False),
     Column("serial", Integer, nullable=False, server_default="0"),
+    Column("instant", UTCDateTime, nullable=True),
+    Column("instant_count", Integer, nullable=False, server_default="0"),
 )
 
 planner_emitted = Table(

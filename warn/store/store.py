@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ CHUNK = 5000
 #: Attempts of a batch that lost a race with a concurrent writer of the same keys.
 WRITE_ATTEMPTS = 3
 _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
+#: The ``sender`` of a stored CAP message (the store reads no XML beyond it).
+_SENDER = re.compile(r"<(?:\w+:)?sender>([^<]*)</(?:\w+:)?sender>")
 T = TypeVar("T")
 _FLAGS = {flag.value: flag for flag in QCFlag}
 #: The columns a FlaggedReading is made of, in the order :func:`_flagged` reads them.
@@ -659,13 +662,13 @@ class Store:
         """CAP status and sender of the last warning message recorded (``None``: none yet), so that
         commands publishing into a store keep its drill status and its threads' sender."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(warning_messages.c.identifier, warning_messages.c.thread_id,
-                                      outbox.c.cap_status)
+            row = conn.execute(select(warning_messages.c.body, outbox.c.cap_status)
                                .join(outbox, outbox.c.idempotency_key.startswith(warning_messages.c.identifier))
                                .order_by(warning_messages.c.id.desc()).limit(1)).first()
         if row is None:
             return None
-        return row.cap_status, row.identifier[:row.identifier.rindex(f".{row.thread_id}.v")]
+        sender = _SENDER.search(row.body)
+        return row.cap_status, sender.group(1).strip() if sender else ""
 
     def cap_statuses(self) -> set[str]:
         """The CAP statuses of every message ever queued for delivery (empty: the store never published)."""

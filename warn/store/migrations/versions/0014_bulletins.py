@@ -10,7 +10,8 @@
   before keep their warning thread. Its foreign key to ``warnings`` goes (the table is rebuilt
   on SQLite); every row is kept.
 - The planner's state keeps its message threads (``planner_bulletins``) and its count of messages
-  (``planner_state.serial``); ``planner_approvals`` goes: playbooks no longer publish (publication
+  (``planner_state.serial``) and those issued at its last instant (``instant``, ``instant_count``: the
+  GB/T 35965.1 identifiers of one second are numbered 0–9); ``planner_approvals`` goes: playbooks no longer publish (publication
   is declared in config), so no broadcast waits for approval — what any did is on the timeline.
 
 Revision ID: 0014
@@ -83,6 +84,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("planner_state") as batch:
         batch.add_column(sa.Column("serial", sa.Integer, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("instant", UTCDateTime, nullable=True))
+        batch.add_column(sa.Column("instant_count", sa.Integer, nullable=False, server_default="0"))
     op.drop_table("planner_approvals")
 
 
@@ -108,6 +111,8 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("entry", name="pk_planner_approvals"),
     )
     with op.batch_alter_table("planner_state") as batch:
+        batch.drop_column("instant_count")
+        batch.drop_column("instant")
         batch.drop_column("serial")
     op.drop_table("planner_bulletins")
     op.drop_index("ix_warning_versions_thread", table_name="warning_versions")
