@@ -239,3 +239,24 @@ def test_check_channels_without_secrets(deployment: Path, monkeypatch: pytest.Mo
     keys = {p.key for p in check_deployment(config)}
     assert {"channels.nosecret.secrets", "channels.mail.sender", "channels.odd.kind"} <= keys
     assert not any(k.startswith("channels.ok") for k in keys)
+
+
+def test_a_message_says_how_much_rain_the_forecast_gives_its_town(deployment: Path, tmp_path: Path) -> None:
+    """The town's forecast rain over the next 3 h (the runs the cycles recorded); unknown hours: not said."""
+    from warn.store import ZoneRain
+
+    settings = load_settings(_config(deployment, {}))
+    actions = _thread()[:1]
+    hours = [ZoneRain("T1", T0 + timedelta(hours=h), mm, mm) for h, mm in ((1, 20.0), (2, 25.4), (3, 12.0))]
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.rain.record("demo", T0 - timedelta(hours=1), "towns", hours)
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER)
+        alert = parse(_messages(store)[0].body.encode())
+        assert "预计未来3小时累计雨量约57毫米" in alert.infos[0].description
+        store.rain.record("demo", T0 - timedelta(hours=1), "towns", hours[:2])
+        later = replace(_thread()[1], at=T0 + timedelta(hours=1))
+        store.execute_actions([later])
+        publish(store, settings, [later], sender=SENDER)
+        assert "预计" not in parse(_messages(store)[1].body.encode()).infos[0].description

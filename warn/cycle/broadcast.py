@@ -39,6 +39,7 @@ Publishing the same actions again adds no message and no outbox row.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -92,6 +93,8 @@ _RESPONSE = {Level.RED: ResponseType.EVACUATE, Level.ORANGE: ResponseType.PREPAR
              Level.YELLOW: ResponseType.MONITOR, Level.BLUE: ResponseType.MONITOR}
 #: Messages one unit may enter in one second (the ``N`` of a GB/T 35965.1 identifier is one digit).
 PER_SECOND = 10
+#: The hours ahead whose forecast rain a message states.
+EXPECTED_HOURS = 3
 #: The issuer a relayed message names when no official message is in force any more.
 MET_OFFICE = "气象台"
 #: Who may read a Restricted message (CAP ``restriction``).
@@ -235,7 +238,8 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     relayed = _relayed(store, settings, action, status) if hazard.relayed else ()
     sent = sent_of(action)
     expires = sent + validity
-    words = wording(settings, hazard, action, area, relayed, expires)
+    expected = "" if clear else _expected(store, settings, action)
+    words = wording(settings, hazard, action, area, relayed, expires, expected)
     public = action.audience is Audience.PUBLIC
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
@@ -379,8 +383,23 @@ def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
     return "；".join(f"转发 {b.issuer} {cap_time(b.sent)} 发布的{b.headline}（{b.identifier}）" for b in relayed)
 
 
+def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
+    """``预计未来3小时累计雨量约N毫米``: the rain the forecast runs the cycles used give the action's town (the
+    district: its wettest town) over the next :data:`EXPECTED_HOURS` hours; empty when any hour is missing."""
+    until = action.at + timedelta(hours=EXPECTED_HOURS)
+    rows = store.rain.hourly(settings.areas.towns, action.at, until)
+    depth: dict[str, float] = defaultdict(float)
+    hours: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.mean_mm is not None and action.area in (row.zone_id, settings.deployment.district_code):
+            depth[row.zone_id] += row.mean_mm
+            hours[row.zone_id] += 1
+    whole = [mm for zone, mm in depth.items() if hours[zone] == EXPECTED_HOURS]
+    return f"预计未来{EXPECTED_HOURS}小时累计雨量约{max(whole):.0f}毫米" if whole else ""
+
+
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
-            relayed: tuple[OfficialRelay, ...], expires: datetime) -> Wording:
+            relayed: tuple[OfficialRelay, ...], expires: datetime, expected: str = "") -> Wording:
     """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`, the templates of the
     playbooks folder). A relayed hazard names the issuers of the official messages in force, or
     :data:`MET_OFFICE` when none is (its all-clear after the signal was lifted)."""
@@ -388,7 +407,7 @@ def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Cov
     relayed_from = "、".join(dict.fromkeys(b.issuer for b in relayed)) or (MET_OFFICE if hazard.relayed else "")
     notice = Notice(hazard=hazard.name, level=Level.NONE if action.broadcast is BroadcastKind.ALL_CLEAR
                     else action.level, audience=action.audience, issuer=issuer.zh, issuer_short=issuer.short,
-                    sent=action.at, until=expires, area=area.name, places=area.places,
+                    sent=action.at, until=expires, area=area.name, places=area.places, expected=expected,
                     reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from)
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command.playbooks", f"the playbooks folder holding the message "
