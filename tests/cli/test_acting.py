@@ -173,8 +173,10 @@ def test_duty_officer_broadcast_waits_for_approval(store):
     assert query(store, "select level, status from warnings where item_id = 'DEMO-T03' and hazard = 'rainstorm'"
                  )[0] == (3, "active")
     assert query(store, "select count(*) from warning_messages")[0][0] == messages + 1
+    [identifier] = [r[0] for r in query(store, "select identifier from warning_messages where thread_id like ?",
+                                         "rainstorm:DEMO-T03:%")]
     assert query(store, "select distinct cap_status from outbox where idempotency_key like ?",
-                 "%rainstorm:DEMO-T03%") == [("Exercise",)]
+                 f"{identifier}/%") == [("Exercise",)]
 
 
 def test_rejected_broadcast_is_not_published(store):
