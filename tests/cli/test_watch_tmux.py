@@ -72,13 +72,18 @@ def test_status_at_80_columns_lines_up(replayed):
     _session(f"{_warn(replayed, 'status')}; sleep 30", name)
     try:
         lines = _wait_for(name, "数据源")
-        table = [line.rstrip() for line in lines if line[:1] in "┏┃┡│└"]
-        assert table, lines
-        assert len({cell_len(line) for line in table}) == 1, table  # every row as wide as the border
+        tables: list[list[str]] = []
+        for line in (line.rstrip() for line in lines if line[:1] in "┏┃┡│└"):
+            if line.startswith("┏") or not tables:
+                tables.append([])
+            tables[-1].append(line)
+        assert tables, lines
         assert all(cell_len(line) <= 80 for line in lines)
-        for border in ("┃", "│"):
-            columns = {tuple(cell_len(line[:i]) for i, ch in enumerate(line) if ch == border)
-                       for line in table if line.startswith(border)}
-            assert len(columns) <= 1, table  # the column rules fall in the same cells on every row
+        for table in tables:
+            assert len({cell_len(line) for line in table}) == 1, table  # every row as wide as its border
+            for border in ("┃", "│"):
+                columns = {tuple(cell_len(line[:i]) for i, ch in enumerate(line) if ch == border)
+                           for line in table if line.startswith(border)}
+                assert len(columns) <= 1, table  # the column rules fall in the same cells on every row
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True, check=False)

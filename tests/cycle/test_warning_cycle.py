@@ -21,6 +21,7 @@ from warn.store.schema import (
     tasks,
     timeline,
     warning_messages,
+    warning_versions,
     warnings,
 )
 from warn.vocab import Level
@@ -66,14 +67,15 @@ def test_demo_storm_raises_warnings_opens_an_incident_and_queues_exercise_cap(cy
     with store.engine.connect() as conn:
         # a steep town's thread reached orange or red in the storm (and may have fallen since: the
         # level falls once the rain has passed)
-        steep = conn.execute(select(warnings).join(warning_messages)
+        steep = conn.execute(select(warnings).join(warning_versions)
                              .where(warnings.c.hazard == "landslide", warnings.c.item_id.in_(STEEP),
-                                    warning_messages.c.level >= int(Level.ORANGE))).mappings().all()
+                                    warning_versions.c.level >= int(Level.ORANGE))).mappings().all()
         assert steep, conn.execute(select(warnings).where(warnings.c.hazard == "landslide")).mappings().all()
         assert conn.execute(select(func.count()).select_from(incidents)).scalar_one() >= 1
         assert conn.execute(select(func.count()).select_from(tasks)).scalar_one() >= 1
-        thread = steep[0]["thread_id"]
-        kinds = conn.execute(select(warning_messages.c.kind).where(warning_messages.c.thread_id == thread)
+        town = steep[0]["item_id"]  # its town's message thread to the responsible people: raised, then updated
+        kinds = conn.execute(select(warning_messages.c.kind)
+                             .where(warning_messages.c.thread_id.startswith(f"landslide:{town}:restricted:"))
                              .order_by(warning_messages.c.sent_at, warning_messages.c.id)).scalars().all()
         assert kinds[0] == "Alert" and "Update" in kinds[1:]
         statuses = set(conn.execute(select(outbox.c.cap_status)).scalars())
