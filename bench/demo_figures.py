@@ -527,8 +527,8 @@ def read_drill(folder: Path, config: Path, public_names: Collection[str] = ()) -
 
 
 def _audience(spec: ChannelSpec) -> str:
-    """The channel's ``audience`` once publishing declares one, else ``""``."""
-    return str(getattr(spec, "audience", "") or "")
+    """The audience whose messages the channel carries (``public`` / ``restricted``)."""
+    return str(spec.reads)
 
 
 def _received(log: Path) -> list[dict[str, Any]]:
@@ -548,15 +548,11 @@ def _received(log: Path) -> list[dict[str, Any]]:
 def owners(store: Store) -> dict[str, tuple[str, str]]:
     """(hazard, item or area id) of every thread a message may belong to, by thread id.
 
-    The warning threads (``store.warnings.threads``), and the message threads of grouped publishing
-    (``store.warnings.bulletins``, one per town or district, hazard and audience) where the store has
-    them.
+    The warning threads (``store.warnings.threads``: messages recorded before migration 0014 name them)
+    and the message threads (``store.warnings.bulletins``, one per town or district, hazard and audience).
     """
     found = {t.thread_id: (t.hazard, t.item_id) for t in store.warnings.threads()}
-    bulletins = getattr(store.warnings, "bulletins", None)
-    if bulletins is not None:
-        found |= {b.bulletin_id: (b.hazard, b.area_id) for b in bulletins()}
-    return found
+    return found | {b.bulletin_id: (b.hazard, b.area_id) for b in store.warnings.bulletins()}
 
 
 def issued_messages(owned: Mapping[str, tuple[str, str]], messages: Iterable[MessageRow]) -> list[Issued]:
