@@ -138,11 +138,25 @@ class ItemKind(StrEnum):
 
 
 class OrgLevel(StrEnum):
-    """Level of an org unit: the district centre, a town/street centre, a point (its monitor)."""
+    """Level of an org unit, top down; a point is watched by its monitor.
+
+    The district centre, a town/street centre, a community/village (村社), a grid (网格) of a
+    community; and a point (a hazard or waterlogging point).
+
+    The governance levels are district → town → community → grid (OPERATIONS.md "Who"); a point
+    lies in a community and is watched by its monitor.
+    """
 
     DISTRICT = "district"
     TOWN = "town"
+    COMMUNITY = "community"
+    GRID = "grid"
     POINT = "point"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``区``, ``镇街``, ``村社``, ``网格``, ``点位``)."""
+        return {"district": "区", "town": "镇街", "community": "村社", "grid": "网格", "point": "点位"}[self.value]
 
 
 class Mode(StrEnum):

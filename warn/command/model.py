@@ -37,14 +37,11 @@ class Role(StrEnum):
     LIAISON = "liaison"  # 联络员
     SCRIBE = "scribe"  # 信息员
     TOWN_LEADER = "town_leader"  # 镇街主要负责人
+    COMMUNITY_LEAD = "community_lead"  # 村(社区)防汛责任人
     MONITOR = "monitor"  # 地灾监测员 / 积水点监测员
     GRID_WORKER = "grid_worker"  # 网格员
     PUMP_TEAM = "pump_team"  # 抽排队
     TRAFFIC_POLICE = "traffic_police"  # 交巡警
-
-
-
-
 
 
 class AckKind(StrEnum):
@@ -61,11 +58,14 @@ class AckKind(StrEnum):
 
 
 class Channel(StrEnum):
-    """How an answer came in."""
+    """How a message reached a person, or how their answer came in."""
 
-    VOICE = "voice"
-    SMS = "sms"
-    APP = "app"  # 渝快政 / DingTalk / WeCom
+    VOICE = "voice"  # voice-notification gateway: TTS call, keypress answer
+    SMS = "sms"  # SMS gateway: text out, 上行 reply and status report in
+    WORK_NOTICE = "work_notice"  # 渝快政 / DingTalk work notification to a user, card buttons
+    WECOM = "wecom"  # WeCom (企业微信) application message to a user, card buttons
+    LINK = "link"  # the signed one-tap link's phone page
+    APP = "app"  # a duty app (answers recorded before the channels above existed)
     PHONE = "phone"
     CLI = "cli"
     EMAIL = "email"

@@ -67,6 +67,7 @@ from warn.command.model import (
     WarningChange,
     label,
 )
+from warn.command.org import OrgTree
 from warn.command.playbooks import Playbook, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
@@ -105,6 +106,9 @@ class Setup:
         The hazards' names for people by registry name (``{"landslide": "地质灾害"}``).
     publication
         Who reads which warnings, and how often a message may change.
+    org
+        The org tree below the district (the people directory's units): where steps fan out and
+        calls go down.
     """
 
     district: str
@@ -115,6 +119,7 @@ class Setup:
     all_clear_hold: timedelta = timedelta(hours=3)
     hazard_names: Mapping[str, str] = field(default_factory=dict)
     publication: Publication = Publication()
+    org: OrgTree = OrgTree()
 
     def hazard_zh(self, hazard: HazardName) -> str:
         """Return the name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""

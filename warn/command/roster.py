@@ -72,7 +72,7 @@ class ShiftSpec(Strict):
     """One shift of the roster file."""
 
     role: Role
-    org: str = Field(pattern=r"^(district|town|point)\.([A-Za-z0-9-]+|\*)$",
+    org: str = Field(pattern=r"^(district|town|community|grid|point)\.([A-Za-z0-9-]+|\*)$",
                      description="org level and unit code: district.500112, town.DEMO-T01, point.*")
     person: str = Field(min_length=1)
     from_: AwareDatetime = Field(alias="from")
