@@ -330,6 +330,9 @@ class CommandSpec(Strict):
 
     playbooks: Path
     roster: Path = Field(description="roster file, YAML or CSV (role, org, person, from, to)")
+    directory: Path | None = Field(None, description="the people directory (org tree, persons and their contact "
+                                   "points, standing posts, points' communities): a JSON file or a folder of CSV "
+                                   "files, exported from the city platform (warn/command/directory.py)")
     automatic: bool = Field(False, description="switch modes without the commander's confirmation")
     all_clear_hold: PositiveDuration = Field(timedelta(hours=3), description="level none this long clears a warning")
     wartime_max_quiet: PositiveDuration = Field(timedelta(hours=24),
@@ -423,6 +426,42 @@ class AnchorsSpec(Strict):
     witness: list[WitnessSpec] = Field(min_length=1, description="where the signed anchors go")
 
 
+class ReachRule(Strict):
+    """The channels that reach the persons of some posts, in order: the first is tried first, the next one when
+    it failed or went unanswered (:class:`ReachSpec`)."""
+
+    roles: list[str] = Field(default_factory=list, description="the roles it is for (none: every role)")
+    channels: list[str] = Field(min_length=1, description="names of `channels:` entries of the person kinds "
+                                "(work_notice, wecom_app, sms, voice), first tried first")
+
+
+class ReachSpec(Strict):
+    """How notices, 叫应 calls, approval requests and tasks reach the persons they are addressed to."""
+
+    rules: list[ReachRule] = Field(min_length=1, description="the first rule naming a person's role decides "
+                                   "their channels; a rule without roles is for everyone else")
+    voice: str | None = Field(None, description="the voice channel (`channels:` entry of kind voice) that "
+                              "also rings for a 叫应 call at voice_from or above")
+    voice_from: ColourName = Field("orange", description="the lowest level a 叫应 call also rings at")
+    fallback_after: PositiveDuration = Field(timedelta(minutes=5), description="a call still unanswered this long "
+                                             "after a channel delivered moves to the next channel (always before "
+                                             "the escalation deadline)")
+
+
+class ServeSpec(Strict):
+    """`warn serve`: the HTTP service people answer through (callbacks of the gateways, one-tap links)."""
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8790, ge=1, le=65535, description="port to listen on")
+    public_url: str = Field("http://127.0.0.1:8790", pattern=r"^https?://",
+                            description="the service's address as people's phones and the gateways reach it "
+                                        "(links in messages, callback URLs)")
+    link_secret: str = Field("WARN_LINK_SECRET", pattern=r"^[A-Z_][A-Z0-9_]*$",
+                             description="NAME of the environment variable holding the links' HMAC secret")
+    link_ttl: PositiveDuration = Field(timedelta(hours=24), description="how long a one-tap link works")
+    max_photo_bytes: int = Field(5 * MiB, ge=1, le=50 * MiB, description="largest photo a person may send")
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -439,6 +478,8 @@ class Settings(Strict):
     sim: SimSpec | None = None
     command: CommandSpec | None = None
     channels: dict[str, ChannelSpec] = Field(default_factory=dict)
+    reach: ReachSpec | None = None
+    serve: ServeSpec = Field(default_factory=ServeSpec)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     text_limits: TextLimits = Field(default_factory=TextLimits)
     files: FilesSpec = FilesSpec()
