@@ -45,16 +45,31 @@ class Role(StrEnum):
 
 
 class AckKind(StrEnum):
-    """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off."""
+    """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off, the verification of a
+    reported danger (险情核实)."""
 
     CALL = "call"
     APPROVAL = "approval"
     TASK = "task"
+    VERIFY = "verify"
 
     @property
     def zh(self) -> str:
-        """Chinese name (``叫应``, ``审批``, ``任务签收``)."""
-        return {"call": "叫应", "approval": "审批", "task": "任务签收"}[self.value]
+        """Chinese name (``叫应``, ``审批``, ``任务签收``, ``险情核实``)."""
+        return {"call": "叫应", "approval": "审批", "task": "任务签收", "verify": "险情核实"}[self.value]
+
+
+class Reply(StrEnum):
+    """What a person answers to a 叫应 call: received, on site, or in need of support (with a note)."""
+
+    RECEIVED = "received"
+    ON_SITE = "on_site"
+    NEED_SUPPORT = "need_support"
+
+    @property
+    def zh(self) -> str:
+        """Chinese name (``收到``, ``已到岗``, ``需要支援``)."""
+        return {"received": "收到", "on_site": "已到岗", "need_support": "需要支援"}[self.value]
 
 
 class Channel(StrEnum):
@@ -240,7 +255,8 @@ class AckAnswered:
     """Somebody answered an acknowledgement request (叫应, approval, task hand-off).
 
     ``request`` is the ``request`` of the :class:`RequestAck` action; ``accepted`` is
-    ``False`` only for a refused approval.
+    ``False`` only for a refused approval or a reported danger found untrue. ``reply`` is what the
+    person said (收到 / 已到岗 / 需要支援) and ``note`` their words, both for the timeline.
     """
 
     request: str
@@ -249,6 +265,8 @@ class AckAnswered:
     channel: Channel
     at: datetime
     accepted: bool = True
+    reply: Reply = Reply.RECEIVED
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,13 +317,47 @@ class ManualWarning:
 
 
 @dataclass(frozen=True)
+class DangerReport:
+    """Somebody below the district reports a new danger (险情上报) from the phone page.
+
+    Attributes
+    ----------
+    report
+        Its id.
+    by, role, org_unit
+        Who reports, in which post (``grid.DEMO-T03-C01-G1``).
+    at
+        When (UTC).
+    what
+        What they saw, in their words.
+    place
+        Where, in their words.
+    lon, lat
+        The phone's location (WGS84 degrees), when it gave one.
+    photo
+        The photo's attachment id in the store, when one was sent.
+    """
+
+    report: str
+    by: str
+    role: Role
+    org_unit: str
+    at: datetime
+    what: str
+    place: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """The clock reached ``now``: deadlines and due steps up to it are processed."""
 
     now: datetime
 
 
-Event = LevelCrossing | AckAnswered | ModeDecision | ModeOrder | ManualWarning | Tick
+Event = LevelCrossing | AckAnswered | ModeDecision | ModeOrder | ManualWarning | DangerReport | Tick
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -342,6 +394,7 @@ class Notify(Action):
     kind: ClassVar[ActionKind] = ActionKind.NOTIFY
     to: Assignee
     text: str
+    level: Level = Level.NONE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,6 +407,7 @@ class CreateTask(Action):
     text: str
     due: datetime
     state: TaskState = TaskState.OPEN
+    level: Level = Level.NONE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,6 +421,7 @@ class RequestAck(Action):
     subject: str
     deadline: datetime
     chain: tuple[Post, ...]
+    level: Level = Level.NONE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -380,6 +435,7 @@ class Escalate(Action):
     to: Assignee
     subject: str
     deadline: datetime
+    level: Level = Level.NONE
 
 
 @dataclass(frozen=True, kw_only=True)
