@@ -46,7 +46,8 @@ class Role(StrEnum):
 
 class AckKind(StrEnum):
     """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off, the verification of a
-    reported danger (险情核实)."""
+    reported danger (险情核实).
+    """
 
     CALL = "call"
     APPROVAL = "approval"
