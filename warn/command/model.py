@@ -45,9 +45,7 @@ class Role(StrEnum):
 
 
 class AckKind(StrEnum):
-    """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off, the verification of a
-    reported danger (险情核实).
-    """
+    """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off, a danger to verify."""
 
     CALL = "call"
     APPROVAL = "approval"
