@@ -88,8 +88,23 @@ hourly_rain
     The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
     (model, key, hour end) — the depths (mm) of every cell or point over the hour as
     zlib-compressed float32 with their shape, and the issue time of the run they came from.
+deliveries
+    Every message to a person on one channel (:mod:`warn.store.deliveries`): what it is about (the
+    planner action's key, the request or task), the person and their post and org level, the channel
+    and its place in the person's order (``step``), the outbox row it went as, and what became of it —
+    queued, sent, delivered, failed (with the gateway's reason) — with the times of each, and the
+    channel's answer when one came through it.
+links
+    Every signed one-tap link sent to a person (:mod:`warn.links`): its id, purpose, subject (request
+    or task), person and expiry — the claims its MAC is over — and when and how it was used (once).
+attachments
+    Photos people sent with a task's feedback or a danger report: SHA-256 id, media type, bytes,
+    size, when and who.
+danger_reports
+    Every danger reported from below the district (险情上报): who, from which post, when, what and
+    where (their words, the phone's location), the photo's attachment, and the channel it came through.
 planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_manual,
-planner_bulletins
+planner_bulletins, planner_dangers
     The command planner's state (:class:`warn.command.planner.State`) as records: one row of
     its clock, mode and report state and message count; the keys of the actions it emitted; and
     per mapping (warning threads, incidents, playbook runs, pending acknowledgements, manual
@@ -605,6 +620,75 @@ tokens = Table(
 )
 
 
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subject", String(255), nullable=False),
+    Column("request_id", String(255), nullable=True),
+    Column("task_id", String(255), nullable=True),
+    Column("incident_id", String(64), nullable=True),
+    Column("person", String(128), nullable=False),
+    Column("post", String(160), nullable=False),
+    Column("org_level", String(16), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("channel_kind", String(32), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("outbox_key", String(255), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("detail", Text, nullable=False, server_default=""),
+    UniqueConstraint("subject", "person", "channel", name="uq_deliveries_subject_person_channel"),
+    Index("ix_deliveries_request", "request_id"),
+    Index("ix_deliveries_person", "person", "queued_at"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("person", String(128), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_via", String(32), nullable=True),
+    Index("ix_links_subject", "subject", "person"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("attachment_id", String(64), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("received_by", String(128), nullable=False),
+)
+
+danger_reports = Table(
+    "danger_reports",
+    metadata,
+    Column("report_id", String(64), primary_key=True),
+    Column("by", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("org_unit", String(96), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("what", Text, nullable=False),
+    Column("place", Text, nullable=False, server_default=""),
+    Column("lon", Double, nullable=True),
+    Column("lat", Double, nullable=True),
+    Column("photo", String(64), ForeignKey("attachments.attachment_id"), nullable=True),
+    Column("via", String(32), nullable=False),
+)
+
+
 def _planner_map(name: str, *columns: Column) -> Table:
     """A table of the entries of one mapping of the planner's state: the entry's key, its place in the
     mapping's order, and the record's fields."""
@@ -717,4 +801,16 @@ planner_bulletins = _planner_map(
     Column("issued_at", UTCDateTime, nullable=False),
     Column("listed", Text, nullable=False),
     Column("cleared_at", UTCDateTime, nullable=True),
+)
+
+planner_dangers = _planner_map(
+    "planner_dangers",
+    Column("id", String(64), nullable=False),
+    Column("org_unit", String(96), nullable=False),
+    Column("town", String(64), nullable=True),
+    Column("by", String(128), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("what", Text, nullable=False),
+    Column("place", Text, nullable=False),
+    Column("status", String(16), nullable=False),
 )
