@@ -37,6 +37,7 @@ from warn.command.model import (
     label,
 )
 from warn.command.roster import Roster
+from warn.vocab import Level
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class AckRequest:
         The answer, ``None`` until one comes.
     exhausted
         Every target was tried and nobody answered in time.
+    level
+        The level of the warning it is about (``NONE`` when none): how loudly each target is called.
     """
 
     id: str
@@ -84,6 +87,7 @@ class AckRequest:
     deadline: datetime
     answer: Answer | None
     exhausted: bool
+    level: Level = Level.NONE
 
     @property
     def waiting(self) -> bool:

@@ -774,6 +774,7 @@ planner_acks = _planner_map(
     Column("deadline", UTCDateTime, nullable=False),
     Column("answer", Text, nullable=True),
     Column("exhausted", Boolean, nullable=False),
+    Column("level", SmallInteger, nullable=False, server_default="0"),
 )
 
 planner_manual = _planner_map(

@@ -5,6 +5,7 @@
 - ``attachments``: photos sent with a task's feedback or a danger report.
 - ``danger_reports``: every danger reported from below the district (险情上报).
 - ``planner_dangers``: the planner keeps the reported dangers it is handling.
+- ``planner_acks.level``: the level of the warning a pending request is about (0 when none).
 
 Revision ID: 0015
 Revises: 0014
@@ -26,7 +27,7 @@ ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:
-    """Create the five tables."""
+    """Create the five tables and the column."""
     op.create_table(
         "deliveries",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
@@ -101,10 +102,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.PrimaryKeyConstraint("entry", name="pk_planner_dangers"),
     )
+    with op.batch_alter_table("planner_acks") as batch:
+        batch.add_column(sa.Column("level", sa.SmallInteger, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    """Drop the five tables."""
+    """Drop the five tables and the column."""
+    with op.batch_alter_table("planner_acks") as batch:
+        batch.drop_column("level")
     op.drop_table("planner_dangers")
     op.drop_table("danger_reports")
     op.drop_table("attachments")
