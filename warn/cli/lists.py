@@ -1,4 +1,4 @@
-"""The duty officer's lists: ``warn warnings``, ``zones``, ``incidents``, ``tasks``, ``timeline``, ``feeds``.
+"""The duty officer's lists: ``warn warnings``, ``zones``, ``incidents``, ``tasks``, ``calls``, ``timeline``, ``feeds``.
 
 Each reads the store through :class:`warn.store.views.Views` as of ``--at`` (see
 :func:`warn.cli.status.seeing`), prints a table (zh-CN, or English with ``--lang en``) or,
@@ -225,6 +225,37 @@ def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
                 and roster.who(Role(task.owner_role), OrgUnit(OrgLevel(level), code), ctx.at) == actor)
 
     return [t for t in rows if holds(t)]
+
+
+_CALL_ZH = {"answered": "已应答", "waiting": "待应答", "escalated": "已上转", "exhausted": "无人应答"}
+
+
+def calls(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,
+          lang: LangOption = None, as_json: JsonOption = False) -> None:
+    """叫应 / every 叫应 call made by ``--at``: who was called, on which channels, who answered how and when.
+
+    Example: ``warn calls --store var/demo/warn.db --json``. ``--json``: an array of {`request_id`,
+    `org_level` (district, town, community, grid, point), `addressee` (who answered, else who it was last
+    sent to), `post`, `channels` (channel kinds, in the order used), `first_delivered_at`, `answered_at`,
+    `answered_via` (sms, work_notice, wecom, voice, link, cli), `escalation_step`, `status` (answered,
+    waiting, escalated, exhausted)}.
+    """
+    with seeing(config, store, at, lang) as ctx:
+        rows = ctx.views.call_log(ctx.at)
+    if as_json:
+        _json_rows(rows)
+        return
+    table = _table(ctx, f"叫应 {len(rows)}", f"calls {len(rows)}", say(ctx.lang, "状态", "status"),
+                   say(ctx.lang, "层级", "level"), say(ctx.lang, "岗位", "post"), say(ctx.lang, "人员", "person"),
+                   say(ctx.lang, "渠道", "channels"), say(ctx.lang, "送达", "delivered"),
+                   say(ctx.lang, "应答", "answered"), say(ctx.lang, "请求", "request"))
+    for c in rows:
+        answered = "—" if c.answered_at is None else f"{local_time(c.answered_at, ctx.zone)} {c.answered_via}"
+        table.add_row(say(ctx.lang, _CALL_ZH.get(c.status, c.status), c.status), c.org_level, shown(c.post),
+                      shown(c.addressee or "—"), ", ".join(c.channels) or "—",
+                      local_time(c.first_delivered_at, ctx.zone) if c.first_delivered_at else "—", answered,
+                      shown(c.request_id))
+    console().print(table)
 
 
 def timeline(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: AtOption = None,

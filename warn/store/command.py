@@ -16,6 +16,9 @@ key (or the id it carries) decides whether it is already recorded.
 - ``Broadcast`` upserts its message thread in ``bulletins`` likewise and, like ``Notify``, is
   recorded on the timeline as a dispatch (kind ``broadcast`` / ``notify``) under its own key;
   CAP messages and channels are not sent here.
+- ``Notify``, ``RequestAck``, ``Escalate`` and ``CreateTask`` addressed to a person on duty also
+  leave a ``person_messages`` row (key unique) for the reach step to deliver
+  (:mod:`warn.cycle.reach`): kept in the same transaction, so nothing applied goes unsent.
 - ``RecordTimeline`` appends its entry (role ``system`` for the planner's own records;
   rule and label go into the details); an answer (``ACK-ANSWER`` / ``ACK-REFUSED``)
   also stores who answered, when and through which channel on its request.
@@ -61,6 +64,7 @@ from warn.store.schema import (
     incidents,
     mode_changes,
     playbook_runs,
+    person_messages,
     tasks,
     timeline,
     warning_versions,
@@ -126,6 +130,7 @@ def execute_actions(conn: Connection, actions: Sequence[Action],
             drafts.append((index, entry))
         if _apply(conn, action):
             applied.add(index)
+        _person_message(conn, action)
     before = conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one()
     answered = _fresh_answers(conn, actions)
     rows = _changed_rows(conn, [a for index, a in enumerate(actions) if index in applied or index in answered])
@@ -196,6 +201,25 @@ def _apply(conn: Connection, action: Action) -> bool:
     if isinstance(action, RecordTimeline) and action.rule_id == RUN_START_RULE:
         return _insert_new(conn, playbook_runs, _run_row(action))
     return False
+
+
+def _person_message(conn: Connection, action: Action) -> None:
+    """Keep what ``action`` addresses to a person on duty for the reach step (nothing for other actions)."""
+    if isinstance(action, Notify):
+        to, extra = action.to, {"text": action.text}
+    elif isinstance(action, (RequestAck, Escalate)):
+        kind = action.ack if isinstance(action, RequestAck) else None
+        to, extra = action.to, {"request_id": action.request, "text": action.subject, "deadline": action.deadline,
+                                "ack_kind": str(kind) if kind is not None else None}
+    elif isinstance(action, CreateTask):
+        to, extra = action.owner, {"task_id": action.task, "text": action.text, "deadline": action.due}
+    else:
+        return
+    if to.person is None:
+        return
+    _insert_new(conn, person_messages, {"key": action.key, "kind": str(action.kind), "at": action.at,
+                                        "incident_id": action.incident, "person": to.person, "post": str(to.post),
+                                        "level": int(action.level), **extra})
 
 
 def _run_row(action: RecordTimeline) -> dict[str, Any]:

@@ -1,6 +1,9 @@
 """Deliveries to persons: every message to a person on one channel, and what became of it.
 
-``store.deliveries`` (:class:`DeliveryTable`). A delivery is planned by the cycle's reach step
+``store.deliveries`` (:class:`DeliveryTable`). What the planner addressed to a person is kept when its
+action is applied (``person_messages``, :mod:`warn.store.command`); the reach step takes the
+:meth:`DeliveryTable.unreached` ones, plans their deliveries and marks them
+:meth:`DeliveryTable.reached`. A delivery is planned by the cycle's reach step
 (:mod:`warn.cycle.reach`) together with its outbox row (:meth:`DeliveryTable.plan`: both in one
 transaction, each idempotent on its key); the outbox sends it; what the gateway reports comes back as
 a receipt (:meth:`DeliveryTable.receipt`: delivered or failed, with the platform's reason) and what the
@@ -17,7 +20,7 @@ find in the directory when it sends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from warn.store.outbox import NewMessage, OutboxStatus, insert_message
-from warn.store.schema import ack_requests, deliveries, outbox
+from warn.store.schema import ack_requests, deliveries, outbox, person_messages
 
 
 class DeliveryStatus(StrEnum):
@@ -43,6 +46,49 @@ class DeliveryStatus(StrEnum):
 
 #: Statuses a delivery may still leave.
 OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENT.value)
+
+
+@dataclass(frozen=True)
+class PersonMessage:
+    """What the planner addressed to a person (a ``person_messages`` row; times aware UTC).
+
+    Attributes
+    ----------
+    key
+        The planner action's key.
+    kind
+        The action's kind: ``notify``, ``request_ack``, ``escalate``, ``create_task``.
+    at
+        When the planner decided it.
+    person, post
+        To whom, in which post.
+    request_id, ack_kind
+        The acknowledgement request and its kind (``call``, ``approval``, ``task``, ``verify``) for an ask;
+        the request alone for an escalation.
+    task_id
+        The task, for a task.
+    level
+        The warning's level (0 when none).
+    text
+        The notice, the request's subject or the task.
+    deadline
+        The request's deadline or the task's due time.
+    """
+
+    id: int
+    key: str
+    kind: str
+    at: datetime
+    incident_id: str | None
+    person: str
+    post: str
+    request_id: str | None
+    ack_kind: str | None
+    task_id: str | None
+    level: int
+    text: str
+    deadline: datetime | None
+    reached_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +179,25 @@ class DeliveryTable:
             insert_message(conn, message, at)
             stmt = _insert(conn)(deliveries).values(row).on_conflict_do_nothing()
             return conn.execute(stmt.returning(deliveries.c.id)).first() is not None
+
+    def unreached(self, *, limit: int = 500) -> list[PersonMessage]:
+        """What the planner addressed to persons and the reach step has not planned yet, oldest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(person_messages).where(person_messages.c.reached_at.is_(None))
+                                .order_by(person_messages.c.id).limit(limit)).mappings().all()
+        return [PersonMessage(**row) for row in rows]
+
+    def reached(self, message_id: int, at: datetime) -> None:
+        """Mark the person message ``message_id`` planned (its deliveries are in)."""
+        with self._write() as conn:
+            conn.execute(update(person_messages).where(person_messages.c.id == message_id,
+                                                       person_messages.c.reached_at.is_(None)).values(reached_at=at))
+
+    def message(self, key: str) -> PersonMessage | None:
+        """The person message of the planner action ``key``; ``None`` when there is none."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(person_messages).where(person_messages.c.key == key)).mappings().first()
+        return PersonMessage(**row) if row is not None else None
 
     def sync(self, at: datetime) -> int:
         """Take over what the outbox did by ``at``: sent rows → ``sent``, failed or refused rows → ``failed``.
@@ -225,11 +290,3 @@ class DeliveryTable:
 def _insert(conn: Connection) -> Callable[..., Any]:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
-
-def counts(rows: Sequence[DeliveryRow], *fields: str) -> dict[str, int]:
-    """How many of ``rows`` fall in each combination of ``fields`` (joined with ``/``)."""
-    tally: dict[str, int] = {}
-    for row in rows:
-        key = "/".join(str(getattr(row, f)) for f in fields)
-        tally[key] = tally.get(key, 0) + 1
-    return dict(sorted(tally.items()))

@@ -88,6 +88,10 @@ hourly_rain
     The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
     (model, key, hour end) — the depths (mm) of every cell or point over the hour as
     zlib-compressed float32 with their shape, and the issue time of the run they came from.
+person_messages
+    What the planner addressed to a person — a notice, a request's ask or escalation, a task — kept in
+    the transaction that applied it (:mod:`warn.store.command`), until the reach step has planned its
+    deliveries (``reached_at``): who, which post, what, the request or task, the level and deadline.
 deliveries
     Every message to a person on one channel (:mod:`warn.store.deliveries`): what it is about (the
     planner action's key, the request or task), the person and their post and org level, the channel
@@ -619,6 +623,26 @@ tokens = Table(
     Index("ix_tokens_person", "person", "revoked_at"),
 )
 
+
+person_messages = Table(
+    "person_messages",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("incident_id", String(64), nullable=True),
+    Column("person", String(128), nullable=False),
+    Column("post", String(160), nullable=False),
+    Column("request_id", String(255), nullable=True),
+    Column("ack_kind", String(16), nullable=True),
+    Column("task_id", String(255), nullable=True),
+    Column("level", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("deadline", UTCDateTime, nullable=True),
+    Column("reached_at", UTCDateTime, nullable=True),
+    Index("ix_person_messages_unreached", "reached_at", "id"),
+)
 
 deliveries = Table(
     "deliveries",

@@ -54,7 +54,8 @@ CALL = "call"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
-                          "arrival_time", "quarantined_at"})
+                          "arrival_time", "quarantined_at", "answered_at", "queued_at", "delivered_at",
+                          "failed_at", "first_delivered_at"})
 #: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
 #: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
 STALE_FACTOR = 3.0
@@ -158,6 +159,46 @@ class CallView:
     deadline: datetime
     created_at: datetime
     overdue_s: float
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A 叫应 call as it stood at ``at``, for ``warn calls``.
+
+    Attributes
+    ----------
+    request_id
+        The request.
+    org_level
+        The org level of the post it is with (district, town, community, grid, point).
+    addressee
+        Who answered it, else the person it was last sent to (``None`` when nobody was reachable).
+    post
+        The post it is with now (``community.DEMO-T03-C01.community_lead``).
+    channels
+        The channel kinds it went through, in the order first used (``work_notice``, ``sms``, ``voice`` …).
+    first_delivered_at
+        When a channel first delivered it (the gateway's receipt, else the platform taking it).
+    answered_at, answered_via
+        When and through which channel it was answered (``sms``, ``work_notice``, ``wecom``, ``voice``,
+        ``link``, ``cli``).
+    escalation_step
+        0 with its first addressee, n after n escalations.
+    status
+        ``answered``, ``waiting`` (with its first addressee), ``escalated`` (with a later one) or
+        ``exhausted`` (every post of its chain let the deadline pass).
+    """
+
+    request_id: str
+    org_level: str
+    addressee: str | None
+    post: str
+    channels: list[str]
+    first_delivered_at: datetime | None
+    answered_at: datetime | None
+    answered_via: str | None
+    escalation_step: int
+    status: str
 
 
 @dataclass(frozen=True)
@@ -376,6 +417,21 @@ class Views:
                                   max(0.0, (at - r["deadline"]).total_seconds())))
         return sorted(views, key=lambda c: (-c.overdue_s, c.deadline, c.request_id))
 
+    def call_log(self, at: datetime) -> list[CallRecord]:
+        """Every 叫应 call made by ``at``, oldest first (see :class:`CallRecord`): its answer and deliveries as they
+        stood at ``at``, its post and escalation step as last recorded."""
+        rows = self.database.rows(
+            "SELECT request_id, addressee_role, org_unit, escalation_step, deadline, answered_by, answered_at, "
+            "channel FROM ack_requests WHERE kind = :kind AND created_at <= :at ORDER BY created_at, request_id",
+            kind=CALL, at=at)
+        sent = self.database.rows(
+            "SELECT request_id, person, channel_kind, status, sent_at, delivered_at, queued_at FROM deliveries "
+            "WHERE request_id IS NOT NULL AND queued_at <= :at ORDER BY queued_at, id", at=at)
+        by_request: dict[str, list[dict[str, Any]]] = {}
+        for row in sent:
+            by_request.setdefault(row["request_id"], []).append(row)
+        return [_call_record(r, by_request.get(r["request_id"], []), at) for r in rows]
+
     def feeds(self, at: datetime, *, pulled: Mapping[str, float] | None = None) -> list[FeedView]:
         """Every source's last data by ``at`` and its health then (see the module docstring), by source.
 
@@ -506,6 +562,26 @@ class Views:
             "SELECT seq, occurred_at, incident_id, actor, role, kind, summary FROM timeline "
             f"WHERE {' AND '.join(where)} ORDER BY seq DESC{last}", at=at, incident=incident, since=since, limit=limit)
         return [EntryView(**r) for r in reversed(rows)]
+
+
+def _call_record(row: Mapping[str, Any], sent: list[dict[str, Any]], at: datetime) -> CallRecord:
+    """One :class:`CallRecord` from its request row and its deliveries (both up to ``at``)."""
+    answered = row["answered_at"] is not None and row["answered_at"] <= at
+    step = row["escalation_step"]
+    if answered:
+        status = "answered"
+    elif row["deadline"] < at:
+        status = "exhausted"
+    else:
+        status = "escalated" if step else "waiting"
+    delivered = [d.get("delivered_at") or d.get("sent_at") for d in sent if d["status"] != "failed"]
+    delivered = [t for t in delivered if t is not None and t <= at]
+    return CallRecord(
+        request_id=row["request_id"], org_level=row["org_unit"].split(".", 1)[0],
+        addressee=row["answered_by"] if answered else (sent[-1]["person"] if sent else None),
+        post=f"{row['org_unit']}.{row['addressee_role']}", channels=list(dict.fromkeys(d["channel_kind"] for d in sent)),
+        first_delivered_at=min(delivered) if delivered else None, answered_at=row["answered_at"] if answered else None,
+        answered_via=row["channel"] if answered else None, escalation_step=step, status=status)
 
 
 def _task(r: dict[str, Any], at: datetime) -> TaskView:

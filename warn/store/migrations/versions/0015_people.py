@@ -1,5 +1,6 @@
 """People in the loop: deliveries to persons, one-tap links, photos, danger reports.
 
+- ``person_messages``: what the planner addressed to a person, until its deliveries are planned.
 - ``deliveries``: every message to a person on one channel, with its outbox row and what became of it.
 - ``links``: the claims of every signed one-tap link (:mod:`warn.links`) and its single use.
 - ``attachments``: photos sent with a task's feedback or a danger report.
@@ -27,7 +28,25 @@ ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def upgrade() -> None:
-    """Create the five tables and the column."""
+    """Create the six tables and the column."""
+    op.create_table(
+        "person_messages",
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(255), nullable=False, unique=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("incident_id", sa.String(64), nullable=True),
+        sa.Column("person", sa.String(128), nullable=False),
+        sa.Column("post", sa.String(160), nullable=False),
+        sa.Column("request_id", sa.String(255), nullable=True),
+        sa.Column("ack_kind", sa.String(16), nullable=True),
+        sa.Column("task_id", sa.String(255), nullable=True),
+        sa.Column("level", sa.SmallInteger, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("deadline", UTCDateTime, nullable=True),
+        sa.Column("reached_at", UTCDateTime, nullable=True),
+    )
+    op.create_index("ix_person_messages_unreached", "person_messages", ["reached_at", "id"])
     op.create_table(
         "deliveries",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
@@ -107,7 +126,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the five tables and the column."""
+    """Drop the six tables and the column."""
     with op.batch_alter_table("planner_acks") as batch:
         batch.drop_column("level")
     op.drop_table("planner_dangers")
@@ -118,3 +137,5 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_person", table_name="deliveries")
     op.drop_index("ix_deliveries_request", table_name="deliveries")
     op.drop_table("deliveries")
+    op.drop_index("ix_person_messages_unreached", table_name="person_messages")
+    op.drop_table("person_messages")
