@@ -3,7 +3,8 @@
 Like ``cycle.py``, this module orchestrates; it only decides *when* things run.
 :class:`Service` holds the jobs of a deployment — the warning cycle
 (:func:`warn.cycle.run`), the command tick (the people's answers and decisions, the
-acknowledgement deadlines and escalations, due tasks: :func:`warn.cycle.advance`), and the
+acknowledgement deadlines and escalations, due tasks: :func:`warn.cycle.advance`), reaching the
+persons they address (:func:`warn.cycle.reach.reach`, after every cycle and tick), and the
 outbox dispatcher — so that the live service and a replay call the very same code. Jobs
 that touch the planner's state hold one lock, so a tick never interleaves with a cycle.
 Live jobs run with ``max_instances=1`` and coalescing, so a slow job is never run twice
@@ -18,6 +19,7 @@ the sensor feeds alone (``warn ingest``).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -47,6 +49,7 @@ from warn.cycle import (
 )
 from warn.cycle import run as run_cycle
 from warn.cycle.command import Advanced
+from warn.cycle.reach import Reach, open_reach, reach
 from warn.errors import ConfigError, Problem
 from warn.store import STORE_FAILURES, Store
 from warn.sources.feeds import FeedOptions, PushedFeed, build_feed
@@ -85,6 +88,8 @@ class Service:
         Delivers the outbox through the configured channels.
     status, sender
         CAP status of everything published (``Exercise`` in drills) and CAP sender.
+    reach
+        How persons are reached (``None``: the deployment has no ``reach:``; nothing goes to persons).
     """
 
     settings: Settings
@@ -94,18 +99,29 @@ class Service:
     dispatcher: Dispatcher
     status: CapStatus
     sender: str
+    reach: Reach | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cycle(self, at: datetime) -> CycleReport:
-        """Run the warning cycle at ``at``."""
+        """Run the warning cycle at ``at``, then reach the persons it addressed."""
         with self.lock:
-            return run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
-                             sender=self.sender, setup=self.setup)
+            report = run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
+                               sender=self.sender, setup=self.setup)
+            self._reach(at)
+            return report
 
     def tick(self, now: datetime) -> Advanced:
-        """Plan the inbox's events and the clock to ``now``: deadlines, escalations, due steps."""
+        """Plan the inbox's events and the clock to ``now`` (deadlines, escalations, due steps), then reach
+        the persons addressed and move unanswered or failed deliveries on."""
         with self.lock:
-            return advance(self.store, self.settings, self.setup, (), now, status=self.status, sender=self.sender)
+            advanced = advance(self.store, self.settings, self.setup, (), now, status=self.status,
+                               sender=self.sender)
+            self._reach(now)
+            return advanced
+
+    def _reach(self, now: datetime) -> None:
+        if self.reach is not None:
+            reach(self.store, self.reach, now)
 
     def dispatch(self, now: datetime) -> DispatchReport:
         """Deliver what is due in the outbox at ``now``."""
@@ -131,16 +147,21 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
         No ``command`` section, a bad forecast choice, a channel secret missing.
     """
     from warn.broadcast.channels import build_channels
-    from warn.command.loading import load_setup
+    from warn.command.loading import load_directory, load_setup
 
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command", "a command section (playbooks, roster)", "nothing"))
     store.upgrade()
     setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
                        roster_limit=settings.files.max_roster_bytes)
+    directory = None if settings.command.directory is None else load_directory(
+        settings.command.directory, max_bytes=settings.files.max_roster_bytes)
     sources = open_sources(settings, store, urls=urls, now=now, exercise=status is CapStatus.EXERCISE)
-    dispatcher = Dispatcher(store, build_channels(settings.channels, env=env, now=now), clock=now)
-    return Service(settings, store, sources, setup, dispatcher, status, sender)
+    contacts = directory.contacts if directory is not None else None
+    channels = build_channels(settings.channels, env=env, now=now, contacts=contacts)
+    dispatcher = Dispatcher(store, channels, clock=now)
+    people = open_reach(settings, directory, env=os.environ if env is None else env, status=status)
+    return Service(settings, store, sources, setup, dispatcher, status, sender, people)
 
 
 def feed_specs(settings: Settings, names: Sequence[str], *, url: str | None = None) -> dict[str, SensorFeedSpec]:

@@ -176,8 +176,10 @@ class DemoWorld:
 
 
 def demo_secrets(settings: Settings) -> dict[str, str]:
-    """Values for the secrets the drill's channels name (the local receiver takes any)."""
-    return {var: f"demo-{var.lower()}" for spec in settings.channels.values() for var in spec.secrets.values()}
+    """Values for the secrets the drill's channels name (the local stand-ins are given the same ones) and
+    for the one-tap links' secret."""
+    names = [var for spec in settings.channels.values() for var in spec.secrets.values()]
+    return {var: f"demo-{var.lower()}" for var in [*names, settings.serve.link_secret]}
 
 
 def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published]:
