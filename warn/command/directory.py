@@ -30,4 +30,5 @@ class Contacts:
 
     def get(self, kind: ContactKind) -> str | None:
         """Return the contact point of ``kind``, ``None`` when the person has none."""
-        return getattr(self, kind.value)
+        value: str | None = getattr(self, kind.value)
+        return value

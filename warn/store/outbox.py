@@ -115,16 +115,8 @@ class OutboxTable:
         tuple
             The row, and whether it was created now (``False``: the key was there).
         """
-        now = self._now()
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        values = {"channel": message.channel, "recipient": message.recipient, "payload": message.payload,
-                  "content_type": message.content_type, "idempotency_key": message.idempotency_key,
-                  "status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now, "last_error": "",
-                  "created_at": now, "public": message.public, "cap_status": CapStatus(message.cap_status).value}
         with self._write() as conn:
-            created = conn.execute(insert(outbox).values(**values)
-                                   .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
-                                   .returning(outbox.c.id)).first() is not None
+            created = insert_message(conn, message, self._now())
             row = conn.execute(select(outbox).where(outbox.c.idempotency_key == message.idempotency_key)).one()
         return _row(row), created
 
@@ -199,3 +191,15 @@ def _row(r: Row) -> OutboxRow:
     return OutboxRow(id=r.id, message=message, status=OutboxStatus(r.status), attempts=r.attempts,
                      next_attempt_at=r.next_attempt_at, last_error=r.last_error, created_at=r.created_at,
                      sent_at=r.sent_at)
+
+
+def insert_message(conn: Connection, message: NewMessage, now: datetime) -> bool:
+    """Queue ``message`` on ``conn``, due at ``now``, unless its key is there; whether it was inserted."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    values = {"channel": message.channel, "recipient": message.recipient, "payload": message.payload,
+              "content_type": message.content_type, "idempotency_key": message.idempotency_key,
+              "status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now, "last_error": "",
+              "created_at": now, "public": message.public, "cap_status": CapStatus(message.cap_status).value}
+    return conn.execute(insert(outbox).values(**values)
+                        .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+                        .returning(outbox.c.id)).first() is not None

@@ -80,23 +80,21 @@ def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool =
     ``migrating``: the schema may be an older revision's (a migration carrying a state over): only the
     tables and ``planner_state`` columns it has are written.
     """
-    maps, state_columns = MAPS, None
+    maps, columns = MAPS, None
     if migrating:
         present = set(inspect(conn).get_table_names())
         maps = {name: table for name, table in MAPS.items() if table.name in present}
-        state_columns = {c["name"] for c in inspect(conn).get_columns(planner_state.name)}
+        columns = {table.name: {c["name"] for c in inspect(conn).get_columns(table.name)}
+                   for table in (*maps.values(), planner_state)}
     for table in (*maps.values(), planner_emitted, planner_state):
         conn.execute(delete(table))
     row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0),
                            "instant": state.get("instant"), "instant_count": state.get("instant_count", 0)}
     for name in RECORDS:
         row.update({f"{name}_{field}": value for field, value in state[name].items()})
-    bound = _bound(planner_state, row)
-    if state_columns is not None:
-        bound = {k: v for k, v in bound.items() if k in state_columns}
-    conn.execute(insert(planner_state), bound)
+    conn.execute(insert(planner_state), _bound(planner_state, row, columns))
     for name, table in maps.items():
-        entries = [_bound(table, {**record, "entry": key, "position": position})
+        entries = [_bound(table, {**record, "entry": key, "position": position}, columns)
                    for position, (key, record) in enumerate(state.get(name, []))]
         if entries:
             conn.execute(insert(table), entries)
@@ -104,10 +102,14 @@ def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool =
         conn.execute(insert(planner_emitted), [{"action_key": key} for key in state["emitted"]])
 
 
-def _bound(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The row of ``values`` (JSON-ready) for ``table``: times parsed, nested values as JSON text."""
+def _bound(table: Table, values: Mapping[str, Any],
+           present: Mapping[str, set[str]] | None = None) -> dict[str, Any]:
+    """The row of ``values`` (JSON-ready) for ``table``: times parsed, nested values as JSON text; only the
+    columns ``present`` lists for the table when given (an older revision's schema)."""
     row = {}
     for column in table.c:
+        if present is not None and column.name not in present[table.name]:
+            continue
         value = values.get(column.name)
         if value is not None and column.name in JSON_COLUMNS:
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -14,7 +14,8 @@ inserts and updates — so ingest stays far above the project's 20,000 readings/
 
 The timeline is reached as ``store.timeline`` (:class:`warn.store.timeline.Timeline`):
 append, read, verify and correct; it has no way to update or delete an entry. The
-outbox of messages to send is ``store.outbox`` (:class:`warn.store.outbox.OutboxTable`).
+outbox of messages to send is ``store.outbox`` (:class:`warn.store.outbox.OutboxTable`); the
+deliveries to persons are ``store.deliveries`` (:class:`warn.store.deliveries.DeliveryTable`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from warn.store.command import (
 )
 from warn.store.cycles import CycleTable, InboxTable, quarantine
 from warn.store.dangers import DangerTable
+from warn.store.deliveries import DeliveryTable
 from warn.store.engine import WRITE_OPTION, make_engine, redact
 from warn.store.hourly import HourlyRainTable
 from warn.store.incidents import CommandRecords, WarningTable
@@ -183,6 +185,7 @@ class Store:
         self.links = LinkTable(engine, self._write)
         self.attachments = AttachmentTable(engine, self._write)
         self.dangers = DangerTable(engine, self._write, self.timeline)
+        self.deliveries = DeliveryTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
