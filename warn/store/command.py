@@ -321,8 +321,9 @@ def _answer(conn: Connection, action: RecordTimeline) -> None:
 
 
 def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datetime, note: str, evidence: str,
-                append: Append) -> bool:
-    """Mark task ``task_id`` done by ``by`` at ``at`` with its note and evidence, and record it on the timeline.
+                append: Append, via: str = "cli") -> bool:
+    """Mark task ``task_id`` done by ``by`` at ``at`` with its note and evidence, and record it on the timeline
+    with the channel it came through (``via``).
 
     Returns
     -------
@@ -342,9 +343,9 @@ def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datet
     late = row.due_at is not None and at > row.due_at
     append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=row.org_unit,
                            incident=row.incident_id, key=f"{task_id}/done",
-                           summary=f"任务完成{'（逾期）' if late else ''}：{row.summary} —— {note} / task done"
-                                   f"{' (late)' if late else ''}",
-                           details={"task": task_id, "note": note, "evidence": evidence, "late": late,
+                           summary=f"任务完成{'（逾期）' if late else ''}：{row.summary} —— {note}，经 {via} / task done"
+                                   f"{' (late)' if late else ''} via {via}",
+                           details={"task": task_id, "note": note, "evidence": evidence, "late": late, "via": via,
                                     "due": row.due_at.isoformat() if row.due_at else None})],
            snapshot(conn, "tasks", [task_id]))
     return True

@@ -48,6 +48,7 @@ from warn.command.model import Action
 from warn.errors import Problem, StoreError
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
+from warn.store.attachments import AttachmentTable
 from warn.store.bulk import bulk_for
 from warn.store.command import (
     ExecutionReport,
@@ -57,12 +58,14 @@ from warn.store.command import (
     finish_task,
 )
 from warn.store.cycles import CycleTable, InboxTable, quarantine
+from warn.store.dangers import DangerTable
 from warn.store.deliveries import DeliveryTable
 from warn.store.engine import WRITE_OPTION, make_engine, redact
 from warn.store.hourly import HourlyRainTable
 from warn.store.incidents import CommandRecords, WarningTable
 from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
+from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
 from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
@@ -155,6 +158,9 @@ class Store:
         The personal tokens issued, by digest (:mod:`warn.store.tokens`).
     rejected
         What feeds sent that was refused (:mod:`warn.store.rejected`).
+    links, attachments, dangers
+        The one-tap links sent to persons, the photos they sent and the dangers they reported
+        (:mod:`warn.store.links`, :mod:`warn.store.attachments`, :mod:`warn.store.dangers`).
     """
 
     def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
@@ -176,6 +182,9 @@ class Store:
         self.planner = PlannerTable(engine, self._write)
         self.tokens = TokenTable(engine, self._write, self.timeline)
         self.rejected = RejectedTable(engine, self._write)
+        self.links = LinkTable(engine, self._write)
+        self.attachments = AttachmentTable(engine, self._write)
+        self.dangers = DangerTable(engine, self._write, self.timeline)
         self.deliveries = DeliveryTable(engine, self._write)
 
     @classmethod
@@ -614,8 +623,9 @@ class Store:
             return True
 
     def finish_task(self, task_id: str, *, by: str, role: str, at: datetime, note: str,
-                    evidence: str = "") -> bool:
-        """Mark a task done with its note and evidence and record it on the timeline, in one transaction.
+                    evidence: str = "", via: str = "cli") -> bool:
+        """Mark a task done with its note and evidence and record it on the timeline, in one transaction;
+        ``via`` is the channel the person finished it through (``cli``, ``link``), named on the timeline.
 
         Returns
         -------
@@ -628,7 +638,7 @@ class Store:
             No task ``task_id``.
         """
         with self._write() as conn:
-            return finish_task(conn, task_id, by=by, role=role, at=at, note=note, evidence=evidence,
+            return finish_task(conn, task_id, by=by, role=role, at=at, note=note, evidence=evidence, via=via,
                                append=self.timeline.append_on)
 
     def acknowledge_task(self, task_id: str, *, by: str, role: str, org_unit: str, at: datetime) -> bool:
