@@ -131,6 +131,7 @@ def committed_data(tmp_path: Path, store: str = "warn.sqlite") -> dict:
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
     data["command"]["roster"] = str(ROOT / data["command"]["roster"])
+    data["command"]["directory"] = str(ROOT / data["command"]["directory"])
     return data
 
 

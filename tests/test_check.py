@@ -381,3 +381,41 @@ def test_the_met_office_signal_may_not_be_published_in_the_districts_name(commit
     text = messages(committed_config)
     assert "command.publication.public_from.rainstorm: expected no public level" in text
     assert "command.publication.public_from.tsunami: expected a registered hazard" in text
+
+
+def _with_directory(config: Path, change) -> Path:
+    """The committed deployment with its people directory changed by ``change(data)`` (written beside config)."""
+    import json
+
+    data = json.loads((ROOT / "people" / "directory.json").read_text(encoding="utf-8"))
+    change(data)
+    path = config.parent / "directory.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    edit_yaml(config, _set(str(path), "command", "directory"))
+    return path
+
+
+def test_the_directory_is_held_against_the_towns_and_the_hazard_layers(committed_config):
+    def change(data):
+        data["points"] = [p for p in data["points"] if p["item_id"] != "DEMO-W01"]
+        data["points"].append(dict(data["points"][0], item_id="DEMO-H999"))
+        h001 = next(p for p in data["points"] if p["item_id"] == "DEMO-H001")  # in DEMO-T21
+        h001.update(community="DEMO-T01-C01", monitor=None)
+        gone = {u["code"] for u in data["units"] if u["code"].startswith("DEMO-T02-")}
+        data["units"] = [u for u in data["units"] if u["code"] not in gone]
+        data["persons"] = [p for p in data["persons"] if p["unit"] not in gone]
+        data["posts"] = [p for p in data["posts"] if p["org"].split(".")[1] not in gone]
+        data["points"] = [p for p in data["points"] if p["community"] not in gone]
+
+    path = _with_directory(committed_config, change)
+    found = [(p.where, p.key, p.expected.split(" (")[0]) for p in check_deployment(committed_config)]
+    assert (str(path), "units", "at least one community of the town DEMO-T02") in found
+    assert (str(path), "points", "the point DEMO-W01 of the layer waterlogging_points, with its community and monitor") in found
+    assert (str(path), "points.DEMO-H001.community", "a community of the town DEMO-T21") in found
+    assert (str(path), "points.DEMO-H001.monitor", "the person who watches the point") in found
+    assert (str(path), "points.DEMO-H999", "a point of a hazard layer a monitor watches") in found
+
+
+def test_a_broken_directory_is_named_by_warn_check(committed_config):
+    path = _with_directory(committed_config, lambda data: data["persons"][5].update(mobile="1990000"))
+    assert [(p.where, p.key) for p in check_deployment(committed_config)] == [(str(path), "persons.5.mobile")]

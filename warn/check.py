@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,8 +39,8 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _publication, _messages,
-        _channels, _identity, _anchors,
+        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _directory, _publication,
+        _messages, _channels, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -287,6 +288,106 @@ def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
                 if wanted not in ids:
                     yield Problem(str(spec.playbooks), wanted, f"the playbook {wanted!r} hazard {name} answers "
                                   "its warnings with", f"playbooks {', '.join(sorted(ids))}")
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A point a monitor watches, as its hazard layer has it: a hazard point, waterlogging point, gauge, catchment.
+
+    Attributes
+    ----------
+    item_id
+        Its id in the layer.
+    layer
+        The name of its layer in ``layers:``.
+    town
+        Its town's code (the layer's ``town_field``); ``None`` when the layer has none.
+    people
+        People threatened (the layer's ``people_field``); ``None`` when the layer has none.
+    """
+
+    item_id: str
+    layer: str
+    town: str | None
+    people: int | None
+
+
+def watched_points(settings: Settings) -> dict[str, Watched]:
+    """Every point of the deployment's hazard layers a monitor watches, by id: the items of every role of a
+    deployed hazard whose items are points or catchments (found through the hazards' roles, never by name).
+
+    Raises
+    ------
+    WarnError
+        A hazard or a layer that does not load (``warn check`` reports it with the hazards and layers).
+    """
+    from warn import hazards
+    from warn.geo.layers import zone_layer
+    from warn.vocab import ItemKind
+
+    layers = dict.fromkeys(entry.layers[role.name] for name, entry in settings.hazards.items()
+                           if name in hazards.names() for role in hazards.get(name).roles
+                           if role.kind in (ItemKind.POINT, ItemKind.CATCHMENT) and role.name in entry.layers)
+    found: dict[str, Watched] = {}
+    for layer in layers:
+        spec, frame = zone_layer(settings, layer)
+        for _, row in frame.iterrows():
+            town = row[spec.town_field] if spec.town_field in frame else None
+            people = row[spec.people_field] if spec.people_field in frame else None
+            found.setdefault(str(row[spec.id_field]), Watched(str(row[spec.id_field]), layer, town and str(town),
+                                                              None if people is None else int(people)))
+    return found
+
+
+def _directory(settings: Settings, where: str) -> Iterator[Problem]:
+    """The people directory against the layers: every town of the towns layer has a community and the directory
+    no other town; every watched point of the hazard layers is among its points, in a community of the point's
+    town, with a monitor; and it holds no other point. (Its own cross-references and the roster's persons are
+    checked as it loads, with the playbooks.)"""
+    from warn.command.loading import load_directory
+    from warn.command.model import OrgUnit
+    from warn.geo.layers import zone_layer
+    from warn.vocab import OrgLevel
+
+    spec = settings.command
+    if spec is None or spec.directory is None:
+        return
+    if not spec.directory.exists():
+        yield Problem(where, "command.directory", "an existing directory: a JSON file or a folder of CSV files",
+                      str(spec.directory))
+        return
+    try:
+        directory = load_directory(spec.directory, max_bytes=settings.files.max_roster_bytes,
+                                   district=settings.deployment.district_code)
+        towns_spec, towns_layer = zone_layer(settings, settings.areas.towns)
+        watched = watched_points(settings)
+    except WarnError:
+        return  # reported by _playbooks, _areas, _layers and _hazards
+    file = str(spec.directory)
+    towns = {str(code) for code in towns_layer[towns_spec.id_field]}
+    listed = {u.code for u in directory.org.parents if u.level is OrgLevel.TOWN}
+    for town in sorted(towns):
+        if not directory.org.children(OrgUnit(OrgLevel.TOWN, town), OrgLevel.COMMUNITY):
+            yield Problem(file, "units", f"at least one community of the town {town} (towns layer "
+                          f"{settings.areas.towns})", "none", "每个镇街至少一个村社 / every town has its communities")
+    for town in sorted(listed - towns):
+        yield Problem(file, "units", f"towns of the towns layer {settings.areas.towns}", repr(town))
+    for item_id, point in sorted(watched.items()):
+        record = directory.points.get(item_id)
+        if record is None:
+            yield Problem(file, "points", f"the point {item_id} of the layer {point.layer}, with its community "
+                          "and monitor", "none")
+            continue
+        its_town = directory.org.ancestor(record.community, OrgLevel.TOWN)
+        if point.town is not None and (its_town is None or its_town.code != point.town):
+            yield Problem(file, f"points.{item_id}.community", f"a community of the town {point.town} (the layer "
+                          f"{point.layer} puts {item_id} there)",
+                          f"{record.community.code} of {its_town and its_town.code}")
+        if record.monitor is None:
+            yield Problem(file, f"points.{item_id}.monitor", "the person who watches the point (群测群防员)", "none")
+    for item_id in sorted(set(directory.points) - set(watched)):
+        yield Problem(file, f"points.{item_id}", "a point of a hazard layer a monitor watches",
+                      "no layer has it", "remove it or add it to its layer")
 
 
 def _publication(settings: Settings, where: str) -> Iterator[Problem]:

@@ -558,7 +558,8 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
                 update={"catalogue": under(settings.sensors.catalogue)}),
             "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
             "command": settings.command and settings.command.model_copy(update={
-                "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster)}),
+                "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster),
+                "directory": settings.command.directory and under(settings.command.directory)}),
             "hazards": {k: _resolve_entry(v, under) for k, v in settings.hazards.items()},
             "channels": {k: v.model_copy(update={"target": str(under(Path(v.target)))}) if v.kind == "filedrop" else v
                          for k, v in settings.channels.items()},

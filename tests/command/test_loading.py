@@ -49,7 +49,8 @@ def command_spec(**stand_down):
     from warn.config import CommandSpec
 
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["command"]
-    data |= {"playbooks": ROOT / data["playbooks"], "roster": ROOT / data["roster"], "stand_down": stand_down}
+    data |= {"playbooks": ROOT / data["playbooks"], "roster": ROOT / data["roster"], "directory": ROOT / data["directory"],
+             "stand_down": stand_down}
     return CommandSpec.model_validate(data)
 
 

@@ -204,8 +204,9 @@ def _print_task(out: Console, ctx: Seeing, task: TaskView) -> None:
 
 
 def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
-    """The tasks whose post (org unit and role) ``actor`` holds on the roster at ``ctx.at``."""
-    from warn.command.loading import load_roster
+    """The tasks whose post (org unit and role) ``actor`` holds at ``ctx.at`` (the roster and the directory's posts)."""
+    from warn import hazards
+    from warn.command.loading import load_setup
     from warn.command.model import OrgUnit, Role
     from warn.vocab import OrgLevel
 
@@ -213,7 +214,8 @@ def _mine(ctx: Seeing, rows: list[TaskView], actor: str) -> list[TaskView]:
         console(stderr=True).print("✗ config.yaml 无 command.roster / no roster configured (command.roster)",
                                    style="bold red")
         raise typer.Exit(2)
-    roster = load_roster(ctx.settings.command.roster, limit=ctx.settings.files.max_roster_bytes)
+    roster = load_setup(ctx.settings.command, ctx.settings.deployment.district_code, hazards.names_zh(),
+                        roster_limit=ctx.settings.files.max_roster_bytes).roster
     if not any(s.person == actor for s in roster.shifts):
         console(stderr=True).print(f"✗ 值班表上无此人 / nobody called {actor!r} on the roster "
                                    f"({ctx.settings.command.roster}) — check --as", style="bold red", markup=False)
