@@ -63,7 +63,7 @@ CASES = {
     "unknown role in a chain": (step("respond", 0, "escalate", ["district.{district}.chief"]),
                                 "phases.respond.evacuate.escalate: expected a role among"),
     "bad template field": (step("warn", 1, "owner", "town.{twon}.duty_officer"),
-                           "phases.warn.notify_town.owner: expected a template field among {district}, {item}, {town}"),
+                           "phases.warn.notify_town.owner: expected a template field among {community}, {district}, {grid}, {item}, {town}"),
     "bad duration": (step("warn", 2, "ack", "15min"), "phases.warn.call_town_leader.ack: expected an ISO-8601 duration"),
     "missing key": (step("respond", 0, "owner", None), "phases.respond.evacuate.owner: expected this key"),
     "task without within": (step("prevent", 0, "within", None), "phases.prevent.patrol: expected a task step to give within"),
