@@ -20,9 +20,10 @@ def test_committed_playbooks(setup):
     assert [p.id for p in setup.playbooks] == ["flashflood", "landslide", "landslide_town", "rainstorm", "river",
                                               "waterlogging"]
     landslide = setup.playbooks[1]
-    assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "patrol",
-                                               "evacuate"]
-    assert landslide.steps[3].after == "notify_monitor" and landslide.steps[4].ack == timedelta(minutes=15)
+    assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "call_community",
+                                               "call_grids", "patrol", "evacuate"]
+    assert landslide.steps[5].after == "notify_monitor" and landslide.steps[6].ack == timedelta(minutes=15)
+    assert landslide.steps[4].after_answer == "call_community" and landslide.steps[4].owner.fans_out
 
 
 def test_roster_lookup():

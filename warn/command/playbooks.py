@@ -331,10 +331,10 @@ class PlaybookFile(Strict):
             trigger=Level[self.trigger.level.upper()], scope=self.trigger.scope,
             steps=tuple(
                 Step(
-                    id=s.id, phase=phase, action=s.action, owner=parse_post(s.owner), text=s.text,
+                    id=s.id, phase=phase, action=s.action, owner=parse_post(s.owner, fan_out=True), text=s.text,
                     condition=parse_condition(s.condition) if s.condition else (), after=s.after, due=s.due,
                     within=s.within, ack=s.ack, escalate=tuple(parse_post(e) for e in s.escalate),
-                    response=ResponseLevel[s.response] if s.response else None,
+                    response=ResponseLevel[s.response] if s.response else None, after_answer=s.after_answer,
                 )
                 for phase, _, s in self.steps()
             ),
