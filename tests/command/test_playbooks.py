@@ -73,6 +73,21 @@ CASES = {
     "after an unknown step": (step("prevent", 0, "after", "notify_nobody"),
                               "phases.prevent.patrol.after: expected the id of a step defined before this one"),
     "unknown text field": (step("warn", 0, "text", "{people} 人"), "phases.warn.notify_monitor.text: expected template fields among"),
+    "fan-out in a chain": (step("warn", 3, "escalate", ["town.*.town_leader"]),
+                           "phases.warn.call_community.escalate: expected a unit code or a template field, not *"),
+    "fan-out of the district": (step("warn", 4, "owner", "district.*.duty_officer"),
+                                "phases.warn.call_grids.owner: expected a fan-out level below the district"),
+    "fan-out a point cannot give": (step("warn", 4, "owner", "point.*.monitor"),
+                                    "phases.warn.call_grids.owner: expected a fan-out level among community, grid "
+                                    "for a point playbook"),
+    "grid field without a grid fan-out": (step("warn", 3, "escalate", ["grid.{grid}.grid_worker"]),
+                                          "phases.warn.call_community.escalate.0: expected {grid} only where the step "
+                                          "addresses a unit at grid level"),
+    "after_answer a notice": (step("warn", 4, "after_answer", "notify_town"),
+                              "phases.warn.call_grids.after_answer: expected the id of an ack_request step defined "
+                              "before this one, got 'notify_town' (calls before it: call_community, call_town_leader)"),
+    "after and after_answer": (step("warn", 4, "after", "notify_town"),
+                               "phases.warn.call_grids: expected after or after_answer, not both"),
 }
 
 
