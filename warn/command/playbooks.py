@@ -43,7 +43,9 @@ request per unit, each keyed by the unit's code and escalating along its own cha
 ``grid`` (point and catchment scope). A fan-out finding no unit is recorded (``ORG-EMPTY``), never
 skipped silently. ``{community}`` may be used by a step fanning out at community level or below, or
 in a point or catchment playbook (the item's community); ``{grid}`` by a step fanning out at grid
-level. ``warn check`` rejects any other use.
+level. ``warn check`` rejects any other use. An escalation post whose field the run cannot give (a
+point the tree does not place in a community) is left out of the chain; an owner that cannot be
+given is recorded as ``ORG-EMPTY``.
 
 The downward cascade. ``after_answer: <an earlier ack_request step>``: the step comes when that
 step's 叫应 is answered (by anyone of its chain) or when its first deadline passes unanswered — a
