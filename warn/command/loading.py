@@ -16,6 +16,7 @@ from typing import Any
 
 from warn.command.bulletins import Publication
 from warn.command.directory import Directory, DirectoryFile, Locate
+from warn.command.dangers import DangerParams
 from warn.command.mode import ModeParams, ModeRule, StandDown
 from warn.command.model import Role
 from warn.command.org import OrgTree
@@ -248,6 +249,7 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
         publication=Publication({h: Level[c.upper()] for h, c in spec.publication.public_from.items()},
                                 spec.publication.min_interval),
         org=org,
+        dangers=DangerParams(spec.dangers.verify_within, spec.dangers.handle_within),
     )
 
 
