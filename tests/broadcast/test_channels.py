@@ -76,7 +76,8 @@ def one(spec: ChannelSpec, env: dict[str, str] | None = None) -> Channel:
 
 
 def test_every_kind_is_registered() -> None:
-    assert CHANNEL_KINDS.names() == ["dingtalk", "filedrop", "mqtt", "sms", "smtp", "webhook", "wecom"]
+    assert CHANNEL_KINDS.names() == ["dingtalk", "filedrop", "mqtt", "sms", "smtp", "voice", "webhook", "wecom",
+                                     "wecom_app", "work_notice"]
 
 
 def test_webhook_posts_cap_xml_and_json_with_the_key() -> None:

@@ -335,6 +335,12 @@ def http_request(name: str, client: httpx.Client, spec: ChannelSpec, url: str, k
     return response
 
 
+def header_key(key: str) -> str:
+    """``key`` as an ``Idempotency-Key`` header value: HTTP headers are ASCII, so any other character
+    (a person's name in a key) is percent-encoded as UTF-8; an ASCII key goes as it is."""
+    return key if key.isascii() else quote(key, safe="".join(chr(c) for c in range(33, 127) if chr(c) != "%"))
+
+
 def _status_error(name: str, key: str, shown: str, status: int, reason: str) -> DeliveryError:
     return DeliveryError(Problem(name, key, f"HTTP 2xx from {shown}", f"HTTP {status} {reason}".rstrip()),
                          permanent=status not in RETRY_STATUSES)
@@ -371,7 +377,7 @@ class WebhookChannel:
 
     def send(self, delivery: Delivery) -> None:
         """POST to the target."""
-        headers = {"Content-Type": delivery.content_type, "Idempotency-Key": delivery.key}
+        headers = {"Content-Type": delivery.content_type, "Idempotency-Key": header_key(delivery.key)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         http_request(self.name, self.client, self.spec, _target(self.spec, delivery.recipient), delivery.key,
@@ -487,7 +493,7 @@ class SmsChannel:
             key = part_key(delivery.key, i, len(parts))
             body = {"to": to, "text": part, "part": i, "parts": len(parts), "key": key}
             http_request(self.name, self.client, self.spec, self.spec.target, key, json=body,
-                  headers={**headers, "Idempotency-Key": key})
+                  headers={**headers, "Idempotency-Key": header_key(key)})
 
     def close(self) -> None:
         """Close the HTTP client."""

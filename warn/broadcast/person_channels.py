@@ -51,6 +51,7 @@ from warn.broadcast.channels import (
     PersonMessage,
     required_secrets,
     contact_point,
+    header_key,
     http_client,
     http_request,
     robot_reply,
@@ -184,7 +185,7 @@ class WeComAppChannel:
             "main_title": {"title": message.title[:36]},
             "sub_title_text": message.text,
             "task_id": task_id(delivery.key),
-            "button_list": [{"text": link.label[:10], "style": 1, "key": link.value} for link in message.links],
+            "button_list": [{"text": link.label, "style": 1, "key": link.value} for link in message.links],
         }
         if message.links:
             card["card_action"] = {"type": 1, "url": message.links[0].url}
@@ -212,7 +213,7 @@ class VoiceChannel:
         to = contact_point(self.name, delivery, self.contacts, ContactKind.MOBILE)
         body = {"to": to, "tts": f"{message.tts or message.title}{VOICE_PROMPT}", "key": delivery.key,
                 "digits": {digit: reply.value for digit, reply in DIGITS.items()}}
-        headers = {"Idempotency-Key": delivery.key}
+        headers = {"Idempotency-Key": header_key(delivery.key)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         http_request(self.name, self.client, self.spec, f"{self.spec.target.rstrip('/')}/voice/call", delivery.key,

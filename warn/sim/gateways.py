@@ -289,10 +289,13 @@ class CardPlatform(Platform):
             return list(self.inboxes.get(user, []))
 
     def button(self, card: Card, which: int | str) -> Button:
-        """The button of ``card`` at index ``which``, or the one labelled so."""
+        """The button of ``card`` at index ``which``, or the first whose label starts with it (``"收到"``)."""
         if isinstance(which, int):
             return card.buttons[which]
-        return next(button for button in card.buttons if button.label == which)
+        for button in card.buttons:
+            if button.label.startswith(which):
+                return button
+        raise LookupError(f"no button {which!r} on the card")
 
     def sealed(self, message: str, ms: bool) -> tuple[dict[str, str], str]:
         """``message`` encrypted for the app, with the signed query (timestamp in s, or ms)."""
