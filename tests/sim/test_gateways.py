@@ -273,3 +273,24 @@ def test_forged_callbacks_are_refused_over_http(world: World) -> None:
                      forger.wecom.verify_url()]
     assert [r.status_code for r in responses] == [403, 403, 403] and world.sink.seen.parsed == []
     assert {name for name, _ in world.sink.seen.refused} == {"duty_sms", "voice", "wecom_app"}
+
+
+def test_outbox_rows_name_the_person_never_the_contact_point(world: World, store_url: str,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    from warn.broadcast.outbox import Dispatcher
+    from warn.store import Store
+
+    caplog.set_level(logging.DEBUG)
+    with Store.connect(store_url, now=world.clock.now) as store:
+        store.upgrade()
+        dispatcher = Dispatcher(store, world.channels, clock=world.clock.now)
+        for name in world.channels:
+            for person in ("张三", "王五"):
+                dispatcher.enqueue(name, f"person:{person}", MESSAGE, PERSON_JSON, f"req-9/{name}/{person}")
+        for _ in range(3):  # one message a channel at a time (token bucket)
+            dispatcher.dispatch_once()
+            world.clock.at += timedelta(minutes=1)
+        rows = store.outbox.rows()
+    assert {row.status.value for row in rows} == {"sent", "failed"} and len(rows) == 8
+    stored = " ".join(f"{row.message} {row.last_error}" for row in rows) + caplog.text
+    assert "王五" in stored and not any(secret in stored for secret in (MOBILE, DT_USER, WX_USER))
