@@ -37,6 +37,7 @@ font:inherit;font-size:19px;font-weight:700;color:#fff;background:#0b6bcb;text-a
 text-decoration:none;padding:14px}
 button.ok{background:#1f8a3b}button.here{background:#0b6bcb}button.help{background:#c2410c}
 button.no{background:#6b7280}
+button .en,.button .en{color:inherit;opacity:.9;font-weight:400}
 .where{font-size:14px;color:#555;margin:8px 0 0}
 .refused{border-left:6px solid #b91c1c}.done{border-left:6px solid #1f8a3b}
 """
