@@ -347,7 +347,8 @@ class ChannelSpec(Strict):
     """One broadcast channel: its kind (a name in :data:`warn.broadcast.channels.CHANNEL_KINDS`), where it
     sends, how fast it may send, and the NAMES of the environment variables that hold its secrets."""
 
-    kind: str = Field(min_length=1, description="webhook, dingtalk, wecom, sms, smtp, mqtt or filedrop")
+    kind: str = Field(min_length=1, description="webhook, dingtalk, wecom, sms, smtp, mqtt, filedrop, or to persons "
+                                                "work_notice, wecom_app, voice (and sms)")
     target: str = Field(min_length=1, description="URL (http(s)://, smtp://host:port, mqtt://host:port/topic) "
                                                   "or folder; may contain {recipient}")
     public: bool = Field(False, description="reaches the public: Exercise and Test messages are refused")
@@ -361,6 +362,8 @@ class ChannelSpec(Strict):
     recipients: list[str] = Field(default_factory=list, description="who receives warnings on this channel "
                                   "(e-mail addresses for smtp, {recipient} of the target); none: 'cap'")
     sender: str = Field("", description="the From address of smtp")
+    agent_id: int | None = Field(None, ge=1, description="the application's AgentId on the platform (work_notice: "
+                                 "DingTalk / 渝快政 agent_id, wecom_app: WeCom agentid)")
     timeout: Timeout = Field(10.0, description="seconds allowed for connecting and for each read of a reply")
     deadline_s: Deadline = Field(30.0, description="seconds allowed for one whole exchange, reply included")
     max_reply_bytes: int = Field(64 * 1024, ge=1, le=16 * MiB, description="largest reply read (bytes); a longer "

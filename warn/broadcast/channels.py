@@ -28,13 +28,24 @@ wecom
     WeCom (企业微信) group robot: markdown JSON.
 sms
     A generic HTTP SMS gateway: JSON ``{to, text, part, parts, key}``, the text split
-    at the SMS length (:func:`split_sms`).
+    at the SMS length (:func:`split_sms`); to a group alias (``duty``) or to a person.
 smtp
     E-mail over SMTP (``smtp://host:port``; ``smtps://`` for TLS from the start).
 mqtt
     Publish with QoS 1 to ``mqtt://host:port/topic`` (MQTT 5).
 filedrop
     Write the payload into the folder ``target``, atomically, named after the key.
+work_notice, wecom_app, voice
+    A person's DingTalk / 渝快政 work notification, WeCom application message and voice call
+    (:mod:`warn.broadcast.person_channels`).
+
+Persons
+-------
+An outbox row to a person has the recipient ``person:{name}`` and a :data:`PERSON_JSON` payload
+(:class:`PersonMessage`). The channel looks the person's contact point up in the contact book
+given to :func:`build_channels` when it sends, so no phone number or user id is ever in the
+outbox, a log or an error: a person without the contact point the channel needs is a permanent
+:class:`DeliveryError` naming the person and the kind of contact point only.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import smtplib
 import tempfile
@@ -50,11 +62,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from warn.command.directory import ContactKind, Contacts
 from warn.config import ChannelSpec
 from warn.errors import ConfigError, Problem, WarnError
 from warn.netpolicy import NetPolicy, NetRefusal, Reply, exchange
@@ -70,6 +83,11 @@ GSM_LIMIT, UCS2_LIMIT = 160, 70
 GSM_BASIC = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
                       "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 TEXT_TYPES = ("text/plain", "text/markdown")
+#: The media type of a message to a person (:class:`PersonMessage`), and the recipient prefix of a person.
+PERSON_JSON = "application/vnd.warn.person+json"
+PERSON_PREFIX = "person:"
+#: Where a person's contact points come from: their name → :class:`Contacts` (``None``: not in the directory).
+ContactBook = Callable[[str], Contacts | None]
 
 
 def utc_now() -> datetime:
@@ -120,15 +138,24 @@ class Channel(Protocol):
         """Release connections."""
 
 
-#: A channel factory: (name, spec, secrets by role, clock) → channel.
-ChannelFactory = Callable[[str, ChannelSpec, Mapping[str, str], Callable[[], datetime]], Channel]
-#: Channel kinds by name (``kind:`` in config).
-CHANNEL_KINDS: Registry[ChannelFactory] = Registry("channel kind")
+#: A channel factory: (name, spec, secrets by role, clock, contact book) → channel.
+ChannelFactory = Callable[[str, ChannelSpec, Mapping[str, str], Callable[[], datetime], ContactBook], Channel]
+#: Channel kinds by name (``kind:`` in config); the person channels register themselves.
+CHANNEL_KINDS: Registry[ChannelFactory] = Registry("channel kind", modules=("warn.broadcast.person_channels",))
+
+
+def nobody(_person: str) -> Contacts | None:
+    """The contact book of a deployment without a directory: nobody has a contact point."""
+    return None
 
 
 def build_channels(specs: Mapping[str, ChannelSpec], *, env: Mapping[str, str] | None = None,
-                   now: Callable[[], datetime] = utc_now) -> dict[str, Channel]:
+                   now: Callable[[], datetime] = utc_now,
+                   contacts: ContactBook | None = None) -> dict[str, Channel]:
     """Build every channel of ``channels:``, reading the secrets its entry names from ``env``.
+
+    ``contacts`` gives the channels the contact points of the persons they deliver to
+    (``person:{name}`` recipients); ``None``: nobody's.
 
     Raises
     ------
@@ -142,7 +169,7 @@ def build_channels(specs: Mapping[str, ChannelSpec], *, env: Mapping[str, str] |
     for name, spec in specs.items():
         factory = CHANNEL_KINDS.get(spec.kind, where="config.yaml", key=f"channels.{name}.kind")
         secrets = {role: _secret(name, role, var, environ) for role, var in spec.secrets.items()}
-        built[name] = factory(name, spec, secrets, now)
+        built[name] = factory(name, spec, secrets, now, contacts or nobody)
     return built
 
 
@@ -154,7 +181,7 @@ def _secret(channel: str, role: str, var: str, env: Mapping[str, str]) -> str:
     return value
 
 
-def _required(name: str, spec: ChannelSpec, secrets: Mapping[str, str], *roles: str) -> None:
+def required_secrets(name: str, spec: ChannelSpec, secrets: Mapping[str, str], *roles: str) -> None:
     missing = [r for r in roles if r not in secrets]
     if missing:
         raise ConfigError(Problem("config.yaml", f"channels.{name}.secrets",
@@ -175,6 +202,104 @@ def title_of(text: str, *, limit: int = 64) -> str:
     return first.lstrip("#").strip()[:limit]
 
 
+# -- persons --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonLink:
+    """One signed link of a message to a person: its button label, the reply it gives, its URL."""
+
+    label: str
+    reply: str
+    url: str
+
+    @property
+    def token(self) -> str:
+        """The link's token: what follows the last ``/a/`` of its URL."""
+        return self.url.rsplit("/a/", 1)[-1]
+
+    @property
+    def value(self) -> str:
+        """What a card button carries back: ``{reply}|{token}``."""
+        return f"{self.reply}|{self.token}"
+
+
+@dataclass(frozen=True)
+class PersonMessage:
+    """A message to a person (:data:`PERSON_JSON`): each channel renders it its platform's way.
+
+    Attributes
+    ----------
+    title
+        A short title (card title, e-mail subject).
+    text
+        The body, zh-CN then English (markdown).
+    links
+        The one-tap links, one per button, in order.
+    tts
+        What a voice call speaks.
+    sms
+        One SMS text, without the link (the channel appends the first).
+    """
+
+    title: str
+    text: str
+    links: tuple[PersonLink, ...]
+    tts: str
+    sms: str
+
+    @classmethod
+    def of(cls, channel: str, delivery: Delivery) -> PersonMessage:
+        """Read ``delivery``'s payload; a payload of another type or shape is a permanent :class:`DeliveryError`."""
+        if delivery.content_type.split(";")[0].strip() != PERSON_JSON:
+            raise DeliveryError(Problem(channel, delivery.key, f"a payload of type {PERSON_JSON}",
+                                        delivery.content_type), permanent=True)
+        try:
+            data = json.loads(delivery.payload)
+            return cls(str(data["title"]), str(data["text"]),
+                       tuple(PersonLink(str(link["label"]), str(link["reply"]), str(link["url"]))
+                             for link in data.get("links", [])),
+                       str(data.get("tts", "")), str(data.get("sms", "")))
+        except (ValueError, KeyError, TypeError) as err:
+            raise DeliveryError(Problem(channel, delivery.key, "a person message: JSON with title, text and links "
+                                        "of label, reply and url", f"{type(err).__name__}: {err}"),
+                                permanent=True) from None
+
+    @property
+    def sms_text(self) -> str:
+        """The SMS: :attr:`sms` (or :attr:`text`) with the first link appended."""
+        text = self.sms or self.text
+        return f"{text} {self.links[0].url}" if self.links else text
+
+
+def person_of(recipient: str) -> str | None:
+    """The person's name of a ``person:{name}`` recipient; ``None`` for another recipient."""
+    return recipient[len(PERSON_PREFIX):] if recipient.startswith(PERSON_PREFIX) else None
+
+
+def contact_point(channel: str, delivery: Delivery, contacts: ContactBook, kind: ContactKind) -> str:
+    """The ``kind`` contact point of the person ``delivery`` goes to.
+
+    Raises
+    ------
+    DeliveryError
+        Permanent: the recipient is not a person, or the person has no such contact point. The
+        message names the person and the kind, never an address.
+    """
+    person = person_of(delivery.recipient)
+    if person is None:
+        raise DeliveryError(Problem(channel, delivery.key, f"a recipient {PERSON_PREFIX}{{name}}",
+                                    delivery.recipient), permanent=True)
+    found = contacts(person)
+    address = None if found is None else found.get(kind)
+    if not address:
+        raise DeliveryError(Problem(channel, delivery.key, f"a {kind.value} contact point of {person}",
+                                    "not in the directory" if found is None else "none in the directory",
+                                    f"在人员名录中补充 {person} 的 {kind.value} / add it to the directory"),
+                            permanent=True)
+    return address
+
+
 # -- HTTP -----------------------------------------------------------------------
 
 
@@ -185,8 +310,9 @@ def channel_policy(spec: ChannelSpec) -> NetPolicy:
                      total_s=spec.deadline_s)
 
 
-def _post(name: str, client: httpx.Client, spec: ChannelSpec, url: str, key: str, **kwargs: object) -> Reply:
-    """POST within the channel's network policy (:func:`channel_policy`).
+def http_request(name: str, client: httpx.Client, spec: ChannelSpec, url: str, key: str, *, method: str = "POST",
+                 **kwargs: object) -> Reply:
+    """POST (or ``method``) within the channel's network policy (:func:`channel_policy`).
 
     A transport error or a retryable status is a retryable :class:`DeliveryError`, another non-2xx a
     permanent one. A 2xx reply past the policy's limits (larger than ``max_reply_bytes``, or still
@@ -195,7 +321,7 @@ def _post(name: str, client: httpx.Client, spec: ChannelSpec, url: str, key: str
     """
     shown = url.split("?")[0]
     try:
-        response = exchange(client, "POST", url, channel_policy(spec), **kwargs)
+        response = exchange(client, method, url, channel_policy(spec), **kwargs)
     except httpx.TransportError as err:
         raise DeliveryError(Problem(name, key, f"a reply from {shown}", f"{type(err).__name__}: {err}")) from None
     except NetRefusal as err:
@@ -214,16 +340,20 @@ def _status_error(name: str, key: str, shown: str, status: int, reason: str) -> 
                          permanent=status not in RETRY_STATUSES)
 
 
-def _robot_reply(name: str, key: str, response: Reply) -> None:
-    """DingTalk and WeCom answer HTTP 200 with ``errcode``; 0 is success."""
+def robot_reply(name: str, key: str, response: Reply, *, retry: frozenset[int] = ROBOT_RETRY_CODES) -> dict[str, Any]:
+    """DingTalk and WeCom answer HTTP 200 with ``errcode``; 0 is success, the codes in ``retry`` are worth
+    another attempt. Returns the reply's JSON object."""
     try:
         reply = response.json()
     except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
         reply = {"errcode": -1, "errmsg": response.text[:200]}
     code = reply.get("errcode", -1)
     if code != 0:
         raise DeliveryError(Problem(name, key, "errcode 0", f"errcode {code} {reply.get('errmsg', '')}"),
-                            permanent=code not in ROBOT_RETRY_CODES)
+                            permanent=code not in retry)
+    return reply
 
 
 def _target(spec: ChannelSpec, recipient: str) -> str:
@@ -244,7 +374,7 @@ class WebhookChannel:
         headers = {"Content-Type": delivery.content_type, "Idempotency-Key": delivery.key}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        _post(self.name, self.client, self.spec, _target(self.spec, delivery.recipient), delivery.key,
+        http_request(self.name, self.client, self.spec, _target(self.spec, delivery.recipient), delivery.key,
               content=delivery.payload, headers=headers)
 
     def close(self) -> None:
@@ -276,7 +406,7 @@ class DingTalkChannel:
         url = (f"{self.spec.target}?access_token={quote(self.access_token, safe='')}&timestamp={timestamp}"
                f"&sign={dingtalk_sign(self.secret, timestamp)}")
         body = {"msgtype": "markdown", "markdown": {"title": title_of(text), "text": text}}
-        _robot_reply(self.name, delivery.key, _post(self.name, self.client, self.spec, url, delivery.key, json=body))
+        robot_reply(self.name, delivery.key, http_request(self.name, self.client, self.spec, url, delivery.key, json=body))
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -296,7 +426,7 @@ class WeComChannel:
         """POST ``{"msgtype": "markdown", "markdown": {"content": …}}``."""
         body = {"msgtype": "markdown", "markdown": {"content": _text(self.name, delivery)}}
         url = f"{self.spec.target}?key={quote(self.key, safe='')}"
-        _robot_reply(self.name, delivery.key, _post(self.name, self.client, self.spec, url, delivery.key, json=body))
+        robot_reply(self.name, delivery.key, http_request(self.name, self.client, self.spec, url, delivery.key, json=body))
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -325,23 +455,38 @@ def split_sms(text: str) -> list[str]:
         parts = len(chunks)
 
 
+def part_key(key: str, part: int, parts: int) -> str:
+    """The idempotency key of SMS part ``part`` of ``parts``: the row's key, with ``#i/n`` when split."""
+    return key if parts == 1 else f"{key}#{part}/{parts}"
+
+
 @dataclass(frozen=True)
 class SmsChannel:
-    """A generic HTTP SMS gateway: one POST per part, each with its own ``Idempotency-Key`` (key#i/n)."""
+    """A generic HTTP SMS gateway: one POST per part, each with its own ``Idempotency-Key`` (key#i/n).
+
+    To a group alias (``duty``) the text payload goes as it is; to a person (``person:{name}``) the
+    :class:`PersonMessage`'s SMS text with its first link, to the person's mobile number.
+    """
 
     name: str
     spec: ChannelSpec
     token: str
     client: httpx.Client
+    contacts: ContactBook
 
     def send(self, delivery: Delivery) -> None:
         """POST ``{to, text, part, parts, key}`` for each part, in order."""
-        parts = split_sms(_text(self.name, delivery))
+        if person_of(delivery.recipient) is None:
+            to, text = delivery.recipient, _text(self.name, delivery)
+        else:
+            text = PersonMessage.of(self.name, delivery).sms_text
+            to = contact_point(self.name, delivery, self.contacts, ContactKind.MOBILE)
+        parts = split_sms(text)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         for i, part in enumerate(parts, 1):
-            key = delivery.key if len(parts) == 1 else f"{delivery.key}#{i}/{len(parts)}"
-            body = {"to": delivery.recipient, "text": part, "part": i, "parts": len(parts), "key": key}
-            _post(self.name, self.client, self.spec, self.spec.target, key, json=body,
+            key = part_key(delivery.key, i, len(parts))
+            body = {"to": to, "text": part, "part": i, "parts": len(parts), "key": key}
+            http_request(self.name, self.client, self.spec, self.spec.target, key, json=body,
                   headers={**headers, "Idempotency-Key": key})
 
     def close(self) -> None:
@@ -518,41 +663,48 @@ def _fsync_dir(folder: Path) -> None:
 # -- the registry -----------------------------------------------------------------
 
 
-def _client(spec: ChannelSpec) -> httpx.Client:
+def http_client(spec: ChannelSpec) -> httpx.Client:
     return channel_policy(spec).client()
 
 
-def _webhook(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
-    return WebhookChannel(name, spec, secrets.get("token", ""), _client(spec))
+def _webhook(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
+             _contacts: ContactBook) -> Channel:
+    return WebhookChannel(name, spec, secrets.get("token", ""), http_client(spec))
 
 
-def _dingtalk(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime]) -> Channel:
-    _required(name, spec, secrets, "access_token", "secret")
-    return DingTalkChannel(name, spec, secrets["access_token"], secrets["secret"], _client(spec), now)
+def _dingtalk(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime],
+              _contacts: ContactBook) -> Channel:
+    required_secrets(name, spec, secrets, "access_token", "secret")
+    return DingTalkChannel(name, spec, secrets["access_token"], secrets["secret"], http_client(spec), now)
 
 
-def _wecom(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
-    _required(name, spec, secrets, "key")
-    return WeComChannel(name, spec, secrets["key"], _client(spec))
+def _wecom(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
+             _contacts: ContactBook) -> Channel:
+    required_secrets(name, spec, secrets, "key")
+    return WeComChannel(name, spec, secrets["key"], http_client(spec))
 
 
-def _sms(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
-    return SmsChannel(name, spec, secrets.get("token", ""), _client(spec))
+def _sms(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
+         contacts: ContactBook) -> Channel:
+    return SmsChannel(name, spec, secrets.get("token", ""), http_client(spec), contacts)
 
 
-def _smtp(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+def _smtp(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
+             _contacts: ContactBook) -> Channel:
     if not spec.sender:
         raise ConfigError(Problem("config.yaml", f"channels.{name}.sender", "the From address of an smtp channel"))
     return SmtpChannel(name, spec, secrets.get("username", ""), secrets.get("password", ""))
 
 
-def _mqtt(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+def _mqtt(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime],
+             _contacts: ContactBook) -> Channel:
     if urlsplit(spec.target).scheme != "mqtt" or spec.target.count("/") < 3:
         raise ConfigError(Problem("config.yaml", f"channels.{name}.target", "mqtt://host:port/topic", spec.target))
     return MqttChannel(name, spec)
 
 
-def _filedrop(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime]) -> Channel:
+def _filedrop(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime],
+             _contacts: ContactBook) -> Channel:
     return FileDropChannel(name, spec)
 
 

@@ -18,13 +18,19 @@
   reaches their sent time, listed in the JSON index each ``official`` source's URL names.
 - **The city platform.** A :class:`~warn.sim.receiver.WebhookReceiver` takes what the
   channels send and writes it to ``outbox.jsonl``.
+- **The gateways to persons.** :class:`~warn.sim.gateways.Gateways` stands in for the SMS and
+  voice gateways and the DingTalk and WeCom APIs (``{gateways}``), its callbacks timed by the
+  simulated clock; the demo sets their ``callback_base`` to the service.
 
 All of it is synthetic and labelled so (demo/PROVENANCE.md).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -34,10 +40,11 @@ import xarray as xr
 
 from warn.cap.codec import CapWarning, MsgType, Reference, ResponseType, identifier_for, outline, produce
 from warn import hazards
-from warn.config import Settings
+from warn.config import ChannelSpec, Settings
 from warn.geo.layers import zone_layer
 from warn.errors import Problem, WarnError
 from warn.sim.feedserver import FeedServer
+from warn.sim.gateways import gateways_for
 from warn.sim.levels import Freeze, Spike
 from warn.sim.receiver import WebhookReceiver
 from warn.sim.sensorthings import SensorThingsServer
@@ -119,20 +126,23 @@ class DemoWorld:
         self.sensorthings = SensorThingsServer(max_top=1000)
         self.receiver = WebhookReceiver(log=self.folder / "outbox.jsonl")
         self._clock: datetime | None = None
+        self.gateways = gateways_for(settings.sim.channels, channel_secrets(settings.sim.channels),
+                                     now=lambda: self._clock or self.start)
 
     def __enter__(self) -> DemoWorld:
-        for server in (self.feed, self.sensorthings, self.receiver):
+        for server in (self.feed, self.sensorthings, self.receiver, self.gateways):
             server.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        for server in (self.feed, self.sensorthings, self.receiver):
+        for server in (self.feed, self.sensorthings, self.receiver, self.gateways):
             server.stop()
 
     @property
     def urls(self) -> dict[str, str]:
-        """Base URLs for the configured placeholders: ``{feed}``, ``{sensorthings}``, ``{receiver}``."""
-        return {"feed": self.feed.url, "sensorthings": self.sensorthings.root, "receiver": self.receiver.url}
+        """Base URLs for the configured placeholders: ``{feed}``, ``{sensorthings}``, ``{receiver}``, ``{gateways}``."""
+        return {"feed": self.feed.url, "sensorthings": self.sensorthings.root, "receiver": self.receiver.url,
+                "gateways": self.gateways.root}
 
     def advance(self, clock: datetime) -> None:
         """Publish every run issued by ``clock`` and every reading taken by it."""
@@ -176,8 +186,16 @@ class DemoWorld:
 
 
 def demo_secrets(settings: Settings) -> dict[str, str]:
-    """Values for the secrets the drill's channels name (the local receiver takes any)."""
-    return {var: f"demo-{var.lower()}" for spec in settings.channels.values() for var in spec.secrets.values()}
+    """Values for the secrets the drill's channels name (the local receiver takes any; the stand-in
+    gateways are given the same, :func:`channel_secrets`)."""
+    return channel_secrets(settings.channels)
+
+
+def channel_secrets(channels: Mapping[str, ChannelSpec]) -> dict[str, str]:
+    """``demo-{variable}`` for each secret ``channels`` name, and for an ``aes_key`` a valid 43-character
+    EncodingAESKey derived from the variable's name (:mod:`warn.broadcast.wxcrypto`)."""
+    return {var: base64.b64encode(hashlib.sha256(var.encode()).digest()).decode()[:-1] if role == "aes_key"
+            else f"demo-{var.lower()}" for spec in channels.values() for role, var in spec.secrets.items()}
 
 
 def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published]:
