@@ -304,6 +304,17 @@ class ReportsSpec(Strict):
     final: PositiveDuration = timedelta(hours=1)
 
 
+class DangersSpec(Strict):
+    """Deadlines of a danger reported from below (险情上报, :mod:`warn.command.dangers`): the time each post
+    of the verification chain (town duty officer, town leader, district duty officer) has to verify it,
+    and, once verified, the time to handle it."""
+
+    verify_within: PositiveDuration = Field(timedelta(minutes=30), description="time each verifier has to answer, "
+                                            "and the handler to take the task")
+    handle_within: PositiveDuration = Field(timedelta(hours=2), description="time from the dispatch to the "
+                                            "handling task's due time")
+
+
 class PublicationSpec(Strict):
     """Who reads which warnings (:mod:`warn.command.bulletins`): the lowest level each hazard's messages
     reach the public at (a hazard not listed is published to the responsible people only), and the
@@ -341,6 +352,7 @@ class CommandSpec(Strict):
     stand_down: StandDownSpec = StandDownSpec()
     reports: ReportsSpec = ReportsSpec()
     publication: PublicationSpec = PublicationSpec()
+    dangers: DangersSpec = DangersSpec()
 
 
 class ChannelSpec(Strict):

@@ -53,3 +53,30 @@ def orange_red_falling():
         ([ModeDecision("mode/p3", "演示指挥长01", Role.COMMANDER, True, "全部解除", minutes(61 + 24 * 60))],
          minutes(61 + 24 * 60)),
     ]
+
+
+def town_tree():
+    """An org tree under DEMO-T11: communities C1 (grids G1, G2; hazard point DEMO-H002) and C2 (grid G1)."""
+    from warn.command.model import OrgUnit
+    from warn.command.org import OrgTree
+    from warn.vocab import OrgLevel
+
+    district, town = OrgUnit(OrgLevel.DISTRICT, "500112"), OrgUnit(OrgLevel.TOWN, "DEMO-T11")
+    c1, c2 = OrgUnit(OrgLevel.COMMUNITY, "DEMO-T11-C1"), OrgUnit(OrgLevel.COMMUNITY, "DEMO-T11-C2")
+    parents = {town: district, c1: town, c2: town,
+               OrgUnit(OrgLevel.GRID, "DEMO-T11-C1-G1"): c1, OrgUnit(OrgLevel.GRID, "DEMO-T11-C1-G2"): c1,
+               OrgUnit(OrgLevel.GRID, "DEMO-T11-C2-G1"): c2, OrgUnit(OrgLevel.POINT, "DEMO-H002"): c1}
+    return OrgTree(parents, {town: "演示镇街11", c1: "演示社区一", c2: "演示村二"})
+
+
+def with_tree(setup):
+    """The committed setup with :func:`town_tree` and a named responsible person in each of its communities."""
+    from dataclasses import replace
+
+    from warn.command.model import OrgUnit, Post
+    from warn.command.roster import Roster, Shift
+    from warn.vocab import OrgLevel
+
+    leads = tuple(Shift(Post(OrgUnit(OrgLevel.COMMUNITY, f"DEMO-T11-{c}"), Role.COMMUNITY_LEAD), f"演示村社责任人{c}",
+                        T0 - timedelta(days=1), T0 + timedelta(days=7)) for c in ("C1", "C2"))
+    return replace(setup, org=town_tree(), roster=Roster(setup.roster.shifts + leads))

@@ -54,6 +54,8 @@ def test_landslide_red_with_120_people(setup):
         ("RequestAck", "ACK-ASK", "call_town_leader/a0/ask"),
         ("RecordTimeline", "ACK-ASK", "call_town_leader/a0/ask/timeline"),
         ("RecordTimeline", "PB-STEP", "call_town_leader/a0/timeline"),
+        # the committed setup has no org tree: the point's community is unknown, and that is recorded
+        ("RecordTimeline", "ORG-EMPTY", "call_community/org-empty"),
         ("CreateTask", "PB-STEP", "patrol/a0"),
         ("RecordTimeline", "PB-STEP", "patrol/a0/timeline"),
         ("CreateTask", "PB-STEP", "evacuate/a0"),

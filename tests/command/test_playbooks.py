@@ -20,9 +20,10 @@ def test_committed_playbooks(setup):
     assert [p.id for p in setup.playbooks] == ["flashflood", "landslide", "landslide_town", "rainstorm", "river",
                                               "waterlogging"]
     landslide = setup.playbooks[1]
-    assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "patrol",
-                                               "evacuate"]
-    assert landslide.steps[3].after == "notify_monitor" and landslide.steps[4].ack == timedelta(minutes=15)
+    assert [s.id for s in landslide.steps] == ["notify_monitor", "notify_town", "call_town_leader", "call_community",
+                                               "call_grids", "patrol", "evacuate"]
+    assert landslide.steps[5].after == "notify_monitor" and landslide.steps[6].ack == timedelta(minutes=15)
+    assert landslide.steps[4].after_answer == "call_community" and landslide.steps[4].owner.fans_out
 
 
 def test_roster_lookup():
@@ -63,7 +64,7 @@ CASES = {
     "unknown role in a chain": (step("respond", 0, "escalate", ["district.{district}.chief"]),
                                 "phases.respond.evacuate.escalate: expected a role among"),
     "bad template field": (step("warn", 1, "owner", "town.{twon}.duty_officer"),
-                           "phases.warn.notify_town.owner: expected a template field among {district}, {item}, {town}"),
+                           "phases.warn.notify_town.owner: expected a template field among {community}, {district}, {grid}, {item}, {town}"),
     "bad duration": (step("warn", 2, "ack", "15min"), "phases.warn.call_town_leader.ack: expected an ISO-8601 duration"),
     "missing key": (step("respond", 0, "owner", None), "phases.respond.evacuate.owner: expected this key"),
     "task without within": (step("prevent", 0, "within", None), "phases.prevent.patrol: expected a task step to give within"),
@@ -72,6 +73,21 @@ CASES = {
     "after an unknown step": (step("prevent", 0, "after", "notify_nobody"),
                               "phases.prevent.patrol.after: expected the id of a step defined before this one"),
     "unknown text field": (step("warn", 0, "text", "{people} 人"), "phases.warn.notify_monitor.text: expected template fields among"),
+    "fan-out in a chain": (step("warn", 3, "escalate", ["town.*.town_leader"]),
+                           "phases.warn.call_community.escalate: expected a unit code or a template field, not *"),
+    "fan-out of the district": (step("warn", 4, "owner", "district.*.duty_officer"),
+                                "phases.warn.call_grids.owner: expected a fan-out level below the district"),
+    "fan-out a point cannot give": (step("warn", 4, "owner", "point.*.monitor"),
+                                    "phases.warn.call_grids.owner: expected a fan-out level among community, grid "
+                                    "for a point playbook"),
+    "grid field without a grid fan-out": (step("warn", 3, "escalate", ["grid.{grid}.grid_worker"]),
+                                          "phases.warn.call_community.escalate.0: expected {grid} only where the step "
+                                          "addresses a unit at grid level"),
+    "after_answer a notice": (step("warn", 4, "after_answer", "notify_town"),
+                              "phases.warn.call_grids.after_answer: expected the id of an ack_request step defined "
+                              "before this one, got 'notify_town' (calls before it: call_community, call_town_leader)"),
+    "after and after_answer": (step("warn", 4, "after", "notify_town"),
+                               "phases.warn.call_grids: expected after or after_answer, not both"),
 }
 
 

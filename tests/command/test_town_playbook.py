@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.command.conftest import T0, crossing, minutes
 from tests.conftest import ROOT
-from warn.command.model import CreateTask, Notify, RequestAck, Tick
+from warn.command.model import CreateTask, Notify, OrgUnit, RequestAck, Tick
 from warn.command.planner import State, plan
 from warn.vocab import ItemKind, Level
 
@@ -33,7 +33,7 @@ def test_a_red_town_opens_tasks_and_calls(setup):
     assert steps(actions) == [
         ("Notify", "notify_town/a0", "town.DEMO-T11.duty_officer"),
         ("RequestAck", "call_town_leader/a0/ask", "town.DEMO-T11.town_leader"),
-        ("RequestAck", "call_communities/a0/ask", "town.DEMO-T11.grid_worker"),
+        # the communities are called once the town leader answers (tests/command/test_cascade.py)
         ("CreateTask", "patrol_points/a0", "town.DEMO-T11.duty_officer"),
         ("CreateTask", "team_ready/a0", "town.DEMO-T11.town_leader"),
         ("RequestAck", "call_red/a0/ask", "town.DEMO-T11.town_leader"),
@@ -61,15 +61,14 @@ def test_duties_are_proportionate_to_the_level(setup):
 
     assert owned(Level.BLUE) == ["notify_town"]
     assert owned(Level.YELLOW) == ["notify_town", "patrol_points"]
-    assert owned(Level.ORANGE) == ["notify_town", "call_town_leader", "call_communities", "patrol_points",
-                                   "team_ready"]
+    assert owned(Level.ORANGE) == ["notify_town", "call_town_leader", "patrol_points", "team_ready"]
 
 
 def test_a_town_going_up_gets_the_steps_of_the_new_level(setup):
     state, _ = plan(State(), [town(Level.YELLOW)], T0, setup=setup)
     _, actions = plan(state, [town(Level.RED, minutes(30), Level.YELLOW)], minutes(30), setup=setup)
     assert [step.split("/")[0] for _, step, _ in steps(actions)] == [
-        "call_town_leader", "call_communities", "team_ready", "call_red", "evacuate", "evacuate"]
+        "call_town_leader", "team_ready", "call_red", "evacuate", "evacuate"]
 
 
 def test_a_hazard_point_does_not_run_the_town_playbook(setup):
@@ -84,8 +83,8 @@ def test_the_roster_fills_every_post_of_the_town_playbook_in_every_demo_town(set
     towns = gpd.read_file(ROOT / "geodata" / "yubei.gpkg", layer="towns")["zone_id"].astype(str)
     playbook = next(p for p in setup.playbooks if p.id == "landslide_town")
     assert playbook.scope is ItemKind.ZONE and playbook.hazard == "landslide" and len(towns) == 21
-    empty = [str(post) for code in towns
-             for step in playbook.steps for template in (step.owner, *step.escalate)
-             if setup.roster.who((post := template.resolve({"district": setup.district, "town": code,
-                                                            "item": code})).role, post.org, T0) is None]
-    assert empty == []
+    posts = [template.resolve({"district": setup.district, "town": code, "item": code,
+                               "community": f"{code}-C1", "grid": f"{code}-C1-G1"},
+                              OrgUnit(step.owner.level, f"{code}-X"))
+             for code in towns for step in playbook.steps for template in (step.owner, *step.escalate)]
+    assert [str(post) for post in posts if post is None or setup.roster.who(post.role, post.org, T0) is None] == []

@@ -11,7 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.command.conftest import RUN, T0, crossing, minutes, orange_red_falling, run_all
+from tests.command.conftest import RUN, T0, crossing, minutes, orange_red_falling, run_all, with_tree
+from tests.command.test_cascade import RUN as RUN_TOWN
+from tests.command.test_cascade import answer, orange
+from tests.command.test_dangers import REPORT, verify
 from warn.command import State, plan
 from warn.command.model import (
     AckAnswered,
@@ -20,16 +23,18 @@ from warn.command.model import (
     Channel,
     CloseIncident,
     CreateTask,
+    DangerReport,
     Escalate,
     Notify,
     OpenIncident,
     ProposeMode,
     RecordTimeline,
+    Reply,
     RequestAck,
     Role,
     Tick,
 )
-from warn.cycle.command import execute, load_state, run_command, save_state
+from warn.cycle.command import decode, encode, execute, load_state, run_command, save_state, submit
 from warn.store import Store
 from warn.store.schema import (
     playbook_runs,
@@ -196,3 +201,24 @@ def test_playbook_runs_are_recorded_and_tasks_point_at_their_step(store, setup):
     assert (run["playbook_id"], run["incident_id"]) == ("landslide", INCIDENT)
     steps = {row["step_id"] for row in rows(store, tasks) if row["run_id"] == run["run_id"]}
     assert "evacuate" in steps
+
+
+def test_a_cascade_and_a_reported_danger_round_trip_through_the_store(store, setup):
+    setup = with_tree(setup)
+    batches = [([orange(), REPORT], T0),
+               ([answer("call_town_leader", "演示镇街负责人11", Role.TOWN_LEADER, minutes(5))], minutes(5)),
+               ([answer("call_communities/DEMO-T11-C1", "演示村社责任人C1", Role.COMMUNITY_LEAD, minutes(8),
+                        Reply.NEED_SUPPORT, "需要沙袋")], minutes(8)),
+               ([verify(True)], minutes(10))]
+    reports = run_batches(store, setup, batches)
+    state, actions = run_all(setup, batches)
+    assert sum(r.applied for r in reports) == len(actions) and sum(r.repeated for r in reports) == 0
+    assert load_state(store) == state
+    assert state.dangers["R1"].status == "verified" and f"{RUN_TOWN}/call_grids/DEMO-T11-C1-G2/a0" in state.acks
+    assert load_state(store).acks[f"{RUN_TOWN}/call_grids/DEMO-T11-C1-G2/a0"].level is Level.ORANGE
+    [task] = [r for r in rows(store, tasks) if r["task_id"] == "danger/R1/task"]
+    assert task["owner_role"] == "community_lead"
+    assert_replays_write_nothing(store, setup, batches)
+    # a reported danger goes through the inbox as a person's event, once
+    assert decode(DangerReport, encode(REPORT)) == REPORT
+    assert submit(store, REPORT) and not submit(store, REPORT)

@@ -12,8 +12,14 @@ and a wait per target. Rules:
 - ``ACK-UNANSWERED``: after the last target → a final notification to the
   commander and a timeline record; the request is exhausted. The chain always ends.
 - ``ACK-ANSWER`` / ``ACK-REFUSED``: an answer records who, when, through which
-  channel (a late answer to an exhausted request is recorded too); later answers and
-  repeated answers change nothing.
+  channel, what they replied (收到 / 已到岗 / 需要支援) and their note (a late answer to an
+  exhausted request is recorded too); later answers and repeated answers change nothing.
+- ``ACK-SUPPORT``: an answer needing support (:attr:`~warn.command.model.Reply.NEED_SUPPORT`)
+  also notifies, with the note, the next post of the chain — after the last one, the post the
+  caller names (the town's or the district's duty officer).
+
+Every :class:`RequestAck`, :class:`Escalate` and :class:`Notify` of a request carries the level of
+the warning it is about (:attr:`AckRequest.level`): how loudly its addressee is called.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from warn.command.model import (
     Notify,
     Post,
     RecordTimeline,
+    Reply,
     RequestAck,
     Role,
     TimelineKind,
@@ -96,7 +103,8 @@ class AckRequest:
 
 
 def open_request(request: str, kind: AckKind, incident: str | None, subject: str, targets: tuple[Post, ...],
-                 wait: timedelta, at: datetime, roster: Roster, commander: Post) -> tuple[AckRequest, list[Action]]:
+                 wait: timedelta, at: datetime, roster: Roster, commander: Post,
+                 level: Level = Level.NONE) -> tuple[AckRequest, list[Action]]:
     """Ask ``targets[0]``; pass at once along the chain while posts are unfilled.
 
     Parameters
@@ -113,14 +121,16 @@ def open_request(request: str, kind: AckKind, incident: str | None, subject: str
         Who is on duty.
     commander
         Where the final "unanswered" notice goes.
+    level
+        The level of the warning it is about (``NONE`` when none).
     """
     first = targets[0]
-    req = AckRequest(request, kind, incident, subject, targets, wait, 0, at + wait, None, False)
+    req = AckRequest(request, kind, incident, subject, targets, wait, 0, at + wait, None, False, level)
     person = roster.who(first.role, first.org, at)
     actions: list[Action] = [
         RequestAck(key=f"{request}/ask", at=at, incident=incident, rule_id="ACK-ASK",
                    label=label("ACK-ASK", f"{kind.zh} → {first}"), request=request, ack=kind,
-                   to=Assignee(first, person), subject=subject, deadline=req.deadline, chain=targets[1:]),
+                   to=Assignee(first, person), subject=subject, deadline=req.deadline, chain=targets[1:], level=level),
         _record(req, f"{request}/ask", at, "ACK-ASK", first,
                 f"{kind.zh}：{subject}（{first}，{person or '无人在岗'}）"),
     ]
@@ -139,8 +149,12 @@ def tick(req: AckRequest, now: datetime, roster: Roster, commander: Post) -> tup
     return req, actions
 
 
-def answer(req: AckRequest, event: AckAnswered) -> tuple[AckRequest, list[Action]]:
-    """Record ``event`` as the answer (once); a second answer changes nothing."""
+def answer(req: AckRequest, event: AckAnswered, roster: Roster, last: Post) -> tuple[AckRequest, list[Action]]:
+    """Record ``event`` as the answer (once); a second answer changes nothing.
+
+    An answer needing support notifies the next post of the chain, or ``last`` after the chain's
+    end (``ACK-SUPPORT``), whoever holds it on ``roster`` at the answer's time.
+    """
     if req.answer is not None:
         return req, []
     done = Answer(event.by, event.role, event.channel, event.at, event.accepted)
@@ -148,16 +162,35 @@ def answer(req: AckRequest, event: AckAnswered) -> tuple[AckRequest, list[Action
     post = req.targets[min(req.index, len(req.targets) - 1)]
     late = "（链路用尽后应答 answered after the chain was exhausted）" if req.exhausted else ""
     verdict = "" if rule == "ACK-ANSWER" else "，不同意"
-    summary = (f"{req.kind.zh}已应答{verdict}：{event.by}（{event.role}）经 {event.channel} "
+    said = f"「{event.reply.zh}」" + (f"：{event.note}" if event.note else "")
+    summary = (f"{req.kind.zh}已应答{verdict}{said}：{event.by}（{event.role}）经 {event.channel} "
                f"于 {event.at.isoformat()}{late}")
-    record = RecordTimeline(
+    actions: list[Action] = [RecordTimeline(
         key=f"{req.id}/answer", at=event.at, incident=req.incident, rule_id=rule, label=label(rule, str(post)),
         actor=event.by, role=event.role, org_unit=str(post.org), entry=TimelineKind.ACK, summary=summary,
         details={"request": req.id, "ack": str(req.kind), "by": event.by, "role": str(event.role),
                  "channel": str(event.channel), "answered_at": event.at.isoformat(),
-                 "accepted": int(event.accepted), "attempt": req.index},
-    )
-    return replace(req, answer=done), [record]
+                 "accepted": int(event.accepted), "attempt": req.index, "reply": str(event.reply),
+                 "note": event.note},
+    )]
+    if event.reply is Reply.NEED_SUPPORT:
+        actions += _support(req, event, post, roster, last)
+    return replace(req, answer=done), actions
+
+
+def _support(req: AckRequest, event: AckAnswered, post: Post, roster: Roster, last: Post) -> list[Action]:
+    """Tell the post above the one that answered that support is needed (``ACK-SUPPORT``)."""
+    above = req.targets[req.index + 1] if req.index + 1 < len(req.targets) else last
+    person = roster.who(above.role, above.org, event.at)
+    text = (f"需要支援：{event.by}（{post}）应答{req.kind.zh}「{req.subject}」时请求支援"
+            + (f"：{event.note}" if event.note else "") + f"。Support needed by {event.by} ({post}).")
+    return [
+        Notify(key=f"{req.id}/support", at=event.at, incident=req.incident, rule_id="ACK-SUPPORT",
+               label=label("ACK-SUPPORT", f"{post} → {above}"), to=Assignee(above, person), text=text,
+               level=req.level),
+        _record(req, f"{req.id}/support", event.at, "ACK-SUPPORT", above,
+                f"{text}（转 {above}，{person or '无人在岗'}）"),
+    ]
 
 
 def _move(req: AckRequest, at: datetime, rule: str, roster: Roster, commander: Post) -> tuple[AckRequest, list[Action]]:
@@ -171,7 +204,8 @@ def _move(req: AckRequest, at: datetime, rule: str, roster: Roster, commander: P
             text = f"{req.kind.zh}无人应答，链路已用尽：{req.subject}"
             actions += [
                 Notify(key=f"{req.id}/unanswered", at=at, incident=req.incident, rule_id="ACK-UNANSWERED",
-                       label=label("ACK-UNANSWERED", str(previous)), to=Assignee(commander, person), text=text),
+                       label=label("ACK-UNANSWERED", str(previous)), to=Assignee(commander, person), text=text,
+                       level=req.level),
                 _record(req, f"{req.id}/unanswered", at, "ACK-UNANSWERED", commander, text),
             ]
             return req, actions
@@ -183,7 +217,7 @@ def _move(req: AckRequest, at: datetime, rule: str, roster: Roster, commander: P
         actions += [
             Escalate(key=key, at=at, incident=req.incident, rule_id=rule,
                      label=label(rule, f"{previous} → {target}"), request=req.id, attempt=index, previous=previous,
-                     to=Assignee(target, person), subject=req.subject, deadline=req.deadline),
+                     to=Assignee(target, person), subject=req.subject, deadline=req.deadline, level=req.level),
             _record(req, key, at, rule, target,
                     f"{req.kind.zh}{why}，转 {target}（{person or '无人在岗'}）：{req.subject}"),
         ]

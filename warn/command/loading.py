@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from warn.command.bulletins import Publication
+from warn.command.dangers import DangerParams
 from warn.command.mode import ModeParams, ModeRule, StandDown
 from warn.command.model import Role
 from warn.command.planner import Setup
@@ -136,6 +137,7 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
         all_clear_hold=spec.all_clear_hold, hazard_names=dict(hazard_names),
         publication=Publication({h: Level[c.upper()] for h, c in spec.publication.public_from.items()},
                                 spec.publication.min_interval),
+        dangers=DangerParams(spec.dangers.verify_within, spec.dangers.handle_within),
     )
 
 

@@ -129,6 +129,7 @@ class TimelineKind(StrEnum):
     MODE = "mode"
     REPORT = "report"
     NOTE = "note"
+    DANGER = "danger"
 
 
 #: Stable rule ids of the planner's transitions and their readable labels (zh-CN, English).
@@ -151,6 +152,13 @@ RULES: Mapping[str, str] = {
     "ACK-ESCALATE": "超时未应，逐级上报 no answer by the deadline, escalated",
     "ACK-UNANSWERED": "链路用尽仍未应答 escalation chain exhausted, unanswered",
     "ROSTER-UNFILLED": "岗位无人在岗，转下一岗位 role unfilled, passed to the next role",
+    "ORG-EMPTY": "组织架构中无下级单位，步骤无人可叫 no unit of the org tree to fan the step out to",
+    "CASCADE": "逐级叫应，上级已应答或首个时限已过，向下叫应 cascaded down: the level above answered or its "
+               "first deadline passed",
+    "ACK-SUPPORT": "应答需要支援，转告上一级 answered needing support, passed up the chain",
+    "DANGER-REPORT": "险情上报 danger reported",
+    "DANGER-DISPATCH": "险情属实，分拨处置 danger verified, dispatched for handling",
+    "DANGER-UNFOUNDED": "险情核实不属实，关闭 danger found untrue, closed",
     "MODE-PROPOSE": "建议平急转换 mode switch proposed",
     "MODE-RAISE": "建议提高响应等级 stronger response proposed",
     "MODE-STEP-DOWN": "战时无新触发，建议解除 wartime without fresh triggers, step-down proposed",

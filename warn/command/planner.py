@@ -23,14 +23,23 @@ releases what waited for it); a :class:`ModeDecision` or :class:`ModeOrder` goes
 (``WARN-MANUAL``) and planned as its crossing, or — with an approver — recorded
 (``WARN-MANUAL-ASK``) and held behind an approval request ``manual/<hazard>/<item>/<time>/approval``
 (approver, then the commander) until it is approved (planned at the approval's time) or
-refused (``WARN-MANUAL-REFUSED``).
+refused (``WARN-MANUAL-REFUSED``). An answer needing support tells the post above
+(``ACK-SUPPORT``, :mod:`warn.command.acks`). A :class:`DangerReport` is verified, dispatched or
+closed (:mod:`warn.command.dangers`).
+
+Playbook steps may fan out over the org tree (``Setup.org``) and cascade downwards after a call is
+answered or its first deadline passes (:mod:`warn.command.playbooks`: ``owner: community.*.…``,
+``after_answer``); a fan-out finding no unit is recorded (``ORG-EMPTY``), each cascade too
+(``CASCADE``). Every notice, task, request and escalation of a step carries its warning's level.
 
 Idempotency: every action's key comes from its cause, and the state remembers every key
 emitted — an action whose key was emitted before is never returned again. Replaying
 the same events through ``plan`` with the state it returned gives no action; a restart
 from a stored state resumes a playbook where it was.
 
-Org units in actions: ``district.<code>``, ``town.<zone id>``, ``point.<point id>``.
+Org units in actions: ``district.<code>``, ``town.<zone id>``, ``community.<code>``, ``grid.<code>``,
+``point.<point id>``. A fanned-out step's keys carry the addressed unit's code:
+``<incident>/<run>/<step>/<unit code>/a0``.
 """
 
 from __future__ import annotations
@@ -40,9 +49,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from warn.command import acks, bulletins, mode, reports
+from warn.command import acks, bulletins, dangers, mode, reports
 from warn.command.acks import AckRequest
 from warn.command.bulletins import Bulletin, Publication
+from warn.command.dangers import Danger, DangerParams, DangerStatus
 from warn.command.mode import ModeParams, ModeState
 from warn.command.model import (
     AckAnswered,
@@ -51,6 +61,7 @@ from warn.command.model import (
     Assignee,
     CloseIncident,
     CreateTask,
+    DangerReport,
     Event,
     LevelCrossing,
     ManualWarning,
@@ -68,7 +79,7 @@ from warn.command.model import (
     label,
 )
 from warn.command.org import OrgTree
-from warn.command.playbooks import Playbook, Step, StepAction
+from warn.command.playbooks import IN_COMMUNITY, Playbook, PostTemplate, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
@@ -109,6 +120,8 @@ class Setup:
     org
         The org tree below the district (the people directory's units): where steps fan out and
         calls go down.
+    dangers
+        Deadlines of reported dangers (verify, handle).
     """
 
     district: str
@@ -120,6 +133,7 @@ class Setup:
     hazard_names: Mapping[str, str] = field(default_factory=dict)
     publication: Publication = Publication()
     org: OrgTree = OrgTree()
+    dangers: DangerParams = DangerParams()
 
     def hazard_zh(self, hazard: HazardName) -> str:
         """Return the name people read for ``hazard`` (``地质灾害``); the registry name when none is given."""
@@ -176,6 +190,7 @@ class State:
     serial: int = 0
     instant: datetime | None = None
     instant_count: int = 0
+    dangers: Mapping[str, Danger] = field(default_factory=dict)
 
 
 def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) -> tuple[State, tuple[Action, ...]]:
@@ -215,6 +230,10 @@ def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) 
             work.advance(event.crossing.at)
             work.manual_warning(event)
             work.advance(event.crossing.at)
+        elif isinstance(event, DangerReport):
+            work.advance(event.at)
+            work.danger(event)
+            work.advance(event.at)
         elif isinstance(event, Tick):
             work.advance(event.now)
     work.advance(now)
@@ -239,12 +258,13 @@ class _Work:
         self.bulletins = dict(state.bulletins)
         self.serial = state.serial
         self.instant, self.instant_count = state.instant, state.instant_count
+        self.dangers = dict(state.dangers)
         self.actions: list[Action] = []
 
     def result(self) -> tuple[State, tuple[Action, ...]]:
         state = State(self.threads, self.incidents, self.runs, self.acks, self.manual, self.mode, self.reports,
                       frozenset(self.emitted), self.clock, self.bulletins, self.serial, self.instant,
-                      self.instant_count)
+                      self.instant_count, self.dangers)
         return state, tuple(self.actions)
 
     def emit(self, actions: Iterable[Action]) -> None:
@@ -296,9 +316,12 @@ class _Work:
         req = self.acks.get(event.request)
         if req is None:
             return
-        req, actions = acks.answer(req, event)
+        req, actions = acks.answer(req, event, self.setup.roster, self._above(req))
         self.acks[req.id] = req
         self.emit(actions)
+        danger = next((d for d in self.dangers.values() if d.verify_request == req.id), None)
+        if danger is not None and actions and danger.status is DangerStatus.REPORTED:
+            self._verified(danger, event)
         crossing = self.manual.pop(req.id, None) if actions else None
         if crossing is not None and event.accepted:
             self.advance(event.at)
@@ -331,7 +354,7 @@ class _Work:
         if f"{request}/approval" not in self.acks:
             self.manual[f"{request}/approval"] = crossing
             self._ask(f"{request}/approval", AckKind.APPROVAL, None, f"人工发布{what}",
-                      (event.approver, self.setup.commander), MANUAL_APPROVAL_WAIT, crossing.at)
+                      (event.approver, self.setup.commander), MANUAL_APPROVAL_WAIT, crossing.at, crossing.to_level)
 
     def _manual_record(self, request: str, rule: str, crossing: LevelCrossing, by: str, role: Role,
                        post: Post | None, at: datetime, summary: str, org_unit: str | None = None) -> None:
@@ -378,8 +401,7 @@ class _Work:
         """Review the message threads at the clock's time (:func:`warn.command.bulletins.review`)."""
         if self.clock is None:
             return
-        current = self.incidents.get(STORM_INCIDENT)
-        open_id = current.id if current is not None and current.closed_at is None else None
+        open_id = self._open_incident()
         earlier = self.instant_count if self.instant == self.clock else 0
         self.bulletins, issued, self.serial = bulletins.review(
             self.bulletins, self.threads.values(), self.clock, rules=self.setup.publication,
@@ -454,46 +476,155 @@ class _Work:
             for step in playbook.steps:
                 if step.id in emitted:
                     continue
-                base = run.started_at if step.after is None else emitted.get(step.after)
-                if (base is None or t < base + step.due
-                        or not step.applies(thread.level, self.mode.mode, dict(thread.attributes))):
+                if step.after_answer is not None:
+                    progress |= self._cascade(playbook, step, run, thread, emitted, t)
                     continue
-                at = min(t, max([base + step.due]
-                                + [thread.as_of for c in step.condition if c.subject == "level"]
-                                + [self.mode.since for c in step.condition
-                                   if c.subject == "mode" and self.mode.since is not None]))
-                emitted[step.id] = at
-                self._emit_step(playbook, step, run, thread, at)
-                progress = True
+                at = self._due(step, run.started_at if step.after is None else emitted.get(step.after), thread, t)
+                if at is not None:
+                    emitted[step.id] = at
+                    emitted.update(self._emit_step(playbook, step, run, thread, at))
+                    progress = True
         self.runs[run_id] = replace(run, emitted=emitted)
 
-    def _emit_step(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread, at: datetime) -> None:
-        key = f"{run.incident}/{run.id}/{step.id}/a0"
-        context = {"district": self.setup.district, "town": thread.town or self.setup.district,
-                   "item": thread.item_id}
+    def _due(self, step: Step, base: datetime | None, thread: WarningThread, t: datetime) -> datetime | None:
+        """Return when ``step``, counting from ``base``, is emitted by ``t``.
+
+        ``None`` while it is not due or its condition does not hold.
+        """
+        if (base is None or t < base + step.due
+                or not step.applies(thread.level, self.mode.mode, dict(thread.attributes))):
+            return None
+        return min(t, max([base + step.due]
+                          + [thread.as_of for c in step.condition if c.subject == "level"]
+                          + [self.mode.since for c in step.condition
+                             if c.subject == "mode" and self.mode.since is not None]))
+
+    def _cascade(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread,
+                 emitted: dict[str, datetime], t: datetime) -> bool:
+        """Emit the groups of an ``after_answer`` step whose call was answered or reached its first deadline.
+
+        ``emitted`` gains ``<step>@<unit code>`` per unit above that cascaded on its own, ``<step>/<unit code>``
+        per unit addressed, and ``<step>`` once the whole step is done. Returns whether anything was emitted.
+        """
+        call = next(s for s in playbook.steps if s.id == step.after_answer)
+        if call.id not in emitted:
+            return False
+        assert call.ack is not None, "after_answer names an ack_request step (checked on load)"
+        prefix = f"{run.incident}/{run.id}/{call.id}"
+        called = sorted(k.split("/", 1)[1] for k in emitted if k.startswith(f"{call.id}/"))
+        requests = ({code: f"{prefix}/{code}/a0" for code in called} if call.owner.fans_out
+                    else {call.id: f"{prefix}/a0"})
+        levels = list(OrgLevel)
+        each = (bool(called) and call.owner.fans_out and step.owner.fans_out
+                and levels.index(step.owner.level) > levels.index(call.owner.level))
+        groups = ([(f"{step.id}@{code}", {code: rid}, OrgUnit(call.owner.level, code)) for code, rid in
+                   requests.items()] if each else [(step.id, requests, None)])
+        progress = False
+        for marker, asked, above in groups:
+            if marker in emitted:
+                continue
+            triggers = [self._trigger(rid, emitted.get(f"{call.id}/{code}", emitted[call.id]) + call.ack, t)
+                        for code, rid in asked.items()]
+            if None in triggers:
+                continue
+            at = self._due(step, max([x for x in triggers if x is not None], default=emitted[call.id]), thread, t)
+            if at is None:
+                continue
+            emitted[marker] = at
+            self._record_cascade(playbook, step, run, asked, above or self._area(thread), at)
+            emitted.update(self._emit_step(playbook, step, run, thread, at, above))
+            progress = True
+        if each and step.id not in emitted and all(marker in emitted for marker, _, _ in groups):
+            emitted[step.id] = max(emitted[marker] for marker, _, _ in groups)
+            progress = True
+        return progress
+
+    def _trigger(self, request: str, first_deadline: datetime, t: datetime) -> datetime | None:
+        """When ``request`` let the calls below it go: its answer, or its first deadline passing by ``t``."""
+        req = self.acks.get(request)
+        if req is None:
+            return None
+        if req.answer is not None:
+            return min(req.answer.at, first_deadline)
+        return first_deadline if t >= first_deadline else None
+
+    def _record_cascade(self, playbook: Playbook, step: Step, run: Run, asked: Mapping[str, str], area: OrgUnit,
+                        at: datetime) -> None:
+        """Record who cascaded to whom: the call(s) above, answered or not, and the posts now called."""
+        reqs = [self.acks[rid] for rid in asked.values()]
+        answered = [r for r in reqs if r.answer is not None and r.answer.at <= at]
+        if len(reqs) == 1:
+            first = reqs[0].targets[0]
+            how = (f"{answered[0].answer.by} 已应答" if answered and answered[0].answer is not None
+                   else "首个时限已过未应答")
+            source = f"{first}（{how}）"
+        else:
+            source = f"{step.after_answer}（{len(answered)}/{len(reqs)} 已应答，其余首个时限已过）"
+        target = f"{step.owner}（{area}）" if step.owner.fans_out else str(step.owner)
+        key = f"{run.incident}/{run.id}/{step.id}" + (f"@{area.code}" if step.id != step.after_answer else "")
+        self.emit([RecordTimeline(
+            key=f"{key}/{area.code}/cascade", at=at, incident=run.incident, rule_id="CASCADE",
+            label=label("CASCADE", f"{source} → {target}"), actor="warn", role=None, org_unit=str(area),
+            entry=TimelineKind.PLAYBOOK, summary=f"{playbook.title} · 逐级叫应：{source} → {target}",
+            details={"playbook": playbook.id, "step": step.id, "after": step.after_answer, "from": source,
+                     "to": target, "answered": len(answered), "called": len(reqs)},
+        )])
+
+    def _emit_step(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread, at: datetime,
+                   above: OrgUnit | None = None) -> dict[str, datetime]:
+        """Emit ``step`` (one action per addressed unit when it fans out, below ``above`` when given).
+
+        Returns the run's marks of the units addressed (``<step>/<unit code>``: when).
+        """
+        prefix = f"{run.incident}/{run.id}/{step.id}"
+        context = self._context(thread)
+        if not step.owner.fans_out:
+            self._emit_unit(playbook, step, run, thread, at, prefix, context, None)
+            return {}
+        area = above or self._area(thread)
+        units = (area,) if area.level is step.owner.level else self.setup.org.below(area, step.owner.level)
+        if not units:
+            self._org_empty(playbook, step, run, thread, at, prefix + (f"@{above.code}" if above else ""), area,
+                            step.owner)
+            return {}
+        for unit in units:
+            self._emit_unit(playbook, step, run, thread, at, f"{prefix}/{unit.code}", context | self._place(unit),
+                            unit)
+        return {f"{step.id}/{unit.code}": at for unit in units}
+
+    def _emit_unit(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread, at: datetime,
+                   prefix: str, context: Mapping[str, str], unit: OrgUnit | None) -> None:
+        """Emit ``step`` for one addressed unit (``unit``; ``None`` when the step does not fan out)."""
+        key = f"{prefix}/a0"
+        resolved = step.owner.resolve(context, unit)
+        if resolved is None:
+            self._org_empty(playbook, step, run, thread, at, prefix, self._area(thread), step.owner)
+            return
+        targets = (resolved, *(p for p in (e.resolve(context) for e in step.escalate) if p is not None))
         text = step.text.format_map(_Fields(
-            district=self.setup.district, town=thread.town or self.setup.district, item=thread.item_id,
+            district=self.setup.district, town=context["town"], item=thread.item_id,
             hazard=self.setup.hazard_zh(thread.hazard), level=thread.level.colour, level_zh=thread.level.zh,
-            drivers="、".join(thread.drivers) or "—", **{k: str(v) for k, v in thread.attributes}))
-        targets = tuple(p.resolve(context) for p in (step.owner, *step.escalate))
+            drivers="、".join(thread.drivers) or "—", unit=self.setup.org.name(resolved.org),
+            **{k: str(v) for k, v in thread.attributes}))
         common = _ActionFields(at=at, incident=run.incident, rule_id="PB-STEP",
-                      label=label("PB-STEP", f"{playbook.id}.{step.phase}.{step.id}"))
+                               label=label("PB-STEP", f"{playbook.id}.{step.phase}.{step.id}"))
         owner = targets[0]
         if step.action is StepAction.NOTIFY:
             assignee = self._assign(key, targets, at, run.incident)
-            self.emit([Notify(key=key, **common, to=assignee, text=text)])
+            self.emit([Notify(key=key, **common, to=assignee, text=text, level=thread.level)])
             owner = assignee.post
         elif step.action is StepAction.TASK:
             assert step.within is not None, "a task step gives within (checked on load)"
             assignee = self._assign(key, targets, at, run.incident)
-            self.emit([CreateTask(key=key, **common, task=key, owner=assignee, text=text, due=at + step.within)])
+            self.emit([CreateTask(key=key, **common, task=key, owner=assignee, text=text, due=at + step.within,
+                                  level=thread.level)])
             owner = assignee.post
             if step.ack is not None:
                 self._ask(f"{key}/handoff", AckKind.TASK, run.incident, text,
-                          targets[targets.index(owner):] if owner in targets else (owner,), step.ack, at)
+                          targets[targets.index(owner):] if owner in targets else (owner,), step.ack, at, thread.level)
         elif step.action is StepAction.ACK_REQUEST:
             assert step.ack is not None, "an ack_request step gives ack (checked on load)"
-            self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at)
+            self._ask(key, AckKind.CALL, run.incident, text, targets, step.ack, at, thread.level)
         else:
             before = self.mode
             self.mode, actions = mode.propose(self.mode, Mode.WARTIME, step.response, "MODE-PROPOSE",
@@ -507,6 +638,45 @@ class _Work:
                      "action": str(step.action), "owner": str(owner), "thread": thread.id,
                      "level": int(thread.level)},
         )])
+
+    def _org_empty(self, playbook: Playbook, step: Step, run: Run, thread: WarningThread, at: datetime,
+                   prefix: str, area: OrgUnit, owner: PostTemplate) -> None:
+        """Record that ``step`` found no unit to address in ``area`` (``ORG-EMPTY``)."""
+        self.emit([RecordTimeline(
+            key=f"{prefix}/org-empty", at=at, incident=run.incident, rule_id="ORG-EMPTY",
+            label=label("ORG-EMPTY", f"{playbook.id}.{step.id} {owner}"), actor="warn", role=None,
+            org_unit=str(area), entry=TimelineKind.ROSTER,
+            summary=(f"{playbook.title} · {step.id}：组织架构中 {area} 无{owner.level.zh}可叫（{owner}），"
+                     f"本步无人接收 no {owner.level} in the org tree for {owner}"),
+            details={"playbook": playbook.id, "step": step.id, "owner": str(owner), "area": str(area),
+                     "thread": thread.id, "level": int(thread.level)},
+        )])
+
+    def _context(self, thread: WarningThread) -> dict[str, str]:
+        """Return the unit fields of a run: district, town, item and, for a point the tree places, its community."""
+        context = {"district": self.setup.district, "town": thread.town or self.setup.district,
+                   "item": thread.item_id}
+        if thread.item_kind in IN_COMMUNITY:
+            community = self.setup.org.ancestor(OrgUnit(OrgLevel.POINT, thread.item_id), OrgLevel.COMMUNITY)
+            if community is not None:
+                context["community"] = community.code
+        return context
+
+    def _place(self, unit: OrgUnit) -> dict[str, str]:
+        """Return the unit fields of an addressed unit: its own town, community and grid, where the tree has them."""
+        found = {level: self.setup.org.ancestor(unit, level)
+                 for level in (OrgLevel.TOWN, OrgLevel.COMMUNITY, OrgLevel.GRID)}
+        return {str(level): above.code for level, above in found.items() if above is not None}
+
+    def _area(self, thread: WarningThread) -> OrgUnit:
+        """Return the unit a fan-out addresses the units of: a point's community, a zone's town, else the district."""
+        if thread.item_kind in IN_COMMUNITY:
+            community = self.setup.org.ancestor(OrgUnit(OrgLevel.POINT, thread.item_id), OrgLevel.COMMUNITY)
+            if community is not None:
+                return community
+        if thread.town:
+            return OrgUnit(OrgLevel.TOWN, thread.town)
+        return OrgUnit(OrgLevel.DISTRICT, self.setup.district)
 
     def _assign(self, key: str, targets: tuple[Post, ...], at: datetime, incident: str | None) -> Assignee:
         """Return the first post of ``targets`` with somebody on duty (the commander when none has).
@@ -529,13 +699,79 @@ class _Work:
         return Assignee(commander, roster.who(commander.role, commander.org, at))
 
     def _ask(self, request: str, kind: AckKind, incident: str | None, subject: str, targets: tuple[Post, ...],
-             wait: timedelta, at: datetime) -> None:
+             wait: timedelta, at: datetime, level: Level = Level.NONE) -> None:
         if request in self.acks:
             return
         req, actions = acks.open_request(request, kind, incident, subject, targets, wait, at, self.setup.roster,
-                                         self.setup.commander)
+                                         self.setup.commander, level)
         self.acks[request] = req
         self.emit(actions)
+
+    def _above(self, req: AckRequest) -> Post:
+        """Return where support goes after the last post of ``req``'s chain.
+
+        Its town's duty officer for a post below the town, else the district duty officer (the commander for the
+        district duty officer).
+        """
+        post = req.targets[min(req.index, len(req.targets) - 1)]
+        centre = OrgUnit(OrgLevel.DISTRICT, self.setup.district)
+        town = self.setup.org.ancestor(post.org, OrgLevel.TOWN) if post.org.level is not OrgLevel.DISTRICT else None
+        options = [*([Post(town, Role.DUTY_OFFICER)] if town is not None else []), Post(centre, Role.DUTY_OFFICER),
+                   self.setup.commander]
+        return next(p for p in options if p != post)
+
+    def _open_incident(self) -> str | None:
+        """Return the id of the composite incident open now, ``None`` when none is."""
+        current = self.incidents.get(STORM_INCIDENT)
+        return current.id if current is not None and current.closed_at is None else None
+
+    # --- reported dangers -------------------------------------------------------------------
+
+    def danger(self, event: DangerReport) -> None:
+        """Record a reported danger and ask its town to verify it (once per report id)."""
+        if event.report in self.dangers:
+            return
+        danger = dangers.received(event, self.setup.org)
+        self.dangers[danger.id] = danger
+        incident = self._open_incident()
+        entry = dangers.record(danger, "DANGER-REPORT", event.at, incident, f"险情上报：{danger.subject}",
+                               actor=event.by, role=event.role)
+        self.emit([replace(entry, details={**entry.details, "lon": event.lon, "lat": event.lat,
+                                           "photo": event.photo})])
+        self._ask(danger.verify_request, AckKind.VERIFY, incident, f"请核实{danger.subject}",
+                  dangers.verifiers(danger, self.setup.district), self.setup.dangers.verify_within, event.at)
+
+    def _verified(self, danger: Danger, event: AckAnswered) -> None:
+        """Dispatch the task of a danger found true (``DANGER-DISPATCH``), or close one found untrue."""
+        incident = self._open_incident()
+        note = f"：{event.note}" if event.note else ""
+        if not event.accepted:
+            danger = replace(danger, status=DangerStatus.UNFOUNDED)
+            self.dangers[danger.id] = danger
+            self.emit([dangers.record(danger, "DANGER-UNFOUNDED", event.at, incident,
+                                      f"险情核实不属实，关闭：{danger.subject}（{event.by} 核实{note}）",
+                                      actor=event.by, role=event.role)])
+            return
+        danger = replace(danger, status=DangerStatus.VERIFIED)
+        self.dangers[danger.id] = danger
+        chain = dangers.handlers(danger, self.setup.org, self.setup.district)
+        owner = self._assign(danger.task, chain, event.at, incident)
+        due = event.at + self.setup.dangers.handle_within
+        text = (f"处置险情 {danger.id}：{danger.what}" + (f"（{danger.place}）" if danger.place else "")
+                + f"，{danger.by} 上报，{event.by} 核实属实{note}。处置后回报情况。"
+                f"Handle reported danger {danger.id} and report back.")
+        common = _ActionFields(at=event.at, incident=incident, rule_id="DANGER-DISPATCH",
+                               label=label("DANGER-DISPATCH", f"{danger.id} → {owner.post}"))
+        self.emit([
+            CreateTask(key=danger.task, **common, task=danger.task, owner=owner, text=text, due=due),
+            dangers.record(danger, "DANGER-DISPATCH", event.at, incident,
+                           f"险情分拨：{danger.subject}，{event.by} 核实属实{note} → {owner.post}"
+                           f"（{owner.person or '无人在岗'}），{due.isoformat()} 前处置",
+                           org_unit=str(owner.post.org)),
+        ])
+        self._ask(f"{danger.task}/handoff", AckKind.TASK, incident, text,
+                  chain[chain.index(owner.post):] if owner.post in chain else (owner.post,),
+                  self.setup.dangers.verify_within, event.at)
 
     # --- mode and reports -------------------------------------------------------------------
 

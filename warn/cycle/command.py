@@ -2,7 +2,7 @@
 
 :func:`advance` is the step every cycle and every clock tick takes: it takes the
 people's events waiting in the store's inbox (:func:`submit` puts them there: answers
-to 叫应 calls, approvals, mode decisions), loads the planner's state, plans those events
+to 叫应 calls, approvals, mode decisions, dangers reported from below), loads the planner's state, plans those events
 with the cycle's own (crossings) and the clock (:func:`warn.command.plan`), applies the
 actions to the store in one transaction (:func:`execute`,
 :meth:`warn.store.Store.execute_actions`), publishes the ``Broadcast`` actions
@@ -37,6 +37,7 @@ from warn.command import Action, Setup, State, plan
 from warn.command.model import (
     AckAnswered,
     Broadcast,
+    DangerReport,
     Event,
     ManualWarning,
     ModeDecision,
@@ -64,9 +65,9 @@ def execute(store: Store, actions: Iterable[Action]) -> ExecutionReport:
 
 #: Inbox kinds of the people's events.
 INBOX_KINDS: Mapping[type, str] = {AckAnswered: "answer", ModeDecision: "decision", ModeOrder: "order",
-                                   ManualWarning: "manual"}
+                                   ManualWarning: "manual", DangerReport: "danger"}
 #: A person's event the inbox takes.
-PersonEvent = AckAnswered | ModeDecision | ModeOrder | ManualWarning
+PersonEvent = AckAnswered | ModeDecision | ModeOrder | ManualWarning | DangerReport
 _EVENT_TYPES: Mapping[str, type] = {kind: event for event, kind in INBOX_KINDS.items()}
 
 
@@ -93,9 +94,11 @@ def quarantined_error(store: Store, event: PersonEvent) -> str | None:
 
 
 def _subject(event: PersonEvent) -> str:
-    """What a person's event is about: the request, the proposal, the ordered mode, the warned item."""
+    """What a person's event is about: the request, the proposal, the ordered mode, the warned item, the report."""
     if isinstance(event, AckAnswered):
         return event.request
+    if isinstance(event, DangerReport):
+        return event.report
     if isinstance(event, ModeDecision):
         return event.proposal
     if isinstance(event, ModeOrder):

@@ -24,6 +24,7 @@ from warn.store.schema import (
     UTCDateTime,
     planner_acks,
     planner_bulletins,
+    planner_dangers,
     planner_emitted,
     planner_incidents,
     planner_manual,
@@ -34,7 +35,8 @@ from warn.store.schema import (
 
 #: The state's mappings and their tables.
 MAPS: dict[str, Table] = {"threads": planner_threads, "incidents": planner_incidents, "runs": planner_runs,
-                          "acks": planner_acks, "manual": planner_manual, "bulletins": planner_bulletins}
+                          "acks": planner_acks, "manual": planner_manual, "bulletins": planner_bulletins,
+                          "dangers": planner_dangers}
 #: The state's records kept in the one row of ``planner_state``, as column-name prefixes.
 RECORDS = ("mode", "reports")
 #: Columns holding a nested value as JSON text.
