@@ -39,6 +39,15 @@ def test_an_answer_through_the_link_is_planned_at_once_and_names_its_channel(ser
     refused(served, "GET", token, 409, "使用过")
 
 
+def test_no_token_reaches_a_log(served, caplog):
+    token = served.link(Purpose.ANSWER, CALL04, LEADER04)
+    with caplog.at_level("DEBUG"):
+        assert served.client.get(f"/a/{token}").status_code == 200
+        assert served.client.get(f"/a/{token[:-1]}").status_code == 403
+    served_lines = [r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert not [line for line in served_lines if token[:12] in line]
+
+
 def test_wrong_forged_expired_and_not_theirs_links_are_refused_and_write_nothing(served):
     token = served.link(Purpose.ANSWER, CALL04, LEADER04)
     link_id, mac = token.split(".")
@@ -92,8 +101,11 @@ def test_a_danger_report_is_recorded_with_its_photo_and_channel(served):
     [row] = served.query("select by, role, org_unit, what, place, lon, lat, photo, via from danger_reports")
     assert row[:5] == (GRID, "grid_worker", row[2], "村道边坡出现裂缝，有落石", "DEMO-T04 二组")
     assert row[5:7] == (106.62, 29.71) and row[7] is not None and row[8] == "link"
-    [(summary,)] = served.query("select summary from timeline where kind = 'danger'")
-    assert "via link" in summary
+    summaries = [r[0] for r in served.query("select summary from timeline where kind = 'danger' and actor = ?", GRID)]
+    assert len(summaries) == 2 and "received via link" in summaries[0]  # received, then the planner's record
+    [report] = [r[0] for r in served.query("select report_id from danger_reports")]
+    assert served.query("select kind, addressee_role, org_unit from ack_requests where request_id = ?",
+                        f"danger/{report}/verify") == [("verify", "duty_officer", row[2].replace("grid", "town"))]
     refused(served, "POST", token, 409, "使用过", data={"what": "again"})
     nobody = served.link(Purpose.REPORT, "", "张三")
     refused(served, "GET", nobody, 403, "不在值班表上")

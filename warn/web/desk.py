@@ -20,7 +20,7 @@ from typing import Any
 
 from warn.check import publish_status
 from warn.command.authority import Authority, Verdict
-from warn.command.model import AckAnswered, AckKind, Channel, OrgUnit, Post, Reply, Role
+from warn.command.model import AckAnswered, AckKind, Channel, DangerReport, OrgUnit, Post, Reply, Role
 from warn.command.planner import Setup, manual_proposal_key
 from warn.config import Settings
 from warn.cycle.command import PersonEvent, advance, quarantined_error, submit
@@ -122,7 +122,7 @@ class Desk:
             if row.answered_at is not None:
                 raise Refused(409, f"已由 {row.answered_by} 于 {row.answered_at.isoformat()} 应答",
                               f"already answered by {row.answered_by} at {row.answered_at.isoformat()}")
-            approval = AckKind(row.kind) is AckKind.APPROVAL
+            approval = AckKind(row.kind) is AckKind.APPROVAL  # a verification is answered as a call is
             proposer = self.store.raised_by(manual_proposal_key(request)) if approval else None
             verdict = self.authority(at).answer(person, post_of(row.org_unit, row.addressee_role), approval=approval,
                                                 proposer=proposer)
@@ -168,7 +168,8 @@ class Desk:
                lat: float | None, photo: str | None, use: Callable[[], bool]) -> tuple[str, str]:
         """``person`` reports a danger through link ``link_id`` at ``at`` (险情上报); what to tell them (zh, en).
 
-        Recorded by ``store.dangers`` in the post the person holds now, with its timeline entry.
+        Recorded by ``store.dangers`` in the post the person holds now, with its timeline entry naming the
+        channel, and planned at once (a :class:`~warn.command.model.DangerReport`: the town is asked to verify it).
 
         Raises
         ------
@@ -182,6 +183,8 @@ class Desk:
             report = report_id(link_id, at)
             self.store.dangers.record(report, person, str(post.role), str(post.org), at, what, place, lon, lat, photo,
                                       str(Channel.LINK))
+            self._plan(DangerReport(report=report, by=person, role=post.role, org_unit=str(post.org), at=at, what=what,
+                                    place=place, lon=lon, lat=lat, photo=photo), at)
             return f"险情已上报：{report}（{person}，{post}）", f"danger reported: {report} ({person}, {post})"
 
     def post_now(self, person: str, at: datetime) -> Post:

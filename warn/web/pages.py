@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import escape
 
-from warn.command.model import Reply
+from warn.command.model import AckKind, Reply
 
 #: The page's style: one column, big targets, readable in sunlight.
 STYLE = """
@@ -55,6 +55,10 @@ p.coords.latitude.toFixed(5)+', '+p.coords.longitude.toFixed(5);},function(){if(
 CALL_BUTTONS = ((Reply.RECEIVED, "ok", "received"), (Reply.ON_SITE, "here", "on site"),
                 (Reply.NEED_SUPPORT, "help", "need support"))
 
+#: The two answers of a request that is accepted or not: (zh, en) of yes, then of no.
+YES_NO = {AckKind.APPROVAL: (("同意", "approve"), ("不同意", "refuse")),
+          AckKind.VERIFY: (("属实", "true"), ("不属实", "not true"))}
+
 
 @dataclass(frozen=True)
 class TaskItem:
@@ -83,23 +87,23 @@ def when(at: datetime | None, tz: tzinfo) -> str:
     return at.astimezone(tz).strftime("%m-%d %H:%M") if at is not None else "—"
 
 
-def answer_page(person: str, kind_zh: str, request: str, post: str, deadline: datetime, tz: tzinfo, *,
-                approval: bool) -> str:
-    """The answer page of a request: what it is, by when, and the buttons (收到 / 已到岗 / 需要支援; an approval:
-    同意 / 不同意)."""
-    if approval:
-        buttons = ('<button class="ok" name="reply" value="approve">同意 <span class="en">approve</span></button>'
-                   '<button class="no" name="reply" value="refuse">不同意 <span class="en">refuse</span></button>')
+def answer_page(person: str, kind: AckKind, request: str, post: str, deadline: datetime, tz: tzinfo) -> str:
+    """The answer page of a request: what it is, by when, and its buttons (a call: 收到 / 已到岗 / 需要支援; an
+    approval: 同意 / 不同意; a verification: 属实 / 不属实)."""
+    if kind in YES_NO:
+        (yes_zh, yes_en), (no_zh, no_en) = YES_NO[kind]
+        buttons = (f'<button class="ok" name="reply" value="yes">{yes_zh} <span class="en">{yes_en}</span></button>'
+                   f'<button class="no" name="reply" value="no">{no_zh} <span class="en">{no_en}</span></button>')
     else:
         buttons = "".join(f'<button class="{css}" name="reply" value="{reply}">{reply.zh} '
                           f'<span class="en">{en}</span></button>' for reply, css, en in CALL_BUTTONS)
-    body = (f'<div class="card"><h2>{escape(kind_zh)}</h2><p class="meta">{escape(request)}</p>'
+    body = (f'<div class="card"><h2>{escape(kind.zh)}</h2><p class="meta">{escape(request)}</p>'
             f'<p class="meta">应答岗位 post: {escape(post)}</p>'
             f'<p class="meta">请于 {when(deadline, tz)} 前应答 <span class="en">answer by</span></p></div>'
             f'<form method="post" class="card"><label for="note">说明（需要支援时请写明）'
             f'<span class="en"> note</span></label><textarea id="note" name="note" maxlength="500"></textarea>'
             f"{buttons}</form>")
-    return page(f"{kind_zh} · {person}", "请点击一项应答 / tap one to answer", body)
+    return page(f"{kind.zh} · {person}", "请点击一项应答 / tap one to answer", body)
 
 
 def task_page(person: str, task: str, summary: str, post: str, due_at: datetime | None, tz: tzinfo) -> str:

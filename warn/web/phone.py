@@ -4,7 +4,7 @@ A token is checked before anything else (:func:`warn.links.check` against the cl
 keeps): unknown, forged or altered → 403, expired → 410, used already → 409, each a page that says why
 and writes nothing. What the link lets its person do is its purpose:
 
-- ``answer``: the request, its deadline and the buttons 收到 / 已到岗 / 需要支援 (an approval: 同意 /
+- ``answer``: the request, its deadline and the buttons 收到 / 已到岗 / 需要支援 (an approval: 同意 / 不同意, a verification: 属实 /
   不同意) with a note; the answer is planned at once (:meth:`warn.web.desk.Desk.answer`);
 - ``task``: the task and the form to mark it done with a note, a photo and the phone's location,
   finished through ``store.finish_task`` with that evidence (``attachment:SHA256 lon=… lat=…``);
@@ -36,8 +36,8 @@ from warn.web.desk import OPEN_TASKS, Desk, Refused, post_of
 #: Bytes a form may carry besides its photo (the note, the place, the fields' framing).
 FORM_OVERHEAD = 64 * 1024
 #: What an answer page's button says, by its value: the reply and whether it accepts.
-ANSWERS = {**{str(reply): (reply, True) for reply in Reply}, "approve": (Reply.RECEIVED, True),
-           "refuse": (Reply.RECEIVED, False)}
+ANSWERS = {**{str(reply): (reply, True) for reply in Reply}, "yes": (Reply.RECEIVED, True),
+           "no": (Reply.RECEIVED, False)}
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:
@@ -90,9 +90,8 @@ def _show(desk: Desk, token: str, at: datetime) -> str:
         if row.answered_at is not None:
             raise Refused(409, f"已由 {row.answered_by} 于 {row.answered_at.isoformat()} 应答",
                           f"already answered by {row.answered_by}")
-        kind = AckKind(row.kind)
-        return pages.answer_page(claims.person, kind.zh, row.request_id, f"{row.org_unit}.{row.addressee_role}",
-                                 row.deadline, tz, approval=kind is AckKind.APPROVAL)
+        return pages.answer_page(claims.person, AckKind(row.kind), row.request_id,
+                                 f"{row.org_unit}.{row.addressee_role}", row.deadline, tz)
     if claims.purpose is Purpose.TASK:
         task, _post = desk.check_task(claims.subject, claims.person, at)
         return pages.task_page(claims.person, task.task_id, task.summary, f"{task.org_unit}.{task.owner_role}",
@@ -173,7 +172,7 @@ def _act(desk: Desk, claims: LinkClaims, form: FormData, photo: tuple[bytes, str
         note = text("note", limits.note)
         desk.answer(claims.subject, claims.person, Channel.LINK, at, reply=reply, note=note, accepted=accepted,
                     use=use)
-        said = reply.zh if chosen in Reply.__members__.values() else ("同意" if accepted else "不同意")
+        said = reply.zh if chosen in Reply.__members__.values() else ("是" if accepted else "否")
         return f"已应答：{said}（{claims.person}）", f"answered: {chosen} ({claims.person})"
     lon, lat = _location(form)
     if claims.purpose is Purpose.TASK:

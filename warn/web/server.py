@@ -6,6 +6,7 @@ Errors are logged by the application without it (:func:`warn.web.app.redacted`).
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -20,9 +21,12 @@ START_TIMEOUT_S = 10.0
 
 
 def server(app: Starlette, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server of ``app`` on ``host``:``port``, without access log."""
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info",
-                                         lifespan="off", server_header=False))
+    """A uvicorn server of ``app`` on ``host``:``port``, without access log (in this whole process: uvicorn
+    writes request lines whenever its access logger has a handler, wherever logging sends them)."""
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="off",
+                            server_header=False)
+    logging.getLogger("uvicorn.access").disabled = True  # after the Config, whose logging set-up enables it
+    return uvicorn.Server(config)
 
 
 class Background:
