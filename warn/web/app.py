@@ -24,7 +24,7 @@ from warn.command.planner import Setup
 from warn.config import Settings
 from warn.store import Store
 from warn.vocab import CapStatus
-from warn.web import phone
+from warn.web import callbacks, phone
 from warn.web.desk import Desk, Refused, link_secret
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callable[[], datetime],
                env: Mapping[str, str], config: Path, lock: threading.Lock | None = None,
-               status: CapStatus | None = None, sender: str | None = None) -> Starlette:
+               status: CapStatus | None = None, sender: str | None = None,
+               people: callbacks.People | None = None) -> Starlette:
     """The web service of a deployment on its (migrated) store.
 
     Parameters
@@ -49,6 +50,9 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
         The lock around plan-and-record, shared with the service's jobs inside ``warn run``.
     status, sender
         The CAP status and sender of what answers release (the service's); default: the store's.
+    people
+        Who is behind a contact point (``Directory.person_by`` of the people directory), for the answers
+        that name their sender by mobile or platform user id; ``None``: those are unmatched.
 
     Raises
     ------
@@ -59,10 +63,12 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
                 lock or threading.Lock())
     app = Starlette(routes=[Route("/a/{token}", phone.show, methods=["GET"]),
                             Route("/a/{token}", phone.act, methods=["POST"]),
+                            Route("/callbacks/{channel}", callbacks.callback, methods=["GET", "POST"]),
                             Route("/health", _health, methods=["GET"])],
                     exception_handlers={HTTPException: _http_error, Exception: _failed})
     app.state.desk = desk
     app.state.env = dict(env)
+    app.state.people = people
     return app
 
 

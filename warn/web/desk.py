@@ -11,6 +11,7 @@ before writing anything when the person may not.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from warn.command.planner import Setup, manual_proposal_key
 from warn.config import Settings
 from warn.cycle.command import PersonEvent, advance, quarantined_error, submit
 from warn.errors import ConfigError, Problem
+from warn.links import LinkClaims, LinkRefused, check, link_id_of, token_of
 from warn.store import Store
 from warn.vocab import CapStatus, OrgLevel
 
@@ -103,6 +105,22 @@ class Desk:
     def authority(self, at: datetime) -> Authority:
         """Who may do what at ``at``."""
         return Authority(self.setup.roster, self.settings.deployment.district_code, at)
+
+    def claims(self, token: str, at: datetime) -> LinkClaims:
+        """The claims of link ``token`` when it holds at ``at`` and is unused; :class:`Refused` otherwise: unknown,
+        forged or altered (403), expired (410), used already (409)."""
+        row = None
+        try:
+            row = self.store.links.row(link_id_of(token))
+            claims = check(self.secret, token, row.claims if row else None, at)
+        except LinkRefused as err:
+            expired = row is not None and hmac.compare_digest(token, token_of(self.secret, row.claims))
+            zh, _, en = err.reason.partition(" / ")
+            raise Refused(410 if expired else 403, zh, en or zh) from None
+        if row is not None and row.used_at is not None:
+            raise Refused(409, f"此链接已于 {row.used_at.isoformat()} 使用过",
+                          f"this link was used already at {row.used_at.isoformat()}")
+        return claims
 
     def answer(self, request: str, person: str, channel: Channel, at: datetime, *, reply: Reply = Reply.RECEIVED,
                note: str = "", accepted: bool = True, use: Callable[[], bool] | None = None) -> Verdict:

@@ -17,7 +17,6 @@ finished task and report names its channel, ``link``, on the timeline.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +27,7 @@ from starlette.responses import HTMLResponse, Response
 from warn.command.model import AckKind, Channel, Reply
 from warn.errors import UsageError
 from warn.freetext import check_text
-from warn.links import LinkClaims, LinkRefused, Purpose, check, link_id_of, new_link_id, token_of
+from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store.attachments import image_type
 from warn.web import pages
 from warn.web.desk import OPEN_TASKS, Desk, Refused, post_of
@@ -52,24 +51,6 @@ def refusal(err: Refused) -> HTMLResponse:
     return _html(pages.refused_page(err.status, err.zh, err.en), err.status)
 
 
-def claims_of(desk: Desk, token: str, at: datetime) -> LinkClaims:
-    """The claims of ``token`` when it holds and is unused; :class:`Refused` (403 / 410 / 409) otherwise."""
-    row = None
-    try:
-        row = desk.store.links.row(link_id_of(token))
-        return _unused(row.used_at if row else None, check(desk.secret, token, row.claims if row else None, at))
-    except LinkRefused as err:
-        expired = row is not None and hmac.compare_digest(token, token_of(desk.secret, row.claims))
-        zh, _, en = err.reason.partition(" / ")
-        raise Refused(410 if expired else 403, zh, en or zh) from None
-
-
-def _unused(used_at: datetime | None, claims: LinkClaims) -> LinkClaims:
-    if used_at is not None:
-        raise Refused(409, f"此链接已于 {used_at.isoformat()} 使用过", f"this link was used already at {used_at.isoformat()}")
-    return claims
-
-
 async def show(request: Request) -> Response:
     """``GET /a/{token}``: the page of the link's purpose."""
     desk: Desk = request.app.state.desk
@@ -81,7 +62,7 @@ async def show(request: Request) -> Response:
 
 
 def _show(desk: Desk, token: str, at: datetime) -> str:
-    claims = claims_of(desk, token, at)
+    claims = desk.claims(token, at)
     tz = desk.settings.tz
     if claims.purpose is Purpose.ANSWER:
         row = desk.store.ack_request(claims.subject)
@@ -124,7 +105,7 @@ async def act(request: Request) -> Response:
     token = request.path_params["token"]
     at = desk.clock()
     try:
-        claims = await run_in_threadpool(claims_of, desk, token, at)
+        claims = await run_in_threadpool(desk.claims, token, at)
         if claims.purpose is Purpose.TASKS:
             raise Refused(405, "此链接只用于查看任务", "this link only shows tasks")
         size = int(request.headers.get("content-length") or 0)
