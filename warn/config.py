@@ -466,6 +466,7 @@ class ReachSpec(Strict):
 class ServeSpec(Strict):
     """`warn serve`: the HTTP service people answer through (callbacks of the gateways, one-tap links)."""
 
+    enabled: bool = Field(False, description="`warn run` serves it too, beside its jobs")
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8790, ge=1, le=65535, description="port to listen on")
     public_url: str = Field("http://127.0.0.1:8790", pattern=r"^https?://",

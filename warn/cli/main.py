@@ -22,6 +22,7 @@ from warn.cli import (
     report,
     run,
     score,
+    serve,
     skill,
     status,
     token,
@@ -49,6 +50,7 @@ app.command("verify")(verify.verify)
 app.add_typer(verify.anchor_app)
 app.command("dispatch")(dispatch.dispatch)
 app.command("run")(run.run)
+app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)
 app.command("status")(status.status)
 app.command("watch")(status.watch)

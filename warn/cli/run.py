@@ -102,11 +102,33 @@ def run(
         except BaseException:
             opened.close()
             raise
-        service.run_service(live, every=interval, now=now, poll=None if clock_file is None else STEPPED_POLL,
-                            on_cycle=_print_cycle)
+        web = _web(live, config, now)
+        try:
+            service.run_service(live, every=interval, now=now, poll=None if clock_file is None else STEPPED_POLL,
+                                on_cycle=_print_cycle)
+        finally:
+            if web is not None:
+                web.stop()
     except WarnError as err:
         print_problems(err.problems, err_out)
         raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+
+
+def _web(live, config: Path, now):  # noqa: ANN001, ANN202 - a service.Service and its clock, imported late
+    """The web service beside the jobs when config ``serve.enabled`` (sharing their lock); ``None`` otherwise."""
+    if not live.settings.serve.enabled:
+        return None
+    import os
+
+    from warn.web import create_app
+    from warn.web.server import Background
+
+    spec = live.settings.serve
+    app = create_app(live.settings, live.store, live.setup, clock=now, env=os.environ, config=config, lock=live.lock,
+                     status=live.status, sender=live.sender)
+    running = Background(app, spec.host, spec.port).start()
+    console().print(f"应答服务 / serving on {running.url} (public {spec.public_url})", markup=False, soft_wrap=True)
+    return running
 
 
 def _print_cycle(report) -> None:

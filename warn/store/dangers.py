@@ -2,7 +2,7 @@
 
 One row per report — who, from which post, when, what and where in their words, the phone's location
 and the photo's attachment, and the channel it came through — recorded with its timeline entry (kind
-``danger``) in one transaction. The planner then plans the report (a :class:`warn.command.model.
+``danger``, naming the channel) in one transaction. The planner then plans the report (a :class:`warn.command.model.
 DangerReport` event): the town duty officer is asked to verify it.
 """
 
@@ -67,7 +67,7 @@ class DangerTable:
             where = f"（{place}）" if place else ""
             self._timeline.append_on(conn, [NewEntry(
                 occurred_at=at, actor=by, role=role, kind="danger", org_unit=org_unit, key=f"danger/{report_id}",
-                summary=f"险情上报：{what}{where}，经 {via} / danger reported via {via}",
+                summary=f"收到险情上报 {report_id}（经 {via}）：{what}{where} / danger report {report_id} received via {via}",
                 details={"report": report_id, "what": what, "place": place, "lon": lon, "lat": lat,
                          "photo": photo, "via": via})])
         return True

@@ -1,0 +1,53 @@
+"""What the web tests share: the service's time and secret, the demo's people and ids, a served store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from warn.links import LinkClaims, Purpose, new_link_id, token_of
+from warn.store import Store
+
+#: The service's time.
+NOW = datetime(2026, 7, 15, 5, 5, tzinfo=UTC)
+SECRET = "s" * 32
+#: The town leader of DEMO-T04, the call to them, and their task.
+LEADER04 = "演示镇街负责人04"
+CALL04 = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T04:20260715T0500Z/call_town_leader/a0"
+TASK04 = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T04:20260715T0500Z/team_ready/a0"
+#: Tables a request through the service may write.
+TABLES = ("timeline", "tasks", "ack_requests", "inbox", "links", "attachments", "danger_reports", "outbox")
+#: The smallest JPEG header the store recognises, with some bytes after it.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200) + b"\xff\xd9"
+
+
+
+@dataclass
+class Served:
+    """The running service, its store file and a client."""
+
+    url: str
+    db: Path
+    store: Store
+    client: httpx.Client
+
+    def link(self, purpose: Purpose, subject: str, person: str, *, expires: datetime = NOW + timedelta(hours=1)) -> str:
+        """A token minted and recorded as the reach step does."""
+        claims = LinkClaims(new_link_id(), purpose, subject, person, expires)
+        self.store.links.issue(claims, NOW)
+        return token_of(SECRET.encode(), claims)
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        with sqlite3.connect(self.db) as db:
+            return db.execute(sql, params).fetchall()
+
+    def snapshot(self) -> dict[str, object]:
+        """Row counts of every table the service may write, the timeline's head and the links' use."""
+        counts: dict[str, object] = {t: self.query(f"select count(*) from {t}")[0][0] for t in TABLES}
+        return counts | {"head": self.query("select hash from timeline order by seq desc limit 1")[0][0],
+                         "used": self.query("select link_id, used_at from links order by 1"),
+                         "tasks_state": self.query("select task_id, status from tasks order by 1")}

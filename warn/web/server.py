@@ -1,0 +1,76 @@
+"""Running the web service under uvicorn: in the foreground (``warn serve``) or on a thread (``warn run``, tests).
+
+uvicorn's access log is off: a request line would carry a link's token, which answers for its person.
+Errors are logged by the application without it (:func:`warn.web.app.redacted`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+
+from warn.errors import Problem, WarnError
+
+#: Seconds a thread-run server has to start listening.
+START_TIMEOUT_S = 10.0
+
+
+def server(app: Starlette, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server of ``app`` on ``host``:``port``, without access log (in this whole process: uvicorn
+    writes request lines whenever its access logger has a handler, wherever logging sends them)."""
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="off",
+                            server_header=False)
+    logging.getLogger("uvicorn.access").disabled = True  # after the Config, whose logging set-up enables it
+    return uvicorn.Server(config)
+
+
+class Background:
+    """The web service on a thread: :meth:`start` returns once it listens; :meth:`stop` waits for it.
+
+    Parameters
+    ----------
+    app
+        The application (:func:`warn.web.create_app`).
+    host, port
+        Where to listen; port 0 takes a free one (read :attr:`port` after :meth:`start`).
+    """
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self._socket = socket.create_server((host, port))
+        self.host = host
+        self.port = int(self._socket.getsockname()[1])
+        self._server = server(app, host, self.port)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name="warn-serve", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Background:
+        """Start serving; return once listening.
+
+        Raises
+        ------
+        WarnError
+            It did not start within :data:`START_TIMEOUT_S`.
+        """
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise WarnError(Problem(f"{self.url}", "serve", "the web service listening", "it did not start"))
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the requests under way."""
+        self._server.should_exit = True
+        self._thread.join(timeout=START_TIMEOUT_S)
+        self._socket.close()
