@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from warn.command.bulletins import Publication
-from warn.command.directory import Directory, DirectoryFile, Locate
 from warn.command.dangers import DangerParams
+from warn.command.directory import Directory, DirectoryFile, Locate
 from warn.command.mode import ModeParams, ModeRule, StandDown
 from warn.command.model import Role
 from warn.command.org import OrgTree
