@@ -12,7 +12,8 @@ from warn.command.directory import Contacts, Directory, Person
 from warn.command.model import AckKind, Assignee, CreateTask, Notify, OrgUnit, Post, RequestAck, Role
 from warn.command.org import OrgTree
 from warn.config import ChannelSpec, ReachRule, ReachSpec
-from warn.cycle.reach import PERSON_CONTENT_TYPE, Reach, reach, zh_part
+from warn.broadcast.channels import PERSON_JSON
+from warn.cycle.reach import Reach, reach, zh_part
 from warn.links import check, link_id_of
 from warn.store import Store
 from warn.store.deliveries import DeliveryStatus
@@ -66,7 +67,7 @@ def test_a_call_goes_on_the_first_channel_and_rings_with_links_bound_to_the_pers
     assert report.planned == 2 and {(r.channel, r.step) for r in rows} == {("work", 0), ("voice", 0)}
     assert {r.org_level for r in rows} == {"community"} and {r.person for r in rows} == {LEAD}
     head = store.outbox.heads(T0)[0].message
-    assert head.recipient == f"person:{LEAD}" and head.content_type == PERSON_CONTENT_TYPE
+    assert head.recipient == f"person:{LEAD}" and head.content_type == PERSON_JSON
     payload = json.loads(head.payload)
     replies = [link["reply"] for link in payload["links"] if link["reply"]]
     assert replies == ["received", "on_site", "need_support"]

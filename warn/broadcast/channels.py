@@ -265,6 +265,12 @@ class PersonMessage:
                                         "of label, reply and url", f"{type(err).__name__}: {err}"),
                                 permanent=True) from None
 
+    def encode(self) -> bytes:
+        """This message as the payload :meth:`of` reads."""
+        links = [{"label": link.label, "reply": link.reply, "url": link.url} for link in self.links]
+        return json.dumps({"title": self.title, "text": self.text, "links": links, "tts": self.tts, "sms": self.sms},
+                          ensure_ascii=False).encode("utf-8")
+
     def mail(self, key: str, address: str) -> Delivery:
         """The e-mail of this message to ``address``: the title, the text, then each link on its own line."""
         links = "\n".join(f"{link.label}: {link.url}" for link in self.links)

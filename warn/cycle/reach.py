@@ -19,32 +19,30 @@ new one into deliveries (``store.deliveries``, each with its outbox row) and fol
   request or task, valid for ``serve.link_ttl``: answer (收到 / 已到岗 / 需要支援), the task's page, my
   tasks, and — for the community, grid and point posts — 险情上报.
 
-The payload of a delivery is JSON (:data:`PERSON_CONTENT_TYPE`): ``title``, ``text`` (zh-CN then
+The payload of a delivery is a :class:`~warn.broadcast.channels.PersonMessage` (JSON, :data:`~warn.broadcast.channels.PERSON_JSON`): ``title``, ``text`` (zh-CN then
 English), ``links`` (``label``, ``reply``, ``url``), ``tts`` and ``sms``; each person channel renders it
 its platform's way. Rows name the person, never their contact point.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from warn.broadcast.channels import PERSON_JSON, PERSON_PREFIX, PersonLink, PersonMessage
 from warn.command.directory import ContactKind, Directory
 from warn.command.model import AckKind, ActionKind, Reply, Role
 from warn.config import ChannelSpec, ReachSpec, Settings
 from warn.errors import ConfigError, Problem
 from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store import NewEntry, Store
-from warn.store.deliveries import DeliveryRow, DeliveryStatus, NewDelivery, PersonMessage
+from warn.store.deliveries import DeliveryRow, DeliveryStatus, NewDelivery, Addressed
 from warn.store.outbox import NewMessage
 from warn.vocab import CapStatus, Level, OrgLevel
 
-#: The media type of a message to a person.
-PERSON_CONTENT_TYPE = "application/vnd.warn.person+json"
 #: The contact point each person channel kind delivers to.
 CONTACT_OF: Mapping[str, ContactKind] = {"work_notice": ContactKind.DINGTALK, "wecom_app": ContactKind.WECOM,
                                          "sms": ContactKind.MOBILE, "voice": ContactKind.MOBILE,
@@ -174,12 +172,12 @@ def _reachable(how: Reach, person: str, channel: str) -> bool:
     return contacts is not None and contacts.get(kind) is not None
 
 
-def _covered(store: Store, message: PersonMessage) -> bool:
+def _covered(store: Store, message: Addressed) -> bool:
     """Whether ``message`` needs no delivery of its own: a task whose hand-off request carries it."""
     return message.kind == ActionKind.CREATE_TASK and store.ack_request(f"{message.task_id}/handoff") is not None
 
 
-def _first(store: Store, how: Reach, message: PersonMessage, now: datetime) -> int | None:
+def _first(store: Store, how: Reach, message: Addressed, now: datetime) -> int | None:
     """Plan the first channel (and the voice call) of ``message``: the number of deliveries planned, ``None``
     when no channel reaches its person."""
     role = Role(message.post.rsplit(".", 1)[1])
@@ -195,7 +193,7 @@ def _first(store: Store, how: Reach, message: PersonMessage, now: datetime) -> i
     return count
 
 
-def _rings(store: Store, how: Reach, message: PersonMessage) -> bool:
+def _rings(store: Store, how: Reach, message: Addressed) -> bool:
     """Whether ``message`` is a 叫应 call at ``voice_from`` or above."""
     if message.request_id is None or message.level < Level.of_colour(how.spec.voice_from):
         return False
@@ -203,14 +201,14 @@ def _rings(store: Store, how: Reach, message: PersonMessage) -> bool:
     return row is not None and row.kind == AckKind.CALL
 
 
-def _plan(store: Store, how: Reach, message: PersonMessage, channel: str, step: int, payload: bytes,
+def _plan(store: Store, how: Reach, message: Addressed, channel: str, step: int, payload: bytes,
           now: datetime) -> bool:
     spec = how.channels[channel]
     delivery = NewDelivery(subject=message.key, request_id=message.request_id, task_id=message.task_id,
                            incident_id=message.incident_id, person=message.person, post=message.post,
                            org_level=message.post.split(".", 1)[0], channel=channel, channel_kind=spec.kind, step=step)
-    outbox = NewMessage(channel=channel, recipient=f"person:{message.person}", payload=payload,
-                        content_type=PERSON_CONTENT_TYPE, idempotency_key=f"person/{message.key}/{channel}",
+    outbox = NewMessage(channel=channel, recipient=f"{PERSON_PREFIX}{message.person}", payload=payload,
+                        content_type=PERSON_JSON, idempotency_key=f"person/{message.key}/{channel}",
                         public=False, cap_status=how.status)
     return store.deliveries.plan(delivery, outbox, now)
 
@@ -241,7 +239,7 @@ def _fallbacks(store: Store, how: Reach, now: datetime) -> int:
     return moved
 
 
-def _due(how: Reach, message: PersonMessage, last: DeliveryRow, channels: int, now: datetime) -> bool:
+def _due(how: Reach, message: Addressed, last: DeliveryRow, channels: int, now: datetime) -> bool:
     """Whether the chain whose last delivery is ``last`` moves on at ``now``."""
     if last.status is DeliveryStatus.FAILED:
         return True
@@ -252,7 +250,7 @@ def _due(how: Reach, message: PersonMessage, last: DeliveryRow, channels: int, n
     return now >= since + wait
 
 
-def _payload(store: Store, how: Reach, message: PersonMessage, now: datetime) -> bytes:
+def _payload(store: Store, how: Reach, message: Addressed, now: datetime) -> bytes:
     """The JSON a person channel renders: title, text, links, TTS and SMS text."""
     what = _what(store, message)
     zh = zh_part(message.text)
@@ -260,14 +258,12 @@ def _payload(store: Store, how: Reach, message: PersonMessage, now: datetime) ->
     if message.deadline is not None:
         local = message.deadline.astimezone(how.tz)
         due = f"（{local:%H:%M} 前{'应答' if message.request_id else '完成'} by {local:%H:%M}）"
-    links = _links(store, how, message, now)
-    text = f"{what.zh} {what.en}：{message.text}{due}"
     sms = f"【{how.issuer}】{what.zh}：{zh}{due}"
     if message.request_id is not None and store.ack_request(message.request_id) is not None:
         sms += " 回复1收到，2需要支援，3已到岗"
-    tts = f"{how.issuer}{what.zh}。{zh}。收到请按1，需要支援请按2。"
-    return json.dumps({"title": f"{what.zh} {what.en}", "text": text, "links": links, "tts": tts, "sms": sms},
-                      ensure_ascii=False).encode("utf-8")
+    return PersonMessage(title=f"{what.zh} {what.en}", text=f"{what.zh} {what.en}：{message.text}{due}",
+                         links=_links(store, how, message, now), tts=f"{how.issuer}{what.zh}。{zh}。收到请按1，需要支援请按2。",
+                         sms=sms).encode()
 
 
 def zh_part(text: str) -> str:
@@ -282,7 +278,7 @@ class _What:
     en: str
 
 
-def _what(store: Store, message: PersonMessage) -> _What:
+def _what(store: Store, message: Addressed) -> _What:
     if message.request_id is not None:
         row = store.ack_request(message.request_id)
         kind = AckKind(row.kind) if row is not None else AckKind.CALL
@@ -296,29 +292,27 @@ def _what(store: Store, message: PersonMessage) -> _What:
     return _What("通知", "notice")
 
 
-def _links(store: Store, how: Reach, message: PersonMessage, now: datetime) -> list[dict[str, str]]:
+def _links(store: Store, how: Reach, message: Addressed, now: datetime) -> tuple[PersonLink, ...]:
     """The message's one-tap links, each minted for the person and recorded in the store."""
-    links: list[dict[str, str]] = []
+    links: list[PersonLink] = []
     if message.request_id is not None:
         url = _mint(store, how, Purpose.ANSWER, message.request_id, message.person, now)
         row = store.ack_request(message.request_id)
         if row is not None and row.kind == AckKind.CALL:
-            links += [{"label": label, "reply": str(reply), "url": url} for label, reply in CALL_REPLIES]
+            links += [PersonLink(label, str(reply), url) for label, reply in CALL_REPLIES]
         else:
-            links.append({"label": "应答 Answer", "reply": "", "url": url})
+            links.append(PersonLink("应答 Answer", "", url))
         if row is not None and row.kind == AckKind.TASK:
             task = message.request_id.removesuffix("/handoff")
-            links.append({"label": "查看任务 Task", "reply": "",
-                          "url": _mint(store, how, Purpose.TASK, task, message.person, now)})
+            links.append(PersonLink("查看任务 Task", "", _mint(store, how, Purpose.TASK, task, message.person, now)))
     elif message.task_id is not None:
-        links.append({"label": "反馈办结 Report done", "reply": "",
-                      "url": _mint(store, how, Purpose.TASK, message.task_id, message.person, now)})
-    links.append({"label": "我的任务 My tasks", "reply": "",
-                  "url": _mint(store, how, Purpose.TASKS, "", message.person, now)})
+        links.append(PersonLink("反馈办结 Report done", "",
+                                _mint(store, how, Purpose.TASK, message.task_id, message.person, now)))
+    links.append(PersonLink("我的任务 My tasks", "", _mint(store, how, Purpose.TASKS, "", message.person, now)))
     if OrgLevel(message.post.split(".", 1)[0]) in REPORTING_LEVELS:
-        links.append({"label": "险情上报 Report a danger", "reply": "",
-                      "url": _mint(store, how, Purpose.REPORT, "", message.person, now)})
-    return links
+        links.append(PersonLink("险情上报 Report a danger", "",
+                                _mint(store, how, Purpose.REPORT, "", message.person, now)))
+    return tuple(links)
 
 
 def _mint(store: Store, how: Reach, purpose: Purpose, subject: str, person: str, now: datetime) -> str:
@@ -327,7 +321,7 @@ def _mint(store: Store, how: Reach, purpose: Purpose, subject: str, person: str,
     return f"{how.public_url}/a/{token_of(how.secret, claims)}"
 
 
-def _record(store: Store, message: PersonMessage, now: datetime, rule: str, text: str,
+def _record(store: Store, message: Addressed, now: datetime, rule: str, text: str,
             details: Mapping[str, str | int]) -> None:
     """A timeline entry about reaching ``message``'s person (names the person and post, never a contact)."""
     post = message.post

@@ -49,7 +49,7 @@ OPEN = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENT.value)
 
 
 @dataclass(frozen=True)
-class PersonMessage:
+class Addressed:
     """What the planner addressed to a person (a ``person_messages`` row; times aware UTC).
 
     Attributes
@@ -180,12 +180,12 @@ class DeliveryTable:
             stmt = _insert(conn)(deliveries).values(row).on_conflict_do_nothing()
             return conn.execute(stmt.returning(deliveries.c.id)).first() is not None
 
-    def unreached(self, *, limit: int = 500) -> list[PersonMessage]:
+    def unreached(self, *, limit: int = 500) -> list[Addressed]:
         """What the planner addressed to persons and the reach step has not planned yet, oldest first."""
         with self._engine.connect() as conn:
             rows = conn.execute(select(person_messages).where(person_messages.c.reached_at.is_(None))
                                 .order_by(person_messages.c.id).limit(limit)).mappings().all()
-        return [PersonMessage(**row) for row in rows]
+        return [Addressed(**row) for row in rows]
 
     def reached(self, message_id: int, at: datetime) -> None:
         """Mark the person message ``message_id`` planned (its deliveries are in)."""
@@ -193,11 +193,11 @@ class DeliveryTable:
             conn.execute(update(person_messages).where(person_messages.c.id == message_id,
                                                        person_messages.c.reached_at.is_(None)).values(reached_at=at))
 
-    def message(self, key: str) -> PersonMessage | None:
+    def message(self, key: str) -> Addressed | None:
         """The person message of the planner action ``key``; ``None`` when there is none."""
         with self._engine.connect() as conn:
             row = conn.execute(select(person_messages).where(person_messages.c.key == key)).mappings().first()
-        return PersonMessage(**row) if row is not None else None
+        return Addressed(**row) if row is not None else None
 
     def sync(self, at: datetime) -> int:
         """Take over what the outbox did by ``at``: sent rows → ``sent``, failed or refused rows → ``failed``.
