@@ -50,7 +50,7 @@ def demo(
     try:
         settings = load_settings(config)
         folder = out.resolve()
-        with open_drill(settings, folder) as drill:
+        with open_drill(settings, folder, config) as drill:
             world = drill.world
             if not as_json:
                 out_console.print(f"演示世界 / demo world: 预报 {world.feed.url}  传感器 {world.sensorthings.url}  "

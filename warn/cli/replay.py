@@ -49,7 +49,7 @@ def replay(
         t0, t1 = _time("--from", start), _time("--to", end)
         cadence, tick = _duration("--every", every, parse_interval), _duration("--step", step, parse_interval)
         settings = load_settings(config)
-        report = (_on_demo(settings, out.resolve(), t0, t1, cadence, tick, speed, out_console) if demo else
+        report = (_on_demo(settings, config, out.resolve(), t0, t1, cadence, tick, speed, out_console) if demo else
                   _on_sources(settings, store, sender, t0, t1, cadence, tick, speed, out_console))
     except ValueError as err:
         print_problems([Problem("warn replay", "", "--every a multiple of --step, --to after --from", str(err))],
@@ -62,11 +62,11 @@ def replay(
                       f"{report.seconds:.1f} s")
 
 
-def _on_demo(settings, folder: Path, t0, t1, every, step, speed, out):
+def _on_demo(settings, config: Path, folder: Path, t0, t1, every, step, speed, out):
     from warn.cli.drill import open_drill
     from warn.cycle.replay import replay as run_replay
 
-    with open_drill(settings, folder) as drill:
+    with open_drill(settings, folder, config) as drill:
         return run_replay(drill.service, drill.clock, t0, t1, every=every, step=step, speed=speed,
                           before=drill.step, on_cycle=lambda r: _line(out, r))
 

@@ -279,3 +279,11 @@ def _name(template: str, issued: datetime) -> str:
 
 def _utc(moment: np.datetime64) -> datetime:
     return datetime.fromisoformat(str(np.datetime64(moment, "s"))).replace(tzinfo=timezone.utc)
+
+
+def town_places(settings: Settings) -> dict[str, tuple[float, float]]:
+    """A point inside each town (lon, lat WGS84 degrees), by zone id: where the demo's people of a town stand."""
+    spec = settings.layers["towns"]
+    _, towns = zone_layer(settings, "towns")
+    return {str(code): (float(p.x), float(p.y)) for code, p in
+            zip(towns[spec.id_field], towns.geometry.representative_point(), strict=True)}

@@ -38,10 +38,13 @@ class Background:
         The application (:func:`warn.web.create_app`).
     host, port
         Where to listen; port 0 takes a free one (read :attr:`port` after :meth:`start`).
+    sock
+        A socket already listening there, when the address had to be known before the application was made
+        (a drill's links name it).
     """
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
-        self._socket = socket.create_server((host, port))
+    def __init__(self, app: Starlette, host: str, port: int, *, sock: socket.socket | None = None) -> None:
+        self._socket = sock or socket.create_server((host, port))
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         self._server = server(app, host, self.port)
