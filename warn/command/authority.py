@@ -23,6 +23,7 @@ Every refusal carries its reason in zh-CN and English.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,17 +85,21 @@ class Authority:
             return _no(f"{person} 此时不在值班表上", f"{person} is not on the roster at {self.at.isoformat()}")
         return Verdict(self._overseer(person) or posts[0])
 
-    def answer(self, person: str, addressee: Post, *, approval: bool, proposer: str | None = None) -> Verdict:
+    def answer(self, person: str, addressee: Post, *, approval: bool, proposer: str | None = None,
+               earlier: Sequence[Post] = ()) -> Verdict:
         """May ``person`` answer a request now addressed to ``addressee`` (an approval when ``approval``).
 
         ``proposer`` is the person who raised what an approval decides (``None``: the system did);
-        they may not decide it themselves, in whatever post they hold now (four eyes).
+        they may not decide it themselves, in whatever post they hold now (four eyes). ``earlier``: posts
+        the request was addressed to before it escalated — whoever holds one of them may still answer
+        (a late answer from below is an answer).
         """
         if approval and proposer is not None and person == proposer:
             return _no(f"四眼原则：{person} 提出的请求须由另一人审批",
                        f"four eyes: {person} proposed this, so another person must approve or refuse it")
-        if self.holds(person, addressee):
-            return Verdict(addressee)
+        for post in (addressee, *earlier):
+            if self.holds(person, post):
+                return Verdict(post)
         deputies = (Role.COMMANDER,) if approval else (Role.COMMANDER, Role.LEADER_ON_DUTY)
         for role in deputies:
             if self.holds(person, self.district_post(role)):

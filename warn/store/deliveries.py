@@ -257,6 +257,10 @@ class DeliveryTable:
                 deliveries.c.person == person, ack_requests.c.answered_at.is_(None))).scalars().all()
         return sorted(self._select(deliveries.c.id.in_(ids)), key=lambda r: (r.queued_at, r.id), reverse=True)
 
+    def of_request(self, request_id: str) -> list[DeliveryRow]:
+        """The deliveries of acknowledgement request ``request_id``, to whoever it was addressed, in order of planning."""
+        return self._select(deliveries.c.request_id == request_id)
+
     def of_subjects(self, subjects: Iterable[str]) -> list[DeliveryRow]:
         """The deliveries of the planner actions ``subjects``, in order of planning."""
         wanted = list(subjects)

@@ -167,7 +167,8 @@ def _unmatched(desk: Desk, name: str, inbound: Inbound, person: str | None, at: 
                                         ).encode("utf-8")).hexdigest()[:16]
     who = person or UNKNOWN
     desk.store.timeline.append([NewEntry(
-        occurred_at=at, actor=who, role="", kind="inbound", org_unit="",
+        occurred_at=at, actor=who, role="unknown" if person is None else "person", kind="inbound",
+        org_unit=f"district.{desk.settings.deployment.district_code}",
         key=f"inbound/{name}/{digest}",
         summary=f"未匹配的回复（{name}，{who}）：{zh} / unmatched answer via {name} from {who}: {en}",
         details={"channel": name, "via": str(inbound.channel), "person": person, "reason": en})])

@@ -65,6 +65,12 @@ def report_id(link_id: str, at: datetime) -> str:
     return f"DR-{at:%Y%m%dT%H%M%S}-{hashlib.sha256(link_id.encode()).hexdigest()[:8]}"
 
 
+def _post(text: str) -> Post:
+    """The post of its text form (``community.DEMO-T03-C01.community_lead``)."""
+    unit, role = text.rsplit(".", 1)
+    return post_of(unit, role)
+
+
 def post_of(org_unit: str, role: str) -> Post:
     """The post of a stored ``org_unit`` (``town.DEMO-T03``) and ``role``."""
     level, code = org_unit.split(".", 1)
@@ -142,8 +148,9 @@ class Desk:
                               f"already answered by {row.answered_by} at {row.answered_at.isoformat()}")
             approval = AckKind(row.kind) is AckKind.APPROVAL  # a verification is answered as a call is
             proposer = self.store.raised_by(manual_proposal_key(request)) if approval else None
+            earlier = [_post(d.post) for d in self.store.deliveries.of_request(request) if d.person == person]
             verdict = self.authority(at).answer(person, post_of(row.org_unit, row.addressee_role), approval=approval,
-                                                proposer=proposer)
+                                                proposer=proposer, earlier=earlier)
             if verdict.post is None:
                 raise Refused(403, verdict.zh, verdict.en)
             if use is not None and not use():
