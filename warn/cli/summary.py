@@ -34,6 +34,10 @@ def print_summary(out: Console, result: dict[str, Any]) -> None:
     acks = result["acks"]
     out.print(f"叫应与应答 requests: {acks['requests']}（叫应 calls {acks['calls']}），已应答 answered "
               f"{acks['answered']}，逐级上报 escalated {acks['escalated']}，未应答 unanswered {acks['unanswered']}")
+    people = result["deliveries"]
+    out.print(f"送达到人 to persons: {people['total']} 条（按渠道 by channel "
+              f"{_counts(people['by_channel'])}；按层级 by level {_counts(people['by_org_level'])}）；"
+              f"应答渠道 answered via {_counts(result['answered_via'])}", markup=False)
     for change in result["mode_changes"]:
         response = f"（{ResponseLevel[change['response']].zh} {change['response']}）" if change["response"] else ""
         out.print(f"平急转换 mode: {change['at']}  {_MODES[change['from']]} → {_MODES[change['to']]}{response}  "
@@ -46,6 +50,11 @@ def print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl", markup=False)
     for incident, path in result["report"].items():
         out.print(f"终报 final report {incident}: {path}", markup=False, soft_wrap=True)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """``sms 12, voice 3`` (or ``—``)."""
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) or "—"
 
 
 _STATUS = {"queued": "待发 queued", "sending": "发送中 sending", "failed": "失败 failed", "refused": "拒发 refused"}

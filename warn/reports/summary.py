@@ -3,7 +3,8 @@
 :func:`summary` is what ``warn demo`` prints (and ``--json`` emits): one JSON-ready object
 with the keys ``warnings``, ``cap_messages``, ``tasks``, ``acks``, ``mode_changes``,
 ``notices``, ``outbox`` (rows sent, and those not delivered counted per channel, status and
-reason) and ``report``. Every figure is counted from the store's tables at the time
+reason), ``deliveries`` (messages to persons by channel kind and by org level, and by status),
+``answered_via`` (answered requests by the channel the answer came through) and ``report``. Every figure is counted from the store's tables at the time
 ``now``; every CAP message is validated again against the official schemas.
 :func:`all_clear` says when a drill may stop; :func:`incident_ids` lists what to report on.
 """
@@ -39,6 +40,8 @@ def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None
                     "ended": sum(n.details.get("state") == "ended" for n in notices),
                     "first": [n.summary for n in notices[:3]]},
         "outbox": _outbox(store.outbox.rows()),
+        "deliveries": _deliveries(store.deliveries.all()),
+        "answered_via": dict(sorted(Counter(r.channel for r in requests if r.answered_at is not None).items())),
         "report": report or {},
     }
 
@@ -54,6 +57,14 @@ def _outbox(rows) -> dict[str, Any]:
     return {"sent": sum(r.status == "sent" for r in rows), "undelivered": [
         {"channel": channel, "status": status, "reason": reason, "count": n}
         for (channel, status, reason), n in sorted(left.items(), key=lambda kv: (-kv[1], kv[0]))]}
+
+
+def _deliveries(rows) -> dict[str, Any]:
+    """Messages to persons: by channel kind, by org level (district, town, community, grid, point), by status."""
+    return {"total": len(rows),
+            "by_channel": dict(sorted(Counter(r.channel_kind for r in rows).items())),
+            "by_org_level": dict(sorted(Counter(r.org_level for r in rows).items())),
+            "by_status": dict(sorted(Counter(str(r.status) for r in rows).items()))}
 
 
 def _reason(row) -> str:

@@ -4,7 +4,7 @@
 each reads what reached their own phone — DingTalk / 渝快政 and WeCom cards, SMS and voice calls in the
 local stand-in gateways (:mod:`warn.sim.gateways`) — and acts as people do:
 
-- **叫应 calls.** Answered 2–9 minutes after they arrive (fixed per person and message, so a drill
+- **叫应 calls.** Answered 1–6 minutes after they arrive (fixed per person and message, so a drill
   replays the same way), each person in their habit: pressing 收到 or 已到岗 on the card, replying ``1``
   by SMS, tapping the link and answering on the phone page, or picking up the voice call and pressing
   ``1``. A person who answered elsewhere lets the ringing call go unanswered. The first community
@@ -113,7 +113,7 @@ class DemoPeople:
                 done += self._handle(message, now)
         for token, due in sorted(self.tasks.items()):
             if due <= now:
-                done += self._finish(token, now)
+                done += self._finish(token)
         return done
 
     def close(self) -> None:
@@ -157,7 +157,7 @@ class DemoPeople:
                 if message.call.status == "ringing":
                     self.gateways.voice.no_answer(message.call.to)
             return 0
-        if now < message.seen + _delay(message.person, message.ref, 2, 9):
+        if now < message.seen + _delay(message.person, message.ref, 1, 6):
             return 0
         message.done = True
         done = self._report(message, now)
@@ -223,7 +223,7 @@ class DemoPeople:
         reply = "yes" if 'value="yes"' in page.text else "received"
         return self._post(token, {"reply": reply, "note": "已核实 / checked"})
 
-    def _finish(self, token: str, now: datetime) -> int:
+    def _finish(self, token: str) -> int:
         del self.tasks[token]
         page = self.http.get(f"{self.serve}/a/{token}")
         if page.status_code != 200 or 'name="note"' not in page.text:
