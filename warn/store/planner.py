@@ -80,30 +80,33 @@ def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool =
     """Replace the planner's state on ``conn`` with ``state`` (JSON-ready form; see the module notes).
 
     ``migrating``: the schema may be an older revision's (a migration carrying a state over): only the
-    tables and ``planner_state`` columns it has are written.
+    tables and columns it has are written.
     """
-    maps, state_columns = MAPS, None
+    maps, columns = MAPS, None
     if migrating:
         present = set(inspect(conn).get_table_names())
         maps = {name: table for name, table in MAPS.items() if table.name in present}
-        state_columns = {c["name"] for c in inspect(conn).get_columns(planner_state.name)}
+        columns = {table.name: {c["name"] for c in inspect(conn).get_columns(table.name)}
+                   for table in (*maps.values(), planner_state)}
     for table in (*maps.values(), planner_emitted, planner_state):
         conn.execute(delete(table))
     row: dict[str, Any] = {"id": _ROW, "clock": state.get("clock"), "serial": state.get("serial", 0),
                            "instant": state.get("instant"), "instant_count": state.get("instant_count", 0)}
     for name in RECORDS:
         row.update({f"{name}_{field}": value for field, value in state[name].items()})
-    bound = _bound(planner_state, row)
-    if state_columns is not None:
-        bound = {k: v for k, v in bound.items() if k in state_columns}
-    conn.execute(insert(planner_state), bound)
+    conn.execute(insert(planner_state), _kept(_bound(planner_state, row), planner_state, columns))
     for name, table in maps.items():
-        entries = [_bound(table, {**record, "entry": key, "position": position})
+        entries = [_kept(_bound(table, {**record, "entry": key, "position": position}), table, columns)
                    for position, (key, record) in enumerate(state.get(name, []))]
         if entries:
             conn.execute(insert(table), entries)
     if state.get("emitted"):
         conn.execute(insert(planner_emitted), [{"action_key": key} for key in state["emitted"]])
+
+
+def _kept(row: dict[str, Any], table: Table, columns: Mapping[str, set[str]] | None) -> dict[str, Any]:
+    """``row`` without the values of columns an older schema's ``table`` lacks (all of it when ``columns`` is None)."""
+    return row if columns is None else {k: v for k, v in row.items() if k in columns[table.name]}
 
 
 def _bound(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
