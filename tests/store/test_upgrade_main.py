@@ -74,7 +74,7 @@ MAIN_HAZARDS = ("landslide", "waterlogging", "rainstorm", "river")
 #: The playbooks added since main (files of playbooks/): not part of what main ran.
 NEW_PLAYBOOKS = ("landslide_town.yaml",)
 #: Steps added since main to the playbooks main had (the calls down to the community and grid levels).
-NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids")}
+NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids"), "river.yaml": ("call_community",)}
 
 
 def main_playbooks(settings, folder: Path):
