@@ -108,6 +108,8 @@ def test_an_empty_org_tree_calls_nobody_and_says_so(setup):
     empty = [a for a in actions if a.rule_id == "ORG-EMPTY"]
     assert [a.key.removeprefix(RUN + "/") for a in empty] == ["call_communities/org-empty", "call_grids/org-empty"]
     assert all(isinstance(a, RecordTimeline) and a.org_unit == "town.DEMO-T11" for a in empty)
+    # the town leader's answer cascades (to nobody); the grids' call follows no call that reached anyone
+    assert [a.key for a in actions if a.rule_id == "CASCADE"] == [f"{RUN}/call_communities/DEMO-T11/cascade"]
 
 
 def communities_called(setup) -> State:

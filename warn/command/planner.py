@@ -541,8 +541,9 @@ class _Work:
             if at is None:
                 continue
             emitted[marker] = at
-            self._record_cascade(playbook, step, run, [rid for rid, _ in requests.values()],
-                                 above or self._area(thread), at)
+            if requests:  # a call that reached nobody was recorded (ORG-EMPTY); so is this step's fan-out
+                self._record_cascade(playbook, step, run, [rid for rid, _ in requests.values()],
+                                     above or self._area(thread), at)
             emitted.update(self._emit_step(playbook, step, run, thread, at, above))
             progress = True
         if call.id in emitted and step.id not in emitted and all(marker in emitted for marker, _, _ in groups):

@@ -52,7 +52,8 @@ step's 叫应 is answered (by anyone of its chain) or when its first deadline pa
 silent town leader does not stop the communities being called. When both steps fan out and this
 one at a lower level (communities, then grids), each unit above cascades on its own: a community
 lead's answer calls that community's grid workers. Otherwise the step comes once every request of
-that step has answered or reached its first deadline. Each cascade is recorded (``CASCADE``).
+that step has answered or reached its first deadline. Each cascade is recorded (``CASCADE``). Points
+lie in communities, not grids: a fan-out to point monitors follows a community call.
 
 The planner runs one playbook per warning thread whose hazard and item kind match
 and whose level reaches the trigger. A step is emitted once, when its due time has
