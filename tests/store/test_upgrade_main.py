@@ -74,14 +74,28 @@ MAIN_HAZARDS = ("landslide", "waterlogging", "rainstorm", "river")
 NEW_PLAYBOOKS = ("landslide_town.yaml",)
 
 
+#: The shift of main's roster that named one monitor for every point (the people directory names each point's now).
+MAIN_MONITOR = """\
+- role: monitor
+  org: point.*
+  person: 演示监测员（各隐患点、积水点）
+  from: '2026-07-14T00:00:00+08:00'
+  to: '2026-07-28T00:00:00+08:00'
+"""
+
+
 def main_playbooks(settings, folder: Path):
-    """``settings`` with the playbooks main had: the committed ones but :data:`NEW_PLAYBOOKS`, copied to ``folder``."""
+    """``settings`` with the playbooks and the roster main had: the committed playbooks but :data:`NEW_PLAYBOOKS`,
+    copied to ``folder``, and the committed roster with :data:`MAIN_MONITOR` in place of the people directory."""
     folder.mkdir()
     for path in settings.command.playbooks.glob("*.yaml"):
         if path.name not in NEW_PLAYBOOKS and path.resolve() != settings.command.roster.resolve():
             shutil.copy(path, folder / path.name)
     shutil.copytree(settings.command.playbooks / "messages", folder / "messages")  # the words, not a playbook
-    return settings.model_copy(update={"command": settings.command.model_copy(update={"playbooks": folder})})
+    roster = folder.parent / "main_roster.yaml"
+    roster.write_text(settings.command.roster.read_text(encoding="utf-8") + MAIN_MONITOR, encoding="utf-8")
+    return settings.model_copy(update={"command": settings.command.model_copy(
+        update={"playbooks": folder, "roster": roster, "directory": None})})
 
 
 def test_a_store_written_by_main_upgrades_keeping_every_row_and_continues_identically(
