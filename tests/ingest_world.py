@@ -40,7 +40,8 @@ def write_deployment(tmp_path: Path, *, topic: str = "warn/test/none/+", client_
     config["layers"] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config["layers"].items()}
     config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
     config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
-                             roster=str(ROOT / config["command"]["roster"]))
+                             roster=str(ROOT / config["command"]["roster"]),
+                             directory=str(ROOT / config["command"]["directory"]))
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

@@ -175,14 +175,22 @@ def test_landslide_climatology_file_is_checked(tmp_path, committed_config):
     assert "nowhere.nc: effective_rain_mm: expected variables swi_mm and effective_rain_mm" in text
 
 
+#: A roster shift naming one monitor for every point: a deployment without a people directory names them so.
+EVERY_POINTS_MONITOR = {"role": "monitor", "org": "point.*", "person": "监测员（各点）",
+                        "from": "2026-07-14T00:00:00+08:00", "to": "2026-07-28T00:00:00+08:00"}
+
+
 def _with_playbooks(config: Path) -> Path:
-    """Give a deployment the committed command section, playbooks and roster (copied beside it)."""
+    """Give a deployment the committed command section but its people directory (which is the demo towns'),
+    the playbooks and the roster (copied beside it) with :data:`EVERY_POINTS_MONITOR`."""
     import shutil
 
-    shutil.copytree(ROOT / "playbooks", config.parent / "playbooks")
+    folder = shutil.copytree(ROOT / "playbooks", config.parent / "playbooks")
+    edit_yaml(folder / "roster.yaml", lambda data: data["shifts"].append(EVERY_POINTS_MONITOR))
     committed = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    committed["command"].pop("directory")
     edit_yaml(config, _set(committed["command"], "command"))
-    return config.parent / "playbooks"
+    return folder
 
 
 def test_deployment_with_playbooks_is_valid(deployment):

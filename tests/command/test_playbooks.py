@@ -29,7 +29,8 @@ def test_committed_playbooks(setup):
 def test_roster_lookup():
     roster = load_roster(ROOT / "playbooks" / "roster.yaml")
     assert roster.who(Role.TOWN_LEADER, OrgUnit(OrgLevel.TOWN, "DEMO-T05"), T0) == "演示镇街负责人05"
-    assert roster.who(Role.MONITOR, OrgUnit(OrgLevel.POINT, "DEMO-H042"), T0) == "演示监测员（各隐患点、积水点）"
+    assert roster.who(Role.GRID_WORKER, OrgUnit(OrgLevel.TOWN, "DEMO-T05"), T0) == "演示网格员（各镇街）"  # town.*
+    assert roster.who(Role.MONITOR, OrgUnit(OrgLevel.POINT, "DEMO-H042"), T0) is None  # the directory names it
     assert roster.who(Role.COMMANDER, OrgUnit(OrgLevel.DISTRICT, "500112"), T0 + timedelta(days=30)) is None
 
 

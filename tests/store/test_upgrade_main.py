@@ -77,9 +77,20 @@ NEW_PLAYBOOKS = ("landslide_town.yaml",)
 NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids"), "river.yaml": ("call_community",)}
 
 
+#: The shift of main's roster that named one monitor for every point (the people directory names each point's now).
+MAIN_MONITOR = """\
+- role: monitor
+  org: point.*
+  person: 演示监测员（各隐患点、积水点）
+  from: '2026-07-14T00:00:00+08:00'
+  to: '2026-07-28T00:00:00+08:00'
+"""
+
+
 def main_playbooks(settings, folder: Path):
-    """``settings`` with the playbooks main had: the committed ones but :data:`NEW_PLAYBOOKS` and :data:`NEW_STEPS`,
-    copied to ``folder``."""
+    """``settings`` with the playbooks and the roster main had: the committed playbooks but :data:`NEW_PLAYBOOKS` and
+    :data:`NEW_STEPS`, copied to ``folder``, and the committed roster with :data:`MAIN_MONITOR` in place of the people
+    directory."""
     folder.mkdir()
     for path in settings.command.playbooks.glob("*.yaml"):
         if path.name not in NEW_PLAYBOOKS and path.resolve() != settings.command.roster.resolve():
@@ -88,7 +99,10 @@ def main_playbooks(settings, folder: Path):
                 data["phases"][phase] = [s for s in steps if s["id"] not in NEW_STEPS.get(path.name, ())]
             (folder / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     shutil.copytree(settings.command.playbooks / "messages", folder / "messages")  # the words, not a playbook
-    return settings.model_copy(update={"command": settings.command.model_copy(update={"playbooks": folder})})
+    roster = folder.parent / "main_roster.yaml"
+    roster.write_text(settings.command.roster.read_text(encoding="utf-8") + MAIN_MONITOR, encoding="utf-8")
+    return settings.model_copy(update={"command": settings.command.model_copy(
+        update={"playbooks": folder, "roster": roster, "directory": None})})
 
 
 def test_a_store_written_by_main_upgrades_keeping_every_row_and_continues_identically(
