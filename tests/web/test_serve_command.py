@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -42,6 +43,7 @@ def test_serve_without_the_link_secret_exits_2_naming_it(committed_config):
     assert "WARN_LINK_SECRET" in result.output
 
 
+@pytest.mark.slow
 def test_serve_listens_refuses_a_forged_link_and_stops_on_sigterm(committed_config):
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "warn", "serve", "--config", str(committed_config),
@@ -58,6 +60,7 @@ def test_serve_listens_refuses_a_forged_link_and_stops_on_sigterm(committed_conf
     assert "abc.def" not in output  # no request line in the log
 
 
+@pytest.mark.slow
 def test_warn_run_serves_beside_its_jobs_when_serve_is_enabled(tmp_path):
     data = committed_data(tmp_path)
     port = free_port()
