@@ -387,7 +387,8 @@ def _channels(settings: Settings, where: str) -> Iterator[Problem]:
 
     specs = dict(settings.channels)
     if settings.sim is not None and settings.sim.channels:
-        drill = drill_settings(settings, Path(tempfile.gettempdir()) / "warn-check", {"receiver": "http://127.0.0.1:9"})
+        stand_ins = {"receiver": "http://127.0.0.1:9", "gateways": "http://127.0.0.1:9"}
+        drill = drill_settings(settings, Path(tempfile.gettempdir()) / "warn-check", stand_ins)
         specs |= {f"sim.{name}": spec for name, spec in drill.channels.items()}
     for name, spec in specs.items():
         placeholders = {var: "placeholder" for var in spec.secrets.values()}

@@ -26,6 +26,7 @@ from tests.helpers import Hostile
 from warn.broadcast.channels import (
     CHANNEL_KINDS,
     GSM_LIMIT,
+    PERSON_JSON,
     UCS2_LIMIT,
     Channel,
     Delivery,
@@ -34,6 +35,7 @@ from warn.broadcast.channels import (
     file_name,
     split_sms,
 )
+from warn.command.directory import Contacts
 from warn.config import ChannelSpec
 from warn.errors import ConfigError, UnknownNameError
 from warn.sim.server import LocalServer
@@ -76,7 +78,8 @@ def one(spec: ChannelSpec, env: dict[str, str] | None = None) -> Channel:
 
 
 def test_every_kind_is_registered() -> None:
-    assert CHANNEL_KINDS.names() == ["dingtalk", "filedrop", "mqtt", "sms", "smtp", "webhook", "wecom"]
+    assert CHANNEL_KINDS.names() == ["dingtalk", "filedrop", "mqtt", "sms", "smtp", "voice", "webhook", "wecom",
+                                     "wecom_app", "work_notice"]
 
 
 def test_webhook_posts_cap_xml_and_json_with_the_key() -> None:
@@ -230,6 +233,22 @@ def test_smtp_delivers_text_and_cap_attachment_to_aiosmtpd(smtp_server: tuple[in
     attachment, = list(second.iter_attachments())
     assert attachment.get_content_type() == "application/cap+xml" and attachment.get_content() == CAP
     assert attachment.get_filename() == f"{file_name('mail:2')}.xml"
+
+
+def test_smtp_to_a_person_uses_their_address_from_the_contact_book(smtp_server: tuple[int, list]) -> None:
+    port, received = smtp_server
+    spec = ChannelSpec(kind="smtp", target=f"smtp://127.0.0.1:{port}", sender="warn@yubei.example")
+    channel = build_channels({"c": spec}, env={}, contacts={"张三": Contacts(email="zs@yubei.example")}.get)["c"]
+    message = {"title": "叫应", "text": "请确认。", "links": [{"label": "收到", "reply": "received",
+                                                            "url": "http://serve.example/a/T.m"}]}
+    channel.send(Delivery("req/张三", "person:张三", json.dumps(message).encode(), PERSON_JSON))
+    (mail,) = received
+    body = email.message_from_bytes(mail.content, policy=default_policy)
+    assert mail.rcpt_tos == ["zs@yubei.example"] and body["Subject"] == "叫应"
+    assert "收到: http://serve.example/a/T.m" in body.get_content()
+    with pytest.raises(DeliveryError, match="email contact point of 李四") as err:
+        channel.send(Delivery("req/李四", "person:李四", json.dumps(message).encode(), PERSON_JSON))
+    assert err.value.permanent
 
 
 def test_smtp_needs_a_sender() -> None:

@@ -265,6 +265,11 @@ class PersonMessage:
                                         "of label, reply and url", f"{type(err).__name__}: {err}"),
                                 permanent=True) from None
 
+    def mail(self, key: str, address: str) -> Delivery:
+        """The e-mail of this message to ``address``: the title, the text, then each link on its own line."""
+        links = "\n".join(f"{link.label}: {link.url}" for link in self.links)
+        return Delivery(key, address, f"{self.title}\n\n{self.text}\n\n{links}".rstrip().encode(), "text/plain")
+
     @property
     def sms_text(self) -> str:
         """The SMS: :attr:`sms` (or :attr:`text`) with the first link appended."""
@@ -335,6 +340,12 @@ def http_request(name: str, client: httpx.Client, spec: ChannelSpec, url: str, k
     return response
 
 
+def header_key(key: str) -> str:
+    """``key`` as an ``Idempotency-Key`` header value: HTTP headers are ASCII, so any other character
+    (a person's name in a key) is percent-encoded as UTF-8; an ASCII key goes as it is."""
+    return key if key.isascii() else quote(key, safe="".join(chr(c) for c in range(33, 127) if chr(c) != "%"))
+
+
 def _status_error(name: str, key: str, shown: str, status: int, reason: str) -> DeliveryError:
     return DeliveryError(Problem(name, key, f"HTTP 2xx from {shown}", f"HTTP {status} {reason}".rstrip()),
                          permanent=status not in RETRY_STATUSES)
@@ -371,7 +382,7 @@ class WebhookChannel:
 
     def send(self, delivery: Delivery) -> None:
         """POST to the target."""
-        headers = {"Content-Type": delivery.content_type, "Idempotency-Key": delivery.key}
+        headers = {"Content-Type": delivery.content_type, "Idempotency-Key": header_key(delivery.key)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         http_request(self.name, self.client, self.spec, _target(self.spec, delivery.recipient), delivery.key,
@@ -487,7 +498,7 @@ class SmsChannel:
             key = part_key(delivery.key, i, len(parts))
             body = {"to": to, "text": part, "part": i, "parts": len(parts), "key": key}
             http_request(self.name, self.client, self.spec, self.spec.target, key, json=body,
-                  headers={**headers, "Idempotency-Key": key})
+                  headers={**headers, "Idempotency-Key": header_key(key)})
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -520,15 +531,22 @@ def email_of(delivery: Delivery, sender: str) -> EmailMessage:
 
 @dataclass(frozen=True)
 class SmtpChannel:
-    """E-mail over SMTP: one connection per message; login when ``username`` and ``password`` are given."""
+    """E-mail over SMTP: one connection per message; login when ``username`` and ``password`` are given.
+
+    To a person (``person:{name}``): the :class:`PersonMessage` as text with its links, to their e-mail address.
+    """
 
     name: str
     spec: ChannelSpec
     username: str
     password: str
+    contacts: ContactBook
 
     def send(self, delivery: Delivery) -> None:
         """Send one e-mail; a 5xx refusal is permanent, anything else is worth another attempt."""
+        if person_of(delivery.recipient) is not None:
+            delivery = PersonMessage.of(self.name, delivery).mail(
+                delivery.key, contact_point(self.name, delivery, self.contacts, ContactKind.EMAIL))
         url = urlsplit(self.spec.target)
         connect = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
         try:
@@ -690,10 +708,10 @@ def _sms(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callabl
 
 
 def _smtp(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
-             _contacts: ContactBook) -> Channel:
+          contacts: ContactBook) -> Channel:
     if not spec.sender:
         raise ConfigError(Problem("config.yaml", f"channels.{name}.sender", "the From address of an smtp channel"))
-    return SmtpChannel(name, spec, secrets.get("username", ""), secrets.get("password", ""))
+    return SmtpChannel(name, spec, secrets.get("username", ""), secrets.get("password", ""), contacts)
 
 
 def _mqtt(name: str, spec: ChannelSpec, _secrets: Mapping[str, str], _now: Callable[[], datetime],

@@ -51,6 +51,7 @@ from warn.broadcast.channels import (
     PersonMessage,
     required_secrets,
     contact_point,
+    header_key,
     http_client,
     http_request,
     robot_reply,
@@ -117,21 +118,10 @@ class AccessToken:
             self._value, self._until = "", None
 
 
-def _platform_send(channel: WorkNoticeChannel | WeComAppChannel, path: str, key: str, body: dict[str, Any]) -> None:
-    """POST ``body`` to ``{target}{path}?access_token=…`` and check its errcode, dropping a refused token."""
-    url = f"{channel.spec.target.rstrip('/')}{path}?access_token={quote(channel.token.get(key), safe='')}"
-    response = http_request(channel.name, channel.client, channel.spec, url, key, json=body)
-    try:
-        robot_reply(channel.name, key, response, retry=ROBOT_RETRY_CODES | TOKEN_CODES)
-    except DeliveryError:
-        channel.token.forget()
-        raise
-
-
 @dataclass(frozen=True)
-class WorkNoticeChannel:
-    """DingTalk / 渝快政 work notification (工作通知) to one user: an action card, one button per link
-    (markdown when the message has no link)."""
+class AppChannel:
+    """What the two card platforms' channels hold: the app's AgentId, an HTTP client, its access token, the
+    contact book."""
 
     name: str
     spec: ChannelSpec
@@ -139,6 +129,26 @@ class WorkNoticeChannel:
     client: httpx.Client
     token: AccessToken
     contacts: ContactBook
+
+    def post(self, path: str, key: str, body: dict[str, Any]) -> None:
+        """POST ``body`` to ``{target}{path}?access_token=…`` and check its errcode, dropping a refused token."""
+        url = f"{self.spec.target.rstrip('/')}{path}?access_token={quote(self.token.get(key), safe='')}"
+        response = http_request(self.name, self.client, self.spec, url, key, json=body)
+        try:
+            robot_reply(self.name, key, response, retry=ROBOT_RETRY_CODES | TOKEN_CODES)
+        except DeliveryError:
+            self.token.forget()
+            raise
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+@dataclass(frozen=True)
+class WorkNoticeChannel(AppChannel):
+    """DingTalk / 渝快政 work notification (工作通知) to one user: an action card, one button per link
+    (markdown when the message has no link)."""
 
     def send(self, delivery: Delivery) -> None:
         """POST ``asyncsend_v2`` with the person's DingTalk user id."""
@@ -150,11 +160,7 @@ class WorkNoticeChannel:
                 "title": message.title, "markdown": message.text, "btn_orientation": "1",
                 "btn_json_list": [{"title": link.label, "action_url": link.url} for link in message.links]}}
         body = {"agent_id": self.agent_id, "userid_list": user, "msg": msg}
-        _platform_send(self, "/topapi/message/corpconversation/asyncsend_v2", delivery.key, body)
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
+        self.post("/topapi/message/corpconversation/asyncsend_v2", delivery.key, body)
 
 
 def task_id(key: str) -> str:
@@ -164,15 +170,8 @@ def task_id(key: str) -> str:
 
 
 @dataclass(frozen=True)
-class WeComAppChannel:
+class WeComAppChannel(AppChannel):
     """WeCom application message (应用消息) to one user: a button-interaction template card."""
-
-    name: str
-    spec: ChannelSpec
-    agent_id: int
-    client: httpx.Client
-    token: AccessToken
-    contacts: ContactBook
 
     def send(self, delivery: Delivery) -> None:
         """POST ``message/send`` with the person's WeCom user id."""
@@ -184,16 +183,12 @@ class WeComAppChannel:
             "main_title": {"title": message.title[:36]},
             "sub_title_text": message.text,
             "task_id": task_id(delivery.key),
-            "button_list": [{"text": link.label[:10], "style": 1, "key": link.value} for link in message.links],
+            "button_list": [{"text": link.label, "style": 1, "key": link.value} for link in message.links],
         }
         if message.links:
             card["card_action"] = {"type": 1, "url": message.links[0].url}
         body = {"touser": user, "msgtype": "template_card", "agentid": self.agent_id, "template_card": card}
-        _platform_send(self, "/cgi-bin/message/send", delivery.key, body)
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
+        self.post("/cgi-bin/message/send", delivery.key, body)
 
 
 @dataclass(frozen=True)
@@ -212,7 +207,7 @@ class VoiceChannel:
         to = contact_point(self.name, delivery, self.contacts, ContactKind.MOBILE)
         body = {"to": to, "tts": f"{message.tts or message.title}{VOICE_PROMPT}", "key": delivery.key,
                 "digits": {digit: reply.value for digit, reply in DIGITS.items()}}
-        headers = {"Idempotency-Key": delivery.key}
+        headers = {"Idempotency-Key": header_key(delivery.key)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         http_request(self.name, self.client, self.spec, f"{self.spec.target.rstrip('/')}/voice/call", delivery.key,
@@ -230,24 +225,15 @@ def _agent_id(name: str, spec: ChannelSpec) -> int:
     return spec.agent_id
 
 
-def _work_notice(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime],
-                 contacts: ContactBook) -> Channel:
-    required_secrets(name, spec, secrets, "app_key", "app_secret")
+def _card_app(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime],
+              contacts: ContactBook) -> Channel:
+    """A work_notice or wecom_app channel: its class, and its ``gettoken`` URL from the app's credentials."""
+    cls, path, (id_param, id_role), (secret_param, secret_role) = _APPS[spec.kind]
+    required_secrets(name, spec, secrets, id_role, secret_role)
     client = http_client(spec)
-    url = (f"{spec.target.rstrip('/')}/gettoken?appkey={quote(secrets['app_key'], safe='')}"
-           f"&appsecret={quote(secrets['app_secret'], safe='')}")
-    return WorkNoticeChannel(name, spec, _agent_id(name, spec), client, AccessToken(name, spec, client, url, now),
-                             contacts)
-
-
-def _wecom_app(name: str, spec: ChannelSpec, secrets: Mapping[str, str], now: Callable[[], datetime],
-               contacts: ContactBook) -> Channel:
-    required_secrets(name, spec, secrets, "corp_id", "corp_secret")
-    client = http_client(spec)
-    url = (f"{spec.target.rstrip('/')}/cgi-bin/gettoken?corpid={quote(secrets['corp_id'], safe='')}"
-           f"&corpsecret={quote(secrets['corp_secret'], safe='')}")
-    return WeComAppChannel(name, spec, _agent_id(name, spec), client, AccessToken(name, spec, client, url, now),
-                           contacts)
+    url = (f"{spec.target.rstrip('/')}{path}?{id_param}={quote(secrets[id_role], safe='')}"
+           f"&{secret_param}={quote(secrets[secret_role], safe='')}")
+    return cls(name, spec, _agent_id(name, spec), client, AccessToken(name, spec, client, url, now), contacts)
 
 
 def _voice(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Callable[[], datetime],
@@ -255,5 +241,12 @@ def _voice(name: str, spec: ChannelSpec, secrets: Mapping[str, str], _now: Calla
     return VoiceChannel(name, spec, secrets.get("token", ""), http_client(spec), contacts)
 
 
-for _kind, _factory in (("work_notice", _work_notice), ("wecom_app", _wecom_app), ("voice", _voice)):
+#: The card platforms by kind: channel class, ``gettoken`` path, and (query name, secret role) of the app's id
+#: and of its secret.
+_APPS: Mapping[str, tuple[type[WorkNoticeChannel | WeComAppChannel], str, tuple[str, str], tuple[str, str]]] = {
+    "work_notice": (WorkNoticeChannel, "/gettoken", ("appkey", "app_key"), ("appsecret", "app_secret")),
+    "wecom_app": (WeComAppChannel, "/cgi-bin/gettoken", ("corpid", "corp_id"), ("corpsecret", "corp_secret")),
+}
+
+for _kind, _factory in (("work_notice", _card_app), ("wecom_app", _card_app), ("voice", _voice)):
     CHANNEL_KINDS.add(_kind, _factory)

@@ -69,6 +69,8 @@ def run(
     from warn.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # httpx logs every request's URL at INFO: the platforms' tokens and app secrets ride in query strings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     err_out = console(stderr=True)
     try:
         interval = parse_interval(every)

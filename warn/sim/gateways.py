@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 from secrets import token_hex
 from abc import abstractmethod
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -265,8 +265,33 @@ class CardPlatform(Platform):
     app_secret: str = ""
     callback_token: str = ""
     aes_key: str = ""
+    agent_id: int = 0
     tokens: set[str] = field(default_factory=set)
     inboxes: dict[str, list[Card]] = field(default_factory=lambda: defaultdict(list))
+    #: The platform's paths (token, send), the gettoken query names of the app's id and secret, and the
+    #: send body's name of the agent id.
+    token_path: ClassVar[str]
+    send_path: ClassVar[str]
+    id_params: ClassVar[tuple[str, str]]
+    agent_field: ClassVar[str]
+
+    def handle(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+               body: bytes) -> Answer:
+        """``GET`` the token path, ``POST`` the send path with a token this stand-in issued and the app's agent id."""
+        if path == self.token_path:
+            return self.issue(query.get(self.id_params[0], ""), query.get(self.id_params[1], ""))
+        if path != self.send_path:
+            return _json(404, {"errcode": 404, "errmsg": "not found"})
+        if query.get("access_token") not in self.tokens:
+            return _json(200, {"errcode": BAD_TOKEN, "errmsg": "invalid access_token"})
+        data = json.loads(body)
+        if data.get(self.agent_field) != self.agent_id:
+            return _json(200, {"errcode": 40056, "errmsg": "invalid agentid"})
+        return self.take(data)
+
+    @abstractmethod
+    def take(self, data: dict[str, Any]) -> Answer:
+        """Keep the message a send request carries."""
 
     def issue(self, app_id: str, secret: str) -> Answer:
         """A fresh access token for the right credentials."""
@@ -289,10 +314,13 @@ class CardPlatform(Platform):
             return list(self.inboxes.get(user, []))
 
     def button(self, card: Card, which: int | str) -> Button:
-        """The button of ``card`` at index ``which``, or the one labelled so."""
+        """The button of ``card`` at index ``which``, or the first whose label starts with it (``"收到"``)."""
         if isinstance(which, int):
             return card.buttons[which]
-        return next(button for button in card.buttons if button.label == which)
+        for button in card.buttons:
+            if button.label.startswith(which):
+                return button
+        raise LookupError(f"no button {which!r} on the card")
 
     def sealed(self, message: str, ms: bool) -> tuple[dict[str, str], str]:
         """``message`` encrypted for the app, with the signed query (timestamp in s, or ms)."""
@@ -312,21 +340,12 @@ def _reply_of(label: str) -> str:
 class DingTalkApi(CardPlatform):
     """DingTalk / 渝快政 open API: ``app_id`` is the app key, the callbacks' owner."""
 
-    agent_id: int = 0
     sent: int = 0
+    token_path, send_path = "/gettoken", "/topapi/message/corpconversation/asyncsend_v2"
+    id_params, agent_field = ("appkey", "appsecret"), "agent_id"
 
-    def handle(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
-               body: bytes) -> Answer:
-        """``GET /gettoken``, ``POST /topapi/message/corpconversation/asyncsend_v2``."""
-        if path == "/gettoken":
-            return self.issue(query.get("appkey", ""), query.get("appsecret", ""))
-        if path != "/topapi/message/corpconversation/asyncsend_v2":
-            return _json(404, {"errcode": 404, "errmsg": "not found"})
-        if query.get("access_token") not in self.tokens:
-            return _json(200, {"errcode": BAD_TOKEN, "errmsg": "不合法的access_token"})
-        data = json.loads(body)
-        if data.get("agent_id") != self.agent_id:
-            return _json(200, {"errcode": 60011, "errmsg": "no privilege to access/modify contact/party/agent"})
+    def take(self, data: dict[str, Any]) -> Answer:
+        """An ``asyncsend_v2``: an action card (or markdown) to each user of ``userid_list``."""
         msg = data["msg"]
         if msg["msgtype"] == "action_card":
             card = msg["action_card"]
@@ -357,21 +376,12 @@ class DingTalkApi(CardPlatform):
 class WeComApi(CardPlatform):
     """WeCom (企业微信) API: ``app_id`` is the corp id, the callbacks' receive id."""
 
-    agent_id: int = 0
     tasks: set[str] = field(default_factory=set)
+    token_path, send_path = "/cgi-bin/gettoken", "/cgi-bin/message/send"
+    id_params, agent_field = ("corpid", "corpsecret"), "agentid"
 
-    def handle(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
-               body: bytes) -> Answer:
-        """``GET /cgi-bin/gettoken``, ``POST /cgi-bin/message/send``."""
-        if path == "/cgi-bin/gettoken":
-            return self.issue(query.get("corpid", ""), query.get("corpsecret", ""))
-        if path != "/cgi-bin/message/send":
-            return _json(404, {"errcode": 404, "errmsg": "not found"})
-        if query.get("access_token") not in self.tokens:
-            return _json(200, {"errcode": BAD_TOKEN, "errmsg": "invalid access_token"})
-        data = json.loads(body)
-        if data.get("agentid") != self.agent_id:
-            return _json(200, {"errcode": 40056, "errmsg": "invalid agentid"})
+    def take(self, data: dict[str, Any]) -> Answer:
+        """A ``message/send`` of a template card to each user of ``touser``, once per ``task_id``."""
         card = data["template_card"]
         with self.lock:
             fresh = card["task_id"] not in self.tasks
