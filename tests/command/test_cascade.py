@@ -108,15 +108,22 @@ def test_an_empty_org_tree_calls_nobody_and_says_so(setup):
     empty = [a for a in actions if a.rule_id == "ORG-EMPTY"]
     assert [a.key.removeprefix(RUN + "/") for a in empty] == ["call_communities/org-empty", "call_grids/org-empty"]
     assert all(isinstance(a, RecordTimeline) and a.org_unit == "town.DEMO-T11" for a in empty)
+    # the town leader's answer cascades (to nobody); the grids' call follows no call that reached anyone
+    assert [a.key for a in actions if a.rule_id == "CASCADE"] == [f"{RUN}/call_communities/DEMO-T11/cascade"]
+
+
+def communities_called(setup) -> State:
+    """The state once DEMO-T11 went orange and its town leader answered at T0 + 5 min: the communities are called."""
+    state, _ = plan(State(), [orange()], T0, setup=setup)
+    state, _ = plan(state, [answer("call_town_leader", "演示镇街负责人11", Role.TOWN_LEADER, minutes(5))],
+                    minutes(5), setup=setup)
+    return state
 
 
 def test_an_answer_needing_support_is_recorded_and_tells_the_post_above(setup):
     setup = with_tree(setup)
-    state, _ = plan(State(), [orange()], T0, setup=setup)
-    state, _ = plan(state, [answer("call_town_leader", "演示镇街负责人11", Role.TOWN_LEADER, minutes(5))],
-                    minutes(5), setup=setup)
-    _, actions = plan(state, [answer("call_communities/DEMO-T11-C1", "演示村社责任人C1", Role.COMMUNITY_LEAD,
-                                     minutes(8), Reply.NEED_SUPPORT, "需要沙袋200袋")], minutes(8), setup=setup)
+    _, actions = plan(communities_called(setup), [answer("call_communities/DEMO-T11-C1", "演示村社责任人C1",
+                      Role.COMMUNITY_LEAD, minutes(8), Reply.NEED_SUPPORT, "需要沙袋200袋")], minutes(8), setup=setup)
     recorded = next(a for a in actions if a.rule_id == "ACK-ANSWER")
     assert "需要支援" in recorded.summary and "需要沙袋200袋" in recorded.summary
     assert recorded.details["reply"] == "need_support" and recorded.details["note"] == "需要沙袋200袋"
@@ -128,10 +135,7 @@ def test_an_answer_needing_support_is_recorded_and_tells_the_post_above(setup):
 
 def test_support_asked_at_the_end_of_a_chain_goes_to_the_district_duty_officer(setup):
     setup = with_tree(setup)
-    state, _ = plan(State(), [orange()], T0, setup=setup)
-    state, _ = plan(state, [answer("call_town_leader", "演示镇街负责人11", Role.TOWN_LEADER, minutes(5))],
-                    minutes(5), setup=setup)
-    state, _ = plan(state, [answer("call_communities/DEMO-T11-C1", "演示村社责任人C1", Role.COMMUNITY_LEAD,
+    state, _ = plan(communities_called(setup), [answer("call_communities/DEMO-T11-C1", "演示村社责任人C1", Role.COMMUNITY_LEAD,
                                    minutes(6))], minutes(6), setup=setup)
     # the grid worker and the community lead stay silent: the grid's call reaches the town duty officer (last)
     state, _ = plan(state, [Tick(minutes(70))], minutes(70), setup=setup)

@@ -79,6 +79,7 @@ def test_a_danger_found_untrue_is_closed(setup):
     assert not any(isinstance(a, CreateTask) for a in actions)
     closed = next(a for a in actions if a.rule_id == "DANGER-UNFOUNDED")
     assert closed.actor == "演示值班员12" and "系旧裂缝" in closed.summary and closed.details["status"] == "unfounded"
+    assert "不属实" in next(a for a in actions if a.rule_id == "ACK-ANSWER").summary
     assert state.dangers["R1"].status is DangerStatus.UNFOUNDED
 
 

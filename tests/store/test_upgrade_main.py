@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from tests.store.data.make_main_store import continuation, outcome
@@ -72,14 +73,20 @@ def main_store(url: str, tmp_path: Path) -> None:
 MAIN_HAZARDS = ("landslide", "waterlogging", "rainstorm", "river")
 #: The playbooks added since main (files of playbooks/): not part of what main ran.
 NEW_PLAYBOOKS = ("landslide_town.yaml",)
+#: Steps added since main to the playbooks main had (the calls down to the community and grid levels).
+NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids"), "river.yaml": ("call_community",)}
 
 
 def main_playbooks(settings, folder: Path):
-    """``settings`` with the playbooks main had: the committed ones but :data:`NEW_PLAYBOOKS`, copied to ``folder``."""
+    """``settings`` with the playbooks main had: the committed ones but :data:`NEW_PLAYBOOKS` and :data:`NEW_STEPS`,
+    copied to ``folder``."""
     folder.mkdir()
     for path in settings.command.playbooks.glob("*.yaml"):
         if path.name not in NEW_PLAYBOOKS and path.resolve() != settings.command.roster.resolve():
-            shutil.copy(path, folder / path.name)
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for phase, steps in data["phases"].items():
+                data["phases"][phase] = [s for s in steps if s["id"] not in NEW_STEPS.get(path.name, ())]
+            (folder / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     shutil.copytree(settings.command.playbooks / "messages", folder / "messages")  # the words, not a playbook
     return settings.model_copy(update={"command": settings.command.model_copy(update={"playbooks": folder})})
 

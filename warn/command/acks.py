@@ -161,7 +161,8 @@ def answer(req: AckRequest, event: AckAnswered, roster: Roster, last: Post) -> t
     rule = "ACK-ANSWER" if event.accepted or req.kind is not AckKind.APPROVAL else "ACK-REFUSED"
     post = req.targets[min(req.index, len(req.targets) - 1)]
     late = "（链路用尽后应答 answered after the chain was exhausted）" if req.exhausted else ""
-    verdict = "" if rule == "ACK-ANSWER" else "，不同意"
+    verdict = ({True: "，属实", False: "，不属实"}[event.accepted] if req.kind is AckKind.VERIFY
+               else "" if rule == "ACK-ANSWER" else "，不同意")
     said = f"「{event.reply.zh}」" + (f"：{event.note}" if event.note else "")
     summary = (f"{req.kind.zh}已应答{verdict}{said}：{event.by}（{event.role}）经 {event.channel} "
                f"于 {event.at.isoformat()}{late}")

@@ -507,35 +507,47 @@ class _Work:
         per unit addressed, and ``<step>`` once the whole step is done. Returns whether anything was emitted.
         """
         call = next(s for s in playbook.steps if s.id == step.after_answer)
-        if call.id not in emitted:
-            return False
         assert call.ack is not None, "after_answer names an ack_request step (checked on load)"
         prefix = f"{run.incident}/{run.id}/{call.id}"
-        called = sorted(k.split("/", 1)[1] for k in emitted if k.startswith(f"{call.id}/"))
-        requests = ({code: f"{prefix}/{code}/a0" for code in called} if call.owner.fans_out
-                    else {call.id: f"{prefix}/a0"})
+        # the call's requests by the unit they address, with when each was asked
+        asked: dict[str, tuple[str, datetime]] = {}
+        if call.owner.fans_out:
+            for key, when in emitted.items():
+                if key.startswith(f"{call.id}/"):
+                    code = key.removeprefix(f"{call.id}/")
+                    asked[code] = (f"{prefix}/{code}/a0", when)
+        elif call.id in emitted:
+            asked[""] = (f"{prefix}/a0", emitted[call.id])
         levels = list(OrgLevel)
-        each = (bool(called) and call.owner.fans_out and step.owner.fans_out
+        each = (bool(asked) and call.owner.fans_out and step.owner.fans_out
                 and levels.index(step.owner.level) > levels.index(call.owner.level))
-        groups = ([(f"{step.id}@{code}", {code: rid}, OrgUnit(call.owner.level, code)) for code, rid in
-                   requests.items()] if each else [(step.id, requests, None)])
+        groups: list[tuple[str, dict[str, tuple[str, datetime]], OrgUnit | None]]
+        if each:
+            groups = [(f"{step.id}@{code}", {code: request}, OrgUnit(call.owner.level, code))
+                      for code, request in sorted(asked.items())]
+        elif call.id in emitted:
+            groups = [(step.id, asked, None)]
+        else:
+            return False
         progress = False
-        for marker, asked, above in groups:
+        for marker, requests, above in groups:
             if marker in emitted:
                 continue
-            triggers = [self._trigger(rid, emitted.get(f"{call.id}/{code}", emitted[call.id]) + call.ack, t)
-                        for code, rid in asked.items()]
+            triggers = [self._trigger(rid, when + call.ack, t) for rid, when in requests.values()]
             if None in triggers:
                 continue
-            at = self._due(step, max([x for x in triggers if x is not None], default=emitted[call.id]), thread, t)
+            base = max([x for x in triggers if x is not None], default=emitted.get(call.id))
+            at = self._due(step, base, thread, t)
             if at is None:
                 continue
             emitted[marker] = at
-            self._record_cascade(playbook, step, run, asked, above or self._area(thread), at)
+            if requests:  # a call that reached nobody was recorded (ORG-EMPTY); so is this step's fan-out
+                self._record_cascade(playbook, step, run, [rid for rid, _ in requests.values()],
+                                     above or self._area(thread), at)
             emitted.update(self._emit_step(playbook, step, run, thread, at, above))
             progress = True
-        if each and step.id not in emitted and all(marker in emitted for marker, _, _ in groups):
-            emitted[step.id] = max(emitted[marker] for marker, _, _ in groups)
+        if call.id in emitted and step.id not in emitted and all(marker in emitted for marker, _, _ in groups):
+            emitted[step.id] = max([emitted[marker] for marker, _, _ in groups], default=emitted[call.id])
             progress = True
         return progress
 
@@ -548,10 +560,10 @@ class _Work:
             return min(req.answer.at, first_deadline)
         return first_deadline if t >= first_deadline else None
 
-    def _record_cascade(self, playbook: Playbook, step: Step, run: Run, asked: Mapping[str, str], area: OrgUnit,
+    def _record_cascade(self, playbook: Playbook, step: Step, run: Run, asked: list[str], area: OrgUnit,
                         at: datetime) -> None:
         """Record who cascaded to whom: the call(s) above, answered or not, and the posts now called."""
-        reqs = [self.acks[rid] for rid in asked.values()]
+        reqs = [self.acks[rid] for rid in asked]
         answered = [r for r in reqs if r.answer is not None and r.answer.at <= at]
         if len(reqs) == 1:
             first = reqs[0].targets[0]
@@ -561,9 +573,9 @@ class _Work:
         else:
             source = f"{step.after_answer}（{len(answered)}/{len(reqs)} 已应答，其余首个时限已过）"
         target = f"{step.owner}（{area}）" if step.owner.fans_out else str(step.owner)
-        key = f"{run.incident}/{run.id}/{step.id}" + (f"@{area.code}" if step.id != step.after_answer else "")
         self.emit([RecordTimeline(
-            key=f"{key}/{area.code}/cascade", at=at, incident=run.incident, rule_id="CASCADE",
+            key=f"{run.incident}/{run.id}/{step.id}/{area.code}/cascade", at=at, incident=run.incident,
+            rule_id="CASCADE",
             label=label("CASCADE", f"{source} → {target}"), actor="warn", role=None, org_unit=str(area),
             entry=TimelineKind.PLAYBOOK, summary=f"{playbook.title} · 逐级叫应：{source} → {target}",
             details={"playbook": playbook.id, "step": step.id, "after": step.after_answer, "from": source,

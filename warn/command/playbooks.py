@@ -43,14 +43,17 @@ request per unit, each keyed by the unit's code and escalating along its own cha
 ``grid`` (point and catchment scope). A fan-out finding no unit is recorded (``ORG-EMPTY``), never
 skipped silently. ``{community}`` may be used by a step fanning out at community level or below, or
 in a point or catchment playbook (the item's community); ``{grid}`` by a step fanning out at grid
-level. ``warn check`` rejects any other use.
+level. ``warn check`` rejects any other use. An escalation post whose field the run cannot give (a
+point the tree does not place in a community) is left out of the chain; an owner that cannot be
+given is recorded as ``ORG-EMPTY``.
 
 The downward cascade. ``after_answer: <an earlier ack_request step>``: the step comes when that
 step's 叫应 is answered (by anyone of its chain) or when its first deadline passes unanswered — a
 silent town leader does not stop the communities being called. When both steps fan out and this
 one at a lower level (communities, then grids), each unit above cascades on its own: a community
 lead's answer calls that community's grid workers. Otherwise the step comes once every request of
-that step has answered or reached its first deadline. Each cascade is recorded (``CASCADE``).
+that step has answered or reached its first deadline. Each cascade is recorded (``CASCADE``). Points
+lie in communities, not grids: a fan-out to point monitors follows a community call.
 
 The planner runs one playbook per warning thread whose hazard and item kind match
 and whose level reaches the trigger. A step is emitted once, when its due time has

@@ -41,11 +41,13 @@ def test_the_playbook_calls_at_orange_and_moves_the_riverside_at_red():
                    if p.id == "river"]
     assert playbook.hazard == "river" and playbook.scope is ItemKind.POINT
     steps = {s.id: s for s in playbook.steps}
-    assert set(steps) == {"notify_town", "notify_observer", "call_town_leader", "patrol_reach", "close_riverside",
-                          "evacuate_riverside"}
+    assert set(steps) == {"notify_town", "notify_observer", "call_town_leader", "call_community", "patrol_reach",
+                          "close_riverside", "evacuate_riverside"}
     assert str(steps["notify_town"].owner) == "town.{town}.duty_officer"
+    assert str(steps["call_community"].owner) == "community.{community}.community_lead"
+    assert steps["call_community"].after_answer == "call_town_leader"
     assert str(steps["evacuate_riverside"].owner) == "town.{town}.town_leader"
-    for step, first in (("call_town_leader", Level.ORANGE), ("patrol_reach", Level.YELLOW),
+    for step, first in (("call_town_leader", Level.ORANGE), ("call_community", Level.ORANGE), ("patrol_reach", Level.YELLOW),
                         ("evacuate_riverside", Level.RED)):
         below = Level(int(first) - 1)
         assert steps[step].applies(first, Mode.WARTIME, {}) and not steps[step].applies(below, Mode.WARTIME, {})
