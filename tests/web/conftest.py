@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.web.serving import NOW, SECRET, Served
+from tests.web.serving import ENV, NOW, Served, person_of
 from warn import hazards
 from warn.command.loading import load_setup
 from warn.config import load_settings
@@ -47,8 +47,8 @@ def served(early: Path, tmp_path: Path) -> Iterator[Served]:
                        roster_limit=settings.files.max_roster_bytes)
     store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
     store.upgrade()
-    app = create_app(settings, store, setup, clock=lambda: NOW, env={settings.serve.link_secret: SECRET},
-                     config=ROOT / "config.yaml")
+    app = create_app(settings, store, setup, clock=lambda: NOW, env=ENV, config=ROOT / "config.yaml",
+                     people=person_of)
     running = Background(app, "127.0.0.1", 0).start()
     try:
         with httpx.Client(base_url=running.url, timeout=30) as client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,16 +10,31 @@ from pathlib import Path
 
 import httpx
 
+from warn.command.directory import ContactKind
 from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store import Store
 
 #: The service's time.
 NOW = datetime(2026, 7, 15, 5, 5, tzinfo=UTC)
 SECRET = "s" * 32
+#: The environment of the service: the links' secret and the person channels' callback secrets (config.yaml).
+ENV = {"WARN_LINK_SECRET": SECRET, "WARN_SMS_CALLBACK_SECRET": "sms-callback-secret",
+       "WARN_VOICE_CALLBACK_SECRET": "voice-callback-secret", "WARN_WECOM_CORP_ID": "ww-demo-corp",
+       "WARN_WECOM_CORP_SECRET": "corp-secret", "WARN_WECOM_CALLBACK_TOKEN": "wecom-token",
+       "WARN_WECOM_AES_KEY": base64.b64encode(bytes(range(32))).decode().rstrip("=")}
 #: The town leader of DEMO-T04, the call to them, and their task.
 LEADER04 = "演示镇街负责人04"
 CALL04 = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T04:20260715T0500Z/call_town_leader/a0"
 TASK04 = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T04:20260715T0500Z/team_ready/a0"
+#: The town leader's contact points, as the people directory has them (synthetic).
+MOBILE04, WECOM04 = "13900000004", "demo-leader-04"
+
+
+def person_of(kind: ContactKind, address: str) -> str | None:
+    """Who is behind a contact point, as ``Directory.person_by`` answers (the one person the tests know)."""
+    return LEADER04 if (kind, address) in {(ContactKind.MOBILE, MOBILE04), (ContactKind.WECOM, WECOM04)} else None
+
+
 #: Tables a request through the service may write.
 TABLES = ("timeline", "tasks", "ack_requests", "inbox", "links", "attachments", "danger_reports", "outbox")
 #: The smallest JPEG header the store recognises, with some bytes after it.

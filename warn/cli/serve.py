@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -60,6 +61,10 @@ def serve(
             where = (host or settings.serve.host, port or settings.serve.port)
             console().print(f"应答服务 / serving on http://{where[0]}:{where[1]} (public {settings.serve.public_url})",
                             markup=False, soft_wrap=True)
+            # uvicorn stops on SIGTERM / SIGINT, then raises the signal again to the handler it found: a quiet one
+            # here, so that a stop asked for is exit 0
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: None)
             server(app, *where).run()
         finally:
             opened.close()

@@ -80,7 +80,7 @@ def write_state(conn: Connection, state: Mapping[str, Any], *, migrating: bool =
     """Replace the planner's state on ``conn`` with ``state`` (JSON-ready form; see the module notes).
 
     ``migrating``: the schema may be an older revision's (a migration carrying a state over): only the
-    tables and columns it has are written.
+    tables and ``planner_state`` columns it has are written.
     """
     maps, columns = MAPS, None
     if migrating:

@@ -166,9 +166,10 @@ def _unmatched(desk: Desk, name: str, inbound: Inbound, person: str | None, at: 
     digest = hashlib.sha256("\x1f".join((name, inbound.at.isoformat(), inbound.text, inbound.key or "")
                                         ).encode("utf-8")).hexdigest()[:16]
     who = person or UNKNOWN
+    post = desk.authority(at).identify(person).post if person else None
     desk.store.timeline.append([NewEntry(
-        occurred_at=at, actor=who, role="unknown" if person is None else "person", kind="inbound",
-        org_unit=f"district.{desk.settings.deployment.district_code}",
+        occurred_at=at, actor=who, role=str(post.role) if post else "unknown", kind="inbound",
+        org_unit=str(post.org) if post else f"district.{desk.settings.deployment.district_code}",
         key=f"inbound/{name}/{digest}",
         summary=f"未匹配的回复（{name}，{who}）：{zh} / unmatched answer via {name} from {who}: {en}",
         details={"channel": name, "via": str(inbound.channel), "person": person, "reason": en})])
