@@ -74,7 +74,12 @@ MAIN_HAZARDS = ("landslide", "waterlogging", "rainstorm", "river")
 #: The playbooks added since main (files of playbooks/): not part of what main ran.
 NEW_PLAYBOOKS = ("landslide_town.yaml",)
 #: Steps added since main to the playbooks main had (the calls down to the community and grid levels).
-NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids"), "river.yaml": ("call_community",)}
+NEW_STEPS = {"landslide.yaml": ("call_community", "call_grids"), "river.yaml": ("call_community",),
+             "flashflood.yaml": ("call_grids",)}
+#: The org levels main did not know: escalations to their posts were added since.
+NEW_LEVELS = ("community.", "grid.")
+#: The channels added since main (the 政务短信 channel to the duty staff and persons, and the person channels).
+NEW_CHANNELS = ("duty_sms", "work_notice", "wecom_app", "voice")
 
 
 #: The shift of main's roster that named one monitor for every point (the people directory names each point's now).
@@ -89,19 +94,22 @@ MAIN_MONITOR = """\
 
 def main_playbooks(settings, folder: Path):
     """``settings`` with the playbooks and the roster main had: the committed playbooks but :data:`NEW_PLAYBOOKS` and
-    :data:`NEW_STEPS`, copied to ``folder``, and the committed roster with :data:`MAIN_MONITOR` in place of the people
-    directory."""
+    :data:`NEW_STEPS` and the escalations to :data:`NEW_LEVELS`, copied to ``folder``, and the committed roster with :data:`MAIN_MONITOR` in place of the people
+    directory; without the channels added since (:data:`NEW_CHANNELS`)."""
     folder.mkdir()
     for path in settings.command.playbooks.glob("*.yaml"):
         if path.name not in NEW_PLAYBOOKS and path.resolve() != settings.command.roster.resolve():
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             for phase, steps in data["phases"].items():
                 data["phases"][phase] = [s for s in steps if s["id"] not in NEW_STEPS.get(path.name, ())]
+                for step in data["phases"][phase]:
+                    step["escalate"] = [p for p in step.get("escalate", []) if not p.startswith(NEW_LEVELS)]
             (folder / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     shutil.copytree(settings.command.playbooks / "messages", folder / "messages")  # the words, not a playbook
     roster = folder.parent / "main_roster.yaml"
     roster.write_text(settings.command.roster.read_text(encoding="utf-8") + MAIN_MONITOR, encoding="utf-8")
-    return settings.model_copy(update={"command": settings.command.model_copy(
+    channels = {name: spec for name, spec in settings.channels.items() if name not in NEW_CHANNELS}
+    return settings.model_copy(update={"channels": channels, "reach": None, "command": settings.command.model_copy(
         update={"playbooks": folder, "roster": roster, "directory": None})})
 
 
