@@ -4,6 +4,8 @@ and a tree that knows no unit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.command.conftest import T0, crossing, minutes, with_tree
 from warn.command.model import (
     AckAnswered,
@@ -16,6 +18,7 @@ from warn.command.model import (
     Role,
     Tick,
 )
+from warn.command.org import OrgTree
 from warn.command.planner import State, plan
 from warn.vocab import ItemKind, Level
 
@@ -101,6 +104,7 @@ def test_each_community_calls_its_own_grids(setup):
 
 
 def test_an_empty_org_tree_calls_nobody_and_says_so(setup):
+    setup = replace(setup, org=OrgTree())  # the committed setup has the demo directory's tree
     state, _ = plan(State(), [orange()], T0, setup=setup)
     _, actions = plan(state, [answer("call_town_leader", "演示镇街负责人11", Role.TOWN_LEADER, minutes(5))],
                       minutes(5), setup=setup)

@@ -173,11 +173,21 @@ def test_without_a_directory_the_setup_is_the_roster_files(tmp_path):
   person: 监测员（各点）
   from: '2026-07-14T00:00:00+08:00'
   to: '2026-07-28T00:00:00+08:00'
+- role: community_lead
+  org: community.*
+  person: 村社责任人（各村社）
+  from: '2026-07-14T00:00:00+08:00'
+  to: '2026-07-28T00:00:00+08:00'
+- role: grid_worker
+  org: grid.*
+  person: 网格员（各网格）
+  from: '2026-07-14T00:00:00+08:00'
+  to: '2026-07-28T00:00:00+08:00'
 """, encoding="utf-8")
     spec = command_spec().model_copy(update={"directory": None, "playbooks": playbooks, "roster": roster})
     setup = load_setup(spec, "500112", {})
     assert setup.org.parents == {}
-    assert setup.roster.who(Role.COMMUNITY_LEAD, OrgUnit(OrgLevel.COMMUNITY, "DEMO-T03-C01"), T) is None
+    assert setup.roster.who(Role.COMMUNITY_LEAD, OrgUnit(OrgLevel.COMMUNITY, "DEMO-T03-C01"), T) == "村社责任人（各村社）"
     assert setup.roster.who(Role.MONITOR, OrgUnit(OrgLevel.POINT, "DEMO-H001"), T) == "监测员（各点）"
 
 

@@ -1,9 +1,13 @@
-"""Golden scenarios of the planner, with the committed playbooks and demo roster: exact actions,
-and a replay of the same events through plan() with the state it returned gives nothing new."""
+"""Golden scenarios of the planner, with the committed playbooks and demo roster but no org tree (the calls
+down to communities and grids are tests/command/test_cascade.py's): exact actions, and a replay of the same
+events through plan() with the state it returned gives nothing new."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from tests.command.conftest import RUN, T0, crossing, minutes, orange_red_falling, run_all
 from warn.command.model import (
@@ -19,8 +23,15 @@ from warn.command.model import (
     Role,
     Tick,
 )
+from warn.command.org import OrgTree
 from warn.command.planner import State, plan
 from warn.vocab import Level, Mode, ResponseLevel
+
+
+@pytest.fixture
+def setup(setup):
+    """The committed setup without the directory's org tree."""
+    return replace(setup, org=OrgTree())
 
 
 def digest(actions):
@@ -54,7 +65,7 @@ def test_landslide_red_with_120_people(setup):
         ("RequestAck", "ACK-ASK", "call_town_leader/a0/ask"),
         ("RecordTimeline", "ACK-ASK", "call_town_leader/a0/ask/timeline"),
         ("RecordTimeline", "PB-STEP", "call_town_leader/a0/timeline"),
-        # the committed setup has no org tree: the point's community is unknown, and that is recorded
+        # without an org tree the point's community is unknown, and that is recorded
         ("RecordTimeline", "ORG-EMPTY", "call_community/org-empty"),
         ("CreateTask", "PB-STEP", "patrol/a0"),
         ("RecordTimeline", "PB-STEP", "patrol/a0/timeline"),

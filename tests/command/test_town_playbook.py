@@ -7,7 +7,7 @@ from tests.command.conftest import T0, crossing, minutes
 from tests.conftest import ROOT
 from warn.command.model import CreateTask, Notify, OrgUnit, RequestAck, Tick
 from warn.command.planner import State, plan
-from warn.vocab import ItemKind, Level
+from warn.vocab import ItemKind, Level, OrgLevel
 
 #: The town playbook's run for DEMO-T11's warning raised at T0.
 RUN = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T11:20260715T0200Z"
@@ -83,8 +83,13 @@ def test_the_roster_fills_every_post_of_the_town_playbook_in_every_demo_town(set
     towns = gpd.read_file(ROOT / "geodata" / "yubei.gpkg", layer="towns")["zone_id"].astype(str)
     playbook = next(p for p in setup.playbooks if p.id == "landslide_town")
     assert playbook.scope is ItemKind.ZONE and playbook.hazard == "landslide" and len(towns) == 21
-    posts = [template.resolve({"district": setup.district, "town": code, "item": code,
-                               "community": f"{code}-C1", "grid": f"{code}-C1-G1"},
-                              OrgUnit(step.owner.level, f"{code}-X"))
-             for code in towns for step in playbook.steps for template in (step.owner, *step.escalate)]
+    posts = []
+    for code in towns:
+        community = setup.org.children(OrgUnit(OrgLevel.TOWN, code), OrgLevel.COMMUNITY)[0]
+        grid = setup.org.children(community, OrgLevel.GRID)[0]
+        units = {OrgLevel.COMMUNITY: community, OrgLevel.GRID: grid}
+        posts += [template.resolve({"district": setup.district, "town": code, "item": code,
+                                    "community": community.code, "grid": grid.code},
+                                   units.get(step.owner.level, OrgUnit(step.owner.level, code)))
+                  for step in playbook.steps for template in (step.owner, *step.escalate)]
     assert [str(post) for post in posts if post is None or setup.roster.who(post.role, post.org, T0) is None] == []

@@ -59,6 +59,7 @@ from warn.command.model import (
     AckKind,
     Action,
     Assignee,
+    Channel,
     CloseIncident,
     CreateTask,
     DangerReport,
@@ -93,6 +94,8 @@ def manual_proposal_key(approval: str) -> str:
 
 #: How long the approver of a manual warning has before the request escalates to the commander.
 MANUAL_APPROVAL_WAIT = timedelta(minutes=10)
+#: How long the decider has to answer a mode proposal's approval request before it is recorded unanswered.
+MODE_DECISION_WAIT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,10 @@ class _Work:
         req, actions = acks.answer(req, event, self.setup.roster, self._above(req))
         self.acks[req.id] = req
         self.emit(actions)
+        pending = self.mode.pending
+        if actions and pending is not None and pending.id == req.id:
+            self.decision(ModeDecision(proposal=req.id, by=event.by, role=event.role, accept=event.accepted,
+                                       reason=f"经{event.channel}审批 decided through {event.channel}", at=event.at))
         danger = next((d for d in self.dangers.values() if d.verify_request == req.id), None)
         if danger is not None and actions and danger.status is DangerStatus.REPORTED:
             self._verified(danger, event)
@@ -334,7 +341,7 @@ class _Work:
         before = self.mode
         self.mode, actions = mode.order(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
-        self._mode_changed(before, event.at)
+        self._mode_changed(before, event.at, (event.by, event.role))
 
     def manual_warning(self, event: ManualWarning) -> None:
         """Record who issued a warning by hand; plan it now, or ask for approval first."""
@@ -371,7 +378,7 @@ class _Work:
         before = self.mode
         self.mode, actions = mode.decide(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
-        self._mode_changed(before, event.at)
+        self._mode_changed(before, event.at, (event.by, event.role))
 
     # --- time -------------------------------------------------------------------------------
 
@@ -787,7 +794,12 @@ class _Work:
 
     # --- mode and reports -------------------------------------------------------------------
 
-    def _mode_changed(self, before: ModeState, at: datetime) -> None:
+    def _mode_changed(self, before: ModeState, at: datetime, by: tuple[str, Role] | None = None) -> None:
+        """Follow a mode step: a new proposal asks the decider; a switch starts or ends the situation reports.
+
+        ``by``: who decided or ordered at the desk (the CLI), closing the request of a proposal they settled.
+        """
+        self._decision_request(before, at, by)
         now = self.mode
         if before.mode is Mode.PEACETIME and now.mode is Mode.WARTIME:
             self.reports, due = reports.start(now.period, now.since or at, self.setup.reports)
@@ -797,6 +809,23 @@ class _Work:
         elif before.mode is Mode.WARTIME and now.mode is Mode.PEACETIME:
             self.reports, due = reports.finish(self.reports, now.since or at, self.setup.reports)
             self._report_tasks(due)
+
+    def _decision_request(self, before: ModeState, at: datetime, by: tuple[str, Role] | None) -> None:
+        """Ask the decider's post to approve a new proposal; close the request of one settled at the desk.
+
+        The approval request (``MODE_DECISION_WAIT``) reaches the decider on their channels and their answer
+        decides the proposal (:meth:`answer`).
+        """
+        old, new = before.pending, self.mode.pending
+        if new is not None and (old is None or old.id != new.id):
+            target = f"{new.to_mode.zh}{'（' + new.response.zh + '）' if new.response else ''}"
+            decider = Post(OrgUnit(OrgLevel.DISTRICT, self.setup.district), self.setup.mode.decider)
+            self._ask(new.id, AckKind.APPROVAL, None, f"平急转换审批：建议转为{target}。{new.reason}", (decider,),
+                      MODE_DECISION_WAIT, new.at)
+        settled = old is not None and (new is None or new.id != old.id)
+        if settled and by is not None and old is not None and old.id in self.acks and self.acks[old.id].waiting:
+            self.answer(AckAnswered(request=old.id, by=by[0], role=by[1], channel=Channel.CLI, at=at,
+                                    accepted=self.mode.mode is old.to_mode))
 
     def _report_tasks(self, due: list[ReportDue]) -> None:
         scribe = Post(OrgUnit(OrgLevel.DISTRICT, self.setup.district), Role.SCRIBE)
