@@ -427,3 +427,17 @@ def test_the_directory_is_held_against_the_towns_and_the_hazard_layers(committed
 def test_a_broken_directory_is_named_by_warn_check(committed_config):
     path = _with_directory(committed_config, lambda data: data["persons"][5].update(mobile="1990000"))
     assert [(p.where, p.key) for p in check_deployment(committed_config)] == [(str(path), "persons.5.mobile")]
+
+
+def test_reach_names_person_channels_of_both_the_deployment_and_the_drill(committed_config):
+    data = yaml.safe_load(committed_config.read_text(encoding="utf-8"))
+    data["reach"]["rules"][0]["channels"].append("city_cap")  # a CAP webhook reaches nobody's phone
+    data["reach"]["rules"][1]["roles"].append("mayor")
+    data["reach"]["voice"] = "duty_sms"
+    del data["sim"]["channels"]["wecom_app"]
+    committed_config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    text = messages(committed_config)
+    assert "reach.rules.0.channels.3: expected a channel of channels of kind work_notice or" in text
+    assert "reach.rules.0.channels.2: expected a channel of sim.channels" in text and "not in sim.channels" in text
+    assert "reach.rules.1.roles.4: expected a role among" in text and "'mayor'" in text
+    assert "reach.voice: expected a channel of channels of kind voice, got 'duty_sms' (sms)" in text

@@ -40,7 +40,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _directory, _publication,
-        _messages, _channels, _identity, _anchors,
+        _messages, _channels, _reach, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -501,6 +501,36 @@ def _channels(settings: Settings, where: str) -> Iterator[Problem]:
             continue
         for channel in built.values():
             channel.close()
+
+
+def _reach(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every channel ``reach:`` names is a person channel of ``channels:`` (and of ``sim.channels``, which a drill
+    uses instead), the voice channel of kind voice, every role a role."""
+    from warn.command.model import Role
+    from warn.cycle.reach import CONTACT_OF
+
+    spec = settings.reach
+    if spec is None:
+        return
+    places = [("channels", settings.channels)]
+    if settings.sim is not None and settings.sim.channels:
+        places.append(("sim.channels", settings.sim.channels))
+    named = [(f"reach.rules.{i}.channels.{j}", name, tuple(CONTACT_OF))
+             for i, rule in enumerate(spec.rules) for j, name in enumerate(rule.channels)]
+    if spec.voice is not None:
+        named.append(("reach.voice", spec.voice, ("voice",)))
+    for key, name, kinds in named:
+        for section, channels in places:
+            found = channels.get(name)
+            if found is None or found.kind not in kinds:
+                yield Problem(where, key, f"a channel of {section} of kind {' or '.join(kinds)}",
+                              f"{name!r} ({found.kind})" if found is not None else f"{name!r}, not in {section}")
+    roles = set(Role.__members__.values())
+    for i, rule in enumerate(spec.rules):
+        for j, role in enumerate(rule.roles):
+            if role not in roles:
+                yield Problem(where, f"reach.rules.{i}.roles.{j}", f"a role among {', '.join(sorted(roles))}",
+                              repr(role))
 
 
 def _identity(settings: Settings, where: str) -> Iterator[Problem]:
