@@ -142,7 +142,7 @@ def test_a_task_with_a_hand_off_goes_once_with_its_answer_and_task_links(store, 
     rows = store.deliveries.all()
     assert [(r.subject, r.channel) for r in rows] == [(f"{task}/handoff/ask", "work")]
     labels = [link["label"] for link in json.loads(store.outbox.heads(T0)[0].message.payload)["links"]]
-    assert labels[:2] == ["应答 Answer", "查看任务 Task"]
+    assert labels[:2] == ["查看任务 Task", "应答 Answer"]
 
 
 def test_no_contact_point_is_written_anywhere_but_the_directory(store, how):

@@ -298,13 +298,14 @@ def _links(store: Store, how: Reach, message: Addressed, now: datetime) -> tuple
     if message.request_id is not None:
         url = _mint(store, how, Purpose.ANSWER, message.request_id, message.person, now)
         row = store.ack_request(message.request_id)
+        if row is not None and row.kind == AckKind.TASK:
+            # a hand-off is answered 收到 (by SMS: 1); its first link — the one an SMS carries — is the task's page
+            task = message.request_id.removesuffix("/handoff")
+            links.append(PersonLink("查看任务 Task", "", _mint(store, how, Purpose.TASK, task, message.person, now)))
         if row is not None and row.kind == AckKind.CALL:
             links += [PersonLink(label, str(reply), url) for label, reply in CALL_REPLIES]
         else:
             links.append(PersonLink("应答 Answer", "", url))
-        if row is not None and row.kind == AckKind.TASK:
-            task = message.request_id.removesuffix("/handoff")
-            links.append(PersonLink("查看任务 Task", "", _mint(store, how, Purpose.TASK, task, message.person, now)))
     elif message.task_id is not None:
         links.append(PersonLink("反馈办结 Report done", "",
                                 _mint(store, how, Purpose.TASK, message.task_id, message.person, now)))

@@ -163,15 +163,15 @@ class DemoPeople:
         done = self._report(message, now)
         if message.call is not None:
             return done + self._pick_up(message)
+        # a card names its task link; an SMS carries one link, which _finish opens to see whether it is a task's
+        task = message.token("查看任务", "反馈办结") if message.card is not None else message.token("链接")
+        if task is not None and task not in self.tasks:
+            self.tasks[task] = now + _delay(message.person, task, 20, 100)
         if message.calls_for_answer:
             return done + self._answer_call(message, now)
         answer = message.token("应答")
         if answer is not None:
-            done += self._answer_page(answer)
-        # a card names its task link; an SMS carries one link, which _finish opens to see whether it is a task
-        task = message.token("查看任务", "反馈办结") if message.card is not None else message.token("链接")
-        if task is not None and task not in self.tasks:
-            self.tasks[task] = now + _delay(message.person, task, 20, 100)
+            done += self._answer_page(answer) or 0
         return done
 
     def _habit(self, person: str) -> str:
@@ -189,9 +189,10 @@ class DemoPeople:
         return 0
 
     def _answer_call(self, message: _Message, now: datetime) -> int:
-        """A 叫应 call on a card or by SMS, answered in the person's habit (a voice habit answers the call)."""
+        """A 叫应 call (or, by SMS, any request) answered in the person's habit (a voice habit answers the call)."""
         habit = self._habit(message.person)
-        if self.supported is None and message.channel == "sms" and self._level(message.person) is OrgLevel.COMMUNITY:
+        if (self.supported is None and message.channel == "sms" and "叫应：" in message.ref
+                and self._level(message.person) is OrgLevel.COMMUNITY):
             self.supported = message.person
             self.gateways.sms.reply(message.number or "", "2 需要沙袋和抽水泵 need sandbags and a pump")
             return 1
@@ -199,36 +200,40 @@ class DemoPeople:
             return 0
         if message.card is not None and habit in ("card", "voice"):
             platform = self.gateways.dingtalk if message.channel == "work_notice" else self.gateways.wecom
-            user = message.card.user
-            platform.click(user, message.card, "已到岗" if now.minute % 2 else "收到")
-            return 1
-        if message.channel == "sms" and habit in ("sms", "voice", "card"):
-            self.gateways.sms.reply(message.number or "", "1")
+            platform.click(message.card.user, message.card, "已到岗" if now.minute % 2 else "收到")
             return 1
         token = message.token("收到", "链接")
+        if habit == "link" and token is not None:
+            answered = self._answer_page(token, "on_site")
+            if answered is not None:
+                return answered
+        if message.channel == "sms":
+            self.gateways.sms.reply(message.number or "", "1")
+            return 1
         if token is None:
             return 0
-        return self._post(token, {"reply": "on_site" if habit == "link" else "received", "note": "已收到，正赶往现场"})
+        return self._answer_page(token) or 0
 
     def _rang(self, message: _Message) -> bool:
         """Whether a voice call reached the person together with ``message`` (the voice habit answers that)."""
         return any(m.person == message.person and m.call is not None and m.seen == message.seen
                    for m in self.messages.values())
 
-    def _answer_page(self, token: str) -> int:
-        """Open an answer link and answer as the page asks: 同意 / 属实 where it asks yes or no, else 收到."""
+    def _answer_page(self, token: str, reply: str = "received") -> int | None:
+        """Open a link and, when it is an answer page, answer as it asks: 同意 / 属实 where it asks yes or no, else
+        ``reply``; ``None`` when the link is not an answer page (a task's, my tasks) or no longer works."""
         page = self.http.get(f"{self.serve}/a/{token}")
-        if page.status_code != 200:
-            return 0
-        reply = "yes" if 'value="yes"' in page.text else "received"
-        return self._post(token, {"reply": reply, "note": "已核实 / checked"})
+        if page.status_code != 200 or 'name="reply"' not in page.text:
+            return None
+        chosen = "yes" if 'value="yes"' in page.text else reply
+        return self._post(token, {"reply": chosen, "note": "已收到 / received"})
 
     def _finish(self, token: str) -> int:
         del self.tasks[token]
         page = self.http.get(f"{self.serve}/a/{token}")
-        if page.status_code != 200 or 'name="note"' not in page.text:
-            return 0
         person = _person_of(page.text)
+        if page.status_code != 200 or not page.text.count("<title>任务 ·"):
+            return 0  # not a task's page (an answer, my tasks), or the task is closed
         lon, lat = self._where(person, token)
         return self._post(token, {"note": "已处置并现场核查 / handled and checked on site", "lon": f"{lon:.6f}",
                                   "lat": f"{lat:.6f}"}, photo=True)
