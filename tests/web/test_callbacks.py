@@ -25,7 +25,7 @@ def deliver(served: Served, channel: str, kind: str, key: str) -> None:
 
 
 def sms(served: Served, secret: str = ENV["WARN_SMS_CALLBACK_SECRET"]) -> SmsGateway:
-    return SmsGateway("duty_sms", lambda: NOW, served.url, callback_secret=secret)
+    return SmsGateway("sms", lambda: NOW, served.url, callback_secret=secret)
 
 
 def answered(served: Served) -> list[tuple]:
@@ -33,7 +33,7 @@ def answered(served: Served) -> list[tuple]:
 
 
 def test_an_sms_reply_answers_the_persons_waiting_call(served):
-    deliver(served, "duty_sms", "sms", "k-sms")
+    deliver(served, "sms", "sms", "k-sms")
     gateway = sms(served)  # the report of the part it sent (queued as its send does)
     gateway.pending.append({"phone_number": MOBILE04, "send_time": "2026-07-15 13:04:00", "success": True,
                             "err_code": "DELIVERED", "err_msg": "用户接收成功", "out_id": "k-sms#1/1"})
@@ -50,7 +50,7 @@ def test_an_sms_reply_answers_the_persons_waiting_call(served):
 
 
 def test_a_forged_sms_callback_is_refused_and_writes_nothing(served):
-    deliver(served, "duty_sms", "sms", "k-sms")
+    deliver(served, "sms", "sms", "k-sms")
     before = served.snapshot()
     response = sms(served, secret="not-the-secret").reply(MOBILE04, "1")
     assert response.status_code == 403
