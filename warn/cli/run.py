@@ -124,8 +124,10 @@ def _web(live, config: Path, now):  # noqa: ANN001, ANN202 - a service.Service a
     from warn.web.server import Background
 
     spec = live.settings.serve
+    directory = live.reach.directory if live.reach is not None else None
     app = create_app(live.settings, live.store, live.setup, clock=now, env=os.environ, config=config, lock=live.lock,
-                     status=live.status, sender=live.sender)
+                     status=live.status, sender=live.sender,
+                     people=directory.person_by if directory is not None else None)
     running = Background(app, spec.host, spec.port).start()
     console().print(f"应答服务 / serving on {running.url} (public {spec.public_url})", markup=False, soft_wrap=True)
     return running

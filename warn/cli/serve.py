@@ -35,7 +35,7 @@ def serve(
     Example: WARN_LINK_SECRET=… warn serve --config config.yaml --port 8790
     """
     from warn import hazards
-    from warn.command.loading import load_setup
+    from warn.command.loading import load_directory, load_setup
     from warn.config import load_settings, store_url
     from warn.service import utc_now
     from warn.sim.clock import StartedClock
@@ -53,11 +53,14 @@ def serve(
             raise ConfigError(Problem(str(config), "command", "a command section (playbooks, roster)", "nothing"))
         setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
                            roster_limit=settings.files.max_roster_bytes)
+        directory = None if settings.command.directory is None else load_directory(
+            settings.command.directory, max_bytes=settings.files.max_roster_bytes)
         clock = utc_now if clock_start is None else StartedClock(clock_start)
         opened = Store.connect(store_url(store, settings), now=clock)
         try:
             opened.upgrade()
-            app = create_app(settings, opened, setup, clock=clock, env=os.environ, config=config)
+            app = create_app(settings, opened, setup, clock=clock, env=os.environ, config=config,
+                             people=directory.person_by if directory is not None else None)
             where = (host or settings.serve.host, port or settings.serve.port)
             console().print(f"应答服务 / serving on http://{where[0]}:{where[1]} (public {settings.serve.public_url})",
                             markup=False, soft_wrap=True)
