@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 from warn.cap.codec import parse, validate
 from warn.cli.main import app
 from warn.store import Store
+from warn.sim.people import SILENT
 from warn.store.schema import readings, warnings
 
 pytestmark = pytest.mark.slow
@@ -60,7 +61,7 @@ def test_tasks_are_closed_or_escalated_and_cap_is_valid(drill):
     folder, summary = drill
     tasks, acks = summary["tasks"], summary["acks"]
     assert tasks["created"] >= 1 and tasks["done"] + tasks["open"] == tasks["created"]
-    assert acks["escalated"] >= 1  # the silent town leader: the request went up the chain
+    assert acks["escalated"] >= 1  # the silent community responsible person: the call went up the chain
     assert acks["answered"] >= 1
     caps = summary["cap_messages"]
     assert caps["total"] >= 2 and caps["valid"] == caps["total"] and caps["all_clear"] >= 1
@@ -100,3 +101,47 @@ def test_the_outbox_is_drained_and_the_summary_counts_what_was_not_delivered(dri
     assert rows and not [r for r in rows if r.status in ("queued", "sending")]  # the last all-clears went out
     assert summary["outbox"]["sent"] == sum(r.status == "sent" for r in rows)
     assert sum(e["count"] for e in summary["outbox"]["undelivered"]) == sum(r.status != "sent" for r in rows)
+
+
+def test_persons_at_every_level_are_reached_and_answer_through_the_gateways_and_links(drill):
+    folder, summary = drill
+    people = summary["deliveries"]
+    assert set(people["by_org_level"]) >= {"district", "town", "community", "grid", "point"}
+    assert set(people["by_channel"]) >= {"work_notice", "wecom_app", "sms", "voice"}
+    assert set(summary["answered_via"]) >= {"sms", "voice", "link", "work_notice"}  # nobody answers by the CLI
+    assert "cli" not in summary["answered_via"] and "app" not in summary["answered_via"]
+    calls = json.loads(CliRunner().invoke(app, ["calls", "--store", f"sqlite:///{folder / 'warn.db'}", "--json",
+                                                "--config", str(ROOT / "config.yaml")]).output)
+    assert {c["org_level"] for c in calls if c["status"] == "answered"} >= {"town", "community", "grid"}
+    assert all(c["first_delivered_at"] is not None for c in calls if c["answered_via"] in ("sms", "voice"))
+
+
+def test_the_silent_persons_call_escalates_and_the_reported_danger_becomes_a_task(drill):
+    folder, _summary = drill
+    calls = json.loads(CliRunner().invoke(app, ["calls", "--store", f"sqlite:///{folder / 'warn.db'}", "--json",
+                                                "--config", str(ROOT / "config.yaml")]).output)
+    silent = [c for c in calls if "/DEMO-T11-C01/" in c["request_id"] and "call_communities" in c["request_id"]]
+    assert silent and all(c["escalation_step"] >= 1 and c["addressee"] != SILENT for c in silent)
+    with Store.connect(f"sqlite:///{folder / 'warn.db'}") as store:
+        reports = store.dangers.list()
+        assert len(reports) == 1 and reports[0].via == "link" and reports[0].photo is not None
+        rules = [e.details.get("rule_id") for e in store.timeline.entries() if reports[0].report_id in e.summary]
+        assert {"DANGER-REPORT", "DANGER-DISPATCH"} <= set(rules)
+        task = store.task(f"danger/{reports[0].report_id}/task")
+        assert task is not None and task.status in ("acknowledged", "done")
+
+
+def test_no_contact_point_reaches_cap_the_timeline_reports_or_logs(drill):
+    folder, summary = drill
+    directory = json.loads((ROOT / "people" / "directory.json").read_text(encoding="utf-8"))
+    points = {p[k] for p in directory["persons"] for k in ("mobile", "dingtalk", "wecom", "email") if p.get(k)}
+    texts = [f.read_text(encoding="utf-8") for f in (folder / "cap").glob("*.xml")]
+    texts += [open(path, encoding="utf-8").read() for path in summary["report"].values()]
+    texts.append((folder / "outbox.jsonl").read_text(encoding="utf-8"))
+    with Store.connect(f"sqlite:///{folder / 'warn.db'}") as store:
+        texts += [e.summary + json.dumps(e.details, ensure_ascii=False) for e in store.timeline.entries()]
+        texts += [r.message.recipient for r in store.outbox.rows()]
+        texts += [m.body for m in store.warnings.messages()]
+    texts.append(json.dumps(summary, ensure_ascii=False))
+    leaked = {point for point in points for text in texts if point in text}
+    assert not leaked

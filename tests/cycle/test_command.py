@@ -191,7 +191,8 @@ def test_a_crash_between_execute_and_save_writes_nothing_twice(store, setup):
     run_batches(store, setup, rest)
     _, planned = run_all(setup, batches)
     assert_recorded_as_planned(store, planned)
-    assert len(rows(store, tasks)) == 2 and len(rows(store, ack_requests)) == 2
+    assert len(rows(store, tasks)) == len({a.task for a in planned if type(a).__name__ == "CreateTask"}) == 2
+    assert len(rows(store, ack_requests)) == len({a.request for a in planned if type(a).__name__ == "RequestAck"})
 
 
 def test_playbook_runs_are_recorded_and_tasks_point_at_their_step(store, setup):
