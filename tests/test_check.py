@@ -178,15 +178,20 @@ def test_landslide_climatology_file_is_checked(tmp_path, committed_config):
 #: A roster shift naming one monitor for every point: a deployment without a people directory names them so.
 EVERY_POINTS_MONITOR = {"role": "monitor", "org": "point.*", "person": "监测员（各点）",
                         "from": "2026-07-14T00:00:00+08:00", "to": "2026-07-28T00:00:00+08:00"}
+#: Without a directory, a roster names the community and grid posts the playbooks call by wildcard shifts.
+EVERY_COMMUNITY_AND_GRID = [dict(EVERY_POINTS_MONITOR, role="community_lead", org="community.*", person="村社责任人（各村社）"),
+                            dict(EVERY_POINTS_MONITOR, role="grid_worker", org="grid.*", person="网格员（各网格）")]
 
 
 def _with_playbooks(config: Path) -> Path:
     """Give a deployment the committed command section but its people directory (which is the demo towns'),
-    the playbooks and the roster (copied beside it) with :data:`EVERY_POINTS_MONITOR`."""
+    the playbooks and the roster (copied beside it) with :data:`EVERY_POINTS_MONITOR` and
+    :data:`EVERY_COMMUNITY_AND_GRID`."""
     import shutil
 
     folder = shutil.copytree(ROOT / "playbooks", config.parent / "playbooks")
-    edit_yaml(folder / "roster.yaml", lambda data: data["shifts"].append(EVERY_POINTS_MONITOR))
+    edit_yaml(folder / "roster.yaml",
+              lambda data: data["shifts"].extend([EVERY_POINTS_MONITOR, *EVERY_COMMUNITY_AND_GRID]))
     committed = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     committed["command"].pop("directory")
     edit_yaml(config, _set(committed["command"], "command"))

@@ -345,6 +345,8 @@ class CommandSpec(Strict):
                                    "points, standing posts, points' communities): a JSON file or a folder of CSV "
                                    "files, exported from the city platform (warn/command/directory.py)")
     automatic: bool = Field(False, description="switch modes without the commander's confirmation")
+    ask_decider: bool = Field(True, description="a mode proposal goes to the commander as an approval request on "
+                              "their channels (false: it waits for `warn mode` at the desk)")
     all_clear_hold: PositiveDuration = Field(timedelta(hours=3), description="level none this long clears a warning")
     wartime_max_quiet: PositiveDuration = Field(timedelta(hours=24),
                                         description="wartime without a fresh trigger this long proposes stepping down")

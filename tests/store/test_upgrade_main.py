@@ -95,7 +95,7 @@ MAIN_MONITOR = """\
 def main_playbooks(settings, folder: Path):
     """``settings`` with the playbooks and the roster main had: the committed playbooks but :data:`NEW_PLAYBOOKS` and
     :data:`NEW_STEPS` and the escalations to :data:`NEW_LEVELS`, copied to ``folder``, and the committed roster with :data:`MAIN_MONITOR` in place of the people
-    directory; without the channels added since (:data:`NEW_CHANNELS`)."""
+    directory; without the channels added since (:data:`NEW_CHANNELS`); its proposals decided at the desk only."""
     folder.mkdir()
     for path in settings.command.playbooks.glob("*.yaml"):
         if path.name not in NEW_PLAYBOOKS and path.resolve() != settings.command.roster.resolve():
@@ -110,7 +110,7 @@ def main_playbooks(settings, folder: Path):
     roster.write_text(settings.command.roster.read_text(encoding="utf-8") + MAIN_MONITOR, encoding="utf-8")
     channels = {name: spec for name, spec in settings.channels.items() if name not in NEW_CHANNELS}
     return settings.model_copy(update={"channels": channels, "reach": None, "command": settings.command.model_copy(
-        update={"playbooks": folder, "roster": roster, "directory": None})})
+        update={"playbooks": folder, "roster": roster, "directory": None, "ask_decider": False})})
 
 
 def test_a_store_written_by_main_upgrades_keeping_every_row_and_continues_identically(

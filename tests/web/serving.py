@@ -22,6 +22,8 @@ ENV = {"WARN_LINK_SECRET": SECRET, "WARN_SMS_CALLBACK_SECRET": "sms-callback-sec
        "WARN_VOICE_CALLBACK_SECRET": "voice-callback-secret", "WARN_WECOM_CORP_ID": "ww-demo-corp",
        "WARN_WECOM_CORP_SECRET": "corp-secret", "WARN_WECOM_CALLBACK_TOKEN": "wecom-token",
        "WARN_WECOM_AES_KEY": base64.b64encode(bytes(range(32))).decode().rstrip("=")}
+#: What the tests' requests wrote (the replayed store holds what the drill's people did before).
+SINCE = "occurred_at >= '2026-07-15 05:05'"
 #: The town leader of DEMO-T04, the call to them, and their task.
 LEADER04 = "演示镇街负责人04"
 CALL04 = "INC-storm-20260715T0200Z/landslide_town@1:landslide:DEMO-T04:20260715T0500Z/call_town_leader/a0"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.web.serving import CALL04, ENV, LEADER04, MOBILE04, NOW, WECOM04, Served
-from warn.links import Purpose
+from tests.web.serving import CALL04, ENV, LEADER04, MOBILE04, NOW, SINCE, WECOM04, Served
+from warn.links import Purpose, link_id_of
 from warn.sim.gateways import Button, Call, Card, SmsGateway, VoiceGateway, WeComApi
 from warn.store.deliveries import NewDelivery
 from warn.store.outbox import NewMessage
@@ -15,13 +15,17 @@ from warn.store.outbox import NewMessage
 POST04 = "town.DEMO-T04.town_leader"
 
 
-def deliver(served: Served, channel: str, kind: str, key: str) -> None:
-    """The reach step's record of the call to the town leader on ``channel`` (its outbox row's key ``key``)."""
+def deliver(served: Served, channel: str, kind: str, key: str) -> str:
+    """The reach step's record of the call to the town leader on ``channel``: its outbox row's key (``key``, unless the
+    drill's own reach step delivered the call there already)."""
     served.store.deliveries.plan(
         NewDelivery(subject=f"{CALL04}/ask", request_id=CALL04, task_id=None, incident_id=None, person=LEADER04,
                     post=POST04, org_level="town", channel=channel, channel_kind=kind, step=0),
         NewMessage(channel=channel, recipient=f"person:{LEADER04}", payload=b"{}",
                    content_type="application/vnd.warn.person+json", idempotency_key=key), NOW)
+    [found] = [d.outbox_key for d in served.store.deliveries.of_request(CALL04)
+               if d.person == LEADER04 and d.channel == channel]
+    return found
 
 
 def sms(served: Served, secret: str = ENV["WARN_SMS_CALLBACK_SECRET"]) -> SmsGateway:
@@ -60,21 +64,22 @@ def test_a_forged_sms_callback_is_refused_and_writes_nothing(served):
 def test_an_unknown_sender_is_on_the_timeline_without_the_number(served):
     response = sms(served).reply("13700000000", "1")
     assert response.status_code == 200
-    [(actor, summary, details)] = served.query("select actor, summary, details from timeline where kind = 'inbound'")
+    [(actor, summary, details)] = served.query(f"select actor, summary, details from timeline where kind = 'inbound' "
+                                               f"and {SINCE}")
     assert actor == "unknown sender" and "13700000000" not in summary + details
     sms(served).reply(MOBILE04, "随便说说")  # the town leader, but not an answer (and no call delivered)
-    assert served.query("select actor from timeline where kind = 'inbound' order by seq") == [
+    assert served.query(f"select actor from timeline where kind = 'inbound' and {SINCE} order by seq") == [
         ("unknown sender",), (LEADER04,)]
     assert answered(served) == [(None, None)]
 
 
 def test_a_keypress_answers_the_call_it_was_made_for(served):
-    deliver(served, "voice", "voice", "k-voice")
+    key = deliver(served, "voice", "voice", "k-voice")
     gateway = VoiceGateway("voice", lambda: NOW, served.url, callback_secret=ENV["WARN_VOICE_CALLBACK_SECRET"])
-    response = gateway.press(Call("k-voice", MOBILE04, "叫应", {"1": "received"}, NOW), "3")
+    response = gateway.press(Call(key, MOBILE04, "叫应", {"1": "received"}, NOW), "3")
     assert response.status_code == 200
     assert answered(served) == [(LEADER04, "voice")]
-    assert served.query("select status from deliveries where outbox_key = 'k-voice'") == [("delivered",)]
+    assert served.query("select status from deliveries where outbox_key = ?", key) == [("delivered",)]
 
 
 @pytest.mark.parametrize("user, answers", [(WECOM04, True), ("somebody-else", False)])
@@ -87,11 +92,11 @@ def test_a_wecom_card_button_answers_with_the_persons_own_link(served, user, ans
     assert api.click(user, card, 0).status_code == 200
     if answers:
         assert answered(served) == [(LEADER04, "wecom")]
-        assert served.query("select used_via from links") == [("wecom",)]
+        assert served.query("select used_via from links where link_id = ?", link_id_of(token)) == [("wecom",)]
     else:
         assert answered(served) == [(None, None)]
-        assert served.query("select used_at from links") == [(None,)]
-        assert served.query("select actor from timeline where kind = 'inbound'") == [("unknown sender",)]
+        assert served.query("select used_at from links where link_id = ?", link_id_of(token)) == [(None,)]
+        assert served.query(f"select actor from timeline where kind = 'inbound' and {SINCE}") == [("unknown sender",)]
 
 
 def test_a_forged_wecom_callback_and_an_unknown_channel_are_refused(served):

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from tests.web.serving import CALL04, JPEG, LEADER04, NOW, TASK04, Served
-from warn.links import Purpose
+from warn.links import Purpose, link_id_of
 
 GRID = "演示网格员（各镇街）"
 
@@ -25,7 +25,7 @@ def test_an_answer_through_the_link_is_planned_at_once_and_names_its_channel(ser
     page = served.client.get(f"/a/{token}")
     assert page.status_code == 200
     assert all(word in page.text for word in ("收到", "已到岗", "需要支援", CALL04))
-    assert served.query("select used_at from links") == [(None,)]  # GET uses nothing up
+    assert served.query("select used_at from links where link_id = ?", link_id_of(token)) == [(None,)]  # GET: unused
     response = served.client.post(f"/a/{token}", data={"reply": "need_support", "note": "需要沙袋 200 袋"})
     assert response.status_code == 200, response.text
     assert "已应答" in response.text
@@ -34,7 +34,7 @@ def test_an_answer_through_the_link_is_planned_at_once_and_names_its_channel(ser
     [(summary, details)] = served.query("select summary, details from timeline where kind = 'ack' "
                                         "and actor = ? order by seq desc limit 1", LEADER04)
     assert "link" in summary and json.loads(details)["channel"] == "link"
-    assert served.query("select used_via from links") == [("link",)]
+    assert served.query("select used_via from links where link_id = ?", link_id_of(token)) == [("link",)]
     refused(served, "POST", token, 409, "使用过", data={"reply": "received"})
     refused(served, "GET", token, 409, "使用过")
 
@@ -80,7 +80,8 @@ def test_a_task_is_done_with_a_photo_and_the_location(served):
     assert response.status_code == 200, response.text
     [(status, done_by, evidence)] = served.query("select status, done_by, evidence from tasks where task_id = ?", TASK04)
     assert (status, done_by) == ("done", LEADER04)
-    [(photo, media, size)] = served.query("select attachment_id, content_type, size from attachments")
+    [(photo, media, size)] = served.query("select attachment_id, content_type, size from attachments "
+                                          "where received_at >= '2026-07-15 05:05'")
     assert evidence == f"attachment:{photo} lon=106.631000 lat=29.718000"
     assert (media, size) == ("image/jpeg", len(JPEG))
     [(summary, details)] = served.query("select summary, details from timeline where kind = 'task' and actor = ? "

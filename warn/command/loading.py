@@ -243,7 +243,7 @@ def load_setup(spec: CommandSpec, district: str, hazard_names: Mapping[str, str]
     return Setup(
         district=district, playbooks=playbooks, roster=roster,
         mode=ModeParams(rules, district, spec.automatic, spec.wartime_max_quiet, stand_down=stand_down,
-                        hazard_names=dict(hazard_names)),
+                        hazard_names=dict(hazard_names), ask=spec.ask_decider),
         reports=ReportParams(spec.reports.initial, spec.reports.follow_up_every, spec.reports.final),
         all_clear_hold=spec.all_clear_hold, hazard_names=dict(hazard_names),
         publication=Publication({h: Level[c.upper()] for h, c in spec.publication.public_from.items()},

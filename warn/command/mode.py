@@ -102,7 +102,8 @@ class ModeParams:
     """Mode rules and switching settings (``command:`` of config.yaml).
 
     ``hazard_names`` are the hazards' names people read (``{"landslide": "地质灾害"}``), for the
-    warnings a refused stand-down names.
+    warnings a refused stand-down names. ``ask``: a proposal goes to the decider as an approval request
+    that reaches them on their channels (``False``: it waits for a decision at the desk).
     """
 
     rules: tuple[ModeRule, ...]
@@ -112,6 +113,7 @@ class ModeParams:
     decider: Role = Role.COMMANDER
     stand_down: StandDown = StandDown()
     hazard_names: Mapping[str, str] = field(default_factory=dict)
+    ask: bool = True
 
     def describe(self, threads: Sequence[WarningThread]) -> str:
         """Write the warnings ``threads`` as people read them: ``地质灾害 DEMO-T11 红色、…``."""

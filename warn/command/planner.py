@@ -817,7 +817,7 @@ class _Work:
         decides the proposal (:meth:`answer`).
         """
         old, new = before.pending, self.mode.pending
-        if new is not None and (old is None or old.id != new.id):
+        if new is not None and (old is None or old.id != new.id) and self.setup.mode.ask:
             target = f"{new.to_mode.zh}{'（' + new.response.zh + '）' if new.response else ''}"
             decider = Post(OrgUnit(OrgLevel.DISTRICT, self.setup.district), self.setup.mode.decider)
             self._ask(new.id, AckKind.APPROVAL, None, f"平急转换审批：建议转为{target}。{new.reason}", (decider,),
