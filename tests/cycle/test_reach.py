@@ -118,6 +118,12 @@ def test_a_notice_moves_on_failure_only(store, how):
     reach(store, how, T0)
     store.deliveries.receipt(store.deliveries.all()[0].outbox_key, delivered=True, at=T0)
     assert reach(store, how, T0 + timedelta(hours=1)).fallbacks == 0
+    store.execute_actions([Notify(key="INC/run/notify/a1", at=T0, incident=None, rule_id="PB-STEP", label="n",
+                                  to=Assignee(post, LEAD), text="请关注。Watch.")])
+    reach(store, how, T0)
+    failed = next(r for r in store.deliveries.all() if r.subject == "INC/run/notify/a1")
+    store.deliveries.receipt(failed.outbox_key, delivered=False, at=T0, detail="用户不存在")
+    assert reach(store, how, T0 + timedelta(minutes=1)).fallbacks == 1
 
 
 def test_a_person_without_any_channel_is_recorded_not_reached(store, how):

@@ -86,8 +86,11 @@ def test_waiting_requests_newest_first_until_answered(store):
         delivery, message = _delivery(request=request)
         store.deliveries.plan(delivery, message, T0 + timedelta(minutes=minutes))
     assert [r.request_id for r in store.deliveries.waiting_for("演示村社负责人0301")] == ["R2", "R1"]
-    assert {r.subject for r in store.deliveries.pending_chains()} == {"R1/ask", "R2/ask"}
+    pending = store.deliveries.pending_chains(T0 + timedelta(minutes=10), timedelta(hours=12))
+    assert {r.subject for r in pending} == {"R1/ask", "R2/ask"}
     assert store.deliveries.answered("R2", "演示村社负责人0301", "work", T0 + timedelta(minutes=7))
     assert not store.deliveries.answered("R2", "演示村社负责人0301", "work", T0 + timedelta(minutes=8))
-    assert {r.subject for r in store.deliveries.pending_chains()} == {"R1/ask"}
+    pending = store.deliveries.pending_chains(T0 + timedelta(minutes=10), timedelta(hours=12))
+    assert {r.subject for r in pending} == {"R1/ask"}
+    assert store.deliveries.pending_chains(T0 + timedelta(hours=1), timedelta(hours=12)) == []  # past the deadline
     assert store.deliveries.waiting_for("somebody else") == []

@@ -49,6 +49,8 @@ CONTACT_OF: Mapping[str, ContactKind] = {"work_notice": ContactKind.DINGTALK, "w
                                          "smtp": ContactKind.EMAIL}
 #: The org levels whose people may report a danger from where they are.
 REPORTING_LEVELS = frozenset({OrgLevel.COMMUNITY, OrgLevel.GRID, OrgLevel.POINT})
+#: How long a failed notice or task is followed up with the person's next channel.
+FOLLOW_WITHIN = timedelta(hours=12)
 #: A bilingual text: Chinese up to a full stop, then English to the end.
 _ENGLISH_TAIL = re.compile(r"^(.*?[。！？])\s*[A-Za-z][^\u4e00-\u9fff]*$", re.S)
 #: The answers a 叫应 call offers, in order (label, reply).
@@ -216,7 +218,7 @@ def _plan(store: Store, how: Reach, message: Addressed, channel: str, step: int,
 def _fallbacks(store: Store, how: Reach, now: datetime) -> int:
     """Move every chain whose last channel failed, or went unanswered too long, to its next channel."""
     chains: dict[tuple[str, str], list[DeliveryRow]] = {}
-    for row in store.deliveries.pending_chains():
+    for row in store.deliveries.pending_chains(now, FOLLOW_WITHIN):
         if how.spec.voice is None or row.channel != how.spec.voice:
             chains.setdefault((row.subject, row.person), []).append(row)
     moved = 0

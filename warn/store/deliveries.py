@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -266,17 +266,21 @@ class DeliveryTable:
         wanted = list(subjects)
         return self._select(deliveries.c.subject.in_(wanted)) if wanted else []
 
-    def pending_chains(self) -> list[DeliveryRow]:
-        """Every delivery of a (subject, person) whose last step may still call for the next channel.
+    def pending_chains(self, now: datetime, within: timedelta) -> list[DeliveryRow]:
+        """Every delivery of a (subject, person) whose last step may still call for the next channel at ``now``.
 
-        That is each delivery of a subject and person none of whose deliveries was answered, whose
-        request (if any) is unanswered — the reach step decides from them whether a fallback is due.
+        That is each delivery of a subject and person none of whose deliveries was answered, and either of a
+        request nobody has answered whose deadline is still ahead, or — a notice or task — planned ``within``
+        before ``now`` with a delivery that failed; the reach step decides from them whether a fallback is due.
         """
-        unanswered = or_(deliveries.c.request_id.is_(None), ack_requests.c.answered_at.is_(None))
+        waiting = and_(deliveries.c.request_id.is_not(None), ack_requests.c.answered_at.is_(None),
+                       ack_requests.c.deadline > now)
+        failing = and_(deliveries.c.request_id.is_(None), deliveries.c.status == DeliveryStatus.FAILED.value,
+                       deliveries.c.queued_at > now - within)
         with self._engine.connect() as conn:
             keys = conn.execute(select(deliveries.c.subject, deliveries.c.person).outerjoin(
-                ack_requests, ack_requests.c.request_id == deliveries.c.request_id).where(unanswered).where(
-                deliveries.c.answered_at.is_(None)).distinct()).all()
+                ack_requests, ack_requests.c.request_id == deliveries.c.request_id).where(
+                or_(waiting, failing), deliveries.c.answered_at.is_(None)).distinct()).all()
         if not keys:
             return []
         return self._select(or_(*(and_(deliveries.c.subject == s, deliveries.c.person == p) for s, p in keys)))
