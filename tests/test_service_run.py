@@ -68,12 +68,13 @@ def storm_run(demo: xr.Dataset, issued: datetime, offset: int) -> xr.Dataset:
 
 def write_config(tmp_path: Path, feed_url: str, duty_url: str) -> Path:
     """The committed deployment, paths absolute, hourly runs from ``feed_url``, no sensor feeds (the
-    catalogue's sensors stay silent: data notices), a duty webhook and a CAP file drop."""
+    catalogue's sensors stay silent: data notices), a duty webhook and a CAP file drop (no channel to persons)."""
     data = committed_data(tmp_path, "seed.sqlite")
     data["sensors"] = {"catalogue": data["sensors"]["catalogue"]}
     del data["official"]  # the demo's bulletins come from the demo world, which this test does not run
     data["sim"]["feed_dir"] = str(tmp_path / "feed")
     data["forecasts"]["demo"].update(url=feed_url + "/run_{issued:%Y%m%d%H}.nc", run_every="PT1H")
+    data.pop("reach")  # nobody is reached in person: the duty webhook and the CAP drop stand for the channels
     data["channels"] = {
         "duty": {"kind": "webhook", "target": duty_url + "/duty", "rate_per_minute": 600},
         "cap_drop": {"kind": "filedrop", "target": str(tmp_path / "cap-drop"), "public": True,

@@ -68,6 +68,7 @@ def test_warn_run_serves_beside_its_jobs_when_serve_is_enabled(tmp_path):
     data["sensors"] = {"catalogue": data["sensors"]["catalogue"]}  # no feeds, no channel secrets: only the service
     data.pop("official", None)
     data["channels"] = {"cap_drop": {"kind": "filedrop", "target": str(tmp_path / "cap-drop"), "public": True}}
+    data.pop("reach")  # no channel to persons here
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "warn", "run", "--config", str(config), "--status", "exercise",

@@ -80,7 +80,7 @@ def open_drill(settings: Settings, folder: Path, config: Path) -> Iterator[Drill
                                           "the people directory and how persons are reached", "none"))
             app = create_app(drill, store, service.setup, clock=clock, env=env, config=config, lock=service.lock,
                              status=CapStatus.EXERCISE, sender=SENDER, people=directory.person_by)
-            web = Background(app, LOCAL, 0, sock=listening).start()
+            web = Background(app, LOCAL, 0, sock=listening, log_level="warning").start()
             world.gateways.callback_base = url
             people = DemoPeople(world.gateways, directory, url, town_places(drill), world.start)
             try:

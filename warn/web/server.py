@@ -20,10 +20,10 @@ from warn.errors import Problem, WarnError
 START_TIMEOUT_S = 10.0
 
 
-def server(app: Starlette, host: str, port: int) -> uvicorn.Server:
+def server(app: Starlette, host: str, port: int, *, log_level: str = "info") -> uvicorn.Server:
     """A uvicorn server of ``app`` on ``host``:``port``, without access log (in this whole process: uvicorn
     writes request lines whenever its access logger has a handler, wherever logging sends them)."""
-    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level="info", lifespan="off",
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level=log_level, lifespan="off",
                             server_header=False)
     logging.getLogger("uvicorn.access").disabled = True  # after the Config, whose logging set-up enables it
     return uvicorn.Server(config)
@@ -41,13 +41,16 @@ class Background:
     sock
         A socket already listening there, when the address had to be known before the application was made
         (a drill's links name it).
+    log_level
+        uvicorn's (``warning`` keeps a drill's output to its own lines).
     """
 
-    def __init__(self, app: Starlette, host: str, port: int, *, sock: socket.socket | None = None) -> None:
+    def __init__(self, app: Starlette, host: str, port: int, *, sock: socket.socket | None = None,
+                 log_level: str = "info") -> None:
         self._socket = sock or socket.create_server((host, port))
         self.host = host
         self.port = int(self._socket.getsockname()[1])
-        self._server = server(app, host, self.port)
+        self._server = server(app, host, self.port, log_level=log_level)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
                                         name="warn-serve", daemon=True)
 

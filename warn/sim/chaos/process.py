@@ -62,6 +62,8 @@ def drill_config(path: Path, settings: Settings, folder: Path, urls: dict[str, s
     data["sensors"]["catalogue"] = str(settings.sensors.catalogue)
     data["sim"]["feed_dir"] = str(settings.sim.feed_dir)
     data["command"].update(playbooks=str(settings.command.playbooks), roster=str(settings.command.roster))
+    if settings.command.directory is not None:
+        data["command"]["directory"] = str(settings.command.directory)
     for spec in data["forecasts"].values():
         spec["url"] = fill(spec["url"], urls)
     for spec in data.get("official", {}).values():
