@@ -146,6 +146,8 @@ def test_sms_to_a_person_receipts_and_replies(world: World) -> None:
     world.channels["duty_sms"].send(to("李四", "req-1/person/李四/1"))
     (sms,) = world.gateways.sms.inbox(MOBILE)
     assert sms.text.endswith(" http://serve.example/a/TOKEN1.mac") and sms.text.startswith("【渝北防汛】")
+    assert world.gateways.records() == [{"path": "/sms", "key": "req-1/person/张三/1"},
+                                        {"path": "/sms", "key": "req-1/person/李四/1"}]  # what a drill counts
     world.clock.at += timedelta(seconds=40)
     world.gateways.sms.unreachable.add(DEAD)
     assert world.gateways.sms.flush() is not None

@@ -98,6 +98,14 @@ class Platform:
                body: bytes) -> Answer:
         """Answer one API request (``path`` below the platform's prefix)."""
 
+    def sent_key(self, path: str, body: bytes) -> str | None:
+        """The idempotency key a request to ``path`` sent a message with (``""``: a send without one); ``None``
+        when the request is no send (a token, a lookup)."""
+        return str(json.loads(body).get("key", "")) if path == self.send_path else None
+
+    #: The path (below the prefix) a message is sent to.
+    send_path: ClassVar[str] = ""
+
 
 @dataclass
 class SignedPlatform(Platform):
@@ -202,6 +210,7 @@ class VoiceGateway(SignedPlatform):
     """The voice-notification gateway: calls ring until pressed or unanswered."""
 
     placed: list[Call] = field(default_factory=list)
+    send_path: ClassVar[str] = "/call"
 
     def handle(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
                body: bytes) -> Answer:
@@ -292,6 +301,10 @@ class CardPlatform(Platform):
     @abstractmethod
     def take(self, data: dict[str, Any]) -> Answer:
         """Keep the message a send request carries."""
+
+    def sent_key(self, path: str, body: bytes) -> str | None:
+        """A send carries no idempotency key (``""``); other requests are no sends (``None``)."""
+        return "" if path == self.send_path else None
 
     def issue(self, app_id: str, secret: str) -> Answer:
         """A fresh access token for the right credentials."""
@@ -431,7 +444,20 @@ class Gateways(LocalServer):
         self._sms, self._voice, self._dingtalk, self._wecom = sms, voice, dingtalk, wecom
         self.routes: dict[str, Platform] = {prefix: platform for prefix, platform in (
             ("/sms", sms), ("/voice", voice), ("/dingtalk", dingtalk), ("/wecom", wecom)) if platform is not None}
+        self._sent: list[dict[str, str]] = []
+        self._sent_lock = threading.Lock()
         super().__init__(_handler_for(self), host=host, port=port)
+
+    def records(self) -> list[dict[str, str]]:
+        """Every send taken, in order: ``{path: the platform's prefix, key: its idempotency key or ""}`` (the
+        webhook receiver's record shape, so a drill counts both alike)."""
+        with self._sent_lock:
+            return list(self._sent)
+
+    def took(self, prefix: str, key: str) -> None:
+        """Note a send taken at ``prefix`` with ``key``."""
+        with self._sent_lock:
+            self._sent.append({"path": prefix, "key": key})
 
     @property
     def sms(self) -> SmsGateway:
@@ -485,11 +511,16 @@ def _handler_for(gateways: Gateways) -> type[BaseHTTPRequestHandler]:
                 status, kind, data = _json(404, {"errcode": 404, "errmsg": "not found"})
             else:
                 headers = {name.lower(): value for name, value in self.headers.items()}
+                platform, below = gateways.routes[prefix], parts.path[len(prefix):]
                 try:
-                    status, kind, data = gateways.routes[prefix].handle(
-                        self.command, parts.path[len(prefix):], dict(parse_qsl(parts.query)), headers, body)
+                    status, kind, data = platform.handle(self.command, below, dict(parse_qsl(parts.query)), headers,
+                                                         body)
+                    key = platform.sent_key(below, body) if status == 200 and self.command == "POST" else None
                 except (ValueError, KeyError, TypeError) as err:
                     status, kind, data = _json(400, {"errcode": 400, "errmsg": type(err).__name__})
+                    key = None
+                if key is not None and json.loads(data).get("errcode", 0) == 0:
+                    gateways.took(prefix, key)
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))

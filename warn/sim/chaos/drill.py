@@ -137,14 +137,26 @@ def run_drill(config: Path, folder: Path, plan: Plan) -> DrillRun:
                 store.close()
             if code not in (0, None):
                 stalls.append(f"warn run exited {code} on SIGTERM (see {service.log})")
-            paths = {name: urlsplit(spec.target).path for name, spec in drill.channels.items()
-                     if spec.target.startswith("http")}
+            # the receiver and the stand-in gateways are two servers: a path is named with the server it is on
+            paths = {name: _server_of(spec.target, world) + urlsplit(spec.target).path
+                     for name, spec in drill.channels.items() if spec.target.startswith("http")}
+            sent = [{**record, "path": GATEWAYS + record["path"]} for record in world.gateways.records()]
             outcome = read_outcome(store_file, mqtt_sensors=[s.sensor_id for s in mqtt_series],
-                                   received=world.receiver.records(), foreign=list(foreign.requests), paths=paths)
+                                   received=world.receiver.records() + sent, foreign=list(foreign.requests),
+                                   paths=paths)
     finally:
         broker.stop()
     return DrillRun(outcome, time.perf_counter() - began, injected, stalls, notes, service.starts, service.kills,
                     service.exits)
+
+
+#: What names a path on the stand-in gateways (beside the webhook receiver's paths).
+GATEWAYS = "gateways:"
+
+
+def _server_of(target: str, world: DemoWorld) -> str:
+    """``GATEWAYS`` for a target on the stand-in gateways, nothing for one on the webhook receiver."""
+    return GATEWAYS if target.startswith(world.gateways.root) else ""
 
 
 def _mqtt_feed(drill):
