@@ -465,6 +465,16 @@ class ReachSpec(Strict):
                                              "the escalation deadline)")
 
 
+class BasemapSpec(Strict):
+    """A background map of the city's intranet under the situation map's own vector layers."""
+
+    kind: Literal["xyz", "wmts"] = Field(description="an XYZ tile template or an OGC WMTS service")
+    url: str = Field(pattern=r"^https?://", description="the tile URL template ({z}/{x}/{y}) or the WMTS endpoint")
+    layer: str = Field("", description="the WMTS layer (wmts only)")
+    matrix_set: str = Field("", description="the WMTS tile matrix set (wmts only)")
+    attribution: str = Field("", description="who the map is from, shown on the map")
+
+
 class ServeSpec(Strict):
     """`warn serve`: the HTTP service people answer through (callbacks of the gateways, one-tap links)."""
 
@@ -478,6 +488,13 @@ class ServeSpec(Strict):
                              description="NAME of the environment variable holding the links' HMAC secret")
     link_ttl: PositiveDuration = Field(timedelta(hours=24), description="how long a one-tap link works")
     max_photo_bytes: int = Field(5 * MiB, ge=1, le=50 * MiB, description="largest photo a person may send")
+    session_ttl: PositiveDuration = Field(timedelta(hours=12), description="how long a login to the centre's "
+                                          "pages lasts (a duty shift)")
+    max_failures: int = Field(5, ge=1, le=100, description="failed logins in a row that lock an account")
+    lockout: PositiveDuration = Field(timedelta(minutes=15), description="how long a locked account stays locked")
+    login_rate: int = Field(10, ge=1, le=1000, description="login attempts one address may make per minute")
+    basemap: BasemapSpec | None = Field(None, description="a background map service of the city's intranet "
+                                        "(天地图, the L2 real-scene map) under the deployment's own layers")
 
 
 class Settings(Strict):

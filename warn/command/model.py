@@ -82,6 +82,8 @@ class Channel(StrEnum):
     APP = "app"  # a duty app (answers recorded before the channels above existed)
     PHONE = "phone"
     CLI = "cli"
+    WEB = "web"  # the centre's pages in a browser (a logged-in session)
+    API = "api"  # the JSON API (a bearer token of the city platform)
     EMAIL = "email"
 
 
