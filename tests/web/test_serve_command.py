@@ -1,8 +1,10 @@
-"""``warn serve`` as a real process: it listens, answers, stops on SIGTERM; without its secret it does not start."""
+"""``warn serve`` as a real process: it listens, answers, stops on SIGTERM; without its secret it does not start,
+but for a drill's store, which it serves on the drill's clock with a throwaway secret."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.conftest import committed_data
+from tests.conftest import ROOT, committed_data
 from tests.web.serving import ENV
 from warn.cli.main import app
 
@@ -82,3 +84,22 @@ def test_warn_run_serves_beside_its_jobs_when_serve_is_enabled(tmp_path):
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert f"serving on http://127.0.0.1:{port}" in output
+
+
+@pytest.mark.slow
+def test_a_drills_store_is_served_without_a_secret_on_the_drills_clock_at_the_moment_asked(early, tmp_path):
+    db = shutil.copy(early, tmp_path / "warn.db")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "WARN_LINK_SECRET"}
+    process = subprocess.Popen([sys.executable, "-m", "warn", "serve", "--config", str(ROOT / "config.yaml"),
+                                "--store", str(db), "--port", str(port), "--at", "2026-07-15T04:30Z"],
+                               env={**env, "NO_COLOR": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        assert wait_for_health(process, port).text == "ok"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "throwaway secret" in output
+    assert "clock 2026-07-15T05:00Z; showing 2026-07-15T04:30Z" in output  # the replay's last cycle; --at

@@ -4,8 +4,9 @@ Starts the demo world on 127.0.0.1 (forecast runs, water-level sensors, a webhoo
 standing in for the city platform: :mod:`warn.sim.demo`), replays the storm on a simulated
 clock through the same service jobs as ``warn run`` (:mod:`warn.cycle.replay`) with CAP
 status Exercise, lets the demo staff answer (:mod:`warn.sim.staff`), and prints the
-summary (:mod:`warn.reports.summary`) with the final report (终报, HTML) of every incident. The storm is replayed every 10 minutes while it
-rains and for a day after, then every 3 hours until every warning is cleared and the
+summary (:mod:`warn.reports.summary`) with the final report (终报, HTML) of every incident and
+how to look at the finished drill on the situation map (``warn serve`` at the storm's peak).
+The storm is replayed every 10 minutes while it rains and for a day after, then every 3 hours until every warning is cleared and the
 centre is back in peacetime. Before the summary the outbox is drained
 (:func:`warn.cycle.replay.drain`: the clock moves on to each next due time, for at most an
 hour), and the summary counts every message left undelivered, per channel, with its reason.
@@ -76,6 +77,7 @@ def demo(
                                "cycles": len(first.cycles) + len(rest.cycles),
                                "seconds": round(first.seconds + rest.seconds, 1), "folder": str(folder),
                                "received": len(world.receiver.records())}
+            result["map"] = _map(settings, folder, result["peak"])
     except WarnError as err:
         print_problems(err.problems, console(stderr=True))
         raise typer.Exit(1) from None
@@ -85,6 +87,14 @@ def demo(
         from warn.cli.summary import print_summary
 
         print_summary(out_console, result)
+
+
+def _map(settings, folder: Path, peak: dict | None) -> dict[str, str]:
+    """Where to look at the finished drill on the situation map: the command that serves it (at the storm's peak)
+    and the page's address."""
+    at = f" --at {peak['at']}" if peak else ""
+    return {"command": f"warn serve --store {folder / 'warn.db'}{at}",
+            "url": f"http://{settings.serve.host}:{settings.serve.port}/"}
 
 
 def _final_reports(drill, folder: Path) -> dict[str, str]:

@@ -46,10 +46,12 @@ def os_login() -> str:
 
 
 def is_drill(settings: Settings, store: Store) -> bool:
-    """Whether acting on ``store`` is a drill: the deployment is not live, or every message the
-    store ever published is Exercise or Test (and it published at least one)."""
-    if not settings.deployment.live:
-        return True
+    """Whether acting on ``store`` is a drill: the deployment is not live, or ``store`` is a drill's."""
+    return not settings.deployment.live or drill_store(store)
+
+
+def drill_store(store: Store) -> bool:
+    """Whether ``store`` is a drill's: every message it ever published is Exercise or Test (and it published one)."""
     statuses = store.cap_statuses()
     return bool(statuses) and statuses <= DRILL_STATUSES
 

@@ -50,6 +50,9 @@ def print_summary(out: Console, result: dict[str, Any]) -> None:
     out.print(f"输出 outputs: {drill['folder']}/warn.db, cap/*.xml, outbox.jsonl", markup=False)
     for incident, path in result["report"].items():
         out.print(f"终报 final report {incident}: {path}", markup=False, soft_wrap=True)
+    if "map" in result:
+        out.print(f"态势图 situation map: {result['map']['command']}  →  {result['map']['url']}", style="bold",
+                  markup=False, soft_wrap=True)
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -23,13 +23,15 @@ from warn.vocab import Level
 def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None) -> dict[str, Any]:
     """The drill's summary at ``now`` (see the module notes); ``report`` the incident reports' paths by incident."""
     threads = store.warnings.threads()
+    versions = store.warnings.versions()
     messages = store.warnings.messages()
     task_rows = store.command.tasks()
     requests = store.command.ack_requests()
     changes = store.command.mode_changes(decided=True)
     notices = store.timeline.entries(kinds=("notice",))
     return {
-        "warnings": _warnings(threads, store.warnings.versions()),
+        "warnings": _warnings(threads, versions),
+        "peak": _peak(versions),
         "cap_messages": _messages(messages),
         "tasks": _tasks(task_rows, now),
         "acks": _acks(requests),
@@ -85,6 +87,23 @@ def _warnings(threads, versions) -> dict[str, Any]:
         entry["cleared" if t.status == "cleared" else "active"] += 1
         entry["highest"][Level(highest.get(t.thread_id, t.level)).colour] += 1
     return {hazard: {**e, "highest": dict(e["highest"])} for hazard, e in out.items()}
+
+
+def _peak(versions) -> dict[str, Any] | None:
+    """When the most warnings were at once in force at their highest levels: the first instant with the most red,
+    then orange, … (``at`` ISO 8601 UTC, ``levels`` {colour: count}); ``None`` before any warning."""
+    level: dict[str, int] = {}
+    best: tuple[tuple[int, ...], datetime] | None = None
+    for v in sorted(versions, key=lambda v: (v.at, v.id)):
+        level[v.thread_id] = v.level if v.status != "cleared" else 0
+        counts = Counter(level.values())
+        score = tuple(counts[lv] for lv in (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE))
+        if best is None or score > best[0]:
+            best = (score, v.at)
+    if best is None:
+        return None
+    colours = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
+    return {"at": best[1].isoformat(), "levels": {lv.colour: n for lv, n in zip(colours, best[0]) if n}}
 
 
 def _messages(messages) -> dict[str, Any]:

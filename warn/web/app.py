@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callable[[], datetime],
                env: Mapping[str, str], config: Path, lock: threading.Lock | None = None,
                status: CapStatus | None = None, sender: str | None = None,
-               people: callbacks.People | None = None) -> Starlette:
+               people: callbacks.People | None = None, fixed_at: datetime | None = None) -> Starlette:
     """The web service of a deployment on its (migrated) store.
 
     Parameters
@@ -53,6 +53,9 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
     people
         Who is behind a contact point (``Directory.person_by`` of the people directory), for the answers
         that name their sender by mobile or platform user id; ``None``: those are unmatched.
+    fixed_at
+        The moment the centre's pages and API show when a request names none (``warn serve --at``: looking back at
+        a drill or a storm, read only); ``None``: the service's clock.
 
     Raises
     ------
@@ -69,6 +72,7 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
     app.state.desk = desk
     app.state.env = dict(env)
     app.state.people = people
+    app.state.fixed_at = fixed_at
     return app
 
 
