@@ -282,8 +282,8 @@ class Desk:
         Raises
         ------
         Refused
-            No such task (404), not theirs to reassign (403), no such post on duty (422), closed or already
-            that post's (409).
+            No such task or no such post on duty (404), not theirs to reassign (403), closed or already that
+            post's (409).
         """
         self.text("to", to, "name", names)
         self.text("reason", reason, "reason", names)
@@ -297,7 +297,7 @@ class Desk:
             post = allowed(authority.assign(person))
             target = authority.resolve(to, post_of(row.org_unit, row.owner_role).org)
             if target is None:
-                raise Refused(422, f"无法确定岗位或无人在岗：{to}",
+                raise Refused(404, f"无法确定岗位或无人在岗：{to}",
                               f"not a post with somebody on duty, nor a person on the roster: {to}")
             holder = self.setup.roster.who(target.role, target.org, at)
             if not self.store.assign_task(task, to_role=str(target.role), to_org_unit=str(target.org), person=holder,
