@@ -160,3 +160,16 @@ def replayed(tmp_path_factory) -> Path:
                                       "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     return folder / "warn.db"
+
+
+@pytest.fixture(scope="session")
+def early(tmp_path_factory) -> Path:
+    """The demo storm replayed from dry weather to 05:00Z (a SQLite file), made once; copy it before changing it."""
+    from warn.cli.main import app
+
+    folder = tmp_path_factory.mktemp("early")
+    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), "--from", "2026-07-14T21:00Z",
+                                      "--to", "2026-07-15T05:00Z", "--every", "PT30M", "--step", "PT10M",
+                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return folder / "warn.db"

@@ -1,6 +1,6 @@
 """The web service on a real uvicorn server (127.0.0.1, a free port) over a copy of a replayed store.
 
-The store is the demo storm replayed up to 05:00Z, when the landslide warnings of DEMO-T04, DEMO-T16 and
+The store (``early``, tests/conftest.py) is the demo storm replayed up to 05:00Z, when the landslide warnings of DEMO-T04, DEMO-T16 and
 DEMO-T19 have just called their town leaders and communities (unanswered) and given them tasks; the
 service's clock reads 05:05Z.
 """
@@ -8,12 +8,13 @@ service's clock reads 05:05Z.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from starlette.applications import Starlette
 
 from tests.conftest import ROOT
 from tests.web.serving import ENV, NOW, Served, person_of
@@ -25,21 +26,9 @@ from warn.web import create_app
 from warn.web.server import Background
 
 
-@pytest.fixture(scope="session")
-def early(tmp_path_factory) -> Path:
-    """The demo storm replayed from dry weather to 05:00Z (a SQLite file), made once; copy it before changing it."""
-    from warn.cli.main import app
-
-    folder = tmp_path_factory.mktemp("early")
-    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), "--from", "2026-07-14T21:00Z",
-                                      "--to", "2026-07-15T05:00Z", "--every", "PT30M", "--step", "PT10M",
-                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    return folder / "warn.db"
-
-
-@pytest.fixture
-def served(early: Path, tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def serving(early: Path, tmp_path: Path, prepare: Callable[[Starlette], None] = lambda _app: None) -> Iterator[Served]:
+    """The service on a copy of ``early``, its app first given to ``prepare`` (a middleware added, say)."""
     db = Path(shutil.copy(early, tmp_path / "warn.db"))
     settings = load_settings(ROOT / "config.yaml")
     assert settings.command is not None
@@ -49,6 +38,7 @@ def served(early: Path, tmp_path: Path) -> Iterator[Served]:
     store.upgrade()
     app = create_app(settings, store, setup, clock=lambda: NOW, env=ENV, config=ROOT / "config.yaml",
                      people=person_of)
+    prepare(app)
     running = Background(app, "127.0.0.1", 0).start()
     try:
         with httpx.Client(base_url=running.url, timeout=30) as client:
@@ -56,3 +46,9 @@ def served(early: Path, tmp_path: Path) -> Iterator[Served]:
     finally:
         running.stop()
         store.close()
+
+
+@pytest.fixture
+def served(early: Path, tmp_path: Path) -> Iterator[Served]:
+    with serving(early, tmp_path) as running:
+        yield running

@@ -352,8 +352,9 @@ def finish_task(conn: Connection, task_id: str, *, by: str, role: str, at: datet
 
 
 def acknowledge_task(conn: Connection, task_id: str, *, by: str, role: str, org_unit: str, at: datetime,
-                     append: Append) -> bool:
-    """Mark open task ``task_id`` acknowledged by ``by`` (in ``role`` of ``org_unit``) and record it.
+                     append: Append, via: str = "cli") -> bool:
+    """Mark open task ``task_id`` acknowledged by ``by`` (in ``role`` of ``org_unit``) and record it with the
+    channel it came through (``via``).
 
     Returns
     -------
@@ -372,15 +373,16 @@ def acknowledge_task(conn: Connection, task_id: str, *, by: str, role: str, org_
     append(conn, [NewEntry(occurred_at=at, actor=by, role=role, kind="task", org_unit=org_unit,
                            incident=row.incident_id, key=f"{task_id}/ack",
                            summary=f"任务已签收：{row.summary} / task acknowledged",
-                           details={"task": task_id, "owner": f"{row.org_unit}.{row.owner_role}"})],
+                           details={"task": task_id, "owner": f"{row.org_unit}.{row.owner_role}", "via": via})],
            snapshot(conn, "tasks", [task_id]))
     return True
 
 
 def assign_task(conn: Connection, task_id: str, *, to_role: str, to_org_unit: str, person: str | None, by: str,
                 role: str, org_unit: str, at: datetime, reason: str,
-                append: Append) -> bool:
-    """Hand task ``task_id`` over to the post ``to_org_unit``.``to_role`` and record who did it and why.
+                append: Append, via: str = "cli") -> bool:
+    """Hand task ``task_id`` over to the post ``to_org_unit``.``to_role`` and record who did it, why and through
+    which channel (``via``).
 
     An acknowledged task goes back to open (its new owner acknowledges it afresh).
 
@@ -407,7 +409,7 @@ def assign_task(conn: Connection, task_id: str, *, to_role: str, to_org_unit: st
                            summary=f"任务改派 {before} → {after}（{person or '无人在岗'}）：{row.summary}"
                                    f"{' —— ' + reason if reason else ''} / task reassigned",
                            details={"task": task_id, "from": before, "to": after, "person": person,
-                                    "reason": reason})],
+                                    "reason": reason, "via": via})],
            snapshot(conn, "tasks", [task_id]))
     return True
 

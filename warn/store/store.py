@@ -641,25 +641,29 @@ class Store:
             return finish_task(conn, task_id, by=by, role=role, at=at, note=note, evidence=evidence, via=via,
                                append=self.timeline.append_on)
 
-    def acknowledge_task(self, task_id: str, *, by: str, role: str, org_unit: str, at: datetime) -> bool:
-        """Mark an open task acknowledged and record it on the timeline, in one transaction.
+    def acknowledge_task(self, task_id: str, *, by: str, role: str, org_unit: str, at: datetime,
+                         via: str = "cli") -> bool:
+        """Mark an open task acknowledged and record it on the timeline with the channel (``via``), in one
+        transaction.
 
         Returns ``False`` when it was not open (nothing written); raises ``KeyError`` for no such task.
         """
         with self._write() as conn:
             return acknowledge_task(conn, task_id, by=by, role=role, org_unit=org_unit, at=at,
-                                    append=self.timeline.append_on)
+                                    append=self.timeline.append_on, via=via)
 
     def assign_task(self, task_id: str, *, to_role: str, to_org_unit: str, person: str | None, by: str, role: str,
-                    org_unit: str, at: datetime, reason: str = "") -> bool:
-        """Hand a task over to another post and record who did it and why, in one transaction.
+                    org_unit: str, at: datetime, reason: str = "", via: str = "cli") -> bool:
+        """Hand a task over to another post and record who did it, why and through which channel (``via``), in
+        one transaction.
 
         Returns ``False`` when it is closed or already owned there (nothing written); raises
         ``KeyError`` for no such task.
         """
         with self._write() as conn:
             return assign_task(conn, task_id, to_role=to_role, to_org_unit=to_org_unit, person=person, by=by,
-                               role=role, org_unit=org_unit, at=at, reason=reason, append=self.timeline.append_on)
+                               role=role, org_unit=org_unit, at=at, reason=reason, append=self.timeline.append_on,
+                               via=via)
 
     def task(self, task_id: str) -> Row | None:
         """The ``tasks`` row of ``task_id`` (``None``: no such task)."""

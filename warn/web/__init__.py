@@ -9,7 +9,7 @@ with two faces:
   tasks, finish a task with a note, a photo and the phone's location, report a new danger.
 
 Every answer is checked by :class:`warn.command.authority.Authority` and planned at once, one at a time,
-by :class:`warn.web.desk.Desk` — the same step a CLI answer takes — with the channel it came through on
+by :class:`warn.desk.Desk` — the same step a CLI answer takes — with the channel it came through on
 the timeline. A refused request writes nothing and says why, zh-CN then English.
 """
 

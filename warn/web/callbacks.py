@@ -6,7 +6,7 @@ read from the environment variable ``secrets:`` names); one that cannot be verif
 nothing is written. What a verified callback brings:
 
 - receipts → ``store.deliveries.receipt`` (delivered or failed, with the platform's words);
-- answers → :meth:`warn.web.desk.Desk.answer`, planned at once with the channel on the timeline, and the
+- answers → :meth:`warn.desk.Desk.answer`, planned at once with the channel on the timeline, and the
   delivery marked answered (``store.deliveries.answered``):
 
   - SMS (上行): ``1`` = 收到, ``2 …`` = 需要支援 with the rest as the note, ``3`` = 已到岗; the request is the
@@ -39,7 +39,7 @@ from warn.errors import ConfigError, UsageError
 from warn.freetext import check_text
 from warn.links import Purpose
 from warn.store import NewEntry
-from warn.web.desk import Desk, Refused
+from warn.desk import Desk, Refused
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ keeps): unknown, forged or altered → 403, expired → 410, used already → 40
 and writes nothing. What the link lets its person do is its purpose:
 
 - ``answer``: the request, its deadline and the buttons 收到 / 已到岗 / 需要支援 (an approval: 同意 / 不同意, a verification: 属实 /
-  不同意) with a note; the answer is planned at once (:meth:`warn.web.desk.Desk.answer`);
+  不同意) with a note; the answer is planned at once (:meth:`warn.desk.Desk.answer`);
 - ``task``: the task and the form to mark it done with a note, a photo and the phone's location,
-  finished through ``store.finish_task`` with that evidence (``attachment:SHA256 lon=… lat=…``);
+  finished through :meth:`warn.desk.Desk.done` with that evidence (``attachment:SHA256 lon=… lat=…``);
 - ``tasks``: the person's open tasks (of the posts they hold now), each with a link minted on the spot;
 - ``report``: the 险情上报 form — what, where, a photo, the location — recorded by ``store.dangers``.
 
@@ -30,7 +30,7 @@ from warn.freetext import check_text
 from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store.attachments import image_type
 from warn.web import pages
-from warn.web.desk import OPEN_TASKS, Desk, Refused, post_of
+from warn.desk import OPEN_TASKS, Desk, Refused, Told, post_of
 
 #: Bytes a form may carry besides its photo (the note, the place, the fields' framing).
 FORM_OVERHEAD = 64 * 1024
@@ -115,8 +115,8 @@ async def act(request: Request) -> Response:
         async with request.form(max_files=1, max_fields=8,
                                 max_part_size=desk.settings.serve.max_photo_bytes) as form:
             photo = await _photo(form)
-            zh, en = await run_in_threadpool(_act, desk, claims, form, photo, at)
-        return _html(pages.done_page(zh, en))
+            told = await run_in_threadpool(_act, desk, claims, form, photo, at)
+        return _html(pages.done_page(told.zh, told.en))
     except Refused as err:
         return refusal(err)
     except UsageError as err:
@@ -134,8 +134,8 @@ async def _photo(form: FormData) -> tuple[bytes, str] | None:
 
 
 def _act(desk: Desk, claims: LinkClaims, form: FormData, photo: tuple[bytes, str] | None,
-         at: datetime) -> tuple[str, str]:
-    """Record what the form says under ``claims``; what to tell the person (zh, en)."""
+         at: datetime) -> Told:
+    """Record what the form says under ``claims``; what to tell the person."""
     limits = desk.settings.text_limits
 
     def text(name: str, limit: int, *, multiline: bool = True) -> str:
@@ -154,7 +154,7 @@ def _act(desk: Desk, claims: LinkClaims, form: FormData, photo: tuple[bytes, str
         desk.answer(claims.subject, claims.person, Channel.LINK, at, reply=reply, note=note, accepted=accepted,
                     use=use)
         said = reply.zh if chosen in Reply.__members__.values() else ("是" if accepted else "否")
-        return f"已应答：{said}（{claims.person}）", f"answered: {chosen} ({claims.person})"
+        return Told(f"已应答：{said}（{claims.person}）", f"answered: {chosen} ({claims.person})")
     lon, lat = _location(form)
     if claims.purpose is Purpose.TASK:
         note = text("note", limits.note)
@@ -164,8 +164,7 @@ def _act(desk: Desk, claims: LinkClaims, form: FormData, photo: tuple[bytes, str
         evidence = " ".join(part for part in (
             f"attachment:{_keep(desk, photo, at, claims.person)}" if photo else "",
             f"lon={lon:.6f} lat={lat:.6f}" if lon is not None and lat is not None else "") if part)
-        desk.finish_task(claims.subject, claims.person, at, note=note, evidence=evidence, use=use)
-        return f"任务已办结：{claims.subject}", f"task done: {claims.subject}"
+        return desk.done(claims.subject, claims.person, Channel.LINK, at, note=note, evidence=evidence, use=use)
     what, place = text("what", limits.note), text("place", limits.name, multiline=False)
     if not what:
         raise Refused(400, "请写明险情", "say what you see")
