@@ -128,7 +128,8 @@ def _refuse(lang: str, zh: str, en: str) -> NoReturn:
 def _acting(config: Path, store: str | None, person: str | None, at: datetime | None,
             lang: str | None) -> Iterator[_Acting]:
     """Open the deployment and the store and identify the acting person (exit 2 on configuration errors)."""
-    from warn.cli.identity import establish, is_drill
+    from warn.check import is_drill
+    from warn.cli.identity import establish
     from warn.command.authority import Authority
     from warn.command.loading import load_setup
     from warn.config import load_settings, store_url
