@@ -11,18 +11,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.web.serving import ENV, NOW, Served, person_of
-from warn import hazards
-from warn.command.loading import load_setup
-from warn.config import load_settings
-from warn.store import Store
-from warn.web import create_app
-from warn.web.server import Background
+from tests.web.serving import Served, running
 
 
 @pytest.fixture(scope="session")
@@ -40,19 +33,5 @@ def early(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def served(early: Path, tmp_path: Path) -> Iterator[Served]:
-    db = Path(shutil.copy(early, tmp_path / "warn.db"))
-    settings = load_settings(ROOT / "config.yaml")
-    assert settings.command is not None
-    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
-                       roster_limit=settings.files.max_roster_bytes)
-    store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
-    store.upgrade()
-    app = create_app(settings, store, setup, clock=lambda: NOW, env=ENV, config=ROOT / "config.yaml",
-                     people=person_of)
-    running = Background(app, "127.0.0.1", 0).start()
-    try:
-        with httpx.Client(base_url=running.url, timeout=30) as client:
-            yield Served(running.url, db, store, client)
-    finally:
-        running.stop()
-        store.close()
+    with running(Path(shutil.copy(early, tmp_path / "warn.db"))) as service:
+        yield service

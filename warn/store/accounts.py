@@ -55,7 +55,7 @@ class Attempt:
     person
         The name typed when it is a known person (on the roster); ``None`` otherwise.
     role, org_unit
-        Their post's role and org unit now (empty when they hold none), for the timeline.
+        Their post's role and org unit now (role ``none`` and no unit when they hold none), for the timeline.
     address
         The client address.
     at
