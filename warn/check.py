@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from warn.broadcast.wording import Templates
     from warn.store import Store
 
+#: The CAP statuses of a drill store's messages.
+DRILL_STATUSES = frozenset({"Exercise", "Test"})
 #: Placeholders a configured feed URL may hold: the demo world's servers.
 URL_PLACEHOLDERS = ("feed", "sensorthings")
 #: The worst case every SMS template must fit besides the deployment's issuer and longest town name: the
@@ -43,6 +45,18 @@ def check_deployment(config_path: Path) -> list[Problem]:
         _messages, _channels, _reach, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
+
+
+def is_drill(settings: Settings, store: Store) -> bool:
+    """Whether acting on ``store`` is a drill — people may be named without proof (the CLI's ``--as``, the
+    pages' drill login): the deployment is not live, or ``store`` is a drill's."""
+    return not settings.deployment.live or drill_store(store)
+
+
+def drill_store(store: Store) -> bool:
+    """Whether ``store`` is a drill's: every message it ever published is Exercise or Test (and it published one)."""
+    statuses = store.cap_statuses()
+    return bool(statuses) and statuses <= DRILL_STATUSES
 
 
 def publish_status(requested: CapStatus, settings: Settings, config_path: Path, store: Store) -> CapStatus:

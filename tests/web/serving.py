@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from starlette.applications import Starlette
 
+from tests.conftest import ROOT
+from warn import hazards
 from warn.command.directory import ContactKind
+from warn.command.loading import load_setup
+from warn.config import Settings, load_settings
 from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store import Store
+from warn.web import create_app
+from warn.web.server import Background
 
 #: The service's time.
 NOW = datetime(2026, 7, 15, 5, 5, tzinfo=UTC)
@@ -38,7 +47,8 @@ def person_of(kind: ContactKind, address: str) -> str | None:
 
 
 #: Tables a request through the service may write.
-TABLES = ("timeline", "tasks", "ack_requests", "inbox", "links", "attachments", "danger_reports", "outbox")
+TABLES = ("timeline", "tasks", "ack_requests", "inbox", "links", "attachments", "danger_reports", "outbox",
+          "accounts", "sessions", "tokens")
 #: The smallest JPEG header the store recognises, with some bytes after it.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200) + b"\xff\xd9"
 
@@ -52,6 +62,7 @@ class Served:
     db: Path
     store: Store
     client: httpx.Client
+    app: Starlette | None = None
 
     def link(self, purpose: Purpose, subject: str, person: str, *, expires: datetime = NOW + timedelta(hours=1)) -> str:
         """A token minted and recorded as the reach step does."""
@@ -66,6 +77,27 @@ class Served:
     def snapshot(self) -> dict[str, object]:
         """Row counts of every table the service may write, the timeline's head and the links' use."""
         counts: dict[str, object] = {t: self.query(f"select count(*) from {t}")[0][0] for t in TABLES}
-        return counts | {"head": self.query("select hash from timeline order by seq desc limit 1")[0][0],
+        return counts | {"head": self.query("select hash from timeline order by seq desc limit 1"),
                          "used": self.query("select link_id, used_at from links order by 1"),
                          "tasks_state": self.query("select task_id, status from tasks order by 1")}
+
+
+@contextmanager
+def running(db: Path, *, settings: Settings | None = None, clock: Callable[[], datetime] = lambda: NOW
+            ) -> Iterator[Served]:
+    """The web service of the store ``db`` (migrated here) on a real uvicorn server on 127.0.0.1: the demo's
+    deployment (or ``settings``), the tests' environment :data:`ENV`, on ``clock`` (default :data:`NOW`)."""
+    settings = settings or load_settings(ROOT / "config.yaml")
+    assert settings.command is not None
+    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                       roster_limit=settings.files.max_roster_bytes)
+    store = Store.connect(f"sqlite:///{db}", now=clock)
+    store.upgrade()
+    app = create_app(settings, store, setup, clock=clock, env=ENV, config=ROOT / "config.yaml", people=person_of)
+    server = Background(app, "127.0.0.1", 0).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield Served(server.url, db, store, client, app)
+    finally:
+        server.stop()
+        store.close()

@@ -1,68 +1,35 @@
-"""The acting routes (``POST /api/v1/...``) on a real server: the same acts, rules and refusals as the CLI's.
-
-Until the gate (:mod:`warn.web.auth`, the auth part) is merged, :class:`StandInGate` stands in for it: it
-sets ``request.state.viewer`` from test headers, with the towns the roster gives the person
-(:func:`warn.web.viewer.scope_of`), as the gate does from a session or a token. Replace it with real logins
-and tokens when the gate lands.
+"""The acting routes (``POST /api/v1/...``) on a real server behind the real gate: the same acts, rules and
+refusals as the CLI's. A person acts through the API with a bearer token (``warn token issue``, the store's
+tokens) or through the pages with a drill login and its CSRF token.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import quote, unquote
 
 import pytest
-from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.web.conftest import serving
+from tests.web.login import drill_login
 from tests.web.serving import LEADER04, NOW, SINCE, TASK04, Served
 from warn.cli.main import app as cli
-from warn.web.viewer import Viewer, scope_of
 
 DUTY, COMMANDER, SCRIBE, LEADER03 = "演示值班员01", "演示指挥长01", "演示信息员01", "演示镇街负责人03"
 ROLL_CALL = "INC-storm-20260715T0200Z/rainstorm@1:rainstorm:500112:20260715T0200Z/wartime_roll_call/a0"
 
 
-class StandInGate:
-    """Test-only: stands in for the auth part's gate until it is merged — the viewer from ``X-Test-Person``
-    (URL-quoted) and ``X-Test-Via`` (``session`` or ``token``), their towns from the roster now."""
-
-    def __init__(self, app: ASGIApp, owner: Starlette) -> None:
-        self.app, self.owner = app, owner
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers") or [])
-        person = unquote(headers.get(b"x-test-person", b"").decode())
-        if scope["type"] == "http" and person:
-            setup = self.owner.state.desk.setup
-            scope.setdefault("state", {})["viewer"] = Viewer(
-                person, scope_of(setup.roster, setup.org, person, NOW),
-                headers.get(b"x-test-via", b"token").decode(), "127.0.0.1")
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture
-def gated(early: Path, tmp_path: Path) -> Iterator[tuple[Served, Starlette]]:
-    """The service behind :class:`StandInGate`, and its app (to fix the moment it shows)."""
-    apps: list[Starlette] = []
-
-    def prepare(app: Starlette) -> None:
-        app.add_middleware(StandInGate, owner=app)
-        apps.append(app)
-
-    with serving(early, tmp_path, prepare) as running:
-        yield running, apps[0]
-
-
 def post(served: Served, path: str, person: str, body: object, *, via: str = "token", raw: bytes | None = None):
+    """``POST /api/v1/PATH`` as ``person``: with a bearer token issued to them (``via="token"``), or in a drill
+    session of theirs with its CSRF token (``via="session"``)."""
     content = raw if raw is not None else json.dumps(body).encode()
-    return served.client.post(f"/api/v1/{path}", content=content, headers={
-        "X-Test-Person": quote(person), "X-Test-Via": via, "Content-Type": "application/json"})
+    if via == "token":
+        headers = {"Authorization": f"Bearer {served.store.tokens.issue(person, by='tests', at=NOW)}"}
+    else:
+        served.client.cookies.clear()
+        headers = {"X-CSRF-Token": drill_login(served, person)}
+    return served.client.post(f"/api/v1/{path}", content=content,
+                              headers={**headers, "Content-Type": "application/json"})
 
 
 def cli_says(served: Served, person: str, *args: str) -> tuple[int, str]:
@@ -79,8 +46,7 @@ def cli_says(served: Served, person: str, *args: str) -> tuple[int, str]:
     (COMMANDER, "mode", {"to": "wartime", "level": "IV", "reason": "同前"},
      ("mode", "wartime", "--level", "IV", "--reason", "同前"), 409),
 ])
-def test_the_cli_and_the_api_refuse_the_same_act_for_the_same_reason(gated, person, path, body, args, status):
-    served, _ = gated
+def test_the_cli_and_the_api_refuse_the_same_act_for_the_same_reason(served, person, path, body, args, status):
     before = served.snapshot()
     answer = post(served, path, person, body)
     assert answer.status_code == status, answer.text
@@ -91,8 +57,7 @@ def test_the_cli_and_the_api_refuse_the_same_act_for_the_same_reason(gated, pers
     assert served.snapshot() == before
 
 
-def test_an_act_through_the_api_is_recorded_with_its_channel(gated):
-    served, _ = gated
+def test_an_act_through_the_api_is_recorded_with_its_channel(served):
     answer = post(served, "ack", LEADER04, {"target": TASK04})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"ok": True, "zh": answer.json()["zh"], "en": answer.json()["en"]}
@@ -106,8 +71,7 @@ def test_an_act_through_the_api_is_recorded_with_its_channel(gated):
     assert actor == DUTY and json.loads(details)["via"] == "web"
 
 
-def test_a_town_cannot_act_on_another_towns_items(gated):
-    served, _ = gated
+def test_a_town_cannot_act_on_another_towns_items(served):
     before = served.snapshot()
     for path, body in (("ack", {"target": TASK04}), ("done", {"task": TASK04, "note": "已完成"}),
                        ("ack", {"target": ROLL_CALL}),
@@ -131,8 +95,7 @@ def test_a_town_cannot_act_on_another_towns_items(gated):
     ("notes", '{"text": "tel\\u001b[2J"}'.encode(), "text: expected"),
     ("broadcasts", b'{"hazard": "meteor", "zone": "DEMO-T03", "level": "red", "text": "x"}', "hazard: expected one"),
 ])
-def test_a_bad_body_is_refused_422_naming_the_field(gated, path, raw, says):
-    served, _ = gated
+def test_a_bad_body_is_refused_422_naming_the_field(served, path, raw, says):
     before = served.snapshot()
     answer = post(served, path, COMMANDER, None, raw=raw)
     assert answer.status_code == 422, answer.text
@@ -140,13 +103,13 @@ def test_a_bad_body_is_refused_422_naming_the_field(gated, path, raw, says):
     assert served.snapshot() == before
 
 
-def test_no_acting_while_looking_at_the_past(gated):
-    served, app = gated
+def test_no_acting_while_looking_at_the_past(served):
+    token = served.store.tokens.issue(LEADER04, by="tests", at=NOW)
     before = served.snapshot()
     past = served.client.post("/api/v1/ack?at=2026-07-15T04:00Z", content=json.dumps({"target": TASK04}),
-                              headers={"X-Test-Person": quote(LEADER04)})
+                              headers={"Authorization": f"Bearer {token}"})
     assert past.status_code == 409 and "looking at the past" in past.json()["error"]["en"]
-    app.state.fixed_at = NOW
+    served.app.state.fixed_at = NOW
     answer = post(served, "ack", LEADER04, {"target": TASK04})
     assert answer.status_code == 409 and answer.json()["error"]["zh"] == "查看历史时不能操作"
     assert served.snapshot() == before

@@ -101,7 +101,8 @@ def _acting(config: Path, store: str | None, person: str | None, at: datetime | 
             lang: str | None) -> Iterator[_Acting]:
     """Open the deployment and the store and identify the acting person (exit 2 on configuration errors); a
     refusal of the desk is said and exits 1 (2 for input that does not fit)."""
-    from warn.cli.identity import establish, is_drill
+    from warn.check import is_drill
+    from warn.cli.identity import establish
     from warn.command.loading import load_setup
     from warn.config import load_settings, store_url
     from warn.desk import Desk, Refused

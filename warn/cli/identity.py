@@ -2,8 +2,8 @@
 
 In order (:func:`establish`):
 
-1. ``--as NAME`` / ``WARN_USER`` — only in a drill (:func:`is_drill`): a deployment not marked
-   live (``deployment.live: false``), or a store whose messages are all Exercise or Test;
+1. ``--as NAME`` / ``WARN_USER`` — only in a drill (:func:`warn.check.is_drill`): a deployment not
+   marked live (``deployment.live: false``), or a store whose messages are all Exercise or Test;
    refused anywhere else;
 2. a personal token in ``WARN_TOKEN`` (``warn token issue``), checked against its scrypt digest
    in the store; a wrong or revoked token is refused, never passed over;
@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from warn.config import Settings
 from warn.store import Store
 
-#: The CAP statuses of a drill store's messages.
-DRILL_STATUSES = frozenset({"Exercise", "Test"})
 #: Where a personal token is read.
 TOKEN_VARIABLE = "WARN_TOKEN"
 
@@ -43,17 +41,6 @@ class Identity:
 def os_login() -> str:
     """The login of the operating-system user running this process (from its effective uid)."""
     return pwd.getpwuid(os.geteuid()).pw_name
-
-
-def is_drill(settings: Settings, store: Store) -> bool:
-    """Whether acting on ``store`` is a drill: the deployment is not live, or ``store`` is a drill's."""
-    return not settings.deployment.live or drill_store(store)
-
-
-def drill_store(store: Store) -> bool:
-    """Whether ``store`` is a drill's: every message it ever published is Exercise or Test (and it published one)."""
-    statuses = store.cap_statuses()
-    return bool(statuses) and statuses <= DRILL_STATUSES
 
 
 def establish(settings: Settings, store: Store, named: str | None, *, drill: bool,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from warn.cli import (
+    account,
     acting,
     check,
     demo,
@@ -71,3 +72,4 @@ app.command("reject")(acting.reject)
 app.command("broadcast")(acting.broadcast)
 app.command("report")(report.report)
 app.add_typer(token.app, name="token")
+app.add_typer(account.app, name="account")

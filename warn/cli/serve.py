@@ -90,11 +90,11 @@ def serve(
 def _clock(probe: Store, settings: Settings, start: datetime | None) -> tuple[Callable[[], datetime], Mapping[str, str]]:
     """The service's clock and environment on the store ``probe`` opens (closed after).
 
-    The wall clock, or ``--clock-start``'s. A drill's store (:func:`warn.cli.identity.drill_store`) without
+    The wall clock, or ``--clock-start``'s. A drill's store (:func:`warn.check.drill_store`) without
     ``--clock-start``: a clock started at its last cycle (the drill's end, where its people left off), and a
     throwaway links' secret when the environment sets none (the drill's own links were signed with its own).
     """
-    from warn.cli.identity import drill_store
+    from warn.check import drill_store
     from warn.service import utc_now
     from warn.sim.clock import StartedClock
 

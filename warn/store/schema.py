@@ -107,6 +107,11 @@ attachments
 danger_reports
     Every danger reported from below the district (险情上报): who, from which post, when, what and
     where (their words, the phone's location), the photo's attachment, and the channel it came through.
+accounts, sessions, login_attempts
+    Passwords for the centre's pages (:mod:`warn.store.accounts`): per person a salt, the scrypt digest
+    and its parameters, failures in a row and the lockout; every login's session by the SHA-256 of its
+    id with its CSRF token, address and expiry; and every login attempt by address and time (the rate
+    limit). ``tokens.scope`` narrows a personal token to some org units.
 planner_state, planner_emitted, planner_threads, planner_incidents, planner_runs, planner_acks, planner_manual,
 planner_bulletins, planner_dangers
     The command planner's state (:class:`warn.command.planner.State`) as records: one row of
@@ -620,7 +625,45 @@ tokens = Table(
     Column("issued_by", String(128), nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("revoked_by", String(128), nullable=True),
+    Column("scope", String(512), nullable=False, server_default=""),
     Index("ix_tokens_person", "person", "revoked_at"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("person", String(128), primary_key=True),
+    Column("salt", LargeBinary, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("kdf", String(64), nullable=False),
+    Column("failed_in_a_row", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_login_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("changed_by", String(128), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("person", String(128), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Index("ix_sessions_person", "person", "ended_at"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("address", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_attempts_address", "address", "at"),
 )
 
 

@@ -48,6 +48,7 @@ from warn.command.model import Action
 from warn.errors import Problem, StoreError
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
+from warn.store.accounts import AccountTable, AttemptTable, SessionTable
 from warn.store.attachments import AttachmentTable
 from warn.store.bulk import bulk_for
 from warn.store.command import (
@@ -156,6 +157,8 @@ class Store:
         The command planner's state as records (:mod:`warn.store.planner`).
     tokens
         The personal tokens issued, by digest (:mod:`warn.store.tokens`).
+    accounts, sessions, login_attempts
+        Passwords, logins in the browser and login attempts for the centre's pages (:mod:`warn.store.accounts`).
     rejected
         What feeds sent that was refused (:mod:`warn.store.rejected`).
     links, attachments, dangers
@@ -181,6 +184,9 @@ class Store:
         self.command = CommandRecords(engine, self._write)
         self.planner = PlannerTable(engine, self._write)
         self.tokens = TokenTable(engine, self._write, self.timeline)
+        self.accounts = AccountTable(engine, self._write, self.timeline)
+        self.sessions = SessionTable(engine, self._write, self.timeline)
+        self.login_attempts = AttemptTable(engine, self._write)
         self.rejected = RejectedTable(engine, self._write)
         self.links = LinkTable(engine, self._write)
         self.attachments = AttachmentTable(engine, self._write)

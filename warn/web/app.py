@@ -1,7 +1,9 @@
 """The Starlette application of ``warn serve`` (:func:`create_app`).
 
 Routes: ``GET`` / ``POST /a/{token}`` (the phone page, :mod:`warn.web.phone`), ``GET`` / ``POST
-/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`) and ``GET /health``. An unknown path or
+/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`), ``GET /health``, and ``GET`` / ``POST
+/login``, ``POST /logout`` (:mod:`warn.web.login`); every other path is behind the gate
+(:class:`warn.web.auth.Gate`), which answers 401 or a redirect to the login without a session or token. An unknown path or
 method gets a short page that says so, zh-CN then English; an error inside a request is logged and
 answered 500 — the service keeps running.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -24,8 +27,9 @@ from warn.command.planner import Setup
 from warn.config import Settings
 from warn.store import Store
 from warn.vocab import CapStatus
-from warn.web import acting, callbacks, phone
 from warn.desk import Desk, Refused, link_secret
+from warn.web import acting, callbacks, login, phone
+from warn.web.auth import Gate
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +71,8 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
     app = Starlette(routes=[Route("/a/{token}", phone.show, methods=["GET"]),
                             Route("/a/{token}", phone.act, methods=["POST"]),
                             Route("/callbacks/{channel}", callbacks.callback, methods=["GET", "POST"]),
-                            Route("/health", _health, methods=["GET"]),
-                            *acting.routes],
-                    exception_handlers={HTTPException: _http_error, Exception: _failed})
+                            Route("/health", _health, methods=["GET"]), *login.routes, *acting.routes],
+                    middleware=[Middleware(Gate)], exception_handlers={HTTPException: _http_error, Exception: _failed})
     app.state.desk = desk
     app.state.env = dict(env)
     app.state.people = people

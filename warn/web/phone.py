@@ -39,7 +39,8 @@ ANSWERS = {**{str(reply): (reply, True) for reply in Reply}, "yes": (Reply.RECEI
            "no": (Reply.RECEIVED, False)}
 
 
-def _html(text: str, status: int = 200) -> HTMLResponse:
+def html_page(text: str, status: int = 200) -> HTMLResponse:
+    """A page's response: not cached, no asset from elsewhere, inline style and script only."""
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store",
                                                            "Content-Security-Policy": "default-src 'none'; "
                                                            "style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -48,7 +49,7 @@ def _html(text: str, status: int = 200) -> HTMLResponse:
 
 def refusal(err: Refused) -> HTMLResponse:
     """The page of a refusal, with its status."""
-    return _html(pages.refused_page(err.status, err.zh, err.en), err.status)
+    return html_page(pages.refused_page(err.status, err.zh, err.en), err.status)
 
 
 async def show(request: Request) -> Response:
@@ -56,7 +57,7 @@ async def show(request: Request) -> Response:
     desk: Desk = request.app.state.desk
     token = request.path_params["token"]
     try:
-        return _html(await run_in_threadpool(_show, desk, token, desk.clock()))
+        return html_page(await run_in_threadpool(_show, desk, token, desk.clock()))
     except Refused as err:
         return refusal(err)
 
@@ -116,7 +117,7 @@ async def act(request: Request) -> Response:
                                 max_part_size=desk.settings.serve.max_photo_bytes) as form:
             photo = await _photo(form)
             told = await run_in_threadpool(_act, desk, claims, form, photo, at)
-        return _html(pages.done_page(told.zh, told.en))
+        return html_page(pages.done_page(told.zh, told.en))
     except Refused as err:
         return refusal(err)
     except UsageError as err:

@@ -1,0 +1,49 @@
+"""Logging in, for the web tests: a password set and a login through ``POST /login``, or a drill's entry.
+
+Each helper logs ``client`` (an httpx client of the served app, which keeps the session cookie) in through
+the real login route and returns the session's CSRF token, read back from the store as a page would embed
+it (:func:`warn.web.auth.csrf_token`) — send it as ``X-CSRF-Token`` with every POST::
+
+    csrf = login(served, LEADER04, PASSWORD)
+    served.client.post("/api/v1/ack", json={"target": TASK04}, headers={"X-CSRF-Token": csrf})
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from tests.web.serving import NOW, Served
+from warn.web.auth import COOKIE
+
+#: A password long enough for ``warn account password``.
+PASSWORD = "correct horse battery staple"
+
+
+def give_password(served: Served, person: str, password: str = PASSWORD) -> None:
+    """Give ``person`` an account with ``password`` (as ``warn account password`` does)."""
+    served.store.accounts.set_password(person, password, by="tests", at=datetime.now(UTC))
+
+
+def login(served: Served, person: str, password: str = PASSWORD, *, client: httpx.Client | None = None,
+          at: datetime = NOW) -> str:
+    """Give ``person`` ``password`` and log ``client`` (default the served one) in with it; the CSRF token.
+
+    ``at`` is the service's clock at the login (:data:`~tests.web.serving.NOW` unless the test moves it).
+    """
+    give_password(served, person, password)
+    return _logged_in(served, client or served.client, {"name": person, "password": password}, at)
+
+
+def drill_login(served: Served, person: str, *, client: httpx.Client | None = None, at: datetime = NOW) -> str:
+    """Enter the drill as ``person`` (the login page's drill form, no password); the CSRF token."""
+    return _logged_in(served, client or served.client, {"mode": "drill", "person": person}, at)
+
+
+def _logged_in(served: Served, client: httpx.Client, form: dict[str, str], at: datetime) -> str:
+    response = client.post("/login", data=form)
+    assert response.status_code == 303, response.text
+    session = served.store.sessions.find(client.cookies[COOKIE], at)
+    assert session is not None
+    return session.csrf
