@@ -19,17 +19,22 @@ DUTY, COMMANDER, SCRIBE, LEADER03 = "演示值班员01", "演示指挥长01", "�
 ROLL_CALL = "INC-storm-20260715T0200Z/rainstorm@1:rainstorm:500112:20260715T0200Z/wartime_roll_call/a0"
 
 
-def post(served: Served, path: str, person: str, body: object, *, via: str = "token", raw: bytes | None = None):
-    """``POST /api/v1/PATH`` as ``person``: with a bearer token issued to them (``via="token"``), or in a drill
-    session of theirs with its CSRF token (``via="session"``)."""
+def bearer(served: Served, person: str) -> dict[str, str]:
+    """The header of a bearer token issued to ``person`` now (which puts the issue on the timeline)."""
+    return {"Authorization": f"Bearer {served.store.tokens.issue(person, by='tests', at=NOW)}"}
+
+
+def in_session(served: Served, person: str) -> dict[str, str]:
+    """The CSRF header of a drill session of ``person`` (the served client keeps its cookie)."""
+    served.client.cookies.clear()
+    return {"X-CSRF-Token": drill_login(served, person)}
+
+
+def post(served: Served, path: str, credentials: dict[str, str], body: object, *, raw: bytes | None = None):
+    """``POST /api/v1/PATH`` with ``credentials`` (:func:`bearer`, :func:`in_session`) and ``body`` as JSON."""
     content = raw if raw is not None else json.dumps(body).encode()
-    if via == "token":
-        headers = {"Authorization": f"Bearer {served.store.tokens.issue(person, by='tests', at=NOW)}"}
-    else:
-        served.client.cookies.clear()
-        headers = {"X-CSRF-Token": drill_login(served, person)}
     return served.client.post(f"/api/v1/{path}", content=content,
-                              headers={**headers, "Content-Type": "application/json"})
+                              headers={**credentials, "Content-Type": "application/json"})
 
 
 def cli_says(served: Served, person: str, *args: str) -> tuple[int, str]:
@@ -47,8 +52,9 @@ def cli_says(served: Served, person: str, *args: str) -> tuple[int, str]:
      ("mode", "wartime", "--level", "IV", "--reason", "同前"), 409),
 ])
 def test_the_cli_and_the_api_refuse_the_same_act_for_the_same_reason(served, person, path, body, args, status):
+    credentials = bearer(served, person)
     before = served.snapshot()
-    answer = post(served, path, person, body)
+    answer = post(served, path, credentials, body)
     assert answer.status_code == status, answer.text
     error = answer.json()["error"]
     assert error["status"] == status and error["zh"] and error["en"]
@@ -58,26 +64,27 @@ def test_the_cli_and_the_api_refuse_the_same_act_for_the_same_reason(served, per
 
 
 def test_an_act_through_the_api_is_recorded_with_its_channel(served):
-    answer = post(served, "ack", LEADER04, {"target": TASK04})
+    answer = post(served, "ack", bearer(served, LEADER04), {"target": TASK04})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"ok": True, "zh": answer.json()["zh"], "en": answer.json()["en"]}
     assert LEADER04 in answer.json()["zh"]
     assert served.query("select status, acked_by from tasks where task_id = ?", TASK04) == [("acknowledged", LEADER04)]
     [(details,)] = served.query(f"select details from timeline where {SINCE} and kind = 'task'")
     assert json.loads(details)["via"] == "api"
-    answer = post(served, "notes", DUTY, {"text": "电话报告：DEMO-T04 落石"}, via="session")
+    answer = post(served, "notes", in_session(served, DUTY), {"text": "电话报告：DEMO-T04 落石"})
     assert answer.status_code == 200, answer.text
     [(actor, details)] = served.query(f"select actor, details from timeline where {SINCE} and kind = 'note'")
     assert actor == DUTY and json.loads(details)["via"] == "web"
 
 
 def test_a_town_cannot_act_on_another_towns_items(served):
+    credentials = bearer(served, LEADER03)
     before = served.snapshot()
     for path, body in (("ack", {"target": TASK04}), ("done", {"task": TASK04, "note": "已完成"}),
                        ("ack", {"target": ROLL_CALL}),
                        ("broadcasts", {"hazard": "rainstorm", "zone": "DEMO-T04", "level": "red", "text": "x"}),
                        ("broadcasts", {"hazard": "rainstorm", "zone": "500112", "level": "red", "text": "x"})):
-        answer = post(served, path, LEADER03, body)
+        answer = post(served, path, credentials, body)
         assert answer.status_code == 403, (path, body, answer.text)
         assert "无权办理" in answer.json()["error"]["zh"]
     assert served.snapshot() == before
@@ -96,21 +103,22 @@ def test_a_town_cannot_act_on_another_towns_items(served):
     ("broadcasts", b'{"hazard": "meteor", "zone": "DEMO-T03", "level": "red", "text": "x"}', "hazard: expected one"),
 ])
 def test_a_bad_body_is_refused_422_naming_the_field(served, path, raw, says):
+    credentials = bearer(served, COMMANDER)
     before = served.snapshot()
-    answer = post(served, path, COMMANDER, None, raw=raw)
+    answer = post(served, path, credentials, None, raw=raw)
     assert answer.status_code == 422, answer.text
     assert says in answer.json()["error"]["en"]
     assert served.snapshot() == before
 
 
 def test_no_acting_while_looking_at_the_past(served):
-    token = served.store.tokens.issue(LEADER04, by="tests", at=NOW)
+    credentials = bearer(served, LEADER04)
     before = served.snapshot()
     past = served.client.post("/api/v1/ack?at=2026-07-15T04:00Z", content=json.dumps({"target": TASK04}),
-                              headers={"Authorization": f"Bearer {token}"})
+                              headers=credentials)
     assert past.status_code == 409 and "looking at the past" in past.json()["error"]["en"]
     served.app.state.fixed_at = NOW
-    answer = post(served, "ack", LEADER04, {"target": TASK04})
+    answer = post(served, "ack", credentials, {"target": TASK04})
     assert answer.status_code == 409 and answer.json()["error"]["zh"] == "查看历史时不能操作"
     assert served.snapshot() == before
 

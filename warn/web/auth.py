@@ -42,7 +42,7 @@ from warn.command.model import OrgUnit
 from warn.store.accounts import Attempt, SessionRow
 from warn.web import phone
 from warn.vocab import OrgLevel
-from warn.web.desk import Desk, Refused
+from warn.desk import Desk, Refused
 from warn.web.viewer import Viewer, narrowed, scope_of
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from warn.check import is_drill
 from warn.store.accounts import Attempt, Outcome
 from warn.web import pages
 from warn.web.auth import COOKIE, FORM_LIMIT, address_of, attempt_of, bounded_body, moment, session_id
-from warn.web.desk import Desk
+from warn.desk import Desk
 from warn.web.phone import html_page
 from warn.web.viewer import viewer
 
