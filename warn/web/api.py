@@ -9,6 +9,7 @@ map's (:mod:`warn.web.situation`, :mod:`warn.web.rain`, :mod:`warn.web.events`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -28,7 +29,18 @@ TIMELINE_LAST = 50
 #: The most ``?last=`` may ask for.
 TIMELINE_MOST = 5000
 
-SCHEMAS = SchemaGenerator({
+class Documented(SchemaGenerator):
+    """The OpenAPI document of the routes whose endpoint's docstring carries its YAML after ``---`` (the others —
+    pages, callbacks, links — are left out)."""
+
+    def parse_docstring(self, func_or_method: Callable[..., Any]) -> dict[str, Any]:
+        """The YAML after ``---`` in the docstring; nothing without one."""
+        if "---" not in (func_or_method.__doc__ or ""):
+            return {}
+        return super().parse_docstring(func_or_method)
+
+
+SCHEMAS = Documented({
     "openapi": "3.0.3",
     "info": {"title": "warn API", "version": "1",
              "description": "暴雨预警与应急指挥 / heavy-rainfall early warning and emergency command: read views "

@@ -61,7 +61,7 @@ def situation(request: Request) -> Any:
             "fixed": getattr(request.app.state, "fixed_at", None) is not None,
             "span": {"first": first and first.isoformat(), "last": last and last.isoformat()},
             "viewer": _viewer(request, reach, at), "mode": _mode(views, at),
-            "hazards": [{"name": name, "zh": zh} for name, zh in hazards.names_zh().items()
+            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in hazards.names()
                         if name in desk.settings.hazards],
             "towns": _towns(reach, zones),
             "items": _items(reach, [z for z in zones if only is None or z.hazard == only]),
