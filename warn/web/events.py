@@ -79,7 +79,8 @@ async def stream(request: Request) -> Response:
 async def _events(request: Request) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     sent, pinged = None, time.monotonic()
-    while not await request.is_disconnected():
+    stopping = getattr(request.app.state, "stopping", lambda: False)  # set by warn.web.server.server
+    while not stopping() and not await request.is_disconnected():
         try:
             now = await version(request)
         except WarnError as err:  # the store could not be read this time: say nothing, try again
