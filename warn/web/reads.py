@@ -11,6 +11,7 @@ item of no town (the district, a forecast source) only to district viewers.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -45,6 +46,8 @@ from warn.web.viewer import Viewer, town_of, viewer
 
 #: The prefix of a sensor's feed (``sensor:<id>``).
 SENSOR = "sensor:"
+#: Held while an application's places are built (the page asks for the situation and the layers at once).
+_BUILDING = threading.Lock()
 
 
 def refused(err: Refused) -> JSONResponse:
@@ -149,11 +152,12 @@ def views_of(request: Request) -> Iterator[Views]:
 
 
 def places_of(request: Request) -> Places:
-    """The deployment's places, built on first use and kept for the application's life."""
+    """The deployment's places, built on first use (once, whoever asks first) and kept for the application's life."""
     state = request.app.state
-    places: Places | None = getattr(state, "places", None)
-    if places is None:
-        places = state.places = Places(desk_of(request).settings)
+    with _BUILDING:
+        places: Places | None = getattr(state, "places", None)
+        if places is None:
+            places = state.places = Places(desk_of(request).settings)
     return places
 
 
