@@ -4,21 +4,24 @@ fast the first two answer on the demo store."""
 from __future__ import annotations
 
 import io
+import shutil
 import sqlite3
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 from PIL import Image
 from shapely.geometry import shape
 
 from tests.web.serving import CALL04, NOW, TASK04
-from tests.web.standin import TOWN04, as_person, serving
+from tests.web.standin import DISTRICT, TOWN04, application, as_person, serving
 from warn import hazards
 from warn.rainarray import step_of
 from warn.sources.forecast import open_forecast
 from warn.store import Store
+from warn.web.server import Background
 
 KEYS = {"at", "now", "fixed", "span", "viewer", "mode", "hazards", "towns", "items", "sensors", "warnings", "calls",
         "tasks", "notices", "timeline", "last_cycle", "stale", "rain"}
@@ -148,3 +151,19 @@ def test_situation_and_layers_answer_well_under_300_ms(looking) -> None:
     print({path: [round(t * 1000) for t in times] for path, times in timings.items()})
     assert all(max(times[1:]) < 0.3 for times in timings.values())
     assert sum(times[0] for times in timings.values()) < 2.0  # the first, with the layers read and a run decoded
+
+
+def test_serve_at_fixes_the_moment_the_screen_shows(early: Path, tmp_path: Path) -> None:
+    fixed = NOW - timedelta(hours=2)
+    store = Store.connect(f"sqlite:///{shutil.copy(early, tmp_path / 'warn.db')}", now=lambda: NOW)
+    app = application(store)
+    app.state.fixed_at = fixed
+    running = Background(app, "127.0.0.1", 0).start()
+    try:
+        with httpx.Client(base_url=running.url, headers=as_person(DISTRICT)) as client:
+            s = client.get("/api/v1/situation").json()
+            assert s["at"] == fixed.isoformat() and s["now"] == NOW.isoformat() and s["fixed"] is True
+            assert client.get("/api/v1/situation", params={"at": NOW.isoformat()}).json()["at"] == NOW.isoformat()
+    finally:
+        running.stop()
+        store.close()

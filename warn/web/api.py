@@ -10,6 +10,7 @@ map's (:mod:`warn.web.situation`, :mod:`warn.web.rain`, :mod:`warn.web.events`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from starlette.schemas import SchemaGenerator
 
 from warn.durations import CYCLE_EVERY
 from warn.store.forms import rows_json, status_json
-from warn.store.views import pulled_sources
+from warn.store.views import Views, pulled_sources
 from warn.web import events, rain, situation
 from warn.web.desk import Refused
 from warn.web.reads import Reach, desk_of, flag_param, hazard_param, level_param, moment, read, views_of
@@ -80,10 +81,7 @@ def warnings(request: Request) -> Any:
     responses: {200: {description: "[{thread_id, hazard, item_id, level, colour, version, onset, updated_at,
       incident_id}]"}}
     """
-    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
-    with views_of(request) as views:
-        rows = Reach.of(request).warnings(views.warnings(at))
-    return rows_json([w for w in rows if (hazard is None or w.hazard == hazard) and (floor is None or w.level >= floor)])
+    return _levelled(request, lambda views: views.warnings)
 
 
 @read
@@ -96,10 +94,7 @@ def zones(request: Request) -> Any:
                  {name: level, in: query, schema: {type: string}}]
     responses: {200: {description: "[{hazard, kind, item_id, level, colour, cycle_at}]"}}
     """
-    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
-    with views_of(request) as views:
-        rows = Reach.of(request).zones(views.zones(at))
-    return rows_json([z for z in rows if (hazard is None or z.hazard == hazard) and (floor is None or z.level >= floor)])
+    return _levelled(request, lambda views: views.zones)
 
 
 @read
@@ -114,7 +109,7 @@ def incidents(request: Request) -> Any:
     at = moment(request)
     reach = Reach.of(request)
     with views_of(request) as views:
-        rows = reach.incidents(views.incidents(at), reach.tasks(views.tasks(at)), reach.warnings(views.warnings(at)))
+        rows = reach.incidents(views.incidents(at), reach.tasks(views.tasks(at)), reach.items(views.warnings(at)))
     return rows_json(rows)
 
 
@@ -193,6 +188,15 @@ async def openapi(request: Request) -> Response:
     responses: {200: {description: the document}}
     """
     return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
+
+
+def _levelled(request: Request, view: Callable[[Views], Callable[[datetime], list[Any]]]) -> list[dict[str, Any]]:
+    """The rows of a view of items with levels (warnings, zones) as of the moment, of the viewer's towns, of
+    ``?hazard=`` and at or above ``?level=``."""
+    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
+    with views_of(request) as views:
+        rows = Reach.of(request).items(view(views)(at))
+    return rows_json([r for r in rows if (hazard is None or r.hazard == hazard) and (floor is None or r.level >= floor)])
 
 
 def _last(text: str | None) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,6 +46,8 @@ from warn.web.viewer import Viewer, town_of, viewer
 
 #: The prefix of a sensor's feed (``sensor:<id>``).
 SENSOR = "sensor:"
+#: A row of a view of items: a warning or a zone's level.
+_Item = TypeVar("_Item", WarningView, ZoneView)
 #: Held while an application's places are built (the page asks for the situation and the layers at once).
 _BUILDING = threading.Lock()
 
@@ -212,11 +214,9 @@ class Reach:
     def calls(self, rows: list[Any]) -> list[Any]:
         return [c for c in rows if self.sees(self.call_town(c))]
 
-    def warnings(self, rows: list[WarningView]) -> list[WarningView]:
-        return [w for w in rows if self.sees(self.places.town_of_item(w.item_id))]
-
-    def zones(self, rows: list[ZoneView]) -> list[ZoneView]:
-        return [z for z in rows if self.sees(self.places.town_of_item(z.item_id))]
+    def items(self, rows: list[_Item]) -> list[_Item]:
+        """Rows of an item (warnings, zones) in the viewer's towns."""
+        return [r for r in rows if self.sees(self.places.town_of_item(r.item_id))]
 
     def feeds(self, rows: list[FeedView], sensors: list[SensorView]) -> list[FeedView]:
         by_id = {s.sensor_id: s for s in sensors}
@@ -249,7 +249,7 @@ class Reach:
         if self.viewer.towns is None:
             return view
         counts: dict[str, dict[int, int]] = {}
-        for w in self.warnings(views.warnings(at)):
+        for w in self.items(views.warnings(at)):
             counts.setdefault(w.hazard, {}).setdefault(w.level, 0)
             counts[w.hazard][w.level] += 1
         return replace(view, warnings={h: counts[h] for h in sorted(counts)},

@@ -3,8 +3,9 @@
 The situation is one JSON object as of a moment (:func:`warn.web.reads.moment`): the mode, the towns with
 their highest level per hazard, the items and sensors with a location, the side panels (warnings, unanswered
 叫应 calls, open tasks, data notices, the last timeline entries), the last cycle and whether the data are stale,
-and the rain frames (:func:`warn.web.rain.rain_json`) — all narrowed to the viewer's towns. A store with
-nothing in it yet gives empty lists and ``stale: true``, never an error.
+and the rain frames (:func:`warn.web.rain.rain_json`) — all narrowed to the viewer's towns but the data
+notices (about the data every screen shows: a silent feed, no forecast run), which everyone sees. A store
+with nothing in it yet gives empty lists and ``stale: true``, never an error.
 
 A town's level for a hazard is the highest of the hazard's items in it (a town zone is in itself; a
 district-wide item, the rainstorm signal, is in every town): −1 unknown when none of them is above none and
@@ -67,7 +68,7 @@ def situation(request: Request) -> Any:
             "items": _items(reach, [z for z in zones if only is None or z.hazard == only]),
             "sensors": _sensors(reach, views, at),
             "warnings": [row_json(w) | {"town": reach.places.town_of_item(w.item_id)}
-                         for w in reach.warnings(views.warnings(at))],
+                         for w in reach.items(views.warnings(at))],
             "calls": [row_json(c) | {"town": reach.call_town(c)} for c in reach.calls(views.calls(at))],
             "tasks": [row_json(t) | {"town": reach.task_town(t), "overdue": t.overdue}
                       for t in reach.tasks(views.tasks(at)) if t.status in OPEN_STATES],
@@ -141,7 +142,7 @@ def _viewer(request: Request, reach: Reach, at: datetime) -> dict[str, Any]:
 def _mode(views: Views, at: datetime) -> dict[str, Any]:
     mode = views.mode(at)
     zh = "战时" if mode.mode == "wartime" else "平时"
-    return plain(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
+    return row_json(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
 
 
 def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
@@ -170,7 +171,7 @@ def _level(levels: list[int]) -> int:
 def _items(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
     """The viewer's items that have a place on the map (towns are drawn as towns, the district not at all)."""
     out = []
-    for z in reach.zones(zones):
+    for z in reach.items(zones):
         place = reach.places.item(z.item_id)
         if place is None or z.item_id in reach.places.towns:
             continue
