@@ -17,11 +17,8 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import ROOT
+from tests.helpers import demo_deployment
 from tests.web.serving import ENV, NOW, Served, person_of
-from warn import hazards
-from warn.command.loading import load_setup
-from warn.config import load_settings
-from warn.store import Store
 from warn.web import create_app
 from warn.web.server import Background
 
@@ -30,12 +27,7 @@ from warn.web.server import Background
 def serving(early: Path, tmp_path: Path, prepare: Callable[[Starlette], None] = lambda _app: None) -> Iterator[Served]:
     """The service on a copy of ``early``, its app first given to ``prepare`` (a middleware added, say)."""
     db = Path(shutil.copy(early, tmp_path / "warn.db"))
-    settings = load_settings(ROOT / "config.yaml")
-    assert settings.command is not None
-    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
-                       roster_limit=settings.files.max_roster_bytes)
-    store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
-    store.upgrade()
+    settings, setup, store = demo_deployment(db, lambda: NOW)
     app = create_app(settings, store, setup, clock=lambda: NOW, env=ENV, config=ROOT / "config.yaml",
                      people=person_of)
     prepare(app)
