@@ -1,7 +1,8 @@
 """The Starlette application of ``warn serve`` (:func:`create_app`).
 
 Routes: ``GET`` / ``POST /a/{token}`` (the phone page, :mod:`warn.web.phone`), ``GET`` / ``POST
-/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`) and ``GET /health``. An unknown path or
+/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`), ``POST /api/v1/{ack,approve,reject,done,
+assign,notes,mode,broadcasts}`` (the duty desk's acts, :mod:`warn.web.acting`) and ``GET /health``. An unknown path or
 method gets a short page that says so, zh-CN then English; an error inside a request is logged and
 answered 500 — the service keeps running.
 """
