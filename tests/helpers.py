@@ -8,15 +8,22 @@ import shutil
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from tests.conftest import ROOT, committed_data
 from warn.check import check_deployment
 from warn.sim.server import LocalServer
+
+if TYPE_CHECKING:
+    from warn.command import Setup
+    from warn.config import Settings
+    from warn.store import Store
 
 
 def edit_yaml(path: Path, change) -> None:
@@ -164,3 +171,21 @@ def peak_memory() -> Iterator[list[int]]:
     finally:
         peak.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
+
+
+def demo_deployment(db: Path, now: Callable[[], datetime], settings: Settings | None = None
+                    ) -> tuple[Settings, Setup, Store]:
+    """The repository's deployment (config.yaml, or ``settings``), its planner's setup, and the store file ``db``
+    opened on clock ``now`` and migrated; close the store after."""
+    from warn import hazards
+    from warn.command.loading import load_setup
+    from warn.config import load_settings
+    from warn.store import Store
+
+    settings = settings or load_settings(ROOT / "config.yaml")
+    assert settings.command is not None
+    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                       roster_limit=settings.files.max_roster_bytes)
+    store = Store.connect(f"sqlite:///{db}", now=now)
+    store.upgrade()
+    return settings, setup, store

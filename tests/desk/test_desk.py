@@ -13,13 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from warn import hazards
-from warn.command.loading import load_setup
+from tests.helpers import demo_deployment
 from warn.command.model import Channel
-from warn.config import load_settings
 from warn.desk import Desk, Refused
 from warn.errors import UsageError
-from warn.store import Store
 
 NOW = datetime(2026, 7, 15, 5, 5, tzinfo=UTC)
 DUTY, LEADER, COMMANDER, SCRIBE = "演示值班员01", "演示带班领导01", "演示指挥长01", "演示信息员01"
@@ -32,13 +29,7 @@ TABLES = ("timeline", "tasks", "ack_requests", "mode_changes", "warnings", "inbo
 
 @pytest.fixture
 def desk(early: Path, tmp_path: Path) -> Iterator[Desk]:
-    db = Path(shutil.copy(early, tmp_path / "warn.db"))
-    settings = load_settings(ROOT / "config.yaml")
-    assert settings.command is not None
-    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
-                       roster_limit=settings.files.max_roster_bytes)
-    store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
-    store.upgrade()
+    settings, setup, store = demo_deployment(Path(shutil.copy(early, tmp_path / "warn.db")), lambda: NOW)
     try:
         yield Desk(settings, store, setup, lambda: NOW, b"", ROOT / "config.yaml")
     finally:

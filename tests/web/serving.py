@@ -14,10 +14,9 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.conftest import ROOT
-from warn import hazards
+from tests.helpers import demo_deployment
 from warn.command.directory import ContactKind
-from warn.command.loading import load_setup
-from warn.config import Settings, load_settings
+from warn.config import Settings
 from warn.links import LinkClaims, Purpose, new_link_id, token_of
 from warn.store import Store
 from warn.web import create_app
@@ -87,12 +86,7 @@ def running(db: Path, *, settings: Settings | None = None, clock: Callable[[], d
             ) -> Iterator[Served]:
     """The web service of the store ``db`` (migrated here) on a real uvicorn server on 127.0.0.1: the demo's
     deployment (or ``settings``), the tests' environment :data:`ENV`, on ``clock`` (default :data:`NOW`)."""
-    settings = settings or load_settings(ROOT / "config.yaml")
-    assert settings.command is not None
-    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
-                       roster_limit=settings.files.max_roster_bytes)
-    store = Store.connect(f"sqlite:///{db}", now=clock)
-    store.upgrade()
+    settings, setup, store = demo_deployment(db, clock, settings)
     app = create_app(settings, store, setup, clock=clock, env=ENV, config=ROOT / "config.yaml", people=person_of)
     server = Background(app, "127.0.0.1", 0).start()
     try:

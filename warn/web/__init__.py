@@ -1,12 +1,13 @@
 """``warn serve``: the HTTP service people answer through, where they are.
 
 An ASGI application (Starlette, run under uvicorn by ``warn serve`` or beside the jobs of ``warn run``)
-with two faces:
+with these faces:
 
 - the gateways' callbacks (:mod:`warn.web.callbacks`): delivery receipts, SMS replies, voice keypresses
   and card buttons, each verified the way its platform signs it;
 - the phone page behind every signed one-tap link (:mod:`warn.web.phone`): answer a 叫应 call, see my
-  tasks, finish a task with a note, a photo and the phone's location, report a new danger.
+  tasks, finish a task with a note, a photo and the phone's location, report a new danger;
+- the duty desk's acts as JSON routes under ``/api/v1`` (:mod:`warn.web.acting`), the same acts as the CLI's.
 
 Every answer is checked by :class:`warn.command.authority.Authority` and planned at once, one at a time,
 by :class:`warn.desk.Desk` — the same step a CLI answer takes — with the channel it came through on

@@ -22,7 +22,7 @@ from warn.durations import CYCLE_EVERY
 from warn.store.forms import rows_json, status_json
 from warn.store.views import Views, pulled_sources
 from warn.web import events, rain, situation
-from warn.web.desk import Refused
+from warn.desk import Refused
 from warn.web.reads import Reach, desk_of, flag_param, hazard_param, level_param, moment, read, views_of
 
 #: Timeline entries ``/api/v1/timeline`` returns without ``?last=``.

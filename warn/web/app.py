@@ -1,11 +1,13 @@
 """The Starlette application of ``warn serve`` (:func:`create_app`).
 
 Routes: ``GET`` / ``POST /a/{token}`` (the phone page, :mod:`warn.web.phone`), ``GET`` / ``POST
-/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`), ``GET /health``, and ``GET`` / ``POST
-/login``, ``POST /logout`` (:mod:`warn.web.login`); every other path is behind the gate
-(:class:`warn.web.auth.Gate`), which answers 401 or a redirect to the login without a session or token. An unknown path or
-method gets a short page that says so, zh-CN then English; an error inside a request is logged and
-answered 500 — the service keeps running.
+/callbacks/{channel}`` (the gateways, :mod:`warn.web.callbacks`), ``GET /health``, ``GET`` / ``POST /login``,
+``POST /logout`` (:mod:`warn.web.login`), ``POST /api/v1/{ack,approve,reject,done,assign,notes,mode,broadcasts}``
+(the duty desk's acts, :mod:`warn.web.acting`) and the read API, the situation and its events
+(:mod:`warn.web.api`). Every path but the links, the callbacks, the health check, the login and the static assets
+is behind the gate (:class:`warn.web.auth.Gate`), which answers 401 or a redirect to the login without a session
+or token. An unknown path or method gets a short page that says so, zh-CN then English; an error inside a request
+is logged and answered 500 — the service keeps running.
 """
 
 from __future__ import annotations

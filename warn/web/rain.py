@@ -30,7 +30,7 @@ from warn.errors import WarnError
 from warn.rainarray import step_of
 from warn.sources.forecast import open_forecast
 from warn.store.views import RunView, Views
-from warn.web.desk import Refused
+from warn.desk import Refused
 from warn.web.reads import desk_of, moment, read, views_of
 
 #: The colour ramp, mm/h: each colour from its bound up to the next (CMA's hourly-precipitation scale);

@@ -40,7 +40,7 @@ from warn.store.views import (
 )
 from warn import hazards
 from warn.vocab import Level, OrgLevel
-from warn.web.desk import Desk, Refused
+from warn.desk import Desk, Refused
 from warn.web.places import Places
 from warn.web.viewer import Viewer, town_of, viewer
 

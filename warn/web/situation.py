@@ -25,7 +25,7 @@ from warn import hazards
 from warn.store.forms import plain, row_json
 from warn.store.views import OPEN_STATES, Views, ZoneView
 from warn.vocab import Level
-from warn.web.desk import Refused
+from warn.desk import Refused
 from warn.web.rain import rain_json
 from warn.web.reads import SENSOR, Reach, desk_of, hazard_param, moment, read, views_of
 
