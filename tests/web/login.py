@@ -6,16 +6,22 @@ it (:func:`warn.web.auth.csrf_token`) — send it as ``X-CSRF-Token`` with every
 
     csrf = login(served, LEADER04, PASSWORD)
     served.client.post("/api/v1/ack", json={"target": TASK04}, headers={"X-CSRF-Token": csrf})
+
+In a real browser (Playwright): :func:`browser_login`, :func:`browser_drill_login`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.web.serving import NOW, Served
 from warn.web.auth import COOKIE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 #: A password long enough for ``warn account password``.
 PASSWORD = "correct horse battery staple"
@@ -47,3 +53,21 @@ def _logged_in(served: Served, client: httpx.Client, form: dict[str, str], at: d
     session = served.store.sessions.find(client.cookies[COOKIE], at)
     assert session is not None
     return session.csrf
+
+
+def browser_login(page: Page, url: str, person: str, password: str = PASSWORD, *, path: str = "/") -> None:
+    """Log a Playwright ``page`` in through the login form (its password given first, :func:`give_password`),
+    starting at ``path`` of the service at ``url`` (the gate sends it to the login and back)."""
+    page.goto(f"{url}{path}")
+    page.fill("input[name=name]", person)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def browser_drill_login(page: Page, url: str, person: str, *, path: str = "/") -> None:
+    """Enter the drill as ``person`` in a Playwright ``page`` through the login page's drill form."""
+    page.goto(f"{url}{path}")
+    page.select_option("select[name=person]", person)
+    page.get_by_role("button", name="进入演练").click()
+    page.wait_for_load_state()
