@@ -16,7 +16,7 @@ import typer
 
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, StoreOption
 from warn.cli.output import clean, console, print_json
-from warn.cli.token import PersonArg, administering, on_roster
+from warn.cli.token import PersonArg, administering, on_roster, plain
 from warn.errors import Problem, UsageError
 
 app = typer.Typer(help="登录中心页面的账户 / the accounts people log in to the centre's pages with.",
@@ -89,8 +89,7 @@ def list_accounts(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = No
     with administering(config, store, "warn account") as (_settings, opened, _login):
         rows = opened.accounts.rows()
     if json:
-        print_json([{k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(row).items()}
-                    for row in rows])
+        print_json([plain(row) for row in rows])
         return
     for row in rows:
         locked = f"锁定至 locked until {row.locked_until:%Y-%m-%d %H:%MZ}" if row.locked_until else "未锁定 not locked"
