@@ -206,12 +206,16 @@ def test_a_tokens_scope_narrows_what_its_holder_sees(served):
         return response.json()["towns"]
 
     assert towns(served.store.tokens.issue(LEADER04, by="tests", at=NOW)) == ["DEMO-T04"]  # their post's town
-    assert towns(served.store.tokens.issue(DUTY, by="tests", at=NOW)) is None  # a district post: all
+    district = served.store.tokens.issue(DUTY, by="tests", at=NOW)
+    assert towns(district) is None  # a district post: all
+    forged = district[:-2] + ("AA" if not district.endswith("AA") else "BB")  # its id, another secret
+    assert me(served, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     assert towns(served.store.tokens.issue(DUTY, by="tests", at=NOW, scope=("town.DEMO-T03",))) == ["DEMO-T03"]
     assert towns(served.store.tokens.issue(LEADER04, by="tests", at=NOW, scope=("town.DEMO-T16",))) == []
     revoked = served.store.tokens.issue(COMMANDER, by="tests", at=NOW)
+    assert towns(revoked) is None
     served.store.tokens.revoke(COMMANDER, by="tests", at=NOW)
-    assert me(served, headers={"Authorization": f"Bearer {revoked}"}).status_code == 401
+    assert me(served, headers={"Authorization": f"Bearer {revoked}"}).status_code == 401  # at once
 
 
 def test_the_token_scope_option_of_warn_token_issue(served):
