@@ -105,7 +105,8 @@ def test_every_route_without_a_session_or_token_is_refused_and_writes_nothing(se
 
 
 def test_a_login_gives_a_session_the_gate_takes_and_a_logout_ends_it(served):
-    assert served.client.get("/login").status_code == 200
+    page = served.client.get("/login")
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     csrf = login(served, DUTY)
     cookie = served.client.cookies[COOKIE]
     assert cookie.encode() not in served.db.read_bytes()  # only its SHA-256 is kept
