@@ -96,9 +96,9 @@ def address_of(request: Request) -> str:
 
 
 def attempt_of(desk: Desk, name: str | None, address: str, at: datetime) -> Attempt:
-    """Who is logging in (or out) as ``name`` from ``address`` at ``at``: the name only when it is a person on
-    the roster, with the role and org unit of the post they act in then (:data:`NO_POST` and empty when they
-    hold none)."""
+    """Who ``name`` is for the timeline — logging in or out, or making a request — from ``address`` at ``at``: the
+    name only when it is a person on the roster, with the role and org unit of the post they act in then
+    (:data:`NO_POST` and empty when they hold none)."""
     if not name or name not in desk.setup.roster.people():
         return Attempt(None, NO_POST, "", address, at)
     post = desk.authority(at).identify(name).post
