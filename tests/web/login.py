@@ -7,7 +7,8 @@ it (:func:`warn.web.auth.csrf_token`) — send it as ``X-CSRF-Token`` with every
     csrf = login(served, LEADER04, PASSWORD)
     served.client.post("/api/v1/ack", json={"target": TASK04}, headers={"X-CSRF-Token": csrf})
 
-In a real browser (Playwright): :func:`browser_login`, :func:`browser_drill_login`.
+In a real browser (Playwright): :func:`browser_login`, :func:`browser_drill_login`. An API caller with a
+personal token (no CSRF token needed): ``served.client.get("/api/v1/tasks", headers=bearer(served, LEADER04))``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def login(served: Served, person: str, password: str = PASSWORD, *, client: http
 def drill_login(served: Served, person: str, *, client: httpx.Client | None = None, at: datetime = NOW) -> str:
     """Enter the drill as ``person`` (the login page's drill form, no password); the CSRF token."""
     return _logged_in(served, client or served.client, {"mode": "drill", "person": person}, at)
+
+
+def bearer(served: Served, person: str, *scope: str) -> dict[str, str]:
+    """The headers of an API call with a personal token of ``person`` (narrowed to the org units ``scope``)."""
+    token = served.store.tokens.issue(person, by="tests", at=datetime.now(UTC), scope=scope)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _logged_in(served: Served, client: httpx.Client, form: dict[str, str], at: datetime) -> str:
