@@ -213,6 +213,10 @@ def test_a_tokens_scope_narrows_what_its_holder_sees(served):
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")  # its id, another secret
     assert me(served, headers={"Authorization": forged}).status_code == 401
     assert towns(bearer(served, DUTY, "town.DEMO-T03")) == ["DEMO-T03"]
+    at = {"at": "2026-07-01T00:00Z"}  # before the demo roster's week: no post then
+    assert me(served, headers=district, params=at).json()["towns"] == []
+    at = {"at": "2026-08-01T00:00Z"}  # after it: the moment is now, never later
+    assert me(served, headers=district, params=at).json()["towns"] is None
     assert towns(bearer(served, LEADER04, "town.DEMO-T16")) == []
     revoked = bearer(served, COMMANDER)
     assert towns(revoked) is None

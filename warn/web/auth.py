@@ -10,8 +10,8 @@ on ``request.state.viewer``:
 - else the session cookie ``warn_session`` of a login (:mod:`warn.web.login`), while the session is
   neither expired nor ended (``via`` ``session``).
 
-The towns are the person's scope at the request's moment (:func:`moment`); a person no longer on the roster
-at all is refused. Without a viewer a page answers 303 to ``/login?next=…`` and ``/api/…`` or ``/events``
+The towns are the person's scope at the request's moment (:func:`moment`), never later than the service's
+clock — a post one will hold tomorrow shows nothing today; a person no longer on the roster at all is refused. Without a viewer a page answers 303 to ``/login?next=…`` and ``/api/…`` or ``/events``
 401 JSON with ``WWW-Authenticate: Bearer``; nothing is written. A session request that changes anything
 (POST, PUT, PATCH, DELETE) must carry the session's CSRF token — header ``X-CSRF-Token``, or field ``csrf``
 of a url-encoded form — or is refused 403 before the route sees it (:func:`csrf_token` gives the pages
@@ -88,6 +88,13 @@ def moment(request: Request) -> datetime:
             return at.astimezone(UTC)
     fixed: datetime | None = getattr(request.app.state, "fixed_at", None)
     return fixed or desk.clock()
+
+
+def scope_moment(request: Request) -> datetime:
+    """The moment the viewer's posts are taken at: the request's :func:`moment`, never later than the service's
+    clock (a post one will hold tomorrow grants nothing today)."""
+    desk: Desk = request.app.state.desk
+    return min(moment(request), desk.clock())
 
 
 def address_of(request: Request) -> str:
@@ -189,7 +196,7 @@ class Gate:
             return
         request = Request(scope, receive)
         desk: Desk = scope["app"].state.desk
-        found = await run_in_threadpool(_establish, desk, request, moment(request))
+        found = await run_in_threadpool(_establish, desk, request, scope_moment(request))
         if found.viewer is None:
             await refused(request, found.status, found.zh, found.en)(scope, receive, send)
             return
