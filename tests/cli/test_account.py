@@ -57,7 +57,9 @@ def test_unlock_clears_a_lockout_and_only_an_administrator_may(live, tmp_path):
     assert warn(live, "account", "password", DUTY, stdin=PASSWORD + "\n").exit_code == 0
     with sqlite3.connect(live.parent / "warn.sqlite") as db:
         db.execute("update accounts set failed_in_a_row = 3, locked_until = '2099-01-01 00:00:00.000000'")
+    assert "locked until 2099-01-01 00:00Z" in warn(live, "account", "list").stdout
     assert warn(live, "account", "unlock", DUTY).exit_code == 0
+    assert "not locked" in warn(live, "account", "list").stdout
     assert query(live, "select failed_in_a_row, locked_until from accounts") == [(0, None)]
     missing = warn(live, "account", "unlock", "演示指挥长01")
     assert missing.exit_code == 1 and "has no account" in missing.output

@@ -6,16 +6,23 @@ it (:func:`warn.web.auth.csrf_token`) — send it as ``X-CSRF-Token`` with every
 
     csrf = login(served, LEADER04, PASSWORD)
     served.client.post("/api/v1/ack", json={"target": TASK04}, headers={"X-CSRF-Token": csrf})
+
+In a real browser (Playwright): :func:`browser_login`, :func:`browser_drill_login`. An API caller with a
+personal token (no CSRF token needed): ``served.client.get("/api/v1/tasks", headers=bearer(served, LEADER04))``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.web.serving import NOW, Served
 from warn.web.auth import COOKIE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 #: A password long enough for ``warn account password``.
 PASSWORD = "correct horse battery staple"
@@ -41,9 +48,33 @@ def drill_login(served: Served, person: str, *, client: httpx.Client | None = No
     return _logged_in(served, client or served.client, {"mode": "drill", "person": person}, at)
 
 
+def bearer(served: Served, person: str, *scope: str) -> dict[str, str]:
+    """The headers of an API call with a personal token of ``person`` (narrowed to the org units ``scope``)."""
+    token = served.store.tokens.issue(person, by="tests", at=datetime.now(UTC), scope=scope)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _logged_in(served: Served, client: httpx.Client, form: dict[str, str], at: datetime) -> str:
     response = client.post("/login", data=form)
     assert response.status_code == 303, response.text
     session = served.store.sessions.find(client.cookies[COOKIE], at)
     assert session is not None
     return session.csrf
+
+
+def browser_login(page: Page, url: str, person: str, password: str = PASSWORD, *, path: str = "/") -> None:
+    """Log a Playwright ``page`` in through the login form (its password given first, :func:`give_password`),
+    starting at ``path`` of the service at ``url`` (the gate sends it to the login and back)."""
+    page.goto(f"{url}{path}")
+    page.fill("input[name=name]", person)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def browser_drill_login(page: Page, url: str, person: str, *, path: str = "/") -> None:
+    """Enter the drill as ``person`` in a Playwright ``page`` through the login page's drill form."""
+    page.goto(f"{url}{path}")
+    page.select_option("select[name=person]", person)
+    page.get_by_role("button", name="进入演练").click()
+    page.wait_for_load_state()

@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.web.login import PASSWORD, drill_login, give_password, login
+from tests.web.login import PASSWORD, bearer, drill_login, give_password, login
 from tests.web.serving import LEADER04, NOW, Served, running
 from warn.cli.main import app as cli
 from warn.config import load_settings
@@ -105,7 +105,8 @@ def test_every_route_without_a_session_or_token_is_refused_and_writes_nothing(se
 
 
 def test_a_login_gives_a_session_the_gate_takes_and_a_logout_ends_it(served):
-    assert served.client.get("/login").status_code == 200
+    page = served.client.get("/login")
+    assert page.status_code == 200 and "frame-ancestors 'none'" in page.headers["content-security-policy"]
     csrf = login(served, DUTY)
     cookie = served.client.cookies[COOKIE]
     assert cookie.encode() not in served.db.read_bytes()  # only its SHA-256 is kept
@@ -199,19 +200,28 @@ def test_a_session_expires_after_session_ttl(gated, clock):
 
 
 def test_a_tokens_scope_narrows_what_its_holder_sees(served):
-    def towns(token: str) -> list[str] | None:
-        response = me(served, headers={"Authorization": f"Bearer {token}"})
+    def towns(headers: dict[str, str]) -> list[str] | None:
+        response = me(served, headers=headers)
         assert response.status_code == 200, response.text
         assert response.json()["via"] == "token"
         return response.json()["towns"]
 
-    assert towns(served.store.tokens.issue(LEADER04, by="tests", at=NOW)) == ["DEMO-T04"]  # their post's town
-    assert towns(served.store.tokens.issue(DUTY, by="tests", at=NOW)) is None  # a district post: all
-    assert towns(served.store.tokens.issue(DUTY, by="tests", at=NOW, scope=("town.DEMO-T03",))) == ["DEMO-T03"]
-    assert towns(served.store.tokens.issue(LEADER04, by="tests", at=NOW, scope=("town.DEMO-T16",))) == []
-    revoked = served.store.tokens.issue(COMMANDER, by="tests", at=NOW)
+    assert towns(bearer(served, LEADER04)) == ["DEMO-T04"]  # their post's town
+    district = bearer(served, DUTY)
+    assert towns(district) is None  # a district post: all
+    token = district["Authorization"]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")  # its id, another secret
+    assert me(served, headers={"Authorization": forged}).status_code == 401
+    assert towns(bearer(served, DUTY, "town.DEMO-T03")) == ["DEMO-T03"]
+    at = {"at": "2026-07-01T00:00Z"}  # before the demo roster's week: no post then
+    assert me(served, headers=district, params=at).json()["towns"] == []
+    at = {"at": "2026-08-01T00:00Z"}  # after it: the moment is now, never later
+    assert me(served, headers=district, params=at).json()["towns"] is None
+    assert towns(bearer(served, LEADER04, "town.DEMO-T16")) == []
+    revoked = bearer(served, COMMANDER)
+    assert towns(revoked) is None
     served.store.tokens.revoke(COMMANDER, by="tests", at=NOW)
-    assert me(served, headers={"Authorization": f"Bearer {revoked}"}).status_code == 401
+    assert me(served, headers=revoked).status_code == 401  # at once
 
 
 def test_the_token_scope_option_of_warn_token_issue(served):
@@ -267,18 +277,17 @@ def test_a_viewers_changes_go_on_the_timeline_and_refusals_do_not(served):
     assert served.app is not None
     served.app.router.routes.append(Route("/api/v1/test-change", change, methods=["POST"]))  # a stand-in act
     csrf = login(served, LEADER04)
-    token = served.store.tokens.issue(DUTY, by="tests", at=NOW)
+    token = bearer(served, DUTY)
     assert served.client.post("/api/v1/test-change", headers={"X-CSRF-Token": csrf}).status_code == 200
     served.client.cookies.clear()
-    assert served.client.post("/api/v1/test-change", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert served.client.post("/api/v1/test-change", headers=token).status_code == 200
     before = served.snapshot()
-    assert served.client.post("/api/v1/test-change?status=409",
-                              headers={"Authorization": f"Bearer {token}"}).status_code == 409
+    assert served.client.post("/api/v1/test-change?status=409", headers=token).status_code == 409
     assert served.snapshot() == before
     rows = served.query("select actor, org_unit, json_extract(details, '$.path'), json_extract(details, '$.status'),"
                         " json_extract(details, '$.via'), json_extract(details, '$.address') from timeline "
                         "where kind = 'web_request' order by seq")
     assert rows == [(LEADER04, "town.DEMO-T04", "/api/v1/test-change", 200, "session", "127.0.0.1"),
                     (DUTY, rows[1][1], "/api/v1/test-change", 200, "token", "127.0.0.1")]
-    assert token not in str(served.query("select summary, details from timeline"))
+    assert token["Authorization"].split()[1] not in str(served.query("select summary, details from timeline"))
 

@@ -16,7 +16,7 @@ import typer
 
 from warn.cli.options import DEFAULT_CONFIG, ConfigOption, JsonOption, StoreOption
 from warn.cli.output import clean, console, print_json
-from warn.cli.token import PersonArg, administering, on_roster
+from warn.cli.token import PersonArg, administering, on_roster, plain
 from warn.errors import Problem, UsageError
 
 app = typer.Typer(help="登录中心页面的账户 / the accounts people log in to the centre's pages with.",
@@ -84,16 +84,18 @@ def unlock(person: PersonArg, config: ConfigOption = DEFAULT_CONFIG, store: Stor
 def list_accounts(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, json: JsonOption = False) -> None:
     """列出账户（不含密码）/ list the accounts: names, locks, last logins — no passwords.
 
-    Keys of --json: person, failed_in_a_row, locked_until, last_login_at, created_at, changed_at, changed_by.
+    Keys of --json: person, failed_in_a_row, locked_until (a lock that has run out stays until the next login),
+    last_login_at, created_at, changed_at, changed_by.
     """
     with administering(config, store, "warn account") as (_settings, opened, _login):
         rows = opened.accounts.rows()
     if json:
-        print_json([{k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(row).items()}
-                    for row in rows])
+        print_json([plain(row) for row in rows])
         return
+    now = datetime.now(UTC)
     for row in rows:
-        locked = f"锁定至 locked until {row.locked_until:%Y-%m-%d %H:%MZ}" if row.locked_until else "未锁定 not locked"
+        locked = (f"锁定至 locked until {row.locked_until:%Y-%m-%d %H:%MZ}" if row.locked_until and row.locked_until > now
+                  else "未锁定 not locked")
         last = f"{row.last_login_at:%Y-%m-%d %H:%MZ}" if row.last_login_at else "—"
         console().print(f"{clean(row.person)}  {locked}  最近登录 last login {last}  失败 failures "
                         f"{row.failed_in_a_row}", markup=False, soft_wrap=True)

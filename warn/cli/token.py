@@ -71,6 +71,12 @@ def administering(config: Path, store: str | None, command: str = "warn token"
         opened.close()
 
 
+def plain(row: object) -> dict[str, object]:
+    """The fields of a dataclass ``row`` for ``--json``: times in ISO 8601, tuples as lists."""
+    return {k: v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
+            for k, v in vars(row).items()}
+
+
 def _may_administer(login: str, settings: Settings, url: str) -> bool:
     if settings.identity.admins:
         return login in settings.identity.admins
@@ -158,8 +164,7 @@ def list_tokens(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None
     with administering(config, store) as (_settings, opened, _login):
         rows = opened.tokens.rows()
     if json:
-        print_json([{k: v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
-                     for k, v in vars(row).items()} for row in rows])
+        print_json([plain(row) for row in rows])
         return
     for row in rows:
         state = f"吊销 revoked {row.revoked_at:%Y-%m-%d %H:%MZ} ({row.revoked_by})" if row.revoked_at else "有效 valid"

@@ -110,8 +110,8 @@ class SessionRow:
 Write = Callable[[], AbstractContextManager[Connection]]
 
 
-class AccountTable:
-    """Set and check passwords, lock and unlock accounts.
+class _Recorded:
+    """A table whose changes go on the timeline in their transaction.
 
     Parameters
     ----------
@@ -125,6 +125,10 @@ class AccountTable:
         self._engine = engine
         self._write = write
         self._timeline = timeline
+
+
+class AccountTable(_Recorded):
+    """Set and check passwords, lock and unlock accounts (parameters: :class:`_Recorded`)."""
 
     def set_password(self, person: str, password: str, *, by: str, at: datetime) -> None:
         """Give ``person`` the password ``password`` (a new account, or a changed one, unlocked); ``by`` who did."""
@@ -201,21 +205,8 @@ class AccountTable:
             details={"person": person, "what": what})])
 
 
-class SessionTable:
-    """Start, find and end the sessions of logins in the browser.
-
-    Parameters
-    ----------
-    engine, write
-        The store's engine and its write-transaction opener.
-    timeline
-        The store's timeline.
-    """
-
-    def __init__(self, engine: Engine, write: Write, timeline: Timeline) -> None:
-        self._engine = engine
-        self._write = write
-        self._timeline = timeline
+class SessionTable(_Recorded):
+    """Start, find and end the sessions of logins in the browser (parameters: :class:`_Recorded`)."""
 
     def start(self, attempt: Attempt, *, how: str, ttl: timedelta, ending: str | None = None) -> tuple[str, str]:
         """A new session for the (known) person of ``attempt``, lasting ``ttl``; returns its id and CSRF token.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from warn.store.timeline import Timeline
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 #: How every token starts.
 PREFIX = "wt_"
+#: Tokens a table remembers as checked (by SHA-256).
+CHECKED = 1024
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class TokenTable:
         self._engine = engine
         self._write = write
         self._timeline = timeline
+        self._checked: dict[str, Holder] = {}
+        self._checking = threading.Lock()
 
     def issue(self, person: str, *, by: str, at: datetime, scope: tuple[str, ...] = ()) -> str:
         """Issue a new token to ``person`` and return it (the only time it is seen).
@@ -106,16 +111,34 @@ class TokenTable:
         return None if found is None else found.person
 
     def holder(self, token: str) -> Holder | None:
-        """Whom ``token`` answers for and its scope while it is not revoked; ``None`` for any other string."""
+        """Whom ``token`` answers for and its scope while it is not revoked; ``None`` for any other string.
+
+        A token checked once is known by its SHA-256 for the life of this table (up to :data:`CHECKED` of
+        them), so that the API's callers do not pay scrypt on every request; revocation still holds at once.
+        """
         parts = token.removeprefix(PREFIX).split("_", 1) if token.startswith(PREFIX) else []
         if len(parts) != 2:
             return None
+        seen = hashlib.sha256(token.encode("utf-8")).hexdigest()
         with self._engine.connect() as conn:
             row = conn.execute(select(tokens.c.person, tokens.c.salt, tokens.c.digest, tokens.c.scope)
                                .where(tokens.c.token_id == parts[0], tokens.c.revoked_at.is_(None))).first()
-        if row is None or not hmac.compare_digest(_digest(parts[1], row.salt), row.digest):
+        if row is None:
+            with self._checking:
+                self._checked.pop(seen, None)
             return None
-        return Holder(str(row.person), tuple(row.scope.split()))
+        with self._checking:
+            known = self._checked.get(seen)
+        if known is not None:
+            return known
+        if not hmac.compare_digest(_digest(parts[1], row.salt), row.digest):
+            return None
+        found = Holder(str(row.person), tuple(row.scope.split()))
+        with self._checking:
+            while len(self._checked) >= CHECKED:
+                self._checked.pop(next(iter(self._checked)))
+            self._checked[seen] = found
+        return found
 
     def _record(self, conn: Connection, person: str, by: str, at: datetime, what: str, ids: str,
                 scope: tuple[str, ...]) -> None:

@@ -10,8 +10,8 @@ on ``request.state.viewer``:
 - else the session cookie ``warn_session`` of a login (:mod:`warn.web.login`), while the session is
   neither expired nor ended (``via`` ``session``).
 
-The towns are the person's scope at the request's moment (:func:`moment`); a person no longer on the roster
-at all is refused. Without a viewer a page answers 303 to ``/login?next=…`` and ``/api/…`` or ``/events``
+The towns are the person's scope at the request's moment (:func:`moment`), never later than the service's
+clock — a post one will hold tomorrow shows nothing today; a person no longer on the roster at all is refused. Without a viewer a page answers 303 to ``/login?next=…`` and ``/api/…`` or ``/events``
 401 JSON with ``WWW-Authenticate: Bearer``; nothing is written. A session request that changes anything
 (POST, PUT, PATCH, DELETE) must carry the session's CSRF token — header ``X-CSRF-Token``, or field ``csrf``
 of a url-encoded form — or is refused 403 before the route sees it (:func:`csrf_token` gives the pages
@@ -90,15 +90,22 @@ def moment(request: Request) -> datetime:
     return fixed or desk.clock()
 
 
+def scope_moment(request: Request) -> datetime:
+    """The moment the viewer's posts are taken at: the request's :func:`moment`, never later than the service's
+    clock (a post one will hold tomorrow grants nothing today)."""
+    desk: Desk = request.app.state.desk
+    return min(moment(request), desk.clock())
+
+
 def address_of(request: Request) -> str:
     """The client address of ``request`` (as the server saw it)."""
     return request.client.host if request.client else "unknown"
 
 
 def attempt_of(desk: Desk, name: str | None, address: str, at: datetime) -> Attempt:
-    """Who is logging in (or out) as ``name`` from ``address`` at ``at``: the name only when it is a person on
-    the roster, with the role and org unit of the post they act in then (:data:`NO_POST` and empty when they
-    hold none)."""
+    """Who ``name`` is for the timeline — logging in or out, or making a request — from ``address`` at ``at``: the
+    name only when it is a person on the roster, with the role and org unit of the post they act in then
+    (:data:`NO_POST` and empty when they hold none)."""
     if not name or name not in desk.setup.roster.people():
         return Attempt(None, NO_POST, "", address, at)
     post = desk.authority(at).identify(name).post
@@ -189,7 +196,7 @@ class Gate:
             return
         request = Request(scope, receive)
         desk: Desk = scope["app"].state.desk
-        found = await run_in_threadpool(_establish, desk, request, moment(request))
+        found = await run_in_threadpool(_establish, desk, request, scope_moment(request))
         if found.viewer is None:
             await refused(request, found.status, found.zh, found.en)(scope, receive, send)
             return

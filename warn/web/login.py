@@ -30,8 +30,8 @@ from starlette.routing import BaseRoute, Route
 from warn.check import is_drill
 from warn.store.accounts import Attempt, Outcome
 from warn.web import pages
-from warn.web.auth import COOKIE, FORM_LIMIT, address_of, attempt_of, bounded_body, moment, session_id
 from warn.desk import Desk
+from warn.web.auth import COOKIE, FORM_LIMIT, address_of, attempt_of, bounded_body, scope_moment, session_id
 from warn.web.phone import html_page
 from warn.web.viewer import viewer
 
@@ -194,7 +194,7 @@ async def me(request: Request) -> Response:
     """
     desk: Desk = request.app.state.desk
     who = viewer(request)
-    attempt = attempt_of(desk, who.person, who.address, moment(request))
+    attempt = attempt_of(desk, who.person, who.address, scope_moment(request))
     return JSONResponse({"person": who.person, "post": f"{attempt.org_unit}.{attempt.role}" if attempt.org_unit else None,
                          "via": who.via, "towns": None if who.towns is None else sorted(who.towns)})
 

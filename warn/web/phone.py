@@ -40,11 +40,12 @@ ANSWERS = {**{str(reply): (reply, True) for reply in Reply}, "yes": (Reply.RECEI
 
 
 def html_page(text: str, status: int = 200) -> HTMLResponse:
-    """A page's response: not cached, no asset from elsewhere, inline style and script only."""
+    """A page's response: not cached, no asset from elsewhere, inline style and script only, never in a frame."""
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store",
                                                            "Content-Security-Policy": "default-src 'none'; "
                                                            "style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                                                           "form-action 'self'; img-src 'self'"})
+                                                           "form-action 'self'; img-src 'self'; "
+                                                           "frame-ancestors 'none'"})
 
 
 def refusal(err: Refused) -> HTMLResponse:
