@@ -91,3 +91,5 @@ def test_openapi_lists_every_api_route(looking) -> None:
     assert {f"/api/v1/{view}" for view in VIEWS} | {"/api/v1/situation", "/api/v1/items/{item_id}"} <= wanted
     assert wanted <= set(document["paths"])
     assert "get" in document["paths"]["/api/v1/situation"]
+    assert all("401" in operation["responses"] for operations in document["paths"].values()
+               for operation in operations.values())

@@ -86,6 +86,8 @@ def test_an_item_has_its_levels_drivers_sensors_and_work(looking) -> None:
     assert point["kind"] == "point" and point["sensors"]
     curve = point["sensors"][0]["hydrograph"]
     assert len(curve) > 10 and all(NOW - timedelta(hours=24) < datetime.fromisoformat(t) <= NOW for t, _ in curve)
+    gauge = looking.client.get("/api/v1/items/DEMO-R01").json()
+    assert gauge["kind"] == "gauge" and gauge["attributes"]["warning_stage_m"] == 4.5 and gauge["sensors"]
     missing = looking.client.get("/api/v1/items/DEMO-NOPE/x")
     assert missing.status_code == 404 and "no town or item" in missing.json()["error"]["en"]
 

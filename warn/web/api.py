@@ -40,6 +40,15 @@ class Documented(SchemaGenerator):
             return {}
         return super().parse_docstring(func_or_method)
 
+    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        """The document, every operation answering 401 without a session or token (all are behind the gate)."""
+        schema = super().get_schema(routes)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.setdefault("responses", {}).setdefault(
+                    401, {"description": "无登录或令牌 / no session or token: {error: {status, zh, en}}"})
+        return schema
+
 
 SCHEMAS = Documented({
     "openapi": "3.0.3",
@@ -62,7 +71,7 @@ def status(request: Request) -> Any:
     summary: 值班总览 / status
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}}]
     responses: {200: {description: "mode, warnings by hazard and colour, overdue tasks, unanswered calls, feeds,
-      notices, last cycle"}, 401: {description: no session or token}}
+      notices, last cycle"}}
     """
     at = moment(request)
     with views_of(request) as views:

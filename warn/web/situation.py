@@ -86,7 +86,8 @@ def item(request: Request) -> Any:
     summary: 对象详情 / one town or item
     parameters: [{name: item_id, in: path, required: true, schema: {type: string}},
                  {name: at, in: query, schema: {type: string, format: date-time}}]
-    responses: {200: {description: "{id, name, kind, town, lon, lat, levels, sensors, tasks, calls, warnings}"},
+    responses: {200: {description: "{id, name, kind, town, lon, lat, attributes (the layer's: thresholds, people …),
+      levels, sensors (with hydrograph [[time, value]]), tasks, calls, warnings}"},
       403: {description: not the viewer's town}, 404: {description: no such town or item}}
     """
     item_id, at = request.path_params["item_id"], moment(request)
@@ -106,7 +107,7 @@ def item(request: Request) -> Any:
         return {
             "id": item_id, "name": place.name if place else places.towns[item_id],
             "kind": levels[0].kind if levels else ("zone" if place is None else None), "town": town,
-            "lon": place and place.lon, "lat": place and place.lat,
+            "lon": place and place.lon, "lat": place and place.lat, "attributes": place.attributes if place else {},
             "levels": [row_json(level) for level in levels],
             "sensors": [row_json(s) | {"hydrograph": [[t.isoformat(), v] for t, v in
                                                       views.readings(s.sensor_id, at - HYDROGRAPH, at)]}
