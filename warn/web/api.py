@@ -23,7 +23,17 @@ from warn.store.forms import rows_json, status_json
 from warn.store.views import Views, pulled_sources
 from warn.web import events, rain, situation
 from warn.web.desk import Refused
-from warn.web.reads import Reach, desk_of, flag_param, hazard_param, level_param, moment, read, views_of
+from warn.web.reads import (
+    Reach,
+    desk_of,
+    flag_param,
+    hazard_param,
+    level_param,
+    moment,
+    read,
+    time_param,
+    views_of,
+)
 
 #: Timeline entries ``/api/v1/timeline`` returns without ``?last=``.
 TIMELINE_LAST = 50
@@ -165,13 +175,16 @@ def timeline(request: Request) -> Any:
     summary: 时间线 / timeline
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}},
                  {name: incident, in: query, schema: {type: string}},
+                 {name: since, in: query, description: "entries from this time", schema: {type: string,
+                  format: date-time}},
                  {name: last, in: query, description: "the last N entries (50)", schema: {type: integer}}]
     responses: {200: {description: "[{seq, occurred_at, incident_id, actor, role, kind, summary}]"}}
     """
     at = moment(request)
     last = _last(request.query_params.get("last"))
     with views_of(request) as views:
-        rows = views.timeline(at, incident=request.query_params.get("incident") or None, limit=last)
+        rows = views.timeline(at, incident=request.query_params.get("incident") or None,
+                              since=time_param(request, "since"), limit=last)
         return rows_json(Reach.of(request).timeline(rows, views.entry_units([e.seq for e in rows])))
 
 

@@ -120,19 +120,33 @@ def moment(request: Request) -> datetime:
     Refused
         422: ``?at=`` is not an ISO 8601 time with a zone.
     """
-    text = request.query_params.get("at")
-    if text:
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            raise Refused(422, f"参数 at 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00），收到 {text[:40]!r}",
-                          f"query parameter at: expected an ISO 8601 time with a zone (e.g. "
-                          f"2026-07-15T15:30+08:00), got {text[:40]!r}")
+    at = time_param(request, "at")
+    if at is not None:
         return at
     fixed: datetime | None = getattr(request.app.state, "fixed_at", None)
     return fixed or desk_of(request).clock()
+
+
+def time_param(request: Request, name: str) -> datetime | None:
+    """The query parameter ``name`` as an ISO 8601 time with a zone; ``None`` without it.
+
+    Raises
+    ------
+    Refused
+        422: not such a time.
+    """
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise Refused(422, f"参数 {name} 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00），收到 {text[:40]!r}",
+                      f"query parameter {name}: expected an ISO 8601 time with a zone (e.g. "
+                      f"2026-07-15T15:30+08:00), got {text[:40]!r}")
+    return at
 
 
 def desk_of(request: Request) -> Desk:
