@@ -35,7 +35,7 @@ def test_the_situation_has_everything_the_screen_draws(looking) -> None:
     assert s["viewer"] == {"person": "演示值班员01", "post": "district.500112.duty_officer", "towns": None}
     assert s["mode"]["mode"] == "wartime" and s["mode"]["zh"].startswith("战时")
     assert [h["name"] for h in s["hazards"]] == list(hazards.names()) and all(h["zh"] for h in s["hazards"])
-    assert len(s["towns"]) == 21
+    assert len(s["towns"]) == 21 and all(list(t["levels"]) == list(hazards.names()) for t in s["towns"])
     t04 = next(t for t in s["towns"] if t["id"] == "DEMO-T04")
     zones = looking.client.get("/api/v1/zones", params={"hazard": "landslide"}).json()
     assert t04["levels"]["landslide"] == max(z["level"] for z in zones if z["item_id"] == "DEMO-T04"
@@ -140,7 +140,7 @@ def test_an_empty_store_is_stale_never_an_error(tmp_path: Path) -> None:
         s = served.client.get("/api/v1/situation").json()
     assert s["stale"] is True and s["last_cycle"] is None and s["span"] == {"first": None, "last": None}
     assert s["items"] == s["warnings"] == s["calls"] == s["tasks"] == s["timeline"] == []
-    assert all(set(t["levels"].values()) <= {-1} for t in s["towns"])
+    assert all(t["levels"] == dict.fromkeys(hazards.names(), -1) for t in s["towns"])
     assert s["rain"]["frames"] == [] and s["rain"]["notice"]["en"].startswith("no forecast run")
 
 

@@ -51,6 +51,7 @@ def situation(request: Request) -> Any:
     """
     at, only = moment(request), hazard_param(request)
     reach, desk = Reach.of(request), desk_of(request)
+    deployed = [name for name in hazards.names() if name in desk.settings.hazards]
     with views_of(request) as views:
         zones = views.zones(at)
         first, last = views.span()
@@ -62,9 +63,8 @@ def situation(request: Request) -> Any:
             "fixed": getattr(request.app.state, "fixed_at", None) is not None,
             "span": {"first": first and first.isoformat(), "last": last and last.isoformat()},
             "viewer": _viewer(request, reach, at), "mode": _mode(views, at),
-            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in hazards.names()
-                        if name in desk.settings.hazards],
-            "towns": _towns(reach, zones),
+            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in deployed],
+            "towns": _towns(reach, zones, deployed),
             "items": _items(reach, [z for z in zones if only is None or z.hazard == only]),
             "sensors": _sensors(reach, views, at),
             "warnings": [row_json(w) | {"town": reach.places.town_of_item(w.item_id)}
@@ -146,8 +146,8 @@ def _mode(views: Views, at: datetime) -> dict[str, Any]:
     return row_json(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
 
 
-def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
-    """The viewer's towns with their level per hazard (see the module docstring)."""
+def _towns(reach: Reach, zones: list[ZoneView], deployed: list[str]) -> list[dict[str, Any]]:
+    """The viewer's towns with their level for each of the ``deployed`` hazards (see the module docstring)."""
     found: dict[tuple[str, str], list[int]] = {}
     towns = reach.places.towns
     for z in zones:
@@ -155,9 +155,7 @@ def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
         for town in inside:
             if town is not None:
                 found.setdefault((town, z.hazard), []).append(z.level)
-    scored = sorted({z.hazard for z in zones}, key=lambda h: hazards.names().index(h)
-                    if h in hazards.names() else len(hazards.names()))
-    return [{"id": code, "name": name, "levels": {h: _level(found.get((code, h), [])) for h in scored}}
+    return [{"id": code, "name": name, "levels": {h: _level(found.get((code, h), [])) for h in deployed}}
             for code, name in towns.items() if reach.sees(code)]
 
 
