@@ -41,6 +41,8 @@ def test_the_situation_has_everything_the_screen_draws(looking) -> None:
     assert t04["levels"]["landslide"] == max(z["level"] for z in zones if z["item_id"] == "DEMO-T04"
                                              or any(i["id"] == z["item_id"] and i["town"] == "DEMO-T04"
                                                     for i in s["items"]))
+    points = {i["town"] for i in s["items"] if i["kind"] == "gauge"}
+    assert {t["levels"]["river"] for t in s["towns"] if t["id"] not in points} == {0}  # no gauge: nothing to fear
     kinds = {i["kind"] for i in s["items"]}
     assert {"point", "catchment", "gauge"} <= kinds and "zone" not in kinds
     assert all(105 < i["lon"] < 108 and 29 < i["lat"] < 31 for i in s["items"])

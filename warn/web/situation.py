@@ -9,8 +9,8 @@ with nothing in it yet gives empty lists and ``stale: true``, never an error.
 
 A town's level for a hazard is the highest of the hazard's items in it (a town zone is in itself; a
 district-wide item, the rainstorm signal, is in every town): −1 unknown when none of them is above none and
-some are unknown, 0 when all are none, and −1 when the hazard has no level in the town at all (not scored yet,
-or nothing of it there).
+some are unknown; 0 when all are none, or when the hazard has items elsewhere but none in the town; −1 when the
+hazard has no level anywhere yet (never scored: unknown, never all clear).
 """
 
 from __future__ import annotations
@@ -155,7 +155,9 @@ def _towns(reach: Reach, zones: list[ZoneView], deployed: list[str]) -> list[dic
         for town in inside:
             if town is not None:
                 found.setdefault((town, z.hazard), []).append(z.level)
-    return [{"id": code, "name": name, "levels": {h: _level(found.get((code, h), [])) for h in deployed}}
+    scored = {z.hazard for z in zones}
+    return [{"id": code, "name": name,
+             "levels": {h: _level(found.get((code, h), [Level.NONE] if h in scored else [])) for h in deployed}}
             for code, name in towns.items() if reach.sees(code)]
 
 
