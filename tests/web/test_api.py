@@ -76,6 +76,7 @@ def test_bad_queries_are_refused_clearly_and_write_nothing(looking) -> None:
     for path, params, says in [("/api/v1/status", {"at": "yesterday"}, "at: expected an ISO 8601 time with a zone"),
                                ("/api/v1/tasks", {"at": "2026-07-15T05:00"}, "with a zone"),
                                ("/api/v1/timeline", {"since": "soon"}, "since: expected an ISO 8601 time"),
+                               ("/api/v1/items/DEMO-T04", {"at": "0001-01-01T00:00+00:00"}, "at: expected"),
                                ("/api/v1/zones", {"hazard": "tsunami"}, "hazard: expected one of"),
                                ("/api/v1/warnings", {"level": "purple"}, "level: expected one of"),
                                ("/api/v1/timeline", {"last": "0"}, "last: expected a whole number")]:

@@ -124,6 +124,10 @@ def test_a_rain_frame_is_the_run_coloured_where_it_rained(looking) -> None:
     assert west < float(field.lon.min()) < east and south < float(field.lat.max()) < north
     missing = looking.client.get("/map/rain/demo/20260715T0500Z/99.png")
     assert missing.status_code == 404 and "no step" in missing.json()["error"]["en"]
+    for wrong in ("demo/20260715T0500Z/nan.png", "demo/20260715T0500Z/1e9.png", "demo/2026-07-15/1.png",
+                  "nowhere/20260715T0500Z/1.png"):
+        refused = looking.client.get(f"/map/rain/{wrong}")
+        assert refused.status_code == 404 and refused.json()["error"]["zh"], wrong
 
 
 def test_a_run_whose_file_is_gone_says_so(looking) -> None:

@@ -46,6 +46,8 @@ from warn.web.viewer import Viewer, town_of, viewer
 
 #: The prefix of a sensor's feed (``sensor:<id>``).
 SENSOR = "sensor:"
+#: The years a moment asked for may lie in (a day either side stays a valid time).
+YEARS = (1900, 2999)
 #: A row of a view of items: a warning or a zone's level.
 _Item = TypeVar("_Item", WarningView, ZoneView)
 #: Held while an application's places are built (the page asks for the situation and the layers at once).
@@ -142,10 +144,11 @@ def time_param(request: Request, name: str) -> datetime | None:
         at = datetime.fromisoformat(text)
     except ValueError:
         at = None
-    if at is None or at.tzinfo is None:
-        raise Refused(422, f"参数 {name} 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00），收到 {text[:40]!r}",
+    if at is None or at.tzinfo is None or not YEARS[0] <= at.year <= YEARS[1]:
+        raise Refused(422, f"参数 {name} 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00，{YEARS[0]}–{YEARS[1]} "
+                           f"年），收到 {text[:40]!r}",
                       f"query parameter {name}: expected an ISO 8601 time with a zone (e.g. "
-                      f"2026-07-15T15:30+08:00), got {text[:40]!r}")
+                      f"2026-07-15T15:30+08:00, years {YEARS[0]}–{YEARS[1]}), got {text[:40]!r}")
     return at
 
 
