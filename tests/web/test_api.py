@@ -98,3 +98,10 @@ def test_openapi_lists_every_api_route(looking) -> None:
     assert "get" in document["paths"]["/api/v1/situation"]
     assert all("401" in operation["responses"] for operations in document["paths"].values()
                for operation in operations.values())
+
+
+def test_a_store_that_cannot_be_read_is_a_503_and_the_service_keeps_running(looking) -> None:
+    looking.db.write_bytes(b"not a database" * 100)
+    got = looking.client.get("/api/v1/status")
+    assert got.status_code == 503 and got.json()["error"]["en"].startswith("the store cannot be read now")
+    assert looking.client.get("/health").text == "ok"

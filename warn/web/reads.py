@@ -11,6 +11,7 @@ item of no town (the district, a forecast source) only to district viewers.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -39,10 +40,13 @@ from warn.store.views import (
     stale_factor,
 )
 from warn import hazards
+from warn.errors import WarnError
 from warn.vocab import Level, OrgLevel
 from warn.web.desk import Desk, Refused
 from warn.web.places import Places
 from warn.web.viewer import Viewer, town_of, viewer
+
+log = logging.getLogger(__name__)
 
 #: The prefix of a sensor's feed (``sensor:<id>``).
 SENSOR = "sensor:"
@@ -61,7 +65,8 @@ def refused(err: Refused) -> JSONResponse:
 
 def read(answer: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
     """A read route from ``answer`` (request → JSON-ready data or a response): run off the event loop, a
-    :class:`Refused` answered as JSON. The docstring (with its OpenAPI YAML after ``---``) stays."""
+    :class:`Refused` answered as JSON, a store that cannot be read as 503 JSON (logged). The docstring (with
+    its OpenAPI YAML after ``---``) stays."""
 
     @functools.wraps(answer)
     async def endpoint(request: Request) -> Response:
@@ -69,6 +74,10 @@ def read(answer: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Resp
             body = await run_in_threadpool(answer, request)
         except Refused as err:
             return refused(err)
+        except WarnError as err:
+            log.error("读取失败 / a read failed: %s: %s", request.url.path, err)
+            return refused(Refused(503, "存储暂不可读，请稍后再试（原因见服务日志）",
+                                   "the store cannot be read now: try again later (the service's log says why)"))
         return body if isinstance(body, Response) else JSONResponse(body)
 
     return endpoint
