@@ -35,6 +35,9 @@ def test_at_looks_at_that_moment_and_the_service_clock_without_it(looking) -> No
     assert 0 < len(earlier) < len(now)
     assert max(e["occurred_at"] for e in earlier) <= (NOW - timedelta(hours=3)).isoformat()
     assert looking.client.get("/api/v1/status").json()["at"] == NOW.isoformat()
+    since = (NOW - timedelta(hours=1)).isoformat()
+    recent = looking.client.get("/api/v1/timeline", params={"last": 5000, "since": since}).json()
+    assert recent and all(e["occurred_at"] >= since for e in recent) and len(recent) < len(now)
     tasks_then = looking.client.get("/api/v1/tasks", params={"at": "2026-07-15T12:00+08:00"}).json()
     assert len(tasks_then) < len(looking.client.get("/api/v1/tasks").json())
 
@@ -72,6 +75,8 @@ def test_bad_queries_are_refused_clearly_and_write_nothing(looking) -> None:
     before = looking.snapshot()
     for path, params, says in [("/api/v1/status", {"at": "yesterday"}, "at: expected an ISO 8601 time with a zone"),
                                ("/api/v1/tasks", {"at": "2026-07-15T05:00"}, "with a zone"),
+                               ("/api/v1/timeline", {"since": "soon"}, "since: expected an ISO 8601 time"),
+                               ("/api/v1/items/DEMO-T04", {"at": "0001-01-01T00:00+00:00"}, "at: expected"),
                                ("/api/v1/zones", {"hazard": "tsunami"}, "hazard: expected one of"),
                                ("/api/v1/warnings", {"level": "purple"}, "level: expected one of"),
                                ("/api/v1/timeline", {"last": "0"}, "last: expected a whole number")]:
@@ -91,3 +96,12 @@ def test_openapi_lists_every_api_route(looking) -> None:
     assert {f"/api/v1/{view}" for view in VIEWS} | {"/api/v1/situation", "/api/v1/items/{item_id}"} <= wanted
     assert wanted <= set(document["paths"])
     assert "get" in document["paths"]["/api/v1/situation"]
+    assert all("401" in operation["responses"] for operations in document["paths"].values()
+               for operation in operations.values())
+
+
+def test_a_store_that_cannot_be_read_is_a_503_and_the_service_keeps_running(looking) -> None:
+    looking.db.write_bytes(b"not a database" * 100)
+    got = looking.client.get("/api/v1/status")
+    assert got.status_code == 503 and got.json()["error"]["en"].startswith("the store cannot be read now")
+    assert looking.client.get("/health").text == "ok"

@@ -10,12 +10,14 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT
 from tests.web.serving import NOW
 from tests.web.standin import DISTRICT, as_person
 from warn.store import Store
 from warn.store.records import NewEntry
+from warn.web.events import PING_S
 
 #: How soon a change must reach a page, s.
 PUSHED_WITHIN_S = 2.0
@@ -91,3 +93,13 @@ def test_a_client_going_away_leaves_the_service_serving(looking) -> None:
     assert looking.client.get("/health").text == "ok"
     assert looking.client.get("/api/v1/status").status_code == 200
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.slow
+def test_a_quiet_stream_is_pinged(looking) -> None:
+    events, stop, _ = listening(looking.url)
+    try:
+        kind, _, _, _ = events.get(timeout=PING_S + 3)
+    finally:
+        stop.set()
+    assert kind == "ping"

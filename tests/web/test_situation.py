@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import statistics
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,12 +36,14 @@ def test_the_situation_has_everything_the_screen_draws(looking) -> None:
     assert s["viewer"] == {"person": "演示值班员01", "post": "district.500112.duty_officer", "towns": None}
     assert s["mode"]["mode"] == "wartime" and s["mode"]["zh"].startswith("战时")
     assert [h["name"] for h in s["hazards"]] == list(hazards.names()) and all(h["zh"] for h in s["hazards"])
-    assert len(s["towns"]) == 21
+    assert len(s["towns"]) == 21 and all(list(t["levels"]) == list(hazards.names()) for t in s["towns"])
     t04 = next(t for t in s["towns"] if t["id"] == "DEMO-T04")
     zones = looking.client.get("/api/v1/zones", params={"hazard": "landslide"}).json()
     assert t04["levels"]["landslide"] == max(z["level"] for z in zones if z["item_id"] == "DEMO-T04"
                                              or any(i["id"] == z["item_id"] and i["town"] == "DEMO-T04"
                                                     for i in s["items"]))
+    points = {i["town"] for i in s["items"] if i["kind"] == "gauge"}
+    assert {t["levels"]["river"] for t in s["towns"] if t["id"] not in points} == {0}  # no gauge: nothing to fear
     kinds = {i["kind"] for i in s["items"]}
     assert {"point", "catchment", "gauge"} <= kinds and "zone" not in kinds
     assert all(105 < i["lon"] < 108 and 29 < i["lat"] < 31 for i in s["items"])
@@ -86,6 +89,8 @@ def test_an_item_has_its_levels_drivers_sensors_and_work(looking) -> None:
     assert point["kind"] == "point" and point["sensors"]
     curve = point["sensors"][0]["hydrograph"]
     assert len(curve) > 10 and all(NOW - timedelta(hours=24) < datetime.fromisoformat(t) <= NOW for t, _ in curve)
+    gauge = looking.client.get("/api/v1/items/DEMO-R01").json()
+    assert gauge["kind"] == "gauge" and gauge["attributes"]["warning_stage_m"] == 4.5 and gauge["sensors"]
     missing = looking.client.get("/api/v1/items/DEMO-NOPE/x")
     assert missing.status_code == 404 and "no town or item" in missing.json()["error"]["en"]
 
@@ -120,6 +125,10 @@ def test_a_rain_frame_is_the_run_coloured_where_it_rained(looking) -> None:
     assert west < float(field.lon.min()) < east and south < float(field.lat.max()) < north
     missing = looking.client.get("/map/rain/demo/20260715T0500Z/99.png")
     assert missing.status_code == 404 and "no step" in missing.json()["error"]["en"]
+    for wrong in ("demo/20260715T0500Z/nan.png", "demo/20260715T0500Z/1e9.png", "demo/2026-07-15/1.png",
+                  "nowhere/20260715T0500Z/1.png"):
+        refused = looking.client.get(f"/map/rain/{wrong}")
+        assert refused.status_code == 404 and refused.json()["error"]["zh"], wrong
 
 
 def test_a_run_whose_file_is_gone_says_so(looking) -> None:
@@ -138,18 +147,18 @@ def test_an_empty_store_is_stale_never_an_error(tmp_path: Path) -> None:
         s = served.client.get("/api/v1/situation").json()
     assert s["stale"] is True and s["last_cycle"] is None and s["span"] == {"first": None, "last": None}
     assert s["items"] == s["warnings"] == s["calls"] == s["tasks"] == s["timeline"] == []
-    assert all(set(t["levels"].values()) <= {-1} for t in s["towns"])
+    assert all(t["levels"] == dict.fromkeys(hazards.names(), -1) for t in s["towns"])
     assert s["rain"]["frames"] == [] and s["rain"]["notice"]["en"].startswith("no forecast run")
 
 
 def test_situation_and_layers_answer_well_under_300_ms(looking) -> None:
-    timings = {}
-    for path in ("/map/layers.json", "/api/v1/situation", "/map/layers.json", "/api/v1/situation"):
+    timings: dict[str, list[float]] = {}
+    for path in ("/map/layers.json", "/api/v1/situation") * 6:
         start = time.perf_counter()
         assert looking.client.get(path).status_code == 200
         timings.setdefault(path, []).append(time.perf_counter() - start)
     print({path: [round(t * 1000) for t in times] for path, times in timings.items()})
-    assert all(max(times[1:]) < 0.3 for times in timings.values())
+    assert all(statistics.median(times[1:]) < 0.3 for times in timings.values())
     assert sum(times[0] for times in timings.values()) < 2.0  # the first, with the layers read and a run decoded
 
 

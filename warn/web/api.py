@@ -23,7 +23,17 @@ from warn.store.forms import rows_json, status_json
 from warn.store.views import Views, pulled_sources
 from warn.web import events, rain, situation
 from warn.desk import Refused
-from warn.web.reads import Reach, desk_of, flag_param, hazard_param, level_param, moment, read, views_of
+from warn.web.reads import (
+    Reach,
+    desk_of,
+    flag_param,
+    hazard_param,
+    level_param,
+    moment,
+    read,
+    time_param,
+    views_of,
+)
 
 #: Timeline entries ``/api/v1/timeline`` returns without ``?last=``.
 TIMELINE_LAST = 50
@@ -39,6 +49,15 @@ class Documented(SchemaGenerator):
         if "---" not in (func_or_method.__doc__ or ""):
             return {}
         return super().parse_docstring(func_or_method)
+
+    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        """The document, every operation answering 401 without a session or token (all are behind the gate)."""
+        schema = super().get_schema(routes)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.setdefault("responses", {}).setdefault(
+                    401, {"description": "无登录或令牌 / no session or token: {error: {status, zh, en}}"})
+        return schema
 
 
 SCHEMAS = Documented({
@@ -62,7 +81,7 @@ def status(request: Request) -> Any:
     summary: 值班总览 / status
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}}]
     responses: {200: {description: "mode, warnings by hazard and colour, overdue tasks, unanswered calls, feeds,
-      notices, last cycle"}, 401: {description: no session or token}}
+      notices, last cycle"}}
     """
     at = moment(request)
     with views_of(request) as views:
@@ -156,13 +175,16 @@ def timeline(request: Request) -> Any:
     summary: 时间线 / timeline
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}},
                  {name: incident, in: query, schema: {type: string}},
+                 {name: since, in: query, description: "entries from this time", schema: {type: string,
+                  format: date-time}},
                  {name: last, in: query, description: "the last N entries (50)", schema: {type: integer}}]
     responses: {200: {description: "[{seq, occurred_at, incident_id, actor, role, kind, summary}]"}}
     """
     at = moment(request)
     last = _last(request.query_params.get("last"))
     with views_of(request) as views:
-        rows = views.timeline(at, incident=request.query_params.get("incident") or None, limit=last)
+        rows = views.timeline(at, incident=request.query_params.get("incident") or None,
+                              since=time_param(request, "since"), limit=last)
         return rows_json(Reach.of(request).timeline(rows, views.entry_units([e.seq for e in rows])))
 
 

@@ -9,8 +9,8 @@ with nothing in it yet gives empty lists and ``stale: true``, never an error.
 
 A town's level for a hazard is the highest of the hazard's items in it (a town zone is in itself; a
 district-wide item, the rainstorm signal, is in every town): −1 unknown when none of them is above none and
-some are unknown, 0 when all are none, and −1 when the hazard has no level in the town at all (not scored yet,
-or nothing of it there).
+some are unknown; 0 when all are none, or when the hazard has items elsewhere but none in the town; −1 when the
+hazard has no level anywhere yet (never scored: unknown, never all clear).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def situation(request: Request) -> Any:
     """
     at, only = moment(request), hazard_param(request)
     reach, desk = Reach.of(request), desk_of(request)
+    deployed = [name for name in hazards.names() if name in desk.settings.hazards]
     with views_of(request) as views:
         zones = views.zones(at)
         first, last = views.span()
@@ -62,9 +63,8 @@ def situation(request: Request) -> Any:
             "fixed": getattr(request.app.state, "fixed_at", None) is not None,
             "span": {"first": first and first.isoformat(), "last": last and last.isoformat()},
             "viewer": _viewer(request, reach, at), "mode": _mode(views, at),
-            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in hazards.names()
-                        if name in desk.settings.hazards],
-            "towns": _towns(reach, zones),
+            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in deployed],
+            "towns": _towns(reach, zones, deployed),
             "items": _items(reach, [z for z in zones if only is None or z.hazard == only]),
             "sensors": _sensors(reach, views, at),
             "warnings": [row_json(w) | {"town": reach.places.town_of_item(w.item_id)}
@@ -86,7 +86,8 @@ def item(request: Request) -> Any:
     summary: 对象详情 / one town or item
     parameters: [{name: item_id, in: path, required: true, schema: {type: string}},
                  {name: at, in: query, schema: {type: string, format: date-time}}]
-    responses: {200: {description: "{id, name, kind, town, lon, lat, levels, sensors, tasks, calls, warnings}"},
+    responses: {200: {description: "{id, name, kind, town, lon, lat, attributes (the layer's: thresholds, people …),
+      levels, sensors (with hydrograph [[time, value]]), tasks, calls, warnings}"},
       403: {description: not the viewer's town}, 404: {description: no such town or item}}
     """
     item_id, at = request.path_params["item_id"], moment(request)
@@ -106,7 +107,7 @@ def item(request: Request) -> Any:
         return {
             "id": item_id, "name": place.name if place else places.towns[item_id],
             "kind": levels[0].kind if levels else ("zone" if place is None else None), "town": town,
-            "lon": place and place.lon, "lat": place and place.lat,
+            "lon": place and place.lon, "lat": place and place.lat, "attributes": place.attributes if place else {},
             "levels": [row_json(level) for level in levels],
             "sensors": [row_json(s) | {"hydrograph": [[t.isoformat(), v] for t, v in
                                                       views.readings(s.sensor_id, at - HYDROGRAPH, at)]}
@@ -145,8 +146,8 @@ def _mode(views: Views, at: datetime) -> dict[str, Any]:
     return row_json(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
 
 
-def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
-    """The viewer's towns with their level per hazard (see the module docstring)."""
+def _towns(reach: Reach, zones: list[ZoneView], deployed: list[str]) -> list[dict[str, Any]]:
+    """The viewer's towns with their level for each of the ``deployed`` hazards (see the module docstring)."""
     found: dict[tuple[str, str], list[int]] = {}
     towns = reach.places.towns
     for z in zones:
@@ -154,9 +155,9 @@ def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
         for town in inside:
             if town is not None:
                 found.setdefault((town, z.hazard), []).append(z.level)
-    scored = sorted({z.hazard for z in zones}, key=lambda h: hazards.names().index(h)
-                    if h in hazards.names() else len(hazards.names()))
-    return [{"id": code, "name": name, "levels": {h: _level(found.get((code, h), [])) for h in scored}}
+    scored = {z.hazard for z in zones}
+    return [{"id": code, "name": name,
+             "levels": {h: _level(found.get((code, h), [Level.NONE] if h in scored else [])) for h in deployed}}
             for code, name in towns.items() if reach.sees(code)]
 
 
