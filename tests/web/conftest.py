@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.web.looking import looking  # noqa: F401 - the read routes' served store
 from tests.web.serving import Served, running
 
 

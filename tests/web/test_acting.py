@@ -11,17 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from tests.web.login import drill_login
+from tests.web.login import bearer, drill_login
 from tests.web.serving import LEADER04, NOW, SINCE, TASK04, Served
 from warn.cli.main import app as cli
 
 DUTY, COMMANDER, SCRIBE, LEADER03 = "演示值班员01", "演示指挥长01", "演示信息员01", "演示镇街负责人03"
 ROLL_CALL = "INC-storm-20260715T0200Z/rainstorm@1:rainstorm:500112:20260715T0200Z/wartime_roll_call/a0"
-
-
-def bearer(served: Served, person: str) -> dict[str, str]:
-    """The header of a bearer token issued to ``person`` now (which puts the issue on the timeline)."""
-    return {"Authorization": f"Bearer {served.store.tokens.issue(person, by='tests', at=NOW)}"}
 
 
 def in_session(served: Served, person: str) -> dict[str, str]:

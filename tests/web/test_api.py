@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import ROOT
 from tests.web.serving import LEADER04, NOW, TASK04
-from tests.web.standin import TOWN04, TOWN16, application, as_person, route_paths
+from tests.web.login import bearer
+from tests.web.looking import TOWN04, TOWN16, route_paths
 
 VIEWS = ("status", "warnings", "zones", "incidents", "tasks", "calls", "timeline", "feeds")
 
@@ -43,7 +44,7 @@ def test_at_looks_at_that_moment_and_the_service_clock_without_it(looking) -> No
 
 
 def test_a_town_viewer_sees_only_their_town(looking) -> None:
-    town = as_person(TOWN04)
+    town = bearer(looking, TOWN04)
     tasks = looking.client.get("/api/v1/tasks", headers=town).json()
     assert TASK04 in {t["task_id"] for t in tasks}
     assert {t["org_unit"].split(".")[1][:8] for t in tasks} == {"DEMO-T04"}
@@ -56,7 +57,7 @@ def test_a_town_viewer_sees_only_their_town(looking) -> None:
     assert 0 < len(zones) < len(everywhere) and "500112" not in {z["item_id"] for z in zones}
     status = looking.client.get("/api/v1/status", headers=town).json()
     assert all(".DEMO-T04" in c["addressee"] for c in status["unanswered_calls"])
-    other = looking.client.get("/api/v1/tasks", headers=as_person(TOWN16)).json()
+    other = looking.client.get("/api/v1/tasks", headers=bearer(looking, TOWN16)).json()
     assert other and TASK04 not in {t["task_id"] for t in other}
     entries = looking.client.get("/api/v1/timeline", headers=town, params={"last": 5000}).json()
     assert entries and all(e["actor"] != "warn" or "DEMO-T04" in e["summary"] for e in entries)
@@ -65,7 +66,7 @@ def test_a_town_viewer_sees_only_their_town(looking) -> None:
 
 
 def test_tasks_mine_and_overdue(looking) -> None:
-    mine = looking.client.get("/api/v1/tasks", params={"mine": "true"}, headers=as_person(TOWN04)).json()
+    mine = looking.client.get("/api/v1/tasks", params={"mine": "true"}, headers=bearer(looking, TOWN04)).json()
     assert [t["task_id"] for t in mine] == [TASK04]
     overdue = looking.client.get("/api/v1/tasks", params={"overdue": "1"}).json()
     assert all(t["overdue_s"] > 0 for t in overdue)
@@ -92,7 +93,7 @@ def test_openapi_lists_every_api_route(looking) -> None:
     document = looking.client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.") and document["info"]["title"] == "warn API"
     assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
-    wanted = {path for path in route_paths(application(looking.store)) if path.startswith("/api/v1/")}
+    wanted = {path for path in route_paths(looking.app) if path.startswith("/api/v1/")}
     assert {f"/api/v1/{view}" for view in VIEWS} | {"/api/v1/situation", "/api/v1/items/{item_id}"} <= wanted
     assert wanted <= set(document["paths"])
     assert "get" in document["paths"]["/api/v1/situation"]

@@ -92,7 +92,7 @@ def test_every_route_without_a_session_or_token_is_refused_and_writes_nothing(se
             continue
         for headers in strangers.values():
             response = served.client.request(method, path, headers=headers, data={"csrf": "x"})
-            if path.startswith("/api/") or path == "/events":
+            if path.startswith(("/api/", "/map/")) or path == "/events":  # data: 401; pages: to the login
                 assert response.status_code == 401, (method, path, response.text)
                 assert response.headers["WWW-Authenticate"] == "Bearer"
                 assert response.json()["error"]["status"] == 401 and response.json()["error"]["zh"]
@@ -101,6 +101,7 @@ def test_every_route_without_a_session_or_token_is_refused_and_writes_nothing(se
                 assert response.headers["location"].startswith("/login?next=%2F")
         gated += 1
     assert gated >= len(MAPPED) + 2  # /logout and /api/v1/me of the app, and the map's paths
+    assert {"/", "/api/v1/status", "/map/layers.json", "/events"} <= {p for _, p in requests_of(served)}
     assert served.snapshot() == before
 
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.web.serving import NOW
-from tests.web.standin import DISTRICT, as_person
+from tests.web.serving import NOW, Served
+from tests.web.looking import DISTRICT
 from warn.store import Store
 from warn.store.records import NewEntry
 from warn.web.events import PING_S
@@ -23,10 +23,12 @@ from warn.web.events import PING_S
 PUSHED_WITHIN_S = 2.0
 
 
-def listen(url: str, events: queue.Queue, stop: threading.Event) -> None:
-    """Read ``/events`` and put each (event, data, arrival time) on ``events`` until ``stop``."""
+def listen(served: Served, events: queue.Queue, stop: threading.Event) -> None:
+    """Read ``/events`` as the served client's person and put each (event, data, arrival time) on ``events`` until
+    ``stop``."""
     try:
-        with httpx.Client(base_url=url, timeout=httpx.Timeout(30, read=30), headers=as_person(DISTRICT)) as client, \
+        with httpx.Client(base_url=served.url, timeout=httpx.Timeout(30, read=30),
+                          headers=credentials(served)) as client, \
                 client.stream("GET", "/events") as response:
             events.put(("status", response.status_code, response.headers["content-type"], time.monotonic()))
             kind = None
@@ -42,11 +44,16 @@ def listen(url: str, events: queue.Queue, stop: threading.Event) -> None:
             raise
 
 
-def listening(url: str) -> tuple[queue.Queue, threading.Event, dict]:
+def credentials(served: Served) -> dict[str, str]:
+    """The bearer token header of the served client (:func:`tests.web.looking.looking_at`)."""
+    return {"Authorization": served.client.headers["Authorization"]}
+
+
+def listening(served: Served) -> tuple[queue.Queue, threading.Event, dict]:
     """A stream being read on a thread: its events, the event that stops it, and its first change."""
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
-    threading.Thread(target=listen, args=(url, events, stop), daemon=True).start()
+    threading.Thread(target=listen, args=(served, events, stop), daemon=True).start()
     assert events.get(timeout=10)[:3] == ("status", 200, "text/event-stream; charset=utf-8")
     kind, first, _, _ = events.get(timeout=10)
     assert kind == "change" and first["at"] == NOW.isoformat()
@@ -54,7 +61,7 @@ def listening(url: str) -> tuple[queue.Queue, threading.Event, dict]:
 
 
 def test_an_entry_appended_on_another_connection_is_pushed_within_two_seconds(looking) -> None:
-    events, stop, first = listening(looking.url)
+    events, stop, first = listening(looking)
     time.sleep(1.2)  # a change in the middle of a poll interval, not right after the stream's first read
     writer = Store.connect(f"sqlite:///{looking.db}", now=lambda: NOW)
     try:
@@ -71,7 +78,7 @@ def test_an_entry_appended_on_another_connection_is_pushed_within_two_seconds(lo
 
 
 def test_a_note_written_by_the_cli_in_another_process_is_pushed(looking) -> None:
-    events, stop, first = listening(looking.url)
+    events, stop, first = listening(looking)
     noted = subprocess.run([sys.executable, "-m", "warn", "note", "电话报告：DEMO-T03 落石", "--as", DISTRICT,
                             "--store", str(looking.db), "--at", NOW.isoformat(), "--config", str(ROOT / "config.yaml")],
                            capture_output=True, text=True, timeout=60, env={"NO_COLOR": "1", "PATH": ""})
@@ -86,7 +93,7 @@ def test_a_note_written_by_the_cli_in_another_process_is_pushed(looking) -> None
 
 def test_a_client_going_away_leaves_the_service_serving(looking) -> None:
     for _ in range(3):
-        with httpx.Client(base_url=looking.url, timeout=10, headers=as_person(DISTRICT)) as client, \
+        with httpx.Client(base_url=looking.url, timeout=10, headers=credentials(looking)) as client, \
                 client.stream("GET", "/events") as response:
             assert next(line for line in response.iter_lines() if line.startswith("event: ")) == "event: change"
     started = time.monotonic()
@@ -97,7 +104,7 @@ def test_a_client_going_away_leaves_the_service_serving(looking) -> None:
 
 @pytest.mark.slow
 def test_a_quiet_stream_is_pinged(looking) -> None:
-    events, stop, _ = listening(looking.url)
+    events, stop, _ = listening(looking)
     try:
         kind, _, _, _ = events.get(timeout=PING_S + 3)
     finally:

@@ -10,7 +10,7 @@ on ``request.state.viewer``:
 - else the session cookie ``warn_session`` of a login (:mod:`warn.web.login`), while the session is
   neither expired nor ended (``via`` ``session``).
 
-The towns are the person's scope at the request's moment (:func:`moment`), never later than the service's
+The towns are the person's scope at the request's moment (:func:`warn.web.reads.moment`), never later than the service's
 clock — a post one will hold tomorrow shows nothing today; a person no longer on the roster at all is refused. Without a viewer a page answers 303 to ``/login?next=…`` and ``/api/…`` or ``/events``
 401 JSON with ``WWW-Authenticate: Bearer``; nothing is written. A session request that changes anything
 (POST, PUT, PATCH, DELETE) must carry the session's CSRF token — header ``X-CSRF-Token``, or field ``csrf``
@@ -29,7 +29,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -43,6 +43,7 @@ from warn.store.accounts import Attempt, SessionRow
 from warn.web import phone
 from warn.vocab import OrgLevel
 from warn.desk import Desk, Refused
+from warn.web.reads import moment
 from warn.web.viewer import Viewer, narrowed, scope_of
 
 log = logging.getLogger(__name__)
@@ -70,31 +71,20 @@ def is_open(path: str) -> bool:
 
 
 def is_api(path: str) -> bool:
-    """Whether ``path`` answers in JSON (the API and the event stream) rather than with pages."""
-    return path.startswith("/api/") or path == "/events"
-
-
-def moment(request: Request) -> datetime:
-    """The moment ``request`` looks at: its ``?at=`` (ISO 8601 with a zone) when valid, else the moment the
-    service is fixed at (``warn serve --at``), else the service's clock."""
-    desk: Desk = request.app.state.desk
-    given = request.query_params.get("at")
-    if given:
-        try:
-            at = datetime.fromisoformat(given)
-        except ValueError:
-            at = None
-        if at is not None and at.tzinfo is not None:
-            return at.astimezone(UTC)
-    fixed: datetime | None = getattr(request.app.state, "fixed_at", None)
-    return fixed or desk.clock()
+    """Whether ``path`` answers data rather than pages (the API, the map's layers and rain frames, the event stream):
+    refused with 401, not sent to the login."""
+    return path.startswith(("/api/", "/map/")) or path == "/events"
 
 
 def scope_moment(request: Request) -> datetime:
-    """The moment the viewer's posts are taken at: the request's :func:`moment`, never later than the service's
-    clock (a post one will hold tomorrow grants nothing today)."""
+    """The moment the viewer's posts are taken at: the moment the request looks at (:func:`warn.web.reads.moment`),
+    never later than the service's clock (a post one will hold tomorrow grants nothing today); the clock's when its
+    ``?at=`` is no time (the route refuses that itself)."""
     desk: Desk = request.app.state.desk
-    return min(moment(request), desk.clock())
+    try:
+        return min(moment(request), desk.clock())
+    except Refused:
+        return desk.clock()
 
 
 def address_of(request: Request) -> str:
