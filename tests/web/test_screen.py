@@ -1,0 +1,190 @@
+"""The big screen (``GET /``) in a real browser (Debian's chromium driven by Playwright) at 1920 × 1080.
+
+Over a real uvicorn server on a copy of the demo storm replayed to its peak (07:30Z: wartime level II, the
+landslide towns red), the service's clock at 07:35Z. The screenshots go to ``var/screens/`` of the
+checkout, to be looked at. Every test records the requests the page makes and asserts none left the
+service (the page works without the internet).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT
+from tests.web.browsing import launch, sync_api
+from tests.web.serving import ENV, Served, person_of
+from tests.web.standin import StandInGate, login, token_headers
+from warn import hazards
+from warn.command.loading import load_setup
+from warn.config import load_settings
+from warn.store import Store
+from warn.web import create_app
+from warn.web.server import Background
+
+pytestmark = pytest.mark.slow
+
+#: The service's time: just after the drill's peak cycle.
+PEAK = datetime(2026, 7, 15, 7, 35, tzinfo=UTC)
+#: Where the screenshots go.
+SCREENS = ROOT / "var" / "screens"
+DUTY, COMMANDER, LEADER05 = "演示值班员01", "演示指挥长01", "演示镇街负责人05"
+#: Red on the towns' canvas (#e60000), allowing for antialiasing.
+RED = (230, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def peak(tmp_path_factory) -> Path:
+    """The demo storm replayed from dry weather to 07:30Z (a SQLite file), made once; copy it before changing it."""
+    from warn.cli.main import app
+
+    folder = tmp_path_factory.mktemp("peak")
+    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), "--from", "2026-07-14T21:00Z",
+                                      "--to", "2026-07-15T07:30Z", "--every", "PT30M", "--step", "PT10M",
+                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return folder / "warn.db"
+
+
+@pytest.fixture
+def screen(peak: Path, tmp_path: Path) -> Iterator[Served]:
+    db = Path(shutil.copy(peak, tmp_path / "warn.db"))
+    settings = load_settings(ROOT / "config.yaml")
+    assert settings.command is not None
+    setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
+                       roster_limit=settings.files.max_roster_bytes)
+    store = Store.connect(f"sqlite:///{db}", now=lambda: PEAK)
+    store.upgrade()
+    app = create_app(settings, store, setup, clock=lambda: PEAK, env=ENV, config=ROOT / "config.yaml",
+                     people=person_of)
+    app.add_middleware(StandInGate, setup=setup, clock=lambda: PEAK)
+    running = Background(app, "127.0.0.1", 0).start()
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as client:
+            yield Served(running.url, db, store, client)
+    finally:
+        running.stop()
+        store.close()
+
+
+class Browser:
+    """Chromium with one or more 1920 × 1080 pages, each logged in as someone, recording any request that
+    leaves the service."""
+
+    def __init__(self, playwright, served: Served, folder: Path) -> None:
+        self.served = served
+        self.browser = launch(playwright, folder)
+        self.outside: list[str] = []
+
+    def open(self, person: str, path: str = "/"):
+        context = self.browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+        context.route("**/*", lambda route: (self.outside.append(route.request.url)
+                                             if not route.request.url.startswith(self.served.url) else None,
+                                             route.continue_()))
+        login(context, self.served.url, person)
+        page = context.new_page()
+        page.goto(self.served.url + path)
+        page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+        return page
+
+    def close(self) -> None:
+        self.browser.close()
+
+
+@pytest.fixture
+def browser(screen: Served, tmp_path: Path) -> Iterator[Browser]:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        opened = Browser(playwright, screen, tmp_path)
+        try:
+            yield opened
+            assert opened.outside == []  # nothing was asked of anyone but the service
+        finally:
+            opened.close()
+
+
+#: The colour of each town's interior point on the towns layer's own canvas (labels are on another layer).
+TOWN_PIXELS = """() => {
+  const w = window.warnScreen, out = {};
+  const canvas = document.querySelector('.towns canvas'), ctx = canvas.getContext('2d');
+  const ratio = canvas.width / canvas.getBoundingClientRect().width;
+  for (const f of w.towns.getSource().getFeatures()) {
+    const g = f.getGeometry();
+    const p = g.getType() === 'MultiPolygon' ? g.getInteriorPoints().getCoordinates()[0] : g.getInteriorPoint().getCoordinates();
+    const px = w.map.getPixelFromCoordinate(p.slice(0, 2));
+    out[w.townId(f)] = Array.from(ctx.getImageData(Math.round(px[0] * ratio), Math.round(px[1] * ratio), 1, 1).data);
+  }
+  return out;
+}"""
+
+
+def _red(pixel: list[int]) -> bool:
+    return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], RED, strict=True)) and pixel[3] > 200
+
+
+def test_the_big_screen_paints_the_red_towns_of_the_peak_and_renders_within_a_second(screen: Served, browser):
+    situation = screen.client.get("/api/v1/situation", headers=token_headers(DUTY)).json()
+    page = browser.open(DUTY)
+    first = page.evaluate("window.warnScreen.firstRender")
+    print(f"first render (navigation start → map drawn): {first:.0f} ms")
+    assert first < 1000
+    page.screenshot(path=SCREENS / "peak-1920.png")
+    seen_red: set[str] = set()
+    for hazard in situation["hazards"]:
+        page.click(f"#hazards button[data-hazard='{hazard['name']}']")
+        page.wait_for_timeout(300)  # the next frame is drawn
+        painted = {town for town, pixel in page.evaluate(TOWN_PIXELS).items() if _red(pixel)}
+        red = {t["id"] for t in situation["towns"] if t["levels"].get(hazard["name"]) == 4}
+        assert painted == red, hazard["name"]
+        seen_red |= red
+    assert seen_red  # the peak has red towns
+    assert "战时" in page.inner_text("#mode") and "数据陈旧" not in page.inner_text("#state")
+
+
+def test_a_duty_officer_acknowledges_a_task_and_the_panels_change_without_a_reload(screen: Served, browser):
+    page = browser.open(DUTY)
+    page.evaluate("window.notReloaded = true")
+    row = page.locator("#tasks li", has=page.locator("button[data-act='acknowledge']")).first
+    task = row.get_attribute("data-id")
+    row.locator("button[data-act='acknowledge']").click()
+    page.wait_for_selector("#toast.show:not(.refused)")
+    page.wait_for_function(f"""() => [...document.querySelectorAll('#tasks li')].some(li =>
+        li.dataset.id === {task!r} && !li.querySelector("button[data-act='acknowledge']"))""")
+    page.screenshot(path=SCREENS / "acknowledged-1920.png")
+    assert page.evaluate("window.notReloaded") is True
+    assert screen.query("select status, acked_by from tasks where task_id = ?", task) == [("acknowledged", DUTY)]
+
+
+def test_a_commanders_mode_switch_shows_on_a_second_open_screen_within_two_seconds(screen: Served, browser):
+    watching = browser.open(DUTY)
+    before = watching.inner_text("#mode")
+    commander = browser.open(COMMANDER)
+    commander.select_option("#mode-form select[name=to]", "wartime")
+    commander.select_option("#mode-form select[name=level]", "I")
+    commander.fill("#mode-form input[name=reason]", "多镇街红色预警，提升至一级响应")
+    commander.click("#mode-form button")
+    commander.wait_for_selector("#toast.show")
+    assert "refused" not in commander.get_attribute("#toast", "class"), commander.inner_text("#toast")
+    switched = time.monotonic()
+    watching.wait_for_function(f"document.querySelector('#mode').textContent !== {before!r}", timeout=2000)
+    print(f"mode switch on the second screen after {1000 * (time.monotonic() - switched):.0f} ms")
+    assert "一级" in watching.inner_text("#mode")
+    watching.screenshot(path=SCREENS / "mode-switched-1920.png")
+
+
+def test_a_town_account_sees_only_its_own_towns_tasks_on_the_page_and_in_the_api(screen: Served, browser):
+    page = browser.open(LEADER05)
+    shown = page.eval_on_selector_all("#tasks li[data-id]", "rows => rows.map(r => r.dataset.id)")
+    assert shown and all(":DEMO-T05:" in task for task in shown)
+    tasks = screen.client.get("/api/v1/situation", headers=token_headers(LEADER05)).json()["tasks"]
+    assert {t["task_id"] for t in tasks} == set(shown) and {t["town"] for t in tasks} == {"DEMO-T05"}
+    everyone = screen.client.get("/api/v1/situation", headers=token_headers(DUTY)).json()["tasks"]
+    assert {t["town"] for t in everyone} > {"DEMO-T05"}
+    page.screenshot(path=SCREENS / "town-DEMO-T05-1920.png")
