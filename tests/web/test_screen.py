@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from tests.conftest import ROOT
 from tests.web.browsing import launch, sync_api
 from tests.web.serving import ENV, Served, person_of
-from tests.web.standin import StandInGate, login, token_headers
+from tests.web.standin import StandInGate, as_person
 from warn import hazards
 from warn.command.loading import load_setup
 from warn.config import load_settings
@@ -64,7 +64,7 @@ def screen(peak: Path, tmp_path: Path) -> Iterator[Served]:
     store.upgrade()
     app = create_app(settings, store, setup, clock=lambda: PEAK, env=ENV, config=ROOT / "config.yaml",
                      people=person_of)
-    app.add_middleware(StandInGate, setup=setup, clock=lambda: PEAK)
+    app.add_middleware(StandInGate, setup=setup)
     running = Background(app, "127.0.0.1", 0).start()
     try:
         with httpx.Client(base_url=running.url, timeout=30) as client:
@@ -88,7 +88,7 @@ class Browser:
         context.route("**/*", lambda route: (self.outside.append(route.request.url)
                                              if not route.request.url.startswith(self.served.url) else None,
                                              route.continue_()))
-        login(context, self.served.url, person)
+        login(context, person)
         page = context.new_page()
         page.goto(self.served.url + path)
         page.wait_for_selector("body[data-ready='1']", timeout=10_000)
@@ -125,12 +125,17 @@ TOWN_PIXELS = """() => {
 }"""
 
 
+def login(context, person: str) -> None:
+    """Log ``person`` in in a browser context (the data part's stand-in gate: a header naming them)."""
+    context.set_extra_http_headers(as_person(person))
+
+
 def _red(pixel: list[int]) -> bool:
     return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], RED, strict=True)) and pixel[3] > 200
 
 
 def test_the_big_screen_paints_the_red_towns_of_the_peak_and_renders_within_a_second(screen: Served, browser):
-    situation = screen.client.get("/api/v1/situation", headers=token_headers(DUTY)).json()
+    situation = screen.client.get("/api/v1/situation", headers=as_person(DUTY)).json()
     page = browser.open(DUTY)
     first = page.evaluate("window.warnScreen.firstRender")
     print(f"first render (navigation start → map drawn): {first:.0f} ms")
@@ -183,8 +188,42 @@ def test_a_town_account_sees_only_its_own_towns_tasks_on_the_page_and_in_the_api
     page = browser.open(LEADER05)
     shown = page.eval_on_selector_all("#tasks li[data-id]", "rows => rows.map(r => r.dataset.id)")
     assert shown and all(":DEMO-T05:" in task for task in shown)
-    tasks = screen.client.get("/api/v1/situation", headers=token_headers(LEADER05)).json()["tasks"]
+    tasks = screen.client.get("/api/v1/situation", headers=as_person(LEADER05)).json()["tasks"]
     assert {t["task_id"] for t in tasks} == set(shown) and {t["town"] for t in tasks} == {"DEMO-T05"}
-    everyone = screen.client.get("/api/v1/situation", headers=token_headers(DUTY)).json()["tasks"]
+    everyone = screen.client.get("/api/v1/situation", headers=as_person(DUTY)).json()["tasks"]
     assert {t["town"] for t in everyone} > {"DEMO-T05"}
     page.screenshot(path=SCREENS / "town-DEMO-T05-1920.png")
+
+
+def test_the_page_shows_a_new_warning_cycle_within_two_seconds(screen: Served, browser):
+    page = browser.open(DUTY)
+    assert "15:30" in page.inner_text("#cycle")
+    ran = run_cycle(screen.db, PEAK)
+    page.wait_for_function("document.querySelector('#cycle').textContent.includes('15:35')", timeout=2000)
+    pushed = time.monotonic() - ran
+    print(f"a cycle on the page after {1000 * pushed:.0f} ms")
+    assert pushed < 2
+
+
+def run_cycle(db: Path, at: datetime) -> float:
+    """One real warning cycle at ``at`` on the store ``db``, by the demo world's service in another connection
+    (as ``warn run`` beside the web service); the monotonic time it was recorded."""
+    from warn.cli.drill import SENDER
+    from warn.config import drill_settings
+    from warn.service import open_service
+    from warn.sim.clock import SimClock
+    from warn.sim.demo import DemoWorld, demo_secrets
+    from warn.vocab import CapStatus
+
+    settings = load_settings(ROOT / "config.yaml")
+    with DemoWorld(settings, db.parent) as world:
+        drill = drill_settings(settings, db.parent, world.urls)
+        clock = SimClock(at)
+        with Store.connect(drill.store.url, now=clock) as store:
+            service = open_service(drill, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock,
+                                   urls=world.urls, env=demo_secrets(drill))
+            world.advance(at)
+            report = service.cycle(at)
+            recorded = time.monotonic()
+    assert report.at == at and not report.repeated
+    return recorded

@@ -276,7 +276,8 @@
     if (state.at) flags.push(["past", `查看历史 ${local(s.at)} / the past`]);
     status.className = "state " + (flags[0]?.[0] || "live");
     status.textContent = flags.length ? flags.map((f) => f[1]).join(" · ") : "实时 / live";
-    $("clock").textContent = local(s.at);
+    $("clock").replaceChildren(local(s.at), el("span", {id: "cycle", class: "en"},
+      s.last_cycle ? ` 周期 ${local(s.last_cycle.at)} / cycle` : " 尚无周期 / no cycle yet"));
   }
 
   function drawTimeBar(s) {
@@ -415,25 +416,20 @@
     $("detail").hidden = false;
     $("detail-title").replaceChildren(`${item.name || id}`, el("span", {class: "en"}, ` ${item.kind || ""} ${item.town || ""}`),
       el("button", {type: "button", class: "no", style: "float:right", onclick: () => { state.item = null; $("detail").hidden = true; }}, "关闭"));
-    const levels = Object.entries(item.levels || {}).map(([hazard, value]) => {
-      const lv = typeof value === "object" && value !== null ? level(value.level) : level(value);
-      const drivers = typeof value === "object" && value !== null ? describe(value.drivers) : "";
-      return el("tr", {}, el("td", {}, hazardZh(hazard)),
-        el("td", {style: `color:${FILL[lv]}`}, `${LEVEL_ZH[lv]} / ${LEVEL_EN[lv]}`), el("td", {}, drivers));
+    const levels = (item.levels || []).map((row) => {
+      const lv = level(row.level);
+      return el("tr", {}, el("td", {}, hazardZh(row.hazard)), el("td", {}, row.lead || ""),
+        el("td", {style: `color:${FILL[lv]}`}, `${LEVEL_ZH[lv]} / ${LEVEL_EN[lv]}`),
+        el("td", {}, row.score === null || row.score === undefined ? "" : String(+Number(row.score).toFixed(2))),
+        el("td", {}, (row.drivers || []).join("；")));
     });
     $("detail-body").replaceChildren(
-      el("table", {}, levels),
+      el("table", {}, el("tr", {class: "meta"}, ["灾种", "时效", "等级", "得分", "驱动因素"].map((h) => el("td", {}, h))), levels),
       ...(item.sensors || []).map((sensor) => el("div", {class: "sensor"},
-        el("div", {class: "meta"}, `${sensor.id} · ${sensor.kind || ""} · ${sensor.value ?? "—"}${sensor.unit || ""} · ${local(sensor.observed_at)}`),
-        chart(sensor.hydrograph || [], sensor.unit || "", sensor.thresholds || []))),
+        el("div", {class: "meta"}, `${sensor.name || sensor.sensor_id} · ${sensor.kind || ""} · ${sensor.value ?? "—"}${sensor.unit || ""} · ${local(sensor.observed_at)}`),
+        chart(sensor.hydrograph || [], sensor.unit || "", sensor.thresholds || []), el("div", {class: "meta"},
+          `质控 QC ${sensor.qc || "—"}`))),
       el("ul", {}, (item.tasks || []).map(taskRow), (item.calls || []).map(callRow), (item.warnings || []).map(warningRow)));
-  }
-
-  function describe(drivers) {
-    if (!drivers) return "";
-    if (Array.isArray(drivers)) return drivers.map(describe).join("；");
-    if (typeof drivers === "object") return Object.entries(drivers).map(([k, v]) => `${k} ${describe(v)}`).join("，");
-    return String(drivers);
   }
 
   /* A small line chart (SVG) of [[iso, value]…], with the thresholds as dashed lines. */
