@@ -238,7 +238,7 @@ def test_seeing_commands_take_an_as_of_time(command):
 def test_the_stale_factor_is_the_deployments(tmp_path):
     from types import SimpleNamespace
 
-    from warn.cli.status import stale_factor
+    from warn.store.views import stale_factor
     from warn.errors import ConfigError
     from warn.store.views import STALE_FACTOR
 

@@ -32,7 +32,6 @@ from warn.cli.output import (
     console,
     level_label,
     local_time,
-    plain,
     print_json,
     say,
     shown,
@@ -41,7 +40,6 @@ from warn.cli.status import Seeing, hazard_name, one_language, seeing
 from warn.vocab import Level
 
 if TYPE_CHECKING:
-    from warn.config import Settings
     from warn.store.views import TaskView
 
 _LEVEL_NAMES = {level.colour: level for level in Level}
@@ -59,13 +57,9 @@ def _level(value: str) -> Level:
 
 def _json_rows(rows: list) -> None:
     """Print ``rows`` (dataclasses) as a JSON array, each with a ``colour`` beside its ``level``."""
-    out = []
-    for row in rows:
-        data = plain(row)
-        if "level" in data:
-            data["colour"] = Level(data["level"]).colour
-        out.append(data)
-    print_json(out)
+    from warn.store.forms import rows_json
+
+    print_json(rows_json(rows))
 
 
 def _table(ctx: Seeing, zh: str, en: str, *columns: str) -> Table:
@@ -298,6 +292,8 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
     that failed and why}.
     """
     with seeing(config, store, at, lang) as ctx:
+        from warn.store.views import pulled_sources
+
         rows = ctx.views.feeds(ctx.at, pulled=pulled_sources(ctx.settings))
     if as_json:
         _json_rows(rows)
@@ -320,18 +316,3 @@ def feeds(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at: 
                       age_text(f.age_s, ctx.lang), Text(str(f.rejected), style="bold red" if f.rejected else "dim"),
                       detail)
     console().print(table)
-
-
-def pulled_sources(settings: Settings) -> dict[str, float]:
-    """The sources config.yaml has the cycles pull and how often each should answer, s: every forecast source
-    and official-warning source once a cycle (:data:`warn.durations.CYCLE_EVERY`), every sensor feed at its
-    ``poll_every`` (a pushed feed too: it is listed, its data seen through its sensors)."""
-    from warn.durations import CYCLE_EVERY
-
-    every = CYCLE_EVERY.total_seconds()
-    out = {f"forecast:{name}": every for name in settings.forecasts}
-    out |= {f"official:{name}": every for name in settings.official or {}}
-    if settings.sensors is not None:
-        out |= {f"feed:{name}": (spec.poll_every.total_seconds() if spec.poll_every else every)
-                for name, spec in settings.sensors.feeds.items()}
-    return out

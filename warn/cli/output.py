@@ -13,7 +13,6 @@ import json
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import fields, is_dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -21,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from warn.errors import Problem
+from warn.store.forms import plain
 from warn.vocab import Level
 
 LEVEL_STYLE = {
@@ -118,15 +118,3 @@ def print_json(value: Any) -> None:
     text = json.dumps(plain(value), ensure_ascii=False, indent=2)  # escapes C0 controls itself
     sys.stdout.write(_NOT_ESCAPED_BY_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
-
-def plain(value: Any) -> Any:
-    """``value`` as JSON-ready data: dataclasses as objects, times as ISO 8601 with offset."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value

@@ -35,7 +35,6 @@ from warn.cli.output import (
     console,
     level_label,
     local_time,
-    plain,
     print_json,
     print_problems,
     say,
@@ -91,7 +90,7 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
     from zoneinfo import ZoneInfo
 
     from warn.config import load_settings, store_url
-    from warn.store.views import Views
+    from warn.store.views import Views, stale_factor
 
     try:
         settings = load_settings(config)
@@ -110,42 +109,11 @@ def seeing(config: Path, store: str | None, at: datetime | None, lang: str | Non
             raise typer.Exit(1) from None
 
 
-def stale_factor(settings: Settings) -> float:
-    """k in "a feed is stale when silent for k × its interval": ``staleness.factor`` of the deployment's
-    ``models/sensors.yaml`` (read as YAML: the model loader imports numpy), the shipped k without one.
-
-    Raises
-    ------
-    ConfigError
-        The file cannot be read or has no positive ``staleness.factor``.
-    """
-    from warn.declarative import read_yaml
-    from warn.errors import Problem
-    from warn.store.views import STALE_FACTOR
-
-    path = settings.models.get("sensors")
-    if path is None:
-        return STALE_FACTOR
-    model = read_yaml(path)
-    factor = ((model if isinstance(model, dict) else {}).get("staleness") or {}).get("factor")
-    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
-        raise ConfigError(Problem(str(path), "staleness.factor", "a positive number", repr(factor)))
-    return float(factor)
-
-
 def hazard_name(hazard: str, lang: str) -> str:
     """``地质灾害`` / ``landslide``."""
     from warn import hazards
 
     return hazard if lang == "en" else hazards.incident_names_zh().get(hazard, hazard)
-
-
-def status_json(view: StatusView) -> dict:
-    """The stable ``--json`` form of ``warn status`` (see :data:`STATUS_JSON`)."""
-    data = plain(view)
-    data["warnings"] = {h: {Level(level).colour: n for level, n in sorted(counts.items(), reverse=True)}
-                        for h, counts in view.warnings.items()}
-    return data
 
 
 def render_status(view: StatusView, lang: str, zone: tzinfo) -> RenderableType:
@@ -326,6 +294,8 @@ def status(config: ConfigOption = DEFAULT_CONFIG, store: StoreOption = None, at:
     with seeing(config, store, at, lang) as ctx:
         view = ctx.views.status(ctx.at, every=interval)
     if as_json:
+        from warn.store.forms import status_json
+
         print_json(status_json(view))
         return
     console().print(render_status(view, ctx.lang, ctx.zone))

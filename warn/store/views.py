@@ -37,14 +37,17 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from warn.durations import CYCLE_EVERY
-from warn.errors import Problem, StoreError
+from warn.errors import ConfigError, Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
 from warn.store.pulls import Pull, read_pulls
 from warn.store.times import decode_time, encode_time
+
+if TYPE_CHECKING:
+    from warn.config import Settings
 
 #: Where the warning cycle keeps every item's current level (``warn.cycle.warning_cycle``).
 #: Task states that still need work.
@@ -55,7 +58,7 @@ CALL = "call"
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
                           "arrival_time", "quarantined_at", "answered_at", "queued_at", "delivered_at",
-                          "failed_at", "first_delivered_at"})
+                          "failed_at", "first_delivered_at", "issued_at", "held_at"})
 #: k in "stale when silent for k × the expected interval": ``staleness.factor`` of the shipped
 #: ``models/sensors.yaml`` (the seeing commands pass the deployment's).
 STALE_FACTOR = 3.0
@@ -263,6 +266,62 @@ class EntryView:
     role: str
     kind: str
     summary: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A forecast run a cycle held by ``at``: its source, issue time, the cycle that held it and its cached file."""
+
+    source: str
+    issued_at: datetime
+    held_at: datetime
+    path: str
+
+
+@dataclass(frozen=True)
+class SensorView:
+    """A sensor of the catalogue and its newest reading that had arrived by ``at`` (``None`` for each without one).
+
+    Attributes
+    ----------
+    lon, lat
+        Where it stands, WGS84 degrees.
+    point_id
+        The point it watches (a waterlogging point, a gauge), ``""`` for none.
+    value, unit
+        The reading, in ``unit`` (``m`` for a water level or stage).
+    observed_at, arrived_at
+        Its phenomenon time and when it arrived.
+    qc
+        Its quality-control flag (``good``, ``doubtful``, ``bad``).
+    """
+
+    sensor_id: str
+    kind: str
+    name: str
+    lon: float
+    lat: float
+    point_id: str
+    value: float | None
+    unit: str | None
+    observed_at: datetime | None
+    arrived_at: datetime | None
+    qc: str | None
+
+
+@dataclass(frozen=True)
+class ItemLevelView:
+    """One item's level for one lead (``now``, ``2h``, ``24h``) as the last cycle by ``at`` that scored it left it:
+    the level (−1 unknown … 4 red), the score where the model has one and the drivers (texts, zh-CN / English)."""
+
+    hazard: str
+    kind: str
+    item_id: str
+    lead: str
+    level: int
+    score: float | None
+    drivers: list[str]
+    cycle_at: datetime
 
 
 @dataclass(frozen=True)
@@ -563,6 +622,111 @@ class Views:
             f"WHERE {' AND '.join(where)} ORDER BY seq DESC{last}", at=at, incident=incident, since=since, limit=limit)
         return [EntryView(**r) for r in reversed(rows)]
 
+    def entry_units(self, seqs: list[int]) -> dict[int, str]:
+        """The org unit of each timeline entry of ``seqs`` (``""`` for the district's, the cycles' …), by seq."""
+        if not seqs:
+            return {}
+        listed = ", ".join(str(int(seq)) for seq in seqs)
+        rows = self.database.rows(f"SELECT seq, org_unit FROM timeline WHERE seq IN ({listed})")
+        return {r["seq"]: r["org_unit"] for r in rows}
+
+    def runs(self, at: datetime) -> list[RunView]:
+        """Per forecast source, the newest run a cycle held by ``at`` (by when it was held, then issue time)."""
+        rows = self.database.rows('SELECT source, issued_at, held_at, path FROM forecast_runs WHERE held_at <= :at '
+                                  'ORDER BY source, held_at DESC, issued_at DESC', at=at)
+        newest: dict[str, RunView] = {}
+        for r in rows:
+            newest.setdefault(r["source"], RunView(**r))
+        return list(newest.values())
+
+    def run(self, source: str, issued_at: datetime) -> RunView | None:
+        """The run of ``source`` issued at ``issued_at`` when the store holds it (whatever its status)."""
+        rows = self.database.rows('SELECT source, issued_at, held_at, path FROM forecast_runs '
+                                  'WHERE source = :source AND issued_at = :issued', source=source, issued=issued_at)
+        return RunView(**rows[0]) if rows else None
+
+    def sensors(self, at: datetime) -> list[SensorView]:
+        """Every sensor of the catalogue with its newest reading that had arrived by ``at``, by id."""
+        rows = self.database.rows(
+            "SELECT s.sensor_id, s.kind, s.name, s.lon, s.lat, s.point_id, r.value, r.unit, r.phenomenon_time, "
+            "r.arrival_time, r.qc_flag FROM sensors s LEFT JOIN readings r ON r.sensor_id = s.sensor_id "
+            "AND r.phenomenon_time = (SELECT max(n.phenomenon_time) FROM readings n WHERE n.sensor_id = s.sensor_id "
+            "AND n.arrival_time <= :at) ORDER BY s.sensor_id", at=at)
+        return [SensorView(r["sensor_id"], r["kind"], r["name"], r["lon"], r["lat"], r["point_id"], r["value"],
+                           r["unit"], r["phenomenon_time"], r["arrival_time"], r["qc_flag"]) for r in rows]
+
+    def readings(self, sensor_id: str, since: datetime, at: datetime) -> list[tuple[datetime, float | None]]:
+        """The readings of ``sensor_id`` observed after ``since`` that had arrived by ``at``, oldest first:
+        (phenomenon time, value in the sensor's unit)."""
+        rows = self.database.rows(
+            "SELECT phenomenon_time, value FROM readings WHERE sensor_id = :sensor AND phenomenon_time > :since "
+            "AND arrival_time <= :at ORDER BY phenomenon_time", sensor=sensor_id, since=since, at=at)
+        return [(r["phenomenon_time"], r["value"]) for r in rows]
+
+    def item_levels(self, item_id: str, at: datetime) -> list[ItemLevelView]:
+        """Every level of ``item_id`` (any hazard, every lead) as the last cycle by ``at`` that scored it left
+        it, by hazard, kind and lead."""
+        rows = self.database.rows(
+            "SELECT l.hazard, l.item_kind, l.item_id, l.lead, l.level, l.score, l.drivers, l.cycle_at "
+            "FROM item_levels l JOIN (SELECT hazard, item_kind, lead, max(cycle_at) AS cycle_at FROM item_levels "
+            "WHERE item_id = :item AND cycle_at <= :at GROUP BY hazard, item_kind, lead) last "
+            "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.lead = last.lead "
+            "AND l.cycle_at = last.cycle_at WHERE l.item_id = :item ORDER BY l.hazard, l.item_kind, l.lead",
+            item=item_id, at=at)
+        return [ItemLevelView(r["hazard"], r["item_kind"], r["item_id"], r["lead"], int(r["level"]), r["score"],
+                              list(json.loads(r["drivers"] or "[]")), r["cycle_at"]) for r in rows]
+
+    def span(self) -> tuple[datetime | None, datetime | None]:
+        """The first and the last cycle in the store (``None``, ``None`` before any)."""
+        row = self.database.rows('SELECT min("at") AS first, max("at") AS last FROM cycles')[0]
+        return (None if row["first"] is None else decode_time(row["first"]),
+                None if row["last"] is None else decode_time(row["last"]))
+
+    def version(self) -> str:
+        """A token that changes whenever the store changes in a way the screens show: a timeline entry (every
+        answer, act, decision and warning writes one), a cycle begun or finished, a source heard from, a
+        request answered. Cheap (a few index lookups) — polled every half second by the live pages."""
+        row = self.database.rows(
+            "SELECT (SELECT max(seq) FROM timeline) AS v1, (SELECT max(\"at\") FROM cycles) AS v2, "
+            "(SELECT count(*) FROM cycles WHERE finished_at IS NOT NULL) AS v3, "
+            "(SELECT max(updated_at) FROM heartbeats) AS v4, (SELECT max(answered_at) FROM ack_requests) AS v5, "
+            "(SELECT max(id) FROM mode_changes) AS v6")[0]
+        return "|".join("" if value is None else str(value) for value in row.values())
+
+
+def stale_factor(settings: Settings) -> float:
+    """k in "a feed is stale when silent for k × its interval": ``staleness.factor`` of the deployment's
+    ``models/sensors.yaml`` (read as YAML: the model loader imports numpy), the shipped k without one.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or has no positive ``staleness.factor``.
+    """
+    from warn.declarative import read_yaml
+    from warn.errors import Problem
+
+    path = settings.models.get("sensors")
+    if path is None:
+        return STALE_FACTOR
+    model = read_yaml(path)
+    factor = ((model if isinstance(model, dict) else {}).get("staleness") or {}).get("factor")
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise ConfigError(Problem(str(path), "staleness.factor", "a positive number", repr(factor)))
+    return float(factor)
+
+
+def pulled_sources(settings: Settings) -> dict[str, float]:
+    """The sources config.yaml has the cycles pull and how often each should answer, s: every forecast source
+    and official-warning source once a cycle (:data:`warn.durations.CYCLE_EVERY`), every sensor feed at its
+    ``poll_every`` (a pushed feed too: it is listed, its data seen through its sensors)."""
+    every = CYCLE_EVERY.total_seconds()
+    out = {f"forecast:{name}": every for name in settings.forecasts}
+    out |= {f"official:{name}": every for name in settings.official or {}}
+    if settings.sensors is not None:
+        out |= {f"feed:{name}": (spec.poll_every.total_seconds() if spec.poll_every else every)
+                for name, spec in settings.sensors.feeds.items()}
+    return out
 
 def _call_record(row: Mapping[str, Any], sent: list[dict[str, Any]], at: datetime) -> CallRecord:
     """One :class:`CallRecord` from its request row and its deliveries (both up to ``at``)."""

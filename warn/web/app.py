@@ -24,7 +24,7 @@ from warn.command.planner import Setup
 from warn.config import Settings
 from warn.store import Store
 from warn.vocab import CapStatus
-from warn.web import callbacks, phone, screen
+from warn.web import api, callbacks, phone, screen
 from warn.web.desk import Desk, Refused, link_secret
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
     app = Starlette(routes=[Route("/a/{token}", phone.show, methods=["GET"]),
                             Route("/a/{token}", phone.act, methods=["POST"]),
                             Route("/callbacks/{channel}", callbacks.callback, methods=["GET", "POST"]),
-                            Route("/health", _health, methods=["GET"]), *screen.routes()],
+                            Route("/health", _health, methods=["GET"]), *api.routes, *screen.routes()],
                     exception_handlers={HTTPException: _http_error, Exception: _failed})
     app.state.desk = desk
     app.state.env = dict(env)
