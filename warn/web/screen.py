@@ -92,10 +92,16 @@ def shell(settings: Settings, fixed: datetime | None, csrf: str) -> str:
     return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f'<meta name="referrer" content="no-referrer"><meta name="csrf-token" content="{escape(csrf)}">'
-            f'<title>{escape(settings.deployment.name)} 态势图 / situation map</title>'
+            f'<title>{escape(settings.deployment.name)} 态势图 / situation map</title><script>{EARLY}</script>'
             f'<link rel="stylesheet" href="/static/vendor/ol.css"><link rel="stylesheet" href="/static/screen.css">'
-            f'<script id="config" type="application/json">{data}</script></head><body>{body()}'
+            f'<link rel="icon" href="data:,"><script id="config" type="application/json">{data}</script>'
+            f'</head><body>{body()}'
             f'<script src="/static/vendor/ol.js"></script><script src="/static/screen.js"></script></body></html>')
+
+
+#: Asks for the layers and the situation (as of the fixed moment, if any) while the map library loads.
+EARLY = ('var warnEarly=(function(){var o={credentials:"same-origin",headers:{Accept:"application/json"}};'
+         'return {layers:fetch("/map/layers.json",o),situation:fetch("/api/v1/situation",o)};})();')
 
 
 def body() -> str:

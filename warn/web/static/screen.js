@@ -5,6 +5,7 @@
  * Everything a person or the store wrote is put on the page as text, never as HTML. */
 (function () {
   "use strict";
+  performance.mark("warn:script");
 
   const CONFIG = JSON.parse(document.getElementById("config").textContent);
   const CSRF = document.querySelector('meta[name="csrf-token"]').content;
@@ -16,7 +17,7 @@
   const SILENCE_MS = 25000;
 
   const state = {at: CONFIG.fixed, hazard: null, situation: null, item: null, lead: 0, lost: false,
-                 heard: Date.now(), busy: null, again: false, drawn: false};
+                 heard: Date.now(), version: null, busy: null, again: false, drawn: false};
   const $ = (id) => document.getElementById(id);
   const time = new Intl.DateTimeFormat("zh-CN", {timeZone: CONFIG.timezone, month: "2-digit", day: "2-digit",
                                                   hour: "2-digit", minute: "2-digit", hour12: false});
@@ -118,12 +119,12 @@
   const vector = (className, style, extra) => new ol.layer.Vector(
     {className, source: new ol.source.Vector(), style, ...(extra || {})});
   const district = vector("district", new ol.style.Style({stroke: new ol.style.Stroke({color: "#ffffff", width: 2.5})}));
-  const towns = vector("towns", townStyle, {opacity: 0.82});
+  const towns = vector("towns", townStyle, {opacity: 0.72});
   const labels = new ol.layer.Vector({className: "labels", source: towns.getSource(), style: labelStyle, declutter: true});
-  const rain = new ol.layer.Image({className: "rain", opacity: 0.65});
+  const rain = new ol.layer.Image({className: "rain", opacity: 0.8});
   const items = vector("items", pointStyle);
   const sensors = vector("sensors", sensorStyle, {declutter: true});
-  const map = new ol.Map({target: "map", layers: [district, towns, rain, labels, items, sensors],
+  const map = new ol.Map({target: "map", layers: [rain, district, towns, labels, items, sensors],
     view: new ol.View({projection: "EPSG:4326", center: [0, 0], zoom: 2}),
     controls: ol.control.defaults.defaults({rotate: false})});
 
@@ -198,8 +199,9 @@
     }
   }
 
-  async function getJSON(url) {
-    const response = await fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"});
+  /* The JSON at ``url`` (or of the response ``asked`` already promised); a refusal throws. */
+  async function getJSON(url, asked) {
+    const response = await (asked || fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"}));
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new Refused(response.status, body);
     return body;
@@ -211,7 +213,10 @@
     return params.toString() ? "?" + params : "";
   }
 
-  const layersLoaded = getJSON("/map/layers.json").then(drawLayers).catch((error) => toast(error.message, true));
+  /* The shell's head asked for the layers and the situation already (window.warnEarly), while this loaded. */
+  const early = window.warnEarly || {};
+  const layersLoaded = getJSON("/map/layers.json", early.layers).then(drawLayers)
+    .catch((error) => toast(error.message, true));
 
   /* Fetch the situation and redraw; one fetch at a time, the last request wins. */
   async function refresh() {
@@ -223,7 +228,9 @@
       do {
         state.again = false;
         try {
-          const [s] = await Promise.all([getJSON("/api/v1/situation" + query()), layersLoaded]);
+          const asked = early.situation;
+          early.situation = null;
+          const [s] = await Promise.all([getJSON("/api/v1/situation" + query(), asked), layersLoaded]);
           draw(s);
           if (state.item) await showItem(state.item, true);
         } catch (error) {
@@ -236,8 +243,9 @@
   }
 
   function draw(s) {
+    performance.mark("warn:data");
     state.situation = s;
-    if (!state.hazard || !s.hazards.some((h) => h.name === state.hazard)) state.hazard = s.hazards[0]?.name || null;
+    if (!state.hazard || !s.hazards.some((h) => h.name === state.hazard)) state.hazard = worst(s);
     drawBanner();
     drawHazards(s.hazards);
     towns.changed();
@@ -249,13 +257,32 @@
     drawTimeBar(s);
     if (!state.drawn) {
       state.drawn = true;
-      map.once("rendercomplete", () => {
+      towns.once("postrender", () => {
         window.warnScreen.firstRender = performance.now();
         document.body.dataset.ready = "1";
+        loadFont();
       });
+      map.once("rendercomplete", () => { window.warnScreen.complete = performance.now(); });
       map.render();
     }
+    performance.mark("warn:drawn");
     document.body.dataset.version = String(Number(document.body.dataset.version || 0) + 1);
+  }
+
+  /* The hazard with the highest town level (the first in the registry's order on a tie): shown first. */
+  function worst(s) {
+    const top = (name) => Math.max(-1, ...s.towns.map((t) => level(t.levels[name])));
+    return s.hazards.reduce((best, h) => (best === null || top(h.name) > top(best) ? h.name : best), null);
+  }
+
+  /* The bundled CJK font (8 MB), asked for once the map is drawn so it does not hold the first render up;
+   * the page and the map's labels are redrawn with it when it is in. */
+  function loadFont() {
+    new FontFace("Noto Sans SC", `url(${CONFIG.font})`).load().then((font) => {
+      document.fonts.add(font);
+      labels.changed();
+      sensors.changed();
+    }).catch(() => toast("字体未能加载 / the font did not load", true));
   }
 
   /* ---------------- banner and time ---------------- */
@@ -558,9 +585,11 @@
     };
     events.addEventListener("open", heard);
     events.addEventListener("ping", heard);
-    events.addEventListener("change", () => {
+    events.addEventListener("change", (e) => {
       heard();
-      refresh();
+      const version = JSON.parse(e.data).version;
+      if (state.version !== null && version !== state.version) refresh();
+      state.version = version;
     });
     events.addEventListener("error", () => {
       state.lost = true;
@@ -576,7 +605,7 @@
     }
   }, 5000);
 
-  window.warnScreen = {map, towns, items, townId, refresh, firstRender: null};
+  window.warnScreen = {map, towns, items, townId, refresh, firstRender: null, complete: null};
   addBasemap(CONFIG.basemap);
   refresh();
   listen();
