@@ -13,11 +13,13 @@ import time
 from importlib.util import find_spec
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
@@ -41,7 +43,7 @@ DUTY, COMMANDER, LEADER05 = "演示值班员01", "演示指挥长01", "演示镇
 #: The duty desk's tests need the acting routes of the acts part (warn/web/acting.py), merged separately.
 needs_acting = pytest.mark.skipif(find_spec("warn.web.acting") is None,
                                   reason="the acting routes (warn/web/acting.py, the acts part) are not merged here yet")
-#: Red on the towns' canvas (#e60000), allowing for antialiasing.
+#: Red on the towns' canvas (#e60000), allowing for antialiasing; the canvas carries the layer's opacity (0.72).
 RED = (230, 0, 0)
 
 
@@ -59,13 +61,21 @@ def peak(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def screen(peak: Path, tmp_path: Path) -> Iterator[Served]:
+def screen(peak: Path, tmp_path: Path) -> Iterator[Serving]:
     with serving(peak, tmp_path) as served:
         yield served
 
 
+@dataclass
+class Serving(Served):
+    """The served store, its application and the server running it (to stop and start again)."""
+
+    app: Starlette
+    running: Background
+
+
 @contextmanager
-def serving(store_file: Path, folder: Path, *, fixed: datetime | None = None) -> Iterator[Served]:
+def serving(store_file: Path, folder: Path, *, fixed: datetime | None = None) -> Iterator[Serving]:
     """The web service with the data part's stand-in gate over a copy of ``store_file``, its clock at
     :data:`PEAK`, the moment fixed at ``fixed`` (as ``warn serve --at``) if given."""
     db = Path(shutil.copy(store_file, folder / "warn.db"))
@@ -80,11 +90,12 @@ def serving(store_file: Path, folder: Path, *, fixed: datetime | None = None) ->
     app.state.fixed_at = fixed
     app.add_middleware(StandInGate, setup=setup)
     running = Background(app, "127.0.0.1", 0).start()
+    served = Serving(running.url, db, store, httpx.Client(base_url=running.url, timeout=30), app, running)
     try:
-        with httpx.Client(base_url=running.url, timeout=30) as client:
-            yield Served(running.url, db, store, client)
+        yield served
     finally:
-        running.stop()
+        served.client.close()
+        served.running.stop()
         store.close()
 
 
@@ -146,7 +157,7 @@ def login(context, person: str) -> None:
 
 
 def _red(pixel: list[int]) -> bool:
-    return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], RED, strict=True)) and pixel[3] > 200
+    return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], RED, strict=True)) and pixel[3] > 150  # the layer's opacity
 
 
 def test_the_big_screen_paints_the_red_towns_of_the_peak_and_renders_within_a_second(screen: Served, browser):
@@ -307,3 +318,47 @@ def test_a_fixed_moment_opens_the_page_there_with_the_desk_closed(peak: Path, tm
             assert page.is_disabled("#note-form button") and "查看历史时不能操作" in page.inner_text("#desk-off")
         finally:
             opened.close()
+
+
+def test_the_page_says_when_its_connection_is_lost_and_recovers(peak: Path, tmp_path: Path):
+    with serving(peak, tmp_path) as served, sync_api.sync_playwright() as playwright:
+        opened = Browser(playwright, served, tmp_path)
+        try:
+            page = opened.open(DUTY)
+            began = time.monotonic()
+            served.running.stop()
+            print(f"stopped in {time.monotonic() - began:.1f} s")
+            page.wait_for_function("document.querySelector('#state').textContent.includes('连接中断')", timeout=15_000)
+            page.screenshot(path=SCREENS / "connection-lost-1920.png")
+            served.running = Background(served.app, "127.0.0.1", served.running.port).start()
+            page.wait_for_function("!document.querySelector('#state').textContent.includes('连接中断')",
+                                   timeout=15_000)
+            assert "实时" in page.inner_text("#state")
+        finally:
+            opened.close()
+
+
+def test_an_empty_store_is_shown_as_stale_not_as_all_clear(tmp_path: Path):
+    empty = tmp_path / "empty.db"
+    with Store.connect(f"sqlite:///{empty}") as store:
+        store.upgrade()
+    folder = tmp_path / "served"
+    folder.mkdir()
+    with serving(empty, folder) as served, sync_api.sync_playwright() as playwright:
+        opened = Browser(playwright, served, tmp_path)
+        try:
+            page = opened.open(DUTY)
+            assert "数据陈旧" in page.inner_text("#state") and "尚无周期" in page.inner_text("#cycle")
+            assert page.eval_on_selector_all("#tasks li[data-id], #warnings li.l4", "rows => rows.length") == 0
+            assert opened.outside == []
+        finally:
+            opened.close()
+
+
+def test_the_rain_lead_slider_shows_each_forecast_hour(screen: Served, browser):
+    page = browser.open(DUTY)
+    frames = screen.client.get("/api/v1/situation", headers=as_person(DUTY)).json()["rain"]["frames"]
+    assert len(frames) > 1
+    with page.expect_response(lambda r: r.url.endswith(frames[1]["url"]) and r.status == 200):
+        page.eval_on_selector("#lead", "(s) => { s.value = 1; s.dispatchEvent(new Event('input')); }")
+    assert f"+{frames[1]['lead_h']:g}h" in page.inner_text("#lead-text")
