@@ -362,3 +362,23 @@ def test_the_rain_lead_slider_shows_each_forecast_hour(screen: Served, browser):
     with page.expect_response(lambda r: r.url.endswith(frames[1]["url"]) and r.status == 200):
         page.eval_on_selector("#lead", "(s) => { s.value = 1; s.dispatchEvent(new Event('input')); }")
     assert f"+{frames[1]['lead_h']:g}h" in page.inner_text("#lead-text")
+
+
+@needs_acting
+def test_a_note_goes_on_the_timeline_panel_and_a_refusal_is_shown_in_both_languages(screen: Served, browser):
+    page = browser.open(DUTY)
+    page.fill("#note-form textarea[name=text]", "演示镇街11来电：村道出现裂缝")
+    page.click("#note-form button")
+    page.wait_for_function("document.querySelector('#timeline li').textContent.includes('村道出现裂缝')")
+    town = browser.open(LEADER05)
+    before = screen.snapshot()
+    body = {"to": "peacetime", "reason": "雨停了", "override": False}
+    refusal = screen.client.post("/api/v1/mode", json=body, headers=as_person(LEADER05)).json()["error"]
+    town.select_option("#mode-form select[name=to]", "peacetime")
+    town.fill("#mode-form input[name=reason]", "雨停了")
+    town.click("#mode-form button")
+    town.wait_for_selector("#toast.show.refused")
+    shown = town.inner_text("#toast")
+    assert refusal["zh"] in shown and refusal["en"] in shown
+    assert screen.snapshot() == before  # the refusal wrote nothing
+    town.screenshot(path=SCREENS / "refused-1920.png")
