@@ -162,10 +162,14 @@ def _red(pixel: list[int]) -> bool:
 
 def test_the_big_screen_paints_the_red_towns_of_the_peak_and_renders_within_a_second(screen: Served, browser):
     situation = screen.client.get("/api/v1/situation", headers=as_person(DUTY)).json()
-    page = browser.open(DUTY)
-    first = page.evaluate("window.warnScreen.firstRender")
-    print(f"first render (navigation start → map drawn): {first:.0f} ms")
-    assert first < 1000
+    for path in ("/", "/map/layers.json", "/static/vendor/ol.js", "/static/screen.js"):  # a service up a while
+        assert screen.client.get(path, headers=as_person(DUTY)).status_code == 200
+    firsts = []
+    for _ in range(3):  # each in a new browser context (nothing cached); the median, on a shared machine
+        page = browser.open(DUTY)
+        firsts.append(page.evaluate("window.warnScreen.firstRender"))
+    print(f"first render (navigation start → map drawn): {', '.join(f'{ms:.0f}' for ms in firsts)} ms")
+    assert sorted(firsts)[1] < 1000
     page.screenshot(path=SCREENS / "peak-1920.png")
     seen_red: set[str] = set()
     for hazard in situation["hazards"]:
@@ -223,6 +227,8 @@ def test_a_town_account_sees_only_its_own_towns_tasks_on_the_page_and_in_the_api
     assert page.evaluate("fetch('/api/v1/items/DEMO-T11').then(r => r.status)") == 403
     listed = set(page.evaluate("fetch('/api/v1/tasks').then(r => r.json()).then(ts => ts.map(t => t.task_id))"))
     assert listed >= shown and not listed & others
+    painted = {town for town, pixel in page.evaluate(TOWN_PIXELS).items() if pixel[3] > 0}
+    assert painted == {"DEMO-T05"}  # the other towns are outlined only: not theirs to see, not "unknown"
     page.screenshot(path=SCREENS / "town-DEMO-T05-1920.png")
 
 

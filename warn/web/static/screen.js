@@ -73,8 +73,11 @@
     return town ? level(town.levels[state.hazard]) : -1;
   }
 
+  /* A town outside the viewer's towns: outlined only, neither coloured nor "unknown". */
+  const outside = new ol.style.Style({stroke: new ol.style.Stroke({color: "#3b4f6b", width: 1})});
   const townStyles = {};
   function townStyle(feature) {
+    if (!townOf(townId(feature))) return outside;
     const lv = townLevel(townId(feature));
     if (!townStyles[lv]) {
       townStyles[lv] = new ol.style.Style({
@@ -90,9 +93,9 @@
     const lv = townLevel(id);
     const name = town?.name || feature.get("name") || id;
     return new ol.style.Style({text: new ol.style.Text({
-      text: lv < 0 ? name + "\n未知 / unknown" : name, font: '600 14px "Noto Sans SC",sans-serif',
-      fill: new ol.style.Fill({color: "#08121f"}), stroke: new ol.style.Stroke({color: "#fff", width: 3}),
-      overflow: true})});
+      text: town && lv < 0 ? name + "\n未知 / unknown" : name, font: '600 14px "Noto Sans SC",sans-serif',
+      fill: new ol.style.Fill({color: town ? "#08121f" : "#6b7d95"}),
+      stroke: new ol.style.Stroke({color: town ? "#fff" : "#0e1f33", width: 3}), overflow: true})});
   }
 
   function pointStyle(feature) {
@@ -152,6 +155,15 @@
     towns.getSource().addFeatures(read(layers.towns));
     const extent = (layers.district ? district : towns).getSource().getExtent();
     if (extent.every(Number.isFinite)) map.getView().fit(extent, {padding: [60, 40, 60, 40]});
+  }
+
+  /* A town account's map opens on its own towns (a district viewer's on the whole district). */
+  function fitTowns(codes) {
+    const mine = towns.getSource().getFeatures().filter((f) => codes?.includes(townId(f)));
+    if (!mine.length) return;
+    const extent = ol.extent.createEmpty();
+    for (const f of mine) ol.extent.extend(extent, f.getGeometry().getExtent());
+    map.getView().fit(extent, {padding: [120, 120, 120, 120], maxZoom: 14});
   }
 
   function drawPoints(s) {
@@ -257,6 +269,7 @@
     drawTimeBar(s);
     if (!state.drawn) {
       state.drawn = true;
+      fitTowns(s.viewer?.towns);
       towns.once("postrender", () => {
         window.warnScreen.firstRender = performance.now();
         document.body.dataset.ready = "1";
