@@ -9,7 +9,7 @@ own Noto Sans SC (:mod:`warn.reports.fonts`) through a fontconfig file, as a pho
 
 from __future__ import annotations
 
-from tests.web.browsing import launch, sync_api
+from tests.web.browsing import CHROMIUM, fontconfig, launch, sync_api  # noqa: F401 - CHROMIUM, fontconfig: other tests import them from here
 from tests.web.serving import CALL04, LEADER04, TASK04, Served
 from warn.links import Purpose
 
