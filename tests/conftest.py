@@ -160,3 +160,14 @@ def replayed(tmp_path_factory) -> Path:
                                       "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     return folder / "warn.db"
+
+
+def replay_demo(folder: Path, *period: str) -> Path:
+    """The demo storm replayed into ``folder`` over ``period`` (``--from … --to … --every … --step …``); its
+    store file (SQLite)."""
+    from warn.cli.main import app
+
+    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), *period,
+                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return folder / "warn.db"

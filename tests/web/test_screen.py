@@ -20,9 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
-from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, replay_demo
 from tests.web.browsing import launch, sync_api
 from tests.web.serving import ENV, Served, person_of
 from tests.web.standin import StandInGate, as_person
@@ -50,14 +49,8 @@ RED = (230, 0, 0)
 @pytest.fixture(scope="session")
 def peak(tmp_path_factory) -> Path:
     """The demo storm replayed from dry weather to 07:30Z (a SQLite file), made once; copy it before changing it."""
-    from warn.cli.main import app
-
-    folder = tmp_path_factory.mktemp("peak")
-    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), "--from", "2026-07-14T21:00Z",
-                                      "--to", "2026-07-15T07:30Z", "--every", "PT30M", "--step", "PT10M",
-                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    return folder / "warn.db"
+    return replay_demo(tmp_path_factory.mktemp("peak"), "--from", "2026-07-14T21:00Z", "--to", "2026-07-15T07:30Z",
+                       "--every", "PT30M", "--step", "PT10M")
 
 
 @pytest.fixture
