@@ -85,7 +85,8 @@ def shell(settings: Settings, fixed: datetime | None, csrf: str) -> str:
         The session's CSRF token (empty: none).
     """
     basemap = settings.serve.basemap
-    config = {"name": settings.deployment.name, "timezone": settings.deployment.timezone,
+    config = {"name": settings.deployment.name, "district": settings.deployment.district_code,
+              "timezone": settings.deployment.timezone,
               "fixed": None if fixed is None else fixed.isoformat(),
               "basemap": None if basemap is None else basemap.model_dump(), "font": FONT_PATH}
     data = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")

@@ -566,7 +566,8 @@
     if (!hazard.options.length) {
       hazard.replaceChildren(...s.hazards.map((h) => el("option", {value: h.name}, `${h.zh} / ${h.name}`)));
       document.querySelector("#broadcast-form select[name=zone]").replaceChildren(
-        ...s.towns.map((t) => el("option", {value: t.id}, `${t.name} ${t.id}`)));
+        ...s.towns.map((t) => el("option", {value: t.id}, `${t.name} ${t.id}`)),
+        s.viewer?.towns ? null : el("option", {value: CONFIG.district}, `全区 / district ${CONFIG.district}`));
     }
   }
 
