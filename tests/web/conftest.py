@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import ROOT
 from tests.web.serving import ENV, NOW, Served, person_of
+from tests.web.standin import looking  # noqa: F401 - the read routes' served store, behind the stand-in gate
 from warn import hazards
 from warn.command.loading import load_setup
 from warn.config import load_settings

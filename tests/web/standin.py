@@ -8,14 +8,18 @@ real logins (``login(...)``) when the gate lands. ``looking`` is the served stor
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.conftest import ROOT
@@ -53,29 +57,43 @@ class StandInGate:
 
 def as_person(person: str) -> dict[str, str]:
     """The headers that make the stand-in see ``person``."""
-    from urllib.parse import quote
-
     return {PERSON: quote(person)}
 
 
-@pytest.fixture
-def looking(early: Path, tmp_path: Path) -> Iterator[Served]:
-    """The service with the stand-in gate over a copy of the store replayed to 05:00Z; the client is the district
-    duty officer."""
-    db = Path(shutil.copy(early, tmp_path / "warn.db"))
+def application(store: Store) -> Starlette:
+    """The service of config.yaml on ``store`` at :data:`NOW`, behind the stand-in gate."""
     settings = load_settings(ROOT / "config.yaml")
     assert settings.command is not None
     setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
                        roster_limit=settings.files.max_roster_bytes)
-    store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
-    store.upgrade()
     app = create_app(settings, store, setup, clock=lambda: NOW, env=ENV, config=ROOT / "config.yaml",
                      people=person_of)
     app.add_middleware(StandInGate, setup=setup)
-    running = Background(app, "127.0.0.1", 0).start()
+    return app
+
+
+def route_paths(app: Starlette) -> set[str]:
+    """The paths of the application's routes as OpenAPI writes them (``{item_id:path}`` → ``{item_id}``)."""
+    return {re.sub(r":\w+}", "}", route.path) for route in app.routes if isinstance(route, Route)}
+
+
+@contextmanager
+def serving(db: Path) -> Iterator[Served]:
+    """The service with the stand-in gate over the store ``db`` (migrated first); the client is the district duty
+    officer."""
+    store = Store.connect(f"sqlite:///{db}", now=lambda: NOW)
+    store.upgrade()
+    running = Background(application(store), "127.0.0.1", 0).start()
     try:
         with httpx.Client(base_url=running.url, timeout=30, headers=as_person(DISTRICT)) as client:
             yield Served(running.url, db, store, client)
     finally:
         running.stop()
         store.close()
+
+
+@pytest.fixture
+def looking(early: Path, tmp_path: Path) -> Iterator[Served]:
+    """:func:`serving` over a copy of the store replayed to 05:00Z."""
+    with serving(Path(shutil.copy(early, tmp_path / "warn.db"))) as served:
+        yield served

@@ -28,6 +28,7 @@ when the last pull failed, ``unknown`` before any cycle pulled them.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -869,7 +870,7 @@ def _check_sqlite(url: str, uri: str) -> None:
     if revision is None:
         raise StoreError(Problem(_redact(url), "--store", "a warn store", "a database without warn's tables",
                                  STORE_FILE_HINT))
-    newest = max(_REVISION.findall(" ".join(p.name for p in VERSIONS.glob("*.py"))))
+    newest = _newest_revision()
     if revision[0] > newest:
         raise StoreError(Problem(_redact(url), "schema revision", f"a revision up to {newest}", repr(revision[0]),
                                  "此存储库由更新版本的 warn 写入 / the store was written by a newer warn: open it "
@@ -877,6 +878,13 @@ def _check_sqlite(url: str, uri: str) -> None:
     if revision[0] < newest:
         raise StoreError(Problem(_redact(url), "schema revision", newest, repr(revision[0]),
                                  "先运行 warn verify 升级 / run warn verify to upgrade it first"))
+
+
+@functools.cache
+def _newest_revision() -> str:
+    """The newest schema revision this code knows (its migrations' file names; read once: the service opens the
+    views for every request)."""
+    return max(_REVISION.findall(" ".join(p.name for p in VERSIONS.glob("*.py"))))
 
 
 def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:

@@ -9,6 +9,8 @@ map's (:mod:`warn.web.situation`, :mod:`warn.web.rain`, :mod:`warn.web.events`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,17 +20,47 @@ from starlette.schemas import SchemaGenerator
 
 from warn.durations import CYCLE_EVERY
 from warn.store.forms import rows_json, status_json
-from warn.store.views import pulled_sources
+from warn.store.views import Views, pulled_sources
 from warn.web import events, rain, situation
 from warn.web.desk import Refused
-from warn.web.reads import Reach, desk_of, flag_param, hazard_param, level_param, moment, read, views_of
+from warn.web.reads import (
+    Reach,
+    desk_of,
+    flag_param,
+    hazard_param,
+    level_param,
+    moment,
+    read,
+    time_param,
+    views_of,
+)
 
 #: Timeline entries ``/api/v1/timeline`` returns without ``?last=``.
 TIMELINE_LAST = 50
 #: The most ``?last=`` may ask for.
 TIMELINE_MOST = 5000
 
-SCHEMAS = SchemaGenerator({
+class Documented(SchemaGenerator):
+    """The OpenAPI document of the routes whose endpoint's docstring carries its YAML after ``---`` (the others —
+    pages, callbacks, links — are left out)."""
+
+    def parse_docstring(self, func_or_method: Callable[..., Any]) -> dict[str, Any]:
+        """The YAML after ``---`` in the docstring; nothing without one."""
+        if "---" not in (func_or_method.__doc__ or ""):
+            return {}
+        return super().parse_docstring(func_or_method)
+
+    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        """The document, every operation answering 401 without a session or token (all are behind the gate)."""
+        schema = super().get_schema(routes)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.setdefault("responses", {}).setdefault(
+                    401, {"description": "无登录或令牌 / no session or token: {error: {status, zh, en}}"})
+        return schema
+
+
+SCHEMAS = Documented({
     "openapi": "3.0.3",
     "info": {"title": "warn API", "version": "1",
              "description": "暴雨预警与应急指挥 / heavy-rainfall early warning and emergency command: read views "
@@ -49,7 +81,7 @@ def status(request: Request) -> Any:
     summary: 值班总览 / status
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}}]
     responses: {200: {description: "mode, warnings by hazard and colour, overdue tasks, unanswered calls, feeds,
-      notices, last cycle"}, 401: {description: no session or token}}
+      notices, last cycle"}}
     """
     at = moment(request)
     with views_of(request) as views:
@@ -68,10 +100,7 @@ def warnings(request: Request) -> Any:
     responses: {200: {description: "[{thread_id, hazard, item_id, level, colour, version, onset, updated_at,
       incident_id}]"}}
     """
-    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
-    with views_of(request) as views:
-        rows = Reach.of(request).warnings(views.warnings(at))
-    return rows_json([w for w in rows if (hazard is None or w.hazard == hazard) and (floor is None or w.level >= floor)])
+    return _levelled(request, lambda views: views.warnings)
 
 
 @read
@@ -84,10 +113,7 @@ def zones(request: Request) -> Any:
                  {name: level, in: query, schema: {type: string}}]
     responses: {200: {description: "[{hazard, kind, item_id, level, colour, cycle_at}]"}}
     """
-    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
-    with views_of(request) as views:
-        rows = Reach.of(request).zones(views.zones(at))
-    return rows_json([z for z in rows if (hazard is None or z.hazard == hazard) and (floor is None or z.level >= floor)])
+    return _levelled(request, lambda views: views.zones)
 
 
 @read
@@ -102,7 +128,7 @@ def incidents(request: Request) -> Any:
     at = moment(request)
     reach = Reach.of(request)
     with views_of(request) as views:
-        rows = reach.incidents(views.incidents(at), reach.tasks(views.tasks(at)), reach.warnings(views.warnings(at)))
+        rows = reach.incidents(views.incidents(at), reach.tasks(views.tasks(at)), reach.items(views.warnings(at)))
     return rows_json(rows)
 
 
@@ -149,13 +175,16 @@ def timeline(request: Request) -> Any:
     summary: 时间线 / timeline
     parameters: [{name: at, in: query, schema: {type: string, format: date-time}},
                  {name: incident, in: query, schema: {type: string}},
+                 {name: since, in: query, description: "entries from this time", schema: {type: string,
+                  format: date-time}},
                  {name: last, in: query, description: "the last N entries (50)", schema: {type: integer}}]
     responses: {200: {description: "[{seq, occurred_at, incident_id, actor, role, kind, summary}]"}}
     """
     at = moment(request)
     last = _last(request.query_params.get("last"))
     with views_of(request) as views:
-        rows = views.timeline(at, incident=request.query_params.get("incident") or None, limit=last)
+        rows = views.timeline(at, incident=request.query_params.get("incident") or None,
+                              since=time_param(request, "since"), limit=last)
         return rows_json(Reach.of(request).timeline(rows, views.entry_units([e.seq for e in rows])))
 
 
@@ -181,6 +210,15 @@ async def openapi(request: Request) -> Response:
     responses: {200: {description: the document}}
     """
     return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
+
+
+def _levelled(request: Request, view: Callable[[Views], Callable[[datetime], list[Any]]]) -> list[dict[str, Any]]:
+    """The rows of a view of items with levels (warnings, zones) as of the moment, of the viewer's towns, of
+    ``?hazard=`` and at or above ``?level=``."""
+    at, hazard, floor = moment(request), hazard_param(request), level_param(request)
+    with views_of(request) as views:
+        rows = Reach.of(request).items(view(views)(at))
+    return rows_json([r for r in rows if (hazard is None or r.hazard == hazard) and (floor is None or r.level >= floor)])
 
 
 def _last(text: str | None) -> int:

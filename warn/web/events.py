@@ -78,10 +78,12 @@ async def stream(request: Request) -> Response:
 
 async def _events(request: Request) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
-    sent, pinged = None, time.monotonic()
-    while not await request.is_disconnected():
+    sent: str | None = None
+    pinged = time.monotonic()
+    stopping = getattr(request.app.state, "stopping", lambda: False)  # set by warn.web.server.server
+    while not stopping() and not await request.is_disconnected():
         try:
-            now = await version(request)
+            now: str | None = await version(request)
         except WarnError as err:  # the store could not be read this time: say nothing, try again
             log.warning("存储版本读取失败 / reading the store's version failed: %s", err)
             now = sent

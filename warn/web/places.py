@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -31,7 +32,8 @@ DECIMALS = 5
 
 @dataclass(frozen=True)
 class Place:
-    """An item of a zone layer: its id, name, town (``None``: none known), layer and location (WGS84 degrees)."""
+    """An item of a zone layer: its id, name, town (``None``: none known), layer, location (WGS84 degrees) and
+    its other attributes as the layer has them (thresholds such as ``warning_stage_m``, people threatened …)."""
 
     item_id: str
     name: str
@@ -39,6 +41,7 @@ class Place:
     layer: str
     lon: float
     lat: float
+    attributes: dict[str, str | int | float | bool] = field(default_factory=dict)
 
 
 class Places:
@@ -81,7 +84,8 @@ class Places:
             town = _text(row.get(spec.town_field)) if spec.town_field else None
             anchor = row.geometry if row.geometry.geom_type == "Point" else row.geometry.representative_point()
             place = Place(item_id, _name(row, spec.name_field, item_id), town, layer,
-                          round(anchor.x, DECIMALS), round(anchor.y, DECIMALS))
+                          round(anchor.x, DECIMALS), round(anchor.y, DECIMALS),
+                          _attributes(row, {spec.id_field, spec.name_field, spec.town_field, "geometry"}))
             self._items.setdefault(item_id, place)
             features.append({"type": "Feature", "id": item_id, "geometry": _geojson(row.geometry),
                              "properties": {"id": item_id, "name": place.name, "town": town}})
@@ -132,6 +136,17 @@ def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or str(value) == "":
         return None
     return str(value)
+
+
+def _attributes(row: Any, left_out: set[str | None]) -> dict[str, str | int | float | bool]:
+    """A feature's attributes as JSON values (numpy scalars as Python's), but ``left_out`` and empty ones."""
+    out: dict[str, str | int | float | bool] = {}
+    for key, value in row.items():
+        plain = value.item() if isinstance(value, np.generic) else value
+        if key in left_out or not isinstance(plain, str | int | float | bool) or _text(plain) is None:
+            continue
+        out[str(key)] = plain
+    return out
 
 
 def _name(row: Any, field: str, fallback: str) -> str:

@@ -13,6 +13,7 @@ memory (least recently used). Observed rain and nowcasts are not in the store ye
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -41,6 +42,8 @@ LEGEND: tuple[tuple[float, str], ...] = (
 ALPHA = 190
 #: Runs decoded and frames rendered kept in memory.
 RUNS_KEPT, FRAMES_KEPT = 8, 256
+#: A lead in a frame's address: hours, a decimal number.
+LEAD = re.compile(r"\d{1,4}(\.\d{1,4})?")
 #: The form of a run's issue time in a frame's address.
 ISSUED = "%Y%m%dT%H%MZ"
 
@@ -183,8 +186,9 @@ def frame(request: Request) -> Response:
     source, text, lead_text = (request.path_params[k] for k in ("source", "issued", "lead"))
     try:
         issued = datetime.strptime(text, ISSUED).replace(tzinfo=UTC)
-        lead = float(lead_text)
-    except ValueError:
+        lead = float(lead_text) if LEAD.fullmatch(lead_text) else float("nan")
+        timedelta(hours=lead)
+    except (ValueError, OverflowError):
         raise Refused(404, "降雨场地址无效", f"no rain frame at {source}/{text[:20]}/{lead_text[:10]}: expected "
                       "/map/rain/<source>/<YYYYMMDDTHHMMZ>/<lead hours>.png") from None
     with views_of(request) as views:

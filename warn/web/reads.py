@@ -11,11 +11,13 @@ item of no town (the district, a forecast source) only to district viewers.
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -38,13 +40,22 @@ from warn.store.views import (
     stale_factor,
 )
 from warn import hazards
+from warn.errors import WarnError
 from warn.vocab import Level, OrgLevel
 from warn.web.desk import Desk, Refused
 from warn.web.places import Places
 from warn.web.viewer import Viewer, town_of, viewer
 
+log = logging.getLogger(__name__)
+
 #: The prefix of a sensor's feed (``sensor:<id>``).
 SENSOR = "sensor:"
+#: The years a moment asked for may lie in (a day either side stays a valid time).
+YEARS = (1900, 2999)
+#: A row of a view of items: a warning or a zone's level.
+_Item = TypeVar("_Item", WarningView, ZoneView)
+#: Held while an application's places are built (the page asks for the situation and the layers at once).
+_BUILDING = threading.Lock()
 
 
 def refused(err: Refused) -> JSONResponse:
@@ -54,7 +65,8 @@ def refused(err: Refused) -> JSONResponse:
 
 def read(answer: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
     """A read route from ``answer`` (request → JSON-ready data or a response): run off the event loop, a
-    :class:`Refused` answered as JSON. The docstring (with its OpenAPI YAML after ``---``) stays."""
+    :class:`Refused` answered as JSON, a store that cannot be read as 503 JSON (logged). The docstring (with
+    its OpenAPI YAML after ``---``) stays."""
 
     @functools.wraps(answer)
     async def endpoint(request: Request) -> Response:
@@ -62,6 +74,10 @@ def read(answer: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Resp
             body = await run_in_threadpool(answer, request)
         except Refused as err:
             return refused(err)
+        except WarnError as err:
+            log.error("读取失败 / a read failed: %s: %s", request.url.path, err)
+            return refused(Refused(503, "存储暂不可读，请稍后再试（原因见服务日志）",
+                                   "the store cannot be read now: try again later (the service's log says why)"))
         return body if isinstance(body, Response) else JSONResponse(body)
 
     return endpoint
@@ -115,19 +131,34 @@ def moment(request: Request) -> datetime:
     Refused
         422: ``?at=`` is not an ISO 8601 time with a zone.
     """
-    text = request.query_params.get("at")
-    if text:
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            raise Refused(422, f"参数 at 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00），收到 {text[:40]!r}",
-                          f"query parameter at: expected an ISO 8601 time with a zone (e.g. "
-                          f"2026-07-15T15:30+08:00), got {text[:40]!r}")
+    at = time_param(request, "at")
+    if at is not None:
         return at
     fixed: datetime | None = getattr(request.app.state, "fixed_at", None)
     return fixed or desk_of(request).clock()
+
+
+def time_param(request: Request, name: str) -> datetime | None:
+    """The query parameter ``name`` as an ISO 8601 time with a zone; ``None`` without it.
+
+    Raises
+    ------
+    Refused
+        422: not such a time.
+    """
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None or not YEARS[0] <= at.year <= YEARS[1]:
+        raise Refused(422, f"参数 {name} 须为带时区的 ISO 8601 时间（如 2026-07-15T15:30+08:00，{YEARS[0]}–{YEARS[1]} "
+                           f"年），收到 {text[:40]!r}",
+                      f"query parameter {name}: expected an ISO 8601 time with a zone (e.g. "
+                      f"2026-07-15T15:30+08:00, years {YEARS[0]}–{YEARS[1]}), got {text[:40]!r}")
+    return at
 
 
 def desk_of(request: Request) -> Desk:
@@ -149,11 +180,12 @@ def views_of(request: Request) -> Iterator[Views]:
 
 
 def places_of(request: Request) -> Places:
-    """The deployment's places, built on first use and kept for the application's life."""
+    """The deployment's places, built on first use (once, whoever asks first) and kept for the application's life."""
     state = request.app.state
-    places: Places | None = getattr(state, "places", None)
-    if places is None:
-        places = state.places = Places(desk_of(request).settings)
+    with _BUILDING:
+        places: Places | None = getattr(state, "places", None)
+        if places is None:
+            places = state.places = Places(desk_of(request).settings)
     return places
 
 
@@ -208,11 +240,9 @@ class Reach:
     def calls(self, rows: list[Any]) -> list[Any]:
         return [c for c in rows if self.sees(self.call_town(c))]
 
-    def warnings(self, rows: list[WarningView]) -> list[WarningView]:
-        return [w for w in rows if self.sees(self.places.town_of_item(w.item_id))]
-
-    def zones(self, rows: list[ZoneView]) -> list[ZoneView]:
-        return [z for z in rows if self.sees(self.places.town_of_item(z.item_id))]
+    def items(self, rows: list[_Item]) -> list[_Item]:
+        """Rows of an item (warnings, zones) in the viewer's towns."""
+        return [r for r in rows if self.sees(self.places.town_of_item(r.item_id))]
 
     def feeds(self, rows: list[FeedView], sensors: list[SensorView]) -> list[FeedView]:
         by_id = {s.sensor_id: s for s in sensors}
@@ -245,7 +275,7 @@ class Reach:
         if self.viewer.towns is None:
             return view
         counts: dict[str, dict[int, int]] = {}
-        for w in self.warnings(views.warnings(at)):
+        for w in self.items(views.warnings(at)):
             counts.setdefault(w.hazard, {}).setdefault(w.level, 0)
             counts[w.hazard][w.level] += 1
         return replace(view, warnings={h: counts[h] for h in sorted(counts)},

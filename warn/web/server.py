@@ -18,18 +18,20 @@ from warn.errors import Problem, WarnError
 
 #: Seconds a thread-run server has to start listening.
 START_TIMEOUT_S = 10.0
-#: Seconds a stopping server waits for the requests under way before closing them: the open pages' event
-#: streams (``/events``) never end by themselves.
-SHUTDOWN_S = 2
+#: Seconds the requests under way have to finish when the service stops; then they are cut (a page's event
+#: stream, :mod:`warn.web.events`, ends by itself within half a second: this is the backstop).
+STOP_GRACE_S = 3.0
 
 
 def server(app: Starlette, host: str, port: int, *, log_level: str = "info") -> uvicorn.Server:
     """A uvicorn server of ``app`` on ``host``:``port``, without access log (in this whole process: uvicorn
     writes request lines whenever its access logger has a handler, wherever logging sends them)."""
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level=log_level, lifespan="off",
-                            server_header=False, timeout_graceful_shutdown=SHUTDOWN_S)
+                            server_header=False, timeout_graceful_shutdown=STOP_GRACE_S)
     logging.getLogger("uvicorn.access").disabled = True  # after the Config, whose logging set-up enables it
-    return uvicorn.Server(config)
+    running = uvicorn.Server(config)
+    app.state.stopping = lambda: running.should_exit  # the pages' event streams end when the service stops
+    return running
 
 
 class Background:

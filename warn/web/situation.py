@@ -3,13 +3,14 @@
 The situation is one JSON object as of a moment (:func:`warn.web.reads.moment`): the mode, the towns with
 their highest level per hazard, the items and sensors with a location, the side panels (warnings, unanswered
 叫应 calls, open tasks, data notices, the last timeline entries), the last cycle and whether the data are stale,
-and the rain frames (:func:`warn.web.rain.rain_json`) — all narrowed to the viewer's towns. A store with
-nothing in it yet gives empty lists and ``stale: true``, never an error.
+and the rain frames (:func:`warn.web.rain.rain_json`) — all narrowed to the viewer's towns but the data
+notices (about the data every screen shows: a silent feed, no forecast run), which everyone sees. A store
+with nothing in it yet gives empty lists and ``stale: true``, never an error.
 
 A town's level for a hazard is the highest of the hazard's items in it (a town zone is in itself; a
 district-wide item, the rainstorm signal, is in every town): −1 unknown when none of them is above none and
-some are unknown, 0 when all are none, and −1 when the hazard has no level in the town at all (not scored yet,
-or nothing of it there).
+some are unknown; 0 when all are none, or when the hazard has items elsewhere but none in the town; −1 when the
+hazard has no level anywhere yet (never scored: unknown, never all clear).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def situation(request: Request) -> Any:
     """
     at, only = moment(request), hazard_param(request)
     reach, desk = Reach.of(request), desk_of(request)
+    deployed = [name for name in hazards.names() if name in desk.settings.hazards]
     with views_of(request) as views:
         zones = views.zones(at)
         first, last = views.span()
@@ -61,13 +63,12 @@ def situation(request: Request) -> Any:
             "fixed": getattr(request.app.state, "fixed_at", None) is not None,
             "span": {"first": first and first.isoformat(), "last": last and last.isoformat()},
             "viewer": _viewer(request, reach, at), "mode": _mode(views, at),
-            "hazards": [{"name": name, "zh": zh} for name, zh in hazards.names_zh().items()
-                        if name in desk.settings.hazards],
-            "towns": _towns(reach, zones),
+            "hazards": [{"name": name, "zh": hazards.names_zh().get(name, name)} for name in deployed],
+            "towns": _towns(reach, zones, deployed),
             "items": _items(reach, [z for z in zones if only is None or z.hazard == only]),
             "sensors": _sensors(reach, views, at),
             "warnings": [row_json(w) | {"town": reach.places.town_of_item(w.item_id)}
-                         for w in reach.warnings(views.warnings(at))],
+                         for w in reach.items(views.warnings(at))],
             "calls": [row_json(c) | {"town": reach.call_town(c)} for c in reach.calls(views.calls(at))],
             "tasks": [row_json(t) | {"town": reach.task_town(t), "overdue": t.overdue}
                       for t in reach.tasks(views.tasks(at)) if t.status in OPEN_STATES],
@@ -85,7 +86,8 @@ def item(request: Request) -> Any:
     summary: 对象详情 / one town or item
     parameters: [{name: item_id, in: path, required: true, schema: {type: string}},
                  {name: at, in: query, schema: {type: string, format: date-time}}]
-    responses: {200: {description: "{id, name, kind, town, lon, lat, levels, sensors, tasks, calls, warnings}"},
+    responses: {200: {description: "{id, name, kind, town, lon, lat, attributes (the layer's: thresholds, people …),
+      levels, sensors (with hydrograph [[time, value]]), tasks, calls, warnings}"},
       403: {description: not the viewer's town}, 404: {description: no such town or item}}
     """
     item_id, at = request.path_params["item_id"], moment(request)
@@ -105,7 +107,7 @@ def item(request: Request) -> Any:
         return {
             "id": item_id, "name": place.name if place else places.towns[item_id],
             "kind": levels[0].kind if levels else ("zone" if place is None else None), "town": town,
-            "lon": place and place.lon, "lat": place and place.lat,
+            "lon": place and place.lon, "lat": place and place.lat, "attributes": place.attributes if place else {},
             "levels": [row_json(level) for level in levels],
             "sensors": [row_json(s) | {"hydrograph": [[t.isoformat(), v] for t, v in
                                                       views.readings(s.sensor_id, at - HYDROGRAPH, at)]}
@@ -141,11 +143,11 @@ def _viewer(request: Request, reach: Reach, at: datetime) -> dict[str, Any]:
 def _mode(views: Views, at: datetime) -> dict[str, Any]:
     mode = views.mode(at)
     zh = "战时" if mode.mode == "wartime" else "平时"
-    return plain(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
+    return row_json(mode) | {"zh": f"{zh} {RESPONSE_ZH.get(mode.response_level, '')}".strip()}
 
 
-def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
-    """The viewer's towns with their level per hazard (see the module docstring)."""
+def _towns(reach: Reach, zones: list[ZoneView], deployed: list[str]) -> list[dict[str, Any]]:
+    """The viewer's towns with their level for each of the ``deployed`` hazards (see the module docstring)."""
     found: dict[tuple[str, str], list[int]] = {}
     towns = reach.places.towns
     for z in zones:
@@ -153,9 +155,9 @@ def _towns(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
         for town in inside:
             if town is not None:
                 found.setdefault((town, z.hazard), []).append(z.level)
-    scored = sorted({z.hazard for z in zones}, key=lambda h: hazards.names().index(h)
-                    if h in hazards.names() else len(hazards.names()))
-    return [{"id": code, "name": name, "levels": {h: _level(found.get((code, h), [])) for h in scored}}
+    scored = {z.hazard for z in zones}
+    return [{"id": code, "name": name,
+             "levels": {h: _level(found.get((code, h), [Level.NONE] if h in scored else [])) for h in deployed}}
             for code, name in towns.items() if reach.sees(code)]
 
 
@@ -170,7 +172,7 @@ def _level(levels: list[int]) -> int:
 def _items(reach: Reach, zones: list[ZoneView]) -> list[dict[str, Any]]:
     """The viewer's items that have a place on the map (towns are drawn as towns, the district not at all)."""
     out = []
-    for z in reach.zones(zones):
+    for z in reach.items(zones):
         place = reach.places.item(z.item_id)
         if place is None or z.item_id in reach.places.towns:
             continue
