@@ -288,6 +288,7 @@ def test_clicking_a_town_and_a_point_shows_their_levels_drivers_hydrograph_and_t
     click_item(page, "DEMO-W04")
     page.wait_for_function("document.querySelector('#detail-title').textContent.includes('W04')"
                            " || document.querySelector('#detail-body .sensor') !== null")
+    assert "depth_red_cm" in page.inner_text("#detail-body table.attributes")  # the layer's attributes
     points = page.get_attribute("#detail-body svg.hydrograph polyline", "points")
     assert points and len(points.split()) > 10  # a day of readings drawn
     page.screenshot(path=SCREENS / "detail-1920.png")

@@ -469,7 +469,9 @@
         el("div", {class: "meta"}, `${sensor.name || sensor.sensor_id} · ${sensor.kind || ""} · ${sensor.value ?? "—"}${sensor.unit || ""} · ${local(sensor.observed_at)}`),
         chart(sensor.hydrograph || [], sensor.unit || "", sensor.thresholds || []), el("div", {class: "meta"},
           `质控 QC ${sensor.qc || "—"}`))),
-      el("ul", {}, (item.tasks || []).map(taskRow), (item.calls || []).map(callRow), (item.warnings || []).map(warningRow)));
+      el("ul", {}, (item.tasks || []).map(taskRow), (item.calls || []).map(callRow), (item.warnings || []).map(warningRow)),
+      el("table", {class: "attributes"}, Object.entries(item.attributes || {}).map(([key, value]) =>
+        el("tr", {}, el("td", {class: "meta"}, key), el("td", {}, String(value))))));
   }
 
   /* A small line chart (SVG) of [[iso, value]…], with the thresholds as dashed lines. */
