@@ -150,26 +150,25 @@ SCENARIO = ["--from", "2026-07-14T21:00Z", "--to", "2026-07-15T12:00Z", "--every
 SCENARIO_END = "2026-07-15T12:00:00+00:00"
 
 
-@pytest.fixture(scope="session")
-def replayed(tmp_path_factory) -> Path:
-    """The store of a demo replay (a SQLite file), made once; copy it before changing it."""
+def replay_demo(folder: Path, *period: str) -> Path:
+    """The demo storm replayed into ``folder`` over ``period`` (``--from … --to … --every … --step …``); its
+    store file (SQLite)."""
     from warn.cli.main import app
 
-    folder = tmp_path_factory.mktemp("replayed")
-    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), *SCENARIO,
+    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), *period,
                                       "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     return folder / "warn.db"
+
+
+@pytest.fixture(scope="session")
+def replayed(tmp_path_factory) -> Path:
+    """The store of a demo replay (a SQLite file), made once; copy it before changing it."""
+    return replay_demo(tmp_path_factory.mktemp("replayed"), *SCENARIO)
 
 
 @pytest.fixture(scope="session")
 def early(tmp_path_factory) -> Path:
     """The demo storm replayed from dry weather to 05:00Z (a SQLite file), made once; copy it before changing it."""
-    from warn.cli.main import app
-
-    folder = tmp_path_factory.mktemp("early")
-    result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), "--from", "2026-07-14T21:00Z",
-                                      "--to", "2026-07-15T05:00Z", "--every", "PT30M", "--step", "PT10M",
-                                      "--config", str(ROOT / "config.yaml")], env={"NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    return folder / "warn.db"
+    return replay_demo(tmp_path_factory.mktemp("early"), "--from", "2026-07-14T21:00Z", "--to", "2026-07-15T05:00Z",
+                       "--every", "PT30M", "--step", "PT10M")

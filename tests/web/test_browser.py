@@ -3,45 +3,22 @@
 Skipped, saying why, when /usr/bin/chromium or Playwright is missing (.ci/run installs both); Playwright
 never downloads a browser here. The screenshots are kept in the test's tmp_path (``answer.png``,
 ``task.png``) to be looked at. The machine need not have a CJK font: chromium is given the project's
-own Noto Sans SC (:mod:`warn.reports.fonts`) through a fontconfig file, as a phone has its system's.
+own Noto Sans SC (:mod:`warn.reports.fonts`) through a fontconfig file, as a phone has its system's
+(tests/web/browsing.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from importlib import resources
-from pathlib import Path
-
-import pytest
-
+from tests.web.browsing import CHROMIUM, fontconfig, launch, sync_api  # noqa: F401 - CHROMIUM, fontconfig: other tests import them from here
 from tests.web.serving import CALL04, LEADER04, TASK04, Served
 from warn.links import Purpose
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install .[test])")
-if not shutil.which("chromium"):
-    pytest.skip("no chromium on this machine (apt-get install chromium; .ci/run does)", allow_module_level=True)
-
-
-def fontconfig(folder: Path) -> Path:
-    """A fontconfig file: the system's fonts and the project's Noto Sans SC."""
-    from warn.reports import fonts
-
-    font_dir = Path(str(resources.files(fonts._PACKAGE)))
-    path = folder / "fonts.conf"
-    path.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
-                    f'<include ignore_missing="yes">/etc/fonts/fonts.conf</include><dir>{font_dir}</dir>'
-                    f'<cachedir>{folder / "fontcache"}</cachedir></fontconfig>', encoding="utf-8")
-    return path
 
 
 def test_the_answer_and_task_pages_work_on_a_390_px_phone(served: Served, tmp_path):
     answer = served.link(Purpose.ANSWER, CALL04, LEADER04)
     task = served.link(Purpose.TASK, TASK04, LEADER04)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"],
-                                              env={**os.environ, "FONTCONFIG_FILE": str(fontconfig(tmp_path))})
+        browser = launch(playwright, tmp_path)
         try:
             context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                           is_mobile=True, has_touch=True, locale="zh-CN",

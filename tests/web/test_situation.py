@@ -8,12 +8,13 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 from PIL import Image
 from shapely.geometry import shape
 
 from tests.web.serving import CALL04, NOW, TASK04
-from tests.web.login import bearer
+from tests.web.login import bearer, drill_login
 from tests.web.looking import TOWN04, looking_at
 from warn import hazards
 from warn.rainarray import step_of
@@ -153,3 +154,10 @@ def test_serve_at_fixes_the_moment_the_screen_shows(looking) -> None:
     s = looking.client.get("/api/v1/situation").json()
     assert s["at"] == fixed.isoformat() and s["now"] == NOW.isoformat() and s["fixed"] is True
     assert looking.client.get("/api/v1/situation", params={"at": NOW.isoformat()}).json()["at"] == NOW.isoformat()
+
+
+def test_the_screens_timeline_leaves_out_the_access_record_the_timeline_keeps(looking) -> None:
+    drill_login(looking, TOWN04, client=httpx.Client(base_url=looking.url))
+    kept = {e["kind"] for e in looking.client.get("/api/v1/timeline", params={"last": 5}).json()}
+    shown = {e["kind"] for e in looking.client.get("/api/v1/situation").json()["timeline"]}
+    assert "login" in kept and not shown & {"login", "account", "web_request"}

@@ -38,6 +38,23 @@ def use_cjk_font() -> str:
     import matplotlib
     from matplotlib import font_manager
 
+    path = font_file()
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
+    families = [FAMILY, *(f for f in matplotlib.rcParams["font.sans-serif"] if f != FAMILY)]
+    matplotlib.rcParams["font.sans-serif"] = families
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    return path
+
+
+def font_file() -> str:
+    """The path of the Noto Sans SC font file (OpenType), for matplotlib and the web pages.
+
+    Raises
+    ------
+    WarnError
+        If ``pylopdf-fonts-zh-cn`` is not installed, or does not hold the font file.
+    """
     try:
         font = resources.files(_PACKAGE).joinpath(_FILE)
     except ModuleNotFoundError:
@@ -47,9 +64,4 @@ def use_cjk_font() -> str:
     if not font.is_file():
         raise WarnError(Problem(path, "", "the Noto Sans SC font file", "no such file",
                                 "reinstall pylopdf-fonts-zh-cn"))
-    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
-        font_manager.fontManager.addfont(path)
-    families = [FAMILY, *(f for f in matplotlib.rcParams["font.sans-serif"] if f != FAMILY)]
-    matplotlib.rcParams["font.sans-serif"] = families
-    matplotlib.rcParams["font.family"] = "sans-serif"
     return path

@@ -36,6 +36,11 @@ from warn.store.timeline import Timeline
 KDF = "scrypt:16384:8:1:32"
 #: The actor of a failed login whose name is not a known person's.
 UNKNOWN = "unknown name"
+#: The timeline kind of a change made through the centre's pages or API (written by the web service's gate).
+WEB_REQUEST = "web_request"
+#: Timeline kinds of the access record — who got an account, logged in or out, was locked out, changed what
+#: through the pages or API — kept for the record, left out of a screen's incident timeline.
+ACCESS_KINDS = ("account", "login", "lockout", "logout", WEB_REQUEST)
 
 
 class Outcome(StrEnum):

@@ -33,7 +33,7 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -604,23 +604,29 @@ class Views:
         return [QuarantineView(**r) for r in rows]
 
     def timeline(self, at: datetime, *, incident: str | None = None, since: datetime | None = None,
-                 limit: int | None = None) -> list[EntryView]:
+                 limit: int | None = None, leave_out: Collection[str] = ()) -> list[EntryView]:
         """Timeline entries that occurred by ``at`` (after ``since``; of ``incident``), oldest first.
 
         Parameters
         ----------
         limit
             Keep only the last ``limit`` entries.
+        leave_out
+            Kinds of entries not wanted (the access records of a screen's incident panel, say).
         """
         where = ["occurred_at <= :at"]
         if incident is not None:
             where.append("incident_id = :incident")
         if since is not None:
             where.append("occurred_at >= :since")
+        kinds = {f"kind{i}": kind for i, kind in enumerate(leave_out)}
+        if kinds:
+            where.append(f"kind NOT IN ({', '.join(':' + name for name in kinds)})")
         last = " LIMIT :limit" if limit is not None else ""
         rows = self.database.rows(
             "SELECT seq, occurred_at, incident_id, actor, role, kind, summary FROM timeline "
-            f"WHERE {' AND '.join(where)} ORDER BY seq DESC{last}", at=at, incident=incident, since=since, limit=limit)
+            f"WHERE {' AND '.join(where)} ORDER BY seq DESC{last}", at=at, incident=incident, since=since, limit=limit,
+            **kinds)
         return [EntryView(**r) for r in reversed(rows)]
 
     def entry_units(self, seqs: list[int]) -> dict[int, str]:

@@ -30,7 +30,7 @@ from warn.config import Settings
 from warn.store import Store
 from warn.vocab import CapStatus
 from warn.desk import Desk, Refused, link_secret
-from warn.web import acting, api, callbacks, login, phone
+from warn.web import acting, api, callbacks, login, phone, screen
 from warn.web.auth import Gate
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ def create_app(settings: Settings, store: Store, setup: Setup, *, clock: Callabl
     app = Starlette(routes=[Route("/a/{token}", phone.show, methods=["GET"]),
                             Route("/a/{token}", phone.act, methods=["POST"]),
                             Route("/callbacks/{channel}", callbacks.callback, methods=["GET", "POST"]),
-                            Route("/health", _health, methods=["GET"]), *login.routes, *acting.routes, *api.routes],
+                            Route("/health", _health, methods=["GET"]), *login.routes, *acting.routes, *api.routes,
+                            *screen.routes],
                     middleware=[Middleware(Gate)], exception_handlers={HTTPException: _http_error, Exception: _failed})
     app.state.desk = desk
     app.state.env = dict(env)

@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warn.command.model import OrgUnit
-from warn.store.accounts import Attempt, SessionRow
+from warn.store.accounts import WEB_REQUEST, Attempt, SessionRow
 from warn.web import phone
 from warn.vocab import OrgLevel
 from warn.desk import Desk, Refused
@@ -279,6 +279,6 @@ def _record(desk: Desk, viewer: Viewer, method: str, path: str, status: int) -> 
     details: dict[str, Any] = {"method": method, "path": path, "status": status, "via": viewer.via,
                                "post": post, "address": viewer.address}
     desk.store.timeline.append([NewEntry(
-        occurred_at=at, actor=viewer.person, role=attempt.role, kind="web_request", org_unit=attempt.org_unit,
+        occurred_at=at, actor=viewer.person, role=attempt.role, kind=WEB_REQUEST, org_unit=attempt.org_unit,
         summary=f"{viewer.person} {method} {path} → {status}（{VIA_ZH[viewer.via]}）/ ({viewer.via})",
         details=details)])

@@ -2,7 +2,7 @@
 
 The situation is one JSON object as of a moment (:func:`warn.web.reads.moment`): the mode, the towns with
 their highest level per hazard, the items and sensors with a location, the side panels (warnings, unanswered
-叫应 calls, open tasks, data notices, the last timeline entries), the last cycle and whether the data are stale,
+叫应 calls, open tasks, data notices, the last timeline entries but the access record), the last cycle and whether the data are stale,
 and the rain frames (:func:`warn.web.rain.rain_json`) — all narrowed to the viewer's towns but the data
 notices (about the data every screen shows: a silent feed, no forecast run), which everyone sees. A store
 with nothing in it yet gives empty lists and ``stale: true``, never an error.
@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from warn import hazards
+from warn.store.accounts import ACCESS_KINDS
 from warn.store.forms import plain, row_json
 from warn.store.views import OPEN_STATES, Views, ZoneView
 from warn.vocab import Level
@@ -56,7 +57,7 @@ def situation(request: Request) -> Any:
         zones = views.zones(at)
         first, last = views.span()
         cycle = views.last_cycle(at)
-        entries = views.timeline(at, limit=TIMELINE_SHOWN * 4)
+        entries = views.timeline(at, limit=TIMELINE_SHOWN * 4, leave_out=ACCESS_KINDS)
         entries = reach.timeline(entries, views.entry_units([e.seq for e in entries]))[-TIMELINE_SHOWN:]
         return {
             "at": at.isoformat(), "now": desk.clock().isoformat(),
