@@ -161,3 +161,14 @@ def test_the_screens_timeline_leaves_out_the_access_record_the_timeline_keeps(lo
     kept = {e["kind"] for e in looking.client.get("/api/v1/timeline", params={"last": 5}).json()}
     shown = {e["kind"] for e in looking.client.get("/api/v1/situation").json()["timeline"]}
     assert "login" in kept and not shown & {"login", "account", "web_request"}
+
+
+def test_an_approval_waiting_for_the_commander_is_listed_for_the_district_only(looking) -> None:
+    asked = looking.client.post("/api/v1/broadcasts", json={"hazard": "rainstorm", "zone": "DEMO-T04",
+                                                           "level": "red", "text": "人工红色暴雨预警（演练）"})
+    assert asked.status_code == 200 and "审批" in asked.json()["zh"]  # the duty officer's waits for approval
+    listed = [c for c in looking.client.get("/api/v1/situation").json()["calls"] if c["kind"] == "approval"]
+    assert any(c["request_id"].startswith("manual/rainstorm/DEMO-T04/") for c in listed)  # beside a mode proposal
+    assert all(c["town"] is None for c in listed)
+    town = looking.client.get("/api/v1/situation", headers=bearer(looking, TOWN04)).json()["calls"]
+    assert all(c["kind"] == "call" for c in town)

@@ -50,11 +50,12 @@ from warn.store.times import decode_time, encode_time
 if TYPE_CHECKING:
     from warn.config import Settings
 
-#: Where the warning cycle keeps every item's current level (``warn.cycle.warning_cycle``).
 #: Task states that still need work.
 OPEN_STATES = ("open", "acknowledged")
 #: The ack-request kind of a 叫应 call.
 CALL = "call"
+#: The kind of an approval request (ack_requests.kind).
+APPROVAL = "approval"
 #: The columns, of any table, that hold a time (:class:`warn.store.schema.UTCDateTime`).
 TIME_COLUMNS = frozenset({"at", "onset", "updated_at", "sent_at", "opened_at", "closed_at", "due_at", "acked_at",
                           "done_at", "deadline", "created_at", "last_seen", "occurred_at", "phenomenon_time", "cycle_at",
@@ -464,10 +465,15 @@ class Views:
 
     def calls(self, at: datetime) -> list[CallView]:
         """叫应 calls made by ``at`` and not answered by then, most overdue first."""
+        return self.waiting(at, CALL)
+
+    def waiting(self, at: datetime, kind: str) -> list[CallView]:
+        """Requests of ``kind`` (``call``, ``approval``, ``task``, ``verify``) made by ``at`` and not answered by then,
+        most overdue first."""
         rows = self.database.rows(
             "SELECT request_id, addressee_role, org_unit, chain, escalation_step, deadline, created_at "
             "FROM ack_requests WHERE kind = :kind AND created_at <= :at "
-            "AND (answered_at IS NULL OR answered_at > :at)", kind=CALL, at=at)
+            "AND (answered_at IS NULL OR answered_at > :at)", kind=kind, at=at)
         views = []
         for r in rows:
             chain = json.loads(r["chain"])

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from warn import hazards
 from warn.store.accounts import ACCESS_KINDS
 from warn.store.forms import plain, row_json
-from warn.store.views import OPEN_STATES, Views, ZoneView
+from warn.store.views import APPROVAL, CALL, OPEN_STATES, Views, ZoneView
 from warn.vocab import Level
 from warn.desk import Refused
 from warn.web.rain import rain_json
@@ -70,7 +70,8 @@ def situation(request: Request) -> Any:
             "sensors": _sensors(reach, views, at),
             "warnings": [row_json(w) | {"town": reach.places.town_of_item(w.item_id)}
                          for w in reach.items(views.warnings(at))],
-            "calls": [row_json(c) | {"town": reach.call_town(c)} for c in reach.calls(views.calls(at))],
+            "calls": [row_json(c) | {"town": reach.call_town(c), "kind": kind}
+                      for kind in (CALL, APPROVAL) for c in reach.calls(views.waiting(at, kind))],
             "tasks": [row_json(t) | {"town": reach.task_town(t), "overdue": t.overdue}
                       for t in reach.tasks(views.tasks(at)) if t.status in OPEN_STATES],
             "notices": plain(views.notices(at)), "timeline": plain(entries),
