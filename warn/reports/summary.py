@@ -31,7 +31,7 @@ def summary(store: Store, now: datetime, *, report: dict[str, str] | None = None
     notices = store.timeline.entries(kinds=("notice",))
     return {
         "warnings": _warnings(threads, versions),
-        "peak": _peak(versions),
+        "peak": peak(versions),
         "cap_messages": _messages(messages),
         "tasks": _tasks(task_rows, now),
         "acks": _acks(requests),
@@ -89,7 +89,7 @@ def _warnings(threads, versions) -> dict[str, Any]:
     return {hazard: {**e, "highest": dict(e["highest"])} for hazard, e in out.items()}
 
 
-def _peak(versions) -> dict[str, Any] | None:
+def peak(versions) -> dict[str, Any] | None:
     """When the most warnings were at once in force at their highest levels: the first instant with the most red,
     then orange, … (``at`` ISO 8601 UTC, ``levels`` {colour: count}); ``None`` before any warning."""
     level: dict[str, int] = {}
