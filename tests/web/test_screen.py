@@ -8,7 +8,11 @@ service (the page works without the internet).
 
 from __future__ import annotations
 
+import http.server
+import io
+import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +22,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.conftest import ROOT, replay_demo
 from tests.web.browsing import launch, sync_api
 from tests.web.serving import ENV, Served, person_of
 from tests.helpers import demo_deployment
 from tests.web.login import bearer, browser_login, give_password
+from warn.config import BasemapSpec, Settings, load_settings
 from warn.store import Store
 from warn.web import create_app
 from warn.web.server import Background
@@ -60,11 +66,13 @@ class Serving(Served):
 
 
 @contextmanager
-def serving(store_file: Path, folder: Path, *, fixed: datetime | None = None) -> Iterator[Serving]:
-    """The web service over a copy of ``store_file``, its clock at :data:`PEAK`, the moment fixed at ``fixed`` (as
-    ``warn serve --at``) if given; its client calls the API as the district duty officer (a bearer token)."""
+def serving(store_file: Path, folder: Path, *, fixed: datetime | None = None,
+            settings: Settings | None = None) -> Iterator[Serving]:
+    """The web service of the demo deployment (or ``settings``) over a copy of ``store_file``, its clock at
+    :data:`PEAK`, the moment fixed at ``fixed`` (as ``warn serve --at``) if given; its client calls the API as the
+    district duty officer (a bearer token)."""
     db = Path(shutil.copy(store_file, folder / "warn.db"))
-    settings, setup, store = demo_deployment(db, lambda: PEAK)
+    settings, setup, store = demo_deployment(db, lambda: PEAK, settings)
     app = create_app(settings, store, setup, clock=lambda: PEAK, env=ENV, config=ROOT / "config.yaml",
                      people=person_of)
     app.state.fixed_at = fixed
@@ -232,7 +240,6 @@ def run_cycle(db: Path, at: datetime) -> float:
     from warn.service import open_service
     from warn.sim.clock import SimClock
     from warn.sim.demo import DemoWorld, demo_secrets
-    from warn.config import load_settings
     from warn.vocab import CapStatus
 
     settings = load_settings(ROOT / "config.yaml")
@@ -372,3 +379,49 @@ def test_a_note_goes_on_the_timeline_panel_and_a_refusal_is_shown_in_both_langua
     assert refusal["zh"] in shown and refusal["en"] in shown
     assert screen.snapshot() == before  # the refusal wrote nothing
     town.screenshot(path=SCREENS / "refused-1920.png")
+
+
+class Tiles(http.server.BaseHTTPRequestHandler):
+    """A tile service of the city's intranet: one blue 256 px PNG for every ``/tiles/{z}/{x}/{y}.png``."""
+
+    asked: list[str] = []
+    tile = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - the handler's name
+        if not re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", self.path):
+            self.send_error(404)
+            return
+        Tiles.asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.tile)))
+        self.end_headers()
+        self.wfile.write(self.tile)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_configured_tile_service_is_the_background_under_the_districts_own_layers(peak: Path, tmp_path: Path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), (20, 60, 200)).save(buffer, format="PNG")
+    Tiles.tile, Tiles.asked = buffer.getvalue(), []
+    tiles = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{tiles.server_port}"
+    settings = load_settings(ROOT / "config.yaml")
+    settings = settings.model_copy(update={"serve": settings.serve.model_copy(update={"basemap": BasemapSpec(
+        kind="xyz", url=base + "/tiles/{z}/{x}/{y}.png", attribution="演示底图 / demo basemap")})})
+    try:
+        with serving(peak, tmp_path, settings=settings) as served, sync_api.sync_playwright() as playwright:
+            opened = Browser(playwright, served, tmp_path)
+            try:
+                page = opened.open(DUTY)
+                page.wait_for_function("window.warnScreen.map.getLayers().item(0) instanceof ol.layer.Tile")
+                page.wait_for_timeout(500)  # the tiles in view are asked for
+                assert Tiles.asked and set(opened.outside) <= {base + path for path in Tiles.asked}
+                page.screenshot(path=SCREENS / "basemap-1920.png")
+            finally:
+                opened.close()
+    finally:
+        tiles.shutdown()
