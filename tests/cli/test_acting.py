@@ -128,7 +128,7 @@ def test_stand_down_is_refused_while_a_red_warning_is_active_unless_the_commande
     refused(store, COMMANDER, "mode", "peacetime", "--reason", "雨停", says="橙色及以上预警未解除")
     result = warn(store, COMMANDER, "mode", "peacetime", "--reason", "雨停")
     assert "城市内涝 DEMO-T01 红色" in result.output and "--override" in result.output
-    refused(store, DUTY, "mode", "peacetime", "--override", "--reason", "雨停", says="只有commander")
+    refused(store, DUTY, "mode", "peacetime", "--override", "--reason", "雨停", says="只有指挥长")
     refused(store, COMMANDER, "mode", "peacetime", "--override", "--reason", " ", says="须以 --reason 说明理由")
     assert warn(store, COMMANDER, "mode", "wartime", "--level", "I", "--override", "--reason", "x").exit_code == 2
     result = warn(store, COMMANDER, "mode", "peacetime", "--override", "--reason", OVERRIDE_REASON)
@@ -142,7 +142,7 @@ def test_stand_down_is_refused_while_a_red_warning_is_active_unless_the_commande
 
 
 def test_refusals_change_nothing(store):
-    refused(store, DUTY, "mode", "peacetime", "--reason", "雨停", says="只有commander")
+    refused(store, DUTY, "mode", "peacetime", "--reason", "雨停", says="只有指挥长")
     refused(store, COMMANDER, "mode", "wartime", "--level", "II", "--reason", "同前", says="已是战时二级响应")
     call = query(store, "select request_id, answered_by from ack_requests where kind = 'call'")[0]
     refused(store, "演示镇街负责人03", "ack", call[0], says="无权代为应答")

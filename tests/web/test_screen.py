@@ -219,6 +219,7 @@ def test_a_town_account_sees_only_its_own_towns_tasks_on_the_page_and_in_the_api
     assert listed >= shown and not listed & others
     painted = {town for town, pixel in page.evaluate(TOWN_PIXELS).items() if pixel[3] > 0}
     assert painted == {"DEMO-T05"}  # the other towns are outlined only: not theirs to see, not "unknown"
+    assert page.is_hidden("#mode-form") and page.is_hidden("#broadcast-form") and page.is_visible("#note-form")
     page.screenshot(path=SCREENS / "town-DEMO-T05-1920.png")
 
 
@@ -366,19 +367,32 @@ def test_a_note_goes_on_the_timeline_panel_and_a_refusal_is_shown_in_both_langua
     page.fill("#note-form textarea[name=text]", "演示镇街11来电：村道出现裂缝")
     page.click("#note-form button")
     page.wait_for_function("document.querySelector('#timeline li').textContent.includes('村道出现裂缝')")
-    town = browser.open(LEADER05)
-    token = bearer(screen, LEADER05)
     before = screen.snapshot()
     body = {"to": "peacetime", "reason": "雨停了", "override": False}
-    refusal = screen.client.post("/api/v1/mode", json=body, headers=token).json()["error"]
-    town.select_option("#mode-form select[name=to]", "peacetime")
-    town.fill("#mode-form input[name=reason]", "雨停了")
-    town.click("#mode-form button")
-    town.wait_for_selector("#toast.show.refused")
-    shown = town.inner_text("#toast")
+    refusal = screen.client.post("/api/v1/mode", json=body).json()["error"]  # the duty officer's: the commander's
+    page.select_option("#mode-form select[name=to]", "peacetime")
+    page.fill("#mode-form input[name=reason]", "雨停了")
+    page.click("#mode-form button")
+    page.wait_for_selector("#toast.show.refused")
+    shown = page.inner_text("#toast")
     assert refusal["zh"] in shown and refusal["en"] in shown
     assert screen.snapshot() == before  # the refusal wrote nothing
-    town.screenshot(path=SCREENS / "refused-1920.png")
+    page.screenshot(path=SCREENS / "refused-1920.png")
+
+
+def test_the_commander_approves_a_manual_warning_from_the_calls_panel(screen: Served, browser):
+    asked = screen.client.post("/api/v1/broadcasts", json={"hazard": "rainstorm", "zone": "DEMO-T04", "level": "red",
+                                                          "text": "人工红色暴雨预警（演练）"}).json()
+    request = next(c["request_id"] for c in screen.client.get("/api/v1/situation").json()["calls"]
+                   if c["kind"] == "approval" and c["request_id"].startswith("manual/rainstorm/DEMO-T04/"))
+    assert "审批" in asked["zh"]
+    page = browser.open(COMMANDER)
+    row = page.locator(f"#calls li[data-id='{request}']")
+    row.locator("button[data-act='approve']").click()
+    page.wait_for_selector("#toast.show:not(.refused)")
+    page.wait_for_selector(f"#calls li[data-id='{request}']", state="detached")
+    assert screen.query("select answered_by, channel from ack_requests where request_id = ?", request) == [
+        (COMMANDER, "web")]
 
 
 class Tiles(http.server.BaseHTTPRequestHandler):

@@ -137,7 +137,7 @@ class Authority:
         post = self.district_post(role)
         if self.holds(person, post):
             return Verdict(post)
-        return _no(f"只有{role}（{self.roster.who(post.role, post.org, self.at) or '无人在岗'}）可以{zh}",
+        return _no(f"只有{role.zh}（{self.roster.who(post.role, post.org, self.at) or '无人在岗'}）可以{zh}",
                    f"only the {role} may {en}")
 
     def broadcast(self, person: str) -> tuple[Verdict, Post | None]:

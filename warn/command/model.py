@@ -43,6 +43,17 @@ class Role(StrEnum):
     PUMP_TEAM = "pump_team"  # 抽排队
     TRAFFIC_POLICE = "traffic_police"  # 交巡警
 
+    @property
+    def zh(self) -> str:
+        """The role's name for people (``指挥长``)."""
+        return _ROLE_ZH[self]
+
+
+_ROLE_ZH = {Role.DUTY_OFFICER: "值班员", Role.LEADER_ON_DUTY: "带班领导", Role.COMMANDER: "指挥长",
+            Role.LIAISON: "联络员", Role.SCRIBE: "信息员", Role.TOWN_LEADER: "镇街主要负责人",
+            Role.COMMUNITY_LEAD: "村（社区）防汛责任人", Role.MONITOR: "监测员", Role.GRID_WORKER: "网格员",
+            Role.PUMP_TEAM: "抽排队", Role.TRAFFIC_POLICE: "交巡警"}
+
 
 class AckKind(StrEnum):
     """What an acknowledgement request is: a 叫应 call, an approval, a task hand-off, a danger to verify."""

@@ -558,6 +558,8 @@
   }
 
   function drawDesk(s) {
+    const district = !s.viewer?.towns;  /* the mode and manual warnings are the district's (authority.py) */
+    for (const id of ["mode-form", "broadcast-form"]) $(id).hidden = !district;
     const reason = pastReason();
     $("desk-off").hidden = !reason;
     $("desk-off").textContent = reason;
