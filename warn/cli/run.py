@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -102,10 +104,14 @@ def run(
         except BaseException:
             opened.close()
             raise
+        # A stop asked for while the web service starts, before the jobs take the signals over, is a clean stop.
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
         web = _web(live, config, now)
         try:
             service.run_service(live, every=interval, now=now, poll=None if clock_file is None else STEPPED_POLL,
-                                on_cycle=_print_cycle)
+                                on_cycle=_print_cycle, stop=stop)
         finally:
             if web is not None:
                 web.stop()
@@ -129,7 +135,7 @@ def _web(live, config: Path, now):  # noqa: ANN001, ANN202 - a service.Service a
                      status=live.status, sender=live.sender,
                      people=directory.person_by if directory is not None else None)
     running = Background(app, spec.host, spec.port).start()
-    console().print(f"应答服务 / serving on {running.url} (public {spec.public_url})", markup=False, soft_wrap=True)
+    console().print(f"指挥中心服务 / serving on {running.url}/ (public {spec.public_url})", markup=False, soft_wrap=True)
     return running
 
 
