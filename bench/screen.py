@@ -1,9 +1,9 @@
 """Benchmark: the big screen on a finished drill — its data routes against ``/health``, its first render and a
 pushed change in Debian's chromium against the login page measured side by side.
 
-Serves a copy of ``--store`` (default ``var/demo/warn.db``, written by ``make demo``) on 127.0.0.1 on a clock
-stopped at ``--at`` (default: the storm's peak, as ``warn demo`` prints it), and measures, over ``--rounds``
-rounds:
+Serves a copy of ``--store`` (default ``var/demo/warn.db``, written by ``make demo``) with ``warn serve`` on
+127.0.0.1, its clock started at ``--at`` (default: the storm's peak, as ``warn demo`` prints it), and measures,
+over ``--rounds`` rounds:
 
 - the median wall time of ``GET /api/v1/situation``, ``/map/layers.json`` and ``/api/v1/items/<a red town>``
   with a bearer token, each against ``GET /health`` (the loop-back floor) — ratios;
@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -32,12 +34,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import demo_deployment  # noqa: E402
 from tests.web.browsing import launch, sync_api  # noqa: E402
-from tests.web.serving import ENV, person_of  # noqa: E402
+from tests.web.serving import ENV  # noqa: E402
 from warn.reports.summary import peak  # noqa: E402
-from warn.web import create_app  # noqa: E402
-from warn.web.server import Background  # noqa: E402
+from warn.store import Store  # noqa: E402
 
 DUTY = "演示值班员01"
 
@@ -96,6 +96,12 @@ def browser(url: str, token: str, rounds: int, folder: Path) -> dict[str, list[f
     return out
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "var" / "demo" / "warn.db")
@@ -105,23 +111,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db = Path(shutil.copy(args.store, folder / "warn.db"))
-        settings, setup, store = demo_deployment(db, lambda: datetime.now(UTC))
-        at = args.at or datetime.fromisoformat(peak(store.warnings.versions())["at"])
-        store.close()
-        settings, setup, store = demo_deployment(db, lambda: at)
-        app = create_app(settings, store, setup, clock=lambda: at, env=ENV, config=ROOT / "config.yaml",
-                         people=person_of)
-        server = Background(app, "127.0.0.1", 0, log_level="warning").start()
-        try:
+        with Store.connect(f"sqlite:///{db}") as store:
+            store.upgrade()
+            at = args.at or datetime.fromisoformat(peak(store.warnings.versions())["at"])
             token = store.tokens.issue(DUTY, by="bench", at=datetime.now(UTC))
-            with httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([sys.executable, "-m", "warn", "serve", "--store", str(db), "--port", str(port),
+                                   "--clock-start", at.isoformat(), "--config", str(ROOT / "config.yaml")],
+                                  env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+                started = time.monotonic()
+                while True:
+                    try:
+                        client.get("/health")
+                        break
+                    except httpx.TransportError:
+                        assert server.poll() is None and time.monotonic() - started < 60, "warn serve did not start"
+                        time.sleep(0.2)
                 towns = client.get("/api/v1/situation").json()["towns"]
                 red = max(towns, key=lambda t: max(t["levels"].values()))["id"]
                 served = routes(client, args.rounds, red)
-            shown = browser(server.url, token, args.rounds, folder)
+            shown = browser(url, token, args.rounds, folder)
         finally:
-            server.stop()
-            store.close()
+            server.terminate()
+            server.wait(timeout=30)
     health = statistics.median(served.pop("/health"))
     print(f"store {args.store} at {at.isoformat()}, {args.rounds} rounds, {os.cpu_count()} cores")
     print(f"{'GET /health (reference)':34s} {health * 1000:7.1f} ms")
