@@ -18,8 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from typer.testing import CliRunner
 
@@ -272,23 +270,20 @@ def test_the_drill_entry_works_in_a_drill_only(served, tmp_path):
 
 
 def test_a_viewers_changes_go_on_the_timeline_and_refusals_do_not(served):
-    async def change(request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True}, status_code=int(request.query_params.get("status", "200")))
-
-    assert served.app is not None
-    served.app.router.routes.append(Route("/api/v1/test-change", change, methods=["POST"]))  # a stand-in act
     csrf = login(served, LEADER04)
     token = bearer(served, DUTY)
-    assert served.client.post("/api/v1/test-change", headers={"X-CSRF-Token": csrf}).status_code == 200
+    note = {"text": "电话报告：村道出现裂缝"}
+    assert served.client.post("/api/v1/notes", json=note, headers={"X-CSRF-Token": csrf}).status_code == 200
     served.client.cookies.clear()
-    assert served.client.post("/api/v1/test-change", headers=token).status_code == 200
+    assert served.client.post("/api/v1/notes", json=note, headers=token).status_code == 200
     before = served.snapshot()
-    assert served.client.post("/api/v1/test-change?status=409", headers=token).status_code == 409
+    past = served.client.post("/api/v1/notes?at=2026-07-15T04:00Z", json=note, headers=token)
+    assert past.status_code == 409  # only looking at the past: refused, and not on the timeline
     assert served.snapshot() == before
     rows = served.query("select actor, org_unit, json_extract(details, '$.path'), json_extract(details, '$.status'),"
                         " json_extract(details, '$.via'), json_extract(details, '$.address') from timeline "
                         "where kind = 'web_request' order by seq")
-    assert rows == [(LEADER04, "town.DEMO-T04", "/api/v1/test-change", 200, "session", "127.0.0.1"),
-                    (DUTY, rows[1][1], "/api/v1/test-change", 200, "token", "127.0.0.1")]
+    assert rows == [(LEADER04, "town.DEMO-T04", "/api/v1/notes", 200, "session", "127.0.0.1"),
+                    (DUTY, rows[1][1], "/api/v1/notes", 200, "token", "127.0.0.1")]
     assert token["Authorization"].split()[1] not in str(served.query("select summary, details from timeline"))
 
