@@ -44,6 +44,10 @@ CONFIG_CASES = {
     "url without run time": (_set("http://127.0.0.1/latest.nc", "forecasts", "demo", "url"), ["forecasts.demo.url: expected a template with the run time"]),
     "district code": (_set("5001", "deployment", "district_code"), ["deployment.district_code: expected a string matching the pattern", "5001"]),
     "sim source": (_set("ecmwf", "sim", "source"), ["sim.source: expected one of the forecasts (demo)", "'ecmwf'"]),
+    "wmts basemap without its layer": (_set({"basemap": {"kind": "wmts", "url": "http://map.intranet/wmts"}}, "serve"),
+                                       ["serve.basemap", "a WMTS basemap to give layer and matrix_set"]),
+    "xyz basemap without tile numbers": (_set({"basemap": {"kind": "xyz", "url": "http://map.intranet/tiles.png"}},
+                                              "serve"), ["serve.basemap", "url to hold {z}, {x} and {y}"]),
 }
 
 

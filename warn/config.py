@@ -474,6 +474,14 @@ class BasemapSpec(Strict):
     matrix_set: str = Field("", description="the WMTS tile matrix set (wmts only)")
     attribution: str = Field("", description="who the map is from, shown on the map")
 
+    @model_validator(mode="after")
+    def _complete_for_kind(self) -> BasemapSpec:
+        if self.kind == "wmts" and not (self.layer and self.matrix_set):
+            raise ValueError("a WMTS basemap to give layer and matrix_set")
+        if self.kind == "xyz" and not all(part in self.url for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("an XYZ basemap's url to hold {z}, {x} and {y}")
+        return self
+
 
 class ServeSpec(Strict):
     """`warn serve`: the HTTP service people answer through (callbacks of the gateways, one-tap links)."""
