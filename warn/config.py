@@ -238,6 +238,37 @@ class OfficialSpec(NetLimits):
     retries: int = Field(2, ge=0, le=10)
 
 
+class RadarSpec(NetLimits):
+    """A radar quantitative precipitation estimate (QPE): one mosaic per frame, GRIB2 or CF-NetCDF.
+
+    ``url`` (may hold ``{feed}``) is a template with the frame's time as ``{time:%Y%m%d%H%M}`` (UTC,
+    the end of the interval a depth covers, or the time of an instantaneous rate); frames come every
+    ``every``; with no frame newer than ``max_age`` the radar is down (a data notice, never "no rain").
+    A rate (mm/h) is held for ``every``; a depth is taken per ``every`` (the decoders check the units).
+    """
+
+    url: str = Field(min_length=1)
+    format: str = Field("auto", description="a decoder name (netcdf, grib), or auto")
+    var: str | None = None
+    every: PositiveDuration = Field(timedelta(minutes=10), description="the frames' spacing")
+    max_age: PositiveDuration = Field(timedelta(minutes=30), description="the newest frame older than this: radar down")
+    timeout_s: Timeout = 10.0
+    deadline_s: Deadline = Field(60.0, description="seconds allowed for one whole frame")
+    max_bytes: int = Field(64 * MiB, ge=1, le=512 * MiB, description="largest frame accepted (bytes)")
+    retries: int = Field(1, ge=0, le=10)
+
+
+class ObservedSpec(Strict):
+    """Observed rain (``observed:``): radar frames and the catalogue's rain gauges (sensors of kind
+    ``rain_gauge``), analysed on the forecast grid every ``models.analysis`` step; the "now" of every
+    hazard's state follows the analysed rain, a nowcast from the radar frames drives the first leads.
+    Without this section the cycle scores the forecast runs alone (as before)."""
+
+    radar: RadarSpec | None = None
+    gauges: bool = Field(True, description="analyse the catalogue's rain gauges")
+    nowcast: bool = Field(True, description="extrapolate the radar frames to the nowcast's lead (models.nowcast)")
+
+
 class AreasSpec(Strict):
     """Which layers are the deployment's own areas: its towns/streets (镇街) and the district outline.
 
@@ -517,6 +548,7 @@ class Settings(Strict):
     hazards: dict[str, HazardEntry] = Field(min_length=1)
     cache_dir: Path
     sensors: SensorsSpec | None = None
+    observed: ObservedSpec | None = None
     official: dict[str, OfficialSpec] = Field(default_factory=dict)
     sim: SimSpec | None = None
     command: CommandSpec | None = None

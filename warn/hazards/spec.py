@@ -127,6 +127,9 @@ class ScoredItem:
         The quantities of :attr:`HazardSpec.columns` (``None``: not applicable or unknown).
     official
         The official bulletin level in force for the item (a floor), ``NONE`` without one.
+    probability
+        Where the run is an ensemble: for each lead, the fraction (0–1) of the members whose level
+        reaches at least each level (``{"2h": {Level.RED: 0.35, …}}``); empty without one.
     """
 
     item_id: str
@@ -137,6 +140,7 @@ class ScoredItem:
     score_now: float = float("nan")
     values: Mapping[str, float | None] = field(default_factory=dict)
     official: Level = Level.NONE
+    probability: Mapping[str, Mapping[Level, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ class Context:
         Where state, remembered levels and readings are read; ``None`` runs cold.
     persist
         Save the state and the remembered levels for the next cycle.
+    remember
+        With ``persist``, also step and save the remembered levels; ``False`` in the pass that only
+        advances the state through the observed hours before t0 (:mod:`warn.cycle.now`).
     official
         Official bulletins of this hazard in force.
     official_unknown
@@ -194,6 +201,7 @@ class Context:
     now: datetime
     store: Store | None = None
     persist: bool = False
+    remember: bool = True
     official: Sequence[Bulletin] = ()
     official_unknown: bool = False
 
