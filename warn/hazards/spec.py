@@ -184,13 +184,13 @@ class Context:
         Where state, remembered levels and readings are read; ``None`` runs cold.
     persist
         Save the state and the remembered levels for the next cycle.
-    remember
-        With ``persist``, also step and save the remembered levels; ``False`` in the pass that only
-        advances the state through the observed hours before t0 (:mod:`warn.cycle.now`).
     official
         Official bulletins of this hazard in force.
     official_unknown
         The hazard's official source is configured but down (and nothing held is in force).
+    remember
+        With ``persist``, also step and save the remembered levels; ``False`` in the pass that only
+        advances the state through the observed hours before t0 (:mod:`warn.cycle.now`).
     """
 
     settings: Settings
@@ -201,9 +201,9 @@ class Context:
     now: datetime
     store: Store | None = None
     persist: bool = False
-    remember: bool = True
     official: Sequence[Bulletin] = ()
     official_unknown: bool = False
+    remember: bool = True
 
     def layer(self, role: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
         """The layer playing ``role`` for this hazard, loaded and validated, in WGS84."""
