@@ -22,13 +22,18 @@ from; :func:`pull` is the cycle's first step at time ``at``:
   (:func:`warn.sources.official.in_force`: status ``Actual``, and ``Exercise`` in drills)
   are handed on with their age.
 
+- **Observations** (with ``observed:``): the radar frames of the last :data:`RADAR_WINDOW` are fetched
+  and analysed with the rain gauges on the run's grid (:func:`warn.cycle.observed.observe`); the now
+  they give (:func:`warn.cycle.now.compose`) replaces the run: the hazards score the composed run
+  issued at the latest observed hour, and the run's identity includes that hour and the nowcast's.
+
 Every input is reported with its age at ``at`` (:class:`Inputs`), recorded with the cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,15 +43,23 @@ import xarray as xr
 from warn.vocab import CapStatus, HazardName
 from warn.cap.codec import parse
 from warn.config import SensorFeedSpec, Settings, fill
+from warn.cycle.now import Now, compose
+from warn.cycle.observed import observe
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
 from warn.durations import floor_time
 from warn.errors import ConfigError, Problem, WarnError
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
+from warn.sources.radar import RadarSource
 from warn.sources.http import HttpGetter, policy_of
 from warn.sources.official import Bulletin, Reading, fetch_bulletins, in_force
 from warn.sources.feeds import FeedOptions, PolledFeed, build_feed
 from warn.store import HeldRun, OfficialMessage, Store
 from warn.vocab import Level
+
+
+#: The radar frames a cycle fetches: the last hour and the step before it (older analysed steps are kept
+#: in the store; the nowcast needs the last few).
+RADAR_WINDOW = timedelta(minutes=70)
 
 
 @dataclass
@@ -68,6 +81,8 @@ class Sources:
         are read, and the getter, by name.
     statuses
         The CAP statuses of official messages that count (``Actual``; ``Exercise`` too in drills).
+    radar
+        The radar QPE source of ``observed:`` (``None`` without one).
     """
 
     forecast: str
@@ -76,6 +91,7 @@ class Sources:
     feeds: dict[str, tuple[PolledFeed, timedelta]] = field(default_factory=dict)
     official: dict[str, tuple[str, Reading, HttpGetter]] = field(default_factory=dict)
     statuses: frozenset[str] = frozenset({CapStatus.ACTUAL.value})
+    radar: RadarSource | None = None
 
 
 def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
@@ -101,8 +117,12 @@ def open_sources(settings: Settings, store: Store, *, forecast: str | None = Non
     urls = dict(urls or {})
     statuses = frozenset({CapStatus.ACTUAL.value, CapStatus.EXERCISE.value} if exercise else {CapStatus.ACTUAL.value})
     official = _official_sources(settings, urls)
+    radar = None
+    if settings.observed is not None and settings.observed.radar is not None:
+        radar = RadarSource(settings.observed.radar, urls=urls, cache_dir=settings.cache_dir / "radar",
+                            limits=settings.files)
     if settings.sensors is None:
-        return Sources(chosen, urls, official=official, statuses=statuses)
+        return Sources(chosen, urls, official=official, statuses=statuses, radar=radar)
     ingester = open_ingester(settings, store=store)
     options = FeedOptions(now=now, catalogue=ingester.catalogue)
     feeds = {}
@@ -111,7 +131,7 @@ def open_sources(settings: Settings, store: Store, *, forecast: str | None = Non
             continue
         filled: SensorFeedSpec = spec.model_copy(update={"url": fill(spec.url or "", urls)})
         feeds[name] = (build_feed(name, filled, options), spec.poll_every)
-    return Sources(chosen, urls, ingester, feeds, official, statuses)
+    return Sources(chosen, urls, ingester, feeds, official, statuses, radar)
 
 
 def _official_sources(settings: Settings, urls: Mapping[str, str]) -> dict[str, tuple[str, Reading, HttpGetter]]:
@@ -153,6 +173,9 @@ class Inputs:
     official_unknown
         Hazards with an official source that failed this cycle: where no held bulletin is
         in force for them, their official level is unknown, not none.
+    now
+        With ``observed:``: the now the observations give (:mod:`warn.cycle.now`); ``rain`` is then
+        its composed run.
     """
 
     rain: xr.DataArray | None
@@ -163,6 +186,7 @@ class Inputs:
     problems: tuple[str, ...]
     official: tuple[Bulletin, ...] = ()
     official_unknown: frozenset[HazardName] = frozenset()
+    now: Now | None = None
 
 
 def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> Inputs:
@@ -185,10 +209,31 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> In
                    "age_min": _minutes(at - newest) if newest else None}
     else:
         sensors = {}
+    now = None
+    if settings.observed is not None and rain is not None:
+        now = observe_now(settings, store, sources, rain, at)
+        problems.extend(now.notices)
+        rain, run = now.rain, dict(run or {}) | {"basis": now.basis}
     bulletins, official, unknown = pull_official(store, sources, at, problems)
     record = {"forecast": dict(run) | {"age_min": _minutes(at - datetime.fromisoformat(run["issued"]))}
               if run else None, "sensors": sensors, "official": official, "problems": list(problems)}
-    return Inputs(rain, run, new_run, readings, record, tuple(problems), tuple(bulletins), unknown)
+    if now is not None:
+        record["observed"] = dict(now.record)
+    return Inputs(rain, run, new_run, readings, record, tuple(problems), tuple(bulletins), unknown, now)
+
+
+def observe_now(settings: Settings, store: Store, sources: Sources, run: xr.DataArray, at: datetime) -> Now:
+    """The analysed rain up to ``at`` on the run's grid (the radar frames of the last
+    :data:`RADAR_WINDOW` fetched; older steps are kept analysed in the store) and the now it gives."""
+    radar, missing = None, []
+    if sources.radar is not None:
+        every = sources.radar.spec.every
+        newest = floor_time(at, every)
+        times = [newest - k * every for k in range(int(RADAR_WINDOW / every), -1, -1)]
+        radar, missing = sources.radar.frames(times)
+    observed = observe(settings, store, radar, at, run["lat"].values, run["lon"].values)
+    now = compose(settings, store, run, observed, at)
+    return replace(now, record=dict(now.record) | {"radar_missing": len(missing)})
 
 
 def pull_official(store: Store, sources: Sources, at: datetime, problems: list[str]

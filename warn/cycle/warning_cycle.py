@@ -7,7 +7,10 @@ replays alike. In order:
    already done at ``at`` is not run again (nothing is written; the report says
    ``repeated``); one left running by a killed process, or failed, runs again.
 2. **Pull** (:func:`warn.cycle.inputs.pull`): the due forecast run, the sensor feeds — or
-   the run handed in (``rain``: an archived run, a hindcast).
+   the run handed in (``rain``: an archived run, a hindcast). With ``observed:``, the run is the
+   one composed at the latest observed hour (:mod:`warn.cycle.now`), and every rain hazard's state is
+   first advanced through the hours observed since the previous cycle's (a pass that saves the states
+   and leaves the remembered levels alone); the drivers then say what the state and the leads follow.
 3. **Score** every hazard of the deployment through one orchestrator
    (:func:`warn.cycle.hazards.score`), with ``persist=True``. A hazard that reads the run is
    not scored without one, which is a data outage, not "all clear". The official bulletins
@@ -57,6 +60,7 @@ from warn.broadcast.channels import UCS2_LIMIT
 from warn.broadcast.wording import sms_length
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
+from warn.cycle.now import advance_state, attributed, keep
 from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, score
 from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.rain import record_zone_rain
@@ -181,21 +185,25 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
                            roster_limit=settings.files.max_roster_bytes)
     baseline = _baseline(store, settings, at)
     run = _run_id(inputs)
+    advanced = advance_state(settings, store, inputs.now, at) if inputs.now is not None else []
     scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline))
-    items, notes, notices = scores.items, scores.notes, scores.notices
+    if inputs.now is not None and inputs.rain is not None:
+        scores = attributed(scores, inputs.now)
+        keep(store, inputs.now, inputs.rain)
+    items, notes, notices = scores.items, [*advanced, *scores.notes], scores.notices
     record_zone_rain(settings, store, inputs.rain)
     records = places(settings) if items else {}
     wanted = tuple(dict.fromkeys(a for playbook in setup.playbooks for a in playbook.attributes))
     crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records, wanted)) is not None)
     _save_levels(store, at, scores, run)
-    advanced = advance(store, settings, setup, crossings, at, status=status, sender=sender)
+    planned = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices, *anchor_head(settings, store, at)]
     began = _notices(store, settings, at, notices, status)
     report = CycleReport(at=at, key=cycle_key(at), items=len(items), crossings=crossings,
-                         actions=len(advanced.actions), applied=advanced.report.applied,
-                         repeated_actions=advanced.report.repeated, messages=advanced.messages, notes=tuple(notes),
-                         notices=tuple(notices), inputs=dict(inputs.record) | {"inbox": advanced.inbox})
-    if crossings or advanced.report.applied or began:
+                         actions=len(planned.actions), applied=planned.report.applied,
+                         repeated_actions=planned.report.repeated, messages=planned.messages, notes=tuple(notes),
+                         notices=tuple(notices), inputs=dict(inputs.record) | {"inbox": planned.inbox})
+    if crossings or planned.report.applied or began:
         _record(store, settings, report)
     return report
 
@@ -327,10 +335,12 @@ def _rescored(settings: Settings, inputs: Inputs, run: str | None, baseline: Bas
 
 
 def _run_id(inputs: Inputs) -> str | None:
-    """The identity of the cycle's run (its checksum, else source and issue time); ``None`` without one."""
+    """The identity of the cycle's run (its checksum, else source and issue time; with observations also the
+    hour and the nowcast it was composed at); ``None`` without one."""
     if inputs.run is None:
         return None
-    return str(inputs.run.get("checksum") or f"{inputs.run['source']}@{inputs.run['issued']}")
+    run = str(inputs.run.get("checksum") or f"{inputs.run['source']}@{inputs.run['issued']}")
+    return f"{run};{inputs.run['basis']}" if inputs.run.get("basis") else run
 
 
 def _crossing(item: Item, baseline: Mapping[str, int], at: datetime,

@@ -123,7 +123,7 @@ def score(ctx: Context) -> Scored:
     if ctx.store is not None:
         memory = remember(ctx.store, STATE_MODEL, [f"catchment:{i}" for i in ids],
                           np.array([item.score_now for item in items]), ctx.issued_at, params.levels,
-                          persist=ctx.persist)
+                          persist=ctx.persist and ctx.remember)
         items = [_with_now(item, Level(int(level))) for item, level in zip(items, memory, strict=True)]
     if ctx.persist and ctx.store is not None:
         _save(ctx, weights.layer, state, forecast, forecast_end, swi[lookback:], params)

@@ -236,7 +236,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
         rain_24h = _rain_24h(times, np.concatenate([history_times, times[1:]]), np.concatenate([history_mm, forecast]))
         items += _judge_points(ctx, fields, rain_24h, params, times, alarms or {}, climatology)
     if store is not None:
-        items = _remember(store, items, t0, params, persist)
+        items = _remember(store, items, t0, params, persist and ctx.remember)
     if persist and store is not None:
         _save_state(store, grid, t0, start, forecast, times, params, cold=not known)
     return LandslideResult(t0, items, notes)

@@ -143,7 +143,7 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
                          (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params, times)
              for i in range(len(ids))]
     if store is not None:
-        items = _remember(store, items, observed, params, persist)
+        items = _remember(store, items, observed, params, persist and ctx.remember)
     if persist and store is not None:
         _save_state(store, t0, storage, point_rain, buckets, times, kept, warm=warm)
     return WaterloggingResult(t0, items, notes, notices)
