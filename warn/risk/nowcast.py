@@ -147,7 +147,7 @@ class BlendParams:
                              f"{iso_duration(self.none_after)}")
 
     def weight(self, lead: timedelta) -> float:
-        """The nowcast's weight (0–1) at ``lead`` after its issue; the NWP run's is 1 − that."""
+        """Return the nowcast's weight (0–1) at ``lead`` after its issue; the NWP run's is 1 − that."""
         if lead <= self.full_until:
             return 1.0
         if lead >= self.none_after:
@@ -176,7 +176,7 @@ class Drift:
 
 
 def motion(frames: xr.DataArray, params: NowcastParams) -> tuple[xr.DataArray, xr.DataArray]:
-    """The motion field of the last ``params.frames`` frames.
+    """Estimate the motion field of the last ``params.frames`` frames.
 
     Parameters
     ----------
@@ -204,7 +204,7 @@ def motion(frames: xr.DataArray, params: NowcastParams) -> tuple[xr.DataArray, x
 
 
 def drift(frames: xr.DataArray, u: xr.DataArray, v: xr.DataArray) -> Drift:
-    """The mean of a motion field weighted by the last frame's rain, in km/h.
+    """Average a motion field weighted by the last frame's rain, in km/h.
 
     Parameters
     ----------
@@ -300,7 +300,7 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
 
 
 def _used(frames: xr.DataArray, params: NowcastParams) -> xr.DataArray:
-    """The last ``params.frames`` frames, checked."""
+    """Check the frames and return the last ``params.frames`` of them."""
     where = str(frames.attrs.get("source", "frames"))
     if "member" in frames.dims:
         raise DataContractError(Problem(where, "rain", "frames with dims (time, lat, lon)", str(frames.dims)))
@@ -317,7 +317,7 @@ def _used(frames: xr.DataArray, params: NowcastParams) -> xr.DataArray:
 
 
 def _velocity(filled: np.ndarray, params: NowcastParams) -> np.ndarray:
-    """The (2, lat, lon) motion field in cells per step: [0] along lon (east), [1] along lat (north)."""
+    """Estimate the (2, lat, lon) motion field in cells per step: [0] along lon (east), [1] along lat (north)."""
     oflow = _pysteps().motion.get_method(params.motion)
     images = filled[-2:] if params.motion == "proesmans" else filled
     with contextlib.redirect_stdout(io.StringIO()):
@@ -352,8 +352,11 @@ def _cell_km(frames: xr.DataArray) -> tuple[float, float]:
 
 
 def _pysteps() -> ModuleType:
-    """pysteps with the submodules used here; its import prints its configuration file's path to
-    stdout (unless its pystepsrc says ``silent_import``), which would corrupt a command's output."""
+    """Import pysteps and the submodules used here, quietly.
+
+    Its import prints its configuration file's path to stdout (unless its pystepsrc says
+    ``silent_import``), which would corrupt a command's output.
+    """
     with contextlib.redirect_stdout(io.StringIO()):
         import pysteps
         import pysteps.extrapolation.semilagrangian
