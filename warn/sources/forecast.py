@@ -85,6 +85,8 @@ class ForecastSource:
         URL or path with ``{issued:...}`` formatted from the run time, e.g.
         ``http://127.0.0.1:8000/yubei_{issued:%Y%m%d%H}.nc``, ``file:///data/run_{issued:%Y%m%d%H}.grib2``
         or a plain path.
+    placeholder
+        The name of the time in ``template`` (``issued`` for a run; ``time`` for a radar frame).
     directory
         Where downloaded files are written (HTTP only; local files are read in place).
     transport
@@ -105,20 +107,21 @@ class ForecastSource:
         template: str,
         *,
         directory: Path,
+        placeholder: str = "issued",
         transport: httpx.BaseTransport | None = None,
         policy: NetPolicy | None = None,
         attempts: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.template = template
+        self.template, self.placeholder = template, placeholder
         self.directory = Path(directory)
         self.http = HttpGetter(transport=transport, policy=policy or policy_of(ForecastSpec(url="-")),
                                attempts=attempts, backoff=backoff, sleep=sleep)
 
     def url_for(self, issued: datetime) -> str:
         """The URL or path of the run issued at ``issued`` (UTC)."""
-        return self.template.format(issued=issued)
+        return self.template.format(**{self.placeholder: issued})
 
     def fetch(self, issued: datetime, *, previous: Fetched | None = None) -> Fetched:
         """Fetch the run issued at ``issued``.
