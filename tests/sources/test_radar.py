@@ -25,12 +25,13 @@ LON = np.round(np.arange(106.40, 106.52, 0.01), 2)
 
 
 def mosaic(path: Path, rate: np.ndarray, at: datetime, *, name: str = "rainfall_rate", units: str = "mm h-1",
-           standard_name: str = "rainfall_rate", projected: bool = False, bounds_min: int | None = None) -> Path:
+           standard_name: str = "rainfall_rate", projected: bool = False, bounds_min: int | None = None,
+           lat: np.ndarray = LAT, lon: np.ndarray = LON) -> Path:
     """A CF-NetCDF radar mosaic of one time written 2-D with a scalar ``time`` (as composites often are)."""
     y, x = ("y", "x") if projected else ("lat", "lon")
     coords = {"time": ((), np.datetime64(at.replace(tzinfo=None), "ns"), {"standard_name": "time"}),
-              y: (y, LAT * (1e5 if projected else 1), {"units": "m" if projected else "degrees_north"}),
-              x: (x, LON * (1e5 if projected else 1), {"units": "m" if projected else "degrees_east"})}
+              y: (y, lat * (1e5 if projected else 1), {"units": "m" if projected else "degrees_north"}),
+              x: (x, lon * (1e5 if projected else 1), {"units": "m" if projected else "degrees_east"})}
     ds = xr.Dataset({name: ((y, x), rate, {"units": units, "standard_name": standard_name})}, coords=coords)
     encoding = {"time": {"units": "minutes since 2026-07-15 00:00:00"}}
     if bounds_min is not None:
@@ -118,8 +119,8 @@ def test_a_frame_of_another_time_is_refused(served, tmp_path):
 
 def test_a_frame_of_another_interval_is_refused(served, tmp_path):
     mosaic(served / "radar.nc", np.ones((LAT.size, LON.size)), AT, bounds_min=5)
-    with pytest.raises(SourceError, match=r"rain.step: expected a frame of PT10M \(observed.radar.every\), got an "
-                                          r"interval of PT5M"):
+    with pytest.raises(SourceError, match=r"rain.step: expected a frame of PT10M \(observed.radar.every, "
+                                          r"models/nowcast.yaml step\), got an interval of PT5M"):
         source(str(served / "radar.nc"), tmp_path).frame(AT)
 
 

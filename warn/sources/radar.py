@@ -14,7 +14,7 @@ NaN where the radar does not see.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +75,7 @@ class RadarSource:
         spec = self.spec
         rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, step=spec.every, limits=self.limits,
                              decoder=None if spec.format == "auto" else spec.format)
-        expected = np.datetime64(at.replace(tzinfo=None), "ns")
-        times = rain["time"].values
-        if times.size != 1 or times[0] != expected:
-            raise SourceError(Problem(fetched.url, f"{rain.name}.time", f"one frame at {at:%Y-%m-%dT%H:%MZ}",
-                                      ", ".join(str(t)[:16] for t in times[:3]) + (" …" if times.size > 3 else "")))
-        if rainarray.step_of(rain) != spec.every:
-            raise SourceError(Problem(fetched.url, f"{rain.name}.step", f"a frame of {iso_duration(spec.every)} "
-                                      "(observed.radar.every)", f"an interval of {rain.attrs['step']}"))
-        rain.attrs.pop("issued_at", None)
-        return rain
+        return _one_frame(rain, fetched.url, spec.every, at=at)
 
     def frames(self, times: Sequence[datetime]) -> tuple[xr.DataArray | None, list[str]]:
         """Fetch the frames of ``times``, leaving out those missing.
@@ -114,3 +105,58 @@ class RadarSource:
         joined = xr.concat(found, dim="time", combine_attrs="override")
         joined.attrs.update(source=self.source.template, history="\n".join(f.attrs["history"] for f in found))
         return joined, problems
+
+
+def read_frames(paths: Sequence[Path], *, every: timedelta, limits: FilesSpec) -> xr.DataArray:
+    """Decode radar frame files (MRMS GRIB2 or CF-NetCDF mosaics), in time order, into one array.
+
+    Parameters
+    ----------
+    paths
+        One frame per file, in any order.
+    every
+        The frames' spacing: the interval an instantaneous rate is held for and a depth covers.
+    limits
+        ``files:`` of config.yaml.
+
+    Returns
+    -------
+    xarray.DataArray
+        Contract array (time, lat, lon), depth in mm per ``every``, times ``every`` apart.
+
+    Raises
+    ------
+    SourceError
+        A file is unreadable or is not one frame of ``every`` (naming it), or the frames are not
+        ``every`` apart on one grid (naming the times).
+    DataContractError
+        A frame's values break the contract.
+    """
+    found = sorted((_one_frame(open_forecast(path, source=str(path), step=every, limits=limits), str(path), every)
+                    for path in paths), key=lambda frame: frame["time"].values[0])
+    where = ", ".join(str(path) for path in paths)
+    times = np.array([frame["time"].values[0] for frame in found])
+    if times.size > 1 and not (np.diff(times) == np.timedelta64(every)).all():
+        raise SourceError(Problem(where, "rain.time", f"frames {iso_duration(every)} apart, none missing or repeated",
+                                  ", ".join(str(t)[:16] for t in times)))
+    grids = {(frame.sizes["lat"], frame.sizes["lon"], float(frame["lat"][0]), float(frame["lon"][0])) for frame in found}
+    if len(grids) > 1:
+        raise SourceError(Problem(where, "rain.lat/lon", "every frame on one grid", f"{len(grids)} different grids"))
+    joined = xr.concat(found, dim="time", combine_attrs="override")
+    joined.attrs.update(source=f"radar frames {str(times[0])[:16]}…{str(times[-1])[:16]}",
+                        history="\n".join(frame.attrs["history"] for frame in found))
+    return joined
+
+
+def _one_frame(rain: xr.DataArray, where: str, every: timedelta, *, at: datetime | None = None) -> xr.DataArray:
+    """``rain`` checked to be one frame of ``every`` (at ``at`` if given), without an ``issued_at``."""
+    times = rain["time"].values
+    expected = "one frame" + (f" at {at:%Y-%m-%dT%H:%MZ}" if at is not None else "")
+    if times.size != 1 or (at is not None and times[0] != np.datetime64(at.replace(tzinfo=None), "ns")):
+        raise SourceError(Problem(where, f"{rain.name}.time", expected,
+                                  ", ".join(str(t)[:16] for t in times[:3]) + (" …" if times.size > 3 else "")))
+    if rainarray.step_of(rain) != every:
+        raise SourceError(Problem(where, f"{rain.name}.step", f"a frame of {iso_duration(every)} "
+                                  "(observed.radar.every, models/nowcast.yaml step)", f"an interval of {rain.attrs['step']}"))
+    rain.attrs.pop("issued_at", None)
+    return rain
