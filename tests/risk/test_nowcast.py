@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from tests.helpers import drop, edit_yaml, messages, set_value
 from warn import rainarray
 from warn.errors import DataContractError
 from warn.modelfiles import load_model_file
@@ -208,3 +209,28 @@ def test_the_real_mrms_frames_move_the_way_the_frames_move():
     skill = np.corrcoef(ahead[known], third[known])[0, 1]
     persistence = np.corrcoef(second[known], third[known])[0, 1]
     assert skill > persistence + 0.03, (skill, persistence)
+
+
+MODEL_CASES = {
+    "ensemble without steps": (set_value(5, "method", "members"),
+                               "expected members 1, or more with method steps (an ensemble), got 5 with method "
+                               "extrapolation"),
+    "motion needing OpenCV": (set_value("lucaskanade", "method", "motion"),
+                              "method.motion: expected 'proesmans' or 'vet', got 'lucaskanade'"),
+    "unsourced blend": (drop("blend", "source"), "blend.source: expected this key"),
+    "blend ending before it starts": (set_value("PT30M", "blend", "none_after"),
+                                      "expected 0 ≤ full_until < none_after, got PT1H and PT30M"),
+    "lead off the step": (set_value("PT95M", "horizon", "lead"), "expected lead a positive multiple of step PT10M"),
+    "one frame": (set_value(1, "method", "frames"), "method.frames: expected greater than or equal to 2, got 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_CASES))
+def test_warn_check_refuses_a_broken_nowcast_file(deployment, case):
+    change, expected = MODEL_CASES[case]
+    edit_yaml(deployment, set_value("models/nowcast.yaml", "models", "nowcast"))
+    assert messages(deployment) == ""
+    edit_yaml(deployment.parent / "models" / "nowcast.yaml", change)
+    text = messages(deployment)
+    assert "models/nowcast.yaml: " in text
+    assert expected in text
