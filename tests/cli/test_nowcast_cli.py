@@ -46,6 +46,7 @@ def test_a_band_moving_east_is_nowcast_and_warn_rain_reads_it(tmp_path):
     out = tmp_path / "nowcast.nc"
     result = run(str(third), str(first), str(second), "--out", str(out))
     assert result.exit_code == 0, result.output
+    assert "Pysteps configuration file" not in result.output
     speed, toward = re.search(r"motion: ([\d.]+) km/h 向 toward (\d+)° \((\w+)\)", text(result)).group(1, 2)
     cell_km = 0.01 * 111.195 * np.cos(np.radians(LAT.mean()))
     assert float(speed) == pytest.approx(cell_km * 6, rel=0.1)

@@ -234,3 +234,8 @@ def test_warn_check_refuses_a_broken_nowcast_file(deployment, case):
     text = messages(deployment)
     assert "models/nowcast.yaml: " in text
     assert expected in text
+
+
+def test_dry_frames_give_a_dry_nowcast_not_an_error():
+    out = nowcast(frames(np.zeros((3, N, N))), PARAMS, lead=timedelta(minutes=30))
+    assert np.nanmax(out.values) == 0.0 and not np.isnan(out.values).any()
