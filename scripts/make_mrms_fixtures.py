@@ -29,6 +29,8 @@ WINDOWS = {
     "core": (("000000", "002000"), (33.245, 32.965, 273.555, 273.835)),
     # rain at the edge of radar coverage (50.1 N 66.7 W): −3 "no coverage" beside rain, 21 × 21 cells
     "edge": (("000000",), (50.215, 50.015, 293.155, 293.355)),
+    # the same storm with room to move, three frames 20 min apart (the nowcast's tests), 128 × 128 cells
+    "wide": (("000000", "002000", "004000"), (33.745, 32.475, 273.065, 274.335)),
 }
 
 

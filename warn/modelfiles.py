@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, StringConstraints, model_validator
 
-from warn.declarative import ColourName, Duration, PositiveDuration, Strict, parse_file
+from warn.declarative import ColourName, Duration, PositiveDuration, Strict, one_of, parse_file
 from warn.registry import Registry
 from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
+from warn.risk.nowcast import METHODS, MOTIONS, BlendParams, NowcastParams
 from warn.risk.rain import RainstormParams, SignalCriterion, StormFormula
 from warn.risk.series import RateParams
 from warn.sources import qc
@@ -404,3 +405,65 @@ def load_model_file(name: str, path: Path, *, where: str = "", key: str = "") ->
         ``name`` is not a registered model.
     """
     return parse_file(MODELS.get(name, where=where, key=key).schema, path)
+
+
+class Sourced(Strict):
+    """A value with where it comes from."""
+
+    source: str = Field(min_length=1)
+
+
+class NowcastMethod(Sourced):
+    """How the frames are extrapolated (``method:`` of ``models/nowcast.yaml``)."""
+
+    name: Annotated[str, one_of(METHODS)]
+    motion: Annotated[str, one_of(MOTIONS)]
+    frames: int = Field(ge=2, le=12, description="the last frames used")
+    members: int = Field(ge=1, le=100, description="1: deterministic; more: a STEPS ensemble")
+    seed: int = Field(ge=0, description="seed of the STEPS perturbations")
+    rain_threshold_mm_h: PositiveFloat
+    cascade_levels: int = Field(ge=1, le=10)
+
+
+class NowcastLead(Sourced):
+    """How far ahead and in which steps (``lead:``)."""
+
+    lead: PositiveDuration
+    step: PositiveDuration
+
+
+class Blend(Sourced):
+    """The nowcast's weight against the NWP run by lead (``blend:``)."""
+
+    full_until: Duration
+    none_after: PositiveDuration
+
+
+class NowcastFile(Strict):
+    """``models/nowcast.yaml``: the radar nowcast (:mod:`warn.risk.nowcast`) and its blend into the NWP run."""
+
+    model: Literal["nowcast"]
+    version: int = Field(ge=1)
+    method: NowcastMethod
+    horizon: NowcastLead
+    blend: Blend
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NowcastFile:
+        self.params()
+        self.blending()
+        return self
+
+    def params(self) -> NowcastParams:
+        """The frozen parameter object for :func:`warn.risk.nowcast.nowcast`."""
+        m = self.method
+        return NowcastParams(method=m.name, motion=m.motion, frames=m.frames, lead=self.horizon.lead,
+                             step=self.horizon.step, members=m.members, seed=m.seed,
+                             rain_threshold_mm_h=m.rain_threshold_mm_h, cascade_levels=m.cascade_levels)
+
+    def blending(self) -> BlendParams:
+        """The frozen blend weights the cycle reads."""
+        return BlendParams(full_until=self.blend.full_until, none_after=self.blend.none_after)
+
+
+MODELS.add("nowcast", ModelKind(NowcastFile))

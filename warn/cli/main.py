@@ -17,6 +17,7 @@ from warn.cli import (
     dispatch,
     ingest,
     lists,
+    nowcast,
     qc,
     rain,
     replay,
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 app.command("check")(check.check)
 app.command("rain")(rain.rain)
+app.command("nowcast")(nowcast.nowcast)
 app.command("demo")(demo.demo)
 app.command("qc", cls=qc.QCCommand)(qc.qc)
 app.command("ingest")(ingest.ingest)

@@ -12,7 +12,9 @@ Registered decoders (``DECODERS``):
     NetCDF-CF through xarray (netCDF4 engine). The variable is found by CF
     ``standard_name``, then GRIB-style short name, then units. Accumulation intervals
     come from the ``time`` bounds; a ``tp`` without bounds is taken as accumulated
-    since ``forecast_reference_time`` (the ECMWF convention).
+    since ``forecast_reference_time`` (the ECMWF convention). A radar mosaic of one time
+    (``rainfall_rate`` / ``lwe_precipitation_rate`` in mm/h or kg m-2 s-1, or a depth) may
+    be written 2-D with a scalar ``time``; its grid must be lon/lat in degrees.
 ``grib``
     GRIB 1/2 through cfgrib (``indexpath=""``, every message set via
     ``cfgrib.open_datasets``). Recognises ECMWF ``tp`` (accumulated since the run
@@ -255,6 +257,7 @@ def decode_netcdf(
     except (OSError, ValueError) as err:
         raise SourceError(Problem(where, "", "a readable NetCDF-CF file", str(err))) from None
     with ds:
+        ds = _single_time(ds)
         name = var or _find_variable(ds, where)
         if name not in ds.data_vars:
             raise DataContractError(Problem(where, name, "a variable of that name", f"variables {_listing(ds)}"))
@@ -518,8 +521,22 @@ def _wgs84(da: xr.DataArray, history: list[str]) -> xr.DataArray:
     return da
 
 
+def _single_time(ds: xr.Dataset) -> xr.Dataset:
+    """A field of one time written 2-D with a scalar ``time`` coordinate (as radar mosaics often are),
+    given a ``time`` dimension of length 1 (its bounds, if any, become (time, 2))."""
+    if "time" not in ds.coords or ds["time"].ndim != 0:
+        return ds
+    return ds.expand_dims("time")
+
+
 def _spatial(da: xr.DataArray, where: str, name: str) -> xr.DataArray:
     names = {"latitude": "lat", "longitude": "lon", "y": "lat", "x": "lon"}
+    for dim in ("x", "y"):
+        units = str(da[dim].attrs.get("units", "degrees")) if dim in da.coords else "degrees"
+        if dim in da.dims and not units.lower().startswith("degree"):
+            raise DataContractError(Problem(where, f"{name}.{dim}", "a regular lon/lat grid in degrees (WGS84)",
+                                            f"projected coordinates in {units!r}",
+                                            "reproject the mosaic to lon/lat before it is read"))
     da = da.rename({d: names[d] for d in da.dims if d in names})
     if set(da.dims) != {"time", "lat", "lon"}:
         raise DataContractError(Problem(where, name, "dims (time, lat, lon)", str(da.dims)))

@@ -85,6 +85,8 @@ class ForecastSource:
         URL or path with ``{issued:...}`` formatted from the run time, e.g.
         ``http://127.0.0.1:8000/yubei_{issued:%Y%m%d%H}.nc``, ``file:///data/run_{issued:%Y%m%d%H}.grib2``
         or a plain path.
+    placeholder
+        The name of the time in ``template`` (``issued`` for a run; ``time`` for a radar frame).
     directory
         Where downloaded files are written (HTTP only; local files are read in place).
     transport
@@ -105,20 +107,21 @@ class ForecastSource:
         template: str,
         *,
         directory: Path,
+        placeholder: str = "issued",
         transport: httpx.BaseTransport | None = None,
         policy: NetPolicy | None = None,
         attempts: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.template = template
+        self.template, self.placeholder = template, placeholder
         self.directory = Path(directory)
         self.http = HttpGetter(transport=transport, policy=policy or policy_of(ForecastSpec(url="-")),
                                attempts=attempts, backoff=backoff, sleep=sleep)
 
     def url_for(self, issued: datetime) -> str:
         """The URL or path of the run issued at ``issued`` (UTC)."""
-        return self.template.format(issued=issued)
+        return self.template.format(**{self.placeholder: issued})
 
     def fetch(self, issued: datetime, *, previous: Fetched | None = None) -> Fetched:
         """Fetch the run issued at ``issued``.
@@ -302,3 +305,55 @@ def open_forecast(
     if bounds is not None:
         rainarray.check_coverage(rain, bounds, where=where)
     return rain
+
+
+def write_forecast(rain: xr.DataArray, path: Path, *, title: str) -> Path:
+    """Write a contract array as a CF-1.8 NetCDF that :func:`open_forecast` reads back.
+
+    ``rain`` (depth in mm per step, ``standard_name`` lwe_thickness_of_precipitation_amount,
+    ``cell_methods`` "time: sum") with ``time`` the end of each step and ``time_bnds`` its
+    interval, ``forecast_reference_time`` from ``issued_at``, a ``member`` dimension
+    (``standard_name`` realization) when it has one; the array's other attributes (source,
+    history, step, …) become global attributes. Written to a partial file, then moved into place.
+
+    Parameters
+    ----------
+    rain
+        Contract array (checked by :func:`warn.rainarray.check_rain`).
+    path
+        The file to write.
+    title
+        The file's ``title``.
+
+    Returns
+    -------
+    The path written.
+    """
+    rain = rainarray.check_rain(rain, where=str(path))
+    ends = rain["time"].values
+    starts = ends - np.timedelta64(rainarray.step_of(rain))
+    variable = {"units": "mm", "standard_name": rainarray.STANDARD_NAME, "cell_methods": "time: sum",
+                "long_name": f"precipitation depth per {rain.attrs['step']}"}
+    ds = xr.Dataset({"rain": rain.astype(np.float32)})
+    ds["rain"].attrs = variable
+    ds["time_bnds"] = (("time", "nv"), np.stack([starts, ends], axis=1))
+    ds["time"].attrs = {"standard_name": "time", "axis": "T", "bounds": "time_bnds"}
+    ds["lat"].attrs = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
+    ds["lon"].attrs = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
+    if "member" in ds.dims:
+        ds["member"].attrs = {"standard_name": "realization", "long_name": "ensemble member"}
+    first = str(starts[0].astype("datetime64[m]")).replace("T", " ")
+    encoding: dict[str, dict[str, Any]] = {"time": {"units": f"minutes since {first}:00"},
+                                           "time_bnds": {"units": f"minutes since {first}:00"},
+                                           "rain": {"zlib": True, "_FillValue": np.float32(np.nan)}}
+    if "issued_at" in rain.attrs:
+        issued = np.datetime64(rain.attrs["issued_at"].rstrip("Z"), "ns")
+        ds["forecast_reference_time"] = ((), issued, {"standard_name": "forecast_reference_time"})
+        encoding["forecast_reference_time"] = {"units": f"minutes since {first}:00"}
+    kept = {k: str(v) for k, v in rain.attrs.items() if k not in variable and k != "issued_at"}
+    ds.attrs = {"Conventions": "CF-1.8", "title": title, **kept}
+    path = Path(path)
+    partial = path.with_name(path.name + ".part")
+    ds.to_netcdf(partial, encoding=encoding, engine="netcdf4")
+    partial.replace(path)
+    return path

@@ -1,0 +1,131 @@
+"""Radar frames over a real local HTTP server (FeedServer): MRMS GRIB2 and CF-NetCDF mosaics."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from warn import rainarray
+from warn.config import FilesSpec, RadarSpec
+from warn.errors import DataContractError, SourceError
+from warn.sim.feedserver import FeedServer
+from warn.sources.radar import RadarSource
+
+DATA = Path(__file__).parent.parent / "data"
+MRMS = "mrms_preciprate_{time:%Y%m%d-%H%M%S}_wide.grib2"
+T0 = datetime(2019, 6, 10, 0, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 7, 15, 0, 10, tzinfo=timezone.utc)
+LAT = np.round(np.arange(29.60, 29.70, 0.01), 2)
+LON = np.round(np.arange(106.40, 106.52, 0.01), 2)
+
+
+def mosaic(path: Path, rate: np.ndarray, at: datetime, *, name: str = "rainfall_rate", units: str = "mm h-1",
+           standard_name: str = "rainfall_rate", projected: bool = False, bounds_min: int | None = None,
+           lat: np.ndarray = LAT, lon: np.ndarray = LON) -> Path:
+    """A CF-NetCDF radar mosaic of one time written 2-D with a scalar ``time`` (as composites often are)."""
+    y, x = ("y", "x") if projected else ("lat", "lon")
+    coords = {"time": ((), np.datetime64(at.replace(tzinfo=None), "ns"), {"standard_name": "time"}),
+              y: (y, lat * (1e5 if projected else 1), {"units": "m" if projected else "degrees_north"}),
+              x: (x, lon * (1e5 if projected else 1), {"units": "m" if projected else "degrees_east"})}
+    ds = xr.Dataset({name: ((y, x), rate, {"units": units, "standard_name": standard_name})}, coords=coords)
+    encoding = {"time": {"units": "minutes since 2026-07-15 00:00:00"}}
+    if bounds_min is not None:
+        end = np.datetime64(at.replace(tzinfo=None), "ns")
+        ds["time_bnds"] = (("nv",), np.array([end - np.timedelta64(bounds_min, "m"), end]))
+        ds["time"].attrs["bounds"] = "time_bnds"
+        ds[name].attrs["cell_methods"] = "time: mean"
+        encoding["time_bnds"] = {"units": "minutes since 2026-07-15 00:00:00"}
+    ds.to_netcdf(path, encoding=encoding)
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    directory = tmp_path / "served"
+    directory.mkdir()
+    return directory
+
+
+def source(url: str, tmp_path: Path, **spec) -> RadarSource:
+    return RadarSource(RadarSpec(url=url, **spec), urls={}, cache_dir=tmp_path / "cache", limits=FilesSpec())
+
+
+def test_mrms_grib2_frames_over_http_are_depths_per_frame(served, tmp_path):
+    for t in ("000000", "002000", "004000"):
+        shutil.copy(DATA / f"mrms_preciprate_20190610-{t}_wide.grib2", served)
+    times = [T0 + timedelta(minutes=m) for m in (40, 0, 20)]
+    with FeedServer(served) as server:
+        radar = RadarSource(RadarSpec(url="{feed}/" + MRMS, every=timedelta(minutes=20)), urls={"feed": server.url},
+                            cache_dir=tmp_path / "cache", limits=FilesSpec())
+        frames, problems = radar.frames(times)
+        requested = [path for _, path, _ in server.requests]
+    assert problems == []
+    assert requested == ["/" + MRMS.format(time=t) for t in sorted(times)]
+    assert frames is not None and frames.sizes == {"time": 3, "lat": 128, "lon": 128}
+    assert list(frames["time"].values) == [np.datetime64(f"2019-06-10T00:{m:02d}", "ns") for m in (0, 20, 40)]
+    assert frames.attrs["step"] == "PT20M" and "issued_at" not in frames.attrs
+    assert frames.attrs["source"] == f"{server.url}/{MRMS}"
+    assert float(frames.max(("lat", "lon")).values[0]) == pytest.approx(148.8 / 3, abs=0.01)
+    assert "instantaneous rate at the end of the step, held over the step" in frames.attrs["history"]
+    rainarray.check_rain(frames, where="radar")
+
+
+def test_a_cf_netcdf_mosaic_rate_becomes_depth_per_ten_minutes(served, tmp_path):
+    rate = np.full((LAT.size, LON.size), 12.0)
+    rate[0, 0] = np.nan  # outside the radar's coverage
+    mosaic(served / "radar_202607150010.nc", rate, AT)
+    with FeedServer(served) as server:
+        frame = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path).frame(AT)
+    assert frame.dims == ("time", "lat", "lon") and frame["time"].values[0] == np.datetime64("2026-07-15T00:10", "ns")
+    assert frame.attrs["step"] == "PT10M" and frame.attrs["units"] == "mm"
+    assert float(frame.values[0, 1, 1]) == pytest.approx(2.0)
+    assert np.isnan(frame.values[0, 0, 0])
+    np.testing.assert_allclose(frame["lat"].values, LAT)
+
+
+def test_a_lwe_precipitation_rate_in_kg_per_square_metre_and_second(served, tmp_path):
+    rate = np.full((LAT.size, LON.size), 6.0 / 3600)  # 6 mm/h
+    mosaic(served / "radar.nc", rate, AT, name="precip", units="kg m-2 s-1", standard_name="lwe_precipitation_rate")
+    frame = source(str(served / "radar.nc"), tmp_path).frame(AT)
+    assert float(frame.max()) == pytest.approx(1.0)
+
+
+def test_a_missing_frame_is_left_out_and_said_in_both_languages(served, tmp_path):
+    for minutes in (10, 30):
+        mosaic(served / f"radar_2026071500{minutes}.nc", np.ones((LAT.size, LON.size)), AT.replace(minute=minutes))
+    with FeedServer(served) as server:
+        radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path)
+        frames, problems = radar.frames([AT.replace(minute=m) for m in (10, 20, 30)])
+        with pytest.raises(SourceError, match="radar_202607150020.nc") as missing:
+            radar.frame(AT.replace(minute=20))
+    assert frames is not None and frames.sizes["time"] == 2
+    assert len(problems) == 1
+    assert problems[0].startswith("雷达 2026-07-15 00:20Z 缺测 / radar frame 2026-07-15 00:20Z missing: ")
+    assert "radar_202607150020.nc" in problems[0] and "404" in str(missing.value)
+    none, all_missing = radar.frames([AT.replace(minute=40)])
+    assert none is None and len(all_missing) == 1
+
+
+def test_a_frame_of_another_time_is_refused(served, tmp_path):
+    mosaic(served / "radar_202607150010.nc", np.ones((LAT.size, LON.size)), AT + timedelta(minutes=10))
+    with pytest.raises(SourceError, match=r"rain.time: expected one frame at 2026-07-15T00:10Z, got 2026-07-15T00:20"):
+        source(str(served / "radar_{time:%Y%m%d%H%M}.nc"), tmp_path).frame(AT)
+
+
+def test_a_frame_of_another_interval_is_refused(served, tmp_path):
+    mosaic(served / "radar.nc", np.ones((LAT.size, LON.size)), AT, bounds_min=5)
+    with pytest.raises(SourceError, match=r"rain.step: expected a frame of PT10M \(observed.radar.every, "
+                                          r"models/nowcast.yaml step\), got an interval of PT5M"):
+        source(str(served / "radar.nc"), tmp_path).frame(AT)
+
+
+def test_a_projected_mosaic_is_refused_naming_its_coordinates(served, tmp_path):
+    mosaic(served / "radar.nc", np.ones((LAT.size, LON.size)), AT, projected=True)
+    with pytest.raises(DataContractError, match=r"rainfall_rate.x: expected a regular lon/lat grid in degrees "
+                                                r"\(WGS84\), got projected coordinates in 'm'"):
+        source(str(served / "radar.nc"), tmp_path).frame(AT)
