@@ -448,6 +448,8 @@ class AnalysisFile(Strict):
     lookback_provisional: bool = False
     bias: BiasSection
     gauges_only: GaugesOnly
+    gauges_silent_after: PositiveDuration
+    gauges_silent_source: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _whole_steps(self) -> AnalysisFile:
@@ -461,7 +463,8 @@ class AnalysisFile(Strict):
         """The frozen parameters of :mod:`warn.risk.analysis`."""
         low, high = self.bias.clip
         return AnalysisParams(self.method, self.step, self.bias.min_pairs, self.bias.min_rain_mm, (low, high),
-                              self.gauges_only.idw_power, self.gauges_only.radius_km, self.lookback)
+                              self.gauges_only.idw_power, self.gauges_only.radius_km, self.lookback,
+                              self.gauges_silent_after)
 
 
 MODELS.add("analysis", ModelKind(AnalysisFile))

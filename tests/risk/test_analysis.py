@@ -22,7 +22,8 @@ from warn.risk.analysis import (
 )
 
 PARAMS = AnalysisParams("mean_field_bias", timedelta(minutes=10), min_pairs=3, min_rain_mm=0.2, clip=(0.2, 5.0),
-                        idw_power=2.0, idw_radius_km=10.0, lookback=timedelta(hours=3))
+                        idw_power=2.0, idw_radius_km=10.0, lookback=timedelta(hours=3),
+                        silent_after=timedelta(minutes=30))
 #: A 0.01° grid (about 1.1 km), 40 × 40 cells around Yubei.
 LAT = 29.6 + 0.01 * np.arange(40)
 LON = 106.5 + 0.01 * np.arange(40)

@@ -73,6 +73,8 @@ class AnalysisParams:
         Farthest a gauge reaches when the radar is missing, km.
     lookback
         How far back the analysed frames are kept (the window the cycle advances states through).
+    silent_after
+        No gauge with a whole step within this long before the latest step: the gauges are silent.
     """
 
     method: Literal["mean_field_bias"]
@@ -83,6 +85,7 @@ class AnalysisParams:
     idw_power: float
     idw_radius_km: float
     lookback: timedelta
+    silent_after: timedelta
 
     def __post_init__(self) -> None:
         low, high = self.clip
