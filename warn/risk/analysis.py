@@ -88,6 +88,7 @@ class AnalysisParams:
     silent_after: timedelta
 
     def __post_init__(self) -> None:
+        """Refuse parameters the method cannot use (the model file's schema says the same)."""
         low, high = self.clip
         if not 0 < low <= 1 <= high:
             raise ValueError(f"bias clip (low, high) with 0 < low ≤ 1 ≤ high, got {self.clip}")
@@ -148,8 +149,10 @@ class StepAnalysis:
 
 
 def nearest_index(axis: NDArray[np.float64], values: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Index of the cell of a regular, ascending ``axis`` (cell centres) holding each value; −1 for a
-    value more than half a cell beyond the first or last centre (outside the grid)."""
+    """Find the cell of a regular, ascending ``axis`` (cell centres) holding each value.
+
+    −1 for a value more than half a cell beyond the first or last centre (outside the grid).
+    """
     half = (axis[-1] - axis[0]) / (axis.size - 1) / 2 if axis.size > 1 else np.inf
     index = np.abs(axis[None, :] - values[:, None]).argmin(axis=1)
     outside = (values < axis[0] - half) | (values > axis[-1] + half)
@@ -158,7 +161,7 @@ def nearest_index(axis: NDArray[np.float64], values: NDArray[np.float64]) -> NDA
 
 def sample_nearest(field: ArrayLike, lat: ArrayLike, lon: ArrayLike, at_lat: ArrayLike,
                    at_lon: ArrayLike) -> NDArray[np.float64]:
-    """The value of the cell each point stands in (nearest cell centre).
+    """Sample the cell each point stands in (nearest cell centre).
 
     Parameters
     ----------
@@ -184,7 +187,7 @@ def sample_nearest(field: ArrayLike, lat: ArrayLike, lon: ArrayLike, at_lat: Arr
 
 
 def mean_field_bias(gauge_mm: ArrayLike, radar_mm: ArrayLike, *, params: AnalysisParams) -> Bias:
-    """The mean-field bias B = ΣG / ΣR over the pairs where both reach ``min_rain_mm``, clipped.
+    """Estimate the mean-field bias B = ΣG / ΣR over the pairs where both reach ``min_rain_mm``, clipped.
 
     Parameters
     ----------
@@ -215,7 +218,7 @@ def mean_field_bias(gauge_mm: ArrayLike, radar_mm: ArrayLike, *, params: Analysi
 
 def inverse_distance(at_lat: ArrayLike, at_lon: ArrayLike, depth_mm: ArrayLike, lat: ArrayLike, lon: ArrayLike,
                      *, power: float, radius_km: float) -> NDArray[np.float64]:
-    """Gauges interpolated to the grid by inverse-distance weighting within a radius.
+    """Interpolate gauges to the grid by inverse-distance weighting within a radius.
 
     ``D(c) = Σ w_i G_i / Σ w_i``, ``w_i = d(c, i)^−power`` over the gauges i within
     ``radius_km`` of the cell centre c (great-circle distance); a cell within 1 m of a gauge takes
@@ -263,7 +266,7 @@ def inverse_distance(at_lat: ArrayLike, at_lon: ArrayLike, depth_mm: ArrayLike, 
 
 def analyse_step(radar_mm: ArrayLike | None, gauge_lat: ArrayLike, gauge_lon: ArrayLike, gauge_mm: ArrayLike, *,
                  lat: ArrayLike, lon: ArrayLike, params: AnalysisParams) -> StepAnalysis:
-    """Observed rain of one step on the model grid (module docstring: method and fallbacks).
+    """Analyse the observed rain of one step on the model grid (module docstring: method and fallbacks).
 
     Parameters
     ----------
