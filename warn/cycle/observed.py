@@ -92,7 +92,7 @@ class Observed:
         seen = (self.origin.values != MISSING).any(axis=(1, 2))
         ends = np.unique(times.astype("datetime64[h]") + np.where(
             times == times.astype("datetime64[h]"), np.timedelta64(0, "h"), np.timedelta64(1, "h")))
-        keep = []
+        keep: list[int] = []
         for end in ends.astype("datetime64[ns]"):
             within = (times > end - np.timedelta64(HOUR)) & (times <= end)
             if within.sum() == per_hour and seen[within].all():
@@ -189,9 +189,9 @@ class _Step:
 
 def _floor(at: datetime, step: timedelta) -> np.datetime64:
     """The latest step end at or before ``at`` (UTC, naive datetime64[ns])."""
-    moment = np.datetime64(at.astimezone(UTC).replace(tzinfo=None), "ns")
-    size = np.timedelta64(step).astype("timedelta64[ns]")
-    return moment - (moment - np.datetime64(0, "ns")) % size
+    ns = round(at.timestamp() * 1e9)
+    size = round(step.total_seconds() * 1e9)
+    return np.datetime64(ns - ns % size, "ns")
 
 
 def _load(store: Store, key: str, ends: np.ndarray) -> dict[np.datetime64, _Step]:

@@ -100,7 +100,7 @@ class Ingester:
             self._keep_totals(totals, decoded, now=now)
             return result
 
-    def _decode(self, batch: Sequence[Reading], *, now: datetime) -> tuple[list[Decoded], dict[str, dict]]:
+    def _decode(self, batch: Sequence[Reading], *, now: datetime) -> tuple[list[Decoded], dict[str, dict[datetime, float]]]:
         """Running totals to depth per report, per gauge; readings of other sensors as they are."""
         running = {r.sensor_id for r in batch if r.sensor_id in self.catalogue
                    and self.catalogue[r.sensor_id].accumulation is not Accumulation.REPORT}
