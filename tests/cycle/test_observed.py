@@ -3,6 +3,7 @@ synthetic radar frames, the analysis kept in the store across cycles and restart
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,6 +110,7 @@ def test_radar_biased_by_half_is_adjusted_to_the_gauges_and_the_hours_add_up(set
     assert (got.origin.values == RADAR_GAUGES).all()
     assert got.record["bias"] == pytest.approx(2.0) and got.record["gauges"]["reporting"] == 4
     assert got.record["radar"]["age_min"] == 0.0 and not got.record["radar"]["down"]
+    assert json.loads(json.dumps(got.record))["latest"] == "2026-07-15T05:00:00+00:00"  # JSON-ready
     hours = got.hours()
     assert list(hours["time"].values) == [np.datetime64(f"2026-07-15T0{h}:00") for h in (3, 4, 5)]
     assert hours.attrs["step"] == "PT1H"
