@@ -413,6 +413,7 @@ class BiasSection(Strict):
 
     min_pairs: int = Field(ge=1)
     min_rain_mm: float = Field(ge=0)
+    window: PositiveDuration
     clip: Annotated[list[PositiveFloat], Field(min_length=2, max_length=2)]
     source: str = Field(min_length=1)
     provisional: bool = False
@@ -457,12 +458,15 @@ class AnalysisFile(Strict):
             raise ValueError(f"step dividing an hour (the analysed hours are whole steps), got {self.step}")
         if self.lookback < timedelta(hours=1) or self.lookback % timedelta(hours=1):
             raise ValueError(f"lookback a whole number of hours, at least one, got {self.lookback}")
+        if self.bias.window % self.step or self.bias.window > self.lookback:
+            raise ValueError(f"bias.window whole steps within the lookback, got {self.bias.window}")
         return self
 
     def params(self) -> AnalysisParams:
         """The frozen parameters of :mod:`warn.risk.analysis`."""
         low, high = self.bias.clip
-        return AnalysisParams(self.method, self.step, self.bias.min_pairs, self.bias.min_rain_mm, (low, high),
+        return AnalysisParams(self.method, self.step, self.bias.min_pairs, self.bias.min_rain_mm, self.bias.window,
+                              (low, high),
                               self.gauges_only.idw_power, self.gauges_only.radius_km, self.lookback,
                               self.gauges_silent_after)
 

@@ -158,20 +158,29 @@ def test_a_gauge_that_missed_a_report_is_missing_for_that_step(settings, ingeste
     assert got.hours()["time"].values[-1] == np.datetime64("2026-07-15T04:00")  # the last hour is not whole
 
 
-def test_steps_are_kept_in_the_store_and_only_the_last_hour_is_analysed_again(settings, ingester, tmp_path):
+def test_steps_are_kept_in_the_store_and_only_the_last_hour_is_analysed_again(settings, ingester):
     ingest_gauges(ingester)
     first = observe(settings, ingester.store, radar_frames(0.5), AT, LAT, LON)
     assert first.record["analysed_steps"] == 18
     later = AT + STEP
     with Store.connect(settings.store.url) as restarted:  # a restart: only the store is left
         again = observe(settings, restarted, None, later, LAT, LON)
-    assert again.record["analysed_steps"] == 6  # the last hour; the twelve older steps were final
-    kept = again.origin.values
-    times = again.frames["time"].values  # 05:10 has no observation yet: the frames end at 05:00
-    assert (times[0], times[-1]) == (np.datetime64("2026-07-15T02:20"), np.datetime64("2026-07-15T05:00"))
-    assert (kept[:12] == RADAR_GAUGES).all()  # final steps (to 04:10) keep the radar they were analysed with
-    assert (kept[12:][:, 2, 3] == GAUGES).all() and (kept[12:][:, 39, 39] == MISSING).all()
-    np.testing.assert_array_equal(again.frames.values[:12], first.frames.values[1:13])
+        # no radar now: the steps analysed with it stand; only the new step (05:10, nothing yet) is analysed
+        assert again.record["analysed_steps"] == 1
+        times = again.frames["time"].values
+        assert (times[0], times[-1]) == (np.datetime64("2026-07-15T02:20"), np.datetime64("2026-07-15T05:00"))
+        assert (again.origin.values == RADAR_GAUGES).all()
+        np.testing.assert_array_equal(again.frames.values, first.frames.values[1:])
+        # the last hour's frames at a quarter of the truth now: analysed again, the bias follows
+        last_hour = step_ends(later)[-6:]
+        third = observe(settings, restarted, radar_frames(0.25, last_hour), later, LAT, LON)
+    assert third.record["analysed_steps"] == 6
+    assert third.record["bias"] == pytest.approx(4.0) and third.record["bias_at"] == "2026-07-15T05:10:00+00:00"
+    # 05:10 has no gauge report yet: its radar is adjusted by the bias of the hour before it
+    assert third.frames["time"].values[-1] == np.datetime64("2026-07-15T05:10")
+    assert (third.origin.values == RADAR_GAUGES).all()
+    np.testing.assert_allclose(third.frames.values[-1], truth(later), rtol=1e-4)
+    np.testing.assert_array_equal(third.frames.values[:12], first.frames.values[1:13])
 
 
 def test_a_finer_radar_is_averaged_into_the_model_cells(settings, ingester):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -21,7 +22,8 @@ from warn.risk.analysis import (
     sample_nearest,
 )
 
-PARAMS = AnalysisParams("mean_field_bias", timedelta(minutes=10), min_pairs=3, min_rain_mm=0.2, clip=(0.2, 5.0),
+PARAMS = AnalysisParams("mean_field_bias", timedelta(minutes=10), min_pairs=3, min_rain_mm=0.5,
+                        bias_window=timedelta(hours=1), clip=(0.2, 5.0),
                         idw_power=2.0, idw_radius_km=10.0, lookback=timedelta(hours=3),
                         silent_after=timedelta(minutes=30))
 #: A 0.01° grid (about 1.1 km), 40 × 40 cells around Yubei.
@@ -43,6 +45,27 @@ def test_the_committed_model_file_gives_these_parameters():
 def test_mean_field_bias_is_the_ratio_of_sums_over_the_wet_pairs_only():
     bias = mean_field_bias([2.0, 4.0, 1.0, 0.1, np.nan], [1.0, 2.0, 1.0, 0.1, 3.0], params=PARAMS)
     assert (bias.pairs, bias.factor) == (3, pytest.approx(7.0 / 4.0))
+
+
+def test_the_bias_over_a_window_sums_each_gauge_over_the_steps_both_sides_have():
+    gauge = [[1.0, 0.6, np.nan, 0.2], [1.0, 0.8, 0.9, 0.2]]
+    radar = [[0.4, 0.3, 0.5, 0.2], [0.6, 0.4, 0.3, 0.2]]
+    # sums: (2.0, 1.0), (1.4, 0.7), the third only its second step (0.9, 0.3: too dry), the fourth too dry
+    bias = mean_field_bias(gauge, radar, params=replace(PARAMS, min_pairs=2))
+    assert bias.pairs == 2 and bias.factor == pytest.approx(3.4 / 1.7)
+
+
+def test_a_step_takes_its_bias_from_the_window_before_it():
+    truth = np.full((40, 40), 0.2)
+    cells = [(5, 5), (20, 30), (35, 10)]
+    glat, glon = gauges_at(cells)
+    alone = analyse_step(truth / 2, glat, glon, [0.2, 0.2, 0.2], lat=LAT, lon=LON, params=PARAMS)
+    assert alone.bias is None and "too dry" in alone.reason  # 0.1 mm of radar at each: below 0.5 mm
+    past = (np.full((5, 3), 0.4), np.full((5, 3), 0.2))  # the hour before: the radar at half the gauges
+    got = analyse_step(truth / 2, glat, glon, [0.2, 0.2, 0.2], lat=LAT, lon=LON, params=PARAMS, history=past)
+    assert got.bias == pytest.approx(2.0) and got.pairs == 3
+    np.testing.assert_allclose(got.depth, truth, rtol=1e-6)
+    np.testing.assert_allclose(got.radar_at_gauges, [0.1, 0.1, 0.1])
 
 
 def test_mean_field_bias_is_clipped_and_refused_with_too_few_pairs_saying_why():
@@ -102,9 +125,11 @@ def test_gauges_missing_gives_the_radar_alone_and_its_gaps_stay_missing():
 def test_too_dry_for_a_bias_keeps_the_radar_and_fills_its_gaps_from_the_gauges():
     radar = np.full((40, 40), 0.0)
     radar[:, 30:] = np.nan
-    glat, glon = gauges_at([(5, 5), (20, 20), (30, 35)])
-    got = analyse_step(radar, glat, glon, [0.0, 0.0, 0.4], lat=LAT, lon=LON, params=PARAMS)
-    assert got.bias is None and "too dry" in got.reason
+    glat, glon = gauges_at([(5, 5), (20, 20), (10, 10), (30, 35)])
+    got = analyse_step(radar, glat, glon, [0.0, 0.0, 0.1, 0.4], lat=LAT, lon=LON, params=PARAMS)
+    assert got.bias is None and "too dry" in got.reason  # three gauges under the radar, none wet enough
+    two = analyse_step(radar, glat[[0, 1, 3]], glon[[0, 1, 3]], [0.0, 0.0, 0.4], lat=LAT, lon=LON, params=PARAMS)
+    assert "too few gauges" in two.reason  # the one beyond the radar's coverage makes no pair
     assert got.origin[5, 5] == RADAR and got.depth[5, 5] == 0.0  # dry radar is observed dry, not missing
     assert got.origin[30, 35] == GAUGES and got.depth[30, 35] == pytest.approx(0.4)
     assert got.origin[0, 39] == MISSING

@@ -14,11 +14,13 @@ notices and a JSON-ready record. Per step:
   per report, decoded at ingest) summed over the step; a gauge counts for a step only when its
   reports cover the whole step (``step / interval`` of them), else it is missing there;
 - :func:`warn.risk.analysis.analyse_step` merges them (method, fallbacks and each cell's origin
-  there).
+  there), the bias estimated over the step's bias window (the gauges' and the radar's depths at
+the gauges in the steps before it are kept with each step).
 
 The analysed steps are kept in the store (``save_state``, model ``analysis``, key the grid's
 signature), so a step is analysed once and a restart keeps the window; the steps of the last
-hour are analysed again each cycle (late gauge reports and radar frames), older ones are final.
+hour are analysed again each cycle (late gauge reports and radar frames) — but a step analysed with
+radar only when this cycle has its radar frames too —, older ones are final.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from warn.errors import ConfigError, DataContractError, Problem
 from warn.geo.weights import GridSpec
 from warn.modelfiles import load_model_file
 from warn.rainarray import make_rain, reaccumulate, step_of
-from warn.risk.analysis import MISSING, AnalysisParams, analyse_step
+from warn.risk.analysis import MISSING, RADAR, RADAR_GAUGES, AnalysisParams, analyse_step
 from warn.sources.readings import Sensor
 from warn.store import Store
 from warn.vocab import QCFlag, SensorKind
@@ -145,21 +147,27 @@ def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: da
     latest = _floor(at, params.step)
     n_steps = params.lookback // params.step
     ends = latest - step * np.arange(n_steps - 1, -1, -1)
-    kept = _load(store, grid.signature, ends)
-    final = ends <= latest - np.timedelta64(HOUR)
-    todo = [t for t, done in zip(ends, final) if not (done and t in kept)]
-
-    radar_steps = {} if radar is None else _radar_on_grid(radar, todo, params.step, lat, lon)
     gauges = [s for s in store.sensors() if s.kind is SensorKind.RAIN_GAUGE] if settings.observed.gauges else []
+    ids = [s.sensor_id for s in gauges]
+    kept = _load(store, grid.signature, ends, ids)
+    final = ends <= latest - np.timedelta64(HOUR)
+    open_steps = [t for t, done in zip(ends, final) if not (done and t in kept)]
+    radar_steps = {} if radar is None else _radar_on_grid(radar, open_steps, params.step, lat, lon)
+    # a step analysed with radar is not analysed again without it (the frames may be gone by now)
+    todo = [t for t in open_steps if t not in kept or t in radar_steps or not kept[t].had_radar]
     gauge_mm = _gauge_steps(store, gauges, todo, params.step)
     glat = np.array([s.lat for s in gauges])
     glon = np.array([s.lon for s in gauges])
-    for t in todo:
-        result = analyse_step(radar_steps.get(t), glat, glon, gauge_mm.get(t, np.full(len(gauges), np.nan)),
-                              lat=lat, lon=lon, params=params)
+    missing = np.full(len(gauges), np.nan)
+    for t in todo:  # in time order: a step's bias window holds the steps just analysed
+        before = [kept.get(t - step * k) for k in range(params.bias_steps - 1, 0, -1)]
+        history = (np.array([missing if b is None else b.gauge_mm for b in before]).reshape(len(before), len(gauges)),
+                   np.array([missing if b is None else b.radar_at for b in before]).reshape(len(before), len(gauges)))
+        mm = gauge_mm.get(t, missing)
+        result = analyse_step(radar_steps.get(t), glat, glon, mm, lat=lat, lon=lon, params=params, history=history)
         kept[t] = _Step(result.depth, result.origin, np.nan if result.bias is None else result.bias,
-                        result.gauges, result.reason)
-    _save(store, grid.signature, ends, kept, latest)
+                        result.gauges, result.reason, mm, result.radar_at_gauges)
+    _save(store, grid.signature, ends, kept, latest, ids)
 
     observed_ends = [t for t in ends if (kept[t].origin != MISSING).any()]
     last = observed_ends[-1] if observed_ends else None
@@ -180,11 +188,20 @@ def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: da
 
 @dataclass(frozen=True)
 class _Step:
+    """One analysed step as kept: the fields, the bias, and the gauges' and radar's depths at the gauges."""
+
     depth: np.ndarray
     origin: np.ndarray
     bias: float
     gauges: int
     reason: str
+    gauge_mm: np.ndarray
+    radar_at: np.ndarray
+
+    @property
+    def had_radar(self) -> bool:
+        """Whether any cell came from the radar."""
+        return bool(np.isin(self.origin, (RADAR, RADAR_GAUGES)).any())
 
 
 def _floor(at: datetime, step: timedelta) -> np.datetime64:
@@ -194,22 +211,33 @@ def _floor(at: datetime, step: timedelta) -> np.datetime64:
     return np.datetime64(ns - ns % size, "ns")
 
 
-def _load(store: Store, key: str, ends: np.ndarray) -> dict[np.datetime64, _Step]:
-    """The kept steps that are in the window and on this grid's shape."""
+def _load(store: Store, key: str, ends: np.ndarray, ids: list[str]) -> dict[np.datetime64, _Step]:
+    """The kept steps in the window, their gauge columns in the order of ``ids`` (NaN for a gauge not kept)."""
     saved = store.load_state(STATE_MODEL, key)
     if saved is None:
         return {}
     a = saved.arrays
     window = set(ends.tolist())
     reasons = [str(r) for r in a["reason"]]
-    return {t: _Step(a["depth"][i], a["origin"][i], float(a["bias"][i]), int(a["gauges"][i]), reasons[i])
+    column = {str(sid): j for j, sid in enumerate(a["gauge_ids"])}
+    take = np.array([column.get(sid, -1) for sid in ids], np.int64)
+
+    def gauges(values: np.ndarray) -> np.ndarray:
+        return np.where(take >= 0, values[np.maximum(take, 0)] if values.size else np.nan, np.nan)
+
+    return {t: _Step(a["depth"][i], a["origin"][i], float(a["bias"][i]), int(a["gauges"][i]), reasons[i],
+                     gauges(a["gauge_mm"][i]), gauges(a["radar_at"][i]))
             for i, t in enumerate(a["time"].astype("datetime64[ns]")) if t.item() in window}
 
 
-def _save(store: Store, key: str, ends: np.ndarray, kept: Mapping[np.datetime64, _Step], latest: np.datetime64) -> None:
+def _save(store: Store, key: str, ends: np.ndarray, kept: Mapping[np.datetime64, _Step], latest: np.datetime64,
+          ids: list[str]) -> None:
     times = [t for t in ends if t in kept]
     steps = [kept[t] for t in times]
     store.save_state(STATE_MODEL, key, valid_at=_aware(latest), arrays={
+        "gauge_ids": np.array(ids, dtype=str),
+        "gauge_mm": np.array([s.gauge_mm for s in steps], np.float64).reshape(len(steps), len(ids)),
+        "radar_at": np.array([s.radar_at for s in steps], np.float64).reshape(len(steps), len(ids)),
         "time": np.array(times, "datetime64[ns]").astype(np.int64),
         "depth": np.stack([s.depth for s in steps]).astype(np.float32),
         "origin": np.stack([s.origin for s in steps]).astype(np.int8),
