@@ -161,10 +161,10 @@ def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: da
     missing = np.full(len(gauges), np.nan)
     for t in todo:  # in time order: a step's bias window holds the steps just analysed
         before = [kept.get(t - step * k) for k in range(params.bias_steps - 1, 0, -1)]
-        history = (np.array([missing if b is None else b.gauge_mm for b in before]).reshape(len(before), len(gauges)),
-                   np.array([missing if b is None else b.radar_at for b in before]).reshape(len(before), len(gauges)))
+        window = (np.array([missing if b is None else b.gauge_mm for b in before]).reshape(len(before), len(gauges)),
+                  np.array([missing if b is None else b.radar_at for b in before]).reshape(len(before), len(gauges)))
         mm = gauge_mm.get(t, missing)
-        result = analyse_step(radar_steps.get(t), glat, glon, mm, lat=lat, lon=lon, params=params, history=history)
+        result = analyse_step(radar_steps.get(t), glat, glon, mm, lat=lat, lon=lon, params=params, history=window)
         kept[t] = _Step(result.depth, result.origin, np.nan if result.bias is None else result.bias,
                         result.gauges, result.reason, mm, result.radar_at_gauges)
     _save(store, grid.signature, ends, kept, latest, ids)

@@ -332,8 +332,8 @@ def analyse_step(radar_mm: ArrayLike | None, gauge_lat: ArrayLike, gauge_lon: Ar
         seen = np.isfinite(radar)
         at_gauges = sample_nearest(radar, lat, lon, glat, glon) if gmm.size else at_gauges
         past_g, past_r = (np.empty((0, gmm.size)), np.empty((0, gmm.size))) if history is None else history
-        bias = mean_field_bias(np.vstack([_rows(past_g, gmm.size), gmm]), np.vstack([_rows(past_r, gmm.size), at_gauges]),
-                               params=params)
+        bias = mean_field_bias(np.vstack([_rows(past_g, gmm.size), gmm]),
+                               np.vstack([_rows(past_r, gmm.size), at_gauges]), params=params)
         factor, pairs = bias.factor, bias.pairs
         if factor is None:
             reason = "无雨量站 / no gauges" if reporting == 0 else bias.reason
