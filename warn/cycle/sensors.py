@@ -112,10 +112,13 @@ class Ingester:
                 datetime.fromtimestamp(ns / 1e9, UTC): float(v)
                 for ns, v in zip(saved.arrays["time"].tolist(), saved.arrays["total"].tolist())}
         decoded = [Decoded(r) for r in batch if r.sensor_id not in running]
+        own: dict[str, list[Reading]] = {sid: [] for sid in sorted(running)}
+        for r in batch:
+            if r.sensor_id in own:
+                own[r.sensor_id].append(r)
         totals = {}
-        for sid in sorted(running):
-            own = [r for r in batch if r.sensor_id == sid]
-            done, totals[sid] = decode(self.catalogue[sid], own, self._totals[sid], now=now)
+        for sid, readings in own.items():
+            done, totals[sid] = decode(self.catalogue[sid], readings, self._totals[sid], now=now)
             decoded += done
         return decoded, totals
 
