@@ -37,7 +37,7 @@ CONFIG_CASES = {
     "wrong type": (_set("fast", "forecasts", "demo", "timeout_s"), ["forecasts.demo.timeout_s: expected a valid number", "'fast'"]),
     "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
     "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
-    "unknown model": (_set("models/rain.yaml", "models", "rainn"), ["models.rainn: expected a model among nowcast, rain, sensors", "did you mean 'rain'"]),
+    "unknown model": (_set("models/rain.yaml", "models", "rainn"), ["models.rainn: expected a model among analysis, nowcast, rain, sensors", "did you mean 'rain'"]),
     "missing model file": (_set("models/nowhere.yaml", "models", "rain"), ["models.rain: expected an existing model file", "nowhere.yaml"]),
     "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
     "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
@@ -127,7 +127,7 @@ def test_model_files_not_named_in_config_are_validated_too(deployment):
     models = deployment.parent / "models"
     (models / "extra.yaml").write_text("model: flod\nversion: 1\n", encoding="utf-8")
     text = messages(deployment)
-    assert "extra.yaml: model: expected a model among flashflood, landslide, nowcast, rain, river, sensors, waterlogging, got 'flod'" in text
+    assert "extra.yaml: model: expected a model among analysis, flashflood, landslide, nowcast, rain, river, sensors, waterlogging, got 'flod'" in text
 
 
 def test_sensor_catalogue_and_overrides_are_checked(tmp_path):

@@ -8,6 +8,7 @@ functions in ``warn.risk`` take. Every number keeps its source in the file.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, Stri
 
 from warn.declarative import ColourName, Duration, PositiveDuration, Strict, one_of, parse_file
 from warn.registry import Registry
+from warn.risk.analysis import AnalysisParams
 from warn.risk.landslide import TankParams
 from warn.risk.levels import SCORE_MAX, LevelParams
 from warn.risk.nowcast import METHODS, MOTIONS, BlendParams, NowcastParams
@@ -467,3 +469,69 @@ class NowcastFile(Strict):
 
 
 MODELS.add("nowcast", ModelKind(NowcastFile))
+
+
+class BiasSection(Strict):
+    """Mean-field bias: pairs needed, the pairs' threshold (mm per step) and the factor's bounds."""
+
+    min_pairs: int = Field(ge=1)
+    min_rain_mm: float = Field(ge=0)
+    window: PositiveDuration
+    clip: Annotated[list[PositiveFloat], Field(min_length=2, max_length=2)]
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+    @model_validator(mode="after")
+    def _brackets_one(self) -> BiasSection:
+        low, high = self.clip
+        if not low <= 1 <= high:
+            raise ValueError(f"clip [low, high] with low ≤ 1 ≤ high (no bias inside), got [{low:g}, {high:g}]")
+        return self
+
+
+class GaugesOnly(Strict):
+    """Gauges alone: inverse-distance weighting exponent and reach (km)."""
+
+    idw_power: PositiveFloat
+    radius_km: PositiveFloat
+    source: str = Field(min_length=1)
+    provisional: bool = False
+
+
+class AnalysisFile(Strict):
+    """``models/analysis.yaml``: the observed-rain analysis of :mod:`warn.risk.analysis`."""
+
+    model: Literal["analysis"]
+    version: int = Field(ge=1)
+    method: Literal["mean_field_bias"]
+    method_source: str = Field(min_length=1)
+    step: PositiveDuration
+    step_source: str = Field(min_length=1)
+    lookback: PositiveDuration
+    lookback_source: str = Field(min_length=1)
+    lookback_provisional: bool = False
+    bias: BiasSection
+    gauges_only: GaugesOnly
+    gauges_silent_after: PositiveDuration
+    gauges_silent_source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _whole_steps(self) -> AnalysisFile:
+        if timedelta(hours=1) % self.step:
+            raise ValueError(f"step dividing an hour (the analysed hours are whole steps), got {self.step}")
+        if self.lookback < timedelta(hours=1) or self.lookback % timedelta(hours=1):
+            raise ValueError(f"lookback a whole number of hours, at least one, got {self.lookback}")
+        if self.bias.window % self.step or self.bias.window > self.lookback:
+            raise ValueError(f"bias.window whole steps within the lookback, got {self.bias.window}")
+        return self
+
+    def params(self) -> AnalysisParams:
+        """The frozen parameters of :mod:`warn.risk.analysis`."""
+        low, high = self.bias.clip
+        return AnalysisParams(self.method, self.step, self.bias.min_pairs, self.bias.min_rain_mm, self.bias.window,
+                              (low, high),
+                              self.gauges_only.idw_power, self.gauges_only.radius_km, self.lookback,
+                              self.gauges_silent_after)
+
+
+MODELS.add("analysis", ModelKind(AnalysisFile))

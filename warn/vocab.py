@@ -124,6 +124,20 @@ class SensorKind(StrEnum):
     RAIN_GAUGE = "rain_gauge"  # rain depth per report interval, mm
 
 
+class Accumulation(StrEnum):
+    """What a rain gauge's value is (the catalogue's ``accumulation``); decoded to depth per report at ingest.
+
+    Running totals reset at the period's start: each full hour, or the Chinese 日界 — 08:00 or 20:00
+    Beijing time. A value at time t belongs to the period (reset, next reset] that holds t, so the
+    value at the reset time itself closes the period that ends there.
+    """
+
+    REPORT = "report"  # depth in the report interval ending at the reading's time
+    HOURLY = "hourly"  # running total since the last full hour
+    DAY_08 = "day_08"  # running total since 08:00 Beijing time
+    DAY_20 = "day_20"  # running total since 20:00 Beijing time
+
+
 class ItemKind(StrEnum):
     """What a warned item is, as playbooks match it.
 

@@ -1,7 +1,8 @@
 """The sensor step of the cycle: readings in through QC, into the store; silence marked stale.
 
-:class:`Ingester` keeps each sensor's recent good readings in memory so that QC judges
-across batches; :func:`poll_feed` resumes a polled feed from what the store holds and
+:class:`Ingester` decodes rain gauges' running totals to depth per report
+(:mod:`warn.sources.accumulation`), keeps each sensor's recent good readings in memory so that QC
+judges across batches; :func:`poll_feed` resumes a polled feed from what the store holds and
 beats its heartbeat; :func:`mark_stale_sensors` writes every sensor's heartbeat.
 """
 
@@ -11,20 +12,25 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from warn.config import Settings
 from warn.errors import ConfigError, Problem, WarnError
 from warn.modelfiles import load_model_file
+from warn.sources.accumulation import DROP_RULE, KEEP, Decoded, decode
 from warn.sources.qc import SensorsParams, qc_batch, stale
 from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.sources.feeds import PolledFeed
 from warn.sources.payloads import Batch
 from warn.store import Store, WriteResult
-from warn.vocab import QCFlag
+from warn.vocab import Accumulation, QCFlag
 
 #: Most good readings kept in memory per sensor for QC history.
 HISTORY_CAP = 200
+#: The store's model name for a rain gauge's raw running totals (key: the sensor id).
+TOTALS_MODEL = "gauge_totals"
 
 
 def open_ingester(settings: Settings, *, store: Store | None = None,
@@ -71,6 +77,7 @@ class Ingester:
         self._recent: dict[str, list[FlaggedReading]] = {}
         self._depth = {sid: self._history_depth(sensor) for sid, sensor in self.catalogue.items()}
         self._spike = {sid: params.for_sensor(sensor).spike for sid, sensor in self.catalogue.items()}
+        self._totals: dict[str, dict[datetime, float]] = {}
         self._lock = threading.Lock()
 
     def ingest(self, batch: Sequence[Reading], *, now: datetime) -> WriteResult:
@@ -80,14 +87,61 @@ class Ingester:
         its caller after the return). A failure writes nothing and raises.
         """
         with self._lock:
+            decoded, totals = self._decode(batch, now=now)
+            batch = [d.reading for d in decoded]
             ids = {r.sensor_id for r in batch}
             self._warm(ids)
             history = {sid: self._recent[sid] for sid in ids if sid in self._recent}
             judged = [*batch, *self._spike_suspects(batch)]
             flagged = qc_batch(judged, sensors=self.catalogue, history=history, params=self.params, now=now)
+            flagged[:len(decoded)] = [_with_decoding(f, d) for f, d in zip(flagged, decoded)]
             result = self.store.write_readings(flagged)
             self._remember(flagged)
+            self._keep_totals(totals, decoded, now=now)
             return result
+
+    def _decode(self, batch: Sequence[Reading], *, now: datetime) -> tuple[list[Decoded], dict[str, dict[datetime, float]]]:
+        """Running totals to depth per report, per gauge; readings of other sensors as they are."""
+        running = {r.sensor_id for r in batch if r.sensor_id in self.catalogue
+                   and self.catalogue[r.sensor_id].accumulation is not Accumulation.REPORT}
+        if not running:
+            return [Decoded(r) for r in batch], {}
+        for sid in running - set(self._totals):
+            saved = self.store.load_state(TOTALS_MODEL, sid)
+            self._totals[sid] = {} if saved is None else {
+                datetime.fromtimestamp(ns / 1e9, UTC): float(v)
+                for ns, v in zip(saved.arrays["time"].tolist(), saved.arrays["total"].tolist())}
+        decoded = [Decoded(r) for r in batch if r.sensor_id not in running]
+        own: dict[str, list[Reading]] = {sid: [] for sid in sorted(running)}
+        for r in batch:
+            if r.sensor_id in own:
+                own[r.sensor_id].append(r)
+        totals = {}
+        for sid, readings in own.items():
+            done, totals[sid] = decode(self.catalogue[sid], readings, self._totals[sid], now=now)
+            decoded += done
+        return decoded, totals
+
+    def _keep_totals(self, totals: Mapping[str, dict[datetime, float]], decoded: Sequence[Decoded], *,
+                     now: datetime) -> None:
+        """Keep the gauges' raw totals of the last :data:`KEEP` (memory and store); record each new drop."""
+        drops: dict[str, list[str]] = {}
+        for d in decoded:
+            known = self._totals.get(d.reading.sensor_id, {})
+            if d.rule == DROP_RULE and d.reading.phenomenon_time not in known:
+                drops.setdefault(d.reading.sensor_id, []).append(d.reason)
+        for sid, values in totals.items():
+            newest = max(values, default=None)
+            kept = {t: v for t, v in values.items() if newest is not None and t > newest - KEEP}
+            self._totals[sid] = kept
+            if newest is not None:
+                times = sorted(kept)
+                self.store.save_state(TOTALS_MODEL, sid, valid_at=newest, arrays={
+                    "time": np.array([round(t.timestamp() * 1e9) for t in times], np.int64),
+                    "total": np.array([kept[t] for t in times], np.float64)},
+                    detail=f"raw running totals ({self.catalogue[sid].accumulation.value}) of the last {KEEP}")
+        for sid, reasons in drops.items():
+            self.store.rejected.record(f"sensor:{sid}", reasons, received_at=now)
 
     def reject(self, batch: Batch, *, now: datetime) -> None:
         """Record what ``batch`` refused (``store.rejected``, source ``feed:<name>``), arrived at ``now``."""
@@ -147,6 +201,15 @@ class Ingester:
             else:  # the usual case: all newer than what is kept
                 kept = kept + [item for _, item in good]
             self._recent[sid] = kept[-self._depth[sid]:]
+
+
+def _with_decoding(flagged: FlaggedReading, decoded: Decoded) -> FlaggedReading:
+    """QC's flag, made worse by what decoding found: a drop is bad, a gap at least doubtful."""
+    if decoded.rule == DROP_RULE:
+        return FlaggedReading(flagged.reading, QCFlag.BAD, DROP_RULE)
+    if decoded.rule and flagged.qc_flag in (QCFlag.GOOD, QCFlag.DOUBTFUL):
+        return FlaggedReading(flagged.reading, QCFlag.DOUBTFUL, decoded.rule)
+    return flagged
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 A CSV with the header ``sensor_id, kind, name, lon, lat, interval, point_id``
 (``interval`` an ISO-8601 duration such as ``PT5M``; ``kind`` one of
-:class:`warn.vocab.SensorKind`). Every row is checked and every problem is reported
+:class:`warn.vocab.SensorKind`), and optionally ``accumulation`` (one of
+:class:`warn.vocab.Accumulation`, rain gauges only; empty or absent: ``report``, depth per
+report). Every row is checked and every problem is reported
 with the file, line and column before anything is used.
 """
 
@@ -15,7 +17,7 @@ from warn.durations import parse_duration
 from warn.errors import ConfigError, Problem
 from warn.files import MAX_CATALOGUE_BYTES, read_text
 from warn.sources.readings import Sensor
-from warn.vocab import SensorKind
+from warn.vocab import Accumulation, SensorKind
 
 COLUMNS = ("sensor_id", "kind", "name", "lon", "lat", "interval", "point_id")
 
@@ -76,7 +78,13 @@ def _sensor(row: dict[str, str], where: str) -> tuple[Sensor | None, list[Proble
         interval = parse_duration(row["interval"])
     except ValueError:
         problems.append(Problem(where, "interval", "an ISO-8601 duration such as PT5M", repr(row["interval"])))
+    raw = (row.get("accumulation") or "").strip() or Accumulation.REPORT.value
+    if raw not in Accumulation._value2member_map_:
+        problems.append(Problem(where, "accumulation", f"one of {', '.join(a.value for a in Accumulation)}", repr(raw)))
+    elif raw != Accumulation.REPORT and row["kind"] != SensorKind.RAIN_GAUGE:
+        problems.append(Problem(where, "accumulation", f"report for a {row['kind']} sensor (running totals are "
+                                "rain gauges' only)", repr(raw)))
     if problems:
         return None, problems
     return Sensor(sensor_id, kind, row["name"] or sensor_id, coordinates[0], coordinates[1], interval,
-                  (row["point_id"] or "").strip()), []
+                  (row["point_id"] or "").strip(), Accumulation(raw)), []

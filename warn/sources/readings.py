@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from warn.vocab import QCFlag, SensorKind
+from warn.vocab import Accumulation, QCFlag, SensorKind
 
 #: The unit every reading of a kind is normalised to.
 UNITS: dict[SensorKind, str] = {
@@ -42,6 +42,9 @@ class Sensor:
         Expected time between readings; silence for k × interval makes it stale.
     point_id
         The waterlogging point, underpass or gauge station it serves; may be empty.
+    accumulation
+        What a rain gauge's value is: depth per report, or a running total since a reset
+        (:class:`warn.vocab.Accumulation`; decoded to depth per report at ingest).
     """
 
     sensor_id: str
@@ -51,6 +54,7 @@ class Sensor:
     lat: float
     interval: timedelta
     point_id: str = ""
+    accumulation: Accumulation = Accumulation.REPORT
 
     @property
     def unit(self) -> str:
