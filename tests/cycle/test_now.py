@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from warn.cycle.now import _advance, _composed, blend_weights, choose_t0
+from warn.cycle.now import _advance, _composed, choose_t0
 from warn.cycle.observed import Observed
 from warn.rainarray import issued_at, make_rain
 from warn.risk.nowcast import BlendParams
@@ -48,9 +48,8 @@ def test_t0_is_the_latest_complete_observed_hour_when_it_is_recent():
     assert choose_t0(None, T0 + timedelta(minutes=25)) == (T0, False)
 
 
-def test_the_nowcast_weighs_fully_then_fades_into_the_run():
-    weights = blend_weights(np.array([0, 30, 60, 90, 120, 150]), BLEND)
-    np.testing.assert_allclose(weights, [1, 1, 1, 0.5, 0, 0])
+def blend_weights(minutes: np.ndarray, blend: BlendParams) -> np.ndarray:
+    return np.array([blend.weight(timedelta(minutes=int(m))) for m in minutes])
 
 
 def test_the_first_hour_is_what_was_analysed_then_the_nowcast_blended_into_the_run():
@@ -113,8 +112,9 @@ def test_nothing_advances_without_an_observed_hour_nor_past_a_gap():
     # the hour ending 05:00 has neither analysis nor an earlier composition: nothing can be advanced
     assert _advance(hours, observed(None), None, run, since, T0) == (None, [])
     kept = (np.array([naive(T0 - timedelta(hours=1))], dtype="datetime64[s]"), filled(1, 2.0).astype(np.float32))
-    advance, record = _advance(hours, observed(None), kept, run, since, T0)
-    assert [r["origin"] for r in record] == ["forecast", "observations"]
+    gauged = observed(rain(filled(6, 4.0 / 6), T0 - timedelta(minutes=50), TEN), origin=2)
+    advance, record = _advance(hours, gauged, kept, run, since, T0)
+    assert [r["origin"] for r in record] == ["forecast", "gauges"]
     np.testing.assert_allclose(advance.values[:, 0, 0], [2.0, 4.0])
     assert _advance(None, observed(None), kept, run, since, T0) == (None, [])
 

@@ -42,6 +42,7 @@ from warn.geo.weights import GridSpec
 from warn.hazards.spec import Input
 from warn.modelfiles import load_model_file
 from warn.rainarray import add_history, as_hourly, issued_at, make_rain, reaccumulate, step_of
+from warn.risk.analysis import MISSING, ORIGINS
 from warn.risk.nowcast import BlendParams, NowcastParams, nowcast
 from warn.store import Store
 
@@ -55,8 +56,6 @@ HOUR = timedelta(hours=1)
 KEPT_LEADS = 3
 #: The most hours one advance pass takes; after a longer outage the hazards spin up from their kept rain.
 MAX_ADVANCE_HOURS = 48
-#: Analysis origin codes (:class:`warn.cycle.observed.Observed`) and how they are said.
-ORIGINS = {1: ("雷达", "radar"), 2: ("雨量站", "rain gauges"), 3: ("雷达经雨量站校准", "radar adjusted to gauges")}
 
 
 @dataclass(frozen=True)
@@ -251,8 +250,7 @@ def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | Non
     mixed = run_steps
     if fresh is not None:
         issued = issued_at(fresh)
-        lead = np.array([(_aware(t) - issued) / timedelta(minutes=1) for t in sub])
-        weight = xr.DataArray(blend_weights(lead, blend), dims="time", coords={"time": sub})
+        weight = xr.DataArray([blend.weight(_aware(t) - issued) for t in sub], dims="time", coords={"time": sub})
         nc = fresh.reindex(time=sub)
         if "member" in nc.dims and "member" in run_steps.dims and nc.sizes["member"] != run_steps.sizes["member"]:
             nc = nc.mean("member")
@@ -263,13 +261,6 @@ def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | Non
         mixed = xr.where(seen.notnull(), seen, mixed)
     hourly = reaccumulate(mixed.assign_attrs(first.attrs, step=iso_duration(step)), HOUR)
     return hourly.assign_coords(time=first["time"].values)
-
-
-def blend_weights(lead_min: np.ndarray, blend: BlendParams) -> np.ndarray:
-    """The nowcast's weight at each lead (min after its issue): 1 up to ``blend.full_until``, falling
-    linearly to 0 at ``blend.none_after``, 0 beyond (the run's weight is the rest)."""
-    full, none = (blend.full_until / timedelta(minutes=1), blend.none_after / timedelta(minutes=1))
-    return np.clip((none - np.asarray(lead_min, dtype=np.float64)) / (none - full), 0.0, 1.0)
 
 
 def _nowcast(observed: Observed, params: NowcastParams, settings: Settings) -> xr.DataArray | None:
@@ -289,7 +280,7 @@ def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Obse
     """The provenance lines of the leads: what the state now follows, what the first leads follow."""
     local = f"{settings.local(t0):%H:%M}"
     if is_observed:
-        zh, en = ORIGINS.get(_origin_code(observed, t0), ("实测", "observations"))
+        zh, en = ORIGINS[_origin_code(observed, t0)].split(" / ")
         now = f"现时状态：实测降雨驱动至 {local}（{zh}）/ state now: observed rain up to {t0:%H:%MZ} ({en})"
     else:
         now = (f"现时状态：观测缺失，由预报推算至 {local} / state now: carried by the forecast to {t0:%H:%MZ} "
@@ -307,7 +298,7 @@ def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Obse
 
 def _params(settings: Settings) -> tuple[NowcastParams, BlendParams]:
     model = load_model_file("nowcast", settings.models["nowcast"])
-    return model.params(), model.blend_params()
+    return model.params(), model.blending()
 
 
 def _hour(hours: xr.DataArray | None, end: datetime) -> np.ndarray | None:
@@ -328,20 +319,20 @@ def _kept_hour(kept: tuple[np.ndarray, np.ndarray] | None, end: datetime, shape:
 
 
 def _origin(observed: Observed, end: datetime) -> str:
-    zh_en = ORIGINS.get(_origin_code(observed, end))
-    return zh_en[1] if zh_en else "observations"
+    """What observed the hour ending ``end``, in English (the record's word)."""
+    return ORIGINS[_origin_code(observed, end)].split(" / ")[1]
 
 
 def _origin_code(observed: Observed, end: datetime) -> int:
-    """The most common origin over the cells and steps of the hour ending ``end`` (0 when unknown)."""
+    """The most common origin over the cells and steps of the hour ending ``end`` (``MISSING`` when unknown)."""
     if observed.origin is None:
-        return 0
+        return MISSING
     times = observed.origin["time"].values
     stop = np.datetime64(_naive(end), "ns")
     inside = (times > stop - np.timedelta64(1, "h")) & (times <= stop)
     codes = observed.origin.values[inside].ravel()
     codes = codes[codes > 0]
-    return int(np.bincount(codes).argmax()) if codes.size else 0
+    return int(np.bincount(codes).argmax()) if codes.size else MISSING
 
 
 def keep(store: Store, now: Now, run: xr.DataArray) -> None:
