@@ -68,7 +68,7 @@ class HindcastRow:
 
 
 def first_reaching(series: Series, level: int) -> datetime | None:
-    """The earliest time in ``series`` whose level is ``level`` or above, or ``None``."""
+    """Return the earliest time in ``series`` whose level is ``level`` or above, or ``None``."""
     times = [at for at, value in series if value >= level]
     return min(times) if times else None
 
