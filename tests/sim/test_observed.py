@@ -162,3 +162,19 @@ def test_a_forecast_error_needs_the_truth():
     with pytest.raises(ValidationError, match="sim.truth"):
         SimSpec(feed_dir="demo/forecast", issued_at="2026-07-15T00:00:00Z", source="demo",
                 forecast={"shift_km": 12.0, "towards_deg": 135.0, "delay": "PT1H"})
+
+
+def test_members_are_written_as_a_member_dimension_when_asked_for(tmp_path, committed_config):
+    settings = load_settings(committed_config)
+    sim = settings.sim.model_copy(update={"forecast": settings.sim.forecast.model_copy(update={"members": 3})})
+    world = DemoWorld(settings.model_copy(update={"sim": sim}), tmp_path)
+    world.advance(datetime(2026, 7, 15, 2, tzinfo=timezone.utc))
+    with xr.open_dataset(tmp_path / "feed" / "yubei-demo-analogue_2026071502.nc") as run:
+        rain = run["rain"].load()
+        assert "3 perturbed members (seed 19)" in run.attrs["comment"]
+    assert rain.dims == ("member", "time", "lat", "lon") and rain["member"].values.tolist() == [0, 1, 2, 3]
+    assert rain.attrs["control_member"] == 0 and rain.sizes["time"] == 24
+    control = DemoWorld(settings, tmp_path / "control").forecast
+    np.testing.assert_allclose(rain.sel(member=0).values, control.sel(time=rain["time"]).values, atol=1e-4)
+    totals = rain.sum(("time", "lat", "lon")).values
+    assert len(set(np.round(totals, 1))) == 4  # every member differs
