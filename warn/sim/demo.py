@@ -4,9 +4,16 @@
 
 - **Forecast runs.** The demo storm (``sim.feed_dir``, the run ``sim.issued_at``), padded with
   dry hours before and after, is cut into hourly runs of the next 24 hours — a perfect
-  forecast — each written to the feed folder, named as the forecast source's URL template
-  names it, once the simulated clock reaches its issue time, and served by a
-  :class:`~warn.sim.feedserver.FeedServer`.
+  forecast — or, with ``sim.forecast``, the truth (``sim.truth``, the storm every 10 minutes)
+  displaced, late and scaled as it says, with perturbed members if it asks for them
+  (:mod:`warn.sim.forecasts`); each run written to the feed folder, named as the forecast
+  source's URL template names it, once the simulated clock reaches its issue time, and served
+  by a :class:`~warn.sim.feedserver.FeedServer`.
+- **Observed rain** (with ``sim.truth``). A synthetic rain gauge at every town centre reports the
+  truth every 5 minutes through the SensorThings server (one falls silent), and, with
+  ``observed.radar`` configured, a radar rain-rate mosaic of the truth × ``sim.radar_bias`` is
+  written every 10 minutes where the radar URL template names it under ``{feed}``
+  (:mod:`warn.sim.observed`).
 - **Water levels.** Every waterlogging point's sensor and every river gauge reads what the
   storm makes of it (:func:`warn.sim.world.sensor_world`), every 5 minutes, served by a
   :class:`~warn.sim.sensorthings.SensorThingsServer` up to the simulated clock. One sensor
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import xarray as xr
 
@@ -45,7 +53,9 @@ from warn.geo.layers import zone_layer
 from warn.errors import Problem, WarnError
 from warn.sim.feedserver import FeedServer
 from warn.sim.gateways import gateways_for
+from warn.sim.forecasts import hourly, imperfect, members
 from warn.sim.levels import Freeze, Spike
+from warn.sim.observed import gauge_id, gauge_world, radar_frame, write_frame
 from warn.sim.receiver import WebhookReceiver
 from warn.sim.sensorthings import SensorThingsServer
 from warn.sim.world import Series, sensor_world, serve
@@ -118,6 +128,16 @@ class DemoWorld:
         _, points = zone_layer(settings, "waterlogging_points")
         _, gauges = zone_layer(settings, "river_gauges")
         self.sensors: list[Series] = sensor_world(self.rain, points, gauges, faults=FAULTS)
+        self.truth: xr.DataArray | None = None
+        self.forecast = self.rain
+        self.radar_template: str | None = None
+        if settings.sim.truth is not None:
+            truth = open_forecast(settings.sim.truth, source="truth", issued_at=settings.sim.issued_at,
+                                  limits=settings.files)
+            self.truth = _padded(truth, period)
+            self.sensors += gauge_world(self.truth, town_gauges(settings))
+            self.forecast = self._forecast(truth, period)
+            self.radar_template = _radar_template(settings)
         self.feed_dir = self.folder / "feed"
         self.feed_dir.mkdir(parents=True, exist_ok=True)
         self.official = official_warnings(settings, storm)
@@ -156,7 +176,37 @@ class DemoWorld:
                 self._write_run(moment, path)
         serve(self.sensorthings, self.sensors, until=clock, since=self._clock)
         self._publish_official(clock)
+        self._publish_radar(clock)
         self._clock = clock
+
+    def _forecast(self, truth: xr.DataArray, period: Period) -> xr.DataArray:
+        """The hourly rain the runs are cut from: the truth made wrong as ``sim.forecast`` says (see
+        :mod:`warn.sim.forecasts`), on the times of :attr:`rain` (dry beyond the storm's window)."""
+        assert self.settings.sim is not None
+        spec = self.settings.sim.forecast
+        if spec is None:
+            return self.rain
+        window = _padded(truth, Period(before=period.before,
+                                       after=spec.delay + spec.member_delay + timedelta(hours=1)))
+        wrong = (members(window, spec) if spec.members else
+                 imperfect(window, shift_km=spec.shift_km, towards_deg=spec.towards_deg, delay=spec.delay,
+                           scale=spec.scale))
+        out = hourly(wrong).reindex(time=self.rain["time"].values, fill_value=0.0)
+        out.attrs = {**self.rain.attrs, **({"control_member": 0} if spec.members else {})}
+        return out
+
+    def _publish_radar(self, clock: datetime) -> None:
+        """Write every radar frame due by ``clock`` that is not written yet (frames of the truth's times)."""
+        if self.truth is None or self.radar_template is None or self.settings.sim is None:
+            return
+        stamps = self.truth["time"].values.astype("datetime64[s]")
+        since = np.datetime64((self._clock or self.start).replace(tzinfo=None), "s")
+        for stamp in stamps[(stamps > since - np.timedelta64(10, "m")) & (stamps <= np.datetime64(
+                clock.replace(tzinfo=None), "s"))]:
+            moment = _utc(stamp)
+            path = self.feed_dir / self.radar_template.format(time=moment)
+            if not path.exists():
+                write_frame(radar_frame(self.truth, moment, bias=self.settings.sim.radar_bias), path)
 
     def _publish_official(self, clock: datetime) -> None:
         """Write the official messages sent by ``clock`` and each official source's index of them."""
@@ -171,14 +221,22 @@ class DemoWorld:
 
     def _write_run(self, issued: datetime, path: Path) -> None:
         stamp = np.datetime64(issued.replace(tzinfo=None), "ns")
-        hours = self.rain.sel(time=slice(stamp + np.timedelta64(1, "h"), stamp + np.timedelta64(LEAD)))
+        hours = self.forecast.sel(time=slice(stamp + np.timedelta64(1, "h"), stamp + np.timedelta64(LEAD)))
         run = xr.Dataset({"rain": hours.astype("float32")},
                          coords={"forecast_reference_time": stamp})
         run["rain"].attrs = {"units": "mm", "standard_name": "lwe_thickness_of_precipitation_amount",
                              "long_name": "precipitation depth per hour", "cell_methods": "time: sum"}
+        spec = self.settings.sim.forecast if self.settings.sim is not None else None
+        if spec is not None and spec.members:
+            run["rain"].attrs["control_member"] = 0
+        how = ("cut from the demo storm by warn.sim.demo: a perfect forecast" if spec is None else
+               f"the demo truth displaced {spec.shift_km:g} km towards {spec.towards_deg:g} deg, "
+               f"{spec.delay.total_seconds() / 60:g} min late, x{spec.scale:g}"
+               + (f", {spec.members} perturbed members (seed {spec.seed})" if spec.members else "")
+               + " by warn.sim.forecasts: an imperfect forecast")
         run.attrs = {"Conventions": "CF-1.8", "title": f"Yubei demo forecast run {issued:%Y-%m-%d %H}Z "
                      "(TRANSPLANTED ANALOGUE, synthetic)",
-                     "comment": "cut from the demo storm by warn.sim.demo: a perfect forecast for drills only",
+                     "comment": f"{how}, for drills only",
                      "source": str(self.rain.attrs.get("source", ""))}
         partial = path.with_name(path.name + ".part")
         run.to_netcdf(partial)
@@ -261,15 +319,36 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _padded(storm: xr.DataArray, period: Period) -> xr.DataArray:
-    """The storm's hourly rain with dry hours before and after."""
-    hour = np.timedelta64(1, "h")
+    """The storm's rain (hourly, or every 10 minutes) with dry steps before and after."""
+    step = storm["time"].values[1] - storm["time"].values[0]
+    seconds = step / np.timedelta64(1, "s")
     first, last = storm["time"].values[0], storm["time"].values[-1]
-    before = first - np.arange(int(period.before / timedelta(hours=1)), 0, -1) * hour
-    after = last + np.arange(1, int(period.after / timedelta(hours=1)) + 1) * hour
+    before = first - np.arange(int(period.before.total_seconds() // seconds), 0, -1) * step
+    after = last + np.arange(1, int(period.after.total_seconds() // seconds) + 1) * step
     times = np.concatenate([before, storm["time"].values, after])
     out = storm.reindex(time=times, fill_value=0.0)
     out.attrs = storm.attrs
     return out
+
+
+def _radar_template(settings: Settings) -> str | None:
+    """The radar frames' path under the feed folder (``observed.radar.url`` after ``{feed}/``), or ``None``
+    without a configured radar."""
+    radar = settings.observed.radar if settings.observed is not None else None
+    if radar is None:
+        return None
+    if not radar.url.startswith("{feed}/"):
+        raise WarnError(Problem("config.yaml", "observed.radar.url", "a URL under {feed}/ (the demo world serves "
+                                "the radar frames from its feed server)", repr(radar.url)))
+    return radar.url.removeprefix("{feed}/")
+
+
+def town_gauges(settings: Settings) -> gpd.GeoDataFrame:
+    """The synthetic rain gauges of the demo: one at each town centre, ``sensor_id`` :func:`gauge_id` of the town."""
+    places = town_places(settings)
+    return gpd.GeoDataFrame({"sensor_id": [gauge_id(code) for code in places]},
+                            geometry=gpd.points_from_xy([p[0] for p in places.values()],
+                                                        [p[1] for p in places.values()]), crs="EPSG:4326")
 
 
 def _name(template: str, issued: datetime) -> str:

@@ -47,7 +47,7 @@ class FeedServer(LocalServer):
     Parameters
     ----------
     directory
-        The files to serve (flat: ``/<name>`` maps to ``directory/<name>``).
+        The files to serve: ``/<path>`` maps to ``directory/<path>`` (sub-folders too, nothing outside).
     host
         Address to bind; 127.0.0.1 keeps it local.
     port
@@ -108,7 +108,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(HTTPStatus.SERVICE_UNAVAILABLE, {"Retry-After": "1"})
             name = unquote(urlsplit(self.path).path).lstrip("/")
             target = (server.directory / name).resolve()
-            if not name or target.parent != server.directory or not target.is_file():
+            if not name or server.directory not in target.parents or not target.is_file():
                 return self._answer(HTTPStatus.NOT_FOUND, {})
             content = target.read_bytes()
             if body and server.hostile is not None and self._hostile(server.hostile, name, content):

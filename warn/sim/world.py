@@ -18,6 +18,7 @@ sensors. All of it is synthetic: a world for demos, drills and tests, labelled s
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,12 +44,13 @@ STAGE_RECESSION_H = 8.0
 
 @dataclass(frozen=True)
 class Series:
-    """One sensor's readings: times (aware UTC) and values (m; ``None`` for a missing one)."""
+    """One sensor's readings: times (aware UTC) and values (in ``unit``; ``None`` for a missing one)."""
 
     sensor_id: str
     kind: str
     times: list[datetime]
     values: list[float | None]
+    unit: str = "m"
 
 
 def sensor_world(rain: xr.DataArray, waterlogging: gpd.GeoDataFrame, gauges: gpd.GeoDataFrame, *,
@@ -93,7 +95,8 @@ def sensor_world(rain: xr.DataArray, waterlogging: gpd.GeoDataFrame, gauges: gpd
 
 def serve(server: SensorThingsServer, world: list[Series], *, until: datetime,
           since: datetime | None = None) -> int:
-    """Put the readings of ``(since, until]`` on the SensorThings server (datastreams made as needed).
+    """Put the readings of ``(since, until]`` on the SensorThings server (datastreams made as needed;
+    every series' times ascending).
 
     Returns
     -------
@@ -103,11 +106,11 @@ def serve(server: SensorThingsServer, world: list[Series], *, until: datetime,
     added = 0
     for series in world:
         if not server.has_datastream(series.sensor_id):
-            server.add_datastream(series.sensor_id, unit="m", kind=series.kind)
-        for moment, value in zip(series.times, series.values, strict=True):
-            if moment <= until and (since is None or moment > since):
-                server.add_observation(series.sensor_id, moment, value)
-                added += 1
+            server.add_datastream(series.sensor_id, unit=series.unit, kind=series.kind)
+        first = 0 if since is None else bisect.bisect_right(series.times, since)
+        for k in range(first, bisect.bisect_right(series.times, until)):
+            server.add_observation(series.sensor_id, series.times[k], series.values[k])
+            added += 1
     return added
 
 
