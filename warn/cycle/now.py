@@ -98,7 +98,7 @@ class Now:
     @property
     def basis(self) -> str:
         """What the composition was made of: t0 and the nowcast's issue time (part of the run's identity)."""
-        return f"t0={self.t0.isoformat()};nowcast={self.record.get('nowcast', {}).get('issued')}"
+        return f"t0={self.t0.isoformat()};nowcast={(self.record.get('nowcast') or {}).get('issued')}"
 
 
 def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Observed, at: datetime) -> Now:
