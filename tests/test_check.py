@@ -450,3 +450,18 @@ def test_reach_names_person_channels_of_both_the_deployment_and_the_drill(commit
     assert "reach.rules.0.channels.2: expected a channel of sim.channels" in text and "not in sim.channels" in text
     assert "reach.rules.1.roles.4: expected a role among" in text and "'mayor'" in text
     assert "reach.voice: expected a channel of channels of kind voice, got 'duty_sms' (sms)" in text
+
+
+def test_observed_needs_its_model_files_a_timed_radar_template_and_one_step(committed_config):
+    from tests.helpers import edit_yaml, messages
+
+    edit_yaml(committed_config, lambda data: (data["models"].pop("analysis"),
+                                              data["observed"]["radar"].update(url="{feed}/radar/qpe.nc",
+                                                                               every="PT5M")))
+    text = messages(committed_config)
+    assert "models.analysis: expected the analysis model file (models/analysis.yaml) that observed: needs" in text
+    assert "observed.radar.url: expected a template with the frame time" in text
+    edit_yaml(committed_config, lambda data: data["models"].update(analysis=data["models"]["rain"].replace(
+        "rain.yaml", "analysis.yaml")))
+    assert ("observed: expected one step for the radar frames, the analysis and the nowcast, got models.analysis "
+            "step PT10M, models.nowcast horizon.step PT10M, observed.radar.every PT5M") in messages(committed_config)

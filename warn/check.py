@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warn.config import Settings, load_settings
+from warn.durations import iso_duration
 from warn.errors import ConfigError, Problem, WarnError
 from warn.vocab import CapStatus
 
@@ -41,8 +42,8 @@ def check_deployment(config_path: Path) -> list[Problem]:
         return list(err.problems)
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
-        _models, _layers, _areas, _hazards, _forecasts, _sensors, _official, _sim, _playbooks, _directory, _publication,
-        _messages, _channels, _reach, _identity, _anchors,
+        _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
+        _publication, _messages, _channels, _reach, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -193,6 +194,42 @@ def _forecasts(settings: Settings, where: str) -> Iterator[Problem]:
         if "{issued" not in spec.url:
             yield Problem(where, f"forecasts.{name}.url", "a template with the run time, e.g. {issued:%Y%m%d%H}",
                           spec.url)
+
+
+def _observed(settings: Settings, where: str) -> Iterator[Problem]:
+    """``observed:``: the model files it needs, a radar template with the frame time, and one step for the
+    radar frames, the analysis and the nowcast (the nowcast advects the analysed frames step by step)."""
+    from warn.modelfiles import load_model_file
+    from warn.sources.forecast import DECODERS
+
+    observed = settings.observed
+    if observed is None:
+        return
+    needed = ["analysis", *(["nowcast"] if observed.nowcast and observed.radar is not None else [])]
+    missing = [name for name in needed if name not in settings.models]
+    for name in missing:
+        yield Problem(where, f"models.{name}", f"the {name} model file (models/{name}.yaml) that observed: needs",
+                      "nothing")
+    radar = observed.radar
+    if radar is not None:
+        if "{time" not in radar.url:
+            yield Problem(where, "observed.radar.url", "a template with the frame time, e.g. {time:%Y%m%d%H%M}",
+                          radar.url)
+        if radar.format != "auto" and radar.format not in DECODERS:
+            yield from _collect(lambda: DECODERS.get(radar.format, where=where, key="observed.radar.format"))
+    if missing or not all(settings.models[name].exists() for name in needed):
+        return  # said by _models
+    try:
+        steps = {"models.analysis step": load_model_file("analysis", settings.models["analysis"]).params().step}
+        if "nowcast" in needed:
+            steps["models.nowcast horizon.step"] = load_model_file("nowcast", settings.models["nowcast"]).params().step
+    except WarnError:
+        return  # said by _models
+    if radar is not None:
+        steps["observed.radar.every"] = radar.every
+    if len(set(steps.values())) > 1:
+        yield Problem(where, "observed", "one step for the radar frames, the analysis and the nowcast",
+                      ", ".join(f"{key} {iso_duration(step)}" for key, step in steps.items()))
 
 
 def _sensors(settings: Settings, where: str) -> Iterator[Problem]:
