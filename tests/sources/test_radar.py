@@ -111,6 +111,19 @@ def test_a_missing_frame_is_left_out_and_said_in_both_languages(served, tmp_path
     assert none is None and len(all_missing) == 1
 
 
+def test_the_frames_found_are_not_fetched_again_in_the_next_overlapping_window(served, tmp_path):
+    for minutes in (10, 20, 30):
+        mosaic(served / f"radar_2026071500{minutes}.nc", np.ones((LAT.size, LON.size)), AT.replace(minute=minutes))
+    with FeedServer(served) as server:
+        radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path)
+        radar.frames([AT.replace(minute=m) for m in (10, 20)])
+        frames, problems = radar.frames([AT.replace(minute=m) for m in (20, 30)])
+        requested = [path for _, path, _ in server.requests]
+    assert requested == ["/radar_202607150010.nc", "/radar_202607150020.nc", "/radar_202607150030.nc"]
+    assert problems == [] and frames is not None and frames.sizes["time"] == 2
+    assert sorted(radar.held) == [AT.replace(minute=20), AT.replace(minute=30)]  # the window's frames only
+
+
 def test_a_frame_of_another_time_is_refused(served, tmp_path):
     mosaic(served / "radar_202607150010.nc", np.ones((LAT.size, LON.size)), AT + timedelta(minutes=10))
     with pytest.raises(SourceError, match=r"rain.time: expected one frame at 2026-07-15T00:10Z, got 2026-07-15T00:20"):

@@ -45,6 +45,7 @@ class RadarSource:
 
     def __init__(self, spec: RadarSpec, *, urls: Mapping[str, str], cache_dir: Path, limits: FilesSpec) -> None:
         self.spec, self.limits = spec, limits
+        self.held: dict[datetime, xr.DataArray] = {}  # the frames of the last call of frames(), by time
         self.source = ForecastSource(fill(spec.url, urls), directory=Path(cache_dir), placeholder="time",
                                      policy=policy_of(spec), attempts=spec.retries + 1)
 
@@ -80,6 +81,9 @@ class RadarSource:
     def frames(self, times: Sequence[datetime]) -> tuple[xr.DataArray | None, list[str]]:
         """Fetch the frames of ``times``, leaving out those missing.
 
+        A frame is published once: the frames the previous call found are not fetched again (the
+        service's cycles ask for overlapping windows); only those of ``times`` are held on.
+
         Parameters
         ----------
         times
@@ -94,9 +98,12 @@ class RadarSource:
         """
         found: list[xr.DataArray] = []
         problems: list[str] = []
+        held, self.held = self.held, {}
         for at in sorted(times):
             try:
-                found.append(self.frame(at))
+                frame = held[at] if at in held else self.frame(at)
+                self.held[at] = frame
+                found.append(frame)
             except WarnError as err:
                 what = err.problems[0] if err.problems else err
                 problems.append(f"雷达 {at:%Y-%m-%d %H:%MZ} 缺测 / radar frame {at:%Y-%m-%d %H:%MZ} missing: {what}")
