@@ -110,6 +110,9 @@ def _models(settings: Settings, where: str) -> Iterator[Problem]:
         yield from _collect(lambda: load_model_file(name, path, where=where, key=f"models.{name}"))
     if "rain" not in settings.models:
         yield Problem(where, "models.rain", "the rain model file (models/rain.yaml)", "nothing")
+    if settings.observed is not None and "analysis" not in settings.models:
+        yield Problem(where, "models.analysis", "the analysis model file (models/analysis.yaml) for the observed "
+                      "section", "nothing")
     named = {path.resolve() for path in settings.models.values()}
     named |= {entry.model.resolve() for entry in settings.hazards.values() if entry.model is not None}
     folders = {path.resolve().parent for path in settings.models.values() if path.parent.is_dir()}

@@ -40,7 +40,7 @@ CASES = {
                        "score.known_point_bonus: expected greater than or equal to 0"),
     "boundaries beyond the scale": (_set([25, 50, 70, 120], "levels", "boundaries"),
                                     "levels: expected boundaries between 0 and 100"),
-    "wrong model name": (_set("floods", "model"), "model: expected a model among flashflood, landslide, rain, river, sensors, waterlogging, got 'floods'"),
+    "wrong model name": (_set("floods", "model"), "model: expected a model among analysis, flashflood, landslide, rain, river, sensors, waterlogging, got 'floods'"),
 }
 
 
