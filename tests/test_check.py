@@ -38,6 +38,8 @@ CONFIG_CASES = {
     "unknown key": (_set("Asia/Shanghai", "deployment", "tiemzone"), ["deployment.tiemzone: expected no such key"]),
     "bad time zone": (_set("Beijing", "deployment", "timezone"), ["deployment.timezone: expected an IANA time zone", "'Beijing'"]),
     "unknown model": (_set("models/rain.yaml", "models", "rainn"), ["models.rainn: expected a model among analysis, nowcast, rain, sensors", "did you mean 'rain'"]),
+    "observed without its analysis model": (_set({"gauges": True}, "observed"),
+                                            ["config.yaml: models.analysis: expected the analysis model file"]),
     "missing model file": (_set("models/nowhere.yaml", "models", "rain"), ["models.rain: expected an existing model file", "nowhere.yaml"]),
     "missing layer file": (_set("geodata/nowhere.gpkg", "layers", "towns", "path"), ["layers.towns.path: expected an existing GeoPackage", "nowhere.gpkg"]),
     "unknown decoder": (_set("grib3", "forecasts", "demo", "format"), ["forecasts.demo.format: expected a forecast decoder among", "'grib3'"]),
