@@ -154,7 +154,8 @@ def context(settings: Settings, deployed: Deployed, rain: xr.DataArray | None, n
     from warn.rainarray import issued_at
 
     return Context(settings, deployed.section, deployed.params, rain,
-                   issued_at(rain) if rain is not None else now, now, store, persist, official, official_unknown)
+                   issued_at(rain) if rain is not None else now, now, store=store, persist=persist,
+                   official=official, official_unknown=official_unknown)
 
 
 def load_model(name: str, path: Path) -> Any:
