@@ -21,7 +21,7 @@ from warn.errors import ConfigError, Problem
 from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainFile, load_model_file
-from warn.rainarray import as_hourly, check_coverage, issued_at, step_of
+from warn.rainarray import as_hourly, check_coverage, control, issued_at, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import policy_of
@@ -143,11 +143,13 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     store
         Where to record it.
     rain
-        The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one.
+        The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one; of an
+        ensemble, its control member.
     """
     towns = settings.areas.towns
     if rain is None or towns not in settings.layers:
         return
+    rain = control(rain)
     source, issued = str(rain.attrs.get("source", "")), issued_at(rain)
     if store.rain.has(source, issued, towns):
         return
