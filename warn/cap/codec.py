@@ -34,6 +34,7 @@ OASIS XSD, Google's extended XSD or the rules above (:func:`validate`);
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -63,6 +64,8 @@ PARAM_HAZARD = "warn:hazard"
 PARAM_COLOUR = "GB/T35965.1:color"
 #: CAP parameter holding the one-segment SMS of the message (what the SMS channels send).
 PARAM_SMS = "warn:sms"
+#: CAP 1.2 ``certainty``: Likely is "p > ~50%", Possible "p <= ~50%" (OASIS CAP 1.2, 3.2.2).
+LIKELY_ABOVE = 0.5
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 SCHEMAS = {"OASIS CAP-v1.2.xsd": "CAP-v1.2.xsd", "Google cap12_extended.xsd": "cap12_extended-google.xsd"}
@@ -242,6 +245,9 @@ class CapWarning:
         What people should do.
     references
         Every still-valid earlier message of the thread.
+    probability
+        Where the levels came from an ensemble run: the fraction (0–1) of its members reaching the
+        warned level at its lead; ``None`` (or NaN) without one (``certainty`` then follows the level).
     """
 
     sender: str
@@ -274,6 +280,7 @@ class CapWarning:
     note: str = ""
     sms: str = ""
     identifier: str = ""
+    probability: float | None = None
 
 
 _SEVERITY = {
@@ -314,9 +321,13 @@ def urgency_for(warning: CapWarning) -> Urgency:
 
 
 def certainty_for(warning: CapWarning) -> Certainty:
-    """``Observed`` on an all-clear, ``Likely`` for orange/red, ``Possible`` for blue/yellow."""
+    """``Observed`` on an all-clear; with an ensemble's probability of the warned level, ``Likely`` above
+    :data:`LIKELY_ABOVE` and ``Possible`` at or below it; without one, ``Likely`` for orange/red,
+    ``Possible`` for blue/yellow."""
     if warning.response_type is ResponseType.ALL_CLEAR:
         return Certainty.OBSERVED
+    if warning.probability is not None and not math.isnan(warning.probability):
+        return Certainty.LIKELY if warning.probability > LIKELY_ABOVE else Certainty.POSSIBLE
     return Certainty.LIKELY if warning.level >= Level.ORANGE else Certainty.POSSIBLE
 
 

@@ -22,7 +22,9 @@ For each :class:`~warn.command.model.Broadcast`, in order:
    An all-clear keeps the area of the message it ends.
 3. **Words.** From the templates of the playbooks folder (:mod:`warn.broadcast.wording`): issuer,
    time, area and places, level, 防御指南, and a one-segment SMS carried in the CAP parameter
-   ``warn:sms``.
+   ``warn:sms``. Where the cycles scored the listed items from an ensemble run, the CAP ``certainty``
+   follows the members' probability of the warned level (:func:`probability_of`: Likely above one
+   half, Possible at or below).
 4. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
    :class:`~warn.errors.CapError`), then one ``warning_messages`` row. A message whose identifier is
    already there is not built again: its stored body is queued again (a no-op when it was queued
@@ -39,6 +41,7 @@ Publishing the same actions again adds no message and no outbox row.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -255,7 +258,7 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
         references=(tuple(Reference(sender, m.identifier, m.sent_at) for m in earlier)
                     + tuple(Reference(b.sender, b.identifier, b.sent) for b in relayed)),
         scope=Scope.PUBLIC if public else Scope.RESTRICTED, restriction="" if public else RESTRICTION,
-        note=_relay_note(relayed), sms=words.sms,
+        note=_relay_note(relayed), sms=words.sms, probability=None if clear else probability_of(store, action),
     )
 
 
@@ -381,6 +384,15 @@ def _relayed(store: Store, settings: Settings, action: Broadcast, status: CapSta
 def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
     """``转发：<issuer> <sent> 发布的 <headline>（<identifier>）`` for each message relayed."""
     return "；".join(f"转发 {b.issuer} {cap_time(b.sent)} 发布的{b.headline}（{b.identifier}）" for b in relayed)
+
+
+def probability_of(store: Store, action: Broadcast) -> float | None:
+    """The probability of the warned level at its lead (now) over an ensemble run's members: the highest
+    over the items the message lists, as the cycles recorded them (``store.levels``); ``None`` when
+    none was scored from an ensemble."""
+    recorded = store.levels.probability(action.hazard, (item.item_id for item in action.listed), action.at)
+    known = [p for by_level in recorded.values() if not math.isnan(p := by_level.get(action.level, math.nan))]
+    return max(known) if known else None
 
 
 def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
