@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from warn.store import HeldRun, ItemLevel, LevelBasis, OfficialMessage, Store, ZoneRain
 from warn.store.schema import item_levels
+from warn.store.views import Views
 from warn.vocab import Level
 
 H = timedelta(hours=1)
@@ -73,6 +74,18 @@ def test_an_ensembles_probabilities_are_kept_with_the_level_and_a_single_runs_st
         stored = conn.execute(select(item_levels.c.probability).where(item_levels.c.item_id == "T1",
                                                                       item_levels.c.lead == "now")).scalar_one()
     assert json.loads(stored) == {"blue": 1.0, "yellow": 2 / 3, "orange": 0.0, "red": 0.0}
+
+
+def test_the_item_view_shows_the_probability_by_colour_with_unknown_as_null(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'levels.db'}"
+    with Store.connect(url) as store:
+        store.upgrade()
+        store.levels.record(T0, [dataclasses.replace(level("T1", 4), probability={
+            Level.BLUE: 1.0, Level.YELLOW: 1.0, Level.ORANGE: 0.5, Level.RED: math.nan}), level("T2", 1)], {})
+    with Views.open(url) as views:
+        (t1,), (t2,) = views.item_levels("T1", T0), views.item_levels("T2", T0)
+    assert t1.probability == {"blue": 1.0, "yellow": 1.0, "orange": 0.5, "red": None}
+    assert t2.probability is None
 
 
 def test_notices_in_force_begin_and_end(store: Store) -> None:
