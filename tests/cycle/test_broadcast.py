@@ -266,12 +266,17 @@ def test_certainty_follows_the_ensembles_probability_of_the_warned_level(deploym
         infos = [parse(r.body.encode()).infos for r in rows]
         assert [[i.certainty for i in pair] for pair in infos] == [[Certainty.POSSIBLE] * 2, [Certainty.LIKELY] * 2,
                                                                   [Certainty.OBSERVED] * 2]
+        (zh, en), (update, _), (clear, _) = infos
+        assert "集合预报红色概率35%" in zh.description and "ensemble red probability 35 %" in en.description
+        assert "集合预报橙色概率80%" in update.description
+        assert "概率" not in clear.description
 
         single = replace(_thread("landslide:T2:restricted", area="T2")[0], at=T0 + timedelta(hours=2))
         store.levels.record(single.at, [ItemLevel("landslide", "zone", "T2", "now", 4)], {})
         store.execute_actions([single])
         publish(store, settings, [single], sender=SENDER)
-        assert parse(_messages(store)[-1].body.encode()).infos[0].certainty is Certainty.LIKELY  # red by colour
+        alone = parse(_messages(store)[-1].body.encode()).infos[0]
+        assert alone.certainty is Certainty.LIKELY and "概率" not in alone.description  # red by colour
 
 
 def test_a_message_says_how_much_rain_the_forecast_gives_its_town(deployment: Path, tmp_path: Path) -> None:

@@ -242,7 +242,8 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     sent = sent_of(action)
     expires = sent + validity
     expected = "" if clear else _expected(store, settings, action)
-    words = wording(settings, hazard, action, area, relayed, expires, expected)
+    probability = None if clear else probability_of(store, action)
+    words = wording(settings, hazard, action, area, relayed, expires, expected, probability)
     public = action.audience is Audience.PUBLIC
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
@@ -258,7 +259,7 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
         references=(tuple(Reference(sender, m.identifier, m.sent_at) for m in earlier)
                     + tuple(Reference(b.sender, b.identifier, b.sent) for b in relayed)),
         scope=Scope.PUBLIC if public else Scope.RESTRICTED, restriction="" if public else RESTRICTION,
-        note=_relay_note(relayed), sms=words.sms, probability=None if clear else probability_of(store, action),
+        note=_relay_note(relayed), sms=words.sms, probability=probability,
     )
 
 
@@ -411,7 +412,8 @@ def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
 
 
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
-            relayed: tuple[OfficialRelay, ...], expires: datetime, expected: str = "") -> Wording:
+            relayed: tuple[OfficialRelay, ...], expires: datetime, expected: str = "",
+            probability: float | None = None) -> Wording:
     """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`, the templates of the
     playbooks folder). A relayed hazard names the issuers of the official messages in force, or
     :data:`MET_OFFICE` when none is (its all-clear after the signal was lifted)."""
@@ -420,7 +422,8 @@ def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Cov
     notice = Notice(hazard=hazard.name, level=Level.NONE if action.broadcast is BroadcastKind.ALL_CLEAR
                     else action.level, audience=action.audience, issuer=issuer.zh, issuer_short=issuer.short,
                     sent=action.at, until=expires, area=area.name, places=area.places, expected=expected,
-                    reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from)
+                    reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from,
+                    probability=probability)
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command.playbooks", f"the playbooks folder holding the message "
                                   f"templates {TEMPLATES_FILE}", "no command section"))
