@@ -21,7 +21,8 @@ import xarray as xr
 
 from tests.sources.conftest import LAT, LON, RUN
 from warn import rainarray
-from warn.errors import DataContractError
+from warn.config import FilesSpec
+from warn.errors import DataContractError, SourceError
 from warn.geo.weights import build_weights, zonal_mean
 from warn.sources.forecast import open_forecast
 
@@ -149,3 +150,12 @@ def test_a_grib_ens_file_gives_members_with_the_control_first(tmp_path):
     # a 0–5 h mean rate of (n + 1) mm/h → (n + 1) × 5 mm per 5 h
     np.testing.assert_allclose(rain.values[:, 0, 10, 10], [5.0, 10.0, 15.0], rtol=1e-5)
     assert rain.attrs["step"] == "PT5H"
+
+
+def test_members_are_not_counted_as_time_steps_by_the_declared_size_check(tmp_path):
+    path = ensemble_file(tmp_path / "ens.nc", uniform([1.0, 2.0], [3.0, 4.0], [0.0, 5.0]))
+    rain = open_forecast(path, source="ens", limits=FilesSpec(max_time_steps=2))
+    assert rain.sizes["member"] == 3
+    longer = ensemble_file(tmp_path / "longer.nc", uniform([1.0, 2.0, 3.0], [3.0, 4.0, 5.0]))
+    with pytest.raises(SourceError, match=r"longer\.nc: precip: expected at most 2 time steps \(files\.max_time_steps\)"):
+        open_forecast(longer, source="ens", limits=FilesSpec(max_time_steps=2))

@@ -137,8 +137,9 @@ def check_shape(where: str, var: str, dims: Mapping[str, int], limits: FilesSpec
                 grid_dims: int = 2) -> None:
     """Refuse an array declaring more than the limits, before any of it is read.
 
-    The last ``grid_dims`` dimensions are the grid (``files.max_grid_cells``), the others times or
-    members (``files.max_time_steps``), and all of it, as float64 after decoding, ``files.max_field_bytes``.
+    The last ``grid_dims`` dimensions are the grid (``files.max_grid_cells``), the others times
+    (``files.max_time_steps``; an ensemble dim, :data:`MEMBER_DIMS`, is not a time), and all of it, as
+    float64 after decoding, ``files.max_field_bytes``.
     A 1-D array (a coordinate) counts as a grid when it is its only dimension.
 
     Raises
@@ -148,7 +149,8 @@ def check_shape(where: str, var: str, dims: Mapping[str, int], limits: FilesSpec
     """
     sizes = list(dims.values())
     split = max(len(sizes) - grid_dims, 0)
-    cells, steps = _product(sizes[split:]), _product(sizes[:split])
+    times = [size for name, size in list(dims.items())[:split] if name not in MEMBER_DIMS]
+    cells, steps = _product(sizes[split:]), _product(times)
     total = _product(sizes) * max(itemsize, 8)
     shape = "(" + ", ".join(f"{name} {size:,}" for name, size in dims.items()) + ")"
     for value, limit, key, what in ((cells, limits.max_grid_cells, "max_grid_cells", "cells (lat × lon) a field"),
