@@ -81,7 +81,8 @@ def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset
     settings
         The deployment.
     rain
-        Rainfall contract array (time, lat, lon), mm per step.
+        Rainfall contract array (time, lat, lon), mm per step; of an ensemble (a ``member`` dim
+        first), its control member is scored.
     layer
         Name of a configured zone layer.
 
@@ -93,6 +94,7 @@ def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset
         and the zone-mean 3 h peak as ``mean_max_3h``.
     """
     spec, zones = zone_layer(settings, layer)
+    rain = control(rain)
     check_coverage(rain, tuple(zones.total_bounds), where=rain.attrs.get("source", "forecast"))
     model: RainFile = load_model_file("rain", settings.models["rain"])
     params = model.params()
