@@ -270,7 +270,10 @@ def test_certainty_follows_an_ensembles_probability_above_one_half(town):
     assert cap.certainty_for(warning(town, level=Level.BLUE, probability=0.9)) is Certainty.LIKELY
     assert cap.certainty_for(warning(town, probability=float("nan"))) is Certainty.LIKELY  # red by colour
     assert cap.certainty_for(warning(town, level=Level.YELLOW, probability=None)) is Certainty.POSSIBLE
-    assert cap.validate(cap.produce(warning(town, probability=0.2))) == []
+    produced = cap.produce(warning(town, probability=0.2))
+    assert cap.validate(produced) == []
+    assert dict(cap.parse(produced).infos[0].parameters)["warn:probability"] == "0.20"
+    assert "warn:probability" not in dict(cap.parse(cap.produce(warning(town))).infos[0].parameters)
 
 
 def test_vocabulary_mappings(town):

@@ -66,6 +66,8 @@ PARAM_COLOUR = "GB/T35965.1:color"
 PARAM_SMS = "warn:sms"
 #: CAP 1.2 ``certainty``: Likely is "p > ~50%", Possible "p <= ~50%" (OASIS CAP 1.2, 3.2.2).
 LIKELY_ABOVE = 0.5
+#: CAP parameter holding an ensemble's probability of the warned level (``0.35``), where there is one.
+PARAM_PROBABILITY = "warn:probability"
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 SCHEMAS = {"OASIS CAP-v1.2.xsd": "CAP-v1.2.xsd", "Google cap12_extended.xsd": "cap12_extended-google.xsd"}
@@ -247,7 +249,8 @@ class CapWarning:
         Every still-valid earlier message of the thread.
     probability
         Where the levels came from an ensemble run: the fraction (0–1) of its members reaching the
-        warned level at its lead; ``None`` (or NaN) without one (``certainty`` then follows the level).
+        warned level at its lead, carried as the parameter :data:`PARAM_PROBABILITY` and setting the
+        ``certainty``; ``None`` (or NaN) without one (``certainty`` then follows the level).
     """
 
     sender: str
@@ -326,9 +329,14 @@ def certainty_for(warning: CapWarning) -> Certainty:
     ``Possible`` for blue/yellow."""
     if warning.response_type is ResponseType.ALL_CLEAR:
         return Certainty.OBSERVED
-    if warning.probability is not None and not math.isnan(warning.probability):
-        return Certainty.LIKELY if warning.probability > LIKELY_ABOVE else Certainty.POSSIBLE
+    probability = warning.probability
+    if probability is not None and _known(probability):
+        return Certainty.LIKELY if probability > LIKELY_ABOVE else Certainty.POSSIBLE
     return Certainty.LIKELY if warning.level >= Level.ORANGE else Certainty.POSSIBLE
+
+
+def _known(probability: float | None) -> bool:
+    return probability is not None and not math.isnan(probability)
 
 
 def outline(geometry: BaseGeometry, tolerance: float = 0.0005) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -405,7 +413,8 @@ def _info(warning: CapWarning, language: str) -> Info:
         description=warning.description_zh if zh else warning.description_en,
         instruction=warning.instruction_zh if zh else warning.instruction_en,
         parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize()),
-                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ())),
+                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ()),
+                    *(((PARAM_PROBABILITY, f"{warning.probability:.2f}"),) if _known(warning.probability) else ())),
         areas=(Area(
             desc=warning.area_name,
             polygons=tuple(tuple((lat, lon) for lon, lat in ring) for ring in warning.polygons),
