@@ -1,10 +1,12 @@
-"""Ensemble forecasts → the rain contract's ``member`` dim: NetCDF files written here, a GRIB ENS file
+"""Ensemble forecasts → the rain contract's ``member`` dim: NetCDF files written here, GRIB ENS files
 built with eccodes from the real GFS fixture (tests/data/cfrzr_and_cprat.grib, see PROVENANCE.md).
 
-The GRIB ENS file: the fixture's 0–5 h average ``cpr`` message is cloned three times as an
-individual ensemble forecast over a time interval (GRIB2 product definition template 4.11), with
-perturbation numbers 0 (the control, type of ensemble forecast 1) and 1, 2 (perturbed, type 3),
-each holding a uniform rate of (n + 1) mm/h — the way ECMWF ENS and CMA-GEPS number their members.
+The GRIB ENS files (no GRIB ENS fixture is bundled): the fixture's 0–5 h average ``cpr`` message
+cloned as an individual ensemble forecast over a time interval (GRIB2 product definition template
+4.11), or its instantaneous one as an individual ensemble forecast at a time (template 4.1) at two
+forecast hours, with perturbation numbers 0 (the control, type of ensemble forecast 1) and 1, 2
+(perturbed, type 3) — the way ECMWF ENS and CMA-GEPS number their members — each holding a uniform
+rate set here.
 """
 
 from __future__ import annotations
@@ -128,23 +130,33 @@ def test_zonal_means_keep_the_member_dim(tmp_path):
     np.testing.assert_allclose(zonal.values[:, :, 0], [[1.0, 2.0], [5.0, 0.0]], rtol=1e-6)
 
 
-def test_a_grib_ens_file_gives_members_with_the_control_first(tmp_path):
-    path = tmp_path / "ens.grib2"
+def grib_ensemble(path: Path, step_type: str, template: int, hours: tuple[int, ...] = ()) -> Path:
+    """The fixture's ``cpr`` message of ``step_type`` cloned as members 2, 0, 1 (product definition
+    ``template``: 11 over an interval, 1 instantaneous), at each forecast hour of ``hours`` (default: the
+    message's own), each holding (n + 1) mm/h — times the hour when ``hours`` are given."""
     with open(GFS, "rb") as handle, open(path, "wb") as out:
         while (gid := eccodes.codes_grib_new_from_file(handle)) is not None:
-            if (eccodes.codes_get(gid, "shortName"), eccodes.codes_get(gid, "stepType")) == ("cpr", "avg"):
+            if (eccodes.codes_get(gid, "shortName"), eccodes.codes_get(gid, "stepType")) == ("cpr", step_type):
                 for number in (2, 0, 1):
-                    member = eccodes.codes_clone(gid)
-                    eccodes.codes_set(member, "productDefinitionTemplateNumber", 11)
-                    eccodes.codes_set(member, "typeOfEnsembleForecast", 1 if number == 0 else 3)
-                    eccodes.codes_set(member, "perturbationNumber", number)
-                    eccodes.codes_set(member, "numberOfForecastsInEnsemble", 3)
-                    values = eccodes.codes_get_values(member)
-                    eccodes.codes_set_values(member, np.full_like(values, (number + 1) / 3600.0))  # kg m-2 s-1
-                    eccodes.codes_write(member, out)
-                    eccodes.codes_release(member)
+                    for hour in hours or (None,):
+                        member = eccodes.codes_clone(gid)
+                        eccodes.codes_set(member, "productDefinitionTemplateNumber", template)
+                        eccodes.codes_set(member, "typeOfEnsembleForecast", 1 if number == 0 else 3)
+                        eccodes.codes_set(member, "perturbationNumber", number)
+                        eccodes.codes_set(member, "numberOfForecastsInEnsemble", 3)
+                        if hour is not None:
+                            eccodes.codes_set(member, "forecastTime", hour)
+                        values = eccodes.codes_get_values(member)
+                        rate = (number + 1) * (hour or 1)  # mm/h
+                        eccodes.codes_set_values(member, np.full_like(values, rate / 3600.0))  # kg m-2 s-1
+                        eccodes.codes_write(member, out)
+                        eccodes.codes_release(member)
             eccodes.codes_release(gid)
-    rain = open_forecast(path, source="gfs-ens")
+    return path
+
+
+def test_a_grib_ens_file_gives_members_with_the_control_first(tmp_path):
+    rain = open_forecast(grib_ensemble(tmp_path / "ens.grib2", "avg", 11), source="gfs-ens")
     assert rain.dims == ("member", "time", "lat", "lon")
     assert rainarray.members(rain) == [0, 1, 2] and rain.attrs["control_member"] == 0
     # a 0–5 h mean rate of (n + 1) mm/h → (n + 1) × 5 mm per 5 h
@@ -159,3 +171,12 @@ def test_members_are_not_counted_as_time_steps_by_the_declared_size_check(tmp_pa
     longer = ensemble_file(tmp_path / "longer.nc", uniform([1.0, 2.0, 3.0], [3.0, 4.0, 5.0]))
     with pytest.raises(SourceError, match=r"longer\.nc: precip: expected at most 2 time steps \(files\.max_time_steps\)"):
         open_forecast(longer, source="ens", limits=FilesSpec(max_time_steps=2))
+
+
+def test_a_grib_ens_file_of_several_steps_gives_each_member_its_own_series(tmp_path):
+    path = grib_ensemble(tmp_path / "steps.grib2", "instant", 1, hours=(5, 6))
+    rain = open_forecast(path, source="gfs-ens")
+    assert rain.dims == ("member", "time", "lat", "lon") and rain.attrs["step"] == "PT1H"
+    assert rainarray.members(rain) == [0, 1, 2] and rain.attrs["control_member"] == 0
+    # an instantaneous (n + 1) × h mm/h at +h, held over the hour
+    np.testing.assert_allclose(rain.values[:, :, 10, 10], [[5.0, 6.0], [10.0, 12.0], [15.0, 18.0]], rtol=1e-5)
