@@ -10,8 +10,11 @@ import pytest
 from warn.errors import DataContractError
 from warn.rainarray import (
     check_rain,
+    control,
     iso_duration,
     make_rain,
+    member,
+    members,
     parse_duration,
     rate_to_depth,
     reaccumulate,
@@ -136,3 +139,38 @@ def test_check_rejects_an_array_without_time_steps():
     empty = grid(np.ones((0, 2, 3)), times=np.array([], dtype="datetime64[ns]"))
     with pytest.raises(DataContractError, match=r"f\.nc: rain\.time: expected at least one time step, got none"):
         check_rain(empty, where="f.nc")
+
+
+def ensemble(values, *, member=(0, 1), control=None):
+    """A (member, time, lat, lon) contract array on the grid of :func:`grid`, hourly from 01:00."""
+    values = np.asarray(values, dtype=float)
+    times = np.datetime64("2026-07-15T01:00") + np.arange(values.shape[1]) * np.timedelta64(1, "h")
+    return make_rain(values, time=times, lat=[29.6, 29.7], lon=[106.5, 106.6, 106.7], step=HOUR, source="test",
+                     member=np.asarray(member), control_member=control)
+
+
+def test_an_ensemble_has_the_member_dim_first_its_ids_and_its_control():
+    rain = ensemble(np.ones((2, 3, 2, 3)), member=(4, 9), control=9)
+    assert rain.dims == ("member", "time", "lat", "lon")
+    assert members(rain) == [4, 9] and rain.attrs["control_member"] == 9
+    check_rain(rain, where="ens")
+    assert ensemble(np.ones((2, 1, 2, 3)), member=(4, 9)).attrs["control_member"] == 4  # none named: the first
+    one = member(rain, 4)
+    assert one.dims == ("time", "lat", "lon") and "control_member" not in one.attrs
+    assert one.attrs["history"].endswith("ensemble member 4")
+    assert control(rain).attrs["history"].endswith("ensemble member 9 (control)")
+    with pytest.raises(KeyError, match=r"no ensemble member 5 \(members: 4, 9\)"):
+        member(rain, 5)
+
+
+def test_check_rejects_repeated_member_ids_and_a_control_that_is_not_a_member():
+    with pytest.raises(DataContractError, match=r"ens: rain\.member: expected distinct integer member ids, got 1, 1"):
+        check_rain(ensemble(np.ones((2, 1, 2, 3)), member=(1, 1)), where="ens")
+    with pytest.raises(DataContractError, match=r"ens: rain\.control_member: expected one of the member ids 0, 1, "
+                                                r"got 3"):
+        check_rain(ensemble(np.ones((2, 1, 2, 3)), control=3), where="ens")
+
+
+def test_a_single_run_is_its_own_control_and_has_no_members():
+    rain = grid(np.ones((2, 2, 3)))
+    assert control(rain) is rain and members(rain) == []

@@ -4,7 +4,8 @@ Every source hands ``risk/`` the same thing, and this module is the one place th
 says what it is and checks it:
 
 - a :class:`xarray.DataArray` named ``rain`` with dims ``(time, lat, lon)`` (an
-  optional ``member`` dim first), ascending WGS84 coordinates in degrees;
+  optional ``member`` dim first: an ensemble, integer member ids as its coordinate and the
+  control's id in the attribute ``control_member``), ascending WGS84 coordinates in degrees;
 - ``time`` is UTC (timezone-naive ``datetime64``) and labels the **end** of each
   interval: a value is the depth that fell in ``(t - step, t]``;
 - at least one time step; values are finite depths in mm per step, ``NaN`` where missing
@@ -32,6 +33,8 @@ from warn.errors import DataContractError, Problem
 STANDARD_NAME = "lwe_thickness_of_precipitation_amount"
 CRS = "EPSG:4326"
 DIMS = ("time", "lat", "lon")
+#: The ensemble dimension of the contract (first when present).
+MEMBER = "member"
 #: Negative depths down to this (mm) are rounding noise and are clipped to 0.
 NEGATIVE_TOLERANCE_MM = 0.01
 #: The highest rain rate (mm/h) taken as physical; a depth above it scaled to the step is refused.
@@ -64,13 +67,16 @@ def make_rain(
     source: str,
     issued_at: np.datetime64 | None = None,
     history: str = "",
+    member: np.ndarray | None = None,
+    control_member: int | None = None,
 ) -> xr.DataArray:
     """Build a contract array from depths and coordinates.
 
     Parameters
     ----------
     depth_mm
-        Depth in mm per step, shape (time, lat, lon); NaN where missing.
+        Depth in mm per step, shape (time, lat, lon), or (member, time, lat, lon) with
+        ``member``; NaN where missing.
     time
         End of each interval, UTC ``datetime64``, shape (time,).
     lat, lon
@@ -83,11 +89,16 @@ def make_rain(
         Forecast issue (run) time, UTC; ``None`` for observations.
     history
         What was done to the data so far.
+    member
+        Integer ids of the ensemble members, shape (member,); ``None`` for a single run.
+    control_member
+        The control's id among ``member`` (default: the first).
 
     Returns
     -------
     xarray.DataArray
-        Named ``rain``, dims (time, lat, lon), float32, with the contract attributes.
+        Named ``rain``, dims (time, lat, lon) (``member`` first for an ensemble), float32, with
+        the contract attributes.
     """
     attrs = {
         "units": "mm",
@@ -101,17 +112,18 @@ def make_rain(
     }
     if issued_at is not None:
         attrs["issued_at"] = str(np.datetime64(issued_at, "s")) + "Z"
-    return xr.DataArray(
-        np.asarray(depth_mm, dtype=np.float32),
-        dims=DIMS,
-        coords={
-            "time": np.asarray(time, dtype="datetime64[ns]"),
-            "lat": np.asarray(lat, dtype=np.float64),
-            "lon": np.asarray(lon, dtype=np.float64),
-        },
-        name="rain",
-        attrs=attrs,
-    )
+    coords = {
+        "time": np.asarray(time, dtype="datetime64[ns]"),
+        "lat": np.asarray(lat, dtype=np.float64),
+        "lon": np.asarray(lon, dtype=np.float64),
+    }
+    dims: tuple[str, ...] = DIMS
+    if member is not None:
+        ids = np.asarray(member, dtype=np.int64)
+        coords = {MEMBER: ids, **coords}
+        dims = (MEMBER, *DIMS)
+        attrs["control_member"] = int(ids[0]) if control_member is None else int(control_member)
+    return xr.DataArray(np.asarray(depth_mm, dtype=np.float32), dims=dims, coords=coords, name="rain", attrs=attrs)
 
 
 def rate_to_depth(rate_mm_per_h: xr.DataArray, step: timedelta, *, assumption: str) -> xr.DataArray:
@@ -199,10 +211,11 @@ def check_rain(rain: xr.DataArray, *, where: str) -> xr.DataArray:
 
 
 def _structure_problems(rain: xr.DataArray, where: str, var: str):
-    dims = tuple(d for d in rain.dims if d != "member")
-    if dims != DIMS:
+    if tuple(rain.dims) not in (DIMS, (MEMBER, *DIMS)):
         yield Problem(where, var, f"dims {DIMS} (optionally member first)", str(rain.dims))
         return
+    if MEMBER in rain.dims:
+        yield from _member_problems(rain, where, var)
     for name in ("lat", "lon"):
         values = rain[name].values
         if values.size > 1 and not np.all(np.diff(values) > 0):
@@ -232,6 +245,17 @@ def _structure_problems(rain: xr.DataArray, where: str, var: str):
         if spacing.size != 1 or spacing[0] != np.timedelta64(step):
             yield Problem(where, f"{var}.time", f"a regular spacing equal to step {rain.attrs['step']}",
                           ", ".join(str(s.astype("timedelta64[m]")) for s in spacing[:3]))
+
+
+def _member_problems(rain: xr.DataArray, where: str, var: str):
+    ids = rain[MEMBER].values
+    if not np.issubdtype(ids.dtype, np.integer) or np.unique(ids).size != ids.size:
+        yield Problem(where, f"{var}.{MEMBER}", "distinct integer member ids", ", ".join(map(str, ids[:8])))
+        return
+    control = rain.attrs.get("control_member")
+    if control is None or int(control) not in set(ids.tolist()):
+        yield Problem(where, f"{var}.control_member", f"one of the member ids {', '.join(map(str, ids[:8]))}",
+                      repr(control))
 
 
 def _value_problems(rain: xr.DataArray, where: str, var: str):
@@ -325,6 +349,34 @@ def issued_at(rain: xr.DataArray) -> datetime:
         return datetime.fromisoformat(issued.replace("Z", "+00:00")).astimezone(timezone.utc)
     first = rain["time"].values[0] - np.timedelta64(step_of(rain))
     return datetime.fromisoformat(str(first.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+
+
+def members(rain: xr.DataArray) -> list[int]:
+    """The member ids of an ensemble contract array; empty for a single run."""
+    return [int(m) for m in rain[MEMBER].values] if MEMBER in rain.dims else []
+
+
+def control(rain: xr.DataArray) -> xr.DataArray:
+    """The control run of an ensemble contract array (``rain`` itself for a single run)."""
+    if MEMBER not in rain.dims:
+        return rain
+    return member(rain, int(rain.attrs["control_member"]))
+
+
+def member(rain: xr.DataArray, ident: int) -> xr.DataArray:
+    """Member ``ident`` of an ensemble contract array as a single run (dims time, lat, lon).
+
+    Raises
+    ------
+    KeyError
+        ``rain`` has no member ``ident``.
+    """
+    if ident not in members(rain):
+        raise KeyError(f"no ensemble member {ident} (members: {', '.join(map(str, members(rain)))})")
+    one = rain.sel({MEMBER: ident}, drop=True)
+    one.attrs = {k: v for k, v in rain.attrs.items() if k != "control_member"}
+    return add_history(one, f"ensemble member {ident}"
+                       + (" (control)" if ident == rain.attrs.get("control_member") else ""))
 
 
 def as_hourly(rain: xr.DataArray) -> xr.DataArray:

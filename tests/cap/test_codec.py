@@ -263,6 +263,19 @@ def test_update_references_every_valid_message_and_all_clear(town):
     assert (clear.urgency, clear.certainty, clear.severity) == (Urgency.PAST, Certainty.OBSERVED, Severity.MINOR)
 
 
+def test_certainty_follows_an_ensembles_probability_above_one_half(town):
+    """Likely above 0.5, Possible at 0.5 and below, whatever the colour; NaN or none: by colour."""
+    assert cap.certainty_for(warning(town, probability=0.51)) is Certainty.LIKELY
+    assert cap.certainty_for(warning(town, probability=0.5)) is Certainty.POSSIBLE
+    assert cap.certainty_for(warning(town, level=Level.BLUE, probability=0.9)) is Certainty.LIKELY
+    assert cap.certainty_for(warning(town, probability=float("nan"))) is Certainty.LIKELY  # red by colour
+    assert cap.certainty_for(warning(town, level=Level.YELLOW, probability=None)) is Certainty.POSSIBLE
+    produced = cap.produce(warning(town, probability=0.2))
+    assert cap.validate(produced) == []
+    assert dict(cap.parse(produced).infos[0].parameters)["warn:probability"] == "0.20"
+    assert "warn:probability" not in dict(cap.parse(cap.produce(warning(town))).infos[0].parameters)
+
+
 def test_vocabulary_mappings(town):
     """Severity by colour; urgency Immediate up to exactly 1 h of lead time; certainty by colour."""
     assert [cap.severity_for(lv) for lv in (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)] == [

@@ -57,6 +57,19 @@ def test_worst_cell_three_hours_match_an_independent_computation(records):
         assert record["max_3h"] == pytest.approx(worst, abs=0.06)
 
 
+def test_an_ensemble_forecast_is_summed_up_on_its_control_member(records, tmp_path):
+    from warn.sources.forecast import open_forecast
+
+    run = open_forecast(DEMO, source="demo")
+    members = xr.concat([run * 0.5, run], dim="member").assign_coords(member=[3, 7])  # control 7: the run
+    members.attrs = {**run.attrs, "control_member": 7}
+    path = tmp_path / "ensemble.nc"
+    members.transpose("member", "time", "lat", "lon").rename("rain").to_netcdf(path)
+    result = CliRunner().invoke(app, ["rain", str(path), "--json", "--config", str(ROOT / "config.yaml")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == records
+
+
 def test_table_names_levels_in_words(tmp_path):
     result = CliRunner().invoke(app, ["rain", str(DEMO), "--config", str(ROOT / "config.yaml")],
                                 env={"NO_COLOR": "1"})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
 from warn.cli.main import app
+from warn.sources.forecast import open_forecast
 
 DEMO = ROOT / "demo" / "forecast" / "yubei-demo-analogue_2026071500.nc"
 KEYS = {"hazard", "item_id", "name", "kind", "level", "colour", "level_2h", "level_24h", "drivers"}
@@ -26,6 +28,7 @@ def test_landslide_json_per_zone_and_point(committed_config):
     for record in records:
         assert KEYS <= set(record) and record["hazard"] == "landslide"
         assert record["level"] == -1 and record["colour"] == "unknown"  # cold start: unknown, never "none"
+        assert "probability" not in record  # no ensemble
         assert all(isinstance(d, str) for d in record["drivers"])
     zones = {r["item_id"]: r for r in records if r["kind"] == "zone"}
     assert zones["DEMO-T11"]["level_24h"] == 4
@@ -34,6 +37,24 @@ def test_landslide_json_per_zone_and_point(committed_config):
     assert rain.startswith("有效降雨")
     assert zones["DEMO-T11"]["values"]["swi_max_mm"] > 100
     assert zones["DEMO-T11"]["values"]["effective_rain_max_mm"] > 120
+
+
+def test_an_ensemble_forecast_gives_the_control_levels_and_each_levels_probability(committed_config, tmp_path):
+    # members: the demo run (0, the control), the run × 0 (1), the run × 1.5 (2)
+    run = open_forecast(DEMO, source="demo")
+    members = xr.concat([run, run * 0.0, run * 1.5], dim="member").assign_coords(member=[0, 1, 2])
+    members.attrs = {**run.attrs, "control_member": 0}
+    path = tmp_path / "ensemble.nc"
+    members.transpose("member", "time", "lat", "lon").rename("rain").to_netcdf(path)
+    result = score(committed_config, "score", str(path), "--hazard", "landslide", "--json")
+    assert result.exit_code == 0, result.output
+    zones = {r["item_id"]: r for r in json.loads(result.output) if r["kind"] == "zone"}
+    t11 = zones["DEMO-T11"]
+    assert t11["level_24h"] == 4
+    assert t11["probability"]["24h"] == {"blue": 0.67, "yellow": 0.67, "orange": 0.67, "red": 0.67}
+    assert t11["probability"]["now"] == dict.fromkeys(("blue", "yellow", "orange", "red"))  # unknown: null
+    assert t11["drivers_24h"][-1] == "红色概率 67 % / red probability 67 %"
+    assert all(set(r["probability"]) == {"now", "2h", "24h"} for r in zones.values())
 
 
 def test_without_hazard_every_hazard_that_reads_the_forecast(committed_config):

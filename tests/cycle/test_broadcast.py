@@ -15,7 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.conftest import ROOT
-from warn.cap.codec import MsgType, ResponseType, Scope, parse, validate
+from warn.cap.codec import Certainty, MsgType, ResponseType, Scope, parse, validate
 from warn.broadcast.channels import build_channels
 from warn.broadcast.outbox import Dispatcher
 from warn.check import check_deployment
@@ -239,6 +239,44 @@ def test_check_channels_without_secrets(deployment: Path, monkeypatch: pytest.Mo
     keys = {p.key for p in check_deployment(config)}
     assert {"channels.nosecret.secrets", "channels.mail.sender", "channels.odd.kind"} <= keys
     assert not any(k.startswith("channels.ok") for k in keys)
+
+
+def test_certainty_follows_the_ensembles_probability_of_the_warned_level(deployment: Path, tmp_path: Path) -> None:
+    """Red at T0 with 35 % of the members red: Possible (by colour alone it would be Likely); orange an hour
+    later with 80 % of the members orange or above: Likely; without an ensemble: by colour; all-clear: Observed."""
+    from warn.store import ItemLevel
+
+    settings = load_settings(_config(deployment, {}))
+    actions = _thread()
+
+    def probability(*fractions: float) -> dict[Level, float]:
+        return dict(zip((Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED), fractions, strict=True))
+
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        store.levels.record(T0, [ItemLevel("landslide", "zone", "T1", "now", 4, None, (),
+                                           probability(1.0, 0.9, 0.6, 0.35))], {})
+        store.levels.record(T0 + timedelta(hours=1), [ItemLevel("landslide", "zone", "T1", "now", 3, None, (),
+                                                                probability(1.0, 1.0, 0.8, 0.2))], {})
+        store.execute_actions(actions)
+        publish(store, settings, actions, sender=SENDER)
+        rows = _messages(store)
+        for row in rows:
+            assert validate(row.body.encode()) == []
+        infos = [parse(r.body.encode()).infos for r in rows]
+        assert [[i.certainty for i in pair] for pair in infos] == [[Certainty.POSSIBLE] * 2, [Certainty.LIKELY] * 2,
+                                                                  [Certainty.OBSERVED] * 2]
+        (zh, en), (update, _), (clear, _) = infos
+        assert "集合预报红色概率35%" in zh.description and "ensemble red probability 35 %" in en.description
+        assert "集合预报橙色概率80%" in update.description
+        assert "概率" not in clear.description
+
+        single = replace(_thread("landslide:T2:restricted", area="T2")[0], at=T0 + timedelta(hours=2))
+        store.levels.record(single.at, [ItemLevel("landslide", "zone", "T2", "now", 4)], {})
+        store.execute_actions([single])
+        publish(store, settings, [single], sender=SENDER)
+        alone = parse(_messages(store)[-1].body.encode()).infos[0]
+        assert alone.certainty is Certainty.LIKELY and "概率" not in alone.description  # red by colour
 
 
 def test_a_message_says_how_much_rain_the_forecast_gives_its_town(deployment: Path, tmp_path: Path) -> None:

@@ -3,14 +3,21 @@ official messages, zone rain and the planner's state (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from datetime import timedelta
 from pathlib import Path
 
 from tests.store.conftest import T0
 from warn.command import State
 from warn.cycle.command import decode, load_state, save_state
+from sqlalchemy import select
+
 from warn.store import HeldRun, ItemLevel, LevelBasis, OfficialMessage, Store, ZoneRain
+from warn.store.schema import item_levels
+from warn.store.views import Views
+from warn.vocab import Level
 
 H = timedelta(hours=1)
 DATA = Path(__file__).resolve().parent / "data"
@@ -51,6 +58,34 @@ def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:
     assert store.levels.history(item_id="T1", lead=None) == [(T0, r) for r in sorted(rows, key=lambda r: r.lead)]
     assert store.levels.history(hazard="waterlogging") == []
     assert store.levels.history(since=T0 + H) == []
+
+
+def test_an_ensembles_probabilities_are_kept_with_the_level_and_a_single_runs_stay_null(store: Store) -> None:
+    probability = {Level.BLUE: 1.0, Level.YELLOW: 2 / 3, Level.ORANGE: 0.0, Level.RED: 0.0}
+    unknown = dict.fromkeys(probability, math.nan)  # no member's level known
+    store.levels.record(T0, [dataclasses.replace(level("T1", 2), probability=probability),
+                             dataclasses.replace(level("T1", -1, lead="2h"), probability=unknown),
+                             level("T2", 1)], {})
+    by_lead = {row.lead: row for _, row in store.levels.history(item_id="T1", lead=None)}
+    assert all(math.isnan(p) for p in by_lead["2h"].probability.values())
+    assert by_lead["now"].probability == probability
+    assert store.levels.history(item_id="T2")[0][1].probability is None
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(item_levels.c.probability).where(item_levels.c.item_id == "T1",
+                                                                      item_levels.c.lead == "now")).scalar_one()
+    assert json.loads(stored) == {"blue": 1.0, "yellow": 2 / 3, "orange": 0.0, "red": 0.0}
+
+
+def test_the_item_view_shows_the_probability_by_colour_with_unknown_as_null(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'levels.db'}"
+    with Store.connect(url) as store:
+        store.upgrade()
+        store.levels.record(T0, [dataclasses.replace(level("T1", 4), probability={
+            Level.BLUE: 1.0, Level.YELLOW: 1.0, Level.ORANGE: 0.5, Level.RED: math.nan}), level("T2", 1)], {})
+    with Views.open(url) as views:
+        (t1,), (t2,) = views.item_levels("T1", T0), views.item_levels("T2", T0)
+    assert t1.probability == {"blue": 1.0, "yellow": 1.0, "orange": 0.5, "red": None}
+    assert t2.probability is None
 
 
 def test_notices_in_force_begin_and_end(store: Store) -> None:

@@ -81,6 +81,7 @@ def test_an_item_has_its_levels_drivers_sensors_and_work(looking) -> None:
     assert town["name"] == "演示镇街04" and town["town"] == "DEMO-T04"
     now = [level for level in town["levels"] if level["hazard"] == "landslide" and level["lead"] == "now"]
     assert now and now[0]["drivers"] and now[0]["level"] >= 3
+    assert now[0]["probability"] is None  # the demo's runs are single runs, not ensembles
     assert TASK04 in {t["task_id"] for t in town["tasks"]} and CALL04 in {c["request_id"] for c in town["calls"]}
     point = looking.client.get("/api/v1/items/DEMO-W01").json()
     assert point["kind"] == "point" and point["sensors"]

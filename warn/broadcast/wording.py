@@ -13,8 +13,10 @@ that is empty (``{expected}`` not known, no ``{places}``) is left out. Placehold
 ``{issuer}`` who issues (or relays); ``{sent}``, ``{until}`` Beijing time, ``7月15日14时30分``;
 ``{area}`` the town or district; ``{places}`` the points and villages by name, highest level
 first, ``等N处`` past ``places_listed`` names; ``{count}`` how many; ``{expected}`` what is
-expected; ``{level}`` ``红色`` …; ``{reference}`` the short reference; ``{relayed_from}`` the
-original issuer of a relayed warning.
+expected; ``{probability}`` where the levels came from an ensemble run, the members' probability
+of the warned level (``集合预报红色概率35%`` / ``ensemble red probability 35 %``); ``{level}``
+``红色`` …; ``{reference}`` the short reference; ``{relayed_from}`` the original issuer of a
+relayed warning.
 
 **SMS** (one UCS-2 segment, at most :data:`SMS_LIMIT` UTF-16 code units): the parts of
 ``sms`` with the places listed in full; when too long, the places are shortened (fewer names,
@@ -31,6 +33,7 @@ issues it.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,7 +60,7 @@ LEVEL_KEYS: tuple[str, ...] = (*COLOURS, ALL_CLEAR)
 TEMPLATES_FILE = Path("messages") / "messages.yaml"
 #: Placeholders a template may name.
 PLACEHOLDERS = ("issuer", "sent", "until", "area", "places", "count", "expected", "level", "reference",
-                "relayed_from")
+                "relayed_from", "probability")
 #: Units allowed as Latin words in zh-CN text.
 UNITS = frozenset({"mm", "cm", "m", "km", "h", "min", "s", "mm/h", "m/s", "m3/s", "m³/s", "km2", "km²", "hPa"})
 BEIJING = timezone(timedelta(hours=8))
@@ -117,6 +120,9 @@ class Notice:
         The original issuer of a relayed warning (``渝北区气象台``), else empty.
     issuer_short
         The issuer's short name for SMS (``渝北区防汛办``); empty: none (added to the brief's fields).
+    probability
+        Where the levels came from an ensemble run: the fraction (0–1) of its members reaching
+        ``level``; ``None`` without one (``{probability}`` is then empty).
     """
 
     hazard: str
@@ -131,6 +137,7 @@ class Notice:
     reference: str = ""
     relayed_from: str = ""
     issuer_short: str = ""
+    probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -469,13 +476,21 @@ def _common(notice: Notice) -> dict[str, str]:
 def _values_zh(notice: Notice, listed: int) -> dict[str, str]:
     return _common(notice) | {
         "sent": zh_time(notice.sent), "until": zh_time(notice.until), "places": _places_zh(notice.places, listed),
-        "expected": _safe(notice.expected), "level": notice.level.zh if notice.level > Level.NONE else ""}
+        "expected": _safe(notice.expected), "level": notice.level.zh if notice.level > Level.NONE else "",
+        "probability": f"集合预报{notice.level.zh}概率{_percent(notice)}%" if _percent(notice) else ""}
 
 
 def _values_en(notice: Notice, listed: int) -> dict[str, str]:
     return _common(notice) | {
         "sent": en_time(notice.sent), "until": en_time(notice.until), "places": _places_en(notice.places, listed),
-        "expected": _safe(notice.expected), "level": notice.level.colour if notice.level > Level.NONE else ""}
+        "expected": _safe(notice.expected), "level": notice.level.colour if notice.level > Level.NONE else "",
+        "probability": f"ensemble {notice.level.colour} probability {_percent(notice)} %" if _percent(notice) else ""}
+
+
+def _percent(notice: Notice) -> str:
+    """The notice's probability in whole percent; empty without one (or on an all-clear)."""
+    p = notice.probability
+    return "" if p is None or math.isnan(p) or notice.level <= Level.NONE else f"{100 * p:.0f}"
 
 
 def sms_length(text: str) -> int:

@@ -34,6 +34,7 @@ OASIS XSD, Google's extended XSD or the rules above (:func:`validate`);
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -63,6 +64,10 @@ PARAM_HAZARD = "warn:hazard"
 PARAM_COLOUR = "GB/T35965.1:color"
 #: CAP parameter holding the one-segment SMS of the message (what the SMS channels send).
 PARAM_SMS = "warn:sms"
+#: CAP 1.2 ``certainty``: Likely is "p > ~50%", Possible "p <= ~50%" (OASIS CAP 1.2, 3.2.2).
+LIKELY_ABOVE = 0.5
+#: CAP parameter holding an ensemble's probability of the warned level (``0.35``), where there is one.
+PARAM_PROBABILITY = "warn:probability"
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
 SCHEMAS = {"OASIS CAP-v1.2.xsd": "CAP-v1.2.xsd", "Google cap12_extended.xsd": "cap12_extended-google.xsd"}
@@ -242,6 +247,10 @@ class CapWarning:
         What people should do.
     references
         Every still-valid earlier message of the thread.
+    probability
+        Where the levels came from an ensemble run: the fraction (0–1) of its members reaching the
+        warned level at its lead, carried as the parameter :data:`PARAM_PROBABILITY` and setting the
+        ``certainty``; ``None`` (or NaN) without one (``certainty`` then follows the level).
     """
 
     sender: str
@@ -274,6 +283,7 @@ class CapWarning:
     note: str = ""
     sms: str = ""
     identifier: str = ""
+    probability: float | None = None
 
 
 _SEVERITY = {
@@ -314,10 +324,19 @@ def urgency_for(warning: CapWarning) -> Urgency:
 
 
 def certainty_for(warning: CapWarning) -> Certainty:
-    """``Observed`` on an all-clear, ``Likely`` for orange/red, ``Possible`` for blue/yellow."""
+    """``Observed`` on an all-clear; with an ensemble's probability of the warned level, ``Likely`` above
+    :data:`LIKELY_ABOVE` and ``Possible`` at or below it; without one, ``Likely`` for orange/red,
+    ``Possible`` for blue/yellow."""
     if warning.response_type is ResponseType.ALL_CLEAR:
         return Certainty.OBSERVED
+    probability = warning.probability
+    if probability is not None and _known(probability):
+        return Certainty.LIKELY if probability > LIKELY_ABOVE else Certainty.POSSIBLE
     return Certainty.LIKELY if warning.level >= Level.ORANGE else Certainty.POSSIBLE
+
+
+def _known(probability: float | None) -> bool:
+    return probability is not None and not math.isnan(probability)
 
 
 def outline(geometry: BaseGeometry, tolerance: float = 0.0005) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -394,7 +413,8 @@ def _info(warning: CapWarning, language: str) -> Info:
         description=warning.description_zh if zh else warning.description_en,
         instruction=warning.instruction_zh if zh else warning.instruction_en,
         parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize()),
-                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ())),
+                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ()),
+                    *(((PARAM_PROBABILITY, f"{warning.probability:.2f}"),) if _known(warning.probability) else ())),
         areas=(Area(
             desc=warning.area_name,
             polygons=tuple(tuple((lat, lon) for lon, lat in ring) for ring in warning.polygons),

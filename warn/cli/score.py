@@ -46,7 +46,10 @@ def score(
     is written); without a state the level now is unknown. ``--json``: a list of rows with
     keys hazard, item_id, name, kind, level, colour, level_2h, level_24h (−1 unknown, 0 none,
     1 blue … 4 red), drivers (the reasons of the level now, a list of strings), drivers_2h,
-    drivers_24h and values (the hazard's quantities, e.g. swi_max_mm, depth_cm).
+    drivers_24h and values (the hazard's quantities, e.g. swi_max_mm, depth_cm); on an ensemble
+    forecast (a member dim: levels from the control member) also probability, {lead: {colour:
+    fraction of the members at or above that level}} for the leads now, 2h, 24h and the colours
+    blue … red (null where no member's level is known).
 
     Example: warn score demo/forecast/yubei-demo-analogue_2026071500.nc --hazard landslide --json
     """
@@ -106,11 +109,20 @@ def show(forecast: str, hazard: str | None, var: str | None, as_json: bool, conf
 def record(hazard: str, item: Any) -> dict[str, Any]:
     """One item as JSON (keys documented in :func:`score`)."""
     now = Level(item.levels["now"])
-    return {"hazard": hazard, "item_id": item.item_id, "name": item.name, "kind": item.item,
-            "level": int(now), "colour": now.colour, "level_2h": int(item.levels["2h"]),
-            "level_24h": int(item.levels["24h"]), "drivers": list(item.drivers["now"]),
-            "drivers_2h": list(item.drivers["2h"]), "drivers_24h": list(item.drivers["24h"]),
-            "values": {key: _number(value) for key, value in item.values.items()}}
+    out = {"hazard": hazard, "item_id": item.item_id, "name": item.name, "kind": item.item,
+           "level": int(now), "colour": now.colour, "level_2h": int(item.levels["2h"]),
+           "level_24h": int(item.levels["24h"]), "drivers": list(item.drivers["now"]),
+           "drivers_2h": list(item.drivers["2h"]), "drivers_24h": list(item.drivers["24h"]),
+           "values": {key: _number(value) for key, value in item.values.items()}}
+    if item.probability:
+        out["probability"] = probability_json(item.probability)
+    return out
+
+
+def probability_json(probability: Any) -> dict[str, dict[str, float | None]]:
+    """An item's probabilities as JSON: {lead: {colour: fraction}}, null where unknown (NaN)."""
+    return {lead: {Level(level).colour: _number(p) for level, p in by_level.items()}
+            for lead, by_level in probability.items()}
 
 
 def table(records: list[dict[str, Any]], spec: Any, title: str) -> Table:

@@ -22,7 +22,9 @@ For each :class:`~warn.command.model.Broadcast`, in order:
    An all-clear keeps the area of the message it ends.
 3. **Words.** From the templates of the playbooks folder (:mod:`warn.broadcast.wording`): issuer,
    time, area and places, level, 防御指南, and a one-segment SMS carried in the CAP parameter
-   ``warn:sms``.
+   ``warn:sms``. Where the cycles scored the listed items from an ensemble run, the CAP ``certainty``
+   follows the members' probability of the warned level (:func:`probability_of`: Likely above one
+   half, Possible at or below).
 4. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
    :class:`~warn.errors.CapError`), then one ``warning_messages`` row. A message whose identifier is
    already there is not built again: its stored body is queued again (a no-op when it was queued
@@ -39,6 +41,7 @@ Publishing the same actions again adds no message and no outbox row.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -239,7 +242,8 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     sent = sent_of(action)
     expires = sent + validity
     expected = "" if clear else _expected(store, settings, action)
-    words = wording(settings, hazard, action, area, relayed, expires, expected)
+    probability = None if clear else probability_of(store, action)
+    words = wording(settings, hazard, action, area, relayed, expires, expected, probability)
     public = action.audience is Audience.PUBLIC
     return CapWarning(
         sender=sender, thread=action.thread, version=action.version,
@@ -255,7 +259,7 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
         references=(tuple(Reference(sender, m.identifier, m.sent_at) for m in earlier)
                     + tuple(Reference(b.sender, b.identifier, b.sent) for b in relayed)),
         scope=Scope.PUBLIC if public else Scope.RESTRICTED, restriction="" if public else RESTRICTION,
-        note=_relay_note(relayed), sms=words.sms,
+        note=_relay_note(relayed), sms=words.sms, probability=probability,
     )
 
 
@@ -383,6 +387,15 @@ def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
     return "；".join(f"转发 {b.issuer} {cap_time(b.sent)} 发布的{b.headline}（{b.identifier}）" for b in relayed)
 
 
+def probability_of(store: Store, action: Broadcast) -> float | None:
+    """The probability of the warned level at its lead (now) over an ensemble run's members: the highest
+    over the items the message lists, as the cycles recorded them (``store.levels``); ``None`` when
+    none was scored from an ensemble."""
+    recorded = store.levels.probability(action.hazard, (item.item_id for item in action.listed), action.at)
+    known = [p for by_level in recorded.values() if not math.isnan(p := by_level.get(action.level, math.nan))]
+    return max(known) if known else None
+
+
 def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
     """``预计未来3小时累计雨量约N毫米``: the rain the forecast runs the cycles used give the action's town (the
     district: its wettest town) over the next :data:`EXPECTED_HOURS` hours; empty when any hour is missing."""
@@ -399,7 +412,8 @@ def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
 
 
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
-            relayed: tuple[OfficialRelay, ...], expires: datetime, expected: str = "") -> Wording:
+            relayed: tuple[OfficialRelay, ...], expires: datetime, expected: str = "",
+            probability: float | None = None) -> Wording:
     """The words of the message of ``action`` (:func:`warn.broadcast.wording.word`, the templates of the
     playbooks folder). A relayed hazard names the issuers of the official messages in force, or
     :data:`MET_OFFICE` when none is (its all-clear after the signal was lifted)."""
@@ -408,7 +422,8 @@ def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Cov
     notice = Notice(hazard=hazard.name, level=Level.NONE if action.broadcast is BroadcastKind.ALL_CLEAR
                     else action.level, audience=action.audience, issuer=issuer.zh, issuer_short=issuer.short,
                     sent=action.at, until=expires, area=area.name, places=area.places, expected=expected,
-                    reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from)
+                    reference=f"{action.at.astimezone(CST):%m%d}-{action.serial}", relayed_from=relayed_from,
+                    probability=probability)
     if settings.command is None:
         raise ConfigError(Problem("config.yaml", "command.playbooks", f"the playbooks folder holding the message "
                                   f"templates {TEMPLATES_FILE}", "no command section"))

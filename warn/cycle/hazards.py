@@ -11,9 +11,12 @@ For each hazard of ``config.yaml``'s ``hazards:`` (:func:`warn.hazards.deployed`
    the run or those floors changed since the levels it has; every other hazard is scored
    every cycle.
 3. **Score.** ``spec.score(context)`` with the run, the store (state and remembered levels
-   persisted), the cycle's time and the official bulletins of that hazard in force.
+   persisted), the cycle's time and the official bulletins of that hazard in force. On an
+   ensemble run (a ``member`` dim) the levels are the control member's, and each item gets the
+   probability of each level at each lead over all members
+   (:func:`warn.hazards.ensemble.score_members`: the other members scored read-only).
 4. **Items.** Every scored item becomes an :class:`Item` — hazard, item, planner kind,
-   level now, drivers — from which the cycle finds the level crossings; the layer record of
+   level now, drivers, probabilities — from which the cycle finds the level crossings; the layer record of
    each item (its town, name, people threatened) is looked up by its role
    (:func:`places`).
 """
@@ -31,6 +34,7 @@ import numpy as np
 from warn import hazards
 from warn.config import Settings
 from warn.cycle.inputs import Inputs
+from warn.hazards.ensemble import score_members
 from warn.hazards.spec import Input, Rescore, Scored
 from warn.store import Store
 from warn.vocab import ItemKind, Level
@@ -57,6 +61,9 @@ class Item:
         Level now.
     drivers
         Why, in words.
+    probability
+        On an ensemble run: for each lead, the fraction of members reaching at least each level
+        (:attr:`~warn.hazards.spec.ScoredItem.probability`); empty otherwise.
     """
 
     hazard: str
@@ -66,6 +73,7 @@ class Item:
     role: str | None
     level: Level
     drivers: tuple[str, ...]
+    probability: Mapping[str, Mapping[Level, float]] = field(default_factory=dict)
 
     @property
     def slot(self) -> str:
@@ -141,7 +149,7 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
         ctx = hazards.context(settings, deployed, inputs.rain, at, store=store, persist=True,
                               official=tuple(b for b in inputs.official if b.hazard == spec.name),
                               official_unknown=spec.name in inputs.official_unknown)
-        scored = spec.score(ctx)
+        scored = score_members(spec, ctx)
         out.scored[spec.name] = scored
         if spec.rescore is Rescore.NEW_BASIS:
             out.floors[spec.name] = floors[spec.name]
@@ -151,7 +159,8 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
         for item in scored.items:
             role = roles.get(item.item)
             out.items.append(Item(spec.name, item.item_id, item.item, role.kind if role else ItemKind.DISTRICT,
-                                  role.name if role else None, Level(item.levels["now"]), item.drivers["now"]))
+                                  role.name if role else None, Level(item.levels["now"]), item.drivers["now"],
+                                  item.probability))
     return out
 
 

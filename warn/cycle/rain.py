@@ -21,7 +21,7 @@ from warn.errors import ConfigError, Problem
 from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainFile, load_model_file
-from warn.rainarray import as_hourly, check_coverage, issued_at, step_of
+from warn.rainarray import as_hourly, check_coverage, control, issued_at, step_of
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import policy_of
@@ -81,7 +81,8 @@ def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset
     settings
         The deployment.
     rain
-        Rainfall contract array (time, lat, lon), mm per step.
+        Rainfall contract array (time, lat, lon), mm per step; of an ensemble (a ``member`` dim
+        first), its control member is scored.
     layer
         Name of a configured zone layer.
 
@@ -93,6 +94,7 @@ def score_rain(settings: Settings, rain: xr.DataArray, layer: str) -> xr.Dataset
         and the zone-mean 3 h peak as ``mean_max_3h``.
     """
     spec, zones = zone_layer(settings, layer)
+    rain = control(rain)
     check_coverage(rain, tuple(zones.total_bounds), where=rain.attrs.get("source", "forecast"))
     model: RainFile = load_model_file("rain", settings.models["rain"])
     params = model.params()
@@ -143,11 +145,13 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     store
         Where to record it.
     rain
-        The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one.
+        The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one; of an
+        ensemble, its control member.
     """
     towns = settings.areas.towns
     if rain is None or towns not in settings.layers:
         return
+    rain = control(rain)
     source, issued = str(rain.attrs.get("source", "")), issued_at(rain)
     if store.rain.has(source, issued, towns):
         return

@@ -171,7 +171,9 @@ def load_model(name: str, path: Path) -> Any:
 def score_run(settings: Settings, rain: xr.DataArray, *, store: Store | None = None, only: str | None = None
               ) -> list[tuple[str, Scored]]:
     """Score one forecast run for every hazard of ``settings`` that reads a run (or for ``only``),
-    reading the store's states and remembered levels and writing nothing (``warn score``).
+    reading the store's states and remembered levels and writing nothing (``warn score``). An
+    ensemble run is scored on its control member, with each item's probabilities over all members
+    (:func:`warn.hazards.ensemble.score_members`).
 
     Returns
     -------
@@ -183,6 +185,7 @@ def score_run(settings: Settings, rain: xr.DataArray, *, store: Store | None = N
         ``only`` is not deployed, or is a hazard that does not read a forecast run (the rainstorm
         signal is the met office's bulletins).
     """
+    from warn.hazards.ensemble import score_members
     from warn.hazards.spec import Input
     from warn.rainarray import issued_at
 
@@ -194,5 +197,5 @@ def score_run(settings: Settings, rain: xr.DataArray, *, store: Store | None = N
                                           f"{only} (set by official bulletins, not scored from a forecast)"))
             continue
         ctx = context(settings, deployed_, rain, issued_at(rain), store=store)
-        out.append((deployed_.spec.name, deployed_.spec.score(ctx)))
+        out.append((deployed_.spec.name, score_members(deployed_.spec, ctx)))
     return out

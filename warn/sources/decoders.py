@@ -21,6 +21,13 @@ Registered decoders (``DECODERS``):
     start), NCEP ``prate``/``cpr``/``apcp``, and MRMS ``PrecipRate`` in local tables
     (discipline 209, category 6, number 1; cfgrib calls it ``unknown``; −3 means no
     coverage and becomes NaN).
+
+Both take an ensemble: a NetCDF dimension named ``member``, ``realization``, ``ensemble`` or
+``number`` (or whose coordinate has CF ``standard_name`` ``realization``), a GRIB ENS file's
+``number`` (ECMWF ENS control 0 and perturbed 1…50, CMA-GEPS alike) become the contract's
+``member`` dim first, with integer member ids and the attribute ``control_member``: the id a
+``control_member`` attribute of the file names, else the lowest (ECMWF and CMA number their
+control 0).
 """
 
 from __future__ import annotations
@@ -59,8 +66,11 @@ SHORT_NAMES = frozenset({"tp", "apcp", "acpcp", "prate", "cpr", "cprat", "tprate
 MRMS_PRECIP_RATE = (209, 6, 1)
 #: MRMS value meaning "no radar coverage".
 MRMS_NO_COVERAGE = -3.0
+#: Names of an ensemble dimension (CF ``realization``, ECMWF/cfgrib ``number``) → the contract's ``member``.
+MEMBER_DIMS = ("member", "realization", "ensemble", "number")
 #: Negative differences of an accumulation down to this (mm) are packing noise, clipped to 0.
 DEACCUMULATION_TOLERANCE_MM = 0.1
+MEMBER = rainarray.MEMBER
 
 # Units spelled without spaces, "**" or "^", lower case → (kind, factor to mm or mm/h).
 _UNITS: dict[str, tuple[str, float]] = {
@@ -88,8 +98,9 @@ class Precip:
     Parameters
     ----------
     data
-        Values in the file's units, dims (time, lat, lon), coordinates as in the file
-        (longitudes may be 0–360, latitudes descending); NaN where missing.
+        Values in the file's units, dims (time, lat, lon) — (member, time, lat, lon) for an
+        ensemble, integer member ids — coordinates as in the file (longitudes may be 0–360,
+        latitudes descending); NaN where missing.
     var
         The variable's name in the file.
     units
@@ -104,6 +115,8 @@ class Precip:
         The run (reference) time found in the file, or ``None``.
     how
         What the decoder recognised, for ``history``.
+    control
+        The control member's id of an ensemble (``None`` without a member dim).
     """
 
     data: xr.DataArray
@@ -113,6 +126,7 @@ class Precip:
     starts: np.ndarray | None
     issued_at: np.datetime64 | None
     how: str
+    control: int | None = None
 
 
 Decoder = Callable[..., Precip]
@@ -125,8 +139,9 @@ def check_shape(where: str, var: str, dims: Mapping[str, int], limits: FilesSpec
                 grid_dims: int = 2) -> None:
     """Refuse an array declaring more than the limits, before any of it is read.
 
-    The last ``grid_dims`` dimensions are the grid (``files.max_grid_cells``), the others times or
-    members (``files.max_time_steps``), and all of it, as float64 after decoding, ``files.max_field_bytes``.
+    The last ``grid_dims`` dimensions are the grid (``files.max_grid_cells``), the others times
+    (``files.max_time_steps``; an ensemble dim, :data:`MEMBER_DIMS`, is not a time), and all of it, as
+    float64 after decoding, ``files.max_field_bytes``.
     A 1-D array (a coordinate) counts as a grid when it is its only dimension.
 
     Raises
@@ -136,7 +151,8 @@ def check_shape(where: str, var: str, dims: Mapping[str, int], limits: FilesSpec
     """
     sizes = list(dims.values())
     split = max(len(sizes) - grid_dims, 0)
-    cells, steps = _product(sizes[split:]), _product(sizes[:split])
+    times = [size for name, size in list(dims.items())[:split] if name not in MEMBER_DIMS]
+    cells, steps = _product(sizes[split:]), _product(times)
     total = _product(sizes) * max(itemsize, 8)
     shape = "(" + ", ".join(f"{name} {size:,}" for name, size in dims.items()) + ")"
     for value, limit, key, what in ((cells, limits.max_grid_cells, "max_grid_cells", "cells (lat × lon) a field"),
@@ -173,16 +189,19 @@ def _netcdf_declared(path: Path, limits: FilesSpec, where: str) -> None:
 def _grib_declared(path: Path, limits: FilesSpec, where: str) -> None:
     import eccodes
 
-    records: dict[str, int] = {}
+    records: dict[tuple[str, int], int] = {}  # by variable and ensemble member (0 outside an ensemble)
     with open(path, "rb") as handle:
         while (message := _next_grib(handle, where)) is not None:
             try:
                 name = str(eccodes.codes_get(message, "shortName"))
                 cells = int(eccodes.codes_get(message, "numberOfPoints"))
+                number = int(eccodes.codes_get(message, "number", ktype=int)) if eccodes.codes_is_defined(
+                    message, "number") else 0
             finally:
                 eccodes.codes_release(message)
-            records[name] = records.get(name, 0) + 1
-            check_shape(where, name, {"records": records[name], "points": cells}, limits, grid_dims=1)
+            key = (name, number)
+            records[key] = records.get(key, 0) + 1
+            check_shape(where, name, {"records": records[key], "points": cells}, limits, grid_dims=1)
 
 
 def _next_grib(handle: Any, where: str) -> Any:
@@ -279,7 +298,11 @@ def decode_netcdf(
             starts = np.full(ends.shape, issued)
             how += ", ECMWF tp accumulated since forecast_reference_time"
         data = data.drop_vars([c for c in data.coords if c not in data.dims])
-        return Precip(data=data, var=name, units=units, ends=ends, starts=starts, issued_at=issued, how=how)
+        data, control = _ensemble(data, ds, where, name)
+        if control is not None:
+            how += f", {data.sizes[MEMBER]} ensemble members (control {control})"
+        return Precip(data=data, var=name, units=units, ends=ends, starts=starts, issued_at=issued, how=how,
+                      control=control)
 
 
 @DECODERS.register("grib")
@@ -347,8 +370,11 @@ def _grib_precip(ds: xr.Dataset, name: str, where: str) -> Precip:
     steps = np.broadcast_to(da["step"].values, (da.sizes[along],)).astype("timedelta64[ns]")
     ends = runs + steps
     da = da.rename({along: "valid", "latitude": "lat", "longitude": "lon"})
-    da = da.drop_vars([c for c in da.coords if c not in ("lat", "lon")])
-    da = da.rename({"valid": "time"}).assign_coords(time=ends).transpose("time", "lat", "lon").load()
+    da = da.drop_vars([c for c in da.coords if c not in ("lat", "lon", "number")])
+    da = da.rename({"valid": "time"}).assign_coords(time=ends)
+    da = da.drop_vars("number") if "number" in da.coords and "number" not in da.dims else da
+    da, control = _ensemble(da, ds, where, name)
+    da = (da if control is not None else da.transpose("time", "lat", "lon")).load()
     da.attrs = attrs
     units = str(attrs.get("GRIB_units", attrs.get("units", "")))
     short = str(attrs.get("GRIB_shortName", name))
@@ -372,7 +398,10 @@ def _grib_precip(ds: xr.Dataset, name: str, where: str) -> Precip:
         unit = {1: "h", 0: "m"}.get(int(attrs.get("GRIB_stepUnits", 1)), "h")
         starts = runs + np.timedelta64(int(start_step), unit).astype("timedelta64[ns]")
         how += f", interval from start step {start_step}{unit}"
-    return Precip(data=da, var=name, units=units, ends=ends, starts=starts, issued_at=runs[0], how=how)
+    if control is not None:
+        how += f", {da.sizes[MEMBER]} ensemble members (control {control})"
+    return Precip(data=da, var=name, units=units, ends=ends, starts=starts, issued_at=runs[0], how=how,
+                  control=control)
 
 
 def to_rain(
@@ -402,7 +431,8 @@ def to_rain(
     Returns
     -------
     xarray.DataArray
-        ``rain``: depth in mm per step, dims (time, lat, lon), time = interval end.
+        ``rain``: depth in mm per step, dims (time, lat, lon) (``member`` first for an
+        ensemble), time = interval end.
     """
     kind, factor = parse_units(precip.units, where=where, var=precip.var)
     history = [f"decoded {where}: {precip.how}"]
@@ -447,6 +477,8 @@ def to_rain(
         source=source,
         issued_at=issued,
         history="\n".join(history),
+        member=depth[MEMBER].values if MEMBER in depth.dims else None,
+        control_member=precip.control,
     )
 
 
@@ -463,7 +495,7 @@ def _deaccumulate(values: xr.DataArray, starts: np.ndarray, ends: np.ndarray, *,
         raise DataContractError(Problem(where, f"{var}.time", "strictly increasing interval ends",
                                         _span(starts, ends)))
     keep = ends > starts
-    data, starts, ends = values.values[keep], starts[keep], ends[keep]
+    data, starts, ends = values.values[..., keep, :, :], starts[keep], ends[keep]
     origin = starts.min()
     index = {(s, e): k for k, (s, e) in enumerate(zip(starts, ends))}
     depth = np.empty_like(data)
@@ -471,24 +503,24 @@ def _deaccumulate(values: xr.DataArray, starts: np.ndarray, ends: np.ndarray, *,
     for k in range(len(ends)):
         previous = ends[k - 1] if k else origin
         if starts[k] == previous:
-            depth[k] = data[k]
+            depth[..., k, :, :] = data[..., k, :, :]
             continue
         j = index.get((starts[k], previous))
         if j is None:
             raise DataContractError(Problem(where, var, "accumulations that start at the run start, at an earlier "
                                             "interval end, or together with an earlier record",
                                             f"an interval {_span(starts[k:k + 1], ends[k:k + 1])}"))
-        difference = data[k] - data[j]
+        difference = data[..., k, :, :] - data[..., j, :, :]
         noise = (difference < 0) & (difference >= -DEACCUMULATION_TOLERANCE_MM)
         clipped += int(noise.sum())
-        depth[k] = np.where(noise, 0.0, difference)
+        depth[..., k, :, :] = np.where(noise, 0.0, difference)
     points = np.concatenate([[origin], ends])
     lengths = np.unique(np.diff(points))
     if lengths.size != 1:
         raise DataContractError(Problem(where, f"{var}.time", "intervals of one length after de-accumulation",
                                         ", ".join(str(x.astype("timedelta64[m]")) for x in lengths)))
-    out = xr.DataArray(depth, dims=("time", "lat", "lon"),
-                       coords={"time": ends, "lat": values["lat"].values, "lon": values["lon"].values})
+    out = xr.DataArray(depth, dims=values.dims,
+                       coords={**{d: values[d].values for d in values.dims if d != "time"}, "time": ends})
     interval = timedelta(seconds=int(lengths[0] / np.timedelta64(1, "s")))
     return out, ends, interval, clipped
 
@@ -531,6 +563,7 @@ def _single_time(ds: xr.Dataset) -> xr.Dataset:
 
 def _spatial(da: xr.DataArray, where: str, name: str) -> xr.DataArray:
     names = {"latitude": "lat", "longitude": "lon", "y": "lat", "x": "lon"}
+    names |= {d: MEMBER for d in da.dims if _is_member_dim(da, d)}
     for dim in ("x", "y"):
         units = str(da[dim].attrs.get("units", "degrees")) if dim in da.coords else "degrees"
         if dim in da.dims and not units.lower().startswith("degree"):
@@ -538,13 +571,47 @@ def _spatial(da: xr.DataArray, where: str, name: str) -> xr.DataArray:
                                             f"projected coordinates in {units!r}",
                                             "reproject the mosaic to lon/lat before it is read"))
     da = da.rename({d: names[d] for d in da.dims if d in names})
-    if set(da.dims) != {"time", "lat", "lon"}:
-        raise DataContractError(Problem(where, name, "dims (time, lat, lon)", str(da.dims)))
-    return da.transpose("time", "lat", "lon")
+    if set(da.dims) - {MEMBER} != {"time", "lat", "lon"}:
+        raise DataContractError(Problem(where, name, "dims (time, lat, lon), optionally an ensemble dim "
+                                        f"({', '.join(MEMBER_DIMS)})", str(da.dims)))
+    return da.transpose(*((MEMBER,) if MEMBER in da.dims else ()), "time", "lat", "lon")
+
+
+def _is_member_dim(da: xr.DataArray, dim: Any) -> bool:
+    return dim in MEMBER_DIMS or (dim in da.coords and da[dim].attrs.get("standard_name") == "realization")
+
+
+def _ensemble(da: xr.DataArray, ds: xr.Dataset, where: str, name: str) -> tuple[xr.DataArray, int | None]:
+    """``da`` with its ensemble dim (if any) named ``member``, first, integer ids; and the control's id.
+
+    The control is the id a ``control_member`` attribute (of the member coordinate, the variable or
+    the file) names, else the lowest id.
+    """
+    dim = next((d for d in da.dims if d == MEMBER or _is_member_dim(da, d)), None)
+    if dim is None:
+        return da, None
+    da = da.rename({dim: MEMBER}) if dim != MEMBER else da
+    da = da.transpose(MEMBER, "time", "lat", "lon")
+    ids = da[MEMBER].values if MEMBER in da.coords else np.arange(da.sizes[MEMBER])
+    if not np.issubdtype(np.asarray(ids).dtype, np.number) or np.any(np.asarray(ids) != np.round(ids)):
+        raise DataContractError(Problem(where, f"{name}.{dim}", "integer ensemble member ids",
+                                        ", ".join(map(str, np.asarray(ids)[:8]))))
+    ids = np.asarray(ids).astype(np.int64)
+    if np.unique(ids).size != ids.size:
+        raise DataContractError(Problem(where, f"{name}.{dim}", "distinct ensemble member ids",
+                                        ", ".join(map(str, ids[:8]))))
+    named = [a.attrs.get("control_member") for a in (da[MEMBER], da, ds) if "control_member" in a.attrs]
+    da = da.assign_coords({MEMBER: ids})
+    control = int(named[0]) if named else int(ids.min())
+    if control not in set(ids.tolist()):
+        raise DataContractError(Problem(where, f"{name}.control_member", "one of the member ids "
+                                        + ", ".join(map(str, ids[:8])), str(named[0])))
+    return da, control
 
 
 def _find_variable(ds: xr.Dataset, where: str) -> str:
-    candidates = [n for n in ds.data_vars if len(ds[n].dims) == 3 and "time" in ds[n].dims]
+    candidates = [n for n in ds.data_vars if "time" in ds[n].dims and (len(ds[n].dims) == 3 or (
+        len(ds[n].dims) == 4 and any(_is_member_dim(ds[n], d) for d in ds[n].dims)))]
     rules = (
         lambda n: ds[n].attrs.get("standard_name") in DEPTH_STANDARD_NAMES | RATE_STANDARD_NAMES,
         lambda n: _short_name(ds[n]) in SHORT_NAMES,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 
 from warn.store.records import ItemLevel, LevelBasis
 from warn.store.schema import data_notices, item_levels, level_floors, level_runs
+from warn.vocab import Level
 
 #: The lead of an item's level at the cycle's time (the one crossings compare).
 NOW = "now"
@@ -56,7 +58,8 @@ class LevelTable(_Table):
         """
         values = [{"cycle_at": at, "hazard": r.hazard, "item_kind": r.item_kind, "item_id": r.item_id,
                    "lead": r.lead, "level": int(r.level), "score": r.score,
-                   "drivers": json.dumps(list(r.drivers), ensure_ascii=False)} for r in rows]
+                   "drivers": json.dumps(list(r.drivers), ensure_ascii=False),
+                   "probability": encode_probability(r.probability)} for r in rows]
         floors = [{"cycle_at": at, "hazard": hazard, "item_id": item_id, "level": int(level)}
                   for hazard, basis in bases.items() for item_id, level in basis.floors.items()]
         with self._write() as conn:
@@ -117,7 +120,24 @@ class LevelTable(_Table):
             query = query.where(c.cycle_at <= until)
         with self._engine.connect() as conn:
             return [(r.cycle_at, ItemLevel(r.hazard, r.item_kind, r.item_id, r.lead, r.level, r.score,
-                                           tuple(json.loads(r.drivers)))) for r in conn.execute(query)]
+                                           tuple(json.loads(r.drivers)), decode_probability(r.probability)))
+                    for r in conn.execute(query)]
+
+    def probability(self, hazard: str, item_ids: Iterable[str], at: datetime, *, lead: str = NOW
+                    ) -> dict[str, dict[Level, float]]:
+        """The probabilities (:attr:`~warn.store.records.ItemLevel.probability`) the last cycle at or before
+        ``at`` that scored each of ``item_ids`` of ``hazard`` recorded for ``lead``; an item whose last
+        level came from a single run (or that no cycle scored) is left out."""
+        c = item_levels.c
+        out: dict[str, dict[Level, float]] = {}
+        with self._engine.connect() as conn:
+            for item_id in dict.fromkeys(item_ids):
+                text = conn.execute(select(c.probability).where(
+                    c.hazard == hazard, c.item_id == item_id, c.lead == lead, c.cycle_at <= at)
+                    .order_by(c.cycle_at.desc()).limit(1)).scalar()
+                if (probability := decode_probability(text)) is not None:
+                    out[item_id] = probability
+        return out
 
     def _last(self, when) -> dict[tuple[str, str, str], int]:
         c = item_levels.c
@@ -128,6 +148,20 @@ class LevelTable(_Table):
             c.cycle_at == last.c.cycle_at)).where(c.lead == NOW)
         with self._engine.connect() as conn:
             return {(h, k, i): level for h, k, i, level in conn.execute(query)}
+
+
+def encode_probability(probability: Mapping[Level, float] | None) -> str | None:
+    """A lead's probabilities as stored: JSON ``{"blue": 0.67, …}`` (NaN as ``null``); ``None`` stays NULL."""
+    if probability is None:
+        return None
+    return json.dumps({Level(level).colour: None if math.isnan(p) else float(p) for level, p in probability.items()})
+
+
+def decode_probability(text: str | None) -> dict[Level, float] | None:
+    """The inverse of :func:`encode_probability` (``null`` back to NaN)."""
+    if text is None:
+        return None
+    return {Level.of_colour(colour): math.nan if p is None else float(p) for colour, p in json.loads(text).items()}
 
 
 class NoticeTable(_Table):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from warn.vocab import QCFlag
+from warn.vocab import Level, QCFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +266,10 @@ class ItemLevel:
         The model's score behind the level, ``None`` when it has none.
     drivers
         Why, readable (zh-CN / English).
+    probability
+        On a cycle scored from an ensemble run: for each level blue … red, the fraction (0–1) of the
+        members whose level at this lead reaches at least it (NaN where no member's level is known);
+        ``None`` from a single run.
     """
 
     hazard: str
@@ -275,6 +279,7 @@ class ItemLevel:
     level: int
     score: float | None = None
     drivers: tuple[str, ...] = ()
+    probability: Mapping[Level, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

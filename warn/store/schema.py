@@ -503,6 +503,7 @@ item_levels = Table(
     Column("level", SmallInteger, nullable=False),
     Column("score", Double, nullable=True),
     Column("drivers", Text, nullable=False, server_default="[]"),
+    Column("probability", Text, nullable=True),  # JSON {colour: fraction of ensemble members} (0017)
     PrimaryKeyConstraint("cycle_at", "hazard", "item_kind", "item_id", "lead", name="pk_item_levels"),
     Index("ix_item_levels_item", "hazard", "item_kind", "item_id", "lead", "cycle_at"),
 )

@@ -314,7 +314,9 @@ class SensorView:
 @dataclass(frozen=True)
 class ItemLevelView:
     """One item's level for one lead (``now``, ``2h``, ``24h``) as the last cycle by ``at`` that scored it left it:
-    the level (−1 unknown … 4 red), the score where the model has one and the drivers (texts, zh-CN / English)."""
+    the level (−1 unknown … 4 red), the score where the model has one, the drivers (texts, zh-CN / English)
+    and, where the cycle scored an ensemble run, the probability {colour: fraction of members at or above
+    it} (``None`` where unknown; the whole ``None`` from a single run)."""
 
     hazard: str
     kind: str
@@ -324,6 +326,7 @@ class ItemLevelView:
     score: float | None
     drivers: list[str]
     cycle_at: datetime
+    probability: dict[str, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -680,14 +683,15 @@ class Views:
         """Every level of ``item_id`` (any hazard, every lead) as the last cycle by ``at`` that scored it left
         it, by hazard, kind and lead."""
         rows = self.database.rows(
-            "SELECT l.hazard, l.item_kind, l.item_id, l.lead, l.level, l.score, l.drivers, l.cycle_at "
+            "SELECT l.hazard, l.item_kind, l.item_id, l.lead, l.level, l.score, l.drivers, l.cycle_at, l.probability "
             "FROM item_levels l JOIN (SELECT hazard, item_kind, lead, max(cycle_at) AS cycle_at FROM item_levels "
             "WHERE item_id = :item AND cycle_at <= :at GROUP BY hazard, item_kind, lead) last "
             "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.lead = last.lead "
             "AND l.cycle_at = last.cycle_at WHERE l.item_id = :item ORDER BY l.hazard, l.item_kind, l.lead",
             item=item_id, at=at)
         return [ItemLevelView(r["hazard"], r["item_kind"], r["item_id"], r["lead"], int(r["level"]), r["score"],
-                              list(json.loads(r["drivers"] or "[]")), r["cycle_at"]) for r in rows]
+                              list(json.loads(r["drivers"] or "[]")), r["cycle_at"],
+                              None if r["probability"] is None else json.loads(r["probability"])) for r in rows]
 
     def span(self) -> tuple[datetime | None, datetime | None]:
         """The first and the last cycle in the store (``None``, ``None`` before any)."""

@@ -89,7 +89,8 @@ def item(request: Request) -> Any:
     parameters: [{name: item_id, in: path, required: true, schema: {type: string}},
                  {name: at, in: query, schema: {type: string, format: date-time}}]
     responses: {200: {description: "{id, name, kind, town, lon, lat, attributes (the layer's: thresholds, people …),
-      levels, sensors (with hydrograph [[time, value]]), tasks, calls, warnings}"},
+      levels (each with probability {colour: fraction} where an ensemble was scored, else null),
+      sensors (with hydrograph [[time, value]]), tasks, calls, warnings}"},
       403: {description: not the viewer's town}, 404: {description: no such town or item}}
     """
     item_id, at = request.path_params["item_id"], moment(request)
