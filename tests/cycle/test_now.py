@@ -173,3 +173,18 @@ def _state_keys(store, models):
     with store.engine.connect() as conn:
         rows = conn.execute(select(model_states.c.model, model_states.c.key)).all()
     return [(r.model, r.key) for r in rows if r.model in models]
+
+
+def test_an_ensemble_run_keeps_its_members_and_control_with_the_deterministic_nowcast_in_each():
+    base = filled(4, 6.0)
+    members = np.stack([base, base * 0, base * 2])
+    times = np.array([naive(T0 + timedelta(hours=k + 1)) for k in range(4)])
+    run = make_rain(members, time=times, lat=LAT, lon=LON, step=timedelta(hours=1), source="ens",
+                    issued_at=np.datetime64(T0.replace(tzinfo=None), "s"), member=np.array([0, 1, 2]),
+                    control_member=0)
+    frames = rain(filled(2, 2.0), T0 + TEN, TEN)
+    nowcast = rain(filled(12, 4.0), T0 + 3 * TEN, TEN, issued=T0 + 2 * TEN)
+    out = _composed(run, frames, nowcast, T0, BLEND, None)
+    assert out.dims == ("member", "time", "lat", "lon") and out.attrs["control_member"] == 0
+    np.testing.assert_allclose(out[:, 0, 1, 1], 2 * 2 + 4 * 4)  # observed and nowcast alike in every member
+    np.testing.assert_allclose(out[:, 3, 1, 1], [6.0, 0.0, 12.0])  # beyond the nowcast, each member's run

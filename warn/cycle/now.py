@@ -41,7 +41,7 @@ from warn.durations import floor_time, iso_duration
 from warn.geo.weights import GridSpec
 from warn.hazards.spec import Input
 from warn.modelfiles import load_model_file
-from warn.rainarray import add_history, as_hourly, issued_at, make_rain, reaccumulate, step_of
+from warn.rainarray import MEMBER, add_history, as_hourly, control, issued_at, make_rain, reaccumulate, step_of
 from warn.risk.analysis import MISSING, ORIGINS
 from warn.risk.nowcast import BlendParams, NowcastParams, nowcast
 from warn.store import Store
@@ -76,7 +76,8 @@ class Now:
         The hours from the previous t0 to t0 that advance the hazards' state (a run issued at the
         previous t0), ``None`` when there is nothing to advance.
     lead_ends, lead_mm
-        The first composed hours (ends, depth mm (hour, lat, lon), the member mean), kept for the next cycle.
+        The first composed hours (ends, depth mm (hour, lat, lon), the control's where the run is an
+        ensemble), kept for the next cycle.
     drivers
         The lines each lead's drivers get (``now``: what the state follows; ``2h``: what the leads follow).
     notices
@@ -127,15 +128,14 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
     fresh = _nowcast(observed, nowcast_params, settings) if settings.observed and settings.observed.nowcast else None
     rain = _composed(run, observed.frames, fresh, t0, blend, kept)
     ends = rain["time"].values[:KEPT_LEADS].astype("datetime64[s]")
-    lead_mm = rain.isel(time=slice(0, KEPT_LEADS))
-    lead_mm = (lead_mm.mean("member") if "member" in lead_mm.dims else lead_mm).values.astype(np.float32)
+    lead_mm = control(rain).isel(time=slice(0, KEPT_LEADS)).values.astype(np.float32)
     drivers = _drivers(settings, t0, is_observed, observed, advanced, fresh, blend)
     notices = tuple(observed.notices) + (() if is_observed else (
         f"现时状态由预报推算至 {settings.local(t0):%H:%M}（无完整的实测降雨）/ the state now is carried by the forecast "
         f"to {t0:%H:%MZ}: no complete observed hour",))
     record = {"t0": t0.isoformat(), "observed": is_observed, "advanced": advanced,
               "nowcast": {"issued": issued_at(fresh).isoformat(), "method": fresh.attrs.get("method", ""),
-                          "members": int(fresh.sizes.get("member", 1))} if fresh is not None else None,
+                          "members": int(fresh.sizes.get(MEMBER, 1))} if fresh is not None else None,
               "analysis": dict(observed.record)}
     return Now(t0, is_observed, rain, advance, ends, lead_mm, drivers, notices, record)
 
@@ -211,10 +211,12 @@ def _composed(run: xr.DataArray, frames: xr.DataArray | None, fresh: xr.DataArra
         first = _with_steps(first, steps, frames, fresh, t0, blend)
     rest = after.sel(time=after["time"] > np.datetime64(_naive(ends[-1])))
     rain = xr.concat([first, rest], dim="time") if rest.sizes["time"] else first
-    rain = rain.astype(np.float32).rename("rain").transpose(*(("member",) if "member" in rain.dims else ()),
+    rain = rain.astype(np.float32).rename("rain").transpose(*((MEMBER,) if MEMBER in rain.dims else ()),
                                                             "time", "lat", "lon")
     rain.attrs = {**hourly.attrs, "step": iso_duration(HOUR), "issued_at": f"{np.datetime64(_naive(t0), 's')}Z",
                   "source": f"now:{run.attrs.get('source', '')}"}
+    if MEMBER in rain.dims and "control_member" not in rain.attrs:  # a nowcast ensemble on a single run
+        rain.attrs["control_member"] = int(rain[MEMBER].values[0])
     return add_history(rain, f"composed at t0 {t0.isoformat()}: the analysed steps, the nowcast weighted into "
                              "the run, the run beyond")
 
@@ -252,8 +254,8 @@ def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | Non
         issued = issued_at(fresh)
         weight = xr.DataArray([blend.weight(_aware(t) - issued) for t in sub], dims="time", coords={"time": sub})
         nc = fresh.reindex(time=sub)
-        if "member" in nc.dims and "member" in run_steps.dims and nc.sizes["member"] != run_steps.sizes["member"]:
-            nc = nc.mean("member")
+        if MEMBER in nc.dims and MEMBER in run_steps.dims and nc.sizes[MEMBER] != run_steps.sizes[MEMBER]:
+            nc = nc.mean(MEMBER)
         weight = weight.where(nc.notnull(), 0.0)
         mixed = (weight * nc.fillna(0.0) + (1.0 - weight) * run_steps).fillna(nc)  # no run there: the nowcast
     if frames is not None and frames.sizes["time"]:

@@ -318,10 +318,11 @@ def _baseline(store: Store, settings: Settings, at: datetime) -> Baseline:
 
 
 def _save_levels(store: Store, at: datetime, scores: Scores, run: str | None) -> None:
-    """Record every scored item's level at every lead and, for each hazard scored from the run, the
-    run and official floors it was scored from."""
+    """Record every scored item's level at every lead (with its ensemble probabilities where the run has
+    members) and, for each hazard scored from the run, the run and official floors it was scored from."""
     rows = [ItemLevel(hazard, item.item, item.item_id, lead, int(level),
-                      None if lead != NOW or math.isnan(item.score_now) else item.score_now, item.drivers[lead])
+                      None if lead != NOW or math.isnan(item.score_now) else item.score_now, item.drivers[lead],
+                      item.probability.get(lead))
             for hazard, scored in scores.scored.items() for item in scored.items
             for lead, level in item.levels.items()]
     store.levels.record(at, rows, {hazard: LevelBasis(run, dict(floors)) for hazard, floors in scores.floors.items()})
