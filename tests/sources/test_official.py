@@ -118,7 +118,7 @@ def test_in_force_latest_update_wins_cancel_and_expiry_end(towns):
 def served(committed_config, tmp_path, towns):
     """The committed deployment without sensors, with two official sources; its demo run and the
     official messages served from one folder; a fresh store."""
-    settings = load_settings(committed_config).model_copy(update={"sensors": None, "official": SOURCES})
+    settings = load_settings(committed_config).model_copy(update={"sensors": None, "official": SOURCES, "observed": None})
     feed = tmp_path / "feed"
     feed.mkdir()
     shutil.copy(DEMO, feed / DEMO.name)
