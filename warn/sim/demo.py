@@ -192,7 +192,7 @@ class DemoWorld:
                  imperfect(window, shift_km=spec.shift_km, towards_deg=spec.towards_deg, delay=spec.delay,
                            scale=spec.scale))
         out = hourly(wrong).reindex(time=self.rain["time"].values, fill_value=0.0)
-        out.attrs = {**self.rain.attrs, **({"control_member": 0} if spec.members else {})}
+        out.attrs = dict(self.rain.attrs)
         return out
 
     def _publish_radar(self, clock: datetime) -> None:
