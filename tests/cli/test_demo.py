@@ -120,7 +120,7 @@ def test_the_silent_persons_call_escalates_and_the_reported_danger_becomes_a_tas
     folder, _summary = drill
     calls = json.loads(CliRunner().invoke(app, ["calls", "--store", f"sqlite:///{folder / 'warn.db'}", "--json",
                                                 "--config", str(ROOT / "config.yaml")]).output)
-    silent = [c for c in calls if "/DEMO-T11-C01/" in c["request_id"] and "call_communities" in c["request_id"]]
+    silent = [c for c in calls if "/DEMO-T14-C01/" in c["request_id"] and "call_communities" in c["request_id"]]
     assert silent and all(c["escalation_step"] >= 1 and c["addressee"] != SILENT for c in silent)
     with Store.connect(f"sqlite:///{folder / 'warn.db'}") as store:
         reports = store.dangers.list()

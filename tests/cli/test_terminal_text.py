@@ -45,7 +45,8 @@ def test_seeing_commands_show_control_characters_as_placeholders(store, command:
     assert result.exit_code == 0, result.output
     assert not any(ord(c) < 32 and c != "\n" or 0x7f <= ord(c) <= 0x9f for c in result.output), repr(result.output)
     if command in ("timeline", "tasks", "feeds", "status"):
-        assert "␛[2J" in result.output and "[link=http://evil.example]" in result.output
+        # the markup shown as text, not a link (a narrow column may end it with "…")
+        assert "␛[2J" in result.output and "[link=http://evil.exampl" in result.output
 
 
 @pytest.mark.parametrize("command", ["timeline", "tasks", "feeds"])

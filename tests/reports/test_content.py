@@ -71,7 +71,10 @@ def test_map_loop_and_broadcasts_come_from_the_store(replayed, settings):
     assert all(len(v) == len(report.rain.times) for v in report.rain.accumulations.values())
     hourly, three = report.rain.worst_mm, report.rain.accumulations[3.0]
     assert three[-1] == pytest.approx(sum(hourly[-3:]), rel=1e-6)  # the 3 h sum ending at the last hour
-    assert report.rain.observed_mm is None and any("无雨量站实测" in n for n in report.notes)  # the demo has no gauge
+    # the demo's 21 synthetic rain gauges (warn/sim/observed.py) report the storm beside the forecast
+    assert report.rain.gauges == 21 and any("雨量站实测：21 站" in n for n in report.notes)
+    assert report.rain.observed_mm is not None and len(report.rain.observed_mm) == len(report.rain.times)
+    assert max(report.rain.observed_mm) > 1.0
 
 
 def test_unknown_incident(replayed, settings):

@@ -39,7 +39,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -58,7 +58,7 @@ from warn.sim.levels import Freeze, Spike
 from warn.sim.observed import gauge_id, gauge_world, radar_frame, write_frame
 from warn.sim.receiver import WebhookReceiver
 from warn.sim.sensorthings import SensorThingsServer
-from warn.sim.world import Series, sensor_world, serve
+from warn.sim.world import Series, sensor_world, serve, utc
 from warn.sources.forecast import open_forecast
 from warn.vocab import CapStatus, Level
 
@@ -123,8 +123,8 @@ class DemoWorld:
         storm = open_forecast(settings.sim.feed_dir / _name(self.template, settings.sim.issued_at),
                               source=settings.sim.source, limits=settings.files)
         self.rain = _padded(storm, period)
-        self.start = _utc(self.rain["time"].values[0]) - timedelta(hours=1)
-        self.end = _utc(self.rain["time"].values[-1])
+        self.start = utc(self.rain["time"].values[0]) - timedelta(hours=1)
+        self.end = utc(self.rain["time"].values[-1])
         _, points = zone_layer(settings, "waterlogging_points")
         _, gauges = zone_layer(settings, "river_gauges")
         self.sensors: list[Series] = sensor_world(self.rain, points, gauges, faults=FAULTS)
@@ -168,7 +168,7 @@ class DemoWorld:
         """Publish every run issued by ``clock`` and every reading taken by it."""
         runs = self.rain["time"].values.astype("datetime64[s]")
         for issued in runs - np.timedelta64(1, "h"):
-            moment = _utc(issued)
+            moment = utc(issued)
             if moment > clock:
                 break
             path = self.feed_dir / _name(self.template, moment)
@@ -192,7 +192,7 @@ class DemoWorld:
                  imperfect(window, shift_km=spec.shift_km, towards_deg=spec.towards_deg, delay=spec.delay,
                            scale=spec.scale))
         out = hourly(wrong).reindex(time=self.rain["time"].values, fill_value=0.0)
-        out.attrs = {**self.rain.attrs, **({"control_member": 0} if spec.members else {})}
+        out.attrs = dict(self.rain.attrs)
         return out
 
     def _publish_radar(self, clock: datetime) -> None:
@@ -203,7 +203,7 @@ class DemoWorld:
         since = np.datetime64((self._clock or self.start).replace(tzinfo=None), "s")
         for stamp in stamps[(stamps > since - np.timedelta64(10, "m")) & (stamps <= np.datetime64(
                 clock.replace(tzinfo=None), "s"))]:
-            moment = _utc(stamp)
+            moment = utc(stamp)
             path = self.feed_dir / self.radar_template.format(time=moment)
             if not path.exists():
                 write_frame(radar_frame(self.truth, moment, bias=self.settings.sim.radar_bias), path)
@@ -265,7 +265,7 @@ def official_warnings(settings: Settings, storm: xr.DataArray) -> list[Published
     heavy = storm["time"].values[(storm.max(("lat", "lon")) >= HEAVY_MM_H).values]
     if heavy.size == 0:
         return []
-    onset, end = _utc(heavy[0]) - timedelta(hours=1), _utc(heavy[-1])
+    onset, end = utc(heavy[0]) - timedelta(hours=1), utc(heavy[-1])
     _, towns = zone_layer(settings, "towns")
     spec = settings.layers["towns"]
     code = settings.deployment.district_code
@@ -355,9 +355,6 @@ def _name(template: str, issued: datetime) -> str:
     """The file name the URL template gives the run issued at ``issued``."""
     return template.rsplit("/", 1)[-1].format(issued=issued)
 
-
-def _utc(moment: np.datetime64) -> datetime:
-    return datetime.fromisoformat(str(np.datetime64(moment, "s"))).replace(tzinfo=timezone.utc)
 
 
 def town_places(settings: Settings) -> dict[str, tuple[float, float]]:

@@ -25,7 +25,7 @@ import xarray as xr
 from scipy import ndimage
 
 from warn.geo.cells import cell_series
-from warn.sim.world import Series
+from warn.sim.world import Series, utc
 
 #: The gauges' reporting step.
 GAUGE_STEP = timedelta(minutes=5)
@@ -60,7 +60,7 @@ def gauge_world(truth: xr.DataArray, gauges: gpd.GeoDataFrame) -> list[Series]:
     """
     halves = int(timedelta(minutes=10) / GAUGE_STEP)
     ends = truth["time"].values.astype("datetime64[s]")
-    times = [_utc(end) - GAUGE_STEP * (halves - 1 - k) for end in ends for k in range(halves)]
+    times = [utc(end) - GAUGE_STEP * (halves - 1 - k) for end in ends for k in range(halves)]
     at_gauges = np.repeat(cell_series(truth, gauges) / halves, halves, axis=0)
     out = []
     for i, sensor_id in enumerate(gauges["sensor_id"]):
@@ -125,7 +125,3 @@ def write_frame(frame: xr.Dataset, target: Path) -> None:
                 "time_bnds": {"units": "minutes since 1970-01-01 00:00:00", "dtype": "int64"}}
     frame.to_netcdf(partial, engine="netcdf4", encoding=encoding)
     partial.replace(target)
-
-
-def _utc(moment: np.datetime64) -> datetime:
-    return datetime.fromisoformat(str(moment) + "+00:00")

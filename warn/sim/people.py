@@ -38,8 +38,9 @@ from warn.command.directory import Directory
 from warn.sim.gateways import Call, Card, Gateways, Sms
 from warn.vocab import OrgLevel
 
-#: The demo's silent person: the responsible person of the first community of the steep town DEMO-T11.
-SILENT = "演示村社负责人1101"
+#: The demo's silent person: the responsible person of the first community of the steep town DEMO-T14, under
+#: the storm's track in the truth and in the displaced forecast runs alike.
+SILENT = "演示村社负责人1401"
 #: How a person answers a 叫应 call, by habit.
 HABITS = ("card", "link", "sms", "voice")
 #: A link in a message: what follows ``/a/``.

@@ -74,7 +74,7 @@ def sensor_world(rain: xr.DataArray, waterlogging: gpd.GeoDataFrame, gauges: gpd
         One per sensor, a reading every 5 minutes from the start of the first rain step.
     """
     per_hour = int(timedelta(hours=1) / SENSOR_STEP)
-    start = _utc(rain["time"].values[0]) - timedelta(hours=1)
+    start = utc(rain["time"].values[0]) - timedelta(hours=1)
     times = [start + SENSOR_STEP * (k + 1) for k in range(rain.sizes["time"] * per_hour)]
     at_points = np.repeat(cell_series(rain, waterlogging) / per_hour, per_hour, axis=0)
     records = waterlogging.drop(columns="geometry").to_dict("records")
@@ -114,5 +114,6 @@ def serve(server: SensorThingsServer, world: list[Series], *, until: datetime,
     return added
 
 
-def _utc(moment: np.datetime64) -> datetime:
-    return datetime.fromisoformat(str(moment.astype("datetime64[s]"))).replace(tzinfo=timezone.utc)
+def utc(moment: np.datetime64) -> datetime:
+    """An aware UTC datetime (whole seconds) from a naive UTC ``datetime64``."""
+    return datetime.fromisoformat(str(np.datetime64(moment, "s"))).replace(tzinfo=timezone.utc)
