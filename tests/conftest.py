@@ -156,13 +156,15 @@ def replay_demo(folder: Path, *period: str) -> Path:
     store file (SQLite).
 
     The scenario the desk, web and report tests pin (which towns are warned when, whose tasks and calls)
-    is the demo world with a perfect forecast: the committed deployment without ``sim.forecast``. The
-    imperfect runs are the demo's and the hindcast's (tests/sim, tests/cli/test_hindcast_cli.py and
-    the slow tests/cli/test_demo.py)."""
+    is the demo world with a perfect forecast scored on its own: the committed deployment without
+    ``sim.forecast`` and ``observed``. The imperfect runs and the observations are the demo's and the
+    hindcast's (tests/sim, tests/cycle/test_now_cycle.py, tests/cli/test_hindcast_cli.py and the slow
+    tests/cli/test_demo.py)."""
     from warn.cli.main import app
 
     data = committed_data(folder)
     data["sim"].pop("forecast", None)
+    data.pop("observed", None)
     config = folder / "scenario.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     result = CliRunner().invoke(app, ["replay", "--demo", "--out", str(folder), *period,
