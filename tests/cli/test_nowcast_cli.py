@@ -77,8 +77,11 @@ def test_an_ensemble_has_members(tmp_path):
     assert result.exit_code == 0, result.output
     assert "steps (proesmans), 3 成员 members" in text(result)
     with xr.open_dataset(out) as ds:
-        assert ds["rain"].dims == ("member", "time", "lat", "lon") and ds.sizes["member"] == 3
+        assert ds["rain"].dims == ("member", "time", "lat", "lon") and ds.sizes["member"] == 4  # control + 3
         assert ds["member"].attrs["standard_name"] == "realization" and ds.sizes["time"] == 3
+    scored = CliRunner().invoke(app, ["rain", str(out), "--json", "--config", CONFIG])  # on the control
+    assert scored.exit_code == 0, scored.output
+    assert len(json.loads(scored.output)) == 21
 
 
 def test_a_file_that_is_not_a_frame_is_named(tmp_path):

@@ -125,12 +125,16 @@ def test_a_steps_ensemble_has_members_and_a_seed():
     data = frames(moving(3, x0=25, y0=25))
     first = nowcast(data, params, lead=timedelta(minutes=30))
     again = nowcast(data, params, lead=timedelta(minutes=30))
-    assert first.dims == ("member", "time", "lat", "lon") and first.sizes["member"] == 3
+    # the control (member 0: the frames advected without perturbation) and the three STEPS members
+    assert first.dims == ("member", "time", "lat", "lon") and first.sizes["member"] == 4
+    assert first.attrs["control_member"] == 0
     rainarray.check_rain(first, where="steps")
     np.testing.assert_array_equal(first.values, again.values)
-    assert not np.allclose(np.nan_to_num(first.values[0]), np.nan_to_num(first.values[1]))
+    plain = nowcast(data, replace(params, method="extrapolation", members=1), lead=timedelta(minutes=30))
+    np.testing.assert_allclose(first.values[0], plain.values)
+    assert not np.allclose(np.nan_to_num(first.values[1]), np.nan_to_num(first.values[2]))
     # probability matching keeps each member's intensities those of the last frame (peak 5 mm)
-    assert np.nanmax(first.values, axis=(1, 2, 3)) == pytest.approx([5.0] * 3, rel=0.05)
+    assert np.nanmax(first.values, axis=(1, 2, 3)) == pytest.approx([5.0] * 4, rel=0.05)
     assert "3 members (seed 24)" in first.attrs["history"]
 
 

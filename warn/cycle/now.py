@@ -134,7 +134,7 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
         f"现时状态由预报推算至 {settings.local(t0):%H:%M}（无完整的实测降雨）/ the state now is carried by the forecast "
         f"to {t0:%H:%MZ}: no complete observed hour",))
     record = {"t0": t0.isoformat(), "observed": is_observed, "advanced": advanced,
-              "nowcast": {"issued": issued_at(fresh).isoformat(), "method": fresh.attrs.get("method", ""),
+              "nowcast": {"issued": issued_at(fresh).isoformat(), "method": fresh.attrs.get("nowcast_method", ""),
                           "members": int(fresh.sizes.get(MEMBER, 1))} if fresh is not None else None,
               "analysis": dict(observed.record)}
     return Now(t0, is_observed, rain, advance, ends, lead_mm, drivers, notices, record)

@@ -249,7 +249,8 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     xarray.DataArray
         Contract array ``rain``, depth in mm per step, times ``last + step`` … ``last + lead``,
         ``issued_at`` the last frame's time, dims (member, time, lat, lon) when
-        ``params.members`` > 1 else (time, lat, lon); NaN where the rain would come from
+        ``params.members`` > 1 (member 0 the control — the last frame advected without perturbation —
+        and the ``params.members`` STEPS members 1 …) else (time, lat, lon); NaN where the rain would come from
         outside the known coverage. ``history`` and the attributes ``nowcast_method``,
         ``motion_method`` and ``frames_used`` say how it was made.
 
@@ -288,12 +289,12 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     source = f"nowcast of {frames.attrs.get('source', 'frames')}"
     lat, lon = used["lat"].values, used["lon"].values
 
-    def one(member: np.ndarray) -> xr.DataArray:
-        return rainarray.make_rain(member, time=times, lat=lat, lon=lon, step=params.step, source=source,
-                                   issued_at=last, history=history)
-
-    rain = (xr.concat([one(m) for m in depth], dim="member").assign_coords(member=np.arange(len(depth)))
-            if params.members > 1 else one(depth))
+    if params.members > 1:  # member 0, the control: the frames advected without perturbation
+        control = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
+        depth = np.concatenate([np.where(known, control, np.nan)[None], depth])
+    rain = rainarray.make_rain(depth, time=times, lat=lat, lon=lon, step=params.step, source=source, issued_at=last,
+                               history=history, **({"member": np.arange(len(depth)), "control_member": 0}
+                                                   if params.members > 1 else {}))
     rain.attrs.update(nowcast_method=params.method, motion_method=params.motion,
                       frames_used=f"{len(used['time'])} frames {first}…{final}")
     return rain
