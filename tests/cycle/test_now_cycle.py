@@ -77,4 +77,4 @@ def test_with_neither_radar_nor_gauges_the_forecast_carries_the_now_and_says_so(
         now = drivers(db, "2026-07-15 03:00", hazard, "now")
         assert now and all(any("由预报推算至 11:00" in line for line in lines) for lines in now), hazard
         soon = drivers(db, "2026-07-15 03:00", hazard, "2h")
-        assert all(any("无临近预报" in line for line in lines) for lines in soon), hazard
+        assert all(any("无临近预报" in line and "no nowcast" in line for line in lines) for lines in soon), hazard

@@ -42,7 +42,7 @@ from warn.geo.weights import GridSpec
 from warn.hazards.spec import Input
 from warn.modelfiles import load_model_file
 from warn.rainarray import MEMBER, add_history, as_hourly, control, issued_at, make_rain, reaccumulate, step_of
-from warn.risk.analysis import MISSING, ORIGINS
+from warn.risk.analysis import MISSING, ORIGINS, RADAR, RADAR_GAUGES
 from warn.risk.nowcast import BlendParams, NowcastParams, nowcast
 from warn.store import Store
 
@@ -118,18 +118,20 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
     at
         The cycle's time (UTC).
     """
-    nowcast_params, blend = _params(settings)
+    model = (load_model_file("nowcast", settings.models["nowcast"])
+             if settings.observed is not None and settings.observed.nowcast else None)
     grid = GridSpec.from_coords(run["lat"].values, run["lon"].values, where=str(run.attrs.get("source", "")))
     hours = observed.hours()
     t0, is_observed = choose_t0(hours, at)
     prev = store.load_state(STATE_MODEL, grid.signature)
     kept = (prev.arrays["lead_ends"], prev.arrays["lead_mm"]) if prev is not None else None
     advance, advanced = _advance(hours, observed, kept, run, prev.valid_at if prev else None, t0)
-    fresh = _nowcast(observed, nowcast_params, settings) if settings.observed and settings.observed.nowcast else None
+    fresh = _nowcast(observed, model.params()) if model is not None else None
+    blend = model.blending() if model is not None else None
     rain = _composed(run, observed.frames, fresh, t0, blend, kept)
     ends = rain["time"].values[:KEPT_LEADS].astype("datetime64[s]")
     lead_mm = control(rain).isel(time=slice(0, KEPT_LEADS)).values.astype(np.float32)
-    drivers = _drivers(settings, t0, is_observed, observed, advanced, fresh, blend)
+    drivers = _drivers(settings, t0, is_observed, observed, fresh, blend)
     notices = tuple(observed.notices) + (() if is_observed else (
         f"现时状态由预报推算至 {settings.local(t0):%H:%M}（无完整的实测降雨）/ the state now is carried by the forecast "
         f"to {t0:%H:%MZ}: no complete observed hour",))
@@ -154,7 +156,7 @@ def choose_t0(hours: xr.DataArray | None, at: datetime) -> tuple[datetime, bool]
 
 def _advance(hours: xr.DataArray | None, observed: Observed, kept: tuple[np.ndarray, np.ndarray] | None,
              run: xr.DataArray, since: datetime | None, t0: datetime) -> tuple[xr.DataArray | None, list[dict]]:
-    """The hours (since, t0] as a run issued at ``since`` when at least the first is observed.
+    """The hours (since, t0] as a run issued at ``since`` when at least one of them is observed.
 
     Each hour is the analysis with its uncovered cells filled from the previous composition (``kept``);
     the hours are taken from ``since`` on while they are whole, observed or not; the run stops at the
@@ -194,8 +196,9 @@ def _advance(hours: xr.DataArray | None, observed: Observed, kept: tuple[np.ndar
 
 
 def _composed(run: xr.DataArray, frames: xr.DataArray | None, fresh: xr.DataArray | None, t0: datetime,
-              blend: BlendParams, kept: tuple[np.ndarray, np.ndarray] | None) -> xr.DataArray:
-    """The leads after ``t0``: analysed steps, then the nowcast weighted into the run, then the run (hourly)."""
+              blend: BlendParams | None, kept: tuple[np.ndarray, np.ndarray] | None) -> xr.DataArray:
+    """The leads after ``t0``: analysed steps, then the nowcast weighted into the run by ``blend`` (given with
+    ``fresh``), then the run (hourly)."""
     hourly = as_hourly(run)
     after = hourly.sel(time=hourly["time"] > np.datetime64(_naive(t0)))
     reach = [t0]
@@ -243,14 +246,14 @@ def _ten_minutes(frames: xr.DataArray | None, fresh: xr.DataArray | None) -> tim
 
 
 def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | None, fresh: xr.DataArray | None,
-                t0: datetime, blend: BlendParams) -> xr.DataArray:
+                t0: datetime, blend: BlendParams | None) -> xr.DataArray:
     """The first hours rebuilt on the ``step`` grid: analysed steps, then nowcast × w + run × (1 − w)."""
     per_hour = int(HOUR / step)
     sub = np.array([_naive(t0) + step * (k + 1) for k in range(first.sizes["time"] * per_hour)],
                    dtype="datetime64[ns]")
     run_steps = (first / per_hour).reindex(time=sub, method="bfill")  # each hour spread evenly over its steps
     mixed = run_steps
-    if fresh is not None:
+    if fresh is not None and blend is not None:
         issued = issued_at(fresh)
         weight = xr.DataArray([blend.weight(_aware(t) - issued) for t in sub], dims="time", coords={"time": sub})
         nc = fresh.reindex(time=sub)
@@ -265,20 +268,20 @@ def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | Non
     return hourly.assign_coords(time=first["time"].values)
 
 
-def _nowcast(observed: Observed, params: NowcastParams, settings: Settings) -> xr.DataArray | None:
+def _nowcast(observed: Observed, params: NowcastParams) -> xr.DataArray | None:
     """The nowcast from the latest analysed frames that have radar in them, ``None`` without enough of them."""
     frames = observed.frames
     if frames is None or observed.origin is None or frames.sizes["time"] < params.frames:
         return None
     recent = frames.isel(time=slice(-params.frames, None))
     radar = observed.origin.isel(time=slice(-params.frames, None))
-    if not bool(((radar == 1) | (radar == 3)).any(("lat", "lon")).all()):
+    if not bool(((radar == RADAR) | (radar == RADAR_GAUGES)).any(("lat", "lon")).all()):
         return None
     return nowcast(add_history(recent, "analysed frames handed to the nowcast"), params)
 
 
-def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Observed, advanced: list[dict],
-             fresh: xr.DataArray | None, blend: BlendParams) -> dict[str, tuple[str, ...]]:
+def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Observed, fresh: xr.DataArray | None,
+             blend: BlendParams | None) -> dict[str, tuple[str, ...]]:
     """The provenance lines of the leads: what the state now follows, what the first leads follow."""
     local = f"{settings.local(t0):%H:%M}"
     if is_observed:
@@ -287,20 +290,15 @@ def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Obse
     else:
         now = (f"现时状态：观测缺失，由预报推算至 {local} / state now: carried by the forecast to {t0:%H:%MZ} "
                "(observations missing)")
-    if fresh is not None:
+    if fresh is not None and blend is not None:
         issued = issued_at(fresh)
         full, none = (int(blend.full_until / timedelta(minutes=1)), int(blend.none_after / timedelta(minutes=1)))
         lead = (f"未来2小时：雷达外推临近预报（{settings.local(issued):%H:%M} 起），{full}–{none} 分钟渐并入数值预报 / "
                 f"next 2 h: radar extrapolation nowcast from {issued:%H:%MZ}, merged into the NWP run between "
                 f"+{full} and +{none} min")
     else:
-        lead = "未来2小时：无临近预报（雷达缺失），采用数值预报 / next 2 h: no nowcast (no radar), the NWP run"
+        lead = "未来2小时：无临近预报，采用数值预报 / next 2 h: no nowcast, the NWP run"
     return {"now": (now,), "2h": (lead,)}
-
-
-def _params(settings: Settings) -> tuple[NowcastParams, BlendParams]:
-    model = load_model_file("nowcast", settings.models["nowcast"])
-    return model.params(), model.blending()
 
 
 def _hour(hours: xr.DataArray | None, end: datetime) -> np.ndarray | None:

@@ -289,12 +289,13 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     source = f"nowcast of {frames.attrs.get('source', 'frames')}"
     lat, lon = used["lat"].values, used["lon"].values
 
+    members, control = None, None
     if params.members > 1:  # member 0, the control: the frames advected without perturbation
-        control = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
-        depth = np.concatenate([np.where(known, control, np.nan)[None], depth])
+        plain = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
+        depth = np.concatenate([np.where(known, plain, np.nan)[None], depth])
+        members, control = np.arange(len(depth)), 0
     rain = rainarray.make_rain(depth, time=times, lat=lat, lon=lon, step=params.step, source=source, issued_at=last,
-                               history=history, **({"member": np.arange(len(depth)), "control_member": 0}
-                                                   if params.members > 1 else {}))
+                               history=history, member=members, control_member=control)
     rain.attrs.update(nowcast_method=params.method, motion_method=params.motion,
                       frames_used=f"{len(used['time'])} frames {first}…{final}")
     return rain
