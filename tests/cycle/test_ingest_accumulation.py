@@ -4,7 +4,6 @@ HTTP servers, MQTT through the real broker) into the store as depth per report, 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -16,7 +15,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import MQTT_HOST, MQTT_PORT, ROOT
+from tests.conftest import MQTT_HOST, MQTT_PORT, committed_data
 from warn.config import load_settings
 from warn.cycle import open_ingester
 from warn.service import feed_specs, poll_once, run_ingest
@@ -65,25 +64,18 @@ def expected() -> dict[str, dict[datetime, tuple]]:
 
 
 def write_deployment(tmp_path: Path, *, topic: str = "warn/test/none/+", client_id: str = "warn-test") -> Path:
-    shutil.copytree(ROOT / "models", tmp_path / "models")
     rows = ["sensor_id,kind,name,lon,lat,interval,point_id,accumulation"]
     rows += [f"{sid},rain_gauge,{sid}雨量站,106.6,29.7,PT10M,,{acc}" for sid, acc in GAUGES.items()]
     (tmp_path / "sensors.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["store"]["url"] = f"sqlite:///{tmp_path / 'warn.sqlite'}"
+    config = committed_data(tmp_path)
     fields = {"sensor_id": "stcd", "time": "tm", "value": "drp"}
-    config["sensors"] = {"catalogue": "sensors.csv", "feeds": {
+    config["sensors"] = {"catalogue": str(tmp_path / "sensors.csv"), "feeds": {
         "sta": {"kind": "sensorthings", "url": "http://127.0.0.1:9/v1.1", "poll_every": "PT1M", "retries": 0},
         "js": {"kind": "json", "url": "http://127.0.0.1:9/gauges.json", "poll_every": "PT1M", "retries": 0,
                "fields": fields, "unit": "mm", "timezone": "Asia/Shanghai"},
         "push": {"kind": "mqtt", "host": "127.0.0.1", "port": 1883, "topic": topic, "qos": 1,
                  "client_id": client_id, "fields": fields, "unit": "mm", "timezone": "Asia/Shanghai"},
     }}
-    config["layers"] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config["layers"].items()}
-    config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
-    config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
-                             roster=str(ROOT / config["command"]["roster"]),
-                             directory=str(ROOT / config["command"]["directory"]))
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

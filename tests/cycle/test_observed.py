@@ -4,7 +4,6 @@ synthetic radar frames, the analysis kept in the store across cycles and restart
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import committed_data
 from warn.config import load_settings
 from warn.cycle.observed import BOTH_DOWN, GAUGES_SILENT, RADAR_DOWN, observe
 from warn.cycle.sensors import open_ingester
@@ -50,19 +49,12 @@ def truth(end: datetime) -> np.ndarray:
 
 @pytest.fixture
 def settings(tmp_path: Path):
-    shutil.copytree(ROOT / "models", tmp_path / "models")
     rows = ["sensor_id,kind,name,lon,lat,interval,point_id"]
     rows += [f"{sid},rain_gauge,{sid}雨量站,{LON[c]:.4f},{LAT[r]:.4f},PT5M," for sid, (r, c) in CELLS.items()]
     (tmp_path / "sensors.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    config["store"]["url"] = f"sqlite:///{tmp_path / 'warn.sqlite'}"
-    config["sensors"] = {"catalogue": "sensors.csv", "feeds": {}}
+    config = committed_data(tmp_path)
+    config["sensors"] = {"catalogue": str(tmp_path / "sensors.csv"), "feeds": {}}
     config["observed"] = {"radar": {"url": "http://127.0.0.1:9/radar/{time:%Y%m%d%H%M}.nc", "format": "netcdf"}}
-    config["layers"] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config["layers"].items()}
-    config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
-    config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
-                             roster=str(ROOT / config["command"]["roster"]),
-                             directory=str(ROOT / config["command"]["directory"]))
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return load_settings(path)
