@@ -467,3 +467,11 @@ def test_observed_needs_its_model_files_a_timed_radar_template_and_one_step(comm
         "rain.yaml", "analysis.yaml")))
     assert ("observed: expected one step for the radar frames, the analysis and the nowcast, got models.analysis "
             "step PT10M, models.nowcast horizon.step PT10M, observed.radar.every PT5M") in messages(committed_config)
+
+
+def test_a_demo_truth_that_is_not_there_is_named(committed_config):
+    from tests.helpers import edit_yaml, messages
+
+    edit_yaml(committed_config, lambda data: data["sim"].update(truth="/nowhere/truth.nc"))
+    assert "sim.truth: expected an existing file of the storm every 10 minutes, got /nowhere/truth.nc" in \
+        messages(committed_config)

@@ -304,6 +304,8 @@ def _sim(settings: Settings, where: str) -> Iterator[Problem]:
         yield Problem(where, "sim.feed_dir", "an existing folder of demo forecast runs", str(sim.feed_dir))
     if sim.source not in settings.forecasts:
         yield Problem(where, "sim.source", f"one of the forecasts ({', '.join(settings.forecasts)})", repr(sim.source))
+    if sim.truth is not None and not sim.truth.is_file():
+        yield Problem(where, "sim.truth", "an existing file of the storm every 10 minutes", str(sim.truth))
 
 
 def _playbooks(settings: Settings, where: str) -> Iterator[Problem]:
