@@ -39,6 +39,7 @@ def write_deployment(tmp_path: Path, *, topic: str = "warn/test/none/+", client_
     }
     config["layers"] = {name: {**spec, "path": str(ROOT / spec["path"])} for name, spec in config["layers"].items()}
     config["sim"]["feed_dir"] = str(ROOT / config["sim"]["feed_dir"])
+    config["sim"]["truth"] = str(ROOT / config["sim"]["truth"])
     config["command"].update(playbooks=str(ROOT / config["command"]["playbooks"]),
                              roster=str(ROOT / config["command"]["roster"]),
                              directory=str(ROOT / config["command"]["directory"]))
