@@ -124,6 +124,13 @@ def test_the_frames_found_are_not_fetched_again_in_the_next_overlapping_window(s
     assert sorted(radar.held) == [AT.replace(minute=20), AT.replace(minute=30)]  # the window's frames only
 
 
+def test_a_placeholder_nothing_fills_makes_every_frame_missing_and_says_which(tmp_path):
+    radar = source("{feed}/radar_{time:%Y%m%d%H%M}.nc", tmp_path)
+    frames, problems = radar.frames([AT])
+    assert frames is None and len(problems) == 1
+    assert "observed.radar.url" in problems[0] and "{feed} not filled" in problems[0]
+
+
 def test_a_frame_of_another_time_is_refused(served, tmp_path):
     mosaic(served / "radar_202607150010.nc", np.ones((LAT.size, LON.size)), AT + timedelta(minutes=10))
     with pytest.raises(SourceError, match=r"rain.time: expected one frame at 2026-07-15T00:10Z, got 2026-07-15T00:20"):

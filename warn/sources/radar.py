@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from string import Formatter
 
 import numpy as np
 import xarray as xr
@@ -45,6 +46,8 @@ class RadarSource:
 
     def __init__(self, spec: RadarSpec, *, urls: Mapping[str, str], cache_dir: Path, limits: FilesSpec) -> None:
         self.spec, self.limits = spec, limits
+        #: Placeholders besides {time} nothing filled (a demo URL in a live run): every frame is missing.
+        self.unfilled = sorted({name for _, name, _, _ in Formatter().parse(fill(spec.url, urls)) if name} - {"time"})
         self.held: dict[datetime, xr.DataArray] = {}  # the frames of the last call of frames(), by time
         self.source = ForecastSource(fill(spec.url, urls), directory=Path(cache_dir), placeholder="time",
                                      policy=policy_of(spec), attempts=spec.retries + 1)
@@ -66,11 +69,14 @@ class RadarSource:
         Raises
         ------
         SourceError
-            The frame is missing or unreadable (naming its URL), is not of time ``at``, or covers
+            The URL has a placeholder nothing filled; the frame is missing or unreadable (naming its URL), is not of time ``at``, or covers
             another interval than ``spec.every``.
         DataContractError
             The frame's values break the contract (units, depths beyond the physical, …).
         """
+        if self.unfilled:
+            raise SourceError(Problem("config.yaml", "observed.radar.url", "a URL whose only placeholder left is "
+                                      "{time}", f"{{{', '.join(self.unfilled)}}} not filled in {self.spec.url!r}"))
         at = at.astimezone(timezone.utc)
         fetched = self.source.fetch(at)
         spec = self.spec

@@ -66,6 +66,10 @@ def drill_config(path: Path, settings: Settings, folder: Path, urls: dict[str, s
         data["command"]["directory"] = str(settings.command.directory)
     for spec in data["forecasts"].values():
         spec["url"] = fill(spec["url"], urls)
+    if data.get("observed", {}).get("radar"):
+        data["observed"]["radar"]["url"] = fill(data["observed"]["radar"]["url"], urls)
+    if settings.sim.truth is not None:
+        data["sim"]["truth"] = str(settings.sim.truth)
     for spec in data.get("official", {}).values():
         spec["url"] = fill(spec["url"].replace("{feed}", "{official}"), urls)
     for spec in data["sensors"]["feeds"].values():
