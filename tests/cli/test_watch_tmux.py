@@ -18,6 +18,10 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
+#: Printed by the shell once the command has finished.
+DONE = "__status_done__"
+
+
 def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
 
@@ -69,9 +73,9 @@ def test_watch_redraws_in_place_and_stops_on_ctrl_c(replayed, tmp_path):
 
 def test_status_at_80_columns_lines_up(replayed):
     name = f"warn-status-{uuid.uuid4().hex[:8]}"
-    _session(f"{_warn(replayed, 'status')}; sleep 30", name)
+    _session(f"{_warn(replayed, 'status')}; echo {DONE}; sleep 30", name)
     try:
-        lines = _wait_for(name, "数据源")
+        lines = _wait_for(name, DONE)
         tables: list[list[str]] = []
         for line in (line.rstrip() for line in lines if line[:1] in "┏┃┡│└"):
             if line.startswith("┏") or not tables:

@@ -152,16 +152,11 @@ def _red(pixel: list[int]) -> bool:
     return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], RED, strict=True)) and pixel[3] > 150  # the layer's opacity
 
 
-def test_the_big_screen_paints_the_red_towns_of_the_peak_and_renders_within_a_second(screen: Served, browser):
+def test_the_big_screen_paints_the_red_towns_of_the_peak(screen: Served, browser):
     situation = screen.client.get("/api/v1/situation").json()
-    for path in ("/", "/map/layers.json", "/static/vendor/ol.js", "/static/screen.js"):  # a service up a while
-        assert screen.client.get(path).status_code == 200
-    firsts = []
-    for _ in range(3):  # each in a new browser context (nothing cached); the median, on a shared machine
-        page = browser.open(DUTY)
-        firsts.append(page.evaluate("window.warnScreen.firstRender"))
-    print(f"first render (navigation start → map drawn): {', '.join(f'{ms:.0f}' for ms in firsts)} ms")
-    assert sorted(firsts)[1] < 1000
+    page = browser.open(DUTY)
+    # how fast: bench/screen.py, against the login page's load in the same run (the machine is shared)
+    print(f"first render (navigation start → map drawn): {page.evaluate('window.warnScreen.firstRender'):.0f} ms")
     page.screenshot(path=SCREENS / "peak-1920.png")
     seen_red: set[str] = set()
     for hazard in situation["hazards"]:
@@ -284,8 +279,8 @@ def test_clicking_a_town_and_a_point_shows_their_levels_drivers_hydrograph_and_t
     assert town["tasks"] and shown == [t["task_id"] for t in town["tasks"]] + [c["request_id"] for c in town["calls"]]
     page.click("#hazards button[data-hazard='waterlogging']")
     click_item(page, "DEMO-W04")
-    page.wait_for_function("document.querySelector('#detail-title').textContent.includes('W04')"
-                           " || document.querySelector('#detail-body .sensor') !== null")
+    page.wait_for_function("(document.querySelector('#detail-body table.attributes') || {}).textContent"
+                           "?.includes('depth_red_cm')")  # the point's detail, not the town's still shown
     assert "depth_red_cm" in page.inner_text("#detail-body table.attributes")  # the layer's attributes
     points = page.get_attribute("#detail-body svg.hydrograph polyline", "points")
     assert points and len(points.split()) > 10  # a day of readings drawn
