@@ -10,10 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from warn.config import SensorFeedSpec
+from warn.config import LeaseSpec, SensorFeedSpec
 from warn.service import _handle, run_service
 from warn.sim.clock import StartedClock
 from warn.sources.payloads import FieldDecoder, decode_payload
+from warn.store import Store
 
 HOUR = timedelta(hours=1)
 
@@ -21,16 +22,18 @@ HOUR = timedelta(hours=1)
 class Recorder:
     """The parts of a :class:`~warn.service.Service` that ``run_service`` calls, recording when."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
         self.lock = threading.Lock()
         self.cycles: list[datetime] = []
         self.dispatched: list[datetime] = []
         self.closed = threading.Event()
         self.ran = threading.Event()
-        self.settings = SimpleNamespace(sensors=None)
+        self.settings = SimpleNamespace(sensors=None, deployment=SimpleNamespace(district_code="500112"),
+                                        store=SimpleNamespace(lease=LeaseSpec()))
         self.sources = SimpleNamespace(ingester=None)
         self.dispatcher = SimpleNamespace(channels={})
-        self.store = SimpleNamespace(close=self.closed.set)
+        self.store = store
+        store.close = self.closed.set  # type: ignore[method-assign]  # the service closes it on stop
 
     def cycle(self, at: datetime):
         self.cycles.append(at)
@@ -44,8 +47,10 @@ class Recorder:
 @pytest.mark.parametrize("start", [datetime(2026, 7, 15, 10, 5, tzinfo=timezone.utc),  # far behind the wall clock
                                    datetime(2099, 7, 15, 10, 5, tzinfo=timezone.utc)],  # far ahead of it
                          ids=["past", "future"])
-def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: datetime) -> None:
-    service, stop = Recorder(), threading.Event()
+def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: datetime, tmp_path) -> None:
+    store = Store.connect(f"sqlite:///{tmp_path / 'warn.db'}")
+    store.upgrade()
+    service, stop = Recorder(store), threading.Event()
     clock = StartedClock(start)
     runner = threading.Thread(target=run_service, args=(service,),
                               kwargs={"every": HOUR, "stop": stop, "now": clock}, daemon=True)

@@ -293,11 +293,30 @@ class HazardEntry(BaseModel):
     layers: dict[str, str] = Field(default_factory=dict, description="role → name of a layer in layers:")
 
 
+class LeaseSpec(Strict):
+    """主备 / how the ``warn run`` processes sharing the store elect the one that acts: the leader renews its
+    lease every ``renew``; the others stand by and take over once it has not been renewed for ``ttl``
+    (:mod:`warn.store.leases`). Wall-clock durations."""
+
+    ttl: PositiveDuration = Field(timedelta(seconds=30), description="how long a lease lasts unless renewed")
+    renew: PositiveDuration = Field(timedelta(seconds=10), description="how often the leader renews it and the "
+                                    "others ask for it")
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> LeaseSpec:
+        if self.ttl < 2 * self.renew:
+            raise ValueError(f"store.lease.ttl ({self.ttl}) must be at least twice store.lease.renew "
+                             f"({self.renew}): a lease renewed late once must not run out")
+        return self
+
+
 class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
-    relative to config.yaml's folder), or ``postgresql+psycopg://…``."""
+    relative to config.yaml's folder), or ``postgresql+psycopg://…``; and the lease that elects the one
+    ``warn run`` of several that acts."""
 
     url: str = Field(pattern=STORE_URL_PATTERN)
+    lease: LeaseSpec = LeaseSpec()
 
 
 class SimForecastSpec(Strict):

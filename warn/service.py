@@ -51,6 +51,7 @@ from warn.cycle import run as run_cycle
 from warn.cycle.command import Advanced
 from warn.cycle.reach import Reach, open_reach, reach
 from warn.errors import ConfigError, Problem
+from warn.leadership import Leadership
 from warn.store import STORE_FAILURES, Store
 from warn.sources.feeds import FeedOptions, PushedFeed, build_feed
 from warn.sources.payloads import Batch
@@ -252,12 +253,16 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     - ``tick``: every :data:`TICK_EVERY` (the first one after the cycle at start): the inbox, acknowledgement deadlines,
       escalations and due tasks;
     - ``dispatch``: every :data:`DISPATCH_EVERY` (and at start): the outbox;
-    - the MQTT feeds of ``settings.sensors.feeds``, subscribed for the whole run, their
-      readings stored through the service's ingester. A feed that cannot start is logged;
-      its sensors fall silent and the cycle raises the data-outage notice.
+    - the MQTT feeds of ``settings.sensors.feeds``, their readings stored through the service's
+      ingester. A feed that cannot start is logged; its sensors fall silent and the cycle raises
+      the data-outage notice;
+    - ``lease``: every ``store.lease.renew`` of the wall clock (and at start), the deployment's lease
+      (:mod:`warn.leadership`). The jobs above run, and the feeds are subscribed, only while this
+      process leads; beside a leader on the same store it stands by and takes over once the leader's
+      lease has run out (``store.lease.ttl``).
 
-    On stop the scheduler waits for the running jobs, the feeds and channels are closed, and
-    the store is closed.
+    On stop the scheduler waits for the running jobs, the lease is given up, the feeds and channels
+    are closed, and the store is closed.
 
     Parameters
     ----------
@@ -294,41 +299,66 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
             at = moment.replace(microsecond=0)
             scheduler.add_job(_guarded("cycle", lambda: cycle(at)), "date", id="cycle-now", replace_existing=True)
 
+    feeds = _Feeds(service, now)
+    lease = service.settings.store.lease
+    leadership = Leadership(service.store.leases, service.settings.deployment.district_code, lease,
+                            on_change=feeds.switch)
     start = now()
     # APScheduler fires on the wall clock, which ``now`` may run apart from (``warn run --clock-start``):
     # its first runs are at the wall's now, the grid laid where ``now`` reads it.
     wall = utc_now()
     grid = {"start_date": floor_time(start, every) + (wall - start)} if poll is None else {}
-    scheduler.add_job(_guarded("cycle", lambda: cycle(floor_time(now(), every))), "interval",
+    scheduler.add_job(_guarded("lease", leadership.renew), "interval", seconds=lease.renew.total_seconds(),
+                      id="lease")
+    scheduler.add_job(_led(leadership, "cycle", lambda: cycle(floor_time(now(), every))), "interval",
                       seconds=(poll or every).total_seconds(), next_run_time=wall, id="cycle", **grid)
-    scheduler.add_job(_guarded("watch", watch), "interval", seconds=(poll or WATCH_EVERY).total_seconds(), id="watch")
+    scheduler.add_job(_led(leadership, "watch", watch), "interval", seconds=(poll or WATCH_EVERY).total_seconds(),
+                      id="watch")
     # The first tick only after the first cycle: the planner's clock never goes back, so a tick
     # at the wall time before a resumed cycle would move that cycle's actions to the tick's time.
-    scheduler.add_job(_guarded("tick", lambda: service.tick(now())), "interval",
+    scheduler.add_job(_led(leadership, "tick", lambda: service.tick(now())), "interval",
                       seconds=(poll or TICK_EVERY).total_seconds(), id="tick")
-    scheduler.add_job(_guarded("dispatch", lambda: service.dispatch(now())), "interval",
+    scheduler.add_job(_led(leadership, "dispatch", lambda: service.dispatch(now())), "interval",
                       seconds=(poll or DISPATCH_EVERY).total_seconds(), next_run_time=wall, id="dispatch")
-    pushed = _pushed_feeds(service, now)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}
     try:
-        for feed in pushed:
-            try:
-                feed.start()
-            except Exception:
-                log.exception("MQTT 数据源 %s 启动失败 / MQTT feed %s failed to start", feed.name, feed.name)
+        _guarded("lease", leadership.renew)()  # the leader's first cycle at once, not after the first renewal
         scheduler.start()
         stop.wait()
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
-        for feed in pushed:
-            feed.stop()
+        leadership.release()
+        feeds.switch(False)
         for channel in service.dispatcher.channels.values():
             channel.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         service.store.close()
+
+
+class _Feeds:
+    """The deployment's MQTT feeds, subscribed while this process leads (one subscriber per feed's client id:
+    the broker keeps the persistent session's messages for whichever process leads next)."""
+
+    def __init__(self, service: Service, now: Callable[[], datetime]) -> None:
+        self._service = service
+        self._now = now
+        self._running: list[PushedFeed] = []
+
+    def switch(self, leading: bool) -> None:
+        """Subscribe the feeds (``leading``), or unsubscribe them."""
+        if not leading:
+            for feed in self._running:
+                feed.stop()
+            self._running = []
+            return
+        for feed in _pushed_feeds(self._service, self._now):
+            try:
+                self._running.append(feed.start())
+            except Exception:
+                log.exception("MQTT 数据源 %s 启动失败 / MQTT feed %s failed to start", feed.name, feed.name)
 
 
 def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[PushedFeed]:
@@ -344,6 +374,17 @@ def _pushed_feeds(service: Service, now: Callable[[], datetime]) -> list[PushedF
     options = FeedOptions(now=now, catalogue=ingester.catalogue, handler=handle)
     return [build_feed(name, spec, options) for name, spec in service.settings.sensors.feeds.items()
             if spec.kind == "mqtt"]
+
+
+def _led(leadership: Leadership, name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """``job`` (:func:`_guarded`) when this process leads its deployment; nothing while it stands by."""
+    guarded = _guarded(name, job)
+
+    def led() -> None:
+        if leadership.leading():
+            guarded()
+
+    return led
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:

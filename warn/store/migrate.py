@@ -16,7 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from warn.errors import Problem, StoreError
@@ -55,6 +55,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _config()
     try:
         with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # processes starting together migrate one after the other
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('warn.migrate.' || current_schema()))"))
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except DBAPIError as err:

@@ -124,6 +124,10 @@ outbox
     payload bytes and content type, a unique idempotency key, status
     (queued/sending/sent/failed/refused), attempts, next attempt, last error, the
     channel's public flag and the CAP status (Actual/Exercise/Test).
+leases
+    Who leads what (:mod:`warn.store.leases`): per name (a deployment's district code) the process
+    holding it, its term (one more at every change of holder: the fencing token), when the term began
+    and when the lease runs out unless renewed.
 """
 
 from __future__ import annotations
@@ -882,4 +886,14 @@ planner_dangers = _planner_map(
     Column("what", Text, nullable=False),
     Column("place", Text, nullable=False),
     Column("status", String(16), nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("term", Integer, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -66,6 +66,7 @@ from warn.store.hourly import HourlyRainTable
 from warn.store.incidents import CommandRecords, WarningTable
 from warn.store.inputs import OfficialTable, RainTable, RunTable
 from warn.store.levels import LevelTable, NoticeTable
+from warn.store.leases import LeaseTable
 from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
 from warn.store.planner import PlannerTable
@@ -161,6 +162,8 @@ class Store:
         Passwords, logins in the browser and login attempts for the centre's pages (:mod:`warn.store.accounts`).
     rejected
         What feeds sent that was refused (:mod:`warn.store.rejected`).
+    leases
+        Which process leads the deployment (:mod:`warn.store.leases`).
     links, attachments, dangers
         The one-tap links sent to persons, the photos they sent and the dangers they reported
         (:mod:`warn.store.links`, :mod:`warn.store.attachments`, :mod:`warn.store.dangers`).
@@ -192,6 +195,7 @@ class Store:
         self.attachments = AttachmentTable(engine, self._write)
         self.dangers = DangerTable(engine, self._write, self.timeline)
         self.deliveries = DeliveryTable(engine, self._write)
+        self.leases = LeaseTable(engine, self._write)
 
     @classmethod
     def connect(cls, url: str, *, now: Callable[[], datetime] = utc_now) -> Store:
