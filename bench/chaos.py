@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from warn.sim.chaos.drill import STEP, Plan, run_drill
-from warn.sim.chaos.faults import INJECTORS, schedule
+from warn.sim.chaos.faults import SOLO_KINDS, schedule
 from warn.sim.chaos.invariants import SELF_INVARIANTS, redelivered, same_outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ FROM, TO = "2026-07-14T22:00:00+00:00", "2026-07-15T22:00:00+00:00"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--faults", type=int, default=2 * len(INJECTORS))
+    parser.add_argument("--faults", type=int, default=2 * len(SOLO_KINDS))
     parser.add_argument("--from", dest="start", default=FROM)
     parser.add_argument("--to", dest="end", default=TO)
     parser.add_argument("--out", type=Path, default=None, help="folder for both drills (default: a temp dir)")

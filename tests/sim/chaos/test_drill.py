@@ -15,8 +15,10 @@ import pytest
 from tests.conftest import ROOT
 from warn.sim.chaos.broker import mosquitto_binary
 from warn.sim.chaos.drill import STEP, Plan, run_drill
-from warn.sim.chaos.faults import schedule
+from warn.config import load_settings
+from warn.sim.chaos.faults import Fault, schedule
 from warn.sim.chaos.invariants import SELF_INVARIANTS, same_outcome
+from warn.store import Store
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(mosquitto_binary() is None,
@@ -59,3 +61,23 @@ def test_under_faults_every_invariant_holds_and_the_drill_ends_as_the_fault_free
     run = run_drill(ROOT / "config.yaml", tmp_path / group, Plan(SEED, START, END, tuple(faults)))
     assert len(run.injected) == len(kinds), run.injected
     assert broken(run, fault_free) == {}, "\n".join(run.injected)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_the_leader_killed_mid_cycle_hands_over_to_the_standby_and_the_drill_ends_as_the_uninterrupted_run(
+        store_url, fault_free, tmp_path):
+    at = START + timedelta(minutes=20)  # a cycle of the storm's first wet hour
+    plan = Plan(SEED, START, END, (Fault("leader_kill", at, 1, 0.0),), standbys=1)
+    run = run_drill(ROOT / "config.yaml", tmp_path / "failover", plan, store_url=store_url)
+    assert broken(run, fault_free) == {}  # every cycle done in time, nothing repeated or lost, as the single run
+    assert (run.starts, run.kills, run.exits) == (2, 1, 0)  # the leader killed and never started again
+    with Store.connect(store_url) as store:
+        lease = store.leases.get(load_settings(ROOT / "config.yaml").deployment.district_code)
+    assert lease is not None and lease.term == 2  # one change of holder
+    cycle = f"预警周期 {at:%Y-%m-%d %H:%M:%S}Z："
+    killed, standby = ((tmp_path / "failover" / f"service-{i}.log").read_text(encoding="utf-8") for i in (0, 1))
+    if "(term 2)" in killed:  # the second process won the first election
+        killed, standby = standby, killed
+    assert "(term 1)" in killed and cycle not in killed  # killed in that cycle, before it ended
+    assert "(term 2)" in standby and cycle in standby  # the standby led from then on and did that cycle

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from warn.sim.chaos.faults import INJECTORS, schedule
+from warn.sim.chaos.faults import SOLO_KINDS, schedule
 
 START = datetime(2026, 7, 15, 3, tzinfo=timezone.utc)
 END = START + timedelta(hours=6)
@@ -19,8 +19,8 @@ def test_the_same_seed_draws_the_same_faults_and_another_seed_others() -> None:
 
 
 def test_every_kind_comes_at_least_once_on_the_step_grid_and_ends_before_the_period_does() -> None:
-    faults = schedule(3, START, END, STEP, len(INJECTORS) + 6)
-    assert {f.kind for f in faults} == set(INJECTORS) and len(faults) == len(INJECTORS) + 6
+    faults = schedule(3, START, END, STEP, len(SOLO_KINDS) + 6)
+    assert {f.kind for f in faults} == set(SOLO_KINDS) and len(faults) == len(SOLO_KINDS) + 6
     assert all(START < f.at and (f.at - START) % STEP == timedelta(0) for f in faults)
     assert all(f.at + f.steps * STEP <= END for f in faults)
     assert [f.at for f in faults] == sorted(f.at for f in faults)

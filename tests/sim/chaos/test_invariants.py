@@ -14,7 +14,7 @@ AT = datetime(2026, 7, 15, 3, tzinfo=timezone.utc)
 def outcome(**changes) -> Outcome:
     """Two messages of one thread sent on the webhook ``cap`` and the keyless robot ``duty_dingtalk``, received once."""
     base = Outcome(
-        store_file=Path("x"), warnings=[("T1", "landslide", "DEMO-T01", 2, "active", 2)], incidents=[],
+        store="sqlite:///x", folder=Path("x"), warnings=[("T1", "landslide", "DEMO-T01", 2, "active", 2)], incidents=[],
         mode=("peacetime", 0), tasks=["task-1"], requests=["req-1"],
         timeline=[("k1", "cycle", AT, "周期"), ("k2", "notice", AT, "数据告警")],
         messages={"id-1": ("T1", 1), "id-2": ("T1", 2)},

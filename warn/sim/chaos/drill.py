@@ -4,7 +4,8 @@
 a second feed server over the same folder for the official sources (the one faults make
 hostile), a foreign host, the drill's own Mosquitto broker and MQTT devices (the river
 gauges), writes the drill's deployment (:func:`~warn.sim.chaos.process.drill_config`) and
-starts ``warn run --clock-file``. It then steps the simulated clock by :data:`STEP`: at each
+starts ``warn run --clock-file`` — one, or a leader and :attr:`Plan.standbys` standbys on the same store
+(:class:`~warn.sim.chaos.process.Services`). It then steps the simulated clock by :data:`STEP`: at each
 step the faults due end or begin, the world publishes, the devices send, the demo staff act
 (their own connection to the store), and on the cycle grid the drill waits until the
 service has done that cycle (restarting it when it is gone) before it lets the service
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,11 +32,12 @@ from warn.command.loading import load_setup
 from warn.config import load_settings
 from warn.durations import floor_time
 from warn.errors import ConfigError, Problem
+from warn.leadership import holder_pid
 from warn.sim.chaos.broker import Broker
 from warn.sim.chaos.devices import Devices
 from warn.sim.chaos.faults import INJECTORS, Fault, Targets
 from warn.sim.chaos.invariants import Outcome, read_outcome
-from warn.sim.chaos.process import ServiceProcess, drill_config
+from warn.sim.chaos.process import ServiceProcess, Services, drill_config
 from warn.sim.clock import SimClock, write_clock
 from warn.sim.demo import DemoWorld, demo_secrets
 from warn.sim.feedserver import FeedServer
@@ -56,16 +59,18 @@ MQTT_KIND = "river_stage"
 
 @dataclass(frozen=True)
 class Plan:
-    """A drill: the seed, the simulated period, its faults, and the fault-free drain after it."""
+    """A drill: the seed, the simulated period, its faults, the fault-free drain after it, and how many
+    ``warn run`` stand by beside the leader."""
 
     seed: int
     start: datetime
     end: datetime
     faults: tuple[Fault, ...] = ()
     drain: timedelta = timedelta(minutes=30)
+    standbys: int = 0
 
     def fault_free(self) -> Plan:
-        return Plan(self.seed, self.start, self.end, (), self.drain)
+        return Plan(self.seed, self.start, self.end, (), self.drain, self.standbys)
 
 
 @dataclass
@@ -84,8 +89,10 @@ class DrillRun:
     exits: int = 0
 
 
-def run_drill(config: Path, folder: Path, plan: Plan) -> DrillRun:
+def run_drill(config: Path, folder: Path, plan: Plan, *, store_url: str | None = None) -> DrillRun:
     """Run ``plan`` on the deployment ``config`` in ``folder`` (emptied first); see the module notes.
+
+    ``store_url``: the drill's store, an empty database (default a SQLite file in ``folder``).
 
     Raises
     ------
@@ -113,7 +120,8 @@ def run_drill(config: Path, folder: Path, plan: Plan) -> DrillRun:
     try:
         with world, official, foreign:
             urls = {**world.urls, "official": official.url}
-            drill = load_settings(drill_config(config, settings, folder, urls, broker_port=broker.port))
+            drill = load_settings(drill_config(config, settings, folder, urls, broker_port=broker.port,
+                                               store_url=store_url))
             feed = _mqtt_feed(drill)
             devices = Devices(mqtt_series, port=broker.port, topic_prefix=feed.topic.removesuffix("/+"),
                               timezone=drill.deployment.timezone, max_payload_bytes=feed.max_payload_bytes,
@@ -121,14 +129,16 @@ def run_drill(config: Path, folder: Path, plan: Plan) -> DrillRun:
             clock_file = folder / "clock"
             clock = SimClock(plan.start)
             write_clock(clock_file, plan.start)
-            store_file = folder / "store" / "warn.db"
+            store_file = None if store_url else folder / "store" / "warn.db"
             store = Store.connect(drill.store.url, now=clock)
             store.upgrade()
             # drill_config refused a deployment without a command section
             setup = load_setup(drill.command, drill.deployment.district_code, hazards.names_zh())  # type: ignore[arg-type]
             staff = DemoStaff(store, setup.roster, drill.deployment.district_code)
-            service = ServiceProcess(folder / "config.yaml", clock_file, folder, demo_secrets(drill))
-            targets = Targets(service, store_file, broker, world.receiver, devices, official)
+            service = Services([ServiceProcess(folder / "config.yaml", clock_file, folder, demo_secrets(drill),
+                                               name=f"service-{i}" if plan.standbys else "service")
+                                for i in range(1 + plan.standbys)], _leader_pid(store, drill.deployment.district_code))
+            targets = Targets(service, store, store_file, broker, world.receiver, devices, official)
             service.start()
             try:
                 _steps(plan, clock, clock_file, world, devices, staff, store, targets, injected, (stalls, notes))
@@ -136,18 +146,28 @@ def run_drill(config: Path, folder: Path, plan: Plan) -> DrillRun:
                 code = service.stop()
                 store.close()
             if code not in (0, None):
-                stalls.append(f"warn run exited {code} on SIGTERM (see {service.log})")
+                stalls.append(f"warn run exited {code} on SIGTERM (see {', '.join(map(str, service.logs))})")
             # the receiver and the stand-in gateways are two servers: a path is named with the server it is on
             paths = {name: _server_of(spec.target, world) + urlsplit(spec.target).path
                      for name, spec in drill.channels.items() if spec.target.startswith("http")}
             sent = [{**record, "path": GATEWAYS + record["path"]} for record in world.gateways.records()]
-            outcome = read_outcome(store_file, mqtt_sensors=[s.sensor_id for s in mqtt_series],
+            outcome = read_outcome(drill.store.url, folder, mqtt_sensors=[s.sensor_id for s in mqtt_series],
                                    received=world.receiver.records() + sent, foreign=list(foreign.requests),
                                    paths=paths)
     finally:
         broker.stop()
     return DrillRun(outcome, time.perf_counter() - began, injected, stalls, notes, service.starts, service.kills,
                     service.exits)
+
+
+def _leader_pid(store: Store, name: str) -> Callable[[], int | None]:
+    """The process id of the holder of the lease ``name`` in ``store``, read when called."""
+
+    def pid() -> int | None:
+        lease = store.leases.get(name)
+        return None if lease is None else holder_pid(lease.holder)
+
+    return pid
 
 
 #: What names a path on the stand-in gateways (beside the webhook receiver's paths).

@@ -4,7 +4,7 @@ A :class:`Fault` is a kind, the step of simulated time it begins at and how many
 lasts. :func:`schedule` draws them from ``random.Random(seed)``, every kind asked for at
 least once when there are enough faults. Each kind is an :class:`Injector` registered in
 :data:`INJECTORS`: ``begin`` and ``end`` act on the drill's :class:`Targets` (the service
-process, the store file, the broker, the receiver, the devices, the official sources'
+processes, the store, the broker, the receiver, the devices, the official sources'
 server). Faults of the store and the broker last wall-clock seconds (``hold_s``), because
 the drill holds its clock while it waits for the service, and they end on their own.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,9 +23,12 @@ from typing import Protocol
 
 from warn.sim.chaos.broker import Broker
 from warn.sim.chaos.devices import Devices
-from warn.sim.chaos.process import ServiceProcess
+from warn.errors import ConfigError, Problem
+from warn.sim.chaos.process import Services
 from warn.sim.feedserver import FeedServer
 from warn.sim.receiver import WebhookReceiver
+from warn.store import Store
+from warn.store.cycles import CycleStatus
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,12 @@ class Fault:
 
 @dataclass
 class Targets:
-    """What the faults act on."""
+    """What the faults act on: the drill's ``store`` is its own connection; ``store_file`` is its SQLite file
+    (``None`` on PostgreSQL)."""
 
-    service: ServiceProcess
-    store_file: Path
+    service: Services
+    store: Store
+    store_file: Path | None
     broker: Broker
     receiver: WebhookReceiver
     devices: Devices
@@ -69,10 +75,30 @@ class Kill:
         """Nothing to undo: the restart was the end."""
 
 
+class LeaderKill:
+    """SIGKILL of the leading ``warn run`` in the middle of the cycle of the fault's time (once it is running,
+    :data:`MID_CYCLE_WAIT_S` at most), never started again: a standby must take over."""
+
+    def begin(self, targets: Targets, fault: Fault) -> None:
+        deadline = time.monotonic() + MID_CYCLE_WAIT_S
+        while time.monotonic() < deadline:
+            row = targets.store.cycles.get(fault.at)
+            if row is not None and row.status is CycleStatus.RUNNING:
+                break
+            time.sleep(0.02)
+        targets.service.kill(restart=False)
+
+    def end(self, targets: Targets, fault: Fault) -> None:
+        """The process stays down."""
+
+
 class StoreLocked:
     """The store unavailable to every writer: another process holds its write lock for ``hold_s`` seconds."""
 
     def begin(self, targets: Targets, fault: Fault) -> None:
+        if targets.store_file is None:
+            raise ConfigError(Problem("chaos drill", fault.kind, "a SQLite store (the fault holds its file's lock)",
+                                      "a PostgreSQL store"))
         conn = sqlite3.connect(targets.store_file, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("BEGIN EXCLUSIVE")
         _later(fault.hold_s, lambda: (conn.execute("ROLLBACK"), conn.close()))
@@ -128,9 +154,12 @@ class Poison:
         """Sent once."""
 
 
+#: Wall seconds :class:`LeaderKill` waits for the cycle it kills the leader in.
+MID_CYCLE_WAIT_S = 20.0
 #: Every fault kind, by name.
 INJECTORS: dict[str, Injector] = {
     "kill": Kill(),
+    "leader_kill": LeaderKill(),
     "store_locked": StoreLocked(),
     "store_locked_restart": StoreLockedAcrossRestart(),
     "broker_restart": BrokerRestart(),
@@ -145,12 +174,14 @@ INJECTORS: dict[str, Injector] = {
     "official_redirect": Switch("official", "hostile", "redirect"),
     "official_foreign": Switch("official", "hostile", "foreign"),
 }
+#: The kinds a drill of one ``warn run`` survives (a leader killed to stay down needs a standby).
+SOLO_KINDS = tuple(kind for kind in INJECTORS if kind != "leader_kill")
 #: The wall-clock hold of store and broker faults (s): drawn in this range.
 HOLD_S = (3.0, 8.0)
 
 
 def schedule(seed: int, start: datetime, end: datetime, step: timedelta, count: int,
-             kinds: Sequence[str] = tuple(INJECTORS)) -> list[Fault]:
+             kinds: Sequence[str] = SOLO_KINDS) -> list[Fault]:
     """``count`` faults of ``kinds`` between ``start`` and ``end`` (on the ``step`` grid), from ``random.Random(seed)``.
 
     Every kind comes at least once when ``count`` ≥ ``len(kinds)``; each lasts 1–3 steps and

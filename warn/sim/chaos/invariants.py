@@ -30,9 +30,10 @@ from warn.store.anchors import public_path_of
 
 @dataclass
 class Outcome:
-    """What one drill left behind (see the module notes)."""
+    """What one drill left behind (see the module notes): ``store`` its store's URL, ``folder`` its folder."""
 
-    store_file: Path
+    store: str
+    folder: Path
     warnings: list[tuple[Any, ...]]
     incidents: list[tuple[Any, ...]]
     mode: tuple[str, int]
@@ -47,17 +48,18 @@ class Outcome:
     paths: dict[str, str]
 
 
-def read_outcome(store_file: Path, *, mqtt_sensors: list[str], received: list[dict[str, Any]],
+def read_outcome(store_url: str, folder: Path, *, mqtt_sensors: list[str], received: list[dict[str, Any]],
                  foreign: list[tuple[str, str, int]], paths: dict[str, str]) -> Outcome:
     """The outcome of a drill from its store (through the store's functions) and its servers' records.
 
     ``paths``: the receiver path each HTTP channel posts to, by channel name."""
-    store = Store.connect(f"sqlite:///{store_file}")
+    store = Store.connect(store_url)
     try:
         changes = [c for c in store.command.mode_changes() if c.decided_by is not None]
         last = max(changes, key=lambda c: c.id) if changes else None
         return Outcome(
-            store_file=store_file,
+            store=store_url,
+            folder=folder,
             warnings=sorted((w.thread_id, w.hazard, w.item_id, w.level, w.status, w.version)
                             for w in store.warnings.threads()),
             incidents=sorted((i.incident_id, i.hazard, i.opened_at, i.closed_at, i.response_level, i.mode)
@@ -137,11 +139,10 @@ def nothing_duplicated(outcome: Outcome) -> list[str]:
 def timeline_verifies(outcome: Outcome) -> list[str]:
     """``warn verify --anchors`` on the store with the drill's witness file and public key: exit 0 (its
     message otherwise); a drill whose service anchored nothing fails."""
-    folder = outcome.store_file.parents[1]
-    anchors, public = folder / ANCHORS, public_path_of(folder / ANCHOR_KEY)
+    anchors, public = outcome.folder / ANCHORS, public_path_of(outcome.folder / ANCHOR_KEY)
     if not anchors.is_file() or not anchors.stat().st_size:
         return [f"no anchors in {anchors}: the service signed no cycle's head"]
-    done = subprocess.run([sys.executable, "-m", "warn", "verify", "--store", str(outcome.store_file),
+    done = subprocess.run([sys.executable, "-m", "warn", "verify", "--store", outcome.store,
                            "--anchors", str(anchors), "--key", str(public)],
                           capture_output=True, text=True, timeout=120)
     return [] if done.returncode == 0 else [f"warn verify exit {done.returncode}: {(done.stdout + done.stderr)[-400:]}"]
