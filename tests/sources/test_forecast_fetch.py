@@ -104,6 +104,13 @@ def test_missing_run_is_reported_at_once(feed, tmp_path):
             source.fetch(datetime(2026, 7, 16, tzinfo=timezone.utc))
 
 
+def test_a_placeholder_nothing_filled_is_a_missing_run_naming_it(tmp_path):
+    source = ForecastSource("{feed}/run_{issued:%Y%m%d%H}.nc", directory=tmp_path)
+    with pytest.raises(SourceError, match=r"\{feed\} not filled") as caught:
+        source.fetch(datetime(2026, 7, 15, tzinfo=timezone.utc))
+    assert "{issued}" in str(caught.value)
+
+
 def test_the_transport_is_injectable(tmp_path):
     seen: list[str] = []
 

@@ -120,8 +120,19 @@ class ForecastSource:
                                attempts=attempts, backoff=backoff, sleep=sleep)
 
     def url_for(self, issued: datetime) -> str:
-        """The URL or path of the run issued at ``issued`` (UTC)."""
-        return self.template.format(**{self.placeholder: issued})
+        """The URL or path of the run issued at ``issued`` (UTC).
+
+        Raises
+        ------
+        SourceError
+            The template has a placeholder other than ``{<placeholder>:…}`` that nothing filled (a deployment
+            that kept the demo's ``{feed}``): the run is missing, said so, and the service runs on.
+        """
+        try:
+            return self.template.format(**{self.placeholder: issued})
+        except (KeyError, IndexError) as err:
+            raise SourceError(Problem(self.template, "url", f"a URL whose only placeholder left is "
+                                      f"{{{self.placeholder}}}", f"{{{err.args[0]}}} not filled")) from None
 
     def fetch(self, issued: datetime, *, previous: Fetched | None = None) -> Fetched:
         """Fetch the run issued at ``issued``.
