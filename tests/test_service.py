@@ -28,8 +28,9 @@ class Recorder:
         self.dispatched: list[datetime] = []
         self.closed = threading.Event()
         self.ran = threading.Event()
-        self.settings = SimpleNamespace(sensors=None, deployment=SimpleNamespace(district_code="500112"),
-                                        store=SimpleNamespace(lease=LeaseSpec()))
+        self.settings = SimpleNamespace(sensors=None, deployment=SimpleNamespace(district_code="500112", name="test"),
+                                        store=SimpleNamespace(lease=LeaseSpec(), outage_channels=[]),
+                                        local=lambda moment: moment)
         self.sources = SimpleNamespace(ingester=None)
         self.dispatcher = SimpleNamespace(channels={})
         self.store = store

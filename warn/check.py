@@ -43,7 +43,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
-        _publication, _messages, _channels, _reach, _identity, _anchors,
+        _publication, _messages, _channels, _reach, _outage, _identity, _anchors,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -584,6 +584,23 @@ def _reach(settings: Settings, where: str) -> Iterator[Problem]:
             if role not in roles:
                 yield Problem(where, f"reach.rules.{i}.roles.{j}", f"a role among {', '.join(sorted(roles))}",
                               repr(role))
+
+
+def _outage(settings: Settings, where: str) -> Iterator[Problem]:
+    """Every channel ``store.outage_channels`` names is a group channel (a robot or a webhook) of ``channels:`` and
+    of ``sim.channels``, which a drill uses instead: the store's outage is told without a recipient."""
+    from warn.outage import GROUP_KINDS
+
+    places = [("channels", settings.channels)]
+    if settings.sim is not None and settings.sim.channels:
+        places.append(("sim.channels", settings.sim.channels))
+    for i, name in enumerate(settings.store.outage_channels):
+        for section, channels in places:
+            found = channels.get(name)
+            if found is None or found.kind not in GROUP_KINDS:
+                yield Problem(where, f"store.outage_channels.{i}", f"a channel of {section} of kind "
+                              f"{' or '.join(GROUP_KINDS)}",
+                              f"{name!r} ({found.kind})" if found is not None else f"{name!r}, not in {section}")
 
 
 def _identity(settings: Settings, where: str) -> Iterator[Problem]:

@@ -312,11 +312,13 @@ class LeaseSpec(Strict):
 
 class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
-    relative to config.yaml's folder), or ``postgresql+psycopg://…``; and the lease that elects the one
-    ``warn run`` of several that acts."""
+    relative to config.yaml's folder), or ``postgresql+psycopg://…``; the lease that elects the one
+    ``warn run`` of several that acts; the channels told when the store is lost (the outbox is in it)."""
 
     url: str = Field(pattern=STORE_URL_PATTERN)
     lease: LeaseSpec = LeaseSpec()
+    outage_channels: list[str] = Field(default_factory=list, description="group channels (duty robots) the "
+                                       "leading warn run tells directly when it loses the store and when it is back")
 
 
 class SimForecastSpec(Strict):

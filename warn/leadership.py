@@ -64,6 +64,8 @@ class Leadership:
     ----------
     lease
         The lease as last held by this process (``None``: standing by).
+    reached
+        Whether the last renewal reached the store.
     """
 
     def __init__(self, leases: LeaseTable, name: str, spec: LeaseSpec, *, holder: str | None = None,
@@ -72,6 +74,7 @@ class Leadership:
         self.name = name
         self.holder = holder or holder_id()
         self.lease: Lease | None = None
+        self.reached = True
         self._leases = leases
         self._spec = spec
         self._clock = clock
@@ -85,7 +88,9 @@ class Leadership:
         """
         try:
             self.lease = self._leases.hold(self.name, self.holder, now=self._clock(), ttl=self._spec.ttl)
+            self.reached = True
         except STORE_FAILURES as err:  # the lease held, if any, is ours until it runs out
+            self.reached = False
             log.error("主备租约未续：存储库不可用 / lease not renewed: the store is unavailable: %s",
                       str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
         self._changed()
@@ -98,13 +103,17 @@ class Leadership:
 
     def release(self) -> None:
         """Give the lease up (a clean stop: a standby takes over at its next ask, not after the lease's time)."""
-        if self.lease is not None:
-            try:
-                self._leases.release(self.name, self.holder, now=self._clock())
-            except STORE_FAILURES:
-                log.warning("主备租约未能释放，将自然到期 / the lease could not be released: it runs out on its own")
-            self.lease = None
-        self._changed()
+        if self.lease is None:
+            return
+        try:
+            self._leases.release(self.name, self.holder, now=self._clock())
+            log.info("已交出租约 / the lease is given up")
+        except STORE_FAILURES:
+            log.warning("主备租约未能释放，将自然到期 / the lease could not be released: it runs out on its own")
+        self.lease = None
+        if self._acting:
+            self._acting = False
+            self._on_change(False)
 
     def _changed(self) -> None:
         """Say and act on a change of standing (the on_change callback), once per change."""

@@ -52,6 +52,7 @@ from warn.cycle.command import Advanced
 from warn.cycle.reach import Reach, open_reach, reach
 from warn.errors import ConfigError, Problem
 from warn.leadership import Leadership
+from warn.outage import StoreOutage
 from warn.store import STORE_FAILURES, Store
 from warn.sources.feeds import FeedOptions, PushedFeed, build_feed
 from warn.sources.payloads import Batch
@@ -259,7 +260,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     - ``lease``: every ``store.lease.renew`` of the wall clock (and at start), the deployment's lease
       (:mod:`warn.leadership`). The jobs above run, and the feeds are subscribed, only while this
       process leads; beside a leader on the same store it stands by and takes over once the leader's
-      lease has run out (``store.lease.ttl``).
+      lease has run out (``store.lease.ttl``). A leader that finds its store lost tells the channels of
+      ``store.outage_channels`` directly, and again when it is back (:mod:`warn.outage`).
 
     On stop the scheduler waits for the running jobs, the lease is given up, the feeds and channels
     are closed, and the store is closed.
@@ -308,8 +310,16 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     # its first runs are at the wall's now, the grid laid where ``now`` reads it.
     wall = utc_now()
     grid = {"start_date": floor_time(start, every) + (wall - start)} if poll is None else {}
-    scheduler.add_job(_guarded("lease", leadership.renew), "interval", seconds=lease.renew.total_seconds(),
-                      id="lease")
+    outage = StoreOutage({name: service.dispatcher.channels[name] for name in service.settings.store.outage_channels
+                          if name in service.dispatcher.channels}, deployment=service.settings.deployment.name,
+                         holder=leadership.holder, clock=utc_now, local=service.settings.local)
+
+    def renew() -> None:
+        was = leadership.leading()
+        leadership.renew()
+        outage.observe(leadership.reached, leading=was or leadership.leading())
+
+    scheduler.add_job(_guarded("lease", renew), "interval", seconds=lease.renew.total_seconds(), id="lease")
     scheduler.add_job(_led(leadership, "cycle", lambda: cycle(floor_time(now(), every))), "interval",
                       seconds=(poll or every).total_seconds(), next_run_time=wall, id="cycle", **grid)
     scheduler.add_job(_led(leadership, "watch", watch), "interval", seconds=(poll or WATCH_EVERY).total_seconds(),
@@ -323,7 +333,7 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}
     try:
-        _guarded("lease", leadership.renew)()  # the leader's first cycle at once, not after the first renewal
+        _guarded("lease", renew)()  # the leader's first cycle at once, not after the first renewal
         scheduler.start()
         stop.wait()
     finally:
