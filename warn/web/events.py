@@ -4,9 +4,10 @@ Every :data:`POLL_S` the service reads the store's version (:meth:`warn.store.vi
 timeline's head, the last cycle, the sources' beats, the last answer, the last mode change — whoever wrote
 them: this service, ``warn run``, the CLI in another process) once for all its clients, and each stream sends
 ``event: change`` with ``{"version", "at"}`` when it differs from what that stream sent last — also right
-after it (re)connects, so that a page that lost its connection catches up. ``event: ping`` every
-:data:`PING_S` keeps proxies from closing a quiet stream. A stream ends when its client goes away or the
-service stops.
+after it (re)connects, so that a page that lost its connection catches up. A store that cannot be read
+(down, unreachable) is ``event: store`` with ``{"ok": false}`` once, and ``{"ok": true}`` once it is read
+again: the screens say so. ``event: ping`` every :data:`PING_S` keeps proxies from closing a quiet stream.
+A stream ends when its client goes away or the service stops.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from warn.errors import WarnError
+from warn.store import STORE_FAILURES
 from warn.web.reads import desk_of, views_of
 from warn.web.viewer import viewer
 
@@ -79,14 +81,22 @@ async def stream(request: Request) -> Response:
 async def _events(request: Request) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     sent: str | None = None
+    readable = True
     pinged = time.monotonic()
     stopping = getattr(request.app.state, "stopping", lambda: False)  # set by warn.web.server.server
     while not stopping() and not await request.is_disconnected():
         try:
             now: str | None = await version(request)
-        except WarnError as err:  # the store could not be read this time: say nothing, try again
-            log.warning("存储版本读取失败 / reading the store's version failed: %s", err)
+        except (WarnError, *STORE_FAILURES) as err:  # the store could not be read this time: said once, tried again
+            log.warning("存储版本读取失败 / reading the store's version failed: %s", str(err).splitlines()[0])
             now = sent
+            if readable:
+                readable = False
+                yield 'event: store\ndata: {"ok": false}\n\n'
+        else:
+            if not readable:
+                readable = True
+                yield 'event: store\ndata: {"ok": true}\n\n'
         if now != sent:
             sent, pinged = now, time.monotonic()
             data = json.dumps({"version": now, "at": desk_of(request).clock().isoformat()})

@@ -17,7 +17,7 @@
   const SILENCE_MS = 25000;
 
   const state = {at: CONFIG.fixed, hazard: null, situation: null, item: null, lead: 0, lost: false,
-                 heard: Date.now(), version: null, busy: null, again: false, drawn: false};
+                 storeDown: false, heard: Date.now(), version: null, busy: null, again: false, drawn: false};
   const $ = (id) => document.getElementById(id);
   const time = new Intl.DateTimeFormat("zh-CN", {timeZone: CONFIG.timezone, month: "2-digit", day: "2-digit",
                                                   hour: "2-digit", minute: "2-digit", hour12: false});
@@ -311,6 +311,7 @@
       ? `${s.mode.decided_by} 决定 · 自 ${local(s.mode.since)} / decided, since` : "";
     const status = $("state");
     const flags = [];
+    if (state.storeDown) flags.push(["lost", "存储库中断 / the store is unreachable"]);
     if (state.lost) flags.push(["lost", "连接中断 / connection lost"]);
     if (s.stale) flags.push(["stale", "数据陈旧 / data stale"]);
     if (state.at) flags.push(["past", `查看历史 ${local(s.at)} / the past`]);
@@ -608,6 +609,12 @@
       const version = JSON.parse(e.data).version;
       if (state.version !== null && version !== state.version) refresh();
       state.version = version;
+    });
+    events.addEventListener("store", (e) => {
+      heard();
+      state.storeDown = !JSON.parse(e.data).ok;
+      drawBanner();
+      if (!state.storeDown) refresh();
     });
     events.addEventListener("error", () => {
       state.lost = true;
