@@ -30,14 +30,14 @@ from urllib.parse import urlsplit
 from warn import hazards
 from warn.command.loading import load_setup
 from warn.config import load_settings
-from warn.durations import floor_time
+from warn.durations import floor_time, parse_duration
 from warn.errors import ConfigError, Problem
 from warn.leadership import holder_pid
 from warn.sim.chaos.broker import Broker
 from warn.sim.chaos.devices import Devices
 from warn.sim.chaos.faults import INJECTORS, Fault, Targets
 from warn.sim.chaos.invariants import Outcome, read_outcome
-from warn.sim.chaos.process import ServiceProcess, Services, drill_config
+from warn.sim.chaos.process import LEASE, ServiceProcess, Services, drill_config
 from warn.sim.clock import SimClock, write_clock
 from warn.sim.demo import DemoWorld, demo_secrets
 from warn.sim.feedserver import FeedServer
@@ -51,6 +51,8 @@ EVERY = timedelta(minutes=10)
 SETTLE_S = 0.6
 #: Wall seconds the drill waits for a cycle before it heals every fault, and again before it gives up on it.
 CYCLE_WAIT_S = 45.0
+#: Wall seconds a standby may wait before it takes over from a killed leader: the drill's lease, ttl + renew.
+TAKEOVER_S = sum(parse_duration(LEASE[k]).total_seconds() for k in ("ttl", "renew"))
 #: Wall seconds the drill holds its last step for the outbox and the devices' readings to be through.
 END_WAIT_S = 30.0
 #: The sensors the devices publish over MQTT (the rest go through SensorThings).
@@ -233,9 +235,11 @@ def _act(staff: DemoStaff, moment: datetime, problems: list[str]) -> None:
 
 
 def _await_cycle(store: Store, moment: datetime, targets: Targets, active: list[Fault], problems: list[str]) -> None:
-    """Wait until the service has done the cycle at ``moment``; heal the faults after :data:`CYCLE_WAIT_S`."""
+    """Wait until the service has done the cycle at ``moment``; heal the faults after :data:`CYCLE_WAIT_S` (and, while
+    a leader killed to stay down is being replaced, the lease's time a standby waits before it takes over)."""
+    takeover = TAKEOVER_S if any(f.kind == "leader_kill" for f in active) else 0.0
     for attempt in range(2):
-        deadline = time.monotonic() + CYCLE_WAIT_S
+        deadline = time.monotonic() + CYCLE_WAIT_S + takeover
         while time.monotonic() < deadline:
             targets.service.ensure_running()
             try:
@@ -246,7 +250,7 @@ def _await_cycle(store: Store, moment: datetime, targets: Targets, active: list[
                 return
             time.sleep(0.1)
         if attempt == 0:
-            problems.append(f"{moment:%m-%d %H:%M}Z cycle not done within {CYCLE_WAIT_S:.0f} s under "
+            problems.append(f"{moment:%m-%d %H:%M}Z cycle not done within {CYCLE_WAIT_S + takeover:.0f} s under "
                             f"{', '.join(f.kind for f in active) or 'no fault'}: faults healed")
             for fault in list(active):
                 INJECTORS[fault.kind].end(targets, fault)
