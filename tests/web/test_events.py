@@ -85,6 +85,8 @@ def test_a_note_written_by_the_cli_in_another_process_is_pushed(looking) -> None
     written = time.monotonic()
     assert noted.returncode == 0, noted.stdout + noted.stderr
     kind, data, _, arrived = events.get(timeout=10)
+    while kind == "ping":  # the CLI took longer than a ping's interval to start (a loaded machine)
+        kind, data, _, arrived = events.get(timeout=10)
     stop.set()
     assert kind == "change" and data["version"] != first["version"]
     assert arrived - written < PUSHED_WITHIN_S  # (it came before the process had even exited: the bound is loose)
