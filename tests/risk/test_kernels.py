@@ -199,5 +199,5 @@ def test_one_series_without_a_cell_axis_keeps_its_shape_in_every_kernel():
 
 
 def test_the_kernels_release_the_gil_for_threads():
-    for kernel in (kernels.tanks, kernels.bucket, kernels.decay_sum, kernels.window_sums):
+    for kernel in (kernels.tanks, kernels.recursion, kernels.window_sums):
         assert kernel.targetoptions["nogil"] is True

@@ -165,48 +165,40 @@ def _limit(storage: float, out: float, onward: float) -> tuple[float, float]:  #
 
 
 @njit(cache=True, nogil=True)
-def bucket(rain: np.ndarray, state: np.ndarray, runoff: np.ndarray, capacity: np.ndarray,
-           storage: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its caller)
-    """Fill ``storage`` (T, N) with ``S ← max(0, S + ψ·(R − C))`` after each step.
+def recursion(rain: np.ndarray, start: np.ndarray, decay: float, gain: np.ndarray, loss: np.ndarray, floor: bool,
+              out: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its callers)
+    """Fill ``out`` (T, N) with ``S(k) = S(k − 1) · decay + gain · (rain[k] − loss)``, floored at 0 if ``floor``.
+
+    The storage bucket is ``decay = 1`` with the runoff coefficient as ``gain``, the drainage per
+    step as ``loss`` and the floor; the effective rainfall is its ``decay`` with ``gain = 1``,
+    ``loss = 0`` and no floor (the factors 1 and the 0 change no bit).
 
     Parameters
     ----------
     rain
-        (T, N) rain depth per step, mm; NaN makes the storage NaN from that step on.
-    state
-        (N,) storage before the first step, mm.
-    runoff, capacity
-        (N,) runoff coefficient ψ and drainage per step C, mm.
-    storage
+        (T, N) rain depth per step, mm; NaN makes ``S`` NaN from that step on.
+    start
+        (N,) ``S`` before the first step, mm.
+    decay
+        Share of ``S`` that is left after a step.
+    gain, loss
+        (N,) factor on the net rain and depth taken from each step's rain, mm.
+    floor
+        Floor ``S`` at 0 (as ``np.maximum``: NaN stays NaN).
+    out
         (T, N) output, mm.
     """
     steps, ncell = rain.shape
     s = np.empty(BLOCK)
-    for start in range(0, ncell, BLOCK):
-        width = min(BLOCK, ncell - start)
-        for j in range(width):
-            s[j] = state[start + j]
-        for k in range(steps):
-            for j in range(width):
-                x = s[j] + runoff[start + j] * (rain[k, start + j] - capacity[start + j])
-                s[j] = x if not x < 0.0 else 0.0  # np.maximum(x, 0): NaN stays NaN
-                storage[k, start + j] = s[j]
-
-
-@njit(cache=True, nogil=True)
-def decay_sum(rain: np.ndarray, start: np.ndarray, decay: float,
-              out: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its caller)
-    """Fill ``out`` (T, N) with ``R(k) = R(k − 1) · decay + rain[k]`` from ``R(−1) = start`` (N,)."""
-    steps, ncell = rain.shape
-    current = np.empty(BLOCK)
     for first in range(0, ncell, BLOCK):
         width = min(BLOCK, ncell - first)
         for j in range(width):
-            current[j] = start[first + j]
+            s[j] = start[first + j]
         for k in range(steps):
             for j in range(width):
-                current[j] = current[j] * decay + rain[k, first + j]
-                out[k, first + j] = current[j]
+                x = s[j] * decay + gain[first + j] * (rain[k, first + j] - loss[first + j])
+                s[j] = 0.0 if floor and x < 0.0 else x
+                out[k, first + j] = s[j]
 
 
 @njit(cache=True, nogil=True)

@@ -200,7 +200,7 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
         hour's shape); 0 counts the hours before as dry, which makes the result a lower
         bound.
     method
-        ``numba``: the compiled loop (:func:`warn.risk.kernels.decay_sum`); ``numpy``: the
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
         reference, one array operation per hour. Equal to the last bit.
 
     Returns
@@ -221,7 +221,8 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     out = np.empty_like(rain)
     current = np.broadcast_to(np.asarray(start, dtype=np.float64), rain.shape[1:])
     if kernels.checked(method) == "numba":
-        kernels.decay_sum(kernels.flat(rain), current.reshape(-1), decay, kernels.flat(out))
+        ones, zeros = np.ones(current.size), np.zeros(current.size)
+        kernels.recursion(kernels.flat(rain), current.reshape(-1), decay, ones, zeros, False, kernels.flat(out))
         return out
     for k in range(rain.shape[0]):
         current = out[k] = current * decay + rain[k]

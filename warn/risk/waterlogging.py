@@ -326,7 +326,7 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
     capacity_mm
         C = i_cap·Δ, rain-equivalent depth the network drains per step, mm, (N,) or scalar.
     method
-        ``numba``: the compiled loop (:func:`warn.risk.kernels.bucket`); ``numpy``: the
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
         reference, one array operation per step. Equal to the last bit.
 
     Returns
@@ -346,7 +346,7 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
         storage = np.empty_like(rain)
         state, runoff, capacity = (np.broadcast_to(np.asarray(x, dtype=np.float64), cells).reshape(-1)
                                    for x in (state_mm, psi, capacity_mm))
-        kernels.bucket(kernels.flat(rain), state, runoff, capacity, kernels.flat(storage))
+        kernels.recursion(kernels.flat(rain), state, 1.0, runoff, capacity, True, kernels.flat(storage))
         return storage
     net = psi * (rain - np.asarray(capacity_mm, dtype=np.float64))
     storage = np.empty_like(rain)
