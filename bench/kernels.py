@@ -15,7 +15,8 @@ One thread: the BLAS/OpenMP pools and numba's are set to 1 before numpy and numb
 imported. The first compiled call of each kernel (compiling, or loading from numba's disk
 cache) is made on a small slice before the timing and printed as ``first call``.
 
-Run: ``python bench/kernels.py [--cells 1000000] [--steps 72] [--repeat 3]``.
+Run: ``python bench/kernels.py [--cells 1000000] [--steps 72] [--repeat 3] [--kernel tanks ...]``
+(``--kernel``: tanks, bucket, rolling, effective; all by default).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from warn.risk.landslide import effective_rainfall, soil_water_index  # noqa: E4
 from warn.risk.waterlogging import bucket_storage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The kernels by their ``--kernel`` name, as the output names them.
+LABELS = {"tanks": "soil-water tanks", "bucket": "waterlogging bucket", "rolling": "flash-flood rolling rain",
+          "effective": "effective rainfall"}
 
 
 def make_inputs(steps: int, cells: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -74,24 +78,25 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=1_000_000)
     parser.add_argument("--steps", type=int, default=72)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kernel", action="append", choices=list(LABELS), help="kernels to time (default: all)")
     args = parser.parse_args()
     tank = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params().tank
     rain, state = make_inputs(args.steps, args.cells)
     runoff = np.random.default_rng(2).uniform(0.15, 0.9, args.cells)
     capacity = np.full(args.cells, 86.6)
     cases: dict[str, Callable[[str, list[np.ndarray]], object]] = {
-        "soil-water tanks": lambda m, a: soil_water_index(a[0], 1.0, a[1], params=tank, method=m),
-        "waterlogging bucket": lambda m, a: bucket_storage(a[0], 0.0, runoff_coefficient=a[2], capacity_mm=a[3],
-                                                           method=m),
-        "flash-flood rolling rain": lambda m, a: rolling_rain(a[0], (1, 3, 6), method=m),
-        "effective rainfall": lambda m, a: effective_rainfall(a[0], half_life_h=12.0, method=m),
+        "tanks": lambda m, a: soil_water_index(a[0], 1.0, a[1], params=tank, method=m),
+        "bucket": lambda m, a: bucket_storage(a[0], 0.0, runoff_coefficient=a[2], capacity_mm=a[3], method=m),
+        "rolling": lambda m, a: rolling_rain(a[0], (1, 3, 6), method=m),
+        "effective": lambda m, a: effective_rainfall(a[0], half_life_h=12.0, method=m),
     }
     everything = [rain, state, runoff, capacity]
     few = [np.ascontiguousarray(x[..., :10]) for x in everything]  # same layouts: the same compiled code
     print(f"kernels, {args.cells:,} cells × {args.steps} hourly steps, one thread, median of {args.repeat} "
           f"(numpy = today's path, whole arrays)")
     print(f"{'kernel':<26} {'first call s':>12} {'numpy s':>9} {'numba s':>9} {'ratio':>7} {'max |Δ| mm':>11}")
-    for name, run in cases.items():
+    for name in args.kernel or LABELS:
+        run = cases[name]
         first = seconds(lambda run=run: run("numba", few))
         timings: dict[str, list[float]] = {"numpy": [], "numba": []}
         for _ in range(args.repeat):
@@ -99,7 +104,7 @@ def main() -> None:
                 timings[method].append(seconds(lambda run=run, method=method: run(method, everything)))
         difference = largest_difference(run("numba", everything), run("numpy", everything))
         numpy_s, numba_s = (statistics.median(timings[m]) for m in ("numpy", "numba"))
-        print(f"{name:<26} {first:>12.3f} {numpy_s:>9.3f} {numba_s:>9.3f} {numpy_s / numba_s:>6.1f}× "
+        print(f"{LABELS[name]:<26} {first:>12.3f} {numpy_s:>9.3f} {numba_s:>9.3f} {numpy_s / numba_s:>6.1f}× "
               f"{difference:>11.1e}")
 
 
