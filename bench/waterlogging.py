@@ -4,7 +4,7 @@ Points × 72 hourly forecast steps, gamma rain (seeded, mean 2 mm/h with a storm
 30–60 mm/h in hours 30–35 so the screen and the bucket do real work), all on the Yubei
 formula. Times the return-period screen (:func:`warn.risk.waterlogging.rain_screen`: rolling 1/2/3-h
 windows and the return period at each window end), the bucket (:func:`warn.risk.waterlogging.bucket`)
-and the score (:func:`warn.risk.waterlogging.waterlogging_score` + :func:`warn.risk.levels.level_of`), and
+and the model's score (:func:`warn.risk.waterlogging.model_score` + :func:`warn.risk.levels.level_of`; no sensors), and
 prints point-steps per second.
 
 Run: ``python bench/waterlogging.py [--points 10000 100000] [--repeat 3]``.
@@ -57,8 +57,8 @@ def main() -> None:
         storage = waterlogging.bucket(rain, state, points, rain_params=rain_params, params=params)
 
         def score():
-            s, _ = waterlogging.waterlogging_score(screen["x_rain"].values, storage["x_bucket"].values, np.nan, has_sensor=False,
-                                     known_point=points.known_point, bonus=params.known_point_bonus)
+            s, _ = waterlogging.model_score(screen["x_rain"].values, storage["x_bucket"].values,
+                                            known_point=points.known_point, bonus=params.known_point_bonus)
             return level_of(s, params.levels.boundaries)
 
         t_screen = best_of(lambda: waterlogging.rain_screen(rain, points, rain_params=rain_params, params=params),

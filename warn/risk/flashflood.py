@@ -34,6 +34,7 @@ Method, per small catchment (小流域) of a county's 山洪灾害防御预案:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,6 +42,8 @@ from datetime import timedelta
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from warn.risk import kernels
+from warn.risk.kernels import Method
 from warn.risk.landslide import TankParams, quantity_score
 from warn.risk.levels import LevelParams
 from warn.vocab import Level
@@ -104,7 +107,7 @@ class FlashFloodParams:
     spin_up: timedelta
 
 
-def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int]) -> NDArray[np.float64]:
+def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Method = "numba") -> NDArray[np.float64]:
     """Rain of the last d hours ending at each hour, for each duration d.
 
     Parameters
@@ -114,27 +117,44 @@ def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int]) -> NDArray[np
         ending at time k.
     durations_h
         Window lengths, h (whole hours ≥ 1).
+    method
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.window_sums`), one pass over
+        blocks of items; ``numpy``: the reference, cumulative sums over all items. Both take a
+        window's sum as the difference of running totals: equal to the last bit.
 
     Returns
     -------
     numpy.ndarray
         (len(durations_h), time, ...items), mm: R_d(k) = Σ_{j=k−d+1..k} r_j. NaN where the
         window holds a NaN hour or begins before the series does.
+
+    Raises
+    ------
+    ValueError
+        A duration below 1 h, or an unknown method.
+    TypeError
+        A duration that is not a whole number (an int).
     """
+    hours = [operator.index(h) for h in durations_h]
+    short = [h for h in hours if h < 1]
+    if short:
+        raise ValueError(f"durations_h: expected whole hours ≥ 1, got {short[0]!r}")
     rain = np.asarray(hourly_mm, dtype=np.float64)
+    if kernels.checked(method) == "numba":
+        out = np.empty((len(hours), *rain.shape))
+        kernels.window_sums(kernels.flat(rain), np.array(hours, dtype=np.int64), kernels.flat(out, 2))
+        return out
     missing = np.isnan(rain)
     zero = np.zeros((1, *rain.shape[1:]))
     total = np.concatenate([zero, np.cumsum(np.where(missing, 0.0, rain), axis=0)])
     gaps = np.concatenate([zero, np.cumsum(missing, axis=0)])
     out = np.full((len(durations_h), *rain.shape), np.nan)
-    for i, hours in enumerate(durations_h):
-        if hours < 1:
-            raise ValueError(f"durations_h: expected whole hours ≥ 1, got {hours!r}")
-        if hours > rain.shape[0]:
+    for i, d in enumerate(hours):
+        if d > rain.shape[0]:
             continue
-        window = total[hours:] - total[:-hours]
-        holes = gaps[hours:] - gaps[:-hours]
-        out[i, hours - 1:] = np.where(holes > 0, np.nan, window)
+        window = total[d:] - total[:-d]
+        holes = gaps[d:] - gaps[:-d]
+        out[i, d - 1:] = np.where(holes > 0, np.nan, window)
     return out
 
 

@@ -34,7 +34,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
+from warn.risk import kernels
 from warn.risk.drivers import Driver
+from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams
 from warn.vocab import Level
 
@@ -178,7 +180,8 @@ class LandslideParams:
 # ---------------------------------------------------------------------------------------
 
 
-def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: ArrayLike = 0.0) -> NDArray[np.float64]:
+def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: ArrayLike = 0.0,
+                       method: Method = "numba") -> NDArray[np.float64]:
     """Effective rainfall (有效降雨量) ``R_e(t) = Σ_h R_h · 0.5^(age_h / T)`` at the end of each hour.
 
     The rain of an hour counts in full at its end and half as much every ``half_life_h``
@@ -196,6 +199,9 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
         Effective rainfall at the start of the first hour, mm (broadcastable with one
         hour's shape); 0 counts the hours before as dry, which makes the result a lower
         bound.
+    method
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
+        reference, one array operation per hour. Equal to the last bit.
 
     Returns
     -------
@@ -206,7 +212,7 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     Raises
     ------
     ValueError
-        A half-life that is not positive.
+        A half-life that is not positive, or an unknown method.
     """
     if not half_life_h > 0:
         raise ValueError(f"half_life_h must be positive, got {half_life_h}")
@@ -214,6 +220,10 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     decay = 0.5 ** (1.0 / half_life_h)
     out = np.empty_like(rain)
     current = np.broadcast_to(np.asarray(start, dtype=np.float64), rain.shape[1:])
+    if kernels.checked(method) == "numba":
+        ones, zeros = np.ones(current.size), np.zeros(current.size)
+        kernels.recursion(kernels.flat(rain), current.reshape(-1), decay, ones, zeros, False, kernels.flat(out))
+        return out
     for k in range(rain.shape[0]):
         current = out[k] = current * decay + rain[k]
     return out
@@ -226,13 +236,14 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
 
 @overload
 def soil_water_index(rain_mm: xr.DataArray, step_hours: float, state: xr.DataArray | None = None, *,
-                     params: TankParams) -> tuple[xr.DataArray, xr.DataArray]: ...
+                     params: TankParams, method: Method = "numba") -> tuple[xr.DataArray, xr.DataArray]: ...
 @overload
 def soil_water_index(rain_mm: ArrayLike, step_hours: float, state: ArrayLike | None = None, *,
-                     params: TankParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+                     params: TankParams, method: Method = "numba"
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
                      state: ArrayLike | xr.DataArray | None = None, *,
-                     params: TankParams
+                     params: TankParams, method: Method = "numba"
                      ) -> tuple[xr.DataArray | NDArray[np.float64], xr.DataArray | NDArray[np.float64]]:
     """Soil Water Index by the JMA three-tank series model.
 
@@ -275,6 +286,10 @@ def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
         start needs weeks of spin-up).
     params
         Tank coefficients.
+    method
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.tanks`), one pass over blocks of
+        cells; ``numpy``: the reference, array operations over all cells per substep. The
+        same operations in the same order: equal to the last bit.
 
     Returns
     -------
@@ -287,12 +302,14 @@ def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
     Raises
     ------
     ValueError
-        Negative rain, a step that is not positive, or a state of the wrong shape.
+        Negative rain, a step that is not positive, a state of the wrong shape, or an
+        unknown method.
     """
     if step_hours <= 0:
         raise ValueError(f"step_hours must be positive, got {step_hours}")
+    run = _run_tanks if kernels.checked(method) == "numpy" else _run_tanks_compiled
     if isinstance(rain_mm, xr.DataArray):
-        return _swi_dataarray(rain_mm, step_hours, state, params)
+        return _swi_dataarray(rain_mm, step_hours, state, params, method)
     rain = np.asarray(rain_mm)
     if not np.issubdtype(rain.dtype, np.floating):
         rain = rain.astype(np.float64)
@@ -300,19 +317,19 @@ def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
     start = np.zeros((3, *cells)) if state is None else np.asarray(state, dtype=np.float64)
     if start.shape != (3, *cells):
         raise ValueError(f"state must have shape {(3, *cells)}, got {start.shape}")
-    swi, end = _run_tanks(rain.reshape(rain.shape[0], -1), start.reshape(3, -1), step_hours, params)
+    swi, end = run(kernels.flat(rain), kernels.flat(start), step_hours, params)
     return swi.reshape(rain.shape), end.reshape(start.shape)
 
 
 def _swi_dataarray(rain: xr.DataArray, step_hours: float, state: ArrayLike | xr.DataArray | None,
-                   params: TankParams) -> tuple[xr.DataArray, xr.DataArray]:
+                   params: TankParams, method: Method) -> tuple[xr.DataArray, xr.DataArray]:
     cells = [dim for dim in rain.dims if dim != "time"]
     if state is None:
         state = xr.zeros_like(rain.isel(time=0, drop=True), dtype=np.float64).expand_dims(tank=3)
 
     def core(rain_block: np.ndarray, state_block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         swi, end = soil_water_index(np.moveaxis(rain_block, -1, 0), step_hours,
-                                    np.moveaxis(state_block, -1, 0), params=params)
+                                    np.moveaxis(state_block, -1, 0), params=params, method=method)
         return np.moveaxis(swi, 0, -1), np.moveaxis(end, 0, -1)
 
     swi, end = xr.apply_ufunc(
@@ -333,10 +350,8 @@ def _run_tanks(rain: np.ndarray, state: np.ndarray, step_hours: float, p: TankPa
     its memory beyond the output is a few arrays of one step's cells.
     """
     steps, ncell = rain.shape
-    m = max(1, ceil(step_hours / p.substep_h - 1e-9))
-    dt = step_hours / m
-    a1, a2, b1 = p.alpha1 * dt, p.alpha2 * dt, p.beta1 * dt
-    a3, b2, a4, b3 = p.alpha3 * dt, p.beta2 * dt, p.alpha4 * dt, p.beta3 * dt
+    m, _, rates = _scheme(step_hours, p)
+    a1, a2, b1, a3, b2, a4, b3 = (float(rate) for rate in rates)
     limit1, limit2, limit3 = a1 + a2 + b1 > 1.0, a3 + b2 > 1.0, a4 + b3 > 1.0
     s1, s2, s3 = (np.array(state[i], dtype=np.float64) for i in range(3))
     out, side, q1, q2, r = (np.empty(ncell) for _ in range(5))
@@ -378,6 +393,26 @@ def _run_tanks(rain: np.ndarray, state: np.ndarray, step_hours: float, p: TankPa
         row += s3
         np.copyto(row, np.nan, where=missing)
     return swi, np.stack([s1, s2, s3])
+
+
+def _run_tanks_compiled(rain: np.ndarray, state: np.ndarray, step_hours: float, p: TankParams
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_run_tanks` by the compiled loop :func:`warn.risk.kernels.tanks` (float64 results)."""
+    m, heights, rates = _scheme(step_hours, p)
+    swi, end = np.empty(rain.shape), np.empty(state.shape)
+    kernels.tanks(kernels.floats(rain), state, m, heights, rates, swi, end)
+    return swi, end
+
+
+def _scheme(step_hours: float, p: TankParams) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
+    """Substeps m per step, the side-outlet heights (L1, L2, L3, L4, mm) and the outflow fractions per substep.
+
+    The fractions are the rates (1/h) times Δt = step / m (h): α1Δt, α2Δt, β1Δt, α3Δt, β2Δt, α4Δt, β3Δt.
+    """
+    m = max(1, ceil(step_hours / p.substep_h - 1e-9))
+    dt = step_hours / m
+    rates = np.array([p.alpha1, p.alpha2, p.beta1, p.alpha3, p.beta2, p.alpha4, p.beta3]) * dt
+    return m, np.array([p.L1, p.L2, p.L3, p.L4], dtype=np.float64), rates
 
 
 def _side_outflow(storage: np.ndarray, height: float, coefficient: float, out: np.ndarray) -> None:

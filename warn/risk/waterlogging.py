@@ -37,7 +37,9 @@ import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from warn.rainarray import step_of
+from warn.risk import kernels
 from warn.risk.drivers import Driver
+from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
 from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
@@ -310,7 +312,7 @@ def capacity_rate(points: WaterloggingPoints, *, rain_params: RainstormParams,
 
 
 def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficient: ArrayLike,
-                   capacity_mm: ArrayLike) -> NDArray[np.float64]:
+                   capacity_mm: ArrayLike, method: Method = "numba") -> NDArray[np.float64]:
     """Storage of the bucket after each step: ``S ← max(0, S + ψ·R − ψ·C)``.
 
     Parameters
@@ -323,14 +325,29 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
         ψ, (N,) or scalar.
     capacity_mm
         C = i_cap·Δ, rain-equivalent depth the network drains per step, mm, (N,) or scalar.
+    method
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
+        reference, one array operation per step. Equal to the last bit.
 
     Returns
     -------
     numpy.ndarray
         (T, N) storage S after each step, mm over the catchment.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, or a state, ψ or C that does not broadcast to a step's shape.
     """
     rain = np.asarray(rain_mm, dtype=np.float64)
     psi = np.asarray(runoff_coefficient, dtype=np.float64)
+    if kernels.checked(method) == "numba":
+        cells = rain.shape[1:]
+        storage = np.empty_like(rain)
+        state, runoff, capacity = (np.broadcast_to(np.asarray(x, dtype=np.float64), cells).reshape(-1)
+                                   for x in (state_mm, psi, capacity_mm))
+        kernels.recursion(kernels.flat(rain), state, 1.0, runoff, capacity, True, kernels.flat(storage))
+        return storage
     net = psi * (rain - np.asarray(capacity_mm, dtype=np.float64))
     storage = np.empty_like(rain)
     s = np.asarray(state_mm, dtype=np.float64)

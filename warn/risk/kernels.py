@@ -1,0 +1,231 @@
+"""Compiled loops (numba) of the time-stepped models: soil-water tanks, storage bucket, rolling and effective rain.
+
+Pure numerical code, no I/O: each kernel fills output arrays that its caller allocates, from
+plain arrays and floats; the models' parameters, shapes and checks live in the public
+functions that call them (:func:`warn.risk.landslide.soil_water_index`,
+:func:`warn.risk.landslide.effective_rainfall`, :func:`warn.risk.waterlogging.bucket_storage`,
+:func:`warn.risk.flashflood.rolling_rain`), whose numpy implementations stay the reference
+(``method="numpy"``). Every kernel performs the reference's floating-point operations in
+the reference's order on each value (no ``fastmath``, so no reassociation or fused
+multiply-add), so the two agree to the last bit on any platform whose numpy and LLVM round
+alike; the tests hold them to 1e-9 mm.
+
+Layout: the cells are taken in blocks of :data:`BLOCK` with the whole time series inside
+each block, and the innermost loop runs over the block's cells, so a block's storages stay
+in the L1 cache for all its steps and the compiler vectorises across cells (one pass over the
+input and the output, no full-size temporaries). Inputs are (time, cells) arrays of any
+strides, float32 or float64; the results are float64. ``nogil=True``: threads (Dask) can run
+blocks of cells at once; ``cache=True``: compiled once per signature and kept on disk.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import numpy as np
+from numba import njit
+
+#: How a public function computes: ``numba`` (these kernels, the default) or ``numpy`` (the reference).
+Method = Literal["numba", "numpy"]
+#: Cells per block: the block's storages and rain (5 × 8 B × BLOCK) fit in a 32 KiB L1 cache.
+BLOCK = 512
+#: Float types the kernels take as they are (others are converted to float64 first).
+FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def checked(method: str) -> Method:
+    """Return ``method`` if it is one of :data:`Method`'s names, else raise ``ValueError`` naming them."""
+    names: tuple[Method, ...] = get_args(Method)
+    for name in names:
+        if method == name:
+            return name
+    raise ValueError(f"method: expected one of {', '.join(names)}, got {method!r}")
+
+
+def floats(values: np.ndarray) -> np.ndarray:
+    """Return ``values`` if the kernels take its float type as it is, else a float64 copy."""
+    return values if values.dtype in FLOATS else values.astype(np.float64)
+
+
+def flat(values: np.ndarray, lead: int = 1) -> np.ndarray:
+    """Reshape to the first ``lead`` axes and one axis of all the others (a view where numpy can; 0 sizes allowed)."""
+    return values.reshape(*values.shape[:lead], int(np.prod(values.shape[lead:], dtype=np.int64)))
+
+
+@njit(cache=True, nogil=True)
+def tanks(rain: np.ndarray, state: np.ndarray, substeps: int, heights: np.ndarray, rates: np.ndarray,
+          swi: np.ndarray, end: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its callers)
+    """Run the three-tank series model over ``rain`` (time, cells), filling ``swi`` and ``end``.
+
+    Parameters
+    ----------
+    rain
+        (T, N) rain depth per step, mm; NaN is a dry step whose SWI is NaN.
+    state
+        (3, N) storages S1, S2, S3 at the start, mm.
+    substeps
+        m, forward-Euler substeps per step; the step's rain enters evenly over them.
+    heights
+        (4,) side-outlet heights L1, L2, L3, L4, mm.
+    rates
+        (7,) outflow fractions per substep α1Δt, α2Δt, β1Δt, α3Δt, β2Δt, α4Δt, β3Δt.
+    swi
+        (T, N) output: S1 + S2 + S3 at the end of each step, mm (NaN where the rain is).
+    end
+        (3, N) output: the storages after the last step, mm.
+
+    Raises
+    ------
+    ValueError
+        Negative rain.
+    """
+    steps, ncell = rain.shape
+    # Tuples: values in registers for the loops, which no store to the storages can change.
+    h = (heights[0], heights[1], heights[2], heights[3])
+    f = (rates[0], rates[1], rates[2], rates[3], rates[4], rates[5], rates[6])
+    limit1, limit2, limit3 = f[0] + f[1] + f[2] > 1.0, f[3] + f[4] > 1.0, f[5] + f[6] > 1.0
+    s1, s2, s3, r = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
+    for start in range(0, ncell, BLOCK):
+        width = min(BLOCK, ncell - start)
+        for j in range(width):
+            s1[j], s2[j], s3[j] = state[0, start + j], state[1, start + j], state[2, start + j]
+        for k in range(steps):
+            negative = False
+            for j in range(width):
+                x = rain[k, start + j]
+                negative |= x < 0.0
+                r[j] = x if x >= 0.0 else 0.0  # fmax(x, 0): NaN enters as 0
+            if negative:
+                raise ValueError("rain depths must not be negative")
+            if substeps > 1:
+                for j in range(width):
+                    r[j] /= substeps
+            for _ in range(substeps):
+                if limit1 or limit2 or limit3:
+                    for j in range(width):
+                        s1[j], s2[j], s3[j] = _substep(s1[j], s2[j], s3[j], r[j], h, f,
+                                                       limit1, limit2, limit3)
+                else:  # the literal flags fold the limits away: this loop is vectorised
+                    for j in range(width):
+                        s1[j], s2[j], s3[j] = _substep(s1[j], s2[j], s3[j], r[j], h, f,
+                                                       False, False, False)
+            for j in range(width):
+                x = rain[k, start + j]
+                swi[k, start + j] = s1[j] + s2[j] + s3[j] if x == x else np.nan
+        for j in range(width):
+            end[0, start + j], end[1, start + j], end[2, start + j] = s1[j], s2[j], s3[j]
+
+
+@njit(inline="always")
+def _substep(s1: float, s2: float, s3: float, r: float, heights: tuple[float, ...], rates: tuple[float, ...],
+             limit1: bool, limit2: bool, limit3: bool) -> tuple[float, float, float]:  # pragma: no cover (compiled)
+    """One forward-Euler substep of one cell: the storages S1, S2, S3 after it, mm (see :func:`tanks`).
+
+    ``r`` is the substep's rain, mm; ``heights`` and ``rates`` as :func:`tanks` takes them;
+    ``limitN``: tank N's outflows may exceed its storage and are then scaled down to it.
+    """
+    out, q1 = _drain(s1, _side(s1, heights[0], rates[0]) + _side(s1, heights[1], rates[1]), rates[2], limit1)
+    s1 = s1 - out + r
+    out, q2 = _drain(s2, _side(s2, heights[2], rates[3]), rates[4], limit2)
+    s2 = s2 - out + q1
+    out, q3 = _drain(s3, _side(s3, heights[3], rates[5]), rates[6], limit3)
+    return s1, s2, s3 - out + q2
+
+
+@njit(inline="always")
+def _drain(storage: float, side: float, bottom: float, limit: bool) -> tuple[float, float]:  # pragma: no cover
+    """Return a tank's outflow (its ``side`` outflow plus ``bottom`` × storage) and the bottom part, mm per substep.
+
+    With ``limit``, both are scaled down where the outflow would exceed the storage (:func:`_limit`).
+    """
+    onward = storage * bottom
+    out = side + onward
+    if limit:
+        return _limit(storage, out, onward)
+    return out, onward
+
+
+@njit(inline="always")
+def _side(storage: float, height: float, fraction: float) -> float:  # pragma: no cover (compiled)
+    """``fraction · (storage − height)⁺``, mm per substep (NaN stays NaN, as ``np.maximum``)."""
+    excess = storage - height
+    if excess < 0.0:
+        excess = 0.0
+    return excess * fraction
+
+
+@njit(inline="always")
+def _limit(storage: float, out: float, onward: float) -> tuple[float, float]:  # pragma: no cover (compiled)
+    """Scale a tank's outflow ``out`` and its onward part down to the storage where they exceed it."""
+    if out > storage:
+        return storage, onward * (storage / out)
+    if storage != storage:  # np.minimum propagates a NaN storage
+        return storage, onward
+    return out, onward
+
+
+@njit(cache=True, nogil=True)
+def recursion(rain: np.ndarray, start: np.ndarray, decay: float, gain: np.ndarray, loss: np.ndarray, floor: bool,
+              out: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its callers)
+    """Fill ``out`` (T, N) with ``S(k) = S(k − 1) · decay + gain · (rain[k] − loss)``, floored at 0 if ``floor``.
+
+    The storage bucket is ``decay = 1`` with the runoff coefficient as ``gain``, the drainage per
+    step as ``loss`` and the floor; the effective rainfall is its ``decay`` with ``gain = 1``,
+    ``loss = 0`` and no floor (the factors 1 and the 0 change no bit).
+
+    Parameters
+    ----------
+    rain
+        (T, N) rain depth per step, mm; NaN makes ``S`` NaN from that step on.
+    start
+        (N,) ``S`` before the first step, mm.
+    decay
+        Share of ``S`` that is left after a step.
+    gain, loss
+        (N,) factor on the net rain and depth taken from each step's rain, mm.
+    floor
+        Floor ``S`` at 0 (as ``np.maximum``: NaN stays NaN).
+    out
+        (T, N) output, mm.
+    """
+    steps, ncell = rain.shape
+    s = np.empty(BLOCK)
+    for first in range(0, ncell, BLOCK):
+        width = min(BLOCK, ncell - first)
+        for j in range(width):
+            s[j] = start[first + j]
+        for k in range(steps):
+            for j in range(width):
+                x = s[j] * decay + gain[first + j] * (rain[k, first + j] - loss[first + j])
+                s[j] = 0.0 if floor and x < 0.0 else x
+                out[k, first + j] = s[j]
+
+
+@njit(cache=True, nogil=True)
+def window_sums(rain: np.ndarray, hours: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """Fill ``out`` (D, T, N) with the rain of the last ``hours[i]`` steps ending at each step.
+
+    The window's sum is the difference of running totals (the rain before the window taken
+    from the rain up to its end, as ``numpy.cumsum`` forms them); NaN where the window holds a
+    NaN step or begins before the series. ``rain`` is (T, N), mm; ``hours`` (D,) ≥ 1.
+    """
+    steps, ncell = rain.shape
+    total, gaps = np.empty((steps + 1, BLOCK)), np.empty((steps + 1, BLOCK), dtype=np.int64)
+    for start in range(0, ncell, BLOCK):
+        width = min(BLOCK, ncell - start)
+        for j in range(width):
+            total[0, j], gaps[0, j] = 0.0, 0
+        for k in range(steps):
+            for j in range(width):
+                x = rain[k, start + j]
+                missing = x != x
+                total[k + 1, j] = total[k, j] + (0.0 if missing else x)
+                gaps[k + 1, j] = gaps[k, j] + missing
+        for i in range(hours.shape[0]):
+            d = hours[i]
+            for k in range(steps):
+                for j in range(width):
+                    if k + 1 < d or gaps[k + 1, j] - gaps[k + 1 - d, j] > 0:
+                        out[i, k, start + j] = np.nan
+                    else:
+                        out[i, k, start + j] = total[k + 1, j] - total[k + 1 - d, j]
