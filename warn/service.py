@@ -127,6 +127,16 @@ class Service:
         """Deliver what is due in the outbox at ``now``."""
         return self.dispatcher.dispatch_once(now)
 
+    def close(self) -> None:
+        """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`)."""
+        self.sources.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def open_service(settings: Settings, store: Store, *, status: CapStatus, sender: str, now: Callable[[], datetime],
                  urls: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Service:
@@ -256,8 +266,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
       readings stored through the service's ingester. A feed that cannot start is logged;
       its sensors fall silent and the cycle raises the data-outage notice.
 
-    On stop the scheduler waits for the running jobs, the feeds and channels are closed, and
-    the store is closed.
+    On stop the scheduler waits for the running jobs, the feeds, channels and the sources' HTTP
+    clients are closed, and the store is closed.
 
     Parameters
     ----------
@@ -326,6 +336,7 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
             feed.stop()
         for channel in service.dispatcher.channels.values():
             channel.close()
+        service.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         service.store.close()

@@ -83,6 +83,12 @@ class Sources:
         The CAP statuses of official messages that count (``Actual``; ``Exercise`` too in drills).
     radar
         The radar QPE source of ``observed:`` (``None`` without one).
+    fetchers
+        The forecast sources fetched so far, by name, each with its one HTTP client
+        (:meth:`fetcher`), kept for the life of the service.
+
+    Every HTTP source holds one client for the life of the service (:class:`~warn.sources.http.HttpGetter`);
+    :meth:`close` closes them all.
     """
 
     forecast: str
@@ -92,6 +98,28 @@ class Sources:
     official: dict[str, tuple[str, Reading, HttpGetter]] = field(default_factory=dict)
     statuses: frozenset[str] = frozenset({CapStatus.ACTUAL.value})
     radar: RadarSource | None = None
+    fetchers: dict[str, ForecastSource] = field(default_factory=dict)
+
+    def fetcher(self, settings: Settings, name: str) -> ForecastSource:
+        """The forecast source ``name`` of ``settings`` (its URL filled from :attr:`urls`), made on first use."""
+        if name not in self.fetchers:
+            spec = settings.forecasts[name]
+            self.fetchers[name] = ForecastSource(fill(spec.url, self.urls),
+                                                 directory=settings.cache_dir / "forecasts" / name,
+                                                 policy=policy_of(spec), attempts=spec.retries + 1)
+        return self.fetchers[name]
+
+    def close(self) -> None:
+        """Close the HTTP client of every source (the forecast, the radar, the polled feeds, the official
+        warnings); a source used again afterwards opens a new one."""
+        for source in self.fetchers.values():
+            source.close()
+        if self.radar is not None:
+            self.radar.close()
+        for feed, _ in self.feeds.values():
+            feed.close()
+        for _, _, getter in self.official.values():
+            getter.close()
 
 
 def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
@@ -307,8 +335,7 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
     """
     name = sources.forecast
     spec = settings.forecasts[name]
-    source = ForecastSource(fill(spec.url, sources.urls), directory=settings.cache_dir / "forecasts" / name,
-                            policy=policy_of(spec), attempts=spec.retries + 1)
+    source = sources.fetcher(settings, name)
     held = store.runs.held(name)
     problems: list[str] = []
     for issued in due_issues(spec.run_every, spec.max_age, at):

@@ -96,6 +96,7 @@ class FeedServer(LocalServer):
 def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "warn-feedserver"
+        protocol_version = "HTTP/1.1"  # keep-alive: a client's connection serves its next requests
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(body=True)
