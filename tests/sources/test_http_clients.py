@@ -8,13 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import xarray as xr
 
 from tests.conftest import ROOT
 from warn.config import load_settings
 from warn.cycle import fetch_due, open_sources
 from warn.sim.feedserver import FeedServer
 from warn.sim.sensorthings import SensorThingsServer
-from warn.sources.forecast import ForecastSource
+from warn.sources.forecast import ForecastSource, open_forecast
 from warn.sources.http import HttpGetter
 from warn.sources.sensors import SensorThingsFeed
 from warn.store import Store
@@ -86,6 +87,21 @@ def served(committed_config, tmp_path):
     with FeedServer(feed) as server:
         yield settings, store, server
     store.close()
+
+
+def test_the_held_run_fetched_again_is_decoded_once_and_identical(served):
+    settings, store, server = served
+    sources = open_sources(settings, store, urls={"feed": server.url}, now=lambda: ISSUED)
+    first, _run, new, _ = fetch_due(settings, store, sources, ISSUED)
+    kept = next(iter(sources.decoded.values()))
+    first.attrs["touched"] = "by a caller"
+    again, _run, still_new, _ = fetch_due(settings, store, sources, ISSUED + timedelta(minutes=10))
+    assert new and not still_new and [s for _, _, s in server.requests] == [200, 304]
+    assert next(iter(sources.decoded.values())) is kept  # not decoded again
+    fresh = open_forecast(settings.cache_dir / "forecasts" / "demo" / DEMO.name, source=_run["url"], issued_at=ISSUED,
+                          limits=settings.files)
+    xr.testing.assert_identical(again, fresh)  # and the same as decoding it afresh, a caller's change not seen
+    sources.close()
 
 
 def test_the_service_sources_keep_one_client_each_across_cycles_and_close_them(served):
