@@ -44,6 +44,10 @@ class Recorder:
     def dispatch(self, now: datetime) -> None:
         self.dispatched.append(now)
 
+    def close(self) -> None:
+        """The sources' HTTP clients: ``run_service`` closes them on stop (before the store)."""
+        self.sources.closed = True
+
 
 @pytest.mark.parametrize("start", [datetime(2026, 7, 15, 10, 5, tzinfo=timezone.utc),  # far behind the wall clock
                                    datetime(2099, 7, 15, 10, 5, tzinfo=timezone.utc)],  # far ahead of it
@@ -65,7 +69,7 @@ def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: da
     assert time.monotonic() - began < 10
     assert service.cycles == [datetime(start.year, 7, 15, 10, tzinfo=timezone.utc)]
     assert service.dispatched and all(start <= t < start + timedelta(minutes=1) for t in service.dispatched)
-    assert service.closed.is_set() and not runner.is_alive()
+    assert service.closed.is_set() and service.sources.closed and not runner.is_alive()
 
 
 def test_a_poison_sensor_payload_is_logged_and_recorded_as_rejected_with_its_reason(caplog, tmp_path):

@@ -129,6 +129,16 @@ class Service:
         """Deliver what is due in the outbox at ``now``."""
         return self.dispatcher.dispatch_once(now)
 
+    def close(self) -> None:
+        """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`)."""
+        self.sources.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def open_service(settings: Settings, store: Store, *, status: CapStatus, sender: str, now: Callable[[], datetime],
                  urls: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Service:
@@ -263,8 +273,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
       lease has run out (``store.lease.ttl``). A leader that finds its store lost tells the channels of
       ``store.outage_channels`` directly, and again when it is back (:mod:`warn.outage`).
 
-    On stop the scheduler waits for the running jobs, the lease is given up, the feeds and channels
-    are closed, and the store is closed.
+    On stop the scheduler waits for the running jobs, the lease is given up, the feeds, channels and the
+    sources' HTTP clients are closed, and the store is closed.
 
     Parameters
     ----------
@@ -343,6 +353,7 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
         feeds.switch(False)
         for channel in service.dispatcher.channels.values():
             channel.close()
+        service.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         service.store.close()

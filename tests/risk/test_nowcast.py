@@ -243,3 +243,39 @@ def test_warn_check_refuses_a_broken_nowcast_file(deployment, case):
 def test_dry_frames_give_a_dry_nowcast_not_an_error():
     out = nowcast(frames(np.zeros((3, N, N))), PARAMS, lead=timedelta(minutes=30))
     assert np.nanmax(out.values) == 0.0 and not np.isnan(out.values).any()
+
+
+@pytest.mark.parametrize("motion_method", ["proesmans", "vet"])
+@pytest.mark.parametrize("shape", [(N, N), (81, 84)])
+def test_the_optical_flow_of_a_dry_window_is_still(motion_method, shape):
+    from warn.risk.nowcast import _velocity
+
+    field = _velocity(np.zeros((3, *shape)), replace(PARAMS, motion=motion_method))
+    assert field.shape == (2, *shape) and not field.any()
+
+
+@pytest.mark.parametrize("method", ["extrapolation", "sprog"])
+@pytest.mark.parametrize("gaps", [False, True])
+def test_a_dry_window_is_nowcast_without_the_flow_and_equals_the_full_computation(method, gaps):
+    from warn.risk.nowcast import _advected
+
+    params = replace(PARAMS, method=method)
+    depth = np.zeros((3, N, N))
+    if gaps:
+        depth[:, :, :5] = np.nan  # beyond the radar's coverage
+        depth[2, 30:34, 40:47] = np.nan  # a gap in the last frame only
+    dry = frames(depth)
+    out = nowcast(dry, params, lead=timedelta(hours=2))
+    shortcut = "pysteps not run" if method == "extrapolation" and not gaps else "optical flow not run"
+    assert shortcut in out.attrs["history"]
+    assert out.attrs["nowcast_skipped"] == ("pysteps" if shortcut == "pysteps not run" else "optical flow")
+    used = dry.isel(time=slice(-params.frames, None))
+    full = _advected(used.values.astype(np.float64), 12, params, used)  # the flow asked, pysteps throughout
+    np.testing.assert_array_equal(out.values, full)  # NaN where NaN, the same depth elsewhere, bit for bit
+
+
+def test_any_rain_in_the_window_runs_the_nowcast():
+    depth = np.zeros((3, N, N))
+    depth[0, 20, 20] = 0.01  # a trace in the first frame: the flow is asked
+    out = nowcast(frames(depth), PARAMS, lead=timedelta(minutes=30))
+    assert "not run" not in out.attrs["history"] and out.attrs["nowcast_skipped"] == ""

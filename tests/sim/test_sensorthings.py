@@ -126,3 +126,32 @@ def test_bucket_rejects_bad_inputs():
         Bucket.from_point(POINT).depth([1.0, np.nan], FIVE)
     with pytest.raises(KeyError, match="DEMO-W09.*impervious_fraction"):
         Bucket.from_point({"point_id": "DEMO-W09", "catchment_area_ha": 1, "ponding_area_fraction": 0.1})
+
+
+@pytest.mark.parametrize("expression", ["phenomenonTime gt {a}", "phenomenonTime ge {a}", "phenomenonTime lt {b}",
+                                        "phenomenonTime le {b}", "phenomenonTime eq {a}",
+                                        "phenomenonTime gt {a} and phenomenonTime le {b}",
+                                        "phenomenonTime ge {b} and phenomenonTime lt {a}"])
+@pytest.mark.parametrize("order", [None, "phenomenonTime asc", "phenomenonTime desc"])
+def test_a_time_filter_found_by_bisection_is_what_every_observation_compared_gives(expression, order):
+    with SensorThingsServer(max_top=1000) as server:
+        server.add_datastream("WL-A", unit="cm")
+        server.add_datastream("WL-B", unit="cm")
+        times = [T0 + k * FIVE for k in (3, 0, 5, 1, 3, 9, 2, 7, 7, 4)]  # late ones, repeats of a time
+        for k, moment in enumerate(times):
+            server.add_observation("WL-A" if k % 3 else "WL-B", moment, float(k))
+        a, b = T0 + 3 * FIVE, T0 + 7 * FIVE
+        clauses = [c.split() for c in expression.split(" and ")]
+        compare = {"gt": lambda x, y: x > y, "ge": lambda x, y: x >= y, "lt": lambda x, y: x < y,
+                   "le": lambda x, y: x <= y, "eq": lambda x, y: x == y}
+        bounds = {"{a}": a, "{b}": b}
+        params = {"$filter": expression.format(a=a.isoformat(), b=b.isoformat())}
+        if order:
+            params["$orderby"] = order
+        for stream, key in ((1, "WL-A"), (2, "WL-B")):
+            mine = [(k, t) for k, t in enumerate(times) if (k % 3 != 0) == (key == "WL-A")
+                    and all(compare[op](t, bounds[bound]) for _, op, bound in clauses)]
+            mine.sort(key=(lambda kt: kt[0]) if order is None else (lambda kt: (kt[1], kt[0])),
+                      reverse=order == "phenomenonTime desc")
+            got = httpx.get(f"{server.url}/Datastreams({stream})/Observations", params=params).json()["value"]
+            assert [o["result"] for o in got] == [float(k) for k, _ in mine]

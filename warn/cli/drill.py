@@ -70,7 +70,7 @@ def open_drill(settings: Settings, folder: Path, config: Path) -> Iterator[Drill
         clock = SimClock(world.start)
         store = Store.connect(drill.store.url, now=clock)
         env = demo_secrets(drill)
-        web = None
+        web, service = None, None
         try:
             service = open_service(drill, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock, urls=world.urls,
                                    env=env)
@@ -90,4 +90,6 @@ def open_drill(settings: Settings, folder: Path, config: Path) -> Iterator[Drill
         finally:
             if web is not None:
                 web.stop()
+            if service is not None:
+                service.close()
             store.close()

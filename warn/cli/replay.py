@@ -81,9 +81,9 @@ def _on_sources(settings, store_option, sender, t0, t1, every, step, speed, out)
 
     clock = SimClock(t0)
     with Store.connect(store_url(store_option, settings), now=clock) as opened:
-        service = open_service(settings, opened, status=CapStatus.EXERCISE, sender=sender, now=clock)
-        return run_replay(service, clock, t0, t1, every=every, step=step, speed=speed,
-                          on_cycle=lambda r: _line(out, r))
+        with open_service(settings, opened, status=CapStatus.EXERCISE, sender=sender, now=clock) as service:
+            return run_replay(service, clock, t0, t1, every=every, step=step, speed=speed,
+                              on_cycle=lambda r: _line(out, r))
 
 
 def _line(out, report) -> None:

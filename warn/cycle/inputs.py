@@ -83,6 +83,14 @@ class Sources:
         The CAP statuses of official messages that count (``Actual``; ``Exercise`` too in drills).
     radar
         The radar QPE source of ``observed:`` (``None`` without one).
+    fetchers
+        The forecast sources fetched so far, by name, each with its one HTTP client
+        (:meth:`fetcher`), kept for the life of the service.
+    decoded
+        The last run decoded, by what identifies its bytes (:meth:`decode`).
+
+    Every HTTP source holds one client for the life of the service (:class:`~warn.sources.http.HttpGetter`);
+    :meth:`close` closes them all.
     """
 
     forecast: str
@@ -92,6 +100,42 @@ class Sources:
     official: dict[str, tuple[str, Reading, HttpGetter]] = field(default_factory=dict)
     statuses: frozenset[str] = frozenset({CapStatus.ACTUAL.value})
     radar: RadarSource | None = None
+    fetchers: dict[str, ForecastSource] = field(default_factory=dict)
+    decoded: dict[tuple[str, str, str, str, datetime], xr.DataArray] = field(default_factory=dict)
+
+    def fetcher(self, settings: Settings, name: str) -> ForecastSource:
+        """The forecast source ``name`` of ``settings`` (its URL filled from :attr:`urls`), made on first use."""
+        if name not in self.fetchers:
+            spec = settings.forecasts[name]
+            self.fetchers[name] = ForecastSource(fill(spec.url, self.urls),
+                                                 directory=settings.cache_dir / "forecasts" / name,
+                                                 policy=policy_of(spec), attempts=spec.retries + 1)
+        return self.fetchers[name]
+
+    def decode(self, settings: Settings, name: str, fetched: Fetched, issued: datetime) -> xr.DataArray:
+        """The run ``fetched`` of forecast source ``name`` decoded (:func:`open_forecast`); the same bytes (the
+        file, its checksum, the URL and issue time) are decoded once, so the held run a cycle fetches again (HTTP
+        304, the same file) costs no decoding. A shallow copy: a caller changing its attributes changes no other's.
+        """
+        key = (name, str(fetched.path), fetched.checksum, fetched.url, issued)
+        if key not in self.decoded:
+            spec = settings.forecasts[name]
+            rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
+                                 decoder=None if spec.format == "auto" else spec.format, limits=settings.files)
+            self.decoded = {key: rain}  # the last run only
+        return self.decoded[key].copy(deep=False)
+
+    def close(self) -> None:
+        """Close the HTTP client of every source (the forecast, the radar, the polled feeds, the official
+        warnings); a source used again afterwards opens a new one."""
+        for source in self.fetchers.values():
+            source.close()
+        if self.radar is not None:
+            self.radar.close()
+        for feed, _ in self.feeds.values():
+            feed.close()
+        for _, _, getter in self.official.values():
+            getter.close()
 
 
 def open_sources(settings: Settings, store: Store, *, forecast: str | None = None,
@@ -307,16 +351,14 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
     """
     name = sources.forecast
     spec = settings.forecasts[name]
-    source = ForecastSource(fill(spec.url, sources.urls), directory=settings.cache_dir / "forecasts" / name,
-                            policy=policy_of(spec), attempts=spec.retries + 1)
+    source = sources.fetcher(settings, name)
     held = store.runs.held(name)
     problems: list[str] = []
     for issued in due_issues(spec.run_every, spec.max_age, at):
         previous = _fetched(held) if held and held.issued_at == issued else None
         try:
             fetched = source.fetch(issued, previous=previous)
-            rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
-                                 decoder=None if spec.format == "auto" else spec.format, limits=settings.files)
+            rain = sources.decode(settings, name, fetched, issued)
         except WarnError as err:
             problems.append(f"预报 {issued:%Y-%m-%d %H:%MZ} 不可用 / run {issued:%Y-%m-%d %H:%MZ} unavailable: "
                             f"{err.problems[0] if err.problems else err}")

@@ -137,7 +137,8 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
         f"to {t0:%H:%MZ}: no complete observed hour",))
     record = {"t0": t0.isoformat(), "observed": is_observed, "advanced": advanced,
               "nowcast": {"issued": issued_at(fresh).isoformat(), "method": fresh.attrs.get("nowcast_method", ""),
-                          "members": int(fresh.sizes.get(MEMBER, 1))} if fresh is not None else None,
+                          "members": int(fresh.sizes.get(MEMBER, 1)),
+                          "skipped": fresh.attrs.get("nowcast_skipped", "")} if fresh is not None else None,
               "analysis": dict(observed.record)}
     return Now(t0, is_observed, rain, advance, ends, lead_mm, drivers, notices, record)
 

@@ -252,7 +252,9 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
         ``params.members`` > 1 (member 0 the control — the last frame advected without perturbation —
         and the ``params.members`` STEPS members 1 …) else (time, lat, lon); NaN where the rain would come from
         outside the known coverage. ``history`` and the attributes ``nowcast_method``,
-        ``motion_method`` and ``frames_used`` say how it was made.
+        ``motion_method``, ``frames_used`` and ``nowcast_skipped`` say how it was made (``"optical flow"``:
+        dry frames have no motion; ``"pysteps"``: dry frames observed everywhere give a dry nowcast; the
+        same result either way, without the cost).
 
     Raises
     ------
@@ -267,10 +269,46 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     steps = lead // params.step
     used = _used(frames, params)
     values = used.values.astype(np.float64)
+    still = _still(values)
+    dry = still and params.method == "extrapolation" and params.members == 1 and bool(np.isfinite(values[-1]).all())
+    depth = np.zeros((steps, *values.shape[1:])) if dry else _advected(values, steps, params, used, still=still)
+    last = used["time"].values[-1]
+    times = last + np.arange(1, steps + 1) * np.timedelta64(params.step)
+    first, final = (str(t.astype("datetime64[m]")) for t in used["time"].values[[0, -1]])
+    how = (f"nowcast: {params.method}, motion {params.motion}, {len(used['time'])} frames {first}…{final}, "
+           f"{steps} steps of {iso_duration(params.step)} to +{iso_duration(lead)}"
+           + (f", {params.members} members (seed {params.seed})" if params.members > 1 else "")
+           + "; NaN where the rain would come from outside the known coverage"
+           + ("; dry frames, every cell observed: dry throughout (pysteps not run, the same result)" if dry else
+              "; dry frames: no motion (the optical flow not run, the same result)" if still else ""))
+    history = f"{frames.attrs.get('history', '')}\n{how}".strip()
+    source = f"nowcast of {frames.attrs.get('source', 'frames')}"
+    lat, lon = used["lat"].values, used["lon"].values
+
+    members, control = None, None
+    if params.members > 1:  # member 0 the control, then the members
+        members, control = np.arange(len(depth)), 0
+    rain = rainarray.make_rain(depth, time=times, lat=lat, lon=lon, step=params.step, source=source, issued_at=last,
+                               history=history, member=members, control_member=control)
+    rain.attrs.update(nowcast_method=params.method, motion_method=params.motion,
+                      frames_used=f"{len(used['time'])} frames {first}…{final}",
+                      nowcast_skipped="pysteps" if dry else "optical flow" if still else "")
+    return rain
+
+
+def _advected(values: np.ndarray, steps: int, params: NowcastParams, used: xr.DataArray, *,
+              still: bool = False) -> np.ndarray:
+    """Nowcast the frames by pysteps; NaN outside the known coverage.
+
+    Returns (steps, lat, lon) depth, or (1 + members, steps, lat, lon) for an ensemble (the control — the last
+    frame advected without perturbation — first).
+
+    ``values`` are the used frames (time, lat, lon), mm per step, NaN where not observed; ``still``: they have no
+    rain at all (:func:`_still`), so the motion field is 0 without asking the optical flow.
+    """
     filled = np.nan_to_num(values, nan=0.0)
-    velocity = _velocity(filled, params)
-    pysteps = _pysteps()
-    extrapolate = pysteps.extrapolation.semilagrangian.extrapolate
+    velocity = np.zeros((2, *values.shape[1:])) if still else _velocity(filled, params)
+    extrapolate = _pysteps().extrapolation.semilagrangian.extrapolate
     coverage = extrapolate(np.isfinite(values[-1]).astype(np.float64), velocity, steps, outval=0.0)
     known = coverage >= 1.0 - 1e-6
     if params.method == "extrapolation":
@@ -278,27 +316,20 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     else:
         depth = _cascade(filled, velocity, steps, params, used)
     depth = np.where(known, depth, np.nan)
-    last = used["time"].values[-1]
-    times = last + np.arange(1, steps + 1) * np.timedelta64(params.step)
-    first, final = (str(t.astype("datetime64[m]")) for t in used["time"].values[[0, -1]])
-    how = (f"nowcast: {params.method}, motion {params.motion}, {len(used['time'])} frames {first}…{final}, "
-           f"{steps} steps of {iso_duration(params.step)} to +{iso_duration(lead)}"
-           + (f", {params.members} members (seed {params.seed})" if params.members > 1 else "")
-           + "; NaN where the rain would come from outside the known coverage")
-    history = f"{frames.attrs.get('history', '')}\n{how}".strip()
-    source = f"nowcast of {frames.attrs.get('source', 'frames')}"
-    lat, lon = used["lat"].values, used["lon"].values
-
-    members, control = None, None
-    if params.members > 1:  # member 0, the control: the frames advected without perturbation
+    if params.members > 1:
         plain = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
         depth = np.concatenate([np.where(known, plain, np.nan)[None], depth])
-        members, control = np.arange(len(depth)), 0
-    rain = rainarray.make_rain(depth, time=times, lat=lat, lon=lon, step=params.step, source=source, issued_at=last,
-                               history=history, member=members, control_member=control)
-    rain.attrs.update(nowcast_method=params.method, motion_method=params.motion,
-                      frames_used=f"{len(used['time'])} frames {first}…{final}")
-    return rain
+    return depth
+
+
+def _still(values: np.ndarray) -> bool:
+    """Whether the frames (time, lat, lon) have no rain at all: every observed cell 0 mm.
+
+    The optical flow then has nothing to track — both methods give a motion field of exactly 0 (tested) — and
+    the extrapolation of a dry frame observed everywhere is dry everywhere, so :func:`nowcast` gives that without
+    pysteps; where cells are unobserved, pysteps still advects the coverage (with the motion 0).
+    """
+    return not bool((np.nan_to_num(values, nan=0.0) != 0.0).any())
 
 
 def _used(frames: xr.DataArray, params: NowcastParams) -> xr.DataArray:

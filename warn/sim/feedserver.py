@@ -96,6 +96,8 @@ class FeedServer(LocalServer):
 def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "warn-feedserver"
+        protocol_version = "HTTP/1.1"  # keep-alive: a client's connection serves its next requests
+        disable_nagle_algorithm = True  # headers and body go out at once, not held for the client's delayed ACK
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(body=True)

@@ -99,9 +99,9 @@ def replay_configuration(settings: Settings, name: str, folder: Path, start: dat
         drill = drill_settings(chosen, folder, world.urls)
         clock = SimClock(start)
         with Store.connect(drill.store.url, now=clock) as store:
-            service = open_service(drill, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock,
-                                   urls=world.urls, env=demo_secrets(drill))
-            report = replay(service, clock, start, end, every=every, step=step, before=world.advance)
+            with open_service(drill, store, status=CapStatus.EXERCISE, sender=SENDER, now=clock,
+                              urls=world.urls, env=demo_secrets(drill)) as service:
+                report = replay(service, clock, start, end, every=every, step=step, before=world.advance)
             history = store.levels.history(since=start, until=end, lead=None)
     now: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
     highest: dict[tuple[str, str, datetime], int] = {}

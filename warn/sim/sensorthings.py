@@ -26,10 +26,10 @@ answered ``400`` with a message, as a strict server would.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -41,10 +41,6 @@ from warn.sim.server import LocalServer
 
 VERSION = "v1.1"
 _FILTER = re.compile(r"^\s*phenomenonTime\s+(gt|ge|lt|le|eq)\s+'?([0-9T:.+\-Z ]+?)'?\s*$")
-_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
-    "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b, "eq": lambda a, b: a == b,
-}
 _PATH = re.compile(r"^/(?P<version>[^/]+)(?:/(?P<set>Things|Datastreams|Observations)(?:\((?P<id>\d+)\))?"
                    r"(?:/(?P<nav>Datastreams|Observations))?)?/?$")
 
@@ -100,6 +96,9 @@ class SensorThingsServer(LocalServer):
         self._things: dict[int, str] = {}
         self._datastreams: dict[int, _Datastream] = {}
         self._observations: list[_Observation] = []
+        #: Each Datastream's Observations in phenomenon-time order (then by id), so a ``$filter`` on the time is
+        #: answered by bisection: a poll costs what is new, not everything the stream ever reported.
+        self._timelines: dict[int, list[_Observation]] = {}
         super().__init__(_handler_for(self), host=host, port=port)
 
     @property
@@ -166,7 +165,9 @@ class SensorThingsServer(LocalServer):
             if stream is None:
                 raise KeyError(f"no datastream {key!r}; add_datastream first")
             iot_id = len(self._observations) + 1
-            self._observations.append(_Observation(iot_id, stream.iot_id, start, phenomenon_time, result))
+            observation = _Observation(iot_id, stream.iot_id, start, phenomenon_time, result)
+            self._observations.append(observation)
+            bisect.insort_right(self._timelines.setdefault(stream.iot_id, []), observation, key=_in_time)
             return iot_id
 
     def add_series(self, key: str, times: list[datetime], values: list[float | None]) -> None:
@@ -214,7 +215,7 @@ class SensorThingsServer(LocalServer):
             return sorted(self._things)
         if entity_set == "Datastreams":
             return list(self._datastreams.values())
-        return list(self._observations)
+        return sorted(self._observations, key=_in_time)
 
     def _navigate(self, entity_set: str, ident: int, nav: str) -> list[Any]:
         if entity_set == "Things" and nav == "Datastreams":
@@ -222,7 +223,7 @@ class SensorThingsServer(LocalServer):
             return [d for d in self._datastreams.values() if d.thing_id == ident]
         if entity_set == "Datastreams" and nav == "Observations":
             self._datastream(ident)
-            return [o for o in self._observations if o.datastream_id == ident]
+            return self._timelines.get(ident, [])
         raise LookupError(f"no navigation {entity_set}({ident})/{nav}")
 
     def _thing(self, ident: int) -> str:
@@ -240,10 +241,9 @@ class SensorThingsServer(LocalServer):
             return self._thing_json(ident)
         if entity_set == "Datastreams":
             return self._datastream_json(self._datastream(ident), expand)
-        observation = next((o for o in self._observations if o.iot_id == ident), None)
-        if observation is None:
+        if not 1 <= ident <= len(self._observations):
             raise LookupError(f"no Observations({ident})")
-        return self._observation_json(observation, expand)
+        return self._observation_json(self._observations[ident - 1], expand)
 
     def _collection(self, entity_set: str, rows: list[Any], query: dict[str, str], path: str) -> dict[str, Any]:
         expand = query.get("$expand")
@@ -318,9 +318,16 @@ def _int(query: dict[str, str], key: str, default: int) -> int:
     return value
 
 
+def _in_time(observation: _Observation) -> tuple[datetime, int]:
+    """The order of a timeline: phenomenon time (an interval's end), then id."""
+    return observation.end, observation.iot_id
+
+
 def _filter(rows: list[_Observation], expression: str | None) -> list[_Observation]:
+    """The rows (in :func:`_in_time` order) whose phenomenon time passes every clause, found by bisection."""
     if expression is None:
         return rows
+    low, high = 0, len(rows)
     for clause in re.split(r"\s+and\s+", expression.strip()):
         match = _FILTER.match(clause)
         if match is None:
@@ -331,23 +338,32 @@ def _filter(rows: list[_Observation], expression: str | None) -> list[_Observati
             raise _Unsupported(f"$filter time {match[2]!r} is not ISO 8601") from None
         if bound.tzinfo is None:
             raise _Unsupported(f"$filter time {match[2]!r} has no offset")
-        compare = _COMPARE[match[1]]
-        rows = [o for o in rows if compare(o.end, bound)]
-    return rows
+        first = bisect.bisect_left(rows, bound, key=_end)  # the first at or after the bound
+        after = bisect.bisect_right(rows, bound, key=_end)  # the first after it
+        low, high = {"gt": (max(low, after), high), "ge": (max(low, first), high), "lt": (low, min(high, first)),
+                     "le": (low, min(high, after)), "eq": (max(low, first), min(high, after))}[match[1]]
+    return rows[low:high] if low < high else []
+
+
+def _end(observation: _Observation) -> datetime:
+    return observation.end
 
 
 def _order(rows: list[_Observation], orderby: str | None) -> list[_Observation]:
+    """Rows in :func:`_in_time` order ordered as ``$orderby`` asks (by id without it)."""
     if orderby is None:
         return sorted(rows, key=lambda o: o.iot_id)
     match = re.fullmatch(r"\s*phenomenonTime(?:\s+(asc|desc))?\s*", orderby)
     if match is None:
         raise _Unsupported(f"$orderby {orderby!r}: only phenomenonTime asc|desc")
-    return sorted(rows, key=lambda o: (o.end, o.iot_id), reverse=match[1] == "desc")
+    return rows[::-1] if match[1] == "desc" else rows
 
 
 def _handler_for(server: SensorThingsServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "warn-sensorthings"
+        protocol_version = "HTTP/1.1"  # keep-alive: a client's connection serves its next requests
+        disable_nagle_algorithm = True  # headers and body go out at once, not held for the client's delayed ACK
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             status, body = server.answer(self.path)

@@ -1,15 +1,38 @@
 """The base of the demo world's HTTP servers: a threaded server on the loopback interface.
 
 :class:`LocalServer` binds (127.0.0.1, port 0 picks a free port), serves in a
-background thread, and stops cleanly; subclasses give the request handler.
+background thread, and stops cleanly; subclasses give the request handler. It counts the TCP
+connections it accepted and those that ended (:attr:`LocalServer.connections`), so a drill or a
+test sees whether its clients keep their connections alive.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+
+class _CountingServer(ThreadingHTTPServer):
+    """A threaded HTTP server that counts the connections it accepted and those that ended."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.accepted = self.ended = 0
+        self._count = threading.Lock()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request = super().get_request()
+        with self._count:
+            self.accepted += 1
+        return request
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._count:
+            self.ended += 1
 
 
 class LocalServer:
@@ -26,7 +49,7 @@ class LocalServer:
     """
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str, port: int) -> None:
-        self._httpd = ThreadingHTTPServer((host, port), handler)
+        self._httpd = _CountingServer((host, port), handler)
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -35,6 +58,12 @@ class LocalServer:
         """``http://127.0.0.1:<port>`` (no trailing slash)."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def connections(self) -> tuple[int, int]:
+        """(accepted, open): the TCP connections accepted so far, and those of them not yet ended."""
+        with self._httpd._count:
+            return self._httpd.accepted, self._httpd.accepted - self._httpd.ended
 
     def start(self) -> Self:
         """Start serving in a background thread."""

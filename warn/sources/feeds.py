@@ -39,6 +39,10 @@ class PolledFeed(Protocol):
         """Readings after ``since − lookback`` (all the document holds when ``since`` is ``None``)."""
         ...
 
+    def close(self) -> None:
+        """Close its HTTP client (the service's feeds live as long as the service)."""
+        ...
+
 
 class PushedFeed(Protocol):
     """A feed that pushes: once started, it hands each message's :class:`Batch` to its handler."""

@@ -119,6 +119,10 @@ class ForecastSource:
         self.http = HttpGetter(transport=transport, policy=policy or policy_of(ForecastSpec(url="-")),
                                attempts=attempts, backoff=backoff, sleep=sleep)
 
+    def close(self) -> None:
+        """Close the source's HTTP client (:meth:`warn.sources.http.HttpGetter.close`)."""
+        self.http.close()
+
     def url_for(self, issued: datetime) -> str:
         """The URL or path of the run issued at ``issued`` (UTC).
 
@@ -174,9 +178,9 @@ class ForecastSource:
         path = self.directory / name
         download = _Download(path.with_name(path.name + ".part"))
         try:
-            with self.http.client() as client:
-                reply = self.http.get(client, url, headers=headers, ok=(200, 304) if previous else (200,),
-                                      sink=download.start)
+            client = self.http.client()
+            reply = self.http.get(client, url, headers=headers, ok=(200, 304) if previous else (200,),
+                                  sink=download.start)
             now = datetime.now(timezone.utc)
             if reply.status_code == 304 and previous is not None:
                 return Fetched(url=url, path=previous.path, checksum=previous.checksum,

@@ -1,7 +1,10 @@
 """HTTP GET for every feed: the network policy, retries with backoff, an injectable transport.
 
-Forecast runs, sensor feeds and official bulletins are fetched through :class:`HttpGetter`, so
-they are bounded and retry the same way. Each GET runs under the getter's
+Forecast runs, radar frames, sensor feeds and official bulletins are fetched through
+:class:`HttpGetter`, so they are bounded and retry the same way. A getter is one source's: it
+holds one ``httpx.Client`` for its life (made on first use, its connections kept alive and
+reused from request to request and cycle to cycle) until :meth:`HttpGetter.close`, which the
+service calls when it stops. Each GET runs under the getter's
 :class:`~warn.netpolicy.NetPolicy` (connect, read and total deadlines, a body cap, redirects
 off or same origin); a reply past a limit fails at once, naming the URL, the limit and what
 came — the same server would send the same again. Connection errors, read timeouts and the 5xx
@@ -11,6 +14,7 @@ attempt k + 2; any other unexpected status fails at once with the URL in the mes
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -54,10 +58,23 @@ class HttpGetter:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
         self.transport, self.attempts, self.backoff, self.sleep = transport, attempts, backoff, sleep
         self.policy = policy or NetPolicy(max_bytes=16 * MiB)
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
 
     def client(self) -> httpx.Client:
-        """A client to pass to :meth:`get` (close it, e.g. with ``with``)."""
-        return self.policy.client(self.transport)
+        """The getter's client, to pass to :meth:`get`: one for the getter's life, made on first use (and
+        again after it was closed), so that its connections are reused (HTTP keep-alive)."""
+        with self._lock:
+            if self._client is None or self._client.is_closed:
+                self._client = self.policy.client(self.transport)
+            return self._client
+
+    def close(self) -> None:
+        """Close the client and its connections (a later :meth:`client` makes a new one)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def get(self, client: httpx.Client, url: str, params: Mapping[str, str | int] | None = None, *,
             headers: Mapping[str, str] | None = None, ok: Collection[int] = (200,),

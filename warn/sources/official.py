@@ -143,34 +143,34 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
         The source's URL itself cannot be fetched, or is neither CAP nor a JSON list of URLs.
     """
     started = time.monotonic()
-    with getter.client() as client:
-        body = getter.get(client, url).content
-        if not body.lstrip().startswith((b"[", b"{")):
-            return [read_bulletin(body, reading)], []
+    client = getter.client()
+    body = getter.get(client, url).content
+    if not body.lstrip().startswith((b"[", b"{")):
+        return [read_bulletin(body, reading)], []
+    try:
+        urls = json.loads(body)
+    except ValueError as err:
+        raise SourceError(Problem(url, "", "one CAP 1.2 message or a JSON list of their URLs", str(err))) from None
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise SourceError(Problem(url, "", "a JSON list of CAP message URLs", type(urls).__name__))
+    if len(urls) > reading.max_messages:
+        raise SourceError(Problem(url, "", f"a list of at most {reading.max_messages} message URLs "
+                                  "(official.<source>.max_messages)", f"{len(urls)}"))
+    bulletins, problems = [], []
+    deadline = started + getter.policy.total_s
+    for item in urls:
+        target = urljoin(url, item)
+        if time.monotonic() > deadline:
+            problems.append(f"官方预警 {target} 未获取：超过该源的时限 {getter.policy.total_s:g} 秒 / official warning "
+                            f"{target} not fetched: the source's deadline of {getter.policy.total_s:g} s passed")
+            continue
         try:
-            urls = json.loads(body)
-        except ValueError as err:
-            raise SourceError(Problem(url, "", "one CAP 1.2 message or a JSON list of their URLs", str(err))) from None
-        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            raise SourceError(Problem(url, "", "a JSON list of CAP message URLs", type(urls).__name__))
-        if len(urls) > reading.max_messages:
-            raise SourceError(Problem(url, "", f"a list of at most {reading.max_messages} message URLs "
-                                      "(official.<source>.max_messages)", f"{len(urls)}"))
-        bulletins, problems = [], []
-        deadline = started + getter.policy.total_s
-        for item in urls:
-            target = urljoin(url, item)
-            if time.monotonic() > deadline:
-                problems.append(f"官方预警 {target} 未获取：超过该源的时限 {getter.policy.total_s:g} 秒 / official warning "
-                                f"{target} not fetched: the source's deadline of {getter.policy.total_s:g} s passed")
-                continue
-            try:
-                check_listed(target, url, reading.allowed_hosts)
-                bulletins.append(read_bulletin(getter.get(client, target).content, reading))
-            except (WarnError, httpx.HTTPError) as err:
-                problems.append(f"官方预警 {target} 无法读取，已跳过 / official warning {target} unreadable, skipped: "
-                                f"{_first(err)}")
-        return bulletins, problems
+            check_listed(target, url, reading.allowed_hosts)
+            bulletins.append(read_bulletin(getter.get(client, target).content, reading))
+        except (WarnError, httpx.HTTPError) as err:
+            problems.append(f"官方预警 {target} 无法读取，已跳过 / official warning {target} unreadable, skipped: "
+                            f"{_first(err)}")
+    return bulletins, problems
 
 
 def check_listed(target: str, source: str, hosts: Collection[str]) -> None:

@@ -52,6 +52,10 @@ class RadarSource:
         self.source = ForecastSource(fill(spec.url, urls), directory=Path(cache_dir), placeholder="time",
                                      policy=policy_of(spec), attempts=spec.retries + 1)
 
+    def close(self) -> None:
+        """Close the source's HTTP client."""
+        self.source.close()
+
     def frame(self, at: datetime) -> xr.DataArray:
         """Fetch and decode the frame of time ``at``.
 

@@ -143,6 +143,10 @@ class SensorThingsFeed:
         """The feed as messages name it."""
         return f"sensor feed {self.name!r} ({self.url})"
 
+    def close(self) -> None:
+        """Close the feed's HTTP client (:meth:`warn.sources.http.HttpGetter.close`)."""
+        self.http.close()
+
     def discover(self) -> tuple[list[Datastream], list[Problem]]:
         """The service's Datastreams as sensors, and a problem for each that cannot be used.
 
@@ -151,8 +155,8 @@ class SensorThingsFeed:
         SourceError
             The service cannot be reached or its Datastreams list cannot be read.
         """
-        with self.http.client() as client:
-            entities = self._pages(client, f"{self.url}/Datastreams", {"$top": self.page_size})
+        client = self.http.client()
+        entities = self._pages(client, f"{self.url}/Datastreams", {"$top": self.page_size})
         streams, problems = [], []
         for entity in entities:
             try:
@@ -184,27 +188,27 @@ class SensorThingsFeed:
         """
         streams, problems = self.discover()
         batch = Batch(self.name, rejected=problems)
-        with self.http.client() as client:
-            for stream in streams:
-                start = cutoff(since, stream.sensor_id, self.lookback) or self.now() - self.backfill
-                params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
-                          "$top": self.page_size}
+        client = self.http.client()
+        for stream in streams:
+            start = cutoff(since, stream.sensor_id, self.lookback) or self.now() - self.backfill
+            params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
+                      "$top": self.page_size}
+            try:
+                observations = self._pages(client, stream.observations_url, params)
+            except SourceError as err:
+                batch.rejected.extend(Problem(self.where, f"Datastreams({stream.iot_id})/Observations",
+                                              p.expected, f"{p.got} from {p.where}", f"sensor {stream.sensor_id}")
+                                      for p in err.problems)
+                continue
+            arrival = self.now()
+            for observation in observations:
                 try:
-                    observations = self._pages(client, stream.observations_url, params)
-                except SourceError as err:
-                    batch.rejected.extend(Problem(self.where, f"Datastreams({stream.iot_id})/Observations",
-                                                  p.expected, f"{p.got} from {p.where}", f"sensor {stream.sensor_id}")
-                                          for p in err.problems)
-                    continue
-                arrival = self.now()
-                for observation in observations:
-                    try:
-                        batch.readings.append(self._reading(stream, observation, arrival))
-                    except BadField as err:
-                        ident = observation.get("@iot.id") if isinstance(observation, Mapping) else None
-                        batch.rejected.append(Problem(
-                            self.where, f"Datastreams({stream.iot_id})/Observations({ident}).{err.field}",
-                            err.expected, err.got, f"sensor {stream.sensor_id}"))
+                    batch.readings.append(self._reading(stream, observation, arrival))
+                except BadField as err:
+                    ident = observation.get("@iot.id") if isinstance(observation, Mapping) else None
+                    batch.rejected.append(Problem(
+                        self.where, f"Datastreams({stream.iot_id})/Observations({ident}).{err.field}",
+                        err.expected, err.got, f"sensor {stream.sensor_id}"))
         return batch
 
     def _pages(self, client: httpx.Client, url: str, params: Mapping[str, str | int]) -> list[Any]:
@@ -303,6 +307,10 @@ class DocumentFeed:
         """The feed as messages name it."""
         return f"sensor feed {self.name!r} ({self.url})"
 
+    def close(self) -> None:
+        """Close the feed's HTTP client (:meth:`warn.sources.http.HttpGetter.close`)."""
+        self.http.close()
+
     def poll(self, since: Since = None) -> Batch:
         """The document's readings after ``since − lookback`` (all of them when ``since`` is ``None``).
 
@@ -311,8 +319,8 @@ class DocumentFeed:
         SourceError
             The document cannot be fetched or is not a list of records.
         """
-        with self.http.client() as client:
-            response = self.http.get(client, self.url)
+        client = self.http.client()
+        response = self.http.get(client, self.url)
         arrival = self.now()
         try:
             records, labels = self.parse(response)
