@@ -181,7 +181,7 @@ def kernel_reference(config: dict, runs: dict, source: str) -> float:
     from warn.risk.landslide import soil_water_index
     from warn.sources.forecast import open_forecast
 
-    tank = hazards.load_model("landslide", config["hazards"]["landslide"]["model"]).params().tank
+    tank = hazards.load_model("landslide", Path(config["hazards"]["landslide"]["model"])).params().tank
     rain = as_hourly(open_forecast(runs[min(runs)], source=source)).values.astype(np.float64)
     # the numpy path, also once the compiled kernels add their ``method`` keyword
     numpy_path = {"method": "numpy"} if "method" in inspect.signature(soil_water_index).parameters else {}

@@ -582,8 +582,9 @@ class Store:
 
     def save_levels(self, hazard: str, memory: Iterable[LevelRecord]) -> None:
         """Keep the remembered level of every item of ``hazard`` (replacing the previous ones)."""
+        now = self._now()
         rows = [{"hazard": hazard, "item_id": r.item_id, "level": r.level, "below_since": r.below_since,
-                 "evidence_at": r.evidence_at, "updated_at": self._now()} for r in memory]
+                 "evidence_at": r.evidence_at, "updated_at": now} for r in memory]
         if not rows:
             return
         stmt = self._upsert(level_memory, ("hazard", "item_id"), ("level", "below_since", "evidence_at", "updated_at"))

@@ -673,7 +673,9 @@ def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: Lands
                         np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
     now = _level(np.array([item.susceptibility for item in items], dtype=np.int64), triggers, params,
                  np.array([item.official for item in items], dtype=np.int8)).tolist()
-    return [replace(item, levels={**item.levels, "now": LEVELS[level]}) for item, level in zip(items, now, strict=True)]
+    for item, level in zip(items, now, strict=True):
+        item.levels["now"] = LEVELS[level]  # the items were built by this cycle's judging: no one else holds them
+    return items
 
 
 def _level(susceptibility: np.ndarray, trigger: np.ndarray, params: LandslideParams,
