@@ -272,7 +272,7 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
     match = np.nonzero(saved.arrays["valid"] == at)[0] if saved is not None else np.empty(0, int)
     if saved is not None and match.size:
         history = _kept_rain(store, grid, at, _history_start(at, params), shape)
-        return _tanks_at(saved.arrays, int(match[0]), params), True, history, [
+        return storages_at(saved.arrays, int(match[0]), params), True, history, [
             f"续算 / continued from the state of {saved.detail}"]
     spin_up_start = at - np.timedelta64(SPIN_UP_DAYS * 24, "h")
     history = _kept_rain(store, grid, at, min(spin_up_start, _history_start(at, params)), shape)
@@ -703,7 +703,7 @@ def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, f
                      detail=f"run of {t0.isoformat()} ({origin})", compress=False)
 
 
-def _tanks_at(arrays: Mapping[str, np.ndarray], index: int, params: LandslideParams) -> np.ndarray:
+def storages_at(arrays: Mapping[str, np.ndarray], index: int, params: LandslideParams) -> np.ndarray:
     """The storages (3, lat, lon), mm, a saved state gives for its ``index``-th valid time.
 
     A state holds the storages at its run's t0 (``start``) and the rain of the hours it covers
