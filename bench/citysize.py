@@ -38,7 +38,7 @@ RES = 0.01
 ISSUED = datetime(2026, 7, 15, tzinfo=UTC)
 SOURCE = "city"
 PREFIX = "cq-synthetic"
-VERSION = 2  # bump when the generator changes: the cache key includes it
+VERSION = 3  # bump when the generator changes: the cache key includes it
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ def repo_config() -> dict:
     data["sim"]["feed_dir"] = str(ROOT / data["sim"]["feed_dir"])
     data["command"]["playbooks"] = str(ROOT / data["command"]["playbooks"])
     data["command"]["roster"] = str(ROOT / data["command"]["roster"])
+    if "directory" in data["command"]:
+        data["command"]["directory"] = str(ROOT / data["command"]["directory"])
     return data
 
 

@@ -142,3 +142,16 @@ def test_readings_window_latest_time_and_last_seen(store: Store) -> None:
     assert store.last_seen() == {"S1": T0 + timedelta(minutes=4), "S2": T0 + timedelta(minutes=2)}
     store.write_readings([reading("S2", 10, 1.0, arrival_s=-300)])  # a device clock 10 min ahead
     assert store.last_seen()["S2"] == T0 + timedelta(minutes=5)  # capped by when it arrived
+
+
+def test_readings_of_many_sensors_are_each_ones_readings_in_the_window(store: Store) -> None:
+    store.upsert_sensors([sensor("S2")])
+    rows = [FlaggedReading(Reading(sid, T0 + timedelta(minutes=m), 0.1 * m, "m", T0 + timedelta(minutes=m)),
+                           QCFlag.GOOD if m % 20 else QCFlag.DOUBTFUL)
+            for sid in ("S1", "S2") for m in range(0, 90, 5)]
+    store.write_readings(rows)
+    since, until = T0 + timedelta(minutes=10), T0 + timedelta(minutes=60)
+    many = store.readings_of(["S2", "S1", "S9", "S1"], since=since, until=until)
+    assert list(many) == ["S2", "S1", "S9"] and many["S9"] == []
+    for sid in ("S1", "S2"):
+        assert many[sid] == store.readings(sid, since=since, until=until) and len(many[sid]) == 10

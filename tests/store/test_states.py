@@ -31,3 +31,12 @@ def test_levels_round_trip_and_update(store: Store) -> None:
     store.save_levels("landslide", [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))])
     assert store.load_levels("landslide")[0] == LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))
     assert store.load_levels("flood") == []
+
+
+def test_an_uncompressed_state_round_trips_exactly(store: Store) -> None:
+    rain = np.random.default_rng(2).random((12, 40, 50))
+    valid = np.datetime64("2026-07-15T00:00", "s") + np.arange(13) * np.timedelta64(1, "h")
+    store.save_state("swi", "grid-a", valid_at=T0, arrays={"valid": valid, "rain": rain}, compress=False)
+    held = store.load_state("swi", "grid-a").arrays
+    assert np.array_equal(held["rain"], rain) and held["rain"].dtype == rain.dtype
+    assert np.array_equal(held["valid"], valid)

@@ -8,6 +8,7 @@ sensor is stale after ``stale_factor`` × its catalogued interval of silence
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,7 +75,23 @@ def series(store: Store | None, sensor_id: object, now: datetime, limits: dict[s
     limits
         :func:`silence_limits`.
     """
-    readings = _readings(store, sensor_id, now)
+    return series_of(store, [sensor_id], now, limits)[0]
+
+
+def series_of(store: Store | None, sensor_ids: Sequence[object], now: datetime,
+              limits: dict[str, timedelta]) -> list[Series]:
+    """:func:`series` of each of ``sensor_ids`` (in order), read from the store in one query."""
+    named = [sid for sid in sensor_ids if _is_sensor(sid)]
+    read = store.readings_of([str(sid) for sid in named], since=now - READ_BACK,
+                             until=now + timedelta(seconds=1)) if store is not None and named else {}
+    return [_series(read.get(sid, []) if _is_sensor(sid) else [], sid, now, limits) for sid in sensor_ids]
+
+
+def _is_sensor(sensor_id: object) -> bool:
+    return isinstance(sensor_id, str) and bool(sensor_id)
+
+
+def _series(readings: list[FlaggedReading], sensor_id: object, now: datetime, limits: dict[str, timedelta]) -> Series:
     good = [r for r in readings if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
     limit = limits.get(sensor_id) if isinstance(sensor_id, str) else None
     stale = not readings or limit is None or now - readings[-1].reading.phenomenon_time > limit
@@ -82,9 +99,3 @@ def series(store: Store | None, sensor_id: object, now: datetime, limits: dict[s
     return Series(np.array([naive(r.reading.phenomenon_time) for r in good], dtype="datetime64[s]"),
                   np.array([r.reading.value for r in good], dtype=float), stale, flagged,
                   (readings[-1].qc_rule or "") if flagged else "")
-
-
-def _readings(store: Store | None, sensor_id: object, now: datetime) -> list[FlaggedReading]:
-    if store is None or not isinstance(sensor_id, str) or not sensor_id:
-        return []
-    return store.readings(sensor_id, since=now - READ_BACK, until=now + timedelta(seconds=1))

@@ -451,6 +451,22 @@ class Store:
         with self.engine.connect() as conn:
             return [_flagged(row) for row in conn.execute(query)]
 
+    def readings_of(self, sensor_ids: Iterable[str], *, since: datetime,
+                    until: datetime) -> dict[str, list[FlaggedReading]]:
+        """The readings of many sensors with ``since`` ≤ phenomenon time < ``until``, oldest first, in one
+        query per :data:`CHUNK` sensors (as :meth:`readings` gives them for one); every sensor asked is a key."""
+        ids = list(dict.fromkeys(sensor_ids))
+        result: dict[str, list[FlaggedReading]] = {sid: [] for sid in ids}
+        with self.engine.connect() as conn:
+            for part in _chunks(ids):
+                query = (select(*_READING_COLUMNS)
+                         .where(readings.c.sensor_id.in_(part), readings.c.phenomenon_time >= since,
+                                readings.c.phenomenon_time < until)
+                         .order_by(readings.c.sensor_id, readings.c.phenomenon_time))
+                for row in conn.execute(query):
+                    result[row.sensor_id].append(_flagged(row))
+        return result
+
     def latest_phenomenon_time(self, sensor_ids: Iterable[str] | None = None) -> datetime | None:
         """The latest phenomenon time held for these sensors (all when ``None``): where a feed resumes.
 
@@ -532,7 +548,7 @@ class Store:
     # -- helpers ----------------------------------------------------------------
 
     def save_state(self, model: str, key: str, *, valid_at: datetime, arrays: Mapping[str, np.ndarray],
-                   detail: str = "") -> None:
+                   detail: str = "", compress: bool = True) -> None:
         """Keep the state ``model`` carries to its next cycle (replacing the previous one).
 
         Parameters
@@ -545,9 +561,12 @@ class Store:
             Named arrays (e.g. the three tank storages per cell), stored exactly.
         detail
             A note kept beside it (what it was spun up from).
+        compress
+            zlib-compress the arrays (``False`` for arrays that hardly compress, e.g. the
+            mantissas of grid storages: it saves the time).
         """
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
+        (np.savez_compressed if compress else np.savez)(buffer, **arrays)
         row = {"model": model, "key": key, "valid_at": valid_at, "arrays": buffer.getvalue(), "detail": detail,
                "updated_at": self._now()}
         with self._write() as conn:
@@ -567,8 +586,9 @@ class Store:
 
     def save_levels(self, hazard: str, memory: Iterable[LevelRecord]) -> None:
         """Keep the remembered level of every item of ``hazard`` (replacing the previous ones)."""
+        now = self._now()
         rows = [{"hazard": hazard, "item_id": r.item_id, "level": r.level, "below_since": r.below_since,
-                 "evidence_at": r.evidence_at, "updated_at": self._now()} for r in memory]
+                 "evidence_at": r.evidence_at, "updated_at": now} for r in memory]
         if not rows:
             return
         stmt = self._upsert(level_memory, ("hazard", "item_id"), ("level", "below_since", "evidence_at", "updated_at"))

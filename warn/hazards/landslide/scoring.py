@@ -20,9 +20,13 @@ For one forecast run issued at t0 (hourly rain on a grid):
 4. Three lead times: now (t0), +2 h and +24 h (the highest level within each), each
    with its drivers. The "now" level goes through levels with memory (up at once, down
    after the hold), kept in the store.
-5. With ``persist``, the storages after each of the first hours of the run are saved for
-   the next cycle, the rain of those hours is appended to the store's hourly rain (never
-   the whole history again), and the remembered levels are saved.
+5. With ``persist``, the storages at t0 and the rain of the first hours of the run are saved
+   for the next cycle (which runs its start forward from them), the rain of those hours is
+   appended to the store's hourly rain (never the whole history again), and the remembered
+   levels are saved.
+
+Steps 3–4 run on all zones (and all points) at once as arrays; only the items' levels and
+drivers are built one by one.
 """
 
 from __future__ import annotations
@@ -35,22 +39,24 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import scipy.sparse as sp
 import xarray as xr
 
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
 from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
 from warn.hazards.memory import remember
-from warn.hazards.leads import lead_seconds, lead_windows, peak
+from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.rainarray import as_hourly, issued_at
 from warn.risk.drivers import Driver
 from warn.risk.landslide import (
+    RAIN_60MIN,
+    TRIGGER_QUANTITIES,
     LandslideParams,
     TriggerThresholds,
     apply_floor,
     critical_line_score,
-    drivers_for,
     effective_rainfall,
     plane_failure_k,
     quantity_score,
@@ -76,7 +82,9 @@ HOUR = np.timedelta64(1, "h")
 #: Half-lives of hourly rain the effective rainfall looks back on (older rain weighs < 0.1 %).
 HALF_LIVES = 10
 #: Index of each quantity in the fields scored.
-SWI, RAIN_60MIN, EFFECTIVE = 0, 1, 2
+SWI, EFFECTIVE = 0, 2
+#: Each level by its number.
+LEVELS = {int(level): level for level in Level}
 
 
 @dataclass(frozen=True)
@@ -264,7 +272,8 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
     match = np.nonzero(saved.arrays["valid"] == at)[0] if saved is not None else np.empty(0, int)
     if saved is not None and match.size:
         history = _kept_rain(store, grid, at, _history_start(at, params), shape)
-        return saved.arrays["tanks"][match[0]], True, history, [f"续算 / continued from the state of {saved.detail}"]
+        return storages_at(saved.arrays, int(match[0]), params), True, history, [
+            f"续算 / continued from the state of {saved.detail}"]
     spin_up_start = at - np.timedelta64(SPIN_UP_DAYS * 24, "h")
     history = _kept_rain(store, grid, at, min(spin_up_start, _history_start(at, params)), shape)
     if saved is None and not history[0].size:
@@ -405,73 +414,163 @@ def floors(ctx: Context) -> dict[str, Level]:
 def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, times: np.ndarray,
                  official: Mapping[str, Level], climatology: Climatology | None) -> list[ItemLevels]:
     """Each zone on its worst cell: the highest trigger score over the cells it covers, against the
-    zone's thresholds, or each cell's climatological ones."""
+    zone's thresholds, or each cell's climatological ones (all zones at once)."""
     spec, zones = ctx.layer("zones")
     weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
                             cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
     ids = zones[spec.id_field].astype(str).tolist()
-    names = _names(zones, spec.name_field, ids)
-    classes = _classes(zones)
-    lead = lead_seconds(times)
     _, worst = zonal_mean_max(fields, weights)  # (quantity, time, zone): each quantity's largest
     flat = fields.values.reshape(3, len(times), -1)  # (quantity, time, cell)
-    by_set: dict[TriggerThresholds, tuple[np.ndarray, np.ndarray]] = {}
+    sets = [params.trigger if climatology is not None else params.thresholds_for(zone_id) for zone_id in ids]
+    groups, group_of = _groups(sets)
+    cells, score = [], np.empty((len(times), len(ids)))
+    for g, thresholds in enumerate(groups):
+        scores = climatology.cell_scores(*fields.values) if climatology is not None else \
+            trigger_score(*fields.values, thresholds=thresholds)[0]
+        zone_max = zonal_mean_max(fields.isel(quantity=0).copy(data=scores), weights, want=("max",))[0].values
+        members = group_of == g
+        score[:, members] = zone_max[:, members]
+        cells.append(scores.reshape(len(times), -1))
 
-    def scored(zone_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Trigger scores as the zone judges its cells: every cell's (time, cell) and every zone's worst (time, zone)."""
-        thresholds = params.trigger if climatology is not None else params.thresholds_for(zone_id)
-        if thresholds not in by_set:
-            cells = climatology.cell_scores(*fields.values) if climatology is not None else \
-                trigger_score(*fields.values, thresholds=thresholds)[0]
-            zone_max = zonal_mean_max(fields.isel(quantity=0).copy(data=cells), weights, want=("max",))[0].values
-            by_set[thresholds] = cells.reshape(len(times), -1), zone_max
-        return by_set[thresholds]
+    def reasons(at: np.ndarray) -> list[tuple[Driver, ...]]:
+        """The drivers of each zone's worst cell at its time index ``at``."""
+        cell = _worst_cells(weights.matrix, cells, group_of, at)
+        if climatology is not None:
+            bounds = Bounds(climatology.swi_mm.reshape(4, -1)[:, cell],
+                            np.repeat(np.asarray(climatology.rain_60min_mm, float)[:, None], cell.size, axis=1),
+                            climatology.effective_rain_mm.reshape(4, -1)[:, cell])
+        else:
+            bounds = Bounds.of([groups[g] for g in group_of])
+        return _drivers(flat[:, at, cell], bounds, times[at] - times[0])
 
-    def reasons(at: int, zone_id: str, covered: np.ndarray) -> tuple[Driver, ...]:
-        """The drivers of the zone's worst cell at time index ``at``."""
-        cells = scored(zone_id)[0][at, covered]
-        cell = int(covered[np.argmax(np.nan_to_num(cells, nan=-1.0))])
-        thresholds = params.thresholds_for(zone_id) if climatology is None else climatology.at(cell)
-        return drivers_for(*flat[:, at, cell], thresholds=thresholds, lead=timedelta(seconds=int(lead[at])))
+    return _judge(ids, _names(zones, spec.name_field, ids), "zone", score, reasons, worst.values[SWI],
+                  worst.values[EFFECTIVE], params, times, _classes(zones),
+                  np.array([official.get(zone_id, Level.NONE) for zone_id in ids], dtype=np.int8))
 
-    items = []
-    for z, zone_id in enumerate(ids):
-        covered = weights.matrix[z].indices
-        items.append(_judge(zone_id, names[z], "zone", scored(zone_id)[1][:, z],
-                            lambda at, zone_id=zone_id, covered=covered: reasons(at, zone_id, covered),
-                            worst.values[SWI, :, z], worst.values[EFFECTIVE, :, z], params, times, classes[z],
-                            official.get(zone_id, Level.NONE)))
-    return items
+
+def _groups(sets: list[TriggerThresholds]) -> tuple[list[TriggerThresholds], np.ndarray]:
+    """The distinct threshold sets, in order of first use, and the index of each item's set."""
+    index: dict[TriggerThresholds, int] = {}
+    of = np.array([index.setdefault(s, len(index)) for s in sets], dtype=np.int64)
+    return list(index), of
+
+
+def _worst_cells(matrix: sp.csr_matrix, cells: list[np.ndarray], group_of: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Flat index of each zone's worst covered cell at its time index ``at`` (zone,): the first of the
+    highest trigger scores in the zone's row of ``matrix`` (NaN counted as −1), scored with the cell
+    scores (time, cell) of the zone's threshold set ``cells[group_of[zone]]``."""
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(lengths.size), lengths)
+    values = np.empty(matrix.indices.size)
+    for g, scores in enumerate(cells):
+        entries = group_of[rows] == g
+        values[entries] = scores[at[rows[entries]], matrix.indices[entries]]
+    values = np.nan_to_num(values, nan=-1.0)
+    starts = matrix.indptr[:-1]
+    highest = np.maximum.reduceat(values, starts)
+    reaching = np.flatnonzero(values == np.repeat(highest, lengths))
+    return matrix.indices[reaching[np.searchsorted(reaching, starts)]]
 
 
 def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, params: LandslideParams,
                   times: np.ndarray, alarms: Mapping[str, Level], climatology: Climatology | None
                   ) -> list[ItemLevels]:
-    """Each hazard point on the cell it stands in; dangerous rock also on its block's stability."""
+    """Each hazard point on the cell it stands in (all points at once); dangerous rock also on its
+    block's stability."""
     spec, points = ctx.layer("points")
     lat, lon = fields["lat"].values, fields["lon"].values
     rows, cols = nearest_cells(lat, lon, points)
     values = fields.values[:, :, rows, cols]  # (quantity, time, point)
     ids = points[spec.id_field].astype(str).tolist()
-    names = _names(points, spec.name_field, ids)
-    classes = _classes(points)
     towns = points[spec.town_field].astype(str).tolist() if spec.town_field in points else ids
-    lead = lead_seconds(times)
-    items = []
+    cell = rows * lon.size + cols
+    if climatology is not None:
+        bounds = Bounds(climatology.swi_mm.reshape(4, -1)[:, cell],
+                        np.repeat(np.asarray(climatology.rain_60min_mm, float)[:, None], cell.size, axis=1),
+                        climatology.effective_rain_mm.reshape(4, -1)[:, cell])
+        scores = climatology.scores
+    else:
+        bounds = Bounds.of([params.thresholds_for(town) for town in towns])
+        scores = params.trigger.scores
+    score = bounds.scores(*values, scores)
+    items = _judge(ids, _names(points, spec.name_field, ids), "point", score,
+                   lambda at: _drivers(values[:, at, np.arange(len(ids))], bounds, times[at] - times[0]),
+                   values[SWI], values[EFFECTIVE], params, times, _classes(points),
+                   np.full(len(ids), Level.NONE, dtype=np.int8))
     for p, record in enumerate(points.to_dict("records")):
-        series = values[:, :, p]  # (quantity, time)
-        thresholds = params.thresholds_for(towns[p]) if climatology is None else \
-            climatology.at(rows[p] * lon.size + cols[p])
-        score, _ = trigger_score(*series, thresholds=thresholds)
-        item = _judge(ids[p], names[p], "point", score,
-                      lambda at, series=series, thresholds=thresholds: drivers_for(
-                          *series[:, at], thresholds=thresholds, lead=timedelta(seconds=int(lead[at]))),
-                      series[SWI], series[EFFECTIVE], params, times, classes[p], Level.NONE)
         if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
-            item = _with_rock(item, record, series[SWI], rain_24h[:, rows[p], cols[p]], thresholds, params,
-                              times, alarms.get(ids[p], Level.NONE))
-        items.append(item)
+            thresholds = params.thresholds_for(towns[p]) if climatology is None else climatology.at(int(cell[p]))
+            items[p] = _with_rock(items[p], record, values[SWI, :, p], rain_24h[:, rows[p], cols[p]], thresholds,
+                                  params, times, alarms.get(ids[p], Level.NONE))
     return items
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The trigger thresholds of many items (zones, points or cells), blue … red on the first axis.
+
+    Attributes
+    ----------
+    swi_mm, rain_60min_mm
+        The critical lines' SWI and 60-minute-rain intercepts (4, item…), mm.
+    effective_rain_mm
+        Effective rainfall thresholds (4, item…), mm.
+    """
+
+    swi_mm: np.ndarray
+    rain_60min_mm: np.ndarray
+    effective_rain_mm: np.ndarray
+
+    @classmethod
+    def of(cls, sets: list[TriggerThresholds]) -> Bounds:
+        """The thresholds of one item per set (4, item)."""
+        return cls(*(np.array([getattr(s, name) for s in sets], dtype=np.float64).T.reshape(4, len(sets))
+                     for name in ("swi_mm", "rain_60min_mm", "effective_rain_mm")))
+
+    def scores(self, swi: np.ndarray, rain_60min: np.ndarray, effective: np.ndarray,
+               boundaries: tuple[float, float, float, float]) -> np.ndarray:
+        """Trigger score (time, item…), 0–100, NaN where a quantity is NaN, of the quantities (time, item…)
+        against the items' thresholds, scored as :func:`warn.risk.landslide.trigger_score` scores one set."""
+        lines = critical_line_score(swi, rain_60min, swi_intercepts=self.swi_mm[:, None],
+                                    rain_intercepts=self.rain_60min_mm[:, None], scores=boundaries)
+        by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=boundaries)
+        return np.where(np.isnan(lines) | np.isnan(by_rain), np.nan, np.maximum(lines, by_rain))
+
+
+def _drivers(values: np.ndarray, bounds: Bounds, lead: np.ndarray) -> list[tuple[Driver, ...]]:
+    """The SWI, 60-minute-rain and effective-rain drivers of each item, as
+    :func:`warn.risk.landslide.drivers_for` gives them for one, for all items at once.
+
+    Parameters
+    ----------
+    values
+        SWI, 60-minute rain and effective rain of each item (3, item), mm.
+    bounds
+        The items' thresholds (4, item).
+    lead
+        Each item's lead (item,), ``timedelta64``.
+    """
+    swi, rain, effective = values
+    item = np.arange(swi.size)
+    with np.errstate(invalid="ignore"):
+        reach = rain / bounds.rain_60min_mm + swi / bounds.swi_mm
+    line_level = np.where(np.isnan(swi) | np.isnan(rain), Level.UNKNOWN, np.count_nonzero(reach >= 1.0, axis=0))
+    line = np.maximum(line_level, 1) - 1
+    a, b = bounds.rain_60min_mm[line, item], bounds.swi_mm[line, item]
+    with np.errstate(invalid="ignore"):
+        on_line_swi = np.where(np.isnan(rain), b, b * np.maximum(0.0, 1.0 - rain / a))
+        on_line_rain = np.where(np.isnan(swi), a, a * np.maximum(0.0, 1.0 - swi / b))
+        reached = np.count_nonzero(bounds.effective_rain_mm <= effective, axis=0)
+    rain_level = np.where(np.isnan(effective), Level.UNKNOWN, reached)
+    rain_threshold = bounds.effective_rain_mm[np.where(np.isnan(effective), 0, np.maximum(reached, 1) - 1), item]
+    seconds = np.asarray(lead, dtype="timedelta64[s]").astype(np.int64)
+    leads = {int(s): timedelta(seconds=int(s)) for s in np.unique(seconds)}
+    return [(Driver(TRIGGER_QUANTITIES[0], s, "mm", on_s, LEVELS[lv], leads[at]),
+             Driver(RAIN_60MIN, r, "mm", on_r, LEVELS[lv], leads[at]),
+             Driver(TRIGGER_QUANTITIES[1], e, "mm", th, LEVELS[rl], leads[at]))
+            for s, r, e, on_s, on_r, th, lv, rl, at in zip(
+                swi.tolist(), rain.tolist(), effective.tolist(), on_line_swi.tolist(), on_line_rain.tolist(),
+                rain_threshold.tolist(), line_level.tolist(), rain_level.tolist(), seconds.tolist(), strict=True)]
 
 
 def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, rain_24h: np.ndarray, thresholds,
@@ -510,39 +609,59 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and value == value
 
 
-def _judge(item_id: str, name: str, kind: str, score: np.ndarray, reasons: Callable[[int], tuple[Driver, ...]],
-           swi: np.ndarray, effective: np.ndarray, params: LandslideParams, times: np.ndarray, susceptibility: int,
-           official: Level) -> ItemLevels:
-    """Levels and drivers of one item from its trigger-score series (index 0 = now).
+def _judge(ids: list[str], names: list[str], kind: str, score: np.ndarray,
+           reasons: Callable[[np.ndarray], list[tuple[Driver, ...]]], swi: np.ndarray, effective: np.ndarray,
+           params: LandslideParams, times: np.ndarray, susceptibility: np.ndarray, official: np.ndarray
+           ) -> list[ItemLevels]:
+    """Levels and drivers of every item from its trigger-score series, all items at once.
 
-    ``reasons(index)`` gives the SWI, 60-minute-rain and effective-rain drivers at a time index; ``swi``
-    and ``effective`` are the item's series (mm) for the maxima reported.
+    Parameters
+    ----------
+    ids, names, kind
+        The items (``kind`` ``"zone"`` or ``"point"``).
+    score
+        Trigger score (time, item), 0–100, NaN unknown; time index 0 is now.
+    reasons
+        ``reasons(at)``: the SWI, 60-minute-rain and effective-rain drivers of each item at its
+        time index ``at`` (item,).
+    swi, effective
+        The items' series (time, item), mm, for the maxima reported.
+    susceptibility, official
+        Each item's class 1–5 and official floor (item,).
     """
     lead = lead_seconds(times)
+    item = np.arange(len(ids))
     levels, drivers = {}, {}
     for name_, window in lead_windows(times).items():
-        pick = peak(score, window)
-        trigger = Level(int(level_of(score[pick], params.levels.boundaries))) if pick is not None else Level.UNKNOWN
-        levels[name_] = _level(susceptibility, trigger, params, official)
-        drivers[name_] = reasons(pick if pick is not None else int(np.argmax(window)))
+        candidates = np.where(window[:, None] & ~np.isnan(score), score, -np.inf)
+        pick = np.argmax(candidates, axis=0)  # the highest known score within the window (peak)
+        known = np.isfinite(candidates[pick, item])
+        trigger = np.where(known, level_of(score[pick, item], params.levels.boundaries), Level.UNKNOWN)
+        levels[name_] = _level(susceptibility, trigger, params, official).tolist()
+        drivers[name_] = reasons(np.where(known, pick, int(np.argmax(window))))
     upto = lead <= LEADS["24h"].total_seconds()
-    return ItemLevels(item_id, name, kind, levels, drivers, _nanmax(swi[upto]), _nanmax(effective[upto]),
-                      susceptibility, float(score[0]), official)
+    swi_max, effective_max = _nanmax(swi[upto]).tolist(), _nanmax(effective[upto]).tolist()
+    return [ItemLevels(item_id, names[i], kind, {lead_: LEVELS[levels[lead_][i]] for lead_ in levels},
+                       {lead_: drivers[lead_][i] for lead_ in drivers}, swi_max[i], effective_max[i], cls, now,
+                       LEVELS[floor])
+            for i, (item_id, cls, now, floor) in enumerate(zip(ids, susceptibility.tolist(), score[0].tolist(),
+                                                               official.tolist(), strict=True))]
 
 
-def _nanmax(values: np.ndarray) -> float:
-    return float(np.nanmax(values)) if np.isfinite(values).any() else float("nan")
+def _nanmax(values: np.ndarray) -> np.ndarray:
+    """The largest value of each column (time, item) → (item,), NaN where none is finite."""
+    return np.where(np.isfinite(values).any(axis=0), np.fmax.reduce(values, axis=0), np.nan)
 
 
 def _names(layer: gpd.GeoDataFrame, field_name: str, ids: list[str]) -> list[str]:
     return layer[field_name].astype(str).tolist() if field_name in layer else ids
 
 
-def _classes(layer: gpd.GeoDataFrame) -> list[int]:
-    """Susceptibility class 1–5 of each feature; a feature without one is judged class 3 (moderate)."""
+def _classes(layer: gpd.GeoDataFrame) -> np.ndarray:
+    """Susceptibility class 1–5 of each feature (feature,); a feature without one is judged class 3 (moderate)."""
     if "susceptibility" not in layer:
-        return [3] * len(layer)
-    return [int(c) if c == c else 3 for c in layer["susceptibility"]]
+        return np.full(len(layer), 3, dtype=np.int64)
+    return np.array([int(c) if c == c else 3 for c in layer["susceptibility"]], dtype=np.int64)
 
 
 def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: LandslideParams,
@@ -552,34 +671,51 @@ def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: Lands
     the matrix and the official floor then apply to the remembered trigger level."""
     triggers = remember(store, STATE_MODEL, [f"{item.kind}:{item.item_id}" for item in items],
                         np.array([item.score_now for item in items]), t0, params.levels, persist=persist)
-    return [replace(item, levels={**item.levels, "now": _level(item.susceptibility, Level(int(trigger)), params,
-                                                              item.official)})
-            for item, trigger in zip(items, triggers, strict=True)]
+    now = _level(np.array([item.susceptibility for item in items], dtype=np.int64), triggers, params,
+                 np.array([item.official for item in items], dtype=np.int8)).tolist()
+    for item, level in zip(items, now, strict=True):
+        item.levels["now"] = LEVELS[level]  # the items were built by this cycle's judging: no one else holds them
+    return items
 
 
-def _level(susceptibility: int, trigger: Level, params: LandslideParams, official: Level) -> Level:
-    """The level of a zone or point: the susceptibility matrix on the trigger level, over the official floor."""
-    return Level(int(apply_floor(zone_level(susceptibility, trigger, matrix=params.matrix), official)))
+def _level(susceptibility: np.ndarray, trigger: np.ndarray, params: LandslideParams,
+           official: np.ndarray) -> np.ndarray:
+    """The level of each zone or point (item,): the susceptibility matrix on the trigger level, over the
+    official floor."""
+    return np.asarray(apply_floor(zone_level(susceptibility, trigger, matrix=params.matrix), official), dtype=np.int8)
 
 
 def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, forecast: np.ndarray,
                 times: np.ndarray, params: LandslideParams, *, cold: bool) -> None:
-    """Keep the storages at t0 (when known, so that a cycle run again for t0 starts where it
-    started) and after each of the first :data:`SAVED_HOURS` hours, and append the rain of those
-    hours to the store's hourly rain (which forgets the hours older than the
-    :data:`SPIN_UP_DAYS` days, or the effective rainfall's look-back if longer, it keeps)."""
+    """Keep what gives the storages at t0 (when known, so that a cycle run again for t0 starts where it
+    started) and after each of the first :data:`SAVED_HOURS` hours — the storages at t0 and the rain
+    of those hours, float64 as the forecast ran on them, uncompressed (tank storages hardly compress) —
+    and append the rain of those hours to the store's hourly rain (which forgets the hours older than
+    the :data:`SPIN_UP_DAYS` days, or the effective rainfall's look-back if longer, it keeps)."""
     hours = min(SAVED_HOURS, forecast.shape[0])
-    tanks, current = ([] if cold else [start]), start
-    for k in range(hours):
-        _, current = soil_water_index(forecast[k:k + 1], 1.0, current, params=params.tank)
-        tanks.append(current)
     keep = timedelta(hours=max(SPIN_UP_DAYS * 24, _lookback_hours(params)))
     store.hourly_rain.append(STATE_MODEL, grid.signature, times[1:hours + 1], forecast[:hours], issued_at=t0,
                              keep=keep)
     origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
     store.save_state(STATE_MODEL, grid.signature, valid_at=t0 + timedelta(hours=hours),
-                     arrays={"valid": times[1 if cold else 0:hours + 1], "tanks": np.stack(tanks)},
-                     detail=f"run of {t0.isoformat()} ({origin})")
+                     arrays={"valid": times[1 if cold else 0:hours + 1], "start": times[:1], "tanks": start[None],
+                             "rain": np.ascontiguousarray(forecast[:hours], dtype=np.float64)},
+                     detail=f"run of {t0.isoformat()} ({origin})", compress=False)
+
+
+def storages_at(arrays: Mapping[str, np.ndarray], index: int, params: LandslideParams) -> np.ndarray:
+    """The storages (3, lat, lon), mm, a saved state gives for its ``index``-th valid time.
+
+    A state holds the storages at its run's t0 (``start``) and the rain of the hours it covers
+    (``rain``): the storages at the valid time are run forward from t0 an hour at a time, as the run's
+    cycle ran them. A state saved before that form holds the storages of every valid time (``tanks``).
+    """
+    if "rain" not in arrays:
+        return arrays["tanks"][index]
+    current = arrays["tanks"][0]
+    for k in range(index + int(arrays["valid"][0] != arrays["start"][0])):  # a cold run keeps no t0
+        _, current = soil_water_index(arrays["rain"][k:k + 1], 1.0, current, params=params.tank)
+    return current
 
 
 def score(ctx: Context) -> Scored:

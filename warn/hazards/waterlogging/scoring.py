@@ -33,7 +33,7 @@ from warn.config import Settings
 from warn.geo.cells import cell_series
 from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.memory import remember
-from warn.hazards.sensing import Series, naive, series, silence_limits
+from warn.hazards.sensing import Series, naive, series_of, silence_limits
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.modelfiles import load_model_file
 from warn.rainarray import as_hourly, issued_at
@@ -214,7 +214,7 @@ def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> t
 def _series(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, now: datetime) -> list[Series]:
     """Each point's sensor readings up to ``now`` (:func:`warn.hazards.sensing.series`)."""
     limits = silence_limits(store, settings)
-    return [series(store, record.get("sensor_id"), now, limits) for record in layer.to_dict("records")]
+    return series_of(store, [record.get("sensor_id") for record in layer.to_dict("records")], now, limits)
 
 
 def _sensors(read: list[Series], layer: gpd.GeoDataFrame, id_field: str, points: waterlogging.WaterloggingPoints,
