@@ -110,6 +110,7 @@ class _Layers:
 
     settings: Settings
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         if name not in self.loaded:
@@ -359,16 +360,23 @@ def _utm(point: BaseGeometry) -> str:
 
 
 def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] | None:
-    frame = layers.get(name)
-    if frame is None:
-        return None
-    id_field, name_field = layers.id_field(name), layers.name_field(name)
-    rows = frame[frame[id_field].astype(str) == item_id]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    desc = str(row[name_field]) if name_field in rows.columns and str(row[name_field]).strip() else item_id
-    return _plain(desc), row.geometry
+    """(name, geometry) of the first feature of layer ``name`` with id ``item_id``; ``None`` when none has it.
+
+    Each layer is indexed by id once per :class:`_Layers`, so listing many items costs one pass per layer.
+    """
+    if name not in layers.found:
+        frame = layers.get(name)
+        index: dict[str, tuple[str, BaseGeometry]] = {}
+        if frame is not None:
+            id_field, name_field = layers.id_field(name), layers.name_field(name)
+            named = name_field in frame.columns
+            names = frame[name_field] if named else [""] * len(frame)
+            for ident, label, geometry in zip(frame[id_field].astype(str), names, frame.geometry, strict=True):
+                if ident not in index:
+                    desc = str(label) if named and str(label).strip() else ident
+                    index[ident] = (_plain(desc), geometry)
+        layers.found[name] = index
+    return layers.found[name].get(item_id)
 
 
 def _plain(text: str) -> str:
