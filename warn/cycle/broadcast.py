@@ -159,12 +159,13 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     WarnError
         The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
     """
-    published = []
+    published, queued = [], []
     for action, identifier, warning, body in _messages(store, settings, actions, status, sender, validity,
                                                        point_buffer_m):
         if warning is not None and _record(store, action, warning, identifier, body):
             published.append(identifier)
-        _enqueue(store, settings.channels, action, identifier, body, status)
+        queued += _outbox(settings.channels, action, identifier, body, status)
+    store.outbox.enqueue_many(queued)
     return published
 
 
@@ -449,9 +450,10 @@ def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: st
                                          sent_at=warning.sent, identifier=identifier, body=body.decode("utf-8"))
 
 
-def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
-             status: CapStatus) -> None:
-    """One outbox row per channel carrying the action's audience and per recipient."""
+def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
+            status: CapStatus) -> list[NewMessage]:
+    """The outbox rows of a message: one per channel carrying the action's audience and per recipient."""
+    messages = []
     for name, spec in channels.items():
         if spec.reads is not action.audience:
             continue
@@ -469,10 +471,10 @@ def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcas
             keys = [(DEFAULT_RECIPIENT, f"{identifier}/{name}")]
         else:
             keys = [(r, f"{identifier}/{name}/{r}") for r in recipients]
-        for recipient, key in keys:
-            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=payload,
-                                            content_type=content_type, idempotency_key=key, public=spec.public,
-                                            cap_status=CapStatus(status)))
+        messages += [NewMessage(channel=name, recipient=recipient, payload=payload, content_type=content_type,
+                                idempotency_key=key, public=spec.public, cap_status=CapStatus(status))
+                     for recipient, key in keys]
+    return messages
 
 
 def render_text(body: bytes) -> str:
