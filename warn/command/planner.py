@@ -515,7 +515,8 @@ class _Work:
                     emitted[step.id] = at
                     emitted.update(self._emit_step(playbook, step, run, thread, at))
                     progress = True
-        self.runs[run_id] = replace(run, emitted=emitted)
+        if emitted != run.emitted:
+            self.runs[run_id] = replace(run, emitted=emitted)
 
     def _due(self, step: Step, base: datetime | None, thread: WarningThread, t: datetime) -> datetime | None:
         """Return when ``step``, counting from ``base``, is emitted by ``t``.
