@@ -49,7 +49,7 @@ def on_call(n: int, method: Callable) -> Callable:
 BOUNDARIES = {
     "after-execute": (lambda s: s, "execute_actions", after),
     "mid-publish-record": (lambda s: s.warnings, "record_message", lambda m: on_call(2, m)),
-    "mid-publish-queue": (lambda s: s.outbox, "enqueue", lambda m: on_call(2, m)),
+    "publish-queue": (lambda s: s.outbox, "enqueue_many", before),  # a step's rows are queued in one transaction
     "after-publish": (lambda s: s.planner, "save", before),
     "after-save": (lambda s: s.planner, "save", after),
     "before-consume": (lambda s: s.inbox, "consumed", before),

@@ -83,6 +83,7 @@ from warn.command.org import OrgTree
 from warn.command.playbooks import IN_COMMUNITY, Playbook, PostTemplate, Step, StepAction
 from warn.command.reports import ReportDue, ReportParams, ReportState
 from warn.command.roster import Roster
+from warn.command.tracking import Dirty, ThreadIndex
 from warn.command.warnings import WarningThread, apply_crossing, clear_due, thread_key
 from warn.vocab import STORM_INCIDENT, STORM_INCIDENT_ZH, HazardName, ItemKind, Level, Mode, OrgLevel
 
@@ -263,6 +264,15 @@ class _Work:
         self.instant, self.instant_count = state.instant, state.instant_count
         self.dangers = dict(state.dangers)
         self.actions: list[Action] = []
+        self.index = ThreadIndex(self.threads, ((run_id, run.slot) for run_id, run in self.runs.items()))
+        self.dirty = Dirty()
+
+    def _thread(self, slot: str, thread: WarningThread) -> None:
+        """Put ``thread`` in ``slot``: indexed, and it and its runs revisited at the next advance."""
+        self.index.put(slot, self.threads.get(slot), thread)
+        self.threads[slot] = thread
+        self.dirty.slots.add(slot)
+        self.dirty.runs.update(self.index.runs(slot))
 
     def result(self) -> tuple[State, tuple[Action, ...]]:
         state = State(self.threads, self.incidents, self.runs, self.acks, self.manual, self.mode, self.reports,
@@ -283,7 +293,7 @@ class _Work:
         thread, rule = apply_crossing(self.threads.get(slot), event)
         if rule is None or thread is None:
             return
-        self.threads[slot] = thread
+        self._thread(slot, thread)
         if rule in ("WARN-RAISE", "WARN-UP"):
             self.mode = mode.note_trigger(self.mode, event.at)
         incident = self._incident(event.hazard, event.at)
@@ -307,6 +317,8 @@ class _Work:
             run_id = f"{playbook.id}@{playbook.version}:{thread.id}"
             if run_id not in self.runs and playbook.matches(thread.hazard, thread.item_kind, thread.level):
                 self.runs[run_id] = Run(run_id, playbook.id, slot, thread.id, incident.id, event.at)
+                self.index.add_run(run_id, slot)
+                self.dirty.runs.add(run_id)
                 self.emit([RecordTimeline(
                     key=f"{incident.id}/{run_id}/start", at=event.at, incident=incident.id, rule_id="PB-START",
                     label=label("PB-START", f"{playbook.id} v{playbook.version}"), actor="warn", role=None,
@@ -319,6 +331,7 @@ class _Work:
         req = self.acks.get(event.request)
         if req is None:
             return
+        self.dirty.everything = True
         req, actions = acks.answer(req, event, self.setup.roster, self._above(req))
         self.acks[req.id] = req
         self.emit(actions)
@@ -338,6 +351,7 @@ class _Work:
                                 event.at, f"人工预警未获批准，不发布：{crossing.item_id} {crossing.to_level.zh}")
 
     def order(self, event: ModeOrder) -> None:
+        self.dirty.everything = True
         before = self.mode
         self.mode, actions = mode.order(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
@@ -345,6 +359,7 @@ class _Work:
 
     def manual_warning(self, event: ManualWarning) -> None:
         """Record who issued a warning by hand; plan it now, or ask for approval first."""
+        self.dirty.everything = True
         crossing = event.crossing
         request = f"manual/{crossing.hazard}/{crossing.item_id}/{crossing.at.isoformat()}"
         hazard = self.setup.hazard_zh(crossing.hazard)
@@ -375,6 +390,7 @@ class _Work:
         )])
 
     def decision(self, event: ModeDecision) -> None:
+        self.dirty.everything = True
         before = self.mode
         self.mode, actions = mode.decide(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
@@ -383,22 +399,29 @@ class _Work:
     # --- time -------------------------------------------------------------------------------
 
     def advance(self, t: datetime) -> None:
+        """Move the clock to ``t``: all-clears, due steps, escalations, the mode rules, reports.
+
+        Advancing to the time the clock already has, with the mode as it was, revisits only the
+        slots, runs and requests changed since (:class:`warn.command.tracking.Dirty`).
+        """
         t = t if self.clock is None else max(t, self.clock)
         if self.clock is not None and t > self.clock:
             self.publish()
         self.clock = t
-        for slot, thread in list(self.threads.items()):
-            cleared = clear_due(thread, t, self.setup.all_clear_hold)
+        dirty = self.dirty
+        full = dirty.full(t, (self.mode.mode, self.mode.since))
+        for slot in Dirty.take(dirty.slots, self.threads, full, self.index.order):
+            cleared = clear_due(self.threads[slot], t, self.setup.all_clear_hold)
             if cleared is not None:
                 self._clear(slot, cleared)
-        for run_id in sorted(self.runs):
+        for run_id in Dirty.take(dirty.runs, self.runs, full):
             self._steps(run_id, t)
-        for request in sorted(self.acks):
+        for request in Dirty.take(dirty.requests, self.acks, full):
             req, actions = acks.tick(self.acks[request], t, self.setup.roster, self.setup.commander)
             self.acks[request] = req
             self.emit(actions)
         before = self.mode
-        self.mode, actions = mode.review(self.mode, self.threads.values(), t, self.setup.mode)
+        self.mode, actions = mode.review(self.mode, self.index.representatives(), t, self.setup.mode)
         self.emit(actions)
         self._mode_changed(before, t)
         self.reports, due = reports.follow_ups(self.reports, t, self.setup.reports)
@@ -419,7 +442,7 @@ class _Work:
         self.emit(issued)
 
     def _clear(self, slot: str, thread: WarningThread) -> None:
-        self.threads[slot] = thread
+        self._thread(slot, thread)
         at = thread.cleared_at
         assert at is not None, "only a cleared thread is cleared"
         incident = self.incidents[STORM_INCIDENT]
@@ -435,10 +458,11 @@ class _Work:
                           version=thread.version, hazard=thread.hazard, item_id=thread.item_id, level=Level.NONE,
                           cleared=True),
         ])
-        for run_id, run in list(self.runs.items()):
+        for run_id in self.index.runs(slot):
+            run = self.runs[run_id]
             if run.thread == thread.id:
                 self.runs[run_id] = replace(run, ended=True)
-        if not any(t.active for t in self.threads.values()):
+        if not self.index.active:
             self.incidents[STORM_INCIDENT] = replace(incident, closed_at=at)
             text = f"{STORM_INCIDENT_ZH}事件关闭：全部预警已解除（最后解除：{hazard} {thread.item_id}）"
             self.emit([
@@ -491,7 +515,8 @@ class _Work:
                     emitted[step.id] = at
                     emitted.update(self._emit_step(playbook, step, run, thread, at))
                     progress = True
-        self.runs[run_id] = replace(run, emitted=emitted)
+        if emitted != run.emitted:
+            self.runs[run_id] = replace(run, emitted=emitted)
 
     def _due(self, step: Step, base: datetime | None, thread: WarningThread, t: datetime) -> datetime | None:
         """Return when ``step``, counting from ``base``, is emitted by ``t``.
@@ -724,6 +749,7 @@ class _Work:
         req, actions = acks.open_request(request, kind, incident, subject, targets, wait, at, self.setup.roster,
                                          self.setup.commander, level)
         self.acks[request] = req
+        self.dirty.requests.add(request)
         self.emit(actions)
 
     def _above(self, req: AckRequest) -> Post:
@@ -750,6 +776,7 @@ class _Work:
         """Record a reported danger and ask its town to verify it (once per report id)."""
         if event.report in self.dangers:
             return
+        self.dirty.everything = True
         danger = dangers.received(event, self.setup.org)
         self.dangers[danger.id] = danger
         incident = self._open_incident()

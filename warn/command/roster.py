@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -47,13 +48,20 @@ class Roster:
         A shift of the unit itself wins over a ``*`` shift of its level; among several
         shifts of one kind, the one that started last.
         """
-        exact = [s for s in self.shifts if s.post == Post(org_unit, role) and s.start <= at < s.end]
-        wildcard = [s for s in self.shifts
-                    if s.post == Post(OrgUnit(org_unit.level, ANY_UNIT), role) and s.start <= at < s.end]
-        for found in (exact, wildcard):
+        by_post = self._by_post
+        for post in (Post(org_unit, role), Post(OrgUnit(org_unit.level, ANY_UNIT), role)):
+            found = [s for s in by_post.get(post, ()) if s.start <= at < s.end]
             if found:
                 return max(found, key=lambda s: s.start).person
         return None
+
+    @cached_property
+    def _by_post(self) -> dict[Post, list[Shift]]:
+        """The shifts of each post, in roster order (built on the first lookup)."""
+        found: dict[Post, list[Shift]] = {}
+        for shift in self.shifts:
+            found.setdefault(shift.post, []).append(shift)
+        return found
 
     def posts(self, person: str, at: datetime) -> tuple[Post, ...]:
         """Return the posts ``person`` holds at ``at`` (their shifts covering it), in roster order."""

@@ -110,6 +110,7 @@ class _Layers:
 
     settings: Settings
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
+    found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         if name not in self.loaded:
@@ -158,12 +159,13 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     WarnError
         The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
     """
-    published = []
+    published, queued = [], []
     for action, identifier, warning, body in _messages(store, settings, actions, status, sender, validity,
                                                        point_buffer_m):
         if warning is not None and _record(store, action, warning, identifier, body):
             published.append(identifier)
-        _enqueue(store, settings.channels, action, identifier, body, status)
+        queued += _outbox(settings.channels, action, identifier, body, status)
+    store.outbox.enqueue_many(queued)
     return published
 
 
@@ -359,16 +361,23 @@ def _utm(point: BaseGeometry) -> str:
 
 
 def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] | None:
-    frame = layers.get(name)
-    if frame is None:
-        return None
-    id_field, name_field = layers.id_field(name), layers.name_field(name)
-    rows = frame[frame[id_field].astype(str) == item_id]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    desc = str(row[name_field]) if name_field in rows.columns and str(row[name_field]).strip() else item_id
-    return _plain(desc), row.geometry
+    """(name, geometry) of the first feature of layer ``name`` with id ``item_id``; ``None`` when none has it.
+
+    Each layer is indexed by id once per :class:`_Layers`, so listing many items costs one pass per layer.
+    """
+    if name not in layers.found:
+        frame = layers.get(name)
+        index: dict[str, tuple[str, BaseGeometry]] = {}
+        if frame is not None:
+            id_field, name_field = layers.id_field(name), layers.name_field(name)
+            named = name_field in frame.columns
+            names = frame[name_field] if named else [""] * len(frame)
+            for ident, label, geometry in zip(frame[id_field].astype(str), names, frame.geometry, strict=True):
+                if ident not in index:
+                    desc = str(label) if named and str(label).strip() else ident
+                    index[ident] = (_plain(desc), geometry)
+        layers.found[name] = index
+    return layers.found[name].get(item_id)
 
 
 def _plain(text: str) -> str:
@@ -441,9 +450,10 @@ def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: st
                                          sent_at=warning.sent, identifier=identifier, body=body.decode("utf-8"))
 
 
-def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
-             status: CapStatus) -> None:
-    """One outbox row per channel carrying the action's audience and per recipient."""
+def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
+            status: CapStatus) -> list[NewMessage]:
+    """The outbox rows of a message: one per channel carrying the action's audience and per recipient."""
+    messages = []
     for name, spec in channels.items():
         if spec.reads is not action.audience:
             continue
@@ -461,10 +471,10 @@ def _enqueue(store: Store, channels: Mapping[str, ChannelSpec], action: Broadcas
             keys = [(DEFAULT_RECIPIENT, f"{identifier}/{name}")]
         else:
             keys = [(r, f"{identifier}/{name}/{r}") for r in recipients]
-        for recipient, key in keys:
-            store.outbox.enqueue(NewMessage(channel=name, recipient=recipient, payload=payload,
-                                            content_type=content_type, idempotency_key=key, public=spec.public,
-                                            cap_status=CapStatus(status)))
+        messages += [NewMessage(channel=name, recipient=recipient, payload=payload, content_type=content_type,
+                                idempotency_key=key, public=spec.public, cap_status=CapStatus(status))
+                     for recipient, key in keys]
+    return messages
 
 
 def render_text(body: bytes) -> str:

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import json
 import types
+import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -48,6 +49,7 @@ from warn.config import Settings
 from warn.cycle.broadcast import preview, publish
 from warn.cycle.quarantine import NOT_THE_EVENT, set_aside
 from warn.store import ExecutionReport, InboxRow, Store
+from warn.store.planner import MAPS, Delta, PlannerTable, stored, stored_scalars
 
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -202,15 +204,112 @@ def run_command(store: Store, setup: Setup, events: Iterable[Event], now: dateti
     return report
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """The planner's state at a saved revision, as a load gives it, with each entry's stored record."""
+
+    revision: int
+    state: State
+    records: Mapping[str, Mapping[Any, tuple[Any, Mapping[str, Any]]]]
+
+
+#: Per store's planner table, the state it last loaded or saved (read and written by what changed since).
+_SAVED: weakref.WeakKeyDictionary[PlannerTable, _Saved] = weakref.WeakKeyDictionary()
+#: The value type of each of the state's mappings.
+_VALUES: Mapping[str, Any] = {name: get_args(get_type_hints(State)[name])[1] for name in MAPS}
+
+
 def load_state(store: Store) -> State:
-    """The planner's state as last saved; a fresh :class:`State` when none was saved."""
-    saved = store.planner.load()
-    return State() if saved is None else decode(State, saved)
+    """The planner's state as last saved; a fresh :class:`State` when none was saved.
+
+    Read by what changed: the state this process last loaded or saved is kept per store, and only
+    the rows saved after its revision are read and decoded (:meth:`warn.store.planner.PlannerTable.changes`).
+    """
+    table = store.planner
+    known = _SAVED.get(table)
+    delta = table.changes(known.revision) if known is not None else None
+    if delta is None:
+        saved = table.load()
+        if saved is None:
+            _SAVED.pop(table, None)
+            return State()
+        state = decode(State, saved)
+        records = {name: {key: (getattr(state, name)[key], record) for key, record in saved[name]} for name in MAPS}
+        _SAVED[table] = _Saved(saved["revision"], state, records)
+        return state
+    assert known is not None, "a delta is read against a known revision"
+    if delta.revision == known.revision:
+        return known.state
+    records = {name: dict(known.records[name]) for name in MAPS}
+    for name, entries in delta.entries.items():
+        records[name].update((key, (decode(_VALUES[name], record), record)) for key, record in entries)
+    state = _state(delta.scalars, records, known.state.emitted | frozenset(delta.emitted))
+    _SAVED[table] = _Saved(delta.revision, state, records)
+    return state
 
 
 def save_state(store: Store, state: State) -> None:
-    """Keep the planner's ``state`` (replacing the one saved before)."""
-    store.planner.save(encode(state))
+    """Keep the planner's ``state`` (replacing the one saved before).
+
+    Written by what changed: against the state this process last loaded or saved, only the entries
+    changed or added and the emitted keys added are written (the whole state when another process saved
+    since, or this one knows none).
+    """
+    table = store.planner
+    known = _SAVED.get(table)
+    if known is None:
+        table.save(encode(state))
+        return
+    delta, records = _delta(known, state)
+    revision, incremental = table.write(known.revision, delta, lambda: encode(state))
+    if not incremental:
+        _SAVED.pop(table, None)
+        return
+    _SAVED[table] = _Saved(revision, _state(delta.scalars, records, state.emitted), records)
+
+
+def _delta(known: _Saved, state: State) -> tuple[Delta, dict[str, dict[Any, tuple[Any, Mapping[str, Any]]]]]:
+    """The delta from ``known`` to ``state``, and the entries of ``state`` as a load would give them."""
+    entries: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    records: dict[str, dict[Any, tuple[Any, Mapping[str, Any]]]] = {}
+    whole = set()
+    for name in MAPS:
+        before, now = known.records[name], getattr(state, name)
+        kept = len(before) <= len(now) and all(a == b for a, b in zip(before, now))
+        changed: list[tuple[str, Mapping[str, Any]]] = []
+        out: dict[Any, tuple[Any, Mapping[str, Any]]] = {}
+        for key, value in now.items():
+            held = before.get(key)
+            if held is not None and held[0] is value:
+                out[key] = held
+                continue
+            record = stored(name, encode(value))
+            if held is not None and held[1] == record:
+                out[key] = held
+                continue
+            out[key] = (decode(_VALUES[name], record), record)
+            changed.append((encode(key), record))
+        if not kept:
+            whole.add(name)
+            changed = [(encode(key), record) for key, (_, record) in out.items()]
+        entries[name], records[name] = changed, out
+    emitted = state.emitted - known.state.emitted
+    if not known.state.emitted <= state.emitted:
+        whole.add("emitted")
+        emitted = state.emitted
+    return Delta(stored_scalars(_scalars_of(state)), entries, sorted(emitted), frozenset(whole)), records
+
+
+def _scalars_of(state: State) -> dict[str, Any]:
+    """The fields of ``state`` that are not mappings nor its emitted keys, JSON-ready."""
+    return {f.name: encode(getattr(state, f.name)) for f in fields(State) if f.name not in MAPS and f.name != "emitted"}
+
+
+def _state(scalars: Mapping[str, Any], records: Mapping[str, Mapping[Any, tuple[Any, Any]]],
+           emitted: frozenset[str]) -> State:
+    """The state of JSON-ready ``scalars``, the decoded entries of ``records`` and ``emitted``."""
+    maps = {name: {key: value for key, (value, _) in records[name].items()} for name in MAPS}
+    return replace(decode(State, dict(scalars)), emitted=emitted, **maps)
 
 
 def encode(value: Any) -> Any:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, func, select, update
+from sqlalchemy import Column, Connection, Executable, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -124,13 +124,15 @@ def execute_actions(conn: Connection, actions: Sequence[Action],
     """
     applied: set[int] = set()
     drafts: list[tuple[int, NewEntry]] = []
+    batch = _Batch(conn, actions)
     for index, action in enumerate(actions):
         entry = _entry_of(action)
         if entry is not None:
             drafts.append((index, entry))
-        if _apply(conn, action):
+        if _apply(batch, action, index):
             applied.add(index)
-        _person_message(conn, action)
+        _person_message(batch, action)
+    applied |= batch.flush()
     before = conn.execute(select(func.coalesce(func.max(timeline.c.seq), 0))).scalar_one()
     answered = _fresh_answers(conn, actions)
     rows = _changed_rows(conn, [a for index, a in enumerate(actions) if index in applied or index in answered])
@@ -172,38 +174,121 @@ def _changed_rows(conn: Connection, actions: Sequence[Action]) -> dict[str, dict
             **snapshot(conn, "mode_changes", modes, by="idempotency_key")}
 
 
-def _apply(conn: Connection, action: Action) -> bool:
-    """Apply the row changes of ``action`` (timeline aside); whether a row changed."""
+class _Batch:
+    """The inserts of one :func:`execute_actions` call, queued per table and written in bulk.
+
+    Each table's queue is one multi-row ``INSERT … ON CONFLICT DO NOTHING … RETURNING`` (SQLAlchemy's
+    "insertmanyvalues"), tables in the order their foreign keys need, written before any other statement
+    runs (:meth:`conn`) and at the end (:meth:`flush`). A row sharing a key with one queued before it is not
+    queued (the first wins, as one insert after another would have it); one sharing a key with a stored
+    row is not inserted. Whether a warning or message thread is stored already is read once for the whole
+    batch, so inserting or advancing it needs no statement of its own.
+    """
+
+    def __init__(self, conn: Connection, actions: Sequence[Action]) -> None:
+        self._conn = conn
+        self._queued: dict[Table, list[tuple[dict[str, Any], int | None]]] = {table: [] for table in _BULK}
+        self._keys: dict[Table, set[tuple[Any, ...]]] = {table: set() for table in _BULK}
+        self._done: set[int] = set()
+        self.threads = _held(conn, warnings.c.thread_id, {a.thread for a in actions if isinstance(a, WarningChange)})
+        self.bulletins = _held(conn, bulletins.c.bulletin_id, {a.thread for a in actions if isinstance(a, Broadcast)})
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, with every queued insert written (for a statement that reads or changes rows)."""
+        self.flush()
+        return self._conn
+
+    def add(self, table: Table, row: dict[str, Any], index: int | None = None) -> bool:
+        """Queue ``row`` for ``table`` (``index``: the action it applies); ``False`` when a queued row has one of
+        its keys (it would not be inserted)."""
+        keys = [(group, tuple(row[c] for c in group)) for group in _BULK[table]]
+        if any(key in self._keys[table] for key in keys):
+            return False
+        self._keys[table].update(keys)
+        self._queued[table].append((row, index))
+        return True
+
+    def flush(self) -> set[int]:
+        """Write every queued insert; the indices of the actions whose row was inserted, in this call or before."""
+        for table, queued in self._queued.items():
+            returned = _BULK[table][0]
+            for rows in _runs(queued):
+                stmt = _insert(self._conn, table).on_conflict_do_nothing().returning(*(table.c[c] for c in returned))
+                written = {tuple(row) for row in self._conn.execute(stmt, [row for row, _ in rows]).all()}
+                self._done |= {index for row, index in rows
+                               if index is not None and tuple(row[c] for c in returned) in written}
+            queued.clear()
+            self._keys[table].clear()
+        return self._done
+
+
+def _runs(queued: list[tuple[dict[str, Any], int | None]]) -> list[list[tuple[dict[str, Any], int | None]]]:
+    """``queued`` cut where the rows' columns change (one multi-row insert each), in order."""
+    runs: list[list[tuple[dict[str, Any], int | None]]] = []
+    for item in queued:
+        if runs and runs[-1][0][0].keys() == item[0].keys():
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+#: The tables whose inserts :class:`_Batch` writes in bulk, in the order their foreign keys need, with their keys
+#: (groups of columns, each unique); the first is returned by the insert to tell the rows inserted.
+_BULK: dict[Table, tuple[tuple[str, ...], ...]] = {
+    incidents: (("incident_id",),), playbook_runs: (("run_id",),), warnings: (("thread_id",),),
+    warning_versions: (("thread_id", "version"),), bulletins: (("bulletin_id",),),
+    tasks: (("task_id",), ("idempotency_key",)), ack_requests: (("request_id",), ("idempotency_key",)),
+    person_messages: (("key",),),
+}
+
+
+def _held(conn: Connection, column: Column[Any], keys: set[str]) -> set[str]:
+    """Those of ``keys`` stored in ``column``."""
+    if not keys:
+        return set()
+    return set(conn.execute(select(column).where(column.in_(sorted(keys)))).scalars())
+
+
+def _apply(batch: _Batch, action: Action, index: int) -> bool:
+    """Apply the row changes of ``action`` (timeline aside); whether a row changed (``False`` for a queued insert:
+    :meth:`_Batch.flush` tells)."""
     if isinstance(action, OpenIncident):
-        mode, response = _current_mode(conn)
-        return _insert_new(conn, incidents, {"incident_id": action.incident, "hazard": str(action.hazard),
-                                             "opened_at": action.at, "mode": mode, "response_level": response})
+        mode, response = _current_mode(batch.conn)
+        batch.add(incidents, {"incident_id": action.incident, "hazard": str(action.hazard), "opened_at": action.at,
+                              "mode": mode, "response_level": response}, index)
+        return False
     if isinstance(action, CloseIncident):
+        conn = batch.conn
         return _changed(conn, update(incidents).where(incidents.c.incident_id == action.incident,
                                                      incidents.c.closed_at.is_(None)).values(closed_at=action.at))
     if isinstance(action, CreateTask):
-        return _insert_new(conn, tasks, _task_row(action))
+        batch.add(tasks, _task_row(action), index)
+        return False
     if isinstance(action, RequestAck):
-        return _insert_new(conn, ack_requests, _request_row(action))
+        batch.add(ack_requests, _request_row(action), index)
+        return False
     if isinstance(action, Escalate):
+        conn = batch.conn
         return _changed(conn, update(ack_requests).where(
             ack_requests.c.request_id == action.request, ack_requests.c.escalation_step < action.attempt).values(
             escalation_step=action.attempt, addressee_role=str(action.to.post.role),
             org_unit=str(action.to.post.org), deadline=action.deadline))
     if isinstance(action, (ProposeMode, ChangeMode)):
-        return _mode_change(conn, action)
+        return _mode_change(batch.conn, action)
     if isinstance(action, WarningChange):
-        return _warning(conn, action)
+        return _warning(batch, action, index)
     if isinstance(action, Broadcast):
-        return _bulletin(conn, action)
+        return _bulletin(batch, action, index)
     if isinstance(action, RecordTimeline) and action.rule_id in ANSWER_RULES:
-        _answer(conn, action)
+        _answer(batch.conn, action)
     if isinstance(action, RecordTimeline) and action.rule_id == RUN_START_RULE:
-        return _insert_new(conn, playbook_runs, _run_row(action))
+        batch.add(playbook_runs, _run_row(action), index)
     return False
 
 
-def _person_message(conn: Connection, action: Action) -> None:
+def _person_message(batch: _Batch, action: Action) -> None:
     """Keep what ``action`` addresses to a person on duty for the reach step (nothing for other actions)."""
     if isinstance(action, Notify):
         to, extra = action.to, {"text": action.text}
@@ -217,9 +302,14 @@ def _person_message(conn: Connection, action: Action) -> None:
         return
     if to.person is None:
         return
-    _insert_new(conn, person_messages, {"key": action.key, "kind": str(action.kind), "at": action.at,
-                                        "incident_id": action.incident, "person": to.person, "post": str(to.post),
-                                        "level": int(action.level), **extra})
+    batch.add(person_messages, {"key": action.key, "kind": str(action.kind), "at": action.at,
+                                "incident_id": action.incident, "person": to.person, "post": str(to.post),
+                                "level": int(action.level), **_NO_PARTICULARS, **extra})
+
+
+#: The particulars of a person's message that only some kinds carry (``NULL`` for the others), so the rows of one
+#: batch have the same columns and go in one insert.
+_NO_PARTICULARS: dict[str, Any] = {"request_id": None, "ack_kind": None, "task_id": None, "deadline": None}
 
 
 def _run_row(action: RecordTimeline) -> dict[str, Any]:
@@ -278,21 +368,28 @@ def _current_mode(conn: Connection) -> tuple[str, int]:
     return (row.to_mode, row.response_level) if row is not None else (str(Mode.PEACETIME), 0)
 
 
-def _warning(conn: Connection, action: WarningChange) -> bool:
+def _warning(batch: _Batch, action: WarningChange, index: int) -> bool:
     """Insert or advance the warning thread of ``action`` and add its version; never back to an older one."""
     status = "cleared" if action.cleared else "active"
     row = {"thread_id": action.thread, "hazard": str(action.hazard), "item_id": action.item_id,
            "level": int(action.level), "status": status, "onset": action.at, "updated_at": action.at,
            "incident_id": action.incident, "version": action.version}
-    if not _insert_new(conn, warnings, row) and not _changed(conn, update(warnings).where(
+    version = {"thread_id": action.thread, "version": action.version, "level": int(action.level), "status": status,
+               "at": action.at}
+    if action.thread not in batch.threads:
+        batch.threads.add(action.thread)
+        batch.add(warnings, row)
+        batch.add(warning_versions, version, index)
+        return False
+    if not _changed(batch.conn, update(warnings).where(
             warnings.c.thread_id == action.thread, warnings.c.version < action.version).values(
             level=int(action.level), status=status, updated_at=action.at, version=action.version)):
         return False
-    return _insert_new(conn, warning_versions, {"thread_id": action.thread, "version": action.version,
-                                                "level": int(action.level), "status": status, "at": action.at})
+    batch.add(warning_versions, version, index)
+    return False
 
 
-def _bulletin(conn: Connection, action: Broadcast) -> bool:
+def _bulletin(batch: _Batch, action: Broadcast, index: int) -> bool:
     """Insert or advance the message thread of ``action``; never back to an older version."""
     status = "cleared" if action.broadcast is BroadcastKind.ALL_CLEAR else "active"
     listed = json.dumps([[item.item_id, int(item.level)] for item in action.listed], ensure_ascii=False)
@@ -300,9 +397,11 @@ def _bulletin(conn: Connection, action: Broadcast) -> bool:
               "listed": listed}
     row = {"bulletin_id": action.thread, "hazard": str(action.hazard), "area_id": action.area,
            "audience": str(action.audience), "incident_id": action.incident, "opened_at": action.at, **values}
-    if _insert_new(conn, bulletins, row):
-        return True
-    return _changed(conn, update(bulletins).where(bulletins.c.bulletin_id == action.thread,
+    if action.thread not in batch.bulletins:
+        batch.bulletins.add(action.thread)
+        batch.add(bulletins, row, index)
+        return False
+    return _changed(batch.conn, update(bulletins).where(bulletins.c.bulletin_id == action.thread,
                                                   bulletins.c.version < action.version).values(**values))
 
 

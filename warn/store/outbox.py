@@ -14,7 +14,7 @@ it is a head again and is sent once more with the same key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +120,14 @@ class OutboxTable:
             row = conn.execute(select(outbox).where(outbox.c.idempotency_key == message.idempotency_key)).one()
         return _row(row), created
 
+    def enqueue_many(self, messages: Sequence[NewMessage]) -> int:
+        """Queue ``messages`` in order, due at once, in one transaction (multi-row inserts); a key already
+        queued (or repeated among them) keeps its row untouched. Returns how many rows were created."""
+        if not messages:
+            return 0
+        with self._write() as conn:
+            return insert_messages(conn, messages, self._now())
+
     def heads(self, now: datetime, *, limit: int = 1000) -> list[OutboxRow]:
         """Per (channel, recipient), the oldest row queued or sending, when due by ``now``; oldest first.
 
@@ -195,11 +203,29 @@ def _row(r: Row) -> OutboxRow:
 
 def insert_message(conn: Connection, message: NewMessage, now: datetime) -> bool:
     """Queue ``message`` on ``conn``, due at ``now``, unless its key is there; whether it was inserted."""
+    return insert_messages(conn, [message], now) == 1
+
+
+def insert_messages(conn: Connection, messages: Sequence[NewMessage], now: datetime) -> int:
+    """Queue ``messages`` on ``conn`` in order, due at ``now``, each unless its key is there (or came earlier among
+    them), as multi-row inserts; how many were inserted."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    values = {"channel": message.channel, "recipient": message.recipient, "payload": message.payload,
-              "content_type": message.content_type, "idempotency_key": message.idempotency_key,
-              "status": OutboxStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now, "last_error": "",
-              "created_at": now, "public": message.public, "cap_status": CapStatus(message.cap_status).value}
-    return conn.execute(insert(outbox).values(**values)
-                        .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
-                        .returning(outbox.c.id)).first() is not None
+    rows = [{"channel": m.channel, "recipient": m.recipient, "payload": m.payload, "content_type": m.content_type,
+             "idempotency_key": m.idempotency_key, "status": OutboxStatus.QUEUED.value, "attempts": 0,
+             "next_attempt_at": now, "last_error": "", "created_at": now, "public": m.public,
+             "cap_status": CapStatus(m.cap_status).value}
+            for m in _first_of_each_key(messages)]
+    stmt = (insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+            .returning(outbox.c.id))
+    return len(conn.execute(stmt, rows).all())
+
+
+def _first_of_each_key(messages: Sequence[NewMessage]) -> list[NewMessage]:
+    """``messages`` without any whose idempotency key came earlier, in order."""
+    seen: set[str] = set()
+    first = []
+    for message in messages:
+        if message.idempotency_key not in seen:
+            seen.add(message.idempotency_key)
+            first.append(message)
+    return first

@@ -118,7 +118,10 @@ planner_bulletins, planner_dangers
     its clock, mode and report state and message count; the keys of the actions it emitted; and
     per mapping (warning threads, incidents, playbook runs, pending acknowledgements, manual
     warnings, message threads) one row per entry with its key, its
-    place in the mapping and the record's fields (nested values as JSON text).
+    place in the mapping and the record's fields (nested values as JSON text). Every save numbers
+    the state (``planner_state.revision``) and stamps the rows it wrote with that number, so a
+    reader holding an older revision reads only the rows changed since; ``rewritten`` is the last
+    revision that removed or reordered rows (a reader older than it reads all).
 outbox
     Every message to every recipient before it is sent (:mod:`warn.store.outbox`):
     payload bytes and content type, a unique idempotency key, status
@@ -766,7 +769,8 @@ def _planner_map(name: str, *columns: Column) -> Table:
     mapping's order, and the record's fields."""
     return Table(name, metadata, Column("entry", String(255), nullable=False),
                  Column("position", Integer, nullable=False), *columns,
-                 PrimaryKeyConstraint("entry", name=f"pk_{name}"))
+                 Column("revision", BigInteger, nullable=False, server_default="0"),
+                 PrimaryKeyConstraint("entry", name=f"pk_{name}"), Index(f"ix_{name}_revision", "revision"))
 
 
 planner_state = Table(
@@ -789,12 +793,16 @@ planner_state = Table(
     Column("serial", Integer, nullable=False, server_default="0"),
     Column("instant", UTCDateTime, nullable=True),
     Column("instant_count", Integer, nullable=False, server_default="0"),
+    Column("revision", BigInteger, nullable=False, server_default="0"),
+    Column("rewritten", BigInteger, nullable=False, server_default="0"),
 )
 
 planner_emitted = Table(
     "planner_emitted",
     metadata,
     Column("action_key", String(255), primary_key=True),
+    Column("revision", BigInteger, nullable=False, server_default="0"),
+    Index("ix_planner_emitted_revision", "revision"),
 )
 
 planner_threads = _planner_map(

@@ -113,6 +113,7 @@ class Timeline:
         self._engine = engine
         self._write = write
         self._now = now
+        self._where = redact(engine.url)
 
     def append(self, entries: Iterable[NewEntry]) -> list[TimelineEntry]:
         """Append entries, in order, in one transaction.
@@ -285,7 +286,7 @@ class Timeline:
 
     def _checked(self, draft: NewEntry, index: int, seq: int) -> tuple[str, str]:
         """The entry's details and refs as canonical JSON text, after checking what it must carry."""
-        where = redact(self._engine.url)
+        where = self._where
         problems = [Problem(where, f"timeline[{index}].{name}", "a non-empty text", repr(getattr(draft, name)),
                             "每次状态变化须写明谁、以何角色、何事 / every change names who, in what role, and what")
                     for name in ("actor", "role", "kind", "summary") if not getattr(draft, name)]

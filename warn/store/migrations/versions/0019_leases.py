@@ -5,8 +5,8 @@
 
 Additive: nothing else changes.
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 from warn.store.schema import UTCDateTime
 
-revision = "0020"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
