@@ -79,7 +79,7 @@ class Leadership:
         self._spec = spec
         self._clock = clock
         self._on_change = on_change
-        self._acting = False
+        self._acting: bool | None = None  # not yet said
 
     def renew(self) -> bool:
         """Renew the lease, or take it if it ran out; ``True`` when this process leads now.
@@ -116,7 +116,7 @@ class Leadership:
             self._on_change(False)
 
     def _changed(self) -> None:
-        """Say and act on a change of standing (the on_change callback), once per change."""
+        """Say and act on the standing found at the first renewal and on each change (the on_change callback)."""
         leading = self.leading()
         if leading == self._acting:
             return

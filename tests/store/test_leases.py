@@ -89,15 +89,15 @@ def test_leadership_stands_by_takes_over_and_says_each_change_once(store: Store)
     clock, changes = Clock(), []
     leader = Leadership(store.leases, "500112", spec, holder="a", clock=clock)
     standby = Leadership(store.leases, "500112", spec, holder="b", clock=clock, on_change=changes.append)
-    assert leader.renew() and not standby.renew() and changes == []
+    assert leader.renew() and not standby.renew() and changes == [False]  # it says it stands by
     clock.now += timedelta(seconds=10)
     assert leader.renew() and not standby.renew()
     clock.now += timedelta(seconds=45)  # the leader died: its last renewal ran out at +40 s
     assert not leader.leading()
-    assert standby.renew() and standby.lease is not None and standby.lease.term == 2 and changes == [True]
+    assert standby.renew() and standby.lease is not None and standby.lease.term == 2 and changes == [False, True]
     assert not leader.renew() and leader.lease is None  # it came back: the lease is the standby's now
     standby.release()
-    assert changes == [True, False] and leader.renew()
+    assert changes == [False, True, False] and leader.renew()
 
 
 def test_a_leader_that_cannot_reach_its_store_stops_leading_when_its_lease_runs_out(tmp_path):
