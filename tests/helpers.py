@@ -189,3 +189,13 @@ def demo_deployment(db: Path, now: Callable[[], datetime], settings: Settings | 
     store = Store.connect(f"sqlite:///{db}", now=now)
     store.upgrade()
     return settings, setup, store
+
+
+def wait_for(condition: Callable[[], object], timeout: float, *, every: float = 0.1) -> bool:
+    """Whether ``condition()`` came true within ``timeout`` seconds, asked every ``every`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False

@@ -16,7 +16,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +25,7 @@ import pytest
 import xarray as xr
 import yaml
 
+from tests.helpers import wait_for
 from tests.conftest import ROOT, committed_data
 from warn.vocab import CapStatus
 from warn.config import load_settings
@@ -128,14 +128,6 @@ def cycle_status(store: Path, at: datetime) -> str | None:
         return None
     return row[0] if row else None
 
-
-def wait_for(condition, timeout: float, *, every: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
 
 
 def stop(process: subprocess.Popen) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
+from tests.helpers import wait_for
 from tests.conftest import committed_data
 from warn.config import load_settings
 from warn.service import open_service, run_service
@@ -24,14 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 START = datetime(2026, 7, 15, 1, 5, tzinfo=timezone.utc)
 SECRETS = {"T_DINGTALK_TOKEN": "token-1", "T_DINGTALK_SECRET": "secret-1"}
 
-
-def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
@@ -58,7 +51,7 @@ def test_a_leader_that_loses_its_store_tells_the_duty_robot_writes_nothing_and_s
         direct = Store.connect(store_url)  # the test's own way to the store, not through the link
         try:
             runner.start()
-            assert _wait(lambda: (row := direct.cycles.get(datetime(2026, 7, 15, 1, tzinfo=timezone.utc)))
+            assert wait_for(lambda: (row := direct.cycles.get(datetime(2026, 7, 15, 1, tzinfo=timezone.utc)))
                          is not None and row.status == "done", 120), "the first cycle was not done"
             lease = direct.leases.get(settings.deployment.district_code)
             assert lease is not None and lease.term == 1
@@ -68,13 +61,13 @@ def test_a_leader_that_loses_its_store_tells_the_duty_robot_writes_nothing_and_s
 
             link.cut()
             cut_at = time.monotonic()
-            assert _wait(lambda: told("【存储库中断】"), 30), robot.records()
+            assert wait_for(lambda: told("【存储库中断】"), 30), robot.records()
             time.sleep(max(0.0, 6 - (time.monotonic() - cut_at)))  # past the lease: not leading by its own clock
             held = direct.leases.get(settings.deployment.district_code)
             assert held is not None and held.expires_at < datetime.now(timezone.utc)
             link.restore()
-            assert _wait(lambda: told("【存储库恢复】"), 30), robot.records()
-            assert _wait(lambda: (lease := direct.leases.get(settings.deployment.district_code)) is not None
+            assert wait_for(lambda: told("【存储库恢复】"), 30), robot.records()
+            assert wait_for(lambda: (lease := direct.leases.get(settings.deployment.district_code)) is not None
                          and lease.expires_at > datetime.now(timezone.utc), 10)  # leading again
         finally:
             stop.set()

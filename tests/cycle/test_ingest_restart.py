@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.helpers import wait_for
 from tests.conftest import MQTT_HOST as HOST
 from tests.conftest import MQTT_PORT as PORT
 from tests.ingest_world import SENSORS, STEP, T0, check_world, series, write_deployment
@@ -65,14 +66,6 @@ def count(config: Path) -> int:
         store.close()
 
 
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
 
 def ingester_process(config: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "warn", "ingest", "--config", str(config), *args],
@@ -96,7 +89,7 @@ def test_mqtt_feed_end_to_end(mqtt_world):
     runner.start()
     try:
         store = Store.connect(settings.store.url)
-        assert wait_until(lambda: store.count_readings() == 36 * 3 + 12 and store.revisions("W-OK"), 30)
+        assert wait_for(lambda: store.count_readings() == 36 * 3 + 12 and store.revisions("W-OK"), 30)
     finally:
         stop.set()
         runner.join(15)
@@ -124,7 +117,7 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     first = ingester_process(config, "--feed", "push", *clock)
     try:
         sender.start()
-        assert wait_until(lambda: count(config) >= 40, 30), "the ingester stored nothing"
+        assert wait_for(lambda: count(config) >= 40, 30), "the ingester stored nothing"
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -133,7 +126,7 @@ def test_killed_mqtt_ingester_loses_and_repeats_nothing(mqtt_world):
     second = ingester_process(config, "--feed", "push", *clock)
     try:
         sender.join(30)
-        assert wait_until(lambda: count(config) == len(messages), 60)
+        assert wait_for(lambda: count(config) == len(messages), 60)
     finally:
         second.send_signal(signal.SIGTERM)
         output, _ = second.communicate(timeout=20)
@@ -158,7 +151,7 @@ def test_killed_http_ingester_mid_poll_loses_and_repeats_nothing(tmp_path):
                               [0.02 + 0.001 * (k % 9) for k in range(per_sensor)])
         first = ingester_process(config, "--feed", "sta", "--url", server.url, *clock)
         try:
-            assert wait_until(lambda: len(server.requests) >= 20, 30), "the ingester did not start polling"
+            assert wait_for(lambda: len(server.requests) >= 20, 30), "the ingester did not start polling"
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
