@@ -22,14 +22,14 @@ HOUR = timedelta(hours=1)
 class Recorder:
     """The parts of a :class:`~warn.service.Service` that ``run_service`` calls, recording when."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, lease: LeaseSpec = LeaseSpec()) -> None:
         self.lock = threading.Lock()
         self.cycles: list[datetime] = []
         self.dispatched: list[datetime] = []
         self.closed = threading.Event()
         self.ran = threading.Event()
         self.settings = SimpleNamespace(sensors=None, deployment=SimpleNamespace(district_code="500112", name="test"),
-                                        store=SimpleNamespace(lease=LeaseSpec(), outage_channels=[]),
+                                        store=SimpleNamespace(lease=lease, outage_channels=[]),
                                         local=lambda moment: moment)
         self.sources = SimpleNamespace(ingester=None)
         self.dispatcher = SimpleNamespace(channels={})
@@ -70,6 +70,37 @@ def test_the_first_cycle_runs_at_once_in_the_slot_of_the_started_clock(start: da
     assert service.cycles == [datetime(start.year, 7, 15, 10, tzinfo=timezone.utc)]
     assert service.dispatched and all(start <= t < start + timedelta(minutes=1) for t in service.dispatched)
     assert service.closed.is_set() and service.sources.closed and not runner.is_alive()
+
+
+def test_a_standby_does_nothing_until_the_leader_stops_then_runs_the_slots_cycle_at_once(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'warn.db'}"
+    stores = [Store.connect(url), Store.connect(url)]
+    stores[0].upgrade()
+    spec = LeaseSpec(ttl=timedelta(seconds=2), renew=timedelta(seconds=1))
+    leader, standby = Recorder(stores[0], spec), Recorder(stores[1], spec)
+    clock = StartedClock(datetime(2026, 7, 15, 10, 5, tzinfo=timezone.utc))
+    stops = [threading.Event(), threading.Event()]
+    runners = [threading.Thread(target=run_service, args=(service,), daemon=True,
+                                kwargs={"every": HOUR, "stop": stop, "now": clock})
+               for service, stop in zip((leader, standby), stops, strict=True)]
+    try:
+        runners[0].start()
+        assert leader.ran.wait(10), "the leader's first cycle did not run"
+        runners[1].start()
+        time.sleep(2.5)  # the standby has asked for the lease twice or more
+        assert standby.cycles == [] and standby.dispatched == []
+        stops[0].set()  # a clean stop gives the lease up
+        runners[0].join(10)
+        assert standby.ran.wait(10), "the standby did not take over"
+    finally:
+        for stop, runner in zip(stops, runners, strict=True):
+            stop.set()
+            if runner.is_alive():
+                runner.join(10)
+        for store in stores:
+            store.engine.dispose()
+    slot = datetime(2026, 7, 15, 10, tzinfo=timezone.utc)
+    assert leader.cycles == [slot] and standby.cycles == [slot]  # at once, not at the next slot an hour later
 
 
 def test_a_poison_sensor_payload_is_logged_and_recorded_as_rejected_with_its_reason(caplog, tmp_path):

@@ -270,7 +270,7 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     - ``lease``: every ``store.lease.renew`` of the wall clock (and at start), the deployment's lease
       (:mod:`warn.leadership`). The jobs above run, and the feeds are subscribed, only while this
       process leads; beside a leader on the same store it stands by and takes over once the leader's
-      lease has run out (``store.lease.ttl``). A leader that finds its store lost tells the channels of
+      lease has run out (``store.lease.ttl``), running the slot's cycle at once. A leader that finds its store lost tells the channels of
       ``store.outage_channels`` directly, and again when it is back (:mod:`warn.outage`).
 
     On stop the scheduler waits for the running jobs, the lease is given up, the feeds, channels and the
@@ -312,9 +312,15 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
             scheduler.add_job(_guarded("cycle", lambda: cycle(at)), "date", id="cycle-now", replace_existing=True)
 
     feeds = _Feeds(service, now)
+
+    def lead(leading: bool) -> None:
+        feeds.switch(leading)
+        if leading and scheduler.running:  # a takeover: the slot's cycle at once (an interrupted one resumes)
+            scheduler.add_job(_led(leadership, "cycle", lambda: cycle(floor_time(now(), every))), "date",
+                              id="cycle-now", replace_existing=True)
+
     lease = service.settings.store.lease
-    leadership = Leadership(service.store.leases, service.settings.deployment.district_code, lease,
-                            on_change=feeds.switch)
+    leadership = Leadership(service.store.leases, service.settings.deployment.district_code, lease, on_change=lead)
     start = now()
     # APScheduler fires on the wall clock, which ``now`` may run apart from (``warn run --clock-start``):
     # its first runs are at the wall's now, the grid laid where ``now`` reads it.
