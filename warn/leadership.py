@@ -3,7 +3,8 @@
 Several ``warn run`` processes may share one store (two hosts, one PostgreSQL): one of them — the
 leader — runs the jobs (cycles, ticks, the outbox, the MQTT feeds); the others stand by, asking for
 the lease every :attr:`~warn.config.LeaseSpec.renew`, and the first to find it run out takes it and
-acts from its next job on (:class:`Leadership`). A leader that cannot renew — its store unreachable,
+acts from its next job on (:class:`Leadership`) — at once when the lease's holder was a process of the same
+host that is gone (:func:`dead_here`: a restart after a crash). A leader that cannot renew — its store unreachable,
 its process hung — stops acting on its own the moment its lease runs out by its own clock, before
 any standby can have taken it, so two processes never act as leader at once while their clocks
 agree. Every job repeats nothing of what another leader did (a cycle found done is not run again,
@@ -40,6 +41,21 @@ def holder_pid(holder: str) -> int | None:
     """The process id in a holder made by :func:`holder_id` (``None`` for another form)."""
     parts = holder.split(":")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def dead_here(holder: str) -> bool:
+    """Whether ``holder`` (made by :func:`holder_id`) was a process of this host that no longer runs: its lease can
+    be taken at once, not waited out (a ``warn run`` restarted after a crash leads again at its first renewal)."""
+    pid = holder_pid(holder)
+    if pid is None or holder.split(":")[0] != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: alive
+        return False
+    return False
 
 
 class Leadership:
@@ -87,7 +103,11 @@ class Leadership:
         A store that cannot be reached renews nothing: the lease held runs out on its own time.
         """
         try:
-            self.lease = self._leases.hold(self.name, self.holder, now=self._clock(), ttl=self._spec.ttl)
+            now = self._clock()
+            self.lease = self._leases.hold(self.name, self.holder, now=now, ttl=self._spec.ttl)
+            current = self._leases.get(self.name) if self.lease is None else None
+            if current is not None and dead_here(current.holder):  # a predecessor on this host that died
+                self.lease = self._leases.take_from(self.name, self.holder, current.holder, now=now, ttl=self._spec.ttl)
             self.reached = True
         except STORE_FAILURES as err:  # the lease held, if any, is ours until it runs out
             self.reached = False

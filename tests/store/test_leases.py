@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from warn.config import LeaseSpec
-from warn.leadership import Leadership
+from warn.leadership import Leadership, dead_here
 from warn.store import Store
 
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -114,3 +118,20 @@ def test_a_leader_that_cannot_reach_its_store_stops_leading_when_its_lease_runs_
     assert leader.renew() and changes == [True]  # still within its lease
     clock.now += timedelta(seconds=10)
     assert not leader.renew() and changes == [True, False]
+
+
+def test_a_lease_held_by_a_dead_process_of_this_host_is_taken_at_once_and_a_live_ones_is_not(store: Store):
+    spec = LeaseSpec(ttl=TTL, renew=timedelta(seconds=10))
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that ran here and is gone
+    child.wait(30)
+    gone = f"{socket.gethostname()}:{child.pid}:dead0000"
+    elsewhere = f"another-host:{os.getpid()}:alive000"
+    store.leases.hold("500112", elsewhere, now=T0, ttl=TTL)
+    assert not dead_here(elsewhere)
+    clock = Clock()
+    restarted = Leadership(store.leases, "500112", spec, holder="restarted", clock=clock)
+    assert not restarted.renew()  # another host's holder is waited out
+    store.leases.release("500112", elsewhere, now=T0)
+    store.leases.hold("500112", gone, now=T0, ttl=TTL)
+    assert dead_here(gone)
+    assert restarted.renew() and restarted.lease is not None and restarted.lease.term == 3  # at once, a new term

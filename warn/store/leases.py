@@ -84,6 +84,20 @@ class LeaseTable:
             lease = _lease(conn.execute(select(leases).where(leases.c.name == name)).one())
         return lease if lease.holder == holder else None
 
+    def take_from(self, name: str, holder: str, gone: str, *, now: datetime, ttl: timedelta) -> Lease | None:
+        """Take the lease on ``name`` from ``gone`` (a holder known to be dead) before it runs out, in a new term.
+
+        Returns
+        -------
+        Lease or None
+            The lease ``holder`` now holds; ``None`` when ``gone`` no longer held it (another took it first).
+        """
+        with self._write() as conn:
+            taken = conn.execute(update(leases).where(leases.c.name == name, leases.c.holder == gone).values(
+                holder=holder, term=leases.c.term + 1, acquired_at=now, expires_at=now + ttl)).rowcount
+            lease = _lease(conn.execute(select(leases).where(leases.c.name == name)).one()) if taken else None
+        return lease
+
     def release(self, name: str, holder: str, *, now: datetime) -> None:
         """End ``holder``'s lease on ``name`` at ``now`` (a clean stop: the next process need not wait it out);
         nothing when another holds it."""

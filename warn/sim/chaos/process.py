@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,6 @@ ANCHOR_KEY, ANCHORS = "anchor.pem", "anchors.jsonl"
 #: The drill's lease (wall seconds): a standby takes over from a killed leader within ttl + renew, well within
 #: the drill's wait for a cycle; renewals missed under load (the scheduler runs late) leave a margin of four.
 LEASE = {"ttl": "PT12S", "renew": "PT3S"}
-#: Wall seconds :meth:`Services.start` waits for the first process to take the lease before it starts the others.
-ELECTED_WAIT_S = 60.0
 
 
 def drill_config(path: Path, settings: Settings, folder: Path, urls: dict[str, str], *, broker_port: int,
@@ -207,15 +204,9 @@ class Services:
         return [p.log for p in self.processes]
 
     def start(self) -> None:
-        """Start the first process and, once it holds the lease (:data:`ELECTED_WAIT_S` at most), the others: they
-        stand by from the start, and the first cycle is not slowed by several processes starting at once."""
-        first, *others = self.processes
-        first.start()
-        deadline = time.monotonic() + ELECTED_WAIT_S
-        while others and self._leader_pid() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for process in others:
-            process.start()
+        """Start the first process; the others start once it holds the lease (:meth:`ensure_running`), so that they
+        stand by from the start and the first cycle is not slowed by several processes starting at once."""
+        self.processes[0].start()
 
     def leader(self) -> ServiceProcess:
         """The leading process (the first running one while the lease is not yet taken)."""
@@ -228,8 +219,13 @@ class Services:
         self.leader().kill(restart=restart)
 
     def ensure_running(self) -> None:
-        """Start again every process that exited (not one killed to stay down)."""
-        for process in self.processes:
+        """Start again every process that exited (not one killed to stay down); start the standbys not yet started
+        once the lease is held."""
+        first, *others = self.processes
+        first.ensure_running()
+        if any(p.starts == 0 for p in others) and self._leader_pid() is None:
+            return
+        for process in others:
             process.ensure_running()
 
     def stop(self) -> int | None:
