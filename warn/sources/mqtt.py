@@ -108,6 +108,7 @@ class MqttFeed:
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._lock = threading.Lock()
+        self._handling = threading.Lock()  # a message handled and acknowledged, or a stop: one at a time
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
 
@@ -130,9 +131,10 @@ class MqttFeed:
         return self._subscribed.wait(timeout)
 
     def stop(self) -> None:
-        """Disconnect (the broker keeps the session and unacknowledged messages) and end the thread."""
+        """Disconnect once the message being handled, if any, is acknowledged (the broker keeps the session and
+        the unacknowledged messages) and end the thread."""
         self._stopping.set()
-        with self._lock:
+        with self._handling, self._lock:
             if self._client is not None:
                 self._client.disconnect()
         if self._thread is not None:
@@ -191,6 +193,11 @@ class MqttFeed:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        with self._handling:
+            self._handle(client, message)
+
+    def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        """Decode ``message``, hand its batch over, and acknowledge it once handled (see the module notes)."""
         where = f"{self.where} topic {message.topic!r}"
         try:
             batch = decode_payload(self.decoder, message.payload, where=where, arrival_time=self.now())
