@@ -92,3 +92,8 @@ class CapError(WarnError):
 
 class UsageError(WarnError):
     """A command's argument or option cannot be used as given (a text with control characters, too long)."""
+
+
+def first_line(err: BaseException) -> str:
+    """Return the first line of ``err``'s message, or its type's name when it says nothing (one-sentence logs)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from warn.config import LeaseSpec
+from warn.errors import first_line
 from warn.store import STORE_FAILURES
 from warn.store.leases import Lease, LeaseTable
 
@@ -112,7 +113,7 @@ class Leadership:
         except STORE_FAILURES as err:  # the lease held, if any, is ours until it runs out
             self.reached = False
             log.error("主备租约未续：存储库不可用 / lease not renewed: the store is unavailable: %s",
-                      str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+                      first_line(err))
         self._changed()
         return self.leading()
 

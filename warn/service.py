@@ -50,7 +50,7 @@ from warn.cycle import (
 from warn.cycle import run as run_cycle
 from warn.cycle.command import Advanced
 from warn.cycle.reach import Reach, open_reach, reach
-from warn.errors import ConfigError, Problem
+from warn.errors import ConfigError, Problem, first_line
 from warn.leadership import Leadership
 from warn.outage import StoreOutage
 from warn.store import STORE_FAILURES, Store
@@ -423,7 +423,7 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         try:
             job()
         except STORE_FAILURES as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             log.error("任务 %s：存储库不可用，下次运行时重试 / job %s: the store is unavailable, retried at its "
                       "next run: %s", name, name, first)
         except Exception:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from warn.errors import WarnError
+from warn.errors import WarnError, first_line
 from warn.store import STORE_FAILURES
 from warn.web.reads import desk_of, views_of
 from warn.web.viewer import viewer
@@ -88,7 +88,7 @@ async def _events(request: Request) -> AsyncIterator[str]:
         try:
             now: str | None = await version(request)
         except (WarnError, *STORE_FAILURES) as err:  # the store could not be read this time: said once, tried again
-            log.warning("存储版本读取失败 / reading the store's version failed: %s", str(err).splitlines()[0])
+            log.warning("存储版本读取失败 / reading the store's version failed: %s", first_line(err))
             now = sent
             if readable:
                 readable = False
