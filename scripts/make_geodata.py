@@ -195,42 +195,48 @@ def terrain_cells(ds: xr.Dataset, district: gpd.GeoDataFrame) -> Terrain:
     return Terrain(cells.reset_index(drop=True))
 
 
-def sample_inside(geom: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` random (x, y) points inside ``geom``, denser towards the urban centre."""
-    centre = gpd.GeoSeries([shapely.Point(URBAN_CENTRE)], crs=WGS84).to_crs(UTM48N).iloc[0]
+def sample_inside(geom: shapely.Geometry, n: int, rng: np.random.Generator,
+                  urban: tuple[float, float] | None = URBAN_CENTRE) -> np.ndarray:
+    """``n`` random (x, y) points inside ``geom`` (UTM 48N, m), denser towards the ``urban`` centre
+    (lon, lat; ``None``: evenly spread)."""
+    centre = gpd.GeoSeries([shapely.Point(urban or (0.0, 0.0))], crs=WGS84).to_crs(UTM48N).iloc[0]
     x_min, y_min, x_max, y_max = geom.bounds
     points: list[np.ndarray] = []
     while sum(len(p) for p in points) < n:
         xy = rng.uniform((x_min, y_min), (x_max, y_max), size=(n, 2))
         distance = np.hypot(xy[:, 0] - centre.x, xy[:, 1] - centre.y)
-        keep = rng.uniform(size=n) < 0.2 + 0.8 * np.exp(-((distance / URBAN_SCALE_M) ** 2))
+        density = 0.2 + 0.8 * np.exp(-((distance / URBAN_SCALE_M) ** 2)) if urban is not None else 1.0
+        keep = rng.uniform(size=n) < density
         keep &= shapely.contains_xy(geom, xy[:, 0], xy[:, 1])
         points.append(xy[keep])
     return np.concatenate(points)[:n]
 
 
-def make_towns(district: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """21 synthetic town zones: Voronoi cells of k-means centres, clipped to the district.
+def make_towns(district: gpd.GeoDataFrame, rng: np.random.Generator, n_towns: int = N_TOWNS,
+               code: str = "DEMO-T", urban: tuple[float, float] | None = URBAN_CENTRE,
+               storm_formula: str = "yubei") -> gpd.GeoDataFrame:
+    """``n_towns`` synthetic town zones: Voronoi cells of k-means centres, clipped to the district.
 
     The Voronoi cells tile the plane, so the clipped cells tile the district with no
-    gap or overlap. Numbered south to north (then west to east) from DEMO-T01.
+    gap or overlap. Numbered south to north (then west to east) from ``{code}01``; the samples
+    are denser towards ``urban`` (lon, lat; ``None``: evenly spread).
     """
     outline = district.to_crs(UTM48N).geometry.iloc[0]
-    samples = sample_inside(outline, N_TOWN_SAMPLES, rng)
-    centres, _ = kmeans2(samples, N_TOWNS, minit="++", rng=rng)
+    samples = sample_inside(outline, N_TOWN_SAMPLES, rng, urban)
+    centres, _ = kmeans2(samples, n_towns, minit="++", rng=rng)
     centres = centres[np.lexsort((centres[:, 0], centres[:, 1]))]
     frame = outline.envelope.buffer(10 * CELL_M)
     cells = list(shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(centres), extend_to=frame)))
     owners = [next(c for c in cells if c.contains(shapely.Point(p))) for p in centres]
     zones = [polygonal(shapely.intersection(cell, outline)) for cell in owners]
-    numbers = [f"{i:02d}" for i in range(1, N_TOWNS + 1)]
+    numbers = [f"{i:02d}" for i in range(1, n_towns + 1)]
     towns = gpd.GeoDataFrame(
         {
-            "zone_id": [f"DEMO-T{k}" for k in numbers],
+            "zone_id": [f"{code}{k}" for k in numbers],
             "name": [f"演示镇街{k}" for k in numbers],
             "name_en": [f"Demo town {k}" for k in numbers],
             "synthetic": True,
-            "storm_formula": "yubei",
+            "storm_formula": storm_formula,
         },
         geometry=zones, crs=UTM48N,
     ).to_crs(WGS84)
