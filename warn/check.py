@@ -43,7 +43,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
-        _publication, _messages, _channels, _reach, _outage, _identity, _anchors,
+        _publication, _messages, _channels, _reach, _outage, _identity, _anchors, _municipal,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -634,3 +634,27 @@ def _anchors(settings: Settings, where: str) -> Iterator[Problem]:
         if witness.file is not None and not witness.file.parent.is_dir():
             yield Problem(where, f"anchors.witness[{index}].file", "a file in an existing folder",
                           str(witness.file), "见证文件应在另一卷上 / keep it on another volume")
+
+
+def _municipal(settings: Settings, where: str) -> Iterator[Problem]:
+    """A district of a municipality keeps its store in PostgreSQL, in a schema of its own (the URL's
+    ``options=-csearch_path=…``) other than the city's, and is not the city itself."""
+    municipal = settings.municipal
+    if municipal is None:
+        return
+    url = settings.store.url
+    hint = "由 warn municipal init 生成 / as warn municipal init writes it"
+    if not url.startswith("postgresql"):
+        yield Problem(where, "store.url", "a postgresql+psycopg:// URL: a municipality shares one PostgreSQL "
+                      "database (municipal: is set)", url.split("://")[0] + "://…", hint)
+        return
+    schema = re.search(r"search_path(?:=|%3D)([a-z_][a-z0-9_]*)", url)
+    if schema is None:
+        yield Problem(where, "store.url", "options=-csearch_path=<the district's schema> in the URL",
+                      "no search_path", hint)
+    elif schema.group(1) == municipal.city_schema:
+        yield Problem(where, "municipal.city_schema", "the city's schema, not the district's own",
+                      municipal.city_schema, hint)
+    if municipal.city_code == settings.deployment.district_code:
+        yield Problem(where, "municipal.city_code", "the municipality's code, not the district's own",
+                      municipal.city_code, "the municipal centre's own config.yaml has no municipal: section")

@@ -321,6 +321,16 @@ class StoreSpec(Strict):
                                        "leading warn run tells directly when it loses the store and when it is back")
 
 
+class MunicipalSpec(Strict):
+    """A district of a municipality on one PostgreSQL store (``warn municipal init``, 城市 → 区县 linked
+    response): the schema of the municipal centre, whose current response level the district's cycle reads
+    (the view ``linked_response`` only) and passes to its planner (``MODE-LINKED``)."""
+
+    city_code: str = Field(pattern=r"^\d{6}$", description="GB/T 2260 code of the municipality (500000)")
+    city_schema: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="the municipal centre's schema in "
+                             "the store's database (cq_500000)")
+
+
 class SimForecastSpec(Strict):
     """How the demo world's forecast runs miss its truth (``sim.forecast``): the storm displaced
     ``shift_km`` towards ``towards_deg`` (clockwise from north), ``delay`` late and its depths times
@@ -619,6 +629,7 @@ class Settings(Strict):
     text_limits: TextLimits = Field(default_factory=TextLimits)
     files: FilesSpec = FilesSpec()
     anchors: AnchorsSpec | None = None
+    municipal: MunicipalSpec | None = None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -18,6 +18,7 @@ from warn.cli import (
     hindcast,
     ingest,
     lists,
+    municipal,
     nowcast,
     qc,
     rain,
@@ -77,3 +78,4 @@ app.command("broadcast")(acting.broadcast)
 app.command("report")(report.report)
 app.add_typer(token.app, name="token")
 app.add_typer(account.app, name="account")
+app.add_typer(municipal.app, name="municipal")

@@ -28,6 +28,12 @@ Rules:
   effect as a proposal of its own; an order by another role is recorded and ignored
   (``MODE-NOT-AUTHORISED``); an order to the current mode and response changes nothing.
 - ``MODE-AUTO``: with automatic switching configured, a proposal takes effect at once.
+- ``MODE-LINKED``: the municipal centre is in wartime at a response level above the district's
+  (:class:`~warn.command.model.CityResponse`, 城市 → 区县 linked response): a proposal (or, when
+  automatic, the change) to wartime at the city's level, the reason naming the city's order. Made
+  once per order of the city: rejected, it is not made again until the city orders anew.
+  ``MODE-LINKED-REFUSED``: while the city is at a level, a decision or order taking the district below
+  it (peacetime, or a weaker response) is refused and recorded, and a step-down is not proposed.
 
 One proposal is pending at a time; a decision names the proposal it decides, so a
 replayed or stale decision changes nothing.
@@ -42,6 +48,7 @@ from datetime import datetime, timedelta
 from warn.command.model import (
     Action,
     ChangeMode,
+    CityResponse,
     ModeDecision,
     ModeOrder,
     ProposeMode,
@@ -155,6 +162,11 @@ class ModeState:
         response) is proposed again only after a fresh trigger.
     held_at
         The last time a step-down that was due was held back by a warning that refuses it.
+    city
+        The municipal centre's order in force: its id, response level and readable form
+        (``None``: the city is in peacetime, or not linked).
+    linked
+        The city's order the district last proposed (or switched) to follow (``MODE-LINKED``).
     """
 
     mode: Mode = Mode.PEACETIME
@@ -166,6 +178,21 @@ class ModeState:
     period: int = 0
     settled_at: datetime | None = None
     held_at: datetime | None = None
+    city: CityOrder | None = None
+    linked: str | None = None
+
+
+@dataclass(frozen=True)
+class CityOrder:
+    """The municipal centre's response in force: the order's id, its level, and how people read it."""
+
+    order: str
+    response: ResponseLevel
+    text: str
+
+    def holds_up(self, to_mode: Mode, response: ResponseLevel | None) -> bool:
+        """Whether going to ``to_mode`` at ``response`` would take the district below this order."""
+        return to_mode is Mode.PEACETIME or response is None or response < self.response
 
 
 def note_trigger(state: ModeState, at: datetime) -> ModeState:
@@ -173,6 +200,35 @@ def note_trigger(state: ModeState, at: datetime) -> ModeState:
     if state.last_trigger is not None and state.last_trigger >= at:
         return state
     return replace(state, last_trigger=at)
+
+
+def linked(state: ModeState, city: CityResponse, params: ModeParams) -> tuple[ModeState, list[Action]]:
+    """Follow the municipal centre's ``city`` response (``MODE-LINKED``, module notes) at ``city.at``."""
+    if city.mode is not Mode.WARTIME or city.response is None:
+        return replace(state, city=None), []
+    text = (f"市级（{city.city}）{city.decided_by} 决定{Mode.WARTIME.zh}（{city.response.zh}）"
+            f"{city.decided_at.isoformat()}：{city.reason}（{city.order}）")
+    state = replace(state, city=CityOrder(city.order, city.response, text))
+    below = state.mode is Mode.PEACETIME or state.response is None or state.response < city.response
+    if not below or state.linked == city.order or state.pending is not None:
+        return state, []
+    reason = f"{text}；区县响应不低于市级 the district follows the city's response {city.response.name}"
+    after, actions = propose(state, Mode.WARTIME, city.response, "MODE-LINKED", reason, city.at, params)
+    return (replace(after, linked=city.order) if actions else after), actions
+
+
+def _held_up(state: ModeState, to_mode: Mode, response: ResponseLevel | None, by: str, role: Role, at: datetime,
+             key: str, params: ModeParams) -> RecordTimeline | None:
+    """Return the refusal of going below the city's order in force (``MODE-LINKED-REFUSED``), if it is below."""
+    city = state.city
+    if city is None or not city.holds_up(to_mode, response):
+        return None
+    target = f"{to_mode.zh}{'（' + response.zh + '）' if response else ''}"
+    summary = (f"{by}（{role}）转为{target}未执行：低于市级响应 below the city's response {city.response.name}："
+               f"{city.text}")
+    return _record(params, key, at, "MODE-LINKED-REFUSED", target, by, role, summary,
+                   {"to_mode": str(to_mode), "response": response.name if response else None,
+                    "city_order": city.order, "city_response": city.response.name})
 
 
 def review(state: ModeState, threads: Iterable[WarningThread], now: datetime,
@@ -189,7 +245,7 @@ def review(state: ModeState, threads: Iterable[WarningThread], now: datetime,
         if stronger and fresh:
             kind = "MODE-PROPOSE" if state.mode is Mode.PEACETIME else "MODE-RAISE"
             return propose(state, Mode.WARTIME, rule.response, kind, f"{rule.id} {rule.label}", now, params)
-    if state.mode is Mode.WARTIME:
+    if state.mode is Mode.WARTIME and state.city is None:
         quiet_from = max(t for t in (state.since, state.last_trigger, state.settled_at) if t is not None)
         due = quiet_from + params.max_quiet
         if now >= due:
@@ -238,6 +294,10 @@ def decide(state: ModeState, decision: ModeDecision, params: ModeParams,
         key = f"{pending.id}/not-authorised/{decision.by}/{decision.at.isoformat()}"
         return state, [_record(params, key, decision.at, "MODE-NOT-AUTHORISED", pending.id, decision.by, decision.role,
                                summary, _decision_details(pending, decision))]
+    refused = _held_up(state, pending.to_mode, pending.response, decision.by, decision.role, decision.at,
+                       f"{pending.id}/linked-refused", params) if decision.accept else None
+    if refused is not None:
+        return replace(state, pending=None), [refused]
     blockers = params.stand_down.blockers(threads) if pending.to_mode is Mode.PEACETIME else []
     if decision.accept and blockers:
         state = replace(state, pending=None)
@@ -276,6 +336,10 @@ def order(state: ModeState, event: ModeOrder, params: ModeParams,
                                event.by, event.role, summary, details)]
     if event.to_mode is state.mode and event.response == state.response:
         return state, []
+    refused = _held_up(state, event.to_mode, event.response, event.by, event.role, event.at,
+                       f"mode/order/linked-refused/{who}", params)
+    if refused is not None:
+        return state, [refused]
     blockers = params.stand_down.blockers(threads) if event.to_mode is Mode.PEACETIME else []
     if blockers and not event.override:
         return state, [_refuse_stand_down(params, f"mode/order/refused/{who}", event.by, event.role, event.at, blockers,

@@ -180,6 +180,8 @@ RULES: Mapping[str, str] = {
     "MODE-REJECT": "不同意转换 proposal rejected",
     "MODE-NOT-AUTHORISED": "无权决定 decision by a role that may not decide, ignored",
     "MODE-ORDER": "指挥长直接下令平急转换 mode changed by the commander's order",
+    "MODE-LINKED": "市级响应高于区县，建议跟进 the city's response is above the district's, following proposed",
+    "MODE-LINKED-REFUSED": "低于市级响应，不执行 below the city's response, refused",
     "MODE-STAND-DOWN-REFUSED": "橙色及以上预警未解除，不转为平时 stand-down refused while high warnings are active",
     "MODE-OVERRIDE": "指挥长说明理由，越过未解除预警转为平时 stood down over active warnings on the commander's "
                      "recorded reason",
@@ -371,13 +373,41 @@ class DangerReport:
 
 
 @dataclass(frozen=True)
+class CityResponse:
+    """The municipal centre's current mode, as the district's store reads it (城市 → 区县 linked response).
+
+    Attributes
+    ----------
+    city
+        GB/T 2260 code of the municipality (``500000``).
+    order
+        The city's decided mode change it comes from (``500000/mode/7``): a new order is a new id.
+    mode, response
+        The city's mode and response level (``None`` in peacetime).
+    decided_at, decided_by, reason
+        When the city decided it (UTC), who, and why, for the district's texts.
+    at
+        When the district read it (UTC): the planner takes it at that time.
+    """
+
+    city: str
+    order: str
+    mode: Mode
+    response: ResponseLevel | None
+    decided_at: datetime
+    decided_by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Tick:
     """The clock reached ``now``: deadlines and due steps up to it are processed."""
 
     now: datetime
 
 
-Event = LevelCrossing | AckAnswered | ModeDecision | ModeOrder | ManualWarning | DangerReport | Tick
+Event = LevelCrossing | AckAnswered | ModeDecision | ModeOrder | ManualWarning | DangerReport | CityResponse | Tick
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ rules are reviewed (:mod:`warn.command.mode`), situation reports fall due
 people read are reviewed (:mod:`warn.command.bulletins`: one per hazard, area and audience, a
 ``Broadcast`` when what they list changed, at most every ``min_interval`` unless a level rises).
 
-People's events: an :class:`AckAnswered` answers its request (an accepted approval
-releases what waited for it); a :class:`ModeDecision` or :class:`ModeOrder` goes to
+The municipal centre's response (:class:`CityResponse`, read by the cycle from the city's store) goes to
+:mod:`warn.command.mode` (``MODE-LINKED``). People's events: an :class:`AckAnswered` answers its request (an
+accepted approval releases what waited for it); a :class:`ModeDecision` or :class:`ModeOrder` goes to
 :mod:`warn.command.mode`; a :class:`ManualWarning` is recorded with who issued it
 (``WARN-MANUAL``) and planned as its crossing, or — with an approver — recorded
 (``WARN-MANUAL-ASK``) and held behind an approval request ``manual/<hazard>/<item>/<time>/approval``
@@ -60,6 +61,7 @@ from warn.command.model import (
     Action,
     Assignee,
     Channel,
+    CityResponse,
     CloseIncident,
     CreateTask,
     DangerReport,
@@ -238,6 +240,10 @@ def plan(state: State, events: Iterable[Event], now: datetime, *, setup: Setup) 
             work.advance(event.at)
             work.danger(event)
             work.advance(event.at)
+        elif isinstance(event, CityResponse):
+            work.advance(event.at)
+            work.city(event)
+            work.advance(event.at)
         elif isinstance(event, Tick):
             work.advance(event.now)
     work.advance(now)
@@ -356,6 +362,15 @@ class _Work:
         self.mode, actions = mode.order(self.mode, event, self.setup.mode, self.threads.values())
         self.emit(actions)
         self._mode_changed(before, event.at, (event.by, event.role))
+
+    def city(self, event: CityResponse) -> None:
+        """Follow the municipal centre's response (``MODE-LINKED``, :func:`warn.command.mode.linked`)."""
+        before = self.mode
+        self.mode, actions = mode.linked(self.mode, event, self.setup.mode)
+        if self.mode != before:
+            self.dirty.everything = True
+        self.emit(actions)
+        self._mode_changed(before, event.at)
 
     def manual_warning(self, event: ManualWarning) -> None:
         """Record who issued a warning by hand; plan it now, or ask for approval first."""

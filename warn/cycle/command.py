@@ -12,7 +12,8 @@ with the saved state, with the state lost (planned again from scratch), or after
 anywhere in between — writes nothing twice; publishing before saving means an
 interrupted step publishes again (a no-op for what was recorded) rather than losing a
 broadcast; consuming last means an interrupted step plans the same events again, which the
-keys make a no-op. An inbox event that cannot be decoded, planned, executed or published is
+keys make a no-op. A district of a municipality also plans the city's current mode
+(:mod:`warn.cycle.linked`, ``MODE-LINKED``). An inbox event that cannot be decoded, planned, executed or published is
 found before anything is written (:func:`_screen`) and quarantined with its error
 (:mod:`warn.cycle.quarantine`); the events after it are still planned in the same step.
 :func:`run_command` is the same without the inbox and publishing.
@@ -47,6 +48,7 @@ from warn.command.model import (
 )
 from warn.config import Settings
 from warn.cycle.broadcast import preview, publish
+from warn.cycle.linked import city_events
 from warn.cycle.quarantine import NOT_THE_EVENT, set_aside
 from warn.store import ExecutionReport, InboxRow, Store
 from warn.store.planner import MAPS, Delta, PlannerTable, stored, stored_scalars
@@ -146,7 +148,8 @@ def advance(store: Store, settings: Settings, setup: Setup, events: Iterable[Eve
     waiting = store.inbox.pending(now)
     loaded = load_state(store)
     people = _screen(store, settings, setup, loaded, waiting, now, status=status, sender=sender)
-    state, actions = plan(loaded, [*people.values(), *events, Tick(now)], now, setup=setup)
+    city = city_events(store, settings, now)
+    state, actions = plan(loaded, [*people.values(), *events, *city, Tick(now)], now, setup=setup)
     report = execute(store, actions)
     messages = publish(store, settings, [a for a in actions if isinstance(a, Broadcast)], status=status,
                        sender=sender)
