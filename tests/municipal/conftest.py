@@ -58,15 +58,18 @@ def init(out: Path, prefix: str, codes: tuple[str, ...] = DISTRICTS) -> tuple[in
 
 
 def remove(admin: Engine, prefix: str) -> None:
-    """Drop the schemas and roles named ``<prefix>_…``."""
-    with admin.begin() as conn:
+    """Drop the schemas and roles named ``<prefix>_…``, each in a transaction of its own (a schema's tables
+    take a lock each: all of the municipality's at once would need more than the server's lock table)."""
+    with admin.connect() as conn:
         schemas = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
                                {"p": f"{prefix}\\_%"}).scalars().all()
-        for schema in schemas:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         roles = conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
                              {"p": f"{prefix}\\_%"}).scalars().all()
-        for role in roles:
+    for schema in schemas:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    for role in roles:
+        with admin.begin() as conn:
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))
 

@@ -337,8 +337,8 @@ class Desk:
         Raises
         ------
         Refused
-            Mode and level that do not fit (422), not the decider (403), already in that mode or warnings active
-            (409).
+            Mode and level that do not fit (422), not the decider (403), already in that mode, warnings active or
+            below the city's response in force (409).
         """
         target, response = mode_wanted(to, level, override, names)
         self.text("reason", reason, "reason", names)
@@ -351,6 +351,10 @@ class Desk:
             name_en = f"{target}{' ' + response.name if response else ''}"
             if state.mode.mode is target and state.mode.response == response:
                 raise Refused(409, f"已是{name_zh}", f"already {name_en}")
+            city = state.mode.city
+            if city is not None and city.holds_up(target, response):  # MODE-LINKED-REFUSED, warn.command.mode
+                raise Refused(409, f"低于市级响应，不执行：{city.text}",
+                              f"below the city's response {city.response.name} ({city.order})")
             overridden = stand_down(self.setup.mode, state.threads.values(), authority, person, override=override,
                                     reason=reason) if target is Mode.PEACETIME else 0
             self.plan(ModeOrder(to_mode=target, response=response, by=person, role=post.role, reason=reason, at=at,

@@ -51,7 +51,8 @@ MAPS: dict[str, Table] = {"threads": planner_threads, "incidents": planner_incid
 #: The state's records kept in the one row of ``planner_state``, as column-name prefixes.
 RECORDS = ("mode", "reports")
 #: Columns holding a nested value as JSON text.
-JSON_COLUMNS = frozenset({"attributes", "drivers", "emitted", "targets", "answer", "mode_pending", "listed"})
+JSON_COLUMNS = frozenset({"attributes", "drivers", "emitted", "targets", "answer", "mode_pending", "mode_city",
+                          "listed"})
 #: Columns of a row that are not a field of its record.
 BOOKKEEPING = frozenset({"entry", "position", "revision"})
 #: The fields of ``planner_state`` that are not a record's.
