@@ -3,6 +3,7 @@ read nor written; the city's role reads every district and writes none; the dist
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -93,6 +94,14 @@ def test_the_districts_cli_works_through_its_generated_config(municipality) -> N
     assert status.exit_code == 0 and "三级响应" in status.output, status.output
     other = runner.invoke(app, ["status", "--config", str(municipality.config(JIANGBEI))], env={"NO_COLOR": "1"})
     assert other.exit_code == 0 and "平时" in other.output, other.output
+    # the municipal centre sees every district; a district sees none but itself
+    city = runner.invoke(app, ["municipal", "status", "--json", "--config", str(municipality.config(CITY))])
+    assert city.exit_code == 0, city.output
+    assert [(r["schema"], r["mode"], r["response_level"], r["active_warnings"]) for r in json.loads(city.output)] == [
+        (municipality.name(WANZHOU), "peacetime", 0, 0), (municipality.name(JIANGBEI), "peacetime", 0, 0),
+        (municipality.name(YUBEI), "wartime", 2, 0)]
+    alone = runner.invoke(app, ["municipal", "status", "--json", "--config", str(municipality.config(YUBEI))])
+    assert alone.exit_code == 0 and json.loads(alone.output) == [], alone.output
     # the district's own config cannot be pointed at another district's schema: its role is refused there
     stolen = municipality.url(YUBEI).replace(municipality.name(YUBEI) + "?", "x?").replace(
         f"search_path%3D{municipality.name(YUBEI)}", f"search_path%3D{municipality.name(JIANGBEI)}")

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from warn.cli.output import console, print_problems
+from warn.cli.options import DEFAULT_CONFIG, ConfigOption
+from warn.cli.output import console, print_json, print_problems
 
 app = typer.Typer(help="市级多中心部署 / a municipality's district centres and municipal centre on one store.",
                   no_args_is_help=True)
@@ -58,3 +59,42 @@ def init(
         out_console.print(f"{deployment.unit.code} {deployment.unit.name}: {deployment.config} "
                           f"(role/schema {deployment.centre.role})")
     out_console.print(f"✓ {len(written)} 个中心 / centres, one store", style="green")
+
+
+@app.command("status")
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON: a list of {schema, mode, response_level, since, "
+                                          "decided_by, active_warnings, highest_level}")] = False,
+) -> None:
+    """全市各区县态势（市级中心）/ every district the municipal centre reads: mode, response, active warnings.
+
+    Read with the store URL of ``--config`` (the municipal centre's role): a district's own role reads no
+    other district, and lists none. Exit 0; 1 when the store cannot be read, 2 on a configuration error.
+
+    Example: warn municipal status --config /srv/chongqing/500000/config.yaml
+    """
+    from warn.config import load_settings
+    from warn.errors import ConfigError, WarnError
+    from warn.store.engine import make_engine
+    from warn.store.municipal import overview
+    from warn.vocab import Level, ResponseLevel
+
+    try:
+        engine = make_engine(load_settings(config).store.url)
+        try:
+            rows = overview(engine)
+        finally:
+            engine.dispose()
+    except WarnError as err:
+        print_problems(err.problems, console(stderr=True))
+        raise typer.Exit(2 if isinstance(err, ConfigError) else 1) from None
+    if as_json:
+        print_json(rows)
+        return
+    out = console()
+    for row in rows:
+        mode = f"战时{ResponseLevel(row.response_level).zh}" if row.response_level else "平时"
+        worst = f"，最高{Level(row.highest_level).zh}" if row.highest_level else ""
+        out.print(f"{row.schema}  {mode}  生效预警 {row.active_warnings} 条{worst}")
+    out.print(f"{len(rows)} 个区县 / districts")

@@ -12,6 +12,9 @@
   mode and response level (its latest decided ``mode_changes`` row), which the district's cycle passes to
   its planner (:func:`city_response`, 城市 → 区县 linked response).
 
+:func:`overview` is what the municipal centre sees of every district it may read: mode, response level,
+active warnings.
+
 A district's store URL names its role and ``options=-csearch_path=<schema>``
 (:meth:`Centre.url`), so its CLI, its ``warn run`` and its tokens see its own rows only.
 """
@@ -173,3 +176,45 @@ def city_response(engine: Engine, city_schema: str) -> CityResponse | None:
     values = row._mapping
     return CityResponse(values["id"], values["at"].astimezone(UTC), values["to_mode"], values["response_level"],
                         values["decided_by"], values["reason"])
+
+
+@dataclass(frozen=True)
+class DistrictOverview:
+    """One district as the municipal centre reads it: its schema, its current mode and response level (0 in
+    peacetime), since when and who decided, its active warnings and the highest of their levels (0: none)."""
+
+    schema: str
+    mode: str
+    response_level: int
+    since: datetime | None
+    decided_by: str | None
+    active_warnings: int
+    highest_level: int
+
+
+def overview(engine: Engine) -> list[DistrictOverview]:
+    """Every district store the connected role may read besides its own (the municipal centre's: all of
+    them), by schema name.
+
+    A district store is a schema with a ``mode_changes`` table the role has ``USAGE`` on; a district's role
+    finds none (it may read no other district's).
+    """
+    with engine.connect() as conn:
+        schemas = conn.execute(text(
+            "SELECT n.nspname FROM pg_namespace n JOIN pg_tables t ON t.schemaname = n.nspname "
+            "WHERE t.tablename = 'mode_changes' AND n.nspname <> current_schema() "
+            "AND has_schema_privilege(n.nspname, 'USAGE') AND has_table_privilege(n.nspname || '.warnings', "
+            "'SELECT') ORDER BY n.nspname")).scalars().all()
+        rows = []
+        for schema in schemas:
+            if not IDENTIFIER.match(schema):
+                continue
+            mode = conn.execute(text(
+                f'SELECT to_mode, response_level, "at", decided_by FROM "{schema}".mode_changes '
+                "WHERE decided_by IS NOT NULL ORDER BY id DESC LIMIT 1")).first()
+            active, highest = conn.execute(text(
+                f"SELECT count(*), coalesce(max(level), 0) FROM \"{schema}\".warnings WHERE status = 'active'")).one()
+            rows.append(DistrictOverview(
+                schema, mode.to_mode if mode else "peacetime", mode.response_level if mode else 0,
+                mode.at.astimezone(UTC) if mode else None, mode.decided_by if mode else None, active, highest))
+    return rows
