@@ -74,3 +74,18 @@ def test_with_automatic_switching_the_district_switches_at_once(setup):
     # a district already above the city is not lowered
     state, actions = plan(state, [city(ResponseLevel.IV, 4, 20)], minutes(20), setup=automatic)
     assert state.mode.response is ResponseLevel.III and actions == ()
+
+
+def test_a_step_down_proposed_before_the_city_ordered_is_refused_when_accepted(setup):
+    order = ModeOrder(Mode.WARTIME, ResponseLevel.II, COMMANDER, Role.COMMANDER, "区内强降雨", minutes(0))
+    state, _ = plan(State(), [order], minutes(0), setup=setup)
+    day = 25 * 60
+    state, actions = plan(state, [], minutes(day), setup=setup)
+    [step_down] = [a for a in actions if isinstance(a, ProposeMode)]
+    assert step_down.rule_id == "MODE-STEP-DOWN"
+    state, actions = plan(state, [city(ResponseLevel.II, 7, day + 10)], minutes(day + 10), setup=setup)
+    assert not any(isinstance(a, ProposeMode) for a in actions)  # the district is at the city's level already
+    accept = ModeDecision(step_down.proposal, COMMANDER, Role.COMMANDER, True, "雨停", minutes(day + 20))
+    state, actions = plan(state, [accept], minutes(day + 20), setup=setup)
+    assert (state.mode.mode, state.mode.response, state.mode.pending) == (Mode.WARTIME, ResponseLevel.II, None)
+    assert [rule for rule, _ in records(actions)] == ["MODE-LINKED-REFUSED"]
