@@ -38,3 +38,18 @@ def test_each_rule_is_refused_naming_the_key(deployment: Path, store: str, munic
     problems = rewrite(deployment, store, municipal)
     assert [k for k, _ in problems] == [key], problems
     assert says in problems[0][1]
+
+
+def test_init_refuses_an_unknown_district_and_an_unreachable_store(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from warn.cli.main import app
+
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/warn"
+    got = CliRunner().invoke(app, ["municipal", "init", str(tmp_path), "--store", unreachable, "--only", "500199"],
+                             env={"NO_COLOR": "1"})
+    assert got.exit_code == 2 and "--only" in got.output and "500199" in got.output, got.output
+    assert not any(tmp_path.iterdir())
+    got = CliRunner().invoke(app, ["municipal", "init", str(tmp_path), "--store", unreachable, "--only", "500112"],
+                             env={"NO_COLOR": "1"})
+    assert got.exit_code == 1 and "127.0.0.1:1" in got.output, got.output
