@@ -43,7 +43,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
-        _publication, _messages, _channels, _reach, _outage, _identity, _anchors,
+        _publication, _messages, _channels, _reach, _outage, _identity, _anchors, _compute,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -634,3 +634,10 @@ def _anchors(settings: Settings, where: str) -> Iterator[Problem]:
         if witness.file is not None and not witness.file.parent.is_dir():
             yield Problem(where, f"anchors.witness[{index}].file", "a file in an existing folder",
                           str(witness.file), "见证文件应在另一卷上 / keep it on another volume")
+
+
+def _compute(settings: Settings, where: str) -> Iterator[Problem]:
+    """``compute:``: a scheduler given by address answers and has workers (:func:`warn.compute.check`)."""
+    from warn.compute import check
+
+    yield from check(settings.compute, where)
