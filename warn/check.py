@@ -637,7 +637,15 @@ def _anchors(settings: Settings, where: str) -> Iterator[Problem]:
 
 
 def _compute(settings: Settings, where: str) -> Iterator[Problem]:
-    """``compute:``: a scheduler given by address answers and has workers (:func:`warn.compute.check`)."""
-    from warn.compute import check
+    """``compute:`` (or ``WARN_COMPUTE_SCHEDULER``): a scheduler given by address answers and has workers
+    (:func:`warn.compute.check`)."""
+    import os
 
-    yield from check(settings.compute, where)
+    from warn.compute import SCHEDULER_ENV, check, configured
+
+    try:
+        spec = configured(settings.compute, os.environ)
+    except ConfigError as err:
+        yield from err.problems
+        return
+    yield from check(spec, where if SCHEDULER_ENV not in os.environ else f"{where} ({SCHEDULER_ENV})")

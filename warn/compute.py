@@ -29,14 +29,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import ValidationError
 
 from warn.config import ComputeSpec
-from warn.errors import Problem, first_line
+from warn.errors import ConfigError, Problem, first_line
 from warn.risk.chunks import Kernel
 
 if TYPE_CHECKING:
@@ -44,10 +45,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The environment variable that overrides ``compute.scheduler`` (as ``WARN_STORE`` does ``store.url``).
+SCHEDULER_ENV = "WARN_COMPUTE_SCHEDULER"
 #: Seconds before a scheduler that did not answer is tried again (the steps run here meanwhile).
 RETRY = 60.0
 #: What a worker's or scheduler's loss raises: the step is run here instead.
 _LOST = (OSError, TimeoutError)
+
+#: The environment of a local cluster's worker processes: dask's, less its ``MALLOC_TRIM_THRESHOLD_``.
+#: Any value of it stops glibc from raising its mmap threshold, so every large array a kernel or a
+#: member allocates is mapped afresh and faulted in page by page: 2-3× slower workers here.
+WORKER_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -155,6 +163,25 @@ class Compute:
         self.close()
 
 
+def configured(spec: ComputeSpec, env: Mapping[str, str]) -> ComputeSpec:
+    """``spec`` with its scheduler taken from :data:`SCHEDULER_ENV` in ``env`` when set there (the compose
+    file points its ``warn run`` at its ``dask-scheduler`` so; deploy/README.md).
+
+    Raises
+    ------
+    ConfigError
+        The variable holds something other than local, none, off or tcp://host:port.
+    """
+    scheduler = env.get(SCHEDULER_ENV)
+    if scheduler is None:
+        return spec
+    try:
+        return ComputeSpec.model_validate({**spec.model_dump(), "scheduler": scheduler})
+    except ValidationError:
+        raise ConfigError(Problem(SCHEDULER_ENV, "", "local, none, off or tcp://host:port of a dask scheduler",
+                                  repr(scheduler))) from None
+
+
 def open_client(spec: ComputeSpec) -> tuple[Client, LocalCluster | None]:
     """A client of the scheduler ``spec`` names, with the local cluster it started (``None`` for an address).
 
@@ -163,12 +190,16 @@ def open_client(spec: ComputeSpec) -> tuple[Client, LocalCluster | None]:
     OSError, TimeoutError
         The scheduler did not answer within ``spec.timeout``, or the local workers did not start.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     seconds = spec.timeout.total_seconds()
     if spec.scheduler == "local":
-        cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=spec.threads_per_worker, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING, timeout=seconds)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRON,
+                              "distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=spec.workers, threads_per_worker=spec.threads_per_worker,
+                                   processes=True, dashboard_address=None, silence_logs=logging.WARNING,
+                                   timeout=seconds)
         try:
             return Client(cluster, timeout=seconds, set_as_default=False), cluster
         except BaseException:

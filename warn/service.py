@@ -33,7 +33,7 @@ from warn import hazards
 from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
-from warn.compute import Compute
+from warn.compute import Compute, configured
 from warn.config import SensorFeedSpec, Settings
 from warn.durations import floor_time
 from warn.cycle import (
@@ -163,7 +163,8 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     Raises
     ------
     ConfigError
-        No ``command`` section, a bad forecast choice, a channel secret missing.
+        No ``command`` section, a bad forecast choice, a channel secret missing, a bad
+        ``WARN_COMPUTE_SCHEDULER`` (which overrides ``compute.scheduler``).
     """
     from warn.broadcast.channels import build_channels
     from warn.command.loading import load_directory, load_setup
@@ -180,7 +181,8 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     channels = build_channels(settings.channels, env=env, now=now, contacts=contacts)
     dispatcher = Dispatcher(store, channels, clock=now)
     people = open_reach(settings, directory, env=os.environ if env is None else env, status=status)
-    return Service(settings, store, sources, setup, dispatcher, status, sender, people, Compute(settings.compute))
+    compute = Compute(configured(settings.compute, os.environ if env is None else env))
+    return Service(settings, store, sources, setup, dispatcher, status, sender, people, compute)
 
 
 def feed_specs(settings: Settings, names: Sequence[str], *, url: str | None = None) -> dict[str, SensorFeedSpec]:
