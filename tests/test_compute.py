@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from tests.conftest import committed_data
 from warn.check import check_deployment
-from warn.compute import Compute, check
+from warn.compute import SCHEDULER_ENV, Compute, check, configured
 from warn.config import ComputeSpec, load_settings
+from warn.errors import ConfigError
 from warn.risk.flashflood import rolling_rain
 
 DASK = Path(sys.executable).with_name("dask")
@@ -44,6 +45,15 @@ def test_the_default_is_a_local_cluster_of_two_workers_for_grids_worth_it():
 def test_a_scheduler_that_is_not_local_none_off_or_tcp_host_port_is_refused(scheduler):
     with pytest.raises(ValidationError, match="scheduler"):
         ComputeSpec(scheduler=scheduler)
+
+
+def test_the_environment_points_a_deployment_at_a_scheduler_and_a_bad_value_is_named():
+    spec = ComputeSpec(workers=3)
+    assert configured(spec, {}) is spec
+    pointed = configured(spec, {SCHEDULER_ENV: "tcp://dask-scheduler:8786"})
+    assert (pointed.scheduler, pointed.workers) == ("tcp://dask-scheduler:8786", 3)
+    with pytest.raises(ConfigError, match=f"{SCHEDULER_ENV}.*tcp://host:port.*'dask-scheduler:8786'"):
+        configured(spec, {SCHEDULER_ENV: "dask-scheduler:8786"})
 
 
 def test_the_committed_config_says_where_the_grids_run(tmp_path):

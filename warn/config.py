@@ -612,8 +612,9 @@ class ComputeSpec(Strict):
     workers: int = Field(2, ge=1, le=256, description="worker processes of the local cluster")
     threads_per_worker: int = Field(1, ge=1, le=64, description="threads of each local worker")
     chunk_cells: int = Field(50_000, ge=1, description="cells per task of a kernel (cache-sized blocks)")
-    min_cells: int = Field(100_000, ge=0, description="smallest grid (cells × members) worth a cluster; "
-                           "smaller ones run in the process")
+    min_cells: int = Field(1_000_000, ge=0, description="smallest work (cells × members) worth a cluster; "
+                           "smaller work runs in the process (below it, shipping the arrays costs more than "
+                           "a second core gives: bench/municipal.py)")
     timeout: PositiveDuration = Field(timedelta(seconds=10), description="how long to wait for a scheduler "
                                       "(and a local cluster's workers) to answer")
 
