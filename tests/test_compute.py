@@ -119,3 +119,6 @@ def test_a_running_scheduler_passes_warn_check_and_runs_the_kernels_as_the_proce
     while not (problems := check(spec)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert [p.got for p in problems] == ["a scheduler with no workers"]
+    with Compute(spec) as compute:  # no worker to wait for: the kernels run here, and the log says why
+        np.testing.assert_array_equal(rolling_rain(rain, (2,), cells=compute), rolling_rain(rain, (2,)))
+        assert not compute.running

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 SCHEDULER_ENV = "WARN_COMPUTE_SCHEDULER"
 #: Seconds before a scheduler that did not answer is tried again (the steps run here meanwhile).
 RETRY = 60.0
-#: What a worker's or scheduler's loss raises: the step is run here instead.
+#: What a scheduler that does not answer raises.
 _LOST = (OSError, TimeoutError)
 
 #: The environment of a local cluster's worker processes: dask's, less its ``MALLOC_TRIM_THRESHOLD_``.
@@ -96,7 +96,7 @@ class Compute:
         """Run ``kernel`` over ``arrays`` (last axis cells) in chunks of ``chunk_cells`` on the workers,
         or here (see the module docstring); the outputs joined along the cells."""
         ncell = arrays[0].shape[-1]
-        client = self.client() if self.distributes(ncell) and ncell > self.spec.chunk_cells else None
+        client = self._workers() if self.distributes(ncell) and ncell > self.spec.chunk_cells else None
         if client is None:
             return kernel(*arrays)
         try:
@@ -105,7 +105,7 @@ class Compute:
                 chunk = [np.ascontiguousarray(a[..., lo:lo + self.spec.chunk_cells]) for a in arrays]
                 futures.append(client.submit(kernel, *client.scatter(chunk, hash=False), pure=False))
             parts: list[tuple[NDArray[np.float64], ...]] = client.gather(futures)
-        except _LOST as err:
+        except Exception as err:
             self._lost(err)
             return kernel(*arrays)
         return tuple(np.concatenate([part[i] for part in parts], axis=-1) for i in range(len(parts[0])))
@@ -114,12 +114,12 @@ class Compute:
         """``[score(job) for job in jobs]``, each job on a worker when ``size`` (members × cells) reaches
         ``min_cells`` and a cluster can be had, else here; results in the order of ``jobs``."""
         jobs = list(jobs)
-        client = self.client() if self.distributes(size) and len(jobs) > 1 else None
+        client = self._workers() if self.distributes(size) and len(jobs) > 1 else None
         if client is None:
             return [score(job) for job in jobs]
         try:
             return list(client.gather(client.map(score, jobs, pure=False)))
-        except _LOST as err:
+        except Exception as err:
             self._lost(err)
             return [score(job) for job in jobs]
 
@@ -140,7 +140,28 @@ class Compute:
                             self.spec.scheduler, RETRY, first_line(err))
             return self._client
 
-    def _lost(self, err: BaseException) -> None:
+    def _workers(self) -> Client | None:
+        """The client when its scheduler has workers now (tasks would wait for ever without), else ``None``."""
+        client = self.client()
+        if client is None:
+            return None
+        try:
+            if client.nthreads():
+                return client
+            raise OSError(f"the scheduler {client.scheduler.address} has no workers")
+        except Exception as err:
+            self._lost(err)
+            return None
+
+    def _lost(self, err: Exception) -> None:
+        """Re-raise ``err`` unless it says the cluster was lost (a scheduler or its workers gone, a worker killed
+        by its task); then close the client and let the caller run the step here."""
+        from concurrent.futures import CancelledError
+
+        from distributed.scheduler import KilledWorker
+
+        if not isinstance(err, (*_LOST, KilledWorker, CancelledError)):
+            raise err
         log.warning("计算集群中断，本步在本进程内重算 / the dask cluster was lost, this step runs again in this "
                     "process: %s", first_line(err))
         self.close()
