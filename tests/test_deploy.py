@@ -22,6 +22,8 @@ import yaml
 
 from tests.conftest import ROOT, committed_data
 from warn.cli.main import app
+from warn.compute import SCHEDULER_ENV, configured
+from warn.config import ComputeSpec
 
 DEPLOY = ROOT / "deploy"
 
@@ -35,24 +37,59 @@ def _options(command) -> set[str]:  # noqa: ANN001 - a click command of typer's
     return {opt for param in command.params for opt in getattr(param, "opts", [])}
 
 
-def test_the_topology_is_one_store_two_runs_a_server_and_the_broker(compose: dict):
+def _warn(compose: dict) -> dict[str, dict]:
+    """The services that run a `warn` command (the image's entrypoint, not replaced)."""
+    return {name: spec for name, spec in compose["services"].items()
+            if spec.get("image", "").startswith("warn:") and "entrypoint" not in spec}
+
+
+def test_the_topology_is_one_store_two_runs_a_server_the_broker_and_a_dask_cluster(compose: dict):
     services = compose["services"]
-    assert set(services) == {"postgres", "mosquitto", "run-a", "run-b", "serve"}
-    warn = {name: spec for name, spec in services.items() if spec.get("image", "").startswith("warn:")}
+    assert set(services) == {"postgres", "mosquitto", "run-a", "run-b", "serve", "dask-scheduler", "dask-worker"}
+    warn = _warn(compose)
     assert {name: spec["command"][0] for name, spec in warn.items()} == {"run-a": "run", "run-b": "run",
                                                                          "serve": "serve"}
     for spec in warn.values():
         assert spec["depends_on"]["postgres"] == {"condition": "service_healthy"}
-        assert spec["build"]["dockerfile"] == "deploy/Containerfile"
-        assert (DEPLOY / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()
+    for spec in services.values():
+        if spec.get("image", "").startswith("warn:"):
+            assert spec["build"]["dockerfile"] == "deploy/Containerfile"
+            assert (DEPLOY / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()
     assert (DEPLOY / services["mosquitto"]["volumes"][0].split(":")[0]).is_file()
+
+
+def test_the_runs_send_their_grids_to_the_dask_scheduler_its_workers_join(compose: dict):
+    services = compose["services"]
+    scheduler, worker = services["dask-scheduler"], services["dask-worker"]
+    assert scheduler["image"] == worker["image"] == services["run-a"]["image"]  # the same code and kernels
+    assert scheduler["entrypoint"] == worker["entrypoint"] == ["tini", "--"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"] and worker["command"][:2] == ["dask", "worker"]
+    port = scheduler["command"][scheduler["command"].index("--port") + 1]
+    address = f"tcp://dask-scheduler:{port}"
+    assert worker["command"][2] == address
+    assert worker["depends_on"]["dask-scheduler"] == {"condition": "service_started"}
+    for name in ("run-a", "run-b"):
+        environment = services[name]["environment"]
+        assert environment[SCHEDULER_ENV] == address
+        assert configured(ComputeSpec(), environment).scheduler == address
+        assert services[name]["depends_on"]["dask-scheduler"] == {"condition": "service_started"}
+
+
+def test_the_dask_commands_are_real_with_real_options(compose: dict):
+    dask = Path(sys.executable).with_name("dask")
+    for name in ("dask-scheduler", "dask-worker"):
+        command = compose["services"][name]["command"]
+        helped = subprocess.run([str(dask), command[1], "--help"], capture_output=True, text=True, check=True,
+                                timeout=120).stdout
+        given = {word for word in command[2:] if word.startswith("--")}
+        assert given and all(re.search(rf"(^|\s|/){re.escape(option)}\b", helped) for option in given), (name, given)
 
 
 def test_every_warn_command_in_the_compose_file_and_the_image_is_a_real_command_with_real_options(compose: dict):
     cli = typer.main.get_command(app)
     containerfile = (DEPLOY / "Containerfile").read_text(encoding="utf-8")
     default = yaml.safe_load(re.search(r"^CMD (\[.*\])$", containerfile, re.MULTILINE).group(1))
-    commands = [spec["command"] for spec in compose["services"].values() if "command" in spec] + [default]
+    commands = [spec["command"] for spec in _warn(compose).values()] + [default]
     for command in commands:
         sub = cli.commands[command[0]]  # type: ignore[attr-defined]  # the app is a group
         given = {word for word in command[1:] if word.startswith("--")}

@@ -43,7 +43,7 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
-        _publication, _messages, _channels, _reach, _outage, _identity, _anchors, _municipal,
+        _publication, _messages, _channels, _reach, _outage, _identity, _anchors, _municipal, _compute,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -658,3 +658,18 @@ def _municipal(settings: Settings, where: str) -> Iterator[Problem]:
     if municipal.city_code == settings.deployment.district_code:
         yield Problem(where, "municipal.city_code", "the municipality's code, not the district's own",
                       municipal.city_code, "the municipal centre's own config.yaml has no municipal: section")
+
+
+def _compute(settings: Settings, where: str) -> Iterator[Problem]:
+    """``compute:`` (or ``WARN_COMPUTE_SCHEDULER``): a scheduler given by address answers and has workers
+    (:func:`warn.compute.check`)."""
+    import os
+
+    from warn.compute import SCHEDULER_ENV, check, configured
+
+    try:
+        spec = configured(settings.compute, os.environ)
+    except ConfigError as err:
+        yield from err.problems
+        return
+    yield from check(spec, where if SCHEDULER_ENV not in os.environ else f"{where} ({SCHEDULER_ENV})")

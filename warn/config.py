@@ -606,6 +606,34 @@ class ServeSpec(Strict):
                                         "(天地图, the L2 real-scene map) under the deployment's own layers")
 
 
+class ComputeSpec(Strict):
+    """Where the gridded steps run (``compute:``): the soil-water, bucket and flash-flood kernels over
+    chunks of cells, and the members of an ensemble run (:mod:`warn.compute`).
+
+    ``scheduler``: ``local`` starts a dask.distributed ``LocalCluster`` of ``workers`` processes the first
+    time a grid of at least ``min_cells`` cells is scored, and keeps it for the life of the service;
+    ``tcp://host:port`` uses the scheduler running there (its workers must see the same config.yaml,
+    geodata and store); ``none`` or ``off`` keeps everything in the one process. Smaller grids (the
+    demo's) always stay in the process: a cluster costs seconds to start and milliseconds per task.
+    """
+
+    scheduler: str = Field("local", pattern=r"^(local|none|off|tcp://[^\s:/]+:\d{1,5})$",
+                           description="local, none, off or tcp://host:port of a running dask scheduler")
+    workers: int = Field(2, ge=1, le=256, description="worker processes of the local cluster")
+    threads_per_worker: int = Field(1, ge=1, le=64, description="threads of each local worker")
+    chunk_cells: int = Field(50_000, ge=1, description="cells per task of a kernel (cache-sized blocks)")
+    min_cells: int = Field(1_000_000, ge=0, description="smallest work (cells × members) worth a cluster; "
+                           "smaller work runs in the process (below it, shipping the arrays costs more than "
+                           "a second core gives: bench/municipal.py)")
+    timeout: PositiveDuration = Field(timedelta(seconds=10), description="how long to wait for a scheduler "
+                                      "(and a local cluster's workers) to answer")
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the gridded steps may leave the process (``scheduler`` is not ``none`` / ``off``)."""
+        return self.scheduler not in ("none", "off")
+
+
 class Settings(Strict):
     """One deployment (config.yaml)."""
 
@@ -630,6 +658,7 @@ class Settings(Strict):
     files: FilesSpec = FilesSpec()
     anchors: AnchorsSpec | None = None
     municipal: MunicipalSpec | None = None
+    compute: ComputeSpec = Field(default_factory=ComputeSpec)
 
     @property
     def tz(self) -> ZoneInfo:

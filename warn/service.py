@@ -33,6 +33,7 @@ from warn import hazards
 from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
+from warn.compute import Compute, configured
 from warn.config import SensorFeedSpec, Settings
 from warn.durations import floor_time
 from warn.cycle import (
@@ -92,6 +93,9 @@ class Service:
         CAP status of everything published (``Exercise`` in drills) and CAP sender.
     reach
         How persons are reached (``None``: the deployment has no ``reach:``; nothing goes to persons).
+    compute
+        Where the cycles' gridded steps run (``compute:``): a local dask cluster started when a grid
+        first needs it, or the scheduler at the configured address; closed with the service.
     """
 
     settings: Settings
@@ -102,13 +106,14 @@ class Service:
     status: CapStatus
     sender: str
     reach: Reach | None = None
+    compute: Compute = field(default_factory=Compute.here)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cycle(self, at: datetime) -> CycleReport:
         """Run the warning cycle at ``at``, then reach the persons it addressed."""
         with self.lock:
             report = run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
-                               sender=self.sender, setup=self.setup)
+                               sender=self.sender, setup=self.setup, compute=self.compute)
             self._reach(at)
             return report
 
@@ -130,8 +135,10 @@ class Service:
         return self.dispatcher.dispatch_once(now)
 
     def close(self) -> None:
-        """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`)."""
+        """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`) and
+        the dask client (stopping a local cluster)."""
         self.sources.close()
+        self.compute.close()
 
     def __enter__(self) -> Service:
         return self
@@ -156,7 +163,8 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     Raises
     ------
     ConfigError
-        No ``command`` section, a bad forecast choice, a channel secret missing.
+        No ``command`` section, a bad forecast choice, a channel secret missing, a bad
+        ``WARN_COMPUTE_SCHEDULER`` (which overrides ``compute.scheduler``).
     """
     from warn.broadcast.channels import build_channels
     from warn.command.loading import load_directory, load_setup
@@ -173,7 +181,8 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     channels = build_channels(settings.channels, env=env, now=now, contacts=contacts)
     dispatcher = Dispatcher(store, channels, clock=now)
     people = open_reach(settings, directory, env=os.environ if env is None else env, status=status)
-    return Service(settings, store, sources, setup, dispatcher, status, sender, people)
+    compute = Compute(configured(settings.compute, os.environ if env is None else env))
+    return Service(settings, store, sources, setup, dispatcher, status, sender, people, compute)
 
 
 def feed_specs(settings: Settings, names: Sequence[str], *, url: str | None = None) -> dict[str, SensorFeedSpec]:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from warn import hazards
+from warn.compute import Compute
 from warn.config import Settings
 from warn.cycle.inputs import Inputs
 from warn.hazards.ensemble import score_members
@@ -118,7 +119,8 @@ def floors_by_hazard(settings: Settings, inputs: Inputs) -> dict[str, dict[str, 
     return out
 
 
-def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, rescore: frozenset[str]) -> Scores:
+def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, rescore: frozenset[str],
+          compute: Compute | None = None) -> Scores:
     """Score every hazard of the deployment for the cycle at ``at``.
 
     Parameters
@@ -135,6 +137,8 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
     rescore
         The :attr:`~warn.hazards.spec.Rescore.NEW_BASIS` hazards to score (their run or
         official floors changed); the others of them keep the levels they have.
+    compute
+        Where the gridded steps and an ensemble's members run (:mod:`warn.compute`); ``None``: here.
     """
     out = Scores()
     floors = floors_by_hazard(settings, inputs)
@@ -148,7 +152,7 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
             continue  # judged on official bulletins alone, and no source of them is configured
         ctx = hazards.context(settings, deployed, inputs.rain, at, store=store, persist=True,
                               official=tuple(b for b in inputs.official if b.hazard == spec.name),
-                              official_unknown=spec.name in inputs.official_unknown)
+                              official_unknown=spec.name in inputs.official_unknown, compute=compute)
         scored = score_members(spec, ctx)
         out.scored[spec.name] = scored
         if spec.rescore is Rescore.NEW_BASIS:

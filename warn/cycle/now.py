@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 
 from warn import hazards
+from warn.compute import Compute
 from warn.config import Settings
 from warn.cycle.observed import Observed
 from warn.durations import floor_time, iso_duration
@@ -344,8 +345,10 @@ def keep(store: Store, now: Now, run: xr.DataArray) -> None:
                      detail="observed" if now.observed else "forecast")
 
 
-def advance_state(settings: Settings, store: Store, now: Now, at: datetime) -> list[str]:
-    """Score every rain hazard on ``now.advance`` with its state saved and its remembered levels left alone.
+def advance_state(settings: Settings, store: Store, now: Now, at: datetime, compute: Compute | None = None
+                  ) -> list[str]:
+    """Score every rain hazard on ``now.advance`` with its state saved and its remembered levels left alone
+    (the gridded steps on ``compute``, ``None``: here).
 
     Returns
     -------
@@ -358,7 +361,8 @@ def advance_state(settings: Settings, store: Store, now: Now, at: datetime) -> l
     for deployed in hazards.deployed(settings):
         if Input.RAIN not in deployed.spec.inputs:
             continue
-        ctx = replace(hazards.context(settings, deployed, now.advance, at, store=store, persist=True), remember=False)
+        ctx = replace(hazards.context(settings, deployed, now.advance, at, store=store, persist=True,
+                                      compute=compute), remember=False)
         notes.extend(deployed.spec.score(ctx).notes)
     return notes
 

@@ -54,6 +54,7 @@ import xarray as xr
 from warn import hazards
 from warn.command.model import LevelCrossing
 from warn.command.planner import Setup
+from warn.compute import Compute
 from warn.config import Settings
 from warn.cycle.anchoring import anchor_head
 from warn.broadcast.channels import UCS2_LIMIT
@@ -123,7 +124,7 @@ def cycle_key(at: datetime) -> str:
 
 def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | None = None,
         rain: xr.DataArray | None = None, status: CapStatus = CapStatus.ACTUAL, sender: str,
-        setup: Setup | None = None) -> CycleReport:
+        setup: Setup | None = None, compute: Compute | None = None) -> CycleReport:
     """Run one warning cycle at ``at``.
 
     Parameters
@@ -145,6 +146,9 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
         CAP ``sender``.
     setup
         The planner's setup; loaded from ``settings.command`` when ``None``.
+    compute
+        Where the gridded steps and an ensemble's members run (the service's, :mod:`warn.compute`);
+        ``None``: in this process. The same levels either way.
 
     Returns
     -------
@@ -166,7 +170,7 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
     inputs: Inputs | None = None
     try:
         inputs = pull(settings, store, sources, at) if sources is not None else _in_hand(settings, rain, at)
-        report = _cycle(settings, store, at, inputs, status=status, sender=sender, setup=setup)
+        report = _cycle(settings, store, at, inputs, status=status, sender=sender, setup=setup, compute=compute)
     except Exception as err:
         store.cycles.fail(at, f"{type(err).__name__}: {err}", inputs=inputs.record if inputs else None)
         raise
@@ -176,7 +180,7 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
 
 
 def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, status: CapStatus, sender: str,
-           setup: Setup | None) -> CycleReport:
+           setup: Setup | None, compute: Compute | None) -> CycleReport:
     """Steps 3–7 of :func:`run` on the pulled ``inputs``."""
     if setup is None:
         from warn.command.loading import load_setup
@@ -185,8 +189,8 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
                            roster_limit=settings.files.max_roster_bytes)
     baseline = _baseline(store, settings, at)
     run = _run_id(inputs)
-    advanced = advance_state(settings, store, inputs.now, at) if inputs.now is not None else []
-    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline))
+    advanced = advance_state(settings, store, inputs.now, at, compute) if inputs.now is not None else []
+    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline), compute=compute)
     if inputs.now is not None and inputs.rain is not None:
         scores = attributed(scores, inputs.now)
         keep(store, inputs.now, inputs.rain)

@@ -25,6 +25,7 @@ from warn.vocab import STORM_INCIDENT, STORM_INCIDENT_ZH
 if TYPE_CHECKING:
     import xarray as xr
 
+    from warn.compute import Compute
     from warn.config import Settings
     from warn.hazards.spec import Context, HazardSection, HazardSpec, Scored
     from warn.sources.official import Bulletin
@@ -147,15 +148,16 @@ def incident_names_zh() -> dict[str, str]:
 
 def context(settings: Settings, deployed: Deployed, rain: xr.DataArray | None, now: datetime, *,
             store: Store | None = None, persist: bool = False, official: tuple[Bulletin, ...] = (),
-            official_unknown: bool = False) -> Context:
+            official_unknown: bool = False, compute: Compute | None = None) -> Context:
     """The context ``deployed`` is scored in: the run (``None`` without one), the cycle's time (UTC)
-    ``now`` (not before the run's issue time), the store and the official bulletins of the hazard."""
+    ``now`` (not before the run's issue time), the store, the official bulletins of the hazard and
+    where the gridded steps run (``None``: here)."""
     from warn.hazards.spec import Context
     from warn.rainarray import issued_at
 
     return Context(settings, deployed.section, deployed.params, rain,
                    issued_at(rain) if rain is not None else now, now, store=store, persist=persist,
-                   official=official, official_unknown=official_unknown)
+                   official=official, official_unknown=official_unknown, compute=compute)
 
 
 def load_model(name: str, path: Path) -> Any:

@@ -16,6 +16,12 @@ member as a single run:
 A member whose level at a lead is unknown counts in none of the fractions of that lead (missing
 is not "none"); when no member's level is known the fractions are NaN. Without a member dim the
 hazard is scored as it always was.
+
+With a cluster (the context's :class:`~warn.compute.Compute`, when members × cells reach its
+``min_cells``) the read-only members are mapped onto the workers: each worker opens the store by
+its URL (once per worker process) and scores its members there, the kernels inside a member in
+that worker. The control is scored here, after them, as without one: the same results, in the
+same order. A store in memory cannot be opened elsewhere: its members stay here.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 
-from warn import rainarray
+from warn import hazards, rainarray
 from warn.hazards.spec import LEADS, Context, HazardSpec, Scored, ScoredItem
+from warn.store import Store
 from warn.vocab import Level
 
 #: The levels a probability is given for, lowest first.
 COLOURS = (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED)
+#: The stores a worker process opened for the members it scores, by URL (kept for the worker's life).
+_STORES: dict[str, Store] = {}
 
 
 def score_members(spec: HazardSpec, ctx: Context) -> Scored:
@@ -39,8 +48,7 @@ def score_members(spec: HazardSpec, ctx: Context) -> Scored:
     if rain is None or rainarray.MEMBER not in rain.dims:
         return spec.score(ctx)
     control = int(rain.attrs["control_member"])
-    others = [spec.score(dataclasses.replace(ctx, rain=rainarray.member(rain, ident), persist=False))
-              for ident in rainarray.members(rain) if ident != control]
+    others = _read_only(spec, ctx, [ident for ident in rainarray.members(rain) if ident != control])
     scored = spec.score(dataclasses.replace(ctx, rain=rainarray.member(rain, control)))
     by_item: dict[tuple[str, str], list[Mapping[str, Level]]] = {}
     for result in (scored, *others):
@@ -48,6 +56,37 @@ def score_members(spec: HazardSpec, ctx: Context) -> Scored:
             by_item.setdefault((item.item, item.item_id), []).append(item.levels)
     items = [_with_probability(item, by_item[(item.item, item.item_id)]) for item in scored.items]
     return Scored(items, scored.notes, scored.notices)
+
+
+def _read_only(spec: HazardSpec, ctx: Context, idents: list[int]) -> list[Scored]:
+    """Score the members ``idents`` of ``ctx``'s run read-only, on the cluster's workers where it is worth it."""
+    rain = ctx.rain
+    assert rain is not None
+    jobs = [dataclasses.replace(ctx, rain=rainarray.member(rain, ident), persist=False) for ident in idents]
+    url = _url(ctx.store)
+    size = len(jobs) * rain.sizes.get("lat", 1) * rain.sizes.get("lon", 1)
+    if ctx.compute is None or not ctx.compute.distributes(size) or (ctx.store is not None and url is None):
+        return [spec.score(job) for job in jobs]
+    shipped = [(spec.name, dataclasses.replace(job, store=None, compute=None), url) for job in jobs]
+    return ctx.compute.members(_score_shipped, shipped, size=size)
+
+
+def _url(store: Store | None) -> str | None:
+    """The URL another process opens ``store`` by; ``None`` without a store or for one in memory."""
+    if store is None:
+        return None
+    url = store.engine.url
+    if url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:"):
+        return None
+    return str(url.render_as_string(hide_password=False))
+
+
+def _score_shipped(job: tuple[str, Context, str | None]) -> Scored:
+    """Score one member on a worker: ``(hazard name, context without its store, store URL)``."""
+    name, ctx, url = job
+    if url is not None and url not in _STORES:
+        _STORES[url] = Store.connect(url)
+    return hazards.get(name).score(dataclasses.replace(ctx, store=_STORES[url] if url is not None else None))
 
 
 def exceedance(levels: Iterable[Level]) -> dict[Level, float]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warn.declarative import Strict
+from warn.risk.chunks import CellMap, in_process
 from warn.vocab import ItemKind, Level, SensorKind
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from warn.cap.codec import Event
+    from warn.compute import Compute
     from warn.config import LayerSpec, Settings
     from warn.errors import Problem
     from warn.sources.official import Bulletin
@@ -191,6 +193,8 @@ class Context:
     remember
         With ``persist``, also step and save the remembered levels; ``False`` in the pass that only
         advances the state through the observed hours before t0 (:mod:`warn.cycle.now`).
+    compute
+        Where the gridded steps run (the service's dask cluster, :mod:`warn.compute`); ``None``: here.
     """
 
     settings: Settings
@@ -204,6 +208,12 @@ class Context:
     official: Sequence[Bulletin] = ()
     official_unknown: bool = False
     remember: bool = True
+    compute: Compute | None = None
+
+    @property
+    def cells(self) -> CellMap:
+        """Where the kernels over the grid's cells run: :attr:`compute`, or this process."""
+        return self.compute if self.compute is not None else in_process
 
     def layer(self, role: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
         """The layer playing ``role`` for this hazard, loaded and validated, in WGS84."""

@@ -38,11 +38,13 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from warn.risk import kernels
+from warn.risk.chunks import CellMap, in_process
 from warn.risk.kernels import Method
 from warn.risk.landslide import TankParams, quantity_score
 from warn.risk.levels import LevelParams
@@ -107,7 +109,8 @@ class FlashFloodParams:
     spin_up: timedelta
 
 
-def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Method = "numba") -> NDArray[np.float64]:
+def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Method = "numba",
+                 cells: CellMap = in_process) -> NDArray[np.float64]:
     """Rain of the last d hours ending at each hour, for each duration d.
 
     Parameters
@@ -121,6 +124,9 @@ def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Me
         ``numba``: the compiled loop (:func:`warn.risk.kernels.window_sums`), one pass over
         blocks of items; ``numpy``: the reference, cumulative sums over all items. Both take a
         window's sum as the difference of running totals: equal to the last bit.
+    cells
+        Where the compiled loop runs: here (the default) or on chunks of the items elsewhere
+        (:mod:`warn.risk.chunks`); the same result.
 
     Returns
     -------
@@ -141,9 +147,8 @@ def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Me
         raise ValueError(f"durations_h: expected whole hours ≥ 1, got {short[0]!r}")
     rain = np.asarray(hourly_mm, dtype=np.float64)
     if kernels.checked(method) == "numba":
-        out = np.empty((len(hours), *rain.shape))
-        kernels.window_sums(kernels.flat(rain), np.array(hours, dtype=np.int64), kernels.flat(out, 2))
-        return out
+        sums = cells(partial(_window_sums, hours=np.array(hours, dtype=np.int64)), kernels.flat(rain))[0]
+        return sums.reshape(len(hours), *rain.shape)
     missing = np.isnan(rain)
     zero = np.zeros((1, *rain.shape[1:]))
     total = np.concatenate([zero, np.cumsum(np.where(missing, 0.0, rain), axis=0)])
@@ -156,6 +161,13 @@ def rolling_rain(hourly_mm: ArrayLike, durations_h: Sequence[int], *, method: Me
         holes = gaps[d:] - gaps[:-d]
         out[i, d - 1:] = np.where(holes > 0, np.nan, window)
     return out
+
+
+def _window_sums(rain: np.ndarray, hours: np.ndarray) -> tuple[NDArray[np.float64]]:
+    """Sum the rain of each window of ``hours`` over ``rain`` (T, N) by the compiled loop: (D, T, N) mm."""
+    out = np.empty((hours.size, *rain.shape))
+    kernels.window_sums(rain, hours, out)
+    return (out,)
 
 
 def threshold_reduction(swi_mm: ArrayLike, *, params: WetnessParams) -> NDArray[np.float64]:

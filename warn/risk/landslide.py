@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from math import ceil
 from typing import overload
 
@@ -35,6 +36,7 @@ import xarray as xr
 from numpy.typing import ArrayLike, NDArray
 
 from warn.risk import kernels
+from warn.risk.chunks import CellMap, in_process
 from warn.risk.drivers import Driver
 from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams
@@ -181,7 +183,7 @@ class LandslideParams:
 
 
 def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: ArrayLike = 0.0,
-                       method: Method = "numba") -> NDArray[np.float64]:
+                       method: Method = "numba", cells: CellMap = in_process) -> NDArray[np.float64]:
     """Effective rainfall (有效降雨量) ``R_e(t) = Σ_h R_h · 0.5^(age_h / T)`` at the end of each hour.
 
     The rain of an hour counts in full at its end and half as much every ``half_life_h``
@@ -202,6 +204,9 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     method
         ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
         reference, one array operation per hour. Equal to the last bit.
+    cells
+        Where the compiled loop runs: here (the default) or on chunks of cells elsewhere
+        (:mod:`warn.risk.chunks`); the same result.
 
     Returns
     -------
@@ -218,15 +223,20 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
         raise ValueError(f"half_life_h must be positive, got {half_life_h}")
     rain = np.asarray(hourly_mm, dtype=np.float64)
     decay = 0.5 ** (1.0 / half_life_h)
-    out = np.empty_like(rain)
     current = np.broadcast_to(np.asarray(start, dtype=np.float64), rain.shape[1:])
     if kernels.checked(method) == "numba":
-        ones, zeros = np.ones(current.size), np.zeros(current.size)
-        kernels.recursion(kernels.flat(rain), current.reshape(-1), decay, ones, zeros, False, kernels.flat(out))
-        return out
+        return cells(partial(_decayed, decay=decay), kernels.flat(rain), current.reshape(-1))[0].reshape(rain.shape)
+    out = np.empty_like(rain)
     for k in range(rain.shape[0]):
         current = out[k] = current * decay + rain[k]
     return out
+
+
+def _decayed(rain: np.ndarray, start: np.ndarray, decay: float) -> tuple[NDArray[np.float64]]:
+    """Weigh ``rain`` (time, cells) into the effective rainfall from ``start`` (cells,) by the compiled recursion."""
+    out = np.empty(rain.shape)
+    kernels.recursion(rain, start, decay, np.ones(start.size), np.zeros(start.size), False, out)
+    return (out,)
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,14 +246,15 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
 
 @overload
 def soil_water_index(rain_mm: xr.DataArray, step_hours: float, state: xr.DataArray | None = None, *,
-                     params: TankParams, method: Method = "numba") -> tuple[xr.DataArray, xr.DataArray]: ...
+                     params: TankParams, method: Method = "numba", cells: CellMap = in_process
+                     ) -> tuple[xr.DataArray, xr.DataArray]: ...
 @overload
 def soil_water_index(rain_mm: ArrayLike, step_hours: float, state: ArrayLike | None = None, *,
-                     params: TankParams, method: Method = "numba"
+                     params: TankParams, method: Method = "numba", cells: CellMap = in_process
                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
                      state: ArrayLike | xr.DataArray | None = None, *,
-                     params: TankParams, method: Method = "numba"
+                     params: TankParams, method: Method = "numba", cells: CellMap = in_process
                      ) -> tuple[xr.DataArray | NDArray[np.float64], xr.DataArray | NDArray[np.float64]]:
     """Soil Water Index by the JMA three-tank series model.
 
@@ -290,6 +301,10 @@ def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
         ``numba``: the compiled loop (:func:`warn.risk.kernels.tanks`), one pass over blocks of
         cells; ``numpy``: the reference, array operations over all cells per substep. The
         same operations in the same order: equal to the last bit.
+    cells
+        Where the numpy arrays' cells are stepped: here (the default) or in chunks of cells
+        elsewhere (:mod:`warn.risk.chunks`); the same result. (A Dask-backed DataArray runs
+        on its own chunks.)
 
     Returns
     -------
@@ -313,11 +328,11 @@ def soil_water_index(rain_mm: ArrayLike | xr.DataArray, step_hours: float,
     rain = np.asarray(rain_mm)
     if not np.issubdtype(rain.dtype, np.floating):
         rain = rain.astype(np.float64)
-    cells = rain.shape[1:]
-    start = np.zeros((3, *cells)) if state is None else np.asarray(state, dtype=np.float64)
-    if start.shape != (3, *cells):
-        raise ValueError(f"state must have shape {(3, *cells)}, got {start.shape}")
-    swi, end = run(kernels.flat(rain), kernels.flat(start), step_hours, params)
+    shape = rain.shape[1:]
+    start = np.zeros((3, *shape)) if state is None else np.asarray(state, dtype=np.float64)
+    if start.shape != (3, *shape):
+        raise ValueError(f"state must have shape {(3, *shape)}, got {start.shape}")
+    swi, end = cells(partial(run, step_hours=step_hours, p=params), kernels.flat(rain), kernels.flat(start))
     return swi.reshape(rain.shape), end.reshape(start.shape)
 
 

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from warn.rainarray import step_of
 from warn.risk import kernels
+from warn.risk.chunks import CellMap, in_process
 from warn.risk.drivers import Driver
 from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
@@ -312,7 +313,8 @@ def capacity_rate(points: WaterloggingPoints, *, rain_params: RainstormParams,
 
 
 def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficient: ArrayLike,
-                   capacity_mm: ArrayLike, method: Method = "numba") -> NDArray[np.float64]:
+                   capacity_mm: ArrayLike, method: Method = "numba", cells: CellMap = in_process
+                   ) -> NDArray[np.float64]:
     """Storage of the bucket after each step: ``S ← max(0, S + ψ·R − ψ·C)``.
 
     Parameters
@@ -328,6 +330,9 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
     method
         ``numba``: the compiled loop (:func:`warn.risk.kernels.recursion`); ``numpy``: the
         reference, one array operation per step. Equal to the last bit.
+    cells
+        Where the compiled loop runs: here (the default) or on chunks of the N cells elsewhere
+        (:mod:`warn.risk.chunks`); the same result.
 
     Returns
     -------
@@ -342,12 +347,9 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
     rain = np.asarray(rain_mm, dtype=np.float64)
     psi = np.asarray(runoff_coefficient, dtype=np.float64)
     if kernels.checked(method) == "numba":
-        cells = rain.shape[1:]
-        storage = np.empty_like(rain)
-        state, runoff, capacity = (np.broadcast_to(np.asarray(x, dtype=np.float64), cells).reshape(-1)
+        state, runoff, capacity = (np.broadcast_to(np.asarray(x, dtype=np.float64), rain.shape[1:]).reshape(-1)
                                    for x in (state_mm, psi, capacity_mm))
-        kernels.recursion(kernels.flat(rain), state, 1.0, runoff, capacity, True, kernels.flat(storage))
-        return storage
+        return cells(_bucket, kernels.flat(rain), state, runoff, capacity)[0].reshape(rain.shape)
     net = psi * (rain - np.asarray(capacity_mm, dtype=np.float64))
     storage = np.empty_like(rain)
     s = np.asarray(state_mm, dtype=np.float64)
@@ -357,8 +359,16 @@ def bucket_storage(rain_mm: ArrayLike, state_mm: ArrayLike, *, runoff_coefficien
     return storage
 
 
+def _bucket(rain: np.ndarray, state: np.ndarray, runoff: np.ndarray, capacity: np.ndarray
+            ) -> tuple[NDArray[np.float64]]:
+    """Fill the bucket over ``rain`` (T, N) by the compiled recursion (see :func:`bucket_storage`)."""
+    storage = np.empty(rain.shape)
+    kernels.recursion(rain, state, 1.0, runoff, capacity, True, storage)
+    return (storage,)
+
+
 def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, *, rain_params: RainstormParams,
-           params: WaterloggingParams) -> xr.Dataset:
+           params: WaterloggingParams, cells: CellMap = in_process) -> xr.Dataset:
     """Run the storage bucket over a rain series (MODELS.md 2.), carrying antecedent rain.
 
     ``S ← max(0, S + ψ·R − ψ·i_cap·Δ)``, ``ψ = 0.90·f_imp + 0.15·(1 − f_imp)``; ponding depth
@@ -389,6 +399,8 @@ def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, 
         The points, in the order of the point dim.
     rain_params, params
         The rain model (storm formulas) and the waterlogging model.
+    cells
+        Where the bucket's compiled loop runs over the points (:func:`bucket_storage`).
 
     Returns
     -------
@@ -403,7 +415,7 @@ def bucket(rain: xr.DataArray, state_mm: ArrayLike, points: WaterloggingPoints, 
     minutes = step_of(rain).total_seconds() / 60
     capacity = capacity_rate(points, rain_params=rain_params, params=params) * minutes
     storage = bucket_storage(values, state_mm, runoff_coefficient=points.runoff_coefficient(params),
-                             capacity_mm=capacity)
+                             capacity_mm=capacity, cells=cells)
     depth_mm = storage / points.ponding_area_fraction
     ponding = depth_mm > 0
     first = np.where(ponding.any(axis=0), rain["time"].values[ponding.argmax(axis=0)], np.datetime64("NaT"))

@@ -102,15 +102,16 @@ def score(ctx: Context) -> Scored:
     saved = ctx.store.load_state(STATE_MODEL, weights.layer) if ctx.store is not None else None
     state = _State.of(saved.arrays if saved is not None else None, t0, len(ids), max(params.durations_h))
     notes = [state.note(saved.detail if saved is not None else "", params.spin_up)]
-    swi_forecast, _ = soil_water_index(np.nan_to_num(forecast), 1.0, state.tanks, params=params.tank)
+    swi_forecast, _ = soil_water_index(np.nan_to_num(forecast), 1.0, state.tanks, params=params.tank, cells=ctx.cells)
     swi = np.concatenate([state.swi, swi_forecast])
     rain = np.concatenate([state.rain, forecast])
     lookback = state.rain.shape[0]  # index of t0 in the series of hour ends
     if np.isnan(state.rain).any():
         notes.append("t0 前部分小时雨量未存档：现时窗口未知，预报窗口按无雨计（偏低） / hours before t0 not kept: "
                      "the windows now are unknown, the forecast windows count them as dry (a lower bound)")
-    exact = rolling_rain(rain, params.durations_h)[:, lookback - 1:]
-    bound = rolling_rain(np.concatenate([np.nan_to_num(state.rain), forecast]), params.durations_h)[:, lookback - 1:]
+    exact = rolling_rain(rain, params.durations_h, cells=ctx.cells)[:, lookback - 1:]
+    bound = rolling_rain(np.concatenate([np.nan_to_num(state.rain), forecast]), params.durations_h,
+                         cells=ctx.cells)[:, lookback - 1:]
     windows = np.concatenate([exact[:, :1], bound[:, 1:]], axis=1)  # (duration, t0 + hours, item)
     starts = np.stack([swi[lookback - 1 - d:swi.shape[0] - d] for d in params.durations_h])
     reduction = threshold_reduction(starts, params=params.wetness)

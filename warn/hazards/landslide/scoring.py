@@ -49,6 +49,7 @@ from warn.hazards.memory import remember
 from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.rainarray import as_hourly, issued_at
+from warn.risk.chunks import CellMap, in_process
 from warn.risk.drivers import Driver
 from warn.risk.landslide import (
     RAIN_60MIN,
@@ -224,13 +225,13 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     t0 = issued_at(rain)
     hourly = as_hourly(rain)
     grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
-    start, known, history, notes = _initial_state(store, grid, t0, hourly.shape[1:], params)
+    start, known, history, notes = _initial_state(store, grid, t0, hourly.shape[1:], params, ctx.cells)
     forecast = hourly.values.astype(np.float64)
-    swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank)
+    swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank, cells=ctx.cells)
     swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
     rain_60min = np.concatenate([_last_hour(history, times[0], hourly.shape[1:])[None], forecast])
-    effective = _effective_rain(history, times, forecast, params, known)
+    effective = _effective_rain(history, times, forecast, params, known, ctx.cells)
     history_times, history_mm = _collapse(history, times)
     fields = xr.DataArray(np.stack([swi, rain_60min, effective]), dims=("quantity", "time", "lat", "lon"),
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
@@ -251,7 +252,8 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
 
 
 def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tuple[int, ...],
-                   params: LandslideParams) -> tuple[np.ndarray, bool, tuple[np.ndarray, np.ndarray], list[str]]:
+                   params: LandslideParams, cells: CellMap = in_process
+                   ) -> tuple[np.ndarray, bool, tuple[np.ndarray, np.ndarray], list[str]]:
     """Storages at t0, whether they are known, the hourly rain kept before t0, and notes.
 
     The storages saved for t0 by the previous cycle are used as they are, with the hourly rain
@@ -259,7 +261,7 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
     Without them (no state, or one for other times) the tanks are spun up from empty over the
     hourly rain kept for the last :data:`SPIN_UP_DAYS` days: with all of it the state is known;
     with less the forecast starts from what it gives (a lower bound) and the level now is
-    unknown; with none of it (and no state) the cycle starts cold.
+    unknown; with none of it (and no state) the cycle starts cold. ``cells`` runs the spin-up's kernel.
 
     Returns
     -------
@@ -281,7 +283,7 @@ def _initial_state(store: Store | None, grid: GridSpec, t0: datetime, shape: tup
             "冷启动：无土壤含水状态与前30天降雨资料，现时等级未知，预报从空水箱起算（偏低） / cold start: no "
             "soil-water state and no rain of the last 30 days; the level now is unknown and the forecast starts "
             "from empty tanks (a lower bound)"]
-    tanks, days = _spin_up(history, at, shape, params)
+    tanks, days = _spin_up(history, at, shape, params, cells)
     if days >= SPIN_UP_DAYS:
         return tanks, True, history, [f"由存档降雨起算 / spun up from {SPIN_UP_DAYS} days of kept hourly rain"]
     return tanks, False, history, [
@@ -347,13 +349,14 @@ def _aware(moment: np.datetime64) -> datetime:
 
 
 def _spin_up(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: tuple[int, ...],
-             params: LandslideParams) -> tuple[np.ndarray, float]:
+             params: LandslideParams, cells: CellMap) -> tuple[np.ndarray, float]:
     """Storages at ``at`` from empty tanks over the kept hourly rain of the last
-    :data:`SPIN_UP_DAYS` days (hours not kept count as dry), and how many days it covered."""
+    :data:`SPIN_UP_DAYS` days (hours not kept count as dry), and how many days it covered; the
+    kernel runs on ``cells``."""
     ends = history[0]
     recent = ends[(ends > at - HOUR * SPIN_UP_DAYS * 24) & (ends <= at)]
     _, tanks = soil_water_index(_on_hours(history, at, SPIN_UP_DAYS * 24, shape), 1.0, np.zeros((3, *shape)),
-                                params=params.tank)
+                                params=params.tank, cells=cells)
     covered = (at - recent.min()).astype("timedelta64[s]").astype(int) / 86400 + 1 / 24 if recent.size else 0.0
     return tanks, covered
 
@@ -377,17 +380,17 @@ def _last_hour(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape:
 
 
 def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, forecast: np.ndarray,
-                    params: LandslideParams, known: bool) -> np.ndarray:
+                    params: LandslideParams, known: bool, cells: CellMap) -> np.ndarray:
     """Effective rainfall (mm) at t0 = ``times[0]`` and at the end of each forecast hour, (time, lat, lon).
 
     The kept hours of the last :func:`_lookback_hours` (hours not kept count as dry: a lower
     bound), then the forecast, weighed by their half-life (``effective_rainfall``). A missing
     forecast hour is NaN at its end and counts as dry after it, as the SWI does; without a
-    known state the value at t0 is NaN.
+    known state the value at t0 is NaN. The kernel runs on ``cells``.
     """
     lookback = _lookback_hours(params)
     series = np.concatenate([_on_hours(history, times[0], lookback, forecast.shape[1:]), forecast])
-    out = effective_rainfall(np.nan_to_num(series), half_life_h=params.half_life_h)[lookback - 1:]
+    out = effective_rainfall(np.nan_to_num(series), half_life_h=params.half_life_h, cells=cells)[lookback - 1:]
     out[1:][np.isnan(forecast)] = np.nan
     if not known:
         out[0] = np.nan

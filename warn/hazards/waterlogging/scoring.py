@@ -127,7 +127,7 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     screen = screen.sel(time=times.astype("datetime64[ns]"), method=None) if kept[0].size else \
         _with_unknown_now(screen, times)
     buckets = waterlogging.bucket(point_rain.sel(time=point_rain["time"] > np.datetime64(naive(t0), "ns")),
-                           storage, points, rain_params=rain_params, params=params)
+                           storage, points, rain_params=rain_params, params=params, cells=ctx.cells)
     now_depth = storage / points.ponding_area_fraction / 10.0 if warm else np.full(len(ids), np.nan)
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
     x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)

@@ -1,0 +1,215 @@
+"""The municipality on one machine and on a dask cluster: figures side by side, in one run.
+
+    .venv/bin/python bench/municipal.py [--members 50] [--fine-members 50] [--sections grid,ensemble]
+
+Each section is a function returning rows; every row is timed in this run beside its reference
+(this machine is shared and noisy: read the ratios, not the seconds). Sections:
+
+- ``grid``: the gridded part of the municipal cycle on Chongqing's extent at 0.01° (~1 km,
+  401 × 491 cells): the soil-water tanks spun up over 30 days of hourly rain then run over a
+  72-hour forecast, the effective rainfall, the storage bucket and the flash-flood rolling rain
+  of every cell, and the zonal means of the 38 districts (weights × rain). Single process
+  (``compute: none``) against a dask.distributed LocalCluster of 2 worker processes (chunks of
+  50,000 cells), and "the largest deployment that fits a 10-minute cycle on this machine":
+  600 s divided by the measured cost per cell (the steps are linear in cells: every kernel is
+  per cell, the weights product per covered cell), the faster of the two.
+- ``ensemble``: 50 members × 72 h, each member's rain made where it is scored (a member is a
+  seeded perturbation of the storm), its tanks run from the same start, bucket and rolling rain,
+  reduced to the 38 districts' means; on the ~1 km grid and on a ~250 m grid (0.0025°,
+  1,601 × 1,961 = 3.1 M cells). One member at 250 m is 72 × 3.1 M × 8 B = 1.8 GB of rain and as
+  much of each output: it is worked in chunks of cells inside the member, so the memory is a
+  chunk's per worker, not a member's. Single process (members one after the other) against the
+  cluster (members mapped onto the workers).
+
+The districts are synthetic (bench/citysize.py's Voronoi zones, 38 of them over Chongqing's
+extent): the real municipal layers are not on main yet. The lead adds sections (store writes,
+planner threads, cycle by service age) as functions in :data:`SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.citysize import EAST, NORTH, RES, SOUTH, WEST, CityParams, make_layers  # noqa: E402
+from warn.compute import Compute  # noqa: E402
+from warn.config import ComputeSpec  # noqa: E402
+from warn.geo.weights import build_weights  # noqa: E402
+from warn.risk.flashflood import rolling_rain  # noqa: E402
+from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index  # noqa: E402
+from warn.risk.waterlogging import bucket_storage  # noqa: E402
+
+DISTRICTS = 38
+HOURS = 72
+SPIN_UP = 30 * 24
+HALF_LIFE_H = 7.2
+LOOKBACK = 72  # hours the effective rainfall looks back: 10 half-lives
+DURATIONS = (1, 3, 6, 12, 24)
+#: The national tank coefficients (models/landslide.yaml), per hour, mm; 10-minute substeps.
+TANK = TankParams(15, 0.10, 60, 0.15, 0.12, 15, 0.05, 0.05, 15, 0.01, 0.01, 1 / 6)
+CYCLE_S = 600.0
+FINE = RES / 4  # ~250 m
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: ``seconds`` of ``what``, and its ratio to the section's reference timed in this run."""
+
+    section: str
+    what: str
+    seconds: float
+    reference: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A grid over Chongqing's extent with the districts' weights (zones × cells, CSR, row-normalised)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    weights: object
+
+    @property
+    def cells(self) -> int:
+        return self.lat.size * self.lon.size
+
+
+def grid(res: float) -> Grid:
+    lat = np.round(np.arange(SOUTH, NORTH + res / 2, res), 5)
+    lon = np.round(np.arange(WEST, EAST + res / 2, res), 5)
+    zones = make_layers(CityParams(zones=DISTRICTS, sensors=10, hazard=10), np.random.default_rng(38))["towns"]
+    weights = build_weights(zones, lat, lon, id_column="zone_id").matrix.tocsr()
+    totals = np.asarray(weights.sum(axis=1)).ravel()
+    return Grid(lat, lon, (weights.multiply(1 / totals[:, None])).tocsr().astype(np.float64))
+
+
+def storm(lat: np.ndarray, lon: np.ndarray, hours: int, seed: int, cells: slice = slice(None)) -> np.ndarray:
+    """Hourly rain (hours, cells of the flattened grid in ``cells``), mm: three moving blobs over a
+    0.5 mm/h background, scaled and shifted by member ``seed``."""
+    rng = np.random.default_rng(seed)
+    scale, shift = rng.uniform(0.6, 1.4), rng.uniform(-0.2, 0.2, 2)
+    index = np.arange(lat.size * lon.size)[cells]
+    yy, xx = lat[index // lon.size], lon[index % lon.size]
+    out = np.full((hours, yy.size), 0.5)
+    for x0, y0, peak, sigma in ((106.0, 28.9, 55.0, 0.30), (107.2, 29.3, 40.0, 0.40), (108.4, 30.2, 35.0, 0.25)):
+        for t in range(hours):
+            cx, cy = x0 + shift[0] + 0.05 * t, y0 + shift[1] + 0.03 * t
+            out[t] += scale * peak * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma ** 2))
+    return out
+
+
+def grid_part(g: Grid, history: np.ndarray, forecast: np.ndarray, compute: Compute) -> dict[str, np.ndarray]:
+    """The municipal cycle's gridded steps on (time, cells) arrays; the kernels on ``compute``."""
+    _, start = soil_water_index(history, 1.0, params=TANK, cells=compute)
+    swi, _ = soil_water_index(forecast, 1.0, start, params=TANK, cells=compute)
+    effective = effective_rainfall(np.concatenate([history[-LOOKBACK:], forecast]), half_life_h=HALF_LIFE_H,
+                                   cells=compute)[LOOKBACK:]
+    storage = bucket_storage(forecast, 0.0, runoff_coefficient=0.7, capacity_mm=20.0, cells=compute)
+    windows = rolling_rain(forecast, DURATIONS, cells=compute)
+    return {"swi": g.weights @ swi.T, "effective": g.weights @ effective.T, "storage": g.weights @ storage.T,
+            "rain24": g.weights @ windows[-1].T, "rain": g.weights @ forecast.T}
+
+
+def member(g: Grid, seed: int) -> np.ndarray:
+    """One member scored: its rain made here, the kernels over chunks of cells, the districts' mean SWI,
+    bucket storage and 6-hour rain (3, district, hour)."""
+    out = np.zeros((3, DISTRICTS, HOURS))
+    for lo in range(0, g.cells, CHUNK):
+        cells = slice(lo, min(lo + CHUNK, g.cells))
+        rain = storm(g.lat, g.lon, HOURS, seed, cells)
+        swi, _ = soil_water_index(rain, 1.0, np.full((3, rain.shape[1]), 20.0), params=TANK)
+        storage = bucket_storage(rain, 0.0, runoff_coefficient=0.7, capacity_mm=20.0)
+        six = rolling_rain(rain, (6,))[0]
+        w = g.weights[:, cells]
+        out += np.stack([w @ swi.T, w @ storage.T, w @ np.nan_to_num(six).T])
+    return out
+
+
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def grid_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    g = grid(RES)
+    history = storm(g.lat, g.lon, SPIN_UP, 0) * 0.2
+    forecast = storm(g.lat, g.lon, HOURS, 1)
+    member(g, 0)  # compile the kernels
+    single, alone = timed(lambda: grid_part(g, history, forecast, Compute.here()))
+    grid_part(g, history, forecast, cluster)  # the workers load the kernels
+    spread, together = timed(lambda: grid_part(g, history, forecast, cluster))
+    worst = max(float(np.max(np.abs(alone[k] - together[k]))) for k in alone)
+    best = min(single, spread) / g.cells
+    return [Row("grid", f"municipal grid part, {g.lat.size}×{g.lon.size} cells, {DISTRICTS} districts, "
+                f"30 d spin-up + {HOURS} h: single process", single, single),
+            Row("grid", "  the same on LocalCluster(2 workers)", spread, single,
+                f"largest |difference| of the districts' values {worst:.1e} mm"),
+            Row("grid", f"  largest grid within a {CYCLE_S:.0f}-s cycle (linear in cells, "
+                f"{best * 1e6:.2f} µs/cell)", CYCLE_S, single, f"≈ {CYCLE_S / best / 1e6:.1f} M cells")]
+
+
+def ensemble_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    rows = []
+    for label, res, members in (("~1 km", RES, args.members), ("~250 m", FINE, args.fine_members)):
+        g = grid(res)
+        seeds = list(range(1, members + 1))
+        single, alone = timed(lambda g=g: [member(g, s) for s in seeds])
+        spread, together = timed(lambda g=g: cluster.members(partial(member, g), seeds, size=members * g.cells))
+        worst = max(float(np.max(np.abs(a - b))) for a, b in zip(alone, together, strict=True))
+        chunk_mb = CHUNK * HOURS * 8 * 6 / 1e6
+        rows += [Row("ensemble", f"{members} members × {HOURS} h, {label} ({g.lat.size}×{g.lon.size} = "
+                     f"{g.cells / 1e6:.2f} M cells): single process", single, single,
+                     f"{single / members:.1f} s a member"),
+                 Row("ensemble", "  the same, members on LocalCluster(2 workers)", spread, single,
+                     f"|difference| ≤ {worst:.1e}; ~{chunk_mb:.0f} MB of arrays per chunk in a worker")]
+    return rows
+
+
+#: The sections, in order: name → function(args, cluster) → rows.
+SECTIONS: dict[str, Callable[[argparse.Namespace, Compute], list[Row]]] = {
+    "grid": grid_section,
+    "ensemble": ensemble_section,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--fine-members", type=int, default=50)
+    args = parser.parse_args()
+    spec = ComputeSpec(scheduler="local", workers=2, threads_per_worker=1, chunk_cells=CHUNK, min_cells=0,
+                       timeout="PT60S")
+    rows: list[Row] = []
+    with Compute(spec) as cluster:
+        started, _ = timed(cluster.client)
+        rows.append(Row("setup", "LocalCluster(2 workers) start", started, started))
+        for name in args.sections.split(","):
+            rows += SECTIONS[name](args, cluster)
+            print_rows(rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    print(f"peak memory of this process {peak:.2f} GB (workers not counted)")
+
+
+def print_rows(rows: list[Row]) -> None:
+    print(f"\n{'section':9} {'what':100} {'seconds':>9} {'× ref':>7}  note")
+    for row in rows:
+        print(f"{row.section:9} {row.what:100} {row.seconds:9.2f} {row.seconds / row.reference:7.2f}  {row.note}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

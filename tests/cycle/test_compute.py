@@ -1,0 +1,103 @@
+"""The gridded steps on a real dask.distributed LocalCluster (two worker processes) equal the single process.
+
+The cluster is started once for the module (``min_cells: 0``, chunks of 1,000 cells, so the demo's
+81 × 84 grid goes out in 7 chunks and its members to the workers). The kernels are compared bit for
+bit; the cycle is run twice on the same ensemble run, on two fresh stores — once in the process, once
+on the cluster — and everything it decided and stored must be the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from distributed import get_task_stream
+from sqlalchemy import select
+
+from tests.cycle.test_hazards import DEMO, deployment, ensemble
+from warn.compute import Compute
+from warn.config import ComputeSpec
+from warn.cycle import run as run_cycle
+from warn.rainarray import issued_at
+from warn.risk.flashflood import rolling_rain
+from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index
+from warn.risk.waterlogging import bucket_storage
+from warn.sources.forecast import open_forecast
+from warn.store import Store
+from warn.store.schema import item_levels, level_memory, model_states
+
+#: The national coefficients (models/landslide.yaml), per hour, mm; 10-minute substeps.
+TANK = TankParams(15, 0.10, 60, 0.15, 0.12, 15, 0.05, 0.05, 15, 0.01, 0.01, 1 / 6)
+
+pytestmark = pytest.mark.slow  # a cluster of two processes and two whole cycles: about 30 s here
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of two worker processes, for the module."""
+    with Compute(ComputeSpec(scheduler="local", workers=2, min_cells=0, chunk_cells=1000)) as compute:
+        assert compute.client() is not None
+        yield compute
+
+
+def test_the_kernels_on_chunks_of_cells_on_two_workers_equal_the_process_to_the_bit(cluster):
+    rng = np.random.default_rng(20)
+    rain = rng.gamma(0.4, 6.0, size=(72, 5003))
+    rain[rng.random(rain.shape) < 0.01] = np.nan
+    state = rng.uniform(0.0, 200.0, size=(3, 5003))
+    with get_task_stream(client=cluster.client()) as tasks:
+        swi, end = soil_water_index(rain, 1.0, state, params=TANK, cells=cluster)
+    assert len(tasks.data) >= 6 and len({t["worker"] for t in tasks.data}) == 2  # chunks on both workers
+    here_swi, here_end = soil_water_index(rain, 1.0, state, params=TANK)
+    np.testing.assert_array_equal(swi, here_swi)
+    np.testing.assert_array_equal(end, here_end)
+    dry = np.nan_to_num(rain)
+    np.testing.assert_array_equal(effective_rainfall(dry, half_life_h=72.0, cells=cluster),
+                                  effective_rainfall(dry, half_life_h=72.0))
+    np.testing.assert_array_equal(bucket_storage(rain, 5.0, runoff_coefficient=0.7, capacity_mm=20.0, cells=cluster),
+                                  bucket_storage(rain, 5.0, runoff_coefficient=0.7, capacity_mm=20.0))
+    np.testing.assert_array_equal(rolling_rain(rain, (1, 3, 6, 24), cells=cluster), rolling_rain(rain, (1, 3, 6, 24)))
+
+
+def test_a_worker_error_reaches_the_caller_as_it_would_here(cluster):
+    rain = np.full((3, 2500), 1.0)
+    rain[1, 1700] = -1.0
+    with pytest.raises(ValueError, match="must not be negative"):
+        soil_water_index(rain, 1.0, params=TANK, cells=cluster)
+
+
+def cycle(folder, compute):
+    """One cycle at the demo run's issue time on an ensemble of it, on a fresh store in ``folder``: what it
+    reported and what it stored."""
+    settings = deployment(folder)
+    rain = ensemble(open_forecast(DEMO, source="demo").isel(time=slice(0, 24)))
+    at = issued_at(rain)
+    with Store.connect(settings.store.url) as store:
+        store.upgrade()
+        report = run_cycle(settings, store, at, rain=rain, sender="warn@test", compute=compute)
+        with store.engine.connect() as conn:
+            rows = {table.name: [tuple(r) for r in conn.execute(
+                        select(*(c for c in table.c if c.name != "updated_at")).order_by(*table.primary_key))]
+                    for table in (model_states, level_memory, item_levels)}
+    return report, rows
+
+
+def test_an_ensemble_cycle_on_the_cluster_decides_and_stores_what_the_process_does(cluster, tmp_path):
+    with get_task_stream(client=cluster.client()) as tasks:
+        distributed, stored = cycle(tmp_path / "cluster", cluster)
+    assert {t["worker"] for t in tasks.data} and len(tasks.data) >= 2  # the two other members went out
+    alone, alone_stored = cycle(tmp_path / "process", None)
+    assert distributed.items == alone.items > 0
+    assert distributed.crossings == alone.crossings  # none: a fresh store's levels now are unknown
+    assert distributed.notes == alone.notes and distributed.notices == alone.notices
+    assert distributed.actions == alone.actions and len(distributed.messages) == len(alone.messages)
+    assert stored == alone_stored
+    assert stored["model_states"] and stored["item_levels"]
+    assert any(row[-1] for row in stored["item_levels"])  # the members' probabilities are stored
+    assert max(row[5] for row in stored["item_levels"]) == 4  # red at a lead: the levels compared are not all none
+
+
+def test_small_work_stays_in_the_process_without_a_cluster():
+    compute = Compute(ComputeSpec(scheduler="local", min_cells=10_000))
+    swi, _ = soil_water_index(np.ones((4, 9_999)), 1.0, params=TANK, cells=compute)
+    assert not compute.running and swi.shape == (4, 9_999)
+    assert compute.distributes(10_000) and not Compute.here().distributes(10**9)
