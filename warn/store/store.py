@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -50,7 +51,7 @@ from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.accounts import AccountTable, AttemptTable, SessionTable
 from warn.store.attachments import AttachmentTable
-from warn.store.bulk import bulk_for
+from warn.store.bulk import Bulk, bulk_for
 from warn.store.command import (
     ExecutionReport,
     acknowledge_task,
@@ -69,9 +70,11 @@ from warn.store.levels import LevelTable, NoticeTable
 from warn.store.leases import LeaseTable
 from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
+from warn.store.partitions import Period, ensure
 from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
 from warn.store.rejected import RejectedTable
+from warn.store.retention import ArchivedWeek, archive_readings
 from warn.store.schema import (
     UTCDateTime,
     ack_requests,
@@ -133,6 +136,9 @@ class Store:
     now
         The clock that stamps ``updated_at``, ``revised_at`` and the timeline's
         ``recorded_at`` (the simulated clock in a replay or drill).
+    bulk
+        The bulk statements readings are written with (default: :func:`warn.store.bulk.bulk_for` the
+        engine's dialect).
 
     Attributes
     ----------
@@ -169,10 +175,10 @@ class Store:
         (:mod:`warn.store.links`, :mod:`warn.store.attachments`, :mod:`warn.store.dangers`).
     """
 
-    def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now, bulk: Bulk | None = None) -> None:
         self.engine = engine
         self._now = now
-        self._bulk = bulk_for(engine.dialect.name)
+        self._bulk = bulk or bulk_for(engine.dialect.name)
         self.timeline = Timeline(engine, self._write, now)
         self.outbox = OutboxTable(engine, self._write, now)
         self.cycles = CycleTable(engine, self._write, now)
@@ -521,6 +527,34 @@ class Store:
                          new_value=r.new_value, old_flag=QCFlag(r.old_flag), new_flag=QCFlag(r.new_flag),
                          old_rule=r.old_rule, new_rule=r.new_rule, old_arrival_time=r.old_arrival_time,
                          new_arrival_time=r.new_arrival_time, revised_at=r.revised_at) for r in rows]
+
+    # -- readings: partitions and retention ----------------------------------------
+
+    def prepare_partitions(self, now: datetime | None = None) -> list[Period]:
+        """Make the weekly readings partitions of ``now``'s week (default: the store's clock) and of the weeks
+        ahead that are missing (PostgreSQL, :func:`warn.store.partitions.ensure`); nothing on SQLite.
+
+        Returns
+        -------
+        list of Period
+            The weeks whose partitions were made.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return []
+        with self._write() as conn:
+            return ensure(conn, now or self._now())
+
+    def archive_readings(self, *, keep: timedelta, folder: Path) -> list[ArchivedWeek]:
+        """Archive to ``folder`` and then remove the readings (with their revisions) of the weeks that ended
+        ``keep`` or more before the store's clock (:func:`warn.store.retention.archive_readings`).
+
+        Raises
+        ------
+        StoreError
+            A week's archive could not be written or verified: its rows stay in the store.
+        """
+        return archive_readings(self.engine, self._write, keep=keep, folder=folder, now=self._now(),
+                                where=redact(self.engine.url))
 
     def count_readings(self) -> int:
         """How many (sensor, phenomenon time) readings are held."""
