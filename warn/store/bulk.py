@@ -124,30 +124,54 @@ def copy_rows(conn: Connection, table: str, columns: str, types: Sequence[str], 
         cursor.close()
 
 
+def stage(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[object]]) -> None:
+    """Make ``rows`` the content of the session's temporary ``table`` (``columns``: name and PostgreSQL type;
+    made on first use, emptied at every use and commit), written with :func:`copy_rows` and analysed, so that
+    the planner joins it to a large table through that table's index."""
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} "
+                         f"({', '.join(f'{name} {kind}' for name, kind in columns)}) ON COMMIT DELETE ROWS")
+    conn.exec_driver_sql(f"TRUNCATE {table}")
+    copy_rows(conn, table, ", ".join(name for name, _ in columns), [kind for _, kind in columns], rows)
+    conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 class PostgresBulk:
-    """Bulk statements for PostgreSQL through psycopg 3: ``COPY`` for new rows, ``unnest`` arrays for the rest.
+    """Bulk statements for PostgreSQL through psycopg 3: ``COPY`` for new rows and for the keys looked up,
+    ``unnest`` arrays for the updates.
 
     Parameters
     ----------
     copy
-        Insert through ``COPY`` (default); ``False``: through ``INSERT … SELECT FROM unnest(…)``.
+        Insert, and stage the keys looked up, through ``COPY`` (default); ``False``: pass them as arrays
+        (``INSERT … SELECT FROM unnest(…)``, ``JOIN unnest(…)``).
     """
 
     def __init__(self, *, copy: bool = True) -> None:
         self.copy = copy
 
     def kinds(self, conn: Connection, sensor_ids: Sequence[str]) -> dict[str, str]:
+        if self.copy:
+            stage(conn, "warn_sensor_ids", (("sensor_id", "text"),), ((sid,) for sid in sensor_ids))
+            sql = "SELECT s.sensor_id, s.kind FROM warn_sensor_ids AS k JOIN sensors AS s ON s.sensor_id = k.sensor_id"
+            return dict(conn.exec_driver_sql(sql).all())
         sql = "SELECT sensor_id, kind FROM sensors WHERE sensor_id = ANY(%s::text[])"
         return dict(conn.exec_driver_sql(sql, (list(sensor_ids),)).all())
 
     def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
-        sql = ("SELECT r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit "
-               "FROM unnest(%s::text[], %s::timestamptz[]) AS k(sensor_id, phenomenon_time) "
-               "JOIN readings AS r ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time")
-        sids, times = zip(*keys)
+        columns = "r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit"
+        if self.copy:
+            stage(conn, "warn_reading_keys", (("sensor_id", "text"), ("phenomenon_time", "timestamptz")), keys)
+            rows = conn.exec_driver_sql(
+                f"SELECT {columns} FROM warn_reading_keys AS k JOIN readings AS r "
+                "ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time")
+        else:
+            sids, times = zip(*keys)
+            rows = conn.exec_driver_sql(
+                f"SELECT {columns} FROM unnest(%s::text[], %s::timestamptz[]) AS k(sensor_id, phenomenon_time) "
+                "JOIN readings AS r ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time",
+                (list(sids), list(times)))
         return [(sid, decode_time(t), value, flag, rule, decode_time(arrival), unit)
-                for sid, t, value, flag, rule, arrival, unit in
-                conn.exec_driver_sql(sql, (list(sids), list(times)))]
+                for sid, t, value, flag, rule, arrival, unit in rows]
 
     def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
         if self.copy:

@@ -103,6 +103,9 @@ _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 _SENDER = re.compile(r"<(?:\w+:)?sender>([^<]*)</(?:\w+:)?sender>")
 T = TypeVar("T")
 _FLAGS = {flag.value: flag for flag in QCFlag}
+_FLAG_VALUES: dict[object, str] = {flag: flag.value for flag in QCFlag}
+#: The unit of each kind of sensor, by the kind's value (as the catalogue stores it).
+_UNIT_OF_KIND = {kind.value: UNITS[kind] for kind in SensorKind}
 #: The columns a FlaggedReading is made of, in the order :func:`_flagged` reads them.
 _READING_COLUMNS = (readings.c.sensor_id, readings.c.phenomenon_time, readings.c.arrival_time, readings.c.value,
                     readings.c.unit, readings.c.qc_flag, readings.c.qc_rule)
@@ -358,11 +361,7 @@ class Store:
     def _check_catalogue(self, conn: Connection, batch: list[tuple[str, datetime, _Version]]) -> None:
         units_of_batch: dict[str, set[str]] = {}
         for sid, _, version in batch:
-            units = units_of_batch.get(sid)
-            if units is None:
-                units_of_batch[sid] = {version.unit}
-            else:
-                units.add(version.unit)
+            units_of_batch.setdefault(sid, set()).add(version.unit)
         kinds: dict[str, str] = {}
         for ids in _chunks(list(units_of_batch)):
             kinds.update(self._bulk.kinds(conn, ids))
@@ -373,11 +372,11 @@ class Store:
             raise StoreError(Problem(where, "readings.sensor_id", "sensors in the catalogue", shown,
                                      "先登记传感器（upsert_sensors）；本批未写入 / register them first "
                                      "(upsert_sensors); nothing of the batch was written"))
-        wrong = [Problem(where, f"readings[{sid}].unit", f"{UNITS[SensorKind(kinds[sid])]!r} "
+        wrong = [Problem(where, f"readings[{sid}].unit", f"{_UNIT_OF_KIND[kinds[sid]]!r} "
                          f"(unit of a {kinds[sid]} sensor)", ", ".join(sorted(map(repr, units))),
                          "读数应先换算为该类传感器的单位；本批未写入 / convert readings to the kind's unit "
                          "before writing; nothing of the batch was written")
-                 for sid, units in units_of_batch.items() if units != {UNITS[SensorKind(kinds[sid])]}]
+                 for sid, units in units_of_batch.items() if len(units) != 1 or _UNIT_OF_KIND[kinds[sid]] not in units]
         if wrong:
             raise StoreError(*wrong)
 
@@ -796,11 +795,13 @@ def _version_of(flagged: FlaggedReading) -> tuple[str, datetime, _Version]:
     if value is not None and math.isnan(value):
         value = None
     return (reading.sensor_id, _utc(reading.phenomenon_time, "phenomenon_time"),
-            _Version(value, QCFlag(flagged.qc_flag).value, flagged.qc_rule, _utc(reading.arrival_time, "arrival_time"),
-                     reading.unit))
+            _Version(value, _FLAG_VALUES.get(flagged.qc_flag) or QCFlag(flagged.qc_flag).value, flagged.qc_rule,
+                     _utc(reading.arrival_time, "arrival_time"), reading.unit))
 
 
 def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is timezone.utc:  # the common case, without a conversion
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name}: expected a timezone-aware datetime, got naive {moment.isoformat()}")
     return moment.astimezone(timezone.utc)
