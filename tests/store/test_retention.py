@@ -6,21 +6,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.store.conftest import T0, reading, sensor
+from tests.store import conftest
+from tests.store.conftest import sensor
 from warn.errors import StoreError
-from warn.sources.readings import FlaggedReading
+from warn.sources.readings import FlaggedReading, Reading
 from warn.store import Store
-from warn.store.partitions import partitions, period_of
+from warn.store.partitions import BEFORE, partitions, period_of
 from warn.store.retention import REVISION_COLUMNS, read_rows, verify
 from warn.vocab import QCFlag, SensorKind
 
 KEEP = timedelta(days=400)
+#: The Tuesday of this week: on PostgreSQL a fresh store's first weekly partition is this week's.
+T0 = period_of(datetime.now(UTC)).start + timedelta(days=1)
 NOW = T0 + KEEP + timedelta(days=10)  # the weeks of T0 (and the one before) are due, the last 400 days are not
+
+
+def reading(sensor_id: str, minute: float, value: float | None, **kwargs) -> FlaggedReading:
+    """A reading ``minute`` minutes after :data:`T0` (:func:`tests.store.conftest.reading`, moved to T0)."""
+    base = conftest.reading(sensor_id, minute, value, **kwargs)
+    shift, r = T0 - conftest.T0, base.reading
+    return FlaggedReading(Reading(r.sensor_id, r.phenomenon_time + shift, r.value, r.unit, r.arrival_time + shift),
+                          base.qc_flag, base.qc_rule)
 
 
 @pytest.fixture
@@ -54,9 +65,13 @@ def test_old_weeks_are_archived_verified_then_removed(store: Store, tmp_path: Pa
     assert sum(a.readings for a in archived) == 5400 and sum(a.revisions for a in archived) == 2
     assert {s: store.readings(s) for s in ("S1", "R1")} == kept_before
     assert store.revisions() == [r for r in revisions if r.phenomenon_time >= cut]
+    if store.engine.dialect.name == "postgresql":  # the week's partition dropped, the one before widened over it
+        with store.engine.connect() as conn:
+            assert partitions(conn)[0].start == weeks[-1].end
+    store.write_readings([reading("S1", 3, 0.5)])  # a late reading of an archived week: kept, archived again later
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as conn:
-            assert not set(weeks) & set(partitions(conn))
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {BEFORE}").scalar_one() == 1
     # the archive reads back whole: every row and revision, values exactly
     rows, revised = [], []
     for week in archived:
@@ -75,6 +90,8 @@ def test_old_weeks_are_archived_verified_then_removed(store: Store, tmp_path: Pa
                   for sid, t, a, v, _unit, flag, rule, _count in rows) == expected
     assert sorted((sid, datetime.fromisoformat(t), new) for _id, sid, t, _o, new, *_ in revised) == [
         ("R1", T0 + timedelta(minutes=-7000 + 2), "3.25"), ("S1", T0 + timedelta(minutes=15), "0.77")]
+    [late] = store.archive_readings(keep=KEEP, folder=tmp_path / "archive")
+    assert (late.period, late.readings, late.manifest not in [a.manifest for a in archived]) == (period_of(T0), 1, True)
     assert store.archive_readings(keep=KEEP, folder=tmp_path / "archive") == []
 
 

@@ -3,7 +3,7 @@
 :func:`archive_readings` takes every week (:class:`warn.store.partitions.Period`) that ended at least
 ``keep`` before now, oldest first, each in one transaction of its own:
 
-1. on PostgreSQL the week's partition and the default partition are locked against writers
+1. on PostgreSQL the week's partition and the one before the weeks are locked against writers
    (``EXCLUSIVE``: readers go on); on SQLite the write transaction holds the file;
 2. its readings and their revisions are written, streamed, to two gzip-compressed CSV files
    (``readings_<week>_<when>.readings.csv.gz``, ``….revisions.csv.gz``; times ISO 8601 UTC, values as
@@ -13,9 +13,10 @@
 3. the archive is *verified* (:func:`verify`: every file read back whole, its checksums and row
    count against the manifest, and the manifest's counts against the store's own count of the
    week's rows);
-4. only then the week's revisions and readings are removed: on PostgreSQL the partition is
-   detached and dropped (rows of the week the default partition held are deleted); on SQLite the
-   rows are deleted in bulk. The rows removed must be exactly the rows archived, or the
+4. only then the week's revisions and readings are removed: on PostgreSQL the week's partition is
+   detached and dropped and ``readings_before`` widened over it (:func:`warn.store.partitions.drop_oldest`;
+   rows of a week before the first partition are deleted from it); on SQLite the rows are deleted
+   in bulk. The rows removed must be exactly the rows archived, or the
    transaction is rolled back.
 
 Any failure — a folder that cannot be written, a full disk, a checksum or count that does not
@@ -42,7 +43,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from warn.errors import Problem, StoreError
-from warn.store.partitions import DEFAULT, LOCK_TIMEOUT, Period, is_partitioned, partitions, period_of
+from warn.store.partitions import BEFORE, LOCK_TIMEOUT, Period, drop_oldest, is_partitioned, partitions, period_of
 from warn.store.schema import reading_revisions, readings
 
 #: Weeks archived by one call at most (each its own transaction): the rest wait for the next run.
@@ -118,9 +119,10 @@ def archive_readings(engine: Engine, write: Callable[[], AbstractContextManager[
 
 
 def _oldest(conn: Connection, cut: datetime) -> Period | None:
-    """The oldest week before ``cut`` holding readings (on PostgreSQL: a partition, or rows of the default one)."""
+    """The oldest week before ``cut`` holding readings (on PostgreSQL: a weekly partition, or rows of the one
+    before the weeks)."""
     if is_partitioned(conn):
-        oldest = conn.exec_driver_sql(f"SELECT min(phenomenon_time) FROM {DEFAULT} WHERE phenomenon_time < %(cut)s",
+        oldest = conn.exec_driver_sql(f"SELECT min(phenomenon_time) FROM {BEFORE} WHERE phenomenon_time < %(cut)s",
                                       {"cut": cut}).scalar()
         found = [p for p in partitions(conn) if p.end <= cut][:1]
     else:
@@ -132,10 +134,11 @@ def _oldest(conn: Connection, cut: datetime) -> Period | None:
 
 def _archive_week(conn: Connection, period: Period, folder: Path, now: datetime, where: str) -> ArchivedWeek:
     partitioned = is_partitioned(conn)
-    own = partitioned and period in partitions(conn)
+    weeks = partitions(conn)
+    own = bool(weeks) and weeks[0] == period  # the oldest week's partition (rows before it come first)
     if partitioned:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        conn.exec_driver_sql(f"LOCK TABLE {period.partition + ', ' if own else ''}{DEFAULT} IN EXCLUSIVE MODE")
+        conn.exec_driver_sql(f"LOCK TABLE {period.partition + ', ' if own else ''}{BEFORE} IN EXCLUSIVE MODE")
     in_week = (readings.c.phenomenon_time >= period.start, readings.c.phenomenon_time < period.end)
     revised_in_week = (reading_revisions.c.phenomenon_time >= period.start,
                        reading_revisions.c.phenomenon_time < period.end)
@@ -161,12 +164,8 @@ def _archive_week(conn: Connection, period: Period, folder: Path, now: datetime,
         raise
     removed = conn.execute(delete(reading_revisions).where(*revised_in_week)).rowcount
     if own:
-        removed_readings = conn.exec_driver_sql(
-            f"DELETE FROM {DEFAULT} WHERE phenomenon_time >= %(start)s AND phenomenon_time < %(end)s",
-            {"start": period.start, "end": period.end}).rowcount
-        removed_readings += conn.exec_driver_sql(f"SELECT count(*) FROM {period.partition}").scalar_one()
-        conn.exec_driver_sql(f"ALTER TABLE readings DETACH PARTITION {period.partition}")
-        conn.exec_driver_sql(f"DROP TABLE {period.partition}")
+        removed_readings = conn.exec_driver_sql(f"SELECT count(*) FROM {period.partition}").scalar_one()
+        drop_oldest(conn, period)
     else:
         removed_readings = conn.execute(delete(readings).where(*in_week)).rowcount
     if (removed_readings, removed) != held:

@@ -433,11 +433,17 @@ class Store:
             for part in _chunks(ids):
                 cut = (select(sensors.c.sensor_id, cutoff.scalar_subquery().label("since"))
                        .where(sensors.c.sensor_id.in_(part)).cte("cut").prefix_with("MATERIALIZED"))
+                # the earliest cut again as a constant: PostgreSQL then reads only the weeks' partitions from it on
+                earliest = conn.execute(select(func.min(func.coalesce(cut.c.since, literal(_EARLIEST, UTCDateTime)))
+                                               .label("t"))).scalar()
+                if earliest is None:
+                    continue
                 query = (select(*_READING_COLUMNS)
                          .join(cut, readings.c.sensor_id == cut.c.sensor_id)
                          .where(readings.c.qc_flag.in_(flag_values),
                                 readings.c.phenomenon_time >= func.coalesce(cut.c.since,
-                                                                            literal(_EARLIEST, UTCDateTime)))
+                                                                            literal(_EARLIEST, UTCDateTime)),
+                                readings.c.phenomenon_time >= literal(earliest, UTCDateTime))
                          .order_by(readings.c.sensor_id, readings.c.phenomenon_time))
                 if before is not None:
                     query = query.where(readings.c.phenomenon_time < before)

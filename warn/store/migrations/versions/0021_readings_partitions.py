@@ -3,8 +3,9 @@
 
 PostgreSQL, in the one transaction of the migration: the foreign key of ``reading_revisions`` is
 dropped, ``readings`` renamed aside, the partitioned ``readings`` made with the same columns,
-primary key and foreign key to ``sensors``, a partition made for every week that holds readings and
-for the current and next weeks, every row copied in, the old table dropped and the foreign key of
+primary key and foreign key to ``sensors``, a partition made for every week from the oldest reading
+of the last :data:`~warn.store.partitions.BACK` weeks to :data:`~warn.store.partitions.AHEAD` weeks
+ahead, with ``readings_before`` and ``readings_after`` around them, every row copied in, the old table dropped and the foreign key of
 ``reading_revisions`` made again (checked against every revision). Every row is kept; a failure
 leaves the store as it was.
 
@@ -21,7 +22,7 @@ from datetime import datetime, timezone
 from alembic import op
 from sqlalchemy import text
 
-from warn.store.partitions import AHEAD, DEFAULT, EPOCH, PERIOD, Period, create, period_of
+from warn.store.partitions import AFTER, AHEAD, BACK, BEFORE, PERIOD, Period, create, period_of
 
 revision = "0021"
 down_revision = "0019"
@@ -45,15 +46,16 @@ def upgrade() -> None:
     conn.execute(text("ALTER TABLE readings ADD CONSTRAINT pk_readings PRIMARY KEY (sensor_id, phenomenon_time)"))
     conn.execute(text("ALTER TABLE readings ADD CONSTRAINT readings_sensor_id_fkey FOREIGN KEY (sensor_id) "
                       "REFERENCES sensors (sensor_id)"))
-    conn.execute(text(f"CREATE TABLE {DEFAULT} PARTITION OF readings DEFAULT"))
-    weeks = conn.execute(text("SELECT DISTINCT floor(extract(epoch FROM phenomenon_time - :epoch) / :period)::bigint "
-                              "FROM readings_unpartitioned"),
-                         {"epoch": EPOCH, "period": PERIOD.total_seconds()}).scalars()
-    held = {Period(EPOCH + int(k) * PERIOD) for k in weeks}
-    current = period_of(datetime.now(timezone.utc))
-    ahead = {Period(current.start + k * PERIOD) for k in range(AHEAD + 1)}
-    for period in sorted(held | ahead):
-        create(conn, period)
+    current = period_of(datetime.now(timezone.utc)).start
+    first = conn.execute(text("SELECT min(phenomenon_time) FROM readings_unpartitioned WHERE phenomenon_time >= :floor"),
+                         {"floor": current - BACK * PERIOD}).scalar()
+    start = min(current, period_of(first).start if first is not None else current)
+    end = current + (AHEAD + 1) * PERIOD
+    create(conn, BEFORE, None, start)
+    for k in range((end - start) // PERIOD):
+        week = Period(start + k * PERIOD)
+        create(conn, week.partition, week.start, week.end)
+    create(conn, AFTER, end, None)
     conn.execute(text("INSERT INTO readings SELECT * FROM readings_unpartitioned"))
     conn.execute(text("DROP TABLE readings_unpartitioned"))
     conn.execute(text(_REVISIONS_FK))
