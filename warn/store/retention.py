@@ -135,7 +135,8 @@ def _oldest(conn: Connection, cut: datetime) -> Period | None:
 def _archive_week(conn: Connection, period: Period, folder: Path, now: datetime, where: str) -> ArchivedWeek:
     partitioned = is_partitioned(conn)
     weeks = partitions(conn)
-    own = bool(weeks) and weeks[0] == period  # the oldest week's partition (rows before it come first)
+    # the oldest week's partition (rows before it come first), dropped unless it is the only one left
+    own = len(weeks) > 1 and weeks[0] == period
     if partitioned:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         conn.exec_driver_sql(f"LOCK TABLE {period.partition + ', ' if own else ''}{BEFORE} IN EXCLUSIVE MODE")
