@@ -124,15 +124,17 @@ def copy_rows(conn: Connection, table: str, columns: str, types: Sequence[str], 
         cursor.close()
 
 
-def stage(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[object]]) -> None:
+def stage(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[object]], *,
+          analyse: bool = True) -> None:
     """Make ``rows`` the content of the session's temporary ``table`` (``columns``: name and PostgreSQL type;
-    made on first use, emptied at every use and commit), written with :func:`copy_rows` and analysed, so that
-    the planner joins it to a large table through that table's index."""
+    made on first use, emptied at every use and commit), written with :func:`copy_rows` and, when ``analyse``,
+    analysed, so that the planner joins it to a large table through that table's index."""
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} "
                          f"({', '.join(f'{name} {kind}' for name, kind in columns)}) ON COMMIT DELETE ROWS")
     conn.exec_driver_sql(f"TRUNCATE {table}")
     copy_rows(conn, table, ", ".join(name for name, _ in columns), [kind for _, kind in columns], rows)
-    conn.exec_driver_sql(f"ANALYZE {table}")
+    if analyse:
+        conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 class PostgresBulk:
