@@ -10,10 +10,12 @@ driver-level statement for a whole chunk of rows.
 - :class:`PostgresBulk` looks keys up and updates with each column passed as one array through
   ``unnest`` (one statement and one round trip per chunk, whatever its length), and inserts new
   readings and revisions with ``COPY … FROM STDIN (FORMAT BINARY)`` (:func:`copy_rows`), straight into
-  ``readings`` (PostgreSQL routes each row to its week's partition). Measured on the 2-core machine
-  (bench/storescale.py, 2026-12-03): COPY inserts 5,000 new readings in about half the time of
-  ``unnest`` and a twentieth of per-row inserts; ``PostgresBulk(copy=False)`` keeps the ``unnest``
-  inserts, the reference COPY is tested and measured against.
+  ``readings`` (PostgreSQL routes each row to its week's partition); the keys looked up are staged
+  the same way into a temporary table (:func:`stage`). Measured on the shared 2-core machine under
+  load (bench/storescale.py, 2026-12-03, 20,000 new readings in batches of 5,000): 5,128 readings/s
+  through COPY, 2,838/s through ``unnest`` arrays, 33/s one transaction per reading.
+  ``PostgresBulk(copy=False)`` keeps the ``unnest`` statements, the reference COPY is tested and
+  measured against.
 
 Times go to the driver as :func:`warn.store.schema.encode_time` gives them (the
 text :class:`~warn.store.schema.UTCDateTime` stores on SQLite, an aware datetime on
