@@ -32,6 +32,10 @@ same machine; ratios hold better than absolute times on this shared box):
   820,001 readings, in 451 s: 1,818 readings/s achieved (1,301/s in the first step, history read cold;
   1,619–2,558/s after) against 456/s needed by the mix (4.0×) and 1,233/s if every device reported
   every 5 minutes (1.5×).
+- the planner (bench/planner.py), raising N threads at once (plan + execute + publish + save), s:
+  SQLite 8.33 | 6.96 | 33.60 at 10 | 100 | 1,000 (1,000/100: 4.8×), PostgreSQL 2.89 | 9.31 | 53.98
+  (5.8×; target ≤ 12×); the idle tick after, at 1,000 open threads: 7.41 s reading the state whole,
+  0.37 s after (SQLite), 9.11 s and 0.53 s (PostgreSQL).
 
 Run: ``python bench/storescale.py [--pg URL] [--devices 370000] [--minutes 30] [--skip history planner]``
 (~25 min with the history and planner parts; ~6 min without).
