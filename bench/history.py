@@ -132,6 +132,29 @@ def measure(label: str, days: int, args: argparse.Namespace, cache: str) -> dict
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def compare(days: int = 30, cycles: int = 3, pg: str | None = None) -> dict:
+    """Day 1 and day ``days`` side by side (each in its own process, at the same time), after a warm-up that
+    builds the zone weights; ``pg``: on PostgreSQL (fresh schemas) instead of SQLite.
+
+    Returns
+    -------
+    dict
+        ``rows`` (day 1, day ``days``: cycle and landslide-step medians in s, the cycles, their steps, peak
+        RSS), ``ratio`` (day ``days`` / day 1 of the median cycle), ``backend``.
+    """
+    args = argparse.Namespace(days=days, cycles=cycles, pg=pg)
+    with tempfile.TemporaryDirectory(prefix="warn-bench-history-cache-") as cache:
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            pool.submit(measure, "warm-up (weights, not timed)", 0, argparse.Namespace(**{**vars(args), "cycles": 1}),
+                        cache).result()
+        # day 1 and day 30 side by side, each in its own process at the same time: the shared machine's load
+        # weighs on both alike, so their ratio holds where absolute times do not
+        with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(measure, label, n, args, cache) for label, n in (("day 1", 1), (f"day {days}", days))]
+            rows = [future.result() for future in futures]
+    return {"rows": rows, "ratio": rows[1]["cycle_s"] / rows[0]["cycle_s"], "backend": "postgresql" if pg else "sqlite"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30, help="days of kept history of the older store")
@@ -141,30 +164,20 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.cycles <= CityParams.hours:
         parser.error(f"--cycles: expected 1 … {CityParams.hours} (the runs bench/citysize.py writes)")
-    with tempfile.TemporaryDirectory(prefix="warn-bench-history-cache-") as cache:
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            pool.submit(measure, "warm-up (weights, not timed)", 0, argparse.Namespace(**{**vars(args), "cycles": 1}),
-                        cache).result()
-        # day 1 and day 30 side by side, each in its own process at the same time: the shared machine's load
-        # weighs on both alike, so their ratio holds where absolute times do not
-        with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(measure, label, days, args, cache)
-                       for label, days in (("day 1", 1), (f"day {args.days}", args.days))]
-            rows = [None, *(future.result() for future in futures)]
-    first, old = rows[1], rows[2]
-    ratio = old["cycle_s"] / first["cycle_s"]
+    result = compare(args.days, args.cycles, args.pg)
     if args.json:
-        print(json.dumps({"rows": rows[1:], "ratio": ratio, "backend": "postgresql" if args.pg else "sqlite"},
-                         indent=1))
+        print(json.dumps(result, indent=1))
         return
-    print(f"city-sized deployment, {'postgresql' if args.pg else 'sqlite'}; median of {args.cycles} hourly cycles")
+    first, old = result["rows"]
+    ratio = result["ratio"]
+    print(f"city-sized deployment, {result['backend']}; median of {args.cycles} hourly cycles")
     print("| store | rain rows kept | prefill s | cycle s (median) | cycles s | landslide step s | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|")
-    for r in rows[1:]:
+    for r in result["rows"]:
         print(f"| {r['label']} | {r['rows']} | {r['prefill_s']:.1f} | {r['cycle_s']:.2f} | "
               f"{', '.join(f'{c:.2f}' for c in r['cycles'])} | {r['landslide_s']:.2f} | {r['peak_rss_mib']:.0f} |")
     print("\ntime inside cycle.run by step, s, cycle by cycle:")
-    for r in rows[1:]:
+    for r in result["rows"]:
         for k, phases in enumerate(r["phases"]):
             print(f"  {r['label']} cycle {k + 1}: " + ", ".join(f"{name} {v:.2f}" for name, v in phases.items()))
     print(f"ratio day {args.days} / day 1: {ratio:.3f} (target ≤ {TARGET:.2f}: {'met' if ratio <= TARGET else 'NOT met'}); "

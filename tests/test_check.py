@@ -46,6 +46,13 @@ CONFIG_CASES = {
     "url without run time": (_set("http://127.0.0.1/latest.nc", "forecasts", "demo", "url"), ["forecasts.demo.url: expected a template with the run time"]),
     "district code": (_set("5001", "deployment", "district_code"), ["deployment.district_code: expected a string matching the pattern", "5001"]),
     "sim source": (_set("ecmwf", "sim", "source"), ["sim.source: expected one of the forecasts (demo)", "'ecmwf'"]),
+    "retention shorter than a month and a week": (
+        _set({"readings": "P30D", "archive": "var/archive"}, "store", "retention"),
+        ["store.retention.readings: expected at least P37D", "P30D"]),
+    "retention in months": (_set({"readings": "P13M", "archive": "var/archive"}, "store", "retention"),
+                            ["store.retention.readings: expected an ISO-8601 duration", "'P13M'"]),
+    "archive where a file is": (_set({"readings": "P400D", "archive": "config.yaml/archive"}, "store", "retention"),
+                                ["store.retention.archive: expected a folder", "config.yaml', not a folder"]),
     "wmts basemap without its layer": (_set({"basemap": {"kind": "wmts", "url": "http://map.intranet/wmts"}}, "serve"),
                                        ["serve.basemap", "a WMTS basemap to give layer and matrix_set"]),
     "xyz basemap without tile numbers": (_set({"basemap": {"kind": "xyz", "url": "http://map.intranet/tiles.png"}},

@@ -10,11 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from warn.config import LeaseSpec, SensorFeedSpec
+from warn.config import LeaseSpec, RetentionSpec, SensorFeedSpec
 from warn.service import _handle, run_service
 from warn.sim.clock import StartedClock
 from warn.sources.payloads import FieldDecoder, decode_payload
+from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.store import Store
+from warn.vocab import QCFlag, SensorKind
 
 HOUR = timedelta(hours=1)
 
@@ -22,14 +24,14 @@ HOUR = timedelta(hours=1)
 class Recorder:
     """The parts of a :class:`~warn.service.Service` that ``run_service`` calls, recording when."""
 
-    def __init__(self, store: Store, lease: LeaseSpec = LeaseSpec()) -> None:
+    def __init__(self, store: Store, lease: LeaseSpec = LeaseSpec(), retention: RetentionSpec | None = None) -> None:
         self.lock = threading.Lock()
         self.cycles: list[datetime] = []
         self.dispatched: list[datetime] = []
         self.closed = threading.Event()
         self.ran = threading.Event()
         self.settings = SimpleNamespace(sensors=None, deployment=SimpleNamespace(district_code="500112", name="test"),
-                                        store=SimpleNamespace(lease=lease, outage_channels=[]),
+                                        store=SimpleNamespace(lease=lease, outage_channels=[], retention=retention),
                                         local=lambda moment: moment)
         self.sources = SimpleNamespace(ingester=None)
         self.dispatcher = SimpleNamespace(channels={})
@@ -101,6 +103,39 @@ def test_a_standby_does_nothing_until_the_leader_stops_then_runs_the_slots_cycle
             store.engine.dispose()
     slot = datetime(2026, 7, 15, 10, tzinfo=timezone.utc)
     assert leader.cycles == [slot] and standby.cycles == [slot]  # at once, not at the next slot an hour later
+
+
+def test_only_the_leader_archives_the_readings_past_the_retention(tmp_path) -> None:
+    store = Store.connect(f"sqlite:///{tmp_path / 'warn.db'}")
+    store.upgrade()
+    store.upsert_sensors([Sensor("S1", SensorKind.WATER_LEVEL, "积水点", 106.5, 29.7, timedelta(minutes=5))])
+    old = datetime(2025, 1, 6, tzinfo=timezone.utc)  # more than 400 days before the wall clock
+    store.write_readings([FlaggedReading(Reading("S1", old + k * timedelta(minutes=5), 0.1, "m",
+                                                 old + k * timedelta(minutes=5, seconds=30)), QCFlag.GOOD)
+                          for k in range(12)])
+    archive = tmp_path / "archive"
+    retention = RetentionSpec(readings=timedelta(days=400), archive=archive, every=timedelta(seconds=1))
+    spec = LeaseSpec(ttl=timedelta(seconds=3), renew=timedelta(seconds=1))
+    store.leases.hold("500112", "elsewhere:1:other", now=datetime.now(timezone.utc), ttl=spec.ttl)
+    service, stop = Recorder(store, spec, retention), threading.Event()
+    runner = threading.Thread(target=run_service, args=(service,), daemon=True,
+                              kwargs={"every": HOUR, "stop": stop,
+                                      "now": StartedClock(datetime(2026, 7, 15, 10, 5, tzinfo=timezone.utc))})
+    runner.start()
+    try:
+        time.sleep(1.5)  # standing by: the lease is another process's
+        assert store.count_readings() == 12 and not archive.exists()
+        assert service.ran.wait(10), "the service did not take over"
+        deadline = time.monotonic() + 10
+        while store.count_readings() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        runner.join(10)
+    assert store.count_readings() == 0
+    [manifest] = archive.glob("*.json")
+    assert manifest.name.startswith("readings_20250106_")
+    store.engine.dispose()
 
 
 def test_a_poison_sensor_payload_is_logged_and_recorded_as_rejected_with_its_reason(caplog, tmp_path):

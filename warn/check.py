@@ -43,7 +43,8 @@ def check_deployment(config_path: Path) -> list[Problem]:
     where = str(config_path)
     checks: list[Callable[[Settings, str], Iterator[Problem]]] = [
         _models, _layers, _areas, _hazards, _forecasts, _observed, _sensors, _official, _sim, _playbooks, _directory,
-        _publication, _messages, _channels, _reach, _outage, _identity, _anchors, _municipal, _compute,
+        _publication, _messages, _channels, _reach, _outage, _retention, _identity, _anchors, _municipal,
+        _compute,
     ]
     return [problem for check in checks for problem in check(settings, where)]
 
@@ -601,6 +602,23 @@ def _outage(settings: Settings, where: str) -> Iterator[Problem]:
                 yield Problem(where, f"store.outage_channels.{i}", f"a channel of {section} of kind "
                               f"{' or '.join(GROUP_KINDS)}",
                               f"{name!r} ({found.kind})" if found is not None else f"{name!r}, not in {section}")
+
+
+def _retention(settings: Settings, where: str) -> Iterator[Problem]:
+    """The archive folder of ``store.retention`` is a folder warn can write in, or can be made in one."""
+    import os
+
+    retention = settings.store.retention
+    if retention is None:
+        return
+    folder = retention.archive
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        yield Problem(where, "store.retention.archive", "a folder (or a path under one) to write the archive in",
+                      f"{str(existing)!r}, not a folder")
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        yield Problem(where, "store.retention.archive", "a folder warn can write in", f"{str(existing)!r}, not writable",
+                      "归档前读数不会删除；请修正权限 / nothing is removed before it is archived: fix the permissions")
 
 
 def _identity(settings: Settings, where: str) -> Iterator[Problem]:

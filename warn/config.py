@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    field_validator,
+    model_validator,
+)
 
 from warn import DEFAULT_CONFIG
 from warn.declarative import ColourName, Duration, PositiveDuration, ResponseName, Strict, parse_file
@@ -310,6 +319,40 @@ class LeaseSpec(Strict):
         return self
 
 
+#: The shortest retention of readings accepted: a month of readings behind every incident's report, and the
+#: week being archived.
+MIN_READINGS_RETENTION = timedelta(days=37)
+
+
+def _days(value: object) -> object:
+    """``PnD`` (whole days, as retention is written) as a timedelta; anything else on to :data:`Duration`."""
+    if isinstance(value, str) and (match := re.fullmatch(r"P(\d+)D", value)):
+        return timedelta(days=int(match.group(1)))
+    return value
+
+
+#: A duration in days (``P400D``) or in the ``PT…`` form of :data:`~warn.declarative.Duration`, longer than zero.
+LongDuration = Annotated[PositiveDuration, BeforeValidator(_days)]
+
+
+class RetentionSpec(Strict):
+    """保留与归档 / how long readings stay in the store: the weeks older than ``readings`` are written to
+    ``archive`` (gzip CSV with a manifest and checksums, verified), then removed (:mod:`warn.store.retention`)
+    by the leading ``warn run`` every ``every``."""
+
+    readings: LongDuration = Field(description="how long readings stay in the store, e.g. P400D")
+    archive: Path = Field(description="the folder the archive is written to (relative: to config.yaml's folder)")
+    every: LongDuration = Field(timedelta(days=1), description="how often the leader archives what is due, e.g. P1D")
+
+    @field_validator("readings")
+    @classmethod
+    def _long_enough(cls, value: timedelta) -> timedelta:
+        if value < MIN_READINGS_RETENTION:
+            raise ValueError(f"at least P{MIN_READINGS_RETENTION.days}D (a month of readings behind an incident's "
+                             f"report, and a week), got P{value.days}D")
+        return value
+
+
 class StoreSpec(Strict):
     """Where state is kept: an SQLAlchemy URL (SQLite by default; a relative SQLite path is
     relative to config.yaml's folder), or ``postgresql+psycopg://…``; the lease that elects the one
@@ -319,6 +362,8 @@ class StoreSpec(Strict):
     lease: LeaseSpec = LeaseSpec()
     outage_channels: list[str] = Field(default_factory=list, description="group channels (duty robots) the "
                                        "leading warn run tells directly when it loses the store and when it is back")
+    retention: RetentionSpec | None = Field(None, description="how long readings are kept, and where they are "
+                                            "archived before they go (none: kept for ever)")
 
 
 class MunicipalSpec(Strict):
@@ -725,7 +770,8 @@ def _resolve_paths(settings: Settings, root: Path) -> Settings:
         url = f"sqlite:///{under(Path(url.removeprefix('sqlite:///')))}"
     return settings.model_copy(
         update={
-            "store": settings.store.model_copy(update={"url": url}),
+            "store": settings.store.model_copy(update={"url": url, "retention": settings.store.retention and (
+                settings.store.retention.model_copy(update={"archive": under(settings.store.retention.archive)}))}),
             "layers": {k: v.model_copy(update={"path": under(v.path)}) for k, v in settings.layers.items()},
             "models": {k: under(v) for k, v in settings.models.items()},
             "cache_dir": under(settings.cache_dir),

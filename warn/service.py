@@ -34,7 +34,7 @@ from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
 from warn.compute import Compute, configured
-from warn.config import SensorFeedSpec, Settings
+from warn.config import RetentionSpec, SensorFeedSpec, Settings
 from warn.durations import floor_time
 from warn.cycle import (
     CycleReport,
@@ -68,6 +68,8 @@ CYCLE_EVERY = timedelta(minutes=10)
 WATCH_EVERY = timedelta(minutes=1)
 TICK_EVERY = timedelta(minutes=1)
 DISPATCH_EVERY = timedelta(seconds=10)
+#: How often the leader makes the store's readings partitions of the weeks ahead (:mod:`warn.store.partitions`).
+PARTITIONS_EVERY = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -276,6 +278,9 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     - the MQTT feeds of ``settings.sensors.feeds``, their readings stored through the service's
       ingester. A feed that cannot start is logged; its sensors fall silent and the cycle raises
       the data-outage notice;
+    - ``partitions``: every :data:`PARTITIONS_EVERY` (and at start), the readings partitions of the weeks
+      ahead (PostgreSQL); ``retention``: every ``store.retention.every`` (and at start), when configured, the
+      readings older than ``store.retention.readings`` archived, verified, then removed;
     - ``lease``: every ``store.lease.renew`` of the wall clock (and at start), the deployment's lease
       (:mod:`warn.leadership`). The jobs above run, and the feeds are subscribed, only while this
       process leads; beside a leader on the same store it stands by and takes over once the leader's
@@ -355,6 +360,12 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
                       seconds=(poll or TICK_EVERY).total_seconds(), id="tick")
     scheduler.add_job(_led(leadership, "dispatch", lambda: service.dispatch(now())), "interval",
                       seconds=(poll or DISPATCH_EVERY).total_seconds(), next_run_time=wall, id="dispatch")
+    scheduler.add_job(_led(leadership, "partitions", lambda: service.store.prepare_partitions(now())), "interval",
+                      seconds=PARTITIONS_EVERY.total_seconds(), next_run_time=wall, id="partitions")
+    retention = service.settings.store.retention
+    if retention is not None:
+        scheduler.add_job(_led(leadership, "retention", lambda: _retain(service.store, retention)), "interval",
+                          seconds=retention.every.total_seconds(), next_run_time=wall, id="retention")
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT) if in_main}
     try:
@@ -372,6 +383,13 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         service.store.close()
+
+
+def _retain(store: Store, retention: RetentionSpec) -> None:
+    """Archive, then remove, the readings older than ``retention.readings`` (:meth:`warn.store.Store.archive_readings`)."""
+    for week in store.archive_readings(keep=retention.readings, folder=retention.archive):
+        log.info("读数已归档并移出存储库 / readings archived and removed: %s–%s, %d readings, %d revisions → %s",
+                 week.period.start.date(), week.period.end.date(), week.readings, week.revisions, week.manifest)
 
 
 class _Feeds:

@@ -17,7 +17,7 @@ def test_upgrade_reaches_head_and_is_idempotent(store_url: str) -> None:
     with Store.connect(store_url) as store:
         assert store.revision() is None
         store.upgrade()
-        assert store.revision() == migrate.head() == "0020"
+        assert store.revision() == migrate.head() == "0021"
         store.upgrade()
         assert store.revision() == migrate.head()
 

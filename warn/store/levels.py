@@ -3,7 +3,8 @@
 ``store.levels`` (:class:`LevelTable`): a cycle :meth:`~LevelTable.record`\\ s the level of
 every item it scored at each lead (``item_levels``) and, per hazard, the forecast run and
 official floors the levels came from (``level_runs``, ``level_floors``), in one
-transaction that replaces whatever a previous attempt of the same cycle recorded. The
+transaction that replaces whatever a previous attempt of the same cycle recorded (the levels
+through one ``COPY`` on PostgreSQL, ``executemany`` on SQLite). The
 next cycle reads its baseline from them: each item's last ``now`` level *before* its own
 time (:meth:`~LevelTable.baseline`) — so a rerun of a cycle after an interruption compares
 with what the cycle found, never with its own first attempt.
@@ -24,12 +25,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 
+from warn.store.bulk import copy_rows
 from warn.store.records import ItemLevel, LevelBasis
 from warn.store.schema import data_notices, item_levels, level_floors, level_runs
 from warn.vocab import Level
 
 #: The lead of an item's level at the cycle's time (the one crossings compare).
 NOW = "now"
+_LEVEL_COLUMNS = ("cycle_at", "hazard", "item_kind", "item_id", "lead", "level", "score", "drivers", "probability")
+_LEVEL_TYPES = ("timestamptz", "text", "text", "text", "text", "int2", "float8", "text", "text")
 
 
 class _Table:
@@ -65,7 +69,10 @@ class LevelTable(_Table):
         with self._write() as conn:
             for table in (item_levels, level_floors, level_runs):
                 conn.execute(delete(table).where(table.c.cycle_at == at))
-            if values:
+            if values and conn.dialect.name == "postgresql":  # a city cycle's 50k rows: COPY, not executemany
+                copy_rows(conn, "item_levels", ", ".join(_LEVEL_COLUMNS), _LEVEL_TYPES,
+                          ([v[c] for c in _LEVEL_COLUMNS] for v in values))
+            elif values:
                 conn.execute(insert(item_levels), values)
             if bases:
                 conn.execute(insert(level_runs), [{"cycle_at": at, "hazard": hazard, "run_id": basis.run_id}

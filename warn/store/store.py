@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -50,7 +51,7 @@ from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
 from warn.store import migrate
 from warn.store.accounts import AccountTable, AttemptTable, SessionTable
 from warn.store.attachments import AttachmentTable
-from warn.store.bulk import bulk_for
+from warn.store.bulk import Bulk, bulk_for
 from warn.store.command import (
     ExecutionReport,
     acknowledge_task,
@@ -69,9 +70,11 @@ from warn.store.levels import LevelTable, NoticeTable
 from warn.store.leases import LeaseTable
 from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
+from warn.store.partitions import Period, ensure
 from warn.store.planner import PlannerTable
 from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
 from warn.store.rejected import RejectedTable
+from warn.store.retention import ArchivedWeek, archive_readings
 from warn.store.schema import (
     UTCDateTime,
     ack_requests,
@@ -100,6 +103,9 @@ _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 _SENDER = re.compile(r"<(?:\w+:)?sender>([^<]*)</(?:\w+:)?sender>")
 T = TypeVar("T")
 _FLAGS = {flag.value: flag for flag in QCFlag}
+_FLAG_VALUES: dict[object, str] = {flag: flag.value for flag in QCFlag}
+#: The unit of each kind of sensor, by the kind's value (as the catalogue stores it).
+_UNIT_OF_KIND = {kind.value: UNITS[kind] for kind in SensorKind}
 #: The columns a FlaggedReading is made of, in the order :func:`_flagged` reads them.
 _READING_COLUMNS = (readings.c.sensor_id, readings.c.phenomenon_time, readings.c.arrival_time, readings.c.value,
                     readings.c.unit, readings.c.qc_flag, readings.c.qc_rule)
@@ -133,6 +139,9 @@ class Store:
     now
         The clock that stamps ``updated_at``, ``revised_at`` and the timeline's
         ``recorded_at`` (the simulated clock in a replay or drill).
+    bulk
+        The bulk statements readings are written with (default: :func:`warn.store.bulk.bulk_for` the
+        engine's dialect).
 
     Attributes
     ----------
@@ -169,10 +178,10 @@ class Store:
         (:mod:`warn.store.links`, :mod:`warn.store.attachments`, :mod:`warn.store.dangers`).
     """
 
-    def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, engine: Engine, *, now: Callable[[], datetime] = utc_now, bulk: Bulk | None = None) -> None:
         self.engine = engine
         self._now = now
-        self._bulk = bulk_for(engine.dialect.name)
+        self._bulk = bulk or bulk_for(engine.dialect.name)
         self.timeline = Timeline(engine, self._write, now)
         self.outbox = OutboxTable(engine, self._write, now)
         self.cycles = CycleTable(engine, self._write, now)
@@ -352,11 +361,7 @@ class Store:
     def _check_catalogue(self, conn: Connection, batch: list[tuple[str, datetime, _Version]]) -> None:
         units_of_batch: dict[str, set[str]] = {}
         for sid, _, version in batch:
-            units = units_of_batch.get(sid)
-            if units is None:
-                units_of_batch[sid] = {version.unit}
-            else:
-                units.add(version.unit)
+            units_of_batch.setdefault(sid, set()).add(version.unit)
         kinds: dict[str, str] = {}
         for ids in _chunks(list(units_of_batch)):
             kinds.update(self._bulk.kinds(conn, ids))
@@ -367,11 +372,11 @@ class Store:
             raise StoreError(Problem(where, "readings.sensor_id", "sensors in the catalogue", shown,
                                      "先登记传感器（upsert_sensors）；本批未写入 / register them first "
                                      "(upsert_sensors); nothing of the batch was written"))
-        wrong = [Problem(where, f"readings[{sid}].unit", f"{UNITS[SensorKind(kinds[sid])]!r} "
+        wrong = [Problem(where, f"readings[{sid}].unit", f"{_UNIT_OF_KIND[kinds[sid]]!r} "
                          f"(unit of a {kinds[sid]} sensor)", ", ".join(sorted(map(repr, units))),
                          "读数应先换算为该类传感器的单位；本批未写入 / convert readings to the kind's unit "
                          "before writing; nothing of the batch was written")
-                 for sid, units in units_of_batch.items() if units != {UNITS[SensorKind(kinds[sid])]}]
+                 for sid, units in units_of_batch.items() if len(units) != 1 or _UNIT_OF_KIND[kinds[sid]] not in units]
         if wrong:
             raise StoreError(*wrong)
 
@@ -428,11 +433,17 @@ class Store:
             for part in _chunks(ids):
                 cut = (select(sensors.c.sensor_id, cutoff.scalar_subquery().label("since"))
                        .where(sensors.c.sensor_id.in_(part)).cte("cut").prefix_with("MATERIALIZED"))
+                # the earliest cut again as a constant: PostgreSQL then reads only the weeks' partitions from it on
+                earliest = conn.execute(select(func.min(func.coalesce(cut.c.since, literal(_EARLIEST, UTCDateTime)))
+                                               .label("t"))).scalar()
+                if earliest is None:
+                    continue
                 query = (select(*_READING_COLUMNS)
                          .join(cut, readings.c.sensor_id == cut.c.sensor_id)
                          .where(readings.c.qc_flag.in_(flag_values),
                                 readings.c.phenomenon_time >= func.coalesce(cut.c.since,
-                                                                            literal(_EARLIEST, UTCDateTime)))
+                                                                            literal(_EARLIEST, UTCDateTime)),
+                                readings.c.phenomenon_time >= literal(earliest, UTCDateTime))
                          .order_by(readings.c.sensor_id, readings.c.phenomenon_time))
                 if before is not None:
                     query = query.where(readings.c.phenomenon_time < before)
@@ -521,6 +532,34 @@ class Store:
                          new_value=r.new_value, old_flag=QCFlag(r.old_flag), new_flag=QCFlag(r.new_flag),
                          old_rule=r.old_rule, new_rule=r.new_rule, old_arrival_time=r.old_arrival_time,
                          new_arrival_time=r.new_arrival_time, revised_at=r.revised_at) for r in rows]
+
+    # -- readings: partitions and retention ----------------------------------------
+
+    def prepare_partitions(self, now: datetime | None = None) -> list[Period]:
+        """Make the weekly readings partitions of ``now``'s week (default: the store's clock) and of the weeks
+        ahead that are missing (PostgreSQL, :func:`warn.store.partitions.ensure`); nothing on SQLite.
+
+        Returns
+        -------
+        list of Period
+            The weeks whose partitions were made.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return []
+        with self._write() as conn:
+            return ensure(conn, now or self._now())
+
+    def archive_readings(self, *, keep: timedelta, folder: Path) -> list[ArchivedWeek]:
+        """Archive to ``folder`` and then remove the readings (with their revisions) of the weeks that ended
+        ``keep`` or more before the store's clock (:func:`warn.store.retention.archive_readings`).
+
+        Raises
+        ------
+        StoreError
+            A week's archive could not be written or verified: its rows stay in the store.
+        """
+        return archive_readings(self.engine, self._write, keep=keep, folder=folder, now=self._now(),
+                                where=redact(self.engine.url))
 
     def count_readings(self) -> int:
         """How many (sensor, phenomenon time) readings are held."""
@@ -762,11 +801,13 @@ def _version_of(flagged: FlaggedReading) -> tuple[str, datetime, _Version]:
     if value is not None and math.isnan(value):
         value = None
     return (reading.sensor_id, _utc(reading.phenomenon_time, "phenomenon_time"),
-            _Version(value, QCFlag(flagged.qc_flag).value, flagged.qc_rule, _utc(reading.arrival_time, "arrival_time"),
-                     reading.unit))
+            _Version(value, _FLAG_VALUES.get(flagged.qc_flag) or QCFlag(flagged.qc_flag).value, flagged.qc_rule,
+                     _utc(reading.arrival_time, "arrival_time"), reading.unit))
 
 
 def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is timezone.utc:  # the common case, without a conversion
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name}: expected a timezone-aware datetime, got naive {moment.isoformat()}")
     return moment.astimezone(timezone.utc)
