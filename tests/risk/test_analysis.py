@@ -93,6 +93,20 @@ def test_inverse_distance_weights_by_distance_squared_and_is_nan_beyond_the_radi
     assert np.isfinite(got[reach < 9.5]).all()
 
 
+
+@pytest.mark.parametrize("radius_km", [3.0, 10.0, 60.0])
+def test_the_compiled_inverse_distance_equals_the_numpy_reference(radius_km):
+    rng = np.random.default_rng(20)
+    glat, glon = rng.uniform(29.5, 30.1, 25), rng.uniform(106.4, 107.0, 25)
+    glat[:2], glon[:2] = LAT[7], LON[9]  # two gauges on one cell centre: their mean
+    depth = rng.gamma(1.0, 4.0, 25)
+    depth[5] = np.nan  # left out
+    numba = inverse_distance(glat, glon, depth, LAT, LON, power=2.0, radius_km=radius_km)
+    numpy = inverse_distance(glat, glon, depth, LAT, LON, power=2.0, radius_km=radius_km, method="numpy")
+    assert np.array_equal(np.isnan(numba), np.isnan(numpy))
+    np.testing.assert_allclose(numba, numpy, rtol=0, atol=1e-9)
+    assert numba[7, 9] == pytest.approx((depth[0] + depth[1]) / 2, abs=1e-12)
+
 def test_radar_biased_by_half_is_adjusted_to_the_gauges():
     truth = np.fromfunction(lambda i, j: 1.0 + 0.1 * i + 0.05 * j, (40, 40))
     cells = [(5, 5), (20, 30), (35, 10), (12, 25)]

@@ -79,6 +79,8 @@ class Platform:
     now: Callable[[], datetime]
     callback_base: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def callback_url(self) -> str:
@@ -90,8 +92,23 @@ class Platform:
     def post(self, body: bytes, *, headers: Mapping[str, str] | None = None,
              params: Mapping[str, str] | None = None, method: str = "POST") -> httpx.Response:
         """Make the callback request; the response is the service's."""
-        return httpx.request(method, self.callback_url, content=body if method == "POST" else None,
-                             headers=dict(headers or {}), params=dict(params or {}), timeout=10.0)
+        return self.client().request(method, self.callback_url, content=body if method == "POST" else None,
+                                     headers=dict(headers or {}), params=dict(params or {}))
+
+    def client(self) -> httpx.Client:
+        """The one HTTP client of the stand-in's callbacks, made on first use (a client per request would
+        build a TLS context every time)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=10.0)
+            return self._client
+
+    def close(self) -> None:
+        """Close the callbacks' client (a later callback makes a new one)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     @abstractmethod
     def handle(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
@@ -447,6 +464,12 @@ class Gateways(LocalServer):
         self._sent: list[dict[str, str]] = []
         self._sent_lock = threading.Lock()
         super().__init__(_handler_for(self), host=host, port=port)
+
+    def stop(self) -> None:
+        """Stop serving and close the stand-ins' callback clients."""
+        super().stop()
+        for platform in self.routes.values():
+            platform.close()
 
     def records(self) -> list[dict[str, str]]:
         """Every send taken, in order: ``{path: the platform's prefix, key: its idempotency key or ""}`` (the
