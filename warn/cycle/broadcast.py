@@ -409,11 +409,12 @@ def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
     """``预计未来3小时累计雨量约N毫米``: the rain the forecast runs the cycles used give the action's town (the
     district: its wettest town) over the next :data:`EXPECTED_HOURS` hours; empty when any hour is missing."""
     until = action.at + timedelta(hours=EXPECTED_HOURS)
-    rows = store.rain.hourly(settings.areas.towns, action.at, until)
+    district = action.area == settings.deployment.district_code
+    rows = store.rain.hourly(settings.areas.towns, action.at, until, zones=None if district else [action.area])
     depth: dict[str, float] = defaultdict(float)
     hours: dict[str, int] = defaultdict(int)
     for row in rows:
-        if row.mean_mm is not None and action.area in (row.zone_id, settings.deployment.district_code):
+        if row.mean_mm is not None:
             depth[row.zone_id] += row.mean_mm
             hours[row.zone_id] += 1
     whole = [mm for zone, mm in depth.items() if hours[zone] == EXPECTED_HOURS]

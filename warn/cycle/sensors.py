@@ -24,7 +24,7 @@ from warn.sources.qc import SensorsParams, qc_batch, stale
 from warn.sources.readings import FlaggedReading, Reading, Sensor
 from warn.sources.feeds import PolledFeed
 from warn.sources.payloads import Batch
-from warn.store import Store, WriteResult
+from warn.store import Beat, Store, WriteResult
 from warn.vocab import Accumulation, QCFlag
 
 #: Most good readings kept in memory per sensor for QC history.
@@ -249,9 +249,8 @@ def mark_stale_sensors(ingester: Ingester, *, now: datetime) -> dict[str, bool]:
     """Beat every sensor's heartbeat: stale when silent for k × its interval (k from models/sensors.yaml)."""
     last_seen = ingester.store.last_seen()
     verdict = stale(last_seen, sensors=ingester.catalogue, now=now, factor=ingester.params.stale_factor)
-    for sid, is_stale in verdict.items():
-        sensor = ingester.catalogue[sid]
-        seen = last_seen.get(sid)
-        detail = "从未收到 / never heard" if seen is None else f"last reading arrived {seen.isoformat()}"
-        ingester.store.beat(f"sensor:{sid}", last_seen=seen, expected=sensor.interval, stale=is_stale, detail=detail)
+    ingester.store.beat_all([
+        Beat(f"sensor:{sid}", seen, ingester.catalogue[sid].interval, is_stale,
+             "从未收到 / never heard" if seen is None else f"last reading arrived {seen.isoformat()}")
+        for sid, is_stale in verdict.items() for seen in (last_seen.get(sid),)])
     return verdict

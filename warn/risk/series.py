@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import theilslopes
 
 #: The reasons of :func:`unknown_reason` in Chinese, for drivers and notices.
 REASON_ZH = {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}
@@ -38,8 +37,9 @@ class RateParams:
 def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_readings: int) -> float:
     """Theil–Sen slope of the readings within ``window`` before the latest, per hour.
 
-    The median of the pairwise slopes (Sen 1968; :func:`scipy.stats.theilslopes`): one spike
-    among five readings does not move it.
+    The median of the pairwise slopes over the pairs of distinct times (Sen 1968; the slope of
+    :func:`scipy.stats.theilslopes`, without its confidence interval): one spike among five
+    readings does not move it.
 
     Parameters
     ----------
@@ -55,7 +55,8 @@ def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_r
     Returns
     -------
     float
-        Slope in U per hour; NaN with fewer than ``min_readings`` readings in the window.
+        Slope in U per hour; NaN with fewer than ``min_readings`` readings in the window, or
+        all of them at one time.
     """
     t = np.asarray(times, dtype="datetime64[s]")
     v = np.asarray(values, dtype=np.float64)
@@ -65,7 +66,9 @@ def robust_rate(times: ArrayLike, values: ArrayLike, *, window: timedelta, min_r
     if np.count_nonzero(inside) < min_readings:
         return float("nan")
     hours = (t[inside] - t.max()).astype(np.float64) / 3600.0
-    return float(theilslopes(v[inside], hours).slope)
+    rise, run = v[inside][:, None] - v[inside], hours[:, None] - hours  # every pair, as theilslopes forms them
+    later = run > 0
+    return float(np.median(rise[later] / run[later])) if later.any() else float("nan")
 
 
 def latest(times: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from warn.store.command import ExecutionReport
     from warn.store.cycles import CycleRow, CycleStatus, InboxRow
     from warn.store.records import (
+        Beat,
         Heartbeat,
         HeldRun,
         ItemLevel,
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 _HOME = {
     "ExecutionReport": "command",
     "CycleRow": "cycles", "CycleStatus": "cycles", "InboxRow": "cycles",
-    "Heartbeat": "records", "HeldRun": "records", "ItemLevel": "records", "LevelBasis": "records",
+    "Beat": "records", "Heartbeat": "records", "HeldRun": "records", "ItemLevel": "records", "LevelBasis": "records",
     "LevelRecord": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
     "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
     "ZoneRain": "records",
@@ -68,7 +69,7 @@ _HOME = {
     "CORRECTION": "timeline", "GENESIS": "timeline", "Timeline": "timeline",
 }
 
-__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Heartbeat", "HeldRun", "InboxRow",
+__all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Beat", "Heartbeat", "HeldRun", "InboxRow",
            "ItemLevel", "LevelBasis", "LevelRecord", "ModelState", "NewEntry", "OfficialMessage", "Revision", "STORE_FAILURES", "Store",
            "Timeline", "TimelineEntry", "VerifyResult", "WriteResult", "ZoneRain"]
 

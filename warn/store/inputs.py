@@ -121,9 +121,10 @@ class RainTable(_Table):
             for i in range(0, len(values), _CHUNK):
                 conn.execute(insert(zone_rain), values[i:i + _CHUNK])
 
-    def hourly(self, layer: str, since: datetime, until: datetime) -> list[ZoneRain]:
-        """The rain per zone of ``layer`` of each hour ending in (``since``, ``until``], each hour as
-        the newest run issued before its end gave it; by hour, then zone."""
+    def hourly(self, layer: str, since: datetime, until: datetime,
+               zones: Collection[str] | None = None) -> list[ZoneRain]:
+        """The rain per zone of ``layer`` (of ``zones`` only, when given) of each hour ending in (``since``,
+        ``until``], each hour as the newest run issued before its end gave it; by hour, then zone."""
         c = zone_rain.c
         newest = (select(c.hour_end, func.max(c.issued_at).label("issued_at"))
                   .where(c.layer == layer, c.hour_end > since, c.hour_end <= until, c.issued_at < c.hour_end)
@@ -131,6 +132,8 @@ class RainTable(_Table):
         query = (select(c.zone_id, c.hour_end, c.mean_mm, c.max_mm)
                  .join(newest, and_(c.hour_end == newest.c.hour_end, c.issued_at == newest.c.issued_at))
                  .where(c.layer == layer).order_by(c.hour_end, c.zone_id))
+        if zones is not None:
+            query = query.where(c.zone_id.in_(list(zones)))
         with self._engine.connect() as conn:
             return [ZoneRain(*r) for r in conn.execute(query)]
 

@@ -73,6 +73,17 @@ class Revision:
 
 
 @dataclass(frozen=True, slots=True)
+class Beat:
+    """One beat to write: the latest word from ``source`` (the fields of :class:`Heartbeat` the writer gives)."""
+
+    source: str
+    last_seen: datetime | None
+    expected: timedelta
+    stale: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Heartbeat:
     """The latest word from one source (a feed, the warning cycle).
 

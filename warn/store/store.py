@@ -72,7 +72,7 @@ from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
 from warn.store.partitions import Period, ensure
 from warn.store.planner import PlannerTable
-from warn.store.records import Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
+from warn.store.records import Beat, Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
 from warn.store.rejected import RejectedTable
 from warn.store.retention import ArchivedWeek, archive_readings
 from warn.store.schema import (
@@ -571,11 +571,19 @@ class Store:
     def beat(self, source: str, *, last_seen: datetime | None, expected: timedelta, stale: bool,
              detail: str = "") -> None:
         """Record the latest word from ``source``, replacing its previous beat."""
-        row = {"source": source, "last_seen": last_seen, "expected_interval_s": expected.total_seconds(),
-               "stale": stale, "detail": detail, "updated_at": self._now()}
+        self.beat_all([Beat(source, last_seen, expected, stale, detail)])
+
+    def beat_all(self, beats: Sequence[Beat]) -> None:
+        """Record the latest word from each source of ``beats``, replacing their previous beats, in one
+        transaction."""
+        if not beats:
+            return
+        now = self._now()
+        rows = [{"source": b.source, "last_seen": b.last_seen, "expected_interval_s": b.expected.total_seconds(),
+                 "stale": b.stale, "detail": b.detail, "updated_at": now} for b in beats]
         stmt = self._upsert(heartbeats, "source", ("last_seen", "expected_interval_s", "stale", "detail", "updated_at"))
         with self._write() as conn:
-            conn.execute(stmt, row)
+            conn.execute(stmt, rows)
 
     def heartbeats(self) -> list[Heartbeat]:
         """Every source's latest beat, by source."""
