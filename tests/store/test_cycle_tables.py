@@ -138,6 +138,17 @@ def test_zone_rain_gives_each_hour_from_the_newest_run_issued_before_it(store: S
     assert store.rain.hourly("towns", T0 + H, T0 + 2 * H) == [ZoneRain("T1", T0 + 2 * H, 20.0, 40.0)]
 
 
+def test_zone_rain_of_some_zones_only_and_missing_hours_kept_as_none(store: Store) -> None:
+    rows = [ZoneRain(zone, T0 + k * H, mm, None if mm is None else mm + 1)
+            for k in (1, 2) for zone, mm in (("T1", 1.0 * k), ("T2", None), ("T3", 3.0 * k))]
+    store.rain.record("demo", T0, "towns", rows)
+    assert store.rain.hourly("towns", T0, T0 + 2 * H) == rows[:3] + rows[3:]
+    assert store.rain.hourly("towns", T0, T0 + 2 * H, zones=["T2", "T3"]) == [r for r in rows if r.zone_id != "T1"]
+    assert store.rain.hourly("towns", T0, T0 + 2 * H, zones=[]) == []
+    store.rain.record("demo", T0, "towns", rows[:1])  # recorded again: replaces
+    assert store.rain.hourly("towns", T0, T0 + 2 * H) == rows[:1]
+
+
 def test_the_planners_state_round_trips_through_its_tables(store: Store) -> None:
     held = json.loads((DATA / "main_0007.json").read_text(encoding="utf-8"))["held"]["command/planner"]
     at = "2026-07-15T06:00:00+00:00"

@@ -25,7 +25,6 @@ from warn.rainarray import as_hourly, check_coverage, control, issued_at, step_o
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import policy_of
-from warn.store.records import ZoneRain
 
 if TYPE_CHECKING:
     from warn.store import Store
@@ -163,11 +162,5 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     ends = [datetime.fromisoformat(str(t.astype("datetime64[us]"))).replace(tzinfo=timezone.utc)
             for t in hourly["time"].values]
     zone_ids = [str(z) for z in mean["zone"].values]
-    store.rain.record(source, issued, towns, [
-        ZoneRain(zone_id, end, _mm(m), _mm(x))
-        for end, means, maxima in zip(ends, mean.values, worst.values, strict=True)
-        for zone_id, m, x in zip(zone_ids, means, maxima, strict=True)])
-
-
-def _mm(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
+    store.rain.record_hours(source, issued, towns, zone_ids * len(ends), [end for end in ends for _ in zone_ids],
+                            mean.values, worst.values)  # by hour, then zone: the (time, zone) arrays' order

@@ -209,3 +209,13 @@ class PostgresBulk:
 def bulk_for(dialect: str) -> Bulk:
     """The bulk statements for an engine's dialect name (``sqlite`` or ``postgresql``)."""
     return SQLiteBulk() if dialect == "sqlite" else PostgresBulk()
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``, times as :func:`encode_time` gives them) into
+    ``table`` with one driver-level ``executemany`` on the connection's transaction."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
+                         list(rows))

@@ -15,14 +15,18 @@ zone layer, for the reports' hyetographs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import repeat
 
+import numpy as np
+from numpy.typing import ArrayLike
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
 
+from warn.store.bulk import insert_rows
 from warn.store.records import HeldRun, OfficialMessage, ZoneRain
-from warn.store.schema import forecast_runs, official_messages, zone_rain
+from warn.store.schema import encode_time, forecast_runs, official_messages, zone_rain
 
 #: ``status`` of the run a source's next fetch is conditional on, and of the messages in force.
 HELD = "held"
@@ -30,8 +34,8 @@ HELD = "held"
 SUPERSEDED = "superseded"
 #: ``status`` of a message the source's last fetch no longer published.
 DROPPED = "dropped"
-#: Rows per insert statement (well under both databases' bound-parameter limits).
-_CHUNK = 5000
+#: The columns of a zone-rain row, in the order :meth:`RainTable.record_hours` writes them.
+_ZONE_RAIN_COLUMNS = ("source", "issued_at", "layer", "zone_id", "hour_end", "mean_mm", "max_mm")
 
 
 class _Table:
@@ -113,13 +117,35 @@ class RainTable(_Table):
 
     def record(self, source: str, issued_at: datetime, layer: str, rows: Iterable[ZoneRain]) -> None:
         """Record the rain of a run over the zones of ``layer`` (replacing what it held of that run)."""
-        values = [{"source": source, "issued_at": issued_at, "layer": layer, "zone_id": r.zone_id,
-                   "hour_end": r.hour_end, "mean_mm": r.mean_mm, "max_mm": r.max_mm} for r in rows]
+        rows = list(rows)
+        self.record_hours(source, issued_at, layer, [r.zone_id for r in rows], [r.hour_end for r in rows],
+                          np.array([np.nan if r.mean_mm is None else r.mean_mm for r in rows]),
+                          np.array([np.nan if r.max_mm is None else r.max_mm for r in rows]))
+
+    def record_hours(self, source: str, issued_at: datetime, layer: str, zone_ids: Sequence[str],
+                     hour_ends: Sequence[datetime], mean_mm: ArrayLike, max_mm: ArrayLike) -> None:
+        """Record the rain of a run over the zones of ``layer`` given as columns (replacing what it held of
+        that run), in one transaction of driver-level bulk inserts.
+
+        Parameters
+        ----------
+        zone_ids, hour_ends
+            Zone and end of hour (UTC-aware) of each row.
+        mean_mm, max_mm
+            Zone mean and wettest covered cell of each row, mm (NaN: unknown, stored as NULL).
+        """
+        encode = encode_time(self._engine.dialect.name)
+        encoded = {end: encode(end) for end in set(hour_ends)}
+        means, maxima = _nullable(mean_mm), _nullable(max_mm)
+        if not len(zone_ids) == len(hour_ends) == len(means) == len(maxima):
+            raise ValueError(f"zone rain: {len(zone_ids)} zones, {len(hour_ends)} hours, {len(means)} means and "
+                             f"{len(maxima)} maxima; expected one of each per row")
+        values = list(zip(repeat(source), repeat(encode(issued_at)), repeat(layer), zone_ids,
+                          [encoded[end] for end in hour_ends], means, maxima))
         c = zone_rain.c
         with self._write() as conn:
             conn.execute(delete(zone_rain).where(c.source == source, c.issued_at == issued_at, c.layer == layer))
-            for i in range(0, len(values), _CHUNK):
-                conn.execute(insert(zone_rain), values[i:i + _CHUNK])
+            insert_rows(conn, "zone_rain", _ZONE_RAIN_COLUMNS, values)
 
     def hourly(self, layer: str, since: datetime, until: datetime,
                zones: Collection[str] | None = None) -> list[ZoneRain]:
@@ -136,6 +162,14 @@ class RainTable(_Table):
             query = query.where(c.zone_id.in_(list(zones)))
         with self._engine.connect() as conn:
             return [ZoneRain(*r) for r in conn.execute(query)]
+
+
+def _nullable(values: ArrayLike) -> list[float | None]:
+    """The values as Python floats, ``None`` for NaN (SQL NULL)."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    out = array.astype(object)
+    out[np.isnan(array)] = None
+    return out.tolist()
 
 
 def _run(r) -> HeldRun:
