@@ -6,7 +6,7 @@ Each section is a function returning rows; every row is timed in this run beside
 (this machine is shared and noisy: read the ratios, not the seconds). Sections:
 
 - ``grid``: the gridded part of the municipal cycle on Chongqing's extent at 0.01° (~1 km,
-  401 × 491 cells): the soil-water tanks spun up over 30 days of hourly rain then run over a
+  408 × 495 cells): the soil-water tanks spun up over 30 days of hourly rain then run over a
   72-hour forecast, the effective rainfall, the storage bucket and the flash-flood rolling rain
   of every cell, and the zonal means of the 38 districts (weights × rain). Single process
   (``compute: none``) against a dask.distributed LocalCluster of 2 worker processes (chunks of
@@ -16,13 +16,13 @@ Each section is a function returning rows; every row is timed in this run beside
 - ``ensemble``: 50 members × 72 h, each member's rain made where it is scored (a member is a
   seeded perturbation of the storm), its tanks run from the same start, bucket and rolling rain,
   reduced to the 38 districts' means; on the ~1 km grid and on a ~250 m grid (0.0025°,
-  1,601 × 1,961 = 3.1 M cells). One member at 250 m is 72 × 3.1 M × 8 B = 1.8 GB of rain and as
+  1,620 × 1,967 = 3.2 M cells). One member at 250 m is 72 × 3.2 M × 8 B = 1.8 GB of rain and as
   much of each output: it is worked in chunks of cells inside the member, so the memory is a
   chunk's per worker, not a member's. Single process (members one after the other) against the
   cluster (members mapped onto the workers).
 
-The districts are synthetic (bench/citysize.py's Voronoi zones, 38 of them over Chongqing's
-extent): the real municipal layers are not on main yet. The lead adds sections (store writes,
+The districts are Chongqing's 38 real outlines (geodata/chongqing/chongqing.gpkg); the rain is a
+synthetic storm; the tanks and the effective rain's half-life are models/landslide.yaml's. The lead adds sections (store writes,
 planner threads, cycle by service age) as functions in :data:`SECTIONS`.
 """
 
@@ -35,30 +35,40 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from math import ceil
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.citysize import EAST, NORTH, RES, SOUTH, WEST, CityParams, make_layers  # noqa: E402
 from warn.compute import Compute  # noqa: E402
 from warn.config import ComputeSpec  # noqa: E402
 from warn.geo.weights import build_weights  # noqa: E402
 from warn.risk.flashflood import rolling_rain  # noqa: E402
-from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index  # noqa: E402
+from warn import hazards  # noqa: E402
+from warn.risk.landslide import effective_rainfall, soil_water_index  # noqa: E402
 from warn.risk.waterlogging import bucket_storage  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+#: Chongqing's 38 districts and counties (real outlines, geodata/chongqing/PROVENANCE.md).
+DISTRICT_LAYER = ROOT / "geodata" / "chongqing" / "chongqing.gpkg"
 DISTRICTS = 38
 HOURS = 72
 SPIN_UP = 30 * 24
-HALF_LIFE_H = 7.2
-LOOKBACK = 72  # hours the effective rainfall looks back: 10 half-lives
+#: The landslide model as deployed (models/landslide.yaml): its tanks and its effective-rain half-life.
+LANDSLIDE = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params()
+TANK = LANDSLIDE.tank
+HALF_LIFE_H = LANDSLIDE.half_life_h
+LOOKBACK = ceil(10 * HALF_LIFE_H)  # hours the effective rainfall looks back: 10 half-lives
 DURATIONS = (1, 3, 6, 12, 24)
-#: The national tank coefficients (models/landslide.yaml), per hour, mm; 10-minute substeps.
-TANK = TankParams(15, 0.10, 60, 0.15, 0.12, 15, 0.05, 0.05, 15, 0.01, 0.01, 1 / 6)
+#: The storage bucket of every cell: a synthetic runoff coefficient and storage (the real ones are per point).
+RUNOFF, CAPACITY_MM = 0.7, 20.0
 CYCLE_S = 600.0
-FINE = RES / 4  # ~250 m
+#: The grids: 0.01° (~1 km, the forecasts') and 0.0025° (~250 m).
+RES = 0.01
+FINE = RES / 4
 CHUNK = 50_000
 
 
@@ -87,9 +97,11 @@ class Grid:
 
 
 def grid(res: float) -> Grid:
-    lat = np.round(np.arange(SOUTH, NORTH + res / 2, res), 5)
-    lon = np.round(np.arange(WEST, EAST + res / 2, res), 5)
-    zones = make_layers(CityParams(zones=DISTRICTS, sensors=10, hazard=10), np.random.default_rng(38))["towns"]
+    """The districts' weights on a grid of ``res`` degrees covering the municipality (its bounds, one cell out)."""
+    zones = gpd.read_file(DISTRICT_LAYER, layer="districts")
+    west, south, east, north = zones.total_bounds
+    lat = np.round(res * np.arange(np.floor(south / res) - 1, np.ceil(north / res) + 2), 5)
+    lon = np.round(res * np.arange(np.floor(west / res) - 1, np.ceil(east / res) + 2), 5)
     weights = build_weights(zones, lat, lon, id_column="zone_id").matrix.tocsr()
     totals = np.asarray(weights.sum(axis=1)).ravel()
     return Grid(lat, lon, (weights.multiply(1 / totals[:, None])).tocsr().astype(np.float64))
@@ -116,7 +128,7 @@ def grid_part(g: Grid, history: np.ndarray, forecast: np.ndarray, compute: Compu
     swi, _ = soil_water_index(forecast, 1.0, start, params=TANK, cells=compute)
     effective = effective_rainfall(np.concatenate([history[-LOOKBACK:], forecast]), half_life_h=HALF_LIFE_H,
                                    cells=compute)[LOOKBACK:]
-    storage = bucket_storage(forecast, 0.0, runoff_coefficient=0.7, capacity_mm=20.0, cells=compute)
+    storage = bucket_storage(forecast, 0.0, runoff_coefficient=RUNOFF, capacity_mm=CAPACITY_MM, cells=compute)
     windows = rolling_rain(forecast, DURATIONS, cells=compute)
     return {"swi": g.weights @ swi.T, "effective": g.weights @ effective.T, "storage": g.weights @ storage.T,
             "rain24": g.weights @ windows[-1].T, "rain": g.weights @ forecast.T}
@@ -130,7 +142,7 @@ def member(g: Grid, seed: int) -> np.ndarray:
         cells = slice(lo, min(lo + CHUNK, g.cells))
         rain = storm(g.lat, g.lon, HOURS, seed, cells)
         swi, _ = soil_water_index(rain, 1.0, np.full((3, rain.shape[1]), 20.0), params=TANK)
-        storage = bucket_storage(rain, 0.0, runoff_coefficient=0.7, capacity_mm=20.0)
+        storage = bucket_storage(rain, 0.0, runoff_coefficient=RUNOFF, capacity_mm=CAPACITY_MM)
         six = rolling_rain(rain, (6,))[0]
         w = g.weights[:, cells]
         out += np.stack([w @ swi.T, w @ storage.T, w @ np.nan_to_num(six).T])
