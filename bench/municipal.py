@@ -1,6 +1,7 @@
 """The municipality on one machine and on a dask cluster: figures side by side, in one run.
 
-    .venv/bin/python bench/municipal.py [--members 50] [--fine-members 50] [--sections grid,ensemble]
+    .venv/bin/python bench/municipal.py [--members 50] [--fine-members 50] [--pg URL]
+        [--sections grid,ensemble,store,ingest,planner,age]
 
 Each section is a function returning rows; every row is timed in this run beside its reference
 (this machine is shared and noisy: read the ratios, not the seconds). Sections:
@@ -21,9 +22,15 @@ Each section is a function returning rows; every row is timed in this run beside
   chunk's per worker, not a member's. Single process (members one after the other) against the
   cluster (members mapped onto the workers).
 
+- ``store``: rows written per second into a fresh store, SQLite and PostgreSQL — readings, item
+  levels, outbox rows — in bulk against one transaction per row (bench/storescale.py).
+- ``ingest``: a simulated 370,000-device catalogue at its reporting rates, with QC, into
+  PostgreSQL: the time its readings took against the time they cover.
+- ``planner``: the command step raising 10, 100 and 1,000 warning threads at once, against 100.
+- ``age``: the city-sized cycle on a service's day 1 and day 30 (bench/history.py).
+
 The districts are Chongqing's 38 real outlines (geodata/chongqing/chongqing.gpkg); the rain is a
-synthetic storm; the tanks and the effective rain's half-life are models/landslide.yaml's. The lead adds sections (store writes,
-planner threads, cycle by service age) as functions in :data:`SECTIONS`.
+synthetic storm; the tanks and the effective rain's half-life are models/landslide.yaml's.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ import geopandas as gpd
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from backends import DEFAULT_PG  # noqa: E402
 
 from warn.compute import Compute  # noqa: E402
 from warn.config import ComputeSpec  # noqa: E402
@@ -190,10 +200,82 @@ def ensemble_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
     return rows
 
 
+def store_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    """Rows written per second, bulk against one transaction per row (bench/storescale.py), per backend and table."""
+    import storescale
+
+    rows = storescale.store_writes(args.pg)
+    out = []
+    for (backend, what), pair in _by(rows, ("backend", "what")).items():
+        per_row = next(r for r in pair if r["method"] == "per row")
+        for r in pair:
+            # seconds per 1,000 rows, against one transaction per row
+            out.append(Row("store", f"{backend} {what}: {r['method']} ({r['per_s']:,.0f} rows/s)",
+                           1000 / r["per_s"], 1000 / per_row["per_s"], "s per 1,000 rows"))
+    return out
+
+
+def ingest_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    """The 370,000-device catalogue ingested with QC into PostgreSQL: its steps against the time they cover."""
+    import storescale
+
+    rows = storescale.catalogue_ingest(args.pg, devices=args.devices, minutes=args.minutes)
+    steps = [r for r in rows if r["what"] == "step"]
+    if not steps:
+        return [Row("ingest", "PostgreSQL not reachable: not measured", 0.0, 1.0)]
+    covered = len(steps) * storescale.STEP.total_seconds()
+    total = sum(r["readings"] for r in steps)
+    wall = sum(r["seconds"] for r in steps)
+    return [Row("ingest", f"{rows[0]['devices']:,} devices, {args.minutes} simulated min, {total:,} readings with QC "
+                f"into PostgreSQL ({total / wall:,.0f}/s achieved)", wall, covered,
+                f"{total / covered:,.0f}/s needed by the mix; all every 5 min: "
+                f"{args.devices / 300:,.0f}/s ({total / wall / (args.devices / 300):.1f}× headroom)")]
+
+
+def planner_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    """The command step raising 10, 100 and 1,000 threads at once (bench/planner.py), against 100."""
+    import storescale
+
+    rows = storescale.planner_threads(args.pg)
+    out = []
+    for backend, runs in _by(rows, ("backend",)).items():
+        raised = {r["threads"]: sum(r[p] for p in ("plan", "execute", "publish", "save")) for r in runs}
+        for r in runs:
+            out.append(Row("planner", f"{backend[0]}: raise {r['threads']:,} threads (then an idle tick "
+                           f"{r['tick']:.2f} s)", raised[r["threads"]], raised.get(100, raised[r["threads"]]),
+                           "× the time of 100 threads (target at 1,000: ≤ 12×)"))
+    return out
+
+
+def age_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
+    """The city-sized cycle on day 1 and day 30 of service (bench/history.py), SQLite and PostgreSQL."""
+    import storescale
+
+    out = []
+    for result in storescale.cycle_age(args.pg, cycles=args.cycles):
+        first, old = result["rows"]
+        out += [Row("age", f"{result['backend']}: city cycle on day 1 (median of {len(first['cycles'])})",
+                    first["cycle_s"], first["cycle_s"]),
+                Row("age", f"{result['backend']}: the same on day 30", old["cycle_s"], first["cycle_s"],
+                    "target ≤ 1.10")]
+    return out
+
+
+def _by(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return groups
+
+
 #: The sections, in order: name → function(args, cluster) → rows.
 SECTIONS: dict[str, Callable[[argparse.Namespace, Compute], list[Row]]] = {
     "grid": grid_section,
     "ensemble": ensemble_section,
+    "store": store_section,
+    "ingest": ingest_section,
+    "planner": planner_section,
+    "age": age_section,
 }
 
 
@@ -202,6 +284,10 @@ def main() -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--members", type=int, default=50)
     parser.add_argument("--fine-members", type=int, default=50)
+    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL of the store sections")
+    parser.add_argument("--devices", type=int, default=370_000, help="devices of the ingest section's catalogue")
+    parser.add_argument("--minutes", type=int, default=30, help="simulated minutes of the ingest section")
+    parser.add_argument("--cycles", type=int, default=3, help="cycles timed per store in the age section")
     args = parser.parse_args()
     spec = ComputeSpec(scheduler="local", workers=2, threads_per_worker=1, chunk_cells=CHUNK, min_cells=0,
                        timeout="PT60S")
