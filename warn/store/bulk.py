@@ -211,11 +211,15 @@ def bulk_for(dialect: str) -> Bulk:
     return SQLiteBulk() if dialect == "sqlite" else PostgresBulk()
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``, times as :func:`encode_time` gives them) into
-    ``table`` with one driver-level ``executemany`` on the connection's transaction."""
+def insert_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
+                rows: Sequence[Sequence[object]]) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``: name and PostgreSQL type; times as
+    :func:`encode_time` gives them) into ``table`` on the connection's transaction: one binary ``COPY`` on
+    PostgreSQL (:func:`copy_rows`), one ``executemany`` on SQLite."""
     if not rows:
         return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})",
-                         list(rows))
+    names = ", ".join(name for name, _ in columns)
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table, names, [kind for _, kind in columns], rows)
+    else:
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", list(rows))

@@ -35,7 +35,8 @@ SUPERSEDED = "superseded"
 #: ``status`` of a message the source's last fetch no longer published.
 DROPPED = "dropped"
 #: The columns of a zone-rain row, in the order :meth:`RainTable.record_hours` writes them.
-_ZONE_RAIN_COLUMNS = ("source", "issued_at", "layer", "zone_id", "hour_end", "mean_mm", "max_mm")
+_ZONE_RAIN_COLUMNS = (("source", "text"), ("issued_at", "timestamptz"), ("layer", "text"), ("zone_id", "text"),
+                      ("hour_end", "timestamptz"), ("mean_mm", "float8"), ("max_mm", "float8"))
 
 
 class _Table:
