@@ -31,10 +31,13 @@ MUNICIPAL_GPKG = GEODATA / "chongqing.gpkg"
 CENTRE_POSTS = ("duty_officer", "leader_on_duty", "commander", "liaison", "scribe")
 TOWN_POSTS = ("duty_officer", "town_leader")
 ANY_POSTS = (("community", "community_lead"), ("grid", "grid_worker"), ("point", "monitor"))
-#: The models a generated deployment uses (the hazard it scores: landslide, by town).
-MODELS = ("rain", "sensors", "landslide")
-#: The playbooks of that hazard.
-PLAYBOOKS = ("landslide.yaml", "landslide_town.yaml")
+#: What a generated deployment scores: its models, its hazards (as config.yaml names them) and their playbooks.
+TEMPLATE = GEODATA / "deployment.yaml"
+
+
+def template() -> dict[str, Any]:
+    """:data:`TEMPLATE`: ``models`` (name → repository path), ``hazards`` (config.yaml's entries), ``playbooks``."""
+    return yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,8 @@ def config(unit: Unit, centre: Centre, store_url: str, city: Centre | None, fore
                    "towns": {"path": "geodata/zones.gpkg", "layer": "towns", "town_field": "zone_id"}},
         "areas": {"towns": "towns", "district": "district"},
         "forecasts": {"city": {"url": forecast_url, "format": "auto", "run_every": "PT1H", "max_age": "PT24H"}},
-        "models": {name: f"models/{name}.yaml" for name in MODELS if name != "landslide"},
-        "hazards": {"landslide": {"model": "models/landslide.yaml", "layers": {"zones": "towns"}}},
+        "models": template()["models"],
+        "hazards": template()["hazards"],
         "cache_dir": "var/cache",
         "command": {"playbooks": "playbooks", "roster": "playbooks/roster.yaml", "automatic": False,
                     "ask_decider": False},
@@ -139,11 +142,12 @@ def write_deployment(folder: Path, unit: Unit, centre: Centre, store_url: str, c
     write_zones(unit, city is None, folder)
     models = folder / "models"
     models.mkdir(exist_ok=True)
-    for name in MODELS:
-        shutil.copyfile(ROOT / "models" / f"{name}.yaml", models / f"{name}.yaml")
+    scored = template()
+    for path in [*scored["models"].values(), *(hazard["model"] for hazard in scored["hazards"].values())]:
+        shutil.copyfile(ROOT / path, folder / path)
     playbooks = folder / "playbooks"
     playbooks.mkdir(exist_ok=True)
-    for name in PLAYBOOKS:
+    for name in scored["playbooks"]:
         shutil.copyfile(ROOT / "playbooks" / name, playbooks / name)
     shutil.copytree(ROOT / "playbooks" / "messages", playbooks / "messages", dirs_exist_ok=True)
     towns = gpd.read_file(folder / "geodata" / "zones.gpkg", layer="towns", engine="pyogrio",
