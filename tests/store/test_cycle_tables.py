@@ -9,6 +9,8 @@ import math
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.store.conftest import T0
 from warn.command import State
 from warn.cycle.command import decode, load_state, save_state
@@ -146,6 +148,9 @@ def test_zone_rain_of_some_zones_only_and_missing_hours_kept_as_none(store: Stor
     assert store.rain.hourly("towns", T0, T0 + 2 * H, zones=["T2", "T3"]) == [r for r in rows if r.zone_id != "T1"]
     assert store.rain.hourly("towns", T0, T0 + 2 * H, zones=[]) == []
     store.rain.record("demo", T0, "towns", rows[:1])  # recorded again: replaces
+    assert store.rain.hourly("towns", T0, T0 + 2 * H) == rows[:1]
+    with pytest.raises(ValueError, match="UTC-aware"):
+        store.rain.record("demo", T0, "towns", [ZoneRain("T1", (T0 + H).replace(tzinfo=None), 1.0, 1.0)])
     assert store.rain.hourly("towns", T0, T0 + 2 * H) == rows[:1]
 
 

@@ -135,6 +135,9 @@ class RainTable(_Table):
         mean_mm, max_mm
             Zone mean and wettest covered cell of each row, mm (NaN: unknown, stored as NULL).
         """
+        naive = sorted({str(end) for end in hour_ends if end.tzinfo is None})
+        if naive:
+            raise ValueError(f"zone rain: hour_end must be UTC-aware, got naive {', '.join(naive[:3])}")
         encode = encode_time(self._engine.dialect.name)
         encoded = {end: encode(end) for end in set(hour_ends)}
         means, maxima = _nullable(mean_mm), _nullable(max_mm)
