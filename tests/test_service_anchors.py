@@ -10,12 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import xarray as xr
 import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.test_service_run import DEMO, SENDER, storm_run, write_config
+from tests.test_service_run import SENDER, storm_feed, write_config
 from warn.cli.main import app
 from warn.config import load_settings
 from warn.service import open_service
@@ -39,12 +38,7 @@ def test_cycles_anchor_their_heads_and_a_broken_witness_is_a_notice(tmp_path: Pa
     witness, blocked = tmp_path / "witness" / "anchors.jsonl", tmp_path / "a-file"
     witness.parent.mkdir()
     blocked.write_text("", encoding="utf-8")
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    with xr.open_dataset(DEMO) as opened:
-        demo = opened.load()
-    for n in range(CYCLES):
-        storm_run(demo, AT + n * HOUR, FIRST + n).to_netcdf(feed / f"run_{AT + n * HOUR:%Y%m%d%H}.nc")
+    feed = storm_feed(tmp_path, AT, FIRST, CYCLES)
     with FeedServer(feed) as server, WebhookReceiver() as receiver:
         config = write_config(tmp_path, server.url, receiver.url)
         data = yaml.safe_load(config.read_text(encoding="utf-8"))

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import xarray as xr
 import yaml
 from sqlalchemy import select
 
-from tests.test_service_run import DEMO, SENDER, storm_run, write_config
+from tests.test_service_run import SENDER, storm_feed, write_config
 from warn.config import load_settings
 from warn.service import open_service
 from warn.sim.clock import SimClock
@@ -56,12 +55,7 @@ def cycles(folder: Path, feed: Path, compute: dict) -> tuple[list, dict, bool]:
 
 
 def test_the_cycles_on_the_cluster_equal_the_single_process(tmp_path: Path) -> None:
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    with xr.open_dataset(DEMO) as opened:
-        demo = opened.load()
-    for n in range(CYCLES):
-        storm_run(demo, AT + n * HOUR, FIRST + n).to_netcdf(feed / f"run_{AT + n * HOUR:%Y%m%d%H}.nc")
+    feed = storm_feed(tmp_path, AT, FIRST, CYCLES)
     here, here_rows, here_ran = cycles(tmp_path / "here", feed, {"scheduler": "none"})
     there, there_rows, there_ran = cycles(tmp_path / "cluster", feed, {"scheduler": "local", "workers": 2,
                                                                        "min_cells": 0, "chunk_cells": 2000})

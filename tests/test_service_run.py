@@ -66,6 +66,19 @@ def storm_run(demo: xr.Dataset, issued: datetime, offset: int) -> xr.Dataset:
     return out
 
 
+
+def storm_feed(folder: Path, at: datetime, first: int, cycles: int) -> Path:
+    """``folder/feed`` with the hourly demo runs issued at ``at``, ``at`` + 1 h, … (``cycles`` of them),
+    the first ``first`` hours into the storm, named as the committed forecast source names them."""
+    feed = folder / "feed"
+    feed.mkdir()
+    with xr.open_dataset(DEMO) as opened:
+        demo = opened.load()
+    for n in range(cycles):
+        issued = at + n * timedelta(hours=1)
+        storm_run(demo, issued, first + n).to_netcdf(feed / f"run_{issued:%Y%m%d%H}.nc")
+    return feed
+
 def write_config(tmp_path: Path, feed_url: str, duty_url: str) -> Path:
     """The committed deployment, paths absolute, hourly runs from ``feed_url``, no sensor feeds (the
     catalogue's sensors stay silent: data notices), a duty webhook and a CAP file drop (no channel to persons)."""
