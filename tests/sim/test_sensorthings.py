@@ -119,6 +119,17 @@ def test_simulate_levels_with_a_frozen_and_a_spiking_sensor():
         simulate_levels(points[:1], {"DEMO-W01": rain}, step=FIVE, faults={"WL-NOPE": Freeze(at=1)})
 
 
+def test_a_frozen_sensor_repaired_reads_true_again():
+    points = [POINT, {**POINT, "point_id": "DEMO-W02", "sensor_id": "WL-DEMO-W02"}]
+    rain = np.array([0.0] * 3 + [5.0] * 12 + [0.0] * 12)
+    levels = simulate_levels(points, {p["point_id"]: rain for p in points}, step=FIVE,
+                             faults={"WL-DEMO-W02": Freeze(at=8, until=20)})
+    clean = levels["WL-DEMO-W01"]
+    assert np.all(levels["WL-DEMO-W02"][8:20] == clean[8]) and clean[19] != clean[8]
+    assert np.array_equal(levels["WL-DEMO-W02"][:8], clean[:8])
+    assert np.array_equal(levels["WL-DEMO-W02"][20:], clean[20:])
+
+
 def test_bucket_rejects_bad_inputs():
     with pytest.raises(ValueError, match="ponding_area_fraction"):
         Bucket(10.0, 0.5, 0.0)

@@ -64,9 +64,10 @@ from warn.vocab import CapStatus, Level
 
 #: Length of every demo forecast run.
 LEAD = timedelta(hours=24)
-#: The staged sensor faults: a ponding sensor that freezes while the water rises and one that spikes
-#: (in 5-minute steps from the start of the world).
-FAULTS = {"WL-DEMO-W04": Freeze(at=100), "WL-DEMO-W12": Spike(at=53, height_m=0.8)}
+#: The staged sensor faults, in 5-minute steps from the start of the world (21:00Z the evening before the
+#: storm): a ponding sensor that freezes while the water rises (05:20Z) and is replaced by the maintenance
+#: crew the morning after, at 09:00 Beijing time (01:00Z, step 336), and one that spikes.
+FAULTS = {"WL-DEMO-W04": Freeze(at=100, until=336), "WL-DEMO-W12": Spike(at=53, height_m=0.8)}
 #: The storm's heavy hours, for the official warnings: some cell gets at least this much rain (mm/h).
 HEAVY_MM_H = 10.0
 #: The towns of the demo geohazard warning, and the senders of the synthetic authorities.

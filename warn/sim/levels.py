@@ -125,14 +125,16 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Freeze:
-    """A sensor that sticks: from step ``at`` on it repeats the value it read at ``at``."""
+    """A sensor that sticks: from step ``at`` it repeats the value it read at ``at``, until step ``until``
+    (the step it is repaired or replaced, and reads true again; ``None``: never)."""
 
     at: int
+    until: int | None = None
 
     def apply(self, depth: np.ndarray) -> np.ndarray:
         """The series as the frozen sensor reports it."""
         out = depth.copy()
-        out[self.at:] = depth[self.at]
+        out[self.at:self.until] = depth[self.at]
         return out
 
 
