@@ -13,7 +13,7 @@ from shapely.geometry import Polygon, box
 
 from warn.errors import ConfigError
 from warn.geo.gcj02 import wgs84_geometry_to_gcj02
-from warn.geo.layers import area_km2, equal_area_crs, layer_hash, load_layer
+from warn.geo.layers import area_km2, equal_area_crs, layer_hash, load_layer, load_records
 
 GPKG = Path(__file__).resolve().parents[2] / "geodata" / "yubei.gpkg"
 #: layer → (id field, feature count or None)
@@ -180,6 +180,20 @@ def test_rejects_an_empty_geometry(tmp_path: Path) -> None:
     gdf.to_file(path, layer="towns")
     with pytest.raises(ConfigError, match=r"#towns: geometry: expected a non-empty valid geometry, got zone_id='T1'"):
         load_layer(path, "towns", id_field="zone_id")
+
+
+def test_records_are_the_attributes_read_once_per_version_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "zones.gpkg"
+    _towns(crs="EPSG:4326").to_file(path, layer="towns")
+    first = load_records(path, "towns", id_field="zone_id")
+    assert first == [{"zone_id": "T1", "name": "甲"}, {"zone_id": "T2", "name": "乙"}]
+    first[0]["name"] = "changed by a caller"  # each call its own dicts
+    assert load_records(path, "towns", id_field="zone_id")[0]["name"] == "甲"
+    _towns(crs="EPSG:4326").assign(name=["丙", "丁"]).to_file(path, layer="towns", mode="w")  # a new version
+    assert [r["name"] for r in load_records(path, "towns", id_field="zone_id")] == ["丙", "丁"]
+    path.unlink()
+    with pytest.raises(ConfigError, match="zones.gpkg"):
+        load_records(path, "towns", id_field="zone_id")
 
 
 def test_rejects_duplicate_ids(tmp_path: Path) -> None:

@@ -174,13 +174,13 @@ def places(settings: Settings) -> dict[tuple[str, str, str], dict[str, Any]]:
     Each record holds the layer's attributes plus ``town`` (from the layer's ``town_field``),
     ``name`` (``name_field``) and ``threatened_people`` (``people_field``) where the layer has them.
     """
-    from warn.geo.layers import zone_layer
+    from warn.geo.layers import zone_records
 
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for deployed in hazards.deployed(settings):
         for role, layer_name in deployed.section.layers.items():
-            spec, layer = zone_layer(settings, layer_name)
-            for record in layer.drop(columns="geometry").to_dict("records"):
+            spec, records = zone_records(settings, layer_name)
+            for record in records:
                 named = {"town": record.get(spec.town_field) if spec.town_field else None,
                          "name": record.get(spec.name_field),
                          "threatened_people": record.get(spec.people_field) if spec.people_field else None}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -209,6 +209,27 @@ def load_layer(
     return _load(path.resolve(), layer, crs, id_field, stat.st_mtime_ns, stat.st_size).copy()
 
 
+def load_records(path: Path, layer: str | None = None, *, crs: str = WGS84, id_field: str) -> list[dict[str, Any]]:
+    """The attributes of every feature of a zone layer (without the geometry), in the layer's order.
+
+    Read, like :func:`load_layer`, once per version of the file; each call returns fresh dicts, so a
+    caller may change them. Parameters and errors as :func:`load_layer`.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_layer(path, layer, crs=crs, id_field=id_field).drop(columns="geometry").to_dict("records")
+    return [dict(record) for record in _records(path.resolve(), layer, crs, id_field, stat.st_mtime_ns, stat.st_size)]
+
+
+@lru_cache(maxsize=64)
+def _records(path: Path, layer: str | None, crs: str, id_field: str, mtime_ns: int, size: int
+             ) -> tuple[dict[str, Any], ...]:
+    """:func:`load_records`' work, remembered by the file's identity."""
+    return tuple(_load(path, layer, crs, id_field, mtime_ns, size).drop(columns="geometry").to_dict("records"))
+
+
 @lru_cache(maxsize=64)
 def _load(path: Path, layer: str | None, crs: str, id_field: str, _mtime_ns: int, _size: int) -> gpd.GeoDataFrame:
     """:func:`load_layer`'s work, remembered by the file's identity (path, modification time, size)."""
@@ -278,9 +299,19 @@ def layer_hash(path: Path, layer: str | None) -> str:
 
 def zone_layer(settings: Settings, name: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
     """The configured zone layer ``name``, loaded and validated, in WGS84."""
+    spec = _spec(settings, name)
+    return spec, load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
+
+
+def zone_records(settings: Settings, name: str) -> tuple[LayerSpec, list[dict[str, Any]]]:
+    """The configured zone layer ``name``'s attributes, a dict per feature (:func:`load_records`)."""
+    spec = _spec(settings, name)
+    return spec, load_records(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
+
+
+def _spec(settings: Settings, name: str) -> LayerSpec:
     try:
-        spec = settings.layers[name]
+        return settings.layers[name]
     except KeyError:
         raise ConfigError(Problem("config.yaml", "layers", f"a layer among {', '.join(settings.layers)}",
                                   repr(name))) from None
-    return spec, load_layer(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)

@@ -221,6 +221,13 @@ class Context:
 
         return zone_layer(self.settings, self.section.layers[role])
 
+    def records(self, role: str) -> tuple[LayerSpec, list[dict[str, Any]]]:
+        """The attributes of every feature of the layer playing ``role``, a dict each, in the layer's order
+        (without loading the geometry again, unlike :meth:`layer`)."""
+        from warn.geo.layers import zone_records
+
+        return zone_records(self.settings, self.section.layers[role])
+
     def has(self, role: str) -> bool:
         """Whether the deployment maps ``role`` to a layer."""
         return role in self.section.layers

@@ -500,7 +500,7 @@ def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, para
                    lambda at: _drivers(values[:, at, np.arange(len(ids))], bounds, times[at] - times[0]),
                    values[SWI], values[EFFECTIVE], params, times, _classes(points),
                    np.full(len(ids), Level.NONE, dtype=np.int8))
-    for p, record in enumerate(points.to_dict("records")):
+    for p, record in enumerate(ctx.records("points")[1]):
         if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
             thresholds = params.thresholds_for(towns[p]) if climatology is None else climatology.at(int(cell[p]))
             items[p] = _with_rock(items[p], record, values[SWI, :, p], rain_24h[:, rows[p], cols[p]], thresholds,

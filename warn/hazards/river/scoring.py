@@ -36,10 +36,10 @@ from warn.vocab import Level
 def score(ctx: Context) -> Scored:
     """River levels of every gauge of the ``gauges`` layer at the cycle's time (see the module docstring)."""
     params: RiverModel = ctx.params
-    spec, layer = ctx.layer("gauges")
+    spec, records = ctx.records("gauges")
     limits = silence_limits(ctx.store, ctx.settings)
     items, notices = [], []
-    for record in layer.to_dict("records"):
+    for record in records:
         item, notice = _gauge(ctx.store, record, spec, ctx.now, limits, params)
         items.append(item)
         notices.extend(notice)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -132,12 +133,12 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     depth_cm = np.concatenate([now_depth[None], buckets["depth_cm"].values])
     x_bucket = np.clip(depth_cm * 10.0 / params.full_depth_mm, 0.0, 1.0)
     observed = max(t0, ctx.now)
-    read = _series(store, settings, layer, observed)
-    sensors, notices = _sensors(read, layer, spec.id_field, points, params)
+    _, records = ctx.records("points")
+    read = _series(store, settings, records, observed)
+    sensors, notices = _sensors(read, records, spec.id_field, points, params)
     score, complete = waterlogging.model_score(screen["x_rain"].values, x_bucket, known_point=points.known_point[None],
                                                bonus=params.known_point_bonus)
     now = waterlogging.now_score(score[0], sensors, params.levels.boundaries)
-    records = layer.to_dict("records")
     items = [_point_item(ids[i], str(records[i].get(spec.name_field, ids[i])), i,
                          np.concatenate([[now[i]], score[1:, i]]), screen, depth_cm[:, i], sensors[i],
                          (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params, times)
@@ -211,17 +212,17 @@ def _contiguous_before(ends: np.ndarray, mm: np.ndarray, at: np.datetime64) -> t
     return run, mm[np.searchsorted(ends, run)].astype(np.float64)
 
 
-def _series(store: Store | None, settings: Settings, layer: gpd.GeoDataFrame, now: datetime) -> list[Series]:
+def _series(store: Store | None, settings: Settings, records: list[dict[str, Any]], now: datetime) -> list[Series]:
     """Each point's sensor readings up to ``now`` (:func:`warn.hazards.sensing.series`)."""
     limits = silence_limits(store, settings)
-    return series_of(store, [record.get("sensor_id") for record in layer.to_dict("records")], now, limits)
+    return series_of(store, [record.get("sensor_id") for record in records], now, limits)
 
 
-def _sensors(read: list[Series], layer: gpd.GeoDataFrame, id_field: str, points: waterlogging.WaterloggingPoints,
+def _sensors(read: list[Series], records: list[dict[str, Any]], id_field: str, points: waterlogging.WaterloggingPoints,
              params: waterlogging.WaterloggingParams) -> tuple[list[waterlogging.SensorState], list[str]]:
     """Each point's sensor, and a notice for every unknown one."""
     states, notices = [], []
-    for i, (record, readings) in enumerate(zip(layer.to_dict("records"), read, strict=True)):
+    for i, (record, readings) in enumerate(zip(records, read, strict=True)):
         state = waterlogging.sensor_term(readings.times, readings.values, thresholds_cm=points.depth_thresholds_cm[i],
                                          stale=readings.stale, latest_flagged=readings.latest_flagged,
                                          params=params.sensor)
