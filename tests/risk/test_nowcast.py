@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from pysteps.extrapolation.semilagrangian import extrapolate
 
 from tests.helpers import drop, edit_yaml, messages, set_value
 from warn import rainarray
 from warn.errors import DataContractError
 from warn.modelfiles import load_model_file
-from warn.risk.nowcast import BlendParams, NowcastParams, drift, motion, nowcast
+from warn.risk.nowcast import BlendParams, NowcastParams, _known, drift, motion, nowcast
 from warn.sources.forecast import open_forecast
 
 ROOT = Path(__file__).parent.parent.parent
@@ -118,6 +119,22 @@ def test_rain_from_outside_the_known_coverage_is_unknown_never_zero():
         # the rain and its surroundings inside the coverage are known
         assert np.isfinite(out.values[k][12:28, 8:36]).all()
     assert (out.values[~np.isnan(out.values)] >= 0).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_plain_extrapolation_is_unknown_exactly_where_the_advected_coverage_is(seed):
+    # the deterministic nowcast takes its unknown cells from the NaN the extrapolation carries; the
+    # cascades (filled with 0) from the advected coverage: the two agree on any motion and any gaps
+    rng = np.random.default_rng(seed)
+    last = rng.gamma(0.5, 2.0, (N, N))
+    last[rng.random((N, N)) < 0.05] = np.nan  # scattered gaps
+    last[:, rng.integers(20, 50):] = np.nan  # and the edge of the coverage
+    velocity = np.stack([rng.normal(1.5, 1.0, (N, N)), rng.normal(-0.5, 1.0, (N, N))])
+    velocity[:, rng.integers(0, N), :] = np.round(velocity[:, 0, :])  # whole-cell moves on one row
+    plain = extrapolate(last, velocity, 12, outval=np.nan, allow_nonfinite_values=True)
+    known = _known(last, velocity, 12)
+    assert np.array_equal(plain, np.where(known, plain, np.nan), equal_nan=True)
+    assert np.isfinite(plain).any() and np.isnan(plain).any()
 
 
 def test_a_steps_ensemble_has_members_and_a_seed():

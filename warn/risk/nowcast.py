@@ -309,17 +309,27 @@ def _advected(values: np.ndarray, steps: int, params: NowcastParams, used: xr.Da
     filled = np.nan_to_num(values, nan=0.0)
     velocity = np.zeros((2, *values.shape[1:])) if still else _velocity(filled, params)
     extrapolate = _pysteps().extrapolation.semilagrangian.extrapolate
-    coverage = extrapolate(np.isfinite(values[-1]).astype(np.float64), velocity, steps, outval=0.0)
-    known = coverage >= 1.0 - 1e-6
-    if params.method == "extrapolation":
-        depth = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
-    else:
-        depth = _cascade(filled, velocity, steps, params, used)
-    depth = np.where(known, depth, np.nan)
+    plain = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
+    if params.method == "extrapolation" and params.members == 1:
+        return plain  # NaN already wherever a cell draws on an unknown one (see _known)
+    known = _known(values[-1], velocity, steps)
+    depth = np.where(known, _cascade(filled, velocity, steps, params, used), np.nan)
     if params.members > 1:
-        plain = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
         depth = np.concatenate([np.where(known, plain, np.nan)[None], depth])
     return depth
+
+
+def _known(last: np.ndarray, velocity: np.ndarray, steps: int) -> np.ndarray:
+    """Where each step's advected field draws only on cells the last frame observed (steps, lat, lon).
+
+    The coverage (1 observed, 0 not or outside the grid) advected as the rain is: a cell is known where
+    it stays 1, i.e. where no unobserved cell has weight in its bilinear interpolation. The plain
+    extrapolation of the last frame (NaN where unobserved, NaN outside) is NaN at exactly those cells,
+    which is why :func:`_advected` needs this only for the cascades, whose input is filled with 0.
+    """
+    extrapolate = _pysteps().extrapolation.semilagrangian.extrapolate
+    coverage = extrapolate(np.isfinite(last).astype(np.float64), velocity, steps, outval=0.0)
+    return coverage >= 1.0 - 1e-6
 
 
 def _still(values: np.ndarray) -> bool:
