@@ -20,7 +20,8 @@ from warn.cycle import open_ingester, poll_feed
 from warn.geo.cells import cell_series
 from warn.sim.demo import DemoWorld, town_gauges, town_places
 from warn.sim.forecasts import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
-from warn.sim.observed import RADAR_LAT, RADAR_LON, SILENT_AFTER, SILENT_GAUGE, gauge_world, radar_frame
+from warn.sim.observed import (RADAR_LAT, RADAR_LON, SILENT_AFTER, SILENT_GAUGE, gauge_world, radar_rate,
+                                write_frame)
 from warn.sources.decoders import parse_units
 from warn.sources.forecast import open_forecast
 from warn.sources.feeds import FeedOptions, build_feed
@@ -79,18 +80,33 @@ def test_gauges_report_the_truth_at_their_cell_in_five_minute_halves_and_one_fal
     assert silent.times[-1] == SILENT_AFTER and len(silent.times) < len(first.times)
 
 
-def test_a_radar_frame_is_standard_cf_on_its_own_grid_and_biased(truth):
+def test_a_radar_frame_is_standard_cf_on_its_own_grid_and_biased(truth, tmp_path):
     at = datetime(2026, 7, 15, 7, 0, tzinfo=timezone.utc)
-    frame = radar_frame(truth, at, bias=0.7)
+    depth = truth.sel(time=np.datetime64("2026-07-15T07:00")).values
+    target = tmp_path / "radar" / "qpe_202607150700.nc"
+    write_frame(radar_rate(depth, truth["lat"].values, truth["lon"].values, bias=0.7), at, target, bias=0.7)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["qpe_202607150700.nc"]  # no .part left
+    with xr.open_dataset(target) as frame:
+        frame.load()
+    assert frame.attrs["Conventions"] == "CF-1.8" and "SYNTHETIC" in frame.attrs["title"]
+    assert "truth x 0.7 (radar bias)" in frame.attrs["comment"]
     rate = frame["rainfall_rate"]
-    assert rate.dims == ("time", "lat", "lon") and rate.sizes["time"] == 1
-    assert rate.attrs["standard_name"] == "rainfall_rate" and parse_units(rate.attrs["units"], where="t", var="r") == \
-        ("rate", 1.0)
+    assert rate.dims == ("time", "lat", "lon") and rate.sizes["time"] == 1 and rate.dtype == np.float32
+    assert rate.attrs["standard_name"] == "rainfall_rate" and rate.attrs["cell_methods"] == "time: mean"
+    assert parse_units(rate.attrs["units"], where="t", var="r") == ("rate", 1.0)
+    assert rate.encoding["zlib"] and rate.encoding["complevel"] == 5
+    assert list(frame["time"].values) == [np.datetime64("2026-07-15T07:00", "ns")]
+    assert frame["time"].encoding["units"] == "minutes since 1970-01-01" and frame["time"].encoding["dtype"] == np.int64
+    assert list(frame["time_bnds"].values[0]) == [np.datetime64("2026-07-15T06:50", "ns"),
+                                                  np.datetime64("2026-07-15T07:00", "ns")]
     assert frame["lat"].values.tolist() == RADAR_LAT.tolist() and frame["lon"].values.tolist() == RADAR_LON.tolist()
+    assert frame["lat"].attrs["units"] == "degrees_north" and frame["lon"].attrs["axis"] == "X"
     assert not set(np.round(RADAR_LON, 3)) & set(np.round(truth["lon"].values, 3))  # a grid to regrid from
     true_rate = truth.sel(time=np.datetime64("2026-07-15T07:00")).interp(lat=RADAR_LAT, lon=RADAR_LON) * 6
-    np.testing.assert_allclose(rate.values[0], 0.7 * true_rate.values, atol=1e-3)
+    np.testing.assert_allclose(rate.values[0], 0.7 * true_rate.values, atol=0.01)  # two decimals kept
     assert float(rate.max()) > 20.0
+    decoded = open_forecast(target, source="radar")  # what the service reads of it
+    assert decoded.attrs["step"] == "PT10M" and decoded["time"].values[0] == np.datetime64("2026-07-15T07:00", "ns")
 
 
 def test_the_runs_are_the_truth_displaced_late_and_scaled(tmp_path, committed_config):

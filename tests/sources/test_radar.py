@@ -111,17 +111,93 @@ def test_a_missing_frame_is_left_out_and_said_in_both_languages(served, tmp_path
     assert none is None and len(all_missing) == 1
 
 
-def test_the_frames_found_are_not_fetched_again_in_the_next_overlapping_window(served, tmp_path):
+def test_the_frames_found_are_re_checked_not_decoded_again_in_the_next_overlapping_window(served, tmp_path):
     for minutes in (10, 20, 30):
         mosaic(served / f"radar_2026071500{minutes}.nc", np.ones((LAT.size, LON.size)), AT.replace(minute=minutes))
     with FeedServer(served) as server:
         radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path)
         radar.frames([AT.replace(minute=m) for m in (10, 20)])
+        decoded = radar.held[AT.replace(minute=20)].frame
         frames, problems = radar.frames([AT.replace(minute=m) for m in (20, 30)])
-        requested = [path for _, path, _ in server.requests]
-    assert requested == ["/radar_202607150010.nc", "/radar_202607150020.nc", "/radar_202607150030.nc"]
+        answered = [(path, status) for _, path, status in server.requests]
+    # the frame held is asked for conditionally: 304, no bytes, nothing decoded
+    assert answered == [("/radar_202607150010.nc", 200), ("/radar_202607150020.nc", 200),
+                        ("/radar_202607150020.nc", 304), ("/radar_202607150030.nc", 200)]
+    assert radar.held[AT.replace(minute=20)].frame is decoded
     assert problems == [] and frames is not None and frames.sizes["time"] == 2
     assert sorted(radar.held) == [AT.replace(minute=20), AT.replace(minute=30)]  # the window's frames only
+
+
+def test_a_frame_re_published_under_its_time_is_decoded_again(served, tmp_path):
+    target = served / "radar_202607150010.nc"
+    mosaic(target, np.full((LAT.size, LON.size), 6.0), AT)
+    with FeedServer(served) as server:
+        radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path)
+        first, _ = radar.frames([AT])
+        mosaic(target, np.full((LAT.size, LON.size), 12.0), AT)  # a corrected frame, the same name
+        corrected, problems = radar.frames([AT])
+        again, _ = radar.frames([AT])
+        statuses = [status for _, _, status in server.requests]
+    assert statuses == [200, 200, 304]
+    assert problems == [] and first is not None and corrected is not None and again is not None
+    assert float(first.max()) == pytest.approx(1.0) and float(corrected.max()) == pytest.approx(2.0)
+    assert float(again.max()) == pytest.approx(2.0)
+
+
+def test_a_local_frame_is_decoded_again_only_when_its_bytes_change(served, tmp_path):
+    target = served / "radar_202607150010.nc"
+    mosaic(target, np.full((LAT.size, LON.size), 6.0), AT)
+    radar = source(str(served / "radar_{time:%Y%m%d%H%M}.nc"), tmp_path)
+    radar.frames([AT])
+    decoded = radar.held[AT].frame
+    radar.frames([AT])
+    assert radar.held[AT].frame is decoded
+    mosaic(target, np.full((LAT.size, LON.size), 3.0), AT)
+    corrected, _ = radar.frames([AT])
+    assert corrected is not None and float(corrected.max()) == pytest.approx(0.5)
+
+
+def test_a_frame_that_failed_is_asked_for_afresh_next_time(served, tmp_path):
+    target = served / "radar_202607150010.nc"
+    target.write_bytes(b"CDF\x01 not a mosaic")
+    with FeedServer(served) as server:
+        radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path)
+        _, broken = radar.frames([AT])
+        _, still = radar.frames([AT])  # the same bytes: fetched whole (200, not 304) and refused again
+        mosaic(target, np.full((LAT.size, LON.size), 6.0), AT)
+        fixed, problems = radar.frames([AT])
+        statuses = [status for _, _, status in server.requests]
+    assert len(broken) == 1 and len(still) == 1 and "radar_202607150010.nc" in still[0]
+    assert statuses == [200, 200, 200]
+    assert problems == [] and fixed is not None and float(fixed.max()) == pytest.approx(1.0)
+
+
+def test_a_held_frame_stays_when_its_re_check_fails(served, tmp_path):
+    mosaic(served / "radar_202607150010.nc", np.ones((LAT.size, LON.size)), AT)
+    with FeedServer(served) as server:
+        radar = source(f"{server.url}/radar_{{time:%Y%m%d%H%M}}.nc", tmp_path, retries=0)
+        radar.frames([AT])
+    frames, problems = radar.frames([AT, AT.replace(minute=20)])  # the feed is gone
+    assert frames is not None and list(frames["time"].values) == [np.datetime64("2026-07-15T00:10", "ns")]
+    assert len(problems) == 1 and problems[0].startswith("雷达 2026-07-15 00:20Z 缺测")
+
+
+def test_frames_on_one_grid_are_stacked_as_xarray_concatenates_them_and_a_change_of_grid_is_joined(served, tmp_path):
+    for minutes in (10, 20):
+        mosaic(served / f"radar_2026071500{minutes}.nc", np.full((LAT.size, LON.size), float(minutes)),
+               AT.replace(minute=minutes))
+    mosaic(served / "radar_202607150030.nc", np.ones((LAT.size, LON.size + 1)), AT.replace(minute=30),
+           lon=np.round(np.arange(106.40, 106.53, 0.01), 2))
+    radar = source(str(served / "radar_{time:%Y%m%d%H%M}.nc"), tmp_path)
+    times = [AT.replace(minute=m) for m in (10, 20, 30)]
+    for window in (times[:2], times):
+        frames, _ = radar.frames(window)
+        singles = [radar.frame(at) for at in window]
+        expected = xr.concat(singles, dim="time", join="outer", combine_attrs="override")
+        expected.attrs.update(source=radar.source.template, history="\n".join(f.attrs["history"] for f in singles))
+        xr.testing.assert_identical(frames, expected)
+        assert frames is not None and frames.dtype == np.float32 and frames.attrs == expected.attrs
+    rainarray.check_rain(frames, where="radar")
 
 
 def test_a_placeholder_nothing_fills_makes_every_frame_missing_and_says_which(tmp_path):

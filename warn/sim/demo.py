@@ -55,7 +55,7 @@ from warn.sim.feedserver import FeedServer
 from warn.sim.gateways import gateways_for
 from warn.sim.forecasts import hourly, imperfect, members
 from warn.sim.levels import Freeze, Spike
-from warn.sim.observed import gauge_id, gauge_world, radar_frame, write_frame
+from warn.sim.observed import gauge_id, gauge_world, radar_rate, write_frame
 from warn.sim.receiver import WebhookReceiver
 from warn.sim.sensorthings import SensorThingsServer
 from warn.sim.world import Series, sensor_world, serve, utc
@@ -202,12 +202,14 @@ class DemoWorld:
             return
         stamps = self.truth["time"].values.astype("datetime64[s]")
         since = np.datetime64((self._clock or self.start).replace(tzinfo=None), "s")
-        for stamp in stamps[(stamps > since - np.timedelta64(10, "m")) & (stamps <= np.datetime64(
-                clock.replace(tzinfo=None), "s"))]:
-            moment = utc(stamp)
+        due = (stamps > since - np.timedelta64(10, "m")) & (stamps <= np.datetime64(clock.replace(tzinfo=None), "s"))
+        depths, lat, lon = self.truth.values, self.truth["lat"].values, self.truth["lon"].values
+        bias = self.settings.sim.radar_bias
+        for index in np.flatnonzero(due):
+            moment = utc(stamps[index])
             path = self.feed_dir / self.radar_template.format(time=moment)
             if not path.exists():
-                write_frame(radar_frame(self.truth, moment, bias=self.settings.sim.radar_bias), path)
+                write_frame(radar_rate(depths[index], lat, lon, bias=bias), moment, path, bias=bias)
 
     def _publish_official(self, clock: datetime) -> None:
         """Write the official messages sent by ``clock`` and each official source's index of them."""

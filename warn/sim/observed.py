@@ -16,10 +16,11 @@ cell from the 0.01° forecast grid, so that a consumer has to regrid it. All of 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import geopandas as gpd
+import netCDF4
 import numpy as np
 import xarray as xr
 from scipy import ndimage
@@ -35,6 +36,8 @@ SILENT_AFTER = datetime.fromisoformat("2026-07-15T06:00:00+00:00")
 #: The radar mosaic's grid (cell centres, degrees): 0.02°, offset by 0.005° from the 0.01° forecast grid.
 RADAR_LON = np.round(np.arange(106.305, 107.13, 0.02), 3)
 RADAR_LAT = np.round(np.arange(29.455, 30.25, 0.02), 3)
+#: The origin of the frames' times (their units: minutes since it).
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def gauge_id(zone_id: str) -> str:
@@ -70,58 +73,76 @@ def gauge_world(truth: xr.DataArray, gauges: gpd.GeoDataFrame) -> list[Series]:
     return out
 
 
-def radar_frame(truth: xr.DataArray, at: datetime, *, bias: float) -> xr.Dataset:
-    """The radar mosaic of the 10 minutes ending at ``at`` (see the module notes).
+def radar_rate(depth: np.ndarray, lat: np.ndarray, lon: np.ndarray, *, bias: float) -> np.ndarray:
+    """The radar's rain rate of one 10-minute step of the truth (see the module notes).
 
     Parameters
     ----------
-    truth
-        The truth (time, lat, lon), 10-minute depth in mm, ``at`` one of its times.
-    at
-        The frame time (aware UTC).
+    depth
+        The truth's depth of the step (lat, lon), mm per 10 minutes.
+    lat, lon
+        The truth's cell centres (degrees, ascending, evenly spaced).
     bias
         Factor on the true rate (the radar's bias).
 
     Returns
     -------
-    xarray.Dataset
-        CF-1.8: ``rainfall_rate`` (time=1, lat, lon) in mm h-1 with ``time_bnds``.
+    numpy.ndarray
+        float32 (:data:`RADAR_LAT`, :data:`RADAR_LON`): the mean rate over the 10 minutes, mm h-1.
     """
-    stamp = np.datetime64(at.replace(tzinfo=None), "ns")
-    depth = truth.sel(time=stamp).values.astype(np.float64)
-    lat, lon = truth["lat"].values, truth["lon"].values
     rows = (RADAR_LAT - lat[0]) / (lat[1] - lat[0])
     cols = (RADAR_LON - lon[0]) / (lon[1] - lon[0])
     grid_rows, grid_cols = np.meshgrid(rows, cols, indexing="ij")
     per_hour = timedelta(hours=1) / timedelta(minutes=10)
-    rate = ndimage.map_coordinates(depth * per_hour * bias, [grid_rows, grid_cols], order=1, mode="nearest")
-    start = stamp - np.timedelta64(10, "m")
-    ds = xr.Dataset(
-        {
-            "rainfall_rate": (("time", "lat", "lon"), rate[None].astype(np.float32), {
-                "standard_name": "rainfall_rate", "units": "mm h-1", "cell_methods": "time: mean",
-                "long_name": "radar rain rate, mean over 10 minutes (SYNTHETIC: demo truth x radar bias)"}),
-            "time_bnds": (("time", "nv"), np.array([[start, stamp]])),
-        },
-        coords={
-            "time": ("time", [stamp], {"standard_name": "time", "axis": "T", "bounds": "time_bnds"}),
-            "lat": ("lat", RADAR_LAT, {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}),
-            "lon": ("lon", RADAR_LON, {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}),
-        },
-    )
-    ds.attrs = {"Conventions": "CF-1.8",
-                "title": f"Yubei demo radar QPE {at:%Y-%m-%d %H:%M}Z (SYNTHETIC, TRANSPLANTED ANALOGUE)",
-                "comment": f"the demo world's truth x {bias:g} (radar bias) on a 0.02 degree grid, by warn.sim.observed; "
-                           "for drills only"}
-    return ds
+    rate = ndimage.map_coordinates(np.asarray(depth, np.float64) * per_hour * bias, [grid_rows, grid_cols], order=1,
+                                   mode="nearest")
+    return rate.astype(np.float32)
 
 
-def write_frame(frame: xr.Dataset, target: Path) -> None:
-    """Write a radar frame (zlib) atomically: to ``target.part``, then renamed."""
+def write_frame(rate: np.ndarray, at: datetime, target: Path, *, bias: float) -> None:
+    """Write the radar mosaic of the 10 minutes ending at ``at`` atomically: to ``target.part``, then renamed.
+
+    A CF-1.8 NetCDF-4 file: ``rainfall_rate`` (time=1, lat, lon) in mm h-1 (``cell_methods`` "time: mean",
+    zlib level 5 with two significant decimals, NaN as fill), ``time`` and ``time_bnds`` in minutes since
+    1970-01-01 (int64), ``lat``/``lon`` :data:`RADAR_LAT` × :data:`RADAR_LON`; title and comment say it is
+    synthetic. Written with netCDF4 directly (xarray's writer costs several times the file itself).
+
+    Parameters
+    ----------
+    rate
+        :func:`radar_rate`: mm h-1 on :data:`RADAR_LAT` × :data:`RADAR_LON`.
+    at
+        The frame time (aware UTC).
+    target
+        The file to write.
+    bias
+        The radar's bias ``rate`` was made with (said in the file's comment).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    encoding = {"rainfall_rate": {"zlib": True, "complevel": 5, "least_significant_digit": 2},
-                "time": {"units": "minutes since 1970-01-01 00:00:00", "dtype": "int64"},
-                "time_bnds": {"units": "minutes since 1970-01-01 00:00:00", "dtype": "int64"}}
-    frame.to_netcdf(partial, engine="netcdf4", encoding=encoding)
+    end = int((at - EPOCH) / timedelta(minutes=1))
+    with netCDF4.Dataset(partial, "w", format="NETCDF4") as ds:
+        ds.setncatts({"Conventions": "CF-1.8",
+                      "title": f"Yubei demo radar QPE {at:%Y-%m-%d %H:%M}Z (SYNTHETIC, TRANSPLANTED ANALOGUE)",
+                      "comment": f"the demo world's truth x {bias:g} (radar bias) on a 0.02 degree grid, by "
+                                 "warn.sim.observed; for drills only"})
+        for name, size in (("time", 1), ("lat", RADAR_LAT.size), ("lon", RADAR_LON.size), ("nv", 2)):
+            ds.createDimension(name, size)
+        variable = ds.createVariable("rainfall_rate", "f4", ("time", "lat", "lon"), zlib=True, complevel=5,
+                                     shuffle=True, least_significant_digit=2, fill_value=np.float32(np.nan))
+        variable.setncatts({"standard_name": "rainfall_rate", "units": "mm h-1", "cell_methods": "time: mean",
+                            "long_name": "radar rain rate, mean over 10 minutes (SYNTHETIC: demo truth x radar bias)"})
+        variable[:] = rate[None]
+        ds.createVariable("time_bnds", "i8", ("time", "nv"))[:] = [[end - 10, end]]
+        time = ds.createVariable("time", "i8", ("time",))
+        time.setncatts({"standard_name": "time", "axis": "T", "bounds": "time_bnds",
+                        "units": "minutes since 1970-01-01", "calendar": "proleptic_gregorian"})
+        time[:] = [end]
+        for name, values, attrs in (("lat", RADAR_LAT, {"standard_name": "latitude", "units": "degrees_north",
+                                                        "axis": "Y"}),
+                                    ("lon", RADAR_LON, {"standard_name": "longitude", "units": "degrees_east",
+                                                        "axis": "X"})):
+            coordinate = ds.createVariable(name, "f8", (name,), fill_value=np.nan)
+            coordinate.setncatts(attrs)
+            coordinate[:] = values
     partial.replace(target)

@@ -14,6 +14,7 @@ NaN where the radar does not see.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Formatter
@@ -25,8 +26,16 @@ from warn import rainarray
 from warn.config import FilesSpec, RadarSpec, fill
 from warn.durations import iso_duration
 from warn.errors import Problem, SourceError, WarnError
-from warn.sources.forecast import ForecastSource, open_forecast
+from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import policy_of
+
+
+@dataclass(frozen=True)
+class Held:
+    """A frame found, and the fetch its bytes came from (what a re-check of the frame is conditional on)."""
+
+    fetched: Fetched
+    frame: xr.DataArray
 
 
 class RadarSource:
@@ -48,7 +57,9 @@ class RadarSource:
         self.spec, self.limits = spec, limits
         #: Placeholders besides {time} nothing filled (a demo URL in a live run): every frame is missing.
         self.unfilled = sorted({name for _, name, _, _ in Formatter().parse(fill(spec.url, urls)) if name} - {"time"})
-        self.held: dict[datetime, xr.DataArray] = {}  # the frames of the last call of frames(), by time
+        #: The frames of the last call of :meth:`frames` that were found, by time, each with the fetch it was
+        #: decoded from: the next call re-checks them (a conditional GET) and decodes only those re-published.
+        self.held: dict[datetime, Held] = {}
         self.source = ForecastSource(fill(spec.url, urls), directory=Path(cache_dir), placeholder="time",
                                      policy=policy_of(spec), attempts=spec.retries + 1)
 
@@ -78,21 +89,38 @@ class RadarSource:
         DataContractError
             The frame's values break the contract (units, depths beyond the physical, …).
         """
+        return self._found(at, None).frame
+
+    def _found(self, at: datetime, held: Held | None) -> Held:
+        """The frame of time ``at``: ``held`` again when its file is unchanged (HTTP 304, the same sha256),
+        else the frame fetched and decoded afresh (:meth:`frame`'s errors)."""
         if self.unfilled:
             raise SourceError(Problem("config.yaml", "observed.radar.url", "a URL whose only placeholder left is "
                                       "{time}", f"{{{', '.join(self.unfilled)}}} not filled in {self.spec.url!r}"))
         at = at.astimezone(timezone.utc)
-        fetched = self.source.fetch(at)
+        try:
+            fetched = self.source.fetch(at, previous=None if held is None else held.fetched)
+        except SourceError:
+            if held is None:
+                raise
+            return held  # the re-check failed: the frame stays as it was fetched (see frames)
+        if held is not None and (fetched.not_modified or fetched.checksum == held.fetched.checksum):
+            return Held(fetched, held.frame)
         spec = self.spec
         rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, step=spec.every, limits=self.limits,
                              decoder=None if spec.format == "auto" else spec.format)
-        return _one_frame(rain, fetched.url, spec.every, at=at)
+        return Held(fetched, _one_frame(rain, fetched.url, spec.every, at=at))
 
     def frames(self, times: Sequence[datetime]) -> tuple[xr.DataArray | None, list[str]]:
         """Fetch the frames of ``times``, leaving out those missing.
 
-        A frame is published once: the frames the previous call found are not fetched again (the
-        service's cycles ask for overlapping windows); only those of ``times`` are held on.
+        The service's cycles ask for overlapping windows: a frame the previous call found is asked for
+        again conditionally (HTTP ``If-None-Match`` / ``If-Modified-Since``; a local file by its sha256)
+        and decoded again only when it was re-published with other bytes (a corrected frame). A frame
+        whose re-check fails (the feed unreachable) stays as it was fetched: the failure says nothing
+        of its bytes, and the frames not held yet report the outage. Only the frames of ``times`` that
+        were found are held on (what the next, overlapping window can ask for again); a frame missing
+        or refused is asked for afresh next time.
 
         Parameters
         ----------
@@ -106,22 +134,18 @@ class RadarSource:
             where frames are missing the times have gaps), and one readable problem per missing
             frame (zh / en), naming its time and what went wrong.
         """
-        found: list[xr.DataArray] = []
         problems: list[str] = []
         held, self.held = self.held, {}
         for at in sorted(times):
             try:
-                frame = held[at] if at in held else self.frame(at)
-                self.held[at] = frame
-                found.append(frame)
+                self.held[at] = self._found(at, held.get(at))
             except WarnError as err:
                 what = err.problems[0] if err.problems else err
                 problems.append(f"雷达 {at:%Y-%m-%d %H:%MZ} 缺测 / radar frame {at:%Y-%m-%d %H:%MZ} missing: {what}")
+        found = [one.frame for one in self.held.values()]
         if not found:
             return None, problems
-        joined = xr.concat(found, dim="time", combine_attrs="override")
-        joined.attrs.update(source=self.source.template, history="\n".join(f.attrs["history"] for f in found))
-        return joined, problems
+        return _stacked(found, source=self.source.template), problems
 
 
 def read_frames(paths: Sequence[Path], *, every: timedelta, limits: FilesSpec) -> xr.DataArray:
@@ -159,9 +183,27 @@ def read_frames(paths: Sequence[Path], *, every: timedelta, limits: FilesSpec) -
     grids = {(frame.sizes["lat"], frame.sizes["lon"], float(frame["lat"][0]), float(frame["lon"][0])) for frame in found}
     if len(grids) > 1:
         raise SourceError(Problem(where, "rain.lat/lon", "every frame on one grid", f"{len(grids)} different grids"))
-    joined = xr.concat(found, dim="time", combine_attrs="override")
-    joined.attrs.update(source=f"radar frames {str(times[0])[:16]}…{str(times[-1])[:16]}",
-                        history="\n".join(frame.attrs["history"] for frame in found))
+    return _stacked(found, source=f"radar frames {str(times[0])[:16]}…{str(times[-1])[:16]}")
+
+
+def _stacked(frames: Sequence[xr.DataArray], *, source: str) -> xr.DataArray:
+    """``frames`` (contract arrays of one time each, in time order) as one array on time: the first frame's
+    attributes with ``source`` and the frames' histories one after another. Frames on one grid are stacked
+    with numpy (what :func:`xarray.concat` gives, without its alignment); a window across a change of grid is
+    joined by :func:`xarray.concat` on the union of the grids (NaN where a frame has no cell)."""
+    first = frames[0]
+    variables = first.coords.variables
+    if all(frame.dims == first.dims and frame.coords.keys() == set(first.dims) and
+           all(frame.indexes[dim].equals(first.indexes[dim]) for dim in first.dims if dim != "time")
+           for frame in frames):
+        times = np.concatenate([frame.indexes["time"].values for frame in frames])
+        coords = {name: xr.Variable("time", times, variables["time"].attrs) if name == "time" else variables[name]
+                  for name in variables}
+        joined = xr.DataArray(np.concatenate([frame.values for frame in frames], axis=first.get_axis_num("time")),
+                              dims=first.dims, coords=coords, name=first.name, attrs=dict(first.attrs))
+    else:
+        joined = xr.concat(frames, dim="time", join="outer", combine_attrs="override")
+    joined.attrs.update(source=source, history="\n".join(frame.attrs["history"] for frame in frames))
     return joined
 
 
