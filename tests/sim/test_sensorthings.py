@@ -63,6 +63,10 @@ def test_staged_faults_late_duplicate_revised_and_interval(sta):
         ("00:00", 0.0), ("00:00", 0.0), ("00:05", None), ("00:05", 5.0), ("00:10", 20.0), ("00:15", 25.0)]
     assert rows[-1]["phenomenonTime"] == "2026-07-15T00:10:00Z/2026-07-15T00:15:00Z"
     assert rows[0]["Datastream"]["properties"]["sensor_id"] == "WL-A"
+    slim = httpx.get(f"{sta.url}/Observations", params={"$expand": "Datastream($select=id)"}).json()
+    assert [o["Datastream"] for o in slim["value"]] == [{"@iot.id": 1}] * 2
+    wrong = httpx.get(f"{sta.url}/Observations", params={"$expand": "Datastream($select=name)"})
+    assert wrong.status_code == 400 and "only Datastream or Datastream($select=id)" in wrong.json()["message"]
 
 
 def test_unsupported_queries_are_400_and_unknown_entities_404(sta):

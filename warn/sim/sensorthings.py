@@ -17,7 +17,7 @@ time, a new value), spikes and frozen values (the values given), missing reading
 
 Resources: ``/v1.1`` (the index), ``Things``, ``Things(id)``, ``Things(id)/Datastreams``,
 ``Datastreams``, ``Datastreams(id)``, ``Datastreams(id)/Observations``, ``Observations``
-(``$expand=Datastream``). Query options: ``$filter`` on ``phenomenonTime`` with ``gt``,
+(``$expand=Datastream``, or ``Datastream($select=id)`` for its ``@iot.id`` alone). Query options: ``$filter`` on ``phenomenonTime`` with ``gt``,
 ``ge``, ``lt``, ``le``, ``eq`` joined by ``and`` (an interval compares by its end),
 ``$orderby=phenomenonTime asc|desc`` (default: by id), ``$top`` (at most ``max_top``),
 ``$skip``, ``$count=true``; ``@iot.nextLink`` while more remain. Anything else is
@@ -300,8 +300,10 @@ class SensorThingsServer(LocalServer):
                 "Datastream@iot.navigationLink": f"{self.url}/Observations({observation.iot_id})/Datastream"}
         if expand == "Datastream":
             body["Datastream"] = self._datastream_json(self._datastream(observation.datastream_id), None)
+        elif expand == "Datastream($select=id)":
+            body["Datastream"] = {"@iot.id": observation.datastream_id}
         elif expand is not None:
-            raise _Unsupported(f"$expand={expand} on Observations; only Datastream")
+            raise _Unsupported(f"$expand={expand} on Observations; only Datastream or Datastream($select=id)")
         return body
 
 

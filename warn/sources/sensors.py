@@ -96,17 +96,17 @@ class SensorThingsFeed:
     """An OGC SensorThings API v1.1 service, polled incrementally with one collection query.
 
     Each poll lists the Datastreams (following ``@iot.nextLink``), then gives each its start:
-    ``since − lookback``, or ``now − backfill`` without a ``since``. The Datastreams whose start is
-    not older than ``now − backfill`` share one query,
-    ``Observations?$filter=phenomenonTime gt <earliest of their starts>&$orderby=phenomenonTime
-    asc&$top=<page_size>&$expand=Datastream`` (as FROST-Server and other servers are polled in the
-    field), followed by ``@iot.nextLink`` to the last page: each Observation belongs to the listed
-    Datastream its expanded ``Datastream``'s ``@iot.id`` names and is kept only when it is after
-    that Datastream's own start. A Datastream silent for longer than ``backfill`` keeps its own
-    ``Datastreams(id)/Observations`` query from its own start, so its long gap never widens the
-    shared one. Either way a poll returns what one query per Datastream would. A
-    ``phenomenonTime`` interval ``a/b`` counts as its end ``b``. An Observation with a ``null``
-    result is a missing reading (``value=None``).
+    ``since − lookback``, or ``now − backfill`` without a ``since``. The Datastreams whose start
+    is not older than ``now − backfill`` share one query, ``Observations?$filter=phenomenonTime
+    gt <earliest of their starts>&$orderby=phenomenonTime asc&$top=<page_size>&$expand=
+    Datastream($select=id)`` (as FROST-Server and other servers are polled in the field; the
+    expanded Datastream carries only its ``@iot.id``), followed by ``@iot.nextLink`` to the
+    last page. Each Observation belongs to the listed Datastream its expanded ``@iot.id``
+    names and is kept only when it is after that Datastream's own start. A Datastream silent
+    for longer than ``backfill`` keeps its own ``Datastreams(id)/Observations`` query from its
+    own start, so its long gap never widens the shared one. Either way a poll returns what one
+    query per Datastream would. A ``phenomenonTime`` interval ``a/b`` counts as its end ``b``.
+    An Observation with a ``null`` result is a missing reading (``value=None``).
 
     Parameters
     ----------
@@ -226,7 +226,7 @@ class SensorThingsFeed:
         """
         start = min(start for _, start in shared.values())
         params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
-                  "$top": self.page_size, "$expand": "Datastream"}
+                  "$top": self.page_size, "$expand": "Datastream($select=id)"}
         try:
             observations = self._pages(client, f"{self.url}/Observations", params)
         except SourceError as err:
