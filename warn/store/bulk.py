@@ -85,7 +85,11 @@ class SQLiteBulk:
                f"FROM (VALUES {marks}) AS k CROSS JOIN readings AS r "
                "ON r.sensor_id = k.column1 AND r.phenomenon_time = k.column2")
         params = tuple(p for i, (sid, t) in enumerate(keys) for p in (sid, encode(t), i))
-        return conn.exec_driver_sql(sql, params).all()  # type: ignore[return-value]  # rows are HeldRow tuples
+        cursor = conn.connection.cursor()  # the driver's plain tuples: a batch of repeats is mostly held rows
+        try:
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
 
     def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
         encode = self.encode
