@@ -170,21 +170,43 @@ def test_current_sensors_share_one_query_per_page_and_each_keeps_only_what_follo
     assert "phenomenonTime+gt+2026-07-15T00%3A00%3A00.000Z" in paths[1] and "%24expand=Datastream" in paths[1]
 
 
-def test_a_sensor_silent_longer_than_the_backfill_keeps_its_own_query_and_loses_nothing():
-    long_ago = ARRIVAL - timedelta(days=3)
+@pytest.mark.parametrize("silent", [timedelta(days=3), timedelta(hours=5)])  # beyond the backfill, within it
+def test_a_silent_sensor_keeps_its_own_query_and_loses_nothing(silent):
+    last = ARRIVAL - silent
     with SensorThingsServer() as sta:
         sta.add_datastream("WL-OLD", unit="m")
         sta.add_datastream("WL-NOW", unit="m")
-        sta.add_series("WL-OLD", [long_ago + i * FIVE for i in range(4)], [0.1, 0.2, 0.3, 0.4])
-        sta.add_series("WL-NOW", [T0, T0 + FIVE], [0.5, 0.6])
+        sta.add_series("WL-OLD", [last - i * FIVE for i in range(3, -1, -1)], [0.1, 0.2, 0.3, 0.4])
+        sta.add_series("WL-NOW", [ARRIVAL - 3 * FIVE, ARRIVAL - 2 * FIVE, ARRIVAL - FIVE], [0.5, 0.6, 0.7])
         feed = sta_feed(sta, lookback=FIVE, backfill=timedelta(days=1))
-        batch = feed.poll({"WL-OLD": long_ago, "WL-NOW": T0 - FIVE})
-    assert keys(batch) == [("WL-OLD", long_ago + i * FIVE, v) for i, v in enumerate((0.1, 0.2, 0.3, 0.4))] + [
-        ("WL-NOW", T0, 0.5), ("WL-NOW", T0 + FIVE, 0.6)]
+        batch = feed.poll({"WL-OLD": last - 3 * FIVE, "WL-NOW": ARRIVAL - 2 * FIVE})
+    assert keys(batch) == [("WL-OLD", last - i * FIVE, v) for i, v in ((3, 0.1), (2, 0.2), (1, 0.3), (0, 0.4))] + [
+        ("WL-NOW", ARRIVAL - 2 * FIVE, 0.6), ("WL-NOW", ARRIVAL - FIVE, 0.7)]
     observations = [path for path, _ in sta.requests if "Observations" in path]
-    assert len(observations) == 2
-    assert observations[0].startswith("/v1.1/Observations?") and "2026-07-14T23%3A50" in observations[0]
-    assert observations[1].startswith("/v1.1/Datastreams(1)/Observations?") and "2026-07-12T05%3A55" in observations[1]
+    assert len(observations) == 2  # the shared query starts at WL-NOW's start, not WL-OLD's
+    assert observations[0].startswith("/v1.1/Observations?") and _iso_query(ARRIVAL - 3 * FIVE) in observations[0]
+    assert observations[1].startswith("/v1.1/Datastreams(1)/Observations?")
+    assert _iso_query(last - 4 * FIVE) in observations[1]
+
+
+def _iso_query(moment: datetime) -> str:
+    """``moment`` as a ``$filter`` bound appears in a request path."""
+    return moment.strftime("%Y-%m-%dT%H") + "%3A" + moment.strftime("%M")
+
+
+def test_sensors_never_read_before_read_alone_and_together_on_the_first_poll():
+    with SensorThingsServer() as sta:
+        for key in ("WL-A", "WL-B"):
+            sta.add_datastream(key, unit="m")
+            sta.add_series(key, [ARRIVAL - timedelta(hours=30), ARRIVAL - timedelta(hours=2)], [0.1, 0.2])
+        feed = sta_feed(sta, backfill=timedelta(days=1))
+        first = feed.poll(None)  # every sensor starts a backfill ago: one query
+        mixed = feed.poll({"WL-A": ARRIVAL - timedelta(hours=2)})  # WL-B, never stored, reads its backfill alone
+    assert keys(first) == [("WL-A", ARRIVAL - timedelta(hours=2), 0.2), ("WL-B", ARRIVAL - timedelta(hours=2), 0.2)]
+    assert keys(mixed) == keys(first)
+    observations = [path for path, _ in sta.requests if "Observations" in path]
+    assert [p.split("?")[0] for p in observations] == ["/v1.1/Observations", "/v1.1/Observations",
+                                                        "/v1.1/Datastreams(2)/Observations"]
 
 
 def test_a_failed_shared_query_rejects_each_of_its_sensors_and_the_rest_is_read():

@@ -97,14 +97,15 @@ class SensorThingsFeed:
 
     Each poll lists the Datastreams (following ``@iot.nextLink``), then gives each its start:
     ``since − lookback``, or ``now − backfill`` without a ``since``. The Datastreams whose start
-    is not older than ``now − backfill`` share one query, ``Observations?$filter=phenomenonTime
-    gt <earliest of their starts>&$orderby=phenomenonTime asc&$top=<page_size>&$expand=
-    Datastream($select=id)`` (as FROST-Server and other servers are polled in the field; the
-    expanded Datastream carries only its ``@iot.id``), followed by ``@iot.nextLink`` to the
-    last page. Each Observation belongs to the listed Datastream its expanded ``@iot.id``
-    names and is kept only when it is after that Datastream's own start. A Datastream silent
-    for longer than ``backfill`` keeps its own ``Datastreams(id)/Observations`` query from its
-    own start, so its long gap never widens the shared one. Either way a poll returns what one
+    is at most ``lookback`` before the newest start (no later than ``now − lookback``) share one
+    query, ``Observations?$filter=phenomenonTime gt <earliest of their starts>&$orderby=
+    phenomenonTime asc&$top=<page_size>&$expand=Datastream($select=id)`` (as FROST-Server and
+    other servers are polled in the field; the expanded Datastream carries only its
+    ``@iot.id``), followed by ``@iot.nextLink`` to the last page. Each Observation belongs to
+    the listed Datastream its expanded ``@iot.id`` names and is kept only when it is after that
+    Datastream's own start. A Datastream silent for longer (a sensor that stopped, one never
+    read before among current ones) keeps its own ``Datastreams(id)/Observations`` query from
+    its own start, so its gap never widens the shared one. Either way a poll returns what one
     query per Datastream would. A ``phenomenonTime`` interval ``a/b`` counts as its end ``b``.
     An Observation with a ``null`` result is a missing reading (``value=None``).
 
@@ -191,7 +192,7 @@ class SensorThingsFeed:
         batch = Batch(self.name, rejected=problems)
         oldest = _to_ms(self.now() - self.backfill)
         starts = [_to_ms(cutoff(since, s.sensor_id, self.lookback) or oldest) for s in streams]
-        shared = {s.iot_id: (s, start) for s, start in zip(streams, starts) if start >= oldest}
+        shared = self._sharing(streams, starts)
         found = self._shared(client, shared, listed, batch) if shared else {}
         for stream, start in zip(streams, starts):
             if stream.iot_id in shared and shared[stream.iot_id][0] is stream:
@@ -215,6 +216,19 @@ class SensorThingsFeed:
             except BadField as err:
                 problems.append(Problem(self.where, f"Datastreams({ident}).{err.field}", err.expected, err.got))
         return streams, problems, listed
+
+    def _sharing(self, streams: list[Datastream], starts: list[datetime]) -> dict[object, tuple[Datastream, datetime]]:
+        """The Datastreams that share the collection query, by ``@iot.id``, with their starts.
+
+        Those whose start is at most ``lookback`` before the newest start (taken no later than
+        ``now − lookback``, so one sensor's clock running ahead cannot push the others out): the
+        shared query then reads about ``lookback`` more of each than its own query would, and a
+        silent sensor (a longer gap) reads alone.
+        """
+        if not streams:
+            return {}
+        newest = min(max(starts), _to_ms(self.now() - self.lookback))
+        return {s.iot_id: (s, start) for s, start in zip(streams, starts) if start >= newest - self.lookback}
 
     def _shared(self, client: httpx.Client, shared: Mapping[object, tuple[Datastream, datetime]],
                 listed: set[object], batch: Batch) -> dict[object, list[Any]]:
