@@ -63,6 +63,10 @@ def test_staged_faults_late_duplicate_revised_and_interval(sta):
         ("00:00", 0.0), ("00:00", 0.0), ("00:05", None), ("00:05", 5.0), ("00:10", 20.0), ("00:15", 25.0)]
     assert rows[-1]["phenomenonTime"] == "2026-07-15T00:10:00Z/2026-07-15T00:15:00Z"
     assert rows[0]["Datastream"]["properties"]["sensor_id"] == "WL-A"
+    slim = httpx.get(f"{sta.url}/Observations", params={"$expand": "Datastream($select=id)"}).json()
+    assert [o["Datastream"] for o in slim["value"]] == [{"@iot.id": 1}] * 2
+    wrong = httpx.get(f"{sta.url}/Observations", params={"$expand": "Datastream($select=name)"})
+    assert wrong.status_code == 400 and "only Datastream or Datastream($select=id)" in wrong.json()["message"]
 
 
 def test_unsupported_queries_are_400_and_unknown_entities_404(sta):
@@ -145,6 +149,7 @@ def test_bucket_rejects_bad_inputs():
                                         "phenomenonTime ge {b} and phenomenonTime lt {a}"])
 @pytest.mark.parametrize("order", [None, "phenomenonTime asc", "phenomenonTime desc"])
 def test_a_time_filter_found_by_bisection_is_what_every_observation_compared_gives(expression, order):
+    """Per Datastream and across all of them (the collection, each with its expanded Datastream)."""
     with SensorThingsServer(max_top=1000) as server:
         server.add_datastream("WL-A", unit="cm")
         server.add_datastream("WL-B", unit="cm")
@@ -159,10 +164,17 @@ def test_a_time_filter_found_by_bisection_is_what_every_observation_compared_giv
         params = {"$filter": expression.format(a=a.isoformat(), b=b.isoformat())}
         if order:
             params["$orderby"] = order
-        for stream, key in ((1, "WL-A"), (2, "WL-B")):
-            mine = [(k, t) for k, t in enumerate(times) if (k % 3 != 0) == (key == "WL-A")
+
+        def expected(streams: set[int]) -> list[tuple[float, int]]:
+            """(result, Datastream id) of the observations of ``streams`` that pass, in the order asked."""
+            mine = [(k, t) for k, t in enumerate(times) if (1 if k % 3 else 2) in streams
                     and all(compare[op](t, bounds[bound]) for _, op, bound in clauses)]
             mine.sort(key=(lambda kt: kt[0]) if order is None else (lambda kt: (kt[1], kt[0])),
                       reverse=order == "phenomenonTime desc")
+            return [(float(k), 1 if k % 3 else 2) for k, _ in mine]
+
+        for stream in (1, 2):
             got = httpx.get(f"{server.url}/Datastreams({stream})/Observations", params=params).json()["value"]
-            assert [o["result"] for o in got] == [float(k) for k, _ in mine]
+            assert [(o["result"], stream) for o in got] == expected({stream})
+        everything = httpx.get(f"{server.url}/Observations", params={**params, "$expand": "Datastream"}).json()
+        assert [(o["result"], o["Datastream"]["@iot.id"]) for o in everything["value"]] == expected({1, 2})

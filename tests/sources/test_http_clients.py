@@ -40,8 +40,8 @@ def test_a_feed_polls_many_times_over_one_connection_and_closes_it():
         feed = SensorThingsFeed("demo", sta.url, page_size=5, now=lambda: ISSUED + timedelta(hours=1))
         batches = [feed.poll({"WL-0": ISSUED, "WL-1": ISSUED, "WL-2": ISSUED}) for _ in range(4)]
         assert all(len(b.readings) == 36 and not b.rejected for b in batches)
-        assert len(sta.requests) == 4 * (1 + 3 * 3)  # the list, then three pages per stream, every poll
-        assert sta.connections == (1, 1)  # one connection served all 40 requests, and stays open
+        assert len(sta.requests) == 4 * (1 + 8)  # the list, then 36 Observations of all streams 5 a page, every poll
+        assert sta.connections == (1, 1)  # one connection served all 36 requests, and stays open
         feed.close()
         assert _ended(sta) == 0 and sta.connections[0] == 1
 

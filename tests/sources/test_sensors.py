@@ -119,20 +119,114 @@ def test_a_bad_observation_is_rejected_with_its_id_and_field():
     def transport(request: httpx.Request) -> httpx.Response:
         if "/Observations" in request.url.path:
             return httpx.Response(200, json={"value": [
-                {"@iot.id": 7, "phenomenonTime": "2026-07-15T08:00:00+08:00", "result": "abc"},
-                {"@iot.id": 8, "phenomenonTime": "yesterday", "result": 0.1},
-                {"@iot.id": 9, "phenomenonTime": "2026-07-15T08:05:00", "result": "0.25"},
+                {"@iot.id": 7, "phenomenonTime": "2026-07-15T08:00:00+08:00", "result": "abc", "Datastream": A},
+                {"@iot.id": 8, "phenomenonTime": "yesterday", "result": 0.1, "Datastream": A},
+                {"@iot.id": 9, "phenomenonTime": "2026-07-15T08:05:00", "result": "0.25", "Datastream": A},
+                {"@iot.id": 10, "phenomenonTime": "2026-07-15T08:05:00", "result": 0.3, "Datastream": {"@iot.id": 99}},
+                {"@iot.id": 11, "phenomenonTime": "2026-07-15T08:05:00", "result": 0.3},
+                {"@iot.id": 12, "phenomenonTime": "2026-07-15T08:05:00", "result": 0.3, "Datastream": {"@iot.id": True}},
+                {"@iot.id": 13, "phenomenonTime": "2026-07-15T08:05:00", "result": 0.3, "Datastream": {"@iot.id": 2}},
             ]})
         return httpx.Response(200, json={"value": [
-            {"@iot.id": 1, "name": "WL-A", "unitOfMeasurement": {"symbol": "m"}}]})
+            {"@iot.id": 1, "name": "WL-A", "unitOfMeasurement": {"symbol": "m"}},
+            {"@iot.id": 2, "name": "WL-FT", "unitOfMeasurement": {"symbol": "ft"}}]})
 
+    A = {"@iot.id": 1, "name": "WL-A"}  # the expanded Datastream of each Observation
     spec = SensorFeedSpec(kind="sensorthings", url="http://sta.invalid/v1.1", timezone="Asia/Shanghai")
     batch = build_feed("sta", spec, FeedOptions(now=clock, transport=httpx.MockTransport(transport))).poll(T0)
     assert keys(batch) == [("WL-A", T0 + FIVE, 0.25)]  # naive 08:05 in Asia/Shanghai = 00:05 UTC
-    assert [p.key for p in batch.rejected] == ["Datastreams(1)/Observations(7).result",
+    # WL-FT (a unit that is not) is rejected once, as a Datastream; its Observation 13 is not rejected again
+    assert [p.key for p in batch.rejected] == ["Datastreams(2).unitOfMeasurement.symbol",
+                                               "Observations(10).Datastream", "Observations(11).Datastream",
+                                               "Observations(12).Datastream",
+                                               "Datastreams(1)/Observations(7).result",
                                                "Datastreams(1)/Observations(8).phenomenonTime"]
-    assert "expected a number, or null" in str(batch.rejected[0]) and "'abc'" in str(batch.rejected[0])
-    assert "expected an ISO 8601 time" in str(batch.rejected[1])
+    unlisted, missing = batch.rejected[1:3]
+    assert "expected an expanded Datastream whose @iot.id is one of the Datastreams listed" in str(unlisted)
+    assert "@iot.id 99, not among the Datastreams listed" in str(unlisted) and "got None" in str(missing)
+    assert "expected a number, or null" in str(batch.rejected[4]) and "'abc'" in str(batch.rejected[4])
+    assert "expected an ISO 8601 time" in str(batch.rejected[5])
+
+
+def test_current_sensors_share_one_query_per_page_and_each_keeps_only_what_follows_its_start():
+    with SensorThingsServer(max_top=100) as sta:
+        for key in ("WL-A", "WL-B", "WL-C"):
+            sta.add_datastream(key, unit="m")
+            sta.add_series(key, [T0 + i * FIVE for i in range(12)], [0.01 * i for i in range(12)])
+        sta.add_observation("WL-B", T0 + timedelta(minutes=31), 0.99)  # late, after 00:55 was stored
+        feed = sta_feed(sta, page_size=10, lookback=timedelta(minutes=30))
+        # stored up to 00:55 (B, C) and 00:30 (A): A starts at 00:00, B and C at 00:25
+        batch = feed.poll({"WL-A": T0 + 6 * FIVE, "WL-B": T0 + 11 * FIVE, "WL-C": T0 + 11 * FIVE})
+    assert batch.rejected == []
+    times = {key: [r.phenomenon_time for r in batch.readings if r.sensor_id == key] for key in ("WL-A", "WL-B", "WL-C")}
+    assert times["WL-A"] == [T0 + i * FIVE for i in range(1, 12)]
+    assert times["WL-C"] == [T0 + i * FIVE for i in range(6, 12)]  # nothing at or before its own start
+    assert times["WL-B"] == sorted([*times["WL-C"], T0 + timedelta(minutes=31)])  # the late one is caught
+    assert [r.sensor_id for r in batch.readings] == ["WL-A"] * 11 + ["WL-B"] * 7 + ["WL-C"] * 6
+    paths = [path for path, _ in sta.requests]
+    assert paths[0].startswith("/v1.1/Datastreams?")
+    # one query for all three from the earliest start (A's 00:00): 11 + 12 + 11 Observations after it, 10 a page
+    assert len(paths) == 1 + 4 and all(p.startswith("/v1.1/Observations?") for p in paths[1:])
+    assert "phenomenonTime+gt+2026-07-15T00%3A00%3A00.000Z" in paths[1] and "%24expand=Datastream" in paths[1]
+
+
+@pytest.mark.parametrize("silent", [timedelta(days=3), timedelta(hours=5)])  # beyond the backfill, within it
+def test_a_silent_sensor_keeps_its_own_query_and_loses_nothing(silent):
+    last = ARRIVAL - silent
+    with SensorThingsServer() as sta:
+        sta.add_datastream("WL-OLD", unit="m")
+        sta.add_datastream("WL-NOW", unit="m")
+        sta.add_series("WL-OLD", [last - i * FIVE for i in range(3, -1, -1)], [0.1, 0.2, 0.3, 0.4])
+        sta.add_series("WL-NOW", [ARRIVAL - 3 * FIVE, ARRIVAL - 2 * FIVE, ARRIVAL - FIVE], [0.5, 0.6, 0.7])
+        feed = sta_feed(sta, lookback=FIVE, backfill=timedelta(days=1))
+        batch = feed.poll({"WL-OLD": last - 3 * FIVE, "WL-NOW": ARRIVAL - 2 * FIVE})
+    assert keys(batch) == [("WL-OLD", last - i * FIVE, v) for i, v in ((3, 0.1), (2, 0.2), (1, 0.3), (0, 0.4))] + [
+        ("WL-NOW", ARRIVAL - 2 * FIVE, 0.6), ("WL-NOW", ARRIVAL - FIVE, 0.7)]
+    observations = [path for path, _ in sta.requests if "Observations" in path]
+    assert len(observations) == 2  # the shared query starts at WL-NOW's start, not WL-OLD's
+    assert observations[0].startswith("/v1.1/Observations?") and _iso_query(ARRIVAL - 3 * FIVE) in observations[0]
+    assert observations[1].startswith("/v1.1/Datastreams(1)/Observations?")
+    assert _iso_query(last - 4 * FIVE) in observations[1]
+
+
+def _iso_query(moment: datetime) -> str:
+    """``moment`` as a ``$filter`` bound appears in a request path."""
+    return moment.strftime("%Y-%m-%dT%H") + "%3A" + moment.strftime("%M")
+
+
+def test_sensors_never_read_before_read_alone_and_together_on_the_first_poll():
+    with SensorThingsServer() as sta:
+        for key in ("WL-A", "WL-B"):
+            sta.add_datastream(key, unit="m")
+            sta.add_series(key, [ARRIVAL - timedelta(hours=30), ARRIVAL - timedelta(hours=2)], [0.1, 0.2])
+        feed = sta_feed(sta, backfill=timedelta(days=1))
+        first = feed.poll(None)  # every sensor starts a backfill ago: one query
+        mixed = feed.poll({"WL-A": ARRIVAL - timedelta(hours=2)})  # WL-B, never stored, reads its backfill alone
+    assert keys(first) == [("WL-A", ARRIVAL - timedelta(hours=2), 0.2), ("WL-B", ARRIVAL - timedelta(hours=2), 0.2)]
+    assert keys(mixed) == keys(first)
+    observations = [path for path, _ in sta.requests if "Observations" in path]
+    assert [p.split("?")[0] for p in observations] == ["/v1.1/Observations", "/v1.1/Observations",
+                                                        "/v1.1/Datastreams(2)/Observations"]
+
+
+def test_a_failed_shared_query_rejects_each_of_its_sensors_and_the_rest_is_read():
+    def transport(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1.1/Observations":
+            return httpx.Response(200, json={"value": "not a list"})
+        if "/Observations" in request.url.path:
+            return httpx.Response(200, json={"value": [{"@iot.id": 5, "phenomenonTime": "2026-07-01T00:05:00Z",
+                                                        "result": 0.4}]})
+        return httpx.Response(200, json={"value": [
+            {"@iot.id": k, "name": name, "unitOfMeasurement": {"symbol": "m"}}
+            for k, name in ((1, "WL-A"), (2, "WL-B"), (3, "WL-OLD"))]})
+
+    spec = SensorFeedSpec(kind="sensorthings", url="http://sta.invalid/v1.1")
+    feed = build_feed("sta", spec, FeedOptions(now=clock, transport=httpx.MockTransport(transport)))
+    batch = feed.poll({"WL-A": T0, "WL-B": T0, "WL-OLD": datetime(2026, 7, 1, tzinfo=UTC)})
+    assert keys(batch) == [("WL-OLD", datetime(2026, 7, 1, 0, 5, tzinfo=UTC), 0.4)]
+    assert [(p.key, p.hint) for p in batch.rejected] == [("Datastreams(1)/Observations", "sensor WL-A"),
+                                                         ("Datastreams(2)/Observations", "sensor WL-B")]
+    assert "a SensorThings collection" in str(batch.rejected[0]) and "/v1.1/Observations" in str(batch.rejected[0])
 
 
 def test_retries_5xx_then_succeeds():

@@ -71,6 +71,26 @@ def test_duplicates_and_revisions_inside_one_batch(store: Store) -> None:
     assert (revision.sensor_id, revision.old_value, revision.new_value) == ("S1", 1.0, 2.0)
 
 
+def test_a_batch_of_mostly_stored_readings_over_several_look_up_chunks_finds_each_held_one(store: Store) -> None:
+    from warn.store.store import CHUNK
+
+    n = CHUNK + 3  # the held look-up runs in two parts: a key's position is within its part
+    store.write_readings([reading("S1", m, 0.001 * m) for m in range(n)])
+    again = [reading("S1", m, 0.001 * m, arrival_s=90) for m in range(n)]  # repeats, a later arrival
+    again[1] = reading("S1", 1, 9.0, arrival_s=90)  # revised, in the first part
+    again[-1] = reading("S1", n - 1, 8.0, arrival_s=90)  # revised, in the second part
+    result = store.write_readings([*again, reading("S1", n, 0.5)])
+    assert result == WriteResult(inserted=1, revised=2, duplicates=n - 2)
+    first, last = store.revisions("S1")
+    assert (first.phenomenon_time, first.old_value, first.new_value) == (T0 + timedelta(minutes=1), 0.001, 9.0)
+    assert (last.phenomenon_time, last.old_value, last.new_value) == (T0 + timedelta(minutes=n - 1),
+                                                                      0.001 * (n - 1), 8.0)
+    assert last.old_arrival_time == T0 + timedelta(minutes=n - 1, seconds=30)
+    stored = store.readings("S1")
+    assert stored[0].reading.arrival_time == T0 + timedelta(seconds=30)  # a repeat keeps its first arrival
+    assert len(stored) == n + 1
+
+
 def test_missing_becoming_present_is_a_revision_and_present_never_becomes_missing(store: Store) -> None:
     store.write_readings([reading("S1", 0, None, flag=QCFlag.MISSING, rule="missing")])
     assert store.write_readings([reading("S1", 0, 0.3)]) == WriteResult(0, 1, 0)

@@ -17,7 +17,7 @@ time, a new value), spikes and frozen values (the values given), missing reading
 
 Resources: ``/v1.1`` (the index), ``Things``, ``Things(id)``, ``Things(id)/Datastreams``,
 ``Datastreams``, ``Datastreams(id)``, ``Datastreams(id)/Observations``, ``Observations``
-(``$expand=Datastream``). Query options: ``$filter`` on ``phenomenonTime`` with ``gt``,
+(``$expand=Datastream``, or ``Datastream($select=id)`` for its ``@iot.id`` alone). Query options: ``$filter`` on ``phenomenonTime`` with ``gt``,
 ``ge``, ``lt``, ``le``, ``eq`` joined by ``and`` (an interval compares by its end),
 ``$orderby=phenomenonTime asc|desc`` (default: by id), ``$top`` (at most ``max_top``),
 ``$skip``, ``$count=true``; ``@iot.nextLink`` while more remain. Anything else is
@@ -99,6 +99,8 @@ class SensorThingsServer(LocalServer):
         #: Each Datastream's Observations in phenomenon-time order (then by id), so a ``$filter`` on the time is
         #: answered by bisection: a poll costs what is new, not everything the stream ever reported.
         self._timelines: dict[int, list[_Observation]] = {}
+        #: Every Observation in the same order, so the collection ``Observations?$filter=…`` is answered alike.
+        self._timeline: list[_Observation] = []
         super().__init__(_handler_for(self), host=host, port=port)
 
     @property
@@ -168,6 +170,7 @@ class SensorThingsServer(LocalServer):
             observation = _Observation(iot_id, stream.iot_id, start, phenomenon_time, result)
             self._observations.append(observation)
             bisect.insort_right(self._timelines.setdefault(stream.iot_id, []), observation, key=_in_time)
+            bisect.insort_right(self._timeline, observation, key=_in_time)
             return iot_id
 
     def add_series(self, key: str, times: list[datetime], values: list[float | None]) -> None:
@@ -215,7 +218,7 @@ class SensorThingsServer(LocalServer):
             return sorted(self._things)
         if entity_set == "Datastreams":
             return list(self._datastreams.values())
-        return sorted(self._observations, key=_in_time)
+        return self._timeline
 
     def _navigate(self, entity_set: str, ident: int, nav: str) -> list[Any]:
         if entity_set == "Things" and nav == "Datastreams":
@@ -297,8 +300,10 @@ class SensorThingsServer(LocalServer):
                 "Datastream@iot.navigationLink": f"{self.url}/Observations({observation.iot_id})/Datastream"}
         if expand == "Datastream":
             body["Datastream"] = self._datastream_json(self._datastream(observation.datastream_id), None)
+        elif expand == "Datastream($select=id)":
+            body["Datastream"] = {"@iot.id": observation.datastream_id}
         elif expand is not None:
-            raise _Unsupported(f"$expand={expand} on Observations; only Datastream")
+            raise _Unsupported(f"$expand={expand} on Observations; only Datastream or Datastream($select=id)")
         return body
 
 

@@ -93,13 +93,21 @@ class Datastream:
 
 
 class SensorThingsFeed:
-    """An OGC SensorThings API v1.1 service, polled incrementally per Datastream.
+    """An OGC SensorThings API v1.1 service, polled incrementally with one collection query.
 
-    Each poll lists the Datastreams (following ``@iot.nextLink``), then, for each, asks
-    for ``Observations?$filter=phenomenonTime gt <since − lookback>&$orderby=phenomenonTime
-    asc&$top=<page_size>`` and follows ``@iot.nextLink`` to the last page. A
-    ``phenomenonTime`` interval ``a/b`` counts as its end ``b``. An Observation with a
-    ``null`` result is a missing reading (``value=None``).
+    Each poll lists the Datastreams (following ``@iot.nextLink``), then gives each its start:
+    ``since − lookback``, or ``now − backfill`` without a ``since``. The Datastreams whose start
+    is at most ``lookback`` before the newest start (no later than ``now − lookback``) share one
+    query, ``Observations?$filter=phenomenonTime gt <earliest of their starts>&$orderby=
+    phenomenonTime asc&$top=<page_size>&$expand=Datastream($select=id)`` (as FROST-Server and
+    other servers are polled in the field; the expanded Datastream carries only its
+    ``@iot.id``), followed by ``@iot.nextLink`` to the last page. Each Observation belongs to
+    the listed Datastream its expanded ``@iot.id`` names and is kept only when it is after that
+    Datastream's own start. A Datastream silent for longer (a sensor that stopped, one never
+    read before among current ones) keeps its own ``Datastreams(id)/Observations`` query from
+    its own start, so its gap never widens the shared one. Either way a poll returns what one
+    query per Datastream would. A ``phenomenonTime`` interval ``a/b`` counts as its end ``b``.
+    An Observation with a ``null`` result is a missing reading (``value=None``).
 
     Parameters
     ----------
@@ -155,15 +163,7 @@ class SensorThingsFeed:
         SourceError
             The service cannot be reached or its Datastreams list cannot be read.
         """
-        client = self.http.client()
-        entities = self._pages(client, f"{self.url}/Datastreams", {"$top": self.page_size})
-        streams, problems = [], []
-        for entity in entities:
-            try:
-                streams.append(self._datastream(entity))
-            except BadField as err:
-                ident = entity.get("@iot.id") if isinstance(entity, Mapping) else None
-                problems.append(Problem(self.where, f"Datastreams({ident}).{err.field}", err.expected, err.got))
+        streams, problems, _ = self._listing(self.http.client())
         return streams, problems
 
     def poll(self, since: Since = None) -> Batch:
@@ -178,7 +178,8 @@ class SensorThingsFeed:
         Returns
         -------
         Batch
-            Readings in phenomenon-time order per Datastream; rejected Observations and
+            Readings Datastream by Datastream (in the listed order), each in phenomenon-time
+            order; rejected Observations (one not of a listed Datastream among them) and the
             Datastreams whose Observations could not be read, with reasons.
 
         Raises
@@ -186,30 +187,111 @@ class SensorThingsFeed:
         SourceError
             The service cannot be reached (the Datastreams list fails).
         """
-        streams, problems = self.discover()
-        batch = Batch(self.name, rejected=problems)
         client = self.http.client()
-        for stream in streams:
-            start = cutoff(since, stream.sensor_id, self.lookback) or self.now() - self.backfill
-            params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
-                      "$top": self.page_size}
-            try:
-                observations = self._pages(client, stream.observations_url, params)
-            except SourceError as err:
-                batch.rejected.extend(Problem(self.where, f"Datastreams({stream.iot_id})/Observations",
-                                              p.expected, f"{p.got} from {p.where}", f"sensor {stream.sensor_id}")
-                                      for p in err.problems)
-                continue
-            arrival = self.now()
-            for observation in observations:
-                try:
-                    batch.readings.append(self._reading(stream, observation, arrival))
-                except BadField as err:
-                    ident = observation.get("@iot.id") if isinstance(observation, Mapping) else None
-                    batch.rejected.append(Problem(
-                        self.where, f"Datastreams({stream.iot_id})/Observations({ident}).{err.field}",
-                        err.expected, err.got, f"sensor {stream.sensor_id}"))
+        streams, problems, listed = self._listing(client)
+        batch = Batch(self.name, rejected=problems)
+        oldest = _to_ms(self.now() - self.backfill)
+        starts = [_to_ms(cutoff(since, s.sensor_id, self.lookback) or oldest) for s in streams]
+        shared = self._sharing(streams, starts)
+        found = self._shared(client, shared, listed, batch) if shared else {}
+        for stream, start in zip(streams, starts):
+            if stream.iot_id in shared and shared[stream.iot_id][0] is stream:
+                observations = found.get(stream.iot_id)
+            else:
+                observations = self._own(client, stream, start, batch)
+            if observations is not None:
+                self._keep(stream, start, observations, batch)
         return batch
+
+    def _listing(self, client: httpx.Client) -> tuple[list[Datastream], list[Problem], set[object]]:
+        """The usable Datastreams, a problem for each other one, and the ``@iot.id`` of every one listed."""
+        entities = self._pages(client, f"{self.url}/Datastreams", {"$top": self.page_size})
+        streams, problems, listed = [], [], set()
+        for entity in entities:
+            ident = entity.get("@iot.id") if isinstance(entity, Mapping) else None
+            if isinstance(ident, int | str) and not isinstance(ident, bool):
+                listed.add(ident)
+            try:
+                streams.append(self._datastream(entity))
+            except BadField as err:
+                problems.append(Problem(self.where, f"Datastreams({ident}).{err.field}", err.expected, err.got))
+        return streams, problems, listed
+
+    def _sharing(self, streams: list[Datastream], starts: list[datetime]) -> dict[object, tuple[Datastream, datetime]]:
+        """The Datastreams that share the collection query, by ``@iot.id``, with their starts.
+
+        Those whose start is at most ``lookback`` before the newest start (taken no later than
+        ``now − lookback``, so one sensor's clock running ahead cannot push the others out): the
+        shared query then reads about ``lookback`` more of each than its own query would, and a
+        silent sensor (a longer gap) reads alone.
+        """
+        if not streams:
+            return {}
+        newest = min(max(starts), _to_ms(self.now() - self.lookback))
+        return {s.iot_id: (s, start) for s, start in zip(streams, starts) if start >= newest - self.lookback}
+
+    def _shared(self, client: httpx.Client, shared: Mapping[object, tuple[Datastream, datetime]],
+                listed: set[object], batch: Batch) -> dict[object, list[Any]]:
+        """The Observations of the ``shared`` Datastreams (by ``@iot.id``) from one collection query.
+
+        Starts at the earliest of their starts; an Observation of a listed Datastream outside
+        ``shared`` (it has its own query) is left to that query; one of no listed Datastream is
+        rejected into ``batch``, as is, per Datastream, a query that fails.
+        """
+        start = min(start for _, start in shared.values())
+        params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
+                  "$top": self.page_size, "$expand": "Datastream($select=id)"}
+        try:
+            observations = self._pages(client, f"{self.url}/Observations", params)
+        except SourceError as err:
+            for stream, _ in shared.values():
+                self._unread(stream, err, batch)
+            return {}
+        found: dict[object, list[Any]] = {ident: [] for ident in shared}
+        for observation in observations:
+            owner = observation.get("Datastream") if isinstance(observation, Mapping) else None
+            ident = owner.get("@iot.id") if isinstance(owner, Mapping) else None
+            if isinstance(ident, int | str) and not isinstance(ident, bool) and ident in listed:
+                if ident in found:
+                    found[ident].append(observation)
+                continue
+            label = observation.get("@iot.id") if isinstance(observation, Mapping) else None
+            batch.rejected.append(Problem(
+                self.where, f"Observations({label}).Datastream",
+                "an expanded Datastream whose @iot.id is one of the Datastreams listed",
+                repr(owner)[:200] if ident is None else f"@iot.id {ident!r}, not among the Datastreams listed"))
+        return found
+
+    def _own(self, client: httpx.Client, stream: Datastream, start: datetime, batch: Batch) -> list[Any] | None:
+        """The Observations of one Datastream after ``start``; ``None`` (rejected into ``batch``) if unreadable."""
+        params = {"$filter": f"phenomenonTime gt {_iso(start)}", "$orderby": "phenomenonTime asc",
+                  "$top": self.page_size}
+        try:
+            return self._pages(client, stream.observations_url, params)
+        except SourceError as err:
+            self._unread(stream, err, batch)
+            return None
+
+    def _unread(self, stream: Datastream, err: SourceError, batch: Batch) -> None:
+        """Reject ``stream``'s Observations, which could not be read (``err``), into ``batch``."""
+        batch.rejected.extend(Problem(self.where, f"Datastreams({stream.iot_id})/Observations", p.expected,
+                                      f"{p.got} from {p.where}", f"sensor {stream.sensor_id}")
+                              for p in err.problems)
+
+    def _keep(self, stream: Datastream, start: datetime, observations: list[Any], batch: Batch) -> None:
+        """Add ``stream``'s Observations after ``start`` to ``batch``; reject the bad ones."""
+        arrival = self.now()
+        for observation in observations:
+            try:
+                reading = self._reading(stream, observation, arrival, start)
+            except BadField as err:
+                ident = observation.get("@iot.id") if isinstance(observation, Mapping) else None
+                batch.rejected.append(Problem(
+                    self.where, f"Datastreams({stream.iot_id})/Observations({ident}).{err.field}",
+                    err.expected, err.got, f"sensor {stream.sensor_id}"))
+                continue
+            if reading is not None:
+                batch.readings.append(reading)
 
     def _pages(self, client: httpx.Client, url: str, params: Mapping[str, str | int]) -> list[Any]:
         entities: list[Any] = []
@@ -258,19 +340,27 @@ class SensorThingsFeed:
             link = f"{self.url}/Datastreams({iot_id if isinstance(iot_id, int) else repr(iot_id)})/Observations"
         return Datastream(iot_id, sensor_id, unit, kind, link)
 
-    def _reading(self, stream: Datastream, observation: object, arrival: datetime) -> Reading:
+    def _reading(self, stream: Datastream, observation: object, arrival: datetime, after: datetime) -> Reading | None:
+        """``observation`` as a reading of ``stream``; ``None`` when its time is not after ``after``."""
         if not isinstance(observation, Mapping):
             raise BadField("", "an Observation object", type(observation).__name__)
         when = observation.get("phenomenonTime")
         if isinstance(when, str) and "/" in when:
             when = when.split("/", 1)[1]
-        return normalise(stream.sensor_id, parse_time(when, self.tz, field="phenomenonTime"),
-                         parse_value(observation.get("result"), field="result"), stream.unit,
-                         arrival_time=arrival, kind=stream.kind)
+        moment = parse_time(when, self.tz, field="phenomenonTime")
+        if moment <= after:
+            return None
+        return normalise(stream.sensor_id, moment, parse_value(observation.get("result"), field="result"),
+                         stream.unit, arrival_time=arrival, kind=stream.kind)
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _to_ms(moment: datetime) -> datetime:
+    """``moment`` cut to the millisecond, as :func:`_iso` writes it into a ``$filter``."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 class DocumentFeed:

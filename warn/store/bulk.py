@@ -23,7 +23,9 @@ PostgreSQL), so rows written here and through SQLAlchemy are the same.
 
 Row layouts (tuples, in this order):
 
-- held: ``(sensor_id, phenomenon_time, value, qc_flag, qc_rule, arrival_time, unit)``
+- held: ``(i, value, qc_flag, qc_rule, arrival_time)``: ``i`` is the key's position in the keys looked up
+  (so no stored time is decoded to match it) and ``arrival_time`` is as the driver returns it
+  (:func:`~warn.store.schema.decode_time` when it is needed: a revision row's old arrival)
 - insert: ``(sensor_id, phenomenon_time, arrival_time, value, unit, qc_flag, qc_rule, revision_count)``
 - update: ``(sensor_id, phenomenon_time, arrival_time, value, qc_flag, qc_rule, added_revisions)``
 - revision: ``(sensor_id, phenomenon_time, old_value, new_value, old_flag, new_flag, old_rule,
@@ -38,9 +40,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from warn.store.schema import decode_time, encode_time
+from warn.store.schema import encode_time
 
-HeldRow = tuple[str, datetime, float | None, str, str, datetime, str]
+HeldRow = tuple[int, float | None, str, str, datetime | str]
 
 _INSERT_COLUMNS = "sensor_id, phenomenon_time, arrival_time, value, unit, qc_flag, qc_rule, revision_count"
 _REVISION_COLUMNS = ("sensor_id, phenomenon_time, old_value, new_value, old_flag, new_flag, old_rule, new_rule, "
@@ -54,7 +56,7 @@ class Bulk(Protocol):
         """``sensor_id`` → kind, for those of ``sensor_ids`` in the catalogue."""
 
     def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
-        """The stored readings among ``keys`` (sensor, aware-UTC phenomenon time)."""
+        """The stored readings among ``keys`` (sensor, aware-UTC phenomenon time), by position in ``keys``."""
 
     def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
         """Insert new readings."""
@@ -78,13 +80,16 @@ class SQLiteBulk:
 
     def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
         encode = self.encode
-        marks = ",".join(["(?,?)"] * len(keys))
-        sql = ("SELECT r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit "
+        marks = ",".join(["(?,?,?)"] * len(keys))
+        sql = ("SELECT k.column3, r.value, r.qc_flag, r.qc_rule, r.arrival_time "
                f"FROM (VALUES {marks}) AS k CROSS JOIN readings AS r "
                "ON r.sensor_id = k.column1 AND r.phenomenon_time = k.column2")
-        params = tuple(p for sid, t in keys for p in (sid, encode(t)))
-        return [(sid, decode_time(t), value, flag, rule, decode_time(arrival), unit)
-                for sid, t, value, flag, rule, arrival, unit in conn.exec_driver_sql(sql, params)]
+        params = tuple(p for i, (sid, t) in enumerate(keys) for p in (sid, encode(t), i))
+        cursor = conn.connection.cursor()  # the driver's plain tuples: a batch of repeats is mostly held rows
+        try:
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
 
     def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
         encode = self.encode
@@ -162,20 +167,21 @@ class PostgresBulk:
         return dict(conn.exec_driver_sql(sql, (list(sensor_ids),)).all())
 
     def held(self, conn: Connection, keys: Sequence[tuple[str, datetime]]) -> list[HeldRow]:
-        columns = "r.sensor_id, r.phenomenon_time, r.value, r.qc_flag, r.qc_rule, r.arrival_time, r.unit"
+        columns = "k.i, r.value, r.qc_flag, r.qc_rule, r.arrival_time"
         if self.copy:
-            stage(conn, "warn_reading_keys", (("sensor_id", "text"), ("phenomenon_time", "timestamptz")), keys)
+            stage(conn, "warn_held_keys", (("i", "int4"), ("sensor_id", "text"), ("phenomenon_time", "timestamptz")),
+                  ((i, sid, t) for i, (sid, t) in enumerate(keys)))
             rows = conn.exec_driver_sql(
-                f"SELECT {columns} FROM warn_reading_keys AS k JOIN readings AS r "
+                f"SELECT {columns} FROM warn_held_keys AS k JOIN readings AS r "
                 "ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time")
         else:
             sids, times = zip(*keys)
             rows = conn.exec_driver_sql(
-                f"SELECT {columns} FROM unnest(%s::text[], %s::timestamptz[]) AS k(sensor_id, phenomenon_time) "
+                f"SELECT {columns} FROM unnest(%s::text[], %s::timestamptz[], %s::int4[]) "
+                "AS k(sensor_id, phenomenon_time, i) "
                 "JOIN readings AS r ON r.sensor_id = k.sensor_id AND r.phenomenon_time = k.phenomenon_time",
-                (list(sids), list(times)))
-        return [(sid, decode_time(t), value, flag, rule, decode_time(arrival), unit)
-                for sid, t, value, flag, rule, arrival, unit in rows]
+                (list(sids), list(times), list(range(len(keys)))))
+        return rows.all()  # type: ignore[return-value]  # rows are HeldRow tuples
 
     def insert(self, conn: Connection, rows: Sequence[tuple]) -> None:
         if self.copy:

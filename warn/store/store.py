@@ -78,6 +78,7 @@ from warn.store.retention import ArchivedWeek, archive_readings
 from warn.store.schema import (
     UTCDateTime,
     ack_requests,
+    decode_time,
     heartbeats,
     level_memory,
     model_states,
@@ -118,13 +119,17 @@ def utc_now() -> datetime:
 
 @dataclass(slots=True)
 class _Version:
-    """One version of a reading while a batch is classified."""
+    """One version of a reading while a batch is classified.
+
+    A held version's ``arrival`` is as the driver returned it (text on SQLite), decoded only for
+    a revision row; its ``unit`` is not read (the batch's units are checked against the catalogue).
+    """
 
     value: float | None
     flag: str
     rule: str
-    arrival: datetime
-    unit: str
+    arrival: datetime | str
+    unit: str = ""
 
 
 class Store:
@@ -344,7 +349,7 @@ class Store:
                 duplicates += 1
                 continue
             revision_rows.append((sid, t, old.value, version.value, old.flag, version.flag, old.rule, version.rule,
-                                  old.arrival, version.arrival, now))
+                                  decode_time(old.arrival), version.arrival, now))
             revision_counts[key] = revision_counts.get(key, 0) + 1
             held[key] = version
             (new if key in new else changed)[key] = version
@@ -383,8 +388,8 @@ class Store:
     def _held(self, conn: Connection, keys: list[tuple[str, datetime]]) -> dict[tuple[str, datetime], _Version]:
         held: dict[tuple[str, datetime], _Version] = {}
         for part in _chunks(keys):
-            for sid, t, value, flag, rule, arrival, unit in self._bulk.held(conn, part):
-                held[(sid, t)] = _Version(value, flag, rule, arrival, unit)
+            for i, value, flag, rule, arrival in self._bulk.held(conn, part):
+                held[part[i]] = _Version(value, flag, rule, arrival)
         return held
 
     # -- readings: read ---------------------------------------------------------
