@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ import shapely
 
 from tests.conftest import ROOT, DATA
 from warn.errors import DataContractError
+from warn.geo.layers import load_layer
 from warn.geo.weights import CoverageWeights, GridSpec, build_weights, cell_coverage, zonal_max, zonal_mean, zonal_mean_max
 from warn.rainarray import make_rain
 
@@ -186,6 +188,26 @@ def test_cache_hit_miss_and_corruption(tmp_path, caplog):
     np.savez(files[0], version=1, grid=first.grid, layer=first.layer, zone_ids=first.zone_ids,
              data=first.matrix.data * 2, indices=first.matrix.indices, indptr=first.matrix.indptr)
     assert (build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=tmp_path).matrix != first.matrix).nnz == 0
+
+
+def test_weights_are_remembered_per_layer_version_grid_and_cache_file(tmp_path):
+    path = tmp_path / "zones.geojson"
+    zones(shapely.box(106.01, 29.01, 106.03, 29.03), shapely.box(106.1, 29.1, 106.105, 29.12)).to_file(path)
+    cache = tmp_path / "weights"
+    layer = load_layer(path, id_field="zone_id")
+    first = build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert build_weights(load_layer(path, id_field="zone_id"), LAT, LON, id_column="zone_id", cache_dir=cache) is first
+    assert build_weights(layer, LAT[:-1], LON, id_column="zone_id", cache_dir=cache).shape == (19, 30)  # other grid
+    renamed = layer.assign(zone_id=["a", "b"])
+    assert build_weights(renamed, LAT, LON, id_column="zone_id", cache_dir=cache).zone_ids.tolist() == ["a", "b"]
+    cached = next(cache.glob("weights-*.npz"))
+    cached.unlink()  # the cache file gone: built (and written) again
+    again = build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert again is not first and cached.exists() and (again.matrix != first.matrix).nnz == 0
+    zones(shapely.box(106.01, 29.01, 106.02, 29.03), shapely.box(106.1, 29.1, 106.105, 29.12)).to_file(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a new version of the file
+    changed = build_weights(load_layer(path, id_field="zone_id"), LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert changed.layer != first.layer and changed.matrix[0].nnz == 2 and first.matrix[0].nnz == 4
 
 
 # ---------------------------------------------------------------- exactextract, real polygons

@@ -30,6 +30,8 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -202,6 +204,12 @@ def build_weights(
 ) -> CoverageWeights:
     """Coverage weights of a grid's cells by a zone layer, from the cache when it holds them.
 
+    Weights are also remembered in memory: a layer whose geometries are the very objects
+    weights were built from in this process (as :func:`warn.geo.layers.load_layer` hands
+    out while its file is unchanged), with the same ids and CRS, on the same grid and with
+    the cache file unchanged, gets the same :class:`CoverageWeights` without being checked,
+    hashed or read again.
+
     Parameters
     ----------
     zones
@@ -229,10 +237,24 @@ def build_weights(
         cover any cell; the message names the zones.
     """
     grid = GridSpec.from_coords(lat, lon, where=f"{where}: grid")
+    key = _Remembered.key_of(zones, id_column, grid, cache_dir)
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and remembered.holds(zones, id_column):
+        return remembered.weights
+    weights = _build_weights(zones, grid, id_column=id_column, cache_dir=cache_dir, where=where)
+    path = _cache_path(cache_dir, grid, weights.layer)
+    geometries = np.array(zones.geometry.values, dtype=object)  # a copy: the caller may change its layer
+    _REMEMBERED.put(key, _Remembered(geometries, weights.zone_ids, zones.crs, weights, path, _stamp(path)))
+    return weights
+
+
+def _build_weights(zones: gpd.GeoDataFrame, grid: GridSpec, *, id_column: str, cache_dir: Path | str | None,
+                   where: str) -> CoverageWeights:
+    """:func:`build_weights`' work: check and hash the layer, then read the cache file or compute."""
     _check_layer(zones, id_column, grid, where)
     layer = layer_hash(zones, id_column)
     zone_ids = zones[id_column].astype(str).to_numpy(dtype=str)
-    path = None if cache_dir is None else Path(cache_dir) / f"weights-{grid.signature}-{layer[:32]}.npz"
+    path = _cache_path(cache_dir, grid, layer)
     if path is not None and path.exists():
         try:
             return _load(path, grid, layer, zone_ids)
@@ -250,6 +272,91 @@ def build_weights(
     if path is not None:
         _save(path, weights)
     return weights
+
+
+def _cache_path(cache_dir: Path | str | None, grid: GridSpec, layer: str) -> Path | None:
+    """The cache file of the weights of ``layer`` (:func:`layer_hash`) on ``grid``; ``None`` without a cache."""
+    return None if cache_dir is None else Path(cache_dir) / f"weights-{grid.signature}-{layer[:32]}.npz"
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, modification time in ns, size) of a cache file; ``None`` without one or when it is missing."""
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+#: Key of remembered weights: grid signature, id column, cache folder, identities of the geometries.
+_Key = tuple[str, str, str, bytes]
+
+
+@dataclass(frozen=True, eq=False)
+class _Remembered:
+    """Weights built in this process, with what they were built from.
+
+    Shapely geometries are immutable and :func:`warn.geo.layers.load_layer` hands out
+    copies that share them for as long as the layer file is unchanged (a changed file is
+    read again, into new geometries). Holding the geometries keeps them alive, so a layer
+    whose geometries are these very objects (compared by identity), with the same ids and
+    CRS, has these weights: the layer need not be checked, hashed or looked up again.
+    The cache file the weights were read from or written to must also be unchanged (its
+    ``stamp``), so that a file replaced or damaged meanwhile is read, or rebuilt, again.
+    """
+
+    geometries: np.ndarray
+    zone_ids: np.ndarray
+    crs: object
+    weights: CoverageWeights
+    path: Path | None
+    stamp: tuple[int, int, int] | None
+
+    @staticmethod
+    def key_of(zones: gpd.GeoDataFrame, id_column: str, grid: GridSpec,
+               cache_dir: Path | str | None) -> _Key:
+        """The lookup key: grid, id column, cache folder and the identities of the layer's geometries."""
+        geoms = zones.geometry.values
+        identity = np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)).tobytes()
+        return grid.signature, id_column, "" if cache_dir is None else str(Path(cache_dir).resolve()), identity
+
+    def holds(self, zones: gpd.GeoDataFrame, id_column: str) -> bool:
+        """Whether these are the weights of ``zones`` (same ids and CRS; cache file unchanged)."""
+        if id_column not in zones.columns or not (zones.crs is self.crs or zones.crs == self.crs):
+            return False
+        if self.path is not None and _stamp(self.path) != self.stamp:
+            return False
+        return bool(np.array_equal(zones[id_column].astype(str).to_numpy(dtype=str), self.zone_ids))
+
+
+class _Memory:
+    """The last :data:`_MEMORY_SIZE` :class:`_Remembered` weights by key, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[_Key, _Remembered] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: _Key) -> _Remembered | None:
+        """The entry of ``key``, or ``None``."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: _Key, entry: _Remembered) -> None:
+        """Remember ``entry`` under ``key``."""
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+#: Weights remembered per process: a few layers × grids (the cycle's towns, catchments, landslide zones).
+_MEMORY_SIZE = 32
+_REMEMBERED = _Memory(_MEMORY_SIZE)
 
 
 def _names(ids: np.ndarray, limit: int = 10) -> str:
