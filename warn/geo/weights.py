@@ -45,7 +45,7 @@ import shapely
 import xarray as xr
 
 from warn.errors import DataContractError, Problem
-from warn.rainarray import add_history
+from warn.rainarray import history_with
 
 log = logging.getLogger(__name__)
 
@@ -602,27 +602,50 @@ def zonal_mean_max(
                                         f"the grid the weights were built for (signature {weights.grid})",
                                         f"{grid.nlat}×{grid.nlon} cells from ({grid.lat0:g}°N, {grid.lon0:g}°E), "
                                         f"signature {grid.signature}", "rebuild the weights for this grid"))
-    plan = weights.plan
-    outputs = xr.apply_ufunc(
-        lambda values: (lambda out: out if len(out) > 1 else out[0])(_kernel(values, plan, want)),
-        rain,
-        input_core_dims=[["lat", "lon"]],
-        output_core_dims=[["zone"]] * len(want),
-        dask="parallelized",
-        output_dtypes=[np.float32] * len(want),
-        dask_gufunc_kwargs={"output_sizes": {"zone": weights.zone_ids.size}},
-    )
-    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    rain = rain if rain.dims[-2:] == ("lat", "lon") else rain.transpose(..., "lat", "lon")
+    coords = {name: coord.variable for name, coord in rain.coords.items() if not {"lat", "lon"} & set(coord.dims)}
+    coords["zone"] = weights.zone_index
     methods = {"mean": "mean", "max": "maximum"}
     done = []
-    for name, out in zip(want, outputs):
-        out = out.assign_coords(zone=weights.zone_index)
-        out.attrs = {**rain.attrs, "cell_methods": f"{rain.attrs.get('cell_methods', '')} area: {methods[name]}".strip()}
-        out.name = rain.name
+    for name, values in zip(want, zonal_values(rain.values, weights, want)):
         text = ("exact-coverage weighted mean" if name == "mean" else "maximum over covered cells")
-        done.append(add_history(out, f"zonal_{name}: {text}, {weights.zone_ids.size} zones "
-                                     f"(layer {weights.layer[:12]}, grid {weights.grid})"))
+        attrs = {**rain.attrs, "cell_methods": f"{rain.attrs.get('cell_methods', '')} area: {methods[name]}".strip(),
+                 "history": history_with(rain.attrs, f"zonal_{name}: {text}, {weights.zone_ids.size} zones "
+                                                     f"(layer {weights.layer[:12]}, grid {weights.grid})")}
+        done.append(xr.DataArray(values, coords=coords, dims=(*rain.dims[:-2], "zone"), name=rain.name, attrs=attrs))
     return tuple(done)
+
+
+def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, ...] = ("mean", "max")
+                 ) -> tuple[np.ndarray, ...]:
+    """:func:`zonal_mean_max` on plain arrays, for callers that hold the grid's values already.
+
+    Parameters
+    ----------
+    values
+        Any quantity per cell, shape (..., nlat, nlon) of the grid the weights were built
+        for; NaN where missing.
+    weights
+        From :func:`build_weights`.
+    want
+        Which statistics, in the order returned: ``"mean"``, ``"max"``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        One per entry of ``want``, shape (..., zone), float32: the coverage-weighted mean
+        over the covered cells that are not NaN, and the maximum over them; NaN where all are.
+
+    Raises
+    ------
+    DataContractError
+        If the last two axes of ``values`` are not the weights' grid shape.
+    """
+    values = np.asarray(values)
+    if values.shape[-2:] != tuple(weights.shape):
+        raise DataContractError(Problem("zonal statistics", "shape", f"(..., {weights.shape[0]}, {weights.shape[1]}): "
+                                        f"the grid the weights were built for", str(values.shape)))
+    return _kernel(values, weights.plan, want)
 
 
 @dataclass(frozen=True)
@@ -643,7 +666,8 @@ class _Plan:
         Per chunk: zone rows (n,), cell indices (k × n, flattened, k-major) and
         float32 weights (k, n).
     shares
-        Per thread, a range of chunks with about equal work.
+        Per thread, a range of chunks with about equal work; one share, run in the
+        calling thread, when the work is too little for two (:data:`_WORK_PER_THREAD`).
     """
 
     nzones: int
@@ -656,6 +680,9 @@ class _Plan:
 _WIDTHS = np.unique(np.ceil(1.125 ** np.arange(190))).astype(np.int64)
 #: Cell series gathered per chunk: 4096 × 72 steps × 4 B ≈ 1.2 MB, about the L2 cache.
 _CHUNK = 4096
+#: Cells gathered per time step (over all zones) that are worth a thread of their own: below this,
+#: starting threads costs more than they save, and the kernels run in the calling thread.
+_WORK_PER_THREAD = 16384
 #: Grid rows per band: 32 rows × 500 cells × 72 steps × 4 B ≈ 4.6 MB stays in L3.
 _BAND_ROWS = 32
 
@@ -681,7 +708,7 @@ def _make_plan(weights: CoverageWeights) -> _Plan:
             pad = np.arange(k)[:, None] >= counts[rows]
             chunks.append((rows, matrix.indices[pos].ravel(), np.where(pad, 0.0, matrix.data[pos]).astype(np.float32)))
             work.append(rows.size * k)
-    threads = max(1, min(os.cpu_count() or 1, 8))
+    threads = max(1, min(os.cpu_count() or 1, 8, int(np.sum(work)) // _WORK_PER_THREAD))
     cut = np.searchsorted(np.cumsum(work), np.sum(work) * np.arange(1, threads) / threads) if work else []
     bounds = np.unique(np.concatenate([[0], cut, [len(chunks)]])).astype(int)
     return _Plan(nzones=counts.size, empty=np.flatnonzero(counts == 0), chunks=chunks,
@@ -691,14 +718,19 @@ def _make_plan(weights: CoverageWeights) -> _Plan:
 def _kernel(values: np.ndarray, plan: _Plan, want: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     """Zonal statistics of ``values`` (..., lat, lon) → arrays (..., zone), float32."""
     lead = values.shape[:-2]
-    threads = len(plan.shares) or 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        series = _cell_series(values.reshape(-1, values.shape[-2] * values.shape[-1]), pool, threads)
-        out = {name: np.empty((plan.nzones, series.shape[1]), dtype=np.float32) for name in want}
-        for name in want:
-            out[name][plan.empty] = np.nan
-        for done in [pool.submit(_run_share, share, plan, series, out) for share in plan.shares]:
-            done.result()
+    flat = values.reshape(-1, values.shape[-2] * values.shape[-1])
+    out = {name: np.empty((plan.nzones, flat.shape[0]), dtype=np.float32) for name in want}
+    for name in want:
+        out[name][plan.empty] = np.nan
+    if len(plan.shares) > 1:
+        with ThreadPoolExecutor(max_workers=len(plan.shares)) as pool:
+            series = _cell_series(flat, pool, len(plan.shares))
+            for done in [pool.submit(_run_share, share, plan, series, out) for share in plan.shares]:
+                done.result()
+    else:
+        series = np.ascontiguousarray(flat.T, dtype=np.float32)
+        for share in plan.shares:
+            _run_share(share, plan, series, out)
     return tuple(out[name].T.reshape(*lead, plan.nzones) for name in want)
 
 
