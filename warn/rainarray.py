@@ -22,7 +22,9 @@ which updates ``step``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -51,10 +53,14 @@ def step_of(rain: xr.DataArray) -> timedelta:
 
 def add_history(rain: xr.DataArray, text: str) -> xr.DataArray:
     """Return ``rain`` with ``text`` appended to its ``history`` attribute (one line per step)."""
-    history = rain.attrs.get("history", "")
     out = rain.copy(deep=False)
-    out.attrs = {**rain.attrs, "history": f"{history}\n{text}".strip()}
+    out.attrs = {**rain.attrs, "history": history_with(rain.attrs, text)}
     return out
+
+
+def history_with(attrs: Mapping[str, Any], text: str) -> str:
+    """The ``history`` attribute of ``attrs`` with ``text`` appended as its last line."""
+    return f"{attrs.get('history', '')}\n{text}".strip()
 
 
 def make_rain(

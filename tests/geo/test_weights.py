@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from datetime import timedelta
 
 import geopandas as gpd
@@ -14,7 +16,9 @@ import shapely
 
 from tests.conftest import ROOT, DATA
 from warn.errors import DataContractError
-from warn.geo.weights import CoverageWeights, GridSpec, build_weights, cell_coverage, zonal_max, zonal_mean, zonal_mean_max
+from warn.geo.layers import load_layer
+from warn.geo.weights import (CoverageWeights, GridSpec, build_weights, cell_coverage, zonal_max, zonal_mean, zonal_mean_max,
+                              zonal_values)
 from warn.rainarray import make_rain
 
 D = 0.01  # cell size, degrees
@@ -136,6 +140,37 @@ def test_mean_and_max_agree_with_a_dense_reference_on_many_zones():
         np.testing.assert_array_equal(peak.values[:, z], peak_expected.astype(np.float32))
 
 
+def test_zonal_values_are_the_zonal_arrays_on_threads_or_not_with_the_leading_dims_and_coords():
+    rng = np.random.default_rng(5)
+    lat, lon = 29.0 + D * (np.arange(120) + 0.5), 106.0 + D * (np.arange(150) + 0.5)
+    corners = rng.uniform([106.0, 29.0], [106.0 + 1.44, 29.0 + 1.14], (1200, 2))
+    layer = zones(*[shapely.box(x, y, x + 0.06, y + 0.06) for x, y in corners])
+    w = build_weights(layer, lat, lon, id_column="zone_id")
+    assert len(w.plan.shares) == 2 or (os.cpu_count() or 1) == 1  # enough work for two threads
+    values = rng.gamma(0.5, 4.0, (2, 3, 120, 150))
+    values[values < 0.3] = np.nan
+    members = rain(values.reshape(6, 120, 150), lat=lat, lon=lon).isel(time=slice(0, 3))
+    members = xr.concat([members.copy(data=values[m]) for m in range(2)], dim="member").assign_coords(member=[0, 1])
+    mean, peak = zonal_mean_max(members, w)
+    assert mean.dims == ("member", "time", "zone") and mean.dtype == np.float32
+    assert mean["zone"].values.tolist() == w.zone_ids.tolist() and mean["member"].values.tolist() == [0, 1]
+    assert (mean["time"].values == members["time"].values).all() and "lat" not in mean.coords
+    assert mean.attrs["cell_methods"].endswith("area: mean") and peak.attrs["history"].endswith(f"grid {w.grid})")
+    inline = CoverageWeights(matrix=w.matrix, zone_ids=w.zone_ids, shape=w.shape, grid=w.grid, layer=w.layer)
+    inline.__dict__["plan"] = dataclasses.replace(w.plan, shares=[range(len(w.plan.chunks))])
+    for got, expected in zip(zonal_values(values, inline), (mean.values, peak.values)):
+        np.testing.assert_array_equal(got, expected)  # one thread gives the same bits as two
+    flat = values.reshape(6, -1)
+    for z in range(0, 1200, 7):  # against the weights themselves
+        row = w.matrix[z]
+        with np.errstate(invalid="ignore"):
+            expected = np.nansum(flat[:, row.indices] * row.data, axis=1) / (~np.isnan(flat[:, row.indices]) * row.data).sum(axis=1)
+        np.testing.assert_allclose(mean.values.reshape(6, -1)[:, z], expected.astype(np.float32), rtol=2e-6)
+        np.testing.assert_array_equal(peak.values.reshape(6, -1)[:, z], np.nanmax(flat[:, row.indices], axis=1).astype(np.float32))
+    with pytest.raises(DataContractError, match="the grid the weights were built for"):
+        zonal_values(values[..., 1:], w)
+
+
 # ---------------------------------------------------------------- errors
 
 def test_zones_outside_the_grid_are_named():
@@ -186,6 +221,26 @@ def test_cache_hit_miss_and_corruption(tmp_path, caplog):
     np.savez(files[0], version=1, grid=first.grid, layer=first.layer, zone_ids=first.zone_ids,
              data=first.matrix.data * 2, indices=first.matrix.indices, indptr=first.matrix.indptr)
     assert (build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=tmp_path).matrix != first.matrix).nnz == 0
+
+
+def test_weights_are_remembered_per_layer_version_grid_and_cache_file(tmp_path):
+    path = tmp_path / "zones.geojson"
+    zones(shapely.box(106.01, 29.01, 106.03, 29.03), shapely.box(106.1, 29.1, 106.105, 29.12)).to_file(path)
+    cache = tmp_path / "weights"
+    layer = load_layer(path, id_field="zone_id")
+    first = build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert build_weights(load_layer(path, id_field="zone_id"), LAT, LON, id_column="zone_id", cache_dir=cache) is first
+    assert build_weights(layer, LAT[:-1], LON, id_column="zone_id", cache_dir=cache).shape == (19, 30)  # other grid
+    renamed = layer.assign(zone_id=["a", "b"])
+    assert build_weights(renamed, LAT, LON, id_column="zone_id", cache_dir=cache).zone_ids.tolist() == ["a", "b"]
+    cached = next(cache.glob("weights-*.npz"))
+    cached.unlink()  # the cache file gone: built (and written) again
+    again = build_weights(layer, LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert again is not first and cached.exists() and (again.matrix != first.matrix).nnz == 0
+    zones(shapely.box(106.01, 29.01, 106.02, 29.03), shapely.box(106.1, 29.1, 106.105, 29.12)).to_file(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # a new version of the file
+    changed = build_weights(load_layer(path, id_field="zone_id"), LAT, LON, id_column="zone_id", cache_dir=cache)
+    assert changed.layer != first.layer and changed.matrix[0].nnz == 2 and first.matrix[0].nnz == 4
 
 
 # ---------------------------------------------------------------- exactextract, real polygons

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from tests.factories import rain_series
 from warn.risk.rain import (
@@ -14,7 +15,9 @@ from warn.risk.rain import (
     rainstorm_signal,
     return_period,
     rolling_depth,
+    rolling_sum,
     window_depths,
+    worst_period,
     worst_return_period,
     zone_rain_summary,
 )
@@ -40,6 +43,39 @@ def test_rolling_depth_at_ten_minutes():
     assert float(rolling_depth(rain, timedelta(minutes=30)).max()) == 3.0
     with pytest.raises(ValueError, match="not a whole multiple"):
         rolling_depth(rain, timedelta(minutes=25))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rolling_sum_is_xarrays_rolling_sum_bit_for_bit(dtype):
+    rng = np.random.default_rng(1)
+    values = (rng.gamma(0.3, 5.0, (40, 6, 3)) * 1.37).astype(dtype)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    for axis in range(3):
+        dims = ["a", "b", "c"]
+        dims[axis] = "time"
+        for count in (1, 2, 3, 5, 8, 12, 24):
+            if count <= values.shape[axis]:
+                # the previous implementation: xarray's rolling sum of whole windows
+                expected = xr.DataArray(values, dims=dims).rolling(time=count, min_periods=count).sum().values
+                got = rolling_sum(values, count, axis=axis)
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)
+
+
+def test_worst_period_on_arrays_is_the_worst_return_period(rainstorm_params):
+    formula = rainstorm_params.formula("yubei")
+    rain = rain_series([0, design_depth(10, 60, formula), 0, np.nan, 0, 0, design_depth(3, 180, formula), 0, 0, 0])
+    depths = window_depths(rain, rainstorm_params.windows_for(timedelta(hours=1)))
+    period, minutes = worst_period({w: d.values for w, d in depths.items()}, formula)  # (time, zone)
+    assert period[1, 0] == pytest.approx(10, rel=1e-6) and minutes[1, 0] == 60
+    assert np.isnan(period[3, 0]) and minutes[3, 0] == minutes.min()  # every window holds the missing hour
+    for t in range(rain.sizes["time"]):  # each end as its own one-step series
+        worst = worst_return_period({w: d.isel(time=[t]) for w, d in depths.items()}, formula)
+        np.testing.assert_array_equal(period[t], worst.values)
+        assert worst.dims == ("zone",) and worst.name == "return_period_yr" and worst.attrs["units"] == "year"
+        np.testing.assert_array_equal(minutes[t], worst["duration_min"].values)
+    with pytest.raises(ValueError, match="no window within the fitted range"):
+        worst_period({timedelta(days=30): period}, formula)
 
 
 def signal_of(rain, params):

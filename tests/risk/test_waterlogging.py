@@ -156,6 +156,21 @@ def test_screen_uses_each_points_formula(params, rainstorm_params):
     assert out["return_period_yr"].values[0, 0] != pytest.approx(10.0, rel=0.05)
 
 
+def test_screen_by_hand_with_a_missing_hour_a_longer_window_and_the_point_dim_first(params, rainstorm_params):
+    yubei = rainstorm_params.formula("yubei")
+    third = design_depth(20.0, 180, yubei) / 3  # three even hours: a 20-year 3-h rain
+    rain = series([[third, 0.0], [third, np.nan], [third, 0.0], [0.0, 0.0]], points=2)
+    p = points(params, 2)
+    out = waterlogging.rain_screen(rain.transpose("point", "time"), p, rain_params=rainstorm_params, params=params)
+    assert out["return_period_yr"].dims == ("time", "point")
+    period, minutes = out["return_period_yr"].values, out["duration_min"].values
+    assert params.screen_max_duration >= timedelta(hours=3)
+    assert period[2, 0] == pytest.approx(20.0) and minutes[2, 0] == 180
+    assert np.isnan(period[1, 1]) and np.isnan(minutes[1, 1]) and np.isnan(out["x_rain"].values[1, 1])
+    assert np.isfinite(period[2, 1]) and minutes[2, 1] == 60  # the 1-h window after the gap is whole again
+    assert out["x_rain"].values[3, 1] == 0.0
+
+
 # --- 3. sensors -----------------------------------------------------------------------------
 
 MIN = np.timedelta64(60, "s")

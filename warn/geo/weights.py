@@ -30,6 +30,8 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,7 +45,7 @@ import shapely
 import xarray as xr
 
 from warn.errors import DataContractError, Problem
-from warn.rainarray import add_history
+from warn.rainarray import history_with
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +204,12 @@ def build_weights(
 ) -> CoverageWeights:
     """Coverage weights of a grid's cells by a zone layer, from the cache when it holds them.
 
+    Weights are also remembered in memory: a layer whose geometries are the very objects
+    weights were built from in this process (as :func:`warn.geo.layers.load_layer` hands
+    out while its file is unchanged), with the same ids and CRS, on the same grid and with
+    the cache file unchanged, gets the same :class:`CoverageWeights` without being checked,
+    hashed or read again.
+
     Parameters
     ----------
     zones
@@ -229,10 +237,24 @@ def build_weights(
         cover any cell; the message names the zones.
     """
     grid = GridSpec.from_coords(lat, lon, where=f"{where}: grid")
+    key = _Remembered.key_of(zones, id_column, grid, cache_dir)
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and remembered.holds(zones, id_column):
+        return remembered.weights
+    weights = _build_weights(zones, grid, id_column=id_column, cache_dir=cache_dir, where=where)
+    path = _cache_path(cache_dir, grid, weights.layer)
+    geometries = np.array(zones.geometry.values, dtype=object)  # a copy: the caller may change its layer
+    _REMEMBERED.put(key, _Remembered(geometries, weights.zone_ids, zones.crs, weights, path, _stamp(path)))
+    return weights
+
+
+def _build_weights(zones: gpd.GeoDataFrame, grid: GridSpec, *, id_column: str, cache_dir: Path | str | None,
+                   where: str) -> CoverageWeights:
+    """:func:`build_weights`' work: check and hash the layer, then read the cache file or compute."""
     _check_layer(zones, id_column, grid, where)
     layer = layer_hash(zones, id_column)
     zone_ids = zones[id_column].astype(str).to_numpy(dtype=str)
-    path = None if cache_dir is None else Path(cache_dir) / f"weights-{grid.signature}-{layer[:32]}.npz"
+    path = _cache_path(cache_dir, grid, layer)
     if path is not None and path.exists():
         try:
             return _load(path, grid, layer, zone_ids)
@@ -250,6 +272,91 @@ def build_weights(
     if path is not None:
         _save(path, weights)
     return weights
+
+
+def _cache_path(cache_dir: Path | str | None, grid: GridSpec, layer: str) -> Path | None:
+    """The cache file of the weights of ``layer`` (:func:`layer_hash`) on ``grid``; ``None`` without a cache."""
+    return None if cache_dir is None else Path(cache_dir) / f"weights-{grid.signature}-{layer[:32]}.npz"
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, modification time in ns, size) of a cache file; ``None`` without one or when it is missing."""
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+#: Key of remembered weights: grid signature, id column, cache folder, identities of the geometries.
+_Key = tuple[str, str, str, bytes]
+
+
+@dataclass(frozen=True, eq=False)
+class _Remembered:
+    """Weights built in this process, with what they were built from.
+
+    Shapely geometries are immutable and :func:`warn.geo.layers.load_layer` hands out
+    copies that share them for as long as the layer file is unchanged (a changed file is
+    read again, into new geometries). Holding the geometries keeps them alive, so a layer
+    whose geometries are these very objects (compared by identity), with the same ids and
+    CRS, has these weights: the layer need not be checked, hashed or looked up again.
+    The cache file the weights were read from or written to must also be unchanged (its
+    ``stamp``), so that a file replaced or damaged meanwhile is read, or rebuilt, again.
+    """
+
+    geometries: np.ndarray
+    zone_ids: np.ndarray
+    crs: object
+    weights: CoverageWeights
+    path: Path | None
+    stamp: tuple[int, int, int] | None
+
+    @staticmethod
+    def key_of(zones: gpd.GeoDataFrame, id_column: str, grid: GridSpec,
+               cache_dir: Path | str | None) -> _Key:
+        """The lookup key: grid, id column, cache folder and the identities of the layer's geometries."""
+        geoms = zones.geometry.values
+        identity = np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)).tobytes()
+        return grid.signature, id_column, "" if cache_dir is None else str(Path(cache_dir).resolve()), identity
+
+    def holds(self, zones: gpd.GeoDataFrame, id_column: str) -> bool:
+        """Whether these are the weights of ``zones`` (same ids and CRS; cache file unchanged)."""
+        if id_column not in zones.columns or not (zones.crs is self.crs or zones.crs == self.crs):
+            return False
+        if self.path is not None and _stamp(self.path) != self.stamp:
+            return False
+        return bool(np.array_equal(zones[id_column].astype(str).to_numpy(dtype=str), self.zone_ids))
+
+
+class _Memory:
+    """The last :data:`_MEMORY_SIZE` :class:`_Remembered` weights by key, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[_Key, _Remembered] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: _Key) -> _Remembered | None:
+        """The entry of ``key``, or ``None``."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: _Key, entry: _Remembered) -> None:
+        """Remember ``entry`` under ``key``."""
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+#: Weights remembered per process: a few layers × grids (the cycle's towns, catchments, landslide zones).
+_MEMORY_SIZE = 32
+_REMEMBERED = _Memory(_MEMORY_SIZE)
 
 
 def _names(ids: np.ndarray, limit: int = 10) -> str:
@@ -495,27 +602,50 @@ def zonal_mean_max(
                                         f"the grid the weights were built for (signature {weights.grid})",
                                         f"{grid.nlat}×{grid.nlon} cells from ({grid.lat0:g}°N, {grid.lon0:g}°E), "
                                         f"signature {grid.signature}", "rebuild the weights for this grid"))
-    plan = weights.plan
-    outputs = xr.apply_ufunc(
-        lambda values: (lambda out: out if len(out) > 1 else out[0])(_kernel(values, plan, want)),
-        rain,
-        input_core_dims=[["lat", "lon"]],
-        output_core_dims=[["zone"]] * len(want),
-        dask="parallelized",
-        output_dtypes=[np.float32] * len(want),
-        dask_gufunc_kwargs={"output_sizes": {"zone": weights.zone_ids.size}},
-    )
-    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    rain = rain if rain.dims[-2:] == ("lat", "lon") else rain.transpose(..., "lat", "lon")
+    coords = {name: coord.variable for name, coord in rain.coords.items() if not {"lat", "lon"} & set(coord.dims)}
+    coords["zone"] = weights.zone_index
     methods = {"mean": "mean", "max": "maximum"}
     done = []
-    for name, out in zip(want, outputs):
-        out = out.assign_coords(zone=weights.zone_index)
-        out.attrs = {**rain.attrs, "cell_methods": f"{rain.attrs.get('cell_methods', '')} area: {methods[name]}".strip()}
-        out.name = rain.name
+    for name, values in zip(want, zonal_values(rain.values, weights, want)):
         text = ("exact-coverage weighted mean" if name == "mean" else "maximum over covered cells")
-        done.append(add_history(out, f"zonal_{name}: {text}, {weights.zone_ids.size} zones "
-                                     f"(layer {weights.layer[:12]}, grid {weights.grid})"))
+        attrs = {**rain.attrs, "cell_methods": f"{rain.attrs.get('cell_methods', '')} area: {methods[name]}".strip(),
+                 "history": history_with(rain.attrs, f"zonal_{name}: {text}, {weights.zone_ids.size} zones "
+                                                     f"(layer {weights.layer[:12]}, grid {weights.grid})")}
+        done.append(xr.DataArray(values, coords=coords, dims=(*rain.dims[:-2], "zone"), name=rain.name, attrs=attrs))
     return tuple(done)
+
+
+def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, ...] = ("mean", "max")
+                 ) -> tuple[np.ndarray, ...]:
+    """:func:`zonal_mean_max` on plain arrays, for callers that hold the grid's values already.
+
+    Parameters
+    ----------
+    values
+        Any quantity per cell, shape (..., nlat, nlon) of the grid the weights were built
+        for; NaN where missing.
+    weights
+        From :func:`build_weights`.
+    want
+        Which statistics, in the order returned: ``"mean"``, ``"max"``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        One per entry of ``want``, shape (..., zone), float32: the coverage-weighted mean
+        over the covered cells that are not NaN, and the maximum over them; NaN where all are.
+
+    Raises
+    ------
+    DataContractError
+        If the last two axes of ``values`` are not the weights' grid shape.
+    """
+    values = np.asarray(values)
+    if values.shape[-2:] != tuple(weights.shape):
+        raise DataContractError(Problem("zonal statistics", "shape", f"(..., {weights.shape[0]}, {weights.shape[1]}): "
+                                        f"the grid the weights were built for", str(values.shape)))
+    return _kernel(values, weights.plan, want)
 
 
 @dataclass(frozen=True)
@@ -536,7 +666,8 @@ class _Plan:
         Per chunk: zone rows (n,), cell indices (k × n, flattened, k-major) and
         float32 weights (k, n).
     shares
-        Per thread, a range of chunks with about equal work.
+        Per thread, a range of chunks with about equal work; one share, run in the
+        calling thread, when the work is too little for two (:data:`_WORK_PER_THREAD`).
     """
 
     nzones: int
@@ -549,6 +680,9 @@ class _Plan:
 _WIDTHS = np.unique(np.ceil(1.125 ** np.arange(190))).astype(np.int64)
 #: Cell series gathered per chunk: 4096 × 72 steps × 4 B ≈ 1.2 MB, about the L2 cache.
 _CHUNK = 4096
+#: Cells gathered per time step (over all zones) that are worth a thread of their own: below this,
+#: starting threads costs more than they save, and the kernels run in the calling thread.
+_WORK_PER_THREAD = 16384
 #: Grid rows per band: 32 rows × 500 cells × 72 steps × 4 B ≈ 4.6 MB stays in L3.
 _BAND_ROWS = 32
 
@@ -574,7 +708,7 @@ def _make_plan(weights: CoverageWeights) -> _Plan:
             pad = np.arange(k)[:, None] >= counts[rows]
             chunks.append((rows, matrix.indices[pos].ravel(), np.where(pad, 0.0, matrix.data[pos]).astype(np.float32)))
             work.append(rows.size * k)
-    threads = max(1, min(os.cpu_count() or 1, 8))
+    threads = max(1, min(os.cpu_count() or 1, 8, int(np.sum(work)) // _WORK_PER_THREAD))
     cut = np.searchsorted(np.cumsum(work), np.sum(work) * np.arange(1, threads) / threads) if work else []
     bounds = np.unique(np.concatenate([[0], cut, [len(chunks)]])).astype(int)
     return _Plan(nzones=counts.size, empty=np.flatnonzero(counts == 0), chunks=chunks,
@@ -584,14 +718,19 @@ def _make_plan(weights: CoverageWeights) -> _Plan:
 def _kernel(values: np.ndarray, plan: _Plan, want: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     """Zonal statistics of ``values`` (..., lat, lon) → arrays (..., zone), float32."""
     lead = values.shape[:-2]
-    threads = len(plan.shares) or 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        series = _cell_series(values.reshape(-1, values.shape[-2] * values.shape[-1]), pool, threads)
-        out = {name: np.empty((plan.nzones, series.shape[1]), dtype=np.float32) for name in want}
-        for name in want:
-            out[name][plan.empty] = np.nan
-        for done in [pool.submit(_run_share, share, plan, series, out) for share in plan.shares]:
-            done.result()
+    flat = values.reshape(-1, values.shape[-2] * values.shape[-1])
+    out = {name: np.empty((plan.nzones, flat.shape[0]), dtype=np.float32) for name in want}
+    for name in want:
+        out[name][plan.empty] = np.nan
+    if len(plan.shares) > 1:
+        with ThreadPoolExecutor(max_workers=len(plan.shares)) as pool:
+            series = _cell_series(flat, pool, len(plan.shares))
+            for done in [pool.submit(_run_share, share, plan, series, out) for share in plan.shares]:
+                done.result()
+    else:
+        series = np.ascontiguousarray(flat.T, dtype=np.float32)
+        for share in plan.shares:
+            _run_share(share, plan, series, out)
     return tuple(out[name].T.reshape(*lead, plan.nzones) for name in want)
 
 

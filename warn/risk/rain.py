@@ -25,6 +25,7 @@ from typing import TypeVar
 
 import numpy as np
 import xarray as xr
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from warn.durations import iso_duration
@@ -37,6 +38,8 @@ Q_PER_MM_PER_MIN = 10_000.0 / 60.0
 
 #: A value that is a scalar, a numpy array or a DataArray, and a function returns the same.
 Values = TypeVar("Values", float, NDArray[np.float64], xr.DataArray)
+#: A window's depths, as an array or a DataArray.
+_Depth = TypeVar("_Depth")
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,35 @@ def rolling_depth(rain: xr.DataArray, window: timedelta) -> xr.DataArray:
         first time or holds a missing value (a partial sum is never passed off as whole).
     """
     count = _steps_in(window, step_of(rain))
-    depth = rain.rolling(time=count, min_periods=count).sum()
-    depth.attrs = {**rain.attrs, "window": iso_duration(window)}
-    return depth
+    return xr.DataArray(rolling_sum(rain.values, count, axis=rain.get_axis_num("time")), coords=rain.coords,
+                        dims=rain.dims, name=rain.name, attrs={**rain.attrs, "window": iso_duration(window)})
+
+
+def rolling_sum(values: np.ndarray, count: int, *, axis: int) -> np.ndarray:
+    """Sum of the ``count`` values ending at each position along ``axis`` (:func:`rolling_depth` on arrays).
+
+    Parameters
+    ----------
+    values
+        Any array of floats (depths in mm per step along ``axis``), NaN where missing.
+    count
+        Window length in steps, at least 1.
+    axis
+        The time axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype; NaN where the window reaches before the first position or
+        holds a NaN. The sums are taken over the window axis of a sliding view with the
+        missing values zeroed, as xarray's ``rolling(...).sum()`` takes them (bit for bit).
+    """
+    before = [(0, 0)] * values.ndim
+    before[axis] = (count - 1, 0)
+    missing = np.isnan(values)
+    total = sliding_window_view(np.pad(np.where(missing, 0, values), before), count, axis=axis).sum(axis=-1)
+    short = sliding_window_view(np.pad(missing, before, constant_values=True), count, axis=axis).any(axis=-1)
+    return np.where(short, np.nan, total)
 
 
 def windows_for_step(windows: Sequence[timedelta], step: timedelta) -> list[timedelta]:
@@ -159,6 +188,12 @@ def windows_for_step(windows: Sequence[timedelta], step: timedelta) -> list[time
 def window_depths(rain: xr.DataArray, windows: Sequence[timedelta]) -> dict[timedelta, xr.DataArray]:
     """:func:`rolling_depth` for each window: ``{window: depth}``, mm per window."""
     return {window: rolling_depth(rain, window) for window in windows}
+
+
+def window_sums(values: np.ndarray, windows: Sequence[timedelta], step: timedelta, *, axis: int
+                ) -> dict[timedelta, np.ndarray]:
+    """:func:`window_depths` on arrays: :func:`rolling_sum` of ``values`` (mm per ``step`` along ``axis``)."""
+    return {window: rolling_sum(values, _steps_in(window, step), axis=axis) for window in windows}
 
 
 def rainstorm_signal(depths: Mapping[timedelta, xr.DataArray], criteria: Sequence[SignalCriterion]) -> xr.DataArray:
@@ -262,19 +297,56 @@ def worst_return_period(depths: Mapping[timedelta, xr.DataArray], formula: Storm
         ``duration_min`` giving the window that produced it; NaN where no window could be
         judged.
     """
+    peaks = {minutes: depth.max("time") for minutes, depth in _fitted(depths, formula).items()}
+    first = next(iter(peaks.values()))
+    period, minutes = _worst({m: peak.transpose(*first.dims).values for m, peak in peaks.items()}, formula)
+    return xr.DataArray(period, coords=first.coords, dims=first.dims, name="return_period_yr",
+                        attrs={"units": "year", "long_name": f"worst return period by storm formula {formula.name}"}
+                        ).assign_coords(duration_min=(first.dims, minutes))
+
+
+def worst_period(depths: Mapping[timedelta, np.ndarray], formula: StormFormula) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`worst_return_period` on arrays: the largest return period over the windows in the fitted range.
+
+    Parameters
+    ----------
+    depths
+        Depth in mm fallen in each window (one array per window, all of one shape); windows
+        outside the formula's range are passed over.
+    formula
+        The storm-intensity formula.
+
+    Returns
+    -------
+    period : numpy.ndarray
+        Return period in years, the shape of the depths; NaN where every window is NaN.
+    duration_min : numpy.ndarray
+        The window (min) that gave it, float64; the shortest fitted one where all are NaN.
+
+    Raises
+    ------
+    ValueError
+        If no window lies within the formula's fitted range.
+    """
+    return _worst(_fitted(depths, formula), formula)
+
+
+def _fitted(depths: Mapping[timedelta, _Depth], formula: StormFormula) -> dict[float, _Depth]:
+    """Keep the depths of the windows within the formula's fitted range, by duration (min), shortest first."""
     fitted = {w.total_seconds() / 60: depth for w, depth in sorted(depths.items())
               if formula.min_duration_min <= w.total_seconds() / 60 <= formula.max_duration_min}
     if not fitted:
         raise ValueError(f"no window within the fitted range of storm formula {formula.name!r}")
-    periods = xr.concat(
-        [return_period(depth.max("time"), minutes, formula) for minutes, depth in fitted.items()],
-        dim=xr.DataArray(list(fitted), dims="duration_min", name="duration_min"),
-    )
-    all_nan = periods.isnull().all("duration_min")
-    worst = periods.fillna(-np.inf).argmax("duration_min")
-    result = periods.isel(duration_min=worst).where(~all_nan)
-    result.attrs = {"units": "year", "long_name": f"worst return period by storm formula {formula.name}"}
-    return result.rename("return_period_yr")
+    return fitted
+
+
+def _worst(fitted: Mapping[float, np.ndarray], formula: StormFormula) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`worst_period` of the fitted windows' depths by duration (min)."""
+    periods = np.stack([return_period(depth, minutes, formula) for minutes, depth in fitted.items()])
+    missing = np.isnan(periods)
+    worst = np.argmax(np.where(missing, -np.inf, periods), axis=0)
+    period = np.where(missing.all(axis=0), np.nan, np.take_along_axis(periods, worst[None], axis=0)[0])
+    return period, np.asarray(list(fitted), dtype=np.float64)[worst]
 
 
 def daily_totals(rain: xr.DataArray, *, day_end_utc_hour: int = 12) -> xr.DataArray:

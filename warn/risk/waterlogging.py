@@ -42,7 +42,7 @@ from warn.risk.chunks import CellMap, in_process
 from warn.risk.drivers import Driver
 from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
-from warn.risk.rain import RainstormParams, design_depth, window_depths, worst_return_period
+from warn.risk.rain import RainstormParams, design_depth, window_sums, worst_period
 from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
 from warn.vocab import Level
 
@@ -220,7 +220,7 @@ def rain_screen(rain: xr.DataArray, points: WaterloggingPoints, *, rain_params: 
 
     ``P*(t) = max_d P(D_d(t))`` over the windows d the step resolves within
     ``screen_max_duration`` and the formula's fitted range, by each point's storm-intensity
-    formula (:func:`warn.risk.rain.worst_return_period` on :func:`warn.risk.rain.window_depths`),
+    formula (:func:`warn.risk.rain.worst_period` on :func:`warn.risk.rain.window_sums`),
     and ``x_rain = clip(ln(P*/P_pipe) / ln(P_lz/P_pipe), 0, 1)``: 0 up to the drainage design
     return period, 1 at the waterlogging-prevention one (GB 50014).
 
@@ -245,20 +245,18 @@ def rain_screen(rain: xr.DataArray, points: WaterloggingPoints, *, rain_params: 
         is the horizon's screen; each time's value is the screen at that lead.
     """
     point_dim = _point_dim(rain)
-    windows = [w for w in rain_params.windows_for(step_of(rain)) if w <= params.screen_max_duration]
-    depths = window_depths(rain, windows)
+    step = step_of(rain)
+    windows = [w for w in rain_params.windows_for(step) if w <= params.screen_max_duration]
+    depths = window_sums(rain.transpose("time", point_dim).values, windows, step, axis=0)
     shape = (rain.sizes["time"], rain.sizes[point_dim])
     period = np.full(shape, np.nan)
     minutes = np.full(shape, np.nan)
     names = np.asarray(points.formula)
     for name in np.unique(names):
         index = np.flatnonzero(names == name)
-        # One singleton "time" per window end: worst_return_period's max over time is then the
-        # value at each end, and its argmax over durations the worst window ending there.
-        ends = {w: d.isel({point_dim: index}).rename(time="end").expand_dims("time") for w, d in depths.items()}
-        worst = worst_return_period(ends, rain_params.formula(str(name))).transpose("end", point_dim)
-        period[:, index] = worst.values
-        minutes[:, index] = np.where(np.isnan(worst.values), np.nan, worst["duration_min"].values)
+        worst, window = worst_period({w: d[:, index] for w, d in depths.items()}, rain_params.formula(str(name)))
+        period[:, index] = worst
+        minutes[:, index] = np.where(np.isnan(worst), np.nan, window)
     x = screen_x(period, points.pipe_return_period_yr, params.waterlogging_return_period_yr)
     dims = ("time", point_dim)
     coords = {"time": rain["time"], point_dim: rain[point_dim]} if point_dim in rain.coords else {"time": rain["time"]}

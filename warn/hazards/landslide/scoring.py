@@ -44,7 +44,7 @@ import xarray as xr
 
 from warn.errors import ConfigError, Problem
 from warn.geo.cells import nearest_cells
-from warn.geo.weights import GridSpec, build_weights, zonal_mean_max
+from warn.geo.weights import GridSpec, build_weights, zonal_values
 from warn.hazards.memory import remember
 from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
@@ -422,15 +422,16 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
     weights = build_weights(zones, fields["lat"].values, fields["lon"].values, id_column=spec.id_field,
                             cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
     ids = zones[spec.id_field].astype(str).tolist()
-    _, worst = zonal_mean_max(fields, weights)  # (quantity, time, zone): each quantity's largest
-    flat = fields.values.reshape(3, len(times), -1)  # (quantity, time, cell)
+    values = fields.values
+    worst = zonal_values(values, weights, ("max",))[0]  # (quantity, time, zone): each quantity's largest
+    flat = values.reshape(3, len(times), -1)  # (quantity, time, cell)
     sets = [params.trigger if climatology is not None else params.thresholds_for(zone_id) for zone_id in ids]
     groups, group_of = _groups(sets)
     cells, score = [], np.empty((len(times), len(ids)))
     for g, thresholds in enumerate(groups):
-        scores = climatology.cell_scores(*fields.values) if climatology is not None else \
-            trigger_score(*fields.values, thresholds=thresholds)[0]
-        zone_max = zonal_mean_max(fields.isel(quantity=0).copy(data=scores), weights, want=("max",))[0].values
+        scores = climatology.cell_scores(*values) if climatology is not None else \
+            trigger_score(*values, thresholds=thresholds)[0]
+        zone_max = zonal_values(scores, weights, ("max",))[0]
         members = group_of == g
         score[:, members] = zone_max[:, members]
         cells.append(scores.reshape(len(times), -1))
@@ -446,8 +447,8 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
             bounds = Bounds.of([groups[g] for g in group_of])
         return _drivers(flat[:, at, cell], bounds, times[at] - times[0])
 
-    return _judge(ids, _names(zones, spec.name_field, ids), "zone", score, reasons, worst.values[SWI],
-                  worst.values[EFFECTIVE], params, times, _classes(zones),
+    return _judge(ids, _names(zones, spec.name_field, ids), "zone", score, reasons, worst[SWI],
+                  worst[EFFECTIVE], params, times, _classes(zones),
                   np.array([official.get(zone_id, Level.NONE) for zone_id in ids], dtype=np.int8))
 
 

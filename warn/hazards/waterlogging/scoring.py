@@ -139,9 +139,11 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     score, complete = waterlogging.model_score(screen["x_rain"].values, x_bucket, known_point=points.known_point[None],
                                                bonus=params.known_point_bonus)
     now = waterlogging.now_score(score[0], sensors, params.levels.boundaries)
+    run = _Run(screen["return_period_yr"].values, screen["duration_min"].values, lead_seconds(times),
+               lead_windows(times))
     items = [_point_item(ids[i], str(records[i].get(spec.name_field, ids[i])), i,
-                         np.concatenate([[now[i]], score[1:, i]]), screen, depth_cm[:, i], sensors[i],
-                         (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params, times)
+                         np.concatenate([[now[i]], score[1:, i]]), run, depth_cm[:, i], sensors[i],
+                         (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params)
              for i in range(len(ids))]
     if store is not None:
         items = _remember(store, items, observed, params, persist and ctx.remember)
@@ -241,14 +243,24 @@ def _basis(sensor: waterlogging.SensorState, readings: Series, sensor_id: object
     return waterlogging.now_basis(sensor, has_sensor=has_sensor, rule=readings.rule)
 
 
-def _point_item(item_id: str, name: str, i: int, score: np.ndarray, screen: xr.Dataset, depth_cm: np.ndarray,
+@dataclass(frozen=True)
+class _Run:
+    """What every point's item reads of the run: the screen's P* (years) and its window (min),
+    (time, point), and each time's lead (s) and which times each lead covers."""
+
+    return_period_yr: np.ndarray
+    duration_min: np.ndarray
+    lead: np.ndarray
+    windows: dict[str, np.ndarray]
+
+
+def _point_item(item_id: str, name: str, i: int, score: np.ndarray, run: _Run, depth_cm: np.ndarray,
                 sensor: waterlogging.SensorState, basis: tuple[str, ...], points: waterlogging.WaterloggingPoints,
-                params: waterlogging.WaterloggingParams, times: np.ndarray) -> WaterloggingItem:
+                params: waterlogging.WaterloggingParams) -> WaterloggingItem:
     """One point: ``score`` is the score now (sensor-first) then the model's at each forecast time."""
-    lead = lead_seconds(times)
     thresholds = points.depth_thresholds_cm[i]
     levels, drivers = {}, {}
-    for name_, window in lead_windows(times).items():
+    for name_, window in run.windows.items():
         known = window & ~np.isnan(score)
         at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else int(np.argmax(window))
         level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
@@ -256,11 +268,10 @@ def _point_item(item_id: str, name: str, i: int, score: np.ndarray, screen: xr.D
         levels[name_] = Level.UNKNOWN if name_ == "now" and not sensor.known and level is Level.NONE else level
         drivers[name_] = waterlogging.sensor_drivers(sensor, thresholds) if name_ == "now" and sensor.known else \
             waterlogging.model_drivers(
-                return_period_yr=float(screen["return_period_yr"].values[at, i]),
-                duration_min=float(screen["duration_min"].values[at, i]),
+                return_period_yr=float(run.return_period_yr[at, i]), duration_min=float(run.duration_min[at, i]),
                 pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
                 depth_thresholds_cm=thresholds, known_point=bool(points.known_point[i]), params=params,
-                lead=timedelta(seconds=int(lead[at])))
+                lead=timedelta(seconds=int(run.lead[at])))
     observed = sensor.depth_cm if sensor.known else float(depth_cm[0])
     to_next = sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None \
         and np.isfinite(sensor.minutes_to_next) else None
