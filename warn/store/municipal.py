@@ -201,10 +201,14 @@ def overview(engine: Engine) -> list[DistrictOverview]:
     """
     with engine.connect() as conn:
         schemas = conn.execute(text(
-            "SELECT n.nspname FROM pg_namespace n JOIN pg_tables t ON t.schemaname = n.nspname "
-            "WHERE t.tablename = 'mode_changes' AND n.nspname <> current_schema() "
-            "AND has_schema_privilege(n.nspname, 'USAGE') AND has_table_privilege(n.nspname || '.warnings', "
-            "'SELECT') ORDER BY n.nspname")).scalars().all()
+            # by OIDs: a privilege function given a name raises for a table that does not exist, and
+            # PostgreSQL may evaluate it on any namespace before the joins filter them
+            "SELECT n.nspname FROM pg_namespace n "
+            "JOIN pg_class m ON m.relnamespace = n.oid AND m.relname = 'mode_changes' "
+            "JOIN pg_class w ON w.relnamespace = n.oid AND w.relname = 'warnings' "
+            "WHERE n.nspname <> current_schema() AND has_schema_privilege(n.oid, 'USAGE') "
+            "AND has_table_privilege(m.oid, 'SELECT') AND has_table_privilege(w.oid, 'SELECT') "
+            "ORDER BY n.nspname")).scalars().all()
         rows = []
         for schema in schemas:
             if not IDENTIFIER.match(schema):
