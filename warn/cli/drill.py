@@ -4,7 +4,6 @@ service its people answer through, and its people."""
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from warn.sim.demo import DemoWorld, demo_secrets, town_places
 from warn.sim.people import DemoPeople
 from warn.store import Store
 from warn.web import create_app
-from warn.web.server import Background
+from warn.web.server import Background, listen
 
 #: Where a drill's web service listens.
 LOCAL = "127.0.0.1"
@@ -63,7 +62,7 @@ def open_drill(settings: Settings, folder: Path, config: Path) -> Iterator[Drill
         elif path.exists():
             path.unlink()
     world = DemoWorld(settings, folder)
-    with world, socket.create_server((LOCAL, 0)) as listening:
+    with world, listen(LOCAL, 0) as listening:
         url = f"http://{LOCAL}:{listening.getsockname()[1]}"
         drill = drill_settings(settings, folder, world.urls)
         drill = drill.model_copy(update={"serve": drill.serve.model_copy(update={"public_url": url})})
