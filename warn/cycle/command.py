@@ -25,6 +25,7 @@ round trip gives an equal :class:`warn.command.State`.
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import weakref
@@ -343,7 +344,7 @@ def decode(hint: Any, value: Any) -> Any:
     if origin is not None:
         return _decode_generic(origin, args, value)
     if is_dataclass(hint):
-        hints = get_type_hints(hint)
+        hints = _hints(hint)
         # a field the saved JSON lacks (a state saved before the field existed) takes its default
         return hint(**{f.name: decode(hints[f.name], value[f.name]) for f in fields(hint) if f.name in value})
     if hint is datetime:
@@ -353,6 +354,12 @@ def decode(hint: Any, value: Any) -> Any:
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value)
     return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a dataclass (``typing.get_type_hints`` evaluates them anew on every call)."""
+    return get_type_hints(cls)
 
 
 def _decode_union(args: tuple[Any, ...], value: Any) -> Any:

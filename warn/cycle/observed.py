@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from scipy.interpolate import RegularGridInterpolator
 import xarray as xr
 
 from warn.config import Settings
@@ -279,8 +280,9 @@ def _regrid(frames: np.ndarray, rlat: np.ndarray, rlon: np.ndarray, lat: np.ndar
         return frames.astype(np.float64)
     finer = np.abs(np.diff(rlat)).mean() < np.abs(np.diff(lat)).mean()
     if not finer:
-        source = xr.DataArray(frames, dims=("time", "lat", "lon"), coords={"lat": rlat, "lon": rlon})
-        return source.interp(lat=lat, lon=lon, method="linear").values
+        bilinear = RegularGridInterpolator((rlat, rlon), np.moveaxis(frames, 0, -1), method="linear",
+                                           bounds_error=False, fill_value=np.nan)
+        return np.moveaxis(bilinear(np.stack(np.meshgrid(lat, lon, indexing="ij"), axis=-1)), -1, 0)
     rows = _cell_of(lat, rlat)
     cols = _cell_of(lon, rlon)
     inside_r, inside_c = rows >= 0, cols >= 0
@@ -316,11 +318,14 @@ def _gauge_steps(store: Store, gauges: list[Sensor], ends: list[np.datetime64],
     since = _aware(min(ends)) - step
     until = _aware(max(ends)) + timedelta(microseconds=1)
     size = np.timedelta64(step)
+    # reports longer than the step, or not dividing it, never cover a step exactly
+    covering = [sensor.sensor_id for sensor in gauges if not step % sensor.interval]
+    held = store.readings_of(covering, since=since, until=until)
     for g, sensor in enumerate(gauges):
-        if step % sensor.interval:
-            continue  # reports longer than the step, or not dividing it, never cover a step exactly
+        if sensor.sensor_id not in held:
+            continue
         need = step // sensor.interval
-        good = [r.reading for r in store.readings(sensor.sensor_id, since=since, until=until)
+        good = [r.reading for r in held[sensor.sensor_id]
                 if r.qc_flag is QCFlag.GOOD and r.reading.value is not None]
         times = np.array([np.datetime64(r.phenomenon_time.astimezone(UTC).replace(tzinfo=None), "ns") for r in good],
                          dtype="datetime64[ns]")
