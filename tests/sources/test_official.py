@@ -248,6 +248,29 @@ def test_a_host_the_configuration_allows_is_fetched(towns):
     assert "HTTP 404" in problems[0]  # fetched; what it holds is another matter
 
 
+def test_a_message_fetched_again_with_the_same_bytes_is_not_read_again(towns, monkeypatch):
+    import warn.sources.official as official
+
+    read: list[bytes] = []
+    monkeypatch.setattr(official, "read_bulletin", lambda data, how: read.append(data) or read_bulletin(data, how))
+    first, second = signal(towns, 1, ISSUED), geohazard(towns, ISSUED, timedelta(hours=6))
+    corrected = signal(towns, 1, ISSUED, level=Level.RED)
+    known: dict[bytes, official.Bulletin] = {}
+    with Hostile() as source:
+        url, getter = f"{source.root}/list.json", HttpGetter(policy=NetPolicy(max_bytes=2**20), attempts=1)
+        source.files["/list.json"] = json.dumps(["/a.xml", "/b.xml"]).encode()
+        source.files["/a.xml"], source.files["/b.xml"] = first.data, second.data
+        once, _ = fetch_bulletins(url, reading(towns), getter, known)
+        again, _ = fetch_bulletins(url, reading(towns), getter, known)
+        assert again == once and read == [first.data, second.data]  # fetched twice, read once
+        source.files["/a.xml"] = corrected.data  # re-published with other bytes: read afresh
+        source.files["/list.json"] = json.dumps(["/a.xml"]).encode()
+        latest, _ = fetch_bulletins(url, reading(towns), getter, known)
+        assert source.requests.count("GET /a.xml") == 3
+    assert read[2:] == [corrected.data] and [b.level for b in latest] == [Level.RED]
+    assert list(known) == [corrected.data]  # what the list no longer names is let go
+
+
 @pytest.mark.slow
 def test_a_list_of_trickling_messages_costs_one_deadline_not_one_per_message(towns):
     with Hostile(trickle_s=0.5) as source:

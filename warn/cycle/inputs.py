@@ -88,6 +88,9 @@ class Sources:
         (:meth:`fetcher`), kept for the life of the service.
     decoded
         The last run decoded, by what identifies its bytes (:meth:`decode`).
+    bulletins
+        Per official source, the messages its last fetch read, by their bytes: not read again while
+        their bytes stay the same (:func:`~warn.sources.official.fetch_bulletins`).
 
     Every HTTP source holds one client for the life of the service (:class:`~warn.sources.http.HttpGetter`);
     :meth:`close` closes them all.
@@ -102,6 +105,7 @@ class Sources:
     radar: RadarSource | None = None
     fetchers: dict[str, ForecastSource] = field(default_factory=dict)
     decoded: dict[tuple[str, str, str, str, datetime], xr.DataArray] = field(default_factory=dict)
+    bulletins: dict[str, dict[bytes, Bulletin]] = field(default_factory=dict)
 
     def fetcher(self, settings: Settings, name: str) -> ForecastSource:
         """The forecast source ``name`` of ``settings`` (its URL filled from :attr:`urls`), made on first use."""
@@ -302,7 +306,7 @@ def pull_official(store: Store, sources: Sources, at: datetime, problems: list[s
     unknown: set[HazardName] = set()
     for name, (url, reading, getter) in sources.official.items():
         try:
-            fetched, unreadable = fetch_bulletins(url, reading, getter)
+            fetched, unreadable = fetch_bulletins(url, reading, getter, sources.bulletins.setdefault(name, {}))
         except WarnError as err:
             fetched: list[Bulletin] = []
             failure: str | None = str(err.problems[0] if err.problems else err)

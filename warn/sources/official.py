@@ -124,12 +124,17 @@ class Reading:
     max_messages: int = 50
 
 
-def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[list[Bulletin], list[str]]:
+def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter,
+                    known: dict[bytes, Bulletin] | None = None) -> tuple[list[Bulletin], list[str]]:
     """Every message a source publishes now.
 
     The whole read — the list and every message it names — is held to the source's total
     deadline (``getter.policy.total_s``): once it has passed, the messages left are not fetched
     (each a problem), so a list of trickling URLs costs one deadline, not one per URL.
+
+    ``known``: the messages this source's earlier fetches read, by their bytes; a message fetched
+    again with the same bytes is not read again (a list names the same messages cycle after cycle).
+    Replaced in place by the messages of this fetch.
 
     Returns
     -------
@@ -145,8 +150,18 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
     started = time.monotonic()
     client = getter.client()
     body = getter.get(client, url).content
+    earlier = dict(known or {})
+    if known is not None:
+        known.clear()
+
+    def read(data: bytes) -> Bulletin:
+        bulletin = earlier[data] if data in earlier else read_bulletin(data, reading)
+        if known is not None:
+            known[data] = bulletin
+        return bulletin
+
     if not body.lstrip().startswith((b"[", b"{")):
-        return [read_bulletin(body, reading)], []
+        return [read(body)], []
     try:
         urls = json.loads(body)
     except ValueError as err:
@@ -166,7 +181,7 @@ def fetch_bulletins(url: str, reading: Reading, getter: HttpGetter) -> tuple[lis
             continue
         try:
             check_listed(target, url, reading.allowed_hosts)
-            bulletins.append(read_bulletin(getter.get(client, target).content, reading))
+            bulletins.append(read(getter.get(client, target).content))
         except (WarnError, httpx.HTTPError) as err:
             problems.append(f"官方预警 {target} 无法读取，已跳过 / official warning {target} unreadable, skipped: "
                             f"{_first(err)}")

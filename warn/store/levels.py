@@ -25,15 +25,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
 
-from warn.store.bulk import copy_rows
+from warn.store.bulk import insert_rows
 from warn.store.records import ItemLevel, LevelBasis
 from warn.store.schema import data_notices, item_levels, level_floors, level_runs
+from warn.store.times import encode_time
 from warn.vocab import Level
 
 #: The lead of an item's level at the cycle's time (the one crossings compare).
 NOW = "now"
-_LEVEL_COLUMNS = ("cycle_at", "hazard", "item_kind", "item_id", "lead", "level", "score", "drivers", "probability")
-_LEVEL_TYPES = ("timestamptz", "text", "text", "text", "text", "int2", "float8", "text", "text")
+_LEVEL_COLUMNS = (("cycle_at", "timestamptz"), ("hazard", "text"), ("item_kind", "text"), ("item_id", "text"),
+                  ("lead", "text"), ("level", "int2"), ("score", "float8"), ("drivers", "text"),
+                  ("probability", "text"))
 
 
 class _Table:
@@ -60,20 +62,15 @@ class LevelTable(_Table):
             By hazard name: the run and official floors the hazard's levels came from, for the
             hazards the cycle scored from a run (the others keep the basis of an earlier cycle).
         """
-        values = [{"cycle_at": at, "hazard": r.hazard, "item_kind": r.item_kind, "item_id": r.item_id,
-                   "lead": r.lead, "level": int(r.level), "score": r.score,
-                   "drivers": json.dumps(list(r.drivers), ensure_ascii=False),
-                   "probability": encode_probability(r.probability)} for r in rows]
+        cycle_at = encode_time(self._engine.dialect.name)(at)
+        values = [(cycle_at, r.hazard, r.item_kind, r.item_id, r.lead, int(r.level), r.score,
+                   json.dumps(list(r.drivers), ensure_ascii=False), encode_probability(r.probability)) for r in rows]
         floors = [{"cycle_at": at, "hazard": hazard, "item_id": item_id, "level": int(level)}
                   for hazard, basis in bases.items() for item_id, level in basis.floors.items()]
         with self._write() as conn:
             for table in (item_levels, level_floors, level_runs):
                 conn.execute(delete(table).where(table.c.cycle_at == at))
-            if values and conn.dialect.name == "postgresql":  # a city cycle's 50k rows: COPY, not executemany
-                copy_rows(conn, "item_levels", ", ".join(_LEVEL_COLUMNS), _LEVEL_TYPES,
-                          ([v[c] for c in _LEVEL_COLUMNS] for v in values))
-            elif values:
-                conn.execute(insert(item_levels), values)
+            insert_rows(conn, "item_levels", _LEVEL_COLUMNS, values)  # a city cycle's 50k rows: one statement
             if bases:
                 conn.execute(insert(level_runs), [{"cycle_at": at, "hazard": hazard, "run_id": basis.run_id}
                                                   for hazard, basis in bases.items()])
