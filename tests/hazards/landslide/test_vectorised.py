@@ -139,3 +139,29 @@ def test_an_invalid_class_is_refused_as_before():
     with pytest.raises(ValueError, match="susceptibility"):
         _judge(["Z"], ["Z"], "zone", score, lambda at: [()], score, score, PARAMS, TIMES, np.array([6]),
                np.zeros(1, np.int8))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), known=st.booleans())
+def test_effective_rain_carried_on_from_t0_equals_the_recursion_over_the_whole_series(seed, known):
+    from warn.hazards.landslide.scoring import _effective_rain, _lookback_hours, _on_hours
+    from warn.risk.chunks import in_process
+    from warn.risk.landslide import effective_rainfall
+
+    rng = np.random.default_rng(seed)
+    shape, hours = (4, 5), _lookback_hours(PARAMS) + 30
+    ends = TIMES[0] - np.arange(hours)[::-1] * np.timedelta64(1, "h")
+    held = rng.random(hours) > 0.2  # hours not kept count as dry
+    mm = (rng.gamma(0.5, 4.0, (hours, *shape))).astype(np.float32)
+    mm[rng.random(mm.shape) < 0.05] = np.nan  # NaN readings count as dry
+    forecast = rng.gamma(0.5, 6.0, (len(TIMES) - 1, *shape))
+    forecast[rng.integers(0, len(forecast))] = np.nan  # a missing hour: NaN at its end, dry after it
+    history = (ends[held], mm[held])
+    out = _effective_rain(history, TIMES, forecast, PARAMS, known, in_process)
+    lookback = _lookback_hours(PARAMS)
+    series = np.concatenate([_on_hours(history, TIMES[0], lookback, shape), np.nan_to_num(forecast)])
+    whole = effective_rainfall(series, half_life_h=PARAMS.half_life_h)[lookback - 1:]
+    whole[1:][np.isnan(forecast)] = np.nan
+    if not known:
+        whole[0] = np.nan
+    np.testing.assert_array_equal(out, whole)

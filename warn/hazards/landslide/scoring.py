@@ -388,9 +388,11 @@ def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, f
     forecast hour is NaN at its end and counts as dry after it, as the SWI does; without a
     known state the value at t0 is NaN. The kernel runs on ``cells``.
     """
-    lookback = _lookback_hours(params)
-    series = np.concatenate([_on_hours(history, times[0], lookback, forecast.shape[1:]), forecast])
-    out = effective_rainfall(np.nan_to_num(series), half_life_h=params.half_life_h, cells=cells)[lookback - 1:]
+    kept = _on_hours(history, times[0], _lookback_hours(params), forecast.shape[1:])
+    at_t0 = effective_rainfall(kept, half_life_h=params.half_life_h, cells=cells)[-1]
+    # the recursion carried on from t0: the same operations in the same order as over the whole series
+    ahead = effective_rainfall(np.nan_to_num(forecast), half_life_h=params.half_life_h, start=at_t0, cells=cells)
+    out = np.concatenate([at_t0[None], ahead])
     out[1:][np.isnan(forecast)] = np.nan
     if not known:
         out[0] = np.nan
