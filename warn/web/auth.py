@@ -18,8 +18,8 @@ of a url-encoded form — or is refused 403 before the route sees it (:func:`csr
 theirs). Bearer requests need none: no browser sends that header by itself.
 
 Every state-changing request a viewer made that was not refused (status below 400) goes on the timeline
-(kind ``web_request``): method, path, status, person, post, how (session, token) and client address — never
-a query string, a body, a token or a session id. A refused one writes nothing (it is logged, without
+(kind ``web_request``) before the end of its response: method, path, status, person, post, how (session,
+token) and client address — never a query string, a body, a token or a session id. A refused one writes nothing (it is logged, without
 personal data), as every refusal of the service.
 """
 
@@ -205,25 +205,32 @@ class Gate:
         if not unsafe or request.url.path in OWN_ENTRIES:
             await self.app(scope, receive, send)
             return
-        status = await _served(self.app, scope, receive, send)
-        if status < 400:
-            await run_in_threadpool(_record, desk, found.viewer, request.method, request.url.path, status)
-        else:
-            log.info("拒绝 / refused: %s %s → %d", request.method, request.url.path, status)
+        viewer = found.viewer
+
+        async def audit(status: int) -> None:
+            if status < 400:
+                await run_in_threadpool(_record, desk, viewer, request.method, request.url.path, status)
+            else:
+                log.info("拒绝 / refused: %s %s → %d", request.method, request.url.path, status)
+
+        await _served(self.app, scope, receive, send, audit)
 
 
-async def _served(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
-    """Serve the request; return the status it was answered with."""
+async def _served(app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                  before_end: Callable[[int], Awaitable[None]]) -> None:
+    """Serve the request, awaiting ``before_end`` with its status before the last part of the response goes
+    out: the client holds the whole answer only once what it did is on the timeline."""
     status = 500
 
     async def sending(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = int(message["status"])
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            await before_end(status)
         await send(message)
 
     await app(scope, receive, sending)
-    return status
 
 
 async def bounded_body(request: Request) -> bytes | None:
