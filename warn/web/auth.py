@@ -19,8 +19,8 @@ theirs). Bearer requests need none: no browser sends that header by itself.
 
 Every state-changing request a viewer made that was not refused (status below 400) goes on the timeline
 (kind ``web_request``) before the end of its response: method, path, status, person, post, how (session,
-token) and client address — never a query string, a body, a token or a session id. A refused one writes nothing (it is logged, without
-personal data), as every refusal of the service.
+token) and client address — never a query string, a body, a token or a session id. A refused one writes
+nothing (it is logged, without personal data), as every refusal of the service.
 """
 
 from __future__ import annotations
