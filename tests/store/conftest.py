@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from alembic import command
+from alembic.config import Config
 
 from warn.sources.readings import UNITS, FlaggedReading, Reading, Sensor
-from warn.store import Store
+from warn.store import Store, migrate
 from warn.vocab import QCFlag, SensorKind
 
 T0 = datetime(2026, 7, 15, tzinfo=timezone.utc)
@@ -40,3 +42,12 @@ def reading(sensor_id: str, minute: float, value: float | None, *, flag: QCFlag 
     kind = SensorKind.RAIN_GAUGE if sensor_id.startswith("R") else SensorKind.WATER_LEVEL
     return FlaggedReading(Reading(sensor_id, t, value, unit or UNITS[kind], t + timedelta(seconds=arrival_s)),
                           flag, rule)
+
+
+def downgrade(store: Store, revision: str) -> None:
+    """Take the store's schema down to ``revision`` (Alembic, as :func:`warn.store.migrate.upgrade` goes up)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

@@ -7,12 +7,10 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from alembic import command
-from alembic.config import Config
 
 from tests.conftest import ROOT
 from tests.factories import hazard_context
-from tests.store.conftest import T0
+from tests.store.conftest import T0, downgrade
 from warn.store import Store, migrate
 
 START = np.datetime64(T0.replace(tzinfo=None), "s")
@@ -111,15 +109,6 @@ def test_migration_0010_moves_the_landslide_blobs_rain_into_rows_and_back(store_
         assert list(back.arrays["hours_end"]) == list(rain_end)
         assert np.array_equal(back.arrays["hours_mm"][:48], rain[:48], equal_nan=True)
         assert np.nanmin(back.arrays["hours_mm"][48:]) == 8.0
-
-
-def downgrade(store: Store, revision: str) -> None:
-    """Take the store's schema down to ``revision`` (Alembic, as :func:`warn.store.migrate.upgrade` goes up)."""
-    config = Config()
-    config.set_main_option("script_location", str(migrate.MIGRATIONS))
-    with store.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
 
 
 @pytest.fixture(scope="module")

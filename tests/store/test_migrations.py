@@ -17,7 +17,7 @@ def test_upgrade_reaches_head_and_is_idempotent(store_url: str) -> None:
     with Store.connect(store_url) as store:
         assert store.revision() is None
         store.upgrade()
-        assert store.revision() == migrate.head() == "0021"
+        assert store.revision() == migrate.head() == "0022"
         store.upgrade()
         assert store.revision() == migrate.head()
 
@@ -56,3 +56,40 @@ def test_0001_database_upgrades_to_head_keeping_every_row(store_url: str) -> Non
             counts = dict(conn.execute(select(readings.c.phenomenon_time, readings.c.revision_count)).all())
         assert counts[times[3]] == 2
         assert sum(counts.values()) == 2
+
+
+def test_0022_moves_every_zone_rain_row_under_its_run_and_back(store_url: str) -> None:
+    from tests.store.conftest import downgrade
+    from warn.store import ZoneRain
+
+    hour = timedelta(hours=1)
+    with Store.connect(store_url) as store:
+        store.upgrade("0021")
+        enc = encode_time(store.engine.dialect.name)
+        rows = [("http://feed/run-00.nc", T0, "towns", zone, T0 + k * hour, mm, None if mm is None else 2 * mm)
+                for k in (1, 2, 3) for zone, mm in (("T1", 1.0 * k), ("T2", None))]
+        rows += [("http://feed/run-01.nc", T0 + hour, "towns", "T1", T0 + k * hour, 10.0 * k, 20.0 * k) for k in (2, 3)]
+        rows += [("http://feed/run-01.nc", T0 + hour, "catchments", "C1", T0 + 2 * hour, 5.0, 6.0)]
+        old = [dict(zip(("s", "i", "l", "z", "h", "mean", "max"), row)) for row in rows]
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO zone_rain (source, issued_at, layer, zone_id, hour_end, mean_mm, max_mm) "
+                              "VALUES (:s, :i, :l, :z, :h, :mean, :max)"),
+                         [row | {"i": enc(row["i"]), "h": enc(row["h"])} for row in old])
+
+        store.upgrade()
+
+        assert store.rain.has("http://feed/run-01.nc", T0 + hour, "catchments")
+        assert store.rain.hourly("towns", T0, T0 + 3 * hour) == [  # each hour from the newest run before it
+            ZoneRain("T1", T0 + hour, 1.0, 2.0), ZoneRain("T2", T0 + hour, None, None),
+            ZoneRain("T1", T0 + 2 * hour, 20.0, 40.0), ZoneRain("T1", T0 + 3 * hour, 30.0, 60.0)]
+        with store.engine.connect() as conn:
+            runs = conn.execute(text("SELECT count(*) FROM rain_runs")).scalar()
+            moved = conn.execute(text("SELECT count(*) FROM zone_rain")).scalar()
+        assert (runs, moved) == (3, len(rows))
+
+        downgrade(store, "0021")
+        with store.engine.connect() as conn:
+            back = conn.execute(text("SELECT source, issued_at, layer, zone_id, hour_end, mean_mm, max_mm "
+                                     "FROM zone_rain")).all()
+        assert sorted(map(tuple, back), key=str) == sorted(
+            ((s, enc(i), layer, z, enc(h), mean, mx) for s, i, layer, z, h, mean, mx in rows), key=str)

@@ -9,7 +9,8 @@ the messages of its last successful fetch are ``held`` (in fetch order), so that
 source is down they stay in force until they expire.
 
 ``store.rain`` (:class:`RainTable`): the hourly rain of each run a cycle used, per zone of a
-zone layer, for the reports' hyetographs.
+zone layer, for the reports' hyetographs and the rain a warning expects: the run once
+(``rain_runs``), its hours (``rain_run_hours``), its rows by run id (``zone_rain``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, s
 
 from warn.store.bulk import insert_rows
 from warn.store.records import HeldRun, OfficialMessage, ZoneRain
-from warn.store.schema import encode_time, forecast_runs, official_messages, zone_rain
+from warn.store.schema import encode_time, forecast_runs, official_messages, rain_run_hours, rain_runs, zone_rain
 
 #: ``status`` of the run a source's next fetch is conditional on, and of the messages in force.
 HELD = "held"
@@ -35,8 +36,8 @@ SUPERSEDED = "superseded"
 #: ``status`` of a message the source's last fetch no longer published.
 DROPPED = "dropped"
 #: The columns of a zone-rain row, in the order :meth:`RainTable.record_hours` writes them.
-_ZONE_RAIN_COLUMNS = (("source", "text"), ("issued_at", "timestamptz"), ("layer", "text"), ("zone_id", "text"),
-                      ("hour_end", "timestamptz"), ("mean_mm", "float8"), ("max_mm", "float8"))
+_ZONE_RAIN_COLUMNS = (("run_id", "int4"), ("hour_end", "timestamptz"), ("zone_id", "text"), ("mean_mm", "float8"),
+                      ("max_mm", "float8"))
 
 
 class _Table:
@@ -111,10 +112,10 @@ class RainTable(_Table):
 
     def has(self, source: str, issued_at: datetime, layer: str) -> bool:
         """Whether the rain of this run over ``layer`` is recorded."""
-        c = zone_rain.c
+        r = rain_runs.c
         with self._engine.connect() as conn:
-            return bool(conn.execute(select(exists().where(c.source == source, c.issued_at == issued_at,
-                                                           c.layer == layer))).scalar())
+            return bool(conn.execute(select(exists().where(r.source == source, r.issued_at == issued_at,
+                                                           r.layer == layer))).scalar())
 
     def record(self, source: str, issued_at: datetime, layer: str, rows: Iterable[ZoneRain]) -> None:
         """Record the rain of a run over the zones of ``layer`` (replacing what it held of that run)."""
@@ -126,7 +127,7 @@ class RainTable(_Table):
     def record_hours(self, source: str, issued_at: datetime, layer: str, zone_ids: Sequence[str],
                      hour_ends: Sequence[datetime], mean_mm: ArrayLike, max_mm: ArrayLike) -> None:
         """Record the rain of a run over the zones of ``layer`` given as columns (replacing what it held of
-        that run), in one transaction of driver-level bulk inserts.
+        that run), in one transaction: the run and its hours, then the rows in one driver-level bulk insert.
 
         Parameters
         ----------
@@ -139,33 +140,43 @@ class RainTable(_Table):
         if naive:
             raise ValueError(f"zone rain: hour_end must be UTC-aware, got naive {', '.join(naive[:3])}")
         encode = encode_time(self._engine.dialect.name)
-        encoded = {end: encode(end) for end in set(hour_ends)}
+        hours = sorted(set(hour_ends))
+        encoded = {end: encode(end) for end in hours}
         means, maxima = _nullable(mean_mm), _nullable(max_mm)
         if not len(zone_ids) == len(hour_ends) == len(means) == len(maxima):
             raise ValueError(f"zone rain: {len(zone_ids)} zones, {len(hour_ends)} hours, {len(means)} means and "
                              f"{len(maxima)} maxima; expected one of each per row")
-        values = list(zip(repeat(source), repeat(encode(issued_at)), repeat(layer), zone_ids,
-                          [encoded[end] for end in hour_ends], means, maxima))
-        c = zone_rain.c
+        r = rain_runs.c
         with self._write() as conn:
-            conn.execute(delete(zone_rain).where(c.source == source, c.issued_at == issued_at, c.layer == layer))
-            insert_rows(conn, "zone_rain", _ZONE_RAIN_COLUMNS, values)
+            held = conn.execute(select(r.run_id).where(r.source == source, r.issued_at == issued_at,
+                                                        r.layer == layer)).scalar()
+            if held is not None:
+                for table in (zone_rain, rain_run_hours, rain_runs):
+                    conn.execute(delete(table).where(table.c.run_id == held))
+            run_id = conn.execute(insert(rain_runs).values(source=source, issued_at=issued_at, layer=layer)
+                                  .returning(r.run_id)).scalar_one()
+            if hours:
+                conn.execute(insert(rain_run_hours), [{"run_id": run_id, "hour_end": end} for end in hours])
+            insert_rows(conn, "zone_rain", _ZONE_RAIN_COLUMNS,
+                        list(zip(repeat(run_id), [encoded[end] for end in hour_ends], zone_ids, means, maxima)))
 
     def hourly(self, layer: str, since: datetime, until: datetime,
                zones: Collection[str] | None = None) -> list[ZoneRain]:
         """The rain per zone of ``layer`` (of ``zones`` only, when given) of each hour ending in (``since``,
         ``until``], each hour as the newest run issued before its end gave it; by hour, then zone."""
-        c = zone_rain.c
-        newest = (select(c.hour_end, func.max(c.issued_at).label("issued_at"))
-                  .where(c.layer == layer, c.hour_end > since, c.hour_end <= until, c.issued_at < c.hour_end)
-                  .group_by(c.hour_end).subquery())
-        query = (select(c.zone_id, c.hour_end, c.mean_mm, c.max_mm)
-                 .join(newest, and_(c.hour_end == newest.c.hour_end, c.issued_at == newest.c.issued_at))
-                 .where(c.layer == layer).order_by(c.hour_end, c.zone_id))
+        r, h, z = rain_runs.c, rain_run_hours.c, zone_rain.c
+        newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
+                  .join(rain_runs, r.run_id == h.run_id)
+                  .where(r.layer == layer, h.hour_end > since, h.hour_end <= until, r.issued_at < h.hour_end)
+                  .group_by(h.hour_end).subquery())
+        query = (select(z.zone_id, z.hour_end, z.mean_mm, z.max_mm)
+                 .join(rain_runs, r.run_id == z.run_id)
+                 .join(newest, and_(z.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
+                 .where(r.layer == layer).order_by(z.hour_end, z.zone_id))
         if zones is not None:
-            query = query.where(c.zone_id.in_(list(zones)))
+            query = query.where(z.zone_id.in_(list(zones)))
         with self._engine.connect() as conn:
-            return [ZoneRain(*r) for r in conn.execute(query)]
+            return [ZoneRain(*row) for row in conn.execute(query)]
 
 
 def _nullable(values: ArrayLike) -> list[float | None]:

@@ -81,9 +81,11 @@ official_messages
     level, validity, the zone ids it covers (JSON text) and the district flag, its headline
     and XML; ``status`` ``held`` for the messages of the source's last successful fetch (in
     fetch order, ``position``), ``dropped`` for those it no longer published.
-zone_rain
-    The hourly rain of each forecast run a cycle used, per zone of a zone layer: mean and
-    maximum depth (mm) over the hour ending ``hour_end``.
+rain_runs, rain_run_hours, zone_rain
+    The hourly rain of each forecast run a cycle used, per zone of a zone layer: the run (source,
+    issue time, layer) once in ``rain_runs``, the hours it covers in ``rain_run_hours``, and per
+    hour and zone the mean and maximum depth (mm) over the hour ending ``hour_end`` in
+    ``zone_rain`` (migration 0022: a city run's 720,000 rows no longer repeat the run's URL).
 hourly_rain
     The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
     (model, key, hour end) — the depths (mm) of every cell or point over the hour as
@@ -583,18 +585,36 @@ official_messages = Table(
     Index("ix_official_messages_held", "source", "status", "position"),
 )
 
-zone_rain = Table(
-    "zone_rain",
+rain_runs = Table(
+    "rain_runs",
     metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
     Column("source", Text, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("layer", String(64), nullable=False),
-    Column("zone_id", String(64), nullable=False),
+    UniqueConstraint("source", "issued_at", "layer", name="uq_rain_runs"),
+    Index("ix_rain_runs_layer", "layer", "issued_at"),
+)
+
+rain_run_hours = Table(
+    "rain_run_hours",
+    metadata,
+    Column("run_id", Integer, ForeignKey("rain_runs.run_id"), nullable=False),
     Column("hour_end", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id", "hour_end", name="pk_rain_run_hours"),
+    Index("ix_rain_run_hours_hour", "hour_end"),
+)
+
+zone_rain = Table(
+    "zone_rain",
+    metadata,
+    Column("run_id", Integer, ForeignKey("rain_runs.run_id"), nullable=False),
+    Column("hour_end", UTCDateTime, nullable=False),
+    Column("zone_id", String(64), nullable=False),
     Column("mean_mm", Double, nullable=True),
     Column("max_mm", Double, nullable=True),
-    PrimaryKeyConstraint("source", "issued_at", "layer", "zone_id", "hour_end", name="pk_zone_rain"),
-    Index("ix_zone_rain_hour", "layer", "hour_end", "issued_at"),
+    PrimaryKeyConstraint("run_id", "hour_end", "zone_id", name="pk_zone_rain"),
+    sqlite_with_rowid=False,
 )
 
 rejected_readings = Table(
