@@ -400,7 +400,8 @@ def probability_of(store: Store, action: Broadcast) -> float | None:
     """The probability of the warned level at its lead (now) over an ensemble run's members: the highest
     over the items the message lists, as the cycles recorded them (``store.levels``); ``None`` when
     none was scored from an ensemble."""
-    recorded = store.levels.probability(action.hazard, (item.item_id for item in action.listed), action.at)
+    recorded = store.levels.probability(action.hazard, ((str(item.item_kind), item.item_id) for item in action.listed),
+                                        action.at)
     known = [p for by_level in recorded.values() if not math.isnan(p := by_level.get(action.level, math.nan))]
     return max(known) if known else None
 

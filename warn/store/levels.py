@@ -127,18 +127,19 @@ class LevelTable(_Table):
                                            tuple(json.loads(r.drivers)), decode_probability(r.probability)))
                     for r in conn.execute(query)]
 
-    def probability(self, hazard: str, item_ids: Iterable[str], at: datetime, *, lead: str = NOW
+    def probability(self, hazard: str, items: Iterable[tuple[str, str]], at: datetime, *, lead: str = NOW
                     ) -> dict[str, dict[Level, float]]:
         """The probabilities (:attr:`~warn.store.records.ItemLevel.probability`) the last cycle at or before
-        ``at`` that scored each of ``item_ids`` of ``hazard`` recorded for ``lead``; an item whose last
-        level came from a single run (or that no cycle scored) is left out."""
+        ``at`` that scored each of ``items`` (item kind, item id) of ``hazard`` recorded for ``lead``, by item
+        id; an item whose last level came from a single run (or that no cycle scored) is left out. One look-up
+        per item down the items' index (a city store holds millions of rows)."""
         c = item_levels.c
         out: dict[str, dict[Level, float]] = {}
         with self._engine.connect() as conn:
-            for item_id in dict.fromkeys(item_ids):
+            for item_kind, item_id in dict.fromkeys(items):
                 text = conn.execute(select(c.probability).where(
-                    c.hazard == hazard, c.item_id == item_id, c.lead == lead, c.cycle_at <= at)
-                    .order_by(c.cycle_at.desc()).limit(1)).scalar()
+                    c.hazard == hazard, c.item_kind == item_kind, c.item_id == item_id, c.lead == lead,
+                    c.cycle_at <= at).order_by(c.cycle_at.desc()).limit(1)).scalar()
                 if (probability := decode_probability(text)) is not None:
                     out[item_id] = probability
         return out
