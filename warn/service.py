@@ -133,8 +133,9 @@ class Service:
             reach(self.store, self.reach, now)
 
     def dispatch(self, now: datetime) -> DispatchReport:
-        """Deliver what is due in the outbox at ``now``."""
-        return self.dispatcher.dispatch_once(now)
+        """Deliver what is due in the outbox at ``now``, each message under the lock: a cycle or a tick never
+        runs while a message is between its send and its record (a kill mid-cycle repeats no message)."""
+        return self.dispatcher.dispatch_once(now, each=self.lock)
 
     def close(self) -> None:
         """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`) and

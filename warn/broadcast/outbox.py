@@ -27,6 +27,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -184,11 +185,14 @@ class Dispatcher:
                              cap_status=CapStatus(cap_status))
         return self.store.outbox.enqueue(message)
 
-    def dispatch_once(self, now: datetime | None = None) -> DispatchReport:
+    def dispatch_once(self, now: datetime | None = None, *,
+                      each: AbstractContextManager[object] | None = None) -> DispatchReport:
         """Deliver every head due at ``now`` (default the clock) whose channel has a token, until none is left.
 
         Each row is tried at most once per call; a recipient's next row is taken as
-        soon as the one before it is sent, failed or refused.
+        soon as the one before it is sent, failed or refused. ``each``: held around every row's
+        claim, send and mark (the service's lock: a process killed in the middle of a cycle is then never
+        in the middle of a send, which a channel without an idempotency key would deliver twice).
 
         Returns
         -------
@@ -203,7 +207,8 @@ class Dispatcher:
             progressed = False
             for row in heads:
                 tried.add(row.id)
-                progressed |= self._handle(row, now, counts)
+                with each if each is not None else nullcontext():
+                    progressed |= self._handle(row, now, counts)
             if not progressed:
                 break
         return DispatchReport(counts.sent, counts.retried, counts.failed, counts.refused, counts.rate_limited,
