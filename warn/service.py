@@ -98,6 +98,10 @@ class Service:
     compute
         Where the cycles' gridded steps run (``compute:``): a local dask cluster started when a grid
         first needs it, or the scheduler at the configured address; closed with the service.
+    lock
+        Held by the jobs that touch the planner's state (cycles, ticks) and the web service's plan-and-record.
+    sending
+        Held around each outbox message's send and record, and by a cycle before ``lock``.
     """
 
     settings: Settings
@@ -110,10 +114,12 @@ class Service:
     reach: Reach | None = None
     compute: Compute = field(default_factory=Compute.here)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sending: threading.Lock = field(default_factory=threading.Lock)
 
     def cycle(self, at: datetime) -> CycleReport:
-        """Run the warning cycle at ``at``, then reach the persons it addressed."""
-        with self.lock:
+        """Run the warning cycle at ``at``, then reach the persons it addressed; never while an outbox message is
+        between its send and its record (:attr:`sending`, taken before :attr:`lock`, as a send's callbacks take it)."""
+        with self.sending, self.lock:
             report = run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
                                sender=self.sender, setup=self.setup, compute=self.compute)
             self._reach(at)
@@ -133,9 +139,10 @@ class Service:
             reach(self.store, self.reach, now)
 
     def dispatch(self, now: datetime) -> DispatchReport:
-        """Deliver what is due in the outbox at ``now``, each message under the lock: a cycle or a tick never
-        runs while a message is between its send and its record (a kill mid-cycle repeats no message)."""
-        return self.dispatcher.dispatch_once(now, each=self.lock)
+        """Deliver what is due in the outbox at ``now``, each message under :attr:`sending` (not :attr:`lock`: a
+        gateway's callback during the send takes that one): a cycle never runs while a message is between its send
+        and its record, so a process killed mid-cycle repeats no message."""
+        return self.dispatcher.dispatch_once(now, each=self.sending)
 
     def close(self) -> None:
         """Close the HTTP clients the sources held for the service's life (:meth:`warn.cycle.Sources.close`) and
