@@ -191,8 +191,9 @@ class Dispatcher:
 
         Each row is tried at most once per call; a recipient's next row is taken as
         soon as the one before it is sent, failed or refused. ``each``: held around every row's
-        claim, send and mark (the service's lock: a process killed in the middle of a cycle is then never
-        in the middle of a send, which a channel without an idempotency key would deliver twice).
+        claim, send and mark (the service's sending lock, which its cycles take: a process killed
+        mid-cycle is then never in the middle of a send, which a channel without an idempotency key
+        would deliver twice).
 
         Returns
         -------
