@@ -1,4 +1,5 @@
-"""The compiled kernels (numba) against the numpy reference: soil-water tanks, bucket, rolling and effective rain.
+"""The compiled kernels (numba) against the numpy reference: soil-water tanks, bucket, rolling and effective rain,
+the landslide trigger score.
 
 Property tests: random series (zeros, drizzle, storms, huge depths, NaN where the numpy
 path takes it), random storages (NaN among them) and coefficients around the model files'
@@ -21,7 +22,7 @@ from tests.conftest import ROOT
 from warn import hazards
 from warn.risk import kernels
 from warn.risk.flashflood import rolling_rain
-from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index
+from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index, trigger_scores
 from warn.risk.waterlogging import bucket_storage
 
 TOLERANCE_MM = 1e-9
@@ -188,6 +189,52 @@ def test_compiled_effective_rainfall_equals_the_numpy_reference(rain, half_life,
     assert_same(got, effective_rainfall(rain, half_life_h=half_life, start=start, method="numpy"))
 
 
+@st.composite
+def trigger_case(draw: st.DrawFn) -> tuple[tuple[np.ndarray, ...], dict[str, np.ndarray]]:
+    """SWI, 60-minute rain and effective rain (time, cells) — zeros, storms, huge values, NaN — in one of
+    :data:`LAYOUTS`, and thresholds as the scorers give them: one set (4,), one set per cell (4, 1, cells)
+    or the lines' rain intercepts one set with the rest per cell; NaN thresholds among them."""
+    values = tuple(draw(series(max_cells=300)) for _ in range(3))
+    steps, cells = min(v.shape[0] for v in values), min(v.shape[1] for v in values)
+    values = tuple(v[:steps, :cells] for v in values)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    per_cell = draw(st.sampled_from(["one set", "per cell", "lines' rain one set"]))
+
+    def rungs(low: float) -> np.ndarray:
+        shape = (4,) if per_cell == "one set" else (4, 1, cells)
+        knots = np.cumsum(rng.uniform(low / 4, low, shape), axis=0)
+        knots[rng.random(shape) < draw(st.sampled_from([0.0, 0.05]))] = np.nan
+        return knots
+
+    swi_b, knots = rungs(60.0), rungs(40.0)
+    rain_a = np.cumsum(rng.uniform(5.0, 20.0, 4)) if per_cell != "per cell" else rungs(20.0)
+    return values, {"swi_intercepts": swi_b, "rain_intercepts": rain_a, "effective_thresholds": knots}
+
+
+@SETTINGS
+@given(case=trigger_case(), scores=st.sampled_from([(25.0, 50.0, 70.0, 85.0), (10.0, 20.0, 30.0, 99.0)]))
+def test_compiled_trigger_scores_equal_the_numpy_reference_bit_for_bit(case, scores):
+    values, thresholds = case
+    with np.errstate(all="ignore"):
+        expected = trigger_scores(*values, **thresholds, scores=scores, method="numpy")
+    got = trigger_scores(*values, **thresholds, scores=scores)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        np.testing.assert_array_equal(g, e)  # NaN where NaN, every other value to the last bit
+
+
+def test_compiled_trigger_scores_keep_the_shape_of_one_value_and_of_a_grid():
+    thresholds = {"swi_intercepts": [60.0, 80.0, 100.0, 130.0], "rain_intercepts": [20.0, 30.0, 45.0, 60.0],
+                  "effective_thresholds": [50.0, 80.0, 120.0, 160.0], "scores": (25.0, 50.0, 70.0, 85.0)}
+    one = trigger_scores(90.0, 10.0, 70.0, **thresholds)
+    assert one[0].shape == () and one[1].shape == ()
+    grid = np.random.default_rng(1).gamma(2.0, 30.0, (3, 5, 6, 7))
+    for got, expected in zip(trigger_scores(*grid, **thresholds), trigger_scores(*grid, **thresholds, method="numpy"),
+                             strict=True):
+        assert got.shape == (5, 6, 7)
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_one_series_without_a_cell_axis_keeps_its_shape_in_every_kernel():
     rain = np.array([0.0, 3.0, np.nan, 12.0, 1.0])
     assert_same(effective_rainfall(rain, half_life_h=12.0), effective_rainfall(rain, half_life_h=12.0, method="numpy"))
@@ -199,5 +246,5 @@ def test_one_series_without_a_cell_axis_keeps_its_shape_in_every_kernel():
 
 
 def test_the_kernels_release_the_gil_for_threads():
-    for kernel in (kernels.tanks, kernels.recursion, kernels.window_sums):
+    for kernel in (kernels.tanks, kernels.recursion, kernels.window_sums, kernels.trigger):
         assert kernel.targetoptions["nogil"] is True

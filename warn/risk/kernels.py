@@ -1,14 +1,14 @@
-"""Compiled loops (numba) of the time-stepped models: soil-water tanks, storage bucket, rolling and effective rain.
+"""Compiled loops (numba): soil-water tanks, storage bucket, rolling and effective rain, the trigger score.
 
 Pure numerical code, no I/O: each kernel fills output arrays that its caller allocates, from
 plain arrays and floats; the models' parameters, shapes and checks live in the public
 functions that call them (:func:`warn.risk.landslide.soil_water_index`,
 :func:`warn.risk.landslide.effective_rainfall`, :func:`warn.risk.waterlogging.bucket_storage`,
-:func:`warn.risk.flashflood.rolling_rain`), whose numpy implementations stay the reference
-(``method="numpy"``). Every kernel performs the reference's floating-point operations in
-the reference's order on each value (no ``fastmath``, so no reassociation or fused
-multiply-add), so the two agree to the last bit on any platform whose numpy and LLVM round
-alike; the tests hold them to 1e-9 mm.
+:func:`warn.risk.flashflood.rolling_rain`, :func:`warn.risk.landslide.trigger_scores`), whose numpy
+implementations stay the reference (``method="numpy"``). Every kernel performs the reference's
+floating-point operations in the reference's order on each value (no ``fastmath``, so no
+reassociation or fused multiply-add), so the two agree to the last bit on any platform whose
+numpy and LLVM round alike; the tests hold them to 1e-9 mm (the trigger score to the bit).
 
 Layout: the cells are taken in blocks of :data:`BLOCK` with the whole time series inside
 each block, and the innermost loop runs over the block's cells, so a block's storages stay
@@ -275,3 +275,69 @@ def inverse_distance(clat: np.ndarray, clon: np.ndarray, glat: np.ndarray, glon:
                 out[i, j] = weighted / total
             else:
                 out[i, j] = np.nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def trigger(swi: np.ndarray, rain: np.ndarray, effective: np.ndarray, swi_b: np.ndarray, rain_a: np.ndarray,
+            knots: np.ndarray, marks: np.ndarray, top: float, score: np.ndarray,
+            driver: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its caller)
+    """Fill ``score`` and ``driver`` (T, N) with the landslide trigger score of each value.
+
+    The reference's operations (:func:`warn.risk.landslide.trigger_scores` with ``method="numpy"``)
+    per value: the critical-line score is the piecewise-linear score of 1 against the knots
+    ``1 / (r / a_i + s / b_i)``, the effective-rainfall score that of the effective rainfall against
+    its thresholds, and the trigger score the larger, NaN where either is (``error_model="numpy"``:
+    the knot at the origin is ∞, as numpy divides).
+
+    Parameters
+    ----------
+    swi, rain, effective
+        (T, N) soil water index, 60-minute rain and effective rainfall, mm.
+    swi_b, rain_a, knots
+        (4, T, N) the critical lines' SWI and rain intercepts and the effective-rainfall
+        thresholds, blue … red, mm (broadcast views: any strides).
+    marks
+        (4,) the level boundaries on the 0–100 scale.
+    top
+        The score's cap (100).
+    score
+        (T, N) output: the trigger score.
+    driver
+        (T, N) output: 0 the critical line set it (or a tie), 1 the effective rainfall, −1 unknown.
+    """
+    steps, ncell = swi.shape
+    line_knots, rain_knots = np.empty(4), np.empty(4)
+    for k in range(steps):
+        for j in range(ncell):
+            s, r = swi[k, j], rain[k, j]
+            for i in range(4):
+                line_knots[i] = 1.0 / (r / rain_a[i, k, j] + s / swi_b[i, k, j])
+                rain_knots[i] = knots[i, k, j]
+            line = _piecewise(1.0, line_knots, marks, top)
+            by_rain = _piecewise(effective[k, j], rain_knots, marks, top)
+            if line != line or by_rain != by_rain:
+                score[k, j], driver[k, j] = np.nan, -1
+            elif by_rain > line:
+                score[k, j], driver[k, j] = by_rain, 1
+            else:
+                score[k, j], driver[k, j] = line, 0
+
+
+@njit(inline="always")
+def _piecewise(x: float, knots: np.ndarray, marks: np.ndarray, top: float) -> float:  # pragma: no cover (compiled)
+    """Score one value against four knots as :func:`warn.risk.landslide.quantity_score` does.
+
+    The last interval that holds it, beyond the last knot the red slope capped at ``top``; NaN for
+    a NaN value or first knot.
+    """
+    if x != x or knots[0] != knots[0]:
+        return np.nan
+    out, below, mark_below = 0.0, 0.0, 0.0
+    for i in range(4):
+        if x > below and x <= knots[i]:
+            out = mark_below + (marks[i] - mark_below) * (x - below) / (knots[i] - below)
+        below, mark_below = knots[i], marks[i]
+    if x > knots[3]:
+        beyond = marks[3] + (top - marks[3]) * (x - knots[3]) / (knots[3] - knots[2])
+        out = beyond if beyond != beyond or beyond < top else top
+    return out

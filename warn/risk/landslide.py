@@ -520,8 +520,7 @@ def critical_line_score(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, *, swi_inte
     swi = np.asarray(swi_mm, dtype=np.float64)
     rain = np.asarray(rain_60min_mm, dtype=np.float64)
     values = np.broadcast_shapes(swi.shape, rain.shape)
-    a, b = (np.asarray(x, dtype=np.float64) for x in (rain_intercepts, swi_intercepts))
-    a, b = (x.reshape(x.shape + (1,) * (len(values) - (x.ndim - 1))) for x in (a, b))
+    a, b = (_line_up(np.asarray(x, dtype=np.float64), len(values)) for x in (rain_intercepts, swi_intercepts))
     with np.errstate(divide="ignore", invalid="ignore"):
         knots = 1.0 / (rain / a + swi / b)  # inf at the origin: no line is met
         return quantity_score(np.ones(values), thresholds=knots, scores=scores)
@@ -537,8 +536,9 @@ def critical_line_level(swi_mm: float, rain_60min_mm: float, thresholds: Trigger
 
 
 def trigger_score(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_mm: ArrayLike, *,
-                  thresholds: TriggerThresholds) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
-    """Rain-trigger score per cell: the larger of the critical-line and effective-rainfall scores.
+                  thresholds: TriggerThresholds, method: Method = "numba"
+                  ) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """Rain-trigger score per cell against one set of thresholds (:func:`trigger_scores`).
 
     Parameters
     ----------
@@ -550,23 +550,88 @@ def trigger_score(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_mm
         Effective rainfall, mm (broadcastable with ``swi_mm``).
     thresholds
         The zone's trigger thresholds.
+    method
+        ``numba`` (the compiled loop) or ``numpy`` (the reference); equal to the last bit.
 
     Returns
     -------
     score, driver
-        Score 0–100 (:func:`critical_line_score` and :func:`quantity_score` of the effective
-        rainfall, the maximum); NaN where any quantity is NaN (a partial score would pass a
-        lower bound off as the score). ``driver``: int8 index into
-        :data:`TRIGGER_QUANTITIES` of the quantity that set the score (the critical line on a
-        tie), −1 where the score is NaN.
+        As :func:`trigger_scores` gives them.
     """
-    line = critical_line_score(swi_mm, rain_60min_mm, swi_intercepts=thresholds.swi_mm,
-                               rain_intercepts=thresholds.rain_60min_mm, scores=thresholds.scores)
-    rain = quantity_score(effective_rain_mm, thresholds=thresholds.effective_rain_mm, scores=thresholds.scores)
-    unknown = np.isnan(line) | np.isnan(rain)
-    score = np.where(unknown, np.nan, np.maximum(line, rain))
-    driver = np.where(unknown, -1, np.where(rain > line, 1, 0)).astype(np.int8)
-    return score, driver
+    return trigger_scores(swi_mm, rain_60min_mm, effective_rain_mm, swi_intercepts=thresholds.swi_mm,
+                          rain_intercepts=thresholds.rain_60min_mm, effective_thresholds=thresholds.effective_rain_mm,
+                          scores=thresholds.scores, method=method)
+
+
+def trigger_scores(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_mm: ArrayLike, *,
+                   swi_intercepts: ArrayLike, rain_intercepts: ArrayLike, effective_thresholds: ArrayLike,
+                   scores: Sequence[float], method: Method = "numba"
+                   ) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """Rain-trigger score: the larger of the critical-line and effective-rainfall scores.
+
+    Parameters
+    ----------
+    swi_mm
+        Soil water index, mm, shape (time, …) or any.
+    rain_60min_mm
+        Rain of the last 60 minutes, mm (broadcastable with ``swi_mm``).
+    effective_rain_mm
+        Effective rainfall, mm (broadcastable with ``swi_mm``).
+    swi_intercepts, rain_intercepts
+        The critical lines' intercepts, mm, blue … red: four numbers, or arrays (4, …) whose
+        trailing dims line up with the values' leading ones, as :func:`critical_line_score`
+        takes them (``(4, 1, item)`` for values (time, item): one line per item).
+    effective_thresholds
+        Effective-rainfall thresholds, mm, blue … red: four numbers or an array (4, …)
+        broadcastable with the values, as :func:`quantity_score` takes them.
+    scores
+        The level boundaries, strictly increasing, < 100.
+    method
+        ``numba``: the compiled loop (:func:`warn.risk.kernels.trigger`); ``numpy``: the
+        reference (:func:`critical_line_score`, :func:`quantity_score`). Equal to the last bit.
+
+    Returns
+    -------
+    score, driver
+        Score 0–100 (the maximum of the two); NaN where any quantity is NaN (a partial score
+        would pass a lower bound off as the score). ``driver``: int8 index into
+        :data:`TRIGGER_QUANTITIES` of the quantity that set the score (the critical line on a
+        tie), −1 where the score is NaN. Both of the broadcast shape of values and thresholds.
+    """
+    if kernels.checked(method) == "numpy":
+        line = critical_line_score(swi_mm, rain_60min_mm, swi_intercepts=swi_intercepts,
+                                   rain_intercepts=rain_intercepts, scores=scores)
+        rain = quantity_score(effective_rain_mm, thresholds=effective_thresholds, scores=scores)
+        unknown = np.isnan(line) | np.isnan(rain)
+        score = np.where(unknown, np.nan, np.maximum(line, rain))
+        driver = np.where(unknown, -1, np.where(rain > line, 1, 0)).astype(np.int8)
+        return score, driver
+    values = [np.asarray(x, dtype=np.float64) for x in (swi_mm, rain_60min_mm, effective_rain_mm)]
+    ndim = len(np.broadcast_shapes(values[0].shape, values[1].shape))  # the lines' values, as critical_line_score
+    b, a = (_line_up(np.asarray(x, dtype=np.float64), ndim) for x in (swi_intercepts, rain_intercepts))
+    knots = np.asarray(effective_thresholds, dtype=np.float64)
+    shape = np.broadcast_shapes(*(x.shape for x in values), *(x.shape[1:] for x in (b, a, knots)))
+    grid = (shape[0] if shape else 1, int(np.prod(shape[1:], dtype=np.int64)))
+    score, driver = np.empty(grid), np.empty(grid, dtype=np.int8)
+    kernels.trigger(*(np.broadcast_to(x, shape).reshape(grid) for x in values),
+                    *(_per_value(x, shape).reshape(4, *grid) for x in (b, a, knots)),
+                    np.asarray(scores, dtype=np.float64), SCORE_MAX, score, driver)
+    return score.reshape(shape), driver.reshape(shape)
+
+
+def _per_value(thresholds: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Thresholds (4, …) broadcast to (4, *shape), their trailing axes on the values' trailing ones (a view)."""
+    rest = thresholds.shape[1:]
+    return np.broadcast_to(thresholds.reshape(4, *(1,) * (len(shape) - len(rest)), *rest), (4, *shape))
+
+
+def _line_up(thresholds: np.ndarray, ndim: int) -> np.ndarray:
+    """Thresholds (4, …) given trailing axes of length 1 up to ``ndim`` value axes.
+
+    Their axes then line up with the values' leading ones (as :func:`critical_line_score`
+    broadcasts its intercepts).
+    """
+    return thresholds.reshape(thresholds.shape + (1,) * (ndim - (thresholds.ndim - 1)))
 
 
 def zone_level(susceptibility_class: ArrayLike, trigger_level: ArrayLike, *,

@@ -57,7 +57,6 @@ from warn.risk.landslide import (
     LandslideParams,
     TriggerThresholds,
     apply_floor,
-    critical_line_score,
     effective_rainfall,
     plane_failure_k,
     quantity_score,
@@ -65,6 +64,7 @@ from warn.risk.landslide import (
     rock_level,
     soil_water_index,
     trigger_score,
+    trigger_scores,
     zone_level,
 )
 from warn.risk.levels import level_of
@@ -146,10 +146,9 @@ class Climatology:
 
     def cell_scores(self, swi: np.ndarray, rain_60min: np.ndarray, effective: np.ndarray) -> np.ndarray:
         """Trigger score of every cell at every time, (time, lat, lon), 0–100, from the quantities (time, lat, lon)."""
-        lines = critical_line_score(swi, rain_60min, swi_intercepts=self.swi_mm[:, None],
-                                    rain_intercepts=self.rain_60min_mm, scores=self.scores)
-        by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=self.scores)
-        return np.where(np.isnan(lines) | np.isnan(by_rain), np.nan, np.maximum(lines, by_rain))
+        return trigger_scores(swi, rain_60min, effective, swi_intercepts=self.swi_mm[:, None],
+                              rain_intercepts=self.rain_60min_mm, effective_thresholds=self.effective_rain_mm[:, None],
+                              scores=self.scores)[0]
 
     def at(self, cell: int) -> TriggerThresholds:
         """The thresholds of one cell (flat index), as a zone's would be."""
@@ -537,10 +536,9 @@ class Bounds:
                boundaries: tuple[float, float, float, float]) -> np.ndarray:
         """Trigger score (time, item…), 0–100, NaN where a quantity is NaN, of the quantities (time, item…)
         against the items' thresholds, scored as :func:`warn.risk.landslide.trigger_score` scores one set."""
-        lines = critical_line_score(swi, rain_60min, swi_intercepts=self.swi_mm[:, None],
-                                    rain_intercepts=self.rain_60min_mm[:, None], scores=boundaries)
-        by_rain = quantity_score(effective, thresholds=self.effective_rain_mm[:, None], scores=boundaries)
-        return np.where(np.isnan(lines) | np.isnan(by_rain), np.nan, np.maximum(lines, by_rain))
+        return trigger_scores(swi, rain_60min, effective, swi_intercepts=self.swi_mm[:, None],
+                              rain_intercepts=self.rain_60min_mm[:, None],
+                              effective_thresholds=self.effective_rain_mm[:, None], scores=boundaries)[0]
 
 
 def _drivers(values: np.ndarray, bounds: Bounds, lead: np.ndarray) -> list[tuple[Driver, ...]]:
