@@ -8,6 +8,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from warn import hazards
@@ -19,6 +21,7 @@ from warn.risk.landslide import (
     critical_line_score,
     drivers_for,
     effective_rainfall,
+    effective_rainfall_at_end,
     plane_failure_k,
     quantity_score,
     rock_fill,
@@ -68,6 +71,30 @@ def test_effective_rainfall_is_vectorised_and_missing_is_not_zero():
     assert out.shape == (4, 2, 3)
     assert out[3, 1, 2] == pytest.approx(4.0) and out[3, 0, 1] == 0.0
     assert out[1, 0, 0] == 0.0 and np.isnan(out[2:, 0, 0]).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(hours=st.integers(1, 150), seed=st.integers(0, 2**32 - 1), share=st.sampled_from([0.05, 0.5, 1.0]),
+       half_life=st.floats(0.5, 200.0), dtype=st.sampled_from([np.float32, np.float64]))
+def test_effective_rainfall_at_the_end_of_a_window_of_given_hours_is_the_whole_series_to_the_bit(
+        hours, seed, share, half_life, dtype):
+    rng = np.random.default_rng(seed)
+    given_at = np.flatnonzero(rng.random(hours) < share)
+    if not given_at.size:
+        given_at = np.array([hours - 1])
+    depths = rng.gamma(0.5, 20.0, (given_at.size, 7)).astype(dtype)
+    depths[rng.random(depths.shape) < 0.1] = np.nan  # a NaN reading counts as dry
+    series = np.zeros((hours, 7))
+    series[given_at] = np.nan_to_num(depths)
+    got = effective_rainfall_at_end(list(depths), given_at, hours, half_life_h=half_life)
+    np.testing.assert_array_equal(got, effective_rainfall(series, half_life_h=half_life)[-1])
+    np.testing.assert_array_equal(got, effective_rainfall(series, half_life_h=half_life, method="numpy")[-1])
+
+
+@pytest.mark.parametrize(("places", "hours"), [([], 5), ([2, 2], 5), ([3, 1], 5), ([-1], 5), ([5], 5)])
+def test_effective_rainfall_at_end_refuses_hours_outside_the_window_or_out_of_order(places, hours):
+    with pytest.raises(ValueError, match="increasing places within"):
+        effective_rainfall_at_end([np.zeros(2)] * len(places), places, hours, half_life_h=12.0)
 
 
 def test_effective_rainfall_refuses_a_half_life_that_is_not_positive():

@@ -219,10 +219,8 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     ValueError
         A half-life that is not positive, or an unknown method.
     """
-    if not half_life_h > 0:
-        raise ValueError(f"half_life_h must be positive, got {half_life_h}")
     rain = np.asarray(hourly_mm, dtype=np.float64)
-    decay = 0.5 ** (1.0 / half_life_h)
+    decay = _decay(half_life_h)
     current = np.broadcast_to(np.asarray(start, dtype=np.float64), rain.shape[1:])
     if kernels.checked(method) == "numba":
         return cells(partial(_decayed, decay=decay), kernels.flat(rain), current.reshape(-1))[0].reshape(rain.shape)
@@ -230,6 +228,63 @@ def effective_rainfall(hourly_mm: ArrayLike, *, half_life_h: float, start: Array
     for k in range(rain.shape[0]):
         current = out[k] = current * decay + rain[k]
     return out
+
+
+def effective_rainfall_at_end(rain_mm: Sequence[ArrayLike], hour: ArrayLike, hours: int, *,
+                              half_life_h: float) -> NDArray[np.float64]:
+    """Effective rainfall at the end of ``hours`` consecutive hours of which only some are given, the rest dry.
+
+    The value :func:`effective_rainfall` gives at the end of the series (from 0 before it) with
+    the given hours in their places and zeros elsewhere, to the last bit, without the series:
+    the recursion runs over the given hours, and a dry hour's step ``R_e · 0.5^(1/T) + 0`` is its
+    decay alone (adding 0 changes no bit). The work is one array operation per hour of the
+    window, on one hour's values.
+
+    Parameters
+    ----------
+    rain_mm
+        The given hours' rain depths, mm, each of one hour's shape (cells, zones, …), in hour
+        order; NaN counts as dry.
+    hour
+        Each given hour's place in the window (given,), 0 … ``hours`` − 1, strictly increasing.
+    hours
+        The window's length, h.
+    half_life_h
+        Half-life T of the weights, h (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        R_e at the end of the last hour of the window, mm, one hour's shape (float64).
+
+    Raises
+    ------
+    ValueError
+        No hour given, places outside the window or out of order, or a half-life that is not positive.
+    """
+    places = np.asarray(hour, dtype=np.int64)
+    if not len(rain_mm) or places.shape != (len(rain_mm),) or np.any(np.diff(places) <= 0) \
+            or places[0] < 0 or places[-1] >= hours:
+        raise ValueError(f"hour: expected {len(rain_mm)} increasing places within 0…{hours - 1}, "
+                         f"got {places.tolist()}")
+    decay = _decay(half_life_h)
+    out = np.zeros(np.shape(rain_mm[0]))
+    last = -1
+    for place, depth in zip(places.tolist(), rain_mm, strict=True):
+        for _ in range(place - last):
+            out *= decay
+        out += np.nan_to_num(depth)
+        last = place
+    for _ in range(hours - 1 - last):
+        out *= decay
+    return out
+
+
+def _decay(half_life_h: float) -> float:
+    """Return the share of the effective rainfall left after an hour, ``0.5^(1/T)``."""
+    if not half_life_h > 0:
+        raise ValueError(f"half_life_h must be positive, got {half_life_h}")
+    return 0.5 ** (1.0 / half_life_h)
 
 
 def _decayed(rain: np.ndarray, start: np.ndarray, decay: float) -> tuple[NDArray[np.float64]]:

@@ -58,6 +58,7 @@ from warn.risk.landslide import (
     TriggerThresholds,
     apply_floor,
     effective_rainfall,
+    effective_rainfall_at_end,
     plane_failure_k,
     quantity_score,
     rock_fill,
@@ -364,12 +365,19 @@ def _on_hours(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, hours: 
               shape: tuple[int, ...]) -> np.ndarray:
     """The kept rain of the ``hours`` hours ending at ``at`` on consecutive hours (hour, lat, lon), mm,
     oldest first; hours not kept and NaN readings count as dry."""
-    axis = at - np.arange(hours)[::-1] * HOUR
-    ends, mm = history
-    recent = (ends > axis[0] - HOUR) & (ends <= at)
+    places, recent = _in_window(history, at, hours)
     series = np.zeros((hours, *shape))
-    series[np.searchsorted(axis, ends[recent])] = np.nan_to_num(mm[recent])
+    series[places] = np.nan_to_num(history[1][recent])
     return series
+
+
+def _in_window(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kept hours among the ``hours`` hours ending at ``at``: each one's place in them (0 the oldest)
+    and its index in the kept ones, both (kept,)."""
+    axis = at - np.arange(hours)[::-1] * HOUR
+    ends = history[0]
+    recent = np.flatnonzero((ends > axis[0] - HOUR) & (ends <= at))
+    return np.searchsorted(axis, ends[recent]), recent
 
 
 def _last_hour(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape: tuple[int, ...]) -> np.ndarray:
@@ -387,8 +395,10 @@ def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, f
     forecast hour is NaN at its end and counts as dry after it, as the SWI does; without a
     known state the value at t0 is NaN. The kernel runs on ``cells``.
     """
-    kept = _on_hours(history, times[0], _lookback_hours(params), forecast.shape[1:])
-    at_t0 = effective_rainfall(kept, half_life_h=params.half_life_h, cells=cells)[-1]
+    hours = _lookback_hours(params)
+    places, recent = _in_window(history, times[0], hours)
+    at_t0 = effective_rainfall_at_end([history[1][i] for i in recent], places, hours,
+                                      half_life_h=params.half_life_h) if recent.size else np.zeros(forecast.shape[1:])
     # the recursion carried on from t0: the same operations in the same order as over the whole series
     ahead = effective_rainfall(np.nan_to_num(forecast), half_life_h=params.half_life_h, start=at_t0, cells=cells)
     out = np.concatenate([at_t0[None], ahead])
