@@ -286,9 +286,10 @@ def test_a_message_says_how_much_rain_the_forecast_gives_its_town(deployment: Pa
     settings = load_settings(_config(deployment, {}))
     actions = _thread()[:1]
     hours = [ZoneRain("T1", T0 + timedelta(hours=h), mm, mm) for h, mm in ((1, 20.0), (2, 25.4), (3, 12.0))]
+    wetter = [ZoneRain("T2", T0 + timedelta(hours=h), 100.0, 100.0) for h in (1, 2, 3)]  # another town's: not said
     with Store.connect(settings.store.url) as store:
         store.upgrade()
-        store.rain.record("demo", T0 - timedelta(hours=1), "towns", hours)
+        store.rain.record("demo", T0 - timedelta(hours=1), "towns", hours + wetter)
         store.execute_actions(actions)
         publish(store, settings, actions, sender=SENDER)
         alert = parse(_messages(store)[0].body.encode())

@@ -189,7 +189,7 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
     already recorded (its stored body)."""
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
-    layers = _Layers(settings)
+    layers, expected = _Layers(settings), _Expected(store, settings)
     for action in actions:
         if not isinstance(action, Broadcast):
             continue
@@ -198,7 +198,8 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
         if body is not None:
             yield action, identifier, None, body
             continue
-        warning = replace(_warning(store, settings, layers, action, status, sender, validity, point_buffer_m),
+        warning = replace(_warning(store, settings, layers, expected, action, status, sender, validity,
+                                   point_buffer_m),
                           identifier=identifier)
         yield action, identifier, warning, produce(warning)
 
@@ -233,8 +234,8 @@ def _stored_body(store: Store, identifier: str, thread: str) -> bytes | None:
     return body.encode("utf-8")
 
 
-def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcast, status: CapStatus, sender: str,
-             validity: timedelta, buffer_m: float) -> CapWarning:
+def _warning(store: Store, settings: Settings, layers: _Layers, expected_rain: _Expected, action: Broadcast,
+             status: CapStatus, sender: str, validity: timedelta, buffer_m: float) -> CapWarning:
     earlier = store.warnings.messages([action.thread])
     clear = action.broadcast is BroadcastKind.ALL_CLEAR
     response = ResponseType.ALL_CLEAR if clear else _RESPONSE.get(action.level, ResponseType.MONITOR)
@@ -243,7 +244,7 @@ def _warning(store: Store, settings: Settings, layers: _Layers, action: Broadcas
     relayed = _relayed(store, settings, action, status) if hazard.relayed else ()
     sent = sent_of(action)
     expires = sent + validity
-    expected = "" if clear else _expected(store, settings, action)
+    expected = "" if clear else expected_rain(action)
     probability = None if clear else probability_of(store, action)
     words = wording(settings, hazard, action, area, relayed, expires, expected, probability)
     public = action.audience is Audience.PUBLIC
@@ -406,20 +407,33 @@ def probability_of(store: Store, action: Broadcast) -> float | None:
     return max(known) if known else None
 
 
-def _expected(store: Store, settings: Settings, action: Broadcast) -> str:
-    """``预计未来3小时累计雨量约N毫米``: the rain the forecast runs the cycles used give the action's town (the
-    district: its wettest town) over the next :data:`EXPECTED_HOURS` hours; empty when any hour is missing."""
-    until = action.at + timedelta(hours=EXPECTED_HOURS)
-    district = action.area == settings.deployment.district_code
-    rows = store.rain.hourly(settings.areas.towns, action.at, until, zones=None if district else [action.area])
-    depth: dict[str, float] = defaultdict(float)
-    hours: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row.mean_mm is not None:
-            depth[row.zone_id] += row.mean_mm
-            hours[row.zone_id] += 1
-    whole = [mm for zone, mm in depth.items() if hours[zone] == EXPECTED_HOURS]
-    return f"预计未来{EXPECTED_HOURS}小时累计雨量约{max(whole):.0f}毫米" if whole else ""
+@dataclass
+class _Expected:
+    """``预计未来3小时累计雨量约N毫米``: the rain the forecast runs the cycles used give an action's town (the
+    district: its wettest town) over the next :data:`EXPECTED_HOURS` hours; empty when any hour is missing.
+    Every town's rain is read once per action time (a storm cycle's hundreds of messages share it)."""
+
+    store: Store
+    settings: Settings
+    towns: dict[datetime, dict[str, float]] = field(default_factory=dict)
+
+    def __call__(self, action: Broadcast) -> str:
+        towns = self.towns.get(action.at)
+        if towns is None:
+            towns = self.towns[action.at] = self._read(action.at)
+        whole = list(towns.values()) if action.area == self.settings.deployment.district_code else \
+            [towns[action.area]] if action.area in towns else []
+        return f"预计未来{EXPECTED_HOURS}小时累计雨量约{max(whole):.0f}毫米" if whole else ""
+
+    def _read(self, at: datetime) -> dict[str, float]:
+        """Each town's rain over the hours after ``at``, mm, of the towns whose every hour is known."""
+        depth: dict[str, float] = defaultdict(float)
+        hours: dict[str, int] = defaultdict(int)
+        for row in self.store.rain.hourly(self.settings.areas.towns, at, at + timedelta(hours=EXPECTED_HOURS)):
+            if row.mean_mm is not None:
+                depth[row.zone_id] += row.mean_mm
+                hours[row.zone_id] += 1
+        return {zone: mm for zone, mm in depth.items() if hours[zone] == EXPECTED_HOURS}
 
 
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,
