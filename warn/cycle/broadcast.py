@@ -60,6 +60,7 @@ from warn.broadcast.wording import TEMPLATES_FILE, Notice, Place, Templates, Wor
 from warn.cap.codec import (
     CST,
     PARAM_SMS,
+    CapAlert,
     CapWarning,
     MsgType,
     Reference,
@@ -469,14 +470,15 @@ def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: st
 def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
             status: CapStatus) -> list[NewMessage]:
     """The outbox rows of a message: one per channel carrying the action's audience and per recipient."""
-    messages = []
+    messages, alert = [], None
     for name, spec in channels.items():
         if spec.reads is not action.audience:
             continue
         if spec.kind in CAP_KINDS:
             payload, content_type = body, CAP_CONTENT_TYPE
         elif spec.kind in TEXT_KINDS:
-            text = sms_text(body) if spec.kind == "sms" else render_text(body)
+            alert = alert or parse(body)  # read once for all the message's text channels
+            text = sms_text(alert) if spec.kind == "sms" else render_text(alert)
             payload, content_type = text.encode("utf-8"), TEXT_KINDS[spec.kind]
         else:
             continue
@@ -493,17 +495,15 @@ def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: 
     return messages
 
 
-def render_text(body: bytes) -> str:
+def render_text(alert: CapAlert) -> str:
     """The rich text of a CAP message for DingTalk/WeCom/e-mail: the zh-CN headline, description and
     instruction, then the en-US ones after a blank line, then the message's reference."""
-    alert = parse(body)
     zh, en = alert.infos[0], alert.infos[1]
     lines = [f"### {zh.headline}", "", zh.description, zh.instruction, "", en.headline, en.description,
              en.instruction, "", f"{alert.identifier}"]
     return "\n".join(line for line in lines if line is not None)
 
 
-def sms_text(body: bytes) -> str:
+def sms_text(alert: CapAlert) -> str:
     """The one-segment SMS a CAP message carries (its ``warn:sms`` parameter)."""
-    alert = parse(body)
     return dict(alert.infos[0].parameters).get(PARAM_SMS, "")
