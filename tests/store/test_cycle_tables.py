@@ -138,6 +138,16 @@ def test_zone_rain_gives_each_hour_from_the_newest_run_issued_before_it(store: S
     assert [(r.hour_end - T0, r.mean_mm, r.max_mm) for r in kept] == [(H, 1.0, 2.0), (2 * H, 20.0, 40.0),
                                                                       (3 * H, 30.0, 60.0)]
     assert store.rain.hourly("towns", T0 + H, T0 + 2 * H) == [ZoneRain("T1", T0 + 2 * H, 20.0, 40.0)]
+    assert store.rain.totals("towns", T0, T0 + 3 * H) == {"T1": (51.0, 3)}  # the same hours, summed
+
+
+def test_zone_rain_totals_count_the_known_hours_of_each_zone(store: Store) -> None:
+    rows = [ZoneRain(zone, T0 + k * H, mm, mm) for k in (1, 2, 3)
+            for zone, mm in (("T1", 1.0 * k), ("T2", None if k == 2 else 4.0), ("T3", None))]
+    store.rain.record("demo", T0, "towns", rows)
+    assert store.rain.totals("towns", T0, T0 + 3 * H) == {"T1": (6.0, 3), "T2": (8.0, 2)}  # T3: no hour known
+    assert store.rain.totals("towns", T0 + H, T0 + 2 * H) == {"T1": (2.0, 1)}
+    assert store.rain.totals("catchments", T0, T0 + 3 * H) == {}
 
 
 def test_zone_rain_of_some_zones_only_and_missing_hours_kept_as_none(store: Store) -> None:

@@ -42,7 +42,6 @@ Publishing the same actions again adds no message and no outbox row.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -428,13 +427,8 @@ class _Expected:
 
     def _read(self, at: datetime) -> dict[str, float]:
         """Each town's rain over the hours after ``at``, mm, of the towns whose every hour is known."""
-        depth: dict[str, float] = defaultdict(float)
-        hours: dict[str, int] = defaultdict(int)
-        for row in self.store.rain.hourly(self.settings.areas.towns, at, at + timedelta(hours=EXPECTED_HOURS)):
-            if row.mean_mm is not None:
-                depth[row.zone_id] += row.mean_mm
-                hours[row.zone_id] += 1
-        return {zone: mm for zone, mm in depth.items() if hours[zone] == EXPECTED_HOURS}
+        totals = self.store.rain.totals(self.settings.areas.towns, at, at + timedelta(hours=EXPECTED_HOURS))
+        return {zone: mm for zone, (mm, hours) in totals.items() if hours == EXPECTED_HOURS}
 
 
 def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Coverage,

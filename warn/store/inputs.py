@@ -23,7 +23,7 @@ from itertools import repeat
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, and_, delete, exists, func, insert, select, update
 
 from warn.store.bulk import insert_rows
 from warn.store.records import HeldRun, OfficialMessage, ZoneRain
@@ -164,19 +164,33 @@ class RainTable(_Table):
                zones: Collection[str] | None = None) -> list[ZoneRain]:
         """The rain per zone of ``layer`` (of ``zones`` only, when given) of each hour ending in (``since``,
         ``until``], each hour as the newest run issued before its end gave it; by hour, then zone."""
-        r, h, z = rain_runs.c, rain_run_hours.c, zone_rain.c
-        newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
-                  .join(rain_runs, r.run_id == h.run_id)
-                  .where(r.layer == layer, h.hour_end > since, h.hour_end <= until, r.issued_at < h.hour_end)
-                  .group_by(h.hour_end).subquery())
-        query = (select(z.zone_id, z.hour_end, z.mean_mm, z.max_mm)
-                 .join(rain_runs, r.run_id == z.run_id)
-                 .join(newest, and_(z.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
-                 .where(r.layer == layer).order_by(z.hour_end, z.zone_id))
+        z = zone_rain.c
+        query = _newest(select(z.zone_id, z.hour_end, z.mean_mm, z.max_mm), layer, since, until)
         if zones is not None:
             query = query.where(z.zone_id.in_(list(zones)))
         with self._engine.connect() as conn:
-            return [ZoneRain(*row) for row in conn.execute(query)]
+            return [ZoneRain(*row) for row in conn.execute(query.order_by(z.hour_end, z.zone_id))]
+
+    def totals(self, layer: str, since: datetime, until: datetime) -> dict[str, tuple[float, int]]:
+        """Each zone of ``layer``'s rain over the hours ending in (``since``, ``until``], as :meth:`hourly`
+        gives them, summed in the database: zone → (the sum of its known hourly means, mm; their number)."""
+        z = zone_rain.c
+        query = _newest(select(z.zone_id, func.sum(z.mean_mm), func.count(z.mean_mm)), layer, since, until)
+        with self._engine.connect() as conn:
+            return {zone: (float(mm), int(n)) for zone, mm, n in conn.execute(query.group_by(z.zone_id)) if n}
+
+
+def _newest(query: Select, layer: str, since: datetime, until: datetime) -> Select:
+    """``query`` on ``zone_rain`` narrowed to ``layer``'s hours ending in (``since``, ``until``], each hour
+    from the newest run issued before its end."""
+    r, h, z = rain_runs.c, rain_run_hours.c, zone_rain.c
+    newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
+              .join(rain_runs, r.run_id == h.run_id)
+              .where(r.layer == layer, h.hour_end > since, h.hour_end <= until, r.issued_at < h.hour_end)
+              .group_by(h.hour_end).subquery())
+    return (query.join(rain_runs, r.run_id == z.run_id)
+            .join(newest, and_(z.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
+            .where(r.layer == layer))
 
 
 def _nullable(values: ArrayLike) -> list[float | None]:
