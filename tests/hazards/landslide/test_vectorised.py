@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from warn import hazards
-from warn.hazards.landslide.scoring import Bounds, _drivers, _judge, _worst_cells
+from warn.hazards.landslide.scoring import Bounds, _drivers, _judge, _rain_24h, _worst_cells
 from warn.hazards.leads import lead_seconds, lead_windows, peak
 from warn.risk.landslide import TriggerThresholds, apply_floor, drivers_for, trigger_score, zone_level
 from warn.risk.levels import level_of
@@ -165,3 +165,25 @@ def test_effective_rain_carried_on_from_t0_equals_the_recursion_over_the_whole_s
     if not known:
         whole[0] = np.nan
     np.testing.assert_array_equal(out, whole)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kept=st.integers(0, 150), gap=st.integers(0, 30), seed=st.integers(0, 2**32 - 1))
+def test_the_24_hour_rain_of_the_point_cells_is_every_hour_within_24_hours_summed(kept, gap, seed):
+    """Kept hours (some missing, NaN among them) up to t0, then the forecast: each time's 24-hour rain in the
+    points' cells equals the plain sum of the hours ending within the 24 h before it."""
+    rng = np.random.default_rng(seed)
+    hour = np.timedelta64(1, "h")
+    t0 = np.datetime64("2026-07-15T12:00", "s")
+    ends = t0 - np.sort(rng.choice(np.arange(kept + gap + 1), size=kept, replace=False))[::-1] * hour
+    mm = rng.gamma(0.5, 8.0, (kept, 4, 5)).astype(np.float32)
+    mm[rng.random(mm.shape) < 0.05] = np.nan
+    forecast = rng.gamma(0.5, 8.0, (30, 4, 5))
+    times = t0 + np.arange(31) * hour
+    rows, cols = np.array([0, 3, 3]), np.array([4, 0, 4])
+    got = _rain_24h(times, (ends, mm), forecast, rows, cols)
+    all_ends = np.concatenate([ends, times[1:]])
+    all_mm = np.nan_to_num(np.concatenate([mm, forecast]))[:, rows, cols]
+    for k, t in enumerate(times):
+        within = (all_ends > t - 24 * hour) & (all_ends <= t)
+        np.testing.assert_allclose(got[k], all_mm[within].sum(axis=0), rtol=1e-12, atol=1e-9)

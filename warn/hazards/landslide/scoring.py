@@ -232,7 +232,6 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
     rain_60min = np.concatenate([_last_hour(history, times[0], hourly.shape[1:])[None], forecast])
     effective = _effective_rain(history, times, forecast, params, known, ctx.cells)
-    history_times, history_mm = _collapse(history, times)
     fields = xr.DataArray(np.stack([swi, rain_60min, effective]), dims=("quantity", "time", "lat", "lon"),
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
                           attrs={"source": rain.attrs.get("source", "")})
@@ -242,8 +241,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
         notes.append(f"逐格气候阈值 / per-cell climatological thresholds from {ctx.section.climatology}")
     items = _judge_zones(ctx, fields, params, times, floors(ctx), climatology)
     if ctx.has("points"):
-        rain_24h = _rain_24h(times, np.concatenate([history_times, times[1:]]), np.concatenate([history_mm, forecast]))
-        items += _judge_points(ctx, fields, rain_24h, params, times, alarms or {}, climatology)
+        items += _judge_points(ctx, fields, history, forecast, params, times, alarms or {}, climatology)
     if store is not None:
         items = _remember(store, items, t0, params, persist and ctx.remember)
     if persist and store is not None:
@@ -312,37 +310,6 @@ def _kept_rain(store: Store | None, grid: GridSpec, at: np.datetime64, after: np
     return ends, mm.reshape(len(ends), *shape)
 
 
-def _collapse(history: tuple[np.ndarray, np.ndarray], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The kept hours summed between the moments the 24-hour rain looks back to.
-
-    It only asks how much rain fell up to a moment: each of ``times`` and 24 h before it.
-    Summing the kept hours between consecutive such moments (NaN counted as 0) keeps every
-    answer and leaves a few sums instead of days of hourly grids.
-
-    Parameters
-    ----------
-    history
-        The kept hours: ends ``datetime64[s]`` (hour,), increasing and at or before ``times[0]``;
-        depths mm (hour, lat, lon) (NaN set to 0 in place).
-    times
-        t0 and the forecast's hour ends, ``datetime64[s]`` (time,).
-
-    Returns
-    -------
-    tuple
-        Ends of the sums ``datetime64[s]`` (segment,) and the sums, mm float64 (segment, lat, lon).
-    """
-    ends, mm = history
-    if not ends.size:
-        return ends, mm.astype(np.float64)
-    edges = np.unique(np.concatenate([times, times - np.timedelta64(24, "h")]))
-    edges = edges[edges <= times[0]]
-    upper = np.searchsorted(edges, ends, side="left")  # each hour goes to the first moment at or after its end
-    starts = np.flatnonzero(np.r_[True, upper[1:] != upper[:-1]])
-    sums = np.add.reduceat(np.nan_to_num(mm, copy=False), starts, axis=0, dtype=np.float64)
-    return edges[upper[starts]], sums
-
-
 def _aware(moment: np.datetime64) -> datetime:
     """A numpy UTC time as an aware datetime."""
     return np.datetime64(moment, "us").astype(datetime).replace(tzinfo=UTC)
@@ -408,9 +375,15 @@ def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, f
     return out
 
 
-def _rain_24h(times: np.ndarray, hours_end: np.ndarray, hours_mm: np.ndarray) -> np.ndarray:
-    """Rain of the 24 h up to each of ``times`` (mm; hours before the kept ones count as dry)."""
-    cumulative = np.concatenate([np.zeros((1, *hours_mm.shape[1:])), np.nancumsum(hours_mm, axis=0)])
+def _rain_24h(times: np.ndarray, history: tuple[np.ndarray, np.ndarray], forecast: np.ndarray, rows: np.ndarray,
+              cols: np.ndarray) -> np.ndarray:
+    """Rain of the 24 h up to each of ``times`` in the cells (``rows``, ``cols``), (time, cell), mm: the kept
+    hours within 24 h of t0 = ``times[0]``, then the forecast (hours not kept and NaN count as dry)."""
+    ends, mm = history
+    recent = ends > times[0] - np.timedelta64(24, "h")
+    hours_end = np.concatenate([ends[recent], times[1:]])
+    hours_mm = np.concatenate([mm[:, rows, cols][recent], forecast[:, rows, cols]])
+    cumulative = np.concatenate([np.zeros((1, rows.size)), np.nancumsum(hours_mm, axis=0)])
     upto = cumulative[np.searchsorted(hours_end, times, side="right")]
     since = cumulative[np.searchsorted(hours_end, times - np.timedelta64(24, "h"), side="right")]
     return upto - since
@@ -487,11 +460,11 @@ def _worst_cells(matrix: sp.csr_matrix, cells: list[np.ndarray], group_of: np.nd
     return matrix.indices[reaching[np.searchsorted(reaching, starts)]]
 
 
-def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, params: LandslideParams,
-                  times: np.ndarray, alarms: Mapping[str, Level], climatology: Climatology | None
-                  ) -> list[ItemLevels]:
+def _judge_points(ctx: Context, fields: xr.DataArray, history: tuple[np.ndarray, np.ndarray], forecast: np.ndarray,
+                  params: LandslideParams, times: np.ndarray, alarms: Mapping[str, Level],
+                  climatology: Climatology | None) -> list[ItemLevels]:
     """Each hazard point on the cell it stands in (all points at once); dangerous rock also on its
-    block's stability."""
+    block's stability and the 24-hour rain of its cell (from the kept hours and the forecast)."""
     spec, points = ctx.layer("points")
     lat, lon = fields["lat"].values, fields["lon"].values
     rows, cols = nearest_cells(lat, lon, points)
@@ -512,10 +485,11 @@ def _judge_points(ctx: Context, fields: xr.DataArray, rain_24h: np.ndarray, para
                    lambda at: _drivers(values[:, at, np.arange(len(ids))], bounds, times[at] - times[0]),
                    values[SWI], values[EFFECTIVE], params, times, _classes(points),
                    np.full(len(ids), Level.NONE, dtype=np.int8))
+    rain_24h = _rain_24h(times, history, forecast, rows, cols)
     for p, record in enumerate(ctx.records("points")[1]):
         if record.get("type") == "dangerous_rock" and all(_finite(record.get(c)) for c in BLOCK_FIELDS):
             thresholds = params.thresholds_for(towns[p]) if climatology is None else climatology.at(int(cell[p]))
-            items[p] = _with_rock(items[p], record, values[SWI, :, p], rain_24h[:, rows[p], cols[p]], thresholds,
+            items[p] = _with_rock(items[p], record, values[SWI, :, p], rain_24h[:, p], thresholds,
                                   params, times, alarms.get(ids[p], Level.NONE))
     return items
 
