@@ -33,22 +33,11 @@ def after(method: Callable) -> Callable:
     return failing
 
 
-def on_call(n: int, method: Callable) -> Callable:
-    """``method`` failing before its ``n``-th call (in the middle of a series)."""
-    calls = []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            raise Crash(method.__name__)
-        return method(*args, **kwargs)
-    return failing
-
-
 #: Where the step is interrupted: (owner of the method, method name, how it fails).
 BOUNDARIES = {
     "after-execute": (lambda s: s, "execute_actions", after),
-    "mid-publish-record": (lambda s: s.warnings, "record_message", lambda m: on_call(2, m)),
+    "publish-record": (lambda s: s.warnings, "record_messages", before),  # a batch of messages, one transaction
+    "after-publish-record": (lambda s: s.warnings, "record_messages", after),  # recorded, none queued
     "publish-queue": (lambda s: s.outbox, "enqueue_many", before),  # a step's rows are queued in one transaction
     "after-publish": (lambda s: s.planner, "save", before),
     "after-save": (lambda s: s.planner, "save", after),

@@ -77,6 +77,7 @@ from warn.cycle.inputs import OfficialRelay, official_in_force
 from warn.errors import ConfigError, Problem, WarnError
 from warn.hazards.spec import HazardSpec
 from warn.store import Store
+from warn.store.incidents import NewCapMessage
 from warn.store.outbox import NewMessage
 from warn.vocab import Audience, CapStatus, Level
 
@@ -155,18 +156,41 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     Raises
     ------
     CapError
-        A message failed validation (nothing of it is recorded or queued).
+        A message failed validation (nothing of its batch is recorded and nothing is queued; the
+        messages are recorded in batches, one transaction each, a batch ending before a second message
+        of one thread, which refers to the first).
     WarnError
-        The status is not Actual/Exercise/Test, or a thread is not recorded in ``warnings``.
+        The status is not Actual/Exercise/Test, a thread is not recorded in ``warnings``, or two
+        messages of different threads are numbered alike.
     """
     published, queued = [], []
-    for action, identifier, warning, body in _messages(store, settings, actions, status, sender, validity,
-                                                       point_buffer_m):
-        if warning is not None and _record(store, action, warning, identifier, body):
-            published.append(identifier)
-        queued += _outbox(settings.channels, action, identifier, body, status)
+    for batch in _rounds(actions):
+        built = list(_messages(store, settings, batch, status, sender, validity, point_buffer_m))
+        recorded = store.warnings.record_messages([
+            NewCapMessage(action.thread, str(warning.msg_type), int(warning.level), warning.sent, identifier,
+                          body.decode("utf-8")) for action, identifier, warning, body in built if warning is not None])
+        published += [identifier for _, identifier, _, _ in built if identifier in recorded]
+        queued += [row for action, identifier, _, body in built
+                   for row in _outbox(settings.channels, action, identifier, body, status)]
     store.outbox.enqueue_many(queued)
     return published
+
+
+def _rounds(actions: Iterable[Action]) -> Iterator[list[Broadcast]]:
+    """The ``Broadcast`` actions in order, in batches recorded one transaction each: a batch ends before
+    an action of a message thread it already holds (that message refers to the one before it)."""
+    batch: list[Broadcast] = []
+    threads: set[str] = set()
+    for action in actions:
+        if not isinstance(action, Broadcast):
+            continue
+        if action.thread in threads:
+            yield batch
+            batch, threads = [], set()
+        batch.append(action)
+        threads.add(action.thread)
+    if batch:
+        yield batch
 
 
 def preview(store: Store, settings: Settings, actions: Iterable[Action], *, status: CapStatus = CapStatus.ACTUAL,
@@ -190,10 +214,13 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
     layers, expected = _Layers(settings), _Expected(store, settings)
+    threads: dict[str, str] = {}  # identifier → thread, of this call's messages
     for action in actions:
         if not isinstance(action, Broadcast):
             continue
         identifier = identifier_of(settings, action)
+        if threads.setdefault(identifier, action.thread) != action.thread:
+            raise _numbered_alike(identifier, action.thread)
         body = _stored_body(store, identifier, action.thread)
         if body is not None:
             yield action, identifier, None, body
@@ -229,9 +256,13 @@ def _stored_body(store: Store, identifier: str, thread: str) -> bytes | None:
     if body is None:
         return None
     if identifier not in {m.identifier for m in store.warnings.messages([thread])}:
-        raise WarnError(Problem("publish", identifier, f"an identifier of message thread {thread}",
-                                "one another message thread already has (two messages numbered alike in one second)"))
+        raise _numbered_alike(identifier, thread)
     return body.encode("utf-8")
+
+
+def _numbered_alike(identifier: str, thread: str) -> WarnError:
+    return WarnError(Problem("publish", identifier, f"an identifier of message thread {thread}",
+                             "one another message thread already has (two messages numbered alike in one second)"))
 
 
 def _warning(store: Store, settings: Settings, layers: _Layers, expected_rain: _Expected, action: Broadcast,
@@ -453,12 +484,6 @@ def wording(settings: Settings, hazard: HazardSpec, action: Broadcast, area: Cov
 @cache
 def _templates(path: Path) -> Templates:
     return load_templates(path)
-
-
-def _record(store: Store, action: Broadcast, warning: CapWarning, identifier: str, body: bytes) -> bool:
-    """Record the message; ``False`` when its identifier is already there."""
-    return store.warnings.record_message(thread=action.thread, kind=str(warning.msg_type), level=int(warning.level),
-                                         sent_at=warning.sent, identifier=identifier, body=body.decode("utf-8"))
 
 
 def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,

@@ -9,7 +9,7 @@ reports, the demo staff and the broadcast step never run table SQL of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -83,6 +83,19 @@ class BulletinRow:
     opened_at: datetime
     updated_at: datetime
     listed: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewCapMessage:
+    """A CAP message to record (:meth:`WarningTable.record_messages`): its message thread (a bulletin),
+    ``Alert``/``Update``/``Cancel``, level, when it was sent, identifier and XML."""
+
+    thread: str
+    kind: str
+    level: int
+    sent_at: datetime
+    identifier: str
+    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,31 +201,50 @@ class WarningTable(_Table):
 
     def record_message(self, *, thread: str, kind: str, level: int, sent_at: datetime, identifier: str,
                        body: str) -> bool:
-        """Record a CAP message of message thread ``thread`` (a bulletin) and, in the same transaction, a timeline entry of kind
-        :data:`MESSAGE_KIND` carrying its row (:mod:`warn.store.digests`); ``False`` when its identifier
-        is already recorded.
+        """Record one CAP message as :meth:`record_messages` does; ``False`` when its identifier is already recorded."""
+        return bool(self.record_messages([NewCapMessage(thread, kind, level, sent_at, identifier, body)]))
+
+    def record_messages(self, messages: Sequence[NewCapMessage]) -> set[str]:
+        """Record CAP messages of their message threads (bulletins) and, in the same transaction, a timeline
+        entry of kind :data:`MESSAGE_KIND` for each, the batch's rows carried by the last
+        (:mod:`warn.store.digests`). A message whose identifier is already recorded is left as it is.
+
+        Returns
+        -------
+        set[str]
+            The identifiers recorded by this call.
 
         Raises
         ------
         WarnError
-            The message thread is not recorded (the executor records it before anything is published).
+            A message thread is not recorded (the executor records it before anything is published);
+            nothing is recorded then.
         """
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        if not messages:
+            return set()
+        wanted = [m.identifier for m in messages]
         with self._write() as conn:
-            if conn.execute(select(bulletins.c.bulletin_id).where(bulletins.c.bulletin_id == thread)).first() is None:
+            threads = {m.thread for m in messages}
+            known = set(conn.execute(select(bulletins.c.bulletin_id)
+                                     .where(bulletins.c.bulletin_id.in_(list(threads)))).scalars())
+            for thread in sorted(threads - known):
                 raise WarnError(Problem("bulletins", thread, "the message thread recorded by the executor before "
                                         "publishing", "no such message thread"))
-            stmt = insert(warning_messages).values(thread_id=thread, kind=kind, level=level, sent_at=sent_at,
-                                                   identifier=identifier, body=body)
-            if conn.execute(stmt.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier])
-                            .returning(warning_messages.c.id)).first() is None:
-                return False
-            self._append(conn, [NewEntry(occurred_at=sent_at, actor="warn", role="system", kind=MESSAGE_KIND,
-                                         summary=f"CAP 消息已记录 {identifier}（{kind}）/ CAP message recorded",
-                                         details={"identifier": identifier, "thread": thread},
-                                         key=f"{identifier}/recorded")],
-                         snapshot(conn, "warning_messages", [identifier]))
-            return True
+            held = set(conn.execute(select(warning_messages.c.identifier)
+                                    .where(warning_messages.c.identifier.in_(wanted))).scalars())
+            fresh = list({m.identifier: m for m in messages if m.identifier not in held}.values())
+            if not fresh:
+                return set()
+            upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(warning_messages)
+            conn.execute(upsert.on_conflict_do_nothing(index_elements=[warning_messages.c.identifier]), [
+                {"thread_id": m.thread, "kind": m.kind, "level": m.level, "sent_at": m.sent_at,
+                 "identifier": m.identifier, "body": m.body} for m in fresh])
+            self._append(conn, [NewEntry(occurred_at=m.sent_at, actor="warn", role="system", kind=MESSAGE_KIND,
+                                         summary=f"CAP 消息已记录 {m.identifier}（{m.kind}）/ CAP message recorded",
+                                         details={"identifier": m.identifier, "thread": m.thread},
+                                         key=f"{m.identifier}/recorded") for m in fresh],
+                         snapshot(conn, "warning_messages", [m.identifier for m in fresh]))
+            return {m.identifier for m in fresh}
 
     def body(self, identifier: str) -> str | None:
         """The XML of the message ``identifier``, ``None`` when none is recorded."""
