@@ -157,7 +157,8 @@ def test_effective_rain_carried_on_from_t0_equals_the_recursion_over_the_whole_s
     forecast = rng.gamma(0.5, 6.0, (len(TIMES) - 1, *shape))
     forecast[rng.integers(0, len(forecast))] = np.nan  # a missing hour: NaN at its end, dry after it
     history = (ends[held], mm[held])
-    out = _effective_rain(history, TIMES, forecast, PARAMS, known, in_process)
+    out = np.full((len(TIMES), *shape), -1.0)
+    _effective_rain(history, TIMES, forecast, PARAMS, known, in_process, out=out)
     lookback = _lookback_hours(PARAMS)
     series = np.concatenate([_on_hours(history, TIMES[0], lookback, shape), np.nan_to_num(forecast)])
     whole = effective_rainfall(series, half_life_h=PARAMS.half_life_h)[lookback - 1:]

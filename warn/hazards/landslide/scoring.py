@@ -84,7 +84,7 @@ HOUR = np.timedelta64(1, "h")
 #: Half-lives of hourly rain the effective rainfall looks back on (older rain weighs < 0.1 %).
 HALF_LIVES = 10
 #: Index of each quantity in the fields scored.
-SWI, EFFECTIVE = 0, 2
+SWI, RAIN_NOW, EFFECTIVE = 0, 1, 2
 #: Each level by its number.
 LEVELS = {int(level): level for level in Level}
 
@@ -227,12 +227,14 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     grid = GridSpec.from_coords(hourly["lat"].values, hourly["lon"].values, where=str(rain.attrs.get("source", "")))
     start, known, history, notes = _initial_state(store, grid, t0, hourly.shape[1:], params, ctx.cells)
     forecast = hourly.values.astype(np.float64)
-    swi_forecast, _ = soil_water_index(forecast, 1.0, start, params=params.tank, cells=ctx.cells)
-    swi = np.concatenate([np.where(known, start.sum(axis=0), np.nan)[None], swi_forecast])
     times = np.concatenate([[np.datetime64(t0.replace(tzinfo=None), "s")], hourly["time"].values.astype("datetime64[s]")])
-    rain_60min = np.concatenate([_last_hour(history, times[0], hourly.shape[1:])[None], forecast])
-    effective = _effective_rain(history, times, forecast, params, known, ctx.cells)
-    fields = xr.DataArray(np.stack([swi, rain_60min, effective]), dims=("quantity", "time", "lat", "lon"),
+    values = np.empty((3, len(times), *hourly.shape[1:]))  # SWI, 60-minute rain, effective rainfall at t0 and ahead
+    values[SWI, 0] = np.where(known, start.sum(axis=0), np.nan)
+    values[SWI, 1:] = soil_water_index(forecast, 1.0, start, params=params.tank, cells=ctx.cells)[0]
+    values[RAIN_NOW, 0] = _last_hour(history, times[0], hourly.shape[1:])
+    values[RAIN_NOW, 1:] = forecast
+    _effective_rain(history, times, forecast, params, known, ctx.cells, out=values[EFFECTIVE])
+    fields = xr.DataArray(values, dims=("quantity", "time", "lat", "lon"),
                           coords={"time": times.astype("datetime64[ns]"), "lat": hourly["lat"], "lon": hourly["lon"]},
                           attrs={"source": rain.attrs.get("source", "")})
     climatology = None
@@ -354,8 +356,9 @@ def _last_hour(history: tuple[np.ndarray, np.ndarray], at: np.datetime64, shape:
 
 
 def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, forecast: np.ndarray,
-                    params: LandslideParams, known: bool, cells: CellMap) -> np.ndarray:
-    """Effective rainfall (mm) at t0 = ``times[0]`` and at the end of each forecast hour, (time, lat, lon).
+                    params: LandslideParams, known: bool, cells: CellMap, out: np.ndarray) -> None:
+    """Fill ``out`` (time, lat, lon) with the effective rainfall (mm) at t0 = ``times[0]`` and at the end of
+    each forecast hour.
 
     The kept hours of the last :func:`_lookback_hours` (hours not kept count as dry: a lower
     bound), then the forecast, weighed by their half-life (``effective_rainfall``). A missing
@@ -367,12 +370,9 @@ def _effective_rain(history: tuple[np.ndarray, np.ndarray], times: np.ndarray, f
     at_t0 = effective_rainfall_at_end([history[1][i] for i in recent], places, hours,
                                       half_life_h=params.half_life_h) if recent.size else np.zeros(forecast.shape[1:])
     # the recursion carried on from t0: the same operations in the same order as over the whole series
-    ahead = effective_rainfall(np.nan_to_num(forecast), half_life_h=params.half_life_h, start=at_t0, cells=cells)
-    out = np.concatenate([at_t0[None], ahead])
+    out[0] = at_t0 if known else np.nan
+    out[1:] = effective_rainfall(np.nan_to_num(forecast), half_life_h=params.half_life_h, start=at_t0, cells=cells)
     out[1:][np.isnan(forecast)] = np.nan
-    if not known:
-        out[0] = np.nan
-    return out
 
 
 def _rain_24h(times: np.ndarray, history: tuple[np.ndarray, np.ndarray], forecast: np.ndarray, rows: np.ndarray,
