@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select
 
 from warn.store.bulk import insert_rows
 from warn.store.records import ItemLevel, LevelBasis
@@ -134,12 +134,13 @@ class LevelTable(_Table):
         id; an item whose last level came from a single run (or that no cycle scored) is left out. One look-up
         per item down the items' index (a city store holds millions of rows)."""
         c = item_levels.c
+        last = select(c.probability).where(  # one statement, run once per item
+            c.hazard == hazard, c.item_kind == bindparam("kind"), c.item_id == bindparam("item"), c.lead == lead,
+            c.cycle_at <= at).order_by(c.cycle_at.desc()).limit(1)
         out: dict[str, dict[Level, float]] = {}
         with self._engine.connect() as conn:
             for item_kind, item_id in dict.fromkeys(items):
-                text = conn.execute(select(c.probability).where(
-                    c.hazard == hazard, c.item_kind == item_kind, c.item_id == item_id, c.lead == lead,
-                    c.cycle_at <= at).order_by(c.cycle_at.desc()).limit(1)).scalar()
+                text = conn.execute(last, {"kind": item_kind, "item": item_id}).scalar()
                 if (probability := decode_probability(text)) is not None:
                     out[item_id] = probability
         return out
