@@ -5,8 +5,10 @@ NaN in 0.1 % of the values), storages drawn uniformly (S1 0–80, S2 0–60, S3 
 timing does not depend on a spin-up). For each kernel — the soil-water tanks
 (:func:`warn.risk.landslide.soil_water_index`, 432 substeps of 10 min), the waterlogging
 bucket (:func:`warn.risk.waterlogging.bucket_storage`), the flash-flood rolling rain over
-1/3/6 h (:func:`warn.risk.flashflood.rolling_rain`) and the effective rainfall
-(:func:`warn.risk.landslide.effective_rainfall`) — it times the public function with
+1/3/6 h (:func:`warn.risk.flashflood.rolling_rain`), the effective rainfall
+(:func:`warn.risk.landslide.effective_rainfall`) and the landslide trigger score against the
+model file's thresholds (:func:`warn.risk.landslide.trigger_score`; SWI 25× and effective rain
+12× the hour's rain) — it times the public function with
 ``method="numpy"`` (today's path, whole arrays, not chunked) and ``method="numba"``,
 alternating the two so load on the shared machine falls on both, and prints the median of
 ``--repeat`` runs of each, their ratio, and the largest difference of the results (mm).
@@ -16,7 +18,7 @@ imported. The first compiled call of each kernel (compiling, or loading from num
 cache) is made on a small slice before the timing and printed as ``first call``.
 
 Run: ``python bench/kernels.py [--cells 1000000] [--steps 72] [--repeat 3] [--kernel tanks ...]``
-(``--kernel``: tanks, bucket, rolling, effective; all by default).
+(``--kernel``: tanks, bucket, rolling, effective, trigger; all by default).
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ import numpy as np  # noqa: E402
 
 from warn import hazards  # noqa: E402
 from warn.risk.flashflood import rolling_rain  # noqa: E402
-from warn.risk.landslide import effective_rainfall, soil_water_index  # noqa: E402
+from warn.risk.landslide import effective_rainfall, soil_water_index, trigger_score  # noqa: E402
 from warn.risk.waterlogging import bucket_storage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The kernels by their ``--kernel`` name, as the output names them.
 LABELS = {"tanks": "soil-water tanks", "bucket": "waterlogging bucket", "rolling": "flash-flood rolling rain",
-          "effective": "effective rainfall"}
+          "effective": "effective rainfall", "trigger": "landslide trigger score"}
 
 
 def make_inputs(steps: int, cells: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +82,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--kernel", action="append", choices=list(LABELS), help="kernels to time (default: all)")
     args = parser.parse_args()
-    tank = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params().tank
+    landslide = hazards.load_model("landslide", ROOT / "models" / "landslide.yaml").params()
+    tank = landslide.tank
     rain, state = make_inputs(args.steps, args.cells)
     runoff = np.random.default_rng(2).uniform(0.15, 0.9, args.cells)
     capacity = np.full(args.cells, 86.6)
@@ -89,8 +92,10 @@ def main() -> None:
         "bucket": lambda m, a: bucket_storage(a[0], 0.0, runoff_coefficient=a[2], capacity_mm=a[3], method=m),
         "rolling": lambda m, a: rolling_rain(a[0], (1, 3, 6), method=m),
         "effective": lambda m, a: effective_rainfall(a[0], half_life_h=12.0, method=m),
+        "trigger": lambda m, a: trigger_score(a[4], a[0], a[5], thresholds=landslide.trigger, method=m),
     }
-    everything = [rain, state, runoff, capacity]
+    # SWI and effective rainfall of the scale of the thresholds (the trigger score's inputs besides the hour's rain)
+    everything = [rain, state, runoff, capacity, rain * 25.0, rain * 12.0]
     few = [np.ascontiguousarray(x[..., :10]) for x in everything]  # same layouts: the same compiled code
     print(f"kernels, {args.cells:,} cells × {args.steps} hourly steps, one thread, median of {args.repeat} "
           f"(numpy = today's path, whole arrays)")
