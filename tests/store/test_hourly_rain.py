@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 from tests.factories import hazard_context
 from tests.store.conftest import T0, downgrade
 from warn.store import Store, migrate
+from warn.store.hourly import decode_hour as _decode
 
 START = np.datetime64(T0.replace(tzinfo=None), "s")
 HOUR = np.timedelta64(1, "h")
@@ -59,6 +60,34 @@ def test_a_newer_run_replaces_an_older_runs_forecast_hours_and_never_the_reverse
     _, again = store.hourly_rain.read("landslide", "g", after=T0, until=T0 + timedelta(days=1))
     assert np.array_equal(again[1:], held[1:], equal_nan=True)  # the older run replaced none of the newer's hours
     assert np.nanmin(again[0]) == 9.0  # the run an hour came from may write it again (a rerun)
+
+
+def test_a_read_again_decodes_only_the_hours_new_or_rewritten_since_and_sees_every_rewrite(
+        store: Store, store_url: str, monkeypatch) -> None:
+    from warn.store import hourly
+
+    decoded = []
+    monkeypatch.setattr(hourly, "decode_hour", lambda data, shape: decoded.append(1) or _decode(data, shape))
+    window = {"after": T0, "until": T0 + timedelta(days=1)}
+    store.hourly_rain.append("landslide", "g", hours(1, 12), depths(12, 1.0), issued_at=T0, keep=timedelta(days=30))
+    store.hourly_rain.read("landslide", "g", **window)
+    assert len(decoded) == 12
+    later = T0 + timedelta(hours=1)
+    store.hourly_rain.append("landslide", "g", hours(2, 12), depths(12, 5.0), issued_at=later,
+                             keep=timedelta(days=30))
+    decoded.clear()
+    ends, held = store.hourly_rain.read("landslide", "g", **window)
+    assert len(decoded) == 12  # 11 rewritten by the newer run, 1 new; hour 1 from the last read
+    assert list(ends) == list(hours(1, 13)) and np.nanmin(held[0]) == 1.0 and np.nanmin(held[1:]) == 5.0
+    with Store.connect(store_url) as other:  # another process's newer run rewrites the last hour
+        other.hourly_rain.append("landslide", "g", hours(13, 1), depths(1, 7.0), issued_at=later + timedelta(hours=1),
+                                 keep=timedelta(days=30))
+    decoded.clear()
+    ends, again = store.hourly_rain.read("landslide", "g", **window)
+    assert len(decoded) == 1 and np.nanmin(again[-1]) == 7.0
+    assert np.array_equal(again[:-1], held[:-1], equal_nan=True)
+    again[:] = 0.0  # what a read gives is the caller's: the next read is not changed by it
+    assert np.array_equal(store.hourly_rain.read("landslide", "g", **window)[1][:-1], held[:-1], equal_nan=True)
 
 
 def test_hours_older_than_the_keep_window_are_forgotten_on_append(store: Store) -> None:

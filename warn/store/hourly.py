@@ -10,8 +10,9 @@ the run it came from.
   replaced when the new run is as new or newer than the run it came from (a newer run's
   hours replace an older run's forecast hours; an older run replaces nothing), and in the
   same transaction every hour that has left the keep window is deleted;
-- :meth:`~HourlyRainTable.read` gives the hours of a time range back as (ends, array) in
-  one query.
+- :meth:`~HourlyRainTable.read` gives the hours of a time range back as (ends, array),
+  fetching and decoding only the hours new or rewritten since its last read (a cycle's
+  window moves an hour at a time).
 
 So a cycle writes the few hours it adds, never the whole history again, and reads only the
 days it needs.
@@ -72,6 +73,9 @@ class HourlyRainTable:
         self._engine = engine
         self._write = write
         self._now = now
+        #: The hours the last read of each (model, key) gave, by end: (version, depths) — a cycle's window
+        #: moves an hour at a time, so the next read fetches and decodes only the hours new or rewritten since.
+        self._read: dict[tuple[str, str], dict[datetime, tuple[tuple[object, ...], np.ndarray]]] = {}
 
     def append(self, model: str, key: str, ends: np.ndarray, mm: np.ndarray, *, issued_at: datetime,
                keep: timedelta) -> int:
@@ -120,7 +124,10 @@ class HourlyRainTable:
                                                           c.hour_end <= latest - keep)).rowcount
 
     def read(self, model: str, key: str, *, after: datetime, until: datetime) -> tuple[np.ndarray, np.ndarray]:
-        """The hours kept with ``after`` < end ≤ ``until``, in one query.
+        """The hours kept with ``after`` < end ≤ ``until``.
+
+        One query for the hours' versions, one for the data of those new or rewritten since this
+        table's last read of ``model`` and ``key`` (the others come from that read, kept in memory).
 
         Parameters
         ----------
@@ -136,24 +143,28 @@ class HourlyRainTable:
             (time, …). No hours: ``(empty, empty (0,))``.
         """
         c = hourly_rain.c
-        query = (select(c.hour_end, c.shape, c.data)
-                 .where(c.model == model, c.key == key, c.hour_end > after, c.hour_end <= until)
-                 .order_by(c.hour_end))
+        mine = (c.model == model, c.key == key)
+        # an hour's version: a rewritten hour changes its run, its write time or its length
+        version = (c.shape, c.issued_at, c.updated_at, func.length(c.data))
+        held = self._read.get((model, key), {})
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        ends = np.array([np.datetime64(r.hour_end.astimezone(UTC).replace(tzinfo=None), "s") for r in rows],
+            kept = {r[0]: tuple(r[1:]) for r in conn.execute(select(c.hour_end, *version).where(
+                *mine, c.hour_end > after, c.hour_end <= until))}
+            stale = [end for end, seen in kept.items() if end not in held or held[end][0] != seen]
+            fetched = {r[0]: (tuple(r[1:-1]), decode_hour(r[-1], r[1])) for r in conn.execute(
+                select(c.hour_end, *version, c.data).where(*mine, c.hour_end.in_(stale)))} if stale else {}
+        # an hour deleted between the two queries is left out; one rewritten is read again next time
+        current = {end: fetched[end] if end in stale else held[end]
+                   for end in sorted(kept) if end in fetched or end not in stale}
+        self._read[(model, key)] = current
+        ends = np.array([np.datetime64(end.astimezone(UTC).replace(tzinfo=None), "s") for end in current],
                         dtype="datetime64[s]")
-        if not rows:
+        if not current:
             return ends, np.empty(0, np.float32)
-        shapes = {r.shape for r in rows}
+        shapes = {seen[0] for seen, _ in current.values()}
         if len(shapes) > 1:
             raise ValueError(f"hourly rain of {model}/{key}: hours of different shapes {sorted(shapes)}")
-        first = decode_hour(rows[0].data, rows[0].shape)
-        out = np.empty((len(rows), *first.shape), np.float32)
-        out[0] = first
-        for k, row in enumerate(rows[1:], start=1):
-            decode_hour(row.data, row.shape, out[k])
-        return ends, out
+        return ends, np.stack([mm for _, mm in current.values()])
 
 
 def _aware(moment: np.datetime64) -> datetime:
