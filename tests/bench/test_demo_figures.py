@@ -20,6 +20,7 @@ from warn.errors import WarnError
 from warn.command.model import Broadcast, BroadcastKind, Listed, OpenIncident, Role, WarningChange
 from warn.store import ItemLevel, LevelBasis, NewEntry, Store, ZoneRain
 from warn.vocab import Audience, CapStatus, ItemKind, Level
+from warn.store.incidents import NewCapMessage
 
 T0 = datetime(2026, 7, 15, tzinfo=UTC)
 HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
@@ -67,8 +68,8 @@ def _thread(store: Store, thread: str, item: str, level: Level, at: datetime) ->
 
 def _message(store: Store, thread: str, version: int, level: Level, at: datetime, **kwargs: Any) -> bytes:
     body = _body(store, thread, version, level, at, **kwargs)
-    store.warnings.record_message(thread=thread, kind="Alert" if version == 1 else "Update", level=int(level),
-                                  sent_at=at, identifier=parse(body.encode()).identifier, body=body)
+    store.warnings.record_messages([NewCapMessage(thread, "Alert" if version == 1 else "Update", int(level), at,
+                                                  parse(body.encode()).identifier, body)])
     return body.encode()
 
 

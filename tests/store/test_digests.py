@@ -14,14 +14,15 @@ from warn.store import Store
 from warn.store.digests import check_rows
 from warn.store.schema import mode_changes
 from warn.vocab import Level
+from warn.store.incidents import NewCapMessage
 
 
 @pytest.fixture
 def held(store: Store) -> Store:
     """The store with a decided mode change, two tasks, a 叫应 call and one CAP message, all through the store."""
     store.execute_actions(_actions())
-    store.warnings.record_message(thread="landslide:T1:public", kind="Alert", level=int(Level.ORANGE),
-                                  sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>")
+    store.warnings.record_messages([NewCapMessage("landslide:T1:public", "Alert", int(Level.ORANGE), T0 + 6 * MINUTE,
+                                                  "id-1", "<alert/>")])
     return store
 
 

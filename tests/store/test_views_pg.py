@@ -29,6 +29,7 @@ from warn.vocab import Audience, ItemKind, Level, Mode, OrgLevel, ResponseLevel
 from warn.errors import StoreError
 from warn.store import ItemLevel, Store
 from tests.store.conftest import reading
+from warn.store.incidents import NewCapMessage
 from warn.store.views import (
     CycleView,
     EntryView,
@@ -78,8 +79,8 @@ def views(store: Store, store_url: str) -> Iterator[Views]:
     recorded."""
     store.execute_actions(_actions())
     # the message a publication sends (here without the publisher)
-    store.warnings.record_message(thread="landslide:T1:public", kind="Alert", level=int(Level.ORANGE),
-                                  sent_at=T0 + 6 * MINUTE, identifier="id-1", body="<alert/>")
+    store.warnings.record_messages([NewCapMessage("landslide:T1:public", "Alert", int(Level.ORANGE), T0 + 6 * MINUTE,
+                                                  "id-1", "<alert/>")])
     store.levels.record(T0, [ItemLevel("landslide", "zone", "T1", "now", 3),
                              ItemLevel("landslide", "zone", "T2", "now", 1),
                              ItemLevel("landslide", "zone", "T1", "24h", 4)], {})

@@ -199,11 +199,6 @@ class WarningTable(_Table):
         super().__init__(engine, write)
         self._append = append
 
-    def record_message(self, *, thread: str, kind: str, level: int, sent_at: datetime, identifier: str,
-                       body: str) -> bool:
-        """Record one CAP message as :meth:`record_messages` does; ``False`` when its identifier is already recorded."""
-        return bool(self.record_messages([NewCapMessage(thread, kind, level, sent_at, identifier, body)]))
-
     def record_messages(self, messages: Sequence[NewCapMessage]) -> set[str]:
         """Record CAP messages of their message threads (bulletins) and, in the same transaction, a timeline
         entry of kind :data:`MESSAGE_KIND` for each, the batch's rows carried by the last
