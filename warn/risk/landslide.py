@@ -668,9 +668,10 @@ def trigger_scores(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_m
     shape = np.broadcast_shapes(*(x.shape for x in values), *(x.shape[1:] for x in (b, a, knots)))
     grid = (shape[0] if shape else 1, int(np.prod(shape[1:], dtype=np.int64)))
     score, driver = np.empty(grid), np.empty(grid, dtype=np.int8)
-    kernels.trigger(*(np.broadcast_to(x, shape).reshape(grid) for x in values),
-                    *(_per_value(x, shape).reshape(4, *grid) for x in (b, a, knots)),
-                    np.asarray(scores, dtype=np.float64), SCORE_MAX, score, driver)
+    swi, rain, effective = (np.broadcast_to(x, shape).reshape(grid) for x in values)
+    swi_b, rain_a, rain_knots = (_per_value(x, shape).reshape(4, *grid) for x in (b, a, knots))
+    kernels.trigger(swi, rain, effective, swi_b, rain_a, rain_knots, np.asarray(scores, dtype=np.float64), SCORE_MAX,
+                    score, driver)
     return score.reshape(shape), driver.reshape(shape)
 
 
