@@ -98,3 +98,18 @@ def test_a_row_changed_by_an_action_without_an_entry_of_its_own_gets_one(store: 
     assert done.appended == 1 and [e.kind for e in entries] == ["record"]
     assert list(entries[0].details["rows"]) == ["tasks:t2"]
     assert check_rows(store.engine).problems == []
+
+
+def test_a_batch_of_messages_records_each_new_one_under_the_chain_and_reads_their_bodies_back(held: Store) -> None:
+    from warn.errors import WarnError
+
+    thread = "landslide:T1:public"
+    batch = [NewCapMessage(thread, "Update", int(Level.RED), T0 + 7 * MINUTE, "id-2", "<update/>"),
+             NewCapMessage(thread, "Alert", int(Level.ORANGE), T0 + 6 * MINUTE, "id-1", "<other/>")]
+    assert held.warnings.record_messages(batch) == {"id-2"}  # id-1 was recorded: left as it is
+    assert held.warnings.bodies(["id-1", "id-2", "id-9"]) == {"id-1": "<alert/>", "id-2": "<update/>"}
+    assert held.warnings.bodies([]) == {}
+    assert check_rows(held.engine).problems == [] and held.timeline.verify().ok
+    with pytest.raises(WarnError, match="no such message thread"):
+        held.warnings.record_messages([NewCapMessage("landslide:T9:public", "Alert", 1, T0, "id-3", "<a/>"), *batch])
+    assert held.warnings.bodies(["id-3"]) == {}  # nothing of a refused batch

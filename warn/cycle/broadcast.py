@@ -214,14 +214,13 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
     layers, expected = _Layers(settings), _Expected(store, settings)
+    broadcasts = [(action, identifier_of(settings, action)) for action in actions if isinstance(action, Broadcast)]
+    stored = store.warnings.bodies([identifier for _, identifier in broadcasts])  # one look-up for all
     threads: dict[str, str] = {}  # identifier → thread, of this call's messages
-    for action in actions:
-        if not isinstance(action, Broadcast):
-            continue
-        identifier = identifier_of(settings, action)
+    for action, identifier in broadcasts:
         if threads.setdefault(identifier, action.thread) != action.thread:
             raise _numbered_alike(identifier, action.thread)
-        body = _stored_body(store, identifier, action.thread)
+        body = _stored_body(store, identifier, action.thread, stored.get(identifier))
         if body is not None:
             yield action, identifier, None, body
             continue
@@ -244,15 +243,14 @@ def identifier_of(settings: Settings, action: Broadcast) -> str:
                           action.index % PER_SECOND)
 
 
-def _stored_body(store: Store, identifier: str, thread: str) -> bytes | None:
-    """The stored message ``identifier`` of ``thread`` (``None``: not recorded yet).
+def _stored_body(store: Store, identifier: str, thread: str, body: str | None) -> bytes | None:
+    """The stored message ``identifier`` of ``thread``, whose stored XML is ``body`` (``None``: not recorded yet).
 
     Raises
     ------
     WarnError
         The identifier is another message thread's: two messages numbered alike in one second.
     """
-    body = store.warnings.body(identifier)
     if body is None:
         return None
     if identifier not in {m.identifier for m in store.warnings.messages([thread])}:

@@ -241,11 +241,13 @@ class WarningTable(_Table):
                          snapshot(conn, "warning_messages", [m.identifier for m in fresh]))
             return {m.identifier for m in fresh}
 
-    def body(self, identifier: str) -> str | None:
-        """The XML of the message ``identifier``, ``None`` when none is recorded."""
+    def bodies(self, identifiers: Collection[str]) -> dict[str, str]:
+        """The XML of each of the messages ``identifiers`` that is recorded, by identifier."""
+        if not identifiers:
+            return {}
+        c = warning_messages.c
         with self._engine.connect() as conn:
-            return conn.execute(select(warning_messages.c.body)
-                                .where(warning_messages.c.identifier == identifier)).scalar_one_or_none()
+            return dict(conn.execute(select(c.identifier, c.body).where(c.identifier.in_(list(identifiers)))).all())
 
     def threads(self, incident_id: str | None = None) -> list[ThreadRow]:
         """Every thread (of ``incident_id``), by thread id."""
