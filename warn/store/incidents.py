@@ -222,9 +222,10 @@ class WarningTable(_Table):
             threads = {m.thread for m in messages}
             known = set(conn.execute(select(bulletins.c.bulletin_id)
                                      .where(bulletins.c.bulletin_id.in_(list(threads)))).scalars())
-            for thread in sorted(threads - known):
-                raise WarnError(Problem("bulletins", thread, "the message thread recorded by the executor before "
-                                        "publishing", "no such message thread"))
+            missing = sorted(threads - known)
+            if missing:
+                raise WarnError(Problem("bulletins", missing[0], "the message thread recorded by the executor "
+                                        "before publishing", "no such message thread"))
             held = set(conn.execute(select(warning_messages.c.identifier)
                                     .where(warning_messages.c.identifier.in_(wanted))).scalars())
             fresh = list({m.identifier: m for m in messages if m.identifier not in held}.values())
