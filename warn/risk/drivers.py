@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
+
+import numpy as np
 
 from warn.vocab import Level
 
@@ -53,14 +56,8 @@ class Driver:
 
         A quantity without a value reads ``SWI 未知 unknown (+2 h)``.
         """
-        if self.level is Level.UNKNOWN or self.value != self.value:
-            return f"{self.quantity} 未知 unknown ({_lead(self.lead)})"
-        reached = self.level > Level.NONE
-        label = f"{self.level.zh}阈值" if reached else "蓝色阈值"
-        sign = ("<" if reached else "≥") if self.worse_below else ("≥" if reached else "<")
-        unit = f" {self.unit}" if self.unit else ""
-        return f"{self.quantity} {_number(self.value)}{unit} {sign} {label} {_number(self.threshold)}{unit}" \
-               f" ({_lead(self.lead)})"
+        return _sentence(self.quantity, self.value, self.unit, self.threshold, _reading(self.level, self.worse_below),
+                         _lead(self.lead))
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (stable keys)."""
@@ -68,6 +65,74 @@ class Driver:
         return {"quantity": self.quantity, "value": round(self.value, 2) if known else None, "unit": self.unit,
                 "threshold": round(self.threshold, 2), "level": int(self.level), "colour": self.level.colour,
                 "lead_h": round(self.lead.total_seconds() / 3600, 2), "text": self.text()}
+
+
+@dataclass(frozen=True)
+class DriverColumns:
+    """The same drivers of many items, column by column, of quantities worse the higher they are.
+
+    Driver ``q`` of item ``i`` is quantity ``quantities[q]`` with ``values[q, i]`` against
+    ``thresholds[q, i]`` at ``levels[q, i]``, ``leads_s[i]`` ahead: what a vectorised model gives for
+    all its items at once, each item's drivers and texts built only when asked for.
+
+    Attributes
+    ----------
+    quantities, units
+        Each driver's quantity and unit (driver,).
+    values, thresholds
+        (driver, item), in each driver's unit; NaN: unknown.
+    levels
+        The level each driver's value alone reaches, (driver, item), int (−1 unknown … 4).
+    leads_s
+        How far ahead of the evaluation time each item's values hold (item,), whole seconds.
+    """
+
+    quantities: tuple[str, ...]
+    units: tuple[str, ...]
+    values: np.ndarray
+    thresholds: np.ndarray
+    levels: np.ndarray
+    leads_s: np.ndarray
+
+    def of(self, item: int) -> tuple[Driver, ...]:
+        """Return the drivers of item ``item`` (driver,)."""
+        lead = timedelta(seconds=int(self.leads_s[item]))
+        return tuple(Driver(quantity, float(self.values[q, item]), unit, float(self.thresholds[q, item]),
+                            Level(int(self.levels[q, item])), lead)
+                     for q, (quantity, unit) in enumerate(zip(self.quantities, self.units, strict=True)))
+
+    @cached_property
+    def texts(self) -> list[tuple[str, ...]]:
+        """Every item's drivers as :meth:`Driver.text` reads them (item,) of (driver,), formatted column by column."""
+        readings = {int(level): _reading(level, False) for level in Level}
+        leads = {s: _lead(timedelta(seconds=s)) for s in np.unique(self.leads_s).tolist()}
+        columns = [[_sentence(quantity, value, unit, threshold, readings[level], leads[lead])
+                    for value, threshold, level, lead in zip(values, thresholds, levels, self.leads_s.tolist(),
+                                                             strict=True)]
+                   for quantity, unit, values, thresholds, levels in zip(
+                       self.quantities, self.units, self.values.tolist(), self.thresholds.tolist(),
+                       self.levels.tolist(), strict=True)]
+        return list(zip(*columns, strict=True))
+
+
+def _reading(level: Level, worse_below: bool) -> tuple[str, str] | None:
+    """(comparison sign, threshold label) a driver at ``level`` reads with; ``None`` for an unknown level."""
+    if level is Level.UNKNOWN:
+        return None
+    reached = level > Level.NONE
+    label = f"{level.zh}阈值" if reached else "蓝色阈值"
+    sign = ("<" if reached else "≥") if worse_below else ("≥" if reached else "<")
+    return sign, label
+
+
+def _sentence(quantity: str, value: float, unit: str, threshold: float, reading: tuple[str, str] | None,
+              lead: str) -> str:
+    """One driver as people read it (:meth:`Driver.text`), from :func:`_reading` and :func:`_lead`."""
+    if reading is None or value != value:
+        return f"{quantity} 未知 unknown ({lead})"
+    sign, label = reading
+    unit = f" {unit}" if unit else ""
+    return f"{quantity} {_number(value)}{unit} {sign} {label} {_number(threshold)}{unit} ({lead})"
 
 
 def _number(value: float) -> str:

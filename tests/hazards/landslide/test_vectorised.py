@@ -68,7 +68,9 @@ def test_scores_and_drivers_equal_the_per_item_ones(seed, n):
     for i, thresholds in enumerate(sets):
         np.testing.assert_array_equal(scores[:, i], trigger_score(*values[:, :, i], thresholds=thresholds)[0])
         lead = timedelta(seconds=int(lead_seconds(TIMES)[at[i]]))
-        assert key(drivers[i]) == key(drivers_for(*values[:, at[i], i], thresholds=thresholds, lead=lead))
+        one = drivers_for(*values[:, at[i], i], thresholds=thresholds, lead=lead)
+        assert key(drivers.of(i)) == key(one)
+        assert drivers.texts[i] == tuple(d.text() for d in one)  # formatted column by column, read alike
 
 
 @settings(max_examples=40, deadline=None)

@@ -25,8 +25,9 @@ For one forecast run issued at t0 (hourly rain on a grid):
    appended to the store's hourly rain (never the whole history again), and the remembered
    levels are saved.
 
-Steps 3–4 run on all zones (and all points) at once as arrays; only the items' levels and
-drivers are built one by one.
+Steps 3–4 run on all zones (and all points) at once as arrays; only the items' levels are built
+one by one: their drivers stay columns (:class:`~warn.risk.drivers.DriverColumns`), read as text
+column by column.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from warn.hazards.leads import lead_seconds, lead_windows
 from warn.hazards.spec import LEADS, Context, Scored, ScoredItem
 from warn.rainarray import as_hourly, issued_at
 from warn.risk.chunks import CellMap, in_process
-from warn.risk.drivers import Driver
+from warn.risk.drivers import Driver, DriverColumns
 from warn.risk.landslide import (
     RAIN_60MIN,
     TRIGGER_QUANTITIES,
@@ -99,9 +100,10 @@ class ItemLevels:
         Which zone (``kind="zone"``) or hazard point (``"point"``).
     levels
         ``{"now": Level, "2h": …, "24h": …}``.
-    drivers
+    reasons, index
         The drivers of each lead's level (SWI, 60-minute rain and effective rain of the worst
-        cell at the time it peaked).
+        cell at the time it peaked) of every item judged with this one, and this item's place in
+        them (:attr:`drivers` gives its own).
     swi_max, effective_rain_max
         The largest SWI and effective rainfall (mm) from now to +24 h.
     susceptibility
@@ -110,18 +112,32 @@ class ItemLevels:
         The rain-trigger score now (0–100; NaN unknown), which levels with memory follow.
     official
         The official bulletin level in force for the item (a floor), ``NONE`` if none.
+    extra
+        Drivers of a lead beyond the rain trigger's (a dangerous-rock block's stability).
     """
 
     item_id: str
     name: str
     kind: str
     levels: dict[str, Level]
-    drivers: dict[str, tuple[Driver, ...]]
+    reasons: Mapping[str, DriverColumns]
+    index: int
     swi_max: float
     effective_rain_max: float
     susceptibility: int
     score_now: float
     official: Level
+    extra: Mapping[str, tuple[Driver, ...]] = field(default_factory=dict)
+
+    @property
+    def drivers(self) -> dict[str, tuple[Driver, ...]]:
+        """The drivers of each lead's level."""
+        return {lead: columns.of(self.index) + tuple(self.extra.get(lead, ())) for lead, columns in self.reasons.items()}
+
+    def texts(self) -> dict[str, tuple[str, ...]]:
+        """The drivers of each lead's level as people read them (:meth:`Driver.text`)."""
+        return {lead: columns.texts[self.index] + tuple(d.text() for d in self.extra.get(lead, ()))
+                for lead, columns in self.reasons.items()}
 
 
 @dataclass(frozen=True)
@@ -420,7 +436,7 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
         score[:, members] = zone_max[:, members]
         cells.append(scores.reshape(len(times), -1))
 
-    def reasons(at: np.ndarray) -> list[tuple[Driver, ...]]:
+    def reasons(at: np.ndarray) -> DriverColumns:
         """The drivers of each zone's worst cell at its time index ``at``."""
         cell = _worst_cells(weights.matrix, cells, group_of, at)
         if climatology is not None:
@@ -525,7 +541,7 @@ class Bounds:
                               effective_thresholds=self.effective_rain_mm[:, None], scores=boundaries)[0]
 
 
-def _drivers(values: np.ndarray, bounds: Bounds, lead: np.ndarray) -> list[tuple[Driver, ...]]:
+def _drivers(values: np.ndarray, bounds: Bounds, lead: np.ndarray) -> DriverColumns:
     """The SWI, 60-minute-rain and effective-rain drivers of each item, as
     :func:`warn.risk.landslide.drivers_for` gives them for one, for all items at once.
 
@@ -551,14 +567,10 @@ def _drivers(values: np.ndarray, bounds: Bounds, lead: np.ndarray) -> list[tuple
         reached = np.count_nonzero(bounds.effective_rain_mm <= effective, axis=0)
     rain_level = np.where(np.isnan(effective), Level.UNKNOWN, reached)
     rain_threshold = bounds.effective_rain_mm[np.where(np.isnan(effective), 0, np.maximum(reached, 1) - 1), item]
-    seconds = np.asarray(lead, dtype="timedelta64[s]").astype(np.int64)
-    leads = {int(s): timedelta(seconds=int(s)) for s in np.unique(seconds)}
-    return [(Driver(TRIGGER_QUANTITIES[0], s, "mm", on_s, LEVELS[lv], leads[at]),
-             Driver(RAIN_60MIN, r, "mm", on_r, LEVELS[lv], leads[at]),
-             Driver(TRIGGER_QUANTITIES[1], e, "mm", th, LEVELS[rl], leads[at]))
-            for s, r, e, on_s, on_r, th, lv, rl, at in zip(
-                swi.tolist(), rain.tolist(), effective.tolist(), on_line_swi.tolist(), on_line_rain.tolist(),
-                rain_threshold.tolist(), line_level.tolist(), rain_level.tolist(), seconds.tolist(), strict=True)]
+    return DriverColumns((TRIGGER_QUANTITIES[0], RAIN_60MIN, TRIGGER_QUANTITIES[1]), ("mm", "mm", "mm"),
+                         np.stack([swi, rain, effective]), np.stack([on_line_swi, on_line_rain, rain_threshold]),
+                         np.stack([line_level, line_level, rain_level]),
+                         np.asarray(lead, dtype="timedelta64[s]").astype(np.int64))
 
 
 def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, rain_24h: np.ndarray, thresholds,
@@ -578,7 +590,7 @@ def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, r
     storm = (rain_24h >= params.rock.rainstorm_rain_24h_mm) | (swi_level >= params.rock.rainstorm_swi_level)
     rock = np.where(storm, rock_level(k, params=params.rock), Level.NONE).astype(np.int8)
     lead = lead_seconds(times)
-    levels, drivers = dict(item.levels), dict(item.drivers)
+    levels, extra = dict(item.levels), dict(item.extra)
     for name, window in lead_windows(times).items():
         at = int(np.argmax(np.where(window & storm, rock, -9)))
         worst = max(Level(int(rock[at])) if window[at] and storm[at] else Level.NONE, alarm)
@@ -587,10 +599,10 @@ def _with_rock(item: ItemLevels, block: Mapping[str, object], swi: np.ndarray, r
         if window[at] and storm[at]:  # the block is judged only in the rainstorm case
             reached = [below for below, _ in params.rock.stability if k[at] < below]
             threshold = min(reached) if reached else max(below for below, _ in params.rock.stability)
-            drivers[name] = (*item.drivers[name], Driver("危岩稳定系数K", float(k[at]), "", float(threshold),
-                                                          Level(int(rock[at])), timedelta(seconds=int(lead[at])),
-                                                          worse_below=True))
-    return replace(item, levels=levels, drivers=drivers)
+            extra[name] = (*extra.get(name, ()), Driver("危岩稳定系数K", float(k[at]), "", float(threshold),
+                                                        Level(int(rock[at])), timedelta(seconds=int(lead[at])),
+                                                        worse_below=True))
+    return replace(item, levels=levels, extra=extra)
 
 
 def _finite(value: object) -> bool:
@@ -598,7 +610,7 @@ def _finite(value: object) -> bool:
 
 
 def _judge(ids: list[str], names: list[str], kind: str, score: np.ndarray,
-           reasons: Callable[[np.ndarray], list[tuple[Driver, ...]]], swi: np.ndarray, effective: np.ndarray,
+           reasons: Callable[[np.ndarray], DriverColumns], swi: np.ndarray, effective: np.ndarray,
            params: LandslideParams, times: np.ndarray, susceptibility: np.ndarray, official: np.ndarray
            ) -> list[ItemLevels]:
     """Levels and drivers of every item from its trigger-score series, all items at once.
@@ -630,8 +642,7 @@ def _judge(ids: list[str], names: list[str], kind: str, score: np.ndarray,
     upto = lead <= LEADS["24h"].total_seconds()
     swi_max, effective_max = _nanmax(swi[upto]).tolist(), _nanmax(effective[upto]).tolist()
     return [ItemLevels(item_id, names[i], kind, {lead_: LEVELS[levels[lead_][i]] for lead_ in levels},
-                       {lead_: drivers[lead_][i] for lead_ in drivers}, swi_max[i], effective_max[i], cls, now,
-                       LEVELS[floor])
+                       drivers, i, swi_max[i], effective_max[i], cls, now, LEVELS[floor])
             for i, (item_id, cls, now, floor) in enumerate(zip(ids, susceptibility.tolist(), score[0].tolist(),
                                                                official.tolist(), strict=True))]
 
@@ -716,7 +727,8 @@ def scored_item(item: ItemLevels) -> ScoredItem:
     """One zone or hazard point as the registry's item: drivers as text, the official floor said."""
     floor = (f"官方地质灾害气象风险预警{item.official.zh}（下限）/ official geohazard warning {item.official.colour} "
              "(a floor)",) if item.official >= Level.BLUE else ()
-    drivers = {lead: tuple(d.text() for d in item.drivers.get(lead, ())) + floor for lead in LEADS}
+    texts = item.texts()
+    drivers = {lead: texts.get(lead, ()) + floor for lead in LEADS}
     return ScoredItem(item.item_id, item.name, item.kind, dict(item.levels), drivers, item.score_now,
                       {"swi_max_mm": item.swi_max, "effective_rain_max_mm": item.effective_rain_max,
                        "susceptibility": float(item.susceptibility)}, item.official)
