@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
 from tests.store.conftest import T0
 from warn.store import LevelRecord, Store
@@ -29,7 +30,11 @@ def test_levels_round_trip_and_update(store: Store) -> None:
     store.save_levels("landslide", first)
     assert store.load_levels("landslide") == first
     store.save_levels("landslide", [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))])
-    assert store.load_levels("landslide")[0] == LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))
+    assert store.load_levels("landslide") == [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1)),
+                                              first[1]]  # an item not saved again keeps its memory
+    assert store.load_levels("flood") == []
+    with pytest.raises(ValueError, match="naive"):
+        store.save_levels("flood", [LevelRecord("F1", 1, None, T0.replace(tzinfo=None))])
     assert store.load_levels("flood") == []
 
 

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -350,6 +351,7 @@ def _duration(span: timedelta) -> str:
     return f"{minutes / 60:g} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes:g} min"
 
 
+@lru_cache(maxsize=65536)  # the items of a memory share few distinct times: convert each once
 def _to_datetime64(value: object) -> np.datetime64:
     """UTC ``datetime64[s]`` of an aware datetime, ISO text (no offset = UTC), datetime64 or None."""
     if value is None:
@@ -366,6 +368,7 @@ def _to_datetime64(value: object) -> np.datetime64:
     return np.datetime64(value, "s")  # type: ignore[call-overload]
 
 
+@lru_cache(maxsize=65536)
 def _to_datetime(value: np.datetime64) -> datetime | None:
     """Aware UTC datetime of a ``datetime64``; None for NaT."""
     if np.isnat(value):

@@ -229,3 +229,21 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]]
         copy_rows(conn, table, names, [kind for _, kind in columns], rows)
     else:
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", list(rows))
+
+
+def upsert_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]], key: Sequence[str],
+                rows: Sequence[Sequence[object]]) -> None:
+    """Insert ``rows`` as :func:`insert_rows` does, a row whose ``key`` columns the table holds replacing the
+    held row's other columns: staged with one ``COPY`` and merged by one statement on PostgreSQL, one
+    ``executemany`` on SQLite."""
+    if not rows:
+        return
+    names = ", ".join(name for name, _ in columns)
+    merge = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+        f"{name} = excluded.{name}" for name, _ in columns if name not in key)
+    if conn.dialect.name == "postgresql":
+        stage(conn, f"{table}_staged", columns, rows, analyse=False)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_staged {merge}")
+    else:
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) {merge}",
+                             list(rows))

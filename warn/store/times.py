@@ -37,8 +37,13 @@ def encode_time(dialect: str) -> Callable[[datetime], datetime | str]:
 def decode_time(value: datetime | str) -> datetime:
     """An aware UTC datetime from what either driver returns for a stored time."""
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return _from_sqlite_text(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@lru_cache(maxsize=65536)  # the rows of a read share few distinct times: decode each once
+def _from_sqlite_text(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _utc(value: datetime) -> datetime:
