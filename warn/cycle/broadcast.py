@@ -23,7 +23,7 @@ For each :class:`~warn.command.model.Broadcast`, in order:
 3. **Words.** From the templates of the playbooks folder (:mod:`warn.broadcast.wording`): issuer,
    time, area and places, level, 防御指南, and a one-segment SMS carried in the CAP parameter
    ``warn:sms``. Where the cycles scored the listed items from an ensemble run, the CAP ``certainty``
-   follows the members' probability of the warned level (:func:`probability_of`: Likely above one
+   follows the members' probability of the warned level (:class:`_Probabilities`: Likely above one
    half, Possible at or below).
 4. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
    :class:`~warn.errors.CapError`), then one ``warning_messages`` row. A message whose identifier is
@@ -42,7 +42,7 @@ Publishing the same actions again adds no message and no outbox row.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -77,7 +77,7 @@ from warn.cycle.inputs import OfficialRelay, official_in_force
 from warn.errors import ConfigError, Problem, WarnError
 from warn.hazards.spec import HazardSpec
 from warn.store import Store
-from warn.store.incidents import NewCapMessage
+from warn.store.incidents import MessageRow, NewCapMessage
 from warn.store.outbox import NewMessage
 from warn.vocab import Audience, CapStatus, Level
 
@@ -112,6 +112,7 @@ class _Layers:
     settings: Settings
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
     found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
+    circles: dict[tuple[str, float], dict[str, BaseGeometry]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         if name not in self.loaded:
@@ -125,6 +126,31 @@ class _Layers:
 
     def name_field(self, name: str) -> str:
         return self.settings.layers[name].name_field
+
+    def circle(self, name: str, item_id: str, radius_m: float) -> BaseGeometry:
+        """The WGS 84 polygon ``radius_m`` around the point ``item_id`` of layer ``name`` (its first feature
+        with that id); the first call for a layer and radius buffers all its points at once."""
+        if (name, radius_m) not in self.circles:
+            self.circles[name, radius_m] = _circles(self.get(name), self.id_field(name), radius_m)
+        return self.circles[name, radius_m][item_id]
+
+
+def _circles(frame: gpd.GeoDataFrame | None, id_field: str, radius_m: float) -> dict[str, BaseGeometry]:
+    """Each point feature's WGS 84 polygon ``radius_m`` around it, by id (the first feature of each id), buffered
+    in the WGS 84 / UTM zone holding it."""
+    if frame is None:
+        return {}
+    first = frame[~frame[id_field].astype(str).duplicated()]
+    points = first[first.geom_type == "Point"]
+    by_zone: dict[str, list[tuple[str, BaseGeometry]]] = {}
+    for ident, point in zip(points[id_field].astype(str), points.geometry, strict=True):
+        by_zone.setdefault(_utm(point), []).append((ident, point))
+    out: dict[str, BaseGeometry] = {}
+    for zone, members in by_zone.items():
+        series = gpd.GeoSeries([point for _, point in members], crs="EPSG:4326")
+        out.update(zip([ident for ident, _ in members], series.to_crs(zone).buffer(radius_m).to_crs("EPSG:4326"),
+                       strict=True))
+    return out
 
 
 def publish(store: Store, settings: Settings, actions: Iterable[Action], *, status: CapStatus = CapStatus.ACTUAL,
@@ -213,19 +239,23 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
     already recorded (its stored body)."""
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
-    layers, expected = _Layers(settings), _Expected(store, settings)
     broadcasts = [(action, identifier_of(settings, action)) for action in actions if isinstance(action, Broadcast)]
+    layers, expected = _Layers(settings), _Expected(store, settings)
+    probability = _Probabilities(store, [action for action, _ in broadcasts])
     stored = store.warnings.bodies([identifier for _, identifier in broadcasts])  # one look-up for all
+    earlier: dict[str, list[MessageRow]] = {}  # thread → its messages recorded before this call, one look-up
+    for row in store.warnings.messages({action.thread for action, _ in broadcasts}):
+        earlier.setdefault(row.thread_id, []).append(row)
     threads: dict[str, str] = {}  # identifier → thread, of this call's messages
     for action, identifier in broadcasts:
         if threads.setdefault(identifier, action.thread) != action.thread:
             raise _numbered_alike(identifier, action.thread)
-        body = _stored_body(store, identifier, action.thread, stored.get(identifier))
+        body = _stored_body(identifier, action.thread, earlier.get(action.thread, []), stored.get(identifier))
         if body is not None:
             yield action, identifier, None, body
             continue
-        warning = replace(_warning(store, settings, layers, expected, action, status, sender, validity,
-                                   point_buffer_m),
+        warning = replace(_warning(store, settings, layers, expected, probability, earlier.get(action.thread, []),
+                                   action, status, sender, validity, point_buffer_m),
                           identifier=identifier)
         yield action, identifier, warning, produce(warning)
 
@@ -243,8 +273,9 @@ def identifier_of(settings: Settings, action: Broadcast) -> str:
                           action.index % PER_SECOND)
 
 
-def _stored_body(store: Store, identifier: str, thread: str, body: str | None) -> bytes | None:
-    """The stored message ``identifier`` of ``thread``, whose stored XML is ``body`` (``None``: not recorded yet).
+def _stored_body(identifier: str, thread: str, recorded: list[MessageRow], body: str | None) -> bytes | None:
+    """The stored message ``identifier`` of ``thread``, whose recorded messages are ``recorded``; its stored
+    XML is ``body`` (``None``: not recorded yet).
 
     Raises
     ------
@@ -253,7 +284,7 @@ def _stored_body(store: Store, identifier: str, thread: str, body: str | None) -
     """
     if body is None:
         return None
-    if identifier not in {m.identifier for m in store.warnings.messages([thread])}:
+    if identifier not in {m.identifier for m in recorded}:
         raise _numbered_alike(identifier, thread)
     return body.encode("utf-8")
 
@@ -263,9 +294,10 @@ def _numbered_alike(identifier: str, thread: str) -> WarnError:
                              "one another message thread already has (two messages numbered alike in one second)"))
 
 
-def _warning(store: Store, settings: Settings, layers: _Layers, expected_rain: _Expected, action: Broadcast,
-             status: CapStatus, sender: str, validity: timedelta, buffer_m: float) -> CapWarning:
-    earlier = store.warnings.messages([action.thread])
+def _warning(store: Store, settings: Settings, layers: _Layers, expected_rain: _Expected,
+             probability_of: _Probabilities, earlier: list[MessageRow], action: Broadcast, status: CapStatus,
+             sender: str, validity: timedelta, buffer_m: float) -> CapWarning:
+    """The message of ``action``, whose thread recorded the messages ``earlier`` before it."""
     clear = action.broadcast is BroadcastKind.ALL_CLEAR
     response = ResponseType.ALL_CLEAR if clear else _RESPONSE.get(action.level, ResponseType.MONITOR)
     hazard = hazards.get(action.hazard)
@@ -274,7 +306,7 @@ def _warning(store: Store, settings: Settings, layers: _Layers, expected_rain: _
     sent = sent_of(action)
     expires = sent + validity
     expected = "" if clear else expected_rain(action)
-    probability = None if clear else probability_of(store, action)
+    probability = None if clear else probability_of(action)
     words = wording(settings, hazard, action, area, relayed, expires, expected, probability)
     public = action.audience is Audience.PUBLIC
     return CapWarning(
@@ -377,10 +409,7 @@ def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[
         if found is None:
             continue
         desc, geometry = found
-        if geometry.geom_type == "Point":
-            series = gpd.GeoSeries([geometry], crs="EPSG:4326")
-            geometry = series.to_crs(_utm(geometry)).buffer(buffer_m).to_crs("EPSG:4326").iloc[0]
-        return desc, kind, geometry
+        return desc, kind, layers.circle(layer, item_id, buffer_m) if geometry.geom_type == "Point" else geometry
     return None
 
 
@@ -426,14 +455,26 @@ def _relay_note(relayed: tuple[OfficialRelay, ...]) -> str:
     return "；".join(f"转发 {b.issuer} {cap_time(b.sent)} 发布的{b.headline}（{b.identifier}）" for b in relayed)
 
 
-def probability_of(store: Store, action: Broadcast) -> float | None:
-    """The probability of the warned level at its lead (now) over an ensemble run's members: the highest
-    over the items the message lists, as the cycles recorded them (``store.levels``); ``None`` when
-    none was scored from an ensemble."""
-    recorded = store.levels.probability(action.hazard, ((str(item.item_kind), item.item_id) for item in action.listed),
-                                        action.at)
-    known = [p for by_level in recorded.values() if not math.isnan(p := by_level.get(action.level, math.nan))]
-    return max(known) if known else None
+@dataclass
+class _Probabilities:
+    """The probability of an action's warned level at its lead (now) over an ensemble run's members: the
+    highest over the items its message lists, as the cycles recorded them (``store.levels``); ``None`` when
+    none was scored from an ensemble. The items of all ``actions`` of one hazard and time are read at once."""
+
+    store: Store
+    actions: Sequence[Broadcast]
+    recorded: dict[tuple[str, datetime], dict[str, dict[Level, float]]] = field(default_factory=dict)
+
+    def __call__(self, action: Broadcast) -> float | None:
+        key = (action.hazard, action.at)
+        if key not in self.recorded:
+            self.recorded[key] = self.store.levels.probability(
+                action.hazard, ((str(item.item_kind), item.item_id) for other in self.actions
+                                if (other.hazard, other.at) == key for item in other.listed), action.at)
+        recorded = self.recorded[key]
+        known = [p for item in action.listed if (by_level := recorded.get(item.item_id)) is not None
+                 and not math.isnan(p := by_level.get(action.level, math.nan))]
+        return max(known) if known else None
 
 
 @dataclass
