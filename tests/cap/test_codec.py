@@ -214,6 +214,7 @@ def test_produced_messages_are_valid(case, town):
     assert cap.validate(data) == []
     alert = cap.parse(data)
     assert alert == cap.build(w) and cap.serialise(alert) == data
+    assert cap.produce_alert(w) == (data, alert)  # the alert read from the tree validated, as parse reads it
     assert alert.status is w.status and alert.msg_type is w.msg_type
     assert [i.language for i in alert.infos] == ["zh-CN", "en-US"]
     assert b"Z<" not in data and b"+08:00</sent>" in data

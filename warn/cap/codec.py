@@ -490,11 +490,24 @@ def produce(warning: CapWarning) -> bytes:
     CapError
         Listing every problem :func:`validate` found; an invalid message is never returned.
     """
+    return produce_alert(warning)[0]
+
+
+def produce_alert(warning: CapWarning) -> tuple[bytes, CapAlert]:
+    """The validated CAP 1.2 XML of ``warning`` (as :func:`produce`) and the alert :func:`parse` reads from
+    it, read from the tree validated rather than parsed and validated again.
+
+    Raises
+    ------
+    CapError
+        As :func:`produce`.
+    """
     data = serialise(build(warning))
-    problems = validate(data)
+    root = _parse_tree(data)
+    problems = _schema_problems(root) + _spec_problems(root) + _profile_problems(root)
     if problems:
         raise CapError(*problems)
-    return data
+    return data, _read(root)
 
 
 # ---------------------------------------------------------------- validating
@@ -705,6 +718,11 @@ def parse(data: bytes) -> CapAlert:
     problems = _schema_problems(root) + _spec_problems(root)
     if problems:
         raise CapError(*problems)
+    return _read(root)
+
+
+def _read(root: etree._Element) -> CapAlert:
+    """The alert of a message's validated tree."""
     return CapAlert(
         identifier=_text(root, "identifier"),
         sender=_text(root, "sender"),

@@ -25,7 +25,7 @@ For each :class:`~warn.command.model.Broadcast`, in order:
    ``warn:sms``. Where the cycles scored the listed items from an ensemble run, the CAP ``certainty``
    follows the members' probability of the warned level (:class:`_Probabilities`: Likely above one
    half, Possible at or below).
-4. **Record.** :func:`~warn.cap.codec.produce` (validated; an invalid message raises
+4. **Record.** :func:`~warn.cap.codec.produce_alert` (validated; an invalid message raises
    :class:`~warn.errors.CapError`), then one ``warning_messages`` row. A message whose identifier is
    already there is not built again: its stored body is queued again (a no-op when it was queued
    before), so a crash between recording and queueing heals on the next run.
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
@@ -68,7 +69,7 @@ from warn.cap.codec import (
     cap_time,
     outline,
     parse,
-    produce,
+    produce_alert,
 )
 from warn.command.model import Action, Broadcast, BroadcastKind
 from warn.config import ChannelSpec, Settings
@@ -193,11 +194,10 @@ def publish(store: Store, settings: Settings, actions: Iterable[Action], *, stat
     for batch in _rounds(actions):
         built = list(_messages(store, settings, batch, status, sender, validity, point_buffer_m))
         recorded = store.warnings.record_messages([
-            NewCapMessage(action.thread, str(warning.msg_type), int(warning.level), warning.sent, identifier,
-                          body.decode("utf-8")) for action, identifier, warning, body in built if warning is not None])
-        published += [identifier for _, identifier, _, _ in built if identifier in recorded]
-        queued += [row for action, identifier, _, body in built
-                   for row in _outbox(settings.channels, action, identifier, body, status)]
+            NewCapMessage(m.action.thread, str(m.warning.msg_type), int(m.warning.level), m.warning.sent,
+                          m.identifier, m.body.decode("utf-8")) for m in built if m.warning is not None])
+        published += [m.identifier for m in built if m.identifier in recorded]
+        queued += [row for m in built for row in _outbox(settings.channels, m, status)]
     store.outbox.enqueue_many(queued)
     return published
 
@@ -233,10 +233,20 @@ def preview(store: Store, settings: Settings, actions: Iterable[Action], *, stat
         pass
 
 
+class _Message(NamedTuple):
+    """The message of a ``Broadcast``: its identifier, warning and CAP body, and the alert read from it;
+    warning and alert are ``None`` for a message already recorded (its stored body)."""
+
+    action: Broadcast
+    identifier: str
+    warning: CapWarning | None
+    body: bytes
+    alert: CapAlert | None
+
+
 def _messages(store: Store, settings: Settings, actions: Iterable[Action], status: CapStatus, sender: str,
-              validity: timedelta, point_buffer_m: float) -> Iterator[tuple[Broadcast, str, CapWarning | None, bytes]]:
-    """(action, identifier, warning, CAP body) per ``Broadcast``; the warning is ``None`` for a message
-    already recorded (its stored body)."""
+              validity: timedelta, point_buffer_m: float) -> Iterator[_Message]:
+    """The message of each ``Broadcast``, in order."""
     if status not in (CapStatus.ACTUAL, CapStatus.EXERCISE, CapStatus.TEST):
         raise WarnError(Problem("publish", "status", "Actual, Exercise or Test", str(status)))
     broadcasts = [(action, identifier_of(settings, action)) for action in actions if isinstance(action, Broadcast)]
@@ -252,12 +262,12 @@ def _messages(store: Store, settings: Settings, actions: Iterable[Action], statu
             raise _numbered_alike(identifier, action.thread)
         body = _stored_body(identifier, action.thread, earlier.get(action.thread, []), stored.get(identifier))
         if body is not None:
-            yield action, identifier, None, body
+            yield _Message(action, identifier, None, body, None)
             continue
         warning = replace(_warning(store, settings, layers, expected, probability, earlier.get(action.thread, []),
                                    action, status, sender, validity, point_buffer_m),
                           identifier=identifier)
-        yield action, identifier, warning, produce(warning)
+        yield _Message(action, identifier, warning, *produce_alert(warning))
 
 
 def sent_of(action: Broadcast) -> datetime:
@@ -525,10 +535,10 @@ def _templates(path: Path) -> Templates:
     return load_templates(path)
 
 
-def _outbox(channels: Mapping[str, ChannelSpec], action: Broadcast, identifier: str, body: bytes,
-            status: CapStatus) -> list[NewMessage]:
+def _outbox(channels: Mapping[str, ChannelSpec], message: _Message, status: CapStatus) -> list[NewMessage]:
     """The outbox rows of a message: one per channel carrying the action's audience and per recipient."""
-    messages, alert = [], None
+    action, identifier, body, alert = message.action, message.identifier, message.body, message.alert
+    messages = []
     for name, spec in channels.items():
         if spec.reads is not action.audience:
             continue
