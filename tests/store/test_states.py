@@ -45,3 +45,18 @@ def test_an_uncompressed_state_round_trips_exactly(store: Store) -> None:
     held = store.load_state("swi", "grid-a").arrays
     assert np.array_equal(held["rain"], rain) and held["rain"].dtype == rain.dtype
     assert np.array_equal(held["valid"], valid)
+
+
+def test_a_compressed_state_is_deflated_and_an_uncompressed_one_stored_as_it_is(store: Store) -> None:
+    from sqlalchemy import func, select
+
+    from warn.store.schema import model_states
+
+    dry = np.zeros((3, 400, 500))  # a dry hour's rain: compresses to almost nothing
+    for key, compress in (("deflated", True), ("stored", False)):
+        store.save_state("rain", key, valid_at=T0, arrays={"mm": dry}, compress=compress)
+        assert np.array_equal(store.load_state("rain", key).arrays["mm"], dry)
+    with store.engine.connect() as conn:
+        size = dict(conn.execute(select(model_states.c.key, func.length(model_states.c.arrays))).all())
+    assert size["deflated"] < dry.nbytes / 100 and size["stored"] > dry.nbytes
+
