@@ -62,6 +62,16 @@ def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:
     assert store.levels.history(since=T0 + H) == []
 
 
+def test_drivers_are_stored_as_the_json_array_of_their_texts(store: Store) -> None:
+    texts = ("SWI 214 mm ≥ 橙色阈值 180 mm (+2 h)", 'quote " backslash \\ newline \n tab \t bell \x07', "")
+    rows = [dataclasses.replace(level("T1", 2), drivers=texts), dataclasses.replace(level("T2", 1), drivers=())]
+    store.levels.record(T0, rows, {})
+    with store.engine.connect() as conn:
+        stored = dict(conn.execute(select(item_levels.c.item_id, item_levels.c.drivers)).all())
+    assert stored == {"T1": json.dumps(list(texts), ensure_ascii=False), "T2": "[]"}
+    assert [r.drivers for _, r in store.levels.history(lead=None)] == [texts, ()]
+
+
 def test_an_ensembles_probabilities_are_kept_with_the_level_and_a_single_runs_stay_null(store: Store) -> None:
     probability = {Level.BLUE: 1.0, Level.YELLOW: 2 / 3, Level.ORANGE: 0.0, Level.RED: 0.0}
     unknown = dict.fromkeys(probability, math.nan)  # no member's level known
