@@ -113,3 +113,31 @@ def test_a_batch_of_messages_records_each_new_one_under_the_chain_and_reads_thei
     with pytest.raises(WarnError, match="no such message thread"):
         held.warnings.record_messages([NewCapMessage("landslide:T9:public", "Alert", 1, T0, "id-3", "<a/>"), *batch])
     assert held.warnings.bodies(["id-3"]) == {}  # nothing of a refused batch
+
+
+def test_threads_advanced_in_one_batch_keep_the_newest_version_and_a_version_row_per_advance(held: Store) -> None:
+    """One call raising a thread to v2 then v3 and repeating v1 and v2 (the thread and message thread of the
+    fixture are at v1): each advance is applied and versioned once, an older or repeated version not at all."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from warn.command.model import Broadcast, WarningChange
+    from warn.store.schema import bulletins, warning_versions, warnings
+
+    change = next(a for a in _actions() if isinstance(a, WarningChange))
+    message = next(a for a in _actions() if isinstance(a, Broadcast))
+    steps = [(2, Level.RED), (3, Level.YELLOW), (1, Level.BLUE), (2, Level.ORANGE)]
+    batch = [action for version, level in steps for action in (
+        replace(change, key=f"landslide:T1/v{version}x", version=version, level=level),
+        replace(message, key=f"landslide:T1:public/v{version}x", version=version, level=level))]
+    done = held.execute_actions(batch)
+    with held.engine.connect() as conn:
+        thread = conn.execute(select(warnings.c.version, warnings.c.level)).one()
+        bulletin = conn.execute(select(bulletins.c.version, bulletins.c.level)).one()
+        versions = conn.execute(select(warning_versions.c.version, warning_versions.c.level)
+                                .order_by(warning_versions.c.version)).all()
+    assert tuple(thread) == tuple(bulletin) == (3, int(Level.YELLOW))
+    assert [tuple(v) for v in versions] == [(1, int(Level.ORANGE)), (2, int(Level.RED)), (3, int(Level.YELLOW))]
+    assert done.applied == 2 + 4  # the warning thread's two advances; every broadcast appends its own entry
+    assert held.timeline.verify().ok and check_rows(held.engine).problems == []

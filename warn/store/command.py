@@ -33,9 +33,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Column, Connection, Executable, Table, func, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -181,17 +182,19 @@ class _Batch:
     "insertmanyvalues"), tables in the order their foreign keys need, written before any other statement
     runs (:meth:`conn`) and at the end (:meth:`flush`). A row sharing a key with one queued before it is not
     queued (the first wins, as one insert after another would have it); one sharing a key with a stored
-    row is not inserted. Whether a warning or message thread is stored already is read once for the whole
-    batch, so inserting or advancing it needs no statement of its own.
+    row is not inserted. The version of every warning and message thread the batch names is read once (the
+    rows locked for the transaction on PostgreSQL), so inserting or advancing a thread needs no statement of its
+    own: an advance is queued too (:meth:`advance`), written after the inserts, one ``executemany`` per table.
     """
 
     def __init__(self, conn: Connection, actions: Sequence[Action]) -> None:
         self._conn = conn
         self._queued: dict[Table, list[tuple[dict[str, Any], int | None]]] = {table: [] for table in _BULK}
         self._keys: dict[Table, set[tuple[Any, ...]]] = {table: set() for table in _BULK}
+        self._advances: list[tuple[Table, dict[str, Any]]] = []
         self._done: set[int] = set()
-        self.threads = _held(conn, warnings.c.thread_id, {a.thread for a in actions if isinstance(a, WarningChange)})
-        self.bulletins = _held(conn, bulletins.c.bulletin_id, {a.thread for a in actions if isinstance(a, Broadcast)})
+        self.threads = _versions(conn, warnings, {a.thread for a in actions if isinstance(a, WarningChange)})
+        self.bulletins = _versions(conn, bulletins, {a.thread for a in actions if isinstance(a, Broadcast)})
 
     @property
     def conn(self) -> Connection:
@@ -209,8 +212,18 @@ class _Batch:
         self._queued[table].append((row, index))
         return True
 
+    def advance(self, table: Table, held: dict[str, int], key: str, version: int, values: dict[str, Any]) -> bool:
+        """Queue setting ``values`` and ``version`` on the thread ``key`` of ``table`` (``warnings`` or ``bulletins``)
+        whose version is ``held[key]``, if ``version`` is newer; whether it is (``held`` follows)."""
+        if held[key] >= version:
+            return False
+        held[key] = version
+        self._advances.append((table, {"key_": key, "version_": version, **values}))
+        return True
+
     def flush(self) -> set[int]:
-        """Write every queued insert; the indices of the actions whose row was inserted, in this call or before."""
+        """Write every queued insert, then every queued advance; the indices of the actions whose row was inserted,
+        in this call or before."""
         for table, queued in self._queued.items():
             returned = _BULK[table][0]
             for rows in _runs(queued):
@@ -220,6 +233,13 @@ class _Batch:
                                if index is not None and tuple(row[c] for c in returned) in written}
             queued.clear()
             self._keys[table].clear()
+        for table, group in groupby(self._advances, key=lambda advance: advance[0]):
+            rows = [values for _, values in group]
+            key = table.c[_BULK[table][0][0]]
+            columns = [c for c in rows[0] if c not in ("key_", "version_")]
+            self._conn.execute(update(table).where(key == bindparam("key_"), table.c.version < bindparam("version_"))
+                               .values(version=bindparam("version_"), **{c: bindparam(c) for c in columns}), rows)
+        self._advances.clear()
         return self._done
 
 
@@ -244,11 +264,16 @@ _BULK: dict[Table, tuple[tuple[str, ...], ...]] = {
 }
 
 
-def _held(conn: Connection, column: Column[Any], keys: set[str]) -> set[str]:
-    """Those of ``keys`` stored in ``column``."""
+def _versions(conn: Connection, table: Table, keys: set[str]) -> dict[str, int]:
+    """The version of each of the threads ``keys`` that ``table`` (``warnings`` or ``bulletins``) holds, the rows
+    locked until the transaction ends (PostgreSQL; SQLite's write transaction holds the whole database)."""
     if not keys:
-        return set()
-    return set(conn.execute(select(column).where(column.in_(sorted(keys)))).scalars())
+        return {}
+    column = table.c[_BULK[table][0][0]]
+    query = select(column, table.c.version).where(column.in_(sorted(keys)))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {thread: version for thread, version in conn.execute(query)}
 
 
 def _apply(batch: _Batch, action: Action, index: int) -> bool:
@@ -377,15 +402,13 @@ def _warning(batch: _Batch, action: WarningChange, index: int) -> bool:
     version = {"thread_id": action.thread, "version": action.version, "level": int(action.level), "status": status,
                "at": action.at}
     if action.thread not in batch.threads:
-        batch.threads.add(action.thread)
+        batch.threads[action.thread] = action.version
         batch.add(warnings, row)
         batch.add(warning_versions, version, index)
         return False
-    if not _changed(batch.conn, update(warnings).where(
-            warnings.c.thread_id == action.thread, warnings.c.version < action.version).values(
-            level=int(action.level), status=status, updated_at=action.at, version=action.version)):
-        return False
-    batch.add(warning_versions, version, index)
+    if batch.advance(warnings, batch.threads, action.thread, action.version,
+                     {"level": int(action.level), "status": status, "updated_at": action.at}):
+        batch.add(warning_versions, version, index)
     return False
 
 
@@ -393,16 +416,15 @@ def _bulletin(batch: _Batch, action: Broadcast, index: int) -> bool:
     """Insert or advance the message thread of ``action``; never back to an older version."""
     status = "cleared" if action.broadcast is BroadcastKind.ALL_CLEAR else "active"
     listed = json.dumps([[item.item_id, int(item.level)] for item in action.listed], ensure_ascii=False)
-    values = {"level": int(action.level), "version": action.version, "status": status, "updated_at": action.at,
-              "listed": listed}
+    values = {"level": int(action.level), "status": status, "updated_at": action.at, "listed": listed}
     row = {"bulletin_id": action.thread, "hazard": str(action.hazard), "area_id": action.area,
-           "audience": str(action.audience), "incident_id": action.incident, "opened_at": action.at, **values}
+           "audience": str(action.audience), "incident_id": action.incident, "opened_at": action.at,
+           "version": action.version, **values}
     if action.thread not in batch.bulletins:
-        batch.bulletins.add(action.thread)
+        batch.bulletins[action.thread] = action.version
         batch.add(bulletins, row, index)
         return False
-    return _changed(batch.conn, update(bulletins).where(bulletins.c.bulletin_id == action.thread,
-                                                  bulletins.c.version < action.version).values(**values))
+    return batch.advance(bulletins, batch.bulletins, action.thread, action.version, values)
 
 
 def _answer(conn: Connection, action: RecordTimeline) -> None:
