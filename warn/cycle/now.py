@@ -370,11 +370,14 @@ def advance_state(settings: Settings, store: Store, now: Now, at: datetime, comp
 def attributed(scores: Scores, now: Now) -> Scores:
     """``scores`` with the composition's lines appended to the drivers of every rain hazard's items."""
     rainy = {name for name in scores.scored if Input.RAIN in hazards.get(name).inputs}
+    extra = {lead: tuple(texts) for lead, texts in now.drivers.items() if texts}
+    if not rainy or not extra:
+        return scores
 
     def lines(drivers: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        return {lead: (*text, *now.drivers.get(lead, ())) for lead, text in drivers.items()}
+        return {lead: text + extra[lead] if lead in extra else text for lead, text in drivers.items()}
 
-    items = [replace(item, drivers=(*item.drivers, *now.drivers.get("now", ()))) if item.hazard in rainy else item
+    items = [replace(item, drivers=item.drivers + extra.get("now", ())) if item.hazard in rainy else item
              for item in scores.items]
     scored = {name: replace(result, items=[replace(i, drivers=lines(i.drivers)) for i in result.items])
               if name in rainy else result for name, result in scores.scored.items()}
