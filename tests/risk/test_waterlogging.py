@@ -290,3 +290,29 @@ def test_drivers_text(params):
                                        lead=timedelta(hours=2))
     assert [d.level for d in quiet] == [Level.NONE, Level.NONE]
     assert quiet[1].text() == "积水深度 (模型) 0.00 cm < 蓝色阈值 5.0 cm (+2 h)"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_drivers_of_many_points_are_each_points_own(params, seed):
+    """model_drivers_of over a batch gives every point what model_drivers gives it alone: unknown and zero
+    return periods, windows and depths, exact thresholds, catalogued and other points, several leads."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    period = rng.choice([np.nan, 0.0, 0.5, 3.0, 9.2, 50.0, 120.0], n) * rng.uniform(0.9, 1.1, n)
+    duration = rng.choice([np.nan, 30.0, 60.0, 180.0], n)
+    pipe = rng.choice([1.0, 2.0, 3.0, 5.0], n)
+    thresholds = np.sort(rng.uniform(1, 40, (n, 3)), axis=1)
+    depth = np.where(rng.uniform(size=n) < 0.2, thresholds[np.arange(n), rng.integers(0, 3, n)], rng.uniform(0, 50, n))
+    depth[rng.uniform(size=n) < 0.1] = np.nan
+    known = rng.uniform(size=n) < 0.5
+    lead_s = rng.choice([0, 3600, 7200, 86400], n)
+    batch = waterlogging.model_drivers_of(return_period_yr=period, duration_min=duration, pipe_return_period_yr=pipe,
+                                          depth_cm=depth, depth_thresholds_cm=thresholds, known_point=known,
+                                          params=params, lead_s=lead_s)
+    for i in range(n):
+        alone = waterlogging.model_drivers(return_period_yr=float(period[i]), duration_min=float(duration[i]),
+                                           pipe_return_period_yr=float(pipe[i]), depth_cm=float(depth[i]),
+                                           depth_thresholds_cm=tuple(thresholds[i]), known_point=bool(known[i]),
+                                           params=params, lead=timedelta(seconds=int(lead_s[i])))
+        assert [d.text() for d in batch[i]] == [d.text() for d in alone]
+        assert [(d.level, d.lead) for d in batch[i]] == [(d.level, d.lead) for d in alone]

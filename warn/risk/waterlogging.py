@@ -48,6 +48,8 @@ from warn.vocab import Level
 
 #: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
 DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
+#: Each level by its number.
+_LEVELS = {int(level): level for level in Level}
 
 # ---------------------------------------------------------------------------------------
 # Parameters
@@ -640,19 +642,36 @@ def model_drivers(*, return_period_yr: float, duration_min: float, pipe_return_p
         the quantity names the window and P_pipe) and ``积水深度 (模型)`` (bucket depth against
         the depth thresholds).
     """
-    factor = 1.0 + params.known_point_bonus * float(known_point)
+    return model_drivers_of(return_period_yr=np.array([return_period_yr]), duration_min=np.array([duration_min]),
+                            pipe_return_period_yr=np.array([pipe_return_period_yr]), depth_cm=np.array([depth_cm]),
+                            depth_thresholds_cm=np.array([depth_thresholds_cm]), known_point=np.array([known_point]),
+                            params=params, lead_s=np.array([lead.total_seconds()]))[0]
+
+
+def model_drivers_of(*, return_period_yr: np.ndarray, duration_min: np.ndarray, pipe_return_period_yr: np.ndarray,
+                     depth_cm: np.ndarray, depth_thresholds_cm: np.ndarray, known_point: np.ndarray,
+                     params: WaterloggingParams, lead_s: np.ndarray) -> list[list[Driver]]:
+    """Give :func:`model_drivers` of many points at once, one list of drivers per point.
+
+    The arrays are (point,), the depth thresholds (point, 3), each point's lead in whole seconds.
+    """
+    factor = 1.0 + params.known_point_bonus * np.asarray(known_point, dtype=np.float64)
     bounds = np.asarray(params.levels.boundaries, dtype=np.float64)
-    period = float(return_period_yr)
-    score = float(np.minimum(SCORE_MAX * screen_x(period, pipe_return_period_yr,
-                                                  params.waterlogging_return_period_yr) * factor, SCORE_MAX))
-    level = Level(int(level_of(score, bounds)))
+    period = np.asarray(return_period_yr, dtype=np.float64)
+    pipe = np.asarray(pipe_return_period_yr, dtype=np.float64)
+    score = np.minimum(SCORE_MAX * screen_x(period, pipe, params.waterlogging_return_period_yr) * factor, SCORE_MAX)
+    level = level_of(score, bounds)
     # The P* at which the score alone reaches a boundary B: x = B / (100·factor).
-    at = bounds[max(int(level), 1) - 1] / (SCORE_MAX * factor)
-    threshold = pipe_return_period_yr * (params.waterlogging_return_period_yr / pipe_return_period_yr) ** at
-    window = f"{duration_min:g} min " if duration_min == duration_min else ""
-    quantity = f"{window}重现期 (管网设计 {pipe_return_period_yr:g} a)"
-    return [Driver(quantity, period, "a", float(threshold), level, lead),
-            _depth_driver("积水深度 (模型)", depth_cm, depth_thresholds_cm, lead)]
+    at = bounds[np.maximum(level, 1) - 1] / (SCORE_MAX * factor)
+    threshold = pipe * (params.waterlogging_return_period_yr / pipe) ** at
+    depth_level, depth_threshold = _depth_levels(np.asarray(depth_cm, dtype=np.float64), depth_thresholds_cm)
+    leads = {s: timedelta(seconds=s) for s in np.unique(lead_s).tolist()}
+    return [[Driver(f"{f'{d:g} min ' if d == d else ''}重现期 (管网设计 {p:g} a)", v, "a", t, _LEVELS[lv], leads[s]),
+             Driver("积水深度 (模型)", depth, "cm", dt, _LEVELS[dl], leads[s])]
+            for v, d, p, t, lv, depth, dt, dl, s in zip(
+                period.tolist(), np.asarray(duration_min, dtype=np.float64).tolist(), pipe.tolist(), threshold.tolist(),
+                level.tolist(), np.asarray(depth_cm, dtype=np.float64).tolist(), depth_threshold.tolist(),
+                depth_level.tolist(), np.asarray(lead_s).tolist(), strict=True)]
 
 
 def sensor_drivers(sensor: SensorState, depth_thresholds_cm: Sequence[float]) -> list[Driver]:
@@ -666,10 +685,19 @@ def sensor_drivers(sensor: SensorState, depth_thresholds_cm: Sequence[float]) ->
 
 
 def _depth_driver(quantity: str, depth_cm: float, thresholds_cm: Sequence[float], lead: timedelta) -> Driver:
-    depth = float(depth_cm)
+    level, threshold = _depth_levels(np.array([depth_cm], dtype=np.float64),
+                                     np.array([thresholds_cm], dtype=np.float64))
+    return Driver(quantity, float(depth_cm), "cm", float(threshold[0]), _LEVELS[int(level[0])], lead)
+
+
+def _depth_levels(depth_cm: np.ndarray, thresholds_cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Give the level each depth reaches and the threshold of that level (the blue one below it).
+
+    Depths (point,) and each point's blue, yellow and red depths (point, 3), cm; NaN: unknown.
+    Returns (levels, thresholds), (point,) each.
+    """
     thresholds = np.asarray(thresholds_cm, dtype=np.float64)
-    if np.isnan(depth):
-        return Driver(quantity, depth, "cm", float(thresholds[0]), Level.UNKNOWN, lead)
-    reached = int(np.searchsorted(thresholds, depth, side="right"))
-    level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
-    return Driver(quantity, depth, "cm", float(thresholds[max(reached, 1) - 1]), level, lead)
+    reached = np.count_nonzero(thresholds <= depth_cm[:, None], axis=1)
+    levels = np.where(np.isnan(depth_cm), int(Level.UNKNOWN),
+                      np.array([int(Level.NONE), *map(int, DEPTH_LEVELS)])[reached])
+    return levels, thresholds[np.arange(len(depth_cm)), np.maximum(reached, 1) - 1]

@@ -47,6 +47,8 @@ from warn.vocab import Level
 
 #: Model name of the saved bucket state and the remembered levels in the store.
 STATE_MODEL = "waterlogging"
+#: Each level by its number.
+LEVELS = {int(level): level for level in Level}
 #: Hours of the run whose bucket storages are saved, and hours of rain kept before t0.
 SAVED_HOURS = 12
 KEPT_HOURS = 3
@@ -141,10 +143,10 @@ def score_waterlogging(ctx: Context) -> WaterloggingResult:
     now = waterlogging.now_score(score[0], sensors, params.levels.boundaries)
     run = _Run(screen["return_period_yr"].values, screen["duration_min"].values, lead_seconds(times),
                lead_windows(times))
-    items = [_point_item(ids[i], str(records[i].get(spec.name_field, ids[i])), i,
-                         np.concatenate([[now[i]], score[1:, i]]), run, depth_cm[:, i], sensors[i],
-                         (_basis(sensors[i], read[i], records[i].get("sensor_id")),), points, params)
-             for i in range(len(ids))]
+    items = _point_items(ids, [str(record.get(spec.name_field, item_id)) for item_id, record in zip(ids, records, strict=True)],
+                         np.concatenate([now[None], score[1:]]), run, depth_cm, sensors,
+                         [(_basis(sensor, series, record.get("sensor_id")),)
+                          for sensor, series, record in zip(sensors, read, records, strict=True)], points, params)
     if store is not None:
         items = _remember(store, items, observed, params, persist and ctx.remember)
     if persist and store is not None:
@@ -254,29 +256,40 @@ class _Run:
     windows: dict[str, np.ndarray]
 
 
-def _point_item(item_id: str, name: str, i: int, score: np.ndarray, run: _Run, depth_cm: np.ndarray,
-                sensor: waterlogging.SensorState, basis: tuple[str, ...], points: waterlogging.WaterloggingPoints,
-                params: waterlogging.WaterloggingParams) -> WaterloggingItem:
-    """One point: ``score`` is the score now (sensor-first) then the model's at each forecast time."""
-    thresholds = points.depth_thresholds_cm[i]
-    levels, drivers = {}, {}
+def _point_items(ids: list[str], names: list[str], score: np.ndarray, run: _Run, depth_cm: np.ndarray,
+                 sensors: list[waterlogging.SensorState], bases: list[tuple[str, ...]],
+                 points: waterlogging.WaterloggingPoints, params: waterlogging.WaterloggingParams
+                 ) -> list[WaterloggingItem]:
+    """Every point's item, all points at once: ``score`` (time, point) is the score now (sensor-first) then the
+    model's at each forecast time, ``depth_cm`` (time, point) the bucket's depth."""
+    point = np.arange(len(ids))
+    sensed = np.array([sensor.known for sensor in sensors], dtype=bool)
+    levels: dict[str, list[int]] = {}
+    drivers: dict[str, list[list[Driver]]] = {}
     for name_, window in run.windows.items():
-        known = window & ~np.isnan(score)
-        at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else int(np.argmax(window))
-        level = Level(int(level_of(score[at], params.levels.boundaries))) if known.any() else Level.UNKNOWN
-        # missing evidence is never "all clear": a model's lower bound that says none is unknown
-        levels[name_] = Level.UNKNOWN if name_ == "now" and not sensor.known and level is Level.NONE else level
-        drivers[name_] = waterlogging.sensor_drivers(sensor, thresholds) if name_ == "now" and sensor.known else \
-            waterlogging.model_drivers(
-                return_period_yr=float(run.return_period_yr[at, i]), duration_min=float(run.duration_min[at, i]),
-                pipe_return_period_yr=float(points.pipe_return_period_yr[i]), depth_cm=float(depth_cm[at]),
-                depth_thresholds_cm=thresholds, known_point=bool(points.known_point[i]), params=params,
-                lead=timedelta(seconds=int(run.lead[at])))
-    observed = sensor.depth_cm if sensor.known else float(depth_cm[0])
-    to_next = sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None \
-        and np.isfinite(sensor.minutes_to_next) else None
-    score_now = float("nan") if levels["now"] is Level.UNKNOWN else float(score[0])
-    return WaterloggingItem(item_id, name, levels, drivers, basis, observed, to_next, score_now, sensor.known)
+        evidence = window[:, None] & ~np.isnan(score)
+        known = evidence.any(axis=0)
+        at = np.where(known, np.argmax(np.where(evidence, score, -np.inf), axis=0), int(np.argmax(window)))
+        level = np.where(known, level_of(score[at, point], params.levels.boundaries), int(Level.UNKNOWN))
+        if name_ == "now":  # missing evidence is never "all clear": a model's lower bound that says none is unknown
+            level = np.where(~sensed & (level == int(Level.NONE)), int(Level.UNKNOWN), level)
+        levels[name_] = level.tolist()
+        modelled = point[~sensed] if name_ == "now" else point
+        by_model = iter(waterlogging.model_drivers_of(
+            return_period_yr=run.return_period_yr[at[modelled], modelled],
+            duration_min=run.duration_min[at[modelled], modelled],
+            pipe_return_period_yr=points.pipe_return_period_yr[modelled], depth_cm=depth_cm[at[modelled], modelled],
+            depth_thresholds_cm=points.depth_thresholds_cm[modelled], known_point=points.known_point[modelled],
+            params=params, lead_s=run.lead[at[modelled]]))
+        drivers[name_] = [waterlogging.sensor_drivers(sensors[i], points.depth_thresholds_cm[i])
+                          if name_ == "now" and sensed[i] else next(by_model) for i in point.tolist()]
+    return [WaterloggingItem(item_id, names[i], {lead: LEVELS[levels[lead][i]] for lead in levels},
+                             {lead: drivers[lead][i] for lead in drivers}, bases[i],
+                             sensor.depth_cm if sensor.known else float(depth_cm[0, i]),
+                             sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None
+                             and np.isfinite(sensor.minutes_to_next) else None,
+                             float("nan") if levels["now"][i] == Level.UNKNOWN else float(score[0, i]), sensor.known)
+            for i, (item_id, sensor) in enumerate(zip(ids, sensors, strict=True))]
 
 
 def _remember(store: Store, items: list[WaterloggingItem], t0: datetime, params: waterlogging.WaterloggingParams,
