@@ -545,7 +545,9 @@ def _where(root: etree._Element) -> str:
 
 
 def _text(node: etree._Element, name: str) -> str:
-    found = node.find(_Q + name)
+    """The stripped text of ``node``'s first CAP child ``name``, ``""`` without one (children filtered in C,
+    without ``find``'s path parsing: a message is read some 40 times)."""
+    found = next(node.iterchildren(_Q + name), None)
     return (found.text or "").strip() if found is not None else ""
 
 
