@@ -45,6 +45,21 @@ def test_the_baseline_is_each_items_last_now_level_before_the_cycle(store: Store
     assert store.levels.basis("waterlogging", T0 + 2 * H) is None
 
 
+def test_the_baseline_of_given_items_is_read_item_by_item_as_the_whole_one_gives_it(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1), level("T2", 0), level("T1", 3, lead="24h"),
+                             level("P1", 2, hazard="waterlogging")], {})
+    store.levels.record(T0 + H, [level("T1", 2), level("T2", -1, lead="2h")], {})  # T2 and P1 not scored now
+    store.levels.record(T0 + 2 * H, [level("T1", 4)], {})
+    wanted = [("landslide", "zone", "T1"), ("landslide", "zone", "T2"), ("waterlogging", "zone", "P1"),
+              ("landslide", "point", "T1"), ("landslide", "zone", "never"), ("landslide", "zone", "T1")]
+    for before in (T0, T0 + H, T0 + 2 * H, T0 + 3 * H, T0 + H + timedelta(microseconds=1)):
+        whole = store.levels.baseline(before)
+        assert store.levels.baseline(before, wanted) == {k: v for k, v in whole.items() if k in wanted}
+    assert store.levels.baseline(T0 + 2 * H, wanted) == {("landslide", "zone", "T1"): 2, ("landslide", "zone", "T2"): 0,
+                                                         ("waterlogging", "zone", "P1"): 2}
+    assert store.levels.baseline(T0 + 2 * H, []) == {}
+
+
 def test_a_rerun_of_a_cycle_replaces_its_levels_and_still_compares_with_what_it_found(store: Store) -> None:
     store.levels.record(T0, [level("T1", 1)], {"landslide": LevelBasis("run-a", {})})
     store.levels.record(T0 + H, [level("T1", 4)], {"landslide": LevelBasis("run-b", {})})

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -187,10 +187,10 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
 
         setup = load_setup(settings.command, settings.deployment.district_code, hazards.names_zh(),
                            roster_limit=settings.files.max_roster_bytes)
-    baseline = _baseline(store, settings, at)
+    bases = _bases(store, settings, at)
     run = _run_id(inputs)
     advanced = advance_state(settings, store, inputs.now, at, compute) if inputs.now is not None else []
-    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, baseline), compute=compute)
+    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, bases), compute=compute)
     if inputs.now is not None and inputs.rain is not None:
         scores = attributed(scores, inputs.now)
         keep(store, inputs.now, inputs.rain)
@@ -198,7 +198,8 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     record_zone_rain(settings, store, inputs.rain)
     records = places(settings) if items else {}
     wanted = tuple(dict.fromkeys(a for playbook in setup.playbooks for a in playbook.attributes))
-    crossings = tuple(c for item in items if (c := _crossing(item, baseline.levels, at, records, wanted)) is not None)
+    before = _levels_before(store, at, items)
+    crossings = tuple(c for item in items if (c := _crossing(item, before, at, records, wanted)) is not None)
     _save_levels(store, at, scores, run)
     planned = advance(store, settings, setup, crossings, at, status=status, sender=sender)
     notices = [*inputs.problems, *notices, *anchor_head(settings, store, at)]
@@ -302,23 +303,18 @@ def notice_sms(settings: Settings, text: str) -> str:
 # --- the levels of the previous cycle -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """What a cycle compares with: every item's last ``now`` level by slot
-    (``hazard:item:item_id``), and per hazard judged on its run and official floors alone, the
-    run and floors its levels came from."""
-
-    levels: Mapping[str, int] = field(default_factory=dict)
-    bases: Mapping[str, LevelBasis] = field(default_factory=dict)
+def _bases(store: Store, settings: Settings, at: datetime) -> dict[str, LevelBasis]:
+    """Per hazard judged on its run and official floors alone, the run and floors its levels came from
+    at the last cycle before ``at``."""
+    return {name: basis for name in settings.hazards if (basis := store.levels.basis(name, at)) is not None}
 
 
-def _baseline(store: Store, settings: Settings, at: datetime) -> Baseline:
-    """The baseline before ``at``: what the cycles before ``at`` recorded — so a rerun of ``at`` after
-    an interruption compares with what the cycle found, not with its own first attempt."""
-    levels = {f"{hazard}:{kind}:{item_id}": level
-              for (hazard, kind, item_id), level in store.levels.baseline(at).items()}
-    bases = {name: basis for name in settings.hazards if (basis := store.levels.basis(name, at)) is not None}
-    return Baseline(levels, bases)
+def _levels_before(store: Store, at: datetime, items: Sequence[Item]) -> dict[str, int]:
+    """What a cycle compares with: the last ``now`` level of each of ``items`` recorded before ``at``, by slot
+    (``hazard:item:item_id``) — so a rerun of ``at`` after an interruption compares with what the cycle
+    found, not with its own first attempt."""
+    return {f"{hazard}:{kind}:{item_id}": level for (hazard, kind, item_id), level in
+            store.levels.baseline(at, [(item.hazard, item.item, item.item_id) for item in items]).items()}
 
 
 def _save_levels(store: Store, at: datetime, scores: Scores, run: str | None) -> None:
@@ -332,11 +328,12 @@ def _save_levels(store: Store, at: datetime, scores: Scores, run: str | None) ->
     store.levels.record(at, rows, {hazard: LevelBasis(run, dict(floors)) for hazard, floors in scores.floors.items()})
 
 
-def _rescored(settings: Settings, inputs: Inputs, run: str | None, baseline: Baseline) -> frozenset[str]:
+def _rescored(settings: Settings, inputs: Inputs, run: str | None, bases: Mapping[str, LevelBasis]
+              ) -> frozenset[str]:
     """The hazards judged on their run and official floors alone whose run or floors changed since
     the levels they have (all of them without a run: none is scored then anyway)."""
     return frozenset(name for name, floors in floors_by_hazard(settings, inputs).items()
-                     if baseline.bases.get(name) != LevelBasis(run, floors))
+                     if bases.get(name) != LevelBasis(run, floors))
 
 
 def _run_id(inputs: Inputs) -> str | None:
