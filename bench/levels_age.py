@@ -1,0 +1,83 @@
+"""Benchmark: a cycle's baseline (each item's last level "now" before the cycle) as the store ages.
+
+Every cycle records every item's level at each lead (``store.levels``): a city-sized service
+(bench/citysize.py: 10,000 zones, 2,000 hazard points, 2,000 waterlogging points) adds 14,000
+items × 3 leads every hour. The cycle compares each item it scored with its last level "now"
+before the cycle. Read by grouping every item over all its cycles, that grows with the store's
+age; read item by item down the items' index (``store.levels.baseline(at, items)``, what the
+cycle does), it does not. This bench records ``--items`` items' levels hour after hour and, at
+each of ``--days``, times both reads side by side (best of ``--repeat``), checks they agree, and
+prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL.
+
+bench/history.py times the whole cycle on day 1 and day 30 with the rain history of 30 days;
+it prefills no item levels (30 days of them are 30 M rows), hence this bench.
+
+Run: ``python bench/levels_age.py [--items 14000] [--days 1,3,7] [--repeat 3] [--pg URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from backends import DEFAULT_PG, best_of, postgresql_store, sqlite_store  # noqa: E402
+
+from warn.store import ItemLevel, Store  # noqa: E402
+
+T0 = datetime(2026, 7, 1, tzinfo=UTC)
+LEADS = ("now", "2h", "24h")
+DRIVERS = ("SWI 62.4 mm < 蓝色阈值 80 mm (现在 now)", "60分钟雨量 3.2 mm < 蓝色阈值 30 mm (现在 now)",
+           "有效降雨 41.0 mm < 蓝色阈值 100 mm (现在 now)")
+
+
+def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
+    """Record hourly cycles of ``items`` items up to the largest of ``days``; time both reads at each day."""
+    keys = [("landslide", "zone", f"Z{i:05d}") for i in range(items)]
+    out, recorded = [], 0
+    for day in days:
+        while recorded < day * 24:
+            at = T0 + timedelta(hours=recorded)
+            store.levels.record(at, [ItemLevel(*key, lead, (i + recorded) % 5, 50.0 if lead == "now" else None,
+                                               DRIVERS) for i, key in enumerate(keys) for lead in LEADS], {})
+            recorded += 1
+        before = T0 + timedelta(hours=recorded)
+        grouped = store.levels.baseline(before)
+        if store.levels.baseline(before, keys) != grouped:
+            raise SystemExit(f"day {day}: the item-by-item baseline differs from the grouped one")
+        out.append({"day": day, "rows": recorded * items * len(LEADS),
+                    "grouped_s": best_of(lambda: store.levels.baseline(before), repeat),
+                    "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=14_000)
+    parser.add_argument("--days", default="1,3,7", help="days of hourly cycles at which the reads are timed")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    args = parser.parse_args()
+    days = sorted(int(d) for d in args.days.split(","))
+    print("| backend | day | item-level rows | grouped s | item by item s | grouped / day-1 item by item "
+          "| item by item / day-1 item by item |\n|---|---|---|---|---|---|---|")
+    for backend, opener in (("sqlite", sqlite_store), ("postgresql", lambda: postgresql_store(args.pg))):
+        started = time.perf_counter()
+        with opener() as store:
+            if store is None:
+                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | |")
+                continue
+            rows = age(store, args.items, days, args.repeat)
+        first = rows[0]["items_s"]
+        for r in rows:
+            print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['grouped_s']:.3f} | {r['items_s']:.3f} "
+                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} |", flush=True)
+        print(f"<!-- {backend}: {time.perf_counter() - started:.0f} s with the recording -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()
