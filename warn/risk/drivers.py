@@ -67,7 +67,7 @@ class Driver:
                 "lead_h": round(self.lead.total_seconds() / 3600, 2), "text": self.text()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: equal only to itself
 class DriverColumns:
     """The same drivers of many items, column by column, of quantities worse the higher they are.
 

@@ -655,6 +655,8 @@ class Store:
 
         now = stored(self._now())
         rows = [(hazard, r.item_id, r.level, stored(r.below_since), stored(r.evidence_at), now) for r in memory]
+        if not rows:
+            return
         with self._write() as conn:
             upsert_rows(conn, "level_memory", _MEMORY_COLUMNS, ("hazard", "item_id"), rows)
 
