@@ -20,7 +20,9 @@ storm of the first run (its 24 hours), the days before it light rain random per 
 of the cells wet, 0.05 mm mean: random mantissas compress as badly as real fields, and the
 levels, so the warnings and messages the cycles send, stay those of day 1). Nothing else a 30-day-old
 service holds (30 days of item levels, timeline, outbox) is prefilled: it is not the rain
-history and the cycle reads none of it by age.
+history and the cycle reads none of it by age — the one read of the item levels, each scored item's
+last level before the cycle, goes down the items' index item by item (bench/levels_age.py times it as
+a store ages; until 2026-12-04 it grouped every item over all its cycles and grew with age).
 
 Then the same ``--cycles`` hourly runs are replayed on each store exactly as bench/cycle.py
 replays them (its ``replay_once``: release the run on the feed server, ``warn.cycle.run``
