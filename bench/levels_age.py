@@ -7,7 +7,9 @@ before the cycle. Read by grouping every item over all its cycles, that grows wi
 age; read item by item down the items' index (``store.levels.baseline(at, items)``, what the
 cycle does), it does not. This bench records ``--items`` items' levels hour after hour and, at
 each of ``--days``, times both reads side by side (best of ``--repeat``), checks they agree, and
-prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL.
+prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL. Beside them, the
+screen's and ``warn zones``' read of every item's level (``Views.zones``: the items walked down the same
+index, one seek each), which must not grow either.
 
 bench/history.py times the whole cycle on day 1 and day 30 with the rain history of 30 days;
 it prefills no item levels (30 days of them are 30 M rows), hence this bench.
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backends import DEFAULT_PG, best_of, postgresql_store, sqlite_store  # noqa: E402
 
 from warn.store import ItemLevel, Store  # noqa: E402
+from warn.store.views import Views  # noqa: E402
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 LEADS = ("now", "2h", "24h")
@@ -36,8 +39,9 @@ DRIVERS = ("SWI 62.4 mm < 蓝色阈值 80 mm (现在 now)", "60分钟雨量 3.2 
 
 
 def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
-    """Record hourly cycles of ``items`` items up to the largest of ``days``; time both reads at each day."""
+    """Record hourly cycles of ``items`` items up to the largest of ``days``; time the reads at each day."""
     keys = [("landslide", "zone", f"Z{i:05d}") for i in range(items)]
+    views = Views.open(store.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
     out, recorded = [], 0
     for day in days:
         while recorded < day * 24:
@@ -49,9 +53,13 @@ def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
         grouped = store.levels.baseline(before)
         if store.levels.baseline(before, keys) != grouped:
             raise SystemExit(f"day {day}: the item-by-item baseline differs from the grouped one")
+        if {(z.hazard, z.kind, z.item_id): z.level for z in views.zones(before - timedelta(hours=1))} != grouped:
+            raise SystemExit(f"day {day}: Views.zones differs from the grouped baseline")
         out.append({"day": day, "rows": recorded * items * len(LEADS),
                     "grouped_s": best_of(lambda: store.levels.baseline(before), repeat),
-                    "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat)})
+                    "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat),
+                    "views_s": best_of(lambda: views.zones(before), repeat)})
+    views.close()
     return out
 
 
@@ -64,18 +72,18 @@ def main() -> None:
     args = parser.parse_args()
     days = sorted(int(d) for d in args.days.split(","))
     print("| backend | day | item-level rows | grouped s | item by item s | grouped / day-1 item by item "
-          "| item by item / day-1 item by item |\n|---|---|---|---|---|---|---|")
+          "| item by item / day-1 item by item | Views.zones s |\n|---|---|---|---|---|---|---|---|")
     for backend, opener in (("sqlite", sqlite_store), ("postgresql", lambda: postgresql_store(args.pg))):
         started = time.perf_counter()
         with opener() as store:
             if store is None:
-                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | |")
+                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | |")
                 continue
             rows = age(store, args.items, days, args.repeat)
         first = rows[0]["items_s"]
         for r in rows:
             print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['grouped_s']:.3f} | {r['items_s']:.3f} "
-                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} |", flush=True)
+                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} | {r['views_s']:.3f} |", flush=True)
         print(f"<!-- {backend}: {time.perf_counter() - started:.0f} s with the recording -->", flush=True)
 
 

@@ -101,6 +101,25 @@ def test_zones_as_the_cycles_left_them(views: Views) -> None:
     assert views.zones(T0 - MINUTE) == []
 
 
+def test_zones_walk_every_hazard_kind_and_item_as_grouping_them_would(store: Store, store_url: str) -> None:
+    """Items of several hazards and kinds, recorded in some cycles only, one with no level now, one only
+    after the time asked: each item's last level now, as the cycles by then left it."""
+    rows = {T0: [ItemLevel("flood", "point", "P2", "now", 1), ItemLevel("flood", "point", "P1", "now", 2),
+                 ItemLevel("landslide", "zone", "T1", "now", 3), ItemLevel("landslide", "point", "H1", "now", 0),
+                 ItemLevel("landslide", "zone", "T9", "24h", 4)],
+            T0 + MINUTE: [ItemLevel("flood", "point", "P1", "now", -1), ItemLevel("river", "gauge", "G1", "now", 2)],
+            AT: [ItemLevel("landslide", "zone", "T1", "now", 4), ItemLevel("landslide", "zone", "T0", "now", 1)]}
+    for at, levels in rows.items():
+        store.levels.record(at, levels, {})
+    with Views.open(store_url) as views:
+        assert views.zones(T0 + MINUTE) == [
+            ZoneView("landslide", "zone", "T1", 3, T0), ZoneView("river", "gauge", "G1", 2, T0 + MINUTE),
+            ZoneView("flood", "point", "P2", 1, T0), ZoneView("landslide", "point", "H1", 0, T0),
+            ZoneView("flood", "point", "P1", -1, T0 + MINUTE)]
+        assert [(z.item_id, z.level) for z in views.zones(AT)] == [("T1", 4), ("G1", 2), ("P2", 1), ("T0", 1),
+                                                                    ("H1", 0), ("P1", -1)]
+
+
 def test_tasks_as_they_stood(views: Views) -> None:
     overdue = views.tasks(AT, overdue=True)
     assert [(t.task_id, t.status, t.overdue_s, t.due_at) for t in overdue] == [("t1", "open", 1800.0, T0 + 30 * MINUTE)]
