@@ -930,7 +930,7 @@ def _newest_revision() -> str:
 def _postgresql(url: str, psycopg: Any) -> Callable[[], Any]:
     """How to open the PostgreSQL store of ``postgresql+psycopg://…``: autocommit (each query sees the
     latest data: ``warn watch`` runs for hours) in read-only transactions, without JIT compilation (the
-    views' queries are index seeks, and the item walk's estimated cost set the JIT off: 0.3 s of compiling
+    views' queries are index seeks, and the item walk's estimated cost triggered JIT compiling: 0.3 s of it
     for a 0.2 s query)."""
     parts = urlsplit(url)
     conninfo = urlunsplit(parts._replace(scheme="postgresql"))
