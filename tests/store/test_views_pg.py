@@ -120,6 +120,36 @@ def test_zones_walk_every_hazard_kind_and_item_as_grouping_them_would(store: Sto
                                                                     ("H1", 0), ("P1", -1)]
 
 
+def test_an_items_levels_are_each_hazard_kind_and_leads_last_by_the_time_asked(store: Store, store_url: str) -> None:
+    """T1 as a landslide zone (three leads, the 24 h one in one cycle only), a landslide point and a flood point,
+    beside other items: each (hazard, kind, lead)'s last row by the time asked, with its score and drivers."""
+    rows = {T0: [ItemLevel("landslide", "zone", "T1", "now", 1, 40.0, ("SWI 80 mm",)),
+                 ItemLevel("landslide", "zone", "T1", "24h", 3), ItemLevel("landslide", "zone", "T2", "now", 4),
+                 ItemLevel("flood", "point", "T1", "now", 2)],
+            T0 + MINUTE: [ItemLevel("landslide", "zone", "T1", "now", 2, 55.5), ItemLevel("landslide", "zone", "T1", "2h", 4),
+                          ItemLevel("landslide", "point", "T1", "now", 0), ItemLevel("flood", "point", "T0", "now", 1)],
+            AT: [ItemLevel("landslide", "zone", "T1", "now", -1), ItemLevel("flood", "point", "T1", "now", 3)]}
+    for at, levels in rows.items():
+        store.levels.record(at, levels, {})
+    with Views.open(store_url) as views:
+        def seen(at: datetime) -> list[tuple]:
+            return [(v.hazard, v.kind, v.lead, v.level, v.score, v.drivers, v.cycle_at) for v in views.item_levels("T1", at)]
+
+        assert seen(T0 - MINUTE) == []
+        assert seen(T0) == [("flood", "point", "now", 2, None, [], T0),
+                            ("landslide", "zone", "24h", 3, None, [], T0),
+                            ("landslide", "zone", "now", 1, 40.0, ["SWI 80 mm"], T0)]
+        assert seen(T0 + MINUTE) == [("flood", "point", "now", 2, None, [], T0),
+                                     ("landslide", "point", "now", 0, None, [], T0 + MINUTE),
+                                     ("landslide", "zone", "24h", 3, None, [], T0),
+                                     ("landslide", "zone", "2h", 4, None, [], T0 + MINUTE),
+                                     ("landslide", "zone", "now", 2, 55.5, [], T0 + MINUTE)]
+        assert [(h, k, lead, level) for h, k, lead, level, *_ in seen(AT)] == [
+            ("flood", "point", "now", 3), ("landslide", "point", "now", 0), ("landslide", "zone", "24h", 3),
+            ("landslide", "zone", "2h", 4), ("landslide", "zone", "now", -1)]
+        assert views.item_levels("nowhere", AT) == []
+
+
 def test_tasks_as_they_stood(views: Views) -> None:
     overdue = views.tasks(AT, overdue=True)
     assert [(t.task_id, t.status, t.overdue_s, t.due_at) for t in overdue] == [("t1", "open", 1800.0, T0 + 30 * MINUTE)]

@@ -50,10 +50,10 @@ from warn.store.times import decode_time, encode_time
 if TYPE_CHECKING:
     from warn.config import Settings
 
-#: The items ``item_levels`` holds, walked down its index ``(hazard, item_kind, item_id, …)`` one seek at a time
-#: (a loose index scan: SQLite and PostgreSQL would otherwise read every row to find the distinct ones), as the
-#: common table ``items`` (a last row of NULLs ends each walk).
-_ITEMS = (
+#: The hazards and kinds of item ``item_levels`` holds, walked down its index ``(hazard, item_kind, item_id, …)``
+#: one seek at a time (a loose index scan: SQLite and PostgreSQL would otherwise read every row to find the
+#: distinct ones), as the common table ``kinds`` (a last row of NULLs ends each walk).
+_KINDS = (
     "WITH RECURSIVE hazards(hazard) AS ("
     "SELECT min(hazard) FROM item_levels UNION ALL "
     "SELECT (SELECT min(l.hazard) FROM item_levels l WHERE l.hazard > h.hazard) FROM hazards h "
@@ -62,8 +62,11 @@ _ITEMS = (
     "SELECT h.hazard, (SELECT min(l.item_kind) FROM item_levels l WHERE l.hazard = h.hazard) FROM hazards h "
     "WHERE h.hazard IS NOT NULL UNION ALL "
     "SELECT k.hazard, (SELECT min(l.item_kind) FROM item_levels l WHERE l.hazard = k.hazard "
-    "AND l.item_kind > k.item_kind) FROM kinds k WHERE k.item_kind IS NOT NULL), "
-    "items(hazard, item_kind, item_id) AS ("
+    "AND l.item_kind > k.item_kind) FROM kinds k WHERE k.item_kind IS NOT NULL)"
+)
+#: :data:`_KINDS`, then the items of each kind walked the same way, as the common table ``items``.
+_ITEMS = (
+    f"{_KINDS}, items(hazard, item_kind, item_id) AS ("
     "SELECT k.hazard, k.item_kind, (SELECT min(l.item_id) FROM item_levels l WHERE l.hazard = k.hazard "
     "AND l.item_kind = k.item_kind) FROM kinds k WHERE k.item_kind IS NOT NULL UNION ALL "
     "SELECT i.hazard, i.item_kind, (SELECT min(l.item_id) FROM item_levels l WHERE l.hazard = i.hazard "
@@ -705,15 +708,26 @@ class Views:
 
     def item_levels(self, item_id: str, at: datetime) -> list[ItemLevelView]:
         """Every level of ``item_id`` (any hazard, every lead) as the last cycle by ``at`` that scored it left
-        it, by hazard, kind and lead."""
+        it, by hazard, kind and lead.
+
+        The hazards and kinds are walked down the items' index (:data:`_KINDS`), then the item's leads in
+        each, and each lead's last row is read by seeks: nothing is read by the store's age.
+        """
+        last = ("FROM item_levels l WHERE l.hazard = x.hazard AND l.item_kind = x.item_kind AND l.item_id = :item "
+                "AND l.lead = x.lead AND l.cycle_at <= :at ORDER BY l.cycle_at DESC LIMIT 1")
         rows = self.database.rows(
-            "SELECT l.hazard, l.item_kind, l.item_id, l.lead, l.level, l.score, l.drivers, l.cycle_at, l.probability "
-            "FROM item_levels l JOIN (SELECT hazard, item_kind, lead, max(cycle_at) AS cycle_at FROM item_levels "
-            "WHERE item_id = :item AND cycle_at <= :at GROUP BY hazard, item_kind, lead) last "
-            "ON l.hazard = last.hazard AND l.item_kind = last.item_kind AND l.lead = last.lead "
-            "AND l.cycle_at = last.cycle_at WHERE l.item_id = :item ORDER BY l.hazard, l.item_kind, l.lead",
-            item=item_id, at=at)
-        return [ItemLevelView(r["hazard"], r["item_kind"], r["item_id"], r["lead"], int(r["level"]), r["score"],
+            f"{_KINDS}, leads(hazard, item_kind, lead) AS ("
+            "SELECT k.hazard, k.item_kind, (SELECT min(l.lead) FROM item_levels l WHERE l.hazard = k.hazard "
+            "AND l.item_kind = k.item_kind AND l.item_id = :item) FROM kinds k WHERE k.item_kind IS NOT NULL "
+            "UNION ALL SELECT x.hazard, x.item_kind, (SELECT min(l.lead) FROM item_levels l WHERE l.hazard = x.hazard "
+            "AND l.item_kind = x.item_kind AND l.item_id = :item AND l.lead > x.lead) FROM leads x "
+            "WHERE x.lead IS NOT NULL) "
+            "SELECT * FROM (SELECT x.hazard, x.item_kind, x.lead, "
+            + ", ".join(f"(SELECT l.{column} {last}) AS {column}"
+                        for column in ("cycle_at", "level", "score", "drivers", "probability"))
+            + " FROM leads x WHERE x.lead IS NOT NULL) z WHERE z.cycle_at IS NOT NULL "
+            "ORDER BY z.hazard, z.item_kind, z.lead", item=item_id, at=at)
+        return [ItemLevelView(r["hazard"], r["item_kind"], item_id, r["lead"], int(r["level"]), r["score"],
                               list(json.loads(r["drivers"] or "[]")), r["cycle_at"],
                               None if r["probability"] is None else json.loads(r["probability"])) for r in rows]
 
