@@ -9,7 +9,7 @@ cycle does), it does not. This bench records ``--items`` items' levels hour afte
 each of ``--days``, times both reads side by side (best of ``--repeat``), checks they agree, and
 prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL. Beside them, the
 screen's and ``warn zones``' read of every item's level (``Views.zones``: the items walked down the same
-index, one seek each), which must not grow either.
+index, one seek each) and an item's page (``Views.item_levels``), which must not grow either.
 
 bench/history.py times the whole cycle on day 1 and day 30 with the rain history of 30 days;
 it prefills no item levels (30 days of them are 30 M rows), hence this bench.
@@ -58,7 +58,8 @@ def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
         out.append({"day": day, "rows": recorded * items * len(LEADS),
                     "grouped_s": best_of(lambda: store.levels.baseline(before), repeat),
                     "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat),
-                    "views_s": best_of(lambda: views.zones(before), repeat)})
+                    "views_s": best_of(lambda: views.zones(before), repeat),
+                    "item_s": best_of(lambda: views.item_levels(keys[len(keys) // 2][2], before), repeat)})
     views.close()
     return out
 
@@ -72,18 +73,20 @@ def main() -> None:
     args = parser.parse_args()
     days = sorted(int(d) for d in args.days.split(","))
     print("| backend | day | item-level rows | grouped s | item by item s | grouped / day-1 item by item "
-          "| item by item / day-1 item by item | Views.zones s |\n|---|---|---|---|---|---|---|---|")
+          "| item by item / day-1 item by item | Views.zones s | Views.item_levels s |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for backend, opener in (("sqlite", sqlite_store), ("postgresql", lambda: postgresql_store(args.pg))):
         started = time.perf_counter()
         with opener() as store:
             if store is None:
-                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | |")
+                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | | |")
                 continue
             rows = age(store, args.items, days, args.repeat)
         first = rows[0]["items_s"]
         for r in rows:
             print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['grouped_s']:.3f} | {r['items_s']:.3f} "
-                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} | {r['views_s']:.3f} |", flush=True)
+                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} | {r['views_s']:.3f} "
+                  f"| {r['item_s']:.4f} |", flush=True)
         print(f"<!-- {backend}: {time.perf_counter() - started:.0f} s with the recording -->", flush=True)
 
 
