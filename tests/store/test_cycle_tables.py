@@ -9,6 +9,7 @@ import math
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.store.conftest import T0
@@ -187,6 +188,21 @@ def test_zone_rain_of_some_zones_only_and_missing_hours_kept_as_none(store: Stor
     with pytest.raises(ValueError, match="UTC-aware"):
         store.rain.record("demo", T0, "towns", [ZoneRain("T1", (T0 + H).replace(tzinfo=None), 1.0, 1.0)])
     assert store.rain.hourly("towns", T0, T0 + 2 * H) == rows[:1]
+
+
+def test_zone_rain_arrays_must_be_one_row_per_distinct_hour_and_a_column_per_zone(store: Store) -> None:
+    ends = [T0 + H, T0 + 2 * H]
+    for zones, hours, shape in ((["T1"], ends, (2, 2)), (["T1", "T2"], ends[:1], (2, 2)),
+                                (["T1", "T2"], [ends[0], ends[0]], (2, 2))):
+        with pytest.raises(ValueError, match="expected"):
+            store.rain.record_hours("demo", T0, "towns", zones, hours, np.ones(shape), np.ones(shape))
+    assert not store.rain.has("demo", T0, "towns")
+    store.rain.record_hours("demo", T0, "towns", ["T2", "T1"], ends, [[1.0, np.nan], [3.0, 4.0]],
+                            [[1.5, np.nan], [3.5, 4.5]])
+    assert store.rain.hourly("towns", T0, T0 + 2 * H) == [
+        ZoneRain("T1", T0 + H, None, None), ZoneRain("T2", T0 + H, 1.0, 1.5),
+        ZoneRain("T1", T0 + 2 * H, 4.0, 4.5), ZoneRain("T2", T0 + 2 * H, 3.0, 3.5)]
+    assert store.rain.totals("towns", T0, T0 + 2 * H) == {"T1": (4.0, 1), "T2": (4.0, 2)}
 
 
 def test_the_planners_state_round_trips_through_its_tables(store: Store) -> None:

@@ -17,7 +17,7 @@ def test_upgrade_reaches_head_and_is_idempotent(store_url: str) -> None:
     with Store.connect(store_url) as store:
         assert store.revision() is None
         store.upgrade()
-        assert store.revision() == migrate.head() == "0022"
+        assert store.revision() == migrate.head() == "0023"
         store.upgrade()
         assert store.revision() == migrate.head()
 
@@ -58,7 +58,7 @@ def test_0001_database_upgrades_to_head_keeping_every_row(store_url: str) -> Non
         assert sum(counts.values()) == 2
 
 
-def test_0022_moves_every_zone_rain_row_under_its_run_and_back(store_url: str) -> None:
+def test_0022_and_0023_move_every_zone_rain_row_under_its_run_into_arrays_and_back(store_url: str) -> None:
     from tests.store.conftest import downgrade
     from warn.store import ZoneRain
 
@@ -76,16 +76,22 @@ def test_0022_moves_every_zone_rain_row_under_its_run_and_back(store_url: str) -
                               "VALUES (:s, :i, :l, :z, :h, :mean, :max)"),
                          [row | {"i": enc(row["i"]), "h": enc(row["h"])} for row in old])
 
+        store.upgrade("0022")
+        with store.engine.connect() as conn:
+            runs = conn.execute(text("SELECT count(*) FROM rain_runs")).scalar()
+            moved = conn.execute(text("SELECT count(*) FROM zone_rain")).scalar()
+        assert (runs, moved) == (3, len(rows))
+
         store.upgrade()
 
         assert store.rain.has("http://feed/run-01.nc", T0 + hour, "catchments")
         assert store.rain.hourly("towns", T0, T0 + 3 * hour) == [  # each hour from the newest run before it
             ZoneRain("T1", T0 + hour, 1.0, 2.0), ZoneRain("T2", T0 + hour, None, None),
             ZoneRain("T1", T0 + 2 * hour, 20.0, 40.0), ZoneRain("T1", T0 + 3 * hour, 30.0, 60.0)]
+        assert store.rain.totals("towns", T0, T0 + 3 * hour) == {"T1": (51.0, 3)}
         with store.engine.connect() as conn:
-            runs = conn.execute(text("SELECT count(*) FROM rain_runs")).scalar()
-            moved = conn.execute(text("SELECT count(*) FROM zone_rain")).scalar()
-        assert (runs, moved) == (3, len(rows))
+            arrays = conn.execute(text("SELECT count(*) FROM rain_hours")).scalar()
+        assert arrays == 6  # one per run and hour
 
         downgrade(store, "0021")
         with store.engine.connect() as conn:
@@ -93,3 +99,37 @@ def test_0022_moves_every_zone_rain_row_under_its_run_and_back(store_url: str) -
                                      "FROM zone_rain")).all()
         assert sorted(map(tuple, back), key=str) == sorted(
             ((s, enc(i), layer, z, enc(h), mean, mx) for s, i, layer, z, h, mean, mx in rows), key=str)
+
+
+def test_0023_reads_a_zone_without_a_row_in_one_of_its_runs_hours_as_unknown(store_url: str) -> None:
+    from tests.store.conftest import downgrade
+    from warn.store import ZoneRain
+
+    hour = timedelta(hours=1)
+    with Store.connect(store_url) as store:
+        store.upgrade("0022")
+        enc = encode_time(store.engine.dialect.name)
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO rain_runs (source, issued_at, layer) VALUES ('run-00', :i, 'towns')"),
+                         {"i": enc(T0)})
+            conn.execute(text("INSERT INTO rain_run_hours (run_id, hour_end) SELECT run_id, :h FROM rain_runs"),
+                         [{"h": enc(T0 + hour)}, {"h": enc(T0 + 2 * hour)}, {"h": enc(T0 + 3 * hour)}])
+            conn.execute(text("INSERT INTO zone_rain (run_id, hour_end, zone_id, mean_mm, max_mm) "
+                              "SELECT run_id, :h, :z, :mm, :mm FROM rain_runs"),
+                         [{"h": enc(T0 + hour), "z": "北碚", "mm": 1.5}, {"h": enc(T0 + 2 * hour), "z": "T2", "mm": 2.5}])
+
+        store.upgrade()
+
+        assert store.rain.hourly("towns", T0, T0 + 3 * hour) == [
+            ZoneRain("T2", T0 + hour, None, None), ZoneRain("北碚", T0 + hour, 1.5, 1.5),
+            ZoneRain("T2", T0 + 2 * hour, 2.5, 2.5), ZoneRain("北碚", T0 + 2 * hour, None, None),
+            ZoneRain("T2", T0 + 3 * hour, None, None), ZoneRain("北碚", T0 + 3 * hour, None, None)]
+
+        downgrade(store, "0022")
+        with store.engine.connect() as conn:
+            back = conn.execute(text("SELECT hour_end, zone_id, mean_mm FROM zone_rain")).all()
+            hours = conn.execute(text("SELECT count(*) FROM rain_run_hours")).scalar()
+        assert hours == 3
+        assert sorted(map(tuple, back), key=str) == sorted(
+            [(enc(T0 + k * hour), zone, mm) for k in (1, 2, 3) for zone in ("T2", "北碚")
+             for mm in [{(1, "北碚"): 1.5, (2, "T2"): 2.5}.get((k, zone))]], key=str)

@@ -161,6 +161,5 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     mean, worst = (a.transpose("time", "zone") for a in zonal_mean_max(hourly, weights))
     ends = [datetime.fromisoformat(str(t.astype("datetime64[us]"))).replace(tzinfo=timezone.utc)
             for t in hourly["time"].values]
-    zone_ids = [str(z) for z in mean["zone"].values]
-    store.rain.record_hours(source, issued, towns, zone_ids * len(ends), [end for end in ends for _ in zone_ids],
-                            mean.values, worst.values)  # by hour, then zone: the (time, zone) arrays' order
+    store.rain.record_hours(source, issued, towns, [str(z) for z in mean["zone"].values], ends, mean.values,
+                            worst.values)

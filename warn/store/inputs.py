@@ -9,8 +9,8 @@ the messages of its last successful fetch are ``held`` (in fetch order), so that
 source is down they stay in force until they expire.
 
 ``store.rain`` (:class:`RainTable`): the hourly rain of each run a cycle used, per zone of a
-zone layer, for the reports' hyetographs and the rain a warning expects: the run once
-(``rain_runs``), its hours (``rain_run_hours``), its rows by run id (``zone_rain``).
+zone layer, for the reports' hyetographs and the rain a warning expects: the run and its zones once
+(``rain_runs``), and per hour the zones' depths as two arrays (``rain_hours``).
 """
 
 from __future__ import annotations
@@ -19,15 +19,13 @@ import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from itertools import repeat
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sqlalchemy import Connection, Engine, Select, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
 
-from warn.store.bulk import insert_rows
 from warn.store.records import HeldRun, OfficialMessage, ZoneRain
-from warn.store.schema import encode_time, forecast_runs, official_messages, rain_run_hours, rain_runs, zone_rain
+from warn.store.schema import forecast_runs, official_messages, rain_hours, rain_runs
 
 #: ``status`` of the run a source's next fetch is conditional on, and of the messages in force.
 HELD = "held"
@@ -35,9 +33,8 @@ HELD = "held"
 SUPERSEDED = "superseded"
 #: ``status`` of a message the source's last fetch no longer published.
 DROPPED = "dropped"
-#: The columns of a zone-rain row, in the order :meth:`RainTable.record_hours` writes them.
-_ZONE_RAIN_COLUMNS = (("run_id", "int4"), ("hour_end", "timestamptz"), ("zone_id", "text"), ("mean_mm", "float8"),
-                      ("max_mm", "float8"))
+#: How a run hour's zone depths are stored: little-endian float64, NaN unknown.
+_FLOAT = np.dtype("<f8")
 
 
 class _Table:
@@ -118,79 +115,108 @@ class RainTable(_Table):
                                                            r.layer == layer))).scalar())
 
     def record(self, source: str, issued_at: datetime, layer: str, rows: Iterable[ZoneRain]) -> None:
-        """Record the rain of a run over the zones of ``layer`` (replacing what it held of that run)."""
+        """Record the rain of a run over the zones of ``layer`` given as rows (replacing what it held of
+        that run); a zone without a row in one of the rows' hours reads as unknown in that hour."""
         rows = list(rows)
-        self.record_hours(source, issued_at, layer, [r.zone_id for r in rows], [r.hour_end for r in rows],
-                          np.array([np.nan if r.mean_mm is None else r.mean_mm for r in rows]),
-                          np.array([np.nan if r.max_mm is None else r.max_mm for r in rows]))
+        _aware([r.hour_end for r in rows])
+        zones = sorted({r.zone_id for r in rows})
+        ends = sorted({r.hour_end for r in rows})
+        grid = np.full((2, len(ends), len(zones)), np.nan)
+        hour, zone = {end: i for i, end in enumerate(ends)}, {z: i for i, z in enumerate(zones)}
+        for r in rows:
+            grid[:, hour[r.hour_end], zone[r.zone_id]] = (_known(r.mean_mm), _known(r.max_mm))
+        self.record_hours(source, issued_at, layer, zones, ends, grid[0], grid[1])
 
     def record_hours(self, source: str, issued_at: datetime, layer: str, zone_ids: Sequence[str],
                      hour_ends: Sequence[datetime], mean_mm: ArrayLike, max_mm: ArrayLike) -> None:
-        """Record the rain of a run over the zones of ``layer`` given as columns (replacing what it held of
-        that run), in one transaction: the run and its hours, then the rows in one driver-level bulk insert.
+        """Record the rain of a run over the zones of ``layer`` given as arrays (replacing what it held of
+        that run), in one transaction: the run with its zones, then one row per hour.
 
         Parameters
         ----------
-        zone_ids, hour_ends
-            Zone and end of hour (UTC-aware) of each row.
+        zone_ids
+            The zones, in the order of the arrays' second dimension.
+        hour_ends
+            The end of each hour (UTC-aware, distinct), in the order of the arrays' first dimension.
         mean_mm, max_mm
-            Zone mean and wettest covered cell of each row, mm (NaN: unknown, stored as NULL).
+            Zone mean and wettest covered cell, mm, dimensions (hour, zone) (NaN: unknown).
         """
-        naive = sorted({str(end) for end in hour_ends if end.tzinfo is None})
-        if naive:
-            raise ValueError(f"zone rain: hour_end must be UTC-aware, got naive {', '.join(naive[:3])}")
-        encode = encode_time(self._engine.dialect.name)
-        hours = sorted(set(hour_ends))
-        encoded = {end: encode(end) for end in hours}
-        means, maxima = _nullable(mean_mm), _nullable(max_mm)
-        if not len(zone_ids) == len(hour_ends) == len(means) == len(maxima):
-            raise ValueError(f"zone rain: {len(zone_ids)} zones, {len(hour_ends)} hours, {len(means)} means and "
-                             f"{len(maxima)} maxima; expected one of each per row")
+        _aware(hour_ends)
+        means, maxima = (np.asarray(a, dtype=_FLOAT) for a in (mean_mm, max_mm))
+        shape = (len(hour_ends), len(zone_ids))
+        if means.shape != shape or maxima.shape != shape or len(set(hour_ends)) != len(hour_ends):
+            raise ValueError(f"zone rain: means {means.shape} and maxima {maxima.shape} for {len(hour_ends)} hours "
+                             f"and {len(zone_ids)} zones; expected {shape}, one row per distinct hour")
         r = rain_runs.c
         with self._write() as conn:
             held = conn.execute(select(r.run_id).where(r.source == source, r.issued_at == issued_at,
                                                         r.layer == layer)).scalar()
             if held is not None:
-                for table in (zone_rain, rain_run_hours, rain_runs):
+                for table in (rain_hours, rain_runs):
                     conn.execute(delete(table).where(table.c.run_id == held))
-            run_id = conn.execute(insert(rain_runs).values(source=source, issued_at=issued_at, layer=layer)
+            run_id = conn.execute(insert(rain_runs).values(source=source, issued_at=issued_at, layer=layer,
+                                                           zone_ids=json.dumps(list(zone_ids), ensure_ascii=False))
                                   .returning(r.run_id)).scalar_one()
-            if hours:
-                conn.execute(insert(rain_run_hours), [{"run_id": run_id, "hour_end": end} for end in hours])
-            insert_rows(conn, "zone_rain", _ZONE_RAIN_COLUMNS,
-                        list(zip(repeat(run_id), [encoded[end] for end in hour_ends], zone_ids, means, maxima)))
+            if hour_ends:
+                conn.execute(insert(rain_hours), [{"run_id": run_id, "hour_end": end, "mean_mm": mean.tobytes(),
+                                                   "max_mm": maximum.tobytes()}
+                                                  for end, mean, maximum in zip(hour_ends, means, maxima)])
 
     def hourly(self, layer: str, since: datetime, until: datetime,
                zones: Collection[str] | None = None) -> list[ZoneRain]:
         """The rain per zone of ``layer`` (of ``zones`` only, when given) of each hour ending in (``since``,
         ``until``], each hour as the newest run issued before its end gave it; by hour, then zone."""
-        z = zone_rain.c
-        query = _newest(select(z.zone_id, z.hour_end, z.mean_mm, z.max_mm), layer, since, until)
-        if zones is not None:
-            query = query.where(z.zone_id.in_(list(zones)))
-        with self._engine.connect() as conn:
-            return [ZoneRain(*row) for row in conn.execute(query.order_by(z.hour_end, z.zone_id))]
+        wanted = None if zones is None else set(zones)
+        kept = []
+        for run_zones, end, mean, maximum in self._newest(layer, since, until):
+            order = np.argsort(run_zones, kind="stable") if len(run_zones) else np.zeros(0, dtype=int)
+            means, maxima = _nullable(mean[order]), _nullable(maximum[order])
+            kept += [ZoneRain(zone, end, m, x) for zone, m, x in zip(run_zones[order].tolist(), means, maxima)
+                     if wanted is None or zone in wanted]
+        return kept
 
     def totals(self, layer: str, since: datetime, until: datetime) -> dict[str, tuple[float, int]]:
         """Each zone of ``layer``'s rain over the hours ending in (``since``, ``until``], as :meth:`hourly`
-        gives them, summed in the database: zone → (the sum of its known hourly means, mm; their number)."""
-        z = zone_rain.c
-        query = _newest(select(z.zone_id, func.sum(z.mean_mm), func.count(z.mean_mm)), layer, since, until)
+        gives them: zone → (the sum of its known hourly means, mm; their number)."""
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for run_zones, _, mean, _ in self._newest(layer, since, until):
+            known = ~np.isnan(mean)
+            for zone, mm in zip(run_zones[known].tolist(), mean[known].tolist()):
+                sums[zone] = sums.get(zone, 0.0) + mm
+                counts[zone] = counts.get(zone, 0) + 1
+        return {zone: (mm, counts[zone]) for zone, mm in sums.items()}
+
+    def _newest(self, layer: str, since: datetime, until: datetime
+                ) -> list[tuple[np.ndarray, datetime, np.ndarray, np.ndarray]]:
+        """``layer``'s hours ending in (``since``, ``until``], each from the newest run issued before its
+        end, by hour: (the run's zone ids, hour end, means, maxima; mm, NaN unknown)."""
+        r, h = rain_runs.c, rain_hours.c
+        newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
+                  .join(rain_runs, r.run_id == h.run_id)
+                  .where(r.layer == layer, h.hour_end > since, h.hour_end <= until, r.issued_at < h.hour_end)
+                  .group_by(h.hour_end).subquery())
+        query = (select(h.run_id, h.hour_end, h.mean_mm, h.max_mm).join(rain_runs, r.run_id == h.run_id)
+                 .join(newest, and_(h.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
+                 .where(r.layer == layer).order_by(h.hour_end))
         with self._engine.connect() as conn:
-            return {zone: (float(mm), int(n)) for zone, mm, n in conn.execute(query.group_by(z.zone_id)) if n}
+            hours = conn.execute(query).all()
+            runs = {run_id for run_id, *_ in hours}
+            zone_ids = dict(conn.execute(select(r.run_id, r.zone_ids).where(r.run_id.in_(runs))).all()) if runs else {}
+        zones = {run_id: np.array(json.loads(text), dtype=object) for run_id, text in zone_ids.items()}
+        return [(zones[run_id], end, np.frombuffer(mean, dtype=_FLOAT), np.frombuffer(maximum, dtype=_FLOAT))
+                for run_id, end, mean, maximum in hours]
 
 
-def _newest(query: Select, layer: str, since: datetime, until: datetime) -> Select:
-    """``query`` on ``zone_rain`` narrowed to ``layer``'s hours ending in (``since``, ``until``], each hour
-    from the newest run issued before its end."""
-    r, h, z = rain_runs.c, rain_run_hours.c, zone_rain.c
-    newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
-              .join(rain_runs, r.run_id == h.run_id)
-              .where(r.layer == layer, h.hour_end > since, h.hour_end <= until, r.issued_at < h.hour_end)
-              .group_by(h.hour_end).subquery())
-    return (query.join(rain_runs, r.run_id == z.run_id)
-            .join(newest, and_(z.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
-            .where(r.layer == layer))
+def _aware(hour_ends: Iterable[datetime]) -> None:
+    """Raise ``ValueError`` naming the naive hour ends among ``hour_ends``."""
+    naive = sorted({str(end) for end in hour_ends if end.tzinfo is None})
+    if naive:
+        raise ValueError(f"zone rain: hour_end must be UTC-aware, got naive {', '.join(naive[:3])}")
+
+
+def _known(mm: float | None) -> float:
+    return np.nan if mm is None else mm
 
 
 def _nullable(values: ArrayLike) -> list[float | None]:

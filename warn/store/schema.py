@@ -81,11 +81,12 @@ official_messages
     level, validity, the zone ids it covers (JSON text) and the district flag, its headline
     and XML; ``status`` ``held`` for the messages of the source's last successful fetch (in
     fetch order, ``position``), ``dropped`` for those it no longer published.
-rain_runs, rain_run_hours, zone_rain
+rain_runs, rain_hours
     The hourly rain of each forecast run a cycle used, per zone of a zone layer: the run (source,
-    issue time, layer) once in ``rain_runs``, the hours it covers in ``rain_run_hours``, and per
-    hour and zone the mean and maximum depth (mm) over the hour ending ``hour_end`` in
-    ``zone_rain`` (migration 0022: a city run's 720,000 rows no longer repeat the run's URL).
+    issue time, layer) once in ``rain_runs`` with the zones of its arrays in their order (JSON
+    text), and per hour the zones' mean and maximum depth (mm) over the hour ending ``hour_end`` in
+    ``rain_hours``, as little-endian float64 arrays, NaN where unknown (migration 0022: a run's rows
+    no longer repeat its URL; 0023: a city run is 72 rows, not 720,000).
 hourly_rain
     The hourly rain a model keeps as its history (:mod:`warn.store.hourly`): one row per
     (model, key, hour end) — the depths (mm) of every cell or point over the hour as
@@ -592,29 +593,20 @@ rain_runs = Table(
     Column("source", Text, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("layer", String(64), nullable=False),
+    Column("zone_ids", Text, nullable=False, server_default="[]"),  # JSON: the zones of its arrays, in order
     UniqueConstraint("source", "issued_at", "layer", name="uq_rain_runs"),
     Index("ix_rain_runs_layer", "layer", "issued_at"),
 )
 
-rain_run_hours = Table(
-    "rain_run_hours",
+rain_hours = Table(
+    "rain_hours",
     metadata,
     Column("run_id", Integer, ForeignKey("rain_runs.run_id"), nullable=False),
     Column("hour_end", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("run_id", "hour_end", name="pk_rain_run_hours"),
-    Index("ix_rain_run_hours_hour", "hour_end"),
-)
-
-zone_rain = Table(
-    "zone_rain",
-    metadata,
-    Column("run_id", Integer, ForeignKey("rain_runs.run_id"), nullable=False),
-    Column("hour_end", UTCDateTime, nullable=False),
-    Column("zone_id", String(64), nullable=False),
-    Column("mean_mm", Double, nullable=True),
-    Column("max_mm", Double, nullable=True),
-    PrimaryKeyConstraint("run_id", "hour_end", "zone_id", name="pk_zone_rain"),
-    sqlite_with_rowid=False,
+    Column("mean_mm", LargeBinary, nullable=False),  # <f8 per zone of the run's zone_ids; NaN: unknown
+    Column("max_mm", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("run_id", "hour_end", name="pk_rain_hours"),
+    Index("ix_rain_hours_hour", "hour_end"),
 )
 
 rejected_readings = Table(
