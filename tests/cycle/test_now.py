@@ -142,7 +142,7 @@ def test_the_hazards_state_at_t0_follows_the_observed_hour_and_their_remembered_
             deployed.spec.score(hazards.context(settings, deployed, run, issued, store=store, persist=True))
         models = {"landslide": "landslide", "waterlogging": "waterlogging", "flashflood": "flashflood"}
         forecast_states = {name: store.load_state(name, key) for name, key in _state_keys(store, models)}
-        levels = {d.spec.name: store.load_levels(d.spec.name) for d in rainy}
+        levels = {d.spec.name: _memory(store, d.spec.name) for d in rainy}
         t0 = issued + timedelta(hours=1)
         hour = make_rain(np.full((1, run.sizes["lat"], run.sizes["lon"]), 100.0), time=np.array([naive(t0)]),
                          lat=run["lat"].values, lon=run["lon"].values, step=timedelta(hours=1), source="analysis",
@@ -158,7 +158,7 @@ def test_the_hazards_state_at_t0_follows_the_observed_hour_and_their_remembered_
             now_after, now_before = (_storages(settings, name, state.arrays, at) for state in (after, before))
             assert now_after.mean() > now_before.mean() + 5.0, name  # mm: the observed storm is in it
         assert len(_state_keys(store, models)) == 3
-        assert {d.spec.name: store.load_levels(d.spec.name) for d in rainy} == levels
+        assert {d.spec.name: _memory(store, d.spec.name) for d in rainy} == levels
 
 
 def _storages(settings, name, arrays, at):
@@ -196,3 +196,9 @@ def test_an_ensemble_run_keeps_its_members_and_control_with_the_deterministic_no
     assert out.dims == ("member", "time", "lat", "lon") and out.attrs["control_member"] == 0
     np.testing.assert_allclose(out[:, 0, 1, 1], 2 * 2 + 4 * 4)  # observed and nowcast alike in every member
     np.testing.assert_allclose(out[:, 3, 1, 1], [6.0, 0.0, 12.0])  # beyond the nowcast, each member's run
+
+
+def _memory(store, hazard: str) -> list[tuple]:
+    """The remembered levels of ``hazard``'s items, a tuple per item."""
+    kept = store.load_levels(hazard)
+    return list(zip(kept.item_ids, kept.level.tolist(), kept.below_since.tolist(), kept.evidence_at.tolist()))

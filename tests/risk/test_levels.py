@@ -137,16 +137,15 @@ def test_step_leaves_the_old_memory_untouched():
     assert memory.level.tolist() == [-1, -1] and new.level.tolist() == [3, -1]
 
 
-def test_records_round_trip_through_json():
+def test_columns_round_trip_and_the_restored_memory_continues_the_same():
     memory = LevelMemory.empty(3)
     for k, scores in enumerate([[72, 40, 10], [60, NAN, 10]]):
         memory, _ = step(memory, np.array(scores, dtype=float), T0 + k * STEP, PARAMS)
     ids = ["DEMO-T01", "DEMO-T02", "DEMO-T03"]
-    records = memory.to_records(ids)
-    assert records[0] == {"item_id": "DEMO-T01", "level": 3, "below_since": T0 + STEP, "last_evidence": T0 + STEP}
-    assert records[1]["below_since"] is None and records[1]["last_evidence"] == T0
-    text = json.dumps(records, default=lambda t: t.isoformat())
-    back = LevelMemory.from_records(json.loads(text), ids)
+    assert memory.level[0] == 3 and memory.below_since[0] == memory.last_evidence[0] == np.datetime64((T0 + STEP).replace(tzinfo=None), "s")
+    assert np.isnat(memory.below_since[1]) and memory.last_evidence[1] == np.datetime64(T0.replace(tzinfo=None), "s")
+    back = LevelMemory.from_columns(ids[::-1], memory.level[::-1], memory.below_since[::-1].astype("datetime64[us]"),
+                                    memory.last_evidence[::-1], ids)
     for field in ("level", "below_since", "last_evidence"):
         np.testing.assert_array_equal(getattr(back, field), getattr(memory, field))
     # The restored state continues exactly like the original.
@@ -155,14 +154,17 @@ def test_records_round_trip_through_json():
     assert a[0].level.tolist() == b[0].level.tolist() == [2, 1, 0] and a[1] == b[1]
 
 
-def test_from_records_orders_by_ids_and_starts_new_items_unknown():
-    records = [{"item_id": "b", "level": 4, "below_since": None, "last_evidence": "2026-07-15T00:00:00+00:00"},
-               {"item_id": "gone", "level": 2, "below_since": None, "last_evidence": None}]
-    memory = LevelMemory.from_records(records, ["a", "b"])
+def test_from_columns_orders_by_ids_and_starts_new_items_unknown():
+    held = (["b", "gone"], np.array([4, 2]), np.array(["NaT", "NaT"], dtype="datetime64[us]"),
+            np.array(["2026-07-15T00:00:00", "NaT"], dtype="datetime64[us]"))
+    memory = LevelMemory.from_columns(*held, ["a", "b"])
     assert memory.level.tolist() == [-1, 4]
-    assert memory.last_evidence[1] == np.datetime64("2026-07-15T00:00:00")
-    with pytest.raises(ValueError, match="appears twice"):
-        LevelMemory.from_records(records + records[:1], ["a", "b"])
+    assert memory.last_evidence[1] == np.datetime64("2026-07-15T00:00:00") and np.isnat(memory.last_evidence[0])
+    with pytest.raises(ValueError, match="'b' appears twice"):
+        LevelMemory.from_columns(["b", "c", "b"], np.array([1, 1, 1]), *(np.full(3, np.datetime64("NaT", "s")),) * 2,
+                                 ["a", "b"])
+    with pytest.raises(ValueError, match="'c': expected a level −1…4, got 7"):
+        LevelMemory.from_columns(["b", "c"], np.array([1, 7]), *(np.full(2, np.datetime64("NaT", "s")),) * 2, ["a"])
 
 
 @pytest.mark.parametrize("kwargs, message", [

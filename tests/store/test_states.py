@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
 from tests.store.conftest import T0
-from warn.store import LevelRecord, Store
+from warn.store import LevelColumns, Store
 
 
 def test_state_round_trips_exactly_and_is_replaced(store: Store) -> None:
@@ -25,17 +25,25 @@ def test_state_round_trips_exactly_and_is_replaced(store: Store) -> None:
 
 
 def test_levels_round_trip_and_update(store: Store) -> None:
-    assert store.load_levels("landslide") == []
-    first = [LevelRecord("T1", 3, None, T0), LevelRecord("T2", -1, T0 - timedelta(minutes=20), None)]
-    store.save_levels("landslide", first)
-    assert store.load_levels("landslide") == first
-    store.save_levels("landslide", [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1))])
-    assert store.load_levels("landslide") == [LevelRecord("T1", 2, T0 + timedelta(hours=1), T0 + timedelta(hours=1)),
-                                              first[1]]  # an item not saved again keeps its memory
-    assert store.load_levels("flood") == []
-    with pytest.raises(ValueError, match="naive"):
-        store.save_levels("flood", [LevelRecord("F1", 1, None, T0.replace(tzinfo=None))])
-    assert store.load_levels("flood") == []
+    def columns(*records: tuple[str, int, datetime | None, datetime | None]) -> LevelColumns:
+        ids, levels, below, evidence = zip(*records)
+        return LevelColumns(list(ids), np.array(levels, dtype=np.int8), *(
+            np.array([None if t is None else t.replace(tzinfo=None) for t in times], dtype="datetime64[us]")
+            for times in (below, evidence)))
+
+    def held(hazard: str) -> list[tuple]:
+        kept = store.load_levels(hazard)
+        return list(zip(kept.item_ids, kept.level.tolist(), kept.below_since.tolist(), kept.evidence_at.tolist()))
+
+    assert held("landslide") == []
+    first = [("T2", -1, T0 - timedelta(minutes=20, microseconds=7), None), ("T1", 3, None, T0)]
+    store.save_levels("landslide", columns(*first))
+    naive = [(i, level, *(None if t is None else t.replace(tzinfo=None) for t in times)) for i, level, *times in first]
+    assert held("landslide") == naive[::-1]  # by item id, to the microsecond
+    later = T0 + timedelta(hours=1)
+    store.save_levels("landslide", columns(("T1", 2, later, later)))
+    assert held("landslide") == [("T1", 2, later.replace(tzinfo=None), later.replace(tzinfo=None)), naive[0]]
+    assert held("flood") == []  # an item not saved again keeps its memory; another hazard has none
 
 
 def test_an_uncompressed_state_round_trips_exactly(store: Store) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 
 from warn.risk.levels import LevelMemory, LevelParams, step
-from warn.store import LevelRecord, Store
+from warn.store import LevelColumns, Store
 
 
 def remember(store: Store, hazard: str, ids: Sequence[str], scores: np.ndarray, now: datetime,
@@ -21,11 +21,9 @@ def remember(store: Store, hazard: str, ids: Sequence[str], scores: np.ndarray, 
         int8 levels after the step (up at once, down after the hold, unknown after expiry),
         saved for the next cycle when ``persist``.
     """
-    records = [{"item_id": r.item_id, "level": r.level, "below_since": r.below_since,
-                "last_evidence": r.evidence_at} for r in store.load_levels(hazard)]
-    memory = LevelMemory.from_records(records, list(ids)) if records else LevelMemory.empty(len(ids))
+    held = store.load_levels(hazard)
+    memory = LevelMemory.from_columns(held.item_ids, held.level, held.below_since, held.evidence_at, ids)
     memory, _ = step(memory, np.asarray(scores, dtype=np.float64), now, params)
     if persist:
-        store.save_levels(hazard, [LevelRecord(r["item_id"], r["level"], r["below_since"], r["last_evidence"])
-                                   for r in memory.to_records(list(ids))])
+        store.save_levels(hazard, LevelColumns(ids, memory.level, memory.below_since, memory.last_evidence))
     return memory.level

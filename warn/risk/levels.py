@@ -30,12 +30,12 @@ Times are UTC ``datetime64[s]``. Nothing here reads a clock: the caller passes `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
@@ -167,64 +167,42 @@ class LevelMemory:
         """Return the number of items."""
         return int(self.level.shape[0])
 
-    def to_records(self, ids: Sequence[str]) -> list[dict[str, object]]:
-        """One plain record per item, for the store.
-
-        Parameters
-        ----------
-        ids
-            Item ids (zone or point ids), one per item, in array order.
-
-        Returns
-        -------
-        list of dict
-            Keys ``item_id`` (str), ``level`` (int −1…4), ``below_since`` and
-            ``last_evidence`` (timezone-aware UTC ``datetime`` or ``None``).
-        """
-        if len(ids) != len(self):
-            raise ValueError(f"to_records: expected {len(self)} ids, got {len(ids)}")
-        return [
-            {"item_id": str(item), "level": int(self.level[i]),
-             "below_since": _to_datetime(self.below_since[i]), "last_evidence": _to_datetime(self.last_evidence[i])}
-            for i, item in enumerate(ids)
-        ]
-
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], ids: Sequence[str]) -> LevelMemory:
-        """Rebuild the memory of the items ``ids`` from :meth:`to_records` output.
+    def from_columns(cls, held_ids: Sequence[str], level: np.ndarray, below_since: np.ndarray,
+                     last_evidence: np.ndarray, ids: Sequence[str]) -> LevelMemory:
+        """Rebuild the memory of the items ``ids`` from a kept memory's columns.
 
         Parameters
         ----------
-        records
-            Records as written by :meth:`to_records`; times may be aware ``datetime``,
-            ISO-8601 text (no offset = UTC) or ``None``.
+        held_ids
+            The items kept, one per element of the three arrays.
+        level, below_since, last_evidence
+            Their levels (held,), −1…4, and times (held,), UTC ``datetime64`` (NaT: none), as the
+            attributes of this class hold them.
         ids
-            The items wanted, in the order wanted. An id without a record starts as never
-            scored (unknown); records of ids not wanted (a zone taken out of the layer) are
-            left out.
+            The items wanted, in the order wanted. An id without a kept memory starts as never scored
+            (unknown); kept items not wanted (a zone taken out of the layer) are left out.
 
         Raises
         ------
         ValueError
             On a repeated item id or a level outside −1…4.
         """
+        if len(set(held_ids)) != len(held_ids):
+            twice = next(item for item, n in Counter(held_ids).items() if n > 1)
+            raise ValueError(f"from_columns: item_id {twice!r} appears twice")
+        level = np.asarray(level)
+        bad = ~np.isin(level, list(Level._value2member_map_))
+        if bad.any():
+            raise ValueError(f"from_columns: item_id {held_ids[int(np.argmax(bad))]!r}: expected a level −1…4, got "
+                             f"{level[bad][0]}")
         memory = cls.empty(len(ids))
         position = {str(item): i for i, item in enumerate(ids)}
-        seen: set[str] = set()
-        for record in records:
-            item = str(record["item_id"])
-            if item in seen:
-                raise ValueError(f"from_records: item_id {item!r} appears twice")
-            seen.add(item)
-            if item not in position:
-                continue
-            level = int(record["level"])
-            if level not in Level._value2member_map_:
-                raise ValueError(f"from_records: item_id {item!r}: expected a level −1…4, got {level}")
-            i = position[item]
-            memory.level[i] = level
-            memory.below_since[i] = _to_datetime64(record.get("below_since"))
-            memory.last_evidence[i] = _to_datetime64(record.get("last_evidence"))
+        at = np.array([position.get(str(item), -1) for item in held_ids], dtype=np.int64)
+        wanted = at >= 0
+        memory.level[at[wanted]] = level[wanted]
+        memory.below_since[at[wanted]] = np.asarray(below_since, dtype="datetime64[s]")[wanted]
+        memory.last_evidence[at[wanted]] = np.asarray(last_evidence, dtype="datetime64[s]")[wanted]
         return memory
 
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         HeldRun,
         ItemLevel,
         LevelBasis,
-        LevelRecord,
+        LevelColumns,
         ModelState,
         NewEntry,
         OfficialMessage,
@@ -61,7 +61,7 @@ _HOME = {
     "ExecutionReport": "command",
     "CycleRow": "cycles", "CycleStatus": "cycles", "InboxRow": "cycles",
     "Beat": "records", "Heartbeat": "records", "HeldRun": "records", "ItemLevel": "records", "LevelBasis": "records",
-    "LevelRecord": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
+    "LevelColumns": "records", "ModelState": "records", "NewEntry": "records", "OfficialMessage": "records",
     "Revision": "records", "TimelineEntry": "records", "VerifyResult": "records", "WriteResult": "records",
     "ZoneRain": "records",
     "STORE_FAILURES": "engine",
@@ -70,7 +70,7 @@ _HOME = {
 }
 
 __all__ = ["CORRECTION", "GENESIS", "CycleRow", "CycleStatus", "ExecutionReport", "Beat", "Heartbeat", "HeldRun", "InboxRow",
-           "ItemLevel", "LevelBasis", "LevelRecord", "ModelState", "NewEntry", "OfficialMessage", "Revision", "STORE_FAILURES", "Store",
+           "ItemLevel", "LevelBasis", "LevelColumns", "ModelState", "NewEntry", "OfficialMessage", "Revision", "STORE_FAILURES", "Store",
            "Timeline", "TimelineEntry", "VerifyResult", "WriteResult", "ZoneRain"]
 
 

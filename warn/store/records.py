@@ -3,10 +3,10 @@ levels, timeline entries and the timeline's verification."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -134,26 +134,26 @@ class ModelState:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class LevelRecord:
-    """One item's remembered level (:meth:`warn.store.Store.save_levels`).
+class LevelColumns(NamedTuple):
+    """The remembered levels of a hazard's items, as columns (:meth:`warn.store.Store.save_levels`).
 
     Attributes
     ----------
-    item_id
-        The zone or point.
+    item_ids
+        The zones or points, one per element of the arrays.
     level
-        Its level (−1 unknown … 4 red).
+        Each one's level (item,), integers −1 unknown … 4 red.
     below_since
-        Since when its score has stayed below its level's boundary − margin; ``None`` if not.
+        Since when each one's score has stayed below its level's boundary − margin (item,),
+        ``datetime64`` UTC; NaT if not.
     evidence_at
-        When it last had fresh evidence; ``None`` if never.
+        When each one last had fresh evidence (item,), ``datetime64`` UTC; NaT if never.
     """
 
-    item_id: str
-    level: int
-    below_since: datetime | None
-    evidence_at: datetime | None
+    item_ids: Sequence[str]
+    level: np.ndarray
+    below_since: np.ndarray
+    evidence_at: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,7 +74,7 @@ from warn.store.links import LinkTable
 from warn.store.outbox import OutboxTable
 from warn.store.partitions import Period, ensure
 from warn.store.planner import PlannerTable
-from warn.store.records import Beat, Heartbeat, LevelRecord, ModelState, NewEntry, Revision, WriteResult
+from warn.store.records import Beat, Heartbeat, LevelColumns, ModelState, NewEntry, Revision, WriteResult
 from warn.store.rejected import RejectedTable
 from warn.store.retention import ArchivedWeek, archive_readings
 from warn.store.schema import (
@@ -639,33 +640,26 @@ class Store:
             arrays = {name: data[name] for name in data.files}
         return ModelState(row.model, row.key, row.valid_at, arrays, row.detail)
 
-    def save_levels(self, hazard: str, memory: Iterable[LevelRecord]) -> None:
+    def save_levels(self, hazard: str, memory: LevelColumns) -> None:
         """Keep the remembered level of every item of ``hazard`` (replacing the previous ones), in one bulk
-        statement (a city's 14k items every cycle).
-
-        Raises
-        ------
-        ValueError
-            A time is naive.
-        """
+        statement (a city's 14k items every cycle); the times to the microsecond."""
         encode = encode_time(self.engine.dialect.name)
-
-        def stored(moment: datetime | None) -> datetime | str | None:
-            return None if moment is None else encode(_utc(moment, "level memory"))
-
-        now = stored(self._now())
-        rows = [(hazard, r.item_id, r.level, stored(r.below_since), stored(r.evidence_at), now) for r in memory]
+        rows = list(zip(repeat(hazard), memory.item_ids, np.asarray(memory.level).tolist(),
+                        _stored_times(memory.below_since, encode), _stored_times(memory.evidence_at, encode),
+                        repeat(encode(self._now()))))
         if not rows:
             return
         with self._write() as conn:
             upsert_rows(conn, "level_memory", _MEMORY_COLUMNS, ("hazard", "item_id"), rows)
 
-    def load_levels(self, hazard: str) -> list[LevelRecord]:
-        """The remembered levels of ``hazard``'s items, by item id."""
-        query = select(level_memory).where(level_memory.c.hazard == hazard).order_by(level_memory.c.item_id)
+    def load_levels(self, hazard: str) -> LevelColumns:
+        """The remembered levels of ``hazard``'s items, by item id (the times ``datetime64[us]``)."""
+        m = level_memory.c
+        query = select(m.item_id, m.level, m.below_since, m.evidence_at).where(m.hazard == hazard).order_by(m.item_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [LevelRecord(r.item_id, r.level, r.below_since, r.evidence_at) for r in rows]
+        ids, levels, below, evidence = zip(*rows) if rows else ((), (), (), ())
+        return LevelColumns(list(ids), np.array(levels, dtype=np.int8), _times64(below), _times64(evidence))
 
     # -- command ------------------------------------------------------------------
 
@@ -832,6 +826,20 @@ def _npz(arrays: Mapping[str, np.ndarray], *, compress: bool) -> bytes:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+def _stored_times(times: np.ndarray, encode: Callable[[datetime], datetime | str]) -> list[datetime | str | None]:
+    """UTC ``datetime64`` times (item,) as the driver takes them, ``None`` for NaT; each distinct time encoded
+    once (a hazard's items share a few cycle times)."""
+    distinct, inverse = np.unique(np.asarray(times, dtype="datetime64[us]"), return_inverse=True)
+    encoded = [None if np.isnat(t) else encode(t.astype(datetime).replace(tzinfo=timezone.utc)) for t in distinct]
+    return [encoded[i] for i in inverse.ravel().tolist()]
+
+
+def _times64(times: Sequence[datetime | None]) -> np.ndarray:
+    """Aware times as UTC ``datetime64[us]`` (item,), NaT for ``None``; each distinct time converted once."""
+    naive = {t: None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None) for t in set(times)}
+    return np.array([naive[t] for t in times], dtype="datetime64[us]")
 
 
 def _version_of(flagged: FlaggedReading) -> tuple[str, datetime, _Version]:
