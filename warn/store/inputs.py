@@ -167,11 +167,13 @@ class RainTable(_Table):
         """The rain per zone of ``layer`` (of ``zones`` only, when given) of each hour ending in (``since``,
         ``until``], each hour as the newest run issued before its end gave it; by hour, then zone."""
         wanted = None if zones is None else set(zones)
+        zones_of, hours = self._newest(layer, since, until)
+        order = {run_id: np.argsort(ids, kind="stable") for run_id, ids in zones_of.items()}  # by zone id
         kept = []
-        for run_zones, end, mean, maximum in self._newest(layer, since, until):
-            order = np.argsort(run_zones, kind="stable") if len(run_zones) else np.zeros(0, dtype=int)
-            means, maxima = _nullable(mean[order]), _nullable(maximum[order])
-            kept += [ZoneRain(zone, end, m, x) for zone, m, x in zip(run_zones[order].tolist(), means, maxima)
+        for run_id, end, mean, maximum in hours:
+            by_zone = order[run_id]
+            kept += [ZoneRain(zone, end, m, x) for zone, m, x in zip(zones_of[run_id][by_zone].tolist(),
+                                                                     _nullable(mean[by_zone]), _nullable(maximum[by_zone]))
                      if wanted is None or zone in wanted]
         return kept
 
@@ -180,17 +182,19 @@ class RainTable(_Table):
         gives them: zone → (the sum of its known hourly means, mm; their number)."""
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
-        for run_zones, _, mean, _ in self._newest(layer, since, until):
+        zones_of, hours = self._newest(layer, since, until)
+        for run_id, _, mean, _ in hours:
             known = ~np.isnan(mean)
-            for zone, mm in zip(run_zones[known].tolist(), mean[known].tolist()):
+            for zone, mm in zip(zones_of[run_id][known].tolist(), mean[known].tolist()):
                 sums[zone] = sums.get(zone, 0.0) + mm
                 counts[zone] = counts.get(zone, 0) + 1
         return {zone: (mm, counts[zone]) for zone, mm in sums.items()}
 
     def _newest(self, layer: str, since: datetime, until: datetime
-                ) -> list[tuple[np.ndarray, datetime, np.ndarray, np.ndarray]]:
+                ) -> tuple[dict[int, np.ndarray], list[tuple[int, datetime, np.ndarray, np.ndarray]]]:
         """``layer``'s hours ending in (``since``, ``until``], each from the newest run issued before its
-        end, by hour: (the run's zone ids, hour end, means, maxima; mm, NaN unknown)."""
+        end: the zone ids of each run among them (by run id), and by hour (run id, hour end, means,
+        maxima; mm by the run's zones, NaN unknown)."""
         r, h = rain_runs.c, rain_hours.c
         newest = (select(h.hour_end, func.max(r.issued_at).label("issued_at"))
                   .join(rain_runs, r.run_id == h.run_id)
@@ -200,12 +204,12 @@ class RainTable(_Table):
                  .join(newest, and_(h.hour_end == newest.c.hour_end, r.issued_at == newest.c.issued_at))
                  .where(r.layer == layer).order_by(h.hour_end))
         with self._engine.connect() as conn:
-            hours = conn.execute(query).all()
-            runs = {run_id for run_id, *_ in hours}
-            zone_ids = dict(conn.execute(select(r.run_id, r.zone_ids).where(r.run_id.in_(runs))).all()) if runs else {}
-        zones = {run_id: np.array(json.loads(text), dtype=object) for run_id, text in zone_ids.items()}
-        return [(zones[run_id], end, np.frombuffer(mean, dtype=_FLOAT), np.frombuffer(maximum, dtype=_FLOAT))
-                for run_id, end, mean, maximum in hours]
+            rows = conn.execute(query).all()
+            runs = sorted({run_id for run_id, *_ in rows})
+            texts = conn.execute(select(r.run_id, r.zone_ids).where(r.run_id.in_(runs))).all() if runs else []
+        zones = {run_id: np.array(json.loads(text), dtype=object) for run_id, text in texts}
+        return zones, [(run_id, end, np.frombuffer(mean, dtype=_FLOAT), np.frombuffer(maximum, dtype=_FLOAT))
+                       for run_id, end, mean, maximum in rows]
 
 
 def _aware(hour_ends: Iterable[datetime]) -> None:
