@@ -441,7 +441,8 @@ def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] 
             id_field, name_field = layers.id_field(name), layers.name_field(name)
             named = name_field in frame.columns
             names = frame[name_field] if named else [""] * len(frame)
-            for ident, label, geometry in zip(frame[id_field].astype(str), names, frame.geometry, strict=True):
+            for ident, label, geometry in zip(frame[id_field].astype(str), names, frame.geometry.to_numpy(),
+                                              strict=True):  # the geometries as an array: no per-item lookup
                 if ident not in index:
                     desc = str(label) if named and str(label).strip() else ident
                     index[ident] = (_plain(desc), geometry)
