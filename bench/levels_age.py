@@ -9,7 +9,9 @@ cycle does), it does not. This bench records ``--items`` items' levels hour afte
 each of ``--days``, times both reads side by side (best of ``--repeat``), checks they agree, and
 prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL. Beside them, the
 screen's and ``warn zones``' read of every item's level (``Views.zones``: the items walked down the same
-index, one seek each) and an item's page (``Views.item_levels``), which must not grow either.
+index, one seek each) and an item's page (``Views.item_levels``), which must not grow either; and the
+cycle's own write of its 42,000 rows (``store.levels.record``, the median of the last cycles before each day),
+which does grow: each row adds an entry to every item's place in the items' index.
 
 bench/history.py times the whole cycle on day 1 and day 30 with the rain history of 30 days;
 it prefills no item levels (30 days of them are 30 M rows), hence this bench.
@@ -20,6 +22,7 @@ Run: ``python bench/levels_age.py [--items 14000] [--days 1,3,7] [--repeat 3] [-
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -34,6 +37,8 @@ from warn.store.views import Views  # noqa: E402
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 LEADS = ("now", "2h", "24h")
+#: The last cycles whose write (``store.levels.record``) is timed at each day: their median.
+WRITES = 6
 DRIVERS = ("SWI 62.4 mm < 蓝色阈值 80 mm (现在 now)", "60分钟雨量 3.2 mm < 蓝色阈值 30 mm (现在 now)",
            "有效降雨 41.0 mm < 蓝色阈值 100 mm (现在 now)")
 
@@ -42,12 +47,15 @@ def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
     """Record hourly cycles of ``items`` items up to the largest of ``days``; time the reads at each day."""
     keys = [("landslide", "zone", f"Z{i:05d}") for i in range(items)]
     views = Views.open(store.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
-    out, recorded = [], 0
+    out, recorded, writes = [], 0, []
     for day in days:
         while recorded < day * 24:
             at = T0 + timedelta(hours=recorded)
-            store.levels.record(at, [ItemLevel(*key, lead, (i + recorded) % 5, 50.0 if lead == "now" else None,
-                                               DRIVERS) for i, key in enumerate(keys) for lead in LEADS], {})
+            rows = [ItemLevel(*key, lead, (i + recorded) % 5, 50.0 if lead == "now" else None, DRIVERS)
+                    for i, key in enumerate(keys) for lead in LEADS]
+            started = time.perf_counter()
+            store.levels.record(at, rows, {})
+            writes.append(time.perf_counter() - started)
             recorded += 1
         before = T0 + timedelta(hours=recorded)
         grouped = store.levels.baseline(before)
@@ -55,7 +63,7 @@ def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
             raise SystemExit(f"day {day}: the item-by-item baseline differs from the grouped one")
         if {(z.hazard, z.kind, z.item_id): z.level for z in views.zones(before - timedelta(hours=1))} != grouped:
             raise SystemExit(f"day {day}: Views.zones differs from the grouped baseline")
-        out.append({"day": day, "rows": recorded * items * len(LEADS),
+        out.append({"day": day, "rows": recorded * items * len(LEADS), "write_s": statistics.median(writes[-WRITES:]),
                     "grouped_s": best_of(lambda: store.levels.baseline(before), repeat),
                     "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat),
                     "views_s": best_of(lambda: views.zones(before), repeat),
@@ -73,20 +81,20 @@ def main() -> None:
     args = parser.parse_args()
     days = sorted(int(d) for d in args.days.split(","))
     print("| backend | day | item-level rows | grouped s | item by item s | grouped / day-1 item by item "
-          "| item by item / day-1 item by item | Views.zones s | Views.item_levels s |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+          "| item by item / day-1 item by item | Views.zones s | Views.item_levels s | a cycle's write s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
     for backend, opener in (("sqlite", sqlite_store), ("postgresql", lambda: postgresql_store(args.pg))):
         started = time.perf_counter()
         with opener() as store:
             if store is None:
-                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | | |")
+                print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | | | |")
                 continue
             rows = age(store, args.items, days, args.repeat)
         first = rows[0]["items_s"]
         for r in rows:
             print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['grouped_s']:.3f} | {r['items_s']:.3f} "
                   f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} | {r['views_s']:.3f} "
-                  f"| {r['item_s']:.4f} |", flush=True)
+                  f"| {r['item_s']:.4f} | {r['write_s']:.3f} |", flush=True)
         print(f"<!-- {backend}: {time.perf_counter() - started:.0f} s with the recording -->", flush=True)
 
 
