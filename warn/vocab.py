@@ -57,6 +57,8 @@ _COLOUR = {
     Level.RED: "red",
 }
 _BY_COLOUR = {colour: level for level, colour in _COLOUR.items()}
+#: Each level by its number (−1 … 4): a level from an array's element without the enum's call.
+LEVEL_OF: dict[int, Level] = {int(level): level for level in Level}
 #: The four warning colours, lowest first (what config files, playbooks and the CLI write).
 COLOURS: tuple[str, ...] = tuple(_COLOUR[level] for level in (Level.BLUE, Level.YELLOW, Level.ORANGE, Level.RED))
 _ZH = {

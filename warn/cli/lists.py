@@ -37,7 +37,7 @@ from warn.cli.output import (
     shown,
 )
 from warn.cli.status import Seeing, hazard_name, one_language, seeing
-from warn.vocab import Level
+from warn.vocab import LEVEL_OF, Level
 
 if TYPE_CHECKING:
     from warn.store.views import TaskView
@@ -48,7 +48,7 @@ _TASK_ZH = {"open": "待签收", "acknowledged": "已签收", "done": "已完成
 
 def _level(value: str) -> Level:
     """A level by colour name (``orange``) or number (3)."""
-    if value.lstrip("-").isdigit() and int(value) in Level._value2member_map_:
+    if value.lstrip("-").isdigit() and int(value) in LEVEL_OF:
         return Level(int(value))
     if value in _LEVEL_NAMES:
         return _LEVEL_NAMES[value]

@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from warn.vocab import Level
+from warn.vocab import LEVEL_OF, Level
 
 #: Resolution of every time held in a :class:`LevelMemory`.
 TIME_UNIT = "datetime64[s]"
@@ -192,7 +192,7 @@ class LevelMemory:
             twice = next(item for item, n in Counter(held_ids).items() if n > 1)
             raise ValueError(f"from_columns: item_id {twice!r} appears twice")
         level = np.asarray(level)
-        bad = ~np.isin(level, list(Level._value2member_map_))
+        bad = ~np.isin(level, list(LEVEL_OF))
         if bad.any():
             raise ValueError(f"from_columns: item_id {held_ids[int(np.argmax(bad))]!r}: expected a level −1…4, got "
                              f"{level[bad][0]}")

@@ -44,12 +44,10 @@ from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_sums, worst_period
 from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
-from warn.vocab import Level
+from warn.vocab import LEVEL_OF, Level
 
 #: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
 DEPTH_LEVELS = (Level.BLUE, Level.YELLOW, Level.RED)
-#: Each level by its number.
-_LEVELS = {int(level): level for level in Level}
 
 # ---------------------------------------------------------------------------------------
 # Parameters
@@ -666,8 +664,8 @@ def model_drivers_of(*, return_period_yr: np.ndarray, duration_min: np.ndarray, 
     threshold = pipe * (params.waterlogging_return_period_yr / pipe) ** at
     depth_level, depth_threshold = _depth_levels(np.asarray(depth_cm, dtype=np.float64), depth_thresholds_cm)
     leads = {s: timedelta(seconds=s) for s in np.unique(lead_s).tolist()}
-    return [[Driver(f"{f'{d:g} min ' if d == d else ''}重现期 (管网设计 {p:g} a)", v, "a", t, _LEVELS[lv], leads[s]),
-             Driver("积水深度 (模型)", depth, "cm", dt, _LEVELS[dl], leads[s])]
+    return [[Driver(f"{f'{d:g} min ' if d == d else ''}重现期 (管网设计 {p:g} a)", v, "a", t, LEVEL_OF[lv], leads[s]),
+             Driver("积水深度 (模型)", depth, "cm", dt, LEVEL_OF[dl], leads[s])]
             for v, d, p, t, lv, depth, dt, dl, s in zip(
                 period.tolist(), np.asarray(duration_min, dtype=np.float64).tolist(), pipe.tolist(), threshold.tolist(),
                 level.tolist(), np.asarray(depth_cm, dtype=np.float64).tolist(), depth_threshold.tolist(),
@@ -687,7 +685,7 @@ def sensor_drivers(sensor: SensorState, depth_thresholds_cm: Sequence[float]) ->
 def _depth_driver(quantity: str, depth_cm: float, thresholds_cm: Sequence[float], lead: timedelta) -> Driver:
     level, threshold = _depth_levels(np.array([depth_cm], dtype=np.float64),
                                      np.array([thresholds_cm], dtype=np.float64))
-    return Driver(quantity, float(depth_cm), "cm", float(threshold[0]), _LEVELS[int(level[0])], lead)
+    return Driver(quantity, float(depth_cm), "cm", float(threshold[0]), LEVEL_OF[int(level[0])], lead)
 
 
 def _depth_levels(depth_cm: np.ndarray, thresholds_cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,7 @@ from warn.store.views import (
 )
 from warn import hazards
 from warn.errors import WarnError
-from warn.vocab import Level, OrgLevel
+from warn.vocab import LEVEL_OF, Level, OrgLevel
 from warn.desk import Desk, Refused
 from warn.web.places import Places
 from warn.web.viewer import Viewer, town_of, viewer
@@ -112,7 +112,7 @@ def level_param(request: Request) -> Level | None:
     colours = {level.colour: level for level in Level}
     if text in colours:
         return colours[text]
-    if text.lstrip("-").isdigit() and int(text) in Level._value2member_map_:
+    if text.lstrip("-").isdigit() and int(text) in LEVEL_OF:
         return Level(int(text))
     raise Refused(422, f"参数 level 须为 {'、'.join(colours)} 或 -1…4，收到 {text[:40]!r}",
                   f"query parameter level: expected one of {', '.join(colours)} or -1…4, got {text[:40]!r}")

@@ -71,7 +71,7 @@ from warn.risk.landslide import (
 )
 from warn.risk.levels import level_of
 from warn.store import Store
-from warn.vocab import Level
+from warn.vocab import LEVEL_OF, Level
 
 #: Model name of the saved soil-water state in the store.
 STATE_MODEL = "landslide"
@@ -86,8 +86,6 @@ HOUR = np.timedelta64(1, "h")
 HALF_LIVES = 10
 #: Index of each quantity in the fields scored.
 SWI, RAIN_NOW, EFFECTIVE = 0, 1, 2
-#: Each level by its number.
-LEVELS = {int(level): level for level in Level}
 
 
 @dataclass(frozen=True)
@@ -641,8 +639,8 @@ def _judge(ids: list[str], names: list[str], kind: str, score: np.ndarray,
         drivers[name_] = reasons(np.where(known, pick, int(np.argmax(window))))
     upto = lead <= LEADS["24h"].total_seconds()
     swi_max, effective_max = _nanmax(swi[upto]).tolist(), _nanmax(effective[upto]).tolist()
-    return [ItemLevels(item_id, names[i], kind, {lead_: LEVELS[levels[lead_][i]] for lead_ in levels},
-                       drivers, i, swi_max[i], effective_max[i], cls, now, LEVELS[floor])
+    return [ItemLevels(item_id, names[i], kind, {lead_: LEVEL_OF[levels[lead_][i]] for lead_ in levels},
+                       drivers, i, swi_max[i], effective_max[i], cls, now, LEVEL_OF[floor])
             for i, (item_id, cls, now, floor) in enumerate(zip(ids, susceptibility.tolist(), score[0].tolist(),
                                                                official.tolist(), strict=True))]
 
@@ -673,7 +671,7 @@ def _remember(store: Store, items: list[ItemLevels], t0: datetime, params: Lands
     now = _level(np.array([item.susceptibility for item in items], dtype=np.int64), triggers, params,
                  np.array([item.official for item in items], dtype=np.int8)).tolist()
     for item, level in zip(items, now, strict=True):
-        item.levels["now"] = LEVELS[level]  # the items were built by this cycle's judging: no one else holds them
+        item.levels["now"] = LEVEL_OF[level]  # the items were built by this cycle's judging: no one else holds them
     return items
 
 

@@ -43,12 +43,10 @@ from warn.risk.drivers import Driver
 from warn.risk.levels import level_of
 from warn.risk.series import REASON_ZH
 from warn.store import Store
-from warn.vocab import Level
+from warn.vocab import LEVEL_OF, Level
 
 #: Model name of the saved bucket state and the remembered levels in the store.
 STATE_MODEL = "waterlogging"
-#: Each level by its number.
-LEVELS = {int(level): level for level in Level}
 #: Hours of the run whose bucket storages are saved, and hours of rain kept before t0.
 SAVED_HOURS = 12
 KEPT_HOURS = 3
@@ -283,7 +281,7 @@ def _point_items(ids: list[str], names: list[str], score: np.ndarray, run: _Run,
             params=params, lead_s=run.lead[at[modelled]]))
         drivers[name_] = [waterlogging.sensor_drivers(sensors[i], points.depth_thresholds_cm[i])
                           if name_ == "now" and sensed[i] else next(by_model) for i in point.tolist()]
-    return [WaterloggingItem(item_id, names[i], {lead: LEVELS[levels[lead][i]] for lead in levels},
+    return [WaterloggingItem(item_id, names[i], {lead: LEVEL_OF[levels[lead][i]] for lead in levels},
                              {lead: drivers[lead][i] for lead in drivers}, bases[i],
                              sensor.depth_cm if sensor.known else float(depth_cm[0, i]),
                              sensor.minutes_to_next if sensor.known and sensor.minutes_to_next is not None
