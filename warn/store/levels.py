@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from json.encoder import encode_basestring
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, text
 
