@@ -44,6 +44,12 @@ def test_levels_round_trip_and_update(store: Store) -> None:
     store.save_levels("landslide", columns(("T1", 2, later, later)))
     assert held("landslide") == [("T1", 2, later.replace(tzinfo=None), later.replace(tzinfo=None)), naive[0]]
     assert held("flood") == []  # an item not saved again keeps its memory; another hazard has none
+    untyped = LevelColumns(["F1"], np.array([1]), np.array([None], dtype=object), np.array([T0.replace(tzinfo=None)]))
+    with pytest.raises(ValueError, match="below_since must hold one UTC datetime64 time per item"):
+        store.save_levels("flood", untyped)
+    with pytest.raises(ValueError, match="level must hold one level per item"):
+        store.save_levels("flood", columns(("F1", 1, None, T0))._replace(level=np.array([1, 2])))
+    assert held("flood") == []
 
 
 def test_an_uncompressed_state_round_trips_exactly(store: Store) -> None:

@@ -642,7 +642,19 @@ class Store:
 
     def save_levels(self, hazard: str, memory: LevelColumns) -> None:
         """Keep the remembered level of every item of ``hazard`` (replacing the previous ones), in one bulk
-        statement (a city's 14k items every cycle); the times to the microsecond."""
+        statement (a city's 14k items every cycle); the times to the microsecond.
+
+        Raises
+        ------
+        ValueError
+            A column is not one value per item, or a time column is not ``datetime64`` (UTC by contract:
+            Python datetimes, naive or aware, are not taken); nothing is written then.
+        """
+        for name, column in zip(LevelColumns._fields[1:], memory[1:], strict=True):
+            if len(column) != len(memory.item_ids) or (name != "level" and np.asarray(column).dtype.kind != "M"):
+                raise ValueError(f"level memory of {hazard}: {name} must hold one "
+                                 f"{'level' if name == 'level' else 'UTC datetime64 time'} per item "
+                                 f"({len(memory.item_ids)}), got {len(column)} of {np.asarray(column).dtype}")
         encode = encode_time(self.engine.dialect.name)
         rows = list(zip(repeat(hazard), memory.item_ids, np.asarray(memory.level).tolist(),
                         _stored_times(memory.below_since, encode), _stored_times(memory.evidence_at, encode),
