@@ -1,20 +1,20 @@
-"""Benchmark: a cycle's baseline (each item's last level "now" before the cycle) as the store ages.
+"""Benchmark: a cycle's write of its item levels, and the reads of each item's last level, as the store ages.
 
 Every cycle records every item's level at each lead (``store.levels``): a city-sized service
 (bench/citysize.py: 10,000 zones, 2,000 hazard points, 2,000 waterlogging points) adds 14,000
-items × 3 leads every hour. The cycle compares each item it scored with its last level "now"
-before the cycle. Read by grouping every item over all its cycles, that grows with the store's
-age; read item by item down the items' index (``store.levels.baseline(at, items)``, what the
-cycle does), it does not. This bench records ``--items`` items' levels hour after hour and, at
-each of ``--days``, times both reads side by side (best of ``--repeat``), checks they agree, and
-prints their ratio to the item-by-item read on day 1 — on SQLite and PostgreSQL. Beside them, the
-screen's and ``warn zones``' read of every item's level (``Views.zones``: the items walked down the same
-index, one seek each) and an item's page (``Views.item_levels``), which must not grow either; and the
-cycle's own write of its 42,000 rows (``store.levels.record``, the median of the last cycles before each day),
-which does grow: each row adds an entry to every item's place in the items' index.
+items × 3 leads every hour, kept as one set per hazard, item kind and lead (``level_sets``,
+:mod:`warn.store.levelsets`), so that neither the cycle's write of its 42,000 levels nor the reads of
+each item's last level grow with the store's age. This bench records
+``--items`` items' levels hour after hour and, at each of ``--days``, times side by side: the cycle's
+write (``store.levels.record``, the median of the last cycles before the day) and its ratio to day 1's;
+the cycle's baseline (``store.levels.baseline(at, items)``); the same baseline for a rerun of the last
+cycle (the sets of the cycle before); the screen's and ``warn zones``' read of every item's
+level (``Views.zones``) now and a day earlier (the time slider); and an item's page
+(``Views.item_levels``). Every read is checked against the levels recorded (best of ``--repeat``), on
+SQLite and PostgreSQL.
 
 bench/history.py times the whole cycle on day 1 and day 30 with the rain history of 30 days;
-it prefills no item levels (30 days of them are 30 M rows), hence this bench.
+it prefills no item levels (30 days of them are 30 M levels), hence this bench.
 
 Run: ``python bench/levels_age.py [--items 14000] [--days 1,3,7] [--repeat 3] [--pg URL]``.
 """
@@ -36,6 +36,7 @@ from warn.store import ItemLevel, Store  # noqa: E402
 from warn.store.views import Views  # noqa: E402
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 LEADS = ("now", "2h", "24h")
 #: The last cycles whose write (``store.levels.record``) is timed at each day: their median.
 WRITES = 6
@@ -44,32 +45,47 @@ DRIVERS = ("SWI 62.4 mm < 蓝色阈值 80 mm (现在 now)", "60分钟雨量 3.2 
 
 
 def age(store: Store, items: int, days: list[int], repeat: int) -> list[dict]:
-    """Record hourly cycles of ``items`` items up to the largest of ``days``; time the reads at each day."""
+    """Record hourly cycles of ``items`` items up to the largest of ``days``; time the write and reads at each."""
     keys = [("landslide", "zone", f"Z{i:05d}") for i in range(items)]
     views = Views.open(store.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
     out, recorded, writes = [], 0, []
     for day in days:
         while recorded < day * 24:
-            at = T0 + timedelta(hours=recorded)
-            rows = [ItemLevel(*key, lead, (i + recorded) % 5, 50.0 if lead == "now" else None, DRIVERS)
+            rows = [ItemLevel(*key, lead, _level(i, recorded), 50.0 if lead == "now" else None, DRIVERS)
                     for i, key in enumerate(keys) for lead in LEADS]
             started = time.perf_counter()
-            store.levels.record(at, rows, {})
+            store.levels.record(T0 + timedelta(hours=recorded), rows, {})
             writes.append(time.perf_counter() - started)
             recorded += 1
-        before = T0 + timedelta(hours=recorded)
-        grouped = store.levels.baseline(before)
-        if store.levels.baseline(before, keys) != grouped:
-            raise SystemExit(f"day {day}: the item-by-item baseline differs from the grouped one")
-        if {(z.hazard, z.kind, z.item_id): z.level for z in views.zones(before - timedelta(hours=1))} != grouped:
-            raise SystemExit(f"day {day}: Views.zones differs from the grouped baseline")
+        last = T0 + timedelta(hours=recorded - 1)
+        _check(f"day {day}: the baseline", store.levels.baseline(last + HOUR, keys), recorded - 1, items)
+        _check(f"day {day}: a rerun's baseline", store.levels.baseline(last, keys), recorded - 2, items)
+        _check(f"day {day}: Views.zones", _zones(views, last), recorded - 1, items)
+        _check(f"day {day}: Views.zones a day earlier", _zones(views, last - DAY), recorded - 25, items)
         out.append({"day": day, "rows": recorded * items * len(LEADS), "write_s": statistics.median(writes[-WRITES:]),
-                    "grouped_s": best_of(lambda: store.levels.baseline(before), repeat),
-                    "items_s": best_of(lambda: store.levels.baseline(before, keys), repeat),
-                    "views_s": best_of(lambda: views.zones(before), repeat),
-                    "item_s": best_of(lambda: views.item_levels(keys[len(keys) // 2][2], before), repeat)})
+                    "baseline_s": best_of(lambda: store.levels.baseline(last + HOUR, keys), repeat),
+                    "rerun_s": best_of(lambda: store.levels.baseline(last, keys), repeat),
+                    "views_s": best_of(lambda: views.zones(last), repeat),
+                    "earlier_s": best_of(lambda: views.zones(last - DAY), repeat),
+                    "item_s": best_of(lambda: views.item_levels(keys[len(keys) // 2][2], last), repeat)})
     views.close()
     return out
+
+
+def _level(i: int, cycle: int) -> int:
+    """The level item ``i`` is given by the ``cycle``-th cycle."""
+    return (i + cycle) % 5
+
+
+def _zones(views: Views, at: datetime) -> dict[tuple[str, str, str], int]:
+    return {(z.hazard, z.kind, z.item_id): z.level for z in views.zones(at)}
+
+
+def _check(what: str, got: dict[tuple[str, str, str], int], cycle: int, items: int) -> None:
+    """Exit unless ``got`` is every item's level as the ``cycle``-th cycle left it (none before the first)."""
+    wanted = {("landslide", "zone", f"Z{i:05d}"): _level(i, cycle) for i in range(items)} if cycle >= 0 else {}
+    if got != wanted:
+        raise SystemExit(f"{what} differs from the levels recorded")
 
 
 def main() -> None:
@@ -80,8 +96,8 @@ def main() -> None:
     parser.add_argument("--pg", default=DEFAULT_PG)
     args = parser.parse_args()
     days = sorted(int(d) for d in args.days.split(","))
-    print("| backend | day | item-level rows | grouped s | item by item s | grouped / day-1 item by item "
-          "| item by item / day-1 item by item | Views.zones s | Views.item_levels s | a cycle's write s |\n"
+    print("| backend | day | item levels | a cycle's write s | write / day-1 write | baseline s | a rerun's "
+          "baseline s | Views.zones s | Views.zones a day earlier s | Views.item_levels s |\n"
           "|---|---|---|---|---|---|---|---|---|---|")
     for backend, opener in (("sqlite", sqlite_store), ("postgresql", lambda: postgresql_store(args.pg))):
         started = time.perf_counter()
@@ -90,11 +106,11 @@ def main() -> None:
                 print(f"| {backend} | — | PostgreSQL not reachable at {args.pg} | | | | | | | |")
                 continue
             rows = age(store, args.items, days, args.repeat)
-        first = rows[0]["items_s"]
+        first = rows[0]["write_s"]
         for r in rows:
-            print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['grouped_s']:.3f} | {r['items_s']:.3f} "
-                  f"| {r['grouped_s'] / first:.2f} | {r['items_s'] / first:.2f} | {r['views_s']:.3f} "
-                  f"| {r['item_s']:.4f} | {r['write_s']:.3f} |", flush=True)
+            print(f"| {backend} | {r['day']} | {r['rows']:,} | {r['write_s']:.3f} | {r['write_s'] / first:.2f} "
+                  f"| {r['baseline_s']:.3f} | {r['rerun_s']:.3f} | {r['views_s']:.3f} | {r['earlier_s']:.3f} "
+                  f"| {r['item_s']:.4f} |", flush=True)
         print(f"<!-- {backend}: {time.perf_counter() - started:.0f} s with the recording -->", flush=True)
 
 

@@ -6,8 +6,8 @@ Functions return rows (dicts) that bench/municipal.py prints beside its own; ``m
 - :func:`store_writes`: rows written per second into a fresh store, SQLite and PostgreSQL, bulk against one
   transaction per row: readings (:meth:`warn.store.Store.write_readings` in batches of 5,000 — COPY on
   PostgreSQL, and ``unnest`` arrays beside it — against a ``write_readings`` call per reading); item levels
-  (:meth:`warn.store.levels.LevelTable.record` of a city cycle's 12,000 items × 4 leads in one transaction —
-  COPY on PostgreSQL, ``executemany`` on SQLite — against an insert per row); outbox rows
+  (:meth:`warn.store.levels.LevelTable.record` of a city cycle's 12,000 items × 4 leads in one transaction, one
+  level set per lead, against a cycle of one level each, a transaction per level); outbox rows
   (:meth:`warn.store.outbox.OutboxTable.enqueue_many`, multi-row inserts, against ``enqueue`` per row).
 - :func:`catalogue_ingest`: a simulated catalogue of 370,000 devices (Yubei's count in the seed) at their
   reporting rates, through :class:`warn.cycle.Ingester` (QC against each sensor's recent good readings, one
@@ -109,10 +109,6 @@ def _levels(at: datetime, items: int) -> list[ItemLevel]:
 def store_writes(pg_url: str = DEFAULT_PG, *, steps: int = 4, per_row: int = 500, items: int = 12_000,
                  messages: int = 6_000) -> list[dict]:
     """Rows per second, bulk against one transaction per row, for readings, item levels and outbox rows."""
-    from sqlalchemy import insert
-
-    from warn.store.schema import item_levels
-
     out = []
     for backend, store in _stores(pg_url):
         store.upsert_sensors([Sensor(f"WL-{i:05d}", SensorKind.WATER_LEVEL, f"积水点{i}", 106.5 + i * 1e-5, 29.6, STEP)
@@ -129,25 +125,12 @@ def store_writes(pg_url: str = DEFAULT_PG, *, steps: int = 4, per_row: int = 500
         out.append(_rate(backend, "readings", "per row", per_row,
                          _timed(lambda: [store.write_readings([r]) for r in single])))
         rows = _levels(T0, items)
-        out.append(_rate(backend, "item levels", "bulk COPY" if backend == "postgresql" else "bulk executemany",
-                         len(rows), _timed(lambda: store.levels.record(T0, rows, {}))))
-        if backend == "postgresql":  # what record() did before COPY: one executemany
-            later = [{"cycle_at": T0 + 2 * STEP, "hazard": r.hazard, "item_kind": r.item_kind, "item_id": r.item_id,
-                      "lead": r.lead, "level": r.level, "score": r.score, "drivers": '["swi", "rain_3h"]'} for r in rows]
-
-            def executemany(later=later, store=store) -> None:
-                with store.engine.begin() as conn:
-                    conn.execute(insert(item_levels), later)
-            out.append(_rate(backend, "item levels", "bulk executemany", len(later), _timed(executemany)))
+        out.append(_rate(backend, "item levels", "bulk level sets", len(rows),
+                         _timed(lambda: store.levels.record(T0, rows, {}))))
         few = _levels(T0 + STEP, per_row // 4)
-
-        def one_by_one(few=few, store=store) -> None:
-            for r in few:
-                with store.engine.begin() as conn:
-                    conn.execute(insert(item_levels), {"cycle_at": T0 + STEP, "hazard": r.hazard, "item_kind": r.item_kind,
-                                                       "item_id": r.item_id, "lead": r.lead, "level": r.level,
-                                                       "score": r.score, "drivers": '["swi", "rain_3h"]'})
-        out.append(_rate(backend, "item levels", "per row", len(few), _timed(one_by_one)))
+        out.append(_rate(backend, "item levels", "per row", len(few), _timed(  # a cycle, a set and a transaction each
+            lambda: [store.levels.record(T0 + STEP + k * timedelta(microseconds=1), [r], {})
+                     for k, r in enumerate(few)])))
         queued = [NewMessage(channel="sms", recipient=f"1380000{i:04d}", payload=f"预警 {i}".encode(),
                              content_type="text/plain", idempotency_key=f"bench:{i}", public=False,
                              cap_status=CapStatus.EXERCISE) for i in range(messages + per_row)]

@@ -22,7 +22,7 @@ from warn.sim.clock import SimClock
 from warn.sim.feedserver import FeedServer
 from warn.sim.receiver import WebhookReceiver
 from warn.store import Store
-from warn.store.schema import item_levels, level_memory, model_states
+from warn.store.schema import level_item_lists, level_memory, level_sets, model_states
 from warn.vocab import CapStatus
 
 FIRST, CYCLES = 6, 3
@@ -50,7 +50,7 @@ def cycles(folder: Path, feed: Path, compute: dict) -> tuple[list, dict, bool]:
             with store.engine.connect() as conn:
                 rows = {table.name: [tuple(r) for r in conn.execute(
                             select(*(c for c in table.c if c.name != "updated_at")).order_by(*table.primary_key))]
-                        for table in (model_states, level_memory, item_levels)}
+                        for table in (model_states, level_memory, level_item_lists, level_sets)}
     return reports, rows, ran
 
 

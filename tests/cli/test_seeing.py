@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.conftest import SCENARIO_END
 from tests.conftest import ROOT
 from warn.cli.main import app
+from warn.store import Store
 
 CONFIG = ["--config", str(ROOT / "config.yaml")]
 
@@ -81,10 +82,9 @@ def test_feeds_are_judged_at_the_time_asked(store):
 def test_zones_are_the_levels_as_they_were_at_the_time_asked(store):
     """Attack: ``warn zones --at T`` must show the levels the cycles by T left, and say from which cycle."""
     at = "2026-07-15T03:10:00+00:00"
-    with sqlite3.connect(store) as conn:
-        recorded = dict(((h, i), lv) for h, i, lv, _ in conn.execute(
-            "select hazard, item_id, level, max(cycle_at) from item_levels where lead = 'now' "
-            "and cycle_at <= '2026-07-15 03:10:00.000000' group by hazard, item_kind, item_id"))
+    with Store.connect(f"sqlite:///{store}") as opened:  # every level recorded by then, the last of each item
+        recorded = {(level.hazard, level.item_id): level.level
+                    for _, level in opened.levels.history(until=datetime.fromisoformat(at))}
     then = as_json(store, "zones", at=at)
     assert {(z["hazard"], z["item_id"]): z["level"] for z in then} == recorded
     assert all(z["cycle_at"] <= at for z in then)

@@ -23,7 +23,7 @@ from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index
 from warn.risk.waterlogging import bucket_storage
 from warn.sources.forecast import open_forecast
 from warn.store import Store
-from warn.store.schema import item_levels, level_memory, model_states
+from warn.store.schema import level_item_lists, level_memory, level_sets, model_states
 
 #: The national coefficients (models/landslide.yaml), per hour, mm; 10-minute substeps.
 TANK = TankParams(15, 0.10, 60, 0.15, 0.12, 15, 0.05, 0.05, 15, 0.01, 0.01, 1 / 6)
@@ -77,7 +77,8 @@ def cycle(folder, compute):
         with store.engine.connect() as conn:
             rows = {table.name: [tuple(r) for r in conn.execute(
                         select(*(c for c in table.c if c.name != "updated_at")).order_by(*table.primary_key))]
-                    for table in (model_states, level_memory, item_levels)}
+                    for table in (model_states, level_memory, level_item_lists, level_sets)}
+        rows["levels"] = store.levels.history(lead=None)
     return report, rows
 
 
@@ -91,9 +92,9 @@ def test_an_ensemble_cycle_on_the_cluster_decides_and_stores_what_the_process_do
     assert distributed.notes == alone.notes and distributed.notices == alone.notices
     assert distributed.actions == alone.actions and len(distributed.messages) == len(alone.messages)
     assert stored == alone_stored
-    assert stored["model_states"] and stored["item_levels"]
-    assert any(row[-1] for row in stored["item_levels"])  # the members' probabilities are stored
-    assert max(row[5] for row in stored["item_levels"]) == 4  # red at a lead: the levels compared are not all none
+    assert stored["model_states"] and stored["levels"]
+    assert any(level.probability for _, level in stored["levels"])  # the members' probabilities are stored
+    assert max(level.level for _, level in stored["levels"]) == 4  # red at a lead: the levels compared are not all none
 
 
 def test_small_work_stays_in_the_process_without_a_cluster():

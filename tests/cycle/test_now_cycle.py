@@ -35,9 +35,10 @@ def cycle_inputs(db: sqlite3.Connection, at: str) -> dict:
 
 
 def drivers(db: sqlite3.Connection, at: str, hazard: str, lead: str) -> list[list[str]]:
-    rows = db.execute("select drivers from item_levels where cycle_at like ? and hazard = ? and lead = ?",
+    """Each item's drivers in the level sets the cycle at ``at`` recorded for ``hazard`` and ``lead``."""
+    rows = db.execute("select drivers from level_sets where cycle_at like ? and hazard = ? and lead = ?",
                       (f"{at}%", hazard, lead)).fetchall()
-    return [json.loads(r[0]) for r in rows]
+    return [texts for r in rows for texts in json.loads(r[0])]
 
 
 def test_the_now_follows_the_analysed_rain_and_the_drivers_say_so(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from warn.cycle.command import decode, load_state, save_state
 from sqlalchemy import select
 
 from warn.store import HeldRun, ItemLevel, LevelBasis, OfficialMessage, Store, ZoneRain
-from warn.store.schema import item_levels
+from warn.store.schema import level_item_lists, level_sets
 from warn.store.views import Views
 from warn.vocab import Level
 
@@ -70,6 +70,52 @@ def test_a_rerun_of_a_cycle_replaces_its_levels_and_still_compares_with_what_it_
     assert store.levels.basis("landslide", T0 + 2 * H) == LevelBasis("run-c", {"T1": 1})
 
 
+def test_a_rerun_that_scores_fewer_items_gives_the_others_back_what_came_before(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1)], {})
+    store.levels.record(T0 + H, [level("T1", 4), level("T2", 2)], {})
+    store.levels.record(T0 + H, [level("T2", 3)], {})  # the rerun leaves T1 out
+    assert store.levels.latest(T0 + 2 * H) == {("landslide", "zone", "T1"): 1, ("landslide", "zone", "T2"): 3}
+    store.levels.record(T0 + H, [level("T1", 2)], {})  # T2, first scored by the cycle's attempts, is gone
+    assert store.levels.latest(T0 + 2 * H) == {("landslide", "zone", "T1"): 2}
+    assert store.levels.baseline(T0 + H) == {("landslide", "zone", "T1"): 1}
+
+
+def test_a_cycle_recorded_out_of_time_order_leaves_the_newer_level_last(store: Store) -> None:
+    store.levels.record(T0 + H, [level("T1", 2)], {})
+    store.levels.record(T0, [level("T1", 1), level("T2", 0)], {})
+    assert store.levels.latest(T0 + H) == {("landslide", "zone", "T1"): 2, ("landslide", "zone", "T2"): 0}
+    assert store.levels.latest(T0) == {("landslide", "zone", "T1"): 1, ("landslide", "zone", "T2"): 0}
+    assert store.levels.baseline(T0) == {}
+
+
+def test_levels_as_of_a_time_come_from_the_newest_set_that_listed_each_item(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1), level("T2", 1), level("T3", 1), level("T1", 3, lead="24h")], {})
+    store.levels.record(T0 + H, [level("T2", 2), level("T3", 2), level("P1", 1, hazard="waterlogging")], {})
+    store.levels.record(T0 + 2 * H, [level("T2", 2), level("T3", 2)], {})  # the same list as T0 + H's
+    store.levels.record(T0 + 3 * H, [level("T3", 4), level("T4", 1)], {})
+
+    def now_levels(at: datetime) -> dict[str, int]:
+        return {item_id: value for (_, _, item_id), value in store.levels.latest(at).items()}
+
+    assert now_levels(T0 - timedelta(microseconds=1)) == {}
+    assert now_levels(T0 + H / 2) == {"T1": 1, "T2": 1, "T3": 1}
+    assert now_levels(T0 + 2 * H) == {"T1": 1, "T2": 2, "T3": 2, "P1": 1}
+    assert now_levels(T0 + 3 * H) == {"T1": 1, "T2": 2, "T3": 4, "T4": 1, "P1": 1}
+    assert store.levels.baseline(T0 + 3 * H, [("landslide", "zone", "T1"), ("landslide", "zone", "T4")]) == {
+        ("landslide", "zone", "T1"): 1}
+    with store.engine.connect() as conn:
+        lists = conn.execute(select(level_item_lists.c.item_ids).order_by(level_item_lists.c.list_id)).scalars().all()
+    assert lists == ['["T1"]', '["T1", "T2", "T3"]', '["T2", "T3"]', '["P1"]', '["T3", "T4"]']
+
+
+def test_an_item_given_twice_at_one_lead_is_refused_and_nothing_is_written(store: Store) -> None:
+    store.levels.record(T0, [level("T1", 1)], {})
+    with pytest.raises(ValueError, match="landslide zone 'T1' is given twice at lead now"):
+        store.levels.record(T0, [level("T1", 2), level("T2", 0), level("T1", 3)], {"landslide": LevelBasis("r", {})})
+    assert store.levels.latest(T0) == {("landslide", "zone", "T1"): 1}
+    assert store.levels.basis("landslide", T0 + H) is None
+
+
 def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:
     rows = [level("T1", 2), level("T1", 3, lead="2h"), level("T1", 4, lead="24h")]
     store.levels.record(T0, rows, {})
@@ -78,13 +124,14 @@ def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:
     assert store.levels.history(since=T0 + H) == []
 
 
-def test_drivers_are_stored_as_the_json_array_of_their_texts(store: Store) -> None:
+def test_drivers_are_stored_as_the_json_array_of_each_items_texts(store: Store) -> None:
     texts = ("SWI 214 mm ≥ 橙色阈值 180 mm (+2 h)", 'quote " backslash \\ newline \n tab \t bell \x07', "")
-    rows = [dataclasses.replace(level("T1", 2), drivers=texts), dataclasses.replace(level("T2", 1), drivers=())]
+    rows = [dataclasses.replace(level("T2", 1), drivers=()), dataclasses.replace(level("T1", 2), drivers=texts)]
     store.levels.record(T0, rows, {})
     with store.engine.connect() as conn:
-        stored = dict(conn.execute(select(item_levels.c.item_id, item_levels.c.drivers)).all())
-    assert stored == {"T1": json.dumps(list(texts), ensure_ascii=False), "T2": "[]"}
+        stored = conn.execute(select(level_sets.c.drivers)).scalar_one()
+        ids = conn.execute(select(level_item_lists.c.item_ids)).scalar_one()
+    assert (ids, stored) == ('["T1", "T2"]', json.dumps([list(texts), []], ensure_ascii=False))
     assert [r.drivers for _, r in store.levels.history(lead=None)] == [texts, ()]
 
 
@@ -99,9 +146,8 @@ def test_an_ensembles_probabilities_are_kept_with_the_level_and_a_single_runs_st
     assert by_lead["now"].probability == probability
     assert store.levels.history(item_id="T2")[0][1].probability is None
     with store.engine.connect() as conn:
-        stored = conn.execute(select(item_levels.c.probability).where(item_levels.c.item_id == "T1",
-                                                                      item_levels.c.lead == "now")).scalar_one()
-    assert json.loads(stored) == {"blue": 1.0, "yellow": 2 / 3, "orange": 0.0, "red": 0.0}
+        stored = conn.execute(select(level_sets.c.probability).where(level_sets.c.lead == "now")).scalar_one()
+    assert json.loads(stored) == [{"blue": 1.0, "yellow": 2 / 3, "orange": 0.0, "red": 0.0}, None]  # T1, T2
 
 
 def test_the_item_view_shows_the_probability_by_colour_with_unknown_as_null(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import select, text
@@ -10,14 +11,14 @@ from tests.store.conftest import T0
 from warn.store import Store
 from warn.store import migrate
 from warn.store.schema import encode_time, readings
-from warn.vocab import QCFlag
+from warn.vocab import Level, QCFlag
 
 
 def test_upgrade_reaches_head_and_is_idempotent(store_url: str) -> None:
     with Store.connect(store_url) as store:
         assert store.revision() is None
         store.upgrade()
-        assert store.revision() == migrate.head() == "0023"
+        assert store.revision() == migrate.head() == "0024"
         store.upgrade()
         assert store.revision() == migrate.head()
 
@@ -133,3 +134,42 @@ def test_0023_reads_a_zone_without_a_row_in_one_of_its_runs_hours_as_unknown(sto
         assert sorted(map(tuple, back), key=str) == sorted(
             [(enc(T0 + k * hour), zone, mm) for k in (1, 2, 3) for zone in ("T2", "北碚")
              for mm in [{(1, "北碚"): 1.5, (2, "T2"): 2.5}.get((k, zone))]], key=str)
+
+
+def test_0024_moves_every_item_level_row_into_its_set_and_back(store_url: str) -> None:
+    from tests.store.conftest import downgrade
+
+    hour = timedelta(hours=1)
+    probability = '{"blue": 1.0, "yellow": 0.5, "orange": null, "red": 0.0}'
+    rows = [(T0, "landslide", "zone", "T2", "now", 0, 12.5, '["雨 rain"]', None),
+            (T0, "landslide", "zone", "T1", "now", 1, None, "[]", probability),
+            (T0, "landslide", "zone", "T1", "24h", 3, 40.0, '["a \\"quote\\"", "二"]', None),
+            (T0 + hour, "landslide", "zone", "T1", "now", 2, 20.0, "[]", None),
+            (T0 + hour, "waterlogging", "point", "P1", "now", -1, None, "[]", None)]
+    columns = ("cycle_at", "hazard", "item_kind", "item_id", "lead", "level", "score", "drivers", "probability")
+    with Store.connect(store_url) as store:
+        store.upgrade("0023")
+        enc = encode_time(store.engine.dialect.name)
+        insert = text(f"INSERT INTO item_levels ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})")
+        with store.engine.begin() as conn:
+            conn.execute(insert, [dict(zip(columns, (enc(row[0]), *row[1:]))) for row in rows])
+
+        store.upgrade()
+
+        assert store.levels.latest(T0 + hour) == {("landslide", "zone", "T1"): 2, ("landslide", "zone", "T2"): 0,
+                                                  ("waterlogging", "point", "P1"): -1}
+        assert store.levels.baseline(T0 + hour) == {("landslide", "zone", "T1"): 1, ("landslide", "zone", "T2"): 0}
+        kept = [(at, r.hazard, r.item_kind, r.item_id, r.lead, r.level, r.score, r.drivers)
+                for at, r in store.levels.history(lead=None)]
+        assert kept == sorted((at, h, k, i, lead, lv, s, tuple(json.loads(d))) for at, h, k, i, lead, lv, s, d, _ in rows)
+        assert store.levels.probability("landslide", [("zone", "T1")], T0)["T1"][Level.YELLOW] == 0.5
+        with store.engine.connect() as conn:
+            sets = conn.execute(text("SELECT count(*) FROM level_sets")).scalar()
+        assert sets == 4  # per cycle, hazard, kind and lead
+
+        downgrade(store, "0023")
+        with store.engine.connect() as conn:
+            back = conn.execute(text(f"SELECT {', '.join(columns)} FROM item_levels")).all()
+        assert sorted((tuple(r[1:7]) + (json.loads(r[7]), r[8] and json.loads(r[8]))) for r in back) == sorted(
+            (h, k, i, lead, lv, s, json.loads(d), p and json.loads(p)) for _, h, k, i, lead, lv, s, d, p in rows)
+        assert sorted(r[0] for r in back) == sorted(enc(row[0]) for row in rows)

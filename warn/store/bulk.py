@@ -217,25 +217,12 @@ def bulk_for(dialect: str) -> Bulk:
     return SQLiteBulk() if dialect == "sqlite" else PostgresBulk()
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
-                rows: Sequence[Sequence[object]]) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``: name and PostgreSQL type; times as
-    :func:`encode_time` gives them) into ``table`` on the connection's transaction: one binary ``COPY`` on
-    PostgreSQL (:func:`copy_rows`), one ``executemany`` on SQLite."""
-    if not rows:
-        return
-    names = ", ".join(name for name, _ in columns)
-    if conn.dialect.name == "postgresql":
-        copy_rows(conn, table, names, [kind for _, kind in columns], rows)
-    else:
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", list(rows))
-
-
 def upsert_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]], key: Sequence[str],
                 rows: Sequence[Sequence[object]]) -> None:
-    """Insert ``rows`` as :func:`insert_rows` does, a row whose ``key`` columns the table holds replacing the
-    held row's other columns: staged with one ``COPY`` and merged by one statement on PostgreSQL, one
-    ``executemany`` on SQLite."""
+    """Insert ``rows`` (tuples in the order of ``columns``: name and PostgreSQL type; times as
+    :func:`encode_time` gives them) into ``table`` on the connection's transaction, a row whose ``key`` columns
+    the table holds replacing the held row's other columns: staged with one ``COPY`` and merged by one
+    statement on PostgreSQL, one ``executemany`` on SQLite."""
     if not rows:
         return
     names = ", ".join(name for name, _ in columns)

@@ -1,13 +1,12 @@
 """The levels each cycle produced, what they were scored from, and the data notices in force.
 
 ``store.levels`` (:class:`LevelTable`): a cycle :meth:`~LevelTable.record`\\ s the level of
-every item it scored at each lead (``item_levels``) and, per hazard, the forecast run and
-official floors the levels came from (``level_runs``, ``level_floors``), in one
-transaction that replaces whatever a previous attempt of the same cycle recorded (the levels
-through one ``COPY`` on PostgreSQL, ``executemany`` on SQLite). The
-next cycle reads its baseline from them: each item's last ``now`` level *before* its own
-time (:meth:`~LevelTable.baseline`) — so a rerun of a cycle after an interruption compares
-with what the cycle found, never with its own first attempt.
+every item it scored at each lead — one set per hazard, item kind and lead (``level_sets``,
+:mod:`warn.store.levelsets`) — and, per hazard, the forecast run and official floors the levels
+came from (``level_runs``, ``level_floors``), in one transaction that replaces whatever a previous
+attempt of the same cycle recorded. The next cycle reads its baseline from them: each item's last
+``now`` level *before* its own time (:meth:`~LevelTable.baseline`) — so a rerun of a cycle after an
+interruption compares with what the cycle found, never with its own first attempt.
 
 ``store.notices`` (:class:`NoticeTable`): the data notices in force after the last cycle.
 
@@ -17,26 +16,24 @@ Hazards are plain names here: the store neither knows nor lists them.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
-from json.encoder import encode_basestring
+from itertools import groupby
+from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 
-from warn.store.bulk import insert_rows, stage
+from warn.store.levelsets import LevelSet, Query, last_levels, sets
 from warn.store.records import ItemLevel, LevelBasis
-from warn.store.schema import data_notices, item_levels, level_floors, level_runs
-from warn.store.times import encode_time
+from warn.store.schema import data_notices, level_floors, level_item_lists, level_runs, level_sets
+from warn.store.times import decode_time, encode_time
 from warn.vocab import Level
 
 #: The lead of an item's level at the cycle's time (the one crossings compare).
 NOW = "now"
-_LEVEL_COLUMNS = (("cycle_at", "timestamptz"), ("hazard", "text"), ("item_kind", "text"), ("item_id", "text"),
-                  ("lead", "text"), ("level", "int2"), ("score", "float8"), ("drivers", "text"),
-                  ("probability", "text"))
 
 
 class _Table:
@@ -62,16 +59,21 @@ class LevelTable(_Table):
         bases
             By hazard name: the run and official floors the hazard's levels came from, for the
             hazards the cycle scored from a run (the others keep the basis of an earlier cycle).
+
+        Raises
+        ------
+        ValueError
+            An item is given twice at one lead (nothing is written).
         """
-        cycle_at = encode_time(self._engine.dialect.name)(at)
-        values = [(cycle_at, r.hazard, r.item_kind, r.item_id, r.lead, int(r.level), r.score, _texts(r.drivers),
-                   encode_probability(r.probability)) for r in rows]
+        grouped = _sets(rows)
         floors = [{"cycle_at": at, "hazard": hazard, "item_id": item_id, "level": int(level)}
                   for hazard, basis in bases.items() for item_id, level in basis.floors.items()]
         with self._write() as conn:
-            for table in (item_levels, level_floors, level_runs):
+            for table in (level_sets, level_floors, level_runs):
                 conn.execute(delete(table).where(table.c.cycle_at == at))
-            insert_rows(conn, "item_levels", _LEVEL_COLUMNS, values)  # a city cycle's 50k rows: one statement
+            for (hazard, kind, lead), levels in grouped.items():
+                conn.execute(insert(level_sets), {"cycle_at": at, "hazard": hazard, "item_kind": kind, "lead": lead,
+                                                  "list_id": _list_id(conn, levels), **levels.encoded()})
             if bases:
                 conn.execute(insert(level_runs), [{"cycle_at": at, "hazard": hazard, "run_id": basis.run_id}
                                                   for hazard, basis in bases.items()])
@@ -81,10 +83,6 @@ class LevelTable(_Table):
     def baseline(self, before: datetime, items: Collection[tuple[str, str, str]] | None = None
                  ) -> dict[tuple[str, str, str], int]:
         """Each item's last ``now`` level recorded by a cycle before ``before``; of ``items`` only, when given.
-
-        Every item recorded is grouped over all its cycles, which grows with the store's age (a city
-        service records 14k items every hour). Given its items, a cycle reads each one's level down the
-        items' index instead: one seek per item, whatever the age (the keys staged in a temporary table).
 
         Parameters
         ----------
@@ -98,24 +96,11 @@ class LevelTable(_Table):
         dict
             (hazard, item kind, item id) → level (−1 … 4), of the items recorded before ``before``.
         """
-        if items is None:
-            return self._last(item_levels.c.cycle_at < before)
-        keys = sorted(set(items))
-        if not keys:
-            return {}
-        with self._engine.connect() as conn:
-            _stage_keys(conn, keys)
-            rows = conn.execute(text(
-                "SELECT k.hazard, k.item_kind, k.item_id, (SELECT l.level FROM item_levels l WHERE l.hazard = k.hazard "
-                "AND l.item_kind = k.item_kind AND l.item_id = k.item_id AND l.lead = :lead AND l.cycle_at < :before "
-                "ORDER BY l.cycle_at DESC LIMIT 1) FROM level_keys k"),
-                {"lead": NOW, "before": encode_time(conn.dialect.name)(before)}).all()
-            conn.rollback()  # the staged keys are the session's only
-        return {(hazard, kind, item_id): level for hazard, kind, item_id, level in rows if level is not None}
+        return self._now(before, before=True, items=items)
 
     def latest(self, at: datetime) -> dict[tuple[str, str, str], int]:
         """Each item's last ``now`` level recorded by a cycle at or before ``at`` (what the cycles left)."""
-        return self._last(item_levels.c.cycle_at <= at)
+        return self._now(at, before=False, items=None)
 
     def basis(self, hazard: str, before: datetime) -> LevelBasis | None:
         """The run and official floors ``hazard``'s levels came from at the last cycle before ``before``
@@ -139,78 +124,98 @@ class LevelTable(_Table):
         list
             (cycle time, level) pairs, by cycle time, hazard, item kind, item id and lead.
         """
-        c = item_levels.c
-        query = select(item_levels).order_by(c.cycle_at, c.hazard, c.item_kind, c.item_id, c.lead)
-        for column, value in ((c.hazard, hazard), (c.item_id, item_id), (c.lead, lead)):
-            if value is not None:
-                query = query.where(column == value)
-        if since is not None:
-            query = query.where(c.cycle_at >= since)
-        if until is not None:
-            query = query.where(c.cycle_at <= until)
+        out = []
         with self._engine.connect() as conn:
-            return [(r.cycle_at, ItemLevel(r.hazard, r.item_kind, r.item_id, r.lead, r.level, r.score,
-                                           tuple(json.loads(r.drivers)), decode_probability(r.probability)))
-                    for r in conn.execute(query)]
+            for cycle_at, set_hazard, kind, set_lead, levels in sets(_query(conn), since=since, until=until,
+                                                                     hazard=hazard, lead=lead):
+                when = decode_time(cycle_at)
+                out.extend((when, _item_level(set_hazard, kind, set_lead, levels, i))
+                           for i, name in enumerate(levels.item_ids) if item_id is None or name == item_id)
+        out.sort(key=lambda pair: (pair[0], pair[1].hazard, pair[1].item_kind, pair[1].item_id, pair[1].lead))
+        return out
 
     def probability(self, hazard: str, items: Iterable[tuple[str, str]], at: datetime, *, lead: str = NOW
                     ) -> dict[str, dict[Level, float]]:
         """The probabilities (:attr:`~warn.store.records.ItemLevel.probability`) the last cycle at or before
         ``at`` that scored each of ``items`` (item kind, item id) of ``hazard`` recorded for ``lead``, by item
-        id; an item whose last level came from a single run (or that no cycle scored) is left out. One look-up
-        per item down the items' index (a city store holds millions of rows)."""
-        c = item_levels.c
-        last = select(c.probability).where(  # one statement, run once per item
-            c.hazard == hazard, c.item_kind == bindparam("kind"), c.item_id == bindparam("item"), c.lead == lead,
-            c.cycle_at <= at).order_by(c.cycle_at.desc()).limit(1)
-        out: dict[str, dict[Level, float]] = {}
+        id; an item whose last level came from a single run (or that no cycle scored) is left out."""
+        wanted = {(hazard, kind, item_id, lead) for kind, item_id in items}
         with self._engine.connect() as conn:
-            for item_kind, item_id in dict.fromkeys(items):
-                text = conn.execute(last, {"kind": item_kind, "item": item_id}).scalar()
-                if (probability := decode_probability(text)) is not None:
-                    out[item_id] = probability
-        return out
+            found = last_levels(_query(conn), at, hazard=hazard, lead=lead, keys=wanted, details=("probability",))
+        return {item_id: probability for (_, _, item_id, _), row in found.items()
+                if (probability := decode_probability(row["probability"])) is not None}
 
-    def _last(self, when) -> dict[tuple[str, str, str], int]:
-        c = item_levels.c
-        last = (select(c.hazard, c.item_kind, c.item_id, func.max(c.cycle_at).label("cycle_at"))
-                .where(c.lead == NOW, when).group_by(c.hazard, c.item_kind, c.item_id).subquery())
-        query = select(c.hazard, c.item_kind, c.item_id, c.level).join(last, and_(
-            c.hazard == last.c.hazard, c.item_kind == last.c.item_kind, c.item_id == last.c.item_id,
-            c.cycle_at == last.c.cycle_at)).where(c.lead == NOW)
+    def _now(self, at: datetime, *, before: bool, items: Collection[tuple[str, str, str]] | None
+             ) -> dict[tuple[str, str, str], int]:
+        """Each item's last ``now`` level recorded by ``at`` (strictly before it with ``before``); of ``items``."""
+        keys = None if items is None else {(hazard, kind, item_id, NOW) for hazard, kind, item_id in items}
         with self._engine.connect() as conn:
-            return {(h, k, i): level for h, k, i, level in conn.execute(query)}
+            found = last_levels(_query(conn), at, before=before, lead=NOW, keys=keys, details=())
+        return {(hazard, kind, item_id): row["level"] for (hazard, kind, item_id, _), row in found.items()}
 
 
-def _stage_keys(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None:
-    """Make ``keys`` (hazard, item kind, item id) the content of the session's temporary ``level_keys``."""
-    columns = (("hazard", "text"), ("item_kind", "text"), ("item_id", "text"))
-    if conn.dialect.name == "postgresql":
-        stage(conn, "level_keys", columns, keys)
-        return
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS level_keys (hazard TEXT, item_kind TEXT, item_id TEXT)")
-    conn.exec_driver_sql("DELETE FROM level_keys")
-    insert_rows(conn, "level_keys", columns, keys)
+def _sets(rows: Iterable[ItemLevel]) -> dict[tuple[str, str, str], LevelSet]:
+    """``rows`` as one :class:`LevelSet` per hazard, item kind and lead, each in item-id order.
+
+    Raises
+    ------
+    ValueError
+        An item is given twice at one lead.
+    """
+    ordered = sorted(rows, key=attrgetter("hazard", "item_kind", "lead", "item_id"))
+    out = {}
+    for key, group in groupby(ordered, key=attrgetter("hazard", "item_kind", "lead")):
+        items = list(group)
+        ids = [r.item_id for r in items]
+        if len(set(ids)) != len(ids):
+            twice = next(a for a, b in zip(ids, ids[1:], strict=False) if a == b)
+            raise ValueError(f"item levels: {key[0]} {key[1]} {twice!r} is given twice at lead {key[2]}")
+        out[key] = LevelSet(ids, [int(r.level) for r in items], [r.score for r in items],
+                            [tuple(r.drivers) for r in items], [_probability(r.probability) for r in items])
+    return out
 
 
-def _texts(drivers: Iterable[str]) -> str:
-    """The drivers as stored: the JSON array ``json.dumps(list(drivers), ensure_ascii=False)`` writes, without
-    its per-call overhead (a city cycle stores 42k of them)."""
-    return "[" + ", ".join(map(encode_basestring, drivers)) + "]"
+def _list_id(conn: Connection, levels: LevelSet) -> int:
+    """The id of the stored item list of ``levels``, stored first when new."""
+    ids, digest = levels.ids_text()
+    c = level_item_lists.c
+    found = conn.execute(select(c.list_id).where(c.digest == digest)).scalar()
+    if found is None:
+        found = conn.execute(insert(level_item_lists).values(digest=digest, item_ids=ids)).inserted_primary_key[0]
+    return int(found)
 
 
-def encode_probability(probability: Mapping[Level, float] | None) -> str | None:
-    """A lead's probabilities as stored: JSON ``{"blue": 0.67, …}`` (NaN as ``null``); ``None`` stays NULL."""
+def _item_level(hazard: str, kind: str, lead: str, levels: LevelSet, i: int) -> ItemLevel:
+    """Item ``i`` of a set read with every detail."""
+    assert levels.score is not None and levels.drivers is not None
+    return ItemLevel(hazard, kind, levels.item_ids[i], lead, levels.level[i], levels.score[i], levels.drivers[i],
+                     decode_probability(None if levels.probability is None else levels.probability[i]))
+
+
+def _query(conn: Connection) -> Query:
+    """:data:`warn.store.levelsets.Query` over ``conn``: datetimes bound in the store's form, times returned as
+    the driver gives them."""
+    encode = encode_time(conn.dialect.name)
+
+    def run(sql: str, **params: object) -> list[dict[str, Any]]:
+        bound = {name: encode(value) if isinstance(value, datetime) else value for name, value in params.items()}
+        return [dict(row._mapping) for row in conn.execute(text(sql), bound)]
+
+    return run
+
+
+def _probability(probability: Mapping[Level, float] | None) -> dict[str, float | None] | None:
+    """A lead's probabilities as stored: ``{"blue": 0.67, …}`` (NaN as ``None``); ``None`` stays ``None``."""
     if probability is None:
         return None
-    return json.dumps({Level(level).colour: None if math.isnan(p) else float(p) for level, p in probability.items()})
+    return {Level(level).colour: None if math.isnan(p) else float(p) for level, p in probability.items()}
 
 
-def decode_probability(text: str | None) -> dict[Level, float] | None:
-    """The inverse of :func:`encode_probability` (``null`` back to NaN)."""
-    if text is None:
+def decode_probability(stored: Mapping[str, float | None] | None) -> dict[Level, float] | None:
+    """The inverse of the stored form (``None`` back to NaN)."""
+    if stored is None:
         return None
-    return {Level.of_colour(colour): math.nan if p is None else float(p) for colour, p in json.loads(text).items()}
+    return {Level.of_colour(colour): math.nan if p is None else float(p) for colour, p in stored.items()}
 
 
 class NoticeTable(_Table):

@@ -61,10 +61,13 @@ inbox
     What people did that the planner must hear (answers, approvals, mode decisions) as the
     planner's event in JSON text, who and when, a unique idempotency key, when it was
     consumed, and when it was quarantined with the error that set it aside (never planned again).
-item_levels
-    The level of every item each cycle scored (key: cycle time, hazard name, item kind,
-    item id, lead ``now``/``2h``/``24h``): level −1 unknown … 4 red, the score when the
-    model has one, the drivers (JSON text, a list of strings).
+level_sets, level_item_lists
+    The level of every item each cycle scored, one set per cycle time, hazard name, item
+    kind and lead ``now``/``2h``/``24h`` (:mod:`warn.store.levelsets`): the levels (−1 unknown
+    … 4 red, int8) and scores (float64, NaN: none) as little-endian arrays in the order of
+    the set's item list, the drivers and the ensemble probabilities as JSON arrays; each
+    distinct item list once in ``level_item_lists`` (JSON text, by digest). Migration 0024:
+    a city cycle is 9 rows, not 42,000, and its write no longer grows with the store's age.
 level_runs, level_floors
     Per cycle and hazard, the forecast run its levels were scored from (``run_id``, ``NULL``
     without one) and the official floors applied then (level by item id): what decides
@@ -502,20 +505,29 @@ inbox = Table(
     Index("ix_inbox_pending", "consumed_at", "at"),
 )
 
-item_levels = Table(
-    "item_levels",
+level_item_lists = Table(
+    "level_item_lists",
+    metadata,
+    Column("list_id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(32), nullable=False),
+    Column("item_ids", Text, nullable=False),
+    UniqueConstraint("digest", name="uq_level_item_lists_digest"),
+)
+
+level_sets = Table(
+    "level_sets",
     metadata,
     Column("cycle_at", UTCDateTime, nullable=False),
     Column("hazard", String(32), nullable=False),
     Column("item_kind", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
     Column("lead", String(8), nullable=False),
-    Column("level", SmallInteger, nullable=False),
-    Column("score", Double, nullable=True),
-    Column("drivers", Text, nullable=False, server_default="[]"),
-    Column("probability", Text, nullable=True),  # JSON {colour: fraction of ensemble members} (0017)
-    PrimaryKeyConstraint("cycle_at", "hazard", "item_kind", "item_id", "lead", name="pk_item_levels"),
-    Index("ix_item_levels_item", "hazard", "item_kind", "item_id", "lead", "cycle_at"),
+    Column("list_id", Integer, ForeignKey("level_item_lists.list_id"), nullable=False),
+    Column("levels", LargeBinary, nullable=False),
+    Column("scores", LargeBinary, nullable=False),
+    Column("drivers", Text, nullable=False),
+    Column("probability", Text, nullable=True),
+    PrimaryKeyConstraint("cycle_at", "hazard", "item_kind", "lead", name="pk_level_sets"),
+    Index("ix_level_sets_group", "hazard", "item_kind", "lead", "cycle_at", "list_id"),
 )
 
 level_runs = Table(

@@ -44,34 +44,13 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from warn.durations import CYCLE_EVERY
 from warn.errors import ConfigError, Problem, StoreError
 from warn.store.access import CONNECT_TIMEOUT_S, UNREACHABLE_HINT
+from warn.store.levelsets import last_levels
 from warn.store.pulls import Pull, read_pulls
 from warn.store.times import decode_time, encode_time
 
 if TYPE_CHECKING:
     from warn.config import Settings
 
-#: The hazards and kinds of item ``item_levels`` holds, walked down its index ``(hazard, item_kind, item_id, …)``
-#: one seek at a time (a loose index scan: SQLite and PostgreSQL would otherwise read every row to find the
-#: distinct ones), as the common table ``kinds`` (a last row of NULLs ends each walk).
-_KINDS = (
-    "WITH RECURSIVE hazards(hazard) AS ("
-    "SELECT min(hazard) FROM item_levels UNION ALL "
-    "SELECT (SELECT min(l.hazard) FROM item_levels l WHERE l.hazard > h.hazard) FROM hazards h "
-    "WHERE h.hazard IS NOT NULL), "
-    "kinds(hazard, item_kind) AS ("
-    "SELECT h.hazard, (SELECT min(l.item_kind) FROM item_levels l WHERE l.hazard = h.hazard) FROM hazards h "
-    "WHERE h.hazard IS NOT NULL UNION ALL "
-    "SELECT k.hazard, (SELECT min(l.item_kind) FROM item_levels l WHERE l.hazard = k.hazard "
-    "AND l.item_kind > k.item_kind) FROM kinds k WHERE k.item_kind IS NOT NULL)"
-)
-#: :data:`_KINDS`, then the items of each kind walked the same way, as the common table ``items``.
-_ITEMS = (
-    f"{_KINDS}, items(hazard, item_kind, item_id) AS ("
-    "SELECT k.hazard, k.item_kind, (SELECT min(l.item_id) FROM item_levels l WHERE l.hazard = k.hazard "
-    "AND l.item_kind = k.item_kind) FROM kinds k WHERE k.item_kind IS NOT NULL UNION ALL "
-    "SELECT i.hazard, i.item_kind, (SELECT min(l.item_id) FROM item_levels l WHERE l.hazard = i.hazard "
-    "AND l.item_kind = i.item_kind AND l.item_id > i.item_id) FROM items i WHERE i.item_id IS NOT NULL)"
-)
 #: Task states that still need work.
 OPEN_STATES = ("open", "acknowledged")
 #: The ack-request kind of a 叫应 call.
@@ -445,20 +424,11 @@ class Views:
         return [WarningView(**r) for r in rows]
 
     def zones(self, at: datetime) -> list[ZoneView]:
-        """Every scored item's level as the cycles by ``at`` left it: its last ``now`` level in
-        ``item_levels`` (highest first).
-
-        A city service records 14,000 items every hour: grouping every item over all its cycles would grow
-        with the store's age. The items are walked down the items' index instead (:data:`_ITEMS`, one seek
-        per hazard, kind and item), and each one's last level is one seek more.
-        """
-        last = ("FROM item_levels l WHERE l.hazard = i.hazard AND l.item_kind = i.item_kind AND l.item_id = i.item_id "
-                "AND l.lead = :lead AND l.cycle_at <= :at ORDER BY l.cycle_at DESC LIMIT 1")
-        rows = self.database.rows(
-            f"{_ITEMS} SELECT * FROM (SELECT i.hazard, i.item_kind, i.item_id, (SELECT l.level {last}) AS level, "
-            f"(SELECT l.cycle_at {last}) AS cycle_at FROM items i WHERE i.item_id IS NOT NULL) z "
-            "WHERE z.level IS NOT NULL", lead="now", at=at)
-        items = [ZoneView(r["hazard"], r["item_kind"], r["item_id"], int(r["level"]), r["cycle_at"]) for r in rows]
+        """Every scored item's level as the cycles by ``at`` left it: its last ``now`` level (highest first),
+        from the newest level set of each hazard and kind (:func:`~warn.store.levelsets.last_levels`)."""
+        found = last_levels(self.database.rows, at, lead="now", details=())
+        items = [ZoneView(hazard, kind, item_id, int(row["level"]), row["cycle_at"])
+                 for (hazard, kind, item_id, _), row in found.items()]
         return sorted(items, key=lambda z: (-z.level, z.hazard, z.item_id))
 
     def incidents(self, at: datetime) -> list[IncidentView]:
@@ -708,28 +678,11 @@ class Views:
 
     def item_levels(self, item_id: str, at: datetime) -> list[ItemLevelView]:
         """Every level of ``item_id`` (any hazard, every lead) as the last cycle by ``at`` that scored it left
-        it, by hazard, kind and lead.
-
-        The hazards and kinds are walked down the items' index (:data:`_KINDS`), then the item's leads in
-        each, and each lead's last row is read by seeks: nothing is read by the store's age.
-        """
-        last = ("FROM item_levels l WHERE l.hazard = x.hazard AND l.item_kind = x.item_kind AND l.item_id = :item "
-                "AND l.lead = x.lead AND l.cycle_at <= :at ORDER BY l.cycle_at DESC LIMIT 1")
-        rows = self.database.rows(
-            f"{_KINDS}, leads(hazard, item_kind, lead) AS ("
-            "SELECT k.hazard, k.item_kind, (SELECT min(l.lead) FROM item_levels l WHERE l.hazard = k.hazard "
-            "AND l.item_kind = k.item_kind AND l.item_id = :item) FROM kinds k WHERE k.item_kind IS NOT NULL "
-            "UNION ALL SELECT x.hazard, x.item_kind, (SELECT min(l.lead) FROM item_levels l WHERE l.hazard = x.hazard "
-            "AND l.item_kind = x.item_kind AND l.item_id = :item AND l.lead > x.lead) FROM leads x "
-            "WHERE x.lead IS NOT NULL) "
-            "SELECT * FROM (SELECT x.hazard, x.item_kind, x.lead, "
-            + ", ".join(f"(SELECT l.{column} {last}) AS {column}"
-                        for column in ("cycle_at", "level", "score", "drivers", "probability"))
-            + " FROM leads x WHERE x.lead IS NOT NULL) z WHERE z.cycle_at IS NOT NULL "
-            "ORDER BY z.hazard, z.item_kind, z.lead", item=item_id, at=at)
-        return [ItemLevelView(r["hazard"], r["item_kind"], item_id, r["lead"], int(r["level"]), r["score"],
-                              list(json.loads(r["drivers"] or "[]")), r["cycle_at"],
-                              None if r["probability"] is None else json.loads(r["probability"])) for r in rows]
+        it, by hazard, kind and lead (:func:`~warn.store.levelsets.last_levels`)."""
+        found = last_levels(self.database.rows, at, item_id=item_id)
+        return [ItemLevelView(hazard, kind, item_id, lead, int(row["level"]), row["score"], list(row["drivers"]),
+                              row["cycle_at"], row["probability"])
+                for (hazard, kind, _, lead), row in sorted(found.items())]
 
     def span(self) -> tuple[datetime | None, datetime | None]:
         """The first and the last cycle in the store (``None``, ``None`` before any)."""
