@@ -240,6 +240,7 @@ def store_for(settings, args):
 
 def replay_once(settings, store, catalogue, runs, template, source, work, profile) -> list[dict]:
     """One replay: the cycle fetches the due run itself; fetch + decode is its ``pull`` step."""
+    from warn import collector
     from warn.vocab import CapStatus as Status
     from warn.cycle import open_sources, run
     from warn.sim.feedserver import FeedServer
@@ -249,7 +250,8 @@ def replay_once(settings, store, catalogue, runs, template, source, work, profil
     clock = Clock()
     cycles = []
     with FeedServer(served) as server, clock.installed():
-        # once per service, as the live service does: not counted in a cycle
+        # once per service, as the live service does (open_service): not counted in a cycle
+        collector.tune()
         sources = open_sources(settings, store, forecast=source, urls={"feed": server.url},
                                now=lambda: datetime.now(UTC))
         sources.feeds.clear()  # readings are written by the bench; no live feed to poll

@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from dataclasses import dataclass, field
 
-from warn import hazards
+from warn import collector, hazards
 from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
@@ -192,6 +192,7 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     dispatcher = Dispatcher(store, channels, clock=now)
     people = open_reach(settings, directory, env=os.environ if env is None else env, status=status)
     compute = Compute(configured(settings.compute, os.environ if env is None else env))
+    collector.tune()
     return Service(settings, store, sources, setup, dispatcher, status, sender, people, compute)
 
 
