@@ -36,6 +36,8 @@ Key = tuple[str, str, str, str]
 Query = Callable[..., list[dict[str, Any]]]
 #: What a set holds of each item, past its level: the columns read only when asked for.
 DETAILS = ("score", "drivers", "probability")
+#: The column of each of :data:`DETAILS`.
+_COLUMN_OF = {"score": "scores", "drivers": "drivers", "probability": "probability"}
 
 
 @dataclass(frozen=True)
@@ -145,15 +147,11 @@ def sets(query: Query, *, since: datetime | None = None, until: datetime | None 
     if until is not None:
         where, params = where + " AND cycle_at <= :until", params | {"until": until}
     lists: dict[int, list[str]] = {}
-    for row in query(f"SELECT cycle_at, hazard, item_kind, lead, list_id, levels, {_DETAIL_COLUMNS} "
+    for row in query(f"SELECT cycle_at, hazard, item_kind, lead, list_id, levels, {', '.join(_COLUMN_OF.values())} "
                      f"FROM level_sets WHERE 1 = 1{where} ORDER BY cycle_at, hazard, item_kind, lead", **params):
         if row["list_id"] not in lists:
             lists[row["list_id"]] = _item_ids(query, row["list_id"])
         yield row["cycle_at"], row["hazard"], row["item_kind"], row["lead"], decode(row, lists[row["list_id"]])
-
-
-_DETAIL_COLUMNS = "scores, drivers, probability"
-_COLUMN_OF = {"score": "scores", "drivers": "drivers", "probability": "probability"}
 
 
 def _last_of_group(query: Query, group: tuple[str, str, str], at: datetime, bound: str, item_id: str | None,
