@@ -27,7 +27,8 @@ same machine; ratios hold better than absolute times on this shared box):
   5,075 | 307 (17×), outbox 4,365 | 103 (42×); PostgreSQL readings 5,128 (COPY; ``unnest`` 2,838) | 33
   (155×), item levels 44,315 (COPY; the ``executemany`` it replaces 5,898) | 168 (263×), outbox 1,258
   (multi-row ``VALUES``, which psycopg spends seconds parsing) | 62 — since then queued through COPY:
-  6,000 rows in 0.28–0.31 s (was 4.8–11.6 s).
+  6,000 rows in 0.28–0.31 s (was 4.8–11.6 s). Item levels since kept as level sets (2026-12-04, beside a CI
+  run): SQLite 225,716 | 793 (285×), PostgreSQL 243,336 | 330 (736×) — a city cycle's 48,000 in 0.20–0.21 s.
 - 370,000 devices into PostgreSQL with QC: the catalogue upserted in 82 s; 30 simulated minutes,
   820,001 readings, in 451 s: 1,818 readings/s achieved (1,301/s in the first step, history read cold;
   1,619–2,558/s after) against 456/s needed by the mix (4.0×) and 1,233/s if every device reported
