@@ -67,7 +67,8 @@ level_sets, level_item_lists
     … 4 red, int8) and scores (float64, NaN: none) as little-endian arrays in the order of
     the set's item list, the drivers and the ensemble probabilities as JSON arrays; each
     distinct item list once in ``level_item_lists`` (JSON text, by digest). Migration 0024:
-    a city cycle is 9 rows, not 42,000, and its write no longer grows with the store's age.
+    a cycle is a row per hazard, kind and lead (18 for the demo's six hazards), not a row per
+    item and lead (42,000 in a city), and its write no longer grows with the store's age.
 level_runs, level_floors
     Per cycle and hazard, the forecast run its levels were scored from (``run_id``, ``NULL``
     without one) and the official floors applied then (level by item id): what decides
