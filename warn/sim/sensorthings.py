@@ -373,13 +373,13 @@ def _handler_for(server: SensorThingsServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             status, body = server.answer(self.path)
             content = json.dumps(body, ensure_ascii=False).encode()
+            with server._lock:  # recorded before the answer goes out: a client that has it sees it counted
+                server.requests.append((self.path, int(status)))
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
-            with server._lock:
-                server.requests.append((self.path, int(status)))
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
             """Silence the default stderr log; :attr:`SensorThingsServer.requests` keeps the record."""
