@@ -43,6 +43,7 @@ class ThreadIndex:
         self._group_of: dict[str, Group] = {}
         self._runs: dict[str, list[str]] = {}
         self._order: dict[str, int] = {}
+        self._representatives: list[WarningThread] | None = None
         for slot, thread in threads.items():
             self.put(slot, None, thread)
         for run_id, slot in runs:
@@ -59,21 +60,35 @@ class ThreadIndex:
         if old is not None and old.active:
             group = self._group_of.pop(slot)
             members = self._groups[group]
+            self._forget_representatives(members, slot)
             del members[slot]
             if not members:
                 del self._groups[group]
         if new.active:
             group = (new.town, new.item_kind, new.level)
             self._group_of[slot] = group
-            self._groups.setdefault(group, {})[slot] = new
+            members = self._groups.setdefault(group, {})
+            members[slot] = new
+            self._forget_representatives(members, slot)
+
+    def _forget_representatives(self, members: Mapping[str, WarningThread], slot: str) -> None:
+        """Drop the kept :meth:`representatives` when ``slot`` is (or becomes) its group's first member."""
+        if next(iter(members)) == slot:
+            self._representatives = None
 
     def order(self, slot: str) -> int:
         """Where ``slot`` is among the threads (the order they were first put in)."""
         return self._order[slot]
 
     def representatives(self) -> list[WarningThread]:
-        """One active thread per (town, item kind, level): what the mode rules and the stand-down read of all."""
-        return [next(iter(members.values())) for members in self._groups.values()]
+        """One active thread per (town, item kind, level), the group's first.
+
+        What the mode rules and the stand-down read of all; kept until a group's first member changes (a
+        storm's plan asks for them once per event).
+        """
+        if self._representatives is None:
+            self._representatives = [next(iter(members.values())) for members in self._groups.values()]
+        return list(self._representatives)
 
     def add_run(self, run_id: str, slot: str) -> None:
         """Note a run started for the thread of ``slot``."""
