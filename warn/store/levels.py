@@ -20,8 +20,6 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
-from itertools import groupby
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
@@ -46,6 +44,18 @@ class LevelTable(_Table):
     """The item levels of a store's cycles (use ``store.levels``)."""
 
     def record(self, at: datetime, rows: Iterable[ItemLevel], bases: Mapping[str, LevelBasis]) -> None:
+        """Record the levels the cycle at ``at`` produced, one row each, and what each hazard's were scored
+        from (:meth:`record_sets` of the rows grouped by hazard, item kind and lead).
+
+        Raises
+        ------
+        ValueError
+            An item is given twice at one lead (nothing is written).
+        """
+        self.record_sets(at, _sets(rows), bases)
+
+    def record_sets(self, at: datetime, levels: Mapping[tuple[str, str, str], LevelSet],
+                    bases: Mapping[str, LevelBasis]) -> None:
         """Record the levels the cycle at ``at`` produced and what each hazard's were scored from.
 
         Replaces everything recorded for ``at`` before (an interrupted attempt of the same cycle).
@@ -54,8 +64,9 @@ class LevelTable(_Table):
         ----------
         at
             The cycle's time (UTC-aware).
-        rows
-            Every item's level at each lead the cycle scored.
+        levels
+            By (hazard, item kind, lead): the level of every item the cycle scored at that lead, with its
+            score, drivers and probabilities (:func:`stored_probability`), the items in any order.
         bases
             By hazard name: the run and official floors the hazard's levels came from, for the
             hazards the cycle scored from a run (the others keep the basis of an earlier cycle).
@@ -63,17 +74,20 @@ class LevelTable(_Table):
         Raises
         ------
         ValueError
-            An item is given twice at one lead (nothing is written).
+            A set's columns are not one value per item, or an item is given twice at one lead (nothing is
+            written).
         """
-        grouped = _sets(rows)
+        ordered = {key: _in_id_order(key, levels[key]) for key in sorted(levels)}
         floors = [{"cycle_at": at, "hazard": hazard, "item_id": item_id, "level": int(level)}
                   for hazard, basis in bases.items() for item_id, level in basis.floors.items()]
         with self._write() as conn:
             for table in (level_sets, level_floors, level_runs):
                 conn.execute(delete(table).where(table.c.cycle_at == at))
-            for (hazard, kind, lead), levels in grouped.items():
-                conn.execute(insert(level_sets), {"cycle_at": at, "hazard": hazard, "item_kind": kind, "lead": lead,
-                                                  "list_id": _list_id(conn, levels), **levels.encoded()})
+            for (hazard, kind, lead), found in ordered.items():
+                if found.item_ids:
+                    conn.execute(insert(level_sets), {"cycle_at": at, "hazard": hazard, "item_kind": kind,
+                                                      "lead": lead, "list_id": _list_id(conn, found),
+                                                      **found.encoded()})
             if bases:
                 conn.execute(insert(level_runs), [{"cycle_at": at, "hazard": hazard, "run_id": basis.run_id}
                                                   for hazard, basis in bases.items()])
@@ -155,24 +169,21 @@ class LevelTable(_Table):
 
 
 def _sets(rows: Iterable[ItemLevel]) -> dict[tuple[str, str, str], LevelSet]:
-    """``rows`` as one :class:`LevelSet` per hazard, item kind and lead, each in item-id order.
+    """``rows`` as one :class:`LevelSet` per hazard, item kind and lead."""
+    grouped: dict[tuple[str, str, str], list[ItemLevel]] = {}
+    for row in rows:
+        grouped.setdefault((row.hazard, row.item_kind, row.lead), []).append(row)
+    return {key: LevelSet([r.item_id for r in items], [int(r.level) for r in items], [r.score for r in items],
+                          [tuple(r.drivers) for r in items], [stored_probability(r.probability) for r in items])
+            for key, items in grouped.items()}
 
-    Raises
-    ------
-    ValueError
-        An item is given twice at one lead.
-    """
-    ordered = sorted(rows, key=attrgetter("hazard", "item_kind", "lead", "item_id"))
-    out = {}
-    for key, group in groupby(ordered, key=attrgetter("hazard", "item_kind", "lead")):
-        items = list(group)
-        ids = [r.item_id for r in items]
-        if len(set(ids)) != len(ids):
-            twice = next(a for a, b in zip(ids, ids[1:], strict=False) if a == b)
-            raise ValueError(f"item levels: {key[0]} {key[1]} {twice!r} is given twice at lead {key[2]}")
-        out[key] = LevelSet(ids, [int(r.level) for r in items], [r.score for r in items],
-                            [tuple(r.drivers) for r in items], [_probability(r.probability) for r in items])
-    return out
+
+def _in_id_order(key: tuple[str, str, str], levels: LevelSet) -> LevelSet:
+    """:meth:`LevelSet.in_id_order` of the set of ``key`` (hazard, item kind, lead), its error naming it."""
+    try:
+        return levels.in_id_order()
+    except ValueError as err:
+        raise ValueError(f"item levels: {key[0]} {key[1]} {err} at lead {key[2]}") from None
 
 
 def _list_id(conn: Connection, levels: LevelSet) -> int:
@@ -204,7 +215,7 @@ def _query(conn: Connection) -> Query:
     return run
 
 
-def _probability(probability: Mapping[Level, float] | None) -> dict[str, float | None] | None:
+def stored_probability(probability: Mapping[Level, float] | None) -> dict[str, float | None] | None:
     """A lead's probabilities as stored: ``{"blue": 0.67, …}`` (NaN as ``None``); ``None`` stays ``None``."""
     if probability is None:
         return None

@@ -76,6 +76,32 @@ class LevelSet:
                 "probability": None if probability is None or not any(p is not None for p in probability)
                 else json.dumps(probability)}
 
+    def in_id_order(self) -> LevelSet:
+        """The set with its items in id order, as it is stored (its item list then is the same whatever
+        order the items were scored in).
+
+        Raises
+        ------
+        ValueError
+            A column's length is not one value per item, or an item is given twice.
+        """
+        ids = self.item_ids
+        columns = [c for c in (self.level, self.score, self.drivers, self.probability) if c is not None]
+        if any(len(c) != len(ids) for c in columns):
+            raise ValueError(f"{[len(c) for c in columns]} values for {len(ids)} items")
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        for a, b in zip(order, order[1:], strict=False):
+            if ids[a] == ids[b]:
+                raise ValueError(f"{ids[a]!r} is given twice")
+        if all(a < b for a, b in zip(order, order[1:], strict=False)):
+            return self
+
+        def take(column: Sequence[Any] | None) -> list[Any] | None:
+            return None if column is None else [column[i] for i in order]
+
+        return LevelSet([ids[i] for i in order], [self.level[i] for i in order], take(self.score),
+                        take(self.drivers), take(self.probability))
+
     def ids_text(self) -> tuple[str, str]:
         """The set's item list as stored (JSON text) and its digest (the first 32 hex digits of its SHA-256)."""
         text = json.dumps(list(self.item_ids), ensure_ascii=False)
