@@ -14,6 +14,7 @@ from warn import hazards
 from warn.risk import waterlogging
 from warn.risk.levels import level_of
 from warn.risk.rain import design_depth
+from warn.risk.series import Readings
 from warn.vocab import Level
 
 T0 = np.datetime64("2026-07-15T00:00:00", "s")
@@ -316,3 +317,26 @@ def test_the_drivers_of_many_points_are_each_points_own(params, seed):
                                            params=params, lead=timedelta(seconds=int(lead_s[i])))
         assert [d.text() for d in batch[i]] == [d.text() for d in alone]
         assert [(d.level, d.lead) for d in batch[i]] == [(d.level, d.lead) for d in alone]
+
+
+def test_the_sensors_of_many_points_are_each_points_own(params):
+    """sensor_terms over 200 points — stale, flagged, without readings, too few for a rate, falling, rising,
+    past red, readings in any order — gives every point the state sensor_term gives it alone."""
+    rng = np.random.default_rng(3)
+    times, depths, thresholds, stale, flagged = [], [], [], [], []
+    for _ in range(200):
+        n = int(rng.integers(0, 8))
+        times.append(T0 + rng.permutation(np.arange(n)) * 5 * MIN)
+        depths.append(np.round(rng.uniform(0.0, 0.4, n), 2))
+        blue = float(rng.choice([5.0, 10.0]))
+        thresholds.append((blue, blue + 10.0, blue + 25.0))
+        stale.append(bool(rng.random() < 0.1))
+        flagged.append(bool(rng.random() < 0.1))
+    batch = waterlogging.sensor_terms(Readings.of(times, depths), thresholds_cm=thresholds, stale=stale,
+                                      latest_flagged=flagged, params=params.sensor)
+    for i, state in enumerate(batch):
+        alone = waterlogging.sensor_term(times[i], depths[i], thresholds_cm=thresholds[i], stale=stale[i],
+                                         latest_flagged=flagged[i], params=params.sensor)
+        assert repr(state) == repr(alone)  # NaN equal to NaN
+    assert {s.reason for s in batch} == {"", "stale", "latest reading flagged", "no readings"}
+    assert {s.level for s in batch if s.known} >= {Level.NONE, Level.BLUE, Level.YELLOW, Level.RED}

@@ -43,7 +43,7 @@ from warn.risk.drivers import Driver
 from warn.risk.kernels import Method
 from warn.risk.levels import SCORE_MAX, LevelParams, level_of
 from warn.risk.rain import RainstormParams, design_depth, window_sums, worst_period
-from warn.risk.series import REASON_ZH, RateParams, latest, minutes_to, robust_rate, unknown_reason
+from warn.risk.series import REASON_ZH, RateParams, Readings, minutes_to, robust_rates, unknown_reason
 from warn.vocab import LEVEL_OF, Level
 
 #: Levels of the three depth thresholds of a point (blue, yellow, red), in threshold order.
@@ -505,21 +505,44 @@ def sensor_term(times: ArrayLike, depth_m: ArrayLike, *, thresholds_cm: Sequence
     SensorState
         Unknown (level ``UNKNOWN``, never ``NONE``) when stale, flagged or without readings.
     """
-    t, v, newest = latest(times, depth_m)
-    reason = unknown_reason(t.size, stale, latest_flagged)
-    thresholds = np.asarray(thresholds_cm, dtype=np.float64)
-    if reason:
-        nan = float("nan")
-        return SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None)
-    depth = newest * 100.0
-    rate = robust_rate(t, v, window=params.window, min_readings=params.min_readings) * 100.0
-    to_blue, to_yellow, to_red = (float(m) for m in minutes_to(depth, rate, thresholds))
-    minutes = (to_blue, to_yellow, to_red)
-    reached = int(np.searchsorted(thresholds, depth, side="right"))
-    level = DEPTH_LEVELS[reached - 1] if reached else Level.NONE
-    next_level = DEPTH_LEVELS[reached] if reached < len(DEPTH_LEVELS) else None
-    return SensorState(True, "", depth, rate, level, minutes, next_level,
-                       minutes[reached] if next_level is not None else None)
+    return sensor_terms(Readings.of([times], [depth_m]), thresholds_cm=[thresholds_cm], stale=[stale],
+                        latest_flagged=[latest_flagged], params=params)[0]
+
+
+def sensor_terms(readings: Readings, *, thresholds_cm: ArrayLike, stale: Sequence[bool],
+                 latest_flagged: Sequence[bool], params: RateParams) -> list[SensorState]:
+    """:func:`sensor_term` of the sensors of many points at once, each equal to its own.
+
+    Parameters
+    ----------
+    readings
+        Each point's QC-passed readings, water depth m (:class:`warn.risk.series.Readings`).
+    thresholds_cm
+        Blue, yellow, red depths of each point, cm (point, 3).
+    stale, latest_flagged
+        Per point, as :func:`sensor_term` takes them.
+    params
+        Rate window, minimum readings.
+    """
+    thresholds = np.asarray(thresholds_cm, dtype=np.float64).reshape(-1, len(DEPTH_LEVELS))
+    depth = readings.newest()[1] * 100.0
+    rate = robust_rates(readings, window=params.window, min_readings=params.min_readings) * 100.0
+    minutes = minutes_to(depth[:, None], rate[:, None], thresholds).tolist()
+    # as numpy.searchsorted(thresholds, depth, side="right"): the thresholds at or below, all of them for NaN
+    reached = np.where(np.isnan(depth), thresholds.shape[1], np.count_nonzero(thresholds <= depth[:, None], axis=1))
+    nan = float("nan")
+    out = []
+    for i, (count, reach) in enumerate(zip(readings.counts.tolist(), reached.tolist(), strict=True)):
+        reason = unknown_reason(count, bool(stale[i]), bool(latest_flagged[i]))
+        if reason:
+            out.append(SensorState(False, reason, nan, nan, Level.UNKNOWN, (nan, nan, nan), None, None))
+            continue
+        to = (minutes[i][0], minutes[i][1], minutes[i][2])
+        level = DEPTH_LEVELS[reach - 1] if reach else Level.NONE
+        next_level = DEPTH_LEVELS[reach] if reach < len(DEPTH_LEVELS) else None
+        out.append(SensorState(True, "", float(depth[i]), float(rate[i]), level, to, next_level,
+                               to[reach] if next_level is not None else None))
+    return out
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ For one forecast run issued at t0 (hourly rain on a grid):
    for the last hours and the forecast, so the windows ending at t0 are complete; the
    storage bucket (``risk.waterlogging.bucket``) starts from the storage the previous cycle
    saved for t0 (empty, and said so, without one).
-2. The sensor (``risk.waterlogging.sensor_term``) reads the point's QC-passed water
+2. The sensors (``risk.waterlogging.sensor_terms``, all points at once) read each point's QC-passed water
    levels from the store up to the cycle's time; a sensor that is stale, whose latest
    reading failed QC, or that has no readings is "unknown".
 3. Sensor-first (``risk.waterlogging.now_score``): where the sensor is healthy its observed
@@ -41,7 +41,7 @@ from warn.rainarray import as_hourly, issued_at
 from warn.risk import waterlogging
 from warn.risk.drivers import Driver
 from warn.risk.levels import level_of
-from warn.risk.series import REASON_ZH
+from warn.risk.series import REASON_ZH, Readings
 from warn.store import Store
 from warn.vocab import LEVEL_OF, Level
 
@@ -222,19 +222,18 @@ def _series(store: Store | None, settings: Settings, records: list[dict[str, Any
 
 def _sensors(read: list[Series], records: list[dict[str, Any]], id_field: str, points: waterlogging.WaterloggingPoints,
              params: waterlogging.WaterloggingParams) -> tuple[list[waterlogging.SensorState], list[str]]:
-    """Each point's sensor, and a notice for every unknown one."""
-    states, notices = [], []
-    for i, (record, readings) in enumerate(zip(records, read, strict=True)):
-        state = waterlogging.sensor_term(readings.times, readings.values, thresholds_cm=points.depth_thresholds_cm[i],
-                                         stale=readings.stale, latest_flagged=readings.latest_flagged,
-                                         params=params.sensor)
+    """Each point's sensor (all points at once), and a notice for every unknown one."""
+    states = waterlogging.sensor_terms(Readings.of([r.times for r in read], [r.values for r in read]),
+                                       thresholds_cm=points.depth_thresholds_cm, stale=[r.stale for r in read],
+                                       latest_flagged=[r.latest_flagged for r in read], params=params.sensor)
+    notices = []
+    for record, readings, state in zip(records, read, states, strict=True):
         if not state.known:
             rule = f"（{readings.rule}）" if readings.rule else ""
             sensor_id = record.get("sensor_id")
             notices.append(f"数据质量：积水点 {record[id_field]} 传感器 {sensor_id} {REASON_ZH[state.reason]}{rule}，"
                            f"监测项未知，等级为模型下限 / data quality: sensor {sensor_id} at {record[id_field]}: "
                            f"{state.reason}; the sensor term is unknown and the level a lower bound")
-        states.append(state)
     return states, notices
 
 
