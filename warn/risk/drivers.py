@@ -105,14 +105,37 @@ class DriverColumns:
     def texts(self) -> list[tuple[str, ...]]:
         """Every item's drivers as :meth:`Driver.text` reads them (item,) of (driver,), formatted column by column."""
         readings = {int(level): _reading(level, False) for level in Level}
-        leads = {s: _lead(timedelta(seconds=s)) for s in np.unique(self.leads_s).tolist()}
-        columns = [[_sentence(quantity, value, unit, threshold, readings[level], leads[lead])
-                    for value, threshold, level, lead in zip(values, thresholds, levels, self.leads_s.tolist(),
-                                                             strict=True)]
+        leads_s = self.leads_s.tolist()
+        leads = {s: _lead(timedelta(seconds=s)) for s in set(leads_s)}
+        columns = [_column(quantity, unit, values, thresholds, levels, leads_s, readings, leads)
                    for quantity, unit, values, thresholds, levels in zip(
                        self.quantities, self.units, self.values.tolist(), self.thresholds.tolist(),
                        self.levels.tolist(), strict=True)]
         return list(zip(*columns, strict=True))
+
+
+def _column(quantity: str, unit: str, values: list[float], thresholds: list[float], levels: list[int],
+            leads_s: list[int], readings: dict[int, tuple[str, str] | None], leads: dict[int, str]) -> list[str]:
+    """Word one driver of every item (item,) as :func:`_sentence` does.
+
+    From its pieces: each level's middle, each lead's tail and each distinct threshold formatted once.
+    """
+    middles = {level: None if reading is None else _middle(unit, reading) for level, reading in readings.items()}
+    tails = {s: _tail(unit, lead) for s, lead in leads.items()}
+    unknown = {s: _unknown(quantity, lead) for s, lead in leads.items()}
+    numbers: dict[float, str] = {}
+    head = f"{quantity} "
+    out = []
+    for value, threshold, level, lead in zip(values, thresholds, levels, leads_s, strict=True):
+        middle = middles[level]
+        if middle is None or value != value:
+            out.append(unknown[lead])
+            continue
+        bound = numbers.get(threshold)
+        if bound is None:
+            bound = numbers[threshold] = _number(threshold)
+        out.append(head + _number(value) + middle + bound + tails[lead])
+    return out
 
 
 def _reading(level: Level, worse_below: bool) -> tuple[str, str] | None:
@@ -129,10 +152,27 @@ def _sentence(quantity: str, value: float, unit: str, threshold: float, reading:
               lead: str) -> str:
     """One driver as people read it (:meth:`Driver.text`), from :func:`_reading` and :func:`_lead`."""
     if reading is None or value != value:
-        return f"{quantity} 未知 unknown ({lead})"
+        return _unknown(quantity, lead)
+    return f"{quantity} {_number(value)}{_middle(unit, reading)}{_number(threshold)}{_tail(unit, lead)}"
+
+
+def _unknown(quantity: str, lead: str) -> str:
+    return f"{quantity} 未知 unknown ({lead})"
+
+
+def _middle(unit: str, reading: tuple[str, str]) -> str:
+    """Return what stands between the value and the threshold: `` mm ≥ 橙色阈值 ``."""
     sign, label = reading
-    unit = f" {unit}" if unit else ""
-    return f"{quantity} {_number(value)}{unit} {sign} {label} {_number(threshold)}{unit} ({lead})"
+    return f"{_unit(unit)} {sign} {label} "
+
+
+def _tail(unit: str, lead: str) -> str:
+    """Return what follows the threshold: `` mm (+2 h)``."""
+    return f"{_unit(unit)} ({lead})"
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
 
 
 def _number(value: float) -> str:
