@@ -36,7 +36,7 @@ from warn.compute import Compute
 from warn.config import Settings
 from warn.cycle.inputs import Inputs
 from warn.hazards.ensemble import score_members
-from warn.hazards.spec import Input, Rescore, Scored
+from warn.hazards.spec import Input, Rescore, Scored, ScoredItem
 from warn.store import Store
 from warn.vocab import ItemKind, Level
 
@@ -98,6 +98,10 @@ class Scores:
         For each hazard judged on its run and official floors alone
         (:attr:`~warn.hazards.spec.Rescore.NEW_BASIS`) scored this cycle: the official floors
         it was judged under, level by item id.
+    added
+        For each hazard that read a composed run: the lines (what the hours were made of) that follow
+        the drivers of every one of its items at each lead — in its :attr:`items`' drivers, not in the
+        items of :attr:`scored` (a city's 14,000 items are not copied to add the same lines).
     """
 
     items: list[Item] = field(default_factory=list)
@@ -105,6 +109,11 @@ class Scores:
     notes: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     floors: dict[str, dict[str, int]] = field(default_factory=dict)
+    added: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def drivers(self, hazard: str, item: ScoredItem, lead: str) -> tuple[str, ...]:
+        """The drivers of a scored ``item`` of ``hazard`` at ``lead``, with the lines :attr:`added` to them."""
+        return tuple(item.drivers[lead]) + self.added.get(hazard, {}).get(lead, ())
 
 
 def floors_by_hazard(settings: Settings, inputs: Inputs) -> dict[str, dict[str, int]]:
@@ -120,7 +129,7 @@ def floors_by_hazard(settings: Settings, inputs: Inputs) -> dict[str, dict[str, 
 
 
 def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, rescore: frozenset[str],
-          compute: Compute | None = None) -> Scores:
+          compute: Compute | None = None, added: Mapping[str, Iterable[str]] | None = None) -> Scores:
     """Score every hazard of the deployment for the cycle at ``at``.
 
     Parameters
@@ -139,8 +148,12 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
         official floors changed); the others of them keep the levels they have.
     compute
         Where the gridded steps and an ensemble's members run (:mod:`warn.compute`); ``None``: here.
+    added
+        By lead: the lines the drivers of every item of each hazard that reads the run get (what a composed
+        run's hours were made of, :attr:`warn.cycle.now.Now.drivers`); :attr:`Scores.added`.
     """
     out = Scores()
+    lines = {lead: tuple(texts) for lead, texts in (added or {}).items() if texts}
     floors = floors_by_hazard(settings, inputs)
     for deployed in hazards.deployed(settings):
         spec = deployed.spec
@@ -159,11 +172,14 @@ def score(settings: Settings, store: Store, inputs: Inputs, at: datetime, *, res
             out.floors[spec.name] = floors[spec.name]
         out.notes.extend(scored.notes)
         out.notices.extend(scored.notices)
+        if lines and Input.RAIN in spec.inputs:
+            out.added[spec.name] = lines
+        now = out.added.get(spec.name, {}).get("now", ())
         roles = {role.item: role for role in spec.roles}
         for item in scored.items:
             role = roles.get(item.item)
             out.items.append(Item(spec.name, item.item_id, item.item, role.kind if role else ItemKind.DISTRICT,
-                                  role.name if role else None, Level(item.levels["now"]), item.drivers["now"],
+                                  role.name if role else None, Level(item.levels["now"]), item.drivers["now"] + now,
                                   item.probability))
     return out
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -47,8 +47,6 @@ from warn.risk.analysis import MISSING, ORIGINS, RADAR, RADAR_GAUGES
 from warn.risk.nowcast import BlendParams, NowcastParams, nowcast
 from warn.store import Store
 
-if TYPE_CHECKING:
-    from warn.cycle.hazards import Scores
 
 #: Model name of the composition kept in the store for the next cycle (t0, the first composed hours).
 STATE_MODEL = "now"
@@ -365,23 +363,6 @@ def advance_state(settings: Settings, store: Store, now: Now, at: datetime, comp
                                       compute=compute), remember=False)
         notes.extend(deployed.spec.score(ctx).notes)
     return notes
-
-
-def attributed(scores: Scores, now: Now) -> Scores:
-    """``scores`` with the composition's lines appended to the drivers of every rain hazard's items."""
-    rainy = {name for name in scores.scored if Input.RAIN in hazards.get(name).inputs}
-    extra = {lead: tuple(texts) for lead, texts in now.drivers.items() if texts}
-    if not rainy or not extra:
-        return scores
-
-    def lines(drivers: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        return {lead: text + extra[lead] if lead in extra else text for lead, text in drivers.items()}
-
-    items = [replace(item, drivers=item.drivers + extra.get("now", ())) if item.hazard in rainy else item
-             for item in scores.items]
-    scored = {name: replace(result, items=[replace(i, drivers=lines(i.drivers)) for i in result.items])
-              if name in rainy else result for name, result in scores.scored.items()}
-    return replace(scores, items=items, scored=scored)
 
 
 def _naive(moment: datetime) -> datetime:

@@ -61,7 +61,7 @@ from warn.broadcast.channels import UCS2_LIMIT
 from warn.broadcast.wording import sms_length
 from warn.cycle.broadcast import TEXT_KINDS
 from warn.cycle.command import advance
-from warn.cycle.now import advance_state, attributed, keep
+from warn.cycle.now import advance_state, keep
 from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, score
 from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.rain import record_zone_rain
@@ -192,10 +192,11 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     bases = _bases(store, settings, at)
     run = _run_id(inputs)
     advanced = advance_state(settings, store, inputs.now, at, compute) if inputs.now is not None else []
-    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, bases), compute=compute)
-    if inputs.now is not None and inputs.rain is not None:
-        scores = attributed(scores, inputs.now)
-        keep(store, inputs.now, inputs.rain)
+    now, rain = inputs.now, inputs.rain  # a composed run: its composition's lines follow its hazards' drivers
+    scores = score(settings, store, inputs, at, rescore=_rescored(settings, inputs, run, bases), compute=compute,
+                   added=now.drivers if now is not None and rain is not None else None)
+    if now is not None and rain is not None:
+        keep(store, now, rain)
     items, notes, notices = scores.items, [*advanced, *scores.notes], scores.notices
     record_zone_rain(settings, store, inputs.rain)
     records = places(settings) if items else {}
@@ -339,7 +340,7 @@ def _level_sets(scores: Scores) -> Iterator[tuple[tuple[str, str, str], LevelSet
                 scores_ = [None if lead != NOW or math.isnan(item.score_now) else item.score_now for item in at_lead]
                 yield (hazard, kind, lead), LevelSet(
                     [item.item_id for item in at_lead], [int(item.levels[lead]) for item in at_lead], scores_,
-                    [tuple(item.drivers[lead]) for item in at_lead],
+                    [scores.drivers(hazard, item, lead) for item in at_lead],
                     [stored_probability(item.probability.get(lead)) for item in at_lead])
 
 
