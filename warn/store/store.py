@@ -849,9 +849,16 @@ def _stored_times(times: np.ndarray, encode: Callable[[datetime], datetime | str
 
 
 def _times64(times: Sequence[datetime | None]) -> np.ndarray:
-    """Aware times as UTC ``datetime64[us]`` (item,), NaT for ``None``; each distinct time converted once."""
-    naive = {t: None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None) for t in set(times)}
-    return np.array([naive[t] for t in times], dtype="datetime64[us]")
+    """Aware times as UTC ``datetime64[us]`` (item,), NaT for ``None``; each distinct time converted once, to
+    whole microseconds since 1970 (numpy converts a list of integers at once, of datetimes one by one)."""
+    micros = {t: _NAT if t is None else (t - _EPOCH) // _MICROSECOND for t in set(times)}
+    return np.array([micros[t] for t in times], dtype=np.int64).view("datetime64[us]")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+#: ``datetime64``'s not-a-time, as its int64.
+_NAT = np.iinfo(np.int64).min
 
 
 def _version_of(flagged: FlaggedReading) -> tuple[str, datetime, _Version]:
