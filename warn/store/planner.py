@@ -20,10 +20,12 @@ is one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from dataclasses import dataclass, field
@@ -165,19 +167,41 @@ def stored_scalars(scalars: Mapping[str, Any]) -> dict[str, Any]:
 def _stored_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """The row ``row`` (bound values) as a read returns it: times in UTC, booleans as booleans."""
     out = {}
-    for column in table.c:
-        value = row.get(column.name)
-        if value is not None and isinstance(column.type, UTCDateTime):
+    for name, kind in _columns(table):
+        value = row.get(name)
+        if value is not None and kind is _Kind.TIME:
             value = decode_time(value)
-        elif value is not None and isinstance(column.type, Boolean):
+        elif value is not None and kind is _Kind.BOOLEAN:
             value = bool(value)
-        out[column.name] = value
+        out[name] = value
     return out
+
+
+class _Kind(Enum):
+    """How a column's value is kept in the JSON-ready state."""
+
+    JSON = "json"
+    TIME = "time"
+    BOOLEAN = "boolean"
+    PLAIN = "plain"
+
+
+@functools.cache
+def _columns(table: Table) -> tuple[tuple[str, _Kind], ...]:
+    """Each column's name and kind, in order (a storm's save reads thousands of rows of a few tables)."""
+    def kind(column: Column) -> _Kind:
+        if column.name in JSON_COLUMNS:
+            return _Kind.JSON
+        if isinstance(column.type, UTCDateTime):
+            return _Kind.TIME
+        return _Kind.BOOLEAN if isinstance(column.type, Boolean) else _Kind.PLAIN
+
+    return tuple((column.name, kind(column)) for column in table.c)
 
 
 def _scalars(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON-ready scalars and records of a ``planner_state`` row, with its ``revision``."""
-    values = {c.name: _value(c, row[c.name]) for c in planner_state.c}
+    values = {name: _value(kind, row[name]) for name, kind in _columns(planner_state)}
     state: dict[str, Any] = {name: values[name] for name in (*SCALARS, "revision")}
     for name in RECORDS:
         state[name] = {column[len(name) + 1:]: value for column, value in values.items()
@@ -263,28 +287,28 @@ def _bound(table: Table, values: Mapping[str, Any],
     """The row of ``values`` (JSON-ready) for ``table``: times parsed, nested values as JSON text; only the
     columns ``present`` lists for the table when given (an older revision's schema)."""
     row = {}
-    for column in table.c:
-        if present is not None and column.name not in present[table.name]:
+    for name, kind in _columns(table):
+        if present is not None and name not in present[table.name]:
             continue
-        value = values.get(column.name)
-        if value is not None and column.name in JSON_COLUMNS:
+        value = values.get(name)
+        if value is not None and kind is _Kind.JSON:
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        elif value is not None and isinstance(column.type, UTCDateTime):
+        elif value is not None and kind is _Kind.TIME:
             value = datetime.fromisoformat(value)
-        row[column.name] = value
+        row[name] = value
     return row
 
 
-def _value(column: Column, stored: Any) -> Any:
-    """The JSON-ready value of a stored column."""
+def _value(kind: _Kind, stored: Any) -> Any:
+    """The JSON-ready value of a stored column of ``kind``."""
     if stored is None:
         return None
-    if column.name in JSON_COLUMNS:
+    if kind is _Kind.JSON:
         return json.loads(stored)
-    if isinstance(column.type, UTCDateTime):
+    if kind is _Kind.TIME:
         return stored.isoformat()
     return stored
 
 
 def _record(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    return {c.name: _value(c, row[c.name]) for c in table.c if c.name not in BOOKKEEPING}
+    return {name: _value(kind, row[name]) for name, kind in _columns(table) if name not in BOOKKEEPING}
