@@ -114,6 +114,7 @@ class _Layers:
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
     found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
     circles: dict[tuple[str, float], dict[str, BaseGeometry]] = field(default_factory=dict)
+    searched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         if name not in self.loaded:
@@ -134,6 +135,16 @@ class _Layers:
         if (name, radius_m) not in self.circles:
             self.circles[name, radius_m] = _circles(self.get(name), self.id_field(name), radius_m)
         return self.circles[name, radius_m][item_id]
+
+    def search(self, hazard: str) -> list[tuple[str, str]]:
+        """The layers an item of ``hazard`` is looked for in, in order, each with what its features are: the
+        layers of the hazard's roles, then every layer (an area)."""
+        if hazard not in self.searched:
+            spec = hazards.get(hazard)
+            roles = self.settings.hazards[hazard].layers if hazard in self.settings.hazards else {}
+            self.searched[hazard] = [*((layer, spec.role(role).zh) for role, layer in roles.items()),
+                                     *((layer, "区域") for layer in self.settings.layers)]
+        return self.searched[hazard]
 
 
 def _circles(frame: gpd.GeoDataFrame | None, id_field: str, radius_m: float) -> dict[str, BaseGeometry]:
@@ -409,12 +420,7 @@ def _unplaced(layers: _Layers, item_id: str, area: str) -> tuple[str, str, BaseG
 def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[str, str, BaseGeometry] | None:
     """(name, what it is, WGS 84 polygon) of a listed item, from the layers of its hazard's roles first;
     ``None`` when no layer holds it."""
-    settings = layers.settings
-    spec = hazards.get(hazard)
-    roles = settings.hazards[hazard].layers if hazard in settings.hazards else {}
-    ordered = [*((layer, spec.role(role).zh) for role, layer in roles.items()),
-               *((layer, "区域") for layer in settings.layers)]
-    for layer, kind in ordered:
+    for layer, kind in layers.search(hazard):
         found = _find(layers, layer, item_id)
         if found is None:
             continue
