@@ -17,6 +17,7 @@ from warn.command import State
 from warn.cycle.command import decode, load_state, save_state
 from sqlalchemy import select
 
+from warn.errors import StoreError
 from warn.store import HeldRun, ItemLevel, LevelBasis, OfficialMessage, Store, ZoneRain
 from warn.store.schema import level_item_lists, level_sets
 from warn.store.views import Views
@@ -114,6 +115,31 @@ def test_an_item_given_twice_at_one_lead_is_refused_and_nothing_is_written(store
         store.levels.record(T0, [level("T1", 2), level("T2", 0), level("T1", 3)], {"landslide": LevelBasis("r", {})})
     assert store.levels.latest(T0) == {("landslide", "zone", "T1"): 1}
     assert store.levels.basis("landslide", T0 + H) is None
+
+
+@pytest.mark.parametrize(("column", "value", "expected"), [
+    ("drivers", '[["3 h 雨量"]', "JSONDecodeError"),  # cut short
+    ("drivers", "[]", "drivers 0"),  # no item's drivers
+    ("scores", b"\x00" * 7, "ValueError: bytes length not a multiple of item size"),
+    ("levels", b"\x01\x02\x03", "levels 3"),  # a level too many
+])
+def test_a_damaged_level_set_is_a_store_error_naming_it(store: Store, column: str, value: object,
+                                                        expected: str) -> None:
+    """A read of a damaged column of a set (the histories and an item's page read them all; the baseline and
+    the screens' map only the levels) says which set it is and what it holds, as a StoreError, not an error
+    from deep inside the decoding; a read that does not need the column still answers."""
+    store.levels.record(T0, [level("T1", 1), level("T2", 2)], {})
+    with store.engine.begin() as conn:
+        conn.execute(level_sets.update().values({column: value}))
+    with Views.open(store.engine.url.render_as_string(hide_password=False)) as views:
+        of_levels = [lambda: store.levels.latest(T0), lambda: views.zones(T0)]
+        for read in [store.levels.history, lambda: views.item_levels("T1", T0),
+                     *(of_levels if column == "levels" else [])]:
+            with pytest.raises(StoreError, match=f"level_sets landslide zone now of the cycle at .*{expected}"):
+                read()
+        if column != "levels":
+            assert store.levels.latest(T0) == {("landslide", "zone", "T1"): 1, ("landslide", "zone", "T2"): 2}
+            assert [(z.item_id, z.level) for z in views.zones(T0)] == [("T2", 2), ("T1", 1)]
 
 
 def test_history_keeps_leads_scores_and_drivers(store: Store) -> None:

@@ -13,7 +13,7 @@ by digest), since a deployment scores the same items cycle after cycle.
 newest set by then, and only when an earlier set listed other items (a layer changed) the newest set of
 each other list. :func:`sets` reads the sets of a span, for histories.
 
-Standard library only (no numpy, no SQLAlchemy): the store's writer and the read-only views
+Standard library only (no numpy, no SQLAlchemy; the project's errors): the store's writer and the read-only views
 (:mod:`warn.store.views`) both use it, through a query function with named parameters.
 """
 
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from math import isnan, nan
 from typing import Any
+
+from warn.errors import Problem, StoreError
 
 #: (hazard, item kind, item id, lead): one item's level at one lead.
 Key = tuple[str, str, str, str]
@@ -108,17 +110,29 @@ class LevelSet:
         return text, hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def decode(row: dict[str, Any], item_ids: Sequence[str]) -> LevelSet:
+def decode(row: dict[str, Any], item_ids: Sequence[str], where: str) -> LevelSet:
     """The :class:`LevelSet` of a ``level_sets`` row (``levels`` and whichever of ``scores``, ``drivers``,
-    ``probability`` it has), over its item list ``item_ids``."""
-    level = _numbers("b", row["levels"])
-    if len(level) != len(item_ids):
-        raise ValueError(f"a level set holds {len(level)} levels for {len(item_ids)} items")
-    score = [None if isnan(s) else s for s in _numbers("d", row["scores"])] if "scores" in row else None
-    drivers = [tuple(texts) for texts in json.loads(row["drivers"])] if "drivers" in row else None
-    probability = None
-    if row.get("probability") is not None:
-        probability = json.loads(row["probability"])
+    ``probability`` it has), over its item list ``item_ids``.
+
+    Raises
+    ------
+    StoreError
+        The row is damaged: a column that is not what a cycle writes, or not one value per item (``where``
+        names the set).
+    """
+    try:
+        level = _numbers("b", row["levels"])
+        score = [None if isnan(s) else s for s in _numbers("d", row["scores"])] if "scores" in row else None
+        drivers = [tuple(texts) for texts in json.loads(row["drivers"])] if "drivers" in row else None
+        probability = json.loads(row["probability"]) if row.get("probability") is not None else None
+    except (TypeError, ValueError) as err:
+        raise StoreError(Problem(f"store level_sets {where}", "", "the levels, scores, drivers and probabilities "
+                                 "a cycle writes", f"{type(err).__name__}: {err}")) from None
+    counts = {name: len(column) for name, column in (("levels", level), ("scores", score), ("drivers", drivers),
+                                                      ("probability", probability)) if column is not None}
+    if any(count != len(item_ids) for count in counts.values()):
+        raise StoreError(Problem(f"store level_sets {where}", "", f"one value per item of its list ({len(item_ids)})",
+                                 ", ".join(f"{name} {count}" for name, count in counts.items())))
     return LevelSet(item_ids, level, score, drivers, probability)
 
 
@@ -177,7 +191,8 @@ def sets(query: Query, *, since: datetime | None = None, until: datetime | None 
                      f"FROM level_sets WHERE 1 = 1{where} ORDER BY cycle_at, hazard, item_kind, lead", **params):
         if row["list_id"] not in lists:
             lists[row["list_id"]] = _item_ids(query, row["list_id"])
-        yield row["cycle_at"], row["hazard"], row["item_kind"], row["lead"], decode(row, lists[row["list_id"]])
+        key = (row["cycle_at"], row["hazard"], row["item_kind"], row["lead"])
+        yield *key, decode(row, lists[row["list_id"]], _where(*key))
 
 
 def _last_of_group(query: Query, group: tuple[str, str, str], at: datetime, bound: str, item_id: str | None,
@@ -200,10 +215,15 @@ def _last_of_group(query: Query, group: tuple[str, str, str], at: datetime, boun
         row = query(f"SELECT {columns} FROM level_sets WHERE cycle_at = :cycle AND hazard = :hazard "
                     "AND item_kind = :kind AND lead = :lead", cycle=listed["cycle_at"], hazard=hazard, kind=kind,
                     lead=lead)[0]
-        levels = decode(row, item_ids)
+        levels = decode(row, item_ids, _where(row["cycle_at"], hazard, kind, lead))
         for i in wanted:
             found[(hazard, kind, item_ids[i], lead)] = {"cycle_at": row["cycle_at"], "level": levels.level[i]} | {
                 d: _detail(levels, d, i) for d in details}
+
+
+def _where(cycle_at: Any, hazard: str, kind: str, lead: str) -> str:
+    """A set as an error names it."""
+    return f"{hazard} {kind} {lead} of the cycle at {cycle_at}"
 
 
 def _detail(levels: LevelSet, detail: str, i: int) -> Any:
