@@ -11,7 +11,8 @@ place every cycle, and once it outgrew the page cache every cycle dirtied a page
   probabilities as JSON arrays (the probabilities NULL when no item has any);
 - ``item_levels`` is dropped.
 
-Every row is moved, and back on downgrade, in one transaction.
+Every row is moved, and back on downgrade, in one transaction. The sets are written and read here in the
+form this revision gives them (frozen: the module's codec may change after it).
 
 Revision ID: 0024
 Revises: 0023
@@ -19,13 +20,16 @@ Revises: 0023
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
+from array import array
 from itertools import groupby
+from math import isnan, nan
 
 import sqlalchemy as sa
 from alembic import op
 
-from warn.store.levelsets import LevelSet, decode
 from warn.store.schema import UTCDateTime
 
 revision = "0024"
@@ -68,14 +72,17 @@ def upgrade() -> None:
     for (cycle_at, hazard, kind, lead), group in groupby(rows, key=lambda r: (r.cycle_at, r.hazard, r.item_kind,
                                                                             r.lead)):
         items = list(group)
-        levels = LevelSet([r.item_id for r in items], [r.level for r in items], [r.score for r in items],
-                          [tuple(json.loads(r.drivers)) for r in items],
-                          [None if r.probability is None else json.loads(r.probability) for r in items])
-        text, digest = levels.ids_text()
+        text = json.dumps([r.item_id for r in items], ensure_ascii=False)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
         if digest not in ids:
             ids[digest] = conn.execute(sa.insert(lists).values(digest=digest, item_ids=text)).inserted_primary_key[0]
-        conn.execute(sa.insert(sets).values(cycle_at=cycle_at, hazard=hazard, item_kind=kind, lead=lead,
-                                            list_id=ids[digest], **levels.encoded()))
+        probability = [None if r.probability is None else json.loads(r.probability) for r in items]
+        conn.execute(sa.insert(sets).values(
+            cycle_at=cycle_at, hazard=hazard, item_kind=kind, lead=lead, list_id=ids[digest],
+            levels=_packed("b", [r.level for r in items]),
+            scores=_packed("d", [nan if r.score is None else r.score for r in items]),
+            drivers=json.dumps([json.loads(r.drivers) for r in items], ensure_ascii=False),
+            probability=None if all(p is None for p in probability) else json.dumps(probability)))
     op.drop_index("ix_item_levels_item", table_name="item_levels")
     op.drop_table("item_levels")
 
@@ -93,18 +100,35 @@ def downgrade() -> None:
                     *map(sa.column, ("list_id", "levels", "scores", "drivers", "probability")))
     stored = conn.execute(sa.select(sets).order_by(*(sets.c[c] for c in _SET))).mappings()
     for row in stored:
-        levels = decode(dict(row), lists[row["list_id"]])
-        assert levels.score is not None and levels.drivers is not None
+        level, score = _unpacked("b", row["levels"]), _unpacked("d", row["scores"])
+        drivers = json.loads(row["drivers"])
+        probability = json.loads(row["probability"]) if row["probability"] is not None else None
         conn.execute(sa.insert(rows), [
             {"cycle_at": row["cycle_at"], "hazard": row["hazard"], "item_kind": row["item_kind"], "item_id": item_id,
-             "lead": row["lead"], "level": levels.level[i], "score": levels.score[i],
-             "drivers": json.dumps(list(levels.drivers[i]), ensure_ascii=False),
-             "probability": None if levels.probability is None or levels.probability[i] is None
-             else json.dumps(levels.probability[i])}
-            for i, item_id in enumerate(levels.item_ids)])
+             "lead": row["lead"], "level": level[i], "score": None if isnan(score[i]) else score[i],
+             "drivers": json.dumps(list(drivers[i]), ensure_ascii=False),
+             "probability": None if probability is None or probability[i] is None else json.dumps(probability[i])}
+            for i, item_id in enumerate(lists[row["list_id"]])])
     op.drop_index("ix_level_sets_group", table_name="level_sets")
     op.drop_table("level_sets")
     op.drop_table("level_item_lists")
+
+
+def _packed(code: str, values: list[float]) -> bytes:
+    """``values`` as a little-endian array of ``code`` (``b``: int8, ``d``: float64), as this revision stores them."""
+    packed = array(code, values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpacked(code: str, blob: bytes) -> array:
+    """The inverse of :func:`_packed`."""
+    packed = array(code)
+    packed.frombytes(bytes(blob))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed
 
 
 def _item_levels(metadata: sa.MetaData) -> sa.Table:
