@@ -43,7 +43,7 @@ class ThreadIndex:
         self._group_of: dict[str, Group] = {}
         self._runs: dict[str, list[str]] = {}
         self._order: dict[str, int] = {}
-        self._representatives: list[WarningThread] | None = None
+        self._first: dict[Group, WarningThread] = {}
         for slot, thread in threads.items():
             self.put(slot, None, thread)
         for run_id, slot in runs:
@@ -60,35 +60,29 @@ class ThreadIndex:
         if old is not None and old.active:
             group = self._group_of.pop(slot)
             members = self._groups[group]
-            self._forget_representatives(members, slot)
             del members[slot]
-            if not members:
-                del self._groups[group]
+            if members:
+                self._first[group] = next(iter(members.values()))
+            else:
+                del self._groups[group], self._first[group]
         if new.active:
             group = (new.town, new.item_kind, new.level)
             self._group_of[slot] = group
             members = self._groups.setdefault(group, {})
             members[slot] = new
-            self._forget_representatives(members, slot)
-
-    def _forget_representatives(self, members: Mapping[str, WarningThread], slot: str) -> None:
-        """Drop the kept :meth:`representatives` when ``slot`` is (or becomes) its group's first member."""
-        if next(iter(members)) == slot:
-            self._representatives = None
+            self._first[group] = next(iter(members.values()))  # a group keeps its place among the groups
 
     def order(self, slot: str) -> int:
         """Where ``slot`` is among the threads (the order they were first put in)."""
         return self._order[slot]
 
     def representatives(self) -> list[WarningThread]:
-        """One active thread per (town, item kind, level), the group's first.
+        """One active thread per (town, item kind, level), the group's first, groups in the order they began.
 
-        What the mode rules and the stand-down read of all; kept until a group's first member changes (a
-        storm's plan asks for them once per event).
+        What the mode rules and the stand-down read of all (kept as threads are put: a storm's plan asks for
+        them once per event).
         """
-        if self._representatives is None:
-            self._representatives = [next(iter(members.values())) for members in self._groups.values()]
-        return list(self._representatives)
+        return list(self._first.values())
 
     def add_run(self, run_id: str, slot: str) -> None:
         """Note a run started for the thread of ``slot``."""
