@@ -420,3 +420,36 @@ def test_rule_plain_text(town, html):
                                          ("sender", "a<b")])
 def test_rule_identifier_and_sender_characters(town, name, value):
     has(mutate(town, set_text(name, value)), f"alert/{name}", "no spaces, commas, '<' or '&'")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_alert_produced_is_the_alert_its_message_says(town, seed):
+    """produce_alert returns the alert without reading the message back: it is what parse reads from the message,
+    whatever whitespace (ASCII, full-width, line breaks) surrounds or fills the texts, with microseconds in the times,
+    references, an SMS text, a probability and a geocode."""
+    import random
+
+    rng = random.Random(seed)
+    pads = ["", " ", "\n", "\t ", "\u3000", "\r\n", " \r "]
+
+    def said(text: str) -> str:
+        inner = text if rng.random() < 0.5 else text.replace("，", "，\r\n" if rng.random() < 0.5 else "，\n  ")
+        return rng.choice(pads) + inner + rng.choice(pads)
+
+    sent = datetime(2026, 7, 15, 12, 0, tzinfo=UTC) + timedelta(microseconds=rng.randrange(1_000_000))
+    base = warning(town)
+    changed = warning(
+        town, sent=sent, onset=sent + timedelta(minutes=30, microseconds=rng.randrange(1_000_000)),
+        expires=sent + timedelta(hours=24, microseconds=rng.randrange(1_000_000)),
+        references=(first_reference(town),) if rng.random() < 0.5 else (), version=2, msg_type=MsgType.UPDATE,
+        **{name: said(getattr(base, name)) for name in ("area_name", "sender_zh", "sender_en", "headline_zh",
+                                                         "headline_en", "description_zh", "description_en",
+                                                         "instruction_zh", "instruction_en")},
+        incident=said("INC-20260715-001"), sms=said("【渝北区】地质灾害红色预警，请立即撤离。"),
+        probability=rng.choice([None, 0.35, float("nan")]), geocode=rng.choice(["", "500112"]),
+        note=said("经由区气象局 / relayed") if rng.random() < 0.5 else "")
+    if not changed.references:
+        changed = dataclasses.replace(changed, version=1, msg_type=MsgType.ALERT)
+    data, alert = cap.produce_alert(changed)
+    assert alert == cap.parse(data)
+    assert alert.sent.microsecond == 0 and alert.infos[0].description == alert.infos[0].description.strip()

@@ -364,21 +364,34 @@ def outline(geometry: BaseGeometry, tolerance: float = 0.0005) -> tuple[tuple[tu
 
 
 def build(warning: CapWarning) -> CapAlert:
-    """The :class:`CapAlert` of a warning (not yet validated; see :func:`produce`)."""
+    """The :class:`CapAlert` of a warning (not yet validated; see :func:`produce`), as its message says it —
+    texts without the whitespace around them, times to the second in ``+08:00`` — so that :func:`parse` reads
+    from the message what this returns."""
     _check_input(warning)
     return CapAlert(
-        identifier=warning.identifier or identifier_for(warning.sender, warning.thread, warning.version),
-        sender=warning.sender,
-        sent=warning.sent.astimezone(CST),
+        identifier=(warning.identifier or identifier_for(warning.sender, warning.thread, warning.version)).strip(),
+        sender=warning.sender.strip(),
+        sent=_second(warning.sent),
         status=warning.status,
         msg_type=warning.msg_type,
         scope=warning.scope,
-        restriction=warning.restriction,
-        note=warning.note,
-        references=tuple(Reference(r.sender, r.identifier, r.sent.astimezone(CST)) for r in warning.references),
-        incidents=warning.incident,
+        restriction=warning.restriction.strip(),
+        note=warning.note.strip(),
+        references=tuple(Reference(r.sender.strip(), r.identifier.strip(), _second(r.sent))
+                         for r in warning.references),
+        incidents=warning.incident.strip(),
         infos=(_info(warning, "zh-CN"), _info(warning, "en-US")),
     )
+
+
+def _second(moment: datetime) -> datetime:
+    """``moment`` in ``+08:00`` to the second, as a message writes it."""
+    return moment.astimezone(CST).replace(microsecond=0)
+
+
+def _pairs_said(*pairs: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """``(valueName, value)`` pairs as a message writes them: without the whitespace around them."""
+    return tuple((name.strip(), value.strip()) for name, value in pairs)
 
 
 def _check_input(warning: CapWarning) -> None:
@@ -400,25 +413,26 @@ def _info(warning: CapWarning, language: str) -> Info:
     return Info(
         language=language,
         categories=(warning.event.category,),
-        event=f"{warning.event.zh}预警" if zh else f"{warning.event.en} warning",
+        event=f"{warning.event.zh}预警".strip() if zh else f"{warning.event.en} warning".strip(),
         response_types=(warning.response_type,),
         urgency=urgency_for(warning),
         severity=severity_for(warning.level),
         certainty=certainty_for(warning),
-        event_codes=((PARAM_HAZARD, warning.hazard), *warning.event.codes),
-        onset=warning.onset.astimezone(CST),
-        expires=warning.expires.astimezone(CST),
-        sender_name=warning.sender_zh if zh else warning.sender_en,
-        headline=warning.headline_zh if zh else warning.headline_en,
-        description=warning.description_zh if zh else warning.description_en,
-        instruction=warning.instruction_zh if zh else warning.instruction_en,
-        parameters=((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize()),
-                    *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ()),
-                    *(((PARAM_PROBABILITY, f"{warning.probability:.2f}"),) if _known(warning.probability) else ())),
+        event_codes=_pairs_said((PARAM_HAZARD, warning.hazard), *warning.event.codes),
+        onset=_second(warning.onset),
+        expires=_second(warning.expires),
+        sender_name=(warning.sender_zh if zh else warning.sender_en).strip(),
+        headline=(warning.headline_zh if zh else warning.headline_en).strip(),
+        description=(warning.description_zh if zh else warning.description_en).strip(),
+        instruction=(warning.instruction_zh if zh else warning.instruction_en).strip(),
+        parameters=_pairs_said((PARAM_LEVEL, colour), (PARAM_HAZARD, warning.hazard), (PARAM_COLOUR, colour.capitalize()),
+                               *(((PARAM_SMS, warning.sms),) if zh and warning.sms else ()),
+                               *(((PARAM_PROBABILITY, f"{warning.probability:.2f}"),) if _known(warning.probability)
+                                 else ())),
         areas=(Area(
-            desc=warning.area_name,
+            desc=warning.area_name.strip(),
             polygons=tuple(tuple((lat, lon) for lon, lat in ring) for ring in warning.polygons),
-            geocodes=((GEOCODE_ADMIN, warning.geocode),) if warning.geocode else (),
+            geocodes=_pairs_said((GEOCODE_ADMIN, warning.geocode)) if warning.geocode else (),
         ),),
     )
 
@@ -494,20 +508,21 @@ def produce(warning: CapWarning) -> bytes:
 
 
 def produce_alert(warning: CapWarning) -> tuple[bytes, CapAlert]:
-    """The validated CAP 1.2 XML of ``warning`` (as :func:`produce`) and the alert :func:`parse` reads from
-    it, read from the tree validated rather than parsed and validated again.
+    """The validated CAP 1.2 XML of ``warning`` (as :func:`produce`) and its alert (:func:`build`), which is what
+    :func:`parse` reads from the XML — without reading it back (a storm cycle publishes some 700 messages).
 
     Raises
     ------
     CapError
         As :func:`produce`.
     """
-    data = serialise(build(warning))
+    alert = build(warning)
+    data = serialise(alert)
     root = _parse_tree(data)
     problems = _schema_problems(root) + _spec_problems(root) + _profile_problems(root)
     if problems:
         raise CapError(*problems)
-    return data, _read(root)
+    return data, alert
 
 
 # ---------------------------------------------------------------- validating
