@@ -15,6 +15,8 @@ from datetime import timedelta
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+#: Pairwise slopes held at once by :func:`robust_rates` (series × k × k).
+PAIRS_PER_BLOCK = 1 << 20
 #: The reasons of :func:`unknown_reason` in Chinese, for drivers and notices.
 REASON_ZH = {"stale": "数据中断", "latest reading flagged": "最新读数未通过质控", "no readings": "无读数"}
 
@@ -90,7 +92,7 @@ class Readings:
         Raises
         ------
         ValueError
-            A series with as many times as values.
+            A series without as many times as values.
         """
         t = [np.asarray(x, dtype="datetime64[s]").ravel() for x in times]
         v = [np.asarray(x, dtype=np.float64).ravel() for x in values]
@@ -142,10 +144,6 @@ def robust_rates(readings: Readings, *, window: timedelta, min_readings: int) ->
             taken = entries[starts[block][:, None] + np.arange(k)]
             out[block] = _median_slopes(readings.values[taken], hours[taken])
     return out
-
-
-#: Pairwise slopes held at once by :func:`robust_rates` (series × k × k).
-PAIRS_PER_BLOCK = 1 << 20
 
 
 def _median_slopes(values: NDArray[np.float64], hours: NDArray[np.float64]) -> NDArray[np.float64]:
