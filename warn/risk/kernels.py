@@ -294,8 +294,10 @@ def trigger(swi: np.ndarray, rain: np.ndarray, effective: np.ndarray, swi_b: np.
     swi, rain, effective
         (T, N) soil water index, 60-minute rain and effective rainfall, mm.
     swi_b, rain_a, knots
-        (4, T, N) the critical lines' SWI and rain intercepts and the effective-rainfall
-        thresholds, blue … red, mm (broadcast views: any strides).
+        The critical lines' SWI and rain intercepts and the effective-rainfall thresholds, blue … red,
+        mm, all three of one shape (4, T or 1, N or 1): a length-1 axis holds for every step or value
+        (one set of thresholds is (4, 1, 1), one per item (4, 1, N)), so the loop reads them from a
+        few cache lines.
     marks
         (4,) the level boundaries on the 0–100 scale.
     top
@@ -306,15 +308,18 @@ def trigger(swi: np.ndarray, rain: np.ndarray, effective: np.ndarray, swi_b: np.
         (T, N) output: 0 the critical line set it (or a tie), 1 the effective rainfall, −1 unknown.
     """
     steps, ncell = swi.shape
-    line_knots, rain_knots = np.empty(4), np.empty(4)
+    per_step, per_value = int(swi_b.shape[1] > 1), int(swi_b.shape[2] > 1)
+    m0, m1, m2, m3 = marks[0], marks[1], marks[2], marks[3]
     for k in range(steps):
+        t = k * per_step
         for j in range(ncell):
-            s, r = swi[k, j], rain[k, j]
-            for i in range(4):
-                line_knots[i] = 1.0 / (r / rain_a[i, k, j] + s / swi_b[i, k, j])
-                rain_knots[i] = knots[i, k, j]
-            line = _piecewise(1.0, line_knots, marks, top)
-            by_rain = _piecewise(effective[k, j], rain_knots, marks, top)
+            n, s, r = j * per_value, swi[k, j], rain[k, j]
+            line = _piecewise(1.0, 1.0 / (r / rain_a[0, t, n] + s / swi_b[0, t, n]),
+                              1.0 / (r / rain_a[1, t, n] + s / swi_b[1, t, n]),
+                              1.0 / (r / rain_a[2, t, n] + s / swi_b[2, t, n]),
+                              1.0 / (r / rain_a[3, t, n] + s / swi_b[3, t, n]), m0, m1, m2, m3, top)
+            by_rain = _piecewise(effective[k, j], knots[0, t, n], knots[1, t, n], knots[2, t, n], knots[3, t, n],
+                                 m0, m1, m2, m3, top)
             if line != line or by_rain != by_rain:
                 score[k, j], driver[k, j] = np.nan, -1
             elif by_rain > line:
@@ -324,20 +329,26 @@ def trigger(swi: np.ndarray, rain: np.ndarray, effective: np.ndarray, swi_b: np.
 
 
 @njit(inline="always")
-def _piecewise(x: float, knots: np.ndarray, marks: np.ndarray, top: float) -> float:  # pragma: no cover (compiled)
-    """Score one value against four knots as :func:`warn.risk.landslide.quantity_score` does.
+def _piecewise(x: float, k0: float, k1: float, k2: float, k3: float, m0: float, m1: float, m2: float, m3: float,
+               top: float) -> float:  # pragma: no cover (compiled)
+    """Score one value against the knots ``k0 … k3`` and marks ``m0 … m3`` with the reference's operations.
 
-    The last interval that holds it, beyond the last knot the red slope capped at ``top``; NaN for
-    a NaN value or first knot.
+    As :func:`warn.risk.landslide.quantity_score` does it: the last interval ``(below, knot]`` that
+    holds it (the first starts at 0 with mark 0; 0 at or below 0), beyond the last knot the red slope
+    capped at ``top``; NaN for a NaN value or first knot. The intervals are tried last first, so the
+    first that holds it is the reference's.
     """
-    if x != x or knots[0] != knots[0]:
+    if x != x or k0 != k0:
         return np.nan
-    out, below, mark_below = 0.0, 0.0, 0.0
-    for i in range(4):
-        if x > below and x <= knots[i]:
-            out = mark_below + (marks[i] - mark_below) * (x - below) / (knots[i] - below)
-        below, mark_below = knots[i], marks[i]
-    if x > knots[3]:
-        beyond = marks[3] + (top - marks[3]) * (x - knots[3]) / (knots[3] - knots[2])
-        out = beyond if beyond != beyond or beyond < top else top
-    return out
+    if x > k3:
+        beyond = m3 + (top - m3) * (x - k3) / (k3 - k2)
+        return beyond if beyond != beyond or beyond < top else top
+    if x > k2 and x <= k3:
+        return m2 + (m3 - m2) * (x - k2) / (k3 - k2)
+    if x > k1 and x <= k2:
+        return m1 + (m2 - m1) * (x - k1) / (k2 - k1)
+    if x > k0 and x <= k1:
+        return m0 + (m1 - m0) * (x - k0) / (k1 - k0)
+    if x > 0.0 and x <= k0:
+        return 0.0 + (m0 - 0.0) * (x - 0.0) / (k0 - 0.0)
+    return 0.0

@@ -669,16 +669,23 @@ def trigger_scores(swi_mm: ArrayLike, rain_60min_mm: ArrayLike, effective_rain_m
     grid = (shape[0] if shape else 1, int(np.prod(shape[1:], dtype=np.int64)))
     score, driver = np.empty(grid), np.empty(grid, dtype=np.int8)
     swi, rain, effective = (np.broadcast_to(x, shape).reshape(grid) for x in values)
-    swi_b, rain_a, rain_knots = (_per_value(x, shape).reshape(4, *grid) for x in (b, a, knots))
+    swi_b, rain_a, rain_knots = _per_value((b, a, knots), shape, grid)
     kernels.trigger(swi, rain, effective, swi_b, rain_a, rain_knots, np.asarray(scores, dtype=np.float64), SCORE_MAX,
                     score, driver)
     return score.reshape(shape), driver.reshape(shape)
 
 
-def _per_value(thresholds: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Thresholds (4, …) broadcast to (4, *shape), their trailing axes on the values' trailing ones (a view)."""
-    rest = thresholds.shape[1:]
-    return np.broadcast_to(thresholds.reshape(4, *(1,) * (len(shape) - len(rest)), *rest), (4, *shape))
+def _per_value(thresholds: Sequence[np.ndarray], shape: tuple[int, ...], grid: tuple[int, int]) -> list[np.ndarray]:
+    """Threshold arrays (4, …) as the compiled kernel takes them.
+
+    Their trailing axes lie on the values' (``shape``) trailing ones. They come out all of one shape
+    (4, steps or 1, values or 1) for the values flattened to ``grid`` (steps, values), with an axis of
+    length 1 where all are the same along it, and contiguous.
+    """
+    flat = [np.broadcast_to(x.reshape(4, *(1,) * (len(shape) - x.ndim + 1), *x.shape[1:]), (4, *shape))
+            .reshape(4, *grid) for x in thresholds]  # views when numpy can make them (always when one over cells)
+    same = tuple(slice(0, 1) if all(x.strides[axis] == 0 for x in flat) else slice(None) for axis in (1, 2))
+    return [np.ascontiguousarray(x[(slice(None), *same)]) for x in flat]
 
 
 def _line_up(thresholds: np.ndarray, ndim: int) -> np.ndarray:
