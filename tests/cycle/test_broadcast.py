@@ -131,22 +131,6 @@ def test_point_item_gets_a_buffer_polygon(deployment: Path, tmp_path: Path) -> N
     assert 0.002 < max(lats) - min(lats) < 0.006  # about 400 m across
 
 
-def test_a_layers_points_are_buffered_at_once_each_in_its_own_utm_zone() -> None:
-    import geopandas as gpd
-    from shapely.geometry import Point, box
-
-    from warn.cycle.broadcast import _circles
-
-    points = [Point(106.55, 29.65), Point(108.7, 30.8), Point(107.2, 29.1)]  # UTM zones 48, 49, 48
-    frame = gpd.GeoDataFrame({"id": ["A", "B", "C", "A", "D"]}, crs="EPSG:4326",
-                             geometry=[*points, Point(100.0, 20.0), box(106.0, 29.0, 106.1, 29.1)])
-    circles = _circles(frame, "id", 200.0)
-    assert set(circles) == {"A", "B", "C"}  # the first feature of an id; polygons are not buffered
-    for ident, point, zone in zip("ABC", points, ("EPSG:32648", "EPSG:32649", "EPSG:32648"), strict=True):
-        one = gpd.GeoSeries([point], crs="EPSG:4326").to_crs(zone).buffer(200.0).to_crs("EPSG:4326").iloc[0]
-        assert circles[ident].equals_exact(one, 0.0)
-
-
 def test_exercise_refused_by_public_channel(deployment: Path, tmp_path: Path) -> None:
     public, private = tmp_path / "public", tmp_path / "private"
     settings = load_settings(_config(deployment, {

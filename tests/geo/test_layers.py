@@ -9,11 +9,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import Polygon, box
+from shapely.geometry import Point, Polygon, box
 
 from warn.errors import ConfigError
 from warn.geo.gcj02 import wgs84_geometry_to_gcj02
-from warn.geo.layers import area_km2, equal_area_crs, layer_hash, load_layer, load_records
+from warn.geo.layers import area_km2, equal_area_crs, layer_hash, load_circles, load_layer, load_records, point_circles
 
 GPKG = Path(__file__).resolve().parents[2] / "geodata" / "yubei.gpkg"
 #: layer → (id field, feature count or None)
@@ -194,6 +194,37 @@ def test_records_are_the_attributes_read_once_per_version_of_the_file(tmp_path: 
     path.unlink()
     with pytest.raises(ConfigError, match="zones.gpkg"):
         load_records(path, "towns", id_field="zone_id")
+
+
+def test_a_layers_points_are_buffered_at_once_each_in_its_own_utm_zone() -> None:
+    points = [Point(106.55, 29.65), Point(108.7, 30.8), Point(107.2, 29.1)]  # UTM zones 48, 49, 48
+    frame = gpd.GeoDataFrame({"id": ["A", "B", "C", "A", "D"]}, crs="EPSG:4326",
+                             geometry=[*points, Point(100.0, 20.0), box(106.0, 29.0, 106.1, 29.1)])
+    circles = point_circles(frame, "id", 200.0)
+    assert set(circles) == {"A", "B", "C"}  # the first feature of an id; polygons are not buffered
+    for ident, point, zone in zip("ABC", points, ("EPSG:32648", "EPSG:32649", "EPSG:32648"), strict=True):
+        one = gpd.GeoSeries([point], crs="EPSG:4326").to_crs(zone).buffer(200.0).to_crs("EPSG:4326").iloc[0]
+        assert circles[ident].equals_exact(one, 0.0)
+
+
+def test_a_layers_circles_are_made_once_per_version_of_the_file_and_radius(tmp_path: Path) -> None:
+    path = tmp_path / "points.gpkg"
+    points = gpd.GeoDataFrame({"point_id": ["P1", "P2"]}, crs="EPSG:4326",
+                              geometry=[Point(106.55, 29.65), Point(106.6, 29.7)])
+    points.to_file(path, layer="points")
+    first = load_circles(path, "points", id_field="point_id", radius_m=200.0)
+    assert load_circles(path, "points", id_field="point_id", radius_m=200.0) is first  # remembered
+    with pytest.raises(TypeError):
+        first["P1"] = Point(0.0, 0.0)  # read-only: no caller changes what the next one is given
+    wider = load_circles(path, "points", id_field="point_id", radius_m=400.0)
+    assert wider["P1"].area > 3.5 * first["P1"].area
+    points.assign(geometry=[Point(106.7, 29.8), Point(106.6, 29.7)]).to_file(path, layer="points", mode="w")
+    moved = load_circles(path, "points", id_field="point_id", radius_m=200.0)  # a new version of the file
+    assert moved["P1"].centroid.distance(Point(106.7, 29.8)) < 1e-4
+    assert first["P1"].centroid.distance(Point(106.55, 29.65)) < 1e-4
+    path.unlink()
+    with pytest.raises(ConfigError, match="points.gpkg"):
+        load_circles(path, "points", id_field="point_id", radius_m=200.0)
 
 
 def test_rejects_duplicate_ids(tmp_path: Path) -> None:

@@ -113,7 +113,6 @@ class _Layers:
     settings: Settings
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
     found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
-    circles: dict[tuple[str, float], dict[str, BaseGeometry]] = field(default_factory=dict)
     searched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
@@ -131,10 +130,10 @@ class _Layers:
 
     def circle(self, name: str, item_id: str, radius_m: float) -> BaseGeometry:
         """The WGS 84 polygon ``radius_m`` around the point ``item_id`` of layer ``name`` (its first feature
-        with that id); the first call for a layer and radius buffers all its points at once."""
-        if (name, radius_m) not in self.circles:
-            self.circles[name, radius_m] = _circles(self.get(name), self.id_field(name), radius_m)
-        return self.circles[name, radius_m][item_id]
+        with that id; the layer's points are buffered once per version of its file and radius)."""
+        from warn.geo.layers import zone_circles
+
+        return zone_circles(self.settings, name, radius_m)[item_id]
 
     def search(self, hazard: str) -> list[tuple[str, str]]:
         """The layers an item of ``hazard`` is looked for in, in order, each with what its features are: the
@@ -145,24 +144,6 @@ class _Layers:
             self.searched[hazard] = [*((layer, spec.role(role).zh) for role, layer in roles.items()),
                                      *((layer, "区域") for layer in self.settings.layers)]
         return self.searched[hazard]
-
-
-def _circles(frame: gpd.GeoDataFrame | None, id_field: str, radius_m: float) -> dict[str, BaseGeometry]:
-    """Each point feature's WGS 84 polygon ``radius_m`` around it, by id (the first feature of each id), buffered
-    in the WGS 84 / UTM zone holding it."""
-    if frame is None:
-        return {}
-    first = frame[~frame[id_field].astype(str).duplicated()]
-    points = first[first.geom_type == "Point"]
-    by_zone: dict[str, list[tuple[str, BaseGeometry]]] = {}
-    for ident, point in zip(points[id_field].astype(str), points.geometry, strict=True):
-        by_zone.setdefault(_utm(point), []).append((ident, point))
-    out: dict[str, BaseGeometry] = {}
-    for zone, members in by_zone.items():
-        series = gpd.GeoSeries([point for _, point in members], crs="EPSG:4326")
-        out.update(zip([ident for ident, _ in members], series.to_crs(zone).buffer(radius_m).to_crs("EPSG:4326"),
-                       strict=True))
-    return out
 
 
 def publish(store: Store, settings: Settings, actions: Iterable[Action], *, status: CapStatus = CapStatus.ACTUAL,
@@ -427,12 +408,6 @@ def _item(layers: _Layers, hazard: str, item_id: str, buffer_m: float) -> tuple[
         desc, geometry = found
         return desc, kind, layers.circle(layer, item_id, buffer_m) if geometry.geom_type == "Point" else geometry
     return None
-
-
-def _utm(point: BaseGeometry) -> str:
-    """The WGS 84 / UTM zone CRS holding ``point`` (lon/lat degrees): EPSG 326zz north, 327zz south."""
-    zone = min(int((point.x + 180.0) // 6.0) + 1, 60)
-    return f"EPSG:{(32600 if point.y >= 0 else 32700) + zone}"
 
 
 def _find(layers: _Layers, name: str, item_id: str) -> tuple[str, BaseGeometry] | None:

@@ -21,8 +21,10 @@ CRS rules (DESIGN.md, "Conventions"):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -32,6 +34,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
 
 from warn.errors import ConfigError, Problem
 from warn.geo.gcj02 import gcj02_geometry_to_wgs84
@@ -201,12 +204,18 @@ def load_layer(
         duplicate ids; missing, empty or invalid geometries (with the feature id and
         GEOS's explanation).
     """
+    return _load(*_version(path), layer, crs, id_field).copy()
+
+
+def _version(path: Path | str) -> tuple[Path, int, int]:
+    """What a layer file's work is remembered by: its resolved path, modification time (ns) and size; the path
+    as given with 0 and 0 when it cannot be read (loading it then says what is wrong)."""
     path = Path(path)
     try:
         stat = path.stat()
     except OSError:
-        return _load(path, layer, crs, id_field, 0, 0).copy()  # _open says what is wrong
-    return _load(path.resolve(), layer, crs, id_field, stat.st_mtime_ns, stat.st_size).copy()
+        return path, 0, 0
+    return path.resolve(), stat.st_mtime_ns, stat.st_size
 
 
 def load_records(path: Path, layer: str | None = None, *, crs: str = WGS84, id_field: str) -> list[dict[str, Any]]:
@@ -215,23 +224,57 @@ def load_records(path: Path, layer: str | None = None, *, crs: str = WGS84, id_f
     Read, like :func:`load_layer`, once per version of the file; each call returns fresh dicts, so a
     caller may change them. Parameters and errors as :func:`load_layer`.
     """
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return load_layer(path, layer, crs=crs, id_field=id_field).drop(columns="geometry").to_dict("records")
-    return [dict(record) for record in _records(path.resolve(), layer, crs, id_field, stat.st_mtime_ns, stat.st_size)]
+    return [dict(record) for record in _records(*_version(path), layer, crs, id_field)]
+
+
+def load_circles(path: Path, layer: str | None = None, *, crs: str = WGS84, id_field: str,
+                 radius_m: float) -> Mapping[str, BaseGeometry]:
+    """The WGS 84 polygon ``radius_m`` around each point feature of a zone layer, by id (:func:`point_circles`).
+
+    Made, like :func:`load_layer` reads, once per version of the file (and radius): a storm's cycles
+    draw the same warned points. Parameters and errors as :func:`load_layer`; ``radius_m`` in metres.
+    """
+    return _circles(*_version(path), layer, crs, id_field, radius_m)
+
+
+def point_circles(frame: gpd.GeoDataFrame, id_field: str, radius_m: float) -> dict[str, BaseGeometry]:
+    """Each point feature's WGS 84 polygon ``radius_m`` (metres) around it, by id (the first feature of each id),
+    buffered in the WGS 84 / UTM zone holding it (:func:`utm_zone`); other geometries are left out."""
+    first = frame[~frame[id_field].astype(str).duplicated()]
+    points = first[first.geom_type == "Point"]
+    by_zone: dict[str, list[tuple[str, BaseGeometry]]] = {}
+    for ident, point in zip(points[id_field].astype(str), points.geometry, strict=True):
+        by_zone.setdefault(utm_zone(point), []).append((ident, point))
+    out: dict[str, BaseGeometry] = {}
+    for zone, members in by_zone.items():
+        series = gpd.GeoSeries([point for _, point in members], crs=WGS84)
+        out.update(zip([ident for ident, _ in members], series.to_crs(zone).buffer(radius_m).to_crs(WGS84),
+                       strict=True))
+    return out
+
+
+def utm_zone(point: BaseGeometry) -> str:
+    """The WGS 84 / UTM zone CRS holding ``point`` (lon/lat degrees): EPSG 326zz north, 327zz south."""
+    zone = min(int((point.x + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{(32600 if point.y >= 0 else 32700) + zone}"
+
+
+@lru_cache(maxsize=16)
+def _circles(path: Path, mtime_ns: int, size: int, layer: str | None, crs: str, id_field: str,
+             radius_m: float) -> Mapping[str, BaseGeometry]:
+    """:func:`load_circles`' work, remembered by the file's identity and the radius (read-only)."""
+    return MappingProxyType(point_circles(_load(path, mtime_ns, size, layer, crs, id_field), id_field, radius_m))
 
 
 @lru_cache(maxsize=64)
-def _records(path: Path, layer: str | None, crs: str, id_field: str, mtime_ns: int, size: int
+def _records(path: Path, mtime_ns: int, size: int, layer: str | None, crs: str, id_field: str
              ) -> tuple[dict[str, Any], ...]:
     """:func:`load_records`' work, remembered by the file's identity."""
-    return tuple(_load(path, layer, crs, id_field, mtime_ns, size).drop(columns="geometry").to_dict("records"))
+    return tuple(_load(path, mtime_ns, size, layer, crs, id_field).drop(columns="geometry").to_dict("records"))
 
 
 @lru_cache(maxsize=64)
-def _load(path: Path, layer: str | None, crs: str, id_field: str, _mtime_ns: int, _size: int) -> gpd.GeoDataFrame:
+def _load(path: Path, _mtime_ns: int, _size: int, layer: str | None, crs: str, id_field: str) -> gpd.GeoDataFrame:
     """:func:`load_layer`'s work, remembered by the file's identity (path, modification time, size)."""
     where = _where(path, layer)
     gdf = _open(path, layer)
@@ -307,6 +350,13 @@ def zone_records(settings: Settings, name: str) -> tuple[LayerSpec, list[dict[st
     """The configured zone layer ``name``'s attributes, a dict per feature (:func:`load_records`)."""
     spec = _spec(settings, name)
     return spec, load_records(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field)
+
+
+def zone_circles(settings: Settings, name: str, radius_m: float) -> Mapping[str, BaseGeometry]:
+    """The WGS 84 polygon ``radius_m`` (metres) around each point of the configured zone layer ``name``, by id
+    (:func:`load_circles`)."""
+    spec = _spec(settings, name)
+    return load_circles(spec.path, spec.layer, crs=spec.crs, id_field=spec.id_field, radius_m=radius_m)
 
 
 def _spec(settings: Settings, name: str) -> LayerSpec:
