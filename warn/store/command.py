@@ -36,7 +36,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, bindparam, func, select, update
+from sqlalchemy import Column, Connection, Executable, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -185,6 +185,8 @@ class _Batch:
     row is not inserted. The version of every warning and message thread the batch names is read once (the
     rows locked for the transaction on PostgreSQL), so inserting or advancing a thread needs no statement of its
     own: an advance is queued too (:meth:`advance`), written after the inserts, one ``executemany`` per table.
+    So is an escalation (:meth:`escalate`): the steps of the requests escalated are read once when it is written,
+    and each request takes the last escalation that would have changed it, one statement after another.
     """
 
     def __init__(self, conn: Connection, actions: Sequence[Action]) -> None:
@@ -192,6 +194,7 @@ class _Batch:
         self._queued: dict[Table, list[tuple[dict[str, Any], int | None]]] = {table: [] for table in _BULK}
         self._keys: dict[Table, set[tuple[Any, ...]]] = {table: set() for table in _BULK}
         self._advances: list[tuple[Table, dict[str, Any]]] = []
+        self._escalations: list[tuple[Escalate, int]] = []
         self._done: set[int] = set()
         self.threads = _versions(conn, warnings, {a.thread for a in actions if isinstance(a, WarningChange)})
         self.bulletins = _versions(conn, bulletins, {a.thread for a in actions if isinstance(a, Broadcast)})
@@ -208,6 +211,8 @@ class _Batch:
         keys = [(group, tuple(row[c] for c in group)) for group in _BULK[table]]
         if any(key in self._keys[table] for key in keys):
             return False
+        if table is ack_requests and any(e.request == row["request_id"] for e, _ in self._escalations):
+            self.flush()  # an escalation queued before its request's insert found no row to change
         self._keys[table].update(keys)
         self._queued[table].append((row, index))
         return True
@@ -221,9 +226,13 @@ class _Batch:
         self._advances.append((table, {"key_": key, "version_": version, **values}))
         return True
 
+    def escalate(self, action: Escalate, index: int) -> None:
+        """Queue the escalation ``action`` (``index``: its place among the actions)."""
+        self._escalations.append((action, index))
+
     def flush(self) -> set[int]:
-        """Write every queued insert, then every queued advance; the indices of the actions whose row was inserted,
-        in this call or before."""
+        """Write every queued insert, then every queued escalation and advance; the indices of the actions whose
+        row was inserted or changed, in this call or before."""
         for table, queued in self._queued.items():
             returned = _BULK[table][0]
             for rows in _runs(queued):
@@ -233,6 +242,7 @@ class _Batch:
                                if index is not None and tuple(row[c] for c in returned) in written}
             queued.clear()
             self._keys[table].clear()
+        self._write_escalations()
         for table, group in groupby(self._advances, key=lambda advance: advance[0]):
             rows = [values for _, values in group]
             key = table.c[_BULK[table][0][0]]
@@ -241,6 +251,29 @@ class _Batch:
                                .values(version=bindparam("version_"), **{c: bindparam(c) for c in columns}), rows)
         self._advances.clear()
         return self._done
+
+
+    def _write_escalations(self) -> None:
+        """Write the queued escalations: each changes its request when its attempt is past the request's step
+        (as the step stands after the escalations before it), the request keeping the last that did."""
+        if not self._escalations:
+            return
+        c = ack_requests.c
+        steps = _locked(self._conn, c.request_id, c.escalation_step, {action.request for action, _ in self._escalations})
+        last: dict[str, Escalate] = {}
+        for action, index in self._escalations:
+            if action.request in steps and steps[action.request] < action.attempt:
+                steps[action.request] = action.attempt
+                last[action.request] = action
+                self._done.add(index)
+        self._escalations.clear()
+        if last:
+            self._conn.execute(update(ack_requests).where(c.request_id == bindparam("request_"),
+                                                          c.escalation_step < bindparam("step_"))
+                               .values(escalation_step=bindparam("step_"), addressee_role=bindparam("role_"),
+                                       org_unit=bindparam("org_"), deadline=bindparam("deadline_")),
+                               [{"request_": a.request, "step_": a.attempt, "role_": str(a.to.post.role),
+                                 "org_": str(a.to.post.org), "deadline_": a.deadline} for a in last.values()])
 
 
 def _runs(queued: list[tuple[dict[str, Any], int | None]]) -> list[list[tuple[dict[str, Any], int | None]]]:
@@ -265,15 +298,19 @@ _BULK: dict[Table, tuple[tuple[str, ...], ...]] = {
 
 
 def _versions(conn: Connection, table: Table, keys: set[str]) -> dict[str, int]:
-    """The version of each of the threads ``keys`` that ``table`` (``warnings`` or ``bulletins``) holds, the rows
-    locked until the transaction ends (PostgreSQL; SQLite's write transaction holds the whole database)."""
+    """The version of each of the threads ``keys`` that ``table`` (``warnings`` or ``bulletins``) holds (locked)."""
+    return _locked(conn, table.c[_BULK[table][0][0]], table.c.version, keys)
+
+
+def _locked(conn: Connection, key: Column[Any], value: Column[Any], keys: set[str]) -> dict[str, Any]:
+    """``value`` of each row whose ``key`` is among ``keys``, by key, the rows locked until the transaction ends
+    (PostgreSQL; SQLite's write transaction holds the whole database)."""
     if not keys:
         return {}
-    column = table.c[_BULK[table][0][0]]
-    query = select(column, table.c.version).where(column.in_(sorted(keys)))
+    query = select(key, value).where(key.in_(sorted(keys)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    return {thread: version for thread, version in conn.execute(query)}
+    return {k: v for k, v in conn.execute(query)}
 
 
 def _apply(batch: _Batch, action: Action, index: int) -> bool:
@@ -295,11 +332,8 @@ def _apply(batch: _Batch, action: Action, index: int) -> bool:
         batch.add(ack_requests, _request_row(action), index)
         return False
     if isinstance(action, Escalate):
-        conn = batch.conn
-        return _changed(conn, update(ack_requests).where(
-            ack_requests.c.request_id == action.request, ack_requests.c.escalation_step < action.attempt).values(
-            escalation_step=action.attempt, addressee_role=str(action.to.post.role),
-            org_unit=str(action.to.post.org), deadline=action.deadline))
+        batch.escalate(action, index)
+        return False
     if isinstance(action, (ProposeMode, ChangeMode)):
         return _mode_change(batch.conn, action)
     if isinstance(action, WarningChange):
