@@ -452,4 +452,17 @@ def test_the_alert_produced_is_the_alert_its_message_says(town, seed):
         changed = dataclasses.replace(changed, version=1, msg_type=MsgType.ALERT)
     data, alert = cap.produce_alert(changed)
     assert alert == cap.parse(data)
+    pretty = etree.tostring(etree.fromstring(data, etree.XMLParser(remove_blank_text=True)), xml_declaration=True,
+                            encoding="UTF-8", pretty_print=True)
+    assert data == pretty  # laid out as lxml pretty-prints the message's own tree
     assert alert.sent.microsecond == 0 and alert.infos[0].description == alert.infos[0].description.strip()
+
+
+@pytest.mark.parametrize("unfit", ["\x00", "\x01", "\x0b", "\x1f", "\ud800", "\ufffe", "\uffff"])
+def test_a_text_xml_cannot_hold_is_refused_naming_the_character(town, unfit):
+    """Tab, line feed and carriage return are text; other control characters, surrogates, U+FFFE and U+FFFF are
+    not (lxml refused them too, when the message was built element by element)."""
+    fine = cap.build(warning(town, headline_zh="滑坡\t预警\r\n请撤离"))
+    assert cap.parse(cap.serialise(fine)).infos[0].headline == "滑坡\t预警\r\n请撤离"
+    with pytest.raises(ValueError, match=f"All strings must be XML compatible: CAP .* holds U\\+{ord(unfit):04X} "):
+        cap.serialise(cap.build(warning(town, headline_zh=f"滑坡{unfit}预警")))

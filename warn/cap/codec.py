@@ -75,6 +75,9 @@ _TOKEN = re.compile(r"[^\s,&<]+")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 _HTML = re.compile(r"<\s*/?\s*[A-Za-z!]|&[A-Za-z#][A-Za-z0-9]*;")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._:@/-]")
+#: Characters XML 1.0 cannot hold (lxml refuses them in a text).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>"
 _Q = f"{{{CAP_NS}}}"
 
 
@@ -438,58 +441,83 @@ def _info(warning: CapWarning, language: str) -> Info:
 
 
 def serialise(alert: CapAlert) -> bytes:
-    """The CAP 1.2 XML of ``alert`` (UTF-8, with declaration), in schema order."""
-    root = etree.Element(_Q + "alert", nsmap={None: CAP_NS})
+    """The CAP 1.2 XML of ``alert`` (UTF-8, with declaration), in schema order, as lxml pretty-prints it.
+
+    Written as text (a storm cycle publishes some 700 messages; :func:`produce_alert` parses and validates it).
+
+    Raises
+    ------
+    ValueError
+        A text XML cannot hold: a control character other than tab, line feed and carriage return, a
+        surrogate, U+FFFE or U+FFFF (as lxml refuses it).
+    """
+    out = [_DECLARATION, f'<alert xmlns="{CAP_NS}">']
     for name, value in (("identifier", alert.identifier), ("sender", alert.sender), ("sent", _time(alert.sent)),
                         ("status", alert.status), ("msgType", alert.msg_type), ("scope", alert.scope)):
-        _sub(root, name, value)
+        _element(out, 1, name, value)
     for name, text in (("restriction", alert.restriction), ("note", alert.note)):
         if text:
-            _sub(root, name, text)
+            _element(out, 1, name, text)
     if alert.references:
-        _sub(root, "references", " ".join(f"{r.sender},{r.identifier},{_time(r.sent)}" for r in alert.references))
+        _element(out, 1, "references", " ".join(f"{r.sender},{r.identifier},{_time(r.sent)}" for r in alert.references))
     if alert.incidents:
-        _sub(root, "incidents", alert.incidents)
+        _element(out, 1, "incidents", alert.incidents)
     for info in alert.infos:
-        _write_info(etree.SubElement(root, _Q + "info"), info)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        out.append("  <info>")
+        _write_info(out, info)
+        out.append("  </info>")
+    out.append("</alert>\n")
+    document = "\n".join(out)
+    unfit = _NOT_XML.search(document)
+    if unfit is not None:
+        raise ValueError(f"All strings must be XML compatible: CAP {alert.identifier} holds U+{ord(unfit.group()):04X} "
+                         f"at character {unfit.start()}, expected no NULL byte, surrogate, U+FFFE, U+FFFF or control "
+                         "character other than tab, line feed and carriage return")
+    return document.encode("utf-8")
 
 
-def _write_info(node: etree._Element, info: Info) -> None:
-    _sub(node, "language", info.language)
+def _write_info(out: list[str], info: Info) -> None:
+    """Append the lines of an ``info`` block's children (depth 2)."""
+    _element(out, 2, "language", info.language)
     for category in info.categories:
-        _sub(node, "category", category)
-    _sub(node, "event", info.event)
+        _element(out, 2, "category", category)
+    _element(out, 2, "event", info.event)
     for response in info.response_types:
-        _sub(node, "responseType", response)
+        _element(out, 2, "responseType", response)
     for name, value in (("urgency", info.urgency), ("severity", info.severity), ("certainty", info.certainty)):
-        _sub(node, name, value)
-    _pairs(node, "eventCode", info.event_codes)
-    for name, value in (("onset", info.onset), ("expires", info.expires)):
-        if value is not None:
-            _sub(node, name, _time(value))
+        _element(out, 2, name, value)
+    _pairs(out, 2, "eventCode", info.event_codes)
+    for name, moment in (("onset", info.onset), ("expires", info.expires)):
+        if moment is not None:
+            _element(out, 2, name, _time(moment))
     for name, text in (("senderName", info.sender_name), ("headline", info.headline),
                        ("description", info.description), ("instruction", info.instruction)):
         if text:
-            _sub(node, name, text)
-    _pairs(node, "parameter", info.parameters)
+            _element(out, 2, name, text)
+    _pairs(out, 2, "parameter", info.parameters)
     for area in info.areas:
-        area_node = etree.SubElement(node, _Q + "area")
-        _sub(area_node, "areaDesc", area.desc)
+        out.append("    <area>")
+        _element(out, 3, "areaDesc", area.desc)
         for ring in area.polygons:
-            _sub(area_node, "polygon", " ".join(f"{lat!r},{lon!r}" for lat, lon in ring))
-        _pairs(area_node, "geocode", area.geocodes)
+            _element(out, 3, "polygon", " ".join(f"{lat!r},{lon!r}" for lat, lon in ring))
+        _pairs(out, 3, "geocode", area.geocodes)
+        out.append("    </area>")
 
 
-def _sub(parent: etree._Element, name: str, text: str) -> None:
-    etree.SubElement(parent, _Q + name).text = str(text)
+def _element(out: list[str], depth: int, name: str, text: str) -> None:
+    """Append ``<name>text</name>`` indented two spaces per ``depth``, its text escaped as lxml escapes it."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    out.append(f"{'  ' * depth}<{name}>{escaped}</{name}>")
 
 
-def _pairs(parent: etree._Element, name: str, pairs: tuple[tuple[str, str], ...]) -> None:
+def _pairs(out: list[str], depth: int, name: str, pairs: tuple[tuple[str, str], ...]) -> None:
+    """Append a ``<name>`` block of ``valueName`` and ``value`` per pair."""
+    indent = "  " * depth
     for value_name, value in pairs:
-        node = etree.SubElement(parent, _Q + name)
-        _sub(node, "valueName", value_name)
-        _sub(node, "value", value)
+        out.append(f"{indent}<{name}>")
+        _element(out, depth + 1, "valueName", value_name)
+        _element(out, depth + 1, "value", value)
+        out.append(f"{indent}</{name}>")
 
 
 def _time(moment: datetime) -> str:
