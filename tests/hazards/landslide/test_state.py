@@ -11,7 +11,7 @@ from tests.hazards.landslide.test_scoring import run_at, storm  # noqa: F401 (th
 from warn import hazards
 from warn.config import load_settings
 from warn.geo.weights import GridSpec
-from warn.hazards.landslide.scoring import STATE_MODEL, score_landslide
+from warn.hazards.landslide.scoring import SAVED_HOURS, STATE_MODEL, score_landslide, storages_at
 from warn.risk.landslide import soil_water_index
 from warn.store import Store
 
@@ -44,3 +44,24 @@ def test_a_state_of_either_form_continues_the_same(tmp_path, storm):  # noqa: F8
     assert new == old and all(levels["now"] >= 0 for _, levels, _, _ in new)  # known now: continued
     for store in stores:
         store.close()
+
+
+def test_the_state_keeps_the_runs_rain_as_it_came_and_gives_the_storages_the_cycle_ran(tmp_path, storm):  # noqa: F811
+    """The rain is kept in the run's float32 (half the bytes of the float64 copy the forecast ran on, exactly
+    as much), and run forward from t0 it gives the storages the cycle's float64 run gave, to the last bit."""
+    settings = load_settings(ROOT / "config.yaml")
+    params = hazards.load_model("landslide", settings.hazards["landslide"].model).params()
+    run = run_at(storm, 3)
+    grid = GridSpec.from_coords(run["lat"].values, run["lon"].values)
+    with Store.connect(f"sqlite:///{tmp_path / 'warn.sqlite'}") as store:
+        store.upgrade()
+        score_landslide(hazard_context(settings, "landslide", run, store=store, persist=True, without=("points",)))
+        saved = store.load_state(STATE_MODEL, grid.signature)
+    rain = saved.arrays["rain"]
+    assert run.dtype == np.float32 and rain.dtype == np.float32 and len(rain) == min(SAVED_HOURS, run.sizes["time"])
+    np.testing.assert_array_equal(rain, run.values[:len(rain)])
+    current = saved.arrays["tanks"][0]
+    for k, hour in enumerate(run.values[:len(rain)].astype(np.float64)):
+        _, current = soil_water_index(hour[None], 1.0, current, params=params.tank)
+        cold = saved.arrays["valid"][0] != saved.arrays["start"][0]
+        np.testing.assert_array_equal(storages_at(saved.arrays, k + 1 - int(cold), params), current)

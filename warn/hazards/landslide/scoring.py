@@ -263,7 +263,7 @@ def score_landslide(ctx: Context, *, alarms: Mapping[str, Level] | None = None) 
     if store is not None:
         items = _remember(store, items, t0, params, persist and ctx.remember)
     if persist and store is not None:
-        _save_state(store, grid, t0, start, forecast, times, params, cold=not known)
+        _save_state(store, grid, t0, start, hourly.values, times, params, cold=not known)
     return LandslideResult(t0, items, notes)
 
 
@@ -684,21 +684,22 @@ def _level(susceptibility: np.ndarray, trigger: np.ndarray, params: LandslidePar
     return np.asarray(apply_floor(zone_level(susceptibility, trigger, matrix=params.matrix), official), dtype=np.int8)
 
 
-def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, forecast: np.ndarray,
+def _save_state(store: Store, grid: GridSpec, t0: datetime, start: np.ndarray, rain: np.ndarray,
                 times: np.ndarray, params: LandslideParams, *, cold: bool) -> None:
     """Keep what gives the storages at t0 (when known, so that a cycle run again for t0 starts where it
     started) and after each of the first :data:`SAVED_HOURS` hours — the storages at t0 and the rain
-    of those hours, float64 as the forecast ran on them, uncompressed (tank storages hardly compress) —
-    and append the rain of those hours to the store's hourly rain (which forgets the hours older than
-    the :data:`SPIN_UP_DAYS` days, or the effective rainfall's look-back if longer, it keeps)."""
-    hours = min(SAVED_HOURS, forecast.shape[0])
+    of those hours as the run gave it (``rain`` (time, lat, lon), mm: float32 for a contract array, whose
+    float64 copy the forecast ran on exactly), uncompressed (tank storages hardly compress) — and append
+    the rain of those hours to the store's hourly rain (which forgets the hours older than the
+    :data:`SPIN_UP_DAYS` days, or the effective rainfall's look-back if longer, it keeps)."""
+    hours = min(SAVED_HOURS, rain.shape[0])
     keep = timedelta(hours=max(SPIN_UP_DAYS * 24, _lookback_hours(params)))
-    store.hourly_rain.append(STATE_MODEL, grid.signature, times[1:hours + 1], forecast[:hours], issued_at=t0,
+    store.hourly_rain.append(STATE_MODEL, grid.signature, times[1:hours + 1], rain[:hours], issued_at=t0,
                              keep=keep)
     origin = "冷启动，空土壤水箱 / cold start from empty tanks" if cold else "续算 / continued"
     store.save_state(STATE_MODEL, grid.signature, valid_at=t0 + timedelta(hours=hours),
                      arrays={"valid": times[1 if cold else 0:hours + 1], "start": times[:1], "tanks": start[None],
-                             "rain": np.ascontiguousarray(forecast[:hours], dtype=np.float64)},
+                             "rain": np.ascontiguousarray(rain[:hours])},
                      detail=f"run of {t0.isoformat()} ({origin})", compress=False)
 
 
