@@ -39,6 +39,7 @@ import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -325,8 +326,13 @@ def _named(parts: Sequence[str]) -> set[str]:
     return {name for part in parts if _parses(part) for name in _fields(part)}
 
 
-def _fields(text: str) -> list[str]:
-    """The placeholder names of ``text``; ``ValueError`` for a broken brace, a format spec or a conversion."""
+@lru_cache(maxsize=4096)
+def _fields(text: str) -> tuple[str, ...]:
+    """The placeholder names of ``text``; ``ValueError`` for a broken brace, a format spec or a conversion.
+
+    Remembered per text: a storm cycle fills the same template parts for hundreds of messages, the SMS parts
+    many times each.
+    """
     names = []
     for _, name, spec, conversion in string.Formatter().parse(text):
         if name is None:
@@ -334,7 +340,7 @@ def _fields(text: str) -> list[str]:
         if spec or conversion or not name.isidentifier():
             raise ValueError("plain placeholders only: {name}, no format spec, conversion or index")
         names.append(name)
-    return names
+    return tuple(names)
 
 
 def _parses(text: str) -> bool:
