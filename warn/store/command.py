@@ -252,7 +252,6 @@ class _Batch:
         self._advances.clear()
         return self._done
 
-
     def _write_escalations(self) -> None:
         """Write the queued escalations: each changes its request when its attempt is past the request's step
         (as the step stands after the escalations before it), the request keeping the last that did."""
