@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from warn import hazards
-from warn.hazards.landslide.scoring import Bounds, _drivers, _judge, _rain_24h, _worst_cells
+from warn.hazards.landslide.scoring import Bounds, _drivers, _groups, _judge, _rain_24h, _worst_cells
 from warn.hazards.leads import lead_seconds, lead_windows, peak
 from warn.risk.landslide import TriggerThresholds, apply_floor, drivers_for, trigger_score, zone_level
 from warn.risk.levels import level_of
@@ -55,7 +55,7 @@ def case(seed: int, n: int):
     rng = np.random.default_rng(seed)
     sets = thresholds_sets(rng, n)
     values = quantities(rng, (len(TIMES), n))
-    bounds = Bounds.of(sets)
+    bounds = Bounds.of(*_groups(sets))
     return rng, sets, values, bounds, bounds.scores(*values, PARAMS.trigger.scores)
 
 

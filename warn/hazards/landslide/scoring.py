@@ -436,6 +436,8 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
         score[:, members] = zone_max[:, members]
         cells.append(scores.reshape(len(times), -1))
 
+    each_zone = Bounds.of(groups, group_of)
+
     def reasons(at: np.ndarray) -> DriverColumns:
         """The drivers of each zone's worst cell at its time index ``at``."""
         cell = _worst_cells(weights.matrix, cells, group_of, at)
@@ -444,7 +446,7 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
                             np.repeat(np.asarray(climatology.rain_60min_mm, float)[:, None], cell.size, axis=1),
                             climatology.effective_rain_mm.reshape(4, -1)[:, cell])
         else:
-            bounds = Bounds.of([groups[g] for g in group_of])
+            bounds = each_zone
         return _drivers(flat[:, at, cell], bounds, times[at] - times[0])
 
     return _judge(ids, _names(zones, spec.name_field, ids), "zone", score, reasons, worst[SWI],
@@ -494,7 +496,7 @@ def _judge_points(ctx: Context, fields: xr.DataArray, history: tuple[np.ndarray,
                         climatology.effective_rain_mm.reshape(4, -1)[:, cell])
         scores = climatology.scores
     else:
-        bounds = Bounds.of([params.thresholds_for(town) for town in towns])
+        bounds = Bounds.of(*_groups([params.thresholds_for(town) for town in towns]))
         scores = params.trigger.scores
     score = bounds.scores(*values, scores)
     items = _judge(ids, _names(points, spec.name_field, ids), "point", score,
@@ -527,9 +529,10 @@ class Bounds:
     effective_rain_mm: np.ndarray
 
     @classmethod
-    def of(cls, sets: list[TriggerThresholds]) -> Bounds:
-        """The thresholds of one item per set (4, item)."""
-        return cls(*(np.array([getattr(s, name) for s in sets], dtype=np.float64).T.reshape(4, len(sets))
+    def of(cls, sets: list[TriggerThresholds], set_of: np.ndarray) -> Bounds:
+        """The thresholds (4, item) of items whose sets are ``sets[set_of[item]]`` (the distinct sets and each item's
+        index into them, as :func:`_groups` gives them: a city's 10,000 zones share a few)."""
+        return cls(*(np.array([getattr(s, name) for s in sets], dtype=np.float64).T.reshape(4, len(sets))[:, set_of]
                      for name in ("swi_mm", "rain_60min_mm", "effective_rain_mm")))
 
     def scores(self, swi: np.ndarray, rain_60min: np.ndarray, effective: np.ndarray,
