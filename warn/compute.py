@@ -21,7 +21,9 @@ the address (:func:`check`).
 Nowcasting (the optical flow of :mod:`warn.risk.nowcast`) and the analysis stay whole-field
 in the process: the flow is estimated from the whole radar field, and the analysis's
 corrections spread each gauge's residual over its neighbours; neither splits into
-independent cells.
+independent cells. So do, for a single run, decoding its file and the zonal statistics
+(:func:`warn.geo.weights.zonal_values`, which share their zones among the process's threads);
+an ensemble's members go to the workers whole, each scored there with its zonal statistics.
 """
 
 from __future__ import annotations
