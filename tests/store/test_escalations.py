@@ -11,9 +11,9 @@ from warn.command.model import Action, AckKind, Assignee, Escalate, OpenIncident
 from warn.store import Store
 
 WHY = {"rule_id": "TEST", "label": "测试 test"}
-COUNTY = Post(DISTRICT.org, Role.COMMANDER)
+COMMANDER = Post(DISTRICT.org, Role.COMMANDER)
 #: Who each attempt goes to.
-TO = {1: TOWN, 2: DISTRICT, 3: COUNTY}
+TO = {1: TOWN, 2: DISTRICT, 3: COMMANDER}
 
 
 def call(request: str) -> RequestAck:
@@ -50,16 +50,16 @@ def test_a_batch_of_escalations_leaves_each_call_as_one_after_another_would(stor
         escalate("c5", 1, 9), escalate("c5", 3, 10),
     ]
     store.execute_actions(batch)
-    assert state(store, "c1") == (3, str(COUNTY.role), str(COUNTY.org), T0 + 33 * MINUTE)
+    assert state(store, "c1") == (3, str(COMMANDER.role), str(COMMANDER.org), T0 + 33 * MINUTE)
     assert state(store, "c2") == (1, str(TOWN.role), str(TOWN.org), T0 + 36 * MINUTE)
     assert state(store, "c3") == (1, str(TOWN.role), str(TOWN.org), T0 + 37 * MINUTE)
     assert state(store, "c4") == (0, str(TOWN.role), str(TOWN.org), T0 + 10 * MINUTE)
-    assert state(store, "c5") == (3, str(COUNTY.role), str(COUNTY.org), T0 + 40 * MINUTE)
+    assert state(store, "c5") == (3, str(COMMANDER.role), str(COMMANDER.org), T0 + 40 * MINUTE)
     assert state(store, "c9") is None
     store.execute_actions(batch)  # again: only the call made after its escalation is changed now
-    assert state(store, "c1") == (3, str(COUNTY.role), str(COUNTY.org), T0 + 33 * MINUTE)
+    assert state(store, "c1") == (3, str(COMMANDER.role), str(COMMANDER.org), T0 + 33 * MINUTE)
     assert state(store, "c4") == (1, str(TOWN.role), str(TOWN.org), T0 + 38 * MINUTE)
-    assert state(store, "c5") == (3, str(COUNTY.role), str(COUNTY.org), T0 + 40 * MINUTE)
+    assert state(store, "c5") == (3, str(COMMANDER.role), str(COMMANDER.org), T0 + 40 * MINUTE)
     assert store.timeline.verify().ok
 
 
@@ -73,4 +73,4 @@ def test_an_escalation_is_told_applied_only_when_it_changed_its_call(store: Stor
     assert state(store, "c1") == (2, str(DISTRICT.role), str(DISTRICT.org), T0 + 31 * MINUTE)
     mixed = store.execute_actions([escalate("c1", 1, 3), escalate("c1", 3, 4), escalate("c9", 3, 5)])
     assert (mixed.applied, mixed.repeated) == (1, 2)
-    assert state(store, "c1") == (3, str(COUNTY.role), str(COUNTY.org), T0 + 34 * MINUTE)
+    assert state(store, "c1") == (3, str(COMMANDER.role), str(COMMANDER.org), T0 + 34 * MINUTE)

@@ -61,7 +61,7 @@ def test_the_state_keeps_the_runs_rain_as_it_came_and_gives_the_storages_the_cyc
     assert run.dtype == np.float32 and rain.dtype == np.float32 and len(rain) == min(SAVED_HOURS, run.sizes["time"])
     np.testing.assert_array_equal(rain, run.values[:len(rain)])
     current = saved.arrays["tanks"][0]
+    cold = saved.arrays["valid"][0] != saved.arrays["start"][0]  # a cold run's first valid time is after t0
     for k, hour in enumerate(run.values[:len(rain)].astype(np.float64)):
         _, current = soil_water_index(hour[None], 1.0, current, params=params.tank)
-        cold = saved.arrays["valid"][0] != saved.arrays["start"][0]
         np.testing.assert_array_equal(storages_at(saved.arrays, k + 1 - int(cold), params), current)
