@@ -113,6 +113,7 @@ class _Layers:
     settings: Settings
     loaded: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict)
     found: dict[str, dict[str, tuple[str, BaseGeometry]]] = field(default_factory=dict)
+    circles: dict[tuple[str, float], Mapping[str, BaseGeometry]] = field(default_factory=dict)
     searched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
@@ -130,10 +131,13 @@ class _Layers:
 
     def circle(self, name: str, item_id: str, radius_m: float) -> BaseGeometry:
         """The WGS 84 polygon ``radius_m`` around the point ``item_id`` of layer ``name`` (its first feature
-        with that id; the layer's points are buffered once per version of its file and radius)."""
-        from warn.geo.layers import zone_circles
+        with that id; the layer's points are buffered once per version of its file and radius, and the file
+        looked at once per :class:`_Layers`)."""
+        if (name, radius_m) not in self.circles:
+            from warn.geo.layers import zone_circles
 
-        return zone_circles(self.settings, name, radius_m)[item_id]
+            self.circles[name, radius_m] = zone_circles(self.settings, name, radius_m)
+        return self.circles[name, radius_m][item_id]
 
     def search(self, hazard: str) -> list[tuple[str, str]]:
         """The layers an item of ``hazard`` is looked for in, in order, each with what its features are: the
