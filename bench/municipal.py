@@ -189,7 +189,7 @@ def ensemble_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
         g = grid(res)
         seeds = list(range(1, members + 1))
         single, alone = timed(lambda g=g: [member(g, s) for s in seeds])
-        spread, together = timed(lambda g=g: cluster.members(partial(member, g), seeds, size=members * g.cells))
+        spread, together = timed(lambda g=g: cluster.map(partial(member, g), seeds, size=members * g.cells))
         worst = max(float(np.max(np.abs(a - b))) for a, b in zip(alone, together, strict=True))
         chunk_mb = CHUNK * HOURS * 8 * 6 / 1e6
         rows += [Row("ensemble", f"{members} members × {HOURS} h, {label} ({g.lat.size}×{g.lon.size} = "

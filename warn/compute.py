@@ -112,18 +112,19 @@ class Compute:
             return kernel(*arrays)
         return tuple(np.concatenate([part[i] for part in parts], axis=-1) for i in range(len(parts[0])))
 
-    def members(self, score: Callable[[T], R], jobs: Iterable[T], *, size: int) -> list[R]:
-        """``[score(job) for job in jobs]``, each job on a worker when ``size`` (members × cells) reaches
-        ``min_cells`` and a cluster can be had, else here; results in the order of ``jobs``."""
+    def map(self, work: Callable[[T], R], jobs: Iterable[T], *, size: int) -> list[R]:
+        """``[work(job) for job in jobs]``, each job on a worker when ``size`` (cells, × members) reaches
+        ``min_cells`` and a cluster can be had, else here; results in the order of ``jobs`` (the
+        :class:`~warn.risk.chunks.Workers` of the service)."""
         jobs = list(jobs)
         client = self._workers() if self.distributes(size) and len(jobs) > 1 else None
         if client is None:
-            return [score(job) for job in jobs]
+            return [work(job) for job in jobs]
         try:
-            return list(client.gather(client.map(score, jobs, pure=False)))
+            return list(client.gather(client.map(work, jobs, pure=False)))
         except Exception as err:
             self._lost(err)
-            return [score(job) for job in jobs]
+            return [work(job) for job in jobs]
 
     def client(self) -> Client | None:
         """The dask client, opened the first time (a local cluster started, or the scheduler at the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 from datetime import timedelta
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ from warn.errors import DataContractError
 from warn.geo.layers import load_layer
 from warn.geo.weights import (CoverageWeights, GridSpec, build_weights, cell_coverage, zonal_max, zonal_mean, zonal_mean_max,
                               zonal_values)
+from warn.geo import weights as weights_module
 from warn.rainarray import make_rain
 
 D = 0.01  # cell size, degrees
@@ -169,6 +171,42 @@ def test_zonal_values_are_the_zonal_arrays_on_threads_or_not_with_the_leading_di
         np.testing.assert_array_equal(peak.values.reshape(6, -1)[:, z], np.nanmax(flat[:, row.indices], axis=1).astype(np.float32))
     with pytest.raises(DataContractError, match="the grid the weights were built for"):
         zonal_values(values[..., 1:], w)
+
+
+class Shipped:
+    """Workers that distribute every size: each job and the function working it sent through pickle, as dask
+    sends them (tests/cycle/test_compute.py does it on a real LocalCluster)."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+
+    def distributes(self, size: int) -> bool:
+        return True
+
+    def map(self, work, jobs, *, size):
+        self.jobs += len(jobs)
+        again = pickle.loads(pickle.dumps(work))
+        return [pickle.loads(pickle.dumps(again(pickle.loads(pickle.dumps(job))))) for job in jobs]
+
+
+def test_zones_worked_in_parts_by_workers_equal_the_threads_to_the_bit(monkeypatch):
+    rng = np.random.default_rng(6)
+    lat, lon = 29.0 + D * (np.arange(120) + 0.5), 106.0 + D * (np.arange(150) + 0.5)
+    corners = rng.uniform([106.0, 29.0], [106.0 + 1.2, 29.0 + 0.9], (900, 2))
+    sizes = rng.uniform(0.004, 0.25, 900)  # from inside one cell to 25 cells a side
+    w = build_weights(zones(*[shapely.box(x, y, x + s, y + s) for (x, y), s in zip(corners, sizes)]), lat, lon,
+                      id_column="zone_id")
+    values = rng.gamma(0.5, 4.0, (2, 5, 120, 150)).astype(np.float32)
+    values[values < 0.3] = np.nan
+    values[:, :, 40:60, 50:90] = np.nan  # zones with every covered cell missing
+    here = zonal_values(values, w)
+    monkeypatch.setattr(weights_module, "_PART_WORK", 2_000)
+    workers = Shipped()
+    parted = zonal_values(values, w, workers=workers)
+    assert workers.jobs >= 10
+    for got, expected in zip(parted, here, strict=True):
+        assert got.shape == (2, 5, 900) and got.tobytes() == expected.tobytes()
+    assert np.isnan(here[0]).any() and np.isfinite(here[0]).any()
 
 
 # ---------------------------------------------------------------- errors

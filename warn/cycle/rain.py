@@ -22,6 +22,7 @@ from warn.geo.layers import zone_layer
 from warn.geo.weights import build_weights, zonal_max, zonal_mean_max
 from warn.modelfiles import RainFile, load_model_file
 from warn.rainarray import as_hourly, check_coverage, control, issued_at, step_of
+from warn.risk.chunks import Workers, here
 from warn.risk.rain import RainstormParams, window_depths, zone_rain_summary
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.http import policy_of
@@ -130,7 +131,8 @@ def _formulas(zones: gpd.GeoDataFrame, params: RainstormParams, where: str, id_f
 
 
 
-def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None) -> None:
+def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None, *, workers: Workers = here
+                     ) -> None:
     """Record the hourly rain of the run ``rain`` per town (``areas.towns``; ``store.rain``).
 
     The zone mean (exact coverage weights) and the wettest covered cell of every hour of the run,
@@ -146,6 +148,8 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     rain
         The cycle's run (rainfall contract array with ``issued_at``), ``None`` without one; of an
         ensemble, its control member.
+    workers
+        Where the zonal statistics are worked (the service's cluster for a large grid); this process by default.
     """
     towns = settings.areas.towns
     if rain is None or towns not in settings.layers:
@@ -158,7 +162,7 @@ def record_zone_rain(settings: Settings, store: Store, rain: xr.DataArray | None
     hourly = as_hourly(rain)
     weights = build_weights(zones, hourly["lat"].values, hourly["lon"].values, id_column=spec.id_field,
                             cache_dir=settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
-    mean, worst = (a.transpose("time", "zone") for a in zonal_mean_max(hourly, weights))
+    mean, worst = (a.transpose("time", "zone") for a in zonal_mean_max(hourly, weights, workers=workers))
     ends = [datetime.fromisoformat(str(t.astype("datetime64[us]"))).replace(tzinfo=timezone.utc)
             for t in hourly["time"].values]
     store.rain.record_hours(source, issued, towns, [str(z) for z in mean["zone"].values], ends, mean.values,

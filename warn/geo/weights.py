@@ -34,7 +34,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,6 +46,7 @@ import xarray as xr
 
 from warn.errors import DataContractError, Problem
 from warn.rainarray import history_with
+from warn.risk.chunks import Workers, here
 
 log = logging.getLogger(__name__)
 
@@ -541,7 +542,7 @@ def _fill_rows(key, d_frac, e_frac, d_area, e_area, *, nlon, ncells):
     return all_key // ncells, all_key % ncells, frac, area
 
 
-def zonal_mean(rain: xr.DataArray, weights: CoverageWeights) -> xr.DataArray:
+def zonal_mean(rain: xr.DataArray, weights: CoverageWeights, *, workers: Workers = here) -> xr.DataArray:
     """Coverage-weighted mean rain per zone (MODELS.md, "Rain": R_z = Σ_c w_zc R_c).
 
     Parameters
@@ -551,6 +552,8 @@ def zonal_mean(rain: xr.DataArray, weights: CoverageWeights) -> xr.DataArray:
         the weights were built for.
     weights
         From :func:`build_weights`.
+    workers
+        Where the zones' shares are worked (:func:`zonal_values`); this process by default.
 
     Returns
     -------
@@ -560,20 +563,21 @@ def zonal_mean(rain: xr.DataArray, weights: CoverageWeights) -> xr.DataArray:
         NaN. Attributes are kept; ``cell_methods`` gains ``area: mean`` and ``history``
         a line.
     """
-    return zonal_mean_max(rain, weights, want=("mean",))[0]
+    return zonal_mean_max(rain, weights, want=("mean",), workers=workers)[0]
 
 
-def zonal_max(rain: xr.DataArray, weights: CoverageWeights) -> xr.DataArray:
+def zonal_max(rain: xr.DataArray, weights: CoverageWeights, *, workers: Workers = here) -> xr.DataArray:
     """Maximum rain over the cells each zone covers (any part of), per zone.
 
     Parameters and returns as :func:`zonal_mean`: NaN cells are skipped, a zone whose
     covered cells are all NaN is NaN; ``cell_methods`` gains ``area: maximum``.
     """
-    return zonal_mean_max(rain, weights, want=("max",))[0]
+    return zonal_mean_max(rain, weights, want=("max",), workers=workers)[0]
 
 
 def zonal_mean_max(
-    rain: xr.DataArray, weights: CoverageWeights, *, want: tuple[str, ...] = ("mean", "max")
+    rain: xr.DataArray, weights: CoverageWeights, *, want: tuple[str, ...] = ("mean", "max"),
+    workers: Workers = here
 ) -> tuple[xr.DataArray, ...]:
     """Zonal mean and maximum in one pass over the grid (see :func:`zonal_mean`, :func:`zonal_max`).
 
@@ -585,6 +589,8 @@ def zonal_mean_max(
         From :func:`build_weights` for the grid of ``rain``.
     want
         Which statistics, in the order returned: ``"mean"``, ``"max"``.
+    workers
+        Where the zones' shares are worked (:func:`zonal_values`); this process by default.
 
     Returns
     -------
@@ -607,7 +613,7 @@ def zonal_mean_max(
     coords["zone"] = weights.zone_index
     methods = {"mean": "mean", "max": "maximum"}
     done = []
-    for name, values in zip(want, zonal_values(rain.values, weights, want)):
+    for name, values in zip(want, zonal_values(rain.values, weights, want, workers=workers)):
         text = ("exact-coverage weighted mean" if name == "mean" else "maximum over covered cells")
         attrs = {**rain.attrs, "cell_methods": f"{rain.attrs.get('cell_methods', '')} area: {methods[name]}".strip(),
                  "history": history_with(rain.attrs, f"zonal_{name}: {text}, {weights.zone_ids.size} zones "
@@ -616,9 +622,14 @@ def zonal_mean_max(
     return tuple(done)
 
 
-def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, ...] = ("mean", "max")
-                 ) -> tuple[np.ndarray, ...]:
+def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, ...] = ("mean", "max"), *,
+                 workers: Workers = here) -> tuple[np.ndarray, ...]:
     """:func:`zonal_mean_max` on plain arrays, for callers that hold the grid's values already.
+
+    The zones are worked in shares of about equal work: on the process's threads, or — when
+    ``workers`` distributes a grid of this many cells — each share on a worker with the series of
+    just the cells its zones cover. Every zone's statistics are computed the same way either way
+    (the same cells, weights and order of summation), so the results are equal to the last bit.
 
     Parameters
     ----------
@@ -629,6 +640,9 @@ def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, 
         From :func:`build_weights`.
     want
         Which statistics, in the order returned: ``"mean"``, ``"max"``.
+    workers
+        Where the shares are worked: this process (its threads) by default, or a cluster
+        (:class:`warn.compute.Compute`) when it distributes ``nlat × nlon`` cells.
 
     Returns
     -------
@@ -645,7 +659,7 @@ def zonal_values(values: np.ndarray, weights: CoverageWeights, want: tuple[str, 
     if values.shape[-2:] != tuple(weights.shape):
         raise DataContractError(Problem("zonal statistics", "shape", f"(..., {weights.shape[0]}, {weights.shape[1]}): "
                                         f"the grid the weights were built for", str(values.shape)))
-    return _kernel(values, weights.plan, want)
+    return _kernel(values, weights.plan, want, workers)
 
 
 @dataclass(frozen=True)
@@ -685,6 +699,8 @@ _CHUNK = 4096
 _WORK_PER_THREAD = 16384
 #: Grid rows per band: 32 rows × 500 cells × 72 steps × 4 B ≈ 4.6 MB stays in L3.
 _BAND_ROWS = 32
+#: Gathered cells per part sent to a worker: its series are at most 250,000 × 72 steps × 4 B ≈ 72 MB.
+_PART_WORK = 250_000
 
 
 def _make_plan(weights: CoverageWeights) -> _Plan:
@@ -709,29 +725,76 @@ def _make_plan(weights: CoverageWeights) -> _Plan:
             chunks.append((rows, matrix.indices[pos].ravel(), np.where(pad, 0.0, matrix.data[pos]).astype(np.float32)))
             work.append(rows.size * k)
     threads = max(1, min(os.cpu_count() or 1, 8, int(np.sum(work)) // _WORK_PER_THREAD))
-    cut = np.searchsorted(np.cumsum(work), np.sum(work) * np.arange(1, threads) / threads) if work else []
-    bounds = np.unique(np.concatenate([[0], cut, [len(chunks)]])).astype(int)
     return _Plan(nzones=counts.size, empty=np.flatnonzero(counts == 0), chunks=chunks,
-                 shares=[range(a, b) for a, b in zip(bounds[:-1], bounds[1:])])
+                 shares=_equal_work(np.asarray(work, dtype=np.int64), threads))
 
 
-def _kernel(values: np.ndarray, plan: _Plan, want: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+def _equal_work(work: np.ndarray, parts: int) -> list[range]:
+    """Consecutive ranges of the chunks whose ``work`` (n,) adds up to about equal parts (at most ``parts``)."""
+    cut = np.searchsorted(np.cumsum(work), np.sum(work) * np.arange(1, parts) / parts) if work.size else []
+    bounds = np.unique(np.concatenate([[0], cut, [work.size]])).astype(int)
+    return [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A share of the zones worked on a worker: its plan (the share's zones numbered from 0, their cells
+    numbered into ``series``) and the series of just the cells they cover, (cells, steps) float32."""
+
+    plan: _Plan
+    series: np.ndarray
+
+
+def _kernel(values: np.ndarray, plan: _Plan, want: tuple[str, ...], workers: Workers) -> tuple[np.ndarray, ...]:
     """Zonal statistics of ``values`` (..., lat, lon) → arrays (..., zone), float32."""
     lead = values.shape[:-2]
     flat = values.reshape(-1, values.shape[-2] * values.shape[-1])
     out = {name: np.empty((plan.nzones, flat.shape[0]), dtype=np.float32) for name in want}
     for name in want:
         out[name][plan.empty] = np.nan
-    if len(plan.shares) > 1:
-        with ThreadPoolExecutor(max_workers=len(plan.shares)) as pool:
-            series = _cell_series(flat, pool, len(plan.shares))
+    threads = len(plan.shares)
+    with ThreadPoolExecutor(max_workers=max(threads, 1)) as pool:  # no thread starts before a task
+        series = (_cell_series(flat, pool, threads) if threads > 1
+                  else np.ascontiguousarray(flat.T, dtype=np.float32))
+        if workers.distributes(flat.shape[1]) and len(plan.chunks) > 1:
+            _run_parts(plan, series, out, workers)
+        elif threads > 1:
             for done in [pool.submit(_run_share, share, plan, series, out) for share in plan.shares]:
                 done.result()
-    else:
-        series = np.ascontiguousarray(flat.T, dtype=np.float32)
-        for share in plan.shares:
-            _run_share(share, plan, series, out)
+        else:
+            for share in plan.shares:
+                _run_share(share, plan, series, out)
     return tuple(out[name].T.reshape(*lead, plan.nzones) for name in want)
+
+
+def _run_parts(plan: _Plan, series: np.ndarray, out: dict[str, np.ndarray], workers: Workers) -> None:
+    """The zones in parts of about :data:`_PART_WORK` gathered cells (at least two), each on a worker."""
+    work = np.array([rows.size * w.shape[0] for rows, _, w in plan.chunks], dtype=np.int64)
+    parts = _equal_work(work, max(2, -(-int(work.sum()) // _PART_WORK)))
+    done = workers.map(partial(_part_statistics, want=tuple(out)), [_part(plan, part, series) for part in parts],
+                       size=series.shape[0])
+    for part, statistics in zip(parts, done, strict=True):
+        rows = np.concatenate([plan.chunks[i][0] for i in part])
+        for name, values in statistics.items():
+            out[name][rows] = values
+
+
+def _part(plan: _Plan, part: range, series: np.ndarray) -> _Part:
+    """The chunks ``part`` of ``plan`` as a plan of their own, with the series of the cells they cover."""
+    chunks = [plan.chunks[i] for i in part]
+    cells = np.unique(np.concatenate([cells for _, cells, _ in chunks]))
+    starts = np.cumsum([0] + [rows.size for rows, _, _ in chunks])
+    local = [(np.arange(lo, lo + rows.size), np.searchsorted(cells, chunk_cells), w)
+             for lo, (rows, chunk_cells, w) in zip(starts, chunks)]
+    return _Part(_Plan(nzones=int(starts[-1]), empty=np.empty(0, np.int64), chunks=local,
+                       shares=[range(len(local))]), series[cells])
+
+
+def _part_statistics(part: _Part, want: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Worked on a worker: the statistics ``want`` of a part's zones, each (zones, steps) float32."""
+    out = {name: np.empty((part.plan.nzones, part.series.shape[1]), dtype=np.float32) for name in want}
+    _run_share(part.plan.shares[0], part.plan, part.series, out)
+    return out
 
 
 def _cell_series(values: np.ndarray, pool: ThreadPoolExecutor, threads: int) -> np.ndarray:

@@ -68,7 +68,7 @@ def _read_only(spec: HazardSpec, ctx: Context, idents: list[int]) -> list[Scored
     if ctx.compute is None or not ctx.compute.distributes(size) or (ctx.store is not None and url is None):
         return [spec.score(job) for job in jobs]
     shipped = [(spec.name, dataclasses.replace(job, store=None, compute=None), url) for job in jobs]
-    return ctx.compute.members(_score_shipped, shipped, size=size)
+    return ctx.compute.map(_score_shipped, shipped, size=size)
 
 
 def _url(store: Store | None) -> str | None:

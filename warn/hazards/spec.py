@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warn.declarative import Strict
-from warn.risk.chunks import CellMap, in_process
+from warn.risk.chunks import CellMap, Workers, here, in_process
 from warn.vocab import ItemKind, Level, SensorKind
 
 if TYPE_CHECKING:
@@ -214,6 +214,11 @@ class Context:
     def cells(self) -> CellMap:
         """Where the kernels over the grid's cells run: :attr:`compute`, or this process."""
         return self.compute if self.compute is not None else in_process
+
+    @property
+    def workers(self) -> Workers:
+        """Where work split another way runs (the zonal statistics by zones): :attr:`compute`, or this process."""
+        return self.compute if self.compute is not None else here
 
     def layer(self, role: str) -> tuple[LayerSpec, gpd.GeoDataFrame]:
         """The layer playing ``role`` for this hazard, loaded and validated, in WGS84."""
