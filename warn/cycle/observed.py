@@ -41,6 +41,7 @@ from warn.geo.weights import GridSpec
 from warn.modelfiles import load_model_file
 from warn.rainarray import make_rain, reaccumulate, step_of
 from warn.risk.analysis import MISSING, RADAR, RADAR_GAUGES, AnalysisParams, analyse_step
+from warn.risk.chunks import CellMap, in_process
 from warn.sources.readings import Sensor
 from warn.store import Store
 from warn.vocab import QCFlag, SensorKind
@@ -106,7 +107,7 @@ class Observed:
 
 
 def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: datetime,
-            lat: np.ndarray, lon: np.ndarray) -> Observed:
+            lat: np.ndarray, lon: np.ndarray, cells: CellMap = in_process) -> Observed:
     """Analyse the observed rain of the window ending at ``at`` on the model grid (module docstring).
 
     Parameters
@@ -122,6 +123,9 @@ def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: da
         The cycle's time, timezone-aware.
     lat, lon
         The model (forecast) grid's cell centres, degrees, ascending and regular.
+    cells
+        Where the gauges' field is worked over the grid's cells (the service's cluster for a large grid,
+        :func:`warn.risk.analysis.analyse_step`); this process by default.
 
     Returns
     -------
@@ -165,7 +169,8 @@ def observe(settings: Settings, store: Store, radar: xr.DataArray | None, at: da
         window = (np.array([missing if b is None else b.gauge_mm for b in before]).reshape(len(before), len(gauges)),
                   np.array([missing if b is None else b.radar_at for b in before]).reshape(len(before), len(gauges)))
         mm = gauge_mm.get(t, missing)
-        result = analyse_step(radar_steps.get(t), glat, glon, mm, lat=lat, lon=lon, params=params, history=window)
+        result = analyse_step(radar_steps.get(t), glat, glon, mm, lat=lat, lon=lon, params=params, history=window,
+                              cells=cells)
         kept[t] = _Step(result.depth, result.origin, np.nan if result.bias is None else result.bias,
                         result.gauges, result.reason, mm, result.radar_at_gauges)
     _save(store, grid.signature, ends, kept, latest, ids)

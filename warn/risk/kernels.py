@@ -232,14 +232,16 @@ def window_sums(rain: np.ndarray, hours: np.ndarray, out: np.ndarray) -> None:  
 
 
 @njit(cache=True, nogil=True)
-def inverse_distance(clat: np.ndarray, clon: np.ndarray, glat: np.ndarray, glon: np.ndarray, depth: np.ndarray,
-                     power: float, radius_km: float, earth_km: float,
+def inverse_distance(rows: np.ndarray, cols: np.ndarray, clat: np.ndarray, clon: np.ndarray, glat: np.ndarray,
+                     glon: np.ndarray, depth: np.ndarray, power: float, radius_km: float, earth_km: float,
                      out: np.ndarray) -> None:  # pragma: no cover (compiled; tested through its caller)
-    """Fill ``out`` (lat, lon) with the inverse-distance mean of the gauges' ``depth`` within ``radius_km``.
+    """Fill ``out`` (cells,) with the inverse-distance mean of the gauges' ``depth`` within ``radius_km``.
 
-    The reference's haversine distance and weights (:func:`warn.risk.analysis.inverse_distance`)
-    per cell, gauge by gauge: a cell within 1 m of gauges takes their mean, a cell with no gauge
-    within the radius is NaN. Coordinates in radians; ``depth`` finite, mm.
+    The cells are given by their row and column (``rows``, ``cols``: (cells,), any subset of the
+    grid, fastest along a row) into the cell centres ``clat`` (lat,) and ``clon`` (lon,). The
+    reference's haversine distance and weights (:func:`warn.risk.analysis.inverse_distance`) per
+    cell, gauge by gauge: a cell within 1 m of gauges takes their mean, a cell with no gauge within
+    the radius is NaN. Coordinates in radians; ``depth`` finite, mm.
     """
     ngauge = glat.shape[0]
     cos_gauge = np.cos(glat)
@@ -249,32 +251,35 @@ def inverse_distance(clat: np.ndarray, clon: np.ndarray, glat: np.ndarray, glon:
             across[j, k] = np.sin((glon[k] - clon[j]) / 2) ** 2
     along = np.empty(ngauge)
     reach = np.empty(ngauge, dtype=np.bool_)
-    for i in range(clat.shape[0]):
-        phi = clat[i]
-        cos_phi = np.cos(phi)
-        for k in range(ngauge):
-            along[k] = np.sin((glat[k] - phi) / 2) ** 2
-            reach[k] = earth_km * abs(glat[k] - phi) <= radius_km  # d ≥ R|Δφ|: beyond it, out of reach
-        for j in range(clon.shape[0]):
-            weighted, total, on_depth, on = 0.0, 0.0, 0.0, 0
+    row, cos_phi = -1, 0.0
+    for c in range(rows.shape[0]):
+        if rows[c] != row:  # the latitude terms once per run of cells along a row
+            row = rows[c]
+            phi = clat[row]
+            cos_phi = np.cos(phi)
             for k in range(ngauge):
-                if not reach[k]:
-                    continue
-                a = along[k] + cos_phi * cos_gauge[k] * across[j, k]
-                d = 2 * earth_km * np.arcsin(np.sqrt(min(max(a, 0.0), 1.0)))
-                if d < 1e-3:
-                    on_depth += depth[k]
-                    on += 1
-                elif d <= radius_km:
-                    w = d ** -power
-                    weighted += w * depth[k]
-                    total += w
-            if on > 0:
-                out[i, j] = on_depth / on
-            elif total > 0:
-                out[i, j] = weighted / total
-            else:
-                out[i, j] = np.nan
+                along[k] = np.sin((glat[k] - phi) / 2) ** 2
+                reach[k] = earth_km * abs(glat[k] - phi) <= radius_km  # d ≥ R|Δφ|: beyond it, out of reach
+        j = cols[c]
+        weighted, total, on_depth, on = 0.0, 0.0, 0.0, 0
+        for k in range(ngauge):
+            if not reach[k]:
+                continue
+            a = along[k] + cos_phi * cos_gauge[k] * across[j, k]
+            d = 2 * earth_km * np.arcsin(np.sqrt(min(max(a, 0.0), 1.0)))
+            if d < 1e-3:
+                on_depth += depth[k]
+                on += 1
+            elif d <= radius_km:
+                w = d ** -power
+                weighted += w * depth[k]
+                total += w
+        if on > 0:
+            out[c] = on_depth / on
+        elif total > 0:
+            out[c] = weighted / total
+        else:
+            out[c] = np.nan
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
