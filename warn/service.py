@@ -326,7 +326,8 @@ def run_service(service: Service, *, every: timedelta = CYCLE_EVERY, stop: threa
     def watch() -> None:
         moment = now()
         with service.lock:
-            _rain, run, new, problems = fetch_due(service.settings, service.store, service.sources, moment)
+            _rain, run, new, problems = fetch_due(service.settings, service.store, service.sources, moment,
+                                                  service.compute)
         for problem in problems:
             log.warning("%s", problem)
         if new and run is not None:

@@ -1,23 +1,28 @@
 """The gridded steps on a real dask.distributed LocalCluster (two worker processes) equal the single process.
 
 The cluster is started once for the module (``min_cells: 0``, chunks of 1,000 cells, so the demo's
-81 × 84 grid goes out in 7 chunks and its members to the workers). The kernels are compared bit for
-bit; the cycle is run twice on the same ensemble run, on two fresh stores — once in the process, once
-on the cluster — and everything it decided and stored must be the same.
+81 × 84 grid goes out in 7 chunks and its members to the workers). The kernels, the zonal statistics,
+the gauges' field of the analysis and a forecast file read in parts are compared bit for bit; the
+cycle is run twice on the same ensemble run, on two fresh stores — once in the process, once on the
+cluster — and everything it decided and stored must be the same.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 from distributed import get_task_stream
 from sqlalchemy import select
 
 from tests.cycle.test_hazards import DEMO, deployment, ensemble
+from tests.geo.test_weights import zones
 from warn.compute import Compute
 from warn.config import ComputeSpec
 from warn.cycle import run as run_cycle
+from warn.geo.weights import build_weights, zonal_values
 from warn.rainarray import issued_at
+from warn.risk.analysis import inverse_distance
 from warn.risk.flashflood import rolling_rain
 from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index
 from warn.risk.waterlogging import bucket_storage
@@ -56,6 +61,33 @@ def test_the_kernels_on_chunks_of_cells_on_two_workers_equal_the_process_to_the_
     np.testing.assert_array_equal(bucket_storage(rain, 5.0, runoff_coefficient=0.7, capacity_mm=20.0, cells=cluster),
                                   bucket_storage(rain, 5.0, runoff_coefficient=0.7, capacity_mm=20.0))
     np.testing.assert_array_equal(rolling_rain(rain, (1, 3, 6, 24), cells=cluster), rolling_rain(rain, (1, 3, 6, 24)))
+
+
+def test_zonal_statistics_the_gauges_field_and_a_forecast_file_on_the_workers_equal_the_process(cluster):
+    rng = np.random.default_rng(21)
+    lat, lon = 29.0 + 0.01 * (np.arange(90) + 0.5), 106.0 + 0.01 * (np.arange(110) + 0.5)
+    corners = rng.uniform([106.0, 29.0], [106.0 + 1.0, 29.0 + 0.8], (600, 2))
+    weights = build_weights(zones(*[shapely.box(x, y, x + 0.08, y + 0.08) for x, y in corners]), lat, lon,
+                            id_column="zone_id")
+    values = rng.gamma(0.5, 4.0, (24, 90, 110)).astype(np.float32)
+    values[values < 0.2] = np.nan
+    with get_task_stream(client=cluster.client()) as tasks:
+        spread = zonal_values(values, weights, workers=cluster)
+    assert len({t["worker"] for t in tasks.data}) == 2  # the zones' parts on both workers
+    for got, here in zip(spread, zonal_values(values, weights), strict=True):
+        assert got.tobytes() == here.tobytes()
+
+    gauges = rng.uniform([29.0, 106.0], [29.9, 107.1], (40, 2)).T
+    depth = rng.gamma(0.5, 6.0, 40)
+    with get_task_stream(client=cluster.client()) as tasks:
+        field = inverse_distance(*gauges, depth, lat, lon, power=2.0, radius_km=12.0, cells=cluster)
+    assert len(tasks.data) >= 9  # 9,900 cells in chunks of 1,000
+    assert field.tobytes() == inverse_distance(*gauges, depth, lat, lon, power=2.0, radius_km=12.0).tobytes()
+    assert np.isnan(field).any() and np.isfinite(field).any()  # some cells beyond every gauge's reach
+
+    with get_task_stream(client=cluster.client()) as tasks:
+        run = open_forecast(DEMO, source="demo", workers=cluster)
+    assert len(tasks.data) >= 2 and run.identical(open_forecast(DEMO, source="demo"))
 
 
 def test_a_worker_error_reaches_the_caller_as_it_would_here(cluster):

@@ -42,12 +42,14 @@ import xarray as xr
 
 from warn.vocab import CapStatus, HazardName
 from warn.cap.codec import parse
+from warn.compute import Compute
 from warn.config import SensorFeedSpec, Settings, fill
 from warn.cycle.now import Now, compose
 from warn.cycle.observed import observe
 from warn.cycle.sensors import Ingester, mark_stale_sensors, open_ingester, poll_feed
 from warn.durations import floor_time
 from warn.errors import ConfigError, Problem, WarnError
+from warn.risk.chunks import Workers, here, in_process
 from warn.sources.forecast import Fetched, ForecastSource, open_forecast
 from warn.sources.radar import RadarSource
 from warn.sources.http import HttpGetter, policy_of
@@ -116,16 +118,19 @@ class Sources:
                                                  policy=policy_of(spec), attempts=spec.retries + 1)
         return self.fetchers[name]
 
-    def decode(self, settings: Settings, name: str, fetched: Fetched, issued: datetime) -> xr.DataArray:
-        """The run ``fetched`` of forecast source ``name`` decoded (:func:`open_forecast`); the same bytes (the
-        file, its checksum, the URL and issue time) are decoded once, so the held run a cycle fetches again (HTTP
-        304, the same file) costs no decoding. A shallow copy: a caller changing its attributes changes no other's.
+    def decode(self, settings: Settings, name: str, fetched: Fetched, issued: datetime, workers: Workers = here
+               ) -> xr.DataArray:
+        """The run ``fetched`` of forecast source ``name`` decoded (:func:`open_forecast`, its parts read on
+        ``workers`` for a large run); the same bytes (the file, its checksum, the URL and issue time) are decoded
+        once, so the held run a cycle fetches again (HTTP 304, the same file) costs no decoding. A shallow copy:
+        a caller changing its attributes changes no other's.
         """
         key = (name, str(fetched.path), fetched.checksum, fetched.url, issued)
         if key not in self.decoded:
             spec = settings.forecasts[name]
             rain = open_forecast(fetched.path, var=spec.var, source=fetched.url, issued_at=issued,
-                                 decoder=None if spec.format == "auto" else spec.format, limits=settings.files)
+                                 decoder=None if spec.format == "auto" else spec.format, limits=settings.files,
+                                 workers=workers)
             self.decoded = {key: rain}  # the last run only
         return self.decoded[key].copy(deep=False)
 
@@ -237,10 +242,11 @@ class Inputs:
     now: Now | None = None
 
 
-def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> Inputs:
+def pull(settings: Settings, store: Store, sources: Sources, at: datetime, compute: Compute | None = None
+         ) -> Inputs:
     """Pull the due forecast run, poll the sensor feeds and fetch the official warnings at ``at``
-    (see the module notes)."""
-    rain, run, new_run, problems = fetch_due(settings, store, sources, at)
+    (see the module notes); the run's gridded steps on ``compute`` (``None``: in this process)."""
+    rain, run, new_run, problems = fetch_due(settings, store, sources, at, here if compute is None else compute)
     readings, feeds = 0, {}
     if sources.ingester is not None:
         for name, (feed, expected) in sources.feeds.items():
@@ -259,7 +265,7 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> In
         sensors = {}
     now = None
     if settings.observed is not None and rain is not None:
-        now = observe_now(settings, store, sources, rain, at)
+        now = observe_now(settings, store, sources, rain, at, compute)
         problems.extend(now.notices)
         rain, run = now.rain, dict(run or {}) | {"basis": now.basis}
     bulletins, official, unknown = pull_official(store, sources, at, problems)
@@ -270,16 +276,19 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime) -> In
     return Inputs(rain, run, new_run, readings, record, tuple(problems), tuple(bulletins), unknown, now)
 
 
-def observe_now(settings: Settings, store: Store, sources: Sources, run: xr.DataArray, at: datetime) -> Now:
+def observe_now(settings: Settings, store: Store, sources: Sources, run: xr.DataArray, at: datetime,
+                compute: Compute | None = None) -> Now:
     """The analysed rain up to ``at`` on the run's grid (the radar frames of the last
-    :data:`RADAR_WINDOW` fetched; older steps are kept analysed in the store) and the now it gives."""
+    :data:`RADAR_WINDOW` fetched; older steps are kept analysed in the store; the analysis's
+    gridded steps on ``compute``, ``None``: here) and the now it gives."""
     radar, missing = None, []
     if sources.radar is not None:
         every = sources.radar.spec.every
         newest = floor_time(at, every)
         times = [newest - k * every for k in range(int(RADAR_WINDOW / every), -1, -1)]
         radar, missing = sources.radar.frames(times)
-    observed = observe(settings, store, radar, at, run["lat"].values, run["lon"].values)
+    observed = observe(settings, store, radar, at, run["lat"].values, run["lon"].values,
+                       in_process if compute is None else compute)
     now = compose(settings, store, run, observed, at)
     return replace(now, record=dict(now.record) | {"radar_missing": len(missing)})
 
@@ -343,9 +352,10 @@ def due_issues(run_every: timedelta, max_age: timedelta, at: datetime) -> list[d
     return [newest - k * run_every for k in range(count)]
 
 
-def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
+def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime, workers: Workers = here
               ) -> tuple[xr.DataArray | None, dict[str, Any] | None, bool, list[str]]:
-    """The run due at ``at`` (see the module notes), held in the store when new.
+    """The run due at ``at`` (see the module notes), held in the store when new; a large run's file read in
+    parts on ``workers``.
 
     Returns
     -------
@@ -362,7 +372,7 @@ def fetch_due(settings: Settings, store: Store, sources: Sources, at: datetime
         previous = _fetched(held) if held and held.issued_at == issued else None
         try:
             fetched = source.fetch(issued, previous=previous)
-            rain = sources.decode(settings, name, fetched, issued)
+            rain = sources.decode(settings, name, fetched, issued, workers)
         except WarnError as err:
             problems.append(f"预报 {issued:%Y-%m-%d %H:%MZ} 不可用 / run {issued:%Y-%m-%d %H:%MZ} unavailable: "
                             f"{err.problems[0] if err.problems else err}")

@@ -66,6 +66,7 @@ from warn.cycle.hazards import Item, Scores, floors_by_hazard, place, places, sc
 from warn.cycle.inputs import Inputs, Sources, pull
 from warn.cycle.rain import record_zone_rain
 from warn.rainarray import issued_at
+from warn.risk.chunks import here
 from warn.hazards.spec import ScoredItem
 from warn.store import CycleStatus, LevelBasis, NewEntry, Store
 from warn.store.levels import NOW, digest, stored_probability
@@ -171,7 +172,7 @@ def run(settings: Settings, store: Store, at: datetime, *, sources: Sources | No
         return CycleReport(at=at, key=key, repeated=True)
     inputs: Inputs | None = None
     try:
-        inputs = pull(settings, store, sources, at) if sources is not None else _in_hand(settings, rain, at)
+        inputs = pull(settings, store, sources, at, compute) if sources is not None else _in_hand(settings, rain, at)
         report = _cycle(settings, store, at, inputs, status=status, sender=sender, setup=setup, compute=compute)
     except Exception as err:
         store.cycles.fail(at, f"{type(err).__name__}: {err}", inputs=inputs.record if inputs else None)
@@ -198,7 +199,7 @@ def _cycle(settings: Settings, store: Store, at: datetime, inputs: Inputs, *, st
     if now is not None and rain is not None:
         keep(store, now, rain)
     items, notes, notices = scores.items, [*advanced, *scores.notes], scores.notices
-    record_zone_rain(settings, store, inputs.rain)
+    record_zone_rain(settings, store, inputs.rain, workers=compute or here)
     records = places(settings) if items else {}
     wanted = tuple(dict.fromkeys(a for playbook in setup.playbooks for a in playbook.attributes))
     before = _levels_before(store, at, items)

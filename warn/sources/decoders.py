@@ -28,6 +28,10 @@ Both take an ensemble: a NetCDF dimension named ``member``, ``realization``, ``e
 ``member`` dim first, with integer member ids and the attribute ``control_member``: the id a
 ``control_member`` attribute of the file names, else the lowest (ECMWF and CMA number their
 control 0).
+
+A decoder reads the variable's values through the ``load`` it is given (by default all of them,
+here): :func:`warn.sources.forecast.open_forecast` hands one that reads a large file's members or
+steps in parts on the service's workers.
 """
 
 from __future__ import annotations
@@ -130,6 +134,15 @@ class Precip:
 
 
 Decoder = Callable[..., Precip]
+#: How a decoder reads its variable's values: the lazy array (member or time first, then lat, lon; as in
+#: the file) in, the same array with its values in memory out.
+Load = Callable[[xr.DataArray], xr.DataArray]
+
+
+def load_here(da: xr.DataArray) -> xr.DataArray:
+    """Read all of ``da`` in this process (the default :data:`Load`)."""
+    return da.load()
+
 DECODERS: Registry[Decoder] = Registry("forecast decoder")
 #: Checks of what a file declares, by decoder name: (path, limits, where) → None or raise.
 DECLARED: Registry[Callable[[Path, FilesSpec, str], None]] = Registry("forecast size check")
@@ -265,7 +278,8 @@ def parse_units(units: str, *, where: str, var: str) -> tuple[str, float]:
 
 @DECODERS.register("netcdf")
 def decode_netcdf(
-    path: Path, *, var: str | None = None, where: str, filter_by_keys: Mapping[str, Any] | None = None
+    path: Path, *, var: str | None = None, where: str, filter_by_keys: Mapping[str, Any] | None = None,
+    load: Load = load_here
 ) -> Precip:
     """Decode a NetCDF-CF file (see the module docstring); ``filter_by_keys`` must be empty."""
     if filter_by_keys:
@@ -280,7 +294,7 @@ def decode_netcdf(
         name = var or _find_variable(ds, where)
         if name not in ds.data_vars:
             raise DataContractError(Problem(where, name, "a variable of that name", f"variables {_listing(ds)}"))
-        data = _spatial(ds[name], where, name).load()
+        data = load(_spatial(ds[name], where, name))
         units = str(data.attrs.get("units", ""))
         ends = data["time"].values.astype("datetime64[ns]")
         issued = _reference_time(ds)
@@ -307,7 +321,8 @@ def decode_netcdf(
 
 @DECODERS.register("grib")
 def decode_grib(
-    path: Path, *, var: str | None = None, where: str, filter_by_keys: Mapping[str, Any] | None = None
+    path: Path, *, var: str | None = None, where: str, filter_by_keys: Mapping[str, Any] | None = None,
+    load: Load = load_here
 ) -> Precip:
     """Decode a GRIB 1/2 file with cfgrib (see the module docstring).
 
@@ -337,7 +352,7 @@ def decode_grib(
         raise SourceError(Problem(where, best[0][1], "one precipitation record set", described,
                                   "pass filter_by_keys, e.g. {'Ni': ...} or {'dataDate': ...}"))
     ds, name = best[0]
-    return _grib_precip(ds, name, where)
+    return _grib_precip(ds, name, where, load)
 
 
 def _is_grib_precip(da: xr.DataArray, name: str, var: str | None) -> bool:
@@ -353,7 +368,7 @@ def _describe_grib(ds: xr.Dataset, name: str) -> str:
     return f"{name} stepType={a.get('GRIB_stepType')} Ni={a.get('GRIB_Nx')} Nj={a.get('GRIB_Ny')} run={str(run)[:16]}"
 
 
-def _grib_precip(ds: xr.Dataset, name: str, where: str) -> Precip:
+def _grib_precip(ds: xr.Dataset, name: str, where: str, load: Load) -> Precip:
     da = ds[name]
     attrs = da.attrs
     for dim in ("time", "step"):
@@ -374,7 +389,7 @@ def _grib_precip(ds: xr.Dataset, name: str, where: str) -> Precip:
     da = da.rename({"valid": "time"}).assign_coords(time=ends)
     da = da.drop_vars("number") if "number" in da.coords and "number" not in da.dims else da
     da, control = _ensemble(da, ds, where, name)
-    da = (da if control is not None else da.transpose("time", "lat", "lon")).load()
+    da = load(da if control is not None else da.transpose("time", "lat", "lon"))
     da.attrs = attrs
     units = str(attrs.get("GRIB_units", attrs.get("units", "")))
     short = str(attrs.get("GRIB_shortName", name))

@@ -18,11 +18,13 @@ Two steps, kept apart so each can be tested and replayed on its own:
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -36,8 +38,14 @@ from warn.config import FilesSpec, ForecastSpec
 from warn.errors import Problem, SourceError
 from warn.files import MAX_FORECAST_BYTES, require_file, sha256_of
 from warn.netpolicy import NetPolicy
-from warn.sources.decoders import DECODERS, check_declared, sniff, to_rain
+from warn.risk.chunks import Workers, here
+from warn.sources.decoders import DECODERS, MEMBER, Load, check_declared, sniff, to_rain
 from warn.sources.http import HttpGetter, policy_of
+
+log = logging.getLogger(__name__)
+
+#: Values a worker reads per part of a forecast file (20 M: 80 MB of float32).
+PART_VALUES = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,7 @@ def open_forecast(
     filter_by_keys: Mapping[str, Any] | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     limits: FilesSpec | None = None,
+    workers: Workers = here,
 ) -> xr.DataArray:
     """Decode one forecast file into the rainfall array contract.
 
@@ -285,6 +294,11 @@ def open_forecast(
         ``files:`` of config.yaml (default its defaults): the file must be a regular file within
         ``max_forecast_bytes``, and every array it declares within the grid limits, checked before
         any data is read (:func:`warn.sources.decoders.check_shape`).
+    workers
+        Where the variable's values are read: here by default; on a cluster that distributes the
+        grid's cells × members, in parts of about :data:`PART_VALUES` along its members (or steps),
+        each part read from ``path`` by a worker (the workers see the file where this process does:
+        deploy/README.md). The same values to the last bit; a part a worker cannot read is read here.
 
     Returns
     -------
@@ -309,7 +323,8 @@ def open_forecast(
     name = decoder or sniff(path)
     decode = DECODERS.get(name, where=where, key="decoder")
     check_declared(path, name, limits, where=where)
-    precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys)
+    load: Load = partial(_load_in_parts, file=_File(path.resolve(), name, var, where, filter_by_keys), workers=workers)
+    precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys, load=load)
     issued = None
     if issued_at is not None:
         if isinstance(issued_at, datetime) and issued_at.tzinfo is not None:
@@ -320,6 +335,60 @@ def open_forecast(
     if bounds is not None:
         rainarray.check_coverage(rain, bounds, where=where)
     return rain
+
+
+@dataclass(frozen=True)
+class _File:
+    """A forecast file as a worker decodes it: where it is, and the decoder's arguments."""
+
+    path: Path
+    decoder: str
+    var: str | None
+    where: str
+    filter_by_keys: Mapping[str, Any] | None
+
+
+class _Read(Exception):  # noqa: N818 (not an error: how a worker's decoder stops once its part is read)
+    """Raised by a worker's :data:`~warn.sources.decoders.Load` with the values of its part."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        super().__init__("part read")
+        self.values = values
+
+
+def _load_in_parts(da: xr.DataArray, *, file: _File, workers: Workers) -> xr.DataArray:
+    """A :data:`~warn.sources.decoders.Load`: ``da`` read in parts along its first axis on ``workers`` when
+    they distribute its cells × members, else here."""
+    size = da.sizes["lat"] * da.sizes["lon"] * da.sizes.get(MEMBER, 1)
+    count = min(da.shape[0], max(2, -(-da.size // PART_VALUES)))
+    if not workers.distributes(size) or count < 2:
+        return da.load()
+    bounds = np.linspace(0, da.shape[0], count + 1).round().astype(int)
+    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    read = workers.map(_read_part, [(file, part) for part in parts], size=size)
+    if any(values is None for values in read):
+        log.warning("计算节点读不到预报文件，其部分在本进程读取 / the workers cannot read %s: its parts are read in "
+                    "this process (they must see the files where warn run fetches them)", file.where)
+    return da.copy(data=np.concatenate([da[part].values if values is None else values
+                                        for part, values in zip(parts, read, strict=True)]))
+
+
+def _read_part(job: tuple[_File, slice]) -> np.ndarray | None:
+    """On a worker: the file decoded as this process decodes it, up to reading its variable, of which only
+    ``part`` is read; ``None`` when the worker cannot read the file."""
+    file, part = job
+
+    def stop(da: xr.DataArray) -> xr.DataArray:
+        raise _Read(da[part].values)
+
+    try:
+        DECODERS.get(file.decoder, where=file.where, key="decoder")(
+            file.path, var=file.var, where=file.where, filter_by_keys=file.filter_by_keys, load=stop)
+    except _Read as read:
+        return read.values
+    except SourceError:
+        return None
+    raise AssertionError(f"the {file.decoder} decoder of {file.where} returned without reading its variable")
 
 
 def write_forecast(rain: xr.DataArray, path: Path, *, title: str) -> Path:
