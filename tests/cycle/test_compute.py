@@ -2,7 +2,8 @@
 
 The cluster is started once for the module (``min_cells: 0``, chunks of 1,000 cells, so the demo's
 81 × 84 grid goes out in 7 chunks and its members to the workers). The kernels, the zonal statistics,
-the gauges' field of the analysis and a forecast file read in parts are compared bit for bit; the
+the gauges' field of the analysis, a nowcast's extrapolation and a forecast file read in parts are
+compared bit for bit; the
 cycle is run twice on the same ensemble run, on two fresh stores — once in the process, once on the
 cluster — and everything it decided and stored must be the same.
 """
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from tests.cycle.test_hazards import DEMO, deployment, ensemble
 from tests.geo.test_weights import zones
+from tests.risk.test_nowcast import PARAMS, frames, moving
 from warn.compute import Compute
 from warn.config import ComputeSpec
 from warn.cycle import run as run_cycle
@@ -25,6 +27,7 @@ from warn.rainarray import issued_at
 from warn.risk.analysis import inverse_distance
 from warn.risk.flashflood import rolling_rain
 from warn.risk.landslide import TankParams, effective_rainfall, soil_water_index
+from warn.risk.nowcast import nowcast
 from warn.risk.waterlogging import bucket_storage
 from warn.sources.forecast import open_forecast
 from warn.store import Store
@@ -88,6 +91,16 @@ def test_zonal_statistics_the_gauges_field_and_a_forecast_file_on_the_workers_eq
     with get_task_stream(client=cluster.client()) as tasks:
         run = open_forecast(DEMO, source="demo", workers=cluster)
     assert len(tasks.data) >= 2 and run.identical(open_forecast(DEMO, source="demo"))
+
+
+def test_a_nowcast_extrapolated_on_the_workers_equals_the_process(cluster):
+    radar = frames(moving(3))
+    radar.values[-1, :, 50:] = np.nan  # beyond the radar's coverage: unknown, never 0
+    with get_task_stream(client=cluster.client()) as tasks:
+        spread = nowcast(radar, PARAMS, cells=cluster)
+    assert len({t["worker"] for t in tasks.data}) == 2  # 4,096 cells in chunks of 1,000
+    here = nowcast(radar, PARAMS)
+    assert spread.identical(here) and np.isnan(here.values).any() and (here.values > 1.0).any()
 
 
 def test_a_worker_error_reaches_the_caller_as_it_would_here(cluster):

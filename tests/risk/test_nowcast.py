@@ -16,7 +16,8 @@ from tests.helpers import drop, edit_yaml, messages, set_value
 from warn import rainarray
 from warn.errors import DataContractError
 from warn.modelfiles import load_model_file
-from warn.risk.nowcast import BlendParams, NowcastParams, _known, drift, motion, nowcast
+from warn.risk.chunks import in_process
+from warn.risk.nowcast import BlendParams, NowcastParams, _is_known, advect, drift, motion, nowcast
 from warn.sources.forecast import open_forecast
 
 ROOT = Path(__file__).parent.parent.parent
@@ -132,9 +133,31 @@ def test_the_plain_extrapolation_is_unknown_exactly_where_the_advected_coverage_
     velocity = np.stack([rng.normal(1.5, 1.0, (N, N)), rng.normal(-0.5, 1.0, (N, N))])
     velocity[:, rng.integers(0, N), :] = np.round(velocity[:, 0, :])  # whole-cell moves on one row
     plain = extrapolate(last, velocity, 12, outval=np.nan, allow_nonfinite_values=True)
-    known = _known(last, velocity, 12)
+    known = _is_known(extrapolate(np.isfinite(last).astype(np.float64), velocity, 12, outval=0.0))
     assert np.array_equal(plain, np.where(known, plain, np.nan), equal_nan=True)
     assert np.isfinite(plain).any() and np.isnan(plain).any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_cells_advected_one_by_one_are_pysteps_on_the_whole_grid_to_the_bit_in_any_chunks(seed):
+    rng = np.random.default_rng(seed)
+    last = rng.gamma(0.5, 2.0, (N, N + 7))
+    last[rng.random(last.shape) < 0.05] = np.nan
+    last[:, rng.integers(20, 50):] = np.nan
+    coverage = np.isfinite(last).astype(np.float64)
+    velocity = np.stack([rng.normal(1.5, 2.0, last.shape), rng.normal(-0.5, 2.0, last.shape)])  # paths leave the grid
+    plain = extrapolate(last, velocity, 9, outval=np.nan, allow_nonfinite_values=True)
+    advected = extrapolate(coverage, velocity, 9, outval=0.0)
+    cuts = np.unique(np.concatenate([[0, last.size], rng.integers(1, last.size, 5)]))
+
+    def chunked(kernel, *arrays):
+        parts = [kernel(*(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts[:-1], cuts[1:])]
+        return tuple(np.concatenate(outputs, axis=-1) for outputs in zip(*parts))
+
+    for cells in (in_process, chunked):
+        got, got_coverage = advect(velocity, 9, (last, np.nan), (coverage, 0.0), cells=cells)
+        assert got.tobytes() == plain.tobytes() and got_coverage.tobytes() == advected.tobytes()
+    assert np.isnan(plain).any() and np.isfinite(plain).any() and (advected > 0).any() and (advected < 1).any()
 
 
 def test_a_steps_ensemble_has_members_and_a_seed():

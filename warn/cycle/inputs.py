@@ -279,17 +279,17 @@ def pull(settings: Settings, store: Store, sources: Sources, at: datetime, compu
 def observe_now(settings: Settings, store: Store, sources: Sources, run: xr.DataArray, at: datetime,
                 compute: Compute | None = None) -> Now:
     """The analysed rain up to ``at`` on the run's grid (the radar frames of the last
-    :data:`RADAR_WINDOW` fetched; older steps are kept analysed in the store; the analysis's
-    gridded steps on ``compute``, ``None``: here) and the now it gives."""
+    :data:`RADAR_WINDOW` fetched; older steps are kept analysed in the store) and the now it gives; the
+    analysis's and the nowcast's gridded steps on ``compute`` (``None``: here)."""
     radar, missing = None, []
     if sources.radar is not None:
         every = sources.radar.spec.every
         newest = floor_time(at, every)
         times = [newest - k * every for k in range(int(RADAR_WINDOW / every), -1, -1)]
         radar, missing = sources.radar.frames(times)
-    observed = observe(settings, store, radar, at, run["lat"].values, run["lon"].values,
-                       in_process if compute is None else compute)
-    now = compose(settings, store, run, observed, at)
+    cells = in_process if compute is None else compute
+    observed = observe(settings, store, radar, at, run["lat"].values, run["lon"].values, cells)
+    now = compose(settings, store, run, observed, at, cells)
     return replace(now, record=dict(now.record) | {"radar_missing": len(missing)})
 
 

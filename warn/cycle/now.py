@@ -44,6 +44,7 @@ from warn.hazards.spec import Input
 from warn.modelfiles import load_model_file
 from warn.rainarray import MEMBER, add_history, as_hourly, control, issued_at, make_rain, reaccumulate, step_of
 from warn.risk.analysis import MISSING, ORIGINS, RADAR, RADAR_GAUGES
+from warn.risk.chunks import CellMap, in_process
 from warn.risk.nowcast import BlendParams, NowcastParams, nowcast
 from warn.store import Store
 
@@ -101,7 +102,8 @@ class Now:
         return f"t0={self.t0.isoformat()};nowcast={(self.record.get('nowcast') or {}).get('issued')}"
 
 
-def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Observed, at: datetime) -> Now:
+def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Observed, at: datetime,
+            cells: CellMap = in_process) -> Now:
     """The cycle's now at ``at``: t0, the hours that advance the state, the composed run (module notes).
 
     Parameters
@@ -116,6 +118,8 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
         The analysed rain up to ``at``.
     at
         The cycle's time (UTC).
+    cells
+        Where the nowcast's extrapolation is worked over the grid's cells (:func:`warn.risk.nowcast.advect`).
     """
     model = (load_model_file("nowcast", settings.models["nowcast"])
              if settings.observed is not None and settings.observed.nowcast else None)
@@ -125,7 +129,7 @@ def compose(settings: Settings, store: Store, run: xr.DataArray, observed: Obser
     prev = store.load_state(STATE_MODEL, grid.signature)
     kept = (prev.arrays["lead_ends"], prev.arrays["lead_mm"]) if prev is not None else None
     advance, advanced = _advance(hours, observed, kept, run, prev.valid_at if prev else None, t0)
-    fresh = _nowcast(observed, model.params()) if model is not None else None
+    fresh = _nowcast(observed, model.params(), cells) if model is not None else None
     blend = model.blending() if model is not None else None
     rain = _composed(run, observed.frames, fresh, t0, blend, kept)
     ends = rain["time"].values[:KEPT_LEADS].astype("datetime64[s]")
@@ -268,7 +272,7 @@ def _with_steps(first: xr.DataArray, step: timedelta, frames: xr.DataArray | Non
     return hourly.assign_coords(time=first["time"].values)
 
 
-def _nowcast(observed: Observed, params: NowcastParams) -> xr.DataArray | None:
+def _nowcast(observed: Observed, params: NowcastParams, cells: CellMap) -> xr.DataArray | None:
     """The nowcast from the latest analysed frames that have radar in them, ``None`` without enough of them."""
     frames = observed.frames
     if frames is None or observed.origin is None or frames.sizes["time"] < params.frames:
@@ -277,7 +281,7 @@ def _nowcast(observed: Observed, params: NowcastParams) -> xr.DataArray | None:
     radar = observed.origin.isel(time=slice(-params.frames, None))
     if not bool(((radar == RADAR) | (radar == RADAR_GAUGES)).any(("lat", "lon")).all()):
         return None
-    return nowcast(add_history(recent, "analysed frames handed to the nowcast"), params)
+    return nowcast(add_history(recent, "analysed frames handed to the nowcast"), params, cells=cells)
 
 
 def _drivers(settings: Settings, t0: datetime, is_observed: bool, observed: Observed, fresh: xr.DataArray | None,

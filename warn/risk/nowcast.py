@@ -39,8 +39,11 @@ last frame: the coverage (1 where the last frame is finite, 0 where NaN, 0 beyon
 is advected like the rain, and wherever it falls below 1 the nowcast is NaN — rain advected
 in from outside the grid or from beyond the radar's coverage is unknown, never 0 ("no rain").
 
-The whole grid is nowcast in memory (the optical flow and the cascade need the whole field):
-a district's or a city's radar window (a few hundred cells a side), not a national mosaic.
+The motion and the cascades are estimated on the whole grid in memory (the optical flow and the
+cascade's spectra need the whole field): a district's or a city's radar window (a few hundred cells
+a side), not a national mosaic. The extrapolation then follows each cell's trajectory back through
+the motion field on its own (:func:`advect`: pysteps' semi-Lagrangian scheme, to the bit), so it is
+worked over chunks of cells like the time-stepped kernels (``cells``, :mod:`warn.risk.chunks`).
 """
 
 from __future__ import annotations
@@ -50,15 +53,19 @@ import io
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
+from scipy.ndimage import map_coordinates
 
 from warn import rainarray
 from warn.durations import iso_duration
 from warn.errors import DataContractError, Problem
+from warn.risk.chunks import CellMap, in_process
 
 #: Nowcast methods (pysteps names): see the module docstring.
 METHODS = ("extrapolation", "sprog", "steps")
@@ -231,7 +238,8 @@ def drift(frames: xr.DataArray, u: xr.DataArray, v: xr.DataArray) -> Drift:
     return Drift(east, north, speed, toward)
 
 
-def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | None = None) -> xr.DataArray:
+def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | None = None,
+            cells: CellMap = in_process) -> xr.DataArray:
     """Extrapolate the last frames to ``lead`` (see the module docstring).
 
     Parameters
@@ -243,6 +251,8 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
         From ``models/nowcast.yaml``.
     lead
         How far ahead (a multiple of the step); ``params.lead`` when ``None``.
+    cells
+        Where the extrapolation is worked over the grid's cells (:func:`advect`); this process by default.
 
     Returns
     -------
@@ -271,7 +281,8 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
     values = used.values.astype(np.float64)
     still = _still(values)
     dry = still and params.method == "extrapolation" and params.members == 1 and bool(np.isfinite(values[-1]).all())
-    depth = np.zeros((steps, *values.shape[1:])) if dry else _advected(values, steps, params, used, still=still)
+    depth = (np.zeros((steps, *values.shape[1:])) if dry
+             else _advected(values, steps, params, used, still=still, cells=cells))
     last = used["time"].values[-1]
     times = last + np.arange(1, steps + 1) * np.timedelta64(params.step)
     first, final = (str(t.astype("datetime64[m]")) for t in used["time"].values[[0, -1]])
@@ -297,39 +308,100 @@ def nowcast(frames: xr.DataArray, params: NowcastParams, *, lead: timedelta | No
 
 
 def _advected(values: np.ndarray, steps: int, params: NowcastParams, used: xr.DataArray, *,
-              still: bool = False) -> np.ndarray:
+              still: bool = False, cells: CellMap = in_process) -> np.ndarray:
     """Nowcast the frames by pysteps; NaN outside the known coverage.
 
     Returns (steps, lat, lon) depth, or (1 + members, steps, lat, lon) for an ensemble (the control — the last
     frame advected without perturbation — first).
 
     ``values`` are the used frames (time, lat, lon), mm per step, NaN where not observed; ``still``: they have no
-    rain at all (:func:`_still`), so the motion field is 0 without asking the optical flow.
+    rain at all (:func:`_still`), so the motion field is 0 without asking the optical flow. The extrapolation
+    (and the coverage the cascades need) runs on ``cells``.
     """
     filled = np.nan_to_num(values, nan=0.0)
     velocity = np.zeros((2, *values.shape[1:])) if still else _velocity(filled, params)
-    extrapolate = _pysteps().extrapolation.semilagrangian.extrapolate
-    plain = extrapolate(values[-1], velocity, steps, outval=np.nan, allow_nonfinite_values=True)
     if params.method == "extrapolation" and params.members == 1:
-        return plain  # NaN already wherever a cell draws on an unknown one (see _known)
-    known = _known(values[-1], velocity, steps)
+        return advect(velocity, steps, (values[-1], np.nan), cells=cells)[0]  # NaN wherever unknown (see _known)
+    plain, coverage = advect(velocity, steps, (values[-1], np.nan), (np.isfinite(values[-1]).astype(np.float64), 0.0),
+                             cells=cells)
+    known = _is_known(coverage)
     depth = np.where(known, _cascade(filled, velocity, steps, params, used), np.nan)
     if params.members > 1:
         depth = np.concatenate([np.where(known, plain, np.nan)[None], depth])
     return depth
 
 
-def _known(last: np.ndarray, velocity: np.ndarray, steps: int) -> np.ndarray:
+def _is_known(coverage: np.ndarray) -> np.ndarray:
     """Where each step's advected field draws only on cells the last frame observed (steps, lat, lon).
 
-    The coverage (1 observed, 0 not or outside the grid) advected as the rain is: a cell is known where
-    it stays 1, i.e. where no unobserved cell has weight in its bilinear interpolation. The plain
-    extrapolation of the last frame (NaN where unobserved, NaN outside) is NaN at exactly those cells,
-    which is why :func:`_advected` needs this only for the cascades, whose input is filled with 0.
+    ``coverage`` is the last frame's coverage (1 observed, 0 not or outside the grid) advected as the rain
+    is: a cell is known where it stays 1, i.e. where no unobserved cell has weight in its bilinear
+    interpolation. The plain extrapolation of the last frame (NaN where unobserved, NaN outside) is NaN at
+    exactly those cells, which is why :func:`_advected` needs this only for the cascades, whose input is
+    filled with 0.
     """
-    extrapolate = _pysteps().extrapolation.semilagrangian.extrapolate
-    coverage = extrapolate(np.isfinite(last).astype(np.float64), velocity, steps, outval=0.0)
     return coverage >= 1.0 - 1e-6
+
+
+def advect(velocity: NDArray[np.float64], steps: int, *fields: tuple[NDArray[np.float64], float],
+           cells: CellMap = in_process) -> tuple[NDArray[np.float64], ...]:
+    """Advect fields along a motion field, semi-Lagrangian, each cell on its own.
+
+    The backward scheme of pysteps' ``extrapolation.semilagrangian.extrapolate`` with its defaults
+    (one midpoint iteration, bilinear interpolation; Germann & Zawadzki 2002): every step, each cell's
+    displacement moves back by the motion interpolated half a step back along it, then the motion is
+    taken at the new point and each field is interpolated there. The same operations in the same order
+    as pysteps on the whole grid, so the same values to the last bit (tested), but per cell: chunks of
+    cells on ``cells`` give the same result.
+
+    Parameters
+    ----------
+    velocity
+        (2, lat, lon) motion in grid cells per step, [0] along lon, [1] along lat; beyond the grid the
+        nearest cell's motion.
+    steps
+        How many steps ahead.
+    fields
+        Each a (lat, lon) field and the value taken beyond the grid (NaN for the rain, 0 for a coverage).
+    cells
+        Where the cells' trajectories are worked; this process by default.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        One per field, (steps, lat, lon).
+    """
+    shape = velocity.shape[1:]
+    rows, cols = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+    trajectories = partial(_along_trajectories, velocity=velocity, steps=steps, fields=fields)
+    return tuple(out.reshape(steps, *shape) for out in cells(trajectories, rows, cols))
+
+
+def _along_trajectories(rows: NDArray[np.int64], cols: NDArray[np.int64], *, velocity: NDArray[np.float64],
+                        steps: int, fields: tuple[tuple[NDArray[np.float64], float], ...]
+                        ) -> tuple[NDArray[np.float64], ...]:
+    """Follow the cells (``rows``, ``cols``: (cells,)) back along the motion: per field (steps, cells)."""
+    x, y = cols.astype(np.float64), rows.astype(np.float64)
+    shift_x, shift_y = np.zeros(x.shape), np.zeros(y.shape)
+    move_x, move_y = velocity[0][rows, cols], velocity[1][rows, cols]
+    out = [np.empty((steps, x.size)) for _ in fields]
+    for k in range(steps):
+        move_x, move_y = _motion_at(velocity, x + (shift_x - move_x / 2.0), y + (shift_y - move_y / 2.0))
+        shift_x -= move_x
+        shift_y -= move_y
+        move_x, move_y = _motion_at(velocity, x + shift_x, y + shift_y)
+        for advected, (field, beyond) in zip(out, fields, strict=True):
+            advected[k] = map_coordinates(field, [y + shift_y, x + shift_x], mode="constant", cval=beyond, order=1,
+                                          prefilter=False)
+    return tuple(out)
+
+
+def _motion_at(velocity: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Interpolate the motion (bilinear) at the points (``x``, ``y``); beyond the grid, the nearest cell's."""
+    points = [y, x]
+    return (map_coordinates(velocity[0], points, mode="nearest", order=1, prefilter=False),
+            map_coordinates(velocity[1], points, mode="nearest", order=1, prefilter=False))
 
 
 def _still(values: np.ndarray) -> bool:
