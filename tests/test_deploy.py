@@ -56,6 +56,12 @@ def test_the_topology_is_one_store_two_runs_a_server_the_broker_and_a_dask_clust
             assert spec["build"]["dockerfile"] == "deploy/Containerfile"
             assert (DEPLOY / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()
     assert (DEPLOY / services["mosquitto"]["volumes"][0].split(":")[0]).is_file()
+    # every warn container (the runs, the server, the dask scheduler and workers) sees the deployment folder
+    # read-only and the fetched runs on one shared volume, where the workers read a large run's parts
+    for spec in services.values():
+        if spec.get("image", "").startswith("warn:"):
+            assert spec["volumes"] == ["./deployment:/srv/deployment:ro", "cache:/srv/cache"]
+    assert "cache" in compose["volumes"]
 
 
 def test_the_runs_send_their_grids_to_the_dask_scheduler_its_workers_join(compose: dict):

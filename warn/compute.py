@@ -1,15 +1,20 @@
 """Where the gridded steps run: this process, a dask.distributed ``LocalCluster``, or a scheduler by address.
 
 ``compute:`` in config.yaml (:class:`warn.config.ComputeSpec`) chooses. A :class:`Compute` is
-opened by the service for its life (``warn run``) and handed down by the cycle to the hazards,
-which hand it to :mod:`warn.risk` as its :class:`~warn.risk.chunks.CellMap`:
+opened by the service for its life (``warn run``) and handed down by the cycle to the decoding, the
+analysis, the nowcast and the hazards, which hand it on as a :class:`~warn.risk.chunks.CellMap` or as
+:class:`~warn.risk.chunks.Workers`:
 
 - **Cells.** A kernel over arrays (…, cells) — soil water, storage bucket, effective rain,
-  rolling rain — on a grid of at least ``min_cells`` cells is cut into chunks of
-  ``chunk_cells`` cells, each chunk scattered to a worker, run there and joined here. The
-  cells are independent, so the result equals the single-process one to the last bit.
-- **Members.** The members of an ensemble run, each scored read-only, are mapped onto the
-  workers (:meth:`Compute.members`) when members × cells reach ``min_cells``.
+  rolling rain, the analysis's inverse-distance field of the gauges, the nowcast's extrapolation
+  along each cell's trajectory — on a grid of at least ``min_cells`` cells is cut into chunks of
+  ``chunk_cells`` cells, each chunk scattered to a worker, run there and joined here. The cells
+  are independent, so the result equals the single-process one to the last bit.
+- **Parts** (:meth:`Compute.map`, the :class:`~warn.risk.chunks.Workers` of the service). Work that
+  splits another way, each part a task: the zonal statistics by zones (each part with the series
+  of just the cells its zones cover), a forecast file by its members or steps (each worker reads
+  its part from the file: the workers see the files where ``warn run`` fetches them), and the
+  members of an ensemble run, each scored read-only, when members × cells reach ``min_cells``.
 
 Smaller work stays in the process, so the demo and a district's grid never wait for a
 cluster. The local cluster starts the first time it is needed (a few seconds) and is closed
@@ -18,12 +23,11 @@ reached or loses its workers, the step runs here instead (the same result, later
 says so once; it is tried again after :data:`RETRY`. ``warn check`` asks the scheduler at
 the address (:func:`check`).
 
-Nowcasting (the optical flow of :mod:`warn.risk.nowcast`) and the analysis stay whole-field
-in the process: the flow is estimated from the whole radar field, and the analysis's
-corrections spread each gauge's residual over its neighbours; neither splits into
-independent cells. So do, for a single run, decoding its file and the zonal statistics
-(:func:`warn.geo.weights.zonal_values`, which share their zones among the process's threads);
-an ensemble's members go to the workers whole, each scored there with its zonal statistics.
+What stays whole in the process: the nowcast's motion (the optical flow is estimated from the
+whole radar field, about 80 % of a nowcast on the municipality's 1 km grid) and its S-PROG and
+STEPS cascades (the spectra of the whole field), the analysis's bias factor (a sum over the
+gauges) and the radar's regridding to the model grid (one bincount a step). Each is whole-field by
+its method or costs less than shipping its arrays; what follows from them splits by cells.
 """
 
 from __future__ import annotations

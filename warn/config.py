@@ -652,8 +652,10 @@ class ServeSpec(Strict):
 
 
 class ComputeSpec(Strict):
-    """Where the gridded steps run (``compute:``): the soil-water, bucket and flash-flood kernels over
-    chunks of cells, and the members of an ensemble run (:mod:`warn.compute`).
+    """Where the gridded steps run (``compute:``): the kernels over chunks of cells (soil water, bucket,
+    rolling rain, the analysis's gauge field, the nowcast's extrapolation), the zonal statistics by parts
+    of the zones, a forecast file by parts of its members or steps, and the members of an ensemble run
+    (:mod:`warn.compute`).
 
     ``scheduler``: ``local`` starts a dask.distributed ``LocalCluster`` of ``workers`` processes the first
     time a grid of at least ``min_cells`` cells is scored, and keeps it for the life of the service;
