@@ -106,10 +106,11 @@ class Compute:
         if client is None:
             return kernel(*arrays)
         try:
+            run = client.scatter(kernel, hash=False, broadcast=True)  # what a partial binds travels once a worker
             futures = []
             for lo in range(0, ncell, self.spec.chunk_cells):
                 chunk = [np.ascontiguousarray(a[..., lo:lo + self.spec.chunk_cells]) for a in arrays]
-                futures.append(client.submit(kernel, *client.scatter(chunk, hash=False), pure=False))
+                futures.append(client.submit(_apply, run, *client.scatter(chunk, hash=False), pure=False))
             parts: list[tuple[NDArray[np.float64], ...]] = client.gather(futures)
         except Exception as err:
             self._lost(err)
@@ -125,7 +126,9 @@ class Compute:
         if client is None:
             return [work(job) for job in jobs]
         try:
-            return list(client.gather(client.map(work, jobs, pure=False)))
+            run = client.scatter(work, hash=False, broadcast=True)
+            shipped = client.scatter(jobs, hash=False)  # the jobs as data, not in the task graph
+            return list(client.gather(client.map(_apply, [run] * len(jobs), shipped, pure=False)))
         except Exception as err:
             self._lost(err)
             return [work(job) for job in jobs]
@@ -189,6 +192,11 @@ class Compute:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _apply(work: Callable[..., R], *args: object) -> R:
+    """``work(*args)``: on a worker, a function scattered to it called on data scattered to it."""
+    return work(*args)
 
 
 def configured(spec: ComputeSpec, env: Mapping[str, str]) -> ComputeSpec:
