@@ -7,13 +7,17 @@ Each section is a function returning rows; every row is timed in this run beside
 (this machine is shared and noisy: read the ratios, not the seconds). Sections:
 
 - ``grid``: the gridded part of the municipal cycle on Chongqing's extent at 0.01° (~1 km,
-  408 × 495 cells): the soil-water tanks spun up over 30 days of hourly rain then run over a
-  72-hour forecast, the effective rainfall, the storage bucket and the flash-flood rolling rain
-  of every cell, and the zonal means of the 38 districts (weights × rain). Single process
-  (``compute: none``) against a dask.distributed LocalCluster of 2 worker processes (chunks of
-  50,000 cells), and "the largest deployment that fits a 10-minute cycle on this machine":
-  600 s divided by the measured cost per cell (the steps are linear in cells: every kernel is
-  per cell, the weights product per covered cell), the faster of the two.
+  408 × 495 cells), step by step: decoding the 72-hour run's NetCDF file; the soil-water tanks
+  spun up over 30 days of hourly rain then run over the forecast, the effective rainfall, the
+  storage bucket and the flash-flood rolling rain of every cell; the zonal means of the 38
+  districts (exact coverage weights × rain, :func:`warn.geo.weights.zonal_values`); one step of
+  the analysis's gauge field (inverse distance from 2,000 gauges within 20 km); a 2-hour nowcast
+  from three radar frames (the motion, which stays whole in the process, and the extrapolation).
+  Single process (``compute: none``) against a dask.distributed LocalCluster of 2 worker
+  processes (chunks of 50,000 cells; every step distributed, ``min_cells: 0``), the largest
+  difference of each step's values, and "the largest deployment that fits a 10-minute cycle on
+  this machine": 600 s divided by the measured cost per cell (the steps are linear in cells),
+  the faster of the two.
 - ``ensemble``: 50 members × 72 h, each member's rain made where it is scored (a member is a
   seeded perturbation of the storm), its tanks run from the same start, bucket and rolling rain,
   reduced to the 38 districts' means; on the ~1 km grid and on a ~250 m grid (0.0025°,
@@ -38,9 +42,11 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from math import ceil
 from pathlib import Path
@@ -55,11 +61,16 @@ from backends import DEFAULT_PG  # noqa: E402
 
 from warn.compute import Compute  # noqa: E402
 from warn.config import ComputeSpec  # noqa: E402
-from warn.geo.weights import build_weights  # noqa: E402
+from warn.geo.weights import CoverageWeights, build_weights, zonal_values  # noqa: E402
+from warn.modelfiles import load_model_file  # noqa: E402
+from warn.rainarray import make_rain  # noqa: E402
+from warn.risk.analysis import inverse_distance  # noqa: E402
 from warn.risk.flashflood import rolling_rain  # noqa: E402
 from warn import hazards  # noqa: E402
 from warn.risk.landslide import effective_rainfall, soil_water_index  # noqa: E402
+from warn.risk.nowcast import nowcast  # noqa: E402
 from warn.risk.waterlogging import bucket_storage  # noqa: E402
+from warn.sources.forecast import open_forecast, write_forecast  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Chongqing's 38 districts and counties (real outlines, geodata/chongqing/PROVENANCE.md).
@@ -76,6 +87,10 @@ DURATIONS = (1, 3, 6, 12, 24)
 #: The storage bucket of every cell: a synthetic runoff coefficient and storage (the real ones are per point).
 RUNOFF, CAPACITY_MM = 0.7, 20.0
 CYCLE_S = 600.0
+#: Rain gauges over the municipality (Chongqing runs about 2,000 automatic stations) and their reach, km.
+GAUGES, GAUGE_REACH_KM = 2_000, 20.0
+#: The nowcast as deployed (models/nowcast.yaml).
+NOWCAST = load_model_file("nowcast", ROOT / "models" / "nowcast.yaml").params()
 #: The grids: 0.01° (~1 km, the forecasts') and 0.0025° (~250 m).
 RES = 0.01
 FINE = RES / 4
@@ -95,10 +110,12 @@ class Row:
 
 @dataclass(frozen=True)
 class Grid:
-    """A grid over Chongqing's extent with the districts' weights (zones × cells, CSR, row-normalised)."""
+    """A grid over Chongqing's extent with the districts' weights: ``coverage`` as the cycle uses them, and
+    ``weights`` their matrix (zones × cells, CSR, row-normalised) for a member's chunks of cells."""
 
     lat: np.ndarray
     lon: np.ndarray
+    coverage: CoverageWeights
     weights: object
 
     @property
@@ -112,9 +129,10 @@ def grid(res: float) -> Grid:
     west, south, east, north = zones.total_bounds
     lat = np.round(res * np.arange(np.floor(south / res) - 1, np.ceil(north / res) + 2), 5)
     lon = np.round(res * np.arange(np.floor(west / res) - 1, np.ceil(east / res) + 2), 5)
-    weights = build_weights(zones, lat, lon, id_column="zone_id").matrix.tocsr()
+    coverage = build_weights(zones, lat, lon, id_column="zone_id")
+    weights = coverage.matrix.tocsr()
     totals = np.asarray(weights.sum(axis=1)).ravel()
-    return Grid(lat, lon, (weights.multiply(1 / totals[:, None])).tocsr().astype(np.float64))
+    return Grid(lat, lon, coverage, (weights.multiply(1 / totals[:, None])).tocsr().astype(np.float64))
 
 
 def storm(lat: np.ndarray, lon: np.ndarray, hours: int, seed: int, cells: slice = slice(None)) -> np.ndarray:
@@ -132,16 +150,58 @@ def storm(lat: np.ndarray, lon: np.ndarray, hours: int, seed: int, cells: slice 
     return out
 
 
-def grid_part(g: Grid, history: np.ndarray, forecast: np.ndarray, compute: Compute) -> dict[str, np.ndarray]:
-    """The municipal cycle's gridded steps on (time, cells) arrays; the kernels on ``compute``."""
-    _, start = soil_water_index(history, 1.0, params=TANK, cells=compute)
-    swi, _ = soil_water_index(forecast, 1.0, start, params=TANK, cells=compute)
-    effective = effective_rainfall(np.concatenate([history[-LOOKBACK:], forecast]), half_life_h=HALF_LIFE_H,
-                                   cells=compute)[LOOKBACK:]
-    storage = bucket_storage(forecast, 0.0, runoff_coefficient=RUNOFF, capacity_mm=CAPACITY_MM, cells=compute)
-    windows = rolling_rain(forecast, DURATIONS, cells=compute)
-    return {"swi": g.weights @ swi.T, "effective": g.weights @ effective.T, "storage": g.weights @ storage.T,
-            "rain24": g.weights @ windows[-1].T, "rain": g.weights @ forecast.T}
+@dataclass(frozen=True)
+class Inputs:
+    """What the municipal cycle's gridded steps start from: the run's file, 30 days of rain before it, three
+    radar frames and the gauges of one analysis step."""
+
+    run: Path
+    history: np.ndarray
+    frames: object
+    gauges: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def inputs(g: Grid, folder: Path) -> Inputs:
+    """The run (72 h of the storm, written as a NetCDF run file), the spin-up rain, the radar frames (three
+    10-minute steps of the storm) and the gauges (uniform over the grid, their depth the storm's)."""
+    issued = np.datetime64("2026-07-15T00:00", "ns")
+    forecast = storm(g.lat, g.lon, HOURS, 1).reshape(HOURS, g.lat.size, g.lon.size)
+    run = make_rain(forecast, time=issued + np.arange(1, HOURS + 1) * np.timedelta64(1, "h"), lat=g.lat, lon=g.lon,
+                    step=timedelta(hours=1), source="bench", issued_at=issued)
+    frames = make_rain(storm(g.lat, g.lon, 3, 2).reshape(3, g.lat.size, g.lon.size) / 6.0,
+                       time=issued + np.arange(1, 4) * np.timedelta64(10, "m"), lat=g.lat, lon=g.lon,
+                       step=NOWCAST.step, source="bench radar")
+    rng = np.random.default_rng(3)
+    at = rng.integers(0, g.cells, GAUGES)
+    gauges = (g.lat[at // g.lon.size], g.lon[at % g.lon.size], storm(g.lat, g.lon, 1, 2)[0, at] / 6.0)
+    return Inputs(write_forecast(run, folder / "run.nc", title="bench"), storm(g.lat, g.lon, SPIN_UP, 0) * 0.2,
+                  frames, gauges)
+
+
+def grid_steps(g: Grid, given: Inputs, compute: Compute) -> dict[str, Callable[[], np.ndarray]]:
+    """The municipal cycle's gridded steps, by name, each a call on ``compute`` giving its values."""
+    forecast = open_forecast(given.run, source="bench").values.reshape(HOURS, -1)
+
+    def kernels() -> np.ndarray:
+        _, start = soil_water_index(given.history, 1.0, params=TANK, cells=compute)
+        swi, _ = soil_water_index(forecast, 1.0, start, params=TANK, cells=compute)
+        effective = effective_rainfall(np.concatenate([given.history[-LOOKBACK:], forecast]),
+                                       half_life_h=HALF_LIFE_H, cells=compute)[LOOKBACK:]
+        storage = bucket_storage(forecast, 0.0, runoff_coefficient=RUNOFF, capacity_mm=CAPACITY_MM, cells=compute)
+        return np.stack([swi, effective, storage, rolling_rain(forecast, DURATIONS, cells=compute)[-1]])
+
+    fields = np.stack([forecast] * 5).reshape(5 * HOURS, g.lat.size, g.lon.size)  # the cycle's five: SWI, … rain
+    lat, lon, depth = given.gauges
+    return {
+        "decode the 72-h run file": lambda: open_forecast(given.run, source="bench", workers=compute).values,
+        "tanks, effective rain, bucket, rolling rain": kernels,
+        f"zonal means of the {DISTRICTS} districts, 5 fields × {HOURS} h":
+            lambda: zonal_values(fields, g.coverage, ("mean",), workers=compute)[0],
+        f"the gauges' field, {GAUGES:,} gauges within {GAUGE_REACH_KM:g} km":
+            lambda: inverse_distance(lat, lon, depth, g.lat, g.lon, power=2.0, radius_km=GAUGE_REACH_KM, cells=compute),
+        "2-h nowcast (the motion whole here, the extrapolation)":
+            lambda: nowcast(given.frames, NOWCAST, cells=compute).values,
+    }
 
 
 def member(g: Grid, seed: int) -> np.ndarray:
@@ -167,20 +227,27 @@ def timed(call: Callable[[], object]) -> tuple[float, object]:
 
 def grid_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
     g = grid(RES)
-    history = storm(g.lat, g.lon, SPIN_UP, 0) * 0.2
-    forecast = storm(g.lat, g.lon, HOURS, 1)
-    member(g, 0)  # compile the kernels
-    single, alone = timed(lambda: grid_part(g, history, forecast, Compute.here()))
-    grid_part(g, history, forecast, cluster)  # the workers load the kernels
-    spread, together = timed(lambda: grid_part(g, history, forecast, cluster))
-    worst = max(float(np.max(np.abs(alone[k] - together[k]))) for k in alone)
-    best = min(single, spread) / g.cells
+    rows, total = [], {"here": 0.0, "cluster": 0.0}
+    with tempfile.TemporaryDirectory() as folder:
+        given = inputs(g, Path(folder))
+        here, spread = grid_steps(g, given, Compute.here()), grid_steps(g, given, cluster)
+        for name in here:
+            here[name](), spread[name]()  # compile the kernels, here and in the workers
+            single, alone = timed(here[name])
+            distributed, together = timed(spread[name])
+            total["here"] += single
+            total["cluster"] += distributed
+            same = np.array_equal(alone, together, equal_nan=True)
+            rows += [Row("grid", f"  {name}: single process", single, single),
+                     Row("grid", "    the same on LocalCluster(2 workers)", distributed, single,
+                         "equal to the bit" if same else
+                         f"largest |difference| {float(np.nanmax(np.abs(alone - together))):.1e}")]
+    best = min(total.values()) / g.cells
     return [Row("grid", f"municipal grid part, {g.lat.size}×{g.lon.size} cells, {DISTRICTS} districts, "
-                f"30 d spin-up + {HOURS} h: single process", single, single),
-            Row("grid", "  the same on LocalCluster(2 workers)", spread, single,
-                f"largest |difference| of the districts' values {worst:.1e} mm"),
+                f"30 d spin-up + {HOURS} h: single process", total["here"], total["here"]),
+            Row("grid", "  the same on LocalCluster(2 workers)", total["cluster"], total["here"]), *rows,
             Row("grid", f"  largest grid within a {CYCLE_S:.0f}-s cycle (linear in cells, "
-                f"{best * 1e6:.2f} µs/cell)", CYCLE_S, single, f"≈ {CYCLE_S / best / 1e6:.1f} M cells")]
+                f"{best * 1e6:.2f} µs/cell)", CYCLE_S, total["here"], f"≈ {CYCLE_S / best / 1e6:.1f} M cells")]
 
 
 def ensemble_section(args: argparse.Namespace, cluster: Compute) -> list[Row]:
