@@ -1,14 +1,15 @@
 """The seams the gridded steps run through: a kernel over cells, and independent jobs.
 
 Every cell of the soil-water, storage-bucket, effective-rain and rolling-rain kernels
-(:mod:`warn.risk.kernels`) is independent of the others, so a kernel run on chunks of cells,
+(:mod:`warn.risk.kernels`), of the analysis's inverse-distance field and of the nowcast's
+trajectories is independent of the others, so a kernel run on chunks of cells,
 its outputs joined along the cells, equals the kernel run on all of them to the last bit.
 The public functions of :mod:`warn.risk` take a :class:`CellMap` and hand it a kernel and its
 arrays; they never open a cluster. :func:`in_process` runs the kernel here on the whole
 arrays; :class:`warn.compute.Compute` sends chunks of cells to dask.distributed workers.
 
-Work that splits another way — the zonal statistics by zones, a forecast file by its steps, an
-ensemble by its members — takes :class:`Workers`: it asks whether work of its size leaves the
+Work that splits another way — the zonal statistics by zones, a forecast file by its members or
+steps, an ensemble by its members — takes :class:`Workers`: it asks whether work of its size leaves the
 process (and splits it only then: the split costs copies that one process does not need), and
 maps a function over the parts. :data:`here` is this process; a ``Compute`` is the cluster.
 """

@@ -323,7 +323,8 @@ def open_forecast(
     name = decoder or sniff(path)
     decode = DECODERS.get(name, where=where, key="decoder")
     check_declared(path, name, limits, where=where)
-    load: Load = partial(_load_in_parts, file=_File(path.resolve(), name, var, where, filter_by_keys), workers=workers)
+    file = _File(path.resolve(), name, var, where, dict(filter_by_keys) if filter_by_keys else None)
+    load: Load = partial(_load_in_parts, file=file, workers=workers)
     precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys, load=load)
     issued = None
     if issued_at is not None:
