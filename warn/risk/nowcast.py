@@ -321,7 +321,7 @@ def _advected(values: np.ndarray, steps: int, params: NowcastParams, used: xr.Da
     filled = np.nan_to_num(values, nan=0.0)
     velocity = np.zeros((2, *values.shape[1:])) if still else _velocity(filled, params)
     if params.method == "extrapolation" and params.members == 1:
-        return advect(velocity, steps, (values[-1], np.nan), cells=cells)[0]  # NaN wherever unknown (see _known)
+        return advect(velocity, steps, (values[-1], np.nan), cells=cells)[0]  # NaN wherever unknown (_is_known)
     plain, coverage = advect(velocity, steps, (values[-1], np.nan), (np.isfinite(values[-1]).astype(np.float64), 0.0),
                              cells=cells)
     known = _is_known(coverage)
@@ -474,7 +474,6 @@ def _pysteps() -> ModuleType:
     """
     with contextlib.redirect_stdout(io.StringIO()):
         import pysteps
-        import pysteps.extrapolation.semilagrangian
         import pysteps.motion
         import pysteps.nowcasts
         import pysteps.utils.transformation
