@@ -10,6 +10,8 @@ cluster — and everything it decided and stored must be the same.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import shapely
@@ -17,6 +19,7 @@ from distributed import get_task_stream
 from sqlalchemy import select
 
 from tests.cycle.test_hazards import DEMO, deployment, ensemble
+from tests.cycle.test_now_cycle import replay
 from tests.geo.test_weights import zones
 from tests.risk.test_nowcast import PARAMS, frames, moving
 from warn.compute import Compute
@@ -140,6 +143,54 @@ def test_an_ensemble_cycle_on_the_cluster_decides_and_stores_what_the_process_do
     assert stored["model_states"] and stored["levels"]
     assert any(level.probability for _, level in stored["levels"])  # the members' probabilities are stored
     assert max(level.level for _, level in stored["levels"]) == 4  # red at a lead: the levels compared are not all none
+
+
+def test_a_replay_with_radar_and_gauges_on_a_cluster_stores_what_the_process_does(tmp_path, monkeypatch):
+    # the whole pull through the service: the run's file read in parts, the analysis's gauge field and the
+    # nowcast's extrapolation over chunks of cells, the kernels, the zonal statistics by parts of the zones
+    sent: list[str] = []  # each step that reached the workers, by its function
+
+    def watched(original):
+        def send(self, work, *args, **kwargs):
+            if self._workers() is not None:
+                sent.append(getattr(getattr(work, "func", work), "__name__", repr(work)))
+            return original(self, work, *args, **kwargs)
+        return send
+
+    monkeypatch.setattr(Compute, "__call__", watched(Compute.__call__))
+    monkeypatch.setattr(Compute, "map", watched(Compute.map))
+
+    def on(compute):
+        def change(data):
+            data["compute"] = compute
+        return change
+
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "process").mkdir()
+    spread = replay(tmp_path / "cluster", on({"scheduler": "local", "workers": 2, "min_cells": 0,
+                                              "chunk_cells": 1000}))
+    assert {"_read_part", "_gauges_at", "_along_trajectories", "_part_statistics", "_decayed", "_bucket"} <= set(sent)
+    sent.clear()
+    alone = replay(tmp_path / "process", on({"scheduler": "none"}))
+    assert not sent
+    tables = {"cycles": "select at, items, crossings, actions, messages from cycles order by at",
+              "level_sets": "select cycle_at, hazard, item_kind, lead, levels, scores, drivers, probability "
+                            "from level_sets order by cycle_at, hazard, item_kind, lead",
+              "model_states": "select model, key, valid_at, arrays from model_states order by model, key"}
+    for name, query in tables.items():
+        got, expected = spread.execute(query).fetchall(), alone.execute(query).fetchall()
+        assert got == expected and expected, name
+    inputs = [[_without_fetch(json.loads(row[0])) for row in db.execute("select inputs from cycles order by at")]
+              for db in (spread, alone)]
+    assert inputs[0] == inputs[1] and all(i["observed"]["nowcast"]["issued"] for i in inputs[1])
+
+
+def _without_fetch(inputs: dict) -> dict:
+    """A cycle's inputs less what differs between two replays' fetches: wall-clock times, the cache's path and the
+    demo feed's port."""
+    forecast = {k: v for k, v in inputs["forecast"].items()
+                if k not in ("fetched_at", "last_modified", "path", "url")}
+    return inputs | {"forecast": forecast}
 
 
 def test_small_work_stays_in_the_process_without_a_cluster():
