@@ -97,7 +97,8 @@ def score(ctx: Context) -> Scored:
     hourly = ctx.rain if step_of(ctx.rain) == timedelta(hours=1) else reaccumulate(ctx.rain, timedelta(hours=1))
     weights = build_weights(layer, hourly["lat"].values, hourly["lon"].values, id_column=spec.id_field,
                             cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
-    forecast = zonal_mean_max(hourly, weights, want=("mean",), workers=ctx.workers)[0].values.astype(np.float64)  # (hour, item)
+    forecast = zonal_mean_max(hourly, weights, want=("mean",),  # (hour, item)
+                              workers=ctx.workers)[0].values.astype(np.float64)
     forecast_end = hourly["time"].values.astype("datetime64[s]")
     saved = ctx.store.load_state(STATE_MODEL, weights.layer) if ctx.store is not None else None
     state = _State.of(saved.arrays if saved is not None else None, t0, len(ids), max(params.durations_h))

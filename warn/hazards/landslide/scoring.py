@@ -423,7 +423,8 @@ def _judge_zones(ctx: Context, fields: xr.DataArray, params: LandslideParams, ti
                             cache_dir=ctx.settings.cache_dir / "weights", where=f"{spec.path}#{spec.layer}")
     ids = zones[spec.id_field].astype(str).tolist()
     values = fields.values
-    worst = zonal_values(values, weights, ("max",), workers=ctx.workers)[0]  # (quantity, time, zone): each quantity's largest
+    # (quantity, time, zone): each quantity's largest
+    worst = zonal_values(values, weights, ("max",), workers=ctx.workers)[0]
     flat = values.reshape(3, len(times), -1)  # (quantity, time, cell)
     sets = [params.trigger if climatology is not None else params.thresholds_for(zone_id) for zone_id in ids]
     groups, group_of = _groups(sets)
