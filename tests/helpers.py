@@ -1,19 +1,22 @@
-"""Helpers shared by test modules: editing a copy of the deployment, reading what ``warn check`` says of it, and a deployment to act on."""
+"""Helpers shared by test modules: editing a copy of the deployment, reading what ``warn check`` says of it, a
+deployment to act on, and the gridded steps' seams in one process, cut as a cluster would cut them."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import pickle
 import shutil
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import yaml
 
 from tests.conftest import ROOT, committed_data
@@ -199,3 +202,31 @@ def wait_for(condition: Callable[[], object], timeout: float, *, every: float = 
             return True
         time.sleep(every)
     return False
+
+
+class Shipped:
+    """Workers (:class:`warn.risk.chunks.Workers`) that distribute work of every size, in this process: each job
+    and the function working it sent through pickle as dask sends them, and the result back; ``before`` runs
+    before each map. tests/cycle/test_compute.py does the same on a real LocalCluster."""
+
+    def __init__(self, before: Callable[[], None] = lambda: None) -> None:
+        self.jobs: list[object] = []
+        self.before = before
+
+    def distributes(self, size: int) -> bool:
+        return True
+
+    def map(self, work: Callable, jobs: Sequence, *, size: int) -> list:
+        self.before()
+        self.jobs += jobs
+        again = pickle.loads(pickle.dumps(work))
+        return [pickle.loads(pickle.dumps(again(pickle.loads(pickle.dumps(job))))) for job in jobs]
+
+
+def cut_at(cuts: Sequence[int]) -> Callable[..., tuple]:
+    """A :class:`warn.risk.chunks.CellMap` of this process that runs the kernel on the cells between each two of
+    ``cuts`` (the first 0, the last the number of cells) and joins the outputs along the cells."""
+    def chunked(kernel: Callable[..., tuple], *arrays: np.ndarray) -> tuple:
+        parts = [kernel(*(a[..., lo:hi] for a in arrays)) for lo, hi in zip(cuts[:-1], cuts[1:])]
+        return tuple(np.concatenate(outputs, axis=-1) for outputs in zip(*parts))
+    return chunked

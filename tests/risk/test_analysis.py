@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import cut_at
 from warn.modelfiles import load_model_file
 from warn.risk.analysis import (
     GAUGES,
@@ -106,14 +107,9 @@ def test_the_compiled_inverse_distance_equals_the_numpy_reference(radius_km):
     assert np.array_equal(np.isnan(numba), np.isnan(numpy))
     np.testing.assert_allclose(numba, numpy, rtol=0, atol=1e-9)
     assert numba[7, 9] == pytest.approx((depth[0] + depth[1]) / 2, abs=1e-12)
-    cuts = [0, 1, 57, 600, 601, 1333, LAT.size * LON.size]  # chunks starting and ending inside rows
-
-    def chunked(kernel, *arrays):
-        parts = [kernel(*(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts[:-1], cuts[1:])]
-        return tuple(np.concatenate(outputs) for outputs in zip(*parts))
-
+    inside_rows = cut_at([0, 1, 57, 600, 601, 1333, LAT.size * LON.size])  # chunks starting and ending in rows
     assert inverse_distance(glat, glon, depth, LAT, LON, power=2.0, radius_km=radius_km,
-                            cells=chunked).tobytes() == numba.tobytes()
+                            cells=inside_rows).tobytes() == numba.tobytes()
 
 def test_radar_biased_by_half_is_adjusted_to_the_gauges():
     truth = np.fromfunction(lambda i, j: 1.0 + 0.1 * i + 0.05 * j, (40, 40))

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 from pysteps.extrapolation.semilagrangian import extrapolate
 
-from tests.helpers import drop, edit_yaml, messages, set_value
+from tests.helpers import cut_at, drop, edit_yaml, messages, set_value
 from warn import rainarray
 from warn.errors import DataContractError
 from warn.modelfiles import load_model_file
@@ -148,12 +148,7 @@ def test_the_cells_advected_one_by_one_are_pysteps_on_the_whole_grid_to_the_bit_
     velocity = np.stack([rng.normal(1.5, 2.0, last.shape), rng.normal(-0.5, 2.0, last.shape)])  # paths leave the grid
     plain = extrapolate(last, velocity, 9, outval=np.nan, allow_nonfinite_values=True)
     advected = extrapolate(coverage, velocity, 9, outval=0.0)
-    cuts = np.unique(np.concatenate([[0, last.size], rng.integers(1, last.size, 5)]))
-
-    def chunked(kernel, *arrays):
-        parts = [kernel(*(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts[:-1], cuts[1:])]
-        return tuple(np.concatenate(outputs, axis=-1) for outputs in zip(*parts))
-
+    chunked = cut_at(np.unique(np.concatenate([[0, last.size], rng.integers(1, last.size, 5)])))
     for cells in (in_process, chunked):
         got, got_coverage = advect(velocity, 9, (last, np.nan), (coverage, 0.0), cells=cells)
         assert got.tobytes() == plain.tobytes() and got_coverage.tobytes() == advected.tobytes()

@@ -1,42 +1,24 @@
 """A forecast file read in parts (its members or steps, each by a worker) decodes to what one read gives.
 
-The workers here are this process behind the :class:`~warn.risk.chunks.Workers` seam, each part and the
-function reading it sent through pickle as dask sends them; tests/cycle/test_compute.py reads a file
-on a real LocalCluster. Compared: every value to the last bit, the coordinates and every attribute.
+The workers here are this process behind the :class:`~warn.risk.chunks.Workers` seam
+(:class:`tests.helpers.Shipped`: each part and the function reading it sent through pickle as dask sends
+them); tests/cycle/test_compute.py reads a file on a real LocalCluster. Compared: every value to the last bit, the coordinates and every attribute.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
+from tests.helpers import Shipped
 from tests.sources.conftest import LAT, LON, RUN
 from tests.sources.test_ensemble_decoding import ensemble_file, grib_ensemble
 from warn import rainarray
 from warn.sources import forecast
 from warn.sources.forecast import open_forecast, write_forecast
-
-
-class Shipped:
-    """Workers that distribute every size: each job pickled, run, its result pickled back."""
-
-    def __init__(self, before: Callable[[], None] = lambda: None) -> None:
-        self.jobs: list[object] = []
-        self.before = before
-
-    def distributes(self, size: int) -> bool:
-        return True
-
-    def map(self, work: Callable, jobs: Sequence, *, size: int) -> list:
-        self.before()
-        self.jobs += jobs
-        again = pickle.loads(pickle.dumps(work))
-        return [pickle.loads(pickle.dumps(again(pickle.loads(pickle.dumps(job))))) for job in jobs]
 
 
 def contract_file(path: Path, steps: int = 7) -> Path:
