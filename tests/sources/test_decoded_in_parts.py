@@ -8,6 +8,7 @@ them); tests/cycle/test_compute.py reads a file on a real LocalCluster. Compared
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def test_a_part_the_workers_cannot_read_is_read_here_and_the_log_says_so(tmp_pat
         parted = open_forecast(path, source="x", workers=workers)
     assert len(workers.jobs) == 2 and parted.identical(open_forecast(path, source="x"))
     assert "the workers cannot read" in caplog.text and str(path) in caplog.text
+
+
+def test_a_file_replaced_after_this_process_opened_it_is_not_read_by_the_workers(tmp_path, caplog):
+    path = contract_file(tmp_path / "run.nc")
+    expected = open_forecast(path, source="x")
+    other = contract_file(tmp_path / "other.nc", steps=9)  # another run, of another length, in its place
+
+    workers = Shipped(before=lambda: os.replace(other, path))
+    with caplog.at_level(logging.WARNING, logger="warn.sources.forecast"):
+        parted = open_forecast(path, source="x", workers=workers)
+    assert len(workers.jobs) == 2 and parted.identical(expected)  # the parts of the file this process opened
+    assert "as this process opened it" in caplog.text
 
 
 def test_small_work_is_read_at_once_here(tmp_path):

@@ -323,7 +323,7 @@ def open_forecast(
     name = decoder or sniff(path)
     decode = DECODERS.get(name, where=where, key="decoder")
     check_declared(path, name, limits, where=where)
-    file = _File(path.resolve(), name, var, where, dict(filter_by_keys) if filter_by_keys else None)
+    file = _File(path.resolve(), _stamp(path), name, var, where, dict(filter_by_keys) if filter_by_keys else None)
     load: Load = partial(_load_in_parts, file=file, workers=workers)
     precip = decode(path, var=var, where=where, filter_by_keys=filter_by_keys, load=load)
     issued = None
@@ -340,9 +340,11 @@ def open_forecast(
 
 @dataclass(frozen=True)
 class _File:
-    """A forecast file as a worker decodes it: where it is, and the decoder's arguments."""
+    """A forecast file as a worker decodes it: where it is, its size and modification time (ns) as this process
+    checked and opened it, and the decoder's arguments."""
 
     path: Path
+    stamp: tuple[int, int]
     decoder: str
     var: str | None
     where: str
@@ -366,18 +368,26 @@ def _load_in_parts(da: xr.DataArray, *, file: _File, workers: Workers) -> xr.Dat
         return da.load()
     bounds = np.linspace(0, da.shape[0], count + 1).round().astype(int)
     parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-    read = workers.map(_read_part, [(file, part) for part in parts], size=size)
+    read = [values if values is not None and values.shape == da[part].shape and values.dtype == da.dtype else None
+            for part, values in zip(parts, workers.map(_read_part, [(file, part) for part in parts], size=size),
+                                    strict=True)]
     if any(values is None for values in read):
-        log.warning("计算节点读不到预报文件，其部分在本进程读取 / the workers cannot read %s: its parts are read in "
-                    "this process (they must see the files where warn run fetches them)", file.where)
+        log.warning("计算节点读不到此预报文件，其部分在本进程读取 / the workers cannot read %s as this process opened "
+                    "it: its parts are read here (they must see the files where warn run fetches them)", file.where)
     return da.copy(data=np.concatenate([da[part].values if values is None else values
                                         for part, values in zip(parts, read, strict=True)]))
 
 
 def _read_part(job: tuple[_File, slice]) -> np.ndarray | None:
     """On a worker: the file decoded as this process decodes it, up to reading its variable, of which only
-    ``part`` is read; ``None`` when the worker cannot read the file."""
+    ``part`` is read; ``None`` when the worker cannot read the file or it is not the file this process opened
+    (another size or modification time: replaced since)."""
     file, part = job
+    try:
+        if _stamp(file.path) != file.stamp:
+            return None
+    except OSError:
+        return None
 
     def stop(da: xr.DataArray) -> xr.DataArray:
         raise _Read(da[part].values)
@@ -390,6 +400,12 @@ def _read_part(job: tuple[_File, slice]) -> np.ndarray | None:
     except SourceError:
         return None
     raise AssertionError(f"the {file.decoder} decoder of {file.where} returned without reading its variable")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """A file's size (bytes) and modification time (ns)."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def write_forecast(rain: xr.DataArray, path: Path, *, title: str) -> Path:
