@@ -322,12 +322,13 @@ def _advected(values: np.ndarray, steps: int, params: NowcastParams, used: xr.Da
     velocity = np.zeros((2, *values.shape[1:])) if still else _velocity(filled, params)
     if params.method == "extrapolation" and params.members == 1:
         return advect(velocity, steps, (values[-1], np.nan), cells=cells)[0]  # NaN wherever unknown (_is_known)
-    plain, coverage = advect(velocity, steps, (values[-1], np.nan), (np.isfinite(values[-1]).astype(np.float64), 0.0),
-                             cells=cells)
+    control = ((values[-1], np.nan),) if params.members > 1 else ()  # an ensemble's control: the last frame advected
+    *plain, coverage = advect(velocity, steps, *control, (np.isfinite(values[-1]).astype(np.float64), 0.0),
+                              cells=cells)
     known = _is_known(coverage)
     depth = np.where(known, _cascade(filled, velocity, steps, params, used), np.nan)
-    if params.members > 1:
-        depth = np.concatenate([np.where(known, plain, np.nan)[None], depth])
+    if plain:
+        depth = np.concatenate([np.where(known, plain[0], np.nan)[None], depth])
     return depth
 
 
