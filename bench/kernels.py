@@ -13,6 +13,12 @@ model file's thresholds (:func:`warn.risk.landslide.trigger_score`; SWI 25× and
 alternating the two so load on the shared machine falls on both, and prints the median of
 ``--repeat`` runs of each, their ratio, and the largest difference of the results (mm).
 
+Beside them, timed in the same loop, the memory floor: reading the kernel's (time, cells) inputs
+once and writing its results once into fresh memory (``numpy.empty(...).fill``), the least any
+implementation that returns new arrays can take; ``numpy / floor`` is then the largest ratio that
+memory allows. A kernel with little arithmetic per value (the bucket, the effective rainfall)
+is bound by it, whatever the compiler.
+
 One thread: the BLAS/OpenMP pools and numba's are set to 1 before numpy and numba are
 imported. The first compiled call of each kernel (compiling, or loading from numba's disk
 cache) is made on a small slice before the timing and printed as ``first call``.
@@ -63,6 +69,14 @@ def seconds(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def memory_traffic(inputs: list[np.ndarray], results: object) -> None:
+    """Read every input once and write arrays of the results' shapes and types into fresh memory once."""
+    for x in inputs:
+        np.add.reduce(x, axis=None)
+    for y in results if isinstance(results, tuple) else (results,):
+        np.empty(y.shape, y.dtype).fill(0)
+
+
 def largest_difference(a: object, b: object) -> float:
     """Largest |a − b| over the finite values of the (tuples of) arrays, mm; inf if NaN differ in place."""
     pairs = zip(a, b, strict=True) if isinstance(a, tuple) else [(a, b)]
@@ -96,21 +110,26 @@ def main() -> None:
     }
     # SWI and effective rainfall of the scale of the thresholds (the trigger score's inputs besides the hour's rain)
     everything = [rain, state, runoff, capacity, rain * 25.0, rain * 12.0]
+    series = {"tanks": (0,), "bucket": (0,), "rolling": (0,), "effective": (0,), "trigger": (4, 0, 5)}  # (time, cells)
     few = [np.ascontiguousarray(x[..., :10]) for x in everything]  # same layouts: the same compiled code
     print(f"kernels, {args.cells:,} cells × {args.steps} hourly steps, one thread, median of {args.repeat} "
           f"(numpy = today's path, whole arrays)")
-    print(f"{'kernel':<26} {'first call s':>12} {'numpy s':>9} {'numba s':>9} {'ratio':>7} {'max |Δ| mm':>11}")
+    print(f"{'kernel':<26} {'first call s':>12} {'numpy s':>9} {'numba s':>9} {'ratio':>7} {'max |Δ| mm':>11} "
+          f"{'floor s':>8} {'numpy / floor':>13}")
     for name in args.kernel or LABELS:
         run = cases[name]
         first = seconds(lambda run=run: run("numba", few))
-        timings: dict[str, list[float]] = {"numpy": [], "numba": []}
+        results = run("numba", everything)
+        inputs = [everything[i] for i in series[name]]
+        timings: dict[str, list[float]] = {"numpy": [], "numba": [], "floor": []}
         for _ in range(args.repeat):
-            for method in timings:
+            for method in ("numpy", "numba"):
                 timings[method].append(seconds(lambda run=run, method=method: run(method, everything)))
-        difference = largest_difference(run("numba", everything), run("numpy", everything))
-        numpy_s, numba_s = (statistics.median(timings[m]) for m in ("numpy", "numba"))
+            timings["floor"].append(seconds(lambda inputs=inputs, results=results: memory_traffic(inputs, results)))
+        difference = largest_difference(results, run("numpy", everything))
+        numpy_s, numba_s, floor_s = (statistics.median(timings[m]) for m in ("numpy", "numba", "floor"))
         print(f"{LABELS[name]:<26} {first:>12.3f} {numpy_s:>9.3f} {numba_s:>9.3f} {numpy_s / numba_s:>6.1f}× "
-              f"{difference:>11.1e}")
+              f"{difference:>11.1e} {floor_s:>8.3f} {numpy_s / floor_s:>12.1f}×")
 
 
 if __name__ == "__main__":

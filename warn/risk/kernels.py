@@ -189,16 +189,17 @@ def recursion(rain: np.ndarray, start: np.ndarray, decay: float, gain: np.ndarra
         (T, N) output, mm.
     """
     steps, ncell = rain.shape
-    s = np.empty(BLOCK)
+    block = np.empty(BLOCK)
     for first in range(0, ncell, BLOCK):
-        width = min(BLOCK, ncell - first)
-        for j in range(width):
-            s[j] = start[first + j]
+        cells = slice(first, min(first + BLOCK, ncell))
+        s, g, c = block[:cells.stop - first], gain[cells], loss[cells]  # 1-d views: the loop streams
+        s[:] = start[cells]
         for k in range(steps):
-            for j in range(width):
-                x = s[j] * decay + gain[first + j] * (rain[k, first + j] - loss[first + j])
+            r, o = rain[k, cells], out[k, cells]
+            for j in range(s.shape[0]):
+                x = s[j] * decay + g[j] * (r[j] - c[j])
                 s[j] = 0.0 if floor and x < 0.0 else x
-                out[k, first + j] = s[j]
+                o[j] = s[j]
 
 
 @njit(cache=True, nogil=True)
