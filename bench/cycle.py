@@ -246,7 +246,7 @@ def store_for(settings, args):
 def replay_once(settings, store, catalogue, runs, template, source, work, profile, reference=None) -> list[dict]:
     """One replay: the cycle fetches the due run itself; fetch + decode is its ``pull`` step. The reference
     (``reference()``, seconds), when given, is timed after each cycle, outside it."""
-    from warn import collector
+    from warn import allocator, collector
     from warn.vocab import CapStatus as Status
     from warn.cycle import open_sources, run
     from warn.sim.feedserver import FeedServer
@@ -258,6 +258,7 @@ def replay_once(settings, store, catalogue, runs, template, source, work, profil
     with FeedServer(served) as server, clock.installed():
         # once per service, as the live service does (open_service): not counted in a cycle
         collector.tune()
+        allocator.keep()
         sources = open_sources(settings, store, forecast=source, urls={"feed": server.url},
                                now=lambda: datetime.now(UTC))
         sources.feeds.clear()  # readings are written by the bench; no live feed to poll
@@ -272,6 +273,7 @@ def replay_once(settings, store, catalogue, runs, template, source, work, profil
             if profile is not None:
                 profile.enable()
             report = run(settings, store, issued, sources=sources, status=Status.EXERCISE, sender=SENDER)
+            allocator.settle()  # after each cycle, as the service does (Service.cycle)
             if profile is not None:
                 profile.disable()
             done = time.perf_counter()

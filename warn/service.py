@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from dataclasses import dataclass, field
 
-from warn import collector, hazards
+from warn import allocator, collector, hazards
 from warn.vocab import CapStatus
 from warn.broadcast.outbox import DispatchReport, Dispatcher
 from warn.command.planner import Setup
@@ -117,12 +117,14 @@ class Service:
     sending: threading.Lock = field(default_factory=threading.Lock)
 
     def cycle(self, at: datetime) -> CycleReport:
-        """Run the warning cycle at ``at``, then reach the persons it addressed; never while an outbox message is
-        between its send and its record (:attr:`sending`, taken before :attr:`lock`, as a send's callbacks take it)."""
+        """Run the warning cycle at ``at``, then reach the persons it addressed and settle the memory it freed
+        (:func:`warn.allocator.settle`); never while an outbox message is between its send and its record
+        (:attr:`sending`, taken before :attr:`lock`, as a send's callbacks take it)."""
         with self.sending, self.lock:
             report = run_cycle(self.settings, self.store, at, sources=self.sources, status=self.status,
                                sender=self.sender, setup=self.setup, compute=self.compute)
             self._reach(at)
+            allocator.settle()
             return report
 
     def tick(self, now: datetime) -> Advanced:
@@ -193,6 +195,7 @@ def open_service(settings: Settings, store: Store, *, status: CapStatus, sender:
     people = open_reach(settings, directory, env=os.environ if env is None else env, status=status)
     compute = Compute(configured(settings.compute, os.environ if env is None else env))
     collector.tune()
+    allocator.keep()
     return Service(settings, store, sources, setup, dispatcher, status, sender, people, compute)
 
 
