@@ -21,6 +21,7 @@ grow from cycle to cycle). Other C libraries than glibc are left as they are.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import platform
 
@@ -39,6 +40,7 @@ class _Mallinfo2(ctypes.Structure):
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     """The process's C library if it is glibc with ``mallinfo2`` (2.33 and later), else None."""
     if platform.libc_ver()[0] != "glibc":
